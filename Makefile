@@ -1,0 +1,96 @@
+# logitlab build. `make` builds build/logitlab and build/liblogitlab.a (core + kernels).
+# Targets: all test asan fuzz bench clean. Libraries come from pkg-config.
+#
+# Layout: core/*.c and kernels/cpu/*.c form the static library. Files named
+# *_avx2.c / *_avx512.c are compiled with their ISA flags and chosen at run time.
+
+CC      ?= cc
+BUILD   ?= build
+PKGS    := openblas
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+OPT     ?= -O2
+CFLAGS  ?=
+CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
+           -Icore -Ikernels/cpu -Iapp $(PKG_CFLAGS) $(XCFLAGS)
+LDFLAGS += -pthread $(XLDFLAGS)
+LDLIBS  += $(PKG_LIBS) -lm
+
+AVX2_FLAGS   := -mavx2 -mfma -mf16c
+AVX512_FLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c
+
+LIB_SRC  := $(wildcard core/*.c) $(wildcard kernels/cpu/*.c)
+APP_SRC  := $(wildcard app/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_SH  := $(wildcard tests/test_*.sh)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+LIB      := $(BUILD)/liblogitlab.a
+BIN      := $(BUILD)/logitlab
+
+.PHONY: all test asan fuzz bench clean cuda-check
+all: $(BIN) $(LIB)
+
+$(BUILD)/%_avx2.o: %_avx2.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX2_FLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/%_avx512.o: %_avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX512_FLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(APP_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/check.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -MMD -MP -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+# Every test binary prints `# passed N failed M`; tests/run.sh sums them into
+# the final `N passed, N failed` line and fails if any test failed.
+test: $(BIN) $(TEST_BIN)
+	@LOGITLAB=$(BIN) BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN) $(TEST_SH)
+
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer" \
+	  XCFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  XLDFLAGS="-fsanitize=address,undefined" test
+
+FUZZ_TIME ?= 20
+fuzz:
+	$(MAKE) CC=clang BUILD=build-fuzz OPT="-O1 -fno-omit-frame-pointer" \
+	  XCFLAGS="-fsanitize=fuzzer-no-link,address,undefined" $(BUILD)-fuzz/liblogitlab.a
+	@mkdir -p build-fuzz/corpus
+	@set -e; for f in $(FUZZ_SRC); do \
+	  n=$$(basename $$f .c); \
+	  clang -std=c11 -g -O1 -D_GNU_SOURCE -Icore -Ikernels/cpu -fsanitize=fuzzer,address,undefined \
+	    -o build-fuzz/$$n $$f build-fuzz/liblogitlab.a $(PKG_LIBS) -lm -pthread; \
+	  mkdir -p build-fuzz/corpus/$$n; cp -n tests/fuzz/seeds/$$n/* build-fuzz/corpus/$$n/ 2>/dev/null || true; \
+	  echo "fuzz: $$n for $(FUZZ_TIME)s"; \
+	  build-fuzz/$$n -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -max_len=65536 build-fuzz/corpus/$$n 2>build-fuzz/$$n.log \
+	    || { tail -40 build-fuzz/$$n.log; exit 1; }; \
+	  tail -1 build-fuzz/$$n.log; \
+	done
+
+bench: $(BIN)
+	@sh bench/run.sh $(BIN)
+
+# CUDA build: kernels/cuda/*.cu with nvcc (issue 7).
+CUDA_HOME ?= /usr/local/cuda
+cuda-check:
+	@for f in $(wildcard kernels/cuda/*.cu); do \
+	  $(CUDA_HOME)/bin/nvcc -std=c++17 -Icore -Ikernels/cpu -c $$f -o /dev/null || exit 1; done
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_BIN:=.d)

@@ -1,0 +1,66 @@
+/* ctx: an inference context over one model: the KV cache with its sequences
+ * and batched evaluation.
+ *
+ * A context holds many sequences in one KV cache of n_ctx cells. Sequences are
+ * created, forked (the child shares the parent's prefix without copying it:
+ * O(1) regardless of length), rewound to a position, and dropped. One
+ * ctx_eval call evaluates a batch of (seq, pos, token) entries, for any mix of
+ * sequences, and keeps the logits of the entries that asked for them.
+ *
+ * The context owns its backend state, KV cache and buffers; it borrows the
+ * model, which must outlive it. A context is used from one thread at a time;
+ * it runs its own worker threads inside ctx_eval.
+ */
+#ifndef CTX_H
+#define CTX_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct model;
+typedef struct ctx ctx;
+
+typedef struct ctx_params {
+    int32_t n_ctx;        /* KV cells for all sequences together; 0 = min(model ctx_train, 4096) */
+    int32_t n_batch;      /* most entries in one ctx_eval; 0 = 512 */
+    int32_t n_seq_max;    /* most sequences alive at once; 0 = 256 */
+    int n_threads;        /* 0 = the machine's cores */
+    const char *backend;  /* "cpu" (default) or "cuda" */
+} ctx_params;
+
+enum { CTX_OK = 0, CTX_EINVAL = -1, CTX_ENOMEM = -2, CTX_EFULL = -3, CTX_EBACKEND = -4 };
+
+typedef struct ctx_entry {
+    int32_t seq;          /* a live sequence */
+    int32_t pos;          /* must equal the sequence's length (entries of one seq in order) */
+    int32_t tok;          /* 0 <= tok < n_vocab */
+    bool logits;          /* keep this entry's logits row */
+} ctx_entry;
+
+void ctx_params_default(ctx_params *p);
+int ctx_create(ctx **out, struct model *m, const ctx_params *p, char *err, size_t errlen);
+void ctx_destroy(ctx *c);
+
+const struct model *ctx_model(const ctx *c);
+int ctx_n_threads(const ctx *c);
+const char *ctx_backend_name(const ctx *c);
+
+/* Sequences. Ids are small non-negative integers, reused after a drop. */
+int32_t ctx_seq_create(ctx *c);                  /* new empty sequence, or CTX_EFULL */
+int32_t ctx_seq_fork(ctx *c, int32_t seq);       /* child sharing seq's tokens so far */
+int ctx_seq_rewind(ctx *c, int32_t seq, int32_t pos); /* keep positions [0, pos) */
+void ctx_seq_drop(ctx *c, int32_t seq);
+int32_t ctx_seq_len(const ctx *c, int32_t seq);  /* -1 for a dead id */
+bool ctx_seq_alive(const ctx *c, int32_t seq);
+int32_t ctx_n_seq(const ctx *c);                 /* alive sequences */
+int32_t ctx_kv_used(const ctx *c);               /* cells holding data */
+int32_t ctx_kv_size(const ctx *c);
+
+/* Evaluates the batch. On failure nothing is appended to any sequence and err
+ * says which entry was wrong. */
+int ctx_eval(ctx *c, const ctx_entry *batch, int32_t n, char *err, size_t errlen);
+/* Logits of the i-th entry of the last batch that asked for them, (n_vocab). */
+int32_t ctx_n_logits(const ctx *c);
+const float *ctx_logits(const ctx *c, int32_t i);
+
+#endif

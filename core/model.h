@@ -1,0 +1,71 @@
+/* model: a Llama-architecture model loaded from GGUF (mmap, weights used in
+ * place) or from a llama2.c checkpoint (.bin, read into memory, F32).
+ *
+ * The model owns its weights, its tokenizer and (for GGUF) the mapping. It is
+ * immutable after model_open, so several contexts may share one model.
+ * Supported: Llama 1/2/3/3.1/3.2 as GGUF describes them (rope_freq_base, the
+ * rope_freqs tensor, tied or separate output, GQA, RMSNorm epsilon).
+ */
+#ifndef MODEL_H
+#define MODEL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct gguf;
+struct tok;
+typedef struct model model;
+
+typedef struct model_info {
+    char arch[32];          /* "llama" */
+    char name[128];         /* general.name or the file stem */
+    char format[16];        /* "gguf v3", "llama2.c" */
+    int32_t n_vocab, dim, ffn_dim, n_layers, n_heads, n_kv_heads, head_dim;
+    int32_t rope_dim;       /* rotated dims per head (== head_dim for Llama) */
+    int32_t ctx_train;      /* context length it was trained with */
+    float rope_base, rms_eps;
+    bool tied_output;       /* output matrix is token_embd */
+    bool has_rope_freqs;    /* Llama 3.1 rope_freqs factors present */
+    int32_t ftype;          /* general.file_type, -1 if absent */
+    int32_t wtype;          /* the most common 2-D weight type (qt_type) */
+    uint64_t n_params;
+    uint64_t weight_bytes;
+    const char *chat_template; /* NUL terminated copy, NULL if none */
+} model_info;
+
+/* One weight matrix as stored: rows of `cols` elements of `type`. */
+typedef struct model_weight {
+    const void *data;
+    int32_t type;           /* qt_type */
+    int64_t rows, cols;
+} model_weight;
+
+typedef struct model_layer {
+    const float *attn_norm, *ffn_norm;                  /* (dim) */
+    model_weight wq, wk, wv, wo, w_gate, w_up, w_down;
+} model_layer;
+
+typedef struct model_params {
+    const char *tokenizer_path; /* llama2.c only: tokenizer.bin; NULL looks beside the model */
+} model_params;
+
+/* Opens a GGUF or llama2.c file (chosen by content). On failure *out is NULL
+ * and err reads "PATH: problem". */
+int model_open(model **out, const char *path, const model_params *p, char *err, size_t errlen);
+void model_close(model *m);
+
+const model_info *model_get_info(const model *m);
+const struct tok *model_tok(const model *m);
+/* The GGUF the model was read from, or NULL for llama2.c checkpoints. */
+const struct gguf *model_gguf(const model *m);
+const char *model_path(const model *m);
+
+/* Weights, for backends. */
+const model_weight *model_tok_embd(const model *m);  /* (n_vocab rows, dim cols) */
+const model_weight *model_output(const model *m);    /* (n_vocab, dim); may alias tok_embd */
+const float *model_output_norm(const model *m);      /* (dim) */
+const model_layer *model_get_layer(const model *m, int32_t il);
+/* RoPE inverse frequencies (head_dim/2): base^(-2i/rope_dim) / rope_freqs[i]. */
+const float *model_rope_inv_freq(const model *m);
+
+#endif

@@ -1,0 +1,47 @@
+/* vecdot: the CPU dot-product kernels behind every matrix product.
+ *
+ * A weight matrix is rows of one qt_type (each row `cols` elements, row r at
+ * w + r * qt_row_size(type, cols)). Activations are first rounded to the
+ * weight type's activation type (qt_traits.act_type) exactly as llama.cpp does,
+ * so that products match it: F32 weights keep F32 activations, F16 -> fp16,
+ * BF16 -> bf16, Q4_0/Q5_0/Q8_0 -> Q8_0 blocks, K-quants -> Q8_K blocks.
+ *
+ * vd_matmul computes, for rows r in [r0, r1) and activations j in [0, nact),
+ *   y[j * ldy + r] = dot(W[r], X[j])
+ * reading each weight row once for all nact activations: decoding N sequences
+ * in one step costs one pass over the weights. It is single-threaded; callers
+ * split rows across threads. The ISA (portable, AVX2, AVX-512) is chosen once
+ * at run time by vd_init(); vd_set_isa() lets tests compare paths.
+ */
+#ifndef VECDOT_H
+#define VECDOT_H
+#include <stddef.h>
+#include <stdint.h>
+
+enum vd_isa { VD_PORTABLE = 0, VD_AVX2 = 1, VD_AVX512 = 2 };
+
+/* Detects the CPU and picks the best ISA; safe to call more than once. */
+void vd_init(void);
+/* Best ISA this CPU supports. */
+int vd_isa_best(void);
+/* Forces an ISA (clamped to what the CPU supports); returns the one in use. */
+int vd_set_isa(int isa);
+int vd_isa(void);
+const char *vd_isa_name(int isa);
+
+/* Bytes of one activation row of `cols` elements quantized for weight type
+ * wtype (cols must be a multiple of the weight type's block). */
+size_t vd_act_row_size(int wtype, int64_t cols);
+
+/* Rounds one activation row x[cols] to the weight type's activation type. */
+void vd_quantize_act(int wtype, const float *x, void *xq, int64_t cols);
+
+/* See the header comment. xq holds nact rows, each vd_act_row_size() bytes. */
+void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
+               const void *xq, int nact, float *y, int64_t ldy);
+
+/* Plain float dot and axpy used by attention (SIMD where available). */
+float vd_dot_f32(const float *a, const float *b, int64_t n);
+void vd_axpy_f32(float *y, float a, const float *x, int64_t n); /* y += a*x */
+
+#endif

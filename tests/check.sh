@@ -1,0 +1,10 @@
+# Shell test harness: source it, call check NAME CMD..., then check_done.
+# $LOGITLAB is the binary under test; $SHARED the shared data folder.
+LOGITLAB=${LOGITLAB:-build/logitlab}
+SHARED=${LOGITLAB_SHARED:-../shared}
+check_pass=0; check_fail=0
+# check DESC COMMAND...: passes when the command exits 0.
+check() { d=$1; shift; if "$@" >/dev/null 2>&1; then check_pass=$((check_pass+1)); else check_fail=$((check_fail+1)); echo "FAIL: $d"; fi; }
+# check_not DESC COMMAND...: passes when the command exits non-zero.
+check_not() { d=$1; shift; if "$@" >/dev/null 2>&1; then check_fail=$((check_fail+1)); echo "FAIL: $d"; else check_pass=$((check_pass+1)); fi; }
+check_done() { echo "# passed $check_pass failed $check_fail"; [ "$check_fail" -eq 0 ]; }
