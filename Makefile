@@ -68,7 +68,7 @@ asan:
 FUZZ_TIME ?= 20
 fuzz:
 	$(MAKE) CC=clang BUILD=build-fuzz OPT="-O1 -fno-omit-frame-pointer" \
-	  XCFLAGS="-fsanitize=fuzzer-no-link,address,undefined" $(BUILD)-fuzz/liblogitlab.a
+	  XCFLAGS="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/liblogitlab.a
 	@mkdir -p build-fuzz/corpus
 	@set -e; for f in $(FUZZ_SRC); do \
 	  n=$$(basename $$f .c); \

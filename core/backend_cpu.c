@@ -1,0 +1,349 @@
+/* backend_cpu: the CPU implementation of backend.h.
+ *
+ * Matrix products take one of two paths, with the same numerics:
+ * - decode (few rows): activations are rounded to the weight type's
+ *   activation type once (vd_quantize_act), then the weight rows are split
+ *   across the pool and each thread runs vd_matmul, which reads every weight
+ *   row once for all rows of the batch;
+ * - prompt batches (n >= SGEMM_MIN_ROWS): each thread dequantizes chunks of
+ *   its weight rows to F32 and multiplies them with OpenBLAS sgemm. The
+ *   activations are first rounded to the activation type and widened back, so
+ *   both paths compute dot(dequantized weight, rounded activation) and agree
+ *   with each other (and with llama.cpp) up to float summation order.
+ * Attention is parallel over (batch entry, head) pairs.
+ */
+#include "backend.h"
+#include "pool.h"
+#include "qtypes.h"
+#include "vecdot.h"
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SGEMM_MIN_ROWS 32
+#define SGEMM_CHUNK 64      /* weight rows dequantized per sgemm call */
+#define MAX_MATMUL_W 4
+
+extern void openblas_set_num_threads(int);
+
+typedef struct cpu {
+    backend base;
+    pool *pool;
+    void *act;    size_t act_cap;      /* rounded activations (quantized or widened) */
+    float *wbuf;  size_t wbuf_cap;     /* per-thread dequantized weight chunks */
+    float *att;   size_t att_cap;      /* per-thread attention scores */
+    float *rope;  size_t rope_cap;     /* (n, rope_dim) cos/sin pairs */
+} cpu;
+
+static cpu *C(backend *b) { return (cpu *)b; }
+
+static int grow(void **p, size_t *cap, size_t need) {
+    if (need <= *cap) return 0;
+    void *n = NULL;
+    size_t sz = (need + 63) & ~(size_t)63;
+    if (posix_memalign(&n, 64, sz)) return -1;
+    free(*p);
+    *p = n; *cap = sz;
+    return 0;
+}
+
+static void cpu_destroy(backend *b) {
+    cpu *c = C(b);
+    pool_destroy(c->pool);
+    free(c->act); free(c->wbuf); free(c->att); free(c->rope);
+    free(c);
+}
+
+static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
+    (void)b; (void)m; (void)err; (void)errlen;
+    return 0;
+}
+
+static void *cpu_alloc(backend *b, size_t bytes) {
+    (void)b;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes ? (bytes + 63) & ~(size_t)63 : 64)) return NULL;
+    return p;
+}
+
+static void cpu_free(backend *b, void *p) { (void)b; free(p); }
+
+static void cpu_copy(backend *b, void *dst, const void *src, size_t bytes) {
+    (void)b;
+    if (dst != src) memcpy(dst, src, bytes);
+}
+
+static void cpu_embed(backend *b, const model_weight *emb, const int32_t *tok, int32_t n, float *x) {
+    (void)b;
+    size_t rs = qt_row_size(emb->type, emb->cols);
+    for (int32_t i = 0; i < n; i++)
+        qt_dequantize_row(emb->type, (const char *)emb->data + (size_t)tok[i] * rs,
+                          x + (size_t)i * emb->cols, emb->cols);
+}
+
+static void cpu_rmsnorm(backend *b, float *y, const float *x, const float *w, int32_t n,
+                        int32_t dim, float eps) {
+    (void)b;
+    for (int32_t i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * dim;
+        float *yi = y + (size_t)i * dim;
+        double ss = 0;   /* squares summed in double, as llama.cpp does */
+        for (int32_t j = 0; j < dim; j++) ss += (double)(xi[j] * xi[j]);
+        float scale = 1.0f / sqrtf((float)(ss / dim) + eps);
+        for (int32_t j = 0; j < dim; j++) yi[j] = (xi[j] * scale) * w[j];
+    }
+}
+
+/* ---- matrix products ---- */
+
+typedef struct mm_job {
+    cpu *c;
+    int nw;
+    const model_weight *const *w;
+    float *const *y;
+    int32_t n;
+    const void *const *xq;   /* per weight: rounded activations */
+    long total_rows;
+    bool sgemm;
+    size_t wchunk;           /* floats per thread in c->wbuf */
+} mm_job;
+
+/* Runs rows [lo, hi) of the concatenation of all weights of the job. */
+static void mm_rows(mm_job *j, long lo, long hi, int ith) {
+    long base = 0;
+    for (int k = 0; k < j->nw && lo < hi; k++) {
+        const model_weight *w = j->w[k];
+        long r0 = lo - base, r1 = hi - base;
+        base += w->rows;
+        if (r1 <= 0 || r0 >= w->rows) continue;
+        if (r0 < 0) r0 = 0;
+        if (r1 > w->rows) r1 = w->rows;
+        if (!j->sgemm) {
+            vd_matmul(w->type, w->data, w->cols, r0, r1, j->xq[k], j->n, j->y[k], w->rows);
+            continue;
+        }
+        float *wb = j->c->wbuf + (size_t)ith * j->wchunk;
+        size_t rs = qt_row_size(w->type, w->cols);
+        for (long r = r0; r < r1; r += SGEMM_CHUNK) {
+            long m = r1 - r < SGEMM_CHUNK ? r1 - r : SGEMM_CHUNK;
+            const float *wf;
+            if (w->type == QT_F32) wf = (const float *)((const char *)w->data + (size_t)r * rs);
+            else {
+                for (long i = 0; i < m; i++)
+                    qt_dequantize_row(w->type, (const char *)w->data + (size_t)(r + i) * rs,
+                                      wb + (size_t)i * w->cols, w->cols);
+                wf = wb;
+            }
+            /* y[:, r:r+m] (n, m) = x (n, cols) * wf (m, cols)^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->n, (int)m, (int)w->cols,
+                        1.0f, (const float *)j->xq[k], (int)w->cols, wf, (int)w->cols, 0.0f,
+                        j->y[k] + r, (int)w->rows);
+        }
+    }
+}
+
+static void mm_worker(void *arg, int ith, int nth) {
+    mm_job *j = arg;
+    /* split in units of 16 rows so threads never share a cache line of y */
+    long units = (j->total_rows + 15) / 16, lo, hi;
+    pool_split(units, ith, nth, &lo, &hi);
+    lo *= 16; hi *= 16;
+    if (hi > j->total_rows) hi = j->total_rows;
+    mm_rows(j, lo, hi, ith);
+}
+
+/* Size in bytes of the rounded activations for weight type t. */
+static size_t act_bytes(int t, int32_t n, int64_t cols, bool sgemm) {
+    return sgemm ? (size_t)n * (size_t)cols * sizeof(float) : (size_t)n * vd_act_row_size(t, cols);
+}
+
+static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const float *x,
+                      int32_t n, float *const *y) {
+    cpu *c = C(b);
+    int64_t cols = w[0]->cols;
+    bool sgemm = n >= SGEMM_MIN_ROWS;
+    /* one rounded copy per distinct activation type among the weights */
+    int act_of[MAX_MATMUL_W], types[MAX_MATMUL_W], nt = 0;
+    size_t off[MAX_MATMUL_W], total = 0;
+    for (int k = 0; k < nw; k++) {
+        int at = qt_get(w[k]->type)->act_type, f = -1;
+        for (int t = 0; t < nt; t++) if (qt_get(types[t])->act_type == at) f = t;
+        if (f < 0) {
+            f = nt++;
+            types[f] = w[k]->type;
+            off[f] = total;
+            total += (act_bytes(w[k]->type, n, cols, sgemm) + 63) & ~(size_t)63;
+        }
+        act_of[k] = f;
+    }
+    if (grow(&c->act, &c->act_cap, total)) return -1;
+    const void *xq[MAX_MATMUL_W];
+    size_t qrow = 0;
+    for (int t = 0; t < nt; t++) {
+        char *dst = (char *)c->act + off[t];
+        int at = qt_get(types[t])->act_type;
+        if (sgemm && at == QT_F32) { memcpy(dst, x, (size_t)n * cols * sizeof(float)); continue; }
+        qrow = vd_act_row_size(types[t], cols);
+        if (grow((void **)&c->wbuf, &c->wbuf_cap, qrow)) return -1;
+        for (int32_t i = 0; i < n; i++) {
+            if (!sgemm) {
+                vd_quantize_act(types[t], x + (size_t)i * cols, dst + (size_t)i * qrow, cols);
+            } else {
+                /* round through the activation type and back to F32 */
+                vd_quantize_act(types[t], x + (size_t)i * cols, c->wbuf, cols);
+                qt_dequantize_row(at, c->wbuf, (float *)dst + (size_t)i * cols, cols);
+            }
+        }
+    }
+    for (int k = 0; k < nw; k++) xq[k] = (const char *)c->act + off[act_of[k]];
+    mm_job j = { c, nw, w, y, n, xq, 0, sgemm, 0 };
+    for (int k = 0; k < nw; k++) j.total_rows += w[k]->rows;
+    if (sgemm) {
+        j.wchunk = (size_t)SGEMM_CHUNK * (size_t)cols;
+        if (grow((void **)&c->wbuf, &c->wbuf_cap, j.wchunk * sizeof(float) * pool_size(c->pool)))
+            return -1;
+    }
+    pool_run(c->pool, mm_worker, &j);
+    return 0;
+}
+
+/* ---- attention and the rest ---- */
+
+static int cpu_rope(backend *b, float *x, int32_t n, int32_t n_heads, int32_t head_dim,
+                    int32_t rope_dim, const int32_t *pos, const float *inv_freq) {
+    cpu *c = C(b);
+    int32_t half = rope_dim / 2;
+    if (grow((void **)&c->rope, &c->rope_cap, sizeof(float) * 2 * (size_t)half)) return -1;
+    for (int32_t i = 0; i < n; i++) {
+        for (int32_t j = 0; j < half; j++) {
+            double th = (double)pos[i] * (double)inv_freq[j];
+            c->rope[2 * j] = (float)cos(th);
+            c->rope[2 * j + 1] = (float)sin(th);
+        }
+        for (int32_t h = 0; h < n_heads; h++) {
+            float *v = x + (size_t)i * n_heads * head_dim + (size_t)h * head_dim;
+            for (int32_t j = 0; j < half; j++) {
+                float co = c->rope[2 * j], si = c->rope[2 * j + 1];
+                float a = v[2 * j], bb = v[2 * j + 1];
+                v[2 * j] = a * co - bb * si;
+                v[2 * j + 1] = a * si + bb * co;
+            }
+        }
+    }
+    return 0;
+}
+
+static float *kv_at(const backend *b, const void *kvbuf, int32_t il, int32_t cell, int is_v) {
+    const be_kvgeom *g = &b->kv;
+    size_t blk = (size_t)(cell / KV_BLOCK) * g->n_layers + (size_t)il;
+    return (float *)kvbuf + (blk * 2 + (size_t)is_v) * KV_BLOCK * g->kv_dim +
+           (size_t)(cell % KV_BLOCK) * g->kv_dim;
+}
+
+static void cpu_kv_store(backend *b, void *kvbuf, int32_t il, int32_t n, const float *k,
+                         const float *v, const int32_t *cells) {
+    int32_t d = b->kv.kv_dim;
+    for (int32_t i = 0; i < n; i++) {
+        memcpy(kv_at(b, kvbuf, il, cells[i], 0), k + (size_t)i * d, sizeof(float) * d);
+        memcpy(kv_at(b, kvbuf, il, cells[i], 1), v + (size_t)i * d, sizeof(float) * d);
+    }
+}
+
+typedef struct att_job {
+    cpu *c;
+    const void *kvbuf;
+    int32_t il, n;
+    const be_attn *at;
+    const float *q;
+    float *out;
+    size_t stride;    /* scores floats per thread */
+} att_job;
+
+static void att_worker(void *arg, int ith, int nth) {
+    att_job *j = arg;
+    const backend *b = &j->c->base;
+    const be_kvgeom *g = &b->kv;
+    int32_t hd = g->head_dim, group = g->n_heads / g->n_kv_heads;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *sc = j->c->att + (size_t)ith * j->stride;
+    long lo, hi;
+    pool_split((long)j->n * g->n_heads, ith, nth, &lo, &hi);
+    for (long t = lo; t < hi; t++) {
+        int32_t i = (int32_t)(t / g->n_heads), h = (int32_t)(t % g->n_heads);
+        int32_t hk = h / group;
+        const float *q = j->q + (size_t)i * g->n_heads * hd + (size_t)h * hd;
+        float *o = j->out + (size_t)i * g->n_heads * hd + (size_t)h * hd;
+        const be_attn *a = &j->at[i];
+        float mx = -INFINITY;
+        int32_t p = 0;
+        for (int32_t r = 0; r < a->n_runs && p < a->n_pos; r++) {
+            for (int32_t e = 0; e < a->runs[r].n && p < a->n_pos; e++, p++) {
+                const float *kk = kv_at(b, j->kvbuf, j->il, a->runs[r].cell + e, 0) + (size_t)hk * hd;
+                float s = vd_dot_f32(q, kk, hd) * scale;
+                sc[p] = s;
+                if (s > mx) mx = s;
+            }
+        }
+        double sum = 0;
+        for (int32_t k = 0; k < p; k++) { sc[k] = expf(sc[k] - mx); sum += sc[k]; }
+        float inv = (float)(1.0 / sum);
+        memset(o, 0, sizeof(float) * hd);
+        p = 0;
+        for (int32_t r = 0; r < a->n_runs && p < a->n_pos; r++) {
+            for (int32_t e = 0; e < a->runs[r].n && p < a->n_pos; e++, p++) {
+                const float *vv = kv_at(b, j->kvbuf, j->il, a->runs[r].cell + e, 1) + (size_t)hk * hd;
+                vd_axpy_f32(o, sc[p] * inv, vv, hd);
+            }
+        }
+    }
+}
+
+static int cpu_attention(backend *b, const void *kvbuf, int32_t il, int32_t n, const be_attn *at,
+                         const float *q, float *out) {
+    cpu *c = C(b);
+    int32_t maxp = 1;
+    for (int32_t i = 0; i < n; i++) if (at[i].n_pos > maxp) maxp = at[i].n_pos;
+    size_t stride = ((size_t)maxp + 15) & ~(size_t)15;
+    if (grow((void **)&c->att, &c->att_cap, stride * sizeof(float) * pool_size(c->pool))) return -1;
+    att_job j = { c, kvbuf, il, n, at, q, out, stride };
+    pool_run(c->pool, att_worker, &j);
+    return 0;
+}
+
+static void cpu_swiglu(backend *b, float *g, const float *u, size_t n) {
+    (void)b;
+    for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+static void cpu_add(backend *b, float *x, const float *y, size_t n) {
+    (void)b;
+    for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+static void cpu_get_rows(backend *b, float *y, const float *x, const int32_t *idx, int32_t n,
+                         int32_t dim) {
+    (void)b;
+    for (int32_t i = 0; i < n; i++)
+        memmove(y + (size_t)i * dim, x + (size_t)idx[i] * dim, sizeof(float) * dim);
+}
+
+static const backend_ops cpu_ops = {
+    "cpu", cpu_destroy, cpu_prepare, cpu_alloc, cpu_free, cpu_copy, cpu_copy,
+    cpu_embed, cpu_rmsnorm, cpu_matmul, cpu_rope, cpu_kv_store, cpu_attention,
+    cpu_swiglu, cpu_add, cpu_get_rows,
+};
+
+backend *backend_cpu_create(int n_threads, be_kvgeom geom) {
+    cpu *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    vd_init();
+    c->pool = pool_create(n_threads);
+    if (!c->pool) { free(c); return NULL; }
+    /* each pool thread calls sgemm on its own chunk; OpenBLAS must not fan out */
+    openblas_set_num_threads(1);
+    c->base.ops = &cpu_ops;
+    c->base.kv = geom;
+    c->base.n_threads = pool_size(c->pool);
+    return &c->base;
+}

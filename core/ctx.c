@@ -1,0 +1,235 @@
+/* ctx: sequences, batch validation and evaluation over one model.
+ *
+ * ctx_eval checks the whole batch before touching the cache, reserves KV
+ * cells for every entry (rolling back on failure, so a refused batch leaves
+ * every sequence as it was), builds each entry's attention runs, and runs the
+ * forward pass. Logits of the entries that asked for them are kept on the
+ * host until the next ctx_eval.
+ */
+#include "ctx.h"
+#include "backend.h"
+#include "forward.h"
+#include "kv.h"
+#include "model.h"
+#include "pool.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Per-sequence work of one batch. */
+typedef struct seqwork { int32_t seq, old_len, cnt, cell_off, run_off, n_runs; } seqwork;
+
+struct ctx {
+    model *m;
+    ctx_params p;
+    backend *be;
+    kv *kv;
+    void *kvbuf;            /* backend memory: n_blocks * n_layers * 2 * KV_BLOCK * kv_dim floats */
+    fwd *fwd;
+    /* per-batch scratch (host), sized for n_batch entries */
+    int32_t *tok, *pos, *cells, *cells_tmp, *out_idx;
+    int32_t *slot;          /* (n_seq_max) index into sw during a batch, else -1 */
+    seqwork *sw;            /* (n_seq_max) */
+    be_attn *at;
+    kv_run *runs; size_t runs_cap;
+    float *logits; int32_t n_logits, logits_cap;
+};
+
+void ctx_params_default(ctx_params *p) {
+    memset(p, 0, sizeof *p);
+    p->backend = "cpu";
+}
+
+static int fail(char *err, size_t errlen, int code, const char *msg) {
+    if (err && errlen) snprintf(err, errlen, "%s", msg);
+    return code;
+}
+
+void ctx_destroy(ctx *c) {
+    if (!c) return;
+    fwd_destroy(c->fwd);
+    if (c->be) {
+        if (c->kvbuf) c->be->ops->free(c->be, c->kvbuf);
+        c->be->ops->destroy(c->be);
+    }
+    kv_destroy(c->kv);
+    free(c->tok); free(c->pos); free(c->cells); free(c->out_idx);
+    free(c->cells_tmp); free(c->slot); free(c->sw);
+    free(c->at); free(c->runs); free(c->logits);
+    free(c);
+}
+
+int ctx_create(ctx **out, model *m, const ctx_params *pp, char *err, size_t errlen) {
+    *out = NULL;
+    ctx_params p;
+    if (pp) p = *pp; else ctx_params_default(&p);
+    const model_info *h = model_get_info(m);
+    if (p.n_ctx < 0 || p.n_batch < 0 || p.n_seq_max < 0 || p.n_threads < 0)
+        return fail(err, errlen, CTX_EINVAL, "context sizes and thread count must not be negative");
+    if (p.n_ctx == 0) p.n_ctx = h->ctx_train < 4096 ? h->ctx_train : 4096;
+    if (p.n_batch == 0) p.n_batch = 512;
+    if (p.n_seq_max == 0) p.n_seq_max = 256;
+    if (p.n_threads == 0) p.n_threads = pool_n_cpus();
+    if (!p.backend) p.backend = "cpu";
+    ctx *c = calloc(1, sizeof *c);
+    if (!c) return fail(err, errlen, CTX_ENOMEM, "out of memory");
+    c->m = m; c->p = p;
+    be_kvgeom g = { h->n_layers, h->n_kv_heads * h->head_dim, h->head_dim, h->n_heads, h->n_kv_heads };
+    char berr[256] = "";
+    c->be = backend_create(p.backend, p.n_threads, g, berr, sizeof berr);
+    if (!c->be) { ctx_destroy(c); return fail(err, errlen, CTX_EBACKEND, berr); }
+    if (c->be->ops->prepare(c->be, m, berr, sizeof berr)) {
+        ctx_destroy(c);
+        return fail(err, errlen, CTX_EBACKEND, berr);
+    }
+    /* blocks for n_ctx positions, plus one partial block per possible segment end */
+    int32_t n_blocks = (p.n_ctx + KV_BLOCK - 1) / KV_BLOCK + p.n_seq_max;
+    size_t block_floats = (size_t)h->n_layers * 2 * KV_BLOCK * (size_t)g.kv_dim;
+    c->kv = kv_create(n_blocks, p.n_seq_max);
+    c->kvbuf = c->be->ops->alloc(c->be, (size_t)n_blocks * block_floats * sizeof(float));
+    c->fwd = fwd_create(c->be, m, p.n_batch);
+    size_t nb = (size_t)p.n_batch, ns = (size_t)p.n_seq_max;
+    c->tok = malloc(nb * sizeof(int32_t)); c->pos = malloc(nb * sizeof(int32_t));
+    c->cells = malloc(nb * sizeof(int32_t)); c->out_idx = malloc(nb * sizeof(int32_t));
+    c->cells_tmp = malloc(nb * sizeof(int32_t));
+    c->slot = malloc(ns * sizeof(int32_t));
+    c->sw = malloc(ns * sizeof *c->sw);
+    if (c->slot) for (size_t i = 0; i < ns; i++) c->slot[i] = -1;
+    c->at = malloc(nb * sizeof(be_attn));
+    if (!c->kv || !c->kvbuf || !c->fwd || !c->tok || !c->pos || !c->cells || !c->out_idx ||
+        !c->cells_tmp || !c->slot || !c->sw || !c->at) {
+        ctx_destroy(c);
+        return fail(err, errlen, CTX_ENOMEM, "out of memory for the KV cache and batch buffers (lower n_ctx or n_batch)");
+    }
+    *out = c;
+    return CTX_OK;
+}
+
+const model *ctx_model(const ctx *c) { return c->m; }
+int ctx_n_threads(const ctx *c) { return c->be->n_threads; }
+const char *ctx_backend_name(const ctx *c) { return c->be->ops->name; }
+int32_t ctx_seq_create(ctx *c) { int32_t s = kv_seq_create(c->kv); return s < 0 ? CTX_EFULL : s; }
+int32_t ctx_seq_fork(ctx *c, int32_t seq) {
+    if (!ctx_seq_alive(c, seq)) return CTX_EINVAL;
+    int32_t s = kv_seq_fork(c->kv, seq);
+    return s < 0 ? CTX_EFULL : s;
+}
+int ctx_seq_rewind(ctx *c, int32_t seq, int32_t pos) { return kv_seq_rewind(c->kv, seq, pos) ? CTX_EINVAL : CTX_OK; }
+void ctx_seq_drop(ctx *c, int32_t seq) { kv_seq_drop(c->kv, seq); }
+int32_t ctx_seq_len(const ctx *c, int32_t seq) { return kv_seq_len(c->kv, seq); }
+bool ctx_seq_alive(const ctx *c, int32_t seq) { return kv_seq_len(c->kv, seq) >= 0; }
+int32_t ctx_n_seq(const ctx *c) { return kv_n_seq(c->kv); }
+int32_t ctx_kv_used(const ctx *c) { return kv_used_cells(c->kv); }
+int32_t ctx_kv_size(const ctx *c) { return c->p.n_ctx; }
+int32_t ctx_n_logits(const ctx *c) { return c->n_logits; }
+
+const float *ctx_logits(const ctx *c, int32_t i) {
+    if (i < 0 || i >= c->n_logits) return NULL;
+    return c->logits + (size_t)i * model_get_info(c->m)->n_vocab;
+}
+
+/* Checks every entry; fills c->sw with the distinct sequences (first
+ * appearance order) and their entry counts, c->slot[seq] with their index. */
+static int validate(ctx *c, const ctx_entry *b, int32_t n, int32_t *n_seqs, char *err, size_t errlen) {
+    const model_info *h = model_get_info(c->m);
+    int32_t ns = 0;
+    for (int32_t i = 0; i < n; i++) {
+        int32_t s = b[i].seq;
+        if (!ctx_seq_alive(c, s)) {
+            if (err && errlen) snprintf(err, errlen, "batch entry %d: sequence %d does not exist", i, s);
+            *n_seqs = ns;
+            return CTX_EINVAL;
+        }
+        if (b[i].tok < 0 || b[i].tok >= h->n_vocab) {
+            if (err && errlen) snprintf(err, errlen, "batch entry %d: token %d outside the vocabulary (0..%d)", i, b[i].tok, h->n_vocab - 1);
+            *n_seqs = ns;
+            return CTX_EINVAL;
+        }
+        if (c->slot[s] < 0) {
+            c->slot[s] = ns;
+            c->sw[ns++] = (seqwork){ s, kv_seq_len(c->kv, s), 0, 0, 0, 0 };
+        }
+        seqwork *w = &c->sw[c->slot[s]];
+        if (b[i].pos != w->old_len + w->cnt) {
+            if (err && errlen) snprintf(err, errlen, "batch entry %d: position %d, but sequence %d continues at %d", i, b[i].pos, s, w->old_len + w->cnt);
+            *n_seqs = ns;
+            return CTX_EINVAL;
+        }
+        w->cnt++;
+    }
+    *n_seqs = ns;
+    return CTX_OK;
+}
+
+/* Reserves cells for every sequence of the batch (all or nothing) and builds
+ * their attention runs. */
+static int reserve(ctx *c, int32_t ns, int32_t *cells_by_seq, char *err, size_t errlen) {
+    int32_t off = 0, k;
+    for (k = 0; k < ns; k++) {
+        seqwork *w = &c->sw[k];
+        w->cell_off = off;
+        if (kv_seq_append(c->kv, w->seq, w->cnt, cells_by_seq + off)) break;
+        off += w->cnt;
+    }
+    if (k < ns) {
+        while (k-- > 0) kv_seq_rewind(c->kv, c->sw[k].seq, c->sw[k].old_len);
+        if (err && errlen) snprintf(err, errlen,
+            "the KV cache is full (%d of %d cells used): drop or rewind sequences, or raise n_ctx",
+            kv_used_cells(c->kv), c->p.n_ctx);
+        return CTX_EFULL;
+    }
+    size_t need = 0;
+    for (k = 0; k < ns; k++) need += (size_t)kv_max_runs(c->kv, c->sw[k].old_len + c->sw[k].cnt);
+    if (need > c->runs_cap) {
+        kv_run *r = realloc(c->runs, need * sizeof *r);
+        if (!r) {
+            for (k = 0; k < ns; k++) kv_seq_rewind(c->kv, c->sw[k].seq, c->sw[k].old_len);
+            if (err && errlen) snprintf(err, errlen, "out of memory");
+            return CTX_ENOMEM;
+        }
+        c->runs = r; c->runs_cap = need;
+    }
+    int32_t ro = 0;
+    for (k = 0; k < ns; k++) {
+        seqwork *w = &c->sw[k];
+        int32_t len = w->old_len + w->cnt;
+        w->run_off = ro;
+        w->n_runs = kv_seq_runs(c->kv, w->seq, len, c->runs + ro, kv_max_runs(c->kv, len));
+        ro += w->n_runs;
+    }
+    return CTX_OK;
+}
+
+int ctx_eval(ctx *c, const ctx_entry *b, int32_t n, char *err, size_t errlen) {
+    const model_info *h = model_get_info(c->m);
+    if (n <= 0 || n > c->p.n_batch) {
+        if (err && errlen) snprintf(err, errlen, "batch of %d entries (allowed 1..%d)", n, c->p.n_batch);
+        return CTX_EINVAL;
+    }
+    int32_t ns = 0, n_out = 0;
+    int rc = validate(c, b, n, &ns, err, errlen);
+    if (rc == CTX_OK) rc = reserve(c, ns, c->cells_tmp, err, errlen);
+    if (rc == CTX_OK) {
+        for (int32_t i = 0; i < n; i++) {
+            seqwork *w = &c->sw[c->slot[b[i].seq]];
+            c->tok[i] = b[i].tok;
+            c->pos[i] = b[i].pos;
+            c->cells[i] = c->cells_tmp[w->cell_off + (b[i].pos - w->old_len)];
+            c->at[i] = (be_attn){ c->runs + w->run_off, w->n_runs, b[i].pos + 1 };
+            if (b[i].logits) c->out_idx[n_out++] = i;
+        }
+        if (n_out > c->logits_cap) {
+            float *l = realloc(c->logits, (size_t)n_out * h->n_vocab * sizeof(float));
+            if (l) { c->logits = l; c->logits_cap = n_out; }
+        }
+        if (n_out > c->logits_cap ||
+            fwd_eval(c->fwd, c->kvbuf, n, c->tok, c->pos, c->cells, c->at, n_out, c->out_idx, c->logits)) {
+            for (int32_t k = 0; k < ns; k++) kv_seq_rewind(c->kv, c->sw[k].seq, c->sw[k].old_len);
+            if (err && errlen) snprintf(err, errlen, "out of memory during evaluation");
+            rc = CTX_ENOMEM;
+        }
+    }
+    for (int32_t k = 0; k < ns; k++) c->slot[c->sw[k].seq] = -1;
+    c->n_logits = rc == CTX_OK ? n_out : 0;
+    return rc;
+}

@@ -1,0 +1,24 @@
+/* forward: one evaluation of the Llama network over a batch of entries,
+ * written against backend.h only (it never touches the numbers itself).
+ *
+ * fwd_create allocates the activation buffers for batches of up to n_batch
+ * entries on the backend, once; fwd_eval reuses them. The fwd borrows the
+ * backend and the model, which must outlive it.
+ */
+#ifndef FORWARD_H
+#define FORWARD_H
+#include <stdint.h>
+#include "backend.h"
+
+typedef struct fwd fwd;
+
+fwd *fwd_create(backend *be, const model *m, int32_t n_batch);
+void fwd_destroy(fwd *f);
+
+/* Evaluates n entries (token tok[i] at position pos[i], K/V stored to cell
+ * cells[i], attending as at[i] says) and writes the logits of entries
+ * out_idx[0..n_out) to logits (host, n_out x n_vocab). 0 or -1 (no memory). */
+int fwd_eval(fwd *f, void *kvbuf, int32_t n, const int32_t *tok, const int32_t *pos,
+             const int32_t *cells, const be_attn *at, int32_t n_out, const int32_t *out_idx,
+             float *logits);
+#endif

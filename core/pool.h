@@ -1,0 +1,26 @@
+/* pool: a fixed set of worker threads that run one parallel region at a time.
+ *
+ * pool_run(p, fn, arg) calls fn(arg, ith, nth) on every thread, ith in
+ * [0, nth), the caller being thread 0, and returns when all have finished.
+ * Workers spin briefly between regions (a decode step runs a few hundred small
+ * regions per token, and a condition-variable wake-up per region would cost
+ * more than the work), then sleep. One pool is used from one thread at a time.
+ */
+#ifndef POOL_H
+#define POOL_H
+
+typedef struct pool pool;
+typedef void (*pool_fn)(void *arg, int ith, int nth);
+
+/* n_threads <= 0 means the number of online CPUs. Returns NULL on failure. */
+pool *pool_create(int n_threads);
+void pool_destroy(pool *p);
+int pool_size(const pool *p);
+void pool_run(pool *p, pool_fn fn, void *arg);
+
+/* The machine's online CPUs (at least 1). */
+int pool_n_cpus(void);
+
+/* Splits [0, n) into nth near-equal parts; part ith is [*lo, *hi). */
+void pool_split(long n, int ith, int nth, long *lo, long *hi);
+#endif
