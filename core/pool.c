@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -17,7 +18,11 @@
 #define cpu_relax() ((void)0)
 #endif
 
-#define SPIN_ITERS 200000
+/* Waiting: PAUSE-spin a little (a region is often only microseconds away),
+ * then sched_yield so that on an oversubscribed machine the thread we wait
+ * for gets the core, then (workers only) sleep on the condition variable. */
+#define SPIN_PAUSE 2000
+#define SPIN_YIELD 20000
 
 typedef struct worker { pool *p; int ith; pthread_t th; } worker;
 
@@ -54,7 +59,8 @@ static void *worker_main(void *a) {
         int spins = 0;
         while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
                !atomic_load(&p->quit)) {
-            if (++spins < SPIN_ITERS) { cpu_relax(); continue; }
+            if (++spins < SPIN_PAUSE) { cpu_relax(); continue; }
+            if (spins < SPIN_YIELD) { sched_yield(); continue; }
             pthread_mutex_lock(&p->mu);
             atomic_fetch_add(&p->sleepers, 1);
             while (atomic_load(&p->gen) == seen && !atomic_load(&p->quit))
@@ -117,5 +123,7 @@ void pool_run(pool *p, pool_fn fn, void *arg) {
         pthread_mutex_unlock(&p->mu);
     }
     fn(arg, 0, p->nth);
-    while (atomic_load_explicit(&p->done, memory_order_acquire) != p->nth - 1) cpu_relax();
+    for (int spins = 0; atomic_load_explicit(&p->done, memory_order_acquire) != p->nth - 1; spins++) {
+        if (spins < SPIN_PAUSE) cpu_relax(); else sched_yield();
+    }
 }
