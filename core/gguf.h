@@ -9,7 +9,7 @@
  * until gguf_close(). Strings taken from the file (gguf_value.str) are NOT NUL
  * terminated; keys and tensor names are copied and NUL terminated.
  *
- * Writing: ggufw_* builds metadata and a tensor table, then streams tensor data
+ * Writing is ggufw.h. The writer streams tensor data
  * in declaration order, padding to the alignment, so multi-GB files never sit
  * in memory.
  *
@@ -33,6 +33,9 @@ enum { GGUF_OK = 0, GGUF_EIO = -1, GGUF_EFORMAT = -2, GGUF_ENOMEM = -3,
        GGUF_ENOTFOUND = -4, GGUF_ETYPE = -5 };
 
 #define GGUF_DEFAULT_ALIGNMENT 32
+#define GGUF_MAX_DEPTH 64          /* nested arrays */
+#define GGUF_MAX_NAME 65535        /* keys and tensor names (the spec's key limit) */
+#define GGUF_MAX_ITEMS INT32_MAX   /* n_kv, n_tensors: indexes are int32 in strmap */
 
 typedef struct gguf_value gguf_value;
 struct gguf_value {
@@ -42,7 +45,8 @@ struct gguf_value {
     uint64_t str_len;
     uint32_t arr_type;        /* ARRAY: element type */
     uint64_t arr_n;           /* ARRAY: element count */
-    const void *arr_data;     /* ARRAY of fixed-size scalars: raw LE elements in the mapping */
+    const void *arr_data;     /* ARRAY of fixed-size scalars: raw LE elements in the mapping
+                                 (not necessarily aligned: memcpy, or use gguf_arr_get) */
     gguf_value *arr_items;    /* ARRAY of STRING or ARRAY: arr_n parsed items; else NULL */
 };
 
@@ -70,7 +74,8 @@ void gguf_close(gguf *g);
 const char *gguf_path(const gguf *g);
 uint32_t gguf_version(const gguf *g);
 uint64_t gguf_alignment(const gguf *g);
-uint64_t gguf_data_offset(const gguf *g);   /* start of the tensor data section */
+uint64_t gguf_data_offset(const gguf *g);   /* start of the tensor data section (the file
+                                               size for a 0-tensor file that ends unpadded) */
 uint64_t gguf_file_size(const gguf *g);
 
 int64_t gguf_n_kv(const gguf *g);
@@ -90,6 +95,11 @@ int gguf_get_bool(const gguf *g, const char *key, bool *out);
 int gguf_get_str(const gguf *g, const char *key, const char **out, size_t *len);
 /* Array value of the given element type (or any element type when etype < 0). */
 int gguf_get_arr(const gguf *g, const char *key, int etype, const gguf_value **out);
+/* Element i of an array value: fixed-size scalars are decoded (widened, as
+ * for scalar values) from arr_data, STRING/ARRAY items are copied (shallow)
+ * from arr_items. GGUF_OK; GGUF_ETYPE when a is not an array; GGUF_ENOTFOUND
+ * when i >= arr_n. */
+int gguf_arr_get(const gguf_value *a, uint64_t i, gguf_value *out);
 
 int64_t gguf_n_tensors(const gguf *g);
 const gguf_tensor *gguf_tensor_at(const gguf *g, int64_t i);
@@ -100,38 +110,8 @@ const char *gguf_type_name(uint32_t vtype);
 /* Byte size of a fixed-size scalar value type, 0 for STRING/ARRAY/unknown. */
 size_t gguf_type_size(uint32_t vtype);
 
-/* ---- writer ---- */
-typedef struct ggufw ggufw;
-
-ggufw *ggufw_create(void);               /* version 3, alignment 32 */
-void ggufw_destroy(ggufw *w);            /* closes an unfinished file and removes it */
-
-/* Metadata setters copy their arguments. A key set twice keeps the last value. */
-int ggufw_set_u32(ggufw *w, const char *key, uint32_t v);
-int ggufw_set_i32(ggufw *w, const char *key, int32_t v);
-int ggufw_set_u64(ggufw *w, const char *key, uint64_t v);
-int ggufw_set_f32(ggufw *w, const char *key, float v);
-int ggufw_set_bool(ggufw *w, const char *key, bool v);
-int ggufw_set_str(ggufw *w, const char *key, const char *s);
-/* Array of fixed-size scalars of type etype, n elements at data. */
-int ggufw_set_arr(ggufw *w, const char *key, uint32_t etype, const void *data, uint64_t n);
-/* Array of n strings (NUL terminated when lens is NULL). */
-int ggufw_set_str_arr(ggufw *w, const char *key, const char *const *strs,
-                      const size_t *lens, uint64_t n);
-/* Copies a key/value (any type, nested arrays too) from an open file. */
-int ggufw_copy_kv(ggufw *w, const char *key, const gguf_value *v);
-
-/* Declares a tensor; data follows later through ggufw_write_data. */
-int ggufw_add_tensor(ggufw *w, const char *name, uint32_t type, uint32_t n_dims,
-                     const uint64_t *ne);
-
-/* Writes header, metadata and tensor table to path (created/truncated). */
-int ggufw_begin(ggufw *w, const char *path, char *err, size_t errlen);
-/* Appends the next tensor's data; size must equal the declared size. Pieces
- * of one tensor may be written by several calls; padding is added when a
- * tensor is complete. */
-int ggufw_write_data(ggufw *w, const void *data, size_t size, char *err, size_t errlen);
-/* Checks that all tensors were written, flushes and closes. */
-int ggufw_end(ggufw *w, char *err, size_t errlen);
+/* Byte size of a tensor of `type` with dims ne: 0 ok; 1 unknown type; 2
+ * ne[0] not a multiple of the block; 3 the element count or size overflows. */
+int gguf_tensor_bytes(uint32_t type, const uint64_t ne[4], uint64_t *size);
 
 #endif

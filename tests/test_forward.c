@@ -6,6 +6,7 @@
 #include "golden.h"
 #include "ctx.h"
 #include "gguf.h"
+#include "ggufw.h"
 #include "model.h"
 #include "qtypes.h"
 #include <math.h>

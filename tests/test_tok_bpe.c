@@ -13,6 +13,7 @@
 #include "check.h"
 #include "golden.h"
 #include "gguf.h"
+#include "ggufw.h"
 #include "json.h"
 #include "tok.h"
 #include "tok_impl.h"

@@ -6,6 +6,7 @@
  * from the Llama 3 tokenizer.json, broken tokenizer.bin files, invalid UTF-8. */
 #include "check.h"
 #include "gguf.h"
+#include "ggufw.h"
 #include "json.h"
 #include "tok.h"
 #include <stdbool.h>
