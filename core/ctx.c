@@ -121,6 +121,7 @@ bool ctx_seq_alive(const ctx *c, int32_t seq) { return kv_seq_len(c->kv, seq) >=
 int32_t ctx_n_seq(const ctx *c) { return kv_n_seq(c->kv); }
 int32_t ctx_kv_used(const ctx *c) { return kv_used_cells(c->kv); }
 int32_t ctx_kv_size(const ctx *c) { return c->p.n_ctx; }
+int32_t ctx_n_batch(const ctx *c) { return c->p.n_batch; }
 int32_t ctx_n_logits(const ctx *c) { return c->n_logits; }
 
 const float *ctx_logits(const ctx *c, int32_t i) {
@@ -164,14 +165,18 @@ static int validate(ctx *c, const ctx_entry *b, int32_t n, int32_t *n_seqs, char
 /* Reserves cells for every sequence of the batch (all or nothing) and builds
  * their attention runs. */
 static int reserve(ctx *c, int32_t ns, int32_t *cells_by_seq, char *err, size_t errlen) {
-    int32_t off = 0, k;
-    for (k = 0; k < ns; k++) {
+    int32_t off = 0, k, add = 0;
+    for (k = 0; k < ns; k++) add += c->sw[k].cnt;
+    /* n_ctx bounds the cells in use; the block pool has slack only so that
+     * partially filled blocks at segment ends never make it run out first */
+    bool full = kv_used_cells(c->kv) + add > c->p.n_ctx;
+    for (k = 0; !full && k < ns; k++) {
         seqwork *w = &c->sw[k];
         w->cell_off = off;
-        if (kv_seq_append(c->kv, w->seq, w->cnt, cells_by_seq + off)) break;
+        if (kv_seq_append(c->kv, w->seq, w->cnt, cells_by_seq + off)) { full = true; break; }
         off += w->cnt;
     }
-    if (k < ns) {
+    if (full) {
         while (k-- > 0) kv_seq_rewind(c->kv, c->sw[k].seq, c->sw[k].old_len);
         if (err && errlen) snprintf(err, errlen,
             "the KV cache is full (%d of %d cells used): drop or rewind sequences, or raise n_ctx",

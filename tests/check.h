@@ -32,7 +32,8 @@ static inline const char *check_shared(void) {
 
 /* Build "<shared>/<rel>" into buf. */
 static inline const char *check_path(char *buf, size_t n, const char *rel) {
-    snprintf(buf, n, "%s/%s", check_shared(), rel);
+    int k = snprintf(buf, n, "%s/%s", check_shared(), rel);
+    if (k < 0 || (size_t)k >= n) buf[0] = 0;   /* too long: an empty path fails to open */
     return buf;
 }
 

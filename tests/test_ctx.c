@@ -1,7 +1,8 @@
 /* Context semantics on stories260K: a batch of many sequences, forks,
  * rewinds and split prompts all give the logits a fresh single sequence
  * gives; bad batches are refused without side effects; thread count does not
- * change results. */
+ * change results. Batch width changes float summation order in the kernels,
+ * so "equal" means within 1e-4, the tolerance of the F32 golden test. */
 #include "check.h"
 #include "ctx.h"
 #include "model.h"
@@ -67,7 +68,7 @@ int main(void) {
         fresh(c, t, 6, got);
         worst = fmax(worst, maxdiff(got, ref + (size_t)k * V));
     }
-    CHECK(worst < 1e-5, "batched forks equal fresh sequences (max diff %.3g)", worst);
+    CHECK(worst < 1e-4, "batched forks equal fresh sequences (max diff %.3g)", worst);
 
     /* rewind a branch and take another token: equals a fresh sequence */
     CHECK(ctx_seq_rewind(c, seqs[3], 3) == 0 && ctx_seq_len(c, seqs[3]) == 3, "rewind to 3");
@@ -76,13 +77,13 @@ int main(void) {
     CHECK(ctx_eval(c, b, 2, err, sizeof err) == 0, "after rewind: %s", err);
     memcpy(ref, ctx_logits(c, 0), sizeof(float) * V);
     { int32_t t[5] = { 1, 403, 407, 99, 100 }; fresh(c, t, 5, got); }
-    CHECK(maxdiff(ref, got) < 1e-5, "rewind + new tokens equal a fresh sequence (%.3g)", maxdiff(ref, got));
+    CHECK(maxdiff(ref, got) < 1e-4, "rewind + new tokens equal a fresh sequence (%.3g)", maxdiff(ref, got));
     /* the other forks did not notice */
     b[0] = (ctx_entry){ seqs[4], 6, 50, true };
     CHECK(ctx_eval(c, b, 1, err, sizeof err) == 0, "sibling continues: %s", err);
     memcpy(ref, ctx_logits(c, 0), sizeof(float) * V);
     { int32_t t[7] = { 1, 403, 407, 261, 378, 304, 50 }; fresh(c, t, 7, got); }
-    CHECK(maxdiff(ref, got) < 1e-5, "a sibling is untouched by another's rewind (%.3g)", maxdiff(ref, got));
+    CHECK(maxdiff(ref, got) < 1e-4, "a sibling is untouched by another's rewind (%.3g)", maxdiff(ref, got));
 
     /* a prompt split over two calls equals one call; interleaved with another sequence */
     int32_t a = ctx_seq_create(c), z = ctx_seq_create(c);
@@ -93,7 +94,7 @@ int main(void) {
     CHECK(ctx_eval(c, b, 6, err, sizeof err) == 0, "second half: %s", err);
     memcpy(ref, ctx_logits(c, 0), sizeof(float) * V);
     fresh(c, prompt, 10, got);
-    CHECK(maxdiff(ref, got) < 1e-5, "split prompt equals one batch (%.3g)", maxdiff(ref, got));
+    CHECK(maxdiff(ref, got) < 1e-4, "split prompt equals one batch (%.3g)", maxdiff(ref, got));
 
     /* bad batches: refused, nothing appended */
     int32_t len = ctx_seq_len(c, a);

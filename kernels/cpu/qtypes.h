@@ -58,6 +58,10 @@ void qt_dequantize_row(int type, const void *src, float *dst, int64_t n);
  * sub-block to minimise squared error. */
 void qt_quantize_row(int type, const float *src, void *dst, int64_t n);
 
+/* Q4_K/Q5_K: unpacks the 12-byte packed field into 8 six-bit scales and 8
+ * six-bit mins (sub-block j of 32 elements: x = d*sc[j]*q - dmin*mn[j]). */
+void qt_unpack_scales_k4(const uint8_t s[12], uint8_t sc[8], uint8_t mn[8]);
+
 /* Block structs, byte-exact with the GGUF file layout. */
 typedef struct { uint16_t d; int8_t qs[32]; } qt_block_q8_0;            /* 34 B */
 typedef struct { uint16_t d; uint8_t qs[16]; } qt_block_q4_0;           /* 18 B */

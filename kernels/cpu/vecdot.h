@@ -44,4 +44,25 @@ void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
 float vd_dot_f32(const float *a, const float *b, int64_t n);
 void vd_axpy_f32(float *y, float a, const float *x, int64_t n); /* y += a*x */
 
+/* ---- internal: the ISA back-ends, shared by vecdot*.c only ----------------
+ * A tile kernel computes y[j * ldy + r] = dot(W[r], X[j]) for r < nr and
+ * j < nx, where W[r] = w + r * wstride is a weight row and X[j] = x + j *
+ * xstride an activation row from vd_quantize_act. Tiles are 1x1..1x4, 2x1,
+ * 2x2, 3x1 and 4x1 (nr * nx <= 4; VD_TILE_OK). Each weight block is unpacked
+ * once per tile and each activation block loaded once per tile. Slots a
+ * back-end lacks are NULL and vecdot.c falls back to the next lower ISA. */
+#define VD_NX 4
+#define VD_NTYPES 31            /* type ids 0..QT_BF16 */
+#define VD_TILE_OK(nr, nx) ((nr) >= 1 && (nx) >= 1 && (nr) * (nx) <= 4)
+typedef void (*vd_tile_fn)(const void *w, size_t wstride, int nr, const void *x,
+                           size_t xstride, int nx, int64_t cols, float *y, int64_t ldy);
+typedef struct vd_backend {
+    vd_tile_fn tile[VD_NTYPES];
+    float (*dot_f32)(const float *a, const float *b, int64_t n);
+    void (*axpy_f32)(float *y, float a, const float *x, int64_t n);
+} vd_backend;
+/* NULL when the file was built without its ISA flags. */
+const vd_backend *vd_backend_avx2(void);
+const vd_backend *vd_backend_avx512(void);
+
 #endif

@@ -1,0 +1,251 @@
+/* cli: option parsing, messages and output helpers shared by the subcommands.
+ *
+ * Invariants: nothing here exits or keeps state between calls; every error
+ * message is one line on stderr prefixed with "logitlab CMD:", so scripts can
+ * show it as is.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+#include "utf8.h"
+
+static void vmsg(const char *cmd, const char *fmt, va_list ap) {
+    fprintf(stderr, "logitlab%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+int cli_fail(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg(cmd, fmt, ap);
+    va_end(ap);
+    return CLI_FAIL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg(cmd, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "Try 'logitlab %s%s--help' for more information.\n", cmd ? cmd : "", cmd ? " " : "");
+    return CLI_USAGE;
+}
+
+void cli_help(const cli_spec *s, FILE *f) {
+    fprintf(f, "usage: logitlab %s %s\n", s->cmd, s->usage);
+    if (s->about) fprintf(f, "\n%s\n", s->about);
+    fprintf(f, "\noptions:\n");
+    for (int i = 0; i < s->n_opts; i++) {
+        const cli_opt *o = &s->opts[i];
+        char left[64];
+        if (o->short_name)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name,
+                     o->arg ? " " : "", o->arg ? o->arg : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        fprintf(f, "  %-24s %s\n", left, o->help);
+    }
+    fprintf(f, "  %-24s %s\n", "-h, --help", "show this help");
+}
+
+/* Index of the option named by a long name (len bytes) or a short letter. */
+static int find_opt(const cli_spec *s, const char *lng, size_t len, char shrt) {
+    for (int i = 0; i < s->n_opts; i++) {
+        if (lng && strlen(s->opts[i].name) == len && memcmp(s->opts[i].name, lng, len) == 0) return i;
+        if (!lng && shrt && s->opts[i].short_name == shrt) return i;
+    }
+    return -1;
+}
+
+/* One option argument at argv[*i]; may consume argv[*i + 1] as its value. */
+static int parse_one(const cli_spec *s, int argc, char **argv, int *i, cli_args *out) {
+    const char *a = argv[*i], *inl = NULL;
+    int k;
+    if (a[1] == '-') {
+        const char *eq = strchr(a + 2, '=');
+        size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        k = find_opt(s, a + 2, len, 0);
+        if (eq) inl = eq + 1;
+    } else {
+        k = find_opt(s, NULL, 0, a[1]);
+        if (a[2]) inl = a + 2;
+    }
+    if (k < 0) {
+        if (a[1] != '-' && strchr("0123456789.", a[1]))
+            return cli_usage_error(s->cmd, "unexpected negative number '%s'", a);
+        if (a[1] != '-' && a[2]) /* -xyz: name the unknown letter, not the bundle */
+            return cli_usage_error(s->cmd, "unknown option '-%c' in '%s'", a[1], a);
+        return cli_usage_error(s->cmd, "unknown option '%s'", a);
+    }
+    const cli_opt *o = &s->opts[k];
+    if (!o->arg) {
+        if (inl) return cli_usage_error(s->cmd, "option '--%s' takes no value", o->name);
+        out->val[k] = "";
+        return CLI_OK;
+    }
+    if (!inl) {
+        if (*i + 1 >= argc) return cli_usage_error(s->cmd, "option '%s' needs a value (%s)", a, o->arg);
+        inl = argv[++*i];
+    }
+    out->val[k] = inl;
+    return CLI_OK;
+}
+
+int cli_parse(const cli_spec *s, int argc, char **argv, cli_args *out) {
+    memset(out, 0, sizeof *out);
+    bool only_pos = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_pos && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
+            cli_help(s, stdout);
+            return CLI_HELP;
+        }
+        if (!only_pos && strcmp(a, "--") == 0) { only_pos = true; continue; }
+        if (!only_pos && a[0] == '-' && a[1]) {
+            int rc = parse_one(s, argc, argv, &i, out);
+            if (rc) return rc;
+            continue;
+        }
+        if (out->npos >= CLI_MAX_POS || out->npos >= s->max_pos)
+            return cli_usage_error(s->cmd, "unexpected argument '%s'", a);
+        out->pos[out->npos++] = a;
+    }
+    if (out->npos < s->min_pos)
+        return cli_usage_error(s->cmd, "missing argument (usage: logitlab %s %s)", s->cmd, s->usage);
+    return CLI_OK;
+}
+
+int cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {
+    if (!s) return CLI_OK;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi)
+        return cli_usage_error(cmd, "%s must be an integer from %ld to %ld, got '%s'", opt, lo, hi, s);
+    *out = v;
+    return CLI_OK;
+}
+
+int cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out) {
+    if (!s) return CLI_OK;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (!*s || *end || errno || s[0] == '-')
+        return cli_usage_error(cmd, "%s must be a non-negative integer, got '%s'", opt, s);
+    *out = v;
+    return CLI_OK;
+}
+
+int cli_int_list(const char *cmd, const char *opt, const char *s, long lo, long hi,
+                 long *out, int cap, int *n) {
+    if (!s) return CLI_OK;
+    char buf[256];
+    if (strlen(s) >= sizeof buf) return cli_usage_error(cmd, "%s: list too long", opt);
+    strcpy(buf, s);
+    int k = 0;
+    for (char *save = NULL, *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        if (k >= cap) return cli_usage_error(cmd, "%s: at most %d values", opt, cap);
+        int rc = cli_int(cmd, opt, p, lo, hi, &out[k]);
+        if (rc) return rc;
+        k++;
+    }
+    if (k == 0) return cli_usage_error(cmd, "%s: empty list", opt);
+    *n = k;
+    return CLI_OK;
+}
+
+void cli_put_escaped(FILE *f, const char *s, size_t n, size_t max_bytes) {
+    size_t lim = max_bytes && n > max_bytes ? max_bytes : n;
+    for (size_t i = 0; i < lim;) {
+        unsigned char c = (unsigned char)s[i];
+        uint32_t cp;
+        int l;
+        if (c == '\n') { fputs("\\n", f); i++; }
+        else if (c == '\t') { fputs("\\t", f); i++; }
+        else if (c == '\r') { fputs("\\r", f); i++; }
+        else if (c == '\\') { fputs("\\\\", f); i++; }
+        else if (c < 0x20 || c == 0x7f) { fprintf(f, "\\x%02X", c); i++; }
+        else if (c < 0x80) { fputc(c, f); i++; }
+        else if ((l = utf8_decode(s + i, n - i, &cp)) > 0 && !(cp >= 0x80 && cp < 0xA0)) {
+            fwrite(s + i, 1, (size_t)l, f);
+            i += (size_t)l;
+        } else { fprintf(f, "\\x%02X", c); i++; } /* a lone byte (partial character) or C1 control */
+    }
+    if (lim < n) fputs("...", f);
+}
+
+void cli_put_json_str(FILE *f, const char *s, size_t n) {
+    char small[512];
+    size_t need = json_escape(s, n, NULL, 0);
+    char *buf = need < sizeof small ? small : malloc(need + 1);
+    if (!buf) { fputs("\"\"", f); return; }
+    json_escape(s, n, buf, need + 1);
+    fwrite(buf, 1, need, f);
+    if (buf != small) free(buf);
+}
+
+void cli_put_json_num(FILE *f, double v, int digits) {
+    if (isnan(v) || isinf(v)) { fputs("null", f); return; }
+    /* the shortest form that reads back as the same float (digits <= 9) or double */
+    char buf[40];
+    if (v == floor(v) && fabs(v) < 1e15) { /* integral: 10000, not 1e+04 */
+        fprintf(f, "%.0f", v);
+        return;
+    }
+    for (int p = 1; p <= digits; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, v);
+        if (digits <= 9 ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v) break;
+    }
+    fputs(buf, f);
+}
+
+char *cli_read_file(const char *path, size_t *len, char *err, size_t errlen) {
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return NULL; }
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    while (b) {
+        n += fread(b + n, 1, cap - n - 1, f);
+        if (n < cap - 1) break;
+        char *nb = realloc(b, cap * 2);
+        if (!nb) { free(b); b = NULL; break; }
+        b = nb;
+        cap *= 2;
+    }
+    const char *why = !b ? "out of memory" : ferror(f) ? "read error" : NULL;
+    if (!is_stdin) fclose(f);
+    if (why) {
+        free(b);
+        snprintf(err, errlen, "%s: %s", is_stdin ? "stdin" : path, why);
+        return NULL;
+    }
+    b[n] = 0;
+    *len = n;
+    return b;
+}
+
+const char *cli_fmt_bytes(uint64_t n, char *buf, size_t cap) {
+    static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 4) { v /= 1024; u++; }
+    if (u == 0) snprintf(buf, cap, "%" PRIu64 " B", n);
+    else snprintf(buf, cap, "%.2f %s", v, units[u]);
+    return buf;
+}
+
+double cli_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}

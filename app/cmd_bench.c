@@ -1,0 +1,209 @@
+/* cmd_bench: `logitlab bench -m MODEL` measures throughput through ctx_eval, the
+ * way llama-bench does: pp<P> is a prompt of P random tokens evaluated as one
+ * batch (logits for the last only); tg<N> decodes N tokens one at a time,
+ * each the argmax of the previous logits; tg<N>x<B> does the same for B
+ * sequences at once, one batch of B entries per step. Each test is repeated
+ * (-r) on fresh sequences and the median is reported.
+ *
+ * One untimed decode step first touches every weight, so the mapping's page
+ * faults are not charged to the first repetition. Token ids come from a fixed
+ * seed: runs are comparable.
+ */
+#include "cmd_bench.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ctx.h"
+#include "model.h"
+#include "modelpath.h"
+#include "qtypes.h"
+#include "rng.h"
+
+#define MAX_B 8     /* batch sizes in one -b list */
+#define MAX_SEQ 64  /* sequences decoded together */
+
+enum { O_MODEL, O_THREADS, O_PROMPT, O_GEN, O_REPS, O_BATCH, O_BACKEND, O_JSON };
+static const cli_opt opts[] = {
+    { "model", 'm', "MODEL", "model file (path or name; default $LOGITLAB_MODEL, " MPATH_DEFAULT_MODEL ")" },
+    { "threads", 't', "N", "threads (default: all cores)" },
+    { "prompt", 'p', "N", "prompt tokens for the prefill test (default 128; 0 skips it)" },
+    { "gen", 'n', "N", "tokens per decode test (default 64; 0 skips them)" },
+    { "reps", 'r', "N", "repetitions of each test; the median is reported (default 3)" },
+    { "batch", 'b', "LIST", "sequences decoded together, comma-separated (default 1,8)" },
+    { "backend", 0, "NAME", "compute backend (default cpu)" },
+    { "json", 0, NULL, "one JSON object per test and line" },
+};
+static const cli_spec spec = {
+    "bench", "[-m MODEL] [options]",
+    "Prefill (pp) and decode (tg) throughput in tokens per second, median of the repetitions.\n"
+    "tgNxB decodes B sequences at once and counts the tokens of all of them.",
+    opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
+};
+
+typedef struct bench {
+    model *m;
+    ctx *c;
+    int32_t n_vocab;
+    ctx_entry *batch;       /* (max(P, B)) */
+    rng r;
+    char err[512];
+} bench;
+
+static int32_t argmax(const float *x, int32_t n) {
+    int32_t best = 0;
+    for (int32_t i = 1; i < n; i++) if (x[i] > x[best]) best = i;
+    return best;
+}
+
+/* Seconds to evaluate a prompt of p random tokens on a fresh sequence; < 0 on error. */
+static double run_pp(bench *b, int32_t p) {
+    int32_t s = ctx_seq_create(b->c);
+    if (s < 0) { snprintf(b->err, sizeof b->err, "no free sequence"); return -1; }
+    for (int32_t i = 0; i < p; i++)
+        b->batch[i] = (ctx_entry){ s, i, (int32_t)rng_below(&b->r, (uint32_t)b->n_vocab), i == p - 1 };
+    double t0 = cli_now();
+    int rc = ctx_eval(b->c, b->batch, p, b->err, sizeof b->err);
+    double dt = cli_now() - t0;
+    ctx_seq_drop(b->c, s);
+    return rc ? -1 : dt;
+}
+
+/* Seconds to decode n steps of nseq sequences (after a one-token start that
+ * is not timed); < 0 on error. */
+static double run_tg(bench *b, int32_t n, int32_t nseq) {
+    int32_t seqs[MAX_SEQ], next[MAX_SEQ];
+    double dt = -1;
+    int32_t made = 0;
+    for (; made < nseq; made++) {
+        if ((seqs[made] = ctx_seq_create(b->c)) < 0) {
+            snprintf(b->err, sizeof b->err, "no free sequence");
+            goto out;
+        }
+        next[made] = (int32_t)rng_below(&b->r, (uint32_t)b->n_vocab);
+    }
+    double t0 = 0;
+    for (int32_t step = 0; step <= n; step++) {
+        if (step == 1) t0 = cli_now(); /* step 0 feeds the first token: an empty-context start */
+        for (int32_t k = 0; k < nseq; k++) b->batch[k] = (ctx_entry){ seqs[k], step, next[k], true };
+        if (ctx_eval(b->c, b->batch, nseq, b->err, sizeof b->err)) goto out;
+        for (int32_t k = 0; k < nseq; k++) next[k] = argmax(ctx_logits(b->c, k), b->n_vocab);
+    }
+    dt = cli_now() - t0;
+out:
+    for (int32_t k = 0; k < made; k++) ctx_seq_drop(b->c, seqs[k]);
+    return dt;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct report {
+    const char *model, *type;
+    uint64_t size;
+    int threads;
+    bool json;
+} report;
+
+static void print_result(const report *rp, const char *test, double tokens, double secs, int reps) {
+    double tps = tokens / secs, ms = 1000.0 * secs / tokens;
+    if (rp->json) {
+        printf("{\"model\":");
+        cli_put_json_str(stdout, rp->model, strlen(rp->model));
+        printf(",\"type\":\"%s\",\"size_bytes\":%" PRIu64 ",\"threads\":%d,\"test\":\"%s\","
+               "\"tokens_per_s\":%.3f,\"ms_per_token\":%.4f,\"reps\":%d}\n",
+               rp->type, rp->size, rp->threads, test, tps, ms, reps);
+    } else {
+        printf("%-12s %12.2f %12.3f\n", test, tps, ms);
+    }
+    fflush(stdout);
+}
+
+/* Runs one test reps times; the median. kind 'p': prompt of n; 't': n steps of nseq. */
+static int run_test(bench *b, const report *rp, char kind, int32_t n, int32_t nseq, int reps) {
+    double t[100];
+    for (int i = 0; i < reps; i++) {
+        t[i] = kind == 'p' ? run_pp(b, n) : run_tg(b, n, nseq);
+        if (t[i] < 0) return cli_fail("bench", "%s", b->err);
+    }
+    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
+    double med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+    char name[48];
+    if (kind == 'p') snprintf(name, sizeof name, "pp%d", n);
+    else if (nseq == 1) snprintf(name, sizeof name, "tg%d", n);
+    else snprintf(name, sizeof name, "tg%dx%d", n, nseq);
+    print_result(rp, name, (double)n * (kind == 'p' ? 1 : nseq), med, reps);
+    return CLI_OK;
+}
+
+typedef struct bench_opts {
+    long threads, p, n, reps, bs[MAX_B];
+    int nb;
+    const char *backend;
+    bool json;
+} bench_opts;
+
+static int bench_run(const char *path, const bench_opts *o) {
+    bench b = {0};
+    char err[1024];
+    if (model_open(&b.m, path, NULL, err, sizeof err)) return cli_fail("bench", "%s", err);
+    const model_info *h = model_get_info(b.m);
+    b.n_vocab = h->n_vocab;
+    long maxb = 1;
+    for (int i = 0; i < o->nb; i++) if (o->bs[i] > maxb) maxb = o->bs[i];
+    ctx_params cp;
+    ctx_params_default(&cp);
+    cp.n_threads = (int)o->threads;
+    cp.backend = o->backend;
+    cp.n_batch = (int32_t)(o->p > maxb ? o->p : maxb);
+    long need = o->p > 1 ? o->p : 1;
+    if (maxb * (o->n + 1) > need) need = maxb * (o->n + 1);
+    cp.n_ctx = (int32_t)need;
+    cp.n_seq_max = (int32_t)maxb;
+    int rc = CLI_FAIL;
+    b.batch = malloc(sizeof *b.batch * (size_t)cp.n_batch);
+    if (!b.batch) { cli_fail("bench", "out of memory"); goto out; }
+    if (ctx_create(&b.c, b.m, &cp, err, sizeof err)) { cli_fail("bench", "%s: %s", path, err); goto out; }
+    rng_init(&b.r, 1234);
+    const char *base = strrchr(path, '/');
+    report rp = { base ? base + 1 : path, qt_get(h->wtype) ? qt_get(h->wtype)->name : "?", h->weight_bytes,
+                  ctx_n_threads(b.c), o->json };
+    if (!o->json) {
+        char sz[32];
+        printf("model %s: %s, %s, %.1f M params, %d threads, backend %s\n", rp.model, rp.type,
+               cli_fmt_bytes(rp.size, sz, sizeof sz), (double)h->n_params / 1e6, rp.threads,
+               ctx_backend_name(b.c));
+        printf("%-12s %12s %12s\n", "test", "tokens/s", "ms/token");
+    }
+    if (run_tg(&b, 1, 1) < 0) { cli_fail("bench", "%s", b.err); goto out; } /* warm-up */
+    if (o->p > 0 && (rc = run_test(&b, &rp, 'p', (int32_t)o->p, 1, (int)o->reps))) goto out;
+    for (int i = 0; o->n > 0 && i < o->nb; i++)
+        if ((rc = run_test(&b, &rp, 't', (int32_t)o->n, (int32_t)o->bs[i], (int)o->reps))) goto out;
+    rc = CLI_OK;
+out:
+    ctx_destroy(b.c);
+    model_close(b.m);
+    free(b.batch);
+    return rc;
+}
+
+int cmd_bench(int argc, char **argv) {
+    cli_args a;
+    int rc = cli_parse(&spec, argc, argv, &a);
+    if (rc) return rc == CLI_HELP ? CLI_OK : rc;
+    bench_opts o = { .threads = 0, .p = 128, .n = 64, .reps = 3, .bs = {1, 8}, .nb = 2,
+                     .backend = a.val[O_BACKEND] ? a.val[O_BACKEND] : "cpu", .json = a.val[O_JSON] != NULL };
+    if ((rc = cli_int("bench", "-t", a.val[O_THREADS], 1, 1024, &o.threads)) ||
+        (rc = cli_int("bench", "-p", a.val[O_PROMPT], 0, 65536, &o.p)) ||
+        (rc = cli_int("bench", "-n", a.val[O_GEN], 0, 65536, &o.n)) ||
+        (rc = cli_int("bench", "-r", a.val[O_REPS], 1, 100, &o.reps)) ||
+        (rc = cli_int_list("bench", "-b", a.val[O_BATCH], 1, MAX_SEQ, o.bs, MAX_B, &o.nb)))
+        return rc;
+    char path[4096], err[1024];
+    if (mpath_resolve(a.val[O_MODEL], path, sizeof path, err, sizeof err)) return cli_fail("bench", "%s", err);
+    return bench_run(path, &o);
+}

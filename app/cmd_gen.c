@@ -1,0 +1,344 @@
+/* cmd_gen: `logitlab gen -m MODEL -p TEXT [sampler flags] [-n N] [--json]`.
+ *
+ * The prompt is tokenized (BOS per the vocabulary's default), its tokens are
+ * accepted by the sampler chain (so penalties see them) and evaluated in
+ * batches with logits only for the last; then each step samples from the
+ * last row, prints, and evaluates the new token. Text goes through a
+ * tok_stream, so a character split over several byte tokens is printed whole.
+ * With --json every token is one line: the raw-model log-prob, rank and
+ * entropy of the step's distribution, and the top-K alternatives (fields in
+ * docs/sampling.md). Generation stops after N tokens, at EOS/EOT (unless
+ * --ignore-eos), or when the context is full.
+ *
+ * Buffers (candidates, top-K ids) are allocated once before the loop.
+ */
+#include "cmd_gen.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ctx.h"
+#include "logits.h"
+#include "model.h"
+#include "modelpath.h"
+#include "smp.h"
+#include "tok.h"
+
+#define CMD "gen"
+
+enum { O_MODEL, O_PROMPT, O_N, O_THREADS, O_CTX, O_TEMP, O_TOP_K, O_TOP_P, O_MIN_P, O_TYPICAL,
+       O_REPEAT, O_LAST_N, O_FREQ, O_PRES, O_SEED, O_SAMPLERS, O_PROBS, O_JSON, O_IGNORE_EOS,
+       O_SPECIAL, O_BIAS, O_BAN };
+static const cli_opt opts[] = {
+    { "model", 'm', "MODEL", "model file (path or name; default $LOGITLAB_MODEL, " MPATH_DEFAULT_MODEL ")" },
+    { "prompt", 'p', "TEXT", "the prompt (default: empty, BOS only)" },
+    { "n-predict", 'n', "N", "tokens to generate (default 128; -1 = until EOS or a full context)" },
+    { "threads", 't', "N", "threads (default: all cores)" },
+    { "ctx-size", 'c', "N", "context size in tokens (default: the model's, at most 4096)" },
+    { "temp", 0, "T", "temperature (default 0.8; 0 = greedy)" },
+    { "top-k", 0, "K", "keep the K best tokens (default 40; 0 = off)" },
+    { "top-p", 0, "P", "nucleus: smallest set with mass >= P, in (0,1] (default 0.95; 1 = off)" },
+    { "min-p", 0, "P", "drop tokens below P * p(best), in [0,1] (default 0.05; 0 = off)" },
+    { "typical", 0, "P", "locally typical sampling mass, in (0,1] (default 1 = off)" },
+    { "repeat-penalty", 0, "R", "CTRL repetition penalty over the window (default 1 = off)" },
+    { "repeat-last-n", 0, "N", "penalty window in tokens (default 64; 0 = off, -1 = all)" },
+    { "frequency-penalty", 0, "F", "subtract F * count (default 0)" },
+    { "presence-penalty", 0, "F", "subtract F once a token was seen (default 0)" },
+    { "seed", 's', "S", "seed of the draw (default 42): same seed, same tokens" },
+    { "samplers", 0, "LIST", "stage order (default " SMP_DEFAULT_CHAIN "); dist is added when no greedy/dist ends it" },
+    { "probs", 0, "K", "top-K alternatives per token (JSON; on stderr as text)" },
+    { "json", 0, NULL, "one JSON object per token instead of text" },
+    { "ignore-eos", 0, NULL, "do not stop at end of sequence / end of turn" },
+    { "special", 0, NULL, "parse special tokens written in the prompt (\"<|eot_id|>\")" },
+    { "bias", 0, "LIST", "logit bias, ID=VALUE[,ID=VALUE...] (VALUE may be -inf)" },
+    { "ban", 0, "TEXT", "mask every token whose text contains TEXT" },
+};
+static const cli_spec spec = {
+    CMD, "[-m MODEL] -p TEXT [options]",
+    "Generates a continuation of TEXT and streams it to stdout (the prompt is not echoed).\n"
+    "Sampler stages run in the order --samplers gives; see docs/sampling.md.",
+    opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
+};
+
+/* Strict float option: the whole string must parse; ranges are checked by
+ * smp_params_check so that the message names the parameter's domain. */
+static int opt_float(const char *opt, const char *s, float *out) {
+    if (!s) return CLI_OK;
+    char *end;
+    errno = 0;
+    float v = strtof(s, &end);
+    if (!*s || *end || errno == ERANGE || isnan(v))
+        return cli_usage_error(CMD, "%s must be a number, got '%s'", opt, s);
+    *out = v;
+    return CLI_OK;
+}
+
+typedef struct opts_t {
+    smp_params sp;
+    long n, threads, n_ctx, probs;
+    const char *spec;
+} opts_t;
+
+static int read_opts(const cli_args *a, opts_t *o) {
+    smp_params_default(&o->sp);
+    o->n = 128; o->threads = 0; o->n_ctx = 0; o->probs = 0;
+    long top_k = o->sp.top_k, last_n = o->sp.repeat_last_n;
+    int rc = 0;
+    if (!rc) rc = cli_int(CMD, "-n", a->val[O_N], -1, 1L << 30, &o->n);
+    if (!rc) rc = cli_int(CMD, "--threads", a->val[O_THREADS], 0, 1024, &o->threads);
+    if (!rc) rc = cli_int(CMD, "--ctx-size", a->val[O_CTX], 0, 1L << 24, &o->n_ctx);
+    if (!rc) rc = cli_int(CMD, "--probs", a->val[O_PROBS], 0, 1000, &o->probs);
+    if (!rc) rc = cli_int(CMD, "--top-k", a->val[O_TOP_K], -(1L << 30), 1L << 30, &top_k);
+    if (!rc) rc = cli_int(CMD, "--repeat-last-n", a->val[O_LAST_N], -(1L << 30), 1L << 30, &last_n);
+    if (!rc) rc = opt_float("--temp", a->val[O_TEMP], &o->sp.temp);
+    if (!rc) rc = opt_float("--top-p", a->val[O_TOP_P], &o->sp.top_p);
+    if (!rc) rc = opt_float("--min-p", a->val[O_MIN_P], &o->sp.min_p);
+    if (!rc) rc = opt_float("--typical", a->val[O_TYPICAL], &o->sp.typical_p);
+    if (!rc) rc = opt_float("--repeat-penalty", a->val[O_REPEAT], &o->sp.repeat_penalty);
+    if (!rc) rc = opt_float("--frequency-penalty", a->val[O_FREQ], &o->sp.frequency_penalty);
+    if (!rc) rc = opt_float("--presence-penalty", a->val[O_PRES], &o->sp.presence_penalty);
+    if (!rc) rc = cli_u64(CMD, "--seed", a->val[O_SEED], &o->sp.seed);
+    if (rc) return rc;
+    o->sp.top_k = (int32_t)top_k;
+    o->sp.repeat_last_n = (int32_t)last_n;
+    o->spec = a->val[O_SAMPLERS];
+    char err[256];
+    if (smp_params_check(&o->sp, err, sizeof err)) return cli_usage_error(CMD, "%s", err);
+    smp *probe;             /* stage names are checked before the model loads */
+    if (smp_chain_parse(&probe, o->spec, &o->sp, err, sizeof err)) return cli_usage_error(CMD, "--samplers: %s", err);
+    smp_destroy(probe);
+    return CLI_OK;
+}
+
+/* --bias ID=VALUE,... and --ban TEXT into b. */
+static int read_bias(const cli_args *a, const tok *t, logits_bias *b) {
+    const char *s = a->val[O_BIAS];
+    int32_t nv = tok_n_vocab(t);
+    while (s && *s) {
+        char *end;
+        errno = 0;
+        long id = strtol(s, &end, 10);
+        if (end == s || *end != '=' || errno || id < 0 || id >= nv)
+            return cli_usage_error(CMD, "--bias wants ID=VALUE with 0 <= ID < %d, at '%s'", (int)nv, s);
+        s = end + 1;
+        float v = strtof(s, &end);
+        if (end == s || (*end && *end != ',') || isnan(v))
+            return cli_usage_error(CMD, "--bias: bad value at '%s'", s);
+        if (logits_bias_add(b, (int32_t)id, v)) return cli_fail(CMD, "out of memory");
+        s = *end ? end + 1 : end;
+    }
+    if (a->val[O_BAN]) {
+        char err[256];
+        const char *txt = a->val[O_BAN];
+        if (logits_bias_add_text(b, t, txt, strlen(txt), LOGITS_MATCH_CONTAINS, -INFINITY, err, sizeof err) < 0)
+            return cli_usage_error(CMD, "--ban: %s", err);
+    }
+    return CLI_OK;
+}
+
+/* What the loop needs, set up once. */
+typedef struct gen {
+    model *m;
+    ctx *c;
+    const tok *t;
+    smp *chain;
+    smp_cands cands;
+    int32_t *top;          /* (probs) */
+    int32_t nv, seq, pos;
+    bool json;
+    tok_stream ts;
+} gen;
+
+static void put_bytes(const char *p, int32_t n) {
+    putchar('[');
+    for (int32_t i = 0; i < n; i++) printf("%s%u", i ? "," : "", (unsigned)(unsigned char)p[i]);
+    putchar(']');
+}
+
+/* {"id","token","bytes","logprob"} of one token of row, without the brace. */
+static void put_token(const gen *g, int32_t id, double lp) {
+    char piece[512];
+    int32_t n = tok_piece(g->t, id, piece, (int32_t)sizeof piece, true);
+    if (n < 0) n = 0;
+    if (n > (int32_t)sizeof piece) n = (int32_t)sizeof piece;
+    printf("\"id\":%d,\"token\":", (int)id);
+    cli_put_json_str(stdout, piece, (size_t)n);
+    printf(",\"bytes\":");
+    put_bytes(piece, n);
+    printf(",\"logprob\":");
+    cli_put_json_num(stdout, lp, 9);
+}
+
+static void emit_json(gen *g, const float *row, int32_t id, int32_t k) {
+    double lse = logits_logsumexp(row, g->nv);
+    smp_cands_softmax(&g->cands);
+    double ps = g->cands.data[g->cands.selected].p;
+    putchar('{');
+    put_token(g, id, row[id] - lse);
+    printf(",\"rank\":%d,\"entropy\":", (int)logits_rank(row, g->nv, id));
+    cli_put_json_num(stdout, logits_entropy_of(row, g->nv), 9);
+    printf(",\"sampler_logprob\":");
+    cli_put_json_num(stdout, ps > 0 ? log(ps) : -INFINITY, 9);
+    printf(",\"top_logprobs\":[");
+    int32_t nk = logits_top_k(row, g->nv, k, g->top);
+    for (int32_t i = 0; i < nk; i++) {
+        printf(i ? ",{" : "{");
+        put_token(g, g->top[i], row[g->top[i]] - lse);
+        putchar('}');
+    }
+    printf("]}\n");
+    fflush(stdout);
+}
+
+/* Text mode with --probs: the alternatives on stderr, one line per token. */
+static void emit_probs(gen *g, const float *row, int32_t id, int32_t k) {
+    char piece[512];
+    double lse = logits_logsumexp(row, g->nv);
+    int32_t nk = logits_top_k(row, g->nv, k, g->top);
+    fprintf(stderr, "[%d %.4f]", (int)id, exp(row[id] - lse));
+    for (int32_t i = 0; i < nk; i++) {
+        int32_t n = tok_piece(g->t, g->top[i], piece, (int32_t)sizeof piece, true);
+        fprintf(stderr, " '");
+        cli_put_escaped(stderr, piece, n < 0 ? 0 : (size_t)(n > 512 ? 512 : n), 40);
+        fprintf(stderr, "' %.4f", exp(row[g->top[i]] - lse));
+    }
+    fputc('\n', stderr);
+}
+
+static void emit_text(gen *g, int32_t id) {
+    char out[600];
+    int32_t n = tok_stream_push(&g->ts, id, out, (int32_t)sizeof out);
+    if (n > 0) { fwrite(out, 1, (size_t)(n < 600 ? n : 600), stdout); fflush(stdout); }
+}
+
+/* Evaluates ids[0..n) at the end of the sequence, keeping the last row. */
+static int feed(gen *g, const int32_t *ids, int32_t n, char *err, size_t errlen) {
+    ctx_entry b[256];
+    for (int32_t at = 0; at < n;) {
+        int32_t m = n - at < 256 ? n - at : 256;
+        for (int32_t k = 0; k < m; k++) b[k] = (ctx_entry){ g->seq, g->pos + k, ids[at + k], at + k == n - 1 };
+        int rc = ctx_eval(g->c, b, m, err, errlen);
+        if (rc) return rc;
+        g->pos += m;
+        at += m;
+    }
+    return 0;
+}
+
+static int32_t *encode_prompt(const gen *g, const char *text, bool special, int32_t *n, char *err, size_t errlen) {
+    size_t len = strlen(text);
+    int32_t cap = (int32_t)(len < 1000000 ? len : 1000000) + 8;
+    int32_t *ids = malloc(sizeof *ids * (size_t)cap);
+    if (!ids) { snprintf(err, errlen, "out of memory"); return NULL; }
+    *n = tok_encode(g->t, text, len, tok_add_bos(g->t), special, ids, cap, err, errlen);
+    if (*n > cap) {
+        int32_t *b = realloc(ids, sizeof *ids * (size_t)*n);
+        if (!b) { free(ids); snprintf(err, errlen, "out of memory"); return NULL; }
+        ids = b;
+        cap = *n;
+        *n = tok_encode(g->t, text, len, tok_add_bos(g->t), special, ids, cap, err, errlen);
+    }
+    if (*n < 0) { free(ids); return NULL; }
+    return ids;
+}
+
+static int generate(gen *g, const opts_t *o, const int32_t *prompt, int32_t np, bool ignore_eos) {
+    char err[512];
+    for (int32_t i = 0; i < np; i++) smp_accept(g->chain, prompt[i]);
+    if (feed(g, prompt, np, err, sizeof err)) return cli_fail(CMD, "prompt of %d tokens: %s", (int)np, err);
+    int32_t eos = tok_eos(g->t), eot = tok_eot(g->t);
+    for (long i = 0; o->n < 0 || i < o->n; i++) {
+        const float *row = ctx_logits(g->c, 0);
+        smp_cands_set(&g->cands, row, g->nv);
+        int32_t id = smp_sample(g->chain, &g->cands);
+        if (id < 0) return cli_fail(CMD, "the sampler chain failed (%d)", (int)id);
+        smp_accept(g->chain, id);
+        if (g->json) emit_json(g, row, id, (int32_t)o->probs);
+        else {
+            if (o->probs) emit_probs(g, row, id, (int32_t)o->probs);
+            emit_text(g, id);
+        }
+        if (!ignore_eos && (id == eos || (eot >= 0 && id == eot))) break;
+        if (o->n >= 0 && i + 1 >= o->n) break;     /* the last token needs no evaluation */
+        int rc = feed(g, &id, 1, err, sizeof err);
+        if (rc == CTX_EFULL) { fprintf(stderr, "\nlogitlab gen: context full after %d tokens\n", (int)g->pos); break; }
+        if (rc) return cli_fail(CMD, "%s", err);
+    }
+    if (!g->json) {
+        char out[16];
+        int32_t n = tok_stream_flush(&g->ts, out, (int32_t)sizeof out);
+        if (n > 0) fwrite(out, 1, (size_t)n, stdout);
+        if (isatty(fileno(stdout))) putchar('\n');
+    }
+    return CLI_OK;
+}
+
+static int run(const cli_args *a, const opts_t *o) {
+    char path[4096], err[1024];
+    if (mpath_resolve(a->val[O_MODEL], path, sizeof path, err, sizeof err)) return cli_fail(CMD, "%s", err);
+    gen g;
+    memset(&g, 0, sizeof g);
+    logits_bias bias;
+    logits_bias_init(&bias);
+    int32_t *prompt = NULL, np = 0;
+    int rc = CLI_OK;
+    if (model_open(&g.m, path, NULL, err, sizeof err)) return cli_fail(CMD, "%s", err);
+    g.t = model_tok(g.m);
+    g.nv = model_get_info(g.m)->n_vocab;
+    g.json = a->val[O_JSON] != NULL;
+    tok_stream_init(&g.ts, g.t, false);
+    ctx_params cp;
+    ctx_params_default(&cp);
+    cp.n_ctx = (int32_t)o->n_ctx;
+    cp.n_batch = 256;
+    cp.n_seq_max = 1;
+    cp.n_threads = (int)o->threads;
+    if ((rc = read_bias(a, g.t, &bias))) goto out;
+    smp_params sp = o->sp;
+    sp.bias = &bias;
+    if (smp_chain_parse(&g.chain, o->spec, &sp, err, sizeof err)) { rc = cli_usage_error(CMD, "--samplers: %s", err); goto out; }
+    int32_t last = smp_chain_n(g.chain) - 1;
+    const char *ln = last >= 0 ? smp_name(smp_chain_get(g.chain, last)) : "";
+    if (strcmp(ln, "greedy") && strcmp(ln, "dist") && smp_chain_add(g.chain, smp_create_dist(sp.seed))) {
+        rc = cli_fail(CMD, "out of memory");
+        goto out;
+    }
+    if (ctx_create(&g.c, g.m, &cp, err, sizeof err)) { rc = cli_fail(CMD, "%s: %s", path, err); goto out; }
+    g.seq = ctx_seq_create(g.c);
+    if (smp_cands_init(&g.cands, g.nv) || !(g.top = malloc(sizeof *g.top * (size_t)(o->probs + 1)))) {
+        rc = cli_fail(CMD, "out of memory");
+        goto out;
+    }
+    if (!(prompt = encode_prompt(&g, a->val[O_PROMPT] ? a->val[O_PROMPT] : "", a->val[O_SPECIAL] != NULL, &np, err, sizeof err))) {
+        rc = cli_fail(CMD, "prompt: %s", err);
+        goto out;
+    }
+    if (np == 0) { rc = cli_usage_error(CMD, "empty prompt, and this vocabulary adds no BOS: give -p TEXT"); goto out; }
+    if (np >= ctx_kv_size(g.c)) {
+        rc = cli_fail(CMD, "the prompt has %d tokens, the context %d (raise --ctx-size)", (int)np, (int)ctx_kv_size(g.c));
+        goto out;
+    }
+    rc = generate(&g, o, prompt, np, a->val[O_IGNORE_EOS] != NULL);
+out:
+    free(prompt);
+    free(g.top);
+    smp_cands_fini(&g.cands);
+    smp_destroy(g.chain);
+    logits_bias_fini(&bias);
+    ctx_destroy(g.c);
+    model_close(g.m);
+    return rc;
+}
+
+int cmd_gen(int argc, char **argv) {
+    cli_args a;
+    int rc = cli_parse(&spec, argc, argv, &a);
+    if (rc) return rc == CLI_HELP ? CLI_OK : rc;
+    opts_t o;
+    if ((rc = read_opts(&a, &o))) return rc;
+    return run(&a, &o);
+}

@@ -1,0 +1,89 @@
+/* main: the logitlab program. Dispatches `logitlab <command> [options]` to
+ * the subcommands listed in one table (name, entry point, one-line help);
+ * each subcommand is a module cmd_NAME.c whose entry point is cmd_NAME().
+ *
+ * Exit statuses: 0 success, 1 a runtime failure (a file that cannot be read,
+ * a model that cannot be loaded), 2 a usage error (unknown command or option,
+ * a bad number). Every error is one line on stderr.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmd_bench.h"
+#include "cmd_gen.h"
+#include "cmd_info.h"
+#include "cmd_ppl.h"
+#include "cmd_quantize.h"
+#include "cmd_synth.h"
+#include "cmd_tokenize.h"
+#include "modelpath.h"
+
+typedef struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+} command;
+
+static const command commands[] = {
+    { "info", cmd_info, "describe a GGUF file or llama2.c checkpoint (metadata, tensors, hyperparameters)" },
+    { "tokenize", cmd_tokenize, "text to token ids and pieces, with a model or a tokenizer file" },
+    { "bench", cmd_bench, "prefill and decode throughput (tokens/s)" },
+    { "synth", cmd_synth, "write a random-weight Llama GGUF of a real shape" },
+    { "quantize", cmd_quantize, "convert the weights of a GGUF to another type" },
+    { "gen", cmd_gen, "generate from a prompt through a sampler chain (text or --json per token)" },
+    { "ppl", cmd_ppl, "perplexity of a text file with a sliding window" },
+};
+#define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: logitlab <command> [options]\n"
+            "       logitlab <command> --help\n"
+            "\n"
+            "A workbench for studying how Llama-family models decode.\n"
+            "\n"
+            "commands:\n");
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f,
+            "\n"
+            "options:\n"
+            "  -h, --help     show this help\n"
+            "  --version      print the version\n"
+            "\n"
+            "Models are given by path or by name, looked up in models/ and ../shared/models;\n"
+            "the default is $LOGITLAB_MODEL, else " MPATH_DEFAULT_MODEL ".\n");
+}
+
+static const command *find(const char *name) {
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0) return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { /* the interactive workbench will live here; until then, the usage */
+        usage(stdout);
+        return CLI_OK;
+    }
+    const char *a = argv[1];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(stdout); return CLI_OK; }
+    if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+        printf("logitlab %s\n", CLI_VERSION);
+        return CLI_OK;
+    }
+    if (strcmp(a, "help") == 0) { /* `logitlab help CMD` == `logitlab CMD --help` */
+        if (argc < 3) { usage(stdout); return CLI_OK; }
+        const command *c = find(argv[2]);
+        if (!c) return cli_usage_error(NULL, "unknown command '%s'", argv[2]);
+        char *hv[] = { argv[2], "--help", NULL };
+        return c->fn(2, hv);
+    }
+    if (a[0] == '-') return cli_usage_error(NULL, "unknown option '%s'", a);
+    const command *c = find(a);
+    if (!c) return cli_usage_error(NULL, "unknown command '%s'", a);
+    fflush(stdout);
+    int rc = c->fn(argc - 1, argv + 1);
+    if (fflush(stdout) != 0 && rc == CLI_OK) rc = cli_fail(c->name, "cannot write the output");
+    return rc;
+}

@@ -1,0 +1,166 @@
+/* smp: samplers and logits processors over a candidates array, composed into
+ * user-ordered chains (the shape of llama.cpp's sampler API).
+ *
+ * A processor is an smp {iface, ctx}: `apply` (required) rewrites a
+ * candidates array in place (changes logits, drops candidates, or selects
+ * one); `accept` (optional) is told each token that joined the text, for
+ * stages with history such as penalties; `reset` forgets that history;
+ * `destroy` frees ctx. A chain is itself an smp that applies its stages in
+ * order, so chains nest and a custom processor (a proxy mix, a grammar) is
+ * added the same way as the built-in ones.
+ *
+ * Built-in stages, in the names the chain spec uses:
+ *   bias       logit bias / masks (logits_bias)
+ *   penalties  repetition (CTRL, Keskar et al. 2019), frequency and presence
+ *              (the OpenAI API's additive penalties) over the last N tokens
+ *   temp       temperature; temp 0 keeps only the best token (greedy)
+ *   top_k      the k best
+ *   top_p      nucleus: the smallest set with mass >= p (Holtzman et al. 2020)
+ *   min_p      tokens with p >= min_p * p_max (Nguyen et al. 2024)
+ *   typical    locally typical sampling (Meister et al. 2022)
+ *   greedy     selects the best candidate
+ *   dist       selects by a seeded draw (PCG32, inverse CDF in id order)
+ *
+ * Ownership: smp_create_* return a new smp the caller destroys with
+ * smp_destroy; smp_chain_add takes ownership of the stage. Candidates arrays
+ * are the caller's (smp_cands_init / smp_cands_fini), allocated once per
+ * vocabulary and refilled every step.
+ */
+#ifndef SMP_H
+#define SMP_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct logits_bias;
+
+enum { SMP_OK = 0, SMP_EINVAL = -1, SMP_ENOMEM = -2, SMP_ENOSEL = -3 };
+
+/* ---- candidates --------------------------------------------------------- */
+
+typedef struct smp_cand {
+    int32_t id;
+    float logit;
+    float p;            /* meaningful only while the array is normalized */
+} smp_cand;
+
+typedef struct smp_cands {
+    smp_cand *data;     /* (cap) */
+    int32_t n, cap;
+    bool sorted;        /* data[0..n) in rank order: logit descending, then id ascending */
+    bool normalized;    /* p == softmax(logit) over data[0..n) */
+    int32_t selected;   /* index into data of the chosen token; -1 until a selector ran */
+} smp_cands;
+
+int smp_cands_init(smp_cands *c, int32_t cap);   /* SMP_ENOMEM or 0 */
+void smp_cands_fini(smp_cands *c);
+/* Refills from a logits row (n <= cap), ids 0..n-1 in order, nothing selected. */
+void smp_cands_set(smp_cands *c, const float *logits, int32_t n);
+/* Makes p the softmax of the current logits (no-op when normalized). */
+void smp_cands_softmax(smp_cands *c);
+/* Sorts into rank order (no-op when sorted). */
+void smp_cands_sort(smp_cands *c);
+
+/* ---- the processor interface ------------------------------------------- */
+
+typedef struct smp smp;
+
+typedef struct smp_iface {
+    const char *name;                          /* "top_p"; shown by observers */
+    int (*apply)(smp *s, smp_cands *c);        /* required; 0 or a negative SMP_E* */
+    void (*accept)(smp *s, int32_t tok);       /* optional */
+    void (*reset)(smp *s);                     /* optional */
+    void (*destroy)(smp *s);                   /* optional: frees s->ctx */
+} smp_iface;
+
+struct smp {
+    const smp_iface *iface;                    /* borrowed, usually static */
+    void *ctx;                                 /* owned through iface->destroy */
+};
+
+/* A processor from an interface and its state; NULL when out of memory (then
+ * ctx is not freed). */
+smp *smp_create(const smp_iface *iface, void *ctx);
+void smp_destroy(smp *s);                      /* NULL is fine */
+const char *smp_name(const smp *s);
+int smp_apply(smp *s, smp_cands *c);
+void smp_accept(smp *s, int32_t tok);
+void smp_reset(smp *s);
+/* Applies s, then returns the selected token id, or SMP_ENOSEL when no stage
+ * selected one (a chain without greedy/dist), or the stage's error. Does not
+ * accept the token: call smp_accept once it joins the text. */
+int32_t smp_sample(smp *s, smp_cands *c);
+
+/* ---- built-in stages ----------------------------------------------------
+ * Each returns NULL for an out-of-range value (smp_params_check says which)
+ * or when out of memory. min_keep: truncations keep at least this many. */
+smp *smp_create_greedy(void);
+smp *smp_create_dist(uint64_t seed);
+smp *smp_create_temp(float t);                           /* t >= 0 */
+smp *smp_create_top_k(int32_t k);                        /* k <= 0: off */
+smp *smp_create_top_p(float p, int32_t min_keep);        /* 0 < p <= 1 */
+smp *smp_create_min_p(float p, int32_t min_keep);        /* 0 <= p <= 1 */
+smp *smp_create_typical(float p, int32_t min_keep);      /* 0 < p <= 1 */
+/* last_n: window of accepted tokens (0 off, -1 all of them). repeat > 0:
+ * a seen token's logit l becomes l/repeat when l > 0, l*repeat otherwise;
+ * then l -= count*freq + (count > 0)*presence. */
+smp *smp_create_penalties(int32_t last_n, float repeat, float freq, float presence);
+smp *smp_create_bias(const struct logits_bias *b);       /* copies b */
+
+/* ---- chains ------------------------------------------------------------- */
+
+smp *smp_create_chain(void);
+/* Appends stage (ownership passes to the chain, also on failure, when the
+ * stage is destroyed). SMP_EINVAL when chain is not a chain. */
+int smp_chain_add(smp *chain, smp *stage);
+int32_t smp_chain_n(const smp *chain);
+smp *smp_chain_get(const smp *chain, int32_t i);          /* borrowed */
+
+/* Called by a chain with the candidates (normalized, so p is the
+ * distribution) before stage 0 (stage -1, name "input") and after each stage.
+ * The TUI shows raw and post-sampler probabilities from these calls. */
+typedef void (*smp_observer)(void *ud, int32_t stage, const char *name, const smp_cands *c);
+void smp_chain_set_observer(smp *chain, smp_observer fn, void *ud);
+
+/* ---- chains from parameters (CLI, Lua) ---------------------------------- */
+
+typedef struct smp_params {
+    float temp;                 /* 0.8; 0 = greedy */
+    int32_t top_k;              /* 40; 0 = off */
+    float top_p;                /* 0.95; 1 = off */
+    float min_p;                /* 0.05; 0 = off */
+    float typical_p;            /* 1 = off */
+    int32_t min_keep;           /* 1 */
+    float repeat_penalty;       /* 1 = off */
+    int32_t repeat_last_n;      /* 64; 0 = off, -1 = whole history */
+    float frequency_penalty;    /* 0 */
+    float presence_penalty;     /* 0 */
+    uint64_t seed;              /* dist */
+    const struct logits_bias *bias; /* NULL = none; copied by smp_chain_parse */
+} smp_params;
+
+#define SMP_DEFAULT_CHAIN "bias,penalties,top_k,typical,top_p,min_p,temp,dist"
+#define SMP_NAMES "bias, penalties, top_k, top_p, min_p, typical, temp, greedy, dist"
+
+void smp_params_default(smp_params *p);
+/* 0, or SMP_EINVAL with a message naming the parameter and its range. */
+int smp_params_check(const smp_params *p, char *err, size_t errlen);
+/* A chain from a list of stage names separated by ',' or ';' (spaces allowed,
+ * '-' reads as '_'; aliases: temperature, typical_p, typ_p, logit_bias,
+ * penalty). greedy or dist may only come last. NULL spec = SMP_DEFAULT_CHAIN.
+ * On failure *out is NULL and err names the bad entry. */
+int smp_chain_parse(smp **out, const char *spec, const smp_params *p, char *err, size_t errlen);
+
+/* ---- the random number generator ----------------------------------------
+ * PCG32 (PCG-XSH-RR 64/32; M. E. O'Neill, "PCG: A Family of Simple Fast
+ * Space-Efficient Statistically Good Algorithms for Random Number
+ * Generation", 2014; pcg-random.org): integer arithmetic only, so a seed gives
+ * the same stream on every machine and compiler. */
+typedef struct smp_rng { uint64_t state, inc; } smp_rng;
+
+void smp_rng_init(smp_rng *r, uint64_t seed, uint64_t stream);
+uint32_t smp_rng_u32(smp_rng *r);
+/* Uniform in [0, 1) with 53 random bits. */
+double smp_rng_double(smp_rng *r);
+
+#endif

@@ -1,0 +1,324 @@
+/* vecdot: ISA dispatch, the portable kernels, activation rounding, and the
+ * matmul driver shared by every ISA.
+ *
+ * The only mutable state is the ISA in use (`isa_cur`, set by vd_init or
+ * vd_set_isa; -1 until then, in which case the first call detects it). Call
+ * vd_init() before starting threads. Every kernel of every ISA computes
+ * dot(dequantized weight, dequantized activation) with integer sums inside a
+ * block, so the ISAs differ only in float summation order.
+ */
+#include "vecdot.h"
+#include "qtypes.h"
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+static int isa_cur = -1, isa_top = -1;
+
+/* ---- ISA selection --------------------------------------------------------- */
+
+#if defined(__x86_64__) || defined(__i386__)
+/* F16C straight from CPUID leaf 1 (ECX bit 29): clang 14's
+ * __builtin_cpu_supports does not know "f16c". The OS-state check for the
+ * YMM registers it needs is covered by the "avx2" test. */
+static int has_f16c(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1);
+}
+#endif
+
+static int detect(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
+    if (vd_backend_avx512() && avx2 && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq"))
+        return VD_AVX512;
+    if (vd_backend_avx2() && avx2) return VD_AVX2;
+#endif
+    return VD_PORTABLE;
+}
+
+void vd_init(void) {
+    if (isa_top < 0) isa_top = detect();
+    isa_cur = isa_top;
+}
+
+int vd_isa_best(void) {
+    if (isa_top < 0) vd_init();
+    return isa_top;
+}
+
+int vd_set_isa(int isa) {
+    int top = vd_isa_best();
+    isa_cur = isa < VD_PORTABLE ? VD_PORTABLE : isa > top ? top : isa;
+    return isa_cur;
+}
+
+int vd_isa(void) {
+    if (isa_cur < 0) vd_init();
+    return isa_cur;
+}
+
+const char *vd_isa_name(int isa) {
+    switch (isa) {
+    case VD_PORTABLE: return "portable";
+    case VD_AVX2: return "avx2";
+    case VD_AVX512: return "avx512";
+    default: return "?";
+    }
+}
+
+/* ---- activation rounding ---------------------------------------------------- */
+
+size_t vd_act_row_size(int wtype, int64_t cols) {
+    const qt_traits *t = qt_get(wtype);
+    assert(t && t->supported && "vd_act_row_size: unsupported weight type");
+    return qt_row_size(t->act_type, cols);
+}
+
+/* Q8_0 as llama.cpp's CPU backend rounds activations (golden README,
+ * "Numerics"): d = amax/127 stored as fp16, but the codes use the unrounded
+ * 127/amax: q = round_half_even(x * 127/amax). (The weight quantizer in
+ * qtypes.c uses 1/d and rounds half away from zero, as the file format's
+ * reference quantizer does.) */
+static void quant_act_q8_0(const float *x, qt_block_q8_0 *b, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, x += 32) {
+        float amax = 0;
+        for (int l = 0; l < 32; l++) amax = fmaxf(amax, fabsf(x[l]));
+        float id = amax != 0 ? 127.0f / amax : 0.0f;
+        b[i].d = qt_f32_to_f16(amax / 127.0f);
+        for (int l = 0; l < 32; l++) b[i].qs[l] = (int8_t)lrintf(x[l] * id);
+    }
+}
+
+void vd_quantize_act(int wtype, const float *x, void *xq, int64_t cols) {
+    const qt_traits *t = qt_get(wtype);
+    assert(t && t->supported && cols % t->block == 0 && "vd_quantize_act: bad type or length");
+    if (t->act_type == QT_Q8_0) quant_act_q8_0(x, xq, cols / 32);
+    else qt_quantize_row(t->act_type, x, xq, cols);   /* F32, F16, BF16, Q8_K */
+}
+
+/* ---- portable kernels: one activation at a time ---------------------------- */
+
+static float dot_f32(const float *a, const float *b, int64_t n) {
+    float s[4] = {0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int k = 0; k < 4; k++) s[k] += a[i + k] * b[i + k];
+    for (; i < n; i++) s[0] += a[i] * b[i];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+static float dot1_f16(const void *w, const void *x, int64_t n) {
+    const uint16_t *a = w, *b = x;
+    float s = 0;
+    for (int64_t i = 0; i < n; i++) s += qt_f16_to_f32(a[i]) * qt_f16_to_f32(b[i]);
+    return s;
+}
+
+static float dot1_bf16(const void *w, const void *x, int64_t n) {
+    const uint16_t *a = w, *b = x;
+    float s = 0;
+    for (int64_t i = 0; i < n; i++) s += qt_bf16_to_f32(a[i]) * qt_bf16_to_f32(b[i]);
+    return s;
+}
+
+static float dot1_q8_0(const void *w, const void *x, int64_t n) {
+    const qt_block_q8_0 *a = w, *b = x;
+    float s = 0;
+    for (int64_t i = 0; i < n / 32; i++) {
+        int sum = 0;
+        for (int l = 0; l < 32; l++) sum += a[i].qs[l] * b[i].qs[l];
+        s += qt_f16_to_f32(a[i].d) * qt_f16_to_f32(b[i].d) * (float)sum;
+    }
+    return s;
+}
+
+static float dot1_q4_0(const void *w, const void *x, int64_t n) {
+    const qt_block_q4_0 *a = w;
+    const qt_block_q8_0 *b = x;
+    float s = 0;
+    for (int64_t i = 0; i < n / 32; i++) {
+        int sum = 0;
+        for (int l = 0; l < 16; l++)
+            sum += ((a[i].qs[l] & 15) - 8) * b[i].qs[l] + ((a[i].qs[l] >> 4) - 8) * b[i].qs[l + 16];
+        s += qt_f16_to_f32(a[i].d) * qt_f16_to_f32(b[i].d) * (float)sum;
+    }
+    return s;
+}
+
+static float dot1_q5_0(const void *w, const void *x, int64_t n) {
+    const qt_block_q5_0 *a = w;
+    const qt_block_q8_0 *b = x;
+    float s = 0;
+    for (int64_t i = 0; i < n / 32; i++) {
+        uint32_t qh;
+        memcpy(&qh, a[i].qh, 4);   /* little-endian hosts only, as all of vecdot */
+        int sum = 0;
+        for (int l = 0; l < 16; l++) {
+            int q0 = ((a[i].qs[l] & 15) | (int)((qh >> l) & 1) << 4) - 16;
+            int q1 = ((a[i].qs[l] >> 4) | (int)((qh >> (l + 16)) & 1) << 4) - 16;
+            sum += q0 * b[i].qs[l] + q1 * b[i].qs[l + 16];
+        }
+        s += qt_f16_to_f32(a[i].d) * qt_f16_to_f32(b[i].d) * (float)sum;
+    }
+    return s;
+}
+
+/* Q4_K/Q5_K x Q8_K: sum_j d*sc_j*dot(q, xq) - dmin*mn_j*sum(xq), where the
+ * activation sums per 16 come precomputed in bsums. */
+static float dot1_k4(const uint8_t *qs, const uint8_t *qh, uint16_t d16, uint16_t dmin16,
+                     const uint8_t s12[12], const qt_block_q8_K *b) {
+    uint8_t sc[8], mn[8];
+    qt_unpack_scales_k4(s12, sc, mn);
+    int sumi = 0, summ = 0;
+    for (int c = 0; c < 4; c++, qs += 32) {
+        int s0 = 0, s1 = 0;
+        for (int l = 0; l < 32; l++) {
+            int h0 = qh ? ((qh[l] >> (2 * c)) & 1) << 4 : 0;
+            int h1 = qh ? ((qh[l] >> (2 * c + 1)) & 1) << 4 : 0;
+            s0 += ((qs[l] & 15) | h0) * b->qs[64 * c + l];
+            s1 += ((qs[l] >> 4) | h1) * b->qs[64 * c + 32 + l];
+        }
+        sumi += sc[2 * c] * s0 + sc[2 * c + 1] * s1;
+    }
+    for (int j = 0; j < 8; j++) summ += mn[j] * (b->bsums[2 * j] + b->bsums[2 * j + 1]);
+    return qt_f16_to_f32(d16) * b->d * (float)sumi - qt_f16_to_f32(dmin16) * b->d * (float)summ;
+}
+
+static float dot1_q4_K(const void *w, const void *x, int64_t n) {
+    const qt_block_q4_K *a = w;
+    const qt_block_q8_K *b = x;
+    float s = 0;
+    for (int64_t i = 0; i < n / 256; i++)
+        s += dot1_k4(a[i].qs, NULL, a[i].d, a[i].dmin, a[i].scales, &b[i]);
+    return s;
+}
+
+static float dot1_q5_K(const void *w, const void *x, int64_t n) {
+    const qt_block_q5_K *a = w;
+    const qt_block_q8_K *b = x;
+    float s = 0;
+    for (int64_t i = 0; i < n / 256; i++)
+        s += dot1_k4(a[i].qs, a[i].qh, a[i].d, a[i].dmin, a[i].scales, &b[i]);
+    return s;
+}
+
+static float dot1_q6_K(const void *w, const void *x, int64_t n) {
+    const qt_block_q6_K *a = w;
+    const qt_block_q8_K *b = x;
+    float s = 0;
+    for (int64_t i = 0; i < n / 256; i++) {
+        int sumi = 0;
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = a[i].ql + 64 * h, *qh = a[i].qh + 32 * h;
+            const int8_t *sc = a[i].scales + 8 * h, *xq = b[i].qs + 128 * h;
+            int g[8] = {0};
+            for (int l = 0; l < 32; l++) {
+                int is = l / 16;
+                g[is] += (((ql[l] & 15) | (qh[l] & 3) << 4) - 32) * xq[l];
+                g[is + 2] += (((ql[l + 32] & 15) | ((qh[l] >> 2) & 3) << 4) - 32) * xq[l + 32];
+                g[is + 4] += (((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4) - 32) * xq[l + 64];
+                g[is + 6] += (((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4) - 32) * xq[l + 96];
+            }
+            for (int k = 0; k < 8; k++) sumi += sc[k] * g[k];
+        }
+        s += qt_f16_to_f32(a[i].d) * b[i].d * (float)sumi;
+    }
+    return s;
+}
+
+static float dot1_f32(const void *w, const void *x, int64_t n) { return dot_f32(w, x, n); }
+
+typedef float (*dot1_fn)(const void *w, const void *x, int64_t n);
+
+static dot1_fn portable_dot(int wtype) {
+    switch (wtype) {
+    case QT_F32: return dot1_f32;
+    case QT_F16: return dot1_f16;
+    case QT_BF16: return dot1_bf16;
+    case QT_Q8_0: return dot1_q8_0;
+    case QT_Q4_0: return dot1_q4_0;
+    case QT_Q5_0: return dot1_q5_0;
+    case QT_Q4_K: return dot1_q4_K;
+    case QT_Q5_K: return dot1_q5_K;
+    case QT_Q6_K: return dot1_q6_K;
+    default: return NULL;
+    }
+}
+
+static void axpy_f32(float *y, float a, const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+/* ---- dispatch and the matmul driver --------------------------------------- */
+
+static vd_tile_fn simd_tile(int wtype) {
+    const vd_backend *b512 = vd_backend_avx512(), *b2 = vd_backend_avx2();
+    int isa = vd_isa();
+    if (wtype < 0 || wtype >= VD_NTYPES) return NULL;
+    if (isa >= VD_AVX512 && b512 && b512->tile[wtype]) return b512->tile[wtype];
+    if (isa >= VD_AVX2 && b2 && b2->tile[wtype]) return b2->tile[wtype];
+    return NULL;
+}
+
+/* Activation rows per pass over the weights: as many as fit in ~256 KiB (half
+ * a typical L2), so every weight row, once loaded, is used against activations
+ * that stay in cache. Decode batches fit in one pass (one read of the
+ * weights); large prompt batches take a few passes, where compute dominates. */
+static int act_tile(size_t xrs, int nact) {
+    size_t t = (256u << 10) / (xrs ? xrs : 1);
+    if (t < VD_NX) t = VD_NX;
+    t -= t % VD_NX;
+    return t >= (size_t)nact ? nact : (int)t;
+}
+
+/* Tile shapes: one activation -> 4 rows at a time, two -> 2x2, more -> one
+ * row against groups of 4 activations (unpack each weight block once). */
+void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
+               const void *xq, int nact, float *y, int64_t ldy) {
+    const qt_traits *t = qt_get(wtype);
+    assert(t && t->supported && cols % t->block == 0 && "vd_matmul: bad type or length");
+    size_t wrs = qt_row_size(wtype, cols), xrs = vd_act_row_size(wtype, cols);
+    vd_tile_fn tile = simd_tile(wtype);
+    dot1_fn dot1 = portable_dot(wtype);
+    int at = act_tile(xrs, nact);
+    for (int j0 = 0; j0 < nact; j0 += at) {
+        int j1 = j0 + at < nact ? j0 + at : nact;
+        int64_t rstep = j1 - j0 == 1 ? 4 : j1 - j0 == 2 ? 2 : 1;
+        for (int64_t r = r0; r < r1; r += rstep) {
+            int nr = r1 - r < rstep ? (int)(r1 - r) : (int)rstep;
+            const char *wr = (const char *)w + (size_t)r * wrs;
+            for (int j = j0; j < j1; j += VD_NX) {
+                int nx = j1 - j < VD_NX ? j1 - j : VD_NX;
+                const char *xj = (const char *)xq + (size_t)j * xrs;
+                float *yj = y + (int64_t)j * ldy + r;
+                if (tile) { tile(wr, wrs, nr, xj, xrs, nx, cols, yj, ldy); continue; }
+                for (int a = 0; a < nr; a++)
+                    for (int k = 0; k < nx; k++)
+                        yj[k * ldy + a] = dot1(wr + (size_t)a * wrs, xj + (size_t)k * xrs, cols);
+            }
+        }
+    }
+}
+
+float vd_dot_f32(const float *a, const float *b, int64_t n) {
+    const vd_backend *b512 = vd_backend_avx512(), *b2 = vd_backend_avx2();
+    int isa = vd_isa();
+    if (isa >= VD_AVX512 && b512 && b512->dot_f32) return b512->dot_f32(a, b, n);
+    if (isa >= VD_AVX2 && b2 && b2->dot_f32) return b2->dot_f32(a, b, n);
+    return dot_f32(a, b, n);
+}
+
+void vd_axpy_f32(float *y, float a, const float *x, int64_t n) {
+    const vd_backend *b512 = vd_backend_avx512(), *b2 = vd_backend_avx2();
+    int isa = vd_isa();
+    if (isa >= VD_AVX512 && b512 && b512->axpy_f32) b512->axpy_f32(y, a, x, n);
+    else if (isa >= VD_AVX2 && b2 && b2->axpy_f32) b2->axpy_f32(y, a, x, n);
+    else axpy_f32(y, a, x, n);
+}

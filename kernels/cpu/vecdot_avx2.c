@@ -1,0 +1,450 @@
+/* vecdot_avx2: AVX2 + FMA + F16C tile kernels (built with -mavx2 -mfma -mf16c;
+ * only called after vd_init saw those features).
+ *
+ * A tile is NR weight rows x NX activation rows (NR * NX <= 4). The `*_tile`
+ * bodies are always_inline and instantiated with constant NR, NX by TILE_WRAP,
+ * so accumulators live in registers; a weight block is unpacked once for the
+ * NX activations and an activation block loaded once for the NR rows. At
+ * decode (one activation) the 4x1 tile gives four independent FMA chains and
+ * finishes four rows with one horizontal reduction.
+ *
+ * Quantized blocks use byte dot products: _mm256_maddubs_epi16 multiplies
+ * unsigned by signed bytes and adds pairs into int16 (never saturating here:
+ * at most 2*63*127 < 32767), _mm256_madd_epi16 widens to int32 with a weight
+ * (1 or a sub-block scale). Q8_0 weights are signed and use |w| * (x*sign(w));
+ * Q4_0/Q5_0 weights stay unsigned codes u and the offset comes back as
+ * maddubs(u, x) - maddubs(8 or 16, x), the latter computed once per
+ * activation block. Integer sums are exact, so results differ from the
+ * portable kernels only in float summation order.
+ */
+#include "vecdot.h"
+#include "qtypes.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+#include <string.h>
+
+#define INLINE static inline __attribute__((always_inline))
+/* Loops over r < NR, j < NX, u < U, c < 4 have constant trip counts once
+ * inlined; they must be fully unrolled (not left to -O2's heuristics) so that
+ * the accumulator arrays become registers. */
+#define UNROLL _Pragma("GCC unroll 16")
+
+/* Instantiates body for every tile shape VD_TILE_OK allows. */
+#define TILE_WRAP(name, body)                                                          \
+    static void name(const void *w, size_t ws, int nr, const void *x, size_t xs, int nx, \
+                     int64_t n, float *y, int64_t ldy) {                               \
+        const char *wc = w, *xc = x;                                                   \
+        switch (nr * 8 + nx) {                                                         \
+        case 9: body(wc, ws, xc, xs, n, y, ldy, 1, 1); break;                          \
+        case 10: body(wc, ws, xc, xs, n, y, ldy, 1, 2); break;                         \
+        case 11: body(wc, ws, xc, xs, n, y, ldy, 1, 3); break;                         \
+        case 12: body(wc, ws, xc, xs, n, y, ldy, 1, 4); break;                         \
+        case 17: body(wc, ws, xc, xs, n, y, ldy, 2, 1); break;                         \
+        case 18: body(wc, ws, xc, xs, n, y, ldy, 2, 2); break;                         \
+        case 25: body(wc, ws, xc, xs, n, y, ldy, 3, 1); break;                         \
+        case 33: body(wc, ws, xc, xs, n, y, ldy, 4, 1); break;                         \
+        default: /* not a tile shape: one dot at a time */                             \
+            for (int r_ = 0; r_ < nr; r_++)                                            \
+                for (int j_ = 0; j_ < nx; j_++)                                        \
+                    body(wc + r_ * ws, ws, xc + j_ * xs, xs, n, y + j_ * ldy + r_, ldy, 1, 1); \
+        }                                                                              \
+    }
+
+INLINE float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Writes the tile's sums: acc[r * NX + j] -> y[j * ldy + r]. A 4x1 tile is
+ * reduced with three hadds and stored as one vector of four rows. */
+INLINE void store_tile(const __m256 *acc, float *y, int64_t ldy, const int NR, const int NX) {
+    if (NR == 4 && NX == 1) {
+        __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
+        _mm_storeu_ps(y, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
+        return;
+    }
+    UNROLL
+    for (int r = 0; r < NR; r++)
+        UNROLL
+        for (int j = 0; j < NX; j++) y[j * ldy + r] = hsum(acc[r * NX + j]);
+}
+
+INLINE __m256i loadu(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+INLINE __m128i loadu128(const void *p) { return _mm_loadu_si128((const __m128i *)p); }
+INLINE float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+/* ---- float types: 8 elements per vector, scalar tail ---------------------- */
+
+INLINE __m256 ld_f32(const void *p, int64_t i) { return _mm256_loadu_ps((const float *)p + i); }
+INLINE __m256 ld_f16(const void *p, int64_t i) {
+    return _mm256_cvtph_ps(loadu128((const uint16_t *)p + i));
+}
+INLINE __m256 ld_bf16(const void *p, int64_t i) {   /* bf16 is the top half of an fp32 */
+    __m256i v = _mm256_cvtepu16_epi32(loadu128((const uint16_t *)p + i));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+INLINE float sc_f32(const void *p, int64_t i) { return ((const float *)p)[i]; }
+INLINE float sc_f16(const void *p, int64_t i) { return f16(((const uint16_t *)p)[i]); }
+INLINE float sc_bf16(const void *p, int64_t i) {
+    return qt_bf16_to_f32(((const uint16_t *)p)[i]);
+}
+
+/* U vectors per step so that every tile keeps four FMA chains in flight
+ * (acc[(r * NX + j) * U + u], at most 4 registers). */
+#define FLOAT_TILE(NAME, LD, SC)                                                       \
+    INLINE void NAME(const char *w, size_t ws, const char *x, size_t xs, int64_t n,    \
+                     float *y, int64_t ldy, const int NR, const int NX) {              \
+        const int U = NR * NX == 1 ? 4 : NR * NX == 2 ? 2 : 1;                         \
+        __m256 acc[4], sum[4];                                                         \
+        UNROLL for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();               \
+        int64_t i = 0;                                                                 \
+        for (; i + 8 * U <= n; i += 8 * U) {                                           \
+            UNROLL for (int u = 0; u < U; u++) {                                       \
+                __m256 wv[4];                                                          \
+                UNROLL for (int r = 0; r < NR; r++) wv[r] = LD(w + r * ws, i + 8 * u); \
+                UNROLL for (int j = 0; j < NX; j++) {                                  \
+                    __m256 xv = LD(x + j * xs, i + 8 * u);                             \
+                    UNROLL for (int r = 0; r < NR; r++)                                \
+                        acc[(r * NX + j) * U + u] =                                    \
+                            _mm256_fmadd_ps(wv[r], xv, acc[(r * NX + j) * U + u]);     \
+                }                                                                      \
+            }                                                                          \
+        }                                                                              \
+        for (; i + 8 <= n; i += 8) {                                                   \
+            UNROLL for (int j = 0; j < NX; j++) {                                      \
+                __m256 xv = LD(x + j * xs, i);                                         \
+                UNROLL for (int r = 0; r < NR; r++)                                    \
+                    acc[(r * NX + j) * U] = _mm256_fmadd_ps(LD(w + r * ws, i), xv,     \
+                                                            acc[(r * NX + j) * U]);    \
+            }                                                                          \
+        }                                                                              \
+        UNROLL for (int k = 0; k < NR * NX; k++) {                                     \
+            sum[k] = acc[k * U];                                                       \
+            UNROLL for (int u = 1; u < U; u++) sum[k] = _mm256_add_ps(sum[k], acc[k * U + u]); \
+        }                                                                              \
+        store_tile(sum, y, ldy, NR, NX);                                               \
+        if (i < n)                                                                     \
+            UNROLL for (int r = 0; r < NR; r++)                                        \
+                UNROLL for (int j = 0; j < NX; j++) {                                  \
+                    float s = 0;                                                       \
+                    for (int64_t k = i; k < n; k++) s += SC(w + r * ws, k) * SC(x + j * xs, k); \
+                    y[j * ldy + r] += s;                                               \
+                }                                                                      \
+    }
+
+FLOAT_TILE(f32_tile, ld_f32, sc_f32)
+FLOAT_TILE(f16_tile, ld_f16, sc_f16)
+FLOAT_TILE(bf16_tile, ld_bf16, sc_bf16)
+TILE_WRAP(tile_f32, f32_tile)
+TILE_WRAP(tile_f16, f16_tile)
+TILE_WRAP(tile_bf16, bf16_tile)
+
+/* ---- Q8_0 / Q4_0 / Q5_0 weights x Q8_0 activations ------------------------- */
+
+/* Two fp16 scales as floats [a, b, 0, 0] (one conversion for a block pair). */
+INLINE __m128 f16x2(uint16_t a, uint16_t b) {
+    return _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)a | (uint32_t)b << 16)));
+}
+
+/* Q8_0 weights, two blocks per step (one scale conversion per pair); each
+ * block's product sum is scaled on its own, the pair is summed before it
+ * joins the accumulator so each tile entry keeps one short dependency chain.
+ * Signed codes use |w| * (x * sign(w)); maddubs pairs stay < 2*128*127. */
+INLINE void q8_0_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t n, float *y,
+                      int64_t ldy, const int NR, const int NX) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[4];
+    UNROLL for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();
+    int64_t nb = n / 32, b = 0;
+    for (; b < nb; b += 2) {
+        const int two = b + 1 < nb;    /* an odd last block pairs with itself, scaled by 0 */
+        __m256i xq0[4], xq1[4];
+        __m128 dx[4];
+        UNROLL for (int j = 0; j < NX; j++) {
+            const qt_block_q8_0 *x0 = (const qt_block_q8_0 *)(x + j * xs) + b, *x1 = x0 + two;
+            xq0[j] = loadu(x0->qs);
+            xq1[j] = loadu(x1->qs);
+            dx[j] = f16x2(x0->d, two ? x1->d : 0);
+        }
+        UNROLL for (int r = 0; r < NR; r++) {
+            const qt_block_q8_0 *p0 = (const qt_block_q8_0 *)(w + r * ws) + b, *p1 = p0 + two;
+            __m256i w0 = loadu(p0->qs), w1 = loadu(p1->qs);
+            __m256i a0 = _mm256_sign_epi8(w0, w0), a1 = _mm256_sign_epi8(w1, w1);
+            __m128 dw = f16x2(p0->d, p1->d);
+            UNROLL for (int j = 0; j < NX; j++) {
+                __m256i s0 = _mm256_madd_epi16(_mm256_maddubs_epi16(a0, _mm256_sign_epi8(xq0[j], w0)), ones);
+                __m256i s1 = _mm256_madd_epi16(_mm256_maddubs_epi16(a1, _mm256_sign_epi8(xq1[j], w1)), ones);
+                __m128 d = _mm_mul_ps(dw, dx[j]);
+                __m256 t = _mm256_mul_ps(_mm256_broadcastss_ps(d), _mm256_cvtepi32_ps(s0));
+                t = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(d)), _mm256_cvtepi32_ps(s1), t);
+                acc[r * NX + j] = _mm256_add_ps(acc[r * NX + j], t);
+            }
+        }
+    }
+    store_tile(acc, y, ldy, NR, NX);
+}
+
+/* Unsigned codes of a Q4_0 / Q5_0 block pair: the 16 code bytes of block b
+ * fill the low 128 bits and those of b+1 the high 128 bits, so `lo` holds
+ * elements 0-15 of both blocks and `hi` elements 16-31. Q5_0's fifth bits:
+ * byte k of lo takes bit k of its block's qh (bit 16+k for hi), found by an
+ * in-lane byte shuffle of the broadcast u32 and a per-byte bit test. */
+INLINE void unpack_pair(const char *p0c, const char *p1c, const int Q5, __m256i *lo, __m256i *hi,
+                        __m128 *d) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const uint8_t *qs0, *qs1;
+    if (Q5) {
+        const qt_block_q5_0 *p0 = (const qt_block_q5_0 *)p0c, *p1 = (const qt_block_q5_0 *)p1c;
+        qs0 = p0->qs; qs1 = p1->qs;
+        *d = f16x2(p0->d, p1->d);
+    } else {
+        const qt_block_q4_0 *p0 = (const qt_block_q4_0 *)p0c, *p1 = (const qt_block_q4_0 *)p1c;
+        qs0 = p0->qs; qs1 = p1->qs;
+        *d = f16x2(p0->d, p1->d);
+    }
+    __m256i q = _mm256_set_m128i(loadu128(qs1), loadu128(qs0));
+    *lo = _mm256_and_si256(q, m4);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+    if (Q5) {   /* the u64 qh0 | qh1 << 32 broadcast; lane 1 reads bytes 4-7 */
+        const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+        const __m256i sel_lo = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                                4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5);
+        const __m256i sel_hi = _mm256_add_epi8(sel_lo, _mm256_set1_epi8(2));
+        const __m256i b16 = _mm256_set1_epi8(16);
+        uint32_t h0, h1;
+        memcpy(&h0, ((const qt_block_q5_0 *)p0c)->qh, 4);
+        memcpy(&h1, ((const qt_block_q5_0 *)p1c)->qh, 4);
+        __m256i h = _mm256_set1_epi64x((long long)((uint64_t)h0 | (uint64_t)h1 << 32));
+        __m256i bl = _mm256_and_si256(_mm256_shuffle_epi8(h, sel_lo), bit);
+        __m256i bh = _mm256_and_si256(_mm256_shuffle_epi8(h, sel_hi), bit);
+        *lo = _mm256_or_si256(*lo, _mm256_and_si256(_mm256_cmpeq_epi8(bl, bit), b16));
+        *hi = _mm256_or_si256(*hi, _mm256_and_si256(_mm256_cmpeq_epi8(bh, bit), b16));
+    }
+}
+
+/* Q4_0 (Q5 = 0) / Q5_0 (Q5 = 1), a block pair per step. Codes u = q + 8 (or
+ * + 16) go unsigned into maddubs with activations paired the same way (once
+ * per tile); both products add up in int16 (at most 2 * 2*31*127 < 32767),
+ * the offset comes back as maddubs(8 or 16, x) computed once per activation
+ * pair, and one madd, one convert and one FMA cover two blocks with scales
+ * [s_b x4, s_b+1 x4]. An odd last block pairs with itself and a zero scale. */
+INLINE void q40_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t n, float *y,
+                     int64_t ldy, const int NR, const int NX, const int Q5) {
+    const __m256i ones = _mm256_set1_epi16(1), off = _mm256_set1_epi8(Q5 ? 16 : 8);
+    const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+    const size_t bsz = Q5 ? sizeof(qt_block_q5_0) : sizeof(qt_block_q4_0);
+    __m256 acc[4];
+    UNROLL for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();
+    int64_t nb = n / 32, b = 0;
+    for (; b < nb; b += 2) {
+        const int two = b + 1 < nb;
+        __m256i xlo[4], xhi[4], xo[4];
+        __m128 dx[4];
+        UNROLL for (int j = 0; j < NX; j++) {
+            const qt_block_q8_0 *x0 = (const qt_block_q8_0 *)(x + j * xs) + b, *x1 = x0 + two;
+            xlo[j] = _mm256_set_m128i(loadu128(x1->qs), loadu128(x0->qs));
+            xhi[j] = _mm256_set_m128i(loadu128(x1->qs + 16), loadu128(x0->qs + 16));
+            xo[j] = _mm256_add_epi16(_mm256_maddubs_epi16(off, xlo[j]), _mm256_maddubs_epi16(off, xhi[j]));
+            dx[j] = f16x2(x0->d, two ? x1->d : 0);
+        }
+        UNROLL for (int r = 0; r < NR; r++) {
+            const char *p0 = w + r * ws + b * bsz;
+            __m256i lo, hi;
+            __m128 dw;
+            unpack_pair(p0, p0 + two * bsz, Q5, &lo, &hi, &dw);
+            UNROLL for (int j = 0; j < NX; j++) {
+                __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xlo[j]), _mm256_maddubs_epi16(hi, xhi[j]));
+                p = _mm256_madd_epi16(_mm256_sub_epi16(p, xo[j]), ones);
+                __m256 sc = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_mul_ps(dw, dx[j])), spread);
+                acc[r * NX + j] = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(p), acc[r * NX + j]);
+            }
+        }
+    }
+    store_tile(acc, y, ldy, NR, NX);
+}
+
+#define Q4_0_TILE(...) q40_tile(__VA_ARGS__, 0)
+#define Q5_0_TILE(...) q40_tile(__VA_ARGS__, 1)
+TILE_WRAP(tile_q8_0, q8_0_tile)
+TILE_WRAP(tile_q4_0, Q4_0_TILE)
+TILE_WRAP(tile_q5_0, Q5_0_TILE)
+
+/* ---- K-quants x Q8_K -------------------------------------------------------- */
+
+/* pshufb controls that broadcast int16 lane k of each 128-bit half. */
+static const uint8_t bcast16[8][32] __attribute__((aligned(32))) = {
+#define B(k) {2*k, 2*k+1, 2*k, 2*k+1, 2*k, 2*k+1, 2*k, 2*k+1, 2*k, 2*k+1, 2*k, 2*k+1,     \
+              2*k, 2*k+1, 2*k, 2*k+1, 2*k, 2*k+1, 2*k, 2*k+1, 2*k, 2*k+1, 2*k, 2*k+1,     \
+              2*k, 2*k+1, 2*k, 2*k+1, 2*k, 2*k+1, 2*k, 2*k+1}
+    B(0), B(1), B(2), B(3), B(4), B(5), B(6), B(7)
+#undef B
+};
+INLINE __m256i bcast(__m256i v, int k) {
+    return _mm256_shuffle_epi8(v, _mm256_load_si256((const __m256i *)bcast16[k]));
+}
+
+/* The 12-byte Q4_K/Q5_K scale field (layout in qtypes.c) as: sc16 = the 8
+ * scales as int16 in both halves; mn16 = [mn0, mn0, mn1, mn1, ..., mn7, mn7]
+ * as int16, matching the 16 bsums (two per 32-element sub-block). */
+INLINE void k4_scales(const uint8_t *s12, __m256i *sc16, __m256i *mn16) {
+    uint32_t a[3];
+    memcpy(a, s12, 12);
+    uint32_t sc_lo = a[0] & 0x3f3f3f3f, mn_lo = a[1] & 0x3f3f3f3f;
+    uint32_t sc_hi = (a[2] & 0x0f0f0f0f) | ((a[0] >> 6) & 0x03030303) << 4;
+    uint32_t mn_hi = ((a[2] >> 4) & 0x0f0f0f0f) | ((a[1] >> 6) & 0x03030303) << 4;
+    __m128i v = _mm_set_epi32((int)mn_hi, (int)mn_lo, (int)sc_hi, (int)sc_lo);
+    *sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(v));
+    *mn16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(v, v));
+}
+
+/* Q4_K (Q5 = 0) or Q5_K (Q5 = 1). Per chunk c of 64: low nibbles are
+ * sub-block 2c (activations 64c..64c+31), high nibbles 2c+1; Q5_K's fifth
+ * bits for chunk c are bits 2c, 2c+1 of qh[l], walked down by shifting qh 2
+ * bits per chunk (16-bit shifts leak bits from the neighbour byte only into
+ * bits >= 8 - shift, never into the two bits read). */
+INLINE void k4_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t n, float *y,
+                    int64_t ldy, const int NR, const int NX, const int Q5) {
+    const __m256i m4 = _mm256_set1_epi8(15), m16 = _mm256_set1_epi8(16);
+    const size_t bsz = Q5 ? sizeof(qt_block_q5_K) : sizeof(qt_block_q4_K);
+    __m256 sums[4];
+    for (int r = 0; r < NR; r++) {   /* rows one after another: a block is long enough */
+        __m256 acc[4];
+        UNROLL for (int j = 0; j < NX; j++) acc[j] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < n / 256; b++) {
+            const char *p = w + r * ws + b * bsz;
+            const qt_block_q4_K *p4 = (const qt_block_q4_K *)p;
+            const qt_block_q5_K *p5 = (const qt_block_q5_K *)p;
+            const uint8_t *qs = Q5 ? p5->qs : p4->qs, *s12 = Q5 ? p5->scales : p4->scales;
+            const qt_block_q8_K *xb[4];
+            __m256i sc16, mn16, sumi[4];
+            UNROLL for (int j = 0; j < NX; j++) {
+                xb[j] = (const qt_block_q8_K *)(x + j * xs) + b;
+                sumi[j] = _mm256_setzero_si256();
+            }
+            k4_scales(s12, &sc16, &mn16);
+            __m256i qh = Q5 ? loadu(p5->qh) : _mm256_setzero_si256();
+            UNROLL for (int c = 0; c < 4; c++) {
+                __m256i q = loadu(qs + 32 * c);
+                __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+                if (Q5) {
+                    lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(qh, 4), m16));
+                    hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(qh, 3), m16));
+                    qh = _mm256_srli_epi16(qh, 2);
+                }
+                __m256i s0 = bcast(sc16, 2 * c), s1 = bcast(sc16, 2 * c + 1);
+                UNROLL for (int j = 0; j < NX; j++) {
+                    __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, loadu(xb[j]->qs + 64 * c)), s0);
+                    __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, loadu(xb[j]->qs + 64 * c + 32)), s1);
+                    sumi[j] = _mm256_add_epi32(sumi[j], _mm256_add_epi32(p0, p1));
+                }
+            }
+            float d = f16(Q5 ? p5->d : p4->d), dmin = f16(Q5 ? p5->dmin : p4->dmin);
+            UNROLL for (int j = 0; j < NX; j++) {
+                __m256i pm = _mm256_madd_epi16(loadu(xb[j]->bsums), mn16);
+                __m256 a = _mm256_fmadd_ps(_mm256_set1_ps(d * xb[j]->d), _mm256_cvtepi32_ps(sumi[j]), acc[j]);
+                acc[j] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * xb[j]->d), _mm256_cvtepi32_ps(pm), a);
+            }
+        }
+        UNROLL for (int j = 0; j < NX; j++) sums[r * NX + j] = acc[j];
+    }
+    store_tile(sums, y, ldy, NR, NX);
+}
+
+#define Q4_K_TILE(...) k4_tile(__VA_ARGS__, 0)
+#define Q5_K_TILE(...) k4_tile(__VA_ARGS__, 1)
+TILE_WRAP(tile_q4_K, Q4_K_TILE)
+TILE_WRAP(tile_q5_K, Q5_K_TILE)
+
+/* Q6_K: codes u = q + 32 in 0..63 go unsigned into maddubs; the -32 comes back
+ * as 32 * sum_g sc[g] * bsums[g]. Half h, part k (32 elements) covers scale
+ * groups 8h+2k (low 128 bits of the int16 products) and 8h+2k+1 (high), so
+ * `sce` holds even groups in its low half and odd groups in its high half and
+ * bcast(sce, 4h+k) yields both. */
+INLINE void q6_K_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t n, float *y,
+                      int64_t ldy, const int NR, const int NX) {
+    const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
+    const __m128i evenodd = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    __m256 sums[4];
+    for (int r = 0; r < NR; r++) {   /* rows one after another: a block is long enough */
+        __m256 acc[4];
+        UNROLL for (int j = 0; j < NX; j++) acc[j] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < n / 256; b++) {
+            const qt_block_q6_K *p = (const qt_block_q6_K *)(w + r * ws) + b;
+            const qt_block_q8_K *xb[4];
+            __m256i sumi[4];
+            UNROLL for (int j = 0; j < NX; j++) {
+                xb[j] = (const qt_block_q8_K *)(x + j * xs) + b;
+                sumi[j] = _mm256_setzero_si256();
+            }
+            __m128i sc8 = loadu128(p->scales);
+            __m256i sce = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, evenodd));
+            UNROLL for (int h = 0; h < 2; h++) {
+                __m256i l0 = loadu(p->ql + 64 * h), l1 = loadu(p->ql + 64 * h + 32);
+                __m256i qh = loadu(p->qh + 32 * h);
+                __m256i q[4];
+                q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
+                q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
+                q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m30));
+                q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                       _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+                UNROLL for (int k = 0; k < 4; k++) {
+                    __m256i s = bcast(sce, 4 * h + k);
+                    UNROLL for (int j = 0; j < NX; j++) {
+                        __m256i pr = _mm256_maddubs_epi16(q[k], loadu(xb[j]->qs + 128 * h + 32 * k));
+                        sumi[j] = _mm256_add_epi32(sumi[j], _mm256_madd_epi16(pr, s));
+                    }
+                }
+            }
+            __m256i scn = _mm256_cvtepi8_epi16(sc8);
+            float d = f16(p->d);
+            UNROLL for (int j = 0; j < NX; j++) {
+                __m256i bias = _mm256_slli_epi32(_mm256_madd_epi16(loadu(xb[j]->bsums), scn), 5);
+                __m256 s = _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[j], bias));
+                acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(d * xb[j]->d), s, acc[j]);
+            }
+        }
+        UNROLL for (int j = 0; j < NX; j++) sums[r * NX + j] = acc[j];
+    }
+    store_tile(sums, y, ldy, NR, NX);
+}
+
+TILE_WRAP(tile_q6_K, q6_K_tile)
+
+/* ---- plain float helpers ---------------------------------------------------- */
+
+static float dot_f32(const float *a, const float *b, int64_t n) {
+    float out;
+    f32_tile((const char *)a, 0, (const char *)b, 0, n, &out, 0, 1, 1);
+    return out;
+}
+
+static void axpy_f32(float *y, float a, const float *x, int64_t n) {
+    __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+        _mm256_storeu_ps(y + i + 8, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8)));
+    }
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+static const vd_backend avx2 = {
+    .tile = {
+        [QT_F32] = tile_f32, [QT_F16] = tile_f16, [QT_BF16] = tile_bf16,
+        [QT_Q8_0] = tile_q8_0, [QT_Q4_0] = tile_q4_0, [QT_Q5_0] = tile_q5_0,
+        [QT_Q4_K] = tile_q4_K, [QT_Q5_K] = tile_q5_K, [QT_Q6_K] = tile_q6_K,
+    },
+    .dot_f32 = dot_f32,
+    .axpy_f32 = axpy_f32,
+};
+
+const vd_backend *vd_backend_avx2(void) { return &avx2; }
+
+#else
+const vd_backend *vd_backend_avx2(void) { return 0; }
+#endif

@@ -1,0 +1,131 @@
+/* vecdot_avx512: AVX-512 (F, BW, VL, DQ) tile kernels for the float weight
+ * types and the float helpers; built with -mavx512f -mavx512bw -mavx512vl
+ * -mavx512dq -mfma -mf16c.
+ *
+ * Deliberately small: the quantized types keep their AVX2 kernels (their
+ * slots stay NULL and vecdot.c falls back to the AVX2 back-end), which avoids
+ * a second set of integer kernels that no machine here can run. Tails use
+ * masked loads (lanes past n read as zero and touch no memory), so every
+ * length is handled without a scalar loop. Same tile contract as the AVX2
+ * file (vecdot.h): y[j * ldy + r] = dot(W[r], X[j]), one read of each row.
+ */
+#include "vecdot.h"
+#include "qtypes.h"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__FMA__) && \
+    defined(__F16C__)
+#include <immintrin.h>
+
+#define INLINE static inline __attribute__((always_inline))
+/* Constant-trip loops (r < NR, j < NX, u < U) must be fully unrolled so the
+ * accumulator arrays become registers. */
+#define UNROLL _Pragma("GCC unroll 16")
+
+/* Instantiates body for every tile shape VD_TILE_OK allows. */
+#define TILE_WRAP(name, body)                                                          \
+    static void name(const void *w, size_t ws, int nr, const void *x, size_t xs, int nx, \
+                     int64_t n, float *y, int64_t ldy) {                               \
+        const char *wc = w, *xc = x;                                                   \
+        switch (nr * 8 + nx) {                                                         \
+        case 9: body(wc, ws, xc, xs, n, y, ldy, 1, 1); break;                          \
+        case 10: body(wc, ws, xc, xs, n, y, ldy, 1, 2); break;                         \
+        case 11: body(wc, ws, xc, xs, n, y, ldy, 1, 3); break;                         \
+        case 12: body(wc, ws, xc, xs, n, y, ldy, 1, 4); break;                         \
+        case 17: body(wc, ws, xc, xs, n, y, ldy, 2, 1); break;                         \
+        case 18: body(wc, ws, xc, xs, n, y, ldy, 2, 2); break;                         \
+        case 25: body(wc, ws, xc, xs, n, y, ldy, 3, 1); break;                         \
+        case 33: body(wc, ws, xc, xs, n, y, ldy, 4, 1); break;                         \
+        default: /* not a tile shape: one dot at a time */                             \
+            for (int r_ = 0; r_ < nr; r_++)                                            \
+                for (int j_ = 0; j_ < nx; j_++)                                        \
+                    body(wc + r_ * ws, ws, xc + j_ * xs, xs, n, y + j_ * ldy + r_, ldy, 1, 1); \
+        }                                                                              \
+    }
+
+/* 16 elements at i as fp32 under mask m. */
+INLINE __m512 ld_f32(const void *p, int64_t i, __mmask16 m) {
+    return _mm512_maskz_loadu_ps(m, (const float *)p + i);
+}
+INLINE __m512 ld_f16(const void *p, int64_t i, __mmask16 m) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)p + i));
+}
+INLINE __m512 ld_bf16(const void *p, int64_t i, __mmask16 m) {   /* bf16: top half of fp32 */
+    __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, (const uint16_t *)p + i));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+}
+
+/* U vectors per step so that every tile keeps four FMA chains in flight
+ * (acc[(r * NX + j) * U + u]); the masked loop takes the last n % 16. */
+#define FLOAT_TILE(NAME, LD)                                                           \
+    INLINE void NAME(const char *w, size_t ws, const char *x, size_t xs, int64_t n,    \
+                     float *y, int64_t ldy, const int NR, const int NX) {              \
+        const int U = NR * NX == 1 ? 4 : NR * NX == 2 ? 2 : 1;                         \
+        const __mmask16 all = 0xffff;                                                  \
+        __m512 acc[4];                                                                 \
+        UNROLL for (int k = 0; k < 4; k++) acc[k] = _mm512_setzero_ps();               \
+        int64_t i = 0;                                                                 \
+        for (; i + 16 * U <= n; i += 16 * U) {                                         \
+            UNROLL for (int u = 0; u < U; u++) {                                       \
+                __m512 wv[4];                                                          \
+                UNROLL for (int r = 0; r < NR; r++) wv[r] = LD(w + r * ws, i + 16 * u, all); \
+                UNROLL for (int j = 0; j < NX; j++) {                                  \
+                    __m512 xv = LD(x + j * xs, i + 16 * u, all);                       \
+                    UNROLL for (int r = 0; r < NR; r++)                                \
+                        acc[(r * NX + j) * U + u] =                                    \
+                            _mm512_fmadd_ps(wv[r], xv, acc[(r * NX + j) * U + u]);     \
+                }                                                                      \
+            }                                                                          \
+        }                                                                              \
+        for (; i < n; i += 16) {                                                       \
+            __mmask16 m = n - i >= 16 ? all : (__mmask16)((1u << (n - i)) - 1);        \
+            UNROLL for (int j = 0; j < NX; j++) {                                      \
+                __m512 xv = LD(x + j * xs, i, m);                                      \
+                UNROLL for (int r = 0; r < NR; r++)                                    \
+                    acc[(r * NX + j) * U] = _mm512_fmadd_ps(LD(w + r * ws, i, m), xv,  \
+                                                            acc[(r * NX + j) * U]);    \
+            }                                                                          \
+        }                                                                              \
+        UNROLL for (int r = 0; r < NR; r++)                                            \
+            UNROLL for (int j = 0; j < NX; j++) {                                      \
+                __m512 s = acc[(r * NX + j) * U];                                      \
+                UNROLL for (int u = 1; u < U; u++) s = _mm512_add_ps(s, acc[(r * NX + j) * U + u]); \
+                y[j * ldy + r] = _mm512_reduce_add_ps(s);                              \
+            }                                                                          \
+    }
+
+FLOAT_TILE(f32_tile, ld_f32)
+FLOAT_TILE(f16_tile, ld_f16)
+FLOAT_TILE(bf16_tile, ld_bf16)
+TILE_WRAP(tile_f32, f32_tile)
+TILE_WRAP(tile_f16, f16_tile)
+TILE_WRAP(tile_bf16, bf16_tile)
+
+static float dot_f32(const float *a, const float *b, int64_t n) {
+    float out;
+    f32_tile((const char *)a, 0, (const char *)b, 0, n, &out, 0, 1, 1);
+    return out;
+}
+
+static void axpy_f32(float *y, float a, const float *x, int64_t n) {
+    __m512 va = _mm512_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        __m512 v = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i));
+        _mm512_mask_storeu_ps(y + i, m, v);
+    }
+}
+
+static const vd_backend avx512 = {
+    .tile = { [QT_F32] = tile_f32, [QT_F16] = tile_f16, [QT_BF16] = tile_bf16 },
+    .dot_f32 = dot_f32,
+    .axpy_f32 = axpy_f32,
+};
+
+const vd_backend *vd_backend_avx512(void) { return &avx512; }
+
+#else
+const vd_backend *vd_backend_avx512(void) { return 0; }
+#endif

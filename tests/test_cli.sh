@@ -1,0 +1,149 @@
+#!/bin/sh
+# The logitlab program end to end: info, tokenize, synth, quantize, bench and
+# the error paths (exit 2 for usage errors, 1 for runtime failures, always a
+# one-line message and never a crash). Runs in a few seconds.
+. "$(dirname "$0")/check.sh"
+M=$SHARED/models
+T=$(mktemp -d "${TMPDIR:-/tmp}/logitlab-cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+if [ ! -x "$LOGITLAB" ]; then echo "FAIL: no binary at $LOGITLAB"; echo "# passed 0 failed 1"; exit 1; fi
+HAVE_PY=0; command -v python3 >/dev/null 2>&1 && HAVE_PY=1
+
+# check_rc DESC STATUS CMD...: passes when CMD exits with exactly STATUS and,
+# for a failure, prints exactly one line on stderr.
+check_rc() {
+  d=$1; want=$2; shift 2
+  "$@" >"$T/out" 2>"$T/err"; got=$?
+  lines=$(wc -l <"$T/err")
+  if [ "$got" -eq "$want" ] && { [ "$want" -eq 0 ] || [ "$lines" -ge 1 ]; }; then
+    check_pass=$((check_pass+1))
+  else
+    check_fail=$((check_fail+1)); echo "FAIL: $d (exit $got, want $want)"; head -3 "$T/err"
+  fi
+}
+# check_out DESC EXPECTED CMD...: passes when stdout equals EXPECTED.
+check_out() {
+  d=$1; want=$2; shift 2
+  got=$("$@" 2>"$T/err")
+  if [ "$got" = "$want" ]; then check_pass=$((check_pass+1))
+  else check_fail=$((check_fail+1)); echo "FAIL: $d"; printf '  got:  %s\n  want: %s\n' "$got" "$want"; fi
+}
+# check_py DESC PYTHON-EXPR FILE: the JSON in FILE loaded as d, EXPR must be true.
+check_py() {
+  [ "$HAVE_PY" -eq 1 ] || return 0
+  check "$1" python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$3"
+}
+
+# ---- the program ----
+check_rc "--version" 0 "$LOGITLAB" --version
+check "--version prints it" grep -q '^logitlab [0-9]' "$T/out"
+check_rc "--help" 0 "$LOGITLAB" --help
+check "--help lists commands" grep -q 'tokenize' "$T/out"
+check_rc "no command prints usage" 0 "$LOGITLAB"
+for c in info tokenize synth quantize bench; do
+  check_rc "$c --help" 0 "$LOGITLAB" $c --help
+done
+check_rc "help tokenize" 0 "$LOGITLAB" help tokenize
+check_rc "unknown command" 2 "$LOGITLAB" frobnicate
+check "unknown command says so" grep -q "unknown command 'frobnicate'" "$T/err"
+check_rc "unknown program flag" 2 "$LOGITLAB" --frob
+check_rc "unknown command flag" 2 "$LOGITLAB" info --frob "$M/stories260K.gguf"
+check_rc "missing option value" 2 "$LOGITLAB" tokenize -m
+check_rc "negative thread count" 2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t -5
+check "negative number named" grep -q -- "-t must be" "$T/err"
+check_rc "negative prompt" 2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -p -1
+check_rc "non-numeric reps" 2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -r 3x
+check_rc "negative seed" 2 "$LOGITLAB" synth --shape test --type f32 -o "$T/x.gguf" --seed -1
+check_rc "negative positional" 2 "$LOGITLAB" quantize "$M/stories260K.gguf" "$T/x.gguf" -3
+check_rc "missing model file" 1 "$LOGITLAB" info "$T/nope.gguf"
+check "missing file message" grep -q "no model file" "$T/err"
+check_rc "missing model name lists places" 1 "$LOGITLAB" tokenize -m nope.gguf hi
+check "places searched" grep -q "models/nope.gguf" "$T/err"
+
+# ---- info ----
+check_rc "info stories260K.gguf" 0 "$LOGITLAB" info "$M/stories260K.gguf"
+check "info: metadata" grep -q 'llama.embedding_length *u32 *64' "$T/out"
+check "info: tensor table" grep -q 'blk.4.ffn_down.weight *f32 *172 x 64' "$T/out"
+check "info: totals" grep -q '48 tensors, 292800 params' "$T/out"
+check "info: derived hyperparameters" grep -q 'heads 8, kv heads 4, head dim 8' "$T/out"
+check_rc "info by name via LOGITLAB_MODEL" 0 env LOGITLAB_MODEL="$M/stories260K.gguf" "$LOGITLAB" info
+check_rc "info --json" 0 "$LOGITLAB" info --json "$M/stories260K.gguf"
+cp "$T/out" "$T/info.json"
+check_py "info --json content" 'd["version"]==3 and len(d["tensors"])==48 and d["totals"]["params"]==292800 and d["model"]["n_kv_heads"]==4 and d["tokenizer"]["n_vocab"]==512 and any(m["key"]=="tokenizer.ggml.tokens" and m["count"]==512 for m in d["metadata"])' "$T/info.json"
+check_rc "info vocabulary-only GGUF" 0 "$LOGITLAB" info "$M/ggml-vocab-llama-spm.gguf"
+check "info vocab: tokenizer" grep -q 'tokenizer: spm, 32000 tokens' "$T/out"
+check_rc "info llama2.c checkpoint" 0 "$LOGITLAB" info "$M/stories260K.bin"
+check "info llama2.c: model" grep -q 'llama2.c' "$T/out"
+
+# ---- tokenize ----
+V=$M/ggml-vocab-llama-spm.gguf
+check_out "tokenize Hello world" "$(printf '1\t<s>\n15043\t Hello\n3186\t world')" "$LOGITLAB" tokenize -m "$V" "Hello world"
+check_out "tokenize --json" '{"ids":[1,15043,3186],"pieces":["<s>"," Hello"," world"]}' "$LOGITLAB" tokenize -m "$V" --json "Hello world"
+check_out "tokenize --no-bos" '{"ids":[15043,3186],"pieces":[" Hello"," world"]}' "$LOGITLAB" tokenize -m "$V" --no-bos --json "Hello world"
+check_out "tokenize --special <s>" '{"ids":[1,1],"pieces":["<s>","<s>"]}' "$LOGITLAB" tokenize -m "$V" --special --json "<s>"
+check_out "tokenize <s> as text" '{"ids":[1,529,29879,29958],"pieces":["<s>"," <","s",">"]}' "$LOGITLAB" tokenize -m "$V" --json "<s>"
+check_out "tokenize from stdin, newline escaped" "$(printf '1\t<s>\n263\t a\n13\t\\n\n29890\tb')" sh -c "printf 'a\nb' | \"$LOGITLAB\" tokenize -m \"$M/tokenizer.bin\" -f -"
+check_out "tokenize with a model" '{"ids":[1,403,407],"pieces":["<s>"," Once"," upon"]}' "$LOGITLAB" tokenize -m "$M/stories260K.gguf" --json "Once upon"
+check_out "tokenize with a llama2.c model" '{"ids":[1,403,407],"pieces":["<s>"," Once"," upon"]}' "$LOGITLAB" tokenize -m "$M/stories260K.bin" --json "Once upon"
+check_rc "tokenize without text" 2 "$LOGITLAB" tokenize -m "$V"
+
+# ---- synth ----
+for t in f32 f16 bf16 q8_0 q4_0 q5_0 q4_K q5_K q6_K; do
+  check_rc "synth test $t" 0 "$LOGITLAB" synth --shape test --type $t -o "$T/s-$t.gguf" -t 2
+  check_rc "info synth $t" 0 "$LOGITLAB" info --json "$T/s-$t.gguf"
+  cp "$T/out" "$T/s-$t.json"
+  check_py "synth $t: shape and type" 'd["model"]["dim"]==64 and d["model"]["n_layers"]==2 and d["model"]["n_vocab"]==32000 and d["model"]["tied_output"] and all(x["type"]=="f32" for x in d["tensors"] if len(x["shape"])==1)'  "$T/s-$t.json"
+done
+check "synth q8_0 weights are q8_0" grep -q '"name":"blk.0.attn_q.weight","type":"q8_0"' "$T/s-q8_0.json"
+check "synth q4_K falls back for 64-wide rows" grep -q '"name":"blk.0.attn_q.weight","type":"q5_0"' "$T/s-q4_K.json"
+check_rc "synth same seed" 0 "$LOGITLAB" synth --shape test --type q4_0 -o "$T/s-q4_0-again.gguf" -t 1
+check "synth is deterministic across thread counts" cmp -s "$T/s-q4_0.gguf" "$T/s-q4_0-again.gguf"
+check_rc "synth other seed" 0 "$LOGITLAB" synth --shape test --type q4_0 -o "$T/s-seed2.gguf" --seed 2
+check_not "synth seed changes the weights" cmp -s "$T/s-q4_0.gguf" "$T/s-seed2.gguf"
+# no vocabulary file anywhere (as on a machine without ../shared): generated
+LL=$(cd "$(dirname "$LOGITLAB")" && pwd)/$(basename "$LOGITLAB")
+check_rc "synth generated vocabulary" 0 env LOGITLAB_SHARED=/nonexistent sh -c "cd '$T' && '$LL' synth --shape test --type q8_0 -o gen.gguf"
+check "synth says generated" grep -q 'generated SPM' "$T/out"
+check_out "generated vocabulary tokenizes" '{"ids":[1,11405,960],"pieces":["<s>"," hel","lo"]}' "$LOGITLAB" tokenize -m "$T/gen.gguf" --json "hello"
+check_rc "synth unknown shape" 2 "$LOGITLAB" synth --shape huge --type f16 -o "$T/x.gguf"
+check_rc "synth unknown type" 2 "$LOGITLAB" synth --shape test --type q3_K -o "$T/x.gguf"
+check_rc "synth unwritable output" 1 "$LOGITLAB" synth --shape test --type f16 -o "$T/no/such/dir/x.gguf"
+
+# ---- quantize ----
+check_rc "quantize stories260K to q8_0" 0 "$LOGITLAB" quantize "$M/stories260K.gguf" "$T/q8.gguf" q8_0
+check "quantize prints per-tensor lines" grep -q 'blk.0.attn_q.weight.*f32 -> q8_0' "$T/out"
+check "quantize falls back for 172-wide rows" grep -q 'blk.0.ffn_down.weight.*f32 -> f16' "$T/out"
+check_rc "info on the quantized file" 0 "$LOGITLAB" info --json "$T/q8.gguf"
+cp "$T/out" "$T/q8.json"
+check_py "quantized metadata and types" 'any(m["key"]=="general.file_type" and m["value"]==7 for m in d["metadata"]) and d["model"]["wtype"]=="q8_0" and len(d["tensors"])==48' "$T/q8.json"
+check_rc "quantize back to f32" 0 "$LOGITLAB" quantize -q "$T/q8.gguf" "$T/q8-f32.gguf" f32
+check_out "round trip keeps the tokenizer" '{"ids":[1,403,407],"pieces":["<s>"," Once"," upon"]}' "$LOGITLAB" tokenize -m "$T/q8-f32.gguf" --json "Once upon"
+check_rc "quantize synth-A f16 to q8_0" 0 "$LOGITLAB" quantize -q "$M/synthetic/synth-A-f16.gguf" "$T/a-q8_0.gguf" q8_0
+check "q8_0 output is byte-identical to llama-quantize" cmp -s "$T/a-q8_0.gguf" "$M/synthetic/synth-A-q8_0.gguf"
+check_rc "quantize unknown type" 2 "$LOGITLAB" quantize "$M/stories260K.gguf" "$T/x.gguf" q9_9
+check_rc "quantize onto itself" 2 "$LOGITLAB" quantize "$T/q8.gguf" "$T/q8.gguf" q4_0
+check_rc "quantize missing input" 1 "$LOGITLAB" quantize "$T/nope.gguf" "$T/x.gguf" q8_0
+
+# ---- bench ----
+check_rc "bench --json" 0 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 16 -n 4 -r 1 -b 1,4 --json
+check "bench: one line per test" test "$(wc -l <"$T/out")" -eq 3
+check "bench: tests named" grep -q '"test":"tg4x4"' "$T/out"
+if [ "$HAVE_PY" -eq 1 ]; then
+  check "bench: JSON lines" python3 -c "
+import json,sys
+for l in open(sys.argv[1]):
+    d=json.loads(l); assert d['tokens_per_s']>0 and d['threads']==1 and d['type']=='f32' and d['size_bytes']>0
+" "$T/out"
+fi
+
+# ---- damaged files ----
+head -c 5000 "$M/stories260K.gguf" >"$T/trunc.gguf"
+check_rc "info on a truncated GGUF" 1 "$LOGITLAB" info "$T/trunc.gguf"
+check "truncated: one line" test "$(wc -l <"$T/err")" -eq 1
+check_rc "tokenize with a truncated GGUF" 1 "$LOGITLAB" tokenize -m "$T/trunc.gguf" hi
+check_rc "bench with a truncated GGUF" 1 "$LOGITLAB" bench -m "$T/trunc.gguf"
+check_rc "quantize a truncated GGUF" 1 "$LOGITLAB" quantize "$T/trunc.gguf" "$T/x.gguf" q8_0
+head -c 3 "$M/stories260K.gguf" >"$T/tiny.gguf"
+check_rc "info on a 3-byte file" 1 "$LOGITLAB" info "$T/tiny.gguf"
+check_rc "info on a text file" 1 "$LOGITLAB" info "$SHARED/models/README.md"
+check_done

@@ -1,0 +1,118 @@
+#!/bin/sh
+# `logitlab gen` and `logitlab ppl` end to end on stories260K: greedy output
+# equals llama.cpp's golden continuation (text and --json ids), the --json
+# objects parse and hold consistent fields, seeded sampling repeats, EOS
+# stops, --ban masks, bad flags exit 2 with a one-line message, and ppl agrees
+# with its own JSON numbers. JSON checks need python3 (CI installs it).
+. "$(dirname "$0")/check.sh"
+M=$SHARED/models/stories260K.gguf
+G=$SHARED/golden/stories260K/s2_once_upon_a_time.json
+T=$(mktemp -d "${TMPDIR:-/tmp}/logitlab-gen.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+if [ ! -x "$LOGITLAB" ]; then echo "FAIL: no binary at $LOGITLAB"; echo "# passed 0 failed 1"; exit 1; fi
+HAVE_PY=0; command -v python3 >/dev/null 2>&1 && HAVE_PY=1
+GEN="$LOGITLAB gen -m $M -t 2"
+
+# check_rc DESC STATUS PATTERN CMD...: exit status STATUS and, for a failure,
+# stderr whose first line matches PATTERN.
+check_rc() {
+  d=$1; want=$2; pat=$3; shift 3
+  "$@" >"$T/out" 2>"$T/err"; got=$?
+  if [ "$got" -eq "$want" ] && { [ "$want" -eq 0 ] || head -1 "$T/err" | grep -q -- "$pat"; }; then
+    check_pass=$((check_pass+1))
+  else
+    check_fail=$((check_fail+1)); echo "FAIL: $d (exit $got, want $want)"; head -3 "$T/err"
+  fi
+}
+# check_py DESC PYTHON FILE...: runs PYTHON with sys.argv[1:] = FILE...; it
+# must exit 0 (a failed assert prints why).
+check_py() {
+  [ "$HAVE_PY" -eq 1 ] || return 0
+  d=$1; prog=$2; shift 2
+  if python3 -c "import json,sys,math
+$prog" "$@" 2>"$T/pyerr"; then check_pass=$((check_pass+1))
+  else check_fail=$((check_fail+1)); echo "FAIL: $d"; tail -3 "$T/pyerr"; fi
+}
+
+# ---- greedy = llama.cpp's golden continuation ----
+check_rc "greedy text" 0 "" $GEN -p "Once upon a time" --temp 0 -n 200 --ignore-eos
+cp "$T/out" "$T/greedy.txt"
+check_py "greedy text equals the golden generated_text" '
+g = json.load(open(sys.argv[1])); o = open(sys.argv[2], encoding="utf-8").read()
+assert o == g["generated_text"], repr(o[:80])' "$G" "$T/greedy.txt"
+check_rc "greedy --json" 0 "" $GEN -p "Once upon a time" --temp 0 -n 200 --ignore-eos --json --probs 5
+cp "$T/out" "$T/greedy.jsonl"
+check_py "--json ids equal the golden generated_tokens" '
+g = json.load(open(sys.argv[1])); ids = [json.loads(l)["id"] for l in open(sys.argv[2])]
+assert ids == g["generated_tokens"], (len(ids), ids[:10])' "$G" "$T/greedy.jsonl"
+check_py "--json fields: types, ranges, greedy rank 1, top list sorted" '
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    assert set(o) >= {"id", "token", "bytes", "logprob", "rank", "entropy", "sampler_logprob", "top_logprobs"}, o.keys()
+    assert isinstance(o["id"], int) and isinstance(o["token"], str) and all(0 <= b < 256 for b in o["bytes"])
+    assert bytes(o["bytes"]).decode("utf-8", "replace") == o["token"]
+    assert o["logprob"] <= 0 and o["entropy"] >= 0 and o["rank"] == 1 and o["sampler_logprob"] == 0
+    t = o["top_logprobs"]
+    assert len(t) == 5 and t[0]["id"] == o["id"] and abs(t[0]["logprob"] - o["logprob"]) < 1e-6
+    assert all(t[i]["logprob"] >= t[i + 1]["logprob"] for i in range(4))
+    assert sum(math.exp(x["logprob"]) for x in t) <= 1 + 1e-5' "$T/greedy.jsonl"
+check_py "--json text concatenates to the text output" '
+s = b"".join(bytes(json.loads(l)["bytes"]) for l in open(sys.argv[1]))
+assert s == open(sys.argv[2], "rb").read()' "$T/greedy.jsonl" "$T/greedy.txt"
+
+# ---- sampling: seeded, reproducible ----
+$GEN -p "Once upon a time" -n 60 --seed 11 --temp 1.2 --top-k 0 --top-p 1 --min-p 0 --json >"$T/s1" 2>/dev/null
+$GEN -p "Once upon a time" -n 60 --seed 11 --temp 1.2 --top-k 0 --top-p 1 --min-p 0 --json >"$T/s2" 2>/dev/null
+$GEN -p "Once upon a time" -n 60 --seed 12 --temp 1.2 --top-k 0 --top-p 1 --min-p 0 --json >"$T/s3" 2>/dev/null
+check "same seed, same tokens" cmp -s "$T/s1" "$T/s2"
+check_not "another seed, other tokens" cmp -s "$T/s1" "$T/s3"
+check "60 tokens" test "$(wc -l <"$T/s1")" -eq 60
+check_py "sampled tokens are not all rank 1 at temp 1.2" '
+r = [json.loads(l)["rank"] for l in open(sys.argv[1])]; assert max(r) > 1, r' "$T/s1"
+check_rc "greedy chain list" 0 "" $GEN -p "Once upon a time" -n 20 --samplers "penalties,greedy" --repeat-penalty 1.0
+check "--samplers penalties,greedy is greedy" test "$(cat "$T/out")" = "$(head -c "$(wc -c <"$T/out")" "$T/greedy.txt")"
+check_rc "repeat penalty changes greedy text" 0 "" $GEN -p "Once upon a time" -n 60 --temp 0 --repeat-penalty 1.5
+check_not "repeat penalty output differs" cmp -s "$T/out" "$T/greedy.txt"
+
+# ---- EOS, bias, ban ----
+check_rc "bias EOS up" 0 "" $GEN -p "Once upon a time" -n 10 --temp 0 --bias 2=100 --json
+check "stops at EOS after one token" test "$(wc -l <"$T/out")" -eq 1
+check "that token is EOS" grep -q '^{"id":2,' "$T/out"
+check_rc "--ignore-eos" 0 "" $GEN -p "Once upon a time" -n 3 --temp 0 --bias 2=100 --ignore-eos --json
+check "--ignore-eos goes on" test "$(wc -l <"$T/out")" -eq 3
+check_rc "--ban" 0 "" $GEN -p "Once upon a time" -n 40 --temp 0 --ban Lily --json
+check_py "--ban: no token containing Lily" '
+assert not any("Lily" in json.loads(l)["token"] for l in open(sys.argv[1]))' "$T/out"
+check_rc "--bias -inf on the greedy first token" 0 "" $GEN -p "Once upon a time" -n 1 --temp 0 --bias 432=-inf --json
+check_not "masked token not chosen" grep -q '^{"id":432,' "$T/out"
+
+# ---- bad flags and values: exit 2, one clear line ----
+check_rc "negative temperature" 2 "temperature must be >= 0" $GEN -p x --temp -0.5
+check_rc "top-p 0" 2 "top-p must be in (0, 1]" $GEN -p x --top-p 0
+check_rc "top-p 1.5" 2 "top-p must be in (0, 1]" $GEN -p x --top-p 1.5
+check_rc "min-p 2" 2 "min-p" $GEN -p x --min-p 2
+check_rc "typical 0" 2 "typical-p" $GEN -p x --typical 0
+check_rc "repeat penalty 0" 2 "repeat penalty" $GEN -p x --repeat-penalty 0
+check_rc "unknown sampler" 2 "unknown sampler 'nucleus'" $GEN -p x --samplers top_k,nucleus
+check_rc "selector not last" 2 "must come last" $GEN -p x --samplers dist,top_k
+check_rc "not a number" 2 "must be a number" $GEN -p x --temp warm
+check_rc "unknown option" 2 "unknown option" $GEN -p x --nucleus 0.9
+check_rc "bias id out of range" 2 "bias" $GEN -p x --bias 9999=1
+check_rc "missing model" 1 "no model file" $LOGITLAB gen -m /nonexistent/model.gguf -p x
+
+# ---- ppl ----
+cp "$T/greedy.txt" "$T/story.txt"
+check_rc "ppl" 0 "" $LOGITLAB ppl -m "$M" -t 2 "$T/story.txt"
+check "ppl prints a number" grep -q '^ppl [0-9]' "$T/out"
+check_rc "ppl --json strided" 0 "" $LOGITLAB ppl -m "$M" -t 2 -c 64 --stride 16 --json "$T/story.txt"
+check_py "ppl = exp(nll / n_scored); every token but the first scored" '
+d = json.load(open(sys.argv[1]))
+assert abs(d["ppl"] - math.exp(d["nll"] / d["n_scored"])) < 1e-6 * d["ppl"]
+assert d["n_scored"] == d["n_tokens"] - 1 and d["window"] == 64 and d["stride"] == 16 and 1 < d["ppl"] < 20' "$T/out"
+check_py "ppl of the greedy text matches the --json log-probs roughly" '
+d = json.load(open(sys.argv[1])); lp = [json.loads(l)["logprob"] for l in open(sys.argv[2])]
+g = math.exp(-sum(lp) / len(lp)); assert 0.5 * g < d["ppl"] < 3 * g, (d["ppl"], g)' "$T/out" "$T/greedy.jsonl"
+check_rc "ppl stride > window" 2 "stride" $LOGITLAB ppl -m "$M" -c 32 --stride 64 "$T/story.txt"
+check_rc "ppl missing file" 1 "" $LOGITLAB ppl -m "$M" "$T/none.txt"
+check_rc "ppl no file" 2 "missing argument" $LOGITLAB ppl -m "$M"
+check_done
