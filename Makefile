@@ -6,13 +6,13 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := openblas
+PKGS    := openblas lua5.4 ncursesw sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 OPT     ?= -O2
 CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
-           -Icore -Ikernels/cpu -Iapp $(PKG_CFLAGS) $(XCFLAGS)
+           -Icore -Ikernels/cpu -Ilua -Iapp $(PKG_CFLAGS) $(XCFLAGS)
 LDFLAGS += -pthread $(XLDFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm
 
@@ -20,15 +20,18 @@ AVX2_FLAGS   := -mavx2 -mfma -mf16c
 AVX512_FLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c
 
 LIB_SRC  := $(wildcard core/*.c) $(wildcard kernels/cpu/*.c)
+LUA_SRC  := $(wildcard lua/*.c)
 APP_SRC  := $(wildcard app/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_SH  := $(wildcard tests/test_*.sh)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LUA_OBJ  := $(LUA_SRC:%.c=$(BUILD)/%.o)
 APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIB      := $(BUILD)/liblogitlab.a
+LUALIB   := $(if $(LUA_SRC),$(BUILD)/liblogitlab-lua.a)
 BIN      := $(BUILD)/logitlab
 
 .PHONY: all test asan fuzz bench clean cuda-check
@@ -48,12 +51,17 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(APP_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB) $(LDLIBS)
+# The Lua layer (lua/) sits between app/ and core/: its own archive.
+$(BUILD)/liblogitlab-lua.a: $(LUA_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
 
-$(BUILD)/tests/%: tests/%.c tests/check.h $(LIB)
+$(BIN): $(APP_OBJ) $(LUALIB) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LUALIB) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/check.h $(LUALIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -MMD -MP -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests -MMD -MP -o $@ $< $(LUALIB) $(LIB) $(LDFLAGS) $(LDLIBS)
 
 # Every test binary prints `# passed N failed M`; tests/run.sh sums them into
 # the final `N passed, N failed` line and fails if any test failed.
@@ -93,4 +101,4 @@ cuda-check:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(LUA_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_BIN:=.d)
