@@ -125,8 +125,10 @@ static void mm_rows(mm_job *j, long lo, long hi, int ith) {
         }
         float *wb = j->c->wbuf + (size_t)ith * j->wchunk;
         size_t rs = qt_row_size(w->type, w->cols);
-        for (long r = r0; r < r1; r += SGEMM_CHUNK) {
-            long m = r1 - r < SGEMM_CHUNK ? r1 - r : SGEMM_CHUNK;
+        /* F32 rows are used in place, so one sgemm covers the thread's range */
+        long chunk = w->type == QT_F32 ? r1 - r0 : SGEMM_CHUNK;
+        for (long r = r0; r < r1; r += chunk) {
+            long m = r1 - r < chunk ? r1 - r : chunk;
             const float *wf;
             if (w->type == QT_F32) wf = (const float *)((const char *)w->data + (size_t)r * rs);
             else {
