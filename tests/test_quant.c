@@ -3,6 +3,7 @@
  * Expected values come from the GGUF block layouts restated here in a
  * different form than qtypes.c uses, or from float64 references. */
 #include "check.h"
+#include "gguf.h"
 #include "qtypes.h"
 #include "vecdot.h"
 #include <math.h>
@@ -462,9 +463,13 @@ static void test_matmul(void) {
     CHECK(vd_set_isa(VD_AVX512 + 5) == best && vd_isa() == best, "isa clamps to best");
     CHECK(vd_set_isa(-3) == VD_PORTABLE, "isa clamps to portable");
     printf("# best isa: %s\n", vd_isa_name(best));
-    static const struct { int64_t cols, rows; int nact; int64_t r0, r1; } shapes[] = {
-        {256, 9, 1, 0, 9}, {512, 7, 8, 0, 7}, {768, 11, 5, 3, 10}, {256, 6, 3, 5, 6},
-        {1024, 4, 13, 1, 3}, {512, 5, 2, 0, 5}, {256, 4, 4, 2, 4},
+    /* (cols for 256-blocks, cols for 32-blocks): tiles 4x1 + 1x1, 4x1 + 3x1,
+     * 2x2 + 2x1, 1x4 + 1x1, odd row ranges, odd block counts (1, 3, 5 blocks). */
+    static const struct { int64_t cols, cols32, rows; int nact; int64_t r0, r1; } shapes[] = {
+        {256, 32, 9, 1, 0, 9}, {512, 96, 7, 8, 0, 7}, {768, 160, 11, 5, 3, 10},
+        {256, 64, 6, 3, 5, 6}, {1024, 288, 4, 13, 1, 3}, {512, 96, 5, 2, 0, 5},
+        {256, 256, 4, 4, 2, 4}, {512, 32, 7, 1, 0, 7}, {256, 96, 6, 2, 1, 6},
+        {256, 160, 8, 6, 0, 8},
     };
     static const int64_t oddcols[] = {1, 7, 8, 9, 15, 17, 31, 33, 63, 65, 100, 259};
     for (int ti = 0; ti < NSUP; ti++) {
@@ -472,8 +477,7 @@ static void test_matmul(void) {
         int64_t blk = qt_get(t)->block;
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
             mm_case c;
-            int64_t cols = shapes[s].cols;
-            if (blk == 32 && s % 2) cols = shapes[s].cols / 8 + 32;    /* 64 or 96: few blocks, odd counts */
+            int64_t cols = blk == 32 ? shapes[s].cols32 : shapes[s].cols;
             mm_setup(&c, t, cols, shapes[s].rows, shapes[s].nact);
             for (int isa = VD_PORTABLE; isa <= best; isa++) {
                 vd_set_isa(isa);
@@ -602,6 +606,62 @@ static void test_f32_helpers(void) {
     free(a); free(b); free(y);
 }
 
+/* Golden: llama-quantize --pure made the synthetic files from weights that
+ * synth-A-f16.gguf holds exactly (golden README, section 4). Our Q8_0/Q4_0
+ * quantizers follow the published reference scheme and must reproduce its
+ * bytes; our K-quant search must be at least about as accurate as llama.cpp's. */
+static void test_golden_files(void) {
+    static const struct { const char *file; int exact; } files[] = {
+        {"models/synthetic/synth-A-q8_0.gguf", 1}, {"models/synthetic/synth-A-q4_0.gguf", 1},
+        {"models/synthetic/synth-A-q4_k.gguf", 0}, {"models/synthetic/synth-A-q6_k.gguf", 0},
+    };
+    char path[512], err[256];
+    gguf *src;
+    if (gguf_open(&src, check_path(path, sizeof path, "models/synthetic/synth-A-f16.gguf"), err, sizeof err)) {
+        printf("# skip golden quantizer checks: %s\n", err);
+        return;
+    }
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        gguf *ref;
+        if (gguf_open(&ref, check_path(path, sizeof path, files[f].file), err, sizeof err)) {
+            CHECK(0, "open %s", err);
+            continue;
+        }
+        long blocks = 0, bad = 0;
+        double e_us = 0, e_ref = 0;
+        for (int64_t i = 0; i < gguf_n_tensors(src); i++) {
+            const gguf_tensor *ts = gguf_tensor_at(src, i), *tr = gguf_find_tensor(ref, ts->name);
+            if (!tr || ts->type != QT_F16 || tr->type == QT_F32) continue;
+            int64_t n = (int64_t)ts->ne[0], rows = (int64_t)(ts->size / 2) / n;
+            const qt_traits *t = qt_get((int)tr->type);
+            size_t rs = qt_row_size((int)tr->type, n);
+            float *x = malloc((size_t)n * 3 * sizeof *x), *a = x + n, *b = a + n;
+            unsigned char *q = malloc(rs);
+            for (int64_t r = 0; r < rows; r++) {
+                const unsigned char *qr = (const unsigned char *)tr->data + (size_t)r * rs;
+                qt_dequantize_row(QT_F16, (const char *)ts->data + (size_t)(r * n) * 2, x, n);
+                qt_quantize_row((int)tr->type, x, q, n);
+                for (size_t k = 0; k < rs; k += (size_t)t->bytes, blocks++)
+                    bad += memcmp(q + k, qr + k, (size_t)t->bytes) != 0;
+                qt_dequantize_row((int)tr->type, q, a, n);
+                qt_dequantize_row((int)tr->type, qr, b, n);
+                for (int64_t k = 0; k < n; k++) {
+                    e_us += (double)(a[k] - x[k]) * (a[k] - x[k]);
+                    e_ref += (double)(b[k] - x[k]) * (b[k] - x[k]);
+                }
+            }
+            free(x); free(q);
+        }
+        printf("# %s: %ld blocks, %ld differ; squared error ours/llama.cpp %.4f\n", files[f].file,
+               blocks, bad, e_us / e_ref);
+        CHECK(blocks > 0, "%s: no tensors compared", files[f].file);
+        if (files[f].exact) CHECK(bad == 0, "%s: %ld of %ld blocks differ", files[f].file, bad, blocks);
+        else CHECK(e_us <= 1.02 * e_ref, "%s: error ratio %.4f", files[f].file, e_us / e_ref);
+        gguf_close(ref);
+    }
+    gguf_close(src);
+}
+
 int main(void) {
     vd_init();
     test_table();
@@ -614,5 +674,6 @@ int main(void) {
     test_matmul();
     test_isa_agree();
     test_f32_helpers();
+    test_golden_files();
     return check_done();
 }

@@ -339,50 +339,77 @@ static void quant_q8_K(const float *x, qt_block_q8_K *b, int64_t nb) {
 
 /* ---- quantizers: K-quants ------------------------------------------------- */
 
-static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+/* Grid points each side of the plain range/levels step in the scale searches;
+ * more is slower for little gain (see test_quant's round-trip errors). */
+#ifndef KQ_STEPS
+#define KQ_STEPS 3
+#endif
+
+/* Nearest integer to v, ties to even, clamped to [lo, hi]. Adding and
+ * subtracting 1.5 * 2^23 rounds in the default mode (exact for |v| < 2^22,
+ * which the clamp ensures) without a libm call in the quantizers' inner loops.
+ * A nan lands on lo. */
+static int rndc(float v, int lo, int hi) {
+    v = v > (float)lo ? v : (float)lo;   /* maxss, minss: no branches */
+    v = v < (float)hi ? v : (float)hi;
+    return (int)((v + 12582912.0f) - 12582912.0f);
+}
+
+/* Codes x[n] with step s and offset m, then refits (s, m) to those codes by
+ * least squares (m clamped at zero, then s refit alone). Returns the squared
+ * error of the codes under the refit pair (from the sums; sx, sxx are the
+ * sums of x and x^2), or INFINITY when no positive step fits. */
+static double refit_affine(const float *x, int n, int qmax, float s, float m, double sx,
+                           double sxx, float *ps, float *pm) {
+    int sq = 0, sqq = 0;
+    float is = 1 / s, sxq = 0;
+    for (int i = 0; i < n; i++) {
+        int q = rndc((x[i] + m) * is, 0, qmax);
+        sq += q; sqq += q * q; sxq += x[i] * (float)q;
+    }
+    double det = (double)n * sqq - (double)sq * sq, ns, nb;   /* x ~ ns * q + nb */
+    if (det <= 0) return INFINITY;
+    ns = ((double)n * sxq - sq * sx) / det;
+    nb = (sqq * sx - (double)sq * sxq) / det;
+    if (nb > 0) { nb = 0; ns = (double)sxq / sqq; }           /* sqq > 0 since det > 0 */
+    if (ns <= 0) return INFINITY;
+    *ps = (float)ns; *pm = (float)-nb;
+    return ns * ns * sqq + n * nb * nb + sxx + 2 * ns * nb * sq - 2 * ns * sxq - 2 * nb * sx;
+}
 
 /* Fits x[n] ~ s*q - m with integer q in [0, qmax] and m >= 0, minimising the
- * squared error. Grid search over the step (range / (qmax + delta)); for each
- * grid the codes are fixed and s, m are refit by least squares (m clamped at
- * zero, then s refit alone), then the codes are redone once. Returns the error. */
+ * squared error: a grid of steps range / (qmax + delta) from the minimum,
+ * each refit to its codes, then two more recode-and-refit rounds from the
+ * best. Returns the best error. */
 static float fit_affine(const float *x, int n, int qmax, float *ps, float *pm) {
     float lo = 0, hi = x[0];
-    for (int i = 0; i < n; i++) { lo = fminf(lo, x[i]); hi = fmaxf(hi, x[i]); }
+    double sx = 0, sxx = 0;
+    for (int i = 0; i < n; i++) {
+        lo = x[i] < lo ? x[i] : lo; hi = x[i] > hi ? x[i] : hi;
+        sx += x[i]; sxx += (double)x[i] * x[i];
+    }
     *ps = 0; *pm = -lo;
     if (hi <= lo) return 0;
-    float best = INFINITY;
-    for (int k = -10; k <= 10; k++) {
-        float s = (hi - lo) / ((float)qmax + 0.1f * (float)k), m = -lo;
-        for (int pass = 0; pass < 2; pass++) {
-            double sq = 0, sqq = 0, sx = 0, sxq = 0;
-            for (int i = 0; i < n; i++) {
-                int q = clampi((int)lrintf((x[i] + m) / s), 0, qmax);
-                sq += q; sqq += (double)q * q; sx += x[i]; sxq += (double)x[i] * q;
-            }
-            double det = n * sqq - sq * sq, ns, nb;
-            if (det <= 0) break;
-            ns = (n * sxq - sq * sx) / det;
-            nb = (sqq * sx - sq * sxq) / det;        /* offset b = -m */
-            if (nb > 0) { nb = 0; ns = sqq > 0 ? sxq / sqq : 0; }
-            if (ns <= 0) break;
-            s = (float)ns; m = (float)-nb;
-            float err = 0;
-            for (int i = 0; i < n; i++) {
-                int q = clampi((int)lrintf((x[i] + m) / s), 0, qmax);
-                float e = s * (float)q - m - x[i];
-                err += e * e;
-            }
-            if (err < best) { best = err; *ps = s; *pm = m; }
-        }
+    double best = INFINITY;
+    for (int k = -KQ_STEPS; k <= KQ_STEPS; k++) {
+        float s, m, d = (float)k * (1.0f / KQ_STEPS);
+        double e = refit_affine(x, n, qmax, (hi - lo) / ((float)qmax + d), -lo, sx, sxx, &s, &m);
+        if (e < best) { best = e; *ps = s; *pm = m; }
     }
-    return best;
+    for (int round = 0; round < 2 && best < INFINITY; round++) {
+        float s, m;
+        double e = refit_affine(x, n, qmax, *ps, *pm, sx, sxx, &s, &m);
+        if (!(e < best)) break;
+        best = e; *ps = s; *pm = m;
+    }
+    return (float)best;
 }
 
 /* Error of sub-block x[n] coded with step s and offset m (codes re-rounded). */
 static float affine_err(const float *x, int n, int qmax, float s, float m) {
-    float err = 0;
+    float err = 0, is = s > 0 ? 1 / s : 0;
     for (int i = 0; i < n; i++) {
-        int q = s > 0 ? clampi((int)lrintf((x[i] + m) / s), 0, qmax) : 0;
+        int q = rndc((x[i] + m) * is, 0, qmax);
         float e = s * (float)q - m - x[i];
         err += e * e;
     }
@@ -415,9 +442,8 @@ static void quant_k4(const float *x, int qmax, uint16_t *pd, uint16_t *pdmin,
                 float e = affine_err(xj, 32, qmax, d * (float)a, dmin * (float)b);
                 if (e < best) { best = e; sc[j] = (uint8_t)a; mn[j] = (uint8_t)b; }
             }
-        float se = d * sc[j], me = dmin * mn[j];
-        for (int l = 0; l < 32; l++)
-            q[32 * j + l] = (uint8_t)(se > 0 ? clampi((int)lrintf((xj[l] + me) / se), 0, qmax) : 0);
+        float se = d * sc[j], me = dmin * mn[j], ise = se > 0 ? 1 / se : 0;
+        for (int l = 0; l < 32; l++) q[32 * j + l] = (uint8_t)rndc((xj[l] + me) * ise, 0, qmax);
     }
     pack_scales_k4(scales, sc, mn);
 }
@@ -447,25 +473,24 @@ static void quant_q5_K(const float *x, qt_block_q5_K *b, int64_t nb) {
 }
 
 /* Fits x[n] ~ s*q with q in [-32, 31]: the signed largest element is aimed at
- * code -32 (the wider side) through a grid of steps, each refit by least
- * squares with its codes fixed. Returns the step. */
+ * code -32 (the wider side) through a grid of steps; with the codes fixed the
+ * least-squares step is sxq/sqq and its error sxx - sxq^2/sqq. Returns the
+ * step of the best grid point. */
 static float fit_sym6(const float *x, int n) {
-    float v = signed_amax(x, n), best = INFINITY, bs = 0;
+    float v = signed_amax(x, n), bs = 0;
+    double best = INFINITY;
     if (v == 0) return 0;
-    for (int k = -10; k <= 10; k++) {
-        float s = v / -(32.0f + 0.1f * (float)k);
-        double sqq = 0, sxq = 0;
+    for (int k = -KQ_STEPS; k <= KQ_STEPS; k++) {
+        float is = -(32.0f + (float)k * (1.0f / KQ_STEPS)) / v;
+        int sqq = 0;
+        float sxq = 0;
         for (int i = 0; i < n; i++) {
-            int q = clampi((int)lrintf(x[i] / s), -32, 31);
-            sqq += (double)q * q; sxq += (double)x[i] * q;
+            int q = rndc(x[i] * is, -32, 31);
+            sqq += q * q; sxq += x[i] * (float)q;
         }
-        if (sqq > 0) s = (float)(sxq / sqq);
-        float err = 0;
-        for (int i = 0; i < n; i++) {
-            float e = s * (float)clampi((int)lrintf(x[i] / s), -32, 31) - x[i];
-            err += e * e;
-        }
-        if (err < best) { best = err; bs = s; }
+        if (sqq <= 0) continue;
+        double err = -(double)sxq * sxq / sqq;               /* + sxx, the same for all */
+        if (err < best) { best = err; bs = (float)((double)sxq / sqq); }
     }
     return bs;
 }
@@ -485,17 +510,16 @@ static void quant_q6_K(const float *x, qt_block_q6_K *b, int64_t nb) {
             float best = INFINITY;
             for (int a = r - 1; a <= r + 1; a++) {
                 if (a < -128 || a > 127) continue;
-                float se = d * (float)a, err = 0;
+                float se = d * (float)a, ise = se != 0 ? 1 / se : 0, err = 0;
                 for (int l = 0; l < 16; l++) {
-                    float e = (se != 0 ? se * (float)clampi((int)lrintf(xg[l] / se), -32, 31) : 0) - xg[l];
+                    float e = se * (float)rndc(xg[l] * ise, -32, 31) - xg[l];
                     err += e * e;
                 }
                 if (err < best) { best = err; bsc = a; }
             }
             b[i].scales[g] = (int8_t)bsc;
-            float se = d * (float)bsc;
-            for (int l = 0; l < 16; l++)
-                q[16 * g + l] = (uint8_t)(se != 0 ? clampi((int)lrintf(xg[l] / se), -32, 31) + 32 : 32);
+            float se = d * (float)bsc, ise = se != 0 ? 1 / se : 0;
+            for (int l = 0; l < 16; l++) q[16 * g + l] = (uint8_t)(rndc(xg[l] * ise, -32, 31) + 32);
         }
         for (int h = 0; h < 2; h++) {
             uint8_t *ql = b[i].ql + 64 * h, *qh = b[i].qh + 32 * h;

@@ -278,8 +278,11 @@ static int act_tile(size_t xrs, int nact) {
     return t >= (size_t)nact ? nact : (int)t;
 }
 
-/* Tile shapes: one activation -> 4 rows at a time, two -> 2x2, more -> one
- * row against groups of 4 activations (unpack each weight block once). */
+/* Tile shapes (see VD_TILE_OK): one activation -> 4 rows at a time (four
+ * independent chains, one reduction per 4 rows); two activations -> 2x2;
+ * more -> one row against groups of 4 activations, so each weight block is
+ * unpacked once for 4 of them. Q4_0/Q5_0 kernels also rearrange every
+ * activation block per tile, so they stay on 2x2 to share that across rows. */
 void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
                const void *xq, int nact, float *y, int64_t ldy) {
     const qt_traits *t = qt_get(wtype);
@@ -287,15 +290,15 @@ void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
     size_t wrs = qt_row_size(wtype, cols), xrs = vd_act_row_size(wtype, cols);
     vd_tile_fn tile = simd_tile(wtype);
     dot1_fn dot1 = portable_dot(wtype);
-    int at = act_tile(xrs, nact);
+    int at = act_tile(xrs, nact), pairs = wtype != QT_Q4_K && wtype != QT_Q5_K && wtype != QT_Q6_K;
     for (int j0 = 0; j0 < nact; j0 += at) {
         int j1 = j0 + at < nact ? j0 + at : nact;
-        int64_t rstep = j1 - j0 == 1 ? 4 : j1 - j0 == 2 ? 2 : 1;
+        int rstep = j1 - j0 == 1 ? 4 : j1 - j0 == 2 || pairs ? 2 : 1, jstep = 4 / rstep;
         for (int64_t r = r0; r < r1; r += rstep) {
-            int nr = r1 - r < rstep ? (int)(r1 - r) : (int)rstep;
+            int nr = r1 - r < rstep ? (int)(r1 - r) : rstep;
             const char *wr = (const char *)w + (size_t)r * wrs;
-            for (int j = j0; j < j1; j += VD_NX) {
-                int nx = j1 - j < VD_NX ? j1 - j : VD_NX;
+            for (int j = j0; j < j1; j += jstep) {
+                int nx = j1 - j < jstep ? j1 - j : jstep;
                 const char *xj = (const char *)xq + (size_t)j * xrs;
                 float *yj = y + (int64_t)j * ldy + r;
                 if (tile) { tile(wr, wrs, nr, xj, xrs, nx, cols, yj, ldy); continue; }

@@ -36,7 +36,10 @@ size_t vd_act_row_size(int wtype, int64_t cols);
 /* Rounds one activation row x[cols] to the weight type's activation type. */
 void vd_quantize_act(int wtype, const float *x, void *xq, int64_t cols);
 
-/* See the header comment. xq holds nact rows, each vd_act_row_size() bytes. */
+/* See the header comment. xq holds nact rows, each vd_act_row_size() bytes.
+ * Activations are taken ~256 KiB at a time (a decode batch is one pass over
+ * the weights; a long prompt batch makes a pass per 256 KiB of activations,
+ * e.g. per 56 Q8_K rows of 4096). */
 void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
                const void *xq, int nact, float *y, int64_t ldy);
 

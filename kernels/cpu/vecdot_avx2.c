@@ -92,14 +92,15 @@ INLINE float sc_bf16(const void *p, int64_t i) {
     return qt_bf16_to_f32(((const uint16_t *)p)[i]);
 }
 
-/* U vectors per step so that every tile keeps four FMA chains in flight
- * (acc[(r * NX + j) * U + u], at most 4 registers). */
+/* U vectors per step so that every tile keeps 4-8 FMA chains in flight
+ * (acc[(r * NX + j) * U + u], at most 8 registers): FMA latency is 4 cycles
+ * at 2 per cycle, and batched tiles are compute-bound. */
 #define FLOAT_TILE(NAME, LD, SC)                                                       \
     INLINE void NAME(const char *w, size_t ws, const char *x, size_t xs, int64_t n,    \
                      float *y, int64_t ldy, const int NR, const int NX) {              \
-        const int U = NR * NX == 1 ? 4 : NR * NX == 2 ? 2 : 1;                         \
-        __m256 acc[4], sum[4];                                                         \
-        UNROLL for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();               \
+        const int U = NR * NX <= 2 ? 4 : 2;                                            \
+        __m256 acc[16], sum[4];                                                        \
+        UNROLL for (int k = 0; k < NR * NX * U; k++) acc[k] = _mm256_setzero_ps();     \
         int64_t i = 0;                                                                 \
         for (; i + 8 * U <= n; i += 8 * U) {                                           \
             UNROLL for (int u = 0; u < U; u++) {                                       \
@@ -152,38 +153,42 @@ INLINE __m128 f16x2(uint16_t a, uint16_t b) {
 /* Q8_0 weights, two blocks per step (one scale conversion per pair); each
  * block's product sum is scaled on its own, the pair is summed before it
  * joins the accumulator so each tile entry keeps one short dependency chain.
- * Signed codes use |w| * (x * sign(w)); maddubs pairs stay < 2*128*127. */
+ * Signed codes use |w| * (x * sign(w)); maddubs pairs stay < 2*128*127. An
+ * odd last block pairs with itself under a zero activation scale. */
+INLINE void q8_0_step(const char *w, size_t ws, const char *x, size_t xs, int64_t b, __m256 *acc,
+                      const int NR, const int NX, const int two) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i xq0[4], xq1[4];
+    __m128 dx[4];
+    UNROLL for (int j = 0; j < NX; j++) {
+        const qt_block_q8_0 *x0 = (const qt_block_q8_0 *)(x + j * xs) + b, *x1 = x0 + two;
+        xq0[j] = loadu(x0->qs);
+        xq1[j] = loadu(x1->qs);
+        dx[j] = f16x2(x0->d, two ? x1->d : 0);
+    }
+    UNROLL for (int r = 0; r < NR; r++) {
+        const qt_block_q8_0 *p0 = (const qt_block_q8_0 *)(w + r * ws) + b, *p1 = p0 + two;
+        __m256i w0 = loadu(p0->qs), w1 = loadu(p1->qs);
+        __m256i a0 = _mm256_sign_epi8(w0, w0), a1 = _mm256_sign_epi8(w1, w1);
+        __m128 dw = f16x2(p0->d, p1->d);
+        UNROLL for (int j = 0; j < NX; j++) {
+            __m256i s0 = _mm256_madd_epi16(_mm256_maddubs_epi16(a0, _mm256_sign_epi8(xq0[j], w0)), ones);
+            __m256i s1 = _mm256_madd_epi16(_mm256_maddubs_epi16(a1, _mm256_sign_epi8(xq1[j], w1)), ones);
+            __m128 d = _mm_mul_ps(dw, dx[j]);
+            __m256 t = _mm256_mul_ps(_mm256_broadcastss_ps(d), _mm256_cvtepi32_ps(s0));
+            t = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(d)), _mm256_cvtepi32_ps(s1), t);
+            acc[r * NX + j] = _mm256_add_ps(acc[r * NX + j], t);
+        }
+    }
+}
+
 INLINE void q8_0_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t n, float *y,
                       int64_t ldy, const int NR, const int NX) {
-    const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[4];
     UNROLL for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();
     int64_t nb = n / 32, b = 0;
-    for (; b < nb; b += 2) {
-        const int two = b + 1 < nb;    /* an odd last block pairs with itself, scaled by 0 */
-        __m256i xq0[4], xq1[4];
-        __m128 dx[4];
-        UNROLL for (int j = 0; j < NX; j++) {
-            const qt_block_q8_0 *x0 = (const qt_block_q8_0 *)(x + j * xs) + b, *x1 = x0 + two;
-            xq0[j] = loadu(x0->qs);
-            xq1[j] = loadu(x1->qs);
-            dx[j] = f16x2(x0->d, two ? x1->d : 0);
-        }
-        UNROLL for (int r = 0; r < NR; r++) {
-            const qt_block_q8_0 *p0 = (const qt_block_q8_0 *)(w + r * ws) + b, *p1 = p0 + two;
-            __m256i w0 = loadu(p0->qs), w1 = loadu(p1->qs);
-            __m256i a0 = _mm256_sign_epi8(w0, w0), a1 = _mm256_sign_epi8(w1, w1);
-            __m128 dw = f16x2(p0->d, p1->d);
-            UNROLL for (int j = 0; j < NX; j++) {
-                __m256i s0 = _mm256_madd_epi16(_mm256_maddubs_epi16(a0, _mm256_sign_epi8(xq0[j], w0)), ones);
-                __m256i s1 = _mm256_madd_epi16(_mm256_maddubs_epi16(a1, _mm256_sign_epi8(xq1[j], w1)), ones);
-                __m128 d = _mm_mul_ps(dw, dx[j]);
-                __m256 t = _mm256_mul_ps(_mm256_broadcastss_ps(d), _mm256_cvtepi32_ps(s0));
-                t = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(d)), _mm256_cvtepi32_ps(s1), t);
-                acc[r * NX + j] = _mm256_add_ps(acc[r * NX + j], t);
-            }
-        }
-    }
+    for (; b + 2 <= nb; b += 2) q8_0_step(w, ws, x, xs, b, acc, NR, NX, 1);
+    if (b < nb) q8_0_step(w, ws, x, xs, b, acc, NR, NX, 0);   /* pairs with itself, scale 0 */
     store_tile(acc, y, ldy, NR, NX);
 }
 
@@ -230,39 +235,43 @@ INLINE void unpack_pair(const char *p0c, const char *p1c, const int Q5, __m256i 
  * per tile); both products add up in int16 (at most 2 * 2*31*127 < 32767),
  * the offset comes back as maddubs(8 or 16, x) computed once per activation
  * pair, and one madd, one convert and one FMA cover two blocks with scales
- * [s_b x4, s_b+1 x4]. An odd last block pairs with itself and a zero scale. */
-INLINE void q40_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t n, float *y,
-                     int64_t ldy, const int NR, const int NX, const int Q5) {
+ * [s_b x4, s_b+1 x4]. An odd last block pairs with itself under a zero
+ * activation scale. */
+INLINE void q40_step(const char *w, size_t ws, const char *x, size_t xs, int64_t b, __m256 *acc,
+                     const int NR, const int NX, const int Q5, const int two) {
     const __m256i ones = _mm256_set1_epi16(1), off = _mm256_set1_epi8(Q5 ? 16 : 8);
     const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
     const size_t bsz = Q5 ? sizeof(qt_block_q5_0) : sizeof(qt_block_q4_0);
+    __m256i xlo[4], xhi[4], xo[4];
+    __m128 dx[4];
+    UNROLL for (int j = 0; j < NX; j++) {
+        const qt_block_q8_0 *x0 = (const qt_block_q8_0 *)(x + j * xs) + b, *x1 = x0 + two;
+        xlo[j] = _mm256_set_m128i(loadu128(x1->qs), loadu128(x0->qs));
+        xhi[j] = _mm256_set_m128i(loadu128(x1->qs + 16), loadu128(x0->qs + 16));
+        xo[j] = _mm256_add_epi16(_mm256_maddubs_epi16(off, xlo[j]), _mm256_maddubs_epi16(off, xhi[j]));
+        dx[j] = f16x2(x0->d, two ? x1->d : 0);
+    }
+    UNROLL for (int r = 0; r < NR; r++) {
+        const char *p0 = w + r * ws + b * bsz;
+        __m256i lo, hi;
+        __m128 dw;
+        unpack_pair(p0, p0 + two * bsz, Q5, &lo, &hi, &dw);
+        UNROLL for (int j = 0; j < NX; j++) {
+            __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xlo[j]), _mm256_maddubs_epi16(hi, xhi[j]));
+            p = _mm256_madd_epi16(_mm256_sub_epi16(p, xo[j]), ones);
+            __m256 sc = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_mul_ps(dw, dx[j])), spread);
+            acc[r * NX + j] = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(p), acc[r * NX + j]);
+        }
+    }
+}
+
+INLINE void q40_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t n, float *y,
+                     int64_t ldy, const int NR, const int NX, const int Q5) {
     __m256 acc[4];
     UNROLL for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();
     int64_t nb = n / 32, b = 0;
-    for (; b < nb; b += 2) {
-        const int two = b + 1 < nb;
-        __m256i xlo[4], xhi[4], xo[4];
-        __m128 dx[4];
-        UNROLL for (int j = 0; j < NX; j++) {
-            const qt_block_q8_0 *x0 = (const qt_block_q8_0 *)(x + j * xs) + b, *x1 = x0 + two;
-            xlo[j] = _mm256_set_m128i(loadu128(x1->qs), loadu128(x0->qs));
-            xhi[j] = _mm256_set_m128i(loadu128(x1->qs + 16), loadu128(x0->qs + 16));
-            xo[j] = _mm256_add_epi16(_mm256_maddubs_epi16(off, xlo[j]), _mm256_maddubs_epi16(off, xhi[j]));
-            dx[j] = f16x2(x0->d, two ? x1->d : 0);
-        }
-        UNROLL for (int r = 0; r < NR; r++) {
-            const char *p0 = w + r * ws + b * bsz;
-            __m256i lo, hi;
-            __m128 dw;
-            unpack_pair(p0, p0 + two * bsz, Q5, &lo, &hi, &dw);
-            UNROLL for (int j = 0; j < NX; j++) {
-                __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xlo[j]), _mm256_maddubs_epi16(hi, xhi[j]));
-                p = _mm256_madd_epi16(_mm256_sub_epi16(p, xo[j]), ones);
-                __m256 sc = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_mul_ps(dw, dx[j])), spread);
-                acc[r * NX + j] = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(p), acc[r * NX + j]);
-            }
-        }
-    }
+    for (; b + 2 <= nb; b += 2) q40_step(w, ws, x, xs, b, acc, NR, NX, Q5, 1);
+    if (b < nb) q40_step(w, ws, x, xs, b, acc, NR, NX, Q5, 0);   /* pairs with itself, scale 0 */
     store_tile(acc, y, ldy, NR, NX);
 }
 
@@ -288,14 +297,19 @@ INLINE __m256i bcast(__m256i v, int k) {
 
 /* The 12-byte Q4_K/Q5_K scale field (layout in qtypes.c) as: sc16 = the 8
  * scales as int16 in both halves; mn16 = [mn0, mn0, mn1, mn1, ..., mn7, mn7]
- * as int16, matching the 16 bsums (two per 32-element sub-block). */
+ * as int16, matching the 16 bsums (two per 32-element sub-block). With u32
+ * words A = bytes 0-3, B = 4-7, C = 8-11 (the 16-byte load stays inside the
+ * block: qs follows):
+ *   sc[0..3] = A & 63              sc[4..7] = C & 15 | (A >> 2) & 0x30
+ *   mn[0..3] = B & 63              mn[4..7] = C >> 4 & 15 | (B >> 2) & 0x30
+ * (per byte; bits a 32-bit shift drags in from the next byte are masked). */
 INLINE void k4_scales(const uint8_t *s12, __m256i *sc16, __m256i *mn16) {
-    uint32_t a[3];
-    memcpy(a, s12, 12);
-    uint32_t sc_lo = a[0] & 0x3f3f3f3f, mn_lo = a[1] & 0x3f3f3f3f;
-    uint32_t sc_hi = (a[2] & 0x0f0f0f0f) | ((a[0] >> 6) & 0x03030303) << 4;
-    uint32_t mn_hi = ((a[2] >> 4) & 0x0f0f0f0f) | ((a[1] >> 6) & 0x03030303) << 4;
-    __m128i v = _mm_set_epi32((int)mn_hi, (int)mn_lo, (int)sc_hi, (int)sc_lo);
+    const __m128i m_lo = _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f);
+    const __m128i m_hi = _mm_setr_epi32(0, 0x30303030, 0, 0x30303030);
+    __m128i v = loadu128(s12);
+    __m128i lo = _mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 0)), _mm_setr_epi32(0, 0, 0, 4));
+    __m128i hi = _mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(1, 1, 0, 0)), _mm_setr_epi32(0, 2, 0, 2));
+    v = _mm_or_si128(_mm_and_si128(lo, m_lo), _mm_and_si128(hi, m_hi));   /* sc0-7, mn0-7 */
     *sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(v));
     *mn16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(v, v));
 }
@@ -341,11 +355,12 @@ INLINE void k4_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t 
                     sumi[j] = _mm256_add_epi32(sumi[j], _mm256_add_epi32(p0, p1));
                 }
             }
-            float d = f16(Q5 ? p5->d : p4->d), dmin = f16(Q5 ? p5->dmin : p4->dmin);
+            __m128 dd = f16x2(Q5 ? p5->d : p4->d, Q5 ? p5->dmin : p4->dmin);   /* [d, dmin] */
             UNROLL for (int j = 0; j < NX; j++) {
                 __m256i pm = _mm256_madd_epi16(loadu(xb[j]->bsums), mn16);
-                __m256 a = _mm256_fmadd_ps(_mm256_set1_ps(d * xb[j]->d), _mm256_cvtepi32_ps(sumi[j]), acc[j]);
-                acc[j] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * xb[j]->d), _mm256_cvtepi32_ps(pm), a);
+                __m128 e = _mm_mul_ps(dd, _mm_set1_ps(xb[j]->d));
+                __m256 a = _mm256_fmadd_ps(_mm256_broadcastss_ps(e), _mm256_cvtepi32_ps(sumi[j]), acc[j]);
+                acc[j] = _mm256_fnmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(e)), _mm256_cvtepi32_ps(pm), a);
             }
         }
         UNROLL for (int j = 0; j < NX; j++) sums[r * NX + j] = acc[j];
