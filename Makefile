@@ -21,13 +21,14 @@ AVX512_FLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c
 
 LIB_SRC  := $(wildcard core/*.c) $(wildcard kernels/cpu/*.c)
 LUA_SRC  := $(wildcard lua/*.c)
+LUA_LUA  := $(wildcard lua/*.lua)
 APP_SRC  := $(wildcard app/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_SH  := $(wildcard tests/test_*.sh)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-LUA_OBJ  := $(LUA_SRC:%.c=$(BUILD)/%.o)
+LUA_OBJ  := $(LUA_SRC:%.c=$(BUILD)/%.o) $(if $(LUA_LUA),$(BUILD)/lua/embed.o)
 APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIB      := $(BUILD)/liblogitlab.a
@@ -51,7 +52,13 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# The Lua layer (lua/) sits between app/ and core/: its own archive.
+# The Lua layer (lua/) sits between app/ and core/: its own archive. Its
+# Lua half (lua/*.lua) is embedded as strings by lua/embed.sh.
+$(BUILD)/lua/embed.c: $(LUA_LUA) lua/embed.sh
+	@mkdir -p $(dir $@)
+	sh lua/embed.sh $(LUA_LUA) > $@
+$(BUILD)/lua/embed.o: $(BUILD)/lua/embed.c
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/liblogitlab-lua.a: $(LUA_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -92,11 +99,45 @@ fuzz:
 bench: $(BIN)
 	@sh bench/run.sh $(BIN)
 
-# CUDA build: kernels/cuda/*.cu with nvcc (issue 7).
-CUDA_HOME ?= /usr/local/cuda
-cuda-check:
-	@for f in $(wildcard kernels/cuda/*.cu); do \
-	  $(CUDA_HOME)/bin/nvcc -std=c++17 -Icore -Ikernels/cpu -c $$f -o /dev/null || exit 1; done
+# ---- CUDA (issue 7) ---------------------------------------------------------
+# `make CUDA=1` puts the CUDA backend (kernels/cuda/*.cu, compiled by nvcc) in
+# the library, defines LOGITLAB_CUDA (core/backend.c then leaves
+# backend_cuda_create to kernels/cuda) and links cudart and cuBLAS. Without
+# CUDA=1 the build is CPU-only as before; the one addition is that objects and
+# tests depend on a stamp naming the CUDA setting, so that switching it
+# rebuilds everything the macro may change. `make cuda-check` compiles every
+# .cu file (no GPU needed). NVCC_WERROR= relaxes nvcc's -Werror.
+CUDA_HOME    ?= /usr/local/cuda
+NVCC         ?= $(CUDA_HOME)/bin/nvcc
+CUDA_GENCODE ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+                -gencode arch=compute_90,code=compute_90
+NVCC_WERROR  ?= -Werror all-warnings -Xcompiler -Werror
+NVCCFLAGS    ?= -O3 -g -lineinfo -std=c++17 $(CUDA_GENCODE) -Xcompiler -Wall,-Wextra $(NVCC_WERROR) \
+                -Icore -Ikernels/cpu
+CU_SRC     := $(wildcard kernels/cuda/*.cu)
+CU_OBJ     := $(CU_SRC:%.cu=$(BUILD)/%.o)
+CUDA_STAMP := $(BUILD)/.cuda-$(if $(filter 1,$(CUDA)),on,off)
+
+$(BUILD)/kernels/cuda/%.o: kernels/cuda/%.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -MMD -MP -c $< -o $@
+
+$(CUDA_STAMP):
+	@mkdir -p $(BUILD)
+	@rm -f $(BUILD)/.cuda-on $(BUILD)/.cuda-off
+	@touch $@
+$(LIB_OBJ) $(LUA_OBJ) $(APP_OBJ) $(TEST_BIN): $(CUDA_STAMP)
+
+ifeq ($(CUDA),1)
+CFLAGS += -DLOGITLAB_CUDA -Ikernels/cuda
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+$(LIB): $(CU_OBJ)
+endif
+
+cuda-check: $(CU_OBJ)
+
+-include $(CU_OBJ:.o=.d)
+# ---- end CUDA ----------------------------------------------------------------
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -8,15 +8,21 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cmd_bench.h"
+#include "cmd_export.h"
 #include "cmd_gen.h"
 #include "cmd_info.h"
 #include "cmd_ppl.h"
 #include "cmd_quantize.h"
+#include "cmd_runs.h"
+#include "cmd_repl.h"
+#include "cmd_run.h"
 #include "cmd_synth.h"
 #include "cmd_tokenize.h"
+#include "cmd_tui.h"
 #include "modelpath.h"
 
 typedef struct command {
@@ -33,6 +39,11 @@ static const command commands[] = {
     { "quantize", cmd_quantize, "convert the weights of a GGUF to another type" },
     { "gen", cmd_gen, "generate from a prompt through a sampler chain (text or --json per token)" },
     { "ppl", cmd_ppl, "perplexity of a text file with a sliding window" },
+    { "runs", cmd_runs, "list the experiment runs of a workspace with their latest metrics" },
+    { "export", cmd_export, "write a workspace's runs, records and metrics as JSON Lines or CSV" },
+    { "tui", cmd_tui, "the interactive workbench (the default on a terminal): step, branch, inspect" },
+    { "run", cmd_run, "run a Lua script with the lab API, headless" },
+    { "repl", cmd_repl, "an interactive Lua prompt with the lab API" },
 };
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
@@ -62,7 +73,11 @@ static const command *find(const char *name) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) { /* the interactive workbench will live here; until then, the usage */
+    if (argc < 2) { /* on a terminal, the workbench; in a pipe or a script, the usage */
+        if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+            char *tv[] = { "tui", NULL };
+            return cmd_tui(1, tv);
+        }
         usage(stdout);
         return CLI_OK;
     }

@@ -1,0 +1,44 @@
+/* chat: the chat-template families (see chat.h). Detection looks for the
+ * control tokens each family's template must contain; the order matters
+ * where families share markers (Zephyr and Phi-3 both use <|user|>). */
+#include "chat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int chat_detect(const char *t) {
+    if (!t || !*t) return CHAT_NONE;
+    if (strstr(t, "<|start_header_id|>")) return CHAT_LLAMA3;
+    if (strstr(t, "<|im_start|>")) return CHAT_CHATML;
+    if (strstr(t, "<start_of_turn>")) return CHAT_GEMMA;
+    if (strstr(t, "<|user|>") && strstr(t, "<|end|>")) return CHAT_PHI3;
+    if (strstr(t, "<|user|>")) return CHAT_ZEPHYR;
+    if (strstr(t, "[INST]")) return CHAT_LLAMA2;
+    return CHAT_NONE;
+}
+
+const char *chat_name(int kind) {
+    static const char *const names[] = { "none", "llama3", "chatml", "llama2", "gemma", "phi3", "zephyr" };
+    return kind >= 0 && kind <= CHAT_ZEPHYR ? names[kind] : "none";
+}
+
+char *chat_format(int kind, const char *user) {
+    const char *pre, *post;
+    switch (kind) {
+    case CHAT_LLAMA3:
+        pre = "<|start_header_id|>user<|end_header_id|>\n\n";
+        post = "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n";
+        break;
+    case CHAT_CHATML: pre = "<|im_start|>user\n"; post = "<|im_end|>\n<|im_start|>assistant\n"; break;
+    case CHAT_LLAMA2: pre = "[INST] "; post = " [/INST]"; break;
+    case CHAT_GEMMA: pre = "<start_of_turn>user\n"; post = "<end_of_turn>\n<start_of_turn>model\n"; break;
+    case CHAT_PHI3: pre = "<|user|>\n"; post = "<|end|>\n<|assistant|>\n"; break;
+    case CHAT_ZEPHYR: pre = "<|user|>\n"; post = "</s>\n<|assistant|>\n"; break;
+    default: return NULL;
+    }
+    size_t n = strlen(pre) + strlen(user) + strlen(post) + 1;
+    char *s = malloc(n);
+    if (s) snprintf(s, n, "%s%s%s", pre, user, post);
+    return s;
+}

@@ -1,0 +1,94 @@
+/* cmd_run: `logitlab run [options] SCRIPT.lua [args...]`. Options end at the
+ * script: everything after it goes to the script as `arg` / `...`. The host
+ * runs the script as a task and ticks until it and everything it started
+ * (tasks, timers) has finished; the exit status is 1 when the script or one
+ * of its tasks failed (the error and traceback on stderr).
+ */
+#include "cmd_run.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lhost.h"
+
+#define CMD "run"
+
+static const cli_opt opts[] = { CMD_RUN_OPTS };
+static const cli_spec spec = {
+    CMD, "[options] SCRIPT.lua [args...]",
+    "Runs a Lua script with the lab API (docs/lua-api.md), without the workbench.\n"
+    "Arguments after the script are the script's: arg[1], arg[2], ... and `...`.",
+    opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
+};
+
+int cmd_run_host(const char *cmd, const cli_args *a, lhost **out) {
+    long mem = 1024, threads = 0;
+    double budget = 60;
+    int rc = cli_int(cmd, "--mem", a->val[3], 1, 1L << 20, &mem);
+    if (!rc) rc = cli_int(cmd, "--threads", a->val[4], 0, 1024, &threads);
+    if (rc) return rc;
+    if (a->val[2]) {
+        char *end;
+        budget = strtod(a->val[2], &end);
+        if (!*a->val[2] || *end || !(budget >= 0) || isinf(budget))
+            return cli_usage_error(cmd, "--budget must be a number of seconds >= 0, got '%s'", a->val[2]);
+    }
+    static const char *const dirs[] = { "plugins", NULL };
+    lhost_opts o;
+    lhost_opts_default(&o);
+    o.plugin_dirs = dirs;
+    o.workspace = a->val[0];
+    o.budget_s = budget > 0 ? budget : -1;
+    o.mem_cap = (size_t)mem << 20;
+    o.n_threads = (int)threads;
+    char err[1024];
+    if (lhost_create(out, &o, err, sizeof err) != LHOST_OK) return cli_fail(cmd, "%s", err);
+    if (a->val[1]) lhost_plugin_load_all(*out);
+    return CLI_OK;
+}
+
+/* Index of the script in argv: the first argument that is not an option
+ * or an option's value. */
+static int script_index(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (strcmp(s, "--") == 0) return i + 1;
+        if (s[0] != '-' || !s[1]) return i;
+        bool takes = false;
+        for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+            if (!opts[k].arg) continue;
+            size_t n = strlen(opts[k].name);
+            if ((s[1] == '-' && strcmp(s + 2, opts[k].name) == 0) ||
+                (s[1] == opts[k].short_name && !s[2]))
+                takes = true;
+            else if (s[1] == '-' && strncmp(s + 2, opts[k].name, n) == 0 && s[2 + n] == '=')
+                takes = false;
+        }
+        if (takes) i++;
+    }
+    return argc;
+}
+
+int cmd_run(int argc, char **argv) {
+    int si = script_index(argc, argv);
+    int pre = si < argc ? si : argc;
+    if (si < argc && si > 0 && strcmp(argv[si - 1], "--") == 0) pre = si - 1;
+    cli_args a;
+    int rc = cli_parse(&spec, pre, argv, &a);
+    if (rc == CLI_HELP) return CLI_OK;
+    if (rc) return rc;
+    if (si >= argc) return cli_usage_error(CMD, "missing the script (usage: logitlab run %s)", spec.usage);
+    lhost *h;
+    if ((rc = cmd_run_host(CMD, &a, &h)) != CLI_OK) return rc;
+    static char err[65536];
+    rc = lhost_run_file(h, argv[si], argc - si - 1, argv + si + 1, true, err, sizeof err);
+    lhost_destroy(h);
+    if (rc != LHOST_OK) {
+        fflush(stdout);
+        fprintf(stderr, "logitlab run: %s\n", err);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}

@@ -1,0 +1,25 @@
+/* cmd_run: `logitlab run SCRIPT.lua [args...]`: runs a Lua script headless
+ * with the lab API (lua/lhost.h), and the host setup it shares with `repl`. */
+#ifndef CMD_RUN_H
+#define CMD_RUN_H
+#include "cli.h"
+
+struct lhost;
+
+/* argv[0] is "run"; returns the process exit status (CLI_OK, CLI_FAIL, CLI_USAGE). */
+int cmd_run(int argc, char **argv);
+
+/* The options `run` and `repl` share (-w, --plugins, --budget, --mem, -t),
+ * in this order at the start of an option table. */
+#define CMD_RUN_OPTS                                                                                          \
+    { "workspace", 'w', "DIR", "workspace folder: lab.fs reads and writes only under it; its plugins/ too" }, \
+    { "plugins", 0, NULL, "load the plugins in plugins/ and the workspace's plugins/ first" },               \
+    { "budget", 0, "S", "time budget per Lua callback in seconds (default 60; 0 = none)" },                    \
+    { "mem", 0, "MIB", "memory cap per Lua state in MiB (default 1024)" },                                   \
+    { "threads", 't', "N", "engine threads per model (default: all cores)" }
+enum { CMD_RUN_N_OPTS = 5 };
+
+/* Creates the host from those options (a[0..5) as cli_parse filled them).
+ * Prints a message and returns CLI_FAIL / CLI_USAGE on failure. */
+int cmd_run_host(const char *cmd, const cli_args *a, struct lhost **out);
+#endif

@@ -1,0 +1,562 @@
+/* session: workbench state and actions (see session.h).
+ *
+ * Invariants: cur is -1 or a live node; gen_node is -1 or the node the
+ * running job appends to; a node's seq is set only from WEV_SEQ and cleared
+ * when the node is split (the tail takes it) or its seq is evicted. Live
+ * sequences stay under seq_budget by dropping the least recently used ones
+ * that are not on the selected path (they are rebuilt from tokens when
+ * needed).
+ */
+#include "session.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chat.h"
+#include "model.h"
+#include "tok.h"
+#include "vis.h"
+
+static double mono_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void session_msg(session *s, int level, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->msg, sizeof s->msg, fmt, ap);
+    va_end(ap);
+    s->msg_level = level;
+    s->msg_time = mono_now();
+    s->version++;
+    if (s->log && level >= SESS_WARN) s->log(s->log_ud, s->msg, level == SESS_ERROR);
+}
+
+int session_init(session *s, char *err, size_t errlen) {
+    memset(s, 0, sizeof *s);
+    loom_init(&s->tree);
+    field_init(&s->prompt, true);
+    field_set(&s->prompt, "");
+    smp_params_default(&s->sp);
+    s->cur = s->cursor = s->gen_node = -1;
+    s->n_max = 256;
+    s->stop_at_eos = true;
+    s->seq_budget = 48;
+    s->heat = PAL_HEAT_PROB;
+    ctx_params_default(&s->cp);
+    s->cp.n_batch = 128;        /* bounded latency: a stop is seen between batches */
+    return worker_create(&s->w, err, errlen);
+}
+
+void session_fini(session *s) {
+    worker_destroy(s->w);
+    loom_fini(&s->tree);
+    field_fini(&s->prompt);
+    memset(s, 0, sizeof *s);
+}
+
+int session_open(session *s, const char *path) {
+    if (s->gen_node >= 0) worker_stop(s->w);
+    /* The old model goes away on the worker: forget everything that
+     * borrowed from it first. */
+    s->m = NULL;
+    s->t = NULL;
+    s->nv = 0;
+    s->loading = true;
+    loom_clear(&s->tree);
+    s->cur = s->cursor = s->gen_node = -1;
+    s->queued = 0;
+    s->dirty = false;
+    snprintf(s->model_path, sizeof s->model_path, "%s", path);
+    const char *base = strrchr(path, '/');
+    snprintf(s->model_name, sizeof s->model_name, "%s", base ? base + 1 : path);
+    s->version++;
+    return worker_open(s->w, path, &s->cp);
+}
+
+bool session_busy(const session *s) { return s->gen_node >= 0; }
+
+static bool refuse_busy(session *s) {
+    if (s->gen_node < 0) return false;
+    session_msg(s, SESS_WARN, "generating: Esc stops it first");
+    return true;
+}
+
+static bool need_model(session *s) {
+    if (s->t) return false;
+    session_msg(s, SESS_WARN, s->loading ? "the model is still loading" : "no model is open (:open MODEL)");
+    return true;
+}
+
+int32_t session_len(const session *s) { return s->cur >= 0 ? loom_end(&s->tree, s->cur) : 0; }
+
+int32_t session_cursor_pos(const session *s) {
+    int32_t n = session_len(s);
+    if (n == 0) return -1;
+    return s->cursor >= 0 && s->cursor < n ? s->cursor : n - 1;
+}
+
+const loom_tok *session_tok(const session *s, int32_t pos) {
+    return s->cur >= 0 && pos >= 0 ? loom_tok_at(&s->tree, s->cur, pos) : NULL;
+}
+
+int32_t session_piece(const session *s, int32_t id, char *buf, int32_t cap) {
+    if (!s->t) return 0;
+    int32_t n = tok_piece(s->t, id, buf, cap, true);
+    return n < 0 ? 0 : n > cap ? cap : n;
+}
+
+/* The prompt field and chat flag follow the root of the selected path. */
+static void sync_prompt(session *s) {
+    loom_node *r = loom_get(&s->tree, loom_root(&s->tree, s->cur));
+    if (!r) return;
+    if (strcmp(field_text(&s->prompt), r->prompt ? r->prompt : "")) field_set(&s->prompt, r->prompt ? r->prompt : "");
+    s->chat = r->chat;
+}
+
+static bool prompt_changed(const session *s) {
+    loom_node *r = loom_get(&s->tree, loom_root(&s->tree, s->cur));
+    if (!r) return true;
+    return r->chat != s->chat || strcmp(field_text(&s->prompt), r->prompt ? r->prompt : "") != 0;
+}
+
+/* A root with the current prompt: an existing one or a new one; -1 when the
+ * prompt cannot be tokenized. *fresh tells which. */
+static int32_t prompt_root(session *s, bool *fresh) {
+    *fresh = false;
+    const char *text = field_text(&s->prompt);
+    bool chat = s->chat && s->chat_kind != CHAT_NONE;
+    for (int32_t i = 0; i < s->tree.n; i++) {
+        loom_node *n = loom_get(&s->tree, i);
+        if (n && n->parent < 0 && n->chat == chat && strcmp(n->prompt, text) == 0) return i;
+    }
+    char *wrapped = chat ? chat_format(s->chat_kind, text) : NULL;
+    const char *src = wrapped ? wrapped : text;
+    size_t len = strlen(src);
+    int32_t cap = (int32_t)(len < 1000000 ? len : 1000000) + 8;
+    int32_t *ids = malloc(sizeof *ids * (size_t)cap);
+    char err[256] = "";
+    int32_t n = ids ? tok_encode(s->t, src, len, tok_add_bos(s->t), chat, ids, cap, err, sizeof err) : -1;
+    free(wrapped);
+    if (n > cap) n = cap;                 /* prompts of a million tokens are cut */
+    if (n <= 0) {
+        free(ids);
+        session_msg(s, SESS_ERROR, "prompt: %s", n == 0 ? "empty, and this vocabulary adds no BOS" : err[0] ? err : "out of memory");
+        return -1;
+    }
+    int32_t root = loom_add_root(&s->tree, text, chat);
+    for (int32_t i = 0; root >= 0 && i < n; i++) {
+        loom_tok t;
+        memset(&t, 0, sizeof t);
+        t.id = ids[i];
+        t.flags = LOOM_TOK_PROMPT;
+        if (loom_append(&s->tree, root, &t)) { loom_del(&s->tree, root, NULL, NULL); root = -1; }
+    }
+    free(ids);
+    if (root < 0) session_msg(s, SESS_ERROR, "out of memory");
+    *fresh = root >= 0;
+    return root;
+}
+
+/* Sends a generation job for target (whose path is complete in the tree);
+ * the raw distributions of positions from dist_from on go to dist_node. */
+static void submit(session *s, int32_t target, int32_t n_new, int32_t dist_from, int32_t dist_node) {
+    int32_t n_path = loom_end(&s->tree, target);
+    int32_t *ids = malloc(sizeof *ids * (size_t)(n_path ? n_path : 1));
+    if (!ids) { session_msg(s, SESS_ERROR, "out of memory"); return; }
+    loom_path_ids(&s->tree, target, ids, n_path);
+    loom_node *t = loom_get(&s->tree, target);
+    worker_req r;
+    memset(&r, 0, sizeof r);
+    r.node = target;
+    r.seq = t->seq;
+    r.donor = -1;
+    if (t->seq < 0 && dist_from >= n_path) r.donor = loom_find_seq(&s->tree, target, &r.shared);
+    r.path = ids;
+    r.n_path = n_path;
+    r.dist_from = dist_from < n_path ? dist_from : n_path;
+    r.dist_node = dist_node;
+    r.n_new = n_new;
+    r.stop_at_eos = s->stop_at_eos;
+    r.sp = &s->sp;
+    r.spec = s->spec[0] ? s->spec : NULL;
+    r.sp_version = s->sp_version;
+    t->used = ++s->clock;
+    if (worker_gen(s->w, &r)) session_msg(s, SESS_ERROR, "out of memory");
+    else s->gen_node = target;
+    free(ids);
+}
+
+void session_gen(session *s, int32_t n) {
+    if (n == 1 && s->gen_node >= 0 && !s->gen_free) {   /* steps typed ahead run in turn */
+        if (s->queued < 1000) s->queued++;
+        return;
+    }
+    if (need_model(s) || refuse_busy(s)) return;
+    int32_t target, dist_from = INT32_MAX;
+    if (s->cur < 0 || prompt_changed(s)) {
+        bool fresh;
+        int32_t root = prompt_root(s, &fresh);
+        if (root < 0) return;
+        s->cur = fresh ? root : loom_follow(&s->tree, root);
+        if (fresh) dist_from = 1;
+    }
+    loom_node *c = loom_get(&s->tree, s->cur);
+    if (c->n_kids > 0 || c->parent < 0) {
+        target = loom_add_child(&s->tree, s->cur, LOOM_GEN);
+        if (target < 0) { session_msg(s, SESS_ERROR, "out of memory"); return; }
+    } else target = s->cur;
+    int32_t dist_node = s->cur;      /* a fresh root: its prompt's distributions come with this job */
+    s->cur = target;
+    s->cursor = -1;
+    loom_touch_path(&s->tree, target);
+    s->gen_free = n != 1;
+    submit(s, target, n < 0 ? s->n_max : n, dist_from, dist_node);
+    s->dirty = true;
+    s->version++;
+}
+
+void session_stop(session *s) {
+    s->queued = 0;
+    worker_stop(s->w);
+}
+
+/* Makes position end the end of the selected path (splitting a node); the
+ * tokens after it stay as a branch. */
+static bool rewind_to(session *s, int32_t end) {
+    if (end < 1) end = 1;
+    if (end >= session_len(s)) return false;
+    int32_t id = loom_node_at(&s->tree, s->cur, end - 1);
+    loom_node *n = loom_get(&s->tree, id);
+    if (!n) return false;
+    if (end - n->pos0 < n->n && loom_split(&s->tree, id, end - n->pos0) < 0) {
+        session_msg(s, SESS_ERROR, "out of memory");
+        return false;
+    }
+    s->cur = id;
+    s->cursor = -1;
+    s->dirty = true;
+    s->version++;
+    return true;
+}
+
+void session_rewind(session *s) {
+    if (refuse_busy(s)) return;
+    int32_t p = session_cursor_pos(s);
+    if (p < 0) return;
+    if (!rewind_to(s, p + 1)) session_msg(s, SESS_INFO, "already the last token: move the cursor back first");
+    else session_msg(s, SESS_INFO, "rewound to position %d", (int)p);
+}
+
+void session_regen(session *s) {
+    if (need_model(s) || refuse_busy(s)) return;
+    int32_t p = session_cursor_pos(s);
+    if (p < 1) { session_msg(s, SESS_WARN, "nothing to regenerate before the first token"); return; }
+    if (p < session_len(s)) rewind_to(s, p);
+    session_gen(s, -1);
+}
+
+/* Rank and log-probability of id in a stored distribution (0, -inf when it
+ * is not among the stored best). */
+static void find_alt(const loom_dist *d, int32_t id, int32_t *rank, float *lp) {
+    *rank = 0;
+    *lp = -INFINITY;
+    for (int32_t i = 0; i < d->n_top; i++)
+        if (d->top[i].id == id) { *rank = i + 1; *lp = d->top[i].lp; return; }
+}
+
+void session_pick(session *s, int32_t id) {
+    if (need_model(s) || refuse_busy(s)) return;
+    int32_t p = session_cursor_pos(s);
+    const loom_tok *old = session_tok(s, p);
+    if (!old || !(old->flags & LOOM_TOK_RAW)) { session_msg(s, SESS_WARN, "no distribution at this position"); return; }
+    if (old->id == id) { session_msg(s, SESS_INFO, "that is the token already there"); return; }
+    loom_tok nt = *old;
+    nt.id = id;
+    nt.flags = (old->flags & (LOOM_TOK_RAW | LOOM_TOK_POST)) | LOOM_TOK_PICKED;
+    find_alt(&nt.raw, id, &nt.rank_raw, &nt.lp_raw);
+    find_alt(&nt.post, id, &nt.rank_post, &nt.lp_post);
+    int32_t nid = loom_node_at(&s->tree, s->cur, p);
+    loom_node *n = loom_get(&s->tree, nid);
+    int32_t parent = n->parent;
+    if (p > n->pos0) {
+        if (loom_split(&s->tree, nid, p - n->pos0) < 0) { session_msg(s, SESS_ERROR, "out of memory"); return; }
+        parent = nid;
+    }
+    int32_t c = loom_add_child(&s->tree, parent, LOOM_PICK);
+    if (c < 0 || loom_append(&s->tree, c, &nt)) { session_msg(s, SESS_ERROR, "out of memory"); return; }
+    s->cur = c;
+    s->cursor = -1;
+    loom_touch_path(&s->tree, c);
+    s->dirty = true;
+    s->version++;
+    char piece[64], vis[128];
+    int32_t k = session_piece(s, id, piece, (int32_t)sizeof piece);
+    vis_escape(piece, (size_t)k, VIS_SPACE | VIS_NL, vis, sizeof vis);
+    session_msg(s, SESS_INFO, "branched at position %d with '%s' (token %d)", (int)p, vis, (int)id);
+    submit(s, c, 0, INT32_MAX, c);  /* builds its sequence now, so the next step is quick */
+}
+
+void session_select(session *s, int32_t node) {
+    if (!loom_get(&s->tree, node)) return;
+    s->cur = node;
+    s->cursor = -1;
+    loom_touch_path(&s->tree, node);
+    sync_prompt(s);
+    s->version++;
+}
+
+void session_sibling(session *s, int dir) {
+    for (int32_t x = s->cur; x >= 0;) {
+        loom_node *n = loom_get(&s->tree, x);
+        if (!n) return;
+        if (n->parent < 0) break;
+        loom_node *p = loom_get(&s->tree, n->parent);
+        if (p->n_kids > 1) {
+            int32_t i = 0;
+            while (i < p->n_kids && p->kids[i] != x) i++;
+            i = (i + (dir < 0 ? p->n_kids - 1 : 1)) % p->n_kids;
+            session_select(s, loom_follow(&s->tree, p->kids[i]));
+            return;
+        }
+        x = n->parent;
+    }
+    /* no branching above: cycle through the roots */
+    int32_t r = loom_root(&s->tree, s->cur), nr = 0, at = 0, roots[64];
+    for (int32_t i = 0; i < s->tree.n && nr < 64; i++) {
+        loom_node *n = loom_get(&s->tree, i);
+        if (n && n->parent < 0) { if (i == r) at = nr; roots[nr++] = i; }
+    }
+    if (nr > 1) session_select(s, loom_follow(&s->tree, roots[(at + (dir < 0 ? nr - 1 : 1)) % nr]));
+    else session_msg(s, SESS_INFO, "no other branch here");
+}
+
+static void drop_seq(void *ud, int32_t seq) {
+    session *s = ud;
+    worker_drop(s->w, seq);
+}
+
+void session_delete(session *s, int32_t node) {
+    if (refuse_busy(s)) return;
+    loom_node *n = loom_get(&s->tree, node);
+    if (!n) return;
+    int32_t parent = n->parent;
+    bool lost_cur = loom_is_ancestor(&s->tree, node, s->cur);
+    int32_t k = loom_del(&s->tree, node, drop_seq, s);
+    if (lost_cur) {
+        s->cur = parent >= 0 ? parent : -1;
+        if (s->cur < 0)
+            for (int32_t i = 0; i < s->tree.n && s->cur < 0; i++)
+                if (loom_get(&s->tree, i) && s->tree.nodes[i].parent < 0) s->cur = loom_follow(&s->tree, i);
+        s->cursor = -1;
+        sync_prompt(s);
+    }
+    s->dirty = true;
+    s->version++;
+    session_msg(s, SESS_INFO, "deleted %d node%s", (int)k, k == 1 ? "" : "s");
+}
+
+void session_label(session *s, int32_t node, const char *label) {
+    if (loom_set_label(&s->tree, node, label)) return;
+    s->dirty = true;
+    s->version++;
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+static void on_ready(session *s, const worker_ev *e) {
+    s->m = e->model;
+    s->t = model_tok(e->model);
+    const model_info *mi = model_get_info(e->model);
+    s->nv = mi->n_vocab;
+    s->chat_kind = chat_detect(mi->chat_template);
+    if (!s->chat_kind) s->chat = false;
+    s->loading = false;
+    /* the file's stem: general.name is often just "llama" */
+    const char *base = strrchr(s->model_path, '/');
+    base = base ? base + 1 : s->model_path;
+    size_t bl = strlen(base) < sizeof s->model_name - 1 ? strlen(base) : sizeof s->model_name - 1;
+    memcpy(s->model_name, base, bl);
+    s->model_name[bl] = 0;
+    char *dot = strrchr(s->model_name, '.');
+    if (dot && dot != s->model_name) *dot = 0;
+    session_msg(s, SESS_INFO, "opened %s (%s, %d layers, vocabulary %d)", e->msg, mi->format, (int)mi->n_layers, (int)mi->n_vocab);
+    if (s->log) s->log(s->log_ud, s->msg, false);
+}
+
+static void on_done(session *s, const worker_ev *e) {
+    if (e->node == s->gen_node) s->gen_node = -1;
+    loom_node *n = loom_get(&s->tree, e->node);
+    if (!n && e->seq >= 0) worker_drop(s->w, e->seq);
+    if (n && e->reason == WDONE_LIMIT && s->queued > 0 && s->gen_node < 0) {
+        s->queued--;
+        session_gen(s, 1);
+        return;
+    }
+    s->queued = 0;
+    if (!n) return;
+    if (e->reason == WDONE_STOPPED) session_msg(s, SESS_INFO, "stopped");
+    else if (e->reason == WDONE_EOS) session_msg(s, SESS_INFO, "end of text");
+    else if (e->reason == WDONE_FULL) session_msg(s, SESS_WARN, "the context is full");
+}
+
+/* Drops least recently used sequences beyond the budget. */
+static void evict(session *s) {
+    int32_t live = loom_n_seqs(&s->tree);
+    while (live > s->seq_budget) {
+        int32_t best = -1;
+        for (int32_t i = 0; i < s->tree.n; i++) {
+            loom_node *n = loom_get(&s->tree, i);
+            if (!n || n->seq < 0 || i == s->gen_node || loom_is_ancestor(&s->tree, i, s->cur)) continue;
+            if (best < 0 || n->used < s->tree.nodes[best].used) best = i;
+        }
+        if (best < 0) return;
+        worker_drop(s->w, s->tree.nodes[best].seq);
+        s->tree.nodes[best].seq = -1;
+        live--;
+    }
+}
+
+bool session_poll(session *s) {
+    const worker_ev *evs;
+    int32_t n = worker_take(s->w, &evs);
+    for (int32_t i = 0; i < n; i++) {
+        const worker_ev *e = &evs[i];
+        loom_node *node = loom_get(&s->tree, e->node);
+        /* After session_open, what the old model's jobs still report is
+         * void: its sequences died with its context. */
+        if (s->loading && e->kind != WEV_READY && e->kind != WEV_ERROR) continue;
+        switch (e->kind) {
+        case WEV_READY: on_ready(s, e); break;
+        case WEV_ERROR:
+            if (s->loading && e->node < 0) {               /* the model did not open */
+                s->loading = false;
+                s->model_name[0] = 0;
+            }
+            session_msg(s, SESS_ERROR, "%s", e->msg);
+            break;
+        case WEV_SEQ:
+            if (node) node->seq = e->seq;
+            else worker_drop(s->w, e->seq);
+            break;
+        case WEV_DIST:
+            if (node && e->pos >= node->pos0 && e->pos < node->pos0 + node->n) {
+                loom_tok *t = &node->toks[e->pos - node->pos0];
+                uint32_t keep = t->flags;
+                *t = e->tok;
+                t->flags |= keep;
+            }
+            break;
+        case WEV_TOKEN:
+            if (node && e->pos == node->pos0 + node->n && loom_append(&s->tree, e->node, &e->tok))
+                session_msg(s, SESS_ERROR, "out of memory");
+            break;
+        case WEV_DONE: on_done(s, e); break;
+        default: break;
+        }
+    }
+    if (n) {
+        evict(s);
+        s->version++;
+    }
+    return n > 0;
+}
+
+/* ---- settings -------------------------------------------------------------- */
+
+static const char *const setting_names[] = {
+    "temp", "top_k", "top_p", "min_p", "typical", "repeat_penalty", "repeat_last_n",
+    "frequency_penalty", "presence_penalty", "seed", "order", "n", "eos", NULL
+};
+
+const char *const *session_setting_names(void) { return setting_names; }
+
+void session_sampler_changed(session *s) {
+    s->sp_version++;
+    s->version++;
+}
+
+static int parse_num(const char *v, double lo, double hi, double *out) {
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || isnan(x) || x < lo || x > hi) return -1;
+    *out = x;
+    return 0;
+}
+
+int session_set(session *s, const char *name, const char *value, char *err, size_t errlen) {
+    smp_params sp = s->sp;
+    double x;
+    if (!value || !*value) { snprintf(err, errlen, "%s: a value is needed", name); return -1; }
+    if (strcmp(name, "order") == 0) {
+        smp *probe;
+        const char *spec = strcmp(value, "default") ? value : NULL;
+        if (smp_chain_parse(&probe, spec, &sp, err, errlen)) return -1;
+        smp_destroy(probe);
+        snprintf(s->spec, sizeof s->spec, "%s", spec ? spec : "");
+        session_sampler_changed(s);
+        return 0;
+    }
+    if (strcmp(name, "eos") == 0) {
+        if (strcmp(value, "on") && strcmp(value, "off")) { snprintf(err, errlen, "eos: on or off"); return -1; }
+        s->stop_at_eos = strcmp(value, "on") == 0;
+        return 0;
+    }
+    if (strcmp(name, "seed") == 0) {
+        char *end;
+        unsigned long long v = strtoull(value, &end, 10);
+        if (end == value || *end || value[0] == '-') { snprintf(err, errlen, "seed: an integer >= 0"); return -1; }
+        s->sp.seed = v;
+        session_sampler_changed(s);
+        return 0;
+    }
+    bool is_int = !strcmp(name, "top_k") || !strcmp(name, "repeat_last_n") || !strcmp(name, "n");
+    if (parse_num(value, is_int ? -1e9 : -1e30, is_int ? 1e9 : 1e30, &x) || (is_int && x != floor(x))) {
+        snprintf(err, errlen, "%s: %s '%s'", name, is_int ? "not an integer:" : "not a number:", value);
+        return -1;
+    }
+    if (strcmp(name, "n") == 0) {
+        if (x < -1 || x == 0) { snprintf(err, errlen, "n: tokens per run, >= 1 or -1 (no limit)"); return -1; }
+        s->n_max = (int32_t)x;
+        return 0;
+    }
+    if (!strcmp(name, "temp")) sp.temp = (float)x;
+    else if (!strcmp(name, "top_k")) sp.top_k = (int32_t)x;
+    else if (!strcmp(name, "top_p")) sp.top_p = (float)x;
+    else if (!strcmp(name, "min_p")) sp.min_p = (float)x;
+    else if (!strcmp(name, "typical")) sp.typical_p = (float)x;
+    else if (!strcmp(name, "repeat_penalty")) sp.repeat_penalty = (float)x;
+    else if (!strcmp(name, "repeat_last_n")) sp.repeat_last_n = (int32_t)x;
+    else if (!strcmp(name, "frequency_penalty")) sp.frequency_penalty = (float)x;
+    else if (!strcmp(name, "presence_penalty")) sp.presence_penalty = (float)x;
+    else { snprintf(err, errlen, "unknown setting '%s'", name); return -1; }
+    if (smp_params_check(&sp, err, errlen)) return -1;
+    s->sp = sp;
+    session_sampler_changed(s);
+    return 0;
+}
+
+bool session_get(const session *s, const char *name, char *buf, size_t cap) {
+    const smp_params *p = &s->sp;
+    if (!strcmp(name, "temp")) snprintf(buf, cap, "%g", p->temp);
+    else if (!strcmp(name, "top_k")) snprintf(buf, cap, "%d", (int)p->top_k);
+    else if (!strcmp(name, "top_p")) snprintf(buf, cap, "%g", p->top_p);
+    else if (!strcmp(name, "min_p")) snprintf(buf, cap, "%g", p->min_p);
+    else if (!strcmp(name, "typical")) snprintf(buf, cap, "%g", p->typical_p);
+    else if (!strcmp(name, "repeat_penalty")) snprintf(buf, cap, "%g", p->repeat_penalty);
+    else if (!strcmp(name, "repeat_last_n")) snprintf(buf, cap, "%d", (int)p->repeat_last_n);
+    else if (!strcmp(name, "frequency_penalty")) snprintf(buf, cap, "%g", p->frequency_penalty);
+    else if (!strcmp(name, "presence_penalty")) snprintf(buf, cap, "%g", p->presence_penalty);
+    else if (!strcmp(name, "seed")) snprintf(buf, cap, "%llu", (unsigned long long)p->seed);
+    else if (!strcmp(name, "order")) snprintf(buf, cap, "%s", s->spec[0] ? s->spec : SMP_DEFAULT_CHAIN);
+    else if (!strcmp(name, "n")) snprintf(buf, cap, "%d", (int)s->n_max);
+    else if (!strcmp(name, "eos")) snprintf(buf, cap, "%s", s->stop_at_eos ? "on" : "off");
+    else return false;
+    return true;
+}

@@ -1,0 +1,544 @@
+/* worker: the engine thread (see worker.h).
+ *
+ * Invariants kept on the worker thread: row holds the logits after the last
+ * position of row_seq when row_len == ctx_seq_len(row_seq) (any other
+ * operation on that seq invalidates it); the chain matches chain_version; a
+ * WEV_TOKEN is posted only after its token was evaluated, so a node's seq
+ * always holds exactly the node's path. Buffers for the token loop (row,
+ * post row, candidates, top-k ids) are allocated when a model opens.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "logits.h"
+#include "model.h"
+#include "tok.h"
+
+enum { JOB_OPEN, JOB_GEN, JOB_DROP };
+
+typedef struct job {
+    int kind;
+    unsigned serial;
+    struct job *next;
+    /* JOB_OPEN */
+    char *path;
+    ctx_params cp;
+    /* JOB_GEN */
+    worker_req r;           /* r.path points at path_ids, r.sp at sp, r.spec at spec */
+    int32_t *path_ids;
+    smp_params sp;
+    char spec[256];
+    bool has_spec;
+    /* JOB_DROP */
+    int32_t seq;
+} job;
+
+struct worker {
+    pthread_t th;
+    bool started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    job *head, *tail;       /* queue, under mu */
+    bool quit;              /* under mu */
+    worker_ev *evs[2];      /* double buffer: [fill] is filled under mu, the other was taken */
+    int32_t n_ev[2], cap_ev[2];
+    int fill;
+    int pipe[2];
+    atomic_uint submitted;  /* jobs submitted so far (their serials) */
+    atomic_uint stop_upto;  /* jobs with serial <= this stop */
+    worker_stats stats;     /* under mu */
+    /* engine state: worker thread only */
+    model *m;
+    ctx *c;
+    const tok *t;
+    int32_t nv;
+    smp *chain;
+    uint32_t chain_version;
+    bool have_chain;
+    smp_cands cands;
+    float *row, *post;      /* (nv) the last logits row; the post-sampler logits */
+    int32_t row_seq, row_len;
+    int32_t *top;           /* (LOOM_TOPK) */
+    ctx_entry *batch;       /* (n_batch) */
+    int32_t n_stage;        /* observer capture for the token being sampled */
+    int32_t stage_n[LOOM_STAGES];
+    uint8_t stage_kind[LOOM_STAGES];
+};
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static void post(worker *w, const worker_ev *e) {
+    pthread_mutex_lock(&w->mu);
+    int f = w->fill;
+    if (w->n_ev[f] == w->cap_ev[f]) {
+        int32_t cap = w->cap_ev[f] ? w->cap_ev[f] * 2 : 64;
+        worker_ev *n = realloc(w->evs[f], sizeof *n * (size_t)cap);
+        if (!n) { pthread_mutex_unlock(&w->mu); return; }   /* the UI misses one event; nothing breaks */
+        w->evs[f] = n;
+        w->cap_ev[f] = cap;
+    }
+    w->evs[f][w->n_ev[f]++] = *e;
+    pthread_mutex_unlock(&w->mu);
+    char b = 1;
+    ssize_t k = write(w->pipe[1], &b, 1);     /* a full pipe already wakes the UI */
+    (void)k;
+}
+
+/* Copies s into d (cap bytes), cut if needed. */
+static void copy_str(char *d, size_t cap, const char *s) {
+    size_t n = strlen(s);
+    if (n >= cap) n = cap - 1;
+    memcpy(d, s, n);
+    d[n] = 0;
+}
+
+static void post_simple(worker *w, int kind, int32_t node, int32_t seq, int reason, const char *msg) {
+    worker_ev e;
+    memset(&e, 0, sizeof e);
+    e.kind = kind;
+    e.node = node;
+    e.seq = seq;
+    e.reason = reason;
+    if (msg) copy_str(e.msg, sizeof e.msg, msg);
+    post(w, &e);
+}
+
+int32_t worker_take(worker *w, const worker_ev **evs) {
+    char buf[256];
+    while (read(w->pipe[0], buf, sizeof buf) > 0) {}
+    pthread_mutex_lock(&w->mu);
+    int f = w->fill;
+    int32_t n = w->n_ev[f];
+    w->fill = 1 - f;
+    w->n_ev[w->fill] = 0;
+    pthread_mutex_unlock(&w->mu);
+    *evs = w->evs[f];
+    return n;
+}
+
+void worker_get_stats(worker *w, worker_stats *out) {
+    pthread_mutex_lock(&w->mu);
+    *out = w->stats;
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void update_stats(worker *w, double tok_s, int64_t add) {
+    pthread_mutex_lock(&w->mu);
+    if (w->c) {
+        w->stats.kv_used = ctx_kv_used(w->c);
+        w->stats.kv_size = ctx_kv_size(w->c);
+        w->stats.n_seq = ctx_n_seq(w->c);
+        w->stats.n_threads = ctx_n_threads(w->c);
+        snprintf(w->stats.backend, sizeof w->stats.backend, "%s", ctx_backend_name(w->c));
+    }
+    if (tok_s >= 0) w->stats.tok_s = tok_s;
+    w->stats.n_generated += add;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* ---- the model --------------------------------------------------------- */
+
+static void close_model(worker *w) {
+    smp_destroy(w->chain);
+    w->chain = NULL;
+    w->have_chain = false;
+    smp_cands_fini(&w->cands);
+    memset(&w->cands, 0, sizeof w->cands);
+    free(w->row); free(w->post); free(w->top); free(w->batch);
+    w->row = w->post = NULL; w->top = NULL; w->batch = NULL;
+    ctx_destroy(w->c);
+    model_close(w->m);
+    w->c = NULL; w->m = NULL; w->t = NULL;
+    w->row_seq = -1;
+}
+
+static void do_open(worker *w, job *j) {
+    char err[512];
+    close_model(w);
+    pthread_mutex_lock(&w->mu);
+    memset(&w->stats, 0, sizeof w->stats);
+    pthread_mutex_unlock(&w->mu);
+    if (model_open(&w->m, j->path, NULL, err, sizeof err)) { post_simple(w, WEV_ERROR, -1, -1, 0, err); return; }
+    char cerr[400];
+    if (ctx_create(&w->c, w->m, &j->cp, cerr, sizeof cerr)) {
+        snprintf(err, sizeof err, "%s: %s", j->path, cerr);
+        close_model(w);
+        post_simple(w, WEV_ERROR, -1, -1, 0, err);
+        return;
+    }
+    w->t = model_tok(w->m);
+    w->nv = model_get_info(w->m)->n_vocab;
+    w->row = malloc(sizeof *w->row * (size_t)w->nv);
+    w->post = malloc(sizeof *w->post * (size_t)w->nv);
+    w->top = malloc(sizeof *w->top * LOOM_TOPK);
+    w->batch = malloc(sizeof *w->batch * (size_t)ctx_n_batch(w->c));
+    if (!w->row || !w->post || !w->top || !w->batch || smp_cands_init(&w->cands, w->nv)) {
+        close_model(w);
+        post_simple(w, WEV_ERROR, -1, -1, 0, "out of memory");
+        return;
+    }
+    update_stats(w, 0, 0);
+    worker_ev e;
+    memset(&e, 0, sizeof e);
+    e.kind = WEV_READY;
+    e.node = -1;
+    e.model = w->m;
+    copy_str(e.msg, sizeof e.msg, j->path);
+    post(w, &e);
+}
+
+/* ---- distributions ------------------------------------------------------- */
+
+static void top_of(worker *w, const float *x, int32_t k_max, loom_dist *d) {
+    double lse = logits_logsumexp(x, w->nv);
+    int32_t k = logits_top_k(x, w->nv, k_max, w->top);
+    d->n_top = 0;
+    for (int32_t i = 0; i < k; i++) {
+        if (isinf(x[w->top[i]]) && x[w->top[i]] < 0) break;
+        d->top[d->n_top++] = (loom_alt){ w->top[i], (float)(x[w->top[i]] - lse) };
+    }
+}
+
+/* The raw part of a record: the distribution row predicts, and id in it. */
+static void raw_record(worker *w, const float *row, int32_t id, loom_tok *t) {
+    t->id = id;
+    t->flags |= LOOM_TOK_RAW;
+    t->raw.entropy = (float)logits_entropy_of(row, w->nv);
+    t->raw.n = w->nv;
+    top_of(w, row, LOOM_TOPK, &t->raw);
+    t->lp_raw = (float)(row[id] - logits_logsumexp(row, w->nv));
+    t->rank_raw = logits_rank(row, w->nv, id);
+}
+
+/* The post part: the candidates the chain drew from, as a logits row with
+ * -inf for every token it cut. */
+static void post_record(worker *w, int32_t id, loom_tok *t) {
+    smp_cands *c = &w->cands;
+    for (int32_t i = 0; i < w->nv; i++) w->post[i] = -INFINITY;
+    for (int32_t i = 0; i < c->n; i++)
+        if (c->data[i].id >= 0 && c->data[i].id < w->nv) w->post[c->data[i].id] = c->data[i].logit;
+    t->flags |= LOOM_TOK_POST;
+    t->post.n = c->n;
+    t->post.entropy = (float)logits_entropy_of(w->post, w->nv);
+    top_of(w, w->post, LOOM_TOPK < c->n ? LOOM_TOPK : c->n, &t->post);
+    double lse = logits_logsumexp(w->post, w->nv);
+    t->lp_post = (float)(w->post[id] - lse);
+    t->rank_post = isinf(w->post[id]) ? 0 : logits_rank(w->post, w->nv, id);
+    t->n_stage = w->n_stage;
+    memcpy(t->stage_n, w->stage_n, sizeof t->stage_n);
+    memcpy(t->stage_kind, w->stage_kind, sizeof t->stage_kind);
+}
+
+static void observe(void *ud, int32_t stage, const char *name, const smp_cands *c) {
+    worker *w = ud;
+    if (stage < 0) w->n_stage = 0;
+    if (w->n_stage >= LOOM_STAGES) return;
+    w->stage_n[w->n_stage] = c->n;
+    w->stage_kind[w->n_stage] = (uint8_t)loom_stage_kind(name);
+    w->n_stage++;
+}
+
+/* ---- sequences ----------------------------------------------------------- */
+
+/* Evaluates path[from..n) into seq, keeping the last row (and, for
+ * positions p >= dist_from - 1, posting the raw distribution of the token
+ * after p). Stops early (returning 1) when stopped. */
+static int feed(worker *w, job *j, int32_t seq, int32_t from, char *err, size_t errlen) {
+    const worker_req *r = &j->r;
+    int32_t nb = ctx_n_batch(w->c);
+    for (int32_t at = from; at < r->n_path;) {
+        if (j->serial <= atomic_load(&w->stop_upto)) return 1;
+        int32_t m = r->n_path - at < nb ? r->n_path - at : nb;
+        for (int32_t k = 0; k < m; k++) {
+            int32_t p = at + k;
+            bool want = p == r->n_path - 1 || (p >= r->dist_from - 1 && p + 1 < r->n_path);
+            w->batch[k] = (ctx_entry){ seq, p, r->path[p], want };
+        }
+        int rc = ctx_eval(w->c, w->batch, m, err, errlen);
+        if (rc) return rc;
+        int32_t li = 0;
+        for (int32_t k = 0; k < m; k++) {
+            if (!w->batch[k].logits) continue;
+            const float *x = ctx_logits(w->c, li++);
+            int32_t p = at + k;
+            if (p + 1 < r->n_path) {
+                worker_ev e;
+                memset(&e, 0, sizeof e);
+                e.kind = WEV_DIST;
+                e.node = r->dist_node;
+                e.pos = p + 1;
+                e.tok.flags = LOOM_TOK_PROMPT;
+                raw_record(w, x, r->path[p + 1], &e.tok);
+                post(w, &e);
+            } else {
+                memcpy(w->row, x, sizeof *w->row * (size_t)w->nv);
+                w->row_seq = seq;
+                w->row_len = p + 1;
+            }
+        }
+        at += m;
+    }
+    return 0;
+}
+
+/* A sequence holding exactly the request's path with its last row in
+ * w->row; its id, or a negative code (err set), or -9 when stopped. */
+static int32_t materialize(worker *w, job *j, char *err, size_t errlen) {
+    const worker_req *r = &j->r;
+    int32_t s = r->seq;
+    if (s >= 0 && ctx_seq_len(w->c, s) == r->n_path && r->dist_from >= r->n_path) {
+        if (w->row_seq == s && w->row_len == r->n_path) return s;
+        if (w->row_seq == s) w->row_seq = -1;
+        ctx_seq_rewind(w->c, s, r->n_path - 1);
+        int rc = feed(w, j, s, r->n_path - 1, err, errlen);
+        return rc == 1 ? -9 : rc ? rc : s;
+    }
+    if (s >= 0) { ctx_seq_drop(w->c, s); if (w->row_seq == s) w->row_seq = -1; }
+    int32_t from = 0;
+    if (r->donor >= 0 && ctx_seq_alive(w->c, r->donor) && r->shared > 0 && r->dist_from >= r->n_path) {
+        s = ctx_seq_fork(w->c, r->donor);
+        if (s >= 0) {
+            from = r->shared < r->n_path ? r->shared : r->n_path - 1;   /* re-evaluate the last for its row */
+            if (from > ctx_seq_len(w->c, s)) from = ctx_seq_len(w->c, s);
+            ctx_seq_rewind(w->c, s, from);
+        }
+    } else s = ctx_seq_create(w->c);
+    if (s < 0) {
+        snprintf(err, errlen, "no free sequence (%d alive)", (int)ctx_n_seq(w->c));
+        return CTX_EFULL;
+    }
+    int rc = feed(w, j, s, from, err, errlen);
+    if (rc) {
+        ctx_seq_drop(w->c, s);
+        if (w->row_seq == s) w->row_seq = -1;
+        return rc == 1 ? -9 : rc;
+    }
+    return s;
+}
+
+/* Rebuilds the chain when the sampler settings changed, then sets its
+ * history (penalties) to the path. The draw's stream is kept across jobs
+ * so that stepping and free running sample alike. */
+static int prepare_chain(worker *w, job *j, char *err, size_t errlen) {
+    const worker_req *r = &j->r;
+    if (!w->have_chain || w->chain_version != r->sp_version) {
+        smp *ch;
+        smp_params sp = *r->sp;
+        sp.bias = NULL;
+        if (smp_chain_parse(&ch, r->spec, &sp, err, errlen)) return -1;
+        int32_t last = smp_chain_n(ch) - 1;
+        const char *ln = last >= 0 ? smp_name(smp_chain_get(ch, last)) : "";
+        if (strcmp(ln, "greedy") && strcmp(ln, "dist") && smp_chain_add(ch, smp_create_dist(sp.seed))) {
+            smp_destroy(ch);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        smp_chain_set_observer(ch, observe, w);
+        smp_destroy(w->chain);
+        w->chain = ch;
+        w->chain_version = r->sp_version;
+        w->have_chain = true;
+    }
+    for (int32_t i = 0; i < smp_chain_n(w->chain); i++) {
+        smp *st = smp_chain_get(w->chain, i);
+        if (strcmp(smp_name(st), "dist")) smp_reset(st);
+    }
+    for (int32_t i = 0; i < r->n_path; i++) smp_accept(w->chain, r->path[i]);
+    return 0;
+}
+
+static void do_gen(worker *w, job *j) {
+    const worker_req *r = &j->r;
+    char err[256] = "";
+    if (!w->c) { post_simple(w, WEV_ERROR, r->node, -1, 0, "no model is open"); post_simple(w, WEV_DONE, r->node, -1, WDONE_ERROR, NULL); return; }
+    if (prepare_chain(w, j, err, sizeof err)) {
+        post_simple(w, WEV_ERROR, r->node, -1, 0, err);
+        post_simple(w, WEV_DONE, r->node, -1, WDONE_ERROR, NULL);
+        return;
+    }
+    int32_t s = materialize(w, j, err, sizeof err);
+    if (s < 0) {
+        if (s != -9) post_simple(w, WEV_ERROR, r->node, -1, 0, err);
+        post_simple(w, WEV_DONE, r->node, -1, s == -9 ? WDONE_STOPPED : s == CTX_EFULL ? WDONE_FULL : WDONE_ERROR, NULL);
+        return;
+    }
+    if (s != r->seq) post_simple(w, WEV_SEQ, r->node, s, 0, NULL);
+    update_stats(w, -1, 0);
+    int32_t eos = tok_eos(w->t), eot = tok_eot(w->t), pos = r->n_path;
+    double t0 = now_s();
+    int reason = WDONE_LIMIT;
+    for (int32_t i = 0; r->n_new < 0 || i < r->n_new; i++) {
+        if (j->serial <= atomic_load(&w->stop_upto)) { reason = WDONE_STOPPED; break; }
+        smp_cands_set(&w->cands, w->row, w->nv);
+        int32_t id = smp_sample(w->chain, &w->cands);
+        if (id < 0) { snprintf(err, sizeof err, "the sampler chain failed (%d)", (int)id); reason = WDONE_ERROR; break; }
+        smp_cands_softmax(&w->cands);
+        worker_ev e;
+        memset(&e, 0, sizeof e);
+        e.kind = WEV_TOKEN;
+        e.node = r->node;
+        e.seq = s;
+        e.pos = pos;
+        raw_record(w, w->row, id, &e.tok);
+        post_record(w, id, &e.tok);
+        ctx_entry b = { s, pos, id, true };
+        int rc = ctx_eval(w->c, &b, 1, err, sizeof err);
+        if (rc) { reason = rc == CTX_EFULL ? WDONE_FULL : WDONE_ERROR; break; }
+        smp_accept(w->chain, id);
+        memcpy(w->row, ctx_logits(w->c, 0), sizeof *w->row * (size_t)w->nv);
+        w->row_seq = s;
+        w->row_len = ++pos;
+        post(w, &e);
+        double dt = now_s() - t0;
+        update_stats(w, dt > 0 ? (i + 1) / dt : 0, 1);
+        if (r->stop_at_eos && (id == eos || (eot >= 0 && id == eot))) { reason = WDONE_EOS; break; }
+        if (pos >= ctx_kv_size(w->c)) { reason = WDONE_FULL; break; }
+    }
+    if (reason == WDONE_ERROR || reason == WDONE_FULL) post_simple(w, WEV_ERROR, r->node, s, 0, err[0] ? err : "the context is full");
+    post_simple(w, WEV_DONE, r->node, s, reason, NULL);
+}
+
+/* ---- the thread and the queue ---------------------------------------------- */
+
+static void job_free(job *j) {
+    if (!j) return;
+    free(j->path);
+    free(j->path_ids);
+    free(j);
+}
+
+static void *run(void *arg) {
+    worker *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (!w->head && !w->quit) pthread_cond_wait(&w->cv, &w->mu);
+        if (w->quit) { pthread_mutex_unlock(&w->mu); break; }
+        job *j = w->head;
+        w->head = j->next;
+        if (!w->head) w->tail = NULL;
+        pthread_mutex_unlock(&w->mu);
+        if (j->kind == JOB_OPEN) do_open(w, j);
+        else if (j->kind == JOB_GEN) do_gen(w, j);
+        else if (j->kind == JOB_DROP && w->c) {
+            ctx_seq_drop(w->c, j->seq);
+            if (w->row_seq == j->seq) w->row_seq = -1;
+            update_stats(w, -1, 0);
+        }
+        job_free(j);
+    }
+    return NULL;
+}
+
+static int submit(worker *w, job *j) {
+    pthread_mutex_lock(&w->mu);
+    j->serial = atomic_fetch_add(&w->submitted, 1) + 1;
+    if (w->tail) w->tail->next = j; else w->head = j;
+    w->tail = j;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return WORKER_OK;
+}
+
+int worker_create(worker **out, char *err, size_t errlen) {
+    *out = NULL;
+    worker *w = calloc(1, sizeof *w);
+    if (!w) { snprintf(err, errlen, "out of memory"); return WORKER_ENOMEM; }
+    w->row_seq = -1;
+    w->pipe[0] = w->pipe[1] = -1;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    atomic_init(&w->stop_upto, 0);
+    atomic_init(&w->submitted, 0);
+    if (pipe(w->pipe) || fcntl(w->pipe[0], F_SETFL, O_NONBLOCK) || fcntl(w->pipe[1], F_SETFL, O_NONBLOCK) ||
+        fcntl(w->pipe[0], F_SETFD, FD_CLOEXEC) || fcntl(w->pipe[1], F_SETFD, FD_CLOEXEC)) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        worker_destroy(w);
+        return WORKER_ESYS;
+    }
+    if (pthread_create(&w->th, NULL, run, w)) {
+        snprintf(err, errlen, "cannot start the engine thread");
+        worker_destroy(w);
+        return WORKER_ESYS;
+    }
+    w->started = true;
+    *out = w;
+    return WORKER_OK;
+}
+
+void worker_destroy(worker *w) {
+    if (!w) return;
+    worker_stop(w);
+    pthread_mutex_lock(&w->mu);
+    w->quit = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    if (w->started) pthread_join(w->th, NULL);
+    while (w->head) { job *j = w->head; w->head = j->next; job_free(j); }
+    close_model(w);
+    free(w->evs[0]);
+    free(w->evs[1]);
+    if (w->pipe[0] >= 0) close(w->pipe[0]);
+    if (w->pipe[1] >= 0) close(w->pipe[1]);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}
+
+int worker_fd(const worker *w) { return w->pipe[0]; }
+
+void worker_stop(worker *w) {
+    /* A job submitted at the same moment may or may not stop: the caller's
+     * race anyway. Lock-free atomics only, for the SIGINT handler. */
+    atomic_store(&w->stop_upto, atomic_load(&w->submitted));
+}
+
+int worker_open(worker *w, const char *path, const ctx_params *cp) {
+    job *j = calloc(1, sizeof *j);
+    if (!j || !(j->path = strdup(path))) { free(j); return WORKER_ENOMEM; }
+    j->kind = JOB_OPEN;
+    if (cp) j->cp = *cp; else ctx_params_default(&j->cp);
+    return submit(w, j);
+}
+
+int worker_gen(worker *w, const worker_req *r) {
+    job *j = calloc(1, sizeof *j);
+    if (!j || !(j->path_ids = malloc(sizeof *j->path_ids * (size_t)(r->n_path > 0 ? r->n_path : 1)))) {
+        free(j);
+        return WORKER_ENOMEM;
+    }
+    j->kind = JOB_GEN;
+    j->r = *r;
+    if (r->n_path > 0) memcpy(j->path_ids, r->path, sizeof *j->path_ids * (size_t)r->n_path);
+    j->r.path = j->path_ids;
+    if (r->sp) j->sp = *r->sp; else smp_params_default(&j->sp);
+    j->r.sp = &j->sp;
+    if (r->spec) snprintf(j->spec, sizeof j->spec, "%s", r->spec);
+    j->r.spec = r->spec ? j->spec : NULL;
+    if (j->r.dist_from < 1) j->r.dist_from = 1;
+    if (j->r.dist_from > j->r.n_path) j->r.dist_from = j->r.n_path;
+    return submit(w, j);
+}
+
+int worker_drop(worker *w, int32_t seq) {
+    job *j = calloc(1, sizeof *j);
+    if (!j) return WORKER_ENOMEM;
+    j->kind = JOB_DROP;
+    j->seq = seq;
+    return submit(w, j);
+}

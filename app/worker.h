@@ -1,0 +1,99 @@
+/* worker: the engine thread of the workbench. It owns the model, the
+ * context (all sequences of the branch tree live in its KV cache) and the
+ * sampler chain; the UI thread never touches them, so the interface never
+ * waits on a forward pass.
+ *
+ * The UI submits jobs (open a model, generate on a sequence, drop a
+ * sequence); they run in order. Results come back as events, read with
+ * worker_take after worker_fd polls readable (one byte per wake-up). Every
+ * generated token arrives with its distributions (loom_tok), so the UI
+ * thread only files records into the tree.
+ *
+ * Sequences are a cache of the tree's paths: a generation job names the
+ * node's own seq if it has one, else a donor seq that shares a prefix of
+ * the path (forked in O(1) and rewound), else builds the path from scratch.
+ * The job then reports the seq now holding the path (WEV_SEQ).
+ *
+ * Threads: every function is for the UI thread except worker_stop, which
+ * any thread (or a signal handler) may call.
+ */
+#ifndef WORKER_H
+#define WORKER_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctx.h"
+#include "loom.h"
+#include "smp.h"
+
+struct model;
+typedef struct worker worker;
+
+enum { WORKER_OK = 0, WORKER_ENOMEM = -1, WORKER_ESYS = -2 };
+
+/* Events. */
+enum {
+    WEV_READY = 1,  /* a model is open: model (borrowed until the next worker_open), msg = its path */
+    WEV_ERROR,      /* msg; node is the job's node or -1 */
+    WEV_SEQ,        /* node's path now lives in seq */
+    WEV_DIST,       /* tok: the raw distribution of the existing token at pos of node (prompt) */
+    WEV_TOKEN,      /* tok: a new token at pos, appended to node */
+    WEV_DONE        /* a generation job ended: reason */
+};
+enum { WDONE_LIMIT = 0, WDONE_EOS, WDONE_STOPPED, WDONE_FULL, WDONE_ERROR };
+
+typedef struct worker_ev {
+    int kind;
+    int32_t node, seq, pos;
+    int reason;
+    struct model *model;
+    loom_tok tok;
+    char msg[256];
+} worker_ev;
+
+/* A generation request. Everything is copied by worker_gen. */
+typedef struct worker_req {
+    int32_t node;           /* the tree node the tokens belong to */
+    int32_t seq;            /* the node's own sequence, or -1 */
+    int32_t donor;          /* a sequence sharing path[0..shared), or -1 */
+    int32_t shared;
+    const int32_t *path;    /* the node's path so far (n_path >= 1) */
+    int32_t n_path;
+    int32_t dist_from;      /* raw distributions for existing positions [dist_from, n_path) (WEV_DIST); n_path = none */
+    int32_t dist_node;      /* the node those positions belong to (an ancestor of node) */
+    int32_t n_new;          /* tokens to add: 0 prepares only, -1 = until end of text or a full context */
+    bool stop_at_eos;
+    const smp_params *sp;   /* sampler values (bias ignored) */
+    const char *spec;       /* stage order, NULL = default; "dist" is added when no selector ends it */
+    uint32_t sp_version;    /* a change rebuilds the chain, which restarts the draw from the seed */
+} worker_req;
+
+typedef struct worker_stats {
+    double tok_s;           /* tokens per second of the last generation */
+    int32_t kv_used, kv_size, n_seq;
+    int n_threads;
+    char backend[16];
+    int64_t n_generated;    /* since the model opened */
+} worker_stats;
+
+int worker_create(worker **out, char *err, size_t errlen);
+/* Stops the running job, waits for the thread, frees the model. */
+void worker_destroy(worker *w);
+/* Readable when events are waiting. */
+int worker_fd(const worker *w);
+
+/* Jobs. Each returns 0 or WORKER_ENOMEM. worker_open: the model of the last
+ * WEV_READY must no longer be used by the caller. */
+int worker_open(worker *w, const char *path, const ctx_params *cp);
+int worker_gen(worker *w, const worker_req *r);
+int worker_drop(worker *w, int32_t seq);
+/* Stops every job submitted so far at its next step (async-signal-safe). */
+void worker_stop(worker *w);
+
+/* Moves the waiting events out: *evs (valid until the next worker_take)
+ * holds the returned count. Drains the wake-up pipe. */
+int32_t worker_take(worker *w, const worker_ev **evs);
+void worker_get_stats(worker *w, worker_stats *out);
+
+#endif

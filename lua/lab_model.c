@@ -1,0 +1,372 @@
+/* lab_model: lab.model.open and the Model userdata: info, tokenize,
+ * detokenize, piece, token lookup, close.
+ *
+ * A Model userdata holds a reference to an lmodel (model + ctx); sequences,
+ * jobs and logits hold their own, so closing or collecting the Model does
+ * not pull the context from under them: the last reference frees it, on
+ * whichever thread drops it. Uservalue 1 holds an optional chat template
+ * override (opts.chat_template).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctx.h"
+#include "lhost_impl.h"
+#include "model.h"
+#include "tok.h"
+
+#define MODEL_T "lab.Model"
+
+typedef struct model_ud {
+    lmodel *lm;             /* NULL once closed */
+} model_ud;
+
+void lab_model_ref(lmodel *m) { atomic_fetch_add(&m->refs, 1); }
+
+void lab_model_unref(lmodel *m) {
+    if (!m || atomic_fetch_sub(&m->refs, 1) != 1) return;
+    ctx_destroy(m->c);
+    model_close(m->m);
+    free(m);
+}
+
+void lab_model_sync(lua_State *L, lmodel *m) { lwork_wait_model(lhost_of(L)->work, m); }
+
+lmodel *lab_model_check(lua_State *L, int idx) {
+    model_ud *u = luaL_checkudata(L, idx, MODEL_T);
+    if (!u->lm) luaL_argerror(L, idx, "the model is closed");
+    return u->lm;
+}
+
+bool lab_model_is_open(lua_State *L, int idx) {
+    model_ud *u = luaL_testudata(L, idx, MODEL_T);
+    return u && u->lm;
+}
+
+void lab_model_push(lua_State *L, lmodel *m) {
+    model_ud *u = lua_newuserdatauv(L, sizeof *u, 1);
+    u->lm = NULL;
+    luaL_setmetatable(L, MODEL_T);
+    lab_model_ref(m);
+    u->lm = m;
+}
+
+static bool is_file(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, R_OK) == 0;
+}
+
+/* path as given, else a bare name in the model folders. */
+static bool find_model(lhost *h, const char *name, char *out, size_t cap) {
+    if (is_file(name)) {
+        snprintf(out, cap, "%s", name);
+        return true;
+    }
+    if (strchr(name, '/')) return false;
+    for (int i = 0; h->model_dirs && h->model_dirs[i]; i++) {
+        snprintf(out, cap, "%s/%s", h->model_dirs[i], name);
+        if (is_file(out)) return true;
+    }
+    return false;
+}
+
+static int opt_int(lua_State *L, int t, const char *k, lua_Integer lo, lua_Integer hi, lua_Integer dflt) {
+    lua_Integer v = dflt;
+    if (lua_getfield(L, t, k) != LUA_TNIL) {
+        if (!lua_isinteger(L, -1)) luaL_error(L, "bad option '%s' (an integer expected, got %s)", k, luaL_typename(L, -1));
+        v = lua_tointeger(L, -1);
+        if (v < lo || v > hi) luaL_error(L, "bad option '%s' (must be in [%I, %I])", k, lo, hi);
+    }
+    lua_pop(L, 1);
+    return (int)v;
+}
+
+static const char *opt_str(lua_State *L, int t, const char *k) {
+    const char *v = NULL;
+    int ty = lua_getfield(L, t, k);
+    if (ty != LUA_TNIL && ty != LUA_TSTRING) luaL_error(L, "bad option '%s' (a string expected, got %s)", k, luaL_typename(L, -1));
+    if (ty == LUA_TSTRING) v = lua_tostring(L, -1);
+    lua_pop(L, 1);                       /* the string stays alive in the options table */
+    return v;
+}
+
+/* The options table at 2 into cp, the tokenizer path and whether a chat
+ * template is given; raises on unknown names and bad values. */
+static void open_opts(lua_State *L, ctx_params *cp, const char **tokp, bool *has_tmpl) {
+    if (lua_isnoneornil(L, 2)) return;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    static const char *const known[] = { "n_ctx", "n_seq_max", "n_batch", "threads", "backend",
+                                         "tokenizer", "chat_template", NULL };
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        lua_pop(L, 1);
+        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        int i = 0;
+        while (k && known[i] && strcmp(known[i], k) != 0) i++;
+        if (!k || !known[i])
+            luaL_argerror(L, 2, lua_pushfstring(L, "unknown option '%s' (known: n_ctx, n_seq_max, n_batch, "
+                                                   "threads, backend, tokenizer, chat_template)",
+                                                k ? k : luaL_typename(L, -1)));
+    }
+    cp->n_ctx = opt_int(L, 2, "n_ctx", 0, 1 << 24, 0);
+    cp->n_seq_max = opt_int(L, 2, "n_seq_max", 0, 1 << 16, 0);
+    cp->n_batch = opt_int(L, 2, "n_batch", 0, 1 << 16, 0);
+    cp->n_threads = opt_int(L, 2, "threads", 0, 1024, cp->n_threads);
+    cp->backend = opt_str(L, 2, "backend");
+    *tokp = opt_str(L, 2, "tokenizer");
+    *has_tmpl = opt_str(L, 2, "chat_template") != NULL;
+}
+
+/* lab.model.open(path [, {n_ctx=, n_seq_max=, threads=, backend=, tokenizer=, chat_template=}])
+ *   -> Model | nil, err. Synchronous: weights are mapped, not read. */
+static int l_open(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    lhost *h = lhost_of(L);
+    ctx_params cp;
+    ctx_params_default(&cp);
+    cp.n_threads = h->o.n_threads;
+    const char *tokp = NULL;
+    bool has_tmpl = false;
+    open_opts(L, &cp, &tokp, &has_tmpl);
+    char path[4096], err[1024];
+    if (!find_model(h, name, path, sizeof path)) {
+        size_t used = (size_t)snprintf(err, sizeof err, "no model file '%s'", name);
+        for (int i = 0; !strchr(name, '/') && h->model_dirs && h->model_dirs[i] && used < sizeof err; i++)
+            used += (size_t)snprintf(err + used, sizeof err - used, "%s%s/%s", i ? ", " : " (looked in ",
+                                     h->model_dirs[i], name);
+        if (!strchr(name, '/') && used < sizeof err) snprintf(err + used, sizeof err - used, ")");
+        return lab_fail(L, "%s", err);
+    }
+    model_ud *u = lua_newuserdatauv(L, sizeof *u, 1);  /* before any malloc: it may raise */
+    u->lm = NULL;
+    luaL_setmetatable(L, MODEL_T);
+    if (has_tmpl) {
+        lua_getfield(L, 2, "chat_template");
+        lua_setiuservalue(L, -2, 1);
+    }
+    lmodel *lm = calloc(1, sizeof *lm);
+    if (!lm) return luaL_error(L, "out of memory");
+    atomic_init(&lm->refs, 1);
+    model_params mp = { .tokenizer_path = tokp };
+    if (model_open(&lm->m, path, &mp, err, sizeof err) != 0) {
+        free(lm);
+        return lab_fail(L, "%s", err);
+    }
+    if (ctx_create(&lm->c, lm->m, &cp, err, sizeof err) != 0) {
+        model_close(lm->m);
+        free(lm);
+        return lab_fail(L, "%s: %s", path, err);
+    }
+    lm->n_vocab = model_get_info(lm->m)->n_vocab;
+    u->lm = lm;
+    return 1;
+}
+
+static int m_close(lua_State *L) {
+    model_ud *u = luaL_checkudata(L, 1, MODEL_T);
+    if (u->lm) lab_model_unref(u->lm);
+    u->lm = NULL;
+    return 0;
+}
+
+static void set_str(lua_State *L, const char *k, const char *v) {
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void set_int(lua_State *L, const char *k, lua_Integer v) {
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void set_tok(lua_State *L, const tok *t, const char *k, int32_t id) {
+    if (id < 0) return;
+    set_int(L, k, id);
+    size_t n;
+    const char *s = tok_text(t, id, &n);
+    if (!s) return;
+    lua_pushlstring(L, s, n);
+    lua_pushfstring(L, "%s_text", k);
+    lua_insert(L, -2);
+    lua_settable(L, -3);
+}
+
+/* model:info() -> table */
+static int m_info(lua_State *L) {
+    lmodel *lm = lab_model_check(L, 1);
+    const model_info *in = model_get_info(lm->m);
+    const tok *t = model_tok(lm->m);
+    lua_createtable(L, 0, 24);
+    set_str(L, "arch", in->arch);
+    set_str(L, "name", in->name);
+    set_str(L, "format", in->format);
+    set_str(L, "path", model_path(lm->m));
+    set_str(L, "tokenizer", tok_kind(t) == TOK_BPE ? "bpe" : "spm");
+    set_int(L, "n_vocab", in->n_vocab);
+    set_int(L, "n_ctx", ctx_kv_size(lm->c));
+    set_int(L, "n_ctx_train", in->ctx_train);
+    set_int(L, "n_batch", ctx_n_batch(lm->c));
+    set_int(L, "dim", in->dim);
+    set_int(L, "n_layers", in->n_layers);
+    set_int(L, "n_heads", in->n_heads);
+    set_int(L, "n_kv_heads", in->n_kv_heads);
+    set_int(L, "n_params", (lua_Integer)in->n_params);
+    set_str(L, "backend", ctx_backend_name(lm->c));
+    set_int(L, "threads", ctx_n_threads(lm->c));
+    lua_pushboolean(L, tok_add_bos(t));
+    lua_setfield(L, -2, "add_bos");
+    set_tok(L, t, "bos", tok_bos(t));
+    set_tok(L, t, "eos", tok_eos(t));
+    set_tok(L, t, "eot", tok_eot(t));
+    if (lua_getiuservalue(L, 1, 1) == LUA_TSTRING) {
+        lua_setfield(L, -2, "chat_template");
+    } else {
+        lua_pop(L, 1);
+        if (in->chat_template) set_str(L, "chat_template", in->chat_template);
+    }
+    return 1;
+}
+
+/* model:tokenize(text [, {bos=, special=}]) -> {ids} | nil, err */
+static int m_tokenize(lua_State *L) {
+    lmodel *lm = lab_model_check(L, 1);
+    size_t len;
+    const char *text = luaL_checklstring(L, 2, &len);
+    const tok *t = model_tok(lm->m);
+    bool bos = tok_add_bos(t), special = false;
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        if (lua_getfield(L, 3, "bos") != LUA_TNIL) bos = lua_toboolean(L, -1);
+        if (lua_getfield(L, 3, "special") != LUA_TNIL) special = lua_toboolean(L, -1);
+        lua_pop(L, 2);
+    }
+    if (len > (size_t)INT32_MAX / 2) return luaL_argerror(L, 2, "text too long");
+    int32_t cap = (int32_t)len + 8;
+    /* the id buffer is a userdata: freed by the GC even if we raise */
+    int32_t *ids = lua_newuserdatauv(L, sizeof *ids * (size_t)cap, 0);
+    char err[256];
+    int32_t n = tok_encode(t, text, len, bos, special, ids, cap, err, sizeof err);
+    if (n > cap) {
+        cap = n;
+        ids = lua_newuserdatauv(L, sizeof *ids * (size_t)cap, 0);
+        n = tok_encode(t, text, len, bos, special, ids, cap, err, sizeof err);
+    }
+    if (n < 0) return lab_fail(L, "%s", err);
+    lua_createtable(L, n, 0);
+    for (int32_t i = 0; i < n; i++) {
+        lua_pushinteger(L, ids[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+/* Reads the token list at idx (a table of ids, or one id) into a new
+ * userdata pushed on the stack; checks each id. */
+int32_t *lab_check_tokens(lua_State *L, int idx, int32_t n_vocab, int32_t *n) {
+    if (lua_isinteger(L, idx)) {
+        lua_Integer v = lua_tointeger(L, idx);
+        if (v < 0 || v >= n_vocab)
+            luaL_argerror(L, idx, lua_pushfstring(L, "token id %I out of range [0, %d)", v, (int)n_vocab));
+        int32_t *ids = lua_newuserdatauv(L, sizeof *ids, 0);
+        ids[0] = (int32_t)v;
+        *n = 1;
+        return ids;
+    }
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_Integer len = luaL_len(L, idx);
+    if (len < 0 || len > INT32_MAX / 8) luaL_argerror(L, idx, "too many tokens");
+    int32_t *ids = lua_newuserdatauv(L, sizeof *ids * (size_t)(len ? len : 1), 0);
+    for (lua_Integer i = 1; i <= len; i++) {
+        int isnum;
+        lua_Integer v = (lua_rawgeti(L, idx, i), lua_tointegerx(L, -1, &isnum));
+        lua_pop(L, 1);
+        if (!isnum) luaL_argerror(L, idx, lua_pushfstring(L, "token %I is not an integer id", i));
+        if (v < 0 || v >= n_vocab)
+            luaL_argerror(L, idx, lua_pushfstring(L, "token %I: id %I out of range [0, %d)", i, v, (int)n_vocab));
+        ids[i - 1] = (int32_t)v;
+    }
+    *n = (int32_t)len;
+    return ids;
+}
+
+/* Pushes the text of ids (tok_decode). */
+void lab_push_text(lua_State *L, const tok *t, const int32_t *ids, int32_t n, bool special) {
+    int32_t cap = n * 8 + 16;
+    char *buf = lua_newuserdatauv(L, (size_t)cap, 0);
+    int32_t len = tok_decode(t, ids, n, buf, cap, false, special);
+    if (len > cap) {
+        cap = len;
+        buf = lua_newuserdatauv(L, (size_t)cap, 0);
+        len = tok_decode(t, ids, n, buf, cap, false, special);
+    }
+    if (len < 0) luaL_error(L, "cannot detokenize (code %d)", (int)len);
+    lua_pushlstring(L, buf, (size_t)len);
+}
+
+/* model:detokenize(ids [, {special=}]) -> string */
+static int m_detokenize(lua_State *L) {
+    lmodel *lm = lab_model_check(L, 1);
+    int32_t n;
+    const int32_t *ids = lab_check_tokens(L, 2, lm->n_vocab, &n);
+    bool special = false;
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "special");
+        special = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    lab_push_text(L, model_tok(lm->m), ids, n, special);
+    return 1;
+}
+
+/* model:piece(id [, special=true]) -> the bytes of one token; control
+ * tokens give their text, or "" when special is false */
+static int m_piece(lua_State *L) {
+    lmodel *lm = lab_model_check(L, 1);
+    lua_Integer id = luaL_checkinteger(L, 2);
+    bool special = lua_isnoneornil(L, 3) || lua_toboolean(L, 3);
+    if (id < 0 || id >= lm->n_vocab)
+        return luaL_argerror(L, 2, lua_pushfstring(L, "token id %I out of range [0, %d)", id, (int)lm->n_vocab));
+    char buf[256];
+    int32_t n = tok_piece(model_tok(lm->m), (int32_t)id, buf, (int32_t)sizeof buf, special);
+    if (n < 0) n = 0;
+    if (n > (int32_t)sizeof buf) n = (int32_t)sizeof buf;
+    lua_pushlstring(L, buf, (size_t)n);
+    return 1;
+}
+
+/* model:token_id(text) -> id of the exact vocabulary string, or nil */
+static int m_token_id(lua_State *L) {
+    lmodel *lm = lab_model_check(L, 1);
+    size_t len;
+    const char *s = luaL_checklstring(L, 2, &len);
+    int32_t id = tok_find(model_tok(lm->m), s, len);
+    if (id < 0) return lab_fail(L, "no token '%s' in the vocabulary", s);
+    lua_pushinteger(L, id);
+    return 1;
+}
+
+static int m_tostring(lua_State *L) {
+    model_ud *u = luaL_checkudata(L, 1, MODEL_T);
+    if (!u->lm) lua_pushliteral(L, "Model(closed)");
+    else lua_pushfstring(L, "Model(%s)", model_path(u->lm->m));
+    return 1;
+}
+
+static const luaL_Reg model_methods[] = {
+    { "info", m_info },         { "tokenize", m_tokenize }, { "detokenize", m_detokenize },
+    { "piece", m_piece },       { "token_id", m_token_id }, { "close", m_close },
+    { NULL, NULL },
+};
+static const luaL_Reg model_meta[] = {
+    { "__gc", m_close }, { "__close", m_close }, { "__tostring", m_tostring }, { NULL, NULL },
+};
+static const luaL_Reg model_fns[] = { { "open", l_open }, { NULL, NULL } };
+
+int lab_open_model(lua_State *L) {
+    lab_class(L, MODEL_T, "Model", model_methods, model_meta);
+    luaL_newlib(L, model_fns);
+    return 1;
+}

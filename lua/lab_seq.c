@@ -1,0 +1,610 @@
+/* lab_seq: sequences (model:seq) and the engine jobs over them: eval
+ * batches (seq:submit, lab.submit; seq:eval and lab.eval_batch are Lua on
+ * top) and scoring (the primitive under lab.score).
+ *
+ * A Seq keeps every token: [0, n_eval) are in the KV cache, [n_eval, n) are
+ * pending (appended, not yet evaluated). A submit hands copies of the
+ * pending tokens to the worker; when the job is done the Seq "settles":
+ * n_eval grows by what the worker appended. Every method settles first, and
+ * those that touch the ctx (fork, rewind, close, submit) wait for the job
+ * and for the model's other jobs (lab_model_sync). Uservalues: 1 the Model,
+ * 2 the token buffer (a userdata, so the GC owns it), 3 the Logits of the
+ * last evaluated token while no token is pending (what seq:eval returns
+ * again without work).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "lhost_impl.h"
+#include "model.h"
+#include "score.h"
+#include "tok.h"
+
+#define SEQ_T "lab.Seq"
+
+typedef struct seq_ud {
+    lmodel *lm;             /* a reference; NULL once closed */
+    int32_t id;             /* the ctx's sequence id */
+    int32_t n_eval;         /* tokens in the KV cache */
+    int32_t n, cap;         /* tokens in all, capacity of toks */
+    int32_t *toks;          /* (cap), the buffer in uservalue 2 */
+    ljob *job;              /* eval in flight (a reference) or NULL */
+    int item;               /* this seq's item in job */
+} seq_ud;
+
+typedef struct eval_item {
+    lmodel *m;              /* borrowed: the job holds a reference in models[] */
+    int32_t seq, pos0, n;   /* n == 0: answered from the seq's cached logits */
+    int32_t *toks;          /* (n) */
+    float *row;             /* (n_vocab): the logits after the last token */
+    int32_t n_done;         /* tokens the worker appended */
+} eval_item;
+
+typedef struct eval_job {
+    int n_items;
+    bool single;
+    eval_item items[];
+} eval_job;
+
+/* ---- settling -------------------------------------------------------- */
+
+static void settle(lua_State *L, seq_ud *s, bool wait) {
+    if (!s->job) return;
+    if (!lwork_job_done(s->job)) {
+        if (!wait) return;
+        lwork_wait(lhost_of(L)->work, s->job);
+    }
+    eval_job *ej = s->job->p;
+    s->n_eval += ej->items[s->item].n_done;
+    lwork_job_unref(s->job);
+    s->job = NULL;
+}
+
+static seq_ud *check_seq(lua_State *L, int idx) {
+    seq_ud *s = luaL_checkudata(L, idx, SEQ_T);
+    if (!s->lm) luaL_argerror(L, idx, "the sequence is closed");
+    settle(L, s, false);
+    return s;
+}
+
+/* Makes room for n_more tokens (a bigger buffer replaces uservalue 2). */
+static void reserve(lua_State *L, int idx, seq_ud *s, int32_t n_more) {
+    if (n_more > INT32_MAX / 2 - s->n) luaL_error(L, "too many tokens in one sequence");
+    int32_t need = s->n + n_more;
+    if (need <= s->cap) return;
+    int32_t cap = s->cap ? s->cap : 16;
+    while (cap < need) cap = cap > INT32_MAX / 4 ? need : cap * 2;
+    idx = lua_absindex(L, idx);
+    int32_t *b = lua_newuserdatauv(L, sizeof *b * (size_t)cap, 0);
+    if (s->n) memcpy(b, s->toks, sizeof *b * (size_t)s->n);
+    lua_setiuservalue(L, idx, 2);
+    s->toks = b;
+    s->cap = cap;
+}
+
+static void drop_cache(lua_State *L, int idx) {
+    lua_pushnil(L);
+    lua_setiuservalue(L, idx, 3);
+}
+
+/* Token ids from idx: integer, table of ids, or a string (tokenized; BOS
+ * only when bos). Pushes a userdata holding them. */
+static int32_t *tokens_arg(lua_State *L, int idx, lmodel *lm, bool bos, bool special, int32_t *n) {
+    if (lua_type(L, idx) != LUA_TSTRING) return lab_check_tokens(L, idx, lm->n_vocab, n);
+    size_t len;
+    const char *text = lua_tolstring(L, idx, &len);
+    if (len > (size_t)INT32_MAX / 2) luaL_argerror(L, idx, "text too long");
+    const tok *t = model_tok(lm->m);
+    int32_t cap = (int32_t)len + 8;
+    int32_t *ids = lua_newuserdatauv(L, sizeof *ids * (size_t)cap, 0);
+    char err[256];
+    int32_t k = tok_encode(t, text, len, bos, special, ids, cap, err, sizeof err);
+    if (k > cap) {
+        lua_pop(L, 1);
+        cap = k;
+        ids = lua_newuserdatauv(L, sizeof *ids * (size_t)cap, 0);
+        k = tok_encode(t, text, len, bos, special, ids, cap, err, sizeof err);
+    }
+    if (k < 0) luaL_argerror(L, idx, err);
+    *n = k;
+    return ids;
+}
+
+/* ---- creating, appending, inspecting --------------------------------- */
+
+/* model:seq([tokens]) -> Seq | nil, err */
+static int l_seq(lua_State *L) {
+    lmodel *lm = lab_model_check(L, 1);
+    int32_t n = 0;
+    const int32_t *init = NULL;
+    if (!lua_isnoneornil(L, 2)) init = tokens_arg(L, 2, lm, tok_add_bos(model_tok(lm->m)), false, &n);
+    seq_ud *s = lua_newuserdatauv(L, sizeof *s, 3);
+    memset(s, 0, sizeof *s);
+    s->id = -1;
+    luaL_setmetatable(L, SEQ_T);
+    int ud = lua_gettop(L);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, ud, 1);
+    reserve(L, ud, s, n > 16 ? n : 16);
+    lab_model_sync(L, lm);
+    int32_t id = ctx_seq_create(lm->c);
+    if (id < 0) return lab_fail(L, "no free sequence: all %d are in use (close some, or open the model with a larger n_seq_max)", (int)ctx_n_seq(lm->c));
+    lab_model_ref(lm);
+    s->lm = lm;
+    s->id = id;
+    if (n) memcpy(s->toks, init, sizeof *init * (size_t)n);
+    s->n = n;
+    return 1;
+}
+
+/* seq:append(tokens [, {bos=false, special=false}]) -> seq. tokens: an id,
+ * a table of ids, or a string (tokenized without BOS unless bos=true). */
+static int s_append(lua_State *L) {
+    seq_ud *s = check_seq(L, 1);
+    bool bos = false, special = false;
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        lua_getfield(L, 3, "bos");
+        lua_getfield(L, 3, "special");
+        bos = lua_toboolean(L, -2);
+        special = lua_toboolean(L, -1);
+        lua_pop(L, 2);
+    }
+    int32_t n;
+    const int32_t *ids = tokens_arg(L, 2, s->lm, bos, special, &n);
+    if (n == 0) { lua_settop(L, 1); return 1; }
+    reserve(L, 1, s, n);
+    memcpy(s->toks + s->n, ids, sizeof *ids * (size_t)n);
+    s->n += n;
+    drop_cache(L, 1);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int s_tokens(lua_State *L) {
+    seq_ud *s = check_seq(L, 1);
+    lua_createtable(L, s->n, 0);
+    for (int32_t i = 0; i < s->n; i++) {
+        lua_pushinteger(L, s->toks[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+/* seq:text([{special=false}]) */
+static int s_text(lua_State *L) {
+    seq_ud *s = check_seq(L, 1);
+    bool special = false;
+    if (lua_istable(L, 2)) {
+        lua_getfield(L, 2, "special");
+        special = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    lab_push_text(L, model_tok(s->lm->m), s->toks, s->n, special);
+    return 1;
+}
+
+static int s_len(lua_State *L) {
+    seq_ud *s = check_seq(L, 1);
+    lua_pushinteger(L, s->n);
+    return 1;
+}
+
+/* seq:pending() -> tokens appended but not evaluated (waits for a job in flight) */
+static int s_pending(lua_State *L) {
+    seq_ud *s = check_seq(L, 1);
+    settle(L, s, true);
+    lua_pushinteger(L, s->n - s->n_eval);
+    return 1;
+}
+
+/* seq:model() -> its Model (a new handle when the first one was closed) */
+static int s_model(lua_State *L) {
+    seq_ud *s = check_seq(L, 1);
+    lua_getiuservalue(L, 1, 1);
+    if (!lab_model_is_open(L, -1)) {
+        lua_pop(L, 1);
+        lab_model_push(L, s->lm);
+        lua_pushvalue(L, -1);
+        lua_setiuservalue(L, 1, 1);
+    }
+    return 1;
+}
+
+/* seq:fork() -> Seq | nil, err: shares the prefix in the KV cache (O(1)) */
+static int s_fork(lua_State *L) {
+    seq_ud *s = check_seq(L, 1);
+    settle(L, s, true);
+    seq_ud *c = lua_newuserdatauv(L, sizeof *c, 3);
+    memset(c, 0, sizeof *c);
+    c->id = -1;
+    luaL_setmetatable(L, SEQ_T);
+    int ud = lua_gettop(L);
+    lua_getiuservalue(L, 1, 1);
+    lua_setiuservalue(L, ud, 1);
+    reserve(L, ud, c, s->n > 16 ? s->n : 16);
+    lua_getiuservalue(L, 1, 3);
+    lua_setiuservalue(L, ud, 3);
+    lab_model_sync(L, s->lm);
+    int32_t id = ctx_seq_fork(s->lm->c, s->id);
+    if (id < 0) return lab_fail(L, "no free sequence to fork into: all %d are in use", (int)ctx_n_seq(s->lm->c));
+    lab_model_ref(s->lm);
+    c->lm = s->lm;
+    c->id = id;
+    memcpy(c->toks, s->toks, sizeof *c->toks * (size_t)s->n);
+    c->n = s->n;
+    c->n_eval = s->n_eval;
+    return 1;
+}
+
+/* seq:rewind(pos) -> seq: keeps tokens [0, pos) */
+static int s_rewind(lua_State *L) {
+    seq_ud *s = check_seq(L, 1);
+    lua_Integer pos = luaL_checkinteger(L, 2);
+    if (pos < 0 || pos > s->n)
+        return luaL_argerror(L, 2, lua_pushfstring(L, "position %I outside [0, %d]", pos, (int)s->n));
+    settle(L, s, true);
+    if (pos == s->n) { lua_settop(L, 1); return 1; }
+    if (pos < s->n_eval) {
+        lab_model_sync(L, s->lm);
+        if (ctx_seq_rewind(s->lm->c, s->id, (int32_t)pos) != 0) return luaL_error(L, "the engine refused to rewind");
+        s->n_eval = (int32_t)pos;
+    }
+    s->n = (int32_t)pos;
+    drop_cache(L, 1);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static void seq_release(lua_State *L, seq_ud *s) {
+    if (!s->lm) return;
+    settle(L, s, true);
+    lab_model_sync(L, s->lm);
+    ctx_seq_drop(s->lm->c, s->id);
+    lab_model_unref(s->lm);
+    s->lm = NULL;
+}
+
+static int s_close(lua_State *L) {
+    seq_ud *s = luaL_checkudata(L, 1, SEQ_T);
+    seq_release(L, s);
+    return 0;
+}
+
+static int s_tostring(lua_State *L) {
+    seq_ud *s = luaL_checkudata(L, 1, SEQ_T);
+    if (!s->lm) lua_pushliteral(L, "Seq(closed)");
+    else lua_pushfstring(L, "Seq(%d tokens, %d pending)", (int)s->n, (int)(s->n - s->n_eval));
+    return 1;
+}
+
+/* ---- eval jobs -------------------------------------------------------- */
+
+static void eval_flush(ljob *j, lmodel *m, ctx_entry *e, int *owner, int k) {
+    eval_job *ej = j->p;
+    if (j->status) return;
+    char err[256];
+    int rc = ctx_eval(m->c, e, k, err, sizeof err);
+    if (rc != 0) {
+        j->status = LHOST_EINVAL;
+        snprintf(j->err, sizeof j->err, "%s", err);
+        return;
+    }
+    int32_t r = 0;
+    for (int i = 0; i < k; i++) {
+        eval_item *it = &ej->items[owner[i]];
+        it->n_done++;
+        if (e[i].logits) memcpy(it->row, ctx_logits(m->c, r++), sizeof(float) * (size_t)m->n_vocab);
+    }
+}
+
+/* On the worker: each model's items in batches of at most n_batch entries,
+ * logits kept for the last token of each item. */
+static void eval_run(ljob *j) {
+    eval_job *ej = j->p;
+    for (int mi = 0; mi < j->n_models && !j->status; mi++) {
+        lmodel *m = j->models[mi];
+        int nb = ctx_n_batch(m->c);
+        ctx_entry *e = malloc(sizeof *e * (size_t)nb);
+        int *owner = malloc(sizeof *owner * (size_t)nb);
+        if (!e || !owner) {
+            free(e);
+            free(owner);
+            j->status = LHOST_ENOMEM;
+            snprintf(j->err, sizeof j->err, "out of memory");
+            return;
+        }
+        int k = 0;
+        for (int i = 0; i < ej->n_items && !j->status; i++) {
+            eval_item *it = &ej->items[i];
+            if (it->m != m) continue;
+            for (int32_t t = 0; t < it->n; t++) {
+                e[k] = (ctx_entry){ it->seq, it->pos0 + t, it->toks[t], t == it->n - 1 };
+                owner[k++] = i;
+                if (k == nb) { eval_flush(j, m, e, owner, k); k = 0; }
+            }
+        }
+        if (k) eval_flush(j, m, e, owner, k);
+        free(e);
+        free(owner);
+    }
+}
+
+static void eval_free(ljob *j) {
+    eval_job *ej = j->p;
+    for (int i = 0; ej && i < ej->n_items; i++) {
+        free(ej->items[i].toks);
+        free(ej->items[i].row);
+    }
+    free(ej);
+}
+
+/* Results: one Logits (seq:submit) or a list (lab.submit). Also settles
+ * the seqs and caches each one's logits while nothing is pending. */
+static int eval_push(lua_State *L, ljob *j, int idx) {
+    eval_job *ej = j->p;
+    lua_getiuservalue(L, idx, 1);                      /* [seqs] */
+    int seqs = lua_gettop(L);
+    lua_getfield(L, seqs, "cached");                   /* [seqs cached] */
+    lua_createtable(L, ej->n_items, 0);                /* [seqs cached out] */
+    for (int i = 0; i < ej->n_items; i++) {
+        eval_item *it = &ej->items[i];
+        if (it->n == 0) lua_rawgeti(L, seqs + 1, i + 1);
+        else lab_logits_push(L, it->m, it->row, it->m->n_vocab, false);
+        lua_rawgeti(L, seqs, i + 1);                   /* [... logits seq] */
+        seq_ud *s = lua_touserdata(L, -1);
+        if (s->job == j) settle(L, s, false);
+        if (s->lm && !s->job && s->n == s->n_eval && s->n_eval == it->pos0 + it->n) {
+            lua_pushvalue(L, -2);
+            lua_setiuservalue(L, -2, 3);
+        }
+        lua_pop(L, 1);
+        lua_rawseti(L, -2, i + 1);
+    }
+    if (ej->single) lua_rawgeti(L, -1, 1);
+    return 1;
+}
+
+/* Checks and settles the seqs at [first, first+count); raises on misuse. */
+static void check_batch(lua_State *L, int first, int count) {
+    luaL_checkstack(L, count + 8, "too many sequences");
+    for (int i = 0; i < count; i++) {
+        seq_ud *s = check_seq(L, first + i);
+        settle(L, s, true);
+        for (int k = 0; k < i; k++)
+            if (lua_touserdata(L, first + k) == s) luaL_argerror(L, first + i, "the same sequence twice in one batch");
+        if (s->n == 0) luaL_argerror(L, first + i, "the sequence is empty: append tokens first");
+    }
+}
+
+/* Sets uservalue 1 of the Job at job to {seq, ..., cached = {[i] = Logits}}:
+ * a seq with nothing pending answers with its cached row, or, having none,
+ * gives its last token back to be evaluated again. Returns how many seqs
+ * need the engine. */
+static int batch_table(lua_State *L, int job, int first, int count) {
+    lua_createtable(L, count, 1);                      /* [seqs] */
+    lua_newtable(L);                                   /* [seqs cached] */
+    int n_work = 0;
+    for (int i = 0; i < count; i++) {
+        seq_ud *s = lua_touserdata(L, first + i);
+        lua_pushvalue(L, first + i);
+        lua_rawseti(L, -3, i + 1);
+        if (s->n > s->n_eval) { n_work++; continue; }
+        if (lua_getiuservalue(L, first + i, 3) != LUA_TNIL) {
+            lua_rawseti(L, -2, i + 1);
+            continue;
+        }
+        lua_pop(L, 1);
+        lab_model_sync(L, s->lm);
+        if (ctx_seq_rewind(s->lm->c, s->id, s->n_eval - 1) != 0) luaL_error(L, "the engine refused to rewind");
+        s->n_eval--;
+        n_work++;
+    }
+    lua_setfield(L, -2, "cached");
+    lua_setiuservalue(L, job, 1);
+    return n_work;
+}
+
+/* Copies each seq's pending tokens into the job and collects its models;
+ * false when out of memory (the job frees what was allocated). */
+static bool fill_items(lua_State *L, ljob *j, eval_job *ej, int first, int count) {
+    j->models = calloc((size_t)count, sizeof *j->models);
+    if (!j->models) return false;
+    for (int i = 0; i < count; i++) {
+        seq_ud *s = lua_touserdata(L, first + i);
+        eval_item *it = &ej->items[i];
+        *it = (eval_item){ .m = s->lm, .seq = s->id, .pos0 = s->n_eval, .n = s->n - s->n_eval };
+        if (!it->n) continue;
+        it->toks = malloc(sizeof *it->toks * (size_t)it->n);
+        it->row = malloc(sizeof *it->row * (size_t)s->lm->n_vocab);
+        if (!it->toks || !it->row) return false;
+        memcpy(it->toks, s->toks + s->n_eval, sizeof *it->toks * (size_t)it->n);
+        int k = 0;
+        while (k < j->n_models && j->models[k] != s->lm) k++;
+        if (k == j->n_models) {
+            lab_model_ref(s->lm);
+            j->models[j->n_models++] = s->lm;
+        }
+    }
+    return true;
+}
+
+/* Submits the seqs at [first, first+count) as one job; pushes the Job. */
+static int submit(lua_State *L, int first, int count, bool single) {
+    check_batch(L, first, count);
+    lab_job_push(L, NULL, "eval");                     /* [.. Job] */
+    int job = lua_gettop(L);
+    int n_work = batch_table(L, job, first, count);
+    eval_job *ej = calloc(1, sizeof *ej + sizeof(eval_item) * (size_t)count);
+    ljob *j = ej ? lwork_job_new(eval_run, eval_free, ej) : NULL;
+    if (!j) { free(ej); return luaL_error(L, "out of memory"); }
+    ej->n_items = count;
+    ej->single = single;
+    j->push = eval_push;
+    lab_job_set(L, job, j);                            /* the Job owns j from here */
+    if (!fill_items(L, j, ej, first, count)) return luaL_error(L, "out of memory");
+    if (n_work == 0) {
+        lwork_job_finish(j, 0, NULL);
+        return 1;
+    }
+    for (int i = 0; i < count; i++) {
+        seq_ud *s = lua_touserdata(L, first + i);
+        if (!ej->items[i].n) continue;
+        lwork_job_ref(j);
+        s->job = j;
+        s->item = i;
+    }
+    lwork_submit(lhost_of(L)->work, j);
+    return 1;
+}
+
+/* seq:submit() -> Job (lab.await gives the Logits after the pending tokens) */
+static int s_submit(lua_State *L) {
+    check_seq(L, 1);
+    lua_settop(L, 1);
+    return submit(L, 1, 1, true);
+}
+
+/* lab.submit{seq, ...} -> Job (lab.await gives a list of Logits) */
+static int l_submit(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, 1);
+    if (n < 1) return luaL_argerror(L, 1, "a list of one or more sequences expected");
+    if (n > 4096) return luaL_argerror(L, 1, "at most 4096 sequences in one batch");
+    luaL_checkstack(L, (int)n + 8, "too many sequences");
+    lua_settop(L, 1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, 1, i);
+        if (!luaL_testudata(L, -1, SEQ_T))
+            return luaL_argerror(L, 1, lua_pushfstring(L, "entry %I is not a Seq", i));
+    }
+    return submit(L, 2, (int)n, false);
+}
+
+/* ---- scoring ---------------------------------------------------------- */
+
+typedef struct score_job {
+    lmodel *m;              /* borrowed: the job's models[0] */
+    int32_t n, n_prefix;
+    int32_t *toks;          /* (n) */
+    float *lp;              /* (n - n_prefix) */
+    double sum;
+} score_job;
+
+static void score_run(ljob *j) {
+    score_job *sj = j->p;
+    char err[256];
+    if (score_tokens(sj->m->c, sj->toks, sj->n, sj->n_prefix, sj->lp, &sj->sum, err, sizeof err) != 0) {
+        j->status = LHOST_EINVAL;
+        snprintf(j->err, sizeof j->err, "%s", err);
+    }
+}
+
+static void score_free(ljob *j) {
+    score_job *sj = j->p;
+    if (!sj) return;
+    free(sj->toks);
+    free(sj->lp);
+    free(sj);
+}
+
+/* {logprob=, logprobs={...}, tokens={...}, n=, ppl=} */
+static int score_push(lua_State *L, ljob *j, int idx) {
+    (void)idx;
+    score_job *sj = j->p;
+    int32_t k = sj->n - sj->n_prefix;
+    lua_createtable(L, 0, 5);
+    lua_pushnumber(L, sj->sum);
+    lua_setfield(L, -2, "logprob");
+    lua_pushinteger(L, k);
+    lua_setfield(L, -2, "n");
+    lua_pushnumber(L, exp(-sj->sum / k));
+    lua_setfield(L, -2, "ppl");
+    lua_createtable(L, k, 0);
+    for (int32_t i = 0; i < k; i++) {
+        lua_pushnumber(L, sj->lp[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "logprobs");
+    lua_createtable(L, k, 0);
+    for (int32_t i = 0; i < k; i++) {
+        lua_pushinteger(L, sj->toks[sj->n_prefix + i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "tokens");
+    return 1;
+}
+
+/* priv.score_submit(model, prompt, continuation) -> Job | nil, err.
+ * Strings are tokenized together, so the boundary is the model's own; the
+ * continuation is what follows the prompt's tokens. */
+static int l_score_submit(lua_State *L) {
+    lmodel *lm = lab_model_check(L, 1);
+    if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TTABLE) luaL_typeerror(L, 2, "string or token table");
+    if (lua_type(L, 3) != LUA_TSTRING && lua_type(L, 3) != LUA_TTABLE) luaL_typeerror(L, 3, "string or token table");
+    bool bos = tok_add_bos(model_tok(lm->m));
+    int32_t np, nc, nw = 0;
+    const int32_t *p = tokens_arg(L, 2, lm, bos, false, &np);       /* [.. P] */
+    const int32_t *c = NULL, *w = NULL;
+    int32_t n_prefix = np;
+    if (lua_type(L, 2) == LUA_TSTRING && lua_type(L, 3) == LUA_TSTRING) {
+        lua_pushfstring(L, "%s%s", lua_tostring(L, 2), lua_tostring(L, 3));
+        w = tokens_arg(L, -1, lm, bos, false, &nw);
+        n_prefix = 0;
+        while (n_prefix < np && n_prefix < nw && p[n_prefix] == w[n_prefix]) n_prefix++;
+    } else {
+        c = tokens_arg(L, 3, lm, false, false, &nc);
+        nw = np + nc;
+    }
+    if (n_prefix < 1) return lab_fail(L, "the prompt must give at least one token (BOS or text)");
+    if (nw <= n_prefix) return lab_fail(L, "the continuation adds no tokens");
+    lab_job_push(L, NULL, "score");
+    score_job *sj = calloc(1, sizeof *sj);
+    ljob *j = sj ? lwork_job_new(score_run, score_free, sj) : NULL;
+    if (!j) { free(sj); return luaL_error(L, "out of memory"); }
+    lab_job_set(L, -1, j);
+    sj->toks = malloc(sizeof *sj->toks * (size_t)nw);
+    sj->lp = malloc(sizeof *sj->lp * (size_t)(nw - n_prefix));
+    j->models = malloc(sizeof *j->models);
+    if (!sj->toks || !sj->lp || !j->models) return luaL_error(L, "out of memory");
+    if (w) memcpy(sj->toks, w, sizeof *w * (size_t)nw);
+    else {
+        memcpy(sj->toks, p, sizeof *p * (size_t)np);
+        memcpy(sj->toks + np, c, sizeof *c * (size_t)nc);
+    }
+    sj->n = nw;
+    sj->n_prefix = n_prefix;
+    sj->m = lm;
+    lab_model_ref(lm);
+    j->models[0] = lm;
+    j->n_models = 1;
+    j->push = score_push;
+    lwork_submit(lhost_of(L)->work, j);
+    return 1;
+}
+
+static const luaL_Reg seq_methods[] = {
+    { "append", s_append }, { "tokens", s_tokens }, { "text", s_text },     { "len", s_len },
+    { "pending", s_pending }, { "model", s_model }, { "fork", s_fork },     { "rewind", s_rewind },
+    { "submit", s_submit }, { "close", s_close },   { NULL, NULL },
+};
+static const luaL_Reg seq_meta[] = {
+    { "__gc", s_close }, { "__close", s_close }, { "__len", s_len }, { "__tostring", s_tostring }, { NULL, NULL },
+};
+
+/* lab_open_seq(lab): the Seq type, model:seq, lab.submit, priv.score_submit. */
+int lab_open_seq(lua_State *L) {
+    lab_class(L, SEQ_T, "Seq", seq_methods, seq_meta);
+    lua_pushcfunction(L, l_submit);
+    lua_setfield(L, 1, "submit");
+    lua_getfield(L, LUA_REGISTRYINDEX, "lab.priv");
+    lua_pushcfunction(L, l_score_submit);
+    lua_setfield(L, -2, "score_submit");
+    lua_getfield(L, -1, "Model");
+    lua_pushcfunction(L, l_seq);
+    lua_setfield(L, -2, "seq");
+    lua_pop(L, 2);
+    return 0;
+}

@@ -1,0 +1,427 @@
+/* lhost: the host object and its Lua states: creation and teardown, the
+ * capped allocator, the budget hook, entries into Lua and console output.
+ *
+ * Invariants: every lua_State has its lstate in the registry under one key
+ * (lhost_state); a state's bytes (st->mem) never exceed st->mem_cap; a
+ * state is closed only when none of its Lua is on the C stack (depth 0);
+ * an entry's stop reason, once set, makes the hook raise again every few
+ * instructions, so that pcall cannot swallow it (the sandbox's pcall and
+ * coroutine.resume rethrow it as well).
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lhost_impl.h"
+
+static const char STATE_KEY = 'S';   /* registry[&STATE_KEY] = light userdata lstate */
+#define HOOK_COUNT 1000              /* instructions between budget checks */
+
+double lhost_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+lstate *lhost_state(lua_State *L) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &STATE_KEY);
+    lstate *st = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return st;
+}
+
+lhost *lhost_of(lua_State *L) { return lhost_state(L)->h; }
+
+static char *dupstr(const char *s) {
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+static char **dup_list(const char *const *v, const char *extra, bool *ok) {
+    int n = 0;
+    while (v && v[n]) n++;
+    char **d = calloc((size_t)n + 2, sizeof *d);
+    if (!d) { *ok = false; return NULL; }
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (!(d[k++] = dupstr(v[i]))) *ok = false;
+    if (extra && !(d[k++] = dupstr(extra))) *ok = false;
+    return d;
+}
+
+static void free_list(char **v) {
+    for (int i = 0; v && v[i]; i++) free(v[i]);
+    free(v);
+}
+
+void lhost_opts_default(lhost_opts *o) {
+    memset(o, 0, sizeof *o);
+}
+
+/* ---- allocator and budget hook -------------------------------------- */
+
+/* lua_Alloc counting st->mem; refuses growth past mem_cap. */
+static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    lstate *st = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        st->mem -= old;
+        return NULL;
+    }
+    size_t cap = st->grace ? st->mem_cap + ((size_t)32 << 20) : st->mem_cap;
+    if (nsize > old && st->mem - old + nsize > cap) {
+        st->mem_over = true;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (!p) return NULL;
+    st->mem = st->mem - old + nsize;
+    return p;
+}
+
+const char *lhost_stop_msg(lstate *st, char *buf, size_t cap) {
+    const char *who = st->is_plugin ? "plugin " : "";
+    switch (st->stop) {
+    case LSTOP_TIME:
+        snprintf(buf, cap, "%s%s: time budget of %g s exceeded (lab.budget{seconds=...} raises it)", who,
+                 st->name, st->budget_s);
+        break;
+    case LSTOP_INSTR:
+        snprintf(buf, cap, "%s%s: instruction budget of %llu exceeded", who, st->name,
+                 (unsigned long long)st->budget_instr);
+        break;
+    case LSTOP_INTERRUPT: snprintf(buf, cap, "%s%s: interrupted", who, st->name); break;
+    case LSTOP_MEM:
+        snprintf(buf, cap, "%s%s: memory cap of %.1f MiB exceeded", who, st->name,
+                 (double)st->mem_cap / (1024.0 * 1024.0));
+        break;
+    default: snprintf(buf, cap, "%s%s: stopped", who, st->name); break;
+    }
+    return buf;
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    lstate *st = lhost_state(L);
+    if (!st || st->depth == 0) return;
+    st->instr += HOOK_COUNT;
+    if (!st->stop) {
+        if (atomic_exchange(&st->h->interrupt, 0)) st->stop = LSTOP_INTERRUPT;
+        else if (st->budget_instr && st->instr > st->budget_instr) st->stop = LSTOP_INSTR;
+        else if (st->deadline > 0 && lhost_now() > st->deadline) st->stop = LSTOP_TIME;
+    }
+    if (st->stop) {
+        char msg[256];
+        lua_pushstring(L, lhost_stop_msg(st, msg, sizeof msg));
+        lua_error(L);
+    }
+}
+
+/* ---- states ---------------------------------------------------------- */
+
+static int open_state(lua_State *L) {
+    lstate *st = lua_touserdata(L, 1);
+    lua_pushlightuserdata(L, st);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &STATE_KEY);
+    lsandbox_open(L);
+    lab_open(L);
+    return 0;
+}
+
+lstate *lhost_state_create(lhost *h, const char *name, bool is_plugin, size_t mem_cap,
+                           double budget_s, char *err, size_t errlen) {
+    lstate *st = calloc(1, sizeof *st);
+    if (!st || !(st->name = dupstr(name))) {
+        free(st);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    st->h = h;
+    st->is_plugin = is_plugin;
+    st->mem_cap = mem_cap ? mem_cap : (h->o.mem_cap ? h->o.mem_cap : (size_t)512 << 20);
+    st->budget_s = budget_s != 0 ? budget_s : (h->o.budget_s != 0 ? h->o.budget_s : 10.0);
+    st->budget_instr = h->o.budget_instr;
+    st->L = lua_newstate(capped_alloc, st);
+    if (!st->L) {
+        snprintf(err, errlen, "%s: cannot create a Lua state (memory cap %zu bytes)", name, st->mem_cap);
+        free(st->name);
+        free(st);
+        return NULL;
+    }
+    lua_sethook(st->L, budget_hook, LUA_MASKCOUNT, HOOK_COUNT);
+    st->enabled = true;
+    st->next = h->states;
+    h->states = st;
+    if (lhost_call(st, open_state, st, false, err, errlen) != LHOST_OK) {
+        lhost_state_disable(st, err);
+        h->states = st->next;
+        lhost_state_free(st);
+        return NULL;
+    }
+    return st;
+}
+
+static void close_state(lstate *st) {
+    if (!st->L) return;
+    lua_close(st->L);
+    st->L = NULL;
+}
+
+void lhost_state_disable(lstate *st, const char *why) {
+    lhost *h = st->h;
+    if (why && !st->error) st->error = dupstr(why);
+    if (!st->enabled) return;
+    st->enabled = false;
+    lsched_drop_state(h, st);
+    lab_ui_drop_state(h, st);
+    if (st->depth == 0) close_state(st);
+    else st->dying = true;
+}
+
+void lhost_state_free(lstate *st) {
+    if (!st) return;
+    close_state(st);
+    free(st->name);
+    free(st->path);
+    free(st->description);
+    free(st->error);
+    free(st);
+}
+
+/* ---- entries --------------------------------------------------------- */
+
+void lhost_enter(lstate *st, lentry *e) {
+    lhost *h = st->h;
+    e->st = st;
+    e->deadline = st->deadline;
+    e->instr = st->instr;
+    e->stop = st->stop;
+    e->prev = h->running;
+    h->running = st;
+    h->nest++;
+    st->depth++;
+    st->instr = 0;
+    st->stop = LSTOP_NONE;
+    st->mem_over = false;
+    st->deadline = st->budget_s > 0 ? lhost_now() + st->budget_s : 0;
+}
+
+void lhost_leave(lentry *e) {
+    lstate *st = e->st;
+    st->h->running = e->prev;
+    st->h->nest--;
+    st->depth--;
+    st->deadline = e->deadline;
+    st->instr = e->instr;
+    st->stop = e->stop;
+    if (st->depth == 0 && st->dying) {
+        st->dying = false;
+        close_state(st);
+    }
+}
+
+/* ---- console --------------------------------------------------------- */
+
+void lhost_print(lhost *h, const char *s, size_t n, bool is_error) {
+    if (h->has_ui && h->ui.print) {
+        h->ui.print(h->ui.ud, s, n, is_error);
+        return;
+    }
+    FILE *f = is_error ? stderr : stdout;
+    if (is_error) fflush(stdout);
+    fwrite(s, 1, n, f);
+    if (n == 0 || s[n - 1] != '\n') fputc('\n', f);
+    fflush(f);
+}
+
+typedef struct errfmt {
+    lstate *st;
+    lua_State *co;          /* the thread that failed, for its traceback; or NULL */
+    char *err;
+    size_t errlen;
+} errfmt;
+
+/* [errfmt errobj] on the main thread: the message, with co's traceback. */
+static int fmt_error(lua_State *L) {
+    errfmt *ef = lua_touserdata(L, 1);
+    char stopmsg[256];
+    const char *msg;
+    if (ef->st->mem_over || ef->st->stop == LSTOP_MEM) {
+        ef->st->stop = LSTOP_MEM;
+        msg = lhost_stop_msg(ef->st, stopmsg, sizeof stopmsg);
+    } else if (lua_type(L, 2) == LUA_TSTRING) {
+        msg = lua_tostring(L, 2);
+    } else if (luaL_callmeta(L, 2, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
+        msg = lua_tostring(L, -1);
+    } else {
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 2));
+    }
+    if (ef->co) msg = (luaL_traceback(L, ef->co, msg, 0), lua_tostring(L, -1));
+    snprintf(ef->err, ef->errlen, "%s", msg);
+    return 0;
+}
+
+void lhost_errmsg(lstate *st, lua_State *co, int status, char *err, size_t errlen) {
+    (void)status;
+    lua_State *L = st->L;
+    errfmt ef = { st, co, err, errlen };
+    snprintf(err, errlen, "%s: out of memory while reporting an error", st->name);
+    bool grace = st->grace;
+    st->grace = true;                   /* the host's own allocations may pass the cap */
+    if (lua_checkstack(L, 4)) {
+        if (co && co != L) lua_xmove(co, L, 1);              /* [errobj] */
+        lua_pushcfunction(L, fmt_error);
+        lua_pushlightuserdata(L, &ef);
+        lua_rotate(L, -3, 2);                                /* [fmt ef errobj] */
+        if (lua_pcall(L, 2, 0, 0) != LUA_OK) lua_pop(L, 1);
+        if (co && co != L) lua_pushnil(co);                  /* keep co's stack balanced for the caller */
+    }
+    st->grace = grace;
+}
+
+/* Message handler: the error as a string, with the traceback of where it
+ * was raised (memory errors bypass it; lhost_errmsg names them). */
+static int msgh(lua_State *L) {
+    lhost_state(L)->grace = true;       /* reset when the call returns */
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) msg = lua_tostring(L, -1);
+        else msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+int lhost_call(lstate *st, lua_CFunction fn, void *ud, bool kill_plugin, char *err, size_t errlen) {
+    if (!st->enabled || !st->L) {
+        snprintf(err, errlen, "%s is disabled%s%s", st->name, st->error ? ": " : "", st->error ? st->error : "");
+        return LHOST_EDISABLED;
+    }
+    lua_State *L = st->L;
+    if (st->h->nest >= LHOST_MAX_NEST) {
+        snprintf(err, errlen, "%s: calls nested too deeply (a handler that calls itself?)", st->name);
+        return LHOST_EINVAL;
+    }
+    if (!lua_checkstack(L, 4)) {
+        snprintf(err, errlen, "%s: Lua stack overflow", st->name);
+        return LHOST_ENOMEM;
+    }
+    lentry e;
+    lhost_enter(st, &e);
+    lua_pushcfunction(L, msgh);
+    lua_pushcfunction(L, fn);
+    lua_pushlightuserdata(L, ud);
+    int rc = lua_pcall(L, 1, 0, -3);
+    st->grace = false;
+    int ret = LHOST_OK;
+    if (rc != LUA_OK) {
+        if (rc == LUA_ERRMEM) {
+            lhost_errmsg(st, NULL, rc, err, errlen);
+        } else {
+            const char *m = lua_tostring(L, -1);
+            snprintf(err, errlen, "%s", m ? m : "error");
+        }
+        ret = st->stop ? LHOST_EBUDGET : LHOST_ELUA;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lhost_leave(&e);
+    if (ret != LHOST_OK && kill_plugin && st->is_plugin) lhost_plugin_failed(st, err);
+    return ret;
+}
+
+void lhost_plugin_failed(lstate *st, const char *err) {
+    char *msg = malloc(strlen(err) + strlen(st->name) + 64);
+    if (msg) {
+        sprintf(msg, "plugin %s failed and is disabled: %s", st->name, err);
+        lhost_print(st->h, msg, strlen(msg), true);
+        free(msg);
+    } else {
+        lhost_print(st->h, err, strlen(err), true);
+    }
+    lhost_state_disable(st, err);
+}
+
+/* ---- the host -------------------------------------------------------- */
+
+int lhost_create(lhost **out, const lhost_opts *o, char *err, size_t errlen) {
+    *out = NULL;
+    lhost_opts def;
+    if (!o) { lhost_opts_default(&def); o = &def; }
+    lhost *h = calloc(1, sizeof *h);
+    if (!h) { snprintf(err, errlen, "out of memory"); return LHOST_ENOMEM; }
+    h->o = *o;
+    h->next_id = 1;
+    atomic_init(&h->interrupt, 0);
+    if (o->ui) { h->ui = *o->ui; h->has_ui = true; }
+    bool ok = true;
+    char wsplug[PATH_MAX + 16];
+    const char *extra = NULL;
+    if (o->workspace) {
+        char real[PATH_MAX];
+        if (!realpath(o->workspace, real)) {
+            snprintf(err, errlen, "workspace %s: no such folder", o->workspace);
+            free(h);
+            return LHOST_ENOENT;
+        }
+        if (!(h->workspace = dupstr(real))) ok = false;
+        snprintf(wsplug, sizeof wsplug, "%s/plugins", real);
+        extra = wsplug;
+    }
+    h->plugin_dirs = dup_list(o->plugin_dirs, extra, &ok);
+    static const char *const mdirs_default[] = { "models", "../shared/models", NULL };
+    const char *shared = getenv("LOGITLAB_SHARED");
+    char sm[PATH_MAX];
+    if (o->model_dirs) {
+        h->model_dirs = dup_list(o->model_dirs, NULL, &ok);
+    } else if (shared && *shared) {
+        snprintf(sm, sizeof sm, "%s/models", shared);
+        const char *v[] = { "models", sm, "../shared/models", NULL };
+        h->model_dirs = dup_list(v, NULL, &ok);
+    } else {
+        h->model_dirs = dup_list(mdirs_default, NULL, &ok);
+    }
+    h->o.plugin_dirs = (const char *const *)h->plugin_dirs;
+    h->o.model_dirs = (const char *const *)h->model_dirs;
+    h->o.workspace = h->workspace;
+    h->o.ui = NULL;
+    int rc = ok ? lwork_create(&h->work, err, errlen) : LHOST_ENOMEM;
+    if (!ok) snprintf(err, errlen, "out of memory");
+    if (rc != LHOST_OK) {
+        free_list(h->plugin_dirs);
+        free_list(h->model_dirs);
+        free(h->workspace);
+        free(h);
+        return rc;
+    }
+    *out = h;
+    return LHOST_OK;
+}
+
+void lhost_destroy(lhost *h) {
+    if (!h) return;
+    for (lstate *st = h->states; st; st = st->next) lhost_state_disable(st, NULL);
+    while (h->states) {
+        lstate *n = h->states->next;
+        lhost_state_free(h->states);
+        h->states = n;
+    }
+    lwork_destroy(h->work);
+    free_list(h->plugin_dirs);
+    free_list(h->model_dirs);
+    free(h->workspace);
+    free(h->lines);
+    free(h->text);
+    free(h);
+}
+
+void lhost_interrupt(lhost *h) { atomic_store(&h->interrupt, 1); }
+
+int lhost_wake_fd(const lhost *h) { return lwork_fd(h->work); }

@@ -1,0 +1,324 @@
+/* lhost_impl: what the files of lua/ share behind lhost.h. Not for app/.
+ *
+ * Objects and who owns them:
+ *   lhost   the host: options, states, tasks, timers, UI hooks, the worker.
+ *   lstate  one lua_State (a plugin, or the scripts state for run/REPL),
+ *           owned by the host; its allocator counts bytes against mem_cap.
+ *   ltask   a coroutine the host resumes (a script, a REPL line, a command
+ *           or key handler, a timer callback, lab.spawn); owned by the host,
+ *           the thread pinned in its state's registry.
+ *   ltimer  lab.after / lab.every; owned by the host.
+ *   lhook   a UI hook (command, key, pane, status); owned by the host, its
+ *           handler pinned in its state's registry.
+ *   ljob    work for the worker thread (or a completion the Lua thread
+ *           signals); refcounted: the submitter, the worker, a waiting task.
+ *   lmodel  a model with its context; refcounted (Lua userdata, seqs, jobs,
+ *           logits), freed by whoever drops the last reference.
+ * Everything but ljob.done, lmodel.refs/busy and lhost.interrupt is touched
+ * only by the host's thread.
+ */
+#ifndef LHOST_IMPL_H
+#define LHOST_IMPL_H
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lhost.h"
+
+struct model;
+struct ctx;
+
+#define LAB_API_LEVEL 1
+/* Entries into Lua may nest (a handler runs a command, which runs a
+ * handler...); past this depth lhost_call refuses, so that a handler that
+ * calls itself cannot overflow the C stack. */
+#define LHOST_MAX_NEST 32
+/* Command and key handlers get their first slice at once only below this
+ * depth; deeper ones wait for the next tick. */
+#define LHOST_EAGER_NEST 8
+#define LAB_VERSION "0.1.0"
+
+#if LUA_VERSION_NUM == 504 && LUA_VERSION_RELEASE_NUM < 50406
+#define lhost_closethread(L, from) lua_resetthread(L)
+#else
+#define lhost_closethread(L, from) lua_closethread(L, from)
+#endif
+
+typedef struct lstate lstate;
+typedef struct ltask ltask;
+typedef struct ltimer ltimer;
+typedef struct lhook lhook;
+typedef struct ljob ljob;
+typedef struct lmodel lmodel;
+typedef struct lwork lwork;
+
+/* Why an entry into Lua was stopped (sticky until the entry ends). */
+enum { LSTOP_NONE = 0, LSTOP_TIME, LSTOP_INSTR, LSTOP_INTERRUPT, LSTOP_MEM };
+
+struct lstate {
+    lhost *h;
+    lua_State *L;
+    char *name;             /* manifest name; "script" for the scripts state */
+    char *path;
+    char *description;
+    char *error;            /* why it was disabled */
+    int api_level;
+    bool is_plugin;
+    bool enabled;           /* false: L is closed (or closing) */
+    bool dying;             /* disable requested while Lua of it is on the C stack */
+    size_t mem, mem_cap;
+    bool mem_over;          /* the allocator refused a block for the cap */
+    bool grace;             /* host bookkeeping (error reports): 32 MiB over the cap allowed */
+    double budget_s;        /* < 0: none */
+    uint64_t budget_instr;  /* 0: none */
+    /* the entry now running in this state */
+    int depth;
+    double deadline;        /* monotonic seconds; 0 = none */
+    uint64_t instr;
+    int stop;               /* LSTOP_* */
+    int n_failed;           /* uncaught task errors (scripts) */
+    char *last_err;         /* the last quiet task's error (run_file, eval) */
+    lstate *next;
+};
+
+/* A saved entry (nested entries restore the outer one). */
+typedef struct lentry {
+    lstate *st;
+    double deadline;
+    uint64_t instr;
+    int stop;
+    lstate *prev;
+} lentry;
+
+/* ---- jobs and the worker (lwork.c) ----------------------------------- */
+
+struct ljob {
+    atomic_int refs;
+    atomic_int done;        /* set (release) once the result fields are final */
+    int status;             /* 0 or negative */
+    char err[256];
+    void (*run)(ljob *j);   /* on the worker; NULL for completions the host signals */
+    void (*free)(ljob *j);  /* frees the payload (any thread) */
+    /* Pushes the results for lab.await once done (host thread); idx is the
+     * Job userdata, whose uservalue 1 the submitter may have set. Returns
+     * the number of values. NULL: true, or nil + err on failure. */
+    int (*push)(lua_State *L, ljob *j, int idx);
+    lmodel **models;        /* marked busy from submit to done */
+    int n_models;
+    ljob *next;             /* queue link */
+    void *p;                /* payload */
+};
+
+ljob *lwork_job_new(void (*run)(ljob *), void (*free_fn)(ljob *), void *p);
+void lwork_job_ref(ljob *j);
+void lwork_job_unref(ljob *j);
+bool lwork_job_done(const ljob *j);
+/* Marks a completion job (no run function) done, on the host thread. */
+void lwork_job_finish(ljob *j, int status, const char *err);
+
+int lwork_create(lwork **out, char *err, size_t errlen);
+/* Waits for the running job, fails the queued ones ("cancelled"). */
+void lwork_destroy(lwork *w);
+/* Queues j (takes a reference); its models are busy until it is done. */
+int lwork_submit(lwork *w, ljob *j);
+void lwork_wait(lwork *w, ljob *j);
+/* Until no queued or running job uses m. */
+void lwork_wait_model(lwork *w, lmodel *m);
+int lwork_fd(const lwork *w);
+void lwork_clear_fd(lwork *w);
+
+/* ---- models (lab_model.c) -------------------------------------------- */
+
+struct lmodel {
+    atomic_int refs;
+    int busy;               /* jobs using ctx; guarded by the worker's lock */
+    struct model *m;
+    struct ctx *c;
+    int32_t n_vocab;
+};
+
+void lab_model_ref(lmodel *m);
+void lab_model_unref(lmodel *m);
+/* Waits until the worker does not use m's ctx (before touching it here). */
+void lab_model_sync(lua_State *L, lmodel *m);
+/* The lmodel of a Model userdata at idx (raises on misuse or a closed one). */
+lmodel *lab_model_check(lua_State *L, int idx);
+/* Whether the value at idx is a Model that is not closed. */
+bool lab_model_is_open(lua_State *L, int idx);
+/* Pushes a Model userdata sharing m (takes a new reference). */
+void lab_model_push(lua_State *L, lmodel *m);
+/* Token ids at idx (a table of ids, or one integer id), each checked
+ * against n_vocab, into a new userdata left on the stack. */
+int32_t *lab_check_tokens(lua_State *L, int idx, int32_t n_vocab, int32_t *n);
+/* Pushes the text of ids (the tokenizer's decode). */
+struct tok;
+void lab_push_text(lua_State *L, const struct tok *t, const int32_t *ids, int32_t n, bool special);
+
+/* ---- the host (lhost.c, lsched.c, lplugin.c) ------------------------- */
+
+struct ltask {
+    int id;
+    lstate *st;
+    lua_State *co;
+    int ref;                /* registry ref of co in st->L */
+    int nargs;              /* values waiting on co's stack for the first resume */
+    bool started;
+    ljob *wait;             /* awaited job (a reference), or NULL */
+    double wake_at;         /* lab.sleep: monotonic deadline, or 0 */
+    int kind;               /* LTASK_* */
+    ljob *fin;              /* signalled when the task ends (lab.await(task)) */
+    int res_ref;            /* registry ref of {ok, ...} once ended, or LUA_NOREF */
+    unsigned gen;           /* tick pass that created it */
+    bool quiet;             /* an error goes to st->last_err, not the console */
+    bool failed;
+    ltask *next;
+};
+enum { LTASK_PLAIN = 0, LTASK_MAIN, LTASK_REPL };
+
+struct ltimer {
+    int id;
+    lstate *st;
+    int fn_ref;
+    double due, interval;   /* interval 0: once */
+    ltimer *next;
+};
+
+enum { LHOOK_COMMAND = 1, LHOOK_KEY, LHOOK_PANE, LHOOK_STATUS };
+
+struct lhook {
+    int id, kind;
+    lstate *st;
+    int ref;                /* the handler (function) or, for panes, the handler table */
+    char *name;             /* command name, key, pane title or status name */
+    char *help;
+    lhook *next;
+};
+
+struct lhost {
+    lhost_opts o;           /* strings point into the copies below */
+    char **plugin_dirs;     /* NULL-terminated copies, workspace/plugins last */
+    char **model_dirs;
+    char *workspace;        /* realpath, or NULL */
+    lhost_ui ui;
+    bool has_ui;
+    lstate *states;
+    lstate *scripts;        /* created on first use */
+    ltask *tasks;
+    ltimer *timers;
+    lhook *hooks;
+    int next_id;            /* tasks, timers, hooks */
+    unsigned gen;
+    lwork *work;
+    atomic_int interrupt;
+    lstate *running;        /* innermost state whose Lua is on the C stack */
+    int in_wait;            /* run_file / eval are ticking: they take Ctrl-C */
+    int nest;               /* entries into Lua on the C stack, all states */
+    /* lhost_pane_draw's output, valid until the next call */
+    bool drawing;           /* a pane's on_draw is running: no nested draw */
+    lhost_line *lines;
+    int n_lines, cap_lines;
+    char *text;
+    size_t n_text, cap_text;
+};
+
+double lhost_now(void);
+/* The lstate of any thread of a state (the registry key). */
+lstate *lhost_state(lua_State *L);
+lhost *lhost_of(lua_State *L);
+
+/* Creates a state: allocator, sandbox, the lab API. NULL with err set. */
+lstate *lhost_state_create(lhost *h, const char *name, bool is_plugin, size_t mem_cap,
+                           double budget_s, char *err, size_t errlen);
+/* Removes its tasks, timers and hooks, closes L (now, or when the outermost
+ * entry leaves), records why. The lstate stays listed (plugins) until freed. */
+void lhost_state_disable(lstate *st, const char *why);
+void lhost_state_free(lstate *st);
+
+/* Entries into Lua: set the budget, track nesting. */
+void lhost_enter(lstate *st, lentry *e);
+void lhost_leave(lentry *e);
+/* The message for the stop reason of st (a budget, interrupt, memory). */
+const char *lhost_stop_msg(lstate *st, char *buf, size_t cap);
+/* Console output (UI print, else stdout / stderr). */
+void lhost_print(lhost *h, const char *s, size_t n, bool is_error);
+/* Calls fn(L, ud) protected in st's main thread under the budget. On error
+ * err gets the message with a traceback and a plugin is disabled when
+ * kill_plugin. Returns LHOST_OK, LHOST_ELUA or LHOST_EBUDGET. */
+int lhost_call(lstate *st, lua_CFunction fn, void *ud, bool kill_plugin, char *err, size_t errlen);
+/* A plugin's uncaught error: reported on the console, the plugin disabled. */
+void lhost_plugin_failed(lstate *st, const char *err);
+/* After a failed resume of co (or pcall on st->L when co is NULL): the
+ * error object at the top of co becomes a message with co's traceback in
+ * err. Protected; the error object is replaced by nil on co. */
+void lhost_errmsg(lstate *st, lua_State *co, int status, char *err, size_t errlen);
+
+/* Tasks (lsched.c). The function and nargs arguments on top of from's stack
+ * (a thread of st) move to a new task, ready at the next tick pass. Raises
+ * a memory error in from (call it protected). */
+ltask *lsched_spawn(lstate *st, lua_State *from, int nargs, int kind);
+ltask *lsched_find(lhost *h, lua_State *co);
+/* Resumes t once (it must be ready). */
+void lsched_resume(lhost *h, ltask *t);
+void lsched_task_free(lhost *h, ltask *t);
+/* Drops every task and timer of st. */
+void lsched_drop_state(lhost *h, lstate *st);
+int lsched_pending(const lhost *h, const lstate *st);   /* NULL st: all */
+ltimer *lsched_timer_add(lstate *st, int fn_ref, double delay, double interval);
+void lsched_timer_del(lhost *h, int id);
+
+/* UI hooks (lab_ui.c) */
+void lab_ui_drop_state(lhost *h, lstate *st);
+
+/* Plugins (lplugin.c) */
+lstate *lplugin_find(lhost *h, const char *name);
+int lplugin_load_opts(lhost *h, const char *name_or_path, double budget_s, size_t mem_cap,
+                      char *err, size_t errlen);
+
+/* ---- the lab API (lab*.c) -------------------------------------------- */
+
+/* Opens lab into L: the global `lab` and the sandboxed base library. */
+int lab_open(lua_State *L);
+/* Submodule openers: each pushes its table (or registers its types). */
+int lab_open_model(lua_State *L);
+int lab_open_seq(lua_State *L);
+int lab_open_logits(lua_State *L);
+int lab_open_smp(lua_State *L);
+int lab_open_ui(lua_State *L);
+int lab_open_fs(lua_State *L);
+int lab_open_json(lua_State *L);
+int lab_open_task(lua_State *L);
+/* Installs the sandbox: only the allowed libraries and wrapped functions. */
+void lsandbox_open(lua_State *L);
+
+/* Declares a userdata type: metatable tname with the meta functions and
+ * __index = a table of methods, also stored as priv[short] for the Lua
+ * layer. Leaves nothing on the stack. */
+void lab_class(lua_State *L, const char *tname, const char *short_name, const luaL_Reg *methods,
+               const luaL_Reg *meta);
+/* Expected failure: pushes nil, msg; returns 2. */
+int lab_fail(lua_State *L, const char *fmt, ...);
+
+/* Pushes a Job userdata over j (takes a reference) and returns it. */
+void lab_job_push(lua_State *L, ljob *j, const char *kind);
+/* Logits userdata from a row (copied; NULL leaves it to the caller to
+ * fill); m may be NULL. Returns the row inside the userdata. */
+float *lab_logits_push(lua_State *L, lmodel *m, const float *row, int32_t n, bool probs);
+/* The logits row of the Logits at idx (probabilities become log p in a
+ * temporary userdata pushed on the stack). */
+const float *lab_logits_check(lua_State *L, int idx, int32_t *n);
+/* Samples from row with the Sampler at idx; accept: tell the chain. */
+int32_t lab_smp_sample(lua_State *L, int idx, const float *row, int32_t n, bool accept);
+/* Sets the ljob of the Job userdata at idx (created with j == NULL). */
+void lab_job_set(lua_State *L, int idx, ljob *j);
+
+/* Embedded Lua sources (generated from the lua/ Lua files into build/lua/embed.c). */
+typedef struct lembed {
+    const char *name;
+    const char *src;
+} lembed;
+extern const lembed lembed_files[];
+
+#endif

@@ -1,0 +1,177 @@
+/* lwork: the host's worker thread and the jobs it runs.
+ *
+ * One worker per host runs engine jobs (ctx_eval batches, scoring) in FIFO
+ * order, so the Lua thread never waits for the engine unless it asks to.
+ * Invariants: a job's models have busy > 0 from lwork_submit until the job
+ * is done, and the Lua side touches a model's ctx only when busy == 0
+ * (lwork_wait_model); `done` is stored with release order after every
+ * result field, so a reader that sees it set (acquire) sees the results.
+ * When a job finishes the worker writes one byte to a pipe: the host's
+ * event loop polls it (lhost_wake_fd).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lhost_impl.h"
+
+struct lwork {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_job;      /* a job was queued, or stop */
+    pthread_cond_t cv_done;     /* a job finished */
+    ljob *head, *tail;
+    bool stop;
+    int pipe[2];                /* [0] read end polled by the host */
+};
+
+ljob *lwork_job_new(void (*run)(ljob *), void (*free_fn)(ljob *), void *p) {
+    ljob *j = calloc(1, sizeof *j);
+    if (!j) return NULL;
+    atomic_init(&j->refs, 1);
+    atomic_init(&j->done, 0);
+    j->run = run;
+    j->free = free_fn;
+    j->p = p;
+    return j;
+}
+
+void lwork_job_ref(ljob *j) { atomic_fetch_add(&j->refs, 1); }
+
+void lwork_job_unref(ljob *j) {
+    if (!j || atomic_fetch_sub(&j->refs, 1) != 1) return;
+    if (j->free) j->free(j);
+    for (int i = 0; i < j->n_models; i++) lab_model_unref(j->models[i]);
+    free(j->models);
+    free(j);
+}
+
+bool lwork_job_done(const ljob *j) { return atomic_load_explicit(&j->done, memory_order_acquire) != 0; }
+
+void lwork_job_finish(ljob *j, int status, const char *err) {
+    j->status = status;
+    if (err) snprintf(j->err, sizeof j->err, "%s", err);
+    atomic_store_explicit(&j->done, 1, memory_order_release);
+}
+
+static void wake(lwork *w) {
+    char b = 1;
+    ssize_t r = write(w->pipe[1], &b, 1);   /* a full pipe is already readable */
+    (void)r;
+}
+
+static void *worker(void *arg) {
+    lwork *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->head && !w->stop) pthread_cond_wait(&w->cv_job, &w->mu);
+        if (!w->head) break;
+        ljob *j = w->head;
+        w->head = j->next;
+        if (!w->head) w->tail = NULL;
+        pthread_mutex_unlock(&w->mu);
+        j->run(j);
+        pthread_mutex_lock(&w->mu);
+        for (int i = 0; i < j->n_models; i++) j->models[i]->busy--;
+        atomic_store_explicit(&j->done, 1, memory_order_release);
+        pthread_cond_broadcast(&w->cv_done);
+        pthread_mutex_unlock(&w->mu);
+        wake(w);
+        lwork_job_unref(j);
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+int lwork_create(lwork **out, char *err, size_t errlen) {
+    *out = NULL;
+    lwork *w = calloc(1, sizeof *w);
+    if (!w) { snprintf(err, errlen, "out of memory"); return LHOST_ENOMEM; }
+    if (pipe(w->pipe) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        free(w);
+        return LHOST_EINVAL;
+    }
+    for (int i = 0; i < 2; i++) {
+        fcntl(w->pipe[i], F_SETFL, fcntl(w->pipe[i], F_GETFL) | O_NONBLOCK);
+        fcntl(w->pipe[i], F_SETFD, FD_CLOEXEC);
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv_job, NULL);
+    pthread_cond_init(&w->cv_done, NULL);
+    if (pthread_create(&w->thread, NULL, worker, w) != 0) {
+        snprintf(err, errlen, "cannot start the worker thread");
+        close(w->pipe[0]);
+        close(w->pipe[1]);
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv_job);
+        pthread_cond_destroy(&w->cv_done);
+        free(w);
+        return LHOST_ENOMEM;
+    }
+    *out = w;
+    return LHOST_OK;
+}
+
+void lwork_destroy(lwork *w) {
+    if (!w) return;
+    pthread_mutex_lock(&w->mu);
+    ljob *q = w->head;
+    w->head = w->tail = NULL;
+    w->stop = true;
+    for (ljob *j = q; j; j = j->next)
+        for (int i = 0; i < j->n_models; i++) j->models[i]->busy--;
+    pthread_cond_broadcast(&w->cv_job);
+    pthread_mutex_unlock(&w->mu);
+    while (q) {
+        ljob *n = q->next;
+        lwork_job_finish(q, LHOST_EINVAL, "cancelled: the host is shutting down");
+        lwork_job_unref(q);
+        q = n;
+    }
+    pthread_join(w->thread, NULL);
+    close(w->pipe[0]);
+    close(w->pipe[1]);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv_job);
+    pthread_cond_destroy(&w->cv_done);
+    free(w);
+}
+
+int lwork_submit(lwork *w, ljob *j) {
+    lwork_job_ref(j);
+    j->next = NULL;
+    pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < j->n_models; i++) j->models[i]->busy++;
+    if (w->tail) w->tail->next = j;
+    else w->head = j;
+    w->tail = j;
+    pthread_cond_signal(&w->cv_job);
+    pthread_mutex_unlock(&w->mu);
+    return LHOST_OK;
+}
+
+void lwork_wait(lwork *w, ljob *j) {
+    if (lwork_job_done(j)) return;
+    pthread_mutex_lock(&w->mu);
+    while (!lwork_job_done(j)) pthread_cond_wait(&w->cv_done, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void lwork_wait_model(lwork *w, lmodel *m) {
+    pthread_mutex_lock(&w->mu);
+    while (m->busy > 0) pthread_cond_wait(&w->cv_done, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
+int lwork_fd(const lwork *w) { return w->pipe[0]; }
+
+void lwork_clear_fd(lwork *w) {
+    char buf[64];
+    while (read(w->pipe[0], buf, sizeof buf) > 0) {}
+}

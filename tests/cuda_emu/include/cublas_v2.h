@@ -1,0 +1,2 @@
+/* cuemu stand-in for the CUDA header of this name. */
+#include "cuemu.h"

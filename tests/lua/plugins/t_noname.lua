@@ -1,0 +1,1 @@
+return { api_level = 1, description = "no name" }

@@ -1,0 +1,206 @@
+/* The host's C contract (lua/lhost.h) as the TUI uses it: a UI adapter that
+ * records what plugins register, commands / keys / panes / status items
+ * called by id, tick and the wake fd, the REPL's incomplete chunks, plugin
+ * listing, and lhost_interrupt from another thread stopping a plugin that
+ * never returns while the host goes on.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "lhost.h"
+
+/* ---- a recording UI adapter ---- */
+typedef struct rec {
+    char out[8192];             /* console text, errors prefixed with "E:" */
+    int ids[32], kinds[32], n;  /* registered hooks */
+    char names[32][64];
+    int deleted, redraws;
+} rec;
+
+static void r_print(void *ud, const char *s, size_t n, bool err) {
+    rec *r = ud;
+    size_t used = strlen(r->out);
+    snprintf(r->out + used, sizeof r->out - used, "%s%.*s\n", err ? "E:" : "", (int)n, s);
+}
+static void r_add(rec *r, int id, int kind, const char *name) {
+    if (r->n >= 32) return;
+    r->ids[r->n] = id;
+    r->kinds[r->n] = kind;
+    snprintf(r->names[r->n], sizeof r->names[0], "%s", name);
+    r->n++;
+}
+static void r_cmd(void *ud, int id, const char *pl, const char *name, const char *help) {
+    (void)pl; (void)help;
+    r_add(ud, id, 1, name);
+}
+static void r_key(void *ud, int id, const char *pl, const char *key, const char *help) {
+    (void)pl; (void)help;
+    r_add(ud, id, 2, key);
+}
+static void r_pane(void *ud, int id, const char *pl, const char *title) {
+    (void)pl;
+    r_add(ud, id, 3, title);
+}
+static void r_status(void *ud, int id, const char *pl, const char *name) {
+    (void)pl;
+    r_add(ud, id, 4, name);
+}
+static void r_del(void *ud, int id) {
+    rec *r = ud;
+    for (int i = 0; i < r->n; i++)
+        if (r->ids[i] == id) { r->ids[i] = -1; r->deleted++; }
+}
+static void r_redraw(void *ud) { ((rec *)ud)->redraws++; }
+
+static int find(const rec *r, int kind, const char *name) {
+    for (int i = 0; i < r->n; i++)
+        if (r->ids[i] > 0 && r->kinds[i] == kind && strcmp(r->names[i], name) == 0) return r->ids[i];
+    return -1;
+}
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (f) { fputs(text, f); fclose(f); }
+}
+
+static const char *PLUGIN =
+    "local n = 0\n"
+    "return { name = 'p1', api_level = 1, description = 'test plugin',\n"
+    "  on_load = function()\n"
+    "    lab.ui.command_add('inc', 'add', function(a) n = n + (tonumber(a) or 1); lab.ui.redraw() end)\n"
+    "    lab.ui.key_add('C-k', 'add 10', function() n = n + 10 end)\n"
+    "    lab.ui.pane_add('pane', { on_draw = function(w, h) return 'n=' .. n .. '\\nw=' .. w end,\n"
+    "      on_key = function(k) if k == 'x' then return 'redraw' end return k == 'y' end })\n"
+    "    lab.ui.status_add('st', function() return 'n:' .. n end)\n"
+    "    lab.ui.command_add('spin', 'never returns', function() while true do end end)\n"
+    "    lab.ui.command_add('wait', 'sleep then add', function() lab.sleep(0.02); n = n + 1000 end)\n"
+    "  end }\n";
+
+typedef struct killer { lhost *h; int ms; } killer;
+
+static void *kill_later(void *arg) {
+    killer *k = arg;
+    struct timespec ts = { 0, (long)k->ms * 1000000L };
+    nanosleep(&ts, NULL);
+    lhost_interrupt(k->h);
+    return NULL;
+}
+
+int main(void) {
+    char dir[] = "/tmp/logitlab-lhost-XXXXXX";
+    if (!mkdtemp(dir)) { printf("# passed 0 failed 1\n"); return 1; }
+    char pdir[256], ppath[320];
+    snprintf(pdir, sizeof pdir, "%s/plugins", dir);
+    snprintf(ppath, sizeof ppath, "%s/p1.lua", pdir);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", pdir);
+    CHECK(system(cmd) == 0, "mkdir");
+    write_file(ppath, PLUGIN);
+
+    rec r;
+    memset(&r, 0, sizeof r);
+    lhost_ui ui = { &r, r_print, r_cmd, r_key, r_pane, r_status, r_del, r_redraw };
+    lhost_opts o;
+    lhost_opts_default(&o);
+    o.workspace = dir;                  /* its plugins/ folder holds p1 */
+    o.budget_s = 30;                    /* long: the spin is stopped by lhost_interrupt */
+    o.ui = &ui;
+    lhost *h;
+    char err[4096];
+    CHECK(lhost_create(&h, &o, err, sizeof err) == LHOST_OK, "create: %s", err);
+
+    CHECK(lhost_plugin_load_all(h) == 1, "one plugin loaded; console: %s", r.out);
+    CHECK(lhost_plugin_count(h) == 1, "count");
+    lhost_plugin_info in;
+    CHECK(lhost_plugin_get(h, 0, &in) == LHOST_OK && strcmp(in.name, "p1") == 0 && in.enabled &&
+          strcmp(in.description, "test plugin") == 0 && in.api_level == 1 && in.mem_used > 0, "info");
+    CHECK(lhost_plugin_get(h, 1, &in) == LHOST_EINVAL, "past the end");
+
+    int inc = find(&r, 1, "inc"), key = find(&r, 2, "C-k"), pane = find(&r, 3, "pane"), st = find(&r, 4, "st");
+    CHECK(inc > 0 && key > 0 && pane > 0 && st > 0, "hooks registered through the adapter");
+    CHECK(lhost_command_find(h, "inc") == inc, "find by name");
+    CHECK(lhost_command_find(h, "nope") == LHOST_ENOENT, "unknown name");
+
+    char buf[64];
+    CHECK(lhost_command_run(h, inc, "5", err, sizeof err) == LHOST_OK, "run: %s", err);
+    CHECK(r.redraws == 1, "lab.ui.redraw reached the adapter");
+    CHECK(lhost_key_run(h, key, err, sizeof err) == LHOST_OK, "key");
+    CHECK(lhost_status_get(h, st, buf, sizeof buf) == LHOST_OK && strcmp(buf, "n:15") == 0, "status: %s", buf);
+    const lhost_line *lines;
+    int nl;
+    CHECK(lhost_pane_draw(h, pane, 33, 5, &lines, &nl, err, sizeof err) == LHOST_OK, "draw: %s", err);
+    CHECK(nl == 2 && lines[0].len == 4 && memcmp(lines[0].text, "n=15", 4) == 0 &&
+          memcmp(lines[1].text, "w=33", 4) == 0, "pane lines");
+    CHECK(lhost_pane_key(h, pane, "x", err, sizeof err) == (LHOST_KEY_HANDLED | LHOST_KEY_REDRAW), "redraw flag");
+    CHECK(lhost_pane_key(h, pane, "y", err, sizeof err) == LHOST_KEY_HANDLED, "handled");
+    CHECK(lhost_pane_key(h, pane, "z", err, sizeof err) == LHOST_KEY_IGNORED, "ignored");
+    CHECK(lhost_pane_key(h, pane, "NotAKey", err, sizeof err) == LHOST_EINVAL, "bad key name");
+    CHECK(lhost_command_run(h, 9999, "", err, sizeof err) == LHOST_EINVAL, "unknown id");
+    CHECK(lhost_key_valid("C-x") && lhost_key_valid("F12") && lhost_key_valid("PageDown") &&
+          lhost_key_valid("j") && !lhost_key_valid("F13") && !lhost_key_valid("C-") && !lhost_key_valid(""),
+          "key names");
+
+    /* a handler that sleeps: the tick loop finishes it */
+    CHECK(lhost_command_run(h, find(&r, 1, "wait"), "", err, sizeof err) == LHOST_OK, "wait");
+    CHECK(lhost_next_ms(h) > 0 && lhost_next_ms(h) <= 20, "next_ms bounds the sleep");
+    CHECK(lhost_wake_fd(h) >= 0, "wake fd");
+    for (int i = 0; i < 200 && lhost_tick(h, 10) > 0; i++) {}
+    CHECK(lhost_status_get(h, st, buf, sizeof buf) == LHOST_OK && strcmp(buf, "n:1015") == 0, "after sleep: %s", buf);
+    CHECK(lhost_tick(h, 0) == 0 && lhost_next_ms(h) == -1, "idle");
+
+    /* lhost_interrupt from another thread stops a plugin that never returns */
+    pthread_t th;
+    killer k = { h, 100 };
+    pthread_create(&th, NULL, kill_later, &k);
+    CHECK(lhost_command_run(h, find(&r, 1, "spin"), "", err, sizeof err) == LHOST_OK, "spin ran (and was stopped)");
+    pthread_join(th, NULL);
+    CHECK(lhost_plugin_get(h, 0, &in) == LHOST_OK && !in.enabled && in.error && strstr(in.error, "interrupted"),
+          "the plugin is disabled: %s", in.error ? in.error : "(none)");
+    CHECK(strstr(r.out, "E:plugin p1 failed and is disabled") != NULL, "reported on the console: %s", r.out);
+    CHECK(r.deleted == 6, "every hook of the plugin was deleted (%d)", r.deleted);
+    CHECK(lhost_status_get(h, st, buf, sizeof buf) == LHOST_EINVAL, "its hooks are gone");
+
+    /* the host goes on: the REPL path */
+    r.out[0] = 0;
+    CHECK(lhost_eval(h, "1 + 41", true, err, sizeof err) == LHOST_OK, "eval");
+    CHECK(strstr(r.out, "42\n") != NULL, "result printed: %s", r.out);
+    CHECK(lhost_eval(h, "function f(x)", true, err, sizeof err) == LHOST_EINCOMPLETE, "incomplete");
+    CHECK(lhost_eval(h, "function f(x)\nreturn x * 2\nend", true, err, sizeof err) == LHOST_OK, "completed");
+    r.out[0] = 0;
+    CHECK(lhost_eval(h, "f(21)", true, err, sizeof err) == LHOST_OK && strstr(r.out, "42\n"), "globals persist");
+    CHECK(lhost_eval(h, "error('bad')", true, err, sizeof err) == LHOST_ELUA, "error");
+    CHECK(strstr(r.out, "E:") && strstr(r.out, "bad"), "error printed: %s", r.out);
+    CHECK(lhost_eval(h, "x = ", true, err, sizeof err) == LHOST_EINCOMPLETE, "unfinished statement");
+    CHECK(lhost_eval(h, "x = )", true, err, sizeof err) == LHOST_ELUA, "syntax error");
+
+    /* reload after fixing the file; disable */
+    CHECK(lhost_plugin_reload(h, "p1", err, sizeof err) == LHOST_OK, "reload: %s", err);
+    CHECK(lhost_plugin_get(h, 0, &in) == LHOST_OK && in.enabled, "enabled again");
+    CHECK(lhost_plugin_disable(h, "p1", err, sizeof err) == LHOST_OK, "disable");
+    CHECK(lhost_plugin_disable(h, "zz", err, sizeof err) == LHOST_ENOENT, "unknown plugin");
+    CHECK(lhost_plugin_load(h, "nope", err, sizeof err) == LHOST_ENOENT && strstr(err, "not found"), "%s", err);
+
+    /* run_file without waiting, driven by tick */
+    char spath[320];
+    snprintf(spath, sizeof spath, "%s/s.lua", dir);
+    write_file(spath, "lab.sleep(0.01)\nprint('script done', ...)\n");
+    r.out[0] = 0;
+    char *args[] = { "a1" };
+    CHECK(lhost_run_file(h, spath, 1, args, false, err, sizeof err) == LHOST_OK, "start: %s", err);
+    CHECK(strstr(r.out, "script done") == NULL, "not yet");
+    for (int i = 0; i < 200 && lhost_tick(h, 10) > 0; i++) {}
+    CHECK(strstr(r.out, "script done\ta1") != NULL, "finished by tick: %s", r.out);
+    CHECK(lhost_drain(h) == LHOST_OK, "drain idle");
+
+    lhost_destroy(h);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+    return check_done();
+}

@@ -1,0 +1,98 @@
+#!/bin/sh
+# The Lua host end to end: the Lua test files (tests/lua/test_*.lua, run by
+# tests/lua/runner.lua inside `logitlab run`), every ```lua example of
+# docs/lua-api.md, and the `run` / `repl` commands (exit statuses, errors,
+# arguments, the sandbox's file boundary). One summary line for tests/run.sh
+# adds the runner's counts to the shell checks.
+. "$(dirname "$0")/check.sh"
+M=$SHARED/models/stories260K.gguf
+T=$(mktemp -d "${TMPDIR:-/tmp}/logitlab-lua.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+if [ ! -x "$LOGITLAB" ]; then echo "FAIL: no binary at $LOGITLAB"; echo "# passed 0 failed 1"; exit 1; fi
+case "$M" in /*) ;; *) M=$(cd "$(dirname "$M")" && pwd)/$(basename "$M") ;; esac
+R=$(cd "$(dirname "$0")/.." && pwd)
+
+# ---- the Lua test files, in a workspace of their own ----
+W=$T/ws
+mkdir -p "$W/golden" "$W/plugins" "$W/data"
+cp "$R"/tests/lua/*.lua "$W/"
+cp "$R"/tests/lua/plugins/*.lua "$R"/plugins/example.lua "$W/plugins/"
+cp "$SHARED"/golden/stories260K/s2_once_upon_a_time.* "$W/golden/"
+cp "$SHARED"/golden/tokenizer-llama3/chat_examples.json "$SHARED"/golden/tokenizer-llama3/chat_template.jinja "$W/golden/"
+ln -s /etc "$W/escape"                       # a link out of the workspace: lab.fs must refuse it
+echo "outside" > "$T/outside.txt"
+ln -s "$T/outside.txt" "$W/escape_file"
+files=$(cd "$W" && ls test_*.lua)
+"$LOGITLAB" run -w "$W" --budget 60 "$W/runner.lua" "$W" "$M" $files >"$T/lua.out" 2>"$T/lua.err"
+rc=$?
+grep -v '^# passed' "$T/lua.out" | grep 'FAIL' | head -40
+line=$(grep '^# passed' "$T/lua.out" | tail -1)
+if [ -z "$line" ]; then
+  echo "FAIL: the Lua runner printed no summary (exit $rc)"; tail -20 "$T/lua.err"; lua_p=0; lua_f=1
+else
+  lua_p=$(echo "$line" | awk '{print $3}'); lua_f=$(echo "$line" | awk '{print $5}')
+  if [ "$rc" -ne 0 ] && [ "$lua_f" -eq 0 ]; then echo "FAIL: the runner exited $rc"; tail -20 "$T/lua.err"; lua_f=1; fi
+fi
+
+# ---- every ```lua block of docs/lua-api.md runs ----
+D=$T/doc
+mkdir -p "$D"
+awk -v dir="$D" '
+  /^```lua[ \t]*$/ { n++; f = sprintf("%s/ex%03d.lua", dir, n); inb = 1; next }
+  /^```/ && inb { inb = 0; close(f); next }
+  inb { print > f }
+' "$R/docs/lua-api.md"
+nd=0
+for f in "$D"/ex*.lua; do
+  [ -f "$f" ] || continue
+  nd=$((nd+1))
+  if (cd "$R" && "$LOGITLAB" run -w "$W" "$f") >"$T/doc.out" 2>&1; then
+    check_pass=$((check_pass+1))
+  else
+    check_fail=$((check_fail+1)); echo "FAIL: docs/lua-api.md example $(basename "$f"):"; sed 's/^/  /' "$f" | head -8; tail -5 "$T/doc.out"
+  fi
+done
+[ "$nd" -ge 40 ] || { check_fail=$((check_fail+1)); echo "FAIL: only $nd lua examples in docs/lua-api.md"; }
+
+# ---- the commands ----
+# check_run DESC STATUS PATTERN CMD...: exit status and a pattern in stdout+stderr
+check_run() {
+  d=$1; want=$2; pat=$3; shift 3
+  "$@" >"$T/out" 2>&1; got=$?
+  if [ "$got" -eq "$want" ] && grep -q -- "$pat" "$T/out"; then check_pass=$((check_pass+1))
+  else check_fail=$((check_fail+1)); echo "FAIL: $d (exit $got, want $want)"; head -5 "$T/out"; fi
+}
+printf 'print("args", select("#", ...), ...)\nprint(arg[0] ~= nil, arg[1])\n' > "$T/args.lua"
+check_run "run passes arguments" 0 "args	3	a	--b	c" "$LOGITLAB" run "$T/args.lua" a --b c
+check_run "run: options before the script" 0 "true	x" "$LOGITLAB" run --budget 5 -t 1 "$T/args.lua" x
+check_run "run without a script is a usage error" 2 "missing the script" "$LOGITLAB" run
+check_run "run: a missing file fails" 1 "cannot open" "$LOGITLAB" run "$T/nope.lua"
+printf 'local function f() error("boom") end\nf()\n' > "$T/err.lua"
+check_run "run: an error exits 1 with a traceback" 1 "err.lua:1: boom" "$LOGITLAB" run "$T/err.lua"
+check_run "run: the traceback names the caller" 1 "err.lua:2" "$LOGITLAB" run "$T/err.lua"
+printf 'local x = \n' > "$T/syntax.lua"
+check_run "run: a syntax error exits 1" 1 "syntax.lua" "$LOGITLAB" run "$T/syntax.lua"
+printf 'while true do end\n' > "$T/loop.lua"
+check_run "run: an endless script is stopped by --budget" 1 "time budget of 0.3 s exceeded" "$LOGITLAB" run --budget 0.3 "$T/loop.lua"
+printf 'local t = {} for i = 1, 1e9 do t[i] = {i} end\n' > "$T/bomb.lua"
+check_run "run: a memory bomb is stopped by --mem" 1 "memory cap of 16.0 MiB exceeded" "$LOGITLAB" run --mem 16 "$T/bomb.lua"
+printf 'print(io, os, debug, package, require, dofile, loadfile)\n' > "$T/sb.lua"
+check_run "run: no io/os/debug/package" 0 "nil	nil	nil	nil	nil	nil	nil" "$LOGITLAB" run "$T/sb.lua"
+printf 'print(lab.fs.read("x"))\n' > "$T/nows.lua"
+check_run "run: lab.fs without a workspace is nil, err" 0 "no workspace" "$LOGITLAB" run "$T/nows.lua"
+check_run "run --budget rejects junk" 2 "budget" "$LOGITLAB" run --budget x "$T/args.lua"
+printf 'for _, p in ipairs(lab.plugin.list()) do print(p.name, p.enabled) end\n' > "$T/plist.lua"
+check_run "run --plugins loads plugins/ (the example)" 0 "example	true" sh -c "cd '$R' && '$LOGITLAB' run --plugins '$T/plist.lua'"
+
+# the REPL, fed from a pipe
+printf '1 + 2\nx = 10\nx * 2\nfunction f(a)\nreturn a * 3\nend\nf(5)\nerror("oops")\n"still here"\n' > "$T/repl.in"
+check_run "repl: expressions print their values" 0 "^3$" sh -c "'$LOGITLAB' repl < '$T/repl.in'"
+check_run "repl: globals persist" 0 "^20$" sh -c "'$LOGITLAB' repl < '$T/repl.in'"
+check_run "repl: multi-line chunks" 0 "^15$" sh -c "'$LOGITLAB' repl < '$T/repl.in'"
+check_run "repl: an error is reported" 0 "oops" sh -c "'$LOGITLAB' repl < '$T/repl.in'"
+check_run "repl: goes on after an error" 0 '"still here"' sh -c "'$LOGITLAB' repl < '$T/repl.in'"
+printf 'm = lab.model.open("%s")\ns = m:seq("Once upon a time")\ns:eval():argmax()\n' "$M" > "$T/repl2.in"
+check_run "repl: the engine from the prompt (await in a REPL line)" 0 "^432$" sh -c "'$LOGITLAB' repl < '$T/repl2.in'"
+
+echo "# passed $((check_pass + lua_p)) failed $((check_fail + lua_f))"
+[ $((check_fail + lua_f)) -eq 0 ]

@@ -1,0 +1,111 @@
+#!/bin/sh
+# `logitlab runs` and `logitlab export` end to end on a workspace made from
+# the frozen version 1 database (tests/data/store_v1.sql; the read-only open
+# upgrades it), plus the clear refusals: no workspace, a damaged file, a
+# newer schema (left byte-identical), bad options. Seeding and checking the
+# output uses python3 (json, csv, sqlite3 modules); without it only the
+# error paths run.
+. "$(dirname "$0")/check.sh"
+T=$(mktemp -d "${TMPDIR:-/tmp}/logitlab-store-cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+if [ ! -x "$LOGITLAB" ]; then echo "FAIL: no binary at $LOGITLAB"; echo "# passed 0 failed 1"; exit 1; fi
+HAVE_PY=0; python3 -c 'import sqlite3, json, csv' >/dev/null 2>&1 && HAVE_PY=1
+V1=$(dirname "$0")/data/store_v1.sql
+
+# check_rc DESC STATUS CMD...: exit status STATUS; a runtime failure (1) prints
+# exactly one line on stderr, a usage error (2) the line and a hint.
+check_rc() {
+  d=$1; want=$2; shift 2
+  "$@" >"$T/out" 2>"$T/err"; got=$?
+  lines=$(wc -l <"$T/err")
+  if [ "$got" -eq "$want" ] && { [ "$want" -eq 0 ] || [ "$lines" -eq 1 ] || { [ "$want" -eq 2 ] && [ "$lines" -eq 2 ]; }; }; then check_pass=$((check_pass+1))
+  else check_fail=$((check_fail+1)); echo "FAIL: $d (exit $got, want $want)"; head -3 "$T/err"; fi
+}
+py() { python3 - "$@"; }
+
+# ---- refusals ----
+check_rc "runs: no workspace" 1 "$LOGITLAB" runs -w "$T/none"
+check "the message says so" grep -q "no workspace" "$T/err"
+check_not "and nothing was created" test -e "$T/none"
+check_rc "export: no workspace" 1 "$LOGITLAB" export -w "$T/none"
+mkdir "$T/bad" && head -c 3000 /dev/urandom >"$T/bad/logitlab.db"
+check_rc "runs: a damaged database" 1 "$LOGITLAB" runs -w "$T/bad"
+check "with a suggestion" grep -q "mv logitlab.db" "$T/err"
+check_rc "export: bad format" 2 "$LOGITLAB" export -w "$T/bad" --format xml
+check_rc "export: bad run id" 2 "$LOGITLAB" export -w "$T/bad" --run x
+check_rc "runs: bad limit" 2 "$LOGITLAB" runs -w "$T/bad" -n -3
+check_rc "runs --help" 0 "$LOGITLAB" runs --help
+check_rc "export --help" 0 "$LOGITLAB" export --help
+check "help lists runs and export" sh -c "'$LOGITLAB' --help | grep -q '^  runs' && '$LOGITLAB' --help | grep -q '^  export'"
+
+if [ "$HAVE_PY" -eq 0 ]; then echo "# python3 missing: runs/export output not checked"; check_done; exit $?; fi
+
+# ---- a workspace from the first schema ----
+W=$T/ws
+mkdir "$W"
+py "$W/logitlab.db" "$V1" <<'EOF'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1]); c.executescript(open(sys.argv[2]).read()); c.close()
+EOF
+check_rc "runs upgrades a v1 workspace read-only" 0 "$LOGITLAB" runs -w "$W"
+check "it kept a backup" test -f "$W/logitlab.db.bak-v1"
+check "both runs listed" sh -c "grep -q entropy_scan '$T/out' && grep -q sweep '$T/out'"
+check "the dead run shows interrupted" grep -q "sweep *interrupted" "$T/out"
+check "newest first" sh -c "head -2 '$T/out' | tail -1 | grep -q sweep"
+py "$W/logitlab.db" <<'EOF'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.executemany("INSERT INTO metrics VALUES (1, ?, ?, ?, 1700000600)",
+              [("loss", 0, 2.5), ("loss", 1, 1.25), ("acc", 1, 0.5), ("zz", 0, 1.0 / 3.0)])
+c.execute("INSERT INTO records(run_id, kind, data, created) VALUES (1, 'tricky', ?, 1700000515)",
+          ('{"s": "a,b \\"q\\"\\nline"}',))
+c.commit(); c.close()
+EOF
+check_rc "runs with metrics" 0 "$LOGITLAB" runs -w "$W"
+check "latest metric values" grep -q "acc=0.5 loss=1.25 zz=0.3333" "$T/out"
+check_rc "runs --plugin" 0 "$LOGITLAB" runs -w "$W" --plugin sweep
+check "filters" sh -c "! grep -q entropy_scan '$T/out' && grep -q sweep '$T/out'"
+check_rc "runs -n 1" 0 "$LOGITLAB" runs -w "$W" -n 1
+check "limits" test "$(wc -l <"$T/out")" -eq 2
+
+check_rc "export jsonl" 0 "$LOGITLAB" export -w "$W" -o "$T/all.jsonl"
+check "jsonl content" py "$T/all.jsonl" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+types = [r["type"] for r in rows]
+assert types.count("run") == 2 and types.count("metric") == 4 and types.count("record") == 5, types
+run1 = [r for r in rows if r["type"] == "run" and r["run"] == 1][0]
+assert run1["plugin"] == "entropy_scan" and run1["seed"] == 42 and run1["params"] == {"temps": [0.5, 1]}
+assert run1["models"] == ["270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d"]
+t = [r for r in rows if r["type"] == "record" and r["kind"] == "tricky"][0]
+assert t["data"] == {"s": 'a,b "q"\nline'}, t
+zz = [r for r in rows if r["type"] == "metric" and r["name"] == "zz"][0]
+assert zz["value"] == 1.0 / 3.0
+assert rows[-1]["run"] is None and rows[-1]["data"] == "hello"
+EOF
+check_rc "export csv of one run" 0 "$LOGITLAB" export -w "$W" --run 1 --format csv
+check "csv content (python's csv module)" py "$T/out" <<'EOF'
+import csv, json, sys
+raw = open(sys.argv[1], "rb").read()
+assert raw.count(b"\r\n") >= raw.count(b"\n") - 1, "CRLF"   # the tricky record holds one bare \n
+rows = list(csv.DictReader(open(sys.argv[1], newline="", encoding="utf-8")))
+assert [r["type"] for r in rows].count("run") == 1 and all(r["run"] == "1" for r in rows)
+t = [r for r in rows if r["name"] == "tricky"][0]
+assert json.loads(t["data"]) == {"s": 'a,b "q"\nline'}
+loss = {int(r["step"]): float(r["value"]) for r in rows if r["type"] == "metric" and r["name"] == "loss"}
+assert loss == {0: 2.5, 1: 1.25}, loss
+EOF
+check_rc "export: unknown run" 1 "$LOGITLAB" export -w "$W" --run 99
+check "names it" grep -q "no run 99" "$T/err"
+
+# ---- a newer schema is refused untouched ----
+py "$W/logitlab.db" <<'EOF'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1]); c.execute("PRAGMA user_version = 9"); c.commit(); c.close()
+EOF
+cp -p "$W/logitlab.db" "$T/before.db"
+check_rc "runs: newer schema" 1 "$LOGITLAB" runs -w "$W"
+check "the message says newer" grep -q "newer" "$T/err"
+check "the file is byte-identical" cmp -s "$W/logitlab.db" "$T/before.db"
+check "and keeps its mtime" test ! "$W/logitlab.db" -nt "$T/before.db"
+check_done

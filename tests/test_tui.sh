@@ -1,0 +1,330 @@
+#!/bin/sh
+# The workbench driven in a real terminal: each scenario starts
+# `logitlab tui` in a private tmux server at a fixed size, sends keys (and
+# mouse reports), captures the pane and asserts on the text on the screen:
+# open, step, pick the 2nd alternative and see the branch in the tree,
+# rewind and regenerate, resize (60x20, 200x60, too small), the help, a Lua
+# line in the console, plugin errors shown without a crash, mouse clicks,
+# monochrome/ASCII, quitting with unsaved work, SIGTERM, a kill -9 leaving
+# the terminal raw and the next start repairing it, and docs/tui.md against
+# `logitlab tui --keys`. Needs tmux (CI installs it); without it the test
+# says so and counts one failure.
+. "$(dirname "$0")/check.sh"
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+case "$LOGITLAB" in /*) BIN=$LOGITLAB ;; *) BIN=$(pwd)/$LOGITLAB ;; esac
+SH=$(cd "$SHARED" 2>/dev/null && pwd)
+M=$SH/models/stories260K.gguf
+T=$(mktemp -d "${TMPDIR:-/tmp}/logitlab-tui.XXXXXX")
+# One private server per scenario (logitlab-test-PID-N), so a server still
+# shutting down never meets the next scenario.
+SOCK=logitlab-test-$$
+N=0
+tm() { tmux -L "$SOCK-$N" -f /dev/null "$@"; }
+cleanup() {
+  i=0
+  while [ $i -le $N ]; do tmux -L "$SOCK-$i" kill-server >/dev/null 2>&1; i=$((i + 1)); done
+  rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK-"*
+  rm -rf "$T"
+}
+trap cleanup EXIT
+if [ ! -x "$BIN" ]; then echo "FAIL: no binary at $BIN"; echo "# passed 0 failed 1"; exit 1; fi
+if ! command -v tmux >/dev/null 2>&1; then echo "FAIL: tmux is not installed"; echo "# passed 0 failed 1"; exit 1; fi
+
+# start W H [ENV...] -- [ARGS...]: a fresh server running the workbench; the
+# pane stays after it exits and prints its status.
+start() {
+  w=$1; h=$2; shift 2
+  envs="LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color LOGITLAB_SHARED=$SH"
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs="$envs $1"; shift; done
+  [ "$1" = "--" ] && shift
+  tm kill-server >/dev/null 2>&1
+  N=$((N + 1))
+  # the wrapper ignores SIGINT (Ctrl-C reaches the whole foreground group)
+  tm new-session -d -x "$w" -y "$h" -c "$T" \
+    "trap '' INT; env $envs $BIN tui -m $M -t 1 $*; echo EXITED \$?; sleep 600"
+}
+screen() { tm capture-pane -p -t 0 2>/dev/null; }
+keys() { tm send-keys -t 0 "$@"; }
+# A key, then a pause long enough that an Esc is not read as Alt.
+key() { tm send-keys -t 0 "$@"; sleep 0.15; }
+# wait_for TEXT [SECONDS]: until TEXT is on the screen (default 10 s).
+wait_for() {
+  n=0; lim=$(( ${2:-10} * 20 ))
+  while [ $n -lt $lim ]; do
+    if screen | grep -qF -- "$1"; then return 0; fi
+    sleep 0.05; n=$((n + 1))
+  done
+  return 1
+}
+# wait_gone TEXT [SECONDS]
+wait_gone() {
+  n=0; lim=$(( ${2:-5} * 20 ))
+  while [ $n -lt $lim ]; do
+    if ! screen | grep -qF -- "$1"; then return 0; fi
+    sleep 0.05; n=$((n + 1))
+  done
+  return 1
+}
+ok() { check_pass=$((check_pass + 1)); }
+bad() { check_fail=$((check_fail + 1)); echo "FAIL: $1"; screen | sed 's/^/  | /'; }
+# see DESC TEXT [SECONDS]: TEXT appears.
+see() { if wait_for "$2" "${3:-10}"; then ok; else bad "$1 (no '$2')"; fi; }
+# not_see DESC TEXT: TEXT is gone (or never was).
+not_see() { if wait_gone "$2"; then ok; else bad "$1 ('$2' still there)"; fi; }
+# width_is DESC N: the widest captured line is N columns.
+width_is() {
+  got=$(screen | LC_ALL=C.UTF-8 wc -L)
+  if [ "$got" -eq "$2" ]; then ok; else bad "$1 (lines $got wide, not $2)"; fi
+}
+# The workbench's pid: the child of the pane's shell (from /proc: pgrep is
+# not on every fresh machine).
+app_pid() {
+  parent=$(tm list-panes -t 0 -F '#{pane_pid}')
+  for p in /proc/[0-9]*; do
+    pp=$(sed 's/.*) //' "$p/stat" 2>/dev/null | cut -d' ' -f2)
+    if [ "$pp" = "$parent" ]; then echo "${p#/proc/}"; return; fi
+  done
+}
+# scroll_to DESC TEXT: PageDown (at most 10 times) until TEXT shows.
+scroll_to() {
+  n=0
+  while [ $n -lt 10 ] && ! screen | grep -qF -- "$2"; do key PageDown; n=$((n + 1)); done
+  see "$1" "$2" 1
+}
+# click X Y: a left click at 1-based cell (X, Y) as an xterm SGR mouse report.
+click() { tm send-keys -t 0 -l "$(printf '\033[<0;%d;%dM\033[<0;%d;%dm' "$1" "$2" "$1" "$2")"; sleep 0.2; }
+
+# ---- open, step, pick, rewind, regenerate (80x24) ----
+start 80 24 -- -p "'Once upon a time'"
+see "opens on the model" "stories260K"
+see "panes are drawn" "1 prompt"
+see "the prompt is shown" "Once upon a time"
+key :; keys "set temp 0" Enter
+see "greedy set from the command line" "temp = 0"
+key s; key s; key s
+see "three steps in step mode" "output 8/8 tokens"
+see "greedy continuation" "Once upon a time, there was"
+see "the inspector shows the distribution" "rank 1"
+see "the tree has the prompt and the branch" "tree 2 nodes"
+key 3; key Down; key Enter
+see "picking the 2nd alternative branches" "branched at position 7"
+see "the branch is in the tree" "pick"
+see "the tree grew" "tree 4 nodes"
+key s
+see "stepping continues the new branch" "output 9/9 tokens"
+key 2; key Left; key Left; key r
+see "rewind to the cursor" "rewound to position 6"
+see "the rewound path ends at the cursor" "output 7/7 tokens"
+key R
+see "regenerate runs a new branch" "tree 6 nodes" 20
+key Escape
+
+# ---- resizing ----
+tm resize-window -t 0 -x 60 -y 20; sleep 0.3
+see "60x20: the output" "2 output"
+see "60x20: the inspector in the slot" "3 inspector"
+width_is "60x20 fills the width" 60
+line=$(screen | grep -F "3 inspector")
+col=$(( $(printf '%s' "${line%%─4─*}" | LC_ALL=C.UTF-8 wc -m) + 2 ))
+click "$col" "$(screen | grep -nF '3 inspector' | cut -d: -f1)"
+see "60x20: a click on the slot's tab 4 shows the tree" "4 tree"
+tm resize-window -t 0 -x 200 -y 60; sleep 0.3
+see "200x60: the tree beside the inspector" "4 tree"
+see "200x60: the console" "5 console"
+width_is "200x60 fills the width" 200
+tm resize-window -t 0 -x 30 -y 8; sleep 0.3
+see "below 40x10: too small" "terminal too small"
+tm resize-window -t 0 -x 80 -y 24; sleep 0.3
+see "back to 80x24" "1 prompt"
+width_is "80x24 fills the width" 80
+
+# ---- help ----
+key '?'
+see "? opens the help" "Key bindings"
+see "the help lists the step key" "step: generate one token"
+scroll_to "the help scrolls to the tree keys" "Branch tree"
+key Escape
+not_see "Esc closes the help" "Key bindings"
+
+# ---- the Lua console (zoomed, to see its history) ----
+key 5; key z; key i
+keys "x = 6 * 7" Enter; sleep 0.2
+keys "x" Enter
+see "a Lua line runs in the console" "42"
+keys "for i = 1," Enter; sleep 0.1
+keys "2 do print('line ' .. i) end" Enter
+see "an unfinished chunk continues" "line 2"
+keys "error('boom here')" Enter
+see "a Lua error is shown" "boom here"
+see "with its traceback" "stack traceback"
+key Escape; key z
+
+# ---- mouse ----
+key 2
+click 60 15
+see "clicking the tree's root selects it" "output 5/5 tokens"
+click 10 5
+see "clicking the output focuses it" "2 output"
+
+# ---- quitting with unsaved work asks ----
+key q
+see "quit asks when there are unsaved branches" "Quit anyway?"
+key n
+not_see "n keeps running" "Quit anyway?"
+key :; keys "w $T/session.json" Enter
+see "save writes the tree" "saved"
+check "the saved tree is JSON with nodes" grep -q '"nodes"' "$T/session.json"
+key :; keys "export $T/path.jsonl" Enter
+see "export writes the path" "exported"
+check "the export has one object per token" grep -q '"pos":0' "$T/path.jsonl"
+key q
+see "after saving, q quits at once" "EXITED 0"
+
+# ---- plugins: an error on load, an error in a command, the example's hooks ----
+mkdir -p "$T/plugins"
+cat >"$T/plugins/bad.lua" <<'LUA'
+return { name = "bad", api_level = 1, description = "fails to load",
+  on_load = function() error("bad plugin exploded on load") end }
+LUA
+cat >"$T/plugins/spin.lua" <<'LUA'
+return { name = "spin", api_level = 1, description = "a command that never ends",
+  on_load = function() lab.ui.command_add("spin", "loops forever", function() while true do end end) end }
+LUA
+cat >"$T/plugins/flaky.lua" <<'LUA'
+return { name = "flaky", api_level = 1, description = "a command that fails",
+  on_load = function()
+    lab.ui.command_add("flaky", "raises", function() local t = nil; return t.field end)
+    lab.ui.status_add("flaky", function() return "flaky ok" end)
+  end }
+LUA
+start 80 24 -- --plugins "$T/plugins:$ROOT/plugins" -p "'Once upon a time'"
+see "a good plugin's status item is shown" "flaky ok"
+key 5; key z
+see "a plugin error on load is shown in the console" "bad plugin exploded"
+key :; keys "flaky" Enter
+see "a plugin command error shows a traceback" "attempt to index"
+key z; key 6; key Tab
+see "the example plugin's pane is in the slot" "next token"
+key 2; key s
+see "the workbench still works after plugin errors" "output 6/6 tokens"
+key :; keys "spin" Enter; sleep 0.5
+keys C-c
+see "Ctrl-C interrupts a runaway plugin" "interrupted"
+key 2; key s
+see "and the workbench answers again" "output 7/7 tokens"
+key :; keys "next Once upon" Enter
+see "the example plugin's command runs" "next after"
+key '?'
+scroll_to "plugin key bindings are in the help" "repeat :next"
+key Escape
+key :; keys "q!" Enter
+see "q! quits without asking" "EXITED 0"
+
+# ---- a storm of keys at several sizes: nothing crashes ----
+start 80 24 -- -p "'Once upon a time'"
+see "started for the storm" "1 prompt"
+for size in "80 24" "40 10" "61 17" "33 7" "120 40" "45 12"; do
+  set -- $size
+  tm resize-window -t 0 -x "$1" -y "$2"
+  keys s s s g; sleep 0.2
+  keys Escape 2 Left Left Up Down Home End PageUp PageDown r 3 Down Down Enter s 4 Up Down Left Right Enter; sleep 0.1
+  keys L Escape; sleep 0.1
+  keys z Tab Tab BTab z c c c v v "[" "]" 6 Down Right Left Space K J Down Down Enter 3 Enter Escape; sleep 0.1
+  keys 1 i x y Enter BSpace Left Right; sleep 0.05
+  keys Escape; sleep 0.1
+  keys 5 i "1+" Enter "1" Enter Escape; sleep 0.1
+  keys 4 d n '?' PageDown Up Down; sleep 0.05
+  keys Escape; sleep 0.1
+  keys R; sleep 0.2
+  keys Escape C-l 7 Tab Tab Tab Tab Tab Tab Tab Up Down; sleep 0.1
+  click 5 5; click 70 20; click 30 3
+done
+tm resize-window -t 0 -x 80 -y 24
+sleep 0.3
+if [ -n "$(app_pid)" ] && ! screen | grep -q EXITED; then ok; else bad "the storm crashed the workbench"; fi
+key Escape; key :; keys "q!" Enter
+see "quits after the storm" "EXITED 0"
+
+# ---- colours: 256, 8, monochrome (from the SGR codes tmux records) ----
+sgr() { tm capture-pane -e -p -t 0 | grep -oE '\[[0-9;]*m' | sort -u; }
+start 80 24 -- -p "'Once upon a time'"
+see "256 colours: started" "1 prompt"
+key g; sleep 0.5
+if sgr | grep -q '38;5;'; then ok; else bad "256 colours: no 256-colour codes"; fi
+start 80 24 TERM=xterm -- -p "'Once upon a time'"
+see "8 colours: started" "1 prompt"
+key g; sleep 0.5
+if ! sgr | grep -q '38;5;' && sgr | grep -qE '(\[|;)3[1-6](;|m)'; then ok; else bad "8 colours: wrong codes"; fi
+start 80 24 NO_COLOR=1 -- -p "'Once upon a time'"
+see "monochrome: started" "1 prompt"
+key g; sleep 0.5
+if ! sgr | grep -qE '38;5;|(\[|;)3[0-7](;|m)' && sgr | grep -qE '(\[|;)4(;|m)'; then ok; else bad "monochrome: colour codes, or no underline"; fi
+
+# ---- ASCII without a UTF-8 locale ----
+start 80 24 LANG=C LC_ALL=C NO_COLOR=1 -- -p "'Once upon a time'"
+see "ASCII borders without a UTF-8 locale" "+- 1 prompt"
+key s; key 3
+see "ASCII escapes in the inspector" '\s'
+key q
+see "asks before quitting" "Quit anyway?"
+key y
+see "y quits" "EXITED 0"
+
+# ---- `logitlab` with no command on a terminal is the workbench ----
+tm kill-server >/dev/null 2>&1
+N=$((N + 1))
+tm new-session -d -x 80 -y 24 -c "$T" \
+  "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color LOGITLAB_MODEL=$M $BIN; echo EXITED \$?; sleep 600"
+see "no command opens the workbench" "1 prompt"
+see "on the default model" "stories260K"
+key q
+see "and q leaves it" "EXITED 0"
+
+# ---- SIGTERM quits cleanly ----
+start 80 24 -- -p "'Once'"
+see "started" "1 prompt"
+pid=$(app_pid)
+[ -n "$pid" ] && kill -TERM "$pid"
+see "SIGTERM exits with status 0" "EXITED 0"
+
+# ---- kill -9 leaves the tty raw; the next start repairs it ----
+tm kill-server >/dev/null 2>&1
+N=$((N + 1))
+tm new-session -d -x 80 -y 24 -c "$T" "env PS1='$ ' LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color sh"
+sleep 0.3
+keys "$BIN tui -m $M -t 1 --no-lua" Enter
+see "started from a shell" "1 prompt"
+pid=$(app_pid)
+[ -n "$pid" ] && kill -KILL "$pid"
+sleep 0.3
+# the tty is raw now: Enter sends CR that nothing turns into LF; C-j is LF
+keys "stty -a > $T/stty.raw" C-j; sleep 0.3
+check "kill -9 left the tty without icanon" grep -q -- '-icanon' "$T/stty.raw"
+keys "clear; $BIN tui -m $M -t 1 --no-lua" C-j
+see "starts again after kill -9" "1 prompt"
+key q
+sleep 0.5
+keys "stty -a > $T/stty.after; echo done" Enter
+sleep 0.5
+check "the next start left the tty sane (icanon)" grep -qE '(^| )icanon( |$)' "$T/stty.after"
+check "the next start left the tty sane (echo)" grep -qE '(^| )echo( |$)' "$T/stty.after"
+
+# ---- a crash restores the terminal at once ----
+keys "clear; $BIN tui -m $M -t 1 --no-lua" Enter
+see "started again" "1 prompt"
+pid=$(app_pid)
+[ -n "$pid" ] && kill -SEGV "$pid"
+sleep 0.5
+keys "stty -a > $T/stty.crash" Enter; sleep 0.3
+check "SIGSEGV left the tty sane" grep -qE '(^| )icanon( |$)' "$T/stty.crash"
+
+# ---- docs/tui.md holds the key table that --keys prints ----
+"$BIN" tui --keys >"$T/keys.md" 2>/dev/null
+check "tui --keys prints the table" grep -q '| `s` | step: generate one token |' "$T/keys.md"
+sed -n '/<!-- keys:begin -->/,/<!-- keys:end -->/p' "$ROOT/docs/tui.md" | sed '1d;$d' >"$T/doc_keys.md"
+if cmp -s "$T/keys.md" "$T/doc_keys.md"; then ok; else
+  check_fail=$((check_fail + 1)); echo "FAIL: docs/tui.md's key table differs from 'logitlab tui --keys' (regenerate it)"
+  diff "$T/doc_keys.md" "$T/keys.md" | head -10
+fi
+
+check_done
