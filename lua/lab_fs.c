@@ -179,7 +179,7 @@ static int l_list(lua_State *L) {
         n++;
     }
     closedir(d);
-    if (!oom) qsort(names, n, sizeof *names, cmp_str);
+    if (!oom && n > 1) qsort(names, n, sizeof *names, cmp_str);   /* names is NULL for an empty folder */
     name_list nl = { names, n };
     int rc = LUA_ERRMEM;
     if (!oom && lua_checkstack(L, 4)) {    /* the table is built protected: the names are freed anyway */
