@@ -391,8 +391,8 @@ int store_node_split(store *s, int64_t id, int64_t at, int64_t *child, char *err
     /* the new node takes the tail, the children, the label and the selection;
      * the order of these statements keeps every reference valid */
     static const char *const sql[] = {
-        "INSERT INTO nodes(session_id, parent_id, sampler, label, created, updated)"
-        " SELECT session_id, id, sampler, label, created, ?3 FROM nodes WHERE id = ?1",
+        ("INSERT INTO nodes(session_id, parent_id, sampler, label, created, updated)"
+         " SELECT session_id, id, sampler, label, created, ?3 FROM nodes WHERE id = ?1"),
         "UPDATE nodes SET parent_id = ?4 WHERE parent_id = ?1 AND id <> ?4",
         "UPDATE nodes SET label = NULL, updated = ?3 WHERE id = ?1",
         "UPDATE tokens SET node_id = ?4, i = i - ?2 WHERE node_id = ?1 AND i >= ?2",
