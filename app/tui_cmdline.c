@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "field.h"
+#include "hist.h"
 #include "palette.h"
 #include "pane.h"
 #include "session.h"
@@ -18,8 +19,7 @@
 typedef struct cl_pane {
     struct tui *t;
     field f;
-    char *hist[MAX_HIST];
-    int n_hist, hist_at;
+    hist hist;
     tui_cmd_cands cands;
     int cycle;              /* -1: no completion in progress */
     size_t word_end;
@@ -28,7 +28,7 @@ typedef struct cl_pane {
 void tui_cmdline_open(struct pane *p, const char *prefill) {
     cl_pane *o = p->ctx;
     field_set(&o->f, prefill ? prefill : "");
-    o->hist_at = o->n_hist;
+    hist_reset(&o->hist);
     o->cycle = -1;
 }
 
@@ -87,25 +87,13 @@ static void complete(cl_pane *o) {
     o->cycle = o->cands.n - 1;                  /* the next Tab shows the first match */
 }
 
-static void hist_add(cl_pane *o, const char *s) {
-    if (!*s || (o->n_hist && !strcmp(o->hist[o->n_hist - 1], s))) return;
-    char *d = strdup(s);
-    if (!d) return;
-    if (o->n_hist == MAX_HIST) {
-        free(o->hist[0]);
-        memmove(o->hist, o->hist + 1, sizeof o->hist[0] * (MAX_HIST - 1));
-        o->n_hist--;
-    }
-    o->hist[o->n_hist++] = d;
-}
-
 static int cl_key(pane *p, keys_code k, int action) {
     cl_pane *o = p->ctx;
     if (action != ACT_COMPLETE) o->cycle = -1;
     switch (action) {
     case ACT_RUN: {
         char *line = strdup(field_text(&o->f));
-        hist_add(o, field_text(&o->f));
+        hist_add(&o->hist, field_text(&o->f));
         tui_close_overlay(o->t);
         if (line) tui_command(o->t, line);
         free(line);
@@ -113,10 +101,9 @@ static int cl_key(pane *p, keys_code k, int action) {
     }
     case ACT_CLOSE: tui_close_overlay(o->t); break;
     case ACT_COMPLETE: complete(o); break;
-    case ACT_HIST_PREV: if (o->hist_at > 0) field_set(&o->f, o->hist[--o->hist_at]); break;
+    case ACT_HIST_PREV: { const char *l = hist_prev(&o->hist); if (l) field_set(&o->f, l); } break;
     case ACT_HIST_NEXT:
-        if (o->hist_at < o->n_hist) o->hist_at++;
-        field_set(&o->f, o->hist_at < o->n_hist ? o->hist[o->hist_at] : "");
+        field_set(&o->f, hist_next(&o->hist));
         break;
     case ACT_BACKSPACE:
         if (o->f.len == 0) { tui_close_overlay(o->t); break; }   /* as in vim: erase the ':' */
@@ -129,7 +116,7 @@ static int cl_key(pane *p, keys_code k, int action) {
 
 static void cl_destroy(pane *p) {
     cl_pane *o = p->ctx;
-    for (int i = 0; i < o->n_hist; i++) free(o->hist[i]);
+    hist_fini(&o->hist);
     field_fini(&o->f);
     free(o);
 }
@@ -141,6 +128,7 @@ struct pane *tui_cmdline_create(struct tui *t) {
     if (!o) return NULL;
     o->t = t;
     o->cycle = -1;
+    hist_init(&o->hist, MAX_HIST);
     field_init(&o->f, false);
     pane *p = pane_create(&cl_iface, o, t, SC_CMDLINE);
     if (p) p->text_input = true;

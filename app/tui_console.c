@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "field.h"
+#include "hist.h"
 #include "lhost.h"
 #include "palette.h"
 #include "pane.h"
@@ -27,8 +28,7 @@ typedef struct con_pane {
     int32_t scroll;         /* rows up from the bottom; 0 follows */
     field in;
     char *pending;          /* an unfinished chunk, or NULL */
-    char *hist[MAX_HIST];
-    int32_t n_hist, hist_at;
+    hist hist;
 } con_pane;
 
 /* Keeps a copy of s[0..n) with tabs as two spaces and other control
@@ -119,18 +119,6 @@ static void console_draw(pane *p, const canvas_view *v, bool focused) {
     if (o->scroll > 0) canvas_printf(v, v->w - 12 > 0 ? v->w - 12 : 0, 0, PAL_WARN, "[+%d rows]", (int)o->scroll);
 }
 
-static void hist_add(con_pane *o, const char *s) {
-    if (!*s || (o->n_hist && strcmp(o->hist[o->n_hist - 1], s) == 0)) return;
-    char *d = strdup(s);
-    if (!d) return;
-    if (o->n_hist == MAX_HIST) {
-        free(o->hist[0]);
-        memmove(o->hist, o->hist + 1, sizeof o->hist[0] * (MAX_HIST - 1));
-        o->n_hist--;
-    }
-    o->hist[o->n_hist++] = d;
-}
-
 static void submit(pane *p) {
     con_pane *o = p->ctx;
     const char *text = field_text(&o->in);
@@ -139,8 +127,7 @@ static void submit(pane *p) {
     size_t el = strlen(echo), tl = strlen(text);
     char *e = malloc(el + tl + 1);
     if (e) { memcpy(e, echo, el); memcpy(e + el, text, tl + 1); add_line(o, e, el + tl, 2); free(e); }
-    hist_add(o, text);
-    o->hist_at = o->n_hist;
+    hist_add(&o->hist, text);
     struct lhost *h = tui_host(o->t);
     if (!h) {
         tui_console_print(p, "Lua is off (started with --no-lua, or the host failed)", 55, true);
@@ -188,11 +175,10 @@ static int console_key(pane *p, keys_code k, int action) {
     case ACT_LEAVE: p->text_input = false; p->scope = SC_CONSOLE; break;
     case ACT_RUN: submit(p); break;
     case ACT_HIST_PREV:
-        if (o->hist_at > 0) field_set(&o->in, o->hist[--o->hist_at]);
+        { const char *l = hist_prev(&o->hist); if (l) field_set(&o->in, l); }
         break;
     case ACT_HIST_NEXT:
-        if (o->hist_at < o->n_hist) o->hist_at++;
-        field_set(&o->in, o->hist_at < o->n_hist ? o->hist[o->hist_at] : "");
+        field_set(&o->in, hist_next(&o->hist));
         break;
     case ACT_PGUP: o->scroll += page; break;
     case ACT_PGDN: o->scroll = o->scroll > page ? o->scroll - page : 0; break;
@@ -217,7 +203,7 @@ static void console_destroy(pane *p) {
     con_pane *o = p->ctx;
     for (int32_t i = 0; i < o->n; i++) free(o->lines[(o->first + i) % MAX_LINES].text);
     free(o->lines);
-    for (int32_t i = 0; i < o->n_hist; i++) free(o->hist[i]);
+    hist_fini(&o->hist);
     free(o->pending);
     field_fini(&o->in);
     free(o);
@@ -231,6 +217,7 @@ struct pane *tui_console_create(struct tui *t) {
     con_pane *o = calloc(1, sizeof *o);
     if (!o || !(o->lines = calloc(MAX_LINES, sizeof *o->lines))) { free(o); return NULL; }
     o->t = t;
+    hist_init(&o->hist, MAX_HIST);
     field_init(&o->in, false);
     field_set(&o->in, "");
     return pane_create(&console_iface, o, t, SC_CONSOLE);
