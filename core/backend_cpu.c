@@ -104,6 +104,7 @@ typedef struct mm_job {
     float *const *y;
     int32_t n;
     const void *const *xq;   /* per weight: rounded activations */
+    const void *const *x8;   /* per weight: the same interleaved by eight, or NULL */
     long total_rows;
     bool sgemm;
     size_t wchunk;           /* floats per thread in c->wbuf */
@@ -119,6 +120,10 @@ static void mm_rows(mm_job *j, long lo, long hi, int ith) {
         if (r1 <= 0 || r0 >= w->rows) continue;
         if (r0 < 0) r0 = 0;
         if (r1 > w->rows) r1 = w->rows;
+        if (j->x8[k]) {
+            vd_matmul8(w->type, w->data, w->cols, r0, r1, j->x8[k], j->n, j->y[k], w->rows);
+            continue;
+        }
         if (!j->sgemm) {
             vd_matmul(w->type, w->data, w->cols, r0, r1, j->xq[k], j->n, j->y[k], w->rows);
             continue;
@@ -179,6 +184,17 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
         }
         act_of[k] = f;
     }
+    /* decode batches of several sequences: one interleaved copy per group
+     * whose weights have an eight-wide kernel (vecdot.h), placed after */
+    size_t off8[MAX_MATMUL_W], size8[MAX_MATMUL_W] = { 0 };
+    for (int k = 0; k < nw && !sgemm; k++) {
+        size_t s8 = vd_act8_size(w[k]->type, cols, n);
+        if (s8 > size8[act_of[k]]) size8[act_of[k]] = s8;
+    }
+    for (int t = 0; t < nt; t++) {
+        off8[t] = total;
+        total += (size8[t] + 63) & ~(size_t)63;
+    }
     if (grow(&c->act, &c->act_cap, total)) return -1;
     const void *xq[MAX_MATMUL_W];
     size_t qrow = 0;
@@ -198,8 +214,14 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
             }
         }
     }
-    for (int k = 0; k < nw; k++) xq[k] = (const char *)c->act + off[act_of[k]];
-    mm_job j = { c, nw, w, y, n, xq, 0, sgemm, 0 };
+    const void *x8[MAX_MATMUL_W];
+    for (int t = 0; t < nt; t++)
+        if (size8[t]) vd_act8_pack(types[t], (char *)c->act + off[t], n, cols, (char *)c->act + off8[t]);
+    for (int k = 0; k < nw; k++) {
+        xq[k] = (const char *)c->act + off[act_of[k]];
+        x8[k] = size8[act_of[k]] && vd_act8_size(w[k]->type, cols, n) ? (const char *)c->act + off8[act_of[k]] : NULL;
+    }
+    mm_job j = { c, nw, w, y, n, xq, x8, 0, sgemm, 0 };
     for (int k = 0; k < nw; k++) j.total_rows += w[k]->rows;
     if (sgemm) {
         j.wchunk = (size_t)SGEMM_CHUNK * (size_t)cols;

@@ -334,6 +334,24 @@ static void test_act_q8_0(void) {
     ok = b.d == 0;
     for (int i = 0; i < 32; i++) ok &= b.qs[i] == 0;
     CHECK(ok, "q8_0 act zero block");
+    /* Every ISA rounds bit-identically to the portable path (ties included:
+     * half-integers times an exact scale of 1). */
+    enum { NB = 512 };
+    float *xs = malloc(NB * 32 * sizeof *xs);
+    qt_block_q8_0 *b0 = malloc(NB * sizeof *b0), *b1 = malloc(NB * sizeof *b1);
+    for (int i = 0; i < NB; i++) {
+        fill_normal(xs + 32 * i, 32, i % 5 == 0 ? 1e-4f : 3.0f);
+        if (i % 7 == 0) { for (int l = 0; l < 32; l++) xs[32 * i + l] = (float)(l - 16) + 0.5f; xs[32 * i] = 127; }
+    }
+    vd_set_isa(VD_PORTABLE);
+    vd_quantize_act(QT_Q8_0, xs, b0, NB * 32);
+    for (int isa = VD_AVX2; isa <= vd_isa_best(); isa++) {
+        vd_set_isa(isa);
+        vd_quantize_act(QT_Q8_0, xs, b1, NB * 32);
+        CHECK(memcmp(b0, b1, NB * sizeof *b0) == 0, "q8_0 act rounding: %s == portable", vd_isa_name(isa));
+    }
+    vd_init();
+    free(xs); free(b0); free(b1);
 }
 
 static void test_act_q8_K(void) {
@@ -458,6 +476,65 @@ static int mm_check(const mm_case *c, int64_t r0, int64_t r1, const char *isa) {
     return bad;
 }
 
+/* vd_matmul8 (eight activations interleaved) on the same case, where this
+ * CPU has the kernel: the same tolerance, nothing outside [r0, r1) written. */
+static int mm_check8(const mm_case *c, int64_t r0, int64_t r1) {
+    size_t sz = vd_act8_size(c->t, c->cols, c->nact);
+    if (!sz) return 0;
+    int64_t ldy = c->rows + 3;
+    float *y = malloc((size_t)(ldy * c->nact) * sizeof *y);
+    void *x8 = malloc(sz);
+    for (int64_t i = 0; i < ldy * c->nact; i++) y[i] = -12345.0f;
+    vd_act8_pack(c->t, c->xq, c->nact, c->cols, x8);
+    vd_matmul8(c->t, c->w, c->cols, r0, r1, x8, c->nact, y, ldy);
+    int bad = 0;
+    for (int j = 0; j < c->nact; j++)
+        for (int64_t r = 0; r < ldy; r++) {
+            float v = y[j * ldy + r];
+            if (r < r0 || r >= r1) { bad += v != -12345.0f; continue; }
+            double ref = c->ref[j * c->rows + r], tol = 3e-6 * c->mag[j * c->rows + r] + 1e-30;
+            if (!(fabs(v - ref) <= tol)) {
+                if (bad < 3)
+                    fprintf(stderr, "  x8 %s cols %lld row %lld act %d: %.9g vs %.9g (tol %.3g)\n",
+                            qt_get(c->t)->name, (long long)c->cols, (long long)r, j, v, ref, tol);
+                bad++;
+            }
+        }
+    free(y); free(x8);
+    return bad;
+}
+
+/* Eight-wide kernels: partial and several chunks (5..17 activations), odd
+ * row ranges and block counts; below VD_X8_MIN there is no packed path. */
+static void test_matmul8(void) {
+    static const struct { int64_t cols, rows; int nact; int64_t r0, r1; } shapes[] = {
+        {32, 3, 5, 0, 3}, {96, 7, 8, 1, 6}, {160, 9, 9, 0, 9}, {2048, 5, 16, 2, 5}, {288, 4, 17, 0, 4},
+    };
+    int any = 0;
+    for (int ti = 0; ti < NSUP; ti++) {
+        int t = supported[ti];
+        if (!vd_act8_size(t, 64, 8)) continue;
+        any++;
+        CHECK(vd_act8_size(t, 64, VD_X8_MIN - 1) == 0, "%s: no packed path below %d activations",
+              qt_get(t)->name, VD_X8_MIN);
+        CHECK(vd_act8_size(t, 64, 9) == 2 * 2 * sizeof(vd_act8_block), "%s: two chunks of two blocks",
+              qt_get(t)->name);
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            mm_case c;
+            mm_setup(&c, t, shapes[s].cols, shapes[s].rows, shapes[s].nact);
+            int bad = mm_check8(&c, shapes[s].r0, shapes[s].r1);
+            CHECK(bad == 0, "matmul8 %s cols %lld nact %d rows [%lld,%lld): %d bad", qt_get(t)->name,
+                  (long long)shapes[s].cols, shapes[s].nact, (long long)shapes[s].r0,
+                  (long long)shapes[s].r1, bad);
+            mm_free(&c);
+        }
+    }
+    if (!any) printf("# no eight-wide kernels on %s: matmul8 checks skipped\n", vd_isa_name(vd_isa()));
+    vd_set_isa(VD_PORTABLE);
+    CHECK(vd_act8_size(QT_Q4_0, 64, 8) == 0, "portable isa: no packed path");
+    vd_init();
+}
+
 static void test_matmul(void) {
     int best = vd_isa_best();
     CHECK(vd_set_isa(VD_AVX512 + 5) == best && vd_isa() == best, "isa clamps to best");
@@ -576,6 +653,17 @@ static void test_isa_agree(void) {
             for (int i = 0; i < 8 * 6; i++)
                 if (!(fabs(y0[i] - y1[i]) <= 2e-6 * mag[i] + 1e-30)) bad++;
             CHECK(bad == 0, "%s vs portable, %s, raw blocks: %d bad", vd_isa_name(isa), qt_get(t)->name, bad);
+            size_t sz = vd_act8_size(t, cols, 8);
+            if (!sz) continue;
+            void *x8 = malloc(sz);
+            vd_act8_pack(t, x, 8, cols, x8);
+            vd_matmul8(t, w, cols, 0, rows, x8, 8, y1, rows);
+            bad = 0;
+            for (int i = 0; i < 8 * 6; i++)
+                if (!(fabs(y0[i] - y1[i]) <= 2e-6 * mag[i] + 1e-30)) bad++;
+            CHECK(bad == 0, "%s eight-wide vs portable, %s, raw blocks: %d bad", vd_isa_name(isa),
+                  qt_get(t)->name, bad);
+            free(x8);
         }
         free(w); free(x); free(xf);
     }
@@ -672,6 +760,7 @@ int main(void) {
     test_act_q8_0();
     test_act_q8_K();
     test_matmul();
+    test_matmul8();
     test_isa_agree();
     test_f32_helpers();
     test_golden_files();

@@ -87,9 +87,11 @@ size_t vd_act_row_size(int wtype, int64_t cols) {
  * qtypes.c uses 1/d and rounds half away from zero, as the file format's
  * reference quantizer does.) */
 static void quant_act_q8_0(const float *x, qt_block_q8_0 *b, int64_t nb) {
+    const vd_backend *b2 = vd_backend_avx2();
+    if (vd_isa() >= VD_AVX2 && b2 && b2->quant_q8_0) { b2->quant_q8_0(x, b, nb); return; }
     for (int64_t i = 0; i < nb; i++, x += 32) {
         float amax = 0;
-        for (int l = 0; l < 32; l++) amax = fmaxf(amax, fabsf(x[l]));
+        for (int l = 0; l < 32; l++) amax = fabsf(x[l]) > amax ? fabsf(x[l]) : amax;
         float id = amax != 0 ? 127.0f / amax : 0.0f;
         b[i].d = qt_f32_to_f16(amax / 127.0f);
         for (int l = 0; l < 32; l++) b[i].qs[l] = (int8_t)lrintf(x[l] * id);
@@ -307,6 +309,51 @@ void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
                         yj[k * ldy + a] = dot1(wr + (size_t)a * wrs, xj + (size_t)k * xrs, cols);
             }
         }
+    }
+}
+
+/* ---- eight activations at once ------------------------------------------- */
+
+static vd_x8_fn x8_kernel(int wtype) {
+    return vd_isa() >= VD_AVX2 ? vd_x8_avx2(wtype) : NULL;
+}
+
+size_t vd_act8_size(int wtype, int64_t cols, int nact) {
+    if (nact < VD_X8_MIN || !x8_kernel(wtype) || qt_get(wtype)->act_type != QT_Q8_0) return 0;
+    return (size_t)((nact + 7) / 8) * (size_t)(cols / 32) * sizeof(vd_act8_block);
+}
+
+void vd_act8_pack(int wtype, const void *xq, int nact, int64_t cols, void *x8) {
+    assert(qt_get(wtype)->act_type == QT_Q8_0 && cols % 32 == 0 && "vd_act8_pack: bad type or length");
+    int64_t nb = cols / 32;
+    size_t xrs = vd_act_row_size(wtype, cols);
+    vd_act8_block *o = x8;
+    for (int c = 0; c < nact; c += 8, o += nb) {
+        memset(o, 0, (size_t)nb * sizeof *o);
+        for (int j = c; j < nact && j < c + 8; j++) {
+            const qt_block_q8_0 *x = (const qt_block_q8_0 *)((const char *)xq + (size_t)j * xrs);
+            for (int64_t b = 0; b < nb; b++) {
+                int32_t sum = 0;
+                for (int i = 0; i < 32; i++) {
+                    o[b].q[i / 4][4 * (j - c) + i % 4] = x[b].qs[i];
+                    sum += x[b].qs[i];
+                }
+                o[b].d[j - c] = qt_f16_to_f32(x[b].d);
+                o[b].off[j - c] = 8 * sum;
+            }
+        }
+    }
+}
+
+void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, const void *x8,
+                int nact, float *y, int64_t ldy) {
+    vd_x8_fn k = x8_kernel(wtype);
+    assert(k && "vd_matmul8: no eight-wide kernel (check vd_act8_size first)");
+    size_t wrs = qt_row_size(wtype, cols), chunk = (size_t)(cols / 32) * sizeof(vd_act8_block);
+    const char *wr = (const char *)w + (size_t)r0 * wrs;
+    for (int c = 0; c < nact; c += 8) {
+        int nx = nact - c < 8 ? nact - c : 8;
+        k(wr, wrs, r1 - r0, (const char *)x8 + (size_t)(c / 8) * chunk, cols, nx, y + (int64_t)c * ldy + r0, ldy);
     }
 }
 

@@ -43,6 +43,32 @@ void vd_quantize_act(int wtype, const float *x, void *xq, int64_t cols);
 void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
                const void *xq, int nact, float *y, int64_t ldy);
 
+/* ---- eight activations at once ---------------------------------------------
+ * For a decode step of many sequences: activations rounded by
+ * vd_quantize_act are interleaved in chunks of eight (vd_act8_pack), and
+ * vd_matmul8 reads each weight block once for the eight, one accumulator lane
+ * per activation (vecdot8_avx2.c says why that is cheaper than tiles). A
+ * chunk is cols / 32 vd_act8_block, one per 32-element block: q[g] holds
+ * elements 4g..4g+3 of activation j at bytes 4j..4j+3, d[j] its block scale
+ * and off[j] = 8 * (sum of its codes), the Q4_0 offset term. Missing
+ * activations of the last chunk are zeros. Results equal vd_matmul's up to
+ * float summation order. */
+typedef struct vd_act8_block {
+    float d[8];
+    int32_t off[8];
+    int8_t q[8][32];
+} vd_act8_block;
+#define VD_X8_MIN 5             /* fewer activations: vd_matmul's tiles are cheaper */
+/* Bytes vd_act8_pack writes for nact activations of cols elements, or 0 when
+ * this CPU has no eight-wide kernel for wtype or nact < VD_X8_MIN (use
+ * vd_matmul then). */
+size_t vd_act8_size(int wtype, int64_t cols, int nact);
+/* Interleaves nact rows of xq (vd_quantize_act output) into x8. */
+void vd_act8_pack(int wtype, const void *xq, int nact, int64_t cols, void *x8);
+/* y[j * ldy + r] = dot(W[r], X[j]) for r in [r0, r1), j < nact, from x8. */
+void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, const void *x8,
+                int nact, float *y, int64_t ldy);
+
 /* Plain float dot and axpy used by attention (SIMD where available). */
 float vd_dot_f32(const float *a, const float *b, int64_t n);
 void vd_axpy_f32(float *y, float a, const float *x, int64_t n); /* y += a*x */
@@ -63,7 +89,15 @@ typedef struct vd_backend {
     vd_tile_fn tile[VD_NTYPES];
     float (*dot_f32)(const float *a, const float *b, int64_t n);
     void (*axpy_f32)(float *y, float a, const float *x, int64_t n);
+    /* Q8_0 activation rounding, bit-identical to the portable one (the same
+     * float operations; conversions round to nearest even as lrintf does). */
+    void (*quant_q8_0)(const float *x, void *xq, int64_t nb);
 } vd_backend;
+/* An eight-wide kernel: rows [0, nr) of w (row stride ws) against one packed
+ * chunk of nx <= 8 activations. NULL for types without one. */
+typedef void (*vd_x8_fn)(const void *w, size_t ws, int64_t nr, const void *x8, int64_t cols, int nx,
+                         float *y, int64_t ldy);
+vd_x8_fn vd_x8_avx2(int wtype);
 /* NULL when the file was built without its ISA flags. */
 const vd_backend *vd_backend_avx2(void);
 const vd_backend *vd_backend_avx512(void);

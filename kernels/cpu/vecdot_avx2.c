@@ -76,9 +76,22 @@ INLINE __m256i loadu(const void *p) { return _mm256_loadu_si256((const __m256i *
 INLINE __m128i loadu128(const void *p) { return _mm_loadu_si128((const __m128i *)p); }
 INLINE float f16(uint16_t h) { return _cvtsh_ss(h); }
 
+/* Prefetches the same offset of the next tile's rows (w + NR * ws onwards).
+ * A tile walks NR rows side by side, each a short stream (a 4096-element
+ * Q4_0 row is 36 cache lines) that the hardware prefetcher barely trains on
+ * before it ends; fetching the next tile's lines while this one computes
+ * keeps DRAM busy. Prefetches past the matrix are harmless (no faults). */
+INLINE void prefetch_next(const char *w, size_t ws, size_t off, const int NR) {
+    UNROLL for (int r = 0; r < NR; r++) _mm_prefetch(w + (size_t)(NR + r) * ws + off, _MM_HINT_T0);
+}
+
 /* ---- float types: 8 elements per vector, scalar tail ---------------------- */
 
 INLINE __m256 ld_f32(const void *p, int64_t i) { return _mm256_loadu_ps((const float *)p + i); }
+/* Address of element i, for prefetching (ld_f32_at, ld_f16_at, ld_bf16_at). */
+INLINE const void *ld_f32_at(const void *p, int64_t i) { return (const float *)p + i; }
+INLINE const void *ld_f16_at(const void *p, int64_t i) { return (const uint16_t *)p + i; }
+INLINE const void *ld_bf16_at(const void *p, int64_t i) { return (const uint16_t *)p + i; }
 INLINE __m256 ld_f16(const void *p, int64_t i) {
     return _mm256_cvtph_ps(loadu128((const uint16_t *)p + i));
 }
@@ -103,6 +116,7 @@ INLINE float sc_bf16(const void *p, int64_t i) {
         UNROLL for (int k = 0; k < NR * NX * U; k++) acc[k] = _mm256_setzero_ps();     \
         int64_t i = 0;                                                                 \
         for (; i + 8 * U <= n; i += 8 * U) {                                           \
+            prefetch_next(w, ws, (size_t)((const char *)LD##_at(w, i) - w), NR);       \
             UNROLL for (int u = 0; u < U; u++) {                                       \
                 __m256 wv[4];                                                          \
                 UNROLL for (int r = 0; r < NR; r++) wv[r] = LD(w + r * ws, i + 8 * u); \
@@ -187,7 +201,10 @@ INLINE void q8_0_tile(const char *w, size_t ws, const char *x, size_t xs, int64_
     __m256 acc[4];
     UNROLL for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();
     int64_t nb = n / 32, b = 0;
-    for (; b + 2 <= nb; b += 2) q8_0_step(w, ws, x, xs, b, acc, NR, NX, 1);
+    for (; b + 2 <= nb; b += 2) {
+        prefetch_next(w, ws, b * sizeof(qt_block_q8_0), NR);
+        q8_0_step(w, ws, x, xs, b, acc, NR, NX, 1);
+    }
     if (b < nb) q8_0_step(w, ws, x, xs, b, acc, NR, NX, 0);   /* pairs with itself, scale 0 */
     store_tile(acc, y, ldy, NR, NX);
 }
@@ -270,7 +287,10 @@ INLINE void q40_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t
     __m256 acc[4];
     UNROLL for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();
     int64_t nb = n / 32, b = 0;
-    for (; b + 2 <= nb; b += 2) q40_step(w, ws, x, xs, b, acc, NR, NX, Q5, 1);
+    for (; b + 2 <= nb; b += 2) {
+        prefetch_next(w, ws, b * (Q5 ? sizeof(qt_block_q5_0) : sizeof(qt_block_q4_0)), NR);
+        q40_step(w, ws, x, xs, b, acc, NR, NX, Q5, 1);
+    }
     if (b < nb) q40_step(w, ws, x, xs, b, acc, NR, NX, Q5, 0);   /* pairs with itself, scale 0 */
     store_tile(acc, y, ldy, NR, NX);
 }
@@ -448,6 +468,33 @@ static void axpy_f32(float *y, float a, const float *x, int64_t n) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
+/* Q8_0 activation blocks: amax, d = fp16(amax / 127), codes = round(x *
+ * (127 / amax)) to nearest even, as the portable quant_act_q8_0 computes. */
+static void quant_q8_0(const float *x, void *xq, int64_t nb) {
+    qt_block_q8_0 *b = xq;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t i = 0; i < nb; i++, x += 32) {
+        __m256 v[4], m = _mm256_setzero_ps();
+        UNROLL for (int k = 0; k < 4; k++) {
+            v[k] = _mm256_loadu_ps(x + 8 * k);
+            m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[k]));
+        }
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_movehdup_ps(h));
+        float amax = _mm_cvtss_f32(h);
+        float id = amax != 0 ? 127.0f / amax : 0.0f;
+        b[i].d = qt_f32_to_f16(amax / 127.0f);
+        __m256 vid = _mm256_set1_ps(id);
+        __m256i q[4];
+        UNROLL for (int k = 0; k < 4; k++) q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], vid));
+        /* int32 -> int8 with packs (in-lane), then undo the lane interleave */
+        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+        p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)b[i].qs, p);
+    }
+}
+
 static const vd_backend avx2 = {
     .tile = {
         [QT_F32] = tile_f32, [QT_F16] = tile_f16, [QT_BF16] = tile_bf16,
@@ -456,6 +503,7 @@ static const vd_backend avx2 = {
     },
     .dot_f32 = dot_f32,
     .axpy_f32 = axpy_f32,
+    .quant_q8_0 = quant_q8_0,
 };
 
 const vd_backend *vd_backend_avx2(void) { return &avx2; }

@@ -1,0 +1,91 @@
+/* vecdot8_avx2: weight rows against eight activations at once (built with
+ * -mavx2 -mfma -mf16c; only called after vd_init saw those features).
+ *
+ * The tile kernels of vecdot_avx2.c hold one activation per accumulator, so
+ * every (row, block, activation) pays the block's unpacking, a horizontal
+ * pairing and a scale conversion: eight sequences cost ~7x one. Here the
+ * activations are interleaved instead (vd_act8_pack, layout in vecdot.h):
+ * one 256-bit vector holds the same four elements of all eight activations,
+ * so four weight codes broadcast to every lane meet eight activations in one
+ * maddubs, and one accumulator lane is one activation. Per weight block and
+ * eight activations: the unpack once, eight broadcast loads and maddubs, one
+ * widening, one conversion and one FMA. The vector multiplies (maddubs,
+ * madd) are what bounds it: nine per block for eight activations, where the
+ * tiles need about two per block and activation.
+ *
+ * Integer sums are exact, so each result equals the portable kernel's up to
+ * float summation order (blocks are summed in order, one chain per lane).
+ */
+#include "vecdot.h"
+#include "qtypes.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+#include <string.h>
+
+#define INLINE static inline __attribute__((always_inline))
+#define UNROLL _Pragma("GCC unroll 8")
+
+/* Four bytes to every 32-bit lane. GCC keeps the codes in a register and
+ * builds each lane with a byte shift and a broadcast; that measured faster
+ * than broadcast loads from a stored copy (store-forwarding stalls) and than
+ * vpermd (slow on Zen 3). */
+INLINE __m256i bcast4(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/* Writes lane j of acc to y[j * ldy] for the nx live activations. */
+INLINE void store_lanes(__m256 acc, float *y, int64_t ldy, int nx) {
+    float t[8];
+    _mm256_storeu_ps(t, acc);
+    for (int j = 0; j < nx; j++) y[j * ldy] = t[j];
+}
+
+/* Q4_0 codes u = q + 8 are unsigned, so they go first into maddubs against
+ * the signed activations; eight products of a block fit int16 (8 * 2*15*127
+ * < 32767) and the offset comes back as the block's 8 * sum(x) (off). */
+static void x8_q4_0(const void *w, size_t ws, int64_t nr, const void *x8, int64_t cols, int nx,
+                    float *y, int64_t ldy) {
+    const __m128i m4 = _mm_set1_epi8(15);
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int64_t nb = cols / 32;
+    const vd_act8_block *xb0 = x8;
+    uint8_t u[32] __attribute__((aligned(32)));
+    for (int64_t r = 0; r < nr; r++) {
+        const qt_block_q4_0 *wb = (const qt_block_q4_0 *)((const char *)w + (size_t)r * ws);
+        const char *next = (const char *)w + (size_t)(r + 2) * ws;
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            if ((b & 3) == 0) _mm_prefetch(next + b * sizeof *wb, _MM_HINT_T0);
+            const vd_act8_block *xb = xb0 + b;
+            __m128i q = _mm_loadu_si128((const __m128i *)wb[b].qs);
+            _mm_store_si128((__m128i *)u, _mm_and_si128(q, m4));                        /* elements 0-15 */
+            _mm_store_si128((__m128i *)(u + 16), _mm_and_si128(_mm_srli_epi16(q, 4), m4)); /* 16-31 */
+            __m256i s = _mm256_maddubs_epi16(bcast4(u), _mm256_loadu_si256((const __m256i *)xb->q[0]));
+            UNROLL
+            for (int g = 1; g < 8; g++)
+                s = _mm256_add_epi16(s, _mm256_maddubs_epi16(bcast4(u + 4 * g),
+                                                             _mm256_loadu_si256((const __m256i *)xb->q[g])));
+            __m256i p = _mm256_sub_epi32(_mm256_madd_epi16(s, ones),
+                                         _mm256_loadu_si256((const __m256i *)xb->off));
+            __m256 d = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(wb[b].d)), _mm256_loadu_ps(xb->d));
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc);
+        }
+        store_lanes(acc, y + r, ldy, nx);
+    }
+}
+
+/* Q8_0 weights have no eight-wide kernel: signed codes need |w| * (x *
+ * sign(w)) and a widening after every maddubs (a pair reaches 2*127*127), two
+ * multiplies per four elements; on this generation of cores the one vector
+ * multiply port makes that no cheaper than vecdot_avx2.c's tiles (measured:
+ * 8.1x vs 7.2x one activation). */
+static const vd_x8_fn x8[VD_NTYPES] = { [QT_Q4_0] = x8_q4_0 };
+
+vd_x8_fn vd_x8_avx2(int wtype) { return wtype >= 0 && wtype < VD_NTYPES ? x8[wtype] : 0; }
+
+#else
+vd_x8_fn vd_x8_avx2(int wtype) { (void)wtype; return 0; }
+#endif
