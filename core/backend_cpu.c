@@ -17,6 +17,7 @@
 #include "qtypes.h"
 #include "vecdot.h"
 #include <cblas.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,8 @@ typedef struct mm_job {
     long total_rows;
     bool sgemm;
     size_t wchunk;           /* floats per thread in c->wbuf */
+    long chunk;              /* rows a thread takes at a time (a multiple of 16) */
+    atomic_long next;        /* first row not yet taken */
 } mm_job;
 
 /* Runs rows [lo, hi) of the concatenation of all weights of the job. */
@@ -150,14 +153,20 @@ static void mm_rows(mm_job *j, long lo, long hi, int ith) {
     }
 }
 
+/* Threads take chunks of rows from a shared counter rather than fixed
+ * halves: when one core is slowed (another process, a frequency drop) the
+ * other takes more, instead of spinning at the barrier. Chunks are a
+ * multiple of 16 rows, so threads never share a cache line of y, and large
+ * enough (1/4 of a thread's share) that each stays one long stream. */
 static void mm_worker(void *arg, int ith, int nth) {
     mm_job *j = arg;
-    /* split in units of 16 rows so threads never share a cache line of y */
-    long units = (j->total_rows + 15) / 16, lo, hi;
-    pool_split(units, ith, nth, &lo, &hi);
-    lo *= 16; hi *= 16;
-    if (hi > j->total_rows) hi = j->total_rows;
-    mm_rows(j, lo, hi, ith);
+    (void)nth;
+    for (;;) {
+        long lo = atomic_fetch_add_explicit(&j->next, j->chunk, memory_order_relaxed);
+        if (lo >= j->total_rows) break;
+        long hi = lo + j->chunk < j->total_rows ? lo + j->chunk : j->total_rows;
+        mm_rows(j, lo, hi, ith);
+    }
 }
 
 /* Size in bytes of the rounded activations for weight type t. */
@@ -221,8 +230,12 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
         xq[k] = (const char *)c->act + off[act_of[k]];
         x8[k] = size8[act_of[k]] && vd_act8_size(w[k]->type, cols, n) ? (const char *)c->act + off8[act_of[k]] : NULL;
     }
-    mm_job j = { c, nw, w, y, n, xq, x8, 0, sgemm, 0 };
+    mm_job j = { c, nw, w, y, n, xq, x8, 0, sgemm, 0, 0, 0 };
     for (int k = 0; k < nw; k++) j.total_rows += w[k]->rows;
+    long nth = pool_size(c->pool);
+    j.chunk = (j.total_rows / (4 * nth) + 15) / 16 * 16;
+    if (j.chunk < 16) j.chunk = 16;
+    atomic_init(&j.next, 0);
     if (sgemm) {
         j.wchunk = (size_t)SGEMM_CHUNK * (size_t)cols;
         if (grow((void **)&c->wbuf, &c->wbuf_cap, j.wchunk * sizeof(float) * pool_size(c->pool)))
