@@ -8,8 +8,9 @@
  * one 256-bit vector holds the same four elements of all eight activations,
  * so four weight codes broadcast to every lane meet eight activations in one
  * maddubs, and one accumulator lane is one activation. Per weight block and
- * eight activations: the unpack once, eight broadcast loads and maddubs, one
- * widening, one conversion and one FMA. The vector multiplies (maddubs,
+ * eight activations: four broadcast loads of code bytes (each two groups:
+ * low and high nibbles), eight maddubs, one widening, one conversion and one
+ * FMA. The vector multiplies (maddubs,
  * madd) are what bounds it: nine per block for eight activations, where the
  * tiles need about two per block and activation.
  *
@@ -26,10 +27,10 @@
 #define INLINE static inline __attribute__((always_inline))
 #define UNROLL _Pragma("GCC unroll 8")
 
-/* Four bytes to every 32-bit lane. GCC keeps the codes in a register and
- * builds each lane with a byte shift and a broadcast; that measured faster
- * than broadcast loads from a stored copy (store-forwarding stalls) and than
- * vpermd (slow on Zen 3). */
+/* Four bytes to every 32-bit lane, loaded straight from the weight block (a
+ * broadcast load costs no vector ALU slot; measured alternatives: unpacking
+ * to a stack copy first stalls on store forwarding, vpermd is slow on Zen 3,
+ * byte shifts + register broadcasts cost two ALU slots per group). */
 INLINE __m256i bcast4(const uint8_t *p) {
     int32_t v;
     memcpy(&v, p, 4);
@@ -48,11 +49,10 @@ INLINE void store_lanes(__m256 acc, float *y, int64_t ldy, int nx) {
  * < 32767) and the offset comes back as the block's 8 * sum(x) (off). */
 static void x8_q4_0(const void *w, size_t ws, int64_t nr, const void *x8, int64_t cols, int nx,
                     float *y, int64_t ldy) {
-    const __m128i m4 = _mm_set1_epi8(15);
+    const __m256i m4 = _mm256_set1_epi8(15);
     const __m256i ones = _mm256_set1_epi16(1);
     const int64_t nb = cols / 32;
     const vd_act8_block *xb0 = x8;
-    uint8_t u[32] __attribute__((aligned(32)));
     for (int64_t r = 0; r < nr; r++) {
         const qt_block_q4_0 *wb = (const qt_block_q4_0 *)((const char *)w + (size_t)r * ws);
         const char *next = (const char *)w + (size_t)(r + 2) * ws;
@@ -60,14 +60,17 @@ static void x8_q4_0(const void *w, size_t ws, int64_t nr, const void *x8, int64_
         for (int64_t b = 0; b < nb; b++) {
             if ((b & 3) == 0) _mm_prefetch(next + b * sizeof *wb, _MM_HINT_T0);
             const vd_act8_block *xb = xb0 + b;
-            __m128i q = _mm_loadu_si128((const __m128i *)wb[b].qs);
-            _mm_store_si128((__m128i *)u, _mm_and_si128(q, m4));                        /* elements 0-15 */
-            _mm_store_si128((__m128i *)(u + 16), _mm_and_si128(_mm_srli_epi16(q, 4), m4)); /* 16-31 */
-            __m256i s = _mm256_maddubs_epi16(bcast4(u), _mm256_loadu_si256((const __m256i *)xb->q[0]));
+            /* bytes 4g..4g+3 hold elements 4g..4g+3 (low nibbles, group g)
+             * and 16+4g.. (high nibbles, group g + 4): one broadcast load
+             * serves two groups */
+            __m256i s = _mm256_setzero_si256();
             UNROLL
-            for (int g = 1; g < 8; g++)
-                s = _mm256_add_epi16(s, _mm256_maddubs_epi16(bcast4(u + 4 * g),
-                                                             _mm256_loadu_si256((const __m256i *)xb->q[g])));
+            for (int g = 0; g < 4; g++) {
+                __m256i v = bcast4(wb[b].qs + 4 * g);
+                __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)xb->q[g])));
+                s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)xb->q[g + 4])));
+            }
             __m256i p = _mm256_sub_epi32(_mm256_madd_epi16(s, ones),
                                          _mm256_loadu_si256((const __m256i *)xb->off));
             __m256 d = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(wb[b].d)), _mm256_loadu_ps(xb->d));
