@@ -10,9 +10,8 @@
  * maddubs, and one accumulator lane is one activation. Per weight block and
  * eight activations: four broadcast loads of code bytes (each two groups:
  * low and high nibbles), eight maddubs, one widening, one conversion and one
- * FMA. The vector multiplies (maddubs,
- * madd) are what bounds it: nine per block for eight activations, where the
- * tiles need about two per block and activation.
+ * FMA. Measured on one core (2048 x 2048, eight activations, Zen 3):
+ * Q4_0 3.8x one activation where the tiles take 7.7x; Q8_0 5.0x vs 7.1x.
  *
  * Integer sums are exact, so each result equals the portable kernel's up to
  * float summation order (blocks are summed in order, one chain per lane).
@@ -80,12 +79,36 @@ static void x8_q4_0(const void *w, size_t ws, int64_t nr, const void *x8, int64_
     }
 }
 
-/* Q8_0 weights have no eight-wide kernel: signed codes need |w| * (x *
- * sign(w)) and a widening after every maddubs (a pair reaches 2*127*127), two
- * multiplies per four elements; on this generation of cores the one vector
- * multiply port makes that no cheaper than vecdot_avx2.c's tiles (measured:
- * 8.1x vs 7.2x one activation). */
-static const vd_x8_fn x8[VD_NTYPES] = { [QT_Q4_0] = x8_q4_0 };
+/* Q8_0 codes are signed: |w| goes into maddubs against x * sign(w), and a
+ * pair of products reaches 2*127*127, so each maddubs is widened (madd)
+ * before the sum: two multiplies per four elements where Q4_0 needs one. */
+static void x8_q8_0(const void *w, size_t ws, int64_t nr, const void *x8, int64_t cols, int nx,
+                    float *y, int64_t ldy) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int64_t nb = cols / 32;
+    const vd_act8_block *xb0 = x8;
+    for (int64_t r = 0; r < nr; r++) {
+        const qt_block_q8_0 *wb = (const qt_block_q8_0 *)((const char *)w + (size_t)r * ws);
+        const char *next = (const char *)w + (size_t)(r + 2) * ws;
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            if ((b & 1) == 0) _mm_prefetch(next + b * sizeof *wb, _MM_HINT_T0);
+            const vd_act8_block *xb = xb0 + b;
+            __m256i p = _mm256_setzero_si256();
+            UNROLL
+            for (int g = 0; g < 8; g++) {
+                __m256i v = bcast4((const uint8_t *)wb[b].qs + 4 * g);
+                __m256i xv = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)xb->q[g]), v);
+                p = _mm256_add_epi32(p, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(v, v), xv), ones));
+            }
+            __m256 d = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(wb[b].d)), _mm256_loadu_ps(xb->d));
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc);
+        }
+        store_lanes(acc, y + r, ldy, nx);
+    }
+}
+
+static const vd_x8_fn x8[VD_NTYPES] = { [QT_Q4_0] = x8_q4_0, [QT_Q8_0] = x8_q8_0 };
 
 vd_x8_fn vd_x8_avx2(int wtype) { return wtype >= 0 && wtype < VD_NTYPES ? x8[wtype] : 0; }
 
