@@ -3,7 +3,9 @@
  * An unfinished chunk (an open `function`, a string) continues on the next
  * line. Prompts are shown only when stdin is a terminal, so the REPL can
  * also be fed a file. Ctrl-C interrupts the running chunk (lhost_interrupt)
- * or drops the line being typed; Ctrl-D ends.
+ * or drops the line being typed; Ctrl-D ends. The workspace is set up as
+ * for `run` (cmd_run_host); runs begun at the prompt and not ended end "ok"
+ * when the REPL ends.
  */
 #include "cmd_repl.h"
 
@@ -17,6 +19,7 @@
 #include "cli.h"
 #include "cmd_run.h"
 #include "lhost.h"
+#include "store.h"
 
 #define CMD "repl"
 
@@ -24,7 +27,8 @@ static const cli_opt opts[] = { CMD_RUN_OPTS };
 static const cli_spec spec = {
     CMD, "[options]",
     "An interactive Lua prompt with the lab API loaded (docs/lua-api.md).\n"
-    "Expressions print their values; `lab.inspect` shows tables.",
+    "Expressions print their values; `lab.inspect` shows tables.\n"
+    "lab.store records into the workspace (-w DIR, default " STORE_DEFAULT_DIR ").",
     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
 };
 

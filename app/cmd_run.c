@@ -3,6 +3,11 @@
  * runs the script as a task and ticks until it and everything it started
  * (tasks, timers) has finished; the exit status is 1 when the script or one
  * of its tasks failed (the error and traceback on stderr).
+ *
+ * The workspace: -w DIR is lab.fs's folder and lab.store's workspace.
+ * Without it lab.fs has none (nil, err), while lab.store uses the default
+ * workspace (workspaces/default, as `logitlab runs`, `export` and the
+ * workbench), opened only if the script calls it.
  */
 #include "cmd_run.h"
 
@@ -12,6 +17,7 @@
 #include <string.h>
 
 #include "lhost.h"
+#include "store.h"
 
 #define CMD "run"
 
@@ -19,7 +25,8 @@ static const cli_opt opts[] = { CMD_RUN_OPTS };
 static const cli_spec spec = {
     CMD, "[options] SCRIPT.lua [args...]",
     "Runs a Lua script with the lab API (docs/lua-api.md), without the workbench.\n"
-    "Arguments after the script are the script's: arg[1], arg[2], ... and `...`.",
+    "Arguments after the script are the script's: arg[1], arg[2], ... and `...`.\n"
+    "lab.store records into the workspace (-w DIR, default " STORE_DEFAULT_DIR ").",
     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
 };
 
@@ -40,6 +47,7 @@ int cmd_run_host(const char *cmd, const cli_args *a, lhost **out) {
     lhost_opts_default(&o);
     o.plugin_dirs = dirs;
     o.workspace = a->val[0];
+    o.store_dir = a->val[0] ? NULL : STORE_DEFAULT_DIR;   /* lab.store's default, opened on first use */
     o.budget_s = budget > 0 ? budget : -1;
     o.mem_cap = (size_t)mem << 20;
     o.n_threads = (int)threads;

@@ -12,7 +12,7 @@ int cmd_run(int argc, char **argv);
 /* The options `run` and `repl` share (-w, --plugins, --budget, --mem, -t),
  * in this order at the start of an option table. */
 #define CMD_RUN_OPTS                                                                                          \
-    { "workspace", 'w', "DIR", "workspace folder: lab.fs reads and writes only under it; its plugins/ too" }, \
+    { "workspace", 'w', "DIR", "workspace folder: lab.store records there, lab.fs reads and writes only under it, its plugins/ load too" }, \
     { "plugins", 0, NULL, "load the plugins in plugins/ and the workspace's plugins/ first" },               \
     { "budget", 0, "S", "time budget per Lua callback in seconds (default 60; 0 = none)" },                    \
     { "mem", 0, "MIB", "memory cap per Lua state in MiB (default 1024)" },                                   \

@@ -15,3 +15,13 @@ for spec in ${SHAPES:-stories15m:f32 stories15m:q8_0 stories15m:q4_0 tinyllama-1
   [ -f "$f" ] || "$BIN" synth --shape "$shape" --type "$type" -o "$f" >/dev/null
   "$BIN" bench -m "$f" -t "$T" -p 128 -n 64 --json
 done
+# Three models decoded together (proxy tuning, docs/plugins.md) against each
+# alone: the stories15m trio, and a proxy-shaped trio (a large base, two
+# small experts). ratio = together / the sum of the three alone.
+for spec in stories15m:f32 stories15m:q8_0 stories15m:q4_0 tinyllama-1.1b:q4_0; do
+  shape=${spec%%:*}; type=${spec##*:}
+  f="$OUT/$shape-$type.gguf"
+  [ -f "$f" ] || "$BIN" synth --shape "$shape" --type "$type" -o "$f" >/dev/null
+done
+"$BIN" run bench/ensemble.lua "$OUT/stories15m-f32.gguf" "$OUT/stories15m-q8_0.gguf" "$OUT/stories15m-q4_0.gguf" 64 3 "$T"
+"$BIN" run bench/ensemble.lua "$OUT/tinyllama-1.1b-q4_0.gguf" "$OUT/stories15m-q8_0.gguf" "$OUT/stories15m-q4_0.gguf" 32 3 "$T"

@@ -85,6 +85,10 @@ backend *backend_create(const char *name, int n_threads, be_kvgeom geom, char *e
 
 /* CPU backend (backend_cpu.c). */
 backend *backend_cpu_create(int n_threads, be_kvgeom geom);
+/* The same on a borrowed pool (core/pool.h), which it never destroys; the
+ * caller keeps regions of different backends from overlapping. */
+struct pool;
+backend *backend_cpu_create_shared(struct pool *p, be_kvgeom geom);
 /* CUDA backend (kernels/cuda, built with make CUDA=1); NULL with a message otherwise. */
 backend *backend_cuda_create(int n_threads, be_kvgeom geom, char *err, size_t errlen);
 #endif

@@ -31,6 +31,7 @@ extern void openblas_set_num_threads(int);
 typedef struct cpu {
     backend base;
     pool *pool;
+    bool own_pool;                     /* false: borrowed (ctx_params.pool) */
     void *act;    size_t act_cap;      /* rounded activations (quantized or widened) */
     float *wbuf;  size_t wbuf_cap;     /* per-thread dequantized weight chunks */
     float *att;   size_t att_cap;      /* per-thread attention scores */
@@ -51,7 +52,7 @@ static int grow(void **p, size_t *cap, size_t need) {
 
 static void cpu_destroy(backend *b) {
     cpu *c = C(b);
-    pool_destroy(c->pool);
+    if (c->own_pool) pool_destroy(c->pool);
     free(c->act); free(c->wbuf); free(c->att); free(c->rope);
     free(c);
 }
@@ -371,12 +372,12 @@ static const backend_ops cpu_ops = {
     cpu_swiglu, cpu_add, cpu_get_rows,
 };
 
-backend *backend_cpu_create(int n_threads, be_kvgeom geom) {
+static backend *cpu_create(pool *p, bool own, be_kvgeom geom) {
     cpu *c = calloc(1, sizeof *c);
-    if (!c) return NULL;
+    if (!c) { if (own) pool_destroy(p); return NULL; }
     vd_init();
-    c->pool = pool_create(n_threads);
-    if (!c->pool) { free(c); return NULL; }
+    c->pool = p;
+    c->own_pool = own;
     /* each pool thread calls sgemm on its own chunk; OpenBLAS must not fan out */
     openblas_set_num_threads(1);
     c->base.ops = &cpu_ops;
@@ -384,3 +385,10 @@ backend *backend_cpu_create(int n_threads, be_kvgeom geom) {
     c->base.n_threads = pool_size(c->pool);
     return &c->base;
 }
+
+backend *backend_cpu_create(int n_threads, be_kvgeom geom) {
+    pool *p = pool_create(n_threads);
+    return p ? cpu_create(p, true, geom) : NULL;
+}
+
+backend *backend_cpu_create_shared(pool *p, be_kvgeom geom) { return cpu_create(p, false, geom); }

@@ -76,7 +76,12 @@ int ctx_create(ctx **out, model *m, const ctx_params *pp, char *err, size_t errl
     c->m = m; c->p = p;
     be_kvgeom g = { h->n_layers, h->n_kv_heads * h->head_dim, h->head_dim, h->n_heads, h->n_kv_heads };
     char berr[256] = "";
-    c->be = backend_create(p.backend, p.n_threads, g, berr, sizeof berr);
+    if (p.pool && strcmp(p.backend, "cpu") == 0) {
+        c->be = backend_cpu_create_shared(p.pool, g);
+        if (!c->be) snprintf(berr, sizeof berr, "cannot start the CPU backend (out of memory)");
+    } else {
+        c->be = backend_create(p.backend, p.n_threads, g, berr, sizeof berr);
+    }
     if (!c->be) { ctx_destroy(c); return fail(err, errlen, CTX_EBACKEND, berr); }
     if (c->be->ops->prepare(c->be, m, berr, sizeof berr)) {
         ctx_destroy(c);

@@ -26,6 +26,12 @@ typedef struct ctx_params {
     int32_t n_seq_max;    /* most sequences alive at once; 0 = 256 */
     int n_threads;        /* 0 = the machine's cores */
     const char *backend;  /* "cpu" (default) or "cuda" */
+    /* A thread pool to borrow (CPU backend) instead of starting one: contexts
+     * whose ctx_eval calls never overlap (one engine thread drives them all,
+     * as the Lua host's worker does) then share one set of threads, and idle
+     * contexts leave no spinning workers behind. NULL = the context's own
+     * pool of n_threads. The pool must outlive the context. */
+    struct pool *pool;
 } ctx_params;
 
 enum { CTX_OK = 0, CTX_EINVAL = -1, CTX_ENOMEM = -2, CTX_EFULL = -3, CTX_EBACKEND = -4 };

@@ -263,6 +263,8 @@ int lab_open(lua_State *L) {
     sub(L, lab, "ui", lab_open_ui);
     sub(L, lab, "fs", lab_open_fs);
     sub(L, lab, "json", lab_open_json);
+    sub(L, lab, "store", lab_open_store);
+    sub(L, lab, "require", lab_open_require);
     lua_pushvalue(L, lab);
     lua_setglobal(L, "lab");
     lua_getfield(L, lab, "print");

@@ -191,15 +191,24 @@ static void encode(sbuf *s, int idx, int depth) {
     }
 }
 
+void lab_json_push(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    sbuf s = { L, 0, NULL, 0, 0 };
+    s.p = lua_newuserdatauv(L, 256, 0);                /* [... buf] */
+    s.slot = lua_gettop(L);
+    s.cap = 256;
+    encode(&s, idx, 0);
+    lua_pushlstring(L, s.p, s.n);                      /* [... buf text] */
+    lua_remove(L, s.slot);
+}
+
+bool lab_json_is_null(lua_State *L, int idx) { return lua_touserdata(L, idx) == &NULL_KEY; }
+
 /* lab.json.encode(value) -> string */
 static int l_encode(lua_State *L) {
     luaL_checkany(L, 1);
     lua_settop(L, 1);
-    sbuf s = { L, 2, NULL, 0, 0 };
-    s.p = lua_newuserdatauv(L, 256, 0);                /* [v buf] */
-    s.cap = 256;
-    encode(&s, 1, 0);
-    lua_pushlstring(L, s.p, s.n);
+    lab_json_push(L, 1);
     return 1;
 }
 

@@ -60,7 +60,7 @@ static bool is_file(const char *p) {
 }
 
 /* path as given, else a bare name in the model folders. */
-static bool find_model(lhost *h, const char *name, char *out, size_t cap) {
+bool lab_model_find(lhost *h, const char *name, char *out, size_t cap) {
     if (is_file(name)) {
         snprintf(out, cap, "%s", name);
         return true;
@@ -132,7 +132,7 @@ static int l_open(lua_State *L) {
     bool has_tmpl = false;
     open_opts(L, &cp, &tokp, &has_tmpl);
     char path[4096], err[1024];
-    if (!find_model(h, name, path, sizeof path)) {
+    if (!lab_model_find(h, name, path, sizeof path)) {
         size_t used = (size_t)snprintf(err, sizeof err, "no model file '%s'", name);
         for (int i = 0; !strchr(name, '/') && h->model_dirs && h->model_dirs[i] && used < sizeof err; i++)
             used += (size_t)snprintf(err + used, sizeof err - used, "%s%s/%s", i ? ", " : " (looked in ",
@@ -155,6 +155,7 @@ static int l_open(lua_State *L) {
         free(lm);
         return lab_fail(L, "%s", err);
     }
+    cp.pool = lhost_pool(h, cp.n_threads);
     if (ctx_create(&lm->c, lm->m, &cp, err, sizeof err) != 0) {
         model_close(lm->m);
         free(lm);

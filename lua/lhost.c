@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "lhost_impl.h"
+#include "pool.h"
 
 static const char STATE_KEY = 'S';   /* registry[&STATE_KEY] = light userdata lstate */
 #define HOOK_COUNT 1000              /* instructions between budget checks */
@@ -113,8 +114,10 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
     if (!st || st->depth == 0) return;
     st->instr += HOOK_COUNT;
     if (!st->stop) {
-        if (atomic_exchange(&st->h->interrupt, 0)) st->stop = LSTOP_INTERRUPT;
-        else if (st->budget_instr && st->instr > st->budget_instr) st->stop = LSTOP_INSTR;
+        if (atomic_exchange(&st->h->interrupt, 0)) {
+            st->stop = LSTOP_INTERRUPT;
+            st->cancel = true;
+        } else if (st->budget_instr && st->instr > st->budget_instr) st->stop = LSTOP_INSTR;
         else if (st->deadline > 0 && lhost_now() > st->deadline) st->stop = LSTOP_TIME;
     }
     if (st->stop) {
@@ -174,11 +177,22 @@ static void close_state(lstate *st) {
     st->L = NULL;
 }
 
+/* The runs st leaves open: a script's end "ok" (the host closes), a
+ * plugin's "failed" with its error, or "cancelled" when it was interrupted,
+ * disabled by the user or unloaded. */
+static void end_runs(lstate *st, const char *why) {
+    if (!st->n_runs) return;
+    if (!st->is_plugin) lab_store_end_runs(st, 0, why ? "failed" : "ok", why);
+    else if (!why) lab_store_end_runs(st, 0, "cancelled", "plugin unloaded");
+    else lab_store_end_runs(st, 0, st->cancel ? "cancelled" : "failed", why);
+}
+
 void lhost_state_disable(lstate *st, const char *why) {
     lhost *h = st->h;
     if (why && !st->error) st->error = dupstr(why);
     if (!st->enabled) return;
     st->enabled = false;
+    end_runs(st, why);
     lsched_drop_state(h, st);
     lab_ui_drop_state(h, st);
     if (st->depth == 0) close_state(st);
@@ -192,6 +206,9 @@ void lhost_state_free(lstate *st) {
     free(st->path);
     free(st->description);
     free(st->error);
+    free(st->last_err);
+    free(st->script);
+    free(st->runs);
     free(st);
 }
 
@@ -360,6 +377,8 @@ int lhost_create(lhost **out, const lhost_opts *o, char *err, size_t errlen) {
     h->o = *o;
     h->next_id = 1;
     atomic_init(&h->interrupt, 0);
+    atomic_init(&h->querying, NULL);
+    h->store = o->store;
     if (o->ui) { h->ui = *o->ui; h->has_ui = true; }
     bool ok = true;
     char wsplug[PATH_MAX + 16];
@@ -388,9 +407,12 @@ int lhost_create(lhost **out, const lhost_opts *o, char *err, size_t errlen) {
     } else {
         h->model_dirs = dup_list(mdirs_default, NULL, &ok);
     }
+    const char *sdir = o->store_dir ? o->store_dir : h->workspace;
+    if (!o->store && sdir && !(h->store_dir = dupstr(sdir))) ok = false;
     h->o.plugin_dirs = (const char *const *)h->plugin_dirs;
     h->o.model_dirs = (const char *const *)h->model_dirs;
     h->o.workspace = h->workspace;
+    h->o.store_dir = h->store_dir;
     h->o.ui = NULL;
     int rc = ok ? lwork_create(&h->work, err, errlen) : LHOST_ENOMEM;
     if (!ok) snprintf(err, errlen, "out of memory");
@@ -398,6 +420,7 @@ int lhost_create(lhost **out, const lhost_opts *o, char *err, size_t errlen) {
         free_list(h->plugin_dirs);
         free_list(h->model_dirs);
         free(h->workspace);
+        free(h->store_dir);
         free(h);
         return rc;
     }
@@ -413,15 +436,32 @@ void lhost_destroy(lhost *h) {
         lhost_state_free(h->states);
         h->states = n;
     }
-    lwork_destroy(h->work);
+    lab_store_close(h);                 /* after the states: their queries are closed */
+    lwork_destroy(h->work);             /* the last contexts go with their jobs */
+    for (int i = 0; i < h->n_pools; i++) pool_destroy(h->pools[i]);
     free_list(h->plugin_dirs);
     free_list(h->model_dirs);
     free(h->workspace);
+    free(h->store_dir);
     free(h->lines);
     free(h->text);
     free(h);
 }
 
-void lhost_interrupt(lhost *h) { atomic_store(&h->interrupt, 1); }
+struct pool *lhost_pool(lhost *h, int n_threads) {
+    if (n_threads <= 0) n_threads = pool_n_cpus();
+    for (int i = 0; i < h->n_pools; i++)
+        if (pool_size(h->pools[i]) == n_threads) return h->pools[i];
+    if (h->n_pools == LHOST_MAX_POOLS) return NULL;
+    pool *p = pool_create(n_threads);
+    if (p && pool_size(p) != n_threads) { pool_destroy(p); return NULL; }   /* fewer threads started */
+    if (p) h->pools[h->n_pools++] = p;
+    return p;
+}
+
+void lhost_interrupt(lhost *h) {
+    atomic_store(&h->interrupt, 1);
+    lab_store_interrupt(h);             /* a query runs in SQLite, out of the count hook's reach */
+}
 
 int lhost_wake_fd(const lhost *h) { return lwork_fd(h->work); }

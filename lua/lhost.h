@@ -32,6 +32,12 @@
  * that fails only ends that script or line. Lua may raise its own budget
  * with lab.budget{seconds=...} (long experiments).
  *
+ * Workspace store. lab.store (runs, records, metrics, read-only queries)
+ * uses opts.store, or a store lhost opens itself (opts.store_dir). Runs a
+ * Lua state began and did not end are ended for it: when the script ends
+ * ("ok", or "failed" with its error), when a plugin is disabled, unloaded or
+ * fails ("cancelled", or "failed" with its error), at lhost_destroy.
+ *
  * Headless. With opts.ui == NULL, lab.print goes to stdout, errors to
  * stderr, and the UI hooks (lab.ui.*) are accepted and do nothing.
  *
@@ -44,6 +50,7 @@
 #include <stdint.h>
 
 typedef struct lhost lhost;
+struct store;
 
 enum {
     LHOST_OK = 0,
@@ -99,6 +106,19 @@ typedef struct lhost_opts {
     /* Workspace folder: lab.fs reads and writes only under it; NULL = no
      * workspace (lab.fs returns nil, err). */
     const char *workspace;
+    /* The workspace store lab.store writes to and queries (core/store.h),
+     * opened read-write by the host program and BORROWED: it must stay open
+     * until lhost_destroy has returned (which ends the runs Lua left open
+     * and flushes it, but does not close it). lhost_tick calls store_tick
+     * on it. NULL: lhost opens store_dir itself on the first lab.store call
+     * that needs it (read-write; while another process holds the workspace,
+     * writes give nil, err and queries open it read-only) and closes it in
+     * lhost_destroy. */
+    struct store *store;
+    /* The folder lhost opens when store is NULL; NULL = workspace (and with
+     * neither, lab.store returns nil, err). `logitlab run` and `repl` pass
+     * workspaces/default when no -w is given. */
+    const char *store_dir;
     /* Folders where lab.model.open looks up a bare model name (no '/') that
      * is not a file in the current folder; NULL-terminated; NULL = "models",
      * $LOGITLAB_SHARED/models, "../shared/models" (as the CLI). */

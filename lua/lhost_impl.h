@@ -30,6 +30,7 @@
 
 struct model;
 struct ctx;
+struct store;
 
 #define LAB_API_LEVEL 1
 /* Entries into Lua may nest (a handler runs a command, which runs a
@@ -54,6 +55,12 @@ typedef struct lhook lhook;
 typedef struct ljob ljob;
 typedef struct lmodel lmodel;
 typedef struct lwork lwork;
+
+/* A run a state began with lab.store.run_begin and has not ended. */
+typedef struct lrun {
+    int64_t id;
+    int owner;              /* id of the task that began it, 0 if none */
+} lrun;
 
 /* Why an entry into Lua was stopped (sticky until the entry ends). */
 enum { LSTOP_NONE = 0, LSTOP_TIME, LSTOP_INSTR, LSTOP_INTERRUPT, LSTOP_MEM };
@@ -81,6 +88,10 @@ struct lstate {
     int stop;               /* LSTOP_* */
     int n_failed;           /* uncaught task errors (scripts) */
     char *last_err;         /* the last quiet task's error (run_file, eval) */
+    bool cancel;            /* interrupted or disabled by the user: its runs end "cancelled" */
+    char *script;           /* scripts state: base name of the script running, or NULL (REPL) */
+    lrun *runs;             /* open runs, oldest first (lab_store.c) */
+    int n_runs, cap_runs;
     lstate *next;
 };
 
@@ -174,6 +185,7 @@ struct ltask {
     unsigned gen;           /* tick pass that created it */
     bool quiet;             /* an error goes to st->last_err, not the console */
     bool failed;
+    bool end_runs;          /* a script's main task not waited for: its end ends its runs */
     ltask *next;
 };
 enum { LTASK_PLAIN = 0, LTASK_MAIN, LTASK_REPL };
@@ -197,6 +209,7 @@ struct lhook {
     lhook *next;
 };
 
+#define LHOST_MAX_POOLS 8
 struct lhost {
     lhost_opts o;           /* strings point into the copies below */
     char **plugin_dirs;     /* NULL-terminated copies, workspace/plugins last */
@@ -222,7 +235,26 @@ struct lhost {
     int n_lines, cap_lines;
     char *text;
     size_t n_text, cap_text;
+    /* lab.store (lab_store.c); used on the host's thread only */
+    struct store *store;    /* read-write: opts.store (borrowed) or opened lazily (owned) */
+    bool store_owned;
+    struct store *store_ro; /* read-only fallback while another process writes; owned */
+    char *store_dir;        /* what is opened lazily; NULL = no workspace */
+    int store_rc;           /* why the last read-write open failed (STORE_E*), 0 */
+    char *store_err;        /* its message */
+    double store_retry;     /* monotonic time before which a busy workspace is not tried again */
+    bool store_warned;      /* a failed commit was reported; quiet until one succeeds */
+    struct store *_Atomic querying; /* the store a query step runs on, for lhost_interrupt */
+    /* Thread pools the models' contexts borrow, one per thread count: every
+     * ctx_eval runs on the one worker thread, so contexts never overlap, and
+     * three models of a proxy-tuning step share one set of threads instead
+     * of leaving two idle pools spinning against the busy one. */
+    struct pool *pools[LHOST_MAX_POOLS];
+    int n_pools;
 };
+/* The shared pool of n_threads (0 = all cores), created on first use; NULL
+ * when it cannot be started (the context then starts its own). */
+struct pool *lhost_pool(lhost *h, int n_threads);
 
 double lhost_now(void);
 /* The lstate of any thread of a state (the registry key). */
@@ -290,6 +322,8 @@ int lab_open_ui(lua_State *L);
 int lab_open_fs(lua_State *L);
 int lab_open_json(lua_State *L);
 int lab_open_task(lua_State *L);
+int lab_open_store(lua_State *L);
+int lab_open_require(lua_State *L);     /* lab_require.c */
 /* Installs the sandbox: only the allowed libraries and wrapped functions. */
 void lsandbox_open(lua_State *L);
 
@@ -313,6 +347,26 @@ const float *lab_logits_check(lua_State *L, int idx, int32_t *n);
 int32_t lab_smp_sample(lua_State *L, int idx, const float *row, int32_t n, bool accept);
 /* Sets the ljob of the Job userdata at idx (created with j == NULL). */
 void lab_job_set(lua_State *L, int idx, ljob *j);
+
+/* Pushes the JSON text of the value at idx, as lab.json.encode (raises for
+ * values JSON cannot hold). */
+void lab_json_push(lua_State *L, int idx);
+/* Whether the value at idx is lab.json.null. */
+bool lab_json_is_null(lua_State *L, int idx);
+/* A model file by path, or a bare name in the host's model folders (as
+ * lab.model.open finds it) into out. */
+bool lab_model_find(lhost *h, const char *name, char *out, size_t cap);
+
+/* lab.store's side of the host (lab_store.c). Ends st's open runs whose
+ * owner task is `owner` (0: all of them) with status and error (the first
+ * line of a message with a traceback is kept); failures go to the console. */
+void lab_store_end_runs(lstate *st, int owner, const char *status, const char *error);
+/* store_tick on the host's store (lhost_tick). */
+void lab_store_tick(lhost *h);
+/* Stops the query step running now, if any (any thread, signal-safe). */
+void lab_store_interrupt(lhost *h);
+/* Flushes the store, closes what lhost opened (after every state closed). */
+void lab_store_close(lhost *h);
 
 /* Embedded Lua sources (generated from the lua/ Lua files into build/lua/embed.c). */
 typedef struct lembed {

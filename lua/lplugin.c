@@ -205,6 +205,7 @@ int lhost_plugin_disable(lhost *h, const char *name, char *err, size_t errlen) {
         snprintf(err, errlen, "no plugin '%s' is loaded", name);
         return LHOST_ENOENT;
     }
+    st->cancel = true;                   /* its open runs end "cancelled" */
     lhost_state_disable(st, "disabled by the user");
     return LHOST_OK;
 }

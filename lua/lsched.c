@@ -158,6 +158,14 @@ static void store_result(lstate *st, ltask *t, bool ok, lua_State *from, int nre
     st->grace = grace;
 }
 
+/* A script run without waiting (lhost_run_file, wait = false) ended: so do
+ * the runs its main task began. */
+static void script_ended(lstate *st, ltask *t, const char *status, const char *err) {
+    lab_store_end_runs(st, t->id, status, err);
+    free(st->script);
+    st->script = NULL;
+}
+
 static void task_failed(lhost *h, ltask *t, int rc) {
     lstate *st = t->st;
     char err[8192];
@@ -166,6 +174,7 @@ static void task_failed(lhost *h, ltask *t, int rc) {
     bool delivered = t->fin && awaited(h, t->fin) && !(stopped && st->is_plugin);
     store_result(st, t, false, st->L, 0, err);
     t->failed = true;
+    if (t->end_runs) script_ended(st, t, st->stop == LSTOP_INTERRUPT ? "cancelled" : "failed", err);
     if (t->fin && !lwork_job_done(t->fin)) lwork_job_finish(t->fin, LHOST_ELUA, "task failed");
     if (delivered) return;
     if (st->is_plugin) {
@@ -213,6 +222,7 @@ void lsched_resume(lhost *h, ltask *t) {
             store_result(st, t, true, t->co, nres, NULL);
         }
         if (t->fin) lwork_job_finish(t->fin, 0, NULL);
+        if (t->end_runs) script_ended(st, t, "ok", NULL);
     } else {
         task_failed(h, t, rc);          /* may disable st and free t */
     }
@@ -333,7 +343,7 @@ int lhost_next_ms(const lhost *h) {
     return ms < 0 ? 0 : (ms > 1e9 ? 1000000000 : (int)ms);
 }
 
-int lhost_tick(lhost *h, int timeout_ms) {
+static int tick(lhost *h, int timeout_ms) {
     if (!h->in_wait && !h->running) atomic_store(&h->interrupt, 0);   /* nothing ran to stop */
     if (run_pass(h) || timeout_ms == 0) return lsched_pending(h, NULL);
     if (lsched_pending(h, NULL) == 0) return 0;
@@ -345,6 +355,12 @@ int lhost_tick(lhost *h, int timeout_ms) {
     }
     run_pass(h);
     return lsched_pending(h, NULL);
+}
+
+int lhost_tick(lhost *h, int timeout_ms) {
+    int n = tick(h, timeout_ms);
+    lab_store_tick(h);                  /* save as you go: commits writes older than the window */
+    return n;
 }
 
 /* Ctrl-C while no Lua runs: cancel the scripts state's work. */
@@ -400,6 +416,7 @@ static int start_file(lua_State *L) {
     for (int i = 0; i < a->argc; i++) lua_pushstring(L, a->argv[i]);      /* [fn args...] */
     ltask *t = lsched_spawn(st, L, a->argc, a->kind);
     t->quiet = a->quiet;
+    t->end_runs = !a->quiet;            /* lhost_run_file ends them itself when it waits */
     a->task_id = t->id;
     return 0;
 }
@@ -457,19 +474,45 @@ static int wait_task(lhost *h, lstate *st, int id, bool all, char *err, size_t e
     return LHOST_OK;
 }
 
+/* st->script = the base name of path without ".lua" (run_begin's default
+ * plugin name). */
+static void set_script(lstate *st, const char *path) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n > 4 && strcmp(base + n - 4, ".lua") == 0) n -= 4;
+    free(st->script);
+    if ((st->script = malloc(n + 1))) {
+        memcpy(st->script, base, n);
+        st->script[n] = 0;
+    }
+}
+
 int lhost_run_file(lhost *h, const char *path, int argc, char *const *argv, bool wait,
                    char *err, size_t errlen) {
     lstate *st = scripts(h, err, errlen);
     if (!st) return LHOST_EDISABLED;
     atomic_store(&h->interrupt, 0);
+    set_script(st, path);
+    st->cancel = false;
     start_args a = { .path = path, .argc = argc, .argv = argv, .kind = LTASK_MAIN, .quiet = wait };
     int rc = lhost_call(st, start_file, &a, false, err, errlen);
-    if (rc != LHOST_OK) return rc;
+    if (rc != LHOST_OK) {
+        free(st->script);
+        st->script = NULL;
+        return rc;
+    }
     if (!wait) {
         run_pass(h);
         return LHOST_OK;
     }
-    return wait_task(h, st, a.task_id, true, err, errlen);
+    rc = wait_task(h, st, a.task_id, true, err, errlen);
+    /* the script and all it started are done: so are the runs it left open */
+    const char *status = rc == LHOST_OK ? "ok" : rc == LHOST_EBUDGET || st->cancel ? "cancelled" : "failed";
+    lab_store_end_runs(st, 0, status, rc == LHOST_OK ? NULL : err);
+    free(st->script);
+    st->script = NULL;
+    return rc;
 }
 
 int lhost_eval(lhost *h, const char *chunk, bool wait, char *err, size_t errlen) {

@@ -4,7 +4,11 @@
 # upgrades it), plus the clear refusals: no workspace, a damaged file, a
 # newer schema (left byte-identical), bad options. Seeding and checking the
 # output uses python3 (json, csv, sqlite3 modules); without it only the
-# error paths run.
+# error paths and the lab.store checks run. lab.store end to end: what
+# `logitlab run` / `repl` record is what `runs` and `export` show (runs
+# ended by the script, by its failure, by the REPL's end), the model's
+# sha256, a second process on a held workspace (nil, err for writes, reads
+# work), and the default workspace without -w.
 . "$(dirname "$0")/check.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/logitlab-store-cli.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -37,6 +41,86 @@ check_rc "runs: bad limit" 2 "$LOGITLAB" runs -w "$T/bad" -n -3
 check_rc "runs --help" 0 "$LOGITLAB" runs --help
 check_rc "export --help" 0 "$LOGITLAB" export --help
 check "help lists runs and export" sh -c "'$LOGITLAB' --help | grep -q '^  runs' && '$LOGITLAB' --help | grep -q '^  export'"
+
+# ---- lab.store from `logitlab run` and `repl`, seen by `runs` and `export` ----
+M=$SHARED/models/stories260K.gguf
+case "$M" in /*) ;; *) M=$(cd "$(dirname "$M")" && pwd)/$(basename "$M") ;; esac
+L=$T/lua
+mkdir "$L"
+cat >"$T/sweep.lua" <<'EOF'
+local m = assert(lab.model.open(arg[1]))
+local id = assert(lab.store.run_begin{ plugin = "sweep", params = { temp = 0.5 }, seed = 7, models = { m } })
+assert(lab.store.put("sample", { tok = 450, text = "once" }))
+assert(lab.store.metric("loss", 2.5))
+assert(lab.store.metric("loss", 1.25))
+assert(lab.store.run_end(id))
+assert(lab.store.run_begin{ plugin = "left_open" })
+assert(lab.store.put("note", "never ended"))
+EOF
+check_rc "run: a script records runs" 0 "$LOGITLAB" run -w "$L" "$T/sweep.lua" "$M"
+check_rc "runs lists them" 0 "$LOGITLAB" runs -w "$L"
+check "with status and latest metric" grep -q "sweep  *ok .*loss=1.25" "$T/out"
+check "a run left open ends ok with the script" grep -q "left_open  *ok" "$T/out"
+check_rc "export jsonl" 0 "$LOGITLAB" export -w "$L" --format jsonl -o "$T/lua.jsonl"
+check "the run line" grep -q '"type":"run","run":1,"plugin":"sweep",.*"status":"ok",.*"seed":7,.*"params":{"temp":0.5}' "$T/lua.jsonl"
+SHA=$(sha256sum "$M" | cut -d' ' -f1)
+check "the model's sha256" grep -q "\"run\":1,.*\"models\":\[\"$SHA\"\]" "$T/lua.jsonl"
+check "the record" grep -q '"type":"record","run":1,.*"kind":"sample",.*"data":{"text":"once","tok":450}' "$T/lua.jsonl"
+check "metric steps 0 and 1" sh -c "grep -q '\"run\":1,\"name\":\"loss\",\"step\":0,\"value\":2.5' '$T/lua.jsonl' && grep -q '\"run\":1,\"name\":\"loss\",\"step\":1,\"value\":1.25' '$T/lua.jsonl'"
+check "the open run's record" grep -q '"type":"record","run":2,.*"data":"never ended"' "$T/lua.jsonl"
+
+printf 'lab.store.run_begin{ params = { n = 1 } }\nlocal function f() error("boom at step 3") end\nf()\n' >"$T/crash.lua"
+"$LOGITLAB" run -w "$L" "$T/crash.lua" >"$T/out" 2>&1
+check "run: a failing script exits 1" test $? -eq 1
+"$LOGITLAB" export -w "$L" >"$T/lua.jsonl" 2>&1
+check "its run ended failed, with the message (no traceback)" grep -q '"plugin":"crash",.*"status":"failed",.*"error":"[^"]*crash.lua:2: boom at step 3"}' "$T/lua.jsonl"
+
+printf 'lab.store.run_begin{ plugin = "explore" }\nlab.store.put("note", "from the prompt")\n' >"$T/repl.in"
+"$LOGITLAB" repl -w "$L" <"$T/repl.in" >"$T/out" 2>&1
+"$LOGITLAB" export -w "$L" >"$T/lua.jsonl" 2>&1
+check "repl: the run ends ok with the REPL" grep -q '"plugin":"explore",.*"status":"ok"' "$T/lua.jsonl"
+check "repl: its record" grep -q '"kind":"note",.*"data":"from the prompt"' "$T/lua.jsonl"
+
+# a second process while one holds the workspace: writes nil, err; reads work
+cat >"$T/hold.lua" <<'EOF'
+local id = assert(lab.store.run_begin{ plugin = "holder" })
+assert(lab.store.put("held", 1))
+assert(lab.store.run_end(id))   -- commits
+assert(lab.fs.write("ready", ""))
+local t0 = lab.now()
+while not lab.fs.exists("go") and lab.now() - t0 < 20 do lab.sleep(0.02) end
+EOF
+cat >"$T/busy.lua" <<'EOF'
+local id, err = lab.store.put("x", 1)
+assert(id == nil and err:find("in use by another logitlab"), tostring(err))
+local run, err2 = lab.store.run_begin{}
+assert(run == nil and err2 == err, tostring(err2))
+assert(lab.store.metric("m", 1, 0, { run = 1 }) == nil)
+print("held", assert(lab.store.query("SELECT count(*) AS n FROM records WHERE kind = 'held'"))[1].n)
+for r in assert(lab.store.rows("SELECT plugin FROM runs WHERE plugin = 'holder'")) do print("run", r.plugin) end
+EOF
+"$LOGITLAB" run -w "$L" "$T/hold.lua" >"$T/hold.out" 2>&1 &
+hold=$!
+i=0; while [ ! -e "$L/ready" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done
+"$LOGITLAB" run -w "$L" "$T/busy.lua" >"$T/out" 2>&1; brc=$?
+touch "$L/go"; wait $hold; hrc=$?
+check "busy: put gives nil, err, and the query reads" sh -c "[ $brc -eq 0 ] && grep -q '^held	1$' '$T/out' && grep -q '^run	holder$' '$T/out'"
+[ $brc -eq 0 ] || head -5 "$T/out"
+check "the holder went on" test $hrc -eq 0
+printf 'assert(lab.store.put("after", 1))\n' >"$T/after.lua"
+check_rc "once it is gone, a writer gets the workspace" 0 "$LOGITLAB" run -w "$L" "$T/after.lua"
+
+# no -w: lab.store uses workspaces/default (made only when used), lab.fs none
+mkdir "$T/cwd" "$T/cwd2"
+LL=$(cd "$(dirname "$LOGITLAB")" && pwd)/$(basename "$LOGITLAB")   # absolute: these run elsewhere
+printf 'print(lab.store.dir())\nassert(lab.store.put("note", "default"))\nprint(lab.fs.read("x"))\n' >"$T/nows.lua"
+(cd "$T/cwd" && "$LL" run "$T/nows.lua") >"$T/out" 2>&1
+check "without -w lab.store's workspace is workspaces/default" grep -q '^workspaces/default$' "$T/out"
+check "while lab.fs has none" grep -q 'no workspace' "$T/out"
+check "export there finds the record" sh -c "cd '$T/cwd' && '$LL' export | grep -q '\"data\":\"default\"'"
+printf 'print(1)\n' >"$T/plain.lua"
+(cd "$T/cwd2" && "$LL" run "$T/plain.lua") >/dev/null 2>&1
+check_not "a script that does not use lab.store makes no workspace" test -e "$T/cwd2/workspaces"
 
 if [ "$HAVE_PY" -eq 0 ]; then echo "# python3 missing: runs/export output not checked"; check_done; exit $?; fi
 

@@ -1,0 +1,82 @@
+#!/bin/sh
+# The logit-arithmetic plugins headless: `logitlab run plugins/NAME.lua ...`
+# for proxy, contrastive, generic and cdr (docs/plugins.md). Models:
+# stories260K quantized here to F32, Q8_0 and Q4_0 (the three roles), and
+# synth-A (the Llama 2 vocabulary) for the refused mismatch. The Lua side
+# (combined distributions by hand, panes, records) is tests/lua/test_ensemble.lua
+# and test_mixplugins.lua.
+. "$(dirname "$0")/check.sh"
+R=$(cd "$(dirname "$0")/.." && pwd)
+case "$LOGITLAB" in /*) ;; *) LOGITLAB=$(pwd)/$LOGITLAB ;; esac
+M=$SHARED/models/stories260K.gguf
+SYN=$SHARED/models/synthetic/synth-A-q8_0.gguf
+T=$(mktemp -d "${TMPDIR:-/tmp}/logitlab-plugins.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+if [ ! -x "$LOGITLAB" ]; then echo "FAIL: no binary at $LOGITLAB"; echo "# passed 0 failed 1"; exit 1; fi
+for q in f32 q8_0 q4_0; do "$LOGITLAB" quantize -q "$M" "$T/s260-$q.gguf" "$q" >/dev/null || { echo "FAIL: quantize $q"; check_fail=$((check_fail+1)); }; done
+mkdir -p "$T/ws"
+P="$LOGITLAB run -w $T/ws $R/plugins"
+ROLES="--base $T/s260-f32.gguf --expert $T/s260-q8_0.gguf --anti $T/s260-q4_0.gguf"
+
+# check_run DESC STATUS PATTERN CMD...: exit status and a pattern in stdout+stderr
+check_run() {
+  d=$1; want=$2; pat=$3; shift 3
+  "$@" >"$T/out" 2>&1; got=$?
+  if [ "$got" -eq "$want" ] && grep -q -- "$pat" "$T/out"; then check_pass=$((check_pass+1))
+  else check_fail=$((check_fail+1)); echo "FAIL: $d (exit $got, want $want)"; head -5 "$T/out"; fi
+}
+# check_same DESC A B: two strings are equal
+check_same() {
+  if [ "$2" = "$3" ]; then check_pass=$((check_pass+1)); else check_fail=$((check_fail+1)); echo "FAIL: $1"; echo "  [$2]"; echo "  [$3]"; fi
+}
+
+# ---- proxy ----
+check_run "proxy: text" 0 "Once\|there" $P/proxy.lua $ROLES -p "Once upon a time" -n 12
+base=$("$LOGITLAB" gen -m "$T/s260-f32.gguf" -p "Once upon a time" -n 60 --temp 0 2>/dev/null)
+a0=$($P/proxy.lua $ROLES -p "Once upon a time" -n 60 -a 0 --no-record 2>&1)
+check_same "proxy: a = 0 gives the base model's greedy text (logitlab gen)" "$a0" "$base"
+a1=$($P/proxy.lua $ROLES -p "Once upon a time" -n 60 -a 1 --no-record 2>&1)
+[ "$a1" != "$base" ] && check_pass=$((check_pass+1)) || { check_fail=$((check_fail+1)); echo "FAIL: proxy: a = 1 changes the text"; }
+$P/proxy.lua $ROLES -p "Once upon a time" -n 5 --json >"$T/json" 2>&1
+n_tok=$(grep -c '"type":"token"' "$T/json"); n_done=$(grep -c '"type":"done"' "$T/json")
+check_same "proxy --json: 5 token lines and a summary" "$n_tok $n_done" "5 1"
+check "proxy --json: the four probabilities and the shift" sh -c "grep '\"type\":\"token\"' '$T/json' | grep p_base | grep p_expert | grep p_anti | grep p_combined | grep -q shift"
+# the recorded values are the printed ones (the run is the workspace's only proxy run so far)
+run=$(sed -n 's/.*"run":\([0-9]*\).*"type":"done".*/\1/p' "$T/json")
+check "proxy: the summary names the run" test -n "$run"
+"$LOGITLAB" export -w "$T/ws" --run "$run" >"$T/export" 2>&1
+grep '"type":"token"' "$T/json" | sed 's/.*"p_combined":\([^,]*\),.*/\1/' >"$T/p1"
+grep '"kind":"token"' "$T/export" | sed 's/.*"p_combined":\([^,]*\),.*/\1/' >"$T/p2"
+check "proxy: export has the 5 token records" test "$(wc -l <"$T/p2")" -eq 5
+check "proxy: recorded p_combined equals the printed one" awk 'NR==FNR { a[FNR] = $1; next } { d = a[FNR] - $1; if (d < 0) d = -d; if (d > 1e-15 * (1 + a[FNR])) exit 1 }' "$T/p1" "$T/p2"
+check_run "proxy: the run's settings" 0 '"a":1' sh -c "grep '\"type\":\"run\"' '$T/export' | grep '\"prompt\":\"Once upon a time\"' | grep s260-q8_0"
+check_run "proxy: refuses a smaller expert vocabulary" 1 "vocabulary mismatch: the expert (stories260K.gguf) has 512 tokens, the base (synth-A-q8_0.gguf) has 32000" \
+  $P/proxy.lua --base "$SYN" --expert "$M" --anti "$SYN" -p hi -n 2 --no-record
+check_run "proxy: refuses a longer expert vocabulary that differs" 1 "vocabulary mismatch: token 259 is" \
+  $P/proxy.lua --base "$M" --expert "$SYN" --anti "$M" -p hi -n 2 --no-record
+check_run "proxy -n -1 ends at a full context" 0 '"reason":"context"' $P/proxy.lua $ROLES -p "Once upon a time" -n -1 --ctx 40 --json --no-record
+check_run "proxy: a missing role" 1 "missing --anti MODEL" $P/proxy.lua --base "$M" --expert "$M" -p hi
+check_run "proxy: an unknown option" 1 "unknown option '--bogus'" $P/proxy.lua --bogus
+check_run "proxy --help" 0 "usage: logitlab run plugins/proxy.lua" $P/proxy.lua --help
+check_run "proxy: runs from another folder (lab.require finds plugins/lib)" 0 "there" \
+  sh -c "cd '$T' && '$LOGITLAB' run '$R/plugins/proxy.lua' $ROLES -p 'Once upon a time' -n 4 --no-record"
+
+# ---- contrastive, generic ----
+check_run "contrastive: text" 0 "there" $P/contrastive.lua --strong "$T/s260-f32.gguf" --weak "$T/s260-q4_0.gguf" -p "Once upon a time" -n 8
+check_run "contrastive --json: p_cd and the head size" 0 '"n_head"' $P/contrastive.lua --strong "$T/s260-f32.gguf" --weak "$T/s260-q4_0.gguf" -p "Once upon a time" -n 3 --json --alpha 0.2
+check_run "generic: text" 0 "there" $P/generic.lua --baseline "$T/s260-f32.gguf" --reinforced "$T/s260-q4_0.gguf" -p "Once upon a time" -n 8 -a 2
+check_run "generic --json" 0 '"p_generic"' $P/generic.lua --baseline "$T/s260-f32.gguf" --reinforced "$T/s260-q4_0.gguf" -p "Once upon a time" -n 3 --json
+
+# ---- cdr ----
+check_run "cdr: ranks candidates" 0 " 1  .*#" $P/cdr.lua --strong "$T/s260-f32.gguf" --weak "$T/s260-q4_0.gguf" -p "Once upon a time" ", there was a little girl" " the dog ate a car"
+check_run "cdr --json" 0 '"rank":2' $P/cdr.lua --strong "$T/s260-f32.gguf" --weak "$T/s260-q4_0.gguf" -p "Once upon a time" ", there was" " the dog" --json
+printf '[", there was a little girl", " in a big forest", " the car"]' >"$T/ws/cands.json"
+check_run "cdr --candidates FILE" 0 '"rank":3' $P/cdr.lua --strong "$T/s260-f32.gguf" --weak "$T/s260-q4_0.gguf" -p "Once upon a time" --candidates cands.json --json --norm mean
+check_run "cdr: no candidates" 1 "no candidates" $P/cdr.lua --strong "$T/s260-f32.gguf" --weak "$T/s260-q4_0.gguf" -p "x"
+check_run "logitlab runs lists the plugins' runs" 0 "cdr" "$LOGITLAB" runs -w "$T/ws"
+
+# ---- all of them load as plugins ----
+printf 'for _, p in ipairs(lab.plugin.list()) do print(p.name, p.enabled) end\n' >"$T/plist.lua"
+check_run "run --plugins loads proxy, contrastive, generic and cdr" 0 "proxy	true" sh -c "cd '$R' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -c true | grep -q 5 && '$LOGITLAB' run --plugins '$T/plist.lua'"
+
+check_done
