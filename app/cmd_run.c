@@ -4,7 +4,8 @@
  * (tasks, timers) has finished; the exit status is 1 when the script or one
  * of its tasks failed (the error and traceback on stderr).
  *
- * The workspace: -w DIR is lab.fs's folder and lab.store's workspace.
+ * The workspace: -w DIR is lab.fs's folder and lab.store's workspace; a
+ * folder that does not exist yet is created as a new workspace.
  * Without it lab.fs has none (nil, err), while lab.store uses the default
  * workspace (workspaces/default, as `logitlab runs`, `export` and the
  * workbench), opened only if the script calls it.
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lhost.h"
 #include "store.h"
@@ -41,6 +43,14 @@ int cmd_run_host(const char *cmd, const cli_args *a, lhost **out) {
         budget = strtod(a->val[2], &end);
         if (!*a->val[2] || *end || !(budget >= 0) || isinf(budget))
             return cli_usage_error(cmd, "--budget must be a number of seconds >= 0, got '%s'", a->val[2]);
+    }
+    if (a->val[0] && access(a->val[0], F_OK) != 0) {
+        /* a new workspace: made as the workbench makes one (folder,
+         * config.lua, plugins/, logitlab.db), so lab.fs has its folder */
+        store *s;
+        char serr[1024];
+        if (store_open(&s, a->val[0], NULL, serr, sizeof serr) != STORE_OK) return cli_fail(cmd, "%s", serr);
+        store_close(s);
     }
     static const char *const dirs[] = { "plugins", NULL };
     lhost_opts o;

@@ -8,6 +8,7 @@
  * instructions, so that pcall cannot swallow it (the sandbox's pcall and
  * coroutine.resume rethrow it as well).
  */
+#include <ctype.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -265,6 +266,20 @@ typedef struct errfmt {
     size_t errlen;
 } errfmt;
 
+/* Whether the first line of msg carries a position ("file.lua:12: ..."),
+ * as every runtime error and error(msg [, 1]) do. error(msg, 0) leaves it
+ * out: Lua's idiom for a message meant for the user (a usage error, a
+ * mismatch of models), which is reported without a traceback. */
+static bool has_position(const char *msg) {
+    for (const char *p = msg; *p && *p != '\n'; p++) {
+        if (*p != ':' || !isdigit((unsigned char)p[1])) continue;
+        const char *q = p + 1;
+        while (isdigit((unsigned char)*q)) q++;
+        if (*q == ':') return true;
+    }
+    return false;
+}
+
 /* [errfmt errobj] on the main thread: the message, with co's traceback. */
 static int fmt_error(lua_State *L) {
     errfmt *ef = lua_touserdata(L, 1);
@@ -280,7 +295,7 @@ static int fmt_error(lua_State *L) {
     } else {
         msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 2));
     }
-    if (ef->co) msg = (luaL_traceback(L, ef->co, msg, 0), lua_tostring(L, -1));
+    if (ef->co && has_position(msg)) msg = (luaL_traceback(L, ef->co, msg, 0), lua_tostring(L, -1));
     snprintf(ef->err, ef->errlen, "%s", msg);
     return 0;
 }

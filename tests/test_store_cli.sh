@@ -192,4 +192,12 @@ check_rc "runs: newer schema" 1 "$LOGITLAB" runs -w "$W"
 check "the message says newer" grep -q "newer" "$T/err"
 check "the file is byte-identical" cmp -s "$W/logitlab.db" "$T/before.db"
 check "and keeps its mtime" test ! "$W/logitlab.db" -nt "$T/before.db"
+
+# ---- run -w on a folder that does not exist makes a new workspace ----
+printf 'assert(lab.fs.write("note.txt", "hi"))\nassert(lab.store.put("k", {1}))\n' > "$T/new.lua"
+check "run -w NEW: creates the workspace" "$LOGITLAB" run -w "$T/fresh/ws" "$T/new.lua"
+check "with its database" test -f "$T/fresh/ws/logitlab.db"
+check "its config and plugins/" test -f "$T/fresh/ws/config.lua" -a -d "$T/fresh/ws/plugins"
+check "and lab.fs writes there" test -f "$T/fresh/ws/note.txt"
+check_rc "run -w under a file: refused" 1 "$LOGITLAB" run -w "$T/new.lua/ws" "$T/new.lua"
 check_done
