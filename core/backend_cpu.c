@@ -17,6 +17,7 @@
 #include "qtypes.h"
 #include "vecdot.h"
 #include <cblas.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <math.h>
 #include <stdlib.h>
@@ -27,6 +28,17 @@
 #define MAX_MATMUL_W 4
 
 extern void openblas_set_num_threads(int);
+/* OpenBLAS's pthread build starts its own server threads when it loads; they
+ * spin (sched_yield) for about 0.1 s after any work, competing with the
+ * pool for the cores. We call sgemm from the pool's threads, one each, so
+ * those threads are never needed: stop them where this OpenBLAS exports its
+ * shutdown (weak: absent elsewhere, and then nothing happens). */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static void blas_single(void) {
+    openblas_set_num_threads(1);
+    if (blas_thread_shutdown_) blas_thread_shutdown_();
+}
 
 typedef struct cpu {
     backend base;
@@ -379,7 +391,7 @@ static backend *cpu_create(pool *p, bool own, be_kvgeom geom) {
     c->pool = p;
     c->own_pool = own;
     /* each pool thread calls sgemm on its own chunk; OpenBLAS must not fan out */
-    openblas_set_num_threads(1);
+    pthread_once(&blas_once, blas_single);
     c->base.ops = &cpu_ops;
     c->base.kv = geom;
     c->base.n_threads = pool_size(c->pool);
