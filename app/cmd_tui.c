@@ -9,13 +9,15 @@
 #include "cli.h"
 #include "keys.h"
 #include "modelpath.h"
+#include "store.h"
 #include "tui.h"
 
 #define CMD "tui"
 
 enum { O_MODEL, O_PROMPT, O_THREADS, O_CTX, O_COLORS, O_NO_MOUSE, O_NO_LUA, O_PLUGINS, O_WORKSPACE, O_KEYS };
 static const cli_opt opts[] = {
-    { "model", 'm', "MODEL", "model file (path or name; default $LOGITLAB_MODEL, " MPATH_DEFAULT_MODEL ")" },
+    { "model", 'm', "MODEL", "model file (path or name; default: the reopened session's, else $LOGITLAB_MODEL, "
+      MPATH_DEFAULT_MODEL ")" },
     { "prompt", 'p', "TEXT", "the prompt to start with" },
     { "threads", 't', "N", "threads (default: all cores)" },
     { "ctx-size", 'c', "N", "KV cells shared by all branches (default: the model's context, at most 4096)" },
@@ -23,13 +25,15 @@ static const cli_opt opts[] = {
     { "no-mouse", 0, NULL, "do not capture the mouse (leaves the terminal's own selection)" },
     { "no-lua", 0, NULL, "no Lua host: no console, no plugins" },
     { "plugins", 0, "DIR", "plugin folder (default plugins/); several separated by ':'" },
-    { "workspace", 0, "DIR", "the folder Lua's lab.fs may use" },
+    { "workspace", 'w', "DIR", "the workspace (default " STORE_DEFAULT_DIR "): sessions are saved there as you go; "
+      "also lab.fs's folder and lab.store's database" },
     { "keys", 0, NULL, "print every key binding as Markdown and exit" },
 };
 static const cli_spec spec = {
-    CMD, "[-m MODEL] [-p TEXT] [options]",
+    CMD, "[-w DIR] [-m MODEL] [-p TEXT] [options]",
     "The interactive workbench: step, branch and rewind generation, inspect every token's\n"
-    "distribution, and script it with Lua. Press ? inside for the keys; docs/tui.md has a walkthrough.",
+    "distribution, and script it with Lua. Everything is saved in the workspace as you go, and\n"
+    "the last session reopens. Press ? inside for the keys; docs/tui.md has a walkthrough.",
     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
 };
 

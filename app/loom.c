@@ -14,6 +14,7 @@ static void node_free(loom_node *n) {
     free(n->kids);
     free(n->toks);
     free(n->label);
+    free(n->sampler);
     free(n->prompt);
     memset(n, 0, sizeof *n);
     n->parent = -1;
@@ -127,9 +128,10 @@ int32_t loom_split(loom *l, int32_t node, int32_t at) {
     int32_t rest = n->n - at;
     loom_tok *tail = malloc(sizeof *tail * (size_t)rest);
     int32_t *kids = malloc(sizeof *kids * 4);
-    if (!tail || !kids) { free(tail); free(kids); return LOOM_ENOMEM; }
+    char *smp = dup_str(n->sampler);
+    if (!tail || !kids || (n->sampler && !smp)) { free(tail); free(kids); free(smp); return LOOM_ENOMEM; }
     int32_t id = new_node(l);
-    if (id < 0) { free(tail); free(kids); return id; }
+    if (id < 0) { free(tail); free(kids); free(smp); return id; }
     n = &l->nodes[node];                        /* the array may have moved */
     loom_node *c = &l->nodes[id];
     memcpy(tail, n->toks + at, sizeof *tail * (size_t)rest);
@@ -138,6 +140,7 @@ int32_t loom_split(loom *l, int32_t node, int32_t at) {
     c->n_kids = n->n_kids; c->cap_kids = n->cap_kids; c->kids = n->kids;
     c->last_kid = n->last_kid;
     c->seq = n->seq; c->used = n->used;
+    c->sampler = smp;
     c->parent = node;
     c->origin = LOOM_SPLIT;
     c->pos0 = n->pos0 + at;
@@ -194,6 +197,16 @@ int loom_set_label(loom *l, int32_t node, const char *label) {
     if (label && *label && !(d = dup_str(label))) return LOOM_ENOMEM;
     free(n->label);
     n->label = d;
+    return LOOM_OK;
+}
+
+int loom_set_sampler(loom *l, int32_t node, const char *json) {
+    loom_node *n = loom_get(l, node);
+    if (!n) return LOOM_EINVAL;
+    char *d = NULL;
+    if (json && *json && !(d = dup_str(json))) return LOOM_ENOMEM;
+    free(n->sampler);
+    n->sampler = d;
     return LOOM_OK;
 }
 

@@ -42,7 +42,11 @@ enum {
     LOOM_TOK_RAW = 1,       /* raw is known (the model's row before it) */
     LOOM_TOK_POST = 2,      /* post is known (it was sampled through a chain) */
     LOOM_TOK_PICKED = 4,    /* chosen by the user from the inspector */
-    LOOM_TOK_PROMPT = 8     /* part of the prompt (teacher-forced) */
+    LOOM_TOK_PROMPT = 8,    /* part of the prompt (teacher-forced) */
+    LOOM_TOK_STORED = 16    /* read back from a workspace: raw holds only what the store keeps
+                               (the best alternatives and lp_raw; entropy NAN, rank 0 when
+                               not among them) and post is unknown, until the engine
+                               recomputes them */
 };
 
 typedef struct loom_tok {
@@ -72,6 +76,7 @@ typedef struct loom_node {
     int32_t seq;            /* engine sequence holding this path, or -1 */
     uint64_t used;          /* when seq was last used (LRU eviction) */
     char *label;            /* owned; NULL = none */
+    char *sampler;          /* the sampler settings its tokens came from (JSON, owned); NULL for roots */
     char *prompt;           /* roots: the prompt text (owned) */
     bool chat;              /* roots: the prompt went through a chat template */
 } loom_node;
@@ -99,7 +104,8 @@ int32_t loom_add_child(loom *l, int32_t parent, int origin);
 /* Appends a token to node (copied); 0 or LOOM_ENOMEM. */
 int loom_append(loom *l, int32_t node, const loom_tok *t);
 /* Splits node at token index at (0 < at < n): node keeps [0, at), a new
- * child takes [at, n) with node's children and seq. Returns the new child's
+ * child takes [at, n) with node's children, seq and a copy of its sampler
+ * settings (the label stays with node). Returns the new child's
  * id, or a negative code. at == n: nothing to split, returns node itself. */
 int32_t loom_split(loom *l, int32_t node, int32_t at);
 /* Deletes node and its subtree; for each live seq in it, calls drop(ud, seq)
@@ -107,6 +113,8 @@ int32_t loom_split(loom *l, int32_t node, int32_t at);
 int32_t loom_del(loom *l, int32_t node, void (*drop)(void *ud, int32_t seq), void *ud);
 /* Sets (copies) or clears (NULL or "") the label. */
 int loom_set_label(loom *l, int32_t node, const char *label);
+/* Sets (copies) or clears (NULL or "") the sampler settings (JSON). */
+int loom_set_sampler(loom *l, int32_t node, const char *json);
 
 /* Position after node's last token. */
 int32_t loom_end(const loom *l, int32_t node);

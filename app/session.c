@@ -5,7 +5,9 @@
  * when the node is split (the tail takes it) or its seq is evicted. Live
  * sequences stay under seq_budget by dropping the least recently used ones
  * that are not on the selected path (they are rebuilt from tokens when
- * needed).
+ * needed). Every non-root node records the sampler settings its tokens
+ * came from (loom_node.sampler); at most one worker_dist job is out at a
+ * time (dist_busy).
  */
 #include "session.h"
 
@@ -18,6 +20,7 @@
 
 #include "chat.h"
 #include "model.h"
+#include "smpjson.h"
 #include "tok.h"
 #include "vis.h"
 
@@ -45,6 +48,7 @@ int session_init(session *s, char *err, size_t errlen) {
     field_set(&s->prompt, "");
     smp_params_default(&s->sp);
     s->cur = s->cursor = s->gen_node = -1;
+    s->dist_node = s->dist_pos = -1;
     s->n_max = 256;
     s->stop_at_eos = true;
     s->seq_budget = 48;
@@ -73,12 +77,33 @@ int session_open(session *s, const char *path) {
     s->cur = s->cursor = s->gen_node = -1;
     s->queued = 0;
     s->dirty = false;
+    s->dist_busy = false;
+    s->epoch++;
     snprintf(s->model_path, sizeof s->model_path, "%s", path);
     const char *base = strrchr(path, '/');
     snprintf(s->model_name, sizeof s->model_name, "%s", base ? base + 1 : path);
     s->version++;
     return worker_open(s->w, path, &s->cp);
 }
+
+void session_clear(session *s) {
+    if (s->gen_node >= 0) worker_stop(s->w);
+    for (int32_t i = 0; i < s->tree.n; i++) {
+        loom_node *n = loom_get(&s->tree, i);
+        if (n && n->seq >= 0) worker_drop(s->w, n->seq);
+    }
+    /* events of jobs still on their way name nodes that no longer exist:
+     * session_poll drops what they report */
+    loom_clear(&s->tree);
+    s->cur = s->cursor = s->gen_node = -1;
+    s->queued = 0;
+    s->dirty = false;
+    s->dist_busy = false;
+    s->epoch++;
+    s->version++;
+}
+
+void session_sampler_json(const session *s, char *buf, size_t cap) { smpjson_fmt(&s->sp, s->spec, buf, cap); }
 
 bool session_busy(const session *s) { return s->gen_node >= 0; }
 
@@ -107,6 +132,10 @@ const loom_tok *session_tok(const session *s, int32_t pos) {
 }
 
 int32_t session_piece(const session *s, int32_t id, char *buf, int32_t cap) {
+    if (!s->t && !s->loading && cap > 0) {      /* a tree without its model: the ids */
+        int k = snprintf(buf, (size_t)cap, "[%d]", (int)id);
+        return k < 0 ? 0 : k < cap ? k : cap - 1;
+    }
     if (!s->t) return 0;
     int32_t n = tok_piece(s->t, id, buf, cap, true);
     return n < 0 ? 0 : n > cap ? cap : n;
@@ -164,6 +193,8 @@ static int32_t prompt_root(session *s, bool *fresh) {
     return root;
 }
 
+static void drop_seq(void *ud, int32_t seq);
+
 /* Sends a generation job for target (whose path is complete in the tree);
  * the raw distributions of positions from dist_from on go to dist_node. */
 static void submit(session *s, int32_t target, int32_t n_new, int32_t dist_from, int32_t dist_node) {
@@ -177,7 +208,7 @@ static void submit(session *s, int32_t target, int32_t n_new, int32_t dist_from,
     r.node = target;
     r.seq = t->seq;
     r.donor = -1;
-    if (t->seq < 0 && dist_from >= n_path) r.donor = loom_find_seq(&s->tree, target, &r.shared);
+    if (t->seq < 0) r.donor = loom_find_seq(&s->tree, target, &r.shared);
     r.path = ids;
     r.n_path = n_path;
     r.dist_from = dist_from < n_path ? dist_from : n_path;
@@ -207,10 +238,18 @@ void session_gen(session *s, int32_t n) {
         s->cur = fresh ? root : loom_follow(&s->tree, root);
         if (fresh) dist_from = 1;
     }
+    char smp[SMPJSON_CAP];
+    session_sampler_json(s, smp, sizeof smp);
     loom_node *c = loom_get(&s->tree, s->cur);
-    if (c->n_kids > 0 || c->parent < 0) {
-        target = loom_add_child(&s->tree, s->cur, LOOM_GEN);
-        if (target < 0) { session_msg(s, SESS_ERROR, "out of memory"); return; }
+    if (c->parent >= 0 && c->n_kids == 0 && c->n == 0 && (!c->sampler || strcmp(c->sampler, smp))) {
+        int32_t empty = s->cur;          /* an empty node a stopped run left, on other settings: replaced */
+        s->cur = c->parent;
+        loom_del(&s->tree, empty, drop_seq, s);
+        c = loom_get(&s->tree, s->cur);
+    }
+    if (c->n_kids > 0 || c->parent < 0 || !c->sampler || strcmp(c->sampler, smp)) {
+        target = loom_add_child(&s->tree, s->cur, LOOM_GEN);   /* new settings: a node of their own */
+        if (target < 0 || loom_set_sampler(&s->tree, target, smp)) { session_msg(s, SESS_ERROR, "out of memory"); return; }
     } else target = s->cur;
     int32_t dist_node = s->cur;      /* a fresh root: its prompt's distributions come with this job */
     s->cur = target;
@@ -289,8 +328,13 @@ void session_pick(session *s, int32_t id) {
         if (loom_split(&s->tree, nid, p - n->pos0) < 0) { session_msg(s, SESS_ERROR, "out of memory"); return; }
         parent = nid;
     }
+    char smp[SMPJSON_CAP];
+    session_sampler_json(s, smp, sizeof smp);
     int32_t c = loom_add_child(&s->tree, parent, LOOM_PICK);
-    if (c < 0 || loom_append(&s->tree, c, &nt)) { session_msg(s, SESS_ERROR, "out of memory"); return; }
+    if (c < 0 || loom_append(&s->tree, c, &nt) || loom_set_sampler(&s->tree, c, smp)) {
+        session_msg(s, SESS_ERROR, "out of memory");
+        return;
+    }
     s->cur = c;
     s->cursor = -1;
     loom_touch_path(&s->tree, c);
@@ -303,6 +347,29 @@ void session_pick(session *s, int32_t id) {
     submit(s, c, 0, INT32_MAX, c);  /* builds its sequence now, so the next step is quick */
 }
 
+/* Evaluates the selected path again when it holds tokens read back from a
+ * workspace: its sequence and its raw distributions from the first such
+ * token on (a donor sharing a prefix saves the rest). */
+static void refresh_path(session *s) {
+    if (!s->t || s->loading || s->gen_node >= 0 || s->cur < 0) return;
+    int32_t n = session_len(s), from = -1;
+    const loom_tok **toks = malloc(sizeof *toks * (size_t)(n ? n : 1));
+    if (!toks) return;
+    loom_path_toks(&s->tree, s->cur, toks, n);
+    for (int32_t p = 1; p < n && from < 0; p++)
+        if (toks[p]->flags & LOOM_TOK_STORED) from = p;
+    free(toks);
+    if (from < 0) return;
+    s->gen_free = false;
+    submit(s, s->cur, 0, from, s->cur);
+}
+
+void session_loaded(session *s) {
+    s->dist_busy = false;
+    s->version++;
+    refresh_path(s);
+}
+
 void session_select(session *s, int32_t node) {
     if (!loom_get(&s->tree, node)) return;
     s->cur = node;
@@ -310,6 +377,7 @@ void session_select(session *s, int32_t node) {
     loom_touch_path(&s->tree, node);
     sync_prompt(s);
     s->version++;
+    refresh_path(s);
 }
 
 void session_sibling(session *s, int dir) {
@@ -388,6 +456,7 @@ static void on_ready(session *s, const worker_ev *e) {
     if (dot && dot != s->model_name) *dot = 0;
     session_msg(s, SESS_INFO, "opened %s (%s, %d layers, vocabulary %d)", e->msg, mi->format, (int)mi->n_layers, (int)mi->n_vocab);
     if (s->log) s->log(s->log_ud, s->msg, false);
+    refresh_path(s);
 }
 
 static void on_done(session *s, const worker_ev *e) {
@@ -404,6 +473,70 @@ static void on_done(session *s, const worker_ev *e) {
     if (e->reason == WDONE_STOPPED) session_msg(s, SESS_INFO, "stopped");
     else if (e->reason == WDONE_EOS) session_msg(s, SESS_INFO, "end of text");
     else if (e->reason == WDONE_FULL) session_msg(s, SESS_WARN, "the context is full");
+}
+
+/* Distributions for an existing token (anywhere on the path of e->node):
+ * the parts the event carries replace the token's; its flags stay. */
+static void file_dist(session *s, const worker_ev *e) {
+    if (s->dist_busy && e->node == s->dist_node && e->pos == s->dist_pos) s->dist_busy = false;
+    loom_tok *t = loom_tok_at(&s->tree, e->node, e->pos);
+    if (!t || t->id != e->tok.id) return;       /* the tree changed meanwhile */
+    const loom_tok *n = &e->tok;
+    if (n->flags & LOOM_TOK_RAW) {
+        t->raw = n->raw;
+        t->lp_raw = n->lp_raw;
+        t->rank_raw = n->rank_raw;
+        t->flags = (t->flags | LOOM_TOK_RAW) & ~(uint32_t)LOOM_TOK_STORED;
+    }
+    if ((n->flags & LOOM_TOK_POST) && !(t->flags & LOOM_TOK_PROMPT)) {
+        t->post = n->post;
+        t->lp_post = n->lp_post;
+        t->rank_post = n->rank_post;
+        t->n_stage = n->n_stage;
+        memcpy(t->stage_n, n->stage_n, sizeof t->stage_n);
+        memcpy(t->stage_kind, n->stage_kind, sizeof t->stage_kind);
+        t->flags |= LOOM_TOK_POST;
+    }
+    s->version++;
+}
+
+/* A token whose numbers the engine should recompute: read back from a
+ * workspace, or generated but without its post-sampler distribution. */
+static bool needs_dist(const loom_tok *t) {
+    return (t->flags & LOOM_TOK_STORED) || !(t->flags & (LOOM_TOK_PROMPT | LOOM_TOK_POST));
+}
+
+/* Asks the worker for the distributions of the token under the cursor when
+ * it lacks them (once per position: a failure is not retried until the
+ * cursor has been elsewhere). */
+static void want_dist(session *s) {
+    if (s->dist_busy || !s->t || s->loading || s->gen_node >= 0) return;
+    int32_t p = session_cursor_pos(s);
+    const loom_tok *t = session_tok(s, p);
+    int32_t node = loom_node_at(&s->tree, s->cur, p);
+    if (!t || p < 1 || !needs_dist(t) || (node == s->dist_node && p == s->dist_pos)) return;
+    int32_t *ids = malloc(sizeof *ids * (size_t)(p + 1));
+    if (!ids) return;
+    loom_path_ids(&s->tree, node, ids, p + 1);
+    loom_node *nd = loom_get(&s->tree, node);
+    smp_params sp;
+    char spec[256];
+    smpjson_parse(nd->sampler, &sp, spec, sizeof spec);
+    worker_req r;
+    memset(&r, 0, sizeof r);
+    r.node = r.dist_node = node;
+    r.seq = -1;
+    r.donor = loom_find_seq(&s->tree, node, &r.shared);
+    r.path = ids;
+    r.n_path = p + 1;
+    r.sp = &sp;
+    r.spec = spec[0] ? spec : NULL;
+    if (worker_dist(s->w, &r) == WORKER_OK) {
+        s->dist_busy = true;
+        s->dist_node = node;
+        s->dist_pos = p;
+    }
+    free(ids);
 }
 
 /* Drops least recently used sequences beyond the budget. */
@@ -445,14 +578,7 @@ bool session_poll(session *s) {
             if (node) node->seq = e->seq;
             else worker_drop(s->w, e->seq);
             break;
-        case WEV_DIST:
-            if (node && e->pos >= node->pos0 && e->pos < node->pos0 + node->n) {
-                loom_tok *t = &node->toks[e->pos - node->pos0];
-                uint32_t keep = t->flags;
-                *t = e->tok;
-                t->flags |= keep;
-            }
-            break;
+        case WEV_DIST: file_dist(s, e); break;
         case WEV_TOKEN:
             if (node && e->pos == node->pos0 + node->n && loom_append(&s->tree, e->node, &e->tok))
                 session_msg(s, SESS_ERROR, "out of memory");
@@ -465,6 +591,7 @@ bool session_poll(session *s) {
         evict(s);
         s->version++;
     }
+    want_dist(s);
     return n > 0;
 }
 

@@ -11,6 +11,16 @@
  *
  * Messages for the user go to the status line (msg); warnings, errors and
  * model loads also go to the log callback (the console).
+ *
+ * A tree read back from a workspace (tokens flagged LOOM_TOK_STORED, no
+ * engine sequences) is brought back to life on the engine as it is used:
+ * once the model is ready, and whenever another path is selected, the
+ * selected path is evaluated again (which rebuilds its sequence and the
+ * full raw distributions); the token under the cursor gets its
+ * post-sampler distribution recomputed with its node's sampler settings.
+ *
+ * A node holds tokens from one sampler setting: stepping after a change of
+ * settings starts a child node.
  */
 #ifndef SESSION_H
 #define SESSION_H
@@ -29,6 +39,7 @@ struct model;
 struct tok;
 
 enum { SESS_INFO = 0, SESS_WARN, SESS_ERROR };
+
 
 typedef void (*session_log_fn)(void *ud, const char *text, bool is_error);
 
@@ -63,7 +74,10 @@ typedef struct session {
     bool stop_at_eos;
     int32_t seq_budget;         /* live sequences kept before the least recently used are dropped */
     uint64_t clock;
-    bool dirty;                 /* changes since the last save */
+    uint32_t epoch;             /* bumped whenever the tree starts over (session_open, session_clear) */
+    bool dist_busy;             /* a worker_dist job is out for (dist_node, dist_pos) */
+    int32_t dist_node, dist_pos;
+    bool dirty;                 /* changes not yet saved (in the workspace, or by :save) */
     char save_path[512];        /* where :save wrote last ("" none) */
     /* the status line's message */
     char msg[256];
@@ -79,6 +93,13 @@ void session_fini(session *s);
 
 /* Opens a model (by path) on the worker; clears the tree. */
 int session_open(session *s, const char *path);
+/* Empties the tree (dropping its sequences), keeping the model. */
+void session_clear(session *s);
+/* After a tree was put into s->tree from outside (a workspace): rebuilds the
+ * selected path on the engine when the model is ready. */
+void session_loaded(session *s);
+/* The current sampler settings as canonical JSON (smpjson.h) into buf. */
+void session_sampler_json(const session *s, char *buf, size_t cap);
 /* Files the worker's events; returns true when something changed. */
 bool session_poll(session *s);
 

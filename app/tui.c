@@ -12,6 +12,12 @@
  *
  * Signals are blocked in every thread but this one (they are created while
  * the mask is set), so SIGWINCH and the self-pipe always wake this poll.
+ *
+ * The workspace (tui_ws) is opened before anything else and before the
+ * terminal, so that a workspace another workbench holds is refused with a
+ * plain message; the loop ticks it every 100 ms while there is something to
+ * save, and it is flushed and closed after the Lua host (which borrows its
+ * store) and before the session.
  */
 #include "tui.h"
 
@@ -29,6 +35,7 @@
 #include "modelpath.h"
 #include "palette.h"
 #include "pane.h"
+#include "store.h"
 #include "tui_cmd.h"
 #include "tui_cmdline.h"
 #include "tui_console.h"
@@ -42,6 +49,7 @@
 #include "tui_status.h"
 #include "tui_term.h"
 #include "tui_tree.h"
+#include "tui_ws.h"
 #include "vis.h"
 
 enum { OV_NONE = 0, OV_HELP, OV_CMDLINE, OV_CONFIRM };
@@ -52,6 +60,8 @@ struct tui {
     tui_opts o;
     tui_term term;
     session s;
+    bool s_ok;                  /* s is initialized */
+    tui_ws *ws;
     tui_lua *lua;
     pane *panes[TUI_MAX_PANES];
     int n_panes;
@@ -81,6 +91,7 @@ bool tui_ascii(const tui *t) { return !t->term.utf8; }
 int tui_focused(const tui *t) { return t->focus; }
 void tui_dirty(tui *t) { t->dirty = true; }
 struct pane *tui_pane(tui *t, int i) { return i >= 0 && i < t->n_panes ? t->panes[i] : NULL; }
+struct tui_ws *tui_workspace(tui *t) { return t->ws; }
 void tui_lua_enter(tui *t) { t->in_lua++; }
 void tui_lua_leave(tui *t) { t->in_lua--; }
 
@@ -130,11 +141,28 @@ void tui_print(tui *t, const char *text, size_t len, bool is_error) {
     t->dirty = true;
 }
 
+void tui_ui_get(const tui *t, tui_ws_ui *ui) {
+    *ui = (tui_ws_ui){ t->focus, t->zoom, t->tab_wide, t->tab_narrow };
+}
+
+void tui_ui_set(tui *t, const tui_ws_ui *ui) {
+    /* plugin panes may not be there (yet): what does not fit is left as it is */
+    if (ui->focus >= 0 && ui->focus < t->n_panes) t->focus = ui->focus;
+    if (ui->zoom >= -1 && ui->zoom < t->n_panes) t->zoom = ui->zoom;
+    if (ui->tab_wide >= 0 && ui->tab_wide < t->n_panes && tui_layout_in_slot(ui->tab_wide, false)) t->tab_wide = ui->tab_wide;
+    if (ui->tab_narrow >= 0 && ui->tab_narrow < t->n_panes && tui_layout_in_slot(ui->tab_narrow, true))
+        t->tab_narrow = ui->tab_narrow;
+    t->dirty = true;
+}
+
 static void quit_yes(tui *t, void *ud) { (void)ud; t->quit = true; }
 
 void tui_quit(tui *t, bool force) {
-    if (force || !t->s.dirty) { t->quit = true; return; }
-    tui_confirm(t, "Unsaved branches (:save keeps them). Quit anyway? (y/n)", quit_yes, NULL);
+    tui_ws_ui ui;
+    tui_ui_get(t, &ui);
+    char err[512];
+    if (force || tui_ws_flush(t->ws, &t->s, &ui, err, sizeof err) == 0) { t->quit = true; return; }
+    tui_confirm(t, "The workspace could not save everything (see the console). Quit anyway? (y/n)", quit_yes, NULL);
 }
 
 int tui_add_pane(tui *t, struct pane *p) {
@@ -401,6 +429,9 @@ static void on_log(void *ud, const char *text, bool is_error) {
 }
 
 static int poll_timeout(tui *t, double now) {
+    tui_ws_ui ui;
+    tui_ui_get(t, &ui);
+    int wm = tui_ws_next_ms(t->ws, &t->s, &ui);
     double wait = 1.0;                          /* the status bar's numbers refresh each second */
     if (session_busy(&t->s) || t->s.loading) wait = FRAME_S;
     if (t->dirty) {
@@ -414,6 +445,7 @@ static int poll_timeout(tui *t, double now) {
     int ms = (int)(wait * 1000);
     int lm = tui_lua_next_ms(t->lua);
     if (lm >= 0 && lm < ms) ms = lm;
+    if (wm >= 0 && wm < ms) ms = wm;
     return ms;
 }
 
@@ -445,6 +477,9 @@ static void loop(tui *t, int sig_fd) {
         }
         if (session_poll(&t->s)) t->dirty = true;
         if (t->lua && tui_lua_tick(t->lua)) t->dirty = true;
+        tui_ws_ui ui;
+        tui_ui_get(t, &ui);
+        tui_ws_tick(t->ws, &t->s, &ui);
         if (t->sigint) {
             t->sigint = 0;
             session_msg(&t->s, SESS_INFO, "interrupted (Ctrl-C)");
@@ -478,9 +513,13 @@ static int create_panes(tui *t) {
 }
 
 static void destroy(tui *t) {
-    tui_lua_destroy(t->lua);
+    tui_lua_destroy(t->lua);            /* before the store it borrows */
     t->lua = NULL;
-    session_fini(&t->s);
+    tui_ws_ui ui;
+    tui_ui_get(t, &ui);
+    tui_ws_close(t->ws, t->s_ok ? &t->s : NULL, &ui);
+    t->ws = NULL;
+    if (t->s_ok) session_fini(&t->s);
     for (int i = 0; i < t->n_panes; i++) pane_destroy(t->panes[i]);
     pane_destroy(t->help);
     pane_destroy(t->cmdline);
@@ -489,11 +528,58 @@ static void destroy(tui *t) {
     free(t);
 }
 
+/* Which model to open and which stored session to reopen (*sid 0: none):
+ * the most recent session and its model, unless -m names another file
+ * (then a new session starts on it). *missing: the session's model file is
+ * gone. */
+static int choose(tui_ws *ws, const tui_opts *o, int64_t *sid, bool *missing, char *path, size_t cap, char *note,
+                  size_t notecap, char *err, size_t errlen) {
+    char rec[4096];
+    *missing = false;
+    note[0] = 0;
+    if (tui_ws_latest(ws, sid, rec, sizeof rec, err, errlen)) return -1;
+    if (*sid && rec[0] && !o->model) {
+        snprintf(path, cap, "%s", rec);
+        *missing = access(rec, R_OK) != 0;
+        return 0;
+    }
+    if (mpath_resolve(o->model, path, cap, err, errlen)) return -1;
+    if (*sid && rec[0] && !tui_ws_same_file(path, rec)) {
+        snprintf(note, notecap, "session %lld was on %s: a new session starts on this model", (long long)*sid, rec);
+        *sid = 0;
+    }
+    return 0;
+}
+
+/* Reopens stored session sid into the fresh session (after session_open). */
+static void reopen(tui *t, int64_t sid, bool missing) {
+    char lerr[512];
+    tui_ws_ui ui;
+    tui_ui_get(t, &ui);
+    if (tui_ws_load(t->ws, &t->s, sid, &ui, lerr, sizeof lerr)) {
+        session_msg(&t->s, SESS_ERROR, "workspace: %s", lerr);
+        return;
+    }
+    tui_ui_set(t, &ui);
+    if (missing)
+        session_msg(&t->s, SESS_ERROR, "the model of session %lld is missing (%s): its tree is shown without it; "
+                    ":open MODEL starts a new session", (long long)sid, t->s.model_path);
+    else session_msg(&t->s, SESS_INFO, "reopened session %lld (%d nodes)", (long long)sid, (int)t->s.tree.n_alive);
+}
+
 int tui_run(const tui_opts *o, char *err, size_t errlen) {
-    char path[4096];
-    if (mpath_resolve(o->model, path, sizeof path, err, errlen)) return -1;
+    char path[4096], note[4200];
+    int64_t sid;
+    bool missing;
+    tui_ws *ws;
+    if (tui_ws_open(&ws, o->workspace ? o->workspace : STORE_DEFAULT_DIR, err, errlen)) return -1;
+    if (choose(ws, o, &sid, &missing, path, sizeof path, note, sizeof note, err, errlen)) {
+        tui_ws_close(ws, NULL, NULL);
+        return -1;
+    }
     tui *t = calloc(1, sizeof *t);
-    if (!t) { snprintf(err, errlen, "out of memory"); return -1; }
+    if (!t) { tui_ws_close(ws, NULL, NULL); snprintf(err, errlen, "out of memory"); return -1; }
+    t->ws = ws;
     t->o = *o;
     t->zoom = -1;
     t->tab_wide = PANE_TREE;
@@ -508,6 +594,7 @@ int tui_run(const tui_opts *o, char *err, size_t errlen) {
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&block, sigs[i]);
     pthread_sigmask(SIG_BLOCK, &block, &old);
     int rc = session_init(&t->s, err, errlen);
+    t->s_ok = rc == 0;
     if (!rc) rc = create_panes(t);
     if (rc) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -519,8 +606,11 @@ int tui_run(const tui_opts *o, char *err, size_t errlen) {
     t->s.log_ud = t;
     if (o->n_threads > 0) t->s.cp.n_threads = o->n_threads;
     if (o->n_ctx > 0) t->s.cp.n_ctx = o->n_ctx;
+    if (missing) snprintf(t->s.model_path, sizeof t->s.model_path, "%.1023s", path);   /* gone: not opened */
+    else session_open(&t->s, path);
+    if (sid) reopen(t, sid, missing);
+    if (note[0]) session_msg(&t->s, SESS_WARN, "%s", note);
     if (o->prompt) field_set(&t->s.prompt, o->prompt);
-    session_open(&t->s, path);
     if (o->lua) {
         char lerr[512];
         if (tui_lua_create(&t->lua, t, o, lerr, sizeof lerr)) {

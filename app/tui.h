@@ -21,6 +21,8 @@
 struct lhost;
 struct pane;
 struct tui_lua;
+struct tui_ws;
+struct tui_ws_ui;
 typedef struct tui tui;
 
 typedef struct tui_opts {
@@ -32,24 +34,32 @@ typedef struct tui_opts {
     bool mouse;
     bool lua;                       /* start the Lua host (console, plugins) */
     const char *const *plugin_dirs; /* NULL-terminated, or NULL for plugins/ */
-    const char *workspace;          /* Lua's lab.fs root, or NULL */
+    const char *workspace;          /* -w: the workspace folder (sessions, lab.fs, lab.store), NULL = STORE_DEFAULT_DIR */
 } tui_opts;
 
 /* Runs the workbench until the user quits; 0, or -1 with err set when it
- * could not start (no terminal, no model file). */
+ * could not start (the workspace is in use or damaged, no terminal, no
+ * model file). The most recently updated session of the workspace is
+ * reopened (with its model, unless o->model names another file). */
 int tui_run(const tui_opts *o, char *err, size_t errlen);
 
 /* ---- services for panes -------------------------------------------------- */
 
 session *tui_session(tui *t);
 struct lhost *tui_host(tui *t);
+/* The workspace (never NULL while the workbench runs). */
+struct tui_ws *tui_workspace(tui *t);
+/* The panes' part of the saved state: get, and set (what does not fit the
+ * panes there are now is left as it is). */
+void tui_ui_get(const tui *t, struct tui_ws_ui *ui);
+void tui_ui_set(tui *t, const struct tui_ws_ui *ui);
 /* The plugins' hooks (NULL without Lua). */
 struct tui_lua *tui_plugins(tui *t);
 /* Closes the open overlay (help, command line, question). */
 void tui_close_overlay(tui *t);
 /* Opens the help overlay. */
 void tui_help(tui *t);
-/* Quits, asking first when there are unsaved changes (unless force). */
+/* Quits after saving to the workspace; asks first when that failed (unless force). */
 void tui_quit(tui *t, bool force);
 /* Toggles the zoom of the focused pane. */
 void tui_zoom(tui *t);

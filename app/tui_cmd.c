@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,9 @@
 #include "tui.h"
 #include "tui_lua.h"
 #include "tui_save.h"
+#include "tui_ws.h"
 
-enum { CMP_NONE = 0, CMP_SETTING, CMP_MODEL, CMP_PLUGIN, CMP_PLUGINCMD, CMP_FILE, CMP_HEAT, CMP_VIEW };
+enum { CMP_NONE = 0, CMP_SETTING, CMP_MODEL, CMP_PLUGIN, CMP_PLUGINCMD, CMP_FILE, CMP_HEAT, CMP_VIEW, CMP_SESSION };
 
 typedef struct cmd {
     const char *name, *args, *help;
@@ -28,8 +30,18 @@ static session *S(struct tui *t) { return tui_session(t); }
 
 static char open_path[4096];     /* the model :open asked about */
 
+/* Saves what the tree got since (a generation may have gone on while the
+ * question was up): session_open starts the tree over. */
+static void flush_ws(struct tui *t) {
+    char err[512];
+    tui_ws_ui ui;
+    tui_ui_get(t, &ui);
+    if (tui_ws_flush(tui_workspace(t), S(t), &ui, err, sizeof err)) session_msg(S(t), SESS_ERROR, "workspace: %s", err);
+}
+
 static void open_yes(struct tui *t, void *ud) {
     (void)ud;
+    flush_ws(t);
     session_open(S(t), open_path);
     session_msg(S(t), SESS_INFO, "opening %s", open_path);
 }
@@ -38,7 +50,9 @@ static void c_open(struct tui *t, char *a) {
     char err[1024];
     if (!*a) { session_msg(S(t), SESS_WARN, "open: which model? (:open NAME, Tab completes)"); return; }
     if (mpath_find(a, open_path, sizeof open_path, err, sizeof err)) { session_msg(S(t), SESS_ERROR, "%s", err); return; }
-    if (S(t)->dirty) tui_confirm(t, "Unsaved branches: the tree starts over. Open anyway? (y/n)", open_yes, NULL);
+    flush_ws(t);
+    if (S(t)->dirty) tui_confirm(t, "The workspace could not save everything: the tree starts over. Open anyway? (y/n)",
+                                 open_yes, NULL);
     else open_yes(t, NULL);
 }
 
@@ -199,6 +213,75 @@ static void c_prompt(struct tui *t, char *a) {
     S(t)->version++;
 }
 
+/* ---- sessions in the workspace ------------------------------------------------ */
+
+static void list_line(void *ud, const char *text, bool current) {
+    (void)current;
+    tui_print(ud, text, strlen(text), false);
+}
+
+static void c_sessions(struct tui *t, char *a) {
+    (void)a;
+    char err[512];
+    tui_ws *w = tui_workspace(t);
+    const char *head = "sessions, newest first (* the one open): id, updated, nodes, model, name";
+    tui_print(t, head, strlen(head), false);
+    int n = tui_ws_list(w, list_line, t, err, sizeof err);
+    if (n < 0) { session_msg(S(t), SESS_ERROR, "%s", err); return; }
+    session_msg(S(t), SESS_INFO, "%d session%s in %s (listed in the console)", n, n == 1 ? "" : "s", tui_ws_dir(w));
+}
+
+static int64_t session_id_arg(struct tui *t, const char *a, const char *verb) {
+    char *end;
+    long long id = strtoll(a, &end, 10);
+    while (isspace((unsigned char)*end)) end++;
+    if (end == a || *end || id <= 0) {
+        session_msg(S(t), SESS_WARN, "session %s ID (:sessions lists them)", verb);
+        return 0;
+    }
+    return (int64_t)id;
+}
+
+static void delete_yes(struct tui *t, void *ud) {
+    int64_t id = (int64_t)(intptr_t)ud;
+    char err[512];
+    if (tui_ws_delete(tui_workspace(t), S(t), id, err, sizeof err)) session_msg(S(t), SESS_ERROR, "%s", err);
+    else session_msg(S(t), SESS_INFO, "session %lld deleted", (long long)id);
+}
+
+static void c_session(struct tui *t, char *a) {
+    char *verb = strtok(a, " \t"), *rest = strtok(NULL, "");
+    while (rest && isspace((unsigned char)*rest)) rest++;
+    tui_ws *w = tui_workspace(t);
+    char err[512];
+    tui_ws_ui ui;
+    tui_ui_get(t, &ui);
+    int64_t id;
+    if (!verb) {
+        int64_t cur = tui_ws_current(w);
+        if (cur) session_msg(S(t), SESS_INFO, "session %lld (:session new|open|rename|delete)", (long long)cur);
+        else session_msg(S(t), SESS_INFO, "a new session, saved once it has a node (:session new|open|rename|delete)");
+    } else if (!strcmp(verb, "new")) {
+        if (tui_ws_new(w, S(t), &ui, rest && *rest ? rest : NULL, err, sizeof err)) session_msg(S(t), SESS_ERROR, "%s", err);
+        else session_msg(S(t), SESS_INFO, "a new session%s%s", rest && *rest ? ": " : "", rest && *rest ? rest : "");
+    } else if (!strcmp(verb, "open")) {
+        if (!(id = session_id_arg(t, rest ? rest : "", "open"))) return;
+        if (tui_ws_switch(w, S(t), id, &ui, err, sizeof err)) { session_msg(S(t), SESS_ERROR, "%s", err); return; }
+        tui_ui_set(t, &ui);
+        session_msg(S(t), SESS_INFO, "opened session %lld (%d nodes)", (long long)id, (int)S(t)->tree.n_alive);
+    } else if (!strcmp(verb, "rename")) {
+        if (!rest || !*rest) { session_msg(S(t), SESS_WARN, "session rename NAME"); return; }
+        if (tui_ws_rename(w, rest, err, sizeof err)) session_msg(S(t), SESS_ERROR, "%s", err);
+        else session_msg(S(t), SESS_INFO, "session renamed: %s", rest);
+    } else if (!strcmp(verb, "delete")) {
+        if (!(id = session_id_arg(t, rest ? rest : "", "delete"))) return;
+        char q[200];
+        snprintf(q, sizeof q, "Delete session %lld and its whole tree%s? (y/n)", (long long)id,
+                 id == tui_ws_current(w) ? " (the one open)" : "");
+        tui_confirm(t, q, delete_yes, (void *)(intptr_t)id);
+    } else session_msg(S(t), SESS_WARN, "session new [NAME] | open ID | rename NAME | delete ID");
+}
+
 static const cmd cmds[] = {
     { "open", "MODEL", "open a model (a path, or a name in models/ or ../shared/models)", c_open, CMP_MODEL },
     { "set", "NAME [VALUE]", "show or set a sampler value (temp, top_k, top_p, min_p, typical, repeat_penalty, repeat_last_n, frequency_penalty, presence_penalty, seed, order, n, eos)", c_set, CMP_SETTING },
@@ -208,6 +291,8 @@ static const cmd cmds[] = {
     { "save", "[FILE]", "save the whole branch tree as JSON (default logitlab-session.json)", c_save, CMP_FILE },
     { "w", "[FILE]", "save (as :save)", c_save, CMP_FILE },
     { "export", "FILE", "write the selected path: text, or one JSON object per token for FILE.jsonl", c_export, CMP_FILE },
+    { "sessions", "", "list the workspace's sessions in the console (newest first)", c_sessions, CMP_NONE },
+    { "session", "new [NAME] | open ID | rename NAME | delete ID", "start, reopen, rename or delete a session of the workspace", c_session, CMP_SESSION },
     { "label", "[#ID] TEXT", "label the selected node (or node ID); no text removes the label", c_label, CMP_NONE },
     { "delete", "[#ID]", "delete the selected node (or node ID) and its descendants", c_delete, CMP_NONE },
     { "step", "[N]", "generate N tokens (default 1)", c_step, CMP_NONE },
@@ -329,6 +414,20 @@ static void plugins(struct tui *t, tui_cmd_cands *c, const char *word) {
     }
 }
 
+/* The ids of the stored sessions, for :session open / delete. */
+static void id_line(void *ud, const char *text, bool current) {
+    (void)current;
+    void **p = ud;
+    char id[32];
+    if (sscanf(text + 1, " %31[0-9]", id) == 1) cand(p[0], p[1], id);
+}
+
+static void session_ids(struct tui *t, tui_cmd_cands *c, const char *word) {
+    char err[256];
+    void *ud[2] = { c, (void *)word };
+    tui_ws_list(tui_workspace(t), id_line, ud, err, sizeof err);
+}
+
 void tui_cmd_complete(struct tui *t, const char *line, size_t cur, tui_cmd_cands *c) {
     memset(c, 0, sizeof *c);
     size_t ws = cur;
@@ -371,6 +470,14 @@ void tui_cmd_complete(struct tui *t, const char *line, size_t cur, tui_cmd_cands
     case CMP_FILE: files(c, word, NULL); break;
     case CMP_HEAT: cand(c, word, "prob"); cand(c, word, "entropy"); cand(c, word, "rank"); break;
     case CMP_VIEW: cand(c, word, "raw"); cand(c, word, "post"); break;
+    case CMP_SESSION:
+        if (argn == 0) { cand(c, word, "new"); cand(c, word, "open"); cand(c, word, "rename"); cand(c, word, "delete"); c->add_space = true; }
+        else if (argn == 1) {
+            char verb[16];
+            if (sscanf(line + e, " %15s", verb) == 1 && (!strcmp(verb, "open") || !strcmp(verb, "delete")))
+                session_ids(t, c, word);
+        }
+        break;
     default: break;
     }
 }

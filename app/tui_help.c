@@ -1,6 +1,6 @@
-/* tui_help: the key binding overlay (see tui_help.h). Lines are rebuilt at
- * each draw (plugins come and go); keys bound to the same action in a scope
- * share one line. */
+/* tui_help: the key binding overlay (see tui_help.h), with the `:`
+ * commands after the keys. Lines are rebuilt at each draw (plugins come and
+ * go); keys bound to the same action in a scope share one line. */
 #include "tui_help.h"
 
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include "palette.h"
 #include "pane.h"
 #include "tui.h"
+#include "tui_cmd.h"
 #include "tui_lua.h"
 
 typedef struct help_pane {
@@ -64,6 +65,14 @@ static void help_draw(pane *p, const canvas_view *v, bool focused) {
             snprintf(text, sizeof text, "%s (%s)", help, plugin);
             y = emit(v, y, o->scroll, key, text, false);
         }
+    }
+    y = emit(v, y + 1, o->scroll, "Commands (:, Tab completes)", "", true);
+    const char *args, *help, *name;
+    for (int i = 0; (name = tui_cmd_get(i, &args, &help)); i++) {
+        char cmd[64], text[512];
+        snprintf(cmd, sizeof cmd, ":%s", name);
+        snprintf(text, sizeof text, "%s%s%s", args, args[0] ? ": " : "", help);
+        y = emit(v, y, o->scroll, cmd, text, false);
     }
     y = emit(v, y + 1, o->scroll, "Mouse", "", true);
     y = emit(v, y, o->scroll, "click", "focus a pane; select a token, an alternative or a tree node", false);

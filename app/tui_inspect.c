@@ -130,7 +130,9 @@ static void draw_header(ins_pane *o, session *s, const canvas_view *v, const loo
     char rk[24], pb[16];
     if (rank > 0) snprintf(rk, sizeof rk, "%d", (int)rank); else snprintf(rk, sizeof rk, post ? "cut" : ">%d", LOOM_TOPK);
     fmt_p(isinf(lp) ? 0.0 : exp(lp), pb, sizeof pb);
-    canvas_printf(v, 0, 1, PAL_NORMAL, "rank %s  p %s  H %.2f nats", rk, pb, d->entropy);
+    if (isnan(d->entropy))                      /* read back from the workspace; the engine is on it */
+        canvas_printf(v, 0, 1, PAL_NORMAL, "rank %s  p %s  H ? (stored)", rk, pb);
+    else canvas_printf(v, 0, 1, PAL_NORMAL, "rank %s  p %s  H %.2f nats", rk, pb, d->entropy);
 }
 
 static void draw_chain(const canvas_view *v, int y, const loom_tok *t, bool ascii) {

@@ -13,6 +13,7 @@
 #include "tui.h"
 #include "tui_console.h"
 #include "tui_layout.h"
+#include "tui_ws.h"
 
 enum { HK_COMMAND = 1, HK_KEY, HK_PANE, HK_STATUS };
 
@@ -167,7 +168,8 @@ int tui_lua_create(tui_lua **out, struct tui *t, const struct tui_opts *o, char 
     lhost_opts_default(&lo);
     static const char *const default_dirs[] = { "plugins", NULL };
     lo.plugin_dirs = o->plugin_dirs ? o->plugin_dirs : default_dirs;
-    lo.workspace = o->workspace;
+    lo.workspace = tui_ws_dir(tui_workspace(t));     /* lab.fs, and the workspace's plugins/ */
+    lo.store = tui_ws_store(tui_workspace(t));       /* lab.store writes beside the workbench, not into a second lock */
     lo.n_threads = o->n_threads;
     lo.ui = &ui;
     if (lhost_create(&l->h, &lo, err, errlen)) { free(l); return -1; }

@@ -45,8 +45,16 @@ static uint16_t heat_style(const session *s, const loom_tok *t) {
     bool post = s->show_post && (t->flags & LOOM_TOK_POST);
     if (!(t->flags & LOOM_TOK_RAW)) return PAL_NORMAL | extra;
     int b;
-    if (s->heat == PAL_HEAT_ENTROPY) b = palette_heat_entropy(post ? t->post.entropy : t->raw.entropy);
-    else if (s->heat == PAL_HEAT_RANK) b = palette_heat_rank(post ? t->rank_post : t->rank_raw);
+    if (s->heat == PAL_HEAT_ENTROPY) {
+        float h = post ? t->post.entropy : t->raw.entropy;
+        if (isnan(h)) return PAL_NORMAL | extra;    /* read back from a workspace, not recomputed yet */
+        b = palette_heat_entropy(h);
+    }
+    else if (s->heat == PAL_HEAT_RANK) {
+        int32_t r = post ? t->rank_post : t->rank_raw;
+        if (!r && !post && (t->flags & LOOM_TOK_STORED)) r = LOOM_TOPK + 1;   /* stored: beyond the alternatives kept */
+        b = palette_heat_rank(r);
+    }
     else b = palette_heat_prob(exp(post ? t->lp_post : t->lp_raw));
     return (uint16_t)(PAL_HEAT0 + b) | extra;
 }

@@ -24,7 +24,7 @@
 #include "model.h"
 #include "tok.h"
 
-enum { JOB_OPEN, JOB_GEN, JOB_DROP };
+enum { JOB_OPEN, JOB_GEN, JOB_DROP, JOB_DIST };
 
 typedef struct job {
     int kind;
@@ -311,10 +311,11 @@ static int32_t materialize(worker *w, job *j, char *err, size_t errlen) {
     }
     if (s >= 0) { ctx_seq_drop(w->c, s); if (w->row_seq == s) w->row_seq = -1; }
     int32_t from = 0;
-    if (r->donor >= 0 && ctx_seq_alive(w->c, r->donor) && r->shared > 0 && r->dist_from >= r->n_path) {
+    if (r->donor >= 0 && ctx_seq_alive(w->c, r->donor) && r->shared > 0) {
         s = ctx_seq_fork(w->c, r->donor);
         if (s >= 0) {
             from = r->shared < r->n_path ? r->shared : r->n_path - 1;   /* re-evaluate the last for its row */
+            if (from > r->dist_from - 1) from = r->dist_from - 1;        /* and the rows asked for */
             if (from > ctx_seq_len(w->c, s)) from = ctx_seq_len(w->c, s);
             ctx_seq_rewind(w->c, s, from);
         }
@@ -332,24 +333,32 @@ static int32_t materialize(worker *w, job *j, char *err, size_t errlen) {
     return s;
 }
 
+/* The request's chain, ended by dist when no selector ends it, observed
+ * into w's stage counts. */
+static smp *build_chain(worker *w, const worker_req *r, char *err, size_t errlen) {
+    smp *ch;
+    smp_params sp = *r->sp;
+    sp.bias = NULL;
+    if (smp_chain_parse(&ch, r->spec, &sp, err, errlen)) return NULL;
+    int32_t last = smp_chain_n(ch) - 1;
+    const char *ln = last >= 0 ? smp_name(smp_chain_get(ch, last)) : "";
+    if (strcmp(ln, "greedy") && strcmp(ln, "dist") && smp_chain_add(ch, smp_create_dist(sp.seed))) {
+        smp_destroy(ch);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    smp_chain_set_observer(ch, observe, w);
+    return ch;
+}
+
 /* Rebuilds the chain when the sampler settings changed, then sets its
  * history (penalties) to the path. The draw's stream is kept across jobs
  * so that stepping and free running sample alike. */
 static int prepare_chain(worker *w, job *j, char *err, size_t errlen) {
     const worker_req *r = &j->r;
     if (!w->have_chain || w->chain_version != r->sp_version) {
-        smp *ch;
-        smp_params sp = *r->sp;
-        sp.bias = NULL;
-        if (smp_chain_parse(&ch, r->spec, &sp, err, errlen)) return -1;
-        int32_t last = smp_chain_n(ch) - 1;
-        const char *ln = last >= 0 ? smp_name(smp_chain_get(ch, last)) : "";
-        if (strcmp(ln, "greedy") && strcmp(ln, "dist") && smp_chain_add(ch, smp_create_dist(sp.seed))) {
-            smp_destroy(ch);
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        smp_chain_set_observer(ch, observe, w);
+        smp *ch = build_chain(w, r, err, errlen);
+        if (!ch) return -1;
         smp_destroy(w->chain);
         w->chain = ch;
         w->chain_version = r->sp_version;
@@ -414,6 +423,49 @@ static void do_gen(worker *w, job *j) {
     post_simple(w, WEV_DONE, r->node, s, reason, NULL);
 }
 
+/* JOB_DIST: the distributions the last token of the path was drawn from,
+ * on a sequence of its own (forked from the donor when there is one) that
+ * is dropped after; a chain of its own keeps generation's draw stream as it
+ * was. Posts one WEV_DIST, with no flags when it could not. */
+static void do_dist(worker *w, job *j) {
+    const worker_req *r = &j->r;
+    int32_t q = r->n_path - 1;                  /* the token's position */
+    worker_ev e;
+    memset(&e, 0, sizeof e);
+    e.kind = WEV_DIST;
+    e.node = r->dist_node;
+    e.pos = q;
+    e.tok.id = q >= 0 ? r->path[q] : -1;
+    char err[256] = "";
+    smp *ch = w->c && q >= 1 ? build_chain(w, r, err, sizeof err) : NULL;
+    int32_t s = -1;
+    if (ch) {
+        bool fork = r->donor >= 0 && ctx_seq_alive(w->c, r->donor) && r->shared > 0;
+        s = fork ? ctx_seq_fork(w->c, r->donor) : ctx_seq_create(w->c);
+        int32_t from = fork ? (r->shared < q - 1 ? r->shared : q - 1) : 0;
+        if (s >= 0 && from > ctx_seq_len(w->c, s)) from = ctx_seq_len(w->c, s);
+        if (s >= 0) ctx_seq_rewind(w->c, s, from);
+        job pre = *j;                           /* evaluates path[0..q), keeping the last row */
+        pre.r.n_path = q;
+        pre.r.dist_from = q;
+        if (s >= 0 && feed(w, &pre, s, from, err, sizeof err) == 0) {
+            raw_record(w, w->row, e.tok.id, &e.tok);
+            for (int32_t i = 0; i < q; i++) smp_accept(ch, r->path[i]);
+            smp_cands_set(&w->cands, w->row, w->nv);
+            if (smp_sample(ch, &w->cands) >= 0) {
+                smp_cands_softmax(&w->cands);
+                post_record(w, e.tok.id, &e.tok);
+            }
+        }
+        if (s >= 0) ctx_seq_drop(w->c, s);
+        if (w->row_seq == s) w->row_seq = -1;
+        if (s < 0) snprintf(err, sizeof err, "no free sequence (%d alive)", (int)ctx_n_seq(w->c));
+    }
+    smp_destroy(ch);
+    if (err[0]) post_simple(w, WEV_ERROR, r->dist_node, -1, 0, err);
+    post(w, &e);
+}
+
 /* ---- the thread and the queue ---------------------------------------------- */
 
 static void job_free(job *j) {
@@ -435,6 +487,7 @@ static void *run(void *arg) {
         pthread_mutex_unlock(&w->mu);
         if (j->kind == JOB_OPEN) do_open(w, j);
         else if (j->kind == JOB_GEN) do_gen(w, j);
+        else if (j->kind == JOB_DIST) do_dist(w, j);
         else if (j->kind == JOB_DROP && w->c) {
             ctx_seq_drop(w->c, j->seq);
             if (w->row_seq == j->seq) w->row_seq = -1;
@@ -516,13 +569,13 @@ int worker_open(worker *w, const char *path, const ctx_params *cp) {
     return submit(w, j);
 }
 
-int worker_gen(worker *w, const worker_req *r) {
+static int submit_req(worker *w, const worker_req *r, int kind) {
     job *j = calloc(1, sizeof *j);
     if (!j || !(j->path_ids = malloc(sizeof *j->path_ids * (size_t)(r->n_path > 0 ? r->n_path : 1)))) {
         free(j);
         return WORKER_ENOMEM;
     }
-    j->kind = JOB_GEN;
+    j->kind = kind;
     j->r = *r;
     if (r->n_path > 0) memcpy(j->path_ids, r->path, sizeof *j->path_ids * (size_t)r->n_path);
     j->r.path = j->path_ids;
@@ -534,6 +587,9 @@ int worker_gen(worker *w, const worker_req *r) {
     if (j->r.dist_from > j->r.n_path) j->r.dist_from = j->r.n_path;
     return submit(w, j);
 }
+
+int worker_gen(worker *w, const worker_req *r) { return submit_req(w, r, JOB_GEN); }
+int worker_dist(worker *w, const worker_req *r) { return submit_req(w, r, JOB_DIST); }
 
 int worker_drop(worker *w, int32_t seq) {
     job *j = calloc(1, sizeof *j);

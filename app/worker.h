@@ -37,7 +37,8 @@ enum {
     WEV_READY = 1,  /* a model is open: model (borrowed until the next worker_open), msg = its path */
     WEV_ERROR,      /* msg; node is the job's node or -1 */
     WEV_SEQ,        /* node's path now lives in seq */
-    WEV_DIST,       /* tok: the raw distribution of the existing token at pos of node (prompt) */
+    WEV_DIST,       /* tok: distributions of the existing token at pos of node's path: raw (prompt
+                       tokens, rebuilt paths), or raw and post (worker_dist; no flags: it failed) */
     WEV_TOKEN,      /* tok: a new token at pos, appended to node */
     WEV_DONE        /* a generation job ended: reason */
 };
@@ -87,6 +88,13 @@ int worker_fd(const worker *w);
  * WEV_READY must no longer be used by the caller. */
 int worker_open(worker *w, const char *path, const ctx_params *cp);
 int worker_gen(worker *w, const worker_req *r);
+/* Recomputes what the last token of r->path (at pos n_path - 1, n_path >= 2)
+ * was drawn from: the raw distribution and the post-sampler one through the
+ * chain of r->sp / r->spec with the path before it as history. One WEV_DIST
+ * for r->dist_node comes back. A donor (r->donor, r->shared) saves
+ * re-evaluating the shared prefix; r->seq, n_new and dist_from are ignored.
+ * Sequences and generation's draw stream are left as they were. */
+int worker_dist(worker *w, const worker_req *r);
 int worker_drop(worker *w, int32_t seq);
 /* Stops every job submitted so far at its next step (async-signal-safe). */
 void worker_stop(worker *w);
