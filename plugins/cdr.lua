@@ -217,7 +217,7 @@ return {
     lab.ui.command_add("cdr", "rank candidates by log p_strong - log p_weak: " .. HELP, command)
     lab.ui.pane_add("cdr", { on_draw = draw, on_key = on_key })
     lab.ui.status_add("cdr", function()
-      return S.ranked and fmt("cdr best #%d %+.2f", S.ranked[1].index, S.ranked[1].reward) or "cdr: -"
+      return S.ranked and fmt("cdr best #%d %+.2f", S.ranked[1].index, S.ranked[1].reward) or ""
     end)
   end,
   on_unload = function() if S.ens then S.ens:close() end end,

@@ -532,7 +532,7 @@ function W.plugin(cfg)
       lab.ui.pane_add(cfg.name, { on_draw = function(w, h) return draw(S, w, h) end,
                                   on_key = function(key) return on_key(S, key) end })
       lab.ui.status_add(cfg.name, function()
-        if not S.cur then return cfg.name .. ": -" end
+        if not S.cur then return "" end   -- idle plugins leave the status bar alone
         return fmt("%s %s%s%s", cfg.name, W.describe_params(S), S.rec and (" run " .. S.rec.id) or "",
           S.running and " ▶" or "")
       end)

@@ -225,7 +225,7 @@ test("cdr: candidates ranked by log p_strong(y|x) - log p_weak(y|x), recorded", 
   local typed = { ", there was a little girl", "the dog ate a car", "in a big forest" }
   local cands = { ", there was a little girl", " the dog ate a car", " in a big forest" }   -- as scored
   check.ok(lab.ui.run_command("cdr", ("strong=%s weak=%s %s | %s"):format(F32, Q4, PROMPT, table.concat(typed, " | "))))
-  wait(function() return lab.ui.status_get(p.status) ~= "cdr: -" end, "the ranking")
+  wait(function() return lab.ui.status_get(p.status) ~= "" end, "the ranking")
   local run = latest_run("cdr")
   check.eq(run.status, "ok")
   local recs = records(run.id, "candidate")
@@ -248,7 +248,7 @@ end)
 test("the plugins load lazily and explain themselves", function()
   for _, name in ipairs{ "proxy", "contrastive", "generic", "cdr" } do
     local p = load(name)
-    check.ok(lab.ui.status_get(p.status):find(name .. ": %-"), "no run yet")
+    check.eq(lab.ui.status_get(p.status), "", "no run yet: nothing in the status bar")
     check.ok(lab.ui.run_command(name, "a=oops"))     -- a message, not an error
     check.ok(lab.ui.run_command(name, "temp=-3"))
     check.ok(lab.ui.run_command(name, "top_p=7 seed=x"))
