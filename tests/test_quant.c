@@ -535,6 +535,43 @@ static void test_matmul8(void) {
     vd_init();
 }
 
+/* Rows repacked by eight (vd_repack + vd_matvec_r8), where this CPU has the
+ * kernel: every whole group against the float64 reference, sub-ranges of
+ * groups, and nothing written outside the range. */
+static void test_repack(void) {
+    static const struct { int64_t cols, rows, r0, r1; } shapes[] = {
+        {32, 8, 0, 8}, {96, 17, 0, 16}, {288, 40, 8, 32}, {2048, 24, 16, 24}, {160, 9, 0, 8},
+    };
+    if (!vd_repack_size(QT_Q4_0, 8, 32)) {
+        printf("# no repacked kernels on %s: repack checks skipped\n", vd_isa_name(vd_isa()));
+        return;
+    }
+    CHECK(vd_repack_size(QT_Q4_0, 7, 32) == 0, "fewer than eight rows: no repacked copy");
+    CHECK(vd_repack_size(QT_Q4_0, 17, 64) == 2 * 2 * sizeof(vd_block_q4_0x8), "two groups of two blocks");
+    CHECK(vd_repack_size(QT_Q8_0, 16, 64) == 0 && vd_repack_size(QT_Q4_K, 16, 256) == 0, "Q4_0 only");
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        mm_case c;
+        mm_setup(&c, QT_Q4_0, shapes[s].cols, shapes[s].rows, 1);
+        void *wr = malloc(vd_repack_size(QT_Q4_0, c.rows, c.cols));
+        vd_repack(QT_Q4_0, c.w, c.rows, c.cols, wr);
+        float *y = malloc((size_t)(c.rows + 8) * sizeof *y);
+        for (int64_t i = 0; i < c.rows + 8; i++) y[i] = -12345.0f;
+        vd_matvec_r8(QT_Q4_0, wr, c.cols, shapes[s].r0, shapes[s].r1, c.xq, y);
+        int bad = 0;
+        for (int64_t r = 0; r < c.rows + 8; r++) {
+            if (r < shapes[s].r0 || r >= shapes[s].r1) { bad += y[r] != -12345.0f; continue; }
+            bad += !(fabs(y[r] - c.ref[r]) <= 3e-6 * c.mag[r] + 1e-30);
+        }
+        CHECK(bad == 0, "repacked q4_0 cols %lld rows [%lld,%lld) of %lld: %d bad", (long long)c.cols,
+              (long long)shapes[s].r0, (long long)shapes[s].r1, (long long)c.rows, bad);
+        free(y); free(wr);
+        mm_free(&c);
+    }
+    vd_set_isa(VD_PORTABLE);
+    CHECK(vd_repack_size(QT_Q4_0, 8, 32) == 0, "portable isa: no repacked copy");
+    vd_init();
+}
+
 static void test_matmul(void) {
     int best = vd_isa_best();
     CHECK(vd_set_isa(VD_AVX512 + 5) == best && vd_isa() == best, "isa clamps to best");
@@ -761,6 +798,7 @@ int main(void) {
     test_act_q8_K();
     test_matmul();
     test_matmul8();
+    test_repack();
     test_isa_agree();
     test_f32_helpers();
     test_golden_files();

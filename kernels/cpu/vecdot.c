@@ -357,6 +357,50 @@ void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, 
     }
 }
 
+/* ---- one activation, rows repacked by eight -------------------------------- */
+
+#define R8_MAX_BLOCKS 4096      /* per-block activation terms live on the stack */
+
+static vd_r8_fn r8_kernel(int wtype) {
+    return vd_isa() >= VD_AVX2 ? vd_r8_avx2(wtype) : NULL;
+}
+
+size_t vd_repack_size(int wtype, int64_t rows, int64_t cols) {
+    if (!r8_kernel(wtype) || rows < 8 || cols % 32 || cols / 32 > R8_MAX_BLOCKS) return 0;
+    return (size_t)(rows / 8) * (size_t)(cols / 32) * sizeof(vd_block_q4_0x8);
+}
+
+void vd_repack(int wtype, const void *w, int64_t rows, int64_t cols, void *out) {
+    assert(wtype == QT_Q4_0 && cols % 32 == 0 && "vd_repack: Q4_0 rows of whole blocks only");
+    int64_t nb = cols / 32;
+    size_t wrs = qt_row_size(wtype, cols);
+    vd_block_q4_0x8 *o = out;
+    for (int64_t g = 0; g < rows / 8; g++)
+        for (int64_t b = 0; b < nb; b++, o++)
+            for (int r = 0; r < 8; r++) {
+                const qt_block_q4_0 *src = (const qt_block_q4_0 *)((const char *)w + (size_t)(8 * g + r) * wrs) + b;
+                o->d[r] = src->d;
+                for (int k = 0; k < 4; k++) memcpy(o->qs + 32 * k + 4 * r, src->qs + 4 * k, 4);
+            }
+}
+
+void vd_matvec_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
+                  float *y) {
+    vd_r8_fn k = r8_kernel(wtype);
+    assert(k && r0 % 8 == 0 && r1 % 8 == 0 && cols / 32 <= R8_MAX_BLOCKS && "vd_matvec_r8: bad call");
+    int64_t nb = cols / 32;
+    int32_t off[R8_MAX_BLOCKS];
+    float dx[R8_MAX_BLOCKS];
+    const qt_block_q8_0 *x = xq;
+    for (int64_t b = 0; b < nb; b++) {
+        int32_t s = 0;
+        for (int i = 0; i < 32; i++) s += x[b].qs[i];
+        off[b] = 8 * s;
+        dx[b] = qt_f16_to_f32(x[b].d);
+    }
+    k(wr, cols, r0 / 8, r1 / 8, xq, off, dx, y);
+}
+
 float vd_dot_f32(const float *a, const float *b, int64_t n) {
     const vd_backend *b512 = vd_backend_avx512(), *b2 = vd_backend_avx2();
     int isa = vd_isa();

@@ -69,6 +69,28 @@ void vd_act8_pack(int wtype, const void *xq, int nact, int64_t cols, void *x8);
 void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, const void *x8,
                 int nact, float *y, int64_t ldy);
 
+/* ---- one activation, rows repacked by eight -------------------------------
+ * For batch-1 decode, Q4_0 weights may be repacked eight rows at a time
+ * (vd_repack; vecdot_r8_avx2.c says why): for rows 8g..8g+7 and block b a
+ * vd_block_q4_0x8 holds the eight fp16 scales and, at qs[32k + 4r + i], code
+ * byte 4k + i of row r. Groups follow each other, cols / 32 blocks each, in
+ * the original's bytes (144 per block of eight rows). Rows past the last
+ * full group are not repacked: vd_matmul on the original covers them. */
+typedef struct vd_block_q4_0x8 {
+    uint16_t d[8];
+    uint8_t qs[128];
+} vd_block_q4_0x8;
+/* Bytes of the repacked copy of a (rows, cols) matrix, or 0 when this CPU has
+ * no kernel for wtype (keep using vd_matmul then). */
+size_t vd_repack_size(int wtype, int64_t rows, int64_t cols);
+/* Writes the repacked copy of the first rows / 8 * 8 rows of w to out. */
+void vd_repack(int wtype, const void *w, int64_t rows, int64_t cols, void *out);
+/* y[r] = dot(W[r], x) for r in [r0, r1), both multiples of 8, from the
+ * repacked copy wr; xq is one activation row from vd_quantize_act. Results
+ * equal vd_matmul's up to float summation order. */
+void vd_matvec_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
+                  float *y);
+
 /* Plain float dot and axpy used by attention (SIMD where available). */
 float vd_dot_f32(const float *a, const float *b, int64_t n);
 void vd_axpy_f32(float *y, float a, const float *x, int64_t n); /* y += a*x */
@@ -98,6 +120,11 @@ typedef struct vd_backend {
 typedef void (*vd_x8_fn)(const void *w, size_t ws, int64_t nr, const void *x8, int64_t cols, int nx,
                          float *y, int64_t ldy);
 vd_x8_fn vd_x8_avx2(int wtype);
+/* A repacked kernel: groups [g0, g1) of eight rows against one activation;
+ * off[b] = 8 * (sum of its codes in block b), dx[b] its scale. */
+typedef void (*vd_r8_fn)(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *xq,
+                         const int32_t *off, const float *dx, float *y);
+vd_r8_fn vd_r8_avx2(int wtype);
 /* NULL when the file was built without its ISA flags. */
 const vd_backend *vd_backend_avx2(void);
 const vd_backend *vd_backend_avx512(void);

@@ -1,0 +1,64 @@
+/* vecdot_r8_avx2: one activation against Q4_0 weights repacked eight rows
+ * at a time (built with -mavx2 -mfma -mf16c; called after vd_init saw them).
+ *
+ * The tile kernels of vecdot_avx2.c keep one row per accumulator: every row
+ * and block pays a horizontal pairing, a scale conversion and a final
+ * reduction. In the repacked layout (vd_repack, vecdot.h) one 256-bit load
+ * holds the same four code bytes of eight rows, so the activation's four
+ * bytes, broadcast, meet eight rows in one maddubs; one accumulator lane is
+ * one row and eight row scales convert in one instruction. Per block and
+ * eight rows: four loads, eight maddubs, one widening, one conversion and
+ * one FMA, and the results are stored as they are (no reduction).
+ *
+ * Integer sums are exact; results equal the tile kernels' up to float
+ * summation order (blocks summed in order, one chain per row).
+ */
+#include "vecdot.h"
+#include "qtypes.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+#include <string.h>
+
+static inline __m256i bcast4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/* Groups [g0, g1) of eight rows (y + 8g) against the Q8_0 row x. off and dx
+ * hold, per block, 8 * (sum of x's codes) and x's scale: the Q4_0 codes u =
+ * q + 8 go unsigned into maddubs, and the 8 is taken back once per block. */
+static void r8_q4_0(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *xq,
+                    const int32_t *off, const float *dx, float *y) {
+    const __m256i m4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+    const int64_t nb = cols / 32;
+    const qt_block_q8_0 *x = xq;
+    for (int64_t g = g0; g < g1; g++) {
+        const vd_block_q4_0x8 *B = (const vd_block_q4_0x8 *)w + g * nb;
+        const char *next = (const char *)(B + nb);
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            _mm_prefetch(next + b * sizeof *B, _MM_HINT_T0);
+            _mm_prefetch(next + b * sizeof *B + 64, _MM_HINT_T0);
+            __m256i s = _mm256_setzero_si256();
+            for (int k = 0; k < 4; k++) {   /* bytes 4k..4k+3: elements 4k.. and 16+4k.. */
+                __m256i v = _mm256_loadu_si256((const __m256i *)(B[b].qs + 32 * k));
+                __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo, bcast4(x[b].qs + 4 * k)));
+                s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi, bcast4(x[b].qs + 16 + 4 * k)));
+            }
+            __m256i p = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(off[b]));
+            __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)B[b].d)),
+                                     _mm256_set1_ps(dx[b]));
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc);
+        }
+        _mm256_storeu_ps(y + 8 * g, acc);
+    }
+}
+
+vd_r8_fn vd_r8_avx2(int wtype) { return wtype == QT_Q4_0 ? r8_q4_0 : 0; }
+
+#else
+vd_r8_fn vd_r8_avx2(int wtype) { (void)wtype; return 0; }
+#endif
