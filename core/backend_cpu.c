@@ -27,6 +27,7 @@
 #define SGEMM_MIN_ROWS 32
 #define SGEMM_CHUNK 64      /* weight rows dequantized per sgemm call */
 #define MAX_MATMUL_W 4
+#define R8_MAX_SEQS 4      /* decode batches up to this read the repacked Q4_0 copy (more: vd_matmul8) */
 
 extern void openblas_set_num_threads(int);
 /* OpenBLAS's pthread build starts its own server threads when it loads; they
@@ -184,13 +185,13 @@ static void mm_rows(mm_job *j, long lo, long hi, int ith) {
             vd_matmul8(w->type, w->data, w->cols, r0, r1, j->x8[k], j->n, j->y[k], w->rows);
             continue;
         }
-        const void *r8 = !j->sgemm && j->n == 1 ? r8_of(j->c, w) : NULL;
+        const void *r8 = !j->sgemm && j->n <= R8_MAX_SEQS ? r8_of(j->c, w) : NULL;
         if (r8) {   /* whole groups of eight from the repacked copy, the edges from the original */
             long a = (r0 + 7) / 8 * 8, e = (r1 < w->rows / 8 * 8 ? r1 : w->rows / 8 * 8) / 8 * 8;
             if (a < e) {
-                vd_matmul(w->type, w->data, w->cols, r0, a, j->xq[k], 1, j->y[k], w->rows);
-                vd_matvec_r8(w->type, r8, w->cols, a, e, j->xq[k], j->y[k]);
-                vd_matmul(w->type, w->data, w->cols, e, r1, j->xq[k], 1, j->y[k], w->rows);
+                vd_matmul(w->type, w->data, w->cols, r0, a, j->xq[k], j->n, j->y[k], w->rows);
+                vd_matmul_r8(w->type, r8, w->cols, a, e, j->xq[k], j->n, j->y[k], w->rows);
+                vd_matmul(w->type, w->data, w->cols, e, r1, j->xq[k], j->n, j->y[k], w->rows);
                 continue;
             }
         }

@@ -539,8 +539,9 @@ static void test_matmul8(void) {
  * kernel: every whole group against the float64 reference, sub-ranges of
  * groups, and nothing written outside the range. */
 static void test_repack(void) {
-    static const struct { int64_t cols, rows, r0, r1; } shapes[] = {
-        {32, 8, 0, 8}, {96, 17, 0, 16}, {288, 40, 8, 32}, {2048, 24, 16, 24}, {160, 9, 0, 8},
+    static const struct { int64_t cols, rows, r0, r1; int nact; } shapes[] = {
+        {32, 8, 0, 8, 1}, {96, 17, 0, 16, 1}, {288, 40, 8, 32, 1}, {2048, 24, 16, 24, 1}, {160, 9, 0, 8, 1},
+        {96, 16, 0, 16, 2}, {288, 24, 8, 24, 3}, {160, 17, 0, 16, 4}, {64, 8, 0, 8, 6},
     };
     if (!vd_repack_size(QT_Q4_0, 8, 32)) {
         printf("# no repacked kernels on %s: repack checks skipped\n", vd_isa_name(vd_isa()));
@@ -551,19 +552,22 @@ static void test_repack(void) {
     CHECK(vd_repack_size(QT_Q8_0, 16, 64) == 0 && vd_repack_size(QT_Q4_K, 16, 256) == 0, "Q4_0 only");
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         mm_case c;
-        mm_setup(&c, QT_Q4_0, shapes[s].cols, shapes[s].rows, 1);
+        mm_setup(&c, QT_Q4_0, shapes[s].cols, shapes[s].rows, shapes[s].nact);
         void *wr = malloc(vd_repack_size(QT_Q4_0, c.rows, c.cols));
         vd_repack(QT_Q4_0, c.w, c.rows, c.cols, wr);
-        float *y = malloc((size_t)(c.rows + 8) * sizeof *y);
-        for (int64_t i = 0; i < c.rows + 8; i++) y[i] = -12345.0f;
-        vd_matvec_r8(QT_Q4_0, wr, c.cols, shapes[s].r0, shapes[s].r1, c.xq, y);
+        int64_t ldy = c.rows + 8;
+        float *y = malloc((size_t)(ldy * c.nact) * sizeof *y);
+        for (int64_t i = 0; i < ldy * c.nact; i++) y[i] = -12345.0f;
+        vd_matmul_r8(QT_Q4_0, wr, c.cols, shapes[s].r0, shapes[s].r1, c.xq, c.nact, y, ldy);
         int bad = 0;
-        for (int64_t r = 0; r < c.rows + 8; r++) {
-            if (r < shapes[s].r0 || r >= shapes[s].r1) { bad += y[r] != -12345.0f; continue; }
-            bad += !(fabs(y[r] - c.ref[r]) <= 3e-6 * c.mag[r] + 1e-30);
-        }
-        CHECK(bad == 0, "repacked q4_0 cols %lld rows [%lld,%lld) of %lld: %d bad", (long long)c.cols,
-              (long long)shapes[s].r0, (long long)shapes[s].r1, (long long)c.rows, bad);
+        for (int j = 0; j < c.nact; j++)
+            for (int64_t r = 0; r < ldy; r++) {
+                float v = y[j * ldy + r];
+                if (r < shapes[s].r0 || r >= shapes[s].r1) { bad += v != -12345.0f; continue; }
+                bad += !(fabs(v - c.ref[j * c.rows + r]) <= 3e-6 * c.mag[j * c.rows + r] + 1e-30);
+            }
+        CHECK(bad == 0, "repacked q4_0 cols %lld rows [%lld,%lld) of %lld, %d activations: %d bad",
+              (long long)c.cols, (long long)shapes[s].r0, (long long)shapes[s].r1, (long long)c.rows, c.nact, bad);
         free(y); free(wr);
         mm_free(&c);
     }

@@ -85,11 +85,12 @@ typedef struct vd_block_q4_0x8 {
 size_t vd_repack_size(int wtype, int64_t rows, int64_t cols);
 /* Writes the repacked copy of the first rows / 8 * 8 rows of w to out. */
 void vd_repack(int wtype, const void *w, int64_t rows, int64_t cols, void *out);
-/* y[r] = dot(W[r], x) for r in [r0, r1), both multiples of 8, from the
- * repacked copy wr; xq is one activation row from vd_quantize_act. Results
- * equal vd_matmul's up to float summation order. */
-void vd_matvec_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
-                  float *y);
+/* y[j * ldy + r] = dot(W[r], X[j]) for r in [r0, r1) (both multiples of 8)
+ * and j < nact, from the repacked copy wr; xq holds nact rows from
+ * vd_quantize_act. Each block's codes are unpacked once for up to four
+ * activations. Results equal vd_matmul's up to float summation order. */
+void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
+                  int nact, float *y, int64_t ldy);
 
 /* Plain float dot and axpy used by attention (SIMD where available). */
 float vd_dot_f32(const float *a, const float *b, int64_t n);
@@ -120,10 +121,12 @@ typedef struct vd_backend {
 typedef void (*vd_x8_fn)(const void *w, size_t ws, int64_t nr, const void *x8, int64_t cols, int nx,
                          float *y, int64_t ldy);
 vd_x8_fn vd_x8_avx2(int wtype);
-/* A repacked kernel: groups [g0, g1) of eight rows against one activation;
- * off[b] = 8 * (sum of its codes in block b), dx[b] its scale. */
-typedef void (*vd_r8_fn)(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *xq,
-                         const int32_t *off, const float *dx, float *y);
+/* A repacked kernel: groups [g0, g1) of eight rows against nx <= VD_R8_NX
+ * activations (x + j * xs); off[j * nb + b] = 8 * (sum of activation j's
+ * codes in block b), dx[j * nb + b] its scale. */
+#define VD_R8_NX 4
+typedef void (*vd_r8_fn)(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs,
+                         int nx, const int32_t *off, const float *dx, float *y, int64_t ldy);
 vd_r8_fn vd_r8_avx2(int wtype);
 /* NULL when the file was built without its ISA flags. */
 const vd_backend *vd_backend_avx2(void);

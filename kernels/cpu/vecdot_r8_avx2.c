@@ -20,20 +20,56 @@
 #include <immintrin.h>
 #include <string.h>
 
-static inline __m256i bcast4(const int8_t *p) {
+static inline __attribute__((always_inline)) __m256i bcast4(const int8_t *p) {
     int32_t v;
     memcpy(&v, p, 4);
     return _mm256_set1_epi32(v);
 }
 
-/* Groups [g0, g1) of eight rows (y + 8g) against the Q8_0 row x. off and dx
- * hold, per block, 8 * (sum of x's codes) and x's scale: the Q4_0 codes u =
- * q + 8 go unsigned into maddubs, and the 8 is taken back once per block. */
-static void r8_q4_0(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *xq,
-                    const int32_t *off, const float *dx, float *y) {
+/* Groups [g0, g1) of eight rows (y + 8g) against NX <= 4 Q8_0 rows x + j *
+ * xs. off and dx hold, per activation and block (j * nb + b), 8 * (the sum
+ * of its codes) and its scale: the Q4_0 codes u = q + 8 go unsigned into
+ * maddubs and the 8 is taken back once per block. A block's codes are
+ * unpacked once for the NX activations. */
+static inline __attribute__((always_inline)) void
+r8_q4_0_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x, size_t xs,
+           const int32_t *off, const float *dx, float *y, int64_t ldy, const int NX) {
     const __m256i m4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
     const int64_t nb = cols / 32;
-    const qt_block_q8_0 *x = xq;
+    for (int64_t g = g0; g < g1; g++) {
+        const vd_block_q4_0x8 *B = (const vd_block_q4_0x8 *)w + g * nb;
+        const char *next = (const char *)(B + nb);
+        __m256 acc[4];
+        for (int j = 0; j < NX; j++) acc[j] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            _mm_prefetch(next + b * sizeof *B, _MM_HINT_T0);
+            _mm_prefetch(next + b * sizeof *B + 64, _MM_HINT_T0);
+            __m256i u[8];   /* u[k]: elements 4k..4k+3 of each row (k < 4 low nibbles, else high) */
+            for (int k = 0; k < 4; k++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)(B[b].qs + 32 * k));
+                u[k] = _mm256_and_si256(v, m4);
+                u[k + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            }
+            __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)B[b].d));
+            for (int j = 0; j < NX; j++) {
+                const int8_t *q = ((const qt_block_q8_0 *)(x + j * xs))[b].qs;
+                __m256i s = _mm256_maddubs_epi16(u[0], bcast4(q));
+                for (int k = 1; k < 8; k++) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(u[k], bcast4(q + 4 * k)));
+                __m256i p = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(off[j * nb + b]));
+                acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw, _mm256_set1_ps(dx[j * nb + b])), acc[j]);
+            }
+        }
+        for (int j = 0; j < NX; j++) _mm256_storeu_ps(y + j * ldy + 8 * g, acc[j]);
+    }
+}
+
+/* One activation: the layout's plain case (kept apart from the general
+ * body, which measured 40% slower for a single activation). */
+static void r8_q4_0_1(const void *w, int64_t cols, int64_t g0, int64_t g1, const int8_t *x0,
+                      const int32_t *off, const float *dx, float *y) {
+    const __m256i m4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+    const int64_t nb = cols / 32;
+    const qt_block_q8_0 *x = (const qt_block_q8_0 *)(const void *)x0;
     for (int64_t g = g0; g < g1; g++) {
         const vd_block_q4_0x8 *B = (const vd_block_q4_0x8 *)w + g * nb;
         const char *next = (const char *)(B + nb);
@@ -54,6 +90,17 @@ static void r8_q4_0(const void *w, int64_t cols, int64_t g0, int64_t g1, const v
             acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc);
         }
         _mm256_storeu_ps(y + 8 * g, acc);
+    }
+}
+
+static void r8_q4_0(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *xv, size_t xs, int nx,
+                    const int32_t *off, const float *dx, float *y, int64_t ldy) {
+    const char *x = xv;
+    switch (nx) {
+    case 1: r8_q4_0_1(w, cols, g0, g1, (const int8_t *)x, off, dx, y); break;
+    case 2: r8_q4_0_nx(w, cols, g0, g1, x, xs, off, dx, y, ldy, 2); break;
+    case 3: r8_q4_0_nx(w, cols, g0, g1, x, xs, off, dx, y, ldy, 3); break;
+    default: r8_q4_0_nx(w, cols, g0, g1, x, xs, off, dx, y, ldy, 4); break;
     }
 }
 
