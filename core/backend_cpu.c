@@ -27,7 +27,7 @@
 #define SGEMM_MIN_ROWS 32
 #define SGEMM_CHUNK 64      /* weight rows dequantized per sgemm call */
 #define MAX_MATMUL_W 4
-#define R8_MAX_SEQS 4      /* decode batches up to this read the repacked Q4_0 copy (more: vd_matmul8) */
+#define R8_MAX_SEQS 4      /* decode batches up to this read the repacked copy (more: vd_matmul8) */
 
 extern void openblas_set_num_threads(int);
 /* OpenBLAS's pthread build starts its own server threads when it loads; they
@@ -77,8 +77,9 @@ static void cpu_destroy(backend *b) {
     free(c);
 }
 
-/* Repacks the Q4_0 matrices eight rows at a time for one-sequence decode
- * (vecdot_r8_avx2.c: about 1.9x less work than the tiles). The copy is
+/* Repacks the Q4_0 and Q8_0 matrices eight rows at a time for decode
+ * (vecdot_r8_avx2.c: Q4_0 about 1.9x, Q8_0 about 1.2x less work than the
+ * tiles). The copy is
  * extra memory: it is made only while all copies together stay under a
  * quarter of physical memory, so a model near the machine's size keeps the
  * original layout alone. A copy that cannot be allocated is skipped. */

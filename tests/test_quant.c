@@ -549,25 +549,28 @@ static void test_repack(void) {
     }
     CHECK(vd_repack_size(QT_Q4_0, 7, 32) == 0, "fewer than eight rows: no repacked copy");
     CHECK(vd_repack_size(QT_Q4_0, 17, 64) == 2 * 2 * sizeof(vd_block_q4_0x8), "two groups of two blocks");
-    CHECK(vd_repack_size(QT_Q8_0, 16, 64) == 0 && vd_repack_size(QT_Q4_K, 16, 256) == 0, "Q4_0 only");
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    CHECK(vd_repack_size(QT_Q8_0, 17, 64) == 2 * 2 * sizeof(vd_block_q8_0x8), "Q8_0: two groups of two blocks");
+    CHECK(vd_repack_size(QT_Q4_K, 16, 256) == 0 && vd_repack_size(QT_F32, 16, 256) == 0, "Q4_0 and Q8_0 only");
+    for (size_t s = 0; s < 2 * sizeof shapes / sizeof shapes[0]; s++) {
+        int t = s % 2 ? QT_Q8_0 : QT_Q4_0;
         mm_case c;
-        mm_setup(&c, QT_Q4_0, shapes[s].cols, shapes[s].rows, shapes[s].nact);
-        void *wr = malloc(vd_repack_size(QT_Q4_0, c.rows, c.cols));
-        vd_repack(QT_Q4_0, c.w, c.rows, c.cols, wr);
+        size_t i = s / 2;
+        mm_setup(&c, t, shapes[i].cols, shapes[i].rows, shapes[i].nact);
+        void *wr = malloc(vd_repack_size(t, c.rows, c.cols));
+        vd_repack(t, c.w, c.rows, c.cols, wr);
         int64_t ldy = c.rows + 8;
         float *y = malloc((size_t)(ldy * c.nact) * sizeof *y);
         for (int64_t i = 0; i < ldy * c.nact; i++) y[i] = -12345.0f;
-        vd_matmul_r8(QT_Q4_0, wr, c.cols, shapes[s].r0, shapes[s].r1, c.xq, c.nact, y, ldy);
+        vd_matmul_r8(t, wr, c.cols, shapes[i].r0, shapes[i].r1, c.xq, c.nact, y, ldy);
         int bad = 0;
         for (int j = 0; j < c.nact; j++)
             for (int64_t r = 0; r < ldy; r++) {
                 float v = y[j * ldy + r];
-                if (r < shapes[s].r0 || r >= shapes[s].r1) { bad += v != -12345.0f; continue; }
+                if (r < shapes[i].r0 || r >= shapes[i].r1) { bad += v != -12345.0f; continue; }
                 bad += !(fabs(v - c.ref[j * c.rows + r]) <= 3e-6 * c.mag[j * c.rows + r] + 1e-30);
             }
-        CHECK(bad == 0, "repacked q4_0 cols %lld rows [%lld,%lld) of %lld, %d activations: %d bad",
-              (long long)c.cols, (long long)shapes[s].r0, (long long)shapes[s].r1, (long long)c.rows, c.nact, bad);
+        CHECK(bad == 0, "repacked %s cols %lld rows [%lld,%lld) of %lld, %d activations: %d bad", qt_get(t)->name,
+              (long long)c.cols, (long long)shapes[i].r0, (long long)shapes[i].r1, (long long)c.rows, c.nact, bad);
         free(y); free(wr);
         mm_free(&c);
     }

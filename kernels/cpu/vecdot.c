@@ -10,6 +10,8 @@
 #include "vecdot.h"
 #include "qtypes.h"
 #include <assert.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <math.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -359,7 +361,7 @@ void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, 
 
 /* ---- one activation, rows repacked by eight -------------------------------- */
 
-#define R8_MAX_BLOCKS 4096      /* per-block activation terms live on the stack */
+#define R8_MAX_BLOCKS 2048      /* per-block activation terms live on the stack (cols <= 65536) */
 
 static vd_r8_fn r8_kernel(int wtype) {
     return vd_isa() >= VD_AVX2 ? vd_r8_avx2(wtype) : NULL;
@@ -367,21 +369,34 @@ static vd_r8_fn r8_kernel(int wtype) {
 
 size_t vd_repack_size(int wtype, int64_t rows, int64_t cols) {
     if (!r8_kernel(wtype) || rows < 8 || cols % 32 || cols / 32 > R8_MAX_BLOCKS) return 0;
-    return (size_t)(rows / 8) * (size_t)(cols / 32) * sizeof(vd_block_q4_0x8);
+    size_t blk = wtype == QT_Q8_0 ? sizeof(vd_block_q8_0x8) : sizeof(vd_block_q4_0x8);
+    return (size_t)(rows / 8) * (size_t)(cols / 32) * blk;
 }
 
 void vd_repack(int wtype, const void *w, int64_t rows, int64_t cols, void *out) {
-    assert(wtype == QT_Q4_0 && cols % 32 == 0 && "vd_repack: Q4_0 rows of whole blocks only");
+    assert((wtype == QT_Q4_0 || wtype == QT_Q8_0) && cols % 32 == 0 && "vd_repack: Q4_0/Q8_0 whole blocks only");
     int64_t nb = cols / 32;
     size_t wrs = qt_row_size(wtype, cols);
-    vd_block_q4_0x8 *o = out;
+    bool q8 = wtype == QT_Q8_0;
+    char *o = out;
     for (int64_t g = 0; g < rows / 8; g++)
-        for (int64_t b = 0; b < nb; b++, o++)
+        for (int64_t b = 0; b < nb; b++) {
             for (int r = 0; r < 8; r++) {
-                const qt_block_q4_0 *src = (const qt_block_q4_0 *)((const char *)w + (size_t)(8 * g + r) * wrs) + b;
-                o->d[r] = src->d;
-                for (int k = 0; k < 4; k++) memcpy(o->qs + 32 * k + 4 * r, src->qs + 4 * k, 4);
+                const char *row = (const char *)w + (size_t)(8 * g + r) * wrs;
+                if (q8) {
+                    const qt_block_q8_0 *src = (const qt_block_q8_0 *)row + b;
+                    vd_block_q8_0x8 *d = (vd_block_q8_0x8 *)o;
+                    d->d[r] = src->d;
+                    for (int k = 0; k < 8; k++) memcpy(d->qs + 32 * k + 4 * r, src->qs + 4 * k, 4);
+                } else {
+                    const qt_block_q4_0 *src = (const qt_block_q4_0 *)row + b;
+                    vd_block_q4_0x8 *d = (vd_block_q4_0x8 *)o;
+                    d->d[r] = src->d;
+                    for (int k = 0; k < 4; k++) memcpy(d->qs + 32 * k + 4 * r, src->qs + 4 * k, 4);
+                }
             }
+            o += q8 ? sizeof(vd_block_q8_0x8) : sizeof(vd_block_q4_0x8);
+        }
 }
 
 void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
@@ -390,7 +405,7 @@ void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r
     assert(k && r0 % 8 == 0 && r1 % 8 == 0 && cols / 32 <= R8_MAX_BLOCKS && "vd_matmul_r8: bad call");
     int64_t nb = cols / 32;
     size_t xrs = vd_act_row_size(wtype, cols);
-    int32_t off[VD_R8_NX * R8_MAX_BLOCKS];
+    int32_t off[VD_R8_NX * R8_MAX_BLOCKS];      /* 64 KiB of stack together */
     float dx[VD_R8_NX * R8_MAX_BLOCKS];
     for (int j0 = 0; j0 < nact; j0 += VD_R8_NX) {
         int nx = nact - j0 < VD_R8_NX ? nact - j0 : VD_R8_NX;

@@ -70,7 +70,7 @@ void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, 
                 int nact, float *y, int64_t ldy);
 
 /* ---- one activation, rows repacked by eight -------------------------------
- * For batch-1 decode, Q4_0 weights may be repacked eight rows at a time
+ * For decode, Q4_0 and Q8_0 weights may be repacked eight rows at a time
  * (vd_repack; vecdot_r8_avx2.c says why): for rows 8g..8g+7 and block b a
  * vd_block_q4_0x8 holds the eight fp16 scales and, at qs[32k + 4r + i], code
  * byte 4k + i of row r. Groups follow each other, cols / 32 blocks each, in
@@ -80,6 +80,11 @@ typedef struct vd_block_q4_0x8 {
     uint16_t d[8];
     uint8_t qs[128];
 } vd_block_q4_0x8;
+/* Q8_0 the same way: qs[32k + 4r + i] = code 4k + i of row r (272 bytes). */
+typedef struct vd_block_q8_0x8 {
+    uint16_t d[8];
+    int8_t qs[256];
+} vd_block_q8_0x8;
 /* Bytes of the repacked copy of a (rows, cols) matrix, or 0 when this CPU has
  * no kernel for wtype (keep using vd_matmul then). */
 size_t vd_repack_size(int wtype, int64_t rows, int64_t cols);

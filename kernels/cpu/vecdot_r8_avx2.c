@@ -104,7 +104,41 @@ static void r8_q4_0(const void *w, int64_t cols, int64_t g0, int64_t g1, const v
     }
 }
 
-vd_r8_fn vd_r8_avx2(int wtype) { return wtype == QT_Q4_0 ? r8_q4_0 : 0; }
+/* Q8_0: signed codes. The activation's magnitudes |x| go unsigned into
+ * maddubs against w * sign(x), one sign per four elements of eight rows (x
+ * is the one broadcast to all rows, so its abs is shared by them); a pair of
+ * products reaches 2*127*127, so each maddubs is widened before the sum. Activations are taken one at a time, inside the
+ * group loop, so a group's blocks are read from DRAM once for all of them. */
+static void r8_q8_0(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *xv, size_t xs, int nx,
+                    const int32_t *off, const float *dx, float *y, int64_t ldy) {
+    (void)off;
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int64_t nb = cols / 32;
+    for (int64_t g = g0; g < g1; g++) {
+        const vd_block_q8_0x8 *B = (const vd_block_q8_0x8 *)w + g * nb;
+        const char *next = (const char *)(B + nb);
+        for (int j = 0; j < nx; j++) {
+            const qt_block_q8_0 *x = (const qt_block_q8_0 *)((const char *)xv + (size_t)j * xs);
+            __m256 acc = _mm256_setzero_ps();
+            for (int64_t b = 0; b < nb; b++) {
+                if (j == 0)
+                    for (int c = 0; c < 5; c++) _mm_prefetch(next + b * sizeof *B + 64 * c, _MM_HINT_T0);
+                __m256i p = _mm256_setzero_si256();
+                for (int k = 0; k < 8; k++) {
+                    __m256i xb = bcast4(x[b].qs + 4 * k);
+                    __m256i v = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(B[b].qs + 32 * k)), xb);
+                    p = _mm256_add_epi32(p, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(xb), v), ones));
+                }
+                __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)B[b].d)),
+                                         _mm256_set1_ps(dx[j * nb + b]));
+                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc);
+            }
+            _mm256_storeu_ps(y + j * ldy + 8 * g, acc);
+        }
+    }
+}
+
+vd_r8_fn vd_r8_avx2(int wtype) { return wtype == QT_Q4_0 ? r8_q4_0 : wtype == QT_Q8_0 ? r8_q8_0 : 0; }
 
 #else
 vd_r8_fn vd_r8_avx2(int wtype) { (void)wtype; return 0; }
