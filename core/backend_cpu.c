@@ -79,10 +79,10 @@ static void cpu_destroy(backend *b) {
 
 /* Repacks the Q4_0 and Q8_0 matrices eight rows at a time for decode
  * (vecdot_r8_avx2.c: Q4_0 about 1.9x, Q8_0 about 1.2x less work than the
- * tiles). The copy is
- * extra memory: it is made only while all copies together stay under a
- * quarter of physical memory, so a model near the machine's size keeps the
- * original layout alone. A copy that cannot be allocated is skipped. */
+ * tiles). The copy is extra memory: it is made only while all copies
+ * together stay under a quarter of physical memory, so a model near the
+ * machine's size keeps the original layout alone. A copy that cannot be
+ * allocated is skipped. */
 static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
     (void)err; (void)errlen;
     cpu *c = C(b);

@@ -1,5 +1,5 @@
-/* vecdot_r8_avx2: one activation against Q4_0 weights repacked eight rows
- * at a time (built with -mavx2 -mfma -mf16c; called after vd_init saw them).
+/* vecdot_r8_avx2: up to four activations against Q4_0 or Q8_0 weights
+ * repacked eight rows at a time (built with -mavx2 -mfma -mf16c; called after vd_init saw them).
  *
  * The tile kernels of vecdot_avx2.c keep one row per accumulator: every row
  * and block pays a horizontal pairing, a scale conversion and a final
