@@ -402,24 +402,31 @@ void vd_repack(int wtype, const void *w, int64_t rows, int64_t cols, void *out) 
 void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
                   int nact, float *y, int64_t ldy) {
     vd_r8_fn k = r8_kernel(wtype);
-    assert(k && r0 % 8 == 0 && r1 % 8 == 0 && cols / 32 <= R8_MAX_BLOCKS && "vd_matmul_r8: bad call");
+    assert(k && r0 % 8 == 0 && r1 % 8 == 0 && nact <= 2 * VD_R8_NX && cols / 32 <= R8_MAX_BLOCKS &&
+           "vd_matmul_r8: bad call");
     int64_t nb = cols / 32;
     size_t xrs = vd_act_row_size(wtype, cols);
-    int32_t off[VD_R8_NX * R8_MAX_BLOCKS];      /* 64 KiB of stack together */
-    float dx[VD_R8_NX * R8_MAX_BLOCKS];
-    for (int j0 = 0; j0 < nact; j0 += VD_R8_NX) {
-        int nx = nact - j0 < VD_R8_NX ? nact - j0 : VD_R8_NX;
-        const char *x0 = (const char *)xq + (size_t)j0 * xrs;
-        for (int j = 0; j < nx; j++) {
-            const qt_block_q8_0 *x = (const qt_block_q8_0 *)(x0 + (size_t)j * xrs);
-            for (int64_t b = 0; b < nb; b++) {
-                int32_t s = 0;
-                for (int i = 0; i < 32; i++) s += x[b].qs[i];
-                off[j * nb + b] = 8 * s;
-                dx[j * nb + b] = qt_f16_to_f32(x[b].d);
-            }
+    int32_t off[2 * VD_R8_NX * R8_MAX_BLOCKS];     /* 128 KiB of stack together */
+    float dx[2 * VD_R8_NX * R8_MAX_BLOCKS];
+    for (int j = 0; j < nact; j++) {
+        const qt_block_q8_0 *x = (const qt_block_q8_0 *)((const char *)xq + (size_t)j * xrs);
+        for (int64_t b = 0; b < nb; b++) {
+            int32_t s = 0;
+            for (int i = 0; i < 32; i++) s += x[b].qs[i];
+            off[j * nb + b] = 8 * s;
+            dx[j * nb + b] = qt_f16_to_f32(x[b].d);
         }
-        k(wr, cols, r0 / 8, r1 / 8, x0, xrs, nx, off, dx, y + (int64_t)j0 * ldy, ldy);
+    }
+    /* a few groups at a time against every chunk of activations, so the
+     * second chunk finds the groups' blocks in cache, not in DRAM */
+    enum { GSTEP = 8 };
+    for (int64_t g = r0 / 8; g < r1 / 8; g += GSTEP) {
+        int64_t g1 = g + GSTEP < r1 / 8 ? g + GSTEP : r1 / 8;
+        for (int j0 = 0; j0 < nact; j0 += VD_R8_NX) {
+            int nx = nact - j0 < VD_R8_NX ? nact - j0 : VD_R8_NX;
+            k(wr, cols, g, g1, (const char *)xq + (size_t)j0 * xrs, xrs, nx, off + j0 * nb, dx + j0 * nb,
+              y + (int64_t)j0 * ldy, ldy);
+        }
     }
 }
 

@@ -91,9 +91,9 @@ size_t vd_repack_size(int wtype, int64_t rows, int64_t cols);
 /* Writes the repacked copy of the first rows / 8 * 8 rows of w to out. */
 void vd_repack(int wtype, const void *w, int64_t rows, int64_t cols, void *out);
 /* y[j * ldy + r] = dot(W[r], X[j]) for r in [r0, r1) (both multiples of 8)
- * and j < nact, from the repacked copy wr; xq holds nact rows from
- * vd_quantize_act. Each block's codes are unpacked once for up to four
- * activations. Results equal vd_matmul's up to float summation order. */
+ * and j < nact <= 2 * VD_R8_NX, from the repacked copy wr; xq holds nact
+ * rows from vd_quantize_act. Each block's codes are unpacked once for up to
+ * four activations. Results equal vd_matmul's up to float summation order. */
 void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
                   int nact, float *y, int64_t ldy);
 

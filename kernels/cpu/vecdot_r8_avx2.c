@@ -40,26 +40,26 @@ r8_q4_0_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x, s
         const vd_block_q4_0x8 *B = (const vd_block_q4_0x8 *)w + g * nb;
         const char *next = (const char *)(B + nb);
         __m256 acc[4];
-        for (int j = 0; j < NX; j++) acc[j] = _mm256_setzero_ps();
+        _Pragma("GCC unroll 4") for (int j = 0; j < NX; j++) acc[j] = _mm256_setzero_ps();
         for (int64_t b = 0; b < nb; b++) {
             _mm_prefetch(next + b * sizeof *B, _MM_HINT_T0);
             _mm_prefetch(next + b * sizeof *B + 64, _MM_HINT_T0);
             __m256i u[8];   /* u[k]: elements 4k..4k+3 of each row (k < 4 low nibbles, else high) */
-            for (int k = 0; k < 4; k++) {
+            _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {
                 __m256i v = _mm256_loadu_si256((const __m256i *)(B[b].qs + 32 * k));
                 u[k] = _mm256_and_si256(v, m4);
                 u[k + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
             }
             __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)B[b].d));
-            for (int j = 0; j < NX; j++) {
+            _Pragma("GCC unroll 4") for (int j = 0; j < NX; j++) {
                 const int8_t *q = ((const qt_block_q8_0 *)(x + j * xs))[b].qs;
                 __m256i s = _mm256_maddubs_epi16(u[0], bcast4(q));
-                for (int k = 1; k < 8; k++) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(u[k], bcast4(q + 4 * k)));
+                _Pragma("GCC unroll 8") for (int k = 1; k < 8; k++) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(u[k], bcast4(q + 4 * k)));
                 __m256i p = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(off[j * nb + b]));
                 acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw, _mm256_set1_ps(dx[j * nb + b])), acc[j]);
             }
         }
-        for (int j = 0; j < NX; j++) _mm256_storeu_ps(y + j * ldy + 8 * g, acc[j]);
+        _Pragma("GCC unroll 4") for (int j = 0; j < NX; j++) _mm256_storeu_ps(y + j * ldy + 8 * g, acc[j]);
     }
 }
 
