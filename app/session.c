@@ -65,6 +65,17 @@ void session_fini(session *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* An empty tree and no selection; events of jobs still on their way carry
+ * the old epoch, and session_poll drops them. */
+static void reset_tree(session *s) {
+    loom_clear(&s->tree);
+    s->cur = s->cursor = s->gen_node = -1;
+    s->queued = 0;
+    s->dirty = false;
+    s->dist_busy = false;
+    s->epoch++;
+}
+
 int session_open(session *s, const char *path) {
     if (s->gen_node >= 0) worker_stop(s->w);
     /* The old model goes away on the worker: forget everything that
@@ -73,12 +84,7 @@ int session_open(session *s, const char *path) {
     s->t = NULL;
     s->nv = 0;
     s->loading = true;
-    loom_clear(&s->tree);
-    s->cur = s->cursor = s->gen_node = -1;
-    s->queued = 0;
-    s->dirty = false;
-    s->dist_busy = false;
-    s->epoch++;
+    reset_tree(s);
     snprintf(s->model_path, sizeof s->model_path, "%s", path);
     const char *base = strrchr(path, '/');
     snprintf(s->model_name, sizeof s->model_name, "%s", base ? base + 1 : path);
@@ -94,12 +100,7 @@ void session_clear(session *s) {
     }
     /* events of jobs still on their way name nodes that no longer exist:
      * session_poll drops what they report */
-    loom_clear(&s->tree);
-    s->cur = s->cursor = s->gen_node = -1;
-    s->queued = 0;
-    s->dirty = false;
-    s->dist_busy = false;
-    s->epoch++;
+    reset_tree(s);
     s->version++;
 }
 

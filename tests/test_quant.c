@@ -452,13 +452,10 @@ static void mm_setup(mm_case *c, int t, int64_t cols, int64_t rows, int nact) {
 
 static void mm_free(mm_case *c) { free(c->w); free(c->xq); free(c->ref); free(c->mag); }
 
-/* Runs rows [r0, r1) into y with stride ldy > rows and checks every written
- * value against the float64 reference, and that nothing else was touched. */
-static int mm_check(const mm_case *c, int64_t r0, int64_t r1, const char *isa) {
-    int64_t ldy = c->rows + 3;
-    float *y = malloc((size_t)(ldy * c->nact) * sizeof *y);
-    for (int64_t i = 0; i < ldy * c->nact; i++) y[i] = -12345.0f;
-    vd_matmul(c->t, c->w, c->cols, r0, r1, c->xq, c->nact, y, ldy);
+/* Checks y (stride ldy > rows) after a product of rows [r0, r1): every value
+ * written against the float64 reference, and nothing else touched (the
+ * caller filled y with -12345). Returns the number of bad values. */
+static int mm_verify(const mm_case *c, const float *y, int64_t ldy, int64_t r0, int64_t r1, const char *what) {
     int bad = 0;
     for (int j = 0; j < c->nact; j++)
         for (int64_t r = 0; r < ldy; r++) {
@@ -467,11 +464,26 @@ static int mm_check(const mm_case *c, int64_t r0, int64_t r1, const char *isa) {
             double ref = c->ref[j * c->rows + r], tol = 3e-6 * c->mag[j * c->rows + r] + 1e-30;
             if (!(fabs(v - ref) <= tol)) {
                 if (bad < 3)
-                    fprintf(stderr, "  %s %s cols %lld row %lld act %d: %.9g vs %.9g (tol %.3g)\n", isa,
+                    fprintf(stderr, "  %s %s cols %lld row %lld act %d: %.9g vs %.9g (tol %.3g)\n", what,
                             qt_get(c->t)->name, (long long)c->cols, (long long)r, j, v, ref, tol);
                 bad++;
             }
         }
+    return bad;
+}
+
+static float *mm_out(const mm_case *c, int64_t ldy) {
+    float *y = malloc((size_t)(ldy * c->nact) * sizeof *y);
+    for (int64_t i = 0; i < ldy * c->nact; i++) y[i] = -12345.0f;
+    return y;
+}
+
+/* Runs rows [r0, r1) through vd_matmul and checks them (mm_verify). */
+static int mm_check(const mm_case *c, int64_t r0, int64_t r1, const char *isa) {
+    int64_t ldy = c->rows + 3;
+    float *y = mm_out(c, ldy);
+    vd_matmul(c->t, c->w, c->cols, r0, r1, c->xq, c->nact, y, ldy);
+    int bad = mm_verify(c, y, ldy, r0, r1, isa);
     free(y);
     return bad;
 }
@@ -482,24 +494,11 @@ static int mm_check8(const mm_case *c, int64_t r0, int64_t r1) {
     size_t sz = vd_act8_size(c->t, c->cols, c->nact);
     if (!sz) return 0;
     int64_t ldy = c->rows + 3;
-    float *y = malloc((size_t)(ldy * c->nact) * sizeof *y);
+    float *y = mm_out(c, ldy);
     void *x8 = malloc(sz);
-    for (int64_t i = 0; i < ldy * c->nact; i++) y[i] = -12345.0f;
     vd_act8_pack(c->t, c->xq, c->nact, c->cols, x8);
     vd_matmul8(c->t, c->w, c->cols, r0, r1, x8, c->nact, y, ldy);
-    int bad = 0;
-    for (int j = 0; j < c->nact; j++)
-        for (int64_t r = 0; r < ldy; r++) {
-            float v = y[j * ldy + r];
-            if (r < r0 || r >= r1) { bad += v != -12345.0f; continue; }
-            double ref = c->ref[j * c->rows + r], tol = 3e-6 * c->mag[j * c->rows + r] + 1e-30;
-            if (!(fabs(v - ref) <= tol)) {
-                if (bad < 3)
-                    fprintf(stderr, "  x8 %s cols %lld row %lld act %d: %.9g vs %.9g (tol %.3g)\n",
-                            qt_get(c->t)->name, (long long)c->cols, (long long)r, j, v, ref, tol);
-                bad++;
-            }
-        }
+    int bad = mm_verify(c, y, ldy, r0, r1, "x8");
     free(y); free(x8);
     return bad;
 }
@@ -559,16 +558,9 @@ static void test_repack(void) {
         void *wr = malloc(vd_repack_size(t, c.rows, c.cols));
         vd_repack(t, c.w, c.rows, c.cols, wr);
         int64_t ldy = c.rows + 8;
-        float *y = malloc((size_t)(ldy * c.nact) * sizeof *y);
-        for (int64_t i = 0; i < ldy * c.nact; i++) y[i] = -12345.0f;
+        float *y = mm_out(&c, ldy);
         vd_matmul_r8(t, wr, c.cols, shapes[i].r0, shapes[i].r1, c.xq, c.nact, y, ldy);
-        int bad = 0;
-        for (int j = 0; j < c.nact; j++)
-            for (int64_t r = 0; r < ldy; r++) {
-                float v = y[j * ldy + r];
-                if (r < shapes[i].r0 || r >= shapes[i].r1) { bad += v != -12345.0f; continue; }
-                bad += !(fabs(v - c.ref[j * c.rows + r]) <= 3e-6 * c.mag[j * c.rows + r] + 1e-30);
-            }
+        int bad = mm_verify(&c, y, ldy, shapes[i].r0, shapes[i].r1, "r8");
         CHECK(bad == 0, "repacked %s cols %lld rows [%lld,%lld) of %lld, %d activations: %d bad", qt_get(t)->name,
               (long long)c.cols, (long long)shapes[i].r0, (long long)shapes[i].r1, (long long)c.rows, c.nact, bad);
         free(y); free(wr);
