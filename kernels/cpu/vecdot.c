@@ -297,7 +297,12 @@ void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
     int at = act_tile(xrs, nact), pairs = wtype != QT_Q4_K && wtype != QT_Q5_K && wtype != QT_Q6_K;
     for (int j0 = 0; j0 < nact; j0 += at) {
         int j1 = j0 + at < nact ? j0 + at : nact;
-        int rstep = j1 - j0 == 1 ? 4 : j1 - j0 == 2 || pairs ? 2 : 1, jstep = 4 / rstep;
+        /* one activation: 4 rows at a time, except F32, which streams more
+         * bytes per FLOP than anything else and is DRAM-bound: one row at a
+         * time keeps one sequential stream per thread, which measured 5-15%
+         * faster on stories15m than four rows side by side */
+        int one = wtype == QT_F32 ? 1 : 4;
+        int rstep = j1 - j0 == 1 ? one : j1 - j0 == 2 || pairs ? 2 : 1, jstep = 4 / rstep;
         for (int64_t r = r0; r < r1; r += rstep) {
             int nr = r1 - r < rstep ? (int)(r1 - r) : rstep;
             const char *wr = (const char *)w + (size_t)r * wrs;
