@@ -248,7 +248,10 @@ test("fork and rewind move all seqs together; a fork continues like a fresh run"
   local s5b = check.ok(fresh:step(proxy_mix(1), sampler, { keep_rows = true }))
   check.eq(s5.tok, s5b.tok)
   for i = 1, 3 do check.near(s5.p[i], s5b.p[i], 1e-6, "role " .. i) end
-  check.ok(s5.mix:kl(s5b.mix) < 1e-9, "same distribution")
+  -- a fresh branch evaluates its tokens as one batch, the fork one at a time:
+  -- the kernels differ by batch size (float summation order), so the rows
+  -- agree to rounding, not bit for bit
+  check.ok(s5.mix:kl(s5b.mix) < 1e-7, "same distribution: KL " .. s5.mix:kl(s5b.mix))
   -- the original branch is untouched
   check.eq(#b.toks, 8)
   check.eq(#b.seqs[1], #b.ptoks[1] + 8)
@@ -262,7 +265,7 @@ test("fork and rewind move all seqs together; a fork continues like a fresh run"
   again.toks = { b.toks[1], b.toks[2] }
   local s3b = check.ok(again:step(proxy_mix(1), sampler, { keep_rows = true }))
   check.eq(s3.tok, s3b.tok, "after a rewind: the same step as a fresh branch")
-  check.ok(s3.mix:kl(s3b.mix) < 1e-9, "the same distribution after a rewind")
+  check.ok(s3.mix:kl(s3b.mix) < 1e-7, "the same distribution after a rewind: KL " .. s3.mix:kl(s3b.mix))
   -- only the most recently used branches keep their seqs
   local bs = { b, f, fresh, again }
   for k, x in ipairs(bs) do x.used = k end
