@@ -82,6 +82,20 @@ static void cpu_destroy(backend *b) {
  * together stay under a quarter of physical memory, so a model near the
  * machine's size keeps the original layout alone. A copy that cannot be
  * allocated is skipped. */
+typedef struct repack_job {
+    cpu *c;
+    atomic_int next;        /* the first copy not yet taken */
+} repack_job;
+
+static void repack_worker(void *arg, int ith, int nth) {
+    repack_job *j = arg;
+    (void)ith; (void)nth;
+    for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->c->n_r8;) {
+        const model_weight *w = j->c->r8[i].w;
+        vd_repack(w->type, w->data, w->rows, w->cols, j->c->r8[i].data);
+    }
+}
+
 static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
     (void)err; (void)errlen;
     cpu *c = C(b);
@@ -105,10 +119,12 @@ static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
             size_t sz = vd_repack_size(ws[i]->type, ws[i]->rows, ws[i]->cols);
             void *d = NULL;
             if (!sz || posix_memalign(&d, 64, sz)) continue;
-            vd_repack(ws[i]->type, ws[i]->data, ws[i]->rows, ws[i]->cols, d);
             c->r8[c->n_r8].w = ws[i];
             c->r8[c->n_r8++].data = d;
         }
+        repack_job j = { .c = c };
+        atomic_init(&j.next, 0);
+        pool_run(c->pool, repack_worker, &j);   /* GB of weights: every core copies */
     }
     free(ws);
     return 0;
