@@ -130,7 +130,12 @@ static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
     return 0;
 }
 
-static const void *r8_of(const cpu *c, const model_weight *w) {
+/* The repacked copy a product of n sequences should read, or NULL: one to
+ * four sequences, and up to eight on Q4_0, where it beats vd_matmul8
+ * (measured: 5.5x vs 6.5x one sequence for eight; Q8_0's signed codes
+ * favour vd_matmul8). */
+static const void *r8_for(const cpu *c, const model_weight *w, int32_t n) {
+    if (n > 8 || (n > 4 && w->type != QT_Q4_0)) return NULL;
     for (int i = 0; i < c->n_r8; i++) if (c->r8[i].w == w) return c->r8[i].data;
     return NULL;
 }
@@ -180,6 +185,7 @@ typedef struct mm_job {
     int32_t n;
     const void *const *xq;   /* per weight: rounded activations */
     const void *const *x8;   /* per weight: the same interleaved by eight, or NULL */
+    const void *const *r8;   /* per weight: its repacked copy to read (r8_for), or NULL */
     long total_rows;
     bool sgemm;
     size_t wchunk;           /* floats per thread in c->wbuf */
@@ -197,11 +203,8 @@ static void mm_rows(mm_job *j, long lo, long hi, int ith) {
         if (r1 <= 0 || r0 >= w->rows) continue;
         if (r0 < 0) r0 = 0;
         if (r1 > w->rows) r1 = w->rows;
-        /* the repacked copy for one to four sequences, and for up to eight on
-         * Q4_0, where it beats vd_matmul8 (measured: 5.5x vs 6.5x one
-         * sequence for eight; Q8_0's signed codes favour vd_matmul8) */
-        const void *r8 = !j->sgemm && (j->n <= 4 || (j->n <= 8 && w->type == QT_Q4_0)) ? r8_of(j->c, w) : NULL;
-        if (j->x8[k] && !r8) {
+        const void *r8 = j->r8[k];
+        if (j->x8[k]) {
             vd_matmul8(w->type, w->data, w->cols, r0, r1, j->x8[k], j->n, j->y[k], w->rows);
             continue;
         }
@@ -283,8 +286,10 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
     /* decode batches of several sequences: one interleaved copy per group
      * whose weights have an eight-wide kernel (vecdot.h), placed after */
     size_t off8[MAX_MATMUL_W], size8[MAX_MATMUL_W] = { 0 };
+    const void *r8[MAX_MATMUL_W], *x8[MAX_MATMUL_W];
+    for (int k = 0; k < nw; k++) r8[k] = sgemm ? NULL : r8_for(c, w[k], n);
     for (int k = 0; k < nw && !sgemm; k++) {
-        size_t s8 = vd_act8_size(w[k]->type, cols, n);
+        size_t s8 = r8[k] ? 0 : vd_act8_size(w[k]->type, cols, n);   /* a repacked weight needs none */
         if (s8 > size8[act_of[k]]) size8[act_of[k]] = s8;
     }
     for (int t = 0; t < nt; t++) {
@@ -310,14 +315,14 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
             }
         }
     }
-    const void *x8[MAX_MATMUL_W];
     for (int t = 0; t < nt; t++)
         if (size8[t]) vd_act8_pack(types[t], (char *)c->act + off[t], n, cols, (char *)c->act + off8[t]);
     for (int k = 0; k < nw; k++) {
         xq[k] = (const char *)c->act + off[act_of[k]];
-        x8[k] = size8[act_of[k]] && vd_act8_size(w[k]->type, cols, n) ? (const char *)c->act + off8[act_of[k]] : NULL;
+        x8[k] = !r8[k] && size8[act_of[k]] && vd_act8_size(w[k]->type, cols, n)
+                    ? (const char *)c->act + off8[act_of[k]] : NULL;
     }
-    mm_job j = { c, nw, w, y, n, xq, x8, 0, sgemm, 0, 0, 0 };
+    mm_job j = { c, nw, w, y, n, xq, x8, r8, 0, sgemm, 0, 0, 0 };
     for (int k = 0; k < nw; k++) j.total_rows += w[k]->rows;
     long nth = pool_size(c->pool);
     j.chunk = (j.total_rows / (4 * nth) + 15) / 16 * 16;
