@@ -66,7 +66,7 @@ $(BUILD)/liblogitlab-lua.a: $(LUA_OBJ)
 $(BIN): $(APP_OBJ) $(LUALIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LUALIB) $(LIB) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/check.h $(LUALIB) $(LIB)
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LUALIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -MMD -MP -o $@ $< $(LUALIB) $(LIB) $(LDFLAGS) $(LDLIBS)
 

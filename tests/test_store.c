@@ -5,6 +5,7 @@
  * read-only query API and what it refuses, and save-as-you-go batching as
  * seen from a second, read-only store. */
 #include "check.h"
+#include "store_check.h"
 #include "sha256.h"
 #include "store.h"
 
@@ -23,16 +24,6 @@ static void sleep_ms(int ms) {
 }
 
 static bool same_float(float a, float b) { return memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b)); }
-
-/* The first column of the first row of a query, as an integer (-1 on error). */
-static int64_t q_int(store *s, const char *sql) {
-    store_query *q;
-    if (store_query_open(s, sql, &q, err, sizeof err)) return -1;
-    store_value v = { 0 };
-    int64_t out = store_query_step(q, err, sizeof err) == 1 ? (store_query_get(q, 0, &v), v.i) : -1;
-    store_query_close(q);
-    return out;
-}
 
 static void test_models(store *s) {
     char path[512], hex[65], want[65] = "";

@@ -8,6 +8,7 @@
  * intact database in which every write call happened entirely or not at
  * all. */
 #include "check.h"
+#include "store_check.h"
 #include "store.h"
 
 #include <ftw.h>
@@ -123,15 +124,6 @@ static void rmrf(const char *dir) { nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 /* N = 1, 2, ... 300, then spaced out (2% steps): the later allocations of a
  * scenario repeat the same code paths, and every N costs a reopen. */
 static long next_n(long n) { return n < 300 ? n + 1 : n + n / 50; }
-
-static int64_t q_int(store *s, const char *sql) {
-    store_query *q;
-    if (store_query_open(s, sql, &q, err, sizeof err)) return -1;
-    store_value v = { 0 };
-    int64_t out = store_query_step(q, err, sizeof err) == 1 ? (store_query_get(q, 0, &v), v.i) : -1;
-    store_query_close(q);
-    return out;
-}
 
 /* Every write the scenario makes is all-or-nothing: 5 tokens at a time,
  * a split moves a tail of 2 into a new node. */

@@ -6,6 +6,7 @@
  * frozen tests/data/store_v1.sql, a version 1 database built by this code,
  * read-only opens that migrate, and an upgrade that fails atomically. */
 #include "check.h"
+#include "store_check.h"
 #include "store.h"
 
 #include <math.h>
@@ -51,15 +52,6 @@ static int raw_exec(const char *path, const char *sql, bool no_checkpoint) {
     if (rc != SQLITE_OK) fprintf(stderr, "raw_exec: %s\n", sqlite3_errmsg(db));
     sqlite3_close(db);
     return rc;
-}
-
-static int64_t q_int(store *s, const char *sql) {
-    store_query *q;
-    if (store_query_open(s, sql, &q, err, sizeof err)) return -1;
-    store_value v = { 0 };
-    int64_t out = store_query_step(q, err, sizeof err) == 1 ? (store_query_get(q, 0, &v), v.i) : -1;
-    store_query_close(q);
-    return out;
 }
 
 /* A snapshot of a file to compare: its bytes and modification time. */
