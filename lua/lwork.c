@@ -88,6 +88,16 @@ static void *worker(void *arg) {
     return NULL;
 }
 
+/* Releases what lwork_create made, once no thread runs in w. */
+static void free_worker(lwork *w) {
+    close(w->pipe[0]);
+    close(w->pipe[1]);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv_job);
+    pthread_cond_destroy(&w->cv_done);
+    free(w);
+}
+
 int lwork_create(lwork **out, char *err, size_t errlen) {
     *out = NULL;
     lwork *w = calloc(1, sizeof *w);
@@ -106,12 +116,7 @@ int lwork_create(lwork **out, char *err, size_t errlen) {
     pthread_cond_init(&w->cv_done, NULL);
     if (pthread_create(&w->thread, NULL, worker, w) != 0) {
         snprintf(err, errlen, "cannot start the worker thread");
-        close(w->pipe[0]);
-        close(w->pipe[1]);
-        pthread_mutex_destroy(&w->mu);
-        pthread_cond_destroy(&w->cv_job);
-        pthread_cond_destroy(&w->cv_done);
-        free(w);
+        free_worker(w);
         return LHOST_ENOMEM;
     }
     *out = w;
@@ -135,12 +140,7 @@ void lwork_destroy(lwork *w) {
         q = n;
     }
     pthread_join(w->thread, NULL);
-    close(w->pipe[0]);
-    close(w->pipe[1]);
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv_job);
-    pthread_cond_destroy(&w->cv_done);
-    free(w);
+    free_worker(w);
 }
 
 int lwork_submit(lwork *w, ljob *j) {
