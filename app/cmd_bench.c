@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "ctx.h"
+#include "logits.h"
 #include "model.h"
 #include "modelpath.h"
 #include "qtypes.h"
@@ -52,12 +53,6 @@ typedef struct bench {
     char err[512];
 } bench;
 
-static int32_t argmax(const float *x, int32_t n) {
-    int32_t best = 0;
-    for (int32_t i = 1; i < n; i++) if (x[i] > x[best]) best = i;
-    return best;
-}
-
 /* Seconds to evaluate a prompt of p random tokens on a fresh sequence; < 0 on error. */
 static double run_pp(bench *b, int32_t p) {
     int32_t s = ctx_seq_create(b->c);
@@ -89,7 +84,7 @@ static double run_tg(bench *b, int32_t n, int32_t nseq) {
         if (step == 1) t0 = cli_now(); /* step 0 feeds the first token: an empty-context start */
         for (int32_t k = 0; k < nseq; k++) b->batch[k] = (ctx_entry){ seqs[k], step, next[k], true };
         if (ctx_eval(b->c, b->batch, nseq, b->err, sizeof b->err)) goto out;
-        for (int32_t k = 0; k < nseq; k++) next[k] = argmax(ctx_logits(b->c, k), b->n_vocab);
+        for (int32_t k = 0; k < nseq; k++) next[k] = logits_argmax(ctx_logits(b->c, k), b->n_vocab);
     }
     dt = cli_now() - t0;
 out:

@@ -440,9 +440,25 @@ static int cpu_attention(backend *b, const void *kvbuf, int32_t il, int32_t n, c
     return 0;
 }
 
+typedef struct swiglu_job { float *g; const float *u; size_t n; } swiglu_job;
+
+static void swiglu_worker(void *arg, int ith, int nth) {
+    swiglu_job *j = arg;
+    long lo, hi;   /* in lines of 16 floats, so threads never share one */
+    pool_split((long)((j->n + 15) / 16), ith, nth, &lo, &hi);
+    size_t a = (size_t)lo * 16, e = (size_t)hi * 16 < j->n ? (size_t)hi * 16 : j->n;
+    if (a < e) vd_silu_mul(j->g + a, j->u + a, (int64_t)(e - a));
+}
+
+/* A decode step of several sequences gates n_seq * ffn_dim values per layer
+ * (45k for eight on a 1B model): split across the pool above SWIGLU_SPLIT,
+ * where a region (~2 us) costs less than the half it saves. */
+#define SWIGLU_SPLIT 16384
 static void cpu_swiglu(backend *b, float *g, const float *u, size_t n) {
-    (void)b;
-    for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    cpu *c = C(b);
+    swiglu_job j = { g, u, n };
+    if (n >= SWIGLU_SPLIT) pool_run(c->pool, swiglu_worker, &j);
+    else vd_silu_mul(g, u, (int64_t)n);
 }
 
 static void cpu_add(backend *b, float *x, const float *y, size_t n) {

@@ -68,6 +68,27 @@ static void ranking(void) {
     CHECK(logits_rank(x, 7, 6) == 1 && logits_rank(x, 7, 2) == 3 && logits_rank(x, 7, 5) == 7, "ranks");
     CHECK(logits_argmax(x, 7) == 6, "argmax");
     CHECK(logits_top_k(x, 7, 0, ids) == 0, "top 0");
+
+    /* argmax is the id of rank 1 on every length (the vectorized body, the
+     * tail and both together), with ties, NaN, -inf and all-NaN rows */
+    float r[70];
+    uint32_t s = 12345;
+    int bad = 0, cases = 0;
+    for (int32_t n = 1; n <= 70; n++) {
+        for (int trial = 0; trial < 20; trial++, cases++) {
+            for (int32_t i = 0; i < n; i++) {
+                s = s * 1664525u + 1013904223u;
+                uint32_t u = s >> 24;
+                r[i] = u < 8 ? NAN : u < 16 ? -INFINITY : (float)(u % 13);   /* many ties */
+                if (trial == 0) r[i] = NAN;
+            }
+            int32_t best = 0;
+            for (int32_t i = 0; i < n; i++)
+                if (logits_rank(r, n, i) == 1) { best = i; break; }
+            bad += logits_argmax(r, n) != best;
+        }
+    }
+    CHECK(bad == 0, "argmax == the id of rank 1 on %d of %d random rows", cases - bad, cases);
 }
 
 static void golden_topk(void) {

@@ -725,6 +725,33 @@ static void test_f32_helpers(void) {
             if (n < 4099 && y[n] != b[n]) bad++;   /* nothing written past n */
         }
         CHECK(bad == 0, "dot/axpy on %s: %d bad", vd_isa_name(isa), bad);
+
+        /* silu_mul against expf in double over [-100, 100] (both clamps of
+         * the SIMD exp), on every length class; nothing written past n */
+        int sbad = 0;
+        double worst = 0;
+        for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+            int n = ns[k];
+            for (int i = 0; i < n + 1 && i < 4099; i++) {
+                y[i] = -100.0f + 200.0f * (float)i / 4099.0f + 0.01f * a[i];
+                b[i] = a[(i * 7) % 4099];
+            }
+            float g_n = n < 4099 ? y[n] : 0;
+            float *g0 = malloc((size_t)(n + 1) * sizeof *g0);
+            memcpy(g0, y, (size_t)n * sizeof *g0);
+            vd_silu_mul(y, b, n);
+            for (int i = 0; i < n; i++) {
+                double x = g0[i], want = x / (1.0 + exp(-x)) * b[i];
+                double err = fabs(y[i] - want) / (fabs(want) + 1e-30);
+                if (fabs(want) < 1e-30) err = fabs(y[i]) < 1e-30 ? 0 : 1;
+                if (err > worst) worst = err;
+                if (!(err <= 1e-6)) sbad++;
+            }
+            if (n < 4099 && y[n] != g_n) sbad++;
+            free(g0);
+        }
+        CHECK(sbad == 0, "silu_mul on %s within 1e-6 relative of double (worst %.2e): %d bad",
+              vd_isa_name(isa), worst, sbad);
     }
     vd_init();
     free(a); free(b); free(y);

@@ -443,6 +443,16 @@ float vd_dot_f32(const float *a, const float *b, int64_t n) {
     return dot_f32(a, b, n);
 }
 
+static void silu_mul(float *g, const float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+void vd_silu_mul(float *g, const float *u, int64_t n) {
+    const vd_backend *b2 = vd_backend_avx2();
+    if (vd_isa() >= VD_AVX2 && b2 && b2->silu_mul) b2->silu_mul(g, u, n);
+    else silu_mul(g, u, n);
+}
+
 void vd_axpy_f32(float *y, float a, const float *x, int64_t n) {
     const vd_backend *b512 = vd_backend_avx512(), *b2 = vd_backend_avx2();
     int isa = vd_isa();

@@ -100,6 +100,9 @@ void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r
 /* Plain float dot and axpy used by attention (SIMD where available). */
 float vd_dot_f32(const float *a, const float *b, int64_t n);
 void vd_axpy_f32(float *y, float a, const float *x, int64_t n); /* y += a*x */
+/* The SwiGLU gate: g[i] = silu(g[i]) * u[i], silu(x) = x / (1 + exp(-x)).
+ * The SIMD paths use their own exp (within 2 ulp of expf). */
+void vd_silu_mul(float *g, const float *u, int64_t n);
 
 /* ---- internal: the ISA back-ends, shared by vecdot*.c only ----------------
  * A tile kernel computes y[j * ldy + r] = dot(W[r], X[j]) for r < nr and
@@ -120,6 +123,7 @@ typedef struct vd_backend {
     /* Q8_0 activation rounding, bit-identical to the portable one (the same
      * float operations; conversions round to nearest even as lrintf does). */
     void (*quant_q8_0)(const float *x, void *xq, int64_t nb);
+    void (*silu_mul)(float *g, const float *u, int64_t n);
 } vd_backend;
 /* An eight-wide kernel: rows [0, nr) of w (row stride ws) against one packed
  * chunk of nx <= 8 activations. NULL for types without one. */

@@ -22,6 +22,7 @@
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #define INLINE static inline __attribute__((always_inline))
@@ -468,6 +469,42 @@ static void axpy_f32(float *y, float a, const float *x, int64_t n) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
+/* exp(x) for eight floats: x = n ln2 + r with |r| <= ln2 / 2 (ln2 split in
+ * two so n ln2 is exact), exp(r) by the degree-7 minimax polynomial of Cephes
+ * expf (Moshier, "Methods and Programs for Mathematical Functions", 1989),
+ * 2^n built in the exponent bits. Within 2 ulp of expf on [-87, 88]; below
+ * that it returns 2^-126-ish small values, above it +inf never occurs (the
+ * input is clamped), which silu below does not need. */
+INLINE __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+/* g = silu(g) * u = g / (1 + exp(-g)) * u, as the portable loop computes it
+ * with expf (a true division, so only exp8's error remains). */
+static void silu_mul(float *g, const float *u, int64_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(g + i);
+        __m256 s = _mm256_div_ps(v, _mm256_add_ps(one, exp8(_mm256_xor_ps(v, sign))));
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
+    }
+    for (; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
 /* Q8_0 activation blocks: amax, d = fp16(amax / 127), codes = round(x *
  * (127 / amax)) to nearest even, as the portable quant_act_q8_0 computes. */
 static void quant_q8_0(const float *x, void *xq, int64_t nb) {
@@ -504,6 +541,7 @@ static const vd_backend avx2 = {
     .dot_f32 = dot_f32,
     .axpy_f32 = axpy_f32,
     .quant_q8_0 = quant_q8_0,
+    .silu_mul = silu_mul,
 };
 
 const vd_backend *vd_backend_avx2(void) { return &avx2; }
