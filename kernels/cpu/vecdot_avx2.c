@@ -106,7 +106,12 @@ INLINE float sc_bf16(const void *p, int64_t i) {
     return qt_bf16_to_f32(((const uint16_t *)p)[i]);
 }
 
-/* U vectors per step so that every tile keeps 4-8 FMA chains in flight
+/* A 1x1 tile (F32 weights at decode: one row at a time, vecdot.c) issues no
+ * software prefetch: its rows follow each other in memory, so the hardware
+ * prefetcher already sees one long stream, and the extra requests cost
+ * single-core bandwidth (stories15m F32 on one core: 212-218 -> 277-288
+ * tokens/s without them; two cores unchanged, DRAM-bound either way).
+ * U vectors per step so that every tile keeps 4-8 FMA chains in flight
  * (acc[(r * NX + j) * U + u], at most 8 registers): FMA latency is 4 cycles
  * at 2 per cycle, and batched tiles are compute-bound. */
 #define FLOAT_TILE(NAME, LD, SC)                                                       \
@@ -117,7 +122,8 @@ INLINE float sc_bf16(const void *p, int64_t i) {
         UNROLL for (int k = 0; k < NR * NX * U; k++) acc[k] = _mm256_setzero_ps();     \
         int64_t i = 0;                                                                 \
         for (; i + 8 * U <= n; i += 8 * U) {                                           \
-            prefetch_next(w, ws, (size_t)((const char *)LD##_at(w, i) - w), NR);       \
+            if (NR * NX > 1)                                                           \
+                prefetch_next(w, ws, (size_t)((const char *)LD##_at(w, i) - w), NR);   \
             UNROLL for (int u = 0; u < U; u++) {                                       \
                 __m256 wv[4];                                                          \
                 UNROLL for (int r = 0; r < NR; r++) wv[r] = LD(w + r * ws, i + 8 * u); \
