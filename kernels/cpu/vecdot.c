@@ -335,19 +335,24 @@ void vd_act8_pack(int wtype, const void *xq, int nact, int64_t cols, void *x8) {
     int64_t nb = cols / 32;
     size_t xrs = vd_act_row_size(wtype, cols);
     vd_act8_block *o = x8;
+    /* four bytes at a time and whole-block loops the compiler vectorizes:
+     * this runs once per product, on the one thread, before the pool starts */
     for (int c = 0; c < nact; c += 8, o += nb) {
-        memset(o, 0, (size_t)nb * sizeof *o);
-        for (int j = c; j < nact && j < c + 8; j++) {
-            const qt_block_q8_0 *x = (const qt_block_q8_0 *)((const char *)xq + (size_t)j * xrs);
-            for (int64_t b = 0; b < nb; b++) {
+        int nx = nact - c < 8 ? nact - c : 8;
+        for (int64_t b = 0; b < nb; b++) {
+            vd_act8_block *ob = o + b;
+            if (nx < 8) memset(ob, 0, sizeof *ob);
+            for (int j = 0; j < nx; j++) {
+                const qt_block_q8_0 *x = (const qt_block_q8_0 *)((const char *)xq + (size_t)(c + j) * xrs) + b;
+                for (int g = 0; g < 8; g++) memcpy(&ob->q[g][4 * j], x->qs + 4 * g, 4);
                 int32_t sum = 0;
-                for (int i = 0; i < 32; i++) {
-                    o[b].q[i / 4][4 * (j - c) + i % 4] = x[b].qs[i];
-                    sum += x[b].qs[i];
-                }
-                o[b].d[j - c] = qt_f16_to_f32(x[b].d);
-                o[b].off[j - c] = 8 * sum;
+                for (int i = 0; i < 32; i++) sum += x->qs[i];
+                ob->d[j] = qt_f16_to_f32(x->d);
+                ob->off[j] = 8 * sum;
             }
+            const int8_t *q = &ob->q[0][0];
+            uint8_t *a = &ob->a[0][0];
+            for (int i = 0; i < 256; i++) a[i] = (uint8_t)(q[i] < 0 ? -q[i] : q[i]);
         }
     }
 }
