@@ -53,6 +53,10 @@ typedef struct cpu {
      * weight they copy; made in cpu_prepare */
     struct { const model_weight *w; void *data; } *r8;
     int n_r8;
+    /* Q8_0 weights checked for -128 codes (vd_q8_0_no_min), on first use
+     * by the eight-wide kernel; the answer decides its form */
+    struct { const model_weight *w; bool no_min; } *q8chk;
+    int n_q8chk, cap_q8chk;
 } cpu;
 
 static cpu *C(backend *b) { return (cpu *)b; }
@@ -73,6 +77,7 @@ static void cpu_destroy(backend *b) {
     free(c->act); free(c->wbuf); free(c->att); free(c->rope);
     for (int i = 0; i < c->n_r8; i++) free(c->r8[i].data);
     free(c->r8);
+    free(c->q8chk);
     free(c);
 }
 
@@ -140,6 +145,26 @@ static const void *r8_for(const cpu *c, const model_weight *w, int32_t n) {
     return NULL;
 }
 
+/* VD_W_NO_MIN for a Q8_0 weight free of -128 codes, else 0. The first ask
+ * reads the matrix once (the first step of several sequences pays it);
+ * when the answer cannot be kept it is 0, the form right for any code. */
+static unsigned x8_flags(cpu *c, const model_weight *w) {
+    if (w->type != QT_Q8_0) return 0;
+    for (int i = 0; i < c->n_q8chk; i++)
+        if (c->q8chk[i].w == w) return c->q8chk[i].no_min ? VD_W_NO_MIN : 0;
+    if (c->n_q8chk == c->cap_q8chk) {
+        int cap = c->cap_q8chk ? 2 * c->cap_q8chk : 64;
+        void *n = realloc(c->q8chk, (size_t)cap * sizeof *c->q8chk);
+        if (!n) return 0;
+        c->q8chk = n;
+        c->cap_q8chk = cap;
+    }
+    bool ok = vd_q8_0_no_min(w->data, w->rows, w->cols);
+    c->q8chk[c->n_q8chk].w = w;
+    c->q8chk[c->n_q8chk++].no_min = ok;
+    return ok ? VD_W_NO_MIN : 0;
+}
+
 static void *cpu_alloc(backend *b, size_t bytes) {
     (void)b;
     void *p = NULL;
@@ -186,6 +211,7 @@ typedef struct mm_job {
     const void *const *xq;   /* per weight: rounded activations */
     const void *const *x8;   /* per weight: the same interleaved by eight, or NULL */
     const void *const *r8;   /* per weight: its repacked copy to read (r8_for), or NULL */
+    const unsigned *wflags;  /* per weight: vd_matmul8's flags (x8_flags) */
     long total_rows;
     bool sgemm;
     size_t wchunk;           /* floats per thread in c->wbuf */
@@ -205,7 +231,7 @@ static void mm_rows(mm_job *j, long lo, long hi, int ith) {
         if (r1 > w->rows) r1 = w->rows;
         const void *r8 = j->r8[k];
         if (j->x8[k]) {
-            vd_matmul8(w->type, w->data, w->cols, r0, r1, j->x8[k], j->n, j->y[k], w->rows);
+            vd_matmul8(w->type, w->data, w->cols, r0, r1, j->x8[k], j->n, j->y[k], w->rows, j->wflags[k]);
             continue;
         }
         if (r8) {   /* whole groups of eight from the repacked copy, the edges from the original */
@@ -322,7 +348,9 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
         x8[k] = !r8[k] && size8[act_of[k]] && vd_act8_size(w[k]->type, cols, n)
                     ? (const char *)c->act + off8[act_of[k]] : NULL;
     }
-    mm_job j = { c, nw, w, y, n, xq, x8, r8, 0, sgemm, 0, 0, 0 };
+    unsigned wflags[MAX_MATMUL_W];
+    for (int k = 0; k < nw; k++) wflags[k] = x8[k] ? x8_flags(c, w[k]) : 0;
+    mm_job j = { c, nw, w, y, n, xq, x8, r8, wflags, 0, sgemm, 0, 0, 0 };
     for (int k = 0; k < nw; k++) j.total_rows += w[k]->rows;
     long nth = pool_size(c->pool);
     j.chunk = (j.total_rows / (4 * nth) + 15) / 16 * 16;

@@ -497,8 +497,14 @@ static int mm_check8(const mm_case *c, int64_t r0, int64_t r1) {
     float *y = mm_out(c, ldy);
     void *x8 = malloc(sz);
     vd_act8_pack(c->t, c->xq, c->nact, c->cols, x8);
-    vd_matmul8(c->t, c->w, c->cols, r0, r1, x8, c->nact, y, ldy);
+    vd_matmul8(c->t, c->w, c->cols, r0, r1, x8, c->nact, y, ldy, 0);
     int bad = mm_verify(c, y, ldy, r0, r1, "x8");
+    if (c->t == QT_Q8_0) {   /* the faster form too: our quantizer writes no -128 */
+        CHECK(vd_q8_0_no_min(c->w, c->rows, c->cols), "quantized Q8_0 rows hold no -128 code");
+        for (int64_t i = 0; i < ldy * c->nact; i++) y[i] = -12345.0f;
+        vd_matmul8(c->t, c->w, c->cols, r0, r1, x8, c->nact, y, ldy, VD_W_NO_MIN);
+        bad += mm_verify(c, y, ldy, r0, r1, "x8 no-min");
+    }
     free(y); free(x8);
     return bad;
 }
@@ -693,7 +699,10 @@ static void test_isa_agree(void) {
             if (!sz) continue;
             void *x8 = malloc(sz);
             vd_act8_pack(t, x, 8, cols, x8);
-            vd_matmul8(t, w, cols, 0, rows, x8, 8, y1, rows);
+            /* random codes include -128: the check must say so and the
+             * full-range form must stay exact */
+            CHECK(t != QT_Q8_0 || !vd_q8_0_no_min(w, rows, cols), "raw Q8_0 blocks hold -128 codes");
+            vd_matmul8(t, w, cols, 0, rows, x8, 8, y1, rows, t == QT_Q8_0 && vd_q8_0_no_min(w, rows, cols) ? VD_W_NO_MIN : 0);
             bad = 0;
             for (int i = 0; i < 8 * 6; i++)
                 if (!(fabs(y0[i] - y1[i]) <= 2e-6 * mag[i] + 1e-30)) bad++;

@@ -321,12 +321,12 @@ void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
 
 /* ---- eight activations at once ------------------------------------------- */
 
-static vd_x8_fn x8_kernel(int wtype) {
-    return vd_isa() >= VD_AVX2 ? vd_x8_avx2(wtype) : NULL;
+static vd_x8_fn x8_kernel(int wtype, unsigned wflags) {
+    return vd_isa() >= VD_AVX2 ? vd_x8_avx2(wtype, wflags) : NULL;
 }
 
 size_t vd_act8_size(int wtype, int64_t cols, int nact) {
-    if (nact < VD_X8_MIN || !x8_kernel(wtype) || qt_get(wtype)->act_type != QT_Q8_0) return 0;
+    if (nact < VD_X8_MIN || !x8_kernel(wtype, 0) || qt_get(wtype)->act_type != QT_Q8_0) return 0;
     return (size_t)((nact + 7) / 8) * (size_t)(cols / 32) * sizeof(vd_act8_block);
 }
 
@@ -357,9 +357,20 @@ void vd_act8_pack(int wtype, const void *xq, int nact, int64_t cols, void *x8) {
     }
 }
 
+bool vd_q8_0_no_min(const void *w, int64_t rows, int64_t cols) {
+    const qt_block_q8_0 *b = w;
+    int64_t n = rows * (cols / 32);
+    for (int64_t i = 0; i < n; i++) {
+        int hit = 0;   /* no early exit inside a block: the loop vectorizes */
+        for (int k = 0; k < 32; k++) hit |= b[i].qs[k] == -128;
+        if (hit) return false;
+    }
+    return true;
+}
+
 void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, const void *x8,
-                int nact, float *y, int64_t ldy) {
-    vd_x8_fn k = x8_kernel(wtype);
+                int nact, float *y, int64_t ldy, unsigned wflags) {
+    vd_x8_fn k = x8_kernel(wtype, wflags);
     assert(k && "vd_matmul8: no eight-wide kernel (check vd_act8_size first)");
     size_t wrs = qt_row_size(wtype, cols), chunk = (size_t)(cols / 32) * sizeof(vd_act8_block);
     const char *wr = (const char *)w + (size_t)r0 * wrs;

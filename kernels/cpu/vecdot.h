@@ -15,6 +15,7 @@
  */
 #ifndef VECDOT_H
 #define VECDOT_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,9 +67,16 @@ typedef struct vd_act8_block {
 size_t vd_act8_size(int wtype, int64_t cols, int nact);
 /* Interleaves nact rows of xq (vd_quantize_act output) into x8. */
 void vd_act8_pack(int wtype, const void *xq, int nact, int64_t cols, void *x8);
-/* y[j * ldy + r] = dot(W[r], X[j]) for r in [r0, r1), j < nact, from x8. */
+/* y[j * ldy + r] = dot(W[r], X[j]) for r in [r0, r1), j < nact, from x8.
+ * wflags: VD_W_NO_MIN when vd_q8_0_no_min() said so of the whole matrix
+ * (lets Q8_0 take a faster form that a -128 code would break), else 0. */
+#define VD_W_NO_MIN 1u
 void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, const void *x8,
-                int nact, float *y, int64_t ldy);
+                int nact, float *y, int64_t ldy, unsigned wflags);
+/* True when no code of the Q8_0 matrix (rows of cols) is -128: the codes
+ * llama.cpp's quantizer and ours write are within [-127, 127], but a file
+ * may hold any byte. Reads the whole matrix once. */
+bool vd_q8_0_no_min(const void *w, int64_t rows, int64_t cols);
 
 /* ---- one activation, rows repacked by eight -------------------------------
  * For decode, Q4_0 and Q8_0 weights may be repacked eight rows at a time
@@ -130,7 +138,7 @@ typedef struct vd_backend {
  * chunk of nx <= 8 activations. NULL for types without one. */
 typedef void (*vd_x8_fn)(const void *w, size_t ws, int64_t nr, const void *x8, int64_t cols, int nx,
                          float *y, int64_t ldy);
-vd_x8_fn vd_x8_avx2(int wtype);
+vd_x8_fn vd_x8_avx2(int wtype, unsigned wflags);
 /* A repacked kernel: groups [g0, g1) of eight rows against nx <= VD_R8_NX
  * activations (x + j * xs); off[j * nb + b] = 8 * (sum of activation j's
  * codes in block b), dx[j * nb + b] its scale. */

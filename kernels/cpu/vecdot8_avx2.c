@@ -95,16 +95,21 @@ static void x8_q4_0(const void *w, size_t ws, int64_t nr, const void *x8, int64_
     for (; r < nr; r++) q4_0_rows(w, ws, r, x8, nb, nx, y, ldy, 1);
 }
 
-/* Q8_0 codes are signed. The activations' magnitudes |x| (packed with them,
- * a[]) go unsigned into maddubs against w * sign(x): per four elements and
- * row one sign, one maddubs, one widening (madd: a pair of products reaches
- * 2*127*127, so int16 sums would overflow) and one add; |w| * sign(x, w)
- * needed one more op. Four rows share each activation load (a chunk's
- * activations are 576 bytes a block: from 2048 columns on they spill L1).
- * Measured on one core, eight activations, against one row at a time with
- * |w| * sign(x, w): 2048x2048 1.17x, 256x2048 1.31x, 256x5632 1.32x faster. */
+/* Q8_0 codes are signed, and a pair of products reaches 2*127*127, so each
+ * maddubs is widened (madd) before the sum. Two forms, both exact:
+ * - full range: |w| unsigned against x * sign(w) (x is never -128, being
+ *   our own rounding), per four elements and row: abs, sign, maddubs, madd,
+ *   add. Any code, -128 included, is right.
+ * - FAST (the caller checked the matrix holds no -128 code, which llama.cpp's
+ *   and our quantizers never write): |x| from the pack (a[]) unsigned
+ *   against w * sign(x), one op fewer; w = -128 against a negative x would
+ *   wrap, hence the check.
+ * NR rows share each activation load. Measured on one core, eight
+ * activations, FAST with four rows against full range with one or two:
+ * 2048x2048 1.17x, 256x2048 1.31x, 256x5632 1.32x faster (full range with
+ * four rows runs out of registers and slows down). */
 INLINE void q8_0_rows(const void *w, size_t ws, int64_t r, const vd_act8_block *xb0, int64_t nb,
-                      int nx, float *y, int64_t ldy, const int NR) {
+                      int nx, float *y, int64_t ldy, const int NR, const int FAST) {
     const __m256i ones = _mm256_set1_epi16(1);
     const qt_block_q8_0 *wb[4];
     UNROLL for (int k = 0; k < NR; k++) wb[k] = (const qt_block_q8_0 *)((const char *)w + (size_t)(r + k) * ws);
@@ -119,10 +124,12 @@ INLINE void q8_0_rows(const void *w, size_t ws, int64_t r, const vd_act8_block *
         UNROLL
         for (int g = 0; g < 8; g++) {
             __m256i xq = _mm256_loadu_si256((const __m256i *)xb->q[g]);
-            __m256i xa = _mm256_loadu_si256((const __m256i *)xb->a[g]);
+            __m256i xa = FAST ? _mm256_loadu_si256((const __m256i *)xb->a[g]) : xq;
             UNROLL for (int k = 0; k < NR; k++) {
                 __m256i v = bcast4((const uint8_t *)wb[k][b].qs + 4 * g);
-                p[k] = _mm256_add_epi32(p[k], _mm256_madd_epi16(_mm256_maddubs_epi16(xa, _mm256_sign_epi8(v, xq)), ones));
+                __m256i m = FAST ? _mm256_maddubs_epi16(xa, _mm256_sign_epi8(v, xq))
+                                 : _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(xq, v));
+                p[k] = _mm256_add_epi32(p[k], _mm256_madd_epi16(m, ones));
             }
         }
         __m256 dx = _mm256_loadu_ps(xb->d);
@@ -137,14 +144,25 @@ static void x8_q8_0(const void *w, size_t ws, int64_t nr, const void *x8, int64_
                     float *y, int64_t ldy) {
     const int64_t nb = cols / 32;
     int64_t r = 0;
-    for (; r + 4 <= nr; r += 4) q8_0_rows(w, ws, r, x8, nb, nx, y, ldy, 4);
-    for (; r < nr; r++) q8_0_rows(w, ws, r, x8, nb, nx, y, ldy, 1);
+    for (; r + 2 <= nr; r += 2) q8_0_rows(w, ws, r, x8, nb, nx, y, ldy, 2, 0);
+    for (; r < nr; r++) q8_0_rows(w, ws, r, x8, nb, nx, y, ldy, 1, 0);
+}
+
+static void x8_q8_0_fast(const void *w, size_t ws, int64_t nr, const void *x8, int64_t cols, int nx,
+                         float *y, int64_t ldy) {
+    const int64_t nb = cols / 32;
+    int64_t r = 0;
+    for (; r + 4 <= nr; r += 4) q8_0_rows(w, ws, r, x8, nb, nx, y, ldy, 4, 1);
+    for (; r < nr; r++) q8_0_rows(w, ws, r, x8, nb, nx, y, ldy, 1, 1);
 }
 
 static const vd_x8_fn x8[VD_NTYPES] = { [QT_Q4_0] = x8_q4_0, [QT_Q8_0] = x8_q8_0 };
 
-vd_x8_fn vd_x8_avx2(int wtype) { return wtype >= 0 && wtype < VD_NTYPES ? x8[wtype] : 0; }
+vd_x8_fn vd_x8_avx2(int wtype, unsigned wflags) {
+    if (wtype == QT_Q8_0 && (wflags & VD_W_NO_MIN)) return x8_q8_0_fast;
+    return wtype >= 0 && wtype < VD_NTYPES ? x8[wtype] : 0;
+}
 
 #else
-vd_x8_fn vd_x8_avx2(int wtype) { (void)wtype; return 0; }
+vd_x8_fn vd_x8_avx2(int wtype, unsigned wflags) { (void)wtype; (void)wflags; return 0; }
 #endif
