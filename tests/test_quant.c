@@ -761,6 +761,23 @@ static void test_f32_helpers(void) {
         }
         CHECK(sbad == 0, "silu_mul on %s within 1e-6 relative of double (worst %.2e): %d bad",
               vd_isa_name(isa), worst, sbad);
+
+        /* exp over the softmax range [-87, 0] and a little above: within
+         * 1e-6 relative of double; nothing written past n */
+        int ebad = 0;
+        for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+            int n = ns[k];
+            for (int i = 0; i < n + 1 && i < 4099; i++) y[i] = -87.0f + 90.0f * (float)i / 4099.0f + 0.001f * a[i];
+            float e_n = n < 4099 ? y[n] : 0;
+            memcpy(b, y, (size_t)n * sizeof *b);
+            vd_exp_f32(y, n);
+            for (int i = 0; i < n; i++) {
+                double want = exp((double)b[i]);
+                if (!(fabs(y[i] - want) <= 1e-6 * want)) ebad++;
+            }
+            if (n < 4099 && y[n] != e_n) ebad++;
+        }
+        CHECK(ebad == 0, "exp on %s within 1e-6 relative of double: %d bad", vd_isa_name(isa), ebad);
     }
     vd_init();
     free(a); free(b); free(y);

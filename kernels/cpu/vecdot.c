@@ -459,6 +459,28 @@ float vd_dot_f32(const float *a, const float *b, int64_t n) {
     return dot_f32(a, b, n);
 }
 
+vd_dot_f32_fn vd_dot_f32_get(void) {
+    const vd_backend *b512 = vd_backend_avx512(), *b2 = vd_backend_avx2();
+    int isa = vd_isa();
+    if (isa >= VD_AVX512 && b512 && b512->dot_f32) return b512->dot_f32;
+    if (isa >= VD_AVX2 && b2 && b2->dot_f32) return b2->dot_f32;
+    return dot_f32;
+}
+
+vd_axpy_f32_fn vd_axpy_f32_get(void) {
+    const vd_backend *b512 = vd_backend_avx512(), *b2 = vd_backend_avx2();
+    int isa = vd_isa();
+    if (isa >= VD_AVX512 && b512 && b512->axpy_f32) return b512->axpy_f32;
+    if (isa >= VD_AVX2 && b2 && b2->axpy_f32) return b2->axpy_f32;
+    return axpy_f32;
+}
+
+void vd_exp_f32(float *x, int64_t n) {
+    const vd_backend *b2 = vd_backend_avx2();
+    if (vd_isa() >= VD_AVX2 && b2 && b2->exp_f32) { b2->exp_f32(x, n); return; }
+    for (int64_t i = 0; i < n; i++) x[i] = expf(x[i]);
+}
+
 static void silu_mul(float *g, const float *u, int64_t n) {
     for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }

@@ -109,6 +109,16 @@ void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r
 /* Plain float dot and axpy used by attention (SIMD where available). */
 float vd_dot_f32(const float *a, const float *b, int64_t n);
 void vd_axpy_f32(float *y, float a, const float *x, int64_t n); /* y += a*x */
+/* The functions those two call for the ISA now in use: a loop of many short
+ * calls (attention: one per cached position and head) resolves them once. */
+typedef float (*vd_dot_f32_fn)(const float *a, const float *b, int64_t n);
+typedef void (*vd_axpy_f32_fn)(float *y, float a, const float *x, int64_t n);
+vd_dot_f32_fn vd_dot_f32_get(void);
+vd_axpy_f32_fn vd_axpy_f32_get(void);
+/* x[i] = exp(x[i]). The SIMD paths use their own exp (within 2 ulp of expf
+ * on [-87, 88]; below -87 they give about 1e-38 where expf gives a tinier
+ * number or 0). */
+void vd_exp_f32(float *x, int64_t n);
 /* The SwiGLU gate: g[i] = silu(g[i]) * u[i], silu(x) = x / (1 + exp(-x)).
  * The SIMD paths use their own exp (within 2 ulp of expf). */
 void vd_silu_mul(float *g, const float *u, int64_t n);
@@ -133,6 +143,7 @@ typedef struct vd_backend {
      * float operations; conversions round to nearest even as lrintf does). */
     void (*quant_q8_0)(const float *x, void *xq, int64_t nb);
     void (*silu_mul)(float *g, const float *u, int64_t n);
+    void (*exp_f32)(float *x, int64_t n);
 } vd_backend;
 /* An eight-wide kernel: rows [0, nr) of w (row stride ws) against one packed
  * chunk of nx <= 8 activations. NULL for types without one. */

@@ -511,6 +511,12 @@ static void silu_mul(float *g, const float *u, int64_t n) {
     for (; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
+static void exp_f32(float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, exp8(_mm256_loadu_ps(x + i)));
+    for (; i < n; i++) x[i] = expf(x[i]);
+}
+
 /* Q8_0 activation blocks: amax, d = fp16(amax / 127), codes = round(x *
  * (127 / amax)) to nearest even, as the portable quant_act_q8_0 computes. */
 static void quant_q8_0(const float *x, void *xq, int64_t nb) {
@@ -548,6 +554,7 @@ static const vd_backend avx2 = {
     .axpy_f32 = axpy_f32,
     .quant_q8_0 = quant_q8_0,
     .silu_mul = silu_mul,
+    .exp_f32 = exp_f32,
 };
 
 const vd_backend *vd_backend_avx2(void) { return &avx2; }
