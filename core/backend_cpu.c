@@ -446,6 +446,7 @@ static void att_worker(void *arg, int ith, int nth) {
     vd_dot_f32_fn dot = vd_dot_f32_get();
     vd_axpy_f32_fn axpy = vd_axpy_f32_get();
     long lo, hi;
+    int32_t cells_of = -1, np = 0;   /* the entry `cells` lists, and its length */
     pool_split((long)j->n * items_per_entry, ith, nth, &lo, &hi);
     for (long t = lo; t < hi; t++) {
         int32_t i = (int32_t)(t / items_per_entry), h0 = (int32_t)(t % items_per_entry) * hpi;
@@ -454,10 +455,14 @@ static void att_worker(void *arg, int ith, int nth) {
         float *o = j->out + (size_t)i * g->n_heads * hd + (size_t)h0 * hd;
         const be_attn *a = &j->at[i];
         /* the entry's cells in position order, so that the cell ATT_AHEAD
-         * positions on is at hand whatever run or block it lies in */
-        int32_t np = 0;
-        for (int32_t r = 0; r < a->n_runs && np < a->n_pos; r++)
-            for (int32_t e = 0; e < a->runs[r].n && np < a->n_pos; e++) cells[np++] = a->runs[r].cell + e;
+         * positions on is at hand whatever run or block it lies in; listed
+         * once per entry, not per item (consecutive items share entries) */
+        if (i != cells_of) {
+            np = 0;
+            for (int32_t r = 0; r < a->n_runs && np < a->n_pos; r++)
+                for (int32_t e = 0; e < a->runs[r].n && np < a->n_pos; e++) cells[np++] = a->runs[r].cell + e;
+            cells_of = i;
+        }
         size_t hoff = (size_t)hk * hd;
         for (int32_t p = 0; p < np; p++) {
             if (p + ATT_AHEAD < np) prefetch_slice(kv_at(b, j->kvbuf, j->il, cells[p + ATT_AHEAD], 0) + hoff, hd);

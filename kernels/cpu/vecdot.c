@@ -350,6 +350,7 @@ void vd_act8_pack(int wtype, const void *xq, int nact, int64_t cols, void *x8) {
                 ob->d[j] = qt_f16_to_f32(x->d);
                 ob->off[j] = 8 * sum;
             }
+            if (wtype != QT_Q8_0) continue;   /* |q| serves only the Q8_0 kernel */
             const int8_t *q = &ob->q[0][0];
             uint8_t *a = &ob->a[0][0];
             for (int i = 0; i < 256; i++) a[i] = (uint8_t)(q[i] < 0 ? -q[i] : q[i]);
@@ -451,13 +452,6 @@ void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r
     }
 }
 
-float vd_dot_f32(const float *a, const float *b, int64_t n) {
-    const vd_backend *b512 = vd_backend_avx512(), *b2 = vd_backend_avx2();
-    int isa = vd_isa();
-    if (isa >= VD_AVX512 && b512 && b512->dot_f32) return b512->dot_f32(a, b, n);
-    if (isa >= VD_AVX2 && b2 && b2->dot_f32) return b2->dot_f32(a, b, n);
-    return dot_f32(a, b, n);
-}
 
 vd_dot_f32_fn vd_dot_f32_get(void) {
     const vd_backend *b512 = vd_backend_avx512(), *b2 = vd_backend_avx2();
@@ -475,6 +469,10 @@ vd_axpy_f32_fn vd_axpy_f32_get(void) {
     return axpy_f32;
 }
 
+float vd_dot_f32(const float *a, const float *b, int64_t n) { return vd_dot_f32_get()(a, b, n); }
+
+void vd_axpy_f32(float *y, float a, const float *x, int64_t n) { vd_axpy_f32_get()(y, a, x, n); }
+
 void vd_exp_f32(float *x, int64_t n) {
     const vd_backend *b2 = vd_backend_avx2();
     if (vd_isa() >= VD_AVX2 && b2 && b2->exp_f32) { b2->exp_f32(x, n); return; }
@@ -491,10 +489,3 @@ void vd_silu_mul(float *g, const float *u, int64_t n) {
     else silu_mul(g, u, n);
 }
 
-void vd_axpy_f32(float *y, float a, const float *x, int64_t n) {
-    const vd_backend *b512 = vd_backend_avx512(), *b2 = vd_backend_avx2();
-    int isa = vd_isa();
-    if (isa >= VD_AVX512 && b512 && b512->axpy_f32) b512->axpy_f32(y, a, x, n);
-    else if (isa >= VD_AVX2 && b2 && b2->axpy_f32) b2->axpy_f32(y, a, x, n);
-    else axpy_f32(y, a, x, n);
-}

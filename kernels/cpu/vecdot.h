@@ -58,7 +58,7 @@ typedef struct vd_act8_block {
     float d[8];
     int32_t off[8];
     int8_t q[8][32];
-    uint8_t a[8][32];   /* |q|: the unsigned maddubs operand of the Q8_0 kernel */
+    uint8_t a[8][32];   /* |q|: the unsigned maddubs operand of the Q8_0 kernel (packed for Q8_0 only) */
 } vd_act8_block;
 #define VD_X8_MIN 5             /* fewer activations: vd_matmul's tiles are cheaper */
 /* Bytes vd_act8_pack writes for nact activations of cols elements, or 0 when
