@@ -34,7 +34,8 @@
 
 struct logits_bias;
 
-enum { SMP_OK = 0, SMP_EINVAL = -1, SMP_ENOMEM = -2, SMP_ENOSEL = -3 };
+/* SMP_EMASK: a constraint stage (a grammar, gmatch.h) left no candidate. */
+enum { SMP_OK = 0, SMP_EINVAL = -1, SMP_ENOMEM = -2, SMP_ENOSEL = -3, SMP_EMASK = -4 };
 
 /* ---- candidates --------------------------------------------------------- */
 
