@@ -814,3 +814,57 @@ int gram_from_choices(gram **out, const char *const *choices, int32_t n, char *e
     free(b.s);
     return rc;
 }
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *s = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            cap = cap ? 2 * cap : 8192;
+            char *t = realloc(s, cap);
+            if (!t) { free(s); fclose(f); return NULL; }
+            s = t;
+        }
+        size_t k = fread(s + n, 1, 4096, f);
+        n += k;
+        if (k < 4096) break;
+    }
+    fclose(f);
+    s[n] = 0;
+    *len = n;
+    return s;
+}
+
+int gram_from_option(gram **out, const char *kind, const char *value, char *err, size_t errlen) {
+    *out = NULL;
+    bool file = strcmp(kind, "grammar") == 0 || strcmp(kind, "json-schema") == 0;
+    if (file) {
+        size_t n;
+        char *text = read_file(value, &n);
+        if (!text) { snprintf(err, errlen, "%s: cannot read the file", value); return GRAM_ESYNTAX; }
+        char e[400];
+        int rc = kind[0] == 'g' ? gram_parse(out, text, n, e, sizeof e) : gram_from_schema(out, text, n, e, sizeof e);
+        if (rc) snprintf(err, errlen, "%s: %s", value, e);
+        free(text);
+        return rc;
+    }
+    if (strcmp(kind, "regex") == 0) return gram_from_regex(out, value, strlen(value), err, errlen);
+    if (strcmp(kind, "choice") != 0) { snprintf(err, errlen, "unknown constraint kind '%s' (grammar, json-schema, regex, choice)", kind); return GRAM_ESYNTAX; }
+    size_t n = strlen(value);
+    char *copy = malloc(n + 1);
+    const char **list = malloc(sizeof *list * (n / 2 + 2));
+    if (!copy || !list) { free(copy); free(list); snprintf(err, errlen, "out of memory"); return GRAM_ENOMEM; }
+    memcpy(copy, value, n + 1);
+    int32_t k = 0;
+    for (char *p = copy, *q; p; p = q) {
+        q = strchr(p, ',');
+        if (q) *q++ = 0;
+        list[k++] = p;
+    }
+    int rc = gram_from_choices(out, list, k, err, errlen);
+    free(copy);
+    free(list);
+    return rc;
+}

@@ -70,6 +70,12 @@ int gram_regex_gbnf(char **gbnf, const char *re, size_t len, char *err, size_t e
 /* Exactly one of choices[0..n). */
 int gram_from_choices(gram **out, const char *const *choices, int32_t n, char *err, size_t errlen);
 
+/* One of the four sources by name, as the CLI and the TUI take them:
+ * kind "grammar" (value: a GBNF file), "json-schema" (a JSON Schema file),
+ * "regex" (the expression), "choice" (strings separated by ','). Errors
+ * start with the file name where there is one. */
+int gram_from_option(gram **out, const char *kind, const char *value, char *err, size_t errlen);
+
 gram *gram_ref(gram *g);
 void gram_unref(gram *g);   /* NULL is fine */
 

@@ -363,7 +363,35 @@ static void test_clone_rewind(gmatch_vocab *v) {
     free(text);
 }
 
-int main(void) {
+/* test_gram --schema SCHEMA TEXT | --gbnf GRAMMAR TEXT: the independent
+ * checks for tests/test_grammar.sh. Exit 0 valid, 1 invalid, 3 a cut-off
+ * text (JSON that does not parse / a viable GBNF prefix). */
+static int check_file(const char *mode, const char *spec, const char *file) {
+    char *sp = slurp(spec), *tx = slurp(file);
+    if (!sp || !tx) { fprintf(stderr, "cannot read %s or %s\n", spec, file); return 2; }
+    size_t n = strlen(tx);
+    int rc;
+    char err[256];
+    if (!strcmp(mode, "--schema")) {
+        json_doc *sd = json_parse(sp, strlen(sp), err, sizeof err), *d = json_parse(tx, n, err, sizeof err);
+        const char *why = d && sd ? sr_validate(json_root(d), json_root(sd)) : "does not parse";
+        rc = !d ? 3 : why ? 1 : 0;
+        if (rc) fprintf(stderr, "%s: %s\n", file, why);
+        json_free(d);
+        json_free(sd);
+    } else {
+        rgram rg;
+        if (!ref_load(&rg, sp)) { fprintf(stderr, "reference cannot read %s\n", spec); return 2; }
+        rc = ref_accepts(&rg, tx, n) ? 0 : ref_viable(&rg, tx, n) ? 3 : 1;
+        ref_free(&rg);
+    }
+    free(sp);
+    free(tx);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 4) return check_file(argv[1], argv[2], argv[3]);
     test_errors();
     test_regex_choices();
     static const char *small[][2] = {
