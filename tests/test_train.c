@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "adamw.h"
@@ -12,6 +15,8 @@
 #include "ctx.h"
 #include "model.h"
 #include "pool.h"
+#include "tdata.h"
+#include "train.h"
 #include "tfwd.h"
 #include "tmodel.h"
 #include "tok.h"
@@ -225,12 +230,226 @@ static void test_gguf_roundtrip(pool *pl) {
     tok_destroy(tk);
 }
 
+
+static tok *tok260k(void) {
+    char path[256], err[512];
+    tok *tk = NULL;
+    if (tok_open(&tk, check_path(path, sizeof path, "models/stories260K.gguf"), err, sizeof err))
+        fprintf(stderr, "%s\n", err);
+    return tk;
+}
+
+static void write_file(const char *path, const char *s, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (f) { fwrite(s, 1, n, f); fclose(f); }
+}
+
+static void test_data(const tok *tk) {
+    char err[512], path[256];
+    tdata *d = tdata_create(tk, 48, 1, 0.0);   /* all three documents fit one row */
+    const char *text = "Once upon a time.\n\nThe dog ran.\n\n\n\nA cat sat.";
+    CHECK(tdata_add_text(d, "t", text, strlen(text), "\n\n", err, sizeof err) == 0, "%s", err);
+    CHECK(tdata_finish(d, err, sizeof err) == 0, "%s", err);
+    CHECK(tdata_n_rows(d, TDATA_TRAIN) == 1, "text rows: %lld", (long long)tdata_n_rows(d, TDATA_TRAIN));
+    int32_t tks[48], tgs[48];
+    tdata_batch(d, 0, 0, 1, tks, tgs);
+    CHECK(tks[0] == tok_bos(tk) && tgs[0] == tks[1], "a document starts with BOS");
+    int eos = 0, bos = 0, ign = 0;
+    for (int i = 0; i < 48; i++) { eos += tgs[i] == tok_eos(tk); bos += tks[i] == tok_bos(tk); ign += tgs[i] < 0; }
+    CHECK(eos == 3 && bos == 3, "three documents (the empty one skipped): %d EOS, %d BOS", eos, bos);
+    CHECK(ign > 0, "padding past the end is not counted");
+    tdata_destroy(d);
+
+    /* JSONL: the loss counts only the completion and its EOS */
+    snprintf(path, sizeof path, "/tmp/test_train_%d.jsonl", (int)getpid());
+    const char *jl = "{\"prompt\": \"Q: the dog\", \"completion\": \" ran away\"}\n\n{\"completion\": \"yes\"}\n";
+    write_file(path, jl, strlen(jl));
+    d = tdata_create(tk, 24, 1, 0.0);
+    CHECK(tdata_add_jsonl_file(d, path, err, sizeof err) == 0, "%s", err);
+    CHECK(tdata_finish(d, err, sizeof err) == 0 && tdata_n_rows(d, TDATA_TRAIN) == 2, "two example rows");
+    int32_t ids[64];
+    int nc = tok_encode(tk, " ran away", 9, false, false, ids, 64, err, sizeof err);
+    int ny = tok_encode(tk, "yes", 3, false, false, ids, 64, err, sizeof err);
+    CHECK(tdata_n_targets(d, TDATA_TRAIN) == nc + 1 + ny + 1, "counted %lld targets, want %d",
+          (long long)tdata_n_targets(d, TDATA_TRAIN), nc + ny + 2);
+    tdata_destroy(d);
+    /* a line without a completion, and one that is too long, are named */
+    jl = "{\"prompt\": \"a\", \"completion\": \"b\"}\n{\"prompt\": \"only a prompt\"}\n";
+    write_file(path, jl, strlen(jl));
+    d = tdata_create(tk, 24, 1, 0.0);
+    CHECK(tdata_add_jsonl_file(d, path, err, sizeof err) != 0 && strstr(err, ".jsonl:2: no \"completion\""),
+          "missing completion: %s", err);
+    tdata_destroy(d);
+    d = tdata_create(tk, 4, 1, 0.0);
+    CHECK(tdata_add_example(d, "x.jsonl:7", "Once upon a time", 16, "there was a dog", 15, err, sizeof err) != 0 &&
+          strstr(err, "x.jsonl:7") && strstr(err, "sequence length"), "too long: %s", err);
+    /* empty and non-UTF-8 text */
+    CHECK(tdata_add_text(d, "empty.txt", "", 0, "\n\n", err, sizeof err) != 0 && strstr(err, "empty.txt: no text"),
+          "empty: %s", err);
+    CHECK(tdata_add_text(d, "bin.txt", "ab\xff\xfe", 4, NULL, err, sizeof err) != 0 &&
+          strstr(err, "bin.txt: not UTF-8") && strstr(err, "offset 2"), "not UTF-8: %s", err);
+    CHECK(tdata_finish(d, err, sizeof err) != 0 && strstr(err, "no training data"), "no data: %s", err);
+    tdata_destroy(d);
+    unlink(path);
+}
+
+static const char *STORY = "Once upon a time, there was a little dog named Max. Max loved to run in the park "
+                           "with his red ball. One day, the ball went into the pond.";
+
+typedef struct stopper { int64_t at; double first, last; } stopper;
+static int stop_at(void *ud, const train_stat *s) {
+    stopper *st = ud;
+    if (s->step == 1) st->first = s->loss;
+    st->last = s->loss;
+    return st->at && s->step == st->at;
+}
+
+static void test_memorize(const tok *tk, pool *pl) {
+    char err[512];
+    tmodel_cfg c = { tok_n_vocab(tk), 32, 96, 2, 4, 2, 64, 10000.0f, 1e-5f, true };
+    tmodel *m;
+    tmodel_create_random(&m, &c, 5, err, sizeof err);
+    tdata *d = tdata_create(tk, 48, 1, 0.0);
+    CHECK(tdata_add_text(d, "story", STORY, strlen(STORY), NULL, err, sizeof err) == 0 &&
+          tdata_finish(d, err, sizeof err) == 0, "%s", err);
+    train_opts o;
+    train_opts_default(&o);
+    o.batch = 1; o.seq_len = 48; o.steps = 150; o.warmup = 10; o.lr = 1e-2f; o.lr_min = 1e-3f;
+    o.weight_decay = 0.0f; o.val_every = 0;
+    train *t;
+    CHECK(train_create(&t, m, d, &o, pl, err, sizeof err) == 0, "%s", err);
+    stopper st = { 0, 0, 0 };
+    CHECK(train_run(t, stop_at, &st, err, sizeof err) == 0, "%s", err);
+    CHECK(st.last < st.first, "loss decreases: %g -> %g", st.first, st.last);
+    CHECK(st.last < 0.05, "a small model memorizes a short text: final loss %g (first %g)", st.last, st.first);
+    train_destroy(t);
+    tdata_destroy(d);
+    tmodel_destroy(m);
+}
+
+/* Runs a seeded setup to `steps`; stop > 0 stops there (checkpoint) and a
+ * fresh trainer resumes from the checkpoint. Returns the final weights. */
+static float *run_resume(const tok *tk, pool *pl, int stop, const char *ckpt, size_t *n) {
+    char err[512];
+    tmodel_cfg c = { tok_n_vocab(tk), 32, 64, 2, 4, 2, 64, 10000.0f, 1e-5f, false };
+    tmodel *m;
+    tmodel_create_random(&m, &c, 9, err, sizeof err);
+    tdata *d = tdata_create(tk, 16, 3, 0.2);
+    const char *text = "One.\n\nTwo dogs ran.\n\nThree cats sat on a mat.\n\nFour birds sang.\n\nFive fish swam.";
+    tdata_add_text(d, "t", text, strlen(text), "\n\n", err, sizeof err);
+    tdata_finish(d, err, sizeof err);
+    train_opts o;
+    train_opts_default(&o);
+    o.batch = 2; o.seq_len = 16; o.accum = 2; o.steps = 12; o.warmup = 3; o.val_every = 4; o.val_batches = 1;
+    o.ckpt_path = ckpt;
+    train *t;
+    train_create(&t, m, d, &o, pl, err, sizeof err);
+    stopper st = { stop, 0, 0 };
+    int rc = train_run(t, stop_at, &st, err, sizeof err);
+    if (stop) {
+        CHECK(rc == TRAIN_ESTOPPED, "stopped: %s", err);
+        train_destroy(t);
+        tmodel_destroy(m);
+        tmodel_create_random(&m, &c, 1234, err, sizeof err);   /* other weights: the checkpoint must win */
+        train_create(&t, m, d, &o, pl, err, sizeof err);
+        CHECK(train_load(t, ckpt, err, sizeof err) == 0, "load: %s", err);
+        CHECK(train_step_now(t) == stop, "resumed at step %lld", (long long)train_step_now(t));
+        st.at = 0;
+        rc = train_run(t, stop_at, &st, err, sizeof err);
+    }
+    CHECK(rc == 0, "run: %s", err);
+    *n = m->n_params;
+    float *w = malloc(sizeof(float) * m->n_params);
+    memcpy(w, m->data, sizeof(float) * m->n_params);
+    train_destroy(t);
+    tdata_destroy(d);
+    tmodel_destroy(m);
+    return w;
+}
+
+static void test_resume(const tok *tk, pool *pl) {
+    char ck[256];
+    snprintf(ck, sizeof ck, "/tmp/test_train_%d.ckpt", (int)getpid());
+    size_t n1, n2;
+    float *a = run_resume(tk, pl, 0, ck, &n1);
+    float *b = run_resume(tk, pl, 5, ck, &n2);
+    CHECK(n1 == n2 && memcmp(a, b, sizeof(float) * n1) == 0, "resumed run equals the uninterrupted one bit for bit");
+    free(a);
+    free(b);
+    unlink(ck);
+}
+
+/* A disk that fills mid-checkpoint (a file size limit: writes fail with
+ * EFBIG) keeps the last good checkpoint, and says so. */
+static void test_disk_full(const tok *tk, pool *pl) {
+    char err[512], ck[256];
+    snprintf(ck, sizeof ck, "/tmp/test_train_full_%d.ckpt", (int)getpid());
+    tmodel_cfg c = { tok_n_vocab(tk), 32, 64, 1, 4, 2, 64, 10000.0f, 1e-5f, true };
+    tmodel *m;
+    tmodel_create_random(&m, &c, 9, err, sizeof err);
+    tdata *d = tdata_create(tk, 16, 3, 0.0);
+    tdata_add_text(d, "t", STORY, strlen(STORY), NULL, err, sizeof err);
+    tdata_finish(d, err, sizeof err);
+    train_opts o;
+    train_opts_default(&o);
+    o.batch = 1; o.seq_len = 16; o.steps = 4; o.val_every = 0;
+    train *t;
+    train_create(&t, m, d, &o, pl, err, sizeof err);
+    CHECK(train_save(t, ck, err, sizeof err) == 0, "first checkpoint: %s", err);
+    size_t n0;
+    char *good = check_slurp(ck, &n0);
+    train_run(t, NULL, NULL, err, sizeof err);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = 4096;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    setrlimit(RLIMIT_FSIZE, &lim);
+    int rc = train_save(t, ck, err, sizeof err);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    CHECK(rc == TRAIN_EIO && strstr(err, "last good checkpoint"), "full disk: %s", err);
+    size_t n1;
+    char *now = check_slurp(ck, &n1);
+    CHECK(good && now && n0 == n1 && memcmp(good, now, n0) == 0, "the last good checkpoint survives");
+    CHECK(train_load(t, ck, err, sizeof err) == 0 && train_step_now(t) == 0, "and loads: %s", err);
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", ck);
+    CHECK(access(tmp, F_OK) != 0, "no partial file left");
+    /* a damaged checkpoint is refused */
+    if (now && n1 > 100) {
+        now[n1 / 2] ^= 1;
+        write_file(ck, now, n1);
+        CHECK(train_load(t, ck, err, sizeof err) == TRAIN_EFORMAT && strstr(err, "damaged"), "damaged: %s", err);
+    }
+    free(good);
+    free(now);
+    unlink(ck);
+    /* a sequence longer than the model's context */
+    train *t2;
+    o.seq_len = 65;
+    CHECK(train_create(&t2, m, d, &o, pl, err, sizeof err) == TRAIN_EINVAL && strstr(err, "context of 64"),
+          "seq len above context: %s", err);
+    train_destroy(t);
+    tdata_destroy(d);
+    tmodel_destroy(m);
+}
+
 int main(void) {
     pool *pl = pool_create(2);
     test_pytorch(NULL);
     test_pytorch(pl);
     test_model_fd(pl);
     test_gguf_roundtrip(pl);
+    tok *tk = tok260k();
+    CHECK(tk != NULL, "stories260K tokenizer");
+    if (tk) {
+        test_data(tk);
+        test_memorize(tk, pl);
+        test_resume(tk, pl);
+        test_disk_full(tk, pl);
+    }
+    tok_destroy(tk);
     pool_destroy(pl);
     return check_done();
 }
