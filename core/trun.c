@@ -64,7 +64,7 @@ static bool is_gguf(const char *path) {
 static int open_model(run *r, char *err, size_t errlen) {
     const trun_spec *s = r->s;
     if (s->base_model) {
-        model_params mp = { s->tokenizer };
+        model_params mp = { .tokenizer_path = s->tokenizer, .l2c_exact = true };   /* int8 llama2.c: widened exactly */
         if (model_open(&r->base, s->base_model, &mp, err, errlen)) return TRAIN_EINVAL;
         r->tk = model_tok(r->base);
         int rc = tmodel_create_from(&r->tm, r->base, err, errlen);
