@@ -126,7 +126,7 @@ int tdata_add_text(tdata *d, const char *name, const char *text, size_t len, con
     if (bad < len)
         return fail(err, errlen, TDATA_EFORMAT, "%s: not UTF-8 text (invalid byte 0x%02x at offset %zu)", name,
                     (unsigned char)text[bad], bad);
-    if (blank(text, len)) return fail(err, errlen, TDATA_EFORMAT, "%s: no text (the file is empty)", name);
+    if (blank(text, len)) return fail(err, errlen, TDATA_EFORMAT, "%s: no text (it is empty)", name);
     size_t sl = sep ? strlen(sep) : 0;
     size_t at = 0;
     int64_t doc = 0;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "gguf.h"
+#include "json.h"
 #include "model.h"
 #include "pool.h"
 #include "sha256.h"
@@ -63,6 +64,10 @@ static bool is_gguf(const char *path) {
 
 static int open_model(run *r, char *err, size_t errlen) {
     const trun_spec *s = r->s;
+    if (s->base) {
+        r->tk = model_tok(s->base);
+        return tmodel_create_from(&r->tm, s->base, err, errlen) ? TRAIN_EINVAL : TRAIN_OK;
+    }
     if (s->base_model) {
         model_params mp = { .tokenizer_path = s->tokenizer, .l2c_exact = true };   /* int8 llama2.c: widened exactly */
         if (model_open(&r->base, s->base_model, &mp, err, errlen)) return TRAIN_EINVAL;
@@ -90,13 +95,18 @@ static int open_model(run *r, char *err, size_t errlen) {
 
 static int load_data(run *r, char *err, size_t errlen) {
     const trun_spec *s = r->s;
-    if (s->n_text + s->n_jsonl == 0 && s->n_examples == 0)
+    if (s->n_text + s->n_jsonl + s->n_texts == 0 && s->n_examples == 0)
         return fail(err, errlen, TRAIN_EINVAL, "no data: give text files, JSONL files or examples");
     r->data = tdata_create(r->tk, s->opts.seq_len, s->opts.seed, s->val_frac);
     if (!r->data) return fail(err, errlen, TRAIN_EINVAL, "bad sequence length %d or validation fraction %g",
                               s->opts.seq_len, s->val_frac);
     for (int i = 0; i < s->n_text; i++)
         if (tdata_add_text_file(r->data, s->text_files[i], s->sep, err, errlen)) return TRAIN_EFORMAT;
+    for (int i = 0; i < s->n_texts; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "text %d", i + 1);
+        if (tdata_add_text(r->data, name, s->texts[i], s->text_lens[i], s->sep, err, errlen)) return TRAIN_EFORMAT;
+    }
     for (int i = 0; i < s->n_jsonl; i++)
         if (tdata_add_jsonl_file(r->data, s->jsonl_files[i], err, errlen)) return TRAIN_EFORMAT;
     for (int64_t i = 0; i < s->n_examples; i++) {
@@ -144,12 +154,22 @@ static void settings_json(const run *r, char *out, size_t cap) {
     const trun_spec *s = r->s;
     const train_opts *o = &s->opts;
     const tmodel_cfg *c = &r->tm->cfg;
+    const char *base = s->base ? model_path(s->base) : s->base_model ? s->base_model : "";
+    char eo[1024], eb[1024];
+    if (json_escape(s->output, strlen(s->output), NULL, 0) >= sizeof eo ||
+        json_escape(base, strlen(base), NULL, 0) >= sizeof eb) {
+        snprintf(eo, sizeof eo, "\"(long path)\"");
+        snprintf(eb, sizeof eb, "\"(long path)\"");
+    } else {
+        json_escape(s->output, strlen(s->output), eo, sizeof eo);
+        json_escape(base, strlen(base), eb, sizeof eb);
+    }
     snprintf(out, cap,
-             "{\"output\":\"%s\",\"base\":\"%s\",\"dim\":%d,\"ffn\":%d,\"layers\":%d,\"heads\":%d,\"kv_heads\":%d,"
+             "{\"output\":%s,\"base\":%s,\"dim\":%d,\"ffn\":%d,\"layers\":%d,\"heads\":%d,\"kv_heads\":%d,"
              "\"vocab\":%d,\"ctx\":%d,\"tied\":%s,\"params\":%zu,\"batch\":%d,\"seq_len\":%d,\"accum\":%d,"
              "\"steps\":%lld,\"warmup\":%lld,\"lr\":%g,\"lr_min\":%g,\"weight_decay\":%g,\"beta1\":%g,\"beta2\":%g,"
              "\"eps\":%g,\"clip\":%g,\"val_frac\":%g,\"data_sha256\":\"%s\",\"rows_train\":%lld,\"rows_val\":%lld}",
-             s->output, s->base_model ? s->base_model : "", c->dim, c->ffn_dim, c->n_layers, c->n_heads,
+             eo, eb, c->dim, c->ffn_dim, c->n_layers, c->n_heads,
              c->n_kv_heads, c->n_vocab, c->ctx, c->tied ? "true" : "false", r->tm->n_params, o->batch, o->seq_len,
              o->accum, (long long)o->steps, (long long)o->warmup, o->lr, o->lr_min, o->weight_decay, o->beta1,
              o->beta2, o->eps, o->clip, s->val_frac, r->res->data_sha256, (long long)r->res->rows_train,
@@ -192,7 +212,7 @@ int trun_run(const trun_spec *s, trun_ready_fn ready, trun_step_fn step, void *u
         res->resumed_from = train_step_now(r.tr);
     }
     if (s->ws) {
-        char params[2048], serr[512];
+        char params[8192], serr[512];
         settings_json(&r, params, sizeof params);
         store_run_info ri = { .plugin = "train", .params = params, .seed = (int64_t)s->opts.seed, .has_seed = true };
         if (store_run_begin(s->ws, &ri, &r.run_id, serr, sizeof serr)) {
@@ -209,7 +229,8 @@ int trun_run(const trun_spec *s, trun_ready_fn ready, trun_step_fn step, void *u
         snprintf(name, sizeof name, "%s", s->name ? s->name : base ? base + 1 : s->output);
         char *dot = s->name ? NULL : strrchr(name, '.');
         if (dot) *dot = 0;
-        const gguf *src = r.vocab_src ? r.vocab_src : r.base ? model_gguf(r.base) : NULL;
+        const model *bm = s->base ? s->base : r.base;
+        const gguf *src = r.vocab_src ? r.vocab_src : bm ? model_gguf(bm) : NULL;
         if (tmodel_write_gguf(r.tm, s->output, name, r.tk, src, err, errlen)) rc = TRAIN_EIO;
     }
     if (s->ws && r.run_id) {

@@ -18,6 +18,7 @@
 #include "train.h"
 
 struct store;
+struct model;
 
 typedef struct trun_example {
     const char *prompt, *completion;
@@ -26,12 +27,16 @@ typedef struct trun_example {
 
 typedef struct trun_spec {
     const char *base_model;         /* finetune: GGUF (F32/F16/BF16) or llama2.c; NULL = from scratch */
+    const struct model *base;       /* finetune an open model instead (borrowed; its weights are copied) */
     const char *tokenizer;          /* from scratch: GGUF, tokenizer.bin or tokenizer.json */
     tmodel_cfg cfg;                 /* from scratch: the shape (n_vocab 0 = the tokenizer's) */
     uint64_t init_seed;             /* from scratch: the weights' seed */
     const char *const *text_files;  /* documents split on sep */
     int n_text;
     const char *sep;
+    const char *const *texts;       /* in-memory texts, split on sep like files (borrowed) */
+    const size_t *text_lens;
+    int n_texts;
     const char *const *jsonl_files; /* {"prompt", "completion"} lines */
     int n_jsonl;
     const trun_example *examples;   /* e.g. from a Lua generator; borrowed */
