@@ -56,7 +56,7 @@ static const cli_opt opts[] = {
     { "clip", 0, "NORM", "clip the global gradient norm (default 1; 0 = off)" },
     { "seed", 0, "S", "seed of the weights, the split and the batches (default 1)" },
     { "val", 0, "FRAC[,EVERY[,N]]", "validation fraction, every EVERY steps over N batches (default 0.05,100,4)" },
-    { "ckpt-every", 0, "N", "checkpoint every N steps (default: at the end and on Ctrl-C)" },
+    { "ckpt-every", 0, "N", "checkpoint every N steps (default 0: at the end and on Ctrl-C; -1: never)" },
     { "resume", 0, NULL, "continue from the run's checkpoint (same settings and data)" },
     { "threads", 't', "N", "threads (default: all cores)" },
     { "json", 0, NULL, "one JSON object per step on stdout" },
@@ -195,7 +195,7 @@ static int set_opts(const char *cmd, const cli_args *a, trun_spec *s) {
     o->warmup = o->steps / 10 < 100 ? o->steps / 10 : 100;
     if ((rc = cli_int(cmd, "--warmup", a->val[O_WARMUP], 0, 1L << 40, (v = (long)o->warmup, &v)))) return rc;
     o->warmup = v;
-    if ((rc = cli_int(cmd, "--ckpt-every", a->val[O_CKPT], 0, 1L << 40, (v = 0, &v)))) return rc;
+    if ((rc = cli_int(cmd, "--ckpt-every", a->val[O_CKPT], -1, 1L << 40, (v = 0, &v)))) return rc;
     o->ckpt_every = v;
     if ((rc = cli_u64(cmd, "--seed", a->val[O_SEED], &o->seed))) return rc;
     s->init_seed = o->seed;

@@ -35,6 +35,7 @@ struct tfwd {
     /* backward scratch */
     float *dx, *dxn, *datt, *dq, *dk, *dv;  /* (N, D) x4, (N, KV) x2 */
     float *dh, *dg, *du;                    /* (N, F) */
+    float *att_scratch;                     /* tops_attn_scratch */
     void *block;
     size_t bytes;
 };
@@ -60,6 +61,8 @@ static size_t carve(tfwd *f, char *base) {
     TAKE(f->dx, N * D); TAKE(f->dxn, N * D); TAKE(f->datt, N * D); TAKE(f->dq, N * D);
     TAKE(f->dk, N * KV); TAKE(f->dv, N * KV);
     TAKE(f->dh, N * F); TAKE(f->dg, N * F); TAKE(f->du, N * F);
+    tops_attn at = { f->B, f->T, m->cfg.n_heads, m->cfg.n_kv_heads, m->head_dim, NULL };
+    TAKE(f->att_scratch, tops_attn_scratch(&at, f->pool ? pool_size(f->pool) : 1));
 #undef TAKE
     return off;
 }
@@ -95,7 +98,7 @@ double tfwd_forward(tfwd *f, const int32_t *tokens, const int32_t *targets, int 
     const tmodel_w *w = &m->w;
     pool *p = f->pool;
     int N = f->N, D = c->dim, KV = m->kv_dim, F = c->ffn_dim, V = c->n_vocab;
-    tops_attn at = { f->B, f->T, c->n_heads, c->n_kv_heads, m->head_dim };
+    tops_attn at = { f->B, f->T, c->n_heads, c->n_kv_heads, m->head_dim, f->att_scratch };
     memcpy(f->tokens, tokens, sizeof(int32_t) * (size_t)N);
     memcpy(f->targets, targets, sizeof(int32_t) * (size_t)N);
     tops_embed_fwd(f->l[0].x, w->tok_embd, tokens, N, D);
@@ -148,7 +151,7 @@ void tfwd_backward(tfwd *f, tmodel_w *g, float scale) {
     const tmodel_w *w = &m->w;
     pool *p = f->pool;
     int N = f->N, D = c->dim, KV = m->kv_dim, F = c->ffn_dim, V = c->n_vocab;
-    tops_attn at = { f->B, f->T, c->n_heads, c->n_kv_heads, m->head_dim };
+    tops_attn at = { f->B, f->T, c->n_heads, c->n_kv_heads, m->head_dim, f->att_scratch };
     int count = 0;
     for (int r = 0; r < N; r++) count += f->targets[r] >= 0;
     if (!count) return;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pool.h"
+#include "tvec.h"
 
 void tops_rmsnorm_fwd(float *y, float *rstd, const float *x, const float *g, int n, int d, float eps) {
     for (int r = 0; r < n; r++) {
@@ -82,113 +83,123 @@ void tops_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, cons
     }
 }
 
-/* ---- attention ---- */
+/* ---- attention ----
+ * Each item works on transposed (hd, T) copies of its keys and values, so
+ * every inner loop runs over positions t (tvec.h: vector length T, not the
+ * small head size). Per thread scratch: four (hd, T) blocks and T scores. */
 
 typedef struct attn_job {
     const tops_attn *a;
-    float *out, *probs, *dq, *dk, *dv;
+    float *out, *probs, *dq, *dk, *dv, *scratch;
     const float *q, *k, *v, *dout, *cprobs;
 } attn_job;
 
-static float dot(const float *x, const float *y, int n) {
-    float s = 0.0f;
-    for (int i = 0; i < n; i++) s += x[i] * y[i];
-    return s;
+static size_t per_thread(const tops_attn *a) { return 4 * (size_t)a->hd * a->T + a->T + 16; }
+
+size_t tops_attn_scratch(const tops_attn *a, int nth) { return (size_t)nth * per_thread(a); }
+
+/* dst (hd, T) = the (T, hd) slice at src with row stride `stride`, and back */
+static void to_cols(float *dst, const float *src, int T, int hd, size_t stride) {
+    for (int t = 0; t < T; t++)
+        for (int e = 0; e < hd; e++) dst[(size_t)e * T + t] = src[(size_t)t * stride + e];
+}
+static void from_cols(float *dst, const float *src, int T, int hd, size_t stride) {
+    for (int t = 0; t < T; t++)
+        for (int e = 0; e < hd; e++) dst[(size_t)t * stride + e] = src[(size_t)e * T + t];
 }
 
-static void attn_fwd_item(const attn_job *j, int b, int h) {
+static void attn_fwd_item(const attn_job *j, int b, int h, float *kt) {
     const tops_attn *a = j->a;
     int T = a->T, hd = a->hd, g = h / (a->H / a->KVH);
     size_t qs = (size_t)a->H * hd, ks = (size_t)a->KVH * hd;
-    float scale = 1.0f / sqrtf((float)hd);
+    float scale = 1.0f / sqrtf((float)hd), *vt = kt + (size_t)hd * T;
+    to_cols(kt, j->k + (size_t)b * T * ks + (size_t)g * hd, T, hd, ks);
+    to_cols(vt, j->v + (size_t)b * T * ks + (size_t)g * hd, T, hd, ks);
     for (int i = 0; i < T; i++) {
         const float *qi = j->q + (size_t)(b * T + i) * qs + (size_t)h * hd;
         float *p = j->probs + (((size_t)b * a->H + h) * T + i) * T;
+        memset(p, 0, sizeof(float) * (size_t)T);
+        for (int e = 0; e < hd; e++) tvec_axpy(i + 1, qi[e] * scale, kt + (size_t)e * T, p);
         float mx = -INFINITY;
-        for (int t = 0; t <= i; t++) {
-            p[t] = dot(qi, j->k + (size_t)(b * T + t) * ks + (size_t)g * hd, hd) * scale;
-            if (p[t] > mx) mx = p[t];
-        }
+        for (int t = 0; t <= i; t++) mx = p[t] > mx ? p[t] : mx;
         float sum = 0.0f;
         for (int t = 0; t <= i; t++) sum += p[t] = expf(p[t] - mx);
         float inv = 1.0f / sum;
+        for (int t = 0; t <= i; t++) p[t] *= inv;
         float *o = j->out + (size_t)(b * T + i) * qs + (size_t)h * hd;
-        memset(o, 0, sizeof(float) * (size_t)hd);
-        for (int t = 0; t <= i; t++) {
-            p[t] *= inv;
-            const float *vt = j->v + (size_t)(b * T + t) * ks + (size_t)g * hd;
-            for (int e = 0; e < hd; e++) o[e] += p[t] * vt[e];
-        }
-        for (int t = i + 1; t < T; t++) p[t] = 0.0f;
+        for (int e = 0; e < hd; e++) o[e] = tvec_dot(i + 1, p, vt + (size_t)e * T);
     }
+}
+
+static float *scratch_of(const attn_job *j, int ith) {
+    return j->scratch + (size_t)ith * per_thread(j->a);
 }
 
 static void attn_fwd_run(void *arg, int ith, int nth) {
     attn_job *j = arg;
     long lo, hi;
     pool_split((long)j->a->B * j->a->H, ith, nth, &lo, &hi);
-    for (long it = lo; it < hi; it++) attn_fwd_item(j, (int)(it / j->a->H), (int)(it % j->a->H));
-}
-
-void tops_attn_fwd(pool *p, const tops_attn *a, float *out, float *probs, const float *q, const float *k,
-                   const float *v) {
-    attn_job j = { .a = a, .out = out, .probs = probs, .q = q, .k = k, .v = v };
-    if (p) pool_run(p, attn_fwd_run, &j);
-    else attn_fwd_run(&j, 0, 1);
+    float *sc = scratch_of(j, ith);
+    for (long it = lo; it < hi; it++) attn_fwd_item(j, (int)(it / j->a->H), (int)(it % j->a->H), sc);
 }
 
 /* One (sequence, kv head) pair: its query heads are the only writers of its
  * slices of dk and dv. With S = scale q k^T, P = softmax(S), O = P V:
  * dP = dO V^T, dS = P (dP - rowsum(P dP)), dq = scale dS K, dk = scale dS^T Q,
  * dv = P^T dO. */
-static void attn_bwd_item(const attn_job *j, int b, int g) {
+static void attn_bwd_item(const attn_job *j, int b, int g, float *kt) {
     const tops_attn *a = j->a;
     int T = a->T, hd = a->hd, gs = a->H / a->KVH;
-    size_t qs = (size_t)a->H * hd, ks = (size_t)a->KVH * hd;
+    size_t qs = (size_t)a->H * hd, ks = (size_t)a->KVH * hd, hT = (size_t)hd * T;
     float scale = 1.0f / sqrtf((float)hd);
-    for (int t = 0; t < T; t++) {
-        memset(j->dk + (size_t)(b * T + t) * ks + (size_t)g * hd, 0, sizeof(float) * (size_t)hd);
-        memset(j->dv + (size_t)(b * T + t) * ks + (size_t)g * hd, 0, sizeof(float) * (size_t)hd);
-    }
-    float ds[T];    /* T <= the model's context: a few KB */
+    float *vt = kt + hT, *dkt = vt + hT, *dvt = dkt + hT, *ds = dvt + hT;
+    to_cols(kt, j->k + (size_t)b * T * ks + (size_t)g * hd, T, hd, ks);
+    to_cols(vt, j->v + (size_t)b * T * ks + (size_t)g * hd, T, hd, ks);
+    memset(dkt, 0, sizeof(float) * 2 * hT);
     for (int h = g * gs; h < (g + 1) * gs; h++)
         for (int i = 0; i < T; i++) {
             const float *p = j->cprobs + (((size_t)b * a->H + h) * T + i) * T;
             const float *doi = j->dout + (size_t)(b * T + i) * qs + (size_t)h * hd;
             const float *qi = j->q + (size_t)(b * T + i) * qs + (size_t)h * hd;
             float *dqi = j->dq + (size_t)(b * T + i) * qs + (size_t)h * hd;
-            float sum = 0.0f;
-            for (int t = 0; t <= i; t++) {
-                ds[t] = dot(doi, j->v + (size_t)(b * T + t) * ks + (size_t)g * hd, hd);
-                sum += p[t] * ds[t];
-            }
-            memset(dqi, 0, sizeof(float) * (size_t)hd);
-            for (int t = 0; t <= i; t++) {
-                float d = p[t] * (ds[t] - sum) * scale;
-                const float *kt = j->k + (size_t)(b * T + t) * ks + (size_t)g * hd;
-                float *dkt = j->dk + (size_t)(b * T + t) * ks + (size_t)g * hd;
-                float *dvt = j->dv + (size_t)(b * T + t) * ks + (size_t)g * hd;
-                for (int e = 0; e < hd; e++) {
-                    dqi[e] += d * kt[e];
-                    dkt[e] += d * qi[e];
-                    dvt[e] += p[t] * doi[e];
-                }
+            memset(ds, 0, sizeof(float) * (size_t)(i + 1));
+            for (int e = 0; e < hd; e++) tvec_axpy(i + 1, doi[e], vt + (size_t)e * T, ds);   /* dP */
+            float sum = tvec_dot(i + 1, p, ds);
+            for (int t = 0; t <= i; t++) ds[t] = p[t] * (ds[t] - sum) * scale;               /* scale dS */
+            for (int e = 0; e < hd; e++) {
+                dqi[e] = tvec_dot(i + 1, ds, kt + (size_t)e * T);
+                tvec_axpy(i + 1, qi[e], ds, dkt + (size_t)e * T);
+                tvec_axpy(i + 1, doi[e], p, dvt + (size_t)e * T);
             }
         }
+    from_cols(j->dk + (size_t)b * T * ks + (size_t)g * hd, dkt, T, hd, ks);
+    from_cols(j->dv + (size_t)b * T * ks + (size_t)g * hd, dvt, T, hd, ks);
 }
 
 static void attn_bwd_run(void *arg, int ith, int nth) {
     attn_job *j = arg;
     long lo, hi;
     pool_split((long)j->a->B * j->a->KVH, ith, nth, &lo, &hi);
-    for (long it = lo; it < hi; it++) attn_bwd_item(j, (int)(it / j->a->KVH), (int)(it % j->a->KVH));
+    float *sc = scratch_of(j, ith);
+    for (long it = lo; it < hi; it++) attn_bwd_item(j, (int)(it / j->a->KVH), (int)(it % j->a->KVH), sc);
+}
+
+static void attn_go(pool *p, attn_job *j, pool_fn fn) {
+    j->scratch = j->a->scratch;
+    if (p) pool_run(p, fn, j);
+    else fn(j, 0, 1);
+}
+
+void tops_attn_fwd(pool *p, const tops_attn *a, float *out, float *probs, const float *q, const float *k,
+                   const float *v) {
+    attn_job j = { .a = a, .out = out, .probs = probs, .q = q, .k = k, .v = v };
+    attn_go(p, &j, attn_fwd_run);
 }
 
 void tops_attn_bwd(pool *p, const tops_attn *a, float *dq, float *dk, float *dv, const float *dout,
                    const float *probs, const float *q, const float *k, const float *v) {
     attn_job j = { .a = a, .dq = dq, .dk = dk, .dv = dv, .q = q, .k = k, .v = v, .dout = dout, .cprobs = probs };
-    if (p) pool_run(p, attn_bwd_run, &j);
-    else attn_bwd_run(&j, 0, 1);
+    attn_go(p, &j, attn_bwd_run);
 }
 
 /* ---- cross-entropy ---- */

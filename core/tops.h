@@ -36,7 +36,10 @@ void tops_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, cons
  * unused). Backward: dq = ; dk, dv = (whole buffers). */
 typedef struct tops_attn {
     int B, T, H, KVH, hd;
+    float *scratch;     /* tops_attn_scratch(a, threads of the pool) floats */
 } tops_attn;
+/* Scratch floats the attention ops need with nth threads (1 without a pool). */
+size_t tops_attn_scratch(const tops_attn *a, int nth);
 void tops_attn_fwd(struct pool *p, const tops_attn *a, float *out, float *probs, const float *q,
                    const float *k, const float *v);
 void tops_attn_bwd(struct pool *p, const tops_attn *a, float *dq, float *dk, float *dv, const float *dout,

@@ -195,9 +195,15 @@ int trun_run(const trun_spec *s, trun_ready_fn ready, trun_step_fn step, void *u
     int rc;
     if ((rc = open_model(&r, err, errlen)) || (rc = load_data(&r, err, errlen))) goto out;
     if (!(r.pool = pool_create(s->n_threads))) { rc = fail(err, errlen, TRAIN_ENOMEM, "cannot start threads"); goto out; }
-    ckpt_path(s, res->ckpt, sizeof res->ckpt);
     train_opts o = s->opts;
-    o.ckpt_path = res->ckpt;
+    if (o.ckpt_every >= 0) {
+        ckpt_path(s, res->ckpt, sizeof res->ckpt);
+        o.ckpt_path = res->ckpt;
+    } else {
+        snprintf(res->ckpt, sizeof res->ckpt, "none");
+        o.ckpt_path = NULL;
+        o.ckpt_every = 0;
+    }
     if ((rc = train_create(&r.tr, r.tm, r.data, &o, r.pool, err, errlen))) goto out;
     uint8_t h[32];
     tdata_hash(r.data, h);
@@ -207,7 +213,7 @@ int trun_run(const trun_spec *s, trun_ready_fn ready, trun_step_fn step, void *u
     res->targets_train = tdata_n_targets(r.data, TDATA_TRAIN);
     res->n_params = r.tm->n_params;
     struct stat sb;
-    if (s->resume && stat(res->ckpt, &sb) == 0) {
+    if (s->resume && o.ckpt_path && stat(res->ckpt, &sb) == 0) {
         if ((rc = train_load(r.tr, res->ckpt, err, errlen))) goto out;
         res->resumed_from = train_step_now(r.tr);
     }

@@ -5,7 +5,8 @@
  * workspace (settings, data hash, loss curves as metrics).
  *
  * Checkpoint: <workspace>/train/<output file name>.ckpt (or opts.ckpt_path
- * when set); with resume, a run continues from it bit for bit. It is kept
+ * when set; none when opts.ckpt_every < 0); with resume, a run continues
+ * from it bit for bit. It is kept
  * after the run, so the run can be extended only with the same settings.
  */
 #ifndef TRUN_H

@@ -175,7 +175,9 @@ static void test_attention(pool *pl) {
     numgrad(at_loss, &c, c.v, AK, gv);
     float q[AQ], k[AK], v[AK], dy[AQ], out[AQ], probs[AB * AH * AT * AT], dq[AQ], dk[AK], dv[AK];
     to_f(q, c.q, AQ); to_f(k, c.k, AK); to_f(v, c.v, AK); to_f(dy, c.dy, AQ);
-    tops_attn a = { AB, AT, AH, AKV, AHD };
+    tops_attn a = { AB, AT, AH, AKV, AHD, NULL };
+    float scratch[4 * (4 * AHD * AT + AT + 16)];
+    a.scratch = scratch;
     tops_attn_fwd(pl, &a, out, probs, q, k, v);
     tops_attn_bwd(pl, &a, dq, dk, dv, dy, probs, q, k, v);
     CHECK(rel_err(dq, gq, AQ) < 1e-5, "attention dq: %g", rel_err(dq, gq, AQ));
@@ -279,7 +281,7 @@ static void test_schedule(void) {
 }
 
 int main(void) {
-    pool *pl = pool_create(3);
+    pool *pl = pool_create(3);   /* attention's scratch is sized for 4 threads */
     test_rmsnorm();
     test_rope();
     test_swiglu();
