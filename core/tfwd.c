@@ -136,7 +136,7 @@ double tfwd_forward(tfwd *f, const int32_t *tokens, const int32_t *targets, int 
         float mx = l[0];
         for (int i = 1; i < V; i++) if (l[i] > mx) mx = l[i];
         double s = 0.0;
-        for (int i = 0; i < V; i++) s += exp((double)(l[i] - mx));
+        for (int i = 0; i < V; i++) s += expf(l[i] - mx);
         f->row_loss[r] = (float)(log(s) + mx - l[targets[r]]);
         sum += f->row_loss[r];
         n++;

@@ -7,16 +7,31 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <string.h>
+#include <strings.h>
 
 #include "pool.h"
 #include "sgemm.h"
 
 extern void openblas_set_num_threads(int);
+extern char *openblas_get_corename(void);
 
 static atomic_int impl_in_force;   /* 0 until the first call decides */
 
+/* Whether OpenBLAS runs kernels made for this CPU: it names the core it
+ * picked, and a misdetected newer Intel CPU gets "Prescott" (generic SSE3
+ * code, a fifth of the speed). Cores with AVX2-or-better kernels: */
+static bool blas_is_right(void) {
+    static const char *good[] = { "haswell", "skylakex", "cooperlake", "sapphirerapids", "zen", "excavator",
+                                  "neoversen1", "neoversen2", "neoversev1", "armv8", "power9", "power10" };
+    const char *c = openblas_get_corename();
+    for (size_t i = 0; c && i < sizeof good / sizeof good[0]; i++)
+        if (strcasecmp(c, good[i]) == 0) return true;
+    return false;
+}
+
 int tgemm_set_impl(int impl) {
-    if (impl == TGEMM_AUTO) impl = sgemm_has_simd() ? TGEMM_OWN : TGEMM_BLAS;
+    if (impl == TGEMM_AUTO) impl = sgemm_has_simd() && !blas_is_right() ? TGEMM_OWN : TGEMM_BLAS;
     if (impl == TGEMM_BLAS) openblas_set_num_threads(1);   /* the pool provides the threads */
     atomic_store(&impl_in_force, impl);
     return impl;
@@ -30,6 +45,8 @@ static int impl_now(void) {
 const char *tgemm_impl_name(void) {
     return impl_now() == TGEMM_OWN ? (sgemm_has_simd() ? "own AVX2/FMA" : "own portable") : "OpenBLAS";
 }
+
+const char *tgemm_blas_core(void) { return openblas_get_corename(); }
 
 typedef struct job {
     bool ta, tb, split_rows;    /* split C by rows (tn) or by columns (nt, nn) */

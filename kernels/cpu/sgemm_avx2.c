@@ -1,27 +1,33 @@
 /* sgemm_avx2: the packed, register-blocked F32 product (sgemm.h) with AVX2
  * FMA. Block sizes: a 6x16 tile of C lives in twelve ymm registers; a KC x 16
- * panel of B (16 KB) stays in L1, an MC x KC block of A (96 KB) in L2, a
- * KC x NC block of B (512 KB) in L3. Packed panels are zero-padded at the
- * edges, so the kernel never branches on sizes; edge tiles go through a
- * temporary. The packing buffers live on the stack (608 KB). */
+ * panel of B (24 KB) stays in L1, an MC x KC block of A (144 KB) in L2, a
+ * KC x NC block of B (768 KB) in L2/L3. Packed panels are zero-padded at
+ * the edges, so the kernel never branches on sizes; edge tiles go through a
+ * temporary. The packing buffers live on the stack (912 KB). */
 #include "sgemm.h"
 #include <immintrin.h>
 #include <string.h>
 
 #define MR 6
 #define NR 16
-#define KC 256
+#define KC 384         /* most k per block; k is cut into equal blocks of at most this */
 #define MC 96
 #define NC 512
 
-/* A block (mc, kc) into panels of MR rows: panel[p * MR + i] = A(i, p). */
+/* A block (mc, kc) into panels of MR rows: panel[p * MR + i] = A(i, p).
+ * The loops follow the source's layout so the reads stream. */
 static void pack_a(bool ta, const float *a, int lda, int mc, int kc, float *dst) {
     for (int i0 = 0; i0 < mc; i0 += MR) {
         int mr = mc - i0 < MR ? mc - i0 : MR;
-        for (int p = 0; p < kc; p++) {
-            for (int i = 0; i < mr; i++)
-                dst[p * MR + i] = ta ? a[(size_t)p * lda + i0 + i] : a[(size_t)(i0 + i) * lda + p];
-            for (int i = mr; i < MR; i++) dst[p * MR + i] = 0.0f;
+        if (mr < MR) memset(dst, 0, sizeof(float) * (size_t)kc * MR);
+        if (ta) {
+            for (int p = 0; p < kc; p++)
+                for (int i = 0; i < mr; i++) dst[p * MR + i] = a[(size_t)p * lda + i0 + i];
+        } else {
+            for (int i = 0; i < mr; i++) {
+                const float *row = a + (size_t)(i0 + i) * lda;
+                for (int p = 0; p < kc; p++) dst[p * MR + i] = row[p];
+            }
         }
         dst += (size_t)kc * MR;
     }
@@ -31,13 +37,13 @@ static void pack_a(bool ta, const float *a, int lda, int mc, int kc, float *dst)
 static void pack_b(bool tb, const float *b, int ldb, int kc, int nc, float *dst) {
     for (int j0 = 0; j0 < nc; j0 += NR) {
         int nr = nc - j0 < NR ? nc - j0 : NR;
-        if (!tb && nr == NR) {
-            for (int p = 0; p < kc; p++) memcpy(dst + p * NR, b + (size_t)p * ldb + j0, sizeof(float) * NR);
+        if (nr < NR) memset(dst, 0, sizeof(float) * (size_t)kc * NR);
+        if (!tb) {
+            for (int p = 0; p < kc; p++) memcpy(dst + p * NR, b + (size_t)p * ldb + j0, sizeof(float) * (size_t)nr);
         } else {
-            for (int p = 0; p < kc; p++) {
-                for (int j = 0; j < nr; j++)
-                    dst[p * NR + j] = tb ? b[(size_t)(j0 + j) * ldb + p] : b[(size_t)p * ldb + j0 + j];
-                for (int j = nr; j < NR; j++) dst[p * NR + j] = 0.0f;
+            for (int j = 0; j < nr; j++) {
+                const float *row = b + (size_t)(j0 + j) * ldb;
+                for (int p = 0; p < kc; p++) dst[p * NR + j] = row[p];
             }
         }
         dst += (size_t)kc * NR;
@@ -82,6 +88,11 @@ void sgemm_f32_avx2(bool ta, bool tb, int m, int n, int k, const float *a, int l
                     float beta, float *c, int ldc) {
     _Alignas(32) float ap[MC * KC];
     _Alignas(32) float bp[KC * NC];
+    /* equal k blocks (a multiple of 8): no short last block; the order of the
+     * sums depends on k alone */
+    int nkb = (k + KC - 1) / KC;
+    int kb = nkb ? ((k + nkb - 1) / nkb + 7) / 8 * 8 : 0;
+    if (kb > KC) kb = KC;
     for (int i = 0; i < m; i++) {
         float *ci = c + (size_t)i * ldc;
         if (beta == 0.0f) memset(ci, 0, sizeof(float) * (size_t)n);
@@ -89,8 +100,8 @@ void sgemm_f32_avx2(bool ta, bool tb, int m, int n, int k, const float *a, int l
     }
     for (int jc = 0; jc < n; jc += NC) {
         int nc = n - jc < NC ? n - jc : NC;
-        for (int pc = 0; pc < k; pc += KC) {
-            int kc = k - pc < KC ? k - pc : KC;
+        for (int pc = 0; pc < k; pc += kb) {
+            int kc = k - pc < kb ? k - pc : kb;
             pack_b(tb, tb ? b + (size_t)jc * ldb + pc : b + (size_t)pc * ldb + jc, ldb, kc, nc, bp);
             for (int ic = 0; ic < m; ic += MC) {
                 int mc = m - ic < MC ? m - ic : MC;
