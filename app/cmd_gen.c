@@ -32,7 +32,7 @@
 
 enum { O_MODEL, O_PROMPT, O_N, O_THREADS, O_CTX, O_TEMP, O_TOP_K, O_TOP_P, O_MIN_P, O_TYPICAL,
        O_REPEAT, O_LAST_N, O_FREQ, O_PRES, O_SEED, O_SAMPLERS, O_PROBS, O_JSON, O_IGNORE_EOS,
-       O_SPECIAL, O_BIAS, O_BAN };
+       O_SPECIAL, O_BIAS, O_BAN, O_EXACT_INT8 };
 static const cli_opt opts[] = {
     { "model", 'm', "MODEL", "model file (path or name; default $LOGITLAB_MODEL, " MPATH_DEFAULT_MODEL ")" },
     { "prompt", 'p', "TEXT", "the prompt (default: empty, BOS only)" },
@@ -56,6 +56,7 @@ static const cli_opt opts[] = {
     { "special", 0, NULL, "parse special tokens written in the prompt (\"<|eot_id|>\")" },
     { "bias", 0, "LIST", "logit bias, ID=VALUE[,ID=VALUE...] (VALUE may be -inf)" },
     { "ban", 0, "TEXT", "mask every token whose text contains TEXT" },
+    { "exact-int8", 0, NULL, "llama2.c version 2: int8 weights widened to F32 exactly, not Q8_0" },
 };
 static const cli_spec spec = {
     CMD, "[-m MODEL] -p TEXT [options]",
@@ -286,7 +287,8 @@ static int run(const cli_args *a, const opts_t *o) {
     logits_bias_init(&bias);
     int32_t *prompt = NULL, np = 0;
     int rc = CLI_OK;
-    if (model_open(&g.m, path, NULL, err, sizeof err)) return cli_fail(CMD, "%s", err);
+    model_params mp = { .l2c_exact = a->val[O_EXACT_INT8] != NULL };
+    if (model_open(&g.m, path, &mp, err, sizeof err)) return cli_fail(CMD, "%s", err);
     g.t = model_tok(g.m);
     g.nv = model_get_info(g.m)->n_vocab;
     g.json = a->val[O_JSON] != NULL;
