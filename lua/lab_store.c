@@ -72,6 +72,8 @@ static store *writer(lhost *h, char *err, size_t errlen) {
     return s;
 }
 
+struct store *lab_store_writer(lhost *h, char *err, size_t errlen) { return writer(h, err, errlen); }
+
 /* The store queries read: the writer, else (another process writes) a
  * read-only open of the same workspace. */
 static store *reader(lhost *h, char *err, size_t errlen) {
@@ -274,6 +276,9 @@ static void run_fields(lua_State *L, lstate *st, store_run_info *in) {
     if (lua_getfield(L, 1, "seed") != LUA_TNIL) {
         if (!lua_isinteger(L, -1)) luaL_argerror(L, 1, "seed must be an integer");
         in->seed = (int64_t)lua_tointeger(L, -1);
+        in->has_seed = true;
+    } else {            /* the run seed its samplers draw from (lab.seed) */
+        in->seed = (int64_t)lab_smp_run_seed(L);
         in->has_seed = true;
     }
     if (lua_getfield(L, 1, "session") != LUA_TNIL) {
