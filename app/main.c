@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "cmd_bench.h"
+#include "cmd_convert.h"
 #include "cmd_export.h"
 #include "cmd_gen.h"
 #include "cmd_info.h"
@@ -37,6 +38,7 @@ static const command commands[] = {
     { "bench", cmd_bench, "prefill and decode throughput (tokens/s)" },
     { "synth", cmd_synth, "write a random-weight Llama GGUF of a real shape" },
     { "quantize", cmd_quantize, "convert the weights of a GGUF to another type" },
+    { "convert", cmd_convert, "write a llama2.c checkpoint and its tokenizer as a GGUF" },
     { "gen", cmd_gen, "generate from a prompt through a sampler chain (text or --json per token)" },
     { "ppl", cmd_ppl, "perplexity of a text file with a sliding window" },
     { "runs", cmd_runs, "list the experiment runs of a workspace with their latest metrics" },
