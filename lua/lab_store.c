@@ -72,6 +72,8 @@ static store *writer(lhost *h, char *err, size_t errlen) {
     return s;
 }
 
+struct store *lab_store_writer(lhost *h, char *err, size_t errlen) { return writer(h, err, errlen); }
+
 /* The store queries read: the writer, else (another process writes) a
  * read-only open of the same workspace. */
 static store *reader(lhost *h, char *err, size_t errlen) {

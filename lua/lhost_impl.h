@@ -328,6 +328,11 @@ int lab_open_json(lua_State *L);
 int lab_open_task(lua_State *L);
 int lab_open_store(lua_State *L);
 int lab_open_require(lua_State *L);     /* lab_require.c */
+int lab_open_train(lua_State *L);       /* lab_train.c: lab.train into the lab table at 1 */
+/* lab.fs's rules for a file to write: the joined path, or NULL with *why. */
+const char *lab_fs_resolve_new(lua_State *L, int idx, char *full, size_t cap, const char **why);
+/* lab.store's read-write store, opened on first use; NULL with err set. */
+struct store *lab_store_writer(lhost *h, char *err, size_t errlen);
 /* Installs the sandbox: only the allowed libraries and wrapped functions. */
 void lsandbox_open(lua_State *L);
 
