@@ -648,6 +648,12 @@ int tui_run(const tui_opts *o, char *err, size_t errlen) {
     if (sid) reopen(t, sid, missing);
     if (note[0]) session_msg(&t->s, SESS_WARN, "%s", note);
     if (o->prompt) field_set(&t->s.prompt, o->prompt);
+    else if (!sid && !field_text(&t->s.prompt)[0]) {
+        /* a first open with nothing to show: what a new user types is the
+         * prompt, not commands (Esc leaves it) */
+        t->focus = PANE_PROMPT;
+        tui_prompt_edit(t->panes[PANE_PROMPT]);
+    }
     if (o->lua) {
         char lerr[512];
         if (tui_lua_create(&t->lua, t, o, lerr, sizeof lerr)) {

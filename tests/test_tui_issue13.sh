@@ -110,6 +110,24 @@ not_see "click: and no 'stepping' left" "stepping"
 key q
 see "click: quits" "EXITED 0"
 
+# ---- first keys: a first open with an empty prompt types into the prompt ----
+start 80 24 -- --no-lua
+see "first open: the prompt is being edited" "prompt editing"
+keys "The dragon said"; sleep 0.3
+see "typing goes into the prompt" "The dragon said"
+if screen | grep -qE "generating|output [0-9]+/"; then bad "typing triggered commands"; else ok; fi
+key Escape
+not_see "Esc leaves the prompt" "prompt editing"
+key s
+see "then keys act: s steps from the typed prompt" "output 9/9 tokens"
+key q
+see "q quits" "EXITED 0"
+start 80 24 -- --no-lua -p "'Once'"
+see "with -p: started" "1 prompt"
+if screen | grep -q "prompt editing"; then bad "with -p the prompt is not opened for editing"; else ok; fi
+key q
+see "with -p: q quits at once" "EXITED 0"
+
 # ---- plugins beside the program, from another folder ----
 mkdir -p "$T/elsewhere"
 start 80 24 -- -p "'Once upon a time'"
