@@ -66,7 +66,7 @@ static void cpu_destroy(backend *b) {
     free(c);
 }
 
-/* Repacks the Q4_0 and Q8_0 matrices eight rows at a time for decode
+/* Repacks the Q4_0, Q8_0 and Q4_K matrices eight rows at a time for decode
  * (vecdot_r8_avx2.c: Q4_0 about 1.9x, Q8_0 about 1.2x less work than the
  * tiles). The copy is extra memory: it is made only while all copies
  * together stay under a quarter of physical memory, so a model near the

@@ -397,12 +397,34 @@ static vd_r8_fn r8_kernel(int wtype) {
 
 size_t vd_repack_size(int wtype, int64_t rows, int64_t cols) {
     if (!r8_kernel(wtype) || rows < 8 || cols % 32 || cols / 32 > R8_MAX_BLOCKS) return 0;
+    if (wtype == QT_Q4_K)
+        return cols % 256 ? 0 : (size_t)(rows / 8) * (size_t)(cols / 256) * sizeof(vd_block_q4_Kx8);
     size_t blk = wtype == QT_Q8_0 ? sizeof(vd_block_q8_0x8) : sizeof(vd_block_q4_0x8);
     return (size_t)(rows / 8) * (size_t)(cols / 32) * blk;
 }
 
+static void repack_q4_K(const void *w, int64_t rows, int64_t cols, void *out) {
+    int64_t nb = cols / 256;
+    size_t wrs = qt_row_size(QT_Q4_K, cols);
+    vd_block_q4_Kx8 *o = out;
+    for (int64_t g = 0; g < rows / 8; g++)
+        for (int64_t b = 0; b < nb; b++, o++)
+            for (int r = 0; r < 8; r++) {
+                const qt_block_q4_K *src = (const qt_block_q4_K *)((const char *)w + (size_t)(8 * g + r) * wrs) + b;
+                uint8_t sc[8], mn[8];
+                qt_unpack_scales_k4(src->scales, sc, mn);
+                o->d[r] = src->d;
+                o->dmin[r] = src->dmin;
+                for (int j = 0; j < 8; j++) o->sc[j][r] = sc[j];
+                for (int p = 0; p < 4; p++) { o->mn[p][2 * r] = mn[2 * p]; o->mn[p][2 * r + 1] = mn[2 * p + 1]; }
+                for (int c = 0; c < 4; c++)
+                    for (int k = 0; k < 8; k++) memcpy(o->qs + 256 * c + 32 * k + 4 * r, src->qs + 32 * c + 4 * k, 4);
+            }
+}
+
 void vd_repack(int wtype, const void *w, int64_t rows, int64_t cols, void *out) {
-    assert((wtype == QT_Q4_0 || wtype == QT_Q8_0) && cols % 32 == 0 && "vd_repack: Q4_0/Q8_0 whole blocks only");
+    if (wtype == QT_Q4_K) { repack_q4_K(w, rows, cols, out); return; }
+    assert((wtype == QT_Q4_0 || wtype == QT_Q8_0) && cols % 32 == 0 && "vd_repack: Q4_0/Q8_0/Q4_K whole blocks only");
     int64_t nb = cols / 32;
     size_t wrs = qt_row_size(wtype, cols);
     bool q8 = wtype == QT_Q8_0;
@@ -436,7 +458,7 @@ void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r
     size_t xrs = vd_act_row_size(wtype, cols);
     int32_t off[2 * VD_R8_NX * R8_MAX_BLOCKS];     /* 128 KiB of stack together */
     float dx[2 * VD_R8_NX * R8_MAX_BLOCKS];
-    for (int j = 0; j < nact; j++) {
+    for (int j = 0; j < nact && wtype != QT_Q4_K; j++) {   /* Q4_K's kernel reads its Q8_K rows */
         const qt_block_q8_0 *x = (const qt_block_q8_0 *)((const char *)xq + (size_t)j * xrs);
         for (int64_t b = 0; b < nb; b++) {
             int32_t s = 0;
