@@ -20,6 +20,7 @@
 #endif
 
 static int isa_cur = -1, isa_top = -1;
+static int has_vnni;   /* AVX512-VNNI: with AVX-512 in use the eight-wide kernels take vpdpbusd */
 
 /* ---- ISA selection --------------------------------------------------------- */
 
@@ -31,11 +32,17 @@ static int has_f16c(void) {
     unsigned a, b, c, d;
     return __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1);
 }
+/* AVX512_VNNI from CPUID leaf 7 (ECX bit 11). */
+static int cpu_vnni(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 11 & 1);
+}
 #endif
 
 static int detect(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
+    has_vnni = cpu_vnni();
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     if (vd_backend_avx512() && avx2 && __builtin_cpu_supports("avx512f") &&
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
@@ -328,7 +335,8 @@ void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
 /* ---- eight activations at once ------------------------------------------- */
 
 static vd_x8_fn x8_kernel(int wtype, unsigned wflags) {
-    return vd_isa() >= VD_AVX2 ? vd_x8_avx2(wtype, wflags) : NULL;
+    vd_x8_fn f = vd_isa() >= VD_AVX512 && has_vnni ? vd_x8_vnni(wtype, wflags) : NULL;
+    return f ? f : vd_isa() >= VD_AVX2 ? vd_x8_avx2(wtype, wflags) : NULL;
 }
 
 size_t vd_act8_size(int wtype, int64_t cols, int nact) {

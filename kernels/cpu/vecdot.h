@@ -178,6 +178,8 @@ typedef struct vd_backend {
 typedef void (*vd_x8_fn)(const void *w, size_t ws, int64_t nr, const void *x8, int64_t cols, int nx,
                          float *y, int64_t ldy);
 vd_x8_fn vd_x8_avx2(int wtype, unsigned wflags);
+/* The same with AVX512-VNNI (vecdot_avx512.c); NULL when built without it. */
+vd_x8_fn vd_x8_vnni(int wtype, unsigned wflags);
 /* A repacked kernel: groups [g0, g1) of eight rows against nx <= VD_R8_NX
  * activations (x + j * xs); off[j * nb + b] = 8 * (sum of activation j's
  * codes in block b), dx[j * nb + b] its scale. */
