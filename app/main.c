@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "cmd_bench.h"
+#include "cmd_convert.h"
 #include "cmd_export.h"
 #include "cmd_gen.h"
 #include "cmd_info.h"
@@ -40,6 +41,7 @@ static const command commands[] = {
     { "train", cmd_train, "train a new Llama model on text or prompt/completion data (CPU)" },
     { "finetune", cmd_finetune, "train an existing F32/F16/BF16 model further (CPU)" },
     { "quantize", cmd_quantize, "convert the weights of a GGUF to another type" },
+    { "convert", cmd_convert, "write a llama2.c checkpoint and its tokenizer as a GGUF" },
     { "gen", cmd_gen, "generate from a prompt through a sampler chain (text or --json per token)" },
     { "ppl", cmd_ppl, "perplexity of a text file with a sliding window" },
     { "runs", cmd_runs, "list the experiment runs of a workspace with their latest metrics" },
@@ -97,7 +99,10 @@ int main(int argc, char **argv) {
         char *hv[] = { argv[2], "--help", NULL };
         return c->fn(2, hv);
     }
-    if (a[0] == '-') return cli_usage_error(NULL, "unknown option '%s'", a);
+    if (a[0] == '-') {              /* options without a command: the workbench's (`logitlab -m MODEL`) */
+        argv[0] = "tui";
+        return cmd_tui(argc, argv);
+    }
     const command *c = find(a);
     if (!c) return cli_usage_error(NULL, "unknown command '%s'", a);
     fflush(stdout);
