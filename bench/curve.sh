@@ -7,8 +7,11 @@
 # usage: bench/curve.sh LOGITLAB MODEL [THREADS] [NMAX]
 set -e
 BIN=$1; MODEL=$2; T=${3:-$(nproc)}; NMAX=${4:-64}
-B=$(seq -s, 1 "$NMAX")
-"$BIN" bench -m "$MODEL" -t "$T" -p 0 -n 8 -r 3 -b "$B" --json |
+# bench takes at most eight batch sizes a call
+for s in $(seq 1 8 "$NMAX"); do
+  e=$((s + 7 < NMAX ? s + 7 : NMAX))
+  "$BIN" bench -m "$MODEL" -t "$T" -p 0 -n 8 -r 3 -b "$(seq -s, "$s" "$e")" --json
+done |
 awk -v model="$(basename "$MODEL")" -v t="$T" '
   { test = $0; sub(/.*"test":"tg[0-9]+/, "", test); sub(/".*/, "", test)
     n = test == "" ? 1 : substr(test, 2) + 0
