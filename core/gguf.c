@@ -24,6 +24,7 @@
  * tensors), so a finished file ends exactly at the end of its last tensor.
  */
 #include "gguf.h"
+#include "fio.h"
 #include "qtypes.h"
 #include "strmap.h"
 #include <errno.h>
@@ -418,19 +419,10 @@ int gguf_open_mem(gguf **out, const void *data, size_t size, const char *name,
 
 int gguf_open(gguf **out, const char *path, char *err, size_t errlen) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        fmt(err, errlen, "%s: %s", path, strerror(errno));
-        if (fd >= 0) close(fd);
-        return GGUF_EIO;
-    }
-    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SIZE_MAX) {
-        fmt(err, errlen, "%s: not a regular file", path);
-        close(fd);
-        return GGUF_EIO;
-    }
-    size_t len = (size_t)st.st_size;
+    uint64_t size;
+    int fd = fio_open(path, SIZE_MAX, &size, err, errlen);   /* a regular file, never blocking */
+    if (fd < 0) return fd == FIO_ENOMEM ? GGUF_ENOMEM : GGUF_EIO;
+    size_t len = (size_t)size;
     void *map = NULL;
     if (len) {   /* mmap of 0 bytes fails; an empty file is reported as truncated */
         map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);

@@ -10,6 +10,7 @@
  */
 #include "model.h"
 #include "gguf.h"
+#include "fio.h"
 #include "qtypes.h"
 #include "tok.h"
 #include <errno.h>
@@ -239,14 +240,14 @@ static int load_gguf(model *m, char *err, size_t errlen) {
 /* ---------------- llama2.c ---------------- */
 
 static int load_llama2c(model *m, const model_params *p, char *err, size_t errlen) {
-    int fd = open(m->path, O_RDONLY);
-    if (fd < 0) return fail(err, errlen, m->path, "%s", strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) || st.st_size < 28) {
+    uint64_t size;
+    int fd = fio_open(m->path, SIZE_MAX, &size, err, errlen);
+    if (fd < 0) return -1;
+    if (size < 28) {
         close(fd);
-        return fail(err, errlen, m->path, "too short for a llama2.c header (%lld bytes)", (long long)st.st_size);
+        return fail(err, errlen, m->path, "too short for a llama2.c header (%llu bytes)", (unsigned long long)size);
     }
-    m->map_size = (size_t)st.st_size;
+    m->map_size = (size_t)size;
     m->map = mmap(NULL, m->map_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (m->map == MAP_FAILED) { m->map = NULL; return fail(err, errlen, m->path, "mmap failed: %s", strerror(errno)); }
@@ -308,7 +309,10 @@ static int load_llama2c(model *m, const model_params *p, char *err, size_t errle
         if (access(tp, R_OK) != 0) snprintf(tp, sizeof tp, "%.*stokenizer.bin", dl, m->path);
         tpath = tp;
     }
-    if (tok_from_llama2c(&m->tok, tpath, err, errlen)) return -1;
+    /* a named file may be any tokenizer format (tokenizer.bin, a GGUF,
+     * tokenizer.json); the one found beside the model is llama2.c's */
+    if (p && p->tokenizer_path ? tok_open(&m->tok, tpath, err, errlen) : tok_from_llama2c(&m->tok, tpath, err, errlen))
+        return -1;
     if (tok_n_vocab(m->tok) != h->n_vocab)
         return fail(err, errlen, m->path, "tokenizer %s has %d tokens but the model %d",
                     tpath, tok_n_vocab(m->tok), h->n_vocab);
@@ -344,12 +348,13 @@ int model_open(model **out, const char *path, const model_params *p, char *err, 
     if (!m || !(m->path = strdup(path))) { free(m); return fail(err, errlen, path, "out of memory"); }
     m->info.ftype = -1;
     char magic[4] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f) { fail(err, errlen, path, "%s", strerror(errno)); model_close(m); return -1; }
-    size_t got = fread(magic, 1, 4, f);
-    fclose(f);
+    size_t got = 0;
+    if (fio_head(path, magic, 4, &got, err, errlen)) { model_close(m); return -1; }   /* regular files only */
     int rc;
-    if (got == 4 && memcmp(magic, "GGUF", 4) == 0) {
+    if (got == 4 && memcmp(magic, "GGUF", 4) == 0 && p && p->tokenizer_path) {
+        rc = fail(err, errlen, path, "a GGUF model carries its own tokenizer; a tokenizer file is only for "
+                  "llama2.c checkpoints");
+    } else if (got == 4 && memcmp(magic, "GGUF", 4) == 0) {
         rc = gguf_open(&m->g, path, err, errlen);
         if (rc == 0) rc = load_gguf(m, err, errlen);
     } else {

@@ -50,6 +50,11 @@
 #define STORE_LOCK_NAME "logitlab.lock"
 #define STORE_CONFIG_NAME "config.lua"
 #define STORE_DEFAULT_DIR "workspaces/default"
+/* Whether `name` (a file name, no folder) is one of the files a workspace's
+ * store owns: the database with its -wal, -shm and -journal files and its
+ * pre-upgrade copies (.bak-vN), the lock and config.lua. Nothing else may
+ * write, replace or remove them (lab.fs refuses them). */
+bool store_own_file(const char *name);
 #define STORE_FLUSH_MS 500                /* default batching window */
 #define STORE_MAX_TOP 256                 /* alternatives kept per token */
 

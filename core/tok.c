@@ -11,6 +11,7 @@
  * occurrences); decoding reproduces llama_token_to_piece/llama_detokenize.
  */
 #include "tok_impl.h"
+#include "fio.h"
 #include "gguf.h"
 #include "utf8.h"
 #include <errno.h>
@@ -300,28 +301,10 @@ static int l2c_walk(const char *path, const unsigned char *b, size_t size, tok *
 }
 
 static int slurp(const char *path, unsigned char **buf, size_t *size, char *err, size_t errlen) {
-    *buf = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, TOK_EIO, "%s: cannot open: %s", path, strerror(errno));
-    unsigned char *b = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            unsigned char *nb = realloc(b, cap);
-            if (!nb) { free(b); fclose(f); return fail(err, errlen, TOK_ENOMEM, "%s: out of memory", path); }
-            b = nb;
-        }
-        size_t r = fread(b + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) { free(b); return fail(err, errlen, TOK_EIO, "%s: read error", path); }
-    *buf = b;
-    *size = n;
-    return TOK_OK;
+    char *b;
+    int rc = fio_read(path, TOK_MAX_FILE, &b, size, err, errlen);
+    *buf = (unsigned char *)b;
+    return rc == FIO_OK ? TOK_OK : rc == FIO_ENOMEM ? TOK_ENOMEM : TOK_EIO;
 }
 
 int tok_from_llama2c(tok **out, const char *path, char *err, size_t errlen) {
@@ -360,11 +343,10 @@ int tok_from_hfjson(tok **out, const char *path, char *err, size_t errlen) {
 
 int tok_open(tok **out, const char *path, char *err, size_t errlen) {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, TOK_EIO, "%s: cannot open: %s", path, strerror(errno));
     unsigned char head[64];
-    size_t n = fread(head, 1, sizeof head, f);
-    fclose(f);
+    size_t n = 0;
+    int hrc = fio_head(path, head, sizeof head, &n, err, errlen);   /* a regular file, never blocking */
+    if (hrc) return hrc == FIO_ENOMEM ? TOK_ENOMEM : TOK_EIO;
     if (n >= 4 && memcmp(head, "GGUF", 4) == 0) {
         gguf *g;
         int rc = gguf_open(&g, path, err, errlen);
