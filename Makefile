@@ -11,7 +11,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 OPT     ?= -O2
 CFLAGS  ?=
-CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
+CFLAGS  += -std=c11 $(OPT) -g -ffp-contract=off -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
            -Icore -Ikernels/cpu -Ilua -Iapp $(PKG_CFLAGS) $(XCFLAGS)
 LDFLAGS += -pthread $(XLDFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm

@@ -22,6 +22,8 @@
 
 #include "cli.h"
 #include "ctx.h"
+#include "gmatch.h"
+#include "gram.h"
 #include "logits.h"
 #include "model.h"
 #include "modelpath.h"
@@ -32,7 +34,7 @@
 
 enum { O_MODEL, O_PROMPT, O_N, O_THREADS, O_CTX, O_TEMP, O_TOP_K, O_TOP_P, O_MIN_P, O_TYPICAL,
        O_REPEAT, O_LAST_N, O_FREQ, O_PRES, O_SEED, O_SAMPLERS, O_PROBS, O_JSON, O_IGNORE_EOS,
-       O_SPECIAL, O_BIAS, O_BAN };
+       O_SPECIAL, O_BIAS, O_BAN, O_EXACT_INT8, O_GRAMMAR, O_SCHEMA, O_REGEX, O_CHOICE };
 static const cli_opt opts[] = {
     { "model", 'm', "MODEL", "model file (path or name; default $LOGITLAB_MODEL, " MPATH_DEFAULT_MODEL ")" },
     { "prompt", 'p', "TEXT", "the prompt (default: empty, BOS only)" },
@@ -56,6 +58,11 @@ static const cli_opt opts[] = {
     { "special", 0, NULL, "parse special tokens written in the prompt (\"<|eot_id|>\")" },
     { "bias", 0, "LIST", "logit bias, ID=VALUE[,ID=VALUE...] (VALUE may be -inf)" },
     { "ban", 0, "TEXT", "mask every token whose text contains TEXT" },
+    { "exact-int8", 0, NULL, "llama2.c version 2: int8 weights widened to F32 exactly, not Q8_0" },
+    { "grammar", 0, "FILE", "constrain the output to a GBNF grammar (docs/sampling.md)" },
+    { "json-schema", 0, "FILE", "constrain the output to JSON valid under a JSON Schema" },
+    { "regex", 0, "RE", "constrain the output to match a regular expression" },
+    { "choice", 0, "A,B,C", "constrain the output to exactly one of the strings" },
 };
 static const cli_spec spec = {
     CMD, "[-m MODEL] -p TEXT [options]",
@@ -81,7 +88,27 @@ typedef struct opts_t {
     smp_params sp;
     long n, threads, n_ctx, probs;
     const char *spec;
+    gram *grammar;          /* --grammar/--json-schema/--regex/--choice, or NULL */
 } opts_t;
+
+/* At most one constraint option, compiled before the model loads. */
+static int read_constraint(const cli_args *a, opts_t *o) {
+    static const struct { int opt; const char *kind, *flag; } k[] = {
+        { O_GRAMMAR, "grammar", "--grammar" }, { O_SCHEMA, "json-schema", "--json-schema" },
+        { O_REGEX, "regex", "--regex" }, { O_CHOICE, "choice", "--choice" },
+    };
+    int which = -1;
+    for (int i = 0; i < 4; i++) {
+        if (!a->val[k[i].opt]) continue;
+        if (which >= 0) return cli_usage_error(CMD, "%s and %s: give one constraint", k[which].flag, k[i].flag);
+        which = i;
+    }
+    if (which < 0) return CLI_OK;
+    char err[600];
+    if (gram_from_option(&o->grammar, k[which].kind, a->val[k[which].opt], err, sizeof err))
+        return cli_usage_error(CMD, "%s: %s", k[which].flag, err);
+    return CLI_OK;
+}
 
 static int read_opts(const cli_args *a, opts_t *o) {
     smp_params_default(&o->sp);
@@ -106,12 +133,13 @@ static int read_opts(const cli_args *a, opts_t *o) {
     o->sp.top_k = (int32_t)top_k;
     o->sp.repeat_last_n = (int32_t)last_n;
     o->spec = a->val[O_SAMPLERS];
+    o->grammar = NULL;
     char err[256];
     if (smp_params_check(&o->sp, err, sizeof err)) return cli_usage_error(CMD, "%s", err);
     smp *probe;             /* stage names are checked before the model loads */
     if (smp_chain_parse(&probe, o->spec, &o->sp, err, sizeof err)) return cli_usage_error(CMD, "--samplers: %s", err);
     smp_destroy(probe);
-    return CLI_OK;
+    return read_constraint(a, o);
 }
 
 /* --bias ID=VALUE,... and --ban TEXT into b. */
@@ -146,6 +174,7 @@ typedef struct gen {
     ctx *c;
     const tok *t;
     smp *chain;
+    gmatch *gm;            /* the constraint's matcher (owned by its stage), or NULL */
     smp_cands cands;
     int32_t *top;          /* (probs) */
     int32_t nv, seq, pos;
@@ -255,6 +284,13 @@ static int generate(gen *g, const opts_t *o, const int32_t *prompt, int32_t np, 
         const float *row = ctx_logits(g->c, 0);
         smp_cands_set(&g->cands, row, g->nv);
         int32_t id = smp_sample(g->chain, &g->cands);
+        if (id == SMP_EMASK && g->gm && (gmatch_finished(g->gm) || gmatch_complete(g->gm))) {
+            fprintf(stderr, "\nlogitlab gen: stopped: the grammar is complete\n");
+            break;
+        }
+        if (id == SMP_EMASK)
+            return cli_fail(CMD, "stopped after %ld tokens: the grammar allows no token of this vocabulary here "
+                            "(unsatisfiable constraint)", i);
         if (id < 0) return cli_fail(CMD, "the sampler chain failed (%d)", (int)id);
         smp_accept(g->chain, id);
         if (g->json) emit_json(g, row, id, (int32_t)o->probs);
@@ -286,7 +322,8 @@ static int run(const cli_args *a, const opts_t *o) {
     logits_bias_init(&bias);
     int32_t *prompt = NULL, np = 0;
     int rc = CLI_OK;
-    if (model_open(&g.m, path, NULL, err, sizeof err)) return cli_fail(CMD, "%s", err);
+    model_params mp = { .l2c_exact = a->val[O_EXACT_INT8] != NULL };
+    if (model_open(&g.m, path, &mp, err, sizeof err)) return cli_fail(CMD, "%s", err);
     g.t = model_tok(g.m);
     g.nv = model_get_info(g.m)->n_vocab;
     g.json = a->val[O_JSON] != NULL;
@@ -306,6 +343,14 @@ static int run(const cli_args *a, const opts_t *o) {
     if (strcmp(ln, "greedy") && strcmp(ln, "dist") && smp_chain_add(g.chain, smp_create_dist(sp.seed))) {
         rc = cli_fail(CMD, "out of memory");
         goto out;
+    }
+    if (o->grammar) {
+        gmatch_vocab *v = gmatch_vocab_create(g.t);
+        gmatch_ctx *gc = v ? gmatch_ctx_create(o->grammar, v) : NULL;
+        gmatch_vocab_unref(v);
+        g.gm = gc ? gmatch_create(gc) : NULL;
+        gmatch_ctx_destroy(gc);
+        if (!g.gm || smp_chain_prepend(g.chain, gmatch_smp_create(g.gm))) { rc = cli_fail(CMD, "out of memory"); goto out; }
     }
     if (ctx_create(&g.c, g.m, &cp, err, sizeof err)) { rc = cli_fail(CMD, "%s: %s", path, err); goto out; }
     g.seq = ctx_seq_create(g.c);
@@ -340,5 +385,7 @@ int cmd_gen(int argc, char **argv) {
     if (rc) return rc == CLI_HELP ? CLI_OK : rc;
     opts_t o;
     if ((rc = read_opts(&a, &o))) return rc;
-    return run(&a, &o);
+    rc = run(&a, &o);
+    gram_unref(o.grammar);
+    return rc;
 }

@@ -44,6 +44,8 @@ typedef struct trow {
     char name[96];
     uint32_t type, n_dims;
     uint64_t ne[4], size, offset;
+    char stored[16];        /* llama2.c version 2: "i8/g64" (int8 groups); else "" */
+    int32_t loaded;         /* llama2.c: the type the engine computes with, -1 unused */
 } trow;
 
 typedef struct info {
@@ -161,40 +163,24 @@ static int rows_from_gguf(info *in) {
     return 0;
 }
 
-/* llama2.c has no tensor table: list the arrays the model points at, with
- * GGUF names, offsets from the start of the file (the header is 28 bytes). */
-static void add_row(info *in, const char *name, const void *data, int64_t rows, int64_t cols) {
-    trow *r = &in->rows[in->n_rows++];
-    const char *base = (const char *)model_tok_embd(in->m)->data;
-    snprintf(r->name, sizeof r->name, "%s", name);
-    r->type = QT_F32; r->n_dims = rows > 1 ? 2 : 1;
-    r->ne[0] = (uint64_t)cols; r->ne[1] = (uint64_t)rows; r->ne[2] = r->ne[3] = 1;
-    r->size = (uint64_t)(rows * cols) * 4;
-    r->offset = (uint64_t)((const char *)data - base) + 28;
-}
-
+/* llama2.c has no tensor table: list the arrays as the file holds them, with
+ * GGUF names and byte offsets (model_l2c_arrays). */
 static int rows_from_model(info *in) {
-    const model_info *h = model_get_info(in->m);
-    in->rows = calloc((size_t)h->n_layers * 9 + 3, sizeof *in->rows);
+    const model_l2c_array *arr;
+    int32_t n = model_l2c_arrays(in->m, &arr);
+    in->rows = calloc((size_t)n + 1, sizeof *in->rows);
     if (!in->rows) return -1;
-    const model_weight *e = model_tok_embd(in->m), *o = model_output(in->m);
-    add_row(in, "token_embd.weight", e->data, e->rows, e->cols);
-    for (int32_t il = 0; il < h->n_layers; il++) {
-        const model_layer *ly = model_get_layer(in->m, il);
-        struct { const char *n; const model_weight *w; const float *v; } ws[] = {
-            {"attn_norm", NULL, ly->attn_norm}, {"attn_q", &ly->wq, NULL}, {"attn_k", &ly->wk, NULL},
-            {"attn_v", &ly->wv, NULL}, {"attn_output", &ly->wo, NULL}, {"ffn_norm", NULL, ly->ffn_norm},
-            {"ffn_gate", &ly->w_gate, NULL}, {"ffn_down", &ly->w_down, NULL}, {"ffn_up", &ly->w_up, NULL},
-        };
-        for (size_t k = 0; k < sizeof ws / sizeof ws[0]; k++) {
-            char name[96];
-            snprintf(name, sizeof name, "blk.%d.%s.weight", il, ws[k].n);
-            if (ws[k].w) add_row(in, name, ws[k].w->data, ws[k].w->rows, ws[k].w->cols);
-            else add_row(in, name, ws[k].v, 1, h->dim);
-        }
+    int32_t group = model_get_info(in->m)->l2c_group;
+    for (int32_t i = 0; i < n; i++) {
+        trow *r = &in->rows[in->n_rows++];
+        snprintf(r->name, sizeof r->name, "%s", arr[i].name);
+        r->type = QT_F32; r->n_dims = arr[i].rows > 1 ? 2 : 1;
+        r->ne[0] = (uint64_t)arr[i].cols; r->ne[1] = (uint64_t)arr[i].rows; r->ne[2] = r->ne[3] = 1;
+        r->size = arr[i].size + arr[i].scale_size;
+        r->offset = arr[i].offset;
+        r->loaded = arr[i].loaded_type;
+        if (arr[i].scale_size) snprintf(r->stored, sizeof r->stored, "i8/g%d", group);
     }
-    add_row(in, "output_norm.weight", model_output_norm(in->m), 1, h->dim);
-    if (!h->tied_output) add_row(in, "output.weight", o->data, o->rows, o->cols);
     return 0;
 }
 
@@ -217,8 +203,10 @@ static void text_tensors(const info *in) {
         int n = 0;
         for (uint32_t d = 0; d < r->n_dims && n < (int)sizeof shape; d++)
             n += snprintf(shape + n, sizeof shape - (size_t)n, "%s%" PRIu64, d ? " x " : "", r->ne[d]);
-        printf("  %-32s %-6s %-22s %12" PRIu64 " %12" PRIu64 "\n", r->name, type_name(r->type, tb, sizeof tb),
-               shape, r->size, r->offset);
+        printf("  %-32s %-6s %-22s %12" PRIu64 " %12" PRIu64 "%s%s\n", r->name,
+               r->stored[0] ? r->stored : type_name(r->type, tb, sizeof tb), shape, r->size, r->offset,
+               r->stored[0] ? "  as " : r->loaded < 0 && !in->g ? "  (unused: RoPE is computed)" : "",
+               r->stored[0] ? type_name((uint32_t)r->loaded, tb, sizeof tb) : "");
     }
     uint64_t params, bytes;
     totals(in, &params, &bytes);
@@ -235,7 +223,12 @@ static void json_tensors(const info *in) {
         const trow *r = &in->rows[i];
         printf("%s{\"name\":", i ? "," : "");
         cli_put_json_str(stdout, r->name, strlen(r->name));
-        printf(",\"type\":\"%s\",\"shape\":[", type_name(r->type, tb, sizeof tb));
+        printf(",\"type\":\"%s\",", r->stored[0] ? r->stored : type_name(r->type, tb, sizeof tb));
+        if (!in->g) {
+            if (r->loaded < 0) printf("\"loaded_type\":null,");
+            else printf("\"loaded_type\":\"%s\",", type_name((uint32_t)r->loaded, tb, sizeof tb));
+        }
+        printf("\"shape\":[");
         for (uint32_t d = 0; d < r->n_dims; d++) printf("%s%" PRIu64, d ? "," : "", r->ne[d]);
         printf("],\"size\":%" PRIu64 ",\"offset\":%" PRIu64 "}", r->size, r->offset);
     }
@@ -328,7 +321,7 @@ static bool is_gguf(const char *path) {
 }
 
 static int load(info *in, const char *tok_path, char *err, size_t errlen) {
-    model_params mp = { tok_path };
+    model_params mp = { .tokenizer_path = tok_path };
     if (!is_gguf(in->path)) {
         /* not GGUF: it must be a llama2.c checkpoint, and then the model is the whole story */
         if (model_open(&in->m, in->path, &mp, err, errlen)) return -1;
@@ -355,8 +348,12 @@ static void text_header(const info *in) {
                cli_fmt_bytes(gguf_file_size(in->g), sz, sizeof sz));
         text_metadata(in->g);
     } else {
-        printf("format:    llama2.c checkpoint (%s)\n", model_get_info(in->m)->tied_output ?
-               "shared classifier" : "separate classifier");
+        const model_info *h = model_get_info(in->m);
+        printf("format:    llama2.c checkpoint version %d (%s; %s", h->l2c_version,
+               h->l2c_version == 0 ? "legacy 28-byte header" : "\"ak42\" magic, 256-byte header",
+               h->tied_output ? "shared classifier" : "separate classifier");
+        if (h->l2c_version == 2) printf("; int8 weights in groups of %d with fp32 scales", h->l2c_group);
+        printf(")\n");
     }
 }
 
@@ -369,7 +366,10 @@ static void json_header(const info *in) {
                gguf_data_offset(in->g), gguf_file_size(in->g));
         json_metadata(in->g);
     } else {
-        printf(",\"format\":\"llama2.c\",\"metadata\":[]");
+        const model_info *h = model_get_info(in->m);
+        printf(",\"format\":\"llama2.c\",\"version\":%d", h->l2c_version);
+        if (h->l2c_version == 2) printf(",\"group_size\":%d", h->l2c_group);
+        printf(",\"metadata\":[]");
     }
 }
 

@@ -1,53 +1,37 @@
 /* backend_cpu: the CPU implementation of backend.h.
  *
- * Matrix products take one of two paths, with the same numerics:
- * - decode (few rows): activations are rounded to the weight type's
- *   activation type once (vd_quantize_act), then the weight rows are split
- *   across the pool and each thread runs vd_matmul, which reads every weight
- *   row once for all rows of the batch;
- * - prompt batches (n >= SGEMM_MIN_ROWS): each thread dequantizes chunks of
- *   its weight rows to F32 and multiplies them with OpenBLAS sgemm. The
- *   activations are first rounded to the activation type and widened back, so
- *   both paths compute dot(dequantized weight, rounded activation) and agree
- *   with each other (and with llama.cpp) up to float summation order.
- * Attention is parallel over (batch entry, head) pairs.
+ * The rule (docs/architecture.md, "Batch invariance"): a position's numbers
+ * depend on its sequence alone, bitwise, whatever else is in the batch,
+ * whichever path evaluated it and whatever the thread count. So:
+ * - matrix products round the activations to the weight type's activation
+ *   type (vd_quantize_act), split the weight rows over the pool (never one
+ *   dot product), and pick a kernel by batch size (repacked rows for a few
+ *   sequences, eight-wide for more, tiles otherwise); every kernel keeps
+ *   the one summation order of its weight type (vecdot.h), so the choice
+ *   changes the speed, never a bit. Prompts take the same kernels: no
+ *   dequantize-then-sgemm path whose order would differ.
+ * - attention: one work item computes a (batch entry, head group) whole,
+ *   positions summed in position order; RMSNorm sums a row in order; the
+ *   element-wise steps give each value the same operations wherever it sits.
  */
 #include "backend.h"
 #include "pool.h"
 #include "qtypes.h"
 #include "vecdot.h"
-#include <cblas.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define SGEMM_MIN_ROWS 32
-#define SGEMM_CHUNK 64      /* weight rows dequantized per sgemm call */
 #define MAX_MATMUL_W 4
 #define MAX_HPI 16          /* query heads an attention item takes at most */
-
-extern void openblas_set_num_threads(int);
-/* OpenBLAS's pthread build starts its own server threads when it loads; they
- * spin (sched_yield) for about 0.1 s after any work, competing with the
- * pool for the cores. We call sgemm from the pool's threads, one each, so
- * those threads are never needed: stop them where this OpenBLAS exports its
- * shutdown (weak: absent elsewhere, and then nothing happens). */
-extern int blas_thread_shutdown_(void) __attribute__((weak));
-static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
-static void blas_single(void) {
-    openblas_set_num_threads(1);
-    if (blas_thread_shutdown_) blas_thread_shutdown_();
-}
 
 typedef struct cpu {
     backend base;
     pool *pool;
     bool own_pool;                     /* false: borrowed (ctx_params.pool) */
-    void *act;    size_t act_cap;      /* rounded activations (quantized or widened) */
-    float *wbuf;  size_t wbuf_cap;     /* per-thread dequantized weight chunks */
+    void *act;    size_t act_cap;      /* rounded activations */
     float *att;   size_t att_cap;      /* per-thread attention scores */
     float *rope;  size_t rope_cap;     /* (n, rope_dim) cos/sin pairs */
     /* weights repacked by eight rows for batch-1 decode (vd_repack), by the
@@ -75,7 +59,7 @@ static int grow(void **p, size_t *cap, size_t need) {
 static void cpu_destroy(backend *b) {
     cpu *c = C(b);
     if (c->own_pool) pool_destroy(c->pool);
-    free(c->act); free(c->wbuf); free(c->att); free(c->rope);
+    free(c->act); free(c->att); free(c->rope);
     for (int i = 0; i < c->n_r8; i++) free(c->r8[i].data);
     free(c->r8);
     free(c->q8chk);
@@ -214,14 +198,14 @@ typedef struct mm_job {
     const void *const *r8;   /* per weight: its repacked copy to read (r8_for), or NULL */
     const unsigned *wflags;  /* per weight: vd_matmul8's flags (x8_flags) */
     long total_rows;
-    bool sgemm;
-    size_t wchunk;           /* floats per thread in c->wbuf */
     long chunk;              /* rows a thread takes at a time (a multiple of 16) */
     atomic_long next;        /* first row not yet taken */
 } mm_job;
 
-/* Runs rows [lo, hi) of the concatenation of all weights of the job. */
-static void mm_rows(mm_job *j, long lo, long hi, int ith) {
+/* Runs rows [lo, hi) of the concatenation of all weights of the job. The
+ * three kernels keep one order (vecdot.h), so which one a row meets (by batch
+ * size, by where a thread's chunk cuts the groups of eight) changes no bit. */
+static void mm_rows(mm_job *j, long lo, long hi) {
     long base = 0;
     for (int k = 0; k < j->nw && lo < hi; k++) {
         const model_weight *w = j->w[k];
@@ -244,29 +228,7 @@ static void mm_rows(mm_job *j, long lo, long hi, int ith) {
                 continue;
             }
         }
-        if (!j->sgemm) {
-            vd_matmul(w->type, w->data, w->cols, r0, r1, j->xq[k], j->n, j->y[k], w->rows);
-            continue;
-        }
-        float *wb = j->c->wbuf + (size_t)ith * j->wchunk;
-        size_t rs = qt_row_size(w->type, w->cols);
-        /* F32 rows are used in place, so one sgemm covers the thread's range */
-        long chunk = w->type == QT_F32 ? r1 - r0 : SGEMM_CHUNK;
-        for (long r = r0; r < r1; r += chunk) {
-            long m = r1 - r < chunk ? r1 - r : chunk;
-            const float *wf;
-            if (w->type == QT_F32) wf = (const float *)((const char *)w->data + (size_t)r * rs);
-            else {
-                for (long i = 0; i < m; i++)
-                    qt_dequantize_row(w->type, (const char *)w->data + (size_t)(r + i) * rs,
-                                      wb + (size_t)i * w->cols, w->cols);
-                wf = wb;
-            }
-            /* y[:, r:r+m] (n, m) = x (n, cols) * wf (m, cols)^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->n, (int)m, (int)w->cols,
-                        1.0f, (const float *)j->xq[k], (int)w->cols, wf, (int)w->cols, 0.0f,
-                        j->y[k] + r, (int)w->rows);
-        }
+        vd_matmul(w->type, w->data, w->cols, r0, r1, j->xq[k], j->n, j->y[k], w->rows);
     }
 }
 
@@ -277,25 +239,19 @@ static void mm_rows(mm_job *j, long lo, long hi, int ith) {
  * enough (1/4 of a thread's share) that each stays one long stream. */
 static void mm_worker(void *arg, int ith, int nth) {
     mm_job *j = arg;
-    (void)nth;
+    (void)ith; (void)nth;
     for (;;) {
         long lo = atomic_fetch_add_explicit(&j->next, j->chunk, memory_order_relaxed);
         if (lo >= j->total_rows) break;
         long hi = lo + j->chunk < j->total_rows ? lo + j->chunk : j->total_rows;
-        mm_rows(j, lo, hi, ith);
+        mm_rows(j, lo, hi);
     }
-}
-
-/* Size in bytes of the rounded activations for weight type t. */
-static size_t act_bytes(int t, int32_t n, int64_t cols, bool sgemm) {
-    return sgemm ? (size_t)n * (size_t)cols * sizeof(float) : (size_t)n * vd_act_row_size(t, cols);
 }
 
 static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const float *x,
                       int32_t n, float *const *y) {
     cpu *c = C(b);
     int64_t cols = w[0]->cols;
-    bool sgemm = n >= SGEMM_MIN_ROWS;
     /* one rounded copy per distinct activation type among the weights */
     int act_of[MAX_MATMUL_W], types[MAX_MATMUL_W], nt = 0;
     size_t off[MAX_MATMUL_W], total = 0;
@@ -306,16 +262,16 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
             f = nt++;
             types[f] = w[k]->type;
             off[f] = total;
-            total += (act_bytes(w[k]->type, n, cols, sgemm) + 63) & ~(size_t)63;
+            total += ((size_t)n * vd_act_row_size(w[k]->type, cols) + 63) & ~(size_t)63;
         }
         act_of[k] = f;
     }
-    /* decode batches of several sequences: one interleaved copy per group
-     * whose weights have an eight-wide kernel (vecdot.h), placed after */
+    /* batches of several rows (decode or prompt): one interleaved copy per
+     * group whose weights have an eight-wide kernel (vecdot.h), placed after */
     size_t off8[MAX_MATMUL_W], size8[MAX_MATMUL_W] = { 0 };
     const void *r8[MAX_MATMUL_W], *x8[MAX_MATMUL_W];
-    for (int k = 0; k < nw; k++) r8[k] = sgemm ? NULL : r8_for(c, w[k], n);
-    for (int k = 0; k < nw && !sgemm; k++) {
+    for (int k = 0; k < nw; k++) r8[k] = r8_for(c, w[k], n);
+    for (int k = 0; k < nw; k++) {
         size_t s8 = r8[k] ? 0 : vd_act8_size(w[k]->type, cols, n);   /* a repacked weight needs none */
         if (s8 > size8[act_of[k]]) size8[act_of[k]] = s8;
     }
@@ -325,22 +281,11 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
     }
     if (grow(&c->act, &c->act_cap, total)) return -1;
     const void *xq[MAX_MATMUL_W];
-    size_t qrow = 0;
     for (int t = 0; t < nt; t++) {
         char *dst = (char *)c->act + off[t];
-        int at = qt_get(types[t])->act_type;
-        if (sgemm && at == QT_F32) { memcpy(dst, x, (size_t)n * cols * sizeof(float)); continue; }
-        qrow = vd_act_row_size(types[t], cols);
-        if (grow((void **)&c->wbuf, &c->wbuf_cap, qrow)) return -1;
-        for (int32_t i = 0; i < n; i++) {
-            if (!sgemm) {
-                vd_quantize_act(types[t], x + (size_t)i * cols, dst + (size_t)i * qrow, cols);
-            } else {
-                /* round through the activation type and back to F32 */
-                vd_quantize_act(types[t], x + (size_t)i * cols, c->wbuf, cols);
-                qt_dequantize_row(at, c->wbuf, (float *)dst + (size_t)i * cols, cols);
-            }
-        }
+        size_t qrow = vd_act_row_size(types[t], cols);
+        for (int32_t i = 0; i < n; i++)
+            vd_quantize_act(types[t], x + (size_t)i * cols, dst + (size_t)i * qrow, cols);
     }
     for (int t = 0; t < nt; t++)
         if (size8[t]) vd_act8_pack(types[t], (char *)c->act + off[t], n, cols, (char *)c->act + off8[t]);
@@ -351,17 +296,12 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
     }
     unsigned wflags[MAX_MATMUL_W];
     for (int k = 0; k < nw; k++) wflags[k] = x8[k] ? x8_flags(c, w[k]) : 0;
-    mm_job j = { c, nw, w, y, n, xq, x8, r8, wflags, 0, sgemm, 0, 0, 0 };
+    mm_job j = { c, nw, w, y, n, xq, x8, r8, wflags, 0, 0, 0 };
     for (int k = 0; k < nw; k++) j.total_rows += w[k]->rows;
     long nth = pool_size(c->pool);
     j.chunk = (j.total_rows / (4 * nth) + 15) / 16 * 16;
     if (j.chunk < 16) j.chunk = 16;
     atomic_init(&j.next, 0);
-    if (sgemm) {
-        j.wchunk = (size_t)SGEMM_CHUNK * (size_t)cols;
-        if (grow((void **)&c->wbuf, &c->wbuf_cap, j.wchunk * sizeof(float) * pool_size(c->pool)))
-            return -1;
-    }
     pool_run(c->pool, mm_worker, &j);
     return 0;
 }
@@ -552,8 +492,6 @@ static backend *cpu_create(pool *p, bool own, be_kvgeom geom) {
     vd_init();
     c->pool = p;
     c->own_pool = own;
-    /* each pool thread calls sgemm on its own chunk; OpenBLAS must not fan out */
-    pthread_once(&blas_once, blas_single);
     c->base.ops = &cpu_ops;
     c->base.kv = geom;
     c->base.n_threads = pool_size(c->pool);

@@ -2,13 +2,11 @@
  *
  * GGUF: hyperparameters from the llama.* keys (GGUF spec, "LLM" section),
  * weights used in place in the mapping after every tensor's type and shape
- * is checked against them. llama2.c: the legacy v0 layout (a 7-int32 header,
- * then F32 arrays; a negative vocab_size means a separate classifier), mapped
- * the same way; its tokenizer.bin is found beside the model.
+ * is checked against them. llama2.c checkpoints are read by model_l2c.c.
  * Invariant: after model_open every model_weight points at rows*cols elements
  * of a supported type, and every norm at `dim` F32 values.
  */
-#include "model.h"
+#include "model_impl.h"
 #include "gguf.h"
 #include "fio.h"
 #include "qtypes.h"
@@ -24,20 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct model {
-    char *path;
-    model_info info;
-    gguf *g;                       /* GGUF source, or NULL */
-    void *map; size_t map_size;    /* llama2.c mapping */
-    tok *tok;
-    model_weight tok_embd, output;
-    const float *output_norm;
-    model_layer *layers;           /* (n_layers) */
-    float *inv_freq;               /* (rope_dim / 2) */
-    float *owned;                  /* norms widened from F16, if any */
-};
-
-static int fail(char *err, size_t errlen, const char *path, const char *fmt, ...) {
+int model_fail(char *err, size_t errlen, const char *path, const char *fmt, ...) {
     if (err && errlen) {
         int k = snprintf(err, errlen, "%s: ", path);
         va_list ap;
@@ -53,7 +38,7 @@ void model_close(model *m) {
     gguf_close(m->g);
     if (m->map) munmap(m->map, m->map_size);
     tok_destroy(m->tok);
-    free(m->layers); free(m->inv_freq); free(m->owned);
+    free(m->layers); free(m->inv_freq); free(m->owned); free(m->wbuf); free(m->arrays);
     free((char *)m->info.chat_template);
     free(m->path);
     free(m);
@@ -63,13 +48,14 @@ const model_info *model_get_info(const model *m) { return &m->info; }
 const tok *model_tok(const model *m) { return m->tok; }
 const gguf *model_gguf(const model *m) { return m->g; }
 const char *model_path(const model *m) { return m->path; }
+int32_t model_l2c_arrays(const model *m, const model_l2c_array **out) { *out = m->arrays; return m->n_arrays; }
 const model_weight *model_tok_embd(const model *m) { return &m->tok_embd; }
 const model_weight *model_output(const model *m) { return &m->output; }
 const float *model_output_norm(const model *m) { return m->output_norm; }
 const model_layer *model_get_layer(const model *m, int32_t il) { return &m->layers[il]; }
 const float *model_rope_inv_freq(const model *m) { return m->inv_freq; }
 
-static void file_stem(const char *path, char *out, size_t n) {
+void model_file_stem(const char *path, char *out, size_t n) {
     const char *b = strrchr(path, '/');
     b = b ? b + 1 : path;
     snprintf(out, n, "%s", b);
@@ -78,27 +64,27 @@ static void file_stem(const char *path, char *out, size_t n) {
 }
 
 /* Checks hyperparameters shared by both formats. */
-static int check_hparams(model *m, char *err, size_t errlen) {
+int model_check_hparams(model *m, char *err, size_t errlen) {
     model_info *h = &m->info;
     const char *p = m->path;
-    if (h->dim <= 0 || h->dim > 65536) return fail(err, errlen, p, "embedding length %d out of range", h->dim);
-    if (h->n_layers <= 0 || h->n_layers > 1024) return fail(err, errlen, p, "block count %d out of range", h->n_layers);
-    if (h->n_heads <= 0 || h->dim % h->n_heads) return fail(err, errlen, p, "head count %d does not divide embedding length %d", h->n_heads, h->dim);
-    if (h->n_kv_heads <= 0 || h->n_heads % h->n_kv_heads) return fail(err, errlen, p, "KV head count %d does not divide head count %d", h->n_kv_heads, h->n_heads);
-    if (h->ffn_dim <= 0 || h->ffn_dim > 1 << 20) return fail(err, errlen, p, "feed-forward length %d out of range", h->ffn_dim);
-    if (h->n_vocab <= 0 || h->n_vocab > 1 << 24) return fail(err, errlen, p, "vocabulary size %d out of range", h->n_vocab);
+    if (h->dim <= 0 || h->dim > 65536) return model_fail(err, errlen, p, "embedding length %d out of range", h->dim);
+    if (h->n_layers <= 0 || h->n_layers > 1024) return model_fail(err, errlen, p, "block count %d out of range", h->n_layers);
+    if (h->n_heads <= 0 || h->dim % h->n_heads) return model_fail(err, errlen, p, "head count %d does not divide embedding length %d", h->n_heads, h->dim);
+    if (h->n_kv_heads <= 0 || h->n_heads % h->n_kv_heads) return model_fail(err, errlen, p, "KV head count %d does not divide head count %d", h->n_kv_heads, h->n_heads);
+    if (h->ffn_dim <= 0 || h->ffn_dim > 1 << 20) return model_fail(err, errlen, p, "feed-forward length %d out of range", h->ffn_dim);
+    if (h->n_vocab <= 0 || h->n_vocab > 1 << 24) return model_fail(err, errlen, p, "vocabulary size %d out of range", h->n_vocab);
     h->head_dim = h->dim / h->n_heads;
     if (h->rope_dim <= 0) h->rope_dim = h->head_dim;
-    if (h->rope_dim > h->head_dim || h->rope_dim % 2) return fail(err, errlen, p, "rope dimension %d invalid for head size %d", h->rope_dim, h->head_dim);
-    if (!(h->rope_base > 0) || !isfinite(h->rope_base)) return fail(err, errlen, p, "rope frequency base %g invalid", h->rope_base);
-    if (!(h->rms_eps > 0) || h->rms_eps > 1) return fail(err, errlen, p, "RMS norm epsilon %g invalid", h->rms_eps);
+    if (h->rope_dim > h->head_dim || h->rope_dim % 2) return model_fail(err, errlen, p, "rope dimension %d invalid for head size %d", h->rope_dim, h->head_dim);
+    if (!(h->rope_base > 0) || !isfinite(h->rope_base)) return model_fail(err, errlen, p, "rope frequency base %g invalid", h->rope_base);
+    if (!(h->rms_eps > 0) || h->rms_eps > 1) return model_fail(err, errlen, p, "RMS norm epsilon %g invalid", h->rms_eps);
     return 0;
 }
 
-static int make_inv_freq(model *m, const float *factors, char *err, size_t errlen) {
+int model_make_inv_freq(model *m, const float *factors, char *err, size_t errlen) {
     int32_t half = m->info.rope_dim / 2;
     m->inv_freq = malloc(sizeof(float) * (size_t)half);
-    if (!m->inv_freq) return fail(err, errlen, m->path, "out of memory");
+    if (!m->inv_freq) return model_fail(err, errlen, m->path, "out of memory");
     for (int32_t j = 0; j < half; j++) {
         /* theta_j = base^(-2j/d) (RoFormer, Su et al. 2021); Llama 3.1 divides by
          * a per-frequency factor stored in rope_freqs.weight */
@@ -116,15 +102,15 @@ static int find_weight(model *m, const char *name, int64_t rows, int64_t cols, b
     const gguf_tensor *t = gguf_find_tensor(m->g, name);
     if (!t) {
         if (optional) { w->data = NULL; return 0; }
-        return fail(err, errlen, m->path, "tensor '%s' is missing", name);
+        return model_fail(err, errlen, m->path, "tensor '%s' is missing", name);
     }
     const qt_traits *tr = qt_get((int)t->type);
     if (!tr || !tr->supported)
-        return fail(err, errlen, m->path, "tensor '%s' has type %s, which logitlab cannot compute with",
+        return model_fail(err, errlen, m->path, "tensor '%s' has type %s, which logitlab cannot compute with",
                     name, tr ? tr->name : "unknown");
     uint64_t ne1 = t->n_dims > 1 ? t->ne[1] : 1;
     if (t->n_dims > 2 || (int64_t)t->ne[0] != cols || (int64_t)ne1 != rows)
-        return fail(err, errlen, m->path, "tensor '%s' has shape [%llu, %llu], expected [%lld, %lld]",
+        return model_fail(err, errlen, m->path, "tensor '%s' has shape [%llu, %llu], expected [%lld, %lld]",
                     name, (unsigned long long)t->ne[0], (unsigned long long)ne1, (long long)cols, (long long)rows);
     w->data = t->data; w->type = (int32_t)t->type; w->rows = rows; w->cols = cols;
     return 0;
@@ -155,16 +141,16 @@ static int load_gguf(model *m, char *err, size_t errlen) {
     model_info *h = &m->info;
     const char *s; size_t sl;
     if (gguf_get_str(g, "general.architecture", &s, &sl))
-        return fail(err, errlen, m->path, "general.architecture is missing: not a model file");
+        return model_fail(err, errlen, m->path, "general.architecture is missing: not a model file");
     snprintf(h->arch, sizeof h->arch, "%.*s", (int)(sl < 31 ? sl : 31), s);
     if (strcmp(h->arch, "llama") != 0)
-        return fail(err, errlen, m->path, "architecture '%s' is not supported (only llama)", h->arch);
+        return model_fail(err, errlen, m->path, "architecture '%s' is not supported (only llama)", h->arch);
     if (gguf_get_str(g, "general.name", &s, &sl) == 0)
         snprintf(h->name, sizeof h->name, "%.*s", (int)(sl < 127 ? sl : 127), s);
-    else file_stem(m->path, h->name, sizeof h->name);
+    else model_file_stem(m->path, h->name, sizeof h->name);
     snprintf(h->format, sizeof h->format, "gguf v%u", gguf_version(g));
     const gguf_tensor *emb = gguf_find_tensor(g, "token_embd.weight");
-    if (!emb) return fail(err, errlen, m->path, "tensor 'token_embd.weight' is missing");
+    if (!emb) return model_fail(err, errlen, m->path, "tensor 'token_embd.weight' is missing");
     struct { const char *key; int32_t *dst; int32_t dflt; } ik[] = {
         {"llama.embedding_length", &h->dim, -1},
         {"llama.feed_forward_length", &h->ffn_dim, -1},
@@ -178,20 +164,20 @@ static int load_gguf(model *m, char *err, size_t errlen) {
     };
     for (size_t i = 0; i < sizeof ik / sizeof ik[0]; i++) {
         if (gguf_i32(g, ik[i].key, ik[i].dflt, ik[i].dst))
-            return fail(err, errlen, m->path, "metadata '%s' is not a valid integer", ik[i].key);
+            return model_fail(err, errlen, m->path, "metadata '%s' is not a valid integer", ik[i].key);
         if (*ik[i].dst == -1 && strcmp(ik[i].key, "general.file_type") != 0)
-            return fail(err, errlen, m->path, "metadata '%s' is missing", ik[i].key);
+            return model_fail(err, errlen, m->path, "metadata '%s' is missing", ik[i].key);
     }
     if (h->n_kv_heads == 0) h->n_kv_heads = h->n_heads;
     h->rope_base = 10000.0f;
     h->rms_eps = 1e-5f;
     if (gguf_get_f32(g, "llama.rope.freq_base", &h->rope_base) == GGUF_ETYPE ||
         gguf_get_f32(g, "llama.attention.layer_norm_rms_epsilon", &h->rms_eps) == GGUF_ETYPE)
-        return fail(err, errlen, m->path, "rope.freq_base or layer_norm_rms_epsilon is not a number");
-    if (check_hparams(m, err, errlen)) return -1;
+        return model_fail(err, errlen, m->path, "rope.freq_base or layer_norm_rms_epsilon is not a number");
+    if (model_check_hparams(m, err, errlen)) return -1;
     if (gguf_get_str(g, "tokenizer.chat_template", &s, &sl) == 0) {
         char *ct = malloc(sl + 1);
-        if (!ct) return fail(err, errlen, m->path, "out of memory");
+        if (!ct) return model_fail(err, errlen, m->path, "out of memory");
         memcpy(ct, s, sl); ct[sl] = 0;
         h->chat_template = ct;
     }
@@ -199,7 +185,7 @@ static int load_gguf(model *m, char *err, size_t errlen) {
     int32_t L = h->n_layers, D = h->dim, F = h->ffn_dim, KV = h->n_kv_heads * h->head_dim;
     m->layers = calloc((size_t)L, sizeof *m->layers);
     m->owned = malloc(sizeof(float) * ((size_t)(2 * L + 1) * D + (size_t)h->rope_dim));
-    if (!m->layers || !m->owned) return fail(err, errlen, m->path, "out of memory");
+    if (!m->layers || !m->owned) return model_fail(err, errlen, m->path, "out of memory");
     if (find_weight(m, "token_embd.weight", h->n_vocab, D, false, &m->tok_embd, err, errlen) ||
         find_weight(m, "output.weight", h->n_vocab, D, true, &m->output, err, errlen) ||
         find_vec(m, "output_norm.weight", D, &m->output_norm, m->owned + (size_t)2 * L * D, err, errlen))
@@ -229,93 +215,11 @@ static int load_gguf(model *m, char *err, size_t errlen) {
                      m->owned + (size_t)(2 * L + 1) * D, err, errlen)) return -1;
         h->has_rope_freqs = true;
     }
-    if (make_inv_freq(m, factors, err, errlen)) return -1;
+    if (model_make_inv_freq(m, factors, err, errlen)) return -1;
     if (tok_from_gguf(&m->tok, g, err, errlen)) return -1;
     if (tok_n_vocab(m->tok) != h->n_vocab)
-        return fail(err, errlen, m->path, "tokenizer has %d tokens but the model %d",
+        return model_fail(err, errlen, m->path, "tokenizer has %d tokens but the model %d",
                     tok_n_vocab(m->tok), h->n_vocab);
-    return 0;
-}
-
-/* ---------------- llama2.c ---------------- */
-
-static int load_llama2c(model *m, const model_params *p, char *err, size_t errlen) {
-    uint64_t size;
-    int fd = fio_open(m->path, SIZE_MAX, &size, err, errlen);
-    if (fd < 0) return -1;
-    if (size < 28) {
-        close(fd);
-        return fail(err, errlen, m->path, "too short for a llama2.c header (%llu bytes)", (unsigned long long)size);
-    }
-    m->map_size = (size_t)size;
-    m->map = mmap(NULL, m->map_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m->map == MAP_FAILED) { m->map = NULL; return fail(err, errlen, m->path, "mmap failed: %s", strerror(errno)); }
-    int32_t hd[7];
-    memcpy(hd, m->map, sizeof hd);
-    model_info *h = &m->info;
-    h->dim = hd[0]; h->ffn_dim = hd[1]; h->n_layers = hd[2]; h->n_heads = hd[3];
-    h->n_kv_heads = hd[4]; h->ctx_train = hd[6];
-    bool shared = hd[5] > 0;
-    h->n_vocab = hd[5] == INT32_MIN ? 0 : abs(hd[5]);
-    h->rope_base = 10000.0f; h->rms_eps = 1e-5f; h->ftype = 0;
-    snprintf(h->arch, sizeof h->arch, "llama");
-    snprintf(h->format, sizeof h->format, "llama2.c");
-    file_stem(m->path, h->name, sizeof h->name);
-    if (check_hparams(m, err, errlen)) return -1;
-    if (h->ctx_train <= 0) return fail(err, errlen, m->path, "sequence length %d out of range", h->ctx_train);
-    int64_t D = h->dim, F = h->ffn_dim, L = h->n_layers, V = h->n_vocab;
-    int64_t KV = (int64_t)h->n_kv_heads * h->head_dim, HS = h->head_dim;
-    /* float counts of the arrays, in file order */
-    int64_t cnt[] = { V * D, L * D, L * D * D, L * D * KV, L * D * KV, L * D * D, L * D,
-                      L * F * D, L * D * F, L * F * D, D, h->ctx_train * HS / 2,
-                      h->ctx_train * HS / 2, shared ? 0 : V * D };
-    int64_t total = 0;
-    for (size_t i = 0; i < sizeof cnt / sizeof cnt[0]; i++) total += cnt[i];
-    if ((uint64_t)total * 4 + 28 != m->map_size)
-        return fail(err, errlen, m->path, "size %zu bytes does not match the header (expected %lld)",
-                    m->map_size, (long long)(total * 4 + 28));
-    const float *f = (const float *)((const char *)m->map + 28);
-    const float *arr[14];
-    for (size_t i = 0; i < 14; i++) { arr[i] = f; f += cnt[i]; }
-    m->layers = calloc((size_t)L, sizeof *m->layers);
-    if (!m->layers) return fail(err, errlen, m->path, "out of memory");
-#define W(ptr, r, c) ((model_weight){ (ptr), QT_F32, (r), (c) })
-    m->tok_embd = W(arr[0], V, D);
-    m->output = shared ? m->tok_embd : W(arr[13], V, D);
-    h->tied_output = shared;
-    m->output_norm = arr[10];
-    for (int64_t il = 0; il < L; il++) {
-        model_layer *ly = &m->layers[il];
-        ly->attn_norm = arr[1] + il * D;
-        ly->wq = W(arr[2] + il * D * D, D, D);
-        ly->wk = W(arr[3] + il * D * KV, KV, D);
-        ly->wv = W(arr[4] + il * D * KV, KV, D);
-        ly->wo = W(arr[5] + il * D * D, D, D);
-        ly->ffn_norm = arr[6] + il * D;
-        ly->w_gate = W(arr[7] + il * F * D, F, D);
-        ly->w_down = W(arr[8] + il * D * F, D, F);
-        ly->w_up = W(arr[9] + il * F * D, F, D);
-    }
-#undef W
-    if (make_inv_freq(m, NULL, err, errlen)) return -1;
-    /* the tokenizer: given, else tok<V>.bin or tokenizer.bin beside the model */
-    char tp[4096];
-    const char *tpath = p ? p->tokenizer_path : NULL;
-    if (!tpath) {
-        const char *sl = strrchr(m->path, '/');
-        int dl = sl ? (int)(sl - m->path + 1) : 0;
-        snprintf(tp, sizeof tp, "%.*stok%d.bin", dl, m->path, h->n_vocab);
-        if (access(tp, R_OK) != 0) snprintf(tp, sizeof tp, "%.*stokenizer.bin", dl, m->path);
-        tpath = tp;
-    }
-    /* a named file may be any tokenizer format (tokenizer.bin, a GGUF,
-     * tokenizer.json); the one found beside the model is llama2.c's */
-    if (p && p->tokenizer_path ? tok_open(&m->tok, tpath, err, errlen) : tok_from_llama2c(&m->tok, tpath, err, errlen))
-        return -1;
-    if (tok_n_vocab(m->tok) != h->n_vocab)
-        return fail(err, errlen, m->path, "tokenizer %s has %d tokens but the model %d",
-                    tpath, tok_n_vocab(m->tok), h->n_vocab);
     return 0;
 }
 
@@ -345,20 +249,21 @@ static void summarise(model *m) {
 int model_open(model **out, const char *path, const model_params *p, char *err, size_t errlen) {
     *out = NULL;
     model *m = calloc(1, sizeof *m);
-    if (!m || !(m->path = strdup(path))) { free(m); return fail(err, errlen, path, "out of memory"); }
+    if (!m || !(m->path = strdup(path))) { free(m); return model_fail(err, errlen, path, "out of memory"); }
     m->info.ftype = -1;
+    m->info.l2c_version = -1;
     char magic[4] = {0};
     size_t got = 0;
     if (fio_head(path, magic, 4, &got, err, errlen)) { model_close(m); return -1; }   /* regular files only */
     int rc;
     if (got == 4 && memcmp(magic, "GGUF", 4) == 0 && p && p->tokenizer_path) {
-        rc = fail(err, errlen, path, "a GGUF model carries its own tokenizer; a tokenizer file is only for "
+        rc = model_fail(err, errlen, path, "a GGUF model carries its own tokenizer; a tokenizer file is only for "
                   "llama2.c checkpoints");
     } else if (got == 4 && memcmp(magic, "GGUF", 4) == 0) {
         rc = gguf_open(&m->g, path, err, errlen);
         if (rc == 0) rc = load_gguf(m, err, errlen);
     } else {
-        rc = load_llama2c(m, p, err, errlen);
+        rc = model_load_llama2c(m, p, err, errlen);
     }
     if (rc) { model_close(m); return -1; }
     summarise(m);

@@ -1,5 +1,6 @@
 /* model: a Llama-architecture model loaded from GGUF (mmap, weights used in
- * place) or from a llama2.c checkpoint (.bin, read into memory, F32).
+ * place) or from a llama2.c checkpoint (.bin: versions 0 and 1 are F32 used
+ * in place; version 2's int8 groups become Q8_0 blocks or F32, model_l2c.c).
  *
  * The model owns its weights, its tokenizer and (for GGUF) the mapping. It is
  * immutable after model_open, so several contexts may share one model.
@@ -19,7 +20,9 @@ typedef struct model model;
 typedef struct model_info {
     char arch[32];          /* "llama" */
     char name[128];         /* general.name or the file stem */
-    char format[16];        /* "gguf v3", "llama2.c" */
+    char format[16];        /* "gguf v3", "llama2.c v2" */
+    int32_t l2c_version;    /* llama2.c checkpoint version (0, 1, 2); -1 for GGUF */
+    int32_t l2c_group;      /* llama2.c version 2: values per int8 group; else 0 */
     int32_t n_vocab, dim, ffn_dim, n_layers, n_heads, n_kv_heads, head_dim;
     int32_t rope_dim;       /* rotated dims per head (== head_dim for Llama) */
     int32_t ctx_train;      /* context length it was trained with */
@@ -45,8 +48,19 @@ typedef struct model_layer {
     model_weight wq, wk, wv, wo, w_gate, w_up, w_down;
 } model_layer;
 
+/* Where a llama2.c checkpoint keeps one array, and what it became. */
+typedef struct model_l2c_array {
+    char name[40];          /* the GGUF name of what it holds, "blk.0.attn_q.weight" */
+    int64_t rows, cols;
+    uint64_t offset, size;  /* bytes in the file: fp32 values, or (version 2) int8 codes */
+    uint64_t scale_offset, scale_size; /* version 2 matrices: their fp32 group scales; else 0 */
+    int32_t loaded_type;    /* qt_type the engine computes with; -1: not used (v0 RoPE tables) */
+} model_l2c_array;
+
 typedef struct model_params {
     const char *tokenizer_path; /* llama2.c only: tokenizer.bin; NULL looks beside the model */
+    bool l2c_exact;             /* llama2.c version 2: every int8 matrix widened to F32 (code *
+                                   scale, exact) instead of Q8_0 blocks where the groups allow */
 } model_params;
 
 /* Opens a GGUF or llama2.c file (chosen by content). On failure *out is NULL
@@ -59,6 +73,8 @@ const struct tok *model_tok(const model *m);
 /* The GGUF the model was read from, or NULL for llama2.c checkpoints. */
 const struct gguf *model_gguf(const model *m);
 const char *model_path(const model *m);
+/* llama2.c checkpoints: the arrays in file order (borrowed); 0 for GGUF. */
+int32_t model_l2c_arrays(const model *m, const model_l2c_array **out);
 
 /* Weights, for backends. */
 const model_weight *model_tok_embd(const model *m);  /* (n_vocab rows, dim cols) */

@@ -592,6 +592,17 @@ int smp_chain_add(smp *chain, smp *stage) {
     return SMP_OK;
 }
 
+/* A constraint (a grammar, gmatch.h) goes first: every later stage, and the
+ * observer, sees only the tokens it allows. */
+int smp_chain_prepend(smp *chain, smp *stage) {
+    int rc = smp_chain_add(chain, stage);
+    if (rc) return rc;
+    chain_state *ch = chain->ctx;
+    memmove(ch->st + 1, ch->st, sizeof *ch->st * (size_t)(ch->n - 1));
+    ch->st[0] = stage;
+    return SMP_OK;
+}
+
 int32_t smp_chain_n(const smp *chain) {
     return chain && chain->iface == &chain_iface ? ((const chain_state *)chain->ctx)->n : 0;
 }

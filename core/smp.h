@@ -34,7 +34,8 @@
 
 struct logits_bias;
 
-enum { SMP_OK = 0, SMP_EINVAL = -1, SMP_ENOMEM = -2, SMP_ENOSEL = -3 };
+/* SMP_EMASK: a constraint stage (a grammar, gmatch.h) left no candidate. */
+enum { SMP_OK = 0, SMP_EINVAL = -1, SMP_ENOMEM = -2, SMP_ENOSEL = -3, SMP_EMASK = -4 };
 
 /* ---- candidates --------------------------------------------------------- */
 
@@ -113,6 +114,8 @@ smp *smp_create_chain(void);
 /* Appends stage (ownership passes to the chain, also on failure, when the
  * stage is destroyed). SMP_EINVAL when chain is not a chain. */
 int smp_chain_add(smp *chain, smp *stage);
+/* As smp_chain_add, but the stage becomes the first (constraints). */
+int smp_chain_prepend(smp *chain, smp *stage);
 int32_t smp_chain_n(const smp *chain);
 smp *smp_chain_get(const smp *chain, int32_t i);          /* borrowed */
 

@@ -95,11 +95,11 @@ static const char *opt_str(lua_State *L, int t, const char *k) {
 
 /* The options table at 2 into cp, the tokenizer path and whether a chat
  * template is given; raises on unknown names and bad values. */
-static void open_opts(lua_State *L, ctx_params *cp, const char **tokp, bool *has_tmpl) {
+static void open_opts(lua_State *L, ctx_params *cp, const char **tokp, bool *has_tmpl, bool *exact) {
     if (lua_isnoneornil(L, 2)) return;
     luaL_checktype(L, 2, LUA_TTABLE);
     static const char *const known[] = { "n_ctx", "n_seq_max", "n_batch", "threads", "backend",
-                                         "tokenizer", "chat_template", NULL };
+                                         "tokenizer", "chat_template", "exact_int8", NULL };
     lua_pushnil(L);
     while (lua_next(L, 2)) {
         lua_pop(L, 1);
@@ -108,7 +108,7 @@ static void open_opts(lua_State *L, ctx_params *cp, const char **tokp, bool *has
         while (k && known[i] && strcmp(known[i], k) != 0) i++;
         if (!k || !known[i])
             luaL_argerror(L, 2, lua_pushfstring(L, "unknown option '%s' (known: n_ctx, n_seq_max, n_batch, "
-                                                   "threads, backend, tokenizer, chat_template)",
+                                                   "threads, backend, tokenizer, chat_template, exact_int8)",
                                                 k ? k : luaL_typename(L, -1)));
     }
     cp->n_ctx = opt_int(L, 2, "n_ctx", 0, 1 << 24, 0);
@@ -118,9 +118,12 @@ static void open_opts(lua_State *L, ctx_params *cp, const char **tokp, bool *has
     cp->backend = opt_str(L, 2, "backend");
     *tokp = opt_str(L, 2, "tokenizer");
     *has_tmpl = opt_str(L, 2, "chat_template") != NULL;
+    lua_getfield(L, 2, "exact_int8");
+    *exact = lua_toboolean(L, -1);
+    lua_pop(L, 1);
 }
 
-/* lab.model.open(path [, {n_ctx=, n_seq_max=, threads=, backend=, tokenizer=, chat_template=}])
+/* lab.model.open(path [, {n_ctx=, n_seq_max=, threads=, backend=, tokenizer=, chat_template=, exact_int8=}])
  *   -> Model | nil, err. Synchronous: weights are mapped, not read. */
 static int l_open(lua_State *L) {
     const char *name = luaL_checkstring(L, 1);
@@ -130,7 +133,8 @@ static int l_open(lua_State *L) {
     cp.n_threads = h->o.n_threads;
     const char *tokp = NULL;
     bool has_tmpl = false;
-    open_opts(L, &cp, &tokp, &has_tmpl);
+    bool exact = false;
+    open_opts(L, &cp, &tokp, &has_tmpl, &exact);
     char path[4096], err[1024];
     if (!lab_model_find(h, name, path, sizeof path)) {
         size_t used = (size_t)snprintf(err, sizeof err, "no model file '%s'", name);
@@ -150,7 +154,7 @@ static int l_open(lua_State *L) {
     lmodel *lm = calloc(1, sizeof *lm);
     if (!lm) return luaL_error(L, "out of memory");
     atomic_init(&lm->refs, 1);
-    model_params mp = { .tokenizer_path = tokp };
+    model_params mp = { .tokenizer_path = tokp, .l2c_exact = exact };
     if (model_open(&lm->m, path, &mp, err, sizeof err) != 0) {
         free(lm);
         return lab_fail(L, "%s", err);

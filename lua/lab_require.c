@@ -5,13 +5,16 @@
  * folder of the calling plugin's file (a plugin state), or of the calling
  * chunk's file (the scripts state: `logitlab run DIR/x.lua` finds DIR/lib/;
  * a library in a lib/ folder finds its siblings); then each plugin folder
- * (the host's, the workspace's plugins/ last). The file is a text chunk run in the caller's state with the
+ * (the host's, the workspace's plugins/ last). A name "SUB/NAME" loads
+ * SUB/NAME.lua from the same places instead (lab.require("tasks/numpath")
+ * finds plugins/tasks/numpath.lua); a chunk in a folder finds SUB/ next to
+ * its folder too, so a library in lib/ or tasks/ reaches the other one. The file is a text chunk run in the caller's state with the
  * state's globals (the same sandbox) and the name as its argument; what it
  * returns (true when nothing) is cached per Lua state, so every later call
  * gives the same value. The chunk may await (it runs with a continuation).
  *
- * Invariants: a name is letters, digits, '_' and '-' only, so no path can
- * be built from it; while a library loads its cache slot holds a sentinel,
+ * Invariants: a name is one or two parts of letters, digits, '_' and '-'
+ * joined by '/', so no path outside a plugin folder can be built from it; while a library loads its cache slot holds a sentinel,
  * so a cycle raises instead of recursing; a chunk that fails leaves no
  * cache entry (the next call tries again).
  */
@@ -26,7 +29,7 @@
 
 static const char loading_mark = 0;      /* its address: "being loaded" */
 
-static bool valid_name(const char *s, size_t n) {
+static bool valid_part(const char *s, size_t n) {
     if (n == 0 || n > 64) return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -34,6 +37,16 @@ static bool valid_name(const char *s, size_t n) {
             return false;
     }
     return true;
+}
+
+/* NAME or SUB/NAME; *sub_len is SUB's length (0: the default folder lib). */
+static bool valid_name(const char *s, size_t n, size_t *sub_len) {
+    const char *slash = memchr(s, '/', n);
+    *sub_len = 0;
+    if (!slash) return valid_part(s, n);
+    size_t k = (size_t)(slash - s);
+    *sub_len = k;
+    return valid_part(s, k) && valid_part(slash + 1, n - k - 1);
 }
 
 static bool is_file(const char *p) {
@@ -65,21 +78,31 @@ static bool caller_dir(lua_State *L, char *out, size_t cap) {
     return true;
 }
 
-/* Finds DIR/lib/NAME.lua; pushes the list of places tried (for the error). */
-static bool find_lib(lua_State *L, const char *name, char *path, size_t cap) {
+/* Finds DIR/SUB/NAME.lua (SUB = lib for a plain name); pushes the list of
+ * places tried (for the error). The caller's folder's parent comes first when
+ * the caller's folder is SUB itself (a library's sibling), after the caller's
+ * folder otherwise (a chunk in plugins/tasks/ finds plugins/lib/). */
+static bool find_lib(lua_State *L, const char *name, size_t sub_len, char *path, size_t cap) {
     lhost *h = lhost_of(L);
-    char dir[PATH_MAX];
+    char dir[PATH_MAX], up[PATH_MAX];
+    char sub[72];
+    snprintf(sub, sizeof sub, "%.*s", sub_len ? (int)sub_len : 3, sub_len ? name : "lib");
+    const char *base = sub_len ? name + sub_len + 1 : name;
     int n = 0;
     bool have = caller_dir(L, dir, sizeof dir);
+    size_t dl = have ? strlen(dir) : 0, sl = strlen(sub);
+    bool in_sub = have && dl >= sl && strcmp(dir + dl - sl, sub) == 0 && (dl == sl || dir[dl - sl - 1] == '/');
+    bool have_up = have && strcmp(dir, "/") != 0;
+    if (have_up) dir_of(dir, up, sizeof up);
+    if (have_up && strcmp(dir, ".") == 0) snprintf(up, sizeof up, "..");
+    const char *first[2] = { in_sub ? up : dir, in_sub ? dir : up };
+    bool use[2] = { have && (!in_sub || have_up), have && (in_sub || have_up) };
     luaL_Buffer tried;
     luaL_buffinit(L, &tried);
-    size_t dl = have ? strlen(dir) : 0;
-    bool in_lib = dl >= 3 && strcmp(dir + dl - 3, "lib") == 0 && (dl == 3 || dir[dl - 4] == '/');
     for (int i = -2; i < 0 || (h->plugin_dirs && h->plugin_dirs[i]); i++) {
-        const char *d = i < 0 ? (have ? dir : NULL) : h->plugin_dirs[i];
-        if (!d || (i == -2 && !in_lib)) continue;
-        if (i == -2) snprintf(path, cap, "%s/%s.lua", d, name);     /* a library's sibling */
-        else snprintf(path, cap, "%s/lib/%s.lua", d, name);
+        const char *d = i < 0 ? (use[i + 2] ? first[i + 2] : NULL) : h->plugin_dirs[i];
+        if (!d) continue;
+        snprintf(path, cap, "%s/%s/%s.lua", d, sub, base);
         if (is_file(path)) {
             luaL_pushresult(&tried);
             return true;
@@ -112,9 +135,10 @@ static int finish(lua_State *L, int status, lua_KContext ctx) {
 /* lab.require(name) -> the library's value | nil, err (no such library).
  * Raises for a bad name, a cycle, or an error in the library's chunk. */
 static int l_require(lua_State *L) {
-    size_t n;
+    size_t n, sub_len;
     const char *name = luaL_checklstring(L, 1, &n);
-    if (!valid_name(name, n)) return luaL_argerror(L, 1, "a library name is letters, digits, '_' or '-'");
+    if (!valid_name(name, n, &sub_len))
+        return luaL_argerror(L, 1, "a library name is letters, digits, '_' or '-' (or SUB/NAME, both so)");
     lua_settop(L, 1);
     if (lua_getfield(L, LUA_REGISTRYINDEX, CACHE_KEY) != LUA_TTABLE) {   /* [name cache] */
         lua_pop(L, 1);
@@ -128,7 +152,7 @@ static int l_require(lua_State *L) {
     if (t != LUA_TNIL) return 1;
     lua_pop(L, 1);
     char path[PATH_MAX + 80];
-    if (!find_lib(L, name, path, sizeof path))       /* [name cache tried] */
+    if (!find_lib(L, name, sub_len, path, sizeof path))       /* [name cache tried] */
         return lab_fail(L, "library '%s' not found (looked for %s)", name, lua_tostring(L, 3));
     lua_pop(L, 1);
     lua_pushstring(L, path);                         /* [name cache path] */

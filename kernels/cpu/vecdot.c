@@ -5,7 +5,8 @@
  * vd_set_isa; -1 until then, in which case the first call detects it). Call
  * vd_init() before starting threads. Every kernel of every ISA computes
  * dot(dequantized weight, dequantized activation) with integer sums inside a
- * block, so the ISAs differ only in float summation order.
+ * block, in the summation order of vecdot.h, which the portable kernels
+ * below define.
  */
 #include "vecdot.h"
 #include "qtypes.h"
@@ -109,28 +110,31 @@ void vd_quantize_act(int wtype, const float *x, void *xq, int64_t cols) {
 
 /* ---- portable kernels: one activation at a time ---------------------------- */
 
-static float dot_f32(const float *a, const float *b, int64_t n) {
-    float s[4] = {0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4)
-        for (int k = 0; k < 4; k++) s[k] += a[i + k] * b[i + k];
-    for (; i < n; i++) s[0] += a[i] * b[i];
-    return (s[0] + s[1]) + (s[2] + s[3]);
-}
+/* ORDER of every float dot (vecdot.h "Summation order"; the SIMD kernels
+ * keep it exactly): element k goes by FMA into lane k % 16 while 16
+ * elements remain, then into lane k % 8 while 8 remain; the lanes fold as
+ * s[l] = a[l] + a[l + 8], then ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 +
+ * s7)); the last n % 8 products are summed in order and added last. */
+#define DOT_LANES(LD)                                                                  \
+    float a[16] = {0}, s[8], tail = 0;                                                 \
+    int64_t i = 0;                                                                     \
+    for (; i + 16 <= n; i += 16)                                                       \
+        for (int l = 0; l < 16; l++) a[l] = fmaf(LD(w, i + l), LD(x, i + l), a[l]);    \
+    for (; i + 8 <= n; i += 8)                                                         \
+        for (int l = 0; l < 8; l++) a[l] = fmaf(LD(w, i + l), LD(x, i + l), a[l]);     \
+    for (int l = 0; l < 8; l++) s[l] = a[l] + a[l + 8];                                \
+    float r = ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));       \
+    if (i == n) return r;                                                              \
+    for (; i < n; i++) tail += LD(w, i) * LD(x, i);                                    \
+    return r + tail;
 
-static float dot1_f16(const void *w, const void *x, int64_t n) {
-    const uint16_t *a = w, *b = x;
-    float s = 0;
-    for (int64_t i = 0; i < n; i++) s += qt_f16_to_f32(a[i]) * qt_f16_to_f32(b[i]);
-    return s;
-}
+static inline float ld_f32(const void *p, int64_t i) { return ((const float *)p)[i]; }
+static inline float ld_f16(const void *p, int64_t i) { return qt_f16_to_f32(((const uint16_t *)p)[i]); }
+static inline float ld_bf16(const void *p, int64_t i) { return qt_bf16_to_f32(((const uint16_t *)p)[i]); }
 
-static float dot1_bf16(const void *w, const void *x, int64_t n) {
-    const uint16_t *a = w, *b = x;
-    float s = 0;
-    for (int64_t i = 0; i < n; i++) s += qt_bf16_to_f32(a[i]) * qt_bf16_to_f32(b[i]);
-    return s;
-}
+static float dot_f32(const float *w, const float *x, int64_t n) { DOT_LANES(ld_f32) }
+static float dot1_f16(const void *w, const void *x, int64_t n) { DOT_LANES(ld_f16) }
+static float dot1_bf16(const void *w, const void *x, int64_t n) { DOT_LANES(ld_bf16) }
 
 static float dot1_q8_0(const void *w, const void *x, int64_t n) {
     const qt_block_q8_0 *a = w, *b = x;
@@ -138,7 +142,7 @@ static float dot1_q8_0(const void *w, const void *x, int64_t n) {
     for (int64_t i = 0; i < n / 32; i++) {
         int sum = 0;
         for (int l = 0; l < 32; l++) sum += a[i].qs[l] * b[i].qs[l];
-        s += qt_f16_to_f32(a[i].d) * qt_f16_to_f32(b[i].d) * (float)sum;
+        s = fmaf((float)sum, qt_f16_to_f32(a[i].d) * qt_f16_to_f32(b[i].d), s);
     }
     return s;
 }
@@ -151,7 +155,7 @@ static float dot1_q4_0(const void *w, const void *x, int64_t n) {
         int sum = 0;
         for (int l = 0; l < 16; l++)
             sum += ((a[i].qs[l] & 15) - 8) * b[i].qs[l] + ((a[i].qs[l] >> 4) - 8) * b[i].qs[l + 16];
-        s += qt_f16_to_f32(a[i].d) * qt_f16_to_f32(b[i].d) * (float)sum;
+        s = fmaf((float)sum, qt_f16_to_f32(a[i].d) * qt_f16_to_f32(b[i].d), s);
     }
     return s;
 }
@@ -169,14 +173,15 @@ static float dot1_q5_0(const void *w, const void *x, int64_t n) {
             int q1 = ((a[i].qs[l] >> 4) | (int)((qh >> (l + 16)) & 1) << 4) - 16;
             sum += q0 * b[i].qs[l] + q1 * b[i].qs[l + 16];
         }
-        s += qt_f16_to_f32(a[i].d) * qt_f16_to_f32(b[i].d) * (float)sum;
+        s = fmaf((float)sum, qt_f16_to_f32(a[i].d) * qt_f16_to_f32(b[i].d), s);
     }
     return s;
 }
 
 /* Q4_K/Q5_K x Q8_K: sum_j d*sc_j*dot(q, xq) - dmin*mn_j*sum(xq), where the
- * activation sums per 16 come precomputed in bsums. */
-static float dot1_k4(const uint8_t *qs, const uint8_t *qh, uint16_t d16, uint16_t dmin16,
+ * activation sums per 16 come precomputed in bsums. ORDER: the integer
+ * sums exact, then two FMAs into the running sum s (vecdot_avx2.c keeps it). */
+static float dot1_k4(float s, const uint8_t *qs, const uint8_t *qh, uint16_t d16, uint16_t dmin16,
                      const uint8_t s12[12], const qt_block_q8_K *b) {
     uint8_t sc[8], mn[8];
     qt_unpack_scales_k4(s12, sc, mn);
@@ -192,7 +197,8 @@ static float dot1_k4(const uint8_t *qs, const uint8_t *qh, uint16_t d16, uint16_
         sumi += sc[2 * c] * s0 + sc[2 * c + 1] * s1;
     }
     for (int j = 0; j < 8; j++) summ += mn[j] * (b->bsums[2 * j] + b->bsums[2 * j + 1]);
-    return qt_f16_to_f32(d16) * b->d * (float)sumi - qt_f16_to_f32(dmin16) * b->d * (float)summ;
+    s = fmaf((float)sumi, qt_f16_to_f32(d16) * b->d, s);
+    return fmaf(-(float)summ, qt_f16_to_f32(dmin16) * b->d, s);
 }
 
 static float dot1_q4_K(const void *w, const void *x, int64_t n) {
@@ -200,7 +206,7 @@ static float dot1_q4_K(const void *w, const void *x, int64_t n) {
     const qt_block_q8_K *b = x;
     float s = 0;
     for (int64_t i = 0; i < n / 256; i++)
-        s += dot1_k4(a[i].qs, NULL, a[i].d, a[i].dmin, a[i].scales, &b[i]);
+        s = dot1_k4(s, a[i].qs, NULL, a[i].d, a[i].dmin, a[i].scales, &b[i]);
     return s;
 }
 
@@ -209,7 +215,7 @@ static float dot1_q5_K(const void *w, const void *x, int64_t n) {
     const qt_block_q8_K *b = x;
     float s = 0;
     for (int64_t i = 0; i < n / 256; i++)
-        s += dot1_k4(a[i].qs, a[i].qh, a[i].d, a[i].dmin, a[i].scales, &b[i]);
+        s = dot1_k4(s, a[i].qs, a[i].qh, a[i].d, a[i].dmin, a[i].scales, &b[i]);
     return s;
 }
 
@@ -232,12 +238,12 @@ static float dot1_q6_K(const void *w, const void *x, int64_t n) {
             }
             for (int k = 0; k < 8; k++) sumi += sc[k] * g[k];
         }
-        s += qt_f16_to_f32(a[i].d) * b[i].d * (float)sumi;
+        s = fmaf((float)sumi, qt_f16_to_f32(a[i].d) * b[i].d, s);
     }
     return s;
 }
 
-static float dot1_f32(const void *w, const void *x, int64_t n) { return dot_f32(w, x, n); }
+static float dot1_f32(const void *w, const void *x, int64_t n) { DOT_LANES(ld_f32) }
 
 typedef float (*dot1_fn)(const void *w, const void *x, int64_t n);
 

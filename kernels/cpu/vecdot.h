@@ -12,6 +12,21 @@
  * in one step costs one pass over the weights. It is single-threaded; callers
  * split rows across threads. The ISA (portable, AVX2, AVX-512) is chosen once
  * at run time by vd_init(); vd_set_isa() lets tests compare paths.
+ *
+ * Summation order (the batch-invariance rule, docs/architecture.md): every
+ * kernel here (vd_matmul's tiles of any shape, vd_matmul8, vd_matmul_r8)
+ * computes each output in the one order of its weight type, so which kernel
+ * a batch size picks, and how rows are split over threads, changes no bit:
+ * - block types (Q8_0, Q4_0, Q5_0): per block b in order, the exact integer
+ *   sum s_b of code products, then acc = fma((float)s_b, dw_b * dx_b, acc);
+ * - K-quants: per super-block in order, exact integer sums, then one FMA
+ *   (Q6_K) or two (Q4_K/Q5_K: + is * d*dx, then - im * dmin*dx);
+ * - float types (F32, F16, BF16): element k by FMA into lane k % 16 while 16
+ *   remain, then lane k % 8; lanes folded l + (l + 8), then ((0+4)+(2+6)) +
+ *   ((1+5)+(3+7)); the last n % 8 products summed in order and added last.
+ * The portable kernels and AVX2 keep exactly these orders (tests compare
+ * them with memcmp); AVX-512 has its own float order (vecdot_avx512.c),
+ * the same on all its paths, and uses the AVX2 kernels for quantized types.
  */
 #ifndef VECDOT_H
 #define VECDOT_H
@@ -52,8 +67,8 @@ void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
  * chunk is cols / 32 vd_act8_block, one per 32-element block: q[g] holds
  * elements 4g..4g+3 of activation j at bytes 4j..4j+3, d[j] its block scale
  * and off[j] = 8 * (sum of its codes), the Q4_0 offset term. Missing
- * activations of the last chunk are zeros. Results equal vd_matmul's up to
- * float summation order. */
+ * activations of the last chunk are zeros. Results equal vd_matmul's
+ * bitwise (the order above). */
 typedef struct vd_act8_block {
     float d[8];
     int32_t off[8];
@@ -102,11 +117,11 @@ void vd_repack(int wtype, const void *w, int64_t rows, int64_t cols, void *out);
 /* y[j * ldy + r] = dot(W[r], X[j]) for r in [r0, r1) (both multiples of 8)
  * and j < nact <= 2 * VD_R8_NX, from the repacked copy wr; xq holds nact
  * rows from vd_quantize_act. Each block's codes are unpacked once for up to
- * four activations. Results equal vd_matmul's up to float summation order. */
+ * four activations. Results equal vd_matmul's bitwise (the order above). */
 void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
                   int nact, float *y, int64_t ldy);
 
-/* Plain float dot and axpy used by attention (SIMD where available). */
+/* Plain float dot (the float order above) and axpy used by attention. */
 float vd_dot_f32(const float *a, const float *b, int64_t n);
 void vd_axpy_f32(float *y, float a, const float *x, int64_t n); /* y += a*x */
 /* The functions those two call for the ISA now in use: a loop of many short
@@ -117,10 +132,12 @@ vd_dot_f32_fn vd_dot_f32_get(void);
 vd_axpy_f32_fn vd_axpy_f32_get(void);
 /* x[i] = exp(x[i]). The SIMD paths use their own exp (within 2 ulp of expf
  * on [-87, 88]; below -87 they give about 1e-38 where expf gives a tinier
- * number or 0). */
+ * number or 0), for every element: a value's result never depends on its
+ * place in the array. */
 void vd_exp_f32(float *x, int64_t n);
 /* The SwiGLU gate: g[i] = silu(g[i]) * u[i], silu(x) = x / (1 + exp(-x)).
- * The SIMD paths use their own exp (within 2 ulp of expf). */
+ * The SIMD paths use their own exp (within 2 ulp of expf), for every
+ * element, so a value's result does not depend on its place. */
 void vd_silu_mul(float *g, const float *u, int64_t n);
 
 /* ---- internal: the ISA back-ends, shared by vecdot*.c only ----------------

@@ -13,8 +13,9 @@
  * FMA. Measured on one core (2048 x 2048, eight activations, Zen 3):
  * Q4_0 3.8x one activation where the tiles take 7.7x; Q8_0 5.0x vs 7.1x.
  *
- * Integer sums are exact, so each result equals the portable kernel's up to
- * float summation order (blocks are summed in order, one chain per lane).
+ * ORDER (vecdot.h "Summation order"): per block in order, the exact
+ * integer sum, then acc = fma(sum, dw * dx, acc), one accumulator lane per
+ * activation: bitwise the portable kernel's result.
  */
 #include "vecdot.h"
 #include "qtypes.h"

@@ -59,14 +59,16 @@ INLINE float hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-/* Writes the tile's sums: acc[r * NX + j] -> y[j * ldy + r]. A 4x1 tile is
- * reduced with three hadds and stored as one vector of four rows. */
+/* The exact total of eight int32 lanes. */
+INLINE int32_t hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 1)));
+}
+
+/* Writes the tile's sums: acc[r * NX + j] -> y[j * ldy + r], every entry
+ * reduced by hsum whatever the tile shape (the float order, vecdot.h). */
 INLINE void store_tile(const __m256 *acc, float *y, int64_t ldy, const int NR, const int NX) {
-    if (NR == 4 && NX == 1) {
-        __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
-        _mm_storeu_ps(y, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
-        return;
-    }
     UNROLL
     for (int r = 0; r < NR; r++)
         UNROLL
@@ -111,13 +113,16 @@ INLINE float sc_bf16(const void *p, int64_t i) {
  * prefetcher already sees one long stream, and the extra requests cost
  * single-core bandwidth (stories15m F32 on one core: 212-218 -> 277-288
  * tokens/s without them; two cores unchanged, DRAM-bound either way).
- * U vectors per step so that every tile keeps 4-8 FMA chains in flight
- * (acc[(r * NX + j) * U + u], at most 8 registers): FMA latency is 4 cycles
- * at 2 per cycle, and batched tiles are compute-bound. */
+ * ORDER (every float kernel, the portable one too; vecdot.h "Summation
+ * order"): U = 2 vectors per entry whatever the tile shape, so element k
+ * goes to lane k % 16 while 16 remain, then lane k % 8 while 8 remain, by
+ * FMA; the 16 lanes fold as l + (l + 8), then hsum's tree; the last n % 8
+ * products are summed in order (multiply, add) and added to that. Tiles of
+ * 2-4 entries keep 4-8 FMA chains in flight (acc[(r * NX + j) * U + u]). */
 #define FLOAT_TILE(NAME, LD, SC)                                                       \
     INLINE void NAME(const char *w, size_t ws, const char *x, size_t xs, int64_t n,    \
                      float *y, int64_t ldy, const int NR, const int NX) {              \
-        const int U = NR * NX <= 2 ? 4 : 2;                                            \
+        const int U = 2;                                                               \
         __m256 acc[16], sum[4];                                                        \
         UNROLL for (int k = 0; k < NR * NX * U; k++) acc[k] = _mm256_setzero_ps();     \
         int64_t i = 0;                                                                 \
@@ -166,145 +171,80 @@ TILE_WRAP(tile_bf16, bf16_tile)
 
 /* ---- Q8_0 / Q4_0 / Q5_0 weights x Q8_0 activations ------------------------- */
 
-/* Two fp16 scales as floats [a, b, 0, 0] (one conversion for a block pair). */
-INLINE __m128 f16x2(uint16_t a, uint16_t b) {
-    return _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)a | (uint32_t)b << 16)));
+/* The four totals of four int32x8 vectors (exact: integer adds). */
+INLINE __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i t = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    return _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
 }
 
-/* Q8_0 weights, two blocks per step (one scale conversion per pair); each
- * block's product sum is scaled on its own, the pair is summed before it
- * joins the accumulator so each tile entry keeps one short dependency chain.
- * Signed codes use |w| * (x * sign(w)); maddubs pairs stay < 2*128*127. An
- * odd last block pairs with itself under a zero activation scale. */
-INLINE void q8_0_step(const char *w, size_t ws, const char *x, size_t xs, int64_t b, __m256 *acc,
-                      const int NR, const int NX, const int two) {
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256i xq0[4], xq1[4];
-    __m128 dx[4];
-    UNROLL for (int j = 0; j < NX; j++) {
-        const qt_block_q8_0 *x0 = (const qt_block_q8_0 *)(x + j * xs) + b, *x1 = x0 + two;
-        xq0[j] = loadu(x0->qs);
-        xq1[j] = loadu(x1->qs);
-        dx[j] = f16x2(x0->d, two ? x1->d : 0);
-    }
-    UNROLL for (int r = 0; r < NR; r++) {
-        const qt_block_q8_0 *p0 = (const qt_block_q8_0 *)(w + r * ws) + b, *p1 = p0 + two;
-        __m256i w0 = loadu(p0->qs), w1 = loadu(p1->qs);
-        __m256i a0 = _mm256_sign_epi8(w0, w0), a1 = _mm256_sign_epi8(w1, w1);
-        __m128 dw = f16x2(p0->d, p1->d);
+/* ORDER (the one every Q8_0/Q4_0/Q5_0 kernel keeps, vecdot.h "Summation
+ * order"): per block b in order, the block's exact integer sum s_b, then
+ * acc = fma((float)s_b, dw_b * dx_b, acc) with one accumulator per output.
+ *
+ * One tile entry (r, j) is one lane of a 4-lane accumulator, so each block
+ * ends in one madd per entry, one 4-way integer reduction, one convert and
+ * one FMA for the whole tile. Q8_0 weights are signed and use |w| * (x *
+ * sign(w)) (pairs < 2*128*127); Q4_0/Q5_0 codes u = q + 8 (or + 16) go
+ * unsigned into maddubs and the offset comes back as maddubs(8 or 16, x),
+ * once per activation block. T: 0 = Q8_0, 1 = Q4_0, 2 = Q5_0. */
+INLINE void q32_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t n, float *y,
+                     int64_t ldy, const int NR, const int NX, const int T) {
+    const __m256i ones = _mm256_set1_epi16(1), m4 = _mm256_set1_epi8(15);
+    const __m256i off = _mm256_set1_epi8(T == 2 ? 16 : 8);
+    const size_t bsz = T == 0 ? sizeof(qt_block_q8_0) : T == 1 ? sizeof(qt_block_q4_0) : sizeof(qt_block_q5_0);
+    __m128 acc = _mm_setzero_ps();
+    for (int64_t b = 0; b < n / 32; b++) {
+        if ((b & 1) == 0) prefetch_next(w, ws, (size_t)b * bsz, NR);
+        __m256i xq[4], xo[4], p[4];
+        float dx[4], dw[4], dd[4] = {0, 0, 0, 0};
         UNROLL for (int j = 0; j < NX; j++) {
-            __m256i s0 = _mm256_madd_epi16(_mm256_maddubs_epi16(a0, _mm256_sign_epi8(xq0[j], w0)), ones);
-            __m256i s1 = _mm256_madd_epi16(_mm256_maddubs_epi16(a1, _mm256_sign_epi8(xq1[j], w1)), ones);
-            __m128 d = _mm_mul_ps(dw, dx[j]);
-            __m256 t = _mm256_mul_ps(_mm256_broadcastss_ps(d), _mm256_cvtepi32_ps(s0));
-            t = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(d)), _mm256_cvtepi32_ps(s1), t);
-            acc[r * NX + j] = _mm256_add_ps(acc[r * NX + j], t);
+            const qt_block_q8_0 *xb = (const qt_block_q8_0 *)(x + j * xs) + b;
+            xq[j] = loadu(xb->qs);
+            dx[j] = f16(xb->d);
+            if (T) xo[j] = _mm256_maddubs_epi16(off, xq[j]);
         }
-    }
-}
-
-INLINE void q8_0_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t n, float *y,
-                      int64_t ldy, const int NR, const int NX) {
-    __m256 acc[4];
-    UNROLL for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();
-    int64_t nb = n / 32, b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        prefetch_next(w, ws, b * sizeof(qt_block_q8_0), NR);
-        q8_0_step(w, ws, x, xs, b, acc, NR, NX, 1);
-    }
-    if (b < nb) q8_0_step(w, ws, x, xs, b, acc, NR, NX, 0);   /* pairs with itself, scale 0 */
-    store_tile(acc, y, ldy, NR, NX);
-}
-
-/* Unsigned codes of a Q4_0 / Q5_0 block pair: the 16 code bytes of block b
- * fill the low 128 bits and those of b+1 the high 128 bits, so `lo` holds
- * elements 0-15 of both blocks and `hi` elements 16-31. Q5_0's fifth bits:
- * byte k of lo takes bit k of its block's qh (bit 16+k for hi), found by an
- * in-lane byte shuffle of the broadcast u32 and a per-byte bit test. */
-INLINE void unpack_pair(const char *p0c, const char *p1c, const int Q5, __m256i *lo, __m256i *hi,
-                        __m128 *d) {
-    const __m256i m4 = _mm256_set1_epi8(15);
-    const uint8_t *qs0, *qs1;
-    if (Q5) {
-        const qt_block_q5_0 *p0 = (const qt_block_q5_0 *)p0c, *p1 = (const qt_block_q5_0 *)p1c;
-        qs0 = p0->qs; qs1 = p1->qs;
-        *d = f16x2(p0->d, p1->d);
-    } else {
-        const qt_block_q4_0 *p0 = (const qt_block_q4_0 *)p0c, *p1 = (const qt_block_q4_0 *)p1c;
-        qs0 = p0->qs; qs1 = p1->qs;
-        *d = f16x2(p0->d, p1->d);
-    }
-    __m256i q = _mm256_set_m128i(loadu128(qs1), loadu128(qs0));
-    *lo = _mm256_and_si256(q, m4);
-    *hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-    if (Q5) {   /* the u64 qh0 | qh1 << 32 broadcast; lane 1 reads bytes 4-7 */
-        const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
-        const __m256i sel_lo = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
-                                                4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5);
-        const __m256i sel_hi = _mm256_add_epi8(sel_lo, _mm256_set1_epi8(2));
-        const __m256i b16 = _mm256_set1_epi8(16);
-        uint32_t h0, h1;
-        memcpy(&h0, ((const qt_block_q5_0 *)p0c)->qh, 4);
-        memcpy(&h1, ((const qt_block_q5_0 *)p1c)->qh, 4);
-        __m256i h = _mm256_set1_epi64x((long long)((uint64_t)h0 | (uint64_t)h1 << 32));
-        __m256i bl = _mm256_and_si256(_mm256_shuffle_epi8(h, sel_lo), bit);
-        __m256i bh = _mm256_and_si256(_mm256_shuffle_epi8(h, sel_hi), bit);
-        *lo = _mm256_or_si256(*lo, _mm256_and_si256(_mm256_cmpeq_epi8(bl, bit), b16));
-        *hi = _mm256_or_si256(*hi, _mm256_and_si256(_mm256_cmpeq_epi8(bh, bit), b16));
-    }
-}
-
-/* Q4_0 (Q5 = 0) / Q5_0 (Q5 = 1), a block pair per step. Codes u = q + 8 (or
- * + 16) go unsigned into maddubs with activations paired the same way (once
- * per tile); both products add up in int16 (at most 2 * 2*31*127 < 32767),
- * the offset comes back as maddubs(8 or 16, x) computed once per activation
- * pair, and one madd, one convert and one FMA cover two blocks with scales
- * [s_b x4, s_b+1 x4]. An odd last block pairs with itself under a zero
- * activation scale. */
-INLINE void q40_step(const char *w, size_t ws, const char *x, size_t xs, int64_t b, __m256 *acc,
-                     const int NR, const int NX, const int Q5, const int two) {
-    const __m256i ones = _mm256_set1_epi16(1), off = _mm256_set1_epi8(Q5 ? 16 : 8);
-    const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-    const size_t bsz = Q5 ? sizeof(qt_block_q5_0) : sizeof(qt_block_q4_0);
-    __m256i xlo[4], xhi[4], xo[4];
-    __m128 dx[4];
-    UNROLL for (int j = 0; j < NX; j++) {
-        const qt_block_q8_0 *x0 = (const qt_block_q8_0 *)(x + j * xs) + b, *x1 = x0 + two;
-        xlo[j] = _mm256_set_m128i(loadu128(x1->qs), loadu128(x0->qs));
-        xhi[j] = _mm256_set_m128i(loadu128(x1->qs + 16), loadu128(x0->qs + 16));
-        xo[j] = _mm256_add_epi16(_mm256_maddubs_epi16(off, xlo[j]), _mm256_maddubs_epi16(off, xhi[j]));
-        dx[j] = f16x2(x0->d, two ? x1->d : 0);
-    }
-    UNROLL for (int r = 0; r < NR; r++) {
-        const char *p0 = w + r * ws + b * bsz;
-        __m256i lo, hi;
-        __m128 dw;
-        unpack_pair(p0, p0 + two * bsz, Q5, &lo, &hi, &dw);
-        UNROLL for (int j = 0; j < NX; j++) {
-            __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xlo[j]), _mm256_maddubs_epi16(hi, xhi[j]));
-            p = _mm256_madd_epi16(_mm256_sub_epi16(p, xo[j]), ones);
-            __m256 sc = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_mul_ps(dw, dx[j])), spread);
-            acc[r * NX + j] = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(p), acc[r * NX + j]);
+        UNROLL for (int k = 0; k < 4; k++) p[k] = _mm256_setzero_si256();
+        UNROLL for (int r = 0; r < NR; r++) {
+            const char *pb = w + r * ws + (size_t)b * bsz;
+            if (T == 0) {
+                const qt_block_q8_0 *q = (const qt_block_q8_0 *)pb;
+                __m256i wv = loadu(q->qs), a = _mm256_sign_epi8(wv, wv);
+                dw[r] = f16(q->d);
+                UNROLL for (int j = 0; j < NX; j++)
+                    p[r * NX + j] = _mm256_madd_epi16(_mm256_maddubs_epi16(a, _mm256_sign_epi8(xq[j], wv)), ones);
+                continue;
+            }
+            const uint8_t *qs = T == 1 ? ((const qt_block_q4_0 *)pb)->qs : ((const qt_block_q5_0 *)pb)->qs;
+            dw[r] = f16(T == 1 ? ((const qt_block_q4_0 *)pb)->d : ((const qt_block_q5_0 *)pb)->d);
+            __m128i q = loadu128(qs);   /* elements 0-15 low nibbles, 16-31 high */
+            __m256i u = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), m4);
+            if (T == 2) {   /* byte e takes bit e of qh: byte e / 8 of it, bit e % 8 */
+                const __m256i sel = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                                     2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+                const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+                int32_t h;
+                memcpy(&h, ((const qt_block_q5_0 *)pb)->qh, 4);
+                __m256i hb = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(h), sel), bit);
+                u = _mm256_or_si256(u, _mm256_and_si256(_mm256_cmpeq_epi8(hb, bit), _mm256_set1_epi8(16)));
+            }
+            UNROLL for (int j = 0; j < NX; j++)
+                p[r * NX + j] = _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(u, xq[j]), xo[j]), ones);
         }
+        UNROLL for (int r = 0; r < NR; r++)
+            UNROLL for (int j = 0; j < NX; j++) dd[r * NX + j] = dw[r] * dx[j];
+        __m128i s = hsum4_epi32(p[0], p[1], p[2], p[3]);
+        acc = _mm_fmadd_ps(_mm_cvtepi32_ps(s), _mm_loadu_ps(dd), acc);
     }
+    float out[4];
+    _mm_storeu_ps(out, acc);
+    UNROLL for (int r = 0; r < NR; r++)
+        UNROLL for (int j = 0; j < NX; j++) y[j * ldy + r] = out[r * NX + j];
 }
 
-INLINE void q40_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t n, float *y,
-                     int64_t ldy, const int NR, const int NX, const int Q5) {
-    __m256 acc[4];
-    UNROLL for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();
-    int64_t nb = n / 32, b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        prefetch_next(w, ws, b * (Q5 ? sizeof(qt_block_q5_0) : sizeof(qt_block_q4_0)), NR);
-        q40_step(w, ws, x, xs, b, acc, NR, NX, Q5, 1);
-    }
-    if (b < nb) q40_step(w, ws, x, xs, b, acc, NR, NX, Q5, 0);   /* pairs with itself, scale 0 */
-    store_tile(acc, y, ldy, NR, NX);
-}
-
-#define Q4_0_TILE(...) q40_tile(__VA_ARGS__, 0)
-#define Q5_0_TILE(...) q40_tile(__VA_ARGS__, 1)
-TILE_WRAP(tile_q8_0, q8_0_tile)
+#define Q8_0_TILE(...) q32_tile(__VA_ARGS__, 0)
+#define Q4_0_TILE(...) q32_tile(__VA_ARGS__, 1)
+#define Q5_0_TILE(...) q32_tile(__VA_ARGS__, 2)
+TILE_WRAP(tile_q8_0, Q8_0_TILE)
 TILE_WRAP(tile_q4_0, Q4_0_TILE)
 TILE_WRAP(tile_q5_0, Q5_0_TILE)
 
@@ -341,7 +281,11 @@ INLINE void k4_scales(const uint8_t *s12, __m256i *sc16, __m256i *mn16) {
     *mn16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(v, v));
 }
 
-/* Q4_K (Q5 = 0) or Q5_K (Q5 = 1). Per chunk c of 64: low nibbles are
+/* ORDER (every Q4_K/Q5_K kernel, vecdot.h "Summation order"): per
+ * super-block in order, the exact integer sums is = sum_j sc_j * dot_j and
+ * im = sum_j mn_j * bsum_j, then acc = fma(is, d * dx, acc) and acc =
+ * fma(-im, dmin * dx, acc), one scalar accumulator per output.
+ * Q4_K (Q5 = 0) or Q5_K (Q5 = 1). Per chunk c of 64: low nibbles are
  * sub-block 2c (activations 64c..64c+31), high nibbles 2c+1; Q5_K's fifth
  * bits for chunk c are bits 2c, 2c+1 of qh[l], walked down by shifting qh 2
  * bits per chunk (16-bit shifts leak bits from the neighbour byte only into
@@ -350,10 +294,8 @@ INLINE void k4_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t 
                     int64_t ldy, const int NR, const int NX, const int Q5) {
     const __m256i m4 = _mm256_set1_epi8(15), m16 = _mm256_set1_epi8(16);
     const size_t bsz = Q5 ? sizeof(qt_block_q5_K) : sizeof(qt_block_q4_K);
-    __m256 sums[4];
     for (int r = 0; r < NR; r++) {   /* rows one after another: a block is long enough */
-        __m256 acc[4];
-        UNROLL for (int j = 0; j < NX; j++) acc[j] = _mm256_setzero_ps();
+        float acc[4] = {0, 0, 0, 0};
         for (int64_t b = 0; b < n / 256; b++) {
             const char *p = w + r * ws + b * bsz;
             const qt_block_q4_K *p4 = (const qt_block_q4_K *)p;
@@ -382,17 +324,15 @@ INLINE void k4_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t 
                     sumi[j] = _mm256_add_epi32(sumi[j], _mm256_add_epi32(p0, p1));
                 }
             }
-            __m128 dd = f16x2(Q5 ? p5->d : p4->d, Q5 ? p5->dmin : p4->dmin);   /* [d, dmin] */
+            float d = f16(Q5 ? p5->d : p4->d), dmin = f16(Q5 ? p5->dmin : p4->dmin);
             UNROLL for (int j = 0; j < NX; j++) {
-                __m256i pm = _mm256_madd_epi16(loadu(xb[j]->bsums), mn16);
-                __m128 e = _mm_mul_ps(dd, _mm_set1_ps(xb[j]->d));
-                __m256 a = _mm256_fmadd_ps(_mm256_broadcastss_ps(e), _mm256_cvtepi32_ps(sumi[j]), acc[j]);
-                acc[j] = _mm256_fnmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(e)), _mm256_cvtepi32_ps(pm), a);
+                int32_t pm = hsum_epi32(_mm256_madd_epi16(loadu(xb[j]->bsums), mn16));
+                acc[j] = fmaf((float)hsum_epi32(sumi[j]), d * xb[j]->d, acc[j]);
+                acc[j] = fmaf(-(float)pm, dmin * xb[j]->d, acc[j]);
             }
         }
-        UNROLL for (int j = 0; j < NX; j++) sums[r * NX + j] = acc[j];
+        UNROLL for (int j = 0; j < NX; j++) y[j * ldy + r] = acc[j];
     }
-    store_tile(sums, y, ldy, NR, NX);
 }
 
 #define Q4_K_TILE(...) k4_tile(__VA_ARGS__, 0)
@@ -400,7 +340,9 @@ INLINE void k4_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t 
 TILE_WRAP(tile_q4_K, Q4_K_TILE)
 TILE_WRAP(tile_q5_K, Q5_K_TILE)
 
-/* Q6_K: codes u = q + 32 in 0..63 go unsigned into maddubs; the -32 comes back
+/* ORDER: per super-block in order, its exact integer sum, then acc =
+ * fma(sum, d * dx, acc), one scalar accumulator per output.
+ * Q6_K: codes u = q + 32 in 0..63 go unsigned into maddubs; the -32 comes back
  * as 32 * sum_g sc[g] * bsums[g]. Half h, part k (32 elements) covers scale
  * groups 8h+2k (low 128 bits of the int16 products) and 8h+2k+1 (high), so
  * `sce` holds even groups in its low half and odd groups in its high half and
@@ -409,10 +351,8 @@ INLINE void q6_K_tile(const char *w, size_t ws, const char *x, size_t xs, int64_
                       int64_t ldy, const int NR, const int NX) {
     const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
     const __m128i evenodd = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
-    __m256 sums[4];
     for (int r = 0; r < NR; r++) {   /* rows one after another: a block is long enough */
-        __m256 acc[4];
-        UNROLL for (int j = 0; j < NX; j++) acc[j] = _mm256_setzero_ps();
+        float acc[4] = {0, 0, 0, 0};
         for (int64_t b = 0; b < n / 256; b++) {
             const qt_block_q6_K *p = (const qt_block_q6_K *)(w + r * ws) + b;
             const qt_block_q8_K *xb[4];
@@ -444,13 +384,11 @@ INLINE void q6_K_tile(const char *w, size_t ws, const char *x, size_t xs, int64_
             float d = f16(p->d);
             UNROLL for (int j = 0; j < NX; j++) {
                 __m256i bias = _mm256_slli_epi32(_mm256_madd_epi16(loadu(xb[j]->bsums), scn), 5);
-                __m256 s = _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[j], bias));
-                acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(d * xb[j]->d), s, acc[j]);
+                acc[j] = fmaf((float)hsum_epi32(_mm256_sub_epi32(sumi[j], bias)), d * xb[j]->d, acc[j]);
             }
         }
-        UNROLL for (int j = 0; j < NX; j++) sums[r * NX + j] = acc[j];
+        UNROLL for (int j = 0; j < NX; j++) y[j * ldy + r] = acc[j];
     }
-    store_tile(sums, y, ldy, NR, NX);
 }
 
 TILE_WRAP(tile_q6_K, q6_K_tile)
@@ -499,22 +437,37 @@ INLINE __m256 exp8(__m256 x) {
 }
 
 /* g = silu(g) * u = g / (1 + exp(-g)) * u, as the portable loop computes it
- * with expf (a true division, so only exp8's error remains). */
-static void silu_mul(float *g, const float *u, int64_t n) {
+ * with expf (a true division, so only exp8's error remains). A value's
+ * result must not depend on where it sits in the call (a batch of several
+ * sequences gates their rows in one call, split across threads): the last
+ * n % 8 go through exp8 too, from a padded copy, not through expf. */
+INLINE __m256 silu8(__m256 v, __m256 u) {
     const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 v = _mm256_loadu_ps(g + i);
-        __m256 s = _mm256_div_ps(v, _mm256_add_ps(one, exp8(_mm256_xor_ps(v, sign))));
-        _mm256_storeu_ps(g + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
-    }
-    for (; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    return _mm256_mul_ps(_mm256_div_ps(v, _mm256_add_ps(one, exp8(_mm256_xor_ps(v, sign)))), u);
 }
 
+static void silu_mul(float *g, const float *u, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(g + i, silu8(_mm256_loadu_ps(g + i), _mm256_loadu_ps(u + i)));
+    if (i < n) {
+        float tg[8] = {0}, tu[8] = {0};
+        memcpy(tg, g + i, sizeof(float) * (size_t)(n - i));
+        memcpy(tu, u + i, sizeof(float) * (size_t)(n - i));
+        _mm256_storeu_ps(tg, silu8(_mm256_loadu_ps(tg), _mm256_loadu_ps(tu)));
+        memcpy(g + i, tg, sizeof(float) * (size_t)(n - i));
+    }
+}
+
+/* Every value through exp8, the tail from a padded copy (as silu_mul). */
 static void exp_f32(float *x, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, exp8(_mm256_loadu_ps(x + i)));
-    for (; i < n; i++) x[i] = expf(x[i]);
+    if (i < n) {
+        float t[8] = {0};
+        memcpy(t, x + i, sizeof(float) * (size_t)(n - i));
+        _mm256_storeu_ps(t, exp8(_mm256_loadu_ps(t)));
+        memcpy(x + i, t, sizeof(float) * (size_t)(n - i));
+    }
 }
 
 /* Q8_0 activation blocks: amax, d = fp16(amax / 127), codes = round(x *

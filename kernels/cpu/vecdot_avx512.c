@@ -54,15 +54,20 @@ INLINE __m512 ld_bf16(const void *p, int64_t i, __mmask16 m) {   /* bf16: top ha
     return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
 }
 
-/* U vectors per step so that every tile keeps four FMA chains in flight
- * (acc[(r * NX + j) * U + u]); the masked loop takes the last n % 16. */
+/* ORDER: U = 2 vectors per entry whatever the tile shape (element k to lane
+ * k % 32 while 32 remain, then lane k % 16 by the masked loop), folded as
+ * l + (l + 16), then _mm512_reduce_add_ps: one order for an output on every
+ * path of this ISA (it differs from the AVX2 order; a machine uses one ISA).
+ * Tiles of 2-4 entries keep 4-8 FMA chains in flight. Not run on the
+ * development machine (no AVX-512 there): tests/test_invariance.c checks it
+ * wherever it runs on a CPU that has it. */
 #define FLOAT_TILE(NAME, LD)                                                           \
     INLINE void NAME(const char *w, size_t ws, const char *x, size_t xs, int64_t n,    \
                      float *y, int64_t ldy, const int NR, const int NX) {              \
-        const int U = NR * NX == 1 ? 4 : NR * NX == 2 ? 2 : 1;                         \
+        const int U = 2;                                                               \
         const __mmask16 all = 0xffff;                                                  \
-        __m512 acc[4];                                                                 \
-        UNROLL for (int k = 0; k < 4; k++) acc[k] = _mm512_setzero_ps();               \
+        __m512 acc[8];                                                                 \
+        UNROLL for (int k = 0; k < 8; k++) acc[k] = _mm512_setzero_ps();               \
         int64_t i = 0;                                                                 \
         for (; i + 16 * U <= n; i += 16 * U) {                                         \
             UNROLL for (int u = 0; u < U; u++) {                                       \

@@ -10,8 +10,9 @@
  * eight rows: four loads, eight maddubs, one widening, one conversion and
  * one FMA, and the results are stored as they are (no reduction).
  *
- * Integer sums are exact; results equal the tile kernels' up to float
- * summation order (blocks summed in order, one chain per row).
+ * ORDER (vecdot.h "Summation order"): per block in order, the exact
+ * integer sum, then acc = fma(sum, dw * dx, acc), one accumulator lane per
+ * row: bitwise the tile kernels' and the eight-wide kernels' results.
  */
 #include "vecdot.h"
 #include "qtypes.h"

@@ -1,0 +1,695 @@
+/* gmatch: interned parse-stack sets, their byte transitions and token masks
+ * (see gmatch.h).
+ *
+ * Stacks are persistent lists interned as (pos, below) pairs: pos is an
+ * element index of the gram, below the stack under it; id 0 is the empty
+ * stack (the grammar is complete). The top of every stack in a state is a
+ * byte-set element; the entries below are return positions. A reference
+ * that ends its alternative pushes no return position (tail call), so
+ * right-recursive repetitions keep stacks short and states recur.
+ *
+ * A state is a sorted set of stack ids, interned; id 0 is the dead state
+ * (no stack: nothing can follow). For each state the ctx caches a 256-entry
+ * transition row (filled lazily) and a token bitset (filled by one walk of
+ * the prefix tree). Past a memory budget new rows and masks are computed
+ * without being kept.
+ *
+ * The prefix tree is stored in preorder: node i has its byte, its depth and
+ * the index just past its subtree, so the walk is one forward scan that
+ * jumps over a dead subtree.
+ */
+#include "gmatch.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smp.h"
+#include "tok.h"
+
+#define CACHE_BUDGET ((int64_t)768 << 20)
+
+/* ---- vocabulary ------------------------------------------------------------ */
+
+struct gmatch_vocab {
+    int refs;
+    int32_t n;              /* tokens */
+    char *bytes;            /* all pieces */
+    int64_t *off;           /* (n + 1) piece i = bytes[off[i] .. off[i+1]) */
+    int32_t eos, eot;
+    /* the prefix tree, preorder (nn nodes) */
+    int32_t nn;
+    uint8_t *nbyte;         /* (nn) */
+    uint16_t *ndepth;       /* (nn) 1.. */
+    int32_t *nend;          /* (nn) first node after the subtree */
+    int32_t *ntok;          /* (nn) first index into sorted of tokens ending here */
+    int32_t *ntokn;         /* (nn) how many */
+    int32_t *sorted;        /* token ids by piece */
+    int32_t max_depth;
+};
+
+static const gmatch_vocab *sort_vocab;   /* qsort has no context argument; only during build */
+
+static int cmp_piece(const void *pa, const void *pb) {
+    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+    const gmatch_vocab *v = sort_vocab;
+    size_t la = (size_t)(v->off[a + 1] - v->off[a]), lb = (size_t)(v->off[b + 1] - v->off[b]);
+    int c = memcmp(v->bytes + v->off[a], v->bytes + v->off[b], la < lb ? la : lb);
+    if (c) return c;
+    if (la != lb) return la < lb ? -1 : 1;
+    return (a > b) - (a < b);
+}
+
+void gmatch_vocab_unref(gmatch_vocab *v) {
+    if (!v || --v->refs > 0) return;
+    free(v->bytes);
+    free(v->off);
+    free(v->nbyte);
+    free(v->ndepth);
+    free(v->nend);
+    free(v->ntok);
+    free(v->ntokn);
+    free(v->sorted);
+    free(v);
+}
+
+gmatch_vocab *gmatch_vocab_ref(gmatch_vocab *v) {
+    if (v) v->refs++;
+    return v;
+}
+
+static bool build_tree(gmatch_vocab *v) {
+    int32_t ns = 0;
+    int64_t total = 0;
+    v->sorted = malloc(sizeof *v->sorted * (size_t)(v->n ? v->n : 1));
+    if (!v->sorted) return false;
+    for (int32_t i = 0; i < v->n; i++) {
+        int64_t len = v->off[i + 1] - v->off[i];
+        if (len == 0 || i == v->eos || i == v->eot) continue;
+        if (len > 65535) continue;          /* no real piece is this long */
+        v->sorted[ns++] = i;
+        total += len;
+    }
+    sort_vocab = v;
+    qsort(v->sorted, (size_t)ns, sizeof *v->sorted, cmp_piece);
+    sort_vocab = NULL;
+    size_t cap = (size_t)total + 1;
+    v->nbyte = malloc(cap);
+    v->ndepth = malloc(sizeof *v->ndepth * cap);
+    v->nend = malloc(sizeof *v->nend * cap);
+    v->ntok = malloc(sizeof *v->ntok * cap);
+    v->ntokn = calloc(cap, sizeof *v->ntokn);
+    int32_t *path = malloc(sizeof *path * 65537);
+    if (!v->nbyte || !v->ndepth || !v->nend || !v->ntok || !v->ntokn || !path) { free(path); return false; }
+    int32_t nn = 0, plen = 0;
+    const char *prev = NULL;
+    for (int32_t k = 0; k < ns; k++) {
+        int32_t id = v->sorted[k];
+        const char *s = v->bytes + v->off[id];
+        int32_t len = (int32_t)(v->off[id + 1] - v->off[id]);
+        int32_t l = 0;
+        if (prev) while (l < len && l < plen && s[l] == prev[l]) l++;
+        for (int32_t d = plen; d > l; d--) v->nend[path[d]] = nn;   /* close the old branch */
+        for (int32_t d = l + 1; d <= len; d++) {
+            v->nbyte[nn] = (uint8_t)s[d - 1];
+            v->ndepth[nn] = (uint16_t)d;
+            v->ntok[nn] = -1;
+            path[d] = nn++;
+        }
+        int32_t node = path[len];
+        if (v->ntokn[node]++ == 0) v->ntok[node] = k;
+        if (len > v->max_depth) v->max_depth = len;
+        prev = s;
+        plen = len;
+    }
+    for (int32_t d = plen; d >= 1; d--) v->nend[path[d]] = nn;
+    v->nn = nn;
+    free(path);
+    return true;
+}
+
+gmatch_vocab *gmatch_vocab_create_pieces(const char *const *pieces, const size_t *lens, int32_t n,
+                                         int32_t eos, int32_t eot) {
+    gmatch_vocab *v = calloc(1, sizeof *v);
+    if (!v) return NULL;
+    v->refs = 1;
+    v->n = n;
+    v->eos = eos;
+    v->eot = eot;
+    int64_t total = 0;
+    for (int32_t i = 0; i < n; i++) total += (int64_t)lens[i];
+    v->off = malloc(sizeof *v->off * (size_t)(n + 1));
+    v->bytes = malloc((size_t)total + 1);
+    if (!v->off || !v->bytes) { gmatch_vocab_unref(v); return NULL; }
+    int64_t o = 0;
+    for (int32_t i = 0; i < n; i++) {
+        v->off[i] = o;
+        memcpy(v->bytes + o, pieces[i], lens[i]);
+        o += (int64_t)lens[i];
+    }
+    v->off[n] = o;
+    if (!build_tree(v)) { gmatch_vocab_unref(v); return NULL; }
+    return v;
+}
+
+gmatch_vocab *gmatch_vocab_create(const tok *t) {
+    int32_t n = tok_n_vocab(t);
+    char **pieces = calloc((size_t)(n ? n : 1), sizeof *pieces);
+    size_t *lens = calloc((size_t)(n ? n : 1), sizeof *lens);
+    gmatch_vocab *v = NULL;
+    if (!pieces || !lens) goto out;
+    char buf[256];
+    for (int32_t i = 0; i < n; i++) {
+        int32_t k = tok_piece(t, i, buf, (int32_t)sizeof buf, false);
+        if (k < 0) k = 0;
+        if (!(pieces[i] = malloc((size_t)k + 1))) goto out;
+        if (k > (int32_t)sizeof buf) tok_piece(t, i, pieces[i], k, false);
+        else memcpy(pieces[i], buf, (size_t)k);
+        lens[i] = (size_t)k;
+    }
+    v = gmatch_vocab_create_pieces((const char *const *)pieces, lens, n, tok_eos(t), tok_eot(t));
+out:
+    if (pieces) for (int32_t i = 0; i < n; i++) free(pieces[i]);
+    free(pieces);
+    free(lens);
+    return v;
+}
+
+int32_t gmatch_vocab_n(const gmatch_vocab *v) { return v->n; }
+
+const char *gmatch_vocab_piece(const gmatch_vocab *v, int32_t id, size_t *len) {
+    if (id < 0 || id >= v->n) { *len = 0; return ""; }
+    *len = (size_t)(v->off[id + 1] - v->off[id]);
+    return v->bytes + v->off[id];
+}
+
+/* ---- interning ------------------------------------------------------------- */
+
+typedef struct state {
+    int32_t first, n;       /* stacks: pool[first .. first + n) */
+    bool complete;
+    int32_t *trans;         /* (256) next state, -1 unknown; NULL until used */
+    uint64_t *mask;         /* (words) NULL until asked */
+    int32_t count;          /* allowed tokens, when mask is set */
+} state;
+
+struct gmatch_ctx {
+    int refs;
+    gram *g;
+    gmatch_vocab *v;
+    int32_t words;
+    /* stacks */
+    int32_t *spos, *sbelow;
+    int32_t ns, cap_s;
+    int32_t *shash;         /* (hcap_s) stack ids, -1 empty */
+    int32_t hcap_s;
+    /* states */
+    state *st;
+    int32_t nst, cap_st;
+    int32_t *pool;
+    int64_t npool, cap_pool;
+    int32_t *sthash;
+    int32_t hcap_st;
+    int64_t cached_bytes;
+    /* scratch */
+    int32_t *out;
+    int32_t nout, cap_out;
+    int32_t *walk;          /* (max_depth + 1) */
+    uint64_t *tmp_mask;     /* a mask computed past the budget */
+    int32_t tmp_state;
+    int32_t start;
+};
+
+static uint64_t mix(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static bool grow_stack_hash(gmatch_ctx *c) {
+    int32_t cap = c->hcap_s ? 2 * c->hcap_s : 1024;
+    int32_t *h = malloc(sizeof *h * (size_t)cap);
+    if (!h) return false;
+    memset(h, 0xff, sizeof *h * (size_t)cap);
+    for (int32_t i = 1; i < c->ns; i++) {
+        uint64_t k = mix((uint64_t)(uint32_t)c->spos[i] << 32 | (uint32_t)c->sbelow[i]);
+        int32_t j = (int32_t)(k & (uint64_t)(cap - 1));
+        while (h[j] >= 0) j = (j + 1) & (cap - 1);
+        h[j] = i;
+    }
+    free(c->shash);
+    c->shash = h;
+    c->hcap_s = cap;
+    return true;
+}
+
+/* Id of stack (pos, below); -1 when out of memory. */
+static int32_t intern_stack(gmatch_ctx *c, int32_t pos, int32_t below) {
+    if (2 * (c->ns + 1) > c->hcap_s && !grow_stack_hash(c)) return -1;
+    uint64_t k = mix((uint64_t)(uint32_t)pos << 32 | (uint32_t)below);
+    int32_t j = (int32_t)(k & (uint64_t)(c->hcap_s - 1));
+    while (c->shash[j] >= 0) {
+        int32_t i = c->shash[j];
+        if (c->spos[i] == pos && c->sbelow[i] == below) return i;
+        j = (j + 1) & (c->hcap_s - 1);
+    }
+    if (c->ns == c->cap_s) {
+        int32_t cap = 2 * c->cap_s;
+        int32_t *p = realloc(c->spos, sizeof *p * (size_t)cap);
+        if (!p) return -1;
+        c->spos = p;
+        int32_t *b = realloc(c->sbelow, sizeof *b * (size_t)cap);
+        if (!b) return -1;
+        c->sbelow = b;
+        c->cap_s = cap;
+    }
+    c->spos[c->ns] = pos;
+    c->sbelow[c->ns] = below;
+    c->shash[j] = c->ns;
+    return c->ns++;
+}
+
+static uint64_t hash_set(const int32_t *s, int32_t n) {
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n;
+    for (int32_t i = 0; i < n; i++) h = mix(h ^ (uint32_t)s[i]) + 0x632be59bd9b4e019ULL;
+    return h;
+}
+
+static bool grow_state_hash(gmatch_ctx *c) {
+    int32_t cap = c->hcap_st ? 2 * c->hcap_st : 1024;
+    int32_t *h = malloc(sizeof *h * (size_t)cap);
+    if (!h) return false;
+    memset(h, 0xff, sizeof *h * (size_t)cap);
+    for (int32_t i = 1; i < c->nst; i++) {
+        int32_t j = (int32_t)(hash_set(c->pool + c->st[i].first, c->st[i].n) & (uint64_t)(cap - 1));
+        while (h[j] >= 0) j = (j + 1) & (cap - 1);
+        h[j] = i;
+    }
+    free(c->sthash);
+    c->sthash = h;
+    c->hcap_st = cap;
+    return true;
+}
+
+static int cmp_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Interns c->out[0..nout) as a state (sorted and deduplicated here); 0 when
+ * empty, -1 when out of memory. */
+static int32_t intern_state(gmatch_ctx *c) {
+    if (c->nout == 0) return 0;
+    qsort(c->out, (size_t)c->nout, sizeof *c->out, cmp_i32);
+    int32_t n = 1;
+    for (int32_t i = 1; i < c->nout; i++) if (c->out[i] != c->out[n - 1]) c->out[n++] = c->out[i];
+    if (2 * (c->nst + 1) > c->hcap_st && !grow_state_hash(c)) return -1;
+    uint64_t h = hash_set(c->out, n);
+    int32_t j = (int32_t)(h & (uint64_t)(c->hcap_st - 1));
+    while (c->sthash[j] >= 0) {
+        const state *s = &c->st[c->sthash[j]];
+        if (s->n == n && memcmp(c->pool + s->first, c->out, sizeof *c->out * (size_t)n) == 0) return c->sthash[j];
+        j = (j + 1) & (c->hcap_st - 1);
+    }
+    if (c->nst == c->cap_st) {
+        int32_t cap = 2 * c->cap_st;
+        state *s = realloc(c->st, sizeof *s * (size_t)cap);
+        if (!s) return -1;
+        c->st = s;
+        c->cap_st = cap;
+    }
+    if (c->npool + n > c->cap_pool) {
+        int64_t cap = 2 * c->cap_pool;
+        while (cap < c->npool + n) cap *= 2;
+        int32_t *p = realloc(c->pool, sizeof *p * (size_t)cap);
+        if (!p) return -1;
+        c->pool = p;
+        c->cap_pool = cap;
+    }
+    memcpy(c->pool + c->npool, c->out, sizeof *c->out * (size_t)n);
+    state *s = &c->st[c->nst];
+    memset(s, 0, sizeof *s);
+    s->first = (int32_t)c->npool;
+    s->n = n;
+    s->complete = c->out[0] == 0;           /* sorted: the empty stack is first */
+    c->npool += n;
+    c->sthash[j] = c->nst;
+    return c->nst++;
+}
+
+static bool out_push(gmatch_ctx *c, int32_t id) {
+    if (c->nout == c->cap_out) {
+        int32_t cap = c->cap_out ? 2 * c->cap_out : 64;
+        int32_t *o = realloc(c->out, sizeof *o * (size_t)cap);
+        if (!o) return false;
+        c->out = o;
+        c->cap_out = cap;
+    }
+    c->out[c->nout++] = id;
+    return true;
+}
+
+/* Adds to out the stacks reached from position pos over `below` without
+ * reading a byte: each has a byte-set element on top, or is empty. */
+static bool closure(gmatch_ctx *c, int32_t pos, int32_t below) {
+    const gram *g = c->g;
+    for (;;) {
+        gram_el e = g->el[pos];
+        if (e.type == GEL_BYTES) {
+            int32_t s = intern_stack(c, pos, below);
+            return s >= 0 && out_push(c, s);
+        }
+        if (e.type == GEL_END) {
+            if (below == 0) return out_push(c, 0);
+            pos = c->spos[below];
+            below = c->sbelow[below];
+            continue;
+        }
+        int32_t nb = below;
+        if (g->el[pos + 1].type != GEL_END && (nb = intern_stack(c, pos + 1, below)) < 0) return false;
+        for (int32_t a = g->rule_alt[e.arg]; a < g->rule_alt[e.arg + 1]; a++)
+            if (!closure(c, g->alt[a], nb)) return false;
+        return true;
+    }
+}
+
+/* The state after byte b, or 0 (dead), or -1 (out of memory). */
+static int32_t advance(gmatch_ctx *c, int32_t sid, uint8_t b) {
+    if (sid == 0) return 0;
+    state *s = &c->st[sid];
+    if (s->trans && s->trans[b] >= 0) return s->trans[b];
+    c->nout = 0;
+    int32_t first = s->first, n = s->n;
+    for (int32_t i = 0; i < n; i++) {
+        int32_t k = c->pool[first + i];
+        if (k == 0) continue;
+        int32_t pos = c->spos[k];
+        if (gram_set_has(c->g, c->g->el[pos].arg, b) && !closure(c, pos + 1, c->sbelow[k])) return -1;
+    }
+    int32_t r = intern_state(c);
+    if (r < 0) return -1;
+    s = &c->st[sid];                        /* intern may have moved st */
+    if (!s->trans && c->cached_bytes < CACHE_BUDGET) {
+        if ((s->trans = malloc(sizeof *s->trans * 256))) {
+            memset(s->trans, 0xff, sizeof *s->trans * 256);
+            c->cached_bytes += 1024;
+        }
+    }
+    if (s->trans) s->trans[b] = r;
+    return r;
+}
+
+/* ---- ctx --------------------------------------------------------------------- */
+
+gmatch_ctx *gmatch_ctx_create(gram *g, gmatch_vocab *v) {
+    gmatch_ctx *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->refs = 1;
+    c->g = gram_ref(g);
+    c->v = gmatch_vocab_ref(v);
+    c->words = (v->n + 63) / 64;
+    c->cap_s = 1024;
+    c->spos = malloc(sizeof *c->spos * (size_t)c->cap_s);
+    c->sbelow = malloc(sizeof *c->sbelow * (size_t)c->cap_s);
+    c->cap_st = 256;
+    c->st = calloc((size_t)c->cap_st, sizeof *c->st);
+    c->cap_pool = 4096;
+    c->pool = malloc(sizeof *c->pool * (size_t)c->cap_pool);
+    c->walk = malloc(sizeof *c->walk * (size_t)(v->max_depth + 2));
+    c->tmp_state = -1;
+    if (!c->spos || !c->sbelow || !c->st || !c->pool || !c->walk || !grow_stack_hash(c) || !grow_state_hash(c)) goto fail;
+    c->spos[0] = -1;                        /* the empty stack */
+    c->sbelow[0] = -1;
+    c->ns = 1;
+    c->nst = 1;                             /* state 0: dead */
+    c->nout = 0;
+    for (int32_t a = g->rule_alt[g->root]; a < g->rule_alt[g->root + 1]; a++)
+        if (!closure(c, g->alt[a], 0)) goto fail;
+    if ((c->start = intern_state(c)) < 0) goto fail;
+    return c;
+fail:
+    gmatch_ctx_destroy(c);
+    return NULL;
+}
+
+gmatch_ctx *gmatch_ctx_ref(gmatch_ctx *c) {
+    if (c) c->refs++;
+    return c;
+}
+
+void gmatch_ctx_destroy(gmatch_ctx *c) {
+    if (!c || --c->refs > 0) return;
+    for (int32_t i = 0; i < c->nst; i++) { free(c->st[i].trans); free(c->st[i].mask); }
+    free(c->st);
+    free(c->pool);
+    free(c->sthash);
+    free(c->shash);
+    free(c->spos);
+    free(c->sbelow);
+    free(c->out);
+    free(c->walk);
+    free(c->tmp_mask);
+    gram_unref(c->g);
+    gmatch_vocab_unref(c->v);
+    free(c);
+}
+
+const gram *gmatch_ctx_gram(const gmatch_ctx *c) { return c->g; }
+gmatch_vocab *gmatch_ctx_vocab(const gmatch_ctx *c) { return c->v; }
+
+void gmatch_ctx_stats(const gmatch_ctx *c, int64_t *states, int64_t *masks, int64_t *bytes) {
+    int64_t m = 0;
+    for (int32_t i = 0; i < c->nst; i++) m += c->st[i].mask != NULL;
+    *states = c->nst - 1;
+    *masks = m;
+    *bytes = c->cached_bytes;
+}
+
+/* The mask of state sid: one preorder walk of the prefix tree. */
+static const uint64_t *state_mask(gmatch_ctx *c, int32_t sid) {
+    if (c->st[sid].mask) return c->st[sid].mask;
+    if (sid == c->tmp_state) return c->tmp_mask;
+    bool keep = c->cached_bytes < CACHE_BUDGET;
+    uint64_t *m = keep ? calloc((size_t)c->words, 8) : c->tmp_mask;
+    if (!keep) {
+        if (!m && !(m = c->tmp_mask = malloc((size_t)c->words * 8))) return NULL;
+        memset(m, 0, (size_t)c->words * 8);
+    }
+    if (!m) return NULL;
+    const gmatch_vocab *v = c->v;
+    int32_t *walk = c->walk;
+    int32_t count = 0;
+    walk[0] = sid;
+    if (sid != 0) {
+        for (int32_t i = 0; i < v->nn;) {
+            int32_t d = v->ndepth[i];
+            int32_t t = advance(c, walk[d - 1], v->nbyte[i]);
+            if (t < 0) { if (keep) free(m); return NULL; }
+            if (t == 0) { i = v->nend[i]; continue; }
+            walk[d] = t;
+            for (int32_t k = 0, j = v->ntok[i]; k < v->ntokn[i]; k++, j++) {
+                int32_t id = v->sorted[j];
+                m[id >> 6] |= 1ULL << (id & 63);
+                count++;
+            }
+            i++;
+        }
+        if (c->st[sid].complete) {
+            if (v->eos >= 0 && v->eos < v->n) { m[v->eos >> 6] |= 1ULL << (v->eos & 63); count++; }
+            if (v->eot >= 0 && v->eot < v->n && v->eot != v->eos) { m[v->eot >> 6] |= 1ULL << (v->eot & 63); count++; }
+        }
+    }
+    c->st[sid].count = count;
+    if (keep) {
+        c->st[sid].mask = m;
+        c->cached_bytes += (int64_t)c->words * 8;
+    } else {
+        c->tmp_state = sid;
+    }
+    return m;
+}
+
+/* ---- matchers --------------------------------------------------------------- */
+
+struct gmatch {
+    gmatch_ctx *c;
+    int32_t *hist;          /* (n + 1) state after each accepted token; 0 after eos */
+    int32_t n, cap;
+};
+
+gmatch *gmatch_create(gmatch_ctx *c) {
+    gmatch *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->cap = 64;
+    if (!(m->hist = malloc(sizeof *m->hist * (size_t)m->cap))) { free(m); return NULL; }
+    m->c = gmatch_ctx_ref(c);
+    m->hist[0] = c->start;
+    return m;
+}
+
+void gmatch_destroy(gmatch *m) {
+    if (!m) return;
+    gmatch_ctx_destroy(m->c);
+    free(m->hist);
+    free(m);
+}
+
+gmatch *gmatch_clone(const gmatch *m) {
+    gmatch *k = calloc(1, sizeof *k);
+    if (!k) return NULL;
+    k->cap = m->cap;
+    if (!(k->hist = malloc(sizeof *k->hist * (size_t)k->cap))) { free(k); return NULL; }
+    memcpy(k->hist, m->hist, sizeof *k->hist * (size_t)(m->n + 1));
+    k->n = m->n;
+    k->c = gmatch_ctx_ref(m->c);
+    return k;
+}
+
+gmatch_ctx *gmatch_ctx_of(const gmatch *m) { return m->c; }
+static int32_t cur(const gmatch *m) { return m->hist[m->n]; }
+
+const uint64_t *gmatch_mask(gmatch *m) { return state_mask(m->c, cur(m)); }
+
+bool gmatch_allowed(gmatch *m, int32_t tok) {
+    if (tok < 0 || tok >= m->c->v->n) return false;
+    const uint64_t *b = gmatch_mask(m);
+    return b && (b[tok >> 6] >> (tok & 63) & 1);
+}
+
+int32_t gmatch_count(gmatch *m) {
+    if (!gmatch_mask(m)) return 0;
+    return m->c->st[cur(m)].count;
+}
+
+static int push(gmatch *m, int32_t s) {
+    if (m->n + 2 > m->cap) {
+        int32_t cap = 2 * m->cap;
+        int32_t *h = realloc(m->hist, sizeof *h * (size_t)cap);
+        if (!h) return GMATCH_ENOMEM;
+        m->hist = h;
+        m->cap = cap;
+    }
+    m->hist[++m->n] = s;
+    return GMATCH_OK;
+}
+
+/* State after bytes s[n] from sid; 0 dead, -1 out of memory. */
+static int32_t walk_bytes(gmatch_ctx *c, int32_t sid, const char *s, size_t n) {
+    for (size_t i = 0; i < n && sid > 0; i++) sid = advance(c, sid, (uint8_t)s[i]);
+    return sid;
+}
+
+int gmatch_accept(gmatch *m, int32_t tok) {
+    const gmatch_vocab *v = m->c->v;
+    if (tok < 0 || tok >= v->n || cur(m) == 0) return GMATCH_EREJECT;
+    if (tok == v->eos || tok == v->eot) {
+        if (!m->c->st[cur(m)].complete) return GMATCH_EREJECT;
+        return push(m, 0);
+    }
+    size_t len;
+    const char *p = gmatch_vocab_piece(v, tok, &len);
+    if (len == 0) return GMATCH_EREJECT;
+    int32_t s = walk_bytes(m->c, cur(m), p, len);
+    if (s < 0) return GMATCH_ENOMEM;
+    if (s == 0) return GMATCH_EREJECT;
+    return push(m, s);
+}
+
+int gmatch_accept_bytes(gmatch *m, const char *s, size_t n) {
+    if (cur(m) == 0) return GMATCH_EREJECT;
+    int32_t t = walk_bytes(m->c, cur(m), s, n);
+    if (t < 0) return GMATCH_ENOMEM;
+    if (t == 0) return GMATCH_EREJECT;
+    return push(m, t);
+}
+
+bool gmatch_complete(const gmatch *m) { return cur(m) != 0 && m->c->st[cur(m)].complete; }
+bool gmatch_finished(const gmatch *m) { return m->n > 0 && cur(m) == 0; }
+int32_t gmatch_n(const gmatch *m) { return m->n; }
+
+int gmatch_rewind(gmatch *m, int32_t n) {
+    if (n < 0 || n > m->n) return GMATCH_EREJECT;
+    m->n = n;
+    return GMATCH_OK;
+}
+
+void gmatch_reset(gmatch *m) { m->n = 0; }
+
+/* ---- the sampler stage ------------------------------------------------------ */
+
+typedef struct gstage {
+    gmatch *own;            /* owned, or NULL */
+    gmatch *bound;          /* borrowed per-sequence matcher, or NULL */
+    bool armed;             /* applied at least once since the last reset */
+} gstage;
+
+static int gstage_apply(smp *s, smp_cands *c) {
+    gstage *g = s->ctx;
+    gmatch *m = g->bound ? g->bound : g->own;
+    if (!m) return SMP_OK;
+    g->armed = true;
+    const uint64_t *b = gmatch_mask(m);
+    if (!b) return SMP_ENOMEM;
+    int32_t n = 0, nv = m->c->v->n;
+    double kept = 0;
+    for (int32_t i = 0; i < c->n; i++) {
+        int32_t id = c->data[i].id;
+        if (id >= 0 && id < nv && (b[id >> 6] >> (id & 63) & 1)) {
+            kept += c->data[i].p;
+            c->data[n++] = c->data[i];
+        }
+    }
+    c->n = n;
+    c->selected = -1;
+    if (n == 0) return SMP_EMASK;
+    if (c->normalized) {
+        if (kept > 0) for (int32_t i = 0; i < n; i++) c->data[i].p = (float)(c->data[i].p / kept);
+        else c->normalized = false;
+    }
+    return SMP_OK;
+}
+
+/* Tokens accepted before the first apply are the prompt: not grammar text. */
+static void gstage_accept(smp *s, int32_t tok) {
+    gstage *g = s->ctx;
+    if (g->own && g->armed && !g->bound) (void)gmatch_accept(g->own, tok);
+}
+
+static void gstage_reset(smp *s) {
+    gstage *g = s->ctx;
+    if (g->own) gmatch_reset(g->own);
+    g->armed = false;
+}
+
+static void gstage_destroy(smp *s) {
+    gstage *g = s->ctx;
+    gmatch_destroy(g->own);
+    free(g);
+}
+
+static const smp_iface gstage_iface = { "grammar", gstage_apply, gstage_accept, gstage_reset, gstage_destroy };
+
+smp *gmatch_smp_create(gmatch *m) {
+    gstage *g = calloc(1, sizeof *g);
+    if (!g) { gmatch_destroy(m); return NULL; }
+    g->own = m;
+    smp *s = smp_create(&gstage_iface, g);
+    if (!s) { gmatch_destroy(m); free(g); }
+    return s;
+}
+
+bool gmatch_smp_is(const smp *s) { return s && s->iface == &gstage_iface; }
+
+void gmatch_smp_bind(smp *s, gmatch *m) {
+    assert(gmatch_smp_is(s) && "gmatch_smp_bind: not a grammar stage");
+    ((gstage *)s->ctx)->bound = m;
+}
+
+gmatch *gmatch_smp_matcher(smp *s) {
+    if (!gmatch_smp_is(s)) return NULL;
+    gstage *g = s->ctx;
+    return g->bound ? g->bound : g->own;
+}

@@ -1,0 +1,434 @@
+/* test_gram: GBNF parsing and errors, the token mask against brute force
+ * over small vocabularies, random constrained walks over the 32000-token
+ * Llama vocabulary checked by an independent recognizer (gbnf_ref.h) and an
+ * independent JSON Schema validator (schema_ref.h), regex and choices,
+ * clone/rewind, and the sampler stage. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "gbnf_ref.h"
+#include "gguf.h"
+#include "gmatch.h"
+#include "gram.h"
+#include "json.h"
+#include "schema_ref.h"
+#include "smp.h"
+#include "tok.h"
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    if (fread(s, 1, (size_t)n, f) != (size_t)n) { free(s); fclose(f); return NULL; }
+    s[n] = 0;
+    fclose(f);
+    return s;
+}
+
+static uint64_t rng = 88172645463325252ULL;
+static uint32_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (uint32_t)(rng >> 11); }
+
+/* ---- parse errors -------------------------------------------------------- */
+
+static void test_errors(void) {
+    static const struct { const char *g, *want; } cases[] = {
+        { "root ::= \"a\" |\n  \"b\" foo\n", "line 2 col 7: rule 'foo' is used but never defined" },
+        { "root ::= [a-\n", "line 1 col 10: unterminated character class" },
+        { "root ::= \"abc\n", "line 1 col 10: unterminated literal" },
+        { "root ::= ( \"a\" \n", "expected ')'" },
+        { "x ::= \"a\"\n", "no 'root' rule" },
+        { "root ::= \"\\q\"\n", "line 1 col 11: unknown escape '\\q'" },
+        { "root ::= a\na ::= a \"x\" | \"y\"\n", "left recursion (a -> a)" },
+        { "root ::= \"a\"{3,1}\n", "line 1 col 13: repetition maximum below its minimum" },
+        { "root ::= * \"a\"\n", "line 1 col 10: expected an item before '*'" },
+        { "root ::= \"a\"\nroot ::= \"b\"\n", "line 2 col 1: rule 'root' defined twice" },
+        { "root = \"a\"\n", "line 1 col 6: expected '::=' after the rule name" },
+        { "", "empty grammar" },
+        { "root ::= (\"a\"?)*\n", "left recursion" },
+        { "root ::= \"a\" @\n", "line 1 col 14: expected a literal, a class" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        gram *g;
+        char err[300];
+        int rc = gram_parse(&g, cases[i].g, strlen(cases[i].g), err, sizeof err);
+        CHECK(rc != 0 && !g && strstr(err, cases[i].want), "error case %zu: rc %d err '%s' (want '%s')", i, rc, err, cases[i].want);
+    }
+    gram *g;
+    char err[300];
+    CHECK(gram_parse(&g, "root ::= [\\u00e9-\\u00ff]+ \".\" # comment\n\n# x\n", 44, err, sizeof err) == 0, "class with escapes: %s", err);
+    gram_unref(g);
+    const char *s1 = "{\"type\": \"strin\"}";
+    CHECK(gram_from_schema(&g, s1, strlen(s1), err, sizeof err) != 0 && strstr(err, "/type: unknown type 'strin'"), "schema type error: %s", err);
+    const char *s2 = "{\"type\": \"object\",\n \"properties\": {\"a\": {\"type\": 3}}";
+    CHECK(gram_from_schema(&g, s2, strlen(s2), err, sizeof err) != 0 && strstr(err, "line 2"), "schema parse error has a line: %s", err);
+    const char *s3 = "{\"properties\": {\"a\": {\"type\": \"string\", \"pattern\": \"(ab\"}}}";
+    CHECK(gram_from_schema(&g, s3, strlen(s3), err, sizeof err) != 0 && strstr(err, "/properties/a/pattern"), "pattern error path: %s", err);
+    CHECK(gram_from_regex(&g, "a(?=b)", 6, err, sizeof err) != 0 && strstr(err, "offset"), "regex error: %s", err);
+}
+
+/* ---- brute force over a small vocabulary ------------------------------- */
+
+typedef struct vset { char **p; size_t *l; int n; } vset;
+
+static void vadd(vset *v, const char *s, size_t n) {
+    v->p = realloc(v->p, sizeof *v->p * (size_t)(v->n + 1));
+    v->l = realloc(v->l, sizeof *v->l * (size_t)(v->n + 1));
+    v->p[v->n] = malloc(n + 1);
+    memcpy(v->p[v->n], s, n);
+    v->l[v->n++] = n;
+}
+
+/* Every printable ASCII byte, newline, UTF-8 whole and in pieces, random
+ * strings over the grammar's own characters; the last token is EOS. */
+static void small_vocab(vset *v, const char *text) {
+    for (int c = 32; c < 127; c++) { char b = (char)c; vadd(v, &b, 1); }
+    vadd(v, "\n", 1);
+    const char *extra[] = { "\xc3\xa9", "\xc3", "\xa9", "\xe6\x97\xa5", "\xe6\x97", "\xa5", "\xc3\xa9x", "x\xc3", "\xf0\x9f\x98\x80", "\xf0\x9f" };
+    for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) vadd(v, extra[i], strlen(extra[i]));
+    char alpha[128];
+    int na = 0;
+    for (const char *p = text; *p && na < 100; p++)
+        if (*p > 32 && *p < 127 && !strchr(alpha, *p) && *p != '#') { alpha[na++] = *p; alpha[na] = 0; }
+    for (int i = 0; i < 120; i++) {
+        char s[8];
+        int n = 2 + (int)(rnd() % 4);
+        for (int k = 0; k < n; k++) s[k] = rnd() % 4 == 0 ? ' ' : alpha[rnd() % (uint32_t)na];
+        vadd(v, s, (size_t)n);
+    }
+    vadd(v, "", 0);                          /* EOS */
+}
+
+static void vfree(vset *v) {
+    for (int i = 0; i < v->n; i++) free(v->p[i]);
+    free(v->p);
+    free(v->l);
+}
+
+static void brute(const char *name, const char *text, int walks, int steps) {
+    gram *g;
+    char err[300];
+    if (gram_parse(&g, text, strlen(text), err, sizeof err)) { CHECK(0, "%s: %s", name, err); return; }
+    rgram rg;
+    CHECK(ref_load(&rg, text), "%s: the reference recognizer reads it", name);
+    vset v = { 0 };
+    small_vocab(&v, text);
+    int eos = v.n - 1;
+    gmatch_vocab *gv = gmatch_vocab_create_pieces((const char *const *)v.p, v.l, v.n, eos, -1);
+    gmatch_ctx *c = gmatch_ctx_create(g, gv);
+    gram_unref(g);
+    gmatch_vocab_unref(gv);
+    int bad = 0, checks = 0;
+    char buf[512];
+    for (int w = 0; w < walks && !bad; w++) {
+        gmatch *m = gmatch_create(c);
+        size_t n = 0;
+        for (int s = 0; s < steps && !bad; s++) {
+            int allowed[512], na = 0;
+            for (int t = 0; t < v.n; t++) {
+                bool a = gmatch_allowed(m, t);
+                bool want;
+                if (t == eos) want = ref_accepts(&rg, buf, n);
+                else {
+                    memcpy(buf + n, v.p[t], v.l[t]);
+                    want = ref_viable(&rg, buf, n + v.l[t]);
+                }
+                checks++;
+                if (a != want && bad++ < 3)
+                    CHECK(0, "%s walk %d: after '%.*s' token '%.*s' allowed %d, brute force %d", name, w, (int)n, buf, (int)v.l[t], v.p[t], a, want);
+                if (a) allowed[na++] = t;
+            }
+            CHECK(na == gmatch_count(m), "%s: count %d vs %d", name, na, gmatch_count(m));
+            if (!na) break;
+            int t = allowed[rnd() % (uint32_t)na];
+            if (t == eos) break;
+            CHECK(gmatch_accept(m, t) == 0, "%s: accept allowed", name);
+            memcpy(buf + n, v.p[t], v.l[t]);
+            n += v.l[t];
+            if (n > 400) break;
+        }
+        gmatch_destroy(m);
+    }
+    CHECK(bad == 0, "%s: %d of %d mask bits disagree with brute force", name, bad, checks);
+    gmatch_ctx_destroy(c);
+    ref_free(&rg);
+    vfree(&v);
+}
+
+/* ---- random walks over the Llama vocabulary --------------------------- */
+
+static gmatch_vocab *llama_vocab(tok **out) {
+    char p[512];
+    check_path(p, sizeof p, "models/ggml-vocab-llama-spm.gguf");
+    gguf *g;
+    char err[256];
+    if (gguf_open(&g, p, err, sizeof err)) return NULL;
+    tok *t = NULL;
+    int rc = tok_from_gguf(&t, g, err, sizeof err);
+    gguf_close(g);
+    if (rc) return NULL;
+    *out = t;
+    return gmatch_vocab_create(t);
+}
+
+/* One walk: random allowed tokens (EOS as likely as any) until EOS or the
+ * step limit; returns the text and whether it ended with EOS. */
+static size_t walk(gmatch_ctx *c, int steps, char *buf, size_t cap, bool *ended) {
+    gmatch *m = gmatch_create(c);
+    gmatch_vocab *v = gmatch_ctx_vocab(c);
+    size_t n = 0;
+    *ended = false;
+    for (int s = 0; s < steps; s++) {
+        const uint64_t *mask = gmatch_mask(m);
+        int32_t cnt = gmatch_count(m);
+        if (!cnt) break;
+        int32_t k = (int32_t)(rnd() % (uint32_t)cnt), id = -1;
+        for (int32_t i = 0; i < gmatch_vocab_n(v); i++)
+            if (mask[i >> 6] >> (i & 63) & 1) { if (k-- == 0) { id = i; break; } }
+        if (gmatch_accept(m, id) != 0) break;
+        if (gmatch_finished(m)) { *ended = true; break; }
+        size_t l;
+        const char *p = gmatch_vocab_piece(v, id, &l);
+        if (n + l >= cap) break;
+        memcpy(buf + n, p, l);
+        n += l;
+    }
+    gmatch_destroy(m);
+    buf[n] = 0;
+    return n;
+}
+
+static void walks_gbnf(gmatch_vocab *v, const char *file, int n_walks) {
+    char p[256];
+    snprintf(p, sizeof p, "tests/data/grammars/%s", file);
+    char *text = slurp(p);
+    if (!text) { CHECK(0, "read %s", p); return; }
+    gram *g;
+    char err[300];
+    int rc = gram_parse(&g, text, strlen(text), err, sizeof err);
+    CHECK(rc == 0, "%s: %s", file, err);
+    rgram rg;
+    CHECK(ref_load(&rg, text), "%s: reference loads", file);
+    if (rc) { free(text); return; }
+    gmatch_ctx *c = gmatch_ctx_create(g, v);
+    gram_unref(g);
+    int ended = 0, bad = 0;
+    char buf[4096];
+    for (int w = 0; w < n_walks; w++) {
+        bool e;
+        size_t n = walk(c, 120, buf, sizeof buf, &e);
+        bool ok = e ? ref_accepts(&rg, buf, n) : ref_viable(&rg, buf, n);
+        if (getenv("GRAM_SHOW") && w < 2) printf("%s%s: %s\n", file, e ? "" : " (cut)", buf);
+        ended += e;
+        if (!ok && bad++ < 3) CHECK(0, "%s: walk %d (%s) gave '%s', which the reference refuses", file, w, e ? "ended" : "cut", buf);
+    }
+    CHECK(bad == 0 && ended > 0, "%s: %d walks, %d ended at EOS, %d refused", file, n_walks, ended, bad);
+    gmatch_ctx_destroy(c);
+    ref_free(&rg);
+    free(text);
+}
+
+static void walks_schema(gmatch_vocab *v, const char *schema_text, const char *name, int n_walks) {
+    gram *g;
+    char err[300];
+    int rc = gram_from_schema(&g, schema_text, strlen(schema_text), err, sizeof err);
+    CHECK(rc == 0, "%s: %s", name, err);
+    if (rc) return;
+    json_doc *sd = json_parse(schema_text, strlen(schema_text), err, sizeof err);
+    gmatch_ctx *c = gmatch_ctx_create(g, v);
+    gram_unref(g);
+    int ended = 0, bad = 0;
+    char buf[8192];
+    for (int w = 0; w < n_walks; w++) {
+        bool e;
+        size_t n = walk(c, 400, buf, sizeof buf, &e);
+        if (!e) continue;
+        ended++;
+        if (getenv("GRAM_SHOW") && w < 6) printf("%s: %s\n", name, buf);
+        json_doc *d = json_parse(buf, n, err, sizeof err);
+        const char *why = d ? sr_validate(json_root(d), json_root(sd)) : err;
+        if (why && bad++ < 3) CHECK(0, "%s: walk %d gave '%s': %s", name, w, buf, why);
+        json_free(d);
+    }
+    CHECK(bad == 0 && ended > n_walks / 4, "%s: %d walks, %d ended, %d invalid", name, n_walks, ended, bad);
+    gmatch_ctx_destroy(c);
+    json_free(sd);
+}
+
+/* ---- regex, choices, clone/rewind, the stage ------------------------------- */
+
+static bool accepts_text(gram *g, const char *s) {
+    const char *pieces[1] = { "x" };
+    size_t lens[1] = { 1 };
+    gmatch_vocab *v = gmatch_vocab_create_pieces(pieces, lens, 1, -1, -1);
+    gmatch_ctx *c = gmatch_ctx_create(g, v);
+    gmatch *m = gmatch_create(c);
+    bool ok = gmatch_accept_bytes(m, s, strlen(s)) == 0 && gmatch_complete(m);
+    if (!*s) ok = gmatch_complete(m);
+    gmatch_destroy(m);
+    gmatch_ctx_destroy(c);
+    gmatch_vocab_unref(v);
+    return ok;
+}
+
+static void test_regex_choices(void) {
+    static const struct { const char *re, *yes, *no; } rx[] = {
+        { "[a-c]+x?", "abcx", "abxx" }, { "\\d{3}-\\d{2}", "123-45", "12-345" }, { "(?:ab|cd)*e", "abcde", "abce" },
+        { "^h.llo$", "h\xc3\xa9llo", "hllo" }, { "[^0-9]{2}", "\xe6\x97\xa5z", "a1" }, { "a|", "", "b" },
+        { "\\w+@\\w+\\.com", "me@x.com", "me@x.org" }, { "colou?r", "color", "colr" }, { "\\.\\*", ".*", "a*" },
+    };
+    for (size_t i = 0; i < sizeof rx / sizeof *rx; i++) {
+        gram *g;
+        char err[300];
+        int rc = gram_from_regex(&g, rx[i].re, strlen(rx[i].re), err, sizeof err);
+        CHECK(rc == 0, "regex %s: %s", rx[i].re, err);
+        if (rc) continue;
+        CHECK(accepts_text(g, rx[i].yes), "regex %s accepts '%s'", rx[i].re, rx[i].yes);
+        CHECK(!accepts_text(g, rx[i].no), "regex %s refuses '%s'", rx[i].re, rx[i].no);
+        gram_unref(g);
+    }
+    const char *ch[] = { "yes", "no", "maybe \"so\"" };
+    gram *g;
+    char err[200];
+    CHECK(gram_from_choices(&g, ch, 3, err, sizeof err) == 0, "choices: %s", err);
+    CHECK(accepts_text(g, "maybe \"so\"") && accepts_text(g, "no") && !accepts_text(g, "yesno"), "choices match exactly");
+    gram_unref(g);
+}
+
+static void test_clone_rewind(gmatch_vocab *v) {
+    char *text = slurp("tests/data/grammars/json.gbnf");
+    gram *g;
+    char err[200];
+    if (!text || gram_parse(&g, text, strlen(text), err, sizeof err)) { CHECK(0, "json.gbnf"); free(text); return; }
+    gmatch_ctx *c = gmatch_ctx_create(g, v);
+    gram_unref(g);
+    gmatch *m = gmatch_create(c);
+    int32_t words = (gmatch_vocab_n(v) + 63) / 64;
+    uint64_t *m0 = malloc((size_t)words * 8);
+    memcpy(m0, gmatch_mask(m), (size_t)words * 8);
+    CHECK(gmatch_accept_bytes(m, "{\"a\"", 4) == 0, "accept bytes");
+    gmatch *k = gmatch_clone(m);
+    CHECK(gmatch_accept_bytes(k, ": [1", 4) == 0 && gmatch_n(k) == 2 && gmatch_n(m) == 1, "clone diverges");
+    CHECK(!gmatch_complete(k), "incomplete");
+    CHECK(gmatch_accept_bytes(k, "]}", 2) == 0 && gmatch_complete(k), "complete after ]}");
+    CHECK(gmatch_accept_bytes(k, "x", 1) == GMATCH_EREJECT && gmatch_n(k) == 3, "reject leaves the state");
+    CHECK(gmatch_rewind(k, 0) == 0 && memcmp(gmatch_mask(k), m0, (size_t)words * 8) == 0, "rewind to the start gives the start mask");
+    CHECK(gmatch_rewind(k, 5) != 0, "rewind past the end refused");
+    int32_t eos = 2;                         /* </s> in the Llama vocabulary */
+    CHECK(!gmatch_allowed(m, eos), "eos not allowed mid-object");
+    gmatch_destroy(k);
+    gmatch_destroy(m);
+    /* the stage: masks the candidates, EOS only where complete, SMP_EMASK when nothing fits */
+    smp *st = gmatch_smp_create(gmatch_create(c));
+    smp_cands cands;
+    int32_t n = gmatch_vocab_n(v);
+    smp_cands_init(&cands, n);
+    float *row = malloc(sizeof *row * (size_t)n);
+    for (int32_t i = 0; i < n; i++) row[i] = (float)(rnd() % 1000) / 100.0f;
+    smp_cands_set(&cands, row, n);
+    CHECK(smp_apply(st, &cands) == 0 && cands.n > 0 && cands.n < n, "stage keeps %d of %d", cands.n, n);
+    bool all_ok = true;
+    gmatch *probe = gmatch_create(c);
+    for (int32_t i = 0; i < cands.n; i++) all_ok &= gmatch_allowed(probe, cands.data[i].id);
+    CHECK(all_ok, "stage keeps only allowed tokens");
+    gmatch_destroy(probe);
+    smp_destroy(st);
+    const char *ch[] = { "A" };
+    CHECK(gram_from_choices(&g, ch, 1, err, sizeof err) == 0, "choice A");
+    gmatch_ctx *c2 = gmatch_ctx_create(g, v);
+    gram_unref(g);
+    gmatch *m2 = gmatch_create(c2);
+    st = gmatch_smp_create(m2);
+    int32_t a = -1, na = 0;               /* "A" and the byte token <0x41> */
+    for (int32_t i = 0; i < n; i++) { size_t l; const char *p = gmatch_vocab_piece(v, i, &l); if (l == 1 && p[0] == 'A') { a = i; na++; } }
+    smp_cands_set(&cands, row, n);
+    CHECK(smp_apply(st, &cands) == 0 && cands.n == na && na >= 1, "choice: only 'A' (%d of %d)", cands.n, na);
+    smp_accept(st, a);
+    smp_cands_set(&cands, row, n);
+    CHECK(smp_apply(st, &cands) == 0 && cands.n == 1 && cands.data[0].id == eos, "then only EOS");
+    smp_accept(st, eos);
+    smp_cands_set(&cands, row, n);
+    CHECK(smp_apply(st, &cands) == SMP_EMASK, "after EOS nothing: SMP_EMASK");
+    smp_destroy(st);
+    gmatch_ctx_destroy(c2);
+    free(row);
+    smp_cands_fini(&cands);
+    free(m0);
+    gmatch_ctx_destroy(c);
+    free(text);
+}
+
+/* test_gram --schema SCHEMA TEXT | --gbnf GRAMMAR TEXT: the independent
+ * checks for tests/test_grammar.sh. Exit 0 valid, 1 invalid, 3 a cut-off
+ * text (JSON that does not parse / a viable GBNF prefix). */
+static int check_file(const char *mode, const char *spec, const char *file) {
+    char *sp = slurp(spec), *tx = slurp(file);
+    if (!sp || !tx) { fprintf(stderr, "cannot read %s or %s\n", spec, file); return 2; }
+    size_t n = strlen(tx);
+    int rc;
+    char err[256];
+    if (!strcmp(mode, "--schema")) {
+        json_doc *sd = json_parse(sp, strlen(sp), err, sizeof err), *d = json_parse(tx, n, err, sizeof err);
+        const char *why = d && sd ? sr_validate(json_root(d), json_root(sd)) : "does not parse";
+        rc = !d ? 3 : why ? 1 : 0;
+        if (rc) fprintf(stderr, "%s: %s\n", file, why);
+        json_free(d);
+        json_free(sd);
+    } else {
+        rgram rg;
+        if (!ref_load(&rg, sp)) { fprintf(stderr, "reference cannot read %s\n", spec); return 2; }
+        rc = ref_accepts(&rg, tx, n) ? 0 : ref_viable(&rg, tx, n) ? 3 : 1;
+        ref_free(&rg);
+    }
+    free(sp);
+    free(tx);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 4) return check_file(argv[1], argv[2], argv[3]);
+    test_errors();
+    test_regex_choices();
+    static const char *small[][2] = {
+        { "arith", "root ::= expr\nexpr ::= term ([-+] term)*\nterm ::= [0-9]{1,3} | \"(\" expr \")\"\n" },
+        { "unicode", "root ::= ([\\u00e0-\\u00ff] | [\\u65e5] | \"x\" | .)+ \"!\"\n" },
+        { "neg", "root ::= \"\\\"\" [^\"\\\\]* \"\\\"\" \" \"?\n" },
+        { "opt", "root ::= \"a\"? \"b\"{0,2} (\"c\" | \"cd\")* \"e\"\n" },
+    };
+    for (size_t i = 0; i < sizeof small / sizeof *small; i++) brute(small[i][0], small[i][1], 6, 12);
+    const char *files[] = { "list.gbnf", "chess.gbnf", "arithmetic.gbnf" };
+    for (size_t i = 0; i < 3; i++) {
+        char p[128];
+        snprintf(p, sizeof p, "tests/data/grammars/%s", files[i]);
+        char *t = slurp(p);
+        if (t) brute(files[i], t, 3, 10);
+        else CHECK(0, "read %s", p);
+        free(t);
+    }
+    tok *t = NULL;
+    gmatch_vocab *v = llama_vocab(&t);
+    CHECK(v != NULL, "the Llama vocabulary loads");
+    if (v) {
+        const char *gs[] = { "json.gbnf", "list.gbnf", "arithmetic.gbnf", "chess.gbnf", "c.gbnf" };
+        for (size_t i = 0; i < 5; i++) walks_gbnf(v, gs[i], 40);
+        char *tool = slurp("tests/data/grammars/tool.json");
+        if (tool) walks_schema(v, tool, "tool.json", 60);
+        else CHECK(0, "read tool.json");
+        free(tool);
+        const char *nested =
+            "{\"type\":\"array\",\"minItems\":1,\"maxItems\":4,\"items\":{\"type\":\"object\",\"properties\":{"
+            "\"k\":{\"type\":[\"string\",\"null\"],\"maxLength\":5},\"n\":{\"type\":\"integer\",\"exclusiveMinimum\":-3,\"maximum\":1234},"
+            "\"sub\":{\"$ref\":\"#/$defs/node\"}},\"required\":[\"n\"]},"
+            "\"$defs\":{\"node\":{\"type\":\"object\",\"properties\":{\"v\":{\"const\":{\"a\":[1,true]}},\"next\":{\"anyOf\":[{\"$ref\":\"#/$defs/node\"},{\"type\":\"null\"}]}},\"required\":[\"v\",\"next\"]}}}";
+        walks_schema(v, nested, "nested", 60);
+        test_clone_rewind(v);
+        gmatch_vocab_unref(v);
+    }
+    tok_destroy(t);
+    return check_done();
+}

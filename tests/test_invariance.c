@@ -1,0 +1,357 @@
+/* Batch, path and thread-count invariance (docs/architecture.md, "Batch
+ * invariance"): a position's logits are a property of its sequence alone.
+ *
+ * Kernels: for every weight type, vd_matmul (every tile shape), the
+ * eight-wide and the repacked kernels give bitwise the same outputs as the
+ * portable kernel (the one order of vecdot.h); AVX-512's float tiles (their
+ * own order) agree with themselves across batch sizes.
+ * Engine: on the synth-A model in all nine weight types, random sequences
+ * evaluated alone token by token (the reference) against random batches
+ * mixing prompt chunks and single decode rows of many sequences, at one and
+ * two threads, each whole sequence as one prompt, a forked branch stepped
+ * token by token, and score_tokens against teacher-forced decoding (a ctx
+ * of n_batch 1): every row compared with memcmp. */
+#include "check.h"
+#include "ctx.h"
+#include "gguf.h"
+#include "ggufw.h"
+#include "model.h"
+#include "qtypes.h"
+#include "score.h"
+#include "vecdot.h"
+#include <math.h>
+#include <unistd.h>
+
+static uint64_t rng_s = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(uint32_t n) {   /* xorshift64*, uniform enough for test data */
+    rng_s ^= rng_s >> 12; rng_s ^= rng_s << 25; rng_s ^= rng_s >> 27;
+    return (uint32_t)((rng_s * 0x2545f4914f6cdd1dull) >> 33) % n;
+}
+static float frnd(void) { return (float)rnd(1u << 20) / (float)(1u << 19) - 1.0f; }
+
+static double maxdiff(const float *a, const float *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        m = d > m || isnan(d) ? d : m;
+    }
+    return m;
+}
+
+/* ---- kernels --------------------------------------------------------------- */
+
+static const int TYPES[] = { QT_F32, QT_F16, QT_BF16, QT_Q8_0, QT_Q4_0, QT_Q5_0, QT_Q4_K, QT_Q5_K, QT_Q6_K };
+#define NTYPES 9
+
+/* y (nact, rows) by the kernels the CPU backend may pick for nact rows. */
+static void kernel_case(int type, int64_t rows, int64_t cols) {
+    const char *name = qt_get(type)->name;
+    size_t wrs = qt_row_size(type, cols), xrs = vd_act_row_size(type, cols);
+    float *wf = malloc(sizeof(float) * (size_t)(rows * cols));
+    char *w = malloc(wrs * (size_t)rows);
+    for (int64_t i = 0; i < rows * cols; i++) wf[i] = frnd();
+    for (int64_t r = 0; r < rows; r++) qt_quantize_row(type, wf + r * cols, w + (size_t)r * wrs, cols);
+    enum { NA = 20 };
+    float *xf = malloc(sizeof(float) * NA * (size_t)cols);
+    for (int64_t i = 0; i < NA * cols; i++) xf[i] = frnd() * 3;
+    char *xq = malloc(xrs * NA);
+    float *ref = malloc(sizeof(float) * NA * (size_t)rows), *y = malloc(sizeof(float) * NA * (size_t)rows);
+    int best = vd_isa_best();
+    /* portable, one activation at a time: the definition of the order */
+    vd_set_isa(VD_PORTABLE);
+    for (int j = 0; j < NA; j++) vd_quantize_act(type, xf + j * cols, xq + (size_t)j * xrs, cols);
+    for (int j = 0; j < NA; j++) vd_matmul(type, w, cols, 0, rows, xq + (size_t)j * xrs, 1, ref + j * rows, rows);
+    for (int isa = VD_AVX2; isa <= best; isa++) {
+        vd_set_isa(isa);
+        /* AVX-512 float tiles keep their own order: compared with nact = 1 */
+        bool own = isa == VD_AVX512 && (type == QT_F32 || type == QT_F16 || type == QT_BF16);
+        float *r0 = ref;
+        if (own) {
+            r0 = malloc(sizeof(float) * NA * (size_t)rows);
+            for (int j = 0; j < NA; j++) vd_matmul(type, w, cols, 0, rows, xq + (size_t)j * xrs, 1, r0 + j * rows, rows);
+        }
+        int bad = 0;
+        double md = 0;
+        for (int nact = 1; nact <= NA; nact++) {
+            /* tiles over uneven row ranges */
+            memset(y, 0xff, sizeof(float) * NA * (size_t)rows);
+            int64_t cut = rnd((uint32_t)rows);
+            vd_matmul(type, w, cols, 0, cut, xq, nact, y, rows);
+            vd_matmul(type, w, cols, cut, rows, xq, nact, y, rows);
+            for (int j = 0; j < nact; j++)
+                if (memcmp(y + j * rows, r0 + j * rows, sizeof(float) * (size_t)rows)) {
+                    bad++; double d = maxdiff(y + j * rows, r0 + j * rows, (size_t)rows); md = d > md ? d : md;
+                }
+            size_t s8 = vd_act8_size(type, cols, nact);
+            if (s8) {
+                void *x8 = malloc(s8);
+                vd_act8_pack(type, xq, nact, cols, x8);
+                for (unsigned fl = 0; fl <= (type == QT_Q8_0 ? VD_W_NO_MIN : 0u); fl++) {
+                    memset(y, 0xff, sizeof(float) * NA * (size_t)rows);
+                    vd_matmul8(type, w, cols, 0, rows, x8, nact, y, rows, fl);
+                    for (int j = 0; j < nact; j++)
+                        bad += memcmp(y + j * rows, r0 + j * rows, sizeof(float) * (size_t)rows) != 0;
+                }
+                free(x8);
+            }
+            size_t sr = vd_repack_size(type, rows, cols);
+            if (sr && nact <= 2 * VD_R8_NX) {
+                void *wr = malloc(sr);
+                vd_repack(type, w, rows, cols, wr);
+                memset(y, 0xff, sizeof(float) * NA * (size_t)rows);
+                int64_t e = rows / 8 * 8;
+                vd_matmul_r8(type, wr, cols, 0, e, xq, nact, y, rows);
+                vd_matmul(type, w, cols, e, rows, xq, nact, y, rows);
+                for (int j = 0; j < nact; j++)
+                    bad += memcmp(y + j * rows, r0 + j * rows, sizeof(float) * (size_t)rows) != 0;
+                free(wr);
+            }
+        }
+        CHECK(bad == 0, "kernels %s %s (%lldx%lld): %d rows of outputs differ from %s (max %.3g)", name,
+              vd_isa_name(isa), (long long)rows, (long long)cols, bad, own ? "nact 1" : "portable", md);
+        if (own) free(r0);
+    }
+    vd_set_isa(best);
+    free(wf); free(w); free(xf); free(xq); free(ref); free(y);
+}
+
+/* Element-wise steps: a value's result does not depend on its place. */
+static void elementwise_case(void) {
+    enum { N = 203 };
+    float g[N], u[N], a[N], b[N];
+    for (int i = 0; i < N; i++) { g[i] = frnd() * 8; u[i] = frnd(); }
+    int bad = 0;
+    for (int off = 0; off < 9; off++) {
+        memcpy(a, g, sizeof g);
+        vd_silu_mul(a + off, u + off, N - off);   /* every value at another lane / in the tail */
+        for (int i = off; i < N; i++) {
+            float one = g[i];
+            vd_silu_mul(&one, &u[i], 1);
+            bad += memcmp(&one, &a[i], sizeof one) != 0;
+        }
+        memcpy(b, g, sizeof g);
+        vd_exp_f32(b + off, N - off);
+        for (int i = off; i < N; i++) {
+            float one = g[i];
+            vd_exp_f32(&one, 1);
+            bad += memcmp(&one, &b[i], sizeof one) != 0;
+        }
+    }
+    CHECK(bad == 0, "silu/exp: %d values depend on their place in the call", bad);
+}
+
+/* ---- engine ---------------------------------------------------------------- */
+
+/* Writes a copy of a GGUF with every 2-D tensor converted to type. */
+static int convert(const char *in, const char *out, int type) {
+    char err[512];
+    gguf *g = NULL;
+    if (gguf_open(&g, in, err, sizeof err)) { fprintf(stderr, "%s\n", err); return -1; }
+    ggufw *w = ggufw_create();
+    for (int64_t i = 0; i < gguf_n_kv(g); i++) ggufw_copy_kv(w, gguf_kv_key(g, i), gguf_kv_value(g, i));
+    for (int64_t i = 0; i < gguf_n_tensors(g); i++) {
+        const gguf_tensor *t = gguf_tensor_at(g, i);
+        ggufw_add_tensor(w, t->name, t->n_dims == 2 ? type : (int)t->type, t->n_dims, t->ne);
+    }
+    int rc = ggufw_begin(w, out, err, sizeof err);
+    for (int64_t i = 0; rc == 0 && i < gguf_n_tensors(g); i++) {
+        const gguf_tensor *t = gguf_tensor_at(g, i);
+        int64_t n = (int64_t)(t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]);
+        int tt = t->n_dims == 2 ? type : (int)t->type;
+        float *buf = malloc((size_t)n * sizeof(float));
+        void *q = malloc(qt_row_size(tt, n));
+        qt_dequantize_row((int)t->type, t->data, buf, n);
+        if (tt == QT_F32) memcpy(q, buf, (size_t)n * sizeof(float));
+        else qt_quantize_row(tt, buf, q, n);
+        rc = ggufw_write_data(w, q, qt_row_size(tt, n), err, sizeof err);
+        free(buf); free(q);
+    }
+    if (rc == 0) rc = ggufw_end(w, err, sizeof err);
+    if (rc) fprintf(stderr, "convert: %s\n", err);
+    ggufw_destroy(w);
+    gguf_close(g);
+    return rc;
+}
+
+static ctx *open_ctx(model *m, int nth, int n_batch) {
+    ctx_params p;
+    ctx_params_default(&p);
+    p.n_ctx = 512; p.n_batch = n_batch; p.n_seq_max = 16; p.n_threads = nth;
+    ctx *c = NULL;
+    char err[256];
+    if (ctx_create(&c, m, &p, err, sizeof err)) fprintf(stderr, "ctx_create: %s\n", err);
+    return c;
+}
+
+enum { NS = 6, MAXL = 32 };
+typedef struct ref {
+    int32_t len[NS], tok[NS][MAXL];
+    float *lg[NS];          /* (len, V): each position alone, token by token */
+    int32_t V;
+} ref;
+
+/* Counts rows of the batch's logits that differ from the reference. */
+static int compare(ctx *c, const ctx_entry *b, const int32_t *which, int32_t n, const ref *R, double *md) {
+    int bad = 0, k = 0;
+    for (int32_t i = 0; i < n; i++) {
+        if (!b[i].logits) continue;
+        const float *want = R->lg[which[i]] + (size_t)b[i].pos * R->V, *got = ctx_logits(c, k++);
+        if (memcmp(want, got, sizeof(float) * (size_t)R->V)) {
+            bad++;
+            double d = maxdiff(want, got, (size_t)R->V);
+            *md = d > *md ? d : *md;
+        }
+    }
+    return bad;
+}
+
+static void engine_case(const char *name, const char *path) {
+    char err[512];
+    model *m = NULL;
+    if (model_open(&m, path, NULL, err, sizeof err)) { CHECK(0, "%s", err); return; }
+    ref R;
+    R.V = model_get_info(m)->n_vocab;
+    ctx *c = open_ctx(m, 1, 64);
+    if (!c) { CHECK(0, "%s: no ctx", name); model_close(m); return; }
+    for (int s = 0; s < NS; s++) {
+        R.len[s] = s == 0 ? 1 : MAXL / 2 + (int32_t)rnd(MAXL / 2 + 1);   /* one of a single token */
+        R.tok[s][0] = 1;
+        for (int32_t i = 1; i < R.len[s]; i++) R.tok[s][i] = (int32_t)rnd((uint32_t)R.V);
+        R.lg[s] = malloc(sizeof(float) * (size_t)R.len[s] * (size_t)R.V);
+        int32_t q = ctx_seq_create(c);
+        for (int32_t i = 0; i < R.len[s]; i++) {
+            ctx_entry e = { q, i, R.tok[s][i], true };
+            if (ctx_eval(c, &e, 1, err, sizeof err)) { CHECK(0, "%s: %s", name, err); break; }
+            memcpy(R.lg[s] + (size_t)i * R.V, ctx_logits(c, 0), sizeof(float) * (size_t)R.V);
+        }
+        ctx_seq_drop(c, q);
+    }
+    ctx_destroy(c);
+
+    for (int nth = 1; nth <= 2; nth++) {
+        int bad = 0, rows = 0, maxb = 0;
+        double md = 0;
+        c = open_ctx(m, nth, 64);
+        if (!c) { CHECK(0, "%s: no ctx", name); continue; }
+        /* random mixes: each step takes a random chunk (a prompt of many
+         * rows, or one decode row) of random sequences, up to 64 rows */
+        for (int round = 0; round < 1; round++) {
+            int32_t id[NS], done[NS] = {0};
+            for (int s = 0; s < NS; s++) id[s] = ctx_seq_create(c);
+            for (;;) {
+                ctx_entry b[64];
+                int32_t which[64], n = 0;
+                for (int s0 = (int)rnd(NS), k = 0; k < NS; k++) {
+                    int s = (s0 + k) % NS;
+                    int32_t left = R.len[s] - done[s];
+                    if (!left || rnd(4) == 0) continue;
+                    int32_t take = rnd(2) ? 1 : 1 + (int32_t)rnd((uint32_t)left);
+                    if (take > left) take = left;
+                    if (take > 64 - n) take = 64 - n;
+                    for (int32_t t = 0; t < take; t++, n++) {
+                        int32_t pos = done[s] + t;
+                        b[n] = (ctx_entry){ id[s], pos, R.tok[s][pos], rnd(3) != 0 };
+                        which[n] = s;
+                    }
+                    done[s] += take;
+                }
+                if (n == 0) {
+                    int left = 0;
+                    for (int s = 0; s < NS; s++) left += R.len[s] - done[s];
+                    if (!left) break;
+                    continue;
+                }
+                if (ctx_eval(c, b, n, err, sizeof err)) { CHECK(0, "%s: %s", name, err); break; }
+                bad += compare(c, b, which, n, &R, &md);
+                rows += n;
+                maxb = n > maxb ? n : maxb;
+            }
+            for (int s = 0; s < NS; s++) ctx_seq_drop(c, id[s]);
+        }
+        CHECK(bad == 0, "%s, %d thread(s): %d of %d rows in random batches differ from the sequence alone (max %.3g)",
+              name, nth, bad, rows, md);
+        /* each sequence as one prompt */
+        bad = 0;
+        for (int s = 0; s < NS; s++) {
+            ctx_entry b[MAXL];
+            int32_t which[MAXL], q = ctx_seq_create(c);
+            for (int32_t i = 0; i < R.len[s]; i++) { b[i] = (ctx_entry){ q, i, R.tok[s][i], true }; which[i] = s; }
+            if (ctx_eval(c, b, R.len[s], err, sizeof err)) CHECK(0, "%s: %s", name, err);
+            else bad += compare(c, b, which, R.len[s], &R, &md);
+            ctx_seq_drop(c, q);
+        }
+        CHECK(bad == 0, "%s, %d thread(s): %d prompt rows differ from token-by-token decoding (max %.3g)", name, nth, bad, md);
+        /* a branch forked mid-prompt, stepped token by token */
+        bad = 0;
+        for (int s = 0; s < NS; s++) {
+            if (R.len[s] < 3) continue;
+            int32_t cut = 1 + (int32_t)rnd((uint32_t)R.len[s] - 2), q = ctx_seq_create(c);
+            ctx_entry b[MAXL];
+            for (int32_t i = 0; i < cut; i++) b[i] = (ctx_entry){ q, i, R.tok[s][i], false };
+            if (ctx_eval(c, b, cut, err, sizeof err)) { CHECK(0, "%s: %s", name, err); ctx_seq_drop(c, q); continue; }
+            int32_t f = ctx_seq_fork(c, q);
+            for (int32_t i = cut; i < R.len[s]; i++) {
+                ctx_entry e = { f, i, R.tok[s][i], true };
+                if (ctx_eval(c, &e, 1, err, sizeof err)) { CHECK(0, "%s: %s", name, err); break; }
+                bad += compare(c, &e, &s, 1, &R, &md);
+            }
+            ctx_seq_drop(c, f);
+            ctx_seq_drop(c, q);
+        }
+        CHECK(bad == 0, "%s, %d thread(s): %d rows of a forked branch differ (max %.3g)", name, nth, bad, md);
+        printf("# %-5s %d thread(s): %d rows in random batches (up to %d a step), prompts, branches: identical\n",
+               name, nth, rows, maxb);
+        ctx_destroy(c);
+    }
+
+    /* score_tokens (batched) against teacher-forced decoding (n_batch 1) */
+    ctx *cb = open_ctx(m, 2, 64), *c1 = open_ctx(m, 1, 1);
+    int bad = 0;
+    for (int s = 0; cb && c1 && s < NS; s++) {
+        if (R.len[s] < 2) continue;
+        int32_t n = R.len[s];
+        float a[MAXL], b[MAXL];
+        double sa = 0, sb = 0;
+        if (score_tokens(cb, R.tok[s], n, 1, a, &sa, err, sizeof err) ||
+            score_tokens(c1, R.tok[s], n, 1, b, &sb, err, sizeof err)) { CHECK(0, "%s: %s", name, err); break; }
+        bad += memcmp(a, b, sizeof(float) * (size_t)(n - 1)) != 0 || memcmp(&sa, &sb, sizeof sa) != 0;
+    }
+    CHECK(bad == 0, "%s: score_tokens differs from teacher-forced decoding for %d sequences", name, bad);
+    ctx_destroy(cb);
+    ctx_destroy(c1);
+    for (int s = 0; s < NS; s++) free(R.lg[s]);
+    model_close(m);
+}
+
+int main(void) {
+    vd_init();
+    for (int t = 0; t < NTYPES; t++) {
+        bool k = TYPES[t] == QT_Q4_K || TYPES[t] == QT_Q5_K || TYPES[t] == QT_Q6_K;
+        kernel_case(TYPES[t], 37, k ? 512 : 96);
+        kernel_case(TYPES[t], 64, k ? 256 : 288);
+    }
+    elementwise_case();
+
+    /* synth-A in every type: the shared files where they exist, else
+     * converted from its F16 file */
+    static const struct { const char *name; int type; const char *file; } M[] = {
+        { "f32", QT_F32, NULL }, { "f16", QT_F16, "synth-A-f16" }, { "bf16", QT_BF16, NULL },
+        { "q8_0", QT_Q8_0, "synth-A-q8_0" }, { "q4_0", QT_Q4_0, "synth-A-q4_0" }, { "q5_0", QT_Q5_0, NULL },
+        { "q4_K", QT_Q4_K, "synth-A-q4_k" }, { "q5_K", QT_Q5_K, NULL }, { "q6_K", QT_Q6_K, "synth-A-q6_k" },
+    };
+    char f16[1024];
+    check_path(f16, sizeof f16, "models/synthetic/synth-A-f16.gguf");
+    for (int i = 0; i < 9; i++) {
+        char path[1024], rel[256];
+        if (M[i].file) {
+            snprintf(rel, sizeof rel, "models/synthetic/%s.gguf", M[i].file);
+            check_path(path, sizeof path, rel);
+        } else {
+            snprintf(path, sizeof path, "/tmp/logitlab-test-inv-%s-%d.gguf", M[i].name, (int)getpid());
+            if (convert(f16, path, M[i].type)) { CHECK(0, "cannot convert synth-A-f16 to %s", M[i].name); continue; }
+        }
+        engine_case(M[i].name, path);
+        if (!M[i].file) remove(path);
+    }
+    return check_done();
+}
