@@ -252,14 +252,18 @@ static size_t l2c_norm(const char *s, size_t n, char *dst) {
     return k;
 }
 
-/* Walks the records; with t == NULL it only validates and measures. */
+/* Walks the records; with t == NULL it only validates and measures. The
+ * format has no magic number, so any file may arrive here (a script can
+ * name one): messages say where and what is wrong, never the values read,
+ * so that an error does not quote a file's bytes. */
 static int l2c_walk(const char *path, const unsigned char *b, size_t size, tok *t,
                     int32_t *n_out, size_t *arena_out, char *err, size_t errlen) {
     if (size == 0) return fail(err, errlen, TOK_EFORMAT, "%s: empty file", path);
     if (size < 4) return fail(err, errlen, TOK_EFORMAT, "%s: truncated header (%zu bytes, need 4)", path, size);
     int32_t maxlen = rd_i32(b);
     if (maxlen <= 0 || maxlen > (1 << 20))
-        return fail(err, errlen, TOK_EFORMAT, "%s: max_token_length %d at byte 0 is not plausible", path, maxlen);
+        return fail(err, errlen, TOK_EFORMAT, "%s: not a llama2.c tokenizer: the max_token_length at byte 0 is not "
+                    "in 1..1048576", path);
     size_t off = 4, arena = 0;
     int32_t n = 0;
     while (off < size) {
@@ -272,11 +276,11 @@ static int l2c_walk(const char *path, const unsigned char *b, size_t size, tok *
         if (!isfinite(score))
             return fail(err, errlen, TOK_EFORMAT, "%s: token %d at byte %zu: score is not finite", path, n, off);
         if (len < 0 || len > maxlen)
-            return fail(err, errlen, TOK_EFORMAT, "%s: token %d at byte %zu: length %d outside 0..max_token_length %d",
-                        path, n, off + 4, len, maxlen);
+            return fail(err, errlen, TOK_EFORMAT, "%s: token %d at byte %zu: length outside 0..max_token_length",
+                        path, n, off + 4);
         if ((size_t)len > size - off - 8)
-            return fail(err, errlen, TOK_EFORMAT, "%s: token %d at byte %zu: truncated (%d bytes, %zu left)",
-                        path, n, off + 8, len, size - off - 8);
+            return fail(err, errlen, TOK_EFORMAT, "%s: token %d at byte %zu: truncated (%zu bytes left)",
+                        path, n, off + 8, size - off - 8);
         if (n == INT32_MAX - 1) return fail(err, errlen, TOK_EFORMAT, "%s: too many tokens", path);
         const char *s = (const char *)b + off + 8;
         if (t) {

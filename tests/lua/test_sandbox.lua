@@ -145,3 +145,18 @@ test("files a script names are regular files of a bounded size (issue 13, items 
   check.fails("tokenizer_config.json: a FIFO", lab.model.open(bin, { tokenizer = WS .. "/fifotok/tokenizer.json" }))
   check.ok(lab.now() - t0 < 10, "nothing blocked")
 end)
+
+test("file probing: errors do not quote a file, run_begin hashes models only (item 7)", function()
+  -- /etc/passwd starts "root": read as a llama2.c header it was "embedding length 1953460082"
+  local bin = MODEL_DIR .. "/stories260K.bin"
+  local none, err = lab.model.open("/etc/passwd")
+  check.eq(none, nil)
+  check.ok(not err:find("1953460082") and not err:find("root"), err)
+  none, err = lab.model.open(bin, { tokenizer = "/etc/passwd" })
+  check.eq(none, nil)
+  check.ok(not err:find("1953460082") and err:find("not a llama2.c tokenizer"), err)
+  check.fails("models%[1%]: .*/etc/passwd", lab.store.run_begin{ models = { "/etc/passwd" } })
+  check.fails("models%[2%]", lab.store.run_begin{ models = { MODEL, WS .. "/test_sandbox.lua" } })
+  local id = check.ok(lab.store.run_begin{ models = { MODEL } })
+  check.ok(lab.store.run_end(id, "ok"))
+end)
