@@ -166,8 +166,39 @@ static int get_int(store *s, const char *sql, int64_t *v, char *err, size_t errl
 
 /* The batch was rolled back by SQLite (I/O error, full disk): say how many
  * acknowledged writes went with it. */
+static bool id_push(int64_t **v, int *n, int *cap, int64_t id) {
+    for (int i = 0; i < *n; i++)
+        if ((*v)[i] == id) return true;
+    if (*n == *cap) {
+        int nc = *cap ? *cap * 2 : 8;
+        int64_t *nv = sqlite3_realloc64(*v, (sqlite3_uint64)nc * sizeof *nv);
+        if (!nv) return false;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = id;
+    return true;
+}
+
+void store_wr_run(store *s, int64_t run) {
+    if (run > 0 && !id_push(&s->batch_runs, &s->n_batch_runs, &s->cap_batch_runs, run)) s->batch_untracked = true;
+}
+
+bool store_run_lost(const store *s, int64_t run) {
+    if (s->lost_untracked) return true;
+    for (int i = 0; i < s->n_lost_runs; i++)
+        if (s->lost_runs[i] == run) return true;
+    return false;
+}
+
+/* The batch is gone (SQLite rolled it back): its runs lost writes. */
 static void batch_lost(store *s, char *err, size_t errlen) {
     if (s->pending) err_append(err, errlen, " (%lld earlier unsaved writes were lost)", (long long)s->pending);
+    for (int i = 0; i < s->n_batch_runs; i++)
+        if (!id_push(&s->lost_runs, &s->n_lost_runs, &s->cap_lost_runs, s->batch_runs[i])) s->lost_untracked = true;
+    s->lost_untracked |= s->batch_untracked;
+    s->n_batch_runs = 0;
+    s->batch_untracked = false;
     s->txn = false;
     s->pending = 0;
 }
@@ -179,6 +210,8 @@ static int commit(store *s, char *err, size_t errlen) {
     if (rc == STORE_OK) {
         s->txn = false;
         s->pending = 0;
+        s->n_batch_runs = 0;
+        s->batch_untracked = false;
     } else if (sqlite3_get_autocommit(s->db)) {
         batch_lost(s, err, errlen);
     }
@@ -195,10 +228,13 @@ int store_wr_begin(store *s, char *err, size_t errlen) {
         s->txn_t0 = mono();
     }
     sqlite3_stmt *st = store_stmt(s, ST_SAVEPOINT, "SAVEPOINT w", err, errlen);
-    return st ? store_step_done(s, st, "starting a write", err, errlen) : STORE_ENOMEM;
+    int rc = st ? store_step_done(s, st, "starting a write", err, errlen) : STORE_ENOMEM;
+    if (!rc) s->in_write++;
+    return rc;
 }
 
 int store_wr_end(store *s, int rc, char *err, size_t errlen) {
+    s->in_write--;
     if (rc == STORE_OK) {
         sqlite3_stmt *st = store_stmt(s, ST_RELEASE, "RELEASE w", err, errlen);
         rc = st ? store_step_done(s, st, "finishing a write", err, errlen) : STORE_ENOMEM;
@@ -223,7 +259,9 @@ int store_wr_end(store *s, int rc, char *err, size_t errlen) {
 int store_flush(store *s, char *err, size_t errlen) { return commit(s, err, errlen); }
 
 int store_tick(store *s, char *err, size_t errlen) {
-    if (!s->txn || mono() - s->txn_t0 < s->flush_ms * 1e-3) return 0;
+    /* in_write: a tick from inside a write call (the Lua budget hook runs
+     * while a write converts its data) waits for the call to finish */
+    if (!s->txn || s->in_write || mono() - s->txn_t0 < s->flush_ms * 1e-3) return 0;
     int rc = commit(s, err, errlen);
     return rc ? rc : 1;
 }
@@ -566,6 +604,8 @@ void store_close(store *s) {
     }
     lock_drop(s);
     sqlite3_free(s->scratch);
+    sqlite3_free(s->batch_runs);
+    sqlite3_free(s->lost_runs);
     sqlite3_free(s->dir);
     sqlite3_free(s->dbpath);
     sqlite3_free(s);

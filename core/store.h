@@ -267,7 +267,10 @@ typedef struct store_metric {
 /* Starts a run (status "running", started = now). */
 int store_run_begin(store *s, const store_run_info *info, int64_t *id, char *err, size_t errlen);
 /* Ends a running run: status is "ok", "failed" or "cancelled"; error (may be
- * NULL) says why. The run's writes are committed before this returns. */
+ * NULL) says why. The run's writes are committed before this returns. A run
+ * asked to end "ok" whose writes were rolled back since this store opened (a
+ * batch that could not be saved) ends "failed" with that reason, and the
+ * call returns STORE_EIO saying so. */
 int store_run_end(store *s, int64_t id, const char *status, const char *error, char *err, size_t errlen);
 int store_run_get(store *s, int64_t id, store_run **out, char *err, size_t errlen);
 /* All runs, newest first. */

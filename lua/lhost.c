@@ -112,10 +112,24 @@ const char *lhost_stop_msg(lstate *st, char *buf, size_t cap) {
     return buf;
 }
 
+/* Save as you go while a script computes: the scheduler ticks the store
+ * between slices, but a slice that computes for seconds without awaiting
+ * would hold acknowledged writes uncommitted; the count hook runs whatever
+ * the script does, so it ticks too (every 100 ms at most; store_tick
+ * commits a batch older than its window and does nothing inside a write). */
+static void hook_store_tick(lhost *h) {
+    if (!h->store) return;
+    double now = lhost_now();
+    if (now < h->store_tick_at) return;
+    h->store_tick_at = now + 0.1;
+    lab_store_tick(h);
+}
+
 static void budget_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     lstate *st = lhost_state(L);
     if (!st || st->depth == 0) return;
+    hook_store_tick(st->h);
     st->instr += HOOK_COUNT;
     if (!st->stop) {
         if (atomic_exchange(&st->h->interrupt, 0)) {

@@ -244,6 +244,7 @@ struct lhost {
     char *store_err;        /* its message */
     double store_retry;     /* monotonic time before which a busy workspace is not tried again */
     bool store_warned;      /* a failed commit was reported; quiet until one succeeds */
+    double store_tick_at;   /* monotonic time of the budget hook's next store tick */
     struct store *_Atomic querying; /* the store a query step runs on, for lhost_interrupt */
     /* Thread pools the models' contexts borrow, one per thread count: every
      * ctx_eval runs on the one worker thread, so contexts never overlap, and

@@ -97,6 +97,18 @@ check_run "run --budget rejects junk" 2 "budget" "$LOGITLAB" run --budget x "$T/
 printf 'for _, p in ipairs(lab.plugin.list()) do print(p.name, p.enabled) end\n' > "$T/plist.lua"
 check_run "run --plugins loads plugins/ (the example)" 0 "example	true" sh -c "cd '$R' && '$LOGITLAB' run --plugins '$T/plist.lua'"
 
+# issue 13, item 9: an acknowledged write is committed while the script computes without awaiting
+W9=$T/ws9
+mkdir -p "$W9"
+printf 'assert(lab.store.put("note", {x = 1}))\nprint("put")\nlocal t0 = lab.now() while lab.now() - t0 < 20 do end\n' > "$T/busy.lua"
+"$LOGITLAB" run -w "$W9" --budget 60 "$T/busy.lua" > "$T/busy.out" 2>&1 &
+bpid=$!
+i=0; while [ $i -lt 100 ] && ! grep -q put "$T/busy.out"; do sleep 0.1; i=$((i+1)); done
+sleep 1.5                                   # three times the 500 ms window promised by docs/lua-api.md
+kill -9 $bpid 2>/dev/null; wait $bpid 2>/dev/null
+printf 'print("notes", lab.store.query("SELECT count(*) AS n FROM records WHERE kind = ?", {"note"})[1].n)\n' > "$T/count.lua"
+check_run "a put is committed within the window while the script computes (kill -9)" 0 "notes	1" "$LOGITLAB" run -w "$W9" "$T/count.lua"
+
 # the REPL, fed from a pipe
 printf '1 + 2\nx = 10\nx * 2\nfunction f(a)\nreturn a * 3\nend\nf(5)\nerror("oops")\n"still here"\n' > "$T/repl.in"
 check_run "repl: expressions print their values" 0 "^3$" sh -c "'$LOGITLAB' repl < '$T/repl.in'"
