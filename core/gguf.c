@@ -272,9 +272,11 @@ static int parse_kvs(rd *r, gguf *g) {
         if (strcmp(g->keys[i], "general.alignment") == 0) {
             if (type != GGUF_T_U32)
                 return fail(r, vat, "general.alignment is %s, not u32", vtypes[type].name);
-            if (!is_pow2(g->vals[i].num.u))
-                return fail(r, vat + 4, "general.alignment %llu is not a power of two",
-                            (unsigned long long)g->vals[i].num.u);
+            /* the GGUF spec: a multiple of 8 (a power of two here); smaller
+             * ones would leave F32 and block data misaligned */
+            if (!is_pow2(g->vals[i].num.u) || g->vals[i].num.u < 8)
+                return fail(r, vat + 4, "general.alignment %llu is not a power of two of at least 8 (the GGUF spec "
+                            "wants a multiple of 8)", (unsigned long long)g->vals[i].num.u);
             g->alignment = g->vals[i].num.u;
         }
     }

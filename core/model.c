@@ -73,6 +73,8 @@ int model_check_hparams(model *m, char *err, size_t errlen) {
     if (h->n_kv_heads <= 0 || h->n_heads % h->n_kv_heads) return model_fail(err, errlen, p, "KV head count %d does not divide head count %d", h->n_kv_heads, h->n_heads);
     if (h->ffn_dim <= 0 || h->ffn_dim > 1 << 20) return model_fail(err, errlen, p, "feed-forward length %d out of range", h->ffn_dim);
     if (h->n_vocab <= 0 || h->n_vocab > 1 << 24) return model_fail(err, errlen, p, "vocabulary size %d out of range", h->n_vocab);
+    if (h->ctx_train <= 0 || h->ctx_train > 1 << 24)
+        return model_fail(err, errlen, p, "context length %d out of range (1..16777216)", h->ctx_train);
     h->head_dim = h->dim / h->n_heads;
     if (h->rope_dim <= 0) h->rope_dim = h->head_dim;
     if (h->rope_dim > h->head_dim || h->rope_dim % 2) return model_fail(err, errlen, p, "rope dimension %d invalid for head size %d", h->rope_dim, h->head_dim);
