@@ -107,6 +107,10 @@ static const char *resolve_new(lua_State *L, int idx, char *full, size_t cap, co
     return full;
 }
 
+const char *lab_fs_resolve_new(lua_State *L, int idx, char *full, size_t cap, const char **why) {
+    return resolve_new(L, idx, full, cap, why);
+}
+
 /* What a non-regular file is, for the message. */
 static const char *kind_of(mode_t m) {
     return S_ISDIR(m) ? "a folder, not a regular file" : S_ISFIFO(m) ? "a FIFO, not a regular file"
