@@ -319,6 +319,9 @@ static bool run_pass(lhost *h) {
     int k = 0;
     for (ltask *t = h->tasks; t && k < nt; t = t->next)
         if (t->gen < gen && task_ready(t, now)) ready[k++] = t->id;
+    /* the engine jobs the tasks of this pass submit wait for its end, so
+     * that single-sequence jobs of concurrent tasks share one engine step */
+    lwork_hold(h->work);
     for (int i = k - 1; i >= 0; i--) {  /* oldest first: the list is newest first */
         ltask *t = find_id(h, ready[i]);
         if (t && task_ready(t, lhost_now())) {
@@ -326,6 +329,7 @@ static bool run_pass(lhost *h) {
             ran = true;
         }
     }
+    lwork_release(h->work);
     free(ready);
     return ran;
 }
@@ -426,11 +430,14 @@ static int start_chunk(lua_State *L) {
     lstate *st = lhost_state(L);
     const char *expr = lua_pushfstring(L, "return %s", a->chunk);
     if (luaL_loadbufferx(L, expr, strlen(expr), "=repl", "t") != LUA_OK) {
+        /* an expression cut short ("1 +") ends at <eof> only in this form */
+        size_t n;
+        const char *m = lua_tolstring(L, -1, &n);
+        bool expr_eof = m && n >= 5 && strcmp(m + n - 5, "<eof>") == 0;
         lua_pop(L, 2);
         if (luaL_loadbufferx(L, a->chunk, strlen(a->chunk), "=repl", "t") != LUA_OK) {
-            size_t n;
-            const char *m = lua_tolstring(L, -1, &n);
-            if (m && n >= 5 && strcmp(m + n - 5, "<eof>") == 0) {
+            m = lua_tolstring(L, -1, &n);
+            if (expr_eof || (m && n >= 5 && strcmp(m + n - 5, "<eof>") == 0)) {
                 a->incomplete = 1;
                 return 0;
             }
