@@ -17,7 +17,7 @@ LDFLAGS += -pthread $(XLDFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm
 
 AVX2_FLAGS   := -mavx2 -mfma -mf16c
-AVX512_FLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c
+AVX512_FLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mfma -mf16c
 
 LIB_SRC  := $(wildcard core/*.c) $(wildcard kernels/cpu/*.c)
 LUA_SRC  := $(wildcard lua/*.c)
