@@ -76,6 +76,11 @@ key :; keys "save tree13.json" Enter
 see ":save reports where" "saved"
 check ":save FILE goes into the workspace" test -f "$T/ws-$N/tree13.json"
 check "and not into the current folder" test ! -f "$T/tree13.json"
+key :; keys "se"; key Tab
+see "Tab's matches are shown while typing a command" "set sessions session"
+case "$(status_line)" in :se*) ok ;; *) bad "the command line stays on the bottom row";; esac
+key Escape
+not_see "and go with the command line" "set sessions session"
 key 5; key z; key i
 keys "1 +" Enter; sleep 0.2
 keys "41" Enter
