@@ -72,7 +72,11 @@ function lab.generate(seq, opts)
   for step = 1, max_tokens do
     local logits, err = seq:eval()
     if not logits then return nil, err end
-    local tok = sampler:pick(logits)
+    local tok, perr = sampler:pick(logits, seq)
+    if not tok then
+      if seq:grammar_state() and seq:grammar_state().complete then reason = "grammar"; break end
+      return nil, perr
+    end
     if on_token then
       local r = on_token(tok, logits, step)
       if r == false then reason = "stopped"; break end
