@@ -31,6 +31,7 @@ struct tui_lua {
     hook *hooks;
     int n, cap;
     bool changed;           /* something to apply, or to redraw */
+    char *loom_text;        /* lab.ui.loom_open's text, opened by apply (NULL none) */
 };
 
 /* Plugin panes drawn from Lua. */
@@ -94,6 +95,21 @@ static void ui_redraw(void *ud) {
     tui_dirty(l->t);
 }
 
+/* Kept until apply: the session is not touched from inside a Lua callback. */
+static int ui_loom_open(void *ud, const char *text, size_t len, char *err, size_t errlen) {
+    tui_lua *l = ud;
+    if (memchr(text, 0, len)) { snprintf(err, errlen, "the text holds a NUL byte"); return -1; }
+    char *c = malloc(len + 1);
+    if (!c) { snprintf(err, errlen, "out of memory"); return -1; }
+    memcpy(c, text, len);
+    c[len] = 0;
+    free(l->loom_text);
+    l->loom_text = c;
+    l->changed = true;
+    tui_dirty(l->t);
+    return 0;
+}
+
 /* ---- plugin panes ------------------------------------------------------------- */
 
 static void plug_draw(pane *p, const canvas_view *v, bool focused) {
@@ -118,6 +134,7 @@ static int plug_key(pane *p, keys_code k, int action) {
     tui_lua_enter(o->l->t);
     int rc = lhost_pane_key(o->l->h, o->id, name, err, sizeof err);
     tui_lua_leave(o->l->t);
+    tui_lua_apply(o->l);
     if (rc < 0) return PANE_HANDLED | PANE_REDRAW;
     return (rc & LHOST_KEY_HANDLED ? PANE_HANDLED : 0) | (rc & LHOST_KEY_REDRAW ? PANE_REDRAW : 0);
 }
@@ -134,6 +151,15 @@ static const pane_iface plug_iface = { "plugin", plug_draw, plug_key, NULL, NULL
 bool tui_lua_apply(tui_lua *l) {
     if (!l || !l->changed) return false;
     l->changed = false;
+    if (l->loom_text) {                 /* a new root with that prompt, one step: its distributions */
+        session *s = tui_session(l->t);
+        if (field_set(&s->prompt, l->loom_text) == 0) {
+            session_gen(s, 1);
+            tui_focus(l->t, PANE_OUTPUT);
+        } else session_msg(s, SESS_ERROR, "out of memory");
+        free(l->loom_text);
+        l->loom_text = NULL;
+    }
     int k = 0;
     for (int i = 0; i < l->n; i++) {
         hook *h = &l->hooks[i];
@@ -163,7 +189,7 @@ int tui_lua_create(tui_lua **out, struct tui *t, const struct tui_opts *o, char 
     tui_lua *l = calloc(1, sizeof *l);
     if (!l) { snprintf(err, errlen, "out of memory"); return -1; }
     l->t = t;
-    lhost_ui ui = { l, ui_print, ui_command_add, ui_key_add, ui_pane_add, ui_status_add, ui_del, ui_redraw };
+    lhost_ui ui = { l, ui_print, ui_command_add, ui_key_add, ui_pane_add, ui_status_add, ui_del, ui_redraw, ui_loom_open };
     lhost_opts lo;
     lhost_opts_default(&lo);
     static const char *const default_dirs[] = { "plugins", NULL };
@@ -186,6 +212,7 @@ void tui_lua_destroy(tui_lua *l) {
     lhost_destroy(l->h);            /* its del callbacks only mark hooks */
     for (int i = 0; i < l->n; i++) { free(l->hooks[i].plugin); free(l->hooks[i].name); free(l->hooks[i].help); }
     free(l->hooks);
+    free(l->loom_text);
     free(l);
 }
 

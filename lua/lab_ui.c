@@ -173,6 +173,22 @@ static int l_redraw(lua_State *L) {
     return 0;
 }
 
+/* lab.ui.loom_open(text) -> true | nil, err: the workbench opens text as a
+ * prompt in its branch tree and steps once (the inspector then shows the
+ * model's distribution at every position). The TUI applies it after the
+ * calling callback returns. */
+static int l_loom_open(lua_State *L) {
+    size_t n;
+    const char *text = luaL_checklstring(L, 1, &n);
+    if (n == 0) return luaL_argerror(L, 1, "the text is empty");
+    lhost *h = lhost_of(L);
+    if (!h->has_ui || !h->ui.loom_open) return lab_fail(L, "no workbench to open it in (headless)");
+    char err[256] = "";
+    if (h->ui.loom_open(h->ui.ud, text, n, err, sizeof err)) return lab_fail(L, "%s", err[0] ? err : "cannot open it");
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* lab.ui.list() -> { {id=, kind=, plugin=, name=, help=}, ... } */
 static int l_list(lua_State *L) {
     static const char *const kinds[] = { "", "command", "key", "pane", "status" };
@@ -467,6 +483,7 @@ static const luaL_Reg ui_fns[] = {
     { "status_add", l_status_add },   { "del", l_del },           { "redraw", l_redraw },
     { "list", l_list },               { "run_command", l_run_command }, { "press", l_press },
     { "pane_draw", l_pane_draw },     { "pane_key", l_pane_key }, { "status_get", l_status_get },
+    { "loom_open", l_loom_open },
     { NULL, NULL },
 };
 

@@ -94,6 +94,10 @@ typedef struct lhost_ui {
     /* Something a pane or status item shows changed (lab.ui.redraw()):
      * redraw soon. */
     void (*redraw)(void *ud);
+    /* lab.ui.loom_open(text): open text (len bytes, not NUL-terminated) as a
+     * prompt in the branch tree and show it. 0, or -1 with a message in err.
+     * NULL: lab.ui.loom_open answers nil, err. */
+    int (*loom_open)(void *ud, const char *text, size_t len, char *err, size_t errlen);
 } lhost_ui;
 
 /* ---- creating a host ----------------------------------------------------- */

@@ -22,6 +22,7 @@ typedef struct rec {
     int ids[32], kinds[32], n;  /* registered hooks */
     char names[32][64];
     int deleted, redraws;
+    char loom[64];              /* the last lab.ui.loom_open text */
 } rec;
 
 static void r_print(void *ud, const char *s, size_t n, bool err) {
@@ -58,6 +59,13 @@ static void r_del(void *ud, int id) {
         if (r->ids[i] == id) { r->ids[i] = -1; r->deleted++; }
 }
 static void r_redraw(void *ud) { ((rec *)ud)->redraws++; }
+static int r_loom(void *ud, const char *text, size_t len, char *err, size_t errlen) {
+    rec *r = ud;
+    if (len >= sizeof r->loom) { snprintf(err, errlen, "too long for the test"); return -1; }
+    memcpy(r->loom, text, len);
+    r->loom[len] = 0;
+    return 0;
+}
 
 static int find(const rec *r, int kind, const char *name) {
     for (int i = 0; i < r->n; i++)
@@ -106,7 +114,7 @@ int main(void) {
 
     rec r;
     memset(&r, 0, sizeof r);
-    lhost_ui ui = { &r, r_print, r_cmd, r_key, r_pane, r_status, r_del, r_redraw };
+    lhost_ui ui = { &r, r_print, r_cmd, r_key, r_pane, r_status, r_del, r_redraw, r_loom };
     lhost_opts o;
     lhost_opts_default(&o);
     o.workspace = dir;                  /* its plugins/ folder holds p1 */
@@ -170,6 +178,10 @@ int main(void) {
     /* the host goes on: the REPL path */
     r.out[0] = 0;
     CHECK(lhost_eval(h, "1 + 41", true, err, sizeof err) == LHOST_OK, "eval");
+    CHECK(lhost_eval(h, "assert(lab.ui.loom_open('Once upon') == true)", true, err, sizeof err) == LHOST_OK &&
+          strcmp(r.loom, "Once upon") == 0, "lab.ui.loom_open reached the adapter: %s [%s]", err, r.loom);
+    CHECK(lhost_eval(h, "local ok, e = lab.ui.loom_open(string.rep('x', 100)); assert(ok == nil and e == 'too long for the test')",
+                     true, err, sizeof err) == LHOST_OK, "the adapter's error comes back: %s", err);
     CHECK(strstr(r.out, "42\n") != NULL, "result printed: %s", r.out);
     CHECK(lhost_eval(h, "function f(x)", true, err, sizeof err) == LHOST_EINCOMPLETE, "incomplete");
     CHECK(lhost_eval(h, "function f(x)\nreturn x * 2\nend", true, err, sizeof err) == LHOST_OK, "completed");

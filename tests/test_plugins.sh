@@ -75,8 +75,67 @@ check_run "cdr --candidates FILE" 0 '"rank":3' $P/cdr.lua --strong "$T/s260-f32.
 check_run "cdr: no candidates" 1 "no candidates" $P/cdr.lua --strong "$T/s260-f32.gguf" --weak "$T/s260-q4_0.gguf" -p "x"
 check_run "logitlab runs lists the plugins' runs" 0 "cdr" "$LOGITLAB" runs -w "$T/ws"
 
+# ---- tree search (plugins/tree.lua) on stories260K: every method, exact accounting ----
+TREE="$P/tree.lua -m $M --task numpath --n 2 --max-tokens 40 --step-tokens 10 --votes 2"
+$TREE --method cot,tot-bfs,tot-dfs,tot-best,ats-bfs,ats-dfs --json >"$T/tree.json" 2>&1
+check_same "tree --json: 12 instances, 6 methods, a summary" \
+  "$(grep -c '"type":"instance"' "$T/tree.json") $(grep -c '"type":"method"' "$T/tree.json") $(grep -c '"type":"done"' "$T/tree.json")" "12 6 1"
+trun=$(sed -n 's/.*"run":\([0-9]*\).*"type":"done".*/\1/p' "$T/tree.json")
+check "tree: the summary names the run" test -n "$trun"
+$TREE --method tot-bfs,tot-dfs --gen moves --eval value --no-record >"$T/tree.txt" 2>&1
+check_run "tree: several methods give a table and a plot" 0 "accuracy against tokens" cat "$T/tree.txt"
+check_run "tree: the table has a row per method" 0 "^tot-dfs .*/2" cat "$T/tree.txt"
+$TREE --method tot-best,tot-bfs --gen moves --eval probe --json >"$T/tree2.json" 2>&1
+trun2=$(sed -n 's/.*"run":\([0-9]*\).*"type":"done".*/\1/p' "$T/tree2.json")
+$TREE --method tot-bfs --gen propose --eval value --json >"$T/tree3.json" 2>&1
+trun3=$(sed -n 's/.*"run":\([0-9]*\).*"type":"done".*/\1/p' "$T/tree3.json")
+# the recorded trees: each instance's tokens are its nodes' own, sums over methods are the summaries'
+cat >"$T/ws/tree_check.lua" <<'LUA'
+local bad = 0
+for _, run in ipairs({ ... }) do
+  run = math.tointeger(tonumber(run))
+  local q = lab.store.query
+  local insts = assert(q("SELECT data FROM records WHERE run_id = ? AND kind = 'instance'", { run }))
+  assert(#insts > 0, "no instances in run " .. run)
+  local by_method = {}
+  for _, row in ipairs(insts) do
+    local r = lab.json.decode(row.data)
+    local m = by_method[r.method] or { generated = 0, steps = 0, correct = 0, n = 0 }
+    by_method[r.method] = m
+    m.generated, m.steps, m.n = m.generated + r.generated, m.steps + r.steps, m.n + 1
+    if r.ok then m.correct = m.correct + 1 end
+    if r.method:match("^tot") then
+      local g = 0
+      for _, nrow in ipairs(assert(q("SELECT data FROM records WHERE run_id = ? AND kind = 'node'", { run }))) do
+        local n = lab.json.decode(nrow.data)
+        if n.method == r.method and n.index == r.index then g = g + n.generated + n.eval_generated + n.propose_generated end
+      end
+      if g ~= r.generated then bad = bad + 1; print("nodes", r.method, r.index, g, r.generated) end
+    end
+  end
+  for _, row in ipairs(assert(q("SELECT data FROM records WHERE run_id = ? AND kind = 'summary'", { run }))) do
+    local s = lab.json.decode(row.data)
+    local m = by_method[s.method]
+    if not m or m.generated ~= s.generated or m.steps ~= s.steps or m.n ~= s.n or m.correct ~= s.correct then
+      bad = bad + 1; print("summary", s.method)
+    end
+    local acc = q("SELECT value FROM metrics WHERE run_id = ? AND name = ?", { run, "accuracy/" .. s.method })[1]
+    if not acc or acc.value ~= s.accuracy then bad = bad + 1; print("metric", s.method) end
+  end
+end
+print(bad == 0 and "accounting exact" or ("accounting off " .. bad))
+LUA
+check_run "tree: recorded node tokens add up to each instance's, instances to each summary" 0 "accounting exact" \
+  "$LOGITLAB" run -w "$T/ws" "$T/ws/tree_check.lua" "$trun" "$trun2" "$trun3"
+check_run "tree: an unknown method" 1 "unknown method 'tot-zigzag'" $P/tree.lua -m "$M" --method tot-zigzag
+check_run "tree: an unknown task" 1 "unknown task 'chess'" $P/tree.lua -m "$M" --task chess
+check_run "tree: no model" 1 "missing -m MODEL" $P/tree.lua --task numpath
+check_run "tree: difficulty out of range" 1 "difficulty for water is 1 to 3" $P/tree.lua -m "$M" --task water --difficulty 7
+check_run "tree: logprob needs sampled steps" 1 "needs --gen sample" $P/tree.lua -m "$M" --eval logprob --gen propose
+check_run "tree --help" 0 "usage: logitlab run plugins/tree.lua" $P/tree.lua --help
+
 # ---- all of them load as plugins ----
 printf 'for _, p in ipairs(lab.plugin.list()) do print(p.name, p.enabled) end\n' >"$T/plist.lua"
-check_run "run --plugins loads proxy, contrastive, generic and cdr" 0 "proxy	true" sh -c "cd '$R' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -c true | grep -q 5 && '$LOGITLAB' run --plugins '$T/plist.lua'"
+check_run "run --plugins loads proxy, contrastive, generic, cdr and tree" 0 "tree	true" sh -c "cd '$R' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -c true | grep -q 6 && '$LOGITLAB' run --plugins '$T/plist.lua'"
 
 check_done

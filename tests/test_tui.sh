@@ -224,6 +224,22 @@ key Escape
 key :; keys "q!" Enter
 see "q! quits without asking" "EXITED 0"
 
+# ---- the tree plugin: a search's tree in its pane, a node opened in the loom ----
+start 120 40 -- --plugins "$ROOT/plugins" -p "'Once upon a time'"
+see "started for the tree plugin" "stories260K"
+key :; keys "tree model=$M task=numpath method=tot-bfs gen=moves eval=verifier seed=2" Enter
+see "the search runs (its status item)" "tree tot-bfs 6"
+key 6
+n=0
+while [ $n -lt 16 ] && ! screen | grep -qF "(root)"; do key Tab; n=$((n + 1)); done
+see "the tree pane shows the tree" "* solution 1.00"
+key j; key o
+see "o opens the node's path in the loom" "node #1 opened in the loom"
+see "the output pane holds the path" "Question: from 2 reach 4 in exactly 2 operations"
+see "and the inspector its distributions" "input 512"
+key :; keys "q!" Enter
+see "quits after the tree plugin" "EXITED 0"
+
 # ---- a storm of keys at several sizes: nothing crashes ----
 start 80 24 -- -p "'Once upon a time'"
 see "started for the storm" "1 prompt"

@@ -224,50 +224,64 @@ function C.worked(T, inst, path)
   return concat(lines, "\n")
 end
 
-local function example_block(T, method)
+local function example_block(T, method, shots)
   local out = {}
-  for _, ex in ipairs(T.examples) do
+  for i, ex in ipairs(T.examples) do
+    if shots and i > shots then break end
     local inst = T.instance(ex)
     local body
     if method == "ats-bfs" then body = C.ats_bfs_text(T, inst)
     elseif method == "ats-dfs" then body = C.ats_dfs_text(T, inst)
     else body = C.worked(T, inst, assert(T.solve(inst))) end
-    out[#out + 1] = "Question: " .. T.question(inst) .. "\n" .. body
+    out[#out + 1] = "Question: " .. T.question(inst) .. "\n" .. body .. "\n\n"
   end
-  return concat(out, "\n\n")
+  return concat(out)
 end
 
 C.ATS_BFS_SYSTEM = [[You solve puzzles by searching in breadth. At every step, write down several possible next moves as numbered scenarios instead of committing to one. At the next step, continue every scenario that can still succeed with two scenarios of its own, numbering a child after its parent (scenario 1.2 is the second continuation of scenario 1), and mark a scenario that cannot succeed with "(dead end)". Keep going until one scenario solves the puzzle, then give that scenario's moves in the summary line.]]
 
 C.ATS_DFS_SYSTEM = [[You solve puzzles by searching in depth. Write one move per step. After each move, ask yourself whether the puzzle can still be solved from there. When it cannot, write "Back to step K." where K is the last step you still trust, and try a different move at the step after it. Keep going until the puzzle is solved, then give the moves that solve it in the summary line.]]
 
--- C.prompt(T, inst, method [, state]) -> the prompt text of a method:
---   "cot"      a worked example, the question, "Let's think step by step."
---   "sample"   the question and the steps so far, "Step n:" (one step follows)
---   "propose"  the question and the steps so far, asking for candidate next
---              steps, one per line
---   "value"    the question and the steps so far, asking for a judgement
---              "sure", "likely" or "impossible"
---   "ats-bfs", "ats-dfs"  the system text, worked trajectories, the question
-function C.prompt(T, inst, method, state)
+-- What follows a tree node's text (the prompt and its steps so far, each
+-- "Step i: LINE\n") to ask for one more step ("sample"), for a list of
+-- candidate steps ("propose") or for a judgement ("value").
+function C.suffix(T, inst, state, what)
+  if what == "sample" then return fmt("Step %d:", #state.steps + 1)
+  elseif what == "propose" then
+    return "Now: " .. T.state_text(inst, state) .. "\nList possible next steps, one per line:\n"
+  elseif what == "value" then
+    return "Now: " .. T.state_text(inst, state) ..
+      "\nCan the puzzle still be solved from here? Answer sure, likely or impossible.\nJudgement:"
+  end
+  error("unknown suffix '" .. tostring(what) .. "'", 2)
+end
+
+-- C.prompt(T, inst, method [, state [, {shots=}]]) -> the prompt text:
+--   "cot"      the rules, worked examples, the question, "Let's think step by step."
+--   "tot"      the rules, worked examples, the question: a tree's root; a
+--              node adds its steps, "Step i: LINE\n" each
+--   "sample"   "tot" with the steps of state and "Step n:" (one step follows)
+--   "propose"  "tot" with the steps, asking for candidate next steps, one per line
+--   "value"    "tot" with the steps, asking for "sure", "likely" or "impossible"
+--   "ats-bfs", "ats-dfs"  the ATS system text, the rules, worked
+--              trajectories, the question
+-- shots: how many worked examples (default: all the task has; 0: none).
+function C.prompt(T, inst, method, state, o)
+  local shots = o and o.shots
   local head = T.rules .. "\n" .. T.step_help .. "\n" .. T.answer_help .. "\n\n"
   local q = "Question: " .. T.question(inst) .. "\n"
   state = state or T.start(inst)
   local so_far = #state.steps > 0 and (C.steps_text(state) .. "\n") or ""
   if method == "cot" then
-    return head .. example_block(T, "cot") .. "\n\n" .. q .. "Let's think step by step.\n"
-  elseif method == "sample" then
-    return head .. example_block(T, "cot") .. "\n\n" .. q .. so_far .. fmt("Step %d:", #state.steps + 1)
-  elseif method == "propose" then
-    return head .. q .. so_far .. "Now: " .. T.state_text(inst, state) ..
-      "\nList possible next steps, one per line:\n"
-  elseif method == "value" then
-    return head .. q .. so_far .. "Now: " .. T.state_text(inst, state) ..
-      "\nCan the puzzle still be solved from here? Answer sure, likely or impossible.\nJudgement:"
+    return head .. example_block(T, "cot", shots) .. q .. "Let's think step by step.\n"
+  elseif method == "tot" then
+    return head .. example_block(T, "cot", shots) .. q .. so_far
+  elseif method == "sample" or method == "propose" or method == "value" then
+    return head .. example_block(T, "cot", shots) .. q .. so_far .. C.suffix(T, inst, state, method)
   elseif method == "ats-bfs" then
-    return C.ATS_BFS_SYSTEM .. "\n\n" .. head .. example_block(T, "ats-bfs") .. "\n\n" .. q
+    return C.ATS_BFS_SYSTEM .. "\n\n" .. head .. example_block(T, "ats-bfs", shots) .. q
   elseif method == "ats-dfs" then
-    return C.ATS_DFS_SYSTEM .. "\n\n" .. head .. example_block(T, "ats-dfs") .. "\n\n" .. q
+    return C.ATS_DFS_SYSTEM .. "\n\n" .. head .. example_block(T, "ats-dfs", shots) .. q
   end
   error("unknown prompt method '" .. tostring(method) .. "'", 2)
 end
@@ -371,7 +385,8 @@ end
 function C.finish(T)
   T.solve = T.solve or function(inst) return C.search(T, inst) end
   T.feasible = T.feasible or function(inst, state) return C.search(T, inst, state) ~= nil end
-  T.prompt = function(inst, method, state) return C.prompt(T, inst, method, state) end
+  T.prompt = function(inst, method, state, o) return C.prompt(T, inst, method, state, o) end
+  T.suffix = function(inst, state, what) return C.suffix(T, inst, state, what) end
   T.solution = function(inst) return C.worked(T, inst, assert(T.solve(inst), "unsolvable instance")) end
   -- the generator's instance, with its text fields
   local make = T.make

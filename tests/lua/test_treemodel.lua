@@ -1,0 +1,167 @@
+-- Tree search with a model (plugins/lib/treemodel.lua, treerun.lua) on
+-- stories260K: the accounting of tokens, engine steps and KV cells checked
+-- against independent counts (lab.eval_batch and lab.sampler wrapped for
+-- the test), every method end to end, and a node's logits equal to those
+-- of a fresh sequence with the same tokens.
+local tasks = assert(lab.require("tasks"))
+local TM = assert(lab.require("treemodel"))
+local R = assert(lab.require("treerun"))
+
+local function open() return assert(lab.model.open(MODEL, { n_ctx = 4096 })) end
+
+-- counts what the engine and the samplers are asked, around fn()
+local function counting(m, fn)
+  local c = { steps = 0, evaluated = 0, picks = 0 }
+  local eval_batch, sampler = lab.eval_batch, lab.sampler
+  local eos = m:info().eos
+  lab.eval_batch = function(seqs)
+    c.steps = c.steps + 1
+    for _, s in ipairs(seqs) do c.evaluated = c.evaluated + s:pending() end
+    return eval_batch(seqs)
+  end
+  lab.sampler = function(o)
+    local s = sampler(o)
+    return { pick = function(_, l)
+      local t = s:pick(l)
+      if t ~= eos then c.picks = c.picks + 1 end
+      return t
+    end }
+  end
+  local ok, err = pcall(fn)
+  lab.eval_batch, lab.sampler = eval_batch, sampler
+  if not ok then error(err, 0) end
+  return c
+end
+
+test("treemodel: forks share the parent's cells; closing frees them", function()
+  local m = open()
+  local lm = TM.new(m)
+  local root = assert(lm:root("Once upon a time"))
+  local P = #root.seq
+  local kids = assert(lm:fork(root, 3))
+  check.eq(lm.stats.cells, P, "the prompt evaluated once before the forks")
+  check.eq(lm.stats.steps, 1, "one step")
+  check.eq(lm.stats.seqs, 4, "four sequences")
+  for _, k in ipairs(kids) do lm:append(k, " there") end
+  local s = #kids[1].seq - P
+  local rs = assert(lm:generate(kids, { max_tokens = 5, sampler = lab.sampler{ temp = 1, seed = 3 } }))
+  local want = P
+  for i, r in ipairs(rs) do
+    check.eq(#kids[i].seq, P + s + r.n, "the generated tokens are appended")
+    want = want + s + r.n - (r.reason == "eos" and 0 or 1)   -- the last sampled token is pending
+  end
+  check.eq(lm.stats.cells, want, "cells: the prompt once, each fork's own tokens")
+  check.eq(lm.stats.generated, rs[1].n + rs[2].n + rs[3].n, "generated")
+  local peak = lm.stats.peak_cells
+  lm:close(root)
+  check.eq(lm.stats.cells, want, "the prompt's cells stay while forks hold them")
+  for _, k in ipairs(kids) do lm:close(k) end
+  check.eq(lm.stats.cells, 0, "all freed")
+  check.eq(lm.stats.seqs, 0, "no sequence held")
+  check.eq(lm.stats.peak_cells, peak, "the peak stays")
+  check.eq(lm.stats.peak_seqs, 4, "peak sequences")
+end)
+
+test("treemodel: a node's logits are the same as a fresh sequence's (bitwise)", function()
+  local m = open()
+  local lm = TM.new(m)
+  local root = assert(lm:root("Once upon a time"))
+  local kids = assert(lm:fork(root, 2))
+  lm:append(kids[1], " there was")
+  lm:append(kids[2], " in a")
+  local ok, rows = lm:flush(kids)
+  check.ok(ok, "flush")
+  for i = 1, 2 do
+    -- the same tokens in one chunk, alone in its batch
+    local fresh = m:seq(kids[i].seq:tokens())
+    local l = fresh:eval()
+    local diff = 0
+    for t = 0, #l - 1 do diff = math.max(diff, math.abs(l:get(t) - rows[i]:get(t))) end
+    check.eq(diff, 0, "fork " .. i .. ": every logit equal")
+  end
+end)
+
+local function node_sum(tree)
+  local g = 0
+  for id = 0, tree.n do
+    local n = tree.nodes[id]
+    g = g + (n.gen_tokens or 0) + (n.eval_tokens or 0) + (n.propose_tokens or 0)
+  end
+  return g
+end
+
+test("every method on stories260K: the accounting equals the independent count", function()
+  lab.budget{ seconds = 300 }
+  local m = open()
+  local T = tasks.get("numpath")
+  local inst = T.generate(1, 1)
+  local runs = {
+    { "cot" }, { "ats-bfs" }, { "ats-dfs" },
+    { "tot-bfs" }, { "tot-dfs" }, { "tot-best" },
+    { "tot-bfs", gen = "propose" }, { "tot-bfs", gen = "moves" }, { "tot-dfs", gen = "moves", eval = "probe" },
+    { "tot-best", gen = "moves", eval = "verifier" }, { "tot-bfs", eval = "logprob" },
+  }
+  for _, run in ipairs(runs) do
+    local cfg = {}
+    for k, v in pairs(R.DEFAULTS) do cfg[k] = v end
+    cfg.max_tokens, cfg.step_tokens, cfg.votes = 48, 12, 2
+    cfg.gen, cfg.eval = run.gen or "sample", run.eval or "value"
+    local what = run[1] .. " " .. cfg.gen .. " " .. cfg.eval
+    local lm = TM.new(m)
+    local res
+    local c = counting(m, function() res = R.run(lm, T, inst, run[1], cfg) end)
+    check.ok(not res.error, what .. ": " .. tostring(res.error))
+    check.eq(res.steps, c.steps, what .. ": engine steps")
+    check.eq(res.evaluated, c.evaluated, what .. ": evaluated tokens")
+    check.eq(res.generated, c.picks, what .. ": generated tokens")
+    check.eq(lm.stats.cells, 0, what .. ": every cell given back")
+    check.eq(lm.stats.seqs, 0, what .. ": every sequence given back")
+    if res.tree and run[1]:match("^tot") then
+      check.eq(node_sum(res.tree), res.generated, what .. ": the nodes' tokens add up to the total")
+    end
+    if run[1] == "cot" then
+      local P = #m:tokenize(T.prompt(inst, "cot"))
+      check.eq(res.peak_cells, P + res.generated - (res.reason == "eos" and 0 or 1), what .. ": peak cells")
+    end
+    if run[1]:match("^ats") then check.ok(res.tree and res.tree.mode, what .. ": the trajectory is parsed") end
+    if cfg.gen == "moves" then check.ok(res.tree.n > 2, what .. ": the tree grows past the root") end
+    check.ok(type(res.ok) == "boolean", what .. ": checked")
+  end
+end)
+
+test("the tree plugin: :tree runs a search, the pane shows the tree, o asks for the loom", function()
+  lab.budget{ seconds = 120 }
+  check.ok(lab.plugin.load("tree"))
+  local pane, status
+  for _, h in ipairs(lab.ui.list()) do
+    if h.plugin == "tree" and h.kind == "pane" then pane = h.id end
+    if h.plugin == "tree" and h.kind == "status" then status = h.id end
+  end
+  check.ok(pane and status, "a pane and a status item")
+  check.ok(lab.ui.pane_draw(pane, 100, 20)[1]:find("no run yet"), "empty pane")
+  check.ok(lab.ui.run_command("tree", "model=" .. MODEL .. " task=numpath method=tot-bfs gen=moves eval=probe seed=2"))
+  local lines
+  for _ = 1, 3000 do
+    lines = lab.ui.pane_draw(pane, 120, 30)
+    if lines[1]:find(" ok ") or lines[1]:find(" %-%- ") then break end
+    lab.sleep(0.005)
+  end
+  check.ok(lines[1]:find("numpath #2 tot%-bfs ok"), "the search ends solved: " .. lines[1])
+  check.ok(lines[3]:find("^>%+ expanded") and lines[3]:find("%(root%)"), "the root is selected: " .. lines[3])
+  local n_nodes = tonumber(lines[1]:match("| (%d+) nodes"))
+  check.ok(n_nodes >= 2, "nodes")
+  check.ok(lab.ui.status_get(status):find("tree tot%-bfs " .. n_nodes), "status")
+  check.eq(lab.ui.pane_key(pane, "j"), 3, "j moves down (handled, redraw)")
+  lines = lab.ui.pane_draw(pane, 120, 30)
+  check.ok(lines[4]:sub(1, 1) == ">", "the second line is selected")
+  check.eq(lab.ui.pane_key(pane, "o"), 3, "o is handled")
+  lines = lab.ui.pane_draw(pane, 120, 30)
+  check.ok(lines[#lines]:find("loom: no workbench"), "headless: no loom: " .. lines[#lines])
+  check.eq(lab.ui.pane_key(pane, "q"), 0, "other keys pass")
+  local found = false
+  for _, l in ipairs(lines) do found = found or l:find("^ +%* solution") ~= nil end
+  check.ok(found, "a solution node is drawn")
+  check.raises("the text is empty", lab.ui.loom_open, "")
+  check.fails("headless", lab.ui.loom_open("x"))
+  check.ok(lab.plugin.disable("tree"))
+end)
