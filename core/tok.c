@@ -453,10 +453,10 @@ done:
 }
 
 static int encode_frags(const tok *t, const char *text, size_t len, const frags *fr,
-                        tok_ids *ids) {
+                        tok_ids *ids, bool cont) {
     char *buf = NULL;               /* ' ' + fragment, at most 1 + len bytes */
     int rc = TOK_OK;
-    bool prev_special = true;       /* the first fragment gets the space prefix too */
+    bool prev_special = !cont;      /* the first fragment gets the space prefix too, unless it continues text */
     for (size_t i = 0; i < fr->n && !rc; i++) {
         const frag *f = &fr->v[i];
         if (f->id >= 0) { rc = tok_ids_push(ids, f->id); prev_special = true; continue; }
@@ -475,8 +475,8 @@ static int encode_frags(const tok *t, const char *text, size_t len, const frags 
     return rc;
 }
 
-int32_t tok_encode(const tok *t, const char *text, size_t len, bool add_bos,
-                   bool parse_special, int32_t *ids, int32_t cap, char *err, size_t errlen) {
+static int32_t encode(const tok *t, const char *text, size_t len, bool add_bos, bool parse_special,
+                      bool cont, int32_t *ids, int32_t cap, char *err, size_t errlen) {
     size_t bad = utf8_check(text, len);
     if (bad != len) return fail(err, errlen, TOK_EUTF8, "invalid UTF-8 at byte %zu", bad);
     tok_ids v = { 0 };
@@ -484,7 +484,7 @@ int32_t tok_encode(const tok *t, const char *text, size_t len, bool add_bos,
     int rc = TOK_OK;
     if (add_bos && t->bos >= 0) rc = tok_ids_push(&v, t->bos);
     if (!rc && len > 0 && !(rc = partition(t, text, len, parse_special, &fr)))
-        rc = encode_frags(t, text, len, &fr, &v);
+        rc = encode_frags(t, text, len, &fr, &v, cont);
     if (!rc && add_bos && t->add_eos && t->eos >= 0) rc = tok_ids_push(&v, t->eos);
     free(fr.v);
     if (rc) {
@@ -494,6 +494,16 @@ int32_t tok_encode(const tok *t, const char *text, size_t len, bool add_bos,
     if (ids && cap > 0 && v.n > 0) memcpy(ids, v.v, (size_t)(v.n < cap ? v.n : cap) * sizeof *ids);
     free(v.v);
     return v.n;
+}
+
+int32_t tok_encode(const tok *t, const char *text, size_t len, bool add_bos,
+                   bool parse_special, int32_t *ids, int32_t cap, char *err, size_t errlen) {
+    return encode(t, text, len, add_bos, parse_special, false, ids, cap, err, errlen);
+}
+
+int32_t tok_encode_cont(const tok *t, const char *text, size_t len, bool parse_special,
+                        int32_t *ids, int32_t cap, char *err, size_t errlen) {
+    return encode(t, text, len, false, parse_special, true, ids, cap, err, errlen);
 }
 
 /* ---- decoding ---- */

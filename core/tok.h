@@ -60,6 +60,13 @@ int32_t tok_encode(const tok *t, const char *text, size_t len, bool add_bos,
                    bool parse_special, int32_t *ids, int32_t cap,
                    char *err, size_t errlen);
 
+/* Text that continues a sequence: as tok_encode without BOS and without
+ * the SentencePiece dummy-prefix space before the first fragment (so
+ * "a" + " time" gives the tokens of "a time", and a closing quote stays a
+ * quote). A space prefix after a special token still applies. */
+int32_t tok_encode_cont(const tok *t, const char *text, size_t len, bool parse_special,
+                        int32_t *ids, int32_t cap, char *err, size_t errlen);
+
 /* Bytes one token stands for, as llama_token_to_piece(lstrip=0): byte tokens
  * give their byte, "▁" gives a space, BPE bytes are unmapped; control tokens
  * give "" unless unparse_special. */

@@ -241,23 +241,29 @@ static int m_tokenize(lua_State *L) {
     size_t len;
     const char *text = luaL_checklstring(L, 2, &len);
     const tok *t = model_tok(lm->m);
-    bool bos = tok_add_bos(t), special = false;
+    bool bos = tok_add_bos(t), special = false, cont = false;
     if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
         if (lua_getfield(L, 3, "bos") != LUA_TNIL) bos = lua_toboolean(L, -1);
         if (lua_getfield(L, 3, "special") != LUA_TNIL) special = lua_toboolean(L, -1);
-        lua_pop(L, 2);
+        if (lua_getfield(L, 3, "context") != LUA_TNIL) cont = lua_toboolean(L, -1);
+        lua_pop(L, 3);
     }
+    if (cont && bos && lua_getfield(L, 3, "bos") != LUA_TNIL)
+        return luaL_argerror(L, 3, "bos and context exclude each other (context: text continuing a sequence)");
+    if (cont) bos = false;
     if (len > (size_t)INT32_MAX / 2) return luaL_argerror(L, 2, "text too long");
     int32_t cap = (int32_t)len + 8;
     /* the id buffer is a userdata: freed by the GC even if we raise */
     int32_t *ids = lua_newuserdatauv(L, sizeof *ids * (size_t)cap, 0);
     char err[256];
-    int32_t n = tok_encode(t, text, len, bos, special, ids, cap, err, sizeof err);
+    int32_t n = cont ? tok_encode_cont(t, text, len, special, ids, cap, err, sizeof err)
+                     : tok_encode(t, text, len, bos, special, ids, cap, err, sizeof err);
     if (n > cap) {
         cap = n;
         ids = lua_newuserdatauv(L, sizeof *ids * (size_t)cap, 0);
-        n = tok_encode(t, text, len, bos, special, ids, cap, err, sizeof err);
+        n = cont ? tok_encode_cont(t, text, len, special, ids, cap, err, sizeof err)
+                 : tok_encode(t, text, len, bos, special, ids, cap, err, sizeof err);
     }
     if (n < 0) return lab_fail(L, "%s", err);
     lua_createtable(L, n, 0);

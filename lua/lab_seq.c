@@ -19,6 +19,7 @@
 #include "ctx.h"
 #include "gmatch.h"
 #include "lhost_impl.h"
+#include "logits.h"
 #include "model.h"
 #include "score.h"
 #include "tok.h"
@@ -41,15 +42,32 @@ typedef struct eval_item {
     lmodel *m;              /* borrowed: the job holds a reference in models[] */
     int32_t seq, pos0, n;   /* n == 0: answered from the seq's cached logits */
     int32_t *toks;          /* (n) */
-    float *row;             /* (n_vocab): the logits after the last token */
+    int32_t n_rows;         /* rows kept: 1 (the last token), or n with `all` */
+    float *row;             /* (n_rows * n_vocab) full rows, or NULL when reduced */
+    int32_t *top_id;        /* (n_rows * top), -1 past the vocabulary */
+    float *top_lp;          /* (n_rows * top) */
+    float *ids_lp;          /* (n_rows * n_ids) */
     int32_t n_done;         /* tokens the worker appended */
 } eval_item;
+
+/* What an evaluation returns (seq:eval{...}): every position's row (all)
+ * and, instead of full rows (reduced), only the top-k and/or the log-probs
+ * of given ids, computed on the worker. */
+typedef struct eval_opts {
+    bool all;
+    int32_t top;            /* 0: none */
+    int32_t n_ids;          /* 0: none */
+    int32_t *ids;           /* (n_ids) */
+} eval_opts;
 
 typedef struct eval_job {
     int n_items;
     bool single;
+    eval_opts o;
     eval_item items[];
 } eval_job;
+
+static bool reduced(const eval_opts *o) { return o->top > 0 || o->n_ids > 0; }
 
 /* ---- settling -------------------------------------------------------- */
 
@@ -93,8 +111,9 @@ static void drop_cache(lua_State *L, int idx) {
 }
 
 /* Token ids from idx: integer, table of ids, or a string (tokenized; BOS
- * only when bos). Pushes a userdata holding them. */
-static int32_t *tokens_arg(lua_State *L, int idx, lmodel *lm, bool bos, bool special, int32_t *n) {
+ * only when bos; cont: as text continuing a sequence, tok_encode_cont).
+ * Pushes a userdata holding them. */
+static int32_t *tokens_arg(lua_State *L, int idx, lmodel *lm, bool bos, bool special, bool cont, int32_t *n) {
     if (lua_type(L, idx) != LUA_TSTRING) return lab_check_tokens(L, idx, lm->n_vocab, n);
     size_t len;
     const char *text = lua_tolstring(L, idx, &len);
@@ -103,17 +122,32 @@ static int32_t *tokens_arg(lua_State *L, int idx, lmodel *lm, bool bos, bool spe
     int32_t cap = (int32_t)len + 8;
     int32_t *ids = lua_newuserdatauv(L, sizeof *ids * (size_t)cap, 0);
     char err[256];
-    int32_t k = tok_encode(t, text, len, bos, special, ids, cap, err, sizeof err);
+    cont = cont && !bos;
+    int32_t k = cont ? tok_encode_cont(t, text, len, special, ids, cap, err, sizeof err)
+                     : tok_encode(t, text, len, bos, special, ids, cap, err, sizeof err);
     if (k > cap) {
         lua_pop(L, 1);
         cap = k;
         ids = lua_newuserdatauv(L, sizeof *ids * (size_t)cap, 0);
-        k = tok_encode(t, text, len, bos, special, ids, cap, err, sizeof err);
+        k = cont ? tok_encode_cont(t, text, len, special, ids, cap, err, sizeof err)
+                 : tok_encode(t, text, len, bos, special, ids, cap, err, sizeof err);
     }
     if (k < 0) luaL_argerror(L, idx, err);
     *n = k;
     return ids;
 }
+
+int32_t *lab_tokens_arg(lua_State *L, int idx, lmodel *lm, bool bos, bool special, bool cont, int32_t *n) {
+    return tokens_arg(L, idx, lm, bos, special, cont, n);
+}
+
+void lab_seq_get(lua_State *L, int idx, lab_seq_state *out) {
+    seq_ud *s = check_seq(L, idx);
+    settle(L, s, true);
+    *out = (lab_seq_state){ s->lm, s->id, s->n_eval, s->n, s->toks };
+}
+
+bool lab_is_seq(lua_State *L, int idx) { return luaL_testudata(L, idx, SEQ_T) != NULL; }
 
 /* ---- creating, appending, inspecting --------------------------------- */
 
@@ -122,7 +156,7 @@ static int l_seq(lua_State *L) {
     lmodel *lm = lab_model_check(L, 1);
     int32_t n = 0;
     const int32_t *init = NULL;
-    if (!lua_isnoneornil(L, 2)) init = tokens_arg(L, 2, lm, tok_add_bos(model_tok(lm->m)), false, &n);
+    if (!lua_isnoneornil(L, 2)) init = tokens_arg(L, 2, lm, tok_add_bos(model_tok(lm->m)), false, false, &n);
     seq_ud *s = lua_newuserdatauv(L, sizeof *s, 3);
     memset(s, 0, sizeof *s);
     s->id = -1;
@@ -142,21 +176,24 @@ static int l_seq(lua_State *L) {
     return 1;
 }
 
-/* seq:append(tokens [, {bos=false, special=false}]) -> seq. tokens: an id,
- * a table of ids, or a string (tokenized without BOS unless bos=true). */
+/* seq:append(tokens [, {bos=false, special=false, context=true}]) -> seq.
+ * tokens: an id, a table of ids, or a string (tokenized without BOS unless
+ * bos=true; after the first token, as text continuing the sequence unless
+ * context=false). */
 static int s_append(lua_State *L) {
     seq_ud *s = check_seq(L, 1);
-    bool bos = false, special = false;
+    bool bos = false, special = false, context = true;
     if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
         lua_getfield(L, 3, "bos");
         lua_getfield(L, 3, "special");
         bos = lua_toboolean(L, -2);
         special = lua_toboolean(L, -1);
-        lua_pop(L, 2);
+        if (lua_getfield(L, 3, "context") != LUA_TNIL) context = lua_toboolean(L, -1);
+        lua_pop(L, 3);
     }
     int32_t n;
-    const int32_t *ids = tokens_arg(L, 2, s->lm, bos, special, &n);
+    const int32_t *ids = tokens_arg(L, 2, s->lm, bos, special, context && s->n > 0, &n);
     if (n == 0) { lua_settop(L, 1); return 1; }
     if (s->gm) {                            /* all or nothing: the grammar must allow every token */
         int32_t at = gmatch_n(s->gm);
@@ -358,7 +395,27 @@ static int s_tostring(lua_State *L) {
 
 /* ---- eval jobs -------------------------------------------------------- */
 
-static void eval_flush(ljob *j, lmodel *m, ctx_entry *e, int *owner, int k) {
+/* Keeps row number r of item it: a copy, or its top-k and ids' log-probs. */
+static void keep_row(const eval_opts *o, eval_item *it, int32_t r, const float *row, int32_t nv) {
+    if (!reduced(o)) {
+        memcpy(it->row + (size_t)r * (size_t)nv, row, sizeof(float) * (size_t)nv);
+        return;
+    }
+    double lse = logits_logsumexp(row, nv);
+    if (o->top) {
+        int32_t *ids = it->top_id + (size_t)r * (size_t)o->top;
+        float *lp = it->top_lp + (size_t)r * (size_t)o->top;
+        int32_t k = logits_top_k(row, nv, o->top, ids);
+        for (int32_t i = 0; i < o->top; i++) {
+            if (i >= k) ids[i] = -1;
+            lp[i] = i < k ? (float)((double)row[ids[i]] - lse) : -INFINITY;
+        }
+    }
+    for (int32_t i = 0; i < o->n_ids; i++)
+        it->ids_lp[(size_t)r * (size_t)o->n_ids + i] = (float)((double)row[o->ids[i]] - lse);
+}
+
+static void eval_flush(ljob *j, lmodel *m, ctx_entry *e, int *owner, int32_t *tpos, int k) {
     eval_job *ej = j->p;
     if (j->status) return;
     char err[256];
@@ -372,7 +429,7 @@ static void eval_flush(ljob *j, lmodel *m, ctx_entry *e, int *owner, int k) {
     for (int i = 0; i < k; i++) {
         eval_item *it = &ej->items[owner[i]];
         it->n_done++;
-        if (e[i].logits) memcpy(it->row, ctx_logits(m->c, r++), sizeof(float) * (size_t)m->n_vocab);
+        if (e[i].logits) keep_row(&ej->o, it, ej->o.all ? tpos[i] : 0, ctx_logits(m->c, r++), m->n_vocab);
     }
 }
 
@@ -385,9 +442,11 @@ static void eval_run(ljob *j) {
         int nb = ctx_n_batch(m->c);
         ctx_entry *e = malloc(sizeof *e * (size_t)nb);
         int *owner = malloc(sizeof *owner * (size_t)nb);
-        if (!e || !owner) {
+        int32_t *tpos = malloc(sizeof *tpos * (size_t)nb);
+        if (!e || !owner || !tpos) {
             free(e);
             free(owner);
+            free(tpos);
             j->status = LHOST_ENOMEM;
             snprintf(j->err, sizeof j->err, "out of memory");
             return;
@@ -397,14 +456,16 @@ static void eval_run(ljob *j) {
             eval_item *it = &ej->items[i];
             if (it->m != m) continue;
             for (int32_t t = 0; t < it->n; t++) {
-                e[k] = (ctx_entry){ it->seq, it->pos0 + t, it->toks[t], t == it->n - 1 };
-                owner[k++] = i;
-                if (k == nb) { eval_flush(j, m, e, owner, k); k = 0; }
+                e[k] = (ctx_entry){ it->seq, it->pos0 + t, it->toks[t], ej->o.all || t == it->n - 1 };
+                owner[k] = i;
+                tpos[k++] = t;
+                if (k == nb) { eval_flush(j, m, e, owner, tpos, k); k = 0; }
             }
         }
-        if (k) eval_flush(j, m, e, owner, k);
+        if (k) eval_flush(j, m, e, owner, tpos, k);
         free(e);
         free(owner);
+        free(tpos);
     }
 }
 
@@ -413,14 +474,52 @@ static void eval_free(ljob *j) {
     for (int i = 0; ej && i < ej->n_items; i++) {
         free(ej->items[i].toks);
         free(ej->items[i].row);
+        free(ej->items[i].top_id);
+        free(ej->items[i].top_lp);
+        free(ej->items[i].ids_lp);
     }
+    if (ej) free(ej->o.ids);
     free(ej);
 }
 
-/* Results: one Logits (seq:submit) or a list (lab.submit). Also settles
- * the seqs and caches each one's logits while nothing is pending. */
+/* Pushes row r of item it as the options ask: a Logits, or {top=, logprobs=}. */
+static void push_row(lua_State *L, const eval_opts *o, const eval_item *it, int32_t r) {
+    int32_t nv = it->m->n_vocab;
+    if (!reduced(o)) {
+        lab_logits_push(L, it->m, it->row + (size_t)r * (size_t)nv, nv, false);
+        return;
+    }
+    lua_createtable(L, 0, 2);
+    if (o->top) {
+        lua_createtable(L, o->top, 0);
+        for (int32_t i = 0; i < o->top; i++) {
+            size_t at = (size_t)r * (size_t)o->top + (size_t)i;
+            if (it->top_id[at] < 0) break;
+            lua_createtable(L, 0, 2);
+            lua_pushinteger(L, it->top_id[at]);
+            lua_setfield(L, -2, "id");
+            lua_pushnumber(L, it->top_lp[at]);
+            lua_setfield(L, -2, "logprob");
+            lua_rawseti(L, -2, i + 1);
+        }
+        lua_setfield(L, -2, "top");
+    }
+    if (o->n_ids) {
+        lua_createtable(L, o->n_ids, 0);
+        for (int32_t i = 0; i < o->n_ids; i++) {
+            lua_pushnumber(L, it->ids_lp[(size_t)r * (size_t)o->n_ids + (size_t)i]);
+            lua_rawseti(L, -2, i + 1);
+        }
+        lua_setfield(L, -2, "logprobs");
+    }
+}
+
+/* Results: one Logits (seq:submit) or a list (lab.submit); with `all`, a
+ * list of rows per seq. Also settles the seqs and caches each one's
+ * logits while nothing is pending. */
 static int eval_push(lua_State *L, ljob *j, int idx) {
     eval_job *ej = j->p;
+    bool plain = !ej->o.all && !reduced(&ej->o);
     lua_getiuservalue(L, idx, 1);                      /* [seqs] */
     int seqs = lua_gettop(L);
     lua_getfield(L, seqs, "cached");                   /* [seqs cached] */
@@ -428,11 +527,18 @@ static int eval_push(lua_State *L, ljob *j, int idx) {
     for (int i = 0; i < ej->n_items; i++) {
         eval_item *it = &ej->items[i];
         if (it->n == 0) lua_rawgeti(L, seqs + 1, i + 1);
-        else lab_logits_push(L, it->m, it->row, it->m->n_vocab, false);
+        else if (!ej->o.all) push_row(L, &ej->o, it, 0);
+        else {
+            lua_createtable(L, it->n_rows, 0);
+            for (int32_t r = 0; r < it->n_rows; r++) {
+                push_row(L, &ej->o, it, r);
+                lua_rawseti(L, -2, r + 1);
+            }
+        }
         lua_rawgeti(L, seqs, i + 1);                   /* [... logits seq] */
         seq_ud *s = lua_touserdata(L, -1);
         if (s->job == j) settle(L, s, false);
-        if (s->lm && !s->job && s->n == s->n_eval && s->n_eval == it->pos0 + it->n) {
+        if (plain && s->lm && !s->job && s->n == s->n_eval && s->n_eval == it->pos0 + it->n) {
             lua_pushvalue(L, -2);
             lua_setiuservalue(L, -2, 3);
         }
@@ -459,7 +565,7 @@ static void check_batch(lua_State *L, int first, int count) {
  * a seq with nothing pending answers with its cached row, or, having none,
  * gives its last token back to be evaluated again. Returns how many seqs
  * need the engine. */
-static int batch_table(lua_State *L, int job, int first, int count) {
+static int batch_table(lua_State *L, int job, int first, int count, bool use_cache) {
     lua_createtable(L, count, 1);                      /* [seqs] */
     lua_newtable(L);                                   /* [seqs cached] */
     int n_work = 0;
@@ -468,7 +574,7 @@ static int batch_table(lua_State *L, int job, int first, int count) {
         lua_pushvalue(L, first + i);
         lua_rawseti(L, -3, i + 1);
         if (s->n > s->n_eval) { n_work++; continue; }
-        if (lua_getiuservalue(L, first + i, 3) != LUA_TNIL) {
+        if (lua_getiuservalue(L, first + i, 3) != LUA_TNIL && use_cache) {
             lua_rawseti(L, -2, i + 1);
             continue;
         }
@@ -493,9 +599,20 @@ static bool fill_items(lua_State *L, ljob *j, eval_job *ej, int first, int count
         eval_item *it = &ej->items[i];
         *it = (eval_item){ .m = s->lm, .seq = s->id, .pos0 = s->n_eval, .n = s->n - s->n_eval };
         if (!it->n) continue;
+        const eval_opts *o = &ej->o;
+        it->n_rows = o->all ? it->n : 1;
+        size_t rows = (size_t)it->n_rows;
         it->toks = malloc(sizeof *it->toks * (size_t)it->n);
-        it->row = malloc(sizeof *it->row * (size_t)s->lm->n_vocab);
-        if (!it->toks || !it->row) return false;
+        if (!it->toks) return false;
+        if (!reduced(o) && !(it->row = malloc(sizeof *it->row * rows * (size_t)s->lm->n_vocab))) return false;
+        if (o->top && (!(it->top_id = malloc(sizeof *it->top_id * rows * (size_t)o->top)) ||
+                       !(it->top_lp = malloc(sizeof *it->top_lp * rows * (size_t)o->top))))
+            return false;
+        if (o->n_ids && !(it->ids_lp = malloc(sizeof *it->ids_lp * rows * (size_t)o->n_ids))) return false;
+        for (int32_t k = 0; k < o->n_ids; k++)
+            if (o->ids[k] >= s->lm->n_vocab)
+                luaL_error(L, "bad option 'ids' (token id %d out of range [0, %d) of a sequence's model)",
+                           (int)o->ids[k], (int)s->lm->n_vocab);
         memcpy(it->toks, s->toks + s->n_eval, sizeof *it->toks * (size_t)it->n);
         int k = 0;
         while (k < j->n_models && j->models[k] != s->lm) k++;
@@ -507,19 +624,58 @@ static bool fill_items(lua_State *L, ljob *j, eval_job *ej, int first, int count
     return true;
 }
 
-/* Submits the seqs at [first, first+count) as one job; pushes the Job. */
-static int submit(lua_State *L, int first, int count, bool single) {
-    check_batch(L, first, count);
+/* Reads the eval options table at idx (nil: none) into o (ids malloc'd:
+ * the caller frees them, or hands them to a job). Raises on misuse. */
+static void read_eval_opts(lua_State *L, int idx, const char *fname, eval_opts *o) {
+    *o = (eval_opts){ 0 };
+    if (lua_isnoneornil(L, idx)) return;
+    if (!lua_istable(L, idx))
+        luaL_error(L, "bad argument #%d to '%s' (options {all=, top=, ids=} expected, got %s)", idx, fname, luaL_typename(L, idx));
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        if (strcmp(k, "all") == 0) o->all = lua_toboolean(L, -1);
+        else if (strcmp(k, "top") == 0) {
+            if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 1000)
+                luaL_error(L, "bad argument #%d to '%s' (top must be an integer in [1, 1000])", idx, fname);
+            o->top = (int32_t)lua_tointeger(L, -1);
+        } else if (strcmp(k, "ids") != 0) {
+            luaL_error(L, "bad argument #%d to '%s' (unknown option '%s'; known: all, top, ids)", idx, fname, k);
+        }
+        lua_pop(L, 1);
+    }
+    if (lua_getfield(L, idx, "ids") != LUA_TNIL) {
+        int32_t n;
+        const int32_t *ids = lab_check_tokens(L, lua_gettop(L), INT32_MAX, &n);
+        if (n < 1) luaL_error(L, "bad argument #%d to '%s' (ids must list at least one token id)", idx, fname);
+        o->ids = malloc(sizeof *o->ids * (size_t)n);
+        if (!o->ids) luaL_error(L, "out of memory");
+        memcpy(o->ids, ids, sizeof *ids * (size_t)n);
+        o->n_ids = n;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+/* Submits the seqs at [first, first+count) as one job; pushes the Job.
+ * o's ids pass to the job. */
+static int submit(lua_State *L, int first, int count, bool single, eval_opts *o) {
     lab_job_push(L, NULL, "eval");                     /* [.. Job] */
     int job = lua_gettop(L);
-    int n_work = batch_table(L, job, first, count);
     eval_job *ej = calloc(1, sizeof *ej + sizeof(eval_item) * (size_t)count);
     ljob *j = ej ? lwork_job_new(eval_run, eval_free, ej) : NULL;
-    if (!j) { free(ej); return luaL_error(L, "out of memory"); }
-    ej->n_items = count;
+    if (!j) {
+        free(ej);
+        free(o->ids);
+        return luaL_error(L, "out of memory");
+    }
+    ej->o = *o;
     ej->single = single;
     j->push = eval_push;
-    lab_job_set(L, job, j);                            /* the Job owns j from here */
+    lab_job_set(L, job, j);                            /* the Job owns j (and the ids) from here */
+    check_batch(L, first, count);
+    int n_work = batch_table(L, job, first, count, !o->all && !reduced(o));
+    ej->n_items = count;
     if (!fill_items(L, j, ej, first, count)) return luaL_error(L, "out of memory");
     if (n_work == 0) {
         lwork_job_finish(j, 0, NULL);
@@ -536,27 +692,32 @@ static int submit(lua_State *L, int first, int count, bool single) {
     return 1;
 }
 
-/* seq:submit() -> Job (lab.await gives the Logits after the pending tokens) */
+/* seq:submit([opts]) -> Job (lab.await gives the Logits after the pending tokens) */
 static int s_submit(lua_State *L) {
     check_seq(L, 1);
-    lua_settop(L, 1);
-    return submit(L, 1, 1, true);
+    lua_settop(L, 2);
+    eval_opts o;
+    read_eval_opts(L, 2, "submit", &o);
+    lua_pushvalue(L, 1);
+    return submit(L, 3, 1, true, &o);
 }
 
-/* lab.submit{seq, ...} -> Job (lab.await gives a list of Logits) */
+/* lab.submit({seq, ...} [, opts]) -> Job (lab.await gives a list of Logits) */
 static int l_submit(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
     lua_Integer n = luaL_len(L, 1);
     if (n < 1) return luaL_argerror(L, 1, "a list of one or more sequences expected");
     if (n > 4096) return luaL_argerror(L, 1, "at most 4096 sequences in one batch");
     luaL_checkstack(L, (int)n + 8, "too many sequences");
-    lua_settop(L, 1);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, 1, i);
         if (!luaL_testudata(L, -1, SEQ_T))
             return luaL_argerror(L, 1, lua_pushfstring(L, "entry %I is not a Seq", i));
     }
-    return submit(L, 2, (int)n, false);
+    eval_opts o;
+    read_eval_opts(L, 2, "submit", &o);
+    return submit(L, 3, (int)n, false, &o);
 }
 
 /* ---- scoring ---------------------------------------------------------- */
@@ -622,16 +783,16 @@ static int l_score_submit(lua_State *L) {
     if (lua_type(L, 3) != LUA_TSTRING && lua_type(L, 3) != LUA_TTABLE) luaL_typeerror(L, 3, "string or token table");
     bool bos = tok_add_bos(model_tok(lm->m));
     int32_t np, nc, nw = 0;
-    const int32_t *p = tokens_arg(L, 2, lm, bos, false, &np);       /* [.. P] */
+    const int32_t *p = tokens_arg(L, 2, lm, bos, false, false, &np);       /* [.. P] */
     const int32_t *c = NULL, *w = NULL;
     int32_t n_prefix = np;
     if (lua_type(L, 2) == LUA_TSTRING && lua_type(L, 3) == LUA_TSTRING) {
         lua_pushfstring(L, "%s%s", lua_tostring(L, 2), lua_tostring(L, 3));
-        w = tokens_arg(L, -1, lm, bos, false, &nw);
+        w = tokens_arg(L, -1, lm, bos, false, false, &nw);
         n_prefix = 0;
         while (n_prefix < np && n_prefix < nw && p[n_prefix] == w[n_prefix]) n_prefix++;
     } else {
-        c = tokens_arg(L, 3, lm, false, false, &nc);
+        c = tokens_arg(L, 3, lm, false, false, false, &nc);
         nw = np + nc;
     }
     if (n_prefix < 1) return lab_fail(L, "the prompt must give at least one token (BOS or text)");

@@ -275,6 +275,9 @@ static void run_fields(lua_State *L, lstate *st, store_run_info *in) {
         if (!lua_isinteger(L, -1)) luaL_argerror(L, 1, "seed must be an integer");
         in->seed = (int64_t)lua_tointeger(L, -1);
         in->has_seed = true;
+    } else {            /* the run seed its samplers draw from (lab.seed) */
+        in->seed = (int64_t)lab_smp_run_seed(L);
+        in->has_seed = true;
     }
     if (lua_getfield(L, 1, "session") != LUA_TNIL) {
         if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0) luaL_argerror(L, 1, "session must be a session id");

@@ -345,6 +345,22 @@ float *lab_logits_push(lua_State *L, lmodel *m, const float *row, int32_t n, boo
 const float *lab_logits_check(lua_State *L, int idx, int32_t *n);
 /* Samples from row with the Sampler at idx; accept: tell the chain. */
 int32_t lab_smp_sample(lua_State *L, int idx, const float *row, int32_t n, bool accept);
+/* The run seed of L's state (lab.seed): samplers made without a seed draw theirs from it. */
+uint64_t lab_smp_run_seed(lua_State *L);
+/* Sequences for other files (lab_seq.c): a Seq's state once settled (its
+ * eval in flight waited for; raises unless idx is an open Seq). toks is
+ * borrowed from the Seq, valid while it is on the stack and not changed. */
+typedef struct lab_seq_state {
+    lmodel *lm;
+    int32_t id, n_eval, n;
+    const int32_t *toks;
+} lab_seq_state;
+void lab_seq_get(lua_State *L, int idx, lab_seq_state *out);
+bool lab_is_seq(lua_State *L, int idx);
+/* Token ids from idx (an id, a table of ids, or text: BOS when bos, text
+ * continuing a sequence when cont) into a new userdata left on the stack. */
+int32_t *lab_tokens_arg(lua_State *L, int idx, lmodel *lm, bool bos, bool special, bool cont, int32_t *n);
+int lab_open_score(lua_State *L);      /* lab_score.c: seq:score, lab.score_batch */
 /* lab_grammar / constrained decoding (gmatch.h). */
 struct gmatch_ctx;
 struct gmatch;

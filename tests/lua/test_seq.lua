@@ -28,8 +28,10 @@ test("append accepts ids, lists and text; pending and len", function()
   local m = lab.model.open(MODEL)
   local s = m:seq()
   check.eq(#s, 0)
-  s:append(1):append({ 403, 407 }):append("a time")
+  s:append(1):append({ 403, 407 }):append(" a time")   -- text continues the sequence: no dummy-prefix space
   check.same_list(s:tokens(), { 1, 403, 407, 261, 378 })
+  check.same_list(m:seq():append(1):append({ 403, 407 }):append("a time", { context = false }):tokens(),
+    { 1, 403, 407, 261, 378 }, "context = false: the old tokenization, with the dummy-prefix space")
   check.eq(s:len(), 5)
   check.eq(s:pending(), 5)
   check.ok(s:eval())

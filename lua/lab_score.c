@@ -1,0 +1,326 @@
+/* lab_score: scoring continuations on the KV cache (seq:score and
+ * lab.score_batch), one engine step for many continuations of one or many
+ * sequences.
+ *
+ * A continuation is scored in a temporary fork of its sequence, made,
+ * evaluated and dropped on the worker: the sequence itself does not change
+ * and its prefix is never evaluated again. The fork is rewound by one token
+ * and that token evaluated again, so the row predicting the first
+ * continuation token comes from the engine (a position's logits are a
+ * property of the sequence alone, so it is the row the sequence had);
+ * pending tokens of the sequence are evaluated in the fork too. Only the
+ * rows that predict a continuation token are asked of the forward pass, and
+ * each is reduced on the worker (log-softmax of the next token in double, as
+ * core/score.c does, and the top-k on request), so no n_vocab row reaches
+ * Lua.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "lhost_impl.h"
+#include "logits.h"
+#include "model.h"
+#include "tok.h"
+
+typedef struct sc_item {
+    lmodel *m;              /* borrowed: the job holds a reference in models[] */
+    int32_t seq;            /* the sequence's id */
+    int32_t pos0;           /* position of toks[0] in the fork */
+    int32_t n_pre, n_cont;  /* toks = n_pre tokens before the continuation, then it */
+    int32_t *toks;          /* (n_pre + n_cont) */
+    float *lp;              /* (n_cont) */
+    int32_t *top_id;        /* (n_cont * top) or NULL */
+    float *top_lp;
+    double sum;
+    int32_t fork;           /* worker: the fork's id, or -1 */
+} sc_item;
+
+typedef struct sc_job {
+    int n_items;
+    int32_t top;            /* k of the top-k per position, 0 = none */
+    bool single;
+    sc_item items[];
+} sc_job;
+
+/* Reduces the row of entry t of item it (it predicts toks[t + 1]). */
+static void reduce(const sc_job *sj, sc_item *it, int32_t t, const float *row, int32_t nv) {
+    int32_t j = t - (it->n_pre - 1);
+    double lse = logits_logsumexp(row, nv);
+    double l = (double)row[it->toks[t + 1]] - lse;
+    it->lp[j] = (float)l;
+    it->sum += l;
+    if (!sj->top) return;
+    int32_t *ids = it->top_id + (size_t)j * (size_t)sj->top;
+    int32_t k = logits_top_k(row, nv, sj->top, ids);
+    for (int32_t i = 0; i < sj->top; i++) {
+        if (i >= k) ids[i] = -1;
+        it->top_lp[(size_t)j * (size_t)sj->top + i] = i < k ? (float)((double)row[ids[i]] - lse) : -INFINITY;
+    }
+}
+
+static bool wanted(const sc_item *it, int32_t t) { return t >= it->n_pre - 1 && t < it->n_pre + it->n_cont - 1; }
+
+static void flush(ljob *j, lmodel *m, ctx_entry *e, int *owner, int32_t *tpos, int k) {
+    sc_job *sj = j->p;
+    char err[256];
+    if (ctx_eval(m->c, e, k, err, sizeof err) != 0) {
+        j->status = LHOST_EINVAL;
+        snprintf(j->err, sizeof j->err, "%s", err);
+        return;
+    }
+    int32_t r = 0;
+    for (int i = 0; i < k; i++)
+        if (e[i].logits) reduce(sj, &sj->items[owner[i]], tpos[i], ctx_logits(m->c, r++), m->n_vocab);
+}
+
+static void sc_run(ljob *j) {
+    sc_job *sj = j->p;
+    for (int i = 0; i < sj->n_items; i++) sj->items[i].fork = -1;
+    for (int mi = 0; mi < j->n_models && !j->status; mi++) {
+        lmodel *m = j->models[mi];
+        for (int i = 0; i < sj->n_items && !j->status; i++) {
+            sc_item *it = &sj->items[i];
+            if (it->m != m) continue;
+            it->fork = ctx_seq_fork(m->c, it->seq);
+            if (it->fork < 0 || ctx_seq_rewind(m->c, it->fork, it->pos0) != 0) {
+                j->status = LHOST_EINVAL;
+                snprintf(j->err, sizeof j->err,
+                         "no free sequence slot to score in (all %d in use): close some sequences, or open the model with a larger n_seq_max",
+                         (int)ctx_n_seq(m->c));
+            }
+        }
+        int nb = ctx_n_batch(m->c);
+        ctx_entry *e = malloc(sizeof *e * (size_t)nb);
+        int *owner = malloc(sizeof *owner * (size_t)nb);
+        int32_t *tpos = malloc(sizeof *tpos * (size_t)nb);
+        if (!e || !owner || !tpos) {
+            j->status = LHOST_ENOMEM;
+            snprintf(j->err, sizeof j->err, "out of memory");
+        }
+        int k = 0;
+        for (int i = 0; i < sj->n_items && !j->status; i++) {
+            sc_item *it = &sj->items[i];
+            if (it->m != m) continue;
+            for (int32_t t = 0; t < it->n_pre + it->n_cont - 1 && !j->status; t++) {
+                e[k] = (ctx_entry){ it->fork, it->pos0 + t, it->toks[t], wanted(it, t) };
+                owner[k] = i;
+                tpos[k++] = t;
+                if (k == nb) { flush(j, m, e, owner, tpos, k); k = 0; }
+            }
+        }
+        if (k && !j->status) flush(j, m, e, owner, tpos, k);
+        free(e);
+        free(owner);
+        free(tpos);
+        for (int i = 0; i < sj->n_items; i++)
+            if (sj->items[i].m == m && sj->items[i].fork >= 0) {
+                ctx_seq_drop(m->c, sj->items[i].fork);
+                sj->items[i].fork = -1;
+            }
+    }
+}
+
+static void sc_free(ljob *j) {
+    sc_job *sj = j->p;
+    for (int i = 0; sj && i < sj->n_items; i++) {
+        free(sj->items[i].toks);
+        free(sj->items[i].lp);
+        free(sj->items[i].top_id);
+        free(sj->items[i].top_lp);
+    }
+    free(sj);
+}
+
+/* {logprob=, logprobs=, tokens=, n=, ppl=[, top={{{id=, logprob=}, ...}, ...}]} */
+static void push_item(lua_State *L, const sc_job *sj, const sc_item *it) {
+    int32_t k = it->n_cont;
+    lua_createtable(L, 0, 6);
+    lua_pushnumber(L, it->sum);
+    lua_setfield(L, -2, "logprob");
+    lua_pushinteger(L, k);
+    lua_setfield(L, -2, "n");
+    lua_pushnumber(L, exp(-it->sum / k));
+    lua_setfield(L, -2, "ppl");
+    lua_createtable(L, k, 0);
+    for (int32_t i = 0; i < k; i++) {
+        lua_pushnumber(L, it->lp[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "logprobs");
+    lua_createtable(L, k, 0);
+    for (int32_t i = 0; i < k; i++) {
+        lua_pushinteger(L, it->toks[it->n_pre + i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "tokens");
+    if (!sj->top) return;
+    lua_createtable(L, k, 0);
+    for (int32_t i = 0; i < k; i++) {
+        lua_createtable(L, sj->top, 0);
+        for (int32_t r = 0; r < sj->top; r++) {
+            size_t at = (size_t)i * (size_t)sj->top + (size_t)r;
+            if (it->top_id[at] < 0) break;
+            lua_createtable(L, 0, 2);
+            lua_pushinteger(L, it->top_id[at]);
+            lua_setfield(L, -2, "id");
+            lua_pushnumber(L, it->top_lp[at]);
+            lua_setfield(L, -2, "logprob");
+            lua_rawseti(L, -2, r + 1);
+        }
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "top");
+}
+
+static int sc_push(lua_State *L, ljob *j, int idx) {
+    (void)idx;
+    sc_job *sj = j->p;
+    if (sj->single) {
+        push_item(L, sj, &sj->items[0]);
+        return 1;
+    }
+    lua_createtable(L, sj->n_items, 0);
+    for (int i = 0; i < sj->n_items; i++) {
+        push_item(L, sj, &sj->items[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+/* The options table at idx (or none): top, special, context. */
+typedef struct sc_opts { int32_t top; bool special, context; } sc_opts;
+
+static void read_opts(lua_State *L, int idx, const char *fname, sc_opts *o) {
+    *o = (sc_opts){ 0, false, true };
+    if (lua_isnoneornil(L, idx)) return;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        if (strcmp(k, "top") == 0) {
+            if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 1000)
+                luaL_error(L, "bad argument #%d to '%s' (top must be an integer in [1, 1000])", idx, fname);
+            o->top = (int32_t)lua_tointeger(L, -1);
+        } else if (strcmp(k, "special") == 0) {
+            o->special = lua_toboolean(L, -1);
+        } else if (strcmp(k, "context") == 0) {
+            o->context = lua_toboolean(L, -1);
+        } else {
+            luaL_error(L, "bad argument #%d to '%s' (unknown option '%s'; known: top, special, context)", idx, fname, k);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* Fills item it from the Seq at sidx and the continuation at cidx. Raises
+ * on misuse, naming argument argn of fname (and the entry, in a batch). */
+static void fill_item(lua_State *L, ljob *j, sc_item *it, int sidx, int cidx, const sc_opts *o,
+                      const char *fname, int argn, const char *where) {
+    lab_seq_state s;
+    lab_seq_get(L, sidx, &s);
+    if (lua_type(L, cidx) != LUA_TSTRING && lua_type(L, cidx) != LUA_TTABLE && !lua_isinteger(L, cidx))
+        luaL_error(L, "bad argument #%d to '%s' (%sthe continuation must be text, a token id or a table of ids, got %s)",
+                   argn, fname, where, luaL_typename(L, cidx));
+    if (s.n < 1)
+        luaL_error(L, "bad argument #%d to '%s' (%sthe sequence is empty: a continuation needs a token before it, such as BOS)",
+                   argn, fname, where);
+    int32_t nc;
+    const int32_t *c = lab_tokens_arg(L, cidx, s.lm, false, o->special, o->context, &nc);
+    if (nc < 1) luaL_error(L, "bad argument #%d to '%s' (%sthe continuation adds no tokens)", argn, fname, where);
+    int32_t back = s.n_eval > 0 ? 1 : 0;
+    it->m = s.lm;
+    it->seq = s.id;
+    it->pos0 = s.n_eval - back;
+    it->n_pre = s.n - it->pos0;
+    it->n_cont = nc;
+    int32_t n = it->n_pre + nc;
+    it->toks = malloc(sizeof *it->toks * (size_t)n);
+    it->lp = malloc(sizeof *it->lp * (size_t)nc);
+    if (o->top) {
+        it->top_id = malloc(sizeof *it->top_id * (size_t)nc * (size_t)o->top);
+        it->top_lp = malloc(sizeof *it->top_lp * (size_t)nc * (size_t)o->top);
+    }
+    if (!it->toks || !it->lp || (o->top && (!it->top_id || !it->top_lp))) luaL_error(L, "out of memory");
+    memcpy(it->toks, s.toks + it->pos0, sizeof *it->toks * (size_t)it->n_pre);
+    memcpy(it->toks + it->n_pre, c, sizeof *c * (size_t)nc);
+    lua_pop(L, 1);
+    int k = 0;
+    while (k < j->n_models && j->models[k] != s.lm) k++;
+    if (k == j->n_models) {
+        lab_model_ref(s.lm);
+        j->models[j->n_models++] = s.lm;
+    }
+}
+
+/* Makes the job for count items; pushes the Job. */
+static sc_job *new_job(lua_State *L, int count, const sc_opts *o, bool single, ljob **out) {
+    lab_job_push(L, NULL, "score");
+    sc_job *sj = calloc(1, sizeof *sj + sizeof(sc_item) * (size_t)count);
+    ljob *j = sj ? lwork_job_new(sc_run, sc_free, sj) : NULL;
+    if (!j) {
+        free(sj);
+        luaL_error(L, "out of memory");
+        return NULL;
+    }
+    lab_job_set(L, -1, j);
+    sj->top = o->top;
+    sj->single = single;
+    j->push = sc_push;
+    j->models = calloc((size_t)count, sizeof *j->models);
+    if (!j->models) luaL_error(L, "out of memory");
+    *out = j;
+    return sj;
+}
+
+/* priv.seq_score_submit(seq, continuation [, opts]) -> Job */
+static int l_seq_score_submit(lua_State *L) {
+    if (!lab_is_seq(L, 1)) luaL_typeerror(L, 1, "Seq");
+    sc_opts o;
+    read_opts(L, 3, "score", &o);
+    lua_settop(L, 2);
+    ljob *j;
+    sc_job *sj = new_job(L, 1, &o, true, &j);          /* [seq cont Job] */
+    sj->n_items = 1;
+    fill_item(L, j, &sj->items[0], 1, 2, &o, "score", 2, "");
+    lwork_submit(lhost_of(L)->work, j);
+    return 1;
+}
+
+/* priv.score_batch_submit({{seq, cont}, ...} [, opts]) -> Job */
+static int l_score_batch_submit(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    sc_opts o;
+    read_opts(L, 2, "score_batch", &o);
+    lua_settop(L, 1);
+    lua_Integer n = luaL_len(L, 1);
+    if (n < 1) return luaL_argerror(L, 1, "a list of one or more {seq, continuation} expected");
+    if (n > 4096) return luaL_argerror(L, 1, "at most 4096 continuations in one batch");
+    ljob *j;
+    sc_job *sj = new_job(L, (int)n, &o, false, &j);    /* [list Job] */
+    for (lua_Integer i = 1; i <= n; i++) {
+        char where[32];
+        snprintf(where, sizeof where, "entry %d: ", (int)i);
+        if (lua_rawgeti(L, 1, i) != LUA_TTABLE) luaL_error(L, "bad argument #1 to 'score_batch' (%sa {seq, continuation} pair expected)", where);
+        int e = lua_gettop(L);
+        lua_rawgeti(L, e, 1);
+        lua_rawgeti(L, e, 2);
+        if (!lab_is_seq(L, e + 1)) luaL_error(L, "bad argument #1 to 'score_batch' (%sits first value must be a Seq)", where);
+        sj->n_items = (int)i;
+        fill_item(L, j, &sj->items[i - 1], e + 1, e + 2, &o, "score_batch", 1, where);
+        lua_settop(L, 2);
+    }
+    lwork_submit(lhost_of(L)->work, j);
+    return 1;
+}
+
+int lab_open_score(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, "lab.priv");
+    lua_pushcfunction(L, l_seq_score_submit);
+    lua_setfield(L, -2, "seq_score_submit");
+    lua_pushcfunction(L, l_score_batch_submit);
+    lua_setfield(L, -2, "score_batch_submit");
+    lua_pop(L, 1);
+    return 0;
+}

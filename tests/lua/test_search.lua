@@ -1,0 +1,260 @@
+-- Search primitives: lab.generate_batch, seq:score / lab.score_batch,
+-- seeds, sampler state across calls, text appended in context, misuse.
+-- Each is checked against an independent computation (one by one,
+-- lab.score, teacher forcing), bit for bit: the CPU kernels are
+-- batch-invariant, so a position's row does not depend on the batch it was
+-- computed in. Values the engine reduces to single precision (scores, cheap
+-- rows) are compared with the double-precision reference rounded to float.
+local TOL = 0
+local function f32(x) return (string.unpack("f", string.pack("f", x))) end
+
+local PROMPTS = { "Once upon a time", "Tom and his sister", "The cat", "Lily wanted" }
+
+local function sampler_for(i) return lab.sampler{ seed = 100 + i, temp = 1.0, top_p = 0.9, repeat_penalty = 1.1 } end
+
+local function same_result(a, b, what)
+  check.same_list(a.tokens, b.tokens, what .. " tokens")
+  check.eq(a.reason, b.reason, what .. " reason")
+  check.eq(a.text, b.text, what .. " text")
+  for j = 1, #a.tokens do
+    check.near(a.logprobs[j], b.logprobs[j], TOL, what .. " logprob " .. j)
+    check.near(a.sampler_logprobs[j], b.sampler_logprobs[j], TOL, what .. " sampler logprob " .. j)
+  end
+end
+
+local function batch_vs_one(path)
+  local m = check.ok(lab.model.open(path, { n_ctx = 1024 }))
+  local one, list = {}, {}
+  for i, p in ipairs(PROMPTS) do
+    one[i] = lab.generate(m:seq(p), { sampler = sampler_for(i), max_tokens = 10 + 3 * i, stop = i == 2 and "." or nil })
+    list[i] = { seq = m:seq(p), sampler = sampler_for(i), max_tokens = 10 + 3 * i, stop = i == 2 and "." or nil }
+  end
+  local steps, calls = {}, 0
+  local res = lab.generate_batch(list, { on_token = function(i, tok, logits, step)
+    calls = calls + 1
+    check.eq(step, (steps[i] or 0) + 1, "steps count per sequence")
+    steps[i] = step
+    check.eq(#logits, 512)
+  end })
+  check.eq(#res, #PROMPTS)
+  local total = 0
+  for i = 1, #PROMPTS do
+    same_result(res[i], one[i], "sequence " .. i)
+    check.eq(#list[i].seq, #m:tokenize(PROMPTS[i]) + res[i].n, "the sequence holds its tokens")
+    total = total + res[i].n
+  end
+  check.eq(calls, total, "on_token once per token")
+  return res
+end
+
+test("generate_batch equals the sequences generated one by one (F32)", function()
+  check.eq(batch_vs_one(MODEL)[2].reason, "stop")
+end)
+test("generate_batch equals the sequences generated one by one (Q4_0)", function()
+  batch_vs_one(WS .. "/models/s260-q4_0.gguf")
+end)
+
+test("generate_batch: raw and post-sampler log-probs, top-k, greedy", function()
+  local m = lab.model.open(MODEL)
+  local s = m:seq("Once upon a time")
+  local r = lab.generate_batch({ s }, { max_tokens = 4, top = 3 })[1]
+  check.same_list(r.tokens, { 432, 383, 286, 261 })
+  local t = m:seq("Once upon a time")
+  for j, tok in ipairs(r.tokens) do
+    local l = t:eval()
+    check.near(r.logprobs[j], l:logprob(tok), TOL, "raw log-prob " .. j)
+    check.eq(r.sampler_logprobs[j], 0.0, "a greedy pick has probability 1")
+    check.eq(#r.top[j], 3)
+    check.eq(r.top[j][1].id, tok)
+    t:append(tok)
+  end
+  -- post-sampler: top_k = 2 renormalizes the two best
+  local l = m:seq("Once upon a time"):eval()
+  local id, lp = lab.sampler{ top_k = 2, temp = 1, top_p = 1, min_p = 0, seed = 3 }:pick_lp(l)
+  local p1, p2 = l:prob(432), l:prob(383)
+  check.near(lp, math.log(l:prob(id) / (p1 + p2)), 1e-5, "post-sampler log-prob")
+end)
+
+test("generate_batch: on_token stops one sequence, the done mask stops another", function()
+  local m = lab.model.open(MODEL)
+  local done = {}
+  local res = lab.generate_batch({ m:seq("Once upon a time"), m:seq("Tom"), m:seq("The dog") }, {
+    max_tokens = 12, done = done,
+    on_token = function(i, tok, logits, step)
+      if i == 1 and step == 3 then return false end
+      if i == 2 and step == 5 then done[3] = true end
+    end })
+  check.eq(res[1].n, 2)
+  check.eq(res[1].reason, "stopped")
+  check.eq(res[2].n, 12)
+  check.eq(res[2].reason, "length")
+  check.eq(res[3].reason, "stopped")
+  check.ok(res[3].n >= 4 and res[3].n <= 5, "stopped at the step after the mask was set")
+  check.ok(done[1] and done[2] and done[3], "the mask is set for every sequence at the end")
+end)
+
+test("a full cache gives partial results and the reason", function()
+  local m = lab.model.open(MODEL, { n_ctx = 24 })
+  local res = lab.generate_batch({ m:seq("Once upon a time"), m:seq("Tom") }, { max_tokens = 30 })
+  for i = 1, 2 do
+    check.eq(res[i].reason, "full")
+    check.ok(res[i].n > 0 and res[i].err:find("KV cache is full"), lab.inspect(res[i]))
+  end
+  local m2 = lab.model.open(MODEL, { n_ctx = 16 })
+  local r = lab.generate(m2:seq("Once upon a time"), { max_tokens = 40 })
+  check.eq(r.reason, "full")
+  check.eq(#r.tokens, r.n)
+  check.ok(r.n > 0)
+end)
+
+test("generate misuse names the argument", function()
+  local m = lab.model.open(MODEL)
+  check.raises("bad argument #1 to 'generate' %(Seq expected, got nil%)", lab.generate, nil)
+  check.raises("option 'sampler' must be a Sampler", lab.generate, m:seq("x"), { sampler = "x" })
+  check.raises("option 'stop' must be a string or a list of strings, got number", lab.generate, m:seq("x"), { stop = 5 })
+  check.raises("on_token returned string x", lab.generate, m:seq("x"), { on_token = function() return "x" end })
+  check.raises("on_token returned float 5.0", lab.generate, m:seq("x"), { on_token = function() return 5.0 end })
+  local s = m:seq("x")
+  check.raises("entries 1 and 2 are the same sequence", lab.generate_batch, { s, s })
+  local sm = lab.sampler{}
+  check.raises("share one Sampler", lab.generate_batch, { { seq = m:seq("a"), sampler = sm }, { seq = m:seq("b"), sampler = sm } })
+  check.raises("entry 2: unknown option 'maxtokens'", lab.generate_batch, { m:seq("a"), { seq = m:seq("b"), maxtokens = 3 } })
+  check.raises("a list of one or more", lab.generate_batch, {})
+end)
+
+test("seq:score equals lab.score and teacher forcing, and leaves the sequence alone", function()
+  local m = lab.model.open(MODEL)
+  local s = m:seq("Once upon a time")
+  local r = check.ok(s:score(", there was a little girl", { top = 3 }))
+  local ref = check.ok(lab.score(m, "Once upon a time", ", there was a little girl"))
+  check.same_list(r.tokens, ref.tokens)
+  check.near(r.logprob, ref.logprob, TOL)
+  check.eq(#s, 5)
+  check.eq(s:pending(), 5, "pending tokens stay pending")
+  s:eval()
+  local r2 = check.ok(s:score(r.tokens))
+  local t = s:fork()
+  for i, tok in ipairs(r2.tokens) do
+    local l = t:eval()
+    check.eq(r2.logprobs[i], f32(l:logprob(tok)), "teacher forcing " .. i)
+    check.near(r.logprobs[i], ref.logprobs[i], TOL, "lab.score " .. i)
+    check.eq(r.top[i][1].id, l:argmax())
+    check.eq(r.top[i][1].logprob, f32(l:logprob(l:argmax())))
+    t:append(tok)
+  end
+  check.eq(#s, 5)
+  check.eq(s:pending(), 0)
+end)
+
+test("score_batch equals one seq:score at a time", function()
+  local m = lab.model.open(MODEL)
+  local s, u = m:seq("Once upon a time"), m:seq("Tom and")
+  s:eval()
+  local list = { { s, " in" }, { s, ", there was" }, { u, " his" }, { m:seq("Lily"), { 471, 2 } } }
+  local b = check.ok(lab.score_batch(list, { top = 2 }))
+  check.eq(#b, 4)
+  for i, e in ipairs(list) do
+    local one = check.ok(e[1]:score(e[2], { top = 2 }))
+    check.same_list(b[i].tokens, one.tokens, "tokens " .. i)
+    for j = 1, one.n do
+      check.near(b[i].logprobs[j], one.logprobs[j], TOL, "entry " .. i .. " logprob " .. j)
+      check.eq(b[i].top[j][1].id, one.top[j][1].id)
+    end
+  end
+  check.raises("entry 2: its first value must be a Seq", lab.score_batch, { { s, "x" }, { "s", "x" } })
+  check.raises("the continuation must be text", s.score, s, 5.5)
+  check.raises("the sequence is empty", m:seq().score, m:seq(), "x")
+end)
+
+test("seeds: fresh samplers differ, lab.seed reproduces, clone{seed=}", function()
+  local m = lab.model.open(MODEL)
+  local l = m:seq("Once"):eval()
+  local function draws(sm, n)
+    local out = {}
+    for i = 1, n do out[i] = sm:pick(l) end
+    return table.concat(out, ",")
+  end
+  local old = lab.seed(7)
+  local a, b = lab.sampler{ temp = 1.5, top_k = 0, top_p = 1, min_p = 0 }, lab.sampler{ temp = 1.5, top_k = 0, top_p = 1, min_p = 0 }
+  local da, db = draws(a, 40), draws(b, 40)
+  check.ok(da ~= db, "two fresh samplers draw different streams")
+  lab.seed(7)
+  local a2 = lab.sampler{ temp = 1.5, top_k = 0, top_p = 1, min_p = 0 }
+  check.eq(draws(a2, 40), da, "the same run seed gives the same samplers")
+  local first = lab.sampler{ temp = 1.5, top_k = 0, top_p = 1, min_p = 0, seed = 7 }
+  check.eq(draws(first, 40), da, "the first fresh sampler takes the run seed itself")
+  local c = a:clone{ seed = 99 }
+  local d = lab.sampler{ temp = 1.5, top_k = 0, top_p = 1, min_p = 0, seed = 99 }
+  check.eq(draws(c, 40), draws(d, 40), "clone{seed=} is the same chain with that seed")
+  lab.seed(old)
+  check.raises("integer seed", lab.seed, 1.5)
+end)
+
+test("a sampler reused across generate calls counts history once", function()
+  local m = lab.model.open(MODEL)
+  local opts = { seed = 11, temp = 1.0, repeat_penalty = 1.5, repeat_last_n = -1 }
+  local s1, a = m:seq("Once upon a time"), lab.sampler(opts)
+  local r1 = lab.generate(s1, { sampler = a, max_tokens = 10 })
+  local r2 = lab.generate(s1, { sampler = a, max_tokens = 10 })
+  local s2 = m:seq("Once upon a time")
+  local whole = lab.generate(s2, { sampler = lab.sampler(opts), max_tokens = 20 })
+  local joined = {}
+  for _, t in ipairs(r1.tokens) do joined[#joined + 1] = t end
+  for _, t in ipairs(r2.tokens) do joined[#joined + 1] = t end
+  check.same_list(joined, whole.tokens, "two calls of 10 = one call of 20")
+end)
+
+test("sampler misuse: masked rows, ids beyond the vocabulary", function()
+  local m = lab.model.open(MODEL)
+  local l = m:seq("Once"):eval()
+  local all = {}
+  for i = 0, 511 do all[i] = -math.huge end
+  check.raises("every token is masked", lab.sampler{ bias = all }.pick, lab.sampler{ bias = all }, l)
+  check.raises("every token is masked", lab.sampler{ temp = 0 }.pick, lab.sampler{ temp = 0 }, l:bias(all))
+  local big = lab.sampler{ bias = { [600] = 1 } }
+  check.raises("token id 600 out of range", big.pick, big, l)
+  local s = lab.sampler{}
+  s:pick(l)
+  check.raises("token id 512 out of range", s.accept, s, 512)
+end)
+
+test("text appended in context has no dummy-prefix space", function()
+  local m = lab.model.open(MODEL)
+  local s = m:seq("Once upon a"):append(" time")
+  check.same_list(s:tokens(), m:tokenize("Once upon a time"))
+  check.eq(s:text(), " Once upon a time")
+  local q = m:seq('He said "hi'):append('"')
+  check.eq(q:text(), ' He said "hi"')
+  check.same_list(m:tokenize(" time", { context = true }), { m:tokenize("a time", { bos = false })[2] })
+  check.eq(#m:tokenize(" time", { bos = false }), 2, "without context: the dummy prefix makes two spaces")
+  check.raises("bos and context", m.tokenize, m, "x", { bos = true, context = true })
+end)
+
+test("all-position rows equal one-at-a-time rows; cheap rows equal full ones", function()
+  local m = lab.model.open(MODEL)
+  local toks = m:tokenize("Once upon a time, there was")
+  local s = m:seq(toks)
+  local rows = check.ok(s:eval{ all = true })
+  check.eq(#rows, #toks)
+  check.eq(s:pending(), 0)
+  local t = m:seq()
+  for i, tok in ipairs(toks) do
+    local l = t:append(tok):eval()
+    for id = 0, 511, 37 do check.near(rows[i]:get(id), l:get(id), TOL, "row " .. i .. " id " .. id) end
+    check.eq(rows[i]:argmax(), l:argmax())
+  end
+  local u = m:seq(toks)
+  local cheap = check.ok(u:eval{ all = true, top = 4, ids = { 2, 432, 383 } })
+  for i = 1, #toks do
+    local full = rows[i]:top(4)
+    for k = 1, 4 do
+      check.eq(cheap[i].top[k].id, full[k].id, "top id " .. i .. "," .. k)
+      check.eq(cheap[i].top[k].logprob, f32(full[k].logprob))
+    end
+    for k, id in ipairs({ 2, 432, 383 }) do check.eq(cheap[i].logprobs[k], f32(rows[i]:logprob(id))) end
+  end
+  local last = check.ok(u:eval{ ids = { 432 } })   -- nothing pending: the last row again
+  check.eq(last.logprobs[1], f32(rows[#toks]:logprob(432)))
+  check.raises("unknown option 'tops'", u.eval, u, { tops = 3 })
+  check.raises("out of range", u.eval, u, { ids = { 600 } })
+end)
