@@ -22,6 +22,7 @@
 #include "cmd_run.h"
 #include "cmd_synth.h"
 #include "cmd_tokenize.h"
+#include "cmd_train.h"
 #include "cmd_tui.h"
 #include "modelpath.h"
 
@@ -36,6 +37,8 @@ static const command commands[] = {
     { "tokenize", cmd_tokenize, "text to token ids and pieces, with a model or a tokenizer file" },
     { "bench", cmd_bench, "prefill and decode throughput (tokens/s)" },
     { "synth", cmd_synth, "write a random-weight Llama GGUF of a real shape" },
+    { "train", cmd_train, "train a new Llama model on text or prompt/completion data (CPU)" },
+    { "finetune", cmd_finetune, "train an existing F32/F16/BF16 model further (CPU)" },
     { "quantize", cmd_quantize, "convert the weights of a GGUF to another type" },
     { "gen", cmd_gen, "generate from a prompt through a sampler chain (text or --json per token)" },
     { "ppl", cmd_ppl, "perplexity of a text file with a sliding window" },

@@ -260,6 +260,9 @@ int lab_open(lua_State *L) {
     lua_pushcfunction(L, lab_open_smp);
     lua_pushvalue(L, lab);
     lua_call(L, 1, 0);
+    lua_pushcfunction(L, lab_open_train);
+    lua_pushvalue(L, lab);
+    lua_call(L, 1, 0);
     lua_pushcfunction(L, lab_open_score);
     lua_pushvalue(L, lab);
     lua_call(L, 1, 0);

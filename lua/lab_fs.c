@@ -68,6 +68,10 @@ static const char *resolve_new(lua_State *L, int idx, char *full, size_t cap, co
     return full;
 }
 
+const char *lab_fs_resolve_new(lua_State *L, int idx, char *full, size_t cap, const char **why) {
+    return resolve_new(L, idx, full, cap, why);
+}
+
 static int fail_path(lua_State *L, int idx, const char *why) {
     return lab_fail(L, "%s: %s", lua_tostring(L, idx), why);
 }

@@ -1,0 +1,105 @@
+/* tgemm: training's matrix products over the pool. Each thread takes one
+ * fixed slice of C, a multiple of 16 columns (or rows) wide so threads never
+ * share a cache line, and runs the single-threaded kernel on it. */
+#include "tgemm.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pool.h"
+#include "sgemm.h"
+
+extern void openblas_set_num_threads(int);
+extern char *openblas_get_corename(void);
+
+static atomic_int impl_in_force;   /* 0 until the first call decides */
+
+/* Whether OpenBLAS runs kernels made for this CPU: it names the core it
+ * picked, and a misdetected newer Intel CPU gets "Prescott" (generic SSE3
+ * code, a fifth of the speed). Cores with AVX2-or-better kernels: */
+static bool blas_is_right(void) {
+    static const char *good[] = { "haswell", "skylakex", "cooperlake", "sapphirerapids", "zen", "excavator",
+                                  "neoversen1", "neoversen2", "neoversev1", "armv8", "power9", "power10" };
+    const char *c = openblas_get_corename();
+    for (size_t i = 0; c && i < sizeof good / sizeof good[0]; i++)
+        if (strcasecmp(c, good[i]) == 0) return true;
+    return false;
+}
+
+int tgemm_set_impl(int impl) {
+    if (impl == TGEMM_AUTO) impl = sgemm_has_simd() && !blas_is_right() ? TGEMM_OWN : TGEMM_BLAS;
+    if (impl == TGEMM_BLAS) openblas_set_num_threads(1);   /* the pool provides the threads */
+    atomic_store(&impl_in_force, impl);
+    return impl;
+}
+
+static int impl_now(void) {
+    int i = atomic_load(&impl_in_force);
+    return i ? i : tgemm_set_impl(TGEMM_AUTO);
+}
+
+const char *tgemm_impl_name(void) {
+    return impl_now() == TGEMM_OWN ? (sgemm_has_simd() ? "own AVX2/FMA" : "own portable") : "OpenBLAS";
+}
+
+const char *tgemm_blas_core(void) { return openblas_get_corename(); }
+
+typedef struct job {
+    bool ta, tb, split_rows;    /* split C by rows (tn) or by columns (nt, nn) */
+    int n, m, k, lda, ldb;
+    const float *a, *b;
+    float beta, *c;
+    int impl;
+} job;
+
+static void run(void *arg, int ith, int nth) {
+    job *j = arg;
+    int span = j->split_rows ? j->n : j->m;
+    long blocks = (span + 15) / 16, lo, hi;
+    pool_split(blocks, ith, nth, &lo, &hi);
+    int s0 = (int)lo * 16, s1 = (int)hi * 16 < span ? (int)hi * 16 : span;
+    if (s0 >= s1) return;
+    const float *a = j->a, *b = j->b;
+    float *c = j->c;
+    int rows = j->n, cols = j->m;
+    if (j->split_rows) {                    /* rows s0..s1 of C: columns s0..s1 of A^T's source */
+        a += j->ta ? (size_t)s0 : (size_t)s0 * j->lda;
+        c += (size_t)s0 * j->m;
+        rows = s1 - s0;
+    } else {                                /* columns s0..s1 of C */
+        b += j->tb ? (size_t)s0 * j->ldb : (size_t)s0;
+        c += s0;
+        cols = s1 - s0;
+    }
+    if (j->impl == TGEMM_BLAS)
+        cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans,
+                    rows, cols, j->k, 1.0f, a, j->lda, b, j->ldb, j->beta, c, j->m);
+    else
+        sgemm_f32(j->ta, j->tb, rows, cols, j->k, a, j->lda, b, j->ldb, j->beta, c, j->m);
+}
+
+static void go(pool *p, job *j) {
+    j->impl = impl_now();
+    if (j->n <= 0 || j->m <= 0) return;
+    if (p) pool_run(p, run, j);
+    else run(j, 0, 1);
+}
+
+void tgemm_nt(pool *p, int n, int m, int k, const float *a, const float *b, float beta, float *c) {
+    job j = { false, true, false, n, m, k, k, k, a, b, beta, c, 0 };
+    go(p, &j);
+}
+
+void tgemm_nn(pool *p, int n, int m, int k, const float *a, const float *b, float beta, float *c) {
+    job j = { false, false, false, n, m, k, k, m, a, b, beta, c, 0 };
+    go(p, &j);
+}
+
+void tgemm_tn(pool *p, int n, int m, int k, const float *a, const float *b, float beta, float *c) {
+    job j = { true, false, true, n, m, k, n, m, a, b, beta, c, 0 };
+    go(p, &j);
+}

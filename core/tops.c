@@ -1,0 +1,259 @@
+/* tops: per-op forward and backward of training (tops.h). Sums run in a
+ * fixed order (never split across threads), so a result depends on the
+ * inputs alone. */
+#include "tops.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "pool.h"
+#include "tvec.h"
+
+void tops_rmsnorm_fwd(float *y, float *rstd, const float *x, const float *g, int n, int d, float eps) {
+    for (int r = 0; r < n; r++) {
+        const float *xr = x + (size_t)r * d;
+        float *yr = y + (size_t)r * d;
+        double ss = 0.0;
+        for (int i = 0; i < d; i++) ss += (double)xr[i] * xr[i];
+        float s = (float)(1.0 / sqrt(ss / d + eps));
+        rstd[r] = s;
+        for (int i = 0; i < d; i++) yr[i] = xr[i] * s * g[i];
+    }
+}
+
+/* y = g x s, s = (mean x^2 + eps)^(-1/2):
+ * dx_j = s g_j dy_j - s^3 / d x_j sum_i dy_i g_i x_i; dg_i = dy_i x_i s. */
+void tops_rmsnorm_bwd(float *dx, float *dg, const float *dy, const float *x, const float *g,
+                      const float *rstd, int n, int d) {
+    for (int r = 0; r < n; r++) {
+        const float *xr = x + (size_t)r * d, *dyr = dy + (size_t)r * d;
+        float *dxr = dx + (size_t)r * d;
+        float s = rstd[r];
+        double dot = 0.0;
+        for (int i = 0; i < d; i++) dot += (double)dyr[i] * g[i] * xr[i];
+        float c = (float)(dot * s * s * s / d);
+        for (int i = 0; i < d; i++) {
+            dxr[i] += s * g[i] * dyr[i] - c * xr[i];
+            dg[i] += dyr[i] * xr[i] * s;
+        }
+    }
+}
+
+static void rope(float *x, int n, int T, int n_heads, int hd, const float *inv_freq, float sign) {
+    int half = hd / 2;
+    for (int r = 0; r < n; r++) {
+        int pos = r % T;
+        for (int j = 0; j < half; j++) {
+            /* the same angle the inference engine computes (double, then
+             * rounded), so trained and served logits agree */
+            double th = (double)pos * (double)inv_freq[j];
+            float co = (float)cos(th), si = sign * (float)sin(th);
+            for (int h = 0; h < n_heads; h++) {
+                float *v = x + (size_t)r * n_heads * hd + (size_t)h * hd;
+                float a = v[2 * j], b = v[2 * j + 1];
+                v[2 * j] = a * co - b * si;
+                v[2 * j + 1] = a * si + b * co;
+            }
+        }
+    }
+}
+
+void tops_rope_fwd(float *x, int n, int T, int n_heads, int head_dim, const float *inv_freq) {
+    rope(x, n, T, n_heads, head_dim, inv_freq, 1.0f);
+}
+
+void tops_rope_bwd(float *dx, int n, int T, int n_heads, int head_dim, const float *inv_freq) {
+    rope(dx, n, T, n_heads, head_dim, inv_freq, -1.0f);
+}
+
+void tops_swiglu_fwd(float *h, const float *g, const float *u, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float s = 1.0f / (1.0f + expf(-g[i]));
+        h[i] = g[i] * s * u[i];
+    }
+}
+
+/* silu(g) = g s(g), silu' = s (1 + g (1 - s)). */
+void tops_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float s = 1.0f / (1.0f + expf(-g[i]));
+        float si = g[i] * s;
+        dg[i] = dh[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
+        du[i] = dh[i] * si;
+    }
+}
+
+/* ---- attention ----
+ * Each item works on transposed (hd, T) copies of its keys and values, so
+ * every inner loop runs over positions t (tvec.h: vector length T, not the
+ * small head size). Per thread scratch: four (hd, T) blocks and T scores. */
+
+typedef struct attn_job {
+    const tops_attn *a;
+    float *out, *probs, *dq, *dk, *dv, *scratch;
+    const float *q, *k, *v, *dout, *cprobs;
+} attn_job;
+
+static size_t per_thread(const tops_attn *a) { return 4 * (size_t)a->hd * a->T + a->T + 16; }
+
+size_t tops_attn_scratch(const tops_attn *a, int nth) { return (size_t)nth * per_thread(a); }
+
+/* dst (hd, T) = the (T, hd) slice at src with row stride `stride`, and back */
+static void to_cols(float *dst, const float *src, int T, int hd, size_t stride) {
+    for (int t = 0; t < T; t++)
+        for (int e = 0; e < hd; e++) dst[(size_t)e * T + t] = src[(size_t)t * stride + e];
+}
+static void from_cols(float *dst, const float *src, int T, int hd, size_t stride) {
+    for (int t = 0; t < T; t++)
+        for (int e = 0; e < hd; e++) dst[(size_t)t * stride + e] = src[(size_t)e * T + t];
+}
+
+static void attn_fwd_item(const attn_job *j, int b, int h, float *kt) {
+    const tops_attn *a = j->a;
+    int T = a->T, hd = a->hd, g = h / (a->H / a->KVH);
+    size_t qs = (size_t)a->H * hd, ks = (size_t)a->KVH * hd;
+    float scale = 1.0f / sqrtf((float)hd), *vt = kt + (size_t)hd * T;
+    to_cols(kt, j->k + (size_t)b * T * ks + (size_t)g * hd, T, hd, ks);
+    to_cols(vt, j->v + (size_t)b * T * ks + (size_t)g * hd, T, hd, ks);
+    for (int i = 0; i < T; i++) {
+        const float *qi = j->q + (size_t)(b * T + i) * qs + (size_t)h * hd;
+        float *p = j->probs + (((size_t)b * a->H + h) * T + i) * T;
+        memset(p, 0, sizeof(float) * (size_t)T);
+        for (int e = 0; e < hd; e++) tvec_axpy(i + 1, qi[e] * scale, kt + (size_t)e * T, p);
+        float mx = -INFINITY;
+        for (int t = 0; t <= i; t++) mx = p[t] > mx ? p[t] : mx;
+        float sum = 0.0f;
+        for (int t = 0; t <= i; t++) sum += p[t] = expf(p[t] - mx);
+        float inv = 1.0f / sum;
+        for (int t = 0; t <= i; t++) p[t] *= inv;
+        float *o = j->out + (size_t)(b * T + i) * qs + (size_t)h * hd;
+        for (int e = 0; e < hd; e++) o[e] = tvec_dot(i + 1, p, vt + (size_t)e * T);
+    }
+}
+
+static float *scratch_of(const attn_job *j, int ith) {
+    return j->scratch + (size_t)ith * per_thread(j->a);
+}
+
+static void attn_fwd_run(void *arg, int ith, int nth) {
+    attn_job *j = arg;
+    long lo, hi;
+    pool_split((long)j->a->B * j->a->H, ith, nth, &lo, &hi);
+    float *sc = scratch_of(j, ith);
+    for (long it = lo; it < hi; it++) attn_fwd_item(j, (int)(it / j->a->H), (int)(it % j->a->H), sc);
+}
+
+/* One (sequence, kv head) pair: its query heads are the only writers of its
+ * slices of dk and dv. With S = scale q k^T, P = softmax(S), O = P V:
+ * dP = dO V^T, dS = P (dP - rowsum(P dP)), dq = scale dS K, dk = scale dS^T Q,
+ * dv = P^T dO. */
+static void attn_bwd_item(const attn_job *j, int b, int g, float *kt) {
+    const tops_attn *a = j->a;
+    int T = a->T, hd = a->hd, gs = a->H / a->KVH;
+    size_t qs = (size_t)a->H * hd, ks = (size_t)a->KVH * hd, hT = (size_t)hd * T;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *vt = kt + hT, *dkt = vt + hT, *dvt = dkt + hT, *ds = dvt + hT;
+    to_cols(kt, j->k + (size_t)b * T * ks + (size_t)g * hd, T, hd, ks);
+    to_cols(vt, j->v + (size_t)b * T * ks + (size_t)g * hd, T, hd, ks);
+    memset(dkt, 0, sizeof(float) * 2 * hT);
+    for (int h = g * gs; h < (g + 1) * gs; h++)
+        for (int i = 0; i < T; i++) {
+            const float *p = j->cprobs + (((size_t)b * a->H + h) * T + i) * T;
+            const float *doi = j->dout + (size_t)(b * T + i) * qs + (size_t)h * hd;
+            const float *qi = j->q + (size_t)(b * T + i) * qs + (size_t)h * hd;
+            float *dqi = j->dq + (size_t)(b * T + i) * qs + (size_t)h * hd;
+            memset(ds, 0, sizeof(float) * (size_t)(i + 1));
+            for (int e = 0; e < hd; e++) tvec_axpy(i + 1, doi[e], vt + (size_t)e * T, ds);   /* dP */
+            float sum = tvec_dot(i + 1, p, ds);
+            for (int t = 0; t <= i; t++) ds[t] = p[t] * (ds[t] - sum) * scale;               /* scale dS */
+            for (int e = 0; e < hd; e++) {
+                dqi[e] = tvec_dot(i + 1, ds, kt + (size_t)e * T);
+                tvec_axpy(i + 1, qi[e], ds, dkt + (size_t)e * T);
+                tvec_axpy(i + 1, doi[e], p, dvt + (size_t)e * T);
+            }
+        }
+    from_cols(j->dk + (size_t)b * T * ks + (size_t)g * hd, dkt, T, hd, ks);
+    from_cols(j->dv + (size_t)b * T * ks + (size_t)g * hd, dvt, T, hd, ks);
+}
+
+static void attn_bwd_run(void *arg, int ith, int nth) {
+    attn_job *j = arg;
+    long lo, hi;
+    pool_split((long)j->a->B * j->a->KVH, ith, nth, &lo, &hi);
+    float *sc = scratch_of(j, ith);
+    for (long it = lo; it < hi; it++) attn_bwd_item(j, (int)(it / j->a->KVH), (int)(it % j->a->KVH), sc);
+}
+
+static void attn_go(pool *p, attn_job *j, pool_fn fn) {
+    j->scratch = j->a->scratch;
+    if (p) pool_run(p, fn, j);
+    else fn(j, 0, 1);
+}
+
+void tops_attn_fwd(pool *p, const tops_attn *a, float *out, float *probs, const float *q, const float *k,
+                   const float *v) {
+    attn_job j = { .a = a, .out = out, .probs = probs, .q = q, .k = k, .v = v };
+    attn_go(p, &j, attn_fwd_run);
+}
+
+void tops_attn_bwd(pool *p, const tops_attn *a, float *dq, float *dk, float *dv, const float *dout,
+                   const float *probs, const float *q, const float *k, const float *v) {
+    attn_job j = { .a = a, .dq = dq, .dk = dk, .dv = dv, .q = q, .k = k, .v = v, .dout = dout, .cprobs = probs };
+    attn_go(p, &j, attn_bwd_run);
+}
+
+/* ---- cross-entropy ---- */
+
+typedef struct xent_job {
+    float *logits, *row_loss, scale;
+    const int32_t *targets;
+    int n, V, grad;
+} xent_job;
+
+static void xent_run(void *arg, int ith, int nth) {
+    xent_job *j = arg;
+    long lo, hi;
+    pool_split(j->n, ith, nth, &lo, &hi);
+    for (long r = lo; r < hi; r++) {
+        float *l = j->logits + (size_t)r * j->V;
+        int32_t t = j->targets[r];
+        if (t < 0) {
+            j->row_loss[r] = 0.0f;
+            if (j->grad) memset(l, 0, sizeof(float) * (size_t)j->V);
+            continue;
+        }
+        float mx = l[0];
+        for (int i = 1; i < j->V; i++) if (l[i] > mx) mx = l[i];
+        /* expf terms, summed in double: the float softmax is within 1e-6 of
+         * the exact one, well inside what training needs */
+        double sum = 0.0;
+        for (int i = 0; i < j->V; i++) sum += expf(l[i] - mx);
+        float lse = (float)(log(sum) + mx);
+        j->row_loss[r] = lse - l[t];
+        if (!j->grad) continue;
+        for (int i = 0; i < j->V; i++) l[i] = expf(l[i] - lse) * j->scale;
+        l[t] -= j->scale;
+    }
+}
+
+int tops_xent(pool *p, float *logits, const int32_t *targets, int n, int V, float scale, int grad,
+              float *row_loss) {
+    xent_job j = { logits, row_loss, scale, targets, n, V, grad };
+    if (p) pool_run(p, xent_run, &j);
+    else xent_run(&j, 0, 1);
+    int count = 0;
+    for (int r = 0; r < n; r++) count += targets[r] >= 0;
+    return count;
+}
+
+void tops_embed_fwd(float *x, const float *e, const int32_t *ids, int n, int d) {
+    for (int r = 0; r < n; r++) memcpy(x + (size_t)r * d, e + (size_t)ids[r] * d, sizeof(float) * (size_t)d);
+}
+
+void tops_embed_bwd(float *de, const float *dx, const int32_t *ids, int n, int d) {
+    for (int r = 0; r < n; r++) {
+        float *dr = de + (size_t)ids[r] * d;
+        const float *xr = dx + (size_t)r * d;
+        for (int i = 0; i < d; i++) dr[i] += xr[i];
+    }
+}

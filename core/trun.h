@@ -1,0 +1,71 @@
+/* trun: one training run from a description, shared by `logitlab train` /
+ * `finetune` and lab.train: opens the base model (or makes a new one of a
+ * given shape with a tokenizer), tokenizes the data, trains (train.h) with a
+ * checkpoint in the workspace, writes the GGUF, and records the run in the
+ * workspace (settings, data hash, loss curves as metrics).
+ *
+ * Checkpoint: <workspace>/train/<output file name>.ckpt (or opts.ckpt_path
+ * when set; none when opts.ckpt_every < 0); with resume, a run continues
+ * from it bit for bit. It is kept
+ * after the run, so the run can be extended only with the same settings.
+ */
+#ifndef TRUN_H
+#define TRUN_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tmodel.h"
+#include "train.h"
+
+struct store;
+struct model;
+
+typedef struct trun_example {
+    const char *prompt, *completion;
+    size_t plen, clen;
+} trun_example;
+
+typedef struct trun_spec {
+    const char *base_model;         /* finetune: GGUF (F32/F16/BF16) or llama2.c; NULL = from scratch */
+    const struct model *base;       /* finetune an open model instead (borrowed; its weights are copied) */
+    const char *tokenizer;          /* from scratch: GGUF, tokenizer.bin or tokenizer.json */
+    tmodel_cfg cfg;                 /* from scratch: the shape (n_vocab 0 = the tokenizer's) */
+    uint64_t init_seed;             /* from scratch: the weights' seed */
+    const char *const *text_files;  /* documents split on sep */
+    int n_text;
+    const char *sep;
+    const char *const *texts;       /* in-memory texts, split on sep like files (borrowed) */
+    const size_t *text_lens;
+    int n_texts;
+    const char *const *jsonl_files; /* {"prompt", "completion"} lines */
+    int n_jsonl;
+    const trun_example *examples;   /* e.g. from a Lua generator; borrowed */
+    int64_t n_examples;
+    double val_frac;
+    train_opts opts;
+    const char *output;             /* the GGUF to write */
+    const char *name;               /* general.name; NULL = the output's stem */
+    struct store *ws;               /* workspace (borrowed; NULL = no run record, checkpoint beside output) */
+    bool resume;                    /* continue from the checkpoint if there is one */
+    int n_threads;                  /* 0 = all cores */
+} trun_spec;
+
+typedef struct trun_result {
+    int64_t run_id;                 /* in the workspace, 0 without one */
+    int64_t steps, rows_train, rows_val, targets_train;
+    size_t n_params;
+    double loss, val_loss;          /* last step's */
+    int64_t resumed_from;           /* step the checkpoint held, 0 for a fresh start */
+    char ckpt[4096];
+    char data_sha256[65];
+} trun_result;
+
+typedef int (*trun_step_fn)(void *ud, const train_stat *s);
+/* Called once before the first step with what was set up (for a header line). */
+typedef void (*trun_ready_fn)(void *ud, const trun_result *r, const char *kernel);
+
+void trun_spec_default(trun_spec *s);
+int trun_run(const trun_spec *s, trun_ready_fn ready, trun_step_fn step, void *ud, trun_result *res,
+             char *err, size_t errlen);
+#endif

@@ -1,0 +1,20 @@
+/* sgemm: a single-threaded F32 matrix product for training,
+ *   C (m, n) = op(A) (m, k) op(B) (k, n) + beta C, all row-major,
+ * op(A) = A (lda) or A^T when ta; op(B) likewise. Goto and van de Geijn's
+ * layering (ACM TOMS 34(3), 2008; BLIS): blocks of B and A are packed into
+ * panels, and a register-blocked micro-kernel (6x16 with AVX2 FMA) runs over
+ * them. Every element of C sums its k products in the same order, whatever
+ * m and n are, so splitting C between threads never changes a result.
+ */
+#ifndef SGEMM_H
+#define SGEMM_H
+#include <stdbool.h>
+
+/* True when the AVX2/FMA kernel runs on this CPU (else a portable loop). */
+bool sgemm_has_simd(void);
+void sgemm_f32(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+               float beta, float *c, int ldc);
+/* The kernel pair, exported for the dispatcher (sgemm_avx2.c). */
+void sgemm_f32_avx2(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                    float beta, float *c, int ldc);
+#endif

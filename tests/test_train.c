@@ -1,0 +1,455 @@
+/* The trainer end to end: one step against PyTorch (tests/data/train_ref.bin,
+ * made by tests/train_ref.py), whole-model gradients against finite
+ * differences, the written GGUF against the training-time logits. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "adamw.h"
+#include "check.h"
+#include "ctx.h"
+#include "model.h"
+#include "pool.h"
+#include "tdata.h"
+#include "train.h"
+#include "tfwd.h"
+#include "tmodel.h"
+#include "tok.h"
+
+typedef struct ref {
+    tmodel_cfg c;
+    int B, T;
+    float lr, b1, b2, eps, wd, clip;
+    int64_t n;
+    float *params, *grads, *after;
+    int32_t *tokens, *targets;
+    double loss, gnorm;
+} ref;
+
+static int rd(FILE *f, void *p, size_t n) { return fread(p, 1, n, f) == n ? 0 : -1; }
+
+static int read_case(FILE *f, ref *r) {
+    int32_t h[9];
+    float hp[2], o[6];
+    if (rd(f, h, sizeof h) || rd(f, hp, sizeof hp) || rd(f, o, sizeof o) || rd(f, &r->n, 8)) return -1;
+    r->c = (tmodel_cfg){ h[0], h[1], h[2], h[3], h[4], h[5], 64, hp[0], hp[1], h[8] != 0 };
+    r->B = h[6]; r->T = h[7];
+    r->lr = o[0]; r->b1 = o[1]; r->b2 = o[2]; r->eps = o[3]; r->wd = o[4]; r->clip = o[5];
+    size_t n = (size_t)r->n, nt = (size_t)(r->B * r->T);
+    r->params = malloc(4 * n); r->grads = malloc(4 * n); r->after = malloc(4 * n);
+    r->tokens = malloc(4 * nt); r->targets = malloc(4 * nt);
+    double lg[2];
+    if (rd(f, r->params, 4 * n) || rd(f, r->tokens, 4 * nt) || rd(f, r->targets, 4 * nt) ||
+        rd(f, lg, sizeof lg) || rd(f, r->grads, 4 * n) || rd(f, r->after, 4 * n))
+        return -1;
+    r->loss = lg[0]; r->gnorm = lg[1];
+    return 0;
+}
+
+static void free_case(ref *r) {
+    free(r->params); free(r->grads); free(r->after); free(r->tokens); free(r->targets);
+}
+
+/* Compares tensor by tensor: max |a - b| within tol of the tensor's max |b|. */
+static double worst_rel(const tmodel_cfg *c, const float *a, const float *b) {
+    tmodel_w va, vb;
+    tmodel_view(c, (float *)a, &va);
+    tmodel_view(c, (float *)b, &vb);
+    size_t total = tmodel_n_params(c);
+    /* tensor boundaries: walk the layout through the views' pointers */
+    const float *starts[16 * 9 + 4];
+    int ns = 0;
+    starts[ns++] = va.tok_embd;
+    for (int il = 0; il < c->n_layers; il++) {
+        tmodel_layer *l = &va.layers[il];
+        const float *s[9] = { l->attn_norm, l->wq, l->wk, l->wv, l->wo, l->ffn_norm, l->w_gate, l->w_up, l->w_down };
+        for (int k = 0; k < 9; k++) starts[ns++] = s[k];
+    }
+    starts[ns++] = va.output_norm;
+    if (!c->tied) starts[ns++] = va.output;
+    starts[ns] = a + total;
+    double worst = 0;
+    for (int t = 0; t < ns; t++) {
+        size_t o = (size_t)(starts[t] - a), e = (size_t)(starts[t + 1] - a);
+        double err = 0, mx = 1e-30;
+        for (size_t i = o; i < e; i++) {
+            err = fmax(err, fabs((double)a[i] - b[i]));
+            mx = fmax(mx, fabs((double)b[i]));
+        }
+        worst = fmax(worst, err / mx);
+    }
+    tmodel_view_fini(&va);
+    tmodel_view_fini(&vb);
+    return worst;
+}
+
+static tmodel *model_of(const ref *r) {
+    tmodel *m;
+    char err[256];
+    if (tmodel_create_random(&m, &r->c, 1, err, sizeof err)) return NULL;
+    memcpy(m->data, r->params, 4 * (size_t)r->n);
+    return m;
+}
+
+static void test_pytorch(pool *pl) {
+    FILE *f = fopen("tests/data/train_ref.bin", "rb");
+    char magic[4];
+    int32_t ncase = 0;
+    CHECK(f && !rd(f, magic, 4) && !memcmp(magic, "TREF", 4) && !rd(f, &ncase, 4), "tests/data/train_ref.bin");
+    for (int ci = 0; f && ci < ncase; ci++) {
+        ref r;
+        if (read_case(f, &r)) { CHECK(0, "reading case %d", ci); break; }
+        CHECK((int64_t)tmodel_n_params(&r.c) == r.n, "case %d: layout of %lld params", ci, (long long)r.n);
+        tmodel *m = model_of(&r);
+        tfwd *fw = tfwd_create(m, r.B, r.T, pl);
+        float *g = calloc((size_t)r.n, 4);
+        tmodel_w gv;
+        tmodel_view(&r.c, g, &gv);
+        int cnt;
+        double loss = tfwd_forward(fw, r.tokens, r.targets, &cnt);
+        tfwd_backward(fw, &gv, 1.0f);
+        CHECK(fabs(loss - r.loss) <= 1e-4 * fabs(r.loss), "case %d: loss %.8f vs PyTorch %.8f", ci, loss, r.loss);
+        double wr = worst_rel(&r.c, g, r.grads);
+        CHECK(wr <= 1e-4, "case %d: gradients differ from PyTorch by %g of their scale", ci, wr);
+        /* the step: clip, AdamW with decay on matrices only */
+        uint8_t *mask = malloc((size_t)r.n);
+        tmodel_decay_mask(&r.c, mask);
+        adamw o;
+        adamw_init(&o, &(adamw_cfg){ r.b1, r.b2, r.eps, r.wd }, (size_t)r.n, mask);
+        double gn = adamw_clip(g, (size_t)r.n, r.clip);
+        CHECK(fabs(gn - r.gnorm) <= 1e-4 * r.gnorm, "case %d: grad norm %g vs %g", ci, gn, r.gnorm);
+        adamw_step(&o, pl, m->data, g, r.lr);
+        double e = 0;
+        for (int64_t i = 0; i < r.n; i++) e = fmax(e, fabs((double)m->data[i] - r.after[i]));
+        CHECK(e <= 1e-4 * r.lr * 10, "case %d: weights after one AdamW step differ by %g", ci, e);
+        adamw_fini(&o);
+        free(mask);
+        tmodel_view_fini(&gv);
+        free(g);
+        tfwd_destroy(fw);
+        tmodel_destroy(m);
+        free_case(&r);
+    }
+    if (f) fclose(f);
+}
+
+/* Whole-model gradient of a few weights against central differences of the
+ * float forward (a loose check that the graph is wired as the ops are). */
+static void test_model_fd(pool *pl) {
+    tmodel_cfg c = { 19, 8, 12, 2, 2, 1, 16, 10000.0f, 1e-5f, true };
+    tmodel *m;
+    char err[256];
+    CHECK(tmodel_create_random(&m, &c, 7, err, sizeof err) == 0, "%s", err);
+    for (size_t i = 0; i < m->n_params; i++) m->data[i] *= 20;   /* away from the linear regime */
+    int32_t tk[2 * 5] = { 1, 4, 7, 2, 9, 3, 3, 18, 0, 5 }, tg[2 * 5] = { 4, 7, 2, 9, -1, 3, 18, 0, 5, 6 };
+    tfwd *fw = tfwd_create(m, 2, 5, pl);
+    float *g = calloc(m->n_params, 4);
+    tmodel_w gv;
+    tmodel_view(&c, g, &gv);
+    tfwd_forward(fw, tk, tg, NULL);
+    tfwd_backward(fw, &gv, 1.0f);
+    double worst = 0, gmax = 0;
+    for (size_t i = 0; i < m->n_params; i++) gmax = fmax(gmax, fabs(g[i]));
+    for (size_t i = 0; i < m->n_params; i += 7) {
+        float s = m->data[i];
+        float h = 2e-3f;
+        m->data[i] = s + h; double lp = tfwd_forward(fw, tk, tg, NULL);
+        m->data[i] = s - h; double lm = tfwd_forward(fw, tk, tg, NULL);
+        m->data[i] = s;
+        double num = (lp - lm) / (2.0 * ((double)(s + h) - (double)s));
+        worst = fmax(worst, fabs(num - g[i]) / gmax);
+    }
+    CHECK(worst < 1e-2, "whole-model finite differences: worst relative error %g", worst);
+    tmodel_view_fini(&gv);
+    free(g);
+    tfwd_destroy(fw);
+    tmodel_destroy(m);
+}
+
+/* The GGUF written from trained weights gives the logits the trainer saw. */
+static void test_gguf_roundtrip(pool *pl) {
+    char path[256], err[512];
+    tok *tk = NULL;
+    CHECK(tok_open(&tk, check_path(path, sizeof path, "models/stories260K.gguf"), err, sizeof err) == 0, "%s", err);
+    if (!tk) return;
+    tmodel_cfg c = { tok_n_vocab(tk), 32, 48, 2, 4, 2, 64, 10000.0f, 1e-5f, false };
+    tmodel *m;
+    CHECK(tmodel_create_random(&m, &c, 3, err, sizeof err) == 0, "%s", err);
+    for (size_t i = 0; i < m->n_params; i++) m->data[i] *= 20;   /* logits far from uniform */
+    enum { T = 12 };
+    int32_t tks[T], tg[T];
+    for (int i = 0; i < T; i++) { tks[i] = (i * 37 + 1) % c.n_vocab; tg[i] = -1; }
+    tfwd *fw = tfwd_create(m, 1, T, pl);
+    tfwd_forward(fw, tks, tg, NULL);
+    snprintf(path, sizeof path, "/tmp/test_train_%d.gguf", (int)getpid());
+    CHECK(tmodel_write_gguf(m, path, "test", tk, NULL, err, sizeof err) == 0, "write: %s", err);
+    model *mm = NULL;
+    CHECK(model_open(&mm, path, NULL, err, sizeof err) == 0, "reopen: %s", err);
+    if (mm) {
+        ctx *cx = NULL;
+        ctx_params cp;
+        ctx_params_default(&cp);
+        cp.n_ctx = 64;
+        cp.n_threads = 1;
+        CHECK(ctx_create(&cx, mm, &cp, err, sizeof err) == 0, "ctx: %s", err);
+        float *lg = malloc(sizeof(float) * T * c.n_vocab);
+        int rc = -1;
+        if (cx) {
+            ctx_entry be[T];
+            int32_t sq = ctx_seq_create(cx);
+            for (int i = 0; i < T; i++) be[i] = (ctx_entry){ sq, i, tks[i], true };
+            rc = ctx_eval(cx, be, T, err, sizeof err);
+            for (int i = 0; i < T && rc == 0; i++)
+                memcpy(lg + (size_t)i * c.n_vocab, ctx_logits(cx, i), sizeof(float) * c.n_vocab);
+        }
+        CHECK(rc == 0, "eval: %s", err);
+        double e = 0, mx = 0;
+        const float *tl = tfwd_logits(fw);
+        for (int i = 0; i < T * c.n_vocab; i++) {
+            e = fmax(e, fabs((double)lg[i] - tl[i]));
+            mx = fmax(mx, fabs((double)tl[i]));
+        }
+        CHECK(rc == 0 && e <= 1e-4 * mx, "served logits differ from training-time logits by %g (scale %g)", e, mx);
+        free(lg);
+        ctx_destroy(cx);
+        /* the vocabulary came through: same encoding */
+        int32_t a[64], b[64];
+        int na = tok_encode(tk, "Once upon a time", 16, true, false, a, 64, err, sizeof err);
+        int nb = tok_encode(model_tok(mm), "Once upon a time", 16, true, false, b, 64, err, sizeof err);
+        CHECK(na == nb && na > 0 && memcmp(a, b, sizeof(int32_t) * (size_t)na) == 0, "tokenizer survives");
+        model_close(mm);
+    }
+    unlink(path);
+    tfwd_destroy(fw);
+    tmodel_destroy(m);
+    tok_destroy(tk);
+}
+
+
+static tok *tok260k(void) {
+    char path[256], err[512];
+    tok *tk = NULL;
+    if (tok_open(&tk, check_path(path, sizeof path, "models/stories260K.gguf"), err, sizeof err))
+        fprintf(stderr, "%s\n", err);
+    return tk;
+}
+
+static void write_file(const char *path, const char *s, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (f) { fwrite(s, 1, n, f); fclose(f); }
+}
+
+static void test_data(const tok *tk) {
+    char err[512], path[256];
+    tdata *d = tdata_create(tk, 48, 1, 0.0);   /* all three documents fit one row */
+    const char *text = "Once upon a time.\n\nThe dog ran.\n\n\n\nA cat sat.";
+    CHECK(tdata_add_text(d, "t", text, strlen(text), "\n\n", err, sizeof err) == 0, "%s", err);
+    CHECK(tdata_finish(d, err, sizeof err) == 0, "%s", err);
+    CHECK(tdata_n_rows(d, TDATA_TRAIN) == 1, "text rows: %lld", (long long)tdata_n_rows(d, TDATA_TRAIN));
+    int32_t tks[48], tgs[48];
+    tdata_batch(d, 0, 0, 1, tks, tgs);
+    CHECK(tks[0] == tok_bos(tk) && tgs[0] == tks[1], "a document starts with BOS");
+    int eos = 0, bos = 0, ign = 0;
+    for (int i = 0; i < 48; i++) { eos += tgs[i] == tok_eos(tk); bos += tks[i] == tok_bos(tk); ign += tgs[i] < 0; }
+    CHECK(eos == 3 && bos == 3, "three documents (the empty one skipped): %d EOS, %d BOS", eos, bos);
+    CHECK(ign > 0, "padding past the end is not counted");
+    tdata_destroy(d);
+
+    /* JSONL: the loss counts only the completion and its EOS */
+    snprintf(path, sizeof path, "/tmp/test_train_%d.jsonl", (int)getpid());
+    const char *jl = "{\"prompt\": \"Q: the dog\", \"completion\": \" ran away\"}\n\n{\"completion\": \"yes\"}\n";
+    write_file(path, jl, strlen(jl));
+    d = tdata_create(tk, 24, 1, 0.0);
+    CHECK(tdata_add_jsonl_file(d, path, err, sizeof err) == 0, "%s", err);
+    CHECK(tdata_finish(d, err, sizeof err) == 0 && tdata_n_rows(d, TDATA_TRAIN) == 2, "two example rows");
+    int32_t ids[64];
+    int nc = tok_encode(tk, " ran away", 9, false, false, ids, 64, err, sizeof err);
+    int ny = tok_encode(tk, "yes", 3, false, false, ids, 64, err, sizeof err);
+    CHECK(tdata_n_targets(d, TDATA_TRAIN) == nc + 1 + ny + 1, "counted %lld targets, want %d",
+          (long long)tdata_n_targets(d, TDATA_TRAIN), nc + ny + 2);
+    tdata_destroy(d);
+    /* a line without a completion, and one that is too long, are named */
+    jl = "{\"prompt\": \"a\", \"completion\": \"b\"}\n{\"prompt\": \"only a prompt\"}\n";
+    write_file(path, jl, strlen(jl));
+    d = tdata_create(tk, 24, 1, 0.0);
+    CHECK(tdata_add_jsonl_file(d, path, err, sizeof err) != 0 && strstr(err, ".jsonl:2: no \"completion\""),
+          "missing completion: %s", err);
+    tdata_destroy(d);
+    d = tdata_create(tk, 4, 1, 0.0);
+    CHECK(tdata_add_example(d, "x.jsonl:7", "Once upon a time", 16, "there was a dog", 15, err, sizeof err) != 0 &&
+          strstr(err, "x.jsonl:7") && strstr(err, "sequence length"), "too long: %s", err);
+    /* empty and non-UTF-8 text */
+    CHECK(tdata_add_text(d, "empty.txt", "", 0, "\n\n", err, sizeof err) != 0 && strstr(err, "empty.txt: no text"),
+          "empty: %s", err);
+    CHECK(tdata_add_text(d, "bin.txt", "ab\xff\xfe", 4, NULL, err, sizeof err) != 0 &&
+          strstr(err, "bin.txt: not UTF-8") && strstr(err, "offset 2"), "not UTF-8: %s", err);
+    CHECK(tdata_finish(d, err, sizeof err) != 0 && strstr(err, "no training data"), "no data: %s", err);
+    tdata_destroy(d);
+    unlink(path);
+}
+
+static const char *STORY = "Once upon a time, there was a little dog named Max. Max loved to run in the park "
+                           "with his red ball. One day, the ball went into the pond.";
+
+typedef struct stopper { int64_t at; double first, last; } stopper;
+static int stop_at(void *ud, const train_stat *s) {
+    stopper *st = ud;
+    if (s->step == 1) st->first = s->loss;
+    st->last = s->loss;
+    return st->at && s->step == st->at;
+}
+
+static void test_memorize(const tok *tk, pool *pl) {
+    char err[512];
+    tmodel_cfg c = { tok_n_vocab(tk), 32, 96, 2, 4, 2, 64, 10000.0f, 1e-5f, true };
+    tmodel *m;
+    tmodel_create_random(&m, &c, 5, err, sizeof err);
+    tdata *d = tdata_create(tk, 48, 1, 0.0);
+    CHECK(tdata_add_text(d, "story", STORY, strlen(STORY), NULL, err, sizeof err) == 0 &&
+          tdata_finish(d, err, sizeof err) == 0, "%s", err);
+    train_opts o;
+    train_opts_default(&o);
+    o.batch = 1; o.seq_len = 48; o.steps = 150; o.warmup = 10; o.lr = 1e-2f; o.lr_min = 1e-3f;
+    o.weight_decay = 0.0f; o.val_every = 0;
+    train *t;
+    CHECK(train_create(&t, m, d, &o, pl, err, sizeof err) == 0, "%s", err);
+    stopper st = { 0, 0, 0 };
+    CHECK(train_run(t, stop_at, &st, err, sizeof err) == 0, "%s", err);
+    CHECK(st.last < st.first, "loss decreases: %g -> %g", st.first, st.last);
+    CHECK(st.last < 0.05, "a small model memorizes a short text: final loss %g (first %g)", st.last, st.first);
+    train_destroy(t);
+    tdata_destroy(d);
+    tmodel_destroy(m);
+}
+
+/* Runs a seeded setup to `steps`; stop > 0 stops there (checkpoint) and a
+ * fresh trainer resumes from the checkpoint. Returns the final weights. */
+static float *run_resume(const tok *tk, pool *pl, int stop, const char *ckpt, size_t *n) {
+    char err[512];
+    tmodel_cfg c = { tok_n_vocab(tk), 32, 64, 2, 4, 2, 64, 10000.0f, 1e-5f, false };
+    tmodel *m;
+    tmodel_create_random(&m, &c, 9, err, sizeof err);
+    tdata *d = tdata_create(tk, 16, 3, 0.2);
+    const char *text = "One.\n\nTwo dogs ran.\n\nThree cats sat on a mat.\n\nFour birds sang.\n\nFive fish swam.";
+    tdata_add_text(d, "t", text, strlen(text), "\n\n", err, sizeof err);
+    tdata_finish(d, err, sizeof err);
+    train_opts o;
+    train_opts_default(&o);
+    o.batch = 2; o.seq_len = 16; o.accum = 2; o.steps = 12; o.warmup = 3; o.val_every = 4; o.val_batches = 1;
+    o.ckpt_path = ckpt;
+    train *t;
+    train_create(&t, m, d, &o, pl, err, sizeof err);
+    stopper st = { stop, 0, 0 };
+    int rc = train_run(t, stop_at, &st, err, sizeof err);
+    if (stop) {
+        CHECK(rc == TRAIN_ESTOPPED, "stopped: %s", err);
+        train_destroy(t);
+        tmodel_destroy(m);
+        tmodel_create_random(&m, &c, 1234, err, sizeof err);   /* other weights: the checkpoint must win */
+        train_create(&t, m, d, &o, pl, err, sizeof err);
+        CHECK(train_load(t, ckpt, err, sizeof err) == 0, "load: %s", err);
+        CHECK(train_step_now(t) == stop, "resumed at step %lld", (long long)train_step_now(t));
+        st.at = 0;
+        rc = train_run(t, stop_at, &st, err, sizeof err);
+    }
+    CHECK(rc == 0, "run: %s", err);
+    *n = m->n_params;
+    float *w = malloc(sizeof(float) * m->n_params);
+    memcpy(w, m->data, sizeof(float) * m->n_params);
+    train_destroy(t);
+    tdata_destroy(d);
+    tmodel_destroy(m);
+    return w;
+}
+
+static void test_resume(const tok *tk, pool *pl) {
+    char ck[256];
+    snprintf(ck, sizeof ck, "/tmp/test_train_%d.ckpt", (int)getpid());
+    size_t n1, n2;
+    float *a = run_resume(tk, pl, 0, ck, &n1);
+    float *b = run_resume(tk, pl, 5, ck, &n2);
+    CHECK(n1 == n2 && memcmp(a, b, sizeof(float) * n1) == 0, "resumed run equals the uninterrupted one bit for bit");
+    free(a);
+    free(b);
+    unlink(ck);
+}
+
+/* A disk that fills mid-checkpoint (a file size limit: writes fail with
+ * EFBIG) keeps the last good checkpoint, and says so. */
+static void test_disk_full(const tok *tk, pool *pl) {
+    char err[512], ck[256];
+    snprintf(ck, sizeof ck, "/tmp/test_train_full_%d.ckpt", (int)getpid());
+    tmodel_cfg c = { tok_n_vocab(tk), 32, 64, 1, 4, 2, 64, 10000.0f, 1e-5f, true };
+    tmodel *m;
+    tmodel_create_random(&m, &c, 9, err, sizeof err);
+    tdata *d = tdata_create(tk, 16, 3, 0.0);
+    tdata_add_text(d, "t", STORY, strlen(STORY), NULL, err, sizeof err);
+    tdata_finish(d, err, sizeof err);
+    train_opts o;
+    train_opts_default(&o);
+    o.batch = 1; o.seq_len = 16; o.steps = 4; o.val_every = 0;
+    train *t;
+    train_create(&t, m, d, &o, pl, err, sizeof err);
+    CHECK(train_save(t, ck, err, sizeof err) == 0, "first checkpoint: %s", err);
+    size_t n0;
+    char *good = check_slurp(ck, &n0);
+    train_run(t, NULL, NULL, err, sizeof err);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = 4096;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    setrlimit(RLIMIT_FSIZE, &lim);
+    int rc = train_save(t, ck, err, sizeof err);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    CHECK(rc == TRAIN_EIO && strstr(err, "last good checkpoint"), "full disk: %s", err);
+    size_t n1;
+    char *now = check_slurp(ck, &n1);
+    CHECK(good && now && n0 == n1 && memcmp(good, now, n0) == 0, "the last good checkpoint survives");
+    CHECK(train_load(t, ck, err, sizeof err) == 0 && train_step_now(t) == 0, "and loads: %s", err);
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", ck);
+    CHECK(access(tmp, F_OK) != 0, "no partial file left");
+    /* a damaged checkpoint is refused */
+    if (now && n1 > 100) {
+        now[n1 / 2] ^= 1;
+        write_file(ck, now, n1);
+        CHECK(train_load(t, ck, err, sizeof err) == TRAIN_EFORMAT && strstr(err, "damaged"), "damaged: %s", err);
+    }
+    free(good);
+    free(now);
+    unlink(ck);
+    /* a sequence longer than the model's context */
+    train *t2;
+    o.seq_len = 65;
+    CHECK(train_create(&t2, m, d, &o, pl, err, sizeof err) == TRAIN_EINVAL && strstr(err, "context of 64"),
+          "seq len above context: %s", err);
+    train_destroy(t);
+    tdata_destroy(d);
+    tmodel_destroy(m);
+}
+
+int main(void) {
+    pool *pl = pool_create(2);
+    test_pytorch(NULL);
+    test_pytorch(pl);
+    test_model_fd(pl);
+    test_gguf_roundtrip(pl);
+    tok *tk = tok260k();
+    CHECK(tk != NULL, "stories260K tokenizer");
+    if (tk) {
+        test_data(tk);
+        test_memorize(tk, pl);
+        test_resume(tk, pl);
+        test_disk_full(tk, pl);
+    }
+    tok_destroy(tk);
+    pool_destroy(pl);
+    return check_done();
+}

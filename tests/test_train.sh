@@ -1,0 +1,50 @@
+#!/bin/sh
+# `logitlab train` / `finetune` end to end at a tiny size (seconds): a run
+# with --json lines, the GGUF it writes opened by other commands, the run in
+# the workspace, resume, and the bad inputs each with a one-line error.
+. "$(dirname "$0")/check.sh"
+M=$SHARED/models
+T=$(mktemp -d "${TMPDIR:-/tmp}/logitlab-train.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+L=$LOGITLAB
+
+# check_err DESC PATTERN CMD...: exits 1 with one stderr line matching PATTERN.
+check_err() {
+  d=$1; pat=$2; shift 2
+  "$@" >"$T/out" 2>"$T/err"; got=$?
+  if [ "$got" -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q -- "$pat" "$T/err"; then
+    check_pass=$((check_pass+1))
+  else
+    check_fail=$((check_fail+1)); echo "FAIL: $d (exit $got)"; head -3 "$T/err"
+  fi
+}
+
+printf 'Once upon a time, there was a dog named Max.\n\nMax liked to run in the park.\n\nThe sun was warm and the sky was blue.\n\nOne day Max found a red ball.\n' >"$T/a.txt"
+printf '{"prompt": "Q: What did Max find?\\nA:", "completion": " a red ball"}\n{"prompt": "Q: Who ran?\\nA:", "completion": " Max"}\n' >"$T/qa.jsonl"
+TINY="--shape tiny -T $M/stories260K.gguf -t 2 -b 2 --seq-len 32"
+
+check "train --json" sh -c "'$L' train $TINY --steps 6 --val 0.3,3,1 --json -w '$T/ws' -o '$T/t.gguf' '$T/a.txt' '$T/qa.jsonl' >'$T/log' 2>'$T/log.err'"
+check "one JSON line per step and a summary" sh -c "[ \$(grep -c '\"step\":' '$T/log') -eq 6 ] && grep -q '\"done\":true' '$T/log'"
+check "the validation loss at step 3" grep -q '"step":3,.*"val_loss":[0-9]' "$T/log"
+check "the GGUF opens in info" "$L" info "$T/t.gguf"
+check "and generates" "$L" gen -m "$T/t.gguf" -n 8 -t 1 -p "Once"
+check "the run is in the workspace" sh -c "'$L' runs -w '$T/ws' | grep -q train"
+check "the checkpoint is in the workspace" test -f "$T/ws/train/t.gguf.ckpt"
+check "resume a finished run" "$L" train $TINY --steps 6 --val 0.3,3,1 --resume -w "$T/ws" -o "$T/t2.gguf" "$T/a.txt" "$T/qa.jsonl"
+check "finetune a GGUF" "$L" finetune "$M/stories260K.gguf" -t 2 -b 2 --seq-len 32 --steps 2 -w none -o "$T/f.gguf" "$T/a.txt"
+check "finetune a llama2.c checkpoint" "$L" finetune "$M/stories260K.bin" -T "$M/tok512.bin" -t 2 -b 2 --seq-len 32 --steps 2 -w none -o "$T/f2.gguf" "$T/qa.jsonl"
+check "no checkpoint left beside without a workspace? it is beside the output" test -f "$T/f.gguf.ckpt"
+
+# bad input
+"$L" quantize -q "$M/stories260K.gguf" "$T/q8.gguf" q8_0 >/dev/null 2>&1
+check_err "a quantized model" "quantized model cannot be fine-tuned" "$L" finetune "$T/q8.gguf" -w none -o "$T/x.gguf" "$T/a.txt"
+: >"$T/empty.txt"
+check_err "an empty data file" "empty.txt: no text" "$L" train $TINY -w none -o "$T/x.gguf" "$T/empty.txt"
+printf 'abc\377def' >"$T/bin.txt"
+check_err "a data file that is not UTF-8" "bin.txt: not UTF-8.*offset 3" "$L" train $TINY -w none -o "$T/x.gguf" "$T/bin.txt"
+printf '{"prompt": "a", "completion": "b"}\n{"prompt": "c"}\n' >"$T/bad.jsonl"
+check_err "a JSONL line without a completion" 'bad.jsonl:2: no "completion"' "$L" train $TINY -w none -o "$T/x.gguf" "$T/bad.jsonl"
+check_err "a sequence above the context" "above the model's context of 256" "$L" train $TINY --seq-len 300 -w none -o "$T/x.gguf" "$T/a.txt"
+check_err "resume with other settings" "another learning rate" "$L" train $TINY --steps 6 --val 0.3,3,1 --lr 0.5 --resume -w "$T/ws" -o "$T/t.gguf" "$T/a.txt" "$T/qa.jsonl"
+check "no output written on failure" test ! -e "$T/x.gguf"
+check_done

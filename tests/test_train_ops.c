@@ -1,0 +1,297 @@
+/* Training ops: every backward in tops.h against central finite differences
+ * of a float64 reference forward written here, at tiny shapes; tgemm's three
+ * forms against float64 products at odd sizes, and bitwise the same on one
+ * thread and on a pool; AdamW's schedule. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adamw.h"
+#include "check.h"
+#include "pool.h"
+#include "sgemm.h"
+#include "tgemm.h"
+#include "tops.h"
+
+static uint64_t rs = 88172645463325252ull;
+static double urand(void) {   /* xorshift64, uniform in (-1, 1) */
+    rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
+    return (double)(rs >> 11) / 4503599627370496.0 - 1.0;
+}
+static void fill(double *x, int n, double scale, double offset) {
+    for (int i = 0; i < n; i++) x[i] = offset + scale * urand();
+}
+static void to_f(float *y, const double *x, int n) { for (int i = 0; i < n; i++) y[i] = (float)x[i]; }
+
+/* max |a - b| / max |b|: the error relative to the gradient's scale */
+static double rel_err(const float *a, const double *b, int n) {
+    double e = 0, m = 1e-30;
+    for (int i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (d > e) e = d;
+        if (fabs(b[i]) > m) m = fabs(b[i]);
+    }
+    return e / m;
+}
+
+/* L(x) = sum dy . f(x) for a float64 forward f; numeric dL/dx into g. */
+typedef double (*lossfn)(void *ctx);
+static void numgrad(lossfn f, void *ctx, double *x, int n, double *g) {
+    const double h = 1e-6;
+    for (int i = 0; i < n; i++) {
+        double s = x[i];
+        x[i] = s + h; double lp = f(ctx);
+        x[i] = s - h; double lm = f(ctx);
+        x[i] = s;
+        g[i] = (lp - lm) / (2 * h);
+    }
+}
+
+/* ---- RMSNorm ---- */
+enum { RN = 3, RD = 8 };
+typedef struct { double x[RN * RD], g[RD], dy[RN * RD]; } rn_ctx;
+static double rn_loss(void *p) {
+    rn_ctx *c = p;
+    double L = 0;
+    for (int r = 0; r < RN; r++) {
+        double ss = 0;
+        for (int i = 0; i < RD; i++) ss += c->x[r * RD + i] * c->x[r * RD + i];
+        double s = 1 / sqrt(ss / RD + 1e-5);
+        for (int i = 0; i < RD; i++) L += c->dy[r * RD + i] * c->x[r * RD + i] * s * c->g[i];
+    }
+    return L;
+}
+static void test_rmsnorm(void) {
+    rn_ctx c;
+    fill(c.x, RN * RD, 1, 0); fill(c.g, RD, 0.3, 1); fill(c.dy, RN * RD, 1, 0);
+    double gx[RN * RD], gg[RD];
+    numgrad(rn_loss, &c, c.x, RN * RD, gx);
+    numgrad(rn_loss, &c, c.g, RD, gg);
+    float x[RN * RD], g[RD], dy[RN * RD], y[RN * RD], rstd[RN], dx[RN * RD] = { 0 }, dg[RD] = { 0 };
+    to_f(x, c.x, RN * RD); to_f(g, c.g, RD); to_f(dy, c.dy, RN * RD);
+    tops_rmsnorm_fwd(y, rstd, x, g, RN, RD, 1e-5f);
+    tops_rmsnorm_bwd(dx, dg, dy, x, g, rstd, RN, RD);
+    CHECK(rel_err(dx, gx, RN * RD) < 1e-5, "rmsnorm dx: rel err %g", rel_err(dx, gx, RN * RD));
+    CHECK(rel_err(dg, gg, RD) < 1e-5, "rmsnorm dg: rel err %g", rel_err(dg, gg, RD));
+}
+
+/* ---- RoPE ---- */
+enum { PT = 5, PH = 2, PHD = 6 };
+typedef struct { double x[PT * PH * PHD], dy[PT * PH * PHD]; float inv[PHD / 2]; } rp_ctx;
+static double rp_loss(void *p) {
+    rp_ctx *c = p;
+    double L = 0;
+    for (int r = 0; r < PT; r++)
+        for (int h = 0; h < PH; h++)
+            for (int j = 0; j < PHD / 2; j++) {
+                double th = (double)r * c->inv[j], co = (float)cos(th), si = (float)sin(th);
+                int o = (r * PH + h) * PHD + 2 * j;
+                double a = c->x[o], b = c->x[o + 1];
+                L += c->dy[o] * (a * co - b * si) + c->dy[o + 1] * (a * si + b * co);
+            }
+    return L;
+}
+static void test_rope(void) {
+    rp_ctx c;
+    int n = PT * PH * PHD;
+    fill(c.x, n, 1, 0); fill(c.dy, n, 1, 0);
+    for (int j = 0; j < PHD / 2; j++) c.inv[j] = (float)pow(10000.0, -2.0 * j / PHD);
+    double gx[PT * PH * PHD];
+    numgrad(rp_loss, &c, c.x, n, gx);
+    float dx[PT * PH * PHD];
+    to_f(dx, c.dy, n);
+    tops_rope_bwd(dx, PT, PT, PH, PHD, c.inv);
+    CHECK(rel_err(dx, gx, n) < 1e-6, "rope dx: rel err %g", rel_err(dx, gx, n));
+    /* forward then backward with the same gradient is the identity */
+    float x[PT * PH * PHD], x0[PT * PH * PHD];
+    to_f(x, c.x, n);
+    memcpy(x0, x, sizeof x);
+    tops_rope_fwd(x, PT, PT, PH, PHD, c.inv);
+    tops_rope_bwd(x, PT, PT, PH, PHD, c.inv);
+    double e = 0;
+    for (int i = 0; i < n; i++) e = fmax(e, fabs(x[i] - x0[i]));
+    CHECK(e < 1e-6, "rope inverse: %g", e);
+}
+
+/* ---- SwiGLU ---- */
+enum { SN = 12 };
+typedef struct { double g[SN], u[SN], dy[SN]; } sw_ctx;
+static double sw_loss(void *p) {
+    sw_ctx *c = p;
+    double L = 0;
+    for (int i = 0; i < SN; i++) L += c->dy[i] * c->g[i] / (1 + exp(-c->g[i])) * c->u[i];
+    return L;
+}
+static void test_swiglu(void) {
+    sw_ctx c;
+    fill(c.g, SN, 3, 0); fill(c.u, SN, 1, 0); fill(c.dy, SN, 1, 0);
+    double gg[SN], gu[SN];
+    numgrad(sw_loss, &c, c.g, SN, gg);
+    numgrad(sw_loss, &c, c.u, SN, gu);
+    float g[SN], u[SN], dy[SN], dg[SN], du[SN];
+    to_f(g, c.g, SN); to_f(u, c.u, SN); to_f(dy, c.dy, SN);
+    tops_swiglu_bwd(dg, du, dy, g, u, SN);
+    CHECK(rel_err(dg, gg, SN) < 1e-5, "swiglu dg: %g", rel_err(dg, gg, SN));
+    CHECK(rel_err(du, gu, SN) < 1e-5, "swiglu du: %g", rel_err(du, gu, SN));
+}
+
+/* ---- attention (GQA: 4 query heads on 2 kv heads) ---- */
+enum { AB = 2, AT = 5, AH = 4, AKV = 2, AHD = 3 };
+#define AQ (AB * AT * AH * AHD)
+#define AK (AB * AT * AKV * AHD)
+typedef struct { double q[AQ], k[AK], v[AK], dy[AQ]; } at_ctx;
+static double at_loss(void *p) {
+    at_ctx *c = p;
+    double L = 0, sc = 1 / sqrt((double)AHD);
+    for (int b = 0; b < AB; b++)
+        for (int h = 0; h < AH; h++) {
+            int g = h / (AH / AKV);
+            for (int i = 0; i < AT; i++) {
+                double s[AT], mx = -1e300, sum = 0;
+                for (int t = 0; t <= i; t++) {
+                    s[t] = 0;
+                    for (int e = 0; e < AHD; e++)
+                        s[t] += c->q[((b * AT + i) * AH + h) * AHD + e] * c->k[((b * AT + t) * AKV + g) * AHD + e];
+                    s[t] *= sc;
+                    mx = fmax(mx, s[t]);
+                }
+                for (int t = 0; t <= i; t++) sum += s[t] = exp(s[t] - mx);
+                for (int e = 0; e < AHD; e++) {
+                    double o = 0;
+                    for (int t = 0; t <= i; t++) o += s[t] / sum * c->v[((b * AT + t) * AKV + g) * AHD + e];
+                    L += c->dy[((b * AT + i) * AH + h) * AHD + e] * o;
+                }
+            }
+        }
+    return L;
+}
+static void test_attention(pool *pl) {
+    at_ctx c;
+    fill(c.q, AQ, 1, 0); fill(c.k, AK, 1, 0); fill(c.v, AK, 1, 0); fill(c.dy, AQ, 1, 0);
+    double gq[AQ], gk[AK], gv[AK];
+    numgrad(at_loss, &c, c.q, AQ, gq);
+    numgrad(at_loss, &c, c.k, AK, gk);
+    numgrad(at_loss, &c, c.v, AK, gv);
+    float q[AQ], k[AK], v[AK], dy[AQ], out[AQ], probs[AB * AH * AT * AT], dq[AQ], dk[AK], dv[AK];
+    to_f(q, c.q, AQ); to_f(k, c.k, AK); to_f(v, c.v, AK); to_f(dy, c.dy, AQ);
+    tops_attn a = { AB, AT, AH, AKV, AHD, NULL };
+    float scratch[4 * (4 * AHD * AT + AT + 16)];
+    a.scratch = scratch;
+    tops_attn_fwd(pl, &a, out, probs, q, k, v);
+    tops_attn_bwd(pl, &a, dq, dk, dv, dy, probs, q, k, v);
+    CHECK(rel_err(dq, gq, AQ) < 1e-5, "attention dq: %g", rel_err(dq, gq, AQ));
+    CHECK(rel_err(dk, gk, AK) < 1e-5, "attention dk: %g", rel_err(dk, gk, AK));
+    CHECK(rel_err(dv, gv, AK) < 1e-5, "attention dv: %g", rel_err(dv, gv, AK));
+    double L = 0;
+    for (int i = 0; i < AQ; i++) L += c.dy[i] * out[i];
+    CHECK(fabs(L - at_loss(&c)) < 1e-5, "attention forward: %g vs %g", L, at_loss(&c));
+}
+
+/* ---- cross-entropy ---- */
+enum { XN = 4, XV = 7 };
+typedef struct { double l[XN * XV]; int32_t t[XN]; } xe_ctx;
+static double xe_loss(void *p) {
+    xe_ctx *c = p;
+    double L = 0;
+    for (int r = 0; r < XN; r++) {
+        if (c->t[r] < 0) continue;
+        double mx = -1e300, s = 0;
+        for (int i = 0; i < XV; i++) mx = fmax(mx, c->l[r * XV + i]);
+        for (int i = 0; i < XV; i++) s += exp(c->l[r * XV + i] - mx);
+        L += log(s) + mx - c->l[r * XV + c->t[r]];
+    }
+    return L;
+}
+static void test_xent(void) {
+    xe_ctx c = { .t = { 3, -1, 0, 6 } };
+    fill(c.l, XN * XV, 4, 0);
+    double gl[XN * XV];
+    numgrad(xe_loss, &c, c.l, XN * XV, gl);
+    float l[XN * XV], rl[XN];
+    to_f(l, c.l, XN * XV);
+    int n = tops_xent(NULL, l, c.t, XN, XV, 1.0f, 1, rl);
+    CHECK(n == 3, "counted %d rows", n);
+    CHECK(rel_err(l, gl, XN * XV) < 1e-5, "xent dlogits: %g", rel_err(l, gl, XN * XV));
+    CHECK(fabs(rl[0] + rl[2] + rl[3] - xe_loss(&c)) < 1e-5 && rl[1] == 0, "xent loss");
+}
+
+/* ---- embedding ---- */
+static void test_embed(void) {
+    float e[4 * 3] = { 0 }, dx[3 * 3], de[4 * 3] = { 0 }, x[3 * 3];
+    for (int i = 0; i < 12; i++) e[i] = (float)i;
+    for (int i = 0; i < 9; i++) dx[i] = (float)(i + 1);
+    int32_t ids[3] = { 2, 0, 2 };
+    tops_embed_fwd(x, e, ids, 3, 3);
+    CHECK(x[0] == 6 && x[3] == 0 && x[8] == 8, "embed forward");
+    tops_embed_bwd(de, dx, ids, 3, 3);
+    CHECK(de[6] == 1 + 7 && de[0] == 4 && de[3] == 0, "embed backward sums repeated ids");
+}
+
+/* ---- matrix products ---- */
+static void test_gemm(pool *pl, int impl) {
+    tgemm_set_impl(impl);
+    const int n = 23, m = 37, k = 301;   /* edges of every block size, two K blocks */
+    float *a = malloc(sizeof(float) * n * k), *at = malloc(sizeof(float) * n * k);
+    float *b = malloc(sizeof(float) * m * k), *bt = malloc(sizeof(float) * m * k);
+    float *c1 = malloc(sizeof(float) * n * m), *c2 = malloc(sizeof(float) * n * m);
+    double *ref = malloc(sizeof(double) * n * m);
+    for (int i = 0; i < n * k; i++) a[i] = (float)urand();
+    for (int i = 0; i < m * k; i++) b[i] = (float)urand();
+    for (int i = 0; i < n; i++) for (int p = 0; p < k; p++) at[p * n + i] = a[i * k + p];
+    for (int j = 0; j < m; j++) for (int p = 0; p < k; p++) bt[p * m + j] = b[j * k + p];
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < m; j++) {
+            double s = 0.5 * (i - j);    /* the beta = 1 start value */
+            for (int p = 0; p < k; p++) s += (double)a[i * k + p] * b[j * k + p];
+            ref[i * m + j] = s;
+        }
+    for (int form = 0; form < 3; form++)
+        for (int th = 0; th < 2; th++) {
+            float *c = th ? c2 : c1;
+            for (int i = 0; i < n; i++) for (int j = 0; j < m; j++) c[i * m + j] = 0.5f * (i - j);
+            pool *use = th ? pl : NULL;
+            if (form == 0) tgemm_nt(use, n, m, k, a, b, 1.0f, c);        /* b is (m, k) */
+            else if (form == 1) tgemm_nn(use, n, m, k, a, bt, 1.0f, c);  /* bt is (k, m) */
+            else tgemm_tn(use, n, m, k, at, bt, 1.0f, c);                /* at is (k, n) */
+            double e = 0;
+            for (int i = 0; i < n * m; i++) e = fmax(e, fabs(c[i] - ref[i]));
+            CHECK(e < 1e-4, "%s gemm form %d threads %d: max err %g", tgemm_impl_name(), form, th, e);
+            if (th && impl == TGEMM_OWN)
+                CHECK(memcmp(c1, c2, sizeof(float) * n * m) == 0, "gemm form %d differs on the pool", form);
+        }
+    tgemm_nt(NULL, n, m, k, a, b, 0.0f, c1);   /* beta 0 ignores what was there (even NaN) */
+    c2[0] = NAN;
+    for (int i = 1; i < n * m; i++) c2[i] = c1[i];
+    tgemm_nt(NULL, n, m, k, a, b, 0.0f, c2);
+    CHECK(memcmp(c1, c2, sizeof(float) * n * m) == 0, "beta 0 overwrites");
+    free(a); free(at); free(b); free(bt); free(c1); free(c2); free(ref);
+    tgemm_set_impl(TGEMM_AUTO);
+}
+
+static void test_schedule(void) {
+    CHECK(fabsf(adamw_lr(0, 10, 100, 1.0f, 0.1f) - 0.1f) < 1e-6, "warmup starts at lr/warmup");
+    CHECK(fabsf(adamw_lr(9, 10, 100, 1.0f, 0.1f) - 1.0f) < 1e-6, "warmup ends at lr");
+    CHECK(fabsf(adamw_lr(99, 10, 100, 1.0f, 0.1f) - 0.1f) < 1e-6, "cosine ends at the floor");
+    float mid = adamw_lr(10 + 45, 10, 100, 1.0f, 0.0f);
+    CHECK(fabsf(mid - 0.5f) < 0.02f, "cosine halfway: %g", mid);
+    float g[4] = { 3, 4, 0, 0 };
+    double nrm = adamw_clip(g, 4, 1.0);
+    CHECK(fabs(nrm - 5) < 1e-9 && fabsf(g[0] - 0.6f) < 1e-5f && fabsf(g[1] - 0.8f) < 1e-5f, "clip to norm 1");
+}
+
+int main(void) {
+    pool *pl = pool_create(3);   /* attention's scratch is sized for 4 threads */
+    test_rmsnorm();
+    test_rope();
+    test_swiglu();
+    test_attention(NULL);
+    test_attention(pl);
+    test_xent();
+    test_embed();
+    test_gemm(pl, TGEMM_OWN);
+    test_gemm(pl, TGEMM_BLAS);
+    test_schedule();
+    pool_destroy(pl);
+    return check_done();
+}
