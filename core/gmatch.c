@@ -626,6 +626,17 @@ typedef struct gstage {
     bool armed;             /* applied at least once since the last reset */
 } gstage;
 
+/* Whether the candidates at the allowed ids hold exactly those ids (so
+ * data[id] is token id for every id the mask keeps). */
+static bool identity(const smp_cands *c, const uint64_t *b, int32_t words) {
+    for (int32_t w = 0; w < words; w++)
+        for (uint64_t x = b[w]; x; x &= x - 1) {
+            int32_t id = w * 64 + __builtin_ctzll(x);
+            if (id >= c->n || c->data[id].id != id) return false;
+        }
+    return true;
+}
+
 static int gstage_apply(smp *s, smp_cands *c) {
     gstage *g = s->ctx;
     gmatch *m = g->bound ? g->bound : g->own;
@@ -633,15 +644,25 @@ static int gstage_apply(smp *s, smp_cands *c) {
     g->armed = true;
     const uint64_t *b = gmatch_mask(m);
     if (!b) return SMP_ENOMEM;
-    int32_t n = 0, nv = m->c->v->n;
+    int32_t n = 0, nv = m->c->v->n, allowed = m->c->st[cur(m)].count;
     double kept = 0;
-    for (int32_t i = 0; i < c->n; i++) {
-        int32_t id = c->data[i].id;
-        if (id >= 0 && id < nv && (b[id >> 6] >> (id & 63) & 1)) {
-            kept += c->data[i].p;
-            c->data[n++] = c->data[i];
+    if (c->n == nv && allowed < nv / 8 && identity(c, b, m->c->words)) {
+        /* few allowed, ids in order (the chain's first stage): visit the set bits only */
+        for (int32_t w = 0; w < m->c->words; w++)
+            for (uint64_t x = b[w]; x; x &= x - 1) {
+                int32_t id = w * 64 + __builtin_ctzll(x);
+                if (id < c->n) c->data[n++] = c->data[id];
+            }
+    } else {
+        /* branch-free compaction: write always, advance when allowed */
+        for (int32_t i = 0; i < c->n; i++) {
+            int32_t id = c->data[i].id;
+            uint32_t keep = id >= 0 && id < nv ? (uint32_t)(b[id >> 6] >> (id & 63) & 1) : 0;
+            c->data[n] = c->data[i];
+            n += (int32_t)keep;
         }
     }
+    if (c->normalized) for (int32_t i = 0; i < n; i++) kept += c->data[i].p;
     c->n = n;
     c->selected = -1;
     if (n == 0) return SMP_EMASK;
