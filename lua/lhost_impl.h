@@ -112,6 +112,10 @@ struct ljob {
     int status;             /* 0 or negative */
     char err[256];
     void (*run)(ljob *j);   /* on the worker; NULL for completions the host signals */
+    /* Optional: runs several queued jobs of one model as one engine step.
+     * The worker gives it the jobs that follow each other at the head of
+     * the queue with the same run_group and one model, the same for all. */
+    void (*run_group)(ljob **js, int n);
     void (*free)(ljob *j);  /* frees the payload (any thread) */
     /* Pushes the results for lab.await once done (host thread); idx is the
      * Job userdata, whose uservalue 1 the submitter may have set. Returns
@@ -138,6 +142,10 @@ int lwork_submit(lwork *w, ljob *j);
 void lwork_wait(lwork *w, ljob *j);
 /* Until no queued or running job uses m. */
 void lwork_wait_model(lwork *w, lmodel *m);
+/* While held (nested), queued jobs wait so that the jobs the tasks of one
+ * tick pass submit run together (run_group); a blocking wait lets them go. */
+void lwork_hold(lwork *w);
+void lwork_release(lwork *w);
 int lwork_fd(const lwork *w);
 void lwork_clear_fd(lwork *w);
 
@@ -149,6 +157,7 @@ struct lmodel {
     struct model *m;
     struct ctx *c;
     int32_t n_vocab;
+    int64_t steps;          /* engine steps (ctx_eval) run for jobs; written by the worker */
     uint64_t vocab_hash;    /* FNV-1a of the token strings, 0 until first asked (lab_model_vocab_hash) */
 };
 

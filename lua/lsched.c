@@ -319,6 +319,9 @@ static bool run_pass(lhost *h) {
     int k = 0;
     for (ltask *t = h->tasks; t && k < nt; t = t->next)
         if (t->gen < gen && task_ready(t, now)) ready[k++] = t->id;
+    /* the engine jobs the tasks of this pass submit wait for its end, so
+     * that single-sequence jobs of concurrent tasks share one engine step */
+    lwork_hold(h->work);
     for (int i = k - 1; i >= 0; i--) {  /* oldest first: the list is newest first */
         ltask *t = find_id(h, ready[i]);
         if (t && task_ready(t, lhost_now())) {
@@ -326,6 +329,7 @@ static bool run_pass(lhost *h) {
             ran = true;
         }
     }
+    lwork_release(h->work);
     free(ready);
     return ran;
 }
