@@ -257,6 +257,7 @@ struct lhost {
     char *store_err;        /* its message */
     double store_retry;     /* monotonic time before which a busy workspace is not tried again */
     bool store_warned;      /* a failed commit was reported; quiet until one succeeds */
+    double store_tick_at;   /* monotonic time of the budget hook's next store tick */
     struct store *_Atomic querying; /* the store a query step runs on, for lhost_interrupt */
     /* Thread pools the models' contexts borrow, one per thread count: every
      * ctx_eval runs on the one worker thread, so contexts never overlap, and
@@ -275,6 +276,16 @@ lstate *lhost_state(lua_State *L);
 lhost *lhost_of(lua_State *L);
 
 /* Creates a state: allocator, sandbox, the lab API. NULL with err set. */
+/* Loads a Lua text chunk from a file, named "@path", onto L's stack (or
+ * the error message; returns luaL_loadfile's codes): the file must be a
+ * regular file of at most LHOST_MAX_CHUNK bytes (a FIFO would block, a
+ * device never end), read into memory counted against the state's cap. */
+#define LHOST_MAX_CHUNK ((uint64_t)16 << 20)
+int lhost_loadfile(lua_State *L, const char *path);
+
+/* The most memory any state of h may have: opts.mem_cap (--mem), or
+ * 512 MiB. lab.budget and lab.plugin.load never go above it. */
+size_t lhost_mem_ceiling(const lhost *h);
 lstate *lhost_state_create(lhost *h, const char *name, bool is_plugin, size_t mem_cap,
                            double budget_s, char *err, size_t errlen);
 /* Removes its tasks, timers and hooks, closes L (now, or when the outermost

@@ -407,7 +407,7 @@ typedef struct start_args {
 static int start_file(lua_State *L) {
     start_args *a = lua_touserdata(L, 1);
     lstate *st = lhost_state(L);
-    if (luaL_loadfilex(L, a->path, "t") != LUA_OK) return lua_error(L);   /* [fn] */
+    if (lhost_loadfile(L, a->path) != LUA_OK) return lua_error(L);   /* [fn] */
     lua_createtable(L, a->argc, 1);                                       /* [fn arg] */
     lua_pushstring(L, a->path);
     lua_rawseti(L, -2, 0);
