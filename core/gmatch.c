@@ -48,11 +48,10 @@ struct gmatch_vocab {
     int32_t max_depth;
 };
 
-static const gmatch_vocab *sort_vocab;   /* qsort has no context argument; only during build */
-
-static int cmp_piece(const void *pa, const void *pb) {
+/* qsort_r (glibc's argument order) keeps the sort free of global state. */
+static int cmp_piece(const void *pa, const void *pb, void *ud) {
     int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
-    const gmatch_vocab *v = sort_vocab;
+    const gmatch_vocab *v = ud;
     size_t la = (size_t)(v->off[a + 1] - v->off[a]), lb = (size_t)(v->off[b + 1] - v->off[b]);
     int c = memcmp(v->bytes + v->off[a], v->bytes + v->off[b], la < lb ? la : lb);
     if (c) return c;
@@ -90,9 +89,7 @@ static bool build_tree(gmatch_vocab *v) {
         v->sorted[ns++] = i;
         total += len;
     }
-    sort_vocab = v;
-    qsort(v->sorted, (size_t)ns, sizeof *v->sorted, cmp_piece);
-    sort_vocab = NULL;
+    qsort_r(v->sorted, (size_t)ns, sizeof *v->sorted, cmp_piece, v);
     size_t cap = (size_t)total + 1;
     v->nbyte = malloc(cap);
     v->ndepth = malloc(sizeof *v->ndepth * cap);
@@ -303,7 +300,7 @@ static int cmp_i32(const void *a, const void *b) {
  * empty, -1 when out of memory. */
 static int32_t intern_state(gmatch_ctx *c) {
     if (c->nout == 0) return 0;
-    qsort(c->out, (size_t)c->nout, sizeof *c->out, cmp_i32);
+    if (c->nout > 1) qsort(c->out, (size_t)c->nout, sizeof *c->out, cmp_i32);
     int32_t n = 1;
     for (int32_t i = 1; i < c->nout; i++) if (c->out[i] != c->out[n - 1]) c->out[n++] = c->out[i];
     if (2 * (c->nst + 1) > c->hcap_st && !grow_state_hash(c)) return -1;
