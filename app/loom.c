@@ -400,17 +400,20 @@ size_t loom_guide(const loom_row *r, bool ascii, int max_depth, char *buf, size_
     return at;
 }
 
+/* Indexes are stored: new names go after "custom" (10), the fallback. */
 static const char *const stage_names[] = {
-    "input", "bias", "penalties", "top_k", "typical", "top_p", "min_p", "temp", "greedy", "dist", "custom"
+    "input", "bias", "penalties", "top_k", "typical", "top_p", "min_p", "temp", "greedy", "dist", "custom",
+    "grammar"
 };
 #define N_STAGE_NAMES ((int)(sizeof stage_names / sizeof stage_names[0]))
+#define CUSTOM 10
 
 const char *loom_stage_name(int kind) {
     return kind >= 0 && kind < N_STAGE_NAMES ? stage_names[kind] : "custom";
 }
 
 int loom_stage_kind(const char *name) {
-    for (int i = 0; i < N_STAGE_NAMES - 1; i++)
-        if (name && strcmp(name, stage_names[i]) == 0) return i;
-    return N_STAGE_NAMES - 1;
+    for (int i = 0; i < N_STAGE_NAMES; i++)
+        if (i != CUSTOM && name && strcmp(name, stage_names[i]) == 0) return i;
+    return CUSTOM;
 }

@@ -59,6 +59,7 @@ typedef struct loom_tok {
     int32_t n_stage;                    /* sampler stages observed */
     int32_t stage_n[LOOM_STAGES];       /* candidates left after each stage */
     uint8_t stage_kind[LOOM_STAGES];    /* index into loom_stage_name */
+    uint32_t masked;                    /* bit i: raw.top[i] was refused by the grammar (not stored) */
 } loom_tok;
 
 enum { LOOM_ROOT = 0, LOOM_GEN, LOOM_PICK, LOOM_SPLIT };

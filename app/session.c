@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "chat.h"
+#include "gram.h"
 #include "logits.h"
 #include "model.h"
 #include "smpjson.h"
@@ -197,6 +198,14 @@ static int32_t prompt_root(session *s, bool *fresh) {
 
 static void drop_seq(void *ud, int32_t seq);
 
+/* Where the path of node begins to be generated text: the end of its root
+ * (the prompt). A grammar constrains only what follows. */
+static int32_t prompt_end(session *s, int32_t node) {
+    loom_node *n = loom_get(&s->tree, node);
+    while (n && n->parent >= 0) n = loom_get(&s->tree, n->parent);
+    return n ? n->pos0 + n->n : 0;
+}
+
 /* Sends a generation job for target (whose path is complete in the tree);
  * the raw distributions of positions from dist_from on go to dist_node. */
 static void submit(session *s, int32_t target, int32_t n_new, int32_t dist_from, int32_t dist_node) {
@@ -221,6 +230,8 @@ static void submit(session *s, int32_t target, int32_t n_new, int32_t dist_from,
     r.spec = s->spec[0] ? s->spec : NULL;
     r.bias = s->bias[0] ? s->bias : NULL;
     r.sp_version = s->sp_version;
+    r.grammar = s->grammar[0] ? s->grammar : NULL;
+    r.grammar_from = prompt_end(s, target);
     t->used = ++s->clock;
     if (worker_gen(s->w, &r)) session_msg(s, SESS_ERROR, "out of memory");
     else s->gen_node = target;
@@ -602,7 +613,7 @@ bool session_poll(session *s) {
 
 static const char *const setting_names[] = {
     "temp", "top_k", "top_p", "min_p", "typical", "repeat_penalty", "repeat_last_n",
-    "frequency_penalty", "presence_penalty", "seed", "order", "n", "eos", "bias", NULL
+    "frequency_penalty", "presence_penalty", "seed", "order", "n", "eos", "bias", "grammar", NULL
 };
 
 const char *const *session_setting_names(void) { return setting_names; }
@@ -630,6 +641,25 @@ int session_set(session *s, const char *name, const char *value, char *err, size
         if (smp_chain_parse(&probe, spec, &sp, err, errlen)) return -1;
         smp_destroy(probe);
         snprintf(s->spec, sizeof s->spec, "%s", spec ? spec : "");
+        session_sampler_changed(s);
+        return 0;
+    }
+    if (strcmp(name, "grammar") == 0) {  /* KIND VALUE, compiled here so errors show at once */
+        if (!strcmp(value, "none") || !strcmp(value, "off")) { s->grammar[0] = 0; session_sampler_changed(s); return 0; }
+        char kind[32];
+        const char *sp = strchr(value, ' ');
+        size_t kl = sp ? (size_t)(sp - value) : strlen(value);
+        snprintf(kind, sizeof kind, "%.*s", (int)(kl < sizeof kind ? kl : sizeof kind - 1), value);
+        while (sp && *sp == ' ') sp++;
+        if (!sp || !*sp) { snprintf(err, errlen, "grammar KIND VALUE: kind grammar FILE.gbnf, json-schema FILE.json, regex RE or choice A,B,C; or none"); return -1; }
+        gram *g;
+        if (gram_from_option(&g, kind, sp, err, errlen)) return -1;
+        gram_unref(g);
+        if (strlen(kind) + 1 + strlen(sp) >= sizeof s->grammar) { snprintf(err, errlen, "grammar: too long"); return -1; }
+        size_t k1 = strlen(kind), k2 = strlen(sp);
+        memcpy(s->grammar, kind, k1);
+        s->grammar[k1] = ' ';
+        memcpy(s->grammar + k1 + 1, sp, k2 + 1);
         session_sampler_changed(s);
         return 0;
     }
@@ -700,6 +730,7 @@ bool session_get(const session *s, const char *name, char *buf, size_t cap) {
     else if (!strcmp(name, "n")) snprintf(buf, cap, "%d", (int)s->n_max);
     else if (!strcmp(name, "eos")) snprintf(buf, cap, "%s", s->stop_at_eos ? "on" : "off");
     else if (!strcmp(name, "bias")) snprintf(buf, cap, "%s", s->bias[0] ? s->bias : "none");
+    else if (!strcmp(name, "grammar")) snprintf(buf, cap, "%s", s->grammar[0] ? s->grammar : "none");
     else return false;
     return true;
 }

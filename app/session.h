@@ -70,6 +70,7 @@ typedef struct session {
     smp_params sp;
     char spec[256];             /* stage order, "" = default */
     char bias[256];             /* logit bias "ID=VALUE,...", "" = none (:set bias) */
+    char grammar[512];          /* constraint "KIND VALUE", "" = none (:set grammar, :grammar) */
     uint32_t sp_version;
     int32_t n_max;              /* tokens per free run */
     bool stop_at_eos;

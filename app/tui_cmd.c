@@ -70,6 +70,18 @@ static void c_set(struct tui *t, char *a) {
     else if (session_get(S(t), name, buf, sizeof buf)) session_msg(S(t), SESS_INFO, "%s = %s", name, buf);
 }
 
+static void c_grammar(struct tui *t, char *a) {
+    char err[512], buf[600];
+    while (isspace((unsigned char)*a)) a++;
+    if (!*a) {
+        session_get(S(t), "grammar", buf, sizeof buf);
+        session_msg(S(t), SESS_INFO, "grammar = %s", buf);
+        return;
+    }
+    if (session_set(S(t), "grammar", a, err, sizeof err)) session_msg(S(t), SESS_ERROR, "%s", err);
+    else if (session_get(S(t), "grammar", buf, sizeof buf)) session_msg(S(t), SESS_INFO, "grammar = %s", buf);
+}
+
 static struct lhost *need_lua(struct tui *t) {
     struct lhost *h = tui_host(t);
     if (!h) session_msg(S(t), SESS_WARN, "Lua is off");
@@ -306,6 +318,7 @@ static void c_session(struct tui *t, char *a) {
 static const cmd cmds[] = {
     { "open", "MODEL", "open a model (a path, or a name in models/ or ../shared/models)", c_open, CMP_MODEL },
     { "set", "NAME [VALUE]", "show or set a sampler value (temp, top_k, top_p, min_p, typical, repeat_penalty, repeat_last_n, frequency_penalty, presence_penalty, seed, order, n, eos, bias ID=VALUE,... or none)", c_set, CMP_SETTING },
+    { "grammar", "KIND VALUE | none", "constrain generation: grammar FILE.gbnf, json-schema FILE.json, regex RE, choice A,B,C (the inspector marks refused tokens x)", c_grammar, CMP_NONE },
     { "run", "PLUGIN | FILE.lua", "load a plugin (by name or path)", c_run, CMP_PLUGIN },
     { "plugin", "list | load | reload | disable NAME", "manage plugins; disable stops a running one", c_plugin, CMP_PLUGINCMD },
     { "lua", "CODE", "run Lua in the console's state", c_lua, CMP_NONE },

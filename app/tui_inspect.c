@@ -83,14 +83,15 @@ static void fmt_p(double p, char *buf, size_t cap) {
 }
 
 static void draw_row(ins_pane *o, session *s, const canvas_view *v, int y, const loom_alt *a, int32_t rank,
-                     double cum, unsigned cols, bool chosen, bool selected, bool post) {
+                     double cum, unsigned cols, bool chosen, bool selected, bool post, bool masked) {
     bool ascii = tui_ascii(o->t);
     uint16_t base = selected ? PAL_SELECT : PAL_NORMAL;
     canvas_fill(v, 0, y, v->w, 1, ' ', base);
     double p = exp(a->lp);
     char buf[640];
     int x = 0;
-    canvas_putc(v, x, y, chosen ? (uint16_t)PAL_OK : base, chosen ? (ascii ? '*' : 0x25CF) : ' ');   /* ● */
+    if (masked && !chosen) canvas_putc(v, x, y, (uint16_t)PAL_ERROR, ascii ? 'x' : 0x2717);   /* ✗ the grammar refused it */
+    else canvas_putc(v, x, y, chosen ? (uint16_t)PAL_OK : base, chosen ? (ascii ? '*' : 0x25CF) : ' ');   /* ● */
     snprintf(buf, sizeof buf, "%3d", (int)rank);
     canvas_puts(v, x + 1, y, base, buf);
     x += col_w[INS_COL_RANK];
@@ -179,14 +180,14 @@ static void inspect_draw(pane *p, const canvas_view *v, bool focused) {
     for (int32_t i = o->scroll; i < d->n_top && i - o->scroll < avail; i++) {
         cum += exp(d->top[i].lp);
         draw_row(o, s, v, list_y + (int)(i - o->scroll), &d->top[i], i + 1, cum, cols,
-                 d->top[i].id == t->id, i == o->sel, post);
+                 d->top[i].id == t->id, i == o->sel, post, !post && i < 32 && (t->masked >> i & 1));
     }
     o->list_y = list_y;
     o->n_rows = d->n_top;
     int y = list_y + (d->n_top - o->scroll < avail ? d->n_top - o->scroll : avail);
     if (!chosen_in && y < v->h) {
         loom_alt a = { t->id, post ? t->lp_post : t->lp_raw };
-        draw_row(o, s, v, y, &a, post ? t->rank_post : t->rank_raw, NAN, cols & ~(1u << INS_COL_CUM), true, false, post);
+        draw_row(o, s, v, y, &a, post ? t->rank_post : t->rank_raw, NAN, cols & ~(1u << INS_COL_CUM), true, false, post, false);
     }
     if (footer) draw_chain(v, v->h - 1, t, tui_ascii(o->t));
 }

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gmatch.h"
+#include "gram.h"
 #include "logits.h"
 #include "model.h"
 #include "tok.h"
@@ -39,6 +41,7 @@ typedef struct job {
     smp_params sp;
     char spec[256];
     char bias[256];
+    char grammar[512];
     bool has_spec;
     /* JOB_DROP */
     int32_t seq;
@@ -64,6 +67,8 @@ struct worker {
     const tok *t;
     int32_t nv;
     smp *chain;
+    smp *gstage;            /* the chain's grammar stage (borrowed), or NULL */
+    gmatch_vocab *gvocab;   /* the open model's vocabulary for grammars, built on first use */
     uint32_t chain_version;
     bool have_chain;
     smp_cands cands;
@@ -158,6 +163,9 @@ static void update_stats(worker *w, double tok_s, int64_t add) {
 static void close_model(worker *w) {
     smp_destroy(w->chain);
     w->chain = NULL;
+    w->gstage = NULL;
+    gmatch_vocab_unref(w->gvocab);
+    w->gvocab = NULL;
     w->have_chain = false;
     smp_cands_fini(&w->cands);
     memset(&w->cands, 0, sizeof w->cands);
@@ -219,10 +227,16 @@ static void top_of(worker *w, const float *x, int32_t k_max, loom_dist *d) {
 /* The raw part of a record: the distribution row predicts, and id in it. */
 static void raw_record(worker *w, const float *row, int32_t id, loom_tok *t) {
     t->id = id;
+    t->masked = 0;
     t->flags |= LOOM_TOK_RAW;
     t->raw.entropy = (float)logits_entropy_of(row, w->nv);
     t->raw.n = w->nv;
     top_of(w, row, LOOM_TOPK, &t->raw);
+    if (w->gstage) {                    /* which of the model's favourites the grammar refused */
+        gmatch *m = gmatch_smp_matcher(w->gstage);
+        for (int32_t i = 0; i < t->raw.n_top && i < 32; i++)
+            if (!gmatch_allowed(m, t->raw.top[i].id)) t->masked |= 1u << i;
+    }
     t->lp_raw = (float)(row[id] - logits_logsumexp(row, w->nv));
     t->rank_raw = logits_rank(row, w->nv, id);
 }
@@ -334,6 +348,25 @@ static int32_t materialize(worker *w, job *j, char *err, size_t errlen) {
     return s;
 }
 
+/* Prepends the constraint "KIND VALUE" to ch as its first stage. */
+static int add_grammar(worker *w, smp *ch, const char *spec, char *err, size_t errlen) {
+    char kind[32];
+    const char *sp = strchr(spec, ' ');
+    size_t kl = sp ? (size_t)(sp - spec) : strlen(spec);
+    snprintf(kind, sizeof kind, "%.*s", (int)(kl < sizeof kind ? kl : sizeof kind - 1), spec);
+    gram *g;
+    if (gram_from_option(&g, kind, sp ? sp + 1 : "", err, errlen)) return -1;
+    if (!w->gvocab) w->gvocab = gmatch_vocab_create(w->t);
+    gmatch_ctx *gc = w->gvocab ? gmatch_ctx_create(g, w->gvocab) : NULL;
+    gram_unref(g);
+    gmatch *m = gc ? gmatch_create(gc) : NULL;
+    gmatch_ctx_destroy(gc);
+    smp *st = m ? gmatch_smp_create(m) : NULL;
+    if (!st || smp_chain_prepend(ch, st)) { snprintf(err, errlen, "out of memory"); return -1; }
+    w->gstage = st;
+    return 0;
+}
+
 /* The request's chain, ended by dist when no selector ends it, observed
  * into w's stage counts. */
 static smp *build_chain(worker *w, const worker_req *r, char *err, size_t errlen) {
@@ -351,6 +384,11 @@ static smp *build_chain(worker *w, const worker_req *r, char *err, size_t errlen
     if (strcmp(ln, "greedy") && strcmp(ln, "dist") && smp_chain_add(ch, smp_create_dist(sp.seed))) {
         smp_destroy(ch);
         snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    w->gstage = NULL;
+    if (r->grammar && add_grammar(w, ch, r->grammar, err, errlen)) {
+        smp_destroy(ch);
         return NULL;
     }
     smp_chain_set_observer(ch, observe, w);
@@ -375,6 +413,14 @@ static int prepare_chain(worker *w, job *j, char *err, size_t errlen) {
         if (strcmp(smp_name(st), "dist")) smp_reset(st);
     }
     for (int32_t i = 0; i < r->n_path; i++) smp_accept(w->chain, r->path[i]);
+    if (w->gstage) {                    /* the constrained text: the path after the prompt */
+        gmatch *m = gmatch_smp_matcher(w->gstage);
+        for (int32_t i = r->grammar_from > 0 ? r->grammar_from : 0; i < r->n_path; i++)
+            if (gmatch_accept(m, r->path[i]) != 0) {
+                snprintf(err, errlen, "grammar: the text so far does not follow it (token %d at position %d)", (int)r->path[i], (int)i);
+                return -1;
+            }
+    }
     return 0;
 }
 
@@ -402,6 +448,13 @@ static void do_gen(worker *w, job *j) {
         if (j->serial <= atomic_load(&w->stop_upto)) { reason = WDONE_STOPPED; break; }
         smp_cands_set(&w->cands, w->row, w->nv);
         int32_t id = smp_sample(w->chain, &w->cands);
+        if (id == SMP_EMASK && w->gstage) {
+            gmatch *gm = gmatch_smp_matcher(w->gstage);
+            if (gmatch_complete(gm) || gmatch_finished(gm)) { reason = WDONE_EOS; break; }
+            snprintf(err, sizeof err, "stopped: the grammar allows no token of this vocabulary here");
+            reason = WDONE_ERROR;
+            break;
+        }
         if (id < 0) { snprintf(err, sizeof err, "the sampler chain failed (%d)", (int)id); reason = WDONE_ERROR; break; }
         smp_cands_softmax(&w->cands);
         worker_ev e;
@@ -591,6 +644,8 @@ static int submit_req(worker *w, const worker_req *r, int kind) {
     j->r.spec = r->spec ? j->spec : NULL;
     if (r->bias) snprintf(j->bias, sizeof j->bias, "%s", r->bias);
     j->r.bias = r->bias ? j->bias : NULL;
+    if (r->grammar) snprintf(j->grammar, sizeof j->grammar, "%s", r->grammar);
+    j->r.grammar = r->grammar ? j->grammar : NULL;
     if (j->r.dist_from < 1) j->r.dist_from = 1;
     if (j->r.dist_from > j->r.n_path) j->r.dist_from = j->r.n_path;
     return submit(w, j);

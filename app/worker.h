@@ -69,6 +69,8 @@ typedef struct worker_req {
     const char *spec;       /* stage order, NULL = default; "dist" is added when no selector ends it */
     const char *bias;       /* logit bias "ID=VALUE,..." for the chain's bias stage, NULL = none */
     uint32_t sp_version;    /* a change rebuilds the chain, which restarts the draw from the seed */
+    const char *grammar;    /* constraint "KIND VALUE" (gram_from_option), NULL = none; first stage */
+    int32_t grammar_from;   /* path position where the constrained text starts (after the prompt) */
 } worker_req;
 
 typedef struct worker_stats {

@@ -59,5 +59,10 @@ for spec in stories15m:f32 stories15m:q8_0 stories15m:q4_0 tinyllama-1.1b:q4_0; 
   f="$OUT/$shape-$type.gguf"
   [ -f "$f" ] || "$BIN" synth --shape "$shape" --type "$type" -o "$f" >/dev/null
 done
+# Constrained decoding: the tool-call schema's mask per step at 32000 and
+# 128256 tokens (bench/grammar.c; llama.cpp's ratio is in docs/sampling.md).
+cc -O2 -std=c11 -D_GNU_SOURCE -Icore -o "$OUT/grammar" bench/grammar.c "$(dirname "$BIN")/liblogitlab.a" -lm -pthread
+"$OUT/grammar" tests/data/grammars/tool.json "${LOGITLAB_SHARED:-../shared}/models/ggml-vocab-llama-spm.gguf" \
+  "${LOGITLAB_SHARED:-../shared}/golden/tokenizer-llama3/tokenizer.json"
 "$BIN" run bench/ensemble.lua "$OUT/stories15m-f32.gguf" "$OUT/stories15m-q8_0.gguf" "$OUT/stories15m-q4_0.gguf" 64 3 "$T"
 "$BIN" run bench/ensemble.lua "$OUT/tinyllama-1.1b-q4_0.gguf" "$OUT/stories15m-q8_0.gguf" "$OUT/stories15m-q4_0.gguf" 32 3 "$T"

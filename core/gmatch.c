@@ -48,11 +48,10 @@ struct gmatch_vocab {
     int32_t max_depth;
 };
 
-static const gmatch_vocab *sort_vocab;   /* qsort has no context argument; only during build */
-
-static int cmp_piece(const void *pa, const void *pb) {
+/* qsort_r (glibc's argument order) keeps the sort free of global state. */
+static int cmp_piece(const void *pa, const void *pb, void *ud) {
     int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
-    const gmatch_vocab *v = sort_vocab;
+    const gmatch_vocab *v = ud;
     size_t la = (size_t)(v->off[a + 1] - v->off[a]), lb = (size_t)(v->off[b + 1] - v->off[b]);
     int c = memcmp(v->bytes + v->off[a], v->bytes + v->off[b], la < lb ? la : lb);
     if (c) return c;
@@ -90,9 +89,7 @@ static bool build_tree(gmatch_vocab *v) {
         v->sorted[ns++] = i;
         total += len;
     }
-    sort_vocab = v;
-    qsort(v->sorted, (size_t)ns, sizeof *v->sorted, cmp_piece);
-    sort_vocab = NULL;
+    qsort_r(v->sorted, (size_t)ns, sizeof *v->sorted, cmp_piece, v);
     size_t cap = (size_t)total + 1;
     v->nbyte = malloc(cap);
     v->ndepth = malloc(sizeof *v->ndepth * cap);
@@ -303,7 +300,7 @@ static int cmp_i32(const void *a, const void *b) {
  * empty, -1 when out of memory. */
 static int32_t intern_state(gmatch_ctx *c) {
     if (c->nout == 0) return 0;
-    qsort(c->out, (size_t)c->nout, sizeof *c->out, cmp_i32);
+    if (c->nout > 1) qsort(c->out, (size_t)c->nout, sizeof *c->out, cmp_i32);
     int32_t n = 1;
     for (int32_t i = 1; i < c->nout; i++) if (c->out[i] != c->out[n - 1]) c->out[n++] = c->out[i];
     if (2 * (c->nst + 1) > c->hcap_st && !grow_state_hash(c)) return -1;
@@ -626,6 +623,17 @@ typedef struct gstage {
     bool armed;             /* applied at least once since the last reset */
 } gstage;
 
+/* Whether the candidates at the allowed ids hold exactly those ids (so
+ * data[id] is token id for every id the mask keeps). */
+static bool identity(const smp_cands *c, const uint64_t *b, int32_t words) {
+    for (int32_t w = 0; w < words; w++)
+        for (uint64_t x = b[w]; x; x &= x - 1) {
+            int32_t id = w * 64 + __builtin_ctzll(x);
+            if (id >= c->n || c->data[id].id != id) return false;
+        }
+    return true;
+}
+
 static int gstage_apply(smp *s, smp_cands *c) {
     gstage *g = s->ctx;
     gmatch *m = g->bound ? g->bound : g->own;
@@ -633,15 +641,25 @@ static int gstage_apply(smp *s, smp_cands *c) {
     g->armed = true;
     const uint64_t *b = gmatch_mask(m);
     if (!b) return SMP_ENOMEM;
-    int32_t n = 0, nv = m->c->v->n;
+    int32_t n = 0, nv = m->c->v->n, allowed = m->c->st[cur(m)].count;
     double kept = 0;
-    for (int32_t i = 0; i < c->n; i++) {
-        int32_t id = c->data[i].id;
-        if (id >= 0 && id < nv && (b[id >> 6] >> (id & 63) & 1)) {
-            kept += c->data[i].p;
-            c->data[n++] = c->data[i];
+    if (c->n == nv && allowed < nv / 8 && identity(c, b, m->c->words)) {
+        /* few allowed, ids in order (the chain's first stage): visit the set bits only */
+        for (int32_t w = 0; w < m->c->words; w++)
+            for (uint64_t x = b[w]; x; x &= x - 1) {
+                int32_t id = w * 64 + __builtin_ctzll(x);
+                if (id < c->n) c->data[n++] = c->data[id];
+            }
+    } else {
+        /* branch-free compaction: write always, advance when allowed */
+        for (int32_t i = 0; i < c->n; i++) {
+            int32_t id = c->data[i].id;
+            uint32_t keep = id >= 0 && id < nv ? (uint32_t)(b[id >> 6] >> (id & 63) & 1) : 0;
+            c->data[n] = c->data[i];
+            n += (int32_t)keep;
         }
     }
+    if (c->normalized) for (int32_t i = 0; i < n; i++) kept += c->data[i].p;
     c->n = n;
     c->selected = -1;
     if (n == 0) return SMP_EMASK;

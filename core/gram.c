@@ -215,7 +215,7 @@ static int cmp_range(const void *a, const void *b) {
 /* Sorts and merges; with negate, the complement in [0, 0x10FFFF]; surrogates
  * removed either way. */
 static bool cls_normalize(cls *c, bool negate) {
-    if (c->n > 0) qsort(c->r, (size_t)c->n, sizeof *c->r, cmp_range);
+    if (c->n > 1) qsort(c->r, (size_t)c->n, sizeof *c->r, cmp_range);
     int32_t m = 0;
     for (int32_t i = 0; i < c->n; i++) {
         if (m && c->r[i][0] <= c->r[m - 1][1] + 1) {
@@ -683,7 +683,7 @@ static gram *flatten(builder *b) {
     g->sets = malloc(sizeof *g->sets * (size_t)(b->n_sets ? b->n_sets : 1));
     g->n_rule = b->n_rules;
     if (!g->el || !g->alt || !g->rule_alt || !g->names || !g->sets) { gram_unref(g); return NULL; }
-    memcpy(g->sets, b->sets, sizeof *g->sets * (size_t)b->n_sets);
+    if (b->n_sets) memcpy(g->sets, b->sets, sizeof *g->sets * (size_t)b->n_sets);
     g->n_set = b->n_sets;
     g->root = find_rule(b, "root", 4);
     int32_t ai = 0, ei = 0;

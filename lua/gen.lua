@@ -174,9 +174,14 @@ local function run(fname, items, on_token, top, done)
     for k, i in ipairs(idx) do
       local it, logits = items[i], rows[k]
       local res = it.res
-      local tok, plp = it.sampler:pick_lp(logits)
+      local tok, plp = it.sampler:pick_lp(logits, it.seq)
       local take = true
-      if on_token then
+      if not tok then
+        -- the grammar (the sampler's or the seq's) leaves no token
+        local gs = it.seq:grammar_state()
+        take, it.done = false, true
+        if gs and (gs.complete or gs.finished) then res.reason = "grammar" else res.reason, res.err = "error", plp end
+      elseif on_token then
         local r = on_token(i, tok, logits, res.n + 1)
         if r == false then
           take, it.done, res.reason = false, true, "stopped"

@@ -297,6 +297,7 @@ int lab_open(lua_State *L) {
     sub(L, lab, "ui", lab_open_ui);
     sub(L, lab, "fs", lab_open_fs);
     sub(L, lab, "json", lab_open_json);
+    sub(L, lab, "grammar", lab_open_grammar);
     sub(L, lab, "store", lab_open_store);
     sub(L, lab, "require", lab_open_require);
     lua_pushvalue(L, lab);

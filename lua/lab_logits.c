@@ -267,12 +267,17 @@ const float *lab_logits_check(lua_State *L, int idx, int32_t *n) {
     return lg;
 }
 
+lmodel *lab_logits_model(lua_State *L, int idx) { return check(L, idx)->m; }
+
 /* l:sample(sampler) -> id: picks through the sampler's chain and accepts
  * the token (penalties see it) */
 static int l_sample(lua_State *L) {
     int32_t n;
     const float *row = lab_logits_check(L, 1, &n);
-    lua_pushinteger(L, lab_smp_sample(L, 2, row, n, true));
+    (void)row;
+    int32_t id = lab_smp_sample_seq(L, 2, 1, 0, true);
+    if (id < 0) return lab_fail(L, "the grammar allows no token here");
+    lua_pushinteger(L, id);
     return 1;
 }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ctx.h"
+#include "gmatch.h"
 #include "lhost_impl.h"
 #include "logits.h"
 #include "model.h"
@@ -33,6 +34,8 @@ typedef struct seq_ud {
     int32_t *toks;          /* (cap), the buffer in uservalue 2 */
     ljob *job;              /* eval in flight (a reference) or NULL */
     int item;               /* this seq's item in job */
+    gmatch *gm;             /* constraint over tokens [g_start, n), or NULL (owned) */
+    int32_t g_start;
 } seq_ud;
 
 typedef struct eval_item {
@@ -197,6 +200,14 @@ static int s_append(lua_State *L) {
     int32_t n;
     const int32_t *ids = tokens_arg(L, 2, s->lm, bos, special, context && s->n > 0, &n);
     if (n == 0) { lua_settop(L, 1); return 1; }
+    if (s->gm) {                            /* all or nothing: the grammar must allow every token */
+        int32_t at = gmatch_n(s->gm);
+        for (int32_t i = 0; i < n; i++)
+            if (gmatch_accept(s->gm, ids[i]) != 0) {
+                gmatch_rewind(s->gm, at);
+                return luaL_error(L, "token %d (at %d of the appended tokens) is not allowed by the sequence's grammar here", (int)ids[i], (int)i + 1);
+            }
+    }
     reserve(L, 1, s, n);
     memcpy(s->toks + s->n, ids, sizeof *ids * (size_t)n);
     s->n += n;
@@ -296,6 +307,10 @@ static int s_fork(lua_State *L) {
     memcpy(c->toks, s->toks, sizeof *c->toks * (size_t)s->n);
     c->n = s->n;
     c->n_eval = s->n_eval;
+    if (s->gm) {
+        if (!(c->gm = gmatch_clone(s->gm))) return luaL_error(L, "out of memory");
+        c->g_start = s->g_start;
+    }
     return 1;
 }
 
@@ -313,18 +328,79 @@ static int s_rewind(lua_State *L) {
         s->n_eval = (int32_t)pos;
     }
     s->n = (int32_t)pos;
+    if (s->gm) {                            /* before the start: the constraint starts there again */
+        if (pos >= s->g_start) gmatch_rewind(s->gm, (int32_t)pos - s->g_start);
+        else { gmatch_reset(s->gm); s->g_start = (int32_t)pos; }
+    }
     drop_cache(L, 1);
     lua_settop(L, 1);
     return 1;
 }
 
 static void seq_release(lua_State *L, seq_ud *s) {
+    gmatch_destroy(s->gm);
+    s->gm = NULL;
     if (!s->lm) return;
     settle(L, s, true);
     lab_model_sync(L, s->lm);
     ctx_seq_drop(s->lm->c, s->id);
     lab_model_unref(s->lm);
     s->lm = NULL;
+}
+
+/* ---- constraints ------------------------------------------------------ */
+
+gmatch *lab_seq_gmatch(lua_State *L, int idx) { return check_seq(L, idx)->gm; }
+
+void lab_seq_constrain(lua_State *L, int idx, int gidx) {
+    seq_ud *s = check_seq(L, idx);
+    gmatch_ctx *c = lab_grammar_ctx(L, gidx, s->lm);
+    gmatch *m = gmatch_create(c);
+    if (!m) luaL_error(L, "out of memory");
+    gmatch_destroy(s->gm);
+    s->gm = m;
+    s->g_start = s->n;
+}
+
+/* seq:constrain(grammar | nil) -> seq: tokens appended from here on must
+ * follow the grammar (samplers given the seq mask by it); nil removes it */
+static int s_constrain(lua_State *L) {
+    seq_ud *s = check_seq(L, 1);
+    if (lua_isnoneornil(L, 2)) {
+        gmatch_destroy(s->gm);
+        s->gm = NULL;
+    } else {
+        if (!lab_grammar_is(L, 2)) return luaL_argerror(L, 2, "a Grammar (lab.grammar) or nil expected");
+        lab_seq_constrain(L, 1, 2);
+    }
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* seq:grammar_state() -> {start=, n=, allowed=, complete=, finished=} | nil */
+static int s_grammar_state(lua_State *L) {
+    seq_ud *s = check_seq(L, 1);
+    if (!s->gm) { lua_pushnil(L); return 1; }
+    lua_createtable(L, 0, 5);
+    lua_pushinteger(L, s->g_start);
+    lua_setfield(L, -2, "start");
+    lua_pushinteger(L, gmatch_n(s->gm));
+    lua_setfield(L, -2, "n");
+    lua_pushinteger(L, gmatch_count(s->gm));
+    lua_setfield(L, -2, "allowed");
+    lua_pushboolean(L, gmatch_complete(s->gm));
+    lua_setfield(L, -2, "complete");
+    lua_pushboolean(L, gmatch_finished(s->gm));
+    lua_setfield(L, -2, "finished");
+    return 1;
+}
+
+/* seq:allowed(id) -> bool: the constraint allows token id next (true without one) */
+static int s_allowed(lua_State *L) {
+    seq_ud *s = check_seq(L, 1);
+    lua_Integer id = luaL_checkinteger(L, 2);
+    lua_pushboolean(L, !s->gm || (id >= 0 && id <= INT32_MAX && gmatch_allowed(s->gm, (int32_t)id)));
+    return 1;
 }
 
 static int s_close(lua_State *L) {
@@ -826,7 +902,8 @@ static int l_score_submit(lua_State *L) {
 static const luaL_Reg seq_methods[] = {
     { "append", s_append }, { "tokens", s_tokens }, { "text", s_text },     { "len", s_len },
     { "pending", s_pending }, { "model", s_model }, { "fork", s_fork },     { "rewind", s_rewind },
-    { "submit", s_submit }, { "close", s_close },   { "kv", s_kv },   { NULL, NULL },
+    { "submit", s_submit }, { "close", s_close },   { "kv", s_kv },
+    { "constrain", s_constrain }, { "grammar_state", s_grammar_state }, { "allowed", s_allowed }, { NULL, NULL },
 };
 static const luaL_Reg seq_meta[] = {
     { "__gc", s_close }, { "__close", s_close }, { "__len", s_len }, { "__tostring", s_tostring }, { NULL, NULL },

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gmatch.h"
 #include "lhost_impl.h"
 #include "logits.h"
 #include "smp.h"
@@ -23,6 +24,13 @@ typedef struct smp_ud {
     double last_lp;         /* post-sampler log-prob of the last pick */
     int32_t n_vocab;        /* length of the last row picked from; 0 before */
     int32_t max_bias;       /* largest id in bias, -1 when none */
+    /* constraint (lab.grammar, option `grammar`): the chain's first stage
+     * reads the matcher bound before each pick: the Seq's when one is given,
+     * else `own` (made on the first pick; tokens accepted before it are the
+     * prompt) */
+    smp *gstage;            /* borrowed from chain, or NULL */
+    gmatch *own;
+    bool armed;
 } smp_ud;
 
 /* Seeds of samplers made without one: the k-th such sampler of a Lua state
@@ -79,7 +87,7 @@ static int l_seed(lua_State *L) {
 
 static const char *const KNOWN =
     "temp, top_k, top_p, min_p, typical_p, min_keep, repeat_penalty, repeat_last_n, "
-    "frequency_penalty, presence_penalty, seed, chain, bias";
+    "frequency_penalty, presence_penalty, seed, chain, bias, grammar";
 
 static float num_opt(lua_State *L, const char *k) {
     int isnum;
@@ -127,6 +135,8 @@ static void read_opts(lua_State *L, smp_params *p, const char **spec) {
                     luaL_error(L, "bad sampler option 'bias' (values must be numbers; -math.huge masks)");
                 lua_pop(L, 1);
             }
+        } else if (strcmp(k, "grammar") == 0) {
+            if (!lab_grammar_is(L, -1)) luaL_error(L, "bad sampler option 'grammar' (a Grammar from lab.grammar expected)");
         } else {
             luaL_error(L, "unknown sampler option '%s' (known: %s)", k, KNOWN);
         }
@@ -201,6 +211,12 @@ static int l_sampler(lua_State *L) {
     logits_bias_fini(&b);
     if (rc == SMP_ENOMEM || (rc && oom)) return luaL_error(L, "out of memory");
     if (rc) return luaL_error(L, "bad sampler option 'chain': %s (stages: %s)", err, SMP_NAMES);
+    if (lua_getfield(L, 1, "grammar") != LUA_TNIL &&   /* checked above */
+        smp_chain_prepend(u->chain, u->gstage = gmatch_smp_create(NULL))) {
+        u->gstage = NULL;
+        return luaL_error(L, "out of memory");
+    }
+    lua_pop(L, 1);
     return 1;
 }
 
@@ -210,8 +226,55 @@ static smp_ud *check(lua_State *L, int idx) {
     return u;
 }
 
+/* The matcher this pick is constrained by (see smp_ud), or NULL. lidx: the
+ * Logits (for its model), sidx: the Seq or 0. */
+static gmatch *pick_matcher(lua_State *L, smp_ud *u, int idx, int lidx, int sidx) {
+    lua_getiuservalue(L, idx, 1);                      /* [.. opts] */
+    bool has_grammar = lua_getfield(L, -1, "grammar") != LUA_TNIL;
+    int g = lua_gettop(L);                             /* [.. opts G] */
+    gmatch *m = NULL;
+    if (sidx) {
+        m = lab_seq_gmatch(L, sidx);
+        if (!m && has_grammar) {
+            lab_seq_constrain(L, sidx, g);
+            m = lab_seq_gmatch(L, sidx);
+        }
+    } else if (has_grammar) {
+        if (!u->own) {
+            lmodel *lm = lidx ? lab_logits_model(L, lidx) : NULL;
+            if (!lm) luaL_error(L, "a sampler with a grammar needs logits from a model (or a seq: s:pick(logits, seq))");
+            if (!(u->own = gmatch_create(lab_grammar_ctx(L, g, lm)))) luaL_error(L, "out of memory");
+        }
+        m = u->own;
+        u->armed = true;
+    }
+    lua_pop(L, 2);
+    if (m && !u->gstage && smp_chain_prepend(u->chain, u->gstage = gmatch_smp_create(NULL))) {
+        u->gstage = NULL;
+        luaL_error(L, "out of memory");
+    }
+    return m;
+}
+
+static int32_t sample(lua_State *L, smp_ud *u, const float *row, int32_t n, bool accept, gmatch *m);
+
+int32_t lab_smp_sample_seq(lua_State *L, int idx, int lidx, int sidx, bool accept) {
+    smp_ud *u = check(L, idx);
+    int32_t n;
+    const float *row = lab_logits_check(L, lidx, &n);
+    gmatch *m = pick_matcher(L, u, idx, lidx, sidx);
+    int32_t id = sample(L, u, row, n, accept, m);
+    if (id >= 0 && accept && m && m == u->own) (void)gmatch_accept(u->own, id);
+    return id;
+}
+
 int32_t lab_smp_sample(lua_State *L, int idx, const float *row, int32_t n, bool accept) {
     smp_ud *u = check(L, idx);
+    return sample(L, u, row, n, accept, NULL);
+}
+
+/* One pick under matcher m (NULL: none); SMP_EMASK when m leaves nothing. */
+static int32_t sample(lua_State *L, smp_ud *u, const float *row, int32_t n, bool accept, gmatch *m) {
     if (!u->has_cands || u->cands.cap < n) {
         if (u->has_cands) smp_cands_fini(&u->cands);
         u->has_cands = false;
@@ -222,7 +285,10 @@ int32_t lab_smp_sample(lua_State *L, int idx, const float *row, int32_t n, bool 
         luaL_error(L, "bad sampler option 'bias' (token id %d out of range [0, %d) of this row)", (int)u->max_bias, (int)n);
     u->n_vocab = n;
     smp_cands_set(&u->cands, row, n);
+    if (u->gstage) gmatch_smp_bind(u->gstage, m);
     int32_t id = smp_sample(u->chain, &u->cands);
+    if (u->gstage) gmatch_smp_bind(u->gstage, NULL);
+    if (id == SMP_EMASK) return id;
     if (id == SMP_ENOSEL) luaL_error(L, "the sampler chain selects no token (end it with greedy or dist)");
     if (id < 0) luaL_error(L, "the sampler chain failed (%d)", (int)id);
     const smp_cand *sel = &u->cands.data[u->cands.selected];
@@ -235,13 +301,23 @@ int32_t lab_smp_sample(lua_State *L, int idx, const float *row, int32_t n, bool 
     return id;
 }
 
-/* s:pick_lp(logits) -> id, logprob: the pick and its log-probability under
- * the distribution the chain drew it from (0 for a greedy pick) */
+/* nil, why: the constraint left no token. */
+static int no_token(lua_State *L, int sidx) {
+    gmatch *m = sidx ? lab_seq_gmatch(L, sidx) : check(L, 1)->own;
+    return lab_fail(L, m && (gmatch_complete(m) || gmatch_finished(m)) ? "grammar complete: no token may follow"
+                                                                        : "the grammar allows no token here");
+}
+
+/* s:pick_lp(logits [, seq]) -> id, logprob | nil, err: the pick and its
+ * log-probability under the distribution the chain drew it from (0 for a
+ * greedy pick); seq as in s:pick */
 static int s_pick_lp(lua_State *L) {
     check(L, 1);
-    int32_t n;
-    const float *row = lab_logits_check(L, 2, &n);
-    lua_pushinteger(L, lab_smp_sample(L, 1, row, n, false));
+    int sidx = lua_isnoneornil(L, 3) ? 0 : 3;
+    lua_settop(L, 3);
+    int32_t id = lab_smp_sample_seq(L, 1, 2, sidx, false);
+    if (id == SMP_EMASK) return no_token(L, sidx);
+    lua_pushinteger(L, id);
     lua_pushnumber(L, check(L, 1)->last_lp);
     return 2;
 }
@@ -271,12 +347,16 @@ static int s_clone(lua_State *L) {
     return 1;
 }
 
-/* s:pick(logits) -> id, without accepting it */
+/* s:pick(logits [, seq]) -> id | nil, err: without accepting it. With a
+ * seq, its constraint (or the sampler's grammar, attached to it at its
+ * current length) masks; nil, err when the constraint leaves no token. */
 static int s_pick(lua_State *L) {
     check(L, 1);
-    int32_t n;
-    const float *row = lab_logits_check(L, 2, &n);
-    lua_pushinteger(L, lab_smp_sample(L, 1, row, n, false));
+    int sidx = lua_isnoneornil(L, 3) ? 0 : 3;
+    lua_settop(L, 3);
+    int32_t id = lab_smp_sample_seq(L, 1, 2, sidx, false);
+    if (id == SMP_EMASK) return no_token(L, sidx);
+    lua_pushinteger(L, id);
     return 1;
 }
 
@@ -288,11 +368,15 @@ static int s_accept(lua_State *L) {
     if (u->n_vocab && id >= u->n_vocab)
         return luaL_argerror(L, 2, lua_pushfstring(L, "token id %I out of range [0, %d)", id, (int)u->n_vocab));
     smp_accept(u->chain, (int32_t)id);
+    if (u->own && u->armed) (void)gmatch_accept(u->own, (int32_t)id);
     return 0;
 }
 
 static int s_reset(lua_State *L) {
-    smp_reset(check(L, 1)->chain);
+    smp_ud *u = check(L, 1);
+    smp_reset(u->chain);
+    if (u->own) gmatch_reset(u->own);
+    u->armed = false;
     return 0;
 }
 
@@ -312,6 +396,9 @@ static int s_gc(lua_State *L) {
     smp_ud *u = luaL_checkudata(L, 1, SMP_T);
     smp_destroy(u->chain);
     u->chain = NULL;
+    u->gstage = NULL;
+    gmatch_destroy(u->own);
+    u->own = NULL;
     if (u->has_cands) smp_cands_fini(&u->cands);
     u->has_cands = false;
     return 0;

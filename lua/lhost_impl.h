@@ -391,6 +391,23 @@ bool lab_is_seq(lua_State *L, int idx);
  * continuing a sequence when cont) into a new userdata left on the stack. */
 int32_t *lab_tokens_arg(lua_State *L, int idx, lmodel *lm, bool bos, bool special, bool cont, int32_t *n);
 int lab_open_score(lua_State *L);      /* lab_score.c: seq:score, lab.score_batch */
+/* lab_grammar / constrained decoding (gmatch.h). */
+struct gmatch_ctx;
+struct gmatch;
+int lab_open_grammar(lua_State *L);
+bool lab_grammar_is(lua_State *L, int idx);
+/* The Grammar at idx bound to lm's vocabulary (cached in the Grammar; borrowed). */
+struct gmatch_ctx *lab_grammar_ctx(lua_State *L, int idx, lmodel *lm);
+/* The model of the Logits at idx, or NULL. */
+lmodel *lab_logits_model(lua_State *L, int idx);
+/* The constraint matcher of the Seq at idx, or NULL (borrowed). */
+struct gmatch *lab_seq_gmatch(lua_State *L, int idx);
+/* Constrains the Seq at idx by the Grammar at gidx from its current length. */
+void lab_seq_constrain(lua_State *L, int idx, int gidx);
+/* As lab_smp_sample, with the Logits at lidx (for its model) and the Seq at
+ * sidx (0: none) whose constraint applies. Returns SMP_EMASK when the
+ * constraint leaves no token (the caller reports it). */
+int32_t lab_smp_sample_seq(lua_State *L, int idx, int lidx, int sidx, bool accept);
 /* Sets the ljob of the Job userdata at idx (created with j == NULL). */
 void lab_job_set(lua_State *L, int idx, ljob *j);
 
