@@ -66,3 +66,7 @@ cc -O2 -std=c11 -D_GNU_SOURCE -Icore -o "$OUT/grammar" bench/grammar.c "$(dirnam
   "${LOGITLAB_SHARED:-../shared}/golden/tokenizer-llama3/tokenizer.json"
 "$BIN" run bench/ensemble.lua "$OUT/stories15m-f32.gguf" "$OUT/stories15m-q8_0.gguf" "$OUT/stories15m-q4_0.gguf" 64 3 "$T"
 "$BIN" run bench/ensemble.lua "$OUT/tinyllama-1.1b-q4_0.gguf" "$OUT/stories15m-q8_0.gguf" "$OUT/stories15m-q4_0.gguf" 32 3 "$T"
+# Adaptive best-of-N (issue 16, docs/plugins.md): N = 8 and 16 candidates in
+# one engine step per token against one call per candidate, the tokens saved
+# by pruning, and the probe's cost as a share of one candidate's generation.
+"$BIN" run bench/bestofn.lua "$OUT/stories15m-f32.gguf" 32 3

@@ -140,8 +140,33 @@ check_run "tree: difficulty out of range" 1 "difficulty for water is 1 to 3" $P/
 check_run "tree: logprob needs sampled steps" 1 "needs --gen sample" $P/tree.lua -m "$M" --eval logprob --gen propose
 check_run "tree --help" 0 "usage: logitlab run plugins/tree.lua" $P/tree.lua --help
 
+# ---- bestofn (adaptive best-of-N; the method itself is tests/lua/test_bestofn.lua) ----
+mkdir -p "$T/wsb"
+B="$LOGITLAB run -w $T/wsb $R/plugins/bestofn.lua -m $M -p Once --max-tokens 12"
+check_run "bestofn: a winner and the accounting" 0 "adaptive: winner #" $B --n 4 --prune 4:0.5
+$B --n 6 --prune 4,8:0.5 --compare --json >"$T/bjson" 2>&1
+check_same "bestofn --compare --json: 12 candidates, two summaries, a comparison" \
+  "$(grep -c '"type":"candidate"' "$T/bjson") $(grep -c '"type":"done"' "$T/bjson") $(grep -c '"type":"compare"' "$T/bjson")" "12 2 1"
+b1=$($B --n 6 --prune 4,8:0.5 --json --no-record 2>&1 | grep '"type":"candidate"' | sed 's/"run":[0-9]*//')
+b2=$($B --n 6 --prune 4,8:0.5 --json --no-record --one-at-a-time 2>&1 | grep '"type":"candidate"' | sed 's/"run":[0-9]*//')
+check_same "bestofn: batched and one at a time print the same candidates and scores" "$b1" "$b2"
+"$LOGITLAB" export -w "$T/wsb" >"$T/bexport" 2>&1
+check_same "bestofn: the workspace has 3 runs, 4+6+6 candidates and 3 winners" \
+  "$(grep -c '"type":"run"' "$T/bexport") $(grep -c '"kind":"candidate"' "$T/bexport") $(grep -c '"kind":"winner"' "$T/bexport")" "3 16 3"
+printf 'return function(c) return c.text:find("there") and 1 or 0 end\n' >"$T/wsb/verify.lua"
+check_run "bestofn: a Lua verifier scorer from the workspace" 0 "adaptive: winner" $B --n 2 --scorer lua:verify.lua
+printf 'return function(c) return "high" end\n' >"$T/wsb/bad.lua"
+check_run "bestofn: a scorer returning a non-number" 1 "scorer returned string for candidate 1, not a number" $B --n 2 --scorer lua:bad.lua --no-record
+check_run "bestofn: a budget of 0" 1 "must be an integer >= 1" $B --n 0
+check_run "bestofn: a threshold outside [0, 1]" 1 "threshold must be in \[0, 1\]" $B --threshold 2
+check_run "bestofn: an empty probe target" 1 "target" $B --target ""
+check_run "bestofn: an unknown scorer" 1 "unknown --scorer 'magic'" $B --scorer magic
+"$LOGITLAB" export -w "$T/wsb" >"$T/bexport2" 2>&1
+check_same "bestofn: failed settings added no runs" "$(grep -c '"type":"run"' "$T/bexport2")" "4"
+check_run "bestofn --help" 0 "usage: logitlab run plugins/bestofn.lua" $LOGITLAB run $R/plugins/bestofn.lua --help
+
 # ---- all of them load as plugins ----
 printf 'for _, p in ipairs(lab.plugin.list()) do print(p.name, p.enabled) end\n' >"$T/plist.lua"
-check_run "run --plugins loads proxy, contrastive, generic, cdr and tree" 0 "tree	true" sh -c "cd '$R' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -c true | grep -q 6 && '$LOGITLAB' run --plugins '$T/plist.lua'"
+check_run "run --plugins loads proxy, contrastive, generic, cdr, tree and bestofn" 0 "bestofn	true" sh -c "cd '$R' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -c true | grep -q 7 && '$LOGITLAB' run --plugins '$T/plist.lua'"
 
 check_done

@@ -1,0 +1,181 @@
+-- bestofn: adaptive best-of-N with self-evaluation and mid-generation
+-- pruning (Manvi, Singh, Ermon, 2024, arXiv:2410.02725), with plain
+-- best-of-N on the same seeds as its baseline. The machinery (scorers,
+-- rounds, pruning, accounting) is plugins/lib/bestofn.lua; docs/plugins.md
+-- describes the method and every setting.
+--
+--   logitlab run plugins/bestofn.lua -m MODEL -p TEXT [--n 16] [--threshold T] [--prune 32,64:0.5]
+--       [--scorer probe|logprob|logprob-sum|cdr|guard|lua:FILE] [--plain] [--compare] [--json]
+local B = assert(lab.require("bestofn"))
+local E = B.E
+local fmt = string.format
+
+local SPEC = {
+  { "model", "string", "MODEL", "the model", short = "m" },
+  { "prompt", "string", "TEXT", "the prompt", short = "p" },
+  { "n", "integer", "N", "the budget: at most N samples, drawn in rounds of 1, 2, 4, ...", default = 16 },
+  { "threshold", "number", "T", "stop once the best score reaches T (in [0, 1])" },
+  { "prune", "string", "L,L:F", "score live candidates at these lengths and keep the top fraction F", default = "none" },
+  { "scorer", "string", "NAME", "probe | logprob | logprob-sum | cdr | guard | lua:FILE", default = "probe" },
+  { "probe", "string", "TEXT", "the self-evaluation question", default = B.PROBE },
+  { "target", "string", "TEXT", "the probe's target (default: No in a chat template, ' No' in plain text)" },
+  { "strong", "string", "MODEL", "cdr scorer: the strong model (default: the model)" },
+  { "weak", "string", "MODEL", "cdr scorer: the weak model" },
+  { "guard-model", "string", "MODEL", "guard scorer: the classifier model (default: the model)" },
+  { "guard-target", "string", "TEXT", "guard scorer: the category token read", default = " safe" },
+  { "max-tokens", "integer", "N", "tokens per candidate at most", default = 64 },
+  { "temp", "number", "T", "temperature of the first sample", default = 0.7 },
+  { "temp-max", "number", "T", "temperature of the last sample of the budget", default = 1.0 },
+  { "top-k", "integer", "K", "top-k of the sampler chain", default = 40 },
+  { "top-p", "number", "P", "top-p of the sampler chain", default = 0.95 },
+  { "min-p", "number", "P", "min-p of the sampler chain", default = 0.05 },
+  { "seed", "integer", "N", "seed of sample 1 (sample k uses seed + k - 1)", default = 42 },
+  { "plain", "flag", nil, "plain best-of-N: all N samples, no pruning, no threshold" },
+  { "compare", "flag", nil, "run plain best-of-N on the same seeds as well" },
+  { "one-at-a-time", "flag", nil, "evaluate one candidate per engine call (for checking batching)" },
+  { "json", "flag", nil, "JSON lines" },
+  { "no-record", "flag", nil, "do not record the run in the workspace" },
+  { "help", "flag", nil, "show this help", short = "h" },
+}
+
+local M = {}
+
+-- The scorer named by o.scorer: fn, description
+function M.scorer(model, prompt, o)
+  local s = o.scorer
+  if s == "probe" then return (B.scorers.probe(model, { probe = o.probe, target = o.target })) end
+  if s == "logprob" then return B.scorers.logprob("mean") end
+  if s == "logprob-sum" then return B.scorers.logprob("sum") end
+  if s == "guard" then
+    local gm = model
+    if o["guard-model"] then gm = assert(lab.model.open(o["guard-model"])) end
+    return B.scorers.guard(gm, prompt, { target = o["guard-target"] })
+  end
+  if s == "cdr" then
+    if not o.weak then error("--scorer cdr needs --weak MODEL (and --strong, default the model)", 0) end
+    local ens, err = E.open({ { name = "strong", path = o.strong or o.model, format = "auto" },
+                              { name = "weak", path = o.weak, format = "auto" } }, { any_vocab = true })
+    if not ens then error(err, 0) end
+    return B.scorers.cdr(ens, prompt, {})
+  end
+  local file = type(s) == "string" and s:match("^lua:(.+)$")
+  if file then
+    local src, err = lab.fs.read(file)
+    if not src then error("--scorer " .. s .. ": " .. tostring(err), 0) end
+    return B.scorers.lua(src, file)
+  end
+  error("unknown --scorer '" .. tostring(s) .. "' (probe, logprob, logprob-sum, cdr, guard, lua:FILE)", 0)
+end
+
+local function settings(o)
+  return { n = o.n, threshold = o.threshold, prune = o.prune, scorer = o.scorer, probe = o.probe, target = o.target,
+           max_tokens = o["max-tokens"], temp = o.temp, temp_max = o["temp-max"], top_k = o["top-k"],
+           top_p = o["top-p"], min_p = o["min-p"], seed = o.seed, plain = o.plain or false, model = o.model,
+           prompt = o.prompt }
+end
+
+local function record(res, o, model, mode)
+  if o["no-record"] then return nil end
+  local params = settings(o)
+  params.mode = mode
+  params.seeds = {}
+  for i, c in ipairs(res.candidates) do params.seeds[i] = c.seed end
+  local rec, why = E.record_begin("bestofn", params, o.seed, { model })
+  if not rec then lab.print("bestofn: not recorded: " .. tostring(why)); return nil end
+  for _, c in ipairs(res.candidates) do
+    rec:put("candidate", { index = c.index, round = c.round, seed = c.seed, temp = c.temp, tokens = c.tokens,
+                           text = c.text, checkpoints = c.checkpoints, pruned_at = c.pruned_at or lab.json.null,
+                           score = c.score or lab.json.null, done = c.done or lab.json.null })
+  end
+  if res.winner then rec:put("winner", { index = res.winner.index, score = res.winner.score, text = res.winner.text }) end
+  local a = res.acct
+  rec:metric("tokens", a.tokens); rec:metric("probe_tokens", a.probe_tokens); rec:metric("engine_steps", a.steps)
+  rec:metric("wall_s", a.wall); rec:metric("samples", res.drawn)
+  if res.winner then rec:metric("best_score", res.winner.score) end
+  rec:finish("ok")
+  return rec
+end
+
+local function report(res, o, mode, rec)
+  local a, w = res.acct, res.winner
+  if o.json then
+    for _, c in ipairs(res.candidates) do
+      lab.print(lab.json.encode{ type = "candidate", mode = mode, index = c.index, round = c.round, seed = c.seed,
+        temp = c.temp, score = c.score or lab.json.null, pruned_at = c.pruned_at or lab.json.null,
+        checkpoints = c.checkpoints, text = c.text })
+    end
+    lab.print(lab.json.encode{ type = "done", mode = mode, winner = w and w.index or lab.json.null,
+      score = w and w.score or lab.json.null, text = w and w.text or lab.json.null, samples = res.drawn,
+      rounds = #res.rounds, tokens = a.tokens, probe_tokens = a.probe_tokens, engine_steps = a.steps,
+      wall_s = a.wall, run = rec and rec.id or lab.json.null })
+  else
+    for _, c in ipairs(res.candidates) do
+      lab.print(fmt("%s #%-3d r%d T=%.2f %s %s", w == c and "*" or " ", c.index, c.round, c.temp,
+        c.pruned_at and fmt("pruned@%d", c.pruned_at) or fmt("%.4g", c.score or 0 / 0), E.visible(c.text)))
+    end
+    lab.print(fmt("%s: winner #%s score %s | samples %d, rounds %d, tokens %d, probe tokens %d, engine steps %d, %.3f s%s",
+      mode, w and w.index or "-", w and fmt("%.4g", w.score) or "-", res.drawn, #res.rounds, a.tokens,
+      a.probe_tokens, a.steps, a.wall, rec and (", run " .. rec.id) or ""))
+  end
+end
+
+function M.main(argv)
+  local usage = E.usage("usage: logitlab run plugins/bestofn.lua -m MODEL -p TEXT [options] " ..
+    "(adaptive best-of-N with self-evaluation, docs/plugins.md)", SPEC)
+  local o, rest = E.parse_args(argv, SPEC)
+  if not o then error(rest .. "\n" .. usage, 0) end
+  if o.help then lab.print(usage); return end
+  if #rest > 0 then error("unexpected argument '" .. rest[1] .. "'\n" .. usage, 0) end
+  if not o.model or not o.prompt then error("missing -m MODEL or -p TEXT\n" .. usage, 0) end
+  local prune = B.parse_prune(o.prune)
+  B.check{ n = o.n, threshold = o.threshold, max_tokens = o["max-tokens"] }
+  if o.target == "" then error("--target (the probe target) is empty", 0) end
+  lab.budget{ seconds = 0 }
+  local model = assert(lab.model.open(o.model))
+  local scorer = M.scorer(model, o.prompt, o)
+  local p = B.format(model, o.prompt)
+  local function go(plain)
+    local ro = { n = o.n, threshold = o.threshold, max_tokens = o["max-tokens"], prune = prune, scorer = scorer,
+                 seed = o.seed, plain = plain, batched = not o["one-at-a-time"],
+                 sampler = { top_k = o["top-k"], top_p = o["top-p"], min_p = o["min-p"] },
+                 temp = B.anneal(o.temp, o["temp-max"], o.n),
+                 on_event = function(kind, d)
+                   if o.json and kind == "round" then
+                     lab.print(lab.json.encode{ type = "round", mode = plain and "plain" or "adaptive", round = d.index, size = d.size })
+                   end
+                 end }
+    return B.run(model, p.tokens, ro)
+  end
+  local out = {}
+  local modes = o.plain and { true } or (o.compare and { false, true } or { false })
+  for _, plain in ipairs(modes) do
+    local mode = plain and "plain" or "adaptive"
+    local res = go(plain)
+    report(res, o, mode, record(res, o, model, mode))
+    out[mode] = res
+  end
+  if out.adaptive and out.plain then
+    local a, b = out.adaptive.acct, out.plain.acct
+    local saved = b.tokens > 0 and 1 - a.tokens / b.tokens or 0
+    if o.json then lab.print(lab.json.encode{ type = "compare", tokens_adaptive = a.tokens, tokens_plain = b.tokens, saved = saved })
+    else lab.print(fmt("compare: adaptive %d tokens, plain %d tokens: %.1f%% of the tokens saved", a.tokens, b.tokens, 100 * saved)) end
+  end
+  return out
+end
+
+if type(rawget(_G, "arg")) == "table" then return M.main({ ... }) end
+
+-- In the workbench: `:bestofn ARGS` runs the same command line in a task.
+return {
+  name = "bestofn",
+  api_level = 1,
+  description = "adaptive best-of-N with self-evaluation and pruning (docs/plugins.md)",
+  on_load = function()
+    lab.ui.command_add("bestofn", "adaptive best-of-N: -m MODEL -p TEXT [--n N] ... (docs/plugins.md)", function(args)
+      local argv = {}
+      for w in tostring(args or ""):gmatch("%S+") do argv[#argv + 1] = w end
+      local ok, err = pcall(M.main, argv)
+      if not ok then lab.print("bestofn: " .. tostring(err)) end
+    end)
+  end,
+}
