@@ -1,16 +1,19 @@
 #!/bin/sh
 # make bench: machine-readable throughput figures, one JSON object per line.
 # Models are synthesized (random weights, real shapes) into build/bench once.
-# THREADS (default: all cores) and SHAPES can be overridden.
+# THREADS (default: all cores), SHAPES and TRAIN_SHAPES can be overridden;
+# ONLY=train runs the FMA peak and the training figures alone.
 set -e
 BIN=${1:-build/logitlab}
 OUT=build/bench
 T=${THREADS:-$(nproc)}
 mkdir -p "$OUT"
 cc -O2 -mavx2 -pthread -o "$OUT/membw" bench/membw.c
-"$OUT/membw" "$T"
+[ "${ONLY:-}" = train ] || "$OUT/membw" "$T"
 cc -O2 -mavx2 -mfma -pthread -o "$OUT/fmapeak" bench/fmapeak.c
-PEAK=$("$OUT/fmapeak" "$T" | tee /dev/stderr | sed 's/.*"gflops":\([0-9.]*\).*/\1/')
+PEAKLINE=$("$OUT/fmapeak" "$T")
+echo "$PEAKLINE"
+PEAK=$(echo "$PEAKLINE" | sed 's/.*"gflops":\([0-9.]*\).*/\1/')
 # Training (docs/training.md): tokens/s of `logitlab train` at two shapes,
 # the first step (page faults, packing) left out; GFLOPS count 6 x params x
 # tokens; peak_frac against the FMA peak above. The PyTorch peer on the same
@@ -33,6 +36,7 @@ EOF2
     /usr/bin/python3 bench/train_torch.py "$shape" "$T" "$B" "$S" "$N"
   fi
 done
+[ "${ONLY:-}" = train ] && exit 0
 for spec in ${SHAPES:-stories15m:f32 stories15m:q8_0 stories15m:q4_0 tinyllama-1.1b:q8_0 tinyllama-1.1b:q4_0}; do
   shape=${spec%%:*}; type=${spec##*:}
   f="$OUT/$shape-$type.gguf"
