@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "cmd_convert.h"
 #include "gguf.h"
 #include "ggufw.h"
 #include "modelpath.h"
@@ -33,7 +34,8 @@ static const cli_opt opts[] = {
 };
 static const cli_spec spec = {
     "quantize", "[options] IN OUT TYPE",
-    "Converts every 2-D weight tensor of the GGUF file IN (a path or a model name) to TYPE (f32, f16, bf16, q8_0,\n"
+    "Converts every 2-D weight tensor of the GGUF file IN (a path or a model name; a llama2.c checkpoint\n"
+    "is converted to GGUF first, as `logitlab convert --exact-int8` does) to TYPE (f32, f16, bf16, q8_0,\n"
     "q4_0, q5_0, q4_K, q5_K, q6_K) and writes OUT with the same metadata. 1-D tensors are\n"
     "stored as F32. A tensor whose rows do not divide into TYPE's blocks keeps a wider\n"
     "type (K-quants: q5_0 or q8_0 when rows divide by 32, else f16; others: f16).",
@@ -200,5 +202,20 @@ int cmd_quantize(int argc, char **argv) {
     /* writing over the file being read would truncate the mapping under us */
     if (stat(in, &si) == 0 && stat(a.pos[1], &so) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
         return cli_usage_error("quantize", "IN and OUT are the same file");
-    return quantize_run(in, a.pos[1], target, (int)threads, a.val[O_QUIET] != NULL);
+    /* a llama2.c checkpoint: through a GGUF of its exact weights first */
+    char magic[4] = {0};
+    FILE *f = fopen(in, "rb");
+    size_t got = f ? fread(magic, 1, 4, f) : 0;
+    if (f) fclose(f);
+    if (got == 4 && memcmp(magic, "GGUF", 4) == 0)
+        return quantize_run(in, a.pos[1], target, (int)threads, a.val[O_QUIET] != NULL);
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.llama2c.tmp", a.pos[1]);
+    if (cmd_convert_write(in, tmp, NULL, true, true, err, sizeof err)) {
+        remove(tmp);
+        return cli_fail("quantize", "%s", err);
+    }
+    rc = quantize_run(tmp, a.pos[1], target, (int)threads, a.val[O_QUIET] != NULL);
+    remove(tmp);
+    return rc;
 }

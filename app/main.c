@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "cmd_bench.h"
+#include "cmd_convert.h"
 #include "cmd_export.h"
 #include "cmd_gen.h"
 #include "cmd_info.h"
@@ -40,6 +41,7 @@ static const command commands[] = {
     { "train", cmd_train, "train a new Llama model on text or prompt/completion data (CPU)" },
     { "finetune", cmd_finetune, "train an existing F32/F16/BF16 model further (CPU)" },
     { "quantize", cmd_quantize, "convert the weights of a GGUF to another type" },
+    { "convert", cmd_convert, "write a llama2.c checkpoint and its tokenizer as a GGUF" },
     { "gen", cmd_gen, "generate from a prompt through a sampler chain (text or --json per token)" },
     { "ppl", cmd_ppl, "perplexity of a text file with a sliding window" },
     { "runs", cmd_runs, "list the experiment runs of a workspace with their latest metrics" },

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "chat.h"
+#include "logits.h"
 #include "model.h"
 #include "smpjson.h"
 #include "tok.h"
@@ -218,6 +219,7 @@ static void submit(session *s, int32_t target, int32_t n_new, int32_t dist_from,
     r.stop_at_eos = s->stop_at_eos;
     r.sp = &s->sp;
     r.spec = s->spec[0] ? s->spec : NULL;
+    r.bias = s->bias[0] ? s->bias : NULL;
     r.sp_version = s->sp_version;
     t->used = ++s->clock;
     if (worker_gen(s->w, &r)) session_msg(s, SESS_ERROR, "out of memory");
@@ -600,7 +602,7 @@ bool session_poll(session *s) {
 
 static const char *const setting_names[] = {
     "temp", "top_k", "top_p", "min_p", "typical", "repeat_penalty", "repeat_last_n",
-    "frequency_penalty", "presence_penalty", "seed", "order", "n", "eos", NULL
+    "frequency_penalty", "presence_penalty", "seed", "order", "n", "eos", "bias", NULL
 };
 
 const char *const *session_setting_names(void) { return setting_names; }
@@ -628,6 +630,18 @@ int session_set(session *s, const char *name, const char *value, char *err, size
         if (smp_chain_parse(&probe, spec, &sp, err, errlen)) return -1;
         smp_destroy(probe);
         snprintf(s->spec, sizeof s->spec, "%s", spec ? spec : "");
+        session_sampler_changed(s);
+        return 0;
+    }
+    if (strcmp(name, "bias") == 0) {     /* ids are checked against the vocabulary when the chain is built */
+        logits_bias b;
+        logits_bias_init(&b);
+        bool none = strcmp(value, "none") == 0;
+        int rc = none ? 0 : logits_bias_parse(&b, value, INT32_MAX, err, errlen);
+        logits_bias_fini(&b);
+        if (rc) return -1;
+        if (strlen(value) >= sizeof s->bias) { snprintf(err, errlen, "bias: at most %zu bytes", sizeof s->bias - 1); return -1; }
+        snprintf(s->bias, sizeof s->bias, "%s", none ? "" : value);
         session_sampler_changed(s);
         return 0;
     }
@@ -685,6 +699,7 @@ bool session_get(const session *s, const char *name, char *buf, size_t cap) {
     else if (!strcmp(name, "order")) snprintf(buf, cap, "%s", s->spec[0] ? s->spec : SMP_DEFAULT_CHAIN);
     else if (!strcmp(name, "n")) snprintf(buf, cap, "%d", (int)s->n_max);
     else if (!strcmp(name, "eos")) snprintf(buf, cap, "%s", s->stop_at_eos ? "on" : "off");
+    else if (!strcmp(name, "bias")) snprintf(buf, cap, "%s", s->bias[0] ? s->bias : "none");
     else return false;
     return true;
 }

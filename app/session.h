@@ -69,6 +69,7 @@ typedef struct session {
     int32_t queued;             /* steps asked for while a step ran (key repeat) */
     smp_params sp;
     char spec[256];             /* stage order, "" = default */
+    char bias[256];             /* logit bias "ID=VALUE,...", "" = none (:set bias) */
     uint32_t sp_version;
     int32_t n_max;              /* tokens per free run */
     bool stop_at_eos;

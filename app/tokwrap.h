@@ -2,7 +2,9 @@
  * pure function (the output pane draws with it; tests check it). Words wrap
  * whole where they fit: a word runs from a token that opens with a space to
  * the next such token, so a word split over several tokens is not broken;
- * its leading space stays at the end of the row. A token or word wider than
+ * its leading space stays at the end of the row. Double-width (CJK)
+ * characters make no words: a row breaks before or after any of them, so
+ * Chinese text fills its rows. A token or word wider than
  * the row breaks by character. A newline shows as a marker glyph ("↵", "~"
  * in ASCII) and ends the row; control characters and bytes that are not
  * UTF-8 show as escapes (vis.h).

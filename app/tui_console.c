@@ -67,14 +67,10 @@ void tui_console_print(struct pane *p, const char *text, size_t len, bool is_err
     }
 }
 
-/* Rows line l takes at width w. */
-static int rows_of(const char *s, int w) {
-    int cw = vis_width(s, strlen(s));
-    return cw <= 0 ? 1 : (cw + w - 1) / w;
-}
-
-/* Draws line s from visual row `skip` of it at y, up to rows rows. */
-static void draw_line(const canvas_view *v, int y, const char *s, int skip, int rows, uint16_t st) {
+/* Lays s out at width w, wide characters never split over two rows (a
+ * row ends early rather than cut one): calls put for each visible code point
+ * from visual row skip on, at most rows rows; returns the rows s takes. */
+static int layout_line(const canvas_view *v, int w, int y, const char *s, int skip, int rows, uint16_t st) {
     int row = 0, col = 0;
     size_t n = strlen(s);
     for (size_t at = 0; at < n;) {
@@ -83,12 +79,21 @@ static void draw_line(const canvas_view *v, int y, const char *s, int skip, int 
         if (!l) { cp = 0xFFFD; l = 1; }
         int cw = vis_cp_width(cp);
         if (cw < 0) { cp = '?'; cw = 1; }
-        if (col + cw > v->w) { row++; col = 0; }
-        if (row - skip >= rows) break;
-        if (row >= skip) canvas_putc(v, col, y + row - skip, st, cp);
+        if (col + cw > w && col > 0) { row++; col = 0; }
+        if (v && row - skip >= rows) break;
+        if (v && row >= skip) canvas_putc(v, col, y + row - skip, st, cp);
         col += cw;
         at += (size_t)l;
     }
+    return row + 1;
+}
+
+/* Rows line s takes at width w. */
+static int rows_of(const char *s, int w) { return layout_line(NULL, w > 0 ? w : 1, 0, s, 0, 0, 0); }
+
+/* Draws line s from visual row `skip` of it at y, up to rows rows. */
+static void draw_line(const canvas_view *v, int y, const char *s, int skip, int rows, uint16_t st) {
+    layout_line(v, v->w, y, s, skip, rows, st);
 }
 
 static void console_draw(pane *p, const canvas_view *v, bool focused) {

@@ -38,6 +38,7 @@ typedef struct job {
     int32_t *path_ids;
     smp_params sp;
     char spec[256];
+    char bias[256];
     bool has_spec;
     /* JOB_DROP */
     int32_t seq;
@@ -338,8 +339,13 @@ static int32_t materialize(worker *w, job *j, char *err, size_t errlen) {
 static smp *build_chain(worker *w, const worker_req *r, char *err, size_t errlen) {
     smp *ch;
     smp_params sp = *r->sp;
-    sp.bias = NULL;
-    if (smp_chain_parse(&ch, r->spec, &sp, err, errlen)) return NULL;
+    logits_bias lb;
+    logits_bias_init(&lb);
+    if (r->bias && logits_bias_parse(&lb, r->bias, w->nv, err, errlen)) { logits_bias_fini(&lb); return NULL; }
+    sp.bias = r->bias ? &lb : NULL;
+    int rc = smp_chain_parse(&ch, r->spec, &sp, err, errlen);   /* copies the bias */
+    logits_bias_fini(&lb);
+    if (rc) return NULL;
     int32_t last = smp_chain_n(ch) - 1;
     const char *ln = last >= 0 ? smp_name(smp_chain_get(ch, last)) : "";
     if (strcmp(ln, "greedy") && strcmp(ln, "dist") && smp_chain_add(ch, smp_create_dist(sp.seed))) {
@@ -583,6 +589,8 @@ static int submit_req(worker *w, const worker_req *r, int kind) {
     j->r.sp = &j->sp;
     if (r->spec) snprintf(j->spec, sizeof j->spec, "%s", r->spec);
     j->r.spec = r->spec ? j->spec : NULL;
+    if (r->bias) snprintf(j->bias, sizeof j->bias, "%s", r->bias);
+    j->r.bias = r->bias ? j->bias : NULL;
     if (j->r.dist_from < 1) j->r.dist_from = 1;
     if (j->r.dist_from > j->r.n_path) j->r.dist_from = j->r.n_path;
     return submit(w, j);

@@ -67,6 +67,7 @@ typedef struct worker_req {
     bool stop_at_eos;
     const smp_params *sp;   /* sampler values (bias ignored) */
     const char *spec;       /* stage order, NULL = default; "dist" is added when no selector ends it */
+    const char *bias;       /* logit bias "ID=VALUE,..." for the chain's bias stage, NULL = none */
     uint32_t sp_version;    /* a change rebuilds the chain, which restarts the draw from the seed */
 } worker_req;
 

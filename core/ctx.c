@@ -126,6 +126,7 @@ bool ctx_seq_alive(const ctx *c, int32_t seq) { return kv_seq_len(c->kv, seq) >=
 int32_t ctx_n_seq(const ctx *c) { return kv_n_seq(c->kv); }
 int32_t ctx_kv_used(const ctx *c) { return kv_used_cells(c->kv); }
 int32_t ctx_kv_size(const ctx *c) { return c->p.n_ctx; }
+int32_t ctx_n_seq_max(const ctx *c) { return c->p.n_seq_max; }
 int32_t ctx_n_batch(const ctx *c) { return c->p.n_batch; }
 int32_t ctx_n_logits(const ctx *c) { return c->n_logits; }
 

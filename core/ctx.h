@@ -61,6 +61,7 @@ bool ctx_seq_alive(const ctx *c, int32_t seq);
 int32_t ctx_n_seq(const ctx *c);                 /* alive sequences */
 int32_t ctx_kv_used(const ctx *c);               /* cells holding data */
 int32_t ctx_kv_size(const ctx *c);             /* n_ctx: most cells in use at once */
+int32_t ctx_n_seq_max(const ctx *c);           /* most sequences alive at once */
 int32_t ctx_n_batch(const ctx *c);             /* most entries in one ctx_eval */
 
 /* Evaluates the batch. On failure nothing is appended to any sequence and err

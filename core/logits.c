@@ -327,3 +327,24 @@ int logits_keep_only(float *x, int32_t n, const int32_t *keep, int32_t n_keep) {
     free(saved);
     return LOGITS_OK;
 }
+
+int logits_bias_parse(logits_bias *b, const char *spec, int32_t n_vocab, char *err, size_t errlen) {
+    const char *s = spec;
+    while (s && *s) {
+        char *end;
+        long id = strtol(s, &end, 10);
+        if (end == s || *end != '=' || id < 0 || id >= n_vocab) {
+            snprintf(err, errlen, "bias wants ID=VALUE with 0 <= ID < %d, at '%s'", (int)n_vocab, s);
+            return LOGITS_EINVAL;
+        }
+        s = end + 1;
+        float v = strtof(s, &end);
+        if (end == s || (*end && *end != ',') || isnan(v)) {
+            snprintf(err, errlen, "bias: bad value at '%s'", s);
+            return LOGITS_EINVAL;
+        }
+        if (logits_bias_add(b, (int32_t)id, v)) { snprintf(err, errlen, "out of memory"); return LOGITS_ENOMEM; }
+        s = *end ? end + 1 : end;
+    }
+    return LOGITS_OK;
+}

@@ -121,6 +121,9 @@ float logits_bias_get(const logits_bias *b, int32_t id);
 void logits_bias_apply(const logits_bias *b, float *x, int32_t n);
 /* Copies src into dst (dst initialised); LOGITS_ENOMEM or 0. */
 int logits_bias_copy(logits_bias *dst, const logits_bias *src);
+/* Adds the entries of "ID=VALUE[,ID=VALUE...]" (VALUE may be -inf) with
+ * 0 <= ID < n_vocab; LOGITS_EINVAL with err naming the bad entry. */
+int logits_bias_parse(logits_bias *b, const char *spec, int32_t n_vocab, char *err, size_t errlen);
 
 /* Ids text names under match into ids[0..cap); returns the count (which may
  * exceed cap: only cap were written) or a negative code. */

@@ -273,20 +273,42 @@ end
 
 -- Submits through a C function, its misuse errors raised at the caller's
 -- line rather than this file's.
-local function submit_at_caller(fn, ...)
+-- level: the caller's level as error() counts it from here; name: the
+-- function's name in messages (a private name replaced by the public one).
+local function call_at(level, name, fn, ...)
   local ok, job, err = pcall(fn, ...)
   if ok then return job, err end
-  if type(job) == "string" then error((job:gsub("^lua/[%w_]+%.lua:%d+: ", "")), 3) end
+  if type(job) == "string" then
+    job = job:gsub("^lua/[%w_]+%.lua:%d+: ", "")
+    if name then job = job:gsub("to '[^']*'", "to '" .. name .. "'", 1) end
+    error(job, level)
+  end
   error(job, 0)
 end
-priv.submit_at_caller = submit_at_caller
+priv.call_at = call_at
+
+-- Awaits a scoring job; a lack of sequence slots is tried again once
+-- after a garbage collection (unreferenced sequences hold slots until then).
+local function await_score(fn, ...)
+  local r, err = lab.await(call_at(4, nil, fn, ...))
+  if r == nil and type(err) == "string" and err:find("no free sequence slot", 1, true) then
+    collectgarbage("collect")
+    r, err = lab.await(call_at(4, nil, fn, ...))
+  end
+  if r and priv.charge_tokens then       -- lab.task_budget counts scored tokens once they are known
+    local n = r.n or 0
+    for _, x in ipairs(r) do n = n + x.n end
+    priv.charge_tokens(n)
+  end
+  return r, err
+end
 
 -- seq:score(continuation [, {top=, special=, context=}]) -> result | nil, err
 function priv.Seq:score(cont, opts)
-  return lab.await(submit_at_caller(priv.seq_score_submit, self, cont, opts))
+  return await_score(priv.seq_score_submit, self, cont, opts)
 end
 
 -- lab.score_batch({{seq, continuation}, ...} [, opts]) -> {result, ...} | nil, err
 function lab.score_batch(list, opts)
-  return lab.await(submit_at_caller(priv.score_batch_submit, list, opts))
+  return await_score(priv.score_batch_submit, list, opts)
 end

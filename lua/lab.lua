@@ -16,19 +16,19 @@ local math_type = math.type
 -- inside a task while the engine works) and returns the logits after the
 -- last token.
 function Seq:eval(opts)
-  return lab.await(priv.submit_at_caller(self.submit, self, opts))
+  return lab.await(priv.call_at(3, "eval", self.submit, self, opts))
 end
 
 -- lab.eval_batch{seq, ...} -> {Logits, ...} | nil, err: one engine step for
 -- many sequences, of one or several models.
 function lab.eval_batch(seqs, opts)
-  return lab.await(priv.submit_at_caller(lab.submit, seqs, opts))
+  return lab.await(priv.call_at(3, "eval_batch", lab.submit, seqs, opts))
 end
 
 -- lab.score(model, prompt, continuation) -> {logprob=, logprobs=, tokens=,
 -- n=, ppl=} | nil, err
 function lab.score(model, prompt, continuation)
-  local job, err = priv.score_submit(model, prompt, continuation)
+  local job, err = priv.call_at(3, "score", priv.score_submit, model, prompt, continuation)
   if not job then return nil, err end
   return lab.await(job)
 end

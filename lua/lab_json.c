@@ -73,11 +73,15 @@ static int l_decode(lua_State *L) {
 /* The output grows in a userdata kept at a fixed stack slot (replaced
  * when it grows), so the GC owns it if encoding raises, and the stack above
  * it stays free for the values being walked. */
+/* What encode does with inf, -inf and NaN, which JSON cannot hold. */
+enum { NONFINITE_RAISE = 0, NONFINITE_NULL, NONFINITE_STRING };
+
 typedef struct sbuf {
     lua_State *L;
     int slot;
     char *p;
     size_t n, cap;
+    int nonfinite;
 } sbuf;
 
 static void sb_add(sbuf *s, const char *d, size_t n) {
@@ -175,7 +179,14 @@ static void encode(sbuf *s, int idx, int depth) {
     case LUA_TBOOLEAN: sb_str(s, lua_toboolean(L, idx) ? "true" : "false"); break;
     case LUA_TNUMBER:
         if (lua_isinteger(L, idx)) snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, idx));
-        else if (!isfinite(lua_tonumber(L, idx))) snprintf(num, sizeof num, "null");
+        else if (!isfinite(lua_tonumber(L, idx))) {
+            double v = lua_tonumber(L, idx);
+            const char *name = isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
+            if (s->nonfinite == NONFINITE_RAISE)
+                luaL_error(L, "lab.json.encode: cannot encode %s (JSON has no infinities or NaN; pass {nonfinite = \"null\"} "
+                              "or {nonfinite = \"string\"})", name);
+            snprintf(num, sizeof num, s->nonfinite == NONFINITE_NULL ? "null" : "\"%s\"", name);
+        }
         else snprintf(num, sizeof num, "%.17g", lua_tonumber(L, idx));
         sb_str(s, num);
         break;
@@ -191,9 +202,9 @@ static void encode(sbuf *s, int idx, int depth) {
     }
 }
 
-void lab_json_push(lua_State *L, int idx) {
+static void json_push(lua_State *L, int idx, int nonfinite) {
     idx = lua_absindex(L, idx);
-    sbuf s = { L, 0, NULL, 0, 0 };
+    sbuf s = { L, 0, NULL, 0, 0, nonfinite };
     s.p = lua_newuserdatauv(L, 256, 0);                /* [... buf] */
     s.slot = lua_gettop(L);
     s.cap = 256;
@@ -202,13 +213,29 @@ void lab_json_push(lua_State *L, int idx) {
     lua_remove(L, s.slot);
 }
 
+/* lab.store's records: a non-finite number becomes null (documented). */
+void lab_json_push(lua_State *L, int idx) { json_push(L, idx, NONFINITE_NULL); }
+
 bool lab_json_is_null(lua_State *L, int idx) { return lua_touserdata(L, idx) == &NULL_KEY; }
 
-/* lab.json.encode(value) -> string */
+/* lab.json.encode(value [, {nonfinite = "error" | "null" | "string"}]) -> string */
 static int l_encode(lua_State *L) {
     luaL_checkany(L, 1);
+    int mode = NONFINITE_RAISE;
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_pushnil(L);
+        while (lua_next(L, 2)) {
+            lua_pop(L, 1);
+            if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "nonfinite") != 0)
+                return luaL_argerror(L, 2, "unknown option (known: nonfinite)");
+        }
+        lua_getfield(L, 2, "nonfinite");
+        static const char *const modes[] = { "error", "null", "string", NULL };
+        mode = luaL_checkoption(L, 3, "error", modes);
+    }
     lua_settop(L, 1);
-    lab_json_push(L, 1);
+    json_push(L, 1, mode);
     return 1;
 }
 

@@ -312,6 +312,23 @@ static int l_combine(lua_State *L) {
         if (a->n < cap) cap = a->n;
         if (b && b->n < cap) cap = b->n;
         if (!m) m = a->m;
+        /* rows of equal length from different vocabularies would mix
+         * unrelated tokens: refuse them (terms counted from 1) */
+        const logits_ud *rows[2] = { a, b };
+        for (int r = 0; r < 2; r++) {
+            const logits_ud *u = rows[r];
+            char verr[400];
+            if (!u || !u->m || !m || u->m == m) continue;
+            if (!trim && u->n != t[0].n_a)
+                return lab_fail(L, "term %d: a row of %d values, term 1 has %d (vocabularies differ; pass {trim=true} "
+                                   "to cut rows to the shortest)", (int)i, (int)u->n, (int)t[0].n_a);
+            if (u->n == m->n_vocab && !lab_model_same_vocab(m, u->m, verr, sizeof verr))
+                return lab_fail(L, "term %d: %s: its model's vocabulary differs from term 1's (%s)", (int)i,
+                                r ? "[3]" : "[1]", verr);
+        }
+        if (!trim && (a->n != t[0].n_a || (b && b->n != t[0].n_a)))
+            return lab_fail(L, "term %d: a row of %d values, term 1 has %d (pass {trim=true} to cut rows to the shortest)",
+                            (int)i, (int)(a->n != t[0].n_a ? a->n : b->n), (int)t[0].n_a);
         lua_settop(L, tt - 1);
     }
     int32_t maxn = 0;

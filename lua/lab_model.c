@@ -15,6 +15,7 @@
 
 #include "ctx.h"
 #include "lhost_impl.h"
+#include "logits.h"
 #include "model.h"
 #include "tok.h"
 
@@ -359,6 +360,58 @@ static int m_token_id(lua_State *L) {
     return 1;
 }
 
+/* FNV-1a 64 over each token's string and length: one pass per model, so
+ * that comparing two vocabularies afterwards costs nothing. */
+static uint64_t vocab_hash(lmodel *lm) {
+    if (lm->vocab_hash) return lm->vocab_hash;
+    const tok *t = model_tok(lm->m);
+    uint64_t h = 1469598103934665603ull;
+    int32_t n = tok_n_vocab(t);
+    for (int32_t id = 0; id < n; id++) {
+        size_t len = 0;
+        const char *s = tok_text(t, id, &len);
+        for (size_t i = 0; s && i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+        h = (h ^ (uint64_t)len ^ 0xff) * 1099511628211ull;
+    }
+    lm->vocab_hash = h ? h : 1;
+    return lm->vocab_hash;
+}
+
+bool lab_model_same_vocab(lmodel *a, lmodel *b, char *err, size_t errlen) {
+    if (a == b || (a->n_vocab == b->n_vocab && vocab_hash(a) == vocab_hash(b))) return true;
+    if (logits_vocab_check(model_tok(a->m), model_tok(b->m), false, NULL, err, errlen) == 0)
+        return true;    /* a hash collision of equal vocabularies: cannot happen, but the check decides */
+    return false;
+}
+
+/* model:same_vocab(other) -> true | false, why */
+static int m_same_vocab(lua_State *L) {
+    lmodel *a = lab_model_check(L, 1), *b = lab_model_check(L, 2);
+    char err[512];
+    if (lab_model_same_vocab(a, b, err, sizeof err)) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, err);
+    return 2;
+}
+
+/* model:kv() -> {cells=, used=, free=, seqs=, seq_max=, seq_free=} */
+static int m_kv(lua_State *L) {
+    lmodel *lm = lab_model_check(L, 1);
+    lab_model_sync(L, lm);
+    int32_t size = ctx_kv_size(lm->c), used = ctx_kv_used(lm->c), ns = ctx_n_seq(lm->c), nmax = ctx_n_seq_max(lm->c);
+    lua_createtable(L, 0, 6);
+    set_int(L, "cells", size);
+    set_int(L, "used", used);
+    set_int(L, "free", size - used);
+    set_int(L, "seqs", ns);
+    set_int(L, "seq_max", nmax);
+    set_int(L, "seq_free", nmax - ns);
+    return 1;
+}
+
 static int m_tostring(lua_State *L) {
     model_ud *u = luaL_checkudata(L, 1, MODEL_T);
     if (!u->lm) lua_pushliteral(L, "Model(closed)");
@@ -369,6 +422,7 @@ static int m_tostring(lua_State *L) {
 static const luaL_Reg model_methods[] = {
     { "info", m_info },         { "tokenize", m_tokenize }, { "detokenize", m_detokenize },
     { "piece", m_piece },       { "token_id", m_token_id }, { "close", m_close },
+    { "same_vocab", m_same_vocab }, { "kv", m_kv },
     { NULL, NULL },
 };
 static const luaL_Reg model_meta[] = {

@@ -164,6 +164,11 @@ static int l_seq(lua_State *L) {
     reserve(L, ud, s, n > 16 ? n : 16);
     lab_model_sync(L, lm);
     int32_t id = ctx_seq_create(lm->c);
+    if (id < 0) {           /* sequences nobody references may hold slots until collected */
+        lua_gc(L, LUA_GCCOLLECT);
+        lab_model_sync(L, lm);
+        id = ctx_seq_create(lm->c);
+    }
     if (id < 0) return lab_fail(L, "no free sequence: all %d are in use (close some, or open the model with a larger n_seq_max)", (int)ctx_n_seq(lm->c));
     lab_model_ref(lm);
     s->lm = lm;
@@ -223,6 +228,19 @@ static int s_text(lua_State *L) {
     return 1;
 }
 
+/* seq:kv() -> {cells=, pending=}: positions in the KV cache (shared with
+ * forks where they share a prefix), and tokens waiting for evaluation */
+static int s_kv(lua_State *L) {
+    seq_ud *s = check_seq(L, 1);
+    settle(L, s, true);
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, s->n_eval);
+    lua_setfield(L, -2, "cells");
+    lua_pushinteger(L, s->n - s->n_eval);
+    lua_setfield(L, -2, "pending");
+    return 1;
+}
+
 static int s_len(lua_State *L) {
     seq_ud *s = check_seq(L, 1);
     lua_pushinteger(L, s->n);
@@ -266,6 +284,11 @@ static int s_fork(lua_State *L) {
     lua_setiuservalue(L, ud, 3);
     lab_model_sync(L, s->lm);
     int32_t id = ctx_seq_fork(s->lm->c, s->id);
+    if (id < 0) {
+        lua_gc(L, LUA_GCCOLLECT);
+        lab_model_sync(L, s->lm);
+        id = ctx_seq_fork(s->lm->c, s->id);
+    }
     if (id < 0) return lab_fail(L, "no free sequence to fork into: all %d are in use", (int)ctx_n_seq(s->lm->c));
     lab_model_ref(s->lm);
     c->lm = s->lm;
@@ -749,7 +772,7 @@ static int l_score_submit(lua_State *L) {
 static const luaL_Reg seq_methods[] = {
     { "append", s_append }, { "tokens", s_tokens }, { "text", s_text },     { "len", s_len },
     { "pending", s_pending }, { "model", s_model }, { "fork", s_fork },     { "rewind", s_rewind },
-    { "submit", s_submit }, { "close", s_close },   { NULL, NULL },
+    { "submit", s_submit }, { "close", s_close },   { "kv", s_kv },   { NULL, NULL },
 };
 static const luaL_Reg seq_meta[] = {
     { "__gc", s_close }, { "__close", s_close }, { "__len", s_len }, { "__tostring", s_tostring }, { NULL, NULL },

@@ -195,6 +195,11 @@ static int64_t run_opt(lua_State *L, int idx) {
     }
     if (run >= 0) return run;
     lstate *st = lhost_state(L);
+    /* the calling task's newest run first, so concurrent tasks that each
+     * began one write into their own */
+    ltask *t = lsched_find(lhost_of(L), L);
+    for (int k = st->n_runs - 1; t && k >= 0; k--)
+        if (st->runs[k].owner == t->id) return st->runs[k].id;
     return st->n_runs ? st->runs[st->n_runs - 1].id : 0;
 }
 

@@ -149,6 +149,7 @@ struct lmodel {
     struct model *m;
     struct ctx *c;
     int32_t n_vocab;
+    uint64_t vocab_hash;    /* FNV-1a of the token strings, 0 until first asked (lab_model_vocab_hash) */
 };
 
 void lab_model_ref(lmodel *m);
@@ -157,6 +158,9 @@ void lab_model_unref(lmodel *m);
 void lab_model_sync(lua_State *L, lmodel *m);
 /* The lmodel of a Model userdata at idx (raises on misuse or a closed one). */
 lmodel *lab_model_check(lua_State *L, int idx);
+/* Whether a and b have the same vocabulary (size and token strings);
+ * when not, why in err. Hashes each vocabulary once. */
+bool lab_model_same_vocab(lmodel *a, lmodel *b, char *err, size_t errlen);
 /* Whether the value at idx is a Model that is not closed. */
 bool lab_model_is_open(lua_State *L, int idx);
 /* Pushes a Model userdata sharing m (takes a new reference). */

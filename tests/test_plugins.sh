@@ -1,8 +1,9 @@
 #!/bin/sh
 # The logit-arithmetic plugins headless: `logitlab run plugins/NAME.lua ...`
-# for proxy, contrastive, generic and cdr (docs/plugins.md). Models:
-# stories260K quantized here to F32, Q8_0 and Q4_0 (the three roles), and
-# synth-A (the Llama 2 vocabulary) for the refused mismatch. The Lua side
+# for proxy, contrastive, generic and cdr (docs/plugins.md). Models: two
+# different real models over one vocabulary, stories260K (quantized here to
+# F32 and Q4_0) and llama2xs-260K (a llama2.c checkpoint), and synth-A (the
+# Llama 2 vocabulary) for the refused mismatch. The Lua side
 # (combined distributions by hand, panes, records) is tests/lua/test_ensemble.lua
 # and test_mixplugins.lua.
 . "$(dirname "$0")/check.sh"
@@ -10,13 +11,14 @@ R=$(cd "$(dirname "$0")/.." && pwd)
 case "$LOGITLAB" in /*) ;; *) LOGITLAB=$(pwd)/$LOGITLAB ;; esac
 M=$SHARED/models/stories260K.gguf
 SYN=$SHARED/models/synthetic/synth-A-q8_0.gguf
+XS=$(cd "$SHARED/models/real" && pwd)/llama2xs-260K.bin
 T=$(mktemp -d "${TMPDIR:-/tmp}/logitlab-plugins.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 if [ ! -x "$LOGITLAB" ]; then echo "FAIL: no binary at $LOGITLAB"; echo "# passed 0 failed 1"; exit 1; fi
 for q in f32 q8_0 q4_0; do "$LOGITLAB" quantize -q "$M" "$T/s260-$q.gguf" "$q" >/dev/null || { echo "FAIL: quantize $q"; check_fail=$((check_fail+1)); }; done
 mkdir -p "$T/ws"
 P="$LOGITLAB run -w $T/ws $R/plugins"
-ROLES="--base $T/s260-f32.gguf --expert $T/s260-q8_0.gguf --anti $T/s260-q4_0.gguf"
+ROLES="--base $T/s260-f32.gguf --expert $XS --anti $T/s260-q4_0.gguf"
 
 # check_run DESC STATUS PATTERN CMD...: exit status and a pattern in stdout+stderr
 check_run() {
@@ -37,6 +39,10 @@ a0=$($P/proxy.lua $ROLES -p "Once upon a time" -n 60 -a 0 --no-record 2>&1)
 check_same "proxy: a = 0 gives the base model's greedy text (logitlab gen)" "$a0" "$base"
 a1=$($P/proxy.lua $ROLES -p "Once upon a time" -n 60 -a 1 --no-record 2>&1)
 [ "$a1" != "$base" ] && check_pass=$((check_pass+1)) || { check_fail=$((check_fail+1)); echo "FAIL: proxy: a = 1 changes the text"; }
+# with the base as anti-expert, a = 1 leaves the expert's logits: llama2xs-260K's greedy text
+xs=$("$LOGITLAB" gen -m "$XS" -p "Once upon a time" -n 40 --temp 0 2>/dev/null)
+ax=$($P/proxy.lua --base "$T/s260-f32.gguf" --expert "$XS" --anti "$T/s260-f32.gguf" -p "Once upon a time" -n 40 -a 1 --no-record 2>&1)
+check_same "proxy: anti = base, a = 1 gives the expert's greedy text (llama2xs-260K)" "$ax" "$xs"
 $P/proxy.lua $ROLES -p "Once upon a time" -n 5 --json >"$T/json" 2>&1
 n_tok=$(grep -c '"type":"token"' "$T/json"); n_done=$(grep -c '"type":"done"' "$T/json")
 check_same "proxy --json: 5 token lines and a summary" "$n_tok $n_done" "5 1"
@@ -49,7 +55,7 @@ grep '"type":"token"' "$T/json" | sed 's/.*"p_combined":\([^,]*\),.*/\1/' >"$T/p
 grep '"kind":"token"' "$T/export" | sed 's/.*"p_combined":\([^,]*\),.*/\1/' >"$T/p2"
 check "proxy: export has the 5 token records" test "$(wc -l <"$T/p2")" -eq 5
 check "proxy: recorded p_combined equals the printed one" awk 'NR==FNR { a[FNR] = $1; next } { d = a[FNR] - $1; if (d < 0) d = -d; if (d > 1e-15 * (1 + a[FNR])) exit 1 }' "$T/p1" "$T/p2"
-check_run "proxy: the run's settings" 0 '"a":1' sh -c "grep '\"type\":\"run\"' '$T/export' | grep '\"prompt\":\"Once upon a time\"' | grep s260-q8_0"
+check_run "proxy: the run's settings" 0 '"a":1' sh -c "grep '\"type\":\"run\"' '$T/export' | grep '\"prompt\":\"Once upon a time\"' | grep llama2xs-260K"
 check_run "proxy: refuses a smaller expert vocabulary" 1 "vocabulary mismatch: the expert (stories260K.gguf) has 512 tokens, the base (synth-A-q8_0.gguf) has 32000" \
   $P/proxy.lua --base "$SYN" --expert "$M" --anti "$SYN" -p hi -n 2 --no-record
 check_run "proxy: refuses a longer expert vocabulary that differs" 1 "vocabulary mismatch: token 259 is" \
@@ -62,17 +68,17 @@ check_run "proxy: runs from another folder (lab.require finds plugins/lib)" 0 "t
   sh -c "cd '$T' && '$LOGITLAB' run '$R/plugins/proxy.lua' $ROLES -p 'Once upon a time' -n 4 --no-record"
 
 # ---- contrastive, generic ----
-check_run "contrastive: text" 0 "there" $P/contrastive.lua --strong "$T/s260-f32.gguf" --weak "$T/s260-q4_0.gguf" -p "Once upon a time" -n 8
-check_run "contrastive --json: p_cd and the head size" 0 '"n_head"' $P/contrastive.lua --strong "$T/s260-f32.gguf" --weak "$T/s260-q4_0.gguf" -p "Once upon a time" -n 3 --json --alpha 0.2
-check_run "generic: text" 0 "there" $P/generic.lua --baseline "$T/s260-f32.gguf" --reinforced "$T/s260-q4_0.gguf" -p "Once upon a time" -n 8 -a 2
-check_run "generic --json" 0 '"p_generic"' $P/generic.lua --baseline "$T/s260-f32.gguf" --reinforced "$T/s260-q4_0.gguf" -p "Once upon a time" -n 3 --json
+check_run "contrastive: text" 0 "there" $P/contrastive.lua --strong "$T/s260-f32.gguf" --weak "$XS" -p "Once upon a time" -n 8
+check_run "contrastive --json: p_cd and the head size" 0 '"n_head"' $P/contrastive.lua --strong "$T/s260-f32.gguf" --weak "$XS" -p "Once upon a time" -n 3 --json --alpha 0.2
+check_run "generic: text" 0 "there" $P/generic.lua --baseline "$T/s260-f32.gguf" --reinforced "$XS" -p "Once upon a time" -n 8 -a 2
+check_run "generic --json" 0 '"p_generic"' $P/generic.lua --baseline "$T/s260-f32.gguf" --reinforced "$XS" -p "Once upon a time" -n 3 --json
 
 # ---- cdr ----
-check_run "cdr: ranks candidates" 0 " 1  .*#" $P/cdr.lua --strong "$T/s260-f32.gguf" --weak "$T/s260-q4_0.gguf" -p "Once upon a time" ", there was a little girl" " the dog ate a car"
-check_run "cdr --json" 0 '"rank":2' $P/cdr.lua --strong "$T/s260-f32.gguf" --weak "$T/s260-q4_0.gguf" -p "Once upon a time" ", there was" " the dog" --json
+check_run "cdr: ranks candidates" 0 " 1  .*#" $P/cdr.lua --strong "$T/s260-f32.gguf" --weak "$XS" -p "Once upon a time" ", there was a little girl" " the dog ate a car"
+check_run "cdr --json" 0 '"rank":2' $P/cdr.lua --strong "$T/s260-f32.gguf" --weak "$XS" -p "Once upon a time" ", there was" " the dog" --json
 printf '[", there was a little girl", " in a big forest", " the car"]' >"$T/ws/cands.json"
-check_run "cdr --candidates FILE" 0 '"rank":3' $P/cdr.lua --strong "$T/s260-f32.gguf" --weak "$T/s260-q4_0.gguf" -p "Once upon a time" --candidates cands.json --json --norm mean
-check_run "cdr: no candidates" 1 "no candidates" $P/cdr.lua --strong "$T/s260-f32.gguf" --weak "$T/s260-q4_0.gguf" -p "x"
+check_run "cdr --candidates FILE" 0 '"rank":3' $P/cdr.lua --strong "$T/s260-f32.gguf" --weak "$XS" -p "Once upon a time" --candidates cands.json --json --norm mean
+check_run "cdr: no candidates" 1 "no candidates" $P/cdr.lua --strong "$T/s260-f32.gguf" --weak "$XS" -p "x"
 check_run "logitlab runs lists the plugins' runs" 0 "cdr" "$LOGITLAB" runs -w "$T/ws"
 
 # ---- tree search (plugins/tree.lua) on stories260K: every method, exact accounting ----

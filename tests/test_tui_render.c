@@ -296,6 +296,20 @@ static void test_tokwrap(void) {
     CHECK(tokwrap_walk(1, 4, false, piece, (void *)longw, glyph, &g, NULL, NULL) == 3, "10 chars at width 4: 3 rows");
     grid_row(&g, 2, r);
     CHECK(!strcmp(r, "ij"), "the last piece: '%s'", r);
+    /* CJK text has no spaces: rows fill up to the edge, a wide char is never split */
+    const char *const zh[] = { "\xE9\x95\xBF", "\xE6\xB2\x99", "\xE4\xB8\x87\xE9\x87\x8C", "\xEF\xBC\x8C", "\xE7\x9F\xB3", "<unk>", "\xE7\x99\xBE" };
+    memset(&g, 0, sizeof g);
+    g.w = 7;
+    int32_t zr[7], zc[7];
+    CHECK(tokwrap_walk(7, 7, false, piece, (void *)zh, glyph, &g, zr, zc) == 4, "Chinese at width 7: 4 rows");
+    grid_row(&g, 0, r);
+    CHECK(!strcmp(r, "\xE9\x95\xBF\xE6\xB2\x99"), "row 0: two wide chars, the two-char token does not fit: '%s'", r);
+    grid_row(&g, 1, r);
+    CHECK(!strcmp(r, "\xE4\xB8\x87\xE9\x87\x8C\xEF\xBC\x8C"), "row 1 holds three wide chars (6 of 7 columns): '%s'", r);
+    grid_row(&g, 2, r);
+    CHECK(!strcmp(r, "\xE7\x9F\xB3<unk>"), "row 2: a narrow token after a wide char is a word of its own: '%s'", r);
+    CHECK(zr[4] == 2 && zc[4] == 0 && zr[5] == 2 && zc[5] == 2 && zr[6] == 3 && zc[6] == 0,
+          "token positions: %d/%d %d/%d %d/%d", zr[4], zc[4], zr[5], zc[5], zr[6], zc[6]);
     const char *const ctl[] = { "a\x01\xFF" };
     memset(&g, 0, sizeof g);
     g.w = 16;

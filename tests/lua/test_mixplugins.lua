@@ -2,9 +2,11 @@
 -- generic.lua, cdr.lua) driven as the TUI drives them: their command, pane
 -- keys and status item through lab.ui, their records read back from the
 -- workspace and checked against computations by hand from each model's
--- own logits. Models: stories260K as F32, Q8_0 and Q4_0 (models/, made by
--- tests/test_lua.sh).
-local F32, Q8, Q4 = WS .. "/models/s260-f32.gguf", WS .. "/models/s260-q8_0.gguf", WS .. "/models/s260-q4_0.gguf"
+-- own logits. Models: two different real models over one vocabulary,
+-- stories260K (as F32 and Q4_0, in models/, made by tests/test_lua.sh) and
+-- llama2xs-260K (a llama2.c checkpoint in the shared real/ folder).
+local F32, Q4 = WS .. "/models/s260-f32.gguf", WS .. "/models/s260-q4_0.gguf"
+local XS = MODEL_DIR .. "/real/llama2xs-260K.bin"
 local PROMPT = "Once upon a time"
 
 local function hook(kind, name)
@@ -96,19 +98,19 @@ end
 test("proxy: the command runs, records every token, and the records match a computation by hand", function()
   local p = load("proxy")
   check.ok(lab.ui.pane_draw(p.pane, 80, 10)[3]:find("usage: :proxy"), "the empty pane explains")
-  check.ok(lab.ui.run_command("proxy", ("base=%s expert=%s anti=%s a=1.5 n=8 %s"):format(F32, Q8, Q4, PROMPT)))
+  check.ok(lab.ui.run_command("proxy", ("base=%s expert=%s anti=%s a=1.5 n=8 %s"):format(F32, XS, Q4, PROMPT)))
   idle(p)
   check.eq(ntok(p), 8)
   local run = latest_run("proxy")
   check.eq(run.status, "running", "the run stays open for branches until the next :proxy")
   local params = lab.json.decode(run.params)
-  check.eq(params.base, F32); check.eq(params.expert, Q8); check.eq(params.anti, Q4)
+  check.eq(params.base, F32); check.eq(params.expert, XS); check.eq(params.anti, Q4)
   check.eq(params.a, 1.5); check.eq(params.prompt, PROMPT); check.eq(params.sampler.temp, 0)
   check.eq(run.seed, 42)
   local recs = records(run.id, "token")
   check.eq(#recs, 8)
   for _, r in ipairs(recs) do check.eq(r.a, 1.5); check.eq(r.branch, 1) end
-  check_records(recs, { { "base", F32 }, { "expert", Q8 }, { "anti", Q4 } }, "p_combined", function(rows)
+  check_records(recs, { { "base", F32 }, { "expert", XS }, { "anti", Q4 } }, "p_combined", function(rows)
     return log_softmax(512, function(id) return rows[1]:get(id) + 1.5 * (rows[2]:get(id) - rows[3]:get(id)) end)
   end)
   -- the pane: text, the selected token's four probabilities and the shift, the columns
@@ -127,7 +129,7 @@ end)
 
 test("proxy pane: step, a live, branch from an alternative, siblings, rewind", function()
   local p = load("proxy")
-  check.ok(lab.ui.run_command("proxy", ("base=%s expert=%s anti=%s n=0 %s"):format(F32, Q8, Q4, PROMPT)))
+  check.ok(lab.ui.run_command("proxy", ("base=%s expert=%s anti=%s n=0 %s"):format(F32, XS, Q4, PROMPT)))
   check.eq(ntok(p), 0)
   for k = 1, 6 do
     check.eq(lab.ui.pane_key(p.pane, "s"), 1)
@@ -188,12 +190,12 @@ end)
 
 test("contrastive: log p_strong - log p_weak over the plausible head", function()
   local p = load("contrastive")
-  check.ok(lab.ui.run_command("contrastive", ("strong=%s weak=%s alpha=0.05 n=6 %s"):format(F32, Q4, PROMPT)))
+  check.ok(lab.ui.run_command("contrastive", ("strong=%s weak=%s alpha=0.05 n=6 %s"):format(F32, XS, PROMPT)))
   idle(p)
   local run = latest_run("contrastive")
   local recs = records(run.id, "token")
   check.eq(#recs, 6)
-  check_records(recs, { { "strong", F32 }, { "weak", Q4 } }, "p_cd", function(rows, r)
+  check_records(recs, { { "strong", F32 }, { "weak", XS } }, "p_cd", function(rows, r)
     local ls = log_softmax(512, function(id) return rows[1]:get(id) end)
     local mx = ls[argmax(ls, 512)]
     local n_head = 0
@@ -207,11 +209,11 @@ end)
 
 test("generic: v_baseline - a ReLU(v_reinforced - v_baseline)", function()
   local p = load("generic")
-  check.ok(lab.ui.run_command("generic", ("baseline=%s reinforced=%s a=4 n=6 %s"):format(F32, Q4, PROMPT)))
+  check.ok(lab.ui.run_command("generic", ("baseline=%s reinforced=%s a=4 n=6 %s"):format(F32, XS, PROMPT)))
   idle(p)
   local recs = records(latest_run("generic").id, "token")
   check.eq(#recs, 6)
-  check_records(recs, { { "baseline", F32 }, { "reinforced", Q4 } }, "p_generic", function(rows)
+  check_records(recs, { { "baseline", F32 }, { "reinforced", XS } }, "p_generic", function(rows)
     return log_softmax(512, function(id)
       local b, r = rows[1]:get(id), rows[2]:get(id)
       return b - 4 * math.max(0, r - b)
@@ -224,13 +226,13 @@ test("cdr: candidates ranked by log p_strong(y|x) - log p_weak(y|x), recorded", 
   local p = load("cdr")
   local typed = { ", there was a little girl", "the dog ate a car", "in a big forest" }
   local cands = { ", there was a little girl", " the dog ate a car", " in a big forest" }   -- as scored
-  check.ok(lab.ui.run_command("cdr", ("strong=%s weak=%s %s | %s"):format(F32, Q4, PROMPT, table.concat(typed, " | "))))
+  check.ok(lab.ui.run_command("cdr", ("strong=%s weak=%s %s | %s"):format(F32, XS, PROMPT, table.concat(typed, " | "))))
   wait(function() return lab.ui.status_get(p.status) ~= "" end, "the ranking")
   local run = latest_run("cdr")
   check.eq(run.status, "ok")
   local recs = records(run.id, "candidate")
   check.eq(#recs, 3)
-  local strong, weak = check.ok(lab.model.open(F32)), check.ok(lab.model.open(Q4))
+  local strong, weak = check.ok(lab.model.open(F32)), check.ok(lab.model.open(XS))
   for k, r in ipairs(recs) do
     check.eq(r.rank, k)
     local want = check.ok(lab.score(strong, PROMPT, cands[r.index])).logprob - check.ok(lab.score(weak, PROMPT, cands[r.index])).logprob

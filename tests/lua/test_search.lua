@@ -258,3 +258,118 @@ test("all-position rows equal one-at-a-time rows; cheap rows equal full ones", f
   check.raises("unknown option 'tops'", u.eval, u, { tops = 3 })
   check.raises("out of range", u.eval, u, { ids = { 600 } })
 end)
+
+-- A copy of tok512.bin (llama2.c tokenizer: int32 max length, then per
+-- token float32 score, int32 length, bytes) with one token's text changed.
+local function altered_tokenizer()
+  local data = check.ok(lab.fs.read("models/tok512.bin"))
+  local pos = 5
+  for id = 0, 511 do
+    local _, len, after = string.unpack("<fi4", data, pos)
+    if id == 300 then
+      local text = data:sub(after, after + len - 1)
+      local changed = text:sub(1, -2) .. (text:sub(-1) == "q" and "z" or "q")
+      data = data:sub(1, after - 1) .. changed .. data:sub(after + len)
+      break
+    end
+    pos = after + len
+  end
+  check.ok(lab.fs.write("models/tok512x.bin", data))
+  return WS .. "/models/tok512x.bin"
+end
+
+test("vocabulary check: same_vocab, combine refuses equal-size different vocabularies", function()
+  local m = lab.model.open(MODEL)
+  local same = check.ok(lab.model.open(WS .. "/models/stories260K.bin", { tokenizer = WS .. "/models/tok512.bin" }))
+  local other = check.ok(lab.model.open(WS .. "/models/stories260K.bin", { tokenizer = altered_tokenizer() }))
+  check.eq(m:same_vocab(same), true)
+  local ok, why = m:same_vocab(other)
+  check.eq(ok, false)
+  check.ok(why:find("300"), why)
+  local a, b, c = m:seq("Once"):eval(), same:seq("Once"):eval(), other:seq("Once"):eval()
+  check.ok(lab.logits.combine{ { a, 1 }, { b, -0.5 } })
+  check.fails("term 2: %[1%]: its model's vocabulary differs from term 1's", lab.logits.combine{ { a, 1 }, { c, -0.5 } })
+  check.fails("term 3: %[3%]", lab.logits.combine{ { a, 1 }, { b, 1 }, { a, 1, c } })
+  lab.fs.remove("models/tok512x.bin")
+end)
+
+test("KV statistics, slots after garbage, JSON non-finite numbers, lab.score's name", function()
+  local m = lab.model.open(MODEL, { n_ctx = 256, n_seq_max = 3 })
+  local kv = m:kv()
+  check.eq(kv.cells, 256)
+  check.eq(kv.seq_max, 3)
+  local s = m:seq("Once upon a time")
+  check.eq(s:kv().pending, 5)
+  s:eval()
+  check.eq(s:kv().cells, 5)
+  kv = m:kv()
+  check.eq(kv.used, 5)
+  check.eq(kv.free, 251)
+  check.eq(kv.seqs, 1)
+  check.eq(kv.seq_free, 2)
+  for _ = 1, 10 do check.ok(m:seq("a"), "unreferenced sequences are collected when slots run out") end
+  for _ = 1, 10 do check.ok(s:fork()) end
+  for _ = 1, 4 do check.ok(s:score(" there")) end
+  check.raises("cannot encode %-inf", lab.json.encode, { lp = -math.huge })
+  check.eq(lab.json.encode({ lp = -math.huge }, { nonfinite = "null" }), '{"lp":null}')
+  check.eq(lab.json.encode({ -math.huge, math.huge }, { nonfinite = "string" }), '["-inf","inf"]')
+  check.raises("bad argument #2 to 'score'", lab.score, m, 5, "x")
+end)
+
+test("run handles write to their run; concurrent tasks each to their own", function()
+  local id, run = lab.store.run_begin{ plugin = "handles" }
+  check.ok(id)
+  check.eq(run.id, id)
+  local other = check.ok(lab.store.run_begin{ plugin = "other" })
+  check.ok(run:put("note", { x = 1 }))
+  check.ok(run:metric("loss", 0.5))
+  local rows = lab.store.query("SELECT run_id FROM records WHERE kind = 'note' ORDER BY id DESC LIMIT 1")
+  check.eq(rows[1].run_id, id, "the handle's run, not the newest")
+  local got = {}
+  local function worker(name)
+    return lab.spawn(function()
+      local rid = check.ok(lab.store.run_begin{ plugin = name })
+      lab.sleep(0.01)                    -- the other task begins its run meanwhile
+      check.ok(lab.store.put("mine", name))
+      got[name] = rid
+      lab.store.run_end(rid)
+    end)
+  end
+  local a, b = worker("task_a"), worker("task_b")
+  check.ok(lab.await(a))
+  check.ok(lab.await(b))
+  for name, rid in pairs(got) do
+    local r = lab.store.query("SELECT data FROM records WHERE kind = 'mine' AND run_id = ?", { rid })
+    check.eq(#r, 1, name)
+    check.eq(r[1].data, '"' .. name .. '"')
+  end
+  check.ok(run:run_end())
+  lab.store.run_end(other)
+end)
+
+test("a task budget of tokens and wall time", function()
+  local m = lab.model.open(MODEL)
+  local ok, err = lab.await(lab.spawn(function()
+    lab.task_budget{ tokens = 20 }
+    local r = lab.generate(m:seq("Once upon a time"), { max_tokens = 100 })
+    return r.n
+  end))
+  check.eq(ok, false)
+  check.ok(err:find("task budget exceeded: 20 tokens"), err)
+  local ok2, err2 = lab.await(lab.spawn(function()
+    lab.task_budget{ seconds = 0.05 }
+    local s = m:seq("Once")
+    while true do s:append(1):eval(); lab.sleep(0.01) end
+  end))
+  check.eq(ok2, false)
+  check.ok(err2:find("task budget exceeded: 0.05 s"), err2)
+  local ok3, n = lab.await(lab.spawn(function()
+    lab.task_budget{ tokens = 100 }
+    check.ok(m:seq("Once upon"):score(" a time"))
+    return lab.task_budget().used
+  end))
+  check.ok(ok3)
+  check.eq(n, 2, "scored tokens count")
+  check.raises("unknown option 'token'", lab.task_budget, { token = 5 })
+  check.eq(lab.task_budget().used, 0, "the budget belongs to the task that set it")
+end)
