@@ -6,6 +6,8 @@
  */
 #include "cli.h"
 
+#include <assert.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -100,6 +102,7 @@ static int parse_one(const cli_spec *s, int argc, char **argv, int *i, cli_args 
 }
 
 int cli_parse(const cli_spec *s, int argc, char **argv, cli_args *out) {
+    assert(s->n_opts <= CLI_MAX_OPTS && "cli_parse: more options than cli_args holds (raise CLI_MAX_OPTS)");
     memset(out, 0, sizeof *out);
     bool only_pos = false;
     for (int i = 1; i < argc; i++) {

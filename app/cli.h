@@ -21,7 +21,7 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 /* cli_parse returns this (not an exit status) when it printed --help. */
 #define CLI_HELP (-1)
 
-#define CLI_MAX_OPTS 32   /* gen has 27 options */
+#define CLI_MAX_OPTS 32
 #define CLI_MAX_POS 16
 
 typedef struct cli_opt {

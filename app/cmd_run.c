@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "lhost.h"
+#include "pdirs.h"
 #include "store.h"
 
 #define CMD "run"
@@ -52,10 +53,11 @@ int cmd_run_host(const char *cmd, const cli_args *a, lhost **out) {
         if (store_open(&s, a->val[0], NULL, serr, sizeof serr) != STORE_OK) return cli_fail(cmd, "%s", serr);
         store_close(s);
     }
-    static const char *const dirs[] = { "plugins", NULL };
+    pdirs pd;                       /* plugins/ here, and beside the program */
+    pdirs_default(&pd);
     lhost_opts o;
     lhost_opts_default(&o);
-    o.plugin_dirs = dirs;
+    o.plugin_dirs = pd.list;
     o.workspace = a->val[0];
     o.store_dir = a->val[0] ? NULL : STORE_DEFAULT_DIR;   /* lab.store's default, opened on first use */
     o.budget_s = budget > 0 ? budget : -1;

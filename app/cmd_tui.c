@@ -24,7 +24,7 @@ static const cli_opt opts[] = {
     { "colors", 0, "N", "256, 8 or 0 (monochrome); default: what the terminal has (NO_COLOR means 0)" },
     { "no-mouse", 0, NULL, "do not capture the mouse (leaves the terminal's own selection)" },
     { "no-lua", 0, NULL, "no Lua host: no console, no plugins" },
-    { "plugins", 0, "DIR", "plugin folder (default plugins/); several separated by ':'" },
+    { "plugins", 0, "DIR", "plugin folder (default: plugins/ here and beside the program); several separated by ':'" },
     { "workspace", 'w', "DIR", "the workspace (default " STORE_DEFAULT_DIR "): sessions are saved there as you go; "
       "also lab.fs's folder and lab.store's database" },
     { "keys", 0, NULL, "print every key binding as Markdown and exit" },

@@ -99,7 +99,10 @@ int main(int argc, char **argv) {
         char *hv[] = { argv[2], "--help", NULL };
         return c->fn(2, hv);
     }
-    if (a[0] == '-') return cli_usage_error(NULL, "unknown option '%s'", a);
+    if (a[0] == '-') {              /* options without a command: the workbench's (`logitlab -m MODEL`) */
+        argv[0] = "tui";
+        return cmd_tui(argc, argv);
+    }
     const command *c = find(a);
     if (!c) return cli_usage_error(NULL, "unknown command '%s'", a);
     fflush(stdout);

@@ -79,6 +79,7 @@ typedef struct session {
     bool dist_busy;             /* a worker_dist job is out for (dist_node, dist_pos) */
     int32_t dist_node, dist_pos;
     bool dirty;                 /* changes not yet saved (in the workspace, or by :save) */
+    bool save_failed;           /* the workspace's last save failed (set by tui_ws) */
     char save_path[512];        /* where :save wrote last ("" none) */
     /* the status line's message */
     char msg[256];

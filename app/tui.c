@@ -76,7 +76,7 @@ struct tui {
     bool dirty, quit;
     double last_draw, last_rss;
     uint64_t rss, drawn_version;
-    int n_tabs, tab_x[TUI_MAX_PANES], tab_pane[TUI_MAX_PANES];   /* the slot's tab strip, last frame */
+    int n_tabs, tab_x[TUI_MAX_PANES], tab_w[TUI_MAX_PANES], tab_pane[TUI_MAX_PANES];   /* the slot's tab strip, last frame */
     volatile sig_atomic_t sigquit, sigint, in_lua;
 };
 
@@ -210,12 +210,25 @@ static void draw_frame(tui *t, tui_rect r, const char *title, bool focused) {
     if (v.w > 6) canvas_put(&v, 2, 0, focused ? PAL_TITLE_FOCUS : PAL_TITLE, title, strlen(title), v.w - 4);
 }
 
-static void draw_pane(tui *t, int i, tui_rect r, bool focused) {
+/* Cuts title (NUL-terminated, UTF-8) to maxw columns with "… " at its end. */
+static void cut_title(char *title, int maxw) {
+    size_t n = strlen(title);
+    if (maxw < 3 || vis_width(title, n) <= maxw) return;
+    while (n > 0 && vis_width(title, n) > maxw - 2) {
+        n--;
+        while (n > 0 && ((unsigned char)title[n] & 0xC0) == 0x80) n--;   /* not inside a character */
+    }
+    memcpy(title + n, "\xE2\x80\xA6 ", 5);     /* "… " */
+}
+
+/* maxtitle: the columns the title may take. */
+static void draw_pane(tui *t, int i, tui_rect r, bool focused, int maxtitle) {
     pane *p = t->panes[i];
     char title[160], name[140];
     pane_title(p, name, sizeof name);
-    if (i < PANE_N_FIXED) snprintf(title, sizeof title, " %d %s ", i + 1, name);
+    if (i < 9) snprintf(title, sizeof title, " %d %s ", i + 1, name);   /* the key that focuses it */
     else snprintf(title, sizeof title, " %s ", name);
+    cut_title(title, maxtitle);
     draw_frame(t, r, title, focused);
     tui_rect in = tui_layout_inner(r);
     if (in.w != p->w || in.h != p->h) {
@@ -228,24 +241,46 @@ static void draw_pane(tui *t, int i, tui_rect r, bool focused) {
     if (v.w > 0 && v.h > 0) p->iface->draw(p, &v, focused);
 }
 
-/* The tab strip on the slot's top border: the panes that share the slot,
- * right-aligned, the shown one highlighted; clicks on it switch. */
+/* The tab strip on the slot's top border, right of the title, which keeps
+ * priority: the numbers of the panes that share the slot (the shown one
+ * highlighted) when they fit, else "+N" (N more panes here), else nothing.
+ * Clicks on a number switch to it; on "+N", to the next pane. */
 static void draw_tabs(tui *t, tui_rect r) {
     canvas_view full = canvas_full(&t->cv);
-    char lab[16];
-    int w = 0, n = 0, members[TUI_MAX_PANES];
+    char lab[16], title[160], name[140];
+    int w = 0, n = 0, members[TUI_MAX_PANES], at = 0;
     for (int j = 0; j < t->n_panes; j++)
-        if (tui_layout_in_slot(j, t->lay.narrow)) { members[n++] = j; w += j + 1 >= 10 ? 3 : 2; }
-    int x = r.x + r.w - 2 - w;
+        if (tui_layout_in_slot(j, t->lay.narrow)) {
+            if (j == t->lay.slot) at = n;
+            members[n++] = j;
+            w += j + 1 >= 10 ? 3 : 2;
+        }
     t->n_tabs = 0;
-    if (n < 2 || x < r.x + 12) return;
-    for (int k = 0; k < n; k++) {
-        snprintf(lab, sizeof lab, "%d", members[k] + 1);
-        uint16_t st = members[k] == t->lay.slot ? PAL_TITLE_FOCUS : PAL_DIM;
-        t->tab_x[t->n_tabs] = x + 1;
-        t->tab_pane[t->n_tabs++] = members[k];
-        x += 1 + canvas_puts(&full, x + 1, r.y, st, lab);
+    if (n < 2 || t->lay.slot < 0) return;
+    pane_title(t->panes[t->lay.slot], name, sizeof name);
+    if (t->lay.slot < 9) snprintf(title, sizeof title, " %d %s ", t->lay.slot + 1, name);
+    else snprintf(title, sizeof title, " %s ", name);
+    int title_end = r.x + 2 + vis_width(title, strlen(title));     /* first column after the title */
+    int x = r.x + r.w - 2 - w;
+    if (x > title_end) {
+        for (int k = 0; k < n; k++) {
+            snprintf(lab, sizeof lab, "%d", members[k] + 1);
+            uint16_t st = members[k] == t->lay.slot ? PAL_TITLE_FOCUS : PAL_DIM;
+            t->tab_x[t->n_tabs] = x + 1;
+            t->tab_w[t->n_tabs] = members[k] + 1 >= 10 ? 2 : 1;
+            t->tab_pane[t->n_tabs++] = members[k];
+            x += 1 + canvas_puts(&full, x + 1, r.y, st, lab);
+        }
+        return;
     }
+    int lw = snprintf(lab, sizeof lab, " +%d ", n - 1);
+    x = r.x + r.w - 2 - lw;
+    if (x <= title_end) return;
+    canvas_puts(&full, x, r.y, PAL_DIM, lab);
+    t->tab_x[0] = x;
+    t->tab_w[0] = lw;
+    t->tab_pane[0] = members[(at + 1) % n];
+    t->n_tabs = 1;
 }
 
 static void draw_status(tui *t, const canvas_view *v) {
@@ -258,7 +293,7 @@ static void draw_status(tui *t, const canvas_view *v) {
     tui_status_info i = {
         t->s.model_name, st.backend, st.n_threads, st.tok_s, st.kv_used, st.kv_size, st.n_seq, t->rss,
         t->s.loading ? "loading model" : session_busy(&t->s) ? (t->s.gen_free ? "generating, Esc stops" : "stepping") : "",
-        now - t->s.msg_time < MSG_S ? t->s.msg : NULL, t->s.msg_level, plugins, t->s.dirty,
+        now - t->s.msg_time < MSG_S ? t->s.msg : NULL, t->s.msg_level, plugins, t->s.dirty, t->s.save_failed,
     };
     tui_status_draw(v, &i);
 }
@@ -297,7 +332,7 @@ static void render(tui *t, int w, int h) {
         else t->tab_wide = t->lay.slot;
     }
     for (int i = 0; i < t->n_panes; i++)
-        if (t->lay.shown[i]) draw_pane(t, i, t->lay.pane[i], i == t->focus && t->overlay != OV_HELP);
+        if (t->lay.shown[i]) draw_pane(t, i, t->lay.pane[i], i == t->focus && t->overlay != OV_HELP, t->lay.pane[i].w - 4);
     t->n_tabs = 0;
     if (t->lay.slot >= 0) draw_tabs(t, t->lay.slot_rect);
     canvas_view sv = canvas_sub(&full, t->lay.status.x, t->lay.status.y, t->lay.status.w, 1);
@@ -338,6 +373,8 @@ static void run_action(tui *t, int a) {
     case ACT_FOCUS_PREV: tui_focus(t, (t->focus + t->n_panes - 1) % t->n_panes); break;
     case ACT_FOCUS_PROMPT: case ACT_FOCUS_OUTPUT: case ACT_FOCUS_INSPECT:
     case ACT_FOCUS_TREE: case ACT_FOCUS_CONSOLE: case ACT_FOCUS_SAMPLER:
+    case ACT_FOCUS_7: case ACT_FOCUS_8: case ACT_FOCUS_9:
+        if (a - ACT_FOCUS_PROMPT >= t->n_panes) session_msg(s, SESS_INFO, "no pane %d (plugins add panes 7 on)", a - ACT_FOCUS_PROMPT + 1);
         tui_focus(t, a - ACT_FOCUS_PROMPT);
         break;
     case ACT_ZOOM: tui_zoom(t); break;
@@ -399,7 +436,7 @@ static void on_mouse(tui *t, const tui_ev *e) {
         return;
     }
     for (int k = 0; k < t->n_tabs && e->button == PANE_CLICK; k++)
-        if (e->y == t->lay.slot_rect.y && e->x >= t->tab_x[k] && e->x < t->tab_x[k] + (t->tab_pane[k] + 1 >= 10 ? 2 : 1)) {
+        if (e->y == t->lay.slot_rect.y && e->x >= t->tab_x[k] && e->x < t->tab_x[k] + t->tab_w[k]) {
             tui_focus(t, t->tab_pane[k]);
             return;
         }
@@ -611,6 +648,12 @@ int tui_run(const tui_opts *o, char *err, size_t errlen) {
     if (sid) reopen(t, sid, missing);
     if (note[0]) session_msg(&t->s, SESS_WARN, "%s", note);
     if (o->prompt) field_set(&t->s.prompt, o->prompt);
+    else if (!sid && !field_text(&t->s.prompt)[0]) {
+        /* a first open with nothing to show: what a new user types is the
+         * prompt, not commands (Esc leaves it) */
+        t->focus = PANE_PROMPT;
+        tui_prompt_edit(t->panes[PANE_PROMPT]);
+    }
     if (o->lua) {
         char lerr[512];
         if (tui_lua_create(&t->lua, t, o, lerr, sizeof lerr)) {

@@ -131,21 +131,36 @@ static void c_lua(struct tui *t, char *a) {
     tui_lua_apply(tui_plugins(t));
 }
 
-static void c_save(struct tui *t, char *a) {
-    session *s = S(t);
-    char err[1024];
-    const char *path = *a ? a : s->save_path[0] ? s->save_path : "logitlab-session.json";
-    if (tui_save_tree(s, path, err, sizeof err)) { session_msg(s, SESS_ERROR, "%s", err); return; }
-    if (path != s->save_path) snprintf(s->save_path, sizeof s->save_path, "%s", path);
-    s->dirty = false;
-    session_msg(s, SESS_INFO, "saved %d nodes to %s", (int)s->tree.n_alive, s->save_path);
+/* A relative FILE goes into the workspace's folder (not wherever the
+ * workbench was started); into buf. */
+static const char *ws_path(struct tui *t, const char *a, char *buf, size_t cap) {
+    if (a[0] == '/') return a;
+    snprintf(buf, cap, "%s/%s", tui_ws_dir(tui_workspace(t)), a);
+    return buf;
 }
+
+/* 0 when saved. The unsaved mark is the workspace's: a JSON copy does not
+ * clear it. */
+static int save_json(struct tui *t, char *a) {
+    session *s = S(t);
+    char err[1024], buf[1024];
+    const char *path = *a ? ws_path(t, a, buf, sizeof buf) : s->save_path[0] ? s->save_path
+                     : ws_path(t, "logitlab-session.json", buf, sizeof buf);
+    if (tui_save_tree(s, path, err, sizeof err)) { session_msg(s, SESS_ERROR, "%s", err); return -1; }
+    if (path != s->save_path) snprintf(s->save_path, sizeof s->save_path, "%.*s", (int)sizeof s->save_path - 1, path);
+    session_msg(s, SESS_INFO, "saved %d nodes to %s", (int)s->tree.n_alive, s->save_path);
+    return 0;
+}
+
+static void c_save(struct tui *t, char *a) { save_json(t, a); }
 
 static void c_export(struct tui *t, char *a) {
     char err[1024];
     if (!*a) { session_msg(S(t), SESS_WARN, "export FILE (.txt text, .jsonl one object per token)"); return; }
-    if (tui_save_path(S(t), a, err, sizeof err)) session_msg(S(t), SESS_ERROR, "%s", err);
-    else session_msg(S(t), SESS_INFO, "exported %d tokens to %s", (int)session_len(S(t)), a);
+    char buf[1024];
+    const char *path = ws_path(t, a, buf, sizeof buf);
+    if (tui_save_path(S(t), path, err, sizeof err)) session_msg(S(t), SESS_ERROR, "%s", err);
+    else session_msg(S(t), SESS_INFO, "exported %d tokens to %s", (int)session_len(S(t)), path);
 }
 
 /* "#12 rest" -> 12 and rest; no "#": the selected node. */
@@ -154,6 +169,7 @@ static int32_t node_arg(struct tui *t, char **a) {
     if (**a != '#') return S(t)->cur;
     char *end;
     long id = strtol(*a + 1, &end, 10);
+    if (end == *a + 1 || id < 0 || id > INT32_MAX) return -1;     /* "#abc": no node */
     *a = end;
     while (isspace((unsigned char)**a)) (*a)++;
     return (int32_t)id;
@@ -173,8 +189,14 @@ static void c_delete(struct tui *t, char *a) {
 }
 
 static void c_step(struct tui *t, char *a) {
-    long n = *a ? strtol(a, NULL, 10) : 1;
-    session_gen(S(t), n > 0 ? (int32_t)n : 1);
+    char *end = a;
+    long n = *a ? strtol(a, &end, 10) : 1;
+    while (isspace((unsigned char)*end)) end++;
+    if (*end || n < 1 || n > 1000000) {
+        session_msg(S(t), SESS_ERROR, "step: N is a whole number of tokens, 1 to 1000000 (got '%s')", a);
+        return;
+    }
+    session_gen(S(t), (int32_t)n);
 }
 
 static void c_gen(struct tui *t, char *a) { (void)a; session_gen(S(t), -1); }
@@ -187,8 +209,7 @@ static void c_quit(struct tui *t, char *a) { (void)a; tui_quit(t, false); }
 static void c_quit_force(struct tui *t, char *a) { (void)a; tui_quit(t, true); }
 
 static void c_wq(struct tui *t, char *a) {
-    c_save(t, a);
-    if (!S(t)->dirty) tui_quit(t, true);
+    if (save_json(t, a) == 0) tui_quit(t, false);   /* asks when the workspace could not save */
 }
 
 static void c_heat(struct tui *t, char *a) {
@@ -288,7 +309,7 @@ static const cmd cmds[] = {
     { "run", "PLUGIN | FILE.lua", "load a plugin (by name or path)", c_run, CMP_PLUGIN },
     { "plugin", "list | load | reload | disable NAME", "manage plugins; disable stops a running one", c_plugin, CMP_PLUGINCMD },
     { "lua", "CODE", "run Lua in the console's state", c_lua, CMP_NONE },
-    { "save", "[FILE]", "save the whole branch tree as JSON (default logitlab-session.json)", c_save, CMP_FILE },
+    { "save", "[FILE]", "save the whole branch tree as JSON (default logitlab-session.json; relative to the workspace)", c_save, CMP_FILE },
     { "w", "[FILE]", "save (as :save)", c_save, CMP_FILE },
     { "export", "FILE", "write the selected path: text, or one JSON object per token for FILE.jsonl", c_export, CMP_FILE },
     { "sessions", "", "list the workspace's sessions in the console (newest first)", c_sessions, CMP_NONE },

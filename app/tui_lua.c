@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lhost.h"
+#include "pdirs.h"
 #include "palette.h"
 #include "pane.h"
 #include "tui.h"
@@ -192,8 +193,9 @@ int tui_lua_create(tui_lua **out, struct tui *t, const struct tui_opts *o, char 
     lhost_ui ui = { l, ui_print, ui_command_add, ui_key_add, ui_pane_add, ui_status_add, ui_del, ui_redraw, ui_loom_open };
     lhost_opts lo;
     lhost_opts_default(&lo);
-    static const char *const default_dirs[] = { "plugins", NULL };
-    lo.plugin_dirs = o->plugin_dirs ? o->plugin_dirs : default_dirs;
+    pdirs pd;                       /* plugins/ here, and beside the program */
+    pdirs_default(&pd);
+    lo.plugin_dirs = o->plugin_dirs ? o->plugin_dirs : pd.list;
     lo.workspace = tui_ws_dir(tui_workspace(t));     /* lab.fs, and the workspace's plugins/ */
     lo.store = tui_ws_store(tui_workspace(t));       /* lab.store writes beside the workbench, not into a second lock */
     lo.n_threads = o->n_threads;

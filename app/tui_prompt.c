@@ -21,6 +21,8 @@ static void set_edit(pane *p, bool on) {
     p->scope = on ? SC_PROMPT_EDIT : SC_PROMPT;
 }
 
+void tui_prompt_edit(struct pane *p) { set_edit(p, true); }
+
 static void toggle_chat(session *s) {
     if (s->chat_kind == CHAT_NONE) {
         s->chat = false;
@@ -40,6 +42,8 @@ static void prompt_draw(pane *p, const canvas_view *v, bool focused) {
         return;
     }
     field_draw(&s->prompt, v, PAL_NORMAL, p->text_input);
+    if (p->text_input && field_text(&s->prompt)[0] == 0 && v->w > 4)
+        canvas_puts(v, 2, 0, PAL_DIM, "type a prompt;  Esc: done  C-g: generate");
 }
 
 static int prompt_key(pane *p, keys_code k, int action) {

@@ -10,5 +10,7 @@ struct pane;
 struct tui;
 
 struct pane *tui_prompt_create(struct tui *t);
+/* Starts edit mode (a first open with nothing to show types into it). */
+void tui_prompt_edit(struct pane *p);
 
 #endif

@@ -20,36 +20,59 @@ uint64_t tui_status_rss(void) {
     return k == 2 && page > 0 ? res * (uint64_t)page : 0;
 }
 
+/* Writes s at x, cut to w columns with a trailing "…" when it does not
+ * fit; returns the columns used. */
+static int put_cut(const canvas_view *v, int x, uint16_t st, const char *s, int w) {
+    if (w <= 0) return 0;
+    int sw = vis_width(s, strlen(s));
+    if (sw <= w) return canvas_put(v, x, 0, st, s, strlen(s), w);
+    int used = canvas_put(v, x, 0, st, s, strlen(s), w - 1);
+    return used + canvas_putc(v, x + used, 0, st, 0x2026);
+}
+
+/* Fields by priority, so that nothing overwrites another: the model (and
+ * the unsaved mark, and "save failed") always; then what the engine does;
+ * then a fresh message; then the statistics; the plugins' items (or the
+ * help hint) get what is left at the right end. Each is cut with "…"
+ * rather than drawn over its neighbour. */
 void tui_status_draw(const canvas_view *v, const tui_status_info *i) {
     canvas_fill(v, 0, 0, v->w, 1, ' ', PAL_STATUS);
-    char buf[512], mem[32] = "";
+    char model[200], stats[256], state[96], msg[300], right[300], mem[32] = "";
     if (i->rss) cli_fmt_bytes(i->rss, mem, sizeof mem);
-    int x = canvas_printf(v, 0, 0, PAL_STATUS_KEY, " %s%s ", i->model && *i->model ? i->model : "no model",
-                          i->dirty ? "*" : "");
-    snprintf(buf, sizeof buf, " %s %dt | %.0f tok/s | ctx %d/%d | seq %d | %s",
+    snprintf(model, sizeof model, " %s%s ", i->model && *i->model ? i->model : "no model", i->dirty ? "*" : "");
+    snprintf(stats, sizeof stats, " %s %dt | %.0f tok/s | ctx %d/%d | seq %d | %s",
              i->backend && *i->backend ? i->backend : "-", i->threads, i->tok_s, (int)i->kv_used, (int)i->kv_size,
              (int)i->n_seq, mem);
-    x += canvas_puts(v, x, 0, PAL_STATUS, buf);
-    if (i->state && *i->state) x += canvas_printf(v, x, 0, PAL_STATUS | PAL_F_BOLD, " | %s", i->state);
-    /* the right end: the plugins' items, else the help hint */
-    char right[300];
+    snprintf(state, sizeof state, i->state && *i->state ? " | %s" : "", i->state);
+    snprintf(msg, sizeof msg, i->msg && *i->msg ? " %s " : "", i->msg);
     if (i->plugins && *i->plugins) snprintf(right, sizeof right, " %s ", i->plugins);
     else snprintf(right, sizeof right, "  ?:help ");
-    int rw = vis_width(right, strlen(right));
-    if (rw > v->w / 2) rw = v->w / 2;
-    int rx = v->w - rw;
-    if (rx >= x || (i->plugins && *i->plugins)) {
-        canvas_fill(v, rx, 0, rw, 1, ' ', PAL_STATUS);
-        canvas_put(v, rx, 0, PAL_STATUS, right, strlen(right), rw);
-    } else rx = v->w;
-    if (i->msg && *i->msg) {                /* the fresh message, left of the right end */
-        int mw = vis_width(i->msg, strlen(i->msg)) + 2;
-        int mx = rx - mw;
-        if (mx < v->w / 4) mx = v->w / 4;
-        if (mx >= rx) return;
+    const char *fail = i->save_failed ? " save failed " : "";
+    int W = v->w;
+    int w_model = vis_width(model, strlen(model)), w_fail = (int)strlen(fail);
+    int w_state = vis_width(state, strlen(state)), w_msg = vis_width(msg, strlen(msg));
+    int w_stats = vis_width(stats, strlen(stats)), w_right = vis_width(right, strlen(right));
+    int left = W - w_model - w_fail - w_state;
+    /* the message wants its width, at least 24 columns of it; the
+     * statistics stay only when the message still fits beside them */
+    int want_msg = w_msg < 24 ? w_msg : 24;
+    bool show_stats = w_stats + (w_msg ? want_msg : 0) <= left;
+    if (show_stats) left -= w_stats;
+    int msg_w = w_msg < left ? w_msg : left;
+    if (msg_w < 0) msg_w = 0;
+    left -= msg_w;
+    bool hint = !(i->plugins && *i->plugins);
+    int right_w = w_right <= left ? w_right : hint ? 0 : left;
+    int x = put_cut(v, 0, PAL_STATUS_KEY, model, W);
+    if (w_fail) x += put_cut(v, x, (uint16_t)(PAL_ERROR | PAL_F_REVERSE), fail, W - x);
+    if (show_stats) x += put_cut(v, x, PAL_STATUS, stats, W - x);
+    if (w_state) x += put_cut(v, x, PAL_STATUS | PAL_F_BOLD, state, W - x);
+    if (msg_w > 0) {                        /* the fresh message, left of the right end */
         uint16_t st = i->msg_level == SESS_ERROR ? (uint16_t)(PAL_ERROR | PAL_F_REVERSE)
                     : i->msg_level == SESS_WARN ? (uint16_t)(PAL_WARN | PAL_F_REVERSE) : (uint16_t)PAL_STATUS;
-        canvas_fill(v, mx, 0, rx - mx, 1, ' ', st);
-        canvas_put(v, mx + 1, 0, st, i->msg, strlen(i->msg), rx - mx - 2);
+        int mx = W - right_w - msg_w;
+        if (mx < x) mx = x;
+        put_cut(v, mx, st, msg, msg_w);
     }
+    if (right_w > 0) put_cut(v, W - right_w, PAL_STATUS, right, right_w);
 }

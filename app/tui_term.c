@@ -209,8 +209,12 @@ bool tui_term_read(tui_term *t, tui_ev *ev) {
             ev->kind = TEV_MOUSE;
             ev->x = me.x;
             ev->y = me.y;
-            ev->button = (me.bstate & BUTTON4_PRESSED) ? PANE_WHEEL_UP
-                       : (me.bstate & BUTTON5_PRESSED) ? PANE_WHEEL_DOWN : PANE_CLICK;
+            /* only a press is a click: a release (some terminals report
+             * one whatever the mask) must not act a second time */
+            if (me.bstate & BUTTON4_PRESSED) ev->button = PANE_WHEEL_UP;
+            else if (me.bstate & BUTTON5_PRESSED) ev->button = PANE_WHEEL_DOWN;
+            else if (me.bstate & BUTTON1_PRESSED) ev->button = PANE_CLICK;
+            else ev->kind = TEV_NONE;
             return true;
         }
         ev->kind = TEV_KEY;

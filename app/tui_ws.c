@@ -50,6 +50,7 @@ struct tui_ws {
     bool want_row;              /* create it even while the tree is empty (:session new) */
     int64_t model;              /* models.id of model_for; 0 not known yet; -1 none */
     char model_for[PATH_MAX];
+    char model_hex[SHA256_HEX_LEN + 1];     /* its hash ("" unknown), to record it again after a loss */
     hasher h;
     uint64_t synced;            /* s->version at the last complete sync */
     bool synced_ok;
@@ -57,6 +58,8 @@ struct tui_ws {
     char *saved_ui;
     tui_ws_ui last_ui;
     bool lost;                  /* the store may have dropped a batch: write the tree anew */
+    bool relink;                /* ... and the model's row with it: record it again first */
+    int64_t losses;             /* store_losses when last looked at */
     double next, retry_at, backoff;
     char last_err[256];
     double err_t;
@@ -141,20 +144,23 @@ static void model_meta(const session *s, char *buf, size_t cap) {
              (unsigned long long)mi->n_params);
 }
 
-static void model_record(tui_ws *w, session *s, const char *hex) {
+static int model_record(tui_ws *w, session *s, const char *hex) {
     char meta[1024], err[512];
     model_meta(s, meta, sizeof meta);
     int64_t id;
-    if (store_model_add_hashed(w->db, s->model_path, hex, meta, &id, err, sizeof err)) { report(w, s, "%s", err); return; }
+    int rc = store_model_add_hashed(w->db, s->model_path, hex, meta, &id, err, sizeof err);
+    if (rc) { report(w, s, "%s", err); return rc; }
     w->model = id;
     snprintf(w->model_for, sizeof w->model_for, "%s", s->model_path);
+    if (hex != w->model_hex) snprintf(w->model_hex, sizeof w->model_hex, "%s", hex);
+    return STORE_OK;
 }
 
 /* Finds the models.id of the session's model once it is open: at once
  * when the workspace knows the file unchanged, else after hashing it on a
  * thread (wait: now). */
 static void model_poll(tui_ws *w, session *s, bool wait) {
-    if (w->model && strcmp(w->model_for, s->model_path)) w->model = 0;   /* another model since */
+    if (w->model && strcmp(w->model_for, s->model_path)) { w->model = 0; w->model_hex[0] = 0; }   /* another model since */
     if (w->model || !s->m) return;
     char hex[SHA256_HEX_LEN + 1], err[512];
     if (w->h.running) {
@@ -282,7 +288,9 @@ static int rewrite(tui_ws *w, session *s, const tui_ws_ui *ui, char *err, size_t
         return rc;
     }
     char tmp[128];
-    if (old) store_session_del(w->db, old, tmp, sizeof tmp);
+    /* the lost batch may have held the old row itself; then SQLite gave
+     * its id to the new one, which must stay */
+    if (old && old != w->session) store_session_del(w->db, old, tmp, sizeof tmp);
     w->lost = false;
     return STORE_OK;
 }
@@ -295,8 +303,22 @@ static int step(tui_ws *w, session *s, const tui_ws_ui *ui, bool force, bool fin
     if (s->epoch != w->epoch) detach(w, s);
     model_poll(w, s, force);
     int rc = STORE_OK;
+    if (store_losses(w->db) != w->losses) {
+        /* a batch went, maybe in another caller's commit (lab.store's tick
+         * shares this store and cannot tell us): whatever it held of the
+         * tree, the model row or the session row is gone */
+        w->losses = store_losses(w->db);
+        w->lost = w->lost || w->session != 0;
+        w->relink = true;
+        if (!s->save_failed) { s->save_failed = true; s->version++; }
+        s->dirty = true;
+    }
     if (!force && now < w->retry_at) return STORE_OK;
-    if (!w->session && w->model && (s->tree.n_alive > 0 || w->want_row)) rc = create_row(w, s, err, errlen);
+    if (w->relink && w->model > 0 && w->model_hex[0] && (w->session || s->tree.n_alive > 0 || w->want_row)) {
+        if (model_record(w, s, w->model_hex)) rc = STORE_EIO, snprintf(err, errlen, "%s", w->last_err);
+        else w->relink = false;
+    }
+    if (!rc && !w->session && w->model && (s->tree.n_alive > 0 || w->want_row)) rc = create_row(w, s, err, errlen);
     if (!rc && w->session && w->lost) rc = rewrite(w, s, ui, err, errlen);
     else if (!rc && w->session) {
         rc = sync_tree(w, s, final, err, errlen);
@@ -312,11 +334,15 @@ static int step(tui_ws *w, session *s, const tui_ws_ui *ui, bool force, bool fin
          * with it (store.h: a failed commit); then the mapping may name
          * nodes that are not there. Rewriting is safe either way. */
         if (w->session && store_pending(w->db) == 0) w->lost = true;
+        if (store_losses(w->db) != w->losses) { w->losses = store_losses(w->db); w->relink = true; }
         w->backoff = w->backoff > 0 ? (w->backoff * 2 < 30 ? w->backoff * 2 : 30) : 1;
         w->retry_at = now + w->backoff;
         report(w, s, "%s", err);
+        s->save_failed = true;
+        s->version++;
         return rc;
     }
+    if (s->save_failed) { s->save_failed = false; s->version++; }
     w->backoff = 0;
     w->retry_at = 0;
     if (w->session && w->synced == s->version && w->synced_ok && store_pending(w->db) == 0) s->dirty = false;
@@ -455,6 +481,13 @@ int tui_ws_load(tui_ws *w, session *s, int64_t id, tui_ws_ui *ui, char *err, siz
     w->session = id;
     w->model = ss->model > 0 ? ss->model : -1;
     snprintf(w->model_for, sizeof w->model_for, "%s", s->model_path);
+    w->model_hex[0] = 0;
+    store_model *sm;
+    char merr[256];
+    if (ss->model > 0 && store_model_get(w->db, ss->model, &sm, merr, sizeof merr) == STORE_OK) {
+        if (sm->sha256 && strlen(sm->sha256) == SHA256_HEX_LEN) snprintf(w->model_hex, sizeof w->model_hex, "%s", sm->sha256);
+        store_free(sm);
+    }
     snprintf(w->name, sizeof w->name, "%s", ss->name ? ss->name : "");
     w->saved_sel = ss->selected;
     w->saved_ui = str_dup0(ss->ui);

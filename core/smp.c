@@ -22,13 +22,22 @@
 #include <string.h>
 
 #include "logits.h"
+#include "vecdot.h"
 
 /* ---- candidates --------------------------------------------------------- */
 
 int smp_cands_init(smp_cands *c, int32_t cap) {
     memset(c, 0, sizeof *c);
     c->data = malloc(sizeof *c->data * (size_t)(cap > 0 ? cap : 1));
-    if (!c->data) return SMP_ENOMEM;
+    c->tmp = malloc(sizeof *c->tmp * (size_t)(cap > 0 ? cap : 1));
+    c->tmp_i = malloc(sizeof *c->tmp_i * (size_t)(cap > 0 ? cap : 1));
+    if (!c->data || !c->tmp || !c->tmp_i) {
+        free(c->data);
+        free(c->tmp);
+        free(c->tmp_i);
+        memset(c, 0, sizeof *c);
+        return SMP_ENOMEM;
+    }
     c->cap = cap;
     c->selected = -1;
     return SMP_OK;
@@ -36,6 +45,8 @@ int smp_cands_init(smp_cands *c, int32_t cap) {
 
 void smp_cands_fini(smp_cands *c) {
     free(c->data);
+    free(c->tmp);
+    free(c->tmp_i);
     memset(c, 0, sizeof *c);
 }
 
@@ -48,14 +59,32 @@ void smp_cands_set(smp_cands *c, const float *logits, int32_t n) {
     c->selected = -1;
 }
 
+/* One exp per candidate, vectorized (vd_exp_f32, within 2 ulp of expf)
+ * into the scratch row, summed in double: a 128k-token row costs tens of
+ * microseconds instead of two double exp() per token. */
 void smp_cands_softmax(smp_cands *c) {
     if (c->normalized || c->n == 0) return;
     float m = -INFINITY;
     for (int32_t i = 0; i < c->n; i++) if (c->data[i].logit > m) m = c->data[i].logit;
-    double s = 0;
-    for (int32_t i = 0; i < c->n; i++) s += m == -INFINITY ? 0 : exp((double)c->data[i].logit - m);
-    for (int32_t i = 0; i < c->n; i++)
-        c->data[i].p = s > 0 ? (float)(exp((double)c->data[i].logit - m) / s) : 0.0f;
+    if (m == -INFINITY) {
+        for (int32_t i = 0; i < c->n; i++) c->data[i].p = 0.0f;
+        c->normalized = true;
+        return;
+    }
+    float *e = c->tmp;
+    for (int32_t i = 0; i < c->n; i++) e[i] = c->data[i].logit - m;
+    vd_exp_f32(e, c->n);
+    /* the SIMD exp floors at ~1e-38 below -87: a masked (-inf) or hopeless
+     * token must keep probability 0. Eight partial sums in a fixed order
+     * (no long chain of dependent adds; the same result every time). */
+    double part[8] = { 0 };
+    for (int32_t i = 0; i < c->n; i++) {
+        if (!(c->data[i].logit - m >= -87.0f)) e[i] = 0.0f;
+        part[i & 7] += e[i];
+    }
+    double s = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    double inv = s > 0 ? 1.0 / s : 0.0;
+    for (int32_t i = 0; i < c->n; i++) c->data[i].p = (float)(e[i] * inv);
     c->normalized = true;
 }
 
@@ -287,6 +316,11 @@ static int top_p_apply(smp *s, smp_cands *c) {
     const par *q = s->ctx;
     if (q->v >= 1.0f || c->n <= 1) return SMP_OK;
     smp_cands_softmax(c);
+    if (!c->sorted && c->n > 1024) {    /* large rows: no sort (smp_keep_mass), rank key -logit */
+        for (int32_t i = 0; i < c->n; i++) c->tmp[i] = -c->data[i].logit;
+        int32_t k = smp_keep_mass(c, c->tmp, q->v, keep_at_least(q));
+        return k < 0 ? k : SMP_OK;
+    }
     int32_t m = c->n < 256 ? c->n : 256, keep = -1;
     if (!c->sorted) {
         partial_sort(c, m);
@@ -362,6 +396,18 @@ static int cmp_score(const void *pa, const void *pb) {
 static int typical_apply(smp *s, smp_cands *c) {
     typ_state *t = s->ctx;
     if (t->q.v >= 1.0f || c->n <= 1) return SMP_OK;
+    if (c->n > 1024) {
+        smp_cands_softmax(c);
+        /* |-log p_i - H| = |l_i - E[l]|: -log p_i = lse - l_i and H = lse -
+         * E[l], so the distance needs no log and no sort (smp_keep_mass) */
+        double lbar = 0;
+        for (int32_t i = 0; i < c->n; i++)
+            if (c->data[i].p > 0) lbar += c->data[i].p * (double)c->data[i].logit;
+        for (int32_t i = 0; i < c->n; i++)
+            c->tmp[i] = c->data[i].p > 0 ? (float)fabs((double)c->data[i].logit - lbar) : INFINITY;
+        int32_t k = smp_keep_mass(c, c->tmp, t->q.v, keep_at_least(&t->q));
+        return k < 0 ? k : SMP_OK;
+    }
     if (c->n > t->cap) {
         void *o = realloc(t->ord, sizeof *t->ord * (size_t)c->n);
         if (!o) return SMP_ENOMEM;

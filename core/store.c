@@ -168,6 +168,7 @@ static int get_int(store *s, const char *sql, int64_t *v, char *err, size_t errl
  * acknowledged writes went with it. */
 static void batch_lost(store *s, char *err, size_t errlen) {
     if (s->pending) err_append(err, errlen, " (%lld earlier unsaved writes were lost)", (long long)s->pending);
+    s->losses++;
     s->txn = false;
     s->pending = 0;
 }
@@ -229,6 +230,7 @@ int store_tick(store *s, char *err, size_t errlen) {
 }
 
 int64_t store_pending(const store *s) { return s->pending; }
+int64_t store_losses(const store *s) { return s->losses; }
 
 /* ---- the workspace folder and its lock --------------------------------------- */
 
@@ -292,6 +294,10 @@ static int lock_take(store *s, int wait_ms, char *err, size_t errlen) {
     char path[4096];
     snprintf(path, sizeof path, "%s/" STORE_LOCK_NAME, s->dir);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM))
+        return store_fail(s, STORE_EIO, err, errlen, "the workspace is not writable (" STORE_LOCK_NAME ": %s): "
+                          "give a writable folder with -w DIR; `logitlab runs -w DIR` and `export` read it as it is",
+                          strerror(errno));
     if (fd < 0) return store_fail(s, STORE_EIO, err, errlen, "cannot open the lock file: %s", strerror(errno));
     int got;
     for (int waited = 0; (got = flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EWOULDBLOCK && waited < wait_ms;

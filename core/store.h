@@ -104,6 +104,12 @@ int store_flush(store *s, char *err, size_t errlen);
 int store_tick(store *s, char *err, size_t errlen);
 /* Number of write calls not yet committed. */
 int64_t store_pending(const store *s);
+/* How many times a batch was rolled back by SQLite (a failed commit or
+ * write: full disk, I/O error) since store_open, whichever caller's call
+ * failed. Several callers share one store (the workbench and lab.store):
+ * each compares this count to know that writes it was told succeeded
+ * are gone. */
+int64_t store_losses(const store *s);
 /* Asks the running store_query_step to stop (any thread; a runaway plugin
  * query): it fails with STORE_EINTERRUPT. Writes are not interrupted (that
  * would drop the unsaved batch). The request holds until the next

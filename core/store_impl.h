@@ -34,6 +34,7 @@ struct store {
     bool txn;                   /* the save-as-you-go transaction is open */
     double txn_t0;              /* monotonic seconds when it began */
     int64_t pending;            /* write calls in it */
+    int64_t losses;             /* batches SQLite rolled back (store_losses) */
     bool in_query;              /* store_query_step is running */
     atomic_int stop;            /* store_interrupt was called */
     char *scratch;              /* grown on demand, reused: top-k JSON */

@@ -426,11 +426,14 @@ static int start_chunk(lua_State *L) {
     lstate *st = lhost_state(L);
     const char *expr = lua_pushfstring(L, "return %s", a->chunk);
     if (luaL_loadbufferx(L, expr, strlen(expr), "=repl", "t") != LUA_OK) {
+        /* an expression cut short ("1 +") ends at <eof> only in this form */
+        size_t n;
+        const char *m = lua_tolstring(L, -1, &n);
+        bool expr_eof = m && n >= 5 && strcmp(m + n - 5, "<eof>") == 0;
         lua_pop(L, 2);
         if (luaL_loadbufferx(L, a->chunk, strlen(a->chunk), "=repl", "t") != LUA_OK) {
-            size_t n;
-            const char *m = lua_tolstring(L, -1, &n);
-            if (m && n >= 5 && strcmp(m + n - 5, "<eof>") == 0) {
+            m = lua_tolstring(L, -1, &n);
+            if (expr_eof || (m && n >= 5 && strcmp(m + n - 5, "<eof>") == 0)) {
                 a->incomplete = 1;
                 return 0;
             }

@@ -7,6 +7,8 @@
 #include "logits.h"
 #include "smp.h"
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 static char P[4096];
 
@@ -361,12 +363,92 @@ static void wide_top_p(void) {
         smp_cands c = cands_of(x, N);
         smp *s = smp_create_top_p(top, 1);
         smp_apply(s, &c);
+        /* a row this long is cut without sorting: the kept tokens stay in
+         * id order, and are exactly the `want` best */
+        static char best[N];
+        memset(best, 0, sizeof best);
+        for (int32_t i = 0; i < want; i++) best[ord[i]] = 1;
         int ok = c.n == want;
-        for (int32_t i = 0; ok && i < c.n; i++) ok = c.data[i].id == ord[i];
+        for (int32_t i = 0; ok && i < c.n; i++) ok = best[c.data[i].id] && (i == 0 || c.data[i - 1].id < c.data[i].id);
         CHECK(ok, "top_p %.2f on %d flat tokens keeps the %d best (got %d)", top, N, want, c.n);
         smp_destroy(s);
         smp_cands_fini(&c);
     }
+}
+
+/* smp_keep_mass (top-p and typical-p on rows over 1024 tokens, without a
+ * sort) keeps exactly the set a full sort and a walk keep, on flat,
+ * spread, peaked, tied and masked rows, for several p and min_keep. */
+typedef struct ref_item { float key; int32_t id; float p; } ref_item;
+static int cmp_ref(const void *pa, const void *pb) {
+    const ref_item *a = pa, *b = pb;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+static void mass_selection(void) {
+    static const int32_t sizes[] = { 1500, 40000 };
+    static const double ps[] = { 0.05, 0.5, 0.95, 0.999 };
+    static const int32_t keeps[] = { 1, 50 };
+    smp_rng r;
+    smp_rng_init(&r, 11, 3);
+    int bad = 0, cases = 0;
+    for (int si = 0; si < 2; si++) {
+        int32_t n = sizes[si];
+        float *x = malloc(sizeof *x * (size_t)n);
+        ref_item *ref = malloc(sizeof *ref * (size_t)n);
+        char *kept = malloc((size_t)n);
+        for (int kind = 0; kind < 5; kind++) {
+            for (int32_t i = 0; i < n; i++) {
+                double u = smp_rng_double(&r), v = smp_rng_double(&r) + 1e-12;
+                double g = sqrt(-2 * log(v)) * cos(2 * M_PI * u);
+                x[i] = kind == 0 ? (float)u                             /* flat */
+                     : kind == 1 ? (float)(1.5 * g)                     /* a random model's spread */
+                     : kind == 2 ? (float)(4 * g)                       /* peaked */
+                     : kind == 3 ? (float)(0.5 * floor(2 * g))          /* many ties */
+                     : (u < 0.3 ? -INFINITY : (float)g);                /* masked tokens */
+            }
+            for (int typical = 0; typical < 2; typical++)
+                for (int pi = 0; pi < 4; pi++)
+                    for (int ki = 0; ki < 2; ki++) {
+                        smp_cands c = cands_of(x, n);
+                        smp *st = typical ? smp_create_typical((float)ps[pi], keeps[ki]) : smp_create_top_p((float)ps[pi], keeps[ki]);
+                        /* the reference: the same p and keys, fully sorted */
+                        smp_cands_softmax(&c);
+                        double lbar = 0;
+                        for (int32_t i = 0; i < n; i++) if (c.data[i].p > 0) lbar += c.data[i].p * (double)c.data[i].logit;
+                        for (int32_t i = 0; i < n; i++) {
+                            float key = typical ? (c.data[i].p > 0 ? (float)fabs((double)c.data[i].logit - lbar) : INFINITY)
+                                                : -c.data[i].logit;
+                            ref[i] = (ref_item){ isnan(key) ? INFINITY : key, c.data[i].id, c.data[i].p };
+                        }
+                        qsort(ref, (size_t)n, sizeof *ref, cmp_ref);
+                        double cum = 0;
+                        int32_t want = n;
+                        for (int32_t i = 0; i < n; i++) {
+                            cum += ref[i].p;
+                            if (cum >= ps[pi] && i + 1 >= keeps[ki]) { want = i + 1; break; }
+                        }
+                        for (int32_t i = 0; i < n; i++) kept[i] = 0;
+                        for (int32_t i = 0; i < want; i++) kept[ref[i].id] = 1;
+                        smp_apply(st, &c);
+                        int ok = c.n == want;
+                        double mass = 0;
+                        for (int32_t i = 0; ok && i < c.n; i++) { ok = kept[c.data[i].id]; mass += c.data[i].p; }
+                        ok = ok && fabs(mass - 1) < 1e-5;
+                        if (!ok && bad++ < 5)
+                            CHECK(0, "%s p=%.3f min_keep=%d on %d tokens (kind %d): kept %d, a full sort keeps %d",
+                                  typical ? "typical" : "top_p", ps[pi], (int)keeps[ki], (int)n, kind, (int)c.n, (int)want);
+                        cases++;
+                        smp_destroy(st);
+                        smp_cands_fini(&c);
+                    }
+        }
+        free(x);
+        free(ref);
+        free(kept);
+    }
+    CHECK(bad == 0, "smp_keep_mass equals a full sort on %d cases (%d differ)", cases, bad);
 }
 
 /* temp 0 after the default truncations is the golden argmax on every row */
@@ -401,6 +483,7 @@ int main(void) {
     chains();
     draws();
     wide_top_p();
+    mass_selection();
     greedy_rows();
     return check_done();
 }

@@ -295,7 +295,7 @@ tm new-session -d -x 80 -y 24 -c "$T" \
   "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color LOGITLAB_MODEL=$M $BIN; echo EXITED \$?; sleep 600"
 see "no command opens the workbench" "1 prompt"
 see "on the default model" "stories260K"
-key q
+key Escape; key q   # a first open types into the prompt: Esc leaves it
 see "and q leaves it" "EXITED 0"
 
 # ---- SIGTERM quits cleanly ----
@@ -320,7 +320,7 @@ keys "stty -a > $T/stty.raw" C-j; sleep 0.3
 check "kill -9 left the tty without icanon" grep -q -- '-icanon' "$T/stty.raw"
 keys "clear; $BIN tui -m $M -t 1 --no-lua" C-j
 see "starts again after kill -9" "1 prompt"
-key q
+key Escape; key q
 sleep 0.5
 keys "stty -a > $T/stty.after; echo done" Enter
 sleep 0.5
