@@ -25,13 +25,15 @@ for spec in ${TRAIN_SHAPES:-stories260k:tok512:8:256:8 stories15m:spm:8:256:5}; 
 $spec
 EOF2
   case $vocab in tok512) tk=$SH/stories260K.gguf ;; *) tk=$SH/ggml-vocab-llama-spm.gguf ;; esac
+  for gemm in own blas; do
   "$BIN" train --shape "$shape" -T "$tk" -t "$T" -b "$B" --seq-len "$S" --steps "$N" --warmup 0 --val 0 \
-    --ckpt-every -1 -w none --json -o "$OUT/train-$shape.gguf" "$OUT/train-text.txt" |
-  awk -v shape="$shape" -v T="$T" -v B="$B" -v S="$S" -v peak="$PEAK" '
+    --gemm "$gemm" --ckpt-every -1 -w none --json -o "$OUT/train-$shape.gguf" "$OUT/train-text.txt" |
+  awk -v shape="$shape" -v T="$T" -v B="$B" -v S="$S" -v peak="$PEAK" -v gemm="$gemm" '
     /"step":/ { match($0, /"elapsed_s":[0-9.]+/); e = substr($0, RSTART + 12, RLENGTH - 12); n++; if (n == 1) e1 = e; en = e }
     /"done":/ { match($0, /"params":[0-9]+/); p = substr($0, RSTART + 9, RLENGTH - 9) }
     END { tps = (n - 1) * B * S / (en - e1); g = 6 * p * tps / 1e9;
-          printf "{\"bench\":\"train\",\"impl\":\"logitlab\",\"shape\":\"%s\",\"threads\":%d,\"batch\":%d,\"seq_len\":%d,\"params\":%d,\"tok_per_s\":%.1f,\"gflops\":%.2f,\"peak_frac\":%.3f}\n", shape, T, B, S, p, tps, g, g / peak }'
+          printf "{\"bench\":\"train\",\"impl\":\"logitlab %s gemm\",\"shape\":\"%s\",\"threads\":%d,\"batch\":%d,\"seq_len\":%d,\"params\":%d,\"tok_per_s\":%.1f,\"gflops\":%.2f,\"peak_frac\":%.3f}\n", gemm, shape, T, B, S, p, tps, g, g / peak }'
+  done
   if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     /usr/bin/python3 bench/train_torch.py "$shape" "$T" "$B" "$S" "$N"
   fi
@@ -43,14 +45,6 @@ for spec in ${SHAPES:-stories15m:f32 stories15m:q8_0 stories15m:q4_0 tinyllama-1
   [ -f "$f" ] || "$BIN" synth --shape "$shape" --type "$type" -o "$f" >/dev/null
   "$BIN" bench -m "$f" -t "$T" -p 128 -n 64 --json
 done
-# Sampler picks without top-k on flat rows of 32000 and 128256 tokens
-# (bench/smpbench.c), as a fraction of one stories15m-shape decode step
-# measured here just before (issue 14: at most 5%).
-f="$OUT/stories15m-f32.gguf"
-[ -f "$f" ] || "$BIN" synth --shape stories15m --type f32 -o "$f" >/dev/null
-STEP=$("$BIN" bench -m "$f" -t "$T" -p 16 -n 32 --json | grep '"test":"tg32"' | sed 's/.*"ms_per_token":\([0-9.]*\).*/\1/')
-cc -O2 -Icore -o "$OUT/smpbench" bench/smpbench.c "$(dirname "$BIN")/liblogitlab.a" -lm -lpthread
-"$OUT/smpbench" --step-ms "$STEP"
 # Three models decoded together (proxy tuning, docs/plugins.md) against each
 # alone: the stories15m trio, and a proxy-shaped trio (a large base, two
 # small experts). ratio = together / the sum of the three alone.

@@ -28,6 +28,8 @@ check "one JSON line per step and a summary" sh -c "[ \$(grep -c '\"step\":' '$T
 check "the validation loss at step 3" grep -q '"step":3,.*"val_loss":[0-9]' "$T/log"
 check "the GGUF opens in info" "$L" info "$T/t.gguf"
 check "and generates" "$L" gen -m "$T/t.gguf" -n 8 -t 1 -p "Once"
+check "quantizes" "$L" quantize -q "$T/t.gguf" "$T/t-q8.gguf" q8_0
+check "and the quantized file generates" "$L" gen -m "$T/t-q8.gguf" -n 8 -t 1 -p "Once"
 check "the run is in the workspace" sh -c "'$L' runs -w '$T/ws' | grep -q train"
 check "the checkpoint is in the workspace" test -f "$T/ws/train/t.gguf.ckpt"
 check "resume a finished run" "$L" train $TINY --steps 6 --val 0.3,3,1 --resume -w "$T/ws" -o "$T/t2.gguf" "$T/a.txt" "$T/qa.jsonl"
