@@ -17,7 +17,7 @@ LDFLAGS += -pthread $(XLDFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm
 
 AVX2_FLAGS   := -mavx2 -mfma -mf16c
-AVX512_FLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c
+AVX512_FLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mfma -mf16c
 
 LIB_SRC  := $(wildcard core/*.c) $(wildcard kernels/cpu/*.c)
 LUA_SRC  := $(wildcard lua/*.c)
@@ -35,7 +35,7 @@ LIB      := $(BUILD)/liblogitlab.a
 LUALIB   := $(if $(LUA_SRC),$(BUILD)/liblogitlab-lua.a)
 BIN      := $(BUILD)/logitlab
 
-.PHONY: all test asan fuzz bench clean cuda-check
+.PHONY: all test asan fuzz fuzz-long bench clean cuda-check
 all: $(BIN) $(LIB)
 
 $(BUILD)/%_avx2.o: %_avx2.c
@@ -80,7 +80,14 @@ asan:
 	  XCFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  XLDFLAGS="-fsanitize=address,undefined" test
 
+# `make fuzz` runs each harness for FUZZ_TIME seconds; `make fuzz-long` for
+# FUZZ_RUNS executions each (default 1,000,000: hours on two cores), and
+# prints each harness's execution count and time (libFuzzer's last line).
 FUZZ_TIME ?= 20
+FUZZ_RUNS ?= 1000000
+FUZZ_LIMIT = $(if $(FUZZ_LONG),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_TIME))
+fuzz-long:
+	$(MAKE) fuzz FUZZ_LONG=1
 fuzz:
 	$(MAKE) CC=clang BUILD=build-fuzz OPT="-O1 -fno-omit-frame-pointer" \
 	  XCFLAGS="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/liblogitlab.a
@@ -90,8 +97,8 @@ fuzz:
 	  clang -std=c11 -g -O1 -D_GNU_SOURCE -Icore -Ikernels/cpu -fsanitize=fuzzer,address,undefined \
 	    -o build-fuzz/$$n $$f build-fuzz/liblogitlab.a $(PKG_LIBS) -lm -pthread; \
 	  mkdir -p build-fuzz/corpus/$$n; cp -n tests/fuzz/seeds/$$n/* build-fuzz/corpus/$$n/ 2>/dev/null || true; \
-	  echo "fuzz: $$n for $(FUZZ_TIME)s"; \
-	  build-fuzz/$$n -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -max_len=65536 build-fuzz/corpus/$$n 2>build-fuzz/$$n.log \
+	  echo "fuzz: $$n ($(FUZZ_LIMIT))"; \
+	  build-fuzz/$$n $(FUZZ_LIMIT) -rss_limit_mb=2048 -max_len=65536 build-fuzz/corpus/$$n 2>build-fuzz/$$n.log \
 	    || { tail -40 build-fuzz/$$n.log; exit 1; }; \
 	  tail -1 build-fuzz/$$n.log; \
 	done

@@ -6,6 +6,7 @@
  * a model that cannot be loaded), 2 a usage error (unknown command or option,
  * a bad number). Every error is one line on stderr.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -107,6 +108,10 @@ int main(int argc, char **argv) {
     if (!c) return cli_usage_error(NULL, "unknown command '%s'", a);
     fflush(stdout);
     int rc = c->fn(argc - 1, argv + 1);
-    if (fflush(stdout) != 0 && rc == CLI_OK) rc = cli_fail(c->name, "cannot write the output");
+    /* ferror too: a command that flushed as it went (streaming tokens) met
+     * the error then, and the last fflush finds nothing left to write */
+    errno = 0;
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc == CLI_OK)
+        rc = cli_fail(c->name, "cannot write the output%s%s", errno ? ": " : "", errno ? strerror(errno) : "");
     return rc;
 }

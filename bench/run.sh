@@ -45,6 +45,18 @@ for spec in ${SHAPES:-stories15m:f32 stories15m:q8_0 stories15m:q4_0 tinyllama-1
   [ -f "$f" ] || "$BIN" synth --shape "$shape" --type "$type" -o "$f" >/dev/null
   "$BIN" bench -m "$f" -t "$T" -p 128 -n 64 --json
 done
+# The batch-size curve (issue 22): a step of N sequences, N = 1..64, against
+# the best split of the same N into smaller steps (ratio > 1: a cliff).
+sh bench/curve.sh "$BIN" "$OUT/stories15m-q8_0.gguf" "$T" 64
+sh bench/curve.sh "$BIN" "$OUT/stories15m-q4_0.gguf" "$T" 64
+# Sampler picks without top-k on flat rows of 32000 and 128256 tokens
+# (bench/smpbench.c), as a fraction of one stories15m-shape decode step
+# measured here just before (issue 14: at most 5%).
+f="$OUT/stories15m-f32.gguf"
+[ -f "$f" ] || "$BIN" synth --shape stories15m --type f32 -o "$f" >/dev/null
+STEP=$("$BIN" bench -m "$f" -t "$T" -p 16 -n 32 --json | grep '"test":"tg32"' | sed 's/.*"ms_per_token":\([0-9.]*\).*/\1/')
+cc -O2 -Icore -o "$OUT/smpbench" bench/smpbench.c "$(dirname "$BIN")/liblogitlab.a" -lm -lpthread
+"$OUT/smpbench" --step-ms "$STEP"
 # Three models decoded together (proxy tuning, docs/plugins.md) against each
 # alone: the stories15m trio, and a proxy-shaped trio (a large base, two
 # small experts). ratio = together / the sum of the three alone.

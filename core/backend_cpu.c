@@ -66,7 +66,7 @@ static void cpu_destroy(backend *b) {
     free(c);
 }
 
-/* Repacks the Q4_0 and Q8_0 matrices eight rows at a time for decode
+/* Repacks the Q4_0, Q8_0 and Q4_K matrices eight rows at a time for decode
  * (vecdot_r8_avx2.c: Q4_0 about 1.9x, Q8_0 about 1.2x less work than the
  * tiles). The copy is extra memory: it is made only while all copies
  * together stay under a quarter of physical memory, so a model near the
@@ -120,14 +120,20 @@ static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
     return 0;
 }
 
-/* The repacked copy a product of n sequences should read, or NULL: one to
- * four sequences, and up to eight on Q4_0, where it beats vd_matmul8
- * (measured: 5.5x vs 6.5x one sequence for eight; Q8_0's signed codes
- * favour vd_matmul8). */
-static const void *r8_for(const cpu *c, const model_weight *w, int32_t n) {
-    if (n > 8 || (n > 4 && w->type != QT_Q4_0)) return NULL;
+/* The repacked copy of w, or NULL. */
+static const void *repacked(const cpu *c, const model_weight *w) {
     for (int i = 0; i < c->n_r8; i++) if (c->r8[i].w == w) return c->r8[i].data;
     return NULL;
+}
+
+/* The repacked copy a product of n sequences should read, or NULL: one to
+ * four sequences, up to eight on Q4_0, where it beats vd_matmul8
+ * (measured: 5.5x vs 6.5x one sequence for eight; Q8_0's signed codes
+ * favour vd_matmul8), and any number on Q4_K (eight at a time), which has
+ * no eight-wide kernel and whose tiles cost more. */
+static const void *r8_for(const cpu *c, const model_weight *w, int32_t n) {
+    if (w->type != QT_Q4_K && (n > 8 || (n > 4 && w->type != QT_Q4_0))) return NULL;
+    return repacked(c, w);
 }
 
 /* VD_W_NO_MIN for a Q8_0 weight free of -128 codes, else 0. The first ask
@@ -196,11 +202,27 @@ typedef struct mm_job {
     const void *const *xq;   /* per weight: rounded activations */
     const void *const *x8;   /* per weight: the same interleaved by eight, or NULL */
     const void *const *r8;   /* per weight: its repacked copy to read (r8_for), or NULL */
+    const void *const *rp;   /* per weight: its repacked copy whatever n, or NULL */
     const unsigned *wflags;  /* per weight: vd_matmul8's flags (x8_flags) */
     long total_rows;
     long chunk;              /* rows a thread takes at a time (a multiple of 16) */
     atomic_long next;        /* first row not yet taken */
 } mm_job;
+
+/* Rows [r0, r1) of w against nact activations xq from the repacked copy rp,
+ * eight activations at a time: whole groups of eight rows from the copy,
+ * the edges from the original. */
+static void r8_rows(const model_weight *w, const void *rp, long r0, long r1, const char *xq, int nact, float *y) {
+    long a = (r0 + 7) / 8 * 8, e = (r1 < w->rows / 8 * 8 ? r1 : w->rows / 8 * 8) / 8 * 8;
+    if (a >= e) { vd_matmul(w->type, w->data, w->cols, r0, r1, xq, nact, y, w->rows); return; }
+    size_t xrs = vd_act_row_size(w->type, w->cols);
+    vd_matmul(w->type, w->data, w->cols, r0, a, xq, nact, y, w->rows);
+    for (int j0 = 0; j0 < nact; j0 += 2 * VD_R8_NX) {
+        int nx = nact - j0 < 2 * VD_R8_NX ? nact - j0 : 2 * VD_R8_NX;
+        vd_matmul_r8(w->type, rp, w->cols, a, e, xq + (size_t)j0 * xrs, nx, y + (size_t)j0 * w->rows, w->rows);
+    }
+    vd_matmul(w->type, w->data, w->cols, e, r1, xq, nact, y, w->rows);
+}
 
 /* Runs rows [lo, hi) of the concatenation of all weights of the job. The
  * three kernels keep one order (vecdot.h), so which one a row meets (by batch
@@ -214,21 +236,19 @@ static void mm_rows(mm_job *j, long lo, long hi) {
         if (r1 <= 0 || r0 >= w->rows) continue;
         if (r0 < 0) r0 = 0;
         if (r1 > w->rows) r1 = w->rows;
-        const void *r8 = j->r8[k];
         if (j->x8[k]) {
-            vd_matmul8(w->type, w->data, w->cols, r0, r1, j->x8[k], j->n, j->y[k], w->rows, j->wflags[k]);
+            /* a last chunk of one to four activations would cost a whole
+             * eight-lane pass: the repacked kernel takes it (no cliff past
+             * each multiple of eight) */
+            int tail = j->n % 8, n8 = tail && tail <= VD_R8_NX && j->rp[k] ? j->n - tail : j->n;
+            vd_matmul8(w->type, w->data, w->cols, r0, r1, j->x8[k], n8, j->y[k], w->rows, j->wflags[k]);
+            if (n8 < j->n)
+                r8_rows(w, j->rp[k], r0, r1, (const char *)j->xq[k] + (size_t)n8 * vd_act_row_size(w->type, w->cols),
+                        j->n - n8, j->y[k] + (size_t)n8 * w->rows);
             continue;
         }
-        if (r8) {   /* whole groups of eight from the repacked copy, the edges from the original */
-            long a = (r0 + 7) / 8 * 8, e = (r1 < w->rows / 8 * 8 ? r1 : w->rows / 8 * 8) / 8 * 8;
-            if (a < e) {
-                vd_matmul(w->type, w->data, w->cols, r0, a, j->xq[k], j->n, j->y[k], w->rows);
-                vd_matmul_r8(w->type, r8, w->cols, a, e, j->xq[k], j->n, j->y[k], w->rows);
-                vd_matmul(w->type, w->data, w->cols, e, r1, j->xq[k], j->n, j->y[k], w->rows);
-                continue;
-            }
-        }
-        vd_matmul(w->type, w->data, w->cols, r0, r1, j->xq[k], j->n, j->y[k], w->rows);
+        if (j->r8[k]) r8_rows(w, j->r8[k], r0, r1, j->xq[k], j->n, j->y[k]);
+        else vd_matmul(w->type, w->data, w->cols, r0, r1, j->xq[k], j->n, j->y[k], w->rows);
     }
 }
 
@@ -269,8 +289,8 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
     /* batches of several rows (decode or prompt): one interleaved copy per
      * group whose weights have an eight-wide kernel (vecdot.h), placed after */
     size_t off8[MAX_MATMUL_W], size8[MAX_MATMUL_W] = { 0 };
-    const void *r8[MAX_MATMUL_W], *x8[MAX_MATMUL_W];
-    for (int k = 0; k < nw; k++) r8[k] = r8_for(c, w[k], n);
+    const void *r8[MAX_MATMUL_W], *x8[MAX_MATMUL_W], *rp[MAX_MATMUL_W];
+    for (int k = 0; k < nw; k++) { r8[k] = r8_for(c, w[k], n); rp[k] = repacked(c, w[k]); }
     for (int k = 0; k < nw; k++) {
         size_t s8 = r8[k] ? 0 : vd_act8_size(w[k]->type, cols, n);   /* a repacked weight needs none */
         if (s8 > size8[act_of[k]]) size8[act_of[k]] = s8;
@@ -296,7 +316,7 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
     }
     unsigned wflags[MAX_MATMUL_W];
     for (int k = 0; k < nw; k++) wflags[k] = x8[k] ? x8_flags(c, w[k]) : 0;
-    mm_job j = { c, nw, w, y, n, xq, x8, r8, wflags, 0, 0, 0 };
+    mm_job j = { c, nw, w, y, n, xq, x8, r8, rp, wflags, 0, 0, 0 };
     for (int k = 0; k < nw; k++) j.total_rows += w[k]->rows;
     long nth = pool_size(c->pool);
     j.chunk = (j.total_rows / (4 * nth) + 15) / 16 * 16;

@@ -211,6 +211,18 @@ static int reserve(ctx *c, int32_t ns, int32_t *cells_by_seq, char *err, size_t 
     return CTX_OK;
 }
 
+/* The first output row holding NaN or Inf, or -1. x * 0 is 0 for every
+ * finite x and NaN otherwise, so one sum per row finds them (no branch per
+ * element; the compiler vectorizes it). */
+static int32_t nonfinite_row(const float *l, int32_t rows, int32_t V) {
+    for (int32_t r = 0; r < rows; r++) {
+        float acc = 0.0f;
+        for (int32_t i = 0; i < V; i++) acc += l[(size_t)r * V + i] * 0.0f;
+        if (acc != 0.0f) return r;
+    }
+    return -1;
+}
+
 int ctx_eval(ctx *c, const ctx_entry *b, int32_t n, char *err, size_t errlen) {
     const model_info *h = model_get_info(c->m);
     if (n <= 0 || n > c->p.n_batch) {
@@ -238,6 +250,15 @@ int ctx_eval(ctx *c, const ctx_entry *b, int32_t n, char *err, size_t errlen) {
             for (int32_t k = 0; k < ns; k++) kv_seq_rewind(c->kv, c->sw[k].seq, c->sw[k].old_len);
             if (err && errlen) snprintf(err, errlen, "out of memory during evaluation");
             rc = CTX_ENOMEM;
+        }
+        int32_t bad = rc == CTX_OK ? nonfinite_row(c->logits, n_out, h->n_vocab) : -1;
+        if (bad >= 0) {   /* sampling NaN would pick token 0 (<unk>) forever and exit 0 */
+            for (int32_t k = 0; k < ns; k++) kv_seq_rewind(c->kv, c->sw[k].seq, c->sw[k].old_len);
+            const ctx_entry *e = &b[c->out_idx[bad]];
+            if (err && errlen)
+                snprintf(err, errlen, "%s: the model computed NaN or infinite logits (sequence %d, position %d): "
+                         "its weights hold non-finite values or overflow", model_path(c->m), e->seq, e->pos);
+            rc = CTX_ENONFINITE;
         }
     }
     for (int32_t k = 0; k < ns; k++) c->slot[c->sw[k].seq] = -1;

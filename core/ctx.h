@@ -34,7 +34,9 @@ typedef struct ctx_params {
     struct pool *pool;
 } ctx_params;
 
-enum { CTX_OK = 0, CTX_EINVAL = -1, CTX_ENOMEM = -2, CTX_EFULL = -3, CTX_EBACKEND = -4 };
+/* CTX_ENONFINITE: the model produced NaN or Inf logits (damaged weights);
+ * the batch is undone as for CTX_ENOMEM and err names the model file. */
+enum { CTX_OK = 0, CTX_EINVAL = -1, CTX_ENOMEM = -2, CTX_EFULL = -3, CTX_EBACKEND = -4, CTX_ENONFINITE = -5 };
 
 typedef struct ctx_entry {
     int32_t seq;          /* a live sequence */

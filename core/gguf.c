@@ -24,6 +24,7 @@
  * tensors), so a finished file ends exactly at the end of its last tensor.
  */
 #include "gguf.h"
+#include "fio.h"
 #include "qtypes.h"
 #include "strmap.h"
 #include <errno.h>
@@ -271,9 +272,11 @@ static int parse_kvs(rd *r, gguf *g) {
         if (strcmp(g->keys[i], "general.alignment") == 0) {
             if (type != GGUF_T_U32)
                 return fail(r, vat, "general.alignment is %s, not u32", vtypes[type].name);
-            if (!is_pow2(g->vals[i].num.u))
-                return fail(r, vat + 4, "general.alignment %llu is not a power of two",
-                            (unsigned long long)g->vals[i].num.u);
+            /* the GGUF spec: a multiple of 8 (a power of two here); smaller
+             * ones would leave F32 and block data misaligned */
+            if (!is_pow2(g->vals[i].num.u) || g->vals[i].num.u < 8)
+                return fail(r, vat + 4, "general.alignment %llu is not a power of two of at least 8 (the GGUF spec "
+                            "wants a multiple of 8)", (unsigned long long)g->vals[i].num.u);
             g->alignment = g->vals[i].num.u;
         }
     }
@@ -418,19 +421,10 @@ int gguf_open_mem(gguf **out, const void *data, size_t size, const char *name,
 
 int gguf_open(gguf **out, const char *path, char *err, size_t errlen) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        fmt(err, errlen, "%s: %s", path, strerror(errno));
-        if (fd >= 0) close(fd);
-        return GGUF_EIO;
-    }
-    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SIZE_MAX) {
-        fmt(err, errlen, "%s: not a regular file", path);
-        close(fd);
-        return GGUF_EIO;
-    }
-    size_t len = (size_t)st.st_size;
+    uint64_t size;
+    int fd = fio_open(path, SIZE_MAX, &size, err, errlen);   /* a regular file, never blocking */
+    if (fd < 0) return fd == FIO_ENOMEM ? GGUF_ENOMEM : GGUF_EIO;
+    size_t len = (size_t)size;
     void *map = NULL;
     if (len) {   /* mmap of 0 bytes fails; an empty file is reported as truncated */
         map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);

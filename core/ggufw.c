@@ -294,14 +294,15 @@ static int io_fail(ggufw *w, char *err, size_t errlen, const char *what) {
     return GGUF_EIO;
 }
 
-/* Alignment from general.alignment if set (must be a power-of-two u32), and
+/* Alignment from general.alignment if set (must be a power-of-two u32 of at
+ * least 8, as the reader wants: the spec asks for a multiple of 8), and
  * each tensor's offset in the data section. */
 static int layout(ggufw *w, const char *path, char *err, size_t errlen) {
     int32_t a = strmap_get(&w->kv_index, "general.alignment", strlen("general.alignment"));
     if (a >= 0) {
         const gguf_value *v = &w->kvs[a].v;
-        if (v->type != GGUF_T_U32 || !is_pow2(v->num.u) || v->num.u > UINT32_MAX) {
-            fmt(err, errlen, "%s: general.alignment must be a power-of-two u32", path);
+        if (v->type != GGUF_T_U32 || !is_pow2(v->num.u) || v->num.u < 8 || v->num.u > UINT32_MAX) {
+            fmt(err, errlen, "%s: general.alignment must be a power-of-two u32 of at least 8", path);
             return GGUF_EFORMAT;
         }
         w->alignment = v->num.u;

@@ -8,6 +8,7 @@
  */
 #include "model_impl.h"
 #include "gguf.h"
+#include "fio.h"
 #include "qtypes.h"
 #include "tok.h"
 #include <errno.h>
@@ -72,6 +73,8 @@ int model_check_hparams(model *m, char *err, size_t errlen) {
     if (h->n_kv_heads <= 0 || h->n_heads % h->n_kv_heads) return model_fail(err, errlen, p, "KV head count %d does not divide head count %d", h->n_kv_heads, h->n_heads);
     if (h->ffn_dim <= 0 || h->ffn_dim > 1 << 20) return model_fail(err, errlen, p, "feed-forward length %d out of range", h->ffn_dim);
     if (h->n_vocab <= 0 || h->n_vocab > 1 << 24) return model_fail(err, errlen, p, "vocabulary size %d out of range", h->n_vocab);
+    if (h->ctx_train <= 0 || h->ctx_train > 1 << 24)
+        return model_fail(err, errlen, p, "context length %d out of range (1..16777216)", h->ctx_train);
     h->head_dim = h->dim / h->n_heads;
     if (h->rope_dim <= 0) h->rope_dim = h->head_dim;
     if (h->rope_dim > h->head_dim || h->rope_dim % 2) return model_fail(err, errlen, p, "rope dimension %d invalid for head size %d", h->rope_dim, h->head_dim);
@@ -252,12 +255,13 @@ int model_open(model **out, const char *path, const model_params *p, char *err, 
     m->info.ftype = -1;
     m->info.l2c_version = -1;
     char magic[4] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f) { model_fail(err, errlen, path, "%s", strerror(errno)); model_close(m); return -1; }
-    size_t got = fread(magic, 1, 4, f);
-    fclose(f);
+    size_t got = 0;
+    if (fio_head(path, magic, 4, &got, err, errlen)) { model_close(m); return -1; }   /* regular files only */
     int rc;
-    if (got == 4 && memcmp(magic, "GGUF", 4) == 0) {
+    if (got == 4 && memcmp(magic, "GGUF", 4) == 0 && p && p->tokenizer_path) {
+        rc = model_fail(err, errlen, path, "a GGUF model carries its own tokenizer; a tokenizer file is only for "
+                  "llama2.c checkpoints");
+    } else if (got == 4 && memcmp(magic, "GGUF", 4) == 0) {
         rc = gguf_open(&m->g, path, err, errlen);
         if (rc == 0) rc = load_gguf(m, err, errlen);
     } else {

@@ -30,6 +30,7 @@
  * Invariant: on success every weight and norm points at checked memory.
  */
 #include "model_impl.h"
+#include "fio.h"
 #include "qtypes.h"
 #include "tok.h"
 #include <errno.h>
@@ -290,19 +291,18 @@ static int read_header(model *m, int *version, bool *shared, char *err, size_t e
 }
 
 static int map_file(model *m, char *err, size_t errlen) {
-    int fd = open(m->path, O_RDONLY);
-    if (fd < 0) return model_fail(err, errlen, m->path, "%s", strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st)) { close(fd); return model_fail(err, errlen, m->path, "%s", strerror(errno)); }
-    if (st.st_size < HEADER_V0) {
+    uint64_t fsize;
+    int fd = fio_open(m->path, SIZE_MAX, &fsize, err, errlen);   /* a regular file, never blocking */
+    if (fd < 0) return -1;
+    if (fsize < HEADER_V0) {
         unsigned char b[HEADER_V0];
         ssize_t got = read(fd, b, sizeof b);
         close(fd);
         return model_fail(err, errlen, m->path, "not a model logitlab can read: %lld bytes, shorter than any "
-                          "model header (%s). %s", (long long)st.st_size, describe(b, got > 0 ? (size_t)got : 0),
+                          "model header (%s). %s", (long long)fsize, describe(b, got > 0 ? (size_t)got : 0),
                           EXPECTS);
     }
-    m->map_size = (size_t)st.st_size;
+    m->map_size = (size_t)fsize;
     m->map = mmap(NULL, m->map_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (m->map == MAP_FAILED) { m->map = NULL; return model_fail(err, errlen, m->path, "mmap failed: %s", strerror(errno)); }
@@ -354,7 +354,10 @@ static int find_tokenizer(model *m, const model_params *p, char *err, size_t err
         if (access(tp, R_OK) != 0) snprintf(tp, sizeof tp, "%.*stokenizer.bin", dl, m->path);
         tpath = tp;
     }
-    if (tok_from_llama2c(&m->tok, tpath, err, errlen)) return -1;
+    /* a named file may be any tokenizer format (tokenizer.bin, a GGUF,
+     * tokenizer.json); the one found beside the model is llama2.c's */
+    if (p && p->tokenizer_path ? tok_open(&m->tok, tpath, err, errlen) : tok_from_llama2c(&m->tok, tpath, err, errlen))
+        return -1;
     if (tok_n_vocab(m->tok) != m->info.n_vocab)
         return model_fail(err, errlen, m->path, "tokenizer %s has %d tokens but the model %d",
                           tpath, tok_n_vocab(m->tok), m->info.n_vocab);

@@ -3,6 +3,7 @@
  * straight from the caller's buffer, only a tail is copied. Words are read
  * big-endian byte by byte, so the code is the same on every host. */
 #include "sha256.h"
+#include "fio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -110,11 +111,10 @@ void sha256_hex(const uint8_t d[SHA256_LEN], char out[SHA256_HEX_LEN + 1]) {
 }
 
 int sha256_file(const char *path, uint8_t out[SHA256_LEN], uint64_t *size, char *err, size_t errlen) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (err && errlen) snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return SHA256_EIO;
-    }
+    uint64_t fsize;
+    char tmp[1];
+    int fd = fio_open(path, 0, &fsize, err && errlen ? err : tmp, err && errlen ? errlen : sizeof tmp);
+    if (fd < 0) return SHA256_EIO;   /* also a FIFO or a device: only regular files are hashed */
     uint8_t buf[1 << 16];   /* 64 KiB on the stack: large enough to stream at disk speed */
     sha256 c;
     sha256_init(&c);

@@ -166,8 +166,39 @@ static int get_int(store *s, const char *sql, int64_t *v, char *err, size_t errl
 
 /* The batch was rolled back by SQLite (I/O error, full disk): say how many
  * acknowledged writes went with it. */
+static bool id_push(int64_t **v, int *n, int *cap, int64_t id) {
+    for (int i = 0; i < *n; i++)
+        if ((*v)[i] == id) return true;
+    if (*n == *cap) {
+        int nc = *cap ? *cap * 2 : 8;
+        int64_t *nv = sqlite3_realloc64(*v, (sqlite3_uint64)nc * sizeof *nv);
+        if (!nv) return false;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = id;
+    return true;
+}
+
+void store_wr_run(store *s, int64_t run) {
+    if (run > 0 && !id_push(&s->batch_runs, &s->n_batch_runs, &s->cap_batch_runs, run)) s->batch_untracked = true;
+}
+
+bool store_run_lost(const store *s, int64_t run) {
+    if (s->lost_untracked) return true;
+    for (int i = 0; i < s->n_lost_runs; i++)
+        if (s->lost_runs[i] == run) return true;
+    return false;
+}
+
+/* The batch is gone (SQLite rolled it back): its runs lost writes. */
 static void batch_lost(store *s, char *err, size_t errlen) {
     if (s->pending) err_append(err, errlen, " (%lld earlier unsaved writes were lost)", (long long)s->pending);
+    for (int i = 0; i < s->n_batch_runs; i++)
+        if (!id_push(&s->lost_runs, &s->n_lost_runs, &s->cap_lost_runs, s->batch_runs[i])) s->lost_untracked = true;
+    s->lost_untracked |= s->batch_untracked;
+    s->n_batch_runs = 0;
+    s->batch_untracked = false;
     s->losses++;
     s->txn = false;
     s->pending = 0;
@@ -180,6 +211,8 @@ static int commit(store *s, char *err, size_t errlen) {
     if (rc == STORE_OK) {
         s->txn = false;
         s->pending = 0;
+        s->n_batch_runs = 0;
+        s->batch_untracked = false;
     } else if (sqlite3_get_autocommit(s->db)) {
         batch_lost(s, err, errlen);
     }
@@ -196,10 +229,13 @@ int store_wr_begin(store *s, char *err, size_t errlen) {
         s->txn_t0 = mono();
     }
     sqlite3_stmt *st = store_stmt(s, ST_SAVEPOINT, "SAVEPOINT w", err, errlen);
-    return st ? store_step_done(s, st, "starting a write", err, errlen) : STORE_ENOMEM;
+    int rc = st ? store_step_done(s, st, "starting a write", err, errlen) : STORE_ENOMEM;
+    if (!rc) s->in_write++;
+    return rc;
 }
 
 int store_wr_end(store *s, int rc, char *err, size_t errlen) {
+    s->in_write--;
     if (rc == STORE_OK) {
         sqlite3_stmt *st = store_stmt(s, ST_RELEASE, "RELEASE w", err, errlen);
         rc = st ? store_step_done(s, st, "finishing a write", err, errlen) : STORE_ENOMEM;
@@ -224,7 +260,9 @@ int store_wr_end(store *s, int rc, char *err, size_t errlen) {
 int store_flush(store *s, char *err, size_t errlen) { return commit(s, err, errlen); }
 
 int store_tick(store *s, char *err, size_t errlen) {
-    if (!s->txn || mono() - s->txn_t0 < s->flush_ms * 1e-3) return 0;
+    /* in_write: a tick from inside a write call (the Lua budget hook runs
+     * while a write converts its data) waits for the call to finish */
+    if (!s->txn || s->in_write || mono() - s->txn_t0 < s->flush_ms * 1e-3) return 0;
     int rc = commit(s, err, errlen);
     return rc ? rc : 1;
 }
@@ -363,6 +401,29 @@ static int check_header(store *s, char *err, size_t errlen) {
     return STORE_OK;
 }
 
+/* A workspace may come from someone else: SQL stored in it must not run
+ * here. logitlab creates tables and indexes only; a view, a trigger or a
+ * virtual table (whose module could be FTS3 with a planted tokenizer) is
+ * refused, by type and name, never executed. */
+static int foreign_objects(store *s, char *err, size_t errlen) {
+    sqlite3_stmt *st = store_stmt(s, -1, "SELECT type, name FROM sqlite_schema WHERE type NOT IN ('table', 'index') "
+                                  "OR (type = 'table' AND sql LIKE 'CREATE VIRTUAL%') LIMIT 1", err, errlen);
+    if (!st) return store_dberr(s, sqlite3_errcode(s->db), "reading the schema", err, errlen);
+    int rc = sqlite3_step(st), out = STORE_OK;
+    if (rc == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(st, 0);
+        bool vt = type && strcmp(type, "table") == 0;
+        out = store_fail(s, STORE_ECORRUPT, err, errlen, STORE_DB_NAME " holds %s \"%.64s\" that logitlab does not "
+                         "create; a workspace may not carry SQL that would run when it is opened (remove it with "
+                         "the sqlite3 shell if you trust it)", vt ? "a virtual table" : type && strcmp(type, "view") == 0
+                         ? "a view" : "a trigger", (const char *)sqlite3_column_text(st, 1));
+    } else if (rc != SQLITE_DONE) {
+        out = store_dberr(s, rc, "reading the schema", err, errlen);
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
 /* The same checks through SQLite (the WAL may hold a newer header). */
 static int check_schema(store *s, int max_version, char *err, size_t errlen) {
     int64_t app = 0, version = 0, objects = 0;
@@ -381,6 +442,7 @@ static int check_schema(store *s, int max_version, char *err, size_t errlen) {
         return store_fail(s, STORE_ENEWER, err, errlen, STORE_DB_NAME " has schema version %lld, written by a newer "
                           "logitlab (this one knows up to %d); it was not modified; use the newer logitlab",
                           (long long)version, max_version);
+    if ((rc = foreign_objects(s, err, errlen))) return rc;
     if (version == 0 && (s->flags & STORE_RDONLY))
         return store_fail(s, STORE_ENOTFOUND, err, errlen, "no workspace here (" STORE_DB_NAME " is empty)");
     s->version = (int)version;
@@ -434,6 +496,20 @@ static int progress(void *ud) {
 
 void store_interrupt(store *s) { atomic_store(&s->stop, 1); }
 
+/* Features a hostile database or query could reach, off on every
+ * connection before the first statement: fts3_tokenizer's pointer
+ * registration, extension loading, triggers and views (store_open refuses
+ * them anyway) and writes to SQLite's own schema (defensive). trusted_schema
+ * stays on: our own CHECK constraints call json_valid, which this SQLite
+ * does not mark innocuous; with the two features above off, no function a
+ * table definition can name has a side effect. */
+static void harden(sqlite3 *db) {
+    static const int off[] = { SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION,
+                               SQLITE_DBCONFIG_ENABLE_TRIGGER, SQLITE_DBCONFIG_ENABLE_VIEW };
+    for (size_t i = 0; i < sizeof off / sizeof off[0]; i++) sqlite3_db_config(db, off[i], 0, (int *)NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+}
+
 static int open_db(store *s, const store_opts *o, char *err, size_t errlen) {
     bool rdonly = o->flags & STORE_RDONLY;
     int flags = SQLITE_OPEN_READWRITE | (rdonly ? 0 : SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
@@ -443,6 +519,7 @@ static int open_db(store *s, const store_opts *o, char *err, size_t errlen) {
         return store_dberr(s, rc, "opening " STORE_DB_NAME, err, errlen);
     }
     sqlite3_extended_result_codes(s->db, 1);
+    harden(s->db);
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
     sqlite3_busy_timeout(s->db, o->busy_ms);
     sqlite3_progress_handler(s->db, 1000, progress, s);
@@ -466,6 +543,15 @@ static int open_db(store *s, const store_opts *o, char *err, size_t errlen) {
     if (rdonly && (rc = store_exec(s, "PRAGMA query_only = ON", "setting read-only", err, errlen))) return rc;
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, (int *)NULL);
     return STORE_OK;
+}
+
+bool store_own_file(const char *name) {
+    static const char *const exact[] = { STORE_DB_NAME, STORE_DB_NAME "-wal", STORE_DB_NAME "-shm",
+                                         STORE_DB_NAME "-journal", STORE_LOCK_NAME, STORE_CONFIG_NAME, NULL };
+    if (!name) return false;
+    for (int i = 0; exact[i]; i++)
+        if (strcmp(name, exact[i]) == 0) return true;
+    return strncmp(name, STORE_DB_NAME ".bak-", sizeof STORE_DB_NAME ".bak-" - 1) == 0;
 }
 
 void store_opts_default(store_opts *o) {
@@ -524,6 +610,8 @@ void store_close(store *s) {
     }
     lock_drop(s);
     sqlite3_free(s->scratch);
+    sqlite3_free(s->batch_runs);
+    sqlite3_free(s->lost_runs);
     sqlite3_free(s->dir);
     sqlite3_free(s->dbpath);
     sqlite3_free(s);

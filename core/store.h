@@ -50,6 +50,11 @@
 #define STORE_LOCK_NAME "logitlab.lock"
 #define STORE_CONFIG_NAME "config.lua"
 #define STORE_DEFAULT_DIR "workspaces/default"
+/* Whether `name` (a file name, no folder) is one of the files a workspace's
+ * store owns: the database with its -wal, -shm and -journal files and its
+ * pre-upgrade copies (.bak-vN), the lock and config.lua. Nothing else may
+ * write, replace or remove them (lab.fs refuses them). */
+bool store_own_file(const char *name);
 #define STORE_FLUSH_MS 500                /* default batching window */
 #define STORE_MAX_TOP 256                 /* alternatives kept per token */
 
@@ -268,7 +273,10 @@ typedef struct store_metric {
 /* Starts a run (status "running", started = now). */
 int store_run_begin(store *s, const store_run_info *info, int64_t *id, char *err, size_t errlen);
 /* Ends a running run: status is "ok", "failed" or "cancelled"; error (may be
- * NULL) says why. The run's writes are committed before this returns. */
+ * NULL) says why. The run's writes are committed before this returns. A run
+ * asked to end "ok" whose writes were rolled back since this store opened (a
+ * batch that could not be saved) ends "failed" with that reason, and the
+ * call returns STORE_EIO saying so. */
 int store_run_end(store *s, int64_t id, const char *status, const char *error, char *err, size_t errlen);
 int store_run_get(store *s, int64_t id, store_run **out, char *err, size_t errlen);
 /* All runs, newest first. */

@@ -37,6 +37,13 @@ struct store {
     int64_t losses;             /* batches SQLite rolled back (store_losses) */
     bool in_query;              /* store_query_step is running */
     atomic_int stop;            /* store_interrupt was called */
+    int in_write;               /* a write call is between store_wr_begin and store_wr_end */
+    /* Runs written in the open batch, and runs that lost writes when a
+     * batch could not be saved (a full disk): such a run never ends "ok". */
+    int64_t *batch_runs, *lost_runs;
+    int n_batch_runs, cap_batch_runs, n_lost_runs, cap_lost_runs;
+    bool lost_untracked;        /* a batch was lost while a run id could not be noted (no memory) */
+    bool batch_untracked;
     char *scratch;              /* grown on demand, reused: top-k JSON */
     size_t scratch_cap;
     sqlite3_stmt *st[ST_COUNT];
@@ -63,6 +70,10 @@ int store_exec(store *s, const char *sql, const char *what, char *err, size_t er
  * savepoint for this call; store_wr_end releases it (rc == 0) or rolls the
  * call back, then commits if the batch is due. Returns the final status. */
 int store_wr_begin(store *s, char *err, size_t errlen);
+/* Notes that the open batch holds writes of run `run` (> 0). */
+void store_wr_run(store *s, int64_t run);
+/* Whether run `run` lost writes with a batch that could not be saved. */
+bool store_run_lost(const store *s, int64_t run);
 int store_wr_end(store *s, int rc, char *err, size_t errlen);
 
 double store_time(void);       /* wall clock, Unix seconds */

@@ -77,7 +77,9 @@ int store_run_begin(store *s, const store_run_info *in, int64_t *id, char *err, 
     int64_t rid = 0;
     int rc = store_wr_begin(s, err, errlen);
     if (rc) return rc;
-    rc = store_wr_end(s, insert_run(s, in, &rid, err, errlen), err, errlen);
+    rc = insert_run(s, in, &rid, err, errlen);
+    if (!rc) store_wr_run(s, rid);
+    rc = store_wr_end(s, rc, err, errlen);
     if (!rc && id) *id = rid;
     return rc;
 }
@@ -89,6 +91,15 @@ int store_run_end(store *s, int64_t id, const char *status, const char *error, c
     for (size_t i = 0; status && i < sizeof END_STATUS / sizeof END_STATUS[0]; i++) known |= strcmp(status, END_STATUS[i]) == 0;
     if (!known) return store_fail(s, STORE_EINVAL, err, errlen, "run status must be ok, failed or cancelled, not %s",
                                   status ? status : "(null)");
+    /* a run whose writes were rolled back (a batch that could not be saved)
+     * did not succeed, whatever its code says */
+    static const char LOST[] = "some of its records could not be saved (the workspace's disk was full or failing) "
+                               "and were rolled back";
+    bool lost = strcmp(status, "ok") == 0 && store_run_lost(s, id);
+    if (lost) {
+        status = "failed";
+        error = LOST;
+    }
     int rc = store_wr_begin(s, err, errlen);
     if (rc) return rc;
     sqlite3_stmt *st = store_stmt(s, -1, "UPDATE runs SET status = ?2, error = ?3, ended = ?4"
@@ -105,7 +116,10 @@ int store_run_end(store *s, int64_t id, const char *status, const char *error, c
         if (!rc) rc = store_fail(s, STORE_EINVAL, err, errlen, "run %lld has already ended", (long long)id);
     }
     rc = store_wr_end(s, rc, err, errlen);
-    return rc ? rc : store_flush(s, err, errlen);   /* a finished run is on disk when this returns */
+    if (!rc) rc = store_flush(s, err, errlen);   /* a finished run is on disk when this returns */
+    if (!rc && lost)
+        rc = store_fail(s, STORE_EIO, err, errlen, "run %lld ended \"failed\", not \"ok\": %s", (long long)id, LOST);
+    return rc;
 }
 
 int store_run_del(store *s, int64_t id, char *err, size_t errlen) {
@@ -199,6 +213,7 @@ int store_record_add(store *s, int64_t run, const char *kind, const char *json, 
         sqlite3_bind_double(st, 4, store_time());
         rc = store_step_done(s, st, "adding a record (is the data JSON?)", err, errlen);
         if (!rc && id) *id = sqlite3_last_insert_rowid(s->db);
+        if (!rc) store_wr_run(s, run);
     }
     return store_wr_end(s, rc, err, errlen);
 }
@@ -221,6 +236,7 @@ int store_metric_set(store *s, int64_t run, const char *name, int64_t step, doub
         sqlite3_bind_double(st, 4, value);   /* NaN is stored as NULL */
         sqlite3_bind_double(st, 5, store_time());
         rc = store_step_done(s, st, "setting a metric", err, errlen);
+        if (!rc) store_wr_run(s, run);
     }
     return store_wr_end(s, rc, err, errlen);
 }

@@ -11,6 +11,7 @@
  * occurrences); decoding reproduces llama_token_to_piece/llama_detokenize.
  */
 #include "tok_impl.h"
+#include "fio.h"
 #include "gguf.h"
 #include "utf8.h"
 #include <errno.h>
@@ -251,14 +252,18 @@ static size_t l2c_norm(const char *s, size_t n, char *dst) {
     return k;
 }
 
-/* Walks the records; with t == NULL it only validates and measures. */
+/* Walks the records; with t == NULL it only validates and measures. The
+ * format has no magic number, so any file may arrive here (a script can
+ * name one): messages say where and what is wrong, never the values read,
+ * so that an error does not quote a file's bytes. */
 static int l2c_walk(const char *path, const unsigned char *b, size_t size, tok *t,
                     int32_t *n_out, size_t *arena_out, char *err, size_t errlen) {
     if (size == 0) return fail(err, errlen, TOK_EFORMAT, "%s: empty file", path);
     if (size < 4) return fail(err, errlen, TOK_EFORMAT, "%s: truncated header (%zu bytes, need 4)", path, size);
     int32_t maxlen = rd_i32(b);
     if (maxlen <= 0 || maxlen > (1 << 20))
-        return fail(err, errlen, TOK_EFORMAT, "%s: max_token_length %d at byte 0 is not plausible", path, maxlen);
+        return fail(err, errlen, TOK_EFORMAT, "%s: not a llama2.c tokenizer: the max_token_length at byte 0 is not "
+                    "in 1..1048576", path);
     size_t off = 4, arena = 0;
     int32_t n = 0;
     while (off < size) {
@@ -271,11 +276,11 @@ static int l2c_walk(const char *path, const unsigned char *b, size_t size, tok *
         if (!isfinite(score))
             return fail(err, errlen, TOK_EFORMAT, "%s: token %d at byte %zu: score is not finite", path, n, off);
         if (len < 0 || len > maxlen)
-            return fail(err, errlen, TOK_EFORMAT, "%s: token %d at byte %zu: length %d outside 0..max_token_length %d",
-                        path, n, off + 4, len, maxlen);
+            return fail(err, errlen, TOK_EFORMAT, "%s: token %d at byte %zu: length outside 0..max_token_length",
+                        path, n, off + 4);
         if ((size_t)len > size - off - 8)
-            return fail(err, errlen, TOK_EFORMAT, "%s: token %d at byte %zu: truncated (%d bytes, %zu left)",
-                        path, n, off + 8, len, size - off - 8);
+            return fail(err, errlen, TOK_EFORMAT, "%s: token %d at byte %zu: truncated (%zu bytes left)",
+                        path, n, off + 8, size - off - 8);
         if (n == INT32_MAX - 1) return fail(err, errlen, TOK_EFORMAT, "%s: too many tokens", path);
         const char *s = (const char *)b + off + 8;
         if (t) {
@@ -300,28 +305,10 @@ static int l2c_walk(const char *path, const unsigned char *b, size_t size, tok *
 }
 
 static int slurp(const char *path, unsigned char **buf, size_t *size, char *err, size_t errlen) {
-    *buf = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, TOK_EIO, "%s: cannot open: %s", path, strerror(errno));
-    unsigned char *b = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            unsigned char *nb = realloc(b, cap);
-            if (!nb) { free(b); fclose(f); return fail(err, errlen, TOK_ENOMEM, "%s: out of memory", path); }
-            b = nb;
-        }
-        size_t r = fread(b + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) { free(b); return fail(err, errlen, TOK_EIO, "%s: read error", path); }
-    *buf = b;
-    *size = n;
-    return TOK_OK;
+    char *b;
+    int rc = fio_read(path, TOK_MAX_FILE, &b, size, err, errlen);
+    *buf = (unsigned char *)b;
+    return rc == FIO_OK ? TOK_OK : rc == FIO_ENOMEM ? TOK_ENOMEM : TOK_EIO;
 }
 
 int tok_from_llama2c(tok **out, const char *path, char *err, size_t errlen) {
@@ -360,11 +347,10 @@ int tok_from_hfjson(tok **out, const char *path, char *err, size_t errlen) {
 
 int tok_open(tok **out, const char *path, char *err, size_t errlen) {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, TOK_EIO, "%s: cannot open: %s", path, strerror(errno));
     unsigned char head[64];
-    size_t n = fread(head, 1, sizeof head, f);
-    fclose(f);
+    size_t n = 0;
+    int hrc = fio_head(path, head, sizeof head, &n, err, errlen);   /* a regular file, never blocking */
+    if (hrc) return hrc == FIO_ENOMEM ? TOK_ENOMEM : TOK_EIO;
     if (n >= 4 && memcmp(head, "GGUF", 4) == 0) {
         gguf *g;
         int rc = gguf_open(&g, path, err, errlen);

@@ -26,6 +26,10 @@ enum tok_kind { TOK_SPM = 1, TOK_BPE = 2 };
 enum tok_attr { TOK_NORMAL = 1, TOK_UNKNOWN = 2, TOK_CONTROL = 3,
                 TOK_USER_DEFINED = 4, TOK_UNUSED = 5, TOK_BYTE = 6 };
 
+/* The largest tokenizer file read (tokenizer.json, tokenizer_config.json,
+ * a llama2.c tokenizer.bin): real ones are under 20 MB. */
+#define TOK_MAX_FILE ((uint64_t)256 << 20)
+
 enum { TOK_OK = 0, TOK_EIO = -1, TOK_EFORMAT = -2, TOK_ENOMEM = -3,
        TOK_EUTF8 = -4, TOK_EID = -5 };
 

@@ -10,6 +10,7 @@
  * one string (holes are an error), and t->bpe holds the merge ranks.
  */
 #include "tok_impl.h"
+#include "fio.h"
 #include "json.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -43,21 +44,15 @@ static int fail(char *err, size_t errlen, int code, const char *path, const char
 static int load_json(json_doc **doc, const char *path, bool *missing, char *err, size_t errlen) {
     *doc = NULL;
     if (missing) *missing = false;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (missing) *missing = errno == ENOENT;
-        return fail(err, errlen, TOK_EIO, path, "cannot open: %s", strerror(errno));
-    }
     char *buf = NULL;
-    long n = -1;
-    if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
-    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) { fclose(f); return fail(err, errlen, TOK_EIO, path, "cannot seek"); }
-    if (!(buf = malloc((size_t)n + 1))) { fclose(f); return fail(err, errlen, TOK_ENOMEM, path, "out of memory"); }
-    size_t got = fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    if (got != (size_t)n) { free(buf); return fail(err, errlen, TOK_EIO, path, "read error"); }
+    size_t n = 0;
+    int rc = fio_read(path, TOK_MAX_FILE, &buf, &n, err, errlen);   /* regular files only, size checked first */
+    if (rc) {
+        if (missing) *missing = rc == FIO_ENOENT;
+        return rc == FIO_ENOMEM ? TOK_ENOMEM : TOK_EIO;
+    }
     char msg[160];
-    *doc = json_parse(buf, (size_t)n, msg, sizeof msg);
+    *doc = json_parse(buf, n, msg, sizeof msg);
     free(buf);
     if (!*doc) return fail(err, errlen, TOK_EFORMAT, path, "invalid JSON: %s", msg);
     if (json_root(*doc)->type != JSON_OBJ) {

@@ -6,6 +6,7 @@
  * Root functions here: print, now, budget and the lab.plugin.* management
  * (for scripts and the REPL only). Tasks, timers and await are lab_task.c.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,6 +49,13 @@ static void push_budget(lua_State *L, const lstate *st) {
     lua_setfield(L, -2, "memory_used");
 }
 
+/* "16.0": a byte count in MiB for a message. */
+static const char *mib(size_t bytes) {
+    static _Thread_local char buf[32];
+    snprintf(buf, sizeof buf, "%.1f", (double)bytes / (1024.0 * 1024.0));
+    return buf;
+}
+
 /* lab.budget([{seconds=, instructions=, memory=}]) -> the budget now. */
 static int l_budget(lua_State *L) {
     lstate *st = lhost_state(L);
@@ -68,6 +76,11 @@ static int l_budget(lua_State *L) {
             if (mem < (lua_Integer)(1 << 20)) return luaL_argerror(L, 1, "memory must be at least 1 MiB (bytes)");
             if (st->is_plugin && (size_t)mem > st->mem_cap)
                 return luaL_argerror(L, 1, "a plugin may lower its memory cap, not raise it");
+            size_t ceiling = lhost_mem_ceiling(lhost_of(L));
+            if ((uint64_t)mem > ceiling)
+                return luaL_error(L, "bad argument #1 to 'budget' (memory: %I bytes is above the cap of %s MiB "
+                                  "set for this host (--mem); a script may lower its cap, not raise it above that)",
+                                  mem, mib(ceiling));
         }
         lua_pop(L, 3);
         st->budget_s = sec > 0 ? sec : -1;
@@ -90,16 +103,29 @@ static lstate *manager(lua_State *L) {
     return st;
 }
 
-/* A plugin given as a path must lie in the workspace; a bare name is
- * looked up in the plugin folders. */
-static const char *plugin_arg(lua_State *L, int idx, char *buf, size_t cap) {
+/* A plugin given as a path must lie in the workspace, symbolic links
+ * resolved (a link planted in the workspace may not lead out of it); a bare
+ * name is looked up in the plugin folders. buf holds PATH_MAX bytes. */
+static const char *plugin_arg(lua_State *L, int idx, char *buf) {
     const char *name = luaL_checkstring(L, idx);
-    if (!strchr(name, '/')) return name;
+    size_t len = strlen(name);
+    /* lplugin takes "x.lua" as a path too: relative to the workspace here,
+     * never to the current folder */
+    if (!strchr(name, '/') && !(len > 4 && strcmp(name + len - 4, ".lua") == 0)) return name;
     lhost *h = lhost_of(L);
     if (!h->workspace) luaL_argerror(L, idx, "a plugin path needs a workspace (give a plugin name instead)");
     if (name[0] == '/' || strstr(name, ".."))
         luaL_argerror(L, idx, "a plugin path must be relative to the workspace, without '..'");
-    snprintf(buf, cap, "%s/%s", h->workspace, name);
+    char joined[PATH_MAX];
+    if ((size_t)snprintf(joined, sizeof joined, "%s/%s", h->workspace, name) >= sizeof joined)
+        luaL_argerror(L, idx, "path too long");
+    if (!realpath(joined, buf)) {                   /* not found: lplugin_load says so */
+        memcpy(buf, joined, sizeof joined);
+        return buf;
+    }
+    size_t n = strlen(h->workspace);
+    if (strncmp(buf, h->workspace, n) != 0 || buf[n] != '/')
+        luaL_argerror(L, idx, "the plugin path leads outside the workspace (a symbolic link)");
     return buf;
 }
 
@@ -108,8 +134,8 @@ static int fail(lua_State *L, const char *err) { return lab_fail(L, "%s", err); 
 /* lab.plugin.load(name_or_path [, {budget=s, memory=bytes}]) -> true | nil, err */
 static int l_plugin_load(lua_State *L) {
     manager(L);
-    char buf[4096], err[4096];
-    const char *name = plugin_arg(L, 1, buf, sizeof buf);
+    char buf[PATH_MAX], err[4096];
+    const char *name = plugin_arg(L, 1, buf);
     double budget = 0;
     lua_Integer mem = 0;
     if (!lua_isnoneornil(L, 2)) {
@@ -121,6 +147,8 @@ static int l_plugin_load(lua_State *L) {
         if (lua_getfield(L, 2, "memory") != LUA_TNIL) {
             mem = luaL_checkinteger(L, -1);
             if (mem < (lua_Integer)(1 << 20)) return luaL_argerror(L, 2, "memory must be at least 1 MiB (bytes)");
+            if ((uint64_t)mem > lhost_mem_ceiling(lhost_of(L)))
+                return luaL_argerror(L, 2, "memory is above the host's cap (--mem)");
         }
         lua_pop(L, 2);
     }

@@ -6,6 +6,13 @@
  * the file, writes check the parent folder and open with O_NOFOLLOW, so a
  * link planted in the workspace cannot lead out of it. Failures are
  * expected (nil, err); a path of the wrong type is misuse (an error).
+ *
+ * Two more fences (issue 13): the store's own files (logitlab.db and its
+ * WAL, SHM and journal, the lock, config.lua, upgrade backups) are never
+ * written, created, replaced or removed, by name in the store's folder or
+ * by identity (a hard link elsewhere); and only regular files are read or
+ * written: every open is non-blocking until fstat has shown a regular file,
+ * so a FIFO or a device in the workspace cannot hang or feed a script.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,6 +25,7 @@
 #include <unistd.h>
 
 #include "lhost_impl.h"
+#include "store.h"
 
 static bool inside(const char *ws, const char *real) {
     size_t n = strlen(ws);
@@ -56,20 +64,58 @@ static const char *resolve_existing(lua_State *L, int idx, char *full, const cha
     return full;
 }
 
-/* For writing: the parent must resolve inside; returns the joined path. */
+static const char *const own_why = "one of the workspace's own files (the database, its lock or config.lua); "
+                                  "scripts may not write or remove it";
+
+/* Whether the file `base` in the folder `real_parent` (a real path) is one
+ * of the store's files: by name in the store's folder (the workspace, or the
+ * store folder lhost opens), or by identity with one that exists. */
+static bool store_file(lhost *h, const char *real_parent, const char *base, const char *full) {
+    const char *dirs[2] = { h->workspace, h->store_dir };
+    struct stat target;
+    bool exists = lstat(full, &target) == 0;
+    for (int i = 0; i < 2; i++) {
+        char real[PATH_MAX];
+        if (!dirs[i] || !realpath(dirs[i], real)) continue;
+        if (strcmp(real, real_parent) == 0 && store_own_file(base)) return true;
+        if (!exists || S_ISDIR(target.st_mode)) continue;
+        static const char *const names[] = { STORE_DB_NAME, STORE_DB_NAME "-wal", STORE_DB_NAME "-shm",
+                                             STORE_LOCK_NAME, STORE_CONFIG_NAME };
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+            char p[PATH_MAX + 32];
+            struct stat sb;
+            snprintf(p, sizeof p, "%s/%s", real, names[k]);
+            if (stat(p, &sb) == 0 && sb.st_dev == target.st_dev && sb.st_ino == target.st_ino) return true;
+        }
+    }
+    return false;
+}
+
+/* For writing: the parent must resolve inside, and the file may not be one
+ * of the store's; returns the joined path. */
 static const char *resolve_new(lua_State *L, int idx, char *full, size_t cap, const char **why) {
     if (!join(L, idx, full, cap, why)) return NULL;
     char parent[PATH_MAX], real[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", full);
     char *slash = strrchr(parent, '/');
     if (slash) *slash = 0;
+    const char *base = strrchr(full, '/') + 1;   /* join always puts one in */
+    if (!*base || strcmp(base, ".") == 0) { *why = "not a file name"; return NULL; }
     if (!realpath(parent, real)) { *why = strerror(errno); return NULL; }
     if (!inside(lhost_of(L)->workspace, real)) { *why = "the path leads outside the workspace"; return NULL; }
+    if (store_file(lhost_of(L), real, base, full)) { *why = own_why; return NULL; }
     return full;
 }
 
 const char *lab_fs_resolve_new(lua_State *L, int idx, char *full, size_t cap, const char **why) {
     return resolve_new(L, idx, full, cap, why);
+}
+
+/* What a non-regular file is, for the message. */
+static const char *kind_of(mode_t m) {
+    return S_ISDIR(m) ? "a folder, not a regular file" : S_ISFIFO(m) ? "a FIFO, not a regular file"
+         : S_ISCHR(m) || S_ISBLK(m) ? "a device, not a regular file" : S_ISSOCK(m) ? "a socket, not a regular file"
+         : "not a regular file";
 }
 
 static int fail_path(lua_State *L, int idx, const char *why) {
@@ -83,15 +129,32 @@ static int l_read(lua_State *L) {
     if (!resolve_existing(L, 1, full, &why)) return fail_path(L, 1, why);
     struct stat sb;
     if (stat(full, &sb) != 0) return fail_path(L, 1, strerror(errno));
-    if (!S_ISREG(sb.st_mode)) return fail_path(L, 1, "not a regular file");
+    if (!S_ISREG(sb.st_mode)) return fail_path(L, 1, kind_of(sb.st_mode));
+    /* the buffer first (it may raise at the memory cap: nothing is open
+     * yet), sized by stat; the open below checks the type again, without
+     * blocking, in case the file was swapped meanwhile */
     size_t size = (size_t)sb.st_size;
-    char *buf = lua_newuserdatauv(L, size ? size : 1, 0);   /* may raise: nothing is open yet */
-    FILE *f = fopen(full, "rb");
-    if (!f) return fail_path(L, 1, strerror(errno));
-    size_t n = fread(buf, 1, size, f);
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) return fail_path(L, 1, "read error");
+    char *buf = lua_newuserdatauv(L, size ? size : 1, 0);
+    int fd = open(full, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return fail_path(L, 1, strerror(errno));
+    struct stat fs = { 0 };
+    if (fstat(fd, &fs) != 0 || !S_ISREG(fs.st_mode)) {
+        close(fd);
+        return fail_path(L, 1, kind_of(fs.st_mode));
+    }
+    size_t n = 0;
+    while (n < size) {
+        ssize_t r = read(fd, buf + n, size - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            close(fd);
+            return fail_path(L, 1, strerror(e));
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
     lua_pushlstring(L, buf, n);
     return 1;
 }
@@ -103,8 +166,22 @@ static int write_mode(lua_State *L, bool append) {
     char full[PATH_MAX];
     const char *why;
     if (!resolve_new(L, 1, full, sizeof full, &why)) return fail_path(L, 1, why);
-    int fd = open(full, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
-    if (fd < 0) return fail_path(L, 1, errno == ELOOP ? "a symbolic link" : strerror(errno));
+    /* non-blocking and without O_TRUNC until fstat shows a regular file:
+     * opening a FIFO for writing would wait for a reader forever */
+    int fd = open(full, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (append ? O_APPEND : 0), 0644);
+    if (fd < 0) return fail_path(L, 1, errno == ELOOP ? "a symbolic link" : errno == ENXIO ? "a FIFO, not a regular "
+                                 "file" : errno == EISDIR ? "a folder, not a regular file" : strerror(errno));
+    struct stat sb = { 0 };
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return fail_path(L, 1, kind_of(sb.st_mode));
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if ((!append && ftruncate(fd, 0) != 0) || fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return fail_path(L, 1, strerror(e));
+    }
     size_t done = 0;
     while (done < len) {
         ssize_t w = write(fd, data + done, len - done);

@@ -409,6 +409,7 @@ static int m_kv(lua_State *L) {
     set_int(L, "seqs", ns);
     set_int(L, "seq_max", nmax);
     set_int(L, "seq_free", nmax - ns);
+    set_int(L, "steps", (lua_Integer)lm->steps);
     return 1;
 }
 

@@ -156,7 +156,7 @@ static int l_require(lua_State *L) {
         return lab_fail(L, "library '%s' not found (looked for %s)", name, lua_tostring(L, 3));
     lua_pop(L, 1);
     lua_pushstring(L, path);                         /* [name cache path] */
-    if (luaL_loadfilex(L, path, "t") != LUA_OK) return lua_error(L);
+    if (lhost_loadfile(L, path) != LUA_OK) return lua_error(L);
     lua_pushlightuserdata(L, (void *)&loading_mark);
     lua_setfield(L, 2, name);
     lua_pushvalue(L, 1);                             /* [name cache path fn name] */

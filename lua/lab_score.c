@@ -65,6 +65,7 @@ static bool wanted(const sc_item *it, int32_t t) { return t >= it->n_pre - 1 && 
 static void flush(ljob *j, lmodel *m, ctx_entry *e, int *owner, int32_t *tpos, int k) {
     sc_job *sj = j->p;
     char err[256];
+    m->steps++;
     if (ctx_eval(m->c, e, k, err, sizeof err) != 0) {
         j->status = LHOST_EINVAL;
         snprintf(j->err, sizeof j->err, "%s", err);

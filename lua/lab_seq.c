@@ -367,6 +367,7 @@ static void eval_flush(ljob *j, lmodel *m, ctx_entry *e, int *owner, int32_t *tp
     if (j->status) return;
     char err[256];
     int rc = ctx_eval(m->c, e, k, err, sizeof err);
+    m->steps++;
     if (rc != 0) {
         j->status = LHOST_EINVAL;
         snprintf(j->err, sizeof j->err, "%s", err);
@@ -414,6 +415,58 @@ static void eval_run(ljob *j) {
         free(owner);
         free(tpos);
     }
+}
+
+/* On the worker: eval jobs of concurrent tasks for one model in one
+ * engine step. Only when all their tokens fit one batch; otherwise, or
+ * when the shared step fails (it then appends nothing), each job runs
+ * alone, so a merged job gives what it gives alone (the kernels are
+ * batch-invariant) and fails only where it would fail alone. */
+static void eval_run_group(ljob **js, int n) {
+    lmodel *m = js[0]->models[0];
+    int nb = ctx_n_batch(m->c), total = 0;
+    for (int g = 0; g < n; g++) {
+        eval_job *ej = js[g]->p;
+        for (int i = 0; i < ej->n_items; i++) total += ej->items[i].n;
+    }
+    ctx_entry *e = total <= nb ? malloc(sizeof *e * (size_t)(total ? total : 1)) : NULL;
+    int *owner = e ? malloc(sizeof *owner * (size_t)(total ? total : 1) * 2) : NULL;
+    int32_t *tpos = owner ? malloc(sizeof *tpos * (size_t)(total ? total : 1)) : NULL;
+    char err[256];
+    int k = 0;
+    if (tpos) {
+        for (int g = 0; g < n; g++) {
+            eval_job *ej = js[g]->p;
+            for (int i = 0; i < ej->n_items; i++) {
+                eval_item *it = &ej->items[i];
+                for (int32_t t = 0; t < it->n; t++) {
+                    e[k] = (ctx_entry){ it->seq, it->pos0 + t, it->toks[t], ej->o.all || t == it->n - 1 };
+                    owner[2 * k] = g;
+                    owner[2 * k + 1] = i;
+                    tpos[k++] = t;
+                }
+            }
+        }
+    }
+    if (!tpos || ctx_eval(m->c, e, k, err, sizeof err) != 0) {
+        if (tpos) m->steps++;
+        free(e);
+        free(owner);
+        free(tpos);
+        for (int g = 0; g < n; g++) js[g]->run(js[g]);
+        return;
+    }
+    m->steps++;
+    int32_t r = 0;
+    for (int q = 0; q < k; q++) {
+        eval_job *ej = js[owner[2 * q]]->p;
+        eval_item *it = &ej->items[owner[2 * q + 1]];
+        it->n_done++;
+        if (e[q].logits) keep_row(&ej->o, it, ej->o.all ? tpos[q] : 0, ctx_logits(m->c, r++), m->n_vocab);
+    }
+    free(e);
+    free(owner);
+    free(tpos);
 }
 
 static void eval_free(ljob *j) {
@@ -619,6 +672,7 @@ static int submit(lua_State *L, int first, int count, bool single, eval_opts *o)
     ej->o = *o;
     ej->single = single;
     j->push = eval_push;
+    j->run_group = eval_run_group;
     lab_job_set(L, job, j);                            /* the Job owns j (and the ids) from here */
     check_batch(L, first, count);
     int n_work = batch_table(L, job, first, count, !o->all && !reduced(o));

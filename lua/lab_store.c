@@ -228,8 +228,11 @@ static const char *default_plugin(lstate *st) {
 
 /* models = {Model or path, ...} at stack index t: pushes a new table of the
  * files' paths (checked before the store is touched) and returns how many,
- * or -i when models[i] names no model file. */
-static int model_paths(lua_State *L, int t, lhost *h) {
+ * or -i when models[i] names no model file (why in err). A path must be a
+ * file the model loader accepts: the store hashes what it is given, and a
+ * hash of any readable file would tell a script about files it may not
+ * read (issue 13, item 7). */
+static int model_paths(lua_State *L, int t, lhost *h, char *err, size_t errlen) {
     lua_Integer n = (lua_Integer)lua_rawlen(L, t);
     if (n > 1024) luaL_argerror(L, 1, "models: at most 1024");
     lua_createtable(L, (int)n, 0);
@@ -238,7 +241,14 @@ static int model_paths(lua_State *L, int t, lhost *h) {
         char path[4096];
         if (ty == LUA_TSTRING) {
             const char *name = lua_tostring(L, -1);
-            if (!lab_model_find(h, name, path, sizeof path)) return -(int)i;
+            if (!lab_model_find(h, name, path, sizeof path)) {
+                snprintf(err, errlen, "no model file '%s'", name);
+                return -(int)i;
+            }
+            model *m = NULL;
+            model_params mp = { 0 };
+            if (model_open(&m, path, &mp, err, errlen) != 0) return -(int)i;
+            model_close(m);
             lua_pushstring(L, path);
         } else if (lab_model_is_open(L, -1)) {
             lua_pushstring(L, model_path(lab_model_check(L, -1)->m));
@@ -308,10 +318,9 @@ static int l_run_begin(lua_State *L) {
     int ty = lua_getfield(L, 1, "models");                       /* [t plugin params json models] */
     if (ty != LUA_TNIL && ty != LUA_TTABLE) luaL_argerror(L, 1, "models must be a list of Models or paths");
     int n = 0;
-    if (ty == LUA_TTABLE && (n = model_paths(L, 5, h)) < 0) {   /* [... models paths] */
-        lua_rawgeti(L, 5, -n);
-        return lab_fail(L, "run_begin: no model file '%s'", lua_tostring(L, -1));
-    }
+    char merr[1024];
+    if (ty == LUA_TTABLE && (n = model_paths(L, 5, h, merr, sizeof merr)) < 0)   /* [... models paths] */
+        return lab_fail(L, "run_begin: models[%d]: %s", -n, merr);
     if (ty != LUA_TTABLE) lua_pushnil(L);
     char *shas = lua_newuserdatauv(L, (size_t)n * (65 + sizeof(char *)) + 1, 0);   /* [... paths box] */
     const char **ptrs = (const char **)(void *)shas;

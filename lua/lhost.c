@@ -9,14 +9,17 @@
  * coroutine.resume rethrow it as well).
  */
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lhost_impl.h"
+#include "fio.h"
 #include "pool.h"
 
 static const char STATE_KEY = 'S';   /* registry[&STATE_KEY] = light userdata lstate */
@@ -109,10 +112,24 @@ const char *lhost_stop_msg(lstate *st, char *buf, size_t cap) {
     return buf;
 }
 
+/* Save as you go while a script computes: the scheduler ticks the store
+ * between slices, but a slice that computes for seconds without awaiting
+ * would hold acknowledged writes uncommitted; the count hook runs whatever
+ * the script does, so it ticks too (every 100 ms at most; store_tick
+ * commits a batch older than its window and does nothing inside a write). */
+static void hook_store_tick(lhost *h) {
+    if (!h->store) return;
+    double now = lhost_now();
+    if (now < h->store_tick_at) return;
+    h->store_tick_at = now + 0.1;
+    lab_store_tick(h);
+}
+
 static void budget_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     lstate *st = lhost_state(L);
     if (!st || st->depth == 0) return;
+    hook_store_tick(st->h);
     st->instr += HOOK_COUNT;
     if (!st->stop) {
         if (atomic_exchange(&st->h->interrupt, 0)) {
@@ -139,6 +156,48 @@ static int open_state(lua_State *L) {
     return 0;
 }
 
+int lhost_loadfile(lua_State *L, const char *path) {
+    char err[512];
+    uint64_t size;
+    int fd = fio_open(path, LHOST_MAX_CHUNK, &size, err, sizeof err);
+    if (fd < 0) {
+        lua_pushstring(L, err);
+        return LUA_ERRFILE;
+    }
+    /* the buffer comes from the state's capped allocator, called directly:
+     * it returns NULL at the cap where a Lua allocation would raise and
+     * leak fd */
+    void *aud;
+    lua_Alloc alloc = lua_getallocf(L, &aud);
+    size_t cap = size ? (size_t)size : 1;
+    char *buf = lua_checkstack(L, 3) ? alloc(aud, NULL, 0, cap) : NULL;
+    size_t got = 0;
+    while (buf && got < size) {
+        ssize_t r = read(fd, buf + got, (size_t)size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (!buf) {
+        lua_pushfstring(L, "%s: out of memory", path);
+        return LUA_ERRMEM;
+    }
+    const char *p = buf;
+    size_t n = got;
+    if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) { p += 3; n -= 3; }   /* a UTF-8 BOM, as luaL_loadfile */
+    if (n && p[0] == '#') {                     /* a #! line: skipped, its newline kept for line numbers */
+        while (n && p[0] != '\n') { p++; n--; }
+    }
+    lua_pushfstring(L, "@%s", path);                                         /* [name] */
+    int rc = luaL_loadbufferx(L, p, n, lua_tostring(L, -1), "t");           /* [name fn|err] */
+    alloc(aud, buf, cap, 0);
+    lua_remove(L, -2);
+    return rc;
+}
+
+size_t lhost_mem_ceiling(const lhost *h) { return h->o.mem_cap ? h->o.mem_cap : (size_t)512 << 20; }
+
 lstate *lhost_state_create(lhost *h, const char *name, bool is_plugin, size_t mem_cap,
                            double budget_s, char *err, size_t errlen) {
     lstate *st = calloc(1, sizeof *st);
@@ -149,7 +208,7 @@ lstate *lhost_state_create(lhost *h, const char *name, bool is_plugin, size_t me
     }
     st->h = h;
     st->is_plugin = is_plugin;
-    st->mem_cap = mem_cap ? mem_cap : (h->o.mem_cap ? h->o.mem_cap : (size_t)512 << 20);
+    st->mem_cap = mem_cap && mem_cap < lhost_mem_ceiling(h) ? mem_cap : lhost_mem_ceiling(h);
     st->budget_s = budget_s != 0 ? budget_s : (h->o.budget_s != 0 ? h->o.budget_s : 10.0);
     st->budget_instr = h->o.budget_instr;
     st->L = lua_newstate(capped_alloc, st);
@@ -280,6 +339,11 @@ static bool has_position(const char *msg) {
     return false;
 }
 
+/* Whether an error object's __tostring (user code) may run: only under the
+ * budget hook (an entry is running) and before a stop; otherwise a looping
+ * __tostring would run unbounded. */
+static bool user_code_ok(const lstate *st) { return st->depth > 0 && !st->stop && !st->mem_over; }
+
 /* [errfmt errobj] on the main thread: the message, with co's traceback. */
 static int fmt_error(lua_State *L) {
     errfmt *ef = lua_touserdata(L, 1);
@@ -288,9 +352,11 @@ static int fmt_error(lua_State *L) {
     if (ef->st->mem_over || ef->st->stop == LSTOP_MEM) {
         ef->st->stop = LSTOP_MEM;
         msg = lhost_stop_msg(ef->st, stopmsg, sizeof stopmsg);
+    } else if (ef->st->stop && lua_type(L, 2) != LUA_TSTRING) {   /* e.g. stopped inside a __tostring */
+        msg = lhost_stop_msg(ef->st, stopmsg, sizeof stopmsg);
     } else if (lua_type(L, 2) == LUA_TSTRING) {
         msg = lua_tostring(L, 2);
-    } else if (luaL_callmeta(L, 2, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
+    } else if (user_code_ok(ef->st) && luaL_callmeta(L, 2, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
         msg = lua_tostring(L, -1);
     } else {
         msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 2));
@@ -312,7 +378,10 @@ void lhost_errmsg(lstate *st, lua_State *co, int status, char *err, size_t errle
         lua_pushcfunction(L, fmt_error);
         lua_pushlightuserdata(L, &ef);
         lua_rotate(L, -3, 2);                                /* [fmt ef errobj] */
-        if (lua_pcall(L, 2, 0, 0) != LUA_OK) lua_pop(L, 1);
+        if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+            lua_pop(L, 1);
+            if (st->stop) lhost_stop_msg(st, err, errlen);   /* stopped in the error object's __tostring */
+        }
         if (co && co != L) lua_pushnil(co);                  /* keep co's stack balanced for the caller */
     }
     st->grace = grace;
@@ -324,7 +393,7 @@ static int msgh(lua_State *L) {
     lhost_state(L)->grace = true;       /* reset when the call returns */
     const char *msg = lua_tostring(L, 1);
     if (!msg) {
-        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) msg = lua_tostring(L, -1);
+        if (user_code_ok(lhost_state(L)) && luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) msg = lua_tostring(L, -1);
         else msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }
     luaL_traceback(L, L, msg, 1);

@@ -112,6 +112,10 @@ struct ljob {
     int status;             /* 0 or negative */
     char err[256];
     void (*run)(ljob *j);   /* on the worker; NULL for completions the host signals */
+    /* Optional: runs several queued jobs of one model as one engine step.
+     * The worker gives it the jobs that follow each other at the head of
+     * the queue with the same run_group and one model, the same for all. */
+    void (*run_group)(ljob **js, int n);
     void (*free)(ljob *j);  /* frees the payload (any thread) */
     /* Pushes the results for lab.await once done (host thread); idx is the
      * Job userdata, whose uservalue 1 the submitter may have set. Returns
@@ -138,6 +142,10 @@ int lwork_submit(lwork *w, ljob *j);
 void lwork_wait(lwork *w, ljob *j);
 /* Until no queued or running job uses m. */
 void lwork_wait_model(lwork *w, lmodel *m);
+/* While held (nested), queued jobs wait so that the jobs the tasks of one
+ * tick pass submit run together (run_group); a blocking wait lets them go. */
+void lwork_hold(lwork *w);
+void lwork_release(lwork *w);
 int lwork_fd(const lwork *w);
 void lwork_clear_fd(lwork *w);
 
@@ -149,6 +157,7 @@ struct lmodel {
     struct model *m;
     struct ctx *c;
     int32_t n_vocab;
+    int64_t steps;          /* engine steps (ctx_eval) run for jobs; written by the worker */
     uint64_t vocab_hash;    /* FNV-1a of the token strings, 0 until first asked (lab_model_vocab_hash) */
 };
 
@@ -248,6 +257,7 @@ struct lhost {
     char *store_err;        /* its message */
     double store_retry;     /* monotonic time before which a busy workspace is not tried again */
     bool store_warned;      /* a failed commit was reported; quiet until one succeeds */
+    double store_tick_at;   /* monotonic time of the budget hook's next store tick */
     struct store *_Atomic querying; /* the store a query step runs on, for lhost_interrupt */
     /* Thread pools the models' contexts borrow, one per thread count: every
      * ctx_eval runs on the one worker thread, so contexts never overlap, and
@@ -266,6 +276,16 @@ lstate *lhost_state(lua_State *L);
 lhost *lhost_of(lua_State *L);
 
 /* Creates a state: allocator, sandbox, the lab API. NULL with err set. */
+/* Loads a Lua text chunk from a file, named "@path", onto L's stack (or
+ * the error message; returns luaL_loadfile's codes): the file must be a
+ * regular file of at most LHOST_MAX_CHUNK bytes (a FIFO would block, a
+ * device never end), read into memory counted against the state's cap. */
+#define LHOST_MAX_CHUNK ((uint64_t)16 << 20)
+int lhost_loadfile(lua_State *L, const char *path);
+
+/* The most memory any state of h may have: opts.mem_cap (--mem), or
+ * 512 MiB. lab.budget and lab.plugin.load never go above it. */
+size_t lhost_mem_ceiling(const lhost *h);
 lstate *lhost_state_create(lhost *h, const char *name, bool is_plugin, size_t mem_cap,
                            double budget_s, char *err, size_t errlen);
 /* Removes its tasks, timers and hooks, closes L (now, or when the outermost

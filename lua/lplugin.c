@@ -65,7 +65,7 @@ static bool valid_name(const char *s) {
  * registry ("lab.manifest"). */
 static int load_chunk(lua_State *L) {
     lstate *st = lhost_state(L);
-    if (luaL_loadfilex(L, st->path, "t") != LUA_OK) return lua_error(L);
+    if (lhost_loadfile(L, st->path) != LUA_OK) return lua_error(L);
     lua_call(L, 0, 1);
     if (!lua_istable(L, -1))
         return luaL_error(L, "%s: a plugin must return its manifest {name=, api_level=, description=}", st->path);

@@ -3,10 +3,16 @@
  * and the base functions that could escape or outlive a budget are removed
  * or wrapped:
  *   - dofile, loadfile, warn and string.dump are gone; load reads text
- *     chunks only (no bytecode);
+ *     chunks only (no bytecode), and a chunk name starting with '@' (a
+ *     file's, which lab.require trusts to find the caller's folder) is
+ *     turned into a plain name: only the host loads chunks from files;
  *   - pcall, xpcall and coroutine.resume rethrow a budget stop (time,
  *     instructions, interrupt, memory cap) instead of returning it, so a
  *     runaway loop inside pcall still ends;
+ *   - xpcall's message handler is not called once a stop is pending: Lua
+ *     calls it from inside the budget hook, where hooks are off, so a
+ *     handler that loops could never be stopped (no user code runs after a
+ *     stop);
  *   - setmetatable refuses __gc (finalizers run with hooks off, so a
  *     finalizer could never be stopped);
  *   - collectgarbage keeps "collect", "count" and "step".
@@ -49,9 +55,26 @@ static int sb_pcall(lua_State *L) {
     return finish_pcall(L, status, 0);
 }
 
+/* The user's message handler (upvalue 1), unless a stop is pending: then
+ * the error object passes through untouched. */
+static int guarded_handler(lua_State *L) {
+    lstate *st = lhost_state(L);
+    if (st && (st->stop || st->mem_over)) {
+        lua_settop(L, 1);
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
 static int sb_xpcall(lua_State *L) {
     int n = lua_gettop(L);
     luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, guarded_handler, 1);
+    lua_replace(L, 2);
     lua_pushboolean(L, 1);      /* [f, h, args..., true] */
     lua_pushvalue(L, 1);        /* [f, h, args..., true, f] */
     lua_rotate(L, 3, 2);        /* [f, h, true, f, args...] */
@@ -97,6 +120,10 @@ static int sb_load(lua_State *L) {
     while (lua_gettop(L) < 3) lua_pushnil(L);
     lua_pushliteral(L, "t");
     lua_replace(L, 3);
+    if (lua_type(L, 2) == LUA_TSTRING && lua_tostring(L, 2)[0] == '@') {
+        lua_pushfstring(L, "=%s", lua_tostring(L, 2) + 1);   /* only the host names chunks after files */
+        lua_replace(L, 2);
+    }
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);

@@ -319,6 +319,9 @@ static bool run_pass(lhost *h) {
     int k = 0;
     for (ltask *t = h->tasks; t && k < nt; t = t->next)
         if (t->gen < gen && task_ready(t, now)) ready[k++] = t->id;
+    /* the engine jobs the tasks of this pass submit wait for its end, so
+     * that single-sequence jobs of concurrent tasks share one engine step */
+    lwork_hold(h->work);
     for (int i = k - 1; i >= 0; i--) {  /* oldest first: the list is newest first */
         ltask *t = find_id(h, ready[i]);
         if (t && task_ready(t, lhost_now())) {
@@ -326,6 +329,7 @@ static bool run_pass(lhost *h) {
             ran = true;
         }
     }
+    lwork_release(h->work);
     free(ready);
     return ran;
 }
@@ -403,7 +407,7 @@ typedef struct start_args {
 static int start_file(lua_State *L) {
     start_args *a = lua_touserdata(L, 1);
     lstate *st = lhost_state(L);
-    if (luaL_loadfilex(L, a->path, "t") != LUA_OK) return lua_error(L);   /* [fn] */
+    if (lhost_loadfile(L, a->path) != LUA_OK) return lua_error(L);   /* [fn] */
     lua_createtable(L, a->argc, 1);                                       /* [fn arg] */
     lua_pushstring(L, a->path);
     lua_rawseti(L, -2, 0);

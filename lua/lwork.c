@@ -19,6 +19,8 @@
 
 #include "lhost_impl.h"
 
+#define LWORK_GROUP_MAX 256
+
 struct lwork {
     pthread_t thread;
     pthread_mutex_t mu;
@@ -26,6 +28,8 @@ struct lwork {
     pthread_cond_t cv_done;     /* a job finished */
     ljob *head, *tail;
     bool stop;
+    int held;                   /* lwork_hold depth: queued jobs wait */
+    bool flush;                 /* a blocking wait: run them anyway */
     int pipe[2];                /* [0] read end polled by the host */
 };
 
@@ -68,20 +72,29 @@ static void *worker(void *arg) {
     lwork *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->head && !w->stop) pthread_cond_wait(&w->cv_job, &w->mu);
+        while ((!w->head || (w->held && !w->flush)) && !w->stop) pthread_cond_wait(&w->cv_job, &w->mu);
         if (!w->head) break;
+        ljob *grp[LWORK_GROUP_MAX];
+        int ng = 0;
         ljob *j = w->head;
-        w->head = j->next;
+        do {            /* the job at the head, and those that can share its engine step */
+            grp[ng++] = w->head;
+            w->head = w->head->next;
+        } while (w->head && ng < LWORK_GROUP_MAX && j->run_group && w->head->run_group == j->run_group &&
+                 j->n_models == 1 && w->head->n_models == 1 && w->head->models[0] == j->models[0]);
         if (!w->head) w->tail = NULL;
         pthread_mutex_unlock(&w->mu);
-        j->run(j);
+        if (ng > 1) j->run_group(grp, ng);
+        else j->run(j);
         pthread_mutex_lock(&w->mu);
-        for (int i = 0; i < j->n_models; i++) j->models[i]->busy--;
-        atomic_store_explicit(&j->done, 1, memory_order_release);
+        for (int g = 0; g < ng; g++) {
+            for (int i = 0; i < grp[g]->n_models; i++) grp[g]->models[i]->busy--;
+            atomic_store_explicit(&grp[g]->done, 1, memory_order_release);
+        }
         pthread_cond_broadcast(&w->cv_done);
         pthread_mutex_unlock(&w->mu);
         wake(w);
-        lwork_job_unref(j);
+        for (int g = 0; g < ng; g++) lwork_job_unref(grp[g]);
         pthread_mutex_lock(&w->mu);
     }
     pthread_mutex_unlock(&w->mu);
@@ -156,15 +169,33 @@ int lwork_submit(lwork *w, ljob *j) {
     return LHOST_OK;
 }
 
+void lwork_hold(lwork *w) {
+    pthread_mutex_lock(&w->mu);
+    if (w->held++ == 0) w->flush = false;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void lwork_release(lwork *w) {
+    pthread_mutex_lock(&w->mu);
+    if (w->held > 0 && --w->held == 0) pthread_cond_signal(&w->cv_job);
+    pthread_mutex_unlock(&w->mu);
+}
+
 void lwork_wait(lwork *w, ljob *j) {
     if (lwork_job_done(j)) return;
     pthread_mutex_lock(&w->mu);
+    w->flush = true;                    /* held jobs must not wait for us */
+    pthread_cond_signal(&w->cv_job);
     while (!lwork_job_done(j)) pthread_cond_wait(&w->cv_done, &w->mu);
     pthread_mutex_unlock(&w->mu);
 }
 
 void lwork_wait_model(lwork *w, lmodel *m) {
     pthread_mutex_lock(&w->mu);
+    if (m->busy > 0) {
+        w->flush = true;
+        pthread_cond_signal(&w->cv_job);
+    }
     while (m->busy > 0) pthread_cond_wait(&w->cv_done, &w->mu);
     pthread_mutex_unlock(&w->mu);
 }

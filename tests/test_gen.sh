@@ -99,6 +99,15 @@ check_rc "not a number" 2 "must be a number" $GEN -p x --temp warm
 check_rc "unknown option" 2 "unknown option" $GEN -p x --nucleus 0.9
 check_rc "bias id out of range" 2 "bias" $GEN -p x --bias 9999=1
 check_rc "missing model" 1 "no model file" $LOGITLAB gen -m /nonexistent/model.gguf -p x
+# issue 13, item 11: a full standard output is a failure, whatever the command
+if [ -w /dev/full ]; then
+  printf 'print("x")\n' > "${TMPDIR:-/tmp}/logitlab-full.$$.lua"
+  check_rc "gen > /dev/full fails" 1 "cannot write the output" sh -c "$GEN -p 'Once' -n 8 > /dev/full"
+  check_rc "gen --json > /dev/full fails" 1 "cannot write the output" sh -c "$GEN --json -p 'Once' -n 8 > /dev/full"
+  check_rc "bench > /dev/full fails" 1 "cannot write the output" sh -c "$LOGITLAB bench -m $M -t 1 -p 8 -n 4 -r 1 > /dev/full"
+  check_rc "run > /dev/full fails" 1 "cannot write the output" sh -c "$LOGITLAB run ${TMPDIR:-/tmp}/logitlab-full.$$.lua > /dev/full"
+  rm -f "${TMPDIR:-/tmp}/logitlab-full.$$.lua"
+fi
 
 # ---- ppl ----
 cp "$T/greedy.txt" "$T/story.txt"

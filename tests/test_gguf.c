@@ -443,7 +443,7 @@ static void test_writer_types(void) {
 
 static void test_writer_alignment(void) {
     const char *path = tmpfile_path("align.gguf");
-    static const uint32_t aligns[] = {1, 64, 4096};
+    static const uint32_t aligns[] = {8, 64, 4096};
     for (size_t k = 0; k < 3; k++) {
         ggufw *w = ggufw_create();
         uint8_t data[40] = {1, 2, 3};
@@ -460,11 +460,14 @@ static void test_writer_alignment(void) {
         if (rc) continue;
         const gguf_tensor *b = gguf_find_tensor(g, "b");
         CHECK(gguf_alignment(g) == aligns[k] && gguf_data_offset(g) % aligns[k] == 0 && b &&
-              b->offset == (aligns[k] > 3 ? aligns[k] : 3), "alignment %u layout", aligns[k]);
+              b->offset == aligns[k], "alignment %u layout", aligns[k]);
         gguf_close(g);
     }
     unlink(path);
     ggufw *w = ggufw_create();
+    ggufw_set_u32(w, "general.alignment", 4);
+    CHECK(ggufw_begin(w, path, err, sizeof err) == GGUF_EFORMAT && access(path, F_OK) != 0,
+          "alignment 4 refused by the writer too");
     ggufw_set_u32(w, "general.alignment", 48);
     CHECK(ggufw_begin(w, path, err, sizeof err) == GGUF_EFORMAT && strstr(err, "power-of-two") &&
           access(path, F_OK) != 0, "alignment 48 refused before creating the file");
@@ -732,6 +735,10 @@ static void test_bad_metadata(void) {
     BAD(b, "key '?\?' has unknown value type 99"); bb_free(&b);
     bb_hdr(&b, 3, 0, 1); bb_kv_u32(&b, "general.alignment", 3); BAD(b, "3 is not a power of two"); bb_free(&b);
     bb_hdr(&b, 3, 0, 1); bb_kv_u32(&b, "general.alignment", 0); BAD(b, "not a power of two"); bb_free(&b);
+    /* issue 13, item 21: 1, 2 and 4 are powers of two but not multiples of 8 */
+    for (uint32_t a = 1; a <= 4; a *= 2) {
+        bb_hdr(&b, 3, 0, 1); bb_kv_u32(&b, "general.alignment", a); BAD(b, "multiple of 8"); bb_free(&b);
+    }
     bb_hdr(&b, 3, 0, 1); bb_str(&b, "general.alignment"); bb_u32(&b, GGUF_T_U64); bb_u64(&b, 32);
     BAD(b, "general.alignment is u64, not u32"); bb_free(&b);
 }

@@ -26,6 +26,11 @@ cp "$SHARED"/golden/tokenizer-llama3/chat_examples.json "$SHARED"/golden/tokeniz
 ln -s /etc "$W/escape"                       # a link out of the workspace: lab.fs must refuse it
 echo "outside" > "$T/outside.txt"
 ln -s "$T/outside.txt" "$W/escape_file"
+mkfifo "$W/fifo" "$W/fifo.lua" && mkdir "$W/adir"   # non-regular files: refused without blocking
+mkdir -p "$W/fifotok" && cp "$SHARED"/golden/tokenizer-llama3/tokenizer.json "$W/fifotok/" && mkfifo "$W/fifotok/tokenizer_config.json"
+mkdir -p "$T/outplug" "$T/evil/lib" && ln -s "$T/outplug" "$W/outplug"   # plugin and library files outside
+printf 'return {name="outplug", api_level=1}\n' > "$T/outplug/p.lua"
+printf 'return "sneaky"\n' > "$T/evil/lib/sneaky.lua"
 files=$(cd "$W" && ls test_*.lua)
 "$LOGITLAB" run -w "$W" --budget 60 "$W/runner.lua" "$W" "$M" $files >"$T/lua.out" 2>"$T/lua.err"
 rc=$?
@@ -78,6 +83,11 @@ printf 'local x = \n' > "$T/syntax.lua"
 check_run "run: a syntax error exits 1" 1 "syntax.lua" "$LOGITLAB" run "$T/syntax.lua"
 printf 'while true do end\n' > "$T/loop.lua"
 check_run "run: an endless script is stopped by --budget" 1 "time budget of 0.3 s exceeded" "$LOGITLAB" run --budget 0.3 "$T/loop.lua"
+printf 'print(xpcall(function() while true do end end, function() while true do end end))\n' > "$T/xp.lua"
+check_run "run: an xpcall message handler cannot outlive --budget" 1 "time budget of 0.3 s exceeded" timeout 20 "$LOGITLAB" run --budget 0.3 "$T/xp.lua"
+printf 'print(pcall(lab.budget, {memory = 64 * 1024 * 1024}))\nprint(lab.budget{memory = 8 * 1024 * 1024}.memory)\n' > "$T/raise.lua"
+check_run "run: a script cannot raise its memory cap above --mem" 0 "false.*above the cap of 16.0 MiB" "$LOGITLAB" run --mem 16 "$T/raise.lua"
+check_run "run: but may lower it" 0 "^8388608" "$LOGITLAB" run --mem 16 "$T/raise.lua"
 printf 'local t = {} for i = 1, 1e9 do t[i] = {i} end\n' > "$T/bomb.lua"
 check_run "run: a memory bomb is stopped by --mem" 1 "memory cap of 16.0 MiB exceeded" "$LOGITLAB" run --mem 16 "$T/bomb.lua"
 printf 'print(io, os, debug, package, require, dofile, loadfile)\n' > "$T/sb.lua"
@@ -87,6 +97,18 @@ check_run "run: lab.fs without a workspace is nil, err" 0 "no workspace" "$LOGIT
 check_run "run --budget rejects junk" 2 "budget" "$LOGITLAB" run --budget x "$T/args.lua"
 printf 'for _, p in ipairs(lab.plugin.list()) do print(p.name, p.enabled) end\n' > "$T/plist.lua"
 check_run "run --plugins loads plugins/ (the example)" 0 "example	true" sh -c "cd '$R' && '$LOGITLAB' run --plugins '$T/plist.lua'"
+
+# issue 13, item 9: an acknowledged write is committed while the script computes without awaiting
+W9=$T/ws9
+mkdir -p "$W9"
+printf 'assert(lab.store.put("note", {x = 1}))\nprint("put")\nlocal t0 = lab.now() while lab.now() - t0 < 20 do end\n' > "$T/busy.lua"
+"$LOGITLAB" run -w "$W9" --budget 60 "$T/busy.lua" > "$T/busy.out" 2>&1 &
+bpid=$!
+i=0; while [ $i -lt 100 ] && ! grep -q put "$T/busy.out"; do sleep 0.1; i=$((i+1)); done
+sleep 1.5                                   # three times the 500 ms window promised by docs/lua-api.md
+kill -9 $bpid 2>/dev/null; wait $bpid 2>/dev/null
+printf 'print("notes", lab.store.query("SELECT count(*) AS n FROM records WHERE kind = ?", {"note"})[1].n)\n' > "$T/count.lua"
+check_run "a put is committed within the window while the script computes (kill -9)" 0 "notes	1" "$LOGITLAB" run -w "$W9" "$T/count.lua"
 
 # the REPL, fed from a pipe
 printf '1 + 2\nx = 10\nx * 2\nfunction f(a)\nreturn a * 3\nend\nf(5)\nerror("oops")\n"still here"\n' > "$T/repl.in"

@@ -23,6 +23,9 @@ typedef struct edit {
     bool add_rope_freqs;         /* rope_freqs.weight of ones */
     bool bad_shape;              /* blk.0.attn_q.weight declared [64, 32] */
     int retype;                  /* convert 2-D weights to this type, -1 = keep */
+    bool set_ctx;                /* llama.context_length = ctx_len (as i32) */
+    int ctx_len;
+    float poison;                /* nonzero: output_norm.weight[0] = poison (NaN, Inf) */
 } edit;
 
 static int copy_gguf(const char *in, const char *out, const edit *e) {
@@ -35,6 +38,7 @@ static int copy_gguf(const char *in, const char *out, const edit *e) {
         const char *k = gguf_kv_key(g, i);
         if (e->set_arch && strcmp(k, "general.architecture") == 0) { ggufw_set_str(w, k, e->set_arch); continue; }
         if (e->heads && strcmp(k, "llama.attention.head_count") == 0) { ggufw_set_u32(w, k, (uint32_t)e->heads); continue; }
+        if (e->set_ctx && strcmp(k, "llama.context_length") == 0) { ggufw_set_i32(w, k, e->ctx_len); continue; }
         if (strcmp(k, "llama.rope.dimension_count") == 0) rope_dim = (int)gguf_kv_value(g, i)->num.u;
         ggufw_copy_kv(w, k, gguf_kv_value(g, i));
     }
@@ -56,6 +60,7 @@ static int copy_gguf(const char *in, const char *out, const edit *e) {
         if (e->bad_shape && strcmp(t->name, "blk.0.attn_q.weight") == 0) n /= 2;
         float *f = malloc(n * sizeof(float));
         qt_dequantize_row((int)t->type, t->data, f, (int64_t)n);
+        if (e->poison != 0 && strcmp(t->name, "output_norm.weight") == 0) f[0] = e->poison;
         size_t bytes = qt_row_size(types[i], (int64_t)t->ne[0]) * (n / t->ne[0]);
         void *q = malloc(bytes);
         for (uint64_t r = 0; r < n / t->ne[0]; r++)
@@ -189,7 +194,44 @@ static void other_types(void) {
     json_free(d); free(last); free(toks);
 }
 
+/* Issue 13, item 21: weights holding NaN or Inf load (the file is well
+ * formed) but evaluation stops with CTX_ENONFINITE naming the model, instead
+ * of generating <unk> from NaN logits. */
+static void nonfinite_weights(void) {
+    const float poisons[] = { NAN, INFINITY };
+    for (int k = 0; k < 2; k++) {
+        snprintf(T, sizeof T, "/tmp/logitlab-test-nan-%d.gguf", (int)getpid());
+        if (copy_gguf(check_path(P, sizeof P, "models/stories260K.gguf"), T, &(edit){ .retype = -1, .poison = poisons[k] })) {
+            CHECK(0, "cannot write the poisoned variant");
+            return;
+        }
+        char err[512] = "";
+        model *m = NULL;
+        ctx *c = NULL;
+        ctx_params p;
+        ctx_params_default(&p);
+        p.n_ctx = 64; p.n_batch = 8; p.n_seq_max = 1;
+        int rc = model_open(&m, T, NULL, err, sizeof err);
+        if (!rc) rc = ctx_create(&c, m, &p, err, sizeof err);
+        CHECK(rc == 0, "the poisoned model opens (%s)", err);
+        if (!rc) {
+            int32_t s = ctx_seq_create(c);
+            ctx_entry b[2] = { { s, 0, 1, false }, { s, 1, 403, true } };
+            rc = ctx_eval(c, b, 2, err, sizeof err);
+            CHECK(rc == CTX_ENONFINITE && strstr(err, T) && strstr(err, "NaN or infinite"), "%s weights: %d %s",
+                  k ? "Inf" : "NaN", rc, err);
+            CHECK(ctx_seq_len(c, s) == 0, "the batch is undone");
+        }
+        ctx_destroy(c);
+        model_close(m);
+        remove(T);
+    }
+}
+
 int main(void) {
+    nonfinite_weights();
+    expect_refused("context length 0", &(edit){ .retype = -1, .set_ctx = true, .ctx_len = 0 }, "context length 0");
+    expect_refused("context length -5", &(edit){ .retype = -1, .set_ctx = true, .ctx_len = -5 }, "context length -5");
     expect_refused("a missing tensor", &(edit){ .skip_tensor = "blk.3.ffn_down.weight", .retype = -1 }, "blk.3.ffn_down.weight");
     expect_refused("a misshapen tensor", &(edit){ .bad_shape = true, .retype = -1 }, "shape");
     expect_refused("another architecture", &(edit){ .set_arch = "gpt2", .retype = -1 }, "not supported");

@@ -118,6 +118,28 @@ printf 'print(lab.store.dir())\nassert(lab.store.put("note", "default"))\nprint(
 check "without -w lab.store's workspace is workspaces/default" grep -q '^workspaces/default$' "$T/out"
 check "while lab.fs has none" grep -q 'no workspace' "$T/out"
 check "export there finds the record" sh -c "cd '$T/cwd' && '$LL' export | grep -q '\"data\":\"default\"'"
+# issue 13, item 10: -o never destroys what is there on an error
+echo precious >"$T/keep.txt"
+check_rc "export: an unknown run with -o fails" 1 "$LOGITLAB" export -w "$L" --run 99 -o "$T/keep.txt"
+check "and leaves the file as it was" grep -qx precious "$T/keep.txt"
+ln -s "$T/keep.txt" "$T/keep.link"
+check_rc "export: an unknown run through a link" 1 "$LOGITLAB" export -w "$L" --run 99 -o "$T/keep.link"
+check "leaves the link and its file" sh -c "test -L '$T/keep.link' && grep -qx precious '$T/keep.txt'"
+check_rc "export -o through a link" 0 "$LOGITLAB" export -w "$L" --run 1 -o "$T/keep.link"
+check "replaces the file the link names, keeps the link" sh -c "test -L '$T/keep.link' && grep -q '\"type\":\"run\"' '$T/keep.txt'"
+check_not "and leaves no temporary file" sh -c "ls '$T' | grep -q 'keep.txt\.'"
+check_rc "export -o /dev/null (a device is written in place)" 0 "$LOGITLAB" export -w "$L" -o /dev/null
+check "and /dev/null is still a device" test -c /dev/null
+# a private copy of /dev/full (root only): a regression unlinks this one, never the system's
+if mknod "$T/full" c 1 7 2>/dev/null; then
+  check_rc "export -o FULL-DEVICE fails" 1 "$LOGITLAB" export -w "$L" -o "$T/full"
+  check "and the device node is still there" test -c "$T/full"
+fi
+if [ -c /dev/full ] && [ -w /dev/full ]; then
+  # issue 13, item 11: a full standard output is an error for every command
+  check_rc "export > /dev/full fails" 1 sh -c "'$LOGITLAB' export -w '$L' > /dev/full"
+  check_rc "runs > /dev/full fails" 1 sh -c "'$LOGITLAB' runs -w '$L' > /dev/full"
+fi
 printf 'print(1)\n' >"$T/plain.lua"
 (cd "$T/cwd2" && "$LL" run "$T/plain.lua") >/dev/null 2>&1
 check_not "a script that does not use lab.store makes no workspace" test -e "$T/cwd2/workspaces"

@@ -254,6 +254,56 @@ static void loop_ops(long sign, int flush_ms, const char *what) {
     CHECK(bad == 0 && n > 20, "%s: the Nth failing, N = 1..%ld (%d calls failed cleanly)", what, n, failed_calls);
 }
 
+/* Issue 13, item 8: a run whose records were rolled back (a batch whose
+ * commit failed: a full or failing disk) never ends "ok". For each N the
+ * Nth I/O call of the commit fails; whenever records are missing
+ * afterwards, run_end(ok) must report the loss and store "failed". */
+static void test_lost_run(void) {
+    char dir[128], sql[128];
+    snprintf(dir, sizeof dir, "%s/lost", base);
+    int lost = 0, bad = 0;
+    for (long n = 1; n <= 60; n++) {
+        rmrf(dir);
+        store_opts o;
+        store_opts_default(&o);
+        o.flush_ms = 60000;
+        store *s = NULL;
+        if (store_open(&s, dir, &o, err, sizeof err)) { bad++; fprintf(stderr, "lost n=%ld open: %s\n", n, err); break; }
+        store_run_info in = { .plugin = "p" };
+        int64_t run = 0;
+        if (store_run_begin(s, &in, &run, err, sizeof err) || store_flush(s, err, sizeof err)) {
+            bad++;
+            store_close(s);
+            break;
+        }
+        for (int i = 0; i < 5; i++) store_record_add(s, run, "r", "{}", NULL, err, sizeof err);
+        arm(-n);
+        int frc = store_flush(s, err, sizeof err);
+        bool hit = reached();
+        disarm();
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM records WHERE run_id = %lld", (long long)run);
+        int64_t nrec = q_int(s, sql);
+        int erc = store_run_end(s, run, "ok", NULL, err, sizeof err);
+        store_run *r = NULL;
+        bool is_ok = store_run_get(s, run, &r, err, sizeof err) == 0 && strcmp(r->status, "ok") == 0;
+        if (nrec < 5) {
+            lost++;
+            if (is_ok || erc == 0 || !strstr(err, "could not be saved")) {
+                bad++;
+                fprintf(stderr, "lost n=%ld: %lld of 5 records, flush %d, run_end %d, status ok %d: %s\n", n,
+                        (long long)nrec, frc, erc, is_ok, err);
+            }
+        } else if (!is_ok || erc) {
+            bad++;
+            fprintf(stderr, "lost n=%ld: all records there but the run is not ok (%d): %s\n", n, erc, err);
+        }
+        store_free(r);
+        store_close(s);
+        if (!hit) break;
+    }
+    CHECK(bad == 0 && lost > 0, "a run that lost records never ends ok (%d losses seen, %d bad)", lost, bad);
+}
+
 int main(void) {
     install();
     /* /dev/shm keeps the thousands of fsyncs of this test fast */
@@ -265,6 +315,7 @@ int main(void) {
     loop_ops(-1, 0, "I/O, each write committed");
     loop_ops(1, 60000, "allocations, batched");
     loop_ops(-1, 60000, "I/O, batched");
+    test_lost_run();
     rmrf(base);
     return check_done();
 }

@@ -275,8 +275,8 @@ static void check_migrated(store *s, const char *what) {
     }
     CHECK(q_int(s, "SELECT count(*) FROM records") == 4 && q_int(s, "SELECT count(*) FROM models") == 1,
           "%s: records and models kept", what);
-    CHECK(store_check(s, err, sizeof err) == 0 && q_int(s, "SELECT count(*) FROM pragma_foreign_key_check") == 0,
-          "%s: integrity", what);
+    int64_t fk = q_int(s, "SELECT count(*) FROM pragma_foreign_key_check");
+    CHECK(store_check(s, err, sizeof err) == 0 && fk == 0, "%s: integrity (%s, fk %lld)", what, err, (long long)fk);
 }
 
 static void test_migrations(void) {
@@ -350,6 +350,43 @@ static void test_migrations(void) {
     free(sql);
 }
 
+/* Issue 13, item 1: SQL planted in someone else's workspace never runs.
+ * Each foreign object (a trigger that would fire on our writes, a view, an
+ * FTS3 virtual table naming a tokenizer) makes the open fail with its name;
+ * plain extra tables and indexes are fine. */
+static void test_foreign_objects(void) {
+    static const struct { const char *name, *sql, *what; } cases[] = {
+        { "trig", "CREATE TRIGGER wipe AFTER INSERT ON records BEGIN DELETE FROM runs; END", "a trigger \"wipe\"" },
+        { "view", "CREATE VIEW v AS SELECT * FROM runs", "a view \"v\"" },
+        { "vtab", "CREATE VIRTUAL TABLE ft USING fts3(x, tokenize=simple)", "a virtual table \"ft\"" },
+    };
+    store *s = NULL;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *dir = ws(cases[i].name);
+        CHECK(store_open(&s, dir, NULL, err, sizeof err) == 0, "create %s (%s)", cases[i].name, err);
+        store_close(s);
+        s = NULL;
+        CHECK(raw_exec(db_of(dir), cases[i].sql, false) == SQLITE_OK, "plant %s", cases[i].name);
+        CHECK(store_open(&s, dir, NULL, err, sizeof err) == STORE_ECORRUPT && !s && strstr(err, cases[i].what),
+              "%s refused: %s", cases[i].name, err);
+        store_close(s);
+        s = NULL;
+        store_opts o;
+        store_opts_default(&o);
+        o.flags = STORE_RDONLY;
+        CHECK(store_open(&s, dir, &o, err, sizeof err) == STORE_ECORRUPT && !s, "%s refused read-only too", cases[i].name);
+        store_close(s);
+        s = NULL;
+    }
+    const char *dir = ws("extra");
+    CHECK(store_open(&s, dir, NULL, err, sizeof err) == 0, "create extra");
+    store_close(s);
+    s = NULL;
+    CHECK(raw_exec(db_of(dir), "CREATE TABLE mine(x); CREATE INDEX mine_x ON mine(x)", false) == SQLITE_OK, "extra table");
+    CHECK(store_open(&s, dir, NULL, err, sizeof err) == 0, "an extra table and index are fine (%s)", err);
+    store_close(s);
+}
+
 int main(void) {
     if (!mkdtemp(root)) { perror("mkdtemp"); return 1; }
     test_missing_and_lock();
@@ -357,6 +394,7 @@ int main(void) {
     test_damaged();
     test_interrupted();
     test_migrations();
+    test_foreign_objects();
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", root);

@@ -20,6 +20,7 @@
 #endif
 
 static int isa_cur = -1, isa_top = -1;
+static int has_vnni;   /* AVX512-VNNI: with AVX-512 in use the eight-wide kernels take vpdpbusd */
 
 /* ---- ISA selection --------------------------------------------------------- */
 
@@ -31,11 +32,17 @@ static int has_f16c(void) {
     unsigned a, b, c, d;
     return __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1);
 }
+/* AVX512_VNNI from CPUID leaf 7 (ECX bit 11). */
+static int cpu_vnni(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 11 & 1);
+}
 #endif
 
 static int detect(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
+    has_vnni = cpu_vnni();
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     if (vd_backend_avx512() && avx2 && __builtin_cpu_supports("avx512f") &&
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
@@ -328,7 +335,8 @@ void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
 /* ---- eight activations at once ------------------------------------------- */
 
 static vd_x8_fn x8_kernel(int wtype, unsigned wflags) {
-    return vd_isa() >= VD_AVX2 ? vd_x8_avx2(wtype, wflags) : NULL;
+    vd_x8_fn f = vd_isa() >= VD_AVX512 && has_vnni ? vd_x8_vnni(wtype, wflags) : NULL;
+    return f ? f : vd_isa() >= VD_AVX2 ? vd_x8_avx2(wtype, wflags) : NULL;
 }
 
 size_t vd_act8_size(int wtype, int64_t cols, int nact) {
@@ -397,12 +405,34 @@ static vd_r8_fn r8_kernel(int wtype) {
 
 size_t vd_repack_size(int wtype, int64_t rows, int64_t cols) {
     if (!r8_kernel(wtype) || rows < 8 || cols % 32 || cols / 32 > R8_MAX_BLOCKS) return 0;
+    if (wtype == QT_Q4_K)
+        return cols % 256 ? 0 : (size_t)(rows / 8) * (size_t)(cols / 256) * sizeof(vd_block_q4_Kx8);
     size_t blk = wtype == QT_Q8_0 ? sizeof(vd_block_q8_0x8) : sizeof(vd_block_q4_0x8);
     return (size_t)(rows / 8) * (size_t)(cols / 32) * blk;
 }
 
+static void repack_q4_K(const void *w, int64_t rows, int64_t cols, void *out) {
+    int64_t nb = cols / 256;
+    size_t wrs = qt_row_size(QT_Q4_K, cols);
+    vd_block_q4_Kx8 *o = out;
+    for (int64_t g = 0; g < rows / 8; g++)
+        for (int64_t b = 0; b < nb; b++, o++)
+            for (int r = 0; r < 8; r++) {
+                const qt_block_q4_K *src = (const qt_block_q4_K *)((const char *)w + (size_t)(8 * g + r) * wrs) + b;
+                uint8_t sc[8], mn[8];
+                qt_unpack_scales_k4(src->scales, sc, mn);
+                o->d[r] = src->d;
+                o->dmin[r] = src->dmin;
+                for (int j = 0; j < 8; j++) o->sc[j][r] = sc[j];
+                for (int p = 0; p < 4; p++) { o->mn[p][2 * r] = mn[2 * p]; o->mn[p][2 * r + 1] = mn[2 * p + 1]; }
+                for (int c = 0; c < 4; c++)
+                    for (int k = 0; k < 8; k++) memcpy(o->qs + 256 * c + 32 * k + 4 * r, src->qs + 32 * c + 4 * k, 4);
+            }
+}
+
 void vd_repack(int wtype, const void *w, int64_t rows, int64_t cols, void *out) {
-    assert((wtype == QT_Q4_0 || wtype == QT_Q8_0) && cols % 32 == 0 && "vd_repack: Q4_0/Q8_0 whole blocks only");
+    if (wtype == QT_Q4_K) { repack_q4_K(w, rows, cols, out); return; }
+    assert((wtype == QT_Q4_0 || wtype == QT_Q8_0) && cols % 32 == 0 && "vd_repack: Q4_0/Q8_0/Q4_K whole blocks only");
     int64_t nb = cols / 32;
     size_t wrs = qt_row_size(wtype, cols);
     bool q8 = wtype == QT_Q8_0;
@@ -436,7 +466,7 @@ void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r
     size_t xrs = vd_act_row_size(wtype, cols);
     int32_t off[2 * VD_R8_NX * R8_MAX_BLOCKS];     /* 128 KiB of stack together */
     float dx[2 * VD_R8_NX * R8_MAX_BLOCKS];
-    for (int j = 0; j < nact; j++) {
+    for (int j = 0; j < nact && wtype != QT_Q4_K; j++) {   /* Q4_K's kernel reads its Q8_K rows */
         const qt_block_q8_0 *x = (const qt_block_q8_0 *)((const char *)xq + (size_t)j * xrs);
         for (int64_t b = 0; b < nb; b++) {
             int32_t s = 0;

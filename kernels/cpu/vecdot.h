@@ -94,7 +94,7 @@ void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, 
 bool vd_q8_0_no_min(const void *w, int64_t rows, int64_t cols);
 
 /* ---- one activation, rows repacked by eight -------------------------------
- * For decode, Q4_0 and Q8_0 weights may be repacked eight rows at a time
+ * For decode, Q4_0, Q8_0 and Q4_K weights may be repacked eight rows at a time
  * (vd_repack; vecdot_r8_avx2.c says why): for rows 8g..8g+7 and block b a
  * vd_block_q4_0x8 holds the eight fp16 scales and, at qs[32k + 4r + i], code
  * byte 4k + i of row r. Groups follow each other, cols / 32 blocks each, in
@@ -109,6 +109,17 @@ typedef struct vd_block_q8_0x8 {
     uint16_t d[8];
     int8_t qs[256];
 } vd_block_q8_0x8;
+/* Q4_K the same way (1184 bytes per super-block of eight rows): d and dmin
+ * of the eight rows; sc[j][r] and the mins, unpacked from the 6-bit field,
+ * mn[p][2r + i] = min of sub-block 2p + i of row r; qs[256c + 32k + 4r + i]
+ * = code byte 32c + 4k + i of row r (chunk c: low nibbles sub-block 2c,
+ * high nibbles 2c + 1, as in the original block). */
+typedef struct vd_block_q4_Kx8 {
+    uint16_t d[8], dmin[8];
+    uint8_t sc[8][8];
+    uint8_t mn[4][16];
+    uint8_t qs[1024];
+} vd_block_q4_Kx8;
 /* Bytes of the repacked copy of a (rows, cols) matrix, or 0 when this CPU has
  * no kernel for wtype (keep using vd_matmul then). */
 size_t vd_repack_size(int wtype, int64_t rows, int64_t cols);
@@ -167,6 +178,8 @@ typedef struct vd_backend {
 typedef void (*vd_x8_fn)(const void *w, size_t ws, int64_t nr, const void *x8, int64_t cols, int nx,
                          float *y, int64_t ldy);
 vd_x8_fn vd_x8_avx2(int wtype, unsigned wflags);
+/* The same with AVX512-VNNI (vecdot_avx512.c); NULL when built without it. */
+vd_x8_fn vd_x8_vnni(int wtype, unsigned wflags);
 /* A repacked kernel: groups [g0, g1) of eight rows against nx <= VD_R8_NX
  * activations (x + j * xs); off[j * nb + b] = 8 * (sum of activation j's
  * codes in block b), dx[j * nb + b] its scale. */

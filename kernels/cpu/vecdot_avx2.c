@@ -59,13 +59,6 @@ INLINE float hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-/* The exact total of eight int32 lanes. */
-INLINE int32_t hsum_epi32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-    return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 1)));
-}
-
 /* Writes the tile's sums: acc[r * NX + j] -> y[j * ldy + r], every entry
  * reduced by hsum whatever the tile shape (the float order, vecdot.h). */
 INLINE void store_tile(const __m256 *acc, float *y, int64_t ldy, const int NR, const int NX) {
@@ -284,7 +277,7 @@ INLINE void k4_scales(const uint8_t *s12, __m256i *sc16, __m256i *mn16) {
 /* ORDER (every Q4_K/Q5_K kernel, vecdot.h "Summation order"): per
  * super-block in order, the exact integer sums is = sum_j sc_j * dot_j and
  * im = sum_j mn_j * bsum_j, then acc = fma(is, d * dx, acc) and acc =
- * fma(-im, dmin * dx, acc), one scalar accumulator per output.
+ * fma(-im, dmin * dx, acc), one accumulator per output (a lane per activation).
  * Q4_K (Q5 = 0) or Q5_K (Q5 = 1). Per chunk c of 64: low nibbles are
  * sub-block 2c (activations 64c..64c+31), high nibbles 2c+1; Q5_K's fifth
  * bits for chunk c are bits 2c, 2c+1 of qh[l], walked down by shifting qh 2
@@ -295,7 +288,7 @@ INLINE void k4_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t 
     const __m256i m4 = _mm256_set1_epi8(15), m16 = _mm256_set1_epi8(16);
     const size_t bsz = Q5 ? sizeof(qt_block_q5_K) : sizeof(qt_block_q4_K);
     for (int r = 0; r < NR; r++) {   /* rows one after another: a block is long enough */
-        float acc[4] = {0, 0, 0, 0};
+        __m128 acc = _mm_setzero_ps();   /* lane j: activation j */
         for (int64_t b = 0; b < n / 256; b++) {
             const char *p = w + r * ws + b * bsz;
             const qt_block_q4_K *p4 = (const qt_block_q4_K *)p;
@@ -324,14 +317,23 @@ INLINE void k4_tile(const char *w, size_t ws, const char *x, size_t xs, int64_t 
                     sumi[j] = _mm256_add_epi32(sumi[j], _mm256_add_epi32(p0, p1));
                 }
             }
-            float d = f16(Q5 ? p5->d : p4->d), dmin = f16(Q5 ? p5->dmin : p4->dmin);
+            /* the NX activations' sums reduced together, one lane each */
+            __m256i pm[4], z = _mm256_setzero_si256();
+            float dx[4] = {0, 0, 0, 0};
             UNROLL for (int j = 0; j < NX; j++) {
-                int32_t pm = hsum_epi32(_mm256_madd_epi16(loadu(xb[j]->bsums), mn16));
-                acc[j] = fmaf((float)hsum_epi32(sumi[j]), d * xb[j]->d, acc[j]);
-                acc[j] = fmaf(-(float)pm, dmin * xb[j]->d, acc[j]);
+                pm[j] = _mm256_madd_epi16(loadu(xb[j]->bsums), mn16);
+                dx[j] = xb[j]->d;
             }
+            UNROLL for (int j = NX; j < 4; j++) sumi[j] = pm[j] = z;
+            __m128 is = _mm_cvtepi32_ps(hsum4_epi32(sumi[0], sumi[1], sumi[2], sumi[3]));
+            __m128 im = _mm_cvtepi32_ps(hsum4_epi32(pm[0], pm[1], pm[2], pm[3]));
+            __m128 vdx = _mm_loadu_ps(dx);
+            acc = _mm_fmadd_ps(is, _mm_mul_ps(_mm_set1_ps(f16(Q5 ? p5->d : p4->d)), vdx), acc);
+            acc = _mm_fnmadd_ps(im, _mm_mul_ps(_mm_set1_ps(f16(Q5 ? p5->dmin : p4->dmin)), vdx), acc);
         }
-        UNROLL for (int j = 0; j < NX; j++) y[j * ldy + r] = acc[j];
+        float out[4];
+        _mm_storeu_ps(out, acc);
+        UNROLL for (int j = 0; j < NX; j++) y[j * ldy + r] = out[j];
     }
 }
 
@@ -341,7 +343,7 @@ TILE_WRAP(tile_q4_K, Q4_K_TILE)
 TILE_WRAP(tile_q5_K, Q5_K_TILE)
 
 /* ORDER: per super-block in order, its exact integer sum, then acc =
- * fma(sum, d * dx, acc), one scalar accumulator per output.
+ * fma(sum, d * dx, acc), one accumulator per output (a lane per activation).
  * Q6_K: codes u = q + 32 in 0..63 go unsigned into maddubs; the -32 comes back
  * as 32 * sum_g sc[g] * bsums[g]. Half h, part k (32 elements) covers scale
  * groups 8h+2k (low 128 bits of the int16 products) and 8h+2k+1 (high), so
@@ -352,7 +354,7 @@ INLINE void q6_K_tile(const char *w, size_t ws, const char *x, size_t xs, int64_
     const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
     const __m128i evenodd = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
     for (int r = 0; r < NR; r++) {   /* rows one after another: a block is long enough */
-        float acc[4] = {0, 0, 0, 0};
+        __m128 acc = _mm_setzero_ps();   /* lane j: activation j */
         for (int64_t b = 0; b < n / 256; b++) {
             const qt_block_q6_K *p = (const qt_block_q6_K *)(w + r * ws) + b;
             const qt_block_q8_K *xb[4];
@@ -381,13 +383,20 @@ INLINE void q6_K_tile(const char *w, size_t ws, const char *x, size_t xs, int64_
                 }
             }
             __m256i scn = _mm256_cvtepi8_epi16(sc8);
-            float d = f16(p->d);
+            __m256i t[4], z = _mm256_setzero_si256();
+            float dx[4] = {0, 0, 0, 0};
             UNROLL for (int j = 0; j < NX; j++) {
                 __m256i bias = _mm256_slli_epi32(_mm256_madd_epi16(loadu(xb[j]->bsums), scn), 5);
-                acc[j] = fmaf((float)hsum_epi32(_mm256_sub_epi32(sumi[j], bias)), d * xb[j]->d, acc[j]);
+                t[j] = _mm256_sub_epi32(sumi[j], bias);
+                dx[j] = xb[j]->d;
             }
+            UNROLL for (int j = NX; j < 4; j++) t[j] = z;
+            __m128 is = _mm_cvtepi32_ps(hsum4_epi32(t[0], t[1], t[2], t[3]));
+            acc = _mm_fmadd_ps(is, _mm_mul_ps(_mm_set1_ps(f16(p->d)), _mm_loadu_ps(dx)), acc);
         }
-        UNROLL for (int j = 0; j < NX; j++) y[j * ldy + r] = acc[j];
+        float out[4];
+        _mm_storeu_ps(out, acc);
+        UNROLL for (int j = 0; j < NX; j++) y[j * ldy + r] = out[j];
     }
 }
 

@@ -131,6 +131,124 @@ static const vd_backend avx512 = {
 
 const vd_backend *vd_backend_avx512(void) { return &avx512; }
 
+#if defined(__AVX512VNNI__)
+/* ---- eight activations with AVX512-VNNI ------------------------------------
+ * The eight-wide kernels of vecdot8_avx2.c with vpdpbusd (unsigned x signed
+ * bytes, four products added into each int32 lane) in place of maddubs +
+ * madd + add: one instruction per four elements of eight activations, and no
+ * int16 intermediate. ORDER: the block's integer sum is the same exact
+ * integer, and the float steps are those of vecdot8_avx2.c (acc =
+ * fma(sum, dw * dx, acc) per block in order), so the results are bitwise
+ * theirs (tests/test_invariance.c compares them with the portable kernel).
+ * Chosen at run time (vd_init checks the CPUID bit). */
+
+INLINE __m256i bcast4(const void *p) {
+    int32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+INLINE void store_lanes(__m256 acc, float *y, int64_t ldy, int nx) {
+    float t[8];
+    _mm256_storeu_ps(t, acc);
+    for (int j = 0; j < nx; j++) y[j * ldy] = t[j];
+}
+
+/* Q4_0: unsigned codes u against the signed activations, the offset 8 *
+ * sum(x) taken back per block (off), as in vecdot8_avx2.c. */
+INLINE void q4_0_rows_vnni(const void *w, size_t ws, int64_t r, const vd_act8_block *xb0, int64_t nb,
+                           int nx, float *y, int64_t ldy, const int NR) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const qt_block_q4_0 *wb[4];
+    UNROLL for (int k = 0; k < NR; k++) wb[k] = (const qt_block_q4_0 *)((const char *)w + (size_t)(r + k) * ws);
+    const char *next = (const char *)w + (size_t)(r + NR) * ws;
+    __m256 acc[4];
+    UNROLL for (int k = 0; k < NR; k++) acc[k] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        if ((b & 1) == 0)
+            UNROLL for (int k = 0; k < NR; k++) _mm_prefetch(next + k * ws + b * sizeof(qt_block_q4_0), _MM_HINT_T0);
+        const vd_act8_block *xb = xb0 + b;
+        __m256i s[4];
+        UNROLL for (int k = 0; k < NR; k++) s[k] = _mm256_setzero_si256();
+        UNROLL for (int g = 0; g < 4; g++) {
+            __m256i xl = _mm256_loadu_si256((const __m256i *)xb->q[g]);
+            __m256i xh = _mm256_loadu_si256((const __m256i *)xb->q[g + 4]);
+            UNROLL for (int k = 0; k < NR; k++) {
+                __m256i v = bcast4(wb[k][b].qs + 4 * g);
+                s[k] = _mm256_dpbusd_epi32(s[k], _mm256_and_si256(v, m4), xl);
+                s[k] = _mm256_dpbusd_epi32(s[k], _mm256_and_si256(_mm256_srli_epi16(v, 4), m4), xh);
+            }
+        }
+        __m256i off = _mm256_loadu_si256((const __m256i *)xb->off);
+        __m256 dx = _mm256_loadu_ps(xb->d);
+        UNROLL for (int k = 0; k < NR; k++)
+            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(s[k], off)),
+                                     _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(wb[k][b].d)), dx), acc[k]);
+    }
+    UNROLL for (int k = 0; k < NR; k++) store_lanes(acc[k], y + r + k, ldy, nx);
+}
+
+/* Q8_0: FAST (no -128 code in the matrix, vd_q8_0_no_min): |x| from the
+ * pack against w * sign(x); otherwise |w| against x * sign(w). */
+INLINE void q8_0_rows_vnni(const void *w, size_t ws, int64_t r, const vd_act8_block *xb0, int64_t nb,
+                           int nx, float *y, int64_t ldy, const int NR, const int FAST) {
+    const qt_block_q8_0 *wb[4];
+    UNROLL for (int k = 0; k < NR; k++) wb[k] = (const qt_block_q8_0 *)((const char *)w + (size_t)(r + k) * ws);
+    const char *next = (const char *)w + (size_t)(r + NR) * ws;
+    __m256 acc[4];
+    UNROLL for (int k = 0; k < NR; k++) acc[k] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        UNROLL for (int k = 0; k < NR; k++) _mm_prefetch(next + k * ws + b * sizeof(qt_block_q8_0), _MM_HINT_T0);
+        const vd_act8_block *xb = xb0 + b;
+        __m256i p[4];
+        UNROLL for (int k = 0; k < NR; k++) p[k] = _mm256_setzero_si256();
+        UNROLL for (int g = 0; g < 8; g++) {
+            __m256i xq = _mm256_loadu_si256((const __m256i *)xb->q[g]);
+            __m256i xa = FAST ? _mm256_loadu_si256((const __m256i *)xb->a[g]) : xq;
+            UNROLL for (int k = 0; k < NR; k++) {
+                __m256i v = bcast4(wb[k][b].qs + 4 * g);
+                p[k] = FAST ? _mm256_dpbusd_epi32(p[k], xa, _mm256_sign_epi8(v, xq))
+                            : _mm256_dpbusd_epi32(p[k], _mm256_sign_epi8(v, v), _mm256_sign_epi8(xq, v));
+            }
+        }
+        __m256 dx = _mm256_loadu_ps(xb->d);
+        UNROLL for (int k = 0; k < NR; k++)
+            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p[k]),
+                                     _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(wb[k][b].d)), dx), acc[k]);
+    }
+    UNROLL for (int k = 0; k < NR; k++) store_lanes(acc[k], y + r + k, ldy, nx);
+}
+
+static void x8_q4_0_vnni(const void *w, size_t ws, int64_t nr, const void *x8, int64_t cols, int nx,
+                         float *y, int64_t ldy) {
+    int64_t r = 0;
+    for (; r + 4 <= nr; r += 4) q4_0_rows_vnni(w, ws, r, x8, cols / 32, nx, y, ldy, 4);
+    for (; r < nr; r++) q4_0_rows_vnni(w, ws, r, x8, cols / 32, nx, y, ldy, 1);
+}
+
+static void x8_q8_0_vnni(const void *w, size_t ws, int64_t nr, const void *x8, int64_t cols, int nx,
+                         float *y, int64_t ldy) {
+    int64_t r = 0;
+    for (; r + 4 <= nr; r += 4) q8_0_rows_vnni(w, ws, r, x8, cols / 32, nx, y, ldy, 4, 0);
+    for (; r < nr; r++) q8_0_rows_vnni(w, ws, r, x8, cols / 32, nx, y, ldy, 1, 0);
+}
+
+static void x8_q8_0_vnni_fast(const void *w, size_t ws, int64_t nr, const void *x8, int64_t cols, int nx,
+                              float *y, int64_t ldy) {
+    int64_t r = 0;
+    for (; r + 4 <= nr; r += 4) q8_0_rows_vnni(w, ws, r, x8, cols / 32, nx, y, ldy, 4, 1);
+    for (; r < nr; r++) q8_0_rows_vnni(w, ws, r, x8, cols / 32, nx, y, ldy, 1, 1);
+}
+
+vd_x8_fn vd_x8_vnni(int wtype, unsigned wflags) {
+    if (wtype == QT_Q8_0) return wflags & VD_W_NO_MIN ? x8_q8_0_vnni_fast : x8_q8_0_vnni;
+    return wtype == QT_Q4_0 ? x8_q4_0_vnni : 0;
+}
+#else
+vd_x8_fn vd_x8_vnni(int wtype, unsigned wflags) { (void)wtype; (void)wflags; return 0; }
+#endif
+
 #else
 const vd_backend *vd_backend_avx512(void) { return 0; }
+vd_x8_fn vd_x8_vnni(int wtype, unsigned wflags) { (void)wtype; (void)wflags; return 0; }
 #endif

@@ -139,7 +139,90 @@ static void r8_q8_0(const void *w, int64_t cols, int64_t g0, int64_t g1, const v
     }
 }
 
-vd_r8_fn vd_r8_avx2(int wtype) { return wtype == QT_Q4_0 ? r8_q4_0 : wtype == QT_Q8_0 ? r8_q8_0 : 0; }
+/* Q4_K repacked (vd_block_q4_Kx8) against NX <= 4 Q8_K rows. ORDER (the
+ * Q4_K order of vecdot.h, as k4_tile in vecdot_avx2.c): per super-block,
+ * the exact integer sums is = sum_j sc_j * dot_j and im = sum_j mn_j *
+ * (sum of activation j's codes), then acc = fma(is, d * dx, acc) and acc =
+ * fma(-im, dmin * dx, acc), one lane per row.
+ * Per chunk c (64 elements, sub-blocks 2c and 2c+1), eight loads of 32 bytes
+ * hold four code bytes of each of the eight rows: low nibbles meet the
+ * activation's bytes 64c + 4k.., high nibbles 64c + 32 + 4k... A row's eight
+ * maddubs per sub-block add up in int16 (8 * 2*15*127 < 32767); one madd
+ * against [sc, sc] per row widens and scales them. The mins' term pairs
+ * sub-blocks: madd of [mn_2p, mn_2p+1] per row with the activation's two
+ * 32-element code sums. */
+static inline __attribute__((always_inline)) void
+r8_q4_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x, size_t xs, float *y,
+           int64_t ldy, const int NX) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const int64_t nb = cols / 256;
+    for (int64_t g = g0; g < g1; g++) {
+        const vd_block_q4_Kx8 *B = (const vd_block_q4_Kx8 *)w + g * nb;
+        const char *next = (const char *)(B + nb);
+        __m256 acc[4];
+        _Pragma("GCC unroll 4") for (int j = 0; j < NX; j++) acc[j] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const vd_block_q4_Kx8 *K = B + b;
+            const qt_block_q8_K *xb[4];
+            __m256i is[4], im[4];
+            _Pragma("GCC unroll 4") for (int j = 0; j < NX; j++) {
+                xb[j] = (const qt_block_q8_K *)(x + j * xs) + b;
+                is[j] = _mm256_setzero_si256();
+                im[j] = _mm256_setzero_si256();
+            }
+            for (int c = 0; c < 4; c++) {
+                for (int pf = 0; pf < 5; pf++) _mm_prefetch(next + b * sizeof *K + 64 * (5 * c + pf), _MM_HINT_T0);
+                __m256i slo[4], shi[4];
+                _Pragma("GCC unroll 4") for (int j = 0; j < NX; j++) slo[j] = shi[j] = _mm256_setzero_si256();
+                _Pragma("GCC unroll 8") for (int k = 0; k < 8; k++) {
+                    __m256i v = _mm256_loadu_si256((const __m256i *)(K->qs + 256 * c + 32 * k));
+                    __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                    _Pragma("GCC unroll 4") for (int j = 0; j < NX; j++) {
+                        slo[j] = _mm256_add_epi16(slo[j], _mm256_maddubs_epi16(lo, bcast4(xb[j]->qs + 64 * c + 4 * k)));
+                        shi[j] = _mm256_add_epi16(shi[j], _mm256_maddubs_epi16(hi, bcast4(xb[j]->qs + 64 * c + 32 + 4 * k)));
+                    }
+                }
+                /* [sc, sc] as int16 per row for sub-blocks 2c and 2c+1 */
+                __m256i s0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)K->sc[2 * c]));
+                __m256i s1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)K->sc[2 * c + 1]));
+                s0 = _mm256_or_si256(s0, _mm256_slli_epi32(s0, 16));
+                s1 = _mm256_or_si256(s1, _mm256_slli_epi32(s1, 16));
+                /* [mn_2c, mn_2c+1] per row against the two sub-blocks' code sums */
+                __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)K->mn[c]));
+                _Pragma("GCC unroll 4") for (int j = 0; j < NX; j++) {
+                    is[j] = _mm256_add_epi32(is[j], _mm256_add_epi32(_mm256_madd_epi16(slo[j], s0), _mm256_madd_epi16(shi[j], s1)));
+                    const int16_t *bs = xb[j]->bsums + 4 * c;
+                    uint32_t pair = (uint16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
+                    im[j] = _mm256_add_epi32(im[j], _mm256_madd_epi16(mn, _mm256_set1_epi32((int32_t)pair)));
+                }
+            }
+            __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)K->d));
+            __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)K->dmin));
+            _Pragma("GCC unroll 4") for (int j = 0; j < NX; j++) {
+                __m256 dx = _mm256_set1_ps(xb[j]->d);
+                acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[j]), _mm256_mul_ps(dw, dx), acc[j]);
+                acc[j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(im[j]), _mm256_mul_ps(dm, dx), acc[j]);
+            }
+        }
+        _Pragma("GCC unroll 4") for (int j = 0; j < NX; j++) _mm256_storeu_ps(y + j * ldy + 8 * g, acc[j]);
+    }
+}
+
+static void r8_q4_K(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *xv, size_t xs, int nx,
+                    const int32_t *off, const float *dx, float *y, int64_t ldy) {
+    (void)off; (void)dx;
+    const char *x = xv;
+    switch (nx) {
+    case 1: r8_q4_K_nx(w, cols, g0, g1, x, xs, y, ldy, 1); break;
+    case 2: r8_q4_K_nx(w, cols, g0, g1, x, xs, y, ldy, 2); break;
+    case 3: r8_q4_K_nx(w, cols, g0, g1, x, xs, y, ldy, 3); break;
+    default: r8_q4_K_nx(w, cols, g0, g1, x, xs, y, ldy, 4); break;
+    }
+}
+
+vd_r8_fn vd_r8_avx2(int wtype) {
+    return wtype == QT_Q4_0 ? r8_q4_0 : wtype == QT_Q8_0 ? r8_q8_0 : wtype == QT_Q4_K ? r8_q4_K : 0;
+}
 
 #else
 vd_r8_fn vd_r8_avx2(int wtype) { (void)wtype; return 0; }

@@ -373,3 +373,21 @@ test("a task budget of tokens and wall time", function()
   check.raises("unknown option 'token'", lab.task_budget, { token = 5 })
   check.eq(lab.task_budget().used, 0, "the budget belongs to the task that set it")
 end)
+
+test("single-sequence jobs of concurrent tasks share engine steps and give what they give alone", function()
+  local m = lab.model.open(MODEL)
+  local function gen(i) return lab.generate(m:seq(PROMPTS[i]), { max_tokens = 12, sampler = lab.sampler{ seed = i, temp = 1 } }) end
+  local alone = {}
+  for i = 1, #PROMPTS do alone[i] = gen(i) end
+  local s0 = m:kv().steps
+  local tasks = {}
+  for i = 1, #PROMPTS do tasks[i] = lab.spawn(gen, i) end
+  for i = 1, #PROMPTS do
+    local ok, r = lab.await(tasks[i])
+    check.ok(ok, r)
+    check.same_list(r.tokens, alone[i].tokens, "task " .. i)
+    for j = 1, #r.logprobs do check.eq(r.logprobs[j], alone[i].logprobs[j], "task " .. i .. " logprob " .. j) end
+  end
+  local steps = m:kv().steps - s0
+  check.ok(steps < 2 * 13, "4 tasks x 12 tokens in " .. steps .. " engine steps (alone: 48)")
+end)
