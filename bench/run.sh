@@ -1,16 +1,19 @@
 #!/bin/sh
 # make bench: machine-readable throughput figures, one JSON object per line.
 # Models are synthesized (random weights, real shapes) into build/bench once.
-# THREADS (default: all cores) and SHAPES can be overridden.
+# THREADS (default: all cores), SHAPES and TRAIN_SHAPES can be overridden;
+# ONLY=train runs the FMA peak and the training figures alone.
 set -e
 BIN=${1:-build/logitlab}
 OUT=build/bench
 T=${THREADS:-$(nproc)}
 mkdir -p "$OUT"
 cc -O2 -mavx2 -pthread -o "$OUT/membw" bench/membw.c
-"$OUT/membw" "$T"
+[ "${ONLY:-}" = train ] || "$OUT/membw" "$T"
 cc -O2 -mavx2 -mfma -pthread -o "$OUT/fmapeak" bench/fmapeak.c
-PEAK=$("$OUT/fmapeak" "$T" | tee /dev/stderr | sed 's/.*"gflops":\([0-9.]*\).*/\1/')
+PEAKLINE=$("$OUT/fmapeak" "$T")
+echo "$PEAKLINE"
+PEAK=$(echo "$PEAKLINE" | sed 's/.*"gflops":\([0-9.]*\).*/\1/')
 # Training (docs/training.md): tokens/s of `logitlab train` at two shapes,
 # the first step (page faults, packing) left out; GFLOPS count 6 x params x
 # tokens; peak_frac against the FMA peak above. The PyTorch peer on the same
@@ -22,17 +25,20 @@ for spec in ${TRAIN_SHAPES:-stories260k:tok512:8:256:8 stories15m:spm:8:256:5}; 
 $spec
 EOF2
   case $vocab in tok512) tk=$SH/stories260K.gguf ;; *) tk=$SH/ggml-vocab-llama-spm.gguf ;; esac
+  for gemm in own blas; do
   "$BIN" train --shape "$shape" -T "$tk" -t "$T" -b "$B" --seq-len "$S" --steps "$N" --warmup 0 --val 0 \
-    --ckpt-every -1 -w none --json -o "$OUT/train-$shape.gguf" "$OUT/train-text.txt" |
-  awk -v shape="$shape" -v T="$T" -v B="$B" -v S="$S" -v peak="$PEAK" '
+    --gemm "$gemm" --ckpt-every -1 -w none --json -o "$OUT/train-$shape.gguf" "$OUT/train-text.txt" |
+  awk -v shape="$shape" -v T="$T" -v B="$B" -v S="$S" -v peak="$PEAK" -v gemm="$gemm" '
     /"step":/ { match($0, /"elapsed_s":[0-9.]+/); e = substr($0, RSTART + 12, RLENGTH - 12); n++; if (n == 1) e1 = e; en = e }
     /"done":/ { match($0, /"params":[0-9]+/); p = substr($0, RSTART + 9, RLENGTH - 9) }
     END { tps = (n - 1) * B * S / (en - e1); g = 6 * p * tps / 1e9;
-          printf "{\"bench\":\"train\",\"impl\":\"logitlab\",\"shape\":\"%s\",\"threads\":%d,\"batch\":%d,\"seq_len\":%d,\"params\":%d,\"tok_per_s\":%.1f,\"gflops\":%.2f,\"peak_frac\":%.3f}\n", shape, T, B, S, p, tps, g, g / peak }'
+          printf "{\"bench\":\"train\",\"impl\":\"logitlab %s gemm\",\"shape\":\"%s\",\"threads\":%d,\"batch\":%d,\"seq_len\":%d,\"params\":%d,\"tok_per_s\":%.1f,\"gflops\":%.2f,\"peak_frac\":%.3f}\n", gemm, shape, T, B, S, p, tps, g, g / peak }'
+  done
   if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     /usr/bin/python3 bench/train_torch.py "$shape" "$T" "$B" "$S" "$N"
   fi
 done
+[ "${ONLY:-}" = train ] && exit 0
 for spec in ${SHAPES:-stories15m:f32 stories15m:q8_0 stories15m:q4_0 tinyllama-1.1b:q8_0 tinyllama-1.1b:q4_0}; do
   shape=${spec%%:*}; type=${spec##*:}
   f="$OUT/$shape-$type.gguf"

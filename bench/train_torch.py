@@ -41,6 +41,7 @@ class Model(torch.nn.Module):
         self.on = torch.nn.Parameter(torch.ones(D))
         inv = torch.tensor([10000.0 ** (-2.0 * j / self.hd) for j in range(self.hd // 2)])
         self.register_buffer("inv", inv)
+        self.register_buffer("mask", torch.ones(1024, 1024, dtype=torch.bool).triu(1))
 
     @staticmethod
     def norm(x, g):
@@ -63,7 +64,9 @@ class Model(torch.nn.Module):
             if self.KVH != self.H:
                 k = k.repeat_interleave(self.H // self.KVH, dim=1)
                 v = v.repeat_interleave(self.H // self.KVH, dim=1)
-            o = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+            s = (q @ k.transpose(-1, -2)) * (self.hd ** -0.5)
+            s = s.masked_fill(self.mask[:T, :T], float("-inf"))
+            o = torch.softmax(s, dim=-1) @ v
             x = x + m.wo(o.transpose(1, 2).reshape(B, T, self.D))
             h = self.norm(x, m.fn)
             x = x + m.wd(torch.nn.functional.silu(m.wg(h)) * m.wu(h))

@@ -286,6 +286,7 @@ void tdata_hash(const tdata *d, uint8_t out[32]) {
     sha256 h;
     sha256_init(&h);
     for (int s = 0; s < 2; s++) {
+        if (!d->rows[s].n) continue;   /* an empty split has no buffer to hash */
         sha256_add(&h, d->rows[s].v, d->rows[s].n * sizeof(int32_t));
         sha256_add(&h, d->rows[s].c, d->rows[s].n);
     }

@@ -31,11 +31,14 @@ struct tfwd {
     float *xnf, *rstdf;  /* (N, D), (N) */
     float *logits;       /* (N, V) */
     float *row_loss;     /* (N) */
+    float *lse;          /* (N) log-sum-exp of each row's logits */
+    float *xent_scratch; /* (threads, V) */
     int32_t *tokens, *targets;   /* (N) copies of the last forward's */
     /* backward scratch */
     float *dx, *dxn, *datt, *dq, *dk, *dv;  /* (N, D) x4, (N, KV) x2 */
     float *dh, *dg, *du;                    /* (N, F) */
     float *att_scratch;                     /* tops_attn_scratch */
+    float *rope_cs;                         /* (T, head_dim/2, 2) tops_rope_table */
     void *block;
     size_t bytes;
 };
@@ -56,13 +59,15 @@ static size_t carve(tfwd *f, char *base) {
         TAKE(a->g, N * F); TAKE(a->u, N * F); TAKE(a->h, N * F);
     }
     TAKE(f->xL, N * D); TAKE(f->xnf, N * D); TAKE(f->rstdf, N);
-    TAKE(f->logits, N * V); TAKE(f->row_loss, N);
+    TAKE(f->logits, N * V); TAKE(f->row_loss, N); TAKE(f->lse, N);
+    TAKE(f->xent_scratch, (size_t)(f->pool ? pool_size(f->pool) : 1) * V);
     TAKE(f->tokens, N); TAKE(f->targets, N);
     TAKE(f->dx, N * D); TAKE(f->dxn, N * D); TAKE(f->datt, N * D); TAKE(f->dq, N * D);
     TAKE(f->dk, N * KV); TAKE(f->dv, N * KV);
     TAKE(f->dh, N * F); TAKE(f->dg, N * F); TAKE(f->du, N * F);
     tops_attn at = { f->B, f->T, m->cfg.n_heads, m->cfg.n_kv_heads, m->head_dim, NULL };
     TAKE(f->att_scratch, tops_attn_scratch(&at, f->pool ? pool_size(f->pool) : 1));
+    TAKE(f->rope_cs, T * (size_t)m->head_dim);
 #undef TAKE
     return off;
 }
@@ -79,6 +84,7 @@ tfwd *tfwd_create(const tmodel *m, int B, int T, pool *p) {
     if (!f->block) { tfwd_destroy(f); return NULL; }
     memset(f->block, 0, f->bytes);
     carve(f, f->block);
+    tops_rope_table(f->rope_cs, T, m->head_dim, m->inv_freq);
     return f;
 }
 
@@ -111,8 +117,8 @@ double tfwd_forward(tfwd *f, const int32_t *tokens, const int32_t *targets, int 
         tgemm_nt(p, N, D, D, a->xn1, ly->wq, 0.0f, a->q);
         tgemm_nt(p, N, KV, D, a->xn1, ly->wk, 0.0f, a->k);
         tgemm_nt(p, N, KV, D, a->xn1, ly->wv, 0.0f, a->v);
-        tops_rope_fwd(a->q, N, f->T, c->n_heads, m->head_dim, m->inv_freq);
-        tops_rope_fwd(a->k, N, f->T, c->n_kv_heads, m->head_dim, m->inv_freq);
+        tops_rope_fwd(a->q, N, f->T, c->n_heads, m->head_dim, f->rope_cs);
+        tops_rope_fwd(a->k, N, f->T, c->n_kv_heads, m->head_dim, f->rope_cs);
         tops_attn_fwd(p, &at, a->att, a->probs, a->q, a->k, a->v);
         memcpy(a->xm, a->x, sizeof(float) * (size_t)N * D);
         tgemm_nt(p, N, D, D, a->att, ly->wo, 1.0f, a->xm);
@@ -126,21 +132,11 @@ double tfwd_forward(tfwd *f, const int32_t *tokens, const int32_t *targets, int 
     }
     tops_rmsnorm_fwd(f->xnf, f->rstdf, f->xL, w->output_norm, N, D, c->rms_eps);
     tgemm_nt(p, N, V, D, f->xnf, w->output, 0.0f, f->logits);
-    /* the loss alone: the logits stay for tfwd_logits; the backward redoes
-     * the softmax when it turns them into gradients */
-    int n = 0;
+    /* the loss alone: the logits stay for tfwd_logits; the backward turns
+     * them into gradients with the log-sum-exps kept here */
+    int n = tops_xent_fwd(p, f->logits, targets, N, V, f->row_loss, f->lse, f->xent_scratch);
     double sum = 0.0;
-    for (int r = 0; r < N; r++) {
-        if (targets[r] < 0) { f->row_loss[r] = 0.0f; continue; }
-        const float *l = f->logits + (size_t)r * V;
-        float mx = l[0];
-        for (int i = 1; i < V; i++) if (l[i] > mx) mx = l[i];
-        double s = 0.0;
-        for (int i = 0; i < V; i++) s += expf(l[i] - mx);
-        f->row_loss[r] = (float)(log(s) + mx - l[targets[r]]);
-        sum += f->row_loss[r];
-        n++;
-    }
+    for (int r = 0; r < N; r++) sum += f->row_loss[r];
     if (count) *count = n;
     return n ? sum / n : NAN;
 }
@@ -156,7 +152,7 @@ void tfwd_backward(tfwd *f, tmodel_w *g, float scale) {
     for (int r = 0; r < N; r++) count += f->targets[r] >= 0;
     if (!count) return;
     /* logits become d(scale * mean loss)/dlogits */
-    tops_xent(p, f->logits, f->targets, N, V, scale / (float)count, 1, f->row_loss);
+    tops_xent_bwd(p, f->logits, f->targets, f->lse, N, V, scale / (float)count);
     tgemm_tn(p, V, D, N, f->logits, f->xnf, 1.0f, g->output);       /* dWout += dl^T xnf */
     tgemm_nn(p, N, D, V, f->logits, w->output, 0.0f, f->dxn);       /* dxnf = dl Wout */
     memset(f->dx, 0, sizeof(float) * (size_t)N * D);
@@ -178,8 +174,8 @@ void tfwd_backward(tfwd *f, tmodel_w *g, float scale) {
         tgemm_nn(p, N, D, D, f->dx, ly->wo, 0.0f, f->datt);
         tgemm_tn(p, D, D, N, f->dx, a->att, 1.0f, gl->wo);
         tops_attn_bwd(p, &at, f->dq, f->dk, f->dv, f->datt, a->probs, a->q, a->k, a->v);
-        tops_rope_bwd(f->dq, N, f->T, c->n_heads, m->head_dim, m->inv_freq);
-        tops_rope_bwd(f->dk, N, f->T, c->n_kv_heads, m->head_dim, m->inv_freq);
+        tops_rope_bwd(f->dq, N, f->T, c->n_heads, m->head_dim, f->rope_cs);
+        tops_rope_bwd(f->dk, N, f->T, c->n_kv_heads, m->head_dim, f->rope_cs);
         tgemm_nn(p, N, D, D, f->dq, ly->wq, 0.0f, f->dxn);
         tgemm_nn(p, N, D, KV, f->dk, ly->wk, 1.0f, f->dxn);
         tgemm_nn(p, N, D, KV, f->dv, ly->wv, 1.0f, f->dxn);

@@ -8,6 +8,7 @@
 
 #include "pool.h"
 #include "tvec.h"
+#include "vecdot.h"
 
 void tops_rmsnorm_fwd(float *y, float *rstd, const float *x, const float *g, int n, int d, float eps) {
     for (int r = 0; r < n; r++) {
@@ -39,17 +40,24 @@ void tops_rmsnorm_bwd(float *dx, float *dg, const float *dy, const float *x, con
     }
 }
 
-static void rope(float *x, int n, int T, int n_heads, int hd, const float *inv_freq, float sign) {
+void tops_rope_table(float *cs, int T, int head_dim, const float *inv_freq) {
+    int half = head_dim / 2;
+    for (int pos = 0; pos < T; pos++)
+        for (int j = 0; j < half; j++) {
+            double th = (double)pos * (double)inv_freq[j];
+            cs[((size_t)pos * half + j) * 2] = (float)cos(th);
+            cs[((size_t)pos * half + j) * 2 + 1] = (float)sin(th);
+        }
+}
+
+static void rope(float *x, int n, int T, int n_heads, int hd, const float *cs, float sign) {
     int half = hd / 2;
     for (int r = 0; r < n; r++) {
-        int pos = r % T;
-        for (int j = 0; j < half; j++) {
-            /* the same angle the inference engine computes (double, then
-             * rounded), so trained and served logits agree */
-            double th = (double)pos * (double)inv_freq[j];
-            float co = (float)cos(th), si = sign * (float)sin(th);
-            for (int h = 0; h < n_heads; h++) {
-                float *v = x + (size_t)r * n_heads * hd + (size_t)h * hd;
+        const float *c = cs + (size_t)(r % T) * half * 2;
+        for (int h = 0; h < n_heads; h++) {
+            float *v = x + (size_t)r * n_heads * hd + (size_t)h * hd;
+            for (int j = 0; j < half; j++) {
+                float co = c[2 * j], si = sign * c[2 * j + 1];
                 float a = v[2 * j], b = v[2 * j + 1];
                 v[2 * j] = a * co - b * si;
                 v[2 * j + 1] = a * si + b * co;
@@ -58,12 +66,12 @@ static void rope(float *x, int n, int T, int n_heads, int hd, const float *inv_f
     }
 }
 
-void tops_rope_fwd(float *x, int n, int T, int n_heads, int head_dim, const float *inv_freq) {
-    rope(x, n, T, n_heads, head_dim, inv_freq, 1.0f);
+void tops_rope_fwd(float *x, int n, int T, int n_heads, int head_dim, const float *cs) {
+    rope(x, n, T, n_heads, head_dim, cs, 1.0f);
 }
 
-void tops_rope_bwd(float *dx, int n, int T, int n_heads, int head_dim, const float *inv_freq) {
-    rope(dx, n, T, n_heads, head_dim, inv_freq, -1.0f);
+void tops_rope_bwd(float *dx, int n, int T, int n_heads, int head_dim, const float *cs) {
+    rope(dx, n, T, n_heads, head_dim, cs, -1.0f);
 }
 
 void tops_swiglu_fwd(float *h, const float *g, const float *u, size_t n) {
@@ -202,48 +210,65 @@ void tops_attn_bwd(pool *p, const tops_attn *a, float *dq, float *dk, float *dv,
     attn_go(p, &j, attn_bwd_run);
 }
 
-/* ---- cross-entropy ---- */
+/* ---- cross-entropy ----
+ * exp through vd_exp_f32 (vecdot.h: the SIMD exp, each value's result
+ * independent of its place), row max and sum through tvec. */
 
 typedef struct xent_job {
-    float *logits, *row_loss, scale;
+    const float *logits;
+    float *grad, *row_loss, *lse, *scratch, scale;
     const int32_t *targets;
-    int n, V, grad;
+    int n, V;
 } xent_job;
 
-static void xent_run(void *arg, int ith, int nth) {
+static void xent_fwd_run(void *arg, int ith, int nth) {
+    xent_job *j = arg;
+    long lo, hi;
+    pool_split(j->n, ith, nth, &lo, &hi);
+    float *row = j->scratch + (size_t)ith * j->V;
+    for (long r = lo; r < hi; r++) {
+        const float *l = j->logits + (size_t)r * j->V;
+        int32_t t = j->targets[r];
+        if (t < 0) { j->row_loss[r] = 0.0f; j->lse[r] = 0.0f; continue; }
+        float mx = tvec_max(j->V, l);
+        for (int i = 0; i < j->V; i++) row[i] = l[i] - mx;
+        vd_exp_f32(row, j->V);
+        j->lse[r] = logf(tvec_sum(j->V, row)) + mx;
+        j->row_loss[r] = j->lse[r] - l[t];
+    }
+}
+
+int tops_xent_fwd(pool *p, const float *logits, const int32_t *targets, int n, int V, float *row_loss,
+                  float *lse, float *scratch) {
+    xent_job j = { .logits = logits, .row_loss = row_loss, .lse = lse, .scratch = scratch, .targets = targets,
+                   .n = n, .V = V };
+    if (p) pool_run(p, xent_fwd_run, &j);
+    else xent_fwd_run(&j, 0, 1);
+    int count = 0;
+    for (int r = 0; r < n; r++) count += targets[r] >= 0;
+    return count;
+}
+
+static void xent_bwd_run(void *arg, int ith, int nth) {
     xent_job *j = arg;
     long lo, hi;
     pool_split(j->n, ith, nth, &lo, &hi);
     for (long r = lo; r < hi; r++) {
-        float *l = j->logits + (size_t)r * j->V;
+        float *l = j->grad + (size_t)r * j->V;
         int32_t t = j->targets[r];
-        if (t < 0) {
-            j->row_loss[r] = 0.0f;
-            if (j->grad) memset(l, 0, sizeof(float) * (size_t)j->V);
-            continue;
-        }
-        float mx = l[0];
-        for (int i = 1; i < j->V; i++) if (l[i] > mx) mx = l[i];
-        /* expf terms, summed in double: the float softmax is within 1e-6 of
-         * the exact one, well inside what training needs */
-        double sum = 0.0;
-        for (int i = 0; i < j->V; i++) sum += expf(l[i] - mx);
-        float lse = (float)(log(sum) + mx);
-        j->row_loss[r] = lse - l[t];
-        if (!j->grad) continue;
-        for (int i = 0; i < j->V; i++) l[i] = expf(l[i] - lse) * j->scale;
+        if (t < 0) { memset(l, 0, sizeof(float) * (size_t)j->V); continue; }
+        float m = j->lse[r];
+        for (int i = 0; i < j->V; i++) l[i] -= m;
+        vd_exp_f32(l, j->V);
+        for (int i = 0; i < j->V; i++) l[i] *= j->scale;
         l[t] -= j->scale;
     }
 }
 
-int tops_xent(pool *p, float *logits, const int32_t *targets, int n, int V, float scale, int grad,
-              float *row_loss) {
-    xent_job j = { logits, row_loss, scale, targets, n, V, grad };
-    if (p) pool_run(p, xent_run, &j);
-    else xent_run(&j, 0, 1);
-    int count = 0;
-    for (int r = 0; r < n; r++) count += targets[r] >= 0;
-    return count;
+void tops_xent_bwd(pool *p, float *logits, const int32_t *targets, const float *lse, int n, int V, float scale) {
+    xent_job j = { .grad = logits, .lse = (float *)lse, .scale = scale, .targets = targets, .n = n, .V = V };
+    if (p) pool_run(p, xent_bwd_run, &j);
+    else xent_bwd_run(&j, 0, 1);
 }
 
 void tops_embed_fwd(float *x, const float *e, const int32_t *ids, int n, int d) {

@@ -22,10 +22,15 @@ void tops_rmsnorm_fwd(float *y, float *rstd, const float *x, const float *g, int
 void tops_rmsnorm_bwd(float *dx, float *dg, const float *dy, const float *x, const float *g,
                       const float *rstd, int n, int d);
 
-/* Rotates each head of every row in place by position r % T. The backward
- * rotates the gradient back (the transpose of a rotation is its inverse). */
-void tops_rope_fwd(float *x, int n, int T, int n_heads, int head_dim, const float *inv_freq);
-void tops_rope_bwd(float *dx, int n, int T, int n_heads, int head_dim, const float *inv_freq);
+/* RoPE angles: cs (T, head_dim/2, 2) = cos, sin of pos * inv_freq[j], in
+ * double then rounded, as the inference engine computes them (so trained
+ * and served logits agree). */
+void tops_rope_table(float *cs, int T, int head_dim, const float *inv_freq);
+/* Rotates each head of every row in place by position r % T (cs from
+ * tops_rope_table). The backward rotates the gradient back (the transpose of
+ * a rotation is its inverse). */
+void tops_rope_fwd(float *x, int n, int T, int n_heads, int head_dim, const float *cs);
+void tops_rope_bwd(float *dx, int n, int T, int n_heads, int head_dim, const float *cs);
 
 /* h = silu(g) * u over n elements; backward: dg, du = from dh. */
 void tops_swiglu_fwd(float *h, const float *g, const float *u, size_t n);
@@ -46,11 +51,14 @@ void tops_attn_bwd(struct pool *p, const tops_attn *a, float *dq, float *dk, flo
                    const float *probs, const float *q, const float *k, const float *v);
 
 /* Cross-entropy of logits (n, V) against targets (n; < 0: no loss there).
- * row_loss (n) gets each row's loss (0 where ignored). With grad != 0 the
- * logits are replaced by d(scale * sum of losses)/dlogits. Returns the
- * number of counted rows. */
-int tops_xent(struct pool *p, float *logits, const int32_t *targets, int n, int V, float scale, int grad,
-              float *row_loss);
+ * Forward: row_loss (n) gets each row's loss (0 where ignored) and lse (n)
+ * its log-sum-exp; scratch holds V floats per thread (nth). Returns the
+ * number of counted rows. Backward: replaces the logits by
+ * d(scale * sum of losses)/dlogits, from the forward's lse. */
+int tops_xent_fwd(struct pool *p, const float *logits, const int32_t *targets, int n, int V, float *row_loss,
+                  float *lse, float *scratch);
+void tops_xent_bwd(struct pool *p, float *logits, const int32_t *targets, const float *lse, int n, int V,
+                   float scale);
 
 /* x (n, d) = rows of the embedding table e for ids; backward: de += rows. */
 void tops_embed_fwd(float *x, const float *e, const int32_t *ids, int n, int d);

@@ -183,10 +183,8 @@ static int l_train(lua_State *L) {
         return lab_fail(L, "%s: %s", lua_tostring(L, -1), why);
     lua_pop(L, 1);
     s.output = out;
-    lua_getfield(L, 1, "sep");
+    lua_getfield(L, 1, "sep");      /* stays on the stack: keeps sep alive */
     if (!lua_isnil(L, -1)) s.sep = luaL_checkstring(L, -1);
-    int sep_idx = lua_gettop(L);    /* keeps sep alive */
-    (void)sep_idx;
     /* texts and examples, anchored in tables on the stack */
     lua_getfield(L, 1, "texts");
     int texts = lua_gettop(L);

@@ -28,6 +28,8 @@ check "one JSON line per step and a summary" sh -c "[ \$(grep -c '\"step\":' '$T
 check "the validation loss at step 3" grep -q '"step":3,.*"val_loss":[0-9]' "$T/log"
 check "the GGUF opens in info" "$L" info "$T/t.gguf"
 check "and generates" "$L" gen -m "$T/t.gguf" -n 8 -t 1 -p "Once"
+check "quantizes" "$L" quantize -q "$T/t.gguf" "$T/t-q8.gguf" q8_0
+check "and the quantized file generates" "$L" gen -m "$T/t-q8.gguf" -n 8 -t 1 -p "Once"
 check "the run is in the workspace" sh -c "'$L' runs -w '$T/ws' | grep -q train"
 check "the checkpoint is in the workspace" test -f "$T/ws/train/t.gguf.ckpt"
 check "resume a finished run" "$L" train $TINY --steps 6 --val 0.3,3,1 --resume -w "$T/ws" -o "$T/t2.gguf" "$T/a.txt" "$T/qa.jsonl"
@@ -47,4 +49,20 @@ check_err "a JSONL line without a completion" 'bad.jsonl:2: no "completion"' "$L
 check_err "a sequence above the context" "above the model's context of 256" "$L" train $TINY --seq-len 300 -w none -o "$T/x.gguf" "$T/a.txt"
 check_err "resume with other settings" "another learning rate" "$L" train $TINY --steps 6 --val 0.3,3,1 --lr 0.5 --resume -w "$T/ws" -o "$T/t.gguf" "$T/a.txt" "$T/qa.jsonl"
 check "no output written on failure" test ! -e "$T/x.gguf"
+
+# the workbench plugin: :train, the loss-curve pane, the status item
+mkdir -p "$T/pws" && cp "$T/a.txt" "$T/pws/a.txt"
+cat >"$T/pws/p.lua" <<EOF
+assert(lab.plugin.load("train"))
+lab.ui.run_command("train", "model=$M/stories260K.gguf data=a.txt out=ft.gguf steps=4 batch=2 seq_len=32 val=0 threads=1")
+for _, h in ipairs(lab.ui.list()) do
+  if h.kind == "pane" and h.name == "training" then print(table.concat(lab.ui.pane_draw(h.id, 50, 8), "\\n")) end
+  if h.kind == "status" and h.name == "train" then print(lab.ui.status_get(h.id)) end
+end
+EOF
+check ":train and the training pane" sh -c "'$L' run -w '$T/pws' '$T/pws/p.lua' >'$T/pane' 2>&1"
+check "the pane draws the run's curve" grep -q '^run 1: 4 steps' "$T/pane"
+check "with points" grep -q '|.*[*]' "$T/pane"
+check "the status item shows the last step" grep -q 'train: 4/4' "$T/pane"
+check "the tuned model is in the workspace" test -f "$T/pws/ft.gguf"
 check_done
