@@ -142,6 +142,6 @@ check_run "tree --help" 0 "usage: logitlab run plugins/tree.lua" $P/tree.lua --h
 
 # ---- all of them load as plugins ----
 printf 'for _, p in ipairs(lab.plugin.list()) do print(p.name, p.enabled) end\n' >"$T/plist.lua"
-check_run "run --plugins loads proxy, contrastive, generic, cdr and tree" 0 "tree	true" sh -c "cd '$R' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -c true | grep -q 6 && '$LOGITLAB' run --plugins '$T/plist.lua'"
+check_run "run --plugins loads proxy, contrastive, generic, cdr, tree and agents" 0 "tree	true" sh -c "cd '$R' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -c true | grep -q 7 && '$LOGITLAB' run --plugins '$T/plist.lua'"
 
 check_done
