@@ -1,0 +1,237 @@
+-- agentrun: the runtime of a workflow (plugins/lib/workflow.lua checks it).
+-- Message passing between members, with a transcript of every message
+-- (sender, its role, receiver, text, and for a model's turn its tokens and
+-- per-token log-probabilities); delegation and tool calls in the call
+-- format of docs/agents.md; budgets of turns, tokens, wall time and
+-- delegation depth that end the run with a reason, the transcript kept.
+local F = assert(lab.require("workflow"))
+local R = {}
+local fmt, concat = string.format, table.concat
+
+-- a budget stop travels as this table through pcall
+local Stop = {}
+Stop.__index = Stop
+local function stop(reason) error(setmetatable({ reason = reason }, Stop), 0) end
+
+local function add(st, e)
+  e.i = #st.transcript + 1
+  st.transcript[e.i] = e
+  if st.on_message then st.on_message(e) end
+  return e
+end
+
+local function check_budget(st)
+  local b = st.budget
+  if st.turns >= b.turns then stop(fmt("turn budget of %d exceeded", b.turns)) end
+  if st.tokens >= b.tokens then stop(fmt("token budget of %d exceeded", b.tokens)) end
+  if lab.now() - st.t0 > b.seconds then stop(fmt("time budget of %g s exceeded", b.seconds)) end
+end
+
+-- ---- the plain chat format (models without a chat template) ----
+-- "### System:\n...\n\n### User:\n...\n\n### Assistant:\n...\n\n" and so on,
+-- ending with "### Assistant:\n"; a tool result is a user message that
+-- begins "[result of NAME]". Generation stops at "\n###".
+function R.plain_format(messages)
+  local out = {}
+  for _, msg in ipairs(messages) do
+    local head = msg.role == "system" and "System" or msg.role == "assistant" and "Assistant" or "User"
+    out[#out + 1] = fmt("### %s:\n%s\n\n", head, msg.content)
+  end
+  out[#out + 1] = "### Assistant:\n"
+  return concat(out)
+end
+
+local function system_text(wf, m)
+  local calls = F.callables(wf, m)
+  if #calls == 0 then return m.system end
+  local lines = { m.system, "", "To call, write one line per call: {\"call\": NAME, \"args\": {...}}. Calls:" }
+  for _, c in ipairs(calls) do
+    lines[#lines + 1] = fmt("- %s %s %s", c.name, lab.json.encode(c.parameters), c.description or "")
+  end
+  return concat(lines, "\n")
+end
+
+local function chat_messages(wf, m, hist)
+  local msgs = { { role = "system", content = system_text(wf, m) } }
+  for _, h in ipairs(hist) do
+    if h.role == "tool" then
+      msgs[#msgs + 1] = { role = "user", content = fmt("[result of %s]\n%s", h.name, h.content) }
+    else
+      msgs[#msgs + 1] = { role = h.role, content = h.content }
+    end
+  end
+  return msgs
+end
+
+local function open_model(st, m)
+  if type(m.model) == "userdata" then return m.model end
+  local mod = st.models[m.model]
+  if not mod then
+    local err
+    mod, err = lab.model.open(m.model)
+    if not mod then stop(fmt("%s '%s': cannot open model '%s': %s", m.role, m.name, m.model, tostring(err))) end
+    st.models[m.model] = mod
+  end
+  return mod
+end
+
+-- one model turn: {text=, tokens=, logprobs=, format=}
+local function model_turn(st, m, hist)
+  local mod = open_model(st, m)
+  local msgs = chat_messages(st.wf, m, hist)
+  local text, toks, stopstr, how = lab.chat.format(mod, msgs, { add_generation_prompt = true }), nil, nil, "template"
+  if text then
+    toks = mod:tokenize(text, { bos = false, special = true })
+  else
+    how = "plain"
+    text = R.plain_format(msgs)
+    toks = mod:tokenize(text)
+    stopstr = "\n###"
+  end
+  local seq = mod:seq(toks)
+  local max = math.min(m.max_tokens, st.budget.tokens - st.tokens)
+  local r = lab.generate(seq, { sampler = lab.sampler(m.sampler or { temp = 0 }), max_tokens = max,
+                                stop = stopstr })
+  seq:close()
+  if r.reason == "error" or r.reason == "full" then
+    stop(fmt("%s '%s': generation failed: %s", m.role, m.name, tostring(r.err or r.reason)))
+  end
+  local out = r.text
+  if stopstr then
+    local at = out:find(stopstr, 1, true)
+    if at then out = out:sub(1, at - 1) end
+  end
+  return { text = out:match("^%s*(.-)%s*$"), tokens = r.tokens, logprobs = r.logprobs, format = how }
+end
+
+local function script_turn(m, hist, from)
+  local msgs = {}
+  for i, h in ipairs(hist) do msgs[i] = { role = h.role, content = h.content, name = h.name } end
+  local ctx = { name = m.name, role = m.role, system = m.system, messages = msgs,
+                input = msgs[#msgs] and msgs[#msgs].content, last = msgs[#msgs], caller = from }
+  local ok, v = pcall(m.script, ctx)
+  if not ok then
+    if getmetatable(v) == Stop then error(v, 0) end
+    stop(fmt("scripted %s '%s' failed: %s", m.role, m.name, tostring(v)))
+  end
+  if v == nil then v = "" end
+  if type(v) == "table" then   -- one call {call=, args=} or a list of them
+    local calls = v.call and { v } or v
+    local lines = {}
+    for i, c in ipairs(calls) do lines[i] = F.format_call(c.call, c.args) end
+    v = concat(lines, "\n")
+  end
+  if type(v) ~= "string" then stop(fmt("scripted %s '%s' returned a %s, not text", m.role, m.name, type(v))) end
+  return { text = v }
+end
+
+local converse
+
+local function run_tool(st, m, t, args)
+  local e = F.check_value(t.parameters, args, "args")
+  if e then return fmt("error: invalid arguments for tool '%s': %s", t.name, e) end
+  local t0 = lab.now()
+  local task = lab.spawn(function()
+    if t.seconds or t.tokens then lab.task_budget{ seconds = t.seconds or 1e9, tokens = t.tokens or (1 << 40) } end
+    return t.fn(args, { member = m.name })
+  end)
+  local ok, res = lab.await(task)
+  if not ok then return fmt("error: tool '%s' failed: %s", t.name, tostring(res)) end
+  if t.seconds and lab.now() - t0 > t.seconds then
+    return fmt("error: tool '%s' exceeded its budget of %g s", t.name, t.seconds)
+  end
+  if t.output then
+    local oe = F.check_value(t.output, res, "result")
+    if oe then return fmt("error: tool '%s' returned a result outside its output schema: %s", t.name, oe) end
+  end
+  if type(res) == "string" then return res end
+  if res == nil then return "null" end
+  local eok, txt = pcall(lab.json.encode, res)
+  return eok and txt or fmt("error: tool '%s' returned a value that is not JSON: %s", t.name, tostring(txt))
+end
+
+-- the answer to one call of member m at depth d
+local function do_call(st, m, c, depth)
+  if c.malformed then return fmt("error: malformed call (not a JSON object with \"call\" and \"args\"): %s", c.malformed) end
+  local target = c.name:match("^delegate_to_(.+)$")
+  if target then
+    local ok = false
+    for _, n in ipairs(m.manages) do if n == target then ok = true end end
+    if not ok then
+      return fmt("error: %s cannot delegate to '%s' (it manages: %s)", m.name, target,
+        #m.manages > 0 and concat(m.manages, ", ") or "no one")
+    end
+    local e = F.check_value({ type = "object", required = { "message" }, properties = { message = { type = "string" } } },
+                            c.args, "args")
+    if e then return fmt("error: invalid arguments for %s: %s", c.name, e) end
+    if depth + 1 > st.budget.depth then
+      stop(fmt("delegation depth budget of %d exceeded (%s -> %s)", st.budget.depth, m.name, target))
+    end
+    return converse(st, target, m.name, c.args.message, depth + 1), target
+  end
+  local t = m.tools[c.name]
+  if not t then
+    local names = {}
+    for _, x in ipairs(m.tools) do names[#names + 1] = x.name end
+    return fmt("error: unknown call '%s' (tools: %s)", c.name, #names > 0 and concat(names, ", ") or "none")
+  end
+  return run_tool(st, m, t, c.args)
+end
+
+-- member `name` receives `text` from `from`; returns its answer
+converse = function(st, name, from, text, depth)
+  local m = st.wf.members[name]
+  local hist = (m.history and st.hist[name]) or {}
+  st.hist[name] = hist
+  hist[#hist + 1] = { role = "user", content = text, from = from }
+  local fm = st.wf.members[from]
+  add(st, { sender = from, sender_role = fm and F.ROLES[fm.role] or "user", receiver = name, text = text,
+            depth = depth })
+  while true do
+    check_budget(st)
+    local turn = m.script and script_turn(m, hist, from) or model_turn(st, m, hist)
+    st.turns = st.turns + 1
+    st.tokens = st.tokens + (turn.tokens and #turn.tokens or 0)
+    local calls = F.parse_calls(turn.text)
+    -- a turn that calls is addressed to the callee (the first, if several)
+    local to = from
+    if calls[1] then to = calls[1].name:match("^delegate_to_(.+)$") or calls[1].name end
+    add(st, { sender = name, sender_role = F.ROLES[m.role], receiver = to, text = turn.text,
+              tokens = turn.tokens, logprobs = turn.logprobs, format = turn.format, depth = depth })
+    hist[#hist + 1] = { role = "assistant", content = turn.text }
+    if #calls == 0 then return turn.text end
+    for _, c in ipairs(calls) do
+      local res, delegate = do_call(st, m, c, depth)
+      hist[#hist + 1] = { role = "tool", name = c.name, content = res }
+      -- a delegate's answer is already in the transcript (its turn); tool
+      -- results and the runtime's error answers are messages of role "tool"
+      if not delegate then
+        add(st, { sender = c.name, sender_role = "tool", receiver = name, text = res, depth = depth })
+      end
+    end
+  end
+end
+
+-- R.run(wf, task [, {budget=, on_message=fn(entry)}]): runs a checked
+-- workflow on a task from the user. Returns {status = "ok" | "budget" |
+-- "error", reason=, answer=, transcript=, turns=, tokens=, seconds=}.
+function R.run(wf, task, opts)
+  opts = opts or {}
+  local b = {}
+  for k, v in pairs(wf.budget) do b[k] = (opts.budget and opts.budget[k]) or v end
+  local st = { wf = wf, budget = b, transcript = {}, turns = 0, tokens = 0, t0 = lab.now(), hist = {},
+               models = opts.models or {}, on_message = opts.on_message }
+  local ok, v = pcall(converse, st, wf.main, "user", task, 0)
+  local out = { transcript = st.transcript, turns = st.turns, tokens = st.tokens, seconds = lab.now() - st.t0 }
+  if ok then
+    out.status, out.answer, out.reason = "ok", v, "answered"
+  elseif getmetatable(v) == Stop then
+    out.status, out.reason = (v.reason:find("budget") and "budget" or "error"), v.reason
+  else
+    out.status, out.reason = "error", tostring(v)
+  end
+  return out
+end
+
+R.Stop = Stop
+return R

@@ -1,0 +1,337 @@
+-- workflow: hierarchical multi-agent workflows as data, and their runtime
+-- (issue 19). A workflow is a main supervisor, optional assistant
+-- supervisors and agents (the structure of Sami et al., 2025, "Adaptive
+-- Multi-Agent Reasoning via Automated Workflow Generation"). Supervisors
+-- delegate with the call `delegate_to_<name>`; agents call their tools.
+-- A member is either a model or a Lua function (a scripted member), so a
+-- workflow can be tested deterministically. docs/agents.md describes the
+-- format, the call format and the transcript.
+local F = {}
+local fmt, concat = string.format, table.concat
+
+local ROLES = { main = "main supervisor", assistant = "assistant supervisor", agent = "agent" }
+local MEMBER_FIELDS = { name = true, system = true, model = true, sampler = true, history = true,
+                        manages = true, tools = true, script = true, max_tokens = true, description = true }
+local TOOL_FIELDS = { name = true, description = true, parameters = true, fn = true, output = true,
+                      seconds = true, tokens = true }
+local TOP_FIELDS = { main = true, assistants = true, agents = true, budget = true, name = true,
+                     description = true }
+local BUDGET_FIELDS = { turns = true, tokens = true, seconds = true, depth = true }
+local SCHEMA_TYPES = { object = true, array = true, string = true, number = true, integer = true,
+                       boolean = true, null = true }
+local SCHEMA_KEYS = { type = true, properties = true, required = true, items = true, enum = true,
+                      description = true, minimum = true, maximum = true, minLength = true,
+                      maxLength = true, additionalProperties = true, minItems = true, maxItems = true }
+
+F.ROLES = ROLES
+F.DEFAULT_BUDGET = { turns = 64, tokens = 4096, seconds = 120, depth = 4 }
+
+local function is_list(t)
+  if type(t) ~= "table" then return false end
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n == #t
+end
+
+-- A JSON-Schema (the subset documented in docs/agents.md): nil or an error
+-- naming the path inside the schema.
+local function check_schema(s, path)
+  if type(s) ~= "table" then return fmt("%s: a schema must be an object", path) end
+  for k in pairs(s) do
+    if not SCHEMA_KEYS[k] then return fmt("%s: unknown schema keyword '%s'", path, tostring(k)) end
+  end
+  if s.type == nil and s.enum == nil then return fmt("%s: the schema has no 'type'", path) end
+  if s.type ~= nil and not SCHEMA_TYPES[s.type] then
+    return fmt("%s: unknown type '%s'", path, tostring(s.type))
+  end
+  if s.enum ~= nil and (not is_list(s.enum) or #s.enum == 0) then
+    return fmt("%s: 'enum' must be a non-empty list", path)
+  end
+  if s.properties ~= nil then
+    if s.type ~= "object" then return fmt("%s: 'properties' on a type other than object", path) end
+    if type(s.properties) ~= "table" or (next(s.properties) ~= nil and is_list(s.properties)) then
+      return fmt("%s: 'properties' must be an object", path)
+    end
+    for k, v in pairs(s.properties) do
+      local e = check_schema(v, path .. "." .. tostring(k))
+      if e then return e end
+    end
+  end
+  if s.required ~= nil then
+    if not is_list(s.required) then return fmt("%s: 'required' must be a list", path) end
+    for _, r in ipairs(s.required) do
+      if type(r) ~= "string" or not (s.properties and s.properties[r]) then
+        return fmt("%s: required property '%s' is not among the properties", path, tostring(r))
+      end
+    end
+  end
+  if s.items ~= nil then
+    if s.type ~= "array" then return fmt("%s: 'items' on a type other than array", path) end
+    local e = check_schema(s.items, path .. "[]")
+    if e then return e end
+  end
+  return nil
+end
+F.check_schema = check_schema
+
+-- Validates a value against a schema (the same subset): nil or what is wrong.
+local function check_value(s, v, path)
+  if s.enum then
+    local hit = false
+    for _, e in ipairs(s.enum) do if e == v then hit = true end end
+    if not hit then return fmt("%s: %s is not one of the allowed values", path, lab.json.encode(v)) end
+  end
+  local t = s.type
+  if t == "string" then
+    if type(v) ~= "string" then return fmt("%s: expected a string", path) end
+    if s.minLength and utf8.len(v) and utf8.len(v) < s.minLength then return fmt("%s: shorter than %d", path, s.minLength) end
+    if s.maxLength and utf8.len(v) and utf8.len(v) > s.maxLength then return fmt("%s: longer than %d", path, s.maxLength) end
+  elseif t == "number" or t == "integer" then
+    if type(v) ~= "number" then return fmt("%s: expected a %s", path, t) end
+    if t == "integer" and math.type(v) ~= "integer" and v ~= math.floor(v) then
+      return fmt("%s: expected an integer", path)
+    end
+    if s.minimum and v < s.minimum then return fmt("%s: below the minimum %s", path, s.minimum) end
+    if s.maximum and v > s.maximum then return fmt("%s: above the maximum %s", path, s.maximum) end
+  elseif t == "boolean" then
+    if type(v) ~= "boolean" then return fmt("%s: expected a boolean", path) end
+  elseif t == "null" then
+    if v ~= lab.json.null then return fmt("%s: expected null", path) end
+  elseif t == "array" then
+    if not is_list(v) then return fmt("%s: expected an array", path) end
+    if s.minItems and #v < s.minItems then return fmt("%s: fewer than %d items", path, s.minItems) end
+    if s.maxItems and #v > s.maxItems then return fmt("%s: more than %d items", path, s.maxItems) end
+    if s.items then
+      for i, x in ipairs(v) do
+        local e = check_value(s.items, x, fmt("%s[%d]", path, i))
+        if e then return e end
+      end
+    end
+  elseif t == "object" then
+    if type(v) ~= "table" or (next(v) ~= nil and is_list(v)) then return fmt("%s: expected an object", path) end
+    for _, r in ipairs(s.required or {}) do
+      if v[r] == nil then return fmt("%s: missing required property '%s'", path, r) end
+    end
+    local props = s.properties or {}
+    for k, x in pairs(v) do
+      if props[k] then
+        local e = check_value(props[k], x, path .. "." .. tostring(k))
+        if e then return e end
+      elseif s.additionalProperties == false then
+        return fmt("%s: unknown property '%s'", path, tostring(k))
+      end
+    end
+  end
+  return nil
+end
+F.check_value = check_value
+
+local function check_budget(b, where)
+  if b == nil then return nil end
+  if type(b) ~= "table" then return fmt("%s: 'budget' must be an object", where) end
+  for k, v in pairs(b) do
+    if not BUDGET_FIELDS[k] then return fmt("%s: unknown budget '%s' (turns, tokens, seconds, depth)", where, tostring(k)) end
+    if type(v) ~= "number" or v < 0 then return fmt("%s: budget '%s' must be a number >= 0", where, k) end
+  end
+end
+
+-- Checks one member; `lib` maps names to Lua functions for members and
+-- tools given by name (a JSON file cannot hold functions).
+local function member(m, role, lib, where)
+  if type(m) ~= "table" then return nil, fmt("%s: a member must be an object", where) end
+  local name = m.name
+  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
+    return nil, fmt("%s: the name %s is not an identifier (letters, digits, _)", where, lab.inspect(name))
+  end
+  local who = fmt("%s '%s'", ROLES[role], name)
+  for k in pairs(m) do
+    if not MEMBER_FIELDS[k] then return nil, fmt("%s: unknown field '%s'", who, tostring(k)) end
+  end
+  local out = { name = name, role = role, system = m.system or "", model = m.model,
+                sampler = m.sampler, history = m.history ~= false, manages = {}, tools = {},
+                max_tokens = m.max_tokens or 96, description = m.description }
+  if type(out.system) ~= "string" then return nil, fmt("%s: 'system' must be a string", who) end
+  local script = m.script
+  if type(script) == "string" then
+    script = lib.scripts and lib.scripts[script]
+    if type(script) ~= "function" then
+      return nil, fmt("%s: no script named '%s' was given", who, m.script)
+    end
+  elseif script ~= nil and type(script) ~= "function" then
+    return nil, fmt("%s: 'script' must be a function or the name of one", who)
+  end
+  out.script = script
+  if not script and type(m.model) ~= "string" and type(m.model) ~= "userdata" then
+    return nil, fmt("%s: needs a 'model' (a path or name) or a 'script'", who)
+  end
+  if m.sampler ~= nil then
+    if type(m.sampler) ~= "table" then return nil, fmt("%s: 'sampler' must be an object", who) end
+    local ok, err = pcall(lab.sampler, m.sampler)
+    if not ok then return nil, fmt("%s: bad sampler: %s", who, tostring(err)) end
+  end
+  if m.manages ~= nil then
+    if not is_list(m.manages) then return nil, fmt("%s: 'manages' must be a list of names", who) end
+    if role == "agent" and #m.manages > 0 then
+      return nil, fmt("%s: an agent manages no one (make it an assistant supervisor)", who)
+    end
+    for _, n in ipairs(m.manages) do
+      if type(n) ~= "string" then return nil, fmt("%s: 'manages' must be a list of names", who) end
+      out.manages[#out.manages + 1] = n
+    end
+  end
+  if m.tools ~= nil then
+    if not is_list(m.tools) then return nil, fmt("%s: 'tools' must be a list", who) end
+    for i, t in ipairs(m.tools) do
+      if type(t) ~= "table" or type(t.name) ~= "string" or not t.name:match("^[%a_][%w_]*$") then
+        return nil, fmt("%s: tool %d needs a 'name' (an identifier)", who, i)
+      end
+      local tw = fmt("%s, tool '%s'", who, t.name)
+      for k in pairs(t) do
+        if not TOOL_FIELDS[k] then return nil, fmt("%s: unknown field '%s'", tw, tostring(k)) end
+      end
+      if t.name:match("^delegate_to_") then return nil, fmt("%s: the prefix delegate_to_ is reserved", tw) end
+      local fn = t.fn
+      if fn == nil or type(fn) == "string" then
+        fn = lib.tools and lib.tools[t.fn or t.name]
+        if type(fn) ~= "function" then
+          return nil, fmt("%s: no Lua function named '%s' was given", tw, tostring(t.fn or t.name))
+        end
+      elseif type(fn) ~= "function" then
+        return nil, fmt("%s: 'fn' must be a function or the name of one", tw)
+      end
+      local params = t.parameters or { type = "object", properties = {} }
+      local e = check_schema(params, "parameters")
+      if not e and params.type ~= "object" then e = "parameters: the arguments must be an object" end
+      if not e and t.output ~= nil then e = check_schema(t.output, "output") end
+      if e then return nil, fmt("%s: malformed schema: %s", tw, e) end
+      if out.tools[t.name] then return nil, fmt("%s: a second tool of that name", tw) end
+      out.tools[t.name] = { name = t.name, description = t.description or "", parameters = params,
+                            output = t.output, fn = fn, seconds = t.seconds, tokens = t.tokens }
+      out.tools[#out.tools + 1] = out.tools[t.name]
+    end
+  end
+  return out
+end
+
+-- F.validate(spec [, lib]): a checked workflow or nil, err. `spec` is a
+-- table ({main=, assistants=, agents=, budget=}) or JSON text; `lib` is
+-- {scripts = {name = fn}, tools = {name = fn}} for members and tools given
+-- by name.
+function F.validate(spec, lib)
+  lib = lib or {}
+  if type(spec) == "string" then
+    local ok, v, err = pcall(lab.json.decode, spec)
+    if not ok or v == nil then return nil, "workflow: not valid JSON: " .. tostring(ok and err or v) end
+    spec = v
+  end
+  if type(spec) ~= "table" then return nil, "workflow: must be an object" end
+  for k in pairs(spec) do
+    if not TOP_FIELDS[k] then
+      return nil, fmt("workflow: unknown field '%s' (main, assistants, agents, budget)", tostring(k))
+    end
+  end
+  if spec.main == nil then return nil, "workflow: no main supervisor ('main')" end
+  local e = check_budget(spec.budget, "workflow")
+  if e then return nil, e end
+  local wf = { members = {}, order = {}, budget = {} }
+  for k, v in pairs(F.DEFAULT_BUDGET) do wf.budget[k] = (spec.budget and spec.budget[k]) or v end
+  local function add(m, role, where)
+    local x, err = member(m, role, lib, where)
+    if not x then return err end
+    if wf.members[x.name] then return fmt("workflow: duplicate name '%s'", x.name) end
+    wf.members[x.name] = x
+    wf.order[#wf.order + 1] = x
+  end
+  e = add(spec.main, "main", "main")
+  if e then return nil, e end
+  wf.main = wf.order[1].name
+  for _, grp in ipairs({ { "assistants", "assistant" }, { "agents", "agent" } }) do
+    local list = spec[grp[1]]
+    if list ~= nil then
+      if not is_list(list) then return nil, fmt("workflow: '%s' must be a list", grp[1]) end
+      for i, m in ipairs(list) do
+        e = add(m, grp[2], fmt("%s[%d]", grp[1], i))
+        if e then return nil, e end
+      end
+    end
+  end
+  -- management: known names, no one manages the main supervisor, no cycles
+  for _, m in ipairs(wf.order) do
+    for _, n in ipairs(m.manages) do
+      if not wf.members[n] then
+        return nil, fmt("%s '%s' manages an unknown member '%s'", ROLES[m.role], m.name, n)
+      end
+      if n == m.name then return nil, fmt("%s '%s' manages itself", ROLES[m.role], m.name) end
+    end
+  end
+  local state = {}
+  local function visit(name, path)
+    if state[name] == "open" then
+      return fmt("workflow: a cycle of management: %s -> %s", concat(path, " -> "), name)
+    end
+    if state[name] == "done" then return nil end
+    state[name] = "open"
+    path[#path + 1] = name
+    for _, n in ipairs(wf.members[name].manages) do
+      local err = visit(n, path)
+      if err then return err end
+    end
+    path[#path] = nil
+    state[name] = "done"
+  end
+  for _, m in ipairs(wf.order) do
+    local err = visit(m.name, {})
+    if err then return nil, err end
+  end
+  -- every member is reachable from the main supervisor
+  for _, m in ipairs(wf.order) do
+    if m.role == "assistant" and m.name ~= wf.main then
+      local managed = false
+      for _, o in ipairs(wf.order) do
+        for _, n in ipairs(o.manages) do if n == m.name then managed = true end end
+      end
+      if not managed then return nil, fmt("assistant supervisor '%s' is managed by no one", m.name) end
+    end
+  end
+  return wf
+end
+
+-- ---- the call format ----
+-- A turn's text is its answer unless a line of it is a JSON object
+-- {"call": NAME, "args": {...}}: then each such line is a call (in order)
+-- and the runtime answers each with a message of role "tool".
+function F.parse_calls(text)
+  local calls = {}
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    local l = line:match("^%s*(.-)%s*$")
+    if l:sub(1, 1) == "{" and l:find('"call"', 1, true) then
+      local ok, v = pcall(lab.json.decode, l)
+      if ok and v ~= nil and type(v) == "table" and type(v.call) == "string" then
+        calls[#calls + 1] = { name = v.call, args = v.args == nil and {} or v.args }
+      else
+        calls[#calls + 1] = { name = type(v) == "table" and tostring(v.call) or "?", malformed = l }
+      end
+    end
+  end
+  return calls
+end
+
+function F.format_call(name, args)
+  return lab.json.encode({ call = name, args = args or {} })
+end
+
+-- the calls a member may make, with their argument schemas (for its system
+-- message and, later, a grammar)
+function F.callables(wf, m)
+  local out = {}
+  for _, n in ipairs(m.manages) do
+    local d = wf.members[n]
+    out[#out + 1] = { name = "delegate_to_" .. n, description = d.description or (ROLES[d.role] .. " " .. n),
+                      parameters = { type = "object", required = { "message" },
+                                     properties = { message = { type = "string" } } } }
+  end
+  for _, t in ipairs(m.tools) do out[#out + 1] = t end
+  return out
+end
+
+return F

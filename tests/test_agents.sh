@@ -1,0 +1,66 @@
+#!/bin/sh
+# issue 19: `logitlab run plugins/agents.lua` on the worked example of
+# docs/agents.md (docs/examples/agents_calc.*: scripted members, a tool and
+# stories260K), its records in the workspace, budgets and malformed
+# workflows. The library itself is tested by tests/lua/test_agents.lua.
+. "$(dirname "$0")/check.sh"
+R=$(cd "$(dirname "$0")/.." && pwd)
+case "$LOGITLAB" in /*) ;; *) LOGITLAB=$(pwd)/$LOGITLAB ;; esac
+T=$(mktemp -d "${TMPDIR:-/tmp}/logitlab-agents.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+if [ ! -x "$LOGITLAB" ]; then echo "FAIL: no binary at $LOGITLAB"; echo "# passed 0 failed 1"; exit 1; fi
+W=$T/ws
+mkdir -p "$W"
+cp "$R"/docs/examples/agents_calc.json "$R"/docs/examples/agents_calc.lua "$W/"
+cp "$SHARED/models/stories260K.gguf" "$W/"
+A="$LOGITLAB run -w $W $R/plugins/agents.lua"
+check_run() {
+  d=$1; want=$2; pat=$3; shift 3
+  "$@" >"$T/out" 2>&1; got=$?
+  if [ "$got" -eq "$want" ] && grep -q -- "$pat" "$T/out"; then check_pass=$((check_pass+1))
+  else check_fail=$((check_fail+1)); echo "FAIL: $d (exit $got, want $want)"; head -8 "$T/out"; fi
+}
+check_run "agents: the worked example, a tool" 0 "^boss (main supervisor) -> user: the sum is 42$" \
+  $A --workflow agents_calc.json --lib agents_calc.lua -p "What is 2 + 40?"
+check_run "agents: the transcript shows the tool" 0 "^  add (tool) -> calc: 42$" \
+  $A --workflow agents_calc.json --lib agents_calc.lua -p "What is 2 + 40?"
+check_run "agents: a model member, with its tokens" 0 "teller (agent) -> boss: .*16 tokens, mean log-prob" \
+  $A --workflow agents_calc.json --lib agents_calc.lua -p "Once upon a time"
+# the run is recorded: every message, log-probs of the model's turn, the result
+$A --workflow agents_calc.json --lib agents_calc.lua -p "Once upon a time" --json >"$T/json" 2>&1
+run=$(sed -n 's/.*"run":\([0-9]*\).*"type":"done".*/\1/p' "$T/json")
+check "agents --json: the summary names the run" test -n "$run"
+"$LOGITLAB" export -w "$W" --run "$run" >"$T/export" 2>&1
+check "agents: every printed message is recorded" test "$(grep -c '"kind":"message"' "$T/export")" -eq "$(grep -c '"type":"message"' "$T/json")"
+check "agents: the model turn's log-probs are recorded" sh -c "grep '\"kind\":\"message\"' '$T/export' | grep -q '\"logprobs\":\[-'"
+check "agents: the result is recorded" sh -c "grep '\"kind\":\"agents_result\"' '$T/export' | grep -q '\"status\":\"ok\"'"
+# budgets: the run ends with the reason, transcript printed, run failed
+check_run "agents: a token budget ends the run" 1 "token budget of 5 exceeded" \
+  $A --workflow agents_calc.json --lib agents_calc.lua -p "Once upon a time" --tokens 5
+check_run "agents: the transcript up to the stop is printed" 1 "teller (agent) -> boss" \
+  $A --workflow agents_calc.json --lib agents_calc.lua -p "Once upon a time" --tokens 5
+check_run "agents: a depth budget" 1 "delegation depth budget of 0 exceeded (boss -> calc)" \
+  $A --workflow agents_calc.json --lib agents_calc.lua -p "1 + 1" --depth 0
+check_run "agents: a turn budget" 1 "turn budget of 2 exceeded" \
+  $A --workflow agents_calc.json --lib agents_calc.lua -p "1 + 1" --turns 2
+check_run "agents: the failed run is recorded with its reason" 0 "turn budget of 2 exceeded" \
+  sh -c "'$LOGITLAB' export -w '$W' | grep '\"type\":\"run\"' | grep failed"
+# malformed workflows: clear errors naming the member, nothing recorded
+n0=$("$LOGITLAB" export -w "$W" | grep -c '"type":"run"')
+sed 's/"manages": \["calc", "teller"\]/"manages": ["calc", "ghost"]/' "$W/agents_calc.json" >"$W/bad1.json"
+check_run "agents: an unknown member" 1 "bad1.json: main supervisor 'boss' manages an unknown member 'ghost'" \
+  $A --workflow bad1.json --lib agents_calc.lua -p x
+sed 's/stories260K.gguf/nope.gguf/' "$W/agents_calc.json" >"$W/bad2.json"
+check_run "agents: an unknown model" 1 "agent 'teller': cannot open model 'nope.gguf'" \
+  $A --workflow bad2.json --lib agents_calc.lua -p x
+printf '{"main": {"name": "boss", "script": "boss"' >"$W/bad3.json"
+check_run "agents: not JSON" 1 "bad3.json: workflow: not valid JSON" $A --workflow bad3.json --lib agents_calc.lua -p x
+check_run "agents: a script not given" 1 "no script named 'boss'" $A --workflow agents_calc.json -p x
+check "agents: nothing recorded for refused workflows" test "$("$LOGITLAB" export -w "$W" | grep -c '"type":"run"')" -eq "$n0"
+check_run "agents: missing --workflow" 1 "missing --workflow FILE" $A -p x
+check_run "agents --help" 0 "usage: logitlab run -w WS plugins/agents.lua" $A --help
+# the ```lua block of docs/agents.md runs
+awk '/^```lua[ \t]*$/ { inb = 1; next } /^```/ && inb { inb = 0; next } inb { print }' "$R/docs/agents.md" >"$T/doc.lua"
+check_run "docs/agents.md: the Lua example runs" 0 "calc	agent	->	add" sh -c "cd '$R' && '$LOGITLAB' run '$T/doc.lua'"
+echo "# passed $check_pass failed $check_fail"
+[ "$check_fail" -eq 0 ]
