@@ -47,34 +47,58 @@ static char *dup_str(const char *s) {
     return d;
 }
 
-/* A fresh node slot; its id, or LOOM_ENOMEM. */
-static int32_t new_node(loom *l) {
-    if (l->n == l->cap) {
-        int32_t cap = l->cap ? l->cap * 2 : 16;
-        loom_node *nn = realloc(l->nodes, sizeof *nn * (size_t)cap);
-        if (!nn) return LOOM_ENOMEM;
-        l->nodes = nn;
-        l->cap = cap;
-    }
-    loom_node *n = &l->nodes[l->n];
+static int grow_nodes(loom *l, int32_t need) {
+    if (need <= l->cap) return LOOM_OK;
+    int32_t cap = l->cap ? l->cap : 16;
+    while (cap < need) cap *= 2;
+    loom_node *nn = realloc(l->nodes, sizeof *nn * (size_t)cap);
+    if (!nn) return LOOM_ENOMEM;
+    l->nodes = nn;
+    l->cap = cap;
+    return LOOM_OK;
+}
+
+static void blank(loom_node *n) {
     memset(n, 0, sizeof *n);
-    n->alive = true;
     n->parent = -1;
     n->last_kid = -1;
     n->seq = -1;
-    l->n_alive++;
-    return l->n++;
 }
 
-int32_t loom_add_root(loom *l, const char *prompt, bool chat) {
+int loom_reserve(loom *l, int32_t n) {
+    if (n <= l->n) return LOOM_OK;
+    if (grow_nodes(l, n)) return LOOM_ENOMEM;
+    while (l->n < n) blank(&l->nodes[l->n++]);      /* tombstones */
+    return LOOM_OK;
+}
+
+/* A fresh node slot: at the end (at < 0) or the tombstone at; its id, or
+ * a negative code. */
+static int32_t new_node(loom *l, int32_t at) {
+    if (at >= 0 && (at >= l->n || l->nodes[at].alive)) return LOOM_EINVAL;
+    if (at < 0 && grow_nodes(l, l->n + 1)) return LOOM_ENOMEM;
+    int32_t id = at >= 0 ? at : l->n++;
+    loom_node *n = &l->nodes[id];
+    blank(n);
+    n->alive = true;
+    l->n_alive++;
+    return id;
+}
+
+static int32_t new_root(loom *l, int32_t at, const char *prompt, bool chat) {
     char *p = dup_str(prompt ? prompt : "");
     if (!p) return LOOM_ENOMEM;
-    int32_t id = new_node(l);
+    int32_t id = new_node(l, at);
     if (id < 0) { free(p); return id; }
     l->nodes[id].origin = LOOM_ROOT;
     l->nodes[id].prompt = p;
     l->nodes[id].chat = chat;
     return id;
+}
+
+int32_t loom_add_root(loom *l, const char *prompt, bool chat) { return new_root(l, -1, prompt, chat); }
+int32_t loom_add_root_at(loom *l, int32_t id, const char *prompt, bool chat) {
+    return id < 0 ? LOOM_EINVAL : new_root(l, id, prompt, chat);
 }
 
 static int add_kid(loom_node *p, int32_t kid) {
@@ -89,15 +113,15 @@ static int add_kid(loom_node *p, int32_t kid) {
     return LOOM_OK;
 }
 
-int32_t loom_add_child(loom *l, int32_t parent, int origin) {
+static int32_t new_child(loom *l, int32_t at, int32_t parent, int origin) {
     if (!loom_get(l, parent)) return LOOM_EINVAL;
-    int32_t id = new_node(l);
+    int32_t id = new_node(l, at);
     if (id < 0) return id;
     loom_node *p = &l->nodes[parent], *c = &l->nodes[id];
     if (add_kid(p, id)) {
         c->alive = false;
         l->n_alive--;
-        l->n--;
+        if (at < 0) l->n--;
         return LOOM_ENOMEM;
     }
     c->parent = parent;
@@ -105,6 +129,11 @@ int32_t loom_add_child(loom *l, int32_t parent, int origin) {
     c->pos0 = p->pos0 + p->n;
     p->last_kid = id;
     return id;
+}
+
+int32_t loom_add_child(loom *l, int32_t parent, int origin) { return new_child(l, -1, parent, origin); }
+int32_t loom_add_child_at(loom *l, int32_t id, int32_t parent, int origin) {
+    return id < 0 ? LOOM_EINVAL : new_child(l, id, parent, origin);
 }
 
 int loom_append(loom *l, int32_t node, const loom_tok *t) {
@@ -130,7 +159,7 @@ int32_t loom_split(loom *l, int32_t node, int32_t at) {
     int32_t *kids = malloc(sizeof *kids * 4);
     char *smp = dup_str(n->sampler);
     if (!tail || !kids || (n->sampler && !smp)) { free(tail); free(kids); free(smp); return LOOM_ENOMEM; }
-    int32_t id = new_node(l);
+    int32_t id = new_node(l, -1);
     if (id < 0) { free(tail); free(kids); free(smp); return id; }
     n = &l->nodes[node];                        /* the array may have moved */
     loom_node *c = &l->nodes[id];

@@ -101,6 +101,14 @@ loom_node *loom_get(const loom *l, int32_t id);
 int32_t loom_add_root(loom *l, const char *prompt, bool chat);
 /* New empty child of parent starting at parent's end; id or a negative code. */
 int32_t loom_add_child(loom *l, int32_t parent, int origin);
+/* Ids that a reopened tree gives back (stable ids): loom_reserve pads the
+ * tree with tombstones so that the next new node's id is at least n;
+ * loom_add_root_at / loom_add_child_at are loom_add_root / loom_add_child
+ * at the id of a tombstone (LOOM_EINVAL when id is live or beyond the end).
+ * The caller knows that no id it reuses is held elsewhere (a fresh tree). */
+int loom_reserve(loom *l, int32_t n);
+int32_t loom_add_root_at(loom *l, int32_t id, const char *prompt, bool chat);
+int32_t loom_add_child_at(loom *l, int32_t id, int32_t parent, int origin);
 /* Appends a token to node (copied); 0 or LOOM_ENOMEM. */
 int loom_append(loom *l, int32_t node, const loom_tok *t);
 /* Splits node at token index at (0 < at < n): node keeps [0, at), a new

@@ -336,8 +336,18 @@ static void render(tui *t, int w, int h) {
     t->n_tabs = 0;
     if (t->lay.slot >= 0) draw_tabs(t, t->lay.slot_rect);
     canvas_view sv = canvas_sub(&full, t->lay.status.x, t->lay.status.y, t->lay.status.w, 1);
-    if (t->overlay == OV_CMDLINE) t->cmdline->iface->draw(t->cmdline, &sv, true);
-    else draw_status(t, &sv);
+    if (t->overlay == OV_CMDLINE) {
+        t->cmdline->iface->draw(t->cmdline, &sv, true);
+        const char *hint = tui_cmdline_hint(t->cmdline);
+        if (hint && t->lay.status.y > 0) {      /* Tab's matches, on the row above */
+            canvas_view hv = canvas_sub(&full, t->lay.status.x, t->lay.status.y - 1, t->lay.status.w, 1);
+            canvas_fill(&hv, 0, 0, hv.w, 1, ' ', PAL_POPUP);
+            size_t n = strlen(hint);
+            int used = canvas_put(&hv, 1, 0, PAL_POPUP, hint, n, hv.w - 2);
+            if (vis_width(hint, n) > hv.w - 2 && hv.w > 3) canvas_putc(&hv, hv.w - 2, 0, PAL_POPUP, 0x2026);
+            (void)used;
+        }
+    } else draw_status(t, &sv);
     if (t->overlay == OV_HELP) {
         tui_rect r = { 2, 1, w - 4, h - 3 };
         canvas_view box = canvas_sub(&full, r.x, r.y, r.w, r.h);

@@ -23,13 +23,20 @@ typedef struct cl_pane {
     tui_cmd_cands cands;
     int cycle;              /* -1: no completion in progress */
     size_t word_end;
+    char hint[1024];        /* the matches of the last Tab, shown above the line until the next edit */
 } cl_pane;
+
+const char *tui_cmdline_hint(const struct pane *p) {
+    const cl_pane *o = p->ctx;
+    return o->cycle >= 0 && o->hint[0] ? o->hint : NULL;
+}
 
 void tui_cmdline_open(struct pane *p, const char *prefill) {
     cl_pane *o = p->ctx;
     field_set(&o->f, prefill ? prefill : "");
     hist_reset(&o->hist);
     o->cycle = -1;
+    o->hint[0] = 0;
 }
 
 static void cl_draw(pane *p, const canvas_view *v, bool focused) {
@@ -83,13 +90,13 @@ static void complete(cl_pane *o) {
     size_t at = 0;
     for (int i = 0; i < o->cands.n && at < sizeof list - 2; i++)
         at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", i ? " " : "", o->cands.item[i]);
-    session_msg(s, SESS_INFO, "%s", list);
+    snprintf(o->hint, sizeof o->hint, "%s", list); /* the status line is under the command line: above it */
     o->cycle = o->cands.n - 1;                  /* the next Tab shows the first match */
 }
 
 static int cl_key(pane *p, keys_code k, int action) {
     cl_pane *o = p->ctx;
-    if (action != ACT_COMPLETE) o->cycle = -1;
+    if (action != ACT_COMPLETE) { o->cycle = -1; o->hint[0] = 0; }
     switch (action) {
     case ACT_RUN: {
         char *line = strdup(field_text(&o->f));

@@ -411,8 +411,20 @@ static int load_toks(store *db, const store_node *sn, loom *l, int32_t id, const
 
 /* One stored node into the loom (its parent already there): *out gets its
  * loom id, or -1 when it is skipped (its parent was). */
+/* The loom id a stored node had (want: (store id, loom id) pairs sorted by
+ * store id), -1 when none. */
+static int32_t wanted(const int64_t *want, int32_t n_want, int64_t db) {
+    int32_t lo = 0, hi = n_want;
+    while (lo < hi) {
+        int32_t mid = (lo + hi) / 2;
+        if (want[2 * mid] < db) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n_want && want[2 * lo] == db ? (int32_t)want[2 * lo + 1] : -1;
+}
+
 static int load_node(tui_store *m, store *db, const store_node *v, int64_t i, const idmap *map, int32_t n_map,
-                     loom *l, bool *prompt_kind, int32_t *out, char *err, size_t errlen) {
+                     loom *l, bool *prompt_kind, int32_t want_id, int32_t *out, char *err, size_t errlen) {
     const store_node *sn = &v[i];
     const idmap *pm = idmap_find(map, n_map, sn->parent);
     *out = -1;
@@ -425,7 +437,10 @@ static int load_node(tui_store *m, store *db, const store_node *v, int64_t i, co
         return STORE_ENOMEM;
     }
     prompt_kind[i] = in.prompt_kind;
-    int32_t id = pm ? loom_add_child(l, pm->loom, in.origin) : loom_add_root(l, in.prompt, in.chat);
+    int32_t id = LOOM_EINVAL;
+    if (want_id >= 0)                   /* the id it had (a taken one falls back to a new id) */
+        id = pm ? loom_add_child_at(l, want_id, pm->loom, in.origin) : loom_add_root_at(l, want_id, in.prompt, in.chat);
+    if (id == LOOM_EINVAL) id = pm ? loom_add_child(l, pm->loom, in.origin) : loom_add_root(l, in.prompt, in.chat);
     int rc = id < 0 ? STORE_ENOMEM : STORE_OK;
     if (!rc && (loom_set_sampler(l, id, in.smp) || loom_set_label(l, id, sn->label) || grow(m, id + 1)))
         rc = STORE_ENOMEM;
@@ -445,7 +460,42 @@ static int load_node(tui_store *m, store *db, const store_node *v, int64_t i, co
     return rc;
 }
 
+static int pair_cmp(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* want (pairs, copied and sorted into *out) is usable: every loom id in it
+ * (and next - 1) is at or after the tree's end (no id a worker event may
+ * still name) and below a sane bound; then the tree is padded up to the
+ * largest, and to next (ids of deleted nodes are not given again). */
+static int take_want(loom *l, const int64_t *want, int32_t n_want, int32_t next, int64_t **out, int32_t *n_out) {
+    *out = NULL;
+    *n_out = 0;
+    int64_t top = next > 0 && next < (1 << 24) ? next - 1 : -1;
+    if (top >= 0 && top < l->n) return 0;
+    for (int32_t i = 0; i < n_want; i++) {
+        int64_t id = want[2 * i + 1];
+        if (id < l->n || id >= (1 << 24) || want[2 * i] <= 0) return 0;
+        if (id > top) top = id;
+    }
+    if (top < 0) return 0;
+    int64_t *w = malloc(sizeof *w * 2 * (size_t)(n_want ? n_want : 1));
+    if (!w) return -1;
+    memcpy(w, want, sizeof *w * 2 * (size_t)n_want);
+    qsort(w, (size_t)n_want, sizeof *w * 2, pair_cmp);
+    if (loom_reserve(l, (int32_t)top + 1)) { free(w); return -1; }
+    *out = w;
+    *n_out = n_want;
+    return 0;
+}
+
 int tui_store_load(tui_store *m, store *db, int64_t session, loom *l, char *err, size_t errlen) {
+    return tui_store_load_ids(m, db, session, l, NULL, 0, 0, err, errlen);
+}
+
+int tui_store_load_ids(tui_store *m, store *db, int64_t session, loom *l, const int64_t *want, int32_t n_want,
+                       int32_t next, char *err, size_t errlen) {
     tui_store_reset(m);
     store_node *v;
     int64_t n;
@@ -453,15 +503,18 @@ int tui_store_load(tui_store *m, store *db, int64_t session, loom *l, char *err,
     if (rc) return rc;
     idmap *map = malloc(sizeof *map * (size_t)(n ? n : 1));
     bool *prompt_kind = calloc((size_t)(n ? n : 1), sizeof *prompt_kind);
-    if (!map || !prompt_kind) { rc = STORE_ENOMEM; snprintf(err, errlen, "out of memory"); }
+    int64_t *ws = NULL;
+    int32_t n_ws = 0;
+    if (!map || !prompt_kind || take_want(l, want, n_want, next, &ws, &n_ws)) { rc = STORE_ENOMEM; snprintf(err, errlen, "out of memory"); }
     for (int64_t i = 0; !rc && i < n; i++) map[i] = (idmap){ v[i].id, -1, (int32_t)i };
     if (!rc) qsort(map, (size_t)n, sizeof *map, idmap_cmp);
     /* the list has parents before children */
     for (int64_t i = 0; !rc && i < n; i++) {
         int32_t id;
-        rc = load_node(m, db, v, i, map, (int32_t)n, l, prompt_kind, &id, err, errlen);
+        rc = load_node(m, db, v, i, map, (int32_t)n, l, prompt_kind, wanted(ws, n_ws, v[i].id), &id, err, errlen);
         if (!rc && id >= 0) ((idmap *)idmap_find(map, (int32_t)n, v[i].id))->loom = id;
     }
+    free(ws);
     free(map);
     free(prompt_kind);
     store_free(v);

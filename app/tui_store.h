@@ -68,5 +68,13 @@ int32_t tui_store_find(const tui_store *m, int64_t id);
  * LOOM_TOK_STORED: raw top alternatives and lp_raw only). A node whose
  * parent is missing is skipped. STORE_OK or a store error. */
 int tui_store_load(tui_store *m, struct store *db, int64_t session, loom *l, char *err, size_t errlen);
+/* tui_store_load giving nodes back the loom ids they had: want holds
+ * n_want pairs (store id, loom id) (tui_ws keeps them with the session), so
+ * that #ID in labels, commands and notes names the same node after a
+ * reopen. Used only when every id in it is free in l (at or after its end);
+ * a node not in it gets a new id after them all, and after next - 1 (the
+ * tree's end when it was saved: 0 unknown). */
+int tui_store_load_ids(tui_store *m, struct store *db, int64_t session, loom *l, const int64_t *want,
+                       int32_t n_want, int32_t next, char *err, size_t errlen);
 
 #endif

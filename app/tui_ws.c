@@ -214,7 +214,7 @@ static int create_row(tui_ws *w, session *s, char *err, size_t errlen) {
 }
 
 /* The state reopening restores, as JSON (new; NULL when out of memory). */
-static char *ui_json(const session *s, const tui_ws_ui *ui) {
+static char *ui_json(const tui_ws *w, const session *s, const tui_ws_ui *ui) {
     char *out = NULL, smp[SMPJSON_CAP];
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
@@ -225,11 +225,22 @@ static char *ui_json(const session *s, const tui_ws_ui *ui) {
     if (q) json_escape(p, strlen(p), q, need + 1);
     session_sampler_json(s, smp, sizeof smp);
     fprintf(f, "{\"focus\":%d,\"zoom\":%d,\"tab_wide\":%d,\"tab_narrow\":%d,\"heat\":\"%s\",\"post\":%s,\"chat\":%s,"
-            "\"cursor\":%d,\"n\":%d,\"eos\":%s,\"prompt\":%s,\"sampler\":%s}",
+            "\"cursor\":%d,\"n\":%d,\"eos\":%s,\"prompt\":%s,\"sampler\":%s",
             ui->focus, ui->zoom, ui->tab_wide, ui->tab_narrow, palette_heat_name(s->heat),
             s->show_post ? "true" : "false", s->chat ? "true" : "false", (int)s->cursor, (int)s->n_max,
             s->stop_at_eos ? "true" : "false", q ? q : "\"\"", smp);
     free(q);
+    /* "ids": the loom id of every stored node (pairs: store id, loom id),
+     * so that a reopen gives each node back its #ID */
+    fputs(",\"ids\":[", f);
+    bool first = true;
+    for (int32_t i = 0; i < s->tree.n; i++) {
+        int64_t db = loom_get(&s->tree, i) ? tui_store_node(w->map, i) : 0;
+        if (!db) continue;
+        fprintf(f, "%s%lld,%d", first ? "" : ",", (long long)db, (int)i);
+        first = false;
+    }
+    fprintf(f, "],\"next_id\":%d}", (int)s->tree.n);
     if (fclose(f) != 0) { free(out); return NULL; }
     return out;
 }
@@ -238,7 +249,7 @@ static char *ui_json(const session *s, const tui_ws_ui *ui) {
 static int save_state(tui_ws *w, session *s, const tui_ws_ui *ui, char *err, size_t errlen) {
     int64_t sel = tui_store_node(w->map, s->cur);
     if (s->cur >= 0 && !sel) return STORE_OK;           /* its node is not stored yet */
-    char *j = ui_json(s, ui);
+    char *j = ui_json(w, s, ui);
     if (!j) { snprintf(err, errlen, "out of memory"); return STORE_ENOMEM; }
     int rc = STORE_OK;
     if (sel != w->saved_sel || !w->saved_ui || strcmp(j, w->saved_ui)) {
@@ -462,11 +473,38 @@ static void apply_ui(session *s, const char *text, tui_ws_ui *ui) {
     json_free(d);
 }
 
+/* The (store id, loom id) pairs the saved state holds (new, into *out;
+ * 0 when none or out of memory) and the tree's end then (*next, 0 unknown). */
+static int32_t ids_of(const char *text, int64_t **out, int32_t *next) {
+    *out = NULL;
+    char perr[128];
+    json_doc *d = text ? smpjson_doc(text, strlen(text), perr, sizeof perr) : NULL;
+    const json *a = d ? json_get(json_root(d), "ids") : NULL;
+    double nx = json_num(json_get(d ? json_root(d) : NULL, "next_id"), 0);
+    *next = nx >= 1 && nx < (1 << 24) ? (int32_t)nx : 0;
+    int32_t n = 0;
+    if (a && a->type == JSON_ARR && a->n >= 2 && a->n < (1u << 26) && (*out = malloc(sizeof **out * a->n))) {
+        for (const json *e = a->child; e && e->next; e = e->next->next) {
+            double db = json_num(e, -1), id = json_num(e->next, -1);
+            if (db < 1 || id < 0 || db != (double)(int64_t)db || id != (double)(int32_t)id) continue;
+            (*out)[2 * n] = (int64_t)db;
+            (*out)[2 * n + 1] = (int64_t)id;
+            n++;
+        }
+    }
+    json_free(d);
+    return n;
+}
+
 int tui_ws_load(tui_ws *w, session *s, int64_t id, tui_ws_ui *ui, char *err, size_t errlen) {
     store_session *ss;
     if (store_session_get(w->db, id, &ss, err, errlen)) return -1;
     detach(w, s);
-    int rc = tui_store_load(w->map, w->db, id, &s->tree, err, errlen);
+    int64_t *want = NULL;
+    int32_t next = 0;
+    int32_t n_want = ids_of(ss->ui, &want, &next);
+    int rc = tui_store_load_ids(w->map, w->db, id, &s->tree, want, n_want, next, err, errlen);
+    free(want);
     if (rc) {
         store_free(ss);
         session_clear(s);                       /* a partial tree would be saved as a new session */

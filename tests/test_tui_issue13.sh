@@ -76,6 +76,11 @@ key :; keys "save tree13.json" Enter
 see ":save reports where" "saved"
 check ":save FILE goes into the workspace" test -f "$T/ws-$N/tree13.json"
 check "and not into the current folder" test ! -f "$T/tree13.json"
+key :; keys "se"; key Tab
+see "Tab's matches are shown while typing a command" "set sessions session"
+case "$(status_line)" in :se*) ok ;; *) bad "the command line stays on the bottom row";; esac
+key Escape
+not_see "and go with the command line" "set sessions session"
 key 5; key z; key i
 keys "1 +" Enter; sleep 0.2
 keys "41" Enter
@@ -127,6 +132,36 @@ see "with -p: started" "1 prompt"
 if screen | grep -q "prompt editing"; then bad "with -p the prompt is not opened for editing"; else ok; fi
 key q
 see "with -p: q quits at once" "EXITED 0"
+
+# ---- node ids are the same after a reopen (labels, :label #ID, :delete #ID) ----
+W15=$T/ws-ids
+WS=$W15 start 100 30 -- --no-lua -p "'Once upon a time'"
+see "ids: started" "1 prompt"
+key :; keys "set temp 0" Enter
+key s; key s; key s
+key 3; key Down; key Enter
+see "ids: a branch (a split and a pick)" "tree 4 nodes"
+key :; keys "delete #2" Enter
+see "ids: a node deleted" "tree 3 nodes"
+key :; keys "label #3 picked" Enter
+see "ids: labelled" "[picked]"
+rows() { screen | grep -oE '#[0-9]+ [^│]*\([0-9]+\)' | sort; }
+before=$(rows)
+key q
+see "ids: quits" "EXITED 0"
+WS=$W15 start 100 30 -- --no-lua
+see "ids: reopened" "tree 3 nodes"
+after=$(rows)
+if [ -n "$before" ] && [ "$before" = "$after" ]; then ok; else bad "ids: the tree's #IDs changed on reopen: '$before' -> '$after'"; fi
+key :; keys "label #3 again" Enter
+see "ids: :label #ID names the same node after a reopen" "[again]"
+key :; keys "set temp 0.5" Enter
+key 2; key s
+see "ids: a new node" "tree 4 nodes"
+if screen | grep -qF '#2 '; then bad "ids: the deleted node's id was given again"; else ok; fi
+see "ids: the new node gets the next id" "#4 "
+key q
+see "ids: quits again" "EXITED 0"
 
 # ---- plugins beside the program, from another folder ----
 mkdir -p "$T/elsewhere"

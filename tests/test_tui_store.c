@@ -110,6 +110,24 @@ static void round_trip(tui_store *m, store *db, int64_t sess, const loom *l, con
         if (loom_get(l, i)) CHECK(tui_store_find(m2, tui_store_node(m, i)) >= 0, "%s: node #%d mapped", what, (int)i);
     loom_fini(&back);
     tui_store_destroy(m2);
+    /* stable ids (issue 13): with the (store id, loom id) pairs, every
+     * node comes back under its own id, split tails and tombstones too */
+    int64_t *pairs = malloc(sizeof *pairs * 2 * (size_t)(l->n ? l->n : 1));
+    int32_t np = 0;
+    for (int32_t i = 0; pairs && i < l->n; i++)
+        if (loom_get(l, i) && tui_store_node(m, i)) { pairs[2 * np] = tui_store_node(m, i); pairs[2 * np + 1] = i; np++; }
+    loom_init(&back);
+    tui_store_create(&m2);
+    rc = tui_store_load_ids(m2, db, sess, &back, pairs, np, l->n, err, sizeof err);
+    CHECK(rc == STORE_OK, "%s: load with ids: %s", what, err);
+    for (int32_t i = 0; i < l->n; i++)
+        if (loom_get(l, i))
+            CHECK(loom_get(&back, i) && same_node(l, i, &back, i, what), "%s: node #%d keeps its id", what, (int)i);
+    int32_t fresh = loom_add_root(&back, "new", false);
+    CHECK(fresh >= l->n || !np, "%s: a new node after a reopen gets a new id (%d, tree had %d)", what, (int)fresh, (int)l->n);
+    loom_fini(&back);
+    tui_store_destroy(m2);
+    free(pairs);
     CHECK(store_check(db, err, sizeof err) == STORE_OK, "%s: integrity: %s", what, err);
 }
 

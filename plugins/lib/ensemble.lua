@@ -236,7 +236,12 @@ function Branch:step(mix, sampler, o)
       top[i] = row:top(k)
       p[i] = prob_in(top[i], tok) or row:prob(tok)
     end
-    top.mix = comb:top(k)
+    -- a mix may mask tokens (contrastive's plausibility head): those are
+    -- no candidates, not alternatives at probability 0
+    top.mix = {}
+    for _, t in ipairs(comb:top(k)) do
+      if t.logit > -math.huge then top.mix[#top.mix + 1] = t end
+    end
   else
     for i, row in ipairs(rows) do p[i] = row:prob(tok) end
   end

@@ -230,6 +230,21 @@ test("each role formats its own prompt; the chosen token goes to every seq", fun
   ens:close(); bad:close()
 end)
 
+test("a mix that masks tokens lists only the kept ones among its alternatives (issue 13)", function()
+  local ens = check.ok(E.open(proxy_roles(F32, Q8, Q4)))
+  local b = check.ok(ens:begin(PROMPT))
+  local keep3 = function(rows)
+    local ids = {}
+    for _, t in ipairs(rows[1]:top(3)) do ids[#ids + 1] = t.id end
+    return check.ok(lab.logits.combine({ { rows[1], 1 } }, { trim = true })):keep(ids)
+  end
+  local st = check.ok(b:step(keep3, lab.sampler{ temp = 0 }, { top = 24 }))
+  check.eq(#st.top.mix, 3, "three kept tokens, no masked ones")
+  for _, t in ipairs(st.top.mix) do check.ok(t.prob > 0, "kept token " .. t.id .. " has p > 0") end
+  check.eq(#st.top[1], 24, "the rows' own lists are whole")
+  ens:close()
+end)
+
 test("fork and rewind move all seqs together; a fork continues like a fresh run", function()
   local ens = check.ok(E.open(proxy_roles(F32, Q8, Q4)))
   local sampler = lab.sampler{ temp = 0 }
