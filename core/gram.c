@@ -215,7 +215,7 @@ static int cmp_range(const void *a, const void *b) {
 /* Sorts and merges; with negate, the complement in [0, 0x10FFFF]; surrogates
  * removed either way. */
 static bool cls_normalize(cls *c, bool negate) {
-    qsort(c->r, (size_t)c->n, sizeof *c->r, cmp_range);
+    if (c->n > 0) qsort(c->r, (size_t)c->n, sizeof *c->r, cmp_range);
     int32_t m = 0;
     for (int32_t i = 0; i < c->n; i++) {
         if (m && c->r[i][0] <= c->r[m - 1][1] + 1) {

@@ -62,6 +62,7 @@ void sha256_init(sha256 *c) {
 }
 
 void sha256_add(sha256 *c, const void *data, size_t len) {
+    if (len == 0) return; /* data may be NULL then; memcpy(NULL, 0) is UB */
     const uint8_t *p = data;
     c->n += len;
     if (c->fill) {

@@ -17,6 +17,7 @@
 #include "lhost_impl.h"
 #include "logits.h"
 #include "model.h"
+#include "sha256.h"
 #include "tok.h"
 
 #define MODEL_T "lab.Model"
@@ -397,6 +398,20 @@ static int m_same_vocab(lua_State *L) {
     return 2;
 }
 
+/* model:sha256() -> the hex SHA-256 of the model file (hashed once per
+ * open model: seconds for a multi-GB file) | nil, err */
+static int m_sha256(lua_State *L) {
+    lmodel *lm = lab_model_check(L, 1);
+    if (!lm->sha256[0]) {
+        uint8_t d[SHA256_LEN];
+        char err[512];
+        if (sha256_file(model_path(lm->m), d, NULL, err, sizeof err) != 0) return lab_fail(L, "%s", err);
+        sha256_hex(d, lm->sha256);
+    }
+    lua_pushstring(L, lm->sha256);
+    return 1;
+}
+
 /* model:kv() -> {cells=, used=, free=, seqs=, seq_max=, seq_free=} */
 static int m_kv(lua_State *L) {
     lmodel *lm = lab_model_check(L, 1);
@@ -423,7 +438,7 @@ static int m_tostring(lua_State *L) {
 static const luaL_Reg model_methods[] = {
     { "info", m_info },         { "tokenize", m_tokenize }, { "detokenize", m_detokenize },
     { "piece", m_piece },       { "token_id", m_token_id }, { "close", m_close },
-    { "same_vocab", m_same_vocab }, { "kv", m_kv },
+    { "same_vocab", m_same_vocab }, { "kv", m_kv }, { "sha256", m_sha256 },
     { NULL, NULL },
 };
 static const luaL_Reg model_meta[] = {

@@ -159,6 +159,7 @@ struct lmodel {
     int32_t n_vocab;
     int64_t steps;          /* engine steps (ctx_eval) run for jobs; written by the worker */
     uint64_t vocab_hash;    /* FNV-1a of the token strings, 0 until first asked (lab_model_vocab_hash) */
+    char sha256[65];        /* hex SHA-256 of the weights file, "" until first asked (model:sha256) */
 };
 
 void lab_model_ref(lmodel *m);

@@ -94,3 +94,65 @@ for _, name in ipairs({ "seq_score_submit", "score_batch_submit", "score_submit"
   end
 end
 priv.charge_tokens = function(n) if budgets[co_running()] then charge(n) end end
+
+-- ---- saving a sequence's state ------------------------------------------
+-- seq:save(name) writes kv/NAME.json in the workspace: the weights' SHA-256,
+-- the tokens and how many of them are in the KV cache. model:load(name)
+-- checks the hash and rebuilds the state by evaluating those tokens again:
+-- the kernels are batch- and path-invariant, so the cache and every row
+-- after it are bit for bit the saved sequence's.
+local KV_FORMAT = "logitlab-kv/1"
+
+local function kv_path(fname, name)
+  if type(name) ~= "string" or not name:match("^[%w_%-%.]+$") or name:find("%.%.") then
+    error(string_format("bad argument #1 to '%s' (a name of letters, digits, '_', '-' and '.' expected, got %s)",
+      fname, type(name) == "string" and string_format("%q", name) or type(name)), 3)
+  end
+  return "kv/" .. name .. ".json"
+end
+
+function Seq:save(name)
+  local path = kv_path("save", name)
+  local m = self:model()
+  local sha, err = m:sha256()
+  if not sha then return nil, err end
+  local ok
+  ok, err = lab.fs.mkdir("kv")
+  if not ok then return nil, err end
+  local kv = self:kv()
+  return lab.fs.write(path, lab.json.encode({ format = KV_FORMAT, model_sha256 = sha, model = m:info().path,
+    n_vocab = m:info().n_vocab, tokens = self:tokens(), n_eval = kv.cells }))
+end
+
+function priv.Model:load(name)
+  local path = kv_path("load", name)
+  local text, err = lab.fs.read(path)
+  if not text then return nil, err end
+  local d = lab.json.decode(text)
+  if type(d) ~= "table" or d.format ~= KV_FORMAT or type(d.tokens) ~= "table" or math_type(d.n_eval) ~= "integer" then
+    return nil, path .. ": not a saved sequence (" .. KV_FORMAT .. ")"
+  end
+  local sha
+  sha, err = self:sha256()
+  if not sha then return nil, err end
+  if d.model_sha256 ~= sha then
+    return nil, string_format("%s was saved from other weights (%s, sha256 %s); this model (%s) has sha256 %s",
+      path, tostring(d.model), tostring(d.model_sha256), self:info().path, sha)
+  end
+  local n_eval = d.n_eval
+  if n_eval < 0 or n_eval > #d.tokens then return nil, path .. ": n_eval out of range" end
+  local head = {}
+  for i = 1, n_eval do head[i] = d.tokens[i] end
+  local ok, s = pcall(self.seq, self, head)
+  if not ok then return nil, path .. ": " .. tostring(s) end
+  if not s then return nil, err end
+  if n_eval > 0 then
+    local l
+    l, err = s:eval()
+    if not l then s:close(); return nil, err end
+  end
+  local rest = {}
+  for i = n_eval + 1, #d.tokens do rest[#rest + 1] = d.tokens[i] end
+  if #rest > 0 then s:append(rest) end
+  return s
+end

@@ -102,9 +102,12 @@ check_rc "synth other seed" 0 "$LOGITLAB" synth --shape test --type q4_0 -o "$T/
 check_not "synth seed changes the weights" cmp -s "$T/s-q4_0.gguf" "$T/s-seed2.gguf"
 # no vocabulary file anywhere (as on a machine without ../shared): generated
 LL=$(cd "$(dirname "$LOGITLAB")" && pwd)/$(basename "$LOGITLAB")
-check_rc "synth generated vocabulary" 0 env LOGITLAB_SHARED=/nonexistent sh -c "cd '$T' && '$LL' synth --shape test --type q8_0 -o gen.gguf"
+# run two levels below $T, so that ../shared is $T/nov/shared, which never exists
+# (a /tmp/shared left on the machine must not decide the test)
+mkdir -p "$T/nov/cwd"
+check_rc "synth generated vocabulary" 0 env LOGITLAB_SHARED=/nonexistent sh -c "cd '$T/nov/cwd' && '$LL' synth --shape test --type q8_0 -o gen.gguf"
 check "synth says generated" grep -q 'generated SPM' "$T/out"
-check_out "generated vocabulary tokenizes" '{"ids":[1,11405,960],"pieces":["<s>"," hel","lo"]}' "$LOGITLAB" tokenize -m "$T/gen.gguf" --json "hello"
+check_out "generated vocabulary tokenizes" '{"ids":[1,11405,960],"pieces":["<s>"," hel","lo"]}' "$LOGITLAB" tokenize -m "$T/nov/cwd/gen.gguf" --json "hello"
 check_rc "synth unknown shape" 2 "$LOGITLAB" synth --shape huge --type f16 -o "$T/x.gguf"
 check_rc "synth unknown type" 2 "$LOGITLAB" synth --shape test --type q3_K -o "$T/x.gguf"
 check_rc "synth unwritable output" 1 "$LOGITLAB" synth --shape test --type f16 -o "$T/no/such/dir/x.gguf"

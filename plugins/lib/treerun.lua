@@ -80,52 +80,82 @@ local function tot_functions(lm, T, inst, cfg, counters)
              cost = { generated = r and r.n or 0 } }
   end
 
-  local function propose(node)
+  -- The children of several nodes: the parents' pending tokens in one
+  -- step, then every child's (or proposal's) tokens sampled together.
+  -- Returns one payload list per node and the cost.
+  local function propose_many(nodes)
+    local parents = {}
+    for i, n in ipairs(nodes) do parents[i] = n.h end
+    assert(lm:flush(parents))
+    local groups = {}
     if cfg.gen == "moves" then
       -- the task's legal moves: the model only reads and values them
-      local ms = T.moves(inst, node.state)
-      local out = {}
-      if #ms == 0 then return out end
-      local kids = assert(lm:fork(node.h, #ms))
-      for i, m in ipairs(ms) do
-        lm:append(kids[i], fmt("Step %d: %s\n", #node.state.steps + 1, m.line))
-        out[i] = child(node, m.line, kids[i], nil)
+      for g, node in ipairs(nodes) do
+        local ms, out = T.moves(inst, node.state), {}
+        if #ms > 0 then
+          local kids = assert(lm:fork(node.h, #ms))
+          for i, m in ipairs(ms) do
+            lm:append(kids[i], fmt("Step %d: %s\n", #node.state.steps + 1, m.line))
+            out[i] = child(node, m.line, kids[i], nil)
+          end
+        end
+        groups[g] = out
       end
-      return out
+      return groups
     end
     if cfg.gen == "sample" then
-      local kids = assert(lm:fork(node.h, cfg.k))
-      for _, k in ipairs(kids) do lm:append(k, T.suffix(inst, node.state, "sample")) end
-      local rs = assert(lm:generate(kids, { max_tokens = cfg.step_tokens, sampler = next_sampler(cfg.temp), stop = TM.at_newline }))
-      local out = {}
+      local all, owner = {}, {}
+      for g, node in ipairs(nodes) do
+        for _, k in ipairs(assert(lm:fork(node.h, cfg.k))) do
+          lm:append(k, T.suffix(inst, node.state, "sample"))
+          all[#all + 1], owner[#all + 1] = k, g
+        end
+        groups[g] = {}
+      end
+      local rs = assert(lm:generate(all, { max_tokens = cfg.step_tokens, sampler = next_sampler(cfg.temp), stop = TM.at_newline }))
       for i, r in ipairs(rs) do
-        if r.reason ~= "stop" then lm:append(kids[i], "\n") end   -- the step ends its line either way
-        out[i] = child(node, r.text, kids[i], r)
+        if r.reason ~= "stop" then lm:append(all[i], "\n") end   -- the step ends its line either way
+        local g = owner[i]
+        table.insert(groups[g], child(nodes[g], r.text, all[i], r))
       end
-      return out
+      return groups
     end
-    -- propose: one completion lists the candidates, one per line
-    local ph = assert(lm:fork(node.h, 1))[1]
-    lm:append(ph, T.suffix(inst, node.state, "propose"))
+    -- propose: one completion per node lists the candidates, one per line
+    local phs = {}
+    for g, node in ipairs(nodes) do
+      phs[g] = assert(lm:fork(node.h, 1))[1]
+      lm:append(phs[g], T.suffix(inst, node.state, "propose"))
+    end
     local k = cfg.k
-    local r = assert(lm:generate({ ph }, { max_tokens = cfg.step_tokens * k, sampler = next_sampler(cfg.temp),
-      stop = function(text) local _, n = text:gsub("\n", ""); return n >= k end }))[1]
-    lm:close(ph)
-    node.propose_tokens = r.n
-    local lines = {}
-    for line in (r.text .. "\n"):gmatch("([^\n]*)\n") do
-      line = line:gsub("^%s*[%-%*%d%.%)]*%s*", "")
-      if line:match("%S") and #lines < k then lines[#lines + 1] = line end
-    end
-    local out = {}
-    if #lines > 0 then
-      local kids = assert(lm:fork(node.h, #lines))
-      for i, line in ipairs(lines) do
-        lm:append(kids[i], fmt("Step %d: %s\n", #node.state.steps + 1, line))
-        out[i] = child(node, line, kids[i], nil)
+    local rs = assert(lm:generate(phs, { max_tokens = cfg.step_tokens * k, sampler = next_sampler(cfg.temp),
+      stop = function(text) local _, n = text:gsub("\n", ""); return n >= k end }))
+    local cost = { generated = 0 }
+    for g, node in ipairs(nodes) do
+      local r = rs[g]
+      lm:close(phs[g])
+      node.propose_tokens = r.n
+      cost.generated = cost.generated + r.n
+      local lines = {}
+      for line in (r.text .. "\n"):gmatch("([^\n]*)\n") do
+        line = line:gsub("^%s*[%-%*%d%.%)]*%s*", "")
+        if line:match("%S") and #lines < k then lines[#lines + 1] = line end
       end
+      local out = {}
+      if #lines > 0 then
+        local kids = assert(lm:fork(node.h, #lines))
+        for i, line in ipairs(lines) do
+          lm:append(kids[i], fmt("Step %d: %s\n", #node.state.steps + 1, line))
+          out[i] = child(node, line, kids[i], nil)
+        end
+      end
+      groups[g] = out
     end
-    return out, { generated = r.n }
+    return groups, cost
+  end
+
+  local function propose(node)
+    local groups, cost = propose_many({ node })
+    return groups[1], cost
   end
 
   local function evaluate(nodes)
@@ -145,7 +175,11 @@ local function tot_functions(lm, T, inst, cfg, counters)
       end
       return values
     end
-    -- a value prompt on a fork of each valid node, all in one batch
+    -- a value prompt on a fork of each valid node, all in one batch (the
+    -- nodes' own pending tokens first, in one step)
+    local own = {}
+    for j, i in ipairs(valid) do own[j] = nodes[i].h end
+    assert(lm:flush(own))
     local hs = {}
     for j, i in ipairs(valid) do
       local n = nodes[i]
@@ -186,16 +220,16 @@ local function tot_functions(lm, T, inst, cfg, counters)
     return nil
   end
 
-  return propose, evaluate, stop
+  return propose, evaluate, stop, propose_many
 end
 
 local function tot(lm, T, inst, method, cfg, on_event)
   local root = assert(lm:root(T.prompt(inst, "tot", nil, { shots = cfg.shots })))
-  local propose, evaluate, stop = tot_functions(lm, T, inst, cfg)
+  local propose, evaluate, stop, propose_many = tot_functions(lm, T, inst, cfg)
   local held = {}
   local o = {
     root = { state = T.start(inst), h = root, text = "" },
-    propose = propose, evaluate = evaluate, stop = stop,
+    propose = propose, evaluate = evaluate, stop = stop, propose_many = propose_many,
     b = cfg.b, depth = cfg.depth, threshold = cfg.threshold, budget = cfg.budget,
     on_event = function(kind, node, tree)
       -- a node's sequence is needed only until it has children or is cut

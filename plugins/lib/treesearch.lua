@@ -13,7 +13,7 @@
 -- fills these in; the searches below only order, keep and prune.
 --
 -- Every node is evaluated exactly once, when it is created (the root is
--- not). tree.stats counts: nodes (created, root excluded), expanded,
+-- not); BFS values a whole level in one evaluate call. tree.stats counts: nodes (created, root excluded), expanded,
 -- pruned, dead, propose_calls, evaluate_calls, backtracks.
 --
 -- Statuses: "open" (made, not expanded), "expanded", "pruned" (cut by the
@@ -45,11 +45,8 @@ local function set_status(o, tree, node, status)
   emit(o, status, node, tree)
 end
 
--- Children of node (at most `limit`), created, evaluated and returned.
-local function expand(o, tree, node, limit)
-  local payloads, cost = o.propose(node, tree)
-  tree.stats.propose_calls = tree.stats.propose_calls + 1
-  add_cost(tree.cost, cost)
+-- Children of node from payloads (at most `limit`), created, not valued.
+local function make_kids(o, tree, node, payloads, limit)
   set_status(o, tree, node, "expanded")
   local kids = {}
   for i, p in ipairs(payloads or {}) do
@@ -63,15 +60,28 @@ local function expand(o, tree, node, limit)
     kids[#kids + 1] = kid
     tree.stats.nodes = tree.stats.nodes + 1
   end
-  if #kids > 0 then
-    local values, ecost = o.evaluate(kids, tree)
-    tree.stats.evaluate_calls = tree.stats.evaluate_calls + 1
-    add_cost(tree.cost, ecost)
-    for i, kid in ipairs(kids) do
-      kid.value = assert(tonumber(values[i]), "the evaluator gave no number for a node")
-      emit(o, "node", kid, tree)
-    end
+  return kids
+end
+
+-- One evaluator call for a list of new nodes.
+local function value_kids(o, tree, kids)
+  if #kids == 0 then return end
+  local values, ecost = o.evaluate(kids, tree)
+  tree.stats.evaluate_calls = tree.stats.evaluate_calls + 1
+  add_cost(tree.cost, ecost)
+  for i, kid in ipairs(kids) do
+    kid.value = assert(tonumber(values[i]), "the evaluator gave no number for a node")
+    emit(o, "node", kid, tree)
   end
+end
+
+-- Children of node (at most `limit`), created, evaluated and returned.
+local function expand(o, tree, node, limit)
+  local payloads, cost = o.propose(node, tree)
+  tree.stats.propose_calls = tree.stats.propose_calls + 1
+  add_cost(tree.cost, cost)
+  local kids = make_kids(o, tree, node, payloads, limit)
+  value_kids(o, tree, kids)
   return kids
 end
 
@@ -103,9 +113,11 @@ local function check_opts(o)
   assert(type(o.stop) == "function", "stop must be a function")
 end
 
--- S.bfs{root=, propose=, evaluate=, stop=, b=, depth=, on_event=}: level by
--- level, the children of every node kept are made and evaluated, the best
--- b of them kept (ToT's BFS). A solution among a level's children ends the
+-- S.bfs{root=, propose=, evaluate=, stop=, b=, depth=, on_event=
+-- [, propose_many=]}: level by level, the children of every node kept are
+-- made and evaluated (one evaluate call per level; propose_many(nodes) ->
+-- {payloads...} per node [, cost], when given, makes a level's children in
+-- one call), the best b of them kept (ToT's BFS). A solution among a level's children ends the
 -- search (the best-valued one); after `depth` levels the search fails.
 function S.bfs(o)
   check_opts(o)
@@ -114,10 +126,27 @@ function S.bfs(o)
   local tree = S.tree(o.root)
   local frontier = { tree.root }
   for _ = 1, depth do
-    local cands = {}
-    for _, node in ipairs(frontier) do
-      for _, kid in ipairs(expand(o, tree, node)) do cands[#cands + 1] = kid end
+    -- a level's proposals, then one evaluation of all its children (so a
+    -- model can batch each across the frontier)
+    local groups = {}
+    if o.propose_many then
+      local cost
+      groups, cost = o.propose_many(frontier, tree)
+      tree.stats.propose_calls = tree.stats.propose_calls + 1
+      add_cost(tree.cost, cost)
+    else
+      for i, node in ipairs(frontier) do
+        local cost
+        groups[i], cost = o.propose(node, tree)
+        tree.stats.propose_calls = tree.stats.propose_calls + 1
+        add_cost(tree.cost, cost)
+      end
     end
+    local cands = {}
+    for i, node in ipairs(frontier) do
+      for _, kid in ipairs(make_kids(o, tree, node, groups[i])) do cands[#cands + 1] = kid end
+    end
+    value_kids(o, tree, cands)
     if #cands == 0 then break end
     table.sort(cands, by_value)
     local kept = {}

@@ -118,6 +118,16 @@ function V.draw(S, w, h)
     if S.err then out[#out + 1] = "error: " .. S.err end
     return out
   end
+  if S.tree.n == 0 and S.res and S.res.text then
+    -- an ATS completion the parser found no step in: the text itself
+    out[#out + 1] = ">" .. V.node_line(nodes[1], w - 1)
+    for line in (S.res.text .. "\n"):gmatch("([^\n]*)\n") do
+      if #out >= h - 1 then break end
+      out[#out + 1] = ("  " .. line):sub(1, w)
+    end
+    out[#out + 1] = "(no step of the trajectory could be read)"
+    return out
+  end
   if S.sel > #nodes then S.sel = #nodes end
   if S.sel < 1 then S.sel = 1 end
   local room = math.max(1, h - #out - 2)

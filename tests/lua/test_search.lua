@@ -391,3 +391,22 @@ test("single-sequence jobs of concurrent tasks share engine steps and give what 
   local steps = m:kv().steps - s0
   check.ok(steps < 2 * 13, "4 tasks x 12 tokens in " .. steps .. " engine steps (alone: 48)")
 end)
+
+test("seq:save / model:load: the same state, bit for bit; other weights refused", function()
+  local m = lab.model.open(MODEL)
+  local s = m:seq("Once upon a time")
+  s:eval()
+  s:append(", there")
+  check.ok(s:save("story_test"))
+  local t = check.ok(m:load("story_test"))
+  check.same_list(t:tokens(), s:tokens())
+  check.eq(t:pending(), 2)
+  check.eq(t:kv().cells, 5)
+  local a, b = s:eval(), t:eval()
+  for id = 0, 511 do check.eq(b:get(id), a:get(id), "row value " .. id) end
+  local q4 = check.ok(lab.model.open(WS .. "/models/s260-q4_0.gguf"))
+  check.fails("saved from other weights", q4:load("story_test"))
+  check.fails("No such file", m:load("no_such_state"))
+  check.raises("a name of letters", s.save, s, "../escape")
+  lab.fs.remove("kv/story_test.json")
+end)

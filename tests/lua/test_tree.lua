@@ -254,6 +254,18 @@ test("BFS with the oracle returns the optimum the brute force finds, within the 
         for d, k in pairs(per_depth) do
           if d > 0 then check.ok(k <= b, name .. ": at most b nodes expanded per level") end
         end
+        -- a level's proposals in one call make the same tree
+        local o2, c2 = counted(T, inst)
+        o2.b, o2.depth = b, 16
+        o2.propose_many = function(nodes, tree)
+          local groups = {}
+          for i, n in ipairs(nodes) do groups[i] = o2.propose(n, tree) end
+          return groups
+        end
+        local r2 = S.bfs(o2)
+        check.eq(S.render(r2.tree), S.render(r.tree), name .. ": propose_many gives the same tree")
+        check.ok(r2.stats.propose_calls <= 16 and r2.stats.evaluate_calls == r2.stats.propose_calls,
+          name .. ": one proposal call and one evaluation per level")
         if name == "water" then check.eq(#lines, water_min(inst.a, inst.b, inst.c), "water: BFS depth is the fewest steps") end
         if name == "grass" then
           local st = T.start(inst)
