@@ -13,6 +13,9 @@
  * each is reduced on the worker (log-softmax of the next token in double, as
  * core/score.c does, and the top-k on request), so no n_vocab row reaches
  * Lua.
+ *
+ * lab.score (priv.score_submit) is here too: a continuation after a prompt
+ * scored from scratch by core/score.c, with the same result table.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -22,6 +25,7 @@
 #include "lhost_impl.h"
 #include "logits.h"
 #include "model.h"
+#include "score.h"
 #include "tok.h"
 
 typedef struct sc_item {
@@ -134,28 +138,34 @@ static void sc_free(ljob *j) {
     free(sj);
 }
 
-/* {logprob=, logprobs=, tokens=, n=, ppl=[, top={{{id=, logprob=}, ...}, ...}]} */
-static void push_item(lua_State *L, const sc_job *sj, const sc_item *it) {
-    int32_t k = it->n_cont;
+/* Pushes {logprob=, n=, ppl=, logprobs={...}, tokens={...}} for k scored
+ * tokens: lp (k) their log-probs, toks (k) the tokens themselves. */
+static void push_scored(lua_State *L, double sum, int32_t k, const float *lp, const int32_t *toks) {
     lua_createtable(L, 0, 6);
-    lua_pushnumber(L, it->sum);
+    lua_pushnumber(L, sum);
     lua_setfield(L, -2, "logprob");
     lua_pushinteger(L, k);
     lua_setfield(L, -2, "n");
-    lua_pushnumber(L, exp(-it->sum / k));
+    lua_pushnumber(L, exp(-sum / k));
     lua_setfield(L, -2, "ppl");
     lua_createtable(L, k, 0);
     for (int32_t i = 0; i < k; i++) {
-        lua_pushnumber(L, it->lp[i]);
+        lua_pushnumber(L, lp[i]);
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "logprobs");
     lua_createtable(L, k, 0);
     for (int32_t i = 0; i < k; i++) {
-        lua_pushinteger(L, it->toks[it->n_pre + i]);
+        lua_pushinteger(L, toks[i]);
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "tokens");
+}
+
+/* {logprob=, logprobs=, tokens=, n=, ppl=[, top={{{id=, logprob=}, ...}, ...}]} */
+static void push_item(lua_State *L, const sc_job *sj, const sc_item *it) {
+    int32_t k = it->n_cont;
+    push_scored(L, it->sum, k, it->lp, it->toks + it->n_pre);
     if (!sj->top) return;
     lua_createtable(L, k, 0);
     for (int32_t i = 0; i < k; i++) {
@@ -316,12 +326,97 @@ static int l_score_batch_submit(lua_State *L) {
     return 1;
 }
 
+/* ---- lab.score: a continuation after a prompt, from scratch ---------------------------------------------------------- */
+
+typedef struct score_job {
+    lmodel *m;              /* borrowed: the job's models[0] */
+    int32_t n, n_prefix;
+    int32_t *toks;          /* (n) */
+    float *lp;              /* (n - n_prefix) */
+    double sum;
+} score_job;
+
+static void score_run(ljob *j) {
+    score_job *sj = j->p;
+    char err[256];
+    if (score_tokens(sj->m->c, sj->toks, sj->n, sj->n_prefix, sj->lp, &sj->sum, err, sizeof err) != 0) {
+        j->status = LHOST_EINVAL;
+        snprintf(j->err, sizeof j->err, "%s", err);
+    }
+}
+
+static void score_free(ljob *j) {
+    score_job *sj = j->p;
+    if (!sj) return;
+    free(sj->toks);
+    free(sj->lp);
+    free(sj);
+}
+
+/* {logprob=, logprobs={...}, tokens={...}, n=, ppl=} */
+static int score_push(lua_State *L, ljob *j, int idx) {
+    (void)idx;
+    score_job *sj = j->p;
+    push_scored(L, sj->sum, sj->n - sj->n_prefix, sj->lp, sj->toks + sj->n_prefix);
+    return 1;
+}
+
+/* priv.score_submit(model, prompt, continuation) -> Job | nil, err.
+ * Strings are tokenized together, so the boundary is the model's own; the
+ * continuation is what follows the prompt's tokens. */
+static int l_score_submit(lua_State *L) {
+    lmodel *lm = lab_model_check(L, 1);
+    if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TTABLE) luaL_typeerror(L, 2, "string or token table");
+    if (lua_type(L, 3) != LUA_TSTRING && lua_type(L, 3) != LUA_TTABLE) luaL_typeerror(L, 3, "string or token table");
+    bool bos = tok_add_bos(model_tok(lm->m));
+    int32_t np, nc, nw = 0;
+    const int32_t *p = lab_tokens_arg(L, 2, lm, bos, false, false, &np);       /* [.. P] */
+    const int32_t *c = NULL, *w = NULL;
+    int32_t n_prefix = np;
+    if (lua_type(L, 2) == LUA_TSTRING && lua_type(L, 3) == LUA_TSTRING) {
+        lua_pushfstring(L, "%s%s", lua_tostring(L, 2), lua_tostring(L, 3));
+        w = lab_tokens_arg(L, -1, lm, bos, false, false, &nw);
+        n_prefix = 0;
+        while (n_prefix < np && n_prefix < nw && p[n_prefix] == w[n_prefix]) n_prefix++;
+    } else {
+        c = lab_tokens_arg(L, 3, lm, false, false, false, &nc);
+        nw = np + nc;
+    }
+    if (n_prefix < 1) return lab_fail(L, "the prompt must give at least one token (BOS or text)");
+    if (nw <= n_prefix) return lab_fail(L, "the continuation adds no tokens");
+    lab_job_push(L, NULL, "score");
+    score_job *sj = calloc(1, sizeof *sj);
+    ljob *j = sj ? lwork_job_new(score_run, score_free, sj) : NULL;
+    if (!j) { free(sj); return luaL_error(L, "out of memory"); }
+    lab_job_set(L, -1, j);
+    sj->toks = malloc(sizeof *sj->toks * (size_t)nw);
+    sj->lp = malloc(sizeof *sj->lp * (size_t)(nw - n_prefix));
+    j->models = malloc(sizeof *j->models);
+    if (!sj->toks || !sj->lp || !j->models) return luaL_error(L, "out of memory");
+    if (w) memcpy(sj->toks, w, sizeof *w * (size_t)nw);
+    else {
+        memcpy(sj->toks, p, sizeof *p * (size_t)np);
+        memcpy(sj->toks + np, c, sizeof *c * (size_t)nc);
+    }
+    sj->n = nw;
+    sj->n_prefix = n_prefix;
+    sj->m = lm;
+    lab_model_ref(lm);
+    j->models[0] = lm;
+    j->n_models = 1;
+    j->push = score_push;
+    lwork_submit(lhost_of(L)->work, j);
+    return 1;
+}
+
 int lab_open_score(lua_State *L) {
     lua_getfield(L, LUA_REGISTRYINDEX, "lab.priv");
     lua_pushcfunction(L, l_seq_score_submit);
     lua_setfield(L, -2, "seq_score_submit");
     lua_pushcfunction(L, l_score_batch_submit);
     lua_setfield(L, -2, "score_batch_submit");
+    lua_pushcfunction(L, l_score_submit);
+    lua_setfield(L, -2, "score_submit");
     lua_pop(L, 1);
     return 0;
 }

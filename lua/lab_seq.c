@@ -1,6 +1,6 @@
 /* lab_seq: sequences (model:seq) and the engine jobs over them: eval
  * batches (seq:submit, lab.submit; seq:eval and lab.eval_batch are Lua on
- * top) and scoring (the primitive under lab.score).
+ * top). lab.score's primitive lives in lab_score.c.
  *
  * A Seq keeps every token: [0, n_eval) are in the KV cache, [n_eval, n) are
  * pending (appended, not yet evaluated). A submit hands copies of the
@@ -21,7 +21,6 @@
 #include "lhost_impl.h"
 #include "logits.h"
 #include "model.h"
-#include "score.h"
 #include "tok.h"
 
 #define SEQ_T "lab.Seq"
@@ -797,108 +796,6 @@ static int l_submit(lua_State *L) {
     return submit(L, 3, (int)n, false, &o);
 }
 
-/* ---- scoring ---------------------------------------------------------- */
-
-typedef struct score_job {
-    lmodel *m;              /* borrowed: the job's models[0] */
-    int32_t n, n_prefix;
-    int32_t *toks;          /* (n) */
-    float *lp;              /* (n - n_prefix) */
-    double sum;
-} score_job;
-
-static void score_run(ljob *j) {
-    score_job *sj = j->p;
-    char err[256];
-    if (score_tokens(sj->m->c, sj->toks, sj->n, sj->n_prefix, sj->lp, &sj->sum, err, sizeof err) != 0) {
-        j->status = LHOST_EINVAL;
-        snprintf(j->err, sizeof j->err, "%s", err);
-    }
-}
-
-static void score_free(ljob *j) {
-    score_job *sj = j->p;
-    if (!sj) return;
-    free(sj->toks);
-    free(sj->lp);
-    free(sj);
-}
-
-/* {logprob=, logprobs={...}, tokens={...}, n=, ppl=} */
-static int score_push(lua_State *L, ljob *j, int idx) {
-    (void)idx;
-    score_job *sj = j->p;
-    int32_t k = sj->n - sj->n_prefix;
-    lua_createtable(L, 0, 5);
-    lua_pushnumber(L, sj->sum);
-    lua_setfield(L, -2, "logprob");
-    lua_pushinteger(L, k);
-    lua_setfield(L, -2, "n");
-    lua_pushnumber(L, exp(-sj->sum / k));
-    lua_setfield(L, -2, "ppl");
-    lua_createtable(L, k, 0);
-    for (int32_t i = 0; i < k; i++) {
-        lua_pushnumber(L, sj->lp[i]);
-        lua_rawseti(L, -2, i + 1);
-    }
-    lua_setfield(L, -2, "logprobs");
-    lua_createtable(L, k, 0);
-    for (int32_t i = 0; i < k; i++) {
-        lua_pushinteger(L, sj->toks[sj->n_prefix + i]);
-        lua_rawseti(L, -2, i + 1);
-    }
-    lua_setfield(L, -2, "tokens");
-    return 1;
-}
-
-/* priv.score_submit(model, prompt, continuation) -> Job | nil, err.
- * Strings are tokenized together, so the boundary is the model's own; the
- * continuation is what follows the prompt's tokens. */
-static int l_score_submit(lua_State *L) {
-    lmodel *lm = lab_model_check(L, 1);
-    if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TTABLE) luaL_typeerror(L, 2, "string or token table");
-    if (lua_type(L, 3) != LUA_TSTRING && lua_type(L, 3) != LUA_TTABLE) luaL_typeerror(L, 3, "string or token table");
-    bool bos = tok_add_bos(model_tok(lm->m));
-    int32_t np, nc, nw = 0;
-    const int32_t *p = tokens_arg(L, 2, lm, bos, false, false, &np);       /* [.. P] */
-    const int32_t *c = NULL, *w = NULL;
-    int32_t n_prefix = np;
-    if (lua_type(L, 2) == LUA_TSTRING && lua_type(L, 3) == LUA_TSTRING) {
-        lua_pushfstring(L, "%s%s", lua_tostring(L, 2), lua_tostring(L, 3));
-        w = tokens_arg(L, -1, lm, bos, false, false, &nw);
-        n_prefix = 0;
-        while (n_prefix < np && n_prefix < nw && p[n_prefix] == w[n_prefix]) n_prefix++;
-    } else {
-        c = tokens_arg(L, 3, lm, false, false, false, &nc);
-        nw = np + nc;
-    }
-    if (n_prefix < 1) return lab_fail(L, "the prompt must give at least one token (BOS or text)");
-    if (nw <= n_prefix) return lab_fail(L, "the continuation adds no tokens");
-    lab_job_push(L, NULL, "score");
-    score_job *sj = calloc(1, sizeof *sj);
-    ljob *j = sj ? lwork_job_new(score_run, score_free, sj) : NULL;
-    if (!j) { free(sj); return luaL_error(L, "out of memory"); }
-    lab_job_set(L, -1, j);
-    sj->toks = malloc(sizeof *sj->toks * (size_t)nw);
-    sj->lp = malloc(sizeof *sj->lp * (size_t)(nw - n_prefix));
-    j->models = malloc(sizeof *j->models);
-    if (!sj->toks || !sj->lp || !j->models) return luaL_error(L, "out of memory");
-    if (w) memcpy(sj->toks, w, sizeof *w * (size_t)nw);
-    else {
-        memcpy(sj->toks, p, sizeof *p * (size_t)np);
-        memcpy(sj->toks + np, c, sizeof *c * (size_t)nc);
-    }
-    sj->n = nw;
-    sj->n_prefix = n_prefix;
-    sj->m = lm;
-    lab_model_ref(lm);
-    j->models[0] = lm;
-    j->n_models = 1;
-    j->push = score_push;
-    lwork_submit(lhost_of(L)->work, j);
-    return 1;
-}
-
 static const luaL_Reg seq_methods[] = {
     { "append", s_append }, { "tokens", s_tokens }, { "text", s_text },     { "len", s_len },
     { "pending", s_pending }, { "model", s_model }, { "fork", s_fork },     { "rewind", s_rewind },
@@ -909,14 +806,12 @@ static const luaL_Reg seq_meta[] = {
     { "__gc", s_close }, { "__close", s_close }, { "__len", s_len }, { "__tostring", s_tostring }, { NULL, NULL },
 };
 
-/* lab_open_seq(lab): the Seq type, model:seq, lab.submit, priv.score_submit. */
+/* lab_open_seq(lab): the Seq type, model:seq, lab.submit. */
 int lab_open_seq(lua_State *L) {
     lab_class(L, SEQ_T, "Seq", seq_methods, seq_meta);
     lua_pushcfunction(L, l_submit);
     lua_setfield(L, 1, "submit");
     lua_getfield(L, LUA_REGISTRYINDEX, "lab.priv");
-    lua_pushcfunction(L, l_score_submit);
-    lua_setfield(L, -2, "score_submit");
     lua_getfield(L, -1, "Model");
     lua_pushcfunction(L, l_seq);
     lua_setfield(L, -2, "seq");
