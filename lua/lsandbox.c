@@ -15,7 +15,9 @@
  *     stop);
  *   - setmetatable refuses __gc (finalizers run with hooks off, so a
  *     finalizer could never be stopped);
- *   - collectgarbage keeps "collect", "count" and "step".
+ *   - collectgarbage keeps "collect", "count" and "step";
+ *   - string.find/match/gmatch/gsub are lpat.c's, which count their steps
+ *     against the budget (the stock matcher cannot be interrupted).
  * print is replaced by lab.print in lab_open.
  */
 #include <string.h>
@@ -173,6 +175,7 @@ void lsandbox_open(lua_State *L) {
     lua_getfield(L, -1, LUA_STRLIBNAME);               /* [G string] */
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
+    lpat_open(L, -1);                                  /* find/match/gmatch/gsub that count steps */
     lua_pop(L, 1);
     lua_getfield(L, -1, LUA_COLIBNAME);                /* [G coroutine] */
     wrap(L, -1, "resume", sb_resume);
