@@ -365,6 +365,9 @@ void lpat_open(lua_State *L, int idx);
  * entry's stop error (time, instructions, interrupt), as the count hook
  * does; nothing outside an entry. */
 void lhost_step(lua_State *L, unsigned n);
+/* lbound.c: table.insert/remove/move/concat that tick, table.sort whose
+ * comparisons tick, string.rep by doubling (the globals table and string). */
+void lbound_open(lua_State *L);
 
 /* Declares a userdata type: metatable tname with the meta functions and
  * __index = a table of methods, also stored as priv[short] for the Lua
