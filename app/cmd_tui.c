@@ -61,7 +61,7 @@ int cmd_tui(int argc, char **argv) {
     setlocale(LC_ALL, "");
     tui_opts o = {
         a.val[O_MODEL], a.val[O_PROMPT], (int)threads, (int)n_ctx, (int)colors, !a.val[O_NO_MOUSE],
-        !a.val[O_NO_LUA], plugin_dirs, a.val[O_WORKSPACE],
+        !a.val[O_NO_LUA], plugin_dirs, a.val[O_WORKSPACE], NULL,
     };
     char err[1024] = "";
     if (tui_run(&o, err, sizeof err)) return cli_fail(CMD, "%s", err);

@@ -58,6 +58,7 @@ enum { OV_NONE = 0, OV_HELP, OV_CMDLINE, OV_CONFIRM };
 
 struct tui {
     tui_opts o;
+    lconfig cfg;                /* the workspace's config.lua (o.plugin_names points into it) */
     tui_term term;
     session s;
     bool s_ok;                  /* s is initialized */
@@ -572,6 +573,7 @@ static void destroy(tui *t) {
     pane_destroy(t->cmdline);
     canvas_fini(&t->cv);
     g_tui = NULL;
+    lconfig_free(&t->cfg);
     free(t);
 }
 
@@ -579,8 +581,8 @@ static void destroy(tui *t) {
  * the most recent session and its model, unless -m names another file
  * (then a new session starts on it). *missing: the session's model file is
  * gone. */
-static int choose(tui_ws *ws, const tui_opts *o, int64_t *sid, bool *missing, char *path, size_t cap, char *note,
-                  size_t notecap, char *err, size_t errlen) {
+static int choose(tui_ws *ws, const tui_opts *o, const char *cfg_model, int64_t *sid, bool *missing, char *path,
+                  size_t cap, char *note, size_t notecap, char *err, size_t errlen) {
     char rec[4096];
     *missing = false;
     note[0] = 0;
@@ -590,7 +592,20 @@ static int choose(tui_ws *ws, const tui_opts *o, int64_t *sid, bool *missing, ch
         *missing = access(rec, R_OK) != 0;
         return 0;
     }
-    if (mpath_resolve(o->model, path, cap, err, errlen)) return -1;
+    if (!o->model && cfg_model) {       /* config.lua's model: a name in the model folders, or a path */
+        char rel[4200], merr[2048];
+        const char *name = cfg_model;
+        if (strchr(cfg_model, '/') && cfg_model[0] != '/') {   /* relative to the workspace */
+            snprintf(rel, sizeof rel, "%s/%s", tui_ws_dir(ws), cfg_model);
+            name = rel;
+        }
+        if (mpath_resolve(name, path, cap, merr, sizeof merr)) {
+            snprintf(err, errlen, "%s/" STORE_CONFIG_NAME ": model %s: %s", tui_ws_dir(ws), cfg_model, merr);
+            return -1;
+        }
+    } else if (mpath_resolve(o->model, path, cap, err, errlen)) {
+        return -1;
+    }
     if (*sid && rec[0] && !tui_ws_same_file(path, rec)) {
         snprintf(note, notecap, "session %lld was on %s: a new session starts on this model", (long long)*sid, rec);
         *sid = 0;
@@ -614,20 +629,41 @@ static void reopen(tui *t, int64_t sid, bool missing) {
     else session_msg(&t->s, SESS_INFO, "reopened session %lld (%d nodes)", (long long)sid, (int)t->s.tree.n_alive);
 }
 
+/* config.lua's sampler settings, through :set's checks (session_set). */
+static void apply_sampler(tui *t) {
+    for (int i = 0; i < t->cfg.n_sampler; i++) {
+        const char *name = t->cfg.sampler[2 * i], *value = t->cfg.sampler[2 * i + 1];
+        if (!strcmp(name, "order") && !strcmp(value, SMP_DEFAULT_CHAIN)) value = "default";
+        char e[512];
+        if (session_set(&t->s, name, value, e, sizeof e))
+            session_msg(&t->s, SESS_ERROR, "%s/" STORE_CONFIG_NAME ": sampler.%s: %s (left out)", tui_ws_dir(t->ws), name, e);
+    }
+}
+
 int tui_run(const tui_opts *o, char *err, size_t errlen) {
     char path[4096], note[4200];
     int64_t sid;
     bool missing;
     tui_ws *ws;
     if (tui_ws_open(&ws, o->workspace ? o->workspace : STORE_DEFAULT_DIR, err, errlen)) return -1;
-    if (choose(ws, o, &sid, &missing, path, sizeof path, note, sizeof note, err, errlen)) {
+    /* the workspace's config.lua: default model, a new session's sampler,
+     * the plugins to load; a broken one is reported and left out */
+    lconfig cfg;
+    char cpath[4200], cerr[1024] = "";
+    snprintf(cpath, sizeof cpath, "%s/" STORE_CONFIG_NAME, tui_ws_dir(ws));
+    int crc = lconfig_read(cpath, &cfg, cerr, sizeof cerr);
+    if (crc == LHOST_ENOENT) cerr[0] = 0;
+    if (choose(ws, o, cfg.model, &sid, &missing, path, sizeof path, note, sizeof note, err, errlen)) {
+        lconfig_free(&cfg);
         tui_ws_close(ws, NULL, NULL);
         return -1;
     }
     tui *t = calloc(1, sizeof *t);
-    if (!t) { tui_ws_close(ws, NULL, NULL); snprintf(err, errlen, "out of memory"); return -1; }
+    if (!t) { lconfig_free(&cfg); tui_ws_close(ws, NULL, NULL); snprintf(err, errlen, "out of memory"); return -1; }
     t->ws = ws;
     t->o = *o;
+    t->cfg = cfg;
+    if (cfg.n_plugins) t->o.plugin_names = (const char *const *)t->cfg.plugins;
     t->zoom = -1;
     t->tab_wide = PANE_TREE;
     t->tab_narrow = PANE_INSPECT;
@@ -656,6 +692,8 @@ int tui_run(const tui_opts *o, char *err, size_t errlen) {
     if (missing) snprintf(t->s.model_path, sizeof t->s.model_path, "%.1023s", path);   /* gone: not opened */
     else session_open(&t->s, path);
     if (sid) reopen(t, sid, missing);
+    else apply_sampler(t);              /* a new session starts with config.lua's settings */
+    if (cerr[0]) session_msg(&t->s, SESS_ERROR, "%s (left out)", cerr);
     if (note[0]) session_msg(&t->s, SESS_WARN, "%s", note);
     if (o->prompt) field_set(&t->s.prompt, o->prompt);
     else if (!sid && !field_text(&t->s.prompt)[0]) {
@@ -666,7 +704,7 @@ int tui_run(const tui_opts *o, char *err, size_t errlen) {
     }
     if (o->lua) {
         char lerr[512];
-        if (tui_lua_create(&t->lua, t, o, lerr, sizeof lerr)) {
+        if (tui_lua_create(&t->lua, t, &t->o, lerr, sizeof lerr)) {
             char msg[600];
             int k = snprintf(msg, sizeof msg, "Lua host: %s", lerr);
             tui_print(t, msg, (size_t)(k < (int)sizeof msg ? k : (int)sizeof msg - 1), true);

@@ -35,6 +35,7 @@ typedef struct tui_opts {
     bool lua;                       /* start the Lua host (console, plugins) */
     const char *const *plugin_dirs; /* NULL-terminated, or NULL for plugins/ */
     const char *workspace;          /* -w: the workspace folder (sessions, lab.fs, lab.store), NULL = STORE_DEFAULT_DIR */
+    const char *const *plugin_names;/* the plugins to load (the workspace's config.lua), NULL = every plugin found */
 } tui_opts;
 
 /* Runs the workbench until the user quits; 0, or -1 with err set when it

@@ -26,12 +26,22 @@ typedef struct ins_pane {
     int32_t n_rows;         /* entries in the list at the last draw */
 } ins_pane;
 
-/* Widths: mark+rank+space 5, token 10, p 6, bar >= 6, logp 7, id 7, cum 6. */
+/* Widths: mark+rank+space 5, token 10, p 6, bar >= 6, logp 7, id 7, cum 6.
+ * The rank column widens (rank_w) when a rank shown has more than 3 digits:
+ * a chosen token may rank anywhere in the vocabulary (128256 for Llama 3). */
 static const int col_w[INS_N_COLS] = { 5, 10, 6, 6, 7, 7, 6 };
 
-unsigned tui_inspect_columns(int w) {
+/* The rank column for ranks up to max_rank: the mark, the digits (at least
+ * 3: "cut" and ">24" for a rank outside the stored list), a space. */
+static int rank_w(int32_t max_rank) {
+    int digits = 1;
+    for (int32_t r = max_rank; r >= 10; r /= 10) digits++;
+    return 2 + (digits > 3 ? digits : 3);
+}
+
+static unsigned columns(int w, int rw) {
     unsigned m = 1u << INS_COL_RANK | 1u << INS_COL_TOKEN | 1u << INS_COL_P;
-    int used = col_w[INS_COL_RANK] + col_w[INS_COL_TOKEN] + col_w[INS_COL_P];
+    int used = rw + col_w[INS_COL_TOKEN] + col_w[INS_COL_P];
     for (int c = INS_COL_BAR; c < INS_N_COLS; c++) {
         if (used + col_w[c] > w) break;
         used += col_w[c];
@@ -39,6 +49,8 @@ unsigned tui_inspect_columns(int w) {
     }
     return m;
 }
+
+unsigned tui_inspect_columns(int w) { return columns(w, col_w[INS_COL_RANK]); }
 
 static const loom_dist *shown(const session *s, const loom_tok *t, bool *post) {
     *post = s->show_post && (t->flags & LOOM_TOK_POST);
@@ -82,7 +94,7 @@ static void fmt_p(double p, char *buf, size_t cap) {
     else snprintf(buf, cap, "0");
 }
 
-static void draw_row(ins_pane *o, session *s, const canvas_view *v, int y, const loom_alt *a, int32_t rank,
+static void draw_row(ins_pane *o, session *s, const canvas_view *v, int y, const loom_alt *a, int32_t rank, int rw,
                      double cum, unsigned cols, bool chosen, bool selected, bool post, bool masked) {
     bool ascii = tui_ascii(o->t);
     uint16_t base = selected ? PAL_SELECT : PAL_NORMAL;
@@ -92,9 +104,12 @@ static void draw_row(ins_pane *o, session *s, const canvas_view *v, int y, const
     int x = 0;
     if (masked && !chosen) canvas_putc(v, x, y, (uint16_t)PAL_ERROR, ascii ? 'x' : 0x2717);   /* ✗ the grammar refused it */
     else canvas_putc(v, x, y, chosen ? (uint16_t)PAL_OK : base, chosen ? (ascii ? '*' : 0x25CF) : ' ');   /* ● */
-    snprintf(buf, sizeof buf, "%3d", (int)rank);
+    char rk[16];
+    if (rank > 0) snprintf(rk, sizeof rk, "%d", (int)rank);
+    else snprintf(rk, sizeof rk, post ? "cut" : ">%d", LOOM_TOPK);   /* outside the stored list, as the header says */
+    snprintf(buf, sizeof buf, "%*s", rw - 2, rk);
     canvas_puts(v, x + 1, y, base, buf);
-    x += col_w[INS_COL_RANK];
+    x += rw;
     int rest = v->w - x;
     for (int c = INS_COL_P; c < INS_N_COLS; c++) if (cols >> c & 1) rest -= col_w[c];
     int tw = rest > col_w[INS_COL_TOKEN] ? rest : col_w[INS_COL_TOKEN];
@@ -164,7 +179,9 @@ static void inspect_draw(pane *p, const canvas_view *v, bool focused) {
     bool post;
     const loom_dist *d = shown(s, t, &post);
     draw_header(o, s, v, t, pos, post);
-    unsigned cols = tui_inspect_columns(v->w);
+    int32_t top_rank = post ? t->rank_post : t->rank_raw;     /* the chosen token's row may show it */
+    int rw = rank_w(d->n_top > top_rank ? d->n_top : top_rank);
+    unsigned cols = columns(v->w, rw);
     int list_y = 2, footer = v->h >= 8 && t->n_stage > 0 ? 1 : 0;
     bool chosen_in = false;
     for (int32_t i = 0; i < d->n_top; i++) if (d->top[i].id == t->id) chosen_in = true;
@@ -179,7 +196,7 @@ static void inspect_draw(pane *p, const canvas_view *v, bool focused) {
     for (int32_t i = 0; i < o->scroll && i < d->n_top; i++) cum += exp(d->top[i].lp);
     for (int32_t i = o->scroll; i < d->n_top && i - o->scroll < avail; i++) {
         cum += exp(d->top[i].lp);
-        draw_row(o, s, v, list_y + (int)(i - o->scroll), &d->top[i], i + 1, cum, cols,
+        draw_row(o, s, v, list_y + (int)(i - o->scroll), &d->top[i], i + 1, rw, cum, cols,
                  d->top[i].id == t->id, i == o->sel, post, !post && i < 32 && (t->masked >> i & 1));
     }
     o->list_y = list_y;
@@ -187,7 +204,7 @@ static void inspect_draw(pane *p, const canvas_view *v, bool focused) {
     int y = list_y + (d->n_top - o->scroll < avail ? d->n_top - o->scroll : avail);
     if (!chosen_in && y < v->h) {
         loom_alt a = { t->id, post ? t->lp_post : t->lp_raw };
-        draw_row(o, s, v, y, &a, post ? t->rank_post : t->rank_raw, NAN, cols & ~(1u << INS_COL_CUM), true, false, post, false);
+        draw_row(o, s, v, y, &a, top_rank, rw, NAN, cols & ~(1u << INS_COL_CUM), true, false, post, false);
     }
     if (footer) draw_chain(v, v->h - 1, t, tui_ascii(o->t));
 }

@@ -196,6 +196,7 @@ int tui_lua_create(tui_lua **out, struct tui *t, const struct tui_opts *o, char 
     pdirs pd;                       /* plugins/ here, and beside the program */
     pdirs_default(&pd);
     lo.plugin_dirs = o->plugin_dirs ? o->plugin_dirs : pd.list;
+    lo.plugin_names = o->plugin_names;           /* config.lua's plugins, or NULL: all */
     lo.workspace = tui_ws_dir(tui_workspace(t));     /* lab.fs, and the workspace's plugins/ */
     lo.store = tui_ws_store(tui_workspace(t));       /* lab.store writes beside the workbench, not into a second lock */
     lo.n_threads = o->n_threads;

@@ -292,15 +292,16 @@ static int mkdir_p(const store *s, const char *dir, char *err, size_t errlen) {
 }
 
 static const char DEFAULT_CONFIG[] =
-    "-- logitlab workspace configuration, read by the Lua host when the workbench\n"
-    "-- opens this workspace. Edit freely; the store never rewrites this file.\n"
+    "-- logitlab workspace configuration, read by the workbench (logitlab tui) when it\n"
+    "-- opens this workspace (docs/workspaces.md). Edit freely; nothing rewrites it.\n"
     "return {\n"
-    "  model = nil,          -- default model: a path, or a name looked up in models/\n"
-    "  sampler = {           -- defaults for new branches (see docs/sampling.md)\n"
-    "    chain = \"bias,penalties,top_k,typical,top_p,min_p,temp,dist\",\n"
+    "  model = nil,          -- default model: a name in the model folders, or a path (relative:\n"
+    "                        -- to this folder); -m and a reopened session's model come first\n"
+    "  sampler = {           -- a new session's settings: any name :set takes (docs/sampling.md)\n"
+    "    order = \"bias,penalties,top_k,typical,top_p,min_p,temp,dist\",\n"
     "    temp = 0.8, top_k = 40, top_p = 0.95, min_p = 0.05,\n"
     "  },\n"
-    "  plugins = {},         -- names of plugins (in plugins/ here or globally) to enable\n"
+    "  plugins = {},         -- plugins to load by name, e.g. { \"tree\", \"train\" }; empty: every one found\n"
     "}\n";
 
 /* config.lua and plugins/ for a new workspace; an existing config is kept. */

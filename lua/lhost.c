@@ -395,7 +395,7 @@ void lhost_errmsg(lstate *st, lua_State *co, int status, char *err, size_t errle
             lua_pop(L, 1);
             if (st->stop) lhost_stop_msg(st, err, errlen);   /* stopped in the error object's __tostring */
         }
-        if (co && co != L) lua_pushnil(co);                  /* keep co's stack balanced for the caller */
+        lua_pushnil(co ? co : L);                            /* in the error object's place: the caller pops it */
     }
     st->grace = grace;
 }
@@ -492,6 +492,7 @@ int lhost_create(lhost **out, const lhost_opts *o, char *err, size_t errlen) {
         extra = wsplug;
     }
     h->plugin_dirs = dup_list(o->plugin_dirs, extra, &ok);
+    if (o->plugin_names) h->plugin_names = dup_list(o->plugin_names, NULL, &ok);
     static const char *const mdirs_default[] = { "models", "../shared/models", NULL };
     const char *shared = getenv("LOGITLAB_SHARED");
     char sm[PATH_MAX];
@@ -507,6 +508,7 @@ int lhost_create(lhost **out, const lhost_opts *o, char *err, size_t errlen) {
     const char *sdir = o->store_dir ? o->store_dir : h->workspace;
     if (!o->store && sdir && !(h->store_dir = dupstr(sdir))) ok = false;
     h->o.plugin_dirs = (const char *const *)h->plugin_dirs;
+    h->o.plugin_names = (const char *const *)h->plugin_names;
     h->o.model_dirs = (const char *const *)h->model_dirs;
     h->o.workspace = h->workspace;
     h->o.store_dir = h->store_dir;
@@ -515,6 +517,7 @@ int lhost_create(lhost **out, const lhost_opts *o, char *err, size_t errlen) {
     if (!ok) snprintf(err, errlen, "out of memory");
     if (rc != LHOST_OK) {
         free_list(h->plugin_dirs);
+        free_list(h->plugin_names);
         free_list(h->model_dirs);
         free(h->workspace);
         free(h->store_dir);
@@ -537,6 +540,7 @@ void lhost_destroy(lhost *h) {
     lwork_destroy(h->work);             /* the last contexts go with their jobs */
     for (int i = 0; i < h->n_pools; i++) pool_destroy(h->pools[i]);
     free_list(h->plugin_dirs);
+    free_list(h->plugin_names);
     free_list(h->model_dirs);
     free(h->workspace);
     free(h->store_dir);

@@ -132,6 +132,10 @@ typedef struct lhost_opts {
     size_t mem_cap;         /* bytes per lua_State (plugin, or scripts/REPL); 0 = 512 MiB */
     int n_threads;          /* threads for each engine context; 0 = all cores */
     const lhost_ui *ui;     /* copied; NULL = headless */
+    /* lhost_plugin_load_all loads only the plugins of these names (a file
+     * NAME.lua or folder NAME/ of a plugin folder), NULL-terminated, and
+     * names those it did not find on the console; NULL = every plugin. */
+    const char *const *plugin_names;
 } lhost_opts;
 
 void lhost_opts_default(lhost_opts *o);
@@ -253,5 +257,25 @@ int lhost_status_get(lhost *h, int id, char *buf, size_t cap);
 
 /* Whether key is a valid key name (see lhost_ui). */
 bool lhost_key_valid(const char *key);
+
+/* ---- a workspace's config.lua -------------------------------------------- */
+
+/* What config.lua set; NULL / 0 for what it left out. */
+typedef struct lconfig {
+    char *model;            /* the default model: a path or a name in the model folders */
+    char **sampler;         /* name, value, name, value, ... NULL: settings for :set (session_set)
+                             * as text, sorted by name ("chain" is read as "order") */
+    int n_sampler;          /* pairs */
+    char **plugins;         /* plugin names to load, sorted, NULL-terminated; none: every plugin */
+    int n_plugins;
+} lconfig;
+
+/* Runs the config file at path in a sandboxed state of its own (1 s, 16 MiB)
+ * and checks what it returns: { model = "...", sampler = { temp = 0.8, ... },
+ * plugins = { "name", ... } }, every field optional. LHOST_OK; LHOST_ENOENT
+ * when there is no file; otherwise an error (err names the file, the line or
+ * the field) and out is empty. Free out with lconfig_free. */
+int lconfig_read(const char *path, lconfig *out, char *err, size_t errlen);
+void lconfig_free(lconfig *c);
 
 #endif

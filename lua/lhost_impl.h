@@ -227,6 +227,7 @@ struct lhook {
 struct lhost {
     lhost_opts o;           /* strings point into the copies below */
     char **plugin_dirs;     /* NULL-terminated copies, workspace/plugins last */
+    char **plugin_names;    /* copies of opts.plugin_names, or NULL: every plugin */
     char **model_dirs;
     char *workspace;        /* realpath, or NULL */
     lhost_ui ui;

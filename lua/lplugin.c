@@ -214,7 +214,16 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 
 /* Plugin names in one folder, sorted: NAME.lua files and NAME/ folders
  * with an init.lua. */
-static int load_dir(lhost *h, const char *dir) {
+/* Index of name (len bytes) in the host's plugin_names, -1 if not listed;
+ * -2 when there is no list (every plugin loads). */
+static int listed(const lhost *h, const char *name, size_t len) {
+    if (!h->plugin_names) return -2;
+    for (int i = 0; h->plugin_names[i]; i++)
+        if (strlen(h->plugin_names[i]) == len && memcmp(h->plugin_names[i], name, len) == 0) return i;
+    return -1;
+}
+
+static int load_dir(lhost *h, const char *dir, bool *found) {
     DIR *d = opendir(dir);
     if (!d) return 0;
     char *names[256];
@@ -224,9 +233,14 @@ static int load_dir(lhost *h, const char *dir) {
         size_t len = strlen(e->d_name);
         char p[4096];
         if (e->d_name[0] == '.') continue;
-        if (len > 4 && strcmp(e->d_name + len - 4, ".lua") == 0) snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        bool file = len > 4 && strcmp(e->d_name + len - 4, ".lua") == 0;
+        if (file) snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
         else snprintf(p, sizeof p, "%s/%s/init.lua", dir, e->d_name);
-        if (is_file(p) && (names[n] = dupstr(p))) n++;
+        if (!is_file(p)) continue;
+        int k = listed(h, e->d_name, file ? len - 4 : len);
+        if (k == -1) continue;
+        if (k >= 0) found[k] = true;
+        if ((names[n] = dupstr(p))) n++;
     }
     closedir(d);
     qsort(names, (size_t)n, sizeof *names, cmp_str);
@@ -241,8 +255,17 @@ static int load_dir(lhost *h, const char *dir) {
 }
 
 int lhost_plugin_load_all(lhost *h) {
-    int n = 0;
-    for (int i = 0; h->plugin_dirs && h->plugin_dirs[i]; i++) n += load_dir(h, h->plugin_dirs[i]);
+    int n = 0, n_names = 0;
+    while (h->plugin_names && h->plugin_names[n_names]) n_names++;
+    bool found[n_names + 1];
+    memset(found, 0, sizeof found);
+    for (int i = 0; h->plugin_dirs && h->plugin_dirs[i]; i++) n += load_dir(h, h->plugin_dirs[i], found);
+    for (int i = 0; i < n_names; i++) {
+        if (found[i]) continue;
+        char msg[512];
+        int k = snprintf(msg, sizeof msg, "plugin %s (config.lua's plugins) is in no plugin folder", h->plugin_names[i]);
+        lhost_print(h, msg, (size_t)(k < (int)sizeof msg ? k : (int)sizeof msg - 1), true);
+    }
     return n;
 }
 
