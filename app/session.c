@@ -299,10 +299,22 @@ static bool rewind_to(session *s, int32_t end) {
     return true;
 }
 
+/* Rewinding (r) or regenerating (R) with the cursor inside the prompt would
+ * cut the prompt's tokens while the prompt pane still shows all of its text
+ * (and the next generation would go on from the cut): refused, with what
+ * to do instead. end: the first position that would be dropped. */
+static bool refuse_in_prompt(session *s, int32_t end, const char *what) {
+    if (end >= prompt_end(s, s->cur)) return false;
+    session_msg(s, SESS_WARN, "%s: the cursor is inside the prompt; move it to the generated text, or edit the "
+                "prompt (1) to change it", what);
+    return true;
+}
+
 void session_rewind(session *s) {
     if (refuse_busy(s)) return;
     int32_t p = session_cursor_pos(s);
     if (p < 0) return;
+    if (refuse_in_prompt(s, p + 1, "rewind")) return;
     if (!rewind_to(s, p + 1)) session_msg(s, SESS_INFO, "already the last token: move the cursor back first");
     else session_msg(s, SESS_INFO, "rewound to position %d", (int)p);
 }
@@ -311,6 +323,7 @@ void session_regen(session *s) {
     if (need_model(s) || refuse_busy(s)) return;
     int32_t p = session_cursor_pos(s);
     if (p < 1) { session_msg(s, SESS_WARN, "nothing to regenerate before the first token"); return; }
+    if (refuse_in_prompt(s, p, "regenerate")) return;
     if (p < session_len(s)) rewind_to(s, p);
     session_gen(s, -1);
 }

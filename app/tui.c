@@ -79,6 +79,7 @@ struct tui {
     uint64_t rss, drawn_version;
     int n_tabs, tab_x[TUI_MAX_PANES], tab_w[TUI_MAX_PANES], tab_pane[TUI_MAX_PANES];   /* the slot's tab strip, last frame */
     volatile sig_atomic_t sigquit, sigint, in_lua;
+    bool term_up;               /* the terminal is open (tui_show_busy may draw) */
 };
 
 static tui *g_tui;      /* for the SIGINT handler */
@@ -93,7 +94,23 @@ int tui_focused(const tui *t) { return t->focus; }
 void tui_dirty(tui *t) { t->dirty = true; }
 struct pane *tui_pane(tui *t, int i) { return i >= 0 && i < t->n_panes ? t->panes[i] : NULL; }
 struct tui_ws *tui_workspace(tui *t) { return t->ws; }
-void tui_lua_enter(tui *t) { t->in_lua++; }
+void tui_lua_enter(tui *t) {
+    if (t->lua) lhost_set_session(tui_lua_host(t->lua), tui_ws_current(t->ws));   /* :session switches */
+    t->in_lua++;
+}
+
+void tui_show_busy(tui *t, const char *who, double seconds) {
+    if (!t->term_up || t->lay.too_small || t->lay.status.w < 8) return;
+    canvas_view full = canvas_full(&t->cv);
+    canvas_view sv = canvas_sub(&full, t->lay.status.x, t->lay.status.y, t->lay.status.w, 1);
+    char msg[256];
+    snprintf(msg, sizeof msg, "running Lua (%s) for %.1f s%s Ctrl-C stops it", who, seconds,
+             tui_ascii(t) ? "..." : "\xE2\x80\xA6");
+    canvas_fill(&sv, 0, 0, sv.w, 1, ' ', PAL_WARN);
+    canvas_put(&sv, 1, 0, PAL_WARN | PAL_F_BOLD, msg, strlen(msg), sv.w - 2);
+    tui_term_blit(&t->term, &t->cv);
+    t->dirty = true;                    /* the next frame draws the real status line again */
+}
 void tui_lua_leave(tui *t) { t->in_lua--; }
 
 void tui_focus(tui *t, int i) {
@@ -712,9 +729,11 @@ int tui_run(const tui_opts *o, char *err, size_t errlen) {
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (tui_term_open(&t->term, o->colors, o->mouse, err, errlen)) { destroy(t); return -1; }
+    t->term_up = true;
     int sig_fd = tui_term_signals(on_sigint, &t->sigquit);
     t->dirty = true;
     loop(t, sig_fd);
+    t->term_up = false;
     tui_term_close(&t->term);
     tui_term_signals_reset();
     destroy(t);

@@ -87,6 +87,10 @@ int tui_add_pane(tui *t, struct pane *p);
 void tui_remove_pane(tui *t, int hook);
 /* Marks that Lua code runs on the UI thread now (Ctrl-C interrupts it). */
 void tui_lua_enter(tui *t);
+/* Called from inside Lua that has run for `seconds` (lhost_ui.busy): the
+ * status line says what runs and that Ctrl-C stops it, drawn at once (the
+ * loop is not running); the next frame restores it. */
+void tui_show_busy(tui *t, const char *who, double seconds);
 void tui_lua_leave(tui *t);
 
 #endif

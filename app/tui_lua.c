@@ -96,6 +96,12 @@ static void ui_redraw(void *ud) {
     tui_dirty(l->t);
 }
 
+/* From inside long-running Lua: the status line says so (tui_show_busy). */
+static void ui_busy(void *ud, const char *who, double seconds) {
+    tui_lua *l = ud;
+    tui_show_busy(l->t, who, seconds);
+}
+
 /* Kept until apply: the session is not touched from inside a Lua callback. */
 static int ui_loom_open(void *ud, const char *text, size_t len, char *err, size_t errlen) {
     tui_lua *l = ud;
@@ -190,7 +196,8 @@ int tui_lua_create(tui_lua **out, struct tui *t, const struct tui_opts *o, char 
     tui_lua *l = calloc(1, sizeof *l);
     if (!l) { snprintf(err, errlen, "out of memory"); return -1; }
     l->t = t;
-    lhost_ui ui = { l, ui_print, ui_command_add, ui_key_add, ui_pane_add, ui_status_add, ui_del, ui_redraw, ui_loom_open };
+    lhost_ui ui = { l, ui_print, ui_command_add, ui_key_add, ui_pane_add, ui_status_add, ui_del, ui_redraw, ui_loom_open,
+                    ui_busy };
     lhost_opts lo;
     lhost_opts_default(&lo);
     pdirs pd;                       /* plugins/ here, and beside the program */
@@ -202,6 +209,7 @@ int tui_lua_create(tui_lua **out, struct tui *t, const struct tui_opts *o, char 
     lo.n_threads = o->n_threads;
     lo.ui = &ui;
     if (lhost_create(&l->h, &lo, err, errlen)) { free(l); return -1; }
+    lhost_set_session(l->h, tui_ws_current(tui_workspace(t)));   /* runs plugins start belong to it */
     *out = l;
     tui_lua_enter(t);
     lhost_plugin_load_all(l->h);

@@ -299,6 +299,8 @@ static void run_fields(lua_State *L, lstate *st, store_run_info *in) {
     if (lua_getfield(L, 1, "session") != LUA_TNIL) {
         if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0) luaL_argerror(L, 1, "session must be a session id");
         in->session = (int64_t)lua_tointeger(L, -1);
+    } else {            /* started from the workbench: its session */
+        in->session = st->h->session;
     }
     lua_settop(L, 4);
 }

@@ -129,7 +129,15 @@ static void hook_store_tick(lhost *h) {
  * error once one is due (and again on every later check: pcall cannot
  * swallow it). */
 static void budget_check(lua_State *L, lstate *st, unsigned n) {
-    hook_store_tick(st->h);
+    lhost *h = st->h;
+    hook_store_tick(h);
+    if (h->has_ui && h->ui.busy) {      /* a long entry: the UI says Ctrl-C stops it */
+        double now = lhost_now();
+        if (now >= h->busy_at) {
+            h->busy_at = now + 0.25;
+            h->ui.busy(h->ui.ud, st->name, now - h->entry_t0);
+        }
+    }
     st->instr += n;
     if (!st->stop) {
         if (atomic_exchange(&st->h->interrupt, 0)) {
@@ -295,6 +303,10 @@ void lhost_enter(lstate *st, lentry *e) {
     e->stop = st->stop;
     e->prev = h->running;
     h->running = st;
+    if (h->nest == 0) {
+        h->entry_t0 = lhost_now();
+        h->busy_at = h->entry_t0 + 0.5;
+    }
     h->nest++;
     st->depth++;
     st->instr = 0;
@@ -566,3 +578,5 @@ void lhost_interrupt(lhost *h) {
 }
 
 int lhost_wake_fd(const lhost *h) { return lwork_fd(h->work); }
+
+void lhost_set_session(lhost *h, int64_t session) { h->session = session > 0 ? session : 0; }

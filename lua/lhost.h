@@ -98,6 +98,12 @@ typedef struct lhost_ui {
      * prompt in the branch tree and show it. 0, or -1 with a message in err.
      * NULL: lab.ui.loom_open answers nil, err. */
     int (*loom_open)(void *ud, const char *text, size_t len, char *err, size_t errlen);
+    /* Lua has been running for `seconds` without returning (a runaway loop
+     * or a long computation): called from inside it, about four times a
+     * second once past half a second, so that the UI can say that Ctrl-C
+     * (lhost_interrupt) stops it. who: the plugin's name or "script". It
+     * must not call into lhost. NULL: nothing. */
+    void (*busy)(void *ud, const char *who, double seconds);
 } lhost_ui;
 
 /* ---- creating a host ----------------------------------------------------- */
@@ -169,6 +175,10 @@ int lhost_eval(lhost *h, const char *chunk, bool wait, char *err, size_t errlen)
  * until something happens or nothing is pending). Returns the number of
  * tasks and timers still pending (0 = idle). */
 int lhost_tick(lhost *h, int timeout_ms);
+
+/* The workbench's session (its id in the workspace store; 0: none):
+ * lab.store.run_begin records it with a run that names no session. */
+void lhost_set_session(lhost *h, int64_t session);
 /* Milliseconds until the next timer or sleep is due, 0 when work is ready
  * now, -1 when nothing is due (tasks may still wait on the engine: those
  * wake through lhost_wake_fd). A bound for the TUI's input timeout. */

@@ -244,6 +244,9 @@ struct lhost {
     lstate *running;        /* innermost state whose Lua is on the C stack */
     int in_wait;            /* run_file / eval are ticking: they take Ctrl-C */
     int nest;               /* entries into Lua on the C stack, all states */
+    double entry_t0;        /* when the outermost entry began (ui.busy) */
+    double busy_at;         /* the next ui.busy call, not before */
+    int64_t session;        /* lhost_set_session */
     /* lhost_pane_draw's output, valid until the next call */
     bool drawing;           /* a pane's on_draw is running: no nested draw */
     lhost_line *lines;

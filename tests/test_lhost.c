@@ -114,7 +114,7 @@ int main(void) {
 
     rec r;
     memset(&r, 0, sizeof r);
-    lhost_ui ui = { &r, r_print, r_cmd, r_key, r_pane, r_status, r_del, r_redraw, r_loom };
+    lhost_ui ui = { &r, r_print, r_cmd, r_key, r_pane, r_status, r_del, r_redraw, r_loom, NULL };
     lhost_opts o;
     lhost_opts_default(&o);
     o.workspace = dir;                  /* its plugins/ folder holds p1 */

@@ -3,7 +3,9 @@
 # workspace's config.lua is read (model, a new session's sampler, the
 # plugins to load; a broken one is shown and left out); the inspector keeps
 # its columns for a chosen token of any rank (4 and 5 digits here, on a
-# 32000-token model).
+# 32000-token model); r and R refuse to cut the prompt (the prompt pane
+# would no longer match the path); a run a plugin starts is stored with the
+# workbench's session; Lua that runs long says so and that Ctrl-C stops it.
 . "$(dirname "$0")/check.sh"
 . "$(dirname "$0")/tui_lib.sh"
 status_line() { screen | tail -1; }
@@ -87,5 +89,43 @@ while [ $i -lt 12 ]; do
   i=$((i + 1))
 done
 if [ $seen4 -eq 1 ] && [ $seen5 -eq 1 ]; then ok; else bad "the run showed a 4-digit and a 5-digit rank (4: $seen4, 5: $seen5)"; fi
+
+# ---- item 20: r into the prompt, runs with their session, the busy line ----
+mkdir -p "$T/plug20"
+cat >"$T/plug20/runs.lua" <<'LUA'
+return { name = "runs", api_level = 1, description = "item 20",
+  on_load = function()
+    lab.ui.command_add("mkrun", "start and end a run", function()
+      local id, run = assert(lab.store.run_begin{ plugin = "mkrun" })
+      run:run_end()
+      local r = assert(lab.store.query("SELECT session_id AS s FROM runs WHERE id = ?", { id }))
+      print("run " .. id .. " session " .. tostring(r[1].s))
+    end)
+    lab.ui.command_add("spin", "never returns", function() while true do end end)
+  end }
+LUA
+start 100 30 -- --plugins "$T/plug20" -p "'Once upon a time'"
+see "started" "1 prompt"
+key :; keys "step 3" Enter
+see "three tokens" "output 8/8 tokens"
+key 2
+for k in 1 2 3 4 5; do key Left; done
+key r
+see "r with the cursor in the prompt is refused" "rewind: the cursor is inside the prompt"
+key R
+see "so is R" "regenerate: the cursor is inside the prompt"
+see "the path is whole" "output 3/8 tokens"
+key Right; key Right; key Right
+key r
+see "r in the generated text rewinds" "output 6/6 tokens"
+key :; keys "mkrun" Enter
+see "a plugin's run is stored with the workbench's session (the first session of the workspace)" "run 1 session 1"
+not_see "no run without its session" "session nil"
+key :; keys "spin" Enter
+see "long-running Lua says so" "running Lua (runs)"
+see "and how to stop it" "Ctrl-C stops it"
+key C-c
+see "Ctrl-C stops it" "interrupted"
+not_see "the busy line goes" "running Lua"
 
 check_done
