@@ -264,23 +264,34 @@ const vd_backend *vd_backend_avx512(void) { return &avx512; }
  * theirs (tests/test_invariance.c compares them with the portable kernel).
  * Chosen at run time (vd_init checks the CPUID bit). */
 
-INLINE __m256i bcast4(const void *p) {
-    int32_t v;
-    __builtin_memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
-
 INLINE void store_lanes(__m256 acc, float *y, int64_t ldy, int nx) {
     float t[8];
     _mm256_storeu_ps(t, acc);
     for (int j = 0; j < nx; j++) y[j * ldy] = t[j];
 }
 
+/* Both kernels use 512-bit vectors: the low half meets elements 4g..4g+3 of
+ * the eight activations, the high half 4(g+1)..4(g+1)+3 (q[g] and q[g+1]
+ * are adjacent in the pack, so one load covers both), and one permute
+ * spreads the two weight dwords; the halves are added at the end of the
+ * block. That halves the instructions per block against 256-bit vectors
+ * (eight sequences a step are compute-bound). The block's sum is still the
+ * same exact integer, so the ORDER above holds. */
+INLINE __m256i add_halves(__m512i v) {
+    return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+}
+
+/* dwords d, d+1 of p (16 or 32 bytes) spread over the low and high half */
+INLINE __m512i spread2(__m512i p, int d) {
+    return _mm512_permutexvar_epi32(_mm512_setr_epi32(d, d, d, d, d, d, d, d, d + 1, d + 1, d + 1, d + 1,
+                                                      d + 1, d + 1, d + 1, d + 1), p);
+}
+
 /* Q4_0: unsigned codes u against the signed activations, the offset 8 *
  * sum(x) taken back per block (off), as in vecdot8_avx2.c. */
 INLINE void q4_0_rows_vnni(const void *w, size_t ws, int64_t r, const vd_act8_block *xb0, int64_t nb,
                            int nx, float *y, int64_t ldy, const int NR) {
-    const __m256i m4 = _mm256_set1_epi8(15);
+    const __m512i m4 = _mm512_set1_epi8(15);
     const qt_block_q4_0 *wb[4];
     UNROLL for (int k = 0; k < NR; k++) wb[k] = (const qt_block_q4_0 *)((const char *)w + (size_t)(r + k) * ws);
     const char *next = (const char *)w + (size_t)(r + NR) * ws;
@@ -290,30 +301,35 @@ INLINE void q4_0_rows_vnni(const void *w, size_t ws, int64_t r, const vd_act8_bl
         if ((b & 1) == 0)
             UNROLL for (int k = 0; k < NR; k++) _mm_prefetch(next + k * ws + b * sizeof(qt_block_q4_0), _MM_HINT_T0);
         const vd_act8_block *xb = xb0 + b;
-        __m256i s[4];
-        UNROLL for (int k = 0; k < NR; k++) s[k] = _mm256_setzero_si256();
-        UNROLL for (int g = 0; g < 4; g++) {
-            __m256i xl = _mm256_loadu_si256((const __m256i *)xb->q[g]);
-            __m256i xh = _mm256_loadu_si256((const __m256i *)xb->q[g + 4]);
+        __m512i s[4], qs[4];
+        UNROLL for (int k = 0; k < NR; k++) {
+            s[k] = _mm512_setzero_si512();
+            qs[k] = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)wb[k][b].qs));
+        }
+        UNROLL for (int g = 0; g < 4; g += 2) {
+            __m512i xl = _mm512_loadu_si512(xb->q[g]), xh = _mm512_loadu_si512(xb->q[g + 4]);
             UNROLL for (int k = 0; k < NR; k++) {
-                __m256i v = bcast4(wb[k][b].qs + 4 * g);
-                s[k] = _mm256_dpbusd_epi32(s[k], _mm256_and_si256(v, m4), xl);
-                s[k] = _mm256_dpbusd_epi32(s[k], _mm256_and_si256(_mm256_srli_epi16(v, 4), m4), xh);
+                __m512i v = spread2(qs[k], g);
+                s[k] = _mm512_dpbusd_epi32(s[k], _mm512_and_si512(v, m4), xl);
+                s[k] = _mm512_dpbusd_epi32(s[k], _mm512_and_si512(_mm512_srli_epi16(v, 4), m4), xh);
             }
         }
         __m256i off = _mm256_loadu_si256((const __m256i *)xb->off);
         __m256 dx = _mm256_loadu_ps(xb->d);
         UNROLL for (int k = 0; k < NR; k++)
-            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(s[k], off)),
+            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(add_halves(s[k]), off)),
                                      _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(wb[k][b].d)), dx), acc[k]);
     }
     UNROLL for (int k = 0; k < NR; k++) store_lanes(acc[k], y + r + k, ldy, nx);
 }
 
 /* Q8_0: FAST (no -128 code in the matrix, vd_q8_0_no_min): |x| from the
- * pack against w * sign(x); otherwise |w| against x * sign(w). */
+ * pack against w negated where x < 0; otherwise |w| against x negated where
+ * w < 0 (AVX-512 has no sign_epi8: a masked subtract; where the sign source
+ * is 0 the other operand is 0 too, so the products are those of sign). */
 INLINE void q8_0_rows_vnni(const void *w, size_t ws, int64_t r, const vd_act8_block *xb0, int64_t nb,
                            int nx, float *y, int64_t ldy, const int NR, const int FAST) {
+    const __m512i zero = _mm512_setzero_si512();
     const qt_block_q8_0 *wb[4];
     UNROLL for (int k = 0; k < NR; k++) wb[k] = (const qt_block_q8_0 *)((const char *)w + (size_t)(r + k) * ws);
     const char *next = (const char *)w + (size_t)(r + NR) * ws;
@@ -322,20 +338,28 @@ INLINE void q8_0_rows_vnni(const void *w, size_t ws, int64_t r, const vd_act8_bl
     for (int64_t b = 0; b < nb; b++) {
         UNROLL for (int k = 0; k < NR; k++) _mm_prefetch(next + k * ws + b * sizeof(qt_block_q8_0), _MM_HINT_T0);
         const vd_act8_block *xb = xb0 + b;
-        __m256i p[4];
-        UNROLL for (int k = 0; k < NR; k++) p[k] = _mm256_setzero_si256();
-        UNROLL for (int g = 0; g < 8; g++) {
-            __m256i xq = _mm256_loadu_si256((const __m256i *)xb->q[g]);
-            __m256i xa = FAST ? _mm256_loadu_si256((const __m256i *)xb->a[g]) : xq;
+        __m512i p[4], qs[4];
+        UNROLL for (int k = 0; k < NR; k++) {
+            p[k] = _mm512_setzero_si512();
+            qs[k] = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)wb[k][b].qs));
+        }
+        UNROLL for (int g = 0; g < 8; g += 2) {
+            __m512i xq = _mm512_loadu_si512(xb->q[g]);
+            __m512i xa = FAST ? _mm512_loadu_si512(xb->a[g]) : xq;
+            __mmask64 xneg = _mm512_movepi8_mask(xq);
             UNROLL for (int k = 0; k < NR; k++) {
-                __m256i v = bcast4(wb[k][b].qs + 4 * g);
-                p[k] = FAST ? _mm256_dpbusd_epi32(p[k], xa, _mm256_sign_epi8(v, xq))
-                            : _mm256_dpbusd_epi32(p[k], _mm256_sign_epi8(v, v), _mm256_sign_epi8(xq, v));
+                __m512i v = spread2(qs[k], g);
+                if (FAST) {
+                    p[k] = _mm512_dpbusd_epi32(p[k], xa, _mm512_mask_sub_epi8(v, xneg, zero, v));
+                } else {
+                    __mmask64 wneg = _mm512_movepi8_mask(v);
+                    p[k] = _mm512_dpbusd_epi32(p[k], _mm512_abs_epi8(v), _mm512_mask_sub_epi8(xq, wneg, zero, xq));
+                }
             }
         }
         __m256 dx = _mm256_loadu_ps(xb->d);
         UNROLL for (int k = 0; k < NR; k++)
-            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p[k]),
+            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(add_halves(p[k])),
                                      _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(wb[k][b].d)), dx), acc[k]);
     }
     UNROLL for (int k = 0; k < NR; k++) store_lanes(acc[k], y + r + k, ldy, nx);
