@@ -350,7 +350,7 @@ static void budget_cases(void) {
 }
 
 int main(int argc, char **argv) {
-    int n_random = argc > 1 ? atoi(argv[1]) : 15000;
+    int n_random = argc > 1 ? atoi(argv[1]) : 10000;
     stock = new_state(false);
     ours = new_state(true);
     hand_cases();
