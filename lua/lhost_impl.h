@@ -356,6 +356,18 @@ const char *lab_fs_resolve_new(lua_State *L, int idx, char *full, size_t cap, co
 struct store *lab_store_writer(lhost *h, char *err, size_t errlen);
 /* Installs the sandbox: only the allowed libraries and wrapped functions. */
 void lsandbox_open(lua_State *L);
+/* lpat.c: string.find/match/gmatch/gsub with a step count (the stock
+ * matcher is one C call the count hook cannot stop) into the table at idx. */
+#define LPAT_TICK 4096
+void lpat_open(lua_State *L, int idx);
+/* For C code that loops on a script's behalf (the pattern matcher, the
+ * sandbox's table functions): counts n steps as instructions and raises the
+ * entry's stop error (time, instructions, interrupt), as the count hook
+ * does; nothing outside an entry. */
+void lhost_step(lua_State *L, unsigned n);
+/* lbound.c: table.insert/remove/move/concat that tick, table.sort whose
+ * comparisons tick, string.rep by doubling (the globals table and string). */
+void lbound_open(lua_State *L);
 
 /* Declares a userdata type: metatable tname with the meta functions and
  * __index = a table of methods, also stored as priv[short] for the Lua
