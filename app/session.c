@@ -5,7 +5,8 @@
  * when the node is split (the tail takes it) or its seq is evicted. Live
  * sequences stay under seq_budget by dropping the least recently used ones
  * that are not on the selected path (they are rebuilt from tokens when
- * needed). Every non-root node records the sampler settings its tokens
+ * needed); every job may also drop those (hidden_seqs) when the KV cache
+ * is full, and says how many it dropped (WEV_EVICT). Every non-root node records the sampler settings its tokens
  * came from (loom_node.sampler); at most one worker_dist job is out at a
  * time (dist_busy).
  */
@@ -19,8 +20,6 @@
 #include <time.h>
 
 #include "chat.h"
-#include "gram.h"
-#include "logits.h"
 #include "model.h"
 #include "smpjson.h"
 #include "tok.h"
@@ -206,6 +205,38 @@ static int32_t prompt_end(session *s, int32_t node) {
     return n ? n->pos0 + n->n : 0;
 }
 
+static int cmp_used(const void *a, const void *b, void *ud) {
+    const loom *l = ud;
+    uint64_t x = l->nodes[*(const int32_t *)a].used, y = l->nodes[*(const int32_t *)b].used;
+    return x < y ? -1 : x > y;
+}
+
+/* The sequences a job for target may drop when the KV cache is full (the
+ * worker's evict list): those of the hidden branches, the nodes off the
+ * selected path, least recently used first; the donor the job forks from
+ * last. Fills r->evict / r->evict_node (*buf, which the caller frees after
+ * submitting); on no memory the list is empty. */
+static void hidden_seqs(session *s, int32_t target, worker_req *r, int32_t **buf) {
+    r->evict = r->evict_node = NULL;
+    r->n_evict = 0;
+    int32_t n = loom_n_seqs(&s->tree), k = 0;
+    *buf = n > 0 ? malloc(sizeof **buf * 2 * (size_t)n) : NULL;
+    if (!*buf) return;
+    int32_t *nodes = *buf + n, donor_node = -1;
+    for (int32_t i = 0; i < s->tree.n && k < n; i++) {
+        loom_node *x = loom_get(&s->tree, i);
+        if (!x || x->seq < 0 || i == target || loom_is_ancestor(&s->tree, i, target) || loom_is_ancestor(&s->tree, i, s->cur)) continue;
+        if (x->seq == r->donor) donor_node = i;
+        else nodes[k++] = i;
+    }
+    qsort_r(nodes, (size_t)k, sizeof *nodes, cmp_used, &s->tree);
+    if (donor_node >= 0) nodes[k++] = donor_node;
+    for (int32_t i = 0; i < k; i++) (*buf)[i] = s->tree.nodes[nodes[i]].seq;
+    r->evict = *buf;
+    r->evict_node = nodes;
+    r->n_evict = k;
+}
+
 /* Sends a generation job for target (whose path is complete in the tree);
  * the raw distributions of positions from dist_from on go to dist_node. */
 static void submit(session *s, int32_t target, int32_t n_new, int32_t dist_from, int32_t dist_node) {
@@ -232,10 +263,14 @@ static void submit(session *s, int32_t target, int32_t n_new, int32_t dist_from,
     r.sp_version = s->sp_version;
     r.grammar = s->grammar[0] ? s->grammar : NULL;
     r.grammar_from = prompt_end(s, target);
+    int32_t *ev;
+    hidden_seqs(s, target, &r, &ev);
     t->used = ++s->clock;
+    s->freed = 0;
     if (worker_gen(s->w, &r)) session_msg(s, SESS_ERROR, "out of memory");
     else s->gen_node = target;
     free(ids);
+    free(ev);
 }
 
 void session_gen(session *s, int32_t n) {
@@ -484,9 +519,21 @@ static void on_done(session *s, const worker_ev *e) {
     }
     s->queued = 0;
     if (!n) return;
-    if (e->reason == WDONE_STOPPED) session_msg(s, SESS_INFO, "stopped");
-    else if (e->reason == WDONE_EOS) session_msg(s, SESS_INFO, "end of text");
-    else if (e->reason == WDONE_FULL) session_msg(s, SESS_WARN, "the context is full");
+    char freed[96] = "";
+    if (s->freed > 0) snprintf(freed, sizeof freed, " (freed the cache of %d hidden branch%s)", (int)s->freed, s->freed == 1 ? "" : "es");
+    if (e->reason == WDONE_STOPPED) session_msg(s, SESS_INFO, "stopped%s", freed);
+    else if (e->reason == WDONE_EOS) session_msg(s, SESS_INFO, "end of text%s", freed);
+    else if (e->reason == WDONE_FULL) session_msg(s, SESS_WARN, "%s%s", e->msg[0] ? e->msg : "the KV cache is full", freed);
+}
+
+/* A job dropped a hidden branch's sequence to make room: the node is
+ * evaluated again when it is used. */
+static void on_evict(session *s, const worker_ev *e) {
+    loom_node *n = loom_get(&s->tree, e->node);
+    if (n && n->seq == e->seq) n->seq = -1;
+    s->freed++;
+    session_msg(s, SESS_INFO, "freed the cache of %d hidden branch%s (evaluated again when used)", (int)s->freed,
+                s->freed == 1 ? "" : "es");
 }
 
 /* Distributions for an existing token (anywhere on the path of e->node):
@@ -545,12 +592,15 @@ static void want_dist(session *s) {
     r.n_path = p + 1;
     r.sp = &sp;
     r.spec = spec[0] ? spec : NULL;
+    int32_t *ev;
+    hidden_seqs(s, node, &r, &ev);
     if (worker_dist(s->w, &r) == WORKER_OK) {
         s->dist_busy = true;
         s->dist_node = node;
         s->dist_pos = p;
     }
     free(ids);
+    free(ev);
 }
 
 /* Drops least recently used sequences beyond the budget. */
@@ -598,6 +648,7 @@ bool session_poll(session *s) {
                 session_msg(s, SESS_ERROR, "out of memory");
             break;
         case WEV_DONE: on_done(s, e); break;
+        case WEV_EVICT: on_evict(s, e); break;
         default: break;
         }
     }
@@ -607,130 +658,4 @@ bool session_poll(session *s) {
     }
     want_dist(s);
     return n > 0;
-}
-
-/* ---- settings -------------------------------------------------------------- */
-
-static const char *const setting_names[] = {
-    "temp", "top_k", "top_p", "min_p", "typical", "repeat_penalty", "repeat_last_n",
-    "frequency_penalty", "presence_penalty", "seed", "order", "n", "eos", "bias", "grammar", NULL
-};
-
-const char *const *session_setting_names(void) { return setting_names; }
-
-void session_sampler_changed(session *s) {
-    s->sp_version++;
-    s->version++;
-}
-
-static int parse_num(const char *v, double lo, double hi, double *out) {
-    char *end;
-    double x = strtod(v, &end);
-    if (end == v || *end || isnan(x) || x < lo || x > hi) return -1;
-    *out = x;
-    return 0;
-}
-
-int session_set(session *s, const char *name, const char *value, char *err, size_t errlen) {
-    smp_params sp = s->sp;
-    double x;
-    if (!value || !*value) { snprintf(err, errlen, "%s: a value is needed", name); return -1; }
-    if (strcmp(name, "order") == 0) {
-        smp *probe;
-        const char *spec = strcmp(value, "default") ? value : NULL;
-        if (smp_chain_parse(&probe, spec, &sp, err, errlen)) return -1;
-        smp_destroy(probe);
-        snprintf(s->spec, sizeof s->spec, "%s", spec ? spec : "");
-        session_sampler_changed(s);
-        return 0;
-    }
-    if (strcmp(name, "grammar") == 0) {  /* KIND VALUE, compiled here so errors show at once */
-        if (!strcmp(value, "none") || !strcmp(value, "off")) { s->grammar[0] = 0; session_sampler_changed(s); return 0; }
-        char kind[32];
-        const char *sp = strchr(value, ' ');
-        size_t kl = sp ? (size_t)(sp - value) : strlen(value);
-        snprintf(kind, sizeof kind, "%.*s", (int)(kl < sizeof kind ? kl : sizeof kind - 1), value);
-        while (sp && *sp == ' ') sp++;
-        if (!sp || !*sp) { snprintf(err, errlen, "grammar KIND VALUE: kind grammar FILE.gbnf, json-schema FILE.json, regex RE or choice A,B,C; or none"); return -1; }
-        gram *g;
-        if (gram_from_option(&g, kind, sp, err, errlen)) return -1;
-        gram_unref(g);
-        if (strlen(kind) + 1 + strlen(sp) >= sizeof s->grammar) { snprintf(err, errlen, "grammar: too long"); return -1; }
-        size_t k1 = strlen(kind), k2 = strlen(sp);
-        memcpy(s->grammar, kind, k1);
-        s->grammar[k1] = ' ';
-        memcpy(s->grammar + k1 + 1, sp, k2 + 1);
-        session_sampler_changed(s);
-        return 0;
-    }
-    if (strcmp(name, "bias") == 0) {     /* ids are checked against the vocabulary when the chain is built */
-        logits_bias b;
-        logits_bias_init(&b);
-        bool none = strcmp(value, "none") == 0;
-        int rc = none ? 0 : logits_bias_parse(&b, value, INT32_MAX, err, errlen);
-        logits_bias_fini(&b);
-        if (rc) return -1;
-        if (strlen(value) >= sizeof s->bias) { snprintf(err, errlen, "bias: at most %zu bytes", sizeof s->bias - 1); return -1; }
-        snprintf(s->bias, sizeof s->bias, "%s", none ? "" : value);
-        session_sampler_changed(s);
-        return 0;
-    }
-    if (strcmp(name, "eos") == 0) {
-        if (strcmp(value, "on") && strcmp(value, "off")) { snprintf(err, errlen, "eos: on or off"); return -1; }
-        s->stop_at_eos = strcmp(value, "on") == 0;
-        return 0;
-    }
-    if (strcmp(name, "seed") == 0) {
-        char *end;
-        unsigned long long v = strtoull(value, &end, 10);
-        if (end == value || *end || value[0] == '-') { snprintf(err, errlen, "seed: an integer >= 0"); return -1; }
-        s->sp.seed = v;
-        session_sampler_changed(s);
-        return 0;
-    }
-    bool is_int = !strcmp(name, "top_k") || !strcmp(name, "repeat_last_n") || !strcmp(name, "n");
-    if (parse_num(value, is_int ? -1e9 : -1e30, is_int ? 1e9 : 1e30, &x) || (is_int && x != floor(x))) {
-        snprintf(err, errlen, "%s: %s '%s'", name, is_int ? "not an integer:" : "not a number:", value);
-        return -1;
-    }
-    if (strcmp(name, "n") == 0) {
-        if (x < -1 || x == 0) { snprintf(err, errlen, "n: tokens per run, >= 1 or -1 (no limit)"); return -1; }
-        s->n_max = (int32_t)x;
-        return 0;
-    }
-    if (!strcmp(name, "temp")) sp.temp = (float)x;
-    else if (!strcmp(name, "top_k")) sp.top_k = (int32_t)x;
-    else if (!strcmp(name, "top_p")) sp.top_p = (float)x;
-    else if (!strcmp(name, "min_p")) sp.min_p = (float)x;
-    else if (!strcmp(name, "typical")) sp.typical_p = (float)x;
-    else if (!strcmp(name, "repeat_penalty")) sp.repeat_penalty = (float)x;
-    else if (!strcmp(name, "repeat_last_n")) sp.repeat_last_n = (int32_t)x;
-    else if (!strcmp(name, "frequency_penalty")) sp.frequency_penalty = (float)x;
-    else if (!strcmp(name, "presence_penalty")) sp.presence_penalty = (float)x;
-    else { snprintf(err, errlen, "unknown setting '%s'", name); return -1; }
-    if (smp_params_check(&sp, err, errlen)) return -1;
-    s->sp = sp;
-    session_sampler_changed(s);
-    return 0;
-}
-
-bool session_get(const session *s, const char *name, char *buf, size_t cap) {
-    const smp_params *p = &s->sp;
-    if (!strcmp(name, "temp")) snprintf(buf, cap, "%g", p->temp);
-    else if (!strcmp(name, "top_k")) snprintf(buf, cap, "%d", (int)p->top_k);
-    else if (!strcmp(name, "top_p")) snprintf(buf, cap, "%g", p->top_p);
-    else if (!strcmp(name, "min_p")) snprintf(buf, cap, "%g", p->min_p);
-    else if (!strcmp(name, "typical")) snprintf(buf, cap, "%g", p->typical_p);
-    else if (!strcmp(name, "repeat_penalty")) snprintf(buf, cap, "%g", p->repeat_penalty);
-    else if (!strcmp(name, "repeat_last_n")) snprintf(buf, cap, "%d", (int)p->repeat_last_n);
-    else if (!strcmp(name, "frequency_penalty")) snprintf(buf, cap, "%g", p->frequency_penalty);
-    else if (!strcmp(name, "presence_penalty")) snprintf(buf, cap, "%g", p->presence_penalty);
-    else if (!strcmp(name, "seed")) snprintf(buf, cap, "%llu", (unsigned long long)p->seed);
-    else if (!strcmp(name, "order")) snprintf(buf, cap, "%s", s->spec[0] ? s->spec : SMP_DEFAULT_CHAIN);
-    else if (!strcmp(name, "n")) snprintf(buf, cap, "%d", (int)s->n_max);
-    else if (!strcmp(name, "eos")) snprintf(buf, cap, "%s", s->stop_at_eos ? "on" : "off");
-    else if (!strcmp(name, "bias")) snprintf(buf, cap, "%s", s->bias[0] ? s->bias : "none");
-    else if (!strcmp(name, "grammar")) snprintf(buf, cap, "%s", s->grammar[0] ? s->grammar : "none");
-    else return false;
-    return true;
 }

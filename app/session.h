@@ -67,6 +67,7 @@ typedef struct session {
     int32_t gen_node;           /* node a job is writing into, -1 = idle */
     bool gen_free;              /* that job is a free run (not a step) */
     int32_t queued;             /* steps asked for while a step ran (key repeat) */
+    int32_t freed;              /* hidden branches whose sequences the last job dropped for room */
     smp_params sp;
     char spec[256];             /* stage order, "" = default */
     char bias[256];             /* logit bias "ID=VALUE,...", "" = none (:set bias) */
