@@ -50,6 +50,7 @@ int session_init(session *s, char *err, size_t errlen) {
     smp_params_default(&s->sp);
     s->cur = s->cursor = s->gen_node = -1;
     s->dist_node = s->dist_pos = -1;
+    s->replay_of = s->replay_node = -1;
     s->n_max = 256;
     s->stop_at_eos = true;
     s->seq_budget = 48;
@@ -71,6 +72,7 @@ void session_fini(session *s) {
 static void reset_tree(session *s) {
     loom_clear(&s->tree);
     s->cur = s->cursor = s->gen_node = -1;
+    s->replay_of = s->replay_node = -1;
     s->queued = 0;
     s->dirty = false;
     s->dist_busy = false;
@@ -237,9 +239,22 @@ static void hidden_seqs(session *s, int32_t target, worker_req *r, int32_t **buf
     r->n_evict = k;
 }
 
-/* Sends a generation job for target (whose path is complete in the tree);
- * the raw distributions of positions from dist_from on go to dist_node. */
-static void submit(session *s, int32_t target, int32_t n_new, int32_t dist_from, int32_t dist_node) {
+/* The settings a job runs with: the session's, or a node's (a replay). */
+typedef struct job_settings {
+    const smp_params *sp;
+    const char *spec;
+    uint32_t version;
+    bool stop_at_eos;
+} job_settings;
+
+/* Sends a generation job for target (whose path is complete in the tree)
+ * with settings js (NULL: the session's); the raw distributions of
+ * positions from dist_from on go to dist_node. Its tokens continue
+ * target's draws (loom_node.draw). */
+static void submit_as(session *s, int32_t target, int32_t n_new, int32_t dist_from, int32_t dist_node,
+                      const job_settings *js) {
+    job_settings own = { &s->sp, s->spec[0] ? s->spec : NULL, s->sp_version, s->stop_at_eos };
+    if (!js) js = &own;
     int32_t n_path = loom_end(&s->tree, target);
     int32_t *ids = malloc(sizeof *ids * (size_t)(n_path ? n_path : 1));
     if (!ids) { session_msg(s, SESS_ERROR, "out of memory"); return; }
@@ -256,11 +271,14 @@ static void submit(session *s, int32_t target, int32_t n_new, int32_t dist_from,
     r.dist_from = dist_from < n_path ? dist_from : n_path;
     r.dist_node = dist_node;
     r.n_new = n_new;
-    r.stop_at_eos = s->stop_at_eos;
-    r.sp = &s->sp;
-    r.spec = s->spec[0] ? s->spec : NULL;
+    r.stop_at_eos = js->stop_at_eos;
+    r.sp = js->sp;
+    r.spec = js->spec;
     r.bias = s->bias[0] ? s->bias : NULL;
-    r.sp_version = s->sp_version;
+    r.sp_version = js->version;
+    r.reseed = t->has_draw;
+    r.draw = t->draw;
+    r.draw_at = t->draw_at + t->n;
     r.grammar = s->grammar[0] ? s->grammar : NULL;
     r.grammar_from = prompt_end(s, target);
     int32_t *ev;
@@ -271,6 +289,23 @@ static void submit(session *s, int32_t target, int32_t n_new, int32_t dist_from,
     else s->gen_node = target;
     free(ids);
     free(ev);
+}
+
+static void submit(session *s, int32_t target, int32_t n_new, int32_t dist_from, int32_t dist_node) {
+    submit_as(s, target, n_new, dist_from, dist_node, NULL);
+}
+
+/* A new child of parent for tokens drawn with settings smp: its draws
+ * start from a seed of its own, the settings' seed mixed with its id (ids
+ * are stable: loom.h), so siblings differ and each can be replayed. */
+static int32_t add_drawn(session *s, int32_t parent, int origin, const char *smp, uint64_t seed) {
+    int32_t c = loom_add_child(&s->tree, parent, origin);
+    if (c < 0 || loom_set_sampler(&s->tree, c, smp)) return -1;
+    loom_node *n = &s->tree.nodes[c];
+    n->has_draw = true;
+    n->draw = smp_seed_mix(seed, (uint64_t)c);
+    n->draw_at = 0;
+    return c;
 }
 
 void session_gen(session *s, int32_t n) {
@@ -296,9 +331,9 @@ void session_gen(session *s, int32_t n) {
         loom_del(&s->tree, empty, drop_seq, s);
         c = loom_get(&s->tree, s->cur);
     }
-    if (c->n_kids > 0 || c->parent < 0 || !c->sampler || strcmp(c->sampler, smp)) {
-        target = loom_add_child(&s->tree, s->cur, LOOM_GEN);   /* new settings: a node of their own */
-        if (target < 0 || loom_set_sampler(&s->tree, target, smp)) { session_msg(s, SESS_ERROR, "out of memory"); return; }
+    if (c->n_kids > 0 || c->parent < 0 || !c->sampler || strcmp(c->sampler, smp) || !c->has_draw) {
+        target = add_drawn(s, s->cur, LOOM_GEN, smp, s->sp.seed);   /* new settings: a node of their own */
+        if (target < 0) { session_msg(s, SESS_ERROR, "out of memory"); return; }
     } else target = s->cur;
     int32_t dist_node = s->cur;      /* a fresh root: its prompt's distributions come with this job */
     s->cur = target;
@@ -379,8 +414,8 @@ void session_pick(session *s, int32_t id) {
     }
     char smp[SMPJSON_CAP];
     session_sampler_json(s, smp, sizeof smp);
-    int32_t c = loom_add_child(&s->tree, parent, LOOM_PICK);
-    if (c < 0 || loom_append(&s->tree, c, &nt) || loom_set_sampler(&s->tree, c, smp)) {
+    int32_t c = add_drawn(s, parent, LOOM_PICK, smp, s->sp.seed);
+    if (c < 0 || loom_append(&s->tree, c, &nt)) {
         session_msg(s, SESS_ERROR, "out of memory");
         return;
     }
@@ -394,6 +429,64 @@ void session_pick(session *s, int32_t id) {
     vis_escape(piece, (size_t)k, VIS_SPACE | VIS_NL, vis, sizeof vis);
     session_msg(s, SESS_INFO, "branched at position %d with '%s' (token %d)", (int)p, vis, (int)id);
     submit(s, c, 0, INT32_MAX, c);  /* builds its sequence now, so the next step is quick */
+}
+
+void session_replay(session *s, int32_t node) {
+    if (need_model(s) || refuse_busy(s)) return;
+    loom_node *n = loom_get(&s->tree, node);
+    if (!n) { session_msg(s, SESS_ERROR, node < 0 ? "no node is selected" : "no node #%d", (int)node); return; }
+    if (n->parent < 0) { session_msg(s, SESS_WARN, "#%d is a prompt: nothing was drawn there", (int)node); return; }
+    if (!n->has_draw) {
+        session_msg(s, SESS_WARN, "#%d has no recorded generator state (a workspace from before they were recorded): "
+                    "nothing to replay", (int)node);
+        return;
+    }
+    int32_t skip = n->origin == LOOM_PICK ? 1 : 0;  /* a picked token was not drawn */
+    if (n->n - skip < 1) { session_msg(s, SESS_WARN, "#%d holds no drawn token to replay", (int)node); return; }
+    smp_params sp;
+    char spec[256];
+    smpjson_parse(n->sampler, &sp, spec, sizeof spec);
+    int32_t c = loom_add_child(&s->tree, n->parent, skip ? LOOM_PICK : LOOM_GEN);
+    n = &s->tree.nodes[node];                   /* the array may have moved */
+    if (c < 0 || loom_set_sampler(&s->tree, c, n->sampler) || (skip && loom_append(&s->tree, c, &n->toks[0]))) {
+        if (c >= 0) loom_del(&s->tree, c, NULL, NULL);
+        session_msg(s, SESS_ERROR, "out of memory");
+        return;
+    }
+    n = &s->tree.nodes[node];
+    loom_node *r = &s->tree.nodes[c];
+    r->has_draw = true;
+    r->draw = n->draw;
+    r->draw_at = n->draw_at;
+    s->cur = c;
+    s->cursor = -1;
+    s->replay_of = node;
+    s->replay_node = c;
+    loom_touch_path(&s->tree, c);
+    s->dirty = true;
+    s->version++;
+    /* the node's own settings, on a chain built for them (a version of
+     * their own), and the session's next job rebuilds its chain */
+    job_settings js = { &sp, spec[0] ? spec : NULL, ++s->sp_version, false };
+    s->gen_free = true;
+    session_msg(s, SESS_INFO, "replaying #%d as #%d (%d tokens)", (int)node, (int)c, (int)(n->n - skip));
+    submit_as(s, c, n->n - skip, INT32_MAX, c, &js);
+    s->sp_version++;
+}
+
+/* After a replay: whether its tokens are the original's. */
+static void replay_done(session *s, int reason) {
+    const loom_node *a = loom_get(&s->tree, s->replay_of), *b = loom_get(&s->tree, s->replay_node);
+    int32_t of = s->replay_of, as = s->replay_node;
+    s->replay_of = s->replay_node = -1;
+    if (!a || !b || reason == WDONE_STOPPED) return;
+    int32_t k = 0;
+    while (k < a->n && k < b->n && a->toks[k].id == b->toks[k].id) k++;
+    if (k == a->n && k == b->n)
+        session_msg(s, SESS_INFO, "replayed #%d as #%d: the same %d tokens", (int)of, (int)as, (int)k);
+    else
+        session_msg(s, SESS_WARN, "replayed #%d as #%d: differs from token %d of %d (another model, bias or grammar?)",
+                    (int)of, (int)as, (int)k + 1, (int)a->n);
 }
 
 /* Evaluates the selected path again when it holds tokens read back from a
@@ -519,6 +612,8 @@ static void on_done(session *s, const worker_ev *e) {
     }
     s->queued = 0;
     if (!n) return;
+    if (e->node == s->replay_node && e->reason != WDONE_FULL && e->reason != WDONE_ERROR) { replay_done(s, e->reason); return; }
+    if (e->node == s->replay_node) s->replay_of = s->replay_node = -1;
     char freed[96] = "";
     if (s->freed > 0) snprintf(freed, sizeof freed, " (freed the cache of %d hidden branch%s)", (int)s->freed, s->freed == 1 ? "" : "es");
     if (e->reason == WDONE_STOPPED) session_msg(s, SESS_INFO, "stopped%s", freed);

@@ -476,8 +476,10 @@ static smp *build_chain(worker *w, const worker_req *r, char *err, size_t errlen
 }
 
 /* Rebuilds the chain when the sampler settings changed, then sets its
- * history (penalties) to the path. The draw's stream is kept across jobs
- * so that stepping and free running sample alike. */
+ * history (penalties) to the path. Without r->reseed the draw's stream is
+ * kept across jobs; with it (the workbench) every token is drawn from its
+ * own seed, so stepping and free running sample alike and a node's draws
+ * can be made again. */
 static int prepare_chain(worker *w, job *j, char *err, size_t errlen) {
     const worker_req *r = &j->r;
     if (!w->have_chain || w->chain_version != r->sp_version) {
@@ -529,6 +531,7 @@ static void do_gen(worker *w, job *j) {
     for (int32_t i = 0; r->n_new < 0 || i < r->n_new; i++) {
         if (j->serial <= atomic_load(&w->stop_upto)) { reason = WDONE_STOPPED; break; }
         smp_cands_set(&w->cands, w->row, w->nv);
+        if (r->reseed) smp_reseed(w->chain, smp_seed_mix(r->draw, (uint64_t)r->draw_at + (uint64_t)i));
         int32_t id = smp_sample(w->chain, &w->cands);
         if (id == SMP_EMASK && w->gstage) {
             gmatch *gm = gmatch_smp_matcher(w->gstage);

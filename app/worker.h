@@ -81,6 +81,9 @@ typedef struct worker_req {
     uint32_t sp_version;    /* a change rebuilds the chain, which restarts the draw from the seed */
     const char *grammar;    /* constraint "KIND VALUE" (gram_from_option), NULL = none; first stage */
     int32_t grammar_from;   /* path position where the constrained text starts (after the prompt) */
+    bool reseed;            /* token i of the job is drawn after smp_reseed(chain, smp_seed_mix(draw, draw_at + i)): */
+    uint64_t draw;          /* its draw depends on (draw, its index) alone, so a node can be replayed */
+    int32_t draw_at;
     const int32_t *evict;   /* (n_evict) sequences the job may drop when the KV cache is full, in this order */
     const int32_t *evict_node; /* (n_evict) the node each belongs to (for WEV_EVICT) */
     int32_t n_evict;

@@ -7,15 +7,25 @@
  * cells are freed and the user told so); a long prompt followed by a short
  * one generates past 32 tokens; a path that alone exceeds the cache fails
  * with a message naming -c; a branch whose cells were freed is evaluated
- * again bitwise as before (every raw distribution of its path, memcmp). */
+ * again bitwise as before (every raw distribution of its path, memcmp).
+ *
+ * Item 16, reproducible branches: every generated node records its
+ * generator state; :replay makes a sibling with the same tokens (and the
+ * same distributions, bit for bit), for a generated node, a split tail
+ * and a picked branch, also after the tree went through a workspace and
+ * back; a regeneration differs; stepping N times equals a free run of N
+ * tokens with the same settings. */
 #include <math.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
 
 #include "check.h"
 #include "session.h"
+#include "store.h"
+#include "tui_store.h"
 
 static char err[512];
 
@@ -133,9 +143,166 @@ static void test_full_cache(const char *model) {
     session_fini(&S);
 }
 
+static bool open_session(session *s, const char *model) {
+    if (session_init(s, err, sizeof err)) return false;
+    s->cp.n_ctx = 512;
+    s->cp.n_threads = 1;
+    session_open(s, model);
+    return settle(s) && s->t && session_set(s, "temp", "1.2", err, sizeof err) == 0;
+}
+
+/* Whether nodes a (of la) and b (of lb) hold the same tokens, bit for bit
+ * in every recorded number (skip: leading tokens not compared). */
+static bool same_toks(const loom *la, int32_t a, const loom *lb, int32_t b, int32_t skip) {
+    const loom_node *x = loom_get(la, a), *y = loom_get(lb, b);
+    if (!x || !y || x->n != y->n) return false;
+    for (int32_t i = skip; i < x->n; i++)
+        if (memcmp(&x->toks[i], &y->toks[i], sizeof x->toks[i])) return false;
+    return true;
+}
+
+static bool same_ids(const loom *l, int32_t a, int32_t b) {
+    const loom_node *x = loom_get(l, a), *y = loom_get(l, b);
+    if (!x || !y || x->n != y->n) return false;
+    for (int32_t i = 0; i < x->n; i++)
+        if (x->toks[i].id != y->toks[i].id) return false;
+    return true;
+}
+
+static int32_t replay(session *s, int32_t node) {
+    session_replay(s, node);
+    settle(s);
+    return s->cur;
+}
+
+static void test_replay(const char *model) {
+    session S;
+    CHECK(open_session(&S, model), "the model opens (%s)", S.msg);
+    S.n_max = 40;
+    prompt(&S, "Once upon a time");
+    session_gen(&S, -1);
+    CHECK(settle(&S), "the run ends");
+    int32_t a = S.cur, root = loom_root(&S.tree, a);
+    const loom_node *na = &S.tree.nodes[a];
+    CHECK(na->n == 40 && na->has_draw && na->draw == smp_seed_mix(42, (uint64_t)a) && na->draw_at == 0,
+          "a run of 40 records its draws: seed 42 mixed with its id #%d", (int)a);
+
+    int32_t b = replay(&S, a);
+    CHECK(b != a && S.tree.nodes[b].parent == root, "the replay is a sibling (#%d)", (int)b);
+    CHECK(same_toks(&S.tree, a, &S.tree, b, 0), "the replay has the same 40 tokens, bit for bit");
+    CHECK(has(S.msg, "the same 40 tokens"), "and says so: '%s'", S.msg);
+
+    /* a regeneration is a new node with draws of its own */
+    S.cur = root;
+    S.cursor = -1;
+    session_gen(&S, -1);
+    CHECK(settle(&S) && S.cur != a && S.cur != b, "a regeneration runs");
+    CHECK(!same_ids(&S.tree, a, S.cur), "and draws other tokens");
+
+    /* a split tail goes on in its head's draws */
+    S.cur = a;
+    S.cursor = loom_end(&S.tree, root) + 9;
+    session_rewind(&S);
+    int32_t tail = S.tree.nodes[a].kids[0];
+    CHECK(S.tree.nodes[a].n == 10 && S.tree.nodes[tail].draw == S.tree.nodes[a].draw && S.tree.nodes[tail].draw_at == 10,
+          "the tail of a split at 10 draws on from index 10");
+    int32_t tr = replay(&S, tail);
+    CHECK(S.tree.nodes[tr].parent == a && same_toks(&S.tree, tail, &S.tree, tr, 0), "replaying the tail gives its 30 tokens");
+
+    /* a picked branch: its first token copied, the rest drawn again */
+    S.cur = tail;
+    S.cursor = loom_end(&S.tree, a) + 4;
+    const loom_tok *t = session_tok(&S, S.cursor);
+    session_pick(&S, t->raw.top[0].id == t->id ? t->raw.top[1].id : t->raw.top[0].id);
+    settle(&S);
+    session_gen(&S, 12);
+    settle(&S);
+    int32_t pick = S.cur;
+    CHECK(S.tree.nodes[pick].origin == LOOM_PICK && S.tree.nodes[pick].n == 13, "a pick and 12 tokens");
+    int32_t pr = replay(&S, pick);
+    CHECK(S.tree.nodes[pr].origin == LOOM_PICK && same_toks(&S.tree, pick, &S.tree, pr, 0), "replaying the pick gives its 13 tokens");
+
+    /* through a workspace and back: the draws are kept, replays still match */
+    char dir[] = "/tmp/logitlab-test-session.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "a temporary workspace");
+    store *db;
+    int64_t sess;
+    tui_store *m, *m2;
+    CHECK(store_open(&db, dir, NULL, err, sizeof err) == STORE_OK, "store_open: %s", err);
+    store_session_add(db, "t", 0, &sess, err, sizeof err);
+    tui_store_create(&m);
+    CHECK(tui_store_sync(m, db, sess, &S.tree, false, err, sizeof err) == STORE_OK && store_flush(db, err, sizeof err) == STORE_OK,
+          "the tree is saved: %s", err);
+    session R;
+    CHECK(open_session(&R, model), "a second workbench opens the model");
+    tui_store_create(&m2);
+    CHECK(tui_store_load(m2, db, sess, &R.tree, err, sizeof err) == STORE_OK, "the tree is read back: %s", err);
+    int32_t ids[3] = { a, tail, pick }, n_ok = 0;
+    for (int k = 0; k < 3; k++) {
+        int32_t x = tui_store_find(m2, tui_store_node(m, ids[k]));
+        const loom_node *o = &S.tree.nodes[ids[k]], *y = loom_get(&R.tree, x);
+        CHECK(y && y->has_draw && y->draw == o->draw && y->draw_at == o->draw_at, "node #%d's draws came back", (int)ids[k]);
+        if (!y) continue;
+        session_select(&R, x);
+        settle(&R);
+        int32_t r = replay(&R, x);
+        /* (a picked first token is a copy of the reopened one, whose post-sampler numbers the store does not keep) */
+        n_ok += r != x && same_ids(&R.tree, x, r) && same_toks(&S.tree, ids[k], &R.tree, r, k == 2);
+        CHECK(has(R.msg, "the same"), "replay of reopened #%d: '%s'", (int)ids[k], R.msg);
+    }
+    CHECK(n_ok == 3, "after a reopen, %d of 3 replays give the original tokens bit for bit", (int)n_ok);
+    tui_store_destroy(m);
+    tui_store_destroy(m2);
+    store_close(db);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+
+    /* a prompt has nothing to replay; nor a node from before draws were recorded */
+    session_replay(&S, root);
+    CHECK(has(S.msg, "is a prompt"), "a prompt is refused: '%s'", S.msg);
+    S.tree.nodes[b].has_draw = false;
+    session_replay(&S, b);
+    CHECK(has(S.msg, "no recorded generator state"), "a node without draws is refused: '%s'", S.msg);
+    session_fini(&R);
+    session_fini(&S);
+}
+
+/* Stepping N times and a free run of N tokens draw the same tokens,
+ * whatever was drawn before (here runs of 5 and 30 tokens on another
+ * prompt: a draw stream kept across jobs would be at another place). */
+static void test_step_equals_run(const char *model) {
+    session A, B;
+    CHECK(open_session(&A, model) && open_session(&B, model), "two workbenches open the model");
+    prompt(&A, "The dog");
+    prompt(&B, "The dog");
+    A.n_max = 5;
+    B.n_max = 30;
+    session_gen(&A, -1);
+    session_gen(&B, -1);
+    settle(&A);
+    settle(&B);
+    prompt(&A, "Once upon a time");
+    prompt(&B, "Once upon a time");
+    for (int i = 0; i < 20; i++) {
+        session_gen(&A, 1);
+        settle(&A);
+    }
+    B.n_max = 20;
+    session_gen(&B, -1);
+    settle(&B);
+    CHECK(A.cur == B.cur && A.tree.nodes[A.cur].n == 20 && B.tree.nodes[B.cur].n == 20, "20 steps and a run of 20 (#%d, #%d)",
+          (int)A.cur, (int)B.cur);
+    CHECK(same_toks(&A.tree, A.cur, &B.tree, B.cur, 0), "stepping 20 times draws what a run of 20 draws, bit for bit");
+    session_fini(&A);
+    session_fini(&B);
+}
+
 int main(void) {
     char model[1024];
     check_path(model, sizeof model, "models/stories260K.gguf");
     test_full_cache(model);
+    test_replay(model);
+    test_step_equals_run(model);
     return check_done();
 }
