@@ -107,7 +107,11 @@ void session_clear(session *s) {
     s->version++;
 }
 
-void session_sampler_json(const session *s, char *buf, size_t cap) { smpjson_fmt(&s->sp, s->spec, buf, cap); }
+void session_sampler_json(const session *s, char *buf, size_t cap) {
+    smpjson_fmt(&s->sp, s->spec, buf, cap);
+    if (s->bias[0]) smpjson_add_str(buf, cap, "bias", s->bias);
+    if (s->grammar[0]) smpjson_add_str(buf, cap, "grammar", s->grammar);
+}
 
 bool session_busy(const session *s) { return s->gen_node >= 0; }
 
@@ -242,7 +246,7 @@ static void hidden_seqs(session *s, int32_t target, worker_req *r, int32_t **buf
 /* The settings a job runs with: the session's, or a node's (a replay). */
 typedef struct job_settings {
     const smp_params *sp;
-    const char *spec;
+    const char *spec, *bias, *grammar;  /* NULL: none */
     uint32_t version;
     bool stop_at_eos;
 } job_settings;
@@ -253,7 +257,8 @@ typedef struct job_settings {
  * target's draws (loom_node.draw). */
 static void submit_as(session *s, int32_t target, int32_t n_new, int32_t dist_from, int32_t dist_node,
                       const job_settings *js) {
-    job_settings own = { &s->sp, s->spec[0] ? s->spec : NULL, s->sp_version, s->stop_at_eos };
+    job_settings own = { &s->sp, s->spec[0] ? s->spec : NULL, s->bias[0] ? s->bias : NULL, s->grammar[0] ? s->grammar : NULL,
+                         s->sp_version, s->stop_at_eos };
     if (!js) js = &own;
     int32_t n_path = loom_end(&s->tree, target);
     int32_t *ids = malloc(sizeof *ids * (size_t)(n_path ? n_path : 1));
@@ -274,12 +279,12 @@ static void submit_as(session *s, int32_t target, int32_t n_new, int32_t dist_fr
     r.stop_at_eos = js->stop_at_eos;
     r.sp = js->sp;
     r.spec = js->spec;
-    r.bias = s->bias[0] ? s->bias : NULL;
+    r.bias = js->bias;
     r.sp_version = js->version;
     r.reseed = t->has_draw;
     r.draw = t->draw;
     r.draw_at = t->draw_at + t->n;
-    r.grammar = s->grammar[0] ? s->grammar : NULL;
+    r.grammar = js->grammar;
     r.grammar_from = prompt_end(s, target);
     int32_t *ev;
     hidden_seqs(s, target, &r, &ev);
@@ -431,6 +436,19 @@ void session_pick(session *s, int32_t id) {
     submit(s, c, 0, INT32_MAX, c);  /* builds its sequence now, so the next step is quick */
 }
 
+/* The settings node's tokens came from (its sampler JSON): values, stage
+ * order, logit bias and grammar ("" none). */
+static void node_settings(const loom_node *n, smp_params *sp, char *spec, size_t spec_cap, char *bias, size_t bias_cap,
+                          char *grammar, size_t grammar_cap) {
+    char perr[128];
+    json_doc *d = n->sampler ? smpjson_doc(n->sampler, strlen(n->sampler), perr, sizeof perr) : NULL;
+    const json *o = d ? json_root(d) : NULL;
+    smpjson_get(o, sp, spec, spec_cap);
+    snprintf(bias, bias_cap, "%s", json_str(json_get(o, "bias"), ""));
+    snprintf(grammar, grammar_cap, "%s", json_str(json_get(o, "grammar"), ""));
+    json_free(d);
+}
+
 void session_replay(session *s, int32_t node) {
     if (need_model(s) || refuse_busy(s)) return;
     loom_node *n = loom_get(&s->tree, node);
@@ -444,8 +462,8 @@ void session_replay(session *s, int32_t node) {
     int32_t skip = n->origin == LOOM_PICK ? 1 : 0;  /* a picked token was not drawn */
     if (n->n - skip < 1) { session_msg(s, SESS_WARN, "#%d holds no drawn token to replay", (int)node); return; }
     smp_params sp;
-    char spec[256];
-    smpjson_parse(n->sampler, &sp, spec, sizeof spec);
+    char spec[256], bias[256], grammar[512];
+    node_settings(n, &sp, spec, sizeof spec, bias, sizeof bias, grammar, sizeof grammar);
     int32_t c = loom_add_child(&s->tree, n->parent, skip ? LOOM_PICK : LOOM_GEN);
     n = &s->tree.nodes[node];                   /* the array may have moved */
     if (c < 0 || loom_set_sampler(&s->tree, c, n->sampler) || (skip && loom_append(&s->tree, c, &n->toks[0]))) {
@@ -467,7 +485,7 @@ void session_replay(session *s, int32_t node) {
     s->version++;
     /* the node's own settings, on a chain built for them (a version of
      * their own), and the session's next job rebuilds its chain */
-    job_settings js = { &sp, spec[0] ? spec : NULL, ++s->sp_version, false };
+    job_settings js = { &sp, spec[0] ? spec : NULL, bias[0] ? bias : NULL, grammar[0] ? grammar : NULL, ++s->sp_version, false };
     s->gen_free = true;
     session_msg(s, SESS_INFO, "replaying #%d as #%d (%d tokens)", (int)node, (int)c, (int)(n->n - skip));
     submit_as(s, c, n->n - skip, INT32_MAX, c, &js);
@@ -485,7 +503,7 @@ static void replay_done(session *s, int reason) {
     if (k == a->n && k == b->n)
         session_msg(s, SESS_INFO, "replayed #%d as #%d: the same %d tokens", (int)of, (int)as, (int)k);
     else
-        session_msg(s, SESS_WARN, "replayed #%d as #%d: differs from token %d of %d (another model, bias or grammar?)",
+        session_msg(s, SESS_WARN, "replayed #%d as #%d: differs from token %d of %d (is it the same model?)",
                     (int)of, (int)as, (int)k + 1, (int)a->n);
 }
 
@@ -676,8 +694,8 @@ static void want_dist(session *s) {
     loom_path_ids(&s->tree, node, ids, p + 1);
     loom_node *nd = loom_get(&s->tree, node);
     smp_params sp;
-    char spec[256];
-    smpjson_parse(nd->sampler, &sp, spec, sizeof spec);
+    char spec[256], bias[256], grammar[512];
+    node_settings(nd, &sp, spec, sizeof spec, bias, sizeof bias, grammar, sizeof grammar);
     worker_req r;
     memset(&r, 0, sizeof r);
     r.node = r.dist_node = node;
@@ -687,6 +705,7 @@ static void want_dist(session *s) {
     r.n_path = p + 1;
     r.sp = &sp;
     r.spec = spec[0] ? spec : NULL;
+    r.bias = bias[0] ? bias : NULL;
     int32_t *ev;
     hidden_seqs(s, node, &r, &ev);
     if (worker_dist(s->w, &r) == WORKER_OK) {

@@ -403,6 +403,9 @@ static int read_info(const store_node *sn, const store_node *parent, bool parent
         char spec[256], buf[SMPJSON_CAP];
         smpjson_get(root, &sp, spec, sizeof spec);
         smpjson_fmt(&sp, spec, buf, sizeof buf);
+        const char *bias = json_str(json_get(root, "bias"), ""), *grammar = json_str(json_get(root, "grammar"), "");
+        if (*bias) smpjson_add_str(buf, sizeof buf, "bias", bias);          /* as session_sampler_json */
+        if (*grammar) smpjson_add_str(buf, sizeof buf, "grammar", grammar);
         o->smp = str_dup(buf);
     }
     json_free(d);

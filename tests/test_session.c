@@ -222,6 +222,28 @@ static void test_replay(const char *model) {
     int32_t pr = replay(&S, pick);
     CHECK(S.tree.nodes[pr].origin == LOOM_PICK && same_toks(&S.tree, pick, &S.tree, pr, 0), "replaying the pick gives its 13 tokens");
 
+    /* the logit bias is the node's: recorded with it, used by a replay
+     * after the session's bias is gone */
+    char ban[32];
+    int32_t first = S.tree.nodes[a].toks[0].id;
+    snprintf(ban, sizeof ban, "%d=-inf", (int)first);
+    CHECK(session_set(&S, "bias", ban, err, sizeof err) == 0, "bias: %s", err);
+    S.cur = root;
+    S.cursor = -1;
+    session_gen(&S, -1);
+    settle(&S);
+    int32_t bz = S.cur;
+    CHECK(S.tree.nodes[bz].toks[0].id != first && has(S.tree.nodes[bz].sampler, "\"bias\":"),
+          "a run under a bias that bans #%d's first token records it", (int)a);
+    session_set(&S, "bias", "none", err, sizeof err);
+    int32_t bzr = replay(&S, bz);
+    CHECK(same_toks(&S.tree, bz, &S.tree, bzr, 0), "its replay, with the bias cleared since, draws the same tokens: '%s'", S.msg);
+    S.cur = bz;
+    S.cursor = -1;
+    session_gen(&S, 1);
+    settle(&S);
+    CHECK(S.tree.nodes[S.cur].parent == bz, "stepping without the bias starts a node of its own");
+
     /* through a workspace and back: the draws are kept, replays still match */
     char dir[] = "/tmp/logitlab-test-session.XXXXXX";
     CHECK(mkdtemp(dir) != NULL, "a temporary workspace");
@@ -237,8 +259,8 @@ static void test_replay(const char *model) {
     CHECK(open_session(&R, model), "a second workbench opens the model");
     tui_store_create(&m2);
     CHECK(tui_store_load(m2, db, sess, &R.tree, err, sizeof err) == STORE_OK, "the tree is read back: %s", err);
-    int32_t ids[3] = { a, tail, pick }, n_ok = 0;
-    for (int k = 0; k < 3; k++) {
+    int32_t ids[4] = { a, tail, pick, bz }, n_ok = 0;
+    for (int k = 0; k < 4; k++) {
         int32_t x = tui_store_find(m2, tui_store_node(m, ids[k]));
         const loom_node *o = &S.tree.nodes[ids[k]], *y = loom_get(&R.tree, x);
         CHECK(y && y->has_draw && y->draw == o->draw && y->draw_at == o->draw_at, "node #%d's draws came back", (int)ids[k]);
@@ -250,7 +272,7 @@ static void test_replay(const char *model) {
         n_ok += r != x && same_ids(&R.tree, x, r) && same_toks(&S.tree, ids[k], &R.tree, r, k == 2);
         CHECK(has(R.msg, "the same"), "replay of reopened #%d: '%s'", (int)ids[k], R.msg);
     }
-    CHECK(n_ok == 3, "after a reopen, %d of 3 replays give the original tokens bit for bit", (int)n_ok);
+    CHECK(n_ok == 4, "after a reopen, %d of 4 replays give the original tokens bit for bit", (int)n_ok);
     tui_store_destroy(m);
     tui_store_destroy(m2);
     store_close(db);

@@ -176,6 +176,12 @@ static void test_round_trips(const char *dir) {
     smpjson_fmt(&sp, NULL, s1, sizeof s1);
     sp.temp = 0;
     smpjson_fmt(&sp, "top_k,temp", s2, sizeof s2);
+    /* a node's logit bias and grammar ride along (issue 13 item 16: a replay uses them) */
+    CHECK(smpjson_add_str(s2, sizeof s2, "bias", "13=-inf,7=2.5") > 0 &&
+          smpjson_add_str(s2, sizeof s2, "grammar", "regex [a-z\\\"]+") > 0 && strstr(s2, ",\"bias\":\"13=-inf,7=2.5\","),
+          "bias and grammar appended: %s", s2);
+    char tiny[16] = "{}";
+    CHECK(smpjson_add_str(tiny, sizeof tiny, "grammar", "choice a,b,c") == -1 && !strcmp(tiny, "{}"), "too long: refused, unchanged");
     int32_t root = add_root(&l, "Once upon a \"time\"\n", 5);
     round_trip(m, db, sess, &l, "a root alone");
     int32_t g = add_gen(&l, root, LOOM_GEN, s1, 6, 100);
