@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "logits.h"
+#include "smp_mass.h"
 #include "vecdot.h"
 
 /* ---- candidates --------------------------------------------------------- */
@@ -29,12 +30,17 @@
 int smp_cands_init(smp_cands *c, int32_t cap) {
     memset(c, 0, sizeof *c);
     c->data = malloc(sizeof *c->data * (size_t)(cap > 0 ? cap : 1));
-    c->tmp = malloc(sizeof *c->tmp * (size_t)(cap > 0 ? cap : 1));
-    c->tmp_i = malloc(sizeof *c->tmp_i * (size_t)(cap > 0 ? cap : 1));
-    if (!c->data || !c->tmp || !c->tmp_i) {
+    size_t m = (size_t)(cap > 0 ? cap : 1);
+    c->tmp = malloc(sizeof *c->tmp * m);
+    c->tmp2 = malloc(sizeof *c->tmp2 * 2 * m);
+    c->tmp_i = malloc(sizeof *c->tmp_i * m);
+    c->tmp_d = malloc(sizeof *c->tmp_d * m);
+    if (!c->data || !c->tmp || !c->tmp2 || !c->tmp_i || !c->tmp_d) {
         free(c->data);
         free(c->tmp);
+        free(c->tmp2);
         free(c->tmp_i);
+        free(c->tmp_d);
         memset(c, 0, sizeof *c);
         return SMP_ENOMEM;
     }
@@ -46,7 +52,9 @@ int smp_cands_init(smp_cands *c, int32_t cap) {
 void smp_cands_fini(smp_cands *c) {
     free(c->data);
     free(c->tmp);
+    free(c->tmp2);
     free(c->tmp_i);
+    free(c->tmp_d);
     memset(c, 0, sizeof *c);
 }
 
@@ -59,34 +67,7 @@ void smp_cands_set(smp_cands *c, const float *logits, int32_t n) {
     c->selected = -1;
 }
 
-/* One exp per candidate, vectorized (vd_exp_f32, within 2 ulp of expf)
- * into the scratch row, summed in double: a 128k-token row costs tens of
- * microseconds instead of two double exp() per token. */
-void smp_cands_softmax(smp_cands *c) {
-    if (c->normalized || c->n == 0) return;
-    float m = -INFINITY;
-    for (int32_t i = 0; i < c->n; i++) if (c->data[i].logit > m) m = c->data[i].logit;
-    if (m == -INFINITY) {
-        for (int32_t i = 0; i < c->n; i++) c->data[i].p = 0.0f;
-        c->normalized = true;
-        return;
-    }
-    float *e = c->tmp;
-    for (int32_t i = 0; i < c->n; i++) e[i] = c->data[i].logit - m;
-    vd_exp_f32(e, c->n);
-    /* the SIMD exp floors at ~1e-38 below -87: a masked (-inf) or hopeless
-     * token must keep probability 0. Eight partial sums in a fixed order
-     * (no long chain of dependent adds; the same result every time). */
-    double part[8] = { 0 };
-    for (int32_t i = 0; i < c->n; i++) {
-        if (!(c->data[i].logit - m >= -87.0f)) e[i] = 0.0f;
-        part[i & 7] += e[i];
-    }
-    double s = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-    double inv = s > 0 ? 1.0 / s : 0.0;
-    for (int32_t i = 0; i < c->n; i++) c->data[i].p = (float)(e[i] * inv);
-    c->normalized = true;
-}
+/* smp_cands_softmax: smp_mass.c, with the other whole-row passes. */
 
 /* Rank order; NaN logits sort last. */
 static inline float key(float v) { return isnan(v) ? -INFINITY : v; }
@@ -98,11 +79,6 @@ static inline bool ahead(const smp_cand *a, const smp_cand *b) {
 static int cmp_rank(const void *pa, const void *pb) {
     const smp_cand *a = pa, *b = pb;
     return ahead(a, b) ? -1 : ahead(b, a) ? 1 : 0;
-}
-
-static int cmp_id(const void *pa, const void *pb) {
-    const smp_cand *a = pa, *b = pb;
-    return (a->id > b->id) - (a->id < b->id);
 }
 
 void smp_cands_sort(smp_cands *c) {
@@ -228,19 +204,8 @@ static int dist_apply(smp *s, smp_cands *c) {
     dist_state *d = s->ctx;
     if (c->n <= 0) return SMP_ENOSEL;
     smp_cands_softmax(c);
-    if (!in_id_order(c)) {
-        qsort(c->data, (size_t)c->n, sizeof *c->data, cmp_id);
-        c->sorted = false;
-    }
-    double total = 0;
-    for (int32_t i = 0; i < c->n; i++) total += c->data[i].p;
-    double u = smp_rng_double(&d->rng) * total, cum = 0;
-    int32_t pick = -1;
-    for (int32_t i = 0; i < c->n; i++) {
-        if (c->data[i].p > 0) pick = i;          /* the last positive, if rounding runs out */
-        cum += c->data[i].p;
-        if (cum > u && c->data[i].p > 0) break;
-    }
+    double r = smp_rng_double(&d->rng);
+    int32_t pick = smp_mass_draw(c, r);
     c->selected = pick >= 0 ? pick : best_index(c);
     return SMP_OK;
 }
@@ -315,12 +280,8 @@ static int32_t nucleus(const smp_cands *c, int32_t m, double p, int32_t min_keep
 static int top_p_apply(smp *s, smp_cands *c) {
     const par *q = s->ctx;
     if (q->v >= 1.0f || c->n <= 1) return SMP_OK;
+    if (!c->sorted && c->n > SMP_MASS_MIN) return smp_mass_top_p(c, q->v, keep_at_least(q));
     smp_cands_softmax(c);
-    if (!c->sorted && c->n > 1024) {    /* large rows: no sort (smp_keep_mass), rank key -logit */
-        for (int32_t i = 0; i < c->n; i++) c->tmp[i] = -c->data[i].logit;
-        int32_t k = smp_keep_mass(c, c->tmp, q->v, keep_at_least(q));
-        return k < 0 ? k : SMP_OK;
-    }
     int32_t m = c->n < 256 ? c->n : 256, keep = -1;
     if (!c->sorted) {
         partial_sort(c, m);
@@ -396,18 +357,7 @@ static int cmp_score(const void *pa, const void *pb) {
 static int typical_apply(smp *s, smp_cands *c) {
     typ_state *t = s->ctx;
     if (t->q.v >= 1.0f || c->n <= 1) return SMP_OK;
-    if (c->n > 1024) {
-        smp_cands_softmax(c);
-        /* |-log p_i - H| = |l_i - E[l]|: -log p_i = lse - l_i and H = lse -
-         * E[l], so the distance needs no log and no sort (smp_keep_mass) */
-        double lbar = 0;
-        for (int32_t i = 0; i < c->n; i++)
-            if (c->data[i].p > 0) lbar += c->data[i].p * (double)c->data[i].logit;
-        for (int32_t i = 0; i < c->n; i++)
-            c->tmp[i] = c->data[i].p > 0 ? (float)fabs((double)c->data[i].logit - lbar) : INFINITY;
-        int32_t k = smp_keep_mass(c, c->tmp, t->q.v, keep_at_least(&t->q));
-        return k < 0 ? k : SMP_OK;
-    }
+    if (c->n > SMP_MASS_MIN) return smp_mass_typical(c, t->q.v, keep_at_least(&t->q));
     if (c->n > t->cap) {
         void *o = realloc(t->ord, sizeof *t->ord * (size_t)c->n);
         if (!o) return SMP_ENOMEM;

@@ -51,8 +51,11 @@ typedef struct smp_cands {
     bool sorted;        /* data[0..n) in rank order: logit descending, then id ascending */
     bool normalized;    /* p == softmax(logit) over data[0..n) */
     int32_t selected;   /* index into data of the chosen token; -1 until a selector ran */
-    float *tmp;         /* (cap) scratch for the stages (the vectorized softmax, keys) */
-    int32_t *tmp_i;     /* (cap) scratch for the stages (smp_keep_mass's buckets) */
+    /* scratch for the stages' whole-row passes (smp_mass.c): */
+    float *tmp;         /* (cap) probabilities */
+    float *tmp2;        /* (2 cap) logits, keys */
+    int32_t *tmp_i;     /* (cap) buckets */
+    double *tmp_d;      /* (cap) the dist draw's prefix sums */
 } smp_cands;
 
 int smp_cands_init(smp_cands *c, int32_t cap);   /* SMP_ENOMEM or 0 */
@@ -63,17 +66,6 @@ void smp_cands_set(smp_cands *c, const float *logits, int32_t n);
 void smp_cands_softmax(smp_cands *c);
 /* Sorts into rank order (no-op when sorted). */
 void smp_cands_sort(smp_cands *c);
-/* Keeps the smallest set of candidates, taken in ascending order of key
- * (key[i] for data[i]; ties by id ascending; NaN last), whose probability
- * mass reaches p and that has at least min_keep members, as a walk over
- * the fully sorted order would, without sorting: a histogram of the keys
- * finds the bucket where the mass crosses p and only that bucket is
- * sorted (smp_mass.c). The kept candidates stay in their order, p is
- * renormalized over them; c must be normalized. key may be c->tmp. Returns how many are kept,
- * or SMP_ENOMEM. The mass before the crossing bucket is summed per bucket,
- * so a set whose mass lands within rounding (~1e-15) of p may differ by one
- * token from a walk in sorted order. */
-int32_t smp_keep_mass(smp_cands *c, const float *key, double p, int32_t min_keep);
 
 /* ---- the processor interface ------------------------------------------- */
 
