@@ -74,50 +74,66 @@ static float row_max(const float *x, int32_t n) {
  * chain of dependent adds; the same result every time), p = e * (1/sum)
  * rounded to float. All -inf: p = 0 everywhere. */
 static void row_softmax(const float *L, float *P, int32_t n) {
+    enum { CHUNK = 2048 };                   /* a multiple of 8, in the L1 cache */
     float m = row_max(L, n);
     if (m == -INFINITY) {
         memset(P, 0, sizeof *P * (size_t)n);
         return;
     }
-    int32_t i = 0;
     double part[8] = { 0 };
 #if SMP_SSE2
     const int v = simd();
-    if (v) {
-        __m128 vm = _mm_set1_ps(m);
-        for (; i + 4 <= n; i += 4) _mm_storeu_ps(P + i, _mm_sub_ps(_mm_loadu_ps(L + i), vm));
-    }
+    __m128 vm = _mm_set1_ps(m), lo = _mm_set1_ps(-87.0f);
+    __m128d s01 = _mm_setzero_pd(), s23 = s01, s45 = s01, s67 = s01;
 #endif
-    for (; i < n; i++) P[i] = L[i] - m;
-    vd_exp_f32(P, n);
-    i = 0;
+    /* a chunk at a time: l - max, exp, the mask and the sums while the
+     * chunk is in the L1 cache */
+    for (int32_t i0 = 0; i0 < n; i0 += CHUNK) {
+        int32_t i1 = n - i0 < CHUNK ? n : i0 + CHUNK, i = i0;
 #if SMP_SSE2
-    if (v) {
-        __m128 vm = _mm_set1_ps(m), lo = _mm_set1_ps(-87.0f);
-        __m128d s01 = _mm_setzero_pd(), s23 = s01, s45 = s01, s67 = s01;
-        for (; i + 8 <= n; i += 8) {
-            __m128 e0 = _mm_and_ps(_mm_cmpge_ps(_mm_sub_ps(_mm_loadu_ps(L + i), vm), lo), _mm_loadu_ps(P + i));
-            __m128 e1 = _mm_and_ps(_mm_cmpge_ps(_mm_sub_ps(_mm_loadu_ps(L + i + 4), vm), lo), _mm_loadu_ps(P + i + 4));
-            _mm_storeu_ps(P + i, e0);
-            _mm_storeu_ps(P + i + 4, e1);
-            s01 = _mm_add_pd(s01, _mm_cvtps_pd(e0));
-            s23 = _mm_add_pd(s23, _mm_cvtps_pd(_mm_movehl_ps(e0, e0)));
-            s45 = _mm_add_pd(s45, _mm_cvtps_pd(e1));
-            s67 = _mm_add_pd(s67, _mm_cvtps_pd(_mm_movehl_ps(e1, e1)));
+        if (v) for (; i + 4 <= i1; i += 4) _mm_storeu_ps(P + i, _mm_sub_ps(_mm_loadu_ps(L + i), vm));
+#endif
+        for (; i < i1; i++) P[i] = L[i] - m;
+        vd_exp_f32(P + i0, i1 - i0);
+        i = i0;
+#if SMP_SSE2
+        if (v)
+            for (; i + 8 <= i1; i += 8) {
+                __m128 e0 = _mm_and_ps(_mm_cmpge_ps(_mm_sub_ps(_mm_loadu_ps(L + i), vm), lo), _mm_loadu_ps(P + i));
+                __m128 e1 = _mm_and_ps(_mm_cmpge_ps(_mm_sub_ps(_mm_loadu_ps(L + i + 4), vm), lo), _mm_loadu_ps(P + i + 4));
+                _mm_storeu_ps(P + i, e0);
+                _mm_storeu_ps(P + i + 4, e1);
+                s01 = _mm_add_pd(s01, _mm_cvtps_pd(e0));
+                s23 = _mm_add_pd(s23, _mm_cvtps_pd(_mm_movehl_ps(e0, e0)));
+                s45 = _mm_add_pd(s45, _mm_cvtps_pd(e1));
+                s67 = _mm_add_pd(s67, _mm_cvtps_pd(_mm_movehl_ps(e1, e1)));
+            }
+        if (v && i < i1) {                   /* the last chunk's tail: lanes to part[] */
+            _mm_storeu_pd(part, s01);
+            _mm_storeu_pd(part + 2, s23);
+            _mm_storeu_pd(part + 4, s45);
+            _mm_storeu_pd(part + 6, s67);
+            s01 = s23 = s45 = s67 = _mm_setzero_pd();
         }
-        _mm_storeu_pd(part, s01);
-        _mm_storeu_pd(part + 2, s23);
-        _mm_storeu_pd(part + 4, s45);
-        _mm_storeu_pd(part + 6, s67);
+#endif
+        for (; i < i1; i++) {
+            if (!(L[i] - m >= -87.0f)) P[i] = 0.0f;
+            part[i & 7] += P[i];
+        }
+    }
+#if SMP_SSE2
+    if (v) {                                 /* lanes not yet in part[] (zero if they are) */
+        double t[8];
+        _mm_storeu_pd(t, s01);
+        _mm_storeu_pd(t + 2, s23);
+        _mm_storeu_pd(t + 4, s45);
+        _mm_storeu_pd(t + 6, s67);
+        if (n % 8 == 0) memcpy(part, t, sizeof part);
     }
 #endif
-    for (; i < n; i++) {
-        if (!(L[i] - m >= -87.0f)) P[i] = 0.0f;
-        part[i & 7] += P[i];
-    }
     double s = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
     double inv = s > 0 ? 1.0 / s : 0.0;
-    i = 0;
+    int32_t i = 0;
 #if SMP_SSE2
     if (v) {
         __m128d vi = _mm_set1_pd(inv);
@@ -132,28 +148,64 @@ static void row_softmax(const float *L, float *P, int32_t n) {
     for (; i < n; i++) P[i] = (float)(P[i] * inv);
 }
 
-/* L = the logits, P = the probabilities (taken from c when normalized,
- * computed into P otherwise; c's own p are not written). */
-static void take_row(const smp_cands *c, float *L, float *P) {
-    const smp_cand *d = c->data;
+/* ---- the columns ---------------------------------------------------------- */
+
+void smp_cands_sync(smp_cands *c) {
+    if (!c->lazy) return;
+    const int32_t *id = c->col_id;
+    const float *L = c->col_logit, *P = c->col_p;
+    smp_cand *d = c->data;
     int32_t n = c->n;
-    if (c->normalized) {
-        for (int32_t i = 0; i < n; i++) { L[i] = d[i].logit; P[i] = d[i].p; }
-        return;
+    if (c->has_p) for (int32_t i = 0; i < n; i++) d[i] = (smp_cand){ id[i], L[i], P[i] };
+    else for (int32_t i = 0; i < n; i++) d[i] = (smp_cand){ id[i], L[i], 0.0f };
+    c->lazy = false;
+}
+
+/* The columns from data[] (a stage that needed data[] ran before). */
+static void to_columns(smp_cands *c) {
+    if (c->lazy) return;
+    const smp_cand *d = c->data;
+    int32_t *id = c->col_id;
+    float *L = c->col_logit, *P = c->col_p;
+    for (int32_t i = 0, n = c->n; i < n; i++) {
+        id[i] = d[i].id;
+        L[i] = d[i].logit;
+        P[i] = d[i].p;
     }
-    for (int32_t i = 0; i < n; i++) L[i] = d[i].logit;
-    row_softmax(L, P, n);
+    c->has_p = true;
+    c->lazy = true;
 }
 
 void smp_cands_softmax(smp_cands *c) {
     if (c->normalized || c->n == 0) return;
-    float *L = c->tmp2, *P = c->tmp;
+    smp_cands_sync(c);
+    float *L = c->tmp, *P = c->col_p;         /* scratch while data[] is written */
     smp_cand *d = c->data;
     int32_t n = c->n;
     for (int32_t i = 0; i < n; i++) L[i] = d[i].logit;
     row_softmax(L, P, n);
     for (int32_t i = 0; i < n; i++) d[i].p = P[i];
     c->normalized = true;
+}
+
+void smp_mass_softmax(smp_cands *c) {
+    if (c->normalized || c->n == 0) return;
+    if (!c->lazy) { smp_cands_softmax(c); return; }
+    row_softmax(c->col_logit, c->col_p, c->n);
+    c->has_p = true;
+    c->normalized = true;
+}
+
+void smp_mass_div(smp_cands *c, float t) {
+    float *L = c->col_logit;
+    int32_t i = 0, n = c->n;
+#if SMP_SSE2
+    if (simd()) {
+        __m128 vt = _mm_set1_ps(t);
+        for (; i + 4 <= n; i += 4) _mm_storeu_ps(L + i, _mm_div_ps(_mm_loadu_ps(L + i), vt));
+    }
+#endif
+    for (; i < n; i++) L[i] /= t;
 }
 
 /* ---- keeping a mass ------------------------------------------------------- */
@@ -166,15 +218,39 @@ static int cmp_member(const void *pa, const void *pb) {
     return (a->id > b->id) - (a->id < b->id);
 }
 
+/* The keys are X, or -X with neg (top-p's rank key -logit: negation is
+ * exact, so no key column is written). */
+static inline float key_at(const float *X, int neg, int32_t i) { return neg ? -X[i] : X[i]; }
+
+/* Appends candidate i to the members (NaN keys as +inf); on failure the
+ * members are freed. */
+static int add_member(member **mb, int32_t *nm, int32_t *cap, const float *X, int neg, const int32_t *id, int32_t i) {
+    if (*nm == *cap) {
+        int32_t nc = *cap ? 2 * *cap : 256;
+        member *t = realloc(*mb, sizeof *t * (size_t)nc);
+        if (!t) {
+            free(*mb);
+            *mb = NULL;
+            return SMP_ENOMEM;
+        }
+        *mb = t;
+        *cap = nc;
+    }
+    float k = key_at(X, neg, i);
+    (*mb)[(*nm)++] = (member){ isnan(k) ? INFINITY : k, id[i], i };
+    return 0;
+}
+
 /* kmin: the smallest key (NaN skipped); kmax: the largest below +inf. */
-static void key_range(const float *K, int32_t n, float *pmin, float *pmax) {
+static void key_range(const float *X, int neg, int32_t n, float *pmin, float *pmax) {
     float kmin = INFINITY, kmax = -INFINITY;
     int32_t i = 0;
 #if SMP_SSE2
     if (simd() && n >= 4) {
         __m128 lo = _mm_set1_ps(INFINITY), hi = _mm_set1_ps(-INFINITY), inf = lo, ninf = hi;
+        __m128 sg = _mm_set1_ps(neg ? -0.0f : 0.0f);
         for (; i + 4 <= n; i += 4) {
-            __m128 k = _mm_loadu_ps(K + i), fin = _mm_cmplt_ps(k, inf);
+            __m128 k = _mm_xor_ps(_mm_loadu_ps(X + i), sg), fin = _mm_cmplt_ps(k, inf);
             lo = _mm_min_ps(k, lo);                               /* k < lo ? k : lo */
             hi = _mm_max_ps(_mm_or_ps(_mm_and_ps(fin, k), _mm_andnot_ps(fin, ninf)), hi);
         }
@@ -188,7 +264,7 @@ static void key_range(const float *K, int32_t n, float *pmin, float *pmax) {
     }
 #endif
     for (; i < n; i++) {
-        float k = K[i];
+        float k = key_at(X, neg, i);
         if (k < kmin) kmin = k;                        /* NaN compares false */
         if (k > kmax && k < INFINITY) kmax = k;
     }
@@ -196,31 +272,48 @@ static void key_range(const float *K, int32_t n, float *pmin, float *pmax) {
     *pmax = kmax;
 }
 
-/* B[i]: the bucket of K[i]; keys above top (or NaN) in the last one. */
-static void key_buckets(const float *K, int32_t n, float kmin, float scale, float top, int32_t *B) {
-    int32_t i = 0;
+/* B[i]: the bucket of key i (keys above top, or NaN, in the last one), and
+ * mass[b] += P[i] in candidate order (cnt[b]++ too when cnt), a chunk at a
+ * time so that the histogram reads B while it is in the L1 cache. */
+static void key_buckets(const float *X, int neg, const float *P, int32_t n, float kmin, float scale, float top,
+                        uint16_t *B, double *mass, int32_t *cnt) {
+    enum { CHUNK = 2048 };
+    for (int32_t i0 = 0; i0 < n; i0 += CHUNK) {
+        int32_t i1 = n - i0 < CHUNK ? n : i0 + CHUNK, i = i0;
 #if SMP_SSE2
-    if (simd()) {
-        __m128 vmin = _mm_set1_ps(kmin), vs = _mm_set1_ps(scale), vt = _mm_set1_ps(top);
-        __m128 cap = _mm_set1_ps((float)(SMP_MASS_BUCKETS - 1));
-        __m128i last = _mm_set1_epi32(SMP_MASS_BUCKETS - 1);
-        for (; i + 4 <= n; i += 4) {
-            __m128 k = _mm_loadu_ps(K + i);
-            __m128i in = _mm_castps_si128(_mm_cmple_ps(k, vt));  /* false for NaN and beyond */
-            /* f < cap ? (int)f : cap, as min(f, cap) then truncation */
-            __m128i b = _mm_cvttps_epi32(_mm_min_ps(_mm_mul_ps(_mm_sub_ps(k, vmin), vs), cap));
-            _mm_storeu_si128((__m128i *)(B + i), _mm_or_si128(_mm_and_si128(in, b), _mm_andnot_si128(in, last)));
+        if (simd()) {
+            __m128 vmin = _mm_set1_ps(kmin), vs = _mm_set1_ps(scale), vt = _mm_set1_ps(top);
+            __m128 cap = _mm_set1_ps((float)(SMP_MASS_BUCKETS - 1)), sg = _mm_set1_ps(neg ? -0.0f : 0.0f);
+            __m128i last = _mm_set1_epi32(SMP_MASS_BUCKETS - 1);
+            for (; i + 8 <= i1; i += 8) {
+                __m128i b2[2];
+                for (int h = 0; h < 2; h++) {
+                    __m128 k = _mm_xor_ps(_mm_loadu_ps(X + i + 4 * h), sg);
+                    __m128i in = _mm_castps_si128(_mm_cmple_ps(k, vt));  /* false for NaN and beyond */
+                    /* f < cap ? (int)f : cap, as min(f, cap) then truncation */
+                    __m128i b = _mm_cvttps_epi32(_mm_min_ps(_mm_mul_ps(_mm_sub_ps(k, vmin), vs), cap));
+                    b2[h] = _mm_or_si128(_mm_and_si128(in, b), _mm_andnot_si128(in, last));
+                }
+                _mm_storeu_si128((__m128i *)(B + i), _mm_packs_epi32(b2[0], b2[1]));   /* < 4096 */
+            }
         }
-    }
 #endif
-    for (; i < n; i++) {
-        float k = K[i];
-        int32_t b = SMP_MASS_BUCKETS - 1;
-        if (k <= top) {
-            float f = (k - kmin) * scale;
-            b = f < SMP_MASS_BUCKETS - 1 ? (int32_t)f : SMP_MASS_BUCKETS - 1;
+        for (; i < i1; i++) {
+            float k = key_at(X, neg, i);
+            int32_t b = SMP_MASS_BUCKETS - 1;
+            if (k <= top) {
+                float f = (k - kmin) * scale;
+                b = f < SMP_MASS_BUCKETS - 1 ? (int32_t)f : SMP_MASS_BUCKETS - 1;
+            }
+            B[i] = (uint16_t)b;
         }
-        B[i] = b;
+        if (cnt)
+            for (i = i0; i < i1; i++) {
+                mass[B[i]] += P[i];
+                cnt[B[i]]++;
+            }
+        else
+            for (i = i0; i < i1; i++) mass[B[i]] += P[i];
     }
 }
 
@@ -244,64 +337,66 @@ static double sum4(const float *x, int32_t n) {
     return (part[0] + part[1]) + (part[2] + part[3]);
 }
 
-/* Keeps the smallest set of candidates, taken in ascending order of K
- * (ties by id ascending; NaN last), whose mass (P) reaches p and that has
- * at least min_keep members, in place and in order, p renormalized over
- * them (p = P / their sum, rounded to float). K, P and W (scratch) are
- * float columns of c->n; B is c->tmp_i. The mass before the crossing
- * bucket is summed per bucket, so a set whose mass lands within rounding
- * (~1e-15) of p may differ by one token from a walk in sorted order. */
-static int keep_mass(smp_cands *c, const float *K, const float *P, float *W, double p, int32_t min_keep) {
+/* Keeps the smallest set of candidates (normalized columns), taken in
+ * ascending order of their key (ties by id ascending; NaN last), whose mass
+ * reaches p and that has at least min_keep members, in place and in order,
+ * p renormalized over them (p / their sum, rounded to float). The keys
+ * are X (a float column of c->n), negated with neg; B is c->tmp_b. The
+ * mass before the crossing bucket is summed per bucket, so a set whose
+ * mass lands within rounding (~1e-15) of p may differ by one token from a
+ * walk in sorted order. */
+static int keep_mass(smp_cands *c, const float *X, int neg, double p, int32_t min_keep) {
     int32_t n = c->n;
+    int32_t *id = c->col_id;
+    float *L = c->col_logit, *P = c->col_p;
     float kmin, kmax;
-    key_range(K, n, &kmin, &kmax);
+    key_range(X, neg, n, &kmin, &kmax);
     if (!(kmin < INFINITY)) kmin = kmax = 0;
     float range = kmax - kmin < SMP_MASS_RANGE ? kmax - kmin : SMP_MASS_RANGE;
     float scale = range > 0 ? (SMP_MASS_BUCKETS - 1) / range : 0;
     float top = kmin + range;
-    int32_t *B = c->tmp_i;
-    key_buckets(K, n, kmin, scale, top, B);
+    uint16_t *B = c->tmp_b;
+    /* the mass per bucket; the count only where min_keep needs it (with
+     * min_keep 1 and p > 0, reaching the mass implies one member) */
     double mass[SMP_MASS_BUCKETS];
     int32_t cnt[SMP_MASS_BUCKETS];
     memset(mass, 0, sizeof mass);
     memset(cnt, 0, sizeof cnt);
-    for (int32_t i = 0; i < n; i++) {
-        mass[B[i]] += P[i];
-        cnt[B[i]]++;
-    }
+    int counted = min_keep > 1;
+    key_buckets(X, neg, P, n, kmin, scale, top, B, mass, counted ? cnt : NULL);
     /* the bucket where both the mass and min_keep are reached */
     double cum = 0;
     int32_t before = 0, bc = 0;
     for (; bc < SMP_MASS_BUCKETS - 1; bc++) {
-        if (cum + mass[bc] >= p && before + cnt[bc] >= min_keep) break;
+        if (cum + mass[bc] >= p && before + cnt[bc] >= (counted ? min_keep : 0)) break;
         cum += mass[bc];
         before += cnt[bc];
     }
     /* its members in key order (NaN keys last); the walk runs on into later
-     * buckets only when rounding left the bucket sums just short */
+     * buckets only when rounding left the bucket sums just short (then with
+     * counts, to skip the empty ones) */
     member *mb = NULL, last = { 0, 0, 0 };
-    int32_t take = -1;
+    int32_t take = -1, cap = 0;
     for (int32_t b = bc; b < SMP_MASS_BUCKETS && take < 0; b++) {
-        if (!cnt[b]) continue;
-        member *t = realloc(mb, sizeof *mb * (size_t)cnt[b]);
-        if (!t) {
-            free(mb);
-            return SMP_ENOMEM;
+        if (b > bc && !counted) {
+            for (int32_t i = 0; i < n; i++) cnt[B[i]]++;
+            counted = 1;
         }
-        mb = t;
+        if (counted && !cnt[b]) continue;
         int32_t nm = 0, i = 0;
 #if SMP_SSE2
-        if (simd()) {                       /* four buckets at a time: members are rare */
-            __m128i vb = _mm_set1_epi32(b);
-            for (; i + 4 <= n; i += 4) {
-                int hit = _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(B + i)), vb)));
-                for (int j = 0; hit; j++, hit >>= 1)
-                    if (hit & 1) mb[nm++] = (member){ isnan(K[i + j]) ? INFINITY : K[i + j], c->data[i + j].id, i + j };
+        if (simd()) {                       /* eight buckets at a time: members are rare */
+            __m128i vb = _mm_set1_epi16((short)b);
+            for (; i + 8 <= n; i += 8) {
+                int hit = _mm_movemask_epi8(_mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)(B + i)), vb));
+                for (int j = 0; hit; j++, hit >>= 2)
+                    if ((hit & 1) && add_member(&mb, &nm, &cap, X, neg, id, i + j)) return SMP_ENOMEM;
             }
         }
 #endif
         for (; i < n; i++)
-            if (B[i] == b) mb[nm++] = (member){ isnan(K[i]) ? INFINITY : K[i], c->data[i].id, i };
+            if (B[i] == b && add_member(&mb, &nm, &cap, X, neg, id, i)) return SMP_ENOMEM;
+        if (!nm) continue;
         qsort(mb, (size_t)nm, sizeof *mb, cmp_member);
         for (int32_t j = 0; j < nm; j++) {
             cum += P[mb[j].i];
@@ -315,23 +410,23 @@ static int keep_mass(smp_cands *c, const float *K, const float *P, float *W, dou
     /* keep what is ahead of (or is) the last member, in place and in
      * order: every candidate is copied to the next free place, which moves
      * on only for a kept one (no branch to mispredict on a flat row) */
-    smp_cand *d = c->data;
     int32_t k = 0;
     for (int32_t i = 0; i < n; i++) {
         int32_t b = B[i];
         int keep = b < bc;
         if (b == bc) {
-            float kk = isnan(K[i]) ? INFINITY : K[i];
-            keep = kk < last.key || (kk == last.key && d[i].id <= last.id);
+            float kk = key_at(X, neg, i);
+            if (isnan(kk)) kk = INFINITY;
+            keep = kk < last.key || (kk == last.key && id[i] <= last.id);
         }
-        d[k] = d[i];
-        W[k] = P[i];
+        id[k] = id[i];
+        L[k] = L[i];
+        P[k] = P[i];
         k += keep;
     }
     c->n = k;
-    double s = sum4(W, k);
+    double s = sum4(P, k);
     if (!(s > 0)) {
-        for (int32_t j = 0; j < k; j++) d[j].p = W[j];
         c->normalized = false;
         return 0;
     }
@@ -340,39 +435,24 @@ static int keep_mass(smp_cands *c, const float *K, const float *P, float *W, dou
     if (simd()) {
         __m128d vs = _mm_set1_pd(s);
         for (; j + 4 <= k; j += 4) {
-            __m128 w = _mm_loadu_ps(W + j);
+            __m128 w = _mm_loadu_ps(P + j);
             __m128 a = _mm_cvtpd_ps(_mm_div_pd(_mm_cvtps_pd(w), vs));
             __m128 b = _mm_cvtpd_ps(_mm_div_pd(_mm_cvtps_pd(_mm_movehl_ps(w, w)), vs));
-            float q[4];
-            _mm_storeu_ps(q, _mm_movelh_ps(a, b));
-            d[j].p = q[0];
-            d[j + 1].p = q[1];
-            d[j + 2].p = q[2];
-            d[j + 3].p = q[3];
+            _mm_storeu_ps(P + j, _mm_movelh_ps(a, b));
         }
     }
 #endif
-    for (; j < k; j++) d[j].p = (float)(W[j] / s);
-    c->normalized = true;
+    for (; j < k; j++) P[j] = (float)(P[j] / s);
     return 0;
 }
 
 int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep) {
     if (min_keep < 1) min_keep = 1;
-    if (c->n <= min_keep) { smp_cands_softmax(c); return 0; }
-    int32_t n = c->n;
-    float *P = c->tmp, *L = c->tmp2, *K = c->tmp2 + c->cap;
-    take_row(c, L, P);
+    to_columns(c);
+    smp_mass_softmax(c);
+    if (c->n <= min_keep) return 0;
     /* the rank key -logit: ascending key = logit descending */
-    int32_t i = 0;
-#if SMP_SSE2
-    if (simd()) {
-        __m128 sign = _mm_set1_ps(-0.0f);
-        for (; i + 4 <= n; i += 4) _mm_storeu_ps(K + i, _mm_xor_ps(_mm_loadu_ps(L + i), sign));
-    }
-#endif
-    for (; i < n; i++) K[i] = -L[i];
-    return keep_mass(c, K, P, L, p, min_keep);
+    return keep_mass(c, c->col_logit, 1, p, min_keep);
 }
 
 /* |-log p_i - H| = |l_i - E[l]|: -log p_i = lse - l_i and H = lse - E[l]
@@ -380,10 +460,12 @@ int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep) {
  * one chain of adds in candidate order; the keys round to float. */
 int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
     if (min_keep < 1) min_keep = 1;
-    if (c->n <= min_keep) { smp_cands_softmax(c); return 0; }
+    to_columns(c);
+    smp_mass_softmax(c);
+    if (c->n <= min_keep) return 0;
     int32_t n = c->n;
-    float *P = c->tmp, *L = c->tmp2, *K = c->tmp2 + c->cap;
-    take_row(c, L, P);
+    const float *L = c->col_logit, *P = c->col_p;
+    float *K = c->tmp;
     double lbar = 0;
     for (int32_t i = 0; i < n; i++)
         if (P[i] > 0) lbar += P[i] * (double)L[i];
@@ -402,7 +484,39 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
     }
 #endif
     for (; i < n; i++) K[i] = P[i] > 0 ? (float)fabs((double)L[i] - lbar) : INFINITY;
-    return keep_mass(c, K, P, L, p, min_keep);
+    return keep_mass(c, K, 0, p, min_keep);
+}
+
+/* ---- min-p ------------------------------------------------------------------ */
+
+int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
+    int32_t n = c->n;
+    int32_t *id = c->col_id;
+    float *L = c->col_logit, *P = c->col_p;
+    /* the best candidate's logit: the largest that is not NaN (the rank
+     * order puts NaN last), or the first when sorted */
+    float lmax = c->sorted ? L[0] : row_max(L, n);
+    if (!c->sorted && !(lmax > -INFINITY)) return 0;
+    double thr = (double)lmax + log((double)v);
+    int32_t kept = 0;
+    for (int32_t i = 0; i < n; i++) kept += (double)L[i] >= thr;
+    if (kept < keep) return 0;
+    int32_t k = 0;
+    for (int32_t i = 0; i < n; i++) {
+        float l = L[i];
+        id[k] = id[i];
+        L[k] = l;
+        P[k] = P[i];
+        k += (double)l >= thr;
+    }
+    if (k >= n) return 1;
+    c->n = k;
+    if (!c->normalized) return 1;
+    double s = 0;                            /* one chain, as the sorting paths renormalize */
+    for (int32_t i = 0; i < k; i++) s += P[i];
+    if (s > 0) for (int32_t i = 0; i < k; i++) P[i] = (float)(P[i] / s);
+    else c->normalized = false;
+    return 1;
 }
 
 /* ---- the dist draw ----------------------------------------------------------- */
@@ -412,6 +526,62 @@ static int cmp_id(const void *pa, const void *pb) {
     return (a->id > b->id) - (a->id < b->id);
 }
 
+/* When every p is 0 or at least 2^-29 (a multiple of 2^-52) and the total
+ * stays below 2, every partial sum of the chain `cum += p` is exact (a
+ * multiple of 2^-52 below 2 is a double), so the sums can be taken in any
+ * order: per block of 64, two lanes at a time, and the walk only enters
+ * the block where the prefix passes u. What the chain would give, with no
+ * chain of dependent adds over the whole row. -2 when the row does not
+ * qualify (a tiny p, a negative or NaN one, a total of 2 or more). */
+static int32_t exact_draw(const float *P, int32_t n, double r, double *bs) {
+    enum { BLK = 64 };
+    const float tiny = 0x1p-29f;
+    int32_t nb = (n + BLK - 1) / BLK;
+    int ok = 1;
+    for (int32_t b = 0; b < nb && ok; b++) {
+        int32_t i = b * BLK, e = n - i < BLK ? n : i + BLK;
+        double s = 0;
+#if SMP_SSE2
+        if (simd() && e - i == BLK) {
+            __m128d a0 = _mm_setzero_pd(), a1 = a0;
+            __m128 bad = _mm_setzero_ps(), z = bad, t = _mm_set1_ps(tiny);
+            for (; i < e; i += 4) {
+                __m128 p = _mm_loadu_ps(P + i);
+                /* good: p == 0 or p >= tiny (false for NaN and p < 0) */
+                bad = _mm_or_ps(bad, _mm_andnot_ps(_mm_or_ps(_mm_cmpeq_ps(p, z), _mm_cmpge_ps(p, t)), _mm_castsi128_ps(_mm_set1_epi32(-1))));
+                a0 = _mm_add_pd(a0, _mm_cvtps_pd(p));
+                a1 = _mm_add_pd(a1, _mm_cvtps_pd(_mm_movehl_ps(p, p)));
+            }
+            if (_mm_movemask_ps(bad)) { ok = 0; break; }
+            double h[2];
+            _mm_storeu_pd(h, _mm_add_pd(a0, a1));
+            s = h[0] + h[1];
+        }
+#endif
+        for (; i < e; i++) {
+            float p = P[i];
+            if (!(p == 0 || p >= tiny)) { ok = 0; break; }
+            s += p;
+        }
+        bs[b] = s;
+    }
+    if (!ok) return -2;
+    double total = 0;
+    for (int32_t b = 0; b < nb; b++) total += bs[b];
+    if (!(total < 2)) return -2;
+    double u = r * total, cum = 0;
+    for (int32_t b = 0; b < nb; b++) {
+        if (!(cum + bs[b] > u)) { cum += bs[b]; continue; }
+        for (int32_t i = b * BLK; i < n; i++) {
+            cum += P[i];
+            if (cum > u) return i;
+        }
+    }
+    for (int32_t i = n - 1; i >= 0; i--)     /* u not passed (r * total rounded up) */
+        if (P[i] > 0) return i;
+    return -1;
+}
+
 /* One chain of adds in id order gives the total and, kept in tmp_d, every
  * prefix sum: the first prefix above u is then found by bisection instead
  * of a second walk. Adding p >= 0 never lowers a double sum, so the
@@ -419,41 +589,37 @@ static int cmp_id(const void *pa, const void *pb) {
  * token the walk `cum += p; if (cum > u && p > 0) stop` stops at. A
  * negative or NaN p (a custom stage's) takes that walk itself. */
 int32_t smp_mass_draw(smp_cands *c, double r) {
-    smp_cand *d = c->data;
     int32_t n = c->n;
+    to_columns(c);
+    for (int32_t i = 1; i < n; i++)
+        if (c->col_id[i - 1] > c->col_id[i]) {
+            smp_cands_sync(c);
+            qsort(c->data, (size_t)n, sizeof *c->data, cmp_id);
+            c->sorted = false;
+            to_columns(c);
+            break;
+        }
+    const float *P = c->col_p;
+    int32_t k = exact_draw(P, n, r, c->tmp_d);
+    if (k != -2) return k;
     double *pre = c->tmp_d, cum = 0;
     int32_t last = -1;
-    int valid = 1, ordered = 1;
+    int valid = 1;
     for (int32_t i = 0; i < n; i++) {
-        float p = d[i].p;
-        if (i && d[i - 1].id > d[i].id) { ordered = 0; break; }
+        float p = P[i];
         valid &= p >= 0;
         if (p > 0) last = i;
         cum += p;
         pre[i] = cum;
-    }
-    if (!ordered) {
-        qsort(d, (size_t)n, sizeof *d, cmp_id);
-        c->sorted = false;
-        cum = 0;
-        last = -1;
-        valid = 1;
-        for (int32_t i = 0; i < n; i++) {
-            float p = d[i].p;
-            valid &= p >= 0;
-            if (p > 0) last = i;
-            cum += p;
-            pre[i] = cum;
-        }
     }
     double u = r * cum;
     if (!valid) {
         double s = 0;
         int32_t pick = -1;
         for (int32_t i = 0; i < n; i++) {
-            if (d[i].p > 0) pick = i;
-            s += d[i].p;
-            if (s > u && d[i].p > 0) break;
+            if (P[i] > 0) pick = i;
+            s += P[i];
+            if (s > u && P[i] > 0) break;
         }
         return pick;
     }

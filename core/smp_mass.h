@@ -24,6 +24,15 @@ int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep);
 /* Locally typical selection over such a row: the same, ranked by the
  * distance |-log p_i - H| (ties by id). */
 int smp_mass_typical(smp_cands *c, double p, int32_t min_keep);
+/* Min-p on lazy candidates (tokens with l >= l_max + log v, in order,
+ * p renormalized when some are dropped): 1 when done, 0 when the caller's
+ * path must run (at least `keep` must pass, and the best logit must be
+ * above -inf). */
+int smp_mass_min_p(smp_cands *c, float v, int32_t keep);
+/* smp_cands_softmax that leaves lazy candidates in their columns. */
+void smp_mass_softmax(smp_cands *c);
+/* Divides the logits of lazy candidates by t (temperature). */
+void smp_mass_div(smp_cands *c, float t);
 /* The dist draw on normalized candidates in id order: the first candidate
  * whose cumulative mass (summed in double, in order) exceeds r * total, or
  * the last with p > 0 when rounding runs out; -1 when none has p > 0.

@@ -87,6 +87,7 @@ static void one(const float *x, int32_t n, int kind, const char *spec, const smp
     for (int pick = 0; pick < 3; pick++) {      /* the random stream goes on */
         smp_cands_set(&a, x, n);
         smp_cands_set(&b, x, n);
+        smp_cands_sync(&b);                     /* the old stages start from data[] */
         int32_t ta = smp_sample(fast, &a), tb = smp_sample(ref, &b);
         cases++;
         if (ta != tb || !same(&a, &b)) {
