@@ -20,11 +20,12 @@ B.PROBE = 'Would you do better if you started over? ("Yes." or "No.")'
 
 -- ---- the prompt, in the chat template when the model has one -------------
 
--- B.format(model, prompt) -> {tokens=, chat=bool}
+-- B.format(model, prompt) -> {tokens=, text=, chat=bool} (text: what the
+-- tokens read as, the prompt in its template)
 function B.format(model, prompt)
   local text = lab.chat.format(model, { { role = "user", content = prompt } }, { add_generation_prompt = true })
-  if text then return { tokens = model:tokenize(text, { bos = false, special = true }), chat = true } end
-  return { tokens = model:tokenize(prompt), chat = false }
+  if text then return { tokens = model:tokenize(text, { bos = false, special = true }), text = text, chat = true } end
+  return { tokens = model:tokenize(prompt), text = prompt, chat = false }
 end
 
 -- ---- scorers ---------------------------------------------------------------
@@ -188,7 +189,10 @@ local function new_acct() return { tokens = 0, probe_tokens = 0, probes = 0, ste
 --    scorer (fn), seed (42), sampler (opts table for lab.sampler, temp overridden),
 --    temp (fn(drawn) -> T), plain (one round of n, no pruning, no threshold),
 --    batched (true: one eval_batch per token; false: one seq:eval per candidate),
---    on_event(kind, data) (progress: "round", "checkpoint", "done").
+--    on_event(kind, data) (progress: "start" {candidates=, rounds=, acct=}, the
+--    live tables a view may read while the run goes on; "round" round;
+--    "step" {step=, live=} after each engine step; "checkpoint" {at=, kept=};
+--    "done" result).
 -- result: { candidates=, winner=, rounds=, acct=, drawn= }; a candidate
 -- keeps index, round, seed, temp, tokens, logprobs, text, checkpoints,
 -- pruned_at, score, done and probe_tokens (what scoring it cost).
@@ -213,6 +217,7 @@ function B.run(model, ptoks, o)
     return v
   end
   local ok, err = pcall(function()
+    on_event("start", { candidates = cands, rounds = rounds, acct = acct })
     while drawn < o.n do
       local k = o.plain and o.n or math.min(size, o.n - drawn)
       local round = { index = #rounds + 1, size = k, first = drawn + 1 }
@@ -286,6 +291,7 @@ function B.run(model, ptoks, o)
           rows = assert(lab.eval_batch(seqs))
           acct.steps = acct.steps + 1
         end
+        on_event("step", { step = step, live = #live })
       end
       for i = round.first, drawn do
         local c = cands[i]
