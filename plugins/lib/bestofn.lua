@@ -61,12 +61,13 @@ function B.scorers.probe(model, o)
   if #ttoks == 0 then error("probe target '" .. target .. "' has no tokens", 0) end
   return function(c)
     local f = assert(c.seq:fork())
-    local pend = f:pending()
     f:append(suffix)
     local r, err = f:score(ttoks)
     f:close()
     if not r then error("probe: " .. tostring(err), 0) end
-    if c.acct then c.acct.probe_tokens, c.acct.probes = c.acct.probe_tokens + pend + #suffix + #ttoks, c.acct.probes + 1 end
+    -- the engine's work: the candidate's last token (pending in the fork), the probe turn, the target but its last
+    -- token, and its last evaluated token once more (seq:score's result.evaluated)
+    if c.acct then c.acct.probe_tokens, c.acct.probes = c.acct.probe_tokens + r.evaluated, c.acct.probes + 1 end
     return math.exp(r.logprob)
   end, { suffix = suffix, target = ttoks }
 end
@@ -127,7 +128,7 @@ function B.scorers.guard(model, prompt, o)
     local text = tmpl:gsub("{prompt}", function() return prompt end):gsub("{response}", function() return c.text end)
     local r, err = lab.score(model, text, target)
     if not r then error("guard: " .. tostring(err), 0) end
-    if c.acct then c.acct.probe_tokens = c.acct.probe_tokens + #model:tokenize(text) + r.n end
+    if c.acct then c.acct.probe_tokens = c.acct.probe_tokens + r.evaluated end
     return math.exp(r.logprob)
   end
 end

@@ -97,17 +97,17 @@ end)
 test("accounting equals lab.task_budget's count of the engine's work", function()
   local ok, err = lab.await(lab.spawn(function()
     lab.task_budget{ tokens = 1000000, seconds = 600 }
-    local u0 = lab.task_budget().used
+    local u0, e0 = lab.task_budget().used, m:kv().evaluated
     local res = run{ n = 6, scorer = B.scorers.probe(m, {}), prune = { lengths = { 5 }, keep = 0.5 } }
     local used = lab.task_budget().used - u0
-    -- the budget charges a score by its target's tokens; the probe's own tokens are counted by hand below
     local _, info = B.scorers.probe(m, {})
-    check.eq(used, res.acct.evaluated + res.acct.probes * #info.target, "tokens handed to the engine")
+    check.eq(used, res.acct.evaluated + res.acct.probe_tokens, "the budget charges generation and every probe token")
+    check.eq(m:kv().evaluated - e0, used, "and that is the engine's own count")
     local n_scored, probe_toks = 0, 0
     for _, c in ipairs(res.candidates) do
       local k = #c.checkpoints + (c.score and 1 or 0)
       n_scored = n_scored + k
-      probe_toks = probe_toks + k * (1 + #info.suffix + #info.target)
+      probe_toks = probe_toks + k * (1 + #info.suffix + #info.target)   -- the last token, the turn, the target
     end
     check.eq(res.acct.probes, n_scored, "one probe per checkpoint and per finished candidate")
     check.eq(res.acct.probe_tokens, probe_toks, "probe tokens: the pending last token, the probe turn, the target")
@@ -380,4 +380,21 @@ test("pane: candidates listed live (live, pruned, finished, round, scores), the 
   run{ n = 2, max_tokens = 4, on_event = BV.observer(S, "plain", PROMPT) }
   check.eq(S.cur, 2, "the new run is shown"); check.ok(BV.draw(S, 80, 10)[1]:find("(run 2/2)", 1, true), "runs counted")
   BV.key(S, "["); check.eq(S.cur, 1, "[ goes back")
+end)
+
+test("accounting of the guard scorer: the engine's count of its lab.score calls", function()
+  local ok, err = lab.await(lab.spawn(function()
+    lab.task_budget{ tokens = 1000000 }
+    local u0, e0 = lab.task_budget().used, m:kv().evaluated
+    local res = run{ n = 3, max_tokens = 8, scorer = B.scorers.guard(m, PROMPT, {}) }
+    check.eq(m:kv().evaluated - e0, lab.task_budget().used - u0, "charged = evaluated")
+    check.eq(lab.task_budget().used - u0, res.acct.evaluated + res.acct.probe_tokens, "generation and the guard's prompts")
+    local want = 0
+    for _, c in ipairs(res.candidates) do
+      local text = B.GUARD:gsub("{prompt}", PROMPT):gsub("{response}", function() return c.text end)
+      want = want + #m:tokenize(text .. " safe") - 1
+    end
+    check.eq(res.acct.probe_tokens, want, "each: the taxonomy prompt and the target but its last token")
+  end))
+  check.ok(ok, err)
 end)
