@@ -158,6 +158,7 @@ struct lmodel {
     struct ctx *c;
     int32_t n_vocab;
     int64_t steps;          /* engine steps (ctx_eval) run for jobs; written by the worker */
+    int64_t evaluated;      /* tokens those steps evaluated (KV entries written); written by the worker */
     uint64_t vocab_hash;    /* FNV-1a of the token strings, 0 until first asked (lab_model_vocab_hash) */
     char sha256[65];        /* hex SHA-256 of the weights file, "" until first asked (model:sha256) */
 };
