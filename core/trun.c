@@ -120,29 +120,34 @@ static int load_data(run *r, char *err, size_t errlen) {
     return tdata_finish(r->data, err, errlen) ? TRAIN_EINVAL : TRAIN_OK;
 }
 
-static void ckpt_path(const trun_spec *s, char *out, size_t cap) {
-    if (s->opts.ckpt_path) { snprintf(out, cap, "%s", s->opts.ckpt_path); return; }
-    const char *base = strrchr(s->output, '/');
-    base = base ? base + 1 : s->output;
-    if (s->ws) {
-        snprintf(out, cap, "%s/train", store_dir(s->ws));
+void trun_ckpt_path(const char *ws_dir, const char *output, char *out, size_t cap) {
+    const char *base = strrchr(output, '/');
+    base = base ? base + 1 : output;
+    if (ws_dir) {
+        snprintf(out, cap, "%s/train", ws_dir);
         mkdir(out, 0777);
         snprintf(out + strlen(out), cap - strlen(out), "/%s.ckpt", base);
     } else {
-        snprintf(out, cap, "%s.ckpt", s->output);
+        snprintf(out, cap, "%s.ckpt", output);
     }
+}
+
+static void ckpt_path(const trun_spec *s, char *out, size_t cap) {
+    if (s->opts.ckpt_path) { snprintf(out, cap, "%s", s->opts.ckpt_path); return; }
+    trun_ckpt_path(s->ws ? store_dir(s->ws) : NULL, s->output, out, cap);
+}
+
+void trun_record_step(store *ws, int64_t run_id, const train_stat *st) {
+    store_metric_set(ws, run_id, "loss", st->step, st->loss, NULL, 0);
+    store_metric_set(ws, run_id, "lr", st->step, st->lr, NULL, 0);
+    store_metric_set(ws, run_id, "grad_norm", st->step, st->grad_norm, NULL, 0);
+    store_metric_set(ws, run_id, "tok_per_s", st->step, st->tok_per_s, NULL, 0);
+    if (!isnan(st->val_loss)) store_metric_set(ws, run_id, "val_loss", st->step, st->val_loss, NULL, 0);
 }
 
 static int on_step(void *ud, const train_stat *st) {
     run *r = ud;
-    if (r->s->ws && r->run_id) {
-        store *ws = r->s->ws;
-        store_metric_set(ws, r->run_id, "loss", st->step, st->loss, NULL, 0);
-        store_metric_set(ws, r->run_id, "lr", st->step, st->lr, NULL, 0);
-        store_metric_set(ws, r->run_id, "grad_norm", st->step, st->grad_norm, NULL, 0);
-        store_metric_set(ws, r->run_id, "tok_per_s", st->step, st->tok_per_s, NULL, 0);
-        if (!isnan(st->val_loss)) store_metric_set(ws, r->run_id, "val_loss", st->step, st->val_loss, NULL, 0);
-    }
+    if (r->s->ws && r->run_id) trun_record_step(r->s->ws, r->run_id, st);
     r->res->loss = st->loss;
     if (!isnan(st->val_loss)) r->res->val_loss = st->val_loss;
     r->res->steps = st->step;
@@ -217,10 +222,10 @@ int trun_run(const trun_spec *s, trun_ready_fn ready, trun_step_fn step, void *u
         if ((rc = train_load(r.tr, res->ckpt, err, errlen))) goto out;
         res->resumed_from = train_step_now(r.tr);
     }
+    settings_json(&r, res->settings, sizeof res->settings);
     if (s->ws) {
-        char params[8192], serr[512];
-        settings_json(&r, params, sizeof params);
-        store_run_info ri = { .plugin = "train", .params = params, .seed = (int64_t)s->opts.seed, .has_seed = true };
+        char serr[512];
+        store_run_info ri = { .plugin = "train", .params = res->settings, .seed = (int64_t)s->opts.seed, .has_seed = true };
         if (store_run_begin(s->ws, &ri, &r.run_id, serr, sizeof serr)) {
             rc = fail(err, errlen, TRAIN_EIO, "%s", serr);
             goto out;

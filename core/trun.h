@@ -59,6 +59,7 @@ typedef struct trun_result {
     int64_t resumed_from;           /* step the checkpoint held, 0 for a fresh start */
     char ckpt[4096];
     char data_sha256[65];
+    char settings[8192];            /* the run record's settings (JSON), set before the first step */
 } trun_result;
 
 typedef int (*trun_step_fn)(void *ud, const train_stat *s);
@@ -66,6 +67,14 @@ typedef int (*trun_step_fn)(void *ud, const train_stat *s);
 typedef void (*trun_ready_fn)(void *ud, const trun_result *r, const char *kernel);
 
 void trun_spec_default(trun_spec *s);
+/* The checkpoint path trun uses for output with a workspace at ws_dir
+ * (<ws_dir>/train/<output file name>.ckpt; makes the folder). */
+void trun_ckpt_path(const char *ws_dir, const char *output, char *out, size_t cap);
+/* Records one step's metrics (loss, lr, grad_norm, tok_per_s, val_loss when
+ * measured) in run run_id of ws: what trun does per step with a workspace,
+ * for a caller that runs trun on another thread than its workspace's
+ * (lab.train's background runs forward the steps and record them here). */
+void trun_record_step(struct store *ws, int64_t run_id, const train_stat *st);
 int trun_run(const trun_spec *s, trun_ready_fn ready, trun_step_fn step, void *ud, trun_result *res,
              char *err, size_t errlen);
 #endif

@@ -54,15 +54,46 @@ check "no output written on failure" test ! -e "$T/x.gguf"
 mkdir -p "$T/pws" && cp "$T/a.txt" "$T/pws/a.txt"
 cat >"$T/pws/p.lua" <<EOF
 assert(lab.plugin.load("train"))
-lab.ui.run_command("train", "model=$M/stories260K.gguf data=a.txt out=ft.gguf steps=4 batch=2 seq_len=32 val=0 threads=1")
+local pane, status
 for _, h in ipairs(lab.ui.list()) do
-  if h.kind == "pane" and h.name == "training" then print(table.concat(lab.ui.pane_draw(h.id, 50, 8), "\\n")) end
-  if h.kind == "status" and h.name == "train" then print(lab.ui.status_get(h.id)) end
+  if h.kind == "pane" and h.name == "training" then pane = h.id end
+  if h.kind == "status" and h.name == "train" then status = h.id end
 end
+lab.ui.run_command("train", "model=$M/stories260K.gguf data=a.txt out=ft.gguf steps=4 batch=2 seq_len=32 val=0 threads=1")
+-- the command returns at once: the run trains in the background
+print("after the command: " .. lab.ui.status_get(status))
+for _ = 1, 400 do
+  if lab.ui.status_get(status):find(" ok") then break end
+  lab.sleep(0.05)
+end
+print(lab.ui.status_get(status))
+print(table.concat(lab.ui.pane_draw(pane, 50, 8), "\\n"))
+lab.ui.run_command("train_show", "1")
+print(table.concat(lab.ui.pane_draw(pane, 50, 8), "\\n"))
+lab.ui.run_command("train", "model=nothere.gguf data=a.txt out=y.gguf")
+lab.ui.run_command("train", "model=$M/stories260K.gguf data=a.txt out=long.gguf steps=100000 batch=2 seq_len=32 val=0 threads=1")
+for _ = 1, 400 do
+  if lab.ui.status_get(status):find("train: [1-9]%d*/") then break end
+  lab.sleep(0.05)
+end
+lab.ui.run_command("train", "model=$M/stories260K.gguf data=a.txt out=z.gguf")
+assert(lab.ui.pane_key(pane, "s"))
+for _ = 1, 400 do
+  if lab.ui.status_get(status):find("stopped") then break end
+  lab.sleep(0.05)
+end
+print(lab.ui.status_get(status))
 EOF
 check ":train and the training pane" sh -c "'$L' run -w '$T/pws' '$T/pws/p.lua' >'$T/pane' 2>&1"
-check "the pane draws the run's curve" grep -q '^run 1: 4 steps' "$T/pane"
-check "with points" grep -q '|.*[*]' "$T/pane"
-check "the status item shows the last step" grep -q 'train: 4/4' "$T/pane"
+check "the command returns before the run ends" grep -qE '^after the command: train: (starting|[0-3]/4)' "$T/pane"
+check "the status item shows the last step" grep -q '^train: 4/4 loss [0-9.]* .* ok' "$T/pane"
+check "the pane draws the live curve" grep -q '|.*[*]' "$T/pane"
+check "the workspace has the run's curve (:train_show)" grep -q '^run 1: 4 steps' "$T/pane"
 check "the tuned model is in the workspace" test -f "$T/pws/ft.gguf"
+check "a missing model is a message" grep -q "^train: no model file 'nothere.gguf'" "$T/pane"
+check "a second run while one trains is refused" grep -q "a run is training" "$T/pane"
+check "s in the pane stops it" grep -q "stopping after the current step" "$T/pane"
+check "the stop is reported with its checkpoint" grep -q "stopped at step [0-9]* of 100000; checkpoint kept in .*long.gguf.ckpt" "$T/pane"
+check "the checkpoint is kept" test -f "$T/pws/train/long.gguf.ckpt"
+check "no output for the stopped run" test ! -e "$T/pws/long.gguf"
 check_done
