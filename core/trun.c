@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "chat.h"
 #include "gguf.h"
 #include "json.h"
 #include "model.h"
@@ -100,6 +101,34 @@ static int load_data(run *r, char *err, size_t errlen) {
     r->data = tdata_create(r->tk, s->opts.seq_len, s->opts.seed, s->val_frac);
     if (!r->data) return fail(err, errlen, TRAIN_EINVAL, "bad sequence length %d or validation fraction %g",
                               s->opts.seq_len, s->val_frac);
+    if (s->chat_template && *s->chat_template) {
+        int kind = chat_kind_named(s->chat_template);
+        if (!kind && strcmp(s->chat_template, "model") != 0)
+            return fail(err, errlen, TRAIN_EINVAL, "unknown chat template '%s' (model, llama3, chatml, llama2, "
+                        "gemma, phi3 or zephyr)", s->chat_template);
+        if (!kind) {
+            const model *m = s->base ? s->base : r->base;
+            const char *t = m ? model_get_info(m)->chat_template : NULL, *gt;
+            size_t gl;
+            char *own = NULL;   /* a GGUF string is not NUL-terminated */
+            if (!m && r->vocab_src && gguf_get_str(r->vocab_src, "tokenizer.chat_template", &gt, &gl) == 0 &&
+                (own = malloc(gl + 1))) {
+                memcpy(own, gt, gl);
+                own[gl] = 0;
+                t = own;
+            }
+            const char *who = m ? model_path(m) : s->tokenizer ? s->tokenizer : "the tokenizer";
+            if (!t) return fail(err, errlen, TRAIN_EINVAL, "--chat-template model: %s has no chat template; name "
+                                "a family instead (llama3, chatml, llama2, gemma, phi3, zephyr)", who);
+            kind = chat_detect(t);
+            free(own);
+            if (!kind)
+                return fail(err, errlen, TRAIN_EINVAL, "--chat-template model: the chat template of %s is not "
+                            "one of the known families (llama3, chatml, llama2, gemma, phi3, zephyr); name one", who);
+        }
+        tdata_set_chat(r->data, kind);
+        r->res->chat = kind;
+    }
     for (int i = 0; i < s->n_text; i++)
         if (tdata_add_text_file(r->data, s->text_files[i], s->sep, err, errlen)) return TRAIN_EFORMAT;
     for (int i = 0; i < s->n_texts; i++) {
@@ -173,11 +202,11 @@ static void settings_json(const run *r, char *out, size_t cap) {
              "{\"output\":%s,\"base\":%s,\"dim\":%d,\"ffn\":%d,\"layers\":%d,\"heads\":%d,\"kv_heads\":%d,"
              "\"vocab\":%d,\"ctx\":%d,\"tied\":%s,\"params\":%zu,\"batch\":%d,\"seq_len\":%d,\"accum\":%d,"
              "\"steps\":%lld,\"warmup\":%lld,\"lr\":%g,\"lr_min\":%g,\"weight_decay\":%g,\"beta1\":%g,\"beta2\":%g,"
-             "\"eps\":%g,\"clip\":%g,\"val_frac\":%g,\"data_sha256\":\"%s\",\"rows_train\":%lld,\"rows_val\":%lld}",
+             "\"eps\":%g,\"clip\":%g,\"val_frac\":%g,\"chat_template\":\"%s\",\"data_sha256\":\"%s\",\"rows_train\":%lld,\"rows_val\":%lld}",
              eo, eb, c->dim, c->ffn_dim, c->n_layers, c->n_heads,
              c->n_kv_heads, c->n_vocab, c->ctx, c->tied ? "true" : "false", r->tm->n_params, o->batch, o->seq_len,
              o->accum, (long long)o->steps, (long long)o->warmup, o->lr, o->lr_min, o->weight_decay, o->beta1,
-             o->beta2, o->eps, o->clip, s->val_frac, r->res->data_sha256, (long long)r->res->rows_train,
+             o->beta2, o->eps, o->clip, s->val_frac, chat_name(r->res->chat), r->res->data_sha256, (long long)r->res->rows_train,
              (long long)r->res->rows_val);
 }
 

@@ -42,6 +42,11 @@ typedef struct trun_spec {
     int n_jsonl;
     const trun_example *examples;   /* e.g. from a Lua generator; borrowed */
     int64_t n_examples;
+    /* Prompt/completion examples (JSONL and examples) through a chat
+     * template (tdata_set_chat): NULL or "" = plain, "model" = the model's
+     * own (its GGUF's tokenizer.chat_template, recognised by chat_detect),
+     * or a family name (llama3, chatml, llama2, gemma, phi3, zephyr). */
+    const char *chat_template;
     double val_frac;
     train_opts opts;
     const char *output;             /* the GGUF to write */
@@ -57,6 +62,7 @@ typedef struct trun_result {
     size_t n_params;
     double loss, val_loss;          /* last step's */
     int64_t resumed_from;           /* step the checkpoint held, 0 for a fresh start */
+    int chat;                       /* CHAT_* the examples went through */
     char ckpt[4096];
     char data_sha256[65];
     char settings[8192];            /* the run record's settings (JSON), set before the first step */

@@ -187,6 +187,8 @@ static int l_train(lua_State *L) {
     s.output = out;
     lua_getfield(L, 1, "sep");      /* stays on the stack: keeps sep alive */
     if (!lua_isnil(L, -1)) s.sep = luaL_checkstring(L, -1);
+    lua_getfield(L, 1, "chat_template");    /* stays on the stack too */
+    if (!lua_isnil(L, -1)) s.chat_template = luaL_checkstring(L, -1);
     /* texts and examples, anchored in tables on the stack */
     lua_getfield(L, 1, "texts");
     int texts = lua_gettop(L);

@@ -30,7 +30,7 @@ typedef struct tjob {
     char output[4096];          /* resolved path */
     char *output_arg;           /* as the caller wrote it, for the result */
     char ckpt[4096];
-    char *sep;
+    char *sep, *chat;
     char *blob;                 /* texts and examples, copied */
     const char **tx;
     size_t *tl;
@@ -152,6 +152,7 @@ static void tjob_free(tjob *j) {
     free(j->hist);
     free(j->output_arg);
     free(j->sep);
+    free(j->chat);
     free(j->blob);
     free(j->tx);
     free(j->tl);
@@ -377,8 +378,9 @@ int lab_train_start(lua_State *L, const trun_spec *s, lmodel *lm, const char *ou
     j->work = h->work;
     j->output_arg = strdup(output_arg);
     j->sep = s->sep ? strdup(s->sep) : NULL;
+    j->chat = s->chat_template ? strdup(s->chat_template) : NULL;
     j->fin = lwork_job_new(NULL, NULL, j);
-    if (!j->output_arg || (s->sep && !j->sep) || !j->fin || copy_inputs(j, s)) {
+    if (!j->output_arg || (s->sep && !j->sep) || (s->chat_template && !j->chat) || !j->fin || copy_inputs(j, s)) {
         tjob_free(j);
         return lab_fail(L, "lab.train: out of memory");
     }
@@ -386,6 +388,7 @@ int lab_train_start(lua_State *L, const trun_spec *s, lmodel *lm, const char *ou
     snprintf(j->output, sizeof j->output, "%s", s->output);
     j->s.output = j->output;
     j->s.sep = j->sep;
+    j->s.chat_template = j->chat;
     j->s.texts = j->tx;
     j->s.text_lens = j->tl;
     j->s.examples = j->ex;

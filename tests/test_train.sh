@@ -36,6 +36,9 @@ check "resume a finished run" "$L" train $TINY --steps 6 --val 0.3,3,1 --resume 
 check "finetune a GGUF" "$L" finetune "$M/stories260K.gguf" -t 2 -b 2 --seq-len 32 --steps 2 -w none -o "$T/f.gguf" "$T/a.txt"
 check "finetune a llama2.c checkpoint" "$L" finetune "$M/stories260K.bin" -T "$M/tok512.bin" -t 2 -b 2 --seq-len 32 --steps 2 -w none -o "$T/f2.gguf" "$T/qa.jsonl"
 check "no checkpoint left beside without a workspace? it is beside the output" test -f "$T/f.gguf.ckpt"
+# chat-formatted examples: a family by name; the run record names it
+check "finetune JSONL through a chat template" "$L" finetune "$M/stories260K.gguf" --chat-template llama2 -t 2 -b 2 --seq-len 48 --steps 2 -w "$T/cws" -o "$T/c.gguf" "$T/qa.jsonl"
+check "the run records the chat template" sh -c "'$L' export -w '$T/cws' | grep -q 'chat_template.*llama2'"
 
 # bad input
 "$L" quantize -q "$M/stories260K.gguf" "$T/q8.gguf" q8_0 >/dev/null 2>&1
@@ -48,6 +51,8 @@ printf '{"prompt": "a", "completion": "b"}\n{"prompt": "c"}\n' >"$T/bad.jsonl"
 check_err "a JSONL line without a completion" 'bad.jsonl:2: no "completion"' "$L" train $TINY -w none -o "$T/x.gguf" "$T/bad.jsonl"
 check_err "a sequence above the context" "above the model's context of 256" "$L" train $TINY --seq-len 300 -w none -o "$T/x.gguf" "$T/a.txt"
 check_err "resume with other settings" "another learning rate" "$L" train $TINY --steps 6 --val 0.3,3,1 --lr 0.5 --resume -w "$T/ws" -o "$T/t.gguf" "$T/a.txt" "$T/qa.jsonl"
+check_err "a model without a chat template" "stories260K.gguf has no chat template; name a family" "$L" finetune "$M/stories260K.gguf" --chat-template model -w none -o "$T/x.gguf" "$T/qa.jsonl"
+check_err "an unknown chat template" "unknown chat template 'vicuna'" "$L" finetune "$M/stories260K.gguf" --chat-template vicuna -w none -o "$T/x.gguf" "$T/qa.jsonl"
 check "no output written on failure" test ! -e "$T/x.gguf"
 
 # the workbench plugin: :train, the loss-curve pane, the status item
