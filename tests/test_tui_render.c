@@ -11,6 +11,7 @@
 
 #include "check.h"
 
+#include "chat.h"
 #include "../app/canvas.c"
 #include "../app/field.c"
 #include "../app/keys.c"
