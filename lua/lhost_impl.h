@@ -147,6 +147,8 @@ void lwork_wait_model(lwork *w, lmodel *m);
 void lwork_hold(lwork *w);
 void lwork_release(lwork *w);
 int lwork_fd(const lwork *w);
+/* Wakes the host's loop (any thread): a completion set by a thread of its own. */
+void lwork_wake(lwork *w);
 void lwork_clear_fd(lwork *w);
 
 /* ---- models (lab_model.c) -------------------------------------------- */
@@ -351,6 +353,16 @@ int lab_open_task(lua_State *L);
 int lab_open_store(lua_State *L);
 int lab_open_require(lua_State *L);     /* lab_require.c */
 int lab_open_train(lua_State *L);       /* lab_train.c: lab.train into the lab table at 1 */
+/* lab_train_bg.c: lab.train{background = true}. Registers the Training type. */
+void lab_train_bg_open(lua_State *L);
+/* Starts s on a thread (its inputs copied; lm, when not NULL, referenced) and
+ * pushes a Training; ws_dir: the workspace the host records the run in, or
+ * NULL. Returns 1, or 2 (nil, err). */
+struct trun_spec;
+int lab_train_start(lua_State *L, const struct trun_spec *s, lmodel *lm, const char *output_arg,
+                    const char *ws_dir);
+/* The ljob lab.await waits on for the Training at idx, or NULL if it is not one. */
+ljob *lab_train_awaitable(lua_State *L, int idx);
 /* lab.fs's rules for a file to write: the joined path, or NULL with *why. */
 const char *lab_fs_resolve_new(lua_State *L, int idx, char *full, size_t cap, const char **why);
 /* lab.store's read-write store, opened on first use; NULL with err set. */
