@@ -46,9 +46,17 @@ local function generate_all(reqs)
 end
 
 -- req is {batch = {generation requests}} (-> their results) or {fn =
--- function} (-> what it returns)
+-- function} (-> what it returns, or its error raised again here, in the
+-- branch)
 local function perform(st, req)
-  if st.inco then return coroutine.yield(req) end
+  if st.inco then
+    local r = coroutine.yield(req)
+    if req.fn then
+      if not r.ok then error(r.v, 0) end
+      return r.v
+    end
+    return r
+  end
   if req.batch then return generate_all(req.batch) end
   return req.fn()
 end
@@ -261,7 +269,8 @@ local function drive(st, fns)
         elseif req.batch then
           waiting[i] = req.batch
         else
-          input[i] = perform(st, req)
+          local ok, v = pcall(perform, st, req)
+          input[i] = { ok = ok, v = v }
         end
       end
     end

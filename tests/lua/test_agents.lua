@@ -456,4 +456,14 @@ test("parallel delegations: members shared between branches run one after anothe
   check.eq(r.status, "budget")
   check.eq(r.reason, "token budget of 6 exceeded")
   check.eq(r.tokens, 6, "the token budget is a hard cap with parallel turns")
+  -- a tool of a branch that runs out of the run's time: the run ends on the time budget
+  spec.agents[1] = { name = "a", tools = { { name = "spin", fn = function() while true do end end } },
+                     script = function() return { call = "spin" } end }
+  r = R.run(check.ok(F.validate(spec)), "go", { models = { [MODEL] = m }, budget = { seconds = 0.2 } })
+  check.eq(r.status, "budget")
+  check.eq(r.reason, "time budget of 0.2 s exceeded (in tool 'spin')")
+  local seen = {}
+  for _, e in ipairs(r.transcript) do seen[e.sender .. ">" .. e.receiver] = true end
+  local keys = {} for k in pairs(seen) do keys[#keys + 1] = k end table.sort(keys)
+  check.ok(seen["a>spin"] and seen["boss>b"], "both branches' messages are kept: " .. table.concat(keys, " "))
 end)
