@@ -63,7 +63,7 @@ typedef struct lrun {
 } lrun;
 
 /* Why an entry into Lua was stopped (sticky until the entry ends). */
-enum { LSTOP_NONE = 0, LSTOP_TIME, LSTOP_INSTR, LSTOP_INTERRUPT, LSTOP_MEM };
+enum { LSTOP_NONE = 0, LSTOP_TIME, LSTOP_INSTR, LSTOP_INTERRUPT, LSTOP_MEM, LSTOP_TASK };
 
 struct lstate {
     lhost *h;
@@ -84,6 +84,9 @@ struct lstate {
     /* the entry now running in this state */
     int depth;
     double deadline;        /* monotonic seconds; 0 = none */
+    /* the running task's wall-time budget (lab.task_budget{seconds=}):
+     * past it the hook stops the task (LSTOP_TASK); 0 = none */
+    double task_deadline, task_seconds;
     uint64_t instr;
     int stop;               /* LSTOP_* */
     int n_failed;           /* uncaught task errors (scripts) */
@@ -98,7 +101,7 @@ struct lstate {
 /* A saved entry (nested entries restore the outer one). */
 typedef struct lentry {
     lstate *st;
-    double deadline;
+    double deadline, task_deadline, task_seconds;
     uint64_t instr;
     int stop;
     lstate *prev;
@@ -196,6 +199,7 @@ struct ltask {
     bool started;
     ljob *wait;             /* awaited job (a reference), or NULL */
     double wake_at;         /* lab.sleep: monotonic deadline, or 0 */
+    double deadline, seconds;   /* lab.task_budget{seconds=}: monotonic end, or 0 */
     int kind;               /* LTASK_* */
     ljob *fin;              /* signalled when the task ends (lab.await(task)) */
     int res_ref;            /* registry ref of {ok, ...} once ended, or LUA_NOREF */
