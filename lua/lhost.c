@@ -103,6 +103,9 @@ const char *lhost_stop_msg(lstate *st, char *buf, size_t cap) {
                  (unsigned long long)st->budget_instr);
         break;
     case LSTOP_INTERRUPT: snprintf(buf, cap, "%s%s: interrupted", who, st->name); break;
+    case LSTOP_TASK:      /* the words of lab.task_budget's check at engine calls (run.lua) */
+        snprintf(buf, cap, "task budget exceeded: %g s of wall time (lab.task_budget)", st->task_seconds);
+        break;
     case LSTOP_MEM:
         snprintf(buf, cap, "%s%s: memory cap of %.1f MiB exceeded", who, st->name,
                  (double)st->mem_cap / (1024.0 * 1024.0));
@@ -145,6 +148,7 @@ static void budget_check(lua_State *L, lstate *st, unsigned n) {
             st->cancel = true;
         } else if (st->budget_instr && st->instr > st->budget_instr) st->stop = LSTOP_INSTR;
         else if (st->deadline > 0 && lhost_now() > st->deadline) st->stop = LSTOP_TIME;
+        else if (st->task_deadline > 0 && lhost_now() > st->task_deadline) st->stop = LSTOP_TASK;
     }
     if (st->stop) {
         char msg[256];
@@ -299,6 +303,8 @@ void lhost_enter(lstate *st, lentry *e) {
     lhost *h = st->h;
     e->st = st;
     e->deadline = st->deadline;
+    e->task_deadline = st->task_deadline;
+    e->task_seconds = st->task_seconds;
     e->instr = st->instr;
     e->stop = st->stop;
     e->prev = h->running;
@@ -313,6 +319,7 @@ void lhost_enter(lstate *st, lentry *e) {
     st->stop = LSTOP_NONE;
     st->mem_over = false;
     st->deadline = st->budget_s > 0 ? lhost_now() + st->budget_s : 0;
+    st->task_deadline = 0;          /* lsched_resume sets the task's */
 }
 
 void lhost_leave(lentry *e) {
@@ -321,6 +328,8 @@ void lhost_leave(lentry *e) {
     st->h->nest--;
     st->depth--;
     st->deadline = e->deadline;
+    st->task_deadline = e->task_deadline;
+    st->task_seconds = e->task_seconds;
     st->instr = e->instr;
     st->stop = e->stop;
     if (st->depth == 0 && st->dying) {
