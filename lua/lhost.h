@@ -98,6 +98,10 @@ typedef struct lhost_ui {
      * prompt in the branch tree and show it. 0, or -1 with a message in err.
      * NULL: lab.ui.loom_open answers nil, err. */
     int (*loom_open)(void *ud, const char *text, size_t len, char *err, size_t errlen);
+    /* lab.ui.loom_replay([id]): draw node id (-1: the selected one) of the
+     * branch tree again as a sibling with its recorded settings and
+     * generator state. 0, or -1 with a message in err. NULL: nil, err. */
+    int (*loom_replay)(void *ud, int64_t id, char *err, size_t errlen);
 } lhost_ui;
 
 /* ---- creating a host ----------------------------------------------------- */
