@@ -376,7 +376,7 @@ static void wide_top_p(void) {
     }
 }
 
-/* smp_keep_mass (top-p and typical-p on rows over 1024 tokens, without a
+/* keep_mass (core/smp_mass.c: top-p and typical-p on rows over 1024 tokens, without a
  * sort) keeps exactly the set a full sort and a walk keep, on flat,
  * spread, peaked, tied and masked rows, for several p and min_keep. */
 typedef struct ref_item { float key; int32_t id; float p; } ref_item;
@@ -448,7 +448,7 @@ static void mass_selection(void) {
         free(ref);
         free(kept);
     }
-    CHECK(bad == 0, "smp_keep_mass equals a full sort on %d cases (%d differ)", cases, bad);
+    CHECK(bad == 0, "the histogram selection equals a full sort on %d cases (%d differ)", cases, bad);
 }
 
 /* temp 0 after the default truncations is the golden argmax on every row */
