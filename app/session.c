@@ -6,9 +6,11 @@
  * sequences stay under seq_budget by dropping the least recently used ones
  * that are not on the selected path (they are rebuilt from tokens when
  * needed); every job may also drop those (hidden_seqs) when the KV cache
- * is full, and says how many it dropped (WEV_EVICT). Every non-root node records the sampler settings its tokens
- * came from (loom_node.sampler); at most one worker_dist job is out at a
- * time (dist_busy).
+ * is full, and says how many it dropped (WEV_EVICT). Every non-root node
+ * records the sampler settings its tokens came from (loom_node.sampler,
+ * bias and grammar included); every generated one its generator state
+ * (loom_node.draw: add_drawn), which each job continues. At most one
+ * worker_dist job is out at a time (dist_busy).
  */
 #include "session.h"
 
@@ -465,7 +467,8 @@ static void node_settings(const loom_node *n, smp_params *sp, char *spec, size_t
 void session_replay(session *s, int32_t node) {
     if (need_model(s) || refuse_busy(s)) return;
     loom_node *n = loom_get(&s->tree, node);
-    if (!n) { session_msg(s, SESS_ERROR, node < 0 ? "no node is selected" : "no node #%d", (int)node); return; }
+    if (!n && node < 0) { session_msg(s, SESS_ERROR, "no node is selected"); return; }
+    if (!n) { session_msg(s, SESS_ERROR, "no node #%d", (int)node); return; }
     if (n->parent < 0) { session_msg(s, SESS_WARN, "#%d is a prompt: nothing was drawn there", (int)node); return; }
     if (!n->has_draw) {
         session_msg(s, SESS_WARN, "#%d has no recorded generator state (a workspace from before they were recorded): "

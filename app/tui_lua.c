@@ -33,6 +33,8 @@ struct tui_lua {
     int n, cap;
     bool changed;           /* something to apply, or to redraw */
     char *loom_text;        /* lab.ui.loom_open's text, opened by apply (NULL none) */
+    bool replay;            /* lab.ui.loom_replay asked for replay_id (-1: the selected node) */
+    int32_t replay_id;
 };
 
 /* Plugin panes drawn from Lua. */
@@ -117,6 +119,19 @@ static int ui_loom_open(void *ud, const char *text, size_t len, char *err, size_
     return 0;
 }
 
+/* Kept until apply, as loom_open. A node that is gone by then is
+ * reported on the status line. */
+static int ui_loom_replay(void *ud, int64_t id, char *err, size_t errlen) {
+    tui_lua *l = ud;
+    (void)err;
+    (void)errlen;
+    l->replay = true;
+    l->replay_id = (int32_t)id;
+    l->changed = true;
+    tui_dirty(l->t);
+    return 0;
+}
+
 /* ---- plugin panes ------------------------------------------------------------- */
 
 static void plug_draw(pane *p, const canvas_view *v, bool focused) {
@@ -167,6 +182,11 @@ bool tui_lua_apply(tui_lua *l) {
         free(l->loom_text);
         l->loom_text = NULL;
     }
+    if (l->replay) {
+        session *s = tui_session(l->t);
+        l->replay = false;
+        session_replay(s, l->replay_id >= 0 ? l->replay_id : s->cur);
+    }
     int k = 0;
     for (int i = 0; i < l->n; i++) {
         hook *h = &l->hooks[i];
@@ -197,7 +217,8 @@ int tui_lua_create(tui_lua **out, struct tui *t, const struct tui_opts *o, char 
     if (!l) { snprintf(err, errlen, "out of memory"); return -1; }
     l->t = t;
     lhost_ui ui = { l, ui_print, ui_command_add, ui_key_add, ui_pane_add, ui_status_add, ui_del, ui_redraw, ui_loom_open,
-                    ui_busy };
+                    ui_busy,
+                    ui_loom_replay };
     lhost_opts lo;
     lhost_opts_default(&lo);
     pdirs pd;                       /* plugins/ here, and beside the program */

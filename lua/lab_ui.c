@@ -189,6 +189,22 @@ static int l_loom_open(lua_State *L) {
     return 1;
 }
 
+/* lab.ui.loom_replay([id]) -> true | nil, err: the workbench draws node
+ * #id (default: the selected node) again as a sibling, with the settings
+ * and generator state the node recorded (:replay). Applied, as loom_open,
+ * after the calling callback returns; the status says whether the tokens
+ * are the same. */
+static int l_loom_replay(lua_State *L) {
+    lua_Integer id = luaL_optinteger(L, 1, -1);
+    if (id < -1 || id > INT32_MAX) return luaL_argerror(L, 1, "a node id (#ID in the tree) expected");
+    lhost *h = lhost_of(L);
+    if (!h->has_ui || !h->ui.loom_replay) return lab_fail(L, "no workbench to replay in (headless)");
+    char err[256] = "";
+    if (h->ui.loom_replay(h->ui.ud, (int64_t)id, err, sizeof err)) return lab_fail(L, "%s", err[0] ? err : "cannot replay it");
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* lab.ui.list() -> { {id=, kind=, plugin=, name=, help=}, ... } */
 static int l_list(lua_State *L) {
     static const char *const kinds[] = { "", "command", "key", "pane", "status" };
@@ -484,6 +500,7 @@ static const luaL_Reg ui_fns[] = {
     { "list", l_list },               { "run_command", l_run_command }, { "press", l_press },
     { "pane_draw", l_pane_draw },     { "pane_key", l_pane_key }, { "status_get", l_status_get },
     { "loom_open", l_loom_open },
+    { "loom_replay", l_loom_replay },
     { NULL, NULL },
 };
 

@@ -104,6 +104,10 @@ typedef struct lhost_ui {
      * (lhost_interrupt) stops it. who: the plugin's name or "script". It
      * must not call into lhost. NULL: nothing. */
     void (*busy)(void *ud, const char *who, double seconds);
+    /* lab.ui.loom_replay([id]): draw node id (-1: the selected one) of the
+     * branch tree again as a sibling with its recorded settings and
+     * generator state. 0, or -1 with a message in err. NULL: nil, err. */
+    int (*loom_replay)(void *ud, int64_t id, char *err, size_t errlen);
 } lhost_ui;
 
 /* ---- creating a host ----------------------------------------------------- */

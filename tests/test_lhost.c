@@ -23,6 +23,7 @@ typedef struct rec {
     char names[32][64];
     int deleted, redraws;
     char loom[64];              /* the last lab.ui.loom_open text */
+    int64_t replay;             /* the last lab.ui.loom_replay id */
 } rec;
 
 static void r_print(void *ud, const char *s, size_t n, bool err) {
@@ -64,6 +65,13 @@ static int r_loom(void *ud, const char *text, size_t len, char *err, size_t errl
     if (len >= sizeof r->loom) { snprintf(err, errlen, "too long for the test"); return -1; }
     memcpy(r->loom, text, len);
     r->loom[len] = 0;
+    return 0;
+}
+
+static int r_replay(void *ud, int64_t id, char *err, size_t errlen) {
+    rec *r = ud;
+    if (id == 99) { snprintf(err, errlen, "no node #99"); return -1; }
+    r->replay = id;
     return 0;
 }
 
@@ -114,7 +122,7 @@ int main(void) {
 
     rec r;
     memset(&r, 0, sizeof r);
-    lhost_ui ui = { &r, r_print, r_cmd, r_key, r_pane, r_status, r_del, r_redraw, r_loom, NULL };
+    lhost_ui ui = { &r, r_print, r_cmd, r_key, r_pane, r_status, r_del, r_redraw, r_loom, NULL, r_replay };
     lhost_opts o;
     lhost_opts_default(&o);
     o.workspace = dir;                  /* its plugins/ folder holds p1 */
@@ -182,6 +190,12 @@ int main(void) {
           strcmp(r.loom, "Once upon") == 0, "lab.ui.loom_open reached the adapter: %s [%s]", err, r.loom);
     CHECK(lhost_eval(h, "local ok, e = lab.ui.loom_open(string.rep('x', 100)); assert(ok == nil and e == 'too long for the test')",
                      true, err, sizeof err) == LHOST_OK, "the adapter's error comes back: %s", err);
+    CHECK(lhost_eval(h, "assert(lab.ui.loom_replay(7) == true)", true, err, sizeof err) == LHOST_OK && r.replay == 7 &&
+          lhost_eval(h, "assert(lab.ui.loom_replay() == true)", true, err, sizeof err) == LHOST_OK && r.replay == -1,
+          "lab.ui.loom_replay reached the adapter (an id, or -1 for the selected node): %s", err);
+    CHECK(lhost_eval(h, "local ok, e = lab.ui.loom_replay(99); assert(ok == nil and e == 'no node #99')", true, err, sizeof err) == LHOST_OK &&
+          lhost_eval(h, "assert(not pcall(lab.ui.loom_replay, -5))", true, err, sizeof err) == LHOST_OK,
+          "its errors come back; a negative id is refused: %s", err);
     CHECK(strstr(r.out, "42\n") != NULL, "result printed: %s", r.out);
     CHECK(lhost_eval(h, "function f(x)", true, err, sizeof err) == LHOST_EINCOMPLETE, "incomplete");
     CHECK(lhost_eval(h, "function f(x)\nreturn x * 2\nend", true, err, sizeof err) == LHOST_OK, "completed");

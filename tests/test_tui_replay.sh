@@ -34,6 +34,22 @@ see "reopened" "tree 4 nodes"
 key :; keys "replay #1" Enter
 see "after a reopen the replay still matches" "replayed #1 as #4: the same 30 tokens" 20
 
+# ---- from Lua: a plugin's command replays the selected node ----
+mkdir -p "$T/plugr"
+cat >"$T/plugr/rp.lua" <<'LUA'
+return { name = "rp", api_level = 1, description = "replays the selected node",
+  on_load = function()
+    lab.ui.command_add("rp", "replay the selected node", function() assert(lab.ui.loom_replay()) end)
+  end }
+LUA
+WS=$T/ws-lua start 160 30 -- --plugins "$T/plugr" -p "'Once upon a time'"
+see "opens with the plugin" "stories260K"
+key :; keys "set n 20" Enter
+key g
+see "a run of 20" "output 25/25 tokens" 20
+key :; keys "rp" Enter
+see "lab.ui.loom_replay replays it" "replayed #1 as #2: the same 20 tokens" 20
+
 # ---- stepping 12 times shows what a free run of 12 shows ----
 WS=$T/ws-step start 160 30 -- --no-lua -p "'Once upon a time'"
 see "opens (steps)" "stories260K"
