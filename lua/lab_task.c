@@ -186,6 +186,7 @@ static int l_await(lua_State *L) { return await_impl(L, true); }
 static int await_k(lua_State *L, int status, lua_KContext ctx) {
     (void)status;
     (void)ctx;
+    lsched_check_deadline(L);            /* woken past the task's deadline: fail here */
     return await_impl(L, false);         /* not done yet (a foreign resume): wait again */
 }
 
@@ -209,9 +210,25 @@ static int l_spawn(lua_State *L) {
 }
 
 static int sleep_k(lua_State *L, int status, lua_KContext ctx) {
-    (void)L;
     (void)status;
     (void)ctx;
+    lsched_check_deadline(L);            /* woken past the task's deadline: fail here */
+    return 0;
+}
+
+/* priv.task_deadline(seconds, t0): the running task's wall-time budget
+ * (lab.task_budget), enforced by the hook and at wakeups; nil seconds: none */
+static int l_task_deadline(lua_State *L) {
+    lhost *h = lhost_of(L);
+    ltask *t = h->task_running;
+    if (!t) return 0;
+    if (lua_isnoneornil(L, 1)) {
+        t->deadline = t->limit_s = 0;
+        return 0;
+    }
+    t->limit_s = luaL_checknumber(L, 1);
+    t->deadline = luaL_checknumber(L, 2) + t->limit_s;
+    if (t->deadline <= 0) t->deadline = 1e-9;
     return 0;
 }
 
@@ -297,5 +314,9 @@ int lab_open_task(lua_State *L) {
     lab_class(L, TASK_T, "Task", task_methods, task_meta);
     lab_class(L, TIMER_T, "Timer", timer_methods, timer_meta);
     luaL_setfuncs(L, task_fns, 0);
+    lua_getfield(L, LUA_REGISTRYINDEX, "lab.priv");
+    lua_pushcfunction(L, l_task_deadline);
+    lua_setfield(L, -2, "task_deadline");
+    lua_pop(L, 1);
     return 0;
 }

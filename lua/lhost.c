@@ -129,8 +129,9 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     lstate *st = lhost_state(L);
     if (!st || st->depth == 0) return;
+    if (lua_gethookcount(L) != HOOK_COUNT) lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_COUNT);  /* armed */
+    else st->instr += HOOK_COUNT;
     hook_store_tick(st->h);
-    st->instr += HOOK_COUNT;
     if (!st->stop) {
         if (atomic_exchange(&st->h->interrupt, 0)) {
             st->stop = LSTOP_INTERRUPT;
@@ -143,7 +144,10 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
         lua_pushstring(L, lhost_stop_msg(st, msg, sizeof msg));
         lua_error(L);
     }
+    lsched_check_deadline(L);              /* the running task's lab.task_budget{seconds=} */
 }
+
+void lhost_arm_hook(lua_State *co) { lua_sethook(co, budget_hook, LUA_MASKCOUNT, 1); }
 
 /* ---- states ---------------------------------------------------------- */
 

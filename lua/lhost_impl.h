@@ -200,6 +200,9 @@ struct ltask {
     bool quiet;             /* an error goes to st->last_err, not the console */
     bool failed;
     bool end_runs;          /* a script's main task not waited for: its end ends its runs */
+    /* lab.task_budget{seconds=}: the task fails at the first hook tick or
+     * wakeup after deadline (monotonic; 0 = none); limit_s for the message */
+    double deadline, limit_s;
     ltask *next;
 };
 enum { LTASK_PLAIN = 0, LTASK_MAIN, LTASK_REPL };
@@ -209,6 +212,7 @@ struct ltimer {
     lstate *st;
     int fn_ref;
     double due, interval;   /* interval 0: once */
+    double deadline, limit_s;   /* the creating task's wall-time budget, for the callbacks' tasks */
     ltimer *next;
 };
 
@@ -235,6 +239,7 @@ struct lhost {
     lstate *scripts;        /* created on first use */
     ltask *tasks;
     ltimer *timers;
+    ltask *task_running;    /* the task being resumed (lsched_resume), or NULL */
     lhook *hooks;
     int next_id;            /* tasks, timers, hooks */
     unsigned gen;
@@ -325,6 +330,11 @@ void lsched_drop_state(lhost *h, lstate *st);
 int lsched_pending(const lhost *h, const lstate *st);   /* NULL st: all */
 ltimer *lsched_timer_add(lstate *st, int fn_ref, double delay, double interval);
 void lsched_timer_del(lhost *h, int id);
+/* The budget hook runs at co's next instruction (then every HOOK_COUNT). */
+void lhost_arm_hook(lua_State *co);
+/* Raises the task budget's error in L when the running task is past its
+ * wall-time deadline (the hook, wakeups); returns otherwise. */
+void lsched_check_deadline(lua_State *L);
 
 /* UI hooks (lab_ui.c) */
 void lab_ui_drop_state(lhost *h, lstate *st);

@@ -63,6 +63,7 @@ static ltask *find_id(lhost *h, int id) {
 }
 
 void lsched_task_free(lhost *h, ltask *t) {
+    if (h->task_running == t) h->task_running = NULL;
     for (ltask **p = &h->tasks; *p; p = &(*p)->next)
         if (*p == t) { *p = t->next; break; }
     if (t->wait) lwork_job_unref(t->wait);
@@ -74,8 +75,11 @@ void lsched_task_free(lhost *h, ltask *t) {
     free(t);
 }
 
+static bool expired(const ltask *t, double now) { return t->deadline > 0 && now > t->deadline; }
+
 static bool task_ready(const ltask *t, double now) {
     if (!t->started) return true;
+    if (expired(t, now)) return true;              /* woken to fail (lsched_check_deadline) */
     if (t->wait) return lwork_job_done(t->wait);
     if (t->wake_at > 0) return now >= t->wake_at;
     return true;
@@ -202,8 +206,15 @@ void lsched_resume(lhost *h, ltask *t) {
     t->wake_at = 0;
     lentry e;
     lhost_enter(st, &e);
+    ltask *outer = h->task_running;
+    h->task_running = t;
+    /* past its deadline: the continuation of a sleep or an await raises,
+     * and a task that yielded plainly meets the hook at its first
+     * instruction */
+    if (expired(t, lhost_now())) lhost_arm_hook(t->co);
     int nres = 0;
     int rc = lua_resume(t->co, NULL, nargs, &nres);
+    h->task_running = outer;
     if (rc == LUA_YIELD) {
         lua_pop(t->co, nres);
         lhost_leave(&e);
@@ -242,6 +253,10 @@ ltimer *lsched_timer_add(lstate *st, int fn_ref, double delay, double interval) 
     tm->fn_ref = fn_ref;
     tm->due = lhost_now() + (delay > 0 ? delay : 0);
     tm->interval = interval;
+    if (h->task_running && h->task_running->st == st) {     /* a budgeted task's callbacks share its deadline */
+        tm->deadline = h->task_running->deadline;
+        tm->limit_s = h->task_running->limit_s;
+    }
     tm->next = h->timers;
     h->timers = tm;
     return tm;
@@ -262,8 +277,17 @@ void lsched_timer_del(lhost *h, int id) {
 static int spawn_timer(lua_State *L) {
     ltimer *tm = lua_touserdata(L, 1);
     lua_rawgeti(L, LUA_REGISTRYINDEX, tm->fn_ref);
-    lsched_spawn(tm->st, L, 0, LTASK_PLAIN);
+    ltask *t = lsched_spawn(tm->st, L, 0, LTASK_PLAIN);
+    t->deadline = tm->deadline;
+    t->limit_s = tm->limit_s;
     return 0;
+}
+
+void lsched_check_deadline(lua_State *L) {
+    lhost *h = lhost_of(L);
+    ltask *t = h ? h->task_running : NULL;
+    if (t && expired(t, lhost_now()))
+        luaL_error(L, "task budget exceeded: %f s of wall time (lab.task_budget)", t->limit_s);
 }
 
 void lsched_drop_state(lhost *h, lstate *st) {
@@ -339,6 +363,7 @@ int lhost_next_ms(const lhost *h) {
     for (const ltask *t = h->tasks; t; t = t->next) {
         if (task_ready(t, now)) return 0;
         if (t->wake_at > 0 && (next < 0 || t->wake_at < next)) next = t->wake_at;
+        if (t->started && t->deadline > 0 && (next < 0 || t->deadline < next)) next = t->deadline;
     }
     for (const ltimer *tm = h->timers; tm; tm = tm->next)
         if (next < 0 || tm->due < next) next = tm->due;

@@ -6,7 +6,11 @@
 -- checked where the task hands work to the engine (seq:submit, lab.submit
 -- and the scoring submits, so seq:eval, eval_batch, generate and score
 -- too): a task that yields between engine steps is bounded although no
--- single slice of it runs long.
+-- single slice of it runs long. The wall-time limit is also held by the
+-- task in C (priv.task_deadline): the count hook raises it in a task that
+-- computes without engine work, and a task asleep (lab.sleep) or waiting
+-- (lab.await) is woken at its deadline to fail there; callbacks of
+-- lab.after / lab.every timers the task set share its deadline.
 local lab, priv = ...
 
 local type, error, setmetatable, pairs = type, error, setmetatable, pairs
@@ -65,6 +69,7 @@ function lab.task_budget(opts)
     end
     b = { tokens = opts.tokens, seconds = opts.seconds, used = 0, t0 = lab.now() }
     budgets[co] = b
+    priv.task_deadline(b.seconds, b.t0)   -- also at hook ticks and wakeups, not only at engine calls
   end
   if not b then return { used = 0, elapsed = 0 } end
   return { tokens = b.tokens, seconds = b.seconds, used = b.used, elapsed = lab.now() - b.t0 }

@@ -136,8 +136,10 @@ local function run_tool(st, m, t, args)
     return t.fn(args, { member = m.name })
   end)
   local ok, res = lab.await(task)
-  if not ok then return fmt("error: tool '%s' failed: %s", t.name, tostring(res)) end
-  if t.seconds and lab.now() - t0 > t.seconds then
+  local over = t.seconds and (lab.now() - t0 > t.seconds or   -- the task budget stops it at the deadline
+    (not ok and tostring(res):find("task budget exceeded: [^\n]* s of wall time")))
+  if not ok and not over then return fmt("error: tool '%s' failed: %s", t.name, tostring(res)) end
+  if over then
     return fmt("error: tool '%s' exceeded its budget of %g s", t.name, t.seconds)
   end
   if t.output then

@@ -370,6 +370,30 @@ test("a task budget of tokens and wall time", function()
   end))
   check.ok(ok3)
   check.eq(n, 2, "scored tokens count")
+  -- the wall-time limit holds without engine work: a task spinning in Lua
+  -- (the hook), asleep or awaiting (woken at its deadline)
+  local t0 = lab.now()
+  local ok4, err4 = lab.await(lab.spawn(function()
+    lab.task_budget{ seconds = 0.1 }
+    local x = 0
+    while true do x = x + 1 end
+  end))
+  check.eq(ok4, false)
+  check.ok(err4:find("task budget exceeded: 0.1 s of wall time"), err4)
+  local ok5, err5 = lab.await(lab.spawn(function()
+    lab.task_budget{ seconds = 0.1 }
+    lab.sleep(30)
+    return "slept"
+  end))
+  check.eq(ok5, false)
+  check.ok(err5:find("task budget exceeded: 0.1 s of wall time"), err5)
+  local ok6, err6 = lab.await(lab.spawn(function()
+    lab.task_budget{ seconds = 0.1 }
+    return lab.await(lab.spawn(lab.sleep, 30))
+  end))
+  check.eq(ok6, false)
+  check.ok(err6:find("task budget exceeded: 0.1 s of wall time"), err6)
+  check.ok(lab.now() - t0 < 10, "stopped at the deadline, not after the 30 s sleeps")
   check.raises("unknown option 'token'", lab.task_budget, { token = 5 })
   check.eq(lab.task_budget().used, 0, "the budget belongs to the task that set it")
 end)
