@@ -397,6 +397,11 @@ typedef struct lab_seq_state {
 } lab_seq_state;
 void lab_seq_get(lua_State *L, int idx, lab_seq_state *out);
 bool lab_is_seq(lua_State *L, int idx);
+/* Marks tokens [0, n_eval) of the Seq at idx as in the KV cache (a state
+ * restored into its sequence, lab_kvstate.c). */
+void lab_seq_set_cached(lua_State *L, int idx, int32_t n_eval);
+/* priv.kv_state / priv.kv_restore (lab_kvstate.c), registered by lab_open_seq. */
+void lab_open_kvstate(lua_State *L);
 /* Token ids from idx (an id, a table of ids, or text: BOS when bos, text
  * continuing a sequence when cont) into a new userdata left on the stack. */
 int32_t *lab_tokens_arg(lua_State *L, int idx, lmodel *lm, bool bos, bool special, bool cont, int32_t *n);

@@ -490,10 +490,51 @@ test("seq:save / model:load: the same state, bit for bit; other weights refused"
   check.eq(t:pending(), 2)
   check.eq(t:kv().cells, 5)
   local a, b = s:eval(), t:eval()
-  for id = 0, 511 do check.eq(b:get(id), a:get(id), "row value " .. id) end
+  local bits = function(x) return string.pack("<f", x) end
+  for id = 0, 511 do check.eq(bits(b:get(id)), bits(a:get(id)), "row value " .. id) end
+  -- the cells are copied, not evaluated: no engine step, and with nothing
+  -- pending the last row (the token evaluated again) is the saved one's
+  local s2 = m:seq("Tom and his sister went to the park")
+  local before = s2:eval()
+  check.ok(s2:save("story_test2"))
+  check.ok(lab.fs.read("kv/story_test2.kv"))
+  local st0 = m:kv().steps
+  local t2 = check.ok(m:load("story_test2"))
+  check.eq(m:kv().steps - st0, 0, "loading runs no engine step")
+  check.eq(t2:pending(), 0)
+  check.eq(t2:kv().cells, #s2:tokens())
+  local after = t2:eval()
+  check.eq(m:kv().steps - st0, 1, "one token evaluated again for the last row")
+  local same = true
+  for id = 0, 511 do same = same and bits(after:get(id)) == bits(before:get(id)) end
+  check.ok(same, "the logits after load are bit for bit those before save")
+  -- another shape, cut cells, the first format
+  local d = lab.json.decode(check.ok(lab.fs.read("kv/story_test2.json")))
+  local seqs0 = m:kv().seqs
+  d.n_layers = 99
+  check.ok(lab.fs.write("kv/bad_shape.json", lab.json.encode(d)))
+  check.fails("holds a cache of 99 layers", m:load("bad_shape"))
+  d.n_layers = nil
+  check.ok(lab.fs.write("kv/bad_shape.json", lab.json.encode(d)))
+  check.fails("holds a cache of nil layers", m:load("bad_shape"))
+  local cells = check.ok(lab.fs.read("kv/story_test2.kv"))
+  check.ok(lab.fs.write("kv/story_test2.kv", cells:sub(1, #cells - 4)))
+  check.fails("the saved cells are", m:load("story_test2"))
+  collectgarbage()
+  check.eq(m:kv().seqs, seqs0, "a failed load leaves no sequence behind")
+  d = lab.json.decode(check.ok(lab.fs.read("kv/story_test2.json")))
+  d.format, d.n_layers, d.kv_dim, d.cells = "logitlab-kv/1", nil, nil, nil
+  check.ok(lab.fs.write("kv/v1.json", lab.json.encode(d)))
+  local t3 = check.ok(m:load("v1"))
+  local r3 = t3:eval()
+  same = true
+  for id = 0, 511 do same = same and bits(r3:get(id)) == bits(before:get(id)) end
+  check.ok(same, "a file of the first format loads by evaluation, to the same rows")
   local q4 = check.ok(lab.model.open(WS .. "/models/s260-q4_0.gguf"))
   check.fails("saved from other weights", q4:load("story_test"))
   check.fails("No such file", m:load("no_such_state"))
   check.raises("a name of letters", s.save, s, "../escape")
-  lab.fs.remove("kv/story_test.json")
+  for _, f in ipairs({ "story_test.json", "story_test.kv", "story_test2.json", "story_test2.kv", "bad_shape.json", "v1.json" }) do
+    lab.fs.remove("kv/" .. f)
+  end
 end)
