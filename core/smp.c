@@ -592,6 +592,21 @@ static void chain_destroy(smp *s) {
 }
 static const smp_iface chain_iface = { "chain", chain_apply, chain_accept, chain_reset, chain_destroy };
 
+int32_t smp_reseed(smp *s, uint64_t seed) {
+    if (!s) return 0;
+    if (s->iface == &dist_iface) {
+        dist_state *d = s->ctx;
+        d->seed = seed;
+        smp_rng_init(&d->rng, seed, 0);
+        return 1;
+    }
+    if (s->iface != &chain_iface) return 0;
+    chain_state *ch = s->ctx;
+    int32_t k = 0;
+    for (int32_t i = 0; i < ch->n; i++) k += smp_reseed(ch->st[i], seed);
+    return k;
+}
+
 /* The stages that read and write the columns themselves (see smp_cands),
  * and those that leave the candidates alone with these settings. */
 static bool takes_columns(const smp *s, const smp_cands *c) {
@@ -755,31 +770,4 @@ int smp_chain_parse(smp **out, const char *spec, const smp_params *p, char *err,
     if (rc) { smp_destroy(chain); return rc; }
     *out = chain;
     return SMP_OK;
-}
-
-/* ---- PCG32 ------------------------------------------------------------------- */
-
-/* pcg32_random_r and pcg32_srandom_r as published by O'Neill (PCG-XSH-RR):
- * a 64-bit LCG whose output is a xorshift of the high bits rotated by the
- * top 5 bits. */
-uint32_t smp_rng_u32(smp_rng *r) {
-    uint64_t old = r->state;
-    r->state = old * 6364136223846793005ULL + r->inc;
-    uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
-    uint32_t rot = (uint32_t)(old >> 59);
-    return (xorshifted >> rot) | (xorshifted << ((-rot) & 31));
-}
-
-void smp_rng_init(smp_rng *r, uint64_t seed, uint64_t stream) {
-    r->state = 0;
-    r->inc = (stream << 1) | 1u;
-    smp_rng_u32(r);
-    r->state += seed;
-    smp_rng_u32(r);
-}
-
-/* 27 + 26 bits, as MT19937's genrand_res53: exact in a double. */
-double smp_rng_double(smp_rng *r) {
-    uint32_t a = smp_rng_u32(r) >> 5, b = smp_rng_u32(r) >> 6;
-    return ((double)a * 67108864.0 + (double)b) * (1.0 / 9007199254740992.0);
 }

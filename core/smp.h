@@ -106,6 +106,13 @@ const char *smp_name(const smp *s);
 int smp_apply(smp *s, smp_cands *c);
 void smp_accept(smp *s, int32_t tok);
 void smp_reset(smp *s);
+/* Restarts every dist stage of s (s itself, or the stages of a chain,
+ * nested chains included) with a new seed: the draws that follow are those
+ * of smp_create_dist(seed). Returns how many stages it reseeded (0 for a
+ * chain without dist: greedy, or a custom selector). Reseeding before each
+ * token from (a draw seed, the token's index) makes every token's draw a
+ * function of those two numbers alone, whatever ran before. */
+int32_t smp_reseed(smp *s, uint64_t seed);
 /* Applies s, then returns the selected token id, or SMP_ENOSEL when no stage
  * selected one (a chain without greedy/dist), or the stage's error. Does not
  * accept the token: call smp_accept once it joins the text. */
@@ -184,5 +191,9 @@ void smp_rng_init(smp_rng *r, uint64_t seed, uint64_t stream);
 uint32_t smp_rng_u32(smp_rng *r);
 /* Uniform in [0, 1) with 53 random bits. */
 double smp_rng_double(smp_rng *r);
+/* A seed derived from two numbers (SplitMix64 of a ^ SplitMix64(b)): for a
+ * draw seed from a run's seed and a stream number, and a token's seed from
+ * a draw seed and its index. Not symmetric: mix(a, b) != mix(b, a). */
+uint64_t smp_seed_mix(uint64_t a, uint64_t b);
 
 #endif

@@ -100,7 +100,7 @@ static int task_cancel(lua_State *L) {
     return 1;
 }
 
-/* The Job or Task at idx, as the ljob that signals it. */
+/* The Job, Task or Training at idx, as the ljob that signals it. */
 static ljob *check_awaitable(lua_State *L, int idx) {
     job_ud *j = luaL_testudata(L, idx, JOB_T);
     if (j) {
@@ -112,7 +112,9 @@ static ljob *check_awaitable(lua_State *L, int idx) {
         if (!t->fin) luaL_argerror(L, idx, "the task was released");
         return t->fin;
     }
-    luaL_typeerror(L, idx, "Job or Task");
+    ljob *tr = lab_train_awaitable(L, idx);
+    if (tr) return tr;
+    luaL_typeerror(L, idx, "Job, Task or Training");
     return NULL;
 }
 
@@ -186,7 +188,7 @@ static int l_await(lua_State *L) { return await_impl(L, true); }
 static int await_k(lua_State *L, int status, lua_KContext ctx) {
     (void)status;
     (void)ctx;
-    lsched_check_deadline(L);            /* woken past the task's deadline: fail here */
+    lhost_step(L, 0);                    /* woken past the task's deadline: fail here */
     return await_impl(L, false);         /* not done yet (a foreign resume): wait again */
 }
 
@@ -212,23 +214,7 @@ static int l_spawn(lua_State *L) {
 static int sleep_k(lua_State *L, int status, lua_KContext ctx) {
     (void)status;
     (void)ctx;
-    lsched_check_deadline(L);            /* woken past the task's deadline: fail here */
-    return 0;
-}
-
-/* priv.task_deadline(seconds, t0): the running task's wall-time budget
- * (lab.task_budget), enforced by the hook and at wakeups; nil seconds: none */
-static int l_task_deadline(lua_State *L) {
-    lhost *h = lhost_of(L);
-    ltask *t = h->task_running;
-    if (!t) return 0;
-    if (lua_isnoneornil(L, 1)) {
-        t->deadline = t->limit_s = 0;
-        return 0;
-    }
-    t->limit_s = luaL_checknumber(L, 1);
-    t->deadline = luaL_checknumber(L, 2) + t->limit_s;
-    if (t->deadline <= 0) t->deadline = 1e-9;
+    lhost_step(L, 0);                    /* woken past the task's deadline: fail here */
     return 0;
 }
 
@@ -307,6 +293,25 @@ static const luaL_Reg task_fns[] = {
     { "every", l_every },
     { NULL, NULL },
 };
+
+/* priv.task_deadline(seconds): the calling task's wall-time budget from
+ * now (< 0: none), enforced by the budget hook as well as at engine calls
+ * (run.lua), so Lua code that never yields stops too. Outside a task:
+ * nothing. */
+static int l_task_deadline(lua_State *L) {
+    double sec = luaL_checknumber(L, 1);
+    lhost *h = lhost_of(L);
+    ltask *t = lsched_find(h, L);
+    if (!t) return 0;
+    t->deadline = sec >= 0 ? lhost_now() + sec : 0;
+    t->seconds = sec;
+    lstate *st = lhost_state(L);
+    if (st && st->depth > 0) {          /* the entry running now is this task's */
+        st->task_deadline = t->deadline;
+        st->task_seconds = t->seconds;
+    }
+    return 0;
+}
 
 /* lab_open_task(lab): registers the types and adds the functions to lab. */
 int lab_open_task(lua_State *L) {

@@ -63,7 +63,6 @@ static ltask *find_id(lhost *h, int id) {
 }
 
 void lsched_task_free(lhost *h, ltask *t) {
-    if (h->task_running == t) h->task_running = NULL;
     for (ltask **p = &h->tasks; *p; p = &(*p)->next)
         if (*p == t) { *p = t->next; break; }
     if (t->wait) lwork_job_unref(t->wait);
@@ -174,7 +173,9 @@ static void task_failed(lhost *h, ltask *t, int rc) {
     lstate *st = t->st;
     char err[8192];
     lhost_errmsg(st, t->co, rc, err, sizeof err);
-    bool stopped = st->stop != LSTOP_NONE;
+    /* a task stopped by its own budget fails like any task: its awaiter
+     * gets the error; other stops end the entry (and a plugin) */
+    bool stopped = st->stop != LSTOP_NONE && st->stop != LSTOP_TASK;
     bool delivered = t->fin && awaited(h, t->fin) && !(stopped && st->is_plugin);
     store_result(st, t, false, st->L, 0, err);
     t->failed = true;
@@ -206,15 +207,14 @@ void lsched_resume(lhost *h, ltask *t) {
     t->wake_at = 0;
     lentry e;
     lhost_enter(st, &e);
-    ltask *outer = h->task_running;
-    h->task_running = t;
-    /* past its deadline: the continuation of a sleep or an await raises,
-     * and a task that yielded plainly meets the hook at its first
-     * instruction */
+    st->task_deadline = t->deadline;
+    st->task_seconds = t->seconds;
+    /* past its deadline: the continuation of a sleep or an await raises
+     * (lhost_step), and a task that yielded plainly meets the hook at its
+     * first instruction */
     if (expired(t, lhost_now())) lhost_arm_hook(t->co);
     int nres = 0;
     int rc = lua_resume(t->co, NULL, nargs, &nres);
-    h->task_running = outer;
     if (rc == LUA_YIELD) {
         lua_pop(t->co, nres);
         lhost_leave(&e);
@@ -253,10 +253,6 @@ ltimer *lsched_timer_add(lstate *st, int fn_ref, double delay, double interval) 
     tm->fn_ref = fn_ref;
     tm->due = lhost_now() + (delay > 0 ? delay : 0);
     tm->interval = interval;
-    if (h->task_running && h->task_running->st == st) {     /* a budgeted task's callbacks share its deadline */
-        tm->deadline = h->task_running->deadline;
-        tm->limit_s = h->task_running->limit_s;
-    }
     tm->next = h->timers;
     h->timers = tm;
     return tm;
@@ -277,17 +273,8 @@ void lsched_timer_del(lhost *h, int id) {
 static int spawn_timer(lua_State *L) {
     ltimer *tm = lua_touserdata(L, 1);
     lua_rawgeti(L, LUA_REGISTRYINDEX, tm->fn_ref);
-    ltask *t = lsched_spawn(tm->st, L, 0, LTASK_PLAIN);
-    t->deadline = tm->deadline;
-    t->limit_s = tm->limit_s;
+    lsched_spawn(tm->st, L, 0, LTASK_PLAIN);
     return 0;
-}
-
-void lsched_check_deadline(lua_State *L) {
-    lhost *h = lhost_of(L);
-    ltask *t = h ? h->task_running : NULL;
-    if (t && expired(t, lhost_now()))
-        luaL_error(L, "task budget exceeded: %f s of wall time (lab.task_budget)", t->limit_s);
 }
 
 void lsched_drop_state(lhost *h, lstate *st) {

@@ -9,8 +9,8 @@
 -- single slice of it runs long. The wall-time limit is also held by the
 -- task in C (priv.task_deadline): the count hook raises it in a task that
 -- computes without engine work, and a task asleep (lab.sleep) or waiting
--- (lab.await) is woken at its deadline to fail there; callbacks of
--- lab.after / lab.every timers the task set share its deadline.
+-- (lab.await: a job, a task, anything a timer finishes) is woken at its
+-- deadline to fail there.
 local lab, priv = ...
 
 local type, error, setmetatable, pairs = type, error, setmetatable, pairs
@@ -69,7 +69,7 @@ function lab.task_budget(opts)
     end
     b = { tokens = opts.tokens, seconds = opts.seconds, used = 0, t0 = lab.now() }
     budgets[co] = b
-    priv.task_deadline(b.seconds, b.t0)   -- also at hook ticks and wakeups, not only at engine calls
+    priv.task_deadline(opts.seconds or -1)   -- also at hook ticks and wakeups, not only at engine calls
   end
   if not b then return { used = 0, elapsed = 0 } end
   return { tokens = b.tokens, seconds = b.seconds, used = b.used, elapsed = lab.now() - b.t0 }

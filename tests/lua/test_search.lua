@@ -369,7 +369,7 @@ test("a task budget of tokens and wall time", function()
     return lab.task_budget().used
   end))
   check.ok(ok3)
-  check.eq(n, 2, "scored tokens count")
+  check.eq(n, #m:tokenize("Once upon") + 2 - 1, "a score is charged what it evaluates: the pending prefix, the continuation but its last")
   -- the wall-time limit holds without engine work: a task spinning in Lua
   -- (the hook), asleep or awaiting (woken at its deadline)
   local t0 = lab.now()
@@ -537,4 +537,34 @@ test("seq:save / model:load: the same state, bit for bit; other weights refused"
   for _, f in ipairs({ "story_test.json", "story_test.kv", "story_test2.json", "story_test2.kv", "bad_shape.json", "v1.json" }) do
     lab.fs.remove("kv/" .. f)
   end
+end)
+
+test("a task budget charges what the engine evaluates, for every kind of job (m:kv().evaluated)", function()
+  local m = lab.model.open(MODEL)
+  local ok, err = lab.await(lab.spawn(function()
+    lab.task_budget{ tokens = 100000 }
+    local function charged(what, fn, want)
+      local u0, e0 = lab.task_budget().used, m:kv().evaluated
+      local r = fn()
+      local used, ev = lab.task_budget().used - u0, m:kv().evaluated - e0
+      check.eq(used, ev, what .. ": charged = the engine's count")
+      if want then check.eq(used, want, what .. ": by hand") end
+      return r
+    end
+    local s = m:seq("Once upon a time")
+    local n = #s
+    charged("seq:eval", function() return s:eval() end, n)
+    -- a score on an evaluated sequence with pending tokens: the last evaluated
+    -- token again, the 2 pending ones, the continuation but its last
+    s:append(", there")
+    local r = charged("seq:score with pending tokens", function() return check.ok(s:score(" was a")) end, 1 + 2 + 2 - 1)
+    check.eq(r.evaluated, 1 + 2 + 2 - 1, "its result says so")
+    check.eq(#s, n + 2, "the sequence is unchanged")
+    charged("lab.score_batch", function() return check.ok(lab.score_batch{ { s, " was" }, { m:seq("Tom"), " and his" } }) end,
+      (1 + 2 + 1 - 1) + (#m:tokenize("Tom") + 2 - 1))
+    local ls = charged("lab.score", function() return check.ok(lab.score(m, "Once upon a time", ", there was")) end)
+    check.eq(ls.evaluated, #m:tokenize("Once upon a time, there was") - 1, "lab.score: all but the last token")
+    charged("lab.generate", function() return lab.generate(m:seq("Once"), { max_tokens = 5 }) end)
+  end))
+  check.ok(ok, err)
 end)
