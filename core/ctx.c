@@ -266,3 +266,80 @@ int ctx_eval(ctx *c, const ctx_entry *b, int32_t n, char *err, size_t errlen) {
     c->n_logits = rc == CTX_OK ? n_out : 0;
     return rc;
 }
+
+/* ---- a sequence's KV state ---------------------------------------------- */
+
+void ctx_kv_dims(const ctx *c, int32_t *n_layers, int32_t *kv_dim) {
+    *n_layers = c->be->kv.n_layers;
+    *kv_dim = c->be->kv.kv_dim;
+}
+
+size_t ctx_seq_state_floats(const ctx *c, int32_t len) {
+    return (size_t)c->be->kv.n_layers * (size_t)(len > 0 ? len : 0) * 2 * (size_t)c->be->kv.kv_dim;
+}
+
+/* Where K of layer il, cell cell starts in the backend's KV memory (the
+ * geometry of backend.h); V is KV_BLOCK rows after it. */
+static char *kv_at(const ctx *c, int32_t il, int32_t cell) {
+    size_t d = (size_t)c->be->kv.kv_dim, nl = (size_t)c->be->kv.n_layers;
+    size_t off = (((size_t)cell / KV_BLOCK) * nl + (size_t)il) * 2 * KV_BLOCK * d + ((size_t)cell % KV_BLOCK) * d;
+    return (char *)c->kvbuf + off * sizeof(float);
+}
+
+/* Copies between the cells of runs and buf (positions [0, len) in order);
+ * to_dev when put. */
+static void copy_runs(ctx *c, const kv_run *runs, int32_t n_runs, int32_t len, float *buf, bool put) {
+    size_t d = (size_t)c->be->kv.kv_dim, row = d * sizeof(float);
+    for (int32_t il = 0; il < c->be->kv.n_layers; il++) {
+        float *lay = buf + (size_t)il * (size_t)len * 2 * d;
+        int32_t p = 0;
+        for (int32_t r = 0; r < n_runs; r++)
+            for (int32_t k = 0; k < runs[r].n; k++, p++) {
+                char *kp = kv_at(c, il, runs[r].cell + k), *vp = kp + KV_BLOCK * row;
+                float *kb = lay + (size_t)p * 2 * d, *vb = kb + d;
+                if (put) {
+                    c->be->ops->to_dev(c->be, kp, kb, row);
+                    c->be->ops->to_dev(c->be, vp, vb, row);
+                } else {
+                    c->be->ops->to_host(c->be, kb, kp, row);
+                    c->be->ops->to_host(c->be, vb, vp, row);
+                }
+            }
+    }
+}
+
+int ctx_seq_state_get(ctx *c, int32_t seq, int32_t len, float *out) {
+    int32_t have = kv_seq_len(c->kv, seq);
+    if (have < 0 || len < 0 || len > have) return CTX_EINVAL;
+    if (len == 0) return CTX_OK;
+    int32_t cap = kv_max_runs(c->kv, len);
+    kv_run *runs = malloc(sizeof *runs * (size_t)cap);
+    if (!runs) return CTX_ENOMEM;
+    int32_t nr = kv_seq_runs(c->kv, seq, len, runs, cap);
+    copy_runs(c, runs, nr, len, out, false);
+    free(runs);
+    return CTX_OK;
+}
+
+int ctx_seq_state_put(ctx *c, int32_t seq, const float *in, int32_t len) {
+    if (kv_seq_len(c->kv, seq) != 0 || len < 0) return CTX_EINVAL;
+    if (len == 0) return CTX_OK;
+    int32_t *cells = malloc(sizeof *cells * (size_t)len);
+    int32_t cap = kv_max_runs(c->kv, len);
+    kv_run *runs = malloc(sizeof *runs * (size_t)cap);
+    if (!cells || !runs) {
+        free(cells);
+        free(runs);
+        return CTX_ENOMEM;
+    }
+    if (kv_seq_append(c->kv, seq, len, cells) != 0) {
+        free(cells);
+        free(runs);
+        return CTX_EFULL;
+    }
+    int32_t nr = kv_seq_runs(c->kv, seq, len, runs, cap);
+    copy_runs(c, runs, nr, len, (float *)in, true);
+    free(cells);
+    free(runs);
+    return CTX_OK;
+}

@@ -70,6 +70,19 @@ int32_t ctx_kv_size(const ctx *c);             /* n_ctx: most cells in use at on
 int32_t ctx_n_seq_max(const ctx *c);           /* most sequences alive at once */
 int32_t ctx_n_batch(const ctx *c);             /* most entries in one ctx_eval */
 
+/* A sequence's KV state, to save and restore without evaluating again:
+ * positions [0, len) as floats, layer by layer, per position the K row
+ * then the V row (n_layers * len * 2 * kv_dim floats, ctx_seq_state_floats).
+ * get: CTX_EINVAL for a dead sequence or len beyond its length. put: into
+ * an empty live sequence, which then holds those positions (CTX_EINVAL
+ * otherwise, CTX_EFULL without free cells); its rows are what evaluating
+ * the same tokens would have stored, so the logits that follow are too. */
+size_t ctx_seq_state_floats(const ctx *c, int32_t len);
+int ctx_seq_state_get(ctx *c, int32_t seq, int32_t len, float *out);
+int ctx_seq_state_put(ctx *c, int32_t seq, const float *in, int32_t len);
+/* The KV geometry a saved state depends on: layers and K/V row width. */
+void ctx_kv_dims(const ctx *c, int32_t *n_layers, int32_t *kv_dim);
+
 /* Evaluates the batch. On failure nothing is appended to any sequence and err
  * says which entry was wrong. */
 int ctx_eval(ctx *c, const ctx_entry *batch, int32_t n, char *err, size_t errlen);

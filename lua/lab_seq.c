@@ -148,6 +148,11 @@ void lab_seq_get(lua_State *L, int idx, lab_seq_state *out) {
 
 bool lab_is_seq(lua_State *L, int idx) { return luaL_testudata(L, idx, SEQ_T) != NULL; }
 
+void lab_seq_set_cached(lua_State *L, int idx, int32_t n_eval) {
+    seq_ud *s = check_seq(L, idx);
+    s->n_eval = n_eval;
+}
+
 /* ---- creating, appending, inspecting --------------------------------- */
 
 /* model:seq([tokens]) -> Seq | nil, err */
@@ -818,5 +823,6 @@ int lab_open_seq(lua_State *L) {
     lua_pushcfunction(L, l_seq);
     lua_setfield(L, -2, "seq");
     lua_pop(L, 2);
+    lab_open_kvstate(L);
     return 0;
 }

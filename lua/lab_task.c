@@ -188,6 +188,7 @@ static int l_await(lua_State *L) { return await_impl(L, true); }
 static int await_k(lua_State *L, int status, lua_KContext ctx) {
     (void)status;
     (void)ctx;
+    lhost_step(L, 0);                    /* woken past the task's deadline: fail here */
     return await_impl(L, false);         /* not done yet (a foreign resume): wait again */
 }
 
@@ -211,9 +212,9 @@ static int l_spawn(lua_State *L) {
 }
 
 static int sleep_k(lua_State *L, int status, lua_KContext ctx) {
-    (void)L;
     (void)status;
     (void)ctx;
+    lhost_step(L, 0);                    /* woken past the task's deadline: fail here */
     return 0;
 }
 

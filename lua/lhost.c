@@ -157,12 +157,21 @@ static void budget_check(lua_State *L, lstate *st, unsigned n) {
     }
 }
 
+/* Armed (lhost_arm_hook): the first call comes after one instruction, and
+ * sets the usual count back. */
 static void budget_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     lstate *st = lhost_state(L);
     if (!st || st->depth == 0) return;
-    budget_check(L, st, HOOK_COUNT);
+    unsigned n = HOOK_COUNT;
+    if (lua_gethookcount(L) != HOOK_COUNT) {
+        lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_COUNT);
+        n = 1;
+    }
+    budget_check(L, st, n);
 }
+
+void lhost_arm_hook(lua_State *co) { lua_sethook(co, budget_hook, LUA_MASKCOUNT, 1); }
 
 void lhost_step(lua_State *L, unsigned n) {
     lstate *st = lhost_state(L);

@@ -199,7 +199,8 @@ struct ltask {
     bool started;
     ljob *wait;             /* awaited job (a reference), or NULL */
     double wake_at;         /* lab.sleep: monotonic deadline, or 0 */
-    double deadline, seconds;   /* lab.task_budget{seconds=}: monotonic end, or 0 */
+    double deadline, seconds;   /* lab.task_budget{seconds=}: monotonic end, or 0 (past it the
+                                 * task is woken from a sleep or an await to fail) */
     int kind;               /* LTASK_* */
     ljob *fin;              /* signalled when the task ends (lab.await(task)) */
     int res_ref;            /* registry ref of {ok, ...} once ended, or LUA_NOREF */
@@ -336,6 +337,8 @@ void lsched_drop_state(lhost *h, lstate *st);
 int lsched_pending(const lhost *h, const lstate *st);   /* NULL st: all */
 ltimer *lsched_timer_add(lstate *st, int fn_ref, double delay, double interval);
 void lsched_timer_del(lhost *h, int id);
+/* The budget hook runs at co's next instruction (then every HOOK_COUNT). */
+void lhost_arm_hook(lua_State *co);
 
 /* UI hooks (lab_ui.c) */
 void lab_ui_drop_state(lhost *h, lstate *st);
@@ -420,6 +423,11 @@ typedef struct lab_seq_state {
 } lab_seq_state;
 void lab_seq_get(lua_State *L, int idx, lab_seq_state *out);
 bool lab_is_seq(lua_State *L, int idx);
+/* Marks tokens [0, n_eval) of the Seq at idx as in the KV cache (a state
+ * restored into its sequence, lab_kvstate.c). */
+void lab_seq_set_cached(lua_State *L, int idx, int32_t n_eval);
+/* priv.kv_state / priv.kv_restore (lab_kvstate.c), registered by lab_open_seq. */
+void lab_open_kvstate(lua_State *L);
 /* Token ids from idx (an id, a table of ids, or text: BOS when bos, text
  * continuing a sequence when cont) into a new userdata left on the stack. */
 int32_t *lab_tokens_arg(lua_State *L, int idx, lmodel *lm, bool bos, bool special, bool cont, int32_t *n);

@@ -74,8 +74,11 @@ void lsched_task_free(lhost *h, ltask *t) {
     free(t);
 }
 
+static bool expired(const ltask *t, double now) { return t->deadline > 0 && now > t->deadline; }
+
 static bool task_ready(const ltask *t, double now) {
     if (!t->started) return true;
+    if (expired(t, now)) return true;              /* woken to fail (lsched_check_deadline) */
     if (t->wait) return lwork_job_done(t->wait);
     if (t->wake_at > 0) return now >= t->wake_at;
     return true;
@@ -206,6 +209,10 @@ void lsched_resume(lhost *h, ltask *t) {
     lhost_enter(st, &e);
     st->task_deadline = t->deadline;
     st->task_seconds = t->seconds;
+    /* past its deadline: the continuation of a sleep or an await raises
+     * (lhost_step), and a task that yielded plainly meets the hook at its
+     * first instruction */
+    if (expired(t, lhost_now())) lhost_arm_hook(t->co);
     int nres = 0;
     int rc = lua_resume(t->co, NULL, nargs, &nres);
     if (rc == LUA_YIELD) {
@@ -343,6 +350,7 @@ int lhost_next_ms(const lhost *h) {
     for (const ltask *t = h->tasks; t; t = t->next) {
         if (task_ready(t, now)) return 0;
         if (t->wake_at > 0 && (next < 0 || t->wake_at < next)) next = t->wake_at;
+        if (t->started && t->deadline > 0 && (next < 0 || t->deadline < next)) next = t->deadline;
     }
     for (const ltimer *tm = h->timers; tm; tm = tm->next)
         if (next < 0 || tm->due < next) next = tm->due;

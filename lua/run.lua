@@ -6,7 +6,11 @@
 -- checked where the task hands work to the engine (seq:submit, lab.submit
 -- and the scoring submits, so seq:eval, eval_batch, generate and score
 -- too): a task that yields between engine steps is bounded although no
--- single slice of it runs long.
+-- single slice of it runs long. The wall-time limit is also held by the
+-- task in C (priv.task_deadline): the count hook raises it in a task that
+-- computes without engine work, and a task asleep (lab.sleep) or waiting
+-- (lab.await: a job, a task, anything a timer finishes) is woken at its
+-- deadline to fail there.
 local lab, priv = ...
 
 local type, error, setmetatable, pairs = type, error, setmetatable, pairs
@@ -65,7 +69,7 @@ function lab.task_budget(opts)
     end
     b = { tokens = opts.tokens, seconds = opts.seconds, used = 0, t0 = lab.now() }
     budgets[co] = b
-    priv.task_deadline(opts.seconds or -1)
+    priv.task_deadline(opts.seconds or -1)   -- also at hook ticks and wakeups, not only at engine calls
   end
   if not b then return { used = 0, elapsed = 0 } end
   return { tokens = b.tokens, seconds = b.seconds, used = b.used, elapsed = lab.now() - b.t0 }
@@ -97,40 +101,63 @@ end
 priv.charge_tokens = function(n) if budgets[co_running()] then charge(n) end end
 
 -- ---- saving a sequence's state ------------------------------------------
--- seq:save(name) writes kv/NAME.json in the workspace: the weights' SHA-256,
--- the tokens and how many of them are in the KV cache. model:load(name)
--- checks the hash and rebuilds the state by evaluating those tokens again:
--- the kernels are batch- and path-invariant, so the cache and every row
--- after it are bit for bit the saved sequence's.
-local KV_FORMAT = "logitlab-kv/1"
+-- seq:save(name) writes kv/NAME.json (the weights' SHA-256, the tokens, how
+-- many are in the KV cache, the cache's shape) and kv/NAME.kv (the K and V
+-- rows of those positions, float32, from priv.kv_state). model:load(name)
+-- checks the hash and the shape, makes a sequence of the tokens and copies
+-- the rows into its cells (priv.kv_restore): no evaluation, and the rows
+-- are the saved ones bit for bit, so every row after them is too. Files of
+-- the first format (tokens only) load by evaluating the tokens again.
+local KV_FORMAT, KV_FORMAT1 = "logitlab-kv/2", "logitlab-kv/1"
 
 local function kv_path(fname, name)
   if type(name) ~= "string" or not name:match("^[%w_%-%.]+$") or name:find("%.%.") then
     error(string_format("bad argument #1 to '%s' (a name of letters, digits, '_', '-' and '.' expected, got %s)",
       fname, type(name) == "string" and string_format("%q", name) or type(name)), 3)
   end
-  return "kv/" .. name .. ".json"
+  return "kv/" .. name .. ".json", "kv/" .. name .. ".kv"
 end
 
 function Seq:save(name)
-  local path = kv_path("save", name)
+  local path, cells_path = kv_path("save", name)
   local m = self:model()
   local sha, err = m:sha256()
   if not sha then return nil, err end
   local ok
   ok, err = lab.fs.mkdir("kv")
   if not ok then return nil, err end
-  local kv = self:kv()
+  local bytes, n_eval, n_layers, kv_dim = priv.kv_state(self)
+  ok, err = lab.fs.write(cells_path, bytes)
+  if not ok then return nil, err end
   return lab.fs.write(path, lab.json.encode({ format = KV_FORMAT, model_sha256 = sha, model = m:info().path,
-    n_vocab = m:info().n_vocab, tokens = self:tokens(), n_eval = kv.cells }))
+    n_vocab = m:info().n_vocab, tokens = self:tokens(), n_eval = n_eval, n_layers = n_layers, kv_dim = kv_dim,
+    dtype = "f32", cells = cells_path, cells_bytes = #bytes }))
+end
+
+-- the first format: the cache rebuilt by evaluating the saved tokens
+local function load_by_eval(self, path, d)
+  local n_eval = d.n_eval
+  local head = {}
+  for i = 1, n_eval do head[i] = d.tokens[i] end
+  local ok, s = pcall(self.seq, self, head)
+  if not ok then return nil, path .. ": " .. tostring(s) end
+  if n_eval > 0 then
+    local l, err = s:eval()
+    if not l then s:close(); return nil, err end
+  end
+  local rest = {}
+  for i = n_eval + 1, #d.tokens do rest[#rest + 1] = d.tokens[i] end
+  if #rest > 0 then s:append(rest) end
+  return s
 end
 
 function priv.Model:load(name)
   local path = kv_path("load", name)
   local text, err = lab.fs.read(path)
   if not text then return nil, err end
-  local d = lab.json.decode(text)
-  if type(d) ~= "table" or d.format ~= KV_FORMAT or type(d.tokens) ~= "table" or math_type(d.n_eval) ~= "integer" then
+  local okj, d = pcall(lab.json.decode, text)
+  if not okj or type(d) ~= "table" or (d.format ~= KV_FORMAT and d.format ~= KV_FORMAT1) or type(d.tokens) ~= "table"
+    or math_type(d.n_eval) ~= "integer" then
     return nil, path .. ": not a saved sequence (" .. KV_FORMAT .. ")"
   end
   local sha
@@ -142,18 +169,19 @@ function priv.Model:load(name)
   end
   local n_eval = d.n_eval
   if n_eval < 0 or n_eval > #d.tokens then return nil, path .. ": n_eval out of range" end
-  local head = {}
-  for i = 1, n_eval do head[i] = d.tokens[i] end
-  local ok, s = pcall(self.seq, self, head)
+  if d.format == KV_FORMAT1 then return load_by_eval(self, path, d) end
+  local ok, s = pcall(self.seq, self, d.tokens)
   if not ok then return nil, path .. ": " .. tostring(s) end
-  if not s then return nil, err end
-  if n_eval > 0 then
-    local l
-    l, err = s:eval()
-    if not l then s:close(); return nil, err end
+  local _, _, n_layers, kv_dim = priv.kv_state(s)
+  if d.n_layers ~= n_layers or d.kv_dim ~= kv_dim or d.dtype ~= "f32" then
+    s:close()
+    return nil, string_format("%s holds a cache of %s layers x %s K/V dims (%s); this model's is %d x %d (f32)",
+      path, tostring(d.n_layers), tostring(d.kv_dim), tostring(d.dtype), n_layers, kv_dim)
   end
-  local rest = {}
-  for i = n_eval + 1, #d.tokens do rest[#rest + 1] = d.tokens[i] end
-  if #rest > 0 then s:append(rest) end
+  local bytes
+  bytes, err = lab.fs.read(type(d.cells) == "string" and d.cells or "")
+  if not bytes then s:close(); return nil, path .. ": the saved cells: " .. tostring(err) end
+  ok, err = priv.kv_restore(s, bytes, n_eval)
+  if not ok then s:close(); return nil, d.cells .. ": " .. err end
   return s
 end

@@ -370,6 +370,30 @@ test("a task budget of tokens and wall time", function()
   end))
   check.ok(ok3)
   check.eq(n, #m:tokenize("Once upon") + 2 - 1, "a score is charged what it evaluates: the pending prefix, the continuation but its last")
+  -- the wall-time limit holds without engine work: a task spinning in Lua
+  -- (the hook), asleep or awaiting (woken at its deadline)
+  local t0 = lab.now()
+  local ok4, err4 = lab.await(lab.spawn(function()
+    lab.task_budget{ seconds = 0.1 }
+    local x = 0
+    while true do x = x + 1 end
+  end))
+  check.eq(ok4, false)
+  check.ok(err4:find("task budget exceeded: 0.1 s of wall time"), err4)
+  local ok5, err5 = lab.await(lab.spawn(function()
+    lab.task_budget{ seconds = 0.1 }
+    lab.sleep(30)
+    return "slept"
+  end))
+  check.eq(ok5, false)
+  check.ok(err5:find("task budget exceeded: 0.1 s of wall time"), err5)
+  local ok6, err6 = lab.await(lab.spawn(function()
+    lab.task_budget{ seconds = 0.1 }
+    return lab.await(lab.spawn(lab.sleep, 30))
+  end))
+  check.eq(ok6, false)
+  check.ok(err6:find("task budget exceeded: 0.1 s of wall time"), err6)
+  check.ok(lab.now() - t0 < 10, "stopped at the deadline, not after the 30 s sleeps")
   check.raises("unknown option 'token'", lab.task_budget, { token = 5 })
   check.eq(lab.task_budget().used, 0, "the budget belongs to the task that set it")
 end)
@@ -392,6 +416,69 @@ test("single-sequence jobs of concurrent tasks share engine steps and give what 
   check.ok(steps < 2 * 13, "4 tasks x 12 tokens in " .. steps .. " engine steps (alone: 48)")
 end)
 
+test("score jobs of concurrent tasks share engine steps and give, bit for bit, what they give alone", function()
+  local m = lab.model.open(MODEL)
+  local CONTS = { " there was a dog", " went to the park", " sat on the mat", " a big red ball" }
+  local seqs = {}
+  for i = 1, #PROMPTS do seqs[i] = m:seq(PROMPTS[i]); seqs[i]:eval() end
+  -- each task scores three continuations, one after the other, with the top-2
+  local function work(i)
+    local out = {}
+    for r = 0, 2 do out[#out + 1] = seqs[i]:score(CONTS[(i + r - 1) % #CONTS + 1], { top = 2 }) end
+    return out
+  end
+  local alone = {}
+  local s0 = m:kv().steps
+  for i = 1, #PROMPTS do alone[i] = work(i) end
+  local steps_alone = m:kv().steps - s0
+  s0 = m:kv().steps
+  local tasks = {}
+  for i = 1, #PROMPTS do tasks[i] = lab.spawn(work, i) end
+  local bits = function(x) return string.pack("<d", x) end
+  for i = 1, #PROMPTS do
+    local ok, got = lab.await(tasks[i])
+    check.ok(ok, got)
+    for r = 1, 3 do
+      local a, b = alone[i][r], got[r]
+      check.eq(#b.logprobs, #a.logprobs)
+      for j = 1, #a.logprobs do
+        check.eq(bits(b.logprobs[j]), bits(a.logprobs[j]), "task " .. i .. " score " .. r .. " token " .. j)
+        check.eq(b.top[j][1].id, a.top[j][1].id)
+        check.eq(bits(b.top[j][2].logprob), bits(a.top[j][2].logprob))
+      end
+      check.eq(bits(b.logprob), bits(a.logprob))
+    end
+  end
+  local steps = m:kv().steps - s0
+  check.eq(steps_alone, 12, "alone: one step per score")
+  check.ok(steps <= 6, "4 tasks x 3 scores in " .. steps .. " engine steps (alone: 12)")
+  for i = 1, #PROMPTS do seqs[i]:close() end
+  -- lab.score (from scratch) too
+  local function work2(i)
+    local out = {}
+    for r = 0, 2 do out[#out + 1] = assert(lab.score(m, PROMPTS[i], CONTS[(i + r - 1) % #CONTS + 1])) end
+    return out
+  end
+  s0 = m:kv().steps
+  for i = 1, #PROMPTS do alone[i] = work2(i) end
+  steps_alone = m:kv().steps - s0
+  s0 = m:kv().steps
+  for i = 1, #PROMPTS do tasks[i] = lab.spawn(work2, i) end
+  for i = 1, #PROMPTS do
+    local ok, got = lab.await(tasks[i])
+    check.ok(ok, got)
+    for r = 1, 3 do
+      local a, b = alone[i][r], got[r]
+      check.eq(#b.logprobs, #a.logprobs)
+      for j = 1, #a.logprobs do check.eq(bits(b.logprobs[j]), bits(a.logprobs[j]), "lab.score task " .. i .. " token " .. j) end
+      check.eq(bits(b.logprob), bits(a.logprob))
+    end
+  end
+  steps = m:kv().steps - s0
+  check.eq(steps_alone, 12, "lab.score alone: one step each")
+  check.ok(steps <= 6, "4 tasks x 3 lab.score in " .. steps .. " engine steps (alone: 12)")
+end)
+
 test("seq:save / model:load: the same state, bit for bit; other weights refused", function()
   local m = lab.model.open(MODEL)
   local s = m:seq("Once upon a time")
@@ -403,12 +490,53 @@ test("seq:save / model:load: the same state, bit for bit; other weights refused"
   check.eq(t:pending(), 2)
   check.eq(t:kv().cells, 5)
   local a, b = s:eval(), t:eval()
-  for id = 0, 511 do check.eq(b:get(id), a:get(id), "row value " .. id) end
+  local bits = function(x) return string.pack("<f", x) end
+  for id = 0, 511 do check.eq(bits(b:get(id)), bits(a:get(id)), "row value " .. id) end
+  -- the cells are copied, not evaluated: no engine step, and with nothing
+  -- pending the last row (the token evaluated again) is the saved one's
+  local s2 = m:seq("Tom and his sister went to the park")
+  local before = s2:eval()
+  check.ok(s2:save("story_test2"))
+  check.ok(lab.fs.read("kv/story_test2.kv"))
+  local st0 = m:kv().steps
+  local t2 = check.ok(m:load("story_test2"))
+  check.eq(m:kv().steps - st0, 0, "loading runs no engine step")
+  check.eq(t2:pending(), 0)
+  check.eq(t2:kv().cells, #s2:tokens())
+  local after = t2:eval()
+  check.eq(m:kv().steps - st0, 1, "one token evaluated again for the last row")
+  local same = true
+  for id = 0, 511 do same = same and bits(after:get(id)) == bits(before:get(id)) end
+  check.ok(same, "the logits after load are bit for bit those before save")
+  -- another shape, cut cells, the first format
+  local d = lab.json.decode(check.ok(lab.fs.read("kv/story_test2.json")))
+  local seqs0 = m:kv().seqs
+  d.n_layers = 99
+  check.ok(lab.fs.write("kv/bad_shape.json", lab.json.encode(d)))
+  check.fails("holds a cache of 99 layers", m:load("bad_shape"))
+  d.n_layers = nil
+  check.ok(lab.fs.write("kv/bad_shape.json", lab.json.encode(d)))
+  check.fails("holds a cache of nil layers", m:load("bad_shape"))
+  local cells = check.ok(lab.fs.read("kv/story_test2.kv"))
+  check.ok(lab.fs.write("kv/story_test2.kv", cells:sub(1, #cells - 4)))
+  check.fails("the saved cells are", m:load("story_test2"))
+  collectgarbage()
+  check.eq(m:kv().seqs, seqs0, "a failed load leaves no sequence behind")
+  d = lab.json.decode(check.ok(lab.fs.read("kv/story_test2.json")))
+  d.format, d.n_layers, d.kv_dim, d.cells = "logitlab-kv/1", nil, nil, nil
+  check.ok(lab.fs.write("kv/v1.json", lab.json.encode(d)))
+  local t3 = check.ok(m:load("v1"))
+  local r3 = t3:eval()
+  same = true
+  for id = 0, 511 do same = same and bits(r3:get(id)) == bits(before:get(id)) end
+  check.ok(same, "a file of the first format loads by evaluation, to the same rows")
   local q4 = check.ok(lab.model.open(WS .. "/models/s260-q4_0.gguf"))
   check.fails("saved from other weights", q4:load("story_test"))
   check.fails("No such file", m:load("no_such_state"))
   check.raises("a name of letters", s.save, s, "../escape")
-  lab.fs.remove("kv/story_test.json")
+  for _, f in ipairs({ "story_test.json", "story_test.kv", "story_test2.json", "story_test2.kv", "bad_shape.json", "v1.json" }) do
+    lab.fs.remove("kv/" .. f)
+  end
 end)
 
 test("a task budget charges what the engine evaluates, for every kind of job (m:kv().evaluated)", function()
