@@ -20,6 +20,7 @@
 
 #include "chat.h"
 #include "gram.h"
+#include "json.h"
 #include "logits.h"
 #include "model.h"
 #include "smpjson.h"
@@ -106,7 +107,24 @@ void session_clear(session *s) {
     s->version++;
 }
 
-void session_sampler_json(const session *s, char *buf, size_t cap) { smpjson_fmt(&s->sp, s->spec, buf, cap); }
+/* The settings, and the grammar when one is set: it is part of what a node
+ * was generated with (a new grammar makes a node of its own, and the
+ * recomputed distributions of a node's positions re-apply it). A grammar
+ * too long to fit is left out. */
+void session_sampler_json(const session *s, char *buf, size_t cap) {
+    smpjson_fmt(&s->sp, s->spec, buf, cap);
+    smpjson_add_grammar(buf, cap, s->grammar);
+}
+
+/* The grammar a node's settings record, into out ("" when none). */
+static void node_grammar(const char *sampler, char *out, size_t cap) {
+    out[0] = 0;
+    if (!sampler || !strstr(sampler, "\"grammar\"")) return;
+    char err[64];
+    json_doc *d = smpjson_doc(sampler, strlen(sampler), err, sizeof err);
+    if (d) smpjson_get_grammar(json_root(d), out, cap);
+    json_free(d);
+}
 
 bool session_busy(const session *s) { return s->gen_node >= 0; }
 
@@ -498,6 +516,7 @@ static void file_dist(session *s, const worker_ev *e) {
     const loom_tok *n = &e->tok;
     if (n->flags & LOOM_TOK_RAW) {
         t->raw = n->raw;
+        t->masked = n->masked;          /* the grammar's marks, recomputed with the node's grammar */
         t->lp_raw = n->lp_raw;
         t->rank_raw = n->rank_raw;
         t->flags = (t->flags | LOOM_TOK_RAW) & ~(uint32_t)LOOM_TOK_STORED;
@@ -545,6 +564,10 @@ static void want_dist(session *s) {
     r.n_path = p + 1;
     r.sp = &sp;
     r.spec = spec[0] ? spec : NULL;
+    char grammar[sizeof s->grammar];
+    node_grammar(nd->sampler, grammar, sizeof grammar);
+    r.grammar = grammar[0] ? grammar : NULL;
+    r.grammar_from = prompt_end(s, node);
     if (worker_dist(s->w, &r) == WORKER_OK) {
         s->dist_busy = true;
         s->dist_node = node;

@@ -103,3 +103,22 @@ int smpjson_parse(const char *text, smp_params *p, char *spec, size_t spec_cap) 
     json_free(d);
     return rc;
 }
+
+void smpjson_add_grammar(char *buf, size_t cap, const char *grammar) {
+    static const char key[] = ",\"grammar\":";
+    size_t n = strlen(buf);
+    if (!grammar || !grammar[0] || n < 2 || buf[n - 1] != '}') return;
+    size_t g = strlen(grammar), need = json_escape(grammar, g, NULL, 0), at = n - 1;
+    if (at + sizeof key - 1 + need + 2 > cap) return;
+    memcpy(buf + at, key, sizeof key - 1);
+    at += sizeof key - 1;
+    json_escape(grammar, g, buf + at, cap - at);
+    at += need;
+    memcpy(buf + at, "}", 2);
+}
+
+void smpjson_get_grammar(const json *o, char *out, size_t cap) {
+    const json *g = json_get(o, "grammar");
+    out[0] = 0;
+    if (g && g->type == JSON_STR && g->len < cap && !memchr(g->str, 0, g->len)) memcpy(out, g->str, g->len + 1);
+}

@@ -35,5 +35,11 @@ void smpjson_get(const json *o, smp_params *p, char *spec, size_t spec_cap);
 int smpjson_num(double v, char *buf, size_t cap);
 /* json_parse in the C locale. */
 json_doc *smpjson_doc(const char *text, size_t len, char *err, size_t errlen);
+/* A grammar ("KIND VALUE", see gram_from_option) is recorded beside the
+ * settings it was generated with as a "grammar" member: add appends it to
+ * the object in buf (nothing when grammar is empty or it does not fit);
+ * get reads it from an object ("" when absent or too long). */
+void smpjson_add_grammar(char *buf, size_t cap, const char *grammar);
+void smpjson_get_grammar(const json *o, char *out, size_t cap);
 
 #endif

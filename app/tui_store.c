@@ -385,8 +385,11 @@ static int read_info(const store_node *sn, const store_node *parent, bool parent
     if (!o->prompt_kind) {
         smp_params sp;
         char spec[256], buf[SMPJSON_CAP];
+        char grammar[512];
         smpjson_get(root, &sp, spec, sizeof spec);
         smpjson_fmt(&sp, spec, buf, sizeof buf);
+        smpjson_get_grammar(root, grammar, sizeof grammar);
+        smpjson_add_grammar(buf, sizeof buf, grammar);
         o->smp = str_dup(buf);
     }
     json_free(d);
