@@ -14,7 +14,7 @@ M=$SH/models/stories260K.gguf
 T=$(mktemp -d "${TMPDIR:-/tmp}/logitlab-tuig.XXXXXX")
 SOCK=logitlab-tuig-$$
 tm() { tmux -L "$SOCK" -f /dev/null "$@"; }
-trap 'tm kill-server >/dev/null 2>&1; rm -rf "$T"' EXIT
+trap 'tmux -L logitlab-tuig-$$ kill-server >/dev/null 2>&1; tmux -L logitlab-tuig2-$$ kill-server >/dev/null 2>&1; rm -rf "$T"' EXIT
 if [ ! -x "$BIN" ]; then echo "FAIL: no binary at $BIN"; echo "# passed 0 failed 1"; exit 1; fi
 if ! command -v tmux >/dev/null 2>&1; then echo "FAIL: tmux is not installed"; echo "# passed 0 failed 1"; exit 1; fi
 screen() { tm capture-pane -p -t 0 2>/dev/null; }
@@ -47,6 +47,7 @@ check "the chain shows the grammar first" wait_for "input 512 → grammar"
 tm send-keys -t 0 ":q" Enter
 check "quits, saving the workspace" wait_for "EXITED 0"
 tm kill-server >/dev/null 2>&1
+SOCK=logitlab-tuig2-$$          # a new server: the old one may still be going away
 tm new-session -d -x 120 -y 40 -c "$T" \
   "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color LOGITLAB_SHARED=$SH $BIN tui -w $T/ws -m $M -t 1; echo EXITED \$?; sleep 600"
 check "reopens the workspace" wait_for "Once upon a time"
