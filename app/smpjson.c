@@ -72,6 +72,22 @@ int smpjson_fmt(const smp_params *p, const char *spec, char *buf, size_t cap) {
     return (int)at;
 }
 
+int smpjson_add_str(char *buf, size_t cap, const char *key, const char *val) {
+    size_t len = strlen(buf);
+    if (len < 2 || buf[len - 1] != '}') return -1;
+    size_t kl = json_escape(key, strlen(key), NULL, 0), vl = json_escape(val, strlen(val), NULL, 0);
+    size_t need = len - 1 + (buf[len - 2] == '{' ? 0 : 1) + kl + 1 + vl + 1;
+    if (need >= cap) return -1;
+    size_t at = len - 1;
+    if (buf[len - 2] != '{') buf[at++] = ',';
+    at += json_escape(key, strlen(key), buf + at, cap - at);
+    buf[at++] = ':';
+    at += json_escape(val, strlen(val), buf + at, cap - at);
+    buf[at++] = '}';
+    buf[at] = 0;
+    return (int)at;
+}
+
 void smpjson_get(const json *o, smp_params *p, char *spec, size_t spec_cap) {
     smp_params_default(p);
     if (spec_cap) spec[0] = 0;
@@ -102,23 +118,4 @@ int smpjson_parse(const char *text, smp_params *p, char *spec, size_t spec_cap) 
     int rc = o && o->type == JSON_OBJ ? 0 : -1;
     json_free(d);
     return rc;
-}
-
-void smpjson_add_grammar(char *buf, size_t cap, const char *grammar) {
-    static const char key[] = ",\"grammar\":";
-    size_t n = strlen(buf);
-    if (!grammar || !grammar[0] || n < 2 || buf[n - 1] != '}') return;
-    size_t g = strlen(grammar), need = json_escape(grammar, g, NULL, 0), at = n - 1;
-    if (at + sizeof key - 1 + need + 2 > cap) return;
-    memcpy(buf + at, key, sizeof key - 1);
-    at += sizeof key - 1;
-    json_escape(grammar, g, buf + at, cap - at);
-    at += need;
-    memcpy(buf + at, "}", 2);
-}
-
-void smpjson_get_grammar(const json *o, char *out, size_t cap) {
-    const json *g = json_get(o, "grammar");
-    out[0] = 0;
-    if (g && g->type == JSON_STR && g->len < cap && !memchr(g->str, 0, g->len)) memcpy(out, g->str, g->len + 1);
 }

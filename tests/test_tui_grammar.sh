@@ -55,10 +55,10 @@ check "the last token's distributions are recomputed with the node's grammar (ma
 tm send-keys -t 0 Escape; sleep 0.3; tm send-keys -t 0 6
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do tm send-keys -t 0 Down; done
 tm send-keys -t 0 Enter
-tm send-keys -t 0 "regex [a-z]+" Enter
+tm send-keys -t 0 C-u "regex [a-z]+" Enter
 check "the row takes a regex" wait_for "grammar = regex [a-z]+"
 tm send-keys -t 0 Enter
-tm send-keys -t 0 "regex (a" Enter
+tm send-keys -t 0 C-u "regex (a" Enter
 check "a bad regex is refused with where" wait_for "offset"
 tm send-keys -t 0 Space
 check "Space clears it" wait_for "grammar = none"
