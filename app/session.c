@@ -674,6 +674,7 @@ static void file_dist(session *s, const worker_ev *e) {
     const loom_tok *n = &e->tok;
     if (n->flags & LOOM_TOK_RAW) {
         t->raw = n->raw;
+        t->masked = n->masked;          /* the grammar's marks, recomputed with the node's grammar */
         t->lp_raw = n->lp_raw;
         t->rank_raw = n->rank_raw;
         t->flags = (t->flags | LOOM_TOK_RAW) & ~(uint32_t)LOOM_TOK_STORED;
@@ -722,6 +723,8 @@ static void want_dist(session *s) {
     r.sp = &sp;
     r.spec = spec[0] ? spec : NULL;
     r.bias = bias[0] ? bias : NULL;
+    r.grammar = grammar[0] ? grammar : NULL;   /* the marks and post distribution generation saw */
+    r.grammar_from = prompt_end(s, node);
     int32_t *ev;
     hidden_seqs(s, node, &r, &ev);
     if (worker_dist(s->w, &r) == WORKER_OK) {

@@ -1,6 +1,7 @@
 /* tui_sampler: the sampler panel (see tui_sampler.h). Rows: the values
- * first, then one row per stage. Values go through session_set, so the
- * panel and the command line (:set) check ranges the same way. */
+ * first, then one row per stage, the selector, and the grammar (the
+ * constraint, a first stage of its own). Values go through session_set, so
+ * the panel and the command line (:set) check them the same way. */
 #include "tui_sampler.h"
 
 #include <stdio.h>
@@ -32,7 +33,9 @@ static const value_row values[] = {
     { "eos", "stop at EOS", 0, 0, 0 },
 };
 #define N_VALUES ((int)(sizeof values / sizeof values[0]))
-#define N_ROWS (N_VALUES + TUI_SMP_STAGES + 1)
+#define ROW_SELECTOR (N_VALUES + TUI_SMP_STAGES)
+#define ROW_GRAMMAR (ROW_SELECTOR + 1)
+#define N_ROWS (ROW_GRAMMAR + 1)
 
 typedef struct smp_pane {
     struct tui *t;
@@ -97,16 +100,28 @@ static void sampler_draw(pane *p, const canvas_view *v, bool focused) {
             int i = r - N_VALUES;
             canvas_printf(v, 1, y, ord.on[i] ? st : (uint16_t)(sel && focused ? st : PAL_DIM), "%s %d %s",
                           ord.on[i] ? "[x]" : "[ ]", i + 1, ord.name[i]);
-        } else {
+        } else if (r == ROW_SELECTOR) {
             canvas_printf(v, 1, y, st, "then: %s   (%s)", ord.selector, "Space: dist/greedy");
+        } else {
+            /* KIND VALUE: grammar FILE.gbnf, json-schema FILE.json, regex RE, choice A,B,C */
+            char val[600];
+            session_get(s, "grammar", val, sizeof val);
+            canvas_puts(v, 1, y, st, "grammar");
+            int vx = v->w > 34 ? 18 : v->w / 2;
+            if (sel && p->text_input) {
+                canvas_view ev = canvas_sub(v, vx, y, v->w - vx, 1);
+                field_draw(&o->edit, &ev, PAL_INPUT, true);
+            } else canvas_puts(v, vx, y, (uint16_t)(st | PAL_F_BOLD), val);
         }
     }
 }
 
-static void apply(smp_pane *o, const char *name, const char *val) {
+static bool apply(smp_pane *o, const char *name, const char *val) {
     session *s = tui_session(o->t);
     char err[256];
-    if (session_set(s, name, val, err, sizeof err)) session_msg(s, SESS_ERROR, "%s", err);
+    if (!session_set(s, name, val, err, sizeof err)) return true;
+    session_msg(s, SESS_ERROR, "%s", err);
+    return false;
 }
 
 static void step_value(smp_pane *o, int r, int dir) {
@@ -157,7 +172,13 @@ static int sampler_key(pane *p, keys_code k, int action) {
     session *s = tui_session(o->t);
     if (p->text_input) {
         if (action == ACT_RUN) {
-            apply(o, values[o->sel].name, field_text(&o->edit));
+            const char *name = o->sel == ROW_GRAMMAR ? "grammar" : values[o->sel].name;
+            const char *text = field_text(&o->edit);
+            if (apply(o, name, o->sel == ROW_GRAMMAR && !*text ? "none" : text) && o->sel == ROW_GRAMMAR) {
+                char cur[600];
+                session_get(s, "grammar", cur, sizeof cur);
+                session_msg(s, SESS_INFO, "grammar = %s", cur);
+            }
             p->text_input = false;
             p->scope = SC_SAMPLER;
         } else if (action == ACT_CLOSE) {
@@ -167,6 +188,21 @@ static int sampler_key(pane *p, keys_code k, int action) {
         return PANE_HANDLED | PANE_REDRAW;
     }
     bool is_value = o->sel < N_VALUES, is_stage = !is_value && o->sel < N_VALUES + TUI_SMP_STAGES;
+    if (o->sel == ROW_GRAMMAR) {        /* Enter edits "KIND VALUE" (empty or none: no grammar); Space/Del clear it */
+        if (action == ACT_EDIT) {
+            char cur[600];
+            session_get(s, "grammar", cur, sizeof cur);
+            field_set(&o->edit, strcmp(cur, "none") ? cur : "");
+            p->text_input = true;
+            p->scope = SC_CMDLINE;
+            return PANE_HANDLED | PANE_REDRAW;
+        }
+        if (action == ACT_TOGGLE || action == ACT_DELETE) {
+            if (apply(o, "grammar", "none")) session_msg(s, SESS_INFO, "grammar = none");
+            return PANE_HANDLED | PANE_REDRAW;
+        }
+        if (action == ACT_DEC || action == ACT_INC) return PANE_HANDLED;
+    }
     switch (action) {
     case ACT_UP: if (o->sel > 0) o->sel--; break;
     case ACT_DOWN: if (o->sel + 1 < N_ROWS) o->sel++; break;
@@ -214,7 +250,10 @@ static int sampler_mouse(pane *p, int x, int y, int button) {
 }
 
 static void sampler_title(pane *p, char *buf, size_t cap) {
-    snprintf(buf, cap, "sampler%s", p->text_input ? " (Enter: set, Esc: cancel)" : "");
+    smp_pane *o = p->ctx;
+    snprintf(buf, cap, "sampler%s", !p->text_input ? ""
+             : o->sel == ROW_GRAMMAR ? " (KIND VALUE: grammar F.gbnf, json-schema F.json, regex RE, choice a,b; Enter: set)"
+             : " (Enter: set, Esc: cancel)");
 }
 
 static void sampler_destroy(pane *p) {

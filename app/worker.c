@@ -575,7 +575,10 @@ static void do_gen(worker *w, job *j) {
 /* JOB_DIST: the distributions the last token of the path was drawn from,
  * on a sequence of its own (forked from the donor when there is one) that
  * is dropped after; a chain of its own keeps generation's draw stream as it
- * was. Posts one WEV_DIST, with no flags when it could not. */
+ * was. With a grammar (r->grammar), its state is the constrained text before
+ * the token, so the marks of refused favourites and the post distribution
+ * are those generation saw. Posts one WEV_DIST, with no flags when it could
+ * not. */
 static void do_dist(worker *w, job *j) {
     const worker_req *r = &j->r;
     int32_t q = r->n_path - 1;                  /* the token's position */
@@ -586,7 +589,10 @@ static void do_dist(worker *w, job *j) {
     e.pos = q;
     e.tok.id = q >= 0 ? r->path[q] : -1;
     char err[256] = "";
+    smp *gen_gstage = w->gstage;                /* build_chain points gstage at the new chain's */
     smp *ch = w->c && q >= 1 ? build_chain(w, r, err, sizeof err) : NULL;
+    smp *dist_gstage = ch ? w->gstage : NULL;
+    w->gstage = gen_gstage;
     int32_t s = -1;
     if (ch) {
         bool fork;
@@ -598,10 +604,20 @@ static void do_dist(worker *w, job *j) {
         pre.r.n_path = q;
         pre.r.dist_from = q;
         if (s >= 0 && feed(w, &pre, s, from, err, sizeof err) == 0) {
+            /* the grammar's state before the token: the constrained text up to it; a
+             * path that does not follow the grammar gets its raw distribution only */
+            bool follows = true;
+            if (dist_gstage) {
+                gmatch *m = gmatch_smp_matcher(dist_gstage);
+                for (int32_t i = r->grammar_from > 0 ? r->grammar_from : 0; i < q && follows; i++)
+                    follows = gmatch_accept(m, r->path[i]) == 0;
+            }
+            w->gstage = follows ? dist_gstage : NULL;
             raw_record(w, w->row, e.tok.id, &e.tok);
+            w->gstage = gen_gstage;
             for (int32_t i = 0; i < q; i++) smp_accept(ch, r->path[i]);
             smp_cands_set(&w->cands, w->row, w->nv);
-            if (smp_sample(ch, &w->cands) >= 0) {
+            if (follows && smp_sample(ch, &w->cands) >= 0) {
                 smp_cands_softmax(&w->cands);
                 post_record(w, e.tok.id, &e.tok);
             }

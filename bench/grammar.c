@@ -10,7 +10,11 @@
  * grammar context per generation: every state's first mask is a tree walk)
  * and "warm" (one context for all, as a session reuses its Grammar).
  * mask_us is gmatch_mask (the bitset); apply_us also filters a full
- * candidates array, the sampler stage's whole work.
+ * candidates array, the sampler stage's whole work. Each is timed twice:
+ * wall clock (*_us) and this thread's CPU time (cpu_*: on a shared machine
+ * the wall clock's tail is mostly the scheduler taking the core away).
+ * "plain" repeats the cold run with gmatch_ctx_set_exact: every mask by the
+ * plain walk of the prefix tree, as before the bulk acceptance.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +32,12 @@ static double now_us(void) {
     return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
+static double cpu_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
 static int cmp_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -41,31 +51,37 @@ static void add(stats *s, double x) {
     if (s->n == s->cap) { s->cap = s->cap ? 2 * s->cap : 1024; s->v = realloc(s->v, sizeof *s->v * (size_t)s->cap); }
     s->v[s->n++] = x;
 }
-static void report(const char *vocab, int32_t nv, const char *mode, const char *what, stats *s) {
+static void report(const char *vocab, int32_t nv, const char *mode, const char *what, stats *s, stats *cpu) {
     qsort(s->v, (size_t)s->n, sizeof *s->v, cmp_d);
-    double sum = 0;
-    for (int i = 0; i < s->n; i++) sum += s->v[i];
+    qsort(cpu->v, (size_t)cpu->n, sizeof *cpu->v, cmp_d);
+    double sum = 0, csum = 0;
+    for (int i = 0; i < s->n; i++) sum += s->v[i], csum += cpu->v[i];
     printf("{\"bench\":\"grammar_%s\",\"vocab\":\"%s\",\"n_vocab\":%d,\"cache\":\"%s\",\"steps\":%d,"
-           "\"median_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,\"max_us\":%.1f,\"mean_us\":%.2f}\n",
+           "\"median_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,\"max_us\":%.1f,\"mean_us\":%.2f,"
+           "\"cpu_median_us\":%.2f,\"cpu_p99_us\":%.2f,\"cpu_max_us\":%.1f,\"cpu_mean_us\":%.2f}\n",
            what, vocab, (int)nv, mode, s->n, s->v[s->n / 2], s->v[s->n * 9 / 10], s->v[s->n * 99 / 100],
-           s->v[s->n - 1], sum / s->n);
+           s->v[s->n - 1], sum / s->n, cpu->v[cpu->n / 2], cpu->v[cpu->n * 99 / 100], cpu->v[cpu->n - 1], csum / cpu->n);
     s->n = 0;
+    cpu->n = 0;
 }
 
 /* One generation: up to 300 steps; returns steps taken. */
-static int generate(gmatch_ctx *c, smp_cands *cands, float *row, int32_t nv, stats *mask, stats *apply) {
+static int generate(gmatch_ctx *c, smp_cands *cands, float *row, int32_t nv, stats *mask, stats *apply,
+                    stats *cmask, stats *capply) {
     gmatch *m = gmatch_create(c);
     smp *st = gmatch_smp_create(gmatch_clone(m));
     int steps = 0;
     for (; steps < 300; steps++) {
-        double t0 = now_us();
+        double t0 = now_us(), c0 = cpu_us();
         const uint64_t *b = gmatch_mask(m);
-        double t1 = now_us();
+        double t1 = now_us(), c1 = cpu_us();
         add(mask, t1 - t0);
+        add(cmask, c1 - c0);
         smp_cands_set(cands, row, nv);
-        double t2 = now_us();
+        double t2 = now_us(), c2 = cpu_us();
         int rc = smp_apply(st, cands);
         add(apply, (now_us() - t2) + (t1 - t0));
+        add(capply, (cpu_us() - c2) + (c1 - c0));
         if (rc || cands->n == 0) break;
         int32_t id = cands->data[rnd() % (uint32_t)cands->n].id;
         (void)b;
@@ -105,27 +121,32 @@ int main(int argc, char **argv) {
         smp_cands_init(&cands, nv);
         float *row = malloc(sizeof *row * (size_t)nv);
         for (int32_t i = 0; i < nv; i++) row[i] = (float)(rnd() % 1000) / 100.0f;
-        stats mask = { 0 }, apply = { 0 };
-        rs = 12345;
-        for (int gen = 0; gen < 40; gen++) {
-            gmatch_ctx *cc = gmatch_ctx_create(g, v);
-            generate(cc, &cands, row, nv, &mask, &apply);
-            gmatch_ctx_destroy(cc);
+        stats mask = { 0 }, apply = { 0 }, cmask = { 0 }, capply = { 0 };
+        for (int plain = 0; plain < 2; plain++) {
+            rs = 12345;
+            for (int gen = 0; gen < 40; gen++) {
+                gmatch_ctx *cc = gmatch_ctx_create(g, v);
+                gmatch_ctx_set_exact(cc, plain);
+                generate(cc, &cands, row, nv, &mask, &apply, &cmask, &capply);
+                gmatch_ctx_destroy(cc);
+            }
+            report(name, nv, plain ? "cold_plain" : "cold", "mask", &mask, &cmask);
+            report(name, nv, plain ? "cold_plain" : "cold", "apply", &apply, &capply);
         }
-        report(name, nv, "cold", "mask", &mask);
-        report(name, nv, "cold", "apply", &apply);
         rs = 12345;
         gmatch_ctx *warm = gmatch_ctx_create(g, v);
-        for (int gen = 0; gen < 40; gen++) generate(warm, &cands, row, nv, &mask, &apply);
+        for (int gen = 0; gen < 40; gen++) generate(warm, &cands, row, nv, &mask, &apply, &cmask, &capply);
         int64_t ns, nm, bytes;
         gmatch_ctx_stats(warm, &ns, &nm, &bytes);
-        report(name, nv, "warm", "mask", &mask);
-        report(name, nv, "warm", "apply", &apply);
+        report(name, nv, "warm", "mask", &mask, &cmask);
+        report(name, nv, "warm", "apply", &apply, &capply);
         printf("{\"bench\":\"grammar_cache\",\"vocab\":\"%s\",\"states\":%lld,\"masks\":%lld,\"cache_mb\":%.1f}\n",
                name, (long long)ns, (long long)nm, bytes / 1048576.0);
         gmatch_ctx_destroy(warm);
         free(mask.v);
         free(apply.v);
+        free(cmask.v);
+        free(capply.v);
         free(row);
         smp_cands_fini(&cands);
         gram_unref(g);

@@ -14,9 +14,7 @@
  * the prefix tree). Past a memory budget new rows and masks are computed
  * without being kept.
  *
- * The prefix tree is stored in preorder: node i has its byte, its depth and
- * the index just past its subtree, so the walk is one forward scan that
- * jumps over a dead subtree.
+ * The vocabulary and its prefix tree are in gmatch_vocab.c.
  */
 #include "gmatch.h"
 
@@ -24,161 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gmatch_impl.h"
 #include "smp.h"
-#include "tok.h"
 
 #define CACHE_BUDGET ((int64_t)768 << 20)
-
-/* ---- vocabulary ------------------------------------------------------------ */
-
-struct gmatch_vocab {
-    int refs;
-    int32_t n;              /* tokens */
-    char *bytes;            /* all pieces */
-    int64_t *off;           /* (n + 1) piece i = bytes[off[i] .. off[i+1]) */
-    int32_t eos, eot;
-    /* the prefix tree, preorder (nn nodes) */
-    int32_t nn;
-    uint8_t *nbyte;         /* (nn) */
-    uint16_t *ndepth;       /* (nn) 1.. */
-    int32_t *nend;          /* (nn) first node after the subtree */
-    int32_t *ntok;          /* (nn) first index into sorted of tokens ending here */
-    int32_t *ntokn;         /* (nn) how many */
-    int32_t *sorted;        /* token ids by piece */
-    int32_t max_depth;
-};
-
-/* qsort_r (glibc's argument order) keeps the sort free of global state. */
-static int cmp_piece(const void *pa, const void *pb, void *ud) {
-    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
-    const gmatch_vocab *v = ud;
-    size_t la = (size_t)(v->off[a + 1] - v->off[a]), lb = (size_t)(v->off[b + 1] - v->off[b]);
-    int c = memcmp(v->bytes + v->off[a], v->bytes + v->off[b], la < lb ? la : lb);
-    if (c) return c;
-    if (la != lb) return la < lb ? -1 : 1;
-    return (a > b) - (a < b);
-}
-
-void gmatch_vocab_unref(gmatch_vocab *v) {
-    if (!v || --v->refs > 0) return;
-    free(v->bytes);
-    free(v->off);
-    free(v->nbyte);
-    free(v->ndepth);
-    free(v->nend);
-    free(v->ntok);
-    free(v->ntokn);
-    free(v->sorted);
-    free(v);
-}
-
-gmatch_vocab *gmatch_vocab_ref(gmatch_vocab *v) {
-    if (v) v->refs++;
-    return v;
-}
-
-static bool build_tree(gmatch_vocab *v) {
-    int32_t ns = 0;
-    int64_t total = 0;
-    v->sorted = malloc(sizeof *v->sorted * (size_t)(v->n ? v->n : 1));
-    if (!v->sorted) return false;
-    for (int32_t i = 0; i < v->n; i++) {
-        int64_t len = v->off[i + 1] - v->off[i];
-        if (len == 0 || i == v->eos || i == v->eot) continue;
-        if (len > 65535) continue;          /* no real piece is this long */
-        v->sorted[ns++] = i;
-        total += len;
-    }
-    qsort_r(v->sorted, (size_t)ns, sizeof *v->sorted, cmp_piece, v);
-    size_t cap = (size_t)total + 1;
-    v->nbyte = malloc(cap);
-    v->ndepth = malloc(sizeof *v->ndepth * cap);
-    v->nend = malloc(sizeof *v->nend * cap);
-    v->ntok = malloc(sizeof *v->ntok * cap);
-    v->ntokn = calloc(cap, sizeof *v->ntokn);
-    int32_t *path = malloc(sizeof *path * 65537);
-    if (!v->nbyte || !v->ndepth || !v->nend || !v->ntok || !v->ntokn || !path) { free(path); return false; }
-    int32_t nn = 0, plen = 0;
-    const char *prev = NULL;
-    for (int32_t k = 0; k < ns; k++) {
-        int32_t id = v->sorted[k];
-        const char *s = v->bytes + v->off[id];
-        int32_t len = (int32_t)(v->off[id + 1] - v->off[id]);
-        int32_t l = 0;
-        if (prev) while (l < len && l < plen && s[l] == prev[l]) l++;
-        for (int32_t d = plen; d > l; d--) v->nend[path[d]] = nn;   /* close the old branch */
-        for (int32_t d = l + 1; d <= len; d++) {
-            v->nbyte[nn] = (uint8_t)s[d - 1];
-            v->ndepth[nn] = (uint16_t)d;
-            v->ntok[nn] = -1;
-            path[d] = nn++;
-        }
-        int32_t node = path[len];
-        if (v->ntokn[node]++ == 0) v->ntok[node] = k;
-        if (len > v->max_depth) v->max_depth = len;
-        prev = s;
-        plen = len;
-    }
-    for (int32_t d = plen; d >= 1; d--) v->nend[path[d]] = nn;
-    v->nn = nn;
-    free(path);
-    return true;
-}
-
-gmatch_vocab *gmatch_vocab_create_pieces(const char *const *pieces, const size_t *lens, int32_t n,
-                                         int32_t eos, int32_t eot) {
-    gmatch_vocab *v = calloc(1, sizeof *v);
-    if (!v) return NULL;
-    v->refs = 1;
-    v->n = n;
-    v->eos = eos;
-    v->eot = eot;
-    int64_t total = 0;
-    for (int32_t i = 0; i < n; i++) total += (int64_t)lens[i];
-    v->off = malloc(sizeof *v->off * (size_t)(n + 1));
-    v->bytes = malloc((size_t)total + 1);
-    if (!v->off || !v->bytes) { gmatch_vocab_unref(v); return NULL; }
-    int64_t o = 0;
-    for (int32_t i = 0; i < n; i++) {
-        v->off[i] = o;
-        memcpy(v->bytes + o, pieces[i], lens[i]);
-        o += (int64_t)lens[i];
-    }
-    v->off[n] = o;
-    if (!build_tree(v)) { gmatch_vocab_unref(v); return NULL; }
-    return v;
-}
-
-gmatch_vocab *gmatch_vocab_create(const tok *t) {
-    int32_t n = tok_n_vocab(t);
-    char **pieces = calloc((size_t)(n ? n : 1), sizeof *pieces);
-    size_t *lens = calloc((size_t)(n ? n : 1), sizeof *lens);
-    gmatch_vocab *v = NULL;
-    if (!pieces || !lens) goto out;
-    char buf[256];
-    for (int32_t i = 0; i < n; i++) {
-        int32_t k = tok_piece(t, i, buf, (int32_t)sizeof buf, false);
-        if (k < 0) k = 0;
-        if (!(pieces[i] = malloc((size_t)k + 1))) goto out;
-        if (k > (int32_t)sizeof buf) tok_piece(t, i, pieces[i], k, false);
-        else memcpy(pieces[i], buf, (size_t)k);
-        lens[i] = (size_t)k;
-    }
-    v = gmatch_vocab_create_pieces((const char *const *)pieces, lens, n, tok_eos(t), tok_eot(t));
-out:
-    if (pieces) for (int32_t i = 0; i < n; i++) free(pieces[i]);
-    free(pieces);
-    free(lens);
-    return v;
-}
-
-int32_t gmatch_vocab_n(const gmatch_vocab *v) { return v->n; }
-
-const char *gmatch_vocab_piece(const gmatch_vocab *v, int32_t id, size_t *len) {
-    if (id < 0 || id >= v->n) { *len = 0; return ""; }
-    *len = (size_t)(v->off[id + 1] - v->off[id]);
-    return v->bytes + v->off[id];
-}
 
 /* ---- interning ------------------------------------------------------------- */
 
@@ -215,6 +62,18 @@ struct gmatch_ctx {
     uint64_t *tmp_mask;     /* a mask computed past the budget */
     int32_t tmp_state;
     int32_t start;
+    /* bulk acceptance */
+    bool exact;             /* masks by the plain walk only */
+    int32_t nrep;           /* byte classes: one representative each */
+    uint8_t rep[256], rep_grp[256];
+    int16_t cls[256];       /* a byte's class */
+    int16_t cls_first[256]; /* the bytes of class k: cls_first[k], cls_next[...], ... -1 */
+    int16_t cls_next[256];
+    int64_t *lay;           /* probe layers: states */
+    int32_t nlay, cap_lay;
+    int32_t *lay_off;       /* (cap_off) start of each layer in lay */
+    int32_t cap_off;
+    int8_t rep_utf8[256][8];/* utf8_step(u, rep[k]) */
 };
 
 static uint64_t mix(uint64_t h) {
@@ -395,9 +254,196 @@ static int32_t advance(gmatch_ctx *c, int32_t sid, uint8_t b) {
             c->cached_bytes += 1024;
         }
     }
-    if (s->trans) s->trans[b] = r;
+    if (s->trans) {                         /* bytes the grammar cannot tell apart go the same way */
+        if (c->nrep) for (int32_t k = c->cls_first[c->cls[b]]; k >= 0; k = c->cls_next[k]) s->trans[k] = r;
+        else s->trans[b] = r;
+    }
     return r;
 }
+
+/* ---- bulk acceptance ----------------------------------------------------------
+ * The plain mask of a state walks every live node of the prefix tree; inside
+ * a free string that is nearly the whole vocabulary, and a counted
+ * repetition (a string's maxLength, a number's digits) makes a new state at
+ * every step, so each step paid a whole walk the first time. Instead, before
+ * the walk a probe finds a set of byte groups x and a length L such that
+ * every valid-UTF-8 prefix made of x's bytes and at most L bytes long is a
+ * live continuation of the state (checked exhaustively: breadth first over
+ * (state, UTF-8 progress) pairs, one byte per class of bytes the grammar
+ * cannot tell apart). Every token whose piece fits x and is at most L long
+ * is then allowed without being walked: the mask starts as the cached
+ * bitset of those tokens, and the walk skips each subtree of the prefix tree
+ * whose pieces all fit (the tree keeps per node the groups and the longest
+ * piece below it). For ASCII groups the probe also finds the length past
+ * which every such string is dead, so a subtree of ASCII pieces is settled
+ * by length alone. Only the rest (pieces with a quote, a backslash, a
+ * newline, ... ) is walked. The result is exactly the plain walk's mask; the
+ * tests compare the two bit for bit (gmatch_ctx_set_exact).
+ *
+ * This is the same economy as the per-position precomputation of
+ * context-independent tokens in XGrammar (Dong et al., "XGrammar: Flexible
+ * and Efficient Structured Generation Engine for Large Language Models",
+ * 2024) and llguidance's token "slices" (Moskal et al., 2024-2025): most
+ * tokens are decided by a property of the position that is cheap to check,
+ * and only the context-dependent rest is matched against the full stack.
+ * It is done per state rather than per grammar element because a counted
+ * repetition gives each element instance its own stack (a maxLength of 40
+ * is 40 distinct rules), which a per-element table cannot share. */
+
+#define INF_LEN INT32_MAX
+#define PROBE_WORK 20000            /* advances per probe before giving up (no skipping) */
+
+/* Bytes that every set of the grammar and the group table treat alike have
+ * the same transitions from every state: one representative each (the probe
+ * tries those), and advance fills a whole class at once. */
+static void byte_classes(gmatch_ctx *c) {
+    const gram *g = c->g;
+    c->nrep = 0;
+    for (int b = 0; b < 256; b++) {
+        int32_t k;
+        for (k = 0; k < c->nrep; k++) {
+            uint8_t r = c->rep[k];
+            if (gmatch_byte_group((uint8_t)b) != c->rep_grp[k]) continue;
+            int32_t s;
+            for (s = 0; s < g->n_set; s++) if (gram_set_has(g, s, (uint8_t)b) != gram_set_has(g, s, r)) break;
+            if (s == g->n_set) break;
+        }
+        if (k == c->nrep) {
+            c->rep[k] = (uint8_t)b;
+            c->rep_grp[k] = (uint8_t)gmatch_byte_group((uint8_t)b);
+            c->cls_first[k] = -1;
+            c->nrep++;
+        }
+        c->cls[b] = (int16_t)k;
+    }
+    for (int32_t k = 0; k < c->nrep; k++)
+        for (int u = 0; u < 8; u++) c->rep_utf8[k][u] = (int8_t)gmatch_utf8_step(u, c->rep[k]);
+    for (int b = 255; b >= 0; b--) {        /* lists in increasing byte order */
+        c->cls_next[b] = c->cls_first[c->cls[b]];
+        c->cls_first[c->cls[b]] = (int16_t)b;
+    }
+}
+
+static bool lay_push(gmatch_ctx *c, int64_t p) {
+    if (c->nlay == c->cap_lay) {
+        int32_t cap = c->cap_lay ? 2 * c->cap_lay : 256;
+        int64_t *l = realloc(c->lay, sizeof *l * (size_t)cap);
+        if (!l) return false;
+        c->lay = l;
+        c->cap_lay = cap;
+    }
+    c->lay[c->nlay++] = p;
+    return true;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Every character made of x's bytes, from state t: adds the state after each
+ * to the probe's next layer. *fail: one of them (or a prefix of one) is dead.
+ * false: out of memory or past the work limit. */
+static bool expand_chars(gmatch_ctx *c, int32_t t, int u, uint64_t x, int32_t *work, bool *fail) {
+    for (int32_t k = 0; k < c->nrep; k++) {
+        if (!(x >> c->rep_grp[k] & 1)) continue;
+        int nu = c->rep_utf8[k][u];
+        if (nu < 0) continue;
+        if (++*work > PROBE_WORK) return false;
+        int32_t n = advance(c, t, c->rep[k]);
+        if (n < 0) return false;
+        if (n == 0) { *fail = true; continue; }
+        if (nu == 0) { if (!lay_push(c, n)) return false; }
+        else if (!expand_chars(c, n, nu, x, work, fail)) return false;
+    }
+    return true;
+}
+
+/* Breadth first over characters from state sid: layer d holds the states
+ * that the strings of d characters of x's bytes reach (whole layers: they
+ * are a function of the previous one, so a repeat is a cycle and nothing new
+ * follows). *alive = the most characters up to which every such string
+ * lives (INF_LEN: all; cap when the probe stopped there), *dead = the count
+ * past which none does (INF_LEN: some always live). false: out of memory or
+ * past the work limit (then nothing may be concluded). */
+static bool probe_chars(gmatch_ctx *c, int32_t sid, uint64_t x, int32_t cap, int32_t *alive, int32_t *dead) {
+    *alive = *dead = INF_LEN;
+    int32_t work = 0, nl = 1;
+    c->nlay = 0;
+    if (!lay_push(c, sid)) return false;
+    if (c->cap_off < 2 && !(c->lay_off = realloc(c->lay_off, sizeof *c->lay_off * (size_t)(c->cap_off = 64)))) {
+        c->cap_off = 0;
+        return false;
+    }
+    c->lay_off[0] = 0;
+    for (int32_t d = 0; d < cap; d++) {
+        if (nl + 2 > c->cap_off) {
+            int32_t ncap = 2 * c->cap_off;
+            int32_t *o = realloc(c->lay_off, sizeof *o * (size_t)ncap);
+            if (!o) return false;
+            c->lay_off = o;
+            c->cap_off = ncap;
+        }
+        int32_t a = c->lay_off[nl - 1], b = c->nlay;
+        c->lay_off[nl] = b;
+        bool fail = false;
+        for (int32_t i = a; i < b; i++)
+            if (!expand_chars(c, (int32_t)c->lay[i], 0, x, &work, &fail)) return false;
+        if (fail && *alive == INF_LEN) *alive = d;
+        int32_t e = c->nlay;
+        if (e == b) { *dead = d; return true; }
+        qsort(c->lay + b, (size_t)(e - b), sizeof *c->lay, cmp_i64);
+        int32_t m = b + 1;
+        for (int32_t i = b + 1; i < e; i++) if (c->lay[i] != c->lay[m - 1]) c->lay[m++] = c->lay[i];
+        c->nlay = m;
+        nl++;
+        for (int32_t p = 0; p + 1 < nl; p++)
+            if (c->lay_off[p + 1] - c->lay_off[p] == m - b &&
+                memcmp(c->lay + c->lay_off[p], c->lay + b, sizeof *c->lay * (size_t)(m - b)) == 0)
+                return true;
+    }
+    if (*alive == INF_LEN) *alive = cap;
+    return true;
+}
+
+/* The groups to try: those whose every character keeps the state alive
+ * and, for ASCII, still allows every other such ASCII byte after it (a
+ * quote that closes a string does not: it leaves the loop). Non-ASCII
+ * groups come all together (every lead with every continuation range) or
+ * not at all, so any prefix of a character of x extends to one of x. A
+ * heuristic: the probe checks whatever it picks. */
+static uint64_t probe_groups(gmatch_ctx *c, int32_t sid, bool *oom) {
+    uint64_t x = ASCII_GROUPS | HIGH_GROUPS;
+    for (int32_t k = 0; k < c->nrep; k++) {
+        int nu = c->rep_utf8[k][0];
+        if (nu < 0) continue;
+        int32_t n = advance(c, sid, c->rep[k]);
+        if (n < 0) { *oom = true; return 0; }
+        if (n == 0) { x &= ~(1ULL << c->rep_grp[k]); continue; }
+        if (nu == 0) continue;
+        int32_t work = 0, save = c->nlay;
+        bool fail = false;
+        if (!expand_chars(c, n, nu, HIGH_GROUPS, &work, &fail)) { *oom = true; return 0; }
+        c->nlay = save;
+        if (fail) x &= ~(1ULL << c->rep_grp[k]);
+    }
+    if ((x & HIGH_GROUPS) != HIGH_GROUPS) x &= ASCII_GROUPS;
+    uint64_t keep = x;
+    for (int32_t k = 0; k < c->nrep; k++) {
+        if (c->rep[k] >= 0x80 || !(x >> c->rep_grp[k] & 1)) continue;
+        int32_t n = advance(c, sid, c->rep[k]);
+        for (int32_t j = 0; j < c->nrep && n > 0; j++) {
+            if (c->rep[j] >= 0x80 || !(x >> c->rep_grp[j] & 1)) continue;
+            int32_t n2 = advance(c, n, c->rep[j]);
+            if (n2 < 0) { *oom = true; return 0; }
+            if (n2 == 0) { keep &= ~(1ULL << c->rep_grp[k]); break; }
+        }
+        if (n < 0) { *oom = true; return 0; }
+    }
+    return keep;
+}
+
+void gmatch_ctx_set_exact(gmatch_ctx *c, bool exact) { c->exact = exact; }
 
 /* ---- ctx --------------------------------------------------------------------- */
 
@@ -426,6 +472,7 @@ gmatch_ctx *gmatch_ctx_create(gram *g, gmatch_vocab *v) {
     for (int32_t a = g->rule_alt[g->root]; a < g->rule_alt[g->root + 1]; a++)
         if (!closure(c, g->alt[a], 0)) goto fail;
     if ((c->start = intern_state(c)) < 0) goto fail;
+    byte_classes(c);
     return c;
 fail:
     gmatch_ctx_destroy(c);
@@ -449,6 +496,8 @@ void gmatch_ctx_destroy(gmatch_ctx *c) {
     free(c->out);
     free(c->walk);
     free(c->tmp_mask);
+    free(c->lay);
+    free(c->lay_off);
     gram_unref(c->g);
     gmatch_vocab_unref(c->v);
     free(c);
@@ -481,8 +530,29 @@ static const uint64_t *state_mask(gmatch_ctx *c, int32_t sid) {
     int32_t count = 0;
     walk[0] = sid;
     if (sid != 0) {
+        /* the probe (see "bulk acceptance"): every string of at most `alive` characters
+         * of x's bytes lives; none of more than `dead` does */
+        uint64_t x = 0;
+        int32_t alive = 0, dead = 0;
+        if (!c->exact) {
+            bool oom = false;
+            x = probe_groups(c, sid, &oom);
+            if (oom) { if (keep) free(m); return NULL; }
+            /* worth it only when x can cover many tokens: not when a group most pieces use is out */
+            for (int g = 0; g < 53 && x; g++)
+                if (!(x >> g & 1) && v->gcnt[g] > v->nsorted / 2) x = 0;
+            if (x && !probe_chars(c, sid, x, v->probe_cap, &alive, &dead)) x = 0;
+            if (x && !gmatch_vocab_or_slice(c->v, m, x, alive)) { if (keep) free(m); return NULL; }
+        }
         for (int32_t i = 0; i < v->nn;) {
             int32_t d = v->ndepth[i];
+            uint64_t sg = v->nsig[i];
+            /* all pieces below fit x: each is in the bitset or dead (a piece ending inside
+             * a character just past `dead` characters may live: walked) */
+            if (x && gmatch_fits(sg, x) && (v->nmax[i] <= alive || (alive == dead && !(sg & PARTIAL_BIT)))) {
+                i = v->nend[i];
+                continue;
+            }
             int32_t t = advance(c, walk[d - 1], v->nbyte[i]);
             if (t < 0) { if (keep) free(m); return NULL; }
             if (t == 0) { i = v->nend[i]; continue; }
@@ -490,14 +560,14 @@ static const uint64_t *state_mask(gmatch_ctx *c, int32_t sid) {
             for (int32_t k = 0, j = v->ntok[i]; k < v->ntokn[i]; k++, j++) {
                 int32_t id = v->sorted[j];
                 m[id >> 6] |= 1ULL << (id & 63);
-                count++;
             }
             i++;
         }
         if (c->st[sid].complete) {
-            if (v->eos >= 0 && v->eos < v->n) { m[v->eos >> 6] |= 1ULL << (v->eos & 63); count++; }
-            if (v->eot >= 0 && v->eot < v->n && v->eot != v->eos) { m[v->eot >> 6] |= 1ULL << (v->eot & 63); count++; }
+            if (v->eos >= 0 && v->eos < v->n) m[v->eos >> 6] |= 1ULL << (v->eos & 63);
+            if (v->eot >= 0 && v->eot < v->n) m[v->eot >> 6] |= 1ULL << (v->eot & 63);
         }
+        for (int32_t w = 0; w < c->words; w++) count += __builtin_popcountll(m[w]);
     }
     c->st[sid].count = count;
     if (keep) {

@@ -15,8 +15,12 @@
  * configurations) the bytes so far allow; states are interned and each one
  * caches its byte transitions and, once asked, its token mask. The mask of a
  * state is one walk of the vocabulary prefix tree with pruning (a subtree is
- * skipped as soon as its prefix cannot continue the grammar); states repeat
- * (inside a string, a number, a list), so most steps read a cached mask.
+ * skipped as soon as its prefix cannot continue the grammar), after a probe
+ * that settles most tokens at once: it finds byte groups and a length such
+ * that every string of those groups up to that length continues the state,
+ * so the subtrees made only of such pieces are taken from a cached bitset
+ * without being walked (gmatch.c, "bulk acceptance"). States repeat (inside
+ * a string, a number, a list), so most steps read a cached mask.
  *
  * EOS: the vocabulary's eos and eot tokens are allowed exactly where the
  * grammar is complete (a stack ran empty); accepting one finishes the
@@ -60,6 +64,10 @@ void gmatch_ctx_destroy(gmatch_ctx *c);                    /* drops one referenc
 gmatch_ctx *gmatch_ctx_ref(gmatch_ctx *c);
 const gram *gmatch_ctx_gram(const gmatch_ctx *c);
 gmatch_vocab *gmatch_ctx_vocab(const gmatch_ctx *c);
+/* exact = true: every mask by the plain walk of the prefix tree, without
+ * the bulk acceptance of gmatch.c (the masks are the same bit for bit; the
+ * tests compare the two, benchmarks time both). */
+void gmatch_ctx_set_exact(gmatch_ctx *c, bool exact);
 /* Cache sizes, for benchmarks and the docs: interned states, cached masks. */
 void gmatch_ctx_stats(const gmatch_ctx *c, int64_t *states, int64_t *masks, int64_t *bytes);
 

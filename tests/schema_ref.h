@@ -65,7 +65,7 @@ static const char *sr_validate(const json *v, const json *s) {
     if (alts) {
         int ok = 0;
         for (const json *c = json_get(s, alts)->child; c; c = c->next) ok += sr_validate(v, c) == NULL;
-        if (!ok) return alts;
+        if (alts[0] == 'o' ? ok != 1 : !ok) return alts;     /* oneOf: exactly one */
     }
     if ((t = json_get(s, "type"))) {
         bool ok = false;

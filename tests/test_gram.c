@@ -70,6 +70,17 @@ static void test_errors(void) {
     const char *s3 = "{\"properties\": {\"a\": {\"type\": \"string\", \"pattern\": \"(ab\"}}}";
     CHECK(gram_from_schema(&g, s3, strlen(s3), err, sizeof err) != 0 && strstr(err, "/properties/a/pattern"), "pattern error path: %s", err);
     CHECK(gram_from_regex(&g, "a(?=b)", 6, err, sizeof err) != 0 && strstr(err, "offset"), "regex error: %s", err);
+    /* oneOf whose branches can both match is refused, naming the path and the branches */
+    const char *o1 = "{\"properties\":{\"a\":{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"number\",\"minimum\":5}]}}}";
+    CHECK(gram_from_schema(&g, o1, strlen(o1), err, sizeof err) != 0 && strstr(err, "/properties/a/oneOf: branches 0 and 1 may both match"),
+          "overlapping oneOf refused: %s", err);
+    const char *o2 = "{\"oneOf\":[{\"enum\":[\"a\",1]},{\"type\":\"string\"}]}";
+    CHECK(gram_from_schema(&g, o2, strlen(o2), err, sizeof err) != 0 && strstr(err, "branches 0 and 1"), "a value in both branches: %s", err);
+    const char *o3 = "{\"oneOf\":[{\"type\":\"integer\",\"maximum\":4},{\"type\":\"number\",\"minimum\":5},{\"enum\":[\"a\",4.5]},{\"type\":\"object\"}]}";
+    CHECK(gram_from_schema(&g, o3, strlen(o3), err, sizeof err) == 0, "disjoint oneOf compiles: %s", err);
+    gram_unref(g);
+    const char *o4 = "{\"type\":\"number\",\"minimum\":-0.5,\"maximum\":-0.25}";
+    CHECK(gram_from_schema(&g, o4, strlen(o4), err, sizeof err) != 0 && strstr(err, "no number the grammar can express"), "a range inside one unit is refused: %s", err);
 }
 
 /* ---- brute force over a small vocabulary ------------------------------- */
@@ -426,6 +437,16 @@ int main(int argc, char **argv) {
             "\"sub\":{\"$ref\":\"#/$defs/node\"}},\"required\":[\"n\"]},"
             "\"$defs\":{\"node\":{\"type\":\"object\",\"properties\":{\"v\":{\"const\":{\"a\":[1,true]}},\"next\":{\"anyOf\":[{\"$ref\":\"#/$defs/node\"},{\"type\":\"null\"}]}},\"required\":[\"v\",\"next\"]}}}";
         walks_schema(v, nested, "nested", 60);
+        /* oneOf told apart by type, by values and by range; number ranges with
+         * negative and fractional bounds (the validator checks "exactly one") */
+        const char *oneof =
+            "{\"type\":\"array\",\"maxItems\":6,\"items\":{\"oneOf\":["
+            "{\"type\":\"number\",\"minimum\":-2.5,\"maximum\":-0.5},"
+            "{\"type\":\"integer\",\"minimum\":0,\"maximum\":30},"
+            "{\"type\":\"number\",\"exclusiveMinimum\":30.5,\"exclusiveMaximum\":33},"
+            "{\"enum\":[true,\"x\"]},{\"type\":\"integer\",\"minimum\":40},"
+            "{\"type\":\"null\"}]}}";
+        walks_schema(v, oneof, "oneOf+ranges", 80);
         test_clone_rewind(v);
         gmatch_vocab_unref(v);
     }

@@ -1,0 +1,88 @@
+/* gmatch_impl.h: what gmatch.c (states, masks) and gmatch_vocab.c (the
+ * vocabulary's prefix tree and token slices) share. Not a public header. */
+#ifndef GMATCH_IMPL_H
+#define GMATCH_IMPL_H
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gmatch.h"
+
+#define N_SLICES 16
+#define N_LENBITS 64
+
+/* Tokens whose signature fits a group set x, by characters: ids[0 .. upto[l])
+ * are those of at most l characters. */
+typedef struct slice {
+    uint64_t x;
+    int32_t *ids;
+    int32_t *upto;          /* (max_chars + 1) */
+} slice;
+
+/* A cached bitset of slice x's tokens of at most l characters. */
+typedef struct lenbits {
+    uint64_t x;
+    int32_t l;
+    uint64_t *bits;
+} lenbits;
+
+
+
+struct gmatch_vocab {
+    int refs;
+    int32_t n;              /* tokens */
+    char *bytes;            /* all pieces */
+    int64_t *off;           /* (n + 1) piece i = bytes[off[i] .. off[i+1]) */
+    int32_t eos, eot;
+    /* the prefix tree, preorder (nn nodes) */
+    int32_t nn;
+    uint8_t *nbyte;         /* (nn) */
+    uint16_t *ndepth;       /* (nn) 1.. */
+    int32_t *nend;          /* (nn) first node after the subtree */
+    int32_t *ntok;          /* (nn) first index into sorted of tokens ending here */
+    int32_t *ntokn;         /* (nn) how many */
+    int32_t *sorted;        /* token ids by piece */
+    int32_t nsorted;        /* tokens in the tree */
+    int32_t max_depth;
+    /* for the skipping walk (see "Bulk acceptance" below) */
+    uint64_t *nsig;         /* (nn) byte groups of every piece in the subtree, BAD_BIT if one is not UTF-8 */
+    uint16_t *nmax;         /* (nn) most characters of a piece in the subtree */
+    uint16_t *tch;          /* (n) a token's characters, a partial last one counted */
+    int32_t max_chars;
+    uint64_t *tsig;         /* (n) a token's byte groups (BAD_BIT: not in the tree or not UTF-8) */
+    int32_t gcnt[64];       /* tokens in the tree with a byte of group g */
+    int32_t probe_cap;      /* characters the probe looks ahead (see state_mask) */
+    /* slices and their bitsets depend on the vocabulary alone: shared by every
+     * grammar bound to it, built on first use under the lock */
+    pthread_mutex_t lock;
+    slice sl[N_SLICES];
+    int32_t nsl;
+    lenbits lb[N_LENBITS];
+    int32_t nlb, next_lb;
+};
+
+/* ---- byte groups and UTF-8 steps (for the skipping walk) -------------------
+ * Every byte belongs to one of 54 groups: ASCII digits, a-f, g-z, A-F, G-Z,
+ * space, tab, newline, return, other controls, each punctuation character
+ * alone, and the UTF-8 byte ranges RFC 3629's table distinguishes. A piece's
+ * signature is the set of its groups; BAD_BIT marks a piece that is not a
+ * prefix of valid UTF-8 (as the grammar's classes accept: no surrogates, no
+ * overlongs). Groups are coarse on purpose: a state that allows every byte
+ * of a group (inside a string: all letters) lets whole subtrees be accepted
+ * at once. */
+#define BAD_BIT (1ULL << 63)
+#define PARTIAL_BIT (1ULL << 62)             /* the piece ends inside a character */
+#define ASCII_GROUPS ((1ULL << 42) - 1)
+#define HIGH_GROUPS (((1ULL << 53) - 1) & ~ASCII_GROUPS)
+
+/* A byte's group (0..53) and the UTF-8 progress after byte b from progress
+ * u (-1: invalid); see gmatch_vocab.c. */
+int gmatch_byte_group(uint8_t b);
+int gmatch_utf8_step(int u, uint8_t b);
+/* Whether a piece of signature sig is made of x's groups alone. */
+static inline bool gmatch_fits(uint64_t sig, uint64_t x) { return !(sig & ~PARTIAL_BIT & ~x); }
+/* ORs into m (the vocabulary's bitset size) every token of at most l
+ * characters made of x's groups; false when out of memory. Thread safe. */
+bool gmatch_vocab_or_slice(gmatch_vocab *v, uint64_t *m, uint64_t x, int32_t l);
+
+#endif
