@@ -111,6 +111,19 @@ static int ui_loom_open(void *ud, const char *text, size_t len, char *err, size_
     return 0;
 }
 
+/* Read only, on the TUI's thread: the selected path's token ids. */
+static int32_t ui_loom_path(void *ud, int32_t *ids, int32_t cap, char *err, size_t errlen) {
+    tui_lua *l = ud;
+    session *s = tui_session(l->t);
+    int32_t n = session_len(s);
+    if (n == 0) { snprintf(err, errlen, "the branch tree has no path yet"); return -1; }
+    for (int32_t i = 0; i < n && i < cap; i++) {
+        const loom_tok *t = session_tok(s, i);
+        ids[i] = t ? t->id : -1;
+    }
+    return n;
+}
+
 /* ---- plugin panes ------------------------------------------------------------- */
 
 static void plug_draw(pane *p, const canvas_view *v, bool focused) {
@@ -190,7 +203,8 @@ int tui_lua_create(tui_lua **out, struct tui *t, const struct tui_opts *o, char 
     tui_lua *l = calloc(1, sizeof *l);
     if (!l) { snprintf(err, errlen, "out of memory"); return -1; }
     l->t = t;
-    lhost_ui ui = { l, ui_print, ui_command_add, ui_key_add, ui_pane_add, ui_status_add, ui_del, ui_redraw, ui_loom_open };
+    lhost_ui ui = { l, ui_print, ui_command_add, ui_key_add, ui_pane_add, ui_status_add, ui_del, ui_redraw, ui_loom_open,
+                    ui_loom_path };
     lhost_opts lo;
     lhost_opts_default(&lo);
     pdirs pd;                       /* plugins/ here, and beside the program */

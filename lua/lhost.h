@@ -98,6 +98,12 @@ typedef struct lhost_ui {
      * prompt in the branch tree and show it. 0, or -1 with a message in err.
      * NULL: lab.ui.loom_open answers nil, err. */
     int (*loom_open)(void *ud, const char *text, size_t len, char *err, size_t errlen);
+    /* lab.ui.loom_path(): the token ids of the branch tree's selected path
+     * (the prompt's, BOS included, then the generated ones) into ids, at
+     * most cap of them; returns how many the path has (more than cap: ask
+     * again with room), or -1 with a message in err. NULL: lab.ui.loom_path
+     * answers nil, err. */
+    int32_t (*loom_path)(void *ud, int32_t *ids, int32_t cap, char *err, size_t errlen);
 } lhost_ui;
 
 /* ---- creating a host ----------------------------------------------------- */

@@ -40,6 +40,7 @@ local SPEC = {
   { "shots", "integer", "N", "evaluation: worked examples in the task prompt (default: all the task has)" },
   { "budgets", "string", "K,K", "evaluation: plain best-of-k points (default 1,2,4,... and --n)" },
   { "thresholds", "string", "T,T", "evaluation: one adaptive point per threshold (none: no threshold; default --threshold or none)" },
+  { "from-path", "flag", nil, "workbench: continue the branch tree's selected path (its tokens) instead of -p" },
   { "plain", "flag", nil, "plain best-of-N: all N samples, no pruning, no threshold" },
   { "compare", "flag", nil, "run plain best-of-N on the same seeds as well" },
   { "one-at-a-time", "flag", nil, "evaluate one candidate per engine call (for checking batching)" },
@@ -271,14 +272,34 @@ function M.main(argv, view)
     if o.target == "" then error("--target (the probe target) is empty", 0) end
     return M.task_main(o, view)
   end
-  if not o.model or not o.prompt then error("missing -m MODEL or -p TEXT\n" .. usage, 0) end
+  if o["from-path"] and o.prompt then error("--from-path takes the prompt from the workbench: drop -p", 0) end
+  if not o.model or not (o.prompt or o["from-path"]) then error("missing -m MODEL or -p TEXT\n" .. usage, 0) end
+  local path
+  if o["from-path"] then
+    local err
+    path, err = lab.ui.loom_path()
+    if not path then error("--from-path: " .. tostring(err), 0) end
+  end
   local prune = B.parse_prune(o.prune)
   B.check{ n = o.n, threshold = o.threshold, max_tokens = o["max-tokens"] }
   if o.target == "" then error("--target (the probe target) is empty", 0) end
   lab.budget{ seconds = 0 }
   local model = assert(lab.model.open(o.model))
+  local p
+  if path then
+    -- the selected path's tokens as they are (the run continues that path)
+    local nv = model:info().n_vocab
+    for i, id in ipairs(path) do
+      if id < 0 or id >= nv then
+        error(string.format("--from-path: token %d of the path is id %d, not in %s's vocabulary of %d: open the workbench on the run's model",
+          i, id, o.model, nv), 0)
+      end
+    end
+    p = { tokens = path, text = model:detokenize(path), chat = false }
+    o.prompt = p.text
+  end
   local scorer = M.scorer(model, o.prompt, o)
-  local p = B.format(model, o.prompt)
+  p = p or B.format(model, o.prompt)
   local function go(plain)
     local show = view and BV.observer(view, plain and "plain" or "adaptive", p.text)
     local ro = { n = o.n, threshold = o.threshold, max_tokens = o["max-tokens"], prune = prune, scorer = scorer,

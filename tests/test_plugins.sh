@@ -191,6 +191,8 @@ check_run "bestofn --task: a bad line of a task file" 1 "bad.jsonl line 2: bad J
 check_run "bestofn --task: budgets past --n" 1 "not an integer in \[1, 4\]" $BE --task t.jsonl --budgets 1,8
 check_run "bestofn --task: a bad threshold" 1 "'2' is not a number in \[0, 1\]" $BE --task t.jsonl --thresholds 2
 check_run "bestofn --task with -p" 1 "drop -p" $BE --task t.jsonl -p Once
+check_run "bestofn --from-path headless" 1 "no workbench to read a path of (headless)" $BE --from-path
+check_run "bestofn --from-path with -p" 1 "drop -p" $BE --from-path -p Once
 "$LOGITLAB" export -w "$T/wse" >"$T/eexport2" 2>&1
 check_same "bestofn --task: failed settings added no runs" "$(grep -c '"type":"run"' "$T/eexport2")" "2"
 
