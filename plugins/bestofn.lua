@@ -20,6 +20,7 @@ local SPEC = {
   { "threshold", "number", "T", "stop once the best score reaches T (in [0, 1])" },
   { "prune", "string", "L,L:F", "score live candidates at these lengths and keep the top fraction F", default = "none" },
   { "scorer", "string", "NAME", "probe | logprob | logprob-sum | cdr | guard | lua:FILE | verifier (--task)", default = "probe" },
+  { "prune-scorer", "string", "NAME", "the scorer of the --prune checkpoints (as --scorer; default: --scorer)" },
   { "probe", "string", "TEXT", "the self-evaluation question", default = B.PROBE },
   { "target", "string", "TEXT", "the probe's target (default: No in a chat template, ' No' in plain text)" },
   { "strong", "string", "MODEL", "cdr scorer: the strong model (default: the model)" },
@@ -53,9 +54,9 @@ local M = {}
 
 -- The scorer named by o.scorer for a prompt. cache (optional) keeps what
 -- several prompts share (the scorer's models, a verifier's file).
-function M.scorer(model, prompt, o, cache)
+function M.scorer(model, prompt, o, cache, name)
   cache = cache or {}
-  local s = o.scorer
+  local s = name or o.scorer
   if s == "probe" then
     cache.probe = cache.probe or (B.scorers.probe(model, { probe = o.probe, target = o.target }))
     return cache.probe
@@ -82,19 +83,20 @@ function M.scorer(model, prompt, o, cache)
   end
   local file = type(s) == "string" and s:match("^lua:(.+)$")
   if file then
-    if not cache.lua then
+    if not cache[s] then
       local src, err = lab.fs.read(file)
       if not src then error("--scorer " .. s .. ": " .. tostring(err), 0) end
-      cache.lua = B.scorers.lua(src, file)
+      cache[s] = B.scorers.lua(src, file)
     end
-    return cache.lua
+    return cache[s]
   end
   if s == "verifier" then error("--scorer verifier needs --task (it is the task's exact-answer check)", 0) end
   error("unknown --scorer '" .. tostring(s) .. "' (probe, logprob, logprob-sum, cdr, guard, lua:FILE, verifier)", 0)
 end
 
 local function settings(o)
-  return { n = o.n, threshold = o.threshold, prune = o.prune, scorer = o.scorer, probe = o.probe, target = o.target,
+  return { n = o.n, threshold = o.threshold, prune = o.prune, scorer = o.scorer, prune_scorer = o["prune-scorer"],
+           probe = o.probe, target = o.target,
            max_tokens = o["max-tokens"], temp = o.temp, temp_max = o["temp-max"], top_k = o["top-k"],
            top_p = o["top-p"], min_p = o["min-p"], seed = o.seed, plain = o.plain or false, model = o.model,
            prompt = o.prompt }
@@ -167,13 +169,15 @@ function M.task_main(o, view)
   lab.budget{ seconds = 0 }
   local model = assert(E.long(lab.model.open, o.model))
   local cache = {}
-  local function scorer_for(item)
-    if o.scorer == "verifier" then
+  local function scorer_for(item, name)
+    if (name or o.scorer) == "verifier" then
       return function(c) return item.check(c.text) and 1 or 0 end
     end
-    return M.scorer(model, item.prompt, o, cache)
+    return M.scorer(model, item.prompt, o, cache, name)
   end
   scorer_for(items[1])                  -- a bad scorer fails here, before anything is recorded
+  local ps = o["prune-scorer"]
+  if ps then scorer_for(items[1], ps) end
   local rec
   if not o["no-record"] then
     local params = settings(o)
@@ -197,6 +201,7 @@ function M.task_main(o, view)
     n = o.n, budgets = budgets, thresholds = thresholds, prune = prune, max_tokens = o["max-tokens"], seed = o.seed,
     sampler = { top_k = o["top-k"], top_p = o["top-p"], min_p = o["min-p"] },
     temp = B.anneal(o.temp, o["temp-max"], o.n), batched = not o["one-at-a-time"], scorer = scorer_for,
+    prune_scorer = ps and function(item) return scorer_for(item, ps) end,
     observe = view and function(item, label, text) return BV.observer(view, label, text, item.id) end,
     on_instance = function(i, inst)
       if rec then
@@ -298,11 +303,14 @@ function M.main(argv, view)
     p = { tokens = path, text = model:detokenize(path), chat = false }
     o.prompt = p.text
   end
-  local scorer = M.scorer(model, o.prompt, o)
+  local cache = {}
+  local scorer = M.scorer(model, o.prompt, o, cache)
+  local prune_scorer = o["prune-scorer"] and M.scorer(model, o.prompt, o, cache, o["prune-scorer"])
   p = p or B.format(model, o.prompt)
   local function go(plain)
     local show = view and BV.observer(view, plain and "plain" or "adaptive", p.text)
     local ro = { n = o.n, threshold = o.threshold, max_tokens = o["max-tokens"], prune = prune, scorer = scorer,
+                 prune_scorer = prune_scorer,
                  seed = o.seed, plain = plain, batched = not o["one-at-a-time"],
                  sampler = { top_k = o["top-k"], top_p = o["top-p"], min_p = o["min-p"] },
                  temp = B.anneal(o.temp, o["temp-max"], o.n),
