@@ -95,23 +95,20 @@ function B.scorers.lua(src, name)
 end
 
 -- CDR density ratio (plugins/cdr.lua): log p_strong(y|x) - log p_weak(y|x),
--- each model reading the prompt through its chat template when it has one.
+-- each model reading the prompt through its chat template when it has one
+-- (ens:score, the same function plugins/cdr.lua uses).
 -- ens: E.open{{name="strong"...},{name="weak"...}}.
 function B.scorers.cdr(ens, prompt, o)
   o = o or {}
-  local function lp(i, cand)
-    local r = ens.roles[i]
-    local ptoks, f = ens:prompt_tokens(i, prompt, { system = o.system })
-    if not ptoks then error(f, 0) end
-    local s, err
-    if f == "raw" then s, err = lab.score(r.model, prompt, cand)
-    else s, err = lab.score(r.model, ptoks, r.model:tokenize((cand:gsub("^%s+", "")), { bos = false })) end
+  local function lp(i, c)
+    local s, err = ens:score(i, prompt, c.text, { system = o.system })
     if not s then error("cdr: " .. tostring(err), 0) end
+    if c.acct then c.acct.probe_tokens = c.acct.probe_tokens + s.evaluated end
     return o.norm == "mean" and s.logprob / math.max(1, s.n) or s.logprob
   end
   return function(c)
     if c.text == "" then return 0 end
-    return lp(1, c.text) - lp(2, c.text)
+    return lp(1, c) - lp(2, c)
   end
 end
 
