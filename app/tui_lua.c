@@ -132,6 +132,19 @@ static int ui_loom_replay(void *ud, int64_t id, char *err, size_t errlen) {
     return 0;
 }
 
+/* Read only, on the TUI's thread: the selected path's token ids. */
+static int32_t ui_loom_path(void *ud, int32_t *ids, int32_t cap, char *err, size_t errlen) {
+    tui_lua *l = ud;
+    session *s = tui_session(l->t);
+    int32_t n = session_len(s);
+    if (n == 0) { snprintf(err, errlen, "the branch tree has no path yet"); return -1; }
+    for (int32_t i = 0; i < n && i < cap; i++) {
+        const loom_tok *t = session_tok(s, i);
+        ids[i] = t ? t->id : -1;
+    }
+    return n;
+}
+
 /* ---- plugin panes ------------------------------------------------------------- */
 
 static void plug_draw(pane *p, const canvas_view *v, bool focused) {
@@ -218,7 +231,8 @@ int tui_lua_create(tui_lua **out, struct tui *t, const struct tui_opts *o, char 
     l->t = t;
     lhost_ui ui = { l, ui_print, ui_command_add, ui_key_add, ui_pane_add, ui_status_add, ui_del, ui_redraw, ui_loom_open,
                     ui_busy,
-                    ui_loom_replay };
+                    ui_loom_replay,
+                    ui_loom_path };
     lhost_opts lo;
     lhost_opts_default(&lo);
     pdirs pd;                       /* plugins/ here, and beside the program */

@@ -205,6 +205,26 @@ static int l_loom_replay(lua_State *L) {
     return 1;
 }
 
+/* lab.ui.loom_path() -> {id, ...} | nil, err: the workbench's selected path */
+static int l_loom_path(lua_State *L) {
+    lhost *h = lhost_of(L);
+    if (!h->has_ui || !h->ui.loom_path) return lab_fail(L, "no workbench to read a path of (headless)");
+    char err[256] = "";
+    int32_t n = h->ui.loom_path(h->ui.ud, NULL, 0, err, sizeof err);
+    if (n < 0) return lab_fail(L, "%s", err[0] ? err : "no path");
+    /* the ids in a userdata, so an allocation error of Lua leaks nothing */
+    int32_t *ids = lua_newuserdatauv(L, sizeof *ids * (size_t)(n > 0 ? n : 1), 0);
+    int32_t m = h->ui.loom_path(h->ui.ud, ids, n, err, sizeof err);
+    if (m < 0) return lab_fail(L, "%s", err[0] ? err : "no path");
+    if (m < n) n = m;
+    lua_createtable(L, n, 0);
+    for (int32_t i = 0; i < n; i++) {
+        lua_pushinteger(L, ids[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
 /* lab.ui.list() -> { {id=, kind=, plugin=, name=, help=}, ... } */
 static int l_list(lua_State *L) {
     static const char *const kinds[] = { "", "command", "key", "pane", "status" };
@@ -501,6 +521,7 @@ static const luaL_Reg ui_fns[] = {
     { "pane_draw", l_pane_draw },     { "pane_key", l_pane_key }, { "status_get", l_status_get },
     { "loom_open", l_loom_open },
     { "loom_replay", l_loom_replay },
+    { "loom_path", l_loom_path },
     { NULL, NULL },
 };
 

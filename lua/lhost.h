@@ -108,6 +108,12 @@ typedef struct lhost_ui {
      * branch tree again as a sibling with its recorded settings and
      * generator state. 0, or -1 with a message in err. NULL: nil, err. */
     int (*loom_replay)(void *ud, int64_t id, char *err, size_t errlen);
+    /* lab.ui.loom_path(): the token ids of the branch tree's selected path
+     * (the prompt's, BOS included, then the generated ones) into ids, at
+     * most cap of them; returns how many the path has (more than cap: ask
+     * again with room), or -1 with a message in err. NULL: lab.ui.loom_path
+     * answers nil, err. */
+    int32_t (*loom_path)(void *ud, int32_t *ids, int32_t cap, char *err, size_t errlen);
 } lhost_ui;
 
 /* ---- creating a host ----------------------------------------------------- */

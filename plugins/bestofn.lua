@@ -20,6 +20,7 @@ local SPEC = {
   { "threshold", "number", "T", "stop once the best score reaches T (in [0, 1])" },
   { "prune", "string", "L,L:F", "score live candidates at these lengths and keep the top fraction F", default = "none" },
   { "scorer", "string", "NAME", "probe | logprob | logprob-sum | cdr | guard | lua:FILE | verifier (--task)", default = "probe" },
+  { "prune-scorer", "string", "NAME", "the scorer of the --prune checkpoints (as --scorer; default: --scorer)" },
   { "probe", "string", "TEXT", "the self-evaluation question", default = B.PROBE },
   { "target", "string", "TEXT", "the probe's target (default: No in a chat template, ' No' in plain text)" },
   { "strong", "string", "MODEL", "cdr scorer: the strong model (default: the model)" },
@@ -40,6 +41,7 @@ local SPEC = {
   { "shots", "integer", "N", "evaluation: worked examples in the task prompt (default: all the task has)" },
   { "budgets", "string", "K,K", "evaluation: plain best-of-k points (default 1,2,4,... and --n)" },
   { "thresholds", "string", "T,T", "evaluation: one adaptive point per threshold (none: no threshold; default --threshold or none)" },
+  { "from-path", "flag", nil, "workbench: continue the branch tree's selected path (its tokens) instead of -p" },
   { "plain", "flag", nil, "plain best-of-N: all N samples, no pruning, no threshold" },
   { "compare", "flag", nil, "run plain best-of-N on the same seeds as well" },
   { "one-at-a-time", "flag", nil, "evaluate one candidate per engine call (for checking batching)" },
@@ -52,9 +54,9 @@ local M = {}
 
 -- The scorer named by o.scorer for a prompt. cache (optional) keeps what
 -- several prompts share (the scorer's models, a verifier's file).
-function M.scorer(model, prompt, o, cache)
+function M.scorer(model, prompt, o, cache, name)
   cache = cache or {}
-  local s = o.scorer
+  local s = name or o.scorer
   if s == "probe" then
     cache.probe = cache.probe or (B.scorers.probe(model, { probe = o.probe, target = o.target }))
     return cache.probe
@@ -81,19 +83,20 @@ function M.scorer(model, prompt, o, cache)
   end
   local file = type(s) == "string" and s:match("^lua:(.+)$")
   if file then
-    if not cache.lua then
+    if not cache[s] then
       local src, err = lab.fs.read(file)
       if not src then error("--scorer " .. s .. ": " .. tostring(err), 0) end
-      cache.lua = B.scorers.lua(src, file)
+      cache[s] = B.scorers.lua(src, file)
     end
-    return cache.lua
+    return cache[s]
   end
   if s == "verifier" then error("--scorer verifier needs --task (it is the task's exact-answer check)", 0) end
   error("unknown --scorer '" .. tostring(s) .. "' (probe, logprob, logprob-sum, cdr, guard, lua:FILE, verifier)", 0)
 end
 
 local function settings(o)
-  return { n = o.n, threshold = o.threshold, prune = o.prune, scorer = o.scorer, probe = o.probe, target = o.target,
+  return { n = o.n, threshold = o.threshold, prune = o.prune, scorer = o.scorer, prune_scorer = o["prune-scorer"],
+           probe = o.probe, target = o.target,
            max_tokens = o["max-tokens"], temp = o.temp, temp_max = o["temp-max"], top_k = o["top-k"],
            top_p = o["top-p"], min_p = o["min-p"], seed = o.seed, plain = o.plain or false, model = o.model,
            prompt = o.prompt }
@@ -166,13 +169,15 @@ function M.task_main(o, view)
   lab.budget{ seconds = 0 }
   local model = assert(E.long(lab.model.open, o.model))
   local cache = {}
-  local function scorer_for(item)
-    if o.scorer == "verifier" then
+  local function scorer_for(item, name)
+    if (name or o.scorer) == "verifier" then
       return function(c) return item.check(c.text) and 1 or 0 end
     end
-    return M.scorer(model, item.prompt, o, cache)
+    return M.scorer(model, item.prompt, o, cache, name)
   end
   scorer_for(items[1])                  -- a bad scorer fails here, before anything is recorded
+  local ps = o["prune-scorer"]
+  if ps then scorer_for(items[1], ps) end
   local rec
   if not o["no-record"] then
     local params = settings(o)
@@ -196,6 +201,7 @@ function M.task_main(o, view)
     n = o.n, budgets = budgets, thresholds = thresholds, prune = prune, max_tokens = o["max-tokens"], seed = o.seed,
     sampler = { top_k = o["top-k"], top_p = o["top-p"], min_p = o["min-p"] },
     temp = B.anneal(o.temp, o["temp-max"], o.n), batched = not o["one-at-a-time"], scorer = scorer_for,
+    prune_scorer = ps and function(item) return scorer_for(item, ps) end,
     observe = view and function(item, label, text) return BV.observer(view, label, text, item.id) end,
     on_instance = function(i, inst)
       if rec then
@@ -271,17 +277,40 @@ function M.main(argv, view)
     if o.target == "" then error("--target (the probe target) is empty", 0) end
     return M.task_main(o, view)
   end
-  if not o.model or not o.prompt then error("missing -m MODEL or -p TEXT\n" .. usage, 0) end
+  if o["from-path"] and o.prompt then error("--from-path takes the prompt from the workbench: drop -p", 0) end
+  if not o.model or not (o.prompt or o["from-path"]) then error("missing -m MODEL or -p TEXT\n" .. usage, 0) end
+  local path
+  if o["from-path"] then
+    local err
+    path, err = lab.ui.loom_path()
+    if not path then error("--from-path: " .. tostring(err), 0) end
+  end
   local prune = B.parse_prune(o.prune)
   B.check{ n = o.n, threshold = o.threshold, max_tokens = o["max-tokens"] }
   if o.target == "" then error("--target (the probe target) is empty", 0) end
   lab.budget{ seconds = 0 }
   local model = assert(lab.model.open(o.model))
-  local scorer = M.scorer(model, o.prompt, o)
-  local p = B.format(model, o.prompt)
+  local p
+  if path then
+    -- the selected path's tokens as they are (the run continues that path)
+    local nv = model:info().n_vocab
+    for i, id in ipairs(path) do
+      if id < 0 or id >= nv then
+        error(string.format("--from-path: token %d of the path is id %d, not in %s's vocabulary of %d: open the workbench on the run's model",
+          i, id, o.model, nv), 0)
+      end
+    end
+    p = { tokens = path, text = model:detokenize(path), chat = false }
+    o.prompt = p.text
+  end
+  local cache = {}
+  local scorer = M.scorer(model, o.prompt, o, cache)
+  local prune_scorer = o["prune-scorer"] and M.scorer(model, o.prompt, o, cache, o["prune-scorer"])
+  p = p or B.format(model, o.prompt)
   local function go(plain)
     local show = view and BV.observer(view, plain and "plain" or "adaptive", p.text)
     local ro = { n = o.n, threshold = o.threshold, max_tokens = o["max-tokens"], prune = prune, scorer = scorer,
+                 prune_scorer = prune_scorer,
                  seed = o.seed, plain = plain, batched = not o["one-at-a-time"],
                  sampler = { top_k = o["top-k"], top_p = o["top-p"], min_p = o["min-p"] },
                  temp = B.anneal(o.temp, o["temp-max"], o.n),

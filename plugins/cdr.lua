@@ -18,12 +18,9 @@ local fmt, concat = string.format, table.concat
 local ROLES = { { name = "strong", format = "auto" }, { name = "weak", format = "auto" } }
 
 -- log p(cand | prompt) under role i: {logprob=, n=, logprobs=} | nil, err
+-- (ens:score, plugins/lib/ensemble.lua, shared with the bestofn cdr scorer)
 local function score(ens, i, prompt, cand, system)
-  local r = ens.roles[i]
-  local ptoks, f = ens:prompt_tokens(i, prompt, { system = system })
-  if not ptoks then return nil, f end
-  if f == "raw" then return lab.score(r.model, prompt, cand) end
-  return lab.score(r.model, ptoks, r.model:tokenize((cand:gsub("^%s+", "")), { bos = false }))
+  return ens:score(i, prompt, cand, { system = system })
 end
 
 -- Scores every candidate; returns them best first:

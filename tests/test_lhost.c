@@ -67,6 +67,14 @@ static int r_loom(void *ud, const char *text, size_t len, char *err, size_t errl
     r->loom[len] = 0;
     return 0;
 }
+/* The selected path: 300 ids (more than lab.ui.loom_path's first ask), 1000 + i;
+ * none after lab.ui.loom_open("none"). */
+static int32_t r_loom_path(void *ud, int32_t *ids, int32_t cap, char *err, size_t errlen) {
+    rec *r = ud;
+    if (strcmp(r->loom, "none") == 0) { snprintf(err, errlen, "the branch tree has no path yet"); return -1; }
+    for (int32_t i = 0; i < 300 && i < cap; i++) ids[i] = 1000 + i;
+    return 300;
+}
 
 static int r_replay(void *ud, int64_t id, char *err, size_t errlen) {
     rec *r = ud;
@@ -122,7 +130,7 @@ int main(void) {
 
     rec r;
     memset(&r, 0, sizeof r);
-    lhost_ui ui = { &r, r_print, r_cmd, r_key, r_pane, r_status, r_del, r_redraw, r_loom, NULL, r_replay };
+    lhost_ui ui = { &r, r_print, r_cmd, r_key, r_pane, r_status, r_del, r_redraw, r_loom, NULL, r_replay, r_loom_path };
     lhost_opts o;
     lhost_opts_default(&o);
     o.workspace = dir;                  /* its plugins/ folder holds p1 */
@@ -196,6 +204,10 @@ int main(void) {
     CHECK(lhost_eval(h, "local ok, e = lab.ui.loom_replay(99); assert(ok == nil and e == 'no node #99')", true, err, sizeof err) == LHOST_OK &&
           lhost_eval(h, "assert(not pcall(lab.ui.loom_replay, -5))", true, err, sizeof err) == LHOST_OK,
           "its errors come back; a negative id is refused: %s", err);
+    CHECK(lhost_eval(h, "local p = assert(lab.ui.loom_path()); assert(#p == 300 and p[1] == 1000 and p[300] == 1299)",
+                     true, err, sizeof err) == LHOST_OK, "lab.ui.loom_path: the adapter's ids, all of them: %s", err);
+    CHECK(lhost_eval(h, "lab.ui.loom_open('none'); local p, e = lab.ui.loom_path(); assert(p == nil and e:find('no path yet'))",
+                     true, err, sizeof err) == LHOST_OK, "lab.ui.loom_path: the adapter's error: %s", err);
     CHECK(strstr(r.out, "42\n") != NULL, "result printed: %s", r.out);
     CHECK(lhost_eval(h, "function f(x)", true, err, sizeof err) == LHOST_EINCOMPLETE, "incomplete");
     CHECK(lhost_eval(h, "function f(x)\nreturn x * 2\nend", true, err, sizeof err) == LHOST_OK, "completed");

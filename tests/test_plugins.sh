@@ -161,6 +161,8 @@ check_run "bestofn: a budget of 0" 1 "must be an integer >= 1" $B --n 0
 check_run "bestofn: a threshold outside [0, 1]" 1 "threshold must be in \[0, 1\]" $B --threshold 2
 check_run "bestofn: an empty probe target" 1 "target" $B --target ""
 check_run "bestofn: an unknown scorer" 1 "unknown --scorer 'magic'" $B --scorer magic
+check_run "bestofn --prune-scorer: checkpoints by another scorer" 0 "adaptive: winner" $B --n 4 --prune 4:0.5 --prune-scorer logprob --no-record
+check_run "bestofn --prune-scorer: an unknown one" 1 "unknown --scorer 'magic'" $B --prune-scorer magic
 "$LOGITLAB" export -w "$T/wsb" >"$T/bexport2" 2>&1
 check_same "bestofn: failed settings added no runs" "$(grep -c '"type":"run"' "$T/bexport2")" "4"
 check_run "bestofn --help" 0 "usage: logitlab run plugins/bestofn.lua" $LOGITLAB run $R/plugins/bestofn.lua --help
@@ -185,12 +187,15 @@ check_same "bestofn --task: the workspace has 2 runs, 5 points each, a table and
 check_same "bestofn --task: a record per instance and point, a candidate per sample (2 x (4 plain + 4 + 4 adaptive) each run)" \
   "$(grep -c '"kind":"instance"' "$T/eexport") $(grep -c '"kind":"candidate"' "$T/eexport")" "20 48"
 check_run "bestofn --task NAME: a generated task, the verifier scorer" 0 "plain  *1  *-" $BE --task numpath --instances 2 --shots 0 --scorer verifier --no-record
+check_run "bestofn --task: the verifier picks, the probe prunes" 0 "adaptive  *4  *- " $BE --task t.jsonl --scorer verifier --prune 4:0.5 --prune-scorer probe --no-record
 check_run "bestofn --task: an unknown task" 1 "unknown task 'nope'" $BE --task nope
 printf '{"prompt": "x", "answer": "y"}\n{"prompt": "x"\n' >"$T/wse/bad.jsonl"
 check_run "bestofn --task: a bad line of a task file" 1 "bad.jsonl line 2: bad JSON" $BE --task bad.jsonl
 check_run "bestofn --task: budgets past --n" 1 "not an integer in \[1, 4\]" $BE --task t.jsonl --budgets 1,8
 check_run "bestofn --task: a bad threshold" 1 "'2' is not a number in \[0, 1\]" $BE --task t.jsonl --thresholds 2
 check_run "bestofn --task with -p" 1 "drop -p" $BE --task t.jsonl -p Once
+check_run "bestofn --from-path headless" 1 "no workbench to read a path of (headless)" $BE --from-path
+check_run "bestofn --from-path with -p" 1 "drop -p" $BE --from-path -p Once
 "$LOGITLAB" export -w "$T/wse" >"$T/eexport2" 2>&1
 check_same "bestofn --task: failed settings added no runs" "$(grep -c '"type":"run"' "$T/eexport2")" "2"
 

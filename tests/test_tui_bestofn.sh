@@ -28,6 +28,10 @@ key o
 see "o opens the candidate in the loom" "candidate #7 opened in the loom"
 see "the output pane holds prompt and candidate #7 (pruned at 6 tokens)" "output 12/12 tokens"
 see "and the inspector its distributions" "rank 1  p "
+# a run that continues the selected path (the candidate just opened)
+key :; keys "bestofn -m $M --from-path --n 2 --max-tokens 4" Enter
+see "--from-path: a run of 2" "adaptive done (run 2/2) | round 2 | samples 2" 20
+if screen | grep -qE 'prompt: .*Once upon a time, there was a little gir'; then ok; else bad "--from-path: the run's prompt is the selected path, with the token the loom stepped (gir)"; fi
 # the evaluation mode from the workbench: its table in the console, its runs in the pane
 printf '{"prompt": "Once upon a time", "answer": "Lily", "match": "contains"}\n' > "$T/ws-$N/t.jsonl"
 key :; keys "bestofn -m $M --task t.jsonl --n 4 --max-tokens 12 --thresholds none" Enter

@@ -95,23 +95,20 @@ function B.scorers.lua(src, name)
 end
 
 -- CDR density ratio (plugins/cdr.lua): log p_strong(y|x) - log p_weak(y|x),
--- each model reading the prompt through its chat template when it has one.
+-- each model reading the prompt through its chat template when it has one
+-- (ens:score, the same function plugins/cdr.lua uses).
 -- ens: E.open{{name="strong"...},{name="weak"...}}.
 function B.scorers.cdr(ens, prompt, o)
   o = o or {}
-  local function lp(i, cand)
-    local r = ens.roles[i]
-    local ptoks, f = ens:prompt_tokens(i, prompt, { system = o.system })
-    if not ptoks then error(f, 0) end
-    local s, err
-    if f == "raw" then s, err = lab.score(r.model, prompt, cand)
-    else s, err = lab.score(r.model, ptoks, r.model:tokenize((cand:gsub("^%s+", "")), { bos = false })) end
+  local function lp(i, c)
+    local s, err = ens:score(i, prompt, c.text, { system = o.system })
     if not s then error("cdr: " .. tostring(err), 0) end
+    if c.acct then c.acct.probe_tokens = c.acct.probe_tokens + s.evaluated end
     return o.norm == "mean" and s.logprob / math.max(1, s.n) or s.logprob
   end
   return function(c)
     if c.text == "" then return 0 end
-    return lp(1, c.text) - lp(2, c.text)
+    return lp(1, c) - lp(2, c)
   end
 end
 
@@ -187,7 +184,7 @@ local function new_acct() return { tokens = 0, probe_tokens = 0, probes = 0, ste
 
 -- B.run(model, prompt_tokens, o) -> result
 -- o: n (budget, 16), threshold (nil: none), max_tokens (64), prune ({lengths, keep} or nil),
---    scorer (fn), seed (42), sampler (opts table for lab.sampler, temp overridden),
+--    scorer (fn), prune_scorer (fn for the checkpoints; default scorer), seed (42), sampler (opts table for lab.sampler, temp overridden),
 --    temp (fn(drawn) -> T), plain (one round of n, no pruning, no threshold),
 --    batched (true: one eval_batch per token; false: one seq:eval per candidate),
 --    on_event(kind, data) (progress: "start" {candidates=, rounds=, acct=}, the
@@ -211,9 +208,9 @@ function B.run(model, ptoks, o)
   local drawn, size = 0, 1
   local temp = o.temp or function() return 0.8 end
   -- a score, with the probe tokens it cost kept on the candidate as well
-  local function score(c)
+  local function score(c, fn)
     local p0 = acct.probe_tokens
-    local v = B.call_scorer(o.scorer, c)
+    local v = B.call_scorer(fn or o.scorer, c)
     c.probe_tokens = c.probe_tokens + acct.probe_tokens - p0
     return v
   end
@@ -266,7 +263,7 @@ function B.run(model, ptoks, o)
           ck = ck + 1
           if #live > 1 then
             for _, c in ipairs(live) do
-              c.checkpoints[#c.checkpoints + 1] = { at = step, score = score(c) }
+              c.checkpoints[#c.checkpoints + 1] = { at = step, score = score(c, o.prune_scorer) }
             end
             table.sort(live, function(a, b)
               local x, y = a.checkpoints[#a.checkpoints].score, b.checkpoints[#b.checkpoints].score

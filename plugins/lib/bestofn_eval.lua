@@ -178,7 +178,8 @@ end
 -- EV.evaluate(model, items, o) -> { instances = {...}, points = {...} }
 -- o: n, budgets, thresholds ({false} for none), prune, max_tokens, seed,
 --    sampler, temp (fn of samples drawn), batched, scorer = fn(item) -> a
---    scorer, on_instance(i, inst) (progress), observe(item, label, prompt_text)
+--    scorer, prune_scorer (fn(item) -> the checkpoints' scorer, or nil: the
+--    scorer), on_instance(i, inst) (progress), observe(item, label, prompt_text)
 --    -> an on_event for each B.run (the workbench pane) or nil.
 -- A point: { method=, budget=, threshold=, key=, n=, correct=, accuracy=,
 --            samples=, tokens=, probe_tokens=, spent= } (per instance: means).
@@ -201,9 +202,10 @@ function EV.evaluate(model, items, o)
     local fp = B.format(model, item.prompt)
     local ptoks = fp.tokens
     local scorer = o.scorer(item)
+    local pscorer = o.prune_scorer and o.prune_scorer(item)
     local function go(plain, threshold)
       return B.run(model, ptoks, { n = o.n, threshold = threshold or nil, max_tokens = o.max_tokens,
-        prune = (not plain) and o.prune or nil, scorer = scorer, seed = o.seed, plain = plain,
+        prune = (not plain) and o.prune or nil, scorer = scorer, prune_scorer = pscorer, seed = o.seed, plain = plain,
         batched = o.batched, sampler = o.sampler, temp = o.temp,
         on_event = o.observe and o.observe(item, plain and "plain" or point_key("adaptive", o.n, threshold), fp.text) })
     end

@@ -142,6 +142,19 @@ function Ens:prompt_tokens(i, prompt, o)
   return r.model:tokenize(text, { bos = false, special = true }), "chat"
 end
 
+-- ens:score(i, prompt, cand [, {system=}]) -> lab.score's result for cand
+-- after the prompt under role i | nil, err. A raw prompt and the candidate
+-- are tokenized as one text (the candidate brings its own leading space);
+-- after a chat template the candidate is tokenized alone, leading blanks
+-- dropped. plugins/cdr.lua and the bestofn cdr scorer use it.
+function Ens:score(i, prompt, cand, o)
+  local r = self.roles[i]
+  local ptoks, f = self:prompt_tokens(i, prompt, o)
+  if not ptoks then return nil, f end
+  if f == "raw" then return lab.score(r.model, prompt, cand) end
+  return lab.score(r.model, ptoks, r.model:tokenize((cand:gsub("^%s+", "")), { bos = false }))
+end
+
 -- ---- branches ------------------------------------------------------------
 
 local function new_branch(ens, fields)

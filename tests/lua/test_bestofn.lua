@@ -398,3 +398,19 @@ test("accounting of the guard scorer: the engine's count of its lab.score calls"
   end))
   check.ok(ok, err)
 end)
+
+test("a separate scorer for the checkpoints (prune_scorer)", function()
+  local res = run{ n = 8, prune = { lengths = { 4 }, keep = 0.5 }, scorer = function(c) return #c.text end,
+                   prune_scorer = B.scorers.logprob("sum") }
+  local seen = 0
+  for _, c in ipairs(res.candidates) do
+    for _, p in ipairs(c.checkpoints) do
+      local s = 0
+      for j = 1, p.at do s = s + c.logprobs[j] end
+      check.eq(p.score, s, "checkpoint of #" .. c.index .. ": the prune scorer's")
+      seen = seen + 1
+    end
+    if c.score then check.eq(c.score, #c.text, "final score of #" .. c.index .. ": the run's scorer") end
+  end
+  check.ok(seen >= 6, "checkpoints were scored (" .. seen .. ")")
+end)
