@@ -245,6 +245,8 @@ static void write_file(const char *path, const char *s, size_t n) {
     if (f) { fwrite(s, 1, n, f); fclose(f); }
 }
 
+static int one_row(tdata *d, int T, int32_t *tks, int32_t *tgs);
+
 static void test_data(const tok *tk) {
     char err[512], path[256];
     tdata *d = tdata_create(tk, 48, 1, 0.0);   /* all three documents fit one row */
@@ -269,8 +271,21 @@ static void test_data(const tok *tk) {
     CHECK(tdata_add_jsonl_file(d, path, err, sizeof err) == 0, "%s", err);
     CHECK(tdata_finish(d, err, sizeof err) == 0 && tdata_n_rows(d, TDATA_TRAIN) == 2, "two example rows");
     int32_t ids[64];
-    int nc = tok_encode(tk, " ran away", 9, false, false, ids, 64, err, sizeof err);
-    int ny = tok_encode(tk, "yes", 3, false, false, ids, 64, err, sizeof err);
+    int nc = tok_encode_cont(tk, " ran away", 9, false, ids, 64, err, sizeof err);
+    int ny = tok_encode_cont(tk, "yes", 3, false, ids, 64, err, sizeof err);
+    /* a completion continues its prompt: " ran" is the token a model generates, with no dummy-prefix space */
+    int32_t row[24], tg[24];
+    tdata *d1 = tdata_create(tk, 23, 1, 0.0);
+    CHECK(tdata_add_example(d1, "one", "Q: the dog", 10, " ran away", 9, err, sizeof err) == 0 &&
+          one_row(d1, 23, row, tg) == 23, "one example: %s", err);
+    tdata_destroy(d1);
+    int32_t ran = tok_find(tk, "\xe2\x96\x81ran", 4), space = tok_find(tk, "\xe2\x96\x81", 3);
+    bool has_ran = false, lone = false;
+    for (int i = 1; i < 24; i++) {
+        if (tg[i - 1] >= 0 && row[i] == ran) has_ran = true;
+        if (tg[i - 1] >= 0 && row[i] == space) lone = true;
+    }
+    CHECK(ran >= 0 && has_ran && !lone, "the completion ' ran away' starts with the token '\u2581ran', no lone '\u2581'");
     CHECK(tdata_n_targets(d, TDATA_TRAIN) == nc + 1 + ny + 1, "counted %lld targets, want %d",
           (long long)tdata_n_targets(d, TDATA_TRAIN), nc + ny + 2);
     tdata_destroy(d);
@@ -328,7 +343,7 @@ static void test_chat_data(const tok *spm) {
     CHECK(np > 0, "%s", err);
     n += np;
     int pend = n;                                  /* tokens before the completion */
-    int nc = tok_encode(l3, completion, strlen(completion), false, false, want + n, T, err, sizeof err);
+    int nc = tok_encode_cont(l3, completion, strlen(completion), false, want + n, T, err, sizeof err);
     n += nc;
     int ne = tok_encode(l3, "<|eot_id|>", 10, false, true, want + n, T, err, sizeof err);
     CHECK(ne == 1, "<|eot_id|> is one token (%d)", ne);
@@ -354,7 +369,7 @@ static void test_chat_data(const tok *spm) {
     want[n++] = tok_bos(spm);
     n += tok_encode(spm, "[INST] Tell a story. [/INST]", 28, false, true, want + n, T, err, sizeof err);
     pend = n;
-    nc = tok_encode(spm, " Once upon a time", 17, false, false, want + n, T, err, sizeof err);
+    nc = tok_encode_cont(spm, " Once upon a time", 17, false, want + n, T, err, sizeof err);
     n += nc;
     want[n++] = tok_eos(spm);
     CHECK(memcmp(tks, want, sizeof *want * (size_t)n) == 0, "llama2: the row");
