@@ -376,24 +376,17 @@ typedef struct att_job {
     const float *q;
     float *out;
     int32_t hpi;      /* query heads per work item: they share one KV head */
-    size_t stride;    /* scores per head; a thread has hpi rows of them and one of cells */
+    size_t stride;    /* scores per head; a thread has hpi rows of them and the entry's row pointers */
 } att_job;
 
-/* Cached slices are prefetched ATT_AHEAD positions ahead. A head's slices
- * of consecutive positions are short pieces every kv_dim floats, in a new KV
- * block every 16 cells, which the hardware prefetcher follows poorly:
- * without this a long context's attention waits on memory one row at a
- * time. (tinyllama Q4_0 decoding at 2000 positions, 2 threads: 56 ms a
- * token before this and the head grouping below, 32-34 after; 22 at 16.) */
-#define ATT_AHEAD 16
-static inline void prefetch_slice(const float *p, int32_t hd) {
-    for (size_t k = 0; k < (size_t)hd * sizeof(float); k += 64) __builtin_prefetch((const char *)p + k);
-}
-
-/* One work item is one batch entry and hpi query heads of one GQA group:
- * each cached K and V row is found and loaded once for all of them, the
- * dot and axpy are resolved once per region (not per position), and the
- * softmax's exp runs vectorized over the whole row. */
+/* One work item is one batch entry and hpi query heads of one GQA group.
+ * The entry's cached rows are listed once (consecutive items share the
+ * entry); each head's scores are one vd_dots_f32 over them and its output
+ * one vd_wsum_f32 (the per-position dot and axpy, bitwise, with sixteen
+ * horizontal sums done at once and the output kept in registers: calling
+ * them per position was ~40% of a pp512 step on stories15m); the softmax's
+ * exp runs vectorized over the whole row. Each query's sums run over its
+ * positions in order, whatever else is in the batch. */
 static void att_worker(void *arg, int ith, int nth) {
     att_job *j = arg;
     const backend *b = &j->c->base;
@@ -401,12 +394,12 @@ static void att_worker(void *arg, int ith, int nth) {
     int32_t hd = g->head_dim, group = g->n_heads / g->n_kv_heads, hpi = j->hpi;
     int32_t items_per_entry = g->n_heads / hpi;
     float scale = 1.0f / sqrtf((float)hd);
-    float *sc = j->c->att + (size_t)ith * j->stride * (size_t)(hpi + 1);
-    int32_t *cells = (int32_t *)(sc + (size_t)hpi * j->stride);
-    vd_dot_f32_fn dot = vd_dot_f32_get();
-    vd_axpy_f32_fn axpy = vd_axpy_f32_get();
+    float *sc = j->c->att + (size_t)ith * j->stride * (size_t)(hpi + 2);
+    const float **rows = (const float **)(sc + (size_t)hpi * j->stride);   /* K rows of the entry's cells */
+    /* a cell's V row is its K row's place in the other half of its KV block */
+    int64_t voff = (int64_t)KV_BLOCK * g->kv_dim;
     long lo, hi;
-    int32_t cells_of = -1, np = 0;   /* the entry `cells` lists, and its length */
+    int32_t rows_of = -1, np = 0;   /* the entry `rows` lists, and its length */
     pool_split((long)j->n * items_per_entry, ith, nth, &lo, &hi);
     for (long t = lo; t < hi; t++) {
         int32_t i = (int32_t)(t / items_per_entry), h0 = (int32_t)(t % items_per_entry) * hpi;
@@ -414,38 +407,26 @@ static void att_worker(void *arg, int ith, int nth) {
         const float *q = j->q + (size_t)i * g->n_heads * hd + (size_t)h0 * hd;
         float *o = j->out + (size_t)i * g->n_heads * hd + (size_t)h0 * hd;
         const be_attn *a = &j->at[i];
-        /* the entry's cells in position order, so that the cell ATT_AHEAD
-         * positions on is at hand whatever run or block it lies in; listed
-         * once per entry, not per item (consecutive items share entries) */
-        if (i != cells_of) {
+        if (i != rows_of) {   /* the entry's cells in position order */
             np = 0;
             for (int32_t r = 0; r < a->n_runs && np < a->n_pos; r++)
-                for (int32_t e = 0; e < a->runs[r].n && np < a->n_pos; e++) cells[np++] = a->runs[r].cell + e;
-            cells_of = i;
+                for (int32_t e = 0; e < a->runs[r].n && np < a->n_pos; e++)
+                    rows[np++] = kv_at(b, j->kvbuf, j->il, a->runs[r].cell + e, 0);
+            rows_of = i;
         }
-        size_t hoff = (size_t)hk * hd;
-        for (int32_t p = 0; p < np; p++) {
-            if (p + ATT_AHEAD < np) prefetch_slice(kv_at(b, j->kvbuf, j->il, cells[p + ATT_AHEAD], 0) + hoff, hd);
-            const float *kk = kv_at(b, j->kvbuf, j->il, cells[p], 0) + hoff;
-            for (int32_t h = 0; h < hpi; h++)
-                sc[(size_t)h * j->stride + p] = dot(q + (size_t)h * hd, kk, hd) * scale;
-        }
-        float inv[MAX_HPI];
+        int64_t hoff = (int64_t)hk * hd;
         for (int32_t h = 0; h < hpi; h++) {
             float *s = sc + (size_t)h * j->stride, mx = -INFINITY;
+            vd_dots_f32(s, q + (size_t)h * hd, rows, hoff, np, hd);
+            for (int32_t k = 0; k < np; k++) s[k] *= scale;
             for (int32_t k = 0; k < np; k++) mx = s[k] > mx ? s[k] : mx;
             for (int32_t k = 0; k < np; k++) s[k] -= mx;
             vd_exp_f32(s, np);
             double sum = 0;
             for (int32_t k = 0; k < np; k++) sum += s[k];
-            inv[h] = (float)(1.0 / sum);
-        }
-        memset(o, 0, sizeof(float) * (size_t)hd * hpi);
-        for (int32_t p = 0; p < np; p++) {
-            if (p + ATT_AHEAD < np) prefetch_slice(kv_at(b, j->kvbuf, j->il, cells[p + ATT_AHEAD], 1) + hoff, hd);
-            const float *vv = kv_at(b, j->kvbuf, j->il, cells[p], 1) + hoff;
-            for (int32_t h = 0; h < hpi; h++)
-                axpy(o + (size_t)h * hd, sc[(size_t)h * j->stride + p] * inv[h], vv, hd);
+            float inv = (float)(1.0 / sum);
+            for (int32_t k = 0; k < np; k++) s[k] *= inv;
+            vd_wsum_f32(o + (size_t)h * hd, s, rows, voff + hoff, np, hd);
         }
     }
 }
@@ -460,8 +441,9 @@ static int cpu_attention(backend *b, const void *kvbuf, int32_t il, int32_t n, c
     int32_t group = b->kv.n_heads / b->kv.n_kv_heads, hpi = group, nth = pool_size(c->pool);
     while (hpi > 1 && (hpi > MAX_HPI || group % hpi || (long)n * (b->kv.n_heads / hpi) < 2L * nth))
         hpi--;
+    /* per thread: hpi rows of scores, then the row pointers (two floats' room each) */
     size_t stride = ((size_t)maxp + 15) & ~(size_t)15;
-    if (grow((void **)&c->att, &c->att_cap, stride * (size_t)(hpi + 1) * sizeof(float) * (size_t)nth)) return -1;
+    if (grow((void **)&c->att, &c->att_cap, stride * (size_t)(hpi + 2) * sizeof(float) * (size_t)nth)) return -1;
     att_job j = { c, kvbuf, il, n, at, q, out, hpi, stride };
     pool_run(c->pool, att_worker, &j);
     return 0;

@@ -106,7 +106,8 @@ local function main(argv)
     show(e, o.json, rec and rec.id)
     if rec then
       rec:put("message", { i = e.i, sender = e.sender, sender_role = e.sender_role, receiver = e.receiver,
-        text = e.text, depth = e.depth, tokens = e.tokens, logprobs = e.logprobs })
+        text = e.text, depth = e.depth, tokens = e.tokens, logprobs = e.logprobs, format = e.format,
+        grammar = e.grammar, cut = e.cut })
     end
   end })
   if rec then

@@ -6,9 +6,11 @@
 --
 --   logitlab run plugins/bestofn.lua -m MODEL -p TEXT [--n 16] [--threshold T] [--prune 32,64:0.5]
 --       [--scorer probe|logprob|logprob-sum|cdr|guard|lua:FILE] [--plain] [--compare] [--json]
+--   logitlab run plugins/bestofn.lua -m MODEL --task NAME|FILE.jsonl [--instances K] [--budgets 1,2,4]
+--       [--thresholds 0.5,0.9] ...   (the evaluation mode: accuracy against samples and tokens)
 local B = assert(lab.require("bestofn"))
 local E = B.E
-local fmt = string.format
+local fmt, concat = string.format, table.concat
 
 local SPEC = {
   { "model", "string", "MODEL", "the model", short = "m" },
@@ -16,7 +18,7 @@ local SPEC = {
   { "n", "integer", "N", "the budget: at most N samples, drawn in rounds of 1, 2, 4, ...", default = 16 },
   { "threshold", "number", "T", "stop once the best score reaches T (in [0, 1])" },
   { "prune", "string", "L,L:F", "score live candidates at these lengths and keep the top fraction F", default = "none" },
-  { "scorer", "string", "NAME", "probe | logprob | logprob-sum | cdr | guard | lua:FILE", default = "probe" },
+  { "scorer", "string", "NAME", "probe | logprob | logprob-sum | cdr | guard | lua:FILE | verifier (--task)", default = "probe" },
   { "probe", "string", "TEXT", "the self-evaluation question", default = B.PROBE },
   { "target", "string", "TEXT", "the probe's target (default: No in a chat template, ' No' in plain text)" },
   { "strong", "string", "MODEL", "cdr scorer: the strong model (default: the model)" },
@@ -30,6 +32,13 @@ local SPEC = {
   { "top-p", "number", "P", "top-p of the sampler chain", default = 0.95 },
   { "min-p", "number", "P", "min-p of the sampler chain", default = 0.05 },
   { "seed", "integer", "N", "seed of sample 1 (sample k uses seed + k - 1)", default = 42 },
+  { "task", "string", "NAME|FILE", "evaluation mode: a task of plugins/tasks/ or a workspace FILE.jsonl" },
+  { "instances", "integer", "K", "evaluation: instances of a generated task (default 10); of a file, its first K (default all)" },
+  { "first", "integer", "S", "evaluation: seed of the first generated instance (then S+1, ...)", default = 1 },
+  { "difficulty", "integer", "D", "evaluation: the task generator's difficulty", default = 1 },
+  { "shots", "integer", "N", "evaluation: worked examples in the task prompt (default: all the task has)" },
+  { "budgets", "string", "K,K", "evaluation: plain best-of-k points (default 1,2,4,... and --n)" },
+  { "thresholds", "string", "T,T", "evaluation: one adaptive point per threshold (none: no threshold; default --threshold or none)" },
   { "plain", "flag", nil, "plain best-of-N: all N samples, no pruning, no threshold" },
   { "compare", "flag", nil, "run plain best-of-N on the same seeds as well" },
   { "one-at-a-time", "flag", nil, "evaluate one candidate per engine call (for checking batching)" },
@@ -40,31 +49,46 @@ local SPEC = {
 
 local M = {}
 
--- The scorer named by o.scorer: fn, description
-function M.scorer(model, prompt, o)
+-- The scorer named by o.scorer for a prompt. cache (optional) keeps what
+-- several prompts share (the scorer's models, a verifier's file).
+function M.scorer(model, prompt, o, cache)
+  cache = cache or {}
   local s = o.scorer
-  if s == "probe" then return (B.scorers.probe(model, { probe = o.probe, target = o.target })) end
+  if s == "probe" then
+    cache.probe = cache.probe or (B.scorers.probe(model, { probe = o.probe, target = o.target }))
+    return cache.probe
+  end
   if s == "logprob" then return B.scorers.logprob("mean") end
   if s == "logprob-sum" then return B.scorers.logprob("sum") end
   if s == "guard" then
     local gm = model
-    if o["guard-model"] then gm = assert(lab.model.open(o["guard-model"])) end
+    if o["guard-model"] then
+      cache.guard = cache.guard or assert(lab.model.open(o["guard-model"]))
+      gm = cache.guard
+    end
     return B.scorers.guard(gm, prompt, { target = o["guard-target"] })
   end
   if s == "cdr" then
     if not o.weak then error("--scorer cdr needs --weak MODEL (and --strong, default the model)", 0) end
-    local ens, err = E.open({ { name = "strong", path = o.strong or o.model, format = "auto" },
-                              { name = "weak", path = o.weak, format = "auto" } }, { any_vocab = true })
-    if not ens then error(err, 0) end
-    return B.scorers.cdr(ens, prompt, {})
+    if not cache.ens then
+      local ens, err = E.open({ { name = "strong", path = o.strong or o.model, format = "auto" },
+                                { name = "weak", path = o.weak, format = "auto" } }, { any_vocab = true })
+      if not ens then error(err, 0) end
+      cache.ens = ens
+    end
+    return B.scorers.cdr(cache.ens, prompt, {})
   end
   local file = type(s) == "string" and s:match("^lua:(.+)$")
   if file then
-    local src, err = lab.fs.read(file)
-    if not src then error("--scorer " .. s .. ": " .. tostring(err), 0) end
-    return B.scorers.lua(src, file)
+    if not cache.lua then
+      local src, err = lab.fs.read(file)
+      if not src then error("--scorer " .. s .. ": " .. tostring(err), 0) end
+      cache.lua = B.scorers.lua(src, file)
+    end
+    return cache.lua
   end
-  error("unknown --scorer '" .. tostring(s) .. "' (probe, logprob, logprob-sum, cdr, guard, lua:FILE)", 0)
+  if s == "verifier" then error("--scorer verifier needs --task (it is the task's exact-answer check)", 0) end
+  error("unknown --scorer '" .. tostring(s) .. "' (probe, logprob, logprob-sum, cdr, guard, lua:FILE, verifier)", 0)
 end
 
 local function settings(o)
@@ -119,6 +143,116 @@ local function report(res, o, mode, rec)
   end
 end
 
+-- ---- the evaluation mode (--task) ------------------------------------------
+
+local function instance_line(i, inst)
+  local t = {}
+  for _, r in ipairs(inst.rows) do t[#t + 1] = fmt("%s %s (%d)", r.key, r.ok and "ok" or "--", r.samples) end
+  return fmt("%-14s %s", inst.item.id, concat(t, "  "))
+end
+
+function M.task_main(o)
+  local EV = assert(lab.require("bestofn_eval"))
+  local items, err = EV.items(o.task, { instances = o.instances, first = o.first, difficulty = o.difficulty, shots = o.shots })
+  if not items then error(err, 0) end
+  local budgets, thresholds
+  if o.budgets then budgets, err = EV.parse_budgets(o.budgets, o.n) else budgets = EV.default_budgets(o.n) end
+  if not budgets then error(err, 0) end
+  thresholds, err = EV.parse_thresholds(o.thresholds or (o.threshold and tostring(o.threshold)) or "none")
+  if not thresholds then error(err, 0) end
+  local prune = B.parse_prune(o.prune)
+  if o.plain or o.compare then error("--task runs adaptive and plain side by side: drop --plain / --compare", 0) end
+  lab.budget{ seconds = 0 }
+  local model = assert(E.long(lab.model.open, o.model))
+  local cache = {}
+  local function scorer_for(item)
+    if o.scorer == "verifier" then
+      return function(c) return item.check(c.text) and 1 or 0 end
+    end
+    return M.scorer(model, item.prompt, o, cache)
+  end
+  scorer_for(items[1])                  -- a bad scorer fails here, before anything is recorded
+  local rec
+  if not o["no-record"] then
+    local params = settings(o)
+    params.mode, params.prompt = "task", nil
+    params.task, params.instances, params.first, params.difficulty, params.shots = o.task, #items, o.first, o.difficulty, o.shots
+    params.budgets, params.thresholds = budgets, {}
+    for i, t in ipairs(thresholds) do params.thresholds[i] = t or "none" end
+    local why
+    rec, why = E.record_begin("bestofn", params, o.seed, { model })
+    if not rec then lab.print("bestofn: not recorded: " .. tostring(why)) end
+  end
+  local function put_candidates(i, mode, threshold, res)
+    for _, c in ipairs(res.candidates) do
+      rec:put("candidate", { instance = i, mode = mode, threshold = threshold or lab.json.null, index = c.index,
+        round = c.round, seed = c.seed, temp = c.temp, tokens = c.tokens, text = c.text, checkpoints = c.checkpoints,
+        pruned_at = c.pruned_at or lab.json.null, score = c.score or lab.json.null, probe_tokens = c.probe_tokens,
+        correct = c.pruned_at and lab.json.null or (items[i].check(c.text) and true or false) })
+    end
+  end
+  local ok, res = pcall(EV.evaluate, model, items, {
+    n = o.n, budgets = budgets, thresholds = thresholds, prune = prune, max_tokens = o["max-tokens"], seed = o.seed,
+    sampler = { top_k = o["top-k"], top_p = o["top-p"], min_p = o["min-p"] },
+    temp = B.anneal(o.temp, o["temp-max"], o.n), batched = not o["one-at-a-time"], scorer = scorer_for,
+    on_instance = function(i, inst)
+      if rec then
+        put_candidates(i, "plain", nil, inst.plain)
+        for _, a in ipairs(inst.adaptive) do put_candidates(i, "adaptive", a.threshold, a.res) end
+        for _, r in ipairs(inst.rows) do
+          rec:put("instance", { instance = i, id = inst.item.id, point = r.key, method = r.method, budget = r.budget,
+            threshold = r.threshold or lab.json.null, ok = r.ok, why = r.why or lab.json.null,
+            winner = r.winner or lab.json.null, score = r.score or lab.json.null, text = r.text or lab.json.null,
+            samples = r.samples, tokens = r.tokens, probe_tokens = r.probe_tokens })
+        end
+      end
+      if o.json then
+        local rows = {}
+        for j, r in ipairs(inst.rows) do
+          rows[j] = { point = r.key, ok = r.ok, winner = r.winner or lab.json.null, samples = r.samples,
+                      tokens = r.tokens, probe_tokens = r.probe_tokens }
+        end
+        lab.print(lab.json.encode{ type = "instance", index = i, id = inst.item.id, points = rows })
+      else
+        lab.print(fmt("[%d/%d] %s", i, #items, instance_line(i, inst)))
+      end
+    end })
+  if not ok then
+    if rec then rec:finish("error", tostring(res)) end
+    error(res, 0)
+  end
+  local table_text, plots = EV.table(res.points), EV.plots(res.points)
+  if rec then
+    for _, p in ipairs(res.points) do
+      rec:put("point", { point = p.key, method = p.method, budget = p.budget, threshold = p.threshold or lab.json.null,
+        n = p.n, correct = p.correct, accuracy = p.accuracy, samples = p.samples, tokens = p.tokens,
+        probe_tokens = p.probe_tokens, spent = p.spent })
+      rec:metric("accuracy/" .. p.key, p.accuracy)
+      rec:metric("samples/" .. p.key, p.samples)
+      rec:metric("spent/" .. p.key, p.spent)
+    end
+    rec:put("table", { text = table_text })
+    rec:put("plot", { text = plots })
+    rec:finish("ok")
+  end
+  if o.json then
+    for _, p in ipairs(res.points) do
+      lab.print(lab.json.encode{ type = "point", point = p.key, method = p.method, budget = p.budget,
+        threshold = p.threshold or lab.json.null, n = p.n, correct = p.correct, accuracy = p.accuracy,
+        samples = p.samples, tokens = p.tokens, probe_tokens = p.probe_tokens, spent = p.spent })
+    end
+    lab.print(lab.json.encode{ type = "done", mode = "task", task = o.task, instances = #items,
+      run = rec and rec.id or lab.json.null })
+  else
+    lab.print("")
+    lab.print(table_text)
+    lab.print("")
+    lab.print(plots)
+    if rec then lab.print(fmt("recorded as run %d", rec.id)) end
+  end
+  return res
+end
+
 function M.main(argv)
   local usage = E.usage("usage: logitlab run plugins/bestofn.lua -m MODEL -p TEXT [options] " ..
     "(adaptive best-of-N with self-evaluation, docs/plugins.md)", SPEC)
@@ -126,6 +260,13 @@ function M.main(argv)
   if not o then error(rest .. "\n" .. usage, 0) end
   if o.help then lab.print(usage); return end
   if #rest > 0 then error("unexpected argument '" .. rest[1] .. "'\n" .. usage, 0) end
+  if o.task then
+    if not o.model then error("missing -m MODEL\n" .. usage, 0) end
+    if o.prompt then error("--task takes its prompts from the task: drop -p", 0) end
+    B.check{ n = o.n, threshold = o.threshold, max_tokens = o["max-tokens"] }
+    if o.target == "" then error("--target (the probe target) is empty", 0) end
+    return M.task_main(o)
+  end
   if not o.model or not o.prompt then error("missing -m MODEL or -p TEXT\n" .. usage, 0) end
   local prune = B.parse_prune(o.prune)
   B.check{ n = o.n, threshold = o.threshold, max_tokens = o["max-tokens"] }

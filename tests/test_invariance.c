@@ -323,8 +323,44 @@ static void engine_case(const char *name, const char *path) {
     model_close(m);
 }
 
+/* Attention's many-row kernels against the per-position dot and axpy they
+ * replace, on every ISA: head sizes with and without a masked tail, more
+ * and fewer than sixteen positions, rows scattered in memory. */
+static void attention_case(void) {
+    int bad = 0;
+    enum { MAXP = 41, MAXD = 136 };
+    float *pool = malloc(sizeof(float) * MAXP * 3 * MAXD), q[MAXD], a[MAXP], s1[MAXP], s2[MAXP];
+    float o1[MAXD], o2[MAXD];
+    const float *rows[MAXP];
+    for (int i = 0; i < MAXP * 3 * MAXD; i++) pool[i] = frnd();
+    for (int isa = VD_PORTABLE; isa <= vd_isa_best(); isa++) {
+        vd_set_isa(isa);
+        static const int HD[] = { 1, 7, 16, 31, 32, 48, 64, 80, 100, 128, 136 };
+        for (size_t h = 0; h < sizeof HD / sizeof HD[0]; h++)
+            for (int np = 1; np <= MAXP; np += 4) {
+                int hd = HD[h];
+                for (int p = 0; p < np; p++) rows[p] = pool + (size_t)rnd(MAXP * 2) * MAXD;
+                for (int i = 0; i < hd; i++) q[i] = frnd() * 2;
+                for (int p = 0; p < np; p++) a[p] = frnd();
+                int64_t off = rnd(MAXD - hd + 1);
+                vd_dots_f32(s1, q, rows, off, np, hd);
+                for (int p = 0; p < np; p++) s2[p] = vd_dot_f32(q, rows[p] + off, hd);
+                bad += memcmp(s1, s2, sizeof(float) * (size_t)np) != 0;
+                memset(o1, 0xff, sizeof o1);
+                vd_wsum_f32(o1, a, rows, off, np, hd);
+                memset(o2, 0, sizeof o2);
+                for (int p = 0; p < np; p++) vd_axpy_f32(o2, a[p], rows[p] + off, hd);
+                bad += memcmp(o1, o2, sizeof(float) * (size_t)hd) != 0;
+            }
+    }
+    vd_set_isa(vd_isa_best());
+    free(pool);
+    CHECK(bad == 0, "attention kernels: %d of vd_dots_f32/vd_wsum_f32 differ from per-position dot/axpy", bad);
+}
+
 int main(void) {
     vd_init();
+    attention_case();
     for (int t = 0; t < NTYPES; t++) {
         bool k = TYPES[t] == QT_Q4_K || TYPES[t] == QT_Q5_K || TYPES[t] == QT_Q6_K;
         kernel_case(TYPES[t], 37, k ? 512 : 96);

@@ -164,6 +164,35 @@ check_run "bestofn: an unknown scorer" 1 "unknown --scorer 'magic'" $B --scorer 
 "$LOGITLAB" export -w "$T/wsb" >"$T/bexport2" 2>&1
 check_same "bestofn: failed settings added no runs" "$(grep -c '"type":"run"' "$T/bexport2")" "4"
 check_run "bestofn --help" 0 "usage: logitlab run plugins/bestofn.lua" $LOGITLAB run $R/plugins/bestofn.lua --help
+# the evaluation mode: a task file (a verifier per line) and a task of the library
+mkdir -p "$T/wse"
+cat >"$T/wse/t.jsonl" <<'JSONL'
+{"prompt": "Once upon a time", "answer": "Lily", "match": "contains"}
+{"prompt": "The little girl", "answer": "happy", "match": "contains", "id": "girl"}
+JSONL
+BE="$LOGITLAB run -w $T/wse $R/plugins/bestofn.lua -m $M --max-tokens 16 --n 4"
+check_run "bestofn --task FILE: a table and the two curves" 0 "accuracy against tokens spent per instance" $BE --task t.jsonl --prune 4:0.5 --thresholds 0.5,none
+grep -q '^plain  *4  *- ' "$T/out" && grep -q '^adaptive  *4  *0.5 ' "$T/out" && grep -q "P plain best-of-k   A adaptive" "$T/out"
+check_same "bestofn --task: rows for plain@4 and adaptive@0.5, a legend" "$?" "0"
+$BE --task t.jsonl --prune 4:0.5 --thresholds 0.5,none --json >"$T/ejson" 2>&1
+check_same "bestofn --task --json: 2 instance lines, 5 points (plain 1,2,4; adaptive 0.5, none), done" \
+  "$(grep -c '"type":"instance"' "$T/ejson") $(grep -c '"type":"point"' "$T/ejson") $(grep -c '"type":"done"' "$T/ejson")" "2 5 1"
+e1=$($BE --task t.jsonl --prune 4:0.5 --thresholds 0.5,none --json --no-record --one-at-a-time 2>&1 | grep -v '"type":"done"')
+check_same "bestofn --task: batched and one at a time give the same points" "$(grep -v '"type":"done"' "$T/ejson")" "$e1"
+"$LOGITLAB" export -w "$T/wse" >"$T/eexport" 2>&1
+check_same "bestofn --task: the workspace has 2 runs, 5 points each, a table and a plot each" \
+  "$(grep -c '"type":"run"' "$T/eexport") $(grep -c '"kind":"point"' "$T/eexport") $(grep -c '"kind":"table"' "$T/eexport") $(grep -c '"kind":"plot"' "$T/eexport")" "2 10 2 2"
+check_same "bestofn --task: a record per instance and point, a candidate per sample (2 x (4 plain + 4 + 4 adaptive) each run)" \
+  "$(grep -c '"kind":"instance"' "$T/eexport") $(grep -c '"kind":"candidate"' "$T/eexport")" "20 48"
+check_run "bestofn --task NAME: a generated task, the verifier scorer" 0 "plain  *1  *-" $BE --task numpath --instances 2 --shots 0 --scorer verifier --no-record
+check_run "bestofn --task: an unknown task" 1 "unknown task 'nope'" $BE --task nope
+printf '{"prompt": "x", "answer": "y"}\n{"prompt": "x"\n' >"$T/wse/bad.jsonl"
+check_run "bestofn --task: a bad line of a task file" 1 "bad.jsonl line 2: bad JSON" $BE --task bad.jsonl
+check_run "bestofn --task: budgets past --n" 1 "not an integer in \[1, 4\]" $BE --task t.jsonl --budgets 1,8
+check_run "bestofn --task: a bad threshold" 1 "'2' is not a number in \[0, 1\]" $BE --task t.jsonl --thresholds 2
+check_run "bestofn --task with -p" 1 "drop -p" $BE --task t.jsonl -p Once
+"$LOGITLAB" export -w "$T/wse" >"$T/eexport2" 2>&1
+check_same "bestofn --task: failed settings added no runs" "$(grep -c '"type":"run"' "$T/eexport2")" "2"
 
 # ---- all of them load as plugins ----
 printf 'for _, p in ipairs(lab.plugin.list()) do print(p.name, p.enabled) end\n' >"$T/plist.lua"

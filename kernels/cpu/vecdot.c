@@ -284,6 +284,12 @@ static vd_tile_fn simd_tile(int wtype) {
     return NULL;
 }
 
+static vd_tile_fn wide_tile(int wtype) {
+    const vd_backend *b512 = vd_backend_avx512();
+    if (wtype < 0 || wtype >= VD_NTYPES) return NULL;
+    return vd_isa() >= VD_AVX512 && b512 ? b512->wide[wtype] : NULL;
+}
+
 /* Activation rows per pass over the weights: as many as fit in ~256 KiB (half
  * a typical L2), so every weight row, once loaded, is used against activations
  * that stay in cache. Decode batches fit in one pass (one read of the
@@ -316,6 +322,8 @@ void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
          * faster on stories15m than four rows side by side */
         int one = wtype == QT_F32 ? 1 : 4;
         int rstep = j1 - j0 == 1 ? one : j1 - j0 == 2 || pairs ? 2 : 1, jstep = 4 / rstep;
+        vd_tile_fn tl = tile, wide = wide_tile(wtype);
+        if (wide && j1 - j0 >= VD_WIDE_NX) rstep = VD_WIDE_NR, jstep = VD_WIDE_NX, tl = wide;
         for (int64_t r = r0; r < r1; r += rstep) {
             int nr = r1 - r < rstep ? (int)(r1 - r) : rstep;
             const char *wr = (const char *)w + (size_t)r * wrs;
@@ -323,7 +331,7 @@ void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
                 int nx = j1 - j < jstep ? j1 - j : jstep;
                 const char *xj = (const char *)xq + (size_t)j * xrs;
                 float *yj = y + (int64_t)j * ldy + r;
-                if (tile) { tile(wr, wrs, nr, xj, xrs, nx, cols, yj, ldy); continue; }
+                if (tl) { tl(wr, wrs, nr, xj, xrs, nx, cols, yj, ldy); continue; }
                 for (int a = 0; a < nr; a++)
                     for (int k = 0; k < nx; k++)
                         yj[k * ldy + a] = dot1(wr + (size_t)a * wrs, xj + (size_t)k * xrs, cols);
@@ -508,6 +516,21 @@ vd_axpy_f32_fn vd_axpy_f32_get(void) {
 float vd_dot_f32(const float *a, const float *b, int64_t n) { return vd_dot_f32_get()(a, b, n); }
 
 void vd_axpy_f32(float *y, float a, const float *x, int64_t n) { vd_axpy_f32_get()(y, a, x, n); }
+
+void vd_dots_f32(float *s, const float *q, const float *const *rows, int64_t off, int64_t np, int64_t hd) {
+    const vd_backend *b512 = vd_backend_avx512();
+    if (vd_isa() >= VD_AVX512 && b512 && b512->dots_f32) { b512->dots_f32(s, q, rows, off, np, hd); return; }
+    vd_dot_f32_fn dot = vd_dot_f32_get();
+    for (int64_t p = 0; p < np; p++) s[p] = dot(q, rows[p] + off, hd);
+}
+
+void vd_wsum_f32(float *o, const float *a, const float *const *rows, int64_t off, int64_t np, int64_t hd) {
+    const vd_backend *b512 = vd_backend_avx512();
+    if (vd_isa() >= VD_AVX512 && b512 && b512->wsum_f32) { b512->wsum_f32(o, a, rows, off, np, hd); return; }
+    vd_axpy_f32_fn axpy = vd_axpy_f32_get();
+    memset(o, 0, sizeof(float) * (size_t)hd);
+    for (int64_t p = 0; p < np; p++) axpy(o, a[p], rows[p] + off, hd);
+}
 
 void vd_exp_f32(float *x, int64_t n) {
     const vd_backend *b2 = vd_backend_avx2();

@@ -141,6 +141,17 @@ typedef float (*vd_dot_f32_fn)(const float *a, const float *b, int64_t n);
 typedef void (*vd_axpy_f32_fn)(float *y, float a, const float *x, int64_t n);
 vd_dot_f32_fn vd_dot_f32_get(void);
 vd_axpy_f32_fn vd_axpy_f32_get(void);
+
+/* Attention's two sums over cached rows R_p = rows[p] + off (p < np, each
+ * hd floats), for one query:
+ * - vd_dots_f32: s[p] = vd_dot_f32(q, R_p, hd), bitwise;
+ * - vd_wsum_f32: o = the sum over p = 0, 1, ... of a[p] * R_p, per element
+ *   bitwise what vd_axpy_f32(o, a[p], R_p, hd) called in that order on a
+ *   zeroed o gives.
+ * One call instead of np: AVX-512 reduces 16 dots at once and keeps o in
+ * registers, in the same orders. */
+void vd_dots_f32(float *s, const float *q, const float *const *rows, int64_t off, int64_t np, int64_t hd);
+void vd_wsum_f32(float *o, const float *a, const float *const *rows, int64_t off, int64_t np, int64_t hd);
 /* x[i] = exp(x[i]). The SIMD paths use their own exp (within 2 ulp of expf
  * on [-87, 88]; below -87 they give about 1e-38 where expf gives a tinier
  * number or 0), for every element: a value's result never depends on its
@@ -163,10 +174,17 @@ void vd_silu_mul(float *g, const float *u, int64_t n);
 #define VD_TILE_OK(nr, nx) ((nr) >= 1 && (nx) >= 1 && (nr) * (nx) <= 4)
 typedef void (*vd_tile_fn)(const void *w, size_t wstride, int nr, const void *x,
                            size_t xstride, int nx, int64_t cols, float *y, int64_t ldy);
+/* Wide tiles: up to VD_WIDE_NR rows x VD_WIDE_NX activations (any smaller
+ * shape too), for prompt batches; bitwise the back-end's 1x1 tile. */
+#define VD_WIDE_NR 4
+#define VD_WIDE_NX 3
 typedef struct vd_backend {
     vd_tile_fn tile[VD_NTYPES];
+    vd_tile_fn wide[VD_NTYPES];
     float (*dot_f32)(const float *a, const float *b, int64_t n);
     void (*axpy_f32)(float *y, float a, const float *x, int64_t n);
+    void (*dots_f32)(float *s, const float *q, const float *const *rows, int64_t off, int64_t np, int64_t hd);
+    void (*wsum_f32)(float *o, const float *a, const float *const *rows, int64_t off, int64_t np, int64_t hd);
     /* Q8_0 activation rounding, bit-identical to the portable one (the same
      * float operations; conversions round to nearest even as lrintf does). */
     void (*quant_q8_0)(const float *x, void *xq, int64_t nb);

@@ -54,6 +54,36 @@ INLINE __m512 ld_bf16(const void *p, int64_t i, __mmask16 m) {   /* bf16: top ha
     return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
 }
 
+/* The horizontal sum of the order below: lanes l + (l + 8), then + 4, + 2,
+ * + 1 (what GCC's _mm512_reduce_add_ps does, written out so that
+ * hsum16x16 can keep it exactly). */
+INLINE float hsum16(__m512 v) {
+    __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));
+    return _mm_cvtss_f32(_mm_add_ss(c, _mm_movehdup_ps(c)));
+}
+
+/* hsum16 of sixteen vectors at once, result j in lane j: the same pairs are
+ * added (float addition commutes, so a + b is b + a bitwise), only moved
+ * together: halves, then quarters, then pairs, then neighbours. */
+INLINE __m512 hsum16x16(const __m512 f[16]) {
+    __m512 w[8], x[4], y[2];
+    UNROLL for (int i = 0; i < 8; i++)   /* lane l < 8: f[2i][l] + f[2i][l+8]; l >= 8: f[2i+1] */
+        w[i] = _mm512_add_ps(_mm512_shuffle_f32x4(f[2 * i], f[2 * i + 1], 0x44),
+                             _mm512_shuffle_f32x4(f[2 * i], f[2 * i + 1], 0xEE));
+    UNROLL for (int i = 0; i < 4; i++)   /* block k: vector 4i+k, lanes l + (l+4) */
+        x[i] = _mm512_add_ps(_mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0x88),
+                             _mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0xDD));
+    UNROLL for (int i = 0; i < 2; i++)   /* block k: (8i+k) x2, (8i+4+k) x2, lanes l + (l+2) */
+        y[i] = _mm512_add_ps(_mm512_shuffle_ps(x[2 * i], x[2 * i + 1], 0x44),
+                             _mm512_shuffle_ps(x[2 * i], x[2 * i + 1], 0xEE));
+    /* lane 4k+m: vector 4m+k, lane 0 + lane 1 */
+    __m512 z = _mm512_add_ps(_mm512_shuffle_ps(y[0], y[1], 0x88), _mm512_shuffle_ps(y[0], y[1], 0xDD));
+    const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    return _mm512_permutexvar_ps(idx, z);
+}
+
 /* ORDER: U = 2 vectors per entry whatever the tile shape (element k to lane
  * k % 32 while 32 remain, then lane k % 16 by the masked loop), folded as
  * l + (l + 16), then _mm512_reduce_add_ps: one order for an output on every
@@ -66,12 +96,12 @@ INLINE __m512 ld_bf16(const void *p, int64_t i, __mmask16 m) {   /* bf16: top ha
                      float *y, int64_t ldy, const int NR, const int NX) {              \
         const int U = 2;                                                               \
         const __mmask16 all = 0xffff;                                                  \
-        __m512 acc[8];                                                                 \
-        UNROLL for (int k = 0; k < 8; k++) acc[k] = _mm512_setzero_ps();               \
+        __m512 acc[VD_WIDE_NR * VD_WIDE_NX * 2];                                       \
+        UNROLL for (int k = 0; k < NR * NX * U; k++) acc[k] = _mm512_setzero_ps();      \
         int64_t i = 0;                                                                 \
         for (; i + 16 * U <= n; i += 16 * U) {                                         \
             UNROLL for (int u = 0; u < U; u++) {                                       \
-                __m512 wv[4];                                                          \
+                __m512 wv[VD_WIDE_NR];                                                 \
                 UNROLL for (int r = 0; r < NR; r++) wv[r] = LD(w + r * ws, i + 16 * u, all); \
                 UNROLL for (int j = 0; j < NX; j++) {                                  \
                     __m512 xv = LD(x + j * xs, i + 16 * u, all);                       \
@@ -94,7 +124,7 @@ INLINE __m512 ld_bf16(const void *p, int64_t i, __mmask16 m) {   /* bf16: top ha
             UNROLL for (int j = 0; j < NX; j++) {                                      \
                 __m512 s = acc[(r * NX + j) * U];                                      \
                 UNROLL for (int u = 1; u < U; u++) s = _mm512_add_ps(s, acc[(r * NX + j) * U + u]); \
-                y[j * ldy + r] = _mm512_reduce_add_ps(s);                              \
+                y[j * ldy + r] = hsum16(s);                                            \
             }                                                                          \
     }
 
@@ -104,6 +134,38 @@ FLOAT_TILE(bf16_tile, ld_bf16)
 TILE_WRAP(tile_f32, f32_tile)
 TILE_WRAP(tile_f16, f16_tile)
 TILE_WRAP(tile_bf16, bf16_tile)
+
+/* Wide float tiles for prompt batches: up to 4 rows x 3 activations, 24
+ * accumulators + 4 weight vectors + 1 activation in the 32 registers, so
+ * each 16-element step does 7 loads for 12 FMAs (a 2x2 tile does 4 for 4,
+ * and is load-bound). Each output keeps its own two chains of the order
+ * above, so a wide tile is bitwise a 1x1 tile (tests/test_invariance.c). */
+#define WIDE_WRAP(name, body)                                                          \
+    static void name(const void *w, size_t ws, int nr, const void *x, size_t xs, int nx, \
+                     int64_t n, float *y, int64_t ldy) {                               \
+        const char *wc = w, *xc = x;                                                   \
+        switch (nr * 8 + nx) {                                                         \
+        case 9: body(wc, ws, xc, xs, n, y, ldy, 1, 1); break;                          \
+        case 10: body(wc, ws, xc, xs, n, y, ldy, 1, 2); break;                         \
+        case 11: body(wc, ws, xc, xs, n, y, ldy, 1, 3); break;                         \
+        case 17: body(wc, ws, xc, xs, n, y, ldy, 2, 1); break;                         \
+        case 18: body(wc, ws, xc, xs, n, y, ldy, 2, 2); break;                         \
+        case 19: body(wc, ws, xc, xs, n, y, ldy, 2, 3); break;                         \
+        case 25: body(wc, ws, xc, xs, n, y, ldy, 3, 1); break;                         \
+        case 26: body(wc, ws, xc, xs, n, y, ldy, 3, 2); break;                         \
+        case 27: body(wc, ws, xc, xs, n, y, ldy, 3, 3); break;                         \
+        case 33: body(wc, ws, xc, xs, n, y, ldy, 4, 1); break;                         \
+        case 34: body(wc, ws, xc, xs, n, y, ldy, 4, 2); break;                         \
+        case 35: body(wc, ws, xc, xs, n, y, ldy, 4, 3); break;                         \
+        default: /* not a wide shape (VD_WIDE_NR x VD_WIDE_NX at most) */             \
+            for (int r_ = 0; r_ < nr; r_++)                                            \
+                for (int j_ = 0; j_ < nx; j_++)                                        \
+                    body(wc + r_ * ws, ws, xc + j_ * xs, xs, n, y + j_ * ldy + r_, ldy, 1, 1); \
+        }                                                                              \
+    }
+WIDE_WRAP(wide_f32, f32_tile)
+WIDE_WRAP(wide_f16, f16_tile)
+WIDE_WRAP(wide_bf16, bf16_tile)
 
 static float dot_f32(const float *a, const float *b, int64_t n) {
     float out;
@@ -123,10 +185,70 @@ static void axpy_f32(float *y, float a, const float *x, int64_t n) {
     }
 }
 
+/* vd_dots_f32: each dot in f32_tile's order (two chains over 32-element
+ * steps, the masked tail into the first, chains added), sixteen rows at a
+ * time so that the horizontal sums are done together (hsum16x16). */
+static void dots_f32(float *s, const float *q, const float *const *rows, int64_t off, int64_t np, int64_t hd) {
+    const __mmask16 all = 0xffff;
+    for (int64_t p0 = 0; p0 < np; p0 += 16) {
+        int nk = np - p0 < 16 ? (int)(np - p0) : 16;
+        __m512 f[16];
+        for (int k = 0; k < 16; k++) {
+            if (k >= nk) { f[k] = _mm512_setzero_ps(); continue; }
+            const float *r = rows[p0 + k] + off;
+            if (p0 + k + 16 < np) {
+                const char *nx = (const char *)(rows[p0 + k + 16] + off);
+                for (int64_t b = 0; b < hd * 4; b += 64) _mm_prefetch(nx + b, _MM_HINT_T0);
+            }
+            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+            int64_t i = 0;
+            for (; i + 32 <= hd; i += 32) {
+                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(r + i), _mm512_loadu_ps(q + i), a0);
+                a1 = _mm512_fmadd_ps(_mm512_loadu_ps(r + i + 16), _mm512_loadu_ps(q + i + 16), a1);
+            }
+            for (; i < hd; i += 16) {
+                __mmask16 m = hd - i >= 16 ? all : (__mmask16)((1u << (hd - i)) - 1);
+                a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r + i), _mm512_maskz_loadu_ps(m, q + i), a0);
+            }
+            f[k] = _mm512_add_ps(a0, a1);
+        }
+        _mm512_mask_storeu_ps(s + p0, (__mmask16)((1u << nk) - 1), hsum16x16(f));
+    }
+}
+
+/* vd_wsum_f32: o in registers, 64 elements at a time, each element one FMA
+ * chain over p in order (axpy_f32's fmadd(a, x, y)). */
+static void wsum_f32(float *o, const float *a, const float *const *rows, int64_t off, int64_t np, int64_t hd) {
+    for (int64_t i = 0; i < hd; i += 64) {
+        __mmask16 m[4];
+        __m512 acc[4];
+        UNROLL for (int c = 0; c < 4; c++) {
+            int64_t e = i + 16 * c, left = hd - e;
+            m[c] = left >= 16 ? 0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+            acc[c] = _mm512_setzero_ps();
+        }
+        int64_t span = (hd - i < 64 ? hd - i : 64) * 4;
+        for (int64_t p = 0; p < np; p++) {
+            const float *r = rows[p] + off + i;
+            /* a head's slices of consecutive cells are short pieces kv_dim
+             * apart, which the hardware prefetcher follows poorly */
+            if (p + 16 < np)
+                for (int64_t b = 0; b < span; b += 64) _mm_prefetch((const char *)(rows[p + 16] + off + i) + b, _MM_HINT_T0);
+            __m512 va = _mm512_set1_ps(a[p]);
+            UNROLL for (int c = 0; c < 4; c++)
+                acc[c] = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m[c], r + 16 * c), acc[c]);
+        }
+        UNROLL for (int c = 0; c < 4; c++) _mm512_mask_storeu_ps(o + i + 16 * c, m[c], acc[c]);
+    }
+}
+
 static const vd_backend avx512 = {
     .tile = { [QT_F32] = tile_f32, [QT_F16] = tile_f16, [QT_BF16] = tile_bf16 },
+    .wide = { [QT_F32] = wide_f32, [QT_F16] = wide_f16, [QT_BF16] = wide_bf16 },
     .dot_f32 = dot_f32,
     .axpy_f32 = axpy_f32,
+    .dots_f32 = dots_f32,
+    .wsum_f32 = wsum_f32,
 };
 
 const vd_backend *vd_backend_avx512(void) { return &avx512; }
@@ -142,23 +264,34 @@ const vd_backend *vd_backend_avx512(void) { return &avx512; }
  * theirs (tests/test_invariance.c compares them with the portable kernel).
  * Chosen at run time (vd_init checks the CPUID bit). */
 
-INLINE __m256i bcast4(const void *p) {
-    int32_t v;
-    __builtin_memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
-
 INLINE void store_lanes(__m256 acc, float *y, int64_t ldy, int nx) {
     float t[8];
     _mm256_storeu_ps(t, acc);
     for (int j = 0; j < nx; j++) y[j * ldy] = t[j];
 }
 
+/* Both kernels use 512-bit vectors: the low half meets elements 4g..4g+3 of
+ * the eight activations, the high half 4(g+1)..4(g+1)+3 (q[g] and q[g+1]
+ * are adjacent in the pack, so one load covers both), and one permute
+ * spreads the two weight dwords; the halves are added at the end of the
+ * block. That halves the instructions per block against 256-bit vectors
+ * (eight sequences a step are compute-bound). The block's sum is still the
+ * same exact integer, so the ORDER above holds. */
+INLINE __m256i add_halves(__m512i v) {
+    return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+}
+
+/* dwords d, d+1 of p (16 or 32 bytes) spread over the low and high half */
+INLINE __m512i spread2(__m512i p, int d) {
+    return _mm512_permutexvar_epi32(_mm512_setr_epi32(d, d, d, d, d, d, d, d, d + 1, d + 1, d + 1, d + 1,
+                                                      d + 1, d + 1, d + 1, d + 1), p);
+}
+
 /* Q4_0: unsigned codes u against the signed activations, the offset 8 *
  * sum(x) taken back per block (off), as in vecdot8_avx2.c. */
 INLINE void q4_0_rows_vnni(const void *w, size_t ws, int64_t r, const vd_act8_block *xb0, int64_t nb,
                            int nx, float *y, int64_t ldy, const int NR) {
-    const __m256i m4 = _mm256_set1_epi8(15);
+    const __m512i m4 = _mm512_set1_epi8(15);
     const qt_block_q4_0 *wb[4];
     UNROLL for (int k = 0; k < NR; k++) wb[k] = (const qt_block_q4_0 *)((const char *)w + (size_t)(r + k) * ws);
     const char *next = (const char *)w + (size_t)(r + NR) * ws;
@@ -168,30 +301,35 @@ INLINE void q4_0_rows_vnni(const void *w, size_t ws, int64_t r, const vd_act8_bl
         if ((b & 1) == 0)
             UNROLL for (int k = 0; k < NR; k++) _mm_prefetch(next + k * ws + b * sizeof(qt_block_q4_0), _MM_HINT_T0);
         const vd_act8_block *xb = xb0 + b;
-        __m256i s[4];
-        UNROLL for (int k = 0; k < NR; k++) s[k] = _mm256_setzero_si256();
-        UNROLL for (int g = 0; g < 4; g++) {
-            __m256i xl = _mm256_loadu_si256((const __m256i *)xb->q[g]);
-            __m256i xh = _mm256_loadu_si256((const __m256i *)xb->q[g + 4]);
+        __m512i s[4], qs[4];
+        UNROLL for (int k = 0; k < NR; k++) {
+            s[k] = _mm512_setzero_si512();
+            qs[k] = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)wb[k][b].qs));
+        }
+        UNROLL for (int g = 0; g < 4; g += 2) {
+            __m512i xl = _mm512_loadu_si512(xb->q[g]), xh = _mm512_loadu_si512(xb->q[g + 4]);
             UNROLL for (int k = 0; k < NR; k++) {
-                __m256i v = bcast4(wb[k][b].qs + 4 * g);
-                s[k] = _mm256_dpbusd_epi32(s[k], _mm256_and_si256(v, m4), xl);
-                s[k] = _mm256_dpbusd_epi32(s[k], _mm256_and_si256(_mm256_srli_epi16(v, 4), m4), xh);
+                __m512i v = spread2(qs[k], g);
+                s[k] = _mm512_dpbusd_epi32(s[k], _mm512_and_si512(v, m4), xl);
+                s[k] = _mm512_dpbusd_epi32(s[k], _mm512_and_si512(_mm512_srli_epi16(v, 4), m4), xh);
             }
         }
         __m256i off = _mm256_loadu_si256((const __m256i *)xb->off);
         __m256 dx = _mm256_loadu_ps(xb->d);
         UNROLL for (int k = 0; k < NR; k++)
-            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(s[k], off)),
+            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(add_halves(s[k]), off)),
                                      _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(wb[k][b].d)), dx), acc[k]);
     }
     UNROLL for (int k = 0; k < NR; k++) store_lanes(acc[k], y + r + k, ldy, nx);
 }
 
 /* Q8_0: FAST (no -128 code in the matrix, vd_q8_0_no_min): |x| from the
- * pack against w * sign(x); otherwise |w| against x * sign(w). */
+ * pack against w negated where x < 0; otherwise |w| against x negated where
+ * w < 0 (AVX-512 has no sign_epi8: a masked subtract; where the sign source
+ * is 0 the other operand is 0 too, so the products are those of sign). */
 INLINE void q8_0_rows_vnni(const void *w, size_t ws, int64_t r, const vd_act8_block *xb0, int64_t nb,
                            int nx, float *y, int64_t ldy, const int NR, const int FAST) {
+    const __m512i zero = _mm512_setzero_si512();
     const qt_block_q8_0 *wb[4];
     UNROLL for (int k = 0; k < NR; k++) wb[k] = (const qt_block_q8_0 *)((const char *)w + (size_t)(r + k) * ws);
     const char *next = (const char *)w + (size_t)(r + NR) * ws;
@@ -200,20 +338,28 @@ INLINE void q8_0_rows_vnni(const void *w, size_t ws, int64_t r, const vd_act8_bl
     for (int64_t b = 0; b < nb; b++) {
         UNROLL for (int k = 0; k < NR; k++) _mm_prefetch(next + k * ws + b * sizeof(qt_block_q8_0), _MM_HINT_T0);
         const vd_act8_block *xb = xb0 + b;
-        __m256i p[4];
-        UNROLL for (int k = 0; k < NR; k++) p[k] = _mm256_setzero_si256();
-        UNROLL for (int g = 0; g < 8; g++) {
-            __m256i xq = _mm256_loadu_si256((const __m256i *)xb->q[g]);
-            __m256i xa = FAST ? _mm256_loadu_si256((const __m256i *)xb->a[g]) : xq;
+        __m512i p[4], qs[4];
+        UNROLL for (int k = 0; k < NR; k++) {
+            p[k] = _mm512_setzero_si512();
+            qs[k] = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)wb[k][b].qs));
+        }
+        UNROLL for (int g = 0; g < 8; g += 2) {
+            __m512i xq = _mm512_loadu_si512(xb->q[g]);
+            __m512i xa = FAST ? _mm512_loadu_si512(xb->a[g]) : xq;
+            __mmask64 xneg = _mm512_movepi8_mask(xq);
             UNROLL for (int k = 0; k < NR; k++) {
-                __m256i v = bcast4(wb[k][b].qs + 4 * g);
-                p[k] = FAST ? _mm256_dpbusd_epi32(p[k], xa, _mm256_sign_epi8(v, xq))
-                            : _mm256_dpbusd_epi32(p[k], _mm256_sign_epi8(v, v), _mm256_sign_epi8(xq, v));
+                __m512i v = spread2(qs[k], g);
+                if (FAST) {
+                    p[k] = _mm512_dpbusd_epi32(p[k], xa, _mm512_mask_sub_epi8(v, xneg, zero, v));
+                } else {
+                    __mmask64 wneg = _mm512_movepi8_mask(v);
+                    p[k] = _mm512_dpbusd_epi32(p[k], _mm512_abs_epi8(v), _mm512_mask_sub_epi8(xq, wneg, zero, xq));
+                }
             }
         }
         __m256 dx = _mm256_loadu_ps(xb->d);
         UNROLL for (int k = 0; k < NR; k++)
-            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p[k]),
+            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(add_halves(p[k])),
                                      _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(wb[k][b].d)), dx), acc[k]);
     }
     UNROLL for (int k = 0; k < NR; k++) store_lanes(acc[k], y + r + k, ldy, nx);

@@ -90,8 +90,14 @@ local function model_turn(st, m, hist)
   end
   local seq = mod:seq(toks)
   local max = math.min(m.max_tokens, st.budget.tokens - st.tokens)
-  local r = lab.generate(seq, { sampler = lab.sampler(m.sampler or { temp = 0 }), max_tokens = max,
-                                stop = stopstr })
+  local sopts = {}
+  for k, v in pairs(m.sampler or { temp = 0 }) do sopts[k] = v end
+  sopts.grammar = m.grammar
+  local r = lab.generate(seq, { sampler = lab.sampler(sopts), max_tokens = max, stop = stopstr })
+  -- under the grammar, a turn that ends before its grammar is complete was
+  -- cut by the token limit in the middle of a call
+  local gs = m.grammar and seq:grammar_state()
+  local cut = gs and not gs.complete and r.reason == "length"
   seq:close()
   if r.reason == "error" or r.reason == "full" then
     stop(fmt("%s '%s': generation failed: %s", m.role, m.name, tostring(r.err or r.reason)))
@@ -101,7 +107,8 @@ local function model_turn(st, m, hist)
     local at = out:find(stopstr, 1, true)
     if at then out = out:sub(1, at - 1) end
   end
-  return { text = out:match("^%s*(.-)%s*$"), tokens = r.tokens, logprobs = r.logprobs, format = how }
+  return { text = out:match("^%s*(.-)%s*$"), tokens = r.tokens, logprobs = r.logprobs, format = how,
+           grammar = m.grammar and true or nil, cut = cut and max or nil }
 end
 
 local function script_turn(m, hist, from)
@@ -152,6 +159,9 @@ end
 
 -- the answer to one call of member m at depth d
 local function do_call(st, m, c, depth)
+  if c.cut then
+    return fmt("error: the call was cut off at the token limit of the turn (%d tokens): %s", c.max_tokens, c.cut)
+  end
   if c.malformed then return fmt("error: malformed call (not a JSON object with \"call\" and \"args\"): %s", c.malformed) end
   local target = c.name:match("^delegate_to_(.+)$")
   if target then
@@ -192,12 +202,21 @@ converse = function(st, name, from, text, depth)
     local turn = m.script and script_turn(m, hist, from) or model_turn(st, m, hist)
     st.turns = st.turns + 1
     st.tokens = st.tokens + (turn.tokens and #turn.tokens or 0)
-    local calls = F.parse_calls(turn.text)
+    local calls
+    if turn.cut then
+      -- the unfinished last line is no call; the caller is told why
+      local done, last = turn.text:match("^(.*)\n([^\n]*)$")
+      calls = F.parse_calls(done or "")
+      calls[#calls + 1] = { name = "?", cut = last or turn.text, max_tokens = turn.cut }
+    else
+      calls = F.parse_calls(turn.text)
+    end
     -- a turn that calls is addressed to the callee (the first, if several)
     local to = from
-    if calls[1] then to = calls[1].name:match("^delegate_to_(.+)$") or calls[1].name end
+    if calls[1] and not calls[1].cut then to = calls[1].name:match("^delegate_to_(.+)$") or calls[1].name end
     add(st, { sender = name, sender_role = F.ROLES[m.role], receiver = to, text = turn.text,
-              tokens = turn.tokens, logprobs = turn.logprobs, format = turn.format, depth = depth })
+              tokens = turn.tokens, logprobs = turn.logprobs, format = turn.format, depth = depth,
+              grammar = turn.grammar, cut = turn.cut and true or nil })
     hist[#hist + 1] = { role = "assistant", content = turn.text }
     if #calls == 0 then return turn.text end
     for _, c in ipairs(calls) do

@@ -189,7 +189,9 @@ local function new_acct() return { tokens = 0, probe_tokens = 0, probes = 0, ste
 --    temp (fn(drawn) -> T), plain (one round of n, no pruning, no threshold),
 --    batched (true: one eval_batch per token; false: one seq:eval per candidate),
 --    on_event(kind, data) (progress: "round", "checkpoint", "done").
--- result: { candidates=, winner=, rounds=, acct=, seeds= }
+-- result: { candidates=, winner=, rounds=, acct=, drawn= }; a candidate
+-- keeps index, round, seed, temp, tokens, logprobs, text, checkpoints,
+-- pruned_at, score, done and probe_tokens (what scoring it cost).
 function B.run(model, ptoks, o)
   B.check(o)
   local t_start = lab.now()
@@ -203,6 +205,13 @@ function B.run(model, ptoks, o)
   local cands, rounds, best = {}, {}, nil
   local drawn, size = 0, 1
   local temp = o.temp or function() return 0.8 end
+  -- a score, with the probe tokens it cost kept on the candidate as well
+  local function score(c)
+    local p0 = acct.probe_tokens
+    local v = B.call_scorer(o.scorer, c)
+    c.probe_tokens = c.probe_tokens + acct.probe_tokens - p0
+    return v
+  end
   local ok, err = pcall(function()
     while drawn < o.n do
       local k = o.plain and o.n or math.min(size, o.n - drawn)
@@ -217,7 +226,7 @@ function B.run(model, ptoks, o)
         so.temp, so.seed = temp(idx - 1), (o.seed or 42) + idx - 1
         local c = { index = idx, round = round.index, seed = so.seed, temp = so.temp, seq = assert(root:fork()),
                     sampler = lab.sampler(so), tokens = {}, logprobs = {}, checkpoints = {}, acct = acct,
-                    prompt_tokens = ptoks, text = "" }
+                    prompt_tokens = ptoks, text = "", probe_tokens = 0 }
         cands[idx] = c
         live[#live + 1] = c
       end
@@ -241,7 +250,7 @@ function B.run(model, ptoks, o)
         for _, c in ipairs(live) do
           c.text = model:detokenize(c.tokens)
           if c.done then
-            c.score = B.call_scorer(o.scorer, c)
+            c.score = score(c)
             c.seq:close(); c.seq = nil
           else going[#going + 1] = c end
         end
@@ -251,7 +260,7 @@ function B.run(model, ptoks, o)
           ck = ck + 1
           if #live > 1 then
             for _, c in ipairs(live) do
-              c.checkpoints[#c.checkpoints + 1] = { at = step, score = B.call_scorer(o.scorer, c) }
+              c.checkpoints[#c.checkpoints + 1] = { at = step, score = score(c) }
             end
             table.sort(live, function(a, b)
               local x, y = a.checkpoints[#a.checkpoints].score, b.checkpoints[#b.checkpoints].score

@@ -11,7 +11,10 @@ local fmt, concat = string.format, table.concat
 
 local ROLES = { main = "main supervisor", assistant = "assistant supervisor", agent = "agent" }
 local MEMBER_FIELDS = { name = true, system = true, model = true, sampler = true, history = true,
-                        manages = true, tools = true, script = true, max_tokens = true, description = true }
+                        manages = true, tools = true, script = true, max_tokens = true, description = true,
+                        calls = true, max_calls = true }
+-- how a model member's turn is constrained (docs/agents.md, "The call grammar")
+local CALL_MODES = { auto = true, required = true, free = true }
 local TOOL_FIELDS = { name = true, description = true, parameters = true, fn = true, output = true,
                       seconds = true, tokens = true }
 local TOP_FIELDS = { main = true, assistants = true, agents = true, budget = true, name = true,
@@ -161,6 +164,14 @@ local function member(m, role, lib, where)
     return nil, fmt("%s: 'script' must be a function or the name of one", who)
   end
   out.script = script
+  out.calls = m.calls or "auto"
+  if not CALL_MODES[out.calls] then
+    return nil, fmt("%s: 'calls' must be \"auto\", \"required\" or \"free\", not %s", who, lab.inspect(m.calls))
+  end
+  out.max_calls = m.max_calls
+  if m.max_calls ~= nil and (math.type(m.max_calls) ~= "integer" or m.max_calls < 1) then
+    return nil, fmt("%s: 'max_calls' must be an integer >= 1", who)
+  end
   if not script and type(m.model) ~= "string" and type(m.model) ~= "userdata" then
     return nil, fmt("%s: needs a 'model' (a path or name) or a 'script'", who)
   end
@@ -293,6 +304,14 @@ function F.validate(spec, lib)
       if not managed then return nil, fmt("assistant supervisor '%s' is managed by no one", m.name) end
     end
   end
+  -- the call grammar of each model member that calls
+  for _, m in ipairs(wf.order) do
+    if not m.script and m.calls ~= "free" and #F.callables(wf, m) > 0 then
+      local g, err = F.call_grammar(wf, m)
+      if not g then return nil, fmt("%s '%s': cannot build its call grammar: %s", ROLES[m.role], m.name, err) end
+      m.grammar = g
+    end
+  end
   return wf
 end
 
@@ -321,7 +340,7 @@ function F.format_call(name, args)
 end
 
 -- the calls a member may make, with their argument schemas (for its system
--- message and, later, a grammar)
+-- message and its call grammar)
 function F.callables(wf, m)
   local out = {}
   for _, n in ipairs(m.manages) do
@@ -332,6 +351,102 @@ function F.callables(wf, m)
   end
   for _, t in ipairs(m.tools) do out[#out + 1] = t end
   return out
+end
+
+-- ---- the call grammar ----
+-- A model member's turn is generated under a grammar (docs/agents.md, "The
+-- call grammar") that allows a plain message (no line of it begins with
+-- "{") or calls, one per line, each {"call": "NAME", "args": ARGS} with NAME
+-- one of its callables and ARGS valid against that callable's schema (the
+-- GBNF that lab.grammar.json_schema makes of it, its rules renamed apart;
+-- whitespace inside a call is a single space at most, so a call stays on
+-- its line), at most max_calls of them (default: as many as it has
+-- callables). With calls = "required" the turn is calls only.
+
+-- The rules of a GBNF text: a list of {name=, body=} (a rule may go on over
+-- several lines).
+local function gbnf_rules(text)
+  local rules = {}
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    local name, body = line:match("^([%w_%-]+)%s*::=%s*(.*)$")
+    if name then rules[#rules + 1] = { name = name, body = body }
+    elseif line:find("%S") then
+      if not rules[1] then return nil, "GBNF text before the first rule" end
+      rules[#rules].body = rules[#rules].body .. "\n" .. line
+    end
+  end
+  return rules
+end
+
+-- `body` with each rule name in `names` given the prefix (literals and
+-- character classes left alone).
+local function rename(body, names, prefix)
+  local out, i, n = {}, 1, #body
+  while i <= n do
+    local c = body:sub(i, i)
+    if c == '"' or c == "[" then
+      local close = c == '"' and '"' or "]"
+      local j = i + 1
+      while j <= n and body:sub(j, j) ~= close do
+        if body:sub(j, j) == "\\" then j = j + 1 end
+        j = j + 1
+      end
+      out[#out + 1] = body:sub(i, j)
+      i = j + 1
+    elseif c:match("[%w_%-]") then
+      local word = body:match("^[%w_%-]+", i)
+      out[#out + 1] = names[word] and (prefix .. word) or word
+      i = i + #word
+    else
+      out[#out + 1] = c
+      i = i + 1
+    end
+  end
+  return concat(out)
+end
+
+local function gbnf_string(s)
+  return '"' .. s:gsub('[\\"]', "\\%0") .. '"'
+end
+
+-- F.call_grammar_text(wf, m): the GBNF of member m's turns, or nil, err.
+function F.call_grammar_text(wf, m)
+  local calls = F.callables(wf, m)
+  if #calls == 0 then return nil, "it makes no calls" end
+  local out, alts = {}, {}
+  for i, c in ipairs(calls) do
+    local g, err = lab.grammar.json_schema(c.parameters)
+    if not g then return nil, fmt("the arguments of '%s': %s", c.name, err) end
+    local rules, rerr = gbnf_rules(g:gbnf())
+    if not rules then return nil, fmt("the arguments of '%s': %s", c.name, rerr) end
+    local names, prefix = {}, fmt("c%d-", i)
+    for _, r in ipairs(rules) do names[r.name] = true end
+    for _, r in ipairs(rules) do
+      local body = r.name == "ws" and '" "?' or rename(r.body, names, prefix)
+      out[#out + 1] = fmt("%s%s ::= %s", prefix, r.name, body)
+    end
+    alts[#alts + 1] = fmt("c%d", i)
+    out[#out + 1] = fmt('c%d ::= %s %s %s "}"', i, gbnf_string('{"call": "'), gbnf_string(c.name .. '", "args": '),
+                        prefix .. "root")
+  end
+  local head = {
+    "call ::= " .. concat(alts, " | "),
+    (m.max_calls or #calls) == 1 and "calls ::= call" or fmt('calls ::= call ("\\n" call){0,%d}', (m.max_calls or #calls) - 1),
+    -- a line of a plain message: anything but "{" after its leading blanks
+    'pline ::= [ \\t\\r\\x0B\\x0C]* ([^{ \\t\\r\\n\\x0B\\x0C] [^\\n]*)?',
+    'plain ::= pline ("\\n" pline)*',
+  }
+  table.insert(head, 1, m.calls == "required" and "root ::= calls" or "root ::= plain | (pline \"\\n\")* calls")
+  return concat(head, "\n") .. "\n" .. concat(out, "\n") .. "\n"
+end
+
+-- F.call_grammar(wf, m): the compiled grammar (lab.grammar), or nil, err.
+function F.call_grammar(wf, m)
+  local text, err = F.call_grammar_text(wf, m)
+  if not text then return nil, err end
+  local g, gerr = lab.grammar(text)
+  if not g then return nil, gerr end
+  return g
 end
 
 return F

@@ -222,3 +222,88 @@ test("a model member (stories260K, plain format): tokens and log-probs in the tr
   check.eq(r.status, "budget")
   check.eq(r.reason, "token budget of 3 exceeded")
 end)
+
+-- ---- the call grammar ----
+
+local PICK = { type = "object", required = { "color" },
+               properties = { color = { enum = { "red", "green" } }, note = { type = "string", maxLength = 6 },
+                              xs = { type = "array", items = { type = "boolean" }, maxItems = 3 } } }
+local ADD = { type = "object", required = { "a", "b" },
+              properties = { a = { type = "integer", minimum = -5, maximum = 99 }, b = { type = "number" } } }
+
+local function grammar_spec(calls, seed, extra)
+  local calc = { name = "calc", model = MODEL, calls = calls, max_calls = 1, max_tokens = 120,
+                 sampler = { temp = 1, seed = seed },
+                 tools = { { name = "add", parameters = ADD, fn = function(a) return a.a + a.b end },
+                           { name = "pick", parameters = PICK, fn = function(a) return a.color end } } }
+  for k, v in pairs(extra or {}) do calc[k] = v end
+  return { main = { name = "boss", manages = { "calc" }, script = function(ctx)
+             if ctx.last.role == "user" then return { call = "delegate_to_calc", args = { message = "add 2 and 3" } } end
+             return ctx.last.content end },
+           agents = { calc }, budget = { turns = 2 } }
+end
+
+test("the call grammar: the language of a member's turns", function()
+  local wf = check.ok(F.validate(grammar_spec("auto", 1, { max_calls = 2 })))
+  local g = check.ok(wf.members.calc.grammar, "a model member with tools has a grammar")
+  check.ok(g:matches('{"call": "add", "args": {"a": 2, "b": 3.5}}'))
+  check.ok(g:matches('{"call": "add", "args": {"a": 2, "b": 3}}\n{"call": "pick", "args": {"color": "red"}}'))
+  check.ok(g:matches("Two and three make five.\nNo call here."), "a plain message")
+  check.ok(g:matches('I will add.\n{"call": "add", "args": {"a": 2, "b": 3}}'), "prose, then a call")
+  check.ok(not g:matches('{"call": "add", "args": {"a": 200, "b": 3}}'), "a out of range")
+  check.ok(not g:matches('{"call": "add", "args": {"a": 2}}'), "b missing")
+  check.ok(not g:matches('{"call": "pick", "args": {"color": "blue"}}'), "not in the enum")
+  check.ok(not g:matches('{"call": "mul", "args": {"a": 2, "b": 3}}'), "an unknown tool")
+  check.ok(not g:matches('{"call": "add", "args": {"a": 2,\n "b": 3}}'), "a call on two lines")
+  check.ok(not g:matches("{oops"), "a plain line beginning with {")
+  check.ok(not g:matches('{"call": "pick", "args": {"color": "red"}}\n{"call": "pick", "args": {"color": "red"}}\n'
+                         .. '{"call": "pick", "args": {"color": "red"}}'), "more than max_calls")
+  local req = check.ok(F.validate(grammar_spec("required", 1))).members.calc.grammar
+  check.ok(not req:matches("Two and three make five."), "required: calls only")
+  check.ok(req:matches('{"call": "pick", "args": {"color": "green", "xs": [true]}}'))
+  check.eq(check.ok(F.validate(grammar_spec("free", 1))).members.calc.grammar, nil)
+  -- a supervisor's delegations are calls too
+  local sup = check.ok(F.validate({ main = { name = "boss", model = MODEL, manages = { "calc" } },
+                                   agents = { { name = "calc", script = function() return "" end } } }))
+  check.ok(sup.members.boss.grammar:matches('{"call": "delegate_to_calc", "args": {"message": "add 2 and 3"}}'))
+  check.ok(not sup.members.boss.grammar:matches('{"call": "delegate_to_calc", "args": {"msg": "x"}}'))
+  check.fails("agent 'calc': 'calls' must be \"auto\", \"required\" or \"free\"", F.validate(grammar_spec("maybe", 1)))
+  check.fails("agent 'calc': 'max_calls' must be an integer >= 1", F.validate(grammar_spec("auto", 1, { max_calls = 0 })))
+end)
+
+test("the call grammar: stories260K's calls always parse and validate (16 seeds)", function()
+  local m = lab.model.open(MODEL)
+  local n, texts, distinct = 0, {}, 0
+  for seed = 1, 16 do
+    local r = R.run(check.ok(F.validate(grammar_spec("required", seed))), "go", { models = { [MODEL] = m } })
+    check.eq(r.reason, "turn budget of 2 exceeded", "seed " .. seed)
+    local turn, answer = r.transcript[4], r.transcript[5]
+    check.eq(turn.sender, "calc")
+    check.ok(turn.grammar and not turn.cut, "seed " .. seed .. ": a whole call")
+    local calls = F.parse_calls(turn.text)
+    check.eq(#calls, 1, "seed " .. seed .. ": one call in " .. turn.text)
+    local c = calls[1]
+    check.ok(not c.malformed, "seed " .. seed .. ": " .. turn.text)
+    check.ok(c.name == "add" or c.name == "pick", c.name)
+    check.eq(F.check_value(c.name == "add" and ADD or PICK, c.args, "args"), nil, turn.text)
+    check.eq(answer.sender_role, "tool")
+    check.ok(not answer.text:find("^error"), answer.text)
+    n = n + 1
+    if not texts[turn.text] then texts[turn.text], distinct = true, distinct + 1 end
+  end
+  check.eq(n, 16)
+  check.ok(distinct > 4, "the seeds give different calls: " .. distinct)
+end)
+
+test("the call grammar: a call cut by the token limit is answered as such; free mode is unconstrained", function()
+  local r = R.run(check.ok(F.validate(grammar_spec("required", 1, { max_tokens = 8 }))), "go")
+  local turn, answer = r.transcript[4], r.transcript[5]
+  check.ok(turn.cut, "the turn is marked cut")
+  check.eq(#turn.tokens, 8)
+  check.ok(answer.text:find("^error: the call was cut off at the token limit of the turn %(8 tokens%)"), answer.text)
+  -- without the grammar, stories260K writes a story, not a call
+  r = R.run(check.ok(F.validate(grammar_spec("free", 1, { max_tokens = 16 }))), "go", { budget = { turns = 3 } })
+  check.eq(r.status, "ok", r.reason)
+  check.eq(r.transcript[4].grammar, nil)
+  check.eq(#F.parse_calls(r.transcript[4].text), 0, r.transcript[4].text)
+end)

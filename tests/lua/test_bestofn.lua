@@ -189,3 +189,144 @@ test("bad settings and bad scorers: clear errors, no candidate left open", funct
   local ok = B.run(small, ptoks, { n = 2, max_tokens = 4, scorer = B.scorers.logprob() })
   check.eq(ok.drawn, 2, "runs after failures")
 end)
+
+-- ---- the evaluation mode (plugins/lib/bestofn_eval.lua, --task) ----
+
+local EV = check.ok(lab.require("bestofn_eval"))
+local TASKFILE = table.concat({
+  '{"prompt": "Once upon a time", "answer": "Lily", "match": "contains"}',
+  '# a comment line',
+  '{"prompt": "The little girl", "answer": "happy", "match": "contains", "id": "girl"}',
+  '{"prompt": "One day", "answer": "park", "match": "contains"}',
+}, "\n")
+-- a scripted scorer: more distinct letters is better (deterministic, no model)
+local function letters(c)
+  local seen, n = {}, 0
+  for ch in c.text:lower():gmatch("%a") do if not seen[ch] then seen[ch], n = true, n + 1 end end
+  return n / 26
+end
+
+test("evaluation: plain best-of-k and adaptive points equal runs of their own, accuracy counted by hand", function()
+  local items = check.ok(EV.parse_jsonl(TASKFILE, "t.jsonl"))
+  check.eq(#items, 3, "comment lines skipped"); check.eq(items[2].id, "girl", "id kept"); check.eq(items[3].id, "t.jsonl:4", "line id")
+  local N, T = 8, B.anneal(0.7, 1.0, 8)
+  local prune = { lengths = { 6 }, keep = 0.5 }
+  local so = { top_k = 40, top_p = 0.95, min_p = 0.05 }
+  local ev = EV.evaluate(m, items, { n = N, budgets = { 1, 2, 4, 8 }, thresholds = { 0.5, false }, prune = prune,
+    max_tokens = 24, seed = 9, sampler = so, temp = T, scorer = function() return letters end })
+  check.eq(#ev.points, 6, "4 plain points, 2 adaptive")
+  local want = {}
+  for i, item in ipairs(items) do
+    local ptoks = B.format(m, item.prompt).tokens
+    for _, k in ipairs{ 1, 2, 4, 8 } do
+      -- plain best-of-k drawn on its own: the same samples, the same winner
+      local r = B.run(m, ptoks, { n = k, plain = true, max_tokens = 24, seed = 9, sampler = so, temp = T, scorer = letters })
+      local pc = ev.instances[i].plain.candidates
+      local toks, probe = 0, 0
+      for j, c in ipairs(r.candidates) do
+        check.same_list(c.tokens, pc[j].tokens, "plain sample " .. j)
+        toks = toks + #c.tokens
+      end
+      check.eq(EV.best_of(pc, k).index, r.winner.index, "plain@" .. k .. " winner of " .. item.id)
+      local key = "plain@" .. k
+      want[key] = want[key] or { correct = 0, samples = 0, tokens = 0 }
+      want[key].correct = want[key].correct + (r.winner.text:find(item.answer, 1, true) and 1 or 0)
+      want[key].samples, want[key].tokens = want[key].samples + k, want[key].tokens + toks
+    end
+    for _, t in ipairs{ 0.5, false } do
+      local r = B.run(m, ptoks, { n = N, threshold = t or nil, prune = prune, max_tokens = 24, seed = 9, sampler = so,
+                                  temp = T, scorer = letters })
+      local key = t and "adaptive@0.5" or "adaptive"
+      want[key] = want[key] or { correct = 0, samples = 0, tokens = 0 }
+      want[key].correct = want[key].correct + (r.winner.text:find(item.answer, 1, true) and 1 or 0)
+      want[key].samples, want[key].tokens = want[key].samples + r.drawn, want[key].tokens + r.acct.tokens
+    end
+  end
+  local seen_stop = false
+  for _, p in ipairs(ev.points) do
+    local w = check.ok(want[p.key], "point " .. p.key)
+    check.eq(p.n, 3, p.key .. " instances")
+    check.eq(p.correct, w.correct, p.key .. " correct")
+    check.near(p.accuracy, w.correct / 3, 1e-12, p.key .. " accuracy")
+    check.near(p.samples, w.samples / 3, 1e-12, p.key .. " samples per instance")
+    check.near(p.tokens, w.tokens / 3, 1e-12, p.key .. " tokens per instance")
+    check.near(p.spent, p.tokens, 1e-12, p.key .. ": a scripted scorer spends no probe tokens")
+    if p.key == "adaptive@0.5" and p.samples < N then seen_stop = true end
+  end
+  check.ok(seen_stop, "the threshold stopped some instance early (the test exercises it)")
+  local any = false
+  for _, p in ipairs(ev.points) do any = any or (p.correct > 0 and p.correct < 3) end
+  check.ok(any, "some point is neither all right nor all wrong (the test can tell them apart)")
+end)
+
+test("evaluation: probe tokens per candidate add up, the verifier scorer gives pass@k", function()
+  local items = check.ok(EV.parse_jsonl(TASKFILE, "t.jsonl"))
+  local so = { top_k = 40, top_p = 0.95, min_p = 0.05 }
+  local probe = B.scorers.probe(m, {})
+  local ev = EV.evaluate(m, items, { n = 4, budgets = { 2, 4 }, thresholds = { false }, max_tokens = 16, seed = 3,
+    sampler = so, temp = B.anneal(0.7, 1.0, 4), scorer = function() return probe end })
+  for _, inst in ipairs(ev.instances) do
+    local per = 0
+    for _, c in ipairs(inst.plain.candidates) do per = per + c.probe_tokens end
+    check.eq(per, inst.plain.acct.probe_tokens, "candidates' probe tokens = the run's")
+    check.ok(per > 0, "the probe costs tokens")
+  end
+  -- with the task's own check as the scorer, plain best-of-k is solved iff any of the first k samples is
+  local vr = EV.evaluate(m, items, { n = 4, budgets = { 1, 2, 4 }, thresholds = { 1 }, max_tokens = 16, seed = 3,
+    sampler = so, temp = B.anneal(0.7, 1.0, 4), scorer = function(item) return function(c) return item.check(c.text) and 1 or 0 end end })
+  for _, p in ipairs(vr.points) do
+    if p.method == "plain" then
+      local n = 0
+      for _, inst in ipairs(vr.instances) do
+        local any = false
+        for j = 1, p.budget do any = any or inst.plain.candidates[j].correct end
+        n = n + (any and 1 or 0)
+      end
+      check.eq(p.correct, n, "pass@" .. p.budget)
+    end
+  end
+end)
+
+test("evaluation: task items, settings and a task file's errors", function()
+  local tasks = check.ok(lab.require("tasks"))
+  local T = check.ok(tasks.get("numpath"))
+  local items = check.ok(EV.items("numpath", { instances = 2, first = 5, shots = 0 }))
+  check.eq(#items, 2, "instances")
+  local inst = T.generate(6, 1)
+  check.eq(items[2].prompt, T.prompt(inst, "cot", nil, { shots = 0 }), "the CoT prompt of instance 2")
+  check.ok(items[2].check(inst.solution), "the worked solution passes the exact-answer check")
+  check.ok(not items[2].check("Answer: nonsense"), "a wrong answer fails")
+  check.ok(not EV.items("nosuchtask"), "unknown task")
+  check.raises("unknown task 'nosuchtask'", function() assert(EV.items("nosuchtask")) end)
+  local _, e1 = EV.items("numpath", { difficulty = 99 }); check.ok(e1:find("difficulty for numpath"), e1)
+  local _, e2 = EV.items("missing.jsonl"); check.ok(e2:find("--task missing.jsonl"), e2)
+  local _, e3 = EV.parse_jsonl('{"prompt": "a", "answer": "b"}\n{"prompt": "a"', "f.jsonl"); check.ok(e3:find("f.jsonl line 2: bad JSON"), e3)
+  local _, e4 = EV.parse_jsonl('{"prompt": "a"}', "f.jsonl"); check.ok(e4:find("line 1: \"answer\""), e4)
+  local _, e5 = EV.parse_jsonl('{"prompt": "a", "answer": "b", "match": "fuzzy"}', "f.jsonl"); check.ok(e5:find("not 'fuzzy'"), e5)
+  local _, e6 = EV.parse_jsonl("\n# nothing\n", "f.jsonl"); check.ok(e6:find("no task lines"), e6)
+  local _, e7 = EV.parse_jsonl('[1, 2]', "f.jsonl"); check.ok(e7:find("not a JSON object"), e7)
+  local answer = EV.MATCH.answer
+  check.ok(answer("work\nAnswer: 42", "42") and not answer("Answer: 4", "42") and not answer("42", "42"), "answer match")
+  check.ok(EV.MATCH.exact("  42\n", "42") and not EV.MATCH.exact("x 42", "42"), "exact match")
+  check.same_list(EV.default_budgets(16), { 1, 2, 4, 8, 16 }, "default budgets")
+  check.same_list(EV.default_budgets(6), { 1, 2, 4, 6 }, "default budgets, not a power of 2")
+  check.ok(not EV.parse_budgets("1,9", 8) and not EV.parse_budgets("4,2", 8) and not EV.parse_budgets("", 8), "bad budgets")
+  check.same_list(check.ok(EV.parse_thresholds("none,0.5")), { false, 0.5 }, "thresholds")
+  check.ok(not EV.parse_thresholds("1.5") and not EV.parse_thresholds("x"), "bad thresholds")
+end)
+
+test("plot: curves on a grid, joined, marked, with their axes", function()
+  local P = check.ok(lab.require("plot"))
+  local text = P.curves({ { name = "a", mark = "A", points = { { 0, 0 }, { 4, 1 } } },
+                          { name = "b", mark = "B", points = { { 4, 1 } } } }, { w = 9, h = 5, ymin = 0, ymax = 1, title = "t" })
+  check.eq(text, table.concat({
+    "t",
+    "  1 |        *",
+    "    |      .. ",
+    "0.5 |    ..   ",
+    "    |  ..     ",
+    "  0 |A.       ",
+    "    +---------",
+    "     0       4",
+    "  A a   B b   (* several at one point)" }, "\n"), "the figure")
+end)
