@@ -3,8 +3,10 @@
 -- Ermon 2024, "Adaptive Inference-Time Compute: LLMs Can Predict if They
 -- Can Do Better, Even Mid-Generation", arXiv:2410.02725).
 --
---   logitlab run -w WS docs/recipes/selfeval_probe.lua [P [K [STEPS [N_EVAL [N [THRESHOLD]]]]]]
+--   logitlab run -w WS docs/recipes/selfeval_probe.lua [P [K [STEPS [N_EVAL [N [THRESHOLD [WHICH]]]]]]]
 --
+-- STEPS 0 keeps a numpath_probe.gguf already in WS (steps 1-2 skipped);
+-- WHICH is both (default), untrained or trained: the probes evaluated.
 -- WS must hold numpath.gguf (recipe 2: docs/recipes/numpath_solver.lua).
 --  1. Labels from the model's own samples: for P training prompts (seeds
 --     from 3000001, never used by recipe 2), K samples each at temperature 1,
@@ -36,6 +38,7 @@ local STEPS = tonumber(args[3]) or 400
 local N_EVAL = tonumber(args[4]) or 60
 local N = tonumber(args[5]) or 8
 local THRESHOLD = tonumber(args[6]) or 0.9
+local WHICH = args[7] or "both"
 local T = assert(assert(lab.require("tasks")).get("numpath"))
 local B = assert(lab.require("bestofn"))
 local fmt = string.format
@@ -52,10 +55,6 @@ if not lab.fs.exists("numpath.gguf") then
 end
 local t0 = lab.now()
 
--- ---- 1. samples and labels ------------------------------------------------
-local base = assert(lab.model.open(base_path, { n_ctx = 4096 }))
-local examples, n_resp, n_right, n_mixed = {}, 0, 0, 0
-math.randomseed(11)
 -- A response as text for the probe: bytes that are not UTF-8 (a byte token
 -- alone, a cut inside a character) become "?", in training and when scoring.
 local function clean(text)
@@ -66,6 +65,11 @@ local function clean(text)
   end
 end
 
+local function tune()
+-- ---- 1. samples and labels ------------------------------------------------
+local base = assert(lab.model.open(base_path, { n_ctx = 4096 }))
+local examples, n_resp, n_right, n_mixed = {}, 0, 0, 0
+math.randomseed(11)
 local n_long = 0
 local function add_probe(inst, text, label)
   local no = math.random() < label
@@ -124,6 +128,9 @@ local r = assert(lab.train{
 print(fmt("fine-tuned %d steps in %.0f s: loss %.3f, validation %s", r.steps, lab.now() - t1, r.loss,
   r.val_loss and fmt("%.3f", r.val_loss) or "-"))
 base:close()
+end
+if STEPS > 0 then tune()
+elseif not lab.fs.exists("numpath_probe.gguf") then error("STEPS 0 needs numpath_probe.gguf in the workspace", 0) end
 
 -- ---- 3. held-out: best-of-N and adaptive best-of-N with each probe ---------
 local function probe_scorer(m, inst, no)
@@ -169,7 +176,7 @@ end
 local THS = { 0.5, 0.8, 0.9, 0.95, 0.99 }
 local function evaluate(path, label)
   local m = assert(lab.model.open(path, { n_ctx = 4096 }))
-  local no = m:tokenize(" No", { bos = false })
+  local no = m:tokenize(" No", { context = true })   -- as lab.train tokenizes a completion
   local st = { first = 0, oracle = 0, probe = 0, all = {}, ad = {}, checked = 0 }
   for _, th in ipairs(THS) do st.ad[th] = { ok = 0, drawn = 0 } end
   for k = 1, N_EVAL do
@@ -219,6 +226,6 @@ local function evaluate(path, label)
 end
 
 print(fmt("held-out, %d instances (difficulty 1-3), budget N = %d, temperature %.1f:", N_EVAL, N, TEMP))
-evaluate(base_path, "untrained probe")
-evaluate(lab.store.dir() .. "/numpath_probe.gguf", "trained probe")
+if WHICH ~= "trained" then evaluate(base_path, "untrained probe") end
+if WHICH ~= "untrained" then evaluate(lab.store.dir() .. "/numpath_probe.gguf", "trained probe") end
 print(fmt("total %.0f s", lab.now() - t0))
