@@ -63,7 +63,7 @@ typedef struct lrun {
 } lrun;
 
 /* Why an entry into Lua was stopped (sticky until the entry ends). */
-enum { LSTOP_NONE = 0, LSTOP_TIME, LSTOP_INSTR, LSTOP_INTERRUPT, LSTOP_MEM };
+enum { LSTOP_NONE = 0, LSTOP_TIME, LSTOP_INSTR, LSTOP_INTERRUPT, LSTOP_MEM, LSTOP_TASK };
 
 struct lstate {
     lhost *h;
@@ -84,6 +84,9 @@ struct lstate {
     /* the entry now running in this state */
     int depth;
     double deadline;        /* monotonic seconds; 0 = none */
+    /* the running task's wall-time budget (lab.task_budget{seconds=}):
+     * past it the hook stops the task (LSTOP_TASK); 0 = none */
+    double task_deadline, task_seconds;
     uint64_t instr;
     int stop;               /* LSTOP_* */
     int n_failed;           /* uncaught task errors (scripts) */
@@ -98,7 +101,7 @@ struct lstate {
 /* A saved entry (nested entries restore the outer one). */
 typedef struct lentry {
     lstate *st;
-    double deadline;
+    double deadline, task_deadline, task_seconds;
     uint64_t instr;
     int stop;
     lstate *prev;
@@ -160,6 +163,7 @@ struct lmodel {
     struct ctx *c;
     int32_t n_vocab;
     int64_t steps;          /* engine steps (ctx_eval) run for jobs; written by the worker */
+    int64_t evaluated;      /* tokens those steps evaluated (KV entries written); written by the worker */
     uint64_t vocab_hash;    /* FNV-1a of the token strings, 0 until first asked (lab_model_vocab_hash) */
     char sha256[65];        /* hex SHA-256 of the weights file, "" until first asked (model:sha256) */
 };
@@ -195,6 +199,7 @@ struct ltask {
     bool started;
     ljob *wait;             /* awaited job (a reference), or NULL */
     double wake_at;         /* lab.sleep: monotonic deadline, or 0 */
+    double deadline, seconds;   /* lab.task_budget{seconds=}: monotonic end, or 0 */
     int kind;               /* LTASK_* */
     ljob *fin;              /* signalled when the task ends (lab.await(task)) */
     int res_ref;            /* registry ref of {ok, ...} once ended, or LUA_NOREF */
@@ -368,6 +373,18 @@ const char *lab_fs_resolve_new(lua_State *L, int idx, char *full, size_t cap, co
 struct store *lab_store_writer(lhost *h, char *err, size_t errlen);
 /* Installs the sandbox: only the allowed libraries and wrapped functions. */
 void lsandbox_open(lua_State *L);
+/* lpat.c: string.find/match/gmatch/gsub with a step count (the stock
+ * matcher is one C call the count hook cannot stop) into the table at idx. */
+#define LPAT_TICK 4096
+void lpat_open(lua_State *L, int idx);
+/* For C code that loops on a script's behalf (the pattern matcher, the
+ * sandbox's table functions): counts n steps as instructions and raises the
+ * entry's stop error (time, instructions, interrupt), as the count hook
+ * does; nothing outside an entry. */
+void lhost_step(lua_State *L, unsigned n);
+/* lbound.c: table.insert/remove/move/concat that tick, table.sort whose
+ * comparisons tick, string.rep by doubling (the globals table and string). */
+void lbound_open(lua_State *L);
 
 /* Declares a userdata type: metatable tname with the meta functions and
  * __index = a table of methods, also stored as priv[short] for the Lua
