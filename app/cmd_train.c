@@ -119,8 +119,8 @@ static int on_step(void *ud, const train_stat *s) {
         cli_put_json_num(stdout, s->lr, 9);
         printf(",\"grad_norm\":");
         cli_put_json_num(stdout, s->grad_norm, 9);
-        printf(",\"tok_per_s\":%.1f,\"elapsed_s\":%.3f,\"eta_s\":%.3f,\"checkpoint\":%s}\n", s->tok_per_s,
-               s->elapsed_s, s->eta_s, s->checkpointed ? "true" : "false");
+        printf(",\"tok_per_s\":%.1f,\"elapsed_s\":%.3f,\"cpu_s\":%.3f,\"eta_s\":%.3f,\"checkpoint\":%s}\n",
+               s->tok_per_s, s->elapsed_s, s->cpu_s, s->eta_s, s->checkpointed ? "true" : "false");
         fflush(stdout);
     } else if (p->tty || !isnan(s->val_loss) || s->step == s->steps) {
         char eta[32], val[32] = "";

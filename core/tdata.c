@@ -91,12 +91,14 @@ static int split_of(tdata *d) {
 }
 
 /* Tokenizes s[n] (no BOS) into d->ids; returns the count or a negative code.
- * special: control-token text (<|im_start|>...) becomes those tokens. */
-static int encode_sp(tdata *d, const char *where, const char *s, size_t n, bool special, char *err,
-                     size_t errlen) {
+ * special: control-token text (<|im_start|>...) becomes those tokens; cont:
+ * text continuing a sequence (no SentencePiece dummy-prefix space). */
+static int encode_gen(tdata *d, const char *where, const char *s, size_t n, bool special, bool cont, char *err,
+                      size_t errlen) {
     char terr[256];
     for (;;) {
-        int32_t k = tok_encode(d->tk, s, n, false, special, d->ids, d->ids_cap, terr, sizeof terr);
+        int32_t k = cont ? tok_encode_cont(d->tk, s, n, special, d->ids, d->ids_cap, terr, sizeof terr)
+                         : tok_encode(d->tk, s, n, false, special, d->ids, d->ids_cap, terr, sizeof terr);
         if (k < 0) return fail(err, errlen, TDATA_EFORMAT, "%s: %s", where, terr);
         if (k <= d->ids_cap) return k;
         int32_t *ni = realloc(d->ids, sizeof *ni * (size_t)k);
@@ -107,7 +109,7 @@ static int encode_sp(tdata *d, const char *where, const char *s, size_t n, bool 
 }
 
 static int encode(tdata *d, const char *where, const char *s, size_t n, char *err, size_t errlen) {
-    return encode_sp(d, where, s, n, false, err, errlen);
+    return encode_gen(d, where, s, n, false, false, err, errlen);
 }
 
 void tdata_set_chat(tdata *d, int kind) { d->chat = kind; }
@@ -122,7 +124,7 @@ static int encode_chat_prompt(tdata *d, const char *where, const char *prompt, s
     char *text = chat_format(d->chat, p);
     free(p);
     if (!text) return fail(err, errlen, TDATA_ENOMEM, "%s: out of memory", where);
-    int k = encode_sp(d, where, text, strlen(text), true, err, errlen);
+    int k = encode_gen(d, where, text, strlen(text), true, false, err, errlen);
     free(text);
     return k;
 }
@@ -216,13 +218,15 @@ int tdata_add_example(tdata *d, const char *where, const char *prompt, size_t pl
     if (k < 0) { v->n = start; return k; }
     for (int i = 0; i < k && !oom; i++) oom = push(v, d->ids[i], 0);
     /* the completion is tokenized after the prompt's text, as generation
-     * would produce it: the prompt is encoded alone, then the completion */
-    k = encode(d, where, completion, clen, err, errlen);
+     * would produce it: the prompt is encoded alone, then the completion as
+     * its continuation (no SentencePiece dummy-prefix space: " ran" is the
+     * one token "▁ran" a model generates after a prompt, not "▁" "▁ran") */
+    k = encode_gen(d, where, completion, clen, false, true, err, errlen);
     if (k < 0) { v->n = start; return k; }
     for (int i = 0; i < k && !oom; i++) oom = push(v, d->ids[i], 1);
     if (d->chat) {                      /* the turn's end: how a chat model stops */
         const char *end = chat_turn_end(d->chat);
-        k = encode_sp(d, where, end, strlen(end), true, err, errlen);
+        k = encode_gen(d, where, end, strlen(end), true, true, err, errlen);
         if (k < 0) { v->n = start; return k; }
         for (int i = 0; i < k && !oom; i++) oom = push(v, d->ids[i], 1);
     } else if (eos >= 0 && !oom) {

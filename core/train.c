@@ -137,6 +137,14 @@ static double now_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* CPU seconds of the whole process, every thread (a loaded machine's wall
+ * time says little; bench/train_peak.sh divides the work by this). */
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 /* One optimizer step; returns the mean loss of its micro-batches. */
 static double step_once(train *t, double *gnorm, float *lr) {
     const train_opts *o = &t->o;
@@ -161,7 +169,7 @@ static double step_once(train *t, double *gnorm, float *lr) {
 
 int train_run(train *t, train_step_fn cb, void *ud, char *err, size_t errlen) {
     const train_opts *o = &t->o;
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     int64_t first = t->step, tokens = 0;
     while (t->step < o->steps) {
         train_stat s = { 0 };
@@ -173,6 +181,7 @@ int train_run(train *t, train_step_fn cb, void *ud, char *err, size_t errlen) {
         tokens += (int64_t)o->batch * o->seq_len * o->accum;
         s.tokens = tokens;
         s.elapsed_s = now_s() - t0;
+        s.cpu_s = cpu_s() - c0;
         s.tok_per_s = tokens / (s.elapsed_s > 0 ? s.elapsed_s : 1e-9);
         s.eta_s = s.elapsed_s / (double)(t->step - first) * (double)(o->steps - t->step);
         bool last = t->step == o->steps;

@@ -45,6 +45,7 @@ typedef struct train_stat {
     double lr, grad_norm;
     double tok_per_s;               /* input tokens a second, this run so far */
     double elapsed_s, eta_s;
+    double cpu_s;                   /* CPU time of the process (all threads) this run so far */
     int64_t tokens;                 /* input tokens processed this run */
     bool checkpointed;              /* a checkpoint was written after this step */
 } train_stat;

@@ -17,6 +17,7 @@
 #include "pool.h"
 #include "chat.h"
 #include "tdata.h"
+#include "tgemm.h"
 #include "train.h"
 #include "tfwd.h"
 #include "tmodel.h"
@@ -245,6 +246,8 @@ static void write_file(const char *path, const char *s, size_t n) {
     if (f) { fwrite(s, 1, n, f); fclose(f); }
 }
 
+static int one_row(tdata *d, int T, int32_t *tks, int32_t *tgs);
+
 static void test_data(const tok *tk) {
     char err[512], path[256];
     tdata *d = tdata_create(tk, 48, 1, 0.0);   /* all three documents fit one row */
@@ -269,8 +272,21 @@ static void test_data(const tok *tk) {
     CHECK(tdata_add_jsonl_file(d, path, err, sizeof err) == 0, "%s", err);
     CHECK(tdata_finish(d, err, sizeof err) == 0 && tdata_n_rows(d, TDATA_TRAIN) == 2, "two example rows");
     int32_t ids[64];
-    int nc = tok_encode(tk, " ran away", 9, false, false, ids, 64, err, sizeof err);
-    int ny = tok_encode(tk, "yes", 3, false, false, ids, 64, err, sizeof err);
+    int nc = tok_encode_cont(tk, " ran away", 9, false, ids, 64, err, sizeof err);
+    int ny = tok_encode_cont(tk, "yes", 3, false, ids, 64, err, sizeof err);
+    /* a completion continues its prompt: " ran" is the token a model generates, with no dummy-prefix space */
+    int32_t row[24], tg[24];
+    tdata *d1 = tdata_create(tk, 23, 1, 0.0);
+    CHECK(tdata_add_example(d1, "one", "Q: the dog", 10, " ran away", 9, err, sizeof err) == 0 &&
+          one_row(d1, 23, row, tg) == 23, "one example: %s", err);
+    tdata_destroy(d1);
+    int32_t ran = tok_find(tk, "\xe2\x96\x81ran", 4), space = tok_find(tk, "\xe2\x96\x81", 3);
+    bool has_ran = false, lone = false;
+    for (int i = 1; i < 24; i++) {
+        if (tg[i - 1] >= 0 && row[i] == ran) has_ran = true;
+        if (tg[i - 1] >= 0 && row[i] == space) lone = true;
+    }
+    CHECK(ran >= 0 && has_ran && !lone, "the completion ' ran away' starts with the token '\u2581ran', no lone '\u2581'");
     CHECK(tdata_n_targets(d, TDATA_TRAIN) == nc + 1 + ny + 1, "counted %lld targets, want %d",
           (long long)tdata_n_targets(d, TDATA_TRAIN), nc + ny + 2);
     tdata_destroy(d);
@@ -328,7 +344,7 @@ static void test_chat_data(const tok *spm) {
     CHECK(np > 0, "%s", err);
     n += np;
     int pend = n;                                  /* tokens before the completion */
-    int nc = tok_encode(l3, completion, strlen(completion), false, false, want + n, T, err, sizeof err);
+    int nc = tok_encode_cont(l3, completion, strlen(completion), false, want + n, T, err, sizeof err);
     n += nc;
     int ne = tok_encode(l3, "<|eot_id|>", 10, false, true, want + n, T, err, sizeof err);
     CHECK(ne == 1, "<|eot_id|> is one token (%d)", ne);
@@ -354,7 +370,7 @@ static void test_chat_data(const tok *spm) {
     want[n++] = tok_bos(spm);
     n += tok_encode(spm, "[INST] Tell a story. [/INST]", 28, false, true, want + n, T, err, sizeof err);
     pend = n;
-    nc = tok_encode(spm, " Once upon a time", 17, false, false, want + n, T, err, sizeof err);
+    nc = tok_encode_cont(spm, " Once upon a time", 17, false, want + n, T, err, sizeof err);
     n += nc;
     want[n++] = tok_eos(spm);
     CHECK(memcmp(tks, want, sizeof *want * (size_t)n) == 0, "llama2: the row");
@@ -404,7 +420,7 @@ static void test_memorize(const tok *tk, pool *pl) {
 
 /* Runs a seeded setup to `steps`; stop > 0 stops there (checkpoint) and a
  * fresh trainer resumes from the checkpoint. Returns the final weights. */
-static float *run_resume(const tok *tk, pool *pl, int stop, const char *ckpt, size_t *n) {
+static float *run_resume(const tok *tk, pool *pl, pool *pl2, int stop, const char *ckpt, size_t *n) {
     char err[512];
     tmodel_cfg c = { tok_n_vocab(tk), 32, 64, 2, 4, 2, 64, 10000.0f, 1e-5f, false };
     tmodel *m;
@@ -426,7 +442,7 @@ static float *run_resume(const tok *tk, pool *pl, int stop, const char *ckpt, si
         train_destroy(t);
         tmodel_destroy(m);
         tmodel_create_random(&m, &c, 1234, err, sizeof err);   /* other weights: the checkpoint must win */
-        train_create(&t, m, d, &o, pl, err, sizeof err);
+        train_create(&t, m, d, &o, pl2, err, sizeof err);      /* maybe another thread count */
         CHECK(train_load(t, ckpt, err, sizeof err) == 0, "load: %s", err);
         CHECK(train_step_now(t) == stop, "resumed at step %lld", (long long)train_step_now(t));
         st.at = 0;
@@ -446,11 +462,26 @@ static void test_resume(const tok *tk, pool *pl) {
     char ck[256];
     snprintf(ck, sizeof ck, "/tmp/test_train_%d.ckpt", (int)getpid());
     size_t n1, n2;
-    float *a = run_resume(tk, pl, 0, ck, &n1);
-    float *b = run_resume(tk, pl, 5, ck, &n2);
+    float *a = run_resume(tk, pl, pl, 0, ck, &n1);
+    float *b = run_resume(tk, pl, pl, 5, ck, &n2);
     CHECK(n1 == n2 && memcmp(a, b, sizeof(float) * n1) == 0, "resumed run equals the uninterrupted one bit for bit");
-    free(a);
     free(b);
+    /* another thread count, with the project's own kernel: each output
+     * element of a product is one thread's, summed in a fixed order, and the
+     * other reductions are fixed too, so a run started on 2 threads and
+     * resumed on 3 is the run of 1 thread. (OpenBLAS's result depends on the
+     * slice of C each thread hands it, so with it resume is exact only at the
+     * same thread count: docs/training.md.) */
+    pool *p3 = pool_create(3);
+    tgemm_set_impl(TGEMM_OWN);
+    float *x = run_resume(tk, NULL, NULL, 0, ck, &n1);
+    float *y = run_resume(tk, pl, p3, 5, ck, &n2);
+    CHECK(n1 == n2 && memcmp(x, y, sizeof(float) * n1) == 0, "own kernel: 1 thread == 2 threads resumed on 3, bit for bit");
+    free(x);
+    free(y);
+    tgemm_set_impl(TGEMM_AUTO);
+    pool_destroy(p3);
+    free(a);
     unlink(ck);
 }
 

@@ -40,6 +40,16 @@ check "no checkpoint left beside without a workspace? it is beside the output" t
 check "finetune JSONL through a chat template" "$L" finetune "$M/stories260K.gguf" --chat-template llama2 -t 2 -b 2 --seq-len 48 --steps 2 -w "$T/cws" -o "$T/c.gguf" "$T/qa.jsonl"
 check "the run records the chat template" sh -c "'$L' export -w '$T/cws' | grep -q 'chat_template.*llama2'"
 
+# recipe 3 (docs/recipes/selfeval_probe.lua) end to end at a toy size: a 1-step "solver" of the tiny shape
+mkdir -p "$T/r3"
+printf 'Question: from 1 reach 4 in exactly 2 operations\nStep 1: 1 + 1 = 2\n\n' >"$T/np.txt"
+"$L" train --shape tiny -T "$M/stories260K.gguf" -t 1 -b 1 --seq-len 32 --steps 1 --val 0 -w none -o "$T/r3/numpath.gguf" "$T/np.txt" >/dev/null 2>&1
+R=$(cd "$(dirname "$0")/.." && pwd)
+check "recipe 3 runs end to end (toy size)" sh -c "'$L' run -w '$T/r3' '$R/docs/recipes/selfeval_probe.lua' 2 2 1 1 2 >'$T/r3.out' 2>&1"
+check "recipe 3: labels from the samples" grep -q '^labels: 2 prompts x 2 samples' "$T/r3.out"
+check "recipe 3: the probe fine-tuned" grep -q '^fine-tuned 1 steps' "$T/r3.out"
+check "recipe 3: both probes measured, B.run's adaptive run matches the schedule" sh -c "grep -q '^untrained probe: .*agreed on 1 of 1' '$T/r3.out' && grep -q '^trained probe: .*agreed on 1 of 1' '$T/r3.out'"
+
 # bad input
 "$L" quantize -q "$M/stories260K.gguf" "$T/q8.gguf" q8_0 >/dev/null 2>&1
 check_err "a quantized model" "quantized model cannot be fine-tuned" "$L" finetune "$T/q8.gguf" -w none -o "$T/x.gguf" "$T/a.txt"
