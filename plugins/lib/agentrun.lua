@@ -22,7 +22,9 @@ end
 
 local function check_budget(st)
   local b = st.budget
-  if st.c.turns >= b.turns then stop(fmt("turn budget of %d exceeded", b.turns)) end
+  -- turns under way count, as tokens promised do: with parallel turns the
+  -- turn and token budgets stay hard caps
+  if st.c.turns + st.c.active >= b.turns then stop(fmt("turn budget of %d exceeded", b.turns)) end
   -- tokens promised to turns still generating count: the budget is a hard
   -- cap also when turns run in parallel
   if st.c.tokens + st.c.reserved >= b.tokens then stop(fmt("token budget of %d exceeded", b.tokens)) end
@@ -368,7 +370,13 @@ converse = function(st, name, from, text, depth)
             depth = depth })
   while true do
     check_budget(st)
-    local turn = m.script and script_turn(st, m, hist, from) or model_turn(st, m, hist)
+    st.c.active = st.c.active + 1
+    local ok, turn = pcall(function()
+      if m.script then return script_turn(st, m, hist, from) end
+      return model_turn(st, m, hist)
+    end)
+    st.c.active = st.c.active - 1
+    if not ok then error(turn, 0) end
     st.c.turns = st.c.turns + 1
     st.c.tokens = st.c.tokens + (turn.tokens and #turn.tokens or 0)
     local calls
@@ -425,7 +433,7 @@ function R.run(wf, task, opts)
   opts = opts or {}
   local b = {}
   for k, v in pairs(wf.budget) do b[k] = (opts.budget and opts.budget[k]) or v end
-  local st = { wf = wf, budget = b, transcript = {}, c = { turns = 0, tokens = 0, reserved = 0, member_turns = {} },
+  local st = { wf = wf, budget = b, transcript = {}, c = { turns = 0, tokens = 0, reserved = 0, active = 0, member_turns = {} },
                t0 = lab.now(), hist = {}, models = opts.models or {}, on_message = opts.on_message,
                parallel = opts.parallel ~= false }
   local ok, v = pcall(converse, st, wf.main, "user", task, 0)

@@ -456,6 +456,10 @@ test("parallel delegations: members shared between branches run one after anothe
   check.eq(r.status, "budget")
   check.eq(r.reason, "token budget of 6 exceeded")
   check.eq(r.tokens, 6, "the token budget is a hard cap with parallel turns")
+  -- and the turn budget: the boss's turn and a's; b's would be a third
+  r = R.run(check.ok(F.validate(spec)), "go", { models = { [MODEL] = m }, budget = { turns = 2 } })
+  check.eq(r.reason, "turn budget of 2 exceeded")
+  check.eq(r.turns, 2, "the turn budget is a hard cap with parallel turns")
   -- a tool of a branch that runs out of the run's time: the run ends on the time budget
   spec.agents[1] = { name = "a", tools = { { name = "spin", fn = function() while true do end end } },
                      script = function() return { call = "spin" } end }
