@@ -158,7 +158,7 @@ local function model_turn(st, m, hist)
     if at then out = out:sub(1, at - 1) end
   end
   return { text = out:match("^%s*(.-)%s*$"), tokens = r.tokens, logprobs = r.logprobs, format = how,
-           grammar = m.grammar and true or nil, cut = cut and max or nil }
+           grammar = m.grammar and true or nil, cut = cut and max or nil, prompt = text }
 end
 
 local function script_turn(st, m, hist, from)
@@ -398,7 +398,7 @@ converse = function(st, name, from, text, depth)
     end
     add(st, { sender = name, sender_role = F.ROLES[m.role], receiver = to, text = turn.text,
               tokens = turn.tokens, logprobs = turn.logprobs, format = turn.format, depth = depth,
-              grammar = turn.grammar, cut = turn.cut and true or nil, calls = parsed })
+              grammar = turn.grammar, cut = turn.cut and true or nil, calls = parsed, prompt = turn.prompt })
     hist[#hist + 1] = { role = "assistant", content = turn.text }
     if #calls == 0 then return turn.text end
     local k = 1

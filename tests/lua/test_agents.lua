@@ -240,6 +240,7 @@ test("a model member (stories260K, plain format): tokens and log-probs in the tr
   local m = lab.model.open(MODEL)
   local prompt = R.plain_format({ { role = "system", content = "You tell stories." },
                                   { role = "user", content = "Once upon a time" } })
+  check.eq(e.prompt, prompt, "the turn's prompt is in the transcript")
   local g = lab.generate(m:seq(prompt), { max_tokens = #e.tokens, stop = "\n###" })
   check.same_list(e.tokens, g.tokens, "greedy tokens")
   -- a token budget smaller than one turn caps that turn and then ends the run
