@@ -100,7 +100,7 @@ static int task_cancel(lua_State *L) {
     return 1;
 }
 
-/* The Job or Task at idx, as the ljob that signals it. */
+/* The Job, Task or Training at idx, as the ljob that signals it. */
 static ljob *check_awaitable(lua_State *L, int idx) {
     job_ud *j = luaL_testudata(L, idx, JOB_T);
     if (j) {
@@ -112,7 +112,9 @@ static ljob *check_awaitable(lua_State *L, int idx) {
         if (!t->fin) luaL_argerror(L, idx, "the task was released");
         return t->fin;
     }
-    luaL_typeerror(L, idx, "Job or Task");
+    ljob *tr = lab_train_awaitable(L, idx);
+    if (tr) return tr;
+    luaL_typeerror(L, idx, "Job, Task or Training");
     return NULL;
 }
 

@@ -128,12 +128,12 @@ static void hook_store_tick(lhost *h) {
     lab_store_tick(h);
 }
 
-static void budget_hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
-    lstate *st = lhost_state(L);
-    if (!st || st->depth == 0) return;
+/* Counts n instructions for the running entry of st and raises its stop
+ * error once one is due (and again on every later check: pcall cannot
+ * swallow it). */
+static void budget_check(lua_State *L, lstate *st, unsigned n) {
     hook_store_tick(st->h);
-    st->instr += HOOK_COUNT;
+    st->instr += n;
     if (!st->stop) {
         if (atomic_exchange(&st->h->interrupt, 0)) {
             st->stop = LSTOP_INTERRUPT;
@@ -147,6 +147,19 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
         lua_pushstring(L, lhost_stop_msg(st, msg, sizeof msg));
         lua_error(L);
     }
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    lstate *st = lhost_state(L);
+    if (!st || st->depth == 0) return;
+    budget_check(L, st, HOOK_COUNT);
+}
+
+void lhost_step(lua_State *L, unsigned n) {
+    lstate *st = lhost_state(L);
+    if (!st || st->depth == 0) return;
+    budget_check(L, st, n);
 }
 
 /* ---- states ---------------------------------------------------------- */

@@ -196,6 +196,6 @@ check_same "bestofn --task: failed settings added no runs" "$(grep -c '"type":"r
 
 # ---- all of them load as plugins ----
 printf 'for _, p in ipairs(lab.plugin.list()) do print(p.name, p.enabled) end\n' >"$T/plist.lua"
-check_run "run --plugins loads proxy, contrastive, generic, cdr, tree, bestofn, train and agents" 0 "bestofn	true" sh -c "cd '$R' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -c true | grep -q 9 && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -q 'train	true' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -q 'agents	true' && '$LOGITLAB' run --plugins '$T/plist.lua'"
+check_run "run --plugins loads proxy, contrastive, generic, cdr, tree, bestofn, train, agents and architect" 0 "bestofn	true" sh -c "cd '$R' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -c true | grep -q 10 && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -q 'architect	true' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -q 'train	true' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -q 'agents	true' && '$LOGITLAB' run --plugins '$T/plist.lua'"
 
 check_done

@@ -1,0 +1,244 @@
+-- architect: drafts a multi-agent workflow for a task and refines it on
+-- examples (issue 19, "The architect"; Sami et al., 2025). The loop is
+-- plugins/lib/architect.lua; this is its command line.
+--
+--   logitlab run -w WS plugins/architect.lua -m MODEL --task-file T --examples FILE.jsonl
+--       [--iterations 5] [--target 0.95] [--subset 8] [--seed 1] [--judge exact] [--json]
+--
+-- Files are read from the workspace. Every iteration is recorded (run of
+-- plugin "architect": records "iteration", "transcript", "architect_result",
+-- metric "accuracy"); `logitlab export -w WS --run N` gives them.
+-- docs/agents.md, "The architect", has the format and a worked example.
+local E = assert(lab.require("ensemble"))
+local A = assert(lab.require("architect"))
+local fmt, concat = string.format, table.concat
+
+local SPEC = {
+  { "model", "string", "MODEL", "the model of the drafted members, and of every role not given otherwise", short = "m" },
+  { "task-file", "string", "FILE", "the task description (a text file)" },
+  { "examples", "string", "FILE", "the examples, JSON lines {\"question\":, \"answer\":} or {\"task\":, \"seed\":}" },
+  { "tools", "string", "T[,T...]", "the tools the architect may give (default: every built-in and --roles tool)" },
+  { "roles", "string", "FILE", "a Lua file returning {architect=, analyst=, engineer=, judge=, scripts=, tools=} (scripted roles)" },
+  { "architect-model", "string", "MODEL", "the architect's model (default -m)" },
+  { "analyst-model", "string", "MODEL", "the analyst's model (default -m)" },
+  { "engineer-model", "string", "MODEL", "the prompt engineer's model (default -m)" },
+  { "judge", "string", "HOW", "exact | contains | task | model (default: the --roles judge, else exact)" },
+  { "judge-model", "string", "MODEL", "the judge's model (--judge model; default -m)" },
+  { "judge-prompt", "string", "TEXT", "the judge's prompt with {question}, {expected}, {answer}" },
+  { "iterations", "integer", "N", "versions evaluated at most (the draft is the first)", default = A.DEFAULTS.iterations },
+  { "target", "number", "X", "stop at this accuracy", default = A.DEFAULTS.target },
+  { "subset", "integer", "N", "examples evaluated (a seeded random subset)", default = A.DEFAULTS.subset },
+  { "seed", "integer", "S", "the seed of the subset", default = A.DEFAULTS.seed },
+  { "max-tokens", "integer", "N", "the longest turn of a drafted model member", default = 64 },
+  { "role-tokens", "integer", "N", "the longest answer of a model role (its JSON)", default = 1024 },
+  { "system-chars", "integer", "N", "the longest text a model role writes in one field (a system message, an issue...)", default = A.DEFAULTS.system_chars },
+  { "max-agents", "integer", "N", "the most agents a model architect drafts (and feedback items an analyst writes)", default = 4 },
+  { "turns", "integer", "N", "budget of each example's run: turns" },
+  { "tokens", "integer", "N", "budget of each example's run: tokens" },
+  { "seconds", "number", "S", "budget of each example's run: wall time" },
+  { "depth", "integer", "N", "budget of each example's run: delegation depth" },
+  { "out", "string", "FILE", "write the best workflow (JSON for plugins/agents.lua) to FILE in the workspace" },
+  { "json", "flag", nil, "JSON lines: draft, example, iteration, done" },
+  { "no-record", "flag", nil, "do not record the run in the workspace" },
+  { "help", "flag", nil, "show this help", short = "h" },
+}
+local USAGE = "usage: logitlab run -w WS plugins/architect.lua -m MODEL --task-file T --examples FILE.jsonl [options]"
+local DEFAULT_JUDGE_PROMPT = "Question: {question}\nExpected answer: {expected}\nGiven answer: {answer}\n" ..
+  "Is the given answer correct? Answer yes or no.\n"
+
+local function load_roles(path)
+  local src, err = lab.fs.read(path)
+  if not src then error(fmt("--roles %s: %s", path, tostring(err)), 0) end
+  local chunk, cerr = load(src, "@" .. path, "t")
+  if not chunk then error(fmt("--roles %s: %s", path, cerr), 0) end
+  local ok, t = pcall(chunk)
+  if not ok then error(fmt("--roles %s: %s", path, tostring(t)), 0) end
+  if type(t) ~= "table" then error(fmt("--roles %s: must return a table {architect=, analyst=, engineer=, judge=, scripts=, tools=}", path), 0) end
+  for _, k in ipairs({ "architect", "analyst", "engineer", "judge" }) do
+    if t[k] ~= nil and type(t[k]) ~= "function" then error(fmt("--roles %s: '%s' must be a function", path, k), 0) end
+  end
+  return t
+end
+
+-- the tool list: built-ins, then --roles tools ({name = fn} or {name = {fn=, description=, parameters=}})
+local function tool_list(o, roles)
+  local all, order = {}, {}
+  for _, t in ipairs(A.BUILTIN_TOOLS) do all[t.name] = t; order[#order + 1] = t.name end
+  for name, v in pairs(roles and roles.tools or {}) do
+    local t = type(v) == "function" and { name = name, fn = v } or v
+    if type(t) ~= "table" then error(fmt("--roles: tool '%s' must be a function or {fn=, description=, parameters=}", name), 0) end
+    t.name = name
+    if not all[name] then order[#order + 1] = name end
+    all[name] = t
+  end
+  local names = order
+  if o.tools then
+    names = {}
+    for n in o.tools:gmatch("[^,%s]+") do
+      if not all[n] then error(fmt("--tools: unknown tool '%s' (known: %s)", n, concat(order, ", ")), 0) end
+      names[#names + 1] = n
+    end
+  end
+  local list = {}
+  for i, n in ipairs(names) do list[i] = all[n] end
+  local tools, err = A.tools(list)
+  if not tools then error("--tools: " .. err, 0) end
+  return list
+end
+
+local function one_line(s, n)
+  s = tostring(s):gsub("\n", "\\n")
+  if n and #s > n then s = s:sub(1, n - 3) .. "..." end
+  return s
+end
+
+local function main(argv)
+  local o, rest = E.parse_args(argv, SPEC)
+  if not o then error(rest .. "\n" .. E.usage(USAGE, SPEC), 0) end
+  if o.help then lab.print(E.usage(USAGE, SPEC)); return end
+  if #rest > 0 then error("unexpected argument '" .. rest[1] .. "'\n" .. E.usage(USAGE, SPEC), 0) end
+  if not o["task-file"] then error("missing --task-file FILE\n" .. USAGE, 0) end
+  if not o.examples then error("missing --examples FILE.jsonl\n" .. USAGE, 0) end
+  -- every input is checked before anything is recorded
+  local task, err = lab.fs.read(o["task-file"])
+  if not task then error(fmt("--task-file %s: %s", o["task-file"], tostring(err)), 0) end
+  if not task:match("%S") then error(fmt("--task-file %s: the task description is empty", o["task-file"]), 0) end
+  local text
+  text, err = lab.fs.read(o.examples)
+  if not text then error(fmt("--examples %s: %s", o.examples, tostring(err)), 0) end
+  local examples
+  examples, err = A.parse_examples(text, o.examples)
+  if not examples then error(err, 0) end
+  if o.iterations < 1 then error("--iterations must be at least 1", 0) end
+  if o.subset < 1 then error("--subset must be at least 1", 0) end
+  if o.target < 0 or o.target > 1 then error("--target is an accuracy from 0 to 1", 0) end
+  for _, k in ipairs({ "max-tokens", "role-tokens", "system-chars", "max-agents" }) do
+    if o[k] < 1 then error(fmt("--%s must be at least 1", k), 0) end
+  end
+  local ro = { max_tokens = o["role-tokens"], system_chars = o["system-chars"], max_agents = o["max-agents"],
+               text_chars = math.min(160, o["system-chars"]), max_items = o["max-agents"] }
+  local roles = o.roles and load_roles(o.roles) or {}
+  local tools = tool_list(o, roles)
+  lab.budget{ seconds = 0 }
+  local models, paths = {}, {}
+  local function open(path, what)
+    if models[path] then return models[path] end
+    local m, merr = E.long(lab.model.open, path)
+    if not m then error(fmt("%s: cannot open model '%s': %s", what, path, tostring(merr)), 0) end
+    models[path] = m
+    paths[#paths + 1] = m
+    return m
+  end
+  local function role(name, flag, maker)
+    if roles[name] then return roles[name] end
+    local path = o[flag] or o.model
+    if not path then error(fmt("the %s needs a model (-m MODEL or --%s) or a script (--roles)", name, flag), 0) end
+    return maker(open(path, "--" .. (o[flag] and flag or "model")), ro)
+  end
+  local R = {
+    architect = role("architect", "architect-model", A.model_architect),
+    analyst = role("analyst", "analyst-model", A.model_analyst),
+    engineer = role("engineer", "engineer-model", A.model_engineer),
+  }
+  local judge
+  if not o.judge and roles.judge then judge = roles.judge
+  elseif not o.judge then judge = A.judges.exact
+  elseif o.judge == "exact" or o.judge == "contains" then judge = A.judges[o.judge]
+  elseif o.judge == "task" then
+    for _, ex in ipairs(examples) do
+      if not ex.T then error(fmt("--judge task: %s line %d is not a task example ({\"task\": NAME, \"seed\": N})", o.examples, ex.line), 0) end
+    end
+    judge = A.judges.task
+  elseif o.judge == "model" then
+    local path = o["judge-model"] or o.model
+    if not path then error("--judge model needs --judge-model MODEL or -m MODEL", 0) end
+    local ok, j = pcall(A.judge_model, open(path, "--judge-model"), o["judge-prompt"] or DEFAULT_JUDGE_PROMPT)
+    if not ok then error("--judge-prompt: " .. tostring(j), 0) end
+    judge = j
+  else
+    error(fmt("--judge is exact, contains, task or model, not '%s'", o.judge), 0)
+  end
+  local worker = o.model and open(o.model, "--model") or nil
+  local budget = { turns = o.turns, tokens = o.tokens, seconds = o.seconds, depth = o.depth }
+  local rec, why
+  if not o["no-record"] then
+    local tn = {}
+    for i, t in ipairs(tools) do tn[i] = t.name end
+    rec, why = E.long(E.record_begin, "architect", { task_file = o["task-file"], examples = o.examples, n_examples = #examples,
+      tools = tn, roles = o.roles, judge = o.judge, iterations = o.iterations, target = o.target, subset = o.subset,
+      model = o.model, budget = budget }, o.seed, paths)
+    if not rec then lab.print("architect: not recorded: " .. tostring(why)) end
+  end
+  local function emit(t)
+    if rec then t.run = rec.id end
+    lab.print(lab.json.encode(t))
+  end
+  local on_event = function(kind, d)
+    if kind == "draft" then
+      if o.json then emit{ type = "draft", try = d.try, ok = d.ok, error = d.error, repairs = d.repairs }
+      elseif not d.ok then lab.print(fmt("architect: draft %d refused: %s", d.try, d.error))
+      else
+        for _, r in ipairs(d.repairs or {}) do lab.print("architect: draft repaired: " .. r) end
+      end
+    elseif kind == "example" then
+      local r = d.result
+      if o.json then
+        emit{ type = "example", iteration = d.iteration, k = d.k, n = d.n, index = r.index, ok = r.ok,
+              answer = r.answer, expected = r.expected, why = r.why, status = r.status }
+      else
+        lab.print(fmt("  iteration %d  example %d/%d (#%d)  %s  %d/%d so far  %s", d.iteration, d.k, d.n, r.index,
+          r.ok and "ok" or "--", d.correct, d.k, one_line(r.answer or ("(" .. tostring(r.reason) .. ")"), 50)))
+      end
+    elseif kind == "iteration" then
+      if o.json then
+        emit{ type = "iteration", iteration = d.iteration, based_on = d.based_on, accuracy = d.accuracy,
+              correct = d.correct, n = d.n, kept = d.kept, rolled_back = d.rolled_back or false,
+              feedback = d.feedback, diff = d.diff, systems = d.systems }
+      else
+        lab.print(fmt("iteration %d%s: accuracy %.3f (%d/%d)%s", d.iteration,
+          d.based_on and fmt(" (from %d)", d.based_on) or " (draft)", d.accuracy, d.correct, d.n,
+          d.rolled_back and "  worse: rolled back" or ""))
+        for _, f in ipairs(d.feedback or {}) do
+          lab.print(fmt("  feedback %s: %s %s | issue: %s", f.agent, f.action, one_line(f.guideline or f.target, 60), one_line(f.issue, 60)))
+        end
+        for _, c in ipairs(d.diff or {}) do
+          for _, l in ipairs(c.lines) do
+            if l.op ~= " " then lab.print(fmt("  %s %s %s", c.name, l.op, one_line(l.text, 80))) end
+          end
+        end
+      end
+    end
+  end
+  local ok, res = pcall(A.run, { task = task, examples = examples, tools = tools, roles = R, judge = judge,
+    model = worker, model_name = o.model, scripts = roles.scripts, iterations = o.iterations, target = o.target,
+    subset = o.subset, seed = o.seed, budget = budget, models = models, max_tokens = o["max-tokens"],
+    record = rec, on_event = on_event })
+  if not ok then
+    if rec then rec:finish("failed", tostring(res)) end
+    error(tostring(res), 0)
+  end
+  if o.out then
+    local wok, werr = lab.fs.write(o.out, lab.json.encode(res.workflow) .. "\n")
+    if not wok then
+      if rec then rec:finish("failed", "--out: " .. tostring(werr)) end
+      error(fmt("--out %s: %s", o.out, tostring(werr)), 0)
+    end
+  end
+  if rec then rec:finish("ok") end
+  if o.json then
+    emit{ type = "done", best = res.best, accuracy = res.accuracy, stop = res.stop, iterations = #res.iterations,
+          subset = res.subset, workflow = res.workflow }
+  else
+    lab.print(fmt("-- best: iteration %d, accuracy %.3f; stopped: %s (%d iterations%s)", res.best, res.accuracy,
+      res.stop, #res.iterations, rec and (", run " .. rec.id) or ""))
+  end
+  return res
+end
+
+if type(rawget(_G, "arg")) == "table" then return main({ ... }) end
+
+return {
+  name = "architect",
+  api_level = 1,
+  description = "drafts and refines multi-agent workflows: logitlab run -w WS plugins/architect.lua -m MODEL --task-file T --examples FILE.jsonl (docs/agents.md)",
+}
