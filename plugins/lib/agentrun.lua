@@ -13,9 +13,12 @@ local Stop = {}
 Stop.__index = Stop
 local function stop(reason) error(setmetatable({ reason = reason }, Stop), 0) end
 
-local function add(st, e)
+-- appends e to st's transcript; merged = true for a branch's entry merged
+-- into its parent's (on_progress saw it when it was made)
+local function add(st, e, merged)
   e.i = #st.transcript + 1
   st.transcript[e.i] = e
+  if st.on_progress and not merged then st.on_progress(e) end
   if st.on_message then st.on_message(e) end
   return e
 end
@@ -351,7 +354,7 @@ local function run_parallel(st, m, calls, k, targets, depth)
   local out = drive(st, fns)
   local answers, err = {}, nil
   for j, b in ipairs(branches) do
-    for _, e in ipairs(b.transcript) do add(st, e) end
+    for _, e in ipairs(b.transcript) do add(st, e, true) end
     if out[j].ok then answers[j] = out[j].v
     elseif err == nil then err = out[j].v end
   end
@@ -424,7 +427,8 @@ converse = function(st, name, from, text, depth)
   end
 end
 
--- R.run(wf, task [, {budget=, on_message=fn(entry), models=, parallel=}]):
+-- R.run(wf, task [, {budget=, on_message=fn(entry), on_progress=fn(entry),
+-- models=, parallel=}]):
 -- runs a checked workflow on a task from the user. Delegations of one turn
 -- to independent members run together unless parallel = false. Returns
 -- {status = "ok" | "budget" | "error", reason=, answer=, transcript=,
@@ -435,6 +439,7 @@ function R.run(wf, task, opts)
   for k, v in pairs(wf.budget) do b[k] = (opts.budget and opts.budget[k]) or v end
   local st = { wf = wf, budget = b, transcript = {}, c = { turns = 0, tokens = 0, reserved = 0, active = 0, member_turns = {} },
                t0 = lab.now(), hist = {}, models = opts.models or {}, on_message = opts.on_message,
+               on_progress = opts.on_progress,
                parallel = opts.parallel ~= false }
   local ok, v = pcall(converse, st, wf.main, "user", task, 0)
   local out = { transcript = st.transcript, turns = st.c.turns, tokens = st.c.tokens, seconds = lab.now() - st.t0 }

@@ -394,8 +394,16 @@ test("parallel delegations: one batched step per token, the sequential transcrip
   -- two together are as many steps as the longer
   check.eq(ss, 20, "sequential engine steps")
   check.eq(sp, 10, "batched engine steps")
-  -- the seeds a member's sampler gets do not depend on the order: a third run is the same again
-  same_transcript(R.run(wf, "go", { models = { [MODEL] = m } }), seq)
+  -- the seeds a member's sampler gets do not depend on the order: a third run is the same again;
+  -- on_progress sees the messages as they are made (b is sent its task before a answers),
+  -- on_message in the transcript's order
+  local live, final = {}, {}
+  local function key(e) return e.sender .. ">" .. e.receiver end
+  same_transcript(R.run(wf, "go", { models = { [MODEL] = m },
+    on_progress = function(e) live[#live + 1] = key(e) end,
+    on_message = function(e) final[#final + 1] = key(e) end }), seq)
+  check.eq(table.concat(final, " "), "user>boss boss>a boss>a a>boss boss>b b>boss boss>user")
+  check.eq(table.concat(live, " "), "user>boss boss>a boss>a boss>b a>boss b>boss boss>user")
 end)
 
 test("parallel delegations: nested, with tools and scripts in the branches", function()
