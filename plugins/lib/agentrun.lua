@@ -13,16 +13,21 @@ local Stop = {}
 Stop.__index = Stop
 local function stop(reason) error(setmetatable({ reason = reason }, Stop), 0) end
 
-local function add(st, e)
+-- appends e to st's transcript; merged = true for a branch's entry merged
+-- into its parent's (on_progress saw it when it was made)
+local function add(st, e, merged)
   e.i = #st.transcript + 1
   st.transcript[e.i] = e
+  if st.on_progress and not merged then st.on_progress(e) end
   if st.on_message then st.on_message(e) end
   return e
 end
 
 local function check_budget(st)
   local b = st.budget
-  if st.c.turns >= b.turns then stop(fmt("turn budget of %d exceeded", b.turns)) end
+  -- turns under way count, as tokens promised do: with parallel turns the
+  -- turn and token budgets stay hard caps
+  if st.c.turns + st.c.active >= b.turns then stop(fmt("turn budget of %d exceeded", b.turns)) end
   -- tokens promised to turns still generating count: the budget is a hard
   -- cap also when turns run in parallel
   if st.c.tokens + st.c.reserved >= b.tokens then stop(fmt("token budget of %d exceeded", b.tokens)) end
@@ -156,7 +161,7 @@ local function model_turn(st, m, hist)
     if at then out = out:sub(1, at - 1) end
   end
   return { text = out:match("^%s*(.-)%s*$"), tokens = r.tokens, logprobs = r.logprobs, format = how,
-           grammar = m.grammar and true or nil, cut = cut and max or nil }
+           grammar = m.grammar and true or nil, cut = cut and max or nil, prompt = text }
 end
 
 local function script_turn(st, m, hist, from)
@@ -349,7 +354,7 @@ local function run_parallel(st, m, calls, k, targets, depth)
   local out = drive(st, fns)
   local answers, err = {}, nil
   for j, b in ipairs(branches) do
-    for _, e in ipairs(b.transcript) do add(st, e) end
+    for _, e in ipairs(b.transcript) do add(st, e, true) end
     if out[j].ok then answers[j] = out[j].v
     elseif err == nil then err = out[j].v end
   end
@@ -368,7 +373,13 @@ converse = function(st, name, from, text, depth)
             depth = depth })
   while true do
     check_budget(st)
-    local turn = m.script and script_turn(st, m, hist, from) or model_turn(st, m, hist)
+    st.c.active = st.c.active + 1
+    local ok, turn = pcall(function()
+      if m.script then return script_turn(st, m, hist, from) end
+      return model_turn(st, m, hist)
+    end)
+    st.c.active = st.c.active - 1
+    if not ok then error(turn, 0) end
     st.c.turns = st.c.turns + 1
     st.c.tokens = st.c.tokens + (turn.tokens and #turn.tokens or 0)
     local calls
@@ -390,7 +401,7 @@ converse = function(st, name, from, text, depth)
     end
     add(st, { sender = name, sender_role = F.ROLES[m.role], receiver = to, text = turn.text,
               tokens = turn.tokens, logprobs = turn.logprobs, format = turn.format, depth = depth,
-              grammar = turn.grammar, cut = turn.cut and true or nil, calls = parsed })
+              grammar = turn.grammar, cut = turn.cut and true or nil, calls = parsed, prompt = turn.prompt })
     hist[#hist + 1] = { role = "assistant", content = turn.text }
     if #calls == 0 then return turn.text end
     local k = 1
@@ -416,7 +427,8 @@ converse = function(st, name, from, text, depth)
   end
 end
 
--- R.run(wf, task [, {budget=, on_message=fn(entry), models=, parallel=}]):
+-- R.run(wf, task [, {budget=, on_message=fn(entry), on_progress=fn(entry),
+-- models=, parallel=}]):
 -- runs a checked workflow on a task from the user. Delegations of one turn
 -- to independent members run together unless parallel = false. Returns
 -- {status = "ok" | "budget" | "error", reason=, answer=, transcript=,
@@ -425,8 +437,9 @@ function R.run(wf, task, opts)
   opts = opts or {}
   local b = {}
   for k, v in pairs(wf.budget) do b[k] = (opts.budget and opts.budget[k]) or v end
-  local st = { wf = wf, budget = b, transcript = {}, c = { turns = 0, tokens = 0, reserved = 0, member_turns = {} },
+  local st = { wf = wf, budget = b, transcript = {}, c = { turns = 0, tokens = 0, reserved = 0, active = 0, member_turns = {} },
                t0 = lab.now(), hist = {}, models = opts.models or {}, on_message = opts.on_message,
+               on_progress = opts.on_progress,
                parallel = opts.parallel ~= false }
   local ok, v = pcall(converse, st, wf.main, "user", task, 0)
   local out = { transcript = st.transcript, turns = st.c.turns, tokens = st.c.tokens, seconds = lab.now() - st.t0 }

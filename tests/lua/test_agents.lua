@@ -240,6 +240,7 @@ test("a model member (stories260K, plain format): tokens and log-probs in the tr
   local m = lab.model.open(MODEL)
   local prompt = R.plain_format({ { role = "system", content = "You tell stories." },
                                   { role = "user", content = "Once upon a time" } })
+  check.eq(e.prompt, prompt, "the turn's prompt is in the transcript")
   local g = lab.generate(m:seq(prompt), { max_tokens = #e.tokens, stop = "\n###" })
   check.same_list(e.tokens, g.tokens, "greedy tokens")
   -- a token budget smaller than one turn caps that turn and then ends the run
@@ -393,8 +394,16 @@ test("parallel delegations: one batched step per token, the sequential transcrip
   -- two together are as many steps as the longer
   check.eq(ss, 20, "sequential engine steps")
   check.eq(sp, 10, "batched engine steps")
-  -- the seeds a member's sampler gets do not depend on the order: a third run is the same again
-  same_transcript(R.run(wf, "go", { models = { [MODEL] = m } }), seq)
+  -- the seeds a member's sampler gets do not depend on the order: a third run is the same again;
+  -- on_progress sees the messages as they are made (b is sent its task before a answers),
+  -- on_message in the transcript's order
+  local live, final = {}, {}
+  local function key(e) return e.sender .. ">" .. e.receiver end
+  same_transcript(R.run(wf, "go", { models = { [MODEL] = m },
+    on_progress = function(e) live[#live + 1] = key(e) end,
+    on_message = function(e) final[#final + 1] = key(e) end }), seq)
+  check.eq(table.concat(final, " "), "user>boss boss>a boss>a a>boss boss>b b>boss boss>user")
+  check.eq(table.concat(live, " "), "user>boss boss>a boss>a boss>b a>boss b>boss boss>user")
 end)
 
 test("parallel delegations: nested, with tools and scripts in the branches", function()
@@ -456,6 +465,10 @@ test("parallel delegations: members shared between branches run one after anothe
   check.eq(r.status, "budget")
   check.eq(r.reason, "token budget of 6 exceeded")
   check.eq(r.tokens, 6, "the token budget is a hard cap with parallel turns")
+  -- and the turn budget: the boss's turn and a's; b's would be a third
+  r = R.run(check.ok(F.validate(spec)), "go", { models = { [MODEL] = m }, budget = { turns = 2 } })
+  check.eq(r.reason, "turn budget of 2 exceeded")
+  check.eq(r.turns, 2, "the turn budget is a hard cap with parallel turns")
   -- a tool of a branch that runs out of the run's time: the run ends on the time budget
   spec.agents[1] = { name = "a", tools = { { name = "spin", fn = function() while true do end end } },
                      script = function() return { call = "spin" } end }
