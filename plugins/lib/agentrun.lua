@@ -108,7 +108,7 @@ local function model_turn(st, m, hist)
     if at then out = out:sub(1, at - 1) end
   end
   return { text = out:match("^%s*(.-)%s*$"), tokens = r.tokens, logprobs = r.logprobs, format = how,
-           grammar = m.grammar and true or nil, cut = cut and max or nil }
+           grammar = m.grammar and true or nil, cut = cut and max or nil, prompt = text }
 end
 
 local function script_turn(m, hist, from)
@@ -216,7 +216,7 @@ converse = function(st, name, from, text, depth)
     if calls[1] and not calls[1].cut then to = calls[1].name:match("^delegate_to_(.+)$") or calls[1].name end
     add(st, { sender = name, sender_role = F.ROLES[m.role], receiver = to, text = turn.text,
               tokens = turn.tokens, logprobs = turn.logprobs, format = turn.format, depth = depth,
-              grammar = turn.grammar, cut = turn.cut and true or nil })
+              grammar = turn.grammar, cut = turn.cut and true or nil, prompt = turn.prompt })
     hist[#hist + 1] = { role = "assistant", content = turn.text }
     if #calls == 0 then return turn.text end
     for _, c in ipairs(calls) do
