@@ -70,6 +70,12 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LUALIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -MMD -MP -o $@ $< $(LUALIB) $(LIB) $(LDFLAGS) $(LDLIBS)
 
+# Tests of the workbench's engine side (session, worker) link app/'s objects.
+APP_TESTOBJ := $(filter-out $(BUILD)/app/main.o,$(APP_OBJ))
+$(BUILD)/tests/test_session: tests/test_session.c $(wildcard tests/*.h) $(APP_TESTOBJ) $(LUALIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -MMD -MP -o $@ $< $(APP_TESTOBJ) $(LUALIB) $(LIB) $(LDFLAGS) $(LDLIBS)
+
 # Every test binary prints `# passed N failed M`; tests/run.sh sums them into
 # the final `N passed, N failed` line and fails if any test failed.
 test: $(BIN) $(TEST_BIN)

@@ -37,7 +37,7 @@ static const shape shapes[] = {
 #define N_SHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 
 enum { O_SHAPE, O_DIMS, O_UNTIED, O_TOKENIZER, O_SEP, O_OUT, O_STEPS, O_BATCH, O_SEQ, O_ACCUM, O_LR, O_WARMUP,
-       O_ADAMW, O_CLIP, O_SEED, O_VAL, O_CKPT, O_RESUME, O_THREADS, O_JSON, O_WS, O_GEMM };
+       O_ADAMW, O_CLIP, O_SEED, O_VAL, O_CKPT, O_RESUME, O_THREADS, O_JSON, O_WS, O_GEMM, O_CHAT };
 static const cli_opt opts[] = {
     { "shape", 0, "NAME", "train: tiny, stories260k (default), stories15m, stories42m, stories110m" },
     { "dims", 0, "D,F,L,H,KV,CTX", "train: explicit dim, ffn dim, layers, heads, kv heads, context" },
@@ -63,6 +63,8 @@ static const cli_opt opts[] = {
     { "workspace", 'w', "DIR", "workspace for the checkpoint and the run record (default " STORE_DEFAULT_DIR
                               "; 'none': checkpoint beside the output, no record)" },
     { "gemm", 0, "KIND", "matrix kernel: own (AVX2/FMA, default where available) or blas (OpenBLAS)" },
+    { "chat-template", 0, "NAME", "JSONL examples through a chat template: model (the model's own), llama3, "
+                                  "chatml, llama2, gemma, phi3 or zephyr; loss on the completion and the turn's end" },
 };
 #define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
 
@@ -244,6 +246,7 @@ static int run(const char *cmd, const cli_spec *sp, bool finetune, int argc, cha
         if (!a.val[O_TOKENIZER]) return cli_usage_error(cmd, "a new model needs --tokenizer PATH");
     }
     s.tokenizer = a.val[O_TOKENIZER];
+    s.chat_template = a.val[O_CHAT];
     if (a.val[O_GEMM]) {
         if (strcmp(a.val[O_GEMM], "own") == 0) tgemm_set_impl(TGEMM_OWN);
         else if (strcmp(a.val[O_GEMM], "blas") == 0) tgemm_set_impl(TGEMM_BLAS);

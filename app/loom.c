@@ -170,6 +170,9 @@ int32_t loom_split(loom *l, int32_t node, int32_t at) {
     c->last_kid = n->last_kid;
     c->seq = n->seq; c->used = n->used;
     c->sampler = smp;
+    c->has_draw = n->has_draw;                  /* the tail's tokens went on in the head's draws */
+    c->draw = n->draw;
+    c->draw_at = n->draw_at + at;
     c->parent = node;
     c->origin = LOOM_SPLIT;
     c->pos0 = n->pos0 + at;

@@ -78,6 +78,14 @@ typedef struct loom_node {
     uint64_t used;          /* when seq was last used (LRU eviction) */
     char *label;            /* owned; NULL = none */
     char *sampler;          /* the sampler settings its tokens came from (JSON, owned); NULL for roots */
+    /* The generator state its tokens were drawn with (a node that was not
+     * generated, or was read from a workspace that did not record it, has
+     * none): token k was drawn after smp_reseed(chain, smp_seed_mix(draw,
+     * draw_at + k)), so drawing again from the same path and settings gives
+     * the same tokens. A split tail goes on in its head's draws. */
+    bool has_draw;
+    uint64_t draw;
+    int32_t draw_at;
     char *prompt;           /* roots: the prompt text (owned) */
     bool chat;              /* roots: the prompt went through a chat template */
 } loom_node;

@@ -5,7 +5,8 @@
  * when the node is split (the tail takes it) or its seq is evicted. Live
  * sequences stay under seq_budget by dropping the least recently used ones
  * that are not on the selected path (they are rebuilt from tokens when
- * needed). Every non-root node records the sampler settings its tokens
+ * needed); every job may also drop those (hidden_seqs) when the KV cache
+ * is full, and says how many it dropped (WEV_EVICT). Every non-root node records the sampler settings its tokens
  * came from (loom_node.sampler); at most one worker_dist job is out at a
  * time (dist_busy).
  */
@@ -19,8 +20,6 @@
 #include <time.h>
 
 #include "chat.h"
-#include "gram.h"
-#include "logits.h"
 #include "model.h"
 #include "smpjson.h"
 #include "tok.h"
@@ -51,6 +50,7 @@ int session_init(session *s, char *err, size_t errlen) {
     smp_params_default(&s->sp);
     s->cur = s->cursor = s->gen_node = -1;
     s->dist_node = s->dist_pos = -1;
+    s->replay_of = s->replay_node = -1;
     s->n_max = 256;
     s->stop_at_eos = true;
     s->seq_budget = 48;
@@ -72,6 +72,7 @@ void session_fini(session *s) {
 static void reset_tree(session *s) {
     loom_clear(&s->tree);
     s->cur = s->cursor = s->gen_node = -1;
+    s->replay_of = s->replay_node = -1;
     s->queued = 0;
     s->dirty = false;
     s->dist_busy = false;
@@ -106,7 +107,11 @@ void session_clear(session *s) {
     s->version++;
 }
 
-void session_sampler_json(const session *s, char *buf, size_t cap) { smpjson_fmt(&s->sp, s->spec, buf, cap); }
+void session_sampler_json(const session *s, char *buf, size_t cap) {
+    smpjson_fmt(&s->sp, s->spec, buf, cap);
+    if (s->bias[0]) smpjson_add_str(buf, cap, "bias", s->bias);
+    if (s->grammar[0]) smpjson_add_str(buf, cap, "grammar", s->grammar);
+}
 
 bool session_busy(const session *s) { return s->gen_node >= 0; }
 
@@ -206,9 +211,55 @@ static int32_t prompt_end(session *s, int32_t node) {
     return n ? n->pos0 + n->n : 0;
 }
 
-/* Sends a generation job for target (whose path is complete in the tree);
- * the raw distributions of positions from dist_from on go to dist_node. */
-static void submit(session *s, int32_t target, int32_t n_new, int32_t dist_from, int32_t dist_node) {
+static int cmp_used(const void *a, const void *b, void *ud) {
+    const loom *l = ud;
+    uint64_t x = l->nodes[*(const int32_t *)a].used, y = l->nodes[*(const int32_t *)b].used;
+    return x < y ? -1 : x > y;
+}
+
+/* The sequences a job for target may drop when the KV cache is full (the
+ * worker's evict list): those of the hidden branches, the nodes off the
+ * selected path, least recently used first; the donor the job forks from
+ * last. Fills r->evict / r->evict_node (*buf, which the caller frees after
+ * submitting); on no memory the list is empty. */
+static void hidden_seqs(session *s, int32_t target, worker_req *r, int32_t **buf) {
+    r->evict = r->evict_node = NULL;
+    r->n_evict = 0;
+    int32_t n = loom_n_seqs(&s->tree), k = 0;
+    *buf = n > 0 ? malloc(sizeof **buf * 2 * (size_t)n) : NULL;
+    if (!*buf) return;
+    int32_t *nodes = *buf + n, donor_node = -1;
+    for (int32_t i = 0; i < s->tree.n && k < n; i++) {
+        loom_node *x = loom_get(&s->tree, i);
+        if (!x || x->seq < 0 || i == target || loom_is_ancestor(&s->tree, i, target) || loom_is_ancestor(&s->tree, i, s->cur)) continue;
+        if (x->seq == r->donor) donor_node = i;
+        else nodes[k++] = i;
+    }
+    qsort_r(nodes, (size_t)k, sizeof *nodes, cmp_used, &s->tree);
+    if (donor_node >= 0) nodes[k++] = donor_node;
+    for (int32_t i = 0; i < k; i++) (*buf)[i] = s->tree.nodes[nodes[i]].seq;
+    r->evict = *buf;
+    r->evict_node = nodes;
+    r->n_evict = k;
+}
+
+/* The settings a job runs with: the session's, or a node's (a replay). */
+typedef struct job_settings {
+    const smp_params *sp;
+    const char *spec, *bias, *grammar;  /* NULL: none */
+    uint32_t version;
+    bool stop_at_eos;
+} job_settings;
+
+/* Sends a generation job for target (whose path is complete in the tree)
+ * with settings js (NULL: the session's); the raw distributions of
+ * positions from dist_from on go to dist_node. Its tokens continue
+ * target's draws (loom_node.draw). */
+static void submit_as(session *s, int32_t target, int32_t n_new, int32_t dist_from, int32_t dist_node,
+                      const job_settings *js) {
+    job_settings own = { &s->sp, s->spec[0] ? s->spec : NULL, s->bias[0] ? s->bias : NULL, s->grammar[0] ? s->grammar : NULL,
+                         s->sp_version, s->stop_at_eos };
+    if (!js) js = &own;
     int32_t n_path = loom_end(&s->tree, target);
     int32_t *ids = malloc(sizeof *ids * (size_t)(n_path ? n_path : 1));
     if (!ids) { session_msg(s, SESS_ERROR, "out of memory"); return; }
@@ -225,17 +276,41 @@ static void submit(session *s, int32_t target, int32_t n_new, int32_t dist_from,
     r.dist_from = dist_from < n_path ? dist_from : n_path;
     r.dist_node = dist_node;
     r.n_new = n_new;
-    r.stop_at_eos = s->stop_at_eos;
-    r.sp = &s->sp;
-    r.spec = s->spec[0] ? s->spec : NULL;
-    r.bias = s->bias[0] ? s->bias : NULL;
-    r.sp_version = s->sp_version;
-    r.grammar = s->grammar[0] ? s->grammar : NULL;
+    r.stop_at_eos = js->stop_at_eos;
+    r.sp = js->sp;
+    r.spec = js->spec;
+    r.bias = js->bias;
+    r.sp_version = js->version;
+    r.reseed = t->has_draw;
+    r.draw = t->draw;
+    r.draw_at = t->draw_at + t->n;
+    r.grammar = js->grammar;
     r.grammar_from = prompt_end(s, target);
+    int32_t *ev;
+    hidden_seqs(s, target, &r, &ev);
     t->used = ++s->clock;
+    s->freed = 0;
     if (worker_gen(s->w, &r)) session_msg(s, SESS_ERROR, "out of memory");
     else s->gen_node = target;
     free(ids);
+    free(ev);
+}
+
+static void submit(session *s, int32_t target, int32_t n_new, int32_t dist_from, int32_t dist_node) {
+    submit_as(s, target, n_new, dist_from, dist_node, NULL);
+}
+
+/* A new child of parent for tokens drawn with settings smp: its draws
+ * start from a seed of its own, the settings' seed mixed with its id (ids
+ * are stable: loom.h), so siblings differ and each can be replayed. */
+static int32_t add_drawn(session *s, int32_t parent, int origin, const char *smp, uint64_t seed) {
+    int32_t c = loom_add_child(&s->tree, parent, origin);
+    if (c < 0 || loom_set_sampler(&s->tree, c, smp)) return -1;
+    loom_node *n = &s->tree.nodes[c];
+    n->has_draw = true;
+    n->draw = smp_seed_mix(seed, (uint64_t)c);
+    n->draw_at = 0;
+    return c;
 }
 
 void session_gen(session *s, int32_t n) {
@@ -261,9 +336,9 @@ void session_gen(session *s, int32_t n) {
         loom_del(&s->tree, empty, drop_seq, s);
         c = loom_get(&s->tree, s->cur);
     }
-    if (c->n_kids > 0 || c->parent < 0 || !c->sampler || strcmp(c->sampler, smp)) {
-        target = loom_add_child(&s->tree, s->cur, LOOM_GEN);   /* new settings: a node of their own */
-        if (target < 0 || loom_set_sampler(&s->tree, target, smp)) { session_msg(s, SESS_ERROR, "out of memory"); return; }
+    if (c->n_kids > 0 || c->parent < 0 || !c->sampler || strcmp(c->sampler, smp) || !c->has_draw) {
+        target = add_drawn(s, s->cur, LOOM_GEN, smp, s->sp.seed);   /* new settings: a node of their own */
+        if (target < 0) { session_msg(s, SESS_ERROR, "out of memory"); return; }
     } else target = s->cur;
     int32_t dist_node = s->cur;      /* a fresh root: its prompt's distributions come with this job */
     s->cur = target;
@@ -344,8 +419,8 @@ void session_pick(session *s, int32_t id) {
     }
     char smp[SMPJSON_CAP];
     session_sampler_json(s, smp, sizeof smp);
-    int32_t c = loom_add_child(&s->tree, parent, LOOM_PICK);
-    if (c < 0 || loom_append(&s->tree, c, &nt) || loom_set_sampler(&s->tree, c, smp)) {
+    int32_t c = add_drawn(s, parent, LOOM_PICK, smp, s->sp.seed);
+    if (c < 0 || loom_append(&s->tree, c, &nt)) {
         session_msg(s, SESS_ERROR, "out of memory");
         return;
     }
@@ -359,6 +434,77 @@ void session_pick(session *s, int32_t id) {
     vis_escape(piece, (size_t)k, VIS_SPACE | VIS_NL, vis, sizeof vis);
     session_msg(s, SESS_INFO, "branched at position %d with '%s' (token %d)", (int)p, vis, (int)id);
     submit(s, c, 0, INT32_MAX, c);  /* builds its sequence now, so the next step is quick */
+}
+
+/* The settings node's tokens came from (its sampler JSON): values, stage
+ * order, logit bias and grammar ("" none). */
+static void node_settings(const loom_node *n, smp_params *sp, char *spec, size_t spec_cap, char *bias, size_t bias_cap,
+                          char *grammar, size_t grammar_cap) {
+    char perr[128];
+    json_doc *d = n->sampler ? smpjson_doc(n->sampler, strlen(n->sampler), perr, sizeof perr) : NULL;
+    const json *o = d ? json_root(d) : NULL;
+    smpjson_get(o, sp, spec, spec_cap);
+    snprintf(bias, bias_cap, "%s", json_str(json_get(o, "bias"), ""));
+    snprintf(grammar, grammar_cap, "%s", json_str(json_get(o, "grammar"), ""));
+    json_free(d);
+}
+
+void session_replay(session *s, int32_t node) {
+    if (need_model(s) || refuse_busy(s)) return;
+    loom_node *n = loom_get(&s->tree, node);
+    if (!n) { session_msg(s, SESS_ERROR, node < 0 ? "no node is selected" : "no node #%d", (int)node); return; }
+    if (n->parent < 0) { session_msg(s, SESS_WARN, "#%d is a prompt: nothing was drawn there", (int)node); return; }
+    if (!n->has_draw) {
+        session_msg(s, SESS_WARN, "#%d has no recorded generator state (a workspace from before they were recorded): "
+                    "nothing to replay", (int)node);
+        return;
+    }
+    int32_t skip = n->origin == LOOM_PICK ? 1 : 0;  /* a picked token was not drawn */
+    if (n->n - skip < 1) { session_msg(s, SESS_WARN, "#%d holds no drawn token to replay", (int)node); return; }
+    smp_params sp;
+    char spec[256], bias[256], grammar[512];
+    node_settings(n, &sp, spec, sizeof spec, bias, sizeof bias, grammar, sizeof grammar);
+    int32_t c = loom_add_child(&s->tree, n->parent, skip ? LOOM_PICK : LOOM_GEN);
+    n = &s->tree.nodes[node];                   /* the array may have moved */
+    if (c < 0 || loom_set_sampler(&s->tree, c, n->sampler) || (skip && loom_append(&s->tree, c, &n->toks[0]))) {
+        if (c >= 0) loom_del(&s->tree, c, NULL, NULL);
+        session_msg(s, SESS_ERROR, "out of memory");
+        return;
+    }
+    n = &s->tree.nodes[node];
+    loom_node *r = &s->tree.nodes[c];
+    r->has_draw = true;
+    r->draw = n->draw;
+    r->draw_at = n->draw_at;
+    s->cur = c;
+    s->cursor = -1;
+    s->replay_of = node;
+    s->replay_node = c;
+    loom_touch_path(&s->tree, c);
+    s->dirty = true;
+    s->version++;
+    /* the node's own settings, on a chain built for them (a version of
+     * their own), and the session's next job rebuilds its chain */
+    job_settings js = { &sp, spec[0] ? spec : NULL, bias[0] ? bias : NULL, grammar[0] ? grammar : NULL, ++s->sp_version, false };
+    s->gen_free = true;
+    session_msg(s, SESS_INFO, "replaying #%d as #%d (%d tokens)", (int)node, (int)c, (int)(n->n - skip));
+    submit_as(s, c, n->n - skip, INT32_MAX, c, &js);
+    s->sp_version++;
+}
+
+/* After a replay: whether its tokens are the original's. */
+static void replay_done(session *s, int reason) {
+    const loom_node *a = loom_get(&s->tree, s->replay_of), *b = loom_get(&s->tree, s->replay_node);
+    int32_t of = s->replay_of, as = s->replay_node;
+    s->replay_of = s->replay_node = -1;
+    if (!a || !b || reason == WDONE_STOPPED) return;
+    int32_t k = 0;
+    while (k < a->n && k < b->n && a->toks[k].id == b->toks[k].id) k++;
+    if (k == a->n && k == b->n)
+        session_msg(s, SESS_INFO, "replayed #%d as #%d: the same %d tokens", (int)of, (int)as, (int)k);
+    else
+        session_msg(s, SESS_WARN, "replayed #%d as #%d: differs from token %d of %d (is it the same model?)",
+                    (int)of, (int)as, (int)k + 1, (int)a->n);
 }
 
 /* Evaluates the selected path again when it holds tokens read back from a
@@ -484,9 +630,23 @@ static void on_done(session *s, const worker_ev *e) {
     }
     s->queued = 0;
     if (!n) return;
-    if (e->reason == WDONE_STOPPED) session_msg(s, SESS_INFO, "stopped");
-    else if (e->reason == WDONE_EOS) session_msg(s, SESS_INFO, "end of text");
-    else if (e->reason == WDONE_FULL) session_msg(s, SESS_WARN, "the context is full");
+    if (e->node == s->replay_node && e->reason != WDONE_FULL && e->reason != WDONE_ERROR) { replay_done(s, e->reason); return; }
+    if (e->node == s->replay_node) s->replay_of = s->replay_node = -1;
+    char freed[96] = "";
+    if (s->freed > 0) snprintf(freed, sizeof freed, " (freed the cache of %d hidden branch%s)", (int)s->freed, s->freed == 1 ? "" : "es");
+    if (e->reason == WDONE_STOPPED) session_msg(s, SESS_INFO, "stopped%s", freed);
+    else if (e->reason == WDONE_EOS) session_msg(s, SESS_INFO, "end of text%s", freed);
+    else if (e->reason == WDONE_FULL) session_msg(s, SESS_WARN, "%s%s", e->msg[0] ? e->msg : "the KV cache is full", freed);
+}
+
+/* A job dropped a hidden branch's sequence to make room: the node is
+ * evaluated again when it is used. */
+static void on_evict(session *s, const worker_ev *e) {
+    loom_node *n = loom_get(&s->tree, e->node);
+    if (n && n->seq == e->seq) n->seq = -1;
+    s->freed++;
+    session_msg(s, SESS_INFO, "freed the cache of %d hidden branch%s (evaluated again when used)", (int)s->freed,
+                s->freed == 1 ? "" : "es");
 }
 
 /* Distributions for an existing token (anywhere on the path of e->node):
@@ -534,8 +694,8 @@ static void want_dist(session *s) {
     loom_path_ids(&s->tree, node, ids, p + 1);
     loom_node *nd = loom_get(&s->tree, node);
     smp_params sp;
-    char spec[256];
-    smpjson_parse(nd->sampler, &sp, spec, sizeof spec);
+    char spec[256], bias[256], grammar[512];
+    node_settings(nd, &sp, spec, sizeof spec, bias, sizeof bias, grammar, sizeof grammar);
     worker_req r;
     memset(&r, 0, sizeof r);
     r.node = r.dist_node = node;
@@ -545,12 +705,16 @@ static void want_dist(session *s) {
     r.n_path = p + 1;
     r.sp = &sp;
     r.spec = spec[0] ? spec : NULL;
+    r.bias = bias[0] ? bias : NULL;
+    int32_t *ev;
+    hidden_seqs(s, node, &r, &ev);
     if (worker_dist(s->w, &r) == WORKER_OK) {
         s->dist_busy = true;
         s->dist_node = node;
         s->dist_pos = p;
     }
     free(ids);
+    free(ev);
 }
 
 /* Drops least recently used sequences beyond the budget. */
@@ -598,6 +762,7 @@ bool session_poll(session *s) {
                 session_msg(s, SESS_ERROR, "out of memory");
             break;
         case WEV_DONE: on_done(s, e); break;
+        case WEV_EVICT: on_evict(s, e); break;
         default: break;
         }
     }
@@ -607,130 +772,4 @@ bool session_poll(session *s) {
     }
     want_dist(s);
     return n > 0;
-}
-
-/* ---- settings -------------------------------------------------------------- */
-
-static const char *const setting_names[] = {
-    "temp", "top_k", "top_p", "min_p", "typical", "repeat_penalty", "repeat_last_n",
-    "frequency_penalty", "presence_penalty", "seed", "order", "n", "eos", "bias", "grammar", NULL
-};
-
-const char *const *session_setting_names(void) { return setting_names; }
-
-void session_sampler_changed(session *s) {
-    s->sp_version++;
-    s->version++;
-}
-
-static int parse_num(const char *v, double lo, double hi, double *out) {
-    char *end;
-    double x = strtod(v, &end);
-    if (end == v || *end || isnan(x) || x < lo || x > hi) return -1;
-    *out = x;
-    return 0;
-}
-
-int session_set(session *s, const char *name, const char *value, char *err, size_t errlen) {
-    smp_params sp = s->sp;
-    double x;
-    if (!value || !*value) { snprintf(err, errlen, "%s: a value is needed", name); return -1; }
-    if (strcmp(name, "order") == 0) {
-        smp *probe;
-        const char *spec = strcmp(value, "default") ? value : NULL;
-        if (smp_chain_parse(&probe, spec, &sp, err, errlen)) return -1;
-        smp_destroy(probe);
-        snprintf(s->spec, sizeof s->spec, "%s", spec ? spec : "");
-        session_sampler_changed(s);
-        return 0;
-    }
-    if (strcmp(name, "grammar") == 0) {  /* KIND VALUE, compiled here so errors show at once */
-        if (!strcmp(value, "none") || !strcmp(value, "off")) { s->grammar[0] = 0; session_sampler_changed(s); return 0; }
-        char kind[32];
-        const char *sp = strchr(value, ' ');
-        size_t kl = sp ? (size_t)(sp - value) : strlen(value);
-        snprintf(kind, sizeof kind, "%.*s", (int)(kl < sizeof kind ? kl : sizeof kind - 1), value);
-        while (sp && *sp == ' ') sp++;
-        if (!sp || !*sp) { snprintf(err, errlen, "grammar KIND VALUE: kind grammar FILE.gbnf, json-schema FILE.json, regex RE or choice A,B,C; or none"); return -1; }
-        gram *g;
-        if (gram_from_option(&g, kind, sp, err, errlen)) return -1;
-        gram_unref(g);
-        if (strlen(kind) + 1 + strlen(sp) >= sizeof s->grammar) { snprintf(err, errlen, "grammar: too long"); return -1; }
-        size_t k1 = strlen(kind), k2 = strlen(sp);
-        memcpy(s->grammar, kind, k1);
-        s->grammar[k1] = ' ';
-        memcpy(s->grammar + k1 + 1, sp, k2 + 1);
-        session_sampler_changed(s);
-        return 0;
-    }
-    if (strcmp(name, "bias") == 0) {     /* ids are checked against the vocabulary when the chain is built */
-        logits_bias b;
-        logits_bias_init(&b);
-        bool none = strcmp(value, "none") == 0;
-        int rc = none ? 0 : logits_bias_parse(&b, value, INT32_MAX, err, errlen);
-        logits_bias_fini(&b);
-        if (rc) return -1;
-        if (strlen(value) >= sizeof s->bias) { snprintf(err, errlen, "bias: at most %zu bytes", sizeof s->bias - 1); return -1; }
-        snprintf(s->bias, sizeof s->bias, "%s", none ? "" : value);
-        session_sampler_changed(s);
-        return 0;
-    }
-    if (strcmp(name, "eos") == 0) {
-        if (strcmp(value, "on") && strcmp(value, "off")) { snprintf(err, errlen, "eos: on or off"); return -1; }
-        s->stop_at_eos = strcmp(value, "on") == 0;
-        return 0;
-    }
-    if (strcmp(name, "seed") == 0) {
-        char *end;
-        unsigned long long v = strtoull(value, &end, 10);
-        if (end == value || *end || value[0] == '-') { snprintf(err, errlen, "seed: an integer >= 0"); return -1; }
-        s->sp.seed = v;
-        session_sampler_changed(s);
-        return 0;
-    }
-    bool is_int = !strcmp(name, "top_k") || !strcmp(name, "repeat_last_n") || !strcmp(name, "n");
-    if (parse_num(value, is_int ? -1e9 : -1e30, is_int ? 1e9 : 1e30, &x) || (is_int && x != floor(x))) {
-        snprintf(err, errlen, "%s: %s '%s'", name, is_int ? "not an integer:" : "not a number:", value);
-        return -1;
-    }
-    if (strcmp(name, "n") == 0) {
-        if (x < -1 || x == 0) { snprintf(err, errlen, "n: tokens per run, >= 1 or -1 (no limit)"); return -1; }
-        s->n_max = (int32_t)x;
-        return 0;
-    }
-    if (!strcmp(name, "temp")) sp.temp = (float)x;
-    else if (!strcmp(name, "top_k")) sp.top_k = (int32_t)x;
-    else if (!strcmp(name, "top_p")) sp.top_p = (float)x;
-    else if (!strcmp(name, "min_p")) sp.min_p = (float)x;
-    else if (!strcmp(name, "typical")) sp.typical_p = (float)x;
-    else if (!strcmp(name, "repeat_penalty")) sp.repeat_penalty = (float)x;
-    else if (!strcmp(name, "repeat_last_n")) sp.repeat_last_n = (int32_t)x;
-    else if (!strcmp(name, "frequency_penalty")) sp.frequency_penalty = (float)x;
-    else if (!strcmp(name, "presence_penalty")) sp.presence_penalty = (float)x;
-    else { snprintf(err, errlen, "unknown setting '%s'", name); return -1; }
-    if (smp_params_check(&sp, err, errlen)) return -1;
-    s->sp = sp;
-    session_sampler_changed(s);
-    return 0;
-}
-
-bool session_get(const session *s, const char *name, char *buf, size_t cap) {
-    const smp_params *p = &s->sp;
-    if (!strcmp(name, "temp")) snprintf(buf, cap, "%g", p->temp);
-    else if (!strcmp(name, "top_k")) snprintf(buf, cap, "%d", (int)p->top_k);
-    else if (!strcmp(name, "top_p")) snprintf(buf, cap, "%g", p->top_p);
-    else if (!strcmp(name, "min_p")) snprintf(buf, cap, "%g", p->min_p);
-    else if (!strcmp(name, "typical")) snprintf(buf, cap, "%g", p->typical_p);
-    else if (!strcmp(name, "repeat_penalty")) snprintf(buf, cap, "%g", p->repeat_penalty);
-    else if (!strcmp(name, "repeat_last_n")) snprintf(buf, cap, "%d", (int)p->repeat_last_n);
-    else if (!strcmp(name, "frequency_penalty")) snprintf(buf, cap, "%g", p->frequency_penalty);
-    else if (!strcmp(name, "presence_penalty")) snprintf(buf, cap, "%g", p->presence_penalty);
-    else if (!strcmp(name, "seed")) snprintf(buf, cap, "%llu", (unsigned long long)p->seed);
-    else if (!strcmp(name, "order")) snprintf(buf, cap, "%s", s->spec[0] ? s->spec : SMP_DEFAULT_CHAIN);
-    else if (!strcmp(name, "n")) snprintf(buf, cap, "%d", (int)s->n_max);
-    else if (!strcmp(name, "eos")) snprintf(buf, cap, "%s", s->stop_at_eos ? "on" : "off");
-    else if (!strcmp(name, "bias")) snprintf(buf, cap, "%s", s->bias[0] ? s->bias : "none");
-    else if (!strcmp(name, "grammar")) snprintf(buf, cap, "%s", s->grammar[0] ? s->grammar : "none");
-    else return false;
-    return true;
 }

@@ -67,6 +67,8 @@ typedef struct session {
     int32_t gen_node;           /* node a job is writing into, -1 = idle */
     bool gen_free;              /* that job is a free run (not a step) */
     int32_t queued;             /* steps asked for while a step ran (key repeat) */
+    int32_t freed;              /* hidden branches whose sequences the last job dropped for room */
+    int32_t replay_of, replay_node;     /* a replay running: of which node, into which (-1 none) */
     smp_params sp;
     char spec[256];             /* stage order, "" = default */
     char bias[256];             /* logit bias "ID=VALUE,...", "" = none (:set bias) */
@@ -119,6 +121,11 @@ void session_rewind(session *s);
 void session_regen(session *s);
 /* Branch at the cursor token with alternative id instead. */
 void session_pick(session *s, int32_t id);
+/* Replays node: a new sibling drawn again with the node's settings and
+ * generator state (loom_node.draw), which reproduces its tokens exactly
+ * when the model, the path before it, the bias and the grammar are the
+ * same; the status says whether they are. */
+void session_replay(session *s, int32_t node);
 void session_select(session *s, int32_t node);
 /* Switch to the previous (dir < 0) or next sibling of the nearest branching. */
 void session_sibling(session *s, int dir);

@@ -72,6 +72,22 @@ int smpjson_fmt(const smp_params *p, const char *spec, char *buf, size_t cap) {
     return (int)at;
 }
 
+int smpjson_add_str(char *buf, size_t cap, const char *key, const char *val) {
+    size_t len = strlen(buf);
+    if (len < 2 || buf[len - 1] != '}') return -1;
+    size_t kl = json_escape(key, strlen(key), NULL, 0), vl = json_escape(val, strlen(val), NULL, 0);
+    size_t need = len - 1 + (buf[len - 2] == '{' ? 0 : 1) + kl + 1 + vl + 1;
+    if (need >= cap) return -1;
+    size_t at = len - 1;
+    if (buf[len - 2] != '{') buf[at++] = ',';
+    at += json_escape(key, strlen(key), buf + at, cap - at);
+    buf[at++] = ':';
+    at += json_escape(val, strlen(val), buf + at, cap - at);
+    buf[at++] = '}';
+    buf[at] = 0;
+    return (int)at;
+}
+
 void smpjson_get(const json *o, smp_params *p, char *spec, size_t spec_cap) {
     smp_params_default(p);
     if (spec_cap) spec[0] = 0;

@@ -19,7 +19,8 @@
 #include "json.h"
 #include "smp.h"
 
-#define SMPJSON_CAP 1024    /* room for any smpjson_fmt output with an order of up to 256 bytes */
+#define SMPJSON_CAP 8192    /* room for any smpjson_fmt output with an order of up to 256 bytes, plus a
+                               bias and a grammar (smpjson_add_str) of the workbench's sizes */
 
 /* The settings p (bias ignored) with stage order spec ("" or NULL = the
  * default chain) into buf; returns the length (>= cap: cut, as snprintf). */
@@ -30,6 +31,11 @@ int smpjson_fmt(const smp_params *p, const char *spec, char *buf, size_t cap);
 int smpjson_parse(const char *text, smp_params *p, char *spec, size_t spec_cap);
 /* Settings from an already parsed object (as smpjson_parse). */
 void smpjson_get(const json *o, smp_params *p, char *spec, size_t spec_cap);
+/* Appends "key":"val" (escaped) to the JSON object in buf (which ends with
+ * '}'), canonically after the settings: the workbench records a node's
+ * logit bias and grammar so ("bias", "grammar"; absent when none). Returns
+ * the new length, or -1 when it does not fit in cap (buf unchanged). */
+int smpjson_add_str(char *buf, size_t cap, const char *key, const char *val);
 /* The shortest text that reads back as the same float (whole numbers
  * without a fraction; "null" for NaN and infinities), C locale. */
 int smpjson_num(double v, char *buf, size_t cap);

@@ -194,6 +194,12 @@ static void c_label(struct tui *t, char *a) {
     session_msg(S(t), SESS_INFO, *a ? "node #%d labelled" : "node #%d unlabelled", (int)id);
 }
 
+static void c_replay(struct tui *t, char *a) {
+    int32_t id = node_arg(t, &a);
+    if (*a) { session_msg(S(t), SESS_ERROR, "replay [#ID]: one node"); return; }
+    session_replay(S(t), id);
+}
+
 static void c_delete(struct tui *t, char *a) {
     int32_t id = node_arg(t, &a);
     if (!loom_get(&S(t)->tree, id)) { session_msg(S(t), SESS_ERROR, "no node #%d", (int)id); return; }
@@ -329,6 +335,7 @@ static const cmd cmds[] = {
     { "session", "new [NAME] | open ID | rename NAME | delete ID", "start, reopen, rename or delete a session of the workspace", c_session, CMP_SESSION },
     { "label", "[#ID] TEXT", "label the selected node (or node ID); no text removes the label", c_label, CMP_NONE },
     { "delete", "[#ID]", "delete the selected node (or node ID) and its descendants", c_delete, CMP_NONE },
+    { "replay", "[#ID]", "draw the selected node (or node ID) again as a sibling, with its settings and generator state: the same tokens", c_replay, CMP_NONE },
     { "step", "[N]", "generate N tokens (default 1)", c_step, CMP_NONE },
     { "gen", "", "generate until end of text or the token limit (:set n)", c_gen, CMP_NONE },
     { "stop", "", "stop generation", c_stop, CMP_NONE },

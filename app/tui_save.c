@@ -95,6 +95,7 @@ int tui_save_tree(const session *s, const char *path, char *err, size_t errlen) 
                 (int)n->parent, origins[n->origin < 4 ? n->origin : 1], (int)n->pos0);
         first = false;
         if (n->label) cli_put_json_str(f, n->label, strlen(n->label)); else fputs("null", f);
+        if (n->has_draw) fprintf(f, ",\"draw\":\"%llu\",\"draw_at\":%d", (unsigned long long)n->draw, (int)n->draw_at);
         if (n->parent < 0) {
             fprintf(f, ",\"prompt\":");
             cli_put_json_str(f, n->prompt ? n->prompt : "", n->prompt ? strlen(n->prompt) : 0);

@@ -154,8 +154,9 @@ static char *node_json(tui_store *m, const loom *l, int32_t id) {
         free(q);
     } else {
         const char *smp = n->sampler && n->sampler[0] == '{' && n->sampler[1] != '}' ? n->sampler + 1 : NULL;
-        fprintf(f, "{\"origin\":\"%s\",\"k\":%lld%s%s", n->origin == LOOM_PICK ? "pick" : "gen", k,
-                smp ? "," : "}", smp ? smp : "");
+        fprintf(f, "{\"origin\":\"%s\",\"k\":%lld", n->origin == LOOM_PICK ? "pick" : "gen", k);
+        if (n->has_draw) fprintf(f, ",\"draw\":\"%llu\",\"at\":%d", (unsigned long long)n->draw, (int)n->draw_at);
+        fprintf(f, "%s%s", smp ? "," : "}", smp ? smp : "");
     }
     if (fclose(f) != 0) { free(out); return NULL; }
     return out;
@@ -362,7 +363,14 @@ static void tok_from_store(const store_toks *t, int64_t i, uint32_t flags, loom_
 
 /* What a node's column says: origin, prompt, chat, k; the settings (a
  * canonical copy, new) for nodes that are not prompt text. */
-typedef struct node_info { int origin; bool prompt_kind, chat; char *prompt, *smp; int64_t k; } node_info;
+typedef struct node_info {
+    int origin;
+    bool prompt_kind, chat, has_draw;
+    char *prompt, *smp;
+    int64_t k;
+    uint64_t draw;              /* the generator state (loom_node.draw), when has_draw */
+    int32_t at;
+} node_info;
 
 static int read_info(const store_node *sn, const store_node *parent, bool parent_prompt, node_info *o) {
     memset(o, 0, sizeof *o);
@@ -381,12 +389,23 @@ static int read_info(const store_node *sn, const store_node *parent, bool parent
         o->prompt_kind = parent_prompt;
     } else {
         o->origin = strcmp(origin, "pick") ? LOOM_GEN : LOOM_PICK;
+        const json *draw = json_get(root, "draw"), *at = json_get(root, "at");
+        o->has_draw = draw && draw->type == JSON_STR && at && at->type == JSON_NUM && at->num >= 0 && at->num < INT32_MAX;
+        if (o->has_draw) {
+            char *end;
+            o->draw = strtoull(draw->str, &end, 10);
+            o->at = (int32_t)at->num;
+            o->has_draw = end != draw->str && !*end;
+        }
     }
     if (!o->prompt_kind) {
         smp_params sp;
         char spec[256], buf[SMPJSON_CAP];
         smpjson_get(root, &sp, spec, sizeof spec);
         smpjson_fmt(&sp, spec, buf, sizeof buf);
+        const char *bias = json_str(json_get(root, "bias"), ""), *grammar = json_str(json_get(root, "grammar"), "");
+        if (*bias) smpjson_add_str(buf, sizeof buf, "bias", bias);          /* as session_sampler_json */
+        if (*grammar) smpjson_add_str(buf, sizeof buf, "grammar", grammar);
         o->smp = str_dup(buf);
     }
     json_free(d);
@@ -444,6 +463,17 @@ static int load_node(tui_store *m, store *db, const store_node *v, int64_t i, co
     int rc = id < 0 ? STORE_ENOMEM : STORE_OK;
     if (!rc && (loom_set_sampler(l, id, in.smp) || loom_set_label(l, id, sn->label) || grow(m, id + 1)))
         rc = STORE_ENOMEM;
+    if (!rc && in.origin == LOOM_SPLIT && !in.prompt_kind) {   /* a split tail goes on in its head's draws */
+        const loom_node *h = &l->nodes[pm->loom];
+        in.has_draw = h->has_draw;
+        in.draw = h->draw;
+        in.at = h->draw_at + h->n;
+    }
+    if (!rc && in.has_draw) {
+        l->nodes[id].has_draw = true;
+        l->nodes[id].draw = in.draw;
+        l->nodes[id].draw_at = in.at;
+    }
     if (rc) snprintf(err, errlen, "out of memory");
     if (!rc) rc = load_toks(db, sn, l, id, &in, err, errlen);
     if (!rc) {

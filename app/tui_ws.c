@@ -465,6 +465,11 @@ static void apply_ui(session *s, const char *text, tui_ws_ui *ui) {
         char perr2[256];
         smpjson_get(smp, &sp, s->spec, sizeof s->spec);
         if (smp_params_check(&sp, perr2, sizeof perr2) == 0) s->sp = sp;
+        /* the bias and the grammar (checked again: a grammar file may have gone) */
+        const char *bias = json_str(json_get(smp, "bias"), ""), *grammar = json_str(json_get(smp, "grammar"), "");
+        if (*bias) session_set(s, "bias", bias, perr2, sizeof perr2);
+        if (*grammar && session_set(s, "grammar", grammar, perr2, sizeof perr2))
+            session_msg(s, SESS_WARN, "the session's grammar is off: %s", perr2);
         session_sampler_changed(s);
     }
     int *const fields[] = { &ui->focus, &ui->zoom, &ui->tab_wide, &ui->tab_narrow };

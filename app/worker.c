@@ -6,6 +6,9 @@
  * WEV_TOKEN is posted only after its token was evaluated, so a node's seq
  * always holds exactly the node's path. Buffers for the token loop (row,
  * post row, candidates, top-k ids) are allocated when a model opens.
+ * handle[s] is the UI's handle of engine sequence s, or -1: set only for a
+ * live sequence the UI was told about (WEV_SEQ), cleared whenever s is
+ * dropped (seq_drop), so a stale handle never resolves to a reused id.
  */
 #include "worker.h"
 
@@ -45,6 +48,9 @@ typedef struct job {
     bool has_spec;
     /* JOB_DROP */
     int32_t seq;
+    /* room in the KV cache: r.evict / r.evict_node point into evict */
+    int32_t *evict;
+    int32_t evict_at;       /* the next entry to try */
 } job;
 
 struct worker {
@@ -74,6 +80,9 @@ struct worker {
     smp_cands cands;
     float *row, *post;      /* (nv) the last logits row; the post-sampler logits */
     int32_t row_seq, row_len;
+    int32_t *handle;        /* (n_handle = the context's n_seq_max) the UI's handle of each sequence, -1 none */
+    int32_t n_handle;
+    int32_t next_handle;    /* handles are never given twice */
     int32_t *top;           /* (LOOM_TOPK) */
     ctx_entry *batch;       /* (n_batch) */
     int32_t n_stage;        /* observer capture for the token being sampled */
@@ -169,8 +178,9 @@ static void close_model(worker *w) {
     w->have_chain = false;
     smp_cands_fini(&w->cands);
     memset(&w->cands, 0, sizeof w->cands);
-    free(w->row); free(w->post); free(w->top); free(w->batch);
-    w->row = w->post = NULL; w->top = NULL; w->batch = NULL;
+    free(w->row); free(w->post); free(w->top); free(w->batch); free(w->handle);
+    w->row = w->post = NULL; w->top = NULL; w->batch = NULL; w->handle = NULL;
+    w->n_handle = 0;
     ctx_destroy(w->c);
     model_close(w->m);
     w->c = NULL; w->m = NULL; w->t = NULL;
@@ -197,7 +207,10 @@ static void do_open(worker *w, job *j) {
     w->post = malloc(sizeof *w->post * (size_t)w->nv);
     w->top = malloc(sizeof *w->top * LOOM_TOPK);
     w->batch = malloc(sizeof *w->batch * (size_t)ctx_n_batch(w->c));
-    if (!w->row || !w->post || !w->top || !w->batch || smp_cands_init(&w->cands, w->nv)) {
+    w->n_handle = ctx_n_seq_max(w->c);
+    w->handle = malloc(sizeof *w->handle * (size_t)w->n_handle);
+    if (w->handle) for (int32_t i = 0; i < w->n_handle; i++) w->handle[i] = -1;
+    if (!w->row || !w->post || !w->top || !w->batch || !w->handle || smp_cands_init(&w->cands, w->nv)) {
         close_model(w);
         post_simple(w, WEV_ERROR, -1, -1, 0, "out of memory");
         return;
@@ -271,6 +284,75 @@ static void observe(void *ud, int32_t stage, const char *name, const smp_cands *
 
 /* ---- sequences ----------------------------------------------------------- */
 
+/* The engine sequence of a UI handle, or -1 when it is gone. */
+static int32_t seq_of(const worker *w, int32_t h) {
+    for (int32_t i = 0; h >= 0 && i < w->n_handle; i++)
+        if (w->handle[i] == h) return i;
+    return -1;
+}
+
+/* The UI's handle of live sequence s, given now if it has none. */
+static int32_t handle_of(worker *w, int32_t s) {
+    if (s < 0 || s >= w->n_handle) return -1;
+    if (w->handle[s] < 0) {
+        w->handle[s] = w->next_handle;
+        w->next_handle = w->next_handle < INT32_MAX ? w->next_handle + 1 : 0;   /* 2^31 sequences later */
+    }
+    return w->handle[s];
+}
+
+static void seq_drop(worker *w, int32_t s) {
+    if (s < 0) return;
+    ctx_seq_drop(w->c, s);
+    if (s < w->n_handle) w->handle[s] = -1;
+    if (w->row_seq == s) w->row_seq = -1;
+}
+
+/* Room for the job: drops the next sequence of its evict list that is
+ * still alive (a hidden branch; `keep` never), reports it, and frees the
+ * cells nobody reaches any more (ctx_trim: a dropped donor's tail behind a
+ * fork taken from its middle). false: none is left. */
+static bool evict_one(worker *w, job *j, int32_t keep) {
+    while (j->evict_at < j->r.n_evict) {
+        int32_t k = j->evict_at++;
+        int32_t s = seq_of(w, j->r.evict[k]);
+        if (s < 0 || s == keep) continue;
+        seq_drop(w, s);
+        post_simple(w, WEV_EVICT, j->r.evict_node[k], j->r.evict[k], 0, NULL);
+        ctx_trim(w->c);
+        return true;
+    }
+    return false;
+}
+
+/* ctx_eval, dropping the job's evictable sequences one at a time while the
+ * cache is full. A cache still full then says what to do about it: the
+ * path alone needs `need` cells. */
+static int eval_room(worker *w, job *j, int32_t seq, const ctx_entry *b, int32_t n, int32_t need, char *err, size_t errlen) {
+    int rc;
+    while ((rc = ctx_eval(w->c, b, n, err, errlen)) == CTX_EFULL && evict_one(w, j, seq)) {}
+    if (rc != CTX_EFULL) return rc;
+    if (need > ctx_kv_size(w->c))
+        snprintf(err, errlen, "the path needs %d cells and the KV cache holds %d: start the workbench with a larger -c (--ctx-size)",
+                 (int)need, (int)ctx_kv_size(w->c));
+    else
+        snprintf(err, errlen, "the KV cache is full (%d of %d cells) and no hidden branch is left to free: "
+                 "start the workbench with a larger -c (--ctx-size)", (int)ctx_kv_used(w->c), (int)ctx_kv_size(w->c));
+    return rc;
+}
+
+/* A new sequence: a fork of donor when it is alive (*forked), else an empty
+ * one; while every id is taken, drops the job's evictable sequences (the
+ * donor last of all, the UI lists it so). -1 when none is left. */
+static int32_t new_seq(worker *w, job *j, int32_t donor, bool *forked) {
+    for (;;) {
+        *forked = donor >= 0 && ctx_seq_alive(w->c, donor);
+        int32_t s = *forked ? ctx_seq_fork(w->c, donor) : ctx_seq_create(w->c);
+        if (s >= 0) return s;
+        if (!evict_one(w, j, -1)) return -1;
+    }
+}
+
 /* Evaluates path[from..n) into seq, keeping the last row (and, for
  * positions p >= dist_from - 1, posting the raw distribution of the token
  * after p). Stops early (returning 1) when stopped. */
@@ -285,7 +367,7 @@ static int feed(worker *w, job *j, int32_t seq, int32_t from, char *err, size_t 
             bool want = p == r->n_path - 1 || (p >= r->dist_from - 1 && p + 1 < r->n_path);
             w->batch[k] = (ctx_entry){ seq, p, r->path[p], want };
         }
-        int rc = ctx_eval(w->c, w->batch, m, err, errlen);
+        int rc = eval_room(w, j, seq, w->batch, m, r->n_path, err, errlen);
         if (rc) return rc;
         int32_t li = 0;
         for (int32_t k = 0; k < m; k++) {
@@ -316,7 +398,7 @@ static int feed(worker *w, job *j, int32_t seq, int32_t from, char *err, size_t 
  * w->row; its id, or a negative code (err set), or -9 when stopped. */
 static int32_t materialize(worker *w, job *j, char *err, size_t errlen) {
     const worker_req *r = &j->r;
-    int32_t s = r->seq;
+    int32_t s = seq_of(w, r->seq);
     if (s >= 0 && ctx_seq_len(w->c, s) == r->n_path && r->dist_from >= r->n_path) {
         if (w->row_seq == s && w->row_len == r->n_path) return s;
         if (w->row_seq == s) w->row_seq = -1;
@@ -324,25 +406,23 @@ static int32_t materialize(worker *w, job *j, char *err, size_t errlen) {
         int rc = feed(w, j, s, r->n_path - 1, err, errlen);
         return rc == 1 ? -9 : rc ? rc : s;
     }
-    if (s >= 0) { ctx_seq_drop(w->c, s); if (w->row_seq == s) w->row_seq = -1; }
+    seq_drop(w, s);
     int32_t from = 0;
-    if (r->donor >= 0 && ctx_seq_alive(w->c, r->donor) && r->shared > 0) {
-        s = ctx_seq_fork(w->c, r->donor);
-        if (s >= 0) {
-            from = r->shared < r->n_path ? r->shared : r->n_path - 1;   /* re-evaluate the last for its row */
-            if (from > r->dist_from - 1) from = r->dist_from - 1;        /* and the rows asked for */
-            if (from > ctx_seq_len(w->c, s)) from = ctx_seq_len(w->c, s);
-            ctx_seq_rewind(w->c, s, from);
-        }
-    } else s = ctx_seq_create(w->c);
+    bool forked;
+    s = new_seq(w, j, r->shared > 0 ? seq_of(w, r->donor) : -1, &forked);
     if (s < 0) {
-        snprintf(err, errlen, "no free sequence (%d alive)", (int)ctx_n_seq(w->c));
+        snprintf(err, errlen, "no free sequence (%d alive, all on the selected path)", (int)ctx_n_seq(w->c));
         return CTX_EFULL;
+    }
+    if (forked) {
+        from = r->shared < r->n_path ? r->shared : r->n_path - 1;   /* re-evaluate the last for its row */
+        if (from > r->dist_from - 1) from = r->dist_from - 1;        /* and the rows asked for */
+        if (from > ctx_seq_len(w->c, s)) from = ctx_seq_len(w->c, s);
+        ctx_seq_rewind(w->c, s, from);
     }
     int rc = feed(w, j, s, from, err, errlen);
     if (rc) {
-        ctx_seq_drop(w->c, s);
-        if (w->row_seq == s) w->row_seq = -1;
+        seq_drop(w, s);
         return rc == 1 ? -9 : rc;
     }
     return s;
@@ -396,8 +476,10 @@ static smp *build_chain(worker *w, const worker_req *r, char *err, size_t errlen
 }
 
 /* Rebuilds the chain when the sampler settings changed, then sets its
- * history (penalties) to the path. The draw's stream is kept across jobs
- * so that stepping and free running sample alike. */
+ * history (penalties) to the path. Without r->reseed the draw's stream is
+ * kept across jobs; with it (the workbench) every token is drawn from its
+ * own seed, so stepping and free running sample alike and a node's draws
+ * can be made again. */
 static int prepare_chain(worker *w, job *j, char *err, size_t errlen) {
     const worker_req *r = &j->r;
     if (!w->have_chain || w->chain_version != r->sp_version) {
@@ -434,12 +516,14 @@ static void do_gen(worker *w, job *j) {
         return;
     }
     int32_t s = materialize(w, j, err, sizeof err);
-    if (s < 0) {
-        if (s != -9) post_simple(w, WEV_ERROR, r->node, -1, 0, err);
-        post_simple(w, WEV_DONE, r->node, -1, s == -9 ? WDONE_STOPPED : s == CTX_EFULL ? WDONE_FULL : WDONE_ERROR, NULL);
+    if (s < 0) {                        /* a full cache is said by WEV_DONE, as when a run fills it */
+        if (s != -9 && s != CTX_EFULL) post_simple(w, WEV_ERROR, r->node, -1, 0, err);
+        post_simple(w, WEV_DONE, r->node, -1, s == -9 ? WDONE_STOPPED : s == CTX_EFULL ? WDONE_FULL : WDONE_ERROR,
+                    s == CTX_EFULL ? err : NULL);
         return;
     }
-    if (s != r->seq) post_simple(w, WEV_SEQ, r->node, s, 0, NULL);
+    int32_t hs = handle_of(w, s);
+    if (hs != r->seq) post_simple(w, WEV_SEQ, r->node, hs, 0, NULL);
     update_stats(w, -1, 0);
     int32_t eos = tok_eos(w->t), eot = tok_eot(w->t), pos = r->n_path;
     double t0 = now_s();
@@ -447,6 +531,7 @@ static void do_gen(worker *w, job *j) {
     for (int32_t i = 0; r->n_new < 0 || i < r->n_new; i++) {
         if (j->serial <= atomic_load(&w->stop_upto)) { reason = WDONE_STOPPED; break; }
         smp_cands_set(&w->cands, w->row, w->nv);
+        if (r->reseed) smp_reseed(w->chain, smp_seed_mix(r->draw, (uint64_t)r->draw_at + (uint64_t)i));
         int32_t id = smp_sample(w->chain, &w->cands);
         if (id == SMP_EMASK && w->gstage) {
             gmatch *gm = gmatch_smp_matcher(w->gstage);
@@ -461,12 +546,12 @@ static void do_gen(worker *w, job *j) {
         memset(&e, 0, sizeof e);
         e.kind = WEV_TOKEN;
         e.node = r->node;
-        e.seq = s;
+        e.seq = hs;
         e.pos = pos;
         raw_record(w, w->row, id, &e.tok);
         post_record(w, id, &e.tok);
         ctx_entry b = { s, pos, id, true };
-        int rc = ctx_eval(w->c, &b, 1, err, sizeof err);
+        int rc = eval_room(w, j, s, &b, 1, pos + 1, err, sizeof err);
         if (rc) { reason = rc == CTX_EFULL ? WDONE_FULL : WDONE_ERROR; break; }
         smp_accept(w->chain, id);
         memcpy(w->row, ctx_logits(w->c, 0), sizeof *w->row * (size_t)w->nv);
@@ -476,10 +561,15 @@ static void do_gen(worker *w, job *j) {
         double dt = now_s() - t0;
         update_stats(w, dt > 0 ? (i + 1) / dt : 0, 1);
         if (r->stop_at_eos && (id == eos || (eot >= 0 && id == eot))) { reason = WDONE_EOS; break; }
-        if (pos >= ctx_kv_size(w->c)) { reason = WDONE_FULL; break; }
+        if (pos >= ctx_kv_size(w->c)) {
+            snprintf(err, sizeof err, "the path fills the KV cache (%d cells): a longer one needs a larger -c (--ctx-size)",
+                     (int)ctx_kv_size(w->c));
+            reason = WDONE_FULL;
+            break;
+        }
     }
-    if (reason == WDONE_ERROR || reason == WDONE_FULL) post_simple(w, WEV_ERROR, r->node, s, 0, err[0] ? err : "the context is full");
-    post_simple(w, WEV_DONE, r->node, s, reason, NULL);
+    if (reason == WDONE_ERROR) post_simple(w, WEV_ERROR, r->node, hs, 0, err[0] ? err : "the sampler failed");
+    post_simple(w, WEV_DONE, r->node, hs, reason, reason == WDONE_FULL ? err : NULL);
 }
 
 /* JOB_DIST: the distributions the last token of the path was drawn from,
@@ -499,8 +589,8 @@ static void do_dist(worker *w, job *j) {
     smp *ch = w->c && q >= 1 ? build_chain(w, r, err, sizeof err) : NULL;
     int32_t s = -1;
     if (ch) {
-        bool fork = r->donor >= 0 && ctx_seq_alive(w->c, r->donor) && r->shared > 0;
-        s = fork ? ctx_seq_fork(w->c, r->donor) : ctx_seq_create(w->c);
+        bool fork;
+        s = new_seq(w, j, r->shared > 0 ? seq_of(w, r->donor) : -1, &fork);
         int32_t from = fork ? (r->shared < q - 1 ? r->shared : q - 1) : 0;
         if (s >= 0 && from > ctx_seq_len(w->c, s)) from = ctx_seq_len(w->c, s);
         if (s >= 0) ctx_seq_rewind(w->c, s, from);
@@ -516,9 +606,8 @@ static void do_dist(worker *w, job *j) {
                 post_record(w, e.tok.id, &e.tok);
             }
         }
-        if (s >= 0) ctx_seq_drop(w->c, s);
-        if (w->row_seq == s) w->row_seq = -1;
-        if (s < 0) snprintf(err, sizeof err, "no free sequence (%d alive)", (int)ctx_n_seq(w->c));
+        seq_drop(w, s);
+        if (s < 0) snprintf(err, sizeof err, "no free sequence (%d alive, all on the selected path)", (int)ctx_n_seq(w->c));
     }
     smp_destroy(ch);
     if (err[0]) post_simple(w, WEV_ERROR, r->dist_node, -1, 0, err);
@@ -531,6 +620,7 @@ static void job_free(job *j) {
     if (!j) return;
     free(j->path);
     free(j->path_ids);
+    free(j->evict);
     free(j);
 }
 
@@ -548,8 +638,7 @@ static void *run(void *arg) {
         else if (j->kind == JOB_GEN) do_gen(w, j);
         else if (j->kind == JOB_DIST) do_dist(w, j);
         else if (j->kind == JOB_DROP && w->c) {
-            ctx_seq_drop(w->c, j->seq);
-            if (w->row_seq == j->seq) w->row_seq = -1;
+            seq_drop(w, seq_of(w, j->seq));
             update_stats(w, -1, 0);
         }
         job_free(j);
@@ -646,6 +735,16 @@ static int submit_req(worker *w, const worker_req *r, int kind) {
     j->r.bias = r->bias ? j->bias : NULL;
     if (r->grammar) snprintf(j->grammar, sizeof j->grammar, "%s", r->grammar);
     j->r.grammar = r->grammar ? j->grammar : NULL;
+    j->r.evict = j->r.evict_node = NULL;
+    j->r.n_evict = 0;
+    if (r->n_evict > 0 && r->evict && r->evict_node) {
+        if (!(j->evict = malloc(sizeof *j->evict * 2 * (size_t)r->n_evict))) { job_free(j); return WORKER_ENOMEM; }
+        memcpy(j->evict, r->evict, sizeof *j->evict * (size_t)r->n_evict);
+        memcpy(j->evict + r->n_evict, r->evict_node, sizeof *j->evict * (size_t)r->n_evict);
+        j->r.evict = j->evict;
+        j->r.evict_node = j->evict + r->n_evict;
+        j->r.n_evict = r->n_evict;
+    }
     if (j->r.dist_from < 1) j->r.dist_from = 1;
     if (j->r.dist_from > j->r.n_path) j->r.dist_from = j->r.n_path;
     return submit(w, j);

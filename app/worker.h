@@ -14,6 +14,15 @@
  * the path (forked in O(1) and rewound), else builds the path from scratch.
  * The job then reports the seq now holding the path (WEV_SEQ).
  *
+ * The sequence ids the UI sees are handles that are never given twice (the
+ * engine reuses its own ids after a drop), so a handle the UI still holds
+ * for a sequence that is gone names nothing, never another path.
+ *
+ * A full KV cache: a job may drop the sequences the request lists
+ * (worker_req.evict: the hidden branches, least recently used first) one at
+ * a time until its batch fits, reporting each (WEV_EVICT); only when none
+ * is left does it fail, with a message naming -c.
+ *
  * Threads: every function is for the UI thread except worker_stop, which
  * any thread (or a signal handler) may call.
  */
@@ -40,7 +49,8 @@ enum {
     WEV_DIST,       /* tok: distributions of the existing token at pos of node's path: raw (prompt
                        tokens, rebuilt paths), or raw and post (worker_dist; no flags: it failed) */
     WEV_TOKEN,      /* tok: a new token at pos, appended to node */
-    WEV_DONE        /* a generation job ended: reason */
+    WEV_DONE,       /* a generation job ended: reason (msg: why, for WDONE_FULL) */
+    WEV_EVICT       /* the job dropped seq (node's) to make room in the KV cache (worker_req.evict) */
 };
 enum { WDONE_LIMIT = 0, WDONE_EOS, WDONE_STOPPED, WDONE_FULL, WDONE_ERROR };
 
@@ -71,6 +81,12 @@ typedef struct worker_req {
     uint32_t sp_version;    /* a change rebuilds the chain, which restarts the draw from the seed */
     const char *grammar;    /* constraint "KIND VALUE" (gram_from_option), NULL = none; first stage */
     int32_t grammar_from;   /* path position where the constrained text starts (after the prompt) */
+    bool reseed;            /* token i of the job is drawn after smp_reseed(chain, smp_seed_mix(draw, draw_at + i)): */
+    uint64_t draw;          /* its draw depends on (draw, its index) alone, so a node can be replayed */
+    int32_t draw_at;
+    const int32_t *evict;   /* (n_evict) sequences the job may drop when the KV cache is full, in this order */
+    const int32_t *evict_node; /* (n_evict) the node each belongs to (for WEV_EVICT) */
+    int32_t n_evict;
 } worker_req;
 
 typedef struct worker_stats {

@@ -121,6 +121,7 @@ int32_t ctx_seq_fork(ctx *c, int32_t seq) {
 }
 int ctx_seq_rewind(ctx *c, int32_t seq, int32_t pos) { return kv_seq_rewind(c->kv, seq, pos) ? CTX_EINVAL : CTX_OK; }
 void ctx_seq_drop(ctx *c, int32_t seq) { kv_seq_drop(c->kv, seq); }
+int32_t ctx_trim(ctx *c) { return kv_trim(c->kv); }
 int32_t ctx_seq_len(const ctx *c, int32_t seq) { return kv_seq_len(c->kv, seq); }
 bool ctx_seq_alive(const ctx *c, int32_t seq) { return kv_seq_len(c->kv, seq) >= 0; }
 int32_t ctx_n_seq(const ctx *c) { return kv_n_seq(c->kv); }

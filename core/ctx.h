@@ -58,6 +58,10 @@ int32_t ctx_seq_create(ctx *c);                  /* new empty sequence, or CTX_E
 int32_t ctx_seq_fork(ctx *c, int32_t seq);       /* child sharing seq's tokens so far */
 int ctx_seq_rewind(ctx *c, int32_t seq, int32_t pos); /* keep positions [0, pos) */
 void ctx_seq_drop(ctx *c, int32_t seq);
+/* Frees cells that no live sequence reaches any more (kv_trim): after a
+ * drop, the part of a prefix that only the dropped sequence used, when
+ * another was forked from it in the middle. Returns the cells freed. */
+int32_t ctx_trim(ctx *c);
 int32_t ctx_seq_len(const ctx *c, int32_t seq);  /* -1 for a dead id */
 bool ctx_seq_alive(const ctx *c, int32_t seq);
 int32_t ctx_n_seq(const ctx *c);                 /* alive sequences */

@@ -18,6 +18,7 @@ typedef struct seg {
     int32_t *blk;
     int32_t refs;        /* 0 = slot free */
     int32_t depth;       /* segments from the root, for run bounds */
+    int32_t use;         /* kv_trim's scratch: the end of the longest use */
 } seg;
 
 typedef struct sq { int32_t leaf, len; bool alive; } sq;
@@ -227,6 +228,27 @@ int32_t kv_seq_runs(const kv *k, int32_t seq, int32_t len, kv_run *runs, int32_t
     int32_t n = cap - w;
     memmove(runs, runs + w, (size_t)n * sizeof *runs);
     return n;
+}
+
+int32_t kv_trim(kv *k) {
+    int32_t before = k->used;
+    for (int32_t i = 0; i < k->n_segs; i++) k->segs[i].use = k->segs[i].start;
+    /* every live segment is on the chain of a live sequence: a sequence uses
+     * its leaf up to its length, and each segment its parent up to its start */
+    for (int32_t q = 0; q < k->n_seq_max; q++) {
+        if (!k->seqs[q].alive) continue;
+        int32_t end = k->seqs[q].len;
+        for (int32_t l = k->seqs[q].leaf; l >= 0; l = k->segs[l].parent) {
+            seg *g = &k->segs[l];
+            if (end > g->use) g->use = end;
+            end = g->start;
+        }
+    }
+    for (int32_t i = 0; i < k->n_segs; i++) {
+        seg *g = &k->segs[i];
+        if (g->refs > 0 && g->use < g->start + g->len) seg_truncate(k, g, g->use - g->start);
+    }
+    return before - k->used;
 }
 
 int32_t kv_used_cells(const kv *k) { return k->used; }

@@ -48,6 +48,13 @@ int32_t kv_seq_runs(const kv *k, int32_t seq, int32_t len, kv_run *runs, int32_t
 /* Upper bound on the runs of any sequence of length len. */
 int32_t kv_max_runs(const kv *k, int32_t len);
 
+/* Frees the positions no live sequence can reach any more: a segment's
+ * tail beyond the longest use by its sequences and child segments (cells
+ * that a dropped sequence shared with one forked from it in the middle, or
+ * that sequences rewound while they shared it left behind). Nothing a live
+ * sequence sees changes. Returns the cells freed. O(sequences x depth). */
+int32_t kv_trim(kv *k);
+
 int32_t kv_used_cells(const kv *k);           /* positions stored, over all segments */
 int32_t kv_free_blocks(const kv *k);
 int32_t kv_n_blocks(const kv *k);

@@ -22,20 +22,23 @@
 #include <string.h>
 
 #include "logits.h"
+#include "smp_mass.h"
 #include "vecdot.h"
 
 /* ---- candidates --------------------------------------------------------- */
 
 int smp_cands_init(smp_cands *c, int32_t cap) {
     memset(c, 0, sizeof *c);
-    c->data = malloc(sizeof *c->data * (size_t)(cap > 0 ? cap : 1));
-    c->tmp = malloc(sizeof *c->tmp * (size_t)(cap > 0 ? cap : 1));
-    c->tmp_i = malloc(sizeof *c->tmp_i * (size_t)(cap > 0 ? cap : 1));
-    if (!c->data || !c->tmp || !c->tmp_i) {
-        free(c->data);
-        free(c->tmp);
-        free(c->tmp_i);
-        memset(c, 0, sizeof *c);
+    size_t m = (size_t)(cap > 0 ? cap : 1);
+    c->data = malloc(sizeof *c->data * m);
+    c->col_id = malloc(sizeof *c->col_id * m);
+    c->col_logit = malloc(sizeof *c->col_logit * m);
+    c->col_p = malloc(sizeof *c->col_p * m);
+    c->tmp = malloc(sizeof *c->tmp * m);
+    c->tmp_b = malloc(sizeof *c->tmp_b * m);
+    c->tmp_d = malloc(sizeof *c->tmp_d * m);
+    if (!c->data || !c->col_id || !c->col_logit || !c->col_p || !c->tmp || !c->tmp_b || !c->tmp_d) {
+        smp_cands_fini(c);
         return SMP_ENOMEM;
     }
     c->cap = cap;
@@ -45,48 +48,31 @@ int smp_cands_init(smp_cands *c, int32_t cap) {
 
 void smp_cands_fini(smp_cands *c) {
     free(c->data);
+    free(c->col_id);
+    free(c->col_logit);
+    free(c->col_p);
     free(c->tmp);
-    free(c->tmp_i);
+    free(c->tmp_b);
+    free(c->tmp_d);
     memset(c, 0, sizeof *c);
 }
 
+/* The row goes into the columns only: the whole-row stages read it there,
+ * and data[] is written once, by the first stage that needs it or at the
+ * end of the chain, for the candidates still left then. */
 void smp_cands_set(smp_cands *c, const float *logits, int32_t n) {
     assert(n <= c->cap && "smp_cands_set: row longer than the candidates array");
-    for (int32_t i = 0; i < n; i++) c->data[i] = (smp_cand){ i, logits[i], 0.0f };
+    memcpy(c->col_logit, logits, sizeof *logits * (size_t)(n > 0 ? n : 0));
+    for (int32_t i = 0; i < n; i++) c->col_id[i] = i;
     c->n = n;
+    c->lazy = true;
+    c->has_p = false;
     c->sorted = false;
     c->normalized = false;
     c->selected = -1;
 }
 
-/* One exp per candidate, vectorized (vd_exp_f32, within 2 ulp of expf)
- * into the scratch row, summed in double: a 128k-token row costs tens of
- * microseconds instead of two double exp() per token. */
-void smp_cands_softmax(smp_cands *c) {
-    if (c->normalized || c->n == 0) return;
-    float m = -INFINITY;
-    for (int32_t i = 0; i < c->n; i++) if (c->data[i].logit > m) m = c->data[i].logit;
-    if (m == -INFINITY) {
-        for (int32_t i = 0; i < c->n; i++) c->data[i].p = 0.0f;
-        c->normalized = true;
-        return;
-    }
-    float *e = c->tmp;
-    for (int32_t i = 0; i < c->n; i++) e[i] = c->data[i].logit - m;
-    vd_exp_f32(e, c->n);
-    /* the SIMD exp floors at ~1e-38 below -87: a masked (-inf) or hopeless
-     * token must keep probability 0. Eight partial sums in a fixed order
-     * (no long chain of dependent adds; the same result every time). */
-    double part[8] = { 0 };
-    for (int32_t i = 0; i < c->n; i++) {
-        if (!(c->data[i].logit - m >= -87.0f)) e[i] = 0.0f;
-        part[i & 7] += e[i];
-    }
-    double s = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-    double inv = s > 0 ? 1.0 / s : 0.0;
-    for (int32_t i = 0; i < c->n; i++) c->data[i].p = (float)(e[i] * inv);
-    c->normalized = true;
-}
+/* smp_cands_softmax: smp_mass.c, with the other whole-row passes. */
 
 /* Rank order; NaN logits sort last. */
 static inline float key(float v) { return isnan(v) ? -INFINITY : v; }
@@ -100,12 +86,8 @@ static int cmp_rank(const void *pa, const void *pb) {
     return ahead(a, b) ? -1 : ahead(b, a) ? 1 : 0;
 }
 
-static int cmp_id(const void *pa, const void *pb) {
-    const smp_cand *a = pa, *b = pb;
-    return (a->id > b->id) - (a->id < b->id);
-}
-
 void smp_cands_sort(smp_cands *c) {
+    smp_cands_sync(c);
     if (c->sorted) return;
     qsort(c->data, (size_t)c->n, sizeof *c->data, cmp_rank);
     c->sorted = true;
@@ -172,7 +154,17 @@ void smp_destroy(smp *s) {
 }
 
 const char *smp_name(const smp *s) { return s->iface->name ? s->iface->name : "?"; }
-int smp_apply(smp *s, smp_cands *c) { return s->iface->apply(s, c); }
+static bool takes_columns(const smp *s, const smp_cands *c);
+
+/* A stage that does not take the columns gets data[]; the caller of the
+ * outermost call gets data[] in any case. */
+int smp_apply(smp *s, smp_cands *c) {
+    if (c->lazy && !takes_columns(s, c)) smp_cands_sync(c);
+    c->depth++;
+    int rc = s->iface->apply(s, c);
+    if (--c->depth == 0) smp_cands_sync(c);
+    return rc;
+}
 void smp_accept(smp *s, int32_t tok) { if (s->iface->accept) s->iface->accept(s, tok); }
 void smp_reset(smp *s) { if (s->iface->reset) s->iface->reset(s); }
 
@@ -227,21 +219,14 @@ static bool in_id_order(const smp_cands *c) {
 static int dist_apply(smp *s, smp_cands *c) {
     dist_state *d = s->ctx;
     if (c->n <= 0) return SMP_ENOSEL;
-    smp_cands_softmax(c);
-    if (!in_id_order(c)) {
-        qsort(c->data, (size_t)c->n, sizeof *c->data, cmp_id);
-        c->sorted = false;
+    smp_mass_softmax(c);
+    double r = smp_rng_double(&d->rng);
+    int32_t pick = smp_mass_draw(c, r);
+    if (pick < 0) {
+        smp_cands_sync(c);
+        pick = best_index(c);
     }
-    double total = 0;
-    for (int32_t i = 0; i < c->n; i++) total += c->data[i].p;
-    double u = smp_rng_double(&d->rng) * total, cum = 0;
-    int32_t pick = -1;
-    for (int32_t i = 0; i < c->n; i++) {
-        if (c->data[i].p > 0) pick = i;          /* the last positive, if rounding runs out */
-        cum += c->data[i].p;
-        if (cum > u && c->data[i].p > 0) break;
-    }
-    c->selected = pick >= 0 ? pick : best_index(c);
+    c->selected = pick;
     return SMP_OK;
 }
 
@@ -263,6 +248,7 @@ static int temp_apply(smp *s, smp_cands *c) {
     const par *q = s->ctx;
     if (c->n <= 0 || q->v == 1.0f) return SMP_OK;
     if (q->v <= 0) {            /* the limit t -> 0: all mass on the best token */
+        smp_cands_sync(c);
         int32_t b = c->sorted ? 0 : best_index(c);
         c->data[0] = c->data[b];
         c->data[0].p = 1.0f;
@@ -270,7 +256,8 @@ static int temp_apply(smp *s, smp_cands *c) {
         c->sorted = c->normalized = true;
         return SMP_OK;
     }
-    for (int32_t i = 0; i < c->n; i++) c->data[i].logit /= q->v;
+    if (c->lazy) smp_mass_div(c, q->v);
+    else for (int32_t i = 0; i < c->n; i++) c->data[i].logit /= q->v;
     c->normalized = false;      /* order is unchanged */
     return SMP_OK;
 }
@@ -315,12 +302,9 @@ static int32_t nucleus(const smp_cands *c, int32_t m, double p, int32_t min_keep
 static int top_p_apply(smp *s, smp_cands *c) {
     const par *q = s->ctx;
     if (q->v >= 1.0f || c->n <= 1) return SMP_OK;
+    if (!c->sorted && c->n > SMP_MASS_MIN) return smp_mass_top_p(c, q->v, keep_at_least(q));
+    smp_cands_sync(c);
     smp_cands_softmax(c);
-    if (!c->sorted && c->n > 1024) {    /* large rows: no sort (smp_keep_mass), rank key -logit */
-        for (int32_t i = 0; i < c->n; i++) c->tmp[i] = -c->data[i].logit;
-        int32_t k = smp_keep_mass(c, c->tmp, q->v, keep_at_least(q));
-        return k < 0 ? k : SMP_OK;
-    }
     int32_t m = c->n < 256 ? c->n : 256, keep = -1;
     if (!c->sorted) {
         partial_sort(c, m);
@@ -347,6 +331,8 @@ smp *smp_create_top_p(float p, int32_t min_keep) {
 static int min_p_apply(smp *s, smp_cands *c) {
     const par *q = s->ctx;
     if (q->v <= 0 || c->n <= 1) return SMP_OK;
+    if (c->lazy && smp_mass_min_p(c, q->v, keep_at_least(q))) return SMP_OK;
+    smp_cands_sync(c);
     float lmax = c->data[c->sorted ? 0 : best_index(c)].logit;
     double thr = (double)lmax + log((double)q->v);
     int32_t kept = 0;
@@ -396,18 +382,8 @@ static int cmp_score(const void *pa, const void *pb) {
 static int typical_apply(smp *s, smp_cands *c) {
     typ_state *t = s->ctx;
     if (t->q.v >= 1.0f || c->n <= 1) return SMP_OK;
-    if (c->n > 1024) {
-        smp_cands_softmax(c);
-        /* |-log p_i - H| = |l_i - E[l]|: -log p_i = lse - l_i and H = lse -
-         * E[l], so the distance needs no log and no sort (smp_keep_mass) */
-        double lbar = 0;
-        for (int32_t i = 0; i < c->n; i++)
-            if (c->data[i].p > 0) lbar += c->data[i].p * (double)c->data[i].logit;
-        for (int32_t i = 0; i < c->n; i++)
-            c->tmp[i] = c->data[i].p > 0 ? (float)fabs((double)c->data[i].logit - lbar) : INFINITY;
-        int32_t k = smp_keep_mass(c, c->tmp, t->q.v, keep_at_least(&t->q));
-        return k < 0 ? k : SMP_OK;
-    }
+    if (c->n > SMP_MASS_MIN) return smp_mass_typical(c, t->q.v, keep_at_least(&t->q));
+    smp_cands_sync(c);
     if (c->n > t->cap) {
         void *o = realloc(t->ord, sizeof *t->ord * (size_t)c->n);
         if (!o) return SMP_ENOMEM;
@@ -616,6 +592,40 @@ static void chain_destroy(smp *s) {
 }
 static const smp_iface chain_iface = { "chain", chain_apply, chain_accept, chain_reset, chain_destroy };
 
+int32_t smp_reseed(smp *s, uint64_t seed) {
+    if (!s) return 0;
+    if (s->iface == &dist_iface) {
+        dist_state *d = s->ctx;
+        d->seed = seed;
+        smp_rng_init(&d->rng, seed, 0);
+        return 1;
+    }
+    if (s->iface != &chain_iface) return 0;
+    chain_state *ch = s->ctx;
+    int32_t k = 0;
+    for (int32_t i = 0; i < ch->n; i++) k += smp_reseed(ch->st[i], seed);
+    return k;
+}
+
+/* The stages that read and write the columns themselves (see smp_cands),
+ * and those that leave the candidates alone with these settings. */
+static bool takes_columns(const smp *s, const smp_cands *c) {
+    const smp_iface *f = s->iface;
+    if (f == &top_p_iface || f == &typical_iface || f == &temp_iface || f == &dist_iface || f == &chain_iface ||
+        f == &min_p_iface)
+        return true;
+    if (f == &top_k_iface) {
+        const par *q = s->ctx;
+        return q->k <= 0 || q->k >= c->n;
+    }
+    if (f == &pen_iface) {
+        const pen_state *p = s->ctx;
+        return p->last_n == 0 || (p->repeat == 1.0f && p->freq == 0.0f && p->presence == 0.0f);
+    }
+    if (f == &bias_iface) return ((const logits_bias *)s->ctx)->n == 0;
+    return false;
+}
+
 smp *smp_create_chain(void) {
     chain_state *ch = calloc(1, sizeof *ch);
     if (!ch) return NULL;
@@ -760,31 +770,4 @@ int smp_chain_parse(smp **out, const char *spec, const smp_params *p, char *err,
     if (rc) { smp_destroy(chain); return rc; }
     *out = chain;
     return SMP_OK;
-}
-
-/* ---- PCG32 ------------------------------------------------------------------- */
-
-/* pcg32_random_r and pcg32_srandom_r as published by O'Neill (PCG-XSH-RR):
- * a 64-bit LCG whose output is a xorshift of the high bits rotated by the
- * top 5 bits. */
-uint32_t smp_rng_u32(smp_rng *r) {
-    uint64_t old = r->state;
-    r->state = old * 6364136223846793005ULL + r->inc;
-    uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
-    uint32_t rot = (uint32_t)(old >> 59);
-    return (xorshifted >> rot) | (xorshifted << ((-rot) & 31));
-}
-
-void smp_rng_init(smp_rng *r, uint64_t seed, uint64_t stream) {
-    r->state = 0;
-    r->inc = (stream << 1) | 1u;
-    smp_rng_u32(r);
-    r->state += seed;
-    smp_rng_u32(r);
-}
-
-/* 27 + 26 bits, as MT19937's genrand_res53: exact in a double. */
-double smp_rng_double(smp_rng *r) {
-    uint32_t a = smp_rng_u32(r) >> 5, b = smp_rng_u32(r) >> 6;
-    return ((double)a * 67108864.0 + (double)b) * (1.0 / 9007199254740992.0);
 }

@@ -46,34 +46,40 @@ typedef struct smp_cand {
 } smp_cand;
 
 typedef struct smp_cands {
-    smp_cand *data;     /* (cap) */
+    smp_cand *data;     /* (cap) see `lazy` */
     int32_t n, cap;
     bool sorted;        /* data[0..n) in rank order: logit descending, then id ascending */
     bool normalized;    /* p == softmax(logit) over data[0..n) */
     int32_t selected;   /* index into data of the chosen token; -1 until a selector ran */
-    float *tmp;         /* (cap) scratch for the stages (the vectorized softmax, keys) */
-    int32_t *tmp_i;     /* (cap) scratch for the stages (smp_keep_mass's buckets) */
+    /* lazy: data[] is not written yet; the candidates are the columns
+     * col_id[i], col_logit[i] and (has_p) col_p[i], else p = 0. The
+     * whole-row stages (top_p, typical, temp, dist) work on the columns;
+     * any other stage, smp_cands_softmax / _sort / _sync, and the return of
+     * the outermost smp_apply write data[] first. */
+    bool lazy, has_p;
+    int32_t depth;      /* smp_apply nesting */
+    int32_t *col_id;    /* (cap) */
+    float *col_logit;   /* (cap) */
+    float *col_p;       /* (cap) */
+    /* scratch for the whole-row passes (smp_mass.c) */
+    float *tmp;         /* (cap) keys */
+    uint16_t *tmp_b;    /* (cap) buckets */
+    double *tmp_d;      /* (cap) the dist draw's prefix sums */
 } smp_cands;
 
+/* 40 bytes per token of cap (5 MB for 128256). */
 int smp_cands_init(smp_cands *c, int32_t cap);   /* SMP_ENOMEM or 0 */
 void smp_cands_fini(smp_cands *c);
-/* Refills from a logits row (n <= cap), ids 0..n-1 in order, nothing selected. */
+/* Refills from a logits row (n <= cap), ids 0..n-1 in order, nothing
+ * selected. The row goes into the columns (lazy): read data[] only after a
+ * stage ran (smp_apply, smp_sample) or after smp_cands_sync. */
 void smp_cands_set(smp_cands *c, const float *logits, int32_t n);
+/* Writes data[] from the columns when lazy (no-op otherwise). */
+void smp_cands_sync(smp_cands *c);
 /* Makes p the softmax of the current logits (no-op when normalized). */
 void smp_cands_softmax(smp_cands *c);
 /* Sorts into rank order (no-op when sorted). */
 void smp_cands_sort(smp_cands *c);
-/* Keeps the smallest set of candidates, taken in ascending order of key
- * (key[i] for data[i]; ties by id ascending; NaN last), whose probability
- * mass reaches p and that has at least min_keep members, as a walk over
- * the fully sorted order would, without sorting: a histogram of the keys
- * finds the bucket where the mass crosses p and only that bucket is
- * sorted (smp_mass.c). The kept candidates stay in their order, p is
- * renormalized over them; c must be normalized. key may be c->tmp. Returns how many are kept,
- * or SMP_ENOMEM. The mass before the crossing bucket is summed per bucket,
- * so a set whose mass lands within rounding (~1e-15) of p may differ by one
- * token from a walk in sorted order. */
-int32_t smp_keep_mass(smp_cands *c, const float *key, double p, int32_t min_keep);
 
 /* ---- the processor interface ------------------------------------------- */
 
@@ -100,6 +106,13 @@ const char *smp_name(const smp *s);
 int smp_apply(smp *s, smp_cands *c);
 void smp_accept(smp *s, int32_t tok);
 void smp_reset(smp *s);
+/* Restarts every dist stage of s (s itself, or the stages of a chain,
+ * nested chains included) with a new seed: the draws that follow are those
+ * of smp_create_dist(seed). Returns how many stages it reseeded (0 for a
+ * chain without dist: greedy, or a custom selector). Reseeding before each
+ * token from (a draw seed, the token's index) makes every token's draw a
+ * function of those two numbers alone, whatever ran before. */
+int32_t smp_reseed(smp *s, uint64_t seed);
 /* Applies s, then returns the selected token id, or SMP_ENOSEL when no stage
  * selected one (a chain without greedy/dist), or the stage's error. Does not
  * accept the token: call smp_accept once it joins the text. */
@@ -178,5 +191,9 @@ void smp_rng_init(smp_rng *r, uint64_t seed, uint64_t stream);
 uint32_t smp_rng_u32(smp_rng *r);
 /* Uniform in [0, 1) with 53 random bits. */
 double smp_rng_double(smp_rng *r);
+/* A seed derived from two numbers (SplitMix64 of a ^ SplitMix64(b)): for a
+ * draw seed from a run's seed and a stream number, and a token's seed from
+ * a draw seed and its index. Not symmetric: mix(a, b) != mix(b, a). */
+uint64_t smp_seed_mix(uint64_t a, uint64_t b);
 
 #endif

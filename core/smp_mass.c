@@ -1,26 +1,214 @@
-/* smp_mass: keeping the candidates that carry a probability mass, in the
- * order of a key, without sorting the vocabulary (smp_keep_mass, used by
- * top-p and typical-p).
+/* smp_mass: the samplers' whole-row passes over flat float arrays (see
+ * smp_mass.h): the softmax, top-p and typical-p without sorting the
+ * vocabulary, and the dist draw.
  *
  * A flat row (a random model, or a high temperature) needs most of a 32k
- * or 128k vocabulary for p = 0.95, and sorting it all cost more than the
- * decode step. Instead: one pass puts each candidate's key into one of
- * SMP_MASS_BUCKETS equal-width buckets over [min key, min key + 64] (keys
- * beyond, infinite or NaN go to the last bucket) and sums the mass per
- * bucket; a walk over the buckets finds the one where the mass crosses p;
- * only its members are sorted (about a hundred on a flat 128k row) to find
- * the exact last token; one more pass keeps every candidate ahead of that
- * token, in place and in order. Buckets are monotone in the key, so the
- * kept set is the prefix of the sorted order, as a sort would find it.
+ * or 128k vocabulary for p = 0.95, and sorting it cost more than a decode
+ * step. The candidates array is an array of structs; each pass here first
+ * takes the column it needs into a float array (logits, probabilities,
+ * keys) and works on that, two or four lanes at a time with SSE2 where the
+ * ISA allows (vd_isa() >= VD_AVX2; the portable setting runs the scalar
+ * loops, which do the same float and double operations in the same order,
+ * so either gives the same bits).
+ *
+ * Selecting a mass (keep_mass): one pass puts each candidate's key into one
+ * of SMP_MASS_BUCKETS equal-width buckets over [min key, min key + 64]
+ * (keys beyond, infinite or NaN go to the last bucket), a second sums the
+ * mass per bucket in candidate order; a walk over the buckets finds the one
+ * where the mass crosses p; only its members are sorted (about a hundred on
+ * a flat 128k row) to find the exact last token; one more pass keeps every
+ * candidate ahead of that token, in place and in order. Buckets are
+ * monotone in the key, so the kept set is the prefix of the sorted order,
+ * as a sort would find it.
  */
+#include "smp_mass.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "smp.h"
+#include "vecdot.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define SMP_SSE2 1
+#else
+#define SMP_SSE2 0
+#endif
 
 #define SMP_MASS_BUCKETS 4096
 #define SMP_MASS_RANGE 64.0f
+
+/* The SIMD loops run when the engine runs its SIMD kernels: tests switch
+ * both off together (vd_set_isa) to compare against the scalar loops. */
+static int simd(void) { return SMP_SSE2 && vd_isa() >= VD_AVX2; }
+
+/* ---- column passes -------------------------------------------------------- */
+
+/* The largest value, NaN skipped; -inf when there is none. As the loop
+ * `if (x > m) m = x`: max(x, m) keeps m when x is NaN. Which of +0 and -0
+ * wins may differ from the loop; no caller can tell them apart. */
+static float row_max(const float *x, int32_t n) {
+    float m = -INFINITY;
+    int32_t i = 0;
+#if SMP_SSE2
+    if (simd() && n >= 8) {
+        __m128 a = _mm_set1_ps(-INFINITY), b = a;
+        for (; i + 8 <= n; i += 8) {
+            a = _mm_max_ps(_mm_loadu_ps(x + i), a);
+            b = _mm_max_ps(_mm_loadu_ps(x + i + 4), b);
+        }
+        float t[4];
+        _mm_storeu_ps(t, _mm_max_ps(a, b));
+        for (int j = 0; j < 4; j++) if (t[j] > m) m = t[j];
+    }
+#endif
+    for (; i < n; i++) if (x[i] > m) m = x[i];
+    return m;
+}
+
+/* P = the softmax of L as smp.h defines it: one vectorized exp per
+ * candidate (vd_exp_f32, within 2 ulp of expf), zero where l - max < -87
+ * (the SIMD exp floors at ~1e-38 there: a masked or hopeless token keeps
+ * probability 0), eight partial sums in double in a fixed order (no long
+ * chain of dependent adds; the same result every time), p = e * (1/sum)
+ * rounded to float. All -inf: p = 0 everywhere. */
+static void row_softmax(const float *L, float *P, int32_t n) {
+    enum { CHUNK = 2048 };                   /* a multiple of 8, in the L1 cache */
+    float m = row_max(L, n);
+    if (m == -INFINITY) {
+        memset(P, 0, sizeof *P * (size_t)n);
+        return;
+    }
+    double part[8] = { 0 };
+#if SMP_SSE2
+    const int v = simd();
+    __m128 vm = _mm_set1_ps(m), lo = _mm_set1_ps(-87.0f);
+    __m128d s01 = _mm_setzero_pd(), s23 = s01, s45 = s01, s67 = s01;
+#endif
+    /* a chunk at a time: l - max, exp, the mask and the sums while the
+     * chunk is in the L1 cache */
+    for (int32_t i0 = 0; i0 < n; i0 += CHUNK) {
+        int32_t i1 = n - i0 < CHUNK ? n : i0 + CHUNK, i = i0;
+#if SMP_SSE2
+        if (v) for (; i + 4 <= i1; i += 4) _mm_storeu_ps(P + i, _mm_sub_ps(_mm_loadu_ps(L + i), vm));
+#endif
+        for (; i < i1; i++) P[i] = L[i] - m;
+        vd_exp_f32(P + i0, i1 - i0);
+        i = i0;
+#if SMP_SSE2
+        if (v)
+            for (; i + 8 <= i1; i += 8) {
+                __m128 e0 = _mm_and_ps(_mm_cmpge_ps(_mm_sub_ps(_mm_loadu_ps(L + i), vm), lo), _mm_loadu_ps(P + i));
+                __m128 e1 = _mm_and_ps(_mm_cmpge_ps(_mm_sub_ps(_mm_loadu_ps(L + i + 4), vm), lo), _mm_loadu_ps(P + i + 4));
+                _mm_storeu_ps(P + i, e0);
+                _mm_storeu_ps(P + i + 4, e1);
+                s01 = _mm_add_pd(s01, _mm_cvtps_pd(e0));
+                s23 = _mm_add_pd(s23, _mm_cvtps_pd(_mm_movehl_ps(e0, e0)));
+                s45 = _mm_add_pd(s45, _mm_cvtps_pd(e1));
+                s67 = _mm_add_pd(s67, _mm_cvtps_pd(_mm_movehl_ps(e1, e1)));
+            }
+        if (v && i < i1) {                   /* the last chunk's tail: lanes to part[] */
+            _mm_storeu_pd(part, s01);
+            _mm_storeu_pd(part + 2, s23);
+            _mm_storeu_pd(part + 4, s45);
+            _mm_storeu_pd(part + 6, s67);
+            s01 = s23 = s45 = s67 = _mm_setzero_pd();
+        }
+#endif
+        for (; i < i1; i++) {
+            if (!(L[i] - m >= -87.0f)) P[i] = 0.0f;
+            part[i & 7] += P[i];
+        }
+    }
+#if SMP_SSE2
+    if (v) {                                 /* lanes not yet in part[] (zero if they are) */
+        double t[8];
+        _mm_storeu_pd(t, s01);
+        _mm_storeu_pd(t + 2, s23);
+        _mm_storeu_pd(t + 4, s45);
+        _mm_storeu_pd(t + 6, s67);
+        if (n % 8 == 0) memcpy(part, t, sizeof part);
+    }
+#endif
+    double s = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    double inv = s > 0 ? 1.0 / s : 0.0;
+    int32_t i = 0;
+#if SMP_SSE2
+    if (v) {
+        __m128d vi = _mm_set1_pd(inv);
+        for (; i + 4 <= n; i += 4) {
+            __m128 e = _mm_loadu_ps(P + i);
+            __m128 a = _mm_cvtpd_ps(_mm_mul_pd(_mm_cvtps_pd(e), vi));
+            __m128 b = _mm_cvtpd_ps(_mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(e, e)), vi));
+            _mm_storeu_ps(P + i, _mm_movelh_ps(a, b));
+        }
+    }
+#endif
+    for (; i < n; i++) P[i] = (float)(P[i] * inv);
+}
+
+/* ---- the columns ---------------------------------------------------------- */
+
+void smp_cands_sync(smp_cands *c) {
+    if (!c->lazy) return;
+    const int32_t *id = c->col_id;
+    const float *L = c->col_logit, *P = c->col_p;
+    smp_cand *d = c->data;
+    int32_t n = c->n;
+    if (c->has_p) for (int32_t i = 0; i < n; i++) d[i] = (smp_cand){ id[i], L[i], P[i] };
+    else for (int32_t i = 0; i < n; i++) d[i] = (smp_cand){ id[i], L[i], 0.0f };
+    c->lazy = false;
+}
+
+/* The columns from data[] (a stage that needed data[] ran before). */
+static void to_columns(smp_cands *c) {
+    if (c->lazy) return;
+    const smp_cand *d = c->data;
+    int32_t *id = c->col_id;
+    float *L = c->col_logit, *P = c->col_p;
+    for (int32_t i = 0, n = c->n; i < n; i++) {
+        id[i] = d[i].id;
+        L[i] = d[i].logit;
+        P[i] = d[i].p;
+    }
+    c->has_p = true;
+    c->lazy = true;
+}
+
+void smp_cands_softmax(smp_cands *c) {
+    if (c->normalized || c->n == 0) return;
+    smp_cands_sync(c);
+    float *L = c->tmp, *P = c->col_p;         /* scratch while data[] is written */
+    smp_cand *d = c->data;
+    int32_t n = c->n;
+    for (int32_t i = 0; i < n; i++) L[i] = d[i].logit;
+    row_softmax(L, P, n);
+    for (int32_t i = 0; i < n; i++) d[i].p = P[i];
+    c->normalized = true;
+}
+
+void smp_mass_softmax(smp_cands *c) {
+    if (c->normalized || c->n == 0) return;
+    if (!c->lazy) { smp_cands_softmax(c); return; }
+    row_softmax(c->col_logit, c->col_p, c->n);
+    c->has_p = true;
+    c->normalized = true;
+}
+
+void smp_mass_div(smp_cands *c, float t) {
+    float *L = c->col_logit;
+    int32_t i = 0, n = c->n;
+#if SMP_SSE2
+    if (simd()) {
+        __m128 vt = _mm_set1_ps(t);
+        for (; i + 4 <= n; i += 4) _mm_storeu_ps(L + i, _mm_div_ps(_mm_loadu_ps(L + i), vt));
+    }
+#endif
+    for (; i < n; i++) L[i] /= t;
+}
+
+/* ---- keeping a mass ------------------------------------------------------- */
 
 typedef struct member { float key; int32_t id, i; } member;
 
@@ -30,62 +218,188 @@ static int cmp_member(const void *pa, const void *pb) {
     return (a->id > b->id) - (a->id < b->id);
 }
 
-int32_t smp_keep_mass(smp_cands *c, const float *key, double p, int32_t min_keep) {
-    int32_t n = c->n;
-    if (min_keep < 1) min_keep = 1;
-    if (n <= min_keep) return n;
+/* The keys are X, or -X with neg (top-p's rank key -logit: negation is
+ * exact, so no key column is written). */
+static inline float key_at(const float *X, int neg, int32_t i) { return neg ? -X[i] : X[i]; }
+
+/* Appends candidate i to the members (NaN keys as +inf); on failure the
+ * members are freed. */
+static int add_member(member **mb, int32_t *nm, int32_t *cap, const float *X, int neg, const int32_t *id, int32_t i) {
+    if (*nm == *cap) {
+        int32_t nc = *cap ? 2 * *cap : 256;
+        member *t = realloc(*mb, sizeof *t * (size_t)nc);
+        if (!t) {
+            free(*mb);
+            *mb = NULL;
+            return SMP_ENOMEM;
+        }
+        *mb = t;
+        *cap = nc;
+    }
+    float k = key_at(X, neg, i);
+    (*mb)[(*nm)++] = (member){ isnan(k) ? INFINITY : k, id[i], i };
+    return 0;
+}
+
+/* kmin: the smallest key (NaN skipped); kmax: the largest below +inf. */
+static void key_range(const float *X, int neg, int32_t n, float *pmin, float *pmax) {
     float kmin = INFINITY, kmax = -INFINITY;
-    for (int32_t i = 0; i < n; i++) {
-        float k = key[i];
+    int32_t i = 0;
+#if SMP_SSE2
+    if (simd() && n >= 4) {
+        __m128 lo = _mm_set1_ps(INFINITY), hi = _mm_set1_ps(-INFINITY), inf = lo, ninf = hi;
+        __m128 sg = _mm_set1_ps(neg ? -0.0f : 0.0f);
+        for (; i + 4 <= n; i += 4) {
+            __m128 k = _mm_xor_ps(_mm_loadu_ps(X + i), sg), fin = _mm_cmplt_ps(k, inf);
+            lo = _mm_min_ps(k, lo);                               /* k < lo ? k : lo */
+            hi = _mm_max_ps(_mm_or_ps(_mm_and_ps(fin, k), _mm_andnot_ps(fin, ninf)), hi);
+        }
+        float a[4], b[4];
+        _mm_storeu_ps(a, lo);
+        _mm_storeu_ps(b, hi);
+        for (int j = 0; j < 4; j++) {
+            if (a[j] < kmin) kmin = a[j];
+            if (b[j] > kmax) kmax = b[j];
+        }
+    }
+#endif
+    for (; i < n; i++) {
+        float k = key_at(X, neg, i);
         if (k < kmin) kmin = k;                        /* NaN compares false */
         if (k > kmax && k < INFINITY) kmax = k;
     }
+    *pmin = kmin;
+    *pmax = kmax;
+}
+
+/* B[i]: the bucket of key i (keys above top, or NaN, in the last one), and
+ * mass[b] += P[i] in candidate order (cnt[b]++ too when cnt), a chunk at a
+ * time so that the histogram reads B while it is in the L1 cache. */
+static void key_buckets(const float *X, int neg, const float *P, int32_t n, float kmin, float scale, float top,
+                        uint16_t *B, double *mass, int32_t *cnt) {
+    enum { CHUNK = 2048 };
+    for (int32_t i0 = 0; i0 < n; i0 += CHUNK) {
+        int32_t i1 = n - i0 < CHUNK ? n : i0 + CHUNK, i = i0;
+#if SMP_SSE2
+        if (simd()) {
+            __m128 vmin = _mm_set1_ps(kmin), vs = _mm_set1_ps(scale), vt = _mm_set1_ps(top);
+            __m128 cap = _mm_set1_ps((float)(SMP_MASS_BUCKETS - 1)), sg = _mm_set1_ps(neg ? -0.0f : 0.0f);
+            __m128i last = _mm_set1_epi32(SMP_MASS_BUCKETS - 1);
+            for (; i + 8 <= i1; i += 8) {
+                __m128i b2[2];
+                for (int h = 0; h < 2; h++) {
+                    __m128 k = _mm_xor_ps(_mm_loadu_ps(X + i + 4 * h), sg);
+                    __m128i in = _mm_castps_si128(_mm_cmple_ps(k, vt));  /* false for NaN and beyond */
+                    /* f < cap ? (int)f : cap, as min(f, cap) then truncation */
+                    __m128i b = _mm_cvttps_epi32(_mm_min_ps(_mm_mul_ps(_mm_sub_ps(k, vmin), vs), cap));
+                    b2[h] = _mm_or_si128(_mm_and_si128(in, b), _mm_andnot_si128(in, last));
+                }
+                _mm_storeu_si128((__m128i *)(B + i), _mm_packs_epi32(b2[0], b2[1]));   /* < 4096 */
+            }
+        }
+#endif
+        for (; i < i1; i++) {
+            float k = key_at(X, neg, i);
+            int32_t b = SMP_MASS_BUCKETS - 1;
+            if (k <= top) {
+                float f = (k - kmin) * scale;
+                b = f < SMP_MASS_BUCKETS - 1 ? (int32_t)f : SMP_MASS_BUCKETS - 1;
+            }
+            B[i] = (uint16_t)b;
+        }
+        if (cnt)
+            for (i = i0; i < i1; i++) {
+                mass[B[i]] += P[i];
+                cnt[B[i]]++;
+            }
+        else
+            for (i = i0; i < i1; i++) mass[B[i]] += P[i];
+    }
+}
+
+/* Sum of x[0..n) as four partial sums in double (x[j] into sum j % 4). */
+static double sum4(const float *x, int32_t n) {
+    double part[4] = { 0 };
+    int32_t i = 0;
+#if SMP_SSE2
+    if (simd()) {
+        __m128d a = _mm_setzero_pd(), b = a;
+        for (; i + 4 <= n; i += 4) {
+            __m128 v = _mm_loadu_ps(x + i);
+            a = _mm_add_pd(a, _mm_cvtps_pd(v));
+            b = _mm_add_pd(b, _mm_cvtps_pd(_mm_movehl_ps(v, v)));
+        }
+        _mm_storeu_pd(part, a);
+        _mm_storeu_pd(part + 2, b);
+    }
+#endif
+    for (; i < n; i++) part[i & 3] += x[i];
+    return (part[0] + part[1]) + (part[2] + part[3]);
+}
+
+/* Keeps the smallest set of candidates (normalized columns), taken in
+ * ascending order of their key (ties by id ascending; NaN last), whose mass
+ * reaches p and that has at least min_keep members, in place and in order,
+ * p renormalized over them (p / their sum, rounded to float). The keys
+ * are X (a float column of c->n), negated with neg; B is c->tmp_b. The
+ * mass before the crossing bucket is summed per bucket, so a set whose
+ * mass lands within rounding (~1e-15) of p may differ by one token from a
+ * walk in sorted order. */
+static int keep_mass(smp_cands *c, const float *X, int neg, double p, int32_t min_keep) {
+    int32_t n = c->n;
+    int32_t *id = c->col_id;
+    float *L = c->col_logit, *P = c->col_p;
+    float kmin, kmax;
+    key_range(X, neg, n, &kmin, &kmax);
     if (!(kmin < INFINITY)) kmin = kmax = 0;
     float range = kmax - kmin < SMP_MASS_RANGE ? kmax - kmin : SMP_MASS_RANGE;
     float scale = range > 0 ? (SMP_MASS_BUCKETS - 1) / range : 0;
     float top = kmin + range;
+    uint16_t *B = c->tmp_b;
+    /* the mass per bucket; the count only where min_keep needs it (with
+     * min_keep 1 and p > 0, reaching the mass implies one member) */
     double mass[SMP_MASS_BUCKETS];
     int32_t cnt[SMP_MASS_BUCKETS];
     memset(mass, 0, sizeof mass);
     memset(cnt, 0, sizeof cnt);
-    int32_t *bk = c->tmp_i;
-    for (int32_t i = 0; i < n; i++) {
-        float k = key[i];
-        int32_t b = SMP_MASS_BUCKETS - 1;
-        if (k <= top) {                                /* false for NaN and beyond */
-            float f = (k - kmin) * scale;
-            b = f < SMP_MASS_BUCKETS - 1 ? (int32_t)f : SMP_MASS_BUCKETS - 1;
-        }
-        bk[i] = b;
-        mass[b] += c->data[i].p;
-        cnt[b]++;
-    }
+    int counted = min_keep > 1;
+    key_buckets(X, neg, P, n, kmin, scale, top, B, mass, counted ? cnt : NULL);
     /* the bucket where both the mass and min_keep are reached */
     double cum = 0;
     int32_t before = 0, bc = 0;
     for (; bc < SMP_MASS_BUCKETS - 1; bc++) {
-        if (cum + mass[bc] >= p && before + cnt[bc] >= min_keep) break;
+        if (cum + mass[bc] >= p && before + cnt[bc] >= (counted ? min_keep : 0)) break;
         cum += mass[bc];
         before += cnt[bc];
     }
     /* its members in key order (NaN keys last); the walk runs on into later
-     * buckets only when rounding left the bucket sums just short */
+     * buckets only when rounding left the bucket sums just short (then with
+     * counts, to skip the empty ones) */
     member *mb = NULL, last = { 0, 0, 0 };
-    int32_t take = -1;
+    int32_t take = -1, cap = 0;
     for (int32_t b = bc; b < SMP_MASS_BUCKETS && take < 0; b++) {
-        if (!cnt[b]) continue;
-        member *t = realloc(mb, sizeof *mb * (size_t)cnt[b]);
-        if (!t) {
-            free(mb);
-            return SMP_ENOMEM;
+        if (b > bc && !counted) {
+            for (int32_t i = 0; i < n; i++) cnt[B[i]]++;
+            counted = 1;
         }
-        mb = t;
-        int32_t nm = 0;
-        for (int32_t i = 0; i < n; i++)
-            if (bk[i] == b) mb[nm++] = (member){ isnan(key[i]) ? INFINITY : key[i], c->data[i].id, i };
+        if (counted && !cnt[b]) continue;
+        int32_t nm = 0, i = 0;
+#if SMP_SSE2
+        if (simd()) {                       /* eight buckets at a time: members are rare */
+            __m128i vb = _mm_set1_epi16((short)b);
+            for (; i + 8 <= n; i += 8) {
+                int hit = _mm_movemask_epi8(_mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)(B + i)), vb));
+                for (int j = 0; hit; j++, hit >>= 2)
+                    if ((hit & 1) && add_member(&mb, &nm, &cap, X, neg, id, i + j)) return SMP_ENOMEM;
+            }
+        }
+#endif
+        for (; i < n; i++)
+            if (B[i] == b && add_member(&mb, &nm, &cap, X, neg, id, i)) return SMP_ENOMEM;
+        if (!nm) continue;
         qsort(mb, (size_t)nm, sizeof *mb, cmp_member);
         for (int32_t j = 0; j < nm; j++) {
-            cum += c->data[mb[j].i].p;
+            cum += P[mb[j].i];
             if (cum >= p && before + j + 1 >= min_keep) { take = j; break; }
         }
         last = mb[take >= 0 ? take : nm - 1];
@@ -93,22 +407,227 @@ int32_t smp_keep_mass(smp_cands *c, const float *key, double p, int32_t min_keep
         if (take < 0) before += nm;
     }
     free(mb);
-    /* keep what is ahead of (or is) the last member, in place and in order */
+    /* keep what is ahead of (or is) the last member, in place and in
+     * order: every candidate is copied to the next free place, which moves
+     * on only for a kept one (no branch to mispredict on a flat row) */
     int32_t k = 0;
-    double part[4] = { 0 };
     for (int32_t i = 0; i < n; i++) {
-        int32_t b = bk[i];
-        if (b > bc) continue;
+        int32_t b = B[i];
+        int keep = b < bc;
         if (b == bc) {
-            float kk = isnan(key[i]) ? INFINITY : key[i];
-            if (!(kk < last.key || (kk == last.key && c->data[i].id <= last.id))) continue;
+            float kk = key_at(X, neg, i);
+            if (isnan(kk)) kk = INFINITY;
+            keep = kk < last.key || (kk == last.key && id[i] <= last.id);
         }
-        part[k & 3] += c->data[i].p;
-        c->data[k++] = c->data[i];
+        id[k] = id[i];
+        L[k] = L[i];
+        P[k] = P[i];
+        k += keep;
     }
-    double s = (part[0] + part[1]) + (part[2] + part[3]);
     c->n = k;
-    if (s > 0) for (int32_t i = 0; i < k; i++) c->data[i].p = (float)(c->data[i].p / s);
+    double s = sum4(P, k);
+    if (!(s > 0)) {
+        c->normalized = false;
+        return 0;
+    }
+    int32_t j = 0;
+#if SMP_SSE2
+    if (simd()) {
+        __m128d vs = _mm_set1_pd(s);
+        for (; j + 4 <= k; j += 4) {
+            __m128 w = _mm_loadu_ps(P + j);
+            __m128 a = _mm_cvtpd_ps(_mm_div_pd(_mm_cvtps_pd(w), vs));
+            __m128 b = _mm_cvtpd_ps(_mm_div_pd(_mm_cvtps_pd(_mm_movehl_ps(w, w)), vs));
+            _mm_storeu_ps(P + j, _mm_movelh_ps(a, b));
+        }
+    }
+#endif
+    for (; j < k; j++) P[j] = (float)(P[j] / s);
+    return 0;
+}
+
+int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep) {
+    if (min_keep < 1) min_keep = 1;
+    to_columns(c);
+    smp_mass_softmax(c);
+    if (c->n <= min_keep) return 0;
+    /* the rank key -logit: ascending key = logit descending */
+    return keep_mass(c, c->col_logit, 1, p, min_keep);
+}
+
+/* |-log p_i - H| = |l_i - E[l]|: -log p_i = lse - l_i and H = lse - E[l]
+ * (over the candidates with p > 0), so the distance needs no log. E[l] is
+ * one chain of adds in candidate order; the keys round to float. */
+int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
+    if (min_keep < 1) min_keep = 1;
+    to_columns(c);
+    smp_mass_softmax(c);
+    if (c->n <= min_keep) return 0;
+    int32_t n = c->n;
+    const float *L = c->col_logit, *P = c->col_p;
+    float *K = c->tmp;
+    double lbar = 0;
+    for (int32_t i = 0; i < n; i++)
+        if (P[i] > 0) lbar += P[i] * (double)L[i];
+    int32_t i = 0;
+#if SMP_SSE2
+    if (simd()) {
+        __m128d vl = _mm_set1_pd(lbar), abs = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffLL));
+        __m128 zero = _mm_setzero_ps(), inf = _mm_set1_ps(INFINITY);
+        for (; i + 4 <= n; i += 4) {
+            __m128 l = _mm_loadu_ps(L + i), pos = _mm_cmpgt_ps(_mm_loadu_ps(P + i), zero);
+            __m128 a = _mm_cvtpd_ps(_mm_and_pd(_mm_sub_pd(_mm_cvtps_pd(l), vl), abs));
+            __m128 b = _mm_cvtpd_ps(_mm_and_pd(_mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(l, l)), vl), abs));
+            __m128 k = _mm_movelh_ps(a, b);
+            _mm_storeu_ps(K + i, _mm_or_ps(_mm_and_ps(pos, k), _mm_andnot_ps(pos, inf)));
+        }
+    }
+#endif
+    for (; i < n; i++) K[i] = P[i] > 0 ? (float)fabs((double)L[i] - lbar) : INFINITY;
+    return keep_mass(c, K, 0, p, min_keep);
+}
+
+/* ---- min-p ------------------------------------------------------------------ */
+
+int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
+    int32_t n = c->n;
+    int32_t *id = c->col_id;
+    float *L = c->col_logit, *P = c->col_p;
+    /* the best candidate's logit: the largest that is not NaN (the rank
+     * order puts NaN last), or the first when sorted */
+    float lmax = c->sorted ? L[0] : row_max(L, n);
+    if (!c->sorted && !(lmax > -INFINITY)) return 0;
+    double thr = (double)lmax + log((double)v);
+    int32_t kept = 0;
+    for (int32_t i = 0; i < n; i++) kept += (double)L[i] >= thr;
+    if (kept < keep) return 0;
+    int32_t k = 0;
+    for (int32_t i = 0; i < n; i++) {
+        float l = L[i];
+        id[k] = id[i];
+        L[k] = l;
+        P[k] = P[i];
+        k += (double)l >= thr;
+    }
+    if (k >= n) return 1;
+    c->n = k;
+    if (!c->normalized) return 1;
+    double s = 0;                            /* one chain, as the sorting paths renormalize */
+    for (int32_t i = 0; i < k; i++) s += P[i];
+    if (s > 0) for (int32_t i = 0; i < k; i++) P[i] = (float)(P[i] / s);
     else c->normalized = false;
-    return k;
+    return 1;
+}
+
+/* ---- the dist draw ----------------------------------------------------------- */
+
+static int cmp_id(const void *pa, const void *pb) {
+    const smp_cand *a = pa, *b = pb;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+/* When every p is 0 or at least 2^-29 (a multiple of 2^-52) and the total
+ * stays below 2, every partial sum of the chain `cum += p` is exact (a
+ * multiple of 2^-52 below 2 is a double), so the sums can be taken in any
+ * order: per block of 64, two lanes at a time, and the walk only enters
+ * the block where the prefix passes u. What the chain would give, with no
+ * chain of dependent adds over the whole row. -2 when the row does not
+ * qualify (a tiny p, a negative or NaN one, a total of 2 or more). */
+static int32_t exact_draw(const float *P, int32_t n, double r, double *bs) {
+    enum { BLK = 64 };
+    const float tiny = 0x1p-29f;
+    int32_t nb = (n + BLK - 1) / BLK;
+    int ok = 1;
+    for (int32_t b = 0; b < nb && ok; b++) {
+        int32_t i = b * BLK, e = n - i < BLK ? n : i + BLK;
+        double s = 0;
+#if SMP_SSE2
+        if (simd() && e - i == BLK) {
+            __m128d a0 = _mm_setzero_pd(), a1 = a0;
+            __m128 bad = _mm_setzero_ps(), z = bad, t = _mm_set1_ps(tiny);
+            for (; i < e; i += 4) {
+                __m128 p = _mm_loadu_ps(P + i);
+                /* good: p == 0 or p >= tiny (false for NaN and p < 0) */
+                bad = _mm_or_ps(bad, _mm_andnot_ps(_mm_or_ps(_mm_cmpeq_ps(p, z), _mm_cmpge_ps(p, t)), _mm_castsi128_ps(_mm_set1_epi32(-1))));
+                a0 = _mm_add_pd(a0, _mm_cvtps_pd(p));
+                a1 = _mm_add_pd(a1, _mm_cvtps_pd(_mm_movehl_ps(p, p)));
+            }
+            if (_mm_movemask_ps(bad)) { ok = 0; break; }
+            double h[2];
+            _mm_storeu_pd(h, _mm_add_pd(a0, a1));
+            s = h[0] + h[1];
+        }
+#endif
+        for (; i < e; i++) {
+            float p = P[i];
+            if (!(p == 0 || p >= tiny)) { ok = 0; break; }
+            s += p;
+        }
+        bs[b] = s;
+    }
+    if (!ok) return -2;
+    double total = 0;
+    for (int32_t b = 0; b < nb; b++) total += bs[b];
+    if (!(total < 2)) return -2;
+    double u = r * total, cum = 0;
+    for (int32_t b = 0; b < nb; b++) {
+        if (!(cum + bs[b] > u)) { cum += bs[b]; continue; }
+        for (int32_t i = b * BLK; i < n; i++) {
+            cum += P[i];
+            if (cum > u) return i;
+        }
+    }
+    for (int32_t i = n - 1; i >= 0; i--)     /* u not passed (r * total rounded up) */
+        if (P[i] > 0) return i;
+    return -1;
+}
+
+/* One chain of adds in id order gives the total and, kept in tmp_d, every
+ * prefix sum: the first prefix above u is then found by bisection instead
+ * of a second walk. Adding p >= 0 never lowers a double sum, so the
+ * prefixes are sorted, and the first one above u >= 0 ends on a p > 0, the
+ * token the walk `cum += p; if (cum > u && p > 0) stop` stops at. A
+ * negative or NaN p (a custom stage's) takes that walk itself. */
+int32_t smp_mass_draw(smp_cands *c, double r) {
+    int32_t n = c->n;
+    to_columns(c);
+    for (int32_t i = 1; i < n; i++)
+        if (c->col_id[i - 1] > c->col_id[i]) {
+            smp_cands_sync(c);
+            qsort(c->data, (size_t)n, sizeof *c->data, cmp_id);
+            c->sorted = false;
+            to_columns(c);
+            break;
+        }
+    const float *P = c->col_p;
+    int32_t k = exact_draw(P, n, r, c->tmp_d);
+    if (k != -2) return k;
+    double *pre = c->tmp_d, cum = 0;
+    int32_t last = -1;
+    int valid = 1;
+    for (int32_t i = 0; i < n; i++) {
+        float p = P[i];
+        valid &= p >= 0;
+        if (p > 0) last = i;
+        cum += p;
+        pre[i] = cum;
+    }
+    double u = r * cum;
+    if (!valid) {
+        double s = 0;
+        int32_t pick = -1;
+        for (int32_t i = 0; i < n; i++) {
+            if (P[i] > 0) pick = i;
+            s += P[i];
+            if (s > u && P[i] > 0) break;
+        }
+        return pick;
+    }
+    int32_t lo = 0, hi = n;                 /* the first i with pre[i] > u */
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (pre[mid] > u) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo < n ? lo : last;
 }

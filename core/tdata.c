@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat.h"
 #include "json.h"
 #include "sha256.h"
 #include "tok.h"
@@ -25,6 +26,7 @@ struct tdata {
     int64_t n_items;          /* documents and examples added: their split index */
     vec stream[2];            /* text tokens per split, before packing */
     vec rows[2];              /* (n_rows, T+1) per split */
+    int chat;                 /* CHAT_* of the examples */
     int32_t *ids;             /* tokenizer output scratch */
     int32_t ids_cap;
     bool finished;
@@ -88,11 +90,13 @@ static int split_of(tdata *d) {
     return (double)(h >> 11) / 9007199254740992.0 < d->val_frac ? TDATA_VAL : TDATA_TRAIN;
 }
 
-/* Tokenizes s[n] (no BOS) into d->ids; returns the count or a negative code. */
-static int encode(tdata *d, const char *where, const char *s, size_t n, char *err, size_t errlen) {
+/* Tokenizes s[n] (no BOS) into d->ids; returns the count or a negative code.
+ * special: control-token text (<|im_start|>...) becomes those tokens. */
+static int encode_sp(tdata *d, const char *where, const char *s, size_t n, bool special, char *err,
+                     size_t errlen) {
     char terr[256];
     for (;;) {
-        int32_t k = tok_encode(d->tk, s, n, false, false, d->ids, d->ids_cap, terr, sizeof terr);
+        int32_t k = tok_encode(d->tk, s, n, false, special, d->ids, d->ids_cap, terr, sizeof terr);
         if (k < 0) return fail(err, errlen, TDATA_EFORMAT, "%s: %s", where, terr);
         if (k <= d->ids_cap) return k;
         int32_t *ni = realloc(d->ids, sizeof *ni * (size_t)k);
@@ -100,6 +104,27 @@ static int encode(tdata *d, const char *where, const char *s, size_t n, char *er
         d->ids = ni;
         d->ids_cap = k;
     }
+}
+
+static int encode(tdata *d, const char *where, const char *s, size_t n, char *err, size_t errlen) {
+    return encode_sp(d, where, s, n, false, err, errlen);
+}
+
+void tdata_set_chat(tdata *d, int kind) { d->chat = kind; }
+
+/* The user turn and the assistant's header of a chat example, tokenized. */
+static int encode_chat_prompt(tdata *d, const char *where, const char *prompt, size_t plen, char *err,
+                              size_t errlen) {
+    char *p = malloc(plen + 1);
+    if (!p) return fail(err, errlen, TDATA_ENOMEM, "%s: out of memory", where);
+    memcpy(p, prompt, plen);
+    p[plen] = 0;
+    char *text = chat_format(d->chat, p);
+    free(p);
+    if (!text) return fail(err, errlen, TDATA_ENOMEM, "%s: out of memory", where);
+    int k = encode_sp(d, where, text, strlen(text), true, err, errlen);
+    free(text);
+    return k;
 }
 
 static bool blank(const char *s, size_t n) {
@@ -186,15 +211,23 @@ int tdata_add_example(tdata *d, const char *where, const char *prompt, size_t pl
     size_t start = v->n;
     int32_t bos = tok_bos(d->tk), eos = tok_eos(d->tk);
     int oom = bos >= 0 ? push(v, bos, 0) : 0;
-    int k = plen ? encode(d, where, prompt, plen, err, errlen) : 0;
-    if (k < 0) return k;
+    int k = d->chat ? encode_chat_prompt(d, where, prompt, plen, err, errlen)
+          : plen ? encode(d, where, prompt, plen, err, errlen) : 0;
+    if (k < 0) { v->n = start; return k; }
     for (int i = 0; i < k && !oom; i++) oom = push(v, d->ids[i], 0);
     /* the completion is tokenized after the prompt's text, as generation
      * would produce it: the prompt is encoded alone, then the completion */
     k = encode(d, where, completion, clen, err, errlen);
     if (k < 0) { v->n = start; return k; }
     for (int i = 0; i < k && !oom; i++) oom = push(v, d->ids[i], 1);
-    if (eos >= 0 && !oom) oom = push(v, eos, 1);
+    if (d->chat) {                      /* the turn's end: how a chat model stops */
+        const char *end = chat_turn_end(d->chat);
+        k = encode_sp(d, where, end, strlen(end), true, err, errlen);
+        if (k < 0) { v->n = start; return k; }
+        for (int i = 0; i < k && !oom; i++) oom = push(v, d->ids[i], 1);
+    } else if (eos >= 0 && !oom) {
+        oom = push(v, eos, 1);
+    }
     if (oom) return fail(err, errlen, TDATA_ENOMEM, "%s: out of memory", where);
     size_t n = v->n - start;
     if (n > (size_t)d->T + 1) {

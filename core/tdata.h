@@ -42,6 +42,12 @@ int tdata_add_text_file(tdata *d, const char *path, const char *sep, char *err, 
  * The completion must not be empty. */
 int tdata_add_example(tdata *d, const char *where, const char *prompt, size_t plen, const char *completion,
                       size_t clen, char *err, size_t errlen);
+/* Formats the examples added from now on with a chat template family
+ * (core/chat.h; CHAT_NONE: plain): the row is BOS, chat_format(kind, prompt)
+ * (its markers parsed as special tokens), the completion, and
+ * chat_turn_end(kind); the loss counts on the completion's tokens and the
+ * turn's end, nothing else (no EOS after the turn's end). */
+void tdata_set_chat(tdata *d, int kind);
 /* A JSONL file of {"prompt": "...", "completion": "..."} lines (blank lines
  * skipped). */
 int tdata_add_jsonl_file(tdata *d, const char *path, char *err, size_t errlen);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "chat.h"
 #include "gguf.h"
 #include "json.h"
 #include "model.h"
@@ -100,6 +101,34 @@ static int load_data(run *r, char *err, size_t errlen) {
     r->data = tdata_create(r->tk, s->opts.seq_len, s->opts.seed, s->val_frac);
     if (!r->data) return fail(err, errlen, TRAIN_EINVAL, "bad sequence length %d or validation fraction %g",
                               s->opts.seq_len, s->val_frac);
+    if (s->chat_template && *s->chat_template) {
+        int kind = chat_kind_named(s->chat_template);
+        if (!kind && strcmp(s->chat_template, "model") != 0)
+            return fail(err, errlen, TRAIN_EINVAL, "unknown chat template '%s' (model, llama3, chatml, llama2, "
+                        "gemma, phi3 or zephyr)", s->chat_template);
+        if (!kind) {
+            const model *m = s->base ? s->base : r->base;
+            const char *t = m ? model_get_info(m)->chat_template : NULL, *gt;
+            size_t gl;
+            char *own = NULL;   /* a GGUF string is not NUL-terminated */
+            if (!m && r->vocab_src && gguf_get_str(r->vocab_src, "tokenizer.chat_template", &gt, &gl) == 0 &&
+                (own = malloc(gl + 1))) {
+                memcpy(own, gt, gl);
+                own[gl] = 0;
+                t = own;
+            }
+            const char *who = m ? model_path(m) : s->tokenizer ? s->tokenizer : "the tokenizer";
+            if (!t) return fail(err, errlen, TRAIN_EINVAL, "--chat-template model: %s has no chat template; name "
+                                "a family instead (llama3, chatml, llama2, gemma, phi3, zephyr)", who);
+            kind = chat_detect(t);
+            free(own);
+            if (!kind)
+                return fail(err, errlen, TRAIN_EINVAL, "--chat-template model: the chat template of %s is not "
+                            "one of the known families (llama3, chatml, llama2, gemma, phi3, zephyr); name one", who);
+        }
+        tdata_set_chat(r->data, kind);
+        r->res->chat = kind;
+    }
     for (int i = 0; i < s->n_text; i++)
         if (tdata_add_text_file(r->data, s->text_files[i], s->sep, err, errlen)) return TRAIN_EFORMAT;
     for (int i = 0; i < s->n_texts; i++) {
@@ -120,29 +149,34 @@ static int load_data(run *r, char *err, size_t errlen) {
     return tdata_finish(r->data, err, errlen) ? TRAIN_EINVAL : TRAIN_OK;
 }
 
-static void ckpt_path(const trun_spec *s, char *out, size_t cap) {
-    if (s->opts.ckpt_path) { snprintf(out, cap, "%s", s->opts.ckpt_path); return; }
-    const char *base = strrchr(s->output, '/');
-    base = base ? base + 1 : s->output;
-    if (s->ws) {
-        snprintf(out, cap, "%s/train", store_dir(s->ws));
+void trun_ckpt_path(const char *ws_dir, const char *output, char *out, size_t cap) {
+    const char *base = strrchr(output, '/');
+    base = base ? base + 1 : output;
+    if (ws_dir) {
+        snprintf(out, cap, "%s/train", ws_dir);
         mkdir(out, 0777);
         snprintf(out + strlen(out), cap - strlen(out), "/%s.ckpt", base);
     } else {
-        snprintf(out, cap, "%s.ckpt", s->output);
+        snprintf(out, cap, "%s.ckpt", output);
     }
+}
+
+static void ckpt_path(const trun_spec *s, char *out, size_t cap) {
+    if (s->opts.ckpt_path) { snprintf(out, cap, "%s", s->opts.ckpt_path); return; }
+    trun_ckpt_path(s->ws ? store_dir(s->ws) : NULL, s->output, out, cap);
+}
+
+void trun_record_step(store *ws, int64_t run_id, const train_stat *st) {
+    store_metric_set(ws, run_id, "loss", st->step, st->loss, NULL, 0);
+    store_metric_set(ws, run_id, "lr", st->step, st->lr, NULL, 0);
+    store_metric_set(ws, run_id, "grad_norm", st->step, st->grad_norm, NULL, 0);
+    store_metric_set(ws, run_id, "tok_per_s", st->step, st->tok_per_s, NULL, 0);
+    if (!isnan(st->val_loss)) store_metric_set(ws, run_id, "val_loss", st->step, st->val_loss, NULL, 0);
 }
 
 static int on_step(void *ud, const train_stat *st) {
     run *r = ud;
-    if (r->s->ws && r->run_id) {
-        store *ws = r->s->ws;
-        store_metric_set(ws, r->run_id, "loss", st->step, st->loss, NULL, 0);
-        store_metric_set(ws, r->run_id, "lr", st->step, st->lr, NULL, 0);
-        store_metric_set(ws, r->run_id, "grad_norm", st->step, st->grad_norm, NULL, 0);
-        store_metric_set(ws, r->run_id, "tok_per_s", st->step, st->tok_per_s, NULL, 0);
-        if (!isnan(st->val_loss)) store_metric_set(ws, r->run_id, "val_loss", st->step, st->val_loss, NULL, 0);
-    }
+    if (r->s->ws && r->run_id) trun_record_step(r->s->ws, r->run_id, st);
     r->res->loss = st->loss;
     if (!isnan(st->val_loss)) r->res->val_loss = st->val_loss;
     r->res->steps = st->step;
@@ -168,11 +202,11 @@ static void settings_json(const run *r, char *out, size_t cap) {
              "{\"output\":%s,\"base\":%s,\"dim\":%d,\"ffn\":%d,\"layers\":%d,\"heads\":%d,\"kv_heads\":%d,"
              "\"vocab\":%d,\"ctx\":%d,\"tied\":%s,\"params\":%zu,\"batch\":%d,\"seq_len\":%d,\"accum\":%d,"
              "\"steps\":%lld,\"warmup\":%lld,\"lr\":%g,\"lr_min\":%g,\"weight_decay\":%g,\"beta1\":%g,\"beta2\":%g,"
-             "\"eps\":%g,\"clip\":%g,\"val_frac\":%g,\"data_sha256\":\"%s\",\"rows_train\":%lld,\"rows_val\":%lld}",
+             "\"eps\":%g,\"clip\":%g,\"val_frac\":%g,\"chat_template\":\"%s\",\"data_sha256\":\"%s\",\"rows_train\":%lld,\"rows_val\":%lld}",
              eo, eb, c->dim, c->ffn_dim, c->n_layers, c->n_heads,
              c->n_kv_heads, c->n_vocab, c->ctx, c->tied ? "true" : "false", r->tm->n_params, o->batch, o->seq_len,
              o->accum, (long long)o->steps, (long long)o->warmup, o->lr, o->lr_min, o->weight_decay, o->beta1,
-             o->beta2, o->eps, o->clip, s->val_frac, r->res->data_sha256, (long long)r->res->rows_train,
+             o->beta2, o->eps, o->clip, s->val_frac, chat_name(r->res->chat), r->res->data_sha256, (long long)r->res->rows_train,
              (long long)r->res->rows_val);
 }
 
@@ -217,10 +251,10 @@ int trun_run(const trun_spec *s, trun_ready_fn ready, trun_step_fn step, void *u
         if ((rc = train_load(r.tr, res->ckpt, err, errlen))) goto out;
         res->resumed_from = train_step_now(r.tr);
     }
+    settings_json(&r, res->settings, sizeof res->settings);
     if (s->ws) {
-        char params[8192], serr[512];
-        settings_json(&r, params, sizeof params);
-        store_run_info ri = { .plugin = "train", .params = params, .seed = (int64_t)s->opts.seed, .has_seed = true };
+        char serr[512];
+        store_run_info ri = { .plugin = "train", .params = res->settings, .seed = (int64_t)s->opts.seed, .has_seed = true };
         if (store_run_begin(s->ws, &ri, &r.run_id, serr, sizeof serr)) {
             rc = fail(err, errlen, TRAIN_EIO, "%s", serr);
             goto out;

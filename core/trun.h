@@ -42,6 +42,11 @@ typedef struct trun_spec {
     int n_jsonl;
     const trun_example *examples;   /* e.g. from a Lua generator; borrowed */
     int64_t n_examples;
+    /* Prompt/completion examples (JSONL and examples) through a chat
+     * template (tdata_set_chat): NULL or "" = plain, "model" = the model's
+     * own (its GGUF's tokenizer.chat_template, recognised by chat_detect),
+     * or a family name (llama3, chatml, llama2, gemma, phi3, zephyr). */
+    const char *chat_template;
     double val_frac;
     train_opts opts;
     const char *output;             /* the GGUF to write */
@@ -57,8 +62,10 @@ typedef struct trun_result {
     size_t n_params;
     double loss, val_loss;          /* last step's */
     int64_t resumed_from;           /* step the checkpoint held, 0 for a fresh start */
+    int chat;                       /* CHAT_* the examples went through */
     char ckpt[4096];
     char data_sha256[65];
+    char settings[8192];            /* the run record's settings (JSON), set before the first step */
 } trun_result;
 
 typedef int (*trun_step_fn)(void *ud, const train_stat *s);
@@ -66,6 +73,14 @@ typedef int (*trun_step_fn)(void *ud, const train_stat *s);
 typedef void (*trun_ready_fn)(void *ud, const trun_result *r, const char *kernel);
 
 void trun_spec_default(trun_spec *s);
+/* The checkpoint path trun uses for output with a workspace at ws_dir
+ * (<ws_dir>/train/<output file name>.ckpt; makes the folder). */
+void trun_ckpt_path(const char *ws_dir, const char *output, char *out, size_t cap);
+/* Records one step's metrics (loss, lr, grad_norm, tok_per_s, val_loss when
+ * measured) in run run_id of ws: what trun does per step with a workspace,
+ * for a caller that runs trun on another thread than its workspace's
+ * (lab.train's background runs forward the steps and record them here). */
+void trun_record_step(struct store *ws, int64_t run_id, const train_stat *st);
 int trun_run(const trun_spec *s, trun_ready_fn ready, trun_step_fn step, void *ud, trun_result *res,
              char *err, size_t errlen);
 #endif

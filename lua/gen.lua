@@ -300,9 +300,9 @@ local function await_score(fn, ...)
     collectgarbage("collect")
     r, err = lab.await(call_at(4, nil, fn, ...))
   end
-  if r and priv.charge_tokens then       -- lab.task_budget counts scored tokens once they are known
-    local n = r.n or 0
-    for _, x in ipairs(r) do n = n + x.n end
+  if r and priv.charge_tokens then       -- lab.task_budget counts the evaluated tokens once they are known
+    local n = r.evaluated or 0             -- (pending and prefix tokens included, not just the continuation)
+    for _, x in ipairs(r) do n = n + x.evaluated end
     priv.charge_tokens(n)
   end
   return r, err

@@ -26,11 +26,13 @@ function lab.eval_batch(seqs, opts)
 end
 
 -- lab.score(model, prompt, continuation) -> {logprob=, logprobs=, tokens=,
--- n=, ppl=} | nil, err
+-- n=, ppl=, evaluated=} | nil, err
 function lab.score(model, prompt, continuation)
   local job, err = priv.call_at(3, "score", priv.score_submit, model, prompt, continuation)
   if not job then return nil, err end
-  return lab.await(job)
+  local r, e = lab.await(job)
+  if r and priv.charge_tokens then priv.charge_tokens(r.evaluated) end   -- lab.task_budget: the prompt too
+  return r, e
 end
 
 -- lab.generate and lab.generate_batch: gen.lua

@@ -412,12 +412,12 @@ static int m_sha256(lua_State *L) {
     return 1;
 }
 
-/* model:kv() -> {cells=, used=, free=, seqs=, seq_max=, seq_free=} */
+/* model:kv() -> {cells=, used=, free=, seqs=, seq_max=, seq_free=, steps=, evaluated=} */
 static int m_kv(lua_State *L) {
     lmodel *lm = lab_model_check(L, 1);
     lab_model_sync(L, lm);
     int32_t size = ctx_kv_size(lm->c), used = ctx_kv_used(lm->c), ns = ctx_n_seq(lm->c), nmax = ctx_n_seq_max(lm->c);
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 8);
     set_int(L, "cells", size);
     set_int(L, "used", used);
     set_int(L, "free", size - used);
@@ -425,6 +425,7 @@ static int m_kv(lua_State *L) {
     set_int(L, "seq_max", nmax);
     set_int(L, "seq_free", nmax - ns);
     set_int(L, "steps", (lua_Integer)lm->steps);
+    set_int(L, "evaluated", (lua_Integer)lm->evaluated);
     return 1;
 }
 

@@ -75,6 +75,7 @@ static void flush(ljob *j, lmodel *m, ctx_entry *e, int *owner, int32_t *tpos, i
         snprintf(j->err, sizeof j->err, "%s", err);
         return;
     }
+    m->evaluated += k;
     int32_t r = 0;
     for (int i = 0; i < k; i++)
         if (e[i].logits) reduce(sj, &sj->items[owner[i]], tpos[i], ctx_logits(m->c, r++), m->n_vocab);
@@ -138,10 +139,14 @@ static void sc_free(ljob *j) {
     free(sj);
 }
 
-/* Pushes {logprob=, n=, ppl=, logprobs={...}, tokens={...}} for k scored
- * tokens: lp (k) their log-probs, toks (k) the tokens themselves. */
-static void push_scored(lua_State *L, double sum, int32_t k, const float *lp, const int32_t *toks) {
-    lua_createtable(L, 0, 6);
+/* Pushes {logprob=, n=, ppl=, logprobs={...}, tokens={...}, evaluated=} for
+ * k scored tokens: lp (k) their log-probs, toks (k) the tokens themselves;
+ * evaluated, the tokens the engine evaluated to score them (what
+ * lab.task_budget charges). */
+static void push_scored(lua_State *L, double sum, int32_t k, const float *lp, const int32_t *toks, int32_t evaluated) {
+    lua_createtable(L, 0, 7);
+    lua_pushinteger(L, evaluated);
+    lua_setfield(L, -2, "evaluated");
     lua_pushnumber(L, sum);
     lua_setfield(L, -2, "logprob");
     lua_pushinteger(L, k);
@@ -165,7 +170,9 @@ static void push_scored(lua_State *L, double sum, int32_t k, const float *lp, co
 /* {logprob=, logprobs=, tokens=, n=, ppl=[, top={{{id=, logprob=}, ...}, ...}]} */
 static void push_item(lua_State *L, const sc_job *sj, const sc_item *it) {
     int32_t k = it->n_cont;
-    push_scored(L, it->sum, k, it->lp, it->toks + it->n_pre);
+    /* the fork re-evaluates its last evaluated token and the pending ones,
+     * then every continuation token but the last (a target only) */
+    push_scored(L, it->sum, k, it->lp, it->toks + it->n_pre, it->n_pre + it->n_cont - 1);
     if (!sj->top) return;
     lua_createtable(L, k, 0);
     for (int32_t i = 0; i < k; i++) {
@@ -342,6 +349,8 @@ static void score_run(ljob *j) {
     if (score_tokens(sj->m->c, sj->toks, sj->n, sj->n_prefix, sj->lp, &sj->sum, err, sizeof err) != 0) {
         j->status = LHOST_EINVAL;
         snprintf(j->err, sizeof j->err, "%s", err);
+    } else {
+        sj->m->evaluated += sj->n - 1;  /* the prompt and the continuation but its last token */
     }
 }
 
@@ -353,11 +362,11 @@ static void score_free(ljob *j) {
     free(sj);
 }
 
-/* {logprob=, logprobs={...}, tokens={...}, n=, ppl=} */
+/* {logprob=, logprobs={...}, tokens={...}, n=, ppl=, evaluated=} */
 static int score_push(lua_State *L, ljob *j, int idx) {
     (void)idx;
     score_job *sj = j->p;
-    push_scored(L, sj->sum, sj->n - sj->n_prefix, sj->lp, sj->toks + sj->n_prefix);
+    push_scored(L, sj->sum, sj->n - sj->n_prefix, sj->lp, sj->toks + sj->n_prefix, sj->n - 1);
     return 1;
 }
 

@@ -443,6 +443,7 @@ static void eval_flush(ljob *j, lmodel *m, ctx_entry *e, int *owner, int32_t *tp
     char err[256];
     int rc = ctx_eval(m->c, e, k, err, sizeof err);
     m->steps++;
+    if (rc == 0) m->evaluated += k;
     if (rc != 0) {
         j->status = LHOST_EINVAL;
         snprintf(j->err, sizeof j->err, "%s", err);
@@ -532,6 +533,7 @@ static void eval_run_group(ljob **js, int n) {
         return;
     }
     m->steps++;
+    m->evaluated += k;
     int32_t r = 0;
     for (int q = 0; q < k; q++) {
         eval_job *ej = js[owner[2 * q]]->p;

@@ -100,7 +100,7 @@ static int task_cancel(lua_State *L) {
     return 1;
 }
 
-/* The Job or Task at idx, as the ljob that signals it. */
+/* The Job, Task or Training at idx, as the ljob that signals it. */
 static ljob *check_awaitable(lua_State *L, int idx) {
     job_ud *j = luaL_testudata(L, idx, JOB_T);
     if (j) {
@@ -112,7 +112,9 @@ static ljob *check_awaitable(lua_State *L, int idx) {
         if (!t->fin) luaL_argerror(L, idx, "the task was released");
         return t->fin;
     }
-    luaL_typeerror(L, idx, "Job or Task");
+    ljob *tr = lab_train_awaitable(L, idx);
+    if (tr) return tr;
+    luaL_typeerror(L, idx, "Job, Task or Training");
     return NULL;
 }
 
@@ -291,11 +293,34 @@ static const luaL_Reg task_fns[] = {
     { NULL, NULL },
 };
 
+/* priv.task_deadline(seconds): the calling task's wall-time budget from
+ * now (< 0: none), enforced by the budget hook as well as at engine calls
+ * (run.lua), so Lua code that never yields stops too. Outside a task:
+ * nothing. */
+static int l_task_deadline(lua_State *L) {
+    double sec = luaL_checknumber(L, 1);
+    lhost *h = lhost_of(L);
+    ltask *t = lsched_find(h, L);
+    if (!t) return 0;
+    t->deadline = sec >= 0 ? lhost_now() + sec : 0;
+    t->seconds = sec;
+    lstate *st = lhost_state(L);
+    if (st && st->depth > 0) {          /* the entry running now is this task's */
+        st->task_deadline = t->deadline;
+        st->task_seconds = t->seconds;
+    }
+    return 0;
+}
+
 /* lab_open_task(lab): registers the types and adds the functions to lab. */
 int lab_open_task(lua_State *L) {
     lab_class(L, JOB_T, "Job", job_methods, job_meta);
     lab_class(L, TASK_T, "Task", task_methods, task_meta);
     lab_class(L, TIMER_T, "Timer", timer_methods, timer_meta);
     luaL_setfuncs(L, task_fns, 0);
+    lua_getfield(L, LUA_REGISTRYINDEX, "lab.priv");
+    lua_pushcfunction(L, l_task_deadline);
+    lua_setfield(L, -2, "task_deadline");
+    lua_pop(L, 1);
     return 0;
 }

@@ -7,7 +7,9 @@
  *     -> {output=, steps=, loss=, val_loss=, run=, params=, data_sha256=} | nil, err
  *
  * The output path follows lab.fs's rules (relative to the workspace, never
- * outside it). The run blocks the calling state while it trains; on_step
+ * outside it). With background = true it returns a Training at once and
+ * trains on a thread of its own (lab_train_bg.c). Otherwise the run blocks
+ * the calling state while it trains; on_step
  * (called after every step with {step, steps, loss, val_loss, lr, grad_norm,
  * tok_per_s, elapsed_s, eta_s}) may return true to stop, and an error in it
  * stops the run and is returned as (nil, err). Everything is read from the
@@ -185,6 +187,8 @@ static int l_train(lua_State *L) {
     s.output = out;
     lua_getfield(L, 1, "sep");      /* stays on the stack: keeps sep alive */
     if (!lua_isnil(L, -1)) s.sep = luaL_checkstring(L, -1);
+    lua_getfield(L, 1, "chat_template");    /* stays on the stack too */
+    if (!lua_isnil(L, -1)) s.chat_template = luaL_checkstring(L, -1);
     /* texts and examples, anchored in tables on the stack */
     lua_getfield(L, 1, "texts");
     int texts = lua_gettop(L);
@@ -204,9 +208,21 @@ static int l_train(lua_State *L) {
     lua_getfield(L, 1, "on_step");
     int fn = lua_isnil(L, -1) ? 0 : lua_gettop(L);
     if (fn) luaL_checktype(L, fn, LUA_TFUNCTION);
+    bool bg = bool_field(L, 1, "background", false);
+    if (bg && fn)
+        luaL_error(L, "lab.train: on_step runs only in the foreground; a background run is watched with "
+                      "training:status() / training:history()");
+    lmodel *blm = NULL;
+    if (s.base) {
+        lua_getfield(L, 1, "model");
+        blm = lab_model_check(L, -1);
+        lua_pop(L, 1);
+        lab_model_sync(L, blm);         /* its weights are read below; no job may use it now */
+    }
     char serr[512];
-    store *ws = h->store_dir ? lab_store_writer(h, serr, sizeof serr) : NULL;
-    if (h->store_dir && !ws) return lab_fail(L, "lab.train: %s", serr);
+    bool has_ws = h->store || h->store_dir;     /* the TUI lends its store; run and scripts have a folder */
+    store *ws = has_ws ? lab_store_writer(h, serr, sizeof serr) : NULL;
+    if (has_ws && !ws) return lab_fail(L, "lab.train: %s", serr);
     s.ws = ws;
     /* nothing below raises: plain memory from here on */
     const char **tx = malloc(sizeof *tx * (size_t)(n_texts + 1));
@@ -235,6 +251,13 @@ static int l_train(lua_State *L) {
     s.n_texts = n_texts;
     s.examples = ex;
     s.n_examples = n_ex;
+    if (bg) {
+        lua_getfield(L, 1, "output");
+        const char *oarg = lua_tostring(L, -1);
+        int n = lab_train_start(L, &s, blm, oarg, ws ? store_dir(ws) : NULL);
+        free(tx); free(tl); free(ex);
+        return n;
+    }
     cbctx cb = { L, fn, "", false };
     trun_result res;
     char err[2048];
@@ -264,5 +287,6 @@ int lab_open_train(lua_State *L) {
     /* [lab] */
     lua_pushcfunction(L, l_train);
     lua_setfield(L, 1, "train");
+    lab_train_bg_open(L);
     return 0;
 }

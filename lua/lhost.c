@@ -103,6 +103,9 @@ const char *lhost_stop_msg(lstate *st, char *buf, size_t cap) {
                  (unsigned long long)st->budget_instr);
         break;
     case LSTOP_INTERRUPT: snprintf(buf, cap, "%s%s: interrupted", who, st->name); break;
+    case LSTOP_TASK:      /* the words of lab.task_budget's check at engine calls (run.lua) */
+        snprintf(buf, cap, "task budget exceeded: %g s of wall time (lab.task_budget)", st->task_seconds);
+        break;
     case LSTOP_MEM:
         snprintf(buf, cap, "%s%s: memory cap of %.1f MiB exceeded", who, st->name,
                  (double)st->mem_cap / (1024.0 * 1024.0));
@@ -125,24 +128,38 @@ static void hook_store_tick(lhost *h) {
     lab_store_tick(h);
 }
 
-static void budget_hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
-    lstate *st = lhost_state(L);
-    if (!st || st->depth == 0) return;
+/* Counts n instructions for the running entry of st and raises its stop
+ * error once one is due (and again on every later check: pcall cannot
+ * swallow it). */
+static void budget_check(lua_State *L, lstate *st, unsigned n) {
     hook_store_tick(st->h);
-    st->instr += HOOK_COUNT;
+    st->instr += n;
     if (!st->stop) {
         if (atomic_exchange(&st->h->interrupt, 0)) {
             st->stop = LSTOP_INTERRUPT;
             st->cancel = true;
         } else if (st->budget_instr && st->instr > st->budget_instr) st->stop = LSTOP_INSTR;
         else if (st->deadline > 0 && lhost_now() > st->deadline) st->stop = LSTOP_TIME;
+        else if (st->task_deadline > 0 && lhost_now() > st->task_deadline) st->stop = LSTOP_TASK;
     }
     if (st->stop) {
         char msg[256];
         lua_pushstring(L, lhost_stop_msg(st, msg, sizeof msg));
         lua_error(L);
     }
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    lstate *st = lhost_state(L);
+    if (!st || st->depth == 0) return;
+    budget_check(L, st, HOOK_COUNT);
+}
+
+void lhost_step(lua_State *L, unsigned n) {
+    lstate *st = lhost_state(L);
+    if (!st || st->depth == 0) return;
+    budget_check(L, st, n);
 }
 
 /* ---- states ---------------------------------------------------------- */
@@ -278,6 +295,8 @@ void lhost_enter(lstate *st, lentry *e) {
     lhost *h = st->h;
     e->st = st;
     e->deadline = st->deadline;
+    e->task_deadline = st->task_deadline;
+    e->task_seconds = st->task_seconds;
     e->instr = st->instr;
     e->stop = st->stop;
     e->prev = h->running;
@@ -288,6 +307,7 @@ void lhost_enter(lstate *st, lentry *e) {
     st->stop = LSTOP_NONE;
     st->mem_over = false;
     st->deadline = st->budget_s > 0 ? lhost_now() + st->budget_s : 0;
+    st->task_deadline = 0;          /* lsched_resume sets the task's */
 }
 
 void lhost_leave(lentry *e) {
@@ -296,6 +316,8 @@ void lhost_leave(lentry *e) {
     st->h->nest--;
     st->depth--;
     st->deadline = e->deadline;
+    st->task_deadline = e->task_deadline;
+    st->task_seconds = e->task_seconds;
     st->instr = e->instr;
     st->stop = e->stop;
     if (st->depth == 0 && st->dying) {

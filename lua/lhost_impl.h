@@ -63,7 +63,7 @@ typedef struct lrun {
 } lrun;
 
 /* Why an entry into Lua was stopped (sticky until the entry ends). */
-enum { LSTOP_NONE = 0, LSTOP_TIME, LSTOP_INSTR, LSTOP_INTERRUPT, LSTOP_MEM };
+enum { LSTOP_NONE = 0, LSTOP_TIME, LSTOP_INSTR, LSTOP_INTERRUPT, LSTOP_MEM, LSTOP_TASK };
 
 struct lstate {
     lhost *h;
@@ -84,6 +84,9 @@ struct lstate {
     /* the entry now running in this state */
     int depth;
     double deadline;        /* monotonic seconds; 0 = none */
+    /* the running task's wall-time budget (lab.task_budget{seconds=}):
+     * past it the hook stops the task (LSTOP_TASK); 0 = none */
+    double task_deadline, task_seconds;
     uint64_t instr;
     int stop;               /* LSTOP_* */
     int n_failed;           /* uncaught task errors (scripts) */
@@ -98,7 +101,7 @@ struct lstate {
 /* A saved entry (nested entries restore the outer one). */
 typedef struct lentry {
     lstate *st;
-    double deadline;
+    double deadline, task_deadline, task_seconds;
     uint64_t instr;
     int stop;
     lstate *prev;
@@ -147,6 +150,8 @@ void lwork_wait_model(lwork *w, lmodel *m);
 void lwork_hold(lwork *w);
 void lwork_release(lwork *w);
 int lwork_fd(const lwork *w);
+/* Wakes the host's loop (any thread): a completion set by a thread of its own. */
+void lwork_wake(lwork *w);
 void lwork_clear_fd(lwork *w);
 
 /* ---- models (lab_model.c) -------------------------------------------- */
@@ -158,6 +163,7 @@ struct lmodel {
     struct ctx *c;
     int32_t n_vocab;
     int64_t steps;          /* engine steps (ctx_eval) run for jobs; written by the worker */
+    int64_t evaluated;      /* tokens those steps evaluated (KV entries written); written by the worker */
     uint64_t vocab_hash;    /* FNV-1a of the token strings, 0 until first asked (lab_model_vocab_hash) */
     char sha256[65];        /* hex SHA-256 of the weights file, "" until first asked (model:sha256) */
 };
@@ -193,6 +199,7 @@ struct ltask {
     bool started;
     ljob *wait;             /* awaited job (a reference), or NULL */
     double wake_at;         /* lab.sleep: monotonic deadline, or 0 */
+    double deadline, seconds;   /* lab.task_budget{seconds=}: monotonic end, or 0 */
     int kind;               /* LTASK_* */
     ljob *fin;              /* signalled when the task ends (lab.await(task)) */
     int res_ref;            /* registry ref of {ok, ...} once ended, or LUA_NOREF */
@@ -350,12 +357,34 @@ int lab_open_task(lua_State *L);
 int lab_open_store(lua_State *L);
 int lab_open_require(lua_State *L);     /* lab_require.c */
 int lab_open_train(lua_State *L);       /* lab_train.c: lab.train into the lab table at 1 */
+/* lab_train_bg.c: lab.train{background = true}. Registers the Training type. */
+void lab_train_bg_open(lua_State *L);
+/* Starts s on a thread (its inputs copied; lm, when not NULL, referenced) and
+ * pushes a Training; ws_dir: the workspace the host records the run in, or
+ * NULL. Returns 1, or 2 (nil, err). */
+struct trun_spec;
+int lab_train_start(lua_State *L, const struct trun_spec *s, lmodel *lm, const char *output_arg,
+                    const char *ws_dir);
+/* The ljob lab.await waits on for the Training at idx, or NULL if it is not one. */
+ljob *lab_train_awaitable(lua_State *L, int idx);
 /* lab.fs's rules for a file to write: the joined path, or NULL with *why. */
 const char *lab_fs_resolve_new(lua_State *L, int idx, char *full, size_t cap, const char **why);
 /* lab.store's read-write store, opened on first use; NULL with err set. */
 struct store *lab_store_writer(lhost *h, char *err, size_t errlen);
 /* Installs the sandbox: only the allowed libraries and wrapped functions. */
 void lsandbox_open(lua_State *L);
+/* lpat.c: string.find/match/gmatch/gsub with a step count (the stock
+ * matcher is one C call the count hook cannot stop) into the table at idx. */
+#define LPAT_TICK 4096
+void lpat_open(lua_State *L, int idx);
+/* For C code that loops on a script's behalf (the pattern matcher, the
+ * sandbox's table functions): counts n steps as instructions and raises the
+ * entry's stop error (time, instructions, interrupt), as the count hook
+ * does; nothing outside an entry. */
+void lhost_step(lua_State *L, unsigned n);
+/* lbound.c: table.insert/remove/move/concat that tick, table.sort whose
+ * comparisons tick, string.rep by doubling (the globals table and string). */
+void lbound_open(lua_State *L);
 
 /* Declares a userdata type: metatable tname with the meta functions and
  * __index = a table of methods, also stored as priv[short] for the Lua

@@ -3,7 +3,7 @@
  * and the base functions that could escape or outlive a budget are removed
  * or wrapped:
  *   - dofile, loadfile, warn and string.dump are gone; load reads text
- *     chunks only (no bytecode), and a chunk name starting with '@' (a
+ *     chunks only (no bytecode) of at most LHOST_MAX_CHUNK bytes, and a chunk name starting with '@' (a
  *     file's, which lab.require trusts to find the caller's folder) is
  *     turned into a plain name: only the host loads chunks from files;
  *   - pcall, xpcall and coroutine.resume rethrow a budget stop (time,
@@ -15,7 +15,10 @@
  *     stop);
  *   - setmetatable refuses __gc (finalizers run with hooks off, so a
  *     finalizer could never be stopped);
- *   - collectgarbage keeps "collect", "count" and "step".
+ *   - collectgarbage keeps "collect", "count" and "step";
+ *   - string.find/match/gmatch/gsub are lpat.c's, which count their steps
+ *     against the budget (the stock matcher cannot be interrupted); the
+ *     table functions and string.rep are lbound.c's (loops that tick).
  * print is replaced by lab.print in lab_open.
  */
 #include <string.h>
@@ -109,10 +112,38 @@ static int sb_setmetatable(lua_State *L) {
     return 1;
 }
 
-/* load(chunk [, name [, mode [, env]]]) with mode forced to "t". */
+/* load's reader, wrapped (upvalue 1 the user's, 2 the bytes so far): the
+ * chunk may not grow past LHOST_MAX_CHUNK, so compiling it stays short. */
+static int sized_reader(lua_State *L) {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_call(L, 0, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        lua_Integer got = lua_tointeger(L, lua_upvalueindex(2)) + (lua_Integer)lua_rawlen(L, -1);
+        if ((uint64_t)got > LHOST_MAX_CHUNK)
+            return luaL_error(L, "chunk too large (more than %d MiB)", (int)(LHOST_MAX_CHUNK >> 20));
+        lua_pushinteger(L, got);
+        lua_replace(L, lua_upvalueindex(2));
+    }
+    return 1;
+}
+
+/* load(chunk [, name [, mode [, env]]]) with mode forced to "t" and the
+ * chunk at most LHOST_MAX_CHUNK bytes (the parser is one C call). */
 static int sb_load(lua_State *L) {
     int n = lua_gettop(L);
     if (n > 4) lua_settop(L, n = 4);
+    if (lua_type(L, 1) == LUA_TSTRING && lua_rawlen(L, 1) > LHOST_MAX_CHUNK) {
+        luaL_pushfail(L);
+        lua_pushfstring(L, "chunk too large (%I bytes; at most %d MiB)", (LUAI_UACINT)lua_rawlen(L, 1),
+                        (int)(LHOST_MAX_CHUNK >> 20));
+        return 2;
+    }
+    if (lua_type(L, 1) == LUA_TFUNCTION) {
+        lua_pushvalue(L, 1);
+        lua_pushinteger(L, 0);
+        lua_pushcclosure(L, sized_reader, 2);
+        lua_replace(L, 1);
+    }
     if (n >= 3 && !lua_isnil(L, 3)) {
         const char *mode = luaL_checkstring(L, 3);
         if (strchr(mode, 'b')) return luaL_argerror(L, 3, "binary chunks are not available to plugins");
@@ -173,6 +204,8 @@ void lsandbox_open(lua_State *L) {
     lua_getfield(L, -1, LUA_STRLIBNAME);               /* [G string] */
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
+    lpat_open(L, -1);                                  /* find/match/gmatch/gsub that count steps */
+    lbound_open(L);                                    /* table functions that tick, string.rep */
     lua_pop(L, 1);
     lua_getfield(L, -1, LUA_COLIBNAME);                /* [G coroutine] */
     wrap(L, -1, "resume", sb_resume);

@@ -170,7 +170,9 @@ static void task_failed(lhost *h, ltask *t, int rc) {
     lstate *st = t->st;
     char err[8192];
     lhost_errmsg(st, t->co, rc, err, sizeof err);
-    bool stopped = st->stop != LSTOP_NONE;
+    /* a task stopped by its own budget fails like any task: its awaiter
+     * gets the error; other stops end the entry (and a plugin) */
+    bool stopped = st->stop != LSTOP_NONE && st->stop != LSTOP_TASK;
     bool delivered = t->fin && awaited(h, t->fin) && !(stopped && st->is_plugin);
     store_result(st, t, false, st->L, 0, err);
     t->failed = true;
@@ -202,6 +204,8 @@ void lsched_resume(lhost *h, ltask *t) {
     t->wake_at = 0;
     lentry e;
     lhost_enter(st, &e);
+    st->task_deadline = t->deadline;
+    st->task_seconds = t->seconds;
     int nres = 0;
     int rc = lua_resume(t->co, NULL, nargs, &nres);
     if (rc == LUA_YIELD) {

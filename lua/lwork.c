@@ -68,6 +68,8 @@ static void wake(lwork *w) {
     (void)r;
 }
 
+void lwork_wake(lwork *w) { wake(w); }
+
 static void *worker(void *arg) {
     lwork *w = arg;
     pthread_mutex_lock(&w->mu);

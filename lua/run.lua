@@ -65,6 +65,7 @@ function lab.task_budget(opts)
     end
     b = { tokens = opts.tokens, seconds = opts.seconds, used = 0, t0 = lab.now() }
     budgets[co] = b
+    priv.task_deadline(opts.seconds or -1)
   end
   if not b then return { used = 0, elapsed = 0 } end
   return { tokens = b.tokens, seconds = b.seconds, used = b.used, elapsed = lab.now() - b.t0 }

@@ -9,6 +9,7 @@
 --   logitlab run plugins/bestofn.lua -m MODEL --task NAME|FILE.jsonl [--instances K] [--budgets 1,2,4]
 --       [--thresholds 0.5,0.9] ...   (the evaluation mode: accuracy against samples and tokens)
 local B = assert(lab.require("bestofn"))
+local BV = assert(lab.require("bestofnview"))
 local E = B.E
 local fmt, concat = string.format, table.concat
 
@@ -151,7 +152,7 @@ local function instance_line(i, inst)
   return fmt("%-14s %s", inst.item.id, concat(t, "  "))
 end
 
-function M.task_main(o)
+function M.task_main(o, view)
   local EV = assert(lab.require("bestofn_eval"))
   local items, err = EV.items(o.task, { instances = o.instances, first = o.first, difficulty = o.difficulty, shots = o.shots })
   if not items then error(err, 0) end
@@ -195,6 +196,7 @@ function M.task_main(o)
     n = o.n, budgets = budgets, thresholds = thresholds, prune = prune, max_tokens = o["max-tokens"], seed = o.seed,
     sampler = { top_k = o["top-k"], top_p = o["top-p"], min_p = o["min-p"] },
     temp = B.anneal(o.temp, o["temp-max"], o.n), batched = not o["one-at-a-time"], scorer = scorer_for,
+    observe = view and function(item, label, text) return BV.observer(view, label, text, item.id) end,
     on_instance = function(i, inst)
       if rec then
         put_candidates(i, "plain", nil, inst.plain)
@@ -253,7 +255,9 @@ function M.task_main(o)
   return res
 end
 
-function M.main(argv)
+-- M.main(argv [, view]): view, a bestofnview state, shows the runs live
+-- (the workbench pane).
+function M.main(argv, view)
   local usage = E.usage("usage: logitlab run plugins/bestofn.lua -m MODEL -p TEXT [options] " ..
     "(adaptive best-of-N with self-evaluation, docs/plugins.md)", SPEC)
   local o, rest = E.parse_args(argv, SPEC)
@@ -265,7 +269,7 @@ function M.main(argv)
     if o.prompt then error("--task takes its prompts from the task: drop -p", 0) end
     B.check{ n = o.n, threshold = o.threshold, max_tokens = o["max-tokens"] }
     if o.target == "" then error("--target (the probe target) is empty", 0) end
-    return M.task_main(o)
+    return M.task_main(o, view)
   end
   if not o.model or not o.prompt then error("missing -m MODEL or -p TEXT\n" .. usage, 0) end
   local prune = B.parse_prune(o.prune)
@@ -276,6 +280,7 @@ function M.main(argv)
   local scorer = M.scorer(model, o.prompt, o)
   local p = B.format(model, o.prompt)
   local function go(plain)
+    local show = view and BV.observer(view, plain and "plain" or "adaptive", p.text)
     local ro = { n = o.n, threshold = o.threshold, max_tokens = o["max-tokens"], prune = prune, scorer = scorer,
                  seed = o.seed, plain = plain, batched = not o["one-at-a-time"],
                  sampler = { top_k = o["top-k"], top_p = o["top-p"], min_p = o["min-p"] },
@@ -284,6 +289,7 @@ function M.main(argv)
                    if o.json and kind == "round" then
                      lab.print(lab.json.encode{ type = "round", mode = plain and "plain" or "adaptive", round = d.index, size = d.size })
                    end
+                   if show then show(kind, d) end
                  end }
     return B.run(model, p.tokens, ro)
   end
@@ -306,17 +312,54 @@ end
 
 if type(rawget(_G, "arg")) == "table" then return M.main({ ... }) end
 
--- In the workbench: `:bestofn ARGS` runs the same command line in a task.
+-- The words of a command line: blanks separate them, "..." or '...' keep
+-- blanks inside one (-p "Once upon a time"). nil, err for an open quote.
+function M.words(s)
+  local out, i, n = {}, 1, #(s or "")
+  s = s or ""
+  while i <= n do
+    local c = s:sub(i, i)
+    if c:match("%s") then i = i + 1
+    else
+      local w = {}
+      while i <= n and not s:sub(i, i):match("%s") do
+        c = s:sub(i, i)
+        if c == '"' or c == "'" then
+          local j = s:find(c, i + 1, true)
+          if not j then return nil, "an open " .. c .. " in the command line" end
+          w[#w + 1] = s:sub(i + 1, j - 1)
+          i = j + 1
+        else
+          w[#w + 1] = c
+          i = i + 1
+        end
+      end
+      out[#out + 1] = concat(w)
+    end
+  end
+  return out
+end
+
+-- In the workbench: `:bestofn ARGS` runs the same command line in a task;
+-- the `bestofn` pane lists the candidates as they are drawn, `o` opens one
+-- in the loom (plugins/lib/bestofnview.lua).
+local S = BV.state()
 return {
   name = "bestofn",
   api_level = 1,
   description = "adaptive best-of-N with self-evaluation and pruning (docs/plugins.md)",
   on_load = function()
-    lab.ui.command_add("bestofn", "adaptive best-of-N: -m MODEL -p TEXT [--n N] ... (docs/plugins.md)", function(args)
-      local argv = {}
-      for w in tostring(args or ""):gmatch("%S+") do argv[#argv + 1] = w end
-      local ok, err = pcall(M.main, argv)
+    lab.ui.command_add("bestofn", "adaptive best-of-N: -m MODEL -p \"TEXT\" [--n N] ... (docs/plugins.md)", function(args)
+      local argv, perr = M.words(args)
+      if not argv then lab.print("bestofn: " .. perr); return end
+      local ok, err = pcall(M.main, argv, S)
       if not ok then lab.print("bestofn: " .. tostring(err)) end
+      lab.ui.redraw()
     end)
+    lab.ui.pane_add("bestofn", {
+      on_draw = function(w, h) return BV.draw(S, w, h) end,
+      on_key = function(k) return BV.key(S, k) end,
+    })
+    lab.ui.status_add("bestofn", function() return BV.status(S) end)
   end,
 }

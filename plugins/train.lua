@@ -4,30 +4,87 @@
 --        fine-tunes model (a path or a model name, F32/F16/BF16) on the text
 --        file data (a .jsonl file: prompt/completion lines), both in the
 --        workspace, and writes out (in the workspace); any other key=value
---        is a lab.train setting. The workbench waits while it trains (the
---        status item shows the last step); the run goes to the workspace.
---   pane "training"  the loss (*) and validation loss (o) curves of the
---        latest `train` run in the workspace, or of run N after :train_show N.
---   status "train"   the last step seen.
+--        is a lab.train setting (resume=true continues a stopped run). The
+--        run trains on a thread of its own (lab.train's background mode):
+--        the workbench stays usable, the pane and status item follow it.
+--   :train_stop   stops the run after the current step; its checkpoint is
+--        kept (the same :train with resume=true continues it bit for bit).
+--        Key s in the training pane does the same.
+--   pane "training"  the loss (*) and validation loss (o) curves, live while
+--        a run trains, else of the latest `train` run in the workspace (or
+--        of run N after :train_show N).
+--   status "train"   the run's progress.
 
-local state = { run = nil, status = "train: -" }
+local state = { run = nil, status = "train: -", job = nil, hist = nil, timer = nil }
 
 local function parse(args)
   local t = {}
-  for k, v in (args or ""):gmatch("([%w_]+)=(%S+)") do t[k] = tonumber(v) or v end
+  for k, v in (args or ""):gmatch("([%w_]+)=(%S+)") do
+    if v == "true" then v = true elseif v == "false" then v = false end
+    t[k] = tonumber(v) or v
+  end
   return t
 end
 
 -- Prompt/completion examples of a JSONL text, for lab.train.
-local function jsonl_examples(text)
-  local ex = {}
-  for line in text:gmatch("[^\n]+") do
+local function jsonl_examples(text, name)
+  local ex, n = {}, 0
+  for line in text:gmatch("[^\n]*") do
+    n = n + 1
     if line:find("%S") then
-      local o = assert(lab.json.decode(line))
+      local o, err = lab.json.decode(line)
+      if not o then error(string.format("%s:%d: %s", name, n, err), 0) end
       ex[#ex + 1] = { prompt = o.prompt, completion = o.completion }
     end
   end
   return ex
+end
+
+local function fmt_time(s)
+  if not s then return "-" end
+  if s >= 3600 then return string.format("%dh%02dm", s // 3600, (s % 3600) // 60) end
+  if s >= 60 then return string.format("%dm%02ds", s // 60, math.floor(s % 60)) end
+  return string.format("%ds", math.floor(s))
+end
+
+-- One line: where the run is.
+local function progress(st)
+  if st.state == "starting" then return "train: starting (reading the data)" end
+  local s = string.format("train: %d/%d loss %.3f", st.step, st.steps, st.loss or 0 / 0)
+  if st.val_loss then s = s .. string.format(" val %.3f", st.val_loss) end
+  if st.tok_per_s then s = s .. string.format(" %.0f tok/s", st.tok_per_s) end
+  if st.state == "running" then s = s .. " eta " .. fmt_time(st.eta_s)
+  else s = s .. " " .. st.state end
+  return s
+end
+
+-- Pulls the new steps of the running job into state.hist; reports the end.
+local function poll()
+  local job = state.job
+  if not job then return end
+  local hist = state.hist
+  local last = hist.loss[#hist.loss]
+  for _, s in ipairs(job:history(last and last[1] or 0)) do
+    hist.loss[#hist.loss + 1] = { s.step, s.loss }
+    if s.val_loss then hist.val[#hist.val + 1] = { s.step, s.val_loss } end
+  end
+  local st = job:status()
+  state.status = progress(st)
+  if st.run then state.run = st.run end
+  if job:done() then
+    if state.timer then state.timer:stop() state.timer = nil end
+    if st.state == "ok" then
+      lab.print(string.format("train: wrote %s, %d steps, loss %.4f%s", st.output, st.step, st.loss,
+        st.val_loss and string.format(", validation %.4f", st.val_loss) or ""))
+    elseif st.state == "stopped" then
+      lab.print(string.format("train: stopped at step %d of %d; checkpoint kept in %s (the same :train with "
+        .. "resume=true continues)", st.step, st.steps, st.checkpoint))
+    else
+      lab.print("train: " .. tostring(st.error))
+    end
+    state.job = nil         -- the curves stay in state.hist until the next run
+  end
+  lab.ui.redraw()
 end
 
 local function train(args)
@@ -36,22 +93,35 @@ local function train(args)
     lab.print("usage: :train model=FILE data=FILE out=FILE [steps=N batch=B seq_len=T lr=X ...]")
     return
   end
-  local m = assert(lab.model.open(a.model))
-  local data = assert(lab.fs.read(a.data))
-  local spec = { model = m, output = a.out }
-  if a.data:match("%.jsonl$") then spec.examples = jsonl_examples(data) else spec.texts = { data } end
+  if state.job then
+    lab.print("train: a run is training (" .. state.status .. "); :train_stop first")
+    return
+  end
+  local m, merr = lab.model.open(a.model)
+  if not m then lab.print("train: " .. merr) return end
+  local data, derr = lab.fs.read(a.data)
+  if not data then m:close() lab.print("train: " .. derr) return end
+  local spec = { model = m, output = a.out, background = true }
+  if a.data:match("%.jsonl$") then spec.examples = jsonl_examples(data, a.data) else spec.texts = { data } end
   for k, v in pairs(a) do
     if k ~= "model" and k ~= "data" and k ~= "out" then spec[k] = v end
   end
-  spec.on_step = function(s)
-    state.status = string.format("train: %d/%d loss %.3f", s.step, s.steps, s.loss)
-  end
-  local r, err = lab.train(spec)
-  m:close()
-  if not r then lab.print("train: " .. err) return end
-  state.run = r.run ~= 0 and r.run or nil
-  lab.print(string.format("train: wrote %s, %d steps, loss %.4f%s", r.output, r.steps, r.loss,
-    r.val_loss and string.format(", validation %.4f", r.val_loss) or ""))
+  local job, err = lab.train(spec)
+  m:close()                 -- the run keeps what it needs of the model
+  if not job then lab.print("train: " .. err) return end
+  state.job, state.run, state.shown = job, nil, nil
+  state.hist = { loss = {}, val = {}, steps = spec.steps or 200, out = a.out }
+  state.status = "train: starting"
+  state.timer = lab.every(0.25, poll)
+  lab.print("train: training " .. a.out .. " in the background (:train_stop or s in the training pane stops it)")
+  lab.ui.redraw()
+end
+
+local function stop()
+  if not state.job then lab.print("train: nothing is training") return end
+  state.job:stop()
+  state.status = "train: stopping after this step"
+  lab.print("train: stopping after the current step (the checkpoint is kept)")
   lab.ui.redraw()
 end
 
@@ -71,24 +141,37 @@ end
 
 -- The curves on a w x h character grid: x is the step, y the loss.
 local function draw(w, h)
-  local ok, run = pcall(function() return state.run or latest_run() end)
-  if not ok then return { "no workspace: " .. tostring(run) } end
-  if not run then return { "no training run yet: :train model=... data=... out=..." } end
-  local loss, val = series(run, "loss"), series(run, "val_loss")
-  if #loss == 0 then return { string.format("run %d: no steps recorded", run) } end
-  local lines = { string.format("run %d: %d steps, loss %.4f%s   * loss  o validation", run, loss[#loss][1],
-    loss[#loss][2], #val > 0 and string.format(", validation %.4f", val[#val][2]) or "") }
-  local gw, gh = math.max(w - 8, 10), math.max(h - 2, 3)
-  local lo, hi, smax = math.huge, -math.huge, loss[#loss][1]
-  for _, s in ipairs({ loss, val }) do
-    for _, p in ipairs(s) do lo = math.min(lo, p[2]); hi = math.max(hi, p[2]); smax = math.max(smax, p[1]) end
+  local loss, val, lines
+  if state.hist and (state.job or not state.shown) then
+    -- the run of this session, live while it trains
+    loss, val = state.hist.loss, state.hist.val
+    lines = { state.status, "* loss  o validation" .. (state.job and "   s: stop" or "") }
+    if #loss == 0 then return lines end
+  else
+    local ok, run = pcall(function() return state.shown or state.run or latest_run() end)
+    if not ok then return { "no workspace: " .. tostring(run) } end
+    if not run then return { "no training run yet: :train model=... data=... out=..." } end
+    loss, val = series(run, "loss"), series(run, "val_loss")
+    if #loss == 0 then return { string.format("run %d: no steps recorded", run) } end
+    lines = { string.format("run %d: %d steps, loss %.4f%s", run, loss[#loss][1],
+      loss[#loss][2], #val > 0 and string.format(", validation %.4f", val[#val][2]) or ""), "* loss  o validation" }
   end
+  local gw, gh = math.max(w - 8, 10), math.max(h - 3, 3)
+  -- x: the steps seen (a resumed run starts at its checkpoint's step)
+  local lo, hi, smin, smax = math.huge, -math.huge, loss[1][1], loss[#loss][1]
+  for _, s in ipairs({ loss, val }) do
+    for _, p in ipairs(s) do
+      lo = math.min(lo, p[2]); hi = math.max(hi, p[2])
+      smin = math.min(smin, p[1]); smax = math.max(smax, p[1])
+    end
+  end
+  if smax <= smin then smax = smin + 1 end
   if hi - lo < 1e-9 then hi = lo + 1 end
   local grid = {}
   for r = 1, gh do grid[r] = {} for c = 1, gw do grid[r][c] = " " end end
   local function plot(s, ch)
     for _, p in ipairs(s) do
-      local c = math.max(1, math.min(gw, math.floor((p[1] / smax) * (gw - 1) + 1.5)))
+      local c = math.max(1, math.min(gw, math.floor((p[1] - smin) / (smax - smin) * (gw - 1) + 1.5)))
       local r = math.max(1, math.min(gh, math.floor((hi - p[2]) / (hi - lo) * (gh - 1) + 1.5)))
       grid[r][c] = ch
     end
@@ -107,12 +190,23 @@ return {
   api_level = 1,
   description = "fine-tune from the workbench (:train) and the loss curves pane",
   on_load = function()
-    lab.ui.command_add("train", "fine-tune: model=FILE data=FILE out=FILE [steps= batch= seq_len= lr= ...]", train)
+    lab.ui.command_add("train", "fine-tune in the background: model=FILE data=FILE out=FILE [steps= batch= seq_len= lr= ...]",
+      function(args)
+        local ok, err = pcall(train, args)    -- a bad argument is a message, not a failed plugin
+        if not ok then lab.print("train: " .. tostring(err)) end
+      end)
+    lab.ui.command_add("train_stop", "stop the training run (its checkpoint is kept)", stop)
     lab.ui.command_add("train_show", "show run N's curves in the training pane", function(arg)
-      state.run = tonumber(arg)
+      state.shown = tonumber(arg)
       lab.ui.redraw()
     end)
-    lab.ui.pane_add("training", { on_draw = draw })
+    lab.ui.pane_add("training", {
+      on_draw = draw,
+      on_key = function(k)
+        if k == "s" and state.job then stop() return "redraw" end
+        return false
+      end,
+    })
     lab.ui.status_add("train", function() return state.status end)
   end,
 }

@@ -11,7 +11,7 @@ trap 'rm -rf "$T"' EXIT
 if [ ! -x "$LOGITLAB" ]; then echo "FAIL: no binary at $LOGITLAB"; echo "# passed 0 failed 1"; exit 1; fi
 W=$T/ws
 mkdir -p "$W"
-cp "$R"/docs/examples/agents_calc.json "$R"/docs/examples/agents_calc.lua "$W/"
+cp "$R"/docs/examples/agents_calc.json "$R"/docs/examples/agents_calc.lua "$R"/docs/examples/agents_pair.json "$W/"
 cp "$SHARED/models/stories260K.gguf" "$W/"
 A="$LOGITLAB run -w $W $R/plugins/agents.lua"
 check_run() {
@@ -34,6 +34,14 @@ check "agents --json: the summary names the run" test -n "$run"
 check "agents: every printed message is recorded" test "$(grep -c '"kind":"message"' "$T/export")" -eq "$(grep -c '"type":"message"' "$T/json")"
 check "agents: the model turn's log-probs are recorded" sh -c "grep '\"kind\":\"message\"' '$T/export' | grep -q '\"logprobs\":\[-'"
 check "agents: the result is recorded" sh -c "grep '\"kind\":\"agents_result\"' '$T/export' | grep -q '\"status\":\"ok\"'"
+check "agents: a turn's calls are recorded, parsed" sh -c "grep '\"kind\":\"message\"' '$T/export' | grep -q '\"calls\":\[{\"args\":{\"message\":\"Once upon a time\"},\"name\":\"delegate_to_teller\"}\]'"
+# parallel delegations: fox and owl in one batch, the transcript of a sequential run
+$A --workflow agents_pair.json --lib agents_calc.lua -p "Once upon a time" >"$T/par" 2>&1
+$A --workflow agents_pair.json --lib agents_calc.lua -p "Once upon a time" --sequential >"$T/seq" 2>&1
+check "agents: parallel delegations take one engine step per token for both" grep -q "^-- ok: answered (4 turns, 24 tokens, 12 engine steps, run" "$T/par"
+check "agents: --sequential takes one per token each" grep -q "^-- ok: answered (4 turns, 24 tokens, 24 engine steps, run" "$T/seq"
+check "agents: the same transcript batched and sequential" sh -c "[ \"\$(grep -v '^--' '$T/par')\" = \"\$(grep -v '^--' '$T/seq')\" ]"
+check "agents: both agents answered" grep -q "^editor (main supervisor) -> user: fox: .* / owl: " "$T/par"
 # budgets: the run ends with the reason, transcript printed, run failed
 check_run "agents: a token budget ends the run" 1 "token budget of 5 exceeded" \
   $A --workflow agents_calc.json --lib agents_calc.lua -p "Once upon a time" --tokens 5
@@ -43,8 +51,14 @@ check_run "agents: a depth budget" 1 "delegation depth budget of 0 exceeded (bos
   $A --workflow agents_calc.json --lib agents_calc.lua -p "1 + 1" --depth 0
 check_run "agents: a turn budget" 1 "turn budget of 2 exceeded" \
   $A --workflow agents_calc.json --lib agents_calc.lua -p "1 + 1" --turns 2
+check_run "agents: a time budget" 1 "time budget of 0 s exceeded" \
+  $A --workflow agents_calc.json --lib agents_calc.lua -p "1 + 1" --seconds 0
 check_run "agents: the failed run is recorded with its reason" 0 "turn budget of 2 exceeded" \
   sh -c "'$LOGITLAB' export -w '$W' | grep '\"type\":\"run\"' | grep failed"
+$A --workflow agents_calc.json --lib agents_calc.lua -p "1 + 1" --turns 2 --json >"$T/bjson" 2>&1
+brun=$(sed -n 's/.*"run":\([0-9]*\).*"type":"done".*/\1/p' "$T/bjson")
+"$LOGITLAB" export -w "$W" --run "$brun" >"$T/bexport" 2>&1
+check "agents: a run ended by a budget keeps its messages in the workspace" test "$(grep -c '"kind":"message"' "$T/bexport")" -eq "$(grep -c '"type":"message"' "$T/bjson")" -a "$(grep -c '"kind":"message"' "$T/bexport")" -ge 3
 # malformed workflows: clear errors naming the member, nothing recorded
 n0=$("$LOGITLAB" export -w "$W" | grep -c '"type":"run"')
 sed 's/"manages": \["calc", "teller"\]/"manages": ["calc", "ghost"]/' "$W/agents_calc.json" >"$W/bad1.json"

@@ -59,6 +59,27 @@ int main(void) {
     CHECK(kv_free_blocks(k) == fb && kv_seq_len(k, b) == 320, "fork of a 320-token prefix copies nothing");
     kv_seq_drop(k, a); kv_seq_drop(k, b);
 
+    /* kv_trim: a fork from the middle of a 128-token sequence that grows,
+     * then the original is dropped: its tail [20, 128) is reachable by no
+     * one, and only kv_trim frees it (the workbench's hidden branches) */
+    a = kv_seq_create(k);
+    kv_seq_append(k, a, 64, cells); kv_seq_append(k, a, 64, cells);
+    b = kv_seq_fork(k, a);
+    kv_seq_rewind(k, b, 20);
+    CHECK(kv_trim(k) == 0 && kv_used_cells(k) == 128, "trim frees nothing a live sequence reaches");
+    kv_seq_append(k, b, 5, cells);
+    kv_seq_drop(k, a);
+    CHECK(kv_used_cells(k) == 133, "the dropped one's tail stays behind the fork (%d used)", kv_used_cells(k));
+    CHECK(kv_trim(k) == 108 && kv_used_cells(k) == 25, "trim frees it (%d used)", kv_used_cells(k));
+    CHECK(kv_seq_len(k, b) == 25 && kv_seq_append(k, b, 3, cells) == 0, "the fork goes on");
+    /* two sequences rewound while sharing a segment: trimmed to the longer */
+    int32_t c3 = kv_seq_fork(k, b);
+    kv_seq_rewind(k, b, 10);
+    kv_seq_rewind(k, c3, 15);
+    CHECK(kv_used_cells(k) == 20 && kv_trim(k) == 5 && kv_used_cells(k) == 15, "trim keeps the longer of two sharing (%d used)", kv_used_cells(k));
+    kv_seq_drop(k, b); kv_seq_drop(k, c3);
+    CHECK(kv_used_cells(k) == 0 && kv_free_blocks(k) == NBLK, "all free after the trims");
+
     /* random walk against the reference */
     int bad = 0, ops = 0;
     for (int it = 0; it < 20000; it++) {
@@ -79,6 +100,9 @@ int main(void) {
         } else if (op < 7) {
             int32_t t = kv_seq_fork(k, s);
             if (t >= 0) { alive[t] = true; reflen[t] = reflen[s]; for (int32_t i = 0; i < reflen[s]; i++) ref[t][i] = ref[s][i]; }
+        } else if (op == 7 && rnd(4) == 0) {
+            int32_t u = kv_used_cells(k);
+            if (kv_trim(k) < 0 || kv_used_cells(k) > u) bad++;
         } else if (op < 9) {
             int32_t p = reflen[s] ? (int32_t)rnd((uint32_t)reflen[s] + 1) : 0;
             if (kv_seq_rewind(k, s, p) != 0) bad++;

@@ -376,7 +376,7 @@ static void wide_top_p(void) {
     }
 }
 
-/* smp_keep_mass (top-p and typical-p on rows over 1024 tokens, without a
+/* keep_mass (core/smp_mass.c: top-p and typical-p on rows over 1024 tokens, without a
  * sort) keeps exactly the set a full sort and a walk keep, on flat,
  * spread, peaked, tied and masked rows, for several p and min_keep. */
 typedef struct ref_item { float key; int32_t id; float p; } ref_item;
@@ -448,7 +448,7 @@ static void mass_selection(void) {
         free(ref);
         free(kept);
     }
-    CHECK(bad == 0, "smp_keep_mass equals a full sort on %d cases (%d differ)", cases, bad);
+    CHECK(bad == 0, "the histogram selection equals a full sort on %d cases (%d differ)", cases, bad);
 }
 
 /* temp 0 after the default truncations is the golden argmax on every row */
@@ -476,8 +476,60 @@ static void greedy_rows(void) {
     free(rows);
 }
 
+/* smp_reseed restarts the dist stage of a chain as a fresh chain of that
+ * seed would draw; smp_seed_mix is SplitMix64 (its published first outputs
+ * for seed 0: 0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4). */
+static void reseed(void) {
+    CHECK(smp_seed_mix(0xE220A8397B1DCDAFull, 0) == 0xE220A8397B1DCDAFull, "mix(x, 0) = SplitMix64(x ^ SplitMix64(0))");
+    CHECK(smp_seed_mix(0xE220A8397B1DCDAFull ^ 0x9E3779B97F4A7C15ull, 0) == 0x6E789E6AA1B965F4ull,
+          "SplitMix64's second output");
+    CHECK(smp_seed_mix(42, 1) != smp_seed_mix(1, 42) && smp_seed_mix(42, 1) != smp_seed_mix(42, 2), "mix is not symmetric");
+    float row[64];
+    for (int i = 0; i < 64; i++) row[i] = (float)((i * 37) % 64) / 16.0f;
+    smp_params p;
+    smp_params_default(&p);
+    p.temp = 1.5f;
+    p.top_k = 0;
+    p.top_p = 1;
+    p.min_p = 0;
+    smp *a, *b, *g;
+    char err[256];
+    smp_chain_parse(&a, NULL, &p, err, sizeof err);
+    p.seed = 7;
+    smp_chain_parse(&b, NULL, &p, err, sizeof err);
+    p.temp = 0;
+    smp_chain_parse(&g, "greedy", &p, err, sizeof err);
+    CHECK(smp_reseed(a, 7) == 1 && smp_reseed(g, 7) == 0, "one dist stage reseeded; none in a greedy chain");
+    smp_cands c;
+    smp_cands_init(&c, 64);
+    int same = 0, differ = 0;
+    for (int k = 0; k < 200; k++) {
+        smp_cands_set(&c, row, 64);
+        int32_t x = smp_sample(a, &c);
+        smp_cands_set(&c, row, 64);
+        same += x == smp_sample(b, &c);
+    }
+    CHECK(same == 200, "a reseeded chain draws as a fresh one of that seed (%d of 200)", same);
+    /* reseeding per token from (draw, index): a token's draw depends on those alone */
+    for (int k = 0; k < 50; k++) {
+        smp_reseed(a, smp_seed_mix(99, (uint64_t)k));
+        smp_cands_set(&c, row, 64);
+        int32_t x = smp_sample(a, &c);
+        for (int j = 0; j < k % 3; j++) { smp_cands_set(&c, row, 64); smp_sample(b, &c); }   /* other draws between */
+        smp_reseed(b, smp_seed_mix(99, (uint64_t)k));
+        smp_cands_set(&c, row, 64);
+        differ += x != smp_sample(b, &c);
+    }
+    CHECK(differ == 0, "per-token reseeding: %d of 50 draws depend on what ran before", differ);
+    smp_cands_fini(&c);
+    smp_destroy(a);
+    smp_destroy(b);
+    smp_destroy(g);
+}
+
 int main(void) {
     rng();
+    reseed();
     stages();
     penalties();
     chains();

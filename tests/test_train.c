@@ -15,6 +15,7 @@
 #include "ctx.h"
 #include "model.h"
 #include "pool.h"
+#include "chat.h"
 #include "tdata.h"
 #include "train.h"
 #include "tfwd.h"
@@ -293,6 +294,80 @@ static void test_data(const tok *tk) {
     unlink(path);
 }
 
+/* One example's row: its tokens and the targets that count (-1 elsewhere). */
+static int one_row(tdata *d, int T, int32_t *tks, int32_t *tgs) {
+    char err[256];
+    if (tdata_finish(d, err, sizeof err) || tdata_n_rows(d, TDATA_TRAIN) != 1) return -1;
+    tdata_batch(d, 0, 0, 1, tks, tgs);
+    return T;
+}
+
+/* Chat-formatted examples: the row is BOS, the template's user turn and the
+ * assistant's header (its markers special tokens), the completion, the turn's
+ * end; the loss covers exactly the completion's tokens and the turn's end. The
+ * expected text is written out here, not taken from chat_format. */
+static void test_chat_data(const tok *spm) {
+    char err[512], path[256];
+    tok *l3 = NULL;
+    CHECK(tok_open(&l3, check_path(path, sizeof path, "golden/tokenizer-llama3/tokenizer.json"), err, sizeof err) == 0,
+          "llama3 tokenizer: %s", err);
+    if (!l3) return;
+    enum { T = 64 };
+    int32_t tks[T], tgs[T], want[2 * T];
+    tdata *d = tdata_create(l3, T, 1, 0.0);
+    tdata_set_chat(d, CHAT_LLAMA3);
+    const char *prompt = "What is 2+2?", *completion = "It is 4.";
+    CHECK(tdata_add_example(d, "chat", prompt, strlen(prompt), completion, strlen(completion), err, sizeof err) == 0,
+          "%s", err);
+    CHECK(one_row(d, T, tks, tgs) == T, "one chat row");
+    const char *head = "<|start_header_id|>user<|end_header_id|>\n\nWhat is 2+2?<|eot_id|>"
+                       "<|start_header_id|>assistant<|end_header_id|>\n\n";
+    int n = 0;
+    want[n++] = tok_bos(l3);
+    int np = tok_encode(l3, head, strlen(head), false, true, want + n, T, err, sizeof err);
+    CHECK(np > 0, "%s", err);
+    n += np;
+    int pend = n;                                  /* tokens before the completion */
+    int nc = tok_encode(l3, completion, strlen(completion), false, false, want + n, T, err, sizeof err);
+    n += nc;
+    int ne = tok_encode(l3, "<|eot_id|>", 10, false, true, want + n, T, err, sizeof err);
+    CHECK(ne == 1, "<|eot_id|> is one token (%d)", ne);
+    n += ne;
+    CHECK(np > 6 && memcmp(tks, want, sizeof *want * (size_t)n) == 0, "the row is BOS, the formatted prompt "
+          "(special tokens parsed), the completion and <|eot_id|>");
+    bool exact = true;
+    for (int i = 0; i + 1 < T; i++) {
+        /* target i predicts token i+1: counted iff i+1 is a completion or end token */
+        bool counted = i + 1 >= pend && i + 1 < n;
+        if (counted ? tgs[i] != tks[i + 1] : tgs[i] != -1) exact = false;
+    }
+    CHECK(exact, "the loss mask covers exactly the completion's %d tokens and the turn's end", nc);
+    CHECK(tdata_n_targets(d, TDATA_TRAIN) == nc + 1, "targets %lld, want %d", (long long)tdata_n_targets(d, TDATA_TRAIN),
+          nc + 1);
+    tdata_destroy(d);
+    /* Llama 2 on an SPM vocabulary: [INST] ... [/INST], then the completion and EOS ("</s>") */
+    d = tdata_create(spm, T, 1, 0.0);
+    tdata_set_chat(d, CHAT_LLAMA2);
+    CHECK(tdata_add_example(d, "chat", "Tell a story.", 13, " Once upon a time", 17, err, sizeof err) == 0, "%s", err);
+    CHECK(one_row(d, T, tks, tgs) == T, "one llama2 row");
+    n = 0;
+    want[n++] = tok_bos(spm);
+    n += tok_encode(spm, "[INST] Tell a story. [/INST]", 28, false, true, want + n, T, err, sizeof err);
+    pend = n;
+    nc = tok_encode(spm, " Once upon a time", 17, false, false, want + n, T, err, sizeof err);
+    n += nc;
+    want[n++] = tok_eos(spm);
+    CHECK(memcmp(tks, want, sizeof *want * (size_t)n) == 0, "llama2: the row");
+    exact = true;
+    for (int i = 0; i + 1 < T; i++) {
+        bool counted = i + 1 >= pend && i + 1 < n;
+        if (counted ? tgs[i] != tks[i + 1] : tgs[i] != -1) exact = false;
+    }
+    CHECK(exact && tdata_n_targets(d, TDATA_TRAIN) == nc + 1, "llama2: the mask is the completion and EOS");
+    tdata_destroy(d);
+    tok_destroy(l3);
+}
+
 static const char *STORY = "Once upon a time, there was a little dog named Max. Max loved to run in the park "
                            "with his red ball. One day, the ball went into the pond.";
 
@@ -445,6 +520,7 @@ int main(void) {
     CHECK(tk != NULL, "stories260K tokenizer");
     if (tk) {
         test_data(tk);
+        test_chat_data(tk);
         test_memorize(tk, pl);
         test_resume(tk, pl);
         test_disk_full(tk, pl);

@@ -36,6 +36,9 @@ check "resume a finished run" "$L" train $TINY --steps 6 --val 0.3,3,1 --resume 
 check "finetune a GGUF" "$L" finetune "$M/stories260K.gguf" -t 2 -b 2 --seq-len 32 --steps 2 -w none -o "$T/f.gguf" "$T/a.txt"
 check "finetune a llama2.c checkpoint" "$L" finetune "$M/stories260K.bin" -T "$M/tok512.bin" -t 2 -b 2 --seq-len 32 --steps 2 -w none -o "$T/f2.gguf" "$T/qa.jsonl"
 check "no checkpoint left beside without a workspace? it is beside the output" test -f "$T/f.gguf.ckpt"
+# chat-formatted examples: a family by name; the run record names it
+check "finetune JSONL through a chat template" "$L" finetune "$M/stories260K.gguf" --chat-template llama2 -t 2 -b 2 --seq-len 48 --steps 2 -w "$T/cws" -o "$T/c.gguf" "$T/qa.jsonl"
+check "the run records the chat template" sh -c "'$L' export -w '$T/cws' | grep -q 'chat_template.*llama2'"
 
 # bad input
 "$L" quantize -q "$M/stories260K.gguf" "$T/q8.gguf" q8_0 >/dev/null 2>&1
@@ -48,21 +51,54 @@ printf '{"prompt": "a", "completion": "b"}\n{"prompt": "c"}\n' >"$T/bad.jsonl"
 check_err "a JSONL line without a completion" 'bad.jsonl:2: no "completion"' "$L" train $TINY -w none -o "$T/x.gguf" "$T/bad.jsonl"
 check_err "a sequence above the context" "above the model's context of 256" "$L" train $TINY --seq-len 300 -w none -o "$T/x.gguf" "$T/a.txt"
 check_err "resume with other settings" "another learning rate" "$L" train $TINY --steps 6 --val 0.3,3,1 --lr 0.5 --resume -w "$T/ws" -o "$T/t.gguf" "$T/a.txt" "$T/qa.jsonl"
+check_err "a model without a chat template" "stories260K.gguf has no chat template; name a family" "$L" finetune "$M/stories260K.gguf" --chat-template model -w none -o "$T/x.gguf" "$T/qa.jsonl"
+check_err "an unknown chat template" "unknown chat template 'vicuna'" "$L" finetune "$M/stories260K.gguf" --chat-template vicuna -w none -o "$T/x.gguf" "$T/qa.jsonl"
 check "no output written on failure" test ! -e "$T/x.gguf"
 
 # the workbench plugin: :train, the loss-curve pane, the status item
 mkdir -p "$T/pws" && cp "$T/a.txt" "$T/pws/a.txt"
 cat >"$T/pws/p.lua" <<EOF
 assert(lab.plugin.load("train"))
-lab.ui.run_command("train", "model=$M/stories260K.gguf data=a.txt out=ft.gguf steps=4 batch=2 seq_len=32 val=0 threads=1")
+local pane, status
 for _, h in ipairs(lab.ui.list()) do
-  if h.kind == "pane" and h.name == "training" then print(table.concat(lab.ui.pane_draw(h.id, 50, 8), "\\n")) end
-  if h.kind == "status" and h.name == "train" then print(lab.ui.status_get(h.id)) end
+  if h.kind == "pane" and h.name == "training" then pane = h.id end
+  if h.kind == "status" and h.name == "train" then status = h.id end
 end
+lab.ui.run_command("train", "model=$M/stories260K.gguf data=a.txt out=ft.gguf steps=4 batch=2 seq_len=32 val=0 threads=1")
+-- the command returns at once: the run trains in the background
+print("after the command: " .. lab.ui.status_get(status))
+for _ = 1, 400 do
+  if lab.ui.status_get(status):find(" ok") then break end
+  lab.sleep(0.05)
+end
+print(lab.ui.status_get(status))
+print(table.concat(lab.ui.pane_draw(pane, 50, 8), "\\n"))
+lab.ui.run_command("train_show", "1")
+print(table.concat(lab.ui.pane_draw(pane, 50, 8), "\\n"))
+lab.ui.run_command("train", "model=nothere.gguf data=a.txt out=y.gguf")
+lab.ui.run_command("train", "model=$M/stories260K.gguf data=a.txt out=long.gguf steps=100000 batch=2 seq_len=32 val=0 threads=1")
+for _ = 1, 400 do
+  if lab.ui.status_get(status):find("train: [1-9]%d*/") then break end
+  lab.sleep(0.05)
+end
+lab.ui.run_command("train", "model=$M/stories260K.gguf data=a.txt out=z.gguf")
+assert(lab.ui.pane_key(pane, "s"))
+for _ = 1, 400 do
+  if lab.ui.status_get(status):find("stopped") then break end
+  lab.sleep(0.05)
+end
+print(lab.ui.status_get(status))
 EOF
 check ":train and the training pane" sh -c "'$L' run -w '$T/pws' '$T/pws/p.lua' >'$T/pane' 2>&1"
-check "the pane draws the run's curve" grep -q '^run 1: 4 steps' "$T/pane"
-check "with points" grep -q '|.*[*]' "$T/pane"
-check "the status item shows the last step" grep -q 'train: 4/4' "$T/pane"
+check "the command returns before the run ends" grep -qE '^after the command: train: (starting|[0-3]/4)' "$T/pane"
+check "the status item shows the last step" grep -q '^train: 4/4 loss [0-9.]* .* ok' "$T/pane"
+check "the pane draws the live curve" grep -q '|.*[*]' "$T/pane"
+check "the workspace has the run's curve (:train_show)" grep -q '^run 1: 4 steps' "$T/pane"
 check "the tuned model is in the workspace" test -f "$T/pws/ft.gguf"
+check "a missing model is a message" grep -q "^train: no model file 'nothere.gguf'" "$T/pane"
+check "a second run while one trains is refused" grep -q "a run is training" "$T/pane"
+check "s in the pane stops it" grep -q "stopping after the current step" "$T/pane"
+check "the stop is reported with its checkpoint" grep -q "stopped at step [0-9]* of 100000; checkpoint kept in .*long.gguf.ckpt" "$T/pane"
+check "the checkpoint is kept" test -f "$T/pws/train/long.gguf.ckpt"
+check "no output for the stopped run" test ! -e "$T/pws/long.gguf"
 check_done

@@ -2,8 +2,8 @@
  * the cell grid (canvas), heat buckets and looks (palette), the key table
  * (keys), the branch tree and its layout (loom), pane geometry at many sizes
  * (tui_layout), token wrapping (tokwrap), text editing (field) and chat
- * templates (chat). The app modules are compiled in here: tests link only
- * the libraries, and these modules need nothing else. */
+ * templates (core/chat, in the library). The app modules are compiled in
+ * here: tests link only the libraries, and these modules need nothing else. */
 #include <locale.h>
 #include <math.h>
 #include <stdint.h>
@@ -11,8 +11,8 @@
 
 #include "check.h"
 
+#include "chat.h"
 #include "../app/canvas.c"
-#include "../app/chat.c"
 #include "../app/field.c"
 #include "../app/keys.c"
 #include "../app/loom.c"

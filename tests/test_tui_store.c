@@ -51,6 +51,8 @@ static int32_t add_root(loom *l, const char *prompt, int n) {
 static int32_t add_gen(loom *l, int32_t parent, int origin, const char *smp, int n, int32_t first) {
     int32_t c = loom_add_child(l, parent, origin);
     loom_set_sampler(l, c, smp);
+    l->nodes[c].has_draw = c % 5 != 4;         /* generator states (issue 13 item 16), above 2^53; some none */
+    l->nodes[c].draw = 0xFEDCBA9876543210ull ^ (uint64_t)c;
     for (int i = 0; i < n; i++) {
         loom_tok t = mk_tok(first + i, LOOM_TOK_RAW | LOOM_TOK_POST | (origin == LOOM_PICK && i == 0 ? LOOM_TOK_PICKED : 0),
                             1 + i % 3);
@@ -70,7 +72,8 @@ static const uint32_t KEPT = LOOM_TOK_PROMPT | LOOM_TOK_PICKED | LOOM_TOK_RAW;
 static bool same_node(const loom *la, int32_t a, const loom *lb, int32_t b, const char *what) {
     const loom_node *x = loom_get(la, a), *y = loom_get(lb, b);
     bool ok = x && y && x->origin == y->origin && x->n == y->n && x->pos0 == y->pos0 && x->n_kids == y->n_kids &&
-              same_str(x->label, y->label) && same_str(x->sampler, y->sampler);
+              same_str(x->label, y->label) && same_str(x->sampler, y->sampler) && x->has_draw == y->has_draw &&
+              (!x->has_draw || (x->draw == y->draw && x->draw_at == y->draw_at));
     if (ok && x->parent < 0) ok = same_str(x->prompt, y->prompt) && x->chat == y->chat;
     for (int32_t i = 0; ok && i < x->n; i++) {
         const loom_tok *p = &x->toks[i], *q = &y->toks[i];
@@ -173,6 +176,12 @@ static void test_round_trips(const char *dir) {
     smpjson_fmt(&sp, NULL, s1, sizeof s1);
     sp.temp = 0;
     smpjson_fmt(&sp, "top_k,temp", s2, sizeof s2);
+    /* a node's logit bias and grammar ride along (issue 13 item 16: a replay uses them) */
+    CHECK(smpjson_add_str(s2, sizeof s2, "bias", "13=-inf,7=2.5") > 0 &&
+          smpjson_add_str(s2, sizeof s2, "grammar", "regex [a-z\\\"]+") > 0 && strstr(s2, ",\"bias\":\"13=-inf,7=2.5\","),
+          "bias and grammar appended: %s", s2);
+    char tiny[16] = "{}";
+    CHECK(smpjson_add_str(tiny, sizeof tiny, "grammar", "choice a,b,c") == -1 && !strcmp(tiny, "{}"), "too long: refused, unchanged");
     int32_t root = add_root(&l, "Once upon a \"time\"\n", 5);
     round_trip(m, db, sess, &l, "a root alone");
     int32_t g = add_gen(&l, root, LOOM_GEN, s1, 6, 100);

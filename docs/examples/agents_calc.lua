@@ -16,5 +16,19 @@ return {
       local a, b = ctx.input:match("(%S+) (%S+)")
       return { call = "add", args = { a = tonumber(a), b = tonumber(b) } }
     end,
+    -- agents_pair.json: the same task to fox and owl in one turn (their
+    -- turns are generated together, one batched engine step per token),
+    -- then both answers
+    pair = function(ctx)
+      if ctx.last.role == "user" then
+        return { { call = "delegate_to_fox", args = { message = ctx.input } },
+                 { call = "delegate_to_owl", args = { message = ctx.input } } }
+      end
+      local got = {}
+      for _, m in ipairs(ctx.messages) do
+        if m.role == "tool" then got[#got + 1] = m.name:sub(13) .. ": " .. m.content end
+      end
+      return table.concat(got, " / ")
+    end,
   },
 }

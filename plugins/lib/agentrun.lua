@@ -22,9 +22,52 @@ end
 
 local function check_budget(st)
   local b = st.budget
-  if st.turns >= b.turns then stop(fmt("turn budget of %d exceeded", b.turns)) end
-  if st.tokens >= b.tokens then stop(fmt("token budget of %d exceeded", b.tokens)) end
+  if st.c.turns >= b.turns then stop(fmt("turn budget of %d exceeded", b.turns)) end
+  -- tokens promised to turns still generating count: the budget is a hard
+  -- cap also when turns run in parallel
+  if st.c.tokens + st.c.reserved >= b.tokens then stop(fmt("token budget of %d exceeded", b.tokens)) end
   if lab.now() - st.t0 > b.seconds then stop(fmt("time budget of %g s exceeded", b.seconds)) end
+end
+
+-- ---- effects: engine work, tools and scripts ----
+-- The runtime is written in direct style; what must run in the calling
+-- task (generation, a tool, a scripted member) goes through perform. In a
+-- branch of parallel delegations (st.inco) it is a request yielded to the
+-- driver (drive, below), which serves the generation requests of all its
+-- branches together in one lab.generate_batch.
+
+-- the results of generation requests {seq=, sampler=, max_tokens=, stop=}
+local function generate_all(reqs)
+  if #reqs == 1 then
+    local q = reqs[1]
+    return { lab.generate(q.seq, { sampler = q.sampler, max_tokens = q.max_tokens, stop = q.stop }) }
+  end
+  return lab.generate_batch(reqs)
+end
+
+-- req is {batch = {generation requests}} (-> their results) or {fn =
+-- function} (-> what it returns, or its error raised again here, in the
+-- branch)
+local function perform(st, req)
+  if st.inco then
+    local r = coroutine.yield(req)
+    if req.fn then
+      if not r.ok then error(r.v, 0) end
+      return r.v
+    end
+    return r
+  end
+  if req.batch then return generate_all(req.batch) end
+  return req.fn()
+end
+
+-- A member's sampler without a seed gets one derived from the run seed,
+-- its name and the number of its turn, so a run is reproducible and its
+-- streams do not depend on the order in which members' turns are made.
+local function turn_seed(name, k)
+  local h = lab.seed() & 0xffffffff
+  for i = 1, #name do h = (h * 31 + name:byte(i)) & 0xffffffff end
+  return (h * 1000003 + k) & 0x7fffffff
 end
 
 -- ---- the plain chat format (models without a chat template) ----
@@ -89,11 +132,16 @@ local function model_turn(st, m, hist)
     stopstr = "\n###"
   end
   local seq = mod:seq(toks)
-  local max = math.min(m.max_tokens, st.budget.tokens - st.tokens)
+  local max = math.min(m.max_tokens, st.budget.tokens - st.c.tokens - st.c.reserved)
   local sopts = {}
   for k, v in pairs(m.sampler or { temp = 0 }) do sopts[k] = v end
   sopts.grammar = m.grammar
-  local r = lab.generate(seq, { sampler = lab.sampler(sopts), max_tokens = max, stop = stopstr })
+  local k = (st.c.member_turns[m.name] or 0) + 1
+  st.c.member_turns[m.name] = k
+  if sopts.seed == nil then sopts.seed = turn_seed(m.name, k) end
+  st.c.reserved = st.c.reserved + max
+  local r = perform(st, { batch = { { seq = seq, sampler = lab.sampler(sopts), max_tokens = max, stop = stopstr } } })[1]
+  st.c.reserved = st.c.reserved - max
   -- under the grammar, a turn that ends before its grammar is complete was
   -- cut by the token limit in the middle of a call
   local gs = m.grammar and seq:grammar_state()
@@ -111,12 +159,13 @@ local function model_turn(st, m, hist)
            grammar = m.grammar and true or nil, cut = cut and max or nil, prompt = text }
 end
 
-local function script_turn(m, hist, from)
+local function script_turn(st, m, hist, from)
   local msgs = {}
   for i, h in ipairs(hist) do msgs[i] = { role = h.role, content = h.content, name = h.name } end
   local ctx = { name = m.name, role = m.role, system = m.system, messages = msgs,
                 input = msgs[#msgs] and msgs[#msgs].content, last = msgs[#msgs], caller = from }
-  local ok, v = pcall(m.script, ctx)
+  local r = perform(st, { fn = function() return table.pack(pcall(m.script, ctx)) end })
+  local ok, v = r[1], r[2]
   if not ok then
     if getmetatable(v) == Stop then error(v, 0) end
     stop(fmt("scripted %s '%s' failed: %s", m.role, m.name, tostring(v)))
@@ -134,19 +183,29 @@ end
 
 local converse
 
+-- A tool runs in a task of its own under lab.task_budget: its tokens, and
+-- a time limit (its `seconds`, F.TOOL_SECONDS by default, never past the
+-- run's time budget) that stops it wherever it is: in Lua code that never
+-- yields (the host's budget hook) or waiting (a timer cancels the task).
 local function run_tool(st, m, t, args)
   local e = F.check_value(t.parameters, args, "args")
   if e then return fmt("error: invalid arguments for tool '%s': %s", t.name, e) end
   local t0 = lab.now()
+  local left = st.budget.seconds - (t0 - st.t0)
+  local limit = math.max(0, math.min(t.seconds or F.TOOL_SECONDS, left))
   local task = lab.spawn(function()
-    if t.seconds or t.tokens then lab.task_budget{ seconds = t.seconds or 1e9, tokens = t.tokens or (1 << 40) } end
+    lab.task_budget{ seconds = limit, tokens = t.tokens }
     return t.fn(args, { member = m.name })
   end)
+  local timer = lab.after(limit, function() if not task:done() then task:cancel() end end)
   local ok, res = lab.await(task)
-  if not ok then return fmt("error: tool '%s' failed: %s", t.name, tostring(res)) end
-  if t.seconds and lab.now() - t0 > t.seconds then
-    return fmt("error: tool '%s' exceeded its budget of %g s", t.name, t.seconds)
+  timer:stop()
+  local late = lab.now() - t0 >= limit
+  if late or (not ok and tostring(res):find("^task budget exceeded: [^:]* s of wall time")) then
+    if limit >= left then stop(fmt("time budget of %g s exceeded (in tool '%s')", st.budget.seconds, t.name)) end
+    return fmt("error: tool '%s' exceeded its time limit of %g s and was stopped", t.name, limit)
   end
+  if not ok then return fmt("error: tool '%s' failed: %s", t.name, tostring(res)) end
   if t.output then
     local oe = F.check_value(t.output, res, "result")
     if oe then return fmt("error: tool '%s' returned a result outside its output schema: %s", t.name, oe) end
@@ -185,7 +244,117 @@ local function do_call(st, m, c, depth)
     for _, x in ipairs(m.tools) do names[#names + 1] = x.name end
     return fmt("error: unknown call '%s' (tools: %s)", c.name, #names > 0 and concat(names, ", ") or "none")
   end
-  return run_tool(st, m, t, c.args)
+  return perform(st, { fn = function() return run_tool(st, m, t, c.args) end })
+end
+
+-- ---- parallel delegations ----
+
+-- drive(st, fns): runs each fns[i]() as a branch (a coroutine) to its end
+-- and returns {[i] = {ok=, v=}}. Requests of the branches are served as
+-- they come, except generation: once every branch still running waits on
+-- one, they all go to the engine together (perform, so nested drivers pass
+-- them up to the outermost), one batched step per token.
+local function drive(st, fns)
+  local n, cos, out, input, waiting, left = #fns, {}, {}, {}, {}, #fns
+  for i, fn in ipairs(fns) do cos[i] = coroutine.create(fn) end
+  while left > 0 do
+    for i = 1, n do
+      while cos[i] and not waiting[i] do
+        local ok, req = coroutine.resume(cos[i], input[i])
+        input[i] = nil
+        if not ok then
+          out[i], cos[i], left = { ok = false, v = req }, nil, left - 1
+        elseif coroutine.status(cos[i]) == "dead" then
+          out[i], cos[i], left = { ok = true, v = req }, nil, left - 1
+        elseif req.batch then
+          waiting[i] = req.batch
+        else
+          local ok, v = pcall(perform, st, req)
+          input[i] = { ok = ok, v = v }
+        end
+      end
+    end
+    local all, from = {}, {}
+    for i = 1, n do
+      for k, q in ipairs(waiting[i] or {}) do
+        all[#all + 1] = q
+        from[#all] = { i, k }
+      end
+    end
+    if #all > 0 then
+      local res = perform(st, { batch = all })
+      for j, r in ipairs(res) do
+        local i, k = from[j][1], from[j][2]
+        input[i] = input[i] or {}
+        input[i][k] = r
+      end
+      for i = 1, n do waiting[i] = nil end
+    end
+  end
+  return out
+end
+
+-- the members that `name` reaches by delegation, itself included
+local function reach(wf, name, set)
+  set = set or {}
+  if not set[name] then
+    set[name] = true
+    for _, n in ipairs(wf.members[name].manages) do reach(wf, n, set) end
+  end
+  return set
+end
+
+-- calls[k] is a delegation that may run beside others: well formed, to a
+-- member m manages, within the depth budget
+local function parallel_target(st, m, c, depth)
+  if c.cut or c.malformed or depth + 1 > st.budget.depth then return nil end
+  local t = c.name:match("^delegate_to_(.+)$")
+  if not t or type(c.args) ~= "table" or type(c.args.message) ~= "string" then return nil end
+  for _, n in ipairs(m.manages) do if n == t then return t end end
+  return nil
+end
+
+-- The calls calls[k..] that run together: the longest run of delegations
+-- from k whose members reach disjoint sets of members (so no member, and no
+-- history, is shared between them). Returns the list of targets (fewer than
+-- two: none run in parallel).
+local function parallel_group(st, m, calls, k, depth)
+  local targets, used = {}, {}
+  for j = k, #calls do
+    local t = parallel_target(st, m, calls[j], depth)
+    if not t then break end
+    local r = reach(st.wf, t)
+    local clash = false
+    for x in pairs(r) do if used[x] then clash = true end end
+    if clash then break end
+    for x in pairs(r) do used[x] = true end
+    targets[#targets + 1] = t
+  end
+  return targets
+end
+
+-- Runs the delegations calls[k .. k+#targets-1] as branches; each writes
+-- its own transcript, merged into st's in call order afterwards, so the
+-- transcript is the one of running them one after another. Returns the
+-- answers, or raises the first branch's error (in call order) after the
+-- merge.
+local function run_parallel(st, m, calls, k, targets, depth)
+  local fns, branches = {}, {}
+  for j, t in ipairs(targets) do
+    -- a branch shares the counters, histories and models; its transcript is its own
+    local b = setmetatable({ transcript = {}, on_message = false, inco = true }, { __index = st })
+    branches[j] = b
+    fns[j] = function() return converse(b, t, m.name, calls[k + j - 1].args.message, depth + 1) end
+  end
+  local out = drive(st, fns)
+  local answers, err = {}, nil
+  for j, b in ipairs(branches) do
+    for _, e in ipairs(b.transcript) do add(st, e) end
+    if out[j].ok then answers[j] = out[j].v
+    elseif err == nil then err = out[j].v end
+  end
+  if err ~= nil then error(err, 0) end
+  return answers
 end
 
 -- member `name` receives `text` from `from`; returns its answer
@@ -199,9 +368,9 @@ converse = function(st, name, from, text, depth)
             depth = depth })
   while true do
     check_budget(st)
-    local turn = m.script and script_turn(m, hist, from) or model_turn(st, m, hist)
-    st.turns = st.turns + 1
-    st.tokens = st.tokens + (turn.tokens and #turn.tokens or 0)
+    local turn = m.script and script_turn(st, m, hist, from) or model_turn(st, m, hist)
+    st.c.turns = st.c.turns + 1
+    st.c.tokens = st.c.tokens + (turn.tokens and #turn.tokens or 0)
     local calls
     if turn.cut then
       -- the unfinished last line is no call; the caller is told why
@@ -214,34 +383,53 @@ converse = function(st, name, from, text, depth)
     -- a turn that calls is addressed to the callee (the first, if several)
     local to = from
     if calls[1] and not calls[1].cut then to = calls[1].name:match("^delegate_to_(.+)$") or calls[1].name end
+    local parsed
+    for i, c in ipairs(calls) do
+      parsed = parsed or {}
+      parsed[i] = { name = c.name, args = c.args, malformed = c.malformed and true or nil, cut = c.cut and true or nil }
+    end
     add(st, { sender = name, sender_role = F.ROLES[m.role], receiver = to, text = turn.text,
               tokens = turn.tokens, logprobs = turn.logprobs, format = turn.format, depth = depth,
-              grammar = turn.grammar, cut = turn.cut and true or nil, prompt = turn.prompt })
+              grammar = turn.grammar, cut = turn.cut and true or nil, calls = parsed, prompt = turn.prompt })
     hist[#hist + 1] = { role = "assistant", content = turn.text }
     if #calls == 0 then return turn.text end
-    for _, c in ipairs(calls) do
-      local res, delegate = do_call(st, m, c, depth)
-      hist[#hist + 1] = { role = "tool", name = c.name, content = res }
-      -- a delegate's answer is already in the transcript (its turn); tool
-      -- results and the runtime's error answers are messages of role "tool"
-      if not delegate then
-        add(st, { sender = c.name, sender_role = "tool", receiver = name, text = res, depth = depth })
+    local k = 1
+    while k <= #calls do
+      local group = st.parallel and parallel_group(st, m, calls, k, depth) or {}
+      if #group >= 2 then
+        for j, res in ipairs(run_parallel(st, m, calls, k, group, depth)) do
+          hist[#hist + 1] = { role = "tool", name = calls[k + j - 1].name, content = res }
+        end
+        k = k + #group
+      else
+        local c = calls[k]
+        local res, delegate = do_call(st, m, c, depth)
+        hist[#hist + 1] = { role = "tool", name = c.name, content = res }
+        -- a delegate's answer is already in the transcript (its turn); tool
+        -- results and the runtime's error answers are messages of role "tool"
+        if not delegate then
+          add(st, { sender = c.name, sender_role = "tool", receiver = name, text = res, depth = depth })
+        end
+        k = k + 1
       end
     end
   end
 end
 
--- R.run(wf, task [, {budget=, on_message=fn(entry)}]): runs a checked
--- workflow on a task from the user. Returns {status = "ok" | "budget" |
--- "error", reason=, answer=, transcript=, turns=, tokens=, seconds=}.
+-- R.run(wf, task [, {budget=, on_message=fn(entry), models=, parallel=}]):
+-- runs a checked workflow on a task from the user. Delegations of one turn
+-- to independent members run together unless parallel = false. Returns
+-- {status = "ok" | "budget" | "error", reason=, answer=, transcript=,
+-- turns=, tokens=, seconds=}.
 function R.run(wf, task, opts)
   opts = opts or {}
   local b = {}
   for k, v in pairs(wf.budget) do b[k] = (opts.budget and opts.budget[k]) or v end
-  local st = { wf = wf, budget = b, transcript = {}, turns = 0, tokens = 0, t0 = lab.now(), hist = {},
-               models = opts.models or {}, on_message = opts.on_message }
+  local st = { wf = wf, budget = b, transcript = {}, c = { turns = 0, tokens = 0, reserved = 0, member_turns = {} },
+               t0 = lab.now(), hist = {}, models = opts.models or {}, on_message = opts.on_message,
+               parallel = opts.parallel ~= false }
   local ok, v = pcall(converse, st, wf.main, "user", task, 0)
-  local out = { transcript = st.transcript, turns = st.turns, tokens = st.tokens, seconds = lab.now() - st.t0 }
+  local out = { transcript = st.transcript, turns = st.c.turns, tokens = st.c.tokens, seconds = lab.now() - st.t0 }
   if ok then
     out.status, out.answer, out.reason = "ok", v, "answered"
   elseif getmetatable(v) == Stop then

@@ -20,11 +20,12 @@ B.PROBE = 'Would you do better if you started over? ("Yes." or "No.")'
 
 -- ---- the prompt, in the chat template when the model has one -------------
 
--- B.format(model, prompt) -> {tokens=, chat=bool}
+-- B.format(model, prompt) -> {tokens=, text=, chat=bool} (text: what the
+-- tokens read as, the prompt in its template)
 function B.format(model, prompt)
   local text = lab.chat.format(model, { { role = "user", content = prompt } }, { add_generation_prompt = true })
-  if text then return { tokens = model:tokenize(text, { bos = false, special = true }), chat = true } end
-  return { tokens = model:tokenize(prompt), chat = false }
+  if text then return { tokens = model:tokenize(text, { bos = false, special = true }), text = text, chat = true } end
+  return { tokens = model:tokenize(prompt), text = prompt, chat = false }
 end
 
 -- ---- scorers ---------------------------------------------------------------
@@ -60,12 +61,13 @@ function B.scorers.probe(model, o)
   if #ttoks == 0 then error("probe target '" .. target .. "' has no tokens", 0) end
   return function(c)
     local f = assert(c.seq:fork())
-    local pend = f:pending()
     f:append(suffix)
     local r, err = f:score(ttoks)
     f:close()
     if not r then error("probe: " .. tostring(err), 0) end
-    if c.acct then c.acct.probe_tokens, c.acct.probes = c.acct.probe_tokens + pend + #suffix + #ttoks, c.acct.probes + 1 end
+    -- the engine's work: the candidate's last token (pending in the fork), the probe turn, the target but its last
+    -- token, and its last evaluated token once more (seq:score's result.evaluated)
+    if c.acct then c.acct.probe_tokens, c.acct.probes = c.acct.probe_tokens + r.evaluated, c.acct.probes + 1 end
     return math.exp(r.logprob)
   end, { suffix = suffix, target = ttoks }
 end
@@ -126,7 +128,7 @@ function B.scorers.guard(model, prompt, o)
     local text = tmpl:gsub("{prompt}", function() return prompt end):gsub("{response}", function() return c.text end)
     local r, err = lab.score(model, text, target)
     if not r then error("guard: " .. tostring(err), 0) end
-    if c.acct then c.acct.probe_tokens = c.acct.probe_tokens + #model:tokenize(text) + r.n end
+    if c.acct then c.acct.probe_tokens = c.acct.probe_tokens + r.evaluated end
     return math.exp(r.logprob)
   end
 end
@@ -188,7 +190,10 @@ local function new_acct() return { tokens = 0, probe_tokens = 0, probes = 0, ste
 --    scorer (fn), seed (42), sampler (opts table for lab.sampler, temp overridden),
 --    temp (fn(drawn) -> T), plain (one round of n, no pruning, no threshold),
 --    batched (true: one eval_batch per token; false: one seq:eval per candidate),
---    on_event(kind, data) (progress: "round", "checkpoint", "done").
+--    on_event(kind, data) (progress: "start" {candidates=, rounds=, acct=}, the
+--    live tables a view may read while the run goes on; "round" round;
+--    "step" {step=, live=} after each engine step; "checkpoint" {at=, kept=};
+--    "done" result).
 -- result: { candidates=, winner=, rounds=, acct=, drawn= }; a candidate
 -- keeps index, round, seed, temp, tokens, logprobs, text, checkpoints,
 -- pruned_at, score, done and probe_tokens (what scoring it cost).
@@ -213,6 +218,7 @@ function B.run(model, ptoks, o)
     return v
   end
   local ok, err = pcall(function()
+    on_event("start", { candidates = cands, rounds = rounds, acct = acct })
     while drawn < o.n do
       local k = o.plain and o.n or math.min(size, o.n - drawn)
       local round = { index = #rounds + 1, size = k, first = drawn + 1 }
@@ -286,6 +292,7 @@ function B.run(model, ptoks, o)
           rows = assert(lab.eval_batch(seqs))
           acct.steps = acct.steps + 1
         end
+        on_event("step", { step = step, live = #live })
       end
       for i = round.first, drawn do
         local c = cands[i]

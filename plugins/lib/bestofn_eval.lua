@@ -178,7 +178,8 @@ end
 -- EV.evaluate(model, items, o) -> { instances = {...}, points = {...} }
 -- o: n, budgets, thresholds ({false} for none), prune, max_tokens, seed,
 --    sampler, temp (fn of samples drawn), batched, scorer = fn(item) -> a
---    scorer, on_instance(i, inst) (progress), run_opts (extra B.run options).
+--    scorer, on_instance(i, inst) (progress), observe(item, label, prompt_text)
+--    -> an on_event for each B.run (the workbench pane) or nil.
 -- A point: { method=, budget=, threshold=, key=, n=, correct=, accuracy=,
 --            samples=, tokens=, probe_tokens=, spent= } (per instance: means).
 function EV.evaluate(model, items, o)
@@ -197,12 +198,14 @@ function EV.evaluate(model, items, o)
   for _, t in ipairs(o.thresholds) do point("adaptive", o.n, t) end
   local out = {}
   for i, item in ipairs(items) do
-    local ptoks = B.format(model, item.prompt).tokens
+    local fp = B.format(model, item.prompt)
+    local ptoks = fp.tokens
     local scorer = o.scorer(item)
     local function go(plain, threshold)
       return B.run(model, ptoks, { n = o.n, threshold = threshold or nil, max_tokens = o.max_tokens,
         prune = (not plain) and o.prune or nil, scorer = scorer, seed = o.seed, plain = plain,
-        batched = o.batched, sampler = o.sampler, temp = o.temp })
+        batched = o.batched, sampler = o.sampler, temp = o.temp,
+        on_event = o.observe and o.observe(item, plain and "plain" or point_key("adaptive", o.n, threshold), fp.text) })
     end
     local inst = { index = i, item = item, rows = {} }
     local function add(method, budget, threshold, winner, samples, tokens, probe)

@@ -2,6 +2,7 @@
 -- methods, the terminal plot of accuracy against tokens, the tree as text
 -- lines, and the workbench plugin (the `:tree` command and the `tree`
 -- pane, which draws a search's tree while it grows).
+local LV = assert(lab.require("listview"))
 local V = {}
 local fmt, concat, rep = string.format, table.concat, string.rep
 
@@ -130,9 +131,8 @@ function V.draw(S, w, h)
   end
   if S.sel > #nodes then S.sel = #nodes end
   if S.sel < 1 then S.sel = 1 end
-  local room = math.max(1, h - #out - 2)
-  local top = math.max(1, math.min(S.sel - room // 2, #nodes - room + 1))
-  for i = top, math.min(#nodes, top + room - 1) do
+  local top, last = LV.window(S.sel, #nodes, h - #out - 2)
+  for i = top, last do
     out[#out + 1] = (i == S.sel and ">" or " ") .. V.node_line(nodes[i], w - 1)
   end
   local sn = nodes[S.sel]
@@ -147,21 +147,11 @@ end
 
 function V.key(S, k)
   local nodes = V.lines(S.tree)
-  if k == "Down" or k == "j" then S.sel = math.min(#nodes, S.sel + 1)
-  elseif k == "Up" or k == "k" then S.sel = math.max(1, S.sel - 1)
-  elseif k == "PageDown" then S.sel = math.min(#nodes, S.sel + 10)
-  elseif k == "PageUp" then S.sel = math.max(1, S.sel - 10)
-  elseif k == "Home" then S.sel = 1
-  elseif k == "End" then S.sel = #nodes
-  elseif k == "o" then
-    local node = nodes[S.sel]
-    local text = node and V.path_text(S, node)
-    if not text then S.msg = "no path kept for this node"; return "redraw" end
-    local ok, err = lab.ui.loom_open(text)
-    S.msg = ok and fmt("node #%d opened in the loom (output pane)", node.id) or ("loom: " .. tostring(err))
-  else
-    return false
-  end
+  if LV.move(S, k, #nodes) then return "redraw" end
+  if k ~= "o" then return false end
+  local node = nodes[S.sel]
+  if not node then S.msg = "no node"; return "redraw" end
+  S.msg = LV.open(V.path_text(S, node), fmt("node #%d", node.id))
   return "redraw"
 end
 

@@ -28,6 +28,7 @@ local SCHEMA_KEYS = { type = true, properties = true, required = true, items = t
 
 F.ROLES = ROLES
 F.DEFAULT_BUDGET = { turns = 64, tokens = 4096, seconds = 120, depth = 4 }
+F.TOOL_SECONDS = 10      -- a tool's time limit when it gives none (docs/agents.md)
 
 local function is_list(t)
   if type(t) ~= "table" then return false end
@@ -335,8 +336,9 @@ function F.parse_calls(text)
   return calls
 end
 
+-- a call as the call grammar writes it: "call" first
 function F.format_call(name, args)
-  return lab.json.encode({ call = name, args = args or {} })
+  return fmt('{"call": %s, "args": %s}', lab.json.encode(name), lab.json.encode(args or {}))
 end
 
 -- the calls a member may make, with their argument schemas (for its system

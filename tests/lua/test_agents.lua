@@ -96,10 +96,35 @@ test("tool calls: a tool that errors, an unknown tool, a malformed call line", f
   check.eq(tool_result(spec), "error: a cannot delegate to 'boss' (it manages: no one)")
 end)
 
-test("a tool over its time budget, and one with an output schema", function()
-  local spec = one_agent({ name = "slow", seconds = 0.05, fn = function() lab.sleep(0.2) return "late" end },
+test("a tool is stopped at its time limit: waiting, or in a pure-Lua busy loop", function()
+  local woke = false
+  local spec = one_agent({ name = "slow", seconds = 0.05, fn = function() lab.sleep(0.3) woke = true return "late" end },
     function(ctx) if ctx.last.role == "user" then return { call = "slow" } end return ctx.last.content end)
-  check.eq(tool_result(spec), "error: tool 'slow' exceeded its budget of 0.05 s")
+  check.eq(tool_result(spec), "error: tool 'slow' exceeded its time limit of 0.05 s and was stopped")
+  lab.sleep(0.35)
+  check.eq(woke, false, "the sleeping tool was cancelled, not left to finish")
+  -- a loop that never yields, even one that catches errors, is stopped by the tool's own limit
+  spec.agents[1].tools[1] = { name = "slow", seconds = 0.05, fn = function()
+    while true do pcall(function() local n = 0 while true do n = n + 1 end end) end end }
+  local txt, r = tool_result(spec)
+  check.eq(txt, "error: tool 'slow' exceeded its time limit of 0.05 s and was stopped")
+  check.eq(r.answer, txt, "the agent got the error and answered; the run went on")
+  -- a tool without a limit of its own is bounded by the run's time budget
+  spec.agents[1].tools[1] = { name = "slow", fn = function() while true do end end }
+  r = R.run(check.ok(F.validate(spec)), "task", { budget = { seconds = 0.1 } })
+  check.eq(r.status, "budget")
+  check.eq(r.reason, "time budget of 0.1 s exceeded (in tool 'slow')")
+  check.eq(r.transcript[#r.transcript].text, '{"call": "slow", "args": {}}', "the transcript is kept up to the call")
+  -- the limit is lab.task_budget's: a tool's engine calls are bounded by its tokens
+  local m = lab.model.open(MODEL)
+  spec.agents[1].tools[1] = { name = "slow", tokens = 5, fn = function()
+    return lab.generate(m:seq("Once upon a time"), { max_tokens = 20 }).text end }
+  check.ok(tool_result(spec):find("^error: tool 'slow' failed: .*task budget exceeded: 5 tokens"))
+end)
+
+test("a tool with an output schema", function()
+  local spec = one_agent({ name = "slow", fn = function() return "x" end },
+    function(ctx) if ctx.last.role == "user" then return { call = "slow" } end return ctx.last.content end)
   spec.agents[1].tools[1] = { name = "slow", output = { type = "string" }, fn = function() return 7 end }
   check.eq(tool_result(spec), "error: tool 'slow' returned a result outside its output schema: result: expected a string")
   spec.agents[1].tools[1] = { name = "slow", fn = function() return { x = 1 } end }
@@ -118,7 +143,8 @@ test("budgets end the run with a reason and keep the transcript", function()
   check.ok(#r.transcript >= 9, "transcript kept")
   r = R.run(wf, "task", { budget = { seconds = 0.01, turns = 1e9 } })
   check.eq(r.status, "budget")
-  check.eq(r.reason, "time budget of 0.01 s exceeded")
+  -- between turns, or while the tool runs
+  check.ok(r.reason:find("^time budget of 0.01 s exceeded"), r.reason)
   -- depth: main -> lead -> calc is depth 2
   local chain = check.ok(F.validate(chain_spec()))
   r = R.run(chain, "x", { budget = { depth = 1 } })
@@ -306,4 +332,138 @@ test("the call grammar: a call cut by the token limit is answered as such; free 
   check.eq(r.status, "ok", r.reason)
   check.eq(r.transcript[4].grammar, nil)
   check.eq(#F.parse_calls(r.transcript[4].text), 0, r.transcript[4].text)
+end)
+
+-- ---- parallel delegations ----
+
+-- the transcripts of two runs are the same, message by message, with the
+-- same tokens and bitwise the same log-probabilities
+local function same_transcript(par, seq)
+  check.eq(#par.transcript, #seq.transcript, "transcript length")
+  for i, e in ipairs(seq.transcript) do
+    local p = par.transcript[i]
+    check.eq(p.i, i)
+    check.eq(p.sender .. ">" .. p.receiver .. "@" .. p.depth .. ":" .. p.text,
+             e.sender .. ">" .. e.receiver .. "@" .. e.depth .. ":" .. e.text, "entry " .. i)
+    check.eq(p.tokens == nil, e.tokens == nil, "entry " .. i .. " has tokens")
+    if e.tokens then
+      check.same_list(p.tokens, e.tokens, "tokens of entry " .. i)
+      check.eq(#p.logprobs, #e.logprobs)
+      for j = 1, #e.logprobs do check.ok(p.logprobs[j] == e.logprobs[j], "log-prob " .. i .. "." .. j) end
+    end
+  end
+end
+
+-- a scripted supervisor that sends each of `msgs` ({name, text}) in one
+-- turn, then answers with its delegates' answers joined
+local function fan_out(msgs)
+  return function(ctx)
+    if ctx.last.role == "user" then
+      local calls = {}
+      for i, x in ipairs(msgs) do calls[i] = { call = "delegate_to_" .. x[1], args = { message = x[2] } } end
+      return calls
+    end
+    local got = {}
+    for _, h in ipairs(ctx.messages) do if h.role == "tool" then got[#got + 1] = h.content end end
+    return table.concat(got, " | ")
+  end
+end
+
+local function steps_of(m, f)
+  local s0 = m:kv().steps
+  local r = f()
+  return r, m:kv().steps - s0
+end
+
+test("parallel delegations: one batched step per token, the sequential transcript", function()
+  local m = lab.model.open(MODEL)
+  local spec = { main = { name = "boss", manages = { "a", "b" },
+                          script = fan_out{ { "a", "Once upon a time" }, { "b", "Tom and his sister" } } },
+                 agents = { { name = "a", model = MODEL, max_tokens = 10, sampler = { temp = 1 } },
+                            { name = "b", model = MODEL, max_tokens = 10, system = "Be kind.", sampler = { temp = 1 } } } }
+  local wf = check.ok(F.validate(spec))
+  local par, sp = steps_of(m, function() return R.run(wf, "go", { models = { [MODEL] = m } }) end)
+  local seq, ss = steps_of(m, function() return R.run(wf, "go", { models = { [MODEL] = m }, parallel = false }) end)
+  check.eq(par.status, "ok", par.reason)
+  same_transcript(par, seq)
+  check.eq(par.answer, seq.answer)
+  check.eq(par.tokens, 20)
+  -- apart: a prompt step and 10 token steps each; together: one of each for both
+  -- a turn of n tokens is n engine steps (the first evaluates the prompt);
+  -- two together are as many steps as the longer
+  check.eq(ss, 20, "sequential engine steps")
+  check.eq(sp, 10, "batched engine steps")
+  -- the seeds a member's sampler gets do not depend on the order: a third run is the same again
+  same_transcript(R.run(wf, "go", { models = { [MODEL] = m } }), seq)
+end)
+
+test("parallel delegations: nested, with tools and scripts in the branches", function()
+  local m = lab.model.open(MODEL)
+  local noted = {}
+  local function lead(targets)
+    return function(ctx)
+      if ctx.last.role == "user" then return { call = "note", args = { text = ctx.input } } end
+      if ctx.last.role == "tool" and ctx.last.name == "note" then return fan_out(targets)({ last = { role = "user" } }) end
+      local got = {}
+      for _, h in ipairs(ctx.messages) do if h.role == "tool" and h.name ~= "note" then got[#got + 1] = h.content end end
+      return table.concat(got, " + ")
+    end
+  end
+  local note = { name = "note", parameters = { type = "object", properties = { text = { type = "string" } } },
+                 fn = function(a) lab.sleep(0.001) noted[#noted + 1] = a.text return "noted" end }
+  local function agent(name, max) return { name = name, model = MODEL, max_tokens = max, sampler = { temp = 0.8 } } end
+  local spec = { main = { name = "boss", manages = { "l1", "l2" },
+                          script = fan_out{ { "l1", "Lily" }, { "l2", "Tim" } } },
+                 assistants = { { name = "l1", manages = { "a1", "a2" }, tools = { note },
+                                  script = lead{ { "a1", "Lily went" }, { "a2", "Lily saw" } } },
+                                { name = "l2", manages = { "b1", "b2" }, tools = { note },
+                                  script = lead{ { "b1", "Tim had" }, { "b2", "Tim ran" } } } },
+                 agents = { agent("a1", 6), agent("a2", 8), agent("b1", 5), agent("b2", 8) } }
+  local wf = check.ok(F.validate(spec))
+  local par, sp = steps_of(m, function() return R.run(wf, "go", { models = { [MODEL] = m } }) end)
+  check.eq(table.concat(noted, ","), "Lily,Tim")
+  local seq, ss = steps_of(m, function() return R.run(wf, "go", { models = { [MODEL] = m }, parallel = false }) end)
+  check.eq(par.status, "ok", par.reason)
+  same_transcript(par, seq)
+  check.eq(par.tokens, 27)
+  -- four model turns of 6, 8, 5 and 8 tokens: 27 steps apart, 8 together
+  check.eq(ss, 27, "sequential engine steps")
+  check.eq(sp, 8, "batched engine steps")
+end)
+
+test("parallel delegations: members shared between branches run one after another; errors and budgets", function()
+  local m = lab.model.open(MODEL)
+  -- l1 and l2 both manage c: their delegations are not independent
+  local order = {}
+  local spec = { main = { name = "boss", manages = { "l1", "l2" }, script = fan_out{ { "l1", "x" }, { "l2", "y" } } },
+                 assistants = { { name = "l1", manages = { "c" }, script = fan_out{ { "c", "one" } } },
+                                { name = "l2", manages = { "c" }, script = fan_out{ { "c", "two" } } } },
+                 agents = { { name = "c", script = function(ctx) order[#order + 1] = ctx.input return tostring(#ctx.messages) end } } }
+  local r = R.run(check.ok(F.validate(spec)), "go")
+  check.eq(r.answer, "1 | 3", "c's history, as in a sequential run")
+  check.eq(table.concat(order, ","), "one,two")
+  -- a failing branch: the run ends with its error after every branch's messages are kept
+  spec = { main = { name = "boss", manages = { "a", "b" }, script = fan_out{ { "a", "Once" }, { "b", "Tom" } } },
+           agents = { { name = "a", script = function() error("a broke", 0) end },
+                      { name = "b", model = MODEL, max_tokens = 4 } } }
+  r = R.run(check.ok(F.validate(spec)), "go", { models = { [MODEL] = m } })
+  check.eq(r.status, "error")
+  check.eq(r.reason, "scripted agent 'a' failed: a broke")
+  check.eq(r.transcript[#r.transcript].sender, "b", "b's turn is kept")
+  -- a token budget shared by the branches
+  spec.agents[1] = { name = "a", model = MODEL, max_tokens = 8 }
+  r = R.run(check.ok(F.validate(spec)), "go", { models = { [MODEL] = m }, budget = { tokens = 6 } })
+  check.eq(r.status, "budget")
+  check.eq(r.reason, "token budget of 6 exceeded")
+  check.eq(r.tokens, 6, "the token budget is a hard cap with parallel turns")
+  -- a tool of a branch that runs out of the run's time: the run ends on the time budget
+  spec.agents[1] = { name = "a", tools = { { name = "spin", fn = function() while true do end end } },
+                     script = function() return { call = "spin" } end }
+  r = R.run(check.ok(F.validate(spec)), "go", { models = { [MODEL] = m }, budget = { seconds = 0.2 } })
+  check.eq(r.status, "budget")
+  check.eq(r.reason, "time budget of 0.2 s exceeded (in tool 'spin')")
+  local seen = {}
+  for _, e in ipairs(r.transcript) do seen[e.sender .. ">" .. e.receiver] = true end
+  local keys = {} for k in pairs(seen) do keys[#keys + 1] = k end table.sort(keys)
+  check.ok(seen["a>spin"] and seen["boss>b"], "both branches' messages are kept: " .. table.concat(keys, " "))
 end)

@@ -118,7 +118,7 @@ test("user coroutines still work (await inside one blocks instead)", function()
 end)
 
 test("misuse: await of a non-job, sleep outside a task, bad times", function()
-  check.raises("Job or Task expected", lab.await, 5)
+  check.raises("Job, Task or Training expected", lab.await, 5)
   check.raises("seconds must be", lab.sleep, -1)
   check.raises("at least 0.001", lab.every, 0, function() end)
   check.raises("function expected", lab.after, 1, 5)

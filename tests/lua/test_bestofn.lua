@@ -97,17 +97,17 @@ end)
 test("accounting equals lab.task_budget's count of the engine's work", function()
   local ok, err = lab.await(lab.spawn(function()
     lab.task_budget{ tokens = 1000000, seconds = 600 }
-    local u0 = lab.task_budget().used
+    local u0, e0 = lab.task_budget().used, m:kv().evaluated
     local res = run{ n = 6, scorer = B.scorers.probe(m, {}), prune = { lengths = { 5 }, keep = 0.5 } }
     local used = lab.task_budget().used - u0
-    -- the budget charges a score by its target's tokens; the probe's own tokens are counted by hand below
     local _, info = B.scorers.probe(m, {})
-    check.eq(used, res.acct.evaluated + res.acct.probes * #info.target, "tokens handed to the engine")
+    check.eq(used, res.acct.evaluated + res.acct.probe_tokens, "the budget charges generation and every probe token")
+    check.eq(m:kv().evaluated - e0, used, "and that is the engine's own count")
     local n_scored, probe_toks = 0, 0
     for _, c in ipairs(res.candidates) do
       local k = #c.checkpoints + (c.score and 1 or 0)
       n_scored = n_scored + k
-      probe_toks = probe_toks + k * (1 + #info.suffix + #info.target)
+      probe_toks = probe_toks + k * (1 + #info.suffix + #info.target)   -- the last token, the turn, the target
     end
     check.eq(res.acct.probes, n_scored, "one probe per checkpoint and per finished candidate")
     check.eq(res.acct.probe_tokens, probe_toks, "probe tokens: the pending last token, the probe turn, the target")
@@ -329,4 +329,72 @@ test("plot: curves on a grid, joined, marked, with their axes", function()
     "    +---------",
     "     0       4",
     "  A a   B b   (* several at one point)" }, "\n"), "the figure")
+end)
+
+-- ---- the workbench pane (plugins/lib/bestofnview.lua), headless ----
+
+test("pane: candidates listed live (live, pruned, finished, round, scores), the winner, keys", function()
+  local BV = check.ok(lab.require("bestofnview"))
+  local S = BV.state()
+  check.ok(BV.draw(S, 80, 10)[1]:find("no run yet"), "empty pane")
+  check.eq(BV.key(S, "j"), false, "no keys without a run")
+  local obs = BV.observer(S, "adaptive", PROMPT)
+  local mid
+  local res = run{ n = 8, max_tokens = 20, prune = { lengths = { 6 }, keep = 0.5 }, scorer = B.scorers.logprob("mean"),
+    on_event = function(k, d)
+      obs(k, d)
+      -- the last round (4 samples) after its checkpoint: two live, two pruned, the earlier rounds finished
+      if k == "step" and d.step == 7 and #S.runs[1].candidates == 8 then mid = BV.draw(S, 120, 20) end
+    end }
+  check.ok(mid, "drawn mid-run")
+  check.ok(mid[1]:find("^adaptive running | round 4 | samples 8"), mid[1])
+  local n_live, n_pruned, n_fin = 0, 0, 0
+  for i = 3, 10 do
+    local c = res.candidates[i - 2]
+    check.ok(mid[i]:find("#" .. c.index .. " +r" .. c.round, 1), "row " .. i .. ": " .. mid[i])
+    if mid[i]:find(" live ") then n_live = n_live + 1 end
+    if mid[i]:find(" pruned@6 ") then n_pruned = n_pruned + 1 end
+    if mid[i]:find(" finished") then n_fin = n_fin + 1 end
+  end
+  check.eq(n_pruned, 1 + 2, "pruned rows mid-run: one of round 2, two of round 4")
+  check.eq(n_live + n_fin, 5, "the others live or finished")
+  check.ok(n_live >= 1, "some candidate is live mid-run")
+  local fin = BV.draw(S, 120, 20)
+  check.ok(fin[1]:find("adaptive done") and fin[1]:find(string.format("winner #%d", res.winner.index)), fin[1])
+  local wrow = fin[2 + res.winner.index]
+  check.ok(wrow:find("^[ >]%*#" .. res.winner.index .. " "), "the winner's mark: " .. wrow)
+  -- the checkpoint score and the final score of a candidate that went past 6 tokens
+  for i, c in ipairs(res.candidates) do
+    if c.checkpoints[1] and c.score then
+      check.ok(fin[2 + i]:find(string.format("%.3g@6 %.4g", c.checkpoints[1].score, c.score), 1, true), fin[2 + i])
+    end
+  end
+  check.eq(BV.key(S, "End"), "redraw"); check.eq(S.sel, 8, "End")
+  check.eq(BV.key(S, "k"), "redraw"); check.eq(S.sel, 7, "k")
+  check.eq(BV.key(S, "x"), false, "other keys are not the pane's")
+  check.eq(BV.key(S, "o"), "redraw")
+  check.ok(S.msg:find("headless"), "headless: the loom is not there: " .. S.msg)
+  check.eq(BV.loom_text(S.runs[1], res.candidates[7]), PROMPT .. res.candidates[7].text, "what o opens")
+  check.eq(BV.status(S), "bestofn adaptive 8", "status item")
+  -- a second run: [ and ] move between them
+  run{ n = 2, max_tokens = 4, on_event = BV.observer(S, "plain", PROMPT) }
+  check.eq(S.cur, 2, "the new run is shown"); check.ok(BV.draw(S, 80, 10)[1]:find("(run 2/2)", 1, true), "runs counted")
+  BV.key(S, "["); check.eq(S.cur, 1, "[ goes back")
+end)
+
+test("accounting of the guard scorer: the engine's count of its lab.score calls", function()
+  local ok, err = lab.await(lab.spawn(function()
+    lab.task_budget{ tokens = 1000000 }
+    local u0, e0 = lab.task_budget().used, m:kv().evaluated
+    local res = run{ n = 3, max_tokens = 8, scorer = B.scorers.guard(m, PROMPT, {}) }
+    check.eq(m:kv().evaluated - e0, lab.task_budget().used - u0, "charged = evaluated")
+    check.eq(lab.task_budget().used - u0, res.acct.evaluated + res.acct.probe_tokens, "generation and the guard's prompts")
+    local want = 0
+    for _, c in ipairs(res.candidates) do
+      local text = B.GUARD:gsub("{prompt}", PROMPT):gsub("{response}", function() return c.text end)
+      want = want + #m:tokenize(text .. " safe") - 1
+    end
+    check.eq(res.acct.probe_tokens, want, "each: the taxonomy prompt and the target but its last token")
+  end))
+  check.ok(ok, err)
 end)

@@ -93,6 +93,43 @@ test("xpcall's message handler cannot outlive the budget", function()
   check.eq(select(2, xpcall(error, function(e) return "h:" .. e end, "x", 0)), "h:x", "handlers work otherwise")
 end)
 
+test("a backtracking pattern cannot outlive the budget (string.find/match/gmatch/gsub and methods)", function()
+  local runaway = {
+    function() return string.find(("a"):rep(28), ("a*"):rep(28) .. "b") end,
+    function() return ("a"):rep(28):match(("a-"):rep(28) .. "b") end,
+    function() for _ in ("a"):rep(28):gmatch(("a?"):rep(28) .. "b") do end end,
+    function() return string.gsub(("a"):rep(28), ("(a*)"):rep(16) .. "a*b", "") end,
+    function() return pcall(string.find, ("a"):rep(28), ("a*"):rep(28) .. "b") end,
+  }
+  for i, f in ipairs(runaway) do
+    lab.budget{ seconds = 0.2 }
+    local ok, err = lab.await(lab.spawn(f))
+    lab.budget{ seconds = 60 }
+    check.ok(not ok and tostring(err):find("time budget"), i .. ": " .. tostring(err))
+  end
+  check.eq(select(2, ("key=val"):match("(%w+)=(%w+)")), "val", "patterns work otherwise")
+end)
+
+test("loops inside one C call of the table library stop at the budget", function()
+  local runaway = {
+    function() table.move({}, 1, 1e15, 2) end,
+    function() table.insert(setmetatable({}, { __len = function() return 1e15 end }), 1, 5) end,
+    function() table.remove(setmetatable({}, { __len = function() return 1e15 end }), 1) end,
+    function() return table.concat(setmetatable({}, { __index = type }), "", 1, 1e15) end,
+  }
+  for i, f in ipairs(runaway) do
+    lab.budget{ seconds = 0.2 }
+    local ok, err = lab.await(lab.spawn(f))
+    lab.budget{ seconds = 60 }
+    check.ok(not ok and tostring(err):find("time budget"), i .. ": " .. tostring(err))
+  end
+  check.eq(string.rep("", 1e15), "", "an empty string.rep returns at once")
+  check.eq(("ab"):rep(3, ","), "ab,ab,ab")
+  local t = { 3, 1, 2 }
+  table.sort(t)
+  check.eq(table.concat(t, " "), "1 2 3")
+end)
+
 test("a looping __tostring on an error object is stopped too", function()
   lab.budget{ seconds = 0.2 }
   local ok, err = lab.await(lab.spawn(function()

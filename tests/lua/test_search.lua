@@ -369,7 +369,7 @@ test("a task budget of tokens and wall time", function()
     return lab.task_budget().used
   end))
   check.ok(ok3)
-  check.eq(n, 2, "scored tokens count")
+  check.eq(n, #m:tokenize("Once upon") + 2 - 1, "a score is charged what it evaluates: the pending prefix, the continuation but its last")
   check.raises("unknown option 'token'", lab.task_budget, { token = 5 })
   check.eq(lab.task_budget().used, 0, "the budget belongs to the task that set it")
 end)
@@ -409,4 +409,34 @@ test("seq:save / model:load: the same state, bit for bit; other weights refused"
   check.fails("No such file", m:load("no_such_state"))
   check.raises("a name of letters", s.save, s, "../escape")
   lab.fs.remove("kv/story_test.json")
+end)
+
+test("a task budget charges what the engine evaluates, for every kind of job (m:kv().evaluated)", function()
+  local m = lab.model.open(MODEL)
+  local ok, err = lab.await(lab.spawn(function()
+    lab.task_budget{ tokens = 100000 }
+    local function charged(what, fn, want)
+      local u0, e0 = lab.task_budget().used, m:kv().evaluated
+      local r = fn()
+      local used, ev = lab.task_budget().used - u0, m:kv().evaluated - e0
+      check.eq(used, ev, what .. ": charged = the engine's count")
+      if want then check.eq(used, want, what .. ": by hand") end
+      return r
+    end
+    local s = m:seq("Once upon a time")
+    local n = #s
+    charged("seq:eval", function() return s:eval() end, n)
+    -- a score on an evaluated sequence with pending tokens: the last evaluated
+    -- token again, the 2 pending ones, the continuation but its last
+    s:append(", there")
+    local r = charged("seq:score with pending tokens", function() return check.ok(s:score(" was a")) end, 1 + 2 + 2 - 1)
+    check.eq(r.evaluated, 1 + 2 + 2 - 1, "its result says so")
+    check.eq(#s, n + 2, "the sequence is unchanged")
+    charged("lab.score_batch", function() return check.ok(lab.score_batch{ { s, " was" }, { m:seq("Tom"), " and his" } }) end,
+      (1 + 2 + 1 - 1) + (#m:tokenize("Tom") + 2 - 1))
+    local ls = charged("lab.score", function() return check.ok(lab.score(m, "Once upon a time", ", there was")) end)
+    check.eq(ls.evaluated, #m:tokenize("Once upon a time, there was") - 1, "lab.score: all but the last token")
+    charged("lab.generate", function() return lab.generate(m:seq("Once"), { max_tokens = 5 }) end)
+  end))
+  check.ok(ok, err)
 end)

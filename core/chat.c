@@ -42,3 +42,20 @@ char *chat_format(int kind, const char *user) {
     if (s) snprintf(s, n, "%s%s%s", pre, user, post);
     return s;
 }
+
+int chat_kind_named(const char *name) {
+    for (int k = CHAT_LLAMA3; name && k <= CHAT_ZEPHYR; k++)
+        if (strcmp(name, chat_name(k)) == 0) return k;
+    return CHAT_NONE;
+}
+
+const char *chat_turn_end(int kind) {
+    switch (kind) {
+    case CHAT_LLAMA3: return "<|eot_id|>";
+    case CHAT_CHATML: return "<|im_end|>";
+    case CHAT_GEMMA: return "<end_of_turn>";
+    case CHAT_PHI3: return "<|end|>";
+    case CHAT_LLAMA2: case CHAT_ZEPHYR: return "</s>";
+    default: return NULL;
+    }
+}

@@ -1,4 +1,5 @@
-/* chat: wraps a prompt in a model's chat template. GGUF files carry the
+/* chat: wraps a prompt in a model's chat template (the workbench's chat
+ * mode; the trainer's prompt/completion examples). GGUF files carry the
  * template as Jinja source; rather than run Jinja, chat_detect recognises
  * the common families by their marker tokens and chat_format writes one
  * user turn and the assistant's header in that family's layout (the same
@@ -16,5 +17,13 @@ const char *chat_name(int kind);
 /* A new string (the caller frees) with the user turn in the template, or
  * NULL for CHAT_NONE or when out of memory. */
 char *chat_format(int kind, const char *user);
+/* The family named name ("llama3", "chatml", "llama2", "gemma", "phi3",
+ * "zephyr"), or CHAT_NONE. */
+int chat_kind_named(const char *name);
+/* What ends the assistant's turn in the family's layout (its end-of-turn
+ * token, or EOS "</s>" where the template closes a turn with it); NULL
+ * for CHAT_NONE. A chat-formatted training example is the user turn and the
+ * assistant's header (chat_format), then the completion and this. */
+const char *chat_turn_end(int kind);
 
 #endif

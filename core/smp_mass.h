@@ -1,0 +1,42 @@
+/* smp_mass: the samplers' passes over a whole row, as flat float arrays
+ * (internal to the smp module: smp.c and smp_mass.c).
+ *
+ * top-p and typical-p on rows over SMP_MASS_MIN tokens keep the
+ * candidates that carry a probability mass without sorting the vocabulary,
+ * and the dist draw finds its token without a second walk. Each function
+ * gives bit for bit what its plain form would (the plain forms live on in
+ * tests/test_smp_fast.c, which compares them on many rows): the same
+ * candidates in the same order, the same probabilities, the same token.
+ */
+#ifndef SMP_MASS_H
+#define SMP_MASS_H
+#include "smp.h"
+
+/* Rows up to this many candidates take the sorting paths in smp.c. */
+#define SMP_MASS_MIN 1024
+
+/* Nucleus over a row of more than SMP_MASS_MIN candidates that is not in
+ * rank order: keeps the smallest set taken in rank order (logit descending,
+ * id ascending, NaN last) whose mass reaches p and that has at least
+ * min_keep members; kept candidates stay in their order, p renormalized.
+ * 0 or SMP_ENOMEM. */
+int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep);
+/* Locally typical selection over such a row: the same, ranked by the
+ * distance |-log p_i - H| (ties by id). */
+int smp_mass_typical(smp_cands *c, double p, int32_t min_keep);
+/* Min-p on lazy candidates (tokens with l >= l_max + log v, in order,
+ * p renormalized when some are dropped): 1 when done, 0 when the caller's
+ * path must run (at least `keep` must pass, and the best logit must be
+ * above -inf). */
+int smp_mass_min_p(smp_cands *c, float v, int32_t keep);
+/* smp_cands_softmax that leaves lazy candidates in their columns. */
+void smp_mass_softmax(smp_cands *c);
+/* Divides the logits of lazy candidates by t (temperature). */
+void smp_mass_div(smp_cands *c, float t);
+/* The dist draw on normalized candidates in id order: the first candidate
+ * whose cumulative mass (summed in double, in order) exceeds r * total, or
+ * the last with p > 0 when rounding runs out; -1 when none has p > 0.
+ * r in [0, 1). Sorts c by id first when it is not in id order. */
+int32_t smp_mass_draw(smp_cands *c, double r);
+
+#endif

@@ -1,0 +1,42 @@
+#!/bin/sh
+# The bestofn plugin in a real terminal (tmux): `:bestofn` runs adaptive
+# best-of-N, the `bestofn` pane lists its candidates (round, status,
+# scores, the winner), `o` opens the selected candidate as a branch of the
+# loom (output pane: prompt + candidate; inspector: its distributions),
+# and the task evaluation mode prints its table to the console. The
+# pane's live listing mid-run is tests/lua/test_bestofn.lua ("pane: ...").
+. "$(dirname "$0")/check.sh"
+. "$(dirname "$0")/tui_lib.sh"
+
+start 140 40 -- --plugins "$ROOT/plugins" -p "'Once upon a time'"
+see "started with the plugins" "stories260K"
+key :; keys "bestofn -m $M -p \"Once upon a time\" --n 8 --prune 6:0.5 --max-tokens 16 --seed 5" Enter
+see "the run ends (its status item)" "bestofn adaptive 8" 20
+key 6
+n=0
+while [ $n -lt 16 ] && ! screen | grep -qF "prompt: Once upon a time"; do key Tab; n=$((n + 1)); done
+see "the pane lists the run" "adaptive done | round 4 | samples 8"
+see "a pruned candidate" "pruned@6"
+see "a finished candidate" "finished"
+if screen | grep -qE '[ >]\*#[0-9]+ +r[0-9]'; then ok; else bad "the winner's row is marked with *"; fi
+see "the selection's details" "#1 seed 5 T=0.700"
+keys j j j j j j j j
+see "j moves down to the last candidate" "#8 seed 12"
+key k
+see "k moves up" "#7 seed 11"
+key o
+see "o opens the candidate in the loom" "candidate #7 opened in the loom"
+see "the output pane holds prompt and candidate #7 (pruned at 6 tokens)" "output 12/12 tokens"
+see "and the inspector its distributions" "rank 1  p "
+# the evaluation mode from the workbench: its table in the console, its runs in the pane
+printf '{"prompt": "Once upon a time", "answer": "Lily", "match": "contains"}\n' > "$T/ws-$N/t.jsonl"
+key :; keys "bestofn -m $M --task t.jsonl --n 4 --max-tokens 12 --thresholds none" Enter
+see "the task mode's last run in the pane" "adaptive t.jsonl:1 done" 20
+key 5
+see "and its curves in the console" "P plain best-of-k   A adaptive" 5
+key :; keys "bestofn -m $M -p Once --n 0" Enter
+see "a bad setting is an error message, the workbench goes on" "must be an integer >= 1" 5
+key :; keys "q!" Enter
+see "quits after the bestofn plugin" "EXITED 0"
+
+check_done
