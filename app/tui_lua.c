@@ -157,7 +157,14 @@ static void plug_draw(pane *p, const canvas_view *v, bool focused) {
     int rc = lhost_pane_draw(o->l->h, o->id, v->w, v->h, &lines, &n, err, sizeof err);
     tui_lua_leave(o->l->t);
     if (rc) { canvas_puts(v, 0, 0, PAL_ERROR, rc == LHOST_EDISABLED ? "(plugin disabled)" : err); return; }
-    for (int i = 0; i < n && i < v->h; i++) canvas_put(v, 0, i, PAL_NORMAL, lines[i].text, lines[i].len, -1);
+    /* lhost's line styles (LHOST_STYLE_*, in order) as palette styles */
+    static const uint16_t look[LHOST_N_STYLES] = {
+        PAL_NORMAL, PAL_DIM, PAL_BOLD, PAL_OK, PAL_ERROR, PAL_WARN, PAL_LABEL, PAL_KEY, PAL_HEADER, PAL_SELECT, PAL_PROMPT,
+    };
+    for (int i = 0; i < n && i < v->h; i++) {
+        int st = lines[i].style >= 0 && lines[i].style < LHOST_N_STYLES ? lines[i].style : 0;
+        canvas_put(v, 0, i, look[st], lines[i].text, lines[i].len, -1);
+    }
 }
 
 static int plug_key(pane *p, keys_code k, int action) {

@@ -313,7 +313,11 @@ int lhost_key_run(lhost *h, int id, char *err, size_t errlen) {
     return k ? run_handler(h, k, NULL, err, errlen) : LHOST_EINVAL;
 }
 
-static int add_line(lhost *h, const char *s, size_t n) {
+const char *const lhost_style_names[LHOST_N_STYLES] = {
+    "normal", "dim", "bold", "ok", "error", "warn", "label", "key", "header", "select", "prompt",
+};
+
+static int add_line(lhost *h, const char *s, size_t n, int style) {
     if (h->n_lines == h->cap_lines) {
         int cap = h->cap_lines ? h->cap_lines * 2 : 64;
         lhost_line *l = realloc(h->lines, sizeof *l * (size_t)cap);
@@ -331,17 +335,17 @@ static int add_line(lhost *h, const char *s, size_t n) {
     }
     memcpy(h->text + h->n_text, s, n);
     h->text[h->n_text + n] = 0;
-    h->lines[h->n_lines++] = (lhost_line){ (const char *)(uintptr_t)h->n_text, n };  /* offset for now */
+    h->lines[h->n_lines++] = (lhost_line){ (const char *)(uintptr_t)h->n_text, n, style };  /* offset for now */
     h->n_text += n + 1;
     return 0;
 }
 
 /* Splits s at newlines into lines. */
-static int add_text(lhost *h, const char *s, size_t n) {
+static int add_text(lhost *h, const char *s, size_t n, int style) {
     size_t a = 0;
     for (size_t i = 0; i <= n; i++)
         if (i == n || s[i] == '\n') {
-            if (add_line(h, s + a, i - a)) return -1;
+            if (add_line(h, s + a, i - a, style)) return -1;
             a = i + 1;
         }
     return 0;
@@ -358,15 +362,29 @@ static int draw_fn(lua_State *L) {
     size_t n;
     if (lua_type(L, -1) == LUA_TSTRING) {
         const char *s = lua_tolstring(L, -1, &n);
-        if (add_text(h, s, n)) return luaL_error(L, "out of memory");
+        if (add_text(h, s, n, LHOST_STYLE_NORMAL)) return luaL_error(L, "out of memory");
         return 0;
     }
     if (!lua_istable(L, -1)) return luaL_error(L, "on_draw must return a list of lines or a string, not %s", luaL_typename(L, -1));
     lua_Integer len = luaL_len(L, -1);
     for (lua_Integer i = 1; i <= len; i++) {
-        lua_rawgeti(L, -1, i);
+        int style = LHOST_STYLE_NORMAL;
+        if (lua_rawgeti(L, -1, i) == LUA_TTABLE) {    /* {text, style = NAME} */
+            if (lua_getfield(L, -1, "style") != LUA_TNIL) {
+                const char *sn = lua_tostring(L, -1);
+                style = -1;
+                for (int k = 0; sn && k < LHOST_N_STYLES; k++)
+                    if (strcmp(sn, lhost_style_names[k]) == 0) style = k;
+                if (style < 0)
+                    return luaL_error(L, "line %d: unknown style '%s' (normal, dim, bold, ok, error, warn, label, "
+                                         "key, header, select, prompt)", (int)i, sn ? sn : luaL_typename(L, -1));
+            }
+            lua_pop(L, 1);
+            lua_rawgeti(L, -1, 1);
+            lua_replace(L, -2);
+        }
         const char *s = luaL_tolstring(L, -1, &n);
-        if (add_text(h, s, n)) return luaL_error(L, "out of memory");
+        if (add_text(h, s, n, style)) return luaL_error(L, "out of memory");
         lua_pop(L, 2);
     }
     return 0;
@@ -476,7 +494,7 @@ static int l_press(lua_State *L) {
     return lab_fail(L, "no binding for key '%s'", key);
 }
 
-/* lab.ui.pane_draw(id, w, h) -> {lines} | nil, err */
+/* lab.ui.pane_draw(id, w, h) -> {lines}, {styles} | nil, err */
 static int l_pane_draw(lua_State *L) {
     lua_Integer id = luaL_checkinteger(L, 1);
     int w = (int)luaL_optinteger(L, 2, 80), hh = (int)luaL_optinteger(L, 3, 24);
@@ -490,7 +508,12 @@ static int l_pane_draw(lua_State *L) {
         lua_pushlstring(L, lines[i].text, lines[i].len);
         lua_rawseti(L, -2, i + 1);
     }
-    return 1;
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushstring(L, lhost_style_names[lines[i].style]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 2;
 }
 
 /* lab.ui.pane_key(id, key) -> flags (0 ignored, 1 handled, 3 handled + redraw) | nil, err */

@@ -255,10 +255,18 @@ int lhost_command_find(const lhost *h, const char *name);
 /* Runs a key binding's handler (as a task). */
 int lhost_key_run(lhost *h, int id, char *err, size_t errlen);
 
-/* One line of a pane: text (UTF-8, no newline) borrowed from the host. */
+/* How a pane's line is shown: on_draw may give a line as {text, style =
+ * NAME}; the names are lhost_style_names (the TUI maps them to its palette). */
+enum { LHOST_STYLE_NORMAL = 0, LHOST_STYLE_DIM, LHOST_STYLE_BOLD, LHOST_STYLE_OK, LHOST_STYLE_ERROR,
+       LHOST_STYLE_WARN, LHOST_STYLE_LABEL, LHOST_STYLE_KEY, LHOST_STYLE_HEADER, LHOST_STYLE_SELECT,
+       LHOST_STYLE_PROMPT, LHOST_N_STYLES };
+extern const char *const lhost_style_names[LHOST_N_STYLES];
+/* One line of a pane: text (UTF-8, no newline) borrowed from the host, and
+ * its style (LHOST_STYLE_*). */
 typedef struct lhost_line {
     const char *text;
     size_t len;
+    int style;
 } lhost_line;
 /* Calls the pane's on_draw(width, height) (synchronously: it should not
  * wait on the engine) and returns its lines: *lines is valid until the next

@@ -92,7 +92,10 @@ local function one_line(s, n)
   return s
 end
 
-local function main(argv)
+-- main(argv [, hooks]): the command line; hooks (the workbench) = {tui =
+-- true, on_event = fn(kind, data, run), on_message = fn(entry, iteration, example)}
+local function main(argv, hooks)
+  hooks = hooks or {}
   local o, rest = E.parse_args(argv, SPEC)
   if not o then error(rest .. "\n" .. E.usage(USAGE, SPEC), 0) end
   if o.help then lab.print(E.usage(USAGE, SPEC)); return end
@@ -119,7 +122,7 @@ local function main(argv)
                text_chars = math.min(160, o["system-chars"]), max_items = o["max-agents"] }
   local roles = o.roles and load_roles(o.roles) or {}
   local tools = tool_list(o, roles)
-  lab.budget{ seconds = 0 }
+  if not hooks.tui then lab.budget{ seconds = 0 } end
   local models, paths = {}, {}
   local function open(path, what)
     if models[path] then return models[path] end
@@ -174,6 +177,7 @@ local function main(argv)
     lab.print(lab.json.encode(t))
   end
   local on_event = function(kind, d)
+    if hooks.on_event then hooks.on_event(kind, d, rec and rec.id) end
     if kind == "draft" then
       if o.json then emit{ type = "draft", try = d.try, ok = d.ok, error = d.error, repairs = d.repairs }
       elseif not d.ok then lab.print(fmt("architect: draft %d refused: %s", d.try, d.error))
@@ -212,7 +216,7 @@ local function main(argv)
   local ok, res = pcall(A.run, { task = task, examples = examples, tools = tools, roles = R, judge = judge,
     model = worker, model_name = o.model, scripts = roles.scripts, iterations = o.iterations, target = o.target,
     subset = o.subset, seed = o.seed, budget = budget, models = models, max_tokens = o["max-tokens"],
-    record = rec, on_event = on_event })
+    record = rec, on_event = on_event, on_message = hooks.on_message })
   if not ok then
     if rec then rec:finish("failed", tostring(res)) end
     error(tostring(res), 0)
@@ -237,8 +241,156 @@ end
 
 if type(rawget(_G, "arg")) == "table" then return main({ ... }) end
 
+-- ---- the workbench: the agents and architect panes, :agents, :agents-show, :architect ----
+local V = assert(lab.require("agentview"))
+local F = assert(lab.require("workflow"))
+local AR = assert(lab.require("agentrun"))
+local T, S = V.new_transcript(), V.new_architect()
+
+local function words(args)
+  local out = {}
+  for w in (args or ""):gmatch("%S+") do out[#out + 1] = w end
+  return out
+end
+
+-- :architect ARGS: the command line's options; the panes follow the run
+local function architect_cmd(args)
+  S.its, S.sel, S.live, S.run, S.result, S.msg, S.live_transcripts = {}, 1, true, nil, nil, nil, {}
+  S.progress = "drafting"
+  lab.ui.redraw()
+  local ok, err = pcall(main, words(args), { tui = true,
+    on_event = function(kind, d, run)
+      S.run = run
+      if kind == "example" then
+        S.progress = fmt("iteration %d, example %d/%d", d.iteration, d.k, d.n)
+      elseif kind == "iteration" then
+        S.its[#S.its + 1] = lab.json.decode(lab.json.encode(d.record))
+        S.sel = #S.its
+      elseif kind == "done" then
+        S.result = { stop = d.stop }
+      end
+      lab.ui.redraw()
+    end,
+    on_message = function(e, iteration, example)
+      local key = iteration .. ":" .. example
+      local tr = S.live_transcripts[key]
+      if not tr then
+        tr = {}
+        S.live_transcripts[key] = tr
+        T.transcript, T.sel, T.follow, T.msg = tr, 1, true, nil
+        T.title = fmt("architect, iteration %d, example #%d", iteration, example)
+      end
+      tr[#tr + 1] = e
+      T.status = "running"
+      lab.ui.redraw()
+    end })
+  S.live = false
+  S.status = ok and "ok" or "failed"
+  if not ok then S.msg = "architect: " .. tostring(err); lab.print("architect: " .. tostring(err)) end
+  T.status = "done"
+  lab.ui.redraw()
+end
+
+-- the Lua functions a workflow names: a --lib file, and the built-in tools
+local function load_lib(path)
+  local lib = { scripts = {}, tools = {} }
+  for _, t in ipairs(A.BUILTIN_TOOLS) do lib.tools[t.name] = t.fn end
+  if not path then return lib end
+  local src, err = lab.fs.read(path)
+  if not src then error(fmt("lib=%s: %s", path, tostring(err)), 0) end
+  local chunk, cerr = load(src, "@" .. path, "t")
+  if not chunk then error(fmt("lib=%s: %s", path, cerr), 0) end
+  local ok, t = pcall(chunk)
+  if not ok or type(t) ~= "table" then error(fmt("lib=%s: must return a table {scripts=, tools=}", path), 0) end
+  for k, v in pairs(t.scripts or {}) do lib.scripts[k] = v end
+  for k, v in pairs(t.tools or {}) do lib.tools[k] = type(v) == "table" and v.fn or v end
+  return lib
+end
+
+-- :agents workflow=FILE [lib=FILE] [turns= tokens= seconds= depth=] TEXT:
+-- runs a workflow in the transcript pane (recorded as plugins/agents.lua does)
+local function agents_cmd(args)
+  local kv, prompt = E.parse_words(args)
+  if not kv.workflow or prompt == "" then
+    error("usage: :agents workflow=FILE [lib=FILE.lua] [turns=N tokens=N seconds=S depth=N] TEXT", 0)
+  end
+  local text, err = lab.fs.read(kv.workflow)
+  if not text then error(fmt("workflow=%s: %s", kv.workflow, tostring(err)), 0) end
+  local wf
+  wf, err = F.validate(text, load_lib(kv.lib))
+  if not wf then error(fmt("%s: %s", kv.workflow, err), 0) end
+  local models, paths = {}, {}
+  for _, m in ipairs(wf.order) do
+    if m.model and not models[m.model] then
+      local mod, merr = lab.model.open(m.model)
+      if not mod then error(fmt("%s: %s '%s': cannot open model '%s': %s", kv.workflow, F.ROLES[m.role], m.name, m.model, tostring(merr)), 0) end
+      models[m.model] = mod
+      paths[#paths + 1] = mod
+    end
+  end
+  local budget = { turns = tonumber(kv.turns), tokens = tonumber(kv.tokens), seconds = tonumber(kv.seconds), depth = tonumber(kv.depth) }
+  local rec = E.record_begin("agents", { workflow = kv.workflow, prompt = prompt, lib = kv.lib, budget = budget }, nil, paths)
+  T.transcript, T.sel, T.follow, T.msg = {}, 1, true, nil
+  T.title, T.status = fmt("%s%s", kv.workflow, rec and (", run " .. rec.id) or ""), "running"
+  lab.ui.redraw()
+  local r = AR.run(wf, prompt, { budget = budget, models = models, on_message = function(e)
+    T.transcript[#T.transcript + 1] = e
+    if rec then
+      rec:put("message", { i = e.i, sender = e.sender, sender_role = e.sender_role, receiver = e.receiver,
+        text = e.text, depth = e.depth, tokens = e.tokens, logprobs = e.logprobs })
+    end
+    lab.ui.redraw()
+  end })
+  if rec then
+    rec:put("agents_result", { status = r.status, reason = r.reason, answer = r.answer, turns = r.turns, tokens = r.tokens })
+    rec:finish(r.status == "ok" and "ok" or "failed", r.status ~= "ok" and r.reason or nil)
+  end
+  T.status = fmt("%s: %s (%d turns, %d tokens)", r.status, r.reason, r.turns, r.tokens)
+  lab.ui.redraw()
+end
+
+-- :agents-show RUN: a recorded run of plugins/agents.lua in the transcript pane
+local function show_cmd(args)
+  local id = math.tointeger(tonumber(args))
+  if not id then error("usage: :agents-show RUN (a run of plugins/agents.lua)", 0) end
+  local rows, err = lab.store.query("SELECT data FROM records WHERE run_id = ? AND kind = 'message' ORDER BY id", { id })
+  if not rows then error("agents-show: " .. tostring(err), 0) end
+  if #rows == 0 then error(fmt("agents-show: run %d has no messages", id), 0) end
+  T.transcript, T.sel, T.follow, T.msg = {}, 1, false, nil
+  for i, r in ipairs(rows) do T.transcript[i] = lab.json.decode(r.data) end
+  local res = lab.store.query("SELECT data FROM records WHERE run_id = ? AND kind = 'agents_result'", { id })
+  local d = res and res[1] and lab.json.decode(res[1].data)
+  T.title, T.status = "run " .. id, d and fmt("%s: %s", d.status, d.reason) or "?"
+  lab.ui.redraw()
+end
+
 return {
   name = "architect",
   api_level = 1,
-  description = "drafts and refines multi-agent workflows: logitlab run -w WS plugins/architect.lua -m MODEL --task-file T --examples FILE.jsonl (docs/agents.md)",
+  description = "multi-agent workflows in the workbench (the agents and architect panes) and the architect loop: logitlab run -w WS plugins/architect.lua -m MODEL --task-file T --examples FILE.jsonl (docs/agents.md)",
+  on_load = function()
+    lab.ui.command_add("agents", "run a workflow: :agents workflow=FILE [lib=FILE.lua] [turns= tokens= seconds= depth=] TEXT", agents_cmd)
+    lab.ui.command_add("agents-show", "show a recorded agents run: :agents-show RUN", show_cmd)
+    lab.ui.command_add("architect", "draft and refine a workflow: :architect --task-file T --examples FILE.jsonl [--roles FILE.lua] [-m MODEL ...]", architect_cmd)
+    lab.ui.pane_add("agents", {
+      on_draw = function(w, h) return V.transcript_draw(T, w, h) end,
+      on_key = function(k) return V.transcript_key(T, k) end,
+    })
+    lab.ui.pane_add("architect", {
+      on_draw = function(w, h)
+        if #S.its == 0 and not S.live and not S.tried then
+          S.tried = true
+          local runs = V.architect_runs()
+          if #runs > 0 then V.architect_load(S, runs[#runs].id) end
+        end
+        return V.architect_draw(S, w, h)
+      end,
+      on_key = function(k) return V.architect_key(S, T, k) end,
+    })
+    lab.ui.status_add("agents", function()
+      if S.live then return "architect " .. (S.progress or "") end
+      if T.status == "running" then return fmt("agents %d msgs ▶", #T.transcript) end
+      return ""
+    end)
+  end,
 }
