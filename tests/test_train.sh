@@ -36,6 +36,10 @@ check "resume a finished run" "$L" train $TINY --steps 6 --val 0.3,3,1 --resume 
 check "finetune a GGUF" "$L" finetune "$M/stories260K.gguf" -t 2 -b 2 --seq-len 32 --steps 2 -w none -o "$T/f.gguf" "$T/a.txt"
 check "finetune a llama2.c checkpoint" "$L" finetune "$M/stories260K.bin" -T "$M/tok512.bin" -t 2 -b 2 --seq-len 32 --steps 2 -w none -o "$T/f2.gguf" "$T/qa.jsonl"
 check "no checkpoint left beside without a workspace? it is beside the output" test -f "$T/f.gguf.ckpt"
+# the model and -T by name, looked up like every command's model (docs/training.md's examples)
+check "finetune a model by name" env LOGITLAB_SHARED="$SHARED" "$L" finetune stories260K.gguf -t 2 -b 2 --seq-len 32 --steps 1 -w none -o "$T/n1.gguf" "$T/a.txt"
+check "train with -T by name" env LOGITLAB_SHARED="$SHARED" "$L" train --shape tiny -T stories260K.gguf -t 2 -b 2 --seq-len 32 --steps 1 -w none -o "$T/n2.gguf" "$T/a.txt"
+check_err "an unknown -T names every place looked" "tokenizer: no model file 'nope-tok.bin': looked at" "$L" train --shape tiny -T nope-tok.bin -w none -o "$T/n3.gguf" "$T/a.txt"
 # chat-formatted examples: a family by name; the run record names it
 check "finetune JSONL through a chat template" "$L" finetune "$M/stories260K.gguf" --chat-template llama2 -t 2 -b 2 --seq-len 48 --steps 2 -w "$T/cws" -o "$T/c.gguf" "$T/qa.jsonl"
 check "the run records the chat template" sh -c "'$L' export -w '$T/cws' | grep -q 'chat_template.*llama2'"
