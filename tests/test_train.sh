@@ -105,4 +105,16 @@ check "s in the pane stops it" grep -q "stopping after the current step" "$T/pan
 check "the stop is reported with its checkpoint" grep -q "stopped at step [0-9]* of 100000; checkpoint kept in .*long.gguf.ckpt" "$T/pane"
 check "the checkpoint is kept" test -f "$T/pws/train/long.gguf.ckpt"
 check "no output for the stopped run" test ! -e "$T/pws/long.gguf"
+# lab.train refuses a misspelt setting or a non-number before training (`stpes = 2` trained 200 steps)
+mkdir -p "$T/kws"
+cat >"$T/kws/keys.lua" <<'LUA'
+local m = assert(lab.model.open(arg[1]))
+local ok, err = pcall(lab.train, { model = m, output = "k.gguf", texts = { "Once upon a time." }, stpes = 2 })
+assert(not ok and err:find("unknown setting 'stpes'"), err)
+ok, err = pcall(lab.train, { model = m, output = "k.gguf", texts = { "Once upon a time." }, steps = "abc" })
+assert(not ok and err:find("lab.train: steps must be a number, got string"), err)
+assert(not lab.fs.exists("k.gguf"))
+print("keys ok")
+LUA
+check "lab.train: unknown settings and non-numbers are refused" sh -c "'$L' run -w '$T/kws' '$T/kws/keys.lua' '$M/stories260K.gguf' | grep -q 'keys ok'"
 check_done
