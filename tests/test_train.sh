@@ -80,6 +80,10 @@ print(table.concat(lab.ui.pane_draw(pane, 50, 8), "\\n"))
 lab.ui.run_command("train_show", "1")
 print(table.concat(lab.ui.pane_draw(pane, 50, 8), "\\n"))
 lab.ui.run_command("train", "model=nothere.gguf data=a.txt out=y.gguf")
+lab.ui.run_command("train_show", "99")
+lab.ui.run_command("train_show", "abc")
+lab.ui.run_command("train", "model=$M/stories260K.gguf data=a.txt out=y.gguf steps 5")
+lab.ui.run_command("train", "model=$M/stories260K.gguf data=a.txt out=y.gguf stpes=5")
 lab.ui.run_command("train", "model=$M/stories260K.gguf data=a.txt out=long.gguf steps=100000 batch=2 seq_len=32 val=0 threads=1")
 for _ = 1, 400 do
   if lab.ui.status_get(status):find("train: [1-9]%d*/") then break end
@@ -100,6 +104,10 @@ check "the pane draws the live curve" grep -q '|.*[*]' "$T/pane"
 check "the workspace has the run's curve (:train_show)" grep -q '^run 1: 4 steps' "$T/pane"
 check "the tuned model is in the workspace" test -f "$T/pws/ft.gguf"
 check "a missing model is a message" grep -q "^train: no model file 'nothere.gguf'" "$T/pane"
+check ":train_show of a run that is not there says so" grep -q "^train: no run 99 in this workspace" "$T/pane"
+check ":train_show of a non-number gives the usage" grep -q "^usage: :train_show \[N\]" "$T/pane"
+check ":train: a word without = is refused" grep -q "^train: 'steps' is not key=value" "$T/pane"
+check ":train: a misspelt setting is refused" grep -q "^train: .*unknown setting 'stpes'" "$T/pane"
 check "a second run while one trains is refused" grep -q "a run is training" "$T/pane"
 check "s in the pane stops it" grep -q "stopping after the current step" "$T/pane"
 check "the stop is reported with its checkpoint" grep -q "stopped at step [0-9]* of 100000; checkpoint kept in .*long.gguf.ckpt" "$T/pane"
