@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "modelpath.h"
 #include "store.h"
 #include "tgemm.h"
 #include "trun.h"
@@ -240,12 +241,22 @@ static int run(const char *cmd, const cli_spec *sp, bool finetune, int argc, cha
     if (finetune) {
         if (a.val[O_SHAPE] || a.val[O_DIMS] || a.val[O_UNTIED])
             return cli_usage_error(cmd, "the shape is the model's: --shape, --dims and --untied are for `train`");
-        s.base_model = a.pos[0];
     } else {
         if ((rc = set_shape(cmd, &a, &s))) return rc;
         if (!a.val[O_TOKENIZER]) return cli_usage_error(cmd, "a new model needs --tokenizer PATH");
     }
-    s.tokenizer = a.val[O_TOKENIZER];
+    /* the model and vocabulary are found by path or by name, as for every other command */
+    char base_path[4096], tok_path[4096], ferr[2048];
+    if (finetune) {
+        if (mpath_find(a.pos[0], base_path, sizeof base_path, ferr, sizeof ferr)) return cli_fail(cmd, "%s", ferr);
+        s.base_model = base_path;
+    }
+    s.tokenizer = NULL;
+    if (a.val[O_TOKENIZER]) {
+        if (mpath_find(a.val[O_TOKENIZER], tok_path, sizeof tok_path, ferr, sizeof ferr))
+            return cli_fail(cmd, "--tokenizer: %s", ferr);
+        s.tokenizer = tok_path;
+    }
     s.chat_template = a.val[O_CHAT];
     if (a.val[O_GEMM]) {
         if (strcmp(a.val[O_GEMM], "own") == 0) tgemm_set_impl(TGEMM_OWN);

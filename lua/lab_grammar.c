@@ -73,7 +73,10 @@ static char *dup_str(lua_State *L, const char *s, size_t n) {
 /* lab.grammar(gbnf) -> Grammar | nil, err  (called through the table) */
 static int l_call(lua_State *L) {
     size_t n;
-    const char *s = luaL_checklstring(L, 2, &n);
+    /* argument 1 is the table itself: name the user's first argument in errors */
+    if (lua_type(L, 2) != LUA_TSTRING)
+        return luaL_error(L, "bad argument #1 to 'lab.grammar' (GBNF text expected, got %s)", luaL_typename(L, 2));
+    const char *s = lua_tolstring(L, 2, &n);
     return push_gbnf(L, dup_str(L, s, n));
 }
 

@@ -26,7 +26,9 @@
 
 static lua_Number num_field(lua_State *L, int t, const char *k, lua_Number dflt) {
     lua_getfield(L, t, k);
-    lua_Number v = lua_isnil(L, -1) ? dflt : luaL_checknumber(L, -1);
+    if (!lua_isnil(L, -1) && !lua_isnumber(L, -1))
+        luaL_error(L, "lab.train: %s must be a number, got %s", k, luaL_typename(L, -1));
+    lua_Number v = lua_isnil(L, -1) ? dflt : lua_tonumber(L, -1);
     lua_pop(L, 1);
     return v;
 }
@@ -157,8 +159,30 @@ static void set_opts(lua_State *L, int a, trun_spec *s) {
     s->n_threads = (int)num_field(L, a, "threads", 0);
 }
 
+/* Every key lab.train reads: any other is a typo (`stpes = 2` would
+ * otherwise train the default 200 steps) and is refused. */
+static const char *const TRAIN_KEYS[] = {
+    "model", "shape", "vocab", "texts", "sep", "examples", "generator", "n", "output", "steps", "batch",
+    "seq_len", "accum", "lr", "lr_min", "warmup", "weight_decay", "beta1", "beta2", "eps", "clip", "seed",
+    "val", "val_every", "val_batches", "ckpt_every", "resume", "threads", "chat_template", "on_step",
+    "background", NULL
+};
+
+static void check_keys(lua_State *L, int t) {
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "lab.train: the settings are a table of named fields");
+        const char *k = lua_tostring(L, -1);
+        int i = 0;
+        while (TRAIN_KEYS[i] && strcmp(TRAIN_KEYS[i], k) != 0) i++;
+        if (!TRAIN_KEYS[i]) luaL_error(L, "lab.train: unknown setting '%s' (docs/lua-api.md, \"Training\")", k);
+    }
+}
+
 static int l_train(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
+    check_keys(L, 1);
     lhost *h = lhost_of(L);
     trun_spec s;
     trun_spec_default(&s);

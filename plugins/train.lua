@@ -19,7 +19,9 @@ local state = { run = nil, status = "train: -", job = nil, hist = nil, timer = n
 
 local function parse(args)
   local t = {}
-  for k, v in (args or ""):gmatch("([%w_]+)=(%S+)") do
+  for word in (args or ""):gmatch("%S+") do
+    local k, v = word:match("^([%w_]+)=(.+)$")
+    if not k then error(string.format("'%s' is not key=value", word), 0) end
     if v == "true" then v = true elseif v == "false" then v = false end
     t[k] = tonumber(v) or v
   end
@@ -197,7 +199,17 @@ return {
       end)
     lab.ui.command_add("train_stop", "stop the training run (its checkpoint is kept)", stop)
     lab.ui.command_add("train_show", "show run N's curves in the training pane", function(arg)
-      state.shown = tonumber(arg)
+      arg = (arg or ""):match("^%s*(.-)%s*$")
+      local n = math.tointeger(tonumber(arg))
+      if arg ~= "" and not n then lab.print("usage: :train_show [N] (a run number of `logitlab runs`)") return end
+      if n then
+        local ok, rows = pcall(lab.store.query, "SELECT plugin FROM runs WHERE id = ?", { n })
+        if ok and rows and not rows[1] then lab.print(string.format("train: no run %d in this workspace", n)) return end
+        if ok and rows and rows[1].plugin ~= "train" then
+          lab.print(string.format("train: run %d is a %s run, not a training run", n, tostring(rows[1].plugin))) return
+        end
+      end
+      state.shown = n
       lab.ui.redraw()
     end)
     lab.ui.pane_add("training", {

@@ -36,6 +36,10 @@ check "resume a finished run" "$L" train $TINY --steps 6 --val 0.3,3,1 --resume 
 check "finetune a GGUF" "$L" finetune "$M/stories260K.gguf" -t 2 -b 2 --seq-len 32 --steps 2 -w none -o "$T/f.gguf" "$T/a.txt"
 check "finetune a llama2.c checkpoint" "$L" finetune "$M/stories260K.bin" -T "$M/tok512.bin" -t 2 -b 2 --seq-len 32 --steps 2 -w none -o "$T/f2.gguf" "$T/qa.jsonl"
 check "no checkpoint left beside without a workspace? it is beside the output" test -f "$T/f.gguf.ckpt"
+# the model and -T by name, looked up like every command's model (docs/training.md's examples)
+check "finetune a model by name" env LOGITLAB_SHARED="$SHARED" "$L" finetune stories260K.gguf -t 2 -b 2 --seq-len 32 --steps 1 -w none -o "$T/n1.gguf" "$T/a.txt"
+check "train with -T by name" env LOGITLAB_SHARED="$SHARED" "$L" train --shape tiny -T stories260K.gguf -t 2 -b 2 --seq-len 32 --steps 1 -w none -o "$T/n2.gguf" "$T/a.txt"
+check_err "an unknown -T names every place looked" "tokenizer: no model file 'nope-tok.bin': looked at" "$L" train --shape tiny -T nope-tok.bin -w none -o "$T/n3.gguf" "$T/a.txt"
 # chat-formatted examples: a family by name; the run record names it
 check "finetune JSONL through a chat template" "$L" finetune "$M/stories260K.gguf" --chat-template llama2 -t 2 -b 2 --seq-len 48 --steps 2 -w "$T/cws" -o "$T/c.gguf" "$T/qa.jsonl"
 check "the run records the chat template" sh -c "'$L' export -w '$T/cws' | grep -q 'chat_template.*llama2'"
@@ -86,6 +90,10 @@ print(table.concat(lab.ui.pane_draw(pane, 50, 8), "\\n"))
 lab.ui.run_command("train_show", "1")
 print(table.concat(lab.ui.pane_draw(pane, 50, 8), "\\n"))
 lab.ui.run_command("train", "model=nothere.gguf data=a.txt out=y.gguf")
+lab.ui.run_command("train_show", "99")
+lab.ui.run_command("train_show", "abc")
+lab.ui.run_command("train", "model=$M/stories260K.gguf data=a.txt out=y.gguf steps 5")
+lab.ui.run_command("train", "model=$M/stories260K.gguf data=a.txt out=y.gguf stpes=5")
 lab.ui.run_command("train", "model=$M/stories260K.gguf data=a.txt out=long.gguf steps=100000 batch=2 seq_len=32 val=0 threads=1")
 for _ = 1, 400 do
   if lab.ui.status_get(status):find("train: [1-9]%d*/") then break end
@@ -106,9 +114,25 @@ check "the pane draws the live curve" grep -q '|.*[*]' "$T/pane"
 check "the workspace has the run's curve (:train_show)" grep -q '^run 1: 4 steps' "$T/pane"
 check "the tuned model is in the workspace" test -f "$T/pws/ft.gguf"
 check "a missing model is a message" grep -q "^train: no model file 'nothere.gguf'" "$T/pane"
+check ":train_show of a run that is not there says so" grep -q "^train: no run 99 in this workspace" "$T/pane"
+check ":train_show of a non-number gives the usage" grep -q "^usage: :train_show \[N\]" "$T/pane"
+check ":train: a word without = is refused" grep -q "^train: 'steps' is not key=value" "$T/pane"
+check ":train: a misspelt setting is refused" grep -q "^train: .*unknown setting 'stpes'" "$T/pane"
 check "a second run while one trains is refused" grep -q "a run is training" "$T/pane"
 check "s in the pane stops it" grep -q "stopping after the current step" "$T/pane"
 check "the stop is reported with its checkpoint" grep -q "stopped at step [0-9]* of 100000; checkpoint kept in .*long.gguf.ckpt" "$T/pane"
 check "the checkpoint is kept" test -f "$T/pws/train/long.gguf.ckpt"
 check "no output for the stopped run" test ! -e "$T/pws/long.gguf"
+# lab.train refuses a misspelt setting or a non-number before training (`stpes = 2` trained 200 steps)
+mkdir -p "$T/kws"
+cat >"$T/kws/keys.lua" <<'LUA'
+local m = assert(lab.model.open(arg[1]))
+local ok, err = pcall(lab.train, { model = m, output = "k.gguf", texts = { "Once upon a time." }, stpes = 2 })
+assert(not ok and err:find("unknown setting 'stpes'"), err)
+ok, err = pcall(lab.train, { model = m, output = "k.gguf", texts = { "Once upon a time." }, steps = "abc" })
+assert(not ok and err:find("lab.train: steps must be a number, got string"), err)
+assert(not lab.fs.exists("k.gguf"))
+print("keys ok")
+LUA
+check "lab.train: unknown settings and non-numbers are refused" sh -c "'$L' run -w '$T/kws' '$T/kws/keys.lua' '$M/stories260K.gguf' | grep -q 'keys ok'"
 check_done

@@ -14,6 +14,8 @@ test("bad grammars fail with line and column", function()
     lab.grammar.json_schema{ type = "object", properties = { a = { type = "strng" } } })
   check.fails("regex offset", lab.grammar.regex("a)"))
   check.raises("a Grammar", function() lab.sampler{ grammar = "root ::= \"a\"" } end)
+  -- the user's first argument is #1, though lab.grammar is called through its table
+  check.raises("bad argument #1 to 'lab.grammar' %(GBNF text expected, got nil%)", function() lab.grammar(nil) end)
 end)
 
 test("matches and gbnf", function()
