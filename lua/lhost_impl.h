@@ -217,6 +217,8 @@ struct ltimer {
     lstate *st;
     int fn_ref;
     double due, interval;   /* interval 0: once */
+    int last_task;          /* the task of the last fire (a repeating timer
+                             * does not fire again before that one starts) */
     ltimer *next;
 };
 

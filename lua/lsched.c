@@ -273,7 +273,8 @@ void lsched_timer_del(lhost *h, int id) {
 static int spawn_timer(lua_State *L) {
     ltimer *tm = lua_touserdata(L, 1);
     lua_rawgeti(L, LUA_REGISTRYINDEX, tm->fn_ref);
-    lsched_spawn(tm->st, L, 0, LTASK_PLAIN);
+    ltask *t = lsched_spawn(tm->st, L, 0, LTASK_PLAIN);
+    tm->last_task = t ? t->id : 0;
     return 0;
 }
 
@@ -315,6 +316,11 @@ static bool run_pass(lhost *h) {
             if (!tm) continue;
             char err[1024];
             if (tm->interval > 0) tm->due = fmax(tm->due + tm->interval, now);
+            /* ticks of a late loop coalesce: while the last fire's callback
+             * has not started, another would only queue behind it (and run
+             * after a stop() that callback makes) */
+            const ltask *prev = tm->interval > 0 && tm->last_task ? find_id(h, tm->last_task) : NULL;
+            if (prev && !prev->started) continue;
             int rc = lhost_call(tm->st, spawn_timer, tm, true, err, sizeof err);
             if (rc != LHOST_OK && !tm->st->is_plugin) lhost_print(h, err, strlen(err), true);
             ltimer *still = h->timers;      /* the call may have dropped it */

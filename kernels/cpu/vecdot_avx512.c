@@ -21,7 +21,8 @@
  * accumulator arrays become registers. */
 #define UNROLL _Pragma("GCC unroll 16")
 
-/* Instantiates body for every tile shape VD_TILE_OK allows. */
+/* Instantiates body for every tile shape VD_TILE_OK allows and for the wide
+ * shapes (up to VD_WIDE_NR x VD_WIDE_NX) of the float types. */
 #define TILE_WRAP(name, body)                                                          \
     static void name(const void *w, size_t ws, int nr, const void *x, size_t xs, int nx, \
                      int64_t n, float *y, int64_t ldy) {                               \
@@ -33,8 +34,13 @@
         case 12: body(wc, ws, xc, xs, n, y, ldy, 1, 4); break;                         \
         case 17: body(wc, ws, xc, xs, n, y, ldy, 2, 1); break;                         \
         case 18: body(wc, ws, xc, xs, n, y, ldy, 2, 2); break;                         \
+        case 19: body(wc, ws, xc, xs, n, y, ldy, 2, 3); break;                         \
         case 25: body(wc, ws, xc, xs, n, y, ldy, 3, 1); break;                         \
+        case 26: body(wc, ws, xc, xs, n, y, ldy, 3, 2); break;                         \
+        case 27: body(wc, ws, xc, xs, n, y, ldy, 3, 3); break;                         \
         case 33: body(wc, ws, xc, xs, n, y, ldy, 4, 1); break;                         \
+        case 34: body(wc, ws, xc, xs, n, y, ldy, 4, 2); break;                         \
+        case 35: body(wc, ws, xc, xs, n, y, ldy, 4, 3); break;                         \
         default: /* not a tile shape: one dot at a time */                             \
             for (int r_ = 0; r_ < nr; r_++)                                            \
                 for (int j_ = 0; j_ < nx; j_++)                                        \
@@ -135,37 +141,12 @@ TILE_WRAP(tile_f32, f32_tile)
 TILE_WRAP(tile_f16, f16_tile)
 TILE_WRAP(tile_bf16, bf16_tile)
 
-/* Wide float tiles for prompt batches: up to 4 rows x 3 activations, 24
- * accumulators + 4 weight vectors + 1 activation in the 32 registers, so
- * each 16-element step does 7 loads for 12 FMAs (a 2x2 tile does 4 for 4,
- * and is load-bound). Each output keeps its own two chains of the order
- * above, so a wide tile is bitwise a 1x1 tile (tests/test_invariance.c). */
-#define WIDE_WRAP(name, body)                                                          \
-    static void name(const void *w, size_t ws, int nr, const void *x, size_t xs, int nx, \
-                     int64_t n, float *y, int64_t ldy) {                               \
-        const char *wc = w, *xc = x;                                                   \
-        switch (nr * 8 + nx) {                                                         \
-        case 9: body(wc, ws, xc, xs, n, y, ldy, 1, 1); break;                          \
-        case 10: body(wc, ws, xc, xs, n, y, ldy, 1, 2); break;                         \
-        case 11: body(wc, ws, xc, xs, n, y, ldy, 1, 3); break;                         \
-        case 17: body(wc, ws, xc, xs, n, y, ldy, 2, 1); break;                         \
-        case 18: body(wc, ws, xc, xs, n, y, ldy, 2, 2); break;                         \
-        case 19: body(wc, ws, xc, xs, n, y, ldy, 2, 3); break;                         \
-        case 25: body(wc, ws, xc, xs, n, y, ldy, 3, 1); break;                         \
-        case 26: body(wc, ws, xc, xs, n, y, ldy, 3, 2); break;                         \
-        case 27: body(wc, ws, xc, xs, n, y, ldy, 3, 3); break;                         \
-        case 33: body(wc, ws, xc, xs, n, y, ldy, 4, 1); break;                         \
-        case 34: body(wc, ws, xc, xs, n, y, ldy, 4, 2); break;                         \
-        case 35: body(wc, ws, xc, xs, n, y, ldy, 4, 3); break;                         \
-        default: /* not a wide shape (VD_WIDE_NR x VD_WIDE_NX at most) */             \
-            for (int r_ = 0; r_ < nr; r_++)                                            \
-                for (int j_ = 0; j_ < nx; j_++)                                        \
-                    body(wc + r_ * ws, ws, xc + j_ * xs, xs, n, y + j_ * ldy + r_, ldy, 1, 1); \
-        }                                                                              \
-    }
-WIDE_WRAP(wide_f32, f32_tile)
-WIDE_WRAP(wide_f16, f16_tile)
-WIDE_WRAP(wide_bf16, bf16_tile)
+/* The same functions serve as the wide tiles (.wide below) for prompt
+ * batches: up to 4 rows x 3 activations, 24 accumulators + 4 weight vectors
+ * + 1 activation in the 32 registers, so each 16-element step does 7 loads
+ * for 12 FMAs (a 2x2 tile does 4 for 4, and is load-bound). Each output
+ * keeps its own two chains of the order above, so a wide tile is bitwise a
+ * 1x1 tile (tests/test_invariance.c). */
 
 static float dot_f32(const float *a, const float *b, int64_t n) {
     float out;
@@ -244,7 +225,7 @@ static void wsum_f32(float *o, const float *a, const float *const *rows, int64_t
 
 static const vd_backend avx512 = {
     .tile = { [QT_F32] = tile_f32, [QT_F16] = tile_f16, [QT_BF16] = tile_bf16 },
-    .wide = { [QT_F32] = wide_f32, [QT_F16] = wide_f16, [QT_BF16] = wide_bf16 },
+    .wide = { [QT_F32] = tile_f32, [QT_F16] = tile_f16, [QT_BF16] = tile_bf16 },
     .dot_f32 = dot_f32,
     .axpy_f32 = axpy_f32,
     .dots_f32 = dots_f32,

@@ -14,8 +14,11 @@ local function hook(kind, name)
   error("no " .. kind .. " hook " .. name)
 end
 
+-- by the clock, generously: under ASAN on a loaded machine a generation
+-- takes many times its usual few hundred ms
 local function wait(cond, what)
-  for _ = 1, 3000 do
+  local t0 = lab.now()
+  while lab.now() - t0 < 120 do
     if cond() then return end
     lab.sleep(0.002)
   end
