@@ -22,13 +22,7 @@ A.DEFAULTS = { iterations = 5, target = 0.95, subset = 8, seed = 1, draft_tries 
 
 local function trim(s) return (tostring(s):match("^%s*(.-)%s*$")) end
 
-local function copy(v)
-  if type(v) ~= "table" then return v end
-  local o = {}
-  for k, x in pairs(v) do o[k] = copy(x) end
-  return o
-end
-A.copy = copy
+local copy = MR.copy
 
 -- ---- examples -----------------------------------------------------------
 
@@ -305,13 +299,7 @@ function A.workflow_json(draft, tools, opts)
   return s
 end
 
-local function members(draft)
-  local out = { draft.main }
-  for _, m in ipairs(draft.assistants or {}) do out[#out + 1] = m end
-  for _, m in ipairs(draft.agents) do out[#out + 1] = m end
-  return out
-end
-A.members = members
+local members = MR.members
 
 -- A.systems(draft) -> {name = system message}
 function A.systems(draft)

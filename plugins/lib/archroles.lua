@@ -22,6 +22,8 @@ local function members(draft)
   return out
 end
 
+A.copy, A.members = copy, members   -- architect.lua uses these too
+
 local NAME_RE = "^[a-z][a-z0-9_]{0,11}$"
 
 -- A.draft_schema(tool_names [, system_chars, max_agents, max_assistants])
