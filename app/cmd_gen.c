@@ -358,6 +358,7 @@ static int run(const cli_args *a, const opts_t *o) {
         rc = cli_fail(CMD, "out of memory");
         goto out;
     }
+    g.cands.only_selected = true;          /* gen reads data[selected] alone (emit_json) */
     if (!(prompt = encode_prompt(&g, a->val[O_PROMPT] ? a->val[O_PROMPT] : "", a->val[O_SPECIAL] != NULL, &np, err, sizeof err))) {
         rc = cli_fail(CMD, "prompt: %s", err);
         goto out;

@@ -49,14 +49,17 @@ done
 # the best split of the same N into smaller steps (ratio > 1: a cliff).
 sh bench/curve.sh "$BIN" "$OUT/stories15m-q8_0.gguf" "$T" 64
 sh bench/curve.sh "$BIN" "$OUT/stories15m-q4_0.gguf" "$T" 64
-# Sampler picks without top-k on flat rows of 32000 and 128256 tokens
+# Sampler stages and chains on flat rows of 32000 and 128256 tokens
 # (bench/smpbench.c), as a fraction of one stories15m-shape decode step
-# measured here just before (issue 14: at most 5%).
+# measured here just before (step_frac), and in CPU time against the same
+# model's one-thread step measured by smpbench itself (step_frac_1t: robust
+# to a loaded machine). Issue 14: at most 5%.
 f="$OUT/stories15m-f32.gguf"
 [ -f "$f" ] || "$BIN" synth --shape stories15m --type f32 -o "$f" >/dev/null
 STEP=$("$BIN" bench -m "$f" -t "$T" -p 16 -n 32 --json | grep '"test":"tg32"' | sed 's/.*"ms_per_token":\([0-9.]*\).*/\1/')
-cc -O2 -Icore -o "$OUT/smpbench" bench/smpbench.c "$(dirname "$BIN")/liblogitlab.a" -lm -lpthread
-"$OUT/smpbench" --step-ms "$STEP"
+cc -O2 -Icore -Ikernels/cpu -o "$OUT/smpbench" bench/smpbench.c "$(dirname "$BIN")/liblogitlab.a" \
+  -L/usr/lib/x86_64-linux-gnu/openblas-pthread/ -lopenblas -lm -lpthread
+"$OUT/smpbench" --step-ms "$STEP" --model "$f"
 # Three models decoded together (proxy tuning, docs/plugins.md) against each
 # alone: the stories15m trio, and a proxy-shaped trio (a large base, two
 # small experts). ratio = together / the sum of the three alone.

@@ -63,9 +63,9 @@ void smp_cands_fini(smp_cands *c) {
 void smp_cands_set(smp_cands *c, const float *logits, int32_t n) {
     assert(n <= c->cap && "smp_cands_set: row longer than the candidates array");
     memcpy(c->col_logit, logits, sizeof *logits * (size_t)(n > 0 ? n : 0));
-    for (int32_t i = 0; i < n; i++) c->col_id[i] = i;
     c->n = n;
     c->lazy = true;
+    c->dense = c->id_order = true;
     c->has_p = false;
     c->sorted = false;
     c->normalized = false;
@@ -162,7 +162,14 @@ int smp_apply(smp *s, smp_cands *c) {
     if (c->lazy && !takes_columns(s, c)) smp_cands_sync(c);
     c->depth++;
     int rc = s->iface->apply(s, c);
-    if (--c->depth == 0) smp_cands_sync(c);
+    if (--c->depth == 0) {
+        if (c->only_selected && c->lazy) {
+            int32_t i = c->selected;
+            if (i >= 0 && i < c->n) c->data[i] = (smp_cand){ c->dense ? i : c->col_id[i], c->col_logit[i], c->has_p ? c->col_p[i] : 0.0f };
+        } else {
+            smp_cands_sync(c);
+        }
+    }
     return rc;
 }
 void smp_accept(smp *s, int32_t tok) { if (s->iface->accept) s->iface->accept(s, tok); }
@@ -269,10 +276,44 @@ smp *smp_create_temp(float t) {
     return create_plain(&temp_iface, &q, sizeof q);
 }
 
+/* partial_sort's result from the columns: a bounded heap of the k best
+ * built in data[0..k) (free while the candidates are lazy), fed only the
+ * candidates whose logit is not below the heap's last one (a compare per
+ * candidate, four at a time: on a 128k row almost all fail it), then put in
+ * rank order. The same k candidates in the same order as partial_sort over
+ * data[], since both keep the k first of one total order (rank, then id). */
+static void top_k_columns(smp_cands *c, int32_t k) {
+    const int32_t *id = c->dense ? NULL : c->col_id;
+    const float *L = c->col_logit, *P = c->has_p ? c->col_p : NULL;
+    smp_cand *d = c->data;
+    int32_t n = c->n;
+    for (int32_t i = 0; i < k; i++) d[i] = (smp_cand){ id ? id[i] : i, L[i], P ? P[i] : 0.0f };
+    for (int32_t i = k / 2 - 1; i >= 0; i--) sift_down(d, k, i);
+    float root = key(d[0].logit);
+    int32_t i = k;
+    for (;;) {
+        /* skip while every logit is below the root's (NaN counts as -inf,
+         * below any root above -inf); no skipping while the root is -inf */
+        if (root > -INFINITY) i = smp_mass_skip_below(L, i, n, root);
+        if (i >= n) break;
+        smp_cand x = { id ? id[i] : i, L[i], P ? P[i] : 0.0f };
+        if (ahead(&x, &d[0])) {
+            d[0] = x;
+            sift_down(d, k, 0);
+            root = key(d[0].logit);
+        }
+        i++;
+    }
+    for (int32_t j = k - 1; j > 0; j--) { swap(&d[0], &d[j]); sift_down(d, j, 0); }
+    c->lazy = false;
+    c->dense = false;
+}
+
 static int top_k_apply(smp *s, smp_cands *c) {
     const par *q = s->ctx;
     if (q->k <= 0 || q->k >= c->n) return SMP_OK;
-    partial_sort(c, q->k);
+    if (c->lazy && !c->sorted) top_k_columns(c, q->k);
+    else partial_sort(c, q->k);
     c->sorted = true;           /* the kept prefix is in rank order */
     truncate_to(c, q->k);
     return SMP_OK;
@@ -446,6 +487,49 @@ typedef struct pen_state {
     int32_t n_count;
 } pen_state;
 
+static inline void pen_one(const pen_state *p, float *l, int32_t k) {
+    if (p->repeat != 1.0f) *l = *l > 0 ? *l / p->repeat : *l * p->repeat;
+    *l -= (float)k * p->freq + p->presence;
+}
+
+/* The penalties on the columns, with the same float operations per token as
+ * the loop over data[]. A whole row in id order (dense) is indexed by id:
+ * only the window's tokens are touched, each once (its count is negated
+ * while it is done), not the vocabulary. */
+static bool pen_columns(pen_state *p, smp_cands *c) {
+    float *L = c->col_logit;
+    bool changed = false;
+    if (!c->dense) {
+        for (int32_t i = 0; i < c->n; i++) {
+            int32_t id = c->col_id[i];
+            int32_t k = id < p->n_count ? p->count[id] : 0;
+            if (k <= 0) continue;
+            pen_one(p, &L[i], k);
+            changed = true;
+        }
+        return changed;
+    }
+    if (p->last_n < 0) {                    /* the whole history: the counts are the window */
+        int32_t m = p->n_count < c->n ? p->n_count : c->n;
+        for (int32_t id = 0; id < m; id++)
+            if (p->count[id] > 0) {
+                pen_one(p, &L[id], p->count[id]);
+                changed = true;
+            }
+        return changed;
+    }
+    for (int32_t j = 0; j < p->ring_n; j++) {
+        int32_t id = p->ring[j];
+        if (id >= c->n || p->count[id] <= 0) continue;
+        pen_one(p, &L[id], p->count[id]);
+        p->count[id] = -p->count[id];
+        changed = true;
+    }
+    for (int32_t j = 0; j < p->ring_n; j++)
+        if (p->count[p->ring[j]] < 0) p->count[p->ring[j]] = -p->count[p->ring[j]];
+    return changed;
+}
+
 /* Repetition penalty as in CTRL (Keskar et al. 2019, "CTRL: A Conditional
  * Transformer Language Model for Controllable Generation"), with llama.cpp's
  * sign rule so that a penalty > 1 always lowers a seen token; then the
@@ -454,13 +538,16 @@ static int pen_apply(smp *s, smp_cands *c) {
     pen_state *p = s->ctx;
     if (p->last_n == 0 || (p->repeat == 1.0f && p->freq == 0.0f && p->presence == 0.0f)) return SMP_OK;
     bool changed = false;
+    if (c->lazy) {
+        changed = pen_columns(p, c);
+        if (changed) c->sorted = c->normalized = false;
+        return SMP_OK;
+    }
     for (int32_t i = 0; i < c->n; i++) {
         int32_t id = c->data[i].id;
         int32_t k = id < p->n_count ? p->count[id] : 0;
         if (k <= 0) continue;
-        float *l = &c->data[i].logit;
-        if (p->repeat != 1.0f) *l = *l > 0 ? *l / p->repeat : *l * p->repeat;
-        *l -= (float)k * p->freq + p->presence;
+        pen_one(p, &c->data[i].logit, k);
         changed = true;
     }
     if (changed) c->sorted = c->normalized = false;
@@ -614,14 +701,8 @@ static bool takes_columns(const smp *s, const smp_cands *c) {
     if (f == &top_p_iface || f == &typical_iface || f == &temp_iface || f == &dist_iface || f == &chain_iface ||
         f == &min_p_iface)
         return true;
-    if (f == &top_k_iface) {
-        const par *q = s->ctx;
-        return q->k <= 0 || q->k >= c->n;
-    }
-    if (f == &pen_iface) {
-        const pen_state *p = s->ctx;
-        return p->last_n == 0 || (p->repeat == 1.0f && p->freq == 0.0f && p->presence == 0.0f);
-    }
+    (void)c;
+    if (f == &top_k_iface || f == &pen_iface) return true;
     if (f == &bias_iface) return ((const logits_bias *)s->ctx)->n == 0;
     return false;
 }

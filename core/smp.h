@@ -57,6 +57,15 @@ typedef struct smp_cands {
      * any other stage, smp_cands_softmax / _sort / _sync, and the return of
      * the outermost smp_apply write data[] first. */
     bool lazy, has_p;
+    bool dense;         /* lazy with ids 0..n-1 in order (a whole row): col_id is not written */
+    bool id_order;      /* lazy with the ids ascending (a whole row, or a subset kept in order) */
+    /* only_selected: set by a caller that reads no entry of data[] but
+     * data[selected] after smp_sample / smp_apply (a pick's token, logit and
+     * p): the outermost return then writes that entry alone and leaves the
+     * rest in the columns until smp_cands_sync (or smp_cands_softmax). Saves
+     * writing the kept candidates' structs (up to 1.5 MB at 128256). Kept by
+     * smp_cands_set. */
+    bool only_selected;
     int32_t depth;      /* smp_apply nesting */
     int32_t *col_id;    /* (cap) */
     float *col_logit;   /* (cap) */

@@ -29,6 +29,8 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep);
  * path must run (at least `keep` must pass, and the best logit must be
  * above -inf). */
 int smp_mass_min_p(smp_cands *c, float v, int32_t keep);
+/* The first j in [i, n) with x[j] >= v (NaN never is), or n. */
+int32_t smp_mass_skip_below(const float *x, int32_t i, int32_t n, float v);
 /* smp_cands_softmax that leaves lazy candidates in their columns. */
 void smp_mass_softmax(smp_cands *c);
 /* Divides the logits of lazy candidates by t (temperature). */

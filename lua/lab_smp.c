@@ -279,6 +279,7 @@ static int32_t sample(lua_State *L, smp_ud *u, const float *row, int32_t n, bool
         if (u->has_cands) smp_cands_fini(&u->cands);
         u->has_cands = false;
         if (smp_cands_init(&u->cands, n) != 0) luaL_error(L, "out of memory");
+        u->cands.only_selected = true;      /* a pick reads data[selected] alone */
         u->has_cands = true;
     }
     if (u->max_bias >= n)

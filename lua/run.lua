@@ -168,7 +168,22 @@ function priv.Model:load(name)
       path, tostring(d.model), tostring(d.model_sha256), self:info().path, sha)
   end
   local n_eval = d.n_eval
-  if n_eval < 0 or n_eval > #d.tokens then return nil, path .. ": n_eval out of range" end
+  if n_eval < 0 or n_eval > #d.tokens then
+    return nil, string_format("%s: n_eval %d out of range [0, %d] (the number of saved tokens)", path, n_eval, #d.tokens)
+  end
+  -- the tokens must fit this model before anything is made: a clear word
+  -- here, not an engine error at the next eval
+  local info = self:info()
+  for i, id in ipairs(d.tokens) do
+    if math_type(id) ~= "integer" or id < 0 or id >= info.n_vocab then
+      return nil, string_format("%s: token %d of %d: id %s out of range [0, %d) of this model's vocabulary",
+        path, i, #d.tokens, tostring(id), info.n_vocab)
+    end
+  end
+  if #d.tokens > info.n_ctx then
+    return nil, string_format("%s: the saved sequence has %d tokens; this model's context holds %d (open it with a larger n_ctx)",
+      path, #d.tokens, info.n_ctx)
+  end
   if d.format == KV_FORMAT1 then return load_by_eval(self, path, d) end
   local ok, s = pcall(self.seq, self, d.tokens)
   if not ok then return nil, path .. ": " .. tostring(s) end

@@ -227,9 +227,12 @@ static int ref_typical_apply(smp *s, smp_cands *c) {
     if (q->v >= 1.0f || c->n <= 1) return SMP_OK;
     if (c->n > 1024) {
         ref_softmax(c);
-        double lbar = 0;
+        /* E[l] as eight partial sums (candidate i into sum i % 8) since
+         * session 6 (one chain of adds before): smp_mass.c's mean_logit */
+        double part[8] = { 0 };
         for (int32_t i = 0; i < c->n; i++)
-            if (c->data[i].p > 0) lbar += c->data[i].p * (double)c->data[i].logit;
+            if (c->data[i].p > 0) part[i & 7] += c->data[i].p * (double)c->data[i].logit;
+        double lbar = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
         float *key = malloc(sizeof *key * (size_t)c->n);
         for (int32_t i = 0; i < c->n; i++)
             key[i] = c->data[i].p > 0 ? (float)fabs((double)c->data[i].logit - lbar) : INFINITY;

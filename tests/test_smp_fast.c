@@ -84,13 +84,20 @@ static void one(const float *x, int32_t n, int kind, const char *spec, const smp
     smp_cands a, b;
     smp_cands_init(&a, n);
     smp_cands_init(&b, n);
+    /* every other pick as lab's samplers take it: only data[selected]
+     * written, the rest after smp_cands_sync */
+    a.only_selected = urand() < 0.5;
     for (int pick = 0; pick < 3; pick++) {      /* the random stream goes on */
         smp_cands_set(&a, x, n);
         smp_cands_set(&b, x, n);
         smp_cands_sync(&b);                     /* the old stages start from data[] */
         int32_t ta = smp_sample(fast, &a), tb = smp_sample(ref, &b);
         cases++;
-        if (ta != tb || !same(&a, &b)) {
+        int sel_ok = 1;
+        if (a.only_selected && ta >= 0 && a.selected >= 0 && a.selected < a.n && a.selected == b.selected)
+            sel_ok = !memcmp(&a.data[a.selected], &b.data[b.selected], sizeof *a.data);
+        smp_cands_sync(&a);
+        if (ta != tb || !sel_ok || !same(&a, &b)) {
             if (bad++ < 8)
                 CHECK(0, "%s n=%d %s p=%.3f typ=%.3f min_keep=%d pick %d: token %d vs %d, kept %d vs %d",
                       spec, (int)n, kinds[kind], p->top_p, p->typical_p, (int)p->min_keep, pick,
@@ -123,18 +130,94 @@ static void run(const char *label) {
             p.min_keep = keeps[(int)(urand() * urand() * 4)];
             p.temp = urand() < 0.5 ? 1.0f : 0.7f;
             p.top_k = urand() < 0.5 ? 0 : 2000;
-            p.repeat_penalty = 1.3f;
+            p.repeat_penalty = urand() < 0.7 ? 1.3f : 1.0f;
+            p.repeat_last_n = urand() < 0.3 ? -1 : urand() < 0.5 ? 2 : 64;
+            p.frequency_penalty = urand() < 0.5 ? 0.0f : 0.25f;
+            p.presence_penalty = urand() < 0.5 ? 0.0f : 0.5f;
             p.seed = (uint64_t)(urand() * 1e9);
-            /* the big rows try the two cheap chains; the rest every chain */
-            int nspec = n > 20000 ? 2 : NSPECS;
-            for (int s = 0; s < nspec; s++) one(x, n, kind, specs[s], &p);
+            /* the big rows try the cheap chains (and the default one with
+             * top-k and penalties); the rest every chain */
+            if (n > 20000) {
+                static const int big[] = { 0, 1, 8 };
+                for (int s = 0; s < 3; s++) one(x, n, kind, specs[big[s]], &p);
+            } else {
+                for (int s = 0; s < NSPECS; s++) one(x, n, kind, specs[s], &p);
+            }
         }
     }
     free(x);
     CHECK(bad == 0, "%s: the fast stages equal the old ones on %d picks (%d differ)", label, cases, bad);
 }
 
+/* typical-p over a big row against a float64 computation of its own
+ * (softmax, E[l], distances |l - E[l]|, sort, walk to p, all in double):
+ * E[l] is summed in eight partial sums since session 6, so this, not the
+ * old stage, is the check that the selection is right. The sets may differ
+ * only at the cut (float keys can tie where double distances do not): at
+ * most 2 tokens of the symmetric difference, the kept mass within 1e-6. */
+typedef struct dref { double d; int32_t id; } dref;
+static int cmp_dref(const void *pa, const void *pb) {
+    const dref *a = pa, *b = pb;
+    if (a->d != b->d) return a->d < b->d ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+static void typical_vs_f64(void) {
+    static const int32_t sizes[] = { 4099, 32000, 128256 };
+    static const double ps[] = { 0.2, 0.9, 0.95 };
+    float *x = malloc(sizeof *x * 128256);
+    double *pd = malloc(sizeof *pd * 128256);
+    dref *r = malloc(sizeof *r * 128256);
+    unsigned char *in = malloc(128256);
+    int worst = 0, ok = 1;
+    for (int si = 0; si < 3; si++)
+        for (int kind = 0; kind < 3; kind++)
+            for (int pi = 0; pi < 3; pi++) {
+                int32_t n = sizes[si];
+                fill(x, n, kind);
+                double m = -INFINITY, sum = 0, el = 0;
+                for (int32_t i = 0; i < n; i++) if (x[i] > m) m = x[i];
+                for (int32_t i = 0; i < n; i++) sum += pd[i] = exp((double)x[i] - m);
+                for (int32_t i = 0; i < n; i++) el += (pd[i] /= sum) * x[i];
+                for (int32_t i = 0; i < n; i++) r[i] = (dref){ fabs(x[i] - el), i };
+                qsort(r, (size_t)n, sizeof *r, cmp_dref);
+                double cum = 0;
+                int32_t keep = n;
+                for (int32_t k = 0; k < n; k++)
+                    if ((cum += pd[r[k].id]) >= ps[pi]) { keep = k + 1; break; }
+                memset(in, 0, 128256);
+                for (int32_t k = 0; k < keep; k++) in[r[k].id] = 1;
+                smp *st = smp_create_typical((float)ps[pi], 1);
+                smp_cands c;
+                smp_cands_init(&c, n);
+                smp_cands_set(&c, x, n);
+                smp_apply(st, &c);
+                int32_t diff = keep, mine = 0;
+                double mass = 0;
+                for (int32_t i = 0; i < c.n; i++) {
+                    int32_t id = c.data[i].id;
+                    mass += pd[id];
+                    if (in[id]) { diff--; mine++; } else diff++;
+                }
+                (void)mine;
+                if (diff > worst) worst = diff;
+                if (diff > 2 || fabs(mass - cum) > 1e-6) {
+                    ok = 0;
+                    CHECK(0, "typical %.2f n=%d %s: %d tokens differ from float64, mass %.9f vs %.9f", ps[pi], (int)n,
+                          kinds[kind], (int)diff, mass, cum);
+                }
+                smp_cands_fini(&c);
+                smp_destroy(st);
+            }
+    CHECK(ok, "typical-p on 27 big rows selects what float64 does (at most %d tokens differ at the cut)", worst);
+    free(x);
+    free(pd);
+    free(r);
+    free(in);
+}
+
 int main(void) {
+    typical_vs_f64();
     int best = vd_isa();
     run(best >= VD_AVX2 ? "SIMD" : "portable");
     if (best >= VD_AVX2) {

@@ -530,11 +530,38 @@ test("seq:save / model:load: the same state, bit for bit; other weights refused"
   same = true
   for id = 0, 511 do same = same and bits(r3:get(id)) == bits(before:get(id)) end
   check.ok(same, "a file of the first format loads by evaluation, to the same rows")
+  -- a bad token or a sequence longer than the context: refused at load,
+  -- naming the file, the token and the range
+  d = lab.json.decode(check.ok(lab.fs.read("kv/story_test2.json")))
+  local good = d.tokens
+  collectgarbage()
+  local seqs1 = m:kv().seqs
+  d.tokens = { good[1], 999999, good[3] }
+  d.n_eval = 2
+  check.ok(lab.fs.write("kv/bad_tok.json", lab.json.encode(d)))
+  check.fails("kv/bad_tok.json: token 2 of 3: id 999999 out of range %[0, 512%) of this model's vocabulary", m:load("bad_tok"))
+  d.tokens = { good[1], "x" }
+  check.ok(lab.fs.write("kv/bad_tok.json", lab.json.encode(d)))
+  check.fails("kv/bad_tok.json: token 2 of 2: id x out of range", m:load("bad_tok"))
+  d.tokens, d.n_eval = { 1 }, 5
+  check.ok(lab.fs.write("kv/bad_tok.json", lab.json.encode(d)))
+  check.fails("kv/bad_tok.json: n_eval 5 out of range %[0, 1%]", m:load("bad_tok"))
+  local small = check.ok(lab.model.open(MODEL, { n_ctx = 64 }))
+  d.tokens, d.n_eval = {}, 0
+  for i = 1, 100 do d.tokens[i] = good[(i - 1) % #good + 1] end
+  d.format = "logitlab-kv/1"
+  check.ok(lab.fs.write("kv/too_long.json", lab.json.encode(d)))
+  check.fails("kv/too_long.json: the saved sequence has 100 tokens; this model's context holds 64", small:load("too_long"))
+  collectgarbage()
+  check.eq(m:kv().seqs, seqs1, "failed loads leave no sequence behind")
+  local ok_small, err_small = small:load("story_test")
+  check.ok(ok_small, "a sequence that fits the smaller context loads: " .. tostring(err_small))
   local q4 = check.ok(lab.model.open(WS .. "/models/s260-q4_0.gguf"))
   check.fails("saved from other weights", q4:load("story_test"))
   check.fails("No such file", m:load("no_such_state"))
   check.raises("a name of letters", s.save, s, "../escape")
-  for _, f in ipairs({ "story_test.json", "story_test.kv", "story_test2.json", "story_test2.kv", "bad_shape.json", "v1.json" }) do
+  for _, f in ipairs({ "story_test.json", "story_test.kv", "story_test2.json", "story_test2.kv", "bad_shape.json", "v1.json", "bad_tok.json",
+    "too_long.json" }) do
     lab.fs.remove("kv/" .. f)
   end
 end)
