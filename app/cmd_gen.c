@@ -280,12 +280,15 @@ static int generate(gen *g, const opts_t *o, const int32_t *prompt, int32_t np, 
     for (int32_t i = 0; i < np; i++) smp_accept(g->chain, prompt[i]);
     if (feed(g, prompt, np, err, sizeof err)) return cli_fail(CMD, "prompt of %d tokens: %s", (int)np, err);
     int32_t eos = tok_eos(g->t), eot = tok_eot(g->t);
-    for (long i = 0; o->n < 0 || i < o->n; i++) {
+    const char *stop = "length";
+    long i = 0;
+    for (; o->n < 0 || i < o->n; i++) {
         const float *row = ctx_logits(g->c, 0);
         smp_cands_set(&g->cands, row, g->nv);
         int32_t id = smp_sample(g->chain, &g->cands);
         if (id == SMP_EMASK && g->gm && (gmatch_finished(g->gm) || gmatch_complete(g->gm))) {
             fprintf(stderr, "\nlogitlab gen: stopped: the grammar is complete\n");
+            stop = "grammar";
             break;
         }
         if (id == SMP_EMASK)
@@ -298,12 +301,28 @@ static int generate(gen *g, const opts_t *o, const int32_t *prompt, int32_t np, 
             if (o->probs) emit_probs(g, row, id, (int32_t)o->probs);
             emit_text(g, id);
         }
-        if (!ignore_eos && (id == eos || (eot >= 0 && id == eot))) break;
-        if (o->n >= 0 && i + 1 >= o->n) break;     /* the last token needs no evaluation */
+        if (!ignore_eos && (id == eos || (eot >= 0 && id == eot))) { stop = "eos"; i++; break; }
+        if (o->n >= 0 && i + 1 >= o->n) { i++; break; }    /* the last token needs no evaluation */
         int rc = feed(g, &id, 1, err, sizeof err);
-        if (rc == CTX_EFULL) { fprintf(stderr, "\nlogitlab gen: context full after %d tokens\n", (int)g->pos); break; }
+        if (rc == CTX_EFULL) {
+            fprintf(stderr, "\nlogitlab gen: context full after %d tokens\n", (int)g->pos);
+            stop = "context";
+            i++;
+            break;
+        }
         if (rc) return cli_fail(CMD, "%s", err);
     }
+    /* A researcher must not parse truncated JSON as if it were whole: say when the
+     * output stopped short of the grammar (reviewer's note; docs/sampling.md). */
+    bool complete = g->gm && (gmatch_complete(g->gm) || gmatch_finished(g->gm));
+    if (g->gm && !complete) {
+        if (strcmp(stop, "length") == 0)
+            fprintf(stderr, "\nlogitlab gen: stopped at -n %ld before the grammar was complete\n", o->n);
+        else if (strcmp(stop, "context") == 0)
+            fprintf(stderr, "logitlab gen: the context filled before the grammar was complete\n");
+    }
+    if (g->json && g->gm)
+        printf("{\"stop\":\"%s\",\"tokens\":%ld,\"grammar_complete\":%s}\n", stop, i, complete ? "true" : "false");
     if (!g->json) {
         char out[16];
         int32_t n = tok_stream_flush(&g->ts, out, (int32_t)sizeof out);

@@ -35,6 +35,12 @@ typedef struct state {
     int32_t *trans;         /* (256) next state, -1 unknown; NULL until used */
     uint64_t *mask;         /* (words) NULL until asked */
     int32_t count;          /* allowed tokens, when mask is set */
+    /* the probe's result for groups px (see probe_memo), when pmemo == 1 */
+    uint64_t px, pdead_groups;
+    int32_t palive, pdead;
+    int8_t pmemo;           /* 0 none, 1 known, 2 being computed */
+    bool gx_known;          /* gx: the groups the probe tries (state_groups) */
+    uint64_t gx;
 } state;
 
 struct gmatch_ctx {
@@ -443,7 +449,174 @@ static uint64_t probe_groups(gmatch_ctx *c, int32_t sid, bool *oom) {
     return keep;
 }
 
+/* ASCII groups outside x every byte of which kills state sid. */
+static uint64_t dead_groups(gmatch_ctx *c, int32_t sid, uint64_t x, bool *oom) {
+    uint64_t live = 0, seen = 0;
+    for (int32_t k = 0; k < c->nrep; k++) {
+        if (c->rep[k] >= 0x80 || (x >> c->rep_grp[k] & 1)) continue;
+        int32_t n = advance(c, sid, c->rep[k]);
+        if (n < 0) { *oom = true; return 0; }
+        seen |= 1ULL << c->rep_grp[k];
+        if (n > 0) live |= 1ULL << c->rep_grp[k];
+    }
+    return seen & ~live;
+}
+
+/* The probe of state sid for groups x, remembered per state, and its
+ * ASCII "dead groups" D: every byte of D kills every state that a string
+ * of fewer than *alive characters of x reaches, so a piece made of x and D
+ * is either an x-piece (decided by length) or dies at its first D byte.
+ *
+ * Inside a string every character of x leads to one next state (the
+ * counter of a maxLength moves on), so the probe of a state is one
+ * character plus the probe of that next state: alive(s) = 1 + alive(s1)
+ * (capped), dead(s) = 1 + dead(s1), D(s) = D0(s) & D(s1). The chain is
+ * followed to its end once and every state on it remembers its result, so
+ * the next states of a string cost one character's expansion, not `cap`
+ * layers. Anything else (several next states, a cycle through other
+ * states) falls back to the breadth-first probe_chars, with D empty. The
+ * result may only be more cautious than the exact one (alive smaller,
+ * dead larger, D smaller): dead == INF_LEN turns the length rule off.
+ * The chain is followed as far as the vocabulary's longest piece (cap), while
+ * the breadth-first probe, which pays for every layer, stops at probe_cap.
+ * depth counts the characters followed; past 2 * cap the values are cut
+ * (alive too small, not remembered unless it reached cap anyway).
+ * false: out of memory or past the work limit. */
+static bool probe_memo(gmatch_ctx *c, int32_t sid, uint64_t x, int32_t cap, int32_t depth,
+                       int32_t *alive, int32_t *dead, uint64_t *dg, bool *cut) {
+    state *st = &c->st[sid];
+    *cut = false;
+    if (st->pmemo == 1 && st->px == x) {
+        *alive = st->palive;
+        *dead = st->pdead;
+        *dg = st->pdead_groups;
+        return true;
+    }
+    if (depth >= 2 * cap || st->pmemo == 2) {   /* too deep, or a cycle: nothing known */
+        *alive = 0;
+        *dead = INF_LEN;
+        *dg = ASCII_GROUPS;
+        *cut = true;
+        return true;
+    }
+    bool oom = false;
+    uint64_t d0 = dead_groups(c, sid, x, &oom);
+    if (oom) return false;
+    int32_t work = 0, save = c->nlay;
+    bool fail = false;
+    if (!expand_chars(c, sid, 0, x, &work, &fail)) { c->nlay = save; return false; }
+    int32_t n1 = -1;
+    bool single = true;
+    for (int32_t i = save; i < c->nlay; i++) {
+        if (n1 < 0) n1 = (int32_t)c->lay[i];
+        else if (c->lay[i] != n1) { single = false; break; }
+    }
+    c->nlay = save;
+    int32_t a, d;
+    uint64_t g;
+    bool cutn = false;
+    if (fail) {                             /* some character of x kills sid */
+        a = 0;
+        d = n1 < 0 ? 0 : INF_LEN;
+        g = d0;
+    } else if (n1 < 0) {                    /* x has no character: nothing to learn */
+        a = 0;
+        d = INF_LEN;
+        g = 0;
+    } else if (single && n1 == sid) {       /* a loop: every string of x lives */
+        a = d = INF_LEN;
+        g = d0;
+    } else if (single) {
+        int32_t a1, d1;
+        uint64_t g1;
+        c->st[sid].pmemo = 2;
+        bool ok = probe_memo(c, n1, x, cap, depth + 1, &a1, &d1, &g1, &cutn);
+        st = &c->st[sid];
+        st->pmemo = 0;
+        if (!ok) return false;
+        a = a1 == INF_LEN ? INF_LEN : (1 + a1 < cap ? 1 + a1 : cap);
+        d = d1 == INF_LEN ? INF_LEN : 1 + d1;
+        g = d0 & g1;
+        if (cutn && a >= cap) cutn = false; /* capped anyway: exact as far as it is used */
+    } else {
+        if (!probe_chars(c, sid, x, c->v->probe_cap, &a, &d)) return false;
+        g = 0;
+    }
+    *alive = a;
+    *dead = d;
+    *dg = g;
+    *cut = cutn;
+    if (!cutn) {
+        st = &c->st[sid];
+        st->px = x;
+        st->palive = a;
+        st->pdead = d;
+        st->pdead_groups = g;
+        st->pmemo = 1;
+    }
+    return true;
+}
+
+/* The groups the probe of sid tries (probe_groups), remembered; 0 when
+ * not worth it: when a group most pieces use is out, x covers few tokens. */
+static uint64_t state_groups(gmatch_ctx *c, int32_t sid, bool *oom) {
+    if (c->st[sid].gx_known) return c->st[sid].gx;
+    uint64_t x = probe_groups(c, sid, oom);
+    if (*oom) return 0;
+    const gmatch_vocab *v = c->v;
+    for (int g = 0; g < 53 && x; g++)
+        if (!(x >> g & 1) && v->gcnt[g] > v->nsorted / 2) x = 0;
+    c->st[sid].gx = x;
+    c->st[sid].gx_known = true;
+    return x;
+}
+
 void gmatch_ctx_set_exact(gmatch_ctx *c, bool exact) { c->exact = exact; }
+
+/* ---- precomputation at bind time -------------------------------------------
+ * A state's first mask used to pay for its byte transitions and those of
+ * every state its probe looks through (inside a fresh JSON string: each
+ * counter position of a maxLength, each half-read UTF-8 character, ~3000
+ * transitions). Those depend on the grammar alone, and a schema's automaton
+ * over byte classes is small (the tool-call schema: ~1600 states, ~120000
+ * transitions, a few ms), so the ctx computes them breadth first from the
+ * start when it is created, up to a budget; a grammar whose states do not
+ * end (nested recursion) keeps the rest lazy. This moves work from the first
+ * masks of a generation to compile time (XGrammar, Dong et al. 2024, does
+ * the same with its per-position token tables). */
+#define PRE_STATES 2048             /* states explored at bind time */
+
+static void precompute(gmatch_ctx *c) {
+    int32_t *q = malloc(sizeof *q * PRE_STATES);
+    uint8_t *seen = calloc(PRE_STATES, 1);
+    if (!q || !seen) { free(q); free(seen); return; }
+    int32_t qh = 0, qt = 0;
+    if (c->start > 0 && c->start < PRE_STATES) { q[qt++] = c->start; seen[c->start] = 1; }
+    while (qh < qt) {
+        int32_t s = q[qh++];
+        for (int32_t k = 0; k < c->nrep; k++) {
+            int32_t n = advance(c, s, c->rep[k]);
+            if (n < 0) goto out;            /* out of memory: the rest stays lazy */
+            if (n > 0 && n < PRE_STATES && !seen[n]) { seen[n] = 1; q[qt++] = n; }
+        }
+    }
+    /* then each state's probe (the groups, the chain of a string) and the
+     * vocabulary's token slices the probes will ask for */
+    uint64_t *scratch = malloc((size_t)c->words * 8);
+    if (!scratch) goto out;
+    for (int32_t i = 0; i < qt; i++) {
+        bool oom = false, cut;
+        int32_t s = q[i], alive, dead;
+        uint64_t dg, x = state_groups(c, s, &oom);
+        if (oom) break;
+        if (!x || !probe_memo(c, s, x, c->v->max_chars, 0, &alive, &dead, &dg, &cut)) continue;
+        if (!cut && !gmatch_vocab_or_slice(c->v, scratch, x, alive)) break;
+    }
+    free(scratch);
+out:
+    free(q);
+    free(seen);
+}
 
 /* ---- ctx --------------------------------------------------------------------- */
 
@@ -473,6 +646,7 @@ gmatch_ctx *gmatch_ctx_create(gram *g, gmatch_vocab *v) {
         if (!closure(c, g->alt[a], 0)) goto fail;
     if ((c->start = intern_state(c)) < 0) goto fail;
     byte_classes(c);
+    precompute(c);
     return c;
 fail:
     gmatch_ctx_destroy(c);
@@ -532,16 +706,20 @@ static const uint64_t *state_mask(gmatch_ctx *c, int32_t sid) {
     if (sid != 0) {
         /* the probe (see "bulk acceptance"): every string of at most `alive` characters
          * of x's bytes lives; none of more than `dead` does */
-        uint64_t x = 0;
+        uint64_t x = 0, xd = 0;
         int32_t alive = 0, dead = 0;
         if (!c->exact) {
             bool oom = false;
-            x = probe_groups(c, sid, &oom);
+            x = state_groups(c, sid, &oom);
             if (oom) { if (keep) free(m); return NULL; }
-            /* worth it only when x can cover many tokens: not when a group most pieces use is out */
-            for (int g = 0; g < 53 && x; g++)
-                if (!(x >> g & 1) && v->gcnt[g] > v->nsorted / 2) x = 0;
-            if (x && !probe_chars(c, sid, x, v->probe_cap, &alive, &dead)) x = 0;
+            uint64_t dg = 0;
+            bool cut;
+            if (x && !probe_memo(c, sid, x, v->max_chars, 0, &alive, &dead, &dg, &cut)) x = 0;
+            if (x && cut) {                 /* a cycle cut the chain short: the exact probe */
+                dg = 0;
+                if (!probe_chars(c, sid, x, v->probe_cap, &alive, &dead)) x = 0;
+            }
+            xd = x | dg;
             if (x && !gmatch_vocab_or_slice(c->v, m, x, alive)) { if (keep) free(m); return NULL; }
         }
         for (int32_t i = 0; i < v->nn;) {
@@ -549,11 +727,16 @@ static const uint64_t *state_mask(gmatch_ctx *c, int32_t sid) {
             uint64_t sg = v->nsig[i];
             /* all pieces below fit x: each is in the bitset or dead (a piece ending inside
              * a character just past `dead` characters may live: walked) */
-            if (x && gmatch_fits(sg, x) && (v->nmax[i] <= alive || (alive == dead && !(sg & PARTIAL_BIT)))) {
+            if (x && gmatch_fits(sg, xd) && v->nmax[i] <= alive) {
+                i = v->nend[i];             /* x-pieces are in the bitset, the others die at a D byte */
+                continue;
+            }
+            if (x && gmatch_fits(sg, x) && alive == dead && !(sg & PARTIAL_BIT)) {
                 i = v->nend[i];
                 continue;
             }
-            int32_t t = advance(c, walk[d - 1], v->nbyte[i]);
+            const int32_t *row = c->st[walk[d - 1]].trans;
+            int32_t t = row && row[v->nbyte[i]] >= 0 ? row[v->nbyte[i]] : advance(c, walk[d - 1], v->nbyte[i]);
             if (t < 0) { if (keep) free(m); return NULL; }
             if (t == 0) { i = v->nend[i]; continue; }
             walk[d] = t;

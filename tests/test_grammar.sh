@@ -26,6 +26,11 @@ run_many() {
     "$CHK" $mode "$spec" "$T/out" 2>"$T/why"; v=$?
     if [ $v -eq 0 ]; then ended=$((ended+1))
     elif [ $v -ne 3 ]; then bad=$((bad+1)); echo "FAIL: $d seed $s: $(cat "$T/why")"; head -c 300 "$T/out"; echo; fi
+    # gen says it stopped short (at -n, or the context filled) exactly when the
+    # independent check found the output incomplete
+    if grep -q "stopped at -n 300 before the grammar was complete\|the context filled before the grammar was complete" "$T/err"
+    then said=3; else said=0; fi
+    if [ $v -le 3 ] && [ $said -ne $v ]; then bad=$((bad+1)); echo "FAIL: $d seed $s: check says $v, gen's stderr: $(cat "$T/err")"; fi
     s=$((s+1))
   done
   if [ $bad -eq 0 ] && [ $ended -ge $min ]; then check_pass=$((check_pass+1))
@@ -58,7 +63,21 @@ printf '{"type": "object",\n "properties": [}' >"$T/bad2.json"
 check_rc "schema syntax" 2 "line 2" $GEN --json-schema "$T/bad2.json"
 check_rc "bad regex" 2 "regex offset 1" $GEN --regex 'a)'
 check_rc "two constraints" 2 "give one constraint" $GEN --regex a --choice b
-check_rc "missing file" 2 "cannot read" $GEN --grammar "$T/none.gbnf"
+check_rc "missing file" 2 "$T/none.gbnf: cannot read the file: No such file or directory" $GEN --grammar "$T/none.gbnf"
+check_rc "schema is a directory" 2 "$T: cannot read the file: Is a directory" $GEN --json-schema "$T"
+if [ "$(id -u)" -ne 0 ]; then
+  printf 'root ::= "a"\n' >"$T/locked.gbnf"; chmod 000 "$T/locked.gbnf"
+  check_rc "unreadable file" 2 "locked.gbnf: cannot read the file: Permission denied" $GEN --grammar "$T/locked.gbnf"
+fi
+# -n cuts the output short of the grammar: a stderr line, and the reason in --json's last line
+check_rc "cut by -n" 0 "" $GEN -s 1 -n 2 --choice zzzqqqzzzqqq
+check "cut by -n: stderr says so" grep -q "stopped at -n 2 before the grammar was complete" "$T/err"
+check_rc "cut by -n, --json" 0 "" $GEN -s 1 -n 2 --choice zzzqqqzzzqqq --json
+check "cut by -n, --json: last line gives the reason" sh -c "tail -1 '$T/out' | grep -qx '{\"stop\":\"length\",\"tokens\":2,\"grammar_complete\":false}'"
+check "cut by -n, --json: two token lines before it" sh -c "[ \$(grep -c '\"id\"' '$T/out') -eq 2 ]"
+check_rc "complete, --json" 0 "" $GEN -s 1 -n 50 --choice yes,no --json
+check "complete, --json: reason eos or grammar, complete" sh -c "tail -1 '$T/out' | grep -Eq '\"stop\":\"(eos|grammar)\".*\"grammar_complete\":true'"
+check "complete: no 'stopped at -n'" sh -c "! grep -q 'stopped at' '$T/err'"
 # a grammar no token of the vocabulary can start: a clear stop, exit 1
 printf 'root ::= "x" [^\\x00-\\U0010FFFF]\n' >"$T/unsat.gbnf"
 check_rc "unsatisfiable" 1 "allows no token" $GEN --grammar "$T/unsat.gbnf"
