@@ -63,7 +63,7 @@ static const cli_opt opts[] = {
     { "json", 0, NULL, "one JSON object per step on stdout" },
     { "workspace", 'w', "DIR", "workspace for the checkpoint and the run record (default " STORE_DEFAULT_DIR
                               "; 'none': checkpoint beside the output, no record)" },
-    { "gemm", 0, "KIND", "matrix kernel: own (AVX2/FMA, default where available) or blas (OpenBLAS)" },
+    { "gemm", 0, "KIND", "matrix kernel: own (AVX-512 or AVX2/FMA; default with AVX-512) or blas (OpenBLAS)" },
     { "chat-template", 0, "NAME", "JSONL examples through a chat template: model (the model's own), llama3, "
                                   "chatml, llama2, gemma, phi3 or zephyr; loss on the completion and the turn's end" },
 };

@@ -14,6 +14,14 @@ cc -O2 -mavx2 -mfma -pthread -o "$OUT/fmapeak" bench/fmapeak.c
 PEAKLINE=$("$OUT/fmapeak" "$T")
 echo "$PEAKLINE"
 PEAK=$(echo "$PEAKLINE" | sed 's/.*"gflops":\([0-9.]*\).*/\1/')
+# Training's matrix products, own kernels and OpenBLAS, one thread, per CPU
+# second (bench/gemmbench.c), at stories15M's shapes.
+LIBA=$(dirname "$BIN")/liblogitlab.a
+if [ -f "$LIBA" ]; then
+  cc -O2 -std=c11 -Ikernels/cpu $(pkg-config --cflags openblas) -o "$OUT/gemmbench" bench/gemmbench.c "$LIBA" \
+    $(pkg-config --libs openblas) -lm -pthread
+  "$OUT/gemmbench" 2048 3
+fi
 # Training (docs/training.md): tokens/s of `logitlab train` at two shapes,
 # the first step (page faults, packing) left out; GFLOPS count 6 x params x
 # tokens; peak_frac against the FMA peak above. The PyTorch peer on the same

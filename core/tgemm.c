@@ -1,6 +1,7 @@
 /* tgemm: training's matrix products over the pool. Each thread takes one
- * fixed slice of C, a multiple of 16 columns (or rows) wide so threads never
- * share a cache line, and runs the single-threaded kernel on it. */
+ * fixed slice of C, a multiple of 32 columns (the AVX-512 kernel's tile
+ * width; two cache lines) or 16 rows, and runs the single-threaded kernel
+ * on it. */
 #include "tgemm.h"
 
 #include <cblas.h>
@@ -31,7 +32,11 @@ static bool blas_is_right(void) {
 }
 
 int tgemm_set_impl(int impl) {
-    if (impl == TGEMM_AUTO) impl = sgemm_has_simd() && !blas_is_right() ? TGEMM_OWN : TGEMM_BLAS;
+    /* AVX-512: the own kernel matches OpenBLAS's (bench/gemmbench.c) and its
+     * results do not depend on the thread count; AVX2 only: OpenBLAS's
+     * kernels are faster than the own 6x16 one, unless it fell back */
+    if (impl == TGEMM_AUTO)
+        impl = sgemm_has_avx512() || (sgemm_has_simd() && !blas_is_right()) ? TGEMM_OWN : TGEMM_BLAS;
     if (impl == TGEMM_BLAS) openblas_set_num_threads(1);   /* the pool provides the threads */
     atomic_store(&impl_in_force, impl);
     return impl;
@@ -43,7 +48,8 @@ static int impl_now(void) {
 }
 
 const char *tgemm_impl_name(void) {
-    return impl_now() == TGEMM_OWN ? (sgemm_has_simd() ? "own AVX2/FMA" : "own portable") : "OpenBLAS";
+    if (impl_now() == TGEMM_BLAS) return "OpenBLAS";
+    return sgemm_has_avx512() ? "own AVX-512" : sgemm_has_simd() ? "own AVX2/FMA" : "own portable";
 }
 
 const char *tgemm_blas_core(void) { return openblas_get_corename(); }
@@ -58,10 +64,10 @@ typedef struct job {
 
 static void run(void *arg, int ith, int nth) {
     job *j = arg;
-    int span = j->split_rows ? j->n : j->m;
-    long blocks = (span + 15) / 16, lo, hi;
+    int span = j->split_rows ? j->n : j->m, g = j->split_rows ? 16 : 32;
+    long blocks = (span + g - 1) / g, lo, hi;
     pool_split(blocks, ith, nth, &lo, &hi);
-    int s0 = (int)lo * 16, s1 = (int)hi * 16 < span ? (int)hi * 16 : span;
+    int s0 = (int)lo * g, s1 = (int)hi * g < span ? (int)hi * g : span;
     if (s0 >= s1) return;
     const float *a = j->a, *b = j->b;
     float *c = j->c;

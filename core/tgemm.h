@@ -5,12 +5,14 @@
  *   tgemm_nn  C (n, m) = A (n, k) B (k, m)   + beta C   backward: dx = dy W
  *   tgemm_tn  C (n, m) = A (k, n)^T B (k, m) + beta C   backward: dW += dy^T x
  * Each thread owns a fixed block of C, so results do not depend on timing;
- * they may differ between thread counts (the blocks change).
- * Kernels: the project's own AVX2/FMA micro-kernel (kernels/cpu/sgemm.h) or
- * OpenBLAS sgemm, chosen by tgemm_set_impl. The default is OpenBLAS when the
- * core it detected has AVX2-or-better kernels (Haswell, SkylakeX, Zen...),
- * else the own kernel (where the CPU has AVX2/FMA): Debian's OpenBLAS
- * misdetects newer Intel CPUs as "Prescott" and runs generic SSE3 code.
+ * with the own kernels they do not depend on the thread count either (each
+ * element sums in one fixed order), with OpenBLAS they may.
+ * Kernels: the project's own AVX-512 or AVX2/FMA micro-kernels
+ * (kernels/cpu/sgemm.h) or OpenBLAS sgemm, chosen by tgemm_set_impl. The
+ * default is the own kernel where the CPU has AVX-512 (as fast as OpenBLAS's
+ * there, bench/gemmbench.c) or where OpenBLAS fell back to generic code
+ * (Debian's OpenBLAS misdetects newer Intel CPUs as "Prescott" and runs
+ * SSE3 code), else OpenBLAS (AVX2 CPUs, where it beats the own 6x16 kernel).
  */
 #ifndef TGEMM_H
 #define TGEMM_H

@@ -271,6 +271,48 @@ static void test_gemm(pool *pl, int impl) {
     tgemm_set_impl(TGEMM_AUTO);
 }
 
+/* The kernels one by one at sizes past every block (MC, NC, three K blocks),
+ * all four transpose pairs, padded leading dimensions and beta 0, 1, 0.5:
+ * AVX-512 and AVX2 sum in the same order (bitwise equal), both within 1e-4
+ * of a float64 product. */
+static void test_sgemm_kernels(void) {
+    if (!sgemm_has_simd()) return;
+    const int m = 131, n = 437, k = 803, pad = 5;   /* edges: 5 rows, 21 columns */
+    const int lda_n = k + pad, lda_t = m + pad, ldb_n = n + pad, ldb_t = k + pad, ldc = n + 3;
+    size_t asz = (size_t)(m > k ? m : k) * (size_t)(lda_n > lda_t ? lda_n : lda_t);
+    size_t bsz = (size_t)(n > k ? n : k) * (size_t)(ldb_n > ldb_t ? ldb_n : ldb_t);
+    float *a = malloc(sizeof(float) * asz), *b = malloc(sizeof(float) * bsz);
+    float *c1 = malloc(sizeof(float) * m * ldc), *c2 = malloc(sizeof(float) * m * ldc);
+    for (size_t i = 0; i < asz; i++) a[i] = (float)urand();
+    for (size_t i = 0; i < bsz; i++) b[i] = (float)urand();
+    const float betas[3] = { 0.0f, 1.0f, 0.5f };
+    int ok_eq = 1, ok_ref = 1;
+    for (int t = 0; t < 4; t++) {
+        bool ta = t & 1, tb = t & 2;
+        int lda = ta ? lda_t : lda_n, ldb = tb ? ldb_t : ldb_n;
+        float beta = betas[t % 3];
+        for (int i = 0; i < m * ldc; i++) c1[i] = c2[i] = 0.25f * (float)(i % 7) - 0.5f;
+        if (sgemm_has_avx512()) sgemm_f32_avx512(ta, tb, m, n, k, a, lda, b, ldb, beta, c1, ldc);
+        else sgemm_f32(ta, tb, m, n, k, a, lda, b, ldb, beta, c1, ldc);
+        sgemm_f32_avx2(ta, tb, m, n, k, a, lda, b, ldb, beta, c2, ldc);
+        if (memcmp(c1, c2, sizeof(float) * m * ldc) != 0) ok_eq = 0;
+        for (int i = 0; i < m; i += 13)   /* a sample of rows against float64 */
+            for (int j = 0; j < ldc; j++) {
+                double s = 0.25 * ((i * ldc + j) % 7) - 0.5;
+                if (j < n) {
+                    s *= beta;
+                    for (int p = 0; p < k; p++)
+                        s += (double)(ta ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p]) *
+                             (tb ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j]);
+                }
+                if (fabs(c1[i * ldc + j] - s) > 1e-4 * (1 + fabs(s))) ok_ref = 0;
+            }
+    }
+    CHECK(ok_eq, "sgemm: the %s kernel and the AVX2 one differ", sgemm_isa());
+    CHECK(ok_ref, "sgemm: %s kernel off the float64 product (or wrote outside C's n columns)", sgemm_isa());
+    free(a); free(b); free(c1); free(c2);
+}
+
 static void test_schedule(void) {
     CHECK(fabsf(adamw_lr(0, 10, 100, 1.0f, 0.1f) - 0.1f) < 1e-6, "warmup starts at lr/warmup");
     CHECK(fabsf(adamw_lr(9, 10, 100, 1.0f, 0.1f) - 1.0f) < 1e-6, "warmup ends at lr");
@@ -293,6 +335,7 @@ int main(void) {
     test_embed();
     test_gemm(pl, TGEMM_OWN);
     test_gemm(pl, TGEMM_BLAS);
+    test_sgemm_kernels();
     test_schedule();
     pool_destroy(pl);
     return check_done();
