@@ -657,6 +657,17 @@ function R.diverge(a, b)
   return nil
 end
 
+-- R.differs(a, b): {[i] = true} for each message of transcripts a and b
+-- that is not the same in both at the same place (after a branch, messages
+-- that replay still match: a parallel branch's, say)
+function R.differs(a, b)
+  local out = {}
+  for i = 1, math.max(#a, #b) do
+    if not a[i] or not b[i] or not same_entry(a[i], b[i]) then out[i] = true end
+  end
+  return out
+end
+
 -- R.branch(wf, task, parent, i, value [, opts]): runs the workflow again
 -- with message i of `parent` (a transcript, or R.run's result) forced to
 -- value (text, or {text=|tokens=, continue=}, as opts.forced): the turns

@@ -60,6 +60,11 @@ end
 function V.transcript_draw(T, w, h)
   local tr = T.transcript
   local out = { { fmt("agents: %s | %s | %d messages", T.title or "no run yet", T.status or "", #tr), style = "header" } }
+  -- a branch and its parent (plugins/lib/agentbranch.lua): ≠ marks the messages that differ
+  if T.other then
+    out[#out + 1] = { fmt("v: %s | %s", T.other.title or "the other run",
+      T.diverge and fmt("≠ from #%d on", T.diverge) or "the same transcripts"), style = "label" }
+  end
   -- the last key's answer goes on top, where a short pane still shows it
   if T.msg then out[#out + 1] = { T.msg, style = "warn" } end
   if #tr == 0 then
@@ -73,10 +78,12 @@ function V.transcript_draw(T, w, h)
   local top = math.max(1, math.min(T.sel - room // 2, #tr - room + 1))
   for i = top, math.min(#tr, top + room - 1) do
     local e = tr[i]
-    out[#out + 1] = { (i == T.sel and ">" or " ") .. V.entry_line(e), style = i == T.sel and "select" or V.entry_style(e) }
+    local mark = T.marks and (T.marks[i] and "≠" or " ") or ""
+    out[#out + 1] = { (i == T.sel and ">" or " ") .. mark .. V.entry_line(e), style = i == T.sel and "select" or V.entry_style(e) }
   end
   for _, l in ipairs(detail) do out[#out + 1] = { "  " .. l, style = "dim" } end
-  out[#out + 1] = { "j/k move, g/G first/last (G follows), o: open a model turn in the loom", style = "key" }
+  out[#out + 1] = { "j/k move, g/G first/last (G follows), o: open a model turn in the loom, b: branch it from the loom, "
+    .. "e: edit it, v: parent/branch", style = "key" }
   return out
 end
 
