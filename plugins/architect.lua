@@ -336,7 +336,10 @@ local function agents_cmd(args)
   T.ctx.wf_models = B.member_models(wf, models)
   T.title, T.status = fmt("%s%s", kv.workflow, rec and (", run " .. rec.id) or ""), "running"
   lab.ui.redraw()
-  local r = AR.run(wf, prompt, { budget = budget, models = models, on_message = function(e)
+  T.live = {}
+  local r = AR.run(wf, prompt, { budget = budget, models = models,
+    on_token = function(l) V.live_token(T, l); lab.ui.redraw() end, on_message = function(e)
+    V.live_message(T, e)
     T.transcript[#T.transcript + 1] = e
     if rec then rec:put("message", AR.record_of(e)) end
     lab.ui.redraw()

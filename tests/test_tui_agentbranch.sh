@@ -5,13 +5,16 @@
 # pane reruns the workflow from that turn live (plugins/lib/agentbranch.lua);
 # `v` switches between the branch and its parent, the messages that differ
 # marked; :agents-branch TEXT replaces the turn by text; the branches are
-# recorded linked to their parent.
+# recorded linked to their parent. A model turn under way shows token by
+# token.
 . "$(dirname "$0")/check.sh"
 . "$(dirname "$0")/tui_lib.sh"
 W=$T/agents-ws
 mkdir -p "$W"
 cp "$ROOT"/docs/examples/agents_calc.json "$ROOT"/docs/examples/agents_calc.lua "$W/"
 cp "$M" "$W/"
+# the same with a turn of 400 tokens: long enough to be seen while it runs
+sed 's/"max_tokens": 16/"max_tokens": 400/; s/"tokens": 200/"tokens": 1000/' "$W/agents_calc.json" >"$W/live.json"
 WS=$W start 200 50 -- --plugins "$ROOT/plugins" -p "'Once upon a time'"
 see "started with the plugins" "stories260K"
 key :; keys "agents workflow=agents_calc.json lib=agents_calc.lua Once upon a time" Enter
@@ -53,6 +56,11 @@ key :; keys "agents-branch x" Enter
 see "a refusal in the pane" "agents-branch: #1: message 1 is the user's (user -> boss), not a member's turn"
 key j
 see "the plugin still answers keys" "> boss (main supervisor) -> teller: {"
+# a model turn shows token by token while it runs, then as its message
+key :; keys "agents workflow=live.json lib=agents_calc.lua Once upon a time" Enter
+see "a model turn under way shows its text so far" '│ teller (agent) ▸ "Hell," said Annabyed.' 20
+see "the long run ends" "ok: answered (3 turns, 400 tokens" 60
+not_see "no turn left under way" "▸"
 key :; keys "q!" Enter
 see "quits" "EXITED 0"
 "$BIN" export -w "$W" --run 2 >"$T/x2" 2>&1

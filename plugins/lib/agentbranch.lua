@@ -104,13 +104,17 @@ function B.branch(T, value, load_lib)
     rec and (", run " .. rec.id) or "")
   T.status = "running"
   lab.ui.redraw()
+  T.live = {}
   local ok, r = pcall(R.branch, wf, ctx.prompt, parent, i, value, { budget = ctx.budget, models = models,
-    parallel = not ctx.sequential, on_message = function(e)
+    parallel = not ctx.sequential, on_token = function(l) T.live[l.member] = l; lab.ui.redraw() end,
+    on_message = function(e)
+      local l = T.live[e.sender]
+      if l and e.turn == l.turn then T.live[e.sender] = nil end
       T.transcript[#T.transcript + 1] = e
       if rec then rec:put("message", R.record_of(e)) end
       lab.ui.redraw()
     end })
-  T.running = false
+  T.running, T.live = false, {}
   if not ok then
     if rec then rec:finish("failed", tostring(r)) end
     T.status = "failed: " .. tostring(r)

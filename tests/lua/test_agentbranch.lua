@@ -46,6 +46,7 @@ test("the agents pane: a turn branched by text and by prefix, live, recorded, v 
   wait(function() return lab.ui.pane_draw(pane, 120, 40)[1]:find("ok: answered", 1, true) end, "the run")
   local parent = lab.store.query("SELECT id FROM runs WHERE plugin = 'agents' ORDER BY id DESC LIMIT 1")[1].id
   local before = pane_text(pane)
+  check.ok(not before:find("▸", 1, true), "no model turn left under way once the run ended: " .. before)
   -- select message 4, fox's turn
   lab.ui.pane_key(pane, "g")
   for _ = 1, 3 do lab.ui.pane_key(pane, "j") end
@@ -60,6 +61,7 @@ test("the agents pane: a turn branched by text and by prefix, live, recorded, v 
   check.ok(lines[1]:find(("agents: branch of run %d at #4 (fox's turn 1), run %d |"):format(parent, branch.id), 1, true), lines[1])
   check.ok(lines[2]:find(("v: %s"):format("ab_pair.json, run " .. parent), 1, true) and lines[2]:find("≠ from #4 on", 1, true), lines[2])
   check.eq(styles[2], "label")
+  check.ok(not all:find("▸", 1, true), "no model turn left under way once the branch ended")
   check.ok(all:find(">≠│ fox (agent) -> editor: The", 1, true), "the branched turn, selected and marked: " .. all)
   check.ok(all:find("\n  │ editor (main supervisor) -> fox: Once upon a time", 1, true), "the replayed messages are not marked: " .. all)
   check.ok(all:find("\n  │ owl (agent) -> editor: ", 1, true), "owl's turn replays, not marked: " .. all)
