@@ -247,6 +247,7 @@ if type(rawget(_G, "arg")) == "table" then return main({ ... }) end
 local V = assert(lab.require("agentview"))
 local F = assert(lab.require("workflow"))
 local AR = assert(lab.require("agentrun"))
+local B = assert(lab.require("agentbranch"))
 local T, S = V.new_transcript(), V.new_architect()
 
 local function words(args)
@@ -333,9 +334,14 @@ local function agents_cmd(args)
   local budget = { turns = tonumber(kv.turns), tokens = tonumber(kv.tokens), seconds = tonumber(kv.seconds), depth = tonumber(kv.depth) }
   local rec = E.record_begin("agents", { workflow = kv.workflow, prompt = prompt, lib = kv.lib, budget = budget }, nil, paths)
   T.transcript, T.sel, T.follow, T.msg = {}, 1, true, nil
+  T.ctx, T.other, T.diverge, T.marks = B.context(rec and rec.id, { workflow = kv.workflow, lib = kv.lib, prompt = prompt, budget = budget }), nil, nil, nil
+  T.ctx.wf_models = B.member_models(wf, models)
   T.title, T.status = fmt("%s%s", kv.workflow, rec and (", run " .. rec.id) or ""), "running"
   lab.ui.redraw()
-  local r = AR.run(wf, prompt, { budget = budget, models = models, on_message = function(e)
+  T.live = {}
+  local r = AR.run(wf, prompt, { budget = budget, models = models,
+    on_token = function(l) V.live_token(T, l); lab.ui.redraw() end, on_message = function(e)
+    V.live_message(T, e)
     T.transcript[#T.transcript + 1] = e
     if rec then rec:put("message", AR.record_of(e)) end
     lab.ui.redraw()
@@ -360,6 +366,8 @@ local function show_cmd(args)
   local res = lab.store.query("SELECT data FROM records WHERE run_id = ? AND kind = 'agents_result'", { id })
   local d = res and res[1] and lab.json.decode(res[1].data)
   T.title, T.status = "run " .. id, d and fmt("%s: %s", d.status, d.reason) or "?"
+  local run = AR.load_run(id)
+  T.ctx, T.other, T.diverge, T.marks = run and B.context(id, run.params), nil, nil, nil
   lab.ui.redraw()
 end
 
@@ -370,10 +378,16 @@ return {
   on_load = function()
     lab.ui.command_add("agents", "run a workflow: :agents workflow=FILE [lib=FILE.lua] [turns= tokens= seconds= depth=] TEXT", agents_cmd)
     lab.ui.command_add("agents-show", "show a recorded agents run: :agents-show RUN", show_cmd)
+    lab.ui.command_add("agents-branch", "rerun the agents pane's workflow with the selected turn replaced: :agents-branch TEXT | --prefix TEXT | --loom",
+      function(args)
+        -- a mistake is reported in the pane and on the console; the plugin stays on
+        local ok, err = pcall(B.command, T, args, load_lib)
+        if not ok then T.msg = "agents-branch: " .. tostring(err); lab.print(T.msg); lab.ui.redraw() end
+      end)
     lab.ui.command_add("architect", "draft and refine a workflow: :architect --task-file T --examples FILE.jsonl [--roles FILE.lua] [-m MODEL ...]", architect_cmd)
     lab.ui.pane_add("agents", {
       on_draw = function(w, h) return V.transcript_draw(T, w, h) end,
-      on_key = function(k) return V.transcript_key(T, k) end,
+      on_key = function(k) return B.key(T, k, load_lib) or V.transcript_key(T, k) end,
     })
     lab.ui.pane_add("architect", {
       on_draw = function(w, h)

@@ -220,7 +220,7 @@ local function forced_ids(mod, m, k, f, grammar)
 end
 
 -- one model turn, the member's k-th: {text=, tokens=, logprobs=, format=}
-local function model_turn(st, m, hist, k)
+local function model_turn(st, m, hist, k, depth)
   local mod = open_model(st, m)
   local msgs = chat_messages(st.wf, m, hist)
   local text, toks, stopstr, how = lab.chat.format(mod, msgs, { add_generation_prompt = true }), nil, nil, "template"
@@ -254,6 +254,17 @@ local function model_turn(st, m, hist, k)
       max, sopts, req.stop, req.stop_at_eos = #ids, { temp = 0, seed = 0 }, nil, false
     end
     req.on_token = function(_, _, step) return ids[step] end
+  end
+  -- live: every token as it is taken (the pick, or the forced one)
+  if st.on_token then
+    local force = req.on_token
+    local live = { member = m.name, role = F.ROLES[m.role], turn = k, depth = depth, text = "", n = 0 }
+    req.on_token = function(tok, logits, step)
+      local id = force and force(tok, logits, step) or tok
+      live.n, live.token, live.text = step, id, live.text .. mod:piece(id, false)
+      st.on_token(live)
+      return id ~= tok and id or nil
+    end
   end
   local seq = mod:seq(toks)
   req.seq, req.sampler, req.max_tokens = seq, lab.sampler(sopts), max
@@ -496,7 +507,7 @@ converse = function(st, name, from, text, depth)
     st.c.member_turns[name] = k
     local ok, turn = pcall(function()
       if m.script then return script_turn(st, m, hist, from, k) end
-      return model_turn(st, m, hist, k)
+      return model_turn(st, m, hist, k, depth)
     end)
     st.c.active = st.c.active - 1
     if not ok then error(turn, 0) end
@@ -549,14 +560,16 @@ converse = function(st, name, from, text, depth)
 end
 
 -- R.run(wf, task [, {budget=, on_message=fn(entry), on_progress=fn(entry),
--- models=, parallel=, forced=}]):
+-- on_token=fn(live), models=, parallel=, forced=}]):
 -- runs a checked workflow on a task from the user. Delegations of one turn
 -- to independent members run together unless parallel = false; forced
 -- turns (see check_forced) replace what members would say. Returns
 -- {status = "ok" | "budget" | "error", reason=, answer=, transcript=,
 -- turns=, tokens=, seconds=, forced_unused=} (forced_unused: the forced
 -- turns the run never reached, "name#k", or nil). A malformed `forced`
--- raises.
+-- raises. on_token(live) is called with each token of a model turn as it
+-- is taken: live = {member=, role=, turn=, depth=, n=, token=, text=} (the text so
+-- far; the same table for the whole turn), before the turn's message.
 function R.run(wf, task, opts)
   opts = opts or {}
   local forced = check_forced(wf, opts.forced)
@@ -564,7 +577,7 @@ function R.run(wf, task, opts)
   for k, v in pairs(wf.budget) do b[k] = (opts.budget and opts.budget[k]) or v end
   local st = { wf = wf, budget = b, transcript = {}, c = { turns = 0, tokens = 0, reserved = 0, active = 0, member_turns = {} },
                t0 = lab.now(), hist = {}, models = opts.models or {}, on_message = opts.on_message,
-               on_progress = opts.on_progress, forced = forced, forced_used = {},
+               on_progress = opts.on_progress, on_token = opts.on_token, forced = forced, forced_used = {},
                parallel = opts.parallel ~= false }
   local ok, v = pcall(converse, st, wf.main, "user", task, 0)
   local out = { transcript = st.transcript, turns = st.c.turns, tokens = st.c.tokens, seconds = lab.now() - st.t0 }
@@ -655,6 +668,17 @@ function R.diverge(a, b)
     if not a[i] or not b[i] or not same_entry(a[i], b[i]) then return i end
   end
   return nil
+end
+
+-- R.differs(a, b): {[i] = true} for each message of transcripts a and b
+-- that is not the same in both at the same place (after a branch, messages
+-- that replay still match: a parallel branch's, say)
+function R.differs(a, b)
+  local out = {}
+  for i = 1, math.max(#a, #b) do
+    if not a[i] or not b[i] or not same_entry(a[i], b[i]) then out[i] = true end
+  end
+  return out
 end
 
 -- R.branch(wf, task, parent, i, value [, opts]): runs the workflow again

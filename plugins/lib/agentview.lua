@@ -18,7 +18,15 @@ local function one_line(s) return (tostring(s):gsub("\n", "\\n")) end
 
 -- ---- the transcript pane ----------------------------------------------------
 
-function V.new_transcript() return { transcript = {}, sel = 1, title = nil, status = nil, follow = true } end
+function V.new_transcript() return { transcript = {}, sel = 1, title = nil, status = nil, follow = true, live = {} } end
+
+-- R.run's on_token and on_message for a pane state T: a model turn shows
+-- token by token (T.live) until its message arrives
+function V.live_token(T, l) T.live = T.live or {}; T.live[l.member] = l end
+function V.live_message(T, e)
+  local l = T.live and T.live[e.sender]
+  if l and e.turn == l.turn then T.live[e.sender] = nil end
+end
 
 -- the style of an entry: its sender's role; a tool message that is an error: error
 function V.entry_style(e)
@@ -60,6 +68,11 @@ end
 function V.transcript_draw(T, w, h)
   local tr = T.transcript
   local out = { { fmt("agents: %s | %s | %d messages", T.title or "no run yet", T.status or "", #tr), style = "header" } }
+  -- a branch and its parent (plugins/lib/agentbranch.lua): ≠ marks the messages that differ
+  if T.other then
+    out[#out + 1] = { fmt("v: %s | %s", T.other.title or "the other run",
+      T.diverge and fmt("≠ from #%d on", T.diverge) or "the same transcripts"), style = "label" }
+  end
   -- the last key's answer goes on top, where a short pane still shows it
   if T.msg then out[#out + 1] = { T.msg, style = "warn" } end
   if #tr == 0 then
@@ -69,14 +82,24 @@ function V.transcript_draw(T, w, h)
   if T.follow then T.sel = #tr end
   T.sel = math.max(1, math.min(T.sel, #tr))
   local detail = wrap(tr[T.sel].text, math.max(10, w - 2), 3)
-  local room = math.max(1, h - #out - 1 - #detail)
+  -- model turns under way (T.live[member], R.run's on_token): their text so far
+  local live = {}
+  for _, l in pairs(T.live or {}) do live[#live + 1] = l end
+  table.sort(live, function(a, b) return a.member < b.member end)
+  local room = math.max(1, h - #out - 1 - #detail - #live)
   local top = math.max(1, math.min(T.sel - room // 2, #tr - room + 1))
   for i = top, math.min(#tr, top + room - 1) do
     local e = tr[i]
-    out[#out + 1] = { (i == T.sel and ">" or " ") .. V.entry_line(e), style = i == T.sel and "select" or V.entry_style(e) }
+    local mark = T.marks and (T.marks[i] and "≠" or " ") or ""
+    out[#out + 1] = { (i == T.sel and ">" or " ") .. mark .. V.entry_line(e), style = i == T.sel and "select" or V.entry_style(e) }
+  end
+  for _, l in ipairs(live) do
+    out[#out + 1] = { fmt("  %s%s (%s) ▸ %s▌  [%d tok]", rep("│ ", l.depth or 0), l.member, l.role, one_line(l.text), l.n),
+                      style = "dim" }
   end
   for _, l in ipairs(detail) do out[#out + 1] = { "  " .. l, style = "dim" } end
-  out[#out + 1] = { "j/k move, g/G first/last (G follows), o: open a model turn in the loom", style = "key" }
+  out[#out + 1] = { "j/k move, g/G first/last (G follows), o: open a model turn in the loom, b: branch it from the loom, "
+    .. "e: edit it, v: parent/branch", style = "key" }
   return out
 end
 

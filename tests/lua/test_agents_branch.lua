@@ -201,3 +201,53 @@ test("forced model turns: the call grammar, the vocabulary and the token budget"
   check.eq(r.status, "budget")
   check.eq(r.reason, "token budget of 3 exceeded (forced turn 1 of 'calc' has 4 tokens)")
 end)
+
+test("live tokens: on_token sees each token of a model turn as it is taken, the pane shows the turn so far", function()
+  local V = assert(lab.require("agentview"))
+  local m = lab.model.open(MODEL)
+  local models = { [MODEL] = m }
+  local wf = check.ok(F.validate(model_spec({ temp = 1 })))
+  local plain = R.run(wf, "go", { models = models })
+  for _, parallel in ipairs({ true, false }) do
+    local order, last, T, seen = {}, {}, V.new_transcript(), nil
+    local r = R.run(wf, "go", { models = models, parallel = parallel,
+      on_token = function(l)
+        order[#order + 1] = l.member
+        last[l.member .. "#" .. l.turn] = { n = l.n, text = l.text, token = l.token }
+        V.live_token(T, l)
+        if l.member == "a" and l.turn == 1 and l.n == 3 then
+          for _, line in ipairs(V.transcript_draw(T, 200, 30)) do
+            if line[1]:find("▸", 1, true) and line[1]:find(" a (agent)", 1, true) then seen = line[1] end
+          end
+        end
+      end,
+      on_message = function(e) V.live_message(T, e); T.transcript[#T.transcript + 1] = e end })
+    -- the same run as without it
+    same_transcript(r, plain)
+    for _, e in ipairs(r.transcript) do
+      if e.tokens then
+        local l = last[e.sender .. "#" .. e.turn]
+        check.eq(l.n, #e.tokens, e.sender .. "'s every token")
+        check.eq(l.token, e.tokens[#e.tokens])
+        local text = l.text
+        local at = text:find("\n###", 1, true)
+        if at then text = text:sub(1, at - 1) end
+        check.eq(text:match("^%s*(.-)%s*$"), e.text)
+      end
+    end
+    -- batched: a's and b's first turns take their tokens step by step together
+    local s = table.concat(order, "", 1, 6)
+    check.eq(s, parallel and "ababab" or "aaaaaa", "the order of live tokens")
+    check.eq(next(T.live), nil, "no turn left under way")
+    check.ok(seen and seen:find("│ a %(agent%) ▸ .*▌  %[3 tok%]"), tostring(seen))
+  end
+  -- forced tokens are live tokens too
+  local pa
+  for _, e in ipairs(plain.transcript) do if e.sender == "a" and e.turn == 1 then pa = e end end
+  local got = {}
+  R.run(wf, "go", { models = models, forced = { a = { { tokens = { 432, 383 }, continue = true } } },
+    on_token = function(l) if l.member == "a" and l.turn == 1 then got[l.n] = l.token end end })
+  check.eq(got[1], 432)
+  check.eq(got[2], 383)
+  check.eq(#got, #pa.tokens > 2 and #got or 2)
+end)
