@@ -352,4 +352,7 @@ void tui_lua_status(tui_lua *l, char *buf, size_t cap) {
         if (rc || !text[0]) continue;
         at += (size_t)snprintf(buf + at, cap - at, "%s%s", at ? " | " : "", text);
     }
+    char prog[256];                     /* lab.progress lines, after the items */
+    if (l && lhost_progress_status(l->h, prog, sizeof prog) && at + 4 < cap)
+        snprintf(buf + at, cap - at, "%s%s", at ? " | " : "", prog);
 }

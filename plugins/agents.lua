@@ -105,7 +105,18 @@ local function main(argv)
   end
   local steps0 = {}
   for _, mod in ipairs(paths) do steps0[mod] = mod:kv().steps end
-  local r = R.run(wf, o.prompt, { budget = budget, models = models, parallel = not o.sequential, on_message = function(e)
+  -- the live line (lab.progress): every message the moment it is made
+  -- (branches of a parallel group interleaved); JSON lines at most once a
+  -- second with --json (the messages have their own lines)
+  lab.progress_mode(o.json and "json" or "auto", o.json and { interval = 1 } or nil)
+  local pm, pt, t0 = 0, 0, lab.now()
+  local function on_progress(e)
+    pm, pt = pm + 1, pt + (e.tokens and #e.tokens or 0)
+    lab.progress(fmt("agents: %d messages, %d tokens, %.1f s; last: %s -> %s", pm, pt, lab.now() - t0, e.sender,
+      e.receiver), { messages = pm, tokens = pt })
+  end
+  local r = R.run(wf, o.prompt, { budget = budget, models = models, parallel = not o.sequential, on_progress = on_progress,
+    on_message = function(e)
     show(e, o.json, rec and rec.id)
     if rec then
       rec:put("message", { i = e.i, sender = e.sender, sender_role = e.sender_role, receiver = e.receiver,
@@ -113,6 +124,7 @@ local function main(argv)
         grammar = e.grammar, cut = e.cut, calls = e.calls })
     end
   end })
+  lab.progress_done()
   local steps = 0
   for _, mod in ipairs(paths) do steps = steps + mod:kv().steps - steps0[mod] end
   if rec then

@@ -38,7 +38,8 @@ local SPEC = {
   { "seconds", "number", "S", "budget of each example's run: wall time" },
   { "depth", "integer", "N", "budget of each example's run: delegation depth" },
   { "out", "string", "FILE", "write the best workflow (JSON for plugins/agents.lua) to FILE in the workspace" },
-  { "json", "flag", nil, "JSON lines: draft, example, iteration, done" },
+  { "json", "flag", nil, "JSON lines: draft, example, iteration, done (and progress)" },
+  { "verbose", "flag", nil, "a line per example as it is judged (else a live progress line on a terminal)", short = "v" },
   { "no-record", "flag", nil, "do not record the run in the workspace" },
   { "help", "flag", nil, "show this help", short = "h" },
 }
@@ -176,9 +177,16 @@ local function main(argv, hooks)
     if rec then t.run = rec.id end
     lab.print(lab.json.encode(t))
   end
+  -- the live line (lab.progress): a terminal line, the workbench's status
+  -- bar, or JSON lines with --json
+  lab.progress_mode(o.json and "json" or "auto")
   local on_event = function(kind, d)
     if hooks.on_event then hooks.on_event(kind, d, rec and rec.id) end
-    if kind == "draft" then
+    if kind == "role" then
+      lab.progress(fmt("iteration %d: the %s%s", d.iteration, d.role == "architect" and "architect drafts" or
+        d.role == "analyst" and "analyst reads the failures" or "prompt engineer edits the system messages",
+        d.try and d.try > 1 and fmt(" (try %d)", d.try) or ""), { iteration = d.iteration, role = d.role })
+    elseif kind == "draft" then
       if o.json then emit{ type = "draft", try = d.try, ok = d.ok, error = d.error, repairs = d.repairs }
       elseif not d.ok then lab.print(fmt("architect: draft %d refused: %s", d.try, d.error))
       else
@@ -189,19 +197,23 @@ local function main(argv, hooks)
       if o.json then
         emit{ type = "example", iteration = d.iteration, k = d.k, n = d.n, index = r.index, ok = r.ok,
               answer = r.answer, expected = r.expected, why = r.why, status = r.status }
-      else
+      elseif o.verbose then
         lab.print(fmt("  iteration %d  example %d/%d (#%d)  %s  %d/%d so far  %s", d.iteration, d.k, d.n, r.index,
           r.ok and "ok" or "--", d.correct, d.k, one_line(r.answer or ("(" .. tostring(r.reason) .. ")"), 50)))
       end
+      lab.progress(fmt("iteration %d: example %d/%d judged (#%d %s), %d/%d correct so far", d.iteration, d.k,
+        d.n, r.index, r.ok and "ok" or "wrong", d.correct, d.k), { iteration = d.iteration, k = d.k, n = d.n })
     elseif kind == "iteration" then
       if o.json then
         emit{ type = "iteration", iteration = d.iteration, based_on = d.based_on, accuracy = d.accuracy,
               correct = d.correct, n = d.n, kept = d.kept, rolled_back = d.rolled_back or false,
               feedback = d.feedback, diff = d.diff, systems = d.systems }
       else
-        lab.print(fmt("iteration %d%s: accuracy %.3f (%d/%d)%s", d.iteration,
+        local wrong = {}
+        for _, r in ipairs(d.results or {}) do if not r.ok then wrong[#wrong + 1] = "#" .. r.index end end
+        lab.print(fmt("iteration %d%s: accuracy %.3f (%d/%d)%s%s", d.iteration,
           d.based_on and fmt(" (from %d)", d.based_on) or " (draft)", d.accuracy, d.correct, d.n,
-          d.rolled_back and "  worse: rolled back" or ""))
+          d.rolled_back and "  worse: rolled back" or "", #wrong > 0 and ("  wrong: " .. concat(wrong, " ")) or ""))
         for _, f in ipairs(d.feedback or {}) do
           lab.print(fmt("  feedback %s: %s %s | issue: %s", f.agent, f.action, one_line(f.guideline or f.target, 60), one_line(f.issue, 60)))
         end
@@ -217,6 +229,7 @@ local function main(argv, hooks)
     model = worker, model_name = o.model, scripts = roles.scripts, iterations = o.iterations, target = o.target,
     subset = o.subset, seed = o.seed, budget = budget, models = models, max_tokens = o["max-tokens"],
     record = rec, on_event = on_event, on_message = hooks.on_message })
+  lab.progress_done()
   if not ok then
     if rec then rec:finish("failed", tostring(res)) end
     error(tostring(res), 0)
@@ -388,7 +401,7 @@ return {
       on_key = function(k) return V.architect_key(S, T, k) end,
     })
     lab.ui.status_add("agents", function()
-      if S.live then return "architect " .. (S.progress or "") end
+      if S.live then return "" end       -- lab.progress shows the architect's progress
       if T.status == "running" then return fmt("agents %d msgs ▶", #T.transcript) end
       return ""
     end)
