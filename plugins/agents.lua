@@ -84,19 +84,21 @@ local function main(argv)
   local wf
   wf, err = F.validate(text, load_lib(o.lib))
   if not wf then error(fmt("%s: %s", o.workflow, err), 0) end
+  local budget = { turns = o.turns, tokens = o.tokens, seconds = o.seconds, depth = o.depth }
+  local berr = F.check_budget(budget, "agents", function(k) return "--" .. k end)
+  if berr then error(berr, 0) end
   lab.budget{ seconds = 0 }
   -- open every model first: an unknown model is refused before anything is recorded
   local models, paths, seen = {}, {}, {}
   for _, m in ipairs(wf.order) do
     if m.model and not seen[m.model] then
-      local mod, merr = lab.model.open(m.model)
+      local mod, merr = F.open_model(m.model)
       if not mod then error(fmt("%s: %s '%s': cannot open model '%s': %s", o.workflow, F.ROLES[m.role], m.name,
         m.model, tostring(merr)), 0) end
       seen[m.model], models[m.model] = true, mod
       paths[#paths + 1] = mod
     end
   end
-  local budget = { turns = o.turns, tokens = o.tokens, seconds = o.seconds, depth = o.depth }
   local rec, why
   if not o["no-record"] then
     rec, why = E.record_begin("agents", { workflow = o.workflow, prompt = o.prompt, lib = o.lib,

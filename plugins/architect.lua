@@ -11,6 +11,7 @@
 -- docs/agents.md, "The architect", has the format and a worked example.
 local E = assert(lab.require("ensemble"))
 local A = assert(lab.require("architect"))
+local F = assert(lab.require("workflow"))
 local fmt, concat = string.format, table.concat
 
 local SPEC = {
@@ -119,6 +120,9 @@ local function main(argv, hooks)
   for _, k in ipairs({ "max-tokens", "role-tokens", "system-chars", "max-agents" }) do
     if o[k] < 1 then error(fmt("--%s must be at least 1", k), 0) end
   end
+  local budget = { turns = o.turns, tokens = o.tokens, seconds = o.seconds, depth = o.depth }
+  local berr = F.check_budget(budget, "architect", function(k) return "--" .. k end)
+  if berr then error(berr, 0) end
   local ro = { max_tokens = o["role-tokens"], system_chars = o["system-chars"], max_agents = o["max-agents"],
                text_chars = math.min(160, o["system-chars"]), max_items = o["max-agents"] }
   local roles = o.roles and load_roles(o.roles) or {}
@@ -127,7 +131,7 @@ local function main(argv, hooks)
   local models, paths = {}, {}
   local function open(path, what)
     if models[path] then return models[path] end
-    local m, merr = E.long(lab.model.open, path)
+    local m, merr = E.long(F.open_model, path)
     if not m then error(fmt("%s: cannot open model '%s': %s", what, path, tostring(merr)), 0) end
     models[path] = m
     paths[#paths + 1] = m
@@ -163,7 +167,6 @@ local function main(argv, hooks)
     error(fmt("--judge is exact, contains, task or model, not '%s'", o.judge), 0)
   end
   local worker = o.model and open(o.model, "--model") or nil
-  local budget = { turns = o.turns, tokens = o.tokens, seconds = o.seconds, depth = o.depth }
   local rec, why
   if not o["no-record"] then
     local tn = {}
@@ -256,7 +259,6 @@ if type(rawget(_G, "arg")) == "table" then return main({ ... }) end
 
 -- ---- the workbench: the agents and architect panes, :agents, :agents-show, :architect ----
 local V = assert(lab.require("agentview"))
-local F = assert(lab.require("workflow"))
 local AR = assert(lab.require("agentrun"))
 local T, S = V.new_transcript(), V.new_architect()
 
@@ -327,6 +329,16 @@ local function agents_cmd(args)
   if not kv.workflow or prompt == "" then
     error("usage: :agents workflow=FILE [lib=FILE.lua] [turns=N tokens=N seconds=S depth=N] TEXT", 0)
   end
+  local known = { workflow = true, lib = true, turns = true, tokens = true, seconds = true, depth = true }
+  for k in pairs(kv) do
+    if not known[k] then error(fmt("unknown setting '%s=' (workflow, lib, turns, tokens, seconds, depth)", k), 0) end
+  end
+  local budget = {}
+  for _, k in ipairs({ "turns", "tokens", "seconds", "depth" }) do
+    if kv[k] ~= nil then budget[k] = tonumber(kv[k]) or kv[k] end    -- not a number: refused just below
+  end
+  local berr = F.check_budget(budget, "agents", function(k) return k .. "=" end)
+  if berr then error(berr, 0) end
   local text, err = lab.fs.read(kv.workflow)
   if not text then error(fmt("workflow=%s: %s", kv.workflow, tostring(err)), 0) end
   local wf
@@ -335,13 +347,12 @@ local function agents_cmd(args)
   local models, paths = {}, {}
   for _, m in ipairs(wf.order) do
     if m.model and not models[m.model] then
-      local mod, merr = lab.model.open(m.model)
+      local mod, merr = F.open_model(m.model)
       if not mod then error(fmt("%s: %s '%s': cannot open model '%s': %s", kv.workflow, F.ROLES[m.role], m.name, m.model, tostring(merr)), 0) end
       models[m.model] = mod
       paths[#paths + 1] = mod
     end
   end
-  local budget = { turns = tonumber(kv.turns), tokens = tonumber(kv.tokens), seconds = tonumber(kv.seconds), depth = tonumber(kv.depth) }
   local rec = E.record_begin("agents", { workflow = kv.workflow, prompt = prompt, lib = kv.lib, budget = budget }, nil, paths)
   T.transcript, T.sel, T.follow, T.msg = {}, 1, true, nil
   T.title, T.status = fmt("%s%s", kv.workflow, rec and (", run " .. rec.id) or ""), "running"
@@ -377,13 +388,27 @@ local function show_cmd(args)
   lab.ui.redraw()
 end
 
+-- A command's error (a bad argument, a workflow refused) is the user's, not
+-- the plugin's: one console line and the pane's message, and the plugin
+-- stays loaded (an error escaping a handler would disable it).
+local function guarded(name, fn)
+  return function(args)
+    local ok, err = pcall(fn, args)
+    if not ok then
+      T.msg = fmt(":%s: %s", name, tostring(err))
+      lab.print(T.msg)
+      lab.ui.redraw()
+    end
+  end
+end
+
 return {
   name = "architect",
   api_level = 1,
   description = "multi-agent workflows in the workbench (the agents and architect panes) and the architect loop: logitlab run -w WS plugins/architect.lua -m MODEL --task-file T --examples FILE.jsonl (docs/agents.md)",
   on_load = function()
-    lab.ui.command_add("agents", "run a workflow: :agents workflow=FILE [lib=FILE.lua] [turns= tokens= seconds= depth=] TEXT", agents_cmd)
-    lab.ui.command_add("agents-show", "show a recorded agents run: :agents-show RUN", show_cmd)
+    lab.ui.command_add("agents", "run a workflow: :agents workflow=FILE [lib=FILE.lua] [turns= tokens= seconds= depth=] TEXT", guarded("agents", agents_cmd))
+    lab.ui.command_add("agents-show", "show a recorded agents run: :agents-show RUN", guarded("agents-show", show_cmd))
     lab.ui.command_add("architect", "draft and refine a workflow: :architect --task-file T --examples FILE.jsonl [--roles FILE.lua] [-m MODEL ...]", architect_cmd)
     lab.ui.pane_add("agents", {
       on_draw = function(w, h) return V.transcript_draw(T, w, h) end,

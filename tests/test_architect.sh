@@ -73,6 +73,11 @@ check_run "architect: an examples file that is not JSON lines" 1 "bad.jsonl line
 printf '{"question": "1 + 1"}\n' >"$W/bad2.jsonl"
 check_run "architect: an example without an answer" 1 "bad2.jsonl line 1: needs an 'answer'" \
   $A --task-file architect_task.txt --examples bad2.jsonl --roles architect_roles.lua
+n1=$(runs)
+check_run "architect: a negative budget refused" 1 "^logitlab run: --turns must be a whole number >= 0, got -1$" \
+  $A $EX --roles architect_roles.lua --turns -1
+check_run "architect: a non-finite budget refused" 1 "--seconds must be finite" $A $EX --roles architect_roles.lua --seconds 1e400
+check "architect: nothing recorded for refused budgets" test "$(runs)" -eq "$n1"
 check_run "architect: no task file" 1 "task-file nope.txt" $A --task-file nope.txt --examples architect_sums.jsonl --roles architect_roles.lua
 : >"$W/empty.txt"
 check_run "architect: an empty task" 1 "the task description is empty" $A --task-file empty.txt --examples architect_sums.jsonl --roles architect_roles.lua
