@@ -167,10 +167,18 @@ static void plug_draw(pane *p, const canvas_view *v, bool focused) {
     }
 }
 
+/* The keys the workbench keeps in every plugin pane (docs/lua-api.md,
+ * lab.ui.pane_add): moving between panes (Tab, S-Tab, 1-9), the command
+ * line (:) and Ctrl-C, so that no pane can trap the user. */
+static bool plug_reserved(keys_code k) {
+    return k == K_TAB || k == K_STAB || k == ':' || (k >= '1' && k <= '9') || k == keys_parse("C-c");
+}
+
 static int plug_key(pane *p, keys_code k, int action) {
     (void)action;
     plug_pane *o = p->ctx;
     char name[32], err[512];
+    if (plug_reserved(k)) return PANE_IGNORED;
     keys_name(k, name, sizeof name);
     if (!lhost_key_valid(name)) return PANE_IGNORED;
     tui_lua_enter(o->l->t);
@@ -352,4 +360,7 @@ void tui_lua_status(tui_lua *l, char *buf, size_t cap) {
         if (rc || !text[0]) continue;
         at += (size_t)snprintf(buf + at, cap - at, "%s%s", at ? " | " : "", text);
     }
+    char prog[256];                     /* lab.progress lines, after the items */
+    if (l && lhost_progress_status(l->h, prog, sizeof prog) && at + 4 < cap)
+        snprintf(buf + at, cap - at, "%s%s", at ? " | " : "", prog);
 }

@@ -171,6 +171,8 @@ static keys_code map_keycode(int k) {
     case KEY_RIGHT: return K_RIGHT;
     case KEY_HOME: return K_HOME;
     case KEY_END: return K_END;
+    case KEY_FIND: return K_HOME;       /* "\e[1~" where terminfo names it Find */
+    case KEY_SELECT: return K_END;      /* "\e[4~", Select */
     case KEY_PPAGE: return K_PGUP;
     case KEY_NPAGE: return K_PGDN;
     case KEY_DC: return K_DELETE;
@@ -182,6 +184,34 @@ static keys_code map_keycode(int k) {
         if (k >= KEY_F(1) && k <= KEY_F(12)) return K_F1 + (k - KEY_F(1));
         return K_NONE;
     }
+}
+
+/* An escape sequence terminfo did not know (ncurses hands it over byte by
+ * byte): "\e[" or "\eO" (lead) and what follows, already waiting. The
+ * vt220/xterm spellings of the keys we have are mapped ("\e[1~" is Home
+ * under tmux and screen whatever TERM says, and was lost); any other is
+ * read to its end and dropped, never taken for Alt+'[' and then its
+ * parameters as keys (the '1' of "\e[1;2P" would focus the prompt). A
+ * lone "\e[" or "\eO" with nothing after it is Alt+'[' or Alt+'O'. */
+static keys_code escape_seq(int lead) {
+    char seq[16];
+    int n = 0;
+    wint_t c;
+    for (;;) {
+        if (wget_wch(stdscr, &c) != OK) break;
+        if (n < (int)sizeof seq - 1) seq[n++] = (char)(c < 128 ? c : '?');
+        if (lead == 'O' || (c >= 0x40 && c <= 0x7e)) break;      /* SS3 takes one; CSI ends at a final byte */
+    }
+    seq[n] = 0;
+    if (n == 0) return (keys_code)lead | KEYS_ALT;
+    static const struct { const char *s; keys_code k; } known[] = {
+        { "A", K_UP }, { "B", K_DOWN }, { "C", K_RIGHT }, { "D", K_LEFT }, { "H", K_HOME }, { "F", K_END },
+        { "1~", K_HOME }, { "7~", K_HOME }, { "4~", K_END }, { "8~", K_END }, { "2~", K_INSERT },
+        { "3~", K_DELETE }, { "5~", K_PGUP }, { "6~", K_PGDN }, { "Z", K_STAB },
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(seq, known[i].s) == 0 && (lead == '[' || strlen(seq) == 1)) return known[i].k;
+    return K_NONE;
 }
 
 static keys_code map_char(wint_t c) {
@@ -227,7 +257,8 @@ bool tui_term_read(tui_term *t, tui_ev *ev) {
     if (ev->key == K_ESC) {                 /* Esc then a key at once: Alt+key */
         wint_t c2;
         int r2 = wget_wch(stdscr, &c2);
-        if (r2 == OK && c2 != 27) ev->key = map_char(c2) | KEYS_ALT;
+        if (r2 == OK && (c2 == '[' || c2 == 'O')) ev->key = escape_seq((int)c2);
+        else if (r2 == OK && c2 != 27) ev->key = map_char(c2) | KEYS_ALT;
         else if (r2 == KEY_CODE_YES) {
             keys_code k2 = map_keycode((int)c2);
             if (k2 != K_NONE) ev->key = k2 | KEYS_ALT;

@@ -294,6 +294,9 @@ int lab_open(lua_State *L) {
     lua_pushcfunction(L, lab_open_score);
     lua_pushvalue(L, lab);
     lua_call(L, 1, 0);
+    lua_pushcfunction(L, lab_open_progress);
+    lua_pushvalue(L, lab);
+    lua_call(L, 1, 0);
     sub(L, lab, "ui", lab_open_ui);
     sub(L, lab, "fs", lab_open_fs);
     sub(L, lab, "json", lab_open_json);

@@ -211,6 +211,22 @@ static int l_exists(lua_State *L) {
     return 1;
 }
 
+/* lab.fs.path(rel) -> the absolute path of an existing regular file in the
+ * workspace (links resolved, still inside it) | nil, err. For what takes a
+ * path rather than a workspace name: lab.model.open of a model kept in the
+ * workspace. */
+static int l_path(lua_State *L) {
+    char full[PATH_MAX];
+    const char *why;
+    const char *rel = luaL_checkstring(L, 1);
+    if (!resolve_existing(L, 1, full, &why)) return lab_fail(L, "%s: %s", rel, why);
+    struct stat sb;
+    if (stat(full, &sb) != 0) return lab_fail(L, "%s: %s", rel, strerror(errno));
+    if (!S_ISREG(sb.st_mode)) return lab_fail(L, "%s: %s", rel, kind_of(sb.st_mode));
+    lua_pushstring(L, full);
+    return 1;
+}
+
 typedef struct name_list {
     char **names;
     size_t n;
@@ -296,7 +312,8 @@ static int l_remove(lua_State *L) {
 
 static const luaL_Reg fs_fns[] = {
     { "read", l_read },     { "write", l_write }, { "append", l_append }, { "exists", l_exists },
-    { "list", l_list },     { "mkdir", l_mkdir }, { "remove", l_remove }, { NULL, NULL },
+    { "list", l_list },     { "mkdir", l_mkdir }, { "remove", l_remove }, { "path", l_path },
+    { NULL, NULL },
 };
 
 int lab_open_fs(lua_State *L) {

@@ -245,6 +245,7 @@ lstate *lhost_state_create(lhost *h, const char *name, bool is_plugin, size_t me
     st->mem_cap = mem_cap && mem_cap < lhost_mem_ceiling(h) ? mem_cap : lhost_mem_ceiling(h);
     st->budget_s = budget_s != 0 ? budget_s : (h->o.budget_s != 0 ? h->o.budget_s : 10.0);
     st->budget_instr = h->o.budget_instr;
+    st->prog_interval = -1;
     st->L = lua_newstate(capped_alloc, st);
     if (!st->L) {
         snprintf(err, errlen, "%s: cannot create a Lua state (memory cap %zu bytes)", name, st->mem_cap);
@@ -289,6 +290,7 @@ void lhost_state_disable(lstate *st, const char *why) {
     end_runs(st, why);
     lsched_drop_state(h, st);
     lab_ui_drop_state(h, st);
+    lab_progress_drop_state(st);
     if (st->depth == 0) close_state(st);
     else st->dying = true;
 }
@@ -296,6 +298,7 @@ void lhost_state_disable(lstate *st, const char *why) {
 void lhost_state_free(lstate *st) {
     if (!st) return;
     close_state(st);
+    lab_progress_drop_state(st);
     free(st->name);
     free(st->path);
     free(st->description);
@@ -356,9 +359,11 @@ void lhost_print(lhost *h, const char *s, size_t n, bool is_error) {
     }
     FILE *f = is_error ? stderr : stdout;
     if (is_error) fflush(stdout);
+    lab_progress_hide(h);               /* a live progress line stays below the output */
     fwrite(s, 1, n, f);
     if (n == 0 || s[n - 1] != '\n') fputc('\n', f);
     fflush(f);
+    lab_progress_show(h);
 }
 
 typedef struct errfmt {
@@ -566,6 +571,7 @@ void lhost_destroy(lhost *h) {
         lhost_state_free(h->states);
         h->states = n;
     }
+    lab_progress_close(h);
     lab_store_close(h);                 /* after the states: their queries are closed */
     lwork_destroy(h->work);             /* the last contexts go with their jobs */
     for (int i = 0; i < h->n_pools; i++) pool_destroy(h->pools[i]);
@@ -576,6 +582,7 @@ void lhost_destroy(lhost *h) {
     free(h->store_dir);
     free(h->lines);
     free(h->text);
+    free(h->prog_line);
     free(h);
 }
 

@@ -282,6 +282,10 @@ int lhost_pane_key(lhost *h, int id, const char *key, char *err, size_t errlen);
 /* Text of a status item into buf (NUL terminated, truncated to cap); 0 or
  * a negative code (buf then ""). Call it on every status-bar redraw. */
 int lhost_status_get(lhost *h, int id, char *buf, size_t cap);
+/* The live progress lines of the states (lab.progress in the workbench),
+ * "NAME: text" joined by " | ", into buf (cut to cap); returns the length
+ * ("" when none). For the status bar. */
+size_t lhost_progress_status(lhost *h, char *buf, size_t cap);
 
 /* Whether key is a valid key name (see lhost_ui). */
 bool lhost_key_valid(const char *key);

@@ -95,6 +95,13 @@ struct lstate {
     char *script;           /* scripts state: base name of the script running, or NULL (REPL) */
     lrun *runs;             /* open runs, oldest first (lab_store.c) */
     int n_runs, cap_runs;
+    /* lab.progress (lab_progress.c) */
+    int prog_mode;          /* as asked (0: auto) */
+    int prog_mode_pending;  /* the mode prog_pending was rendered for */
+    double prog_interval;   /* < 0: the mode's default */
+    double prog_next;       /* monotonic: nothing shown before it */
+    char *prog_pending;     /* an update held back (throttled), or NULL */
+    char *prog_text;        /* status mode: what the status bar shows, or NULL */
     lstate *next;
 };
 
@@ -242,6 +249,8 @@ struct lhost {
     char *workspace;        /* realpath, or NULL */
     lhost_ui ui;
     bool has_ui;
+    char *prog_line;        /* the progress line on the terminal (lab_progress.c), or NULL */
+    lstate *prog_owner;     /* the state that drew it */
     lstate *states;
     lstate *scripts;        /* created on first use */
     ltask *tasks;
@@ -473,6 +482,19 @@ void lab_store_tick(lhost *h);
 void lab_store_interrupt(lhost *h);
 /* Flushes the store, closes what lhost opened (after every state closed). */
 void lab_store_close(lhost *h);
+
+/* lab.progress (lab_progress.c): registered into the lab table at the top
+ * of the stack. tick shows updates held back whose time has come; due is
+ * when the next one is (monotonic seconds, -1 none); hide/show clear the
+ * terminal line around other output and draw it again; drop_state forgets
+ * a closing state's line; close clears the terminal line (lhost_destroy). */
+int lab_open_progress(lua_State *L);
+void lab_progress_tick(lhost *h);
+double lab_progress_due(const lhost *h);
+void lab_progress_hide(lhost *h);
+void lab_progress_show(lhost *h);
+void lab_progress_drop_state(lstate *st);
+void lab_progress_close(lhost *h);
 
 /* Embedded Lua sources (generated from the lua/ Lua files into build/lua/embed.c). */
 typedef struct lembed {

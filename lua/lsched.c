@@ -360,6 +360,8 @@ int lhost_next_ms(const lhost *h) {
     }
     for (const ltimer *tm = h->timers; tm; tm = tm->next)
         if (next < 0 || tm->due < next) next = tm->due;
+    double prog = lab_progress_due(h);  /* a progress update held back */
+    if (prog >= 0 && (next < 0 || prog < next)) next = prog;
     if (next < 0) return -1;
     double ms = ceil((next - now) * 1000.0);
     return ms < 0 ? 0 : (ms > 1e9 ? 1000000000 : (int)ms);
@@ -381,6 +383,7 @@ static int tick(lhost *h, int timeout_ms) {
 
 int lhost_tick(lhost *h, int timeout_ms) {
     int n = tick(h, timeout_ms);
+    lab_progress_tick(h);
     lab_store_tick(h);                  /* save as you go: commits writes older than the window */
     return n;
 }

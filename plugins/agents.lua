@@ -110,19 +110,21 @@ local function main(argv)
   local wf
   wf, err = F.validate(text, load_lib(o.lib))
   if not wf then error(fmt("%s: %s", o.workflow, err), 0) end
+  local budget = { turns = o.turns, tokens = o.tokens, seconds = o.seconds, depth = o.depth }
+  local berr = F.check_budget(budget, "agents", function(k) return "--" .. k end)
+  if berr then error(berr, 0) end
   lab.budget{ seconds = 0 }
   -- open every model first: an unknown model is refused before anything is recorded
   local models, paths, seen = {}, {}, {}
   for _, m in ipairs(wf.order) do
     if m.model and not seen[m.model] then
-      local mod, merr = lab.model.open(m.model)
+      local mod, merr = F.open_model(m.model)
       if not mod then error(fmt("%s: %s '%s': cannot open model '%s': %s", o.workflow, F.ROLES[m.role], m.name,
         m.model, tostring(merr)), 0) end
       seen[m.model], models[m.model] = true, mod
       paths[#paths + 1] = mod
     end
   end
-  local budget = { turns = o.turns, tokens = o.tokens, seconds = o.seconds, depth = o.depth }
   local rec, why
   if not o["no-record"] then
     rec, why = E.record_begin("agents", { workflow = o.workflow, prompt = o.prompt, lib = o.lib,
@@ -131,7 +133,18 @@ local function main(argv)
   end
   local steps0 = {}
   for _, mod in ipairs(paths) do steps0[mod] = mod:kv().steps end
-  local ropts = { budget = budget, models = models, parallel = not o.sequential, on_message = function(e)
+  -- the live line (lab.progress): every message the moment it is made
+  -- (branches of a parallel group interleaved); JSON lines at most once a
+  -- second with --json (the messages have their own lines)
+  lab.progress_mode(o.json and "json" or "auto", o.json and { interval = 1 } or nil)
+  local pm, pt, t0 = 0, 0, lab.now()
+  local function on_progress(e)
+    pm, pt = pm + 1, pt + (e.tokens and #e.tokens or 0)
+    lab.progress(fmt("agents: %d messages, %d tokens, %.1f s; last: %s -> %s", pm, pt, lab.now() - t0, e.sender,
+      e.receiver), { messages = pm, tokens = pt })
+  end
+  local ropts = { budget = budget, models = models, parallel = not o.sequential, on_progress = on_progress,
+    on_message = function(e)
     show(e, o.json, rec and rec.id)
     if rec then rec:put("message", R.record_of(e)) end
   end }
@@ -142,6 +155,7 @@ local function main(argv)
   else
     r = R.run(wf, o.prompt, ropts)
   end
+  lab.progress_done()
   local steps = 0
   for _, mod in ipairs(paths) do steps = steps + mod:kv().steps - steps0[mod] end
   if rec then

@@ -11,6 +11,7 @@
 -- docs/agents.md, "The architect", has the format and a worked example.
 local E = assert(lab.require("ensemble"))
 local A = assert(lab.require("architect"))
+local F = assert(lab.require("workflow"))
 local fmt, concat = string.format, table.concat
 
 local SPEC = {
@@ -38,7 +39,8 @@ local SPEC = {
   { "seconds", "number", "S", "budget of each example's run: wall time" },
   { "depth", "integer", "N", "budget of each example's run: delegation depth" },
   { "out", "string", "FILE", "write the best workflow (JSON for plugins/agents.lua) to FILE in the workspace" },
-  { "json", "flag", nil, "JSON lines: draft, example, iteration, done" },
+  { "json", "flag", nil, "JSON lines: draft, example, iteration, done (and progress)" },
+  { "verbose", "flag", nil, "a line per example as it is judged (else a live progress line on a terminal)", short = "v" },
   { "no-record", "flag", nil, "do not record the run in the workspace" },
   { "help", "flag", nil, "show this help", short = "h" },
 }
@@ -120,6 +122,9 @@ local function main(argv, hooks)
   for _, k in ipairs({ "max-tokens", "role-tokens", "system-chars", "max-agents" }) do
     if o[k] < 1 then error(fmt("--%s must be at least 1", k), 0) end
   end
+  local budget = { turns = o.turns, tokens = o.tokens, seconds = o.seconds, depth = o.depth }
+  local berr = F.check_budget(budget, "architect", function(k) return "--" .. k end)
+  if berr then error(berr, 0) end
   local ro = { max_tokens = o["role-tokens"], system_chars = o["system-chars"], max_agents = o["max-agents"],
                text_chars = math.min(160, o["system-chars"]), max_items = o["max-agents"] }
   local roles = o.roles and load_roles(o.roles) or {}
@@ -128,7 +133,7 @@ local function main(argv, hooks)
   local models, paths = {}, {}
   local function open(path, what)
     if models[path] then return models[path] end
-    local m, merr = E.long(lab.model.open, path)
+    local m, merr = E.long(F.open_model, path)
     if not m then error(fmt("%s: cannot open model '%s': %s", what, path, tostring(merr)), 0) end
     models[path] = m
     paths[#paths + 1] = m
@@ -164,7 +169,6 @@ local function main(argv, hooks)
     error(fmt("--judge is exact, contains, task or model, not '%s'", o.judge), 0)
   end
   local worker = o.model and open(o.model, "--model") or nil
-  local budget = { turns = o.turns, tokens = o.tokens, seconds = o.seconds, depth = o.depth }
   local rec, why
   if not o["no-record"] then
     local tn = {}
@@ -178,9 +182,16 @@ local function main(argv, hooks)
     if rec then t.run = rec.id end
     lab.print(lab.json.encode(t))
   end
+  -- the live line (lab.progress): a terminal line, the workbench's status
+  -- bar, or JSON lines with --json
+  lab.progress_mode(o.json and "json" or "auto")
   local on_event = function(kind, d)
     if hooks.on_event then hooks.on_event(kind, d, rec and rec.id) end
-    if kind == "draft" then
+    if kind == "role" then
+      lab.progress(fmt("iteration %d: the %s%s", d.iteration, d.role == "architect" and "architect drafts" or
+        d.role == "analyst" and "analyst reads the failures" or "prompt engineer edits the system messages",
+        d.try and d.try > 1 and fmt(" (try %d)", d.try) or ""), { iteration = d.iteration, role = d.role })
+    elseif kind == "draft" then
       if o.json then emit{ type = "draft", try = d.try, ok = d.ok, error = d.error, repairs = d.repairs }
       elseif not d.ok then lab.print(fmt("architect: draft %d refused: %s", d.try, d.error))
       else
@@ -191,19 +202,23 @@ local function main(argv, hooks)
       if o.json then
         emit{ type = "example", iteration = d.iteration, k = d.k, n = d.n, index = r.index, ok = r.ok,
               answer = r.answer, expected = r.expected, why = r.why, status = r.status }
-      else
+      elseif o.verbose then
         lab.print(fmt("  iteration %d  example %d/%d (#%d)  %s  %d/%d so far  %s", d.iteration, d.k, d.n, r.index,
           r.ok and "ok" or "--", d.correct, d.k, one_line(r.answer or ("(" .. tostring(r.reason) .. ")"), 50)))
       end
+      lab.progress(fmt("iteration %d: example %d/%d judged (#%d %s), %d/%d correct so far", d.iteration, d.k,
+        d.n, r.index, r.ok and "ok" or "wrong", d.correct, d.k), { iteration = d.iteration, k = d.k, n = d.n })
     elseif kind == "iteration" then
       if o.json then
         emit{ type = "iteration", iteration = d.iteration, based_on = d.based_on, accuracy = d.accuracy,
               correct = d.correct, n = d.n, kept = d.kept, rolled_back = d.rolled_back or false,
               feedback = d.feedback, diff = d.diff, systems = d.systems }
       else
-        lab.print(fmt("iteration %d%s: accuracy %.3f (%d/%d)%s", d.iteration,
+        local wrong = {}
+        for _, r in ipairs(d.results or {}) do if not r.ok then wrong[#wrong + 1] = "#" .. r.index end end
+        lab.print(fmt("iteration %d%s: accuracy %.3f (%d/%d)%s%s", d.iteration,
           d.based_on and fmt(" (from %d)", d.based_on) or " (draft)", d.accuracy, d.correct, d.n,
-          d.rolled_back and "  worse: rolled back" or ""))
+          d.rolled_back and "  worse: rolled back" or "", #wrong > 0 and ("  wrong: " .. concat(wrong, " ")) or ""))
         for _, f in ipairs(d.feedback or {}) do
           lab.print(fmt("  feedback %s: %s %s | issue: %s", f.agent, f.action, one_line(f.guideline or f.target, 60), one_line(f.issue, 60)))
         end
@@ -219,6 +234,7 @@ local function main(argv, hooks)
     model = worker, model_name = o.model, scripts = roles.scripts, iterations = o.iterations, target = o.target,
     subset = o.subset, seed = o.seed, budget = budget, models = models, max_tokens = o["max-tokens"],
     record = rec, on_event = on_event, on_message = hooks.on_message })
+  lab.progress_done()
   if not ok then
     if rec then rec:finish("failed", tostring(res)) end
     error(tostring(res), 0)
@@ -245,7 +261,6 @@ if type(rawget(_G, "arg")) == "table" then return main({ ... }) end
 
 -- ---- the workbench: the agents and architect panes, :agents, :agents-show, :architect ----
 local V = assert(lab.require("agentview"))
-local F = assert(lab.require("workflow"))
 local AR = assert(lab.require("agentrun"))
 local B = assert(lab.require("agentbranch"))
 local T, S = V.new_transcript(), V.new_architect()
@@ -317,6 +332,16 @@ local function agents_cmd(args)
   if not kv.workflow or prompt == "" then
     error("usage: :agents workflow=FILE [lib=FILE.lua] [turns=N tokens=N seconds=S depth=N] TEXT", 0)
   end
+  local known = { workflow = true, lib = true, turns = true, tokens = true, seconds = true, depth = true }
+  for k in pairs(kv) do
+    if not known[k] then error(fmt("unknown setting '%s=' (workflow, lib, turns, tokens, seconds, depth)", k), 0) end
+  end
+  local budget = {}
+  for _, k in ipairs({ "turns", "tokens", "seconds", "depth" }) do
+    if kv[k] ~= nil then budget[k] = tonumber(kv[k]) or kv[k] end    -- not a number: refused just below
+  end
+  local berr = F.check_budget(budget, "agents", function(k) return k .. "=" end)
+  if berr then error(berr, 0) end
   local text, err = lab.fs.read(kv.workflow)
   if not text then error(fmt("workflow=%s: %s", kv.workflow, tostring(err)), 0) end
   local wf
@@ -325,13 +350,12 @@ local function agents_cmd(args)
   local models, paths = {}, {}
   for _, m in ipairs(wf.order) do
     if m.model and not models[m.model] then
-      local mod, merr = lab.model.open(m.model)
+      local mod, merr = F.open_model(m.model)
       if not mod then error(fmt("%s: %s '%s': cannot open model '%s': %s", kv.workflow, F.ROLES[m.role], m.name, m.model, tostring(merr)), 0) end
       models[m.model] = mod
       paths[#paths + 1] = mod
     end
   end
-  local budget = { turns = tonumber(kv.turns), tokens = tonumber(kv.tokens), seconds = tonumber(kv.seconds), depth = tonumber(kv.depth) }
   local rec = E.record_begin("agents", { workflow = kv.workflow, prompt = prompt, lib = kv.lib, budget = budget }, nil, paths)
   T.transcript, T.sel, T.follow, T.msg = {}, 1, true, nil
   T.ctx, T.other, T.diverge, T.marks = B.context(rec and rec.id, { workflow = kv.workflow, lib = kv.lib, prompt = prompt, budget = budget }), nil, nil, nil
@@ -371,13 +395,27 @@ local function show_cmd(args)
   lab.ui.redraw()
 end
 
+-- A command's error (a bad argument, a workflow refused) is the user's, not
+-- the plugin's: one console line and the pane's message, and the plugin
+-- stays loaded (an error escaping a handler would disable it).
+local function guarded(name, fn)
+  return function(args)
+    local ok, err = pcall(fn, args)
+    if not ok then
+      T.msg = fmt(":%s: %s", name, tostring(err))
+      lab.print(T.msg)
+      lab.ui.redraw()
+    end
+  end
+end
+
 return {
   name = "architect",
   api_level = 1,
   description = "multi-agent workflows in the workbench (the agents and architect panes) and the architect loop: logitlab run -w WS plugins/architect.lua -m MODEL --task-file T --examples FILE.jsonl (docs/agents.md)",
   on_load = function()
-    lab.ui.command_add("agents", "run a workflow: :agents workflow=FILE [lib=FILE.lua] [turns= tokens= seconds= depth=] TEXT", agents_cmd)
-    lab.ui.command_add("agents-show", "show a recorded agents run: :agents-show RUN", show_cmd)
+    lab.ui.command_add("agents", "run a workflow: :agents workflow=FILE [lib=FILE.lua] [turns= tokens= seconds= depth=] TEXT", guarded("agents", agents_cmd))
+    lab.ui.command_add("agents-show", "show a recorded agents run: :agents-show RUN", guarded("agents-show", show_cmd))
     lab.ui.command_add("agents-branch", "rerun the agents pane's workflow with the selected turn replaced: :agents-branch TEXT | --prefix TEXT | --loom",
       function(args)
         -- a mistake is reported in the pane and on the console; the plugin stays on
@@ -401,7 +439,7 @@ return {
       on_key = function(k) return V.architect_key(S, T, k) end,
     })
     lab.ui.status_add("agents", function()
-      if S.live then return "architect " .. (S.progress or "") end
+      if S.live then return "" end       -- lab.progress shows the architect's progress
       if T.status == "running" then return fmt("agents %d msgs ▶", #T.transcript) end
       return ""
     end)

@@ -205,6 +205,10 @@ function M.task_main(o, view)
         correct = c.pruned_at and lab.json.null or (items[i].check(c.text) and true or false) })
     end
   end
+  -- the live line (lab.progress): a terminal line, JSON lines with --json
+  lab.progress_mode(o.json and "json" or "auto")
+  local t0 = lab.now()
+  lab.progress(fmt("bestofn: instance 1/%d", #items), { done = 0, total = #items })
   local ok, res = pcall(EV.evaluate, model, items, {
     n = o.n, budgets = budgets, thresholds = thresholds, prune = prune, max_tokens = o["max-tokens"], seed = o.seed,
     sampler = { top_k = o["top-k"], top_p = o["top-p"], min_p = o["min-p"] },
@@ -232,7 +236,11 @@ function M.task_main(o, view)
       else
         lab.print(fmt("[%d/%d] %s", i, #items, instance_line(i, inst)))
       end
+      local el = lab.now() - t0
+      lab.progress(fmt("bestofn: %d/%d instances, %.0f s, about %.0f s left", i, #items, el, el / i * (#items - i)),
+        { done = i, total = #items })
     end })
+  lab.progress_done()
   if not ok then
     if rec then rec:finish("error", tostring(res)) end
     error(res, 0)

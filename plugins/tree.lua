@@ -154,10 +154,18 @@ local function main(argv)
   local insts = {}
   for i = 1, o.n do insts[i] = T.generate(o.first + i - 1, o.difficulty) end
   local summaries = {}
+  -- the live line (lab.progress): a terminal line, JSON lines with --json
+  lab.progress_mode(o.json and "json" or "auto")
+  local total, done, t0 = #methods * #insts, 0, lab.now()
   for _, method in ipairs(methods) do
     local results = {}
     for i, inst in ipairs(insts) do
+      local el = lab.now() - t0
+      lab.progress(fmt("tree: %s, instance %d/%d (%d/%d runs, %.0f s%s)", method, i, #insts, done, total, el,
+        done > 0 and fmt(", about %.0f s left", el / done * (total - done)) or ""),
+        { method = method, instance = i, done = done, total = total })
       local res = R.run(lm, T, inst, method, cfg)
+      done = done + 1
       results[i] = res
       local r = instance_record(i, inst, res)
       if rec then r.run = rec.id; rec:put("instance", r); node_records(rec, i, res) end
@@ -173,6 +181,7 @@ local function main(argv)
     end
     if o.json then lab.print(lab.json.encode(s)) end
   end
+  lab.progress_done()
   local table_text = V.table(summaries)
   local plot = #summaries > 1 and V.plot(summaries) or nil
   if rec then

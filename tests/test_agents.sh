@@ -94,7 +94,34 @@ check_run "agents: an unknown model" 1 "agent 'teller': cannot open model 'nope.
 printf '{"main": {"name": "boss", "script": "boss"' >"$W/bad3.json"
 check_run "agents: not JSON" 1 "bad3.json: workflow: not valid JSON" $A --workflow bad3.json --lib agents_calc.lua -p x
 check_run "agents: a script not given" 1 "no script named 'boss'" $A --workflow agents_calc.json -p x
-check "agents: nothing recorded for refused workflows" test "$("$LOGITLAB" export -w "$W" | grep -c '"type":"run"')" -eq "$n0"
+# budgets that are not numbers >= 0: refused before anything is recorded
+check_run "agents: --turns -1 refused" 1 "^logitlab run: --turns must be a whole number >= 0, got -1$" \
+  $A --workflow agents_calc.json --lib agents_calc.lua -p x --turns -1
+check_run "agents: --tokens -5 refused" 1 "--tokens must be a whole number >= 0, got -5" \
+  $A --workflow agents_calc.json --lib agents_calc.lua -p x --tokens -5
+check_run "agents: --depth -1 refused" 1 "--depth must be a whole number >= 0, got -1" \
+  $A --workflow agents_calc.json --lib agents_calc.lua -p x --depth -1
+check_run "agents: --seconds -0.5 refused" 1 "--seconds must be a number >= 0, got -0.5" \
+  $A --workflow agents_calc.json --lib agents_calc.lua -p x --seconds -0.5
+check_run "agents: --seconds 1e999 refused" 1 "--seconds must be finite, got inf" \
+  $A --workflow agents_calc.json --lib agents_calc.lua -p x --seconds 1e999
+check_run "agents: --turns abc refused" 1 "option --turns needs an integer, got 'abc'" \
+  $A --workflow agents_calc.json --lib agents_calc.lua -p x --turns abc
+sed 's/"tokens": 200/"tokens": -3/' "$W/agents_calc.json" >"$W/badb.json"
+check_run "agents: a workflow's own negative budget refused" 1 "badb.json: workflow: budget 'tokens' must be a whole number >= 0, got -3" \
+  $A --workflow badb.json --lib agents_calc.lua -p x
+check "agents: nothing recorded for refused workflows and budgets" test "$("$LOGITLAB" export -w "$W" | grep -c '"type":"run"')" -eq "$n0"
+# members' models are found in the workspace: the workflow runs from any folder
+mkdir -p "$T/elsewhere" "$W/models"
+mv "$W/stories260K.gguf" "$W/models/"
+check_run "agents: a member's model in the workspace's models/, run from another folder" 0 "teller (agent) -> boss: .*16 tokens" \
+  sh -c "cd '$T/elsewhere' && $A --workflow agents_calc.json --lib agents_calc.lua -p 'Once upon a time' --no-record"
+mv "$W/models/stories260K.gguf" "$W/"
+check_run "agents: ... and in the workspace itself" 0 "teller (agent) -> boss: .*16 tokens" \
+  sh -c "cd '$T/elsewhere' && $A --workflow agents_calc.json --lib agents_calc.lua -p 'Once upon a time' --no-record"
+check_run "agents: an unknown model names the member and every place looked at" 1 \
+  "bad2.json: agent 'teller': cannot open model 'nope.gguf': no model file 'nope.gguf' (looked in .*); nor in the workspace (nope.gguf, models/nope.gguf)$" \
+  sh -c "cd '$T/elsewhere' && $A --workflow bad2.json --lib agents_calc.lua -p x"
 check_run "agents: missing --workflow" 1 "missing --workflow FILE" $A -p x
 check_run "agents --help" 0 "usage: logitlab run -w WS plugins/agents.lua" $A --help
 # the ```lua block of docs/agents.md runs

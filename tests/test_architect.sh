@@ -28,9 +28,12 @@ runs() { "$LOGITLAB" export -w "$W" | grep -c '"type":"run"'; }
 check_run "architect: the worked example reaches the target" 0 \
   "^-- best: iteration 2, accuracy 1.000; stopped: target (2 iterations, run 1)$" \
   $A $EX --roles architect_roles.lua --subset 6 --seed 2 --out best.json
-check "architect: the draft's accuracy is printed" grep -q "^iteration 1 (draft): accuracy 0.167 (1/6)$" "$T/out"
+check "architect: the draft's accuracy is printed" grep -q "^iteration 1 (draft): accuracy 0.167 (1/6)  wrong:" "$T/out"
 check "architect: the system message diff is printed" grep -q "^  calc + - use the add tool$" "$T/out"
-check "architect: a progress line per example" test "$(grep -c '^  iteration [12]  example [1-6]/6' "$T/out")" -eq 12
+check "architect: the wrong examples of an iteration are listed" grep -q "^iteration 1 (draft): accuracy 0.167 (1/6)  wrong: #3 #6 #7 #9 #10$" "$T/out"
+check "architect: no line per example without --verbose (a live line on a terminal only)" test "$(grep -c 'example [1-6]/6' "$T/out")" -eq 0
+$A $EX --roles architect_roles.lua --subset 6 --seed 2 --verbose --no-record >"$T/out" 2>&1
+check "architect --verbose: a line per example" test "$(grep -c '^  iteration [12]  example [1-6]/6' "$T/out")" -eq 12
 "$LOGITLAB" export -w "$W" --run 1 >"$T/export" 2>&1
 check "export: every iteration" test "$(grep -c '"kind":"iteration"' "$T/export")" -eq 2
 check "export: every example's transcript" test "$(grep -c '"kind":"transcript"' "$T/export")" -eq 12
@@ -43,6 +46,9 @@ check_run "architect --out: the best workflow runs with plugins/agents.lua" 0 "^
 # --json: one line per draft, example, iteration, and the summary
 $A $EX --roles architect_roles.lua --subset 6 --seed 2 --json >"$T/json" 2>&1
 check "architect --json: a line per example" test "$(grep -c '"type":"example"' "$T/json")" -eq 12
+check "architect --json: a progress line per example" test "$(grep -c '"text":"iteration [12]: example [1-6]/6 judged.*"type":"progress"' "$T/json")" -eq 12
+check "architect --json: progress of the roles" grep -q '"role":"analyst","text":"iteration 2: the analyst reads the failures","type":"progress"' "$T/json"
+check "architect --json: progress ends" grep -q '^{"type":"progress_done"}$' "$T/json"
 check "architect --json: a line per iteration" test "$(grep -c '"type":"iteration"' "$T/json")" -eq 2
 check "architect --json: the summary" sh -c "tail -1 '$T/json' | grep '\"type\":\"done\"' | grep -q '\"stop\":\"target\"'"
 # the stop rules from the command line
@@ -67,6 +73,11 @@ check_run "architect: an examples file that is not JSON lines" 1 "bad.jsonl line
 printf '{"question": "1 + 1"}\n' >"$W/bad2.jsonl"
 check_run "architect: an example without an answer" 1 "bad2.jsonl line 1: needs an 'answer'" \
   $A --task-file architect_task.txt --examples bad2.jsonl --roles architect_roles.lua
+n1=$(runs)
+check_run "architect: a negative budget refused" 1 "^logitlab run: --turns must be a whole number >= 0, got -1$" \
+  $A $EX --roles architect_roles.lua --turns -1
+check_run "architect: a non-finite budget refused" 1 "--seconds must be finite" $A $EX --roles architect_roles.lua --seconds 1e400
+check "architect: nothing recorded for refused budgets" test "$(runs)" -eq "$n1"
 check_run "architect: no task file" 1 "task-file nope.txt" $A --task-file nope.txt --examples architect_sums.jsonl --roles architect_roles.lua
 : >"$W/empty.txt"
 check_run "architect: an empty task" 1 "the task description is empty" $A --task-file empty.txt --examples architect_sums.jsonl --roles architect_roles.lua

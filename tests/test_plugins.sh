@@ -86,6 +86,8 @@ TREE="$P/tree.lua -m $M --task numpath --n 2 --max-tokens 40 --step-tokens 10 --
 $TREE --method cot,tot-bfs,tot-dfs,tot-best,ats-bfs,ats-dfs --json >"$T/tree.json" 2>&1
 check_same "tree --json: 12 instances, 6 methods, a summary" \
   "$(grep -c '"type":"instance"' "$T/tree.json") $(grep -c '"type":"method"' "$T/tree.json") $(grep -c '"type":"done"' "$T/tree.json")" "12 6 1"
+check_same "tree --json: a progress line before each of the 12 runs (lab.progress)" \
+  "$(grep -c '"text":"tree: [a-z-]*, instance [12]/2 .*"type":"progress"' "$T/tree.json") $(grep -c '"type":"progress_done"' "$T/tree.json")" "12 1"
 trun=$(sed -n 's/.*"run":\([0-9]*\).*"type":"done".*/\1/p' "$T/tree.json")
 check "tree: the summary names the run" test -n "$trun"
 $TREE --method tot-bfs,tot-dfs --gen moves --eval value --no-record >"$T/tree.txt" 2>&1
@@ -185,8 +187,10 @@ check_same "bestofn --task: rows for plain@4 and adaptive@0.5, a legend" "$?" "0
 $BE --task t.jsonl --prune 4:0.5 --thresholds 0.5,none --json >"$T/ejson" 2>&1
 check_same "bestofn --task --json: 2 instance lines, 5 points (plain 1,2,4; adaptive 0.5, none), done" \
   "$(grep -c '"type":"instance"' "$T/ejson") $(grep -c '"type":"point"' "$T/ejson") $(grep -c '"type":"done"' "$T/ejson")" "2 5 1"
-e1=$($BE --task t.jsonl --prune 4:0.5 --thresholds 0.5,none --json --no-record --one-at-a-time 2>&1 | grep -v '"type":"done"')
-check_same "bestofn --task: batched and one at a time give the same points" "$(grep -v '"type":"done"' "$T/ejson")" "$e1"
+e1=$($BE --task t.jsonl --prune 4:0.5 --thresholds 0.5,none --json --no-record --one-at-a-time 2>&1 | grep -v '"type":"done"\|"type":"progress')
+check_same "bestofn --task: batched and one at a time give the same points" "$(grep -v '"type":"done"\|"type":"progress' "$T/ejson")" "$e1"
+check_same "bestofn --task --json: a progress line per instance (lab.progress)" \
+  "$(grep -c '"type":"progress"' "$T/ejson") $(grep -c '"type":"progress_done"' "$T/ejson")" "3 1"
 "$LOGITLAB" export -w "$T/wse" >"$T/eexport" 2>&1
 check_same "bestofn --task: the workspace has 2 runs, 5 points each, a table and a plot each" \
   "$(grep -c '"type":"run"' "$T/eexport") $(grep -c '"kind":"point"' "$T/eexport") $(grep -c '"kind":"table"' "$T/eexport") $(grep -c '"kind":"plot"' "$T/eexport")" "2 10 2 2"

@@ -127,7 +127,7 @@ local function open_model(st, m)
   local mod = st.models[m.model]
   if not mod then
     local err
-    mod, err = lab.model.open(m.model)
+    mod, err = F.open_model(m.model)
     if not mod then stop(fmt("%s '%s': cannot open model '%s': %s", m.role, m.name, m.model, tostring(err))) end
     st.models[m.model] = mod
   end
@@ -561,7 +561,8 @@ end
 
 -- R.run(wf, task [, {budget=, on_message=fn(entry), on_progress=fn(entry),
 -- on_token=fn(live), models=, parallel=, forced=}]):
--- runs a checked workflow on a task from the user. Delegations of one turn
+-- runs a checked workflow on a task from the user (a budget that is not
+-- F.check_budget's raises before anything runs). Delegations of one turn
 -- to independent members run together unless parallel = false; forced
 -- turns (see check_forced) replace what members would say. Returns
 -- {status = "ok" | "budget" | "error", reason=, answer=, transcript=,
@@ -572,6 +573,8 @@ end
 -- far; the same table for the whole turn), before the turn's message.
 function R.run(wf, task, opts)
   opts = opts or {}
+  local berr = F.check_budget(opts.budget, "agents")
+  if berr then error(berr, 0) end
   local forced = check_forced(wf, opts.forced)
   local b = {}
   for k, v in pairs(wf.budget) do b[k] = (opts.budget and opts.budget[k]) or v end

@@ -535,7 +535,8 @@ end
 -- (0.95), subset (8), seed (1), budget (of each example's run), models (a
 -- cache {path = Model}), max_tokens (of drafted model members), record (a
 -- handle of plugins/lib/ensemble.lua's record_begin), on_event(kind, data)
--- with kind "draft", "example", "iteration" (data: the iteration, its
+-- with kind "role" ({role=, iteration=, try=}: a role is about to be
+-- called), "draft", "example", "iteration" (data: the iteration, its
 -- record in .record), "done"; on_message(entry, iteration, example) for each
 -- transcript entry of each example's run. Returns {iterations=,
 -- best=, accuracy=, stop=, draft=, workflow=}.
@@ -558,6 +559,7 @@ function A.run(o)
   -- the draft: tries until one is a valid workflow
   local draft, repairs, why
   for try = 1, A.DEFAULTS.draft_tries do
+    ev("role", { role = "architect", iteration = 1, try = try })
     local v = call_role("architect", o.roles.architect, { task = o.task, tools = tool_info, examples = shown,
                                                          error = why, try = try })
     draft, repairs = A.normalize(v, tools)
@@ -622,11 +624,13 @@ function A.run(o)
     for _, x in ipairs(cur.results) do if not x.ok then failures[#failures + 1] = x end end
     local names = {}
     for _, n in ipairs(order) do names[n] = true end
+    ev("role", { role = "analyst", iteration = #its + 1 })
     local fb, ferr = A.check_feedback(call_role("analyst", o.roles.analyst, {
       task = o.task, iteration = #its + 1, workflow = copy(cur.draft), systems = copy(cur.systems),
       failures = failures, accuracy = cur.accuracy, rejected = rejected }), names)
     if not fb then error("architect: the analyst's feedback is refused: " .. ferr, 0) end
     if #fb == 0 then stop = "no feedback"; break end
+    ev("role", { role = "prompt engineer", iteration = #its + 1 })
     local sys = call_role("prompt engineer", o.roles.engineer, {
       task = o.task, workflow = copy(cur.draft), systems = copy(cur.systems), feedback = copy(fb) })
     if type(sys) == "table" and sys.systems ~= nil then sys = sys.systems end

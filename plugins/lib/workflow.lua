@@ -130,13 +130,56 @@ local function check_value(s, v, path)
 end
 F.check_value = check_value
 
-local function check_budget(b, where)
+-- F.check_budget(b, where [, label]) -> nil | message. A budget {turns=,
+-- tokens=, seconds=, depth=} (nil: none): each a number >= 0, turns,
+-- tokens and depth whole, seconds finite (0 is allowed: the run ends at
+-- once, with its reason). label(k), when given, names a budget in the
+-- message (the CLI's "--turns", the command's "turns="); else "where:
+-- budget 'k'". Checked by F.validate (a workflow's own budget), R.run and
+-- the command lines before anything is recorded.
+local function check_budget(b, where, label)
   if b == nil then return nil end
   if type(b) ~= "table" then return fmt("%s: 'budget' must be an object", where) end
   for k, v in pairs(b) do
     if not BUDGET_FIELDS[k] then return fmt("%s: unknown budget '%s' (turns, tokens, seconds, depth)", where, tostring(k)) end
-    if type(v) ~= "number" or v < 0 then return fmt("%s: budget '%s' must be a number >= 0", where, k) end
+    local name = label and label(k) or fmt("%s: budget '%s'", where, k)
+    local whole = k ~= "seconds"
+    local want = whole and "a whole number >= 0" or "a number >= 0"
+    local shown = type(v) == "string" and fmt("'%s'", v) or tostring(v)
+    if type(v) ~= "number" or v ~= v then return fmt("%s must be %s, got %s", name, want, shown) end
+    if v < 0 then return fmt("%s must be %s, got %s", name, want, shown) end
+    if v == math.huge then return fmt("%s must be finite, got %s", name, shown) end
+    if whole and v ~= math.floor(v) then return fmt("%s must be %s, got %s", name, want, shown) end
   end
+end
+F.check_budget = check_budget
+
+-- F.open_model(name [, opts]) -> Model | nil, err: a member's model by
+-- name. The workspace first (NAME, then models/NAME, as lab.fs sees
+-- them: a workflow copied into a workspace with its model runs from any
+-- folder), then as lab.model.open finds it (the -m NAME rules: the path as
+-- given, models/, $LOGITLAB_SHARED/models, ../shared/models). err names
+-- every place looked at. opts: lab.model.open's.
+function F.open_model(name, opts)
+  if type(name) ~= "string" or name == "" then return nil, "a model is named by a file name" end
+  local looked, no_ws = {}, nil
+  for _, rel in ipairs(name:find("/", 1, true) and { name } or { name, "models/" .. name }) do
+    local p, why = lab.fs.path(rel)
+    if p then
+      local m, err = lab.model.open(p, opts)
+      if not m then return nil, fmt("the workspace's %s: %s", rel, tostring(err)) end
+      return m
+    end
+    if tostring(why):find("no workspace", 1, true) then no_ws = true; break end
+    if not tostring(why):find("may not", 1, true) and not tostring(why):find("relative to the workspace", 1, true) then
+      looked[#looked + 1] = rel
+    end
+  end
+  local m, err = lab.model.open(name, opts)
+  if m then return m end
+  if no_ws then return nil, fmt("%s; no workspace to look in (logitlab run -w DIR)", tostring(err)) end
+  if #looked == 0 then return nil, tostring(err) end
+  return nil, fmt("%s; nor in the workspace (%s)", tostring(err), concat(looked, ", "))
 end
 
 -- Checks one member; `lib` maps names to Lua functions for members and

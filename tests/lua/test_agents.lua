@@ -158,6 +158,59 @@ test("budgets end the run with a reason and keep the transcript", function()
   check.eq(r.reason, "scripted agent 'a' failed: no idea")
 end)
 
+test("budgets that are not numbers >= 0 are refused before anything runs", function()
+  local ran = 0
+  local wf = check.ok(F.validate(one_agent({ name = "t", fn = function() return "x" end },
+    function() ran = ran + 1; return "done" end)))
+  for _, c in ipairs({
+    { { turns = -1 }, "agents: budget 'turns' must be a whole number >= 0, got -1" },
+    { { tokens = 1.5 }, "agents: budget 'tokens' must be a whole number >= 0, got 1.5" },
+    { { depth = "2" }, "agents: budget 'depth' must be a whole number >= 0, got '2'" },
+    { { seconds = -0.5 }, "agents: budget 'seconds' must be a number >= 0, got -0.5" },
+    { { seconds = 0 / 0 }, "agents: budget 'seconds' must be a number >= 0, got" },
+    { { seconds = math.huge }, "agents: budget 'seconds' must be finite, got inf" },
+    { { turn = 3 }, "agents: unknown budget 'turn' (turns, tokens, seconds, depth)" },
+  }) do
+    local ok, err = pcall(R.run, wf, "task", { budget = c[1] })
+    check.eq(ok, false, c[2])
+    check.eq(tostring(err):sub(1, #c[2]), c[2])
+  end
+  check.eq(ran, 0, "no member ran")
+  -- zero is a budget: the run ends at once with its reason
+  check.eq(R.run(wf, "task", { budget = { turns = 0 } }).reason, "turn budget of 0 exceeded")
+  -- the same rules for a workflow's own budget, and a label for command lines
+  check.fails("workflow: budget 'turns' must be a whole number >= 0, got %-2",
+    F.validate{ budget = { turns = -2 }, main = { name = "m", script = function() return "x" end } })
+  check.eq(F.check_budget({ turns = -1 }, "agents", function(k) return "--" .. k end),
+    "--turns must be a whole number >= 0, got -1")
+  check.eq(F.check_budget({ turns = 3, tokens = 0, seconds = 2.5, depth = 1e3 }, "agents"), nil)
+end)
+
+test("members' models: the workspace first, then as -m NAME finds them; errors name the places", function()
+  -- the runner's workspace holds models/s260-f32.gguf (tests/test_lua.sh), not in models/ of the current folder
+  local m = check.ok(F.open_model("s260-f32.gguf"))
+  check.eq(m:info().n_vocab, 512)
+  check.ok(F.open_model("models/s260-f32.gguf"), "a path inside the workspace")
+  local none, err = F.open_model("nope.gguf")
+  check.eq(none, nil)
+  check.ok(err:find("no model file 'nope.gguf'", 1, true), err)
+  check.ok(err:find("nor in the workspace (nope.gguf, models/nope.gguf)", 1, true), err)
+  local wf = check.ok(F.validate{ main = { name = "boss", manages = { "w" }, script = function(ctx)
+      if ctx.last.role == "user" then return { call = "delegate_to_w", args = { message = "Once" } } end
+      return ctx.last.content end },
+    agents = { { name = "w", model = "nope.gguf", max_tokens = 2 } } })
+  local r = R.run(wf, "x")
+  check.eq(r.status, "error")
+  check.ok(r.reason:find("agent 'w': cannot open model 'nope.gguf': no model file", 1, true), r.reason)
+  check.ok(r.reason:find("nor in the workspace", 1, true), r.reason)
+  -- a workflow naming the workspace's model runs from any folder
+  wf = check.ok(F.validate{ main = { name = "boss", manages = { "w" }, script = function(ctx)
+      if ctx.last.role == "user" then return { call = "delegate_to_w", args = { message = "Once" } } end
+      return ctx.last.content end },
+    agents = { { name = "w", model = "s260-f32.gguf", max_tokens = 2 } } })
+  check.eq(R.run(wf, "x").status, "ok")
+end)
+
 test("history: kept across delegations, or not", function()
   local n = {}
   local spec = { main = { name = "boss", manages = { "a" }, script = function(ctx)
@@ -193,7 +246,7 @@ test("malformed workflows are refused, naming the member", function()
   bad("assistant supervisor 'lead': bad sampler", function(s) s.assistants[1].sampler = { top_p = 2 } end)
   bad("the name \"a b\" is not an identifier", function(s) s.agents[1].name = "a b" end)
   bad("no main supervisor", function(s) s.main = nil end)
-  bad("budget 'turns' must be a number", function(s) s.budget = { turns = "x" } end)
+  bad("budget 'turns' must be a whole number >= 0, got 'x'", function(s) s.budget = { turns = "x" } end)
   bad("assistant supervisor 'lead' is managed by no one", function(s) s.main.manages = { "calc" } end)
   check.fails("not valid JSON", F.validate("{ main: "))
 end)

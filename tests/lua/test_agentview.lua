@@ -106,6 +106,21 @@ test("the plugin: :agents runs a workflow live into the agents pane, recorded; :
   check.ok(lab.ui.run_command("agents-show", tostring(run.id)))
   wait(function() return lab.ui.pane_draw(pane, 100, 20)[1]:find("agents: run " .. run.id, 1, true) end, ":agents-show")
   check.ok(table.concat(lab.ui.pane_draw(pane, 100, 20), "\n"):find("add (tool) -> calc: 42", 1, true))
+  -- bad settings are the user's error: a message, nothing recorded, the plugin stays loaded
+  local n0 = lab.store.query("SELECT count(*) AS n FROM runs")[1].n
+  for _, c in ipairs({ { "turns=-1", ":agents: turns= must be a whole number >= 0, got -1" },
+                       { "seconds=abc", ":agents: seconds= must be a number >= 0, got 'abc'" },
+                       { "depth=1.5", ":agents: depth= must be a whole number >= 0, got 1.5" },
+                       { "turnz=3", ":agents: unknown setting 'turnz=' (workflow, lib, turns, tokens, seconds, depth)" },
+                       { "workflow=nope.json", ":agents: workflow=nope.json:" } }) do
+    local args = c[1]:find("^workflow") and (c[1] .. " x") or ("workflow=av_calc.json lib=av_lib.lua " .. c[1] .. " What is 2 + 40?")
+    check.ok(lab.ui.run_command("agents", args))
+    wait(function() return table.concat(lab.ui.pane_draw(pane, 100, 20), "\n"):find(c[2], 1, true) end, c[2])
+  end
+  check.eq(lab.store.query("SELECT count(*) AS n FROM runs")[1].n, n0, "nothing recorded")
+  for _, p in ipairs(lab.plugin.list()) do
+    if p.name == "architect" then check.eq(p.enabled, true, "the plugin stays loaded") end
+  end
   lab.plugin.disable("architect")
 end)
 

@@ -124,8 +124,11 @@ test("the loop: judge-measured accuracy, a worse iteration rolled back, stop at 
   local res = lab.json.decode(lab.store.query("SELECT data FROM records WHERE run_id = ? AND kind = 'architect_result'", { id })[1].data)
   check.eq(res.best, 3)
   check.eq(res.stop, "target")
-  check.eq(events[1], "draft")
+  check.eq(table.concat(events, " ", 1, 2), "role draft", "the architect is announced, then its draft")
   check.eq(events[#events], "done")
+  local roles = {}
+  for _, k in ipairs(events) do if k == "role" then roles[#roles + 1] = k end end
+  check.eq(#roles, 5, "a role event per call: the architect, then analyst and engineer for iterations 2 and 3")
 end)
 
 test("stop rules: the target at once, the iteration limit, no feedback", function()
