@@ -348,10 +348,22 @@ void tdata_batch(const tdata *d, uint64_t step, int micro, int B, int32_t *token
     }
 }
 
-bool tdata_val_batch(const tdata *d, int64_t i, int B, int32_t *tokens, int32_t *targets) {
+/* Row j of the M validation rows: drawn (seeded) from the j-th of M equal
+ * stretches of the split, so the rows spread over it in insertion order. */
+int64_t tdata_val_row(const tdata *d, int64_t j, int64_t M) {
+    int64_t n = tdata_n_rows(d, TDATA_VAL);
+    if (n == 0 || M <= 0) return -1;
+    if (n <= M) return j % n;   /* the whole split (wrapping) */
+    int64_t lo = j * n / M, hi = (j + 1) * n / M;   /* hi > lo as n > M */
+    return lo + (int64_t)(mix(d->seed, 0x76616cull /* "val" */, (uint64_t)j, (uint64_t)M) % (uint64_t)(hi - lo));
+}
+
+bool tdata_val_batch(const tdata *d, int64_t i, int nb, int B, int32_t *tokens, int32_t *targets) {
     int64_t n = tdata_n_rows(d, TDATA_VAL);
     if (n == 0) return false;
+    int64_t M = (int64_t)(nb > 0 ? nb : 1) * B;
     for (int b = 0; b < B; b++)
-        fill_row(d, TDATA_VAL, (i * B + b) % n, tokens + (size_t)b * d->T, targets + (size_t)b * d->T);
+        fill_row(d, TDATA_VAL, tdata_val_row(d, (i * B + b) % M, M), tokens + (size_t)b * d->T,
+                 targets + (size_t)b * d->T);
     return true;
 }

@@ -65,7 +65,14 @@ void tdata_hash(const tdata *d, uint8_t out[32]);
  * `micro`: inputs are a row's tokens 0..T-1, targets 1..T (-1 where the
  * loss does not count). */
 void tdata_batch(const tdata *d, uint64_t step, int micro, int B, int32_t *tokens, int32_t *targets);
-/* Validation batch i: rows i*B .. i*B+B-1 of the validation split, wrapping.
- * Returns false when there is no validation data. */
-bool tdata_val_batch(const tdata *d, int64_t i, int B, int32_t *tokens, int32_t *targets);
+/* Validation batch i of nb: rows i*B .. i*B+B-1 of the M = nb*B validation
+ * rows. When the split holds more than M rows they are spread over all of
+ * it: row j is drawn (from the seed) out of the j-th of M equal stretches
+ * of the split in insertion order, so data added kind by kind validates on
+ * every kind in proportion; otherwise the whole split, wrapping. The same
+ * rows at every validation of a run (and of its resumption). Returns false
+ * when there is no validation data. */
+bool tdata_val_batch(const tdata *d, int64_t i, int nb, int B, int32_t *tokens, int32_t *targets);
+/* The index in the validation split of row j of M (above); -1 when empty. */
+int64_t tdata_val_row(const tdata *d, int64_t j, int64_t M);
 #endif

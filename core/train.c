@@ -123,7 +123,7 @@ double train_validate(train *t) {
     double sum = 0;
     int64_t cnt = 0;
     for (int i = 0; i < nb; i++) {
-        if (!tdata_val_batch(t->d, i, t->o.batch, t->tokens, t->targets)) return NAN;
+        if (!tdata_val_batch(t->d, i, nb, t->o.batch, t->tokens, t->targets)) return NAN;
         int c;
         double l = tfwd_forward(t->fw, t->tokens, t->targets, &c);
         if (c) { sum += l * c; cnt += c; }

@@ -38,6 +38,7 @@ local SPEC = {
   { "cot-temp", "number", "T", "temperature of CoT and ATS completions (0: greedy)", default = R.DEFAULTS.cot_temp },
   { "seed", "integer", "N", "sampler seed", default = R.DEFAULTS.seed },
   { "shots", "integer", "N", "worked examples in the prompts (default: all the task has)" },
+  { "format", "string", "F", "prompts: full (rules, worked examples) | question (just 'Question: ...' and the steps: a model trained on the task's solutions)", default = R.DEFAULTS.format },
   { "ctx", "integer", "N", "KV cells for all sequences together", default = 4096 },
   { "json", "flag", nil, "one JSON object per instance, then one per method, then a summary" },
   { "no-record", "flag", nil, "do not record the run in the workspace" },
@@ -62,6 +63,16 @@ local function config(o)
   if o.gen ~= "sample" and o.gen ~= "propose" and o.gen ~= "moves" then
     return nil, fmt("--gen is sample, propose or moves, not '%s'", tostring(o.gen))
   end
+  local fmt_known = false
+  for _, f in ipairs(tasks.FORMATS) do fmt_known = fmt_known or f == o.format end
+  if not fmt_known then
+    return nil, fmt("unknown prompt format '%s' (formats: %s)", tostring(o.format), concat(tasks.FORMATS, ", "))
+  end
+  if o.format == "question" then
+    for _, m in ipairs(methods) do
+      if m:match("^ats") then return nil, fmt("--format question has no %s prompt (ATS needs --format full)", m) end
+    end
+  end
   if o.eval == "logprob" and o.gen ~= "sample" then return nil, "--eval logprob needs --gen sample (the log-probabilities of sampled steps)" end
   for _, name in ipairs({ "k", "b", "votes", "budget", "depth", "step-tokens", "max-tokens", "n" }) do
     if o[name] ~= nil and o[name] < 1 then return nil, fmt("--%s must be at least 1", name) end
@@ -71,7 +82,7 @@ local function config(o)
   cfg.k, cfg.b, cfg.gen, cfg.eval, cfg.votes = o.k, o.b, o.gen, o.eval, o.votes
   cfg.threshold, cfg.budget, cfg.depth = o.threshold, o.budget, o.depth
   cfg.step_tokens, cfg.max_tokens, cfg.temp, cfg.cot_temp = o["step-tokens"], o["max-tokens"], o.temp, o["cot-temp"]
-  cfg.seed, cfg.shots = o.seed, o.shots
+  cfg.seed, cfg.shots, cfg.format = o.seed, o.shots, o.format
   return cfg, methods
 end
 

@@ -140,6 +140,8 @@ check_run "tree: an unknown task" 1 "unknown task 'chess'" $P/tree.lua -m "$M" -
 check_run "tree: no model" 1 "missing -m MODEL" $P/tree.lua --task numpath
 check_run "tree: difficulty out of range" 1 "difficulty for water is 1 to 3" $P/tree.lua -m "$M" --task water --difficulty 7
 check_run "tree: logprob needs sampled steps" 1 "needs --gen sample" $P/tree.lua -m "$M" --eval logprob --gen propose
+check_run "tree: an unknown prompt format" 1 "unknown prompt format 'chat' (formats: full, question)" $P/tree.lua -m "$M" --format chat
+check_run "tree: ATS has no question format" 1 "format question has no ats-dfs prompt" $P/tree.lua -m "$M" --method cot,ats-dfs --format question
 check_run "tree --help" 0 "usage: logitlab run plugins/tree.lua" $P/tree.lua --help
 
 # ---- bestofn (adaptive best-of-N; the method itself is tests/lua/test_bestofn.lua) ----

@@ -311,6 +311,50 @@ static void test_data(const tok *tk) {
 }
 
 /* One example's row: its tokens and the targets that count (-1 elsewhere). */
+/* Validation rows spread over a split added kind by kind: every kind is
+ * validated on, in order, seeded, the same rows every time. */
+static void test_val_spread(const tok *tk) {
+    char err[512];
+    int T = 16;
+    tdata *d = tdata_create(tk, T, 5, 0.5);
+    for (int k = 0; k < 2; k++)                      /* 80 of kind "apple", then 80 of kind "zebra" */
+        for (int i = 0; i < 80; i++)
+            CHECK(tdata_add_example(d, "ex", k ? "zebra" : "apple", 5, " yes", 4, err, sizeof err) == 0, "%s", err);
+    CHECK(tdata_finish(d, err, sizeof err) == 0, "%s", err);
+    int64_t n = tdata_n_rows(d, TDATA_VAL);
+    CHECK(n > 40 && n < 120, "about half the rows validate: %lld", (long long)n);
+    int32_t first_tok[2];
+    for (int k = 0; k < 2; k++) {
+        int32_t ids[16];
+        char e[128];
+        int32_t m = tok_encode(tk, k ? "zebra" : "apple", 5, true, false, ids, 16, e, sizeof e);
+        CHECK(m >= 2, "tokenize");
+        first_tok[k] = ids[1];
+    }
+    enum { NB = 2, B = 4 };
+    int32_t tks[NB][B * 16], tgs[B * 16];
+    int kinds[2] = { 0, 0 };
+    int64_t prev = -1;
+    for (int i = 0; i < NB; i++) {
+        CHECK(tdata_val_batch(d, i, NB, B, tks[i], tgs), "validation batch %d", i);
+        for (int b = 0; b < B; b++) {
+            int32_t t1 = tks[i][b * T + 1];
+            kinds[t1 == first_tok[1]] += t1 == first_tok[0] || t1 == first_tok[1];
+            int64_t j = i * B + b, r = tdata_val_row(d, j, NB * B);
+            CHECK(r > prev && r >= j * n / (NB * B) && r < (j + 1) * n / (NB * B),
+                  "row %lld of %d is %lld: in its stretch, after the previous", (long long)j, NB * B, (long long)r);
+            prev = r;
+        }
+    }
+    CHECK(kinds[0] + kinds[1] == NB * B && kinds[0] >= 3 && kinds[1] >= 3,
+          "both kinds validated: %d apple, %d zebra rows (the first rows of the split are all apple)", kinds[0], kinds[1]);
+    int32_t again[B * 16];
+    CHECK(tdata_val_batch(d, 1, NB, B, again, tgs) && memcmp(again, tks[1], sizeof again) == 0,
+          "the same rows at every validation");
+    CHECK(tdata_val_row(d, 3, 1000) == 3 % n, "a split smaller than the rows asked: all of it, wrapping");
+    tdata_destroy(d);
+}
+
 static int one_row(tdata *d, int T, int32_t *tks, int32_t *tgs) {
     char err[256];
     if (tdata_finish(d, err, sizeof err) || tdata_n_rows(d, TDATA_TRAIN) != 1) return -1;
@@ -387,11 +431,12 @@ static void test_chat_data(const tok *spm) {
 static const char *STORY = "Once upon a time, there was a little dog named Max. Max loved to run in the park "
                            "with his red ball. One day, the ball went into the pond.";
 
-typedef struct stopper { int64_t at; double first, last; } stopper;
+typedef struct stopper { int64_t at; double first, last; double val[64]; int n_val; } stopper;
 static int stop_at(void *ud, const train_stat *s) {
     stopper *st = ud;
     if (s->step == 1) st->first = s->loss;
     st->last = s->loss;
+    if (!isnan(s->val_loss) && st->n_val < 64) st->val[st->n_val++] = s->val_loss;
     return st->at && s->step == st->at;
 }
 
@@ -409,7 +454,7 @@ static void test_memorize(const tok *tk, pool *pl) {
     o.weight_decay = 0.0f; o.val_every = 0;
     train *t;
     CHECK(train_create(&t, m, d, &o, pl, err, sizeof err) == 0, "%s", err);
-    stopper st = { 0, 0, 0 };
+    stopper st = { 0 };
     CHECK(train_run(t, stop_at, &st, err, sizeof err) == 0, "%s", err);
     CHECK(st.last < st.first, "loss decreases: %g -> %g", st.first, st.last);
     CHECK(st.last < 0.05, "a small model memorizes a short text: final loss %g (first %g)", st.last, st.first);
@@ -420,7 +465,7 @@ static void test_memorize(const tok *tk, pool *pl) {
 
 /* Runs a seeded setup to `steps`; stop > 0 stops there (checkpoint) and a
  * fresh trainer resumes from the checkpoint. Returns the final weights. */
-static float *run_resume(const tok *tk, pool *pl, pool *pl2, int stop, const char *ckpt, size_t *n) {
+static float *run_resume(const tok *tk, pool *pl, pool *pl2, int stop, const char *ckpt, size_t *n, stopper *vals) {
     char err[512];
     tmodel_cfg c = { tok_n_vocab(tk), 32, 64, 2, 4, 2, 64, 10000.0f, 1e-5f, false };
     tmodel *m;
@@ -428,14 +473,21 @@ static float *run_resume(const tok *tk, pool *pl, pool *pl2, int stop, const cha
     tdata *d = tdata_create(tk, 16, 3, 0.2);
     const char *text = "One.\n\nTwo dogs ran.\n\nThree cats sat on a mat.\n\nFour birds sang.\n\nFive fish swam.";
     tdata_add_text(d, "t", text, strlen(text), "\n\n", err, sizeof err);
+    /* enough validation rows (> val_batches x batch) that they are spread */
+    for (int i = 0; i < 24; i++) {
+        char ex[64];
+        snprintf(ex, sizeof ex, "Example %d", i);
+        tdata_add_example(d, "ex", ex, strlen(ex), " done.", 6, err, sizeof err);
+    }
     tdata_finish(d, err, sizeof err);
+    CHECK(tdata_n_rows(d, TDATA_VAL) > 2, "resume test: %lld validation rows", (long long)tdata_n_rows(d, TDATA_VAL));
     train_opts o;
     train_opts_default(&o);
     o.batch = 2; o.seq_len = 16; o.accum = 2; o.steps = 12; o.warmup = 3; o.val_every = 4; o.val_batches = 1;
     o.ckpt_path = ckpt;
     train *t;
     train_create(&t, m, d, &o, pl, err, sizeof err);
-    stopper st = { stop, 0, 0 };
+    stopper st = { .at = stop };
     int rc = train_run(t, stop_at, &st, err, sizeof err);
     if (stop) {
         CHECK(rc == TRAIN_ESTOPPED, "stopped: %s", err);
@@ -449,6 +501,7 @@ static float *run_resume(const tok *tk, pool *pl, pool *pl2, int stop, const cha
         rc = train_run(t, stop_at, &st, err, sizeof err);
     }
     CHECK(rc == 0, "run: %s", err);
+    if (vals) *vals = st;
     *n = m->n_params;
     float *w = malloc(sizeof(float) * m->n_params);
     memcpy(w, m->data, sizeof(float) * m->n_params);
@@ -462,9 +515,15 @@ static void test_resume(const tok *tk, pool *pl) {
     char ck[256];
     snprintf(ck, sizeof ck, "/tmp/test_train_%d.ckpt", (int)getpid());
     size_t n1, n2;
-    float *a = run_resume(tk, pl, pl, 0, ck, &n1);
-    float *b = run_resume(tk, pl, pl, 5, ck, &n2);
+    stopper va, vb;
+    float *a = run_resume(tk, pl, pl, 0, ck, &n1, &va);
+    float *b = run_resume(tk, pl, pl, 5, ck, &n2, &vb);
     CHECK(n1 == n2 && memcmp(a, b, sizeof(float) * n1) == 0, "resumed run equals the uninterrupted one bit for bit");
+    /* validation at steps 4, 8, 12 (the stopped run's 4, the resumed run's 8
+     * and 12, on the same spread rows): the same bits */
+    CHECK(va.n_val == 3 && vb.n_val == 3, "validations: %d and %d", va.n_val, vb.n_val);
+    CHECK(memcmp(va.val, vb.val, 3 * sizeof(double)) == 0,
+          "the resumed run's validation losses equal the uninterrupted run's bit for bit");
     free(b);
     /* another thread count, with the project's own kernel: each output
      * element of a product is one thread's, summed in a fixed order, and the
@@ -474,8 +533,8 @@ static void test_resume(const tok *tk, pool *pl) {
      * same thread count: docs/training.md.) */
     pool *p3 = pool_create(3);
     tgemm_set_impl(TGEMM_OWN);
-    float *x = run_resume(tk, NULL, NULL, 0, ck, &n1);
-    float *y = run_resume(tk, pl, p3, 5, ck, &n2);
+    float *x = run_resume(tk, NULL, NULL, 0, ck, &n1, NULL);
+    float *y = run_resume(tk, pl, p3, 5, ck, &n2, NULL);
     CHECK(n1 == n2 && memcmp(x, y, sizeof(float) * n1) == 0, "own kernel: 1 thread == 2 threads resumed on 3, bit for bit");
     free(x);
     free(y);
@@ -552,6 +611,7 @@ int main(void) {
     if (tk) {
         test_data(tk);
         test_chat_data(tk);
+        test_val_spread(tk);
         test_memorize(tk, pl);
         test_resume(tk, pl);
         test_disk_full(tk, pl);

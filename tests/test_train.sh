@@ -44,6 +44,15 @@ check_err "an unknown -T names every place looked" "tokenizer: no model file 'no
 check "finetune JSONL through a chat template" "$L" finetune "$M/stories260K.gguf" --chat-template llama2 -t 2 -b 2 --seq-len 48 --steps 2 -w "$T/cws" -o "$T/c.gguf" "$T/qa.jsonl"
 check "the run records the chat template" sh -c "'$L' export -w '$T/cws' | grep -q 'chat_template.*llama2'"
 
+# recipe 2 (docs/recipes/numpath_solver.lua) end to end at a toy size: 1 training step, 2 held-out instances,
+# best-of-2, the three tree searches in the training prompt format
+R=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$T/r2" "$T/r2x"
+check "recipe 2 runs end to end (toy size)" sh -c "LOGITLAB_SHARED='$(cd "$SHARED" && pwd)' '$L' run -w '$T/r2' '$R/docs/recipes/numpath_solver.lua' 1 2 2 >'$T/r2.out' 2>&1"
+check "recipe 2: trained, then greedy, best-of-N and the plugin's CoT on the held-out set" sh -c "grep -q '^trained 1 steps' '$T/r2.out' && grep -q '^held-out, 2 instances.*best-of-2 with the checker.*agrees with greedy on 2 of 2' '$T/r2.out'"
+check "recipe 2: three tree searches measured" sh -c "test \$(grep -c '^tree search, ToT' '$T/r2.out') -eq 3"
+check_err "recipe 2 without a model and no steps" "STEPS 0 needs a numpath.gguf" "$L" run -w "$T/r2x" "$R/docs/recipes/numpath_solver.lua" 0
+
 # recipe 3 (docs/recipes/selfeval_probe.lua) end to end at a toy size: a 1-step "solver" of the tiny shape
 mkdir -p "$T/r3"
 printf 'Question: from 1 reach 4 in exactly 2 operations\nStep 1: 1 + 1 = 2\n\n' >"$T/np.txt"

@@ -5,6 +5,8 @@
 --   local inst = T.generate(seed, difficulty)   -- solvable, reproducible from seed
 --   inst.question, inst.solution                -- texts: the instance, a worked solution
 --   T.prompt(inst, "cot")                       -- a prompt per method (docs/plugins.md)
+--   T.training_pair(inst)                       -- prompt, completion to train on: "Question: ...\n", inst.solution
+--   T.prompt(inst, "tot", nil, { format = "question" })  -- the prompts such a model knows
 --   T.check(inst, completion)                   -- true | false, why (parses "Answer: ...")
 --
 -- The search side of a task (T.start, T.moves, T.apply, T.feasible, ...) is
@@ -12,6 +14,9 @@
 local M = {}
 
 M.NAMES = { "arith", "water", "numpath", "grass", "game24" }
+
+-- the prompt formats of T.prompt (plugins/tasks/common.lua)
+M.FORMATS = { "full", "question" }
 
 local cache = {}
 

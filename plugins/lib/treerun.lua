@@ -37,6 +37,8 @@ R.DEFAULTS = {
   top_k = 40, top_p = 0.95, min_p = 0.05,
   seed = 42,
   shots = nil,        -- worked examples in the prompts (default: all the task has)
+  format = "full",    -- prompt format: full (rules, worked examples) | question (a model trained on
+                      -- the task's worked solutions: "Question: ...", T.training_pair)
   keep_paths = false, -- keep each node's tokens (node.path_tokens), for the workbench's loom key
 }
 
@@ -224,7 +226,7 @@ local function tot_functions(lm, T, inst, cfg, counters)
 end
 
 local function tot(lm, T, inst, method, cfg, on_event)
-  local root = assert(lm:root(T.prompt(inst, "tot", nil, { shots = cfg.shots })))
+  local root = assert(lm:root(T.prompt(inst, "tot", nil, { shots = cfg.shots, format = cfg.format })))
   local propose, evaluate, stop, propose_many = tot_functions(lm, T, inst, cfg)
   local held = {}
   local o = {
@@ -264,7 +266,7 @@ function R.run(lm, T, inst, method, cfg, on_event)
   local res = { method = method }
   local ok, err = pcall(function()
     if method == "cot" or method == "ats-bfs" or method == "ats-dfs" then
-      res.prompt = T.prompt(inst, method, nil, { shots = cfg.shots })
+      res.prompt = T.prompt(inst, method, nil, { shots = cfg.shots, format = cfg.format })
       local r = assert(complete(lm, res.prompt, cfg))
       res.text, res.reason = r.text, r.reason
       if method ~= "cot" then
@@ -274,6 +276,7 @@ function R.run(lm, T, inst, method, cfg, on_event)
       local a = r.text:match("[Aa]nswer%s*:[^\n]*")
       res.answer = a
     else
+      res.prompt = T.prompt(inst, "tot", nil, { shots = cfg.shots, format = cfg.format })
       local tree, answer, cost = tot(lm, T, inst, method, cfg, on_event)
       res.tree, res.answer, res.search_cost = tree, answer, cost
     end

@@ -88,7 +88,7 @@ function V.path_text(S, node)
     end
     return (res.prompt or "") .. table.concat(out, "\n")
   end
-  if node.id == 0 then return res.prompt or (S.inst and S.T.prompt(S.inst, "tot")) end
+  if node.id == 0 then return res.prompt end
   return nil
 end
 
@@ -160,7 +160,7 @@ end
 function V.plugin(ctx)
   local S = { sel = 1, models = {} }
   local function usage()
-    return "usage: :tree model=M [task=numpath] [method=tot-bfs] [seed=1] [difficulty=1] [k= b= gen= eval= votes= threshold= budget= depth= temp= shots=]"
+    return "usage: :tree model=M [task=numpath] [method=tot-bfs] [seed=1] [difficulty=1] [k= b= gen= eval= votes= threshold= budget= depth= temp= shots= format=]"
   end
   local function command(args)
     local kv, rest = ctx.E.parse_words(args)
@@ -198,7 +198,7 @@ function V.plugin(ctx)
     S.running = true
     lab.ui.redraw()
     local rec = ctx.E.record_begin("tree", { task = o.task, methods = { S.method }, first = o.first, difficulty = o.difficulty,
-      model = o.model, k = cfg.k, b = cfg.b, gen = cfg.gen, eval = cfg.eval }, cfg.seed, { m })
+      model = o.model, k = cfg.k, b = cfg.b, gen = cfg.gen, eval = cfg.eval, format = cfg.format }, cfg.seed, { m })
     local res = ctx.R.run(S.lm, T, inst, S.method, cfg, function(kind, node, tree)
       S.tree = tree
       lab.ui.redraw()

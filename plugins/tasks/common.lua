@@ -266,12 +266,34 @@ end
 --   "ats-bfs", "ats-dfs"  the ATS system text, the rules, worked
 --              trajectories, the question
 -- shots: how many worked examples (default: all the task has; 0: none).
+-- format: "full" (default: as above) or "question": no rules, no examples,
+-- no "Let's think step by step.": the prompt is "Question: <question>\n"
+-- and the steps so far, the text a model trained on the task's worked
+-- solutions (`inst.question` / `inst.solution`, T.training_pair;
+-- docs/training.md recipe 2) saw before its completion. "cot" and "tot" are
+-- then that prompt, "sample" / "propose" / "value" add their suffix; ATS
+-- has no such form (its completions are trajectories, not solutions).
+C.FORMATS = { "full", "question" }
+
 function C.prompt(T, inst, method, state, o)
   local shots = o and o.shots
-  local head = T.rules .. "\n" .. T.step_help .. "\n" .. T.answer_help .. "\n\n"
+  local format = o and o.format or "full"
+  if format ~= "full" and format ~= "question" then
+    error(fmt("unknown prompt format '%s' (formats: %s)", tostring(format), concat(C.FORMATS, ", ")), 2)
+  end
   local q = "Question: " .. T.question(inst) .. "\n"
   state = state or T.start(inst)
   local so_far = #state.steps > 0 and (C.steps_text(state) .. "\n") or ""
+  if format == "question" then
+    if method == "cot" or method == "tot" then return q .. so_far
+    elseif method == "sample" or method == "propose" or method == "value" then
+      return q .. so_far .. C.suffix(T, inst, state, method)
+    elseif method == "ats-bfs" or method == "ats-dfs" then
+      error(fmt("the prompt format 'question' has no %s form (ATS needs the full prompt)", method), 2)
+    end
+    error("unknown prompt method '" .. tostring(method) .. "'", 2)
+  end
+  local head = T.rules .. "\n" .. T.step_help .. "\n" .. T.answer_help .. "\n\n"
   if method == "cot" then
     return head .. example_block(T, "cot", shots) .. q .. "Let's think step by step.\n"
   elseif method == "tot" then
@@ -388,6 +410,9 @@ function C.finish(T)
   T.prompt = function(inst, method, state, o) return C.prompt(T, inst, method, state, o) end
   T.suffix = function(inst, state, what) return C.suffix(T, inst, state, what) end
   T.solution = function(inst) return C.worked(T, inst, assert(T.solve(inst), "unsolvable instance")) end
+  -- a training example in the "question" prompt format: prompt, completion
+  -- (train on these, then search with the prompt format "question")
+  T.training_pair = function(inst) return C.prompt(T, inst, "cot", nil, { format = "question" }), inst.solution end
   -- the generator's instance, with its text fields
   local make = T.make
   T.generate = function(seed, difficulty)

@@ -203,6 +203,31 @@ test("steps: apply parses a model's step line, refuses wrong ones", function()
   check.fails("not a step", W.apply(w, ws, "drink B"))
 end)
 
+test("prompt format 'question': the training pair's prompt, then the steps (every task)", function()
+  for _, name in ipairs(tasks.NAMES) do
+    local T = tasks.get(name)
+    local inst = T.generate(3, 1)
+    local p, c = T.training_pair(inst)
+    check.eq(p, "Question: " .. inst.question .. "\n", name .. ": the training prompt")
+    check.eq(c, inst.solution, name .. ": the training completion")
+    local q = { format = "question" }
+    check.eq(T.prompt(inst, "cot", nil, q), p, name .. ": cot")
+    check.eq(T.prompt(inst, "tot", nil, q), p, name .. ": a tree's root")
+    -- a node after the solution's first step is the training text up to there
+    local path = assert(T.solve(inst))
+    local st = assert(T.apply(inst, T.start(inst), path[1]))
+    local first = p .. "Step 1: " .. path[1] .. "\n"
+    check.eq(T.prompt(inst, "tot", st, q), first, name .. ": a node")
+    check.eq((p .. c):sub(1, #first), first, name .. ": the node's text begins the training text")
+    check.eq(T.prompt(inst, "sample", st, q), first .. "Step 2:", name .. ": sample")
+    check.ok(T.prompt(inst, "value", st, q):find("^" .. first:gsub("%p", "%%%0") .. "Now: "), name .. ": value")
+    check.ok(not T.prompt(inst, "cot", nil, q):find(T.rules, 1, true), name .. ": no rules")
+    check.ok(T.prompt(inst, "cot"):find(T.rules, 1, true), name .. ": the full format has them")
+    check.raises("format 'question' has no ats%-bfs form", T.prompt, inst, "ats-bfs", nil, q)
+    check.raises("unknown prompt format 'chat' %(formats: full, question%)", T.prompt, inst, "cot", nil, { format = "chat" })
+  end
+end)
+
 -- ---- search with the oracle ----
 
 -- an oracle that also counts what the search asks of it

@@ -129,6 +129,30 @@ test("every method on stories260K: the accounting equals the independent count",
   end
 end)
 
+test("prompt format 'question': a search's nodes are the tokens the trained model saw", function()
+  lab.budget{ seconds = 120 }
+  local m = open()
+  local T = tasks.get("numpath")
+  local inst = T.generate(5, 2)
+  local cfg = {}
+  for k, v in pairs(R.DEFAULTS) do cfg[k] = v end
+  cfg.format, cfg.gen, cfg.eval, cfg.keep_paths = "question", "moves", "verifier", true
+  local res = R.run(TM.new(m), T, inst, "tot-bfs", cfg)
+  check.ok(res.ok, "the verifier's BFS over the moves solves it: " .. tostring(res.why))
+  local p, c = T.training_pair(inst)
+  check.eq(res.prompt, p, "the root's prompt")
+  -- the solution node's tokens: the training example's (prompt with BOS,
+  -- completion as its continuation) up to the summary line
+  local node = res.tree.solution
+  local steps = c:match("^(.*\n)Answer:")
+  local want = m:tokenize(p)
+  for _, t in ipairs(m:tokenize(steps, { bos = false, context = true })) do want[#want + 1] = t end
+  check.same_list(node.path_tokens, want, "the solution's path = the training tokens")
+  -- and ATS has no such prompt: a clear error, not a search
+  local r2 = R.run(TM.new(m), T, inst, "ats-bfs", cfg)
+  check.ok(r2.error and r2.error:find("format 'question' has no ats%-bfs form"), "ATS refused: " .. tostring(r2.error))
+end)
+
 test("the tree plugin: :tree runs a search, the pane shows the tree, o asks for the loom", function()
   lab.budget{ seconds = 120 }
   check.ok(lab.plugin.load("tree"))
