@@ -2,9 +2,9 @@
  * types and the float helpers; built with -mavx512f -mavx512bw -mavx512vl
  * -mavx512dq -mfma -mf16c.
  *
- * Deliberately small: the quantized types keep their AVX2 kernels (their
- * slots stay NULL and vecdot.c falls back to the AVX2 back-end), which avoids
- * a second set of integer kernels that no machine here can run. Tails use
+ * The quantized types keep their AVX2 tiles (their slots stay NULL and
+ * vecdot.c falls back to the AVX2 back-end); with AVX512-VNNI the
+ * eight-wide and repacked kernels below take vpdpbusd. Tails use
  * masked loads (lanes past n read as zero and touch no memory), so every
  * length is handled without a scalar loop. Same tile contract as the AVX2
  * file (vecdot.h): y[j * ldy + r] = dot(W[r], X[j]), one read of each row.
