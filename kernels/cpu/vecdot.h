@@ -26,7 +26,8 @@
  *   ((1+5)+(3+7)); the last n % 8 products summed in order and added last.
  * The portable kernels and AVX2 keep exactly these orders (tests compare
  * them with memcmp); AVX-512 has its own float order (vecdot_avx512.c),
- * the same on all its paths, and uses the AVX2 kernels for quantized types.
+ * the same on all its paths; for quantized types it uses the AVX2 tiles and,
+ * with AVX512-VNNI, its own eight-wide and repacked kernels (same orders).
  */
 #ifndef VECDOT_H
 #define VECDOT_H

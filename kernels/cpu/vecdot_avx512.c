@@ -2,9 +2,9 @@
  * types and the float helpers; built with -mavx512f -mavx512bw -mavx512vl
  * -mavx512dq -mfma -mf16c.
  *
- * Deliberately small: the quantized types keep their AVX2 kernels (their
- * slots stay NULL and vecdot.c falls back to the AVX2 back-end), which avoids
- * a second set of integer kernels that no machine here can run. Tails use
+ * The quantized types keep their AVX2 tiles (their slots stay NULL and
+ * vecdot.c falls back to the AVX2 back-end); with AVX512-VNNI the
+ * eight-wide and repacked kernels below take vpdpbusd. Tails use
  * masked loads (lanes past n read as zero and touch no memory), so every
  * length is handled without a scalar loop. Same tile contract as the AVX2
  * file (vecdot.h): y[j * ldy + r] = dot(W[r], X[j]), one read of each row.
@@ -465,6 +465,74 @@ INLINE void r8v_q8_0_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, con
     }
 }
 
+/* Q4_K repacked (vd_block_q4_Kx8) against Q8_K rows. ORDER (the Q4_K order
+ * of vecdot.h, as r8_q4_K in vecdot_r8_avx2.c): per super-block the exact
+ * integer sums is = sum_s sc_s * dot_s over its eight sub-blocks and im =
+ * sum_s mn_s * (sum of the activation's codes in s), then acc = fma(is, d *
+ * dx, acc) and acc = fma(-im, dmin * dx, acc), one lane per row. A
+ * sub-block's 32 elements of eight rows are eight vectors of nibbles
+ * (unpacked once for all activations); each activation's dot_s is eight
+ * vpdpbusd (int32 lanes, so no int16 intermediate), scaled by sc_s with
+ * one vpmulld. |is| < 8 * 63 * 32 * 15 * 127 < 2^31: exact. */
+INLINE void r8v_q4_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x, size_t xs,
+                        float *y, int64_t ldy, const int NX) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const int64_t nb = cols / 256;
+    for (int64_t g = g0; g < g1; g++) {
+        const vd_block_q4_Kx8 *B = (const vd_block_q4_Kx8 *)w + g * nb;
+        const char *next = (const char *)(B + nb);
+        __m256 acc[VD_R8V_NX];
+        UNROLL for (int j = 0; j < NX; j++) acc[j] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const vd_block_q4_Kx8 *K = B + b;
+            __m256i is[VD_R8V_NX];
+            UNROLL for (int j = 0; j < NX; j++) is[j] = _mm256_setzero_si256();
+            for (int c = 0; c < 4; c++) {
+                UNROLL for (int pf = 0; pf < 5; pf++) _mm_prefetch(next + b * sizeof *K + 64 * (5 * c + pf), _MM_HINT_T0);
+                UNROLL for (int h = 0; h < 2; h++) {   /* sub-block 2c + h: low (h = 0) or high nibbles */
+                    __m256i u[8];
+                    UNROLL for (int k = 0; k < 8; k++) {
+                        __m256i v = _mm256_loadu_si256((const __m256i *)(K->qs + 256 * c + 32 * k));
+                        u[k] = _mm256_and_si256(h ? _mm256_srli_epi16(v, 4) : v, m4);
+                    }
+                    __m256i sc = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)K->sc[2 * c + h]));
+                    UNROLL for (int j = 0; j < NX; j++) {
+                        const int8_t *q = ((const qt_block_q8_K *)(x + j * xs) + b)->qs + 64 * c + 32 * h;
+                        __m256i d0 = _mm256_setzero_si256(), d1 = _mm256_setzero_si256();
+                        UNROLL for (int k = 0; k < 8; k += 2) {
+                            d0 = _mm256_dpbusd_epi32(d0, u[k], bc4(q + 4 * k));
+                            d1 = _mm256_dpbusd_epi32(d1, u[k + 1], bc4(q + 4 * k + 4));
+                        }
+                        is[j] = _mm256_add_epi32(is[j], _mm256_mullo_epi32(_mm256_add_epi32(d0, d1), sc));
+                    }
+                }
+            }
+            /* [mn_2p, mn_2p+1] per row against the two sub-blocks' code sums */
+            __m256i mn[4];
+            UNROLL for (int p = 0; p < 4; p++) mn[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)K->mn[p]));
+            __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)K->d));
+            __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)K->dmin));
+            UNROLL for (int j = 0; j < NX; j++) {
+                const qt_block_q8_K *xb = (const qt_block_q8_K *)(x + j * xs) + b;
+                __m256i im = _mm256_setzero_si256();
+                UNROLL for (int p = 0; p < 4; p++) {
+                    const int16_t *bs = xb->bsums + 4 * p;
+                    uint32_t pair = (uint16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
+                    im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[p], _mm256_set1_epi32((int32_t)pair)));
+                }
+                __m256 dx = _mm256_set1_ps(xb->d);
+                acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[j]), _mm256_mul_ps(dw, dx), acc[j]);
+                acc[j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(im), _mm256_mul_ps(dm, dx), acc[j]);
+            }
+        }
+        UNROLL for (int j = 0; j < NX; j++) _mm256_storeu_ps(y + j * ldy + 8 * g, acc[j]);
+    }
+}
+
+/* Q4_K's body takes no off/dx (it reads its Q8_K rows). */
+#define r8v_q4_K_body(w, cols, g0, g1, x, xs, off, dx, y, ldy, NX) \
+    ((void)(off), (void)(dx), r8v_q4_K_nx(w, cols, g0, g1, x, xs, y, ldy, NX))
+
 #define R8V_WRAP(name, body)                                                                      \
     static void name(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *xv, size_t xs, \
                      int nx, const int32_t *off, const float *dx, float *y, int64_t ldy) {        \
@@ -482,9 +550,10 @@ INLINE void r8v_q8_0_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, con
     }
 R8V_WRAP(r8v_q4_0, r8v_q4_0_nx)
 R8V_WRAP(r8v_q8_0, r8v_q8_0_nx)
+R8V_WRAP(r8v_q4_K, r8v_q4_K_body)
 
 vd_r8_fn vd_r8_vnni(int wtype) {
-    return wtype == QT_Q4_0 ? r8v_q4_0 : wtype == QT_Q8_0 ? r8v_q8_0 : 0;
+    return wtype == QT_Q4_0 ? r8v_q4_0 : wtype == QT_Q8_0 ? r8v_q8_0 : wtype == QT_Q4_K ? r8v_q4_K : 0;
 }
 #else
 vd_x8_fn vd_x8_vnni(int wtype, unsigned wflags) { (void)wtype; (void)wflags; return 0; }
