@@ -371,8 +371,22 @@ return {
   api_level = 1,
   description = "multi-agent workflows in the workbench (the agents and architect panes) and the architect loop: logitlab run -w WS plugins/architect.lua -m MODEL --task-file T --examples FILE.jsonl (docs/agents.md)",
   on_load = function()
-    lab.ui.command_add("agents", "run a workflow: :agents workflow=FILE [lib=FILE.lua] [turns= tokens= seconds= depth=] TEXT", agents_cmd)
-    lab.ui.command_add("agents-show", "show a recorded agents run: :agents-show RUN", show_cmd)
+    -- a mistake (a file that is not there) or Ctrl-C ends the command with a
+    -- console line; raised out of the command it disabled the plugin
+    local function guarded(name, fn)
+      return function(args)
+        local ok, err = pcall(fn, args)
+        if not ok then
+          err = tostring(err)
+          if T.status == "running" then T.status = "failed: " .. err end
+          lab.print(err:sub(1, #name + 2) == name .. ": " and err or name .. ": " .. err)
+          lab.ui.redraw()
+        end
+      end
+    end
+    lab.ui.command_add("agents", "run a workflow: :agents workflow=FILE [lib=FILE.lua] [turns= tokens= seconds= depth=] TEXT",
+      guarded("agents", agents_cmd))
+    lab.ui.command_add("agents-show", "show a recorded agents run: :agents-show RUN", guarded("agents-show", show_cmd))
     lab.ui.command_add("architect", "draft and refine a workflow: :architect --task-file T --examples FILE.jsonl [--roles FILE.lua] [-m MODEL ...]", architect_cmd)
     lab.ui.pane_add("agents", {
       on_draw = function(w, h) return V.transcript_draw(T, w, h) end,
