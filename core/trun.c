@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "chat.h"
 #include "gguf.h"
@@ -220,11 +221,34 @@ static void cleanup(run *r) {
     model_close(r->base);
 }
 
+/* Whether the output can be written where it is asked for, checked before
+ * training: a missing or read-only folder found at the end lost the run. */
+static int check_output(const char *path, char *err, size_t errlen) {
+    char dir[4096];
+    const char *sl = strrchr(path, '/');
+    size_t n = sl ? (sl == path ? 1 : (size_t)(sl - path)) : 1;
+    if (n >= sizeof dir) return fail(err, errlen, TRAIN_EINVAL, "%s: the output's path is too long", path);
+    memcpy(dir, sl ? path : ".", n);
+    dir[n] = 0;
+    struct stat sb;
+    if (!*path || (sl && !sl[1])) return fail(err, errlen, TRAIN_EINVAL, "%s: the output must name a file", path);
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return fail(err, errlen, TRAIN_EINVAL, "%s: the output is a folder, not a file", path);
+    if (stat(dir, &sb) != 0)
+        return fail(err, errlen, TRAIN_EIO, "%s: cannot write the output: folder %s: %s", path, dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode)) return fail(err, errlen, TRAIN_EIO, "%s: cannot write the output: %s is not a folder", path, dir);
+    if (access(dir, W_OK) != 0)
+        return fail(err, errlen, TRAIN_EIO, "%s: cannot write the output into %s: %s", path, dir, strerror(errno));
+    return TRAIN_OK;
+}
+
 int trun_run(const trun_spec *s, trun_ready_fn ready, trun_step_fn step, void *ud, trun_result *res, char *err,
              size_t errlen) {
     memset(res, 0, sizeof *res);
     res->loss = res->val_loss = NAN;
     if (!s->output) return fail(err, errlen, TRAIN_EINVAL, "no output file");
+    int orc = check_output(s->output, err, errlen);
+    if (orc) return orc;
     run r = { .s = s, .step = step, .ud = ud, .res = res };
     int rc;
     if ((rc = open_model(&r, err, errlen)) || (rc = load_data(&r, err, errlen))) goto out;

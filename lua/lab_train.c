@@ -161,6 +161,15 @@ static void set_opts(lua_State *L, int a, trun_spec *s) {
 
 /* Every key lab.train reads: any other is a typo (`stpes = 2` would
  * otherwise train the default 200 steps) and is refused. */
+/* The Model at the top of the stack, the value of setting key: anything
+ * else is named as such (luaL_checkudata on a field said "bad argument #-1
+ * to '?'"). */
+static lmodel *model_field(lua_State *L, const char *key) {
+    if (!luaL_testudata(L, -1, "lab.Model"))
+        luaL_error(L, "lab.train: %s must be an open Model (lab.model.open), got %s", key, luaL_typename(L, -1));
+    return lab_model_check(L, -1);
+}
+
 static const char *const TRAIN_KEYS[] = {
     "model", "shape", "vocab", "texts", "sep", "examples", "generator", "n", "output", "steps", "batch",
     "seq_len", "accum", "lr", "lr_min", "warmup", "weight_decay", "beta1", "beta2", "eps", "clip", "seed",
@@ -189,13 +198,13 @@ static int l_train(lua_State *L) {
     set_opts(L, 1, &s);
     /* the model: finetune an open one, or a new shape with a vocabulary */
     lua_getfield(L, 1, "model");
-    if (!lua_isnil(L, -1)) s.base = lab_model_check(L, -1)->m;
+    if (!lua_isnil(L, -1)) s.base = model_field(L, "model")->m;
     lua_pop(L, 1);
     if (!s.base) {
         set_shape(L, 1, &s);
         lua_getfield(L, 1, "vocab");
         if (lua_isnil(L, -1)) luaL_error(L, "lab.train: give model = m (finetune) or shape = {...} and vocab = m");
-        const model *vm = lab_model_check(L, -1)->m;
+        const model *vm = model_field(L, "vocab")->m;
         lua_pop(L, 1);
         if (!model_gguf(vm)) return lab_fail(L, "lab.train: vocab must be a GGUF model (its tokenizer is copied)");
         s.tokenizer = model_path(vm);

@@ -435,6 +435,16 @@ void lhost_errmsg(lstate *st, lua_State *co, int status, char *err, size_t errle
     st->grace = grace;
 }
 
+/* Whether the stack from level up holds a Lua function: a traceback of C
+ * frames alone ("[C]: in ?", after a script that does not compile or a
+ * file that cannot be read) says nothing the message does not. */
+static bool has_lua_frame(lua_State *L, int level) {
+    lua_Debug ar;
+    for (; lua_getstack(L, level, &ar); level++)
+        if (lua_getinfo(L, "S", &ar) && ar.what[0] != 'C') return true;
+    return false;
+}
+
 /* Message handler: the error as a string, with the traceback of where it
  * was raised (memory errors bypass it; lhost_errmsg names them). */
 static int msgh(lua_State *L) {
@@ -444,7 +454,8 @@ static int msgh(lua_State *L) {
         if (user_code_ok(lhost_state(L)) && luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) msg = lua_tostring(L, -1);
         else msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }
-    luaL_traceback(L, L, msg, 1);
+    if (has_lua_frame(L, 1)) luaL_traceback(L, L, msg, 1);
+    else lua_pushstring(L, msg);
     return 1;
 }
 

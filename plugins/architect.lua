@@ -398,11 +398,16 @@ end
 -- A command's error (a bad argument, a workflow refused) is the user's, not
 -- the plugin's: one console line and the pane's message, and the plugin
 -- stays loaded (an error escaping a handler would disable it).
+-- a mistake (a file that is not there) or Ctrl-C ends the command with one
+-- console line; raised out of the command it disabled the plugin
 local function guarded(name, fn)
   return function(args)
     local ok, err = pcall(fn, args)
     if not ok then
-      T.msg = fmt(":%s: %s", name, tostring(err))
+      err = tostring(err)
+      if err:sub(1, #name + 2) == name .. ": " then err = err:sub(#name + 3) end
+      if T.status == "running" then T.status = "failed: " .. err end
+      T.msg = fmt(":%s: %s", name, err)
       lab.print(T.msg)
       lab.ui.redraw()
     end

@@ -401,7 +401,10 @@ return {
       local argv, perr = M.words(args)
       if not argv then lab.print("bestofn: " .. perr); return end
       local ok, err = pcall(M.main, argv, S)
-      if not ok then lab.print("bestofn: " .. tostring(err)) end
+      if not ok then
+        BV.fail(S, err)
+        lab.print("bestofn: " .. tostring(err))
+      end
       lab.ui.redraw()
     end)
     lab.ui.pane_add("bestofn", {

@@ -81,6 +81,9 @@ check_run "run: an error exits 1 with a traceback" 1 "err.lua:1: boom" "$LOGITLA
 check_run "run: the traceback names the caller" 1 "err.lua:2" "$LOGITLAB" run "$T/err.lua"
 printf 'local x = \n' > "$T/syntax.lua"
 check_run "run: a syntax error exits 1" 1 "syntax.lua" "$LOGITLAB" run "$T/syntax.lua"
+check "run: a syntax error is one line (no traceback of C frames alone)" test "$(wc -l <"$T/out")" -eq 1
+check_run "run: a missing file is one line" 1 "nope.lua: cannot open" "$LOGITLAB" run "$T/nope.lua"
+check_not "run: a missing file: no traceback" grep -q "stack traceback" "$T/out"
 printf 'while true do end\n' > "$T/loop.lua"
 check_run "run: an endless script is stopped by --budget" 1 "time budget of 0.3 s exceeded" "$LOGITLAB" run --budget 0.3 "$T/loop.lua"
 # lab.task_budget's wall time without engine work: the hook stops a spinning task

@@ -77,6 +77,9 @@ check_err "resume with other settings" "another learning rate" "$L" train $TINY 
 check_err "a model without a chat template" "stories260K.gguf has no chat template; name a family" "$L" finetune "$M/stories260K.gguf" --chat-template model -w none -o "$T/x.gguf" "$T/qa.jsonl"
 check_err "an unknown chat template" "unknown chat template 'vicuna'" "$L" finetune "$M/stories260K.gguf" --chat-template vicuna -w none -o "$T/x.gguf" "$T/qa.jsonl"
 check "no output written on failure" test ! -e "$T/x.gguf"
+# the output's place is checked before training (a missing folder was found after the last step: the run was lost)
+check_err "an output in a folder that does not exist: refused before training" "nodir/x.gguf: cannot write the output: folder .*/nodir: No such file" "$L" train $TINY --steps 3 -w none -o "$T/nodir/x.gguf" "$T/a.txt"
+check_err "an output that is a folder" "the output is a folder, not a file" "$L" train $TINY --steps 3 -w none -o "$T" "$T/a.txt"
 
 # the workbench plugin: :train, the loss-curve pane, the status item
 mkdir -p "$T/pws" && cp "$T/a.txt" "$T/pws/a.txt"
@@ -140,6 +143,15 @@ local ok, err = pcall(lab.train, { model = m, output = "k.gguf", texts = { "Once
 assert(not ok and err:find("unknown setting 'stpes'"), err)
 ok, err = pcall(lab.train, { model = m, output = "k.gguf", texts = { "Once upon a time." }, steps = "abc" })
 assert(not ok and err:find("lab.train: steps must be a number, got string"), err)
+-- a model given by name, not opened: the setting is named (was "bad argument #-1 to '?'")
+ok, err = pcall(lab.train, { model = "stories260K.gguf", output = "k.gguf", texts = { "Once upon a time." } })
+assert(not ok and err:find("lab.train: model must be an open Model (lab.model.open), got string", 1, true), err)
+ok, err = pcall(lab.train, { shape = { dim = 8, ffn = 16, layers = 1, heads = 1, kv_heads = 1, ctx = 32 }, vocab = 5,
+  output = "k.gguf", texts = { "Once upon a time." } })
+assert(not ok and err:find("lab.train: vocab must be an open Model (lab.model.open), got number", 1, true), err)
+-- an output in a folder that is not there: refused before training
+local r, why = lab.train{ model = m, output = "nodir/k.gguf", texts = { "Once upon a time." }, steps = 2 }
+assert(r == nil and why:find("nodir/k.gguf: No such file", 1, true), why)
 assert(not lab.fs.exists("k.gguf"))
 print("keys ok")
 LUA

@@ -47,6 +47,18 @@ if screen | grep -qF -- "--one-at-a-time"; then bad "the usage is not dumped int
 key :; keys "bestofn -m nosuch.gguf -p Once" Enter
 see "an unknown model: the option and the places looked" "bestofn: -m nosuch.gguf: no model file 'nosuch.gguf' (looked in" 5
 if screen | grep -qF "stack traceback"; then bad "no Lua traceback in the console"; else ok; fi
+# a run the KV cache cannot hold (rounds up to 32 x 200 tokens in 2048 cells): one line naming the round, and
+# the run shows stopped, not running for ever
+key :; keys "bestofn -m $M -p Once --n 64 --max-tokens 200 --no-record" Enter
+see "a full KV cache: the round and the engine's reason" "the KV cache is full" 30
+if screen | grep -qE "bestofn: round [0-9]+ \([0-9]+ candidates live\), token [0-9]+: "; then ok; else bad "the message names the round and token"; fi
+if screen | grep -qE "bestofn adaptive [0-9]+ ▶"; then bad "the status item still says running"; else ok; fi
+key 6
+n=0
+while [ $n -lt 16 ] && ! screen | grep -qF "adaptive stopped"; do key Tab; n=$((n + 1)); done
+see "the pane shows the run stopped" "adaptive stopped (run" 5
+see "and the reason" "stopped: round " 5
+key 5
 key :; keys "q!" Enter
 see "quits after the bestofn plugin" "EXITED 0"
 

@@ -283,10 +283,15 @@ function B.run(model, ptoks, o)
         if #live == 0 then break end
         local seqs = {}
         for i, c in ipairs(live) do seqs[i] = c.seq; acct.evaluated = acct.evaluated + c.seq:pending() end
+        -- an engine error (a full KV cache) names the round and the token it stopped at
+        local function got(r, err)
+          if r then return r end
+          error(fmt("round %d (%d candidates live), token %d: %s", round.index, #live, step, tostring(err)), 0)
+        end
         if o.batched == false then
-          for i, s in ipairs(seqs) do rows[i] = assert(s:eval()); acct.steps = acct.steps + 1 end
+          for i, s in ipairs(seqs) do rows[i] = got(s:eval()); acct.steps = acct.steps + 1 end
         else
-          rows = assert(lab.eval_batch(seqs))
+          rows = got(lab.eval_batch(seqs))
           acct.steps = acct.steps + 1
         end
         on_event("step", { step = step, live = #live })

@@ -80,12 +80,13 @@ function BV.draw(S, w, h)
   local a, win = run.acct, best_of(run)
   local out = {
     E.fit(fmt("%s%s %s%s | round %d | samples %d | tokens %d | probe tokens %d | engine steps %d%s",
-      run.mode, run.label and (" " .. run.label) or "", run.running and "running" or "done",
+      run.mode, run.label and (" " .. run.label) or "", run.running and "running" or run.failed and "stopped" or "done",
       #S.runs > 1 and fmt(" (run %d/%d)", S.cur, #S.runs) or "", #run.rounds,
       #run.candidates, a.tokens, a.probe_tokens, a.steps,
-      win and fmt(" | %s #%d %.4g", run.running and "best" or "winner", win.index, win.score) or ""), w),
+      win and fmt(" | %s #%d %.4g", (run.running or run.failed) and "best" or "winner", win.index, win.score) or ""), w),
     E.fit("prompt: " .. one_line(run.prompt or ""), w),
   }
+  if run.failed then out[#out + 1] = E.fit("stopped: " .. one_line(run.failed), w) end
   local n = #run.candidates
   if n == 0 then out[#out + 1] = "(no candidate yet)"; return out end
   S.sel = math.max(1, math.min(n, S.sel))
@@ -95,7 +96,7 @@ function BV.draw(S, w, h)
   end
   local c = run.candidates[S.sel]
   out[#out + 1] = E.fit(fmt("#%d seed %d T=%.3f %d tokens, probe tokens %d%s", c.index, c.seed, c.temp, #c.tokens,
-    c.probe_tokens or 0, win == c and (run.running and " (best so far)" or " (the winner)") or ""), w)
+    c.probe_tokens or 0, win == c and ((run.running or run.failed) and " (best so far)" or " (the winner)") or ""), w)
   out[#out + 1] = E.fit(S.msg or (LV.HELP .. " (prompt + candidate), [ ] other runs"), w)
   return out
 end
@@ -121,6 +122,15 @@ function BV.key(S, k)
 end
 
 -- The status item: the current run's samples and whether it runs.
+-- BV.fail(S, err): the runs under way ended by an error or Ctrl-C: they
+-- are shown stopped (not running for ever), with the reason.
+function BV.fail(S, err)
+  for _, run in ipairs(S.runs) do
+    if run.running then run.running, run.failed = false, tostring(err) end
+  end
+  lab.ui.redraw()
+end
+
 function BV.status(S)
   local run = S.runs[S.cur]
   if not run then return "" end

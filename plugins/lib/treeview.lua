@@ -217,7 +217,17 @@ function V.plugin(ctx)
     api_level = 1,
     description = "tree-search prompting (ToT, ATS) on puzzle tasks",
     on_load = function()
-      lab.ui.command_add("tree", "tree search: " .. usage(), command)
+      -- a mistake (model=nosuch.gguf) or Ctrl-C ends the command with a
+      -- console line; raised out of the command it disabled the plugin
+      lab.ui.command_add("tree", "tree search: " .. usage(), function(args)
+        local ok, err = pcall(command, args)
+        if not ok then
+          S.running = false
+          S.err = tostring(err)
+          lab.print("tree: " .. tostring(err))
+          lab.ui.redraw()
+        end
+      end)
       lab.ui.pane_add("tree", {
         on_draw = function(w, h) return V.draw(S, w, h) end,
         on_key = function(k) return V.key(S, k) end,

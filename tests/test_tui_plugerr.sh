@@ -1,0 +1,45 @@
+#!/bin/sh
+# Plugin commands in a real terminal (tmux): a mistake in a command's
+# arguments (a model or file that is not there) and Ctrl-C in the middle of
+# a run end the command with one console line; the plugin, its command and
+# its pane go on working. (An error raised out of a command disables its
+# plugin: `:tree model=nosuch.gguf` used to take :tree away for the session.)
+. "$(dirname "$0")/check.sh"
+. "$(dirname "$0")/tui_lib.sh"
+# cmd TEXT: type a command on the command line
+cmd() { key :; keys "$1" Enter; }
+
+start 140 40 -- --plugins "$ROOT/plugins" -p "'Once upon a time'"
+see "started with the plugins" "stories260K"
+key 5
+# ---- :tree ----
+cmd "tree model=nosuch.gguf"
+see "tree: a model that is not there is one console line" "tree: no model file 'nosuch.gguf'"
+not_see "the tree plugin is not disabled" "plugin tree failed"
+cmd "tree model=$M budget=2"
+see "tree: the command still runs" "tree tot-bfs"
+not_see "and is known" "unknown command 'tree'"
+# Ctrl-C in the middle of a long search: the search ends, the plugin stays
+# running: the status item 'tree tot-bfs N ▶'
+running() { screen | grep -qE 'tree tot-bfs [0-9]+ ▶'; }
+cmd "tree model=$M budget=100000 depth=50 k=8 gen=sample difficulty=5"
+n=0; while [ $n -lt 100 ] && ! running; do sleep 0.05; n=$((n + 1)); done
+if running; then ok; else bad "a long search runs"; fi
+keys C-c
+see "Ctrl-C stops it" "interrupted (Ctrl-C)" 10
+n=0; while [ $n -lt 200 ] && running; do sleep 0.05; n=$((n + 1)); done
+if running; then bad "the status item says the search runs no more"; else ok; fi
+not_see "the tree plugin is not disabled by Ctrl-C" "plugin tree failed"
+cmd "tree model=$M budget=2"
+if wait_for "unknown command 'tree'" 2; then bad "the tree command is there after Ctrl-C"; else ok; fi
+# ---- :agents, :agents-show ----
+cmd "agents workflow=nosuch.json Once upon a time"
+see "agents: a workflow file that is not there is one console line" "agents: workflow=nosuch.json:"
+not_see "the architect plugin is not disabled" "plugin architect failed"
+cmd "agents-show 99"
+see "agents-show still works: no such run" "agents-show: run 99 has no messages"
+cmd "agents-show abc"
+see "agents-show: a non-number gives the usage" "usage: :agents-show RUN"
+cmd "q!"
+see "quits" "EXITED 0"
+check_done
