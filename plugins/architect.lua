@@ -398,8 +398,6 @@ end
 -- A command's error (a bad argument, a workflow refused) is the user's, not
 -- the plugin's: one console line and the pane's message, and the plugin
 -- stays loaded (an error escaping a handler would disable it).
--- a mistake (a file that is not there) or Ctrl-C ends the command with one
--- console line; raised out of the command it disabled the plugin
 local function guarded(name, fn)
   return function(args)
     local ok, err = pcall(fn, args)
