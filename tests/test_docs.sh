@@ -5,7 +5,8 @@
 # build/logitlab (the binary under test), plugins/ and tests/ linked, and
 # ../shared beside it, so model names resolve as the docs say and nothing
 # is written into the checkout (workspaces/default, /tmp files go to $T).
-# Lines holding a placeholder ("...", `-w ws`, BASE) are skipped; the Lua examples
+# Lines holding a placeholder ("...", `-w ws`, a model in `WS/` that a recipe
+# trains, BASE) are skipped; the Lua examples
 # of docs/lua-api.md and docs/agents.md are run by test_lua.sh and
 # test_agents.sh.
 . "$(dirname "$0")/check.sh"
@@ -34,7 +35,7 @@ ran=0
 run_doc() {
   commands "$R/docs/$1" >"$T/cmds"
   while IFS= read -r c; do
-    case "$c" in *"..."*|*"-w ws"*) continue ;; esac
+    case "$c" in *"..."*|*"-w ws"*|*" WS/"*) continue ;; esac
     if printf '%s\n' "$c" | grep -qE ' \[?[A-Z]{3,}( |$)'; then continue; fi   # BASE EXPERT [N ...]
     ran=$((ran + 1))
     (cd "$T/root" && XS=../shared/models/real/llama2xs-260K.bin LOGITLAB_SHARED= sh -c "$c") >"$T/out.$ran" 2>"$T/err.$ran" </dev/null
