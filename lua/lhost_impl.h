@@ -378,6 +378,8 @@ int lab_train_start(lua_State *L, const struct trun_spec *s, lmodel *lm, const c
 ljob *lab_train_awaitable(lua_State *L, int idx);
 /* lab.fs's rules for a file to write: the joined path, or NULL with *why. */
 const char *lab_fs_resolve_new(lua_State *L, int idx, char *full, size_t cap, const char **why);
+/* lab.fs's rules for a file to read: its real path (PATH_MAX), or NULL with *why. */
+const char *lab_fs_resolve_existing(lua_State *L, int idx, char *full, const char **why);
 /* lab.store's read-write store, opened on first use; NULL with err set. */
 struct store *lab_store_writer(lhost *h, char *err, size_t errlen);
 /* Installs the sandbox: only the allowed libraries and wrapped functions. */
@@ -428,7 +430,7 @@ bool lab_is_seq(lua_State *L, int idx);
 /* Marks tokens [0, n_eval) of the Seq at idx as in the KV cache (a state
  * restored into its sequence, lab_kvstate.c). */
 void lab_seq_set_cached(lua_State *L, int idx, int32_t n_eval);
-/* priv.kv_state / priv.kv_restore (lab_kvstate.c), registered by lab_open_seq. */
+/* priv.kv_save / priv.kv_load / priv.kv_dims (lab_kvstate.c), registered by lab_open_seq. */
 void lab_open_kvstate(lua_State *L);
 /* Token ids from idx (an id, a table of ids, or text: BOS when bos, text
  * continuing a sequence when cont) into a new userdata left on the stack. */
