@@ -479,6 +479,60 @@ test("score jobs of concurrent tasks share engine steps and give, bit for bit, w
   check.ok(steps <= 6, "4 tasks x 3 lab.score in " .. steps .. " engine steps (alone: 12)")
 end)
 
+test("jobs of different kinds (eval, seq:score, lab.score) share engine steps and give, bit for bit, what they give alone", function()
+  local m = lab.model.open(MODEL)
+  local bits = function(x) return string.pack("<d", x) end
+  local base = {}
+  for i = 1, 3 do base[i] = m:seq(PROMPTS[i]); base[i]:eval() end
+  -- task 1 generates (eval jobs), task 2 scores on the cache (seq:score),
+  -- task 3 scores from scratch (lab.score), four rounds each
+  local function work(kind)
+    local out = {}
+    for r = 1, 4 do
+      if kind == 1 then
+        local nxt = base[1]:eval{ top = 3 }.top[1].id
+        local row = base[1]:append(nxt):eval{ top = 3 }
+        out[r] = { tok = row.top[1].id, lp = row.top[1].logprob }
+      elseif kind == 2 then
+        out[r] = base[2]:score(" there was a dog " .. r, { top = 2 })
+      else
+        out[r] = assert(lab.score(m, PROMPTS[3], " went to the park " .. r))
+      end
+    end
+    return out
+  end
+  local snap = base[1]:tokens()
+  local s0 = m:kv().steps
+  local alone = {}
+  for k = 1, 3 do alone[k] = work(k) end
+  local steps_alone = m:kv().steps - s0
+  base[1]:close()
+  base[1] = m:seq(snap)
+  base[1]:eval()
+  s0 = m:kv().steps
+  local tasks = {}
+  for k = 1, 3 do tasks[k] = lab.spawn(work, k) end
+  local got = {}
+  for k = 1, 3 do
+    local ok, r = lab.await(tasks[k])
+    check.ok(ok, r)
+    got[k] = r
+  end
+  local steps = m:kv().steps - s0
+  for r = 1, 4 do
+    check.eq(got[1][r].tok, alone[1][r].tok, "eval round " .. r)
+    check.eq(bits(got[1][r].lp), bits(alone[1][r].lp), "eval round " .. r .. " log-prob")
+    for k = 2, 3 do
+      local a, b = alone[k][r], got[k][r]
+      check.eq(#b.logprobs, #a.logprobs)
+      for j = 1, #a.logprobs do check.eq(bits(b.logprobs[j]), bits(a.logprobs[j]), "kind " .. k .. " round " .. r .. " token " .. j) end
+      check.eq(bits(b.logprob), bits(a.logprob))
+    end
+  end
+  check.ok(steps < steps_alone - 4, string.format("3 kinds x 4 rounds in %d engine steps (alone: %d)", steps, steps_alone))
+  for i = 1, 3 do base[i]:close() end
+end)
+
 test("seq:save / model:load: the same state, bit for bit; other weights refused", function()
   local m = lab.model.open(MODEL)
   local s = m:seq("Once upon a time")
