@@ -111,6 +111,10 @@ const char *lab_fs_resolve_new(lua_State *L, int idx, char *full, size_t cap, co
     return resolve_new(L, idx, full, cap, why);
 }
 
+const char *lab_fs_resolve_existing(lua_State *L, int idx, char *full, const char **why) {
+    return resolve_existing(L, idx, full, why);
+}
+
 /* What a non-regular file is, for the message. */
 static const char *kind_of(mode_t m) {
     return S_ISDIR(m) ? "a folder, not a regular file" : S_ISFIFO(m) ? "a FIFO, not a regular file"

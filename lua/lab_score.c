@@ -128,83 +128,57 @@ static void sc_run(ljob *j) {
     }
 }
 
-/* Several score jobs of one model (concurrent tasks' seq:score and
- * lab.score_batch) as one engine step, when all their forks can be made at
- * once and all their tokens fit one batch; otherwise, or when the shared
- * step fails, each job runs alone (the forks are dropped first, the
- * sequences never change). The kernels are batch-invariant, so a merged job
- * gives what it gives alone. */
-static void sc_run_group(ljob **js, int n) {
-    lmodel *m = js[0]->models[0];
-    int nb = ctx_n_batch(m->c), total = 0;
-    bool ok = true;
-    for (int g = 0; g < n; g++) {
-        sc_job *sj = js[g]->p;
-        for (int i = 0; i < sj->n_items; i++) {
-            sc_item *it = &sj->items[i];
-            it->fork = -1;
-            total += it->n_pre + it->n_cont - 1;
+/* A score job's share of a step shared with other jobs (lab_merge.c):
+ * a fork per item, made and rewound here, dropped by sc_undo (the
+ * sequences never change). */
+static void sc_undo(ljob *j, lmodel *m) {
+    sc_job *sj = j->p;
+    for (int i = 0; i < sj->n_items; i++)
+        if (sj->items[i].fork >= 0) {
+            ctx_seq_drop(m->c, sj->items[i].fork);
+            sj->items[i].fork = -1;
         }
-    }
-    ok = total <= nb;
-    for (int g = 0; g < n && ok; g++) {
-        sc_job *sj = js[g]->p;
-        for (int i = 0; i < sj->n_items && ok; i++) {
-            sc_item *it = &sj->items[i];
-            it->fork = ctx_seq_fork(m->c, it->seq);
-            ok = it->fork >= 0 && ctx_seq_rewind(m->c, it->fork, it->pos0) == 0;
-        }
-    }
-    ctx_entry *e = ok ? malloc(sizeof *e * (size_t)(total ? total : 1)) : NULL;
-    int *owner = e ? malloc(sizeof *owner * 2 * (size_t)(total ? total : 1)) : NULL;
-    int32_t *tpos = owner ? malloc(sizeof *tpos * (size_t)(total ? total : 1)) : NULL;
-    char err[256];
+}
+
+static int sc_prep(ljob *j, lmodel *m) {
+    sc_job *sj = j->p;
     int k = 0;
-    if (tpos) {
-        for (int g = 0; g < n; g++) {
-            sc_job *sj = js[g]->p;
-            for (int i = 0; i < sj->n_items; i++) {
-                sc_item *it = &sj->items[i];
-                for (int32_t t = 0; t < it->n_pre + it->n_cont - 1; t++) {
-                    e[k] = (ctx_entry){ it->fork, it->pos0 + t, it->toks[t], wanted(it, t) };
-                    owner[2 * k] = g;
-                    owner[2 * k + 1] = i;
-                    tpos[k++] = t;
-                }
-            }
+    for (int i = 0; i < sj->n_items; i++) sj->items[i].fork = -1;
+    for (int i = 0; i < sj->n_items; i++) {
+        sc_item *it = &sj->items[i];
+        it->sum = 0;
+        it->fork = ctx_seq_fork(m->c, it->seq);
+        if (it->fork < 0 || ctx_seq_rewind(m->c, it->fork, it->pos0) != 0) {
+            if (it->fork < 0) it->fork = -1;
+            sc_undo(j, m);
+            return -1;
         }
-        m->steps++;
-        ok = ctx_eval(m->c, e, k, err, sizeof err) == 0;
-        if (ok) m->evaluated += k;
+        k += it->n_pre + it->n_cont - 1;
     }
-    if (ok && tpos) {
-        int32_t r = 0;
-        for (int q = 0; q < k; q++) {
-            if (!e[q].logits) continue;
-            sc_job *sj = js[owner[2 * q]]->p;
-            reduce(sj, &sj->items[owner[2 * q + 1]], tpos[q], ctx_logits(m->c, r++), m->n_vocab);
-        }
-    }
-    free(e);
-    free(owner);
-    free(tpos);
-    for (int g = 0; g < n; g++) {
-        sc_job *sj = js[g]->p;
-        for (int i = 0; i < sj->n_items; i++)
-            if (sj->items[i].fork >= 0) {
-                ctx_seq_drop(m->c, sj->items[i].fork);
-                sj->items[i].fork = -1;
-            }
-    }
-    if (ok && tpos) return;
-    for (int g = 0; g < n; g++) {             /* alone, from the start */
-        sc_job *sj = js[g]->p;
-        for (int i = 0; i < sj->n_items; i++) {
-            sj->items[i].sum = 0;
-        }
-        sc_run(js[g]);
+    return k;
+}
+
+static void sc_fill(ljob *j, ctx_entry *e) {
+    sc_job *sj = j->p;
+    int k = 0;
+    for (int i = 0; i < sj->n_items; i++) {
+        sc_item *it = &sj->items[i];
+        for (int32_t t = 0; t < it->n_pre + it->n_cont - 1; t++)
+            e[k++] = (ctx_entry){ it->fork, it->pos0 + t, it->toks[t], wanted(it, t) };
     }
 }
+
+static void sc_take(ljob *j, lmodel *m, const ctx_entry *e, int n, int32_t r) {
+    sc_job *sj = j->p;
+    int q = 0;
+    for (int i = 0; i < sj->n_items; i++) {
+        sc_item *it = &sj->items[i];
+        for (int32_t t = 0; t < it->n_pre + it->n_cont - 1 && q < n; t++, q++)
+            if (e[q].logits) reduce(sj, it, t, ctx_logits(m->c, r++), m->n_vocab);
+    }
+}
+
+static const ljob_part sc_part = { sc_prep, sc_fill, sc_take, sc_undo };
 
 static void sc_free(ljob *j) {
     sc_job *sj = j->p;
@@ -364,7 +338,8 @@ static sc_job *new_job(lua_State *L, int count, const sc_opts *o, bool single, l
     sj->top = o->top;
     sj->single = single;
     j->push = sc_push;
-    j->run_group = sc_run_group;
+    j->run_group = lab_run_parts;
+    j->part = &sc_part;
     j->models = calloc((size_t)count, sizeof *j->models);
     if (!j->models) luaL_error(L, "out of memory");
     *out = j;
@@ -420,6 +395,7 @@ typedef struct score_job {
     int32_t *toks;          /* (n) */
     float *lp;              /* (n - n_prefix) */
     double sum;
+    int32_t seq;            /* worker, in a shared step: its sequence, or -1 */
 } score_job;
 
 static void score_run(ljob *j) {
@@ -434,68 +410,47 @@ static void score_run(ljob *j) {
     }
 }
 
-/* Several lab.score jobs of one model as one engine step (each in a new
- * sequence, as core/score.c does, with its reduction: the log-softmax of
- * the next token in double, summed in order), when their tokens fit one
- * batch and are valid; otherwise, or when the step fails, each runs alone
- * through score_tokens. Rows are batch-invariant, so the results are what
- * each job gives alone. */
-static void score_run_group(ljob **js, int n) {
-    lmodel *m = js[0]->models[0];
-    int nb = ctx_n_batch(m->c), total = 0;
-    int32_t nv = m->n_vocab;
-    bool ok = true;
-    for (int g = 0; g < n && ok; g++) {
-        score_job *sj = js[g]->p;
-        ok = sj->n_prefix >= 1 && sj->n_prefix <= sj->n;
-        for (int32_t i = 0; i < sj->n && ok; i++) ok = sj->toks[i] >= 0 && sj->toks[i] < nv;
-        total += sj->n - 1;
+/* A lab.score job's share of a step shared with other jobs (lab_merge.c):
+ * a new sequence, as core/score.c makes, with its reduction (the
+ * log-softmax of the next token in double, summed in order); it takes part
+ * only when its tokens are valid (score_tokens, alone, says why not). */
+static int score_prep(ljob *j, lmodel *m) {
+    score_job *sj = j->p;
+    sj->seq = -1;
+    if (sj->n_prefix < 1 || sj->n_prefix > sj->n) return -1;
+    for (int32_t i = 0; i < sj->n; i++)
+        if (sj->toks[i] < 0 || sj->toks[i] >= m->n_vocab) return -1;
+    if ((sj->seq = ctx_seq_create(m->c)) < 0) {
+        sj->seq = -1;
+        return -1;
     }
-    ok = ok && total <= nb;
-    int32_t *seq = malloc(sizeof *seq * (size_t)n);
-    ctx_entry *e = ok && seq ? malloc(sizeof *e * (size_t)(total ? total : 1)) : NULL;
-    int *owner = e ? malloc(sizeof *owner * (size_t)(total ? total : 1)) : NULL;
-    int32_t *tpos = owner ? malloc(sizeof *tpos * (size_t)(total ? total : 1)) : NULL;
-    for (int g = 0; seq && g < n; g++) seq[g] = -1;
-    ok = ok && tpos;
-    for (int g = 0; g < n && ok; g++) ok = (seq[g] = ctx_seq_create(m->c)) >= 0;
-    char err[256];
-    int k = 0;
-    if (ok) {
-        for (int g = 0; g < n; g++) {
-            score_job *sj = js[g]->p;
-            sj->sum = 0;
-            for (int32_t t = 0; t < sj->n - 1; t++) {
-                e[k] = (ctx_entry){ seq[g], t, sj->toks[t], t >= sj->n_prefix - 1 };
-                owner[k] = g;
-                tpos[k++] = t;
-            }
-        }
-        m->steps++;
-        ok = ctx_eval(m->c, e, k, err, sizeof err) == 0;
-        if (ok) m->evaluated += k;
-    }
-    if (ok) {
-        int32_t r = 0;
-        for (int q = 0; q < k; q++) {
-            if (!e[q].logits) continue;
-            score_job *sj = js[owner[q]]->p;
-            const float *row = ctx_logits(m->c, r++);
-            int32_t t = tpos[q];
-            double l = (double)row[sj->toks[t + 1]] - logits_logsumexp(row, nv);
-            sj->lp[t - (sj->n_prefix - 1)] = (float)l;
-            sj->sum += l;
-        }
-    }
-    for (int g = 0; seq && g < n; g++)
-        if (seq[g] >= 0) ctx_seq_drop(m->c, seq[g]);
-    free(seq);
-    free(e);
-    free(owner);
-    free(tpos);
-    if (ok) return;
-    for (int g = 0; g < n; g++) score_run(js[g]);
+    sj->sum = 0;
+    return sj->n - 1;
 }
+
+static void score_fill(ljob *j, ctx_entry *e) {
+    score_job *sj = j->p;
+    for (int32_t t = 0; t < sj->n - 1; t++) e[t] = (ctx_entry){ sj->seq, t, sj->toks[t], t >= sj->n_prefix - 1 };
+}
+
+static void score_take(ljob *j, lmodel *m, const ctx_entry *e, int n, int32_t r) {
+    score_job *sj = j->p;
+    for (int32_t t = 0; t < n; t++) {
+        if (!e[t].logits) continue;
+        const float *row = ctx_logits(m->c, r++);
+        double l = (double)row[sj->toks[t + 1]] - logits_logsumexp(row, m->n_vocab);
+        sj->lp[t - (sj->n_prefix - 1)] = (float)l;
+        sj->sum += l;
+    }
+}
+
+static void score_undo(ljob *j, lmodel *m) {
+    score_job *sj = j->p;
+    if (sj->seq >= 0) ctx_seq_drop(m->c, sj->seq);
+    sj->seq = -1;
+}
+
+static const ljob_part score_part = { score_prep, score_fill, score_take, score_undo };
 
 static void score_free(ljob *j) {
     score_job *sj = j->p;
@@ -557,7 +512,8 @@ static int l_score_submit(lua_State *L) {
     j->models[0] = lm;
     j->n_models = 1;
     j->push = score_push;
-    j->run_group = score_run_group;
+    j->run_group = lab_run_parts;
+    j->part = &score_part;
     lwork_submit(lhost_of(L)->work, j);
     return 1;
 }

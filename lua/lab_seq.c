@@ -498,58 +498,39 @@ static void eval_run(ljob *j) {
     }
 }
 
-/* On the worker: eval jobs of concurrent tasks for one model in one
- * engine step. Only when all their tokens fit one batch; otherwise, or
- * when the shared step fails (it then appends nothing), each job runs
- * alone, so a merged job gives what it gives alone (the kernels are
- * batch-invariant) and fails only where it would fail alone. */
-static void eval_run_group(ljob **js, int n) {
-    lmodel *m = js[0]->models[0];
-    int nb = ctx_n_batch(m->c), total = 0;
-    for (int g = 0; g < n; g++) {
-        eval_job *ej = js[g]->p;
-        for (int i = 0; i < ej->n_items; i++) total += ej->items[i].n;
-    }
-    ctx_entry *e = total <= nb ? malloc(sizeof *e * (size_t)(total ? total : 1)) : NULL;
-    int *owner = e ? malloc(sizeof *owner * (size_t)(total ? total : 1) * 2) : NULL;
-    int32_t *tpos = owner ? malloc(sizeof *tpos * (size_t)(total ? total : 1)) : NULL;
-    char err[256];
+/* The eval job's share of a step shared with other jobs (lab_merge.c):
+ * every item's tokens, rows kept as eval_run keeps them. */
+static int eval_prep(ljob *j, lmodel *m) {
+    (void)m;
+    eval_job *ej = j->p;
     int k = 0;
-    if (tpos) {
-        for (int g = 0; g < n; g++) {
-            eval_job *ej = js[g]->p;
-            for (int i = 0; i < ej->n_items; i++) {
-                eval_item *it = &ej->items[i];
-                for (int32_t t = 0; t < it->n; t++) {
-                    e[k] = (ctx_entry){ it->seq, it->pos0 + t, it->toks[t], ej->o.all || t == it->n - 1 };
-                    owner[2 * k] = g;
-                    owner[2 * k + 1] = i;
-                    tpos[k++] = t;
-                }
-            }
+    for (int i = 0; i < ej->n_items; i++) k += ej->items[i].n;
+    return k;
+}
+
+static void eval_fill(ljob *j, ctx_entry *e) {
+    eval_job *ej = j->p;
+    int k = 0;
+    for (int i = 0; i < ej->n_items; i++) {
+        eval_item *it = &ej->items[i];
+        for (int32_t t = 0; t < it->n; t++)
+            e[k++] = (ctx_entry){ it->seq, it->pos0 + t, it->toks[t], ej->o.all || t == it->n - 1 };
+    }
+}
+
+static void eval_take(ljob *j, lmodel *m, const ctx_entry *e, int n, int32_t r) {
+    eval_job *ej = j->p;
+    int q = 0;
+    for (int i = 0; i < ej->n_items; i++) {
+        eval_item *it = &ej->items[i];
+        for (int32_t t = 0; t < it->n && q < n; t++, q++) {
+            it->n_done++;
+            if (e[q].logits) keep_row(&ej->o, it, ej->o.all ? t : 0, ctx_logits(m->c, r++), m->n_vocab);
         }
     }
-    if (!tpos || ctx_eval(m->c, e, k, err, sizeof err) != 0) {
-        if (tpos) m->steps++;
-        free(e);
-        free(owner);
-        free(tpos);
-        for (int g = 0; g < n; g++) js[g]->run(js[g]);
-        return;
-    }
-    m->steps++;
-    m->evaluated += k;
-    int32_t r = 0;
-    for (int q = 0; q < k; q++) {
-        eval_job *ej = js[owner[2 * q]]->p;
-        eval_item *it = &ej->items[owner[2 * q + 1]];
-        it->n_done++;
-        if (e[q].logits) keep_row(&ej->o, it, ej->o.all ? tpos[q] : 0, ctx_logits(m->c, r++), m->n_vocab);
-    }
-    free(e);
-    free(owner);
-    free(tpos);
 }
+
+static const ljob_part eval_part = { eval_prep, eval_fill, eval_take, NULL };
 
 static void eval_free(ljob *j) {
     eval_job *ej = j->p;
@@ -754,7 +735,8 @@ static int submit(lua_State *L, int first, int count, bool single, eval_opts *o)
     ej->o = *o;
     ej->single = single;
     j->push = eval_push;
-    j->run_group = eval_run_group;
+    j->run_group = lab_run_parts;
+    j->part = &eval_part;
     lab_job_set(L, job, j);                            /* the Job owns j (and the ids) from here */
     check_batch(L, first, count);
     int n_work = batch_table(L, job, first, count, !o->all && !reduced(o));

@@ -126,6 +126,9 @@ struct ljob {
      * The worker gives it the jobs that follow each other at the head of
      * the queue with the same run_group and one model, the same for all. */
     void (*run_group)(ljob **js, int n);
+    /* Optional: how the job takes part in an engine step shared with jobs
+     * of other kinds (lab_merge.c); its run_group is then lab_run_parts. */
+    const struct ljob_part *part;
     void (*free)(ljob *j);  /* frees the payload (any thread) */
     /* Pushes the results for lab.await once done (host thread); idx is the
      * Job userdata, whose uservalue 1 the submitter may have set. Returns
@@ -136,6 +139,28 @@ struct ljob {
     ljob *next;             /* queue link */
     void *p;                /* payload */
 };
+
+/* A job's share of an engine step (on the worker, lab_merge.c): eval,
+ * seq:score / lab.score_batch and lab.score jobs of one model that are
+ * queued together run as one ctx_eval when their entries fit one batch. */
+struct ctx_entry;
+typedef struct ljob_part {
+    /* Makes what the job's entries need (forks, sequences) and returns how
+     * many entries it adds; -1 when it cannot take part (nothing left made). */
+    int (*prep)(ljob *j, lmodel *m);
+    /* Writes those entries at e. */
+    void (*fill)(ljob *j, struct ctx_entry *e);
+    /* After the step: its entries e[0..n), whose rows with logits are the
+     * engine's rows r0, r0 + 1, ... in order. */
+    void (*take)(ljob *j, lmodel *m, const struct ctx_entry *e, int n, int32_t r0);
+    /* Drops what prep made (NULL: nothing to drop). */
+    void (*undo)(ljob *j, lmodel *m);
+} ljob_part;
+/* The run_group of jobs with a part: one shared step when every job can
+ * take part and all entries fit one batch; otherwise, or when the step
+ * fails (it then changes nothing), each job runs alone (run). Kernels are
+ * batch-invariant, so each job gets what it would alone. */
+void lab_run_parts(ljob **js, int n);
 
 ljob *lwork_job_new(void (*run)(ljob *), void (*free_fn)(ljob *), void *p);
 void lwork_job_ref(ljob *j);
@@ -387,6 +412,8 @@ int lab_train_start(lua_State *L, const struct trun_spec *s, lmodel *lm, const c
 ljob *lab_train_awaitable(lua_State *L, int idx);
 /* lab.fs's rules for a file to write: the joined path, or NULL with *why. */
 const char *lab_fs_resolve_new(lua_State *L, int idx, char *full, size_t cap, const char **why);
+/* lab.fs's rules for a file to read: its real path (PATH_MAX), or NULL with *why. */
+const char *lab_fs_resolve_existing(lua_State *L, int idx, char *full, const char **why);
 /* lab.store's read-write store, opened on first use; NULL with err set. */
 struct store *lab_store_writer(lhost *h, char *err, size_t errlen);
 /* Installs the sandbox: only the allowed libraries and wrapped functions. */
@@ -437,7 +464,7 @@ bool lab_is_seq(lua_State *L, int idx);
 /* Marks tokens [0, n_eval) of the Seq at idx as in the KV cache (a state
  * restored into its sequence, lab_kvstate.c). */
 void lab_seq_set_cached(lua_State *L, int idx, int32_t n_eval);
-/* priv.kv_state / priv.kv_restore (lab_kvstate.c), registered by lab_open_seq. */
+/* priv.kv_save / priv.kv_load / priv.kv_dims (lab_kvstate.c), registered by lab_open_seq. */
 void lab_open_kvstate(lua_State *L);
 /* Token ids from idx (an id, a table of ids, or text: BOS when bos, text
  * continuing a sequence when cont) into a new userdata left on the stack. */

@@ -102,13 +102,16 @@ priv.charge_tokens = function(n) if budgets[co_running()] then charge(n) end end
 
 -- ---- saving a sequence's state ------------------------------------------
 -- seq:save(name) writes kv/NAME.json (the weights' SHA-256, the tokens, how
--- many are in the KV cache, the cache's shape) and kv/NAME.kv (the K and V
--- rows of those positions, float32, from priv.kv_state). model:load(name)
+-- many are in the KV cache, the cache's shape, the cells' size and SHA-256)
+-- and kv/NAME.kv (the K and V rows of those positions, float32, written by
+-- priv.kv_save in C: the bytes never become a Lua string). model:load(name)
 -- checks the hash and the shape, makes a sequence of the tokens and copies
--- the rows into its cells (priv.kv_restore): no evaluation, and the rows
--- are the saved ones bit for bit, so every row after them is too. Files of
--- the first format (tokens only) load by evaluating the tokens again.
-local KV_FORMAT, KV_FORMAT1 = "logitlab-kv/2", "logitlab-kv/1"
+-- the rows into its cells (priv.kv_load, which checks the size and the
+-- SHA-256): no evaluation, and the rows are the saved ones bit for bit, so
+-- every row after them is too. Files of the second format (no checksum)
+-- still load; those of the first (tokens only) load by evaluating the
+-- tokens again.
+local KV_FORMAT, KV_FORMAT2, KV_FORMAT1 = "logitlab-kv/3", "logitlab-kv/2", "logitlab-kv/1"
 
 local function kv_path(fname, name)
   if type(name) ~= "string" or not name:match("^[%w_%-%.]+$") or name:find("%.%.") then
@@ -126,12 +129,11 @@ function Seq:save(name)
   local ok
   ok, err = lab.fs.mkdir("kv")
   if not ok then return nil, err end
-  local bytes, n_eval, n_layers, kv_dim = priv.kv_state(self)
-  ok, err = lab.fs.write(cells_path, bytes)
-  if not ok then return nil, err end
+  local bytes, cells_sha, n_eval, n_layers, kv_dim = priv.kv_save(self, cells_path)
+  if not bytes then return nil, cells_sha end
   return lab.fs.write(path, lab.json.encode({ format = KV_FORMAT, model_sha256 = sha, model = m:info().path,
     n_vocab = m:info().n_vocab, tokens = self:tokens(), n_eval = n_eval, n_layers = n_layers, kv_dim = kv_dim,
-    dtype = "f32", cells = cells_path, cells_bytes = #bytes }))
+    dtype = "f32", cells = cells_path, cells_bytes = bytes, cells_sha256 = cells_sha }))
 end
 
 -- the first format: the cache rebuilt by evaluating the saved tokens
@@ -156,8 +158,13 @@ function priv.Model:load(name)
   local text, err = lab.fs.read(path)
   if not text then return nil, err end
   local okj, d = pcall(lab.json.decode, text)
-  if not okj or type(d) ~= "table" or (d.format ~= KV_FORMAT and d.format ~= KV_FORMAT1) or type(d.tokens) ~= "table"
-    or math_type(d.n_eval) ~= "integer" then
+  if okj and type(d) == "table" and type(d.format) == "string" and d.format:match("^logitlab%-kv/")
+    and d.format ~= KV_FORMAT and d.format ~= KV_FORMAT2 and d.format ~= KV_FORMAT1 then
+    return nil, string_format("%s: format %s is not one this logitlab reads (%s, %s, %s): saved by a newer version?",
+      path, d.format, KV_FORMAT, KV_FORMAT2, KV_FORMAT1)
+  end
+  if not okj or type(d) ~= "table" or (d.format ~= KV_FORMAT and d.format ~= KV_FORMAT2 and d.format ~= KV_FORMAT1)
+    or type(d.tokens) ~= "table" or math_type(d.n_eval) ~= "integer" then
     return nil, path .. ": not a saved sequence (" .. KV_FORMAT .. ")"
   end
   local sha
@@ -187,16 +194,19 @@ function priv.Model:load(name)
   if d.format == KV_FORMAT1 then return load_by_eval(self, path, d) end
   local ok, s = pcall(self.seq, self, d.tokens)
   if not ok then return nil, path .. ": " .. tostring(s) end
-  local _, _, n_layers, kv_dim = priv.kv_state(s)
+  local n_layers, kv_dim = priv.kv_dims(s)
   if d.n_layers ~= n_layers or d.kv_dim ~= kv_dim or d.dtype ~= "f32" then
     s:close()
     return nil, string_format("%s holds a cache of %s layers x %s K/V dims (%s); this model's is %d x %d (f32)",
       path, tostring(d.n_layers), tostring(d.kv_dim), tostring(d.dtype), n_layers, kv_dim)
   end
-  local bytes
-  bytes, err = lab.fs.read(type(d.cells) == "string" and d.cells or "")
-  if not bytes then s:close(); return nil, path .. ": the saved cells: " .. tostring(err) end
-  ok, err = priv.kv_restore(s, bytes, n_eval)
-  if not ok then s:close(); return nil, d.cells .. ": " .. err end
+  local cells_sha = d.cells_sha256
+  if type(d.cells) ~= "string" or math_type(d.cells_bytes) ~= "integer"
+    or (d.format == KV_FORMAT and (type(cells_sha) ~= "string" or #cells_sha ~= 64)) then
+    s:close()
+    return nil, path .. ": the saved cells' file, size" .. (d.format == KV_FORMAT and " or SHA-256" or "") .. " is missing"
+  end
+  ok, err = priv.kv_load(s, d.cells, n_eval, d.cells_bytes, d.format == KV_FORMAT and cells_sha or nil)
+  if not ok then s:close(); return nil, err end
   return s
 end

@@ -4,8 +4,8 @@
  * for chains with top-p, typical-p, min-p, top-k, temperature and the dist
  * draw, the same seed picks the same tokens, and after every pick the
  * candidates hold the same ids, logits and probabilities, bit for bit
- * (memcmp), with the same flags. Once with the SIMD loops and once with the
- * scalar ones (vd_set_isa). */
+ * (memcmp), with the same flags. With the best SIMD loops, with AVX2 alone
+ * (where AVX-512 is there) and with the scalar ones (vd_set_isa). */
 #include "check.h"
 #include "smp_ref.h"
 
@@ -220,6 +220,11 @@ int main(void) {
     typical_vs_f64();
     int best = vd_isa();
     run(best >= VD_AVX2 ? "SIMD" : "portable");
+    if (best >= VD_AVX512) {                     /* AVX2 without the AVX-512 compaction */
+        vd_set_isa(VD_AVX2);
+        run("AVX2");
+        vd_set_isa(best);
+    }
     if (best >= VD_AVX2) {
         vd_set_isa(VD_PORTABLE);
         run("scalar");

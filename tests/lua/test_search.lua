@@ -479,6 +479,60 @@ test("score jobs of concurrent tasks share engine steps and give, bit for bit, w
   check.ok(steps <= 6, "4 tasks x 3 lab.score in " .. steps .. " engine steps (alone: 12)")
 end)
 
+test("jobs of different kinds (eval, seq:score, lab.score) share engine steps and give, bit for bit, what they give alone", function()
+  local m = lab.model.open(MODEL)
+  local bits = function(x) return string.pack("<d", x) end
+  local base = {}
+  for i = 1, 3 do base[i] = m:seq(PROMPTS[i]); base[i]:eval() end
+  -- task 1 generates (eval jobs), task 2 scores on the cache (seq:score),
+  -- task 3 scores from scratch (lab.score), four rounds each
+  local function work(kind)
+    local out = {}
+    for r = 1, 4 do
+      if kind == 1 then
+        local nxt = base[1]:eval{ top = 3 }.top[1].id
+        local row = base[1]:append(nxt):eval{ top = 3 }
+        out[r] = { tok = row.top[1].id, lp = row.top[1].logprob }
+      elseif kind == 2 then
+        out[r] = base[2]:score(" there was a dog " .. r, { top = 2 })
+      else
+        out[r] = assert(lab.score(m, PROMPTS[3], " went to the park " .. r))
+      end
+    end
+    return out
+  end
+  local snap = base[1]:tokens()
+  local s0 = m:kv().steps
+  local alone = {}
+  for k = 1, 3 do alone[k] = work(k) end
+  local steps_alone = m:kv().steps - s0
+  base[1]:close()
+  base[1] = m:seq(snap)
+  base[1]:eval()
+  s0 = m:kv().steps
+  local tasks = {}
+  for k = 1, 3 do tasks[k] = lab.spawn(work, k) end
+  local got = {}
+  for k = 1, 3 do
+    local ok, r = lab.await(tasks[k])
+    check.ok(ok, r)
+    got[k] = r
+  end
+  local steps = m:kv().steps - s0
+  for r = 1, 4 do
+    check.eq(got[1][r].tok, alone[1][r].tok, "eval round " .. r)
+    check.eq(bits(got[1][r].lp), bits(alone[1][r].lp), "eval round " .. r .. " log-prob")
+    for k = 2, 3 do
+      local a, b = alone[k][r], got[k][r]
+      check.eq(#b.logprobs, #a.logprobs)
+      for j = 1, #a.logprobs do check.eq(bits(b.logprobs[j]), bits(a.logprobs[j]), "kind " .. k .. " round " .. r .. " token " .. j) end
+      check.eq(bits(b.logprob), bits(a.logprob))
+    end
+  end
+  check.ok(steps < steps_alone - 4, string.format("3 kinds x 4 rounds in %d engine steps (alone: %d)", steps, steps_alone))
+  for i = 1, 3 do base[i]:close() end
+end)
+
 test("seq:save / model:load: the same state, bit for bit; other weights refused", function()
   local m = lab.model.open(MODEL)
   local s = m:seq("Once upon a time")
@@ -517,9 +571,37 @@ test("seq:save / model:load: the same state, bit for bit; other weights refused"
   d.n_layers = nil
   check.ok(lab.fs.write("kv/bad_shape.json", lab.json.encode(d)))
   check.fails("holds a cache of nil layers", m:load("bad_shape"))
+  -- the cells' file: cut short, damaged, recorded with the wrong size; a
+  -- format of another version; the second format (no checksum) still loads
   local cells = check.ok(lab.fs.read("kv/story_test2.kv"))
+  local d3 = lab.json.decode(check.ok(lab.fs.read("kv/story_test2.json")))
+  check.eq(d3.format, "logitlab-kv/3")
+  check.eq(#d3.cells_sha256, 64)
+  check.eq(d3.cells_bytes, #cells)
   check.ok(lab.fs.write("kv/story_test2.kv", cells:sub(1, #cells - 4)))
-  check.fails("the saved cells are", m:load("story_test2"))
+  check.fails("kv/story_test2.kv: " .. (#cells - 4) .. " bytes, the save wrote " .. #cells .. " %(the file was cut short",
+    m:load("story_test2"))
+  local flipped = cells:sub(1, 100) .. string.char((cells:byte(101) + 1) % 256) .. cells:sub(102)
+  check.ok(lab.fs.write("kv/story_test2.kv", flipped))
+  check.fails("kv/story_test2.kv: the cells' SHA%-256 is %x+, the save recorded " .. d3.cells_sha256 .. " %(the file is damaged%)",
+    m:load("story_test2"))
+  local d2 = lab.json.decode(check.ok(lab.fs.read("kv/story_test2.json")))
+  d2.cells_bytes = #cells - 4
+  check.ok(lab.fs.write("kv/bad_size.json", lab.json.encode(d2)))
+  check.fails("the saved cells are " .. (#cells - 4) .. " bytes, this model's", m:load("bad_size"))
+  d2.cells_bytes, d2.format = #cells, "logitlab-kv/9"
+  check.ok(lab.fs.write("kv/bad_size.json", lab.json.encode(d2)))
+  check.fails("kv/bad_size.json: format logitlab%-kv/9 is not one this logitlab reads", m:load("bad_size"))
+  d2.format, d2.cells_sha256 = "logitlab-kv/2", nil
+  check.ok(lab.fs.write("kv/bad_size.json", lab.json.encode(d2)))
+  check.ok(lab.fs.write("kv/story_test2.kv", cells))
+  local v2 = check.ok(m:load("bad_size"), "a file of the second format (no checksum) loads")
+  local r2 = v2:eval()
+  same = true
+  for id = 0, 511 do same = same and bits(r2:get(id)) == bits(before:get(id)) end
+  check.ok(same, "the second format's rows are the saved ones")
+  v2:close()
+  check.ok(lab.fs.write("kv/story_test2.kv", cells:sub(1, #cells - 4)))
   collectgarbage()
   check.eq(m:kv().seqs, seqs0, "a failed load leaves no sequence behind")
   d = lab.json.decode(check.ok(lab.fs.read("kv/story_test2.json")))
@@ -561,9 +643,33 @@ test("seq:save / model:load: the same state, bit for bit; other weights refused"
   check.fails("No such file", m:load("no_such_state"))
   check.raises("a name of letters", s.save, s, "../escape")
   for _, f in ipairs({ "story_test.json", "story_test.kv", "story_test2.json", "story_test2.kv", "bad_shape.json", "v1.json", "bad_tok.json",
-    "too_long.json" }) do
+    "too_long.json", "bad_size.json" }) do
     lab.fs.remove("kv/" .. f)
   end
+end)
+
+test("seq:save streams the cells from C: a long state costs the Lua heap nothing", function()
+  local m = lab.model.open(MODEL, { n_ctx = 1024 })
+  local toks = {}
+  for i = 1, 900 do toks[i] = 1 + (i * 37) % 500 end
+  local s = m:seq(toks)
+  s:eval()
+  collectgarbage()
+  collectgarbage()
+  local kb0 = collectgarbage("count")
+  check.ok(s:save("long_state"))
+  local kb1 = collectgarbage("count")
+  local d = lab.json.decode(check.ok(lab.fs.read("kv/long_state.json")))
+  check.ok(d.cells_bytes > 1000000, "a state of " .. d.cells_bytes .. " bytes")
+  check.ok((kb1 - kb0) * 1024 < d.cells_bytes / 10,
+    string.format("the save grew the Lua heap by %.0f KB for %d bytes of cells", kb1 - kb0, d.cells_bytes))
+  collectgarbage()
+  kb0 = collectgarbage("count")
+  local t = check.ok(m:load("long_state"))
+  check.ok((collectgarbage("count") - kb0) * 1024 < d.cells_bytes / 10, "the load too")
+  check.eq(t:kv().cells, 900)
+  lab.fs.remove("kv/long_state.json")
+  lab.fs.remove("kv/long_state.kv")
 end)
 
 test("a task budget charges what the engine evaluates, for every kind of job (m:kv().evaluated)", function()
