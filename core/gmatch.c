@@ -724,6 +724,12 @@ static const uint64_t *state_mask(gmatch_ctx *c, int32_t sid) {
         }
         for (int32_t i = 0; i < v->nn;) {
             int32_t d = v->ndepth[i];
+            /* a dead byte first: most children of a live node are, and the test
+             * reads less than the skip rule's */
+            const int32_t *row = c->st[walk[d - 1]].trans;
+            int32_t t = row && row[v->nbyte[i]] >= 0 ? row[v->nbyte[i]] : advance(c, walk[d - 1], v->nbyte[i]);
+            if (t < 0) { if (keep) free(m); return NULL; }
+            if (t == 0) { i = v->nend[i]; continue; }
             uint64_t sg = v->nsig[i];
             /* all pieces below fit x: each is in the bitset or dead (a piece ending inside
              * a character just past `dead` characters may live: walked) */
@@ -735,10 +741,6 @@ static const uint64_t *state_mask(gmatch_ctx *c, int32_t sid) {
                 i = v->nend[i];
                 continue;
             }
-            const int32_t *row = c->st[walk[d - 1]].trans;
-            int32_t t = row && row[v->nbyte[i]] >= 0 ? row[v->nbyte[i]] : advance(c, walk[d - 1], v->nbyte[i]);
-            if (t < 0) { if (keep) free(m); return NULL; }
-            if (t == 0) { i = v->nend[i]; continue; }
             walk[d] = t;
             for (int32_t k = 0, j = v->ntok[i]; k < v->ntokn[i]; k++, j++) {
                 int32_t id = v->sorted[j];

@@ -847,6 +847,11 @@ static char *read_file(const char *path, size_t *len, const char **why) {
 }
 
 int gram_from_option(gram **out, const char *kind, const char *value, char *err, size_t errlen) {
+    return gram_from_option_opts(out, kind, value, NULL, err, errlen);
+}
+
+int gram_from_option_opts(gram **out, const char *kind, const char *value, const gram_schema_opts *o,
+                          char *err, size_t errlen) {
     *out = NULL;
     bool file = strcmp(kind, "grammar") == 0 || strcmp(kind, "json-schema") == 0;
     if (file) {
@@ -855,7 +860,7 @@ int gram_from_option(gram **out, const char *kind, const char *value, char *err,
         char *text = read_file(value, &n, &why);
         if (!text) { snprintf(err, errlen, "%s: cannot read the file: %s", value, why); return GRAM_ESYNTAX; }
         char e[400];
-        int rc = kind[0] == 'g' ? gram_parse(out, text, n, e, sizeof e) : gram_from_schema(out, text, n, e, sizeof e);
+        int rc = kind[0] == 'g' ? gram_parse(out, text, n, e, sizeof e) : gram_from_schema_opts(out, text, n, o, e, sizeof e);
         if (rc) snprintf(err, errlen, "%s: %s", value, e);
         free(text);
         return rc;

@@ -62,6 +62,14 @@ int gram_parse(gram **out, const char *text, size_t len, char *err, size_t errle
 /* JSON Schema text (or the GBNF it compiles to: *gbnf is malloc'ed, caller frees). */
 int gram_from_schema(gram **out, const char *json, size_t len, char *err, size_t errlen);
 int gram_schema_gbnf(char **gbnf, const char *json, size_t len, char *err, size_t errlen);
+/* How a schema compiles (docs/sampling.md, "JSON Schema"). Zero: the defaults. */
+typedef struct gram_schema_opts {
+    bool ignore_unenforceable;  /* compile without keywords a grammar cannot check (not, if,
+                                 * uniqueItems, ...) instead of refusing the schema */
+    bool compact;               /* no whitespace between JSON tokens (else a short run may) */
+} gram_schema_opts;
+int gram_from_schema_opts(gram **out, const char *json, size_t len, const gram_schema_opts *o, char *err, size_t errlen);
+int gram_schema_gbnf_opts(char **gbnf, const char *json, size_t len, const gram_schema_opts *o, char *err, size_t errlen);
 /* A regular expression matched in full: literals, ., [classes], \d \w \s
  * (and negations), escapes, groups (?:...), |, * + ? {m} {m,} {m,n}; ^ and $
  * only at the ends. */
@@ -75,6 +83,9 @@ int gram_from_choices(gram **out, const char *const *choices, int32_t n, char *e
  * "regex" (the expression), "choice" (strings separated by ','). Errors
  * start with the file name where there is one. */
 int gram_from_option(gram **out, const char *kind, const char *value, char *err, size_t errlen);
+/* The same with schema options (used for kind "json-schema" only; NULL: defaults). */
+int gram_from_option_opts(gram **out, const char *kind, const char *value, const gram_schema_opts *o,
+                          char *err, size_t errlen);
 
 gram *gram_ref(gram *g);
 void gram_unref(gram *g);   /* NULL is fine */

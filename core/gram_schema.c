@@ -39,6 +39,7 @@ typedef struct sc {
     char *err;
     size_t errlen;
     int rc;
+    gram_schema_opts o;
 } sc;
 
 static int sc_fail(sc *s, const char *path, const char *fmt, ...) {
@@ -54,8 +55,9 @@ static int sc_fail(sc *s, const char *path, const char *fmt, ...) {
     return s->rc;
 }
 
+static const char *WS = "ws ::= ([ \\t\\n] [ \\t]{0,8})?\n";
+static const char *WS_COMPACT = "ws ::= \"\"\n";
 static const char *BASE =
-    "ws ::= ([ \\t\\n] [ \\t]{0,8})?\n"
     "jchar ::= [^\"\\\\\\x00-\\x1F] | \"\\\\\" ([\"\\\\/bfnrt] | \"u\" [0-9a-fA-F]{4})\n"
     "jstring ::= \"\\\"\" jchar* \"\\\"\"\n"
     "jint ::= \"-\"? (\"0\" | [1-9] [0-9]{0,15})\n"
@@ -653,10 +655,36 @@ static bool oneof_disjoint(sc *s, const json *arr, const char *path) {
     return true;
 }
 
+/* Assertions a context-free grammar over the text cannot make (they compare
+ * parts of the value with each other, negate a schema, or depend on a
+ * condition). Ignoring one silently would let invalid JSON through, so the
+ * schema is refused unless the caller asked to ignore them. */
+static const char *const UNENFORCEABLE[] = {
+    "not", "if", "then", "else", "uniqueItems", "patternProperties", "dependentRequired",
+    "dependentSchemas", "dependencies", "propertyNames", "contains", "minContains", "maxContains",
+    "minProperties", "maxProperties", "prefixItems", "additionalItems", "unevaluatedProperties",
+    "unevaluatedItems", "$dynamicRef", "$recursiveRef",
+};
+
+static bool check_keywords(sc *s, const json *v, const char *path) {
+    if (s->o.ignore_unenforceable) return true;
+    for (const json *c = v->child; c; c = c->next)
+        for (size_t i = 0; i < sizeof UNENFORCEABLE / sizeof *UNENFORCEABLE; i++)
+            if (strlen(UNENFORCEABLE[i]) == c->klen && memcmp(UNENFORCEABLE[i], c->key, c->klen) == 0) {
+                char p2[512];
+                child_path(p2, sizeof p2, path, UNENFORCEABLE[i]);
+                return sc_fail(s, p2, "'%s' cannot be enforced by a grammar; remove it, or compile "
+                               "ignoring it (gen --schema-ignore-unenforceable, Lua "
+                               "{ignore_unenforceable = true}: outputs may then violate it)", UNENFORCEABLE[i]), false;
+            }
+    return true;
+}
+
 static bool compile(sc *s, const json *v, const char *path, gram_buf *out) {
     if (s->rc) return false;
     if (v->type == JSON_BOOL) { gram_buf_puts(out, v->b ? "jvalue" : "[^\\x00-\\U0010FFFF]"); return true; }
     if (v->type != JSON_OBJ) return sc_fail(s, path, "a schema must be an object or a boolean"), false;
+    if (!check_keywords(s, v, path)) return false;
     const json *t;
     if (json_get(v, "$ref")) return compile_ref(s, v, path, out);
     if ((t = json_get(v, "const"))) { value_literal(s, t, out); return true; }
@@ -710,17 +738,23 @@ static bool compile(sc *s, const json *v, const char *path, gram_buf *out) {
 }
 
 int gram_schema_gbnf(char **gbnf, const char *text, size_t len, char *err, size_t errlen) {
+    return gram_schema_gbnf_opts(gbnf, text, len, NULL, err, errlen);
+}
+
+int gram_schema_gbnf_opts(char **gbnf, const char *text, size_t len, const gram_schema_opts *o, char *err, size_t errlen) {
     *gbnf = NULL;
     char perr[200];
     json_doc *d = json_parse(text, len, perr, sizeof perr);
     if (!d) { snprintf(err, errlen, "schema: %s", perr); return GRAM_ESYNTAX; }
     sc s = { .root = json_root(d), .err = err, .errlen = errlen };
+    if (o) s.o = *o;
     gram_buf top = { 0 };
     bool ok = compile(&s, s.root, "", &top);
     gram_buf all = { 0 };
     if (ok) {
         gram_buf_printf(&all, "root ::= %s\n", top.s ? top.s : "jvalue");
         gram_buf_add(&all, s.rules.s ? s.rules.s : "", s.rules.n);
+        gram_buf_puts(&all, s.o.compact ? WS_COMPACT : WS);
         gram_buf_puts(&all, BASE);
     }
     int rc = s.rc;
@@ -736,9 +770,13 @@ int gram_schema_gbnf(char **gbnf, const char *text, size_t len, char *err, size_
 }
 
 int gram_from_schema(gram **out, const char *text, size_t len, char *err, size_t errlen) {
+    return gram_from_schema_opts(out, text, len, NULL, err, errlen);
+}
+
+int gram_from_schema_opts(gram **out, const char *text, size_t len, const gram_schema_opts *o, char *err, size_t errlen) {
     *out = NULL;
     char *g;
-    int rc = gram_schema_gbnf(&g, text, len, err, errlen);
+    int rc = gram_schema_gbnf_opts(&g, text, len, o, err, errlen);
     if (rc) return rc;
     char e2[300];
     rc = gram_parse(out, g, strlen(g), e2, sizeof e2);

@@ -81,6 +81,26 @@ static void test_errors(void) {
     gram_unref(g);
     const char *o4 = "{\"type\":\"number\",\"minimum\":-0.5,\"maximum\":-0.25}";
     CHECK(gram_from_schema(&g, o4, strlen(o4), err, sizeof err) != 0 && strstr(err, "no number the grammar can express"), "a range inside one unit is refused: %s", err);
+    /* keywords a grammar cannot check are refused (pointer and keyword), or skipped on request */
+    static const struct { const char *schema, *want; } un[] = {
+        { "{\"type\":\"array\",\"uniqueItems\":true}", "schema at /uniqueItems: 'uniqueItems' cannot be enforced" },
+        { "{\"properties\":{\"a\":{\"not\":{\"type\":\"null\"}}}}", "schema at /properties/a/not: 'not' cannot" },
+        { "{\"items\":{\"if\":{\"type\":\"string\"},\"then\":{\"maxLength\":2}}}", "schema at /items/if: 'if'" },
+        { "{\"type\":\"object\",\"patternProperties\":{\"^x\":{}}}", "/patternProperties: 'patternProperties'" },
+        { "{\"$defs\":{\"d\":{\"dependentRequired\":{\"a\":[\"b\"]}}},\"$ref\":\"#/$defs/d\"}", "/dependentRequired: 'dependentRequired'" },
+        { "{\"anyOf\":[{\"type\":\"object\",\"minProperties\":1}]}", "schema at /anyOf/0/minProperties" },
+    };
+    for (size_t i = 0; i < sizeof un / sizeof *un; i++) {
+        CHECK(gram_from_schema(&g, un[i].schema, strlen(un[i].schema), err, sizeof err) != 0 && strstr(err, un[i].want)
+              && strstr(err, "--schema-ignore-unenforceable"), "unenforceable %zu refused: %s", i, err);
+        gram_schema_opts lax = { .ignore_unenforceable = true };
+        CHECK(gram_from_schema_opts(&g, un[i].schema, strlen(un[i].schema), &lax, err, sizeof err) == 0, "ignored on request %zu: %s", i, err);
+        gram_unref(g);
+    }
+    /* a property named like a keyword is a name, not the keyword */
+    const char *pn = "{\"properties\":{\"not\":{\"type\":\"integer\"},\"if\":{}}}";
+    CHECK(gram_from_schema(&g, pn, strlen(pn), err, sizeof err) == 0, "properties named not/if: %s", err);
+    gram_unref(g);
 }
 
 /* ---- brute force over a small vocabulary ------------------------------- */
@@ -244,10 +264,22 @@ static void walks_gbnf(gmatch_vocab *v, const char *file, int n_walks) {
     free(text);
 }
 
-static void walks_schema(gmatch_vocab *v, const char *schema_text, const char *name, int n_walks) {
+/* Whether text has a blank outside its JSON strings. */
+static bool blank_outside_strings(const char *t) {
+    bool in = false;
+    for (; *t; t++) {
+        if (in && *t == '\\' && t[1]) { t++; continue; }
+        if (*t == '"') in = !in;
+        else if (!in && (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')) return true;
+    }
+    return false;
+}
+
+static void walks_schema_opts(gmatch_vocab *v, const char *schema_text, const char *name, int n_walks,
+                              const gram_schema_opts *o) {
     gram *g;
     char err[300];
-    int rc = gram_from_schema(&g, schema_text, strlen(schema_text), err, sizeof err);
+    int rc = gram_from_schema_opts(&g, schema_text, strlen(schema_text), o, err, sizeof err);
     CHECK(rc == 0, "%s: %s", name, err);
     if (rc) return;
     json_doc *sd = json_parse(schema_text, strlen(schema_text), err, sizeof err);
@@ -263,12 +295,17 @@ static void walks_schema(gmatch_vocab *v, const char *schema_text, const char *n
         if (getenv("GRAM_SHOW") && w < 6) printf("%s: %s\n", name, buf);
         json_doc *d = json_parse(buf, n, err, sizeof err);
         const char *why = d ? sr_validate(json_root(d), json_root(sd)) : err;
+        if (!why && o && o->compact && blank_outside_strings(buf)) why = "a blank outside strings (compact)";
         if (why && bad++ < 3) CHECK(0, "%s: walk %d gave '%s': %s", name, w, buf, why);
         json_free(d);
     }
     CHECK(bad == 0 && ended > n_walks / 4, "%s: %d walks, %d ended, %d invalid", name, n_walks, ended, bad);
     gmatch_ctx_destroy(c);
     json_free(sd);
+}
+
+static void walks_schema(gmatch_vocab *v, const char *schema_text, const char *name, int n_walks) {
+    walks_schema_opts(v, schema_text, name, n_walks, NULL);
 }
 
 /* ---- regex, choices, clone/rewind, the stage ------------------------------- */
@@ -421,6 +458,16 @@ int main(int argc, char **argv) {
         else CHECK(0, "read %s", p);
         free(t);
     }
+    /* schema compiler output, default and compact whitespace, by brute force too */
+    const char *bs = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minimum\":-5,\"maximum\":12},"
+                     "\"b\":{\"enum\":[\"x\",[1]]}},\"required\":[\"a\"]}";
+    for (int k = 0; k < 2; k++) {
+        gram_schema_opts so = { .compact = k == 1 };
+        char *gb, err[300];
+        if (gram_schema_gbnf_opts(&gb, bs, strlen(bs), &so, err, sizeof err)) { CHECK(0, "schema for brute force: %s", err); continue; }
+        brute(k ? "schema compact" : "schema", gb, 4, 14);
+        free(gb);
+    }
     tok *t = NULL;
     gmatch_vocab *v = llama_vocab(&t);
     CHECK(v != NULL, "the Llama vocabulary loads");
@@ -428,7 +475,8 @@ int main(int argc, char **argv) {
         const char *gs[] = { "json.gbnf", "list.gbnf", "arithmetic.gbnf", "chess.gbnf", "c.gbnf" };
         for (size_t i = 0; i < 5; i++) walks_gbnf(v, gs[i], 40);
         char *tool = slurp("tests/data/grammars/tool.json");
-        if (tool) walks_schema(v, tool, "tool.json", 60);
+        gram_schema_opts compact = { .compact = true };
+        if (tool) walks_schema(v, tool, "tool.json", 60), walks_schema_opts(v, tool, "tool.json compact", 40, &compact);
         else CHECK(0, "read tool.json");
         free(tool);
         const char *nested =
