@@ -97,6 +97,17 @@ static void test_errors(void) {
         CHECK(gram_from_schema_opts(&g, un[i].schema, strlen(un[i].schema), &lax, err, sizeof err) == 0, "ignored on request %zu: %s", i, err);
         gram_unref(g);
     }
+    static const struct { const char *schema, *want; } mo[] = {
+        { "{\"type\":\"number\",\"multipleOf\":0.5}", "/multipleOf: multipleOf 0.5: only whole-number divisors" },
+        { "{\"type\":\"integer\",\"multipleOf\":100}", "divisors up to 64" },
+        { "{\"type\":\"integer\",\"multipleOf\":7,\"minimum\":3}", "more than 512 multiples" },
+        { "{\"type\":\"integer\",\"multipleOf\":10,\"minimum\":1,\"maximum\":9}", "no multiple of 10 lies between" },
+        { "{\"multipleOf\":3}", "multipleOf needs \"type\"" },
+        { "{\"type\":\"integer\",\"multipleOf\":-2}", "multipleOf must be a number above 0" },
+    };
+    for (size_t i = 0; i < sizeof mo / sizeof *mo; i++)
+        CHECK(gram_from_schema(&g, mo[i].schema, strlen(mo[i].schema), err, sizeof err) != 0 && strstr(err, mo[i].want),
+              "multipleOf refusal %zu: %s", i, err);
     /* a property named like a keyword is a name, not the keyword */
     const char *pn = "{\"properties\":{\"not\":{\"type\":\"integer\"},\"if\":{}}}";
     CHECK(gram_from_schema(&g, pn, strlen(pn), err, sizeof err) == 0, "properties named not/if: %s", err);
@@ -460,7 +471,7 @@ int main(int argc, char **argv) {
     }
     /* schema compiler output, default and compact whitespace, by brute force too */
     const char *bs = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minimum\":-5,\"maximum\":12},"
-                     "\"b\":{\"enum\":[\"x\",[1]]}},\"required\":[\"a\"]}";
+                     "\"b\":{\"enum\":[\"x\",[1]]},\"c\":{\"type\":\"integer\",\"multipleOf\":3}},\"required\":[\"a\"]}";
     for (int k = 0; k < 2; k++) {
         gram_schema_opts so = { .compact = k == 1 };
         char *gb, err[300];
@@ -495,6 +506,13 @@ int main(int argc, char **argv) {
             "{\"enum\":[true,\"x\"]},{\"type\":\"integer\",\"minimum\":40},"
             "{\"type\":\"null\"}]}}";
         walks_schema(v, oneof, "oneOf+ranges", 80);
+        /* multipleOf: listed in a range, a remainder automaton without bounds or from 0 */
+        const char *mult =
+            "{\"type\":\"array\",\"maxItems\":5,\"items\":{\"anyOf\":["
+            "{\"type\":\"integer\",\"multipleOf\":7},{\"type\":\"integer\",\"multipleOf\":12,\"minimum\":0},"
+            "{\"type\":\"number\",\"multipleOf\":3,\"minimum\":-40,\"exclusiveMaximum\":40},"
+            "{\"type\":\"integer\",\"multipleOf\":5,\"maximum\":0}]}}";
+        walks_schema(v, mult, "multipleOf", 80);
         test_clone_rewind(v);
         gmatch_vocab_unref(v);
     }
