@@ -9,10 +9,12 @@
  * (recursion allowed), string minLength, maxLength and pattern (the regex
  * subset of gram_regex.c; unanchored ends match anything, as the spec's
  * search semantics say), integer minimum, maximum, exclusiveMinimum and
- * exclusiveMaximum exactly (within 15 digits), number bounds as far as
- * whole units of the range go (see compile_num). No type: any
- * JSON value. Annotations (title, description, $schema, default, examples,
- * format) are ignored.
+ * exclusiveMaximum exactly (within 15 digits), number bounds exactly with
+ * fractions of up to 16 digits (see compile_num), multipleOf with a whole
+ * divisor (compile_multiple). No type: any JSON value. Annotations (title,
+ * description, $schema, default, examples, format) are ignored; keywords a
+ * grammar cannot check are refused unless the caller asks to ignore them
+ * (check_keywords). Options (gram_schema_opts): compact whitespace.
  * Errors name the JSON pointer of the part that is wrong, after the parse
  * errors' line and column.
  *
@@ -348,13 +350,117 @@ static bool compile_int(sc *s, const json *v, const char *path, gram_buf *out) {
     return true;
 }
 
+/* ---- numbers with a fraction, exactly ----------------------------------------
+ * A bound is taken as the shortest decimal that reads back as the same
+ * double (0.1 is "0.1"), split into a whole part and fraction digits. The
+ * fraction digits F of a number k.F are compared with a bound's as decimals,
+ * digit by digit (the shorter padded with zeros): frac_digits emits the
+ * strings F of 1 to FRAC_MAX digits with A <= 0.F <= B (strict where asked),
+ * following the bound's digits while the prefix is equal to it ("tight")
+ * and allowing any digits once it is above the lower or below the upper. */
+#define FRAC_MAX 16
+
+static char dig(const char *a, int i) { return i < (int)strlen(a) ? a[i] : '0'; }
+static bool rest_zero(const char *a, int i) { for (int k = i; k < (int)strlen(a); k++) if (a[k] != '0') return false; return true; }
+
+/* A NULL: no lower bound (0); B NULL: none above (below 1). false: nothing matches. */
+static bool frac_digits(gram_buf *o, const char *A, bool aex, const char *B, bool bex, int i) {
+    gram_buf t = { 0 };
+    bool any = false;
+    bool end = i >= 1 && (!A || (rest_zero(A, i) && !aex)) && (!B || !(rest_zero(B, i) && bex));
+    if (end) { gram_buf_puts(&t, "\"\""); any = true; }
+    if (i < FRAC_MAX) {
+        int lo = A ? dig(A, i) - '0' : 0, hi = B ? dig(B, i) - '0' : 9;
+        int flo = A ? lo + 1 : lo, fhi = B ? hi - 1 : hi;   /* digits that leave every bound behind */
+        if (flo <= fhi) {
+            if (any) gram_buf_puts(&t, " | ");
+            if (flo == fhi) gram_buf_printf(&t, "[%d]", flo);
+            else gram_buf_printf(&t, "[%d-%d]", flo, fhi);
+            if (FRAC_MAX - i - 1 > 0) gram_buf_printf(&t, " [0-9]{0,%d}", FRAC_MAX - i - 1);
+            any = true;
+        }
+        /* the bound digits themselves: stay tight on that bound (on both when they agree) */
+        for (int side = 0; side < 2; side++) {
+            if (side == 0 && !A) continue;
+            if (side == 1 && (!B || (A && lo == hi))) continue;
+            int d = side == 0 ? lo : hi;
+            if (d < lo || d > hi) continue;
+            bool both = A && B && lo == hi;
+            gram_buf sub = { 0 };
+            if (!frac_digits(&sub, side == 0 || both ? A : NULL, aex, side == 1 || both ? B : NULL, bex, i + 1)) { free(sub.s); continue; }
+            if (any) gram_buf_puts(&t, " | ");
+            gram_buf_printf(&t, "\"%d\" (%s)", d, sub.s);
+            free(sub.s);
+            any = true;
+        }
+    }
+    if (any) gram_buf_printf(o, "%s", t.s);
+    if (t.oom) o->oom = true;
+    free(t.s);
+    return any;
+}
+
+/* x >= 0 as a whole part and fraction digits (no trailing zeros); false when
+ * it needs more than FRAC_MAX fraction digits or 15 whole digits. */
+static bool dec_parts(double x, long long *whole, char frac[FRAC_MAX + 2]) {
+    char b[64];
+    int p = 0;
+    for (; p <= FRAC_MAX; p++) {
+        snprintf(b, sizeof b, "%.*f", p, x);
+        if (strtod(b, NULL) == x) break;
+    }
+    if (p > FRAC_MAX || x > (double)INT_LIMIT) return false;
+    char *dot = strchr(b, '.');
+    *whole = strtoll(b, NULL, 10);
+    frac[0] = 0;
+    if (dot) {
+        snprintf(frac, FRAC_MAX + 2, "%s", dot + 1);
+        for (int n = (int)strlen(frac); n > 0 && frac[n - 1] == '0'; n--) frac[n - 1] = 0;
+    }
+    return true;
+}
+
+/* Magnitudes k.F (with a fraction) in [lo, hi] (0 <= lo; hi may be
+ * INFINITY), strict where asked, as alternatives into o; false when none. */
+static bool frac_range(gram_buf *o, double lo, bool lex, double hi, bool hex, bool *ok) {
+    long long kl, kh = INT_LIMIT;
+    char fl[FRAC_MAX + 2], fh[FRAC_MAX + 2] = "";
+    if (!dec_parts(lo, &kl, fl)) { *ok = false; return false; }
+    bool hb = hi != INFINITY;
+    if (hb && !dec_parts(hi, &kh, fh)) { *ok = false; return false; }
+    bool any = false;
+    for (int part = 0; part < 3; part++) {          /* the lowest unit, the whole units between, the highest */
+        gram_buf f = { 0 };
+        long long a, b;
+        bool got;
+        if (part == 0) {
+            a = b = kl;
+            got = frac_digits(&f, fl, lex, hb && kh == kl ? fh : NULL, hex, 0);
+        } else if (part == 1) {
+            a = kl + 1, b = hb ? kh - 1 : INT_LIMIT;
+            got = a <= b && frac_digits(&f, NULL, false, NULL, false, 0);
+        } else {
+            if (!hb || kh == kl) continue;
+            a = b = kh;
+            got = frac_digits(&f, NULL, false, fh, hex, 0);
+        }
+        if (got) {
+            if (any) gram_buf_puts(o, " | ");
+            gram_buf_puts(o, "(");
+            uint_range(o, a, b);
+            gram_buf_printf(o, ") \".\" (%s)", f.s);
+            any = true;
+        }
+        if (f.oom) o->oom = true;
+        free(f.s);
+    }
+    return any;
+}
+
 /* Numbers with bounds lo..hi: the integers in range, and numbers with a
- * fraction written k.f (f ends in a non-zero digit, so k < k.f < k + 1) for
- * every integer part k with [k, k + 1] inside the range, on both sides of
- * zero: -k.f for the negative part. Every output lies in range (exclusive
- * bounds included: a fraction never equals an integer bound); what is left
- * out are fractions in the partial unit next to a non-integer bound (for
- * 0.5..2.5: 0.6 and 2.4 are not produced, 1.5 is) and exponents. */
+ * fraction k.F exactly in range on both sides of zero (frac_range; 0.25
+ * allows 0.25, 0.3 and 0.2500001, not 0.2), up to 15 whole and 16
+ * fraction digits. Exponents are not produced with bounds. */
 static bool compile_num(sc *s, const json *v, const char *path, gram_buf *out) {
     double lo, hi;
     bool has;
@@ -366,34 +472,41 @@ static bool compile_num(sc *s, const json *v, const char *path, gram_buf *out) {
     if (!bounds(s, v, path, false, &lo, &hi, &has)) return false;
     if (!has) { gram_buf_puts(out, "jnumber"); return true; }
     if (lo > hi) return sc_fail(s, path, "the minimum is above the maximum"), false;
-    long long a = lo == -INFINITY ? -INT_LIMIT : (long long)ceil(lo), b = hi == INFINITY ? INT_LIMIT : (long long)floor(hi);
-    if (a < -INT_LIMIT) a = -INT_LIMIT;
-    if (b > INT_LIMIT) b = INT_LIMIT;
-    bool lo_excl = json_get(v, "exclusiveMinimum") && json_get(v, "exclusiveMinimum")->type == JSON_NUM && (double)a == lo;
-    bool hi_excl = json_get(v, "exclusiveMaximum") && json_get(v, "exclusiveMaximum")->type == JSON_NUM && (double)b == hi;
-    long long ia = lo_excl ? a + 1 : a, ib = hi_excl ? b - 1 : b;
-    /* integer parts of fractions: k in [pa, pb] for k.f, [na, nb] for -k.f */
-    long long pa = a > 0 ? a : 0, pb = b - 1;
-    long long na = b < 0 ? -b : 0, nb = -a - 1;
-    bool pos = pa <= pb, neg = na <= nb;
-    if (ia > ib && !pos && !neg) return sc_fail(s, path, "no number the grammar can express lies in the range (integers, and fractions k.f with [k, k+1] in range)"), false;
+    if (lo > (double)INT_LIMIT || hi < -(double)INT_LIMIT)
+        return sc_fail(s, path, "bounds beyond 15 whole digits cannot be compiled"), false;
+    const json *xl = json_get(v, "exclusiveMinimum"), *xh = json_get(v, "exclusiveMaximum");
+    bool lo_excl = xl && xl->type == JSON_NUM && xl->num == lo, hi_excl = xh && xh->type == JSON_NUM && xh->num == hi;
+    long long a = lo == -INFINITY || lo < -(double)INT_LIMIT ? -INT_LIMIT : (long long)ceil(lo);
+    long long b = hi == INFINITY || hi > (double)INT_LIMIT ? INT_LIMIT : (long long)floor(hi);
+    long long ia = lo_excl && (double)a == lo ? a + 1 : a, ib = hi_excl && (double)b == hi ? b - 1 : b;
+    bool ok = true;
+    gram_buf pos = { 0 }, neg = { 0 };
+    bool has_pos = false, has_neg = false;
+    double top = hi > (double)INT_LIMIT ? INFINITY : hi;
+    if (hi > 0) has_pos = frac_range(&pos, lo > 0 ? lo : 0, lo >= 0 && lo_excl, top, hi_excl, &ok);
+    if (ok && lo < 0) {
+        double nlo = hi < 0 ? -hi : 0, nhi = lo < -(double)INT_LIMIT ? INFINITY : -lo;
+        has_neg = frac_range(&neg, nlo, hi < 0 ? hi_excl : true, nhi, lo_excl, &ok);
+    }
+    if (!ok) {
+        free(pos.s);
+        free(neg.s);
+        return sc_fail(s, path, "a bound needs more than %d fraction digits or 15 whole digits", FRAC_MAX), false;
+    }
+    if (ia > ib && !has_pos && !has_neg) {
+        free(pos.s);
+        free(neg.s);
+        return sc_fail(s, path, "no number lies in the range"), false;
+    }
     gram_buf_puts(out, "(");
     bool first = true;
     if (ia <= ib) { int_range(out, ia, ib); first = false; }
-    if (pos) {
-        if (!first) gram_buf_puts(out, " | ");
-        gram_buf_puts(out, "(");
-        uint_range(out, pa, pb);
-        gram_buf_puts(out, ") \".\" [0-9]{0,15} [1-9]");
-        first = false;
-    }
-    if (neg) {
-        if (!first) gram_buf_puts(out, " | ");
-        gram_buf_puts(out, "\"-\" (");
-        uint_range(out, na, nb);
-        gram_buf_puts(out, ") \".\" [0-9]{0,15} [1-9]");
-    }
+    if (has_pos) { gram_buf_printf(out, "%s%s", first ? "" : " | ", pos.s); first = false; }
+    if (has_neg) gram_buf_printf(out, "%s\"-\" (%s)", first ? "" : " | ", neg.s);
     gram_buf_puts(out, ")");
+    if (pos.oom || neg.oom) out->oom = true;
+    free(pos.s);
+    free(neg.s);
     return true;
 }
 

@@ -79,8 +79,10 @@ static void test_errors(void) {
     const char *o3 = "{\"oneOf\":[{\"type\":\"integer\",\"maximum\":4},{\"type\":\"number\",\"minimum\":5},{\"enum\":[\"a\",4.5]},{\"type\":\"object\"}]}";
     CHECK(gram_from_schema(&g, o3, strlen(o3), err, sizeof err) == 0, "disjoint oneOf compiles: %s", err);
     gram_unref(g);
-    const char *o4 = "{\"type\":\"number\",\"minimum\":-0.5,\"maximum\":-0.25}";
-    CHECK(gram_from_schema(&g, o4, strlen(o4), err, sizeof err) != 0 && strstr(err, "no number the grammar can express"), "a range inside one unit is refused: %s", err);
+    const char *o4 = "{\"type\":\"number\",\"exclusiveMinimum\":0.1,\"exclusiveMaximum\":0.1}";
+    CHECK(gram_from_schema(&g, o4, strlen(o4), err, sizeof err) != 0 && strstr(err, "no number lies in the range"), "an empty range is refused: %s", err);
+    const char *o5 = "{\"type\":\"number\",\"minimum\":1e-20}";
+    CHECK(gram_from_schema(&g, o5, strlen(o5), err, sizeof err) != 0 && strstr(err, "more than 16 fraction digits"), "a bound too fine: %s", err);
     /* keywords a grammar cannot check are refused (pointer and keyword), or skipped on request */
     static const struct { const char *schema, *want; } un[] = {
         { "{\"type\":\"array\",\"uniqueItems\":true}", "schema at /uniqueItems: 'uniqueItems' cannot be enforced" },
@@ -335,6 +337,31 @@ static bool accepts_text(gram *g, const char *s) {
     return ok;
 }
 
+/* Number ranges with fractions: exact decimal comparison at the bounds. */
+static void test_number_ranges(void) {
+    static const struct { const char *schema, *yes, *no; } nr[] = {
+        { "{\"type\":\"number\",\"minimum\":0.25}", "0.25 0.3 0.2500001 0.250 1 7.5", "0.2 0.24999 0 -1 0.2499999999999999" },
+        { "{\"type\":\"number\",\"exclusiveMinimum\":0.25,\"maximum\":2.5}", "0.2500001 2.5 2.50 2.4999 2", "0.25 0.250 2.51 3 2.5000000000000001" },
+        { "{\"type\":\"number\",\"minimum\":-0.5,\"maximum\":-0.25}", "-0.5 -0.25 -0.3 -0.26 -0.4999", "-0.2 -0.51 0 -0.5000001 -0.24" },
+        { "{\"type\":\"number\",\"minimum\":-2.5,\"exclusiveMaximum\":0}", "-2.5 -0.0001 -1 -2.4999999", "-2.6 0 0.0 -0.0 -2.5001" },
+        { "{\"type\":\"number\",\"exclusiveMinimum\":0,\"maximum\":1}", "0.001 1 1.0 0.5 0.0000000000000001", "0 0.0 0.000 1.01 1.0000001" },
+        { "{\"type\":\"number\",\"minimum\":0.1,\"maximum\":0.1}", "0.1 0.10", "0.11 0.09 0.1000000000000001" },
+        { "{\"type\":\"number\",\"minimum\":-12.375,\"maximum\":99.9}", "-12.375 -12.37 -12 -0.5 0 99.9 99.89 12.5", "-12.38 -12.3751 99.91 100 -13" },
+    };
+    for (size_t i = 0; i < sizeof nr / sizeof *nr; i++) {
+        gram *g;
+        char err[300];
+        if (gram_from_schema(&g, nr[i].schema, strlen(nr[i].schema), err, sizeof err)) { CHECK(0, "%s: %s", nr[i].schema, err); continue; }
+        for (int k = 0; k < 2; k++) {
+            char list[200], *save = NULL;
+            snprintf(list, sizeof list, "%s", k ? nr[i].no : nr[i].yes);
+            for (char *w = strtok_r(list, " ", &save); w; w = strtok_r(NULL, " ", &save))
+                CHECK(accepts_text(g, w) == !k, "%s: %s %s", nr[i].schema, w, k ? "refused" : "accepted");
+        }
+        gram_unref(g);
+    }
+}
+
 static void test_regex_choices(void) {
     static const struct { const char *re, *yes, *no; } rx[] = {
         { "[a-c]+x?", "abcx", "abxx" }, { "\\d{3}-\\d{2}", "123-45", "12-345" }, { "(?:ab|cd)*e", "abcde", "abce" },
@@ -453,6 +480,7 @@ int main(int argc, char **argv) {
     if (argc == 4) return check_file(argv[1], argv[2], argv[3]);
     test_errors();
     test_regex_choices();
+    test_number_ranges();
     static const char *small[][2] = {
         { "arith", "root ::= expr\nexpr ::= term ([-+] term)*\nterm ::= [0-9]{1,3} | \"(\" expr \")\"\n" },
         { "unicode", "root ::= ([\\u00e0-\\u00ff] | [\\u65e5] | \"x\" | .)+ \"!\"\n" },
@@ -471,7 +499,8 @@ int main(int argc, char **argv) {
     }
     /* schema compiler output, default and compact whitespace, by brute force too */
     const char *bs = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minimum\":-5,\"maximum\":12},"
-                     "\"b\":{\"enum\":[\"x\",[1]]},\"c\":{\"type\":\"integer\",\"multipleOf\":3}},\"required\":[\"a\"]}";
+                     "\"b\":{\"enum\":[\"x\",[1]]},\"c\":{\"type\":\"integer\",\"multipleOf\":3},"
+                     "\"d\":{\"type\":\"number\",\"minimum\":-1.25,\"exclusiveMaximum\":0.5}},\"required\":[\"a\"]}";
     for (int k = 0; k < 2; k++) {
         gram_schema_opts so = { .compact = k == 1 };
         char *gb, err[300];
@@ -513,6 +542,12 @@ int main(int argc, char **argv) {
             "{\"type\":\"number\",\"multipleOf\":3,\"minimum\":-40,\"exclusiveMaximum\":40},"
             "{\"type\":\"integer\",\"multipleOf\":5,\"maximum\":0}]}}";
         walks_schema(v, mult, "multipleOf", 80);
+        /* fractions next to non-integer bounds, exclusive and not, both sides of zero */
+        const char *ranges =
+            "{\"type\":\"array\",\"maxItems\":6,\"items\":{\"anyOf\":["
+            "{\"type\":\"number\",\"minimum\":0.25,\"maximum\":0.75},{\"type\":\"number\",\"exclusiveMinimum\":-3.125,\"maximum\":-2.5},"
+            "{\"type\":\"number\",\"exclusiveMinimum\":7.3,\"exclusiveMaximum\":12.01},{\"type\":\"number\",\"minimum\":-0.001,\"maximum\":0.001}]}}";
+        walks_schema(v, ranges, "partial units", 80);
         test_clone_rewind(v);
         gmatch_vocab_unref(v);
     }
