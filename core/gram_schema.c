@@ -229,6 +229,31 @@ static bool compile_object(sc *s, const json *v, const char *path, gram_buf *out
         gram_buf_printf(&s->rules, " ws \":\" ws %s ws\n", val.s ? val.s : "jvalue");
         free(val.s);
     }
+    if (s->o.any_order && k >= 2 && k <= GRAM_ANY_ORDER_MAX) {
+        /* any order: a rule per set of members not written yet, before the first
+         * member (first) and after one (cont); "" once every required one is in */
+        int32_t sub = s->next;
+        s->next += 2 * (1 << k);
+        unsigned reqmask = 0;
+        i = 0;
+        for (const json *p = props->child; p; p = p->next, i++)
+            if (in_required(req, p->key, p->klen)) reqmask |= 1u << i;
+        for (unsigned set = 0; set < (1u << k); set++)
+            for (int cont = 0; cont < 2; cont++) {
+                gram_buf_printf(&s->rules, "s%d ::= ", (int)(sub + 2 * (int)set + cont));
+                bool first = true;
+                if (!(set & reqmask)) { gram_buf_puts(&s->rules, "\"\""); first = false; }
+                for (int32_t j = 0; j < k; j++) {
+                    if (!(set >> j & 1)) continue;
+                    gram_buf_printf(&s->rules, "%s%ss%d s%d", first ? "" : " | ", cont ? "\",\" ws " : "",
+                                    (int)(base + 3 * j), (int)(sub + 2 * (int)(set & ~(1u << j)) + 1));
+                    first = false;
+                }
+                gram_buf_puts(&s->rules, "\n");
+            }
+        gram_buf_printf(out, "\"{\" ws s%d \"}\"", (int)(sub + 2 * ((1 << k) - 1)));
+        return true;
+    }
     /* first_i: the first member written is at >= i; cont_i: one was written */
     i = 0;
     for (const json *p = props->child; p; p = p->next, i++) {

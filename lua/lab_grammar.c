@@ -82,7 +82,7 @@ static int l_call(lua_State *L) {
 
 /* lab.grammar.json_schema(schema [, opts]) -> Grammar | nil, err; schema is a
  * table (encoded as lab.json.encode would) or JSON text; opts a table with
- * ignore_unenforceable and compact (booleans; see gram_schema_opts). */
+ * ignore_unenforceable, compact and any_order (booleans; see gram_schema_opts). */
 static int l_schema(lua_State *L) {
     gram_schema_opts o = { 0 };
     if (!lua_isnoneornil(L, 2)) {
@@ -91,8 +91,9 @@ static int l_schema(lua_State *L) {
         while (lua_next(L, 2)) {
             const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
             bool *f = !k ? NULL : strcmp(k, "ignore_unenforceable") == 0 ? &o.ignore_unenforceable
-                                : strcmp(k, "compact") == 0 ? &o.compact : NULL;
-            if (!f) return luaL_error(L, "lab.grammar.json_schema: unknown option '%s' (ignore_unenforceable, compact)",
+                                : strcmp(k, "compact") == 0 ? &o.compact
+                                : strcmp(k, "any_order") == 0 ? &o.any_order : NULL;
+            if (!f) return luaL_error(L, "lab.grammar.json_schema: unknown option '%s' (ignore_unenforceable, compact, any_order)",
                                       k ? k : luaL_typename(L, -2));
             if (!lua_isboolean(L, -1))
                 return luaL_error(L, "lab.grammar.json_schema: option %s must be a boolean, got %s", k, luaL_typename(L, -1));

@@ -501,11 +501,11 @@ int main(int argc, char **argv) {
     const char *bs = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minimum\":-5,\"maximum\":12},"
                      "\"b\":{\"enum\":[\"x\",[1]]},\"c\":{\"type\":\"integer\",\"multipleOf\":3},"
                      "\"d\":{\"type\":\"number\",\"minimum\":-1.25,\"exclusiveMaximum\":0.5}},\"required\":[\"a\"]}";
-    for (int k = 0; k < 2; k++) {
-        gram_schema_opts so = { .compact = k == 1 };
+    for (int k = 0; k < 3; k++) {
+        gram_schema_opts so = { .compact = k >= 1, .any_order = k == 2 };
         char *gb, err[300];
         if (gram_schema_gbnf_opts(&gb, bs, strlen(bs), &so, err, sizeof err)) { CHECK(0, "schema for brute force: %s", err); continue; }
-        brute(k ? "schema compact" : "schema", gb, 4, 14);
+        brute(k == 2 ? "schema any order" : k ? "schema compact" : "schema", gb, 4, 14);
         free(gb);
     }
     tok *t = NULL;
@@ -548,6 +548,19 @@ int main(int argc, char **argv) {
             "{\"type\":\"number\",\"minimum\":0.25,\"maximum\":0.75},{\"type\":\"number\",\"exclusiveMinimum\":-3.125,\"maximum\":-2.5},"
             "{\"type\":\"number\",\"exclusiveMinimum\":7.3,\"exclusiveMaximum\":12.01},{\"type\":\"number\",\"minimum\":-0.001,\"maximum\":0.001}]}}";
         walks_schema(v, ranges, "partial units", 80);
+        /* properties in any order: valid, and not only in the declared order */
+        const char *ao = "{\"type\":\"object\",\"properties\":{\"p\":{\"type\":\"integer\"},\"q\":{\"type\":\"boolean\"},"
+                         "\"r\":{\"type\":\"null\"},\"s\":{\"enum\":[1,\"x\"]}},\"required\":[\"p\",\"r\"]}";
+        gram_schema_opts anyo = { .any_order = true, .compact = true };
+        walks_schema_opts(v, ao, "any order", 80, &anyo);
+        gram *ga;
+        char e2[300];
+        if (gram_from_schema_opts(&ga, ao, strlen(ao), &anyo, e2, sizeof e2) == 0) {
+            CHECK(accepts_text(ga, "{\"r\":null,\"s\":\"x\",\"p\":-4}") && accepts_text(ga, "{\"p\":1,\"r\":null}")
+                  && !accepts_text(ga, "{\"p\":1}") && !accepts_text(ga, "{\"p\":1,\"r\":null,\"p\":2}"),
+                  "any order: every order, required ones, each once");
+            gram_unref(ga);
+        } else CHECK(0, "any order: %s", e2);
         test_clone_rewind(v);
         gmatch_vocab_unref(v);
     }

@@ -93,6 +93,15 @@ for s in 1 2 3 4 5 6; do
   if sed 's/"\([^"\\]\|\\.\)*"//g' "$T/out" | grep -q '[[:space:]]'; then cbad=$((cbad+1)); echo "FAIL: compact seed $s has blanks: $(head -c 200 "$T/out")"; fi
 done
 check "compact: $cend of 6 complete, all valid and without blanks" [ $cbad -eq 0 -a $cend -ge 1 ]
+# properties in any order: valid under the schema
+abad=0; aend=0
+for s in 1 2 3 4 5 6; do
+  $GEN -s $s -n 300 --json-schema $D/tool.json --schema-any-order --schema-compact >"$T/out" 2>"$T/err" || abad=$((abad+1))
+  "$CHK" --schema $D/tool.json "$T/out" 2>"$T/why"; v=$?
+  [ $v -eq 0 ] && aend=$((aend+1))
+  [ $v -ne 0 ] && [ $v -ne 3 ] && { abad=$((abad+1)); echo "FAIL: any order seed $s: $(cat "$T/why")"; }
+done
+check "any order: $aend of 6 complete, all valid" [ $abad -eq 0 -a $aend -ge 1 ]
 # a grammar no token of the vocabulary can start: a clear stop, exit 1
 printf 'root ::= "x" [^\\x00-\\U0010FFFF]\n' >"$T/unsat.gbnf"
 check_rc "unsatisfiable" 1 "allows no token" $GEN --grammar "$T/unsat.gbnf"
