@@ -336,7 +336,8 @@ static bool frac_range(gram_buf *o, double lo, bool lex, double hi, bool hex, bo
 /* Numbers with bounds lo..hi: the integers in range, and numbers with a
  * fraction k.F exactly in range on both sides of zero (frac_range; 0.25
  * allows 0.25, 0.3 and 0.2500001, not 0.2), up to 15 whole and 16
- * fraction digits. Exponents are not produced with bounds. */
+ * fraction digits. Exponents only where every exponent stays in range: the
+ * half-lines minimum 0 and maximum 0 (and without bounds, jnumber). */
 bool gram_sc_num(sc *s, const json *v, const char *path, gram_buf *out) {
     double lo, hi;
     bool has;
@@ -379,6 +380,10 @@ bool gram_sc_num(sc *s, const json *v, const char *path, gram_buf *out) {
     if (ia <= ib) { int_range(out, ia, ib); first = false; }
     if (has_pos) { gram_buf_printf(out, "%s%s", first ? "" : " | ", pos.s); first = false; }
     if (has_neg) gram_buf_printf(out, "%s\"-\" (%s)", first ? "" : " | ", neg.s);
+    /* a half-line from 0 (inclusive) holds every number of its sign: exponents too */
+    static const char *MANT = "(\"0\" | [1-9] [0-9]{0,15}) (\".\" [0-9]{1,16})? [eE] [-+]? [0-9]{1,3}";
+    if (lo == 0 && !lo_excl && hi == INFINITY) gram_buf_printf(out, " | %s", MANT);
+    if (hi == 0 && !hi_excl && lo == -INFINITY) gram_buf_printf(out, " | \"-\" %s", MANT);
     gram_buf_puts(out, ")");
     if (pos.oom || neg.oom) out->oom = true;
     free(pos.s);

@@ -347,6 +347,9 @@ static void test_number_ranges(void) {
         { "{\"type\":\"number\",\"exclusiveMinimum\":0,\"maximum\":1}", "0.001 1 1.0 0.5 0.0000000000000001", "0 0.0 0.000 1.01 1.0000001" },
         { "{\"type\":\"number\",\"minimum\":0.1,\"maximum\":0.1}", "0.1 0.10", "0.11 0.09 0.1000000000000001" },
         { "{\"type\":\"number\",\"minimum\":-12.375,\"maximum\":99.9}", "-12.375 -12.37 -12 -0.5 0 99.9 99.89 12.5", "-12.38 -12.3751 99.91 100 -13" },
+        { "{\"type\":\"number\",\"minimum\":0}", "0 1.5 2e10 0.5E-3 7e+2 0e5", "-1 -2e3 -0.5 1e" },
+        { "{\"type\":\"number\",\"maximum\":0}", "0 -1.5 -2e10 -0.5E-3 -0e1", "1 2e3 0.5 3e-2" },
+        { "{\"type\":\"number\",\"exclusiveMinimum\":0}", "1.5 0.001", "0 0e5 -1 2e3" },
     };
     for (size_t i = 0; i < sizeof nr / sizeof *nr; i++) {
         gram *g;
@@ -546,7 +549,8 @@ int main(int argc, char **argv) {
         const char *ranges =
             "{\"type\":\"array\",\"maxItems\":6,\"items\":{\"anyOf\":["
             "{\"type\":\"number\",\"minimum\":0.25,\"maximum\":0.75},{\"type\":\"number\",\"exclusiveMinimum\":-3.125,\"maximum\":-2.5},"
-            "{\"type\":\"number\",\"exclusiveMinimum\":7.3,\"exclusiveMaximum\":12.01},{\"type\":\"number\",\"minimum\":-0.001,\"maximum\":0.001}]}}";
+            "{\"type\":\"number\",\"exclusiveMinimum\":7.3,\"exclusiveMaximum\":12.01},{\"type\":\"number\",\"minimum\":-0.001,\"maximum\":0.001},"
+            "{\"type\":\"number\",\"maximum\":0}]}}";
         walks_schema(v, ranges, "partial units", 80);
         /* properties in any order: valid, and not only in the declared order */
         const char *ao = "{\"type\":\"object\",\"properties\":{\"p\":{\"type\":\"integer\"},\"q\":{\"type\":\"boolean\"},"
