@@ -86,7 +86,9 @@ int gram_from_choices(gram **out, const char *const *choices, int32_t n, char *e
  * "regex" (the expression), "choice" (strings separated by ','). Errors
  * start with the file name where there is one. */
 int gram_from_option(gram **out, const char *kind, const char *value, char *err, size_t errlen);
-/* The same with schema options (used for kind "json-schema" only; NULL: defaults). */
+/* The same with schema options (used for kind "json-schema" only; NULL: defaults).
+ * For json-schema the value may start with option words, "+compact",
+ * "+any-order", "+ignore-unenforceable", before the file name. */
 int gram_from_option_opts(gram **out, const char *kind, const char *value, const gram_schema_opts *o,
                           char *err, size_t errlen);
 

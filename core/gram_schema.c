@@ -533,8 +533,9 @@ static bool check_keywords(sc *s, const json *v, const char *path) {
                 char p2[512];
                 gram_sc_child_path(p2, sizeof p2, path, UNENFORCEABLE[i]);
                 return gram_sc_fail(s, p2, "'%s' cannot be enforced by a grammar; remove it, or compile "
-                               "ignoring it (gen --schema-ignore-unenforceable, Lua "
-                               "{ignore_unenforceable = true}: outputs may then violate it)", UNENFORCEABLE[i]), false;
+                               "ignoring it (gen --schema-ignore-unenforceable, :grammar json-schema "
+                               "+ignore-unenforceable FILE, Lua {ignore_unenforceable = true}: outputs may "
+                               "then violate it)", UNENFORCEABLE[i]), false;
             }
     return true;
 }

@@ -36,6 +36,8 @@ static uint32_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
 
 /* ---- parse errors -------------------------------------------------------- */
 
+static bool accepts_text(gram *g, const char *s);
+
 static void test_errors(void) {
     static const struct { const char *g, *want; } cases[] = {
         { "root ::= \"a\" |\n  \"b\" foo\n", "line 2 col 7: rule 'foo' is used but never defined" },
@@ -110,6 +112,27 @@ static void test_errors(void) {
     for (size_t i = 0; i < sizeof mo / sizeof *mo; i++)
         CHECK(gram_from_schema(&g, mo[i].schema, strlen(mo[i].schema), err, sizeof err) != 0 && strstr(err, mo[i].want),
               "multipleOf refusal %zu: %s", i, err);
+    /* options as words before the file (the workbench's :grammar json-schema +compact FILE) */
+    char sp[512];
+    snprintf(sp, sizeof sp, "%s/logitlab-gram-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    int sfd = mkstemp(sp);
+    FILE *sf = sfd >= 0 ? fdopen(sfd, "w") : NULL;
+    CHECK(sf != NULL, "a temporary schema file");
+    if (sf) {
+        char v1[600], v2[600];
+        snprintf(v1, sizeof v1, "+ignore-unenforceable +compact %s", sp);
+        snprintf(v2, sizeof v2, "+tight %s", sp);
+        fputs("{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"uniqueItems\":true}", sf);
+        fclose(sf);
+        CHECK(gram_from_option(&g, "json-schema", sp, err, sizeof err) != 0 && strstr(err, "uniqueItems"),
+              "option words: refused without: %s", err);
+        CHECK(gram_from_option(&g, "json-schema", v1, err, sizeof err) == 0,
+              "option words: %s", err);
+        if (g) { CHECK(accepts_text(g, "[1,2]") && !accepts_text(g, "[1, 2]"), "option words: compact applies"); gram_unref(g); }
+        CHECK(gram_from_option(&g, "json-schema", v2, err, sizeof err) != 0
+              && strstr(err, "unknown schema option '+tight'"), "unknown option word: %s", err);
+        remove(sp);
+    }
     /* a property named like a keyword is a name, not the keyword */
     const char *pn = "{\"properties\":{\"not\":{\"type\":\"integer\"},\"if\":{}}}";
     CHECK(gram_from_schema(&g, pn, strlen(pn), err, sizeof err) == 0, "properties named not/if: %s", err);
