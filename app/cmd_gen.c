@@ -34,7 +34,8 @@
 
 enum { O_MODEL, O_PROMPT, O_N, O_THREADS, O_CTX, O_TEMP, O_TOP_K, O_TOP_P, O_MIN_P, O_TYPICAL,
        O_REPEAT, O_LAST_N, O_FREQ, O_PRES, O_SEED, O_SAMPLERS, O_PROBS, O_JSON, O_IGNORE_EOS,
-       O_SPECIAL, O_BIAS, O_BAN, O_EXACT_INT8, O_GRAMMAR, O_SCHEMA, O_REGEX, O_CHOICE };
+       O_SPECIAL, O_BIAS, O_BAN, O_EXACT_INT8, O_GRAMMAR, O_SCHEMA, O_REGEX, O_CHOICE,
+       O_SCHEMA_IGNORE, O_SCHEMA_COMPACT, O_SCHEMA_ANY_ORDER };
 static const cli_opt opts[] = {
     { "model", 'm', "MODEL", "model file (path or name; default $LOGITLAB_MODEL, " MPATH_DEFAULT_MODEL ")" },
     { "prompt", 'p', "TEXT", "the prompt (default: empty, BOS only)" },
@@ -63,6 +64,9 @@ static const cli_opt opts[] = {
     { "json-schema", 0, "FILE", "constrain the output to JSON valid under a JSON Schema" },
     { "regex", 0, "RE", "constrain the output to match a regular expression" },
     { "choice", 0, "A,B,C", "constrain the output to exactly one of the strings" },
+    { "schema-ignore-unenforceable", 0, NULL, "--json-schema: compile without keywords a grammar cannot check (not, if, uniqueItems, ...) instead of refusing" },
+    { "schema-compact", 0, NULL, "--json-schema: no whitespace between JSON tokens" },
+    { "schema-any-order", 0, NULL, "--json-schema: properties in any order (objects of at most 6 properties)" },
 };
 static const cli_spec spec = {
     CMD, "[-m MODEL] -p TEXT [options]",
@@ -103,9 +107,15 @@ static int read_constraint(const cli_args *a, opts_t *o) {
         if (which >= 0) return cli_usage_error(CMD, "%s and %s: give one constraint", k[which].flag, k[i].flag);
         which = i;
     }
+    gram_schema_opts so = { .ignore_unenforceable = a->val[O_SCHEMA_IGNORE] != NULL,
+                            .compact = a->val[O_SCHEMA_COMPACT] != NULL,
+                            .any_order = a->val[O_SCHEMA_ANY_ORDER] != NULL };
+    if ((so.ignore_unenforceable || so.compact || so.any_order) && (which < 0 || k[which].opt != O_SCHEMA))
+        return cli_usage_error(CMD, "%s applies to --json-schema only",
+                               so.compact ? "--schema-compact" : so.any_order ? "--schema-any-order" : "--schema-ignore-unenforceable");
     if (which < 0) return CLI_OK;
     char err[600];
-    if (gram_from_option(&o->grammar, k[which].kind, a->val[k[which].opt], err, sizeof err))
+    if (gram_from_option_opts(&o->grammar, k[which].kind, a->val[k[which].opt], &so, err, sizeof err))
         return cli_usage_error(CMD, "%s: %s", k[which].flag, err);
     return CLI_OK;
 }

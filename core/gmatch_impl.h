@@ -85,4 +85,73 @@ static inline bool gmatch_fits(uint64_t sig, uint64_t x) { return !(sig & ~PARTI
  * characters made of x's groups; false when out of memory. Thread safe. */
 bool gmatch_vocab_or_slice(gmatch_vocab *v, uint64_t *m, uint64_t x, int32_t l);
 
+/* ---- the grammar side (gmatch.c, gmatch_probe.c) ------------------------- */
+
+typedef struct state {
+    int32_t first, n;       /* stacks: pool[first .. first + n) */
+    bool complete;
+    int32_t *trans;         /* (256) next state, -1 unknown; NULL until used */
+    uint64_t *mask;         /* (words) NULL until asked */
+    int32_t count;          /* allowed tokens, when mask is set */
+    /* the probe's result for groups px (see probe_memo), when pmemo == 1 */
+    uint64_t px, pdead_groups;
+    int32_t palive, pdead;
+    int8_t pmemo;           /* 0 none, 1 known, 2 being computed */
+    bool gx_known;          /* gx: the groups the probe tries (state_groups) */
+    uint64_t gx;
+} state;
+
+struct gmatch_ctx {
+    int refs;
+    gram *g;
+    gmatch_vocab *v;
+    int32_t words;
+    /* stacks */
+    int32_t *spos, *sbelow;
+    int32_t ns, cap_s;
+    int32_t *shash;         /* (hcap_s) stack ids, -1 empty */
+    int32_t hcap_s;
+    /* states */
+    state *st;
+    int32_t nst, cap_st;
+    int32_t *pool;
+    int64_t npool, cap_pool;
+    int32_t *sthash;
+    int32_t hcap_st;
+    int64_t cached_bytes;
+    /* scratch */
+    int32_t *out;
+    int32_t nout, cap_out;
+    int32_t *walk;          /* (max_depth + 1) */
+    uint64_t *tmp_mask;     /* a mask computed past the budget */
+    int32_t tmp_state;
+    int32_t start;
+    /* bulk acceptance */
+    bool exact;             /* masks by the plain walk only */
+    int32_t nrep;           /* byte classes: one representative each */
+    uint8_t rep[256], rep_grp[256];
+    int16_t cls[256];       /* a byte's class */
+    int16_t cls_first[256]; /* the bytes of class k: cls_first[k], cls_next[...], ... -1 */
+    int16_t cls_next[256];
+    int64_t *lay;           /* probe layers: states */
+    int32_t nlay, cap_lay;
+    int32_t *lay_off;       /* (cap_off) start of each layer in lay */
+    int32_t cap_off;
+    int8_t rep_utf8[256][8];/* utf8_step(u, rep[k]) */
+};
+
+#define INF_LEN INT32_MAX
+
+/* The state after byte b from sid, or 0 (dead), or -1 (out of memory). */
+int32_t gmatch_advance(gmatch_ctx *c, int32_t sid, uint8_t b);
+/* gmatch_probe.c: byte classes (at create), the bind-time precomputation,
+ * a state's probe groups, the remembered probe along a string chain, and
+ * the breadth-first probe (see there). */
+void gmatch_byte_classes(gmatch_ctx *c);
+void gmatch_precompute(gmatch_ctx *c);
+uint64_t gmatch_state_groups(gmatch_ctx *c, int32_t sid, bool *oom);
+bool gmatch_probe_memo(gmatch_ctx *c, int32_t sid, uint64_t x, int32_t cap, int32_t depth,
+                       int32_t *alive, int32_t *dead, uint64_t *dg, bool *cut);
+bool gmatch_probe_chars(gmatch_ctx *c, int32_t sid, uint64_t x, int32_t cap, int32_t *alive, int32_t *dead);
+
 #endif

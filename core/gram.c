@@ -847,15 +847,36 @@ static char *read_file(const char *path, size_t *len, const char **why) {
 }
 
 int gram_from_option(gram **out, const char *kind, const char *value, char *err, size_t errlen) {
+    return gram_from_option_opts(out, kind, value, NULL, err, errlen);
+}
+
+int gram_from_option_opts(gram **out, const char *kind, const char *value, const gram_schema_opts *o,
+                          char *err, size_t errlen) {
     *out = NULL;
     bool file = strcmp(kind, "grammar") == 0 || strcmp(kind, "json-schema") == 0;
+    gram_schema_opts so = o ? *o : (gram_schema_opts){ 0 };
+    /* json-schema: "+compact", "+any-order", "+ignore-unenforceable" words before the
+     * file (how the workbench and a node's settings give the options) */
+    while (strcmp(kind, "json-schema") == 0 && value[0] == '+') {
+        size_t n = strcspn(value, " ");
+        if (n == 8 && !memcmp(value, "+compact", 8)) so.compact = true;
+        else if (n == 10 && !memcmp(value, "+any-order", 10)) so.any_order = true;
+        else if (n == 21 && !memcmp(value, "+ignore-unenforceable", 21)) so.ignore_unenforceable = true;
+        else {
+            snprintf(err, errlen, "unknown schema option '%.*s' (+compact, +any-order, +ignore-unenforceable)", (int)(n > 40 ? 40 : n), value);
+            return GRAM_ESYNTAX;
+        }
+        value += n;
+        while (*value == ' ') value++;
+    }
+    o = &so;
     if (file) {
         size_t n;
         const char *why;
         char *text = read_file(value, &n, &why);
         if (!text) { snprintf(err, errlen, "%s: cannot read the file: %s", value, why); return GRAM_ESYNTAX; }
         char e[400];
-        int rc = kind[0] == 'g' ? gram_parse(out, text, n, e, sizeof e) : gram_from_schema(out, text, n, e, sizeof e);
+        int rc = kind[0] == 'g' ? gram_parse(out, text, n, e, sizeof e) : gram_from_schema_opts(out, text, n, o, e, sizeof e);
         if (rc) snprintf(err, errlen, "%s: %s", value, e);
         free(text);
         return rc;

@@ -62,6 +62,17 @@ int gram_parse(gram **out, const char *text, size_t len, char *err, size_t errle
 /* JSON Schema text (or the GBNF it compiles to: *gbnf is malloc'ed, caller frees). */
 int gram_from_schema(gram **out, const char *json, size_t len, char *err, size_t errlen);
 int gram_schema_gbnf(char **gbnf, const char *json, size_t len, char *err, size_t errlen);
+/* How a schema compiles (docs/sampling.md, "JSON Schema"). Zero: the defaults. */
+typedef struct gram_schema_opts {
+    bool ignore_unenforceable;  /* compile without keywords a grammar cannot check (not, if,
+                                 * uniqueItems, ...) instead of refusing the schema */
+    bool compact;               /* no whitespace between JSON tokens (else a short run may) */
+    bool any_order;             /* an object's properties in any order (objects with at most
+                                 * GRAM_ANY_ORDER_MAX properties; larger ones keep their order) */
+} gram_schema_opts;
+#define GRAM_ANY_ORDER_MAX 6
+int gram_from_schema_opts(gram **out, const char *json, size_t len, const gram_schema_opts *o, char *err, size_t errlen);
+int gram_schema_gbnf_opts(char **gbnf, const char *json, size_t len, const gram_schema_opts *o, char *err, size_t errlen);
 /* A regular expression matched in full: literals, ., [classes], \d \w \s
  * (and negations), escapes, groups (?:...), |, * + ? {m} {m,} {m,n}; ^ and $
  * only at the ends. */
@@ -75,6 +86,11 @@ int gram_from_choices(gram **out, const char *const *choices, int32_t n, char *e
  * "regex" (the expression), "choice" (strings separated by ','). Errors
  * start with the file name where there is one. */
 int gram_from_option(gram **out, const char *kind, const char *value, char *err, size_t errlen);
+/* The same with schema options (used for kind "json-schema" only; NULL: defaults).
+ * For json-schema the value may start with option words, "+compact",
+ * "+any-order", "+ignore-unenforceable", before the file name. */
+int gram_from_option_opts(gram **out, const char *kind, const char *value, const gram_schema_opts *o,
+                          char *err, size_t errlen);
 
 gram *gram_ref(gram *g);
 void gram_unref(gram *g);   /* NULL is fine */

@@ -9,10 +9,12 @@
  * (recursion allowed), string minLength, maxLength and pattern (the regex
  * subset of gram_regex.c; unanchored ends match anything, as the spec's
  * search semantics say), integer minimum, maximum, exclusiveMinimum and
- * exclusiveMaximum exactly (within 15 digits), number bounds as far as
- * whole units of the range go (see compile_num). No type: any
- * JSON value. Annotations (title, description, $schema, default, examples,
- * format) are ignored.
+ * exclusiveMaximum exactly (within 15 digits), number bounds exactly with
+ * fractions of up to 16 digits (see compile_num), multipleOf with a whole
+ * divisor (compile_multiple). No type: any JSON value. Annotations (title,
+ * description, $schema, default, examples, format) are ignored; keywords a
+ * grammar cannot check are refused unless the caller asks to ignore them
+ * (check_keywords). Options (gram_schema_opts): compact whitespace.
  * Errors name the JSON pointer of the part that is wrong, after the parse
  * errors' line and column.
  *
@@ -27,21 +29,11 @@
 #include <string.h>
 
 #include "gram.h"
+#include "gram_schema_impl.h"
 #include "json.h"
 
-typedef struct sc {
-    gram_buf rules;         /* finished rules */
-    int32_t next;           /* helper rule counter */
-    const json *root;
-    /* $ref targets already given a rule: pointer text -> rule number */
-    char **refs;
-    int32_t n_refs;
-    char *err;
-    size_t errlen;
-    int rc;
-} sc;
 
-static int sc_fail(sc *s, const char *path, const char *fmt, ...) {
+int gram_sc_fail(sc *s, const char *path, const char *fmt, ...) {
     if (s->rc) return s->rc;
     int k = snprintf(s->err, s->errlen, "schema at %s: ", *path ? path : "/");
     if (k >= 0 && (size_t)k < s->errlen) {
@@ -54,8 +46,9 @@ static int sc_fail(sc *s, const char *path, const char *fmt, ...) {
     return s->rc;
 }
 
+static const char *WS = "ws ::= ([ \\t\\n] [ \\t]{0,8})?\n";
+static const char *WS_COMPACT = "ws ::= \"\"\n";
 static const char *BASE =
-    "ws ::= ([ \\t\\n] [ \\t]{0,8})?\n"
     "jchar ::= [^\"\\\\\\x00-\\x1F] | \"\\\\\" ([\"\\\\/bfnrt] | \"u\" [0-9a-fA-F]{4})\n"
     "jstring ::= \"\\\"\" jchar* \"\\\"\"\n"
     "jint ::= \"-\"? (\"0\" | [1-9] [0-9]{0,15})\n"
@@ -69,7 +62,7 @@ static bool compile(sc *s, const json *v, const char *path, gram_buf *out);
 /* A new helper rule name (in name[16]). */
 static void fresh(sc *s, char name[24]) { snprintf(name, 24, "s%d", (int)s->next++); }
 
-static void child_path(char *out, size_t cap, const char *path, const char *seg) {
+void gram_sc_child_path(char *out, size_t cap, const char *path, const char *seg) {
     snprintf(out, cap, "%s/%s", path, seg);
 }
 
@@ -128,177 +121,20 @@ static void value_literal(sc *s, const json *v, gram_buf *out) {
     free(t.s);
 }
 
-/* ---- integer ranges -------------------------------------------------------- */
-
-/* Decimal numbers in [lo, hi], both >= 0 and of the same digit count n,
- * written as alternatives: the classic split by common prefix. */
-static void digits_range(gram_buf *o, const char *lo, const char *hi, int n) {
-    if (n == 0) { gram_buf_puts(o, "\"\""); return; }
-    if (lo[0] == hi[0]) {
-        gram_buf_printf(o, "\"%c\" (", lo[0]);
-        digits_range(o, lo + 1, hi + 1, n - 1);
-        gram_buf_puts(o, ")");
-        return;
-    }
-    /* lo[0] rest >= lo+1 | (lo[0]+1 .. hi[0]-1) any | hi[0] rest <= hi+1 */
-    bool lo_all0 = true, hi_all9 = true;
-    for (int i = 1; i < n; i++) { lo_all0 &= lo[i] == '0'; hi_all9 &= hi[i] == '9'; }
-    int a = lo[0] - '0', b = hi[0] - '0';
-    bool first = true;
-    if (!lo_all0) {
-        char nines[20];
-        memset(nines, '9', sizeof nines);
-        gram_buf_printf(o, "\"%c\" (", lo[0]);
-        digits_range(o, lo + 1, nines, n - 1);
-        gram_buf_puts(o, ")");
-        a++;
-        first = false;
-    }
-    int bb = hi_all9 ? b : b - 1;
-    if (a <= bb) {
-        if (!first) gram_buf_puts(o, " | ");
-        gram_buf_printf(o, "[%d-%d]", a, bb);
-        if (n > 1) gram_buf_printf(o, " [0-9]{%d}", n - 1);
-        first = false;
-    }
-    if (!hi_all9) {
-        char zeros[20];
-        memset(zeros, '0', sizeof zeros);
-        if (!first) gram_buf_puts(o, " | ");
-        gram_buf_printf(o, "\"%c\" (", hi[0]);
-        digits_range(o, zeros, hi + 1, n - 1);
-        gram_buf_puts(o, ")");
-    }
-}
-
-/* Non-negative integers in [lo, hi] (no leading zeros). */
-static void uint_range(gram_buf *o, long long lo, long long hi) {
-    bool first = true;
-    for (int n = 1; n <= 16; n++) {
-        long long pmin = n == 1 ? 0 : (long long)pow(10, n - 1), pmax = (long long)pow(10, n) - 1;
-        long long a = lo > pmin ? lo : pmin, b = hi < pmax ? hi : pmax;
-        if (a > b) continue;
-        char sa[24], sb[24];
-        snprintf(sa, sizeof sa, "%lld", a);
-        snprintf(sb, sizeof sb, "%lld", b);
-        if (!first) gram_buf_puts(o, " | ");
-        gram_buf_puts(o, "(");
-        digits_range(o, sa, sb, n);
-        gram_buf_puts(o, ")");
-        first = false;
-    }
-    if (first) gram_buf_puts(o, "[^\\x00-\\U0010FFFF]");   /* empty: matches nothing */
-}
-
-#define INT_LIMIT 999999999999999LL
-
-static void int_range(gram_buf *o, long long lo, long long hi) {
-    gram_buf_puts(o, "(");
-    bool any = false;
-    if (hi >= 0) {
-        uint_range(o, lo > 0 ? lo : 0, hi);
-        any = true;
-    }
-    if (lo < 0) {
-        if (any) gram_buf_puts(o, " | ");
-        gram_buf_puts(o, "\"-\" (");
-        uint_range(o, hi < 0 ? -hi : 1, -lo);
-        gram_buf_puts(o, ")");
-    }
-    gram_buf_puts(o, ")");
-}
-
-static bool bounds(sc *s, const json *v, const char *path, bool integer, double *lo, double *hi, bool *has) {
-    *lo = -INFINITY;
-    *hi = INFINITY;
-    *has = false;
-    const char *k[] = { "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum" };
-    for (int i = 0; i < 4; i++) {
-        const json *b = json_get(v, k[i]);
-        if (!b) continue;
-        if (b->type == JSON_BOOL) continue;   /* draft 4 form: ignored */
-        if (b->type != JSON_NUM) return sc_fail(s, path, "%s must be a number", k[i]), false;
-        *has = true;
-        double x = b->num;
-        if (i == 0 && x > *lo) *lo = x;
-        if (i == 1 && x < *hi) *hi = x;
-        if (i == 2) { double t = integer ? floor(x) + 1 : x; if (t > *lo) *lo = t; }
-        if (i == 3) { double t = integer ? ceil(x) - 1 : x; if (t < *hi) *hi = t; }
-    }
-    return true;
-}
-
-static bool compile_int(sc *s, const json *v, const char *path, gram_buf *out) {
-    double lo, hi;
-    bool has;
-    if (!bounds(s, v, path, true, &lo, &hi, &has)) return false;
-    if (!has) { gram_buf_puts(out, "jint"); return true; }
-    long long a = lo == -INFINITY ? -INT_LIMIT : (long long)ceil(lo), b = hi == INFINITY ? INT_LIMIT : (long long)floor(hi);
-    if (a < -INT_LIMIT) a = -INT_LIMIT;
-    if (b > INT_LIMIT) b = INT_LIMIT;
-    if (a > b) return sc_fail(s, path, "no integer lies between the minimum and the maximum"), false;
-    int_range(out, a, b);
-    return true;
-}
-
-/* Numbers with bounds lo..hi: the integers in range, and numbers with a
- * fraction written k.f (f ends in a non-zero digit, so k < k.f < k + 1) for
- * every integer part k with [k, k + 1] inside the range, on both sides of
- * zero: -k.f for the negative part. Every output lies in range (exclusive
- * bounds included: a fraction never equals an integer bound); what is left
- * out are fractions in the partial unit next to a non-integer bound (for
- * 0.5..2.5: 0.6 and 2.4 are not produced, 1.5 is) and exponents. */
-static bool compile_num(sc *s, const json *v, const char *path, gram_buf *out) {
-    double lo, hi;
-    bool has;
-    if (!bounds(s, v, path, false, &lo, &hi, &has)) return false;
-    if (!has) { gram_buf_puts(out, "jnumber"); return true; }
-    if (lo > hi) return sc_fail(s, path, "the minimum is above the maximum"), false;
-    long long a = lo == -INFINITY ? -INT_LIMIT : (long long)ceil(lo), b = hi == INFINITY ? INT_LIMIT : (long long)floor(hi);
-    if (a < -INT_LIMIT) a = -INT_LIMIT;
-    if (b > INT_LIMIT) b = INT_LIMIT;
-    bool lo_excl = json_get(v, "exclusiveMinimum") && json_get(v, "exclusiveMinimum")->type == JSON_NUM && (double)a == lo;
-    bool hi_excl = json_get(v, "exclusiveMaximum") && json_get(v, "exclusiveMaximum")->type == JSON_NUM && (double)b == hi;
-    long long ia = lo_excl ? a + 1 : a, ib = hi_excl ? b - 1 : b;
-    /* integer parts of fractions: k in [pa, pb] for k.f, [na, nb] for -k.f */
-    long long pa = a > 0 ? a : 0, pb = b - 1;
-    long long na = b < 0 ? -b : 0, nb = -a - 1;
-    bool pos = pa <= pb, neg = na <= nb;
-    if (ia > ib && !pos && !neg) return sc_fail(s, path, "no number the grammar can express lies in the range (integers, and fractions k.f with [k, k+1] in range)"), false;
-    gram_buf_puts(out, "(");
-    bool first = true;
-    if (ia <= ib) { int_range(out, ia, ib); first = false; }
-    if (pos) {
-        if (!first) gram_buf_puts(out, " | ");
-        gram_buf_puts(out, "(");
-        uint_range(out, pa, pb);
-        gram_buf_puts(out, ") \".\" [0-9]{0,15} [1-9]");
-        first = false;
-    }
-    if (neg) {
-        if (!first) gram_buf_puts(out, " | ");
-        gram_buf_puts(out, "\"-\" (");
-        uint_range(out, na, nb);
-        gram_buf_puts(out, ") \".\" [0-9]{0,15} [1-9]");
-    }
-    gram_buf_puts(out, ")");
-    return true;
-}
-
 /* ---- strings, arrays, objects ---------------------------------------------- */
 
 static bool compile_string(sc *s, const json *v, const char *path, gram_buf *out) {
     const json *pat = json_get(v, "pattern");
     if (pat) {
-        if (pat->type != JSON_STR) return sc_fail(s, path, "pattern must be a string"), false;
+        if (pat->type != JSON_STR) return gram_sc_fail(s, path, "pattern must be a string"), false;
         gram_buf_puts(out, "\"\\\"\" ");
         bool a0 = pat->len && pat->str[0] == '^', a1 = pat->len && pat->str[pat->len - 1] == '$';
         if (!a0) gram_buf_puts(out, "jchar* ");
         char e[200];
         if (gram_regex_expr(out, pat->str, pat->len, e, sizeof e)) {
             char p2[512];
-            child_path(p2, sizeof p2, path, "pattern");
-            return sc_fail(s, p2, "%s", e), false;
+            gram_sc_child_path(p2, sizeof p2, path, "pattern");
+            return gram_sc_fail(s, p2, "%s", e), false;
         }
         if (!a1) gram_buf_puts(out, " jchar*");
         gram_buf_puts(out, " \"\\\"\"");
@@ -307,7 +143,7 @@ static bool compile_string(sc *s, const json *v, const char *path, gram_buf *out
     const json *mn = json_get(v, "minLength"), *mx = json_get(v, "maxLength");
     if (!mn && !mx) { gram_buf_puts(out, "jstring"); return true; }
     double a = json_num(mn, 0), b = json_num(mx, 2000);
-    if (a < 0 || b < a || a > 100000 || a != floor(a) || b != floor(b)) return sc_fail(s, path, "bad minLength/maxLength"), false;
+    if (a < 0 || b < a || a > 100000 || a != floor(a) || b != floor(b)) return gram_sc_fail(s, path, "bad minLength/maxLength"), false;
     gram_buf_printf(out, "\"\\\"\" jchar{%d,%d} \"\\\"\"", (int)a, (int)(b > 100000 ? 100000 : b));
     return true;
 }
@@ -315,16 +151,16 @@ static bool compile_string(sc *s, const json *v, const char *path, gram_buf *out
 static bool compile_array(sc *s, const json *v, const char *path, gram_buf *out) {
     const json *items = json_get(v, "items");
     char p2[512];
-    child_path(p2, sizeof p2, path, "items");
+    gram_sc_child_path(p2, sizeof p2, path, "items");
     gram_buf item = { 0 };
     if (items && items->type == JSON_OBJ) { if (!compile(s, items, p2, &item)) { free(item.s); return false; } }
     else if (items && items->type == JSON_BOOL && !items->b) gram_buf_puts(&item, "[^\\x00-\\U0010FFFF]");
-    else if (items && items->type != JSON_BOOL) { free(item.s); return sc_fail(s, p2, "items must be a schema"), false; }
+    else if (items && items->type != JSON_BOOL) { free(item.s); return gram_sc_fail(s, p2, "items must be a schema"), false; }
     else gram_buf_puts(&item, "jvalue");
     double mn = json_num(json_get(v, "minItems"), 0), mx = json_num(json_get(v, "maxItems"), -1);
     if (mn < 0 || mn != floor(mn) || mn > 10000 || (mx >= 0 && (mx < mn || mx != floor(mx)))) {
         free(item.s);
-        return sc_fail(s, path, "bad minItems/maxItems"), false;
+        return gram_sc_fail(s, path, "bad minItems/maxItems"), false;
     }
     char name[24];
     fresh(s, name);
@@ -352,20 +188,20 @@ static bool in_required(const json *req, const char *k, size_t kl) {
 
 static bool compile_object(sc *s, const json *v, const char *path, gram_buf *out) {
     const json *props = json_get(v, "properties"), *req = json_get(v, "required");
-    if (props && props->type != JSON_OBJ) return sc_fail(s, path, "properties must be an object"), false;
-    if (req && req->type != JSON_ARR) return sc_fail(s, path, "required must be an array"), false;
+    if (props && props->type != JSON_OBJ) return gram_sc_fail(s, path, "properties must be an object"), false;
+    if (req && req->type != JSON_ARR) return gram_sc_fail(s, path, "required must be an array"), false;
     for (const json *c = req ? req->child : NULL; c; c = c->next) {
         bool found = false;
         for (const json *p = props ? props->child : NULL; p && c->type == JSON_STR; p = p->next)
             found |= p->klen == c->len && memcmp(p->key, c->str, c->len) == 0;
-        if (!found) return sc_fail(s, path, "required names '%s', which properties does not define", c->type == JSON_STR ? c->str : "?"), false;
+        if (!found) return gram_sc_fail(s, path, "required names '%s', which properties does not define", c->type == JSON_STR ? c->str : "?"), false;
     }
     if (!props || props->n == 0) {
         const json *ap = json_get(v, "additionalProperties");
         if (ap && ap->type == JSON_BOOL && !ap->b) { gram_buf_puts(out, "\"{\" ws \"}\""); return true; }
         if (!ap || ap->type == JSON_BOOL) { gram_buf_puts(out, "jobject"); return true; }
         char p2[512], name[24];
-        child_path(p2, sizeof p2, path, "additionalProperties");
+        gram_sc_child_path(p2, sizeof p2, path, "additionalProperties");
         gram_buf val = { 0 };
         if (!compile(s, ap, p2, &val)) { free(val.s); return false; }
         fresh(s, name);
@@ -393,6 +229,31 @@ static bool compile_object(sc *s, const json *v, const char *path, gram_buf *out
         gram_buf_printf(&s->rules, " ws \":\" ws %s ws\n", val.s ? val.s : "jvalue");
         free(val.s);
     }
+    if (s->o.any_order && k >= 2 && k <= GRAM_ANY_ORDER_MAX) {
+        /* any order: a rule per set of members not written yet, before the first
+         * member (first) and after one (cont); "" once every required one is in */
+        int32_t sub = s->next;
+        s->next += 2 * (1 << k);
+        unsigned reqmask = 0;
+        i = 0;
+        for (const json *p = props->child; p; p = p->next, i++)
+            if (in_required(req, p->key, p->klen)) reqmask |= 1u << i;
+        for (unsigned set = 0; set < (1u << k); set++)
+            for (int cont = 0; cont < 2; cont++) {
+                gram_buf_printf(&s->rules, "s%d ::= ", (int)(sub + 2 * (int)set + cont));
+                bool first = true;
+                if (!(set & reqmask)) { gram_buf_puts(&s->rules, "\"\""); first = false; }
+                for (int32_t j = 0; j < k; j++) {
+                    if (!(set >> j & 1)) continue;
+                    gram_buf_printf(&s->rules, "%s%ss%d s%d", first ? "" : " | ", cont ? "\",\" ws " : "",
+                                    (int)(base + 3 * j), (int)(sub + 2 * (int)(set & ~(1u << j)) + 1));
+                    first = false;
+                }
+                gram_buf_puts(&s->rules, "\n");
+            }
+        gram_buf_printf(out, "\"{\" ws s%d \"}\"", (int)(sub + 2 * ((1 << k) - 1)));
+        return true;
+    }
     /* first_i: the first member written is at >= i; cont_i: one was written */
     i = 0;
     for (const json *p = props->child; p; p = p->next, i++) {
@@ -417,7 +278,7 @@ static bool compile_object(sc *s, const json *v, const char *path, gram_buf *out
 static bool compile_ref(sc *s, const json *v, const char *path, gram_buf *out) {
     const json *r = json_get(v, "$ref");
     if (r->type != JSON_STR || strncmp(r->str, "#/", 2) != 0)
-        return sc_fail(s, path, "$ref must be a local reference such as \"#/$defs/name\""), false;
+        return gram_sc_fail(s, path, "$ref must be a local reference such as \"#/$defs/name\""), false;
     for (int32_t i = 0; i < s->n_refs; i++)
         if (strcmp(s->refs[i], r->str) == 0) { gram_buf_printf(out, "ref%d", (int)i); return true; }
     const json *t = s->root;
@@ -425,14 +286,14 @@ static bool compile_ref(sc *s, const json *v, const char *path, gram_buf *out) {
     const char *p = r->str + 2;
     while (*p && t) {
         size_t n = strcspn(p, "/");
-        if (n >= sizeof seg) return sc_fail(s, path, "$ref segment too long"), false;
+        if (n >= sizeof seg) return gram_sc_fail(s, path, "$ref segment too long"), false;
         memcpy(seg, p, n);
         seg[n] = 0;
         t = json_get(t, seg);
         p += n;
         if (*p == '/') p++;
     }
-    if (!t) return sc_fail(s, path, "$ref \"%s\" points at nothing", r->str), false;
+    if (!t) return gram_sc_fail(s, path, "$ref \"%s\" points at nothing", r->str), false;
     char **nr = realloc(s->refs, sizeof *nr * (size_t)(s->n_refs + 1));
     if (!nr || !(nr[s->n_refs] = strdup(r->str))) { if (nr) s->refs = nr; s->rules.oom = true; return false; }
     s->refs = nr;
@@ -451,15 +312,15 @@ static bool compile_ref(sc *s, const json *v, const char *path, gram_buf *out) {
 
 static bool compile_type(sc *s, const json *v, const char *path, const char *t, size_t tl, gram_buf *out) {
     if (tl == 6 && !memcmp(t, "string", 6)) return compile_string(s, v, path, out);
-    if (tl == 6 && !memcmp(t, "number", 6)) return compile_num(s, v, path, out);
-    if (tl == 7 && !memcmp(t, "integer", 7)) return compile_int(s, v, path, out);
+    if (tl == 6 && !memcmp(t, "number", 6)) return gram_sc_num(s, v, path, out);
+    if (tl == 7 && !memcmp(t, "integer", 7)) return gram_sc_int(s, v, path, out);
     if (tl == 7 && !memcmp(t, "boolean", 7)) { gram_buf_puts(out, "(\"true\" | \"false\")"); return true; }
     if (tl == 4 && !memcmp(t, "null", 4)) { gram_buf_puts(out, "\"null\""); return true; }
     if (tl == 6 && !memcmp(t, "object", 6)) return compile_object(s, v, path, out);
     if (tl == 5 && !memcmp(t, "array", 5)) return compile_array(s, v, path, out);
     char p2[512];
-    child_path(p2, sizeof p2, path, "type");
-    return sc_fail(s, p2, "unknown type '%.*s' (expected string, number, integer, boolean, null, object or array)", (int)tl, t), false;
+    gram_sc_child_path(p2, sizeof p2, path, "type");
+    return gram_sc_fail(s, p2, "unknown type '%.*s' (expected string, number, integer, boolean, null, object or array)", (int)tl, t), false;
 }
 
 /* ---- oneOf: exact when its branches cannot both match -----------------------
@@ -645,7 +506,7 @@ static bool oneof_disjoint(sc *s, const json *arr, const char *path) {
         for (int b = a + 1; b < n; b++)
             if (!shapes_disjoint(&sh[a], &sh[b])) {
                 free(sh);
-                return sc_fail(s, path, "branches %d and %d may both match one value, and a grammar cannot check \"exactly one\" "
+                return gram_sc_fail(s, path, "branches %d and %d may both match one value, and a grammar cannot check \"exactly one\" "
                                "(oneOf is compiled when its branches are told apart by JSON type, by enum/const values or by "
                                "numeric range; use anyOf to accept either)", a, b), false;
             }
@@ -653,15 +514,48 @@ static bool oneof_disjoint(sc *s, const json *arr, const char *path) {
     return true;
 }
 
+/* Assertions a context-free grammar over the text cannot make (they compare
+ * parts of the value with each other, negate a schema, or depend on a
+ * condition). Ignoring one silently would let invalid JSON through, so the
+ * schema is refused unless the caller asked to ignore them. */
+static const char *const UNENFORCEABLE[] = {
+    "not", "if", "then", "else", "uniqueItems", "patternProperties", "dependentRequired",
+    "dependentSchemas", "dependencies", "propertyNames", "contains", "minContains", "maxContains",
+    "minProperties", "maxProperties", "prefixItems", "additionalItems", "unevaluatedProperties",
+    "unevaluatedItems", "$dynamicRef", "$recursiveRef",
+};
+
+static bool check_keywords(sc *s, const json *v, const char *path) {
+    if (s->o.ignore_unenforceable) return true;
+    for (const json *c = v->child; c; c = c->next)
+        for (size_t i = 0; i < sizeof UNENFORCEABLE / sizeof *UNENFORCEABLE; i++)
+            if (strlen(UNENFORCEABLE[i]) == c->klen && memcmp(UNENFORCEABLE[i], c->key, c->klen) == 0) {
+                char p2[512];
+                gram_sc_child_path(p2, sizeof p2, path, UNENFORCEABLE[i]);
+                return gram_sc_fail(s, p2, "'%s' cannot be enforced by a grammar; remove it, or compile "
+                               "ignoring it (gen --schema-ignore-unenforceable, :grammar json-schema "
+                               "+ignore-unenforceable FILE, Lua {ignore_unenforceable = true}: outputs may "
+                               "then violate it)", UNENFORCEABLE[i]), false;
+            }
+    return true;
+}
+
 static bool compile(sc *s, const json *v, const char *path, gram_buf *out) {
     if (s->rc) return false;
     if (v->type == JSON_BOOL) { gram_buf_puts(out, v->b ? "jvalue" : "[^\\x00-\\U0010FFFF]"); return true; }
-    if (v->type != JSON_OBJ) return sc_fail(s, path, "a schema must be an object or a boolean"), false;
+    if (v->type != JSON_OBJ) return gram_sc_fail(s, path, "a schema must be an object or a boolean"), false;
+    if (!check_keywords(s, v, path)) return false;
     const json *t;
+    if (json_get(v, "multipleOf") && !json_get(v, "type") && !s->o.ignore_unenforceable) {
+        char p2[512];
+        gram_sc_child_path(p2, sizeof p2, path, "multipleOf");
+        return gram_sc_fail(s, p2, "multipleOf needs \"type\": \"integer\" or \"number\" here (without a type any "
+                       "value would pass)"), false;
+    }
     if (json_get(v, "$ref")) return compile_ref(s, v, path, out);
     if ((t = json_get(v, "const"))) { value_literal(s, t, out); return true; }
     if ((t = json_get(v, "enum"))) {
-        if (t->type != JSON_ARR || t->n == 0) return sc_fail(s, path, "enum must be a non-empty array"), false;
+        if (t->type != JSON_ARR || t->n == 0) return gram_sc_fail(s, path, "enum must be a non-empty array"), false;
         gram_buf_puts(out, "(");
         int i = 0;
         for (const json *c = t->child; c; c = c->next, i++) { if (i) gram_buf_puts(out, " | "); value_literal(s, c, out); }
@@ -672,9 +566,9 @@ static bool compile(sc *s, const json *v, const char *path, gram_buf *out) {
     if (alts) {
         t = json_get(v, alts);
         char p2[512];
-        child_path(p2, sizeof p2, path, alts);
-        if (t->type != JSON_ARR || t->n == 0) return sc_fail(s, p2, "must be a non-empty array of schemas"), false;
-        if (alts[1] == 'l' && t->n != 1) return sc_fail(s, p2, "allOf is supported with one schema only"), false;
+        gram_sc_child_path(p2, sizeof p2, path, alts);
+        if (t->type != JSON_ARR || t->n == 0) return gram_sc_fail(s, p2, "must be a non-empty array of schemas"), false;
+        if (alts[1] == 'l' && t->n != 1) return gram_sc_fail(s, p2, "allOf is supported with one schema only"), false;
         if (alts[0] == 'o' && !oneof_disjoint(s, t, p2)) return false;
         gram_buf_puts(out, "(");
         int i = 0;
@@ -695,13 +589,13 @@ static bool compile(sc *s, const json *v, const char *path, gram_buf *out) {
         return true;
     }
     char p2[512];
-    child_path(p2, sizeof p2, path, "type");
+    gram_sc_child_path(p2, sizeof p2, path, "type");
     if (t->type == JSON_STR) return compile_type(s, v, path, t->str, t->len, out);
-    if (t->type != JSON_ARR || t->n == 0) return sc_fail(s, p2, "type must be a string or a non-empty array"), false;
+    if (t->type != JSON_ARR || t->n == 0) return gram_sc_fail(s, p2, "type must be a string or a non-empty array"), false;
     gram_buf_puts(out, "(");
     int i = 0;
     for (const json *c = t->child; c; c = c->next, i++) {
-        if (c->type != JSON_STR) return sc_fail(s, p2, "type entries must be strings"), false;
+        if (c->type != JSON_STR) return gram_sc_fail(s, p2, "type entries must be strings"), false;
         if (i) gram_buf_puts(out, " | ");
         if (!compile_type(s, v, path, c->str, c->len, out)) return false;
     }
@@ -710,17 +604,23 @@ static bool compile(sc *s, const json *v, const char *path, gram_buf *out) {
 }
 
 int gram_schema_gbnf(char **gbnf, const char *text, size_t len, char *err, size_t errlen) {
+    return gram_schema_gbnf_opts(gbnf, text, len, NULL, err, errlen);
+}
+
+int gram_schema_gbnf_opts(char **gbnf, const char *text, size_t len, const gram_schema_opts *o, char *err, size_t errlen) {
     *gbnf = NULL;
     char perr[200];
     json_doc *d = json_parse(text, len, perr, sizeof perr);
     if (!d) { snprintf(err, errlen, "schema: %s", perr); return GRAM_ESYNTAX; }
     sc s = { .root = json_root(d), .err = err, .errlen = errlen };
+    if (o) s.o = *o;
     gram_buf top = { 0 };
     bool ok = compile(&s, s.root, "", &top);
     gram_buf all = { 0 };
     if (ok) {
         gram_buf_printf(&all, "root ::= %s\n", top.s ? top.s : "jvalue");
         gram_buf_add(&all, s.rules.s ? s.rules.s : "", s.rules.n);
+        gram_buf_puts(&all, s.o.compact ? WS_COMPACT : WS);
         gram_buf_puts(&all, BASE);
     }
     int rc = s.rc;
@@ -736,9 +636,13 @@ int gram_schema_gbnf(char **gbnf, const char *text, size_t len, char *err, size_
 }
 
 int gram_from_schema(gram **out, const char *text, size_t len, char *err, size_t errlen) {
+    return gram_from_schema_opts(out, text, len, NULL, err, errlen);
+}
+
+int gram_from_schema_opts(gram **out, const char *text, size_t len, const gram_schema_opts *o, char *err, size_t errlen) {
     *out = NULL;
     char *g;
-    int rc = gram_schema_gbnf(&g, text, len, err, errlen);
+    int rc = gram_schema_gbnf_opts(&g, text, len, o, err, errlen);
     if (rc) return rc;
     char e2[300];
     rc = gram_parse(out, g, strlen(g), e2, sizeof e2);

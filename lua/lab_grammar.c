@@ -80,9 +80,27 @@ static int l_call(lua_State *L) {
     return push_gbnf(L, dup_str(L, s, n));
 }
 
-/* lab.grammar.json_schema(schema) -> Grammar | nil, err; schema is a table
- * (encoded as lab.json.encode would) or JSON text */
+/* lab.grammar.json_schema(schema [, opts]) -> Grammar | nil, err; schema is a
+ * table (encoded as lab.json.encode would) or JSON text; opts a table with
+ * ignore_unenforceable, compact and any_order (booleans; see gram_schema_opts). */
 static int l_schema(lua_State *L) {
+    gram_schema_opts o = { 0 };
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_pushnil(L);
+        while (lua_next(L, 2)) {
+            const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+            bool *f = !k ? NULL : strcmp(k, "ignore_unenforceable") == 0 ? &o.ignore_unenforceable
+                                : strcmp(k, "compact") == 0 ? &o.compact
+                                : strcmp(k, "any_order") == 0 ? &o.any_order : NULL;
+            if (!f) return luaL_error(L, "lab.grammar.json_schema: unknown option '%s' (ignore_unenforceable, compact, any_order)",
+                                      k ? k : luaL_typename(L, -2));
+            if (!lua_isboolean(L, -1))
+                return luaL_error(L, "lab.grammar.json_schema: option %s must be a boolean, got %s", k, luaL_typename(L, -1));
+            *f = lua_toboolean(L, -1);
+            lua_pop(L, 1);
+        }
+    }
     if (lua_type(L, 1) == LUA_TTABLE) {
         lua_settop(L, 1);
         lab_json_push(L, 1);
@@ -91,7 +109,7 @@ static int l_schema(lua_State *L) {
     size_t n;
     const char *s = luaL_checklstring(L, 1, &n);
     char *g, err[512];
-    if (gram_schema_gbnf(&g, s, n, err, sizeof err)) return lab_fail(L, "%s", err);
+    if (gram_schema_gbnf_opts(&g, s, n, &o, err, sizeof err)) return lab_fail(L, "%s", err);
     return push_gbnf(L, g);
 }
 

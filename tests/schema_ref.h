@@ -78,6 +78,7 @@ static const char *sr_validate(const json *v, const json *s) {
         if ((t = json_get(s, "maximum")) && v->num > t->num) return "maximum";
         if ((t = json_get(s, "exclusiveMinimum")) && t->type == JSON_NUM && v->num <= t->num) return "exclusiveMinimum";
         if ((t = json_get(s, "exclusiveMaximum")) && t->type == JSON_NUM && v->num >= t->num) return "exclusiveMaximum";
+        if ((t = json_get(s, "multipleOf")) && fmod(v->num, t->num) != 0) return "multipleOf";
     }
     if (v->type == JSON_STR) {
         size_t n = sr_cps(v->str, v->len);

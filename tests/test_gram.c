@@ -36,6 +36,8 @@ static uint32_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
 
 /* ---- parse errors -------------------------------------------------------- */
 
+static bool accepts_text(gram *g, const char *s);
+
 static void test_errors(void) {
     static const struct { const char *g, *want; } cases[] = {
         { "root ::= \"a\" |\n  \"b\" foo\n", "line 2 col 7: rule 'foo' is used but never defined" },
@@ -79,8 +81,62 @@ static void test_errors(void) {
     const char *o3 = "{\"oneOf\":[{\"type\":\"integer\",\"maximum\":4},{\"type\":\"number\",\"minimum\":5},{\"enum\":[\"a\",4.5]},{\"type\":\"object\"}]}";
     CHECK(gram_from_schema(&g, o3, strlen(o3), err, sizeof err) == 0, "disjoint oneOf compiles: %s", err);
     gram_unref(g);
-    const char *o4 = "{\"type\":\"number\",\"minimum\":-0.5,\"maximum\":-0.25}";
-    CHECK(gram_from_schema(&g, o4, strlen(o4), err, sizeof err) != 0 && strstr(err, "no number the grammar can express"), "a range inside one unit is refused: %s", err);
+    const char *o4 = "{\"type\":\"number\",\"exclusiveMinimum\":0.1,\"exclusiveMaximum\":0.1}";
+    CHECK(gram_from_schema(&g, o4, strlen(o4), err, sizeof err) != 0 && strstr(err, "no number lies in the range"), "an empty range is refused: %s", err);
+    const char *o5 = "{\"type\":\"number\",\"minimum\":1e-20}";
+    CHECK(gram_from_schema(&g, o5, strlen(o5), err, sizeof err) != 0 && strstr(err, "more than 16 fraction digits"), "a bound too fine: %s", err);
+    /* keywords a grammar cannot check are refused (pointer and keyword), or skipped on request */
+    static const struct { const char *schema, *want; } un[] = {
+        { "{\"type\":\"array\",\"uniqueItems\":true}", "schema at /uniqueItems: 'uniqueItems' cannot be enforced" },
+        { "{\"properties\":{\"a\":{\"not\":{\"type\":\"null\"}}}}", "schema at /properties/a/not: 'not' cannot" },
+        { "{\"items\":{\"if\":{\"type\":\"string\"},\"then\":{\"maxLength\":2}}}", "schema at /items/if: 'if'" },
+        { "{\"type\":\"object\",\"patternProperties\":{\"^x\":{}}}", "/patternProperties: 'patternProperties'" },
+        { "{\"$defs\":{\"d\":{\"dependentRequired\":{\"a\":[\"b\"]}}},\"$ref\":\"#/$defs/d\"}", "/dependentRequired: 'dependentRequired'" },
+        { "{\"anyOf\":[{\"type\":\"object\",\"minProperties\":1}]}", "schema at /anyOf/0/minProperties" },
+    };
+    for (size_t i = 0; i < sizeof un / sizeof *un; i++) {
+        CHECK(gram_from_schema(&g, un[i].schema, strlen(un[i].schema), err, sizeof err) != 0 && strstr(err, un[i].want)
+              && strstr(err, "--schema-ignore-unenforceable"), "unenforceable %zu refused: %s", i, err);
+        gram_schema_opts lax = { .ignore_unenforceable = true };
+        CHECK(gram_from_schema_opts(&g, un[i].schema, strlen(un[i].schema), &lax, err, sizeof err) == 0, "ignored on request %zu: %s", i, err);
+        gram_unref(g);
+    }
+    static const struct { const char *schema, *want; } mo[] = {
+        { "{\"type\":\"number\",\"multipleOf\":0.5}", "/multipleOf: multipleOf 0.5: only whole-number divisors" },
+        { "{\"type\":\"integer\",\"multipleOf\":100}", "divisors up to 64" },
+        { "{\"type\":\"integer\",\"multipleOf\":7,\"minimum\":3}", "more than 512 multiples" },
+        { "{\"type\":\"integer\",\"multipleOf\":10,\"minimum\":1,\"maximum\":9}", "no multiple of 10 lies between" },
+        { "{\"multipleOf\":3}", "multipleOf needs \"type\"" },
+        { "{\"type\":\"integer\",\"multipleOf\":-2}", "multipleOf must be a number above 0" },
+    };
+    for (size_t i = 0; i < sizeof mo / sizeof *mo; i++)
+        CHECK(gram_from_schema(&g, mo[i].schema, strlen(mo[i].schema), err, sizeof err) != 0 && strstr(err, mo[i].want),
+              "multipleOf refusal %zu: %s", i, err);
+    /* options as words before the file (the workbench's :grammar json-schema +compact FILE) */
+    char sp[512];
+    snprintf(sp, sizeof sp, "%s/logitlab-gram-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    int sfd = mkstemp(sp);
+    FILE *sf = sfd >= 0 ? fdopen(sfd, "w") : NULL;
+    CHECK(sf != NULL, "a temporary schema file");
+    if (sf) {
+        char v1[600], v2[600];
+        snprintf(v1, sizeof v1, "+ignore-unenforceable +compact %s", sp);
+        snprintf(v2, sizeof v2, "+tight %s", sp);
+        fputs("{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"uniqueItems\":true}", sf);
+        fclose(sf);
+        CHECK(gram_from_option(&g, "json-schema", sp, err, sizeof err) != 0 && strstr(err, "uniqueItems"),
+              "option words: refused without: %s", err);
+        CHECK(gram_from_option(&g, "json-schema", v1, err, sizeof err) == 0,
+              "option words: %s", err);
+        if (g) { CHECK(accepts_text(g, "[1,2]") && !accepts_text(g, "[1, 2]"), "option words: compact applies"); gram_unref(g); }
+        CHECK(gram_from_option(&g, "json-schema", v2, err, sizeof err) != 0
+              && strstr(err, "unknown schema option '+tight'"), "unknown option word: %s", err);
+        remove(sp);
+    }
+    /* a property named like a keyword is a name, not the keyword */
+    const char *pn = "{\"properties\":{\"not\":{\"type\":\"integer\"},\"if\":{}}}";
+    CHECK(gram_from_schema(&g, pn, strlen(pn), err, sizeof err) == 0, "properties named not/if: %s", err);
+    gram_unref(g);
 }
 
 /* ---- brute force over a small vocabulary ------------------------------- */
@@ -244,10 +300,22 @@ static void walks_gbnf(gmatch_vocab *v, const char *file, int n_walks) {
     free(text);
 }
 
-static void walks_schema(gmatch_vocab *v, const char *schema_text, const char *name, int n_walks) {
+/* Whether text has a blank outside its JSON strings. */
+static bool blank_outside_strings(const char *t) {
+    bool in = false;
+    for (; *t; t++) {
+        if (in && *t == '\\' && t[1]) { t++; continue; }
+        if (*t == '"') in = !in;
+        else if (!in && (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')) return true;
+    }
+    return false;
+}
+
+static void walks_schema_opts(gmatch_vocab *v, const char *schema_text, const char *name, int n_walks,
+                              const gram_schema_opts *o) {
     gram *g;
     char err[300];
-    int rc = gram_from_schema(&g, schema_text, strlen(schema_text), err, sizeof err);
+    int rc = gram_from_schema_opts(&g, schema_text, strlen(schema_text), o, err, sizeof err);
     CHECK(rc == 0, "%s: %s", name, err);
     if (rc) return;
     json_doc *sd = json_parse(schema_text, strlen(schema_text), err, sizeof err);
@@ -263,12 +331,17 @@ static void walks_schema(gmatch_vocab *v, const char *schema_text, const char *n
         if (getenv("GRAM_SHOW") && w < 6) printf("%s: %s\n", name, buf);
         json_doc *d = json_parse(buf, n, err, sizeof err);
         const char *why = d ? sr_validate(json_root(d), json_root(sd)) : err;
+        if (!why && o && o->compact && blank_outside_strings(buf)) why = "a blank outside strings (compact)";
         if (why && bad++ < 3) CHECK(0, "%s: walk %d gave '%s': %s", name, w, buf, why);
         json_free(d);
     }
     CHECK(bad == 0 && ended > n_walks / 4, "%s: %d walks, %d ended, %d invalid", name, n_walks, ended, bad);
     gmatch_ctx_destroy(c);
     json_free(sd);
+}
+
+static void walks_schema(gmatch_vocab *v, const char *schema_text, const char *name, int n_walks) {
+    walks_schema_opts(v, schema_text, name, n_walks, NULL);
 }
 
 /* ---- regex, choices, clone/rewind, the stage ------------------------------- */
@@ -285,6 +358,34 @@ static bool accepts_text(gram *g, const char *s) {
     gmatch_ctx_destroy(c);
     gmatch_vocab_unref(v);
     return ok;
+}
+
+/* Number ranges with fractions: exact decimal comparison at the bounds. */
+static void test_number_ranges(void) {
+    static const struct { const char *schema, *yes, *no; } nr[] = {
+        { "{\"type\":\"number\",\"minimum\":0.25}", "0.25 0.3 0.2500001 0.250 1 7.5", "0.2 0.24999 0 -1 0.2499999999999999" },
+        { "{\"type\":\"number\",\"exclusiveMinimum\":0.25,\"maximum\":2.5}", "0.2500001 2.5 2.50 2.4999 2", "0.25 0.250 2.51 3 2.5000000000000001" },
+        { "{\"type\":\"number\",\"minimum\":-0.5,\"maximum\":-0.25}", "-0.5 -0.25 -0.3 -0.26 -0.4999", "-0.2 -0.51 0 -0.5000001 -0.24" },
+        { "{\"type\":\"number\",\"minimum\":-2.5,\"exclusiveMaximum\":0}", "-2.5 -0.0001 -1 -2.4999999", "-2.6 0 0.0 -0.0 -2.5001" },
+        { "{\"type\":\"number\",\"exclusiveMinimum\":0,\"maximum\":1}", "0.001 1 1.0 0.5 0.0000000000000001", "0 0.0 0.000 1.01 1.0000001" },
+        { "{\"type\":\"number\",\"minimum\":0.1,\"maximum\":0.1}", "0.1 0.10", "0.11 0.09 0.1000000000000001" },
+        { "{\"type\":\"number\",\"minimum\":-12.375,\"maximum\":99.9}", "-12.375 -12.37 -12 -0.5 0 99.9 99.89 12.5", "-12.38 -12.3751 99.91 100 -13" },
+        { "{\"type\":\"number\",\"minimum\":0}", "0 1.5 2e10 0.5E-3 7e+2 0e5", "-1 -2e3 -0.5 1e" },
+        { "{\"type\":\"number\",\"maximum\":0}", "0 -1.5 -2e10 -0.5E-3 -0e1", "1 2e3 0.5 3e-2" },
+        { "{\"type\":\"number\",\"exclusiveMinimum\":0}", "1.5 0.001", "0 0e5 -1 2e3" },
+    };
+    for (size_t i = 0; i < sizeof nr / sizeof *nr; i++) {
+        gram *g;
+        char err[300];
+        if (gram_from_schema(&g, nr[i].schema, strlen(nr[i].schema), err, sizeof err)) { CHECK(0, "%s: %s", nr[i].schema, err); continue; }
+        for (int k = 0; k < 2; k++) {
+            char list[200], *save = NULL;
+            snprintf(list, sizeof list, "%s", k ? nr[i].no : nr[i].yes);
+            for (char *w = strtok_r(list, " ", &save); w; w = strtok_r(NULL, " ", &save))
+                CHECK(accepts_text(g, w) == !k, "%s: %s %s", nr[i].schema, w, k ? "refused" : "accepted");
+        }
+        gram_unref(g);
+    }
 }
 
 static void test_regex_choices(void) {
@@ -405,6 +506,7 @@ int main(int argc, char **argv) {
     if (argc == 4) return check_file(argv[1], argv[2], argv[3]);
     test_errors();
     test_regex_choices();
+    test_number_ranges();
     static const char *small[][2] = {
         { "arith", "root ::= expr\nexpr ::= term ([-+] term)*\nterm ::= [0-9]{1,3} | \"(\" expr \")\"\n" },
         { "unicode", "root ::= ([\\u00e0-\\u00ff] | [\\u65e5] | \"x\" | .)+ \"!\"\n" },
@@ -421,6 +523,17 @@ int main(int argc, char **argv) {
         else CHECK(0, "read %s", p);
         free(t);
     }
+    /* schema compiler output, default and compact whitespace, by brute force too */
+    const char *bs = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minimum\":-5,\"maximum\":12},"
+                     "\"b\":{\"enum\":[\"x\",[1]]},\"c\":{\"type\":\"integer\",\"multipleOf\":3},"
+                     "\"d\":{\"type\":\"number\",\"minimum\":-1.25,\"exclusiveMaximum\":0.5}},\"required\":[\"a\"]}";
+    for (int k = 0; k < 3; k++) {
+        gram_schema_opts so = { .compact = k >= 1, .any_order = k == 2 };
+        char *gb, err[300];
+        if (gram_schema_gbnf_opts(&gb, bs, strlen(bs), &so, err, sizeof err)) { CHECK(0, "schema for brute force: %s", err); continue; }
+        brute(k == 2 ? "schema any order" : k ? "schema compact" : "schema", gb, 4, 14);
+        free(gb);
+    }
     tok *t = NULL;
     gmatch_vocab *v = llama_vocab(&t);
     CHECK(v != NULL, "the Llama vocabulary loads");
@@ -428,7 +541,8 @@ int main(int argc, char **argv) {
         const char *gs[] = { "json.gbnf", "list.gbnf", "arithmetic.gbnf", "chess.gbnf", "c.gbnf" };
         for (size_t i = 0; i < 5; i++) walks_gbnf(v, gs[i], 40);
         char *tool = slurp("tests/data/grammars/tool.json");
-        if (tool) walks_schema(v, tool, "tool.json", 60);
+        gram_schema_opts compact = { .compact = true };
+        if (tool) walks_schema(v, tool, "tool.json", 60), walks_schema_opts(v, tool, "tool.json compact", 40, &compact);
         else CHECK(0, "read tool.json");
         free(tool);
         const char *nested =
@@ -447,6 +561,33 @@ int main(int argc, char **argv) {
             "{\"enum\":[true,\"x\"]},{\"type\":\"integer\",\"minimum\":40},"
             "{\"type\":\"null\"}]}}";
         walks_schema(v, oneof, "oneOf+ranges", 80);
+        /* multipleOf: listed in a range, a remainder automaton without bounds or from 0 */
+        const char *mult =
+            "{\"type\":\"array\",\"maxItems\":5,\"items\":{\"anyOf\":["
+            "{\"type\":\"integer\",\"multipleOf\":7},{\"type\":\"integer\",\"multipleOf\":12,\"minimum\":0},"
+            "{\"type\":\"number\",\"multipleOf\":3,\"minimum\":-40,\"exclusiveMaximum\":40},"
+            "{\"type\":\"integer\",\"multipleOf\":5,\"maximum\":0}]}}";
+        walks_schema(v, mult, "multipleOf", 80);
+        /* fractions next to non-integer bounds, exclusive and not, both sides of zero */
+        const char *ranges =
+            "{\"type\":\"array\",\"maxItems\":6,\"items\":{\"anyOf\":["
+            "{\"type\":\"number\",\"minimum\":0.25,\"maximum\":0.75},{\"type\":\"number\",\"exclusiveMinimum\":-3.125,\"maximum\":-2.5},"
+            "{\"type\":\"number\",\"exclusiveMinimum\":7.3,\"exclusiveMaximum\":12.01},{\"type\":\"number\",\"minimum\":-0.001,\"maximum\":0.001},"
+            "{\"type\":\"number\",\"maximum\":0}]}}";
+        walks_schema(v, ranges, "partial units", 80);
+        /* properties in any order: valid, and not only in the declared order */
+        const char *ao = "{\"type\":\"object\",\"properties\":{\"p\":{\"type\":\"integer\"},\"q\":{\"type\":\"boolean\"},"
+                         "\"r\":{\"type\":\"null\"},\"s\":{\"enum\":[1,\"x\"]}},\"required\":[\"p\",\"r\"]}";
+        gram_schema_opts anyo = { .any_order = true, .compact = true };
+        walks_schema_opts(v, ao, "any order", 80, &anyo);
+        gram *ga;
+        char e2[300];
+        if (gram_from_schema_opts(&ga, ao, strlen(ao), &anyo, e2, sizeof e2) == 0) {
+            CHECK(accepts_text(ga, "{\"r\":null,\"s\":\"x\",\"p\":-4}") && accepts_text(ga, "{\"p\":1,\"r\":null}")
+                  && !accepts_text(ga, "{\"p\":1}") && !accepts_text(ga, "{\"p\":1,\"r\":null,\"p\":2}"),
+                  "any order: every order, required ones, each once");
+            gram_unref(ga);
+        } else CHECK(0, "any order: %s", e2);
         test_clone_rewind(v);
         gmatch_vocab_unref(v);
     }

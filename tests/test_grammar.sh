@@ -78,6 +78,30 @@ check "cut by -n, --json: two token lines before it" sh -c "[ \$(grep -c '\"id\"
 check_rc "complete, --json" 0 "" $GEN -s 1 -n 50 --choice yes,no --json
 check "complete, --json: reason eos or grammar, complete" sh -c "tail -1 '$T/out' | grep -Eq '\"stop\":\"(eos|grammar)\".*\"grammar_complete\":true'"
 check "complete: no 'stopped at -n'" sh -c "! grep -q 'stopped at' '$T/err'"
+# keywords a grammar cannot check: refused naming the pointer, or ignored on request
+printf '{"type": "array", "items": {"type": "integer"}, "uniqueItems": true}' >"$T/uniq.json"
+check_rc "unenforceable keyword refused" 2 "schema at /uniqueItems: 'uniqueItems' cannot be enforced" $GEN --json-schema "$T/uniq.json"
+check_rc "unenforceable keyword ignored on request" 0 "" $GEN -n 20 --json-schema "$T/uniq.json" --schema-ignore-unenforceable
+check_rc "schema option without a schema" 2 "--schema-compact applies to --json-schema only" $GEN --regex a --schema-compact
+# compact output: valid, and no blank outside strings
+cbad=0; cend=0
+for s in 1 2 3 4 5 6; do
+  $GEN -s $s -n 300 --json-schema $D/tool.json --schema-compact >"$T/out" 2>"$T/err" || cbad=$((cbad+1))
+  "$CHK" --schema $D/tool.json "$T/out" 2>"$T/why"; v=$?
+  [ $v -eq 0 ] && cend=$((cend+1))
+  [ $v -ne 0 ] && [ $v -ne 3 ] && { cbad=$((cbad+1)); echo "FAIL: compact seed $s: $(cat "$T/why")"; }
+  if sed 's/"\([^"\\]\|\\.\)*"//g' "$T/out" | grep -q '[[:space:]]'; then cbad=$((cbad+1)); echo "FAIL: compact seed $s has blanks: $(head -c 200 "$T/out")"; fi
+done
+check "compact: $cend of 6 complete, all valid and without blanks" [ $cbad -eq 0 -a $cend -ge 1 ]
+# properties in any order: valid under the schema
+abad=0; aend=0
+for s in 1 2 3 4 5 6; do
+  $GEN -s $s -n 300 --json-schema $D/tool.json --schema-any-order --schema-compact >"$T/out" 2>"$T/err" || abad=$((abad+1))
+  "$CHK" --schema $D/tool.json "$T/out" 2>"$T/why"; v=$?
+  [ $v -eq 0 ] && aend=$((aend+1))
+  [ $v -ne 0 ] && [ $v -ne 3 ] && { abad=$((abad+1)); echo "FAIL: any order seed $s: $(cat "$T/why")"; }
+done
+check "any order: $aend of 6 complete, all valid" [ $abad -eq 0 -a $aend -ge 1 ]
 # a grammar no token of the vocabulary can start: a clear stop, exit 1
 printf 'root ::= "x" [^\\x00-\\U0010FFFF]\n' >"$T/unsat.gbnf"
 check_rc "unsatisfiable" 1 "allows no token" $GEN --grammar "$T/unsat.gbnf"

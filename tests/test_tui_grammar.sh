@@ -27,6 +27,7 @@ wait_for() {
   return 1
 }
 printf 'root ::= "a" |\n  "b" foo\n' >"$T/bad.gbnf"
+printf '{"type": "array", "items": {"type": "integer"}, "uniqueItems": true}' >"$T/u.json"
 tm new-session -d -x 120 -y 40 -c "$T" \
   "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color LOGITLAB_SHARED=$SH $BIN tui -w $T/ws -m $M -t 1 -p 'Once upon a time'; echo EXITED \$?; sleep 600"
 check "opens" wait_for "opened "
@@ -64,6 +65,10 @@ tm send-keys -t 0 Space
 check "Space clears it" wait_for "grammar = none"
 tm send-keys -t 0 ":grammar choice a,b" Enter
 check "the command sets it too" wait_for "grammar = choice a,b"
+tm send-keys -t 0 ":grammar json-schema $T/u.json" Enter
+check "a keyword a grammar cannot check is named" wait_for "schema at /uniqueItems"
+tm send-keys -t 0 ":grammar json-schema +ignore-unenforceable +compact $T/u.json" Enter
+check "schema options as +words" wait_for "grammar = json-schema +ignore-unenforceable +compact"
 tm send-keys -t 0 ":grammar none" Enter
 check "and removes it" wait_for "grammar = none"
 tm send-keys -t 0 ":q!" Enter

@@ -95,3 +95,21 @@ test("one sampler for several sequences", function()
     check.ok(table.concat(digits):match("^%d%d%d$"), "three digits: " .. table.concat(digits))
   end
 end)
+
+test("json_schema options: compact, ignore_unenforceable", function()
+  local s = { type = "object", properties = { a = { type = "array", items = { type = "integer" }, uniqueItems = true } } }
+  local g, err = lab.grammar.json_schema(s)
+  check.eq(g, nil)
+  check.ok(err:find("schema at /properties/a/uniqueItems: 'uniqueItems' cannot be enforced", 1, true), err)
+  local lax = assert(lab.grammar.json_schema(s, { ignore_unenforceable = true }))
+  check.ok(lax:matches('{ "a": [1, 1] }'), "ignored: default whitespace, duplicates pass")
+  local c = assert(lab.grammar.json_schema(s, { ignore_unenforceable = true, compact = true }))
+  check.ok(c:matches('{"a":[1,2]}') and not c:matches('{"a": [1,2]}') and not c:matches('{ "a":[1,2]}'), "compact: no blanks")
+  local cs = assert(lab.grammar.json_schema({ type = "object", properties = { s = { type = "string" } } }, { compact = true }))
+  check.ok(cs:matches('{"s":"x y"}') and cs:matches('{}') and not cs:matches('{"s" :"x"}'), "compact: strings keep their blanks")
+  local ao = assert(lab.grammar.json_schema({ type = "object", properties = { x = { type = "integer" }, y = { type = "null" } },
+    required = { "x", "y" } }, { any_order = true, compact = true }))
+  check.ok(ao:matches('{"y":null,"x":1}') and ao:matches('{"x":1,"y":null}') and not ao:matches('{"x":1}'), "any order")
+  check.raises("unknown option 'compakt'", function() lab.grammar.json_schema(s, { compakt = true }) end)
+  check.raises("option compact must be a boolean", function() lab.grammar.json_schema(s, { compact = "yes" }) end)
+end)
