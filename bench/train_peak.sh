@@ -9,6 +9,10 @@
 # training run, FMA peak), interleaved; each repetition's ratio uses the
 # median step (the first left out) and the mean of the two peaks around it;
 # the last line is the median over repetitions.
+# Where /usr/bin/python3 has torch (and TORCH is not 0), each repetition
+# also runs bench/train_torch.py (the same model, batch, sequence, threads)
+# after the training run: vs_torch is PyTorch's median step CPU time over
+# logitlab's (how many times faster per CPU second).
 #   sh bench/train_peak.sh [BIN] [REPS] [THREADS] [SHAPE] [GEMM]
 # (defaults: build/logitlab 5 1 stories15m, the default kernel), batch 8,
 # sequence 256. One JSON object a line. peak_frac is against the machine's
@@ -40,15 +44,21 @@ while [ $r -le "$REPS" ]; do
          /"done":/ { match($0, /"params":[0-9]+/); p = substr($0, RSTART + 9, RLENGTH - 9) }
          END { m = n - 1; for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (d[j] < d[i]) { t = d[i]; d[i] = d[j]; d[j] = t }
                med = m % 2 ? d[(m + 1) / 2] : (d[m / 2] + d[m / 2 + 1]) / 2; printf "%d %.6f %.6f\n", p, med, w / m }')
+  tc=0
+  if [ "${TORCH:-1}" != 0 ] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    tc=$(/usr/bin/python3 bench/train_torch.py "$SHAPE" "$T" 8 256 4 | sed 's/.*"step_cpu_s": *\([0-9.]*\).*/\1/')
+  fi
   p1=$(peak)
-  echo "$line $p0 $p1" | awk -v r="$r" -v T="$T" -v s="$SHAPE" -v out="$OUT/train_peak.ratios" '{
+  echo "$line $p0 $p1 $tc" | awk -v r="$r" -v T="$T" -v s="$SHAPE" -v out="$OUT/train_peak.ratios" '{
       flops = 6 * $1 * 8 * 256; g = flops / $2 / 1e9 * T; a2 = ($4 + $6) / 2; pk = ($5 + $7) / 2
-      printf "{\"bench\":\"train_peak\",\"rep\":%d,\"shape\":\"%s\",\"threads\":%d,\"params\":%d,\"step_cpu_s\":%.3f,\"step_wall_s\":%.3f,\"gflops_cpu\":%.2f,\"peak_cpu\":%.1f,\"peak_avx2_cpu\":%.1f,\"peak_frac\":%.3f,\"avx2_peak_frac\":%.3f}\n", r, s, T, $1, $2, $3, g, pk, a2, g / pk, g / a2
-      print g / pk, g / a2 >> out }'
+      vt = $8 > 0 ? $8 / $2 : 0
+      printf "{\"bench\":\"train_peak\",\"rep\":%d,\"shape\":\"%s\",\"threads\":%d,\"params\":%d,\"step_cpu_s\":%.3f,\"step_wall_s\":%.3f,\"gflops_cpu\":%.2f,\"peak_cpu\":%.1f,\"peak_avx2_cpu\":%.1f,\"peak_frac\":%.3f,\"avx2_peak_frac\":%.3f,\"torch_step_cpu_s\":%.3f,\"vs_torch\":%.2f}\n", r, s, T, $1, $2, $3, g, pk, a2, g / pk, g / a2, $8, vt
+      print g / pk, g / a2, vt >> out }'
   r=$((r + 1))
 done
 med() { sort -n | awk '{ v[NR] = $1 } END { printf "%.3f %.3f %.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'; }
 m1=$(cut -d' ' -f1 "$OUT/train_peak.ratios" | med)
 m2=$(cut -d' ' -f2 "$OUT/train_peak.ratios" | med)
-echo "$m1 $m2" | awk -v T="$T" -v s="$SHAPE" -v n="$REPS" '{
-  printf "{\"bench\":\"train_peak_median\",\"shape\":\"%s\",\"threads\":%d,\"reps\":%d,\"peak_frac_median\":%s,\"min\":%s,\"max\":%s,\"avx2_peak_frac_median\":%s}\n", s, T, n, $1, $2, $3, $4 }'
+m3=$(cut -d' ' -f3 "$OUT/train_peak.ratios" | med)
+echo "$m1 $m2 $m3" | awk -v T="$T" -v s="$SHAPE" -v n="$REPS" '{
+  printf "{\"bench\":\"train_peak_median\",\"shape\":\"%s\",\"threads\":%d,\"reps\":%d,\"peak_frac_median\":%s,\"min\":%s,\"max\":%s,\"avx2_peak_frac_median\":%s,\"vs_torch_median\":%s,\"vs_torch_min\":%s,\"vs_torch_max\":%s}\n", s, T, n, $1, $2, $3, $4, $7, $8, $9 }'

@@ -2,7 +2,9 @@
 """The PyTorch peer of `make bench`'s training figures: the same Llama model
 (RMSNorm, RoPE on adjacent pairs, GQA, SwiGLU, tied output), float32, AdamW
 with clipping, on the same shape, batch, sequence length and thread count.
-Prints one JSON line like the logitlab one. Used only by bench/run.sh, and
+Prints one JSON line like the logitlab one, with the median step's process
+CPU time (step_cpu_s; every thread, spinning included) and the work per CPU
+second times the threads (gflops_cpu), as bench/train_peak.sh counts them. Used only by bench/run.sh, and
 only where /usr/bin/python3 has torch.
 
     bench/train_torch.py SHAPE THREADS BATCH SEQ STEPS
@@ -82,22 +84,26 @@ def main():
     model = Model(D, F, L, H, KVH, V)
     n_params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
-    times = []
+    times, cpus = [], []
     for s in range(steps):
         tok = torch.randint(0, V, (B, T))
         tgt = torch.randint(0, V, (B, T))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loss = model(tok, tgt)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)   # every thread's CPU time, spinning included
     t = sum(times[1:]) / (len(times) - 1)   # the first step warms up
     tps = B * T / t
+    c = sorted(cpus[1:])
+    cmed = c[len(c) // 2] if len(c) % 2 else (c[len(c) // 2 - 1] + c[len(c) // 2]) / 2
     print(json.dumps({"bench": "train", "impl": "pytorch " + torch.__version__, "shape": shape, "threads": threads,
                       "batch": B, "seq_len": T, "params": n_params, "tok_per_s": round(tps, 1),
-                      "gflops": round(6 * n_params * tps / 1e9, 2)}))
+                      "gflops": round(6 * n_params * tps / 1e9, 2), "step_cpu_s": round(cmed, 4),
+                      "gflops_cpu": round(6 * n_params * B * T / cmed / 1e9 * threads, 2)}))
 
 
 if __name__ == "__main__":

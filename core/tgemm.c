@@ -1,7 +1,8 @@
 /* tgemm: training's matrix products over the pool. Each thread takes one
- * fixed slice of C, a multiple of 32 columns (the AVX-512 kernel's tile
- * width; two cache lines) or 16 rows, and runs the single-threaded kernel
- * on it. */
+ * fixed slice of C's rows (tokens for y = x W^T and dx = dy W, output
+ * features for dW = dy^T x: thousands of rows that split evenly, where the
+ * 288 columns of a stories15M activation would not) and runs the
+ * single-threaded kernel on it; every thread packs all of B. */
 #include "tgemm.h"
 
 #include <cblas.h>
@@ -55,37 +56,36 @@ const char *tgemm_impl_name(void) {
 const char *tgemm_blas_core(void) { return openblas_get_corename(); }
 
 typedef struct job {
-    bool ta, tb, split_rows;    /* split C by rows (tn) or by columns (nt, nn) */
+    bool ta, tb;
     int n, m, k, lda, ldb;
     const float *a, *b;
     float beta, *c;
     int impl;
 } job;
 
+/* Rows of C per block of the split: the own kernels' tile height (no
+ * partial tiles inside a thread's slice), else 16. */
+static int row_grain(int impl) {
+    if (impl == TGEMM_BLAS) return 16;
+    return sgemm_has_avx512() ? 14 : sgemm_has_simd() ? 6 : 16;
+}
+
 static void run(void *arg, int ith, int nth) {
     job *j = arg;
-    int span = j->split_rows ? j->n : j->m, g = j->split_rows ? 16 : 32;
-    long blocks = (span + g - 1) / g, lo, hi;
+    int g = row_grain(j->impl);
+    long blocks = (j->n + g - 1) / g, lo, hi;
     pool_split(blocks, ith, nth, &lo, &hi);
-    int s0 = (int)lo * g, s1 = (int)hi * g < span ? (int)hi * g : span;
+    int s0 = (int)lo * g, s1 = (int)hi * g < j->n ? (int)hi * g : j->n;
     if (s0 >= s1) return;
-    const float *a = j->a, *b = j->b;
-    float *c = j->c;
-    int rows = j->n, cols = j->m;
-    if (j->split_rows) {                    /* rows s0..s1 of C: columns s0..s1 of A^T's source */
-        a += j->ta ? (size_t)s0 : (size_t)s0 * j->lda;
-        c += (size_t)s0 * j->m;
-        rows = s1 - s0;
-    } else {                                /* columns s0..s1 of C */
-        b += j->tb ? (size_t)s0 * j->ldb : (size_t)s0;
-        c += s0;
-        cols = s1 - s0;
-    }
+    /* rows s0..s1 of C: rows of A, or columns of A^T's source */
+    const float *a = j->a + (j->ta ? (size_t)s0 : (size_t)s0 * j->lda);
+    float *c = j->c + (size_t)s0 * j->m;
+    int rows = s1 - s0;
     if (j->impl == TGEMM_BLAS)
         cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans,
-                    rows, cols, j->k, 1.0f, a, j->lda, b, j->ldb, j->beta, c, j->m);
+                    rows, j->m, j->k, 1.0f, a, j->lda, j->b, j->ldb, j->beta, c, j->m);
     else
-        sgemm_f32(j->ta, j->tb, rows, cols, j->k, a, j->lda, b, j->ldb, j->beta, c, j->m);
+        sgemm_f32(j->ta, j->tb, rows, j->m, j->k, a, j->lda, j->b, j->ldb, j->beta, c, j->m);
 }
 
 static void go(pool *p, job *j) {
@@ -96,16 +96,16 @@ static void go(pool *p, job *j) {
 }
 
 void tgemm_nt(pool *p, int n, int m, int k, const float *a, const float *b, float beta, float *c) {
-    job j = { false, true, false, n, m, k, k, k, a, b, beta, c, 0 };
+    job j = { false, true, n, m, k, k, k, a, b, beta, c, 0 };
     go(p, &j);
 }
 
 void tgemm_nn(pool *p, int n, int m, int k, const float *a, const float *b, float beta, float *c) {
-    job j = { false, false, false, n, m, k, k, m, a, b, beta, c, 0 };
+    job j = { false, false, n, m, k, k, m, a, b, beta, c, 0 };
     go(p, &j);
 }
 
 void tgemm_tn(pool *p, int n, int m, int k, const float *a, const float *b, float beta, float *c) {
-    job j = { true, false, true, n, m, k, n, m, a, b, beta, c, 0 };
+    job j = { true, false, n, m, k, n, m, a, b, beta, c, 0 };
     go(p, &j);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pool.h"
+#include "sgemm.h"
 #include "tvec.h"
 #include "vecdot.h"
 
@@ -92,9 +93,14 @@ void tops_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, cons
 }
 
 /* ---- attention ----
- * Each item works on transposed (hd, T) copies of its keys and values, so
- * every inner loop runs over positions t (tvec.h: vector length T, not the
- * small head size). Per thread scratch: four (hd, T) blocks and T scores. */
+ * Per item (a sequence and a head) as blocked matrix products on one thread
+ * (kernels/cpu/sgemm.h), never split, so a result depends on the sequence
+ * alone. Causal: query rows go in blocks of ARB, each against the keys up to
+ * its block's end only; scores past a row's own position are set to zero
+ * (probs holds exact zeros there, so the products over positions may run
+ * past them). Per thread scratch: one (T, T) block for dS. */
+
+#define ARB 64
 
 typedef struct attn_job {
     const tops_attn *a;
@@ -102,40 +108,35 @@ typedef struct attn_job {
     const float *q, *k, *v, *dout, *cprobs;
 } attn_job;
 
-static size_t per_thread(const tops_attn *a) { return 4 * (size_t)a->hd * a->T + a->T + 16; }
+static size_t per_thread(const tops_attn *a) { return (size_t)a->T * a->T + 16; }
 
 size_t tops_attn_scratch(const tops_attn *a, int nth) { return (size_t)nth * per_thread(a); }
 
-/* dst (hd, T) = the (T, hd) slice at src with row stride `stride`, and back */
-static void to_cols(float *dst, const float *src, int T, int hd, size_t stride) {
-    for (int t = 0; t < T; t++)
-        for (int e = 0; e < hd; e++) dst[(size_t)e * T + t] = src[(size_t)t * stride + e];
-}
-static void from_cols(float *dst, const float *src, int T, int hd, size_t stride) {
-    for (int t = 0; t < T; t++)
-        for (int e = 0; e < hd; e++) dst[(size_t)t * stride + e] = src[(size_t)e * T + t];
-}
-
-static void attn_fwd_item(const attn_job *j, int b, int h, float *kt) {
+/* S = scale q k^T, P = softmax over keys 0..i of row i (zeros after). */
+static void attn_fwd_item(const attn_job *j, int b, int h) {
     const tops_attn *a = j->a;
     int T = a->T, hd = a->hd, g = h / (a->H / a->KVH);
     size_t qs = (size_t)a->H * hd, ks = (size_t)a->KVH * hd;
-    float scale = 1.0f / sqrtf((float)hd), *vt = kt + (size_t)hd * T;
-    to_cols(kt, j->k + (size_t)b * T * ks + (size_t)g * hd, T, hd, ks);
-    to_cols(vt, j->v + (size_t)b * T * ks + (size_t)g * hd, T, hd, ks);
-    for (int i = 0; i < T; i++) {
-        const float *qi = j->q + (size_t)(b * T + i) * qs + (size_t)h * hd;
-        float *p = j->probs + (((size_t)b * a->H + h) * T + i) * T;
-        memset(p, 0, sizeof(float) * (size_t)T);
-        for (int e = 0; e < hd; e++) tvec_axpy(i + 1, qi[e] * scale, kt + (size_t)e * T, p);
-        float mx = -INFINITY;
-        for (int t = 0; t <= i; t++) mx = p[t] > mx ? p[t] : mx;
-        float sum = 0.0f;
-        for (int t = 0; t <= i; t++) sum += p[t] = expf(p[t] - mx);
-        float inv = 1.0f / sum;
-        for (int t = 0; t <= i; t++) p[t] *= inv;
-        float *o = j->out + (size_t)(b * T + i) * qs + (size_t)h * hd;
-        for (int e = 0; e < hd; e++) o[e] = tvec_dot(i + 1, p, vt + (size_t)e * T);
+    float scale = 1.0f / sqrtf((float)hd);
+    const float *qb = j->q + (size_t)b * T * qs + (size_t)h * hd;
+    const float *kb = j->k + (size_t)b * T * ks + (size_t)g * hd, *vb = j->v + (size_t)b * T * ks + (size_t)g * hd;
+    float *P = j->probs + ((size_t)b * a->H + h) * T * T, *ob = j->out + (size_t)b * T * qs + (size_t)h * hd;
+    for (int r0 = 0; r0 < T; r0 += ARB) {
+        int r1 = r0 + ARB < T ? r0 + ARB : T;
+        sgemm_f32(false, true, r1 - r0, r1, hd, qb + (size_t)r0 * qs, (int)qs, kb, (int)ks, 0.0f,
+                  P + (size_t)r0 * T, T);
+        for (int i = r0; i < r1; i++) {
+            float *p = P + (size_t)i * T;
+            for (int t = 0; t <= i; t++) p[t] *= scale;
+            float mx = tvec_max(i + 1, p);
+            for (int t = 0; t <= i; t++) p[t] -= mx;
+            vd_exp_f32(p, i + 1);
+            float inv = 1.0f / tvec_sum(i + 1, p);
+            for (int t = 0; t <= i; t++) p[t] *= inv;
+            memset(p + i + 1, 0, sizeof(float) * (size_t)(T - i - 1));
+        }
+        sgemm_f32(false, false, r1 - r0, hd, r1, P + (size_t)r0 * T, T, vb, (int)ks, 0.0f, ob + (size_t)r0 * qs,
+                  (int)qs);
     }
 }
 
@@ -147,41 +148,50 @@ static void attn_fwd_run(void *arg, int ith, int nth) {
     attn_job *j = arg;
     long lo, hi;
     pool_split((long)j->a->B * j->a->H, ith, nth, &lo, &hi);
-    float *sc = scratch_of(j, ith);
-    for (long it = lo; it < hi; it++) attn_fwd_item(j, (int)(it / j->a->H), (int)(it % j->a->H), sc);
+    for (long it = lo; it < hi; it++) attn_fwd_item(j, (int)(it / j->a->H), (int)(it % j->a->H));
 }
 
 /* One (sequence, kv head) pair: its query heads are the only writers of its
- * slices of dk and dv. With S = scale q k^T, P = softmax(S), O = P V:
- * dP = dO V^T, dS = P (dP - rowsum(P dP)), dq = scale dS K, dk = scale dS^T Q,
- * dv = P^T dO. */
-static void attn_bwd_item(const attn_job *j, int b, int g, float *kt) {
+ * slices of dk and dv, summed head after head. With S = scale q k^T,
+ * P = softmax(S), O = P V: dP = dO V^T, dS = P (dP - rowsum(P dP)),
+ * dq = scale dS K, dk = scale dS^T Q, dv = P^T dO; the transposed products
+ * go by blocks of key rows c0..c1 over the queries from c0 on (the earlier
+ * ones do not see those keys). */
+static void attn_bwd_item(const attn_job *j, int b, int g, float *dS) {
     const tops_attn *a = j->a;
     int T = a->T, hd = a->hd, gs = a->H / a->KVH;
-    size_t qs = (size_t)a->H * hd, ks = (size_t)a->KVH * hd, hT = (size_t)hd * T;
+    size_t qs = (size_t)a->H * hd, ks = (size_t)a->KVH * hd;
     float scale = 1.0f / sqrtf((float)hd);
-    float *vt = kt + hT, *dkt = vt + hT, *dvt = dkt + hT, *ds = dvt + hT;
-    to_cols(kt, j->k + (size_t)b * T * ks + (size_t)g * hd, T, hd, ks);
-    to_cols(vt, j->v + (size_t)b * T * ks + (size_t)g * hd, T, hd, ks);
-    memset(dkt, 0, sizeof(float) * 2 * hT);
-    for (int h = g * gs; h < (g + 1) * gs; h++)
-        for (int i = 0; i < T; i++) {
-            const float *p = j->cprobs + (((size_t)b * a->H + h) * T + i) * T;
-            const float *doi = j->dout + (size_t)(b * T + i) * qs + (size_t)h * hd;
-            const float *qi = j->q + (size_t)(b * T + i) * qs + (size_t)h * hd;
-            float *dqi = j->dq + (size_t)(b * T + i) * qs + (size_t)h * hd;
-            memset(ds, 0, sizeof(float) * (size_t)(i + 1));
-            for (int e = 0; e < hd; e++) tvec_axpy(i + 1, doi[e], vt + (size_t)e * T, ds);   /* dP */
-            float sum = tvec_dot(i + 1, p, ds);
-            for (int t = 0; t <= i; t++) ds[t] = p[t] * (ds[t] - sum) * scale;               /* scale dS */
-            for (int e = 0; e < hd; e++) {
-                dqi[e] = tvec_dot(i + 1, ds, kt + (size_t)e * T);
-                tvec_axpy(i + 1, qi[e], ds, dkt + (size_t)e * T);
-                tvec_axpy(i + 1, doi[e], p, dvt + (size_t)e * T);
+    const float *kb = j->k + (size_t)b * T * ks + (size_t)g * hd, *vb = j->v + (size_t)b * T * ks + (size_t)g * hd;
+    float *dkb = j->dk + (size_t)b * T * ks + (size_t)g * hd, *dvb = j->dv + (size_t)b * T * ks + (size_t)g * hd;
+    for (int h = g * gs; h < (g + 1) * gs; h++) {
+        const float *P = j->cprobs + ((size_t)b * a->H + h) * T * T;
+        const float *dob = j->dout + (size_t)b * T * qs + (size_t)h * hd;
+        const float *qb = j->q + (size_t)b * T * qs + (size_t)h * hd;
+        float *dqb = j->dq + (size_t)b * T * qs + (size_t)h * hd;
+        float beta = h == g * gs ? 0.0f : 1.0f;
+        for (int r0 = 0; r0 < T; r0 += ARB) {
+            int r1 = r0 + ARB < T ? r0 + ARB : T;
+            sgemm_f32(false, true, r1 - r0, r1, hd, dob + (size_t)r0 * qs, (int)qs, vb, (int)ks, 0.0f,
+                      dS + (size_t)r0 * T, T);                                          /* dP */
+            for (int i = r0; i < r1; i++) {
+                const float *p = P + (size_t)i * T;
+                float *ds = dS + (size_t)i * T;
+                float sum = tvec_dot(i + 1, p, ds);
+                for (int t = 0; t <= i; t++) ds[t] = p[t] * (ds[t] - sum) * scale;   /* scale dS */
+                memset(ds + i + 1, 0, sizeof(float) * (size_t)(T - i - 1));
             }
+            sgemm_f32(false, false, r1 - r0, hd, r1, dS + (size_t)r0 * T, T, kb, (int)ks, 0.0f,
+                      dqb + (size_t)r0 * qs, (int)qs);                                  /* dq = dS K */
         }
-    from_cols(j->dk + (size_t)b * T * ks + (size_t)g * hd, dkt, T, hd, ks);
-    from_cols(j->dv + (size_t)b * T * ks + (size_t)g * hd, dvt, T, hd, ks);
+        for (int c0 = 0; c0 < T; c0 += ARB) {
+            int c1 = c0 + ARB < T ? c0 + ARB : T;
+            sgemm_f32(true, false, c1 - c0, hd, T - c0, dS + (size_t)c0 * T + c0, T, qb + (size_t)c0 * qs, (int)qs,
+                      beta, dkb + (size_t)c0 * ks, (int)ks);                            /* dk (+)= dS^T Q */
+            sgemm_f32(true, false, c1 - c0, hd, T - c0, P + (size_t)c0 * T + c0, T, dob + (size_t)c0 * qs, (int)qs,
+                      beta, dvb + (size_t)c0 * ks, (int)ks);                            /* dv (+)= P^T dO */
+        }
+    }
 }
 
 static void attn_bwd_run(void *arg, int ith, int nth) {
@@ -258,9 +268,13 @@ static void xent_bwd_run(void *arg, int ith, int nth) {
         int32_t t = j->targets[r];
         if (t < 0) { memset(l, 0, sizeof(float) * (size_t)j->V); continue; }
         float m = j->lse[r];
-        for (int i = 0; i < j->V; i++) l[i] -= m;
-        vd_exp_f32(l, j->V);
-        for (int i = 0; i < j->V; i++) l[i] *= j->scale;
+        /* by L1-sized pieces: the row (128 KB at 32000) goes through memory once */
+        for (int c0 = 0; c0 < j->V; c0 += 1024) {
+            int c1 = c0 + 1024 < j->V ? c0 + 1024 : j->V;
+            for (int i = c0; i < c1; i++) l[i] -= m;
+            vd_exp_f32(l + c0, c1 - c0);
+            for (int i = c0; i < c1; i++) l[i] *= j->scale;
+        }
         l[t] -= j->scale;
     }
 }

@@ -37,8 +37,8 @@ void tops_swiglu_fwd(float *h, const float *g, const float *u, size_t n);
 void tops_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u, size_t n);
 
 /* Causal attention with GQA. q (B*T, H*hd), k and v (B*T, KVH*hd), out
- * (B*T, H*hd), probs (B, H, T, T) saved for the backward (upper triangle
- * unused). Backward: dq = ; dk, dv = (whole buffers). */
+ * (B*T, H*hd), probs (B, H, T, T) saved for the backward (zeros above the
+ * diagonal). Backward: dq, dk, dv (whole buffers) overwritten. */
 typedef struct tops_attn {
     int B, T, H, KVH, hd;
     float *scratch;     /* tops_attn_scratch(a, threads of the pool) floats */

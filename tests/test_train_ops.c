@@ -189,6 +189,89 @@ static void test_attention(pool *pl) {
     CHECK(fabs(L - at_loss(&c)) < 1e-5, "attention forward: %g vs %g", L, at_loss(&c));
 }
 
+/* Longer sequences (several causal row blocks and a partial one) against
+ * attention and its backward written out in float64 here; bitwise the same
+ * on the pool, and a sequence's results the same alone as beside another. */
+static void test_attention_long(pool *pl) {
+    enum { B = 2, T = 150, H = 4, KVH = 2, HD = 8 };
+    const int QN = B * T * H * HD, KN = B * T * KVH * HD, qs = H * HD, ks = KVH * HD;
+    float *q = malloc(sizeof(float) * QN), *k = malloc(sizeof(float) * KN), *v = malloc(sizeof(float) * KN);
+    float *dy = malloc(sizeof(float) * QN), *probs = malloc(sizeof(float) * B * H * T * T);
+    float *out[2], *dq[2], *dk[2], *dv[2];
+    for (int r = 0; r < 2; r++) {
+        out[r] = malloc(sizeof(float) * QN); dq[r] = malloc(sizeof(float) * QN);
+        dk[r] = malloc(sizeof(float) * KN); dv[r] = malloc(sizeof(float) * KN);
+    }
+    for (int i = 0; i < QN; i++) q[i] = (float)(2 * urand()), dy[i] = (float)urand();
+    for (int i = 0; i < KN; i++) k[i] = (float)(2 * urand()), v[i] = (float)urand();
+    tops_attn a = { B, T, H, KVH, HD, NULL };
+    a.scratch = malloc(sizeof(float) * tops_attn_scratch(&a, pl ? pool_size(pl) : 1));
+    for (int r = 0; r < 2; r++) {
+        pool *use = r ? pl : NULL;
+        tops_attn_fwd(use, &a, out[r], probs, q, k, v);
+        tops_attn_bwd(use, &a, dq[r], dk[r], dv[r], dy, probs, q, k, v);
+    }
+    CHECK(!memcmp(out[0], out[1], sizeof(float) * QN) && !memcmp(dq[0], dq[1], sizeof(float) * QN) &&
+          !memcmp(dk[0], dk[1], sizeof(float) * KN) && !memcmp(dv[0], dv[1], sizeof(float) * KN),
+          "attention at T=%d differs on the pool", T);
+    /* float64 reference */
+    double *P = malloc(sizeof(double) * T), *dP = malloc(sizeof(double) * T);
+    double *rq = calloc(QN, sizeof(double)), *rk = calloc(KN, sizeof(double)), *rv = calloc(KN, sizeof(double));
+    double eo = 0, mo = 0, sc = 1 / sqrt((double)HD);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            int g = h / (H / KVH);
+            for (int i = 0; i < T; i++) {
+                const float *qi = q + (size_t)(b * T + i) * qs + h * HD, *di = dy + (size_t)(b * T + i) * qs + h * HD;
+                double mx = -1e300, sum = 0, pd = 0;
+                for (int t = 0; t <= i; t++) {
+                    double d = 0;
+                    for (int e = 0; e < HD; e++) d += (double)qi[e] * k[(size_t)(b * T + t) * ks + g * HD + e];
+                    P[t] = d * sc;
+                    mx = fmax(mx, P[t]);
+                }
+                for (int t = 0; t <= i; t++) sum += P[t] = exp(P[t] - mx);
+                for (int t = 0; t <= i; t++) P[t] /= sum;
+                for (int e = 0; e < HD; e++) {
+                    double o = 0;
+                    for (int t = 0; t <= i; t++) o += P[t] * v[(size_t)(b * T + t) * ks + g * HD + e];
+                    eo = fmax(eo, fabs(o - out[0][(size_t)(b * T + i) * qs + h * HD + e]));
+                    mo = fmax(mo, fabs(o));
+                }
+                for (int t = 0; t <= i; t++) {
+                    dP[t] = 0;
+                    for (int e = 0; e < HD; e++) dP[t] += (double)di[e] * v[(size_t)(b * T + t) * ks + g * HD + e];
+                    pd += P[t] * dP[t];
+                }
+                for (int t = 0; t <= i; t++) {
+                    double ds = P[t] * (dP[t] - pd) * sc;
+                    for (int e = 0; e < HD; e++) {
+                        rq[(size_t)(b * T + i) * qs + h * HD + e] += ds * k[(size_t)(b * T + t) * ks + g * HD + e];
+                        rk[(size_t)(b * T + t) * ks + g * HD + e] += ds * qi[e];
+                        rv[(size_t)(b * T + t) * ks + g * HD + e] += P[t] * di[e];
+                    }
+                }
+            }
+        }
+    CHECK(eo < 1e-5 * (1 + mo), "attention at T=%d: output off by %g", T, eo);
+    CHECK(rel_err(dq[0], rq, QN) < 1e-5, "attention at T=%d dq: %g", T, rel_err(dq[0], rq, QN));
+    CHECK(rel_err(dk[0], rk, KN) < 1e-5, "attention at T=%d dk: %g", T, rel_err(dk[0], rk, KN));
+    CHECK(rel_err(dv[0], rv, KN) < 1e-5, "attention at T=%d dv: %g", T, rel_err(dv[0], rv, KN));
+    /* the second sequence alone (B = 1) gives the same bytes */
+    tops_attn a1 = { 1, T, H, KVH, HD, a.scratch };
+    tops_attn_fwd(NULL, &a1, out[1], probs, q + (size_t)T * qs, k + (size_t)T * ks, v + (size_t)T * ks);
+    tops_attn_bwd(NULL, &a1, dq[1], dk[1], dv[1], dy + (size_t)T * qs, probs, q + (size_t)T * qs,
+                  k + (size_t)T * ks, v + (size_t)T * ks);
+    CHECK(!memcmp(out[1], out[0] + (size_t)T * qs, sizeof(float) * T * qs) &&
+          !memcmp(dq[1], dq[0] + (size_t)T * qs, sizeof(float) * T * qs) &&
+          !memcmp(dk[1], dk[0] + (size_t)T * ks, sizeof(float) * T * ks) &&
+          !memcmp(dv[1], dv[0] + (size_t)T * ks, sizeof(float) * T * ks),
+          "attention: a sequence alone differs from the same beside another");
+    free(P); free(dP); free(rq); free(rk); free(rv); free(a.scratch);
+    for (int r = 0; r < 2; r++) { free(out[r]); free(dq[r]); free(dk[r]); free(dv[r]); }
+    free(q); free(k); free(v); free(dy); free(probs);
+}
+
 /* ---- cross-entropy ---- */
 enum { XN = 4, XV = 7 };
 typedef struct { double l[XN * XV]; int32_t t[XN]; } xe_ctx;
@@ -331,6 +414,8 @@ int main(void) {
     test_swiglu();
     test_attention(NULL);
     test_attention(pl);
+    test_attention_long(NULL);
+    test_attention_long(pl);
     test_xent();
     test_embed();
     test_gemm(pl, TGEMM_OWN);

@@ -28,9 +28,12 @@
 #define NC 384
 
 /* 16 rows of 16 floats (src, stride ld) transposed into dst (stride ldd):
- * dst[j * ldd + i] = src[i * ld + j] for the lanes i in mask. Four rounds of
- * unpack/shuffle. */
-static void transpose16(const float *src, size_t ld, float *dst, size_t ldd, __mmask16 mask) {
+ * dst[j * ldd + i] = src[i * ld + j], j in increasing order. With ldd < 16
+ * (A's 14-row panels) each row's store runs 16 - ldd floats into the next
+ * row, which the next store (or the caller's later writes) overwrites: the
+ * destination needs 16 - ldd floats of slack after its last row. Four
+ * rounds of unpack/shuffle. */
+static void transpose16(const float *src, size_t ld, float *dst, size_t ldd) {
     __m512 r[16], t[16];
     for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + (size_t)i * ld);
     for (int i = 0; i < 16; i += 2) {
@@ -50,22 +53,34 @@ static void transpose16(const float *src, size_t ld, float *dst, size_t ldd, __m
         __m512 a1 = _mm512_shuffle_f32x4(r[s], r[4 + s], 0xee);       /* q0 L2 L3, q1 L2 L3 */
         __m512 b0 = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0x44);
         __m512 b1 = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0xee);
-        __m512 l0 = _mm512_shuffle_f32x4(a0, b0, 0x88);               /* q0 L0, q1 L0, q2 L0, q3 L0 */
-        __m512 l1 = _mm512_shuffle_f32x4(a0, b0, 0xdd);
-        __m512 l2 = _mm512_shuffle_f32x4(a1, b1, 0x88);
-        __m512 l3 = _mm512_shuffle_f32x4(a1, b1, 0xdd);
-        _mm512_mask_storeu_ps(dst + (size_t)(0 + s) * ldd, mask, l0);
-        _mm512_mask_storeu_ps(dst + (size_t)(4 + s) * ldd, mask, l1);
-        _mm512_mask_storeu_ps(dst + (size_t)(8 + s) * ldd, mask, l2);
-        _mm512_mask_storeu_ps(dst + (size_t)(12 + s) * ldd, mask, l3);
+        t[0 + s] = _mm512_shuffle_f32x4(a0, b0, 0x88);                /* q0 L0, q1 L0, q2 L0, q3 L0 */
+        t[4 + s] = _mm512_shuffle_f32x4(a0, b0, 0xdd);
+        t[8 + s] = _mm512_shuffle_f32x4(a1, b1, 0x88);
+        t[12 + s] = _mm512_shuffle_f32x4(a1, b1, 0xdd);
     }
+    for (int j = 0; j < 16; j++) _mm512_storeu_ps(dst + (size_t)j * ldd, t[j]);
 }
 
 /* A block (mc, kc) into panels of MR rows: panel[p * MR + i] = A(i, p).
- * Untransposed sources go 16 rows x 16 k at a time through transpose16 (the
- * 14 lanes of a panel stored) where 16 rows exist (rows: how many the
- * source has from the block's first). */
+ * Untransposed sources go 16 rows x 16 k at a time through transpose16
+ * where 16 rows exist (rows: how many the source has from the block's
+ * first); its 2 floats past each 14-float row are rewritten by the next row,
+ * the scalar tail or the next panel, in that order, or land in the
+ * buffer's slack. */
 static void pack_a(bool ta, const float *a, int lda, int mc, int kc, int rows, float *dst) {
+    if (ta) {   /* rows of the source are p: each one's mc floats go to every panel in turn */
+        int np = (mc + MR - 1) / MR, last = mc - (np - 1) * MR;
+        __mmask16 full = (__mmask16)((1u << MR) - 1), lm = (__mmask16)((1u << last) - 1);
+        if (last < MR) memset(dst + (size_t)(np - 1) * kc * MR, 0, sizeof(float) * (size_t)kc * MR);
+        for (int p = 0; p < kc; p++) {
+            const float *src = a + (size_t)p * lda;
+            for (int q = 0; q < np; q++) {
+                __mmask16 mm = q == np - 1 ? lm : full;
+                _mm512_mask_storeu_ps(dst + (size_t)q * kc * MR + p * MR, mm, _mm512_maskz_loadu_ps(mm, src + q * MR));
+            }
+        }
+        return;
+    }
     for (int i0 = 0; i0 < mc; i0 += MR) {
         int mr = mc - i0 < MR ? mc - i0 : MR;
         __mmask16 mm = (__mmask16)((1u << mr) - 1);
@@ -77,7 +92,7 @@ static void pack_a(bool ta, const float *a, int lda, int mc, int kc, int rows, f
             int p = 0;
             if (mr == MR && i0 + 16 <= rows)
                 for (; p + 16 <= kc; p += 16)
-                    transpose16(a + (size_t)i0 * lda + p, (size_t)lda, dst + p * MR, MR, mm);
+                    transpose16(a + (size_t)i0 * lda + p, (size_t)lda, dst + p * MR, MR);
             for (int i = 0; i < mr; i++) {
                 const float *row = a + (size_t)(i0 + i) * lda;
                 float *d = dst + i;
@@ -100,7 +115,7 @@ static void pack_b(bool tb, const float *b, int ldb, int kc, int nc, float *dst)
             int j = 0, p16 = kc / 16 * 16;
             for (; j + 16 <= nr; j += 16) {
                 const float *src = b + (size_t)(j0 + j) * ldb;
-                for (int p = 0; p < p16; p += 16) transpose16(src + p, (size_t)ldb, dst + p * NR + j, NR, 0xffff);
+                for (int p = 0; p < p16; p += 16) transpose16(src + p, (size_t)ldb, dst + p * NR + j, NR);
                 for (int jj = j; jj < j + 16; jj++)
                     for (int p = p16; p < kc; p++) dst[p * NR + jj] = b[(size_t)(j0 + jj) * ldb + p];
             }
@@ -113,13 +128,15 @@ static void pack_b(bool tb, const float *b, int ldb, int kc, int nc, float *dst)
     }
 }
 
-/* C (mr, nr) += Ap (kc, MR panel) * Bp (kc, NR panel). */
-static void kernel(int kc, const float *ap, const float *bp, float *c, int ldc, int mr, int nr) {
+/* C (mr, nr) += Ap (kc, MR panel) * Bp (kc, NR panel); with fresh, C is
+ * not read: it gets 0 + the sum (the same bits as adding to zeros: -0
+ * becomes +0), for beta = 0's first k block. */
+static void kernel(int kc, const float *ap, const float *bp, float *c, int ldc, int mr, int nr, bool fresh) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
     __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     __m512 c80 = c00, c81 = c00, c90 = c00, c91 = c00, ca0 = c00, ca1 = c00, cb0 = c00, cb1 = c00;
     __m512 cc0 = c00, cc1 = c00, cd0 = c00, cd1 = c00;
-    for (int i = 0; i < mr; i++) {   /* C's tile arrives while the FMAs run (large C lives in memory) */
+    for (int i = 0; i < mr && !fresh; i++) {   /* C's tile arrives while the FMAs run (large C lives in memory) */
         _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + (size_t)i * ldc + 16), _MM_HINT_T0);
     }
@@ -138,11 +155,12 @@ static void kernel(int kc, const float *ap, const float *bp, float *c, int ldc, 
     __m512 acc[MR][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 }, { c30, c31 }, { c40, c41 },
                           { c50, c51 }, { c60, c61 }, { c70, c71 }, { c80, c81 }, { c90, c91 },
                           { ca0, ca1 }, { cb0, cb1 }, { cc0, cc1 }, { cd0, cd1 } };
+    __m512 zero = _mm512_setzero_ps();
     if (nr == NR) {
         for (int i = 0; i < mr; i++) {
             float *ci = c + (size_t)i * ldc;
-            _mm512_storeu_ps(ci, _mm512_add_ps(_mm512_loadu_ps(ci), acc[i][0]));
-            _mm512_storeu_ps(ci + 16, _mm512_add_ps(_mm512_loadu_ps(ci + 16), acc[i][1]));
+            _mm512_storeu_ps(ci, _mm512_add_ps(fresh ? zero : _mm512_loadu_ps(ci), acc[i][0]));
+            _mm512_storeu_ps(ci + 16, _mm512_add_ps(fresh ? zero : _mm512_loadu_ps(ci + 16), acc[i][1]));
         }
         return;
     }
@@ -150,24 +168,27 @@ static void kernel(int kc, const float *ap, const float *bp, float *c, int ldc, 
     __mmask16 m1 = nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
     for (int i = 0; i < mr; i++) {
         float *ci = c + (size_t)i * ldc;
-        _mm512_mask_storeu_ps(ci, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, ci), acc[i][0]));
-        if (m1) _mm512_mask_storeu_ps(ci + 16, m1, _mm512_add_ps(_mm512_maskz_loadu_ps(m1, ci + 16), acc[i][1]));
+        _mm512_mask_storeu_ps(ci, m0, _mm512_add_ps(fresh ? zero : _mm512_maskz_loadu_ps(m0, ci), acc[i][0]));
+        if (m1)
+            _mm512_mask_storeu_ps(ci + 16, m1,
+                                  _mm512_add_ps(fresh ? zero : _mm512_maskz_loadu_ps(m1, ci + 16), acc[i][1]));
     }
 }
 
 void sgemm_f32_avx512(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                       float beta, float *c, int ldc) {
-    _Alignas(64) float ap[MC * KC];
+    _Alignas(64) float ap[MC * KC + 16];   /* slack: transpose16 */
     _Alignas(64) float bp[KC * NC];
     /* equal k blocks (a multiple of 8), cut exactly as sgemm_avx2.c cuts them */
     int nkb = (k + KC - 1) / KC;
     int kb = nkb ? ((k + nkb - 1) / nkb + 7) / 8 * 8 : 0;
     if (kb > KC) kb = KC;
-    for (int i = 0; i < m; i++) {
-        float *ci = c + (size_t)i * ldc;
-        if (beta == 0.0f) memset(ci, 0, sizeof(float) * (size_t)n);
-        else if (beta != 1.0f) for (int j = 0; j < n; j++) ci[j] *= beta;
-    }
+    /* beta 0: the first k block writes C without reading it (below) */
+    if (k <= 0 && beta == 0.0f)
+        for (int i = 0; i < m; i++) memset(c + (size_t)i * ldc, 0, sizeof(float) * (size_t)n);
+    if (beta != 0.0f && beta != 1.0f)
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) c[(size_t)i * ldc + j] *= beta;
     for (int jc = 0; jc < n; jc += NC) {
         int nc = n - jc < NC ? n - jc : NC;
         for (int pc = 0; pc < k; pc += kb) {
@@ -180,7 +201,7 @@ void sgemm_f32_avx512(bool ta, bool tb, int m, int n, int k, const float *a, int
                     for (int jr = 0; jr < nc; jr += NR)
                         kernel(kc, ap + (size_t)ir * kc, bp + (size_t)jr * kc,
                                c + (size_t)(ic + ir) * ldc + jc + jr, ldc,
-                               mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR);
+                               mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR, beta == 0.0f && pc == 0);
             }
         }
     }
