@@ -358,7 +358,7 @@ local function agents_cmd(args)
   end
   local rec = E.record_begin("agents", { workflow = kv.workflow, prompt = prompt, lib = kv.lib, budget = budget }, nil, paths)
   T.transcript, T.sel, T.follow, T.msg = {}, 1, true, nil
-  T.ctx, T.other, T.diverge, T.marks = B.context(rec and rec.id, { workflow = kv.workflow, lib = kv.lib, prompt = prompt, budget = budget }), nil, nil, nil
+  T.ctx, T.other, T.diverge, T.marks = B.context(rec and rec.id, { workflow = kv.workflow, lib = kv.lib, prompt = prompt, budget = budget }, T.transcript), nil, nil, nil
   T.ctx.wf_models = B.member_models(wf, models)
   T.title, T.status = fmt("%s%s", kv.workflow, rec and (", run " .. rec.id) or ""), "running"
   lab.ui.redraw()
@@ -391,7 +391,7 @@ local function show_cmd(args)
   local d = res and res[1] and lab.json.decode(res[1].data)
   T.title, T.status = "run " .. id, d and fmt("%s: %s", d.status, d.reason) or "?"
   local run = AR.load_run(id)
-  T.ctx, T.other, T.diverge, T.marks = run and B.context(id, run.params), nil, nil, nil
+  T.ctx, T.other, T.diverge, T.marks = run and B.context(id, run.params, T.transcript), nil, nil, nil
   lab.ui.redraw()
 end
 

@@ -15,10 +15,13 @@ local B = {}
 local fmt = string.format
 
 -- T.ctx: what running the shown run again needs: {id = run id or nil,
--- workflow = FILE, lib = FILE or nil, prompt = TEXT, budget = {}, sequential =}
-function B.context(id, params)
+-- workflow = FILE, lib = FILE or nil, prompt = TEXT, budget = {}, sequential =,
+-- transcript = the transcript table of that run (the pane may show another
+-- one since, an architect example's)}
+function B.context(id, params, transcript)
   return { id = id, workflow = params.workflow, lib = params.lib, prompt = params.prompt,
-           budget = type(params.budget) == "table" and params.budget or {}, sequential = params.sequential or nil }
+           budget = type(params.budget) == "table" and params.budget or {}, sequential = params.sequential or nil,
+           transcript = transcript }
 end
 
 -- the workflow of ctx, checked, and its models opened: wf, models, paths
@@ -35,7 +38,8 @@ function B.load(ctx, load_lib)
   local models, paths = {}, {}
   for _, m in ipairs(wf.order) do
     if m.model and not models[m.model] then
-      local mod, merr = lab.model.open(m.model)
+      -- as the runtime finds a member's model (F.open_model where workflow.lua has it)
+      local mod, merr = (F.open_model or lab.model.open)(m.model)
       if not mod then
         error(fmt("%s: %s '%s': cannot open model '%s': %s", ctx.workflow, F.ROLES[m.role], m.name, m.model, tostring(merr)), 0)
       end
@@ -88,7 +92,9 @@ end
 function B.branch(T, value, load_lib)
   if T.running then error("a run is under way in the agents pane: wait for it to end", 0) end
   local ctx = T.ctx
-  if not ctx then error("the agents pane shows no workflow run to branch: :agents or :agents-show RUN first", 0) end
+  if not ctx or ctx.transcript ~= T.transcript then
+    error("the agents pane shows no workflow run to branch (an architect example is not one): :agents or :agents-show RUN first", 0)
+  end
   local parent, i = T.transcript, T.sel
   local name, k = R.turn_of(parent, i)
   if not name then error("#" .. i .. ": " .. k, 0) end
@@ -129,7 +135,7 @@ function B.branch(T, value, load_lib)
   end
   local nctx = {}
   for key, v in pairs(ctx) do nctx[key] = v end
-  nctx.id, nctx.wf_models = rec and rec.id or nil, B.member_models(wf, models)
+  nctx.id, nctx.wf_models, nctx.transcript = rec and rec.id or nil, B.member_models(wf, models), T.transcript
   T.ctx, T.other, T.diverge, T.marks = nctx, pview, r.diverge, R.differs(parent, T.transcript)
   T.status = fmt("%s: %s (%d turns, %d tokens); %s", r.status, r.reason, r.turns, r.tokens,
     r.diverge and fmt("differs from #%d on", r.diverge) or "the same as its parent")

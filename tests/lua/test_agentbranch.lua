@@ -142,6 +142,9 @@ test("the loom's path as a forced prefix: ids after the turn's prompt, BOS or no
   check.fails("the loom's path does not begin with this turn's prompt", B.from_loom(e, m:tokenize("Tom and his sister"), m))
   check.fails("the loom's path ends where the turn begins", B.from_loom(e, e.prompt_ids, m))
   check.fails("a recorded run keeps none", B.from_loom({ text = "x", tokens = { 1 } }, ids, m))
+  -- the pane shows another transcript than its run's (an architect example): refused
+  local T = { transcript = r.transcript, sel = 4, ctx = B.context(1, { workflow = "x.json", prompt = "p" }, {}) }
+  check.raises("shows no workflow run to branch %(an architect example is not one%)", B.branch, T, { text = "x" }, function() end)
   -- the branch it gives: the member goes on from the picked token
   local b = R.branch(wf, "Once upon a time", r, 4, B.from_loom(e, ids, m))
   check.same_list({ b.transcript[4].tokens[1], b.transcript[4].tokens[2] }, { e.tokens[1], 432 })
