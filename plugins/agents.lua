@@ -138,15 +138,13 @@ local function main(argv)
   -- second with --json (the messages have their own lines)
   lab.progress_mode(o.json and "json" or "auto", o.json and { interval = 1 } or nil)
   local pm, pt, t0 = 0, 0, lab.now()
-  local function on_progress(e)
+  local ropts = { budget = budget, models = models, parallel = not o.sequential, on_message = function(e)
+    show(e, o.json, rec and rec.id)
+    if rec then rec:put("message", R.record_of(e)) end
+  end, on_progress = function(e)
     pm, pt = pm + 1, pt + (e.tokens and #e.tokens or 0)
     lab.progress(fmt("agents: %d messages, %d tokens, %.1f s; last: %s -> %s", pm, pt, lab.now() - t0, e.sender,
       e.receiver), { messages = pm, tokens = pt })
-  end
-  local ropts = { budget = budget, models = models, parallel = not o.sequential, on_progress = on_progress,
-    on_message = function(e)
-    show(e, o.json, rec and rec.id)
-    if rec then rec:put("message", R.record_of(e)) end
   end }
   local r
   if branch then

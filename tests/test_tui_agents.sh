@@ -56,6 +56,19 @@ key :; keys "architect --bogus" Enter
 key 5
 see "an unknown option is one line" "architect: unknown option '--bogus' (:architect --help)" 5
 if screen | grep -qF -- "--task-file T"; then bad "the usage is not dumped into the console"; else ok; fi
+# while the loop runs, its progress is in the status bar (lab.progress): a
+# judge that takes 0.4 s per example keeps it running long enough to see
+cat >"$W/slow_roles.lua" <<'LUA'
+local A = assert(lab.require("architect"))
+local base = assert(load(assert(lab.fs.read("architect_roles.lua")), "@architect_roles.lua", "t"))()
+base.judge = function(ex, answer, res) lab.sleep(0.4); return A.judges.exact(ex, answer, res) end
+return base
+LUA
+key :; keys "architect --task-file architect_task.txt --examples architect_sums.jsonl --roles slow_roles.lua --subset 6 --seed 2 --no-record" Enter
+see "the status bar shows the architect's progress" "architect: iteration 1: example" 15
+see "the progress moves on" "correct so far" 15
+see "the slow run ends" "stopped: target" 30
+not_see "the progress leaves the status bar at the end" "architect: iteration"
 key :; keys "q!" Enter
 see "quits" "EXITED 0"
 check_done
