@@ -43,6 +43,10 @@ check_err "an unknown -T names every place looked" "tokenizer: no model file 'no
 # chat-formatted examples: a family by name; the run record names it
 check "finetune JSONL through a chat template" "$L" finetune "$M/stories260K.gguf" --chat-template llama2 -t 2 -b 2 --seq-len 48 --steps 2 -w "$T/cws" -o "$T/c.gguf" "$T/qa.jsonl"
 check "the run records the chat template" sh -c "'$L' export -w '$T/cws' | grep -q 'chat_template.*llama2'"
+# the output carries the template its examples were formatted with (stories260K has none), from scratch too
+check "a chat-formatted finetune carries the template" sh -c "'$L' info --json '$T/c.gguf' | grep -q '\"chat_template\":true'"
+check "a chat-formatted model from scratch carries the template" sh -c "'$L' train $TINY --chat-template zephyr --seq-len 64 --steps 1 -w none -o '$T/cs.gguf' '$T/qa.jsonl' >/dev/null 2>&1 && '$L' info '$T/cs.gguf' | grep -q 'tokenizer.chat_template.*<|user|>'"
+check "a plain model has none" sh -c "'$L' info --json '$T/t.gguf' | grep -q '\"chat_template\":false'"
 
 # recipe 2 (docs/recipes/numpath_solver.lua) end to end at a toy size: 1 training step, 2 held-out instances,
 # best-of-2, the three tree searches in the training prompt format
