@@ -65,7 +65,9 @@ R=$(cd "$(dirname "$0")/.." && pwd)
 check "recipe 3 runs end to end (toy size)" sh -c "'$L' run -w '$T/r3' '$R/docs/recipes/selfeval_probe.lua' 2 2 1 1 2 >'$T/r3.out' 2>&1"
 check "recipe 3: labels from the samples" grep -q '^labels: 2 prompts x 2 samples' "$T/r3.out"
 check "recipe 3: the probe fine-tuned" grep -q '^fine-tuned 1 steps' "$T/r3.out"
-check "recipe 3: both probes measured, B.run's adaptive run matches the schedule" sh -c "grep -q '^untrained probe: .*agreed on 1 of 1' '$T/r3.out' && grep -q '^trained probe: .*agreed on 1 of 1' '$T/r3.out'"
+check "recipe 3: B.run's adaptive run matches the schedule" grep -q '^held-out, 1 instances.*agreed with the replayed schedule on 1 of 1' "$T/r3.out"
+check "recipe 3: both probes measured" sh -c "grep -q '^untrained probe: .*AUROC' '$T/r3.out' && grep -q '^trained probe: .*AUROC' '$T/r3.out'"
+check "recipe 3: every label group answers No in its label's share (no right sample: all No)" grep -q '^labels: .*0% correct.*examples, 100% answer No' "$T/r3.out"
 
 # bad input
 "$L" quantize -q "$M/stories260K.gguf" "$T/q8.gguf" q8_0 >/dev/null 2>&1
