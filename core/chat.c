@@ -59,3 +59,36 @@ const char *chat_turn_end(int kind) {
     default: return NULL;
     }
 }
+
+/* Jinja sources of the families, our own minimal templates with the layout
+ * chat_format writes (system, user and assistant turns; the generation
+ * prompt when asked). Each holds the literal markers chat_detect looks for,
+ * so chat_detect(chat_template_source(k)) == k. */
+const char *chat_template_source(int kind) {
+    switch (kind) {
+    case CHAT_LLAMA3:
+        return "{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\n\n"
+               "{{ m['content'] | trim }}<|eot_id|>{% endfor %}"
+               "{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n{% endif %}";
+    case CHAT_CHATML:
+        return "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+               "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+    case CHAT_LLAMA2:
+        return "{% for m in messages %}{% if m['role'] == 'user' %}{{ bos_token }}[INST] {{ m['content'] }} [/INST]"
+               "{% elif m['role'] == 'assistant' %}{{ m['content'] }}{{ eos_token }}{% endif %}{% endfor %}";
+    case CHAT_GEMMA:
+        return "{{ bos_token }}{% for m in messages %}<start_of_turn>"
+               "{% if m['role'] == 'assistant' %}model{% else %}{{ m['role'] }}{% endif %}\n"
+               "{{ m['content'] }}<end_of_turn>\n{% endfor %}"
+               "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}";
+    case CHAT_PHI3:
+        return "{% for m in messages %}{% if m['role'] == 'user' %}<|user|>\n{% elif m['role'] == 'assistant' %}"
+               "<|assistant|>\n{% else %}<|system|>\n{% endif %}{{ m['content'] }}<|end|>\n{% endfor %}"
+               "{% if add_generation_prompt %}<|assistant|>\n{% endif %}";
+    case CHAT_ZEPHYR:
+        return "{% for m in messages %}{% if m['role'] == 'user' %}<|user|>\n{% elif m['role'] == 'assistant' %}"
+               "<|assistant|>\n{% else %}<|system|>\n{% endif %}{{ m['content'] }}</s>\n{% endfor %}"
+               "{% if add_generation_prompt %}<|assistant|>\n{% endif %}";
+    default: return NULL;
+    }
+}

@@ -25,5 +25,9 @@ int chat_kind_named(const char *name);
  * for CHAT_NONE. A chat-formatted training example is the user turn and the
  * assistant's header (chat_format), then the completion and this. */
 const char *chat_turn_end(int kind);
+/* A Jinja template source of the family (static; NULL for CHAT_NONE) in
+ * chat_format's layout, for a GGUF's tokenizer.chat_template: what a model
+ * trained on chat-formatted examples carries (chat_detect recognises it). */
+const char *chat_template_source(int kind);
 
 #endif

@@ -269,13 +269,22 @@ out:
     return rc;
 }
 
-static int set_vocab(ggufw *w, const tok *tk, const gguf *src, char *err, size_t errlen) {
-    if (!src || !gguf_get(src, "tokenizer.ggml.tokens")) return set_vocab_from_tok(w, tk, err, errlen);
+static int set_vocab(ggufw *w, const tok *tk, const gguf *src, const char *chat_template, char *err,
+                     size_t errlen) {
+    if (!src || !gguf_get(src, "tokenizer.ggml.tokens")) {
+        int rc = set_vocab_from_tok(w, tk, err, errlen);
+        if (!rc && chat_template && ggufw_set_str(w, "tokenizer.chat_template", chat_template))
+            return fail(err, errlen, TMODEL_ENOMEM, "cannot set tokenizer.chat_template");
+        return rc;
+    }
     for (int64_t i = 0; i < gguf_n_kv(src); i++) {
         const char *k = gguf_kv_key(src, i);
+        if (chat_template && strcmp(k, "tokenizer.chat_template") == 0) continue;   /* replaced below */
         if (strncmp(k, "tokenizer.", 10) == 0 && ggufw_copy_kv(w, k, gguf_kv_value(src, i)))
             return fail(err, errlen, TMODEL_ENOMEM, "cannot copy %s", k);
     }
+    if (chat_template && ggufw_set_str(w, "tokenizer.chat_template", chat_template))
+        return fail(err, errlen, TMODEL_ENOMEM, "cannot set tokenizer.chat_template");
     return TMODEL_OK;
 }
 
@@ -285,7 +294,7 @@ static int add_t(ggufw *w, const char *name, uint64_t ne0, uint64_t ne1) {
 }
 
 int tmodel_write_gguf(const tmodel *t, const char *path, const char *name, const tok *tk, const gguf *src,
-                      char *err, size_t errlen) {
+                      const char *chat_template, char *err, size_t errlen) {
     const tmodel_cfg *c = &t->cfg;
     if (tok_n_vocab(tk) != c->n_vocab)
         return fail(err, errlen, TMODEL_EINVAL, "%s: the tokenizer has %d tokens, the model %d", path,
@@ -298,7 +307,7 @@ int tmodel_write_gguf(const tmodel *t, const char *path, const char *name, const
     int rc = TMODEL_EINVAL;
     uint64_t D = (uint64_t)c->dim, F = (uint64_t)c->ffn_dim, V = (uint64_t)c->n_vocab, KV = (uint64_t)t->kv_dim;
     if (set_hparams(w, t, name)) { fail(err, errlen, rc, "cannot set the metadata"); goto out; }
-    if ((rc = set_vocab(w, tk, src, err, errlen))) goto out;
+    if ((rc = set_vocab(w, tk, src, chat_template, err, errlen))) goto out;
     rc = add_t(w, "token_embd.weight", D, V);
     for (int32_t il = 0; il < c->n_layers; il++) {
         struct { const char *n; uint64_t ne0, ne1; } ws[] = {

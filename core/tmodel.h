@@ -69,8 +69,9 @@ void tmodel_destroy(tmodel *t);
 
 /* Writes an F32 GGUF that model_open reads: the hyper-parameters, the
  * weights, and the tokenizer tk (every tokenizer.* key of src_gguf when it is
- * given, else an SPM vocabulary built from tk). The file appears whole or not
- * at all (written beside, then renamed). */
+ * given, else an SPM vocabulary built from tk). chat_template, when not
+ * NULL, is written as tokenizer.chat_template (in place of the source's).
+ * The file appears whole or not at all (written beside, then renamed). */
 int tmodel_write_gguf(const tmodel *t, const char *path, const char *name, const struct tok *tk,
-                      const struct gguf *src_gguf, char *err, size_t errlen);
+                      const struct gguf *src_gguf, const char *chat_template, char *err, size_t errlen);
 #endif

@@ -295,7 +295,21 @@ int trun_run(const trun_spec *s, trun_ready_fn ready, trun_step_fn step, void *u
         if (dot) *dot = 0;
         const model *bm = s->base ? s->base : r.base;
         const gguf *src = r.vocab_src ? r.vocab_src : bm ? model_gguf(bm) : NULL;
-        if (tmodel_write_gguf(r.tm, s->output, name, r.tk, src, err, errlen)) rc = TRAIN_EIO;
+        /* examples formatted with a family: the output carries that family's
+         * template unless the source's already is one of it */
+        const char *tmpl = NULL;
+        if (res->chat != CHAT_NONE) {
+            const char *gt;
+            size_t gl;
+            char *own = NULL;   /* a GGUF string is not NUL-terminated */
+            if (src && gguf_get_str(src, "tokenizer.chat_template", &gt, &gl) == 0 && (own = malloc(gl + 1))) {
+                memcpy(own, gt, gl);
+                own[gl] = 0;
+            }
+            if (!own || chat_detect(own) != res->chat) tmpl = chat_template_source(res->chat);
+            free(own);
+        }
+        if (tmodel_write_gguf(r.tm, s->output, name, r.tk, src, tmpl, err, errlen)) rc = TRAIN_EIO;
     }
     if (s->ws && r.run_id) {
         char serr[512];

@@ -189,7 +189,7 @@ static void test_gguf_roundtrip(pool *pl) {
     tfwd *fw = tfwd_create(m, 1, T, pl);
     tfwd_forward(fw, tks, tg, NULL);
     snprintf(path, sizeof path, "/tmp/test_train_%d.gguf", (int)getpid());
-    CHECK(tmodel_write_gguf(m, path, "test", tk, NULL, err, sizeof err) == 0, "write: %s", err);
+    CHECK(tmodel_write_gguf(m, path, "test", tk, NULL, NULL, err, sizeof err) == 0, "write: %s", err);
     model *mm = NULL;
     CHECK(model_open(&mm, path, NULL, err, sizeof err) == 0, "reopen: %s", err);
     if (mm) {
@@ -224,6 +224,30 @@ static void test_gguf_roundtrip(pool *pl) {
         int na = tok_encode(tk, "Once upon a time", 16, true, false, a, 64, err, sizeof err);
         int nb = tok_encode(model_tok(mm), "Once upon a time", 16, true, false, b, 64, err, sizeof err);
         CHECK(na == nb && na > 0 && memcmp(a, b, sizeof(int32_t) * (size_t)na) == 0, "tokenizer survives");
+        CHECK(model_get_info(mm)->chat_template == NULL, "no chat template unless asked");
+        model_close(mm);
+    }
+    /* a chat template asked for is written, over a source's too, and the
+     * workbench recognises its family */
+    for (int k = CHAT_LLAMA3; k <= CHAT_ZEPHYR; k++)
+        CHECK(chat_detect(chat_template_source(k)) == k, "the %s template is detected as %s", chat_name(k),
+              chat_name(chat_detect(chat_template_source(k))));
+    CHECK(chat_template_source(CHAT_NONE) == NULL, "no template for none");
+    CHECK(tmodel_write_gguf(m, path, "test", tk, NULL, chat_template_source(CHAT_CHATML), err, sizeof err) == 0,
+          "write with a template: %s", err);
+    mm = NULL;
+    CHECK(model_open(&mm, path, NULL, err, sizeof err) == 0, "reopen: %s", err);
+    if (mm) {
+        CHECK(chat_detect(model_get_info(mm)->chat_template) == CHAT_CHATML, "the template is in the GGUF");
+        char p2[300];
+        snprintf(p2, sizeof p2, "%s.2", path);
+        CHECK(tmodel_write_gguf(m, p2, "test", tk, model_gguf(mm), chat_template_source(CHAT_GEMMA), err,
+                                sizeof err) == 0, "write over a source's template: %s", err);
+        model *m2 = NULL;
+        CHECK(model_open(&m2, p2, NULL, err, sizeof err) == 0, "reopen: %s", err);
+        if (m2) CHECK(chat_detect(model_get_info(m2)->chat_template) == CHAT_GEMMA, "the source's template replaced");
+        model_close(m2);
+        unlink(p2);
         model_close(mm);
     }
     unlink(path);

@@ -43,6 +43,10 @@ check_err "an unknown -T names every place looked" "tokenizer: no model file 'no
 # chat-formatted examples: a family by name; the run record names it
 check "finetune JSONL through a chat template" "$L" finetune "$M/stories260K.gguf" --chat-template llama2 -t 2 -b 2 --seq-len 48 --steps 2 -w "$T/cws" -o "$T/c.gguf" "$T/qa.jsonl"
 check "the run records the chat template" sh -c "'$L' export -w '$T/cws' | grep -q 'chat_template.*llama2'"
+# the output carries the template its examples were formatted with (stories260K has none), from scratch too
+check "a chat-formatted finetune carries the template" sh -c "'$L' info --json '$T/c.gguf' | grep -q '\"chat_template\":true'"
+check "a chat-formatted model from scratch carries the template" sh -c "'$L' train $TINY --chat-template zephyr --seq-len 64 --steps 1 -w none -o '$T/cs.gguf' '$T/qa.jsonl' >/dev/null 2>&1 && '$L' info '$T/cs.gguf' | grep -q 'tokenizer.chat_template.*<|user|>'"
+check "a plain model has none" sh -c "'$L' info --json '$T/t.gguf' | grep -q '\"chat_template\":false'"
 
 # recipe 2 (docs/recipes/numpath_solver.lua) end to end at a toy size: 1 training step, 2 held-out instances,
 # best-of-2, the three tree searches in the training prompt format
@@ -61,7 +65,9 @@ R=$(cd "$(dirname "$0")/.." && pwd)
 check "recipe 3 runs end to end (toy size)" sh -c "'$L' run -w '$T/r3' '$R/docs/recipes/selfeval_probe.lua' 2 2 1 1 2 >'$T/r3.out' 2>&1"
 check "recipe 3: labels from the samples" grep -q '^labels: 2 prompts x 2 samples' "$T/r3.out"
 check "recipe 3: the probe fine-tuned" grep -q '^fine-tuned 1 steps' "$T/r3.out"
-check "recipe 3: both probes measured, B.run's adaptive run matches the schedule" sh -c "grep -q '^untrained probe: .*agreed on 1 of 1' '$T/r3.out' && grep -q '^trained probe: .*agreed on 1 of 1' '$T/r3.out'"
+check "recipe 3: B.run's adaptive run matches the schedule" grep -q '^held-out, 1 instances.*agreed with the replayed schedule on 1 of 1' "$T/r3.out"
+check "recipe 3: both probes measured" sh -c "grep -q '^untrained probe: .*AUROC' '$T/r3.out' && grep -q '^trained probe: .*AUROC' '$T/r3.out'"
+check "recipe 3: every label group answers No in its label's share (no right sample: all No)" grep -q '^labels: .*0% correct.*examples, 100% answer No' "$T/r3.out"
 
 # bad input
 "$L" quantize -q "$M/stories260K.gguf" "$T/q8.gguf" q8_0 >/dev/null 2>&1
