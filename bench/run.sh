@@ -9,7 +9,9 @@ OUT=build/bench
 T=${THREADS:-$(nproc)}
 mkdir -p "$OUT"
 cc -O2 -mavx2 -pthread -o "$OUT/membw" bench/membw.c
-[ "${ONLY:-}" = train ] || "$OUT/membw" "$T"
+MEMBW=
+[ "${ONLY:-}" = train ] || { MEMBWLINE=$("$OUT/membw" "$T"); echo "$MEMBWLINE"
+  MEMBW=$(echo "$MEMBWLINE" | sed 's/.*"read_GBps":\([0-9.]*\).*/\1/'); }
 cc -O2 -mavx2 -mfma -pthread -o "$OUT/fmapeak" bench/fmapeak.c
 PEAKLINE=$("$OUT/fmapeak" "$T")
 echo "$PEAKLINE"
@@ -53,10 +55,21 @@ for spec in ${SHAPES:-stories15m:f32 stories15m:q8_0 stories15m:q4_0 tinyllama-1
   [ -f "$f" ] || "$BIN" synth --shape "$shape" --type "$type" -o "$f" >/dev/null
   "$BIN" bench -m "$f" -t "$T" -p 128 -n 64 --json
 done
+# The memory-bandwidth share of batch-1 decode (issue 22): file bytes x
+# tokens/s against the read bandwidth above, one line per model.
+for spec in ${SHARE_SHAPES:-tinyllama-1.1b:q8_0 tinyllama-1.1b:q4_0}; do
+  shape=${spec%%:*}; type=${spec##*:}
+  f="$OUT/$shape-$type.gguf"
+  [ -f "$f" ] || "$BIN" synth --shape "$shape" --type "$type" -o "$f" >/dev/null
+  THREADS=$T MEMBW_GBPS=$MEMBW sh bench/share.sh "$BIN" "$f"
+done
 # The batch-size curve (issue 22): a step of N sequences, N = 1..64, against
 # the best split of the same N into smaller steps (ratio > 1: a cliff).
-sh bench/curve.sh "$BIN" "$OUT/stories15m-q8_0.gguf" "$T" 64
-sh bench/curve.sh "$BIN" "$OUT/stories15m-q4_0.gguf" "$T" 64
+# CURVE_MODELS (paths, optional) replaces the two stories15m models, e.g.
+# CURVE_MODELS=build/bench/tinyllama-1.1b-q4_0.gguf CURVE_NMAX=16.
+for f in ${CURVE_MODELS:-$OUT/stories15m-q8_0.gguf $OUT/stories15m-q4_0.gguf}; do
+  sh bench/curve.sh "$BIN" "$f" "$T" "${CURVE_NMAX:-64}"
+done
 # Sampler stages and chains on flat rows of 32000 and 128256 tokens
 # (bench/smpbench.c), as a fraction of one stories15m-shape decode step
 # measured here just before (step_frac), and in CPU time against the same

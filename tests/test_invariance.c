@@ -365,6 +365,7 @@ int main(void) {
         bool k = TYPES[t] == QT_Q4_K || TYPES[t] == QT_Q5_K || TYPES[t] == QT_Q6_K;
         kernel_case(TYPES[t], 37, k ? 512 : 96);
         kernel_case(TYPES[t], 64, k ? 256 : 288);
+        kernel_case(TYPES[t], 24, 256);   /* three groups of eight: the VNNI pair kernels' odd group */
     }
     elementwise_case();
 

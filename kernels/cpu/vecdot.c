@@ -408,20 +408,24 @@ void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, 
 #define R8_MAX_BLOCKS 2048      /* per-block activation terms live on the stack (cols <= 65536) */
 
 /* The repacked kernel for wtype and how many activations it takes a call
- * (*nx): the VNNI one where this CPU has it, else AVX2's. */
-static vd_r8_fn r8_kernel(int wtype, int *nx) {
+ * (*nx): the VNNI one where this CPU has it, else AVX2's. *mult: the
+ * kernel's off term per unit of a block's code sum (vd_r8_fn): AVX2 takes
+ * 8 * sum and subtracts it; VNNI starts its chain at -8 * sum (Q4_0) or
+ * -128 * sum (Q8_0, whose codes it offsets by 128). */
+static vd_r8_fn r8_kernel(int wtype, int *nx, int *mult) {
     vd_r8_fn f = vd_isa() >= VD_AVX512 && has_vnni ? vd_r8_vnni(wtype) : NULL;
     if (nx) *nx = f ? VD_R8V_NX : VD_R8_NX;
+    if (mult) *mult = !f ? 8 : wtype == QT_Q8_0 ? -128 : -8;
     return f ? f : vd_isa() >= VD_AVX2 ? vd_r8_avx2(wtype) : NULL;
 }
 
 int vd_r8_width(int wtype) {
     int nx;
-    return r8_kernel(wtype, &nx) ? nx : 0;
+    return r8_kernel(wtype, &nx, NULL) ? nx : 0;
 }
 
 size_t vd_repack_size(int wtype, int64_t rows, int64_t cols) {
-    if (!r8_kernel(wtype, NULL) || rows < 8 || cols % 32 || cols / 32 > R8_MAX_BLOCKS) return 0;
+    if (!r8_kernel(wtype, NULL, NULL) || rows < 8 || cols % 32 || cols / 32 > R8_MAX_BLOCKS) return 0;
     if (wtype == QT_Q4_K)
         return cols % 256 ? 0 : (size_t)(rows / 8) * (size_t)(cols / 256) * sizeof(vd_block_q4_Kx8);
     size_t blk = wtype == QT_Q8_0 ? sizeof(vd_block_q8_0x8) : sizeof(vd_block_q4_0x8);
@@ -476,8 +480,8 @@ void vd_repack(int wtype, const void *w, int64_t rows, int64_t cols, void *out) 
 
 void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
                   int nact, float *y, int64_t ldy) {
-    int knx;
-    vd_r8_fn k = r8_kernel(wtype, &knx);
+    int knx, mult;
+    vd_r8_fn k = r8_kernel(wtype, &knx, &mult);
     assert(k && r0 % 8 == 0 && r1 % 8 == 0 && nact >= 0 && cols / 32 <= R8_MAX_BLOCKS && "vd_matmul_r8: bad call");
     int64_t nb = cols / 32;
     size_t xrs = vd_act_row_size(wtype, cols);
@@ -502,7 +506,7 @@ void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r
         for (int64_t b = 0; b < nb; b++) {
             int32_t s = 0;
             for (int i = 0; i < 32; i++) s += x[b].qs[i];
-            off[j * nb + b] = 8 * s;
+            off[j * nb + b] = mult * s;
             dx[j * nb + b] = qt_f16_to_f32(x[b].d);
         }
     }

@@ -204,8 +204,10 @@ vd_x8_fn vd_x8_avx2(int wtype, unsigned wflags);
 /* The same with AVX512-VNNI (vecdot_avx512.c); NULL when built without it. */
 vd_x8_fn vd_x8_vnni(int wtype, unsigned wflags);
 /* A repacked kernel: groups [g0, g1) of eight rows against nx <= VD_R8_NX
- * activations (x + j * xs); off[j * nb + b] = 8 * (sum of activation j's
- * codes in block b), dx[j * nb + b] its scale. */
+ * (VNNI: VD_R8V_NX) activations (x + j * xs); off[j * nb + b] = 8 * (sum of
+ * activation j's codes in block b) for the AVX2 kernels, -8 * sum (Q4_0) or
+ * -128 * sum (Q8_0) for the VNNI ones (vecdot_avx512.c), dx[j * nb + b] its
+ * scale. */
 #define VD_R8_NX 4
 typedef void (*vd_r8_fn)(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs,
                          int nx, const int32_t *off, const float *dx, float *y, int64_t ldy);
