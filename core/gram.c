@@ -19,10 +19,12 @@
  */
 #include "gram.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MAX_ELEMENTS (1 << 22)
 #define MAX_REPEAT 100000
@@ -815,9 +817,17 @@ int gram_from_choices(gram **out, const char *const *choices, int32_t n, char *e
     return rc;
 }
 
+/* The file's text, or NULL with errno set (EISDIR for a folder, which
+ * fopen opens and fread then fails on). */
 static char *read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        errno = EISDIR;
+        return NULL;
+    }
     char *s = NULL;
     size_t n = 0, cap = 0;
     for (;;) {
@@ -843,7 +853,7 @@ int gram_from_option(gram **out, const char *kind, const char *value, char *err,
     if (file) {
         size_t n;
         char *text = read_file(value, &n);
-        if (!text) { snprintf(err, errlen, "%s: cannot read the file", value); return GRAM_ESYNTAX; }
+        if (!text) { snprintf(err, errlen, "%s: cannot read the file: %s", value, strerror(errno)); return GRAM_ESYNTAX; }
         char e[400];
         int rc = kind[0] == 'g' ? gram_parse(out, text, n, e, sizeof e) : gram_from_schema(out, text, n, e, sizeof e);
         if (rc) snprintf(err, errlen, "%s: %s", value, e);
