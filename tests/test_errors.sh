@@ -1,6 +1,6 @@
 #!/bin/sh
 # Files named on the command line that are not what a command wants (not
-# there, a folder): one line on stderr that names the file and says what
+# there, a folder, a file for a folder): one line on stderr that names the file and says what
 # is wrong, a non-zero exit, no crash. (A folder used to give "read error"
 # or "empty grammar"; a missing grammar file "cannot read the file" without
 # the reason.)
@@ -28,4 +28,8 @@ echo "Once upon a time there was a dog." >"$T/dir/a.txt"
 check_err "finetune on a FOLDER of texts: give its files" 1 "finetune: $T/dir: a folder, not a file (give its files: DIR/\*.txt)" \
   "$LOGITLAB" finetune "$M" -t 1 -b 1 --seq-len 16 --steps 1 -w none -o "$T/x.gguf" "$T/dir"
 check "finetune on the folder's files runs" "$LOGITLAB" finetune "$M" -t 1 -b 1 --seq-len 16 --steps 1 --val 0 -w none -o "$T/x.gguf" "$T/dir/a.txt"
+# a file given as the workspace: lab.store would not record and lab.fs not write, silently
+printf 'print("ran")\n' >"$T/ok.lua"
+: >"$T/afile"
+check_err "run -w FILE" 1 "run: -w $T/afile: not a folder (a workspace is a folder)" "$LOGITLAB" run -w "$T/afile" "$T/ok.lua"
 check_done
