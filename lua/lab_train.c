@@ -55,8 +55,15 @@ static void set_num(lua_State *L, const char *k, double v) {
 
 static int on_step(void *ud, const train_stat *s) {
     cbctx *c = ud;
-    if (!c->fn) return 0;
     lua_State *L = c->L;
+    /* Ctrl-C (the workbench's console, logitlab run): the run stops at this
+     * step with its checkpoint; the flag stays set, so the count hook raises
+     * the interrupt once Lua runs again. Training is C: without this check a
+     * foreground run held the workbench, deaf to Ctrl-C, until its last step. */
+    lstate *st = lhost_state(L);
+    lhost_busy_tick(st);
+    if (atomic_load(&st->h->interrupt)) return 1;
+    if (!c->fn) return 0;
     lua_pushvalue(L, c->fn);
     lua_createtable(L, 0, 10);
     lua_pushinteger(L, s->step);
