@@ -337,10 +337,7 @@ local function agents_cmd(args)
   lab.ui.redraw()
   local r = AR.run(wf, prompt, { budget = budget, models = models, on_message = function(e)
     T.transcript[#T.transcript + 1] = e
-    if rec then
-      rec:put("message", { i = e.i, sender = e.sender, sender_role = e.sender_role, receiver = e.receiver,
-        text = e.text, depth = e.depth, tokens = e.tokens, logprobs = e.logprobs })
-    end
+    if rec then rec:put("message", AR.record_of(e)) end
     lab.ui.redraw()
   end })
   if rec then
