@@ -18,13 +18,12 @@
  * left recursion (a rule reaching itself through nullable prefixes).
  */
 #include "gram.h"
-
 #include <errno.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MAX_ELEMENTS (1 << 22)
 #define MAX_REPEAT 100000
@@ -817,17 +816,11 @@ int gram_from_choices(gram **out, const char *const *choices, int32_t n, char *e
     return rc;
 }
 
-/* The file's text, or NULL with errno set (EISDIR for a folder, which
- * fopen opens and fread then fails on). */
-static char *read_file(const char *path, size_t *len) {
+/* Reads the whole file; on failure returns NULL with *why the OS reason. */
+static char *read_file(const char *path, size_t *len, const char **why) {
+    *why = "out of memory";
     FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fclose(f);
-        errno = EISDIR;
-        return NULL;
-    }
+    if (!f) { *why = strerror(errno); return NULL; }
     char *s = NULL;
     size_t n = 0, cap = 0;
     for (;;) {
@@ -841,6 +834,12 @@ static char *read_file(const char *path, size_t *len) {
         n += k;
         if (k < 4096) break;
     }
+    if (ferror(f)) {        /* e.g. a directory: fopen succeeds, reading fails with EISDIR */
+        *why = strerror(errno);
+        free(s);
+        fclose(f);
+        return NULL;
+    }
     fclose(f);
     s[n] = 0;
     *len = n;
@@ -852,8 +851,9 @@ int gram_from_option(gram **out, const char *kind, const char *value, char *err,
     bool file = strcmp(kind, "grammar") == 0 || strcmp(kind, "json-schema") == 0;
     if (file) {
         size_t n;
-        char *text = read_file(value, &n);
-        if (!text) { snprintf(err, errlen, "%s: cannot read the file: %s", value, strerror(errno)); return GRAM_ESYNTAX; }
+        const char *why;
+        char *text = read_file(value, &n, &why);
+        if (!text) { snprintf(err, errlen, "%s: cannot read the file: %s", value, why); return GRAM_ESYNTAX; }
         char e[400];
         int rc = kind[0] == 'g' ? gram_parse(out, text, n, e, sizeof e) : gram_from_schema(out, text, n, e, sizeof e);
         if (rc) snprintf(err, errlen, "%s: %s", value, e);
