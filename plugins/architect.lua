@@ -363,27 +363,13 @@ local function show_cmd(args)
   lab.ui.redraw()
 end
 
--- A command's error (a bad argument, a workflow refused) is the user's, not
--- the plugin's: one console line and the pane's message, and the plugin
--- stays loaded (an error escaping a handler would disable it).
-local function guarded(name, fn)
-  return function(args)
-    local ok, err = pcall(fn, args)
-    if not ok then
-      T.msg = fmt(":%s: %s", name, tostring(err))
-      lab.print(T.msg)
-      lab.ui.redraw()
-    end
-  end
-end
-
 return {
   name = "architect",
   api_level = 1,
   description = "multi-agent workflows in the workbench (the agents and architect panes) and the architect loop: logitlab run -w WS plugins/architect.lua -m MODEL --task-file T --examples FILE.jsonl (docs/agents.md)",
   on_load = function()
-    lab.ui.command_add("agents", "run a workflow: :agents workflow=FILE [lib=FILE.lua] [turns= tokens= seconds= depth=] TEXT", guarded("agents", agents_cmd))
-    lab.ui.command_add("agents-show", "show a recorded agents run: :agents-show RUN", guarded("agents-show", show_cmd))
+    lab.ui.command_add("agents", "run a workflow: :agents workflow=FILE [lib=FILE.lua] [turns= tokens= seconds= depth=] TEXT", agents_cmd)
+    lab.ui.command_add("agents-show", "show a recorded agents run: :agents-show RUN", show_cmd)
     lab.ui.command_add("architect", "draft and refine a workflow: :architect --task-file T --examples FILE.jsonl [--roles FILE.lua] [-m MODEL ...]", architect_cmd)
     lab.ui.pane_add("agents", {
       on_draw = function(w, h) return V.transcript_draw(T, w, h) end,
