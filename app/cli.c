@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "json.h"
 #include "utf8.h"
@@ -215,6 +216,12 @@ char *cli_read_file(const char *path, size_t *len, char *err, size_t errlen) {
     bool is_stdin = strcmp(path, "-") == 0;
     FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return NULL; }
+    struct stat st;         /* a folder opens and then fails to read: say what it is */
+    if (!is_stdin && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        snprintf(err, errlen, "%s: a folder, not a file", path);
+        return NULL;
+    }
     size_t cap = 4096, n = 0;
     char *b = malloc(cap);
     while (b) {
@@ -225,7 +232,7 @@ char *cli_read_file(const char *path, size_t *len, char *err, size_t errlen) {
         b = nb;
         cap *= 2;
     }
-    const char *why = !b ? "out of memory" : ferror(f) ? "read error" : NULL;
+    const char *why = !b ? "out of memory" : ferror(f) ? strerror(errno) : NULL;
     if (!is_stdin) fclose(f);
     if (why) {
         free(b);

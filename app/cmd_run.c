@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lhost.h"
@@ -45,6 +46,9 @@ int cmd_run_host(const char *cmd, const cli_args *a, lhost **out) {
         if (!*a->val[2] || *end || !(budget >= 0) || isinf(budget))
             return cli_usage_error(cmd, "--budget must be a number of seconds >= 0, got '%s'", a->val[2]);
     }
+    struct stat wst;           /* a file is no workspace: lab.store would not record, lab.fs not write */
+    if (a->val[0] && stat(a->val[0], &wst) == 0 && !S_ISDIR(wst.st_mode))
+        return cli_fail(cmd, "-w %s: not a folder (a workspace is a folder)", a->val[0]);
     if (a->val[0] && access(a->val[0], F_OK) != 0) {
         /* a new workspace: made as the workbench makes one (folder,
          * config.lua, plugins/, logitlab.db), so lab.fs has its folder */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chat.h"
 #include "json.h"
@@ -173,6 +174,11 @@ int tdata_add_text(tdata *d, const char *name, const char *text, size_t len, con
 static int slurp(const char *path, char **out, size_t *len, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) return fail(err, errlen, TDATA_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;         /* a folder opens, then fails to read ("read error") */
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return fail(err, errlen, TDATA_EIO, "%s: a folder, not a file (give its files: DIR/*.txt)", path);
+    }
     size_t cap = 1 << 16, n = 0;
     char *b = malloc(cap);
     for (;;) {

@@ -45,6 +45,7 @@ typedef struct cbctx {
     int fn;                 /* stack index of on_step, 0 for none */
     char err[512];
     bool failed;
+    bool interrupted;       /* Ctrl-C stopped the run */
 } cbctx;
 
 static void set_num(lua_State *L, const char *k, double v) {
@@ -55,8 +56,18 @@ static void set_num(lua_State *L, const char *k, double v) {
 
 static int on_step(void *ud, const train_stat *s) {
     cbctx *c = ud;
-    if (!c->fn) return 0;
     lua_State *L = c->L;
+    /* Ctrl-C (the workbench's console, logitlab repl): the run stops at this
+     * step with its checkpoint and lab.train raises the interrupt, as the
+     * count hook does in Lua code. Training is C: without this check a
+     * foreground run held the workbench, deaf to Ctrl-C, until its last step. */
+    lstate *st = lhost_state(L);
+    lhost_busy_tick(st);
+    if (atomic_load(&st->h->interrupt)) {
+        c->interrupted = true;
+        return 1;
+    }
+    if (!c->fn) return 0;
     lua_pushvalue(L, c->fn);
     lua_createtable(L, 0, 10);
     lua_pushinteger(L, s->step);
@@ -291,11 +302,20 @@ static int l_train(lua_State *L) {
         free(tx); free(tl); free(ex);
         return n;
     }
-    cbctx cb = { L, fn, "", false };
+    cbctx cb = { L, fn, "", false, false };
     trun_result res;
     char err[2048];
     int rc = trun_run(&s, NULL, on_step, &cb, &res, err, sizeof err);
     free(tx); free(tl); free(ex);
+    if (cb.interrupted) {           /* the entry stops here, as at the hook's next count */
+        lstate *st = lhost_state(L);
+        atomic_store(&st->h->interrupt, 0);
+        st->stop = LSTOP_INTERRUPT;
+        st->cancel = true;
+        char msg[256];
+        lua_pushstring(L, lhost_stop_msg(st, msg, sizeof msg));
+        return lua_error(L);
+    }
     if (cb.failed) return lab_fail(L, "lab.train: %s", cb.err);
     if (rc) return lab_fail(L, "lab.train: %s", err);
     lua_createtable(L, 0, 8);

@@ -131,9 +131,8 @@ static void hook_store_tick(lhost *h) {
 /* Counts n instructions for the running entry of st and raises its stop
  * error once one is due (and again on every later check: pcall cannot
  * swallow it). */
-static void budget_check(lua_State *L, lstate *st, unsigned n) {
+void lhost_busy_tick(lstate *st) {
     lhost *h = st->h;
-    hook_store_tick(h);
     if (h->has_ui && h->ui.busy) {      /* a long entry: the UI says Ctrl-C stops it */
         double now = lhost_now();
         if (now >= h->busy_at) {
@@ -141,6 +140,12 @@ static void budget_check(lua_State *L, lstate *st, unsigned n) {
             h->ui.busy(h->ui.ud, st->name, now - h->entry_t0);
         }
     }
+}
+
+static void budget_check(lua_State *L, lstate *st, unsigned n) {
+    lhost *h = st->h;
+    hook_store_tick(h);
+    lhost_busy_tick(st);
     st->instr += n;
     if (!st->stop) {
         if (atomic_exchange(&st->h->interrupt, 0)) {

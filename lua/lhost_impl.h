@@ -322,6 +322,10 @@ struct pool *lhost_pool(lhost *h, int n_threads);
 double lhost_now(void);
 /* The lstate of any thread of a state (the registry key). */
 lstate *lhost_state(lua_State *L);
+/* For C work that runs long inside one entry (a foreground lab.train):
+ * the UI's "running Lua ... Ctrl-C stops it" line, as the count hook
+ * shows it for Lua code. */
+void lhost_busy_tick(lstate *st);
 lhost *lhost_of(lua_State *L);
 
 /* Creates a state: allocator, sandbox, the lab API. NULL with err set. */

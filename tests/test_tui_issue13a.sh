@@ -41,19 +41,22 @@ key :; keys "set temp" Enter
 see "a new session (another model) takes config.lua's settings" "temp = 0.25"
 
 # ---- a broken config.lua is shown and left out; the workbench opens ----
+# The workspace is named relative to the pane's folder ($T): the messages
+# name it as given, so their length does not depend on $TMPDIR (a long
+# TMPDIR wrapped the console line in the middle of the text looked for).
 W2=$T/wsb
 mkdir -p "$W2"
 printf 'return {\n  sampler = { temp = -1 },\n}\n' >"$W2/config.lua"
-WS=$W2 start 120 30 -- -p "'x'"
+WS=wsb start 120 30 -- -p "'x'"
 see "a bad setting is named" "config.lua: sampler.temp: temperature"
 key :; keys "set temp" Enter
 see "and left out" "temp = 0.8"
 printf 'return {\n  model = ,\n}\n' >"$W2/config.lua"
-WS=$W2 start 120 30 -- -p "'x'"
+WS=wsb start 120 30 -- -p "'x'"
 see "a syntax error names the file and line" "config.lua:2:"
 see "the workbench is usable" "1 prompt"
 printf 'return { model = "no-such-model.gguf" }\n' >"$W2/config.lua"
-WS=$W2 MODELARG="" start 120 30 --
+WS=wsb MODELARG="" start 120 30 --
 see "a model that cannot be found stops with an error" "EXITED 1"
 see "naming config.lua" "config.lua: model no-such-model.gguf"
 

@@ -3,7 +3,10 @@
 # arguments (a model or file that is not there) and Ctrl-C in the middle of
 # a run end the command with one console line; the plugin, its command and
 # its pane go on working. (An error raised out of a command disables its
-# plugin: `:tree model=nosuch.gguf` used to take :tree away for the session.)
+# plugin: `:tree model=nosuch.gguf` used to take :tree away for the session;
+# the same for :agents is w19b's, tested with it.)
+# And Ctrl-C stops a foreground lab.train typed in the console (it held the
+# workbench, frozen, until its last step).
 . "$(dirname "$0")/check.sh"
 . "$(dirname "$0")/tui_lib.sh"
 # cmd TEXT: type a command on the command line
@@ -32,14 +35,16 @@ if running; then bad "the status item says the search runs no more"; else ok; fi
 not_see "the tree plugin is not disabled by Ctrl-C" "plugin tree failed"
 cmd "tree model=$M budget=2"
 if wait_for "unknown command 'tree'" 2; then bad "the tree command is there after Ctrl-C"; else ok; fi
-# ---- :agents, :agents-show ----
-cmd "agents workflow=nosuch.json Once upon a time"
-see "agents: a workflow file that is not there is one console line" "agents: workflow=nosuch.json:"
-not_see "the architect plugin is not disabled" "plugin architect failed"
-cmd "agents-show 99"
-see "agents-show still works: no such run" "agents-show: run 99 has no messages"
-cmd "agents-show abc"
-see "agents-show: a non-number gives the usage" "usage: :agents-show RUN"
+# ---- the console: a foreground lab.train (C, no Lua instructions for the hook to count) ----
+key 5; key i
+keys "m = lab.model.open('$M'); r, e = lab.train{model = m, output = 'z.gguf', steps = 100000, batch = 2, seq_len = 32, threads = 1, texts = {'Once upon a time there was a dog.'}}" Enter
+see "the status line says Lua runs and Ctrl-C stops it" "Ctrl-C stops it" 20
+keys C-c
+see "Ctrl-C stops the training (the workbench held until its last step)" "script: interrupted" 20
+keys "print('after' .. 'wards')" Enter
+see "the console runs Lua again" "afterwards" 10
+check "the stopped run kept its checkpoint" test -f "$T/ws-$N/train/z.gguf.ckpt"
+key Escape
 cmd "q!"
 see "quits" "EXITED 0"
 check_done

@@ -1,0 +1,35 @@
+#!/bin/sh
+# Files named on the command line that are not what a command wants (not
+# there, a folder, a file for a folder): one line on stderr that names the file and says what
+# is wrong, a non-zero exit, no crash. (A folder used to give "read error"
+# or "empty grammar"; a missing grammar file "cannot read the file" without
+# the reason.)
+. "$(dirname "$0")/check.sh"
+M=$SHARED/models/stories260K.gguf
+T=$(mktemp -d "${TMPDIR:-/tmp}/logitlab-errors.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+if [ ! -x "$LOGITLAB" ]; then echo "FAIL: no binary at $LOGITLAB"; echo "# passed 0 failed 1"; exit 1; fi
+mkdir -p "$T/dir"
+# check_err DESC STATUS PATTERN CMD...: the exit status, and the first line of stderr matching PATTERN
+check_err() {
+  d=$1; want=$2; pat=$3; shift 3
+  "$@" >"$T/out" 2>"$T/err"; got=$?
+  if [ "$got" -eq "$want" ] && head -1 "$T/err" | grep -q -- "$pat"; then check_pass=$((check_pass + 1))
+  else check_fail=$((check_fail + 1)); echo "FAIL: $d (exit $got, want $want)"; head -3 "$T/err"; fi
+}
+G="$LOGITLAB gen -m $M -p Once -n 4 -t 1"
+check_err "gen --grammar FOLDER" 2 "grammar: $T/dir: cannot read the file: Is a directory" $G --grammar "$T/dir"
+check_err "gen --grammar MISSING: the reason" 2 "grammar: $T/nope.gbnf: cannot read the file: No such file or directory" $G --grammar "$T/nope.gbnf"
+check_err "gen --json-schema MISSING: the reason" 2 "json-schema: $T/nope.json: cannot read the file: No such file or directory" $G --json-schema "$T/nope.json"
+check_err "ppl FOLDER" 1 "ppl: $T/dir: a folder, not a file" "$LOGITLAB" ppl -m "$M" -t 1 "$T/dir"
+check_err "ppl MISSING" 1 "ppl: $T/nope.txt: No such file or directory" "$LOGITLAB" ppl -m "$M" -t 1 "$T/nope.txt"
+check_err "tokenize -f FOLDER" 1 "tokenize: $T/dir: a folder, not a file" "$LOGITLAB" tokenize -m "$M" -f "$T/dir"
+echo "Once upon a time there was a dog." >"$T/dir/a.txt"
+check_err "finetune on a FOLDER of texts: give its files" 1 "finetune: $T/dir: a folder, not a file (give its files: DIR/\*.txt)" \
+  "$LOGITLAB" finetune "$M" -t 1 -b 1 --seq-len 16 --steps 1 -w none -o "$T/x.gguf" "$T/dir"
+check "finetune on the folder's files runs" "$LOGITLAB" finetune "$M" -t 1 -b 1 --seq-len 16 --steps 1 --val 0 -w none -o "$T/x.gguf" "$T/dir/a.txt"
+# a file given as the workspace: lab.store would not record and lab.fs not write, silently
+printf 'print("ran")\n' >"$T/ok.lua"
+: >"$T/afile"
+check_err "run -w FILE" 1 "run: -w $T/afile: not a folder (a workspace is a folder)" "$LOGITLAB" run -w "$T/afile" "$T/ok.lua"
+check_done
