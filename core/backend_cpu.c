@@ -126,13 +126,16 @@ static const void *repacked(const cpu *c, const model_weight *w) {
     return NULL;
 }
 
-/* The repacked copy a product of n sequences should read, or NULL: one to
- * four sequences, up to eight on Q4_0, where it beats vd_matmul8
- * (measured: 5.5x vs 6.5x one sequence for eight; Q8_0's signed codes
- * favour vd_matmul8), and any number on Q4_K (eight at a time), which has
- * no eight-wide kernel and whose tiles cost more. */
+/* The repacked copy a product of n sequences should read, or NULL. With
+ * AVX512-VNNI (vd_r8_width 8) every n on Q4_0/Q8_0: the VNNI repacked kernel
+ * beats the VNNI eight-wide one at every n (one core, 5632 x 2048, in cache:
+ * Q4_0 n = 8 0.74 vs 1.04 ms, n = 16 1.49 vs 2.09; Q8_0 n = 8 0.76 vs 1.13,
+ * n = 16 1.59 vs 2.31). With AVX2: one to four sequences, up to eight on
+ * Q4_0, where it beats vd_matmul8 (measured: 5.5x vs 6.5x one sequence for
+ * eight; Q8_0's signed codes favour vd_matmul8). Q4_K: any number (eight
+ * at a time): it has no eight-wide kernel and its tiles cost more. */
 static const void *r8_for(const cpu *c, const model_weight *w, int32_t n) {
-    if (w->type != QT_Q4_K && (n > 8 || (n > 4 && w->type != QT_Q4_0))) return NULL;
+    if (vd_r8_width(w->type) < 8 && w->type != QT_Q4_K && (n > 8 || (n > 4 && w->type != QT_Q4_0))) return NULL;
     return repacked(c, w);
 }
 
@@ -210,17 +213,13 @@ typedef struct mm_job {
 } mm_job;
 
 /* Rows [r0, r1) of w against nact activations xq from the repacked copy rp,
- * eight activations at a time: whole groups of eight rows from the copy,
+ * all activations at once: whole groups of eight rows from the copy,
  * the edges from the original. */
 static void r8_rows(const model_weight *w, const void *rp, long r0, long r1, const char *xq, int nact, float *y) {
     long a = (r0 + 7) / 8 * 8, e = (r1 < w->rows / 8 * 8 ? r1 : w->rows / 8 * 8) / 8 * 8;
     if (a >= e) { vd_matmul(w->type, w->data, w->cols, r0, r1, xq, nact, y, w->rows); return; }
-    size_t xrs = vd_act_row_size(w->type, w->cols);
     vd_matmul(w->type, w->data, w->cols, r0, a, xq, nact, y, w->rows);
-    for (int j0 = 0; j0 < nact; j0 += 2 * VD_R8_NX) {
-        int nx = nact - j0 < 2 * VD_R8_NX ? nact - j0 : 2 * VD_R8_NX;
-        vd_matmul_r8(w->type, rp, w->cols, a, e, xq + (size_t)j0 * xrs, nx, y + (size_t)j0 * w->rows, w->rows);
-    }
+    vd_matmul_r8(w->type, rp, w->cols, a, e, xq, nact, y, w->rows);
     vd_matmul(w->type, w->data, w->cols, e, r1, xq, nact, y, w->rows);
 }
 
@@ -240,7 +239,7 @@ static void mm_rows(mm_job *j, long lo, long hi) {
             /* a last chunk of one to four activations would cost a whole
              * eight-lane pass: the repacked kernel takes it (no cliff past
              * each multiple of eight) */
-            int tail = j->n % 8, n8 = tail && tail <= VD_R8_NX && j->rp[k] ? j->n - tail : j->n;
+            int tail = j->n % 8, n8 = tail && tail <= vd_r8_width(w->type) && j->rp[k] ? j->n - tail : j->n;
             vd_matmul8(w->type, w->data, w->cols, r0, r1, j->x8[k], n8, j->y[k], w->rows, j->wflags[k]);
             if (n8 < j->n)
                 r8_rows(w, j->rp[k], r0, r1, (const char *)j->xq[k] + (size_t)n8 * vd_act_row_size(w->type, w->cols),

@@ -5,6 +5,7 @@
 -- are models or Lua functions; the transcript is printed and recorded.
 --
 --   logitlab run -w WS plugins/agents.lua --workflow FILE -p TEXT [--lib FILE.lua] [--json]
+--   logitlab run -w WS plugins/agents.lua --parent RUN --message I (--text TEXT | --prefix TEXT)
 --
 -- FILE and --lib are read from the workspace. docs/agents.md has the
 -- format, the call format and a worked example.
@@ -31,6 +32,10 @@ local SPEC = {
   { "seconds", "number", "S", "budget: wall time of the run" },
   { "depth", "integer", "N", "budget: depth of delegation" },
   { "sequential", "flag", nil, "run a turn's delegations one after another, not batched together" },
+  { "parent", "integer", "RUN", "branch a recorded run: its workflow, task, lib and budgets, unless given" },
+  { "message", "integer", "I", "with --parent: the message (a member's turn) to replace" },
+  { "text", "string", "TEXT", "with --parent: what that turn says instead" },
+  { "prefix", "string", "TEXT", "with --parent: how that turn begins; the member goes on from there" },
   { "json", "flag", nil, "one JSON object per message and a summary" },
   { "no-record", "flag", nil, "do not record the run in the workspace" },
   { "help", "flag", nil, "show this help", short = "h" },
@@ -73,12 +78,33 @@ end
 
 local function main(argv)
   local o, rest = E.parse_args(argv, SPEC)
-  local usage = E.usage("usage: logitlab run -w WS plugins/agents.lua --workflow FILE -p TEXT (runs a multi-agent workflow)", SPEC)
+  local usage = E.usage("usage: logitlab run -w WS plugins/agents.lua --workflow FILE -p TEXT (runs a multi-agent workflow)\n"
+    .. "       logitlab run -w WS plugins/agents.lua --parent RUN --message I (--text TEXT | --prefix TEXT) (branches a run)", SPEC)
   if not o then error(rest .. "\n" .. usage, 0) end
   if o.help then lab.print(usage); return end
+  if #rest > 0 then error("unexpected argument '" .. rest[1] .. "'\n" .. usage, 0) end
+  -- a branch: the parent run's settings, the turn it replaces
+  local parent, branch
+  if o.parent then
+    local err
+    parent, err = R.load_run(o.parent)
+    if not parent then error("--parent " .. o.parent .. ": " .. err, 0) end
+    if not o.message then error("--parent needs --message I (the turn to replace)\n" .. usage, 0) end
+    if (o.text == nil) == (o.prefix == nil) then error("--parent needs --text TEXT or --prefix TEXT (one of them)\n" .. usage, 0) end
+    local name, k = R.turn_of(parent.transcript, o.message)
+    if not name then error(fmt("--parent %d --message %d: %s", o.parent, o.message, k), 0) end
+    branch = { message = o.message, member = name, turn = k, text = o.text or o.prefix, mode = o.text and "text" or "prefix" }
+    local pp = parent.params
+    o.workflow, o.prompt, o.lib = o.workflow or pp.workflow, o.prompt or pp.prompt, o.lib or pp.lib
+    for _, key in ipairs({ "turns", "tokens", "seconds", "depth" }) do
+      if o[key] == nil and type(pp.budget) == "table" then o[key] = pp.budget[key] end
+    end
+    if o.sequential == nil then o.sequential = pp.sequential end
+  elseif o.message or o.text or o.prefix then
+    error("--message, --text and --prefix branch a run: they need --parent RUN\n" .. usage, 0)
+  end
   if not o.workflow then error("missing --workflow FILE\n" .. usage, 0) end
   if not o.prompt then error("missing -p TEXT (the task)\n" .. usage, 0) end
-  if #rest > 0 then error("unexpected argument '" .. rest[1] .. "'\n" .. usage, 0) end
   local text, err = lab.fs.read(o.workflow)
   if not text then error(fmt("--workflow %s: %s", o.workflow, tostring(err)), 0) end
   local wf
@@ -100,30 +126,50 @@ local function main(argv)
   local rec, why
   if not o["no-record"] then
     rec, why = E.record_begin("agents", { workflow = o.workflow, prompt = o.prompt, lib = o.lib,
-      budget = budget, sequential = o.sequential or nil }, nil, paths)
+      budget = budget, sequential = o.sequential or nil, parent = parent and parent.id, branch = branch }, nil, paths)
     if not rec then lab.print("agents: not recorded: " .. tostring(why)) end
   end
   local steps0 = {}
   for _, mod in ipairs(paths) do steps0[mod] = mod:kv().steps end
-  local r = R.run(wf, o.prompt, { budget = budget, models = models, parallel = not o.sequential, on_message = function(e)
+  local ropts = { budget = budget, models = models, parallel = not o.sequential, on_message = function(e)
     show(e, o.json, rec and rec.id)
-    if rec then
-      rec:put("message", { i = e.i, sender = e.sender, sender_role = e.sender_role, receiver = e.receiver,
-        text = e.text, depth = e.depth, tokens = e.tokens, logprobs = e.logprobs, format = e.format,
-        grammar = e.grammar, cut = e.cut, calls = e.calls })
-    end
-  end })
+    if rec then rec:put("message", R.record_of(e)) end
+  end }
+  local r
+  if branch then
+    r = R.branch(wf, o.prompt, parent.transcript, branch.message,
+                 { text = branch.text, continue = branch.mode == "prefix" or nil }, ropts)
+  else
+    r = R.run(wf, o.prompt, ropts)
+  end
   local steps = 0
   for _, mod in ipairs(paths) do steps = steps + mod:kv().steps - steps0[mod] end
   if rec then
     rec:put("agents_result", { status = r.status, reason = r.reason, answer = r.answer, turns = r.turns,
-      tokens = r.tokens, steps = steps, seconds = r.seconds })
+      tokens = r.tokens, steps = steps, seconds = r.seconds, parent = parent and parent.id, diverge = r.diverge,
+      forced_unused = r.forced_unused })
     rec:finish(r.status == "ok" and "ok" or "failed", r.status ~= "ok" and r.reason or nil)
   end
+  -- a branch replays its parent up to the replaced turn: say where it differs
+  local note
+  if branch then
+    local d = r.diverge
+    note = fmt("branch of run %d at message %d (%s's turn %d): %s", parent.id, branch.message, branch.member,
+      branch.turn, d and fmt("differs from message %d on", d) or "the same transcript")
+    if d and d < branch.message then
+      note = note .. fmt("; WARNING: the replay differs before message %d: have the workflow, its lib or a model changed?",
+        branch.message)
+    end
+  end
+  if r.forced_unused then
+    note = (note and note .. "; " or "") .. "the run never reached the replaced turn (" .. table.concat(r.forced_unused, ", ") .. ")"
+  end
   if o.json then
+    if note then lab.print(lab.json.encode{ type = "branch", parent = parent and parent.id, diverge = r.diverge, note = note }) end
     lab.print(lab.json.encode{ type = "done", status = r.status, reason = r.reason, answer = r.answer,
       turns = r.turns, tokens = r.tokens, steps = steps, run = rec and rec.id or lab.json.null })
   else
+    if note then lab.print("-- " .. note) end
     lab.print(fmt("-- %s: %s (%d turns, %d tokens, %d engine steps%s)", r.status, r.reason, r.turns, r.tokens,
       steps, rec and (", run " .. rec.id) or ""))
   end

@@ -96,12 +96,14 @@ end
 -- true, on_event = fn(kind, data, run), on_message = fn(entry, iteration, example)}
 local function main(argv, hooks)
   hooks = hooks or {}
+  -- a mistake in the command line: the usage follows on a terminal, one line in the workbench's console
+  local see = hooks.tui and " (:architect --help)" or ("\n" .. E.usage(USAGE, SPEC))
   local o, rest = E.parse_args(argv, SPEC)
-  if not o then error(rest .. "\n" .. E.usage(USAGE, SPEC), 0) end
+  if not o then error(rest .. see, 0) end
   if o.help then lab.print(E.usage(USAGE, SPEC)); return end
-  if #rest > 0 then error("unexpected argument '" .. rest[1] .. "'\n" .. E.usage(USAGE, SPEC), 0) end
-  if not o["task-file"] then error("missing --task-file FILE\n" .. USAGE, 0) end
-  if not o.examples then error("missing --examples FILE.jsonl\n" .. USAGE, 0) end
+  if #rest > 0 then error("unexpected argument '" .. rest[1] .. "'" .. see, 0) end
+  if not o["task-file"] then error("missing --task-file FILE" .. (hooks.tui and see or "\n" .. USAGE), 0) end
+  if not o.examples then error("missing --examples FILE.jsonl" .. (hooks.tui and see or "\n" .. USAGE), 0) end
   -- every input is checked before anything is recorded
   local task, err = lab.fs.read(o["task-file"])
   if not task then error(fmt("--task-file %s: %s", o["task-file"], tostring(err)), 0) end
@@ -335,10 +337,7 @@ local function agents_cmd(args)
   lab.ui.redraw()
   local r = AR.run(wf, prompt, { budget = budget, models = models, on_message = function(e)
     T.transcript[#T.transcript + 1] = e
-    if rec then
-      rec:put("message", { i = e.i, sender = e.sender, sender_role = e.sender_role, receiver = e.receiver,
-        text = e.text, depth = e.depth, tokens = e.tokens, logprobs = e.logprobs })
-    end
+    if rec then rec:put("message", AR.record_of(e)) end
     lab.ui.redraw()
   end })
   if rec then

@@ -52,6 +52,14 @@ local SPEC = {
 
 local M = {}
 
+-- M.open_model(flag, name) -> model: a model named on the command line, or
+-- one clear line naming the option ("-m nosuch.gguf: no model file ...").
+function M.open_model(flag, name)
+  local m, err = E.long(lab.model.open, name)
+  if not m then error(fmt("%s %s: %s", flag, tostring(name), tostring(err)), 0) end
+  return m
+end
+
 -- The scorer named by o.scorer for a prompt. cache (optional) keeps what
 -- several prompts share (the scorer's models, a verifier's file).
 function M.scorer(model, prompt, o, cache, name)
@@ -66,7 +74,7 @@ function M.scorer(model, prompt, o, cache, name)
   if s == "guard" then
     local gm = model
     if o["guard-model"] then
-      cache.guard = cache.guard or assert(lab.model.open(o["guard-model"]))
+      cache.guard = cache.guard or M.open_model("--guard-model", o["guard-model"])
       gm = cache.guard
     end
     return B.scorers.guard(gm, prompt, { target = o["guard-target"] })
@@ -167,7 +175,7 @@ function M.task_main(o, view)
   local prune = B.parse_prune(o.prune)
   if o.plain or o.compare then error("--task runs adaptive and plain side by side: drop --plain / --compare", 0) end
   lab.budget{ seconds = 0 }
-  local model = assert(E.long(lab.model.open, o.model))
+  local model = M.open_model("-m", o.model)
   local cache = {}
   local function scorer_for(item, name)
     if (name or o.scorer) == "verifier" then
@@ -266,19 +274,22 @@ end
 function M.main(argv, view)
   local usage = E.usage("usage: logitlab run plugins/bestofn.lua -m MODEL -p TEXT [options] " ..
     "(adaptive best-of-N with self-evaluation, docs/plugins.md)", SPEC)
+  -- a command line's mistake: the usage follows it on a terminal; in the
+  -- workbench's console one line, with where the usage is
+  local see = view and " (:bestofn --help)" or ("\n" .. usage)
   local o, rest = E.parse_args(argv, SPEC)
-  if not o then error(rest .. "\n" .. usage, 0) end
+  if not o then error(rest .. see, 0) end
   if o.help then lab.print(usage); return end
-  if #rest > 0 then error("unexpected argument '" .. rest[1] .. "'\n" .. usage, 0) end
+  if #rest > 0 then error("unexpected argument '" .. rest[1] .. "'" .. see, 0) end
   if o.task then
-    if not o.model then error("missing -m MODEL\n" .. usage, 0) end
+    if not o.model then error("missing -m MODEL" .. see, 0) end
     if o.prompt then error("--task takes its prompts from the task: drop -p", 0) end
     B.check{ n = o.n, threshold = o.threshold, max_tokens = o["max-tokens"] }
     if o.target == "" then error("--target (the probe target) is empty", 0) end
     return M.task_main(o, view)
   end
   if o["from-path"] and o.prompt then error("--from-path takes the prompt from the workbench: drop -p", 0) end
-  if not o.model or not (o.prompt or o["from-path"]) then error("missing -m MODEL or -p TEXT\n" .. usage, 0) end
+  if not o.model or not (o.prompt or o["from-path"]) then error("missing -m MODEL or -p TEXT" .. see, 0) end
   local path
   if o["from-path"] then
     local err
@@ -289,7 +300,7 @@ function M.main(argv, view)
   B.check{ n = o.n, threshold = o.threshold, max_tokens = o["max-tokens"] }
   if o.target == "" then error("--target (the probe target) is empty", 0) end
   lab.budget{ seconds = 0 }
-  local model = assert(lab.model.open(o.model))
+  local model = M.open_model("-m", o.model)
   local p
   if path then
     -- the selected path's tokens as they are (the run continues that path)

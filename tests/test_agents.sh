@@ -42,6 +42,30 @@ check "agents: parallel delegations take one engine step per token for both" gre
 check "agents: --sequential takes one per token each" grep -q "^-- ok: answered (4 turns, 24 tokens, 24 engine steps, run" "$T/seq"
 check "agents: the same transcript batched and sequential" sh -c "[ \"\$(grep -v '^--' '$T/par')\" = \"\$(grep -v '^--' '$T/seq')\" ]"
 check "agents: both agents answered" grep -q "^editor (main supervisor) -> user: fox: .* / owl: " "$T/par"
+# branching a run: message 4 (fox's turn) begins " The"; the rest replays or is new
+$A --workflow agents_pair.json --lib agents_calc.lua -p "Once upon a time" --json >"$T/pj" 2>&1
+prun=$(sed -n 's/.*"run":\([0-9]*\).*"type":"done".*/\1/p' "$T/pj")
+$A --workflow agents_pair.json --lib agents_calc.lua -p "Once upon a time" >"$T/p" 2>&1
+$A --parent "$prun" --message 4 --prefix " The" >"$T/b" 2>&1; rc=$?
+check "agents --parent: the branch runs" test "$rc" -eq 0
+check "agents --parent: the messages before the branched turn replay" sh -c "[ \"\$(sed -n 1,3p '$T/p')\" = \"\$(sed -n 1,3p '$T/b')\" ]"
+check "agents --parent: the branched turn begins with the forced text" grep -q "^  fox (agent) -> editor: The " "$T/b"
+check "agents --parent: owl's turn does not depend on fox's" sh -c "[ \"\$(grep '^  owl' '$T/p')\" = \"\$(grep '^  owl' '$T/b')\" ]"
+check "agents --parent: the summary says where it differs" grep -q "^-- branch of run $prun at message 4 (fox's turn 1): differs from message 4 on$" "$T/b"
+brun=$(sed -n 's/^-- ok: .*, run \([0-9]*\))$/\1/p' "$T/b")
+"$LOGITLAB" export -w "$W" --run "$brun" >"$T/bx" 2>&1
+check "agents --parent: the run is recorded with its parent and the branched turn" sh -c "grep '\"type\":\"run\"' '$T/bx' | grep -q '\"params\":{\"branch\":{\"member\":\"fox\",\"message\":4,\"mode\":\"prefix\",\"text\":\" The\",\"turn\":1}.*\"parent\":$prun'"
+check "agents --parent: the forced message is marked" sh -c "grep '\"kind\":\"message\"' '$T/bx' | grep -q '\"forced\":\"prefix\",\"forced_tokens\":1,'"
+check "agents --parent: the parent is untouched" sh -c "'$LOGITLAB' export -w '$W' --run $prun | grep -c '\"kind\":\"message\"' | grep -qx 7"
+$A --parent "$brun" --message 4 --prefix " The" >"$T/bb" 2>&1
+check "agents --parent: a branch of a branch with the same turn is the same run" grep -q "^-- branch of run $brun at message 4 (fox's turn 1): the same transcript$" "$T/bb"
+$A --parent "$prun" --message 4 --text "A fox." --sequential >"$T/bt" 2>&1
+check "agents --parent --text: the turn is the text, scored" grep -q "^  fox (agent) -> editor: A fox\.  \[[0-9]* tokens, mean log-prob -" "$T/bt"
+check_run "agents --parent: a message that is no turn" 1 "--parent $prun --message 1: message 1 is the user's (user -> editor), not a member's turn" \
+  $A --parent "$prun" --message 1 --text x
+check_run "agents --parent: an unknown run" 1 "--parent 999: no run 999 in the workspace" $A --parent 999 --message 1 --text x
+check_run "agents --parent: neither --text nor --prefix" 1 "--parent needs --text TEXT or --prefix TEXT" $A --parent "$prun" --message 4
+check_run "agents: --message without --parent" 1 "they need --parent RUN" $A --workflow agents_pair.json -p x --message 4 --text x
 # budgets: the run ends with the reason, transcript printed, run failed
 check_run "agents: a token budget ends the run" 1 "token budget of 5 exceeded" \
   $A --workflow agents_calc.json --lib agents_calc.lua -p "Once upon a time" --tokens 5

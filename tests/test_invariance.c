@@ -95,7 +95,7 @@ static void kernel_case(int type, int64_t rows, int64_t cols) {
                 free(x8);
             }
             size_t sr = vd_repack_size(type, rows, cols);
-            if (sr && nact <= 2 * VD_R8_NX) {
+            if (sr) {
                 void *wr = malloc(sr);
                 vd_repack(type, w, rows, cols, wr);
                 memset(y, 0xff, sizeof(float) * NA * (size_t)rows);

@@ -166,6 +166,12 @@ check_run "bestofn --prune-scorer: an unknown one" 1 "unknown --scorer 'magic'" 
 "$LOGITLAB" export -w "$T/wsb" >"$T/bexport2" 2>&1
 check_same "bestofn: failed settings added no runs" "$(grep -c '"type":"run"' "$T/bexport2")" "4"
 check_run "bestofn --help" 0 "usage: logitlab run plugins/bestofn.lua" $LOGITLAB run $R/plugins/bestofn.lua --help
+# a model that is not there: one line naming the option, no Lua traceback
+for a in "-m nosuch.gguf -p Once" "-m nosuch.gguf --task numpath" "-m $M -p Once --scorer guard --guard-model nosuch.gguf"; do
+  check_run "bestofn $a: the option and the places looked" 1 "^logitlab run: -*[a-z-]* nosuch.gguf: no model file 'nosuch.gguf' (looked in" \
+    $LOGITLAB run $R/plugins/bestofn.lua $a --no-record
+  check_same "bestofn $a: one line, no traceback" "$(wc -l <"$T/out" | tr -d ' ')" "1"
+done
 # the evaluation mode: a task file (a verifier per line) and a task of the library
 mkdir -p "$T/wse"
 cat >"$T/wse/t.jsonl" <<'JSONL'

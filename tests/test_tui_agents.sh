@@ -51,6 +51,11 @@ key t
 see "t picks the draft's first example" "example 1/6 (#3, wrong) in the agents pane"
 focus_pane agents
 see "t shows an example's transcript in the agents pane" "calc (agent) -> boss: 7"
+# a mistaken option: one console line saying where the usage is
+key :; keys "architect --bogus" Enter
+key 5
+see "an unknown option is one line" "architect: unknown option '--bogus' (:architect --help)" 5
+if screen | grep -qF -- "--task-file T"; then bad "the usage is not dumped into the console"; else ok; fi
 key :; keys "q!" Enter
 see "quits" "EXITED 0"
 check_done

@@ -40,6 +40,13 @@ key 5
 see "and its curves in the console" "P plain best-of-k   A adaptive" 5
 key :; keys "bestofn -m $M -p Once --n 0" Enter
 see "a bad setting is an error message, the workbench goes on" "must be an integer >= 1" 5
+# a mistaken option: one console line saying where the usage is, not the 30 lines of it
+key :; keys "bestofn --bogus" Enter
+see "an unknown option is one line" "bestofn: unknown option '--bogus' (:bestofn --help)" 5
+if screen | grep -qF -- "--one-at-a-time"; then bad "the usage is not dumped into the console"; else ok; fi
+key :; keys "bestofn -m nosuch.gguf -p Once" Enter
+see "an unknown model: the option and the places looked" "bestofn: -m nosuch.gguf: no model file 'nosuch.gguf' (looked in" 5
+if screen | grep -qF "stack traceback"; then bad "no Lua traceback in the console"; else ok; fi
 key :; keys "q!" Enter
 see "quits after the bestofn plugin" "EXITED 0"
 

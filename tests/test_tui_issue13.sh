@@ -18,6 +18,17 @@ cleanup13() {
 }
 trap cleanup13 EXIT
 status_line() { screen | tail -1; }
+# bar_leads DESC: the status bar starts with the model's name. Waited for by
+# the clock (10 s): a capture can fall between the panes' drawing and the
+# bar's on a loaded machine; a bar that never shows it still fails.
+bar_leads() {
+  n=0
+  while [ $n -lt 200 ]; do
+    case "$(status_line)" in " stories260K"*) ok; return ;; esac
+    sleep 0.05; n=$((n + 1))
+  done
+  bad "$1 (bar: '$(status_line)')"
+}
 # the statistics are whole or absent, never cut by something drawn over them
 stats_whole() {
   l=$(status_line)
@@ -34,13 +45,14 @@ return { name = "long", api_level = 1, description = "a long status item",
 LUA
 start 80 24 -- --plugins "$T/plug13" -p "'Once upon a time'"
 see "started with a long plugin item" "1 prompt"
-case "$(status_line)" in " stories260K"*) ok ;; *) bad "the model name leads the bar despite the plugin item";; esac
-stats_whole "a long plugin item leaves the statistics whole"
+# the start-up message goes first; then the bar holds the plugin item
 see "the plugin item is cut with an ellipsis" "plugin-item xxx"
+bar_leads "the model name leads the bar despite the plugin item"
+stats_whole "a long plugin item leaves the statistics whole"
 case "$(status_line)" in *"…"*) ok ;; *) bad "no ellipsis on the cut item";; esac
 key :; keys "set temp abcdefghijklmnopqrstuvwxyz-a-long-value-that-makes-a-long-message" Enter
 see "a long error message is shown" "not a number"
-case "$(status_line)" in " stories260K"*) ok ;; *) bad "a long message left the model name";; esac
+bar_leads "a long message leaves the model name leading the bar"
 stats_whole "a long message leaves the statistics whole"
 
 # ---- 80x24 with plugin panes: tab numbers beside the slot's title, keys 7-9 ----

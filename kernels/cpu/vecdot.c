@@ -407,12 +407,21 @@ void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, 
 
 #define R8_MAX_BLOCKS 2048      /* per-block activation terms live on the stack (cols <= 65536) */
 
-static vd_r8_fn r8_kernel(int wtype) {
-    return vd_isa() >= VD_AVX2 ? vd_r8_avx2(wtype) : NULL;
+/* The repacked kernel for wtype and how many activations it takes a call
+ * (*nx): the VNNI one where this CPU has it, else AVX2's. */
+static vd_r8_fn r8_kernel(int wtype, int *nx) {
+    vd_r8_fn f = vd_isa() >= VD_AVX512 && has_vnni ? vd_r8_vnni(wtype) : NULL;
+    if (nx) *nx = f ? VD_R8V_NX : VD_R8_NX;
+    return f ? f : vd_isa() >= VD_AVX2 ? vd_r8_avx2(wtype) : NULL;
+}
+
+int vd_r8_width(int wtype) {
+    int nx;
+    return r8_kernel(wtype, &nx) ? nx : 0;
 }
 
 size_t vd_repack_size(int wtype, int64_t rows, int64_t cols) {
-    if (!r8_kernel(wtype) || rows < 8 || cols % 32 || cols / 32 > R8_MAX_BLOCKS) return 0;
+    if (!r8_kernel(wtype, NULL) || rows < 8 || cols % 32 || cols / 32 > R8_MAX_BLOCKS) return 0;
     if (wtype == QT_Q4_K)
         return cols % 256 ? 0 : (size_t)(rows / 8) * (size_t)(cols / 256) * sizeof(vd_block_q4_Kx8);
     size_t blk = wtype == QT_Q8_0 ? sizeof(vd_block_q8_0x8) : sizeof(vd_block_q4_0x8);
@@ -467,13 +476,27 @@ void vd_repack(int wtype, const void *w, int64_t rows, int64_t cols, void *out) 
 
 void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
                   int nact, float *y, int64_t ldy) {
-    vd_r8_fn k = r8_kernel(wtype);
-    assert(k && r0 % 8 == 0 && r1 % 8 == 0 && nact <= 2 * VD_R8_NX && cols / 32 <= R8_MAX_BLOCKS &&
-           "vd_matmul_r8: bad call");
+    int knx;
+    vd_r8_fn k = r8_kernel(wtype, &knx);
+    assert(k && r0 % 8 == 0 && r1 % 8 == 0 && nact >= 0 && cols / 32 <= R8_MAX_BLOCKS && "vd_matmul_r8: bad call");
     int64_t nb = cols / 32;
     size_t xrs = vd_act_row_size(wtype, cols);
-    int32_t off[2 * VD_R8_NX * R8_MAX_BLOCKS];     /* 128 KiB of stack together */
-    float dx[2 * VD_R8_NX * R8_MAX_BLOCKS];
+    enum { NSTACK = 8 };
+    int32_t off_s[NSTACK * R8_MAX_BLOCKS];     /* 128 KiB of stack together */
+    float dx_s[NSTACK * R8_MAX_BLOCKS];
+    int32_t *off = off_s;
+    float *dx = dx_s;
+    if (nact > NSTACK && wtype != QT_Q4_K) {
+        off = malloc((size_t)nact * (size_t)nb * sizeof *off);
+        dx = malloc((size_t)nact * (size_t)nb * sizeof *dx);
+        if (!off || !dx) {   /* no memory: eight activations at a time, same results */
+            free(off); free(dx);
+            for (int j0 = 0; j0 < nact; j0 += NSTACK)
+                vd_matmul_r8(wtype, wr, cols, r0, r1, (const char *)xq + (size_t)j0 * xrs,
+                             nact - j0 < NSTACK ? nact - j0 : NSTACK, y + (int64_t)j0 * ldy, ldy);
+            return;
+        }
+    }
     for (int j = 0; j < nact && wtype != QT_Q4_K; j++) {   /* Q4_K's kernel reads its Q8_K rows */
         const qt_block_q8_0 *x = (const qt_block_q8_0 *)((const char *)xq + (size_t)j * xrs);
         for (int64_t b = 0; b < nb; b++) {
@@ -484,16 +507,17 @@ void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r
         }
     }
     /* a few groups at a time against every chunk of activations, so the
-     * second chunk finds the groups' blocks in cache, not in DRAM */
+     * later chunks find the groups' blocks in cache, not in DRAM */
     enum { GSTEP = 8 };
     for (int64_t g = r0 / 8; g < r1 / 8; g += GSTEP) {
         int64_t g1 = g + GSTEP < r1 / 8 ? g + GSTEP : r1 / 8;
-        for (int j0 = 0; j0 < nact; j0 += VD_R8_NX) {
-            int nx = nact - j0 < VD_R8_NX ? nact - j0 : VD_R8_NX;
-            k(wr, cols, g, g1, (const char *)xq + (size_t)j0 * xrs, xrs, nx, off + j0 * nb, dx + j0 * nb,
-              y + (int64_t)j0 * ldy, ldy);
+        for (int j0 = 0; j0 < nact; j0 += knx) {
+            int nx = nact - j0 < knx ? nact - j0 : knx;
+            k(wr, cols, g, g1, (const char *)xq + (size_t)j0 * xrs, xrs, nx, off + (size_t)j0 * nb,
+              dx + (size_t)j0 * nb, y + (int64_t)j0 * ldy, ldy);
         }
     }
+    if (off != off_s) { free(off); free(dx); }
 }
 
 

@@ -126,11 +126,15 @@ size_t vd_repack_size(int wtype, int64_t rows, int64_t cols);
 /* Writes the repacked copy of the first rows / 8 * 8 rows of w to out. */
 void vd_repack(int wtype, const void *w, int64_t rows, int64_t cols, void *out);
 /* y[j * ldy + r] = dot(W[r], X[j]) for r in [r0, r1) (both multiples of 8)
- * and j < nact <= 2 * VD_R8_NX, from the repacked copy wr; xq holds nact
- * rows from vd_quantize_act. Each block's codes are unpacked once for up to
- * four activations. Results equal vd_matmul's bitwise (the order above). */
+ * and j < nact, from the repacked copy wr; xq holds nact rows from
+ * vd_quantize_act. Each block's codes are unpacked once for up to
+ * vd_r8_width() activations, and 64 rows at a time meet every activation
+ * (they stay in cache). Results equal vd_matmul's bitwise (the order above). */
 void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
                   int nact, float *y, int64_t ldy);
+/* Activations the repacked kernel for wtype takes in one pass over the
+ * weights on this CPU (8 with AVX512-VNNI, else 4), 0 when it has none. */
+int vd_r8_width(int wtype);
 
 /* Plain float dot (the float order above) and axpy used by attention. */
 float vd_dot_f32(const float *a, const float *b, int64_t n);
@@ -205,6 +209,10 @@ vd_x8_fn vd_x8_vnni(int wtype, unsigned wflags);
 typedef void (*vd_r8_fn)(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs,
                          int nx, const int32_t *off, const float *dx, float *y, int64_t ldy);
 vd_r8_fn vd_r8_avx2(int wtype);
+/* The same with AVX512-VNNI (vecdot_avx512.c), up to VD_R8V_NX activations
+ * a call; NULL when built without it. */
+#define VD_R8V_NX 8
+vd_r8_fn vd_r8_vnni(int wtype);
 /* NULL when the file was built without its ISA flags. */
 const vd_backend *vd_backend_avx2(void);
 const vd_backend *vd_backend_avx512(void);

@@ -15,6 +15,7 @@
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__FMA__) && \
     defined(__F16C__)
 #include <immintrin.h>
+#include <string.h>
 
 #define INLINE static inline __attribute__((always_inline))
 /* Constant-trip loops (r < NR, j < NX, u < U) must be fully unrolled so the
@@ -371,11 +372,127 @@ vd_x8_fn vd_x8_vnni(int wtype, unsigned wflags) {
     if (wtype == QT_Q8_0) return wflags & VD_W_NO_MIN ? x8_q8_0_vnni_fast : x8_q8_0_vnni;
     return wtype == QT_Q4_0 ? x8_q4_0_vnni : 0;
 }
+
+/* ---- rows repacked by eight, with AVX512-VNNI ------------------------------
+ * The repacked layout (vd_repack, vecdot.h) is the one VNNI wants: one
+ * 256-bit load holds four code bytes of eight rows, and vpdpbusd against the
+ * activation's four bytes broadcast to every lane adds four products into
+ * each row's int32 lane. Per block and eight rows the weights are made
+ * unsigned once (Q4_0: the nibbles u = q + 8; Q8_0: u = w + 128, a sign-bit
+ * flip), then each activation costs eight vpdpbusd whose chain starts at
+ * the block's offset term (-8 * sum(x) or -128 * sum(x), exact), one
+ * conversion and one FMA. Up to eight activations share the unpacked block
+ * (VD_R8V_NX), so eight sequences a step do one eighth of the unpacking,
+ * and no widening step is needed (the AVX2 form pays maddubs + madd + add).
+ * 256-bit vectors: one broadcast dword per instruction serves all lanes
+ * (a 512-bit vector of eight rows would need two dwords per vector).
+ * ORDER (vecdot.h): the block's sum is the same exact integer (|sum| <
+ * 32 * 255 * 127 < 2^31), then acc = fma((float)sum, dw * dx, acc) per
+ * block in order, one lane per row: bitwise the AVX2 and portable kernels
+ * (tests/test_invariance.c). */
+
+INLINE __m256i bc4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+INLINE void r8v_q4_0_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x, size_t xs,
+                        const int32_t *off, const float *dx, float *y, int64_t ldy, const int NX) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const int64_t nb = cols / 32;
+    for (int64_t g = g0; g < g1; g++) {
+        const vd_block_q4_0x8 *B = (const vd_block_q4_0x8 *)w + g * nb;
+        const char *next = (const char *)(B + nb);
+        __m256 acc[VD_R8V_NX];
+        UNROLL for (int j = 0; j < NX; j++) acc[j] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            _mm_prefetch(next + b * sizeof *B, _MM_HINT_T0);
+            _mm_prefetch(next + b * sizeof *B + 64, _MM_HINT_T0);
+            __m256i u[8];   /* u[k]: elements 4k..4k+3 of each row (k < 4 low nibbles, else high) */
+            UNROLL for (int k = 0; k < 4; k++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)(B[b].qs + 32 * k));
+                u[k] = _mm256_and_si256(v, m4);
+                u[k + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            }
+            __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)B[b].d));
+            UNROLL for (int j = 0; j < NX; j++) {
+                const int8_t *q = ((const qt_block_q8_0 *)(x + j * xs))[b].qs;
+                /* two chains (shorter latency), one exact integer sum */
+                __m256i s = _mm256_set1_epi32(-off[j * nb + b]), t = _mm256_setzero_si256();
+                UNROLL for (int k = 0; k < 8; k += 2) {
+                    s = _mm256_dpbusd_epi32(s, u[k], bc4(q + 4 * k));
+                    t = _mm256_dpbusd_epi32(t, u[k + 1], bc4(q + 4 * k + 4));
+                }
+                s = _mm256_add_epi32(s, t);
+                acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(dx[j * nb + b])), acc[j]);
+            }
+        }
+        UNROLL for (int j = 0; j < NX; j++) _mm256_storeu_ps(y + j * ldy + 8 * g, acc[j]);
+    }
+}
+
+/* Q8_0: u = w + 128 (w xor 0x80) unsigned, so sum(u * x) = sum(w * x) +
+ * 128 * sum(x); the chain starts at -16 * off = -128 * sum(x). Any code,
+ * -128 included, is exact. */
+INLINE void r8v_q8_0_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x, size_t xs,
+                        const int32_t *off, const float *dx, float *y, int64_t ldy, const int NX) {
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    const int64_t nb = cols / 32;
+    for (int64_t g = g0; g < g1; g++) {
+        const vd_block_q8_0x8 *B = (const vd_block_q8_0x8 *)w + g * nb;
+        const char *next = (const char *)(B + nb);
+        __m256 acc[VD_R8V_NX];
+        UNROLL for (int j = 0; j < NX; j++) acc[j] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            UNROLL for (int c = 0; c < 5; c++) _mm_prefetch(next + b * sizeof *B + 64 * c, _MM_HINT_T0);
+            __m256i u[8];
+            UNROLL for (int k = 0; k < 8; k++)
+                u[k] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(B[b].qs + 32 * k)), flip);
+            __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)B[b].d));
+            UNROLL for (int j = 0; j < NX; j++) {
+                const int8_t *q = ((const qt_block_q8_0 *)(x + j * xs))[b].qs;
+                __m256i s = _mm256_set1_epi32(-16 * off[j * nb + b]), t = _mm256_setzero_si256();
+                UNROLL for (int k = 0; k < 8; k += 2) {
+                    s = _mm256_dpbusd_epi32(s, u[k], bc4(q + 4 * k));
+                    t = _mm256_dpbusd_epi32(t, u[k + 1], bc4(q + 4 * k + 4));
+                }
+                s = _mm256_add_epi32(s, t);
+                acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(dx[j * nb + b])), acc[j]);
+            }
+        }
+        UNROLL for (int j = 0; j < NX; j++) _mm256_storeu_ps(y + j * ldy + 8 * g, acc[j]);
+    }
+}
+
+#define R8V_WRAP(name, body)                                                                      \
+    static void name(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *xv, size_t xs, \
+                     int nx, const int32_t *off, const float *dx, float *y, int64_t ldy) {        \
+        const char *x = xv;                                                                       \
+        switch (nx) {                                                                             \
+        case 1: body(w, cols, g0, g1, x, xs, off, dx, y, ldy, 1); break;                          \
+        case 2: body(w, cols, g0, g1, x, xs, off, dx, y, ldy, 2); break;                          \
+        case 3: body(w, cols, g0, g1, x, xs, off, dx, y, ldy, 3); break;                          \
+        case 4: body(w, cols, g0, g1, x, xs, off, dx, y, ldy, 4); break;                          \
+        case 5: body(w, cols, g0, g1, x, xs, off, dx, y, ldy, 5); break;                          \
+        case 6: body(w, cols, g0, g1, x, xs, off, dx, y, ldy, 6); break;                          \
+        case 7: body(w, cols, g0, g1, x, xs, off, dx, y, ldy, 7); break;                          \
+        default: body(w, cols, g0, g1, x, xs, off, dx, y, ldy, 8); break;                         \
+        }                                                                                         \
+    }
+R8V_WRAP(r8v_q4_0, r8v_q4_0_nx)
+R8V_WRAP(r8v_q8_0, r8v_q8_0_nx)
+
+vd_r8_fn vd_r8_vnni(int wtype) {
+    return wtype == QT_Q4_0 ? r8v_q4_0 : wtype == QT_Q8_0 ? r8v_q8_0 : 0;
+}
 #else
 vd_x8_fn vd_x8_vnni(int wtype, unsigned wflags) { (void)wtype; (void)wflags; return 0; }
+vd_r8_fn vd_r8_vnni(int wtype) { (void)wtype; return 0; }
 #endif
 
 #else
 const vd_backend *vd_backend_avx512(void) { return 0; }
 vd_x8_fn vd_x8_vnni(int wtype, unsigned wflags) { (void)wtype; (void)wflags; return 0; }
+vd_r8_fn vd_r8_vnni(int wtype) { (void)wtype; return 0; }
 #endif

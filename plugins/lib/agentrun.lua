@@ -42,12 +42,23 @@ end
 -- branches together in one lab.generate_batch.
 
 -- the results of generation requests {seq=, sampler=, max_tokens=, stop=}
+-- (and stop_at_eos=, on_token=fn(tok, logits, step): a forced turn's)
 local function generate_all(reqs)
   if #reqs == 1 then
     local q = reqs[1]
-    return { lab.generate(q.seq, { sampler = q.sampler, max_tokens = q.max_tokens, stop = q.stop }) }
+    return { lab.generate(q.seq, { sampler = q.sampler, max_tokens = q.max_tokens, stop = q.stop,
+                                   stop_at_eos = q.stop_at_eos, on_token = q.on_token }) }
   end
-  return lab.generate_batch(reqs)
+  local list, any = {}, false
+  for i, q in ipairs(reqs) do
+    list[i] = { seq = q.seq, sampler = q.sampler, max_tokens = q.max_tokens, stop = q.stop, stop_at_eos = q.stop_at_eos }
+    any = any or q.on_token ~= nil
+  end
+  local on_token = any and function(i, tok, logits, step)
+    local f = reqs[i].on_token
+    if f then return f(tok, logits, step) end
+  end or nil
+  return lab.generate_batch(list, { on_token = on_token })
 end
 
 -- req is {batch = {generation requests}} (-> their results) or {fn =
@@ -123,8 +134,93 @@ local function open_model(st, m)
   return mod
 end
 
--- one model turn: {text=, tokens=, logprobs=, format=}
-local function model_turn(st, m, hist)
+-- ---- forced turns (branching a run) ----
+-- opts.forced = {[member] = {[k] = value}} replaces the k-th turn of a
+-- member: value is text, or {text = | tokens = , continue = bool}. Without
+-- continue the turn is exactly that (a model's tokens are scored: the
+-- log-probs under the member's model after its prompt); with continue
+-- (model members) they are the turn's first tokens and the member's sampler
+-- (and call grammar) goes on from there. Everything before that turn is
+-- made as in any run (greedy, or seeded per member and turn), so it
+-- replays; everything after it is new.
+
+local function forced_error(name, k, msg) error(fmt("forced: turn %s of '%s': %s", tostring(k), name, msg), 0) end
+
+-- the checked copy of opts.forced: {[name] = {[k] = {text=, tokens=, continue=}}}
+local function check_forced(wf, forced)
+  if forced == nil then return nil end
+  if type(forced) ~= "table" then error("forced: a table {[member] = {[turn] = text or {text=|tokens=, continue=}}} expected, got " .. type(forced), 0) end
+  local out = {}
+  for name, turns in pairs(forced) do
+    local m = type(name) == "string" and wf.members[name]
+    if not m then
+      local names = {}
+      for _, x in ipairs(wf.order) do names[#names + 1] = x.name end
+      error(fmt("forced: unknown member '%s' (members: %s)", tostring(name), concat(names, ", ")), 0)
+    end
+    if type(turns) ~= "table" then forced_error(name, "?", "a table {[turn] = value} expected, got " .. type(turns)) end
+    out[name] = {}
+    for k, v in pairs(turns) do
+      if math.type(k) ~= "integer" or k < 1 then forced_error(name, k, "turns are numbered 1, 2, ...") end
+      if type(v) == "string" then v = { text = v } end
+      if type(v) ~= "table" then forced_error(name, k, "text or {text=|tokens=, continue=} expected, got " .. type(v)) end
+      for key in pairs(v) do
+        if key ~= "text" and key ~= "tokens" and key ~= "continue" then forced_error(name, k, fmt("unknown field '%s' (text, tokens, continue)", tostring(key))) end
+      end
+      if (v.text == nil) == (v.tokens == nil) then forced_error(name, k, "give text or tokens (one of them)") end
+      if v.text ~= nil and type(v.text) ~= "string" then forced_error(name, k, "text must be a string") end
+      if v.tokens ~= nil then
+        if type(v.tokens) ~= "table" then forced_error(name, k, "tokens must be a list of token ids") end
+        for j, t in ipairs(v.tokens) do
+          if math.type(t) ~= "integer" or t < 0 then forced_error(name, k, fmt("tokens[%d] is not a token id", j)) end
+        end
+      end
+      if m.script and (v.tokens or v.continue) then
+        forced_error(name, k, "a scripted member's turn is text: tokens and continue are for model members")
+      end
+      out[name][k] = { text = v.text, tokens = v.tokens, continue = v.continue and true or nil }
+    end
+  end
+  return out
+end
+
+-- the forced value of member m's k-th turn, or nil; marks it used
+local function forced_turn(st, m, k)
+  local f = st.forced and st.forced[m.name] and st.forced[m.name][k]
+  if f then st.forced_used[m.name .. "#" .. k] = true end
+  return f
+end
+
+-- the token ids of a forced model turn, checked against the model; with
+-- continue and a grammar, checked against it from the turn's start
+local function forced_ids(mod, m, k, f, grammar)
+  local ids = f.tokens
+  if f.text then
+    local err
+    ids, err = mod:tokenize(f.text, { context = true })
+    if not ids then forced_error(m.name, k, "text: " .. tostring(err)) end
+  end
+  local nv = mod:info().n_vocab
+  for j, t in ipairs(ids) do
+    if t >= nv then forced_error(m.name, k, fmt("tokens[%d] = %d is outside the vocabulary [0, %d)", j, t, nv)) end
+  end
+  if grammar then
+    local chk = mod:seq():constrain(grammar)
+    for j, t in ipairs(ids) do
+      if not chk:allowed(t) then
+        chk:close()
+        forced_error(m.name, k, fmt("token %d (%d, %q) is not allowed by the member's call grammar there", j, t,
+          mod:piece(t, false)))
+      end
+      chk:append(t)
+    end
+    chk:close()
+  end
+  return ids
+end
+
+-- one model turn, the member's k-th: {text=, tokens=, logprobs=, format=}
+local function model_turn(st, m, hist, k)
   local mod = open_model(st, m)
   local msgs = chat_messages(st.wf, m, hist)
   local text, toks, stopstr, how = lab.chat.format(mod, msgs, { add_generation_prompt = true }), nil, nil, "template"
@@ -136,20 +232,37 @@ local function model_turn(st, m, hist)
     toks = mod:tokenize(text)
     stopstr = "\n###"
   end
-  local seq = mod:seq(toks)
-  local max = math.min(m.max_tokens, st.budget.tokens - st.c.tokens - st.c.reserved)
+  local left = st.budget.tokens - st.c.tokens - st.c.reserved
+  local max = math.min(m.max_tokens, left)
   local sopts = {}
-  for k, v in pairs(m.sampler or { temp = 0 }) do sopts[k] = v end
+  for key, v in pairs(m.sampler or { temp = 0 }) do sopts[key] = v end
   sopts.grammar = m.grammar
-  local k = (st.c.member_turns[m.name] or 0) + 1
-  st.c.member_turns[m.name] = k
   if sopts.seed == nil then sopts.seed = turn_seed(m.name, k) end
+  local f = forced_turn(st, m, k)
+  local req = { stop = stopstr }
+  local ids
+  if f then
+    -- the forced tokens are taken whatever the sampler picks (on_token);
+    -- a whole forced turn is scored without the member's sampler or grammar
+    ids = forced_ids(mod, m, k, f, f.continue and m.grammar)
+    if #ids > left then
+      stop(fmt("token budget of %d exceeded (forced turn %d of '%s' has %d tokens)", st.budget.tokens, k, m.name, #ids))
+    end
+    if f.continue then
+      max = math.min(math.max(m.max_tokens, #ids), left)
+    else
+      max, sopts, req.stop, req.stop_at_eos = #ids, { temp = 0, seed = 0 }, nil, false
+    end
+    req.on_token = function(_, _, step) return ids[step] end
+  end
+  local seq = mod:seq(toks)
+  req.seq, req.sampler, req.max_tokens = seq, lab.sampler(sopts), max
   st.c.reserved = st.c.reserved + max
-  local r = perform(st, { batch = { { seq = seq, sampler = lab.sampler(sopts), max_tokens = max, stop = stopstr } } })[1]
+  local r = perform(st, { batch = { req } })[1]
   st.c.reserved = st.c.reserved - max
   -- under the grammar, a turn that ends before its grammar is complete was
   -- cut by the token limit in the middle of a call
-  local gs = m.grammar and seq:grammar_state()
+  local gs = m.grammar and (not f or f.continue) and seq:grammar_state()
   local cut = gs and not gs.complete and r.reason == "length"
   seq:close()
   if r.reason == "error" or r.reason == "full" then
@@ -161,10 +274,14 @@ local function model_turn(st, m, hist)
     if at then out = out:sub(1, at - 1) end
   end
   return { text = out:match("^%s*(.-)%s*$"), tokens = r.tokens, logprobs = r.logprobs, format = how,
-           grammar = m.grammar and true or nil, cut = cut and max or nil, prompt = text }
+           grammar = m.grammar and (not f or f.continue) and true or nil, cut = cut and max or nil, prompt = text,
+           prompt_ids = toks, forced = f and (f.continue and "prefix" or "text") or nil,
+           forced_tokens = f and #ids or nil }
 end
 
-local function script_turn(st, m, hist, from)
+local function script_turn(st, m, hist, from, k)
+  local f = forced_turn(st, m, k)
+  if f then return { text = f.text, forced = "text" } end
   local msgs = {}
   for i, h in ipairs(hist) do msgs[i] = { role = h.role, content = h.content, name = h.name } end
   local ctx = { name = m.name, role = m.role, system = m.system, messages = msgs,
@@ -374,9 +491,12 @@ converse = function(st, name, from, text, depth)
   while true do
     check_budget(st)
     st.c.active = st.c.active + 1
+    -- the member's turns are numbered 1, 2, ... (forced turns, seeds)
+    local k = (st.c.member_turns[name] or 0) + 1
+    st.c.member_turns[name] = k
     local ok, turn = pcall(function()
-      if m.script then return script_turn(st, m, hist, from) end
-      return model_turn(st, m, hist)
+      if m.script then return script_turn(st, m, hist, from, k) end
+      return model_turn(st, m, hist, k)
     end)
     st.c.active = st.c.active - 1
     if not ok then error(turn, 0) end
@@ -401,7 +521,8 @@ converse = function(st, name, from, text, depth)
     end
     add(st, { sender = name, sender_role = F.ROLES[m.role], receiver = to, text = turn.text,
               tokens = turn.tokens, logprobs = turn.logprobs, format = turn.format, depth = depth,
-              grammar = turn.grammar, cut = turn.cut and true or nil, calls = parsed, prompt = turn.prompt })
+              grammar = turn.grammar, cut = turn.cut and true or nil, calls = parsed, prompt = turn.prompt,
+              prompt_ids = turn.prompt_ids, turn = k, forced = turn.forced, forced_tokens = turn.forced_tokens })
     hist[#hist + 1] = { role = "assistant", content = turn.text }
     if #calls == 0 then return turn.text end
     local k = 1
@@ -428,18 +549,22 @@ converse = function(st, name, from, text, depth)
 end
 
 -- R.run(wf, task [, {budget=, on_message=fn(entry), on_progress=fn(entry),
--- models=, parallel=}]):
+-- models=, parallel=, forced=}]):
 -- runs a checked workflow on a task from the user. Delegations of one turn
--- to independent members run together unless parallel = false. Returns
+-- to independent members run together unless parallel = false; forced
+-- turns (see check_forced) replace what members would say. Returns
 -- {status = "ok" | "budget" | "error", reason=, answer=, transcript=,
--- turns=, tokens=, seconds=}.
+-- turns=, tokens=, seconds=, forced_unused=} (forced_unused: the forced
+-- turns the run never reached, "name#k", or nil). A malformed `forced`
+-- raises.
 function R.run(wf, task, opts)
   opts = opts or {}
+  local forced = check_forced(wf, opts.forced)
   local b = {}
   for k, v in pairs(wf.budget) do b[k] = (opts.budget and opts.budget[k]) or v end
   local st = { wf = wf, budget = b, transcript = {}, c = { turns = 0, tokens = 0, reserved = 0, active = 0, member_turns = {} },
                t0 = lab.now(), hist = {}, models = opts.models or {}, on_message = opts.on_message,
-               on_progress = opts.on_progress,
+               on_progress = opts.on_progress, forced = forced, forced_used = {},
                parallel = opts.parallel ~= false }
   local ok, v = pcall(converse, st, wf.main, "user", task, 0)
   local out = { transcript = st.transcript, turns = st.c.turns, tokens = st.c.tokens, seconds = lab.now() - st.t0 }
@@ -450,7 +575,106 @@ function R.run(wf, task, opts)
   else
     out.status, out.reason = "error", tostring(v)
   end
+  for name, turns in pairs(forced or {}) do
+    for k in pairs(turns) do
+      if not st.forced_used[name .. "#" .. k] then
+        out.forced_unused = out.forced_unused or {}
+        out.forced_unused[#out.forced_unused + 1] = name .. "#" .. k
+      end
+    end
+  end
+  if out.forced_unused then table.sort(out.forced_unused) end
   return out
+end
+
+-- R.record_of(e): what a workspace keeps of a transcript entry (the
+-- "message" record of plugins/agents.lua and :agents): all but the prompt
+function R.record_of(e)
+  return { i = e.i, sender = e.sender, sender_role = e.sender_role, receiver = e.receiver, text = e.text,
+           depth = e.depth, tokens = e.tokens, logprobs = e.logprobs, format = e.format, grammar = e.grammar,
+           cut = e.cut, calls = e.calls, turn = e.turn, forced = e.forced, forced_tokens = e.forced_tokens }
+end
+
+-- R.load_run(id): a run of plugins/agents.lua (or :agents) read back from
+-- the workspace: {id=, params=, transcript=, result=}, or nil, err
+function R.load_run(id)
+  local rows, err = lab.store.query("SELECT plugin, params FROM runs WHERE id = ?", { id })
+  if not rows then return nil, tostring(err) end
+  if not rows[1] then return nil, fmt("no run %s in the workspace", tostring(id)) end
+  if rows[1].plugin ~= "agents" then
+    return nil, fmt("run %s is a run of '%s', not of plugins/agents.lua", tostring(id), tostring(rows[1].plugin))
+  end
+  local ok, params = pcall(lab.json.decode, rows[1].params or "{}")
+  if not ok or type(params) ~= "table" then return nil, fmt("run %s: its parameters are not a JSON object", tostring(id)) end
+  local msgs
+  msgs, err = lab.store.query("SELECT data FROM records WHERE run_id = ? AND kind = 'message' ORDER BY id", { id })
+  if not msgs then return nil, tostring(err) end
+  if #msgs == 0 then return nil, fmt("run %s has no messages", tostring(id)) end
+  local tr = {}
+  for i, r in ipairs(msgs) do
+    local e = lab.json.decode(r.data)
+    for k, v in pairs(e) do if v == lab.json.null then e[k] = nil end end
+    tr[i] = e
+  end
+  local res = lab.store.query("SELECT data FROM records WHERE run_id = ? AND kind = 'agents_result'", { id })
+  return { id = id, params = params, transcript = tr, result = res and res[1] and lab.json.decode(res[1].data) }
+end
+
+-- ---- branching a run ----
+
+-- R.turn_of(transcript, i) -> member, k: message i of a transcript is the
+-- k-th turn of that member (its `turn`); nil, why when it is no member's
+-- turn (the user's task, a tool's answer, the message a delegation sends).
+function R.turn_of(transcript, i)
+  local e = transcript[i]
+  if type(e) ~= "table" then return nil, fmt("no message %s (the transcript has %d)", tostring(i), #transcript) end
+  if e.sender_role == "user" or e.sender_role == "tool" then
+    return nil, fmt("message %d is the %s's (%s -> %s), not a member's turn", i, e.sender_role, e.sender, e.receiver)
+  end
+  if e.turn then return e.sender, e.turn end
+  return nil, fmt("message %d is the message %s sent to %s with its call, not a turn (or the transcript was recorded "
+    .. "before turns were numbered)", i, e.sender, e.receiver)
+end
+
+local function same_entry(a, b)
+  if a.sender ~= b.sender or a.receiver ~= b.receiver or a.text ~= b.text or (a.depth or 0) ~= (b.depth or 0) then
+    return false
+  end
+  if (a.tokens == nil) ~= (b.tokens == nil) then return false end
+  if a.tokens then
+    if #a.tokens ~= #b.tokens then return false end
+    for j = 1, #a.tokens do if a.tokens[j] ~= b.tokens[j] then return false end end
+  end
+  return true
+end
+
+-- R.diverge(a, b): the first message where transcripts a and b differ
+-- (sender, receiver, depth, text or tokens), or nil when they are the same
+function R.diverge(a, b)
+  for i = 1, math.max(#a, #b) do
+    if not a[i] or not b[i] or not same_entry(a[i], b[i]) then return i end
+  end
+  return nil
+end
+
+-- R.branch(wf, task, parent, i, value [, opts]): runs the workflow again
+-- with message i of `parent` (a transcript, or R.run's result) forced to
+-- value (text, or {text=|tokens=, continue=}, as opts.forced): the turns
+-- before it replay, the rest is made anew. Returns R.run's result with
+-- branch = {message = i, member =, turn =} and diverge = the first message
+-- where it differs from the parent (nil: the same). Raises when message i
+-- is no member's turn.
+function R.branch(wf, task, parent, i, value, opts)
+  local pt = parent.transcript or parent
+  local name, k = R.turn_of(pt, i)
+  if not name then error("branch: " .. k, 0) end
+  local o = {}
+  for key, v in pairs(opts or {}) do o[key] = v end
+  o.forced = { [name] = { [k] = value } }
+  local r = R.run(wf, task, o)
+  r.branch = { message = i, member = name, turn = k }
+  r.diverge = R.diverge(pt, r.transcript)
+  return r
 end
 
 R.Stop = Stop
