@@ -33,7 +33,8 @@ case $SHAPE in stories260k) tk=$SH/stories260K.gguf ;; *) tk=$SH/ggml-vocab-llam
 # "AVX2-peak machine-peak" (per CPU second; the machine's is AVX-512's where the CPU has it)
 peak() { "$OUT/fmapeak" "$T" | sed 's/.*"gflops_cpu":\([0-9.]*\).*"peak_cpu":\([0-9.]*\).*/\1 \2/'; }
 r=1
-: >"$OUT/train_peak.ratios"
+RAT="$OUT/train_peak.$$.ratios"   # per run: two runs at once must not mix
+: >"$RAT"
 while [ $r -le "$REPS" ]; do
   p0=$(peak)
   line=$("$BIN" train --shape "$SHAPE" -T "$tk" -t "$T" -b 8 --seq-len 256 --steps 4 --warmup 0 --val 0 \
@@ -49,7 +50,7 @@ while [ $r -le "$REPS" ]; do
     tc=$(/usr/bin/python3 bench/train_torch.py "$SHAPE" "$T" 8 256 4 | sed 's/.*"step_cpu_s": *\([0-9.]*\).*/\1/')
   fi
   p1=$(peak)
-  echo "$line $p0 $p1 $tc" | awk -v r="$r" -v T="$T" -v s="$SHAPE" -v out="$OUT/train_peak.ratios" '{
+  echo "$line $p0 $p1 $tc" | awk -v r="$r" -v T="$T" -v s="$SHAPE" -v out="$RAT" '{
       flops = 6 * $1 * 8 * 256; g = flops / $2 / 1e9 * T; a2 = ($4 + $6) / 2; pk = ($5 + $7) / 2
       vt = $8 > 0 ? $8 / $2 : 0
       printf "{\"bench\":\"train_peak\",\"rep\":%d,\"shape\":\"%s\",\"threads\":%d,\"params\":%d,\"step_cpu_s\":%.3f,\"step_wall_s\":%.3f,\"gflops_cpu\":%.2f,\"peak_cpu\":%.1f,\"peak_avx2_cpu\":%.1f,\"peak_frac\":%.3f,\"avx2_peak_frac\":%.3f,\"torch_step_cpu_s\":%.3f,\"vs_torch\":%.2f}\n", r, s, T, $1, $2, $3, g, pk, a2, g / pk, g / a2, $8, vt
@@ -57,8 +58,9 @@ while [ $r -le "$REPS" ]; do
   r=$((r + 1))
 done
 med() { sort -n | awk '{ v[NR] = $1 } END { printf "%.3f %.3f %.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'; }
-m1=$(cut -d' ' -f1 "$OUT/train_peak.ratios" | med)
-m2=$(cut -d' ' -f2 "$OUT/train_peak.ratios" | med)
-m3=$(cut -d' ' -f3 "$OUT/train_peak.ratios" | med)
+m1=$(cut -d' ' -f1 "$RAT" | med)
+m2=$(cut -d' ' -f2 "$RAT" | med)
+m3=$(cut -d' ' -f3 "$RAT" | med)
 echo "$m1 $m2 $m3" | awk -v T="$T" -v s="$SHAPE" -v n="$REPS" '{
   printf "{\"bench\":\"train_peak_median\",\"shape\":\"%s\",\"threads\":%d,\"reps\":%d,\"peak_frac_median\":%s,\"min\":%s,\"max\":%s,\"avx2_peak_frac_median\":%s,\"vs_torch_median\":%s,\"vs_torch_min\":%s,\"vs_torch_max\":%s}\n", s, T, n, $1, $2, $3, $4, $7, $8, $9 }'
+rm -f "$RAT"
