@@ -391,7 +391,7 @@ vd_x8_fn vd_x8_vnni(int wtype, unsigned wflags) {
  * vectors. Measured on one core (Zen 4, 5632 x 2048 in cache, eight
  * activations): Q4_0 0.71 -> 0.52 ms, Q8_0 0.75 -> 0.55, Q4_K 0.72 -> 0.58
  * (the AVX2 repacked kernel: Q4_0 0.95, Q4_K 1.18). A last odd group takes
- * the 256-bit form (r8v_*).
+ * the 256-bit form (r8v_*), and so does a single activation (R8V_WRAP).
  * ORDER (vecdot.h): the block's sum is the same exact integer (|sum| <
  * 32 * 255 * 127 < 2^31), then acc = fma((float)sum, dw * dx, acc) per
  * block in order, one lane per row: bitwise the AVX2 and portable kernels
@@ -702,12 +702,14 @@ INLINE void r8z_q4_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, con
 #define r8v_q4_K_body(w, cols, g0, g1, x, xs, off, dx, y, ldy, NX) \
     ((void)(off), (void)(dx), r8z_q4_K_nx(w, cols, g0, g1, x, xs, y, ldy, NX))
 
-#define R8V_WRAP(name, body)                                                                      \
+/* One activation (batch-1 decode, DRAM-bound) keeps the 256-bit form body1:
+ * measured under load, the pair form read no faster from DRAM there. */
+#define R8V_WRAP(name, body1, body)                                                               \
     static void name(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *xv, size_t xs, \
                      int nx, const int32_t *off, const float *dx, float *y, int64_t ldy) {        \
         const char *x = xv;                                                                       \
         switch (nx) {                                                                             \
-        case 1: body(w, cols, g0, g1, x, xs, off, dx, y, ldy, 1); break;                          \
+        case 1: body1(w, cols, g0, g1, x, xs, off, dx, y, ldy, 1); break;                         \
         case 2: body(w, cols, g0, g1, x, xs, off, dx, y, ldy, 2); break;                          \
         case 3: body(w, cols, g0, g1, x, xs, off, dx, y, ldy, 3); break;                          \
         case 4: body(w, cols, g0, g1, x, xs, off, dx, y, ldy, 4); break;                          \
@@ -717,9 +719,11 @@ INLINE void r8z_q4_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, con
         default: body(w, cols, g0, g1, x, xs, off, dx, y, ldy, 8); break;                         \
         }                                                                                         \
     }
-R8V_WRAP(r8v_q4_0, r8z_q4_0_nx)
-R8V_WRAP(r8v_q8_0, r8z_q8_0_nx)
-R8V_WRAP(r8v_q4_K, r8v_q4_K_body)
+#define r8v_q4_K_body1(w, cols, g0, g1, x, xs, off, dx, y, ldy, NX) \
+    ((void)(off), (void)(dx), r8v_q4_K_nx(w, cols, g0, g1, x, xs, y, ldy, NX))
+R8V_WRAP(r8v_q4_0, r8v_q4_0_nx, r8z_q4_0_nx)
+R8V_WRAP(r8v_q8_0, r8v_q8_0_nx, r8z_q8_0_nx)
+R8V_WRAP(r8v_q4_K, r8v_q4_K_body1, r8v_q4_K_body)
 
 vd_r8_fn vd_r8_vnni(int wtype) {
     return wtype == QT_Q4_0 ? r8v_q4_0 : wtype == QT_Q8_0 ? r8v_q8_0 : wtype == QT_Q4_K ? r8v_q4_K : 0;
