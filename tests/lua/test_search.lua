@@ -216,6 +216,16 @@ test("sampler misuse: masked rows, ids beyond the vocabulary", function()
   local s = lab.sampler{}
   s:pick(l)
   check.raises("token id 512 out of range", s.accept, s, 512)
+  -- with the model given, at once: the bias when the sampler is made, accept before any pick
+  check.raises("bad sampler option 'bias' %(token id 600 out of range %[0, 512%) of the model's vocabulary%)",
+    lab.sampler, { model = m, bias = { [3] = 1, [600] = 1 } })
+  local sm = lab.sampler{ model = m, bias = { [511] = 1 } }
+  check.raises("token id 512 out of range %[0, 512%)", sm.accept, sm, 512)
+  sm:accept(511)
+  check.ok(sm:pick(l) >= 0)
+  check.raises("bad sampler option 'model' %(an open Model expected, got string%)", lab.sampler, { model = "m" })
+  local c = sm:clone{ seed = 3 }
+  check.raises("token id 512 out of range", c.accept, c, 512)
 end)
 
 test("text appended in context has no dummy-prefix space", function()
@@ -805,7 +815,7 @@ test("seq:save / model:load: the same state, bit for bit; other weights refused"
 end)
 
 test("seq:save streams the cells from C: a long state costs the Lua heap nothing", function()
-  local m = lab.model.open(MODEL, { n_ctx = 1024 })
+  local m = lab.model.open(MODEL, { n_ctx = 2048 })
   local toks = {}
   for i = 1, 900 do toks[i] = 1 + (i * 37) % 500 end
   local s = m:seq(toks)
@@ -824,6 +834,28 @@ test("seq:save streams the cells from C: a long state costs the Lua heap nothing
   local t = check.ok(m:load("long_state"))
   check.ok((collectgarbage("count") - kb0) * 1024 < d.cells_bytes / 10, "the load too")
   check.eq(t:kv().cells, 900)
+  -- the cells went through chunks of 64 KiB (many per layer here): the
+  -- state loaded is bit for bit the saved one, so the next row is too
+  check.ok(d.cells_bytes / d.n_layers > 3 * 65536, "four chunks per layer (" .. d.cells_bytes .. " bytes, " .. d.n_layers .. " layers)")
+  local a, b = s:append(42):eval(), t:append(42):eval()
+  check.ok(row_bytes(a) == row_bytes(b), "the row after the streamed state is bit for bit the original's")
+  t:close()
+  -- damage in the last chunk, long after the first chunks went into the
+  -- cells: the checksum fails at the end and the cells are given back
+  local cells = check.ok(lab.fs.read("kv/long_state.kv"))
+  local used, seqs = m:kv().used, m:kv().seqs
+  local at = #cells - 10
+  check.ok(lab.fs.write("kv/long_state.kv", cells:sub(1, at - 1) .. string.char((cells:byte(at) + 1) % 256) .. cells:sub(at + 1)))
+  check.fails("^kv/long_state.kv: the cells' SHA%-256 is %x+, the save recorded " .. d.cells_sha256 .. " %(the file is damaged%)",
+    m:load("long_state"))
+  check.eq(m:kv().used, used, "a damaged file leaves no cells taken")
+  check.eq(m:kv().seqs, seqs, "nor a sequence")
+  check.ok(lab.fs.write("kv/long_state.kv", cells:sub(1, 70000)))
+  check.fails("^kv/long_state.kv: 70000 bytes, the save wrote " .. #cells .. " %(the file was cut short or changed%)",
+    m:load("long_state"))
+  check.eq(m:kv().used, used, "a cut file neither")
+  check.ok(lab.fs.write("kv/long_state.kv", cells))
+  check.ok(m:load("long_state")):close()
   lab.fs.remove("kv/long_state.json")
   lab.fs.remove("kv/long_state.kv")
 end)
