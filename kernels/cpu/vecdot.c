@@ -560,6 +560,28 @@ void vd_wsum_f32(float *o, const float *a, const float *const *rows, int64_t off
     for (int64_t p = 0; p < np; p++) axpy(o, a[p], rows[p] + off, hd);
 }
 
+void vd_dots_f32_mq(float *s, size_t ss, const float *q, size_t qs, int nq, const int64_t *np,
+                    const float *const *rows, int64_t off, int64_t hd) {
+    const vd_backend *b512 = vd_backend_avx512();
+    assert(nq >= 1 && nq <= VD_MQ);
+    if (vd_isa() >= VD_AVX512 && b512 && b512->dots_f32_mq) {
+        b512->dots_f32_mq(s, ss, q, qs, nq, np, rows, off, hd);
+        return;
+    }
+    for (int k = 0; k < nq; k++) vd_dots_f32(s + k * ss, q + k * qs, rows, off, np[k], hd);
+}
+
+void vd_wsum_f32_mq(float *o, size_t os, const float *a, size_t as, int nq, const int64_t *np,
+                    const float *const *rows, int64_t off, int64_t hd) {
+    const vd_backend *b512 = vd_backend_avx512();
+    assert(nq >= 1 && nq <= VD_MQ);
+    if (vd_isa() >= VD_AVX512 && b512 && b512->wsum_f32_mq) {
+        b512->wsum_f32_mq(o, os, a, as, nq, np, rows, off, hd);
+        return;
+    }
+    for (int k = 0; k < nq; k++) vd_wsum_f32(o + k * os, a + k * as, rows, off, np[k], hd);
+}
+
 void vd_exp_f32(float *x, int64_t n) {
     const vd_backend *b2 = vd_backend_avx2();
     if (vd_isa() >= VD_AVX2 && b2 && b2->exp_f32) { b2->exp_f32(x, n); return; }

@@ -224,6 +224,121 @@ static void wsum_f32(float *o, const float *a, const float *const *rows, int64_t
     }
 }
 
+/* vd_dots_f32_mq: NQ queries against each row, the row's chunks loaded once.
+ * Per (query, row) the chains of dots_f32: chunk c (16 elements at 16c) of
+ * the 32-element steps goes to chain c & 1, the chunks after them (the
+ * masked loop) to chain 0, then chain 0 + chain 1 and hsum16x16. The queries
+ * stay in registers: at most four chunks (hd <= 64) each. */
+INLINE void dots_mq_body(float *s, size_t ss, const float *q, size_t qs, const int64_t *np,
+                         const float *const *rows, int64_t off, int64_t hd, const int NQ) {
+    const int nc = (int)((hd + 15) / 16), nmain = (int)(hd / 32) * 2;
+    __mmask16 mk[4];
+    __m512 qv[VD_MQ][4];
+    int64_t npmax = 0;
+    UNROLL for (int c = 0; c < 4; c++) {
+        int64_t left = hd - 16 * c;
+        mk[c] = left >= 16 ? 0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+    }
+    UNROLL for (int k = 0; k < NQ; k++) {
+        UNROLL for (int c = 0; c < 4; c++) qv[k][c] = _mm512_maskz_loadu_ps(mk[c], q + k * qs + 16 * c);
+        if (np[k] > npmax) npmax = np[k];
+    }
+    for (int64_t p0 = 0; p0 < npmax; p0 += 16) {
+        int nk = npmax - p0 < 16 ? (int)(npmax - p0) : 16;
+        __m512 f[VD_MQ][16];
+        for (int i = 0; i < 16; i++) {
+            if (i >= nk) {
+                UNROLL for (int k = 0; k < NQ; k++) f[k][i] = _mm512_setzero_ps();
+                continue;
+            }
+            const float *r = rows[p0 + i] + off;
+            if (p0 + i + 16 < npmax) {
+                const char *nx = (const char *)(rows[p0 + i + 16] + off);
+                for (int64_t b = 0; b < hd * 4; b += 64) _mm_prefetch(nx + b, _MM_HINT_T0);
+            }
+            __m512 a0[VD_MQ], a1[VD_MQ];
+            UNROLL for (int k = 0; k < NQ; k++) a0[k] = a1[k] = _mm512_setzero_ps();
+            UNROLL for (int c = 0; c < 4; c++) {
+                if (c >= nc) break;
+                __m512 kv = _mm512_maskz_loadu_ps(mk[c], r + 16 * c);
+                if (c < nmain && (c & 1)) {
+                    UNROLL for (int k = 0; k < NQ; k++) a1[k] = _mm512_fmadd_ps(kv, qv[k][c], a1[k]);
+                } else {
+                    UNROLL for (int k = 0; k < NQ; k++) a0[k] = _mm512_fmadd_ps(kv, qv[k][c], a0[k]);
+                }
+            }
+            UNROLL for (int k = 0; k < NQ; k++) f[k][i] = _mm512_add_ps(a0[k], a1[k]);
+        }
+        UNROLL for (int k = 0; k < NQ; k++) {
+            int64_t left = np[k] - p0;
+            if (left <= 0) continue;
+            __mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+            _mm512_mask_storeu_ps(s + k * ss + p0, m, hsum16x16(f[k]));
+        }
+    }
+}
+
+static void dots_f32_mq(float *s, size_t ss, const float *q, size_t qs, int nq, const int64_t *np,
+                        const float *const *rows, int64_t off, int64_t hd) {
+    switch (hd <= 64 ? nq : 1) {
+    case 2: dots_mq_body(s, ss, q, qs, np, rows, off, hd, 2); return;
+    case 3: dots_mq_body(s, ss, q, qs, np, rows, off, hd, 3); return;
+    case 4: dots_mq_body(s, ss, q, qs, np, rows, off, hd, 4); return;
+    default:   /* one query, or longer heads than the registers hold */
+        for (int k = 0; k < nq; k++) dots_f32(s + k * ss, q + k * qs, rows, off, np[k], hd);
+    }
+}
+
+/* vd_wsum_f32_mq: wsum_f32 for NQ queries, each row slice loaded once; per
+ * query and element the FMA chain over p in order, the positions past the
+ * shortest query's continuing each longer query's own chain. */
+INLINE void wsum_mq_body(float *o, size_t os, const float *a, size_t as, const int64_t *np,
+                         const float *const *rows, int64_t off, int64_t hd, const int NQ) {
+    int64_t npmin = np[0];
+    UNROLL for (int k = 1; k < NQ; k++) npmin = np[k] < npmin ? np[k] : npmin;
+    for (int64_t i = 0; i < hd; i += 64) {
+        __mmask16 m[4];
+        __m512 acc[VD_MQ][4];
+        UNROLL for (int c = 0; c < 4; c++) {
+            int64_t e = i + 16 * c, left = hd - e;
+            m[c] = left >= 16 ? 0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+            UNROLL for (int k = 0; k < NQ; k++) acc[k][c] = _mm512_setzero_ps();
+        }
+        int64_t span = (hd - i < 64 ? hd - i : 64) * 4;
+        for (int64_t p = 0; p < npmin; p++) {
+            const float *r = rows[p] + off + i;
+            if (p + 16 < npmin)
+                for (int64_t b = 0; b < span; b += 64) _mm_prefetch((const char *)(rows[p + 16] + off + i) + b, _MM_HINT_T0);
+            __m512 v[4];
+            UNROLL for (int c = 0; c < 4; c++) v[c] = _mm512_maskz_loadu_ps(m[c], r + 16 * c);
+            UNROLL for (int k = 0; k < NQ; k++) {
+                __m512 va = _mm512_set1_ps(a[k * as + p]);
+                UNROLL for (int c = 0; c < 4; c++) acc[k][c] = _mm512_fmadd_ps(va, v[c], acc[k][c]);
+            }
+        }
+        UNROLL for (int k = 0; k < NQ; k++) {
+            for (int64_t p = npmin; p < np[k]; p++) {
+                const float *r = rows[p] + off + i;
+                __m512 va = _mm512_set1_ps(a[k * as + p]);
+                UNROLL for (int c = 0; c < 4; c++)
+                    acc[k][c] = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m[c], r + 16 * c), acc[k][c]);
+            }
+            UNROLL for (int c = 0; c < 4; c++) _mm512_mask_storeu_ps(o + k * os + i + 16 * c, m[c], acc[k][c]);
+        }
+    }
+}
+
+static void wsum_f32_mq(float *o, size_t os, const float *a, size_t as, int nq, const int64_t *np,
+                        const float *const *rows, int64_t off, int64_t hd) {
+    switch (nq) {
+    case 2: wsum_mq_body(o, os, a, as, np, rows, off, hd, 2); return;
+    case 3: wsum_mq_body(o, os, a, as, np, rows, off, hd, 3); return;
+    case 4: wsum_mq_body(o, os, a, as, np, rows, off, hd, 4); return;
+    default:
+        for (int k = 0; k < nq; k++) wsum_f32(o + k * os, a + k * as, rows, off, np[k], hd);
+    }
+}
+
 static const vd_backend avx512 = {
     .tile = { [QT_F32] = tile_f32, [QT_F16] = tile_f16, [QT_BF16] = tile_bf16 },
     .wide = { [QT_F32] = tile_f32, [QT_F16] = tile_f16, [QT_BF16] = tile_bf16 },
@@ -231,6 +346,8 @@ static const vd_backend avx512 = {
     .axpy_f32 = axpy_f32,
     .dots_f32 = dots_f32,
     .wsum_f32 = wsum_f32,
+    .dots_f32_mq = dots_f32_mq,
+    .wsum_f32_mq = wsum_f32_mq,
 };
 
 const vd_backend *vd_backend_avx512(void) { return &avx512; }
