@@ -410,6 +410,14 @@ int main(void) {
         kernel_case(TYPES[t], 37, k ? 512 : 96);
         kernel_case(TYPES[t], 64, k ? 256 : 288);
         kernel_case(TYPES[t], 24, 256);   /* three groups of eight: the VNNI pair kernels' odd group */
+        if (TYPES[t] == QT_F32 || TYPES[t] == QT_F16 || TYPES[t] == QT_BF16) {
+            /* lengths past the 32-element steps: a full and a masked 16
+             * after them, a masked one alone, no 32-step at all (the
+             * register-blocked tile runs its chains one after the other) */
+            kernel_case(TYPES[t], 23, 1000);
+            kernel_case(TYPES[t], 19, 56);
+            kernel_case(TYPES[t], 13, 8);
+        }
     }
     elementwise_case();
 

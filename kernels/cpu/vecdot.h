@@ -194,7 +194,7 @@ typedef void (*vd_tile_fn)(const void *w, size_t wstride, int nr, const void *x,
 /* Wide tiles: up to VD_WIDE_NR rows x VD_WIDE_NX activations (any smaller
  * shape too), for prompt batches; bitwise the back-end's 1x1 tile. */
 #define VD_WIDE_NR 4
-#define VD_WIDE_NX 3
+#define VD_WIDE_NX 4
 typedef struct vd_backend {
     vd_tile_fn tile[VD_NTYPES];
     vd_tile_fn wide[VD_NTYPES];
