@@ -16,7 +16,9 @@
  * model on one thread is measured here too, in process CPU time
  * ("bench":"sampler_step"), and step_frac_1t is a pick's CPU time over that
  * step's: both are one core's work, so the ratio holds however loaded the
- * machine is.
+ * machine is. After each size, a "sampler_worst" line: the costliest
+ * stage and chain against that step (--model's, else --step-ms), and
+ * whether both are within 5 %.
  * usage: smpbench [--step-ms MS] [--reps N] [--model FILE] */
 #include <math.h>
 #include <stdio.h>
@@ -124,6 +126,9 @@ int main(int argc, char **argv) {
             row[i] = (float)(1.5 * sqrt(-2 * log(u1)) * cos(2 * M_PI * u2));
         }
         c.only_selected = true;
+        /* the worst stage and the worst chain of this size, in CPU time */
+        double worst_us[2] = { 0, 0 };
+        const char *worst[2] = { "", "" };
         for (size_t ci = 0; ci < sizeof runs / sizeof *runs; ci++) {
             smp_params p;
             smp_params_default(&p);
@@ -163,8 +168,22 @@ int main(int argc, char **argv) {
                        us_cpu / 1000.0 / step_ms);
             if (step1_ms > 0) printf(",\"step_frac_1t\":%.4f", us_cpu / 1000.0 / step1_ms);
             printf("}\n");
+            int ch = !strcmp(runs[ci].kind, "chain");
+            if (us_cpu > worst_us[ch]) {
+                worst_us[ch] = us_cpu;
+                worst[ch] = runs[ci].name;
+            }
             smp_destroy(s);
         }
+        /* one line per size: the largest stage and chain against the step
+         * (issue 14: at most 5 %) */
+        double ref_ms = step1_ms > 0 ? step1_ms : step_ms;
+        if (ref_ms > 0)
+            printf("{\"bench\":\"sampler_worst\",\"n_vocab\":%d,\"step_ms\":%.3f,\"stage\":\"%s\",\"stage_us_cpu\":%.1f,"
+                   "\"stage_frac\":%.4f,\"chain\":\"%s\",\"chain_us_cpu\":%.1f,\"chain_frac\":%.4f,\"within_5pct\":%s}\n",
+                   (int)n, ref_ms, worst[0], worst_us[0], worst_us[0] / 1000.0 / ref_ms, worst[1], worst_us[1],
+                   worst_us[1] / 1000.0 / ref_ms,
+                   worst_us[0] / 1000.0 / ref_ms <= 0.05 && worst_us[1] / 1000.0 / ref_ms <= 0.05 ? "true" : "false");
         smp_cands_fini(&c);
         free(row);
         free(t);

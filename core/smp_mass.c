@@ -7,33 +7,34 @@
  * Selecting a mass (top-p, typical-p; session 7 of issue 14). A flat row
  * (a random model, a high temperature) keeps most of a 32k or 128k
  * vocabulary at p = 0.95, so what costs is the number of passes over the
- * row. After the max, one fused pass per chunk (in the L1 cache) computes
- * e_i = exp(l_i - max) (the softmax's numerators, as smp_cands_softmax),
- * their total S in eight partial sums, each candidate's bucket by its key
- * (top-p: the distance max - l from the best logit; typical: |l - E[l]|,
- * with E[l] summed in the same pass and the keys in a second one) and a
- * histogram of the mass per bucket, in four lanes of bins (candidate i
- * into lane i % 4: no store-to-load chain on a row of equal keys). The
- * buckets are 1/32 of a logit wide over [0, 32) (beyond: the last). A walk
- * over the buckets finds the one where the mass crosses p * S; only its
- * members are gathered, split again by a 256-bucket histogram of their
+ * row. After the max (and the smallest logit: the buckets' width), one
+ * fused pass per chunk computes e_i = exp(l_i - max) (the softmax's
+ * numerators), each candidate's bucket by its key and, while the chunk is
+ * in the L1 cache, a histogram of the mass per bucket in four lanes of bins
+ * (candidate i into lane i % 4: no store-to-load chain on a row of equal
+ * keys). top-p's key is the distance max - l from the best logit and its
+ * total S is the buckets' sum; typical's is |l - E[l]|, with S and E[l]
+ * summed in eight lanes in the exp pass and the buckets and histogram in a
+ * second one (the keys are recomputed where needed, never stored). 1024
+ * buckets over the row's spread, at most 32 logits (beyond: the last). A
+ * walk over the buckets finds the one where the mass crosses p * S; only
+ * its members are gathered, split again by a 256-bucket histogram of their
  * keys while more than 64 (a few hundred on a flat 128k row), and the last
  * few sorted to find the exact last token (key, then id). One more pass
  * keeps every candidate ahead of it, in place and in order, and normalizes
- * only those: p = e * (1 / kept mass), the kept mass being the walk's sum.
- * No pass divides or rewrites the whole row.
+ * only those: p = e * (float)(1 / kept mass), the kept mass being the
+ * walk's sum. No pass divides or rewrites the whole row.
  *
  * The order of every sum is fixed by the row alone (one thread; candidate i
  * always lands in the same lane and bin), so the selection and the bits
  * are the same whatever else runs. What is summed is by design not a walk
  * in sorted order: the mass before the crossing bucket is the bucket sums',
- * so a set whose mass lands within rounding (~1e-15 of S) of p * S may
- * differ by one token from a float64 sort-and-walk; tests/test_smp_fast.c
- * checks both stages against such a reference (and a brute force on small
- * rows with ties) and against the plain form in tests/smp_ref.h, bit for
- * bit. Until session 6 the stages first normalized the whole row, then
- * walked the normalized p; the kept set is the same up to that rounding,
- * the probabilities may differ in the last bit.
+ * so a set whose mass lands within rounding of p * S may differ by one
+ * token from a float64 sort-and-walk, and typical's keys and E[l]'s
+ * products are floats; tests/test_smp_fast.c checks both stages against
+ * float64 (and a brute force on small rows with ties) and the SIMD loops
+ * against the plain ones, bit for bit. Until session 6 the stages first
+ * normalized the whole row and walked the normalized p.
  */
 #include "smp_mass.h"
 
@@ -96,32 +97,34 @@ static void hist_add(double (*h)[NB], const uint16_t *B, const float *W, int32_t
 
 /* P = e = exp(L - m) (one vectorized exp per candidate, vd_exp_f32, within
  * 2 ulp of expf), 0 where L - m < -87 (the SIMD exp floors at ~1e-38
- * there: a masked or hopeless token keeps probability 0) or NaN; returns
- * their sum, in eight partial sums in double (candidate i into sum i % 8,
- * pairwise at the end). A chunk at a time while it is in the L1 cache.
- * With B: B[i] = the bucket of m - L[i] and, with h, the mass histogram;
- * with el: *el = the sum of e * L over e > 0, in eight sums likewise. */
+ * there: a masked or hopeless token keeps probability 0) or NaN. Without
+ * h, returns their sum, in eight partial sums in double (candidate i into
+ * sum i % 8, pairwise at the end). With B: B[i] = the bucket of m - L[i]
+ * and, with h, the mass histogram (then the sum is left to the caller, as
+ * the sum of the buckets, and 0 returned); with el: *el = the sum of e * L
+ * over e > 0, in eight sums likewise. A chunk at a time, so that the
+ * histogram's scalar adds find it in the L1 cache. */
 static double row_exp(const float *L, float *P, int32_t n, float m, uint16_t *B, float scale, double (*h)[NB],
                       double *elp) {
     double part[8] = { 0 }, el[8] = { 0 };
     const int v = smp_simd_on();
     for (int32_t i0 = 0; i0 < n; i0 += CHUNK) {
         int32_t i1 = n - i0 < CHUNK ? n : i0 + CHUNK, i = i0;
-        if (v) i = smp_simd_exp_pass(L, P, i, i1, m, part, B, scale, elp ? el : NULL);
+        if (v) i = smp_simd_exp_pass(L, P, i, i1, m, h ? NULL : part, B, scale, elp ? el : NULL);
         if (i < i1) {
             for (int32_t j = i; j < i1; j++) P[j] = L[j] - m;
             vd_exp_f32(P + i, i1 - i);
         }
         for (; i < i1; i++) {
             if (!(L[i] - m >= -87.0f)) P[i] = 0.0f;
-            part[i & 7] += P[i];
+            if (!h) part[i & 7] += P[i];
             if (B) B[i] = bucket_of(m - L[i], scale);
-            if (elp && P[i] > 0) el[i & 7] += P[i] * (double)L[i];
+            if (elp && P[i] > 0) el[i & 7] += P[i] * L[i];      /* the product in float */
         }
         if (h) hist_add(h, B, P, i0, i1);
     }
     if (elp) *elp = sum8(el);
-    return sum8(part);
+    return h ? 0 : sum8(part);
 }
 
 /* P[0..n) = (float)(P * inv) */
@@ -207,13 +210,16 @@ void smp_mass_div(smp_cands *c, float t) {
 
 /* ---- keeping a mass ------------------------------------------------------- */
 
-/* What a selection ranks and sums: the keys X (top-p: -X, the rank order
- * of the logits; NaN as +inf), ties by id (id[i], or i when id is NULL);
- * the weights W (the masses e), or one each when W is NULL (counting, for
- * min_keep); B the buckets of the keys. */
+/* What a selection ranks and sums: the keys, from the logits X (top-p:
+ * -X, the rank order; NaN as +inf; typical: |X - lb| in float where the
+ * mass E is > 0, else +inf: computed where needed, never stored), ties by
+ * id (id[i], or i when id is NULL); the weights W (the masses E), or one
+ * each when W is NULL (counting, for min_keep); B the buckets of the keys. */
 typedef struct sel {
     const float *X;
-    int neg;
+    int typical;
+    float lb;
+    const float *E;
     const float *W;
     const int32_t *id;
     const uint16_t *B;
@@ -223,7 +229,8 @@ typedef struct sel {
 typedef struct member { float key; int32_t id, i; } member;
 
 static inline float key_at(const sel *s, int32_t i) {
-    float k = s->neg ? -s->X[i] : s->X[i];
+    if (s->typical) return s->E[i] > 0 ? fabsf(s->X[i] - s->lb) : INFINITY;
+    float k = -s->X[i];
     return isnan(k) ? INFINITY : k;
 }
 static inline double w_at(const sel *s, int32_t i) { return s->W ? (double)s->W[i] : 1.0; }
@@ -232,21 +239,6 @@ static int cmp_member(const void *pa, const void *pb) {
     const member *a = pa, *b = pb;
     if (a->key != b->key) return a->key < b->key ? -1 : 1;
     return (a->id > b->id) - (a->id < b->id);
-}
-
-typedef struct mlist { const sel *s; member *m; int32_t n, cap; } mlist;
-
-static int mlist_add(void *ud, int32_t i) {
-    mlist *l = ud;
-    if (l->n == l->cap) {
-        int32_t nc = l->cap ? 2 * l->cap : 256;
-        member *t = realloc(l->m, sizeof *t * (size_t)nc);
-        if (!t) return SMP_ENOMEM;
-        l->m = t;
-        l->cap = nc;
-    }
-    l->m[l->n++] = (member){ key_at(l->s, i), l->s->id ? l->s->id[i] : i, i };
-    return 0;
 }
 
 /* Walks the members mb[0..nm) (in candidate order) in key order, adding
@@ -302,24 +294,25 @@ static int cut_members(const sel *s, member *mb, int32_t nm, double target, doub
 
 /* The cut of a selection: walks the buckets (mass[b], summed from the
  * lanes) from the first, adding whole buckets while the sum stays below
- * target, and resolves the crossing bucket's members (cut_members). 1 with
- * the last kept member in *last and the sum through it in *cum; 0 when the
- * whole row does not reach the target; SMP_ENOMEM. */
-static int find_cut(const sel *s, const double *mass, double target, double *cum, member *last) {
-    mlist l = { s, NULL, 0, 0 };
+ * target, and resolves the crossing bucket's members (cut_members; their
+ * indices gathered in idx, of n). 1 with the last kept member in *last and
+ * the sum through it in *cum; 0 when the whole row does not reach the
+ * target; SMP_ENOMEM. */
+static int find_cut(const sel *s, const double *mass, double target, double *cum, member *last, int32_t *idx) {
     int r = 0;
     *cum = 0;
     for (int32_t b = 0; b < NB && r == 0; b++) {
         if (!(*cum + mass[b] >= target)) { *cum += mass[b]; continue; }
-        l.n = 0;
-        int32_t i = 0;
-        if (smp_simd_on()) i = smp_simd_members(s->B, s->n, b, mlist_add, &l);
-        if (i < 0) { r = SMP_ENOMEM; break; }
+        int32_t nm = 0, i = 0;
+        if (smp_simd_on()) i = smp_simd_members(s->B, s->n, b, idx, &nm);
         for (; i < s->n; i++)
-            if (s->B[i] == b && mlist_add(&l, i)) { r = SMP_ENOMEM; break; }
-        if (r == 0) r = cut_members(s, l.m, l.n, target, cum, last, 0);
+            if (s->B[i] == b) idx[nm++] = i;
+        member *mb = malloc(sizeof *mb * (size_t)(nm ? nm : 1));
+        if (!mb) return SMP_ENOMEM;
+        for (int32_t j = 0; j < nm; j++) mb[j] = (member){ key_at(s, idx[j]), s->id ? s->id[idx[j]] : idx[j], idx[j] };
+        r = cut_members(s, mb, nm, target, cum, last, 0);
+        free(mb);
     }
-    free(l.m);
     return r;
 }
 
@@ -328,19 +321,21 @@ static int find_cut(const sel *s, const double *mass, double target, double *cum
  * multiplying their p by inv when norm; returns how many. Every candidate
  * is copied to the next free place, which moves on only for a kept one (no
  * branch to mispredict); with AVX-512 sixteen at a time (top-p's vector
- * compare needs a finite cut: NaN logits rank as +inf keys). */
+ * compare needs a finite cut: NaN logits rank as +inf keys). Reads the
+ * keys' logits and masses of candidate i before anything is written over
+ * them (k <= i). */
 static int32_t compact_cut(const sel *s, float lk, int32_t lid, int32_t *out_id, float *L, float *P, int norm,
-                           double inv) {
+                           float inv) {
     int32_t k = 0, i = 0, n = s->n;
-    if (smp_simd_512() && (!s->neg || lk < INFINITY))
-        k = smp_simd_compact_512(s->X, s->neg, s->neg ? -lk : lk, lid, s->id, out_id, L, P, n, norm, inv, &i);
+    if (smp_simd_512() && (s->typical || lk < INFINITY))
+        k = smp_simd_compact_512(s->typical, s->lb, s->typical ? lk : -lk, lid, s->id, out_id, L, P, n, norm, inv, &i);
     for (; i < n; i++) {
         float kk = key_at(s, i);
         int32_t idi = s->id ? s->id[i] : i;
         int keep = kk < lk || (kk == lk && idi <= lid);
         out_id[k] = idi;
         L[k] = L[i];
-        P[k] = norm ? (float)(P[i] * inv) : P[i];
+        P[k] = norm ? P[i] * inv : P[i];
         k += keep;
     }
     return k;
@@ -349,18 +344,21 @@ static int32_t compact_cut(const sel *s, float lk, int32_t lid, int32_t *out_id,
 /* Keeps the smallest set of candidates taken in key order whose mass
  * (P = e, total S) reaches p * S and that has at least min_keep members,
  * in place and in order, p = e / (their mass). The histogram h holds the
- * mass per bucket of s's keys. Nothing reaches the target (rounding, or
+ * mass per bucket of s's keys; S < 0: S is the sum of the buckets (in
+ * bucket order). Nothing reaches the target (rounding, or
  * S = 0): everything is kept, normalized when S > 0. */
 static int keep_cut(smp_cands *c, const sel *s, double S, double p, int32_t min_keep, double (*h)[NB]) {
     int32_t n = c->n;
     float *P = c->col_p;
+    double mass[NB], cum, tot = 0;
+    for (int32_t b = 0; b < NB; b++) tot += mass[b] = (h[0][b] + h[1][b]) + (h[2][b] + h[3][b]);
+    if (S < 0) S = tot;                      /* top-p: the total is the buckets' */
     c->has_p = true;
     c->normalized = false;
     if (!(S > 0)) return 0;
-    double mass[NB], cum;
-    for (int32_t b = 0; b < NB; b++) mass[b] = (h[0][b] + h[1][b]) + (h[2][b] + h[3][b]);
     member last;
-    int r = find_cut(s, mass, p * S, &cum, &last);
+    int32_t *idx = (int32_t *)c->tmp_d;      /* (cap) free here: the members' indices */
+    int r = find_cut(s, mass, p * S, &cum, &last, idx);
     if (r < 0) return r;
     if (r == 0) {
         scale(P, n, 1.0 / S);
@@ -379,12 +377,12 @@ static int keep_cut(smp_cands *c, const sel *s, double S, double p, int32_t min_
             for (int32_t i = 0; i < n; i++) mass[s->B[i]] += 1;
             sel s1 = *s;
             s1.W = NULL;
-            r = find_cut(&s1, mass, (double)min_keep, &cum, &last);
+            r = find_cut(&s1, mass, (double)min_keep, &cum, &last, idx);
             if (r < 0) return r;
             norm = 0;
         }
     }
-    int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, P, norm, 1.0 / cum);
+    int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, P, norm, (float)(1.0 / cum));
     if (k < n) c->dense = false;
     c->n = k;
     if (!norm) {                      /* min_keep's set: its mass in eight sums */
@@ -416,11 +414,11 @@ int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep) {
     }
     double h[LANES][NB];
     memset(h, 0, sizeof h);
-    double S = row_exp(L, P, n, m, c->tmp_b, key_scale(m - lo), h, NULL);
+    row_exp(L, P, n, m, c->tmp_b, key_scale(m - lo), h, NULL);
     /* the rank key -logit (ascending key = logit descending); its buckets
      * are those of m - l, the same order */
-    sel s = { L, 1, P, c->dense ? NULL : c->col_id, c->tmp_b, n };
-    return keep_cut(c, &s, S, p, min_keep, h);
+    sel s = { L, 0, 0, P, P, c->dense ? NULL : c->col_id, c->tmp_b, n };
+    return keep_cut(c, &s, -1, p, min_keep, h);
 }
 
 /* Locally typical: the key |-log p_i - H| = |l_i - E[l]| (-log p_i = lse -
@@ -435,7 +433,7 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
         return 0;
     }
     int32_t n = c->n;
-    float *L = c->col_logit, *P = c->col_p, *K = c->tmp;
+    float *L = c->col_logit, *P = c->col_p;
     uint16_t *B = c->tmp_b;
     float lo, m = row_range(L, n, &lo);
     if (m == -INFINITY) {
@@ -446,20 +444,20 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
     }
     double el, S = row_exp(L, P, n, m, NULL, 0, NULL, &el);
     double lbar = S > 0 ? el / S : 0;
-    float sc = key_scale((float)fmax((double)m - lbar, lbar - (double)lo));
+    float lb = (float)lbar, sc = key_scale(fmaxf(m - lb, lb - lo));
     double h[LANES][NB];
     memset(h, 0, sizeof h);
     const int v = smp_simd_on();
     for (int32_t i0 = 0; i0 < n; i0 += CHUNK) {
         int32_t i1 = n - i0 < CHUNK ? n : i0 + CHUNK, i = i0;
-        if (v) i = smp_simd_typical_keys(L, P, i, i1, lbar, K, B, sc);
+        if (v) i = smp_simd_typical_keys(L, P, i, i1, lb, B, sc);
         for (; i < i1; i++) {
-            K[i] = P[i] > 0 ? (float)fabs((double)L[i] - lbar) : INFINITY;
-            B[i] = bucket_of(K[i], sc);
+            float k = P[i] > 0 ? fabsf(L[i] - lb) : INFINITY;
+            B[i] = bucket_of(k, sc);
         }
         hist_add(h, B, P, i0, i1);
     }
-    sel s = { K, 0, P, c->dense ? NULL : c->col_id, B, n };
+    sel s = { L, 1, lb, P, P, c->dense ? NULL : c->col_id, B, n };
     return keep_cut(c, &s, S, p, min_keep, h);
 }
 

@@ -1,12 +1,14 @@
 /* smp_mass: the samplers' passes over a whole row, as flat float arrays
- * (internal to the smp module: smp.c and smp_mass.c).
+ * (internal to the smp module: smp.c and smp_mass.c; the SIMD loops are in
+ * smp_simd.c).
  *
  * top-p and typical-p on rows over SMP_MASS_MIN tokens keep the
- * candidates that carry a probability mass without sorting the vocabulary,
- * and the dist draw finds its token without a second walk. Each function
- * gives bit for bit what its plain form would (the plain forms live on in
- * tests/test_smp_fast.c, which compares them on many rows): the same
- * candidates in the same order, the same probabilities, the same token.
+ * candidates that carry a probability mass without sorting the vocabulary
+ * (a histogram of the mass by key, see smp_mass.c: the order of its sums is
+ * fixed by the row, and tests/test_smp_fast.c checks the selection against
+ * float64), and the dist draw finds its token without a second walk. The
+ * softmax, min-p, temperature and the draw give bit for bit what their
+ * plain forms would (tests/smp_ref.h).
  */
 #ifndef SMP_MASS_H
 #define SMP_MASS_H

@@ -25,11 +25,12 @@ int smp_simd_512(void) { return SMP_X86 && !plain_only && vd_isa() >= VD_AVX512;
 #define AVX2 __attribute__((target("avx2,fma,popcnt")))
 #define AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,popcnt")))
 
-/* the bucket of eight keys: (int)min(k * scale, NB - 1) (min_ps gives the
- * second operand for NaN: the last bucket) */
+/* the bucket of eight keys k * scale (scale may be negated with the key:
+ * (-a) * b == a * (-b) exactly): (int)t, or NB - 1 where t >= NB - 1, +inf
+ * or NaN (cvtt gives INT_MIN there, above NB - 1 as unsigned) */
 AVX2 static inline __m128i bucket8(__m256 k, __m256 scale) {
-    __m256 t = _mm256_min_ps(_mm256_mul_ps(k, scale), _mm256_set1_ps((float)(SMP_SIMD_NB - 1)));
-    __m256i b = _mm256_cvttps_epi32(t);
+    __m256i b = _mm256_cvttps_epi32(_mm256_mul_ps(k, scale));
+    b = _mm256_min_epu32(b, _mm256_set1_epi32(SMP_SIMD_NB - 1));
     return _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
 }
 
@@ -77,27 +78,28 @@ AVX2 int32_t smp_simd_range(const float *x, int32_t n, float *pm, float *plo) {
 
 AVX2 int32_t smp_simd_exp_pass(const float *L, float *P, int32_t i, int32_t i1, float m, double *part, uint16_t *B,
                                float scale, double *el) {
-    __m256 vm = _mm256_set1_ps(m), lo = _mm256_set1_ps(-87.0f), zero = _mm256_setzero_ps(), vs = _mm256_set1_ps(scale);
-    __m256d s0 = _mm256_loadu_pd(part), s1 = _mm256_loadu_pd(part + 4);
+    __m256 vm = _mm256_set1_ps(m), lo = _mm256_set1_ps(-87.0f), zero = _mm256_setzero_ps(), vs = _mm256_set1_ps(-scale);
+    __m256d s0 = part ? _mm256_loadu_pd(part) : _mm256_setzero_pd(), s1 = part ? _mm256_loadu_pd(part + 4) : s0;
     __m256d e0 = el ? _mm256_loadu_pd(el) : _mm256_setzero_pd(), e1 = el ? _mm256_loadu_pd(el + 4) : e0;
     for (; i + 8 <= i1; i += 8) {
         __m256 l = _mm256_loadu_ps(L + i), x = _mm256_sub_ps(l, vm);
         __m256 e = _mm256_and_ps(_mm256_cmp_ps(x, lo, _CMP_GE_OQ), exp8(x));
         _mm256_storeu_ps(P + i, e);
-        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
-        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
-        if (B) _mm_storeu_si128((__m128i *)(B + i), bucket8(_mm256_sub_ps(vm, l), vs));
-        if (el) {                                /* p = 0 beside -inf or NaN: 0 * 0 adds +0 */
-            __m256 pos = _mm256_cmp_ps(e, zero, _CMP_GT_OQ);
-            __m256 pe = _mm256_and_ps(e, pos), pl = _mm256_and_ps(l, pos);
-            e0 = _mm256_add_pd(e0, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(pe)),
-                                                 _mm256_cvtps_pd(_mm256_castps256_ps128(pl))));
-            e1 = _mm256_add_pd(e1, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(pe, 1)),
-                                                 _mm256_cvtps_pd(_mm256_extractf128_ps(pl, 1))));
+        if (part) {
+            s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+            s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+        }
+        if (B) _mm_storeu_si128((__m128i *)(B + i), bucket8(x, vs));   /* key m - l = -x */
+        if (el) {                                /* p = 0 beside -inf or NaN: adds +0 */
+            __m256 pl = _mm256_and_ps(_mm256_mul_ps(e, l), _mm256_cmp_ps(e, zero, _CMP_GT_OQ));
+            e0 = _mm256_add_pd(e0, _mm256_cvtps_pd(_mm256_castps256_ps128(pl)));
+            e1 = _mm256_add_pd(e1, _mm256_cvtps_pd(_mm256_extractf128_ps(pl, 1)));
         }
     }
-    _mm256_storeu_pd(part, s0);
-    _mm256_storeu_pd(part + 4, s1);
+    if (part) {
+        _mm256_storeu_pd(part, s0);
+        _mm256_storeu_pd(part + 4, s1);
+    }
     if (el) {
         _mm256_storeu_pd(el, e0);
         _mm256_storeu_pd(el + 4, e1);
@@ -117,18 +119,17 @@ AVX2 int32_t smp_simd_scale(float *P, int32_t n, double inv) {
     return i;
 }
 
-AVX2 int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t i1, double lbar, float *K,
-                                   uint16_t *B, float scale) {
-    __m256d vl = _mm256_set1_pd(lbar), abs = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
-    __m256 zero = _mm256_setzero_ps(), inf = _mm256_set1_ps(INFINITY);
-    for (; i + 8 <= i1; i += 8) {
-        __m256 l = _mm256_loadu_ps(L + i), pos = _mm256_cmp_ps(_mm256_loadu_ps(P + i), zero, _CMP_GT_OQ);
-        __m128 a = _mm256_cvtpd_ps(_mm256_and_pd(_mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(l)), vl), abs));
-        __m128 b = _mm256_cvtpd_ps(_mm256_and_pd(_mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(l, 1)), vl), abs));
-        __m256 k = _mm256_blendv_ps(inf, _mm256_insertf128_ps(_mm256_castps128_ps256(a), b, 1), pos);
-        _mm256_storeu_ps(K + i, k);
-        _mm_storeu_si128((__m128i *)(B + i), bucket8(k, _mm256_set1_ps(scale)));
-    }
+AVX2 static inline __m256 typical_key8(__m256 l, __m256 e, __m256 lb) {
+    __m256 pos = _mm256_cmp_ps(e, _mm256_setzero_ps(), _CMP_GT_OQ);
+    __m256 k = _mm256_and_ps(_mm256_sub_ps(l, lb), _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
+    return _mm256_blendv_ps(_mm256_set1_ps(INFINITY), k, pos);
+}
+
+AVX2 int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t i1, float lbar, uint16_t *B,
+                                   float scale) {
+    __m256 vl = _mm256_set1_ps(lbar), vs = _mm256_set1_ps(scale);
+    for (; i + 8 <= i1; i += 8)
+        _mm_storeu_si128((__m128i *)(B + i), bucket8(typical_key8(_mm256_loadu_ps(L + i), _mm256_loadu_ps(P + i), vl), vs));
     return i;
 }
 
@@ -149,37 +150,39 @@ AVX2 int32_t smp_simd_div(float *L, int32_t n, float t) {
     return i;
 }
 
-AVX2 int32_t smp_simd_members(const uint16_t *B, int32_t n, int32_t b, int (*add)(void *ud, int32_t j), void *ud) {
+AVX2 int32_t smp_simd_members(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
     __m256i vb = _mm256_set1_epi16((short)b);
-    int32_t i = 0;
+    int32_t i = 0, k = *nout;
     for (; i + 16 <= n; i += 16) {
         unsigned hit = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi16(_mm256_loadu_si256((const __m256i *)(B + i)), vb));
         while (hit) {
             int j = __builtin_ctz(hit) / 2;
             hit &= ~(3u << (2 * j));             /* the pair of bits of one 16-bit lane */
-            if (add(ud, i + j)) return -1;
+            out[k++] = i + j;
         }
     }
+    *nout = k;
     return i;
 }
 
-AVX512 int32_t smp_simd_compact_512(const float *X, int gt, float c, int32_t lid, const int32_t *id, int32_t *out_id,
-                                    float *L, float *P, int32_t n, int norm, double inv, int32_t *pi) {
+AVX512 int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
+                                    float *L, float *P, int32_t n, int norm, float inv, int32_t *pi) {
     int32_t k = 0, i = 0;
-    __m512 vc = _mm512_set1_ps(c);
-    __m512d vi = _mm512_set1_pd(inv);
+    __m512 vc = _mm512_set1_ps(c), vi = _mm512_set1_ps(inv), vlb = _mm512_set1_ps(lb), zero = _mm512_setzero_ps();
+    __m512 abs = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff)), inf = _mm512_set1_ps(INFINITY);
     __m512i vlid = _mm512_set1_epi32(lid), iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (; i + 16 <= n; i += 16) {
-        __m512 x = _mm512_loadu_ps(X + i);
-        __m512i vid = id ? _mm512_loadu_si512(id + i) : _mm512_add_epi32(iota, _mm512_set1_epi32(i));
-        __mmask16 m = gt ? _mm512_cmp_ps_mask(x, vc, _CMP_GT_OQ) : _mm512_cmp_ps_mask(x, vc, _CMP_LT_OQ);
-        m |= _mm512_cmp_ps_mask(x, vc, _CMP_EQ_OQ) & _mm512_cmple_epi32_mask(vid, vlid);
         __m512 vl = _mm512_loadu_ps(L + i), vp = _mm512_loadu_ps(P + i);
-        if (norm) {
-            __m256 a = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(vp)), vi));
-            __m256 b = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(vp, 1)), vi));
-            vp = _mm512_insertf32x8(_mm512_castps256_ps512(a), b, 1);
+        __m512i vid = id ? _mm512_loadu_si512(id + i) : _mm512_add_epi32(iota, _mm512_set1_epi32(i));
+        __mmask16 m;
+        if (typical) {                           /* key |l - lb| where p > 0, else +inf */
+            __m512 kk = _mm512_and_ps(_mm512_sub_ps(vl, vlb), abs);
+            kk = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(vp, zero, _CMP_GT_OQ), inf, kk);
+            m = _mm512_cmp_ps_mask(kk, vc, _CMP_LT_OQ) | (_mm512_cmp_ps_mask(kk, vc, _CMP_EQ_OQ) & _mm512_cmple_epi32_mask(vid, vlid));
+        } else {                                 /* top-p: key -l, so l > c, or l == c with the id */
+            m = _mm512_cmp_ps_mask(vl, vc, _CMP_GT_OQ) | (_mm512_cmp_ps_mask(vl, vc, _CMP_EQ_OQ) & _mm512_cmple_epi32_mask(vid, vlid));
         }
+        if (norm) vp = _mm512_mul_ps(vp, vi);
         /* full-width stores at k <= i: what they write past the kept ones
          * lies in [k, i + 16), already read */
         _mm512_storeu_si512(out_id + k, _mm512_maskz_compress_epi32(m, vid));
@@ -243,18 +246,17 @@ int32_t smp_simd_exp_pass(const float *L, float *P, int32_t i, int32_t i1, float
     (void)L; (void)P; (void)i1; (void)m; (void)part; (void)B; (void)scale; (void)el; return i;
 }
 int32_t smp_simd_scale(float *P, int32_t n, double inv) { (void)P; (void)n; (void)inv; return 0; }
-int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t i1, double lbar, float *K, uint16_t *B,
-                              float scale) {
-    (void)L; (void)P; (void)i1; (void)lbar; (void)K; (void)B; (void)scale; return i;
+int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t i1, float lbar, uint16_t *B, float scale) {
+    (void)L; (void)P; (void)i1; (void)lbar; (void)B; (void)scale; return i;
 }
 int32_t smp_simd_skip_below(const float *x, int32_t i, int32_t n, float v) { (void)x; (void)n; (void)v; return i; }
 int32_t smp_simd_div(float *L, int32_t n, float t) { (void)L; (void)n; (void)t; return 0; }
-int32_t smp_simd_members(const uint16_t *B, int32_t n, int32_t b, int (*add)(void *ud, int32_t j), void *ud) {
-    (void)B; (void)n; (void)b; (void)add; (void)ud; return 0;
+int32_t smp_simd_members(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
+    (void)B; (void)n; (void)b; (void)out; (void)nout; return 0;
 }
-int32_t smp_simd_compact_512(const float *X, int gt, float c, int32_t lid, const int32_t *id, int32_t *out_id,
-                             float *L, float *P, int32_t n, int norm, double inv, int32_t *pi) {
-    (void)X; (void)gt; (void)c; (void)lid; (void)id; (void)out_id; (void)L; (void)P; (void)n; (void)norm; (void)inv;
+int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
+                             float *L, float *P, int32_t n, int norm, float inv, int32_t *pi) {
+    (void)typical; (void)lb; (void)c; (void)lid; (void)id; (void)out_id; (void)L; (void)P; (void)n; (void)norm; (void)inv;
     *pi = 0;
     return 0;
 }

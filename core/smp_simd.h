@@ -29,29 +29,31 @@ int smp_simd_512(void);
  * into *lo; i = n rounded down to 8. */
 int32_t smp_simd_range(const float *x, int32_t n, float *m, float *lo);
 /* x = L[j] - m, P[j] = exp(x) (vd_exp_f32's bits), 0 where !(x >= -87);
- * part[j % 8] += P[j]; with B, B[j] = the bucket of the key m - L[j]; with
- * el, el[j % 8] += P[j] * L[j] where P[j] > 0. */
+ * with part, part[j % 8] += P[j]; with B, B[j] = the bucket of the key
+ * m - L[j]; with el,
+ * el[j % 8] += P[j] * L[j] where P[j] > 0. i a multiple of 8. */
 int32_t smp_simd_exp_pass(const float *L, float *P, int32_t i, int32_t i1, float m, double *part, uint16_t *B,
                           float scale, double *el);
 /* P[j] = (float)(P[j] * inv) */
 int32_t smp_simd_scale(float *P, int32_t n, double inv);
-/* typical's keys: K[j] = P[j] > 0 ? (float)|L[j] - lbar| : +inf, and B[j]
- * the bucket of K[j]. */
-int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t i1, double lbar, float *K,
-                              uint16_t *B, float scale);
+/* B[j] = the bucket of typical's key: P[j] > 0 ? |L[j] - lbar| (in float)
+ * : +inf. */
+int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t i1, float lbar, uint16_t *B,
+                              float scale);
 /* The first index in [i, n) rounded down to 16 of a block with x >= v. */
 int32_t smp_simd_skip_below(const float *x, int32_t i, int32_t n, float v);
 /* L[j] /= t */
 int32_t smp_simd_div(float *L, int32_t n, float t);
-/* Calls add(ud, j) for every j < n rounded down to 16 with B[j] == b, in
- * order; returns where the caller goes on, or -1 when add failed. */
-int32_t smp_simd_members(const uint16_t *B, int32_t n, int32_t b, int (*add)(void *ud, int32_t j), void *ud);
-/* Keeps, in place and in order, the candidates ahead of a cut: X[j] > c
- * (gt) or X[j] < c, or X[j] == c with the id <= lid; ids from id (or j),
- * written to out_id; P[j] times inv when norm. Sixteen at a time by a
- * compressing store; *pi: where the plain loop goes on. */
-int32_t smp_simd_compact_512(const float *X, int gt, float c, int32_t lid, const int32_t *id, int32_t *out_id,
-                             float *L, float *P, int32_t n, int norm, double inv, int32_t *pi);
+/* Appends to out[*nout ...] every j < n rounded down to 16 with B[j] ==
+ * b, in order; returns where the caller goes on. */
+int32_t smp_simd_members(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout);
+/* Keeps, in place and in order, the candidates at or ahead of a cut:
+ * top-p: L[j] > c, or L[j] == c with the id <= lid; typical: the key
+ * (P[j] > 0 ? |L[j] - lb| : +inf) < c, or == c with the id <= lid. Ids
+ * from id (or j), written to out_id; P[j] times inv when norm. Sixteen at a
+ * time by a compressing permutation; *pi: where the plain loop goes on. */
+int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
+                             float *L, float *P, int32_t n, int norm, float inv, int32_t *pi);
 /* how many of x[0..i) are >= v (into *cnt); i returned */
 int32_t smp_simd_count_ge(const float *x, int32_t n, float v, int32_t *cnt);
 /* Keeps the candidates with L >= v, as smp_simd_compact_512. */
