@@ -100,3 +100,6 @@ cc -O2 -std=c11 -D_GNU_SOURCE -Icore -o "$OUT/grammar" bench/grammar.c "$(dirnam
 # one engine step per token against one call per candidate, the tokens saved
 # by pruning, and the probe's cost as a share of one candidate's generation.
 "$BIN" run bench/bestofn.lua "$OUT/stories15m-f32.gguf" 32 3
+# Concurrent jobs (issue 14, lab_merge.c): engine steps of agents on two
+# models and of jobs larger than a batch, together against one at a time.
+"$BIN" run bench/merge_steps.lua "${LOGITLAB_SHARED:-../shared}/models/stories260K.gguf"
