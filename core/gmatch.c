@@ -194,11 +194,15 @@ static bool closure(gmatch_ctx *c, int32_t pos, int32_t below) {
     }
 }
 
-/* The state after byte b, or 0 (dead), or -1 (out of memory). */
+/* The state after byte b, or 0 (dead), or -1 (out of memory). Rows are
+ * per byte class (bytes the grammar cannot tell apart go the same way): a
+ * few cache lines per state instead of 1 KB, which the mask's walk reads
+ * for every child it tests. */
 int32_t gmatch_advance(gmatch_ctx *c, int32_t sid, uint8_t b) {
     if (sid == 0) return 0;
     state *s = &c->st[sid];
-    if (s->trans && s->trans[b] >= 0) return s->trans[b];
+    int32_t cl = c->cls[b];
+    if (s->trans && s->trans[cl] >= 0) return s->trans[cl];
     c->nout = 0;
     int32_t first = s->first, n = s->n;
     for (int32_t i = 0; i < n; i++) {
@@ -211,15 +215,12 @@ int32_t gmatch_advance(gmatch_ctx *c, int32_t sid, uint8_t b) {
     if (r < 0) return -1;
     s = &c->st[sid];                        /* intern may have moved st */
     if (!s->trans && c->cached_bytes < CACHE_BUDGET) {
-        if ((s->trans = malloc(sizeof *s->trans * 256))) {
-            memset(s->trans, 0xff, sizeof *s->trans * 256);
-            c->cached_bytes += 1024;
+        if ((s->trans = malloc(sizeof *s->trans * (size_t)c->nrep))) {
+            memset(s->trans, 0xff, sizeof *s->trans * (size_t)c->nrep);
+            c->cached_bytes += (int64_t)sizeof *s->trans * c->nrep;
         }
     }
-    if (s->trans) {                         /* bytes the grammar cannot tell apart go the same way */
-        if (c->nrep) for (int32_t k = c->cls_first[c->cls[b]]; k >= 0; k = c->cls_next[k]) s->trans[k] = r;
-        else s->trans[b] = r;
-    }
+    if (s->trans) s->trans[cl] = r;
     return r;
 }
 
@@ -249,7 +250,7 @@ gmatch_ctx *gmatch_ctx_create(gram *g, gmatch_vocab *v) {
     for (int32_t a = g->rule_alt[g->root]; a < g->rule_alt[g->root + 1]; a++)
         if (!closure(c, g->alt[a], 0)) goto fail;
     if ((c->start = intern_state(c)) < 0) goto fail;
-    gmatch_byte_classes(c);
+    gmatch_byte_classes(c);                 /* before any advance: rows are per class */
     gmatch_precompute(c);
     return c;
 fail:
@@ -360,6 +361,7 @@ static const uint64_t *state_mask(gmatch_ctx *c, int32_t sid) {
          * prefetched when it is queued and read when its turn comes, so the
          * cache misses of many runs overlap instead of following each other */
         int32_t qh = 0, qt = 0;
+        const int16_t *cls = c->cls;
         if (!walk_push(c, &qt, 0, v->nroot, sid)) { if (keep) free(m); return NULL; }
         while (qh < qt) {
             wrun r = c->walk[qh++];
@@ -367,7 +369,7 @@ static const uint64_t *state_mask(gmatch_ctx *c, int32_t sid) {
             for (int32_t i = r.kid, e = r.kid + r.n; i < e; i++) {
                 int32_t t;
                 /* a dead byte first: most children of a live node are */
-                if (!row || (t = row[v->kbyte[i]]) < 0) {
+                if (!row || (t = row[cls[v->kbyte[i]]]) < 0) {
                     if ((t = gmatch_advance(c, r.state, v->kbyte[i])) < 0) { if (keep) free(m); return NULL; }
                     row = c->st[r.state].trans;
                 }
@@ -377,7 +379,10 @@ static const uint64_t *state_mask(gmatch_ctx *c, int32_t sid) {
                 /* all pieces below fit x: each is in the bitset or dead (a piece ending inside
                  * a character just past `dead` characters may live: walked) */
                 if (x && gmatch_fits(sg, xd) && n->nmax <= alive) continue;   /* x-pieces are in the bitset, the others die at a D byte */
-                if (x && gmatch_fits(sg, x) && alive == dead && !(sg & PARTIAL_BIT)) continue;
+                /* alive == dead: an x-piece longer than that is dead, and a D byte after k
+                 * x-characters meets the chain's state s_k, k <= dead, which D kills (or
+                 * one past `dead`, dead already) */
+                if (x && gmatch_fits(sg, xd) && alive == dead && !(sg & PARTIAL_BIT)) continue;
                 if (n->ntok == 1) m[n->tok >> 6] |= 1ULL << (n->tok & 63);
                 else
                     for (int32_t k = 0, j = n->tok; k < n->ntok; k++, j++) {

@@ -97,7 +97,7 @@ bool gmatch_vocab_or_slice(gmatch_vocab *v, uint64_t *m, uint64_t x, int32_t l);
 typedef struct state {
     int32_t first, n;       /* stacks: pool[first .. first + n) */
     bool complete;
-    int32_t *trans;         /* (256) next state, -1 unknown; NULL until used */
+    int32_t *trans;         /* (nrep) next state per byte class (cls), -1 unknown; NULL until used */
     uint64_t *mask;         /* (words) NULL until asked */
     int32_t count;          /* allowed tokens, when mask is set */
     /* the probe's result for groups px (see probe_memo), when pmemo == 1 */
@@ -139,8 +139,6 @@ struct gmatch_ctx {
     int32_t nrep;           /* byte classes: one representative each */
     uint8_t rep[256], rep_grp[256];
     int16_t cls[256];       /* a byte's class */
-    int16_t cls_first[256]; /* the bytes of class k: cls_first[k], cls_next[...], ... -1 */
-    int16_t cls_next[256];
     int64_t *lay;           /* probe layers: states */
     int32_t nlay, cap_lay;
     int32_t *lay_off;       /* (cap_off) start of each layer in lay */

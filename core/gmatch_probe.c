@@ -38,7 +38,7 @@
 
 /* Bytes that every set of the grammar and the group table treat alike have
  * the same transitions from every state: one representative each (the probe
- * tries those), and advance fills a whole class at once. */
+ * tries those), and a state's transition row has one entry per class. */
 void gmatch_byte_classes(gmatch_ctx *c) {
     const gram *g = c->g;
     c->nrep = 0;
@@ -54,17 +54,12 @@ void gmatch_byte_classes(gmatch_ctx *c) {
         if (k == c->nrep) {
             c->rep[k] = (uint8_t)b;
             c->rep_grp[k] = (uint8_t)gmatch_byte_group((uint8_t)b);
-            c->cls_first[k] = -1;
             c->nrep++;
         }
         c->cls[b] = (int16_t)k;
     }
     for (int32_t k = 0; k < c->nrep; k++)
         for (int u = 0; u < 8; u++) c->rep_utf8[k][u] = (int8_t)gmatch_utf8_step(u, c->rep[k]);
-    for (int b = 255; b >= 0; b--) {        /* lists in increasing byte order */
-        c->cls_next[b] = c->cls_first[c->cls[b]];
-        c->cls_first[c->cls[b]] = (int16_t)b;
-    }
 }
 
 static bool lay_push(gmatch_ctx *c, int64_t p) {
@@ -183,7 +178,31 @@ static uint64_t probe_groups(gmatch_ctx *c, int32_t sid, bool *oom) {
         }
         if (n < 0) { *oom = true; return 0; }
     }
-    return keep;
+    if ((keep & ASCII_GROUPS) || !(x & ASCII_GROUPS)) return keep;
+    /* no ASCII group keeps a second character alive: the last character of a
+     * maxLength, after which only the closing quote may come. Then the
+     * groups whose characters all lead to one state (the one most ASCII
+     * characters lead to): the probe finds alive = dead = 1 there, and the
+     * walk skips every subtree but those that hold a quote */
+    int32_t nx[256], best = 0, most = 0;
+    for (int32_t k = 0; k < c->nrep; k++) {
+        nx[k] = 0;
+        if (c->rep[k] >= 0x80 || !(x >> c->rep_grp[k] & 1)) continue;
+        if ((nx[k] = gmatch_advance(c, sid, c->rep[k])) < 0) { *oom = true; return 0; }
+    }
+    for (int32_t k = 0; k < c->nrep; k++) {
+        if (nx[k] <= 0) continue;
+        int32_t cnt = 0;
+        for (int32_t j = 0; j < c->nrep; j++) cnt += nx[j] == nx[k];
+        if (cnt > most) { most = cnt; best = nx[k]; }
+    }
+    uint64_t one = 0, other = 0;
+    for (int32_t k = 0; k < c->nrep; k++) {
+        if (c->rep[k] >= 0x80 || !(x >> c->rep_grp[k] & 1)) continue;
+        if (nx[k] == best) one |= 1ULL << c->rep_grp[k];
+        else other |= 1ULL << c->rep_grp[k];
+    }
+    return (one & ~other) | (x & HIGH_GROUPS);
 }
 
 /* ASCII groups outside x every byte of which kills state sid. */
@@ -203,6 +222,9 @@ static uint64_t gmatch_dead_groups(gmatch_ctx *c, int32_t sid, uint64_t x, bool 
  * ASCII "dead groups" D: every byte of D kills every state that a string
  * of fewer than *alive characters of x reaches, so a piece made of x and D
  * is either an x-piece (decided by length) or dies at its first D byte.
+ * When the chain ends where every character of x dies (*alive == *dead),
+ * D also kills that last state: D is the intersection over the whole chain,
+ * its end included, so a piece of x and D of any length is decided too.
  *
  * Inside a string every character of x leads to one next state (the
  * counter of a maxLength moves on), so the probe of a state is one

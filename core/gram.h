@@ -1,13 +1,15 @@
 /* gram: grammars for constrained decoding, compiled to a byte-level form.
  *
  * Sources:
- *   gram_parse        GBNF, llama.cpp's grammar format (its grammars/README.md):
+ *   gram_parse        GBNF, llama.cpp's grammar format (its grammars/README.md)
+ *                     (gram.c, the one compiler to the byte-level form):
  *                     `name ::= alternatives`, "literals" with escapes,
  *                     [classes] and [^negations] of code points, `.`, groups,
  *                     * + ? {m} {m,} {m,n}, # comments; `root` is the start.
  *   gram_from_schema  JSON Schema (a subset, see gram_schema.c) -> GBNF -> gram
  *   gram_from_regex   a regular expression (gram_regex.c) -> GBNF -> gram
- *   gram_from_choices one of a list of literal strings
+ *   gram_from_choices one of a list of literal strings (gram_src.c, with
+ *                     gram_from_option and the GBNF writer gram_buf)
  * Each also has a *_gbnf form that returns the GBNF text it compiles, so a
  * user can read or edit what a schema became.
  *
