@@ -67,7 +67,7 @@ static void transpose16(const float *src, size_t ld, float *dst, size_t ldd) {
  * first); its 2 floats past each 14-float row are rewritten by the next row,
  * the scalar tail or the next panel, in that order, or land in the
  * buffer's slack. */
-static void pack_a(bool ta, const float *a, int lda, int mc, int kc, int rows, float *dst) {
+__attribute__((noinline)) static void pack_a(bool ta, const float *a, int lda, int mc, int kc, int rows, float *dst) {
     if (ta) {   /* rows of the source are p: each one's mc floats go to every panel in turn */
         int np = (mc + MR - 1) / MR, last = mc - (np - 1) * MR;
         __mmask16 full = (__mmask16)((1u << MR) - 1), lm = (__mmask16)((1u << last) - 1);
@@ -105,11 +105,17 @@ static void pack_a(bool ta, const float *a, int lda, int mc, int kc, int rows, f
 
 /* B block (kc, nc) into panels of NR columns: panel[p * NR + j] = B(p, j).
  * Transposed sources (tb: B(p, j) = b[j * ldb + p]) go 16 x 16 at a time. */
-static void pack_b(bool tb, const float *b, int ldb, int kc, int nc, float *dst) {
+__attribute__((noinline)) static void pack_b(bool tb, const float *b, int ldb, int kc, int nc, float *dst) {
     for (int j0 = 0; j0 < nc; j0 += NR) {
         int nr = nc - j0 < NR ? nc - j0 : NR;
         if (nr < NR) memset(dst, 0, sizeof(float) * (size_t)kc * NR);
-        if (!tb) {
+        if (!tb && nr == NR) {   /* two vector copies a row (memcpy calls cost more than the copy) */
+            for (int p = 0; p < kc; p++) {
+                const float *src = b + (size_t)p * ldb + j0;
+                _mm512_storeu_ps(dst + p * NR, _mm512_loadu_ps(src));
+                _mm512_storeu_ps(dst + p * NR + 16, _mm512_loadu_ps(src + 16));
+            }
+        } else if (!tb) {
             for (int p = 0; p < kc; p++) memcpy(dst + p * NR, b + (size_t)p * ldb + j0, sizeof(float) * (size_t)nr);
         } else {
             int j = 0, p16 = kc / 16 * 16;
@@ -131,7 +137,7 @@ static void pack_b(bool tb, const float *b, int ldb, int kc, int nc, float *dst)
 /* C (mr, nr) += Ap (kc, MR panel) * Bp (kc, NR panel); with fresh, C is
  * not read: it gets 0 + the sum (the same bits as adding to zeros: -0
  * becomes +0), for beta = 0's first k block. */
-static void kernel(int kc, const float *ap, const float *bp, float *c, int ldc, int mr, int nr, bool fresh) {
+__attribute__((noinline)) static void kernel(int kc, const float *ap, const float *bp, float *c, int ldc, int mr, int nr, bool fresh) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
     __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     __m512 c80 = c00, c81 = c00, c90 = c00, c91 = c00, ca0 = c00, ca1 = c00, cb0 = c00, cb1 = c00;
@@ -175,8 +181,15 @@ static void kernel(int kc, const float *ap, const float *bp, float *c, int ldc, 
     }
 }
 
-void sgemm_f32_avx512(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                      float beta, float *c, int ldc) {
+size_t sgemm_apack_floats(int m, int k) {
+    int nkb = (k + KC - 1) / KC;
+    int kb = nkb ? ((k + nkb - 1) / nkb + 7) / 8 * 8 : 0;
+    if (kb > KC) kb = KC;
+    return (size_t)((m + MR - 1) / MR) * MR * (size_t)kb + 16;   /* slack: transpose16 */
+}
+
+void sgemm_f32_avx512_ws(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                         float beta, float *c, int ldc, float *apack) {
     _Alignas(64) float ap[MC * KC + 16];   /* slack: transpose16 */
     _Alignas(64) float bp[KC * NC];
     /* equal k blocks (a multiple of 8), cut exactly as sgemm_avx2.c cuts them */
@@ -189,6 +202,30 @@ void sgemm_f32_avx512(bool ta, bool tb, int m, int n, int k, const float *a, int
     if (beta != 0.0f && beta != 1.0f)
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++) c[(size_t)i * ldc + j] *= beta;
+    if (apack && n > NC) {
+        /* Wide C (x W^T at a 32000-token vocabulary): all of A's panels for
+         * a k block are packed once into the caller's buffer and meet every
+         * NC block of B, instead of being packed again for each (n / NC
+         * times). Per element of C the same k blocks in the same order: the
+         * same bits as below. */
+        for (int pc = 0; pc < k; pc += kb) {
+            int kc = k - pc < kb ? k - pc : kb;
+            for (int ic = 0; ic < m; ic += MC) {
+                int mc = m - ic < MC ? m - ic : MC;
+                pack_a(ta, ta ? a + (size_t)pc * lda + ic : a + (size_t)ic * lda + pc, lda, mc, kc, m - ic,
+                       apack + (size_t)ic * kc);
+            }
+            for (int jc = 0; jc < n; jc += NC) {
+                int nc = n - jc < NC ? n - jc : NC;
+                pack_b(tb, tb ? b + (size_t)jc * ldb + pc : b + (size_t)pc * ldb + jc, ldb, kc, nc, bp);
+                for (int ir = 0; ir < m; ir += MR)
+                    for (int jr = 0; jr < nc; jr += NR)
+                        kernel(kc, apack + (size_t)ir * kc, bp + (size_t)jr * kc, c + (size_t)ir * ldc + jc + jr,
+                               ldc, m - ir < MR ? m - ir : MR, nc - jr < NR ? nc - jr : NR, beta == 0.0f && pc == 0);
+            }
+        }
+        return;
+    }
     for (int jc = 0; jc < n; jc += NC) {
         int nc = n - jc < NC ? n - jc : NC;
         for (int pc = 0; pc < k; pc += kb) {
@@ -205,4 +242,9 @@ void sgemm_f32_avx512(bool ta, bool tb, int m, int n, int k, const float *a, int
             }
         }
     }
+}
+
+void sgemm_f32_avx512(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                      float beta, float *c, int ldc) {
+    sgemm_f32_avx512_ws(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, NULL);
 }
