@@ -119,12 +119,7 @@ static void attn_fwd_item(const attn_job *j, int b, int h) {
                   P + (size_t)r0 * T, T);
         for (int i = r0; i < r1; i++) {
             float *p = P + (size_t)i * T;
-            for (int t = 0; t <= i; t++) p[t] *= scale;
-            float mx = tvec_max(i + 1, p);
-            for (int t = 0; t <= i; t++) p[t] -= mx;
-            vd_exp_f32(p, i + 1);
-            float inv = 1.0f / tvec_sum(i + 1, p);
-            for (int t = 0; t <= i; t++) p[t] *= inv;
+            tvec_softmax_row(i + 1, p, scale);
             memset(p + i + 1, 0, sizeof(float) * (size_t)(T - i - 1));
         }
         sgemm_f32(false, false, r1 - r0, hd, r1, P + (size_t)r0 * T, T, vb, (int)ks, 0.0f, ob + (size_t)r0 * qs,
@@ -169,8 +164,7 @@ static void attn_bwd_item(const attn_job *j, int b, int g, float *dS) {
             for (int i = r0; i < r1; i++) {
                 const float *p = P + (size_t)i * T;
                 float *ds = dS + (size_t)i * T;
-                float sum = tvec_dot(i + 1, p, ds);
-                for (int t = 0; t <= i; t++) ds[t] = p[t] * (ds[t] - sum) * scale;   /* scale dS */
+                tvec_softmax_bwd_row(i + 1, p, ds, scale);   /* scale dS */
                 memset(ds + i + 1, 0, sizeof(float) * (size_t)(T - i - 1));
             }
             sgemm_f32(false, false, r1 - r0, hd, r1, dS + (size_t)r0 * T, T, kb, (int)ks, 0.0f,

@@ -374,9 +374,11 @@ static void test_gemm(pool *pl, int impl) {
  * all four transpose pairs, padded leading dimensions and beta 0, 1, 0.5:
  * AVX-512 and AVX2 sum in the same order (bitwise equal), both within 1e-4
  * of a float64 product. */
-static void test_sgemm_kernels(void) {
+static void test_sgemm_kernels(int n) {
     if (!sgemm_has_simd()) return;
-    const int m = 131, n = 437, k = 803, pad = 5;   /* edges: 5 rows, 21 columns */
+    /* edges: 5 rows; n % 32 columns (437: 21, the full kernel; 400: 16 and
+     * 392: 8, the narrow one) */
+    const int m = 131, k = 803, pad = 5;
     const int lda_n = k + pad, lda_t = m + pad, ldb_n = n + pad, ldb_t = k + pad, ldc = n + 3;
     size_t asz = (size_t)(m > k ? m : k) * (size_t)(lda_n > lda_t ? lda_n : lda_t);
     size_t bsz = (size_t)(n > k ? n : k) * (size_t)(ldb_n > ldb_t ? ldb_n : ldb_t);
@@ -412,9 +414,9 @@ static void test_sgemm_kernels(void) {
                 if (fabs(c1[i * ldc + j] - s) > 1e-4 * (1 + fabs(s))) ok_ref = 0;
             }
     }
-    CHECK(ok_eq, "sgemm: the %s kernel and the AVX2 one differ", sgemm_isa());
-    CHECK(ok_ref, "sgemm: %s kernel off the float64 product (or wrote outside C's n columns)", sgemm_isa());
-    CHECK(ok_ws, "sgemm: with an A-panel scratch the %s kernel differs", sgemm_isa());
+    CHECK(ok_eq, "sgemm n %d: the %s kernel and the AVX2 one differ", n, sgemm_isa());
+    CHECK(ok_ref, "sgemm n %d: %s kernel off the float64 product (or wrote outside C's n columns)", n, sgemm_isa());
+    CHECK(ok_ws, "sgemm n %d: with an A-panel scratch the %s kernel differs", n, sgemm_isa());
     free(a); free(b); free(c1); free(c2); free(c3); free(ws);
 }
 
@@ -506,7 +508,9 @@ int main(void) {
     test_embed();
     test_gemm(pl, TGEMM_OWN);
     test_gemm(pl, TGEMM_BLAS);
-    test_sgemm_kernels();
+    test_sgemm_kernels(437);
+    test_sgemm_kernels(400);
+    test_sgemm_kernels(392);
     test_elementwise(pl);
     test_schedule();
     pool_destroy(pl);

@@ -112,3 +112,18 @@ void tvec_scale(size_t n, float *x, float s) {
     if (use_simd()) { tvec_scale_avx2(n, x, s); return; }
     for (size_t i = 0; i < n; i++) x[i] *= s;
 }
+
+void tvec_softmax_row(int n, float *p, float scale) {
+    if (use_simd()) { tvec_softmax_row_avx2(n, p, scale); return; }
+    for (int t = 0; t < n; t++) p[t] *= scale;
+    float mx = max_c(n, p);
+    for (int t = 0; t < n; t++) p[t] = expf(p[t] - mx);
+    float inv = 1.0f / sum_c(n, p);
+    for (int t = 0; t < n; t++) p[t] *= inv;
+}
+
+void tvec_softmax_bwd_row(int n, const float *p, float *ds, float scale) {
+    if (use_simd()) { tvec_softmax_bwd_row_avx2(n, p, ds, scale); return; }
+    float sum = dot_c(n, p, ds);
+    for (int t = 0; t < n; t++) ds[t] = p[t] * (ds[t] - sum) * scale;
+}

@@ -33,6 +33,11 @@ void tvec_adamw(size_t n, float *p, float *m, float *v, const float *g, const un
 /* Sum of squares in double (16 partial sums in a fixed order), and x *= s. */
 double tvec_sumsq(size_t n, const float *x);
 void tvec_scale(size_t n, float *x, float s);
+/* Attention's rows: p = softmax(p scale) (scale > 0; the roundings of
+ * scaling, the max, subtracting it, exp, tvec_sum and times 1 / sum, done
+ * one after the other), and ds = p (ds - dot(p, ds)) scale. */
+void tvec_softmax_row(int n, float *p, float scale);
+void tvec_softmax_bwd_row(int n, const float *p, float *ds, float scale);
 /* The AVX2 versions, for the dispatcher. */
 void tvec_axpy_avx2(int n, float a, const float *x, float *y);
 float tvec_dot_avx2(int n, const float *x, const float *y);
@@ -46,4 +51,6 @@ void tvec_adamw_avx2(size_t n, float *p, float *m, float *v, const float *g, con
                      const tvec_adamw_k *k);
 double tvec_sumsq_avx2(size_t n, const float *x);
 void tvec_scale_avx2(size_t n, float *x, float s);
+void tvec_softmax_row_avx2(int n, float *p, float scale);
+void tvec_softmax_bwd_row_avx2(int n, const float *p, float *ds, float scale);
 #endif

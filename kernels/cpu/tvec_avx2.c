@@ -196,3 +196,48 @@ void tvec_scale_avx2(size_t n, float *x, float s) {
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vs));
     for (; i < n; i++) x[i] *= s;
 }
+
+/* Attention's softmax of row p[0..n): p = exp(p scale - max) / sum, with
+ * the roundings of the separate passes it replaces (scale, max, subtract,
+ * exp, tvec_sum's order, times 1 / sum): the same bits in two passes. */
+void tvec_softmax_row_avx2(int n, float *p, float scale) {
+    __m256 vs = _mm256_set1_ps(scale);
+    float mx = tvec_max_avx2(n, p) * scale;   /* scaling by scale > 0 keeps the largest the largest */
+    __m256 vm = _mm256_set1_ps(mx), s = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(p + i), vs), vm));
+        _mm256_storeu_ps(p + i, e);
+        s = _mm256_add_ps(s, e);
+    }
+    if (i < n) {
+        __m256i m = tail_mask(n - i);
+        __m256 e = exp8(_mm256_sub_ps(_mm256_mul_ps(_mm256_maskload_ps(p + i, m), vs), vm));
+        e = _mm256_and_ps(e, _mm256_castsi256_ps(m));
+        _mm256_maskstore_ps(p + i, m, e);
+        s = _mm256_add_ps(s, e);
+    }
+    float t[8];
+    _mm256_storeu_ps(t, s);
+    __m256 inv = _mm256_set1_ps(1.0f / (((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]))));
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(p + i, _mm256_mul_ps(_mm256_loadu_ps(p + i), inv));
+    if (i < n) {
+        __m256i m = tail_mask(n - i);
+        _mm256_maskstore_ps(p + i, m, _mm256_mul_ps(_mm256_maskload_ps(p + i, m), inv));
+    }
+}
+
+/* ds = p (ds - sum p ds) scale over [0, n) (attention's dS row). */
+void tvec_softmax_bwd_row_avx2(int n, const float *p, float *ds, float scale) {
+    __m256 sum = _mm256_set1_ps(tvec_dot_avx2(n, p, ds)), vs = _mm256_set1_ps(scale);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 d = _mm256_sub_ps(_mm256_loadu_ps(ds + i), sum);
+        _mm256_storeu_ps(ds + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(p + i), d), vs));
+    }
+    if (i < n) {
+        __m256i m = tail_mask(n - i);
+        __m256 d = _mm256_sub_ps(_mm256_maskload_ps(ds + i, m), sum);
+        _mm256_maskstore_ps(ds + i, m, _mm256_mul_ps(_mm256_mul_ps(_mm256_maskload_ps(p + i, m), d), vs));
+    }
+}
