@@ -1,6 +1,6 @@
 /* adamw: optimizer step, schedule and clipping (adamw.h). The update runs
- * element-wise over fixed slices of the pool, so it is the same whatever the
- * thread count. */
+ * element-wise over slices of the pool (kernels/cpu/tvec: SIMD with the
+ * scalar loop's roundings), so it is the same whatever the thread count. */
 #include "adamw.h"
 
 #include <math.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pool.h"
+#include "tvec.h"
 
 int adamw_init(adamw *o, const adamw_cfg *c, size_t n, const uint8_t *decay) {
     memset(o, 0, sizeof *o);
@@ -37,15 +38,10 @@ static void run(void *arg, int ith, int nth) {
     adamw *o = j->o;
     long lo, hi;
     pool_split((long)o->n, ith, nth, &lo, &hi);
-    float b1 = o->cfg.beta1, b2 = o->cfg.beta2, eps = o->cfg.eps;
-    float decay = 1.0f - j->lr * o->cfg.weight_decay, step = j->lr / j->bc1;
-    for (long i = lo; i < hi; i++) {
-        float g = j->g[i];
-        if (!o->decay || o->decay[i]) j->p[i] *= decay;
-        o->m[i] = b1 * o->m[i] + (1.0f - b1) * g;
-        o->v[i] = b2 * o->v[i] + (1.0f - b2) * g * g;
-        j->p[i] -= step * o->m[i] / (sqrtf(o->v[i]) / j->bc2sqrt + eps);
-    }
+    if (hi <= lo) return;
+    tvec_adamw_k k = { o->cfg.beta1, o->cfg.beta2, o->cfg.eps, 1.0f - j->lr * o->cfg.weight_decay, j->lr / j->bc1,
+                       j->bc2sqrt };
+    tvec_adamw((size_t)(hi - lo), j->p + lo, o->m + lo, o->v + lo, j->g + lo, o->decay ? o->decay + lo : NULL, &k);
 }
 
 void adamw_step(adamw *o, pool *p, float *params, const float *grads, float lr) {
@@ -65,12 +61,7 @@ float adamw_lr(int64_t s, int64_t warmup, int64_t total, float lr_max, float lr_
 }
 
 double adamw_clip(float *g, size_t n, double clip) {
-    double ss = 0.0;
-    for (size_t i = 0; i < n; i++) ss += (double)g[i] * g[i];
-    double norm = sqrt(ss);
-    if (clip > 0 && norm > clip) {
-        float s = (float)(clip / (norm + 1e-6));
-        for (size_t i = 0; i < n; i++) g[i] *= s;
-    }
+    double norm = sqrt(tvec_sumsq(n, g));
+    if (clip > 0 && norm > clip) tvec_scale(n, g, (float)(clip / (norm + 1e-6)));
     return norm;
 }

@@ -32,13 +32,13 @@ struct tfwd {
     float *logits;       /* (N, V) */
     float *row_loss;     /* (N) */
     float *lse;          /* (N) log-sum-exp of each row's logits */
-    float *xent_scratch; /* (threads, V) */
     int32_t *tokens, *targets;   /* (N) copies of the last forward's */
     /* backward scratch */
     float *dx, *dxn, *datt, *dq, *dk, *dv;  /* (N, D) x4, (N, KV) x2 */
     float *dh, *dg, *du;                    /* (N, F) */
     float *att_scratch;                     /* tops_attn_scratch */
     float *rope_cs;                         /* (T, head_dim/2, 2) tops_rope_table */
+    float *gemm_ws;                         /* tgemm_nt_ws_floats(N, D): x W^T into F or V columns */
     void *block;
     size_t bytes;
 };
@@ -60,7 +60,6 @@ static size_t carve(tfwd *f, char *base) {
     }
     TAKE(f->xL, N * D); TAKE(f->xnf, N * D); TAKE(f->rstdf, N);
     TAKE(f->logits, N * V); TAKE(f->row_loss, N); TAKE(f->lse, N);
-    TAKE(f->xent_scratch, (size_t)(f->pool ? pool_size(f->pool) : 1) * V);
     TAKE(f->tokens, N); TAKE(f->targets, N);
     TAKE(f->dx, N * D); TAKE(f->dxn, N * D); TAKE(f->datt, N * D); TAKE(f->dq, N * D);
     TAKE(f->dk, N * KV); TAKE(f->dv, N * KV);
@@ -68,6 +67,7 @@ static size_t carve(tfwd *f, char *base) {
     tops_attn at = { f->B, f->T, m->cfg.n_heads, m->cfg.n_kv_heads, m->head_dim, NULL };
     TAKE(f->att_scratch, tops_attn_scratch(&at, f->pool ? pool_size(f->pool) : 1));
     TAKE(f->rope_cs, T * (size_t)m->head_dim);
+    TAKE(f->gemm_ws, tgemm_nt_ws_floats(f->pool, f->N, m->cfg.dim));
 #undef TAKE
     return off;
 }
@@ -124,17 +124,17 @@ double tfwd_forward(tfwd *f, const int32_t *tokens, const int32_t *targets, int 
         tgemm_nt(p, N, D, D, a->att, ly->wo, 1.0f, a->xm);
         /* x_out = x_mid + w_down (silu(w_gate xn) * w_up xn), xn = rmsnorm(x_mid) */
         tops_rmsnorm_fwd(a->xn2, a->rstd2, a->xm, ly->ffn_norm, N, D, c->rms_eps);
-        tgemm_nt(p, N, F, D, a->xn2, ly->w_gate, 0.0f, a->g);
-        tgemm_nt(p, N, F, D, a->xn2, ly->w_up, 0.0f, a->u);
+        tgemm_nt_ws(p, N, F, D, a->xn2, ly->w_gate, 0.0f, a->g, f->gemm_ws);
+        tgemm_nt_ws(p, N, F, D, a->xn2, ly->w_up, 0.0f, a->u, f->gemm_ws);
         tops_swiglu_fwd(a->h, a->g, a->u, (size_t)N * F);
         memcpy(xout, a->xm, sizeof(float) * (size_t)N * D);
         tgemm_nt(p, N, D, F, a->h, ly->w_down, 1.0f, xout);
     }
     tops_rmsnorm_fwd(f->xnf, f->rstdf, f->xL, w->output_norm, N, D, c->rms_eps);
-    tgemm_nt(p, N, V, D, f->xnf, w->output, 0.0f, f->logits);
+    tgemm_nt_ws(p, N, V, D, f->xnf, w->output, 0.0f, f->logits, f->gemm_ws);
     /* the loss alone: the logits stay for tfwd_logits; the backward turns
      * them into gradients with the log-sum-exps kept here */
-    int n = tops_xent_fwd(p, f->logits, targets, N, V, f->row_loss, f->lse, f->xent_scratch);
+    int n = tops_xent_fwd(p, f->logits, targets, N, V, f->row_loss, f->lse);
     double sum = 0.0;
     for (int r = 0; r < N; r++) sum += f->row_loss[r];
     if (count) *count = n;

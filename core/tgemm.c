@@ -61,6 +61,7 @@ typedef struct job {
     const float *a, *b;
     float beta, *c;
     int impl;
+    float *ws;           /* NULL, or tgemm_nt_ws_floats: one slice a thread */
 } job;
 
 /* Rows of C per block of the split: the own kernels' tile height (no
@@ -68,6 +69,19 @@ typedef struct job {
 static int row_grain(int impl) {
     if (impl == TGEMM_BLAS) return 16;
     return sgemm_has_avx512() ? 14 : sgemm_has_simd() ? 6 : 16;
+}
+
+/* Floats of one thread's slice of the scratch: A's panels for the most
+ * rows a thread gets (pool_split's parts differ by one block at most). */
+static size_t ws_slice(int n, int k, int nth) {
+    int g = row_grain(TGEMM_OWN);
+    long blocks = (n + g - 1) / g, most = (blocks + nth - 1) / nth;
+    return (sgemm_apack_floats((int)(most * g), k) + 15) & ~(size_t)15;
+}
+
+size_t tgemm_nt_ws_floats(pool *p, int n, int k) {
+    int nth = p ? pool_size(p) : 1;
+    return (size_t)nth * ws_slice(n, k, nth);
 }
 
 static void run(void *arg, int ith, int nth) {
@@ -85,7 +99,8 @@ static void run(void *arg, int ith, int nth) {
         cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans,
                     rows, j->m, j->k, 1.0f, a, j->lda, j->b, j->ldb, j->beta, c, j->m);
     else
-        sgemm_f32(j->ta, j->tb, rows, j->m, j->k, a, j->lda, j->b, j->ldb, j->beta, c, j->m);
+        sgemm_f32_ws(j->ta, j->tb, rows, j->m, j->k, a, j->lda, j->b, j->ldb, j->beta, c, j->m,
+                     j->ws ? j->ws + (size_t)ith * ws_slice(j->n, j->k, nth) : NULL);
 }
 
 static void go(pool *p, job *j) {
@@ -96,16 +111,20 @@ static void go(pool *p, job *j) {
 }
 
 void tgemm_nt(pool *p, int n, int m, int k, const float *a, const float *b, float beta, float *c) {
-    job j = { false, true, n, m, k, k, k, a, b, beta, c, 0 };
+    tgemm_nt_ws(p, n, m, k, a, b, beta, c, NULL);
+}
+
+void tgemm_nt_ws(pool *p, int n, int m, int k, const float *a, const float *b, float beta, float *c, float *ws) {
+    job j = { false, true, n, m, k, k, k, a, b, beta, c, 0, ws };
     go(p, &j);
 }
 
 void tgemm_nn(pool *p, int n, int m, int k, const float *a, const float *b, float beta, float *c) {
-    job j = { false, false, n, m, k, k, m, a, b, beta, c, 0 };
+    job j = { false, false, n, m, k, k, m, a, b, beta, c, 0, NULL };
     go(p, &j);
 }
 
 void tgemm_tn(pool *p, int n, int m, int k, const float *a, const float *b, float beta, float *c) {
-    job j = { true, false, n, m, k, n, m, a, b, beta, c, 0 };
+    job j = { true, false, n, m, k, n, m, a, b, beta, c, 0, NULL };
     go(p, &j);
 }

@@ -17,6 +17,7 @@
 #ifndef TGEMM_H
 #define TGEMM_H
 #include <stdbool.h>
+#include <stddef.h>
 
 struct pool;
 
@@ -31,4 +32,11 @@ const char *tgemm_blas_core(void);
 void tgemm_nt(struct pool *p, int n, int m, int k, const float *a, const float *b, float beta, float *c);
 void tgemm_nn(struct pool *p, int n, int m, int k, const float *a, const float *b, float beta, float *c);
 void tgemm_tn(struct pool *p, int n, int m, int k, const float *a, const float *b, float beta, float *c);
+/* tgemm_nt with scratch (NULL: none) of tgemm_nt_ws_floats(p, n, k) floats,
+ * for wide outputs (m > 384: the vocabulary): the own AVX-512 kernel then
+ * packs each thread's rows of A once instead of once per 384 columns of C.
+ * The same bits as tgemm_nt. Allocate it once per run (tfwd does). */
+size_t tgemm_nt_ws_floats(struct pool *p, int n, int k);
+void tgemm_nt_ws(struct pool *p, int n, int m, int k, const float *a, const float *b, float beta, float *c,
+                 float *ws);
 #endif

@@ -75,21 +75,13 @@ void tops_rope_bwd(float *dx, int n, int T, int n_heads, int head_dim, const flo
     rope(dx, n, T, n_heads, head_dim, cs, -1.0f);
 }
 
-void tops_swiglu_fwd(float *h, const float *g, const float *u, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        float s = 1.0f / (1.0f + expf(-g[i]));
-        h[i] = g[i] * s * u[i];
-    }
-}
+/* Vectorised in kernels/cpu/tvec (element by element: a value's result does
+ * not depend on its place in the call). */
+void tops_swiglu_fwd(float *h, const float *g, const float *u, size_t n) { tvec_swiglu_fwd(n, h, g, u); }
 
 /* silu(g) = g s(g), silu' = s (1 + g (1 - s)). */
 void tops_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        float s = 1.0f / (1.0f + expf(-g[i]));
-        float si = g[i] * s;
-        dg[i] = dh[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
-        du[i] = dh[i] * si;
-    }
+    tvec_swiglu_bwd(n, dg, du, dh, g, u);
 }
 
 /* ---- attention ----
@@ -127,12 +119,7 @@ static void attn_fwd_item(const attn_job *j, int b, int h) {
                   P + (size_t)r0 * T, T);
         for (int i = r0; i < r1; i++) {
             float *p = P + (size_t)i * T;
-            for (int t = 0; t <= i; t++) p[t] *= scale;
-            float mx = tvec_max(i + 1, p);
-            for (int t = 0; t <= i; t++) p[t] -= mx;
-            vd_exp_f32(p, i + 1);
-            float inv = 1.0f / tvec_sum(i + 1, p);
-            for (int t = 0; t <= i; t++) p[t] *= inv;
+            tvec_softmax_row(i + 1, p, scale);
             memset(p + i + 1, 0, sizeof(float) * (size_t)(T - i - 1));
         }
         sgemm_f32(false, false, r1 - r0, hd, r1, P + (size_t)r0 * T, T, vb, (int)ks, 0.0f, ob + (size_t)r0 * qs,
@@ -177,8 +164,7 @@ static void attn_bwd_item(const attn_job *j, int b, int g, float *dS) {
             for (int i = r0; i < r1; i++) {
                 const float *p = P + (size_t)i * T;
                 float *ds = dS + (size_t)i * T;
-                float sum = tvec_dot(i + 1, p, ds);
-                for (int t = 0; t <= i; t++) ds[t] = p[t] * (ds[t] - sum) * scale;   /* scale dS */
+                tvec_softmax_bwd_row(i + 1, p, ds, scale);   /* scale dS */
                 memset(ds + i + 1, 0, sizeof(float) * (size_t)(T - i - 1));
             }
             sgemm_f32(false, false, r1 - r0, hd, r1, dS + (size_t)r0 * T, T, kb, (int)ks, 0.0f,
@@ -221,12 +207,15 @@ void tops_attn_bwd(pool *p, const tops_attn *a, float *dq, float *dk, float *dv,
 }
 
 /* ---- cross-entropy ----
- * exp through vd_exp_f32 (vecdot.h: the SIMD exp, each value's result
- * independent of its place), row max and sum through tvec. */
+ * Softmax cross-entropy fused over the vocabulary: the forward reads a row
+ * twice (its max, then the sum of exp(l - max) in registers: no copy, the
+ * logits stay as they are for tfwd_logits); the backward turns the row into
+ * its gradient in place in one pass, exp(l - lse) scale, then subtracts
+ * scale at the target. exp is vd_exp_f32's (kernels/cpu/vexp_avx2.h). */
 
 typedef struct xent_job {
     const float *logits;
-    float *grad, *row_loss, *lse, *scratch, scale;
+    float *grad, *row_loss, *lse, scale;
     const int32_t *targets;
     int n, V;
 } xent_job;
@@ -235,23 +224,19 @@ static void xent_fwd_run(void *arg, int ith, int nth) {
     xent_job *j = arg;
     long lo, hi;
     pool_split(j->n, ith, nth, &lo, &hi);
-    float *row = j->scratch + (size_t)ith * j->V;
     for (long r = lo; r < hi; r++) {
         const float *l = j->logits + (size_t)r * j->V;
         int32_t t = j->targets[r];
         if (t < 0) { j->row_loss[r] = 0.0f; j->lse[r] = 0.0f; continue; }
         float mx = tvec_max(j->V, l);
-        for (int i = 0; i < j->V; i++) row[i] = l[i] - mx;
-        vd_exp_f32(row, j->V);
-        j->lse[r] = logf(tvec_sum(j->V, row)) + mx;
+        j->lse[r] = logf(tvec_sumexp(j->V, l, mx)) + mx;
         j->row_loss[r] = j->lse[r] - l[t];
     }
 }
 
 int tops_xent_fwd(pool *p, const float *logits, const int32_t *targets, int n, int V, float *row_loss,
-                  float *lse, float *scratch) {
-    xent_job j = { .logits = logits, .row_loss = row_loss, .lse = lse, .scratch = scratch, .targets = targets,
-                   .n = n, .V = V };
+                  float *lse) {
+    xent_job j = { .logits = logits, .row_loss = row_loss, .lse = lse, .targets = targets, .n = n, .V = V };
     if (p) pool_run(p, xent_fwd_run, &j);
     else xent_fwd_run(&j, 0, 1);
     int count = 0;
@@ -267,14 +252,7 @@ static void xent_bwd_run(void *arg, int ith, int nth) {
         float *l = j->grad + (size_t)r * j->V;
         int32_t t = j->targets[r];
         if (t < 0) { memset(l, 0, sizeof(float) * (size_t)j->V); continue; }
-        float m = j->lse[r];
-        /* by L1-sized pieces: the row (128 KB at 32000) goes through memory once */
-        for (int c0 = 0; c0 < j->V; c0 += 1024) {
-            int c1 = c0 + 1024 < j->V ? c0 + 1024 : j->V;
-            for (int i = c0; i < c1; i++) l[i] -= m;
-            vd_exp_f32(l + c0, c1 - c0);
-            for (int i = c0; i < c1; i++) l[i] *= j->scale;
-        }
+        tvec_expscale(j->V, l, j->lse[r], j->scale);
         l[t] -= j->scale;
     }
 }

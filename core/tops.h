@@ -52,11 +52,11 @@ void tops_attn_bwd(struct pool *p, const tops_attn *a, float *dq, float *dk, flo
 
 /* Cross-entropy of logits (n, V) against targets (n; < 0: no loss there).
  * Forward: row_loss (n) gets each row's loss (0 where ignored) and lse (n)
- * its log-sum-exp; scratch holds V floats per thread (nth). Returns the
+ * its log-sum-exp (two reads of each row, the logits unchanged). Returns the
  * number of counted rows. Backward: replaces the logits by
  * d(scale * sum of losses)/dlogits, from the forward's lse. */
 int tops_xent_fwd(struct pool *p, const float *logits, const int32_t *targets, int n, int V, float *row_loss,
-                  float *lse, float *scratch);
+                  float *lse);
 void tops_xent_bwd(struct pool *p, float *logits, const int32_t *targets, const float *lse, int n, int V,
                    float scale);
 

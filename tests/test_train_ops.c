@@ -13,6 +13,7 @@
 #include "sgemm.h"
 #include "tgemm.h"
 #include "tops.h"
+#include "tvec.h"
 
 static uint64_t rs = 88172645463325252ull;
 static double urand(void) {   /* xorshift64, uniform in (-1, 1) */
@@ -292,9 +293,9 @@ static void test_xent(void) {
     fill(c.l, XN * XV, 4, 0);
     double gl[XN * XV];
     numgrad(xe_loss, &c, c.l, XN * XV, gl);
-    float l[XN * XV], rl[XN], lse[XN], scratch[XV];
+    float l[XN * XV], rl[XN], lse[XN];
     to_f(l, c.l, XN * XV);
-    int n = tops_xent_fwd(NULL, l, c.t, XN, XV, rl, lse, scratch);
+    int n = tops_xent_fwd(NULL, l, c.t, XN, XV, rl, lse);
     tops_xent_bwd(NULL, l, c.t, lse, XN, XV, 1.0f);
     CHECK(n == 3, "counted %d rows", n);
     CHECK(rel_err(l, gl, XN * XV) < 1e-5, "xent dlogits: %g", rel_err(l, gl, XN * XV));
@@ -351,6 +352,21 @@ static void test_gemm(pool *pl, int impl) {
     tgemm_nt(NULL, n, m, k, a, b, 0.0f, c2);
     CHECK(memcmp(c1, c2, sizeof(float) * n * m) == 0, "beta 0 overwrites");
     free(a); free(at); free(b); free(bt); free(c1); free(c2); free(ref);
+    /* x W^T into more than 384 columns with the scratch (A packed once a
+     * thread): the same bits as without, on 1 thread and on the pool */
+    const int wn = 61, wm = 800, wk = 45;
+    float *wa = malloc(sizeof(float) * wn * wk), *wb = malloc(sizeof(float) * wm * wk);
+    float *w1 = malloc(sizeof(float) * wn * wm), *w2 = malloc(sizeof(float) * wn * wm);
+    float *wsp = malloc(sizeof(float) * tgemm_nt_ws_floats(pl, wn, wk));
+    float *ws1 = malloc(sizeof(float) * tgemm_nt_ws_floats(NULL, wn, wk));
+    for (int i = 0; i < wn * wk; i++) wa[i] = (float)urand();
+    for (int i = 0; i < wm * wk; i++) wb[i] = (float)urand();
+    tgemm_nt(NULL, wn, wm, wk, wa, wb, 0.0f, w1);
+    tgemm_nt_ws(pl, wn, wm, wk, wa, wb, 0.0f, w2, wsp);
+    CHECK(impl != TGEMM_OWN || memcmp(w1, w2, sizeof(float) * wn * wm) == 0, "wide x W^T with scratch, pool");
+    tgemm_nt_ws(NULL, wn, wm, wk, wa, wb, 0.0f, w2, ws1);
+    CHECK(memcmp(w1, w2, sizeof(float) * wn * wm) == 0, "wide x W^T with scratch, 1 thread");
+    free(wa); free(wb); free(w1); free(w2); free(wsp); free(ws1);
     tgemm_set_impl(TGEMM_AUTO);
 }
 
@@ -358,18 +374,21 @@ static void test_gemm(pool *pl, int impl) {
  * all four transpose pairs, padded leading dimensions and beta 0, 1, 0.5:
  * AVX-512 and AVX2 sum in the same order (bitwise equal), both within 1e-4
  * of a float64 product. */
-static void test_sgemm_kernels(void) {
+static void test_sgemm_kernels(int n) {
     if (!sgemm_has_simd()) return;
-    const int m = 131, n = 437, k = 803, pad = 5;   /* edges: 5 rows, 21 columns */
+    /* edges: 5 rows; n % 32 columns (437: 21, the full kernel; 400: 16 and
+     * 392: 8, the narrow one) */
+    const int m = 131, k = 803, pad = 5;
     const int lda_n = k + pad, lda_t = m + pad, ldb_n = n + pad, ldb_t = k + pad, ldc = n + 3;
     size_t asz = (size_t)(m > k ? m : k) * (size_t)(lda_n > lda_t ? lda_n : lda_t);
     size_t bsz = (size_t)(n > k ? n : k) * (size_t)(ldb_n > ldb_t ? ldb_n : ldb_t);
     float *a = malloc(sizeof(float) * asz), *b = malloc(sizeof(float) * bsz);
     float *c1 = malloc(sizeof(float) * m * ldc), *c2 = malloc(sizeof(float) * m * ldc);
+    float *c3 = malloc(sizeof(float) * m * ldc), *ws = malloc(sizeof(float) * sgemm_apack_floats(m, k));
     for (size_t i = 0; i < asz; i++) a[i] = (float)urand();
     for (size_t i = 0; i < bsz; i++) b[i] = (float)urand();
     const float betas[3] = { 0.0f, 1.0f, 0.5f };
-    int ok_eq = 1, ok_ref = 1;
+    int ok_eq = 1, ok_ref = 1, ok_ws = 1;
     for (int t = 0; t < 4; t++) {
         bool ta = t & 1, tb = t & 2;
         int lda = ta ? lda_t : lda_n, ldb = tb ? ldb_t : ldb_n;
@@ -379,6 +398,10 @@ static void test_sgemm_kernels(void) {
         else sgemm_f32(ta, tb, m, n, k, a, lda, b, ldb, beta, c1, ldc);
         sgemm_f32_avx2(ta, tb, m, n, k, a, lda, b, ldb, beta, c2, ldc);
         if (memcmp(c1, c2, sizeof(float) * m * ldc) != 0) ok_eq = 0;
+        /* n > 384: with scratch, all of A packed once (ic blocks of 112 side by side) */
+        for (int i = 0; i < m * ldc; i++) c3[i] = 0.25f * (float)(i % 7) - 0.5f;
+        sgemm_f32_ws(ta, tb, m, n, k, a, lda, b, ldb, beta, c3, ldc, ws);
+        if (memcmp(c1, c3, sizeof(float) * m * ldc) != 0) ok_ws = 0;
         for (int i = 0; i < m; i += 13)   /* a sample of rows against float64 */
             for (int j = 0; j < ldc; j++) {
                 double s = 0.25 * ((i * ldc + j) % 7) - 0.5;
@@ -391,9 +414,74 @@ static void test_sgemm_kernels(void) {
                 if (fabs(c1[i * ldc + j] - s) > 1e-4 * (1 + fabs(s))) ok_ref = 0;
             }
     }
-    CHECK(ok_eq, "sgemm: the %s kernel and the AVX2 one differ", sgemm_isa());
-    CHECK(ok_ref, "sgemm: %s kernel off the float64 product (or wrote outside C's n columns)", sgemm_isa());
-    free(a); free(b); free(c1); free(c2);
+    CHECK(ok_eq, "sgemm n %d: the %s kernel and the AVX2 one differ", n, sgemm_isa());
+    CHECK(ok_ref, "sgemm n %d: %s kernel off the float64 product (or wrote outside C's n columns)", n, sgemm_isa());
+    CHECK(ok_ws, "sgemm n %d: with an A-panel scratch the %s kernel differs", n, sgemm_isa());
+    free(a); free(b); free(c1); free(c2); free(c3); free(ws);
+}
+
+/* The vectorised element-wise loops (kernels/cpu/tvec): a value's result
+ * does not depend on its place in the call or on the pool's split (tails go
+ * through the same code), AdamW gives the scalar loop's bits, the sum of
+ * squares its documented order. */
+static void test_elementwise(pool *pl) {
+    enum { EN = 37 };
+    float g[EN], u[EN], dh[EN], h[EN], dg[EN], du[EN], one, d1, d2;
+    for (int i = 0; i < EN; i++) g[i] = (float)(4 * urand()), u[i] = (float)urand(), dh[i] = (float)urand();
+    tvec_swiglu_fwd(EN, h, g, u);
+    tvec_swiglu_bwd(EN, dg, du, dh, g, u);
+    int same = 1;
+    double e = 0;
+    for (int i = 0; i < EN; i++) {
+        tvec_swiglu_fwd(1, &one, g + i, u + i);
+        tvec_swiglu_bwd(1, &d1, &d2, dh + i, g + i, u + i);
+        if (memcmp(&one, h + i, 4) || memcmp(&d1, dg + i, 4) || memcmp(&d2, du + i, 4)) same = 0;
+        double s = 1 / (1 + exp(-(double)g[i]));
+        e = fmax(e, fabs(h[i] - g[i] * s * u[i]) / (1e-3 + fabs(g[i] * s * u[i])));
+    }
+    CHECK(same, "swiglu: a value alone differs from the same value inside a call");
+    CHECK(e < 1e-6, "swiglu forward off float64: %g", e);
+    /* AdamW: pool vs one thread, and both vs the scalar loop written out */
+    adamw_cfg cfg = { 0.9f, 0.95f, 1e-8f, 0.1f };
+    uint8_t dec[EN];
+    for (int i = 0; i < EN; i++) dec[i] = i % 3 != 0;
+    adamw o1, o2;
+    float p1[EN], p2[EN], p3[EN], m3[EN] = { 0 }, v3[EN] = { 0 };
+    for (int i = 0; i < EN; i++) p1[i] = p2[i] = p3[i] = (float)urand();
+    CHECK(adamw_init(&o1, &cfg, EN, dec) == 0 && adamw_init(&o2, &cfg, EN, dec) == 0, "adamw init");
+    for (int step = 1; step <= 3; step++) {
+        for (int i = 0; i < EN; i++) dh[i] = (float)urand();
+        adamw_step(&o1, NULL, p1, dh, 1e-2f);
+        adamw_step(&o2, pl, p2, dh, 1e-2f);
+        float bc1 = (float)(1.0 - pow(0.9f, step)), bc2 = (float)sqrt(1.0 - pow(0.95f, step));
+        float decay = 1.0f - 1e-2f * 0.1f, st = 1e-2f / bc1;
+        for (int i = 0; i < EN; i++) {
+            if (dec[i]) p3[i] *= decay;
+            m3[i] = 0.9f * m3[i] + (1.0f - 0.9f) * dh[i];
+            v3[i] = 0.95f * v3[i] + (1.0f - 0.95f) * dh[i] * dh[i];
+            p3[i] -= st * m3[i] / (sqrtf(v3[i]) / bc2 + 1e-8f);
+        }
+    }
+    CHECK(memcmp(p1, p2, sizeof p1) == 0 && memcmp(o1.m, o2.m, sizeof m3) == 0 && memcmp(o1.v, o2.v, sizeof v3) == 0,
+          "adamw: the pool's split changes the result");
+    CHECK(memcmp(p1, p3, sizeof p1) == 0 && memcmp(o1.m, m3, sizeof m3) == 0 && memcmp(o1.v, v3, sizeof v3) == 0,
+          "adamw: not the scalar loop's bits");
+    adamw_fini(&o1);
+    adamw_fini(&o2);
+    /* sum of squares: 16 partial sums, lane l of accumulator q = element 16 i + 4 q + l */
+    enum { QN = 1000 + 5 };
+    float *x = malloc(sizeof(float) * QN);
+    for (int i = 0; i < QN; i++) x[i] = (float)urand();
+    double acc[16] = { 0 }, t[4];
+    int i = 0;
+    for (; i + 16 <= QN; i += 16)
+        for (int j = 0; j < 16; j++) acc[j] += (double)x[i + j] * x[i + j];
+    for (int l = 0; l < 4; l++) t[l] = (acc[l] + acc[4 + l]) + (acc[8 + l] + acc[12 + l]);
+    double want = (t[0] + t[1]) + (t[2] + t[3]);
+    for (; i < QN; i++) want += (double)x[i] * x[i];
+    double got = tvec_sumsq(QN, x);
+    CHECK(memcmp(&got, &want, sizeof got) == 0, "sumsq: %.17g, the documented order gives %.17g", got, want);
+    free(x);
 }
 
 static void test_schedule(void) {
@@ -420,7 +508,10 @@ int main(void) {
     test_embed();
     test_gemm(pl, TGEMM_OWN);
     test_gemm(pl, TGEMM_BLAS);
-    test_sgemm_kernels();
+    test_sgemm_kernels(437);
+    test_sgemm_kernels(400);
+    test_sgemm_kernels(392);
+    test_elementwise(pl);
     test_schedule();
     pool_destroy(pl);
     return check_done();

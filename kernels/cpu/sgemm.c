@@ -40,12 +40,17 @@ void sgemm_f32_portable(bool ta, bool tb, int m, int n, int k, const float *a, i
         }
 }
 
-void sgemm_f32(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-               float beta, float *c, int ldc) {
+void sgemm_f32_ws(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                  float beta, float *c, int ldc, float *apack) {
     static atomic_int isa = -1;   /* every thread computes the same answer */
     if (isa < 0) isa = sgemm_has_avx512() ? 2 : sgemm_has_simd() ? 1 : 0;
     if (m <= 0 || n <= 0) return;
-    if (isa == 2) sgemm_f32_avx512(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+    if (isa == 2) sgemm_f32_avx512_ws(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, apack);
     else if (isa == 1) sgemm_f32_avx2(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
     else sgemm_f32_portable(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+}
+
+void sgemm_f32(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+               float beta, float *c, int ldc) {
+    sgemm_f32_ws(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, NULL);
 }

@@ -11,6 +11,7 @@
 #ifndef SGEMM_H
 #define SGEMM_H
 #include <stdbool.h>
+#include <stddef.h>
 
 /* True when the AVX2/FMA kernel runs on this CPU (else a portable loop). */
 bool sgemm_has_simd(void);
@@ -20,10 +21,19 @@ bool sgemm_has_avx512(void);
 const char *sgemm_isa(void);
 void sgemm_f32(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                float beta, float *c, int ldc);
+/* The same, with apack: NULL, or room for sgemm_apack_floats(m, k) floats
+ * that the AVX-512 kernel packs all of A into once when C is wider than one
+ * block of B (n > 384: x W^T at a vocabulary), instead of once per block.
+ * The same bits as sgemm_f32 either way; other kernels ignore it. */
+size_t sgemm_apack_floats(int m, int k);
+void sgemm_f32_ws(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                  float beta, float *c, int ldc, float *apack);
 /* The kernels, exported for the dispatcher and for tests and benchmarks that
  * compare them (call the SIMD ones only where the CPU has the ISA). */
 void sgemm_f32_avx512(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                       float beta, float *c, int ldc);
+void sgemm_f32_avx512_ws(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                         float beta, float *c, int ldc, float *apack);
 void sgemm_f32_avx2(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                     float beta, float *c, int ldc);
 void sgemm_f32_portable(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,

@@ -67,7 +67,7 @@ static void transpose16(const float *src, size_t ld, float *dst, size_t ldd) {
  * first); its 2 floats past each 14-float row are rewritten by the next row,
  * the scalar tail or the next panel, in that order, or land in the
  * buffer's slack. */
-static void pack_a(bool ta, const float *a, int lda, int mc, int kc, int rows, float *dst) {
+__attribute__((noinline)) static void pack_a(bool ta, const float *a, int lda, int mc, int kc, int rows, float *dst) {
     if (ta) {   /* rows of the source are p: each one's mc floats go to every panel in turn */
         int np = (mc + MR - 1) / MR, last = mc - (np - 1) * MR;
         __mmask16 full = (__mmask16)((1u << MR) - 1), lm = (__mmask16)((1u << last) - 1);
@@ -105,11 +105,17 @@ static void pack_a(bool ta, const float *a, int lda, int mc, int kc, int rows, f
 
 /* B block (kc, nc) into panels of NR columns: panel[p * NR + j] = B(p, j).
  * Transposed sources (tb: B(p, j) = b[j * ldb + p]) go 16 x 16 at a time. */
-static void pack_b(bool tb, const float *b, int ldb, int kc, int nc, float *dst) {
+__attribute__((noinline)) static void pack_b(bool tb, const float *b, int ldb, int kc, int nc, float *dst) {
     for (int j0 = 0; j0 < nc; j0 += NR) {
         int nr = nc - j0 < NR ? nc - j0 : NR;
         if (nr < NR) memset(dst, 0, sizeof(float) * (size_t)kc * NR);
-        if (!tb) {
+        if (!tb && nr == NR) {   /* two vector copies a row (memcpy calls cost more than the copy) */
+            for (int p = 0; p < kc; p++) {
+                const float *src = b + (size_t)p * ldb + j0;
+                _mm512_storeu_ps(dst + p * NR, _mm512_loadu_ps(src));
+                _mm512_storeu_ps(dst + p * NR + 16, _mm512_loadu_ps(src + 16));
+            }
+        } else if (!tb) {
             for (int p = 0; p < kc; p++) memcpy(dst + p * NR, b + (size_t)p * ldb + j0, sizeof(float) * (size_t)nr);
         } else {
             int j = 0, p16 = kc / 16 * 16;
@@ -131,7 +137,7 @@ static void pack_b(bool tb, const float *b, int ldb, int kc, int nc, float *dst)
 /* C (mr, nr) += Ap (kc, MR panel) * Bp (kc, NR panel); with fresh, C is
  * not read: it gets 0 + the sum (the same bits as adding to zeros: -0
  * becomes +0), for beta = 0's first k block. */
-static void kernel(int kc, const float *ap, const float *bp, float *c, int ldc, int mr, int nr, bool fresh) {
+__attribute__((noinline)) static void kernel(int kc, const float *ap, const float *bp, float *c, int ldc, int mr, int nr, bool fresh) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
     __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     __m512 c80 = c00, c81 = c00, c90 = c00, c91 = c00, ca0 = c00, ca1 = c00, cb0 = c00, cb1 = c00;
@@ -175,8 +181,46 @@ static void kernel(int kc, const float *ap, const float *bp, float *c, int ldc, 
     }
 }
 
-void sgemm_f32_avx512(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                      float beta, float *c, int ldc) {
+/* The kernel for a panel with at most 16 columns in use (nr <= 16: the
+ * last panel of a 48-wide attention head): only the first vector of B, 14
+ * FMAs a step instead of 28 with half of them on padding. Per element of C
+ * the same FMAs in the same order as kernel(): the same bits. */
+__attribute__((noinline)) static void kernel16(int kc, const float *ap, const float *bp, float *c, int ldc, int mr,
+                                               int nr, bool fresh) {
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0;
+    __m512 c7 = c0, c8 = c0, c9 = c0, ca = c0, cb = c0, cc = c0, cd = c0;
+#define ROW(r, i) c##r = _mm512_fmadd_ps(_mm512_set1_ps(ap[i]), b0, c##r);
+    for (int p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_loadu_ps(bp);
+        ROW(0, 0) ROW(1, 1) ROW(2, 2) ROW(3, 3) ROW(4, 4) ROW(5, 5) ROW(6, 6)
+        ROW(7, 7) ROW(8, 8) ROW(9, 9) ROW(a, 10) ROW(b, 11) ROW(c, 12) ROW(d, 13)
+        ap += MR;
+        bp += NR;
+    }
+#undef ROW
+    __m512 acc[MR] = { c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, ca, cb, cc, cd };
+    __mmask16 m0 = (__mmask16)((1u << nr) - 1);
+    for (int i = 0; i < mr; i++) {
+        float *ci = c + (size_t)i * ldc;
+        _mm512_mask_storeu_ps(ci, m0, _mm512_add_ps(fresh ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m0, ci), acc[i]));
+    }
+}
+
+/* One tile: the narrow kernel where at most 16 columns are in use. */
+static inline void tile(int kc, const float *ap, const float *bp, float *c, int ldc, int mr, int nr, bool fresh) {
+    if (nr <= 16) kernel16(kc, ap, bp, c, ldc, mr, nr, fresh);
+    else kernel(kc, ap, bp, c, ldc, mr, nr, fresh);
+}
+
+size_t sgemm_apack_floats(int m, int k) {
+    int nkb = (k + KC - 1) / KC;
+    int kb = nkb ? ((k + nkb - 1) / nkb + 7) / 8 * 8 : 0;
+    if (kb > KC) kb = KC;
+    return (size_t)((m + MR - 1) / MR) * MR * (size_t)kb + 16;   /* slack: transpose16 */
+}
+
+void sgemm_f32_avx512_ws(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                         float beta, float *c, int ldc, float *apack) {
     _Alignas(64) float ap[MC * KC + 16];   /* slack: transpose16 */
     _Alignas(64) float bp[KC * NC];
     /* equal k blocks (a multiple of 8), cut exactly as sgemm_avx2.c cuts them */
@@ -189,6 +233,30 @@ void sgemm_f32_avx512(bool ta, bool tb, int m, int n, int k, const float *a, int
     if (beta != 0.0f && beta != 1.0f)
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++) c[(size_t)i * ldc + j] *= beta;
+    if (apack && n > NC) {
+        /* Wide C (x W^T at a 32000-token vocabulary): all of A's panels for
+         * a k block are packed once into the caller's buffer and meet every
+         * NC block of B, instead of being packed again for each (n / NC
+         * times). Per element of C the same k blocks in the same order: the
+         * same bits as below. */
+        for (int pc = 0; pc < k; pc += kb) {
+            int kc = k - pc < kb ? k - pc : kb;
+            for (int ic = 0; ic < m; ic += MC) {
+                int mc = m - ic < MC ? m - ic : MC;
+                pack_a(ta, ta ? a + (size_t)pc * lda + ic : a + (size_t)ic * lda + pc, lda, mc, kc, m - ic,
+                       apack + (size_t)ic * kc);
+            }
+            for (int jc = 0; jc < n; jc += NC) {
+                int nc = n - jc < NC ? n - jc : NC;
+                pack_b(tb, tb ? b + (size_t)jc * ldb + pc : b + (size_t)pc * ldb + jc, ldb, kc, nc, bp);
+                for (int ir = 0; ir < m; ir += MR)
+                    for (int jr = 0; jr < nc; jr += NR)
+                        tile(kc, apack + (size_t)ir * kc, bp + (size_t)jr * kc, c + (size_t)ir * ldc + jc + jr,
+                               ldc, m - ir < MR ? m - ir : MR, nc - jr < NR ? nc - jr : NR, beta == 0.0f && pc == 0);
+            }
+        }
+        return;
+    }
     for (int jc = 0; jc < n; jc += NC) {
         int nc = n - jc < NC ? n - jc : NC;
         for (int pc = 0; pc < k; pc += kb) {
@@ -199,10 +267,15 @@ void sgemm_f32_avx512(bool ta, bool tb, int m, int n, int k, const float *a, int
                 pack_a(ta, ta ? a + (size_t)pc * lda + ic : a + (size_t)ic * lda + pc, lda, mc, kc, m - ic, ap);
                 for (int ir = 0; ir < mc; ir += MR)
                     for (int jr = 0; jr < nc; jr += NR)
-                        kernel(kc, ap + (size_t)ir * kc, bp + (size_t)jr * kc,
+                        tile(kc, ap + (size_t)ir * kc, bp + (size_t)jr * kc,
                                c + (size_t)(ic + ir) * ldc + jc + jr, ldc,
                                mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR, beta == 0.0f && pc == 0);
             }
         }
     }
+}
+
+void sgemm_f32_avx512(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                      float beta, float *c, int ldc) {
+    sgemm_f32_avx512_ws(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, NULL);
 }
