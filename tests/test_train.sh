@@ -68,6 +68,11 @@ check "recipe 3: the probe fine-tuned" grep -q '^fine-tuned 1 steps' "$T/r3.out"
 check "recipe 3: B.run's adaptive run matches the schedule" grep -q '^held-out, 1 instances.*agreed with the replayed schedule on 1 of 1' "$T/r3.out"
 check "recipe 3: both probes measured" sh -c "grep -q '^untrained probe: .*AUROC' '$T/r3.out' && grep -q '^trained probe: .*AUROC' '$T/r3.out'"
 check "recipe 3: every label group answers No in its label's share (no right sample: all No)" grep -q '^labels: .*0% correct.*examples, 100% answer No' "$T/r3.out"
+# the LABEL=correct diagnostic: " No" exactly for a right response (none here: no probe example answers No)
+check "recipe 3, LABEL correct, runs (toy size)" sh -c "'$L' run -w '$T/r3' '$R/docs/recipes/selfeval_probe.lua' 2 2 1 1 2 0.9 trained 0 correct >'$T/r3c.out' 2>&1"
+check "recipe 3, LABEL correct: No exactly for right responses" grep -q '^labels: .* 0% correct.*examples, 0% answer No' "$T/r3c.out"
+check "recipe 3, LABEL correct: the trained probe measured" grep -q '^trained probe: .*AUROC' "$T/r3c.out"
+check "recipe 3: the adaptive run's samples by difficulty" grep -q '^  trained probe adaptive, threshold 0.90, difficulty 2 (1 instances): .* samples on average; one sample' "$T/r3c.out"
 
 # bad input
 # optimizer settings: each named with its allowed range (a usage error: exit 2), on the command line and in lab.train

@@ -40,7 +40,8 @@
 --     reaches a threshold), run by plugins/lib/bestofn.lua's B.run. Sample k
 --     has the same seed in every mode, so the adaptive result at every
 --     threshold follows from the plain run's scores; the script checks that
---     for THRESHOLD against B.run's own adaptive run. AUROC twice: over all
+--     for THRESHOLD against B.run's own adaptive run, and at THRESHOLD
+--     prints the samples used and solved by difficulty. AUROC twice: over all
 --     samples (right against wrong), and within an instance (pairs of a
 --     right and a wrong sample of the same instance: what picking needs).
 lab.budget{ seconds = 14400 }
@@ -216,10 +217,11 @@ if WHICH ~= "untrained" then
 end
 for _, pr in ipairs(probes) do
   pr.no = pr.m:tokenize(" No", { context = true })   -- as lab.train tokenizes a completion
-  pr.st = { probe = 0, sum_ok = 0, sum_bad = 0, all = {}, win_in = 0, n_in = 0, ad = {}, lab = {} }
+  pr.st = { probe = 0, sum_ok = 0, sum_bad = 0, all = {}, win_in = 0, n_in = 0, ad = {}, lab = {}, by_d = {} }
   for _, th in ipairs(THS) do pr.st.ad[th] = { ok = 0, drawn = 0 } end
 end
 local first, oracle, n_ok, n_all, checked = 0, 0, 0, 0, 0
+local by_d = {}   -- per difficulty: instances, one sample right, any of N right
 local t2 = lab.now()
 for k = 1, N_EVAL do
   local inst = T.generate(1000000 + k, 1 + k % 3)
@@ -241,6 +243,11 @@ for k = 1, N_EVAL do
   end
   if res.candidates[1].ok then first = first + 1 end
   if any then oracle = oracle + 1 end
+  local d = inst.difficulty
+  by_d[d] = by_d[d] or { n = 0, first = 0, oracle = 0 }
+  by_d[d].n = by_d[d].n + 1
+  by_d[d].first = by_d[d].first + (res.candidates[1].ok and 1 or 0)
+  by_d[d].oracle = by_d[d].oracle + (any and 1 or 0)
   for i, pr in ipairs(probes) do
     local st, score = pr.st, function(c) return c.scores[i] end
     local w = adaptive(res.candidates, score, 2)
@@ -261,6 +268,11 @@ for k = 1, N_EVAL do
       local aw, drawn = adaptive(res.candidates, score, th)
       st.ad[th].ok = st.ad[th].ok + (aw.ok and 1 or 0)
       st.ad[th].drawn = st.ad[th].drawn + drawn
+      if th == THRESHOLD then   -- samples used and solved, by the instance's difficulty
+        local b = st.by_d[d] or { ok = 0, drawn = 0 }
+        st.by_d[d] = b
+        b.ok, b.drawn = b.ok + (aw.ok and 1 or 0), b.drawn + drawn
+      end
     end
   end
   -- B.run's own adaptive run at THRESHOLD (by the last probe) draws the same
@@ -302,6 +314,17 @@ for _, pr in ipairs(probes) do
   for _, th in ipairs(THS) do
     print(fmt("  %s adaptive, threshold %.2f: %.0f%% solved, %.2f samples on average", pr.label, th,
       pct(st.ad[th].ok), st.ad[th].drawn / N_EVAL))
+  end
+  -- does the adaptive run spend its samples where they help? (THRESHOLD
+  -- among THS, else no line)
+  local ds = {}
+  for dd, b in pairs(st.by_d) do ds[#ds + 1] = dd end
+  table.sort(ds)
+  for _, dd in ipairs(ds) do
+    local b, a = by_d[dd], st.by_d[dd]
+    print(fmt("  %s adaptive, threshold %.2f, difficulty %d (%d instances): %.0f%% solved, %.2f samples on average; "
+      .. "one sample %.0f%%, best-of-%d by the checker %.0f%%", pr.label, THRESHOLD, dd, b.n, 100 * a.ok / b.n,
+      a.drawn / b.n, 100 * b.first / b.n, N, 100 * b.oracle / b.n))
   end
 end
 print(fmt("total %.0f s", lab.now() - t0))
