@@ -95,11 +95,12 @@ INLINE __m512 hsum16x16(const __m512 f[16]) {
 
 /* ORDER: U = 2 vectors per entry whatever the tile shape (element k to lane
  * k % 32 while 32 remain, then lane k % 16 by the masked loop), folded as
- * l + (l + 16), then _mm512_reduce_add_ps: one order for an output on every
- * path of this ISA (it differs from the AVX2 order; a machine uses one ISA).
- * Tiles of 2-4 entries keep 4-8 FMA chains in flight. Not run on the
- * development machine (no AVX-512 there): tests/test_invariance.c checks it
- * wherever it runs on a CPU that has it. */
+ * l + (l + 16), then hsum16 (the pairs of _mm512_reduce_add_ps): one order
+ * for an output on every path of this ISA (it differs from the AVX2 order; a
+ * machine uses one ISA). Tiles of 2-4 entries keep 4-8 FMA chains in
+ * flight. tests/test_invariance.c checks every tile shape, FLOAT_TILE44 and
+ * the attention kernels against the 1 x 1 tile with memcmp on a CPU that has
+ * AVX-512. */
 #define FLOAT_TILE(NAME, LD)                                                           \
     INLINE void NAME(const char *w, size_t ws, const char *x, size_t xs, int64_t n,    \
                      float *y, int64_t ldy, const int NR, const int NX) {              \
