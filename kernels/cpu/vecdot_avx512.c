@@ -195,6 +195,11 @@ TILE_WRAP(tile_f32, f32_tile)
 TILE_WRAP(tile_f16, f16_tile)
 TILE_WRAP(tile_bf16, bf16_tile)
 
+/* One activation against nr consecutive rows, each row the 1 x 1 tile. */
+static void rows1_f32(const void *w, size_t ws, int64_t nr, const void *x, int64_t n, float *y) {
+    for (int64_t r = 0; r < nr; r++) f32_tile((const char *)w + r * ws, ws, x, 0, n, y + r, 0, 1, 1);
+}
+
 /* The wide tiles: 4 x 4 register-blocked, the edges by the tiles above. */
 #define WIDE_WRAP(name, tile, tile44)                                                  \
     static void name(const void *w, size_t ws, int nr, const void *x, size_t xs, int nx, \
@@ -406,6 +411,7 @@ static void wsum_f32_mq(float *o, size_t os, const float *a, size_t as, int nq, 
 static const vd_backend avx512 = {
     .tile = { [QT_F32] = tile_f32, [QT_F16] = tile_f16, [QT_BF16] = tile_bf16 },
     .wide = { [QT_F32] = wide_f32, [QT_F16] = wide_f16, [QT_BF16] = wide_bf16 },
+    .rows1 = { [QT_F32] = rows1_f32 },
     .dot_f32 = dot_f32,
     .axpy_f32 = axpy_f32,
     .dots_f32 = dots_f32,
