@@ -34,10 +34,13 @@ typedef struct cpu {
     bool own_pool;                     /* false: borrowed (ctx_params.pool) */
     void *act;    size_t act_cap;      /* rounded activations */
     float *att;   size_t att_cap;      /* per-thread attention scores */
-    float *rope;  size_t rope_cap;     /* (n, rope_dim / 2) cos/sin pairs of the last positions */
-    int32_t *rope_pos; size_t rope_pos_cap;   /* those positions (rope_n of them) */
-    float *rope_freq; size_t rope_freq_cap;   /* and frequencies (rope_half) */
-    int32_t rope_n, rope_half;
+    float *rope;  size_t rope_cap;     /* (n, rope_dim) cos/sin pairs */
+    /* what `rope` holds: the table of positions rope_pos[rope_n] for
+     * rope_freq[rope_half] (q and k of every layer share it: computed once
+     * a step, not 2 * n_layers times) */
+    int32_t *rope_pos; size_t rope_pos_cap;
+    float *rope_freq;  size_t rope_freq_cap;
+    int32_t rope_n, rope_half;         /* rope_n 0: nothing held */
     int32_t *blk; size_t blk_cap;      /* attention blocks (cpu_attention) */
     /* weights repacked by eight rows for batch-1 decode (vd_repack), by the
      * weight they copy; made in cpu_prepare */
@@ -69,9 +72,8 @@ static int grow(void **p, size_t *cap, size_t need) {
 static void cpu_destroy(backend *b) {
     cpu *c = C(b);
     if (c->own_pool) pool_destroy(c->pool);
-    free(c->act); free(c->att); free(c->rope); free(c->blk);
-    free(c->rope_pos); free(c->rope_freq);
-    free(c->arena);
+    free(c->act); free(c->att); free(c->rope); free(c->rope_pos); free(c->rope_freq);
+    free(c->blk); free(c->arena);
     free(c->r8);
     free(c->fl);
     free(c->q8chk);
@@ -235,12 +237,34 @@ static void cpu_embed(backend *b, const model_weight *emb, const int32_t *tok, i
                           x + (size_t)i * emb->cols, emb->cols);
 }
 
-static void rmsnorm_rows(float *y, const float *x, const float *w, int32_t r0, int32_t r1, int32_t dim,
-                         float eps) {
-    for (int32_t i = r0; i < r1; i++) {
+/* Rows [r0, r1): each row's squares summed in double in order j = 0..dim-1
+ * (as llama.cpp does), four rows interleaved so that four independent
+ * chains fill the adder (one row's chain is latency-bound: ~4 cycles an
+ * element); each row keeps its own order, so a row's result does not depend
+ * on its neighbours. */
+static void rms_rows(float *y, const float *x, const float *w, int32_t r0, int32_t r1, int32_t dim, float eps) {
+    int32_t i = r0;
+    for (; i + 4 <= r1; i += 4) {
+        const float *x0 = x + (size_t)i * dim, *x1 = x0 + dim, *x2 = x1 + dim, *x3 = x2 + dim;
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int32_t j = 0; j < dim; j++) {
+            s0 += (double)(x0[j] * x0[j]);
+            s1 += (double)(x1[j] * x1[j]);
+            s2 += (double)(x2[j] * x2[j]);
+            s3 += (double)(x3[j] * x3[j]);
+        }
+        const double ss[4] = { s0, s1, s2, s3 };
+        for (int r = 0; r < 4; r++) {
+            const float *xi = x + (size_t)(i + r) * dim;
+            float *yi = y + (size_t)(i + r) * dim;
+            float scale = 1.0f / sqrtf((float)(ss[r] / dim) + eps);
+            for (int32_t j = 0; j < dim; j++) yi[j] = (xi[j] * scale) * w[j];
+        }
+    }
+    for (; i < r1; i++) {
         const float *xi = x + (size_t)i * dim;
         float *yi = y + (size_t)i * dim;
-        double ss = 0;   /* squares summed in double, as llama.cpp does */
+        double ss = 0;
         for (int32_t j = 0; j < dim; j++) ss += (double)(xi[j] * xi[j]);
         float scale = 1.0f / sqrtf((float)(ss / dim) + eps);
         for (int32_t j = 0; j < dim; j++) yi[j] = (xi[j] * scale) * w[j];
@@ -257,7 +281,7 @@ static void rmsnorm_worker(void *arg, int ith, int nth) {
     rows_job *j = arg;
     long lo, hi;
     pool_split(j->n, ith, nth, &lo, &hi);
-    rmsnorm_rows(j->y, j->x, j->w, (int32_t)lo, (int32_t)hi, j->dim, j->eps);
+    rms_rows(j->y, j->x, j->w, (int32_t)lo, (int32_t)hi, j->dim, j->eps);
 }
 
 /* Rows are independent (each summed in order by one thread), so a prompt's
@@ -269,7 +293,7 @@ static void cpu_rmsnorm(backend *b, float *y, const float *x, const float *w, in
     cpu *c = C(b);
     rows_job j = { y, x, w, n, dim, eps };
     if ((long)n * dim >= ROWS_SPLIT && n > 1 && pool_size(c->pool) > 1) pool_run(c->pool, rmsnorm_worker, &j);
-    else rmsnorm_rows(y, x, w, 0, n, dim, eps);
+    else rms_rows(y, x, w, 0, n, dim, eps);
 }
 
 /* ---- matrix products ---- */
@@ -346,6 +370,33 @@ static void mm_worker(void *arg, int ith, int nth) {
     }
 }
 
+/* Rounding the activations: rows are independent, so a step of many
+ * sequences splits them across the pool above QUANT_SPLIT values (64 rows
+ * of 288 were ~2% of a step, serial while the other threads waited). */
+#define QUANT_SPLIT 8192
+typedef struct quant_job {
+    cpu *c;
+    const float *x;
+    int32_t n;
+    int64_t cols;
+    int nt;
+    const int *types;
+    const size_t *off;
+} quant_job;
+
+static void quant_worker(void *arg, int ith, int nth) {
+    quant_job *j = arg;
+    long lo, hi;
+    pool_split(j->n, ith, nth, &lo, &hi);
+    for (int t = 0; t < j->nt; t++) {
+        if (qt_get(j->types[t])->act_type == QT_F32) continue;   /* used in place (cpu_matmul) */
+        char *dst = (char *)j->c->act + j->off[t];
+        size_t qrow = vd_act_row_size(j->types[t], j->cols);
+        for (long i = lo; i < hi; i++)
+            vd_quantize_act(j->types[t], j->x + (size_t)i * j->cols, dst + (size_t)i * qrow, j->cols);
+    }
+}
+
 static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const float *x,
                       int32_t n, float *const *y) {
     cpu *c = C(b);
@@ -381,13 +432,9 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
     }
     if (grow(&c->act, &c->act_cap, total)) return -1;
     const void *xq[MAX_MATMUL_W];
-    for (int t = 0; t < nt; t++) {
-        if (qt_get(types[t])->act_type == QT_F32) continue;
-        char *dst = (char *)c->act + off[t];
-        size_t qrow = vd_act_row_size(types[t], cols);
-        for (int32_t i = 0; i < n; i++)
-            vd_quantize_act(types[t], x + (size_t)i * cols, dst + (size_t)i * qrow, cols);
-    }
+    quant_job qj = { c, x, n, cols, nt, types, off };
+    if ((long)n * cols >= QUANT_SPLIT) pool_run(c->pool, quant_worker, &qj);
+    else quant_worker(&qj, 0, 1);
     for (int t = 0; t < nt; t++)
         if (size8[t]) vd_act8_pack(types[t], (char *)c->act + off[t], n, cols, (char *)c->act + off8[t]);
     for (int k = 0; k < nw; k++) {
@@ -420,29 +467,26 @@ static int cpu_rope(backend *b, float *x, int32_t n, int32_t n_heads, int32_t he
                     int32_t rope_dim, const int32_t *pos, const float *inv_freq) {
     cpu *c = C(b);
     int32_t half = rope_dim / 2;
-    size_t tab = sizeof(float) * 2 * (size_t)half * (size_t)n;
-    bool same = c->rope_n == n && c->rope_half == half &&
-                !memcmp(c->rope_pos, pos, sizeof *pos * (size_t)n) &&
-                !memcmp(c->rope_freq, inv_freq, sizeof *inv_freq * (size_t)half);
-    if (!same) {
-        c->rope_n = 0;
-        if (grow((void **)&c->rope, &c->rope_cap, tab) ||
+    if (n <= 0 || half <= 0) return 0;
+    if (c->rope_n != n || c->rope_half != half || memcmp(c->rope_pos, pos, sizeof *pos * (size_t)n) ||
+        memcmp(c->rope_freq, inv_freq, sizeof *inv_freq * (size_t)half)) {
+        c->rope_n = 0;   /* nothing valid until filled */
+        if (grow((void **)&c->rope, &c->rope_cap, sizeof(float) * 2 * (size_t)half * (size_t)n) ||
             grow((void **)&c->rope_pos, &c->rope_pos_cap, sizeof *pos * (size_t)n) ||
             grow((void **)&c->rope_freq, &c->rope_freq_cap, sizeof *inv_freq * (size_t)half))
             return -1;
         for (int32_t i = 0; i < n; i++)
             for (int32_t j = 0; j < half; j++) {
                 double th = (double)pos[i] * (double)inv_freq[j];
-                c->rope[((size_t)i * half + j) * 2] = (float)cos(th);
-                c->rope[((size_t)i * half + j) * 2 + 1] = (float)sin(th);
+                c->rope[2 * ((size_t)i * half + j)] = (float)cos(th);
+                c->rope[2 * ((size_t)i * half + j) + 1] = (float)sin(th);
             }
         memcpy(c->rope_pos, pos, sizeof *pos * (size_t)n);
         memcpy(c->rope_freq, inv_freq, sizeof *inv_freq * (size_t)half);
-        c->rope_n = n;
-        c->rope_half = half;
+        c->rope_n = n; c->rope_half = half;
     }
     for (int32_t i = 0; i < n; i++) {
-        const float *cs = c->rope + (size_t)i * half * 2;
+        const float *cs = c->rope + 2 * (size_t)i * half;
         for (int32_t h = 0; h < n_heads; h++) {
             float *v = x + (size_t)i * n_heads * head_dim + (size_t)h * head_dim;
             for (int32_t j = 0; j < half; j++) {
@@ -656,6 +700,7 @@ static backend *cpu_create(pool *p, bool own, be_kvgeom geom) {
     c->base.ops = &cpu_ops;
     c->base.kv = geom;
     c->base.n_threads = pool_size(c->pool);
+    c->base.host_mem = true;
     return &c->base;
 }
 
