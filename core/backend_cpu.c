@@ -148,16 +148,25 @@ static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
     /* one arena for all copies, each at a 64-byte boundary: a layer's
      * matrices are smaller than a huge page, so separate allocations would
      * stay on 4 KiB pages */
-    size_t total = 0;
-    for (int i = 0; i < n; i++) total += (copy_size(ws[i]) + 63) & ~(size_t)63;
+    size_t total = 0, tfl = 0;
+    for (int i = 0; i < n; i++) {
+        size_t sz = (copy_size(ws[i]) + 63) & ~(size_t)63;
+        total += sz;
+        if (float_type(ws[i]->type)) tfl += sz;
+    }
     long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-    if (total && pages > 0 && psz > 0 && total <= (size_t)pages * (size_t)psz / 4 &&
+    size_t budget = pages > 0 && psz > 0 ? (size_t)pages * (size_t)psz / 4 : 0;
+    /* over budget: the float copies go first (the repacked ones also save
+     * work per byte, not just page walks) */
+    bool with_fl = total <= budget;
+    if (!with_fl) total -= tfl;
+    if (total && total <= budget &&
         (c->r8 = calloc((size_t)n, sizeof *c->r8)) && (c->fl = calloc((size_t)n, sizeof *c->fl)) &&
         (c->arena = alloc_huge(total))) {
         char *d = c->arena;
         for (int i = 0; i < n; i++) {
             size_t sz = copy_size(ws[i]);
-            if (!sz) continue;
+            if (!sz || (!with_fl && float_type(ws[i]->type))) continue;
             if (float_type(ws[i]->type)) { c->fl[c->n_fl].w = ws[i]; c->fl[c->n_fl++].data = d; }
             else { c->r8[c->n_r8].w = ws[i]; c->r8[c->n_r8++].data = d; }
             d += (sz + 63) & ~(size_t)63;
