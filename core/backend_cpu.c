@@ -22,6 +22,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define MAX_MATMUL_W 4
@@ -33,15 +34,23 @@ typedef struct cpu {
     bool own_pool;                     /* false: borrowed (ctx_params.pool) */
     void *act;    size_t act_cap;      /* rounded activations */
     float *att;   size_t att_cap;      /* per-thread attention scores */
-    float *rope;  size_t rope_cap;     /* (n, rope_dim / 2) cos/sin pairs of the last positions */
-    int32_t *rope_pos; size_t rope_pos_cap;   /* those positions (rope_n of them) */
-    float *rope_freq; size_t rope_freq_cap;   /* and frequencies (rope_half) */
-    int32_t rope_n, rope_half;
+    float *rope;  size_t rope_cap;     /* (n, rope_dim) cos/sin pairs */
+    /* what `rope` holds: the table of positions rope_pos[rope_n] for
+     * rope_freq[rope_half] (q and k of every layer share it: computed once
+     * a step, not 2 * n_layers times) */
+    int32_t *rope_pos; size_t rope_pos_cap;
+    float *rope_freq;  size_t rope_freq_cap;
+    int32_t rope_n, rope_half;         /* rope_n 0: nothing held */
     int32_t *blk; size_t blk_cap;      /* attention blocks (cpu_attention) */
     /* weights repacked by eight rows for batch-1 decode (vd_repack), by the
      * weight they copy; made in cpu_prepare */
     struct { const model_weight *w; void *data; } *r8;
     int n_r8;
+    /* float weights (F32/F16/BF16) copied as they are into huge pages, by
+     * the weight they copy; made in cpu_prepare */
+    struct { const model_weight *w; void *data; } *fl;
+    int n_fl;
+    void *arena;                       /* holds every copy above (alloc_huge) */
     /* Q8_0 weights checked for -128 codes (vd_q8_0_no_min), on first use
      * by the eight-wide kernel; the answer decides its form */
     struct { const model_weight *w; bool no_min; } *q8chk;
@@ -63,20 +72,38 @@ static int grow(void **p, size_t *cap, size_t need) {
 static void cpu_destroy(backend *b) {
     cpu *c = C(b);
     if (c->own_pool) pool_destroy(c->pool);
-    free(c->act); free(c->att); free(c->rope); free(c->blk);
-    free(c->rope_pos); free(c->rope_freq);
-    for (int i = 0; i < c->n_r8; i++) free(c->r8[i].data);
+    free(c->act); free(c->att); free(c->rope); free(c->rope_pos); free(c->rope_freq);
+    free(c->blk); free(c->arena);
     free(c->r8);
+    free(c->fl);
     free(c->q8chk);
     free(c);
 }
 
+/* Memory for a weight copy, on 2 MiB pages where the kernel gives them
+ * (transparent huge pages; madvise is advice, and the copy works either
+ * way). Batch-1 decode streams every weight once per token: with 4 KiB
+ * pages a core walks a page table every 4 KiB, and an F32 matrix-vector
+ * product read 15-22 GB/s where the same loop on 2 MiB pages read 31-40
+ * (one core, 58 MB, CPU time). */
+#define HUGE_PAGE ((size_t)2 << 20)
+static void *alloc_huge(size_t sz) {
+    void *d = NULL;
+    if (sz < HUGE_PAGE) return posix_memalign(&d, 64, sz) ? NULL : d;
+    sz = (sz + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    if (posix_memalign(&d, HUGE_PAGE, sz)) return NULL;
+    (void)madvise(d, sz, MADV_HUGEPAGE);
+    return d;
+}
+
 /* Repacks the Q4_0, Q8_0 and Q4_K matrices eight rows at a time for decode
  * (vecdot_r8_avx2.c: Q4_0 about 1.9x, Q8_0 about 1.2x less work than the
- * tiles). The copy is extra memory: it is made only while all copies
+ * tiles), and copies the float matrices as they are into huge pages (the
+ * mapping of the file has 4 KiB pages; same bytes, so the same numbers).
+ * The copies are extra memory: they are made only while all of them
  * together stay under a quarter of physical memory, so a model near the
- * machine's size keeps the original layout alone. A copy that cannot be
- * allocated is skipped. */
+ * machine's size keeps the original layout alone; so does one whose
+ * arena cannot be allocated. */
 typedef struct repack_job {
     cpu *c;
     atomic_int next;        /* the first copy not yet taken */
@@ -85,10 +112,23 @@ typedef struct repack_job {
 static void repack_worker(void *arg, int ith, int nth) {
     repack_job *j = arg;
     (void)ith; (void)nth;
-    for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->c->n_r8;) {
-        const model_weight *w = j->c->r8[i].w;
-        vd_repack(w->type, w->data, w->rows, w->cols, j->c->r8[i].data);
+    for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->c->n_r8 + j->c->n_fl;) {
+        if (i < j->c->n_r8) {
+            const model_weight *w = j->c->r8[i].w;
+            vd_repack(w->type, w->data, w->rows, w->cols, j->c->r8[i].data);
+        } else {
+            const model_weight *w = j->c->fl[i - j->c->n_r8].w;
+            memcpy(j->c->fl[i - j->c->n_r8].data, w->data, qt_row_size(w->type, w->cols) * (size_t)w->rows);
+        }
     }
+}
+
+static bool float_type(int t) { return t == QT_F32 || t == QT_F16 || t == QT_BF16; }
+
+/* Bytes of w's copy: float as it is, else repacked (0: none). */
+static size_t copy_size(const model_weight *w) {
+    return float_type(w->type) ? qt_row_size(w->type, w->cols) * (size_t)w->rows
+                               : vd_repack_size(w->type, w->rows, w->cols);
 }
 
 static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
@@ -105,17 +145,31 @@ static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
         for (int k = 0; k < 7; k++) ws[n++] = lw[k];
     }
     ws[n++] = model_output(m);
-    size_t total = 0;
-    for (int i = 0; i < n; i++) total += vd_repack_size(ws[i]->type, ws[i]->rows, ws[i]->cols);
+    /* one arena for all copies, each at a 64-byte boundary: a layer's
+     * matrices are smaller than a huge page, so separate allocations would
+     * stay on 4 KiB pages */
+    size_t total = 0, tfl = 0;
+    for (int i = 0; i < n; i++) {
+        size_t sz = (copy_size(ws[i]) + 63) & ~(size_t)63;
+        total += sz;
+        if (float_type(ws[i]->type)) tfl += sz;
+    }
     long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-    if (total && pages > 0 && psz > 0 && total <= (size_t)pages * (size_t)psz / 4 &&
-        (c->r8 = calloc((size_t)n, sizeof *c->r8))) {
+    size_t budget = pages > 0 && psz > 0 ? (size_t)pages * (size_t)psz / 4 : 0;
+    /* over budget: the float copies go first (the repacked ones also save
+     * work per byte, not just page walks) */
+    bool with_fl = total <= budget;
+    if (!with_fl) total -= tfl;
+    if (total && total <= budget &&
+        (c->r8 = calloc((size_t)n, sizeof *c->r8)) && (c->fl = calloc((size_t)n, sizeof *c->fl)) &&
+        (c->arena = alloc_huge(total))) {
+        char *d = c->arena;
         for (int i = 0; i < n; i++) {
-            size_t sz = vd_repack_size(ws[i]->type, ws[i]->rows, ws[i]->cols);
-            void *d = NULL;
-            if (!sz || posix_memalign(&d, 64, sz)) continue;
-            c->r8[c->n_r8].w = ws[i];
-            c->r8[c->n_r8++].data = d;
+            size_t sz = copy_size(ws[i]);
+            if (!sz || (!with_fl && float_type(ws[i]->type))) continue;
+            if (float_type(ws[i]->type)) { c->fl[c->n_fl].w = ws[i]; c->fl[c->n_fl++].data = d; }
+            else { c->r8[c->n_r8].w = ws[i]; c->r8[c->n_r8++].data = d; }
+            d += (sz + 63) & ~(size_t)63;
         }
         repack_job j = { .c = c };
         atomic_init(&j.next, 0);
@@ -123,6 +177,12 @@ static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
     }
     free(ws);
     return 0;
+}
+
+/* The bytes of w to read: its huge-page copy, else the original. */
+static const void *wdata(const cpu *c, const model_weight *w) {
+    for (int i = 0; i < c->n_fl; i++) if (c->fl[i].w == w) return c->fl[i].data;
+    return w->data;
 }
 
 /* The repacked copy of w, or NULL. */
@@ -186,17 +246,63 @@ static void cpu_embed(backend *b, const model_weight *emb, const int32_t *tok, i
                           x + (size_t)i * emb->cols, emb->cols);
 }
 
-static void cpu_rmsnorm(backend *b, float *y, const float *x, const float *w, int32_t n,
-                        int32_t dim, float eps) {
-    (void)b;
-    for (int32_t i = 0; i < n; i++) {
+/* Rows [r0, r1): each row's squares summed in double in order j = 0..dim-1
+ * (as llama.cpp does), four rows interleaved so that four independent
+ * chains fill the adder (one row's chain is latency-bound: ~4 cycles an
+ * element); each row keeps its own order, so a row's result does not depend
+ * on its neighbours. */
+static void rms_rows(float *y, const float *x, const float *w, int32_t r0, int32_t r1, int32_t dim, float eps) {
+    int32_t i = r0;
+    for (; i + 4 <= r1; i += 4) {
+        const float *x0 = x + (size_t)i * dim, *x1 = x0 + dim, *x2 = x1 + dim, *x3 = x2 + dim;
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int32_t j = 0; j < dim; j++) {
+            s0 += (double)(x0[j] * x0[j]);
+            s1 += (double)(x1[j] * x1[j]);
+            s2 += (double)(x2[j] * x2[j]);
+            s3 += (double)(x3[j] * x3[j]);
+        }
+        const double ss[4] = { s0, s1, s2, s3 };
+        for (int r = 0; r < 4; r++) {
+            const float *xi = x + (size_t)(i + r) * dim;
+            float *yi = y + (size_t)(i + r) * dim;
+            float scale = 1.0f / sqrtf((float)(ss[r] / dim) + eps);
+            for (int32_t j = 0; j < dim; j++) yi[j] = (xi[j] * scale) * w[j];
+        }
+    }
+    for (; i < r1; i++) {
         const float *xi = x + (size_t)i * dim;
         float *yi = y + (size_t)i * dim;
-        double ss = 0;   /* squares summed in double, as llama.cpp does */
+        double ss = 0;
         for (int32_t j = 0; j < dim; j++) ss += (double)(xi[j] * xi[j]);
         float scale = 1.0f / sqrtf((float)(ss / dim) + eps);
         for (int32_t j = 0; j < dim; j++) yi[j] = (xi[j] * scale) * w[j];
     }
+}
+
+typedef struct rows_job {
+    float *y; const float *x, *w;
+    int32_t n, dim;
+    float eps;
+} rows_job;
+
+static void rmsnorm_worker(void *arg, int ith, int nth) {
+    rows_job *j = arg;
+    long lo, hi;
+    pool_split(j->n, ith, nth, &lo, &hi);
+    rms_rows(j->y, j->x, j->w, (int32_t)lo, (int32_t)hi, j->dim, j->eps);
+}
+
+/* Rows are independent (each summed in order by one thread), so a prompt's
+ * rows are split over the pool: on one thread the 13 norms of a
+ * stories15m pp512 were ~2% of the step, serial. */
+#define ROWS_SPLIT 16384
+static void cpu_rmsnorm(backend *b, float *y, const float *x, const float *w, int32_t n,
+                        int32_t dim, float eps) {
+    cpu *c = C(b);
+    rows_job j = { y, x, w, n, dim, eps };
+    if ((long)n * dim >= ROWS_SPLIT && n > 1 && pool_size(c->pool) > 1) pool_run(c->pool, rmsnorm_worker, &j);
+    else rms_rows(y, x, w, 0, n, dim, eps);
 }
 
 /* ---- matrix products ---- */
@@ -212,6 +318,7 @@ typedef struct mm_job {
     const void *const *r8;   /* per weight: its repacked copy to read (r8_for), or NULL */
     const void *const *rp;   /* per weight: its repacked copy whatever n, or NULL */
     const unsigned *wflags;  /* per weight: vd_matmul8's flags (x8_flags) */
+    const void *const *wd;   /* per weight: the bytes the tiles read (wdata) */
     long total_rows;
     long chunk;              /* rows a thread takes at a time (a multiple of 16) */
     atomic_long next;        /* first row not yet taken */
@@ -252,7 +359,7 @@ static void mm_rows(mm_job *j, long lo, long hi) {
             continue;
         }
         if (j->r8[k]) r8_rows(w, j->r8[k], r0, r1, j->xq[k], j->n, j->y[k]);
-        else vd_matmul(w->type, w->data, w->cols, r0, r1, j->xq[k], j->n, j->y[k], w->rows);
+        else vd_matmul(w->type, j->wd[k], w->cols, r0, r1, j->xq[k], j->n, j->y[k], w->rows);
     }
 }
 
@@ -269,6 +376,33 @@ static void mm_worker(void *arg, int ith, int nth) {
         if (lo >= j->total_rows) break;
         long hi = lo + j->chunk < j->total_rows ? lo + j->chunk : j->total_rows;
         mm_rows(j, lo, hi);
+    }
+}
+
+/* Rounding the activations: rows are independent, so a step of many
+ * sequences splits them across the pool above QUANT_SPLIT values (64 rows
+ * of 288 were ~2% of a step, serial while the other threads waited). */
+#define QUANT_SPLIT 8192
+typedef struct quant_job {
+    cpu *c;
+    const float *x;
+    int32_t n;
+    int64_t cols;
+    int nt;
+    const int *types;
+    const size_t *off;
+} quant_job;
+
+static void quant_worker(void *arg, int ith, int nth) {
+    quant_job *j = arg;
+    long lo, hi;
+    pool_split(j->n, ith, nth, &lo, &hi);
+    for (int t = 0; t < j->nt; t++) {
+        if (qt_get(j->types[t])->act_type == QT_F32) continue;   /* used in place (cpu_matmul) */
+        char *dst = (char *)j->c->act + j->off[t];
+        size_t qrow = vd_act_row_size(j->types[t], j->cols);
+        for (long i = lo; i < hi; i++)
+            vd_quantize_act(j->types[t], j->x + (size_t)i * j->cols, dst + (size_t)i * qrow, j->cols);
     }
 }
 
@@ -307,13 +441,9 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
     }
     if (grow(&c->act, &c->act_cap, total)) return -1;
     const void *xq[MAX_MATMUL_W];
-    for (int t = 0; t < nt; t++) {
-        if (qt_get(types[t])->act_type == QT_F32) continue;
-        char *dst = (char *)c->act + off[t];
-        size_t qrow = vd_act_row_size(types[t], cols);
-        for (int32_t i = 0; i < n; i++)
-            vd_quantize_act(types[t], x + (size_t)i * cols, dst + (size_t)i * qrow, cols);
-    }
+    quant_job qj = { c, x, n, cols, nt, types, off };
+    if ((long)n * cols >= QUANT_SPLIT) pool_run(c->pool, quant_worker, &qj);
+    else quant_worker(&qj, 0, 1);
     for (int t = 0; t < nt; t++)
         if (size8[t]) vd_act8_pack(types[t], (char *)c->act + off[t], n, cols, (char *)c->act + off8[t]);
     for (int k = 0; k < nw; k++) {
@@ -323,7 +453,9 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
     }
     unsigned wflags[MAX_MATMUL_W];
     for (int k = 0; k < nw; k++) wflags[k] = x8[k] ? x8_flags(c, w[k]) : 0;
-    mm_job j = { c, nw, w, y, n, xq, x8, r8, rp, wflags, 0, 0, 0 };
+    const void *wd[MAX_MATMUL_W];
+    for (int k = 0; k < nw; k++) wd[k] = wdata(c, w[k]);
+    mm_job j = { c, nw, w, y, n, xq, x8, r8, rp, wflags, wd, 0, 0, 0 };
     for (int k = 0; k < nw; k++) j.total_rows += w[k]->rows;
     long nth = pool_size(c->pool);
     j.chunk = (j.total_rows / (4 * nth) + 15) / 16 * 16;
@@ -344,29 +476,26 @@ static int cpu_rope(backend *b, float *x, int32_t n, int32_t n_heads, int32_t he
                     int32_t rope_dim, const int32_t *pos, const float *inv_freq) {
     cpu *c = C(b);
     int32_t half = rope_dim / 2;
-    size_t tab = sizeof(float) * 2 * (size_t)half * (size_t)n;
-    bool same = c->rope_n == n && c->rope_half == half &&
-                !memcmp(c->rope_pos, pos, sizeof *pos * (size_t)n) &&
-                !memcmp(c->rope_freq, inv_freq, sizeof *inv_freq * (size_t)half);
-    if (!same) {
-        c->rope_n = 0;
-        if (grow((void **)&c->rope, &c->rope_cap, tab) ||
+    if (n <= 0 || half <= 0) return 0;
+    if (c->rope_n != n || c->rope_half != half || memcmp(c->rope_pos, pos, sizeof *pos * (size_t)n) ||
+        memcmp(c->rope_freq, inv_freq, sizeof *inv_freq * (size_t)half)) {
+        c->rope_n = 0;   /* nothing valid until filled */
+        if (grow((void **)&c->rope, &c->rope_cap, sizeof(float) * 2 * (size_t)half * (size_t)n) ||
             grow((void **)&c->rope_pos, &c->rope_pos_cap, sizeof *pos * (size_t)n) ||
             grow((void **)&c->rope_freq, &c->rope_freq_cap, sizeof *inv_freq * (size_t)half))
             return -1;
         for (int32_t i = 0; i < n; i++)
             for (int32_t j = 0; j < half; j++) {
                 double th = (double)pos[i] * (double)inv_freq[j];
-                c->rope[((size_t)i * half + j) * 2] = (float)cos(th);
-                c->rope[((size_t)i * half + j) * 2 + 1] = (float)sin(th);
+                c->rope[2 * ((size_t)i * half + j)] = (float)cos(th);
+                c->rope[2 * ((size_t)i * half + j) + 1] = (float)sin(th);
             }
         memcpy(c->rope_pos, pos, sizeof *pos * (size_t)n);
         memcpy(c->rope_freq, inv_freq, sizeof *inv_freq * (size_t)half);
-        c->rope_n = n;
-        c->rope_half = half;
+        c->rope_n = n; c->rope_half = half;
     }
     for (int32_t i = 0; i < n; i++) {
-        const float *cs = c->rope + (size_t)i * half * 2;
+        const float *cs = c->rope + 2 * (size_t)i * half;
         for (int32_t h = 0; h < n_heads; h++) {
             float *v = x + (size_t)i * n_heads * head_dim + (size_t)h * head_dim;
             for (int32_t j = 0; j < half; j++) {
@@ -541,9 +670,21 @@ static void cpu_swiglu(backend *b, float *g, const float *u, size_t n) {
     else vd_silu_mul(g, u, (int64_t)n);
 }
 
+typedef struct add_job { float *x; const float *y; size_t n; } add_job;
+
+static void add_worker(void *arg, int ith, int nth) {
+    add_job *j = arg;
+    long lo, hi;   /* in lines of 16 floats, so threads never share one */
+    pool_split((long)((j->n + 15) / 16), ith, nth, &lo, &hi);
+    size_t a = (size_t)lo * 16, e = (size_t)hi * 16 < j->n ? (size_t)hi * 16 : j->n;
+    for (size_t i = a; i < e; i++) j->x[i] += j->y[i];
+}
+
 static void cpu_add(backend *b, float *x, const float *y, size_t n) {
-    (void)b;
-    for (size_t i = 0; i < n; i++) x[i] += y[i];
+    cpu *c = C(b);
+    add_job j = { x, y, n };
+    if (n >= 4 * ROWS_SPLIT && pool_size(c->pool) > 1) pool_run(c->pool, add_worker, &j);
+    else for (size_t i = 0; i < n; i++) x[i] += y[i];
 }
 
 static void cpu_get_rows(backend *b, float *y, const float *x, const int32_t *idx, int32_t n,
@@ -568,6 +709,7 @@ static backend *cpu_create(pool *p, bool own, be_kvgeom geom) {
     c->base.ops = &cpu_ops;
     c->base.kv = geom;
     c->base.n_threads = pool_size(c->pool);
+    c->base.host_mem = true;
     return &c->base;
 }
 

@@ -15,7 +15,7 @@ struct fwd {
     float *k, *v;   /* (n, kv_dim) */
     float *att;     /* (n, dim) attention output */
     float *hb, *hb2;/* (n, ffn_dim) gate and up */
-    float *logits;  /* (lcap, n_vocab) */
+    float *logits;  /* (lcap, n_vocab); unused when be->host_mem (fwd_eval writes the caller's) */
     int32_t lcap;
 };
 
@@ -59,7 +59,7 @@ int fwd_eval(fwd *f, void *kvbuf, int32_t n, const int32_t *tok, const int32_t *
     const float *inv_freq = model_rope_inv_freq(m);
     size_t D = (size_t)h->dim, F = (size_t)h->ffn_dim;
 
-    if (n_out > f->lcap) {
+    if (n_out > f->lcap && !be->host_mem) {
         if (f->logits) o->free(be, f->logits);
         f->logits = o->alloc(be, (size_t)n_out * h->n_vocab * sizeof(float));
         f->lcap = f->logits ? n_out : 0;
@@ -97,6 +97,7 @@ int fwd_eval(fwd *f, void *kvbuf, int32_t n, const int32_t *tok, const int32_t *
     o->get_rows(be, f->xb, f->x, out_idx, n_out, h->dim);
     o->rmsnorm(be, f->xb, f->xb, model_output_norm(m), n_out, h->dim, h->rms_eps);
     const model_weight *wout = model_output(m);
+    if (be->host_mem) return o->matmul(be, 1, &wout, f->xb, n_out, &logits) ? -1 : 0;
     if (o->matmul(be, 1, &wout, f->xb, n_out, &f->logits)) return -1;
     o->to_host(be, logits, f->logits, (size_t)n_out * h->n_vocab * sizeof(float));
     return 0;

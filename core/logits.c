@@ -132,21 +132,29 @@ int32_t logits_rank(const float *x, int32_t n, int32_t id) {
     return r;
 }
 
-/* Two passes the compiler vectorizes (16 running maxima, then the first id
- * holding the maximum): 8x faster than one pass of ahead() on a 32000 row,
- * which a greedy step of eight sequences otherwise pays eight times. NaN
- * never wins a comparison, so it ranks as -inf, as in ahead(). */
+/* A vectorized pass of running maxima (16 lanes, which the compiler
+ * vectorizes) by blocks of 256, keeping the first block whose maximum is
+ * the largest; then the first id holding it, searched from that block on
+ * (the old second pass scanned from 0: on average half the row again, 10%
+ * of a 64-sequence greedy step). Earlier blocks hold only smaller values,
+ * so the id is the first in the row. NaN never wins a comparison, so it
+ * ranks as -inf, as in ahead(). */
 int32_t logits_argmax(const float *x, int32_t n) {
-    enum { L = 16 };
-    float m[L];
-    for (int k = 0; k < L; k++) m[k] = -INFINITY;
-    int32_t i = 0;
-    for (; i + L <= n; i += L)
-        for (int k = 0; k < L; k++) m[k] = x[i + k] > m[k] ? x[i + k] : m[k];
+    enum { L = 16, BLK = 256 };
     float best = -INFINITY;
-    for (int k = 0; k < L; k++) best = m[k] > best ? m[k] : best;
-    for (; i < n; i++) best = x[i] > best ? x[i] : best;
-    for (i = 0; i < n; i++) if (key(x[i]) == best) return i;
+    int32_t from = 0, i = 0;
+    for (; i + BLK <= n; i += BLK) {
+        float m[L];
+        for (int k = 0; k < L; k++) m[k] = -INFINITY;
+        for (int32_t j = i; j < i + BLK; j += L)
+            for (int k = 0; k < L; k++) m[k] = x[j + k] > m[k] ? x[j + k] : m[k];
+        float bm = -INFINITY;
+        for (int k = 0; k < L; k++) bm = m[k] > bm ? m[k] : bm;
+        if (bm > best) { best = bm; from = i; }
+    }
+    for (int32_t j = i; j < n; j++)
+        if (x[j] > best) { best = x[j]; from = i; }
+    for (i = from; i < n; i++) if (key(x[i]) == best) return i;
     return 0;
 }
 

@@ -70,11 +70,14 @@ static void ranking(void) {
     CHECK(logits_top_k(x, 7, 0, ids) == 0, "top 0");
 
     /* argmax is the id of rank 1 on every length (the vectorized body, the
-     * tail and both together), with ties, NaN, -inf and all-NaN rows */
-    float r[70];
+     * tail and both together; past 256 several blocks, the maximum tied
+     * across blocks), with ties, NaN, -inf and all-NaN rows */
+    float r[777];
     uint32_t s = 12345;
     int bad = 0, cases = 0;
-    for (int32_t n = 1; n <= 70; n++) {
+    static const int32_t longer[] = { 255, 256, 257, 511, 512, 600, 777 };
+    for (int32_t li = 0; li < 70 + 7; li++) {
+        int32_t n = li < 70 ? li + 1 : longer[li - 70];
         for (int trial = 0; trial < 20; trial++, cases++) {
             for (int32_t i = 0; i < n; i++) {
                 s = s * 1664525u + 1013904223u;

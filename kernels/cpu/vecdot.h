@@ -198,6 +198,10 @@ typedef void (*vd_tile_fn)(const void *w, size_t wstride, int nr, const void *x,
 typedef struct vd_backend {
     vd_tile_fn tile[VD_NTYPES];
     vd_tile_fn wide[VD_NTYPES];
+    /* y[r] = dot(W[r], x) for r < nr, one activation, each in the 1x1
+     * tile's order: the row loop inside the kernel (F32 decode called a tile
+     * per row, and the calls cost 10-25% of the DRAM-bound product) */
+    void (*rows1[VD_NTYPES])(const void *w, size_t wstride, int64_t nr, const void *x, int64_t cols, float *y);
     float (*dot_f32)(const float *a, const float *b, int64_t n);
     void (*axpy_f32)(float *y, float a, const float *x, int64_t n);
     void (*dots_f32)(float *s, const float *q, const float *const *rows, int64_t off, int64_t np, int64_t hd);

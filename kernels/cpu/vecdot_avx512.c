@@ -95,11 +95,12 @@ INLINE __m512 hsum16x16(const __m512 f[16]) {
 
 /* ORDER: U = 2 vectors per entry whatever the tile shape (element k to lane
  * k % 32 while 32 remain, then lane k % 16 by the masked loop), folded as
- * l + (l + 16), then _mm512_reduce_add_ps: one order for an output on every
- * path of this ISA (it differs from the AVX2 order; a machine uses one ISA).
- * Tiles of 2-4 entries keep 4-8 FMA chains in flight. Not run on the
- * development machine (no AVX-512 there): tests/test_invariance.c checks it
- * wherever it runs on a CPU that has it. */
+ * l + (l + 16), then hsum16 (the pairs of _mm512_reduce_add_ps): one order
+ * for an output on every path of this ISA (it differs from the AVX2 order; a
+ * machine uses one ISA). Tiles of 2-4 entries keep 4-8 FMA chains in
+ * flight. tests/test_invariance.c checks every tile shape, FLOAT_TILE44 and
+ * the attention kernels against the 1 x 1 tile with memcmp on a CPU that has
+ * AVX-512. */
 #define FLOAT_TILE(NAME, LD)                                                           \
     INLINE void NAME(const char *w, size_t ws, const char *x, size_t xs, int64_t n,    \
                      float *y, int64_t ldy, const int NR, const int NX) {              \
@@ -193,6 +194,11 @@ FLOAT_TILE44(bf16_tile44, ld_bf16)
 TILE_WRAP(tile_f32, f32_tile)
 TILE_WRAP(tile_f16, f16_tile)
 TILE_WRAP(tile_bf16, bf16_tile)
+
+/* One activation against nr consecutive rows, each row the 1 x 1 tile. */
+static void rows1_f32(const void *w, size_t ws, int64_t nr, const void *x, int64_t n, float *y) {
+    for (int64_t r = 0; r < nr; r++) f32_tile((const char *)w + r * ws, ws, x, 0, n, y + r, 0, 1, 1);
+}
 
 /* The wide tiles: 4 x 4 register-blocked, the edges by the tiles above. */
 #define WIDE_WRAP(name, tile, tile44)                                                  \
@@ -405,6 +411,7 @@ static void wsum_f32_mq(float *o, size_t os, const float *a, size_t as, int nq, 
 static const vd_backend avx512 = {
     .tile = { [QT_F32] = tile_f32, [QT_F16] = tile_f16, [QT_BF16] = tile_bf16 },
     .wide = { [QT_F32] = wide_f32, [QT_F16] = wide_f16, [QT_BF16] = wide_bf16 },
+    .rows1 = { [QT_F32] = rows1_f32 },
     .dot_f32 = dot_f32,
     .axpy_f32 = axpy_f32,
     .dots_f32 = dots_f32,
