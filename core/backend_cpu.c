@@ -22,6 +22,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define MAX_MATMUL_W 4
@@ -44,6 +45,7 @@ typedef struct cpu {
      * weight they copy; made in cpu_prepare */
     struct { const model_weight *w; void *data; } *r8;
     int n_r8;
+    void *r8_map; size_t r8_len;       /* one mapping holds every copy */
     /* Q8_0 weights checked for -128 codes (vd_q8_0_no_min), on first use
      * by the eight-wide kernel; the answer decides its form */
     struct { const model_weight *w; bool no_min; } *q8chk;
@@ -66,18 +68,24 @@ static void cpu_destroy(backend *b) {
     cpu *c = C(b);
     if (c->own_pool) pool_destroy(c->pool);
     free(c->act); free(c->att); free(c->rope); free(c->rope_pos); free(c->rope_freq);
-    for (int i = 0; i < c->n_r8; i++) free(c->r8[i].data);
+    if (c->r8_map) munmap(c->r8_map, c->r8_len);
     free(c->r8);
     free(c->q8chk);
     free(c);
 }
 
-/* Repacks the Q4_0, Q8_0 and Q4_K matrices eight rows at a time for decode
+/* Repacks every matrix that has a repacked kernel (Q4_0, Q8_0, Q4_K; with
+ * AVX512-VNNI also Q5_0, Q5_K, Q6_K: vd_repack_size) eight rows at a time
  * (vecdot_r8_avx2.c: Q4_0 about 1.9x, Q8_0 about 1.2x less work than the
- * tiles). The copy is extra memory: it is made only while all copies
+ * tiles; VNNI on one core, 5632 x 2048 in cache, one activation: Q5_0
+ * 0.18 vs 0.78 ms, Q5_K 0.23 vs 0.54, Q6_K 0.21 vs 0.47). The copy is extra memory: it is made only while all copies
  * together stay under a quarter of physical memory, so a model near the
- * machine's size keeps the original layout alone. A copy that cannot be
- * allocated is skipped. */
+ * machine's size keeps the original layout alone. All copies share one
+ * anonymous mapping that asks for 2 MiB pages (MADV_HUGEPAGE: with
+ * transparent huge pages in "madvise" mode, the default here, it would
+ * otherwise get 4 KiB pages): a decode step streams every weight once, and
+ * over 4.5 GB (llama3-8b) a 4 KiB page is a TLB miss every 4 KiB whose page
+ * walk itself misses the cache. If the mapping cannot be made, no copy. */
 typedef struct repack_job {
     cpu *c;
     atomic_int next;        /* the first copy not yet taken */
@@ -109,19 +117,29 @@ static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
     size_t total = 0;
     for (int i = 0; i < n; i++) total += vd_repack_size(ws[i]->type, ws[i]->rows, ws[i]->cols);
     long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    /* each copy starts on a 4 KiB boundary */
+    size_t len = 0;
+    for (int i = 0; i < n; i++) len += (vd_repack_size(ws[i]->type, ws[i]->rows, ws[i]->cols) + 4095) & ~(size_t)4095;
     if (total && pages > 0 && psz > 0 && total <= (size_t)pages * (size_t)psz / 4 &&
-        (c->r8 = calloc((size_t)n, sizeof *c->r8))) {
+        (c->r8 = calloc((size_t)n, sizeof *c->r8)) &&
+        (c->r8_map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) != MAP_FAILED) {
+        c->r8_len = len;
+#ifdef MADV_HUGEPAGE
+        madvise(c->r8_map, len, MADV_HUGEPAGE);   /* a hint: where refused, 4 KiB pages */
+#endif
+        size_t at = 0;
         for (int i = 0; i < n; i++) {
             size_t sz = vd_repack_size(ws[i]->type, ws[i]->rows, ws[i]->cols);
-            void *d = NULL;
-            if (!sz || posix_memalign(&d, 64, sz)) continue;
+            if (!sz) continue;
             c->r8[c->n_r8].w = ws[i];
-            c->r8[c->n_r8++].data = d;
+            c->r8[c->n_r8++].data = (char *)c->r8_map + at;
+            at += (sz + 4095) & ~(size_t)4095;
         }
         repack_job j = { .c = c };
         atomic_init(&j.next, 0);
         pool_run(c->pool, repack_worker, &j);   /* GB of weights: every core copies */
     }
+    if (c->r8_map == MAP_FAILED) c->r8_map = NULL;
     free(ws);
     return 0;
 }
