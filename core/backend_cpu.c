@@ -96,9 +96,11 @@ static void *alloc_huge(size_t sz) {
     return d;
 }
 
-/* Repacks the Q4_0, Q8_0 and Q4_K matrices eight rows at a time for decode
+/* Repacks every matrix that has a repacked kernel (Q4_0, Q8_0, Q4_K; with
+ * AVX512-VNNI also Q5_0, Q5_K, Q6_K: vd_repack_size) eight rows at a time
  * (vecdot_r8_avx2.c: Q4_0 about 1.9x, Q8_0 about 1.2x less work than the
- * tiles), and copies the float matrices as they are into huge pages (the
+ * tiles; VNNI on one core, 5632 x 2048 in cache, one activation: Q5_0
+ * 0.18 vs 0.78 ms, Q5_K 0.23 vs 0.54, Q6_K 0.21 vs 0.47), and copies the float matrices as they are into huge pages (the
  * mapping of the file has 4 KiB pages; same bytes, so the same numbers).
  * The copies are extra memory: they are made only while all of them
  * together stay under a quarter of physical memory, so a model near the
@@ -175,6 +177,7 @@ static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
         atomic_init(&j.next, 0);
         pool_run(c->pool, repack_worker, &j);   /* GB of weights: every core copies */
     }
+    if (c->r8_map == MAP_FAILED) c->r8_map = NULL;
     free(ws);
     return 0;
 }

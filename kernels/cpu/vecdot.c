@@ -422,7 +422,7 @@ void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, 
 static vd_r8_fn r8_kernel(int wtype, int *nx, int *mult) {
     vd_r8_fn f = vd_isa() >= VD_AVX512 && has_vnni ? vd_r8_vnni(wtype) : NULL;
     if (nx) *nx = f ? VD_R8V_NX : VD_R8_NX;
-    if (mult) *mult = !f ? 8 : wtype == QT_Q8_0 ? -128 : -8;
+    if (mult) *mult = !f ? 8 : wtype == QT_Q8_0 ? -128 : wtype == QT_Q5_0 ? -16 : -8;
     return f ? f : vd_isa() >= VD_AVX2 ? vd_r8_avx2(wtype) : NULL;
 }
 
@@ -433,10 +433,24 @@ int vd_r8_width(int wtype) {
 
 size_t vd_repack_size(int wtype, int64_t rows, int64_t cols) {
     if (!r8_kernel(wtype, NULL, NULL) || rows < 8 || cols % 32 || cols / 32 > R8_MAX_BLOCKS) return 0;
-    if (wtype == QT_Q4_K)
-        return cols % 256 ? 0 : (size_t)(rows / 8) * (size_t)(cols / 256) * sizeof(vd_block_q4_Kx8);
-    size_t blk = wtype == QT_Q8_0 ? sizeof(vd_block_q8_0x8) : sizeof(vd_block_q4_0x8);
+    if (wtype == QT_Q4_K || wtype == QT_Q5_K || wtype == QT_Q6_K)
+        return cols % 256 ? 0 : (size_t)(rows / 8) * (size_t)(cols / 256) *
+                                    (wtype == QT_Q4_K ? sizeof(vd_block_q4_Kx8) : wtype == QT_Q5_K ? sizeof(vd_block_q5_Kx8)
+                                                                                                   : sizeof(vd_block_q6_Kx8));
+    size_t blk = wtype == QT_Q8_0 ? sizeof(vd_block_q8_0x8) : wtype == QT_Q5_0 ? sizeof(vd_block_q5_0x8) : sizeof(vd_block_q4_0x8);
     return (size_t)(rows / 8) * (size_t)(cols / 32) * blk;
+}
+
+/* One Q4_K-layout super-block of row r (vecdot.h, vd_block_q4_Kx8). */
+static void repack_k4_row(vd_block_q4_Kx8 *o, int r, uint16_t d, uint16_t dmin, const uint8_t *s12, const uint8_t *qs) {
+    uint8_t sc[8], mn[8];
+    qt_unpack_scales_k4(s12, sc, mn);
+    o->d[r] = d;
+    o->dmin[r] = dmin;
+    for (int j = 0; j < 8; j++) o->sc[j][r] = sc[j];
+    for (int p = 0; p < 4; p++) { o->mn[p][2 * r] = mn[2 * p]; o->mn[p][2 * r + 1] = mn[2 * p + 1]; }
+    for (int c = 0; c < 4; c++)
+        for (int k = 0; k < 8; k++) memcpy(o->qs + 256 * c + 32 * k + 4 * r, qs + 32 * c + 4 * k, 4);
 }
 
 static void repack_q4_K(const void *w, int64_t rows, int64_t cols, void *out) {
@@ -447,20 +461,67 @@ static void repack_q4_K(const void *w, int64_t rows, int64_t cols, void *out) {
         for (int64_t b = 0; b < nb; b++, o++)
             for (int r = 0; r < 8; r++) {
                 const qt_block_q4_K *src = (const qt_block_q4_K *)((const char *)w + (size_t)(8 * g + r) * wrs) + b;
-                uint8_t sc[8], mn[8];
-                qt_unpack_scales_k4(src->scales, sc, mn);
+                repack_k4_row(o, r, src->d, src->dmin, src->scales, src->qs);
+            }
+}
+
+static void repack_q5_K(const void *w, int64_t rows, int64_t cols, void *out) {
+    int64_t nb = cols / 256;
+    size_t wrs = qt_row_size(QT_Q5_K, cols);
+    vd_block_q5_Kx8 *o = out;
+    for (int64_t g = 0; g < rows / 8; g++)
+        for (int64_t b = 0; b < nb; b++, o++)
+            for (int r = 0; r < 8; r++) {
+                const qt_block_q5_K *src = (const qt_block_q5_K *)((const char *)w + (size_t)(8 * g + r) * wrs) + b;
+                repack_k4_row(&o->k4, r, src->d, src->dmin, src->scales, src->qs);
+                for (int k = 0; k < 8; k++) memcpy(o->qh + 32 * k + 4 * r, src->qh + 4 * k, 4);
+            }
+}
+
+/* Q6_K: the same bytes, eight rows interleaved by four bytes (vecdot.h). */
+static void repack_q6_K(const void *w, int64_t rows, int64_t cols, void *out) {
+    int64_t nb = cols / 256;
+    size_t wrs = qt_row_size(QT_Q6_K, cols);
+    vd_block_q6_Kx8 *o = out;
+    for (int64_t g = 0; g < rows / 8; g++)
+        for (int64_t b = 0; b < nb; b++, o++)
+            for (int r = 0; r < 8; r++) {
+                const qt_block_q6_K *src = (const qt_block_q6_K *)((const char *)w + (size_t)(8 * g + r) * wrs) + b;
                 o->d[r] = src->d;
-                o->dmin[r] = src->dmin;
-                for (int j = 0; j < 8; j++) o->sc[j][r] = sc[j];
-                for (int p = 0; p < 4; p++) { o->mn[p][2 * r] = mn[2 * p]; o->mn[p][2 * r + 1] = mn[2 * p + 1]; }
-                for (int c = 0; c < 4; c++)
-                    for (int k = 0; k < 8; k++) memcpy(o->qs + 256 * c + 32 * k + 4 * r, src->qs + 32 * c + 4 * k, 4);
+                for (int k = 0; k < 16; k++) o->sc[k][r] = src->scales[k];
+                for (int k = 0; k < 32; k++) memcpy(o->ql + 32 * k + 4 * r, src->ql + 4 * k, 4);
+                for (int k = 0; k < 16; k++) memcpy(o->qh + 32 * k + 4 * r, src->qh + 4 * k, 4);
+            }
+}
+
+/* Q5_0: the nibbles as Q4_0's; the fifth bits regrouped by byte (vecdot.h). */
+static void repack_q5_0(const void *w, int64_t rows, int64_t cols, void *out) {
+    int64_t nb = cols / 32;
+    size_t wrs = qt_row_size(QT_Q5_0, cols);
+    vd_block_q5_0x8 *o = out;
+    for (int64_t g = 0; g < rows / 8; g++)
+        for (int64_t b = 0; b < nb; b++, o++)
+            for (int r = 0; r < 8; r++) {
+                const qt_block_q5_0 *src = (const qt_block_q5_0 *)((const char *)w + (size_t)(8 * g + r) * wrs) + b;
+                uint32_t qh;
+                memcpy(&qh, src->qh, 4);
+                o->d[r] = src->d;
+                for (int i = 0; i < 4; i++) {
+                    uint8_t h = 0;
+                    for (int k = 0; k < 4; k++)
+                        h |= (uint8_t)(((qh >> (4 * k + i)) & 1) << k | ((qh >> (16 + 4 * k + i)) & 1) << (4 + k));
+                    o->hq[4 * r + i] = h;
+                }
+                for (int k = 0; k < 4; k++) memcpy(o->qs + 32 * k + 4 * r, src->qs + 4 * k, 4);
             }
 }
 
 void vd_repack(int wtype, const void *w, int64_t rows, int64_t cols, void *out) {
     if (wtype == QT_Q4_K) { repack_q4_K(w, rows, cols, out); return; }
-    assert((wtype == QT_Q4_0 || wtype == QT_Q8_0) && cols % 32 == 0 && "vd_repack: Q4_0/Q8_0/Q4_K whole blocks only");
+    if (wtype == QT_Q5_K) { repack_q5_K(w, rows, cols, out); return; }
+    if (wtype == QT_Q6_K) { repack_q6_K(w, rows, cols, out); return; }
+    if (wtype == QT_Q5_0) { repack_q5_0(w, rows, cols, out); return; }
+    assert((wtype == QT_Q4_0 || wtype == QT_Q8_0) && cols % 32 == 0 && "vd_repack: Q4_0/Q8_0/Q5_0/Q4_K/Q6_K whole blocks only");
     int64_t nb = cols / 32;
     size_t wrs = qt_row_size(wtype, cols);
     bool q8 = wtype == QT_Q8_0;
@@ -497,7 +558,8 @@ void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r
     float dx_s[NSTACK * R8_MAX_BLOCKS];
     int32_t *off = off_s;
     float *dx = dx_s;
-    if (nact > NSTACK && wtype != QT_Q4_K) {
+    bool kq = wtype == QT_Q4_K || wtype == QT_Q5_K || wtype == QT_Q6_K;   /* K-quant kernels read their Q8_K rows */
+    if (nact > NSTACK && !kq) {
         off = malloc((size_t)nact * (size_t)nb * sizeof *off);
         dx = malloc((size_t)nact * (size_t)nb * sizeof *dx);
         if (!off || !dx) {   /* no memory: eight activations at a time, same results */
@@ -508,7 +570,7 @@ void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r
             return;
         }
     }
-    for (int j = 0; j < nact && wtype != QT_Q4_K; j++) {   /* Q4_K's kernel reads its Q8_K rows */
+    for (int j = 0; j < nact && !kq; j++) {
         const qt_block_q8_0 *x = (const qt_block_q8_0 *)((const char *)xq + (size_t)j * xrs);
         for (int64_t b = 0; b < nb; b++) {
             int32_t s = 0;
