@@ -14,12 +14,6 @@ mkdir -p "$W"
 cp "$R"/docs/examples/agents_calc.json "$R"/docs/examples/agents_calc.lua "$R"/docs/examples/agents_pair.json "$W/"
 cp "$SHARED/models/stories260K.gguf" "$W/"
 A="$LOGITLAB run -w $W $R/plugins/agents.lua"
-check_run() {
-  d=$1; want=$2; pat=$3; shift 3
-  "$@" >"$T/out" 2>&1; got=$?
-  if [ "$got" -eq "$want" ] && grep -q -- "$pat" "$T/out"; then check_pass=$((check_pass+1))
-  else check_fail=$((check_fail+1)); echo "FAIL: $d (exit $got, want $want)"; head -8 "$T/out"; fi
-}
 check_run "agents: the worked example, a tool" 0 "^boss (main supervisor) -> user: the sum is 42$" \
   $A --workflow agents_calc.json --lib agents_calc.lua -p "What is 2 + 40?"
 check_run "agents: the transcript shows the tool" 0 "^  add (tool) -> calc: 42$" \
