@@ -104,6 +104,9 @@ check_run "agents: --turns abc refused" 1 "option --turns needs an integer, got 
 sed 's/"tokens": 200/"tokens": -3/' "$W/agents_calc.json" >"$W/badb.json"
 check_run "agents: a workflow's own negative budget refused" 1 "badb.json: workflow: budget 'tokens' must be a whole number >= 0, got -3" \
   $A --workflow badb.json --lib agents_calc.lua -p x
+check_run "agents --parent: a workflow without the branched member" 1 \
+  "^logitlab run: --parent $prun --message 4: the turn is fox's, and agents_calc.json has no member 'fox' (members: boss, calc, teller)$" \
+  $A --parent "$prun" --message 4 --text x --workflow agents_calc.json
 check "agents: nothing recorded for refused workflows and budgets" test "$("$LOGITLAB" export -w "$W" | grep -c '"type":"run"')" -eq "$n0"
 # members' models are found in the workspace: the workflow runs from any folder
 mkdir -p "$T/elsewhere" "$W/models"
