@@ -14,8 +14,10 @@
  */
 #include "cmd_convert.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "ggufw.h"
@@ -27,11 +29,12 @@
 
 #define CMD "convert"
 
-enum { O_TOKENIZER, O_EXACT, O_QUIET };
+enum { O_TOKENIZER, O_EXACT, O_QUIET, O_JSON };
 static const cli_opt opts[] = {
     { "tokenizer", 0, "PATH", "the tokenizer.bin (default: tok<N>.bin or tokenizer.bin beside IN)" },
     { "exact-int8", 0, NULL, "version 2: int8 weights widened to F32 exactly instead of Q8_0 blocks" },
-    { "quiet", 'q', NULL, "print only the summary" },
+    { "quiet", 'q', NULL, "print only the summary (no progress line)" },
+    { "json", 0, NULL, "a JSON object per tensor written, then a JSON summary, on stdout" },
 };
 static const cli_spec spec = {
     CMD, "[options] IN.bin OUT.gguf",
@@ -126,7 +129,14 @@ static int put_hparams(ggufw *w, const model_info *h) {
            ggufw_set_f32(w, "llama.rope.freq_base", h->rope_base) ? -1 : 0;
 }
 
-int cmd_convert_write(const char *path, const char *out, const char *tok_path, bool exact, bool quiet,
+/* The live line: rewritten on a terminal, cleared at the end (i == n). */
+static void live(int i, int n, const char *name) {
+    if (i < n) fprintf(stderr, "\r\033[Kconvert: tensor %d/%d %s", i + 1, n, name);
+    else fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
+int cmd_convert_write(const char *path, const char *out, const char *tok_path, bool exact, int progress,
                       char *err, size_t errlen) {
     model *m = NULL;
     model_params mp = { .tokenizer_path = tok_path, .l2c_exact = exact };
@@ -149,17 +159,33 @@ int cmd_convert_write(const char *path, const char *out, const char *tok_path, b
     char werr[512] = "cannot build the GGUF header (out of memory)";
     if (!rc) rc = ggufw_begin(w, out, werr, sizeof werr);
     uint64_t bytes = 0;
+    bool tty = progress == CONVERT_LIVE && isatty(STDERR_FILENO);
     for (int i = 0; i < n && !rc; i++) {
         size_t sz = qt_row_size(t[i].type, t[i].cols) * (size_t)t[i].rows;
+        if (tty) live(i, n, t[i].name);
         rc = ggufw_write_data(w, t[i].data, sz, werr, sizeof werr);
         bytes += sz;
-        if (!rc && !quiet)
-            printf("  %-28s %-5s %lld x %lld\n", t[i].name, qt_get(t[i].type)->name, (long long)t[i].cols,
-                   (long long)t[i].rows);
+        if (!rc && progress == CONVERT_JSON) {
+            printf("{\"type\":\"progress\",\"tensor\":%d,\"tensors\":%d,\"name\":", i + 1, n);
+            cli_put_json_str(stdout, t[i].name, strlen(t[i].name));
+            printf(",\"dtype\":\"%s\",\"cols\":%lld,\"rows\":%lld,\"written\":%llu}\n", qt_get(t[i].type)->name,
+                   (long long)t[i].cols, (long long)t[i].rows, (unsigned long long)bytes);
+            fflush(stdout);
+        }
     }
+    if (tty) live(n, n, NULL);
     if (!rc) rc = ggufw_end(w, werr, sizeof werr);
     if (rc) snprintf(err, errlen, "%s: %s", out, werr);
-    else {
+    else if (progress == CONVERT_JSON) {
+        printf("{\"type\":\"done\",\"input\":");
+        cli_put_json_str(stdout, path, strlen(path));
+        printf(",\"format\":");
+        cli_put_json_str(stdout, h->format, strlen(h->format));
+        printf(",\"output\":");
+        cli_put_json_str(stdout, out, strlen(out));
+        printf(",\"tensors\":%d,\"bytes\":%llu,\"tokens\":%d}\n", n, (unsigned long long)bytes,
+               tok_n_vocab(model_tok(m)));
+    } else {
         char sz[32];
         printf("%s (%s) -> %s: %d tensors, %s of weights, %d tokens\n", path, h->format, out, n,
                cli_fmt_bytes(bytes, sz, sizeof sz), tok_n_vocab(model_tok(m)));
@@ -176,8 +202,8 @@ int cmd_convert(int argc, char **argv) {
     if (rc) return rc == CLI_HELP ? CLI_OK : rc;
     char path[4096], err[1024];
     if (mpath_resolve(a.pos[0], path, sizeof path, err, sizeof err)) return cli_fail(CMD, "%s", err);
-    if (cmd_convert_write(path, a.pos[1], a.val[O_TOKENIZER], a.val[O_EXACT] != NULL, a.val[O_QUIET] != NULL,
-                          err, sizeof err))
+    int progress = a.val[O_JSON] ? CONVERT_JSON : a.val[O_QUIET] ? CONVERT_QUIET : CONVERT_LIVE;
+    if (cmd_convert_write(path, a.pos[1], a.val[O_TOKENIZER], a.val[O_EXACT] != NULL, progress, err, sizeof err))
         return cli_fail(CMD, "%s", err);
     return CLI_OK;
 }

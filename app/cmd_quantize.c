@@ -211,7 +211,7 @@ int cmd_quantize(int argc, char **argv) {
         return quantize_run(in, a.pos[1], target, (int)threads, a.val[O_QUIET] != NULL);
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.llama2c.tmp", a.pos[1]);
-    if (cmd_convert_write(in, tmp, NULL, true, true, err, sizeof err)) {
+    if (cmd_convert_write(in, tmp, NULL, true, CONVERT_QUIET, err, sizeof err)) {
         remove(tmp);
         return cli_fail("quantize", "%s", err);
     }

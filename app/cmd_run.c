@@ -104,6 +104,22 @@ int cmd_run(int argc, char **argv) {
     if (rc == CLI_HELP) return CLI_OK;
     if (rc) return rc;
     if (si >= argc) return cli_usage_error(CMD, "missing the script (usage: logitlab run %s)", spec.usage);
+    /* `run --plugins plugins x.lua`: a flag's would-be value is taken as the
+     * script; when that is a folder, or no file and not named .lua, and an
+     * argument follows (the script meant), say the flag takes no value */
+    struct stat sst;
+    const char *prev = si > 1 ? argv[si - 1] : "", *sc = argv[si];
+    size_t sl = strlen(sc);
+    bool missing = stat(sc, &sst) != 0, lua = sl >= 4 && strcmp(sc + sl - 4, ".lua") == 0;
+    if (prev[0] == '-' && strcmp(prev, "--") != 0 && si + 1 < argc &&
+        ((!missing && S_ISDIR(sst.st_mode)) || (missing && !lua))) {
+        for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+            if (opts[k].arg) continue;
+            if ((prev[1] == '-' && strcmp(prev + 2, opts[k].name) == 0) || (opts[k].short_name && prev[1] == opts[k].short_name && !prev[2]))
+                return cli_usage_error(CMD, "%s: %s (%s takes no value: the script is the first argument after the options)",
+                                       sc, missing ? "no such file" : "a folder, not a regular file", prev);
+        }
+    }
     lhost *h;
     if ((rc = cmd_run_host(CMD, &a, &h)) != CLI_OK) return rc;
     static char err[65536];

@@ -206,15 +206,27 @@ static int set_opts(const char *cmd, const cli_args *a, trun_spec *s) {
     int k;
     if (a->val[O_LR]) {
         if ((k = floats(a->val[O_LR], f, 2)) < 1) return cli_usage_error(cmd, "--lr wants LR or LR,MIN");
+        /* each value named, with its range (!(x > 0) so that NaN fails too) */
+        if (!(f[0] > 0))
+            return cli_usage_error(cmd, "--lr %s: the learning rate LR = %g must be > 0", a->val[O_LR], f[0]);
+        if (k > 1 && !(f[1] >= 0))
+            return cli_usage_error(cmd, "--lr %s: the final learning rate MIN = %g must be >= 0", a->val[O_LR], f[1]);
         o->lr = f[0];
         o->lr_min = k > 1 ? f[1] : f[0] / 10;
     }
     if (a->val[O_ADAMW]) {
         if (floats(a->val[O_ADAMW], f, 4) != 4) return cli_usage_error(cmd, "--adamw wants B1,B2,EPS,WD");
+        static const char *name[4] = { "B1 (beta1)", "B2 (beta2)", "EPS", "WD (weight decay)" };
+        static const char *range[4] = { "in [0, 1)", "in [0, 1)", "> 0", ">= 0" };
+        bool ok[4] = { f[0] >= 0 && f[0] < 1, f[1] >= 0 && f[1] < 1, f[2] > 0, f[3] >= 0 };
+        for (int i = 0; i < 4; i++)
+            if (!ok[i])
+                return cli_usage_error(cmd, "--adamw %s: %s = %g must be %s", a->val[O_ADAMW], name[i], f[i], range[i]);
         o->beta1 = f[0]; o->beta2 = f[1]; o->eps = f[2]; o->weight_decay = f[3];
     }
     if (a->val[O_CLIP]) {
-        if (floats(a->val[O_CLIP], f, 1) != 1 || f[0] < 0) return cli_usage_error(cmd, "--clip wants a norm >= 0");
+        if (floats(a->val[O_CLIP], f, 1) != 1 || !(f[0] >= 0))
+            return cli_usage_error(cmd, "--clip %s: the norm must be a number >= 0 (0: off)", a->val[O_CLIP]);
         o->clip = f[0];
     }
     if (a->val[O_VAL]) {

@@ -66,12 +66,21 @@ int session_set(session *s, const char *name, const char *value, char *err, size
         session_sampler_changed(s);
         return 0;
     }
-    if (strcmp(name, "bias") == 0) {     /* ids are checked against the vocabulary when the chain is built */
+    if (strcmp(name, "bias") == 0) {
+        /* ids are checked against the model's vocabulary here when a model
+         * is open, and again when the chain is built (another model may be
+         * opened after the :set) */
         logits_bias b;
         logits_bias_init(&b);
         bool none = strcmp(value, "none") == 0;
-        int rc = none ? 0 : logits_bias_parse(&b, value, INT32_MAX, err, errlen);
+        int32_t nv = s->m && s->nv > 0 ? s->nv : INT32_MAX;
+        char why[256];
+        int rc = none ? 0 : logits_bias_parse(&b, value, nv, why, sizeof why);
         logits_bias_fini(&b);
+        if (rc && nv != INT32_MAX && strncmp(why, "bias wants", 10) == 0)
+            snprintf(err, errlen, "%s (the vocabulary of %s)", why, s->model_name);
+        else if (rc)
+            snprintf(err, errlen, "%s", why);
         if (rc) return -1;
         if (strlen(value) >= sizeof s->bias) { snprintf(err, errlen, "bias: at most %zu bytes", sizeof s->bias - 1); return -1; }
         snprintf(s->bias, sizeof s->bias, "%s", none ? "" : value);

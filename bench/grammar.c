@@ -10,7 +10,9 @@
  * grammar context per generation: every state's first mask is a tree walk)
  * and "warm" (one context for all, as a session reuses its Grammar).
  * mask_us is gmatch_mask (the bitset); apply_us also filters a full
- * candidates array, the sampler stage's whole work. Each is timed twice:
+ * candidates array, the sampler stage's whole work: a whole row in the
+ * columns, as the chain's first stage gets it (only_selected: the chain
+ * reads the columns on and writes data[] only for the pick). Each is timed twice:
  * wall clock (*_us) and this thread's CPU time (cpu_*: on a shared machine
  * the wall clock's tail is mostly the scheduler taking the core away).
  * "plain" repeats the cold run with gmatch_ctx_set_exact: every mask by the
@@ -71,6 +73,7 @@ static int generate(gmatch_ctx *c, smp_cands *cands, float *row, int32_t nv, sta
     gmatch *m = gmatch_create(c);
     smp *st = gmatch_smp_create(gmatch_clone(m));
     int steps = 0;
+    cands->only_selected = true;
     for (; steps < 300; steps++) {
         double t0 = now_us(), c0 = cpu_us();
         const uint64_t *b = gmatch_mask(m);
@@ -83,7 +86,8 @@ static int generate(gmatch_ctx *c, smp_cands *cands, float *row, int32_t nv, sta
         add(apply, (now_us() - t2) + (t1 - t0));
         add(capply, (cpu_us() - c2) + (c1 - c0));
         if (rc || cands->n == 0) break;
-        int32_t id = cands->data[rnd() % (uint32_t)cands->n].id;
+        int32_t k = (int32_t)(rnd() % (uint32_t)cands->n);
+        int32_t id = !cands->lazy ? cands->data[k].id : cands->dense ? k : cands->col_id[k];
         (void)b;
         if (gmatch_accept(m, id) != 0) break;
         smp_accept(st, id);

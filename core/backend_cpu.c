@@ -33,7 +33,11 @@ typedef struct cpu {
     bool own_pool;                     /* false: borrowed (ctx_params.pool) */
     void *act;    size_t act_cap;      /* rounded activations */
     float *att;   size_t att_cap;      /* per-thread attention scores */
-    float *rope;  size_t rope_cap;     /* (n, rope_dim) cos/sin pairs */
+    float *rope;  size_t rope_cap;     /* (n, rope_dim / 2) cos/sin pairs of the last positions */
+    int32_t *rope_pos; size_t rope_pos_cap;   /* those positions (rope_n of them) */
+    float *rope_freq; size_t rope_freq_cap;   /* and frequencies (rope_half) */
+    int32_t rope_n, rope_half;
+    int32_t *blk; size_t blk_cap;      /* attention blocks (cpu_attention) */
     /* weights repacked by eight rows for batch-1 decode (vd_repack), by the
      * weight they copy; made in cpu_prepare */
     struct { const model_weight *w; void *data; } *r8;
@@ -59,7 +63,8 @@ static int grow(void **p, size_t *cap, size_t need) {
 static void cpu_destroy(backend *b) {
     cpu *c = C(b);
     if (c->own_pool) pool_destroy(c->pool);
-    free(c->act); free(c->att); free(c->rope);
+    free(c->act); free(c->att); free(c->rope); free(c->blk);
+    free(c->rope_pos); free(c->rope_freq);
     for (int i = 0; i < c->n_r8; i++) free(c->r8[i].data);
     free(c->r8);
     free(c->q8chk);
@@ -281,7 +286,9 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
             f = nt++;
             types[f] = w[k]->type;
             off[f] = total;
-            total += ((size_t)n * vd_act_row_size(w[k]->type, cols) + 63) & ~(size_t)63;
+            /* float activations are used as they are: rounding to F32 is
+             * the identity, and the copy was ~2% of an F32 prompt, serial */
+            if (at != QT_F32) total += ((size_t)n * vd_act_row_size(w[k]->type, cols) + 63) & ~(size_t)63;
         }
         act_of[k] = f;
     }
@@ -301,6 +308,7 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
     if (grow(&c->act, &c->act_cap, total)) return -1;
     const void *xq[MAX_MATMUL_W];
     for (int t = 0; t < nt; t++) {
+        if (qt_get(types[t])->act_type == QT_F32) continue;
         char *dst = (char *)c->act + off[t];
         size_t qrow = vd_act_row_size(types[t], cols);
         for (int32_t i = 0; i < n; i++)
@@ -309,7 +317,7 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
     for (int t = 0; t < nt; t++)
         if (size8[t]) vd_act8_pack(types[t], (char *)c->act + off[t], n, cols, (char *)c->act + off8[t]);
     for (int k = 0; k < nw; k++) {
-        xq[k] = (const char *)c->act + off[act_of[k]];
+        xq[k] = qt_get(w[k]->type)->act_type == QT_F32 ? (const void *)x : (const char *)c->act + off[act_of[k]];
         x8[k] = !r8[k] && size8[act_of[k]] && vd_act8_size(w[k]->type, cols, n)
                     ? (const char *)c->act + off8[act_of[k]] : NULL;
     }
@@ -327,21 +335,42 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
 
 /* ---- attention and the rest ---- */
 
+/* The cos/sin table of a call's positions is kept for the next call: q
+ * and k of every layer rotate the same positions, so it is computed once
+ * per step instead of 2 x n_layers times (it was ~2% of a stories15m pp512,
+ * all on one thread). Reused only when positions and frequencies are equal,
+ * so the numbers are those of computing it afresh. */
 static int cpu_rope(backend *b, float *x, int32_t n, int32_t n_heads, int32_t head_dim,
                     int32_t rope_dim, const int32_t *pos, const float *inv_freq) {
     cpu *c = C(b);
     int32_t half = rope_dim / 2;
-    if (grow((void **)&c->rope, &c->rope_cap, sizeof(float) * 2 * (size_t)half)) return -1;
+    size_t tab = sizeof(float) * 2 * (size_t)half * (size_t)n;
+    bool same = c->rope_n == n && c->rope_half == half &&
+                !memcmp(c->rope_pos, pos, sizeof *pos * (size_t)n) &&
+                !memcmp(c->rope_freq, inv_freq, sizeof *inv_freq * (size_t)half);
+    if (!same) {
+        c->rope_n = 0;
+        if (grow((void **)&c->rope, &c->rope_cap, tab) ||
+            grow((void **)&c->rope_pos, &c->rope_pos_cap, sizeof *pos * (size_t)n) ||
+            grow((void **)&c->rope_freq, &c->rope_freq_cap, sizeof *inv_freq * (size_t)half))
+            return -1;
+        for (int32_t i = 0; i < n; i++)
+            for (int32_t j = 0; j < half; j++) {
+                double th = (double)pos[i] * (double)inv_freq[j];
+                c->rope[((size_t)i * half + j) * 2] = (float)cos(th);
+                c->rope[((size_t)i * half + j) * 2 + 1] = (float)sin(th);
+            }
+        memcpy(c->rope_pos, pos, sizeof *pos * (size_t)n);
+        memcpy(c->rope_freq, inv_freq, sizeof *inv_freq * (size_t)half);
+        c->rope_n = n;
+        c->rope_half = half;
+    }
     for (int32_t i = 0; i < n; i++) {
-        for (int32_t j = 0; j < half; j++) {
-            double th = (double)pos[i] * (double)inv_freq[j];
-            c->rope[2 * j] = (float)cos(th);
-            c->rope[2 * j + 1] = (float)sin(th);
-        }
+        const float *cs = c->rope + (size_t)i * half * 2;
         for (int32_t h = 0; h < n_heads; h++) {
             float *v = x + (size_t)i * n_heads * head_dim + (size_t)h * head_dim;
             for (int32_t j = 0; j < half; j++) {
-                float co = c->rope[2 * j], si = c->rope[2 * j + 1];
+                float co = cs[2 * j], si = cs[2 * j + 1];
                 float a = v[2 * j], bb = v[2 * j + 1];
                 v[2 * j] = a * co - bb * si;
                 v[2 * j + 1] = a * si + bb * co;
@@ -374,58 +403,92 @@ typedef struct att_job {
     const be_attn *at;
     const float *q;
     float *out;
-    int32_t hpi;      /* query heads per work item: they share one KV head */
-    size_t stride;    /* scores per head; a thread has hpi rows of them and the entry's row pointers */
+    const int32_t *blk;   /* block b is entries [blk[b], blk[b + 1]) */
+    int32_t hpi;          /* query heads per work item: they share one KV head */
+    long items;           /* blocks x head groups */
+    size_t stride;        /* scores per query; a thread has VD_MQ rows of them and the block's row pointers */
+    atomic_long next;     /* items taken so far */
 } att_job;
 
-/* One work item is one batch entry and hpi query heads of one GQA group.
- * The entry's cached rows are listed once (consecutive items share the
- * entry); each head's scores are one vd_dots_f32 over them and its output
- * one vd_wsum_f32 (the per-position dot and axpy, bitwise, with sixteen
- * horizontal sums done at once and the output kept in registers: calling
- * them per position was ~40% of a pp512 step on stories15m); the softmax's
- * exp runs vectorized over the whole row. Each query's sums run over its
- * positions in order, whatever else is in the batch. */
+/* s[0..n) = softmax(s * scale). The maximum is taken over eight lanes (a
+ * maximum does not depend on the order); the exponentials are summed in
+ * double in eight chains, element p into chain p % 8, folded in a fixed tree
+ * (one dependent add per element was half the time of this function): one
+ * order for a row of n scores wherever it is evaluated. */
+static void softmax(float *s, int32_t n, float scale) {
+    float m[8];
+    for (int l = 0; l < 8; l++) m[l] = -INFINITY;
+    for (int32_t p = 0; p < n; p++) s[p] *= scale;
+    int32_t p = 0;
+    for (; p + 8 <= n; p += 8)
+        for (int l = 0; l < 8; l++) m[l] = s[p + l] > m[l] ? s[p + l] : m[l];
+    for (; p < n; p++) m[p & 7] = s[p] > m[p & 7] ? s[p] : m[p & 7];
+    float mx = -INFINITY;
+    for (int l = 0; l < 8; l++) mx = m[l] > mx ? m[l] : mx;
+    for (p = 0; p < n; p++) s[p] -= mx;
+    vd_exp_f32(s, n);
+    double a[8] = { 0 };
+    for (p = 0; p + 8 <= n; p += 8)
+        for (int l = 0; l < 8; l++) a[l] += s[p + l];
+    for (; p < n; p++) a[p & 7] += s[p];
+    double sum = ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+    float inv = (float)(1.0 / sum);
+    for (p = 0; p < n; p++) s[p] *= inv;
+}
+
+/* One work item is one block of up to VD_MQ consecutive entries of one
+ * sequence (they share its runs, so each one's cells are a prefix of the
+ * longest one's) and hpi query heads of one GQA group. The block's cached
+ * rows are listed once; each head's scores are one vd_dots_f32_mq and its
+ * outputs one vd_wsum_f32_mq over them (each row read once for the whole
+ * block; per query bitwise vd_dots_f32 / vd_wsum_f32, which are the
+ * per-position dot and axpy); the softmax's exp runs vectorized over a row.
+ * Each query's sums run over its positions in order, whatever else is in
+ * the batch or its block.
+ * Threads take items from a shared counter, last item first: in a prompt
+ * the last entries attend to the most positions, so the costly items go
+ * first and the cheap ones even out the end (a split into equal halves
+ * gave the second thread three quarters of the work). */
 static void att_worker(void *arg, int ith, int nth) {
     att_job *j = arg;
+    (void)nth;
     const backend *b = &j->c->base;
     const be_kvgeom *g = &b->kv;
     int32_t hd = g->head_dim, group = g->n_heads / g->n_kv_heads, hpi = j->hpi;
-    int32_t items_per_entry = g->n_heads / hpi;
+    int32_t items_per_blk = g->n_heads / hpi;
+    size_t qrow = (size_t)g->n_heads * hd;
     float scale = 1.0f / sqrtf((float)hd);
-    float *sc = j->c->att + (size_t)ith * j->stride * (size_t)(hpi + 2);
-    const float **rows = (const float **)(sc + (size_t)hpi * j->stride);   /* K rows of the entry's cells */
+    float *sc = j->c->att + (size_t)ith * j->stride * (size_t)(VD_MQ + 2);
+    const float **rows = (const float **)(sc + (size_t)VD_MQ * j->stride);   /* K rows of the block's cells */
     /* a cell's V row is its K row's place in the other half of its KV block */
     int64_t voff = (int64_t)KV_BLOCK * g->kv_dim;
-    long lo, hi;
-    int32_t rows_of = -1, np = 0;   /* the entry `rows` lists, and its length */
-    pool_split((long)j->n * items_per_entry, ith, nth, &lo, &hi);
-    for (long t = lo; t < hi; t++) {
-        int32_t i = (int32_t)(t / items_per_entry), h0 = (int32_t)(t % items_per_entry) * hpi;
-        int32_t hk = h0 / group;
-        const float *q = j->q + (size_t)i * g->n_heads * hd + (size_t)h0 * hd;
-        float *o = j->out + (size_t)i * g->n_heads * hd + (size_t)h0 * hd;
-        const be_attn *a = &j->at[i];
-        if (i != rows_of) {   /* the entry's cells in position order */
+    int32_t rows_of = -1, np = 0;   /* the block `rows` lists, and its length */
+    for (;;) {
+        long t = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (t >= j->items) break;
+        t = j->items - 1 - t;
+        int32_t bk = (int32_t)(t / items_per_blk), h0 = (int32_t)(t % items_per_blk) * hpi;
+        int32_t e0 = j->blk[bk], nq = j->blk[bk + 1] - e0, hk = h0 / group;
+        int64_t npq[VD_MQ], npmax = 0;
+        for (int32_t k = 0; k < nq; k++) {
+            npq[k] = j->at[e0 + k].n_pos;
+            if (npq[k] > npmax) npmax = npq[k];
+        }
+        if (bk != rows_of) {   /* the block's cells in position order */
+            const be_attn *a = &j->at[e0];
             np = 0;
-            for (int32_t r = 0; r < a->n_runs && np < a->n_pos; r++)
-                for (int32_t e = 0; e < a->runs[r].n && np < a->n_pos; e++)
+            for (int32_t r = 0; r < a->n_runs && np < npmax; r++)
+                for (int32_t e = 0; e < a->runs[r].n && np < npmax; e++)
                     rows[np++] = kv_at(b, j->kvbuf, j->il, a->runs[r].cell + e, 0);
-            rows_of = i;
+            rows_of = bk;
         }
         int64_t hoff = (int64_t)hk * hd;
         for (int32_t h = 0; h < hpi; h++) {
-            float *s = sc + (size_t)h * j->stride, mx = -INFINITY;
-            vd_dots_f32(s, q + (size_t)h * hd, rows, hoff, np, hd);
-            for (int32_t k = 0; k < np; k++) s[k] *= scale;
-            for (int32_t k = 0; k < np; k++) mx = s[k] > mx ? s[k] : mx;
-            for (int32_t k = 0; k < np; k++) s[k] -= mx;
-            vd_exp_f32(s, np);
-            double sum = 0;
-            for (int32_t k = 0; k < np; k++) sum += s[k];
-            float inv = (float)(1.0 / sum);
-            for (int32_t k = 0; k < np; k++) s[k] *= inv;
-            vd_wsum_f32(o + (size_t)h * hd, s, rows, voff + hoff, np, hd);
+            const float *q = j->q + (size_t)e0 * qrow + (size_t)(h0 + h) * hd;
+            float *o = j->out + (size_t)e0 * qrow + (size_t)(h0 + h) * hd;
+            vd_dots_f32_mq(sc, j->stride, q, qrow, nq, npq, rows, hoff, hd);
+            for (int32_t k = 0; k < nq; k++) softmax(sc + (size_t)k * j->stride, (int32_t)npq[k], scale);
+            vd_wsum_f32_mq(o, qrow, sc, j->stride, nq, npq, rows, voff + hoff, hd);
         }
     }
 }
@@ -435,15 +498,24 @@ static int cpu_attention(backend *b, const void *kvbuf, int32_t il, int32_t n, c
     cpu *c = C(b);
     int32_t maxp = 1;
     for (int32_t i = 0; i < n; i++) if (at[i].n_pos > maxp) maxp = at[i].n_pos;
+    /* blocks: runs of up to VD_MQ consecutive entries with the same runs */
+    if (grow((void **)&c->blk, &c->blk_cap, sizeof(int32_t) * ((size_t)n + 1))) return -1;
+    int32_t nb = 0;
+    for (int32_t i = 0; i < n; i++)
+        if (i == 0 || i - c->blk[nb - 1] == VD_MQ || at[i].runs != at[i - 1].runs ||
+            at[i].n_runs != at[i - 1].n_runs)
+            c->blk[nb++] = i;
+    c->blk[nb] = n;
     /* as many heads per item as the group allows while every thread still
      * gets two items (a decode step of one entry has only n_heads of them) */
     int32_t group = b->kv.n_heads / b->kv.n_kv_heads, hpi = group, nth = pool_size(c->pool);
-    while (hpi > 1 && (hpi > MAX_HPI || group % hpi || (long)n * (b->kv.n_heads / hpi) < 2L * nth))
+    while (hpi > 1 && (hpi > MAX_HPI || group % hpi || (long)nb * (b->kv.n_heads / hpi) < 2L * nth))
         hpi--;
-    /* per thread: hpi rows of scores, then the row pointers (two floats' room each) */
+    /* per thread: VD_MQ rows of scores, then the row pointers (two floats' room each) */
     size_t stride = ((size_t)maxp + 15) & ~(size_t)15;
-    if (grow((void **)&c->att, &c->att_cap, stride * (size_t)(hpi + 2) * sizeof(float) * (size_t)nth)) return -1;
-    att_job j = { c, kvbuf, il, n, at, q, out, hpi, stride };
+    if (grow((void **)&c->att, &c->att_cap, stride * (size_t)(VD_MQ + 2) * sizeof(float) * (size_t)nth)) return -1;
+    att_job j = { c, kvbuf, il, n, at, q, out, c->blk, hpi, (long)nb * (b->kv.n_heads / hpi), stride, 0 };
+    atomic_init(&j.next, 0);
     pool_run(c->pool, att_worker, &j);
     return 0;
 }

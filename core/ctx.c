@@ -308,6 +308,53 @@ static void copy_runs(ctx *c, const kv_run *runs, int32_t n_runs, int32_t len, f
     }
 }
 
+/* Copies layer il, positions [p0, p0 + n) of seq between its cells and buf
+ * (n * 2 * kv_dim floats; to the cells when put). */
+static int copy_part(ctx *c, int32_t seq, int32_t il, int32_t p0, int32_t n, float *buf, bool put) {
+    int32_t have = kv_seq_len(c->kv, seq);
+    if (have < 0 || il < 0 || il >= c->be->kv.n_layers || p0 < 0 || n < 0 || n > have - p0) return CTX_EINVAL;
+    if (n == 0) return CTX_OK;
+    int32_t len = p0 + n, cap = kv_max_runs(c->kv, len);
+    kv_run *runs = malloc(sizeof *runs * (size_t)cap);
+    if (!runs) return CTX_ENOMEM;
+    int32_t nr = kv_seq_runs(c->kv, seq, len, runs, cap);
+    size_t d = (size_t)c->be->kv.kv_dim, row = d * sizeof(float);
+    int32_t p = 0;
+    for (int32_t r = 0; r < nr; r++)
+        for (int32_t k = 0; k < runs[r].n; k++, p++) {
+            if (p < p0) continue;
+            char *kp = kv_at(c, il, runs[r].cell + k), *vp = kp + KV_BLOCK * row;
+            float *kb = buf + (size_t)(p - p0) * 2 * d, *vb = kb + d;
+            if (put) {
+                c->be->ops->to_dev(c->be, kp, kb, row);
+                c->be->ops->to_dev(c->be, vp, vb, row);
+            } else {
+                c->be->ops->to_host(c->be, kb, kp, row);
+                c->be->ops->to_host(c->be, vb, vp, row);
+            }
+        }
+    free(runs);
+    return CTX_OK;
+}
+
+int ctx_seq_state_get_part(ctx *c, int32_t seq, int32_t il, int32_t p0, int32_t n, float *out) {
+    return copy_part(c, seq, il, p0, n, out, false);
+}
+
+int ctx_seq_state_put_part(ctx *c, int32_t seq, int32_t il, int32_t p0, int32_t n, const float *in) {
+    return copy_part(c, seq, il, p0, n, (float *)in, true);
+}
+
+int ctx_seq_state_reserve(ctx *c, int32_t seq, int32_t len) {
+    if (kv_seq_len(c->kv, seq) != 0 || len < 0) return CTX_EINVAL;
+    if (len == 0) return CTX_OK;
+    int32_t *cells = malloc(sizeof *cells * (size_t)len);
+    if (!cells) return CTX_ENOMEM;
+    int rc = kv_seq_append(c->kv, seq, len, cells) != 0 ? CTX_EFULL : CTX_OK;
+    free(cells);
+    return rc;
+}
+
 int ctx_seq_state_get(ctx *c, int32_t seq, int32_t len, float *out) {
     int32_t have = kv_seq_len(c->kv, seq);
     if (have < 0 || len < 0 || len > have) return CTX_EINVAL;

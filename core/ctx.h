@@ -80,6 +80,17 @@ int32_t ctx_n_batch(const ctx *c);             /* most entries in one ctx_eval *
 size_t ctx_seq_state_floats(const ctx *c, int32_t len);
 int ctx_seq_state_get(ctx *c, int32_t seq, int32_t len, float *out);
 int ctx_seq_state_put(ctx *c, int32_t seq, const float *in, int32_t len);
+/* The same state in parts, to stream it without holding all of it: layer
+ * il, positions [p0, p0 + n) of a sequence, n * 2 * kv_dim floats, which
+ * are the slice at ((size_t)il * len + p0) * 2 * kv_dim of the layout
+ * above for any len >= p0 + n (CTX_EINVAL beyond the sequence). To restore
+ * in parts: reserve appends len cells to an empty live sequence (CTX_EFULL
+ * without free cells; their contents are undefined until every part of
+ * [0, len) is put in every layer; ctx_seq_rewind(c, seq, 0) gives them
+ * back), then put_part fills them. */
+int ctx_seq_state_get_part(ctx *c, int32_t seq, int32_t il, int32_t p0, int32_t n, float *out);
+int ctx_seq_state_reserve(ctx *c, int32_t seq, int32_t len);
+int ctx_seq_state_put_part(ctx *c, int32_t seq, int32_t il, int32_t p0, int32_t n, const float *in);
 /* The KV geometry a saved state depends on: layers and K/V row width. */
 void ctx_kv_dims(const ctx *c, int32_t *n_layers, int32_t *kv_dim);
 

@@ -25,8 +25,15 @@
 
 #include "gmatch_impl.h"
 #include "smp.h"
+#include "vecdot.h"
 
 #define CACHE_BUDGET ((int64_t)768 << 20)
+
+/* A run of the mask's walk: the children kid .. kid + n of a live node, to
+ * be read from `state`. */
+typedef struct wrun {
+    int32_t kid, n, state;
+} wrun;
 
 /* ---- interning ------------------------------------------------------------- */
 
@@ -232,9 +239,8 @@ static gmatch_ctx *ctx_create(gram *g, gmatch_vocab *v, bool exact) {
     c->st = calloc((size_t)c->cap_st, sizeof *c->st);
     c->cap_pool = 4096;
     c->pool = malloc(sizeof *c->pool * (size_t)c->cap_pool);
-    c->walk = malloc(sizeof *c->walk * (size_t)(v->max_depth + 2));
     c->tmp_state = -1;
-    if (!c->spos || !c->sbelow || !c->st || !c->pool || !c->walk || !grow_stack_hash(c) || !grow_state_hash(c)) goto fail;
+    if (!c->spos || !c->sbelow || !c->st || !c->pool || !grow_stack_hash(c) || !grow_state_hash(c)) goto fail;
     c->spos[0] = -1;                        /* the empty stack */
     c->sbelow[0] = -1;
     c->ns = 1;
@@ -290,7 +296,39 @@ void gmatch_ctx_stats(const gmatch_ctx *c, int64_t *states, int64_t *masks, int6
     *bytes = c->cached_bytes;
 }
 
-/* The mask of state sid: one preorder walk of the prefix tree. */
+/* Set bits of m[0 .. n): without -mpopcnt the builtin is a library call per
+ * word (~2000 at 128256 tokens); with the SIMD kernels on, the CPU has the
+ * instruction. */
+#if defined(__x86_64__)
+__attribute__((target("popcnt"))) static int32_t popcount_hw(const uint64_t *m, int32_t n) {
+    int64_t k = 0;
+    for (int32_t w = 0; w < n; w++) k += __builtin_popcountll(m[w]);
+    return (int32_t)k;
+}
+#endif
+
+static int32_t popcount_words(const uint64_t *m, int32_t n) {
+#if defined(__x86_64__)
+    if (vd_isa() >= VD_AVX2) return popcount_hw(m, n);
+#endif
+    int64_t k = 0;
+    for (int32_t w = 0; w < n; w++) k += __builtin_popcountll(m[w]);
+    return (int32_t)k;
+}
+
+static bool walk_push(gmatch_ctx *c, int32_t *qt, int32_t kid, int32_t n, int32_t state) {
+    if (*qt == c->cap_walk) {
+        int32_t cap = c->cap_walk ? 2 * c->cap_walk : 1024;
+        wrun *w = realloc(c->walk, sizeof *w * (size_t)cap);
+        if (!w) return false;
+        c->walk = w;
+        c->cap_walk = cap;
+    }
+    c->walk[(*qt)++] = (wrun){ kid, n, state };
+    return true;
+}
+
+/* The mask of state sid: one walk of the prefix tree. */
 static const uint64_t *state_mask(gmatch_ctx *c, int32_t sid) {
     if (c->st[sid].mask) return c->st[sid].mask;
     if (sid == c->tmp_state) return c->tmp_mask;
@@ -302,9 +340,7 @@ static const uint64_t *state_mask(gmatch_ctx *c, int32_t sid) {
     }
     if (!m) return NULL;
     const gmatch_vocab *v = c->v;
-    int32_t *walk = c->walk;
     int32_t count = 0;
-    walk[0] = sid;
     if (sid != 0) {
         /* the probe (see "bulk acceptance"): every string of at most `alive` characters
          * of x's bytes lives; none of more than `dead` does */
@@ -324,37 +360,45 @@ static const uint64_t *state_mask(gmatch_ctx *c, int32_t sid) {
             xd = x | dg;
             if (x && !gmatch_vocab_or_slice(c->v, m, x, alive)) { if (keep) free(m); return NULL; }
         }
-        for (int32_t i = 0; i < v->nn;) {
-            int32_t d = v->ndepth[i];
-            /* a dead byte first: most children of a live node are, and the test
-             * reads less than the skip rule's */
-            const int32_t *row = c->st[walk[d - 1]].trans;
-            int32_t t = row && row[v->nbyte[i]] >= 0 ? row[v->nbyte[i]] : gmatch_advance(c, walk[d - 1], v->nbyte[i]);
-            if (t < 0) { if (keep) free(m); return NULL; }
-            if (t == 0) { i = v->nend[i]; continue; }
-            uint64_t sg = v->nsig[i];
-            /* all pieces below fit x: each is in the bitset or dead (a piece ending inside
-             * a character just past `dead` characters may live: walked) */
-            if (x && gmatch_fits(sg, xd) && v->nmax[i] <= alive) {
-                i = v->nend[i];             /* x-pieces are in the bitset, the others die at a D byte */
-                continue;
+        /* the live nodes' runs of children, first in first out: a run is
+         * prefetched when it is queued and read when its turn comes, so the
+         * cache misses of many runs overlap instead of following each other */
+        int32_t qh = 0, qt = 0;
+        if (!walk_push(c, &qt, 0, v->nroot, sid)) { if (keep) free(m); return NULL; }
+        while (qh < qt) {
+            wrun r = c->walk[qh++];
+            const int32_t *row = c->st[r.state].trans;
+            for (int32_t i = r.kid, e = r.kid + r.n; i < e; i++) {
+                int32_t t;
+                /* a dead byte first: most children of a live node are */
+                if (!row || (t = row[v->kbyte[i]]) < 0) {
+                    if ((t = gmatch_advance(c, r.state, v->kbyte[i])) < 0) { if (keep) free(m); return NULL; }
+                    row = c->st[r.state].trans;
+                }
+                if (t == 0) continue;
+                const gnode *n = &v->node[i];
+                uint64_t sg = n->sig;
+                /* all pieces below fit x: each is in the bitset or dead (a piece ending inside
+                 * a character just past `dead` characters may live: walked) */
+                if (x && gmatch_fits(sg, xd) && n->nmax <= alive) continue;   /* x-pieces are in the bitset, the others die at a D byte */
+                if (x && gmatch_fits(sg, x) && alive == dead && !(sg & PARTIAL_BIT)) continue;
+                if (n->ntok == 1) m[n->tok >> 6] |= 1ULL << (n->tok & 63);
+                else
+                    for (int32_t k = 0, j = n->tok; k < n->ntok; k++, j++) {
+                        int32_t id = v->sorted[j];
+                        m[id >> 6] |= 1ULL << (id & 63);
+                    }
+                if (!n->nkid) continue;
+                __builtin_prefetch(&v->kbyte[n->kid]);
+                __builtin_prefetch(&v->node[n->kid]);
+                if (!walk_push(c, &qt, n->kid, n->nkid, t)) { if (keep) free(m); return NULL; }
             }
-            if (x && gmatch_fits(sg, x) && alive == dead && !(sg & PARTIAL_BIT)) {
-                i = v->nend[i];
-                continue;
-            }
-            walk[d] = t;
-            for (int32_t k = 0, j = v->ntok[i]; k < v->ntokn[i]; k++, j++) {
-                int32_t id = v->sorted[j];
-                m[id >> 6] |= 1ULL << (id & 63);
-            }
-            i++;
         }
         if (c->st[sid].complete) {
             if (v->eos >= 0 && v->eos < v->n) m[v->eos >> 6] |= 1ULL << (v->eos & 63);
             if (v->eot >= 0 && v->eot < v->n) m[v->eot >> 6] |= 1ULL << (v->eot & 63);
         }
-        for (int32_t w = 0; w < c->words; w++) count += __builtin_popcountll(m[w]);
+        count = popcount_words(m, c->words);
     }
     c->st[sid].count = count;
     if (keep) {
@@ -491,6 +535,65 @@ static bool identity(const smp_cands *c, const uint64_t *b, int32_t words) {
     return true;
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+/* keep_dense for 16 ids at a time: the mask's 16 bits are the compress
+ * mask (compress in a register, then a full store: compressing into memory
+ * is slow on some CPUs; the lanes past k are overwritten later or past n). */
+__attribute__((target("avx512f,popcnt"))) static int32_t
+keep_dense_avx512(const uint64_t *b, int32_t *id, float *L, float *P, int32_t n, int32_t *pi) {
+    int32_t k = 0, i = 0;
+    __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (; i + 16 <= n; i += 16) {
+        __mmask16 m = (__mmask16)(b[i >> 6] >> (i & 63));
+        if (m == 0xffff && k == i) { /* nothing dropped yet: only the ids to write */
+            _mm512_storeu_si512(id + i, _mm512_add_epi32(iota, _mm512_set1_epi32(i)));
+            k += 16;
+            continue;
+        }
+        if (!m) continue;
+        _mm512_storeu_si512(id + k, _mm512_maskz_compress_epi32(m, _mm512_add_epi32(iota, _mm512_set1_epi32(i))));
+        _mm512_storeu_ps(L + k, _mm512_maskz_compress_ps(m, _mm512_loadu_ps(L + i)));
+        if (P) _mm512_storeu_ps(P + k, _mm512_maskz_compress_ps(m, _mm512_loadu_ps(P + i)));
+        k += __builtin_popcount(m);
+    }
+    *pi = i;
+    return k;
+}
+#endif
+
+/* Keeps, in place and in order, the lazy candidates whose id the mask
+ * allows (ids past nv never are); returns how many. A whole row (dense: id
+ * i at i) reads the mask a word at a time, sixteen ids per step with
+ * AVX-512; a subset looks each id up. */
+static int32_t keep_columns(smp_cands *c, const uint64_t *b, int32_t nv) {
+    int32_t n = c->n, k = 0, i = 0, *id = c->col_id;
+    float *L = c->col_logit, *P = c->has_p ? c->col_p : NULL;
+    if (!c->dense) {
+        for (; i < n; i++) {
+            int32_t t = id[i];
+            uint32_t keep = t >= 0 && t < nv ? (uint32_t)(b[t >> 6] >> (t & 63) & 1) : 0;
+            id[k] = t;
+            L[k] = L[i];
+            if (P) P[k] = P[i];
+            k += (int32_t)keep;
+        }
+        return k;
+    }
+    int32_t lim = n < nv ? n : nv;
+#if defined(__x86_64__)
+    if (vd_isa() >= VD_AVX512) k = keep_dense_avx512(b, id, L, P, lim, &i);
+#endif
+    for (; i < lim; i++) {
+        if (!(i & 63) && i + 64 <= lim && !b[i >> 6]) { i += 63; continue; }   /* a word of none */
+        id[k] = i;
+        L[k] = L[i];
+        if (P) P[k] = P[i];
+        k += (int32_t)(b[i >> 6] >> (i & 63) & 1);
+    }
+    return k;
+}
+
 static int gstage_apply(smp *s, smp_cands *c) {
     gstage *g = s->ctx;
     gmatch *m = g->bound ? g->bound : g->own;
@@ -500,6 +603,20 @@ static int gstage_apply(smp *s, smp_cands *c) {
     if (!b) return SMP_ENOMEM;
     int32_t n = 0, nv = m->c->v->n, allowed = m->c->st[cur(m)].count;
     double kept = 0;
+    if (c->lazy) {
+        /* the columns (the chain's first stage gets the whole row): no data[] to write */
+        n = keep_columns(c, b, nv);
+        if (n < c->n) c->dense = false;
+        if (c->normalized) for (int32_t i = 0; i < n; i++) kept += c->col_p[i];
+        c->n = n;
+        c->selected = -1;
+        if (n == 0) return SMP_EMASK;
+        if (c->normalized) {
+            if (kept > 0) for (int32_t i = 0; i < n; i++) c->col_p[i] = (float)(c->col_p[i] / kept);
+            else c->normalized = false;
+        }
+        return SMP_OK;
+    }
     if (c->n == nv && allowed < nv / 8 && identity(c, b, m->c->words)) {
         /* few allowed, ids in order (the chain's first stage): visit the set bits only */
         for (int32_t w = 0; w < m->c->words; w++)
@@ -552,7 +669,8 @@ smp *gmatch_smp_create(gmatch *m) {
     if (!g) { gmatch_destroy(m); return NULL; }
     g->own = m;
     smp *s = smp_create(&gstage_iface, g);
-    if (!s) { gmatch_destroy(m); free(g); }
+    if (!s) { gmatch_destroy(m); free(g); return NULL; }
+    s->columns = true;
     return s;
 }
 

@@ -28,25 +28,32 @@ typedef struct lenbits {
 
 
 
+/* A node of the prefix tree (see gmatch_vocab). */
+typedef struct gnode {
+    uint64_t sig;           /* byte groups of every piece in the subtree, BAD_BIT if one is not UTF-8 */
+    int32_t kid;            /* first child */
+    int32_t tok, ntok;      /* the tokens ending here: the id itself when ntok == 1 (most
+                             * nodes: saves a cache miss), else sorted[tok .. tok + ntok) */
+    uint16_t nkid;          /* children (<= 256) */
+    uint16_t nmax;          /* most characters of a piece in the subtree */
+} gnode;
+
 struct gmatch_vocab {
     int refs;
     int32_t n;              /* tokens */
     char *bytes;            /* all pieces */
     int64_t *off;           /* (n + 1) piece i = bytes[off[i] .. off[i+1]) */
     int32_t eos, eot;
-    /* the prefix tree, preorder (nn nodes) */
-    int32_t nn;
-    uint8_t *nbyte;         /* (nn) */
-    uint16_t *ndepth;       /* (nn) 1.. */
-    int32_t *nend;          /* (nn) first node after the subtree */
-    int32_t *ntok;          /* (nn) first index into sorted of tokens ending here */
-    int32_t *ntokn;         /* (nn) how many */
+    /* the prefix tree (nn nodes, numbered as in renumber()): the children of a
+     * node are the consecutive nodes kid .. kid + nkid, the roots 0 .. nroot;
+     * a node's byte is apart (kbyte) so that a walk tests a run of siblings
+     * against a state's transition row reading one byte each */
+    int32_t nn, nroot;
+    uint8_t *kbyte;         /* (nn) */
+    struct gnode *node;     /* (nn) */
     int32_t *sorted;        /* token ids by piece */
     int32_t nsorted;        /* tokens in the tree */
     int32_t max_depth;
-    /* for the skipping walk (see "Bulk acceptance" below) */
-    uint64_t *nsig;         /* (nn) byte groups of every piece in the subtree, BAD_BIT if one is not UTF-8 */
-    uint16_t *nmax;         /* (nn) most characters of a piece in the subtree */
     uint16_t *tch;          /* (n) a token's characters, a partial last one counted */
     int32_t max_chars;
     uint64_t *tsig;         /* (n) a token's byte groups (BAD_BIT: not in the tree or not UTF-8) */
@@ -122,7 +129,8 @@ struct gmatch_ctx {
     /* scratch */
     int32_t *out;
     int32_t nout, cap_out;
-    int32_t *walk;          /* (max_depth + 1) */
+    struct wrun *walk;      /* (cap_walk) the mask's walk: runs of children to read */
+    int32_t cap_walk;
     uint64_t *tmp_mask;     /* a mask computed past the budget */
     int32_t tmp_state;
     int32_t start;

@@ -1,6 +1,6 @@
-/* gmatch_vocab: the token pieces of a tokenizer in a prefix tree (preorder:
- * node i has its byte, its depth and the index just past its subtree, so a
- * walk is one forward scan that jumps over a dead subtree), with what the
+/* gmatch_vocab: the token pieces of a tokenizer in a prefix tree (numbered
+ * breadth first, so a node's children are one contiguous run and a walk
+ * tests a run of dead siblings reading a byte each), with what the
  * skipping walk of gmatch.c needs: per node the byte groups and the longest
  * piece (in characters) below it, and per group set the "slice" of tokens
  * made of those groups alone, by length, with cached bitsets. */
@@ -89,14 +89,9 @@ void gmatch_vocab_unref(gmatch_vocab *v) {
     if (!v || --v->refs > 0) return;
     free(v->bytes);
     free(v->off);
-    free(v->nbyte);
-    free(v->ndepth);
-    free(v->nend);
-    free(v->ntok);
-    free(v->ntokn);
+    free(v->kbyte);
+    free(v->node);
     free(v->sorted);
-    free(v->nsig);
-    free(v->nmax);
     free(v->tch);
     free(v->tsig);
     for (int32_t i = 0; i < v->nsl; i++) { free(v->sl[i].ids); free(v->sl[i].upto); }
@@ -108,6 +103,43 @@ void gmatch_vocab_unref(gmatch_vocab *v) {
 gmatch_vocab *gmatch_vocab_ref(gmatch_vocab *v) {
     if (v) v->refs++;
     return v;
+}
+
+/* The tree in preorder while it is built: node i has its byte, the index
+ * just past its subtree, its tokens and the subtree's groups and longest
+ * piece. */
+typedef struct pre {
+    uint8_t *nbyte;
+    int32_t *nend, *ntok, *ntokn;
+    uint64_t *nsig;
+    uint16_t *nmax;
+} pre;
+
+/* Renumbers the preorder tree so that a node's children are consecutive
+ * (v->kbyte, v->node): the mask's walk then reads a node's children as one
+ * run instead of jumping over each dead sibling's subtree (a cache miss per
+ * sibling per array). The runs are placed in the preorder of their parents,
+ * so a walk going down and on finds the next run close by. scratch: (nn)
+ * ints. */
+static bool renumber(gmatch_vocab *v, const pre *p, int32_t *scratch) {
+    int32_t nn = v->nn, nb = 0, *ord = scratch;   /* ord[b]: the preorder index of node b */
+    int32_t *stack = malloc(sizeof *stack * (size_t)(nn ? nn : 1)), sp = 0;
+    v->kbyte = malloc((size_t)(nn ? nn : 1));
+    v->node = malloc(sizeof *v->node * (size_t)(nn ? nn : 1));
+    if (!stack || !v->kbyte || !v->node) { free(stack); return false; }
+    for (int32_t i = 0; i < nn; i = p->nend[i]) ord[nb++] = i;
+    v->nroot = nb;
+    for (int32_t b = nb - 1; b >= 0; b--) stack[sp++] = b;
+    while (sp > 0) {
+        int32_t b = stack[--sp], i = ord[b], kid = nb;
+        for (int32_t j = i + 1; j < p->nend[i]; j = p->nend[j]) ord[nb++] = j;
+        v->kbyte[b] = p->nbyte[i];
+        int32_t tok = p->ntokn[i] == 1 ? v->sorted[p->ntok[i]] : p->ntok[i];
+        v->node[b] = (gnode){ p->nsig[i], kid, tok, p->ntokn[i], (uint16_t)(nb - kid), p->nmax[i] };
+        for (int32_t k = nb - 1; k >= kid; k--) stack[sp++] = k;
+    }
+    free(stack);
+    return true;
 }
 
 static bool build_tree(gmatch_vocab *v) {
@@ -130,21 +162,14 @@ static bool build_tree(gmatch_vocab *v) {
         total += len;
     }
     qsort_r(v->sorted, (size_t)ns, sizeof *v->sorted, cmp_piece, v);
+    /* first in preorder (a sorted scan of the pieces), then renumbered */
     size_t cap = (size_t)total + 1;
-    v->nbyte = malloc(cap);
-    v->ndepth = malloc(sizeof *v->ndepth * cap);
-    v->nend = malloc(sizeof *v->nend * cap);
-    v->ntok = malloc(sizeof *v->ntok * cap);
-    v->ntokn = calloc(cap, sizeof *v->ntokn);
+    pre p = { malloc(cap), malloc(sizeof *p.nend * cap), malloc(sizeof *p.ntok * cap), calloc(cap, sizeof *p.ntokn),
+              calloc(cap, sizeof *p.nsig), calloc(cap, sizeof *p.nmax) };
     int32_t *path = malloc(sizeof *path * 65537);
     int32_t *parent = malloc(sizeof *parent * cap);
-    v->nsig = calloc(cap, sizeof *v->nsig);
-    v->nmax = calloc(cap, sizeof *v->nmax);
-    if (!v->nbyte || !v->ndepth || !v->nend || !v->ntok || !v->ntokn || !path || !parent || !v->nsig || !v->nmax) {
-        free(path);
-        free(parent);
-        return false;
-    }
+    bool ok = false;
+    if (!p.nbyte || !p.nend || !p.ntok || !p.ntokn || !path || !parent || !p.nsig || !p.nmax) goto out;
     int32_t nn = 0, plen = 0;
     const char *prev = NULL;
     for (int32_t k = 0; k < ns; k++) {
@@ -153,38 +178,38 @@ static bool build_tree(gmatch_vocab *v) {
         int32_t len = (int32_t)(v->off[id + 1] - v->off[id]);
         int32_t l = 0;
         if (prev) while (l < len && l < plen && s[l] == prev[l]) l++;
-        for (int32_t d = plen; d > l; d--) v->nend[path[d]] = nn;   /* close the old branch */
+        for (int32_t d = plen; d > l; d--) p.nend[path[d]] = nn;   /* close the old branch */
         for (int32_t d = l + 1; d <= len; d++) {
-            v->nbyte[nn] = (uint8_t)s[d - 1];
-            v->ndepth[nn] = (uint16_t)d;
-            v->ntok[nn] = -1;
+            p.nbyte[nn] = (uint8_t)s[d - 1];
+            p.ntok[nn] = 0;
             parent[nn] = d > 1 ? path[d - 1] : -1;
             path[d] = nn++;
         }
         int32_t node = path[len];
-        if (v->ntokn[node]++ == 0) v->ntok[node] = k;
-        v->nsig[node] |= v->tsig[id];
-        if (v->tch[id] > v->nmax[node]) v->nmax[node] = v->tch[id];
+        if (p.ntokn[node]++ == 0) p.ntok[node] = k;
+        p.nsig[node] |= v->tsig[id];
+        if (v->tch[id] > p.nmax[node]) p.nmax[node] = v->tch[id];
         if (len > v->max_depth) v->max_depth = len;
         prev = s;
         plen = len;
     }
-    for (int32_t d = plen; d >= 1; d--) v->nend[path[d]] = nn;
+    for (int32_t d = plen; d >= 1; d--) p.nend[path[d]] = nn;
     v->nn = nn;
     v->nsorted = ns;
     /* children follow their parent in preorder: fold the subtrees upwards */
     for (int32_t i = nn - 1; i >= 0; i--) {
-        int32_t p = parent[i];
-        if (p < 0) continue;
-        v->nsig[p] |= v->nsig[i];
-        if (v->nmax[i] > v->nmax[p]) v->nmax[p] = v->nmax[i];
+        int32_t q = parent[i];
+        if (q < 0) continue;
+        p.nsig[q] |= p.nsig[i];
+        if (p.nmax[i] > p.nmax[q]) p.nmax[q] = p.nmax[i];
     }
+    if (!renumber(v, &p, parent)) goto out;
     /* The probe looks ahead as many characters as all but a few subtrees
      * need: the nodes above longer pieces (at most nn/64 of them) are walked
      * instead, which costs less than probing every character that far. */
     int32_t *hist = calloc((size_t)v->max_chars + 2, sizeof *hist);
-    if (!hist) { free(parent); free(path); return false; }
-    for (int32_t i = 0; i < nn; i++) hist[v->nmax[i]]++;
+    if (!hist) goto out;
+    for (int32_t i = 0; i < nn; i++) hist[v->node[i].nmax]++;
     int32_t above = 0, lim = nn / 64 > 256 ? nn / 64 : 256;
     v->probe_cap = v->max_chars;
     for (int32_t l = v->max_chars; l >= 1; l--) {
@@ -194,9 +219,17 @@ static bool build_tree(gmatch_vocab *v) {
     }
     if (v->probe_cap < 1) v->probe_cap = 1;
     free(hist);
+    ok = true;
+out:
+    free(p.nbyte);
+    free(p.nend);
+    free(p.ntok);
+    free(p.ntokn);
+    free(p.nsig);
+    free(p.nmax);
     free(parent);
     free(path);
-    return true;
+    return ok;
 }
 
 gmatch_vocab *gmatch_vocab_create_pieces(const char *const *pieces, const size_t *lens, int32_t n,

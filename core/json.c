@@ -146,6 +146,7 @@ static int parse_container(parser *p, json *v, bool obj) {
         if (!c) return fail(p, "out of memory");
         memset(c, 0, sizeof *c);
         skip_ws(p);
+        c->at = p->i;
         if (obj) {
             if (p->i >= p->n || p->s[p->i] != '"') return fail(p, "expected a key string");
             if (parse_string(p, &c->key, &c->klen)) return -1;
@@ -184,6 +185,7 @@ static int parse_number(parser *p, json *v) {
 
 static int parse_value(parser *p, json *v) {
     skip_ws(p);
+    if (!v->key) v->at = p->i;      /* a member's position is its key's */
     if (p->i >= p->n) return fail(p, "unexpected end of input");
     char c = p->s[p->i];
     if (c == '{') return parse_container(p, v, true);

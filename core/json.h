@@ -24,6 +24,7 @@ struct json {
     json *child;                   /* first element / member */
     json *next;                    /* next sibling */
     size_t n;                      /* number of children */
+    size_t at;                     /* byte offset in the text where it starts (a member: its key) */
 };
 
 typedef struct json_doc json_doc;

@@ -144,6 +144,7 @@ smp *smp_create(const smp_iface *iface, void *ctx) {
     if (!s) return NULL;
     s->iface = iface;
     s->ctx = ctx;
+    s->columns = false;
     return s;
 }
 
@@ -698,6 +699,7 @@ int32_t smp_reseed(smp *s, uint64_t seed) {
  * and those that leave the candidates alone with these settings. */
 static bool takes_columns(const smp *s, const smp_cands *c) {
     const smp_iface *f = s->iface;
+    if (s->columns) return true;
     if (f == &top_p_iface || f == &typical_iface || f == &temp_iface || f == &dist_iface || f == &chain_iface ||
         f == &min_p_iface)
         return true;

@@ -105,6 +105,8 @@ typedef struct smp_iface {
 struct smp {
     const smp_iface *iface;                    /* borrowed, usually static */
     void *ctx;                                 /* owned through iface->destroy */
+    bool columns;                              /* apply handles lazy candidates (the
+                                                * columns) itself; false from smp_create */
 };
 
 /* A processor from an interface and its state; NULL when out of memory (then

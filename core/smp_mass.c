@@ -1,25 +1,39 @@
 /* smp_mass: the samplers' whole-row passes over flat float arrays (see
  * smp_mass.h): the softmax, top-p and typical-p without sorting the
- * vocabulary, and the dist draw.
+ * vocabulary, min-p and the dist draw. The SIMD loops live in smp_simd.c;
+ * each has a plain loop here doing the same float and double operations in
+ * the same order, so a row gives the same bits with or without them.
  *
- * A flat row (a random model, or a high temperature) needs most of a 32k
- * or 128k vocabulary for p = 0.95, and sorting it cost more than a decode
- * step. The candidates array is an array of structs; each pass here first
- * takes the column it needs into a float array (logits, probabilities,
- * keys) and works on that, two or four lanes at a time with SSE2 where the
- * ISA allows (vd_isa() >= VD_AVX2; the portable setting runs the scalar
- * loops, which do the same float and double operations in the same order,
- * so either gives the same bits).
+ * Selecting a mass (top-p, typical-p; session 7 of issue 14). A flat row
+ * (a random model, a high temperature) keeps most of a 32k or 128k
+ * vocabulary at p = 0.95, so what costs is the number of passes over the
+ * row. After the max, one fused pass per chunk (in the L1 cache) computes
+ * e_i = exp(l_i - max) (the softmax's numerators, as smp_cands_softmax),
+ * their total S in eight partial sums, each candidate's bucket by its key
+ * (top-p: the distance max - l from the best logit; typical: |l - E[l]|,
+ * with E[l] summed in the same pass and the keys in a second one) and a
+ * histogram of the mass per bucket, in four lanes of bins (candidate i
+ * into lane i % 4: no store-to-load chain on a row of equal keys). The
+ * buckets are 1/32 of a logit wide over [0, 32) (beyond: the last). A walk
+ * over the buckets finds the one where the mass crosses p * S; only its
+ * members are gathered, split again by a 256-bucket histogram of their
+ * keys while more than 64 (a few hundred on a flat 128k row), and the last
+ * few sorted to find the exact last token (key, then id). One more pass
+ * keeps every candidate ahead of it, in place and in order, and normalizes
+ * only those: p = e * (1 / kept mass), the kept mass being the walk's sum.
+ * No pass divides or rewrites the whole row.
  *
- * Selecting a mass (keep_mass): one pass puts each candidate's key into one
- * of SMP_MASS_BUCKETS equal-width buckets over [min key, min key + 64]
- * (keys beyond, infinite or NaN go to the last bucket), a second sums the
- * mass per bucket in candidate order; a walk over the buckets finds the one
- * where the mass crosses p; only its members are sorted (about a hundred on
- * a flat 128k row) to find the exact last token; one more pass keeps every
- * candidate ahead of that token, in place and in order. Buckets are
- * monotone in the key, so the kept set is the prefix of the sorted order,
- * as a sort would find it.
+ * The order of every sum is fixed by the row alone (one thread; candidate i
+ * always lands in the same lane and bin), so the selection and the bits
+ * are the same whatever else runs. What is summed is by design not a walk
+ * in sorted order: the mass before the crossing bucket is the bucket sums',
+ * so a set whose mass lands within rounding (~1e-15 of S) of p * S may
+ * differ by one token from a float64 sort-and-walk; tests/test_smp_fast.c
+ * checks both stages against such a reference (and a brute force on small
+ * rows with ties) and against the plain form in tests/smp_ref.h, bit for
+ * bit. Until session 6 the stages first normalized the whole row, then
+ * walked the normalized p; the kept set is the same up to that rounding,
+ * the probabilities may differ in the last bit.
  */
 #include "smp_mass.h"
 
@@ -27,237 +41,114 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "smp_simd.h"
 #include "vecdot.h"
 
-#if defined(__SSE2__)
-#include <immintrin.h>
-#define SMP_SSE2 1
-#else
-#define SMP_SSE2 0
-#endif
-
-#define SMP_MASS_BUCKETS 4096
-#define SMP_MASS_RANGE 64.0f
-
-/* The SIMD loops run when the engine runs its SIMD kernels: tests switch
- * both off together (vd_set_isa) to compare against the scalar loops. */
-static int simd(void) { return SMP_SSE2 && vd_isa() >= VD_AVX2; }
+#define NB SMP_SIMD_NB
+enum { CHUNK = 2048, LANES = 4, SUBS = 256, SORT_MAX = 64 };
 
 /* ---- column passes -------------------------------------------------------- */
 
-/* The largest value, NaN skipped; -inf when there is none. As the loop
- * `if (x > m) m = x`: max(x, m) keeps m when x is NaN. Which of +0 and -0
- * wins may differ from the loop; no caller can tell them apart. */
-static float row_max(const float *x, int32_t n) {
-    float m = -INFINITY;
+/* The largest value, NaN skipped (-inf when there is none), and with lo
+ * the smallest above -inf (+inf when there is none). Which of +0 and -0
+ * wins may differ from a plain loop; no caller can tell. */
+static float row_range(const float *x, int32_t n, float *lo) {
+    float m = -INFINITY, l = INFINITY;
     int32_t i = 0;
-#if SMP_SSE2
-    if (simd() && n >= 8) {
-        __m128 a = _mm_set1_ps(-INFINITY), b = a;
-        for (; i + 8 <= n; i += 8) {
-            a = _mm_max_ps(_mm_loadu_ps(x + i), a);
-            b = _mm_max_ps(_mm_loadu_ps(x + i + 4), b);
-        }
-        float t[4];
-        _mm_storeu_ps(t, _mm_max_ps(a, b));
-        for (int j = 0; j < 4; j++) if (t[j] > m) m = t[j];
+    if (smp_simd_on()) i = smp_simd_range(x, n, &m, &l);
+    for (; i < n; i++) {
+        if (x[i] > m) m = x[i];
+        if (x[i] < l && x[i] > -INFINITY) l = x[i];
     }
-#endif
-    for (; i < n; i++) if (x[i] > m) m = x[i];
+    if (lo) *lo = l;
     return m;
 }
+static float row_max(const float *x, int32_t n) { return row_range(x, n, NULL); }
 
-#if SMP_SSE2
-/* row_softmax's loops eight at a time: the same operations per candidate,
- * and sum j of the eight still gets candidates j, j + 8, ... in order
- * (lanes 0-3 of a block into s[0], 4-7 into s[1]). */
-__attribute__((target("avx2"))) static void sub_avx2(const float *L, float *P, int32_t i, int32_t i1, float m) {
-    __m256 vm = _mm256_set1_ps(m);
-    for (; i + 8 <= i1; i += 8) _mm256_storeu_ps(P + i, _mm256_sub_ps(_mm256_loadu_ps(L + i), vm));
+static double sum8(const double *p) { return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])); }
+
+/* The bucket of a key k >= 0: (int)(k * scale), the last one for k
+ * beyond NB / scale, +inf or NaN. Monotone in k. */
+static inline uint16_t bucket_of(float k, float scale) {
+    float t = k * scale;
+    return (uint16_t)(t < NB - 1 ? (int32_t)t : NB - 1);
 }
-__attribute__((target("avx2"))) static int32_t mask_sum_avx2(const float *L, float *P, int32_t i, int32_t i1, float m,
-                                                             double *s) {
-    __m256 vm = _mm256_set1_ps(m), lo = _mm256_set1_ps(-87.0f);
-    __m256d s0 = _mm256_loadu_pd(s), s1 = _mm256_loadu_pd(s + 4);
-    for (; i + 8 <= i1; i += 8) {
-        __m256 e = _mm256_and_ps(_mm256_cmp_ps(_mm256_sub_ps(_mm256_loadu_ps(L + i), vm), lo, _CMP_GE_OQ), _mm256_loadu_ps(P + i));
-        _mm256_storeu_ps(P + i, e);
-        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
-        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+
+/* The scale of the buckets of keys in [0, range]: NB - 1 buckets over the
+ * range, or over 32 (logits) when it is wider; 0 (all in bucket 0, +inf
+ * and NaN in the last) when it is empty or not finite. */
+static float key_scale(float range) {
+    if (!(range > 0)) return 0;
+    return (NB - 1) / (range < 32.0f ? range : 32.0f);
+}
+
+/* h[i % 4][B[i]] += W[i] for i in [i0, i1), i0 a multiple of 4 */
+static void hist_add(double (*h)[NB], const uint16_t *B, const float *W, int32_t i0, int32_t i1) {
+    int32_t i = i0;
+    for (; i + 4 <= i1; i += 4) {
+        h[0][B[i]] += W[i];
+        h[1][B[i + 1]] += W[i + 1];
+        h[2][B[i + 2]] += W[i + 2];
+        h[3][B[i + 3]] += W[i + 3];
     }
-    _mm256_storeu_pd(s, s0);
-    _mm256_storeu_pd(s + 4, s1);
-    return i;
+    for (; i < i1; i++) h[i & 3][B[i]] += W[i];
 }
-__attribute__((target("avx2"))) static int32_t scale_avx2(float *P, int32_t n, double inv) {
-    __m256d vi = _mm256_set1_pd(inv);
+
+/* P = e = exp(L - m) (one vectorized exp per candidate, vd_exp_f32, within
+ * 2 ulp of expf), 0 where L - m < -87 (the SIMD exp floors at ~1e-38
+ * there: a masked or hopeless token keeps probability 0) or NaN; returns
+ * their sum, in eight partial sums in double (candidate i into sum i % 8,
+ * pairwise at the end). A chunk at a time while it is in the L1 cache.
+ * With B: B[i] = the bucket of m - L[i] and, with h, the mass histogram;
+ * with el: *el = the sum of e * L over e > 0, in eight sums likewise. */
+static double row_exp(const float *L, float *P, int32_t n, float m, uint16_t *B, float scale, double (*h)[NB],
+                      double *elp) {
+    double part[8] = { 0 }, el[8] = { 0 };
+    const int v = smp_simd_on();
+    for (int32_t i0 = 0; i0 < n; i0 += CHUNK) {
+        int32_t i1 = n - i0 < CHUNK ? n : i0 + CHUNK, i = i0;
+        if (v) i = smp_simd_exp_pass(L, P, i, i1, m, part, B, scale, elp ? el : NULL);
+        if (i < i1) {
+            for (int32_t j = i; j < i1; j++) P[j] = L[j] - m;
+            vd_exp_f32(P + i, i1 - i);
+        }
+        for (; i < i1; i++) {
+            if (!(L[i] - m >= -87.0f)) P[i] = 0.0f;
+            part[i & 7] += P[i];
+            if (B) B[i] = bucket_of(m - L[i], scale);
+            if (elp && P[i] > 0) el[i & 7] += P[i] * (double)L[i];
+        }
+        if (h) hist_add(h, B, P, i0, i1);
+    }
+    if (elp) *elp = sum8(el);
+    return sum8(part);
+}
+
+/* P[0..n) = (float)(P * inv) */
+static void scale(float *P, int32_t n, double inv) {
     int32_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 e = _mm256_loadu_ps(P + i);
-        __m128 a = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(e)), vi));
-        __m128 b = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)), vi));
-        _mm256_storeu_ps(P + i, _mm256_insertf128_ps(_mm256_castps128_ps256(a), b, 1));
-    }
-    return i;
+    if (smp_simd_on()) i = smp_simd_scale(P, n, inv);
+    for (; i < n; i++) P[i] = (float)(P[i] * inv);
 }
-#endif
 
-/* P = the softmax of L as smp.h defines it: one vectorized exp per
- * candidate (vd_exp_f32, within 2 ulp of expf), zero where l - max < -87
- * (the SIMD exp floors at ~1e-38 there: a masked or hopeless token keeps
- * probability 0), eight partial sums in double in a fixed order (no long
- * chain of dependent adds; the same result every time), p = e * (1/sum)
- * rounded to float. All -inf: p = 0 everywhere. */
+/* P = the softmax of L as smp.h defines it: e / S rounded to float, as
+ * e * (1 / S). All -inf: p = 0 everywhere. */
 static void row_softmax(const float *L, float *P, int32_t n) {
-    enum { CHUNK = 2048 };                   /* a multiple of 8, in the L1 cache */
-    float m = row_max(L, n);
+    float lo, m = row_range(L, n, &lo);
     if (m == -INFINITY) {
         memset(P, 0, sizeof *P * (size_t)n);
         return;
     }
-    double part[8] = { 0 };
-#if SMP_SSE2
-    const int v = simd();
-    __m128 vm = _mm_set1_ps(m), lo = _mm_set1_ps(-87.0f);
-    __m128d s01 = _mm_setzero_pd(), s23 = s01, s45 = s01, s67 = s01;
-#endif
-    /* a chunk at a time: l - max, exp, the mask and the sums while the
-     * chunk is in the L1 cache */
-    for (int32_t i0 = 0; i0 < n; i0 += CHUNK) {
-        int32_t i1 = n - i0 < CHUNK ? n : i0 + CHUNK, i = i0;
-#if SMP_SSE2
-        if (v) {
-            sub_avx2(L, P, i, i1, m);
-            i += (i1 - i) / 8 * 8;
-        }
-        if (v) for (; i + 4 <= i1; i += 4) _mm_storeu_ps(P + i, _mm_sub_ps(_mm_loadu_ps(L + i), vm));
-#endif
-        for (; i < i1; i++) P[i] = L[i] - m;
-        vd_exp_f32(P + i0, i1 - i0);
-        i = i0;
-#if SMP_SSE2
-        if (v) {                             /* the 4 x 2 SSE2 sums as 2 x 4 AVX2 ones */
-            double t[8];
-            _mm_storeu_pd(t, s01);
-            _mm_storeu_pd(t + 2, s23);
-            _mm_storeu_pd(t + 4, s45);
-            _mm_storeu_pd(t + 6, s67);
-            i = mask_sum_avx2(L, P, i, i1, m, t);
-            s01 = _mm_loadu_pd(t);
-            s23 = _mm_loadu_pd(t + 2);
-            s45 = _mm_loadu_pd(t + 4);
-            s67 = _mm_loadu_pd(t + 6);
-        }
-        if (v)
-            for (; i + 8 <= i1; i += 8) {
-                __m128 e0 = _mm_and_ps(_mm_cmpge_ps(_mm_sub_ps(_mm_loadu_ps(L + i), vm), lo), _mm_loadu_ps(P + i));
-                __m128 e1 = _mm_and_ps(_mm_cmpge_ps(_mm_sub_ps(_mm_loadu_ps(L + i + 4), vm), lo), _mm_loadu_ps(P + i + 4));
-                _mm_storeu_ps(P + i, e0);
-                _mm_storeu_ps(P + i + 4, e1);
-                s01 = _mm_add_pd(s01, _mm_cvtps_pd(e0));
-                s23 = _mm_add_pd(s23, _mm_cvtps_pd(_mm_movehl_ps(e0, e0)));
-                s45 = _mm_add_pd(s45, _mm_cvtps_pd(e1));
-                s67 = _mm_add_pd(s67, _mm_cvtps_pd(_mm_movehl_ps(e1, e1)));
-            }
-        if (v && i < i1) {                   /* the last chunk's tail: lanes to part[] */
-            _mm_storeu_pd(part, s01);
-            _mm_storeu_pd(part + 2, s23);
-            _mm_storeu_pd(part + 4, s45);
-            _mm_storeu_pd(part + 6, s67);
-            s01 = s23 = s45 = s67 = _mm_setzero_pd();
-        }
-#endif
-        for (; i < i1; i++) {
-            if (!(L[i] - m >= -87.0f)) P[i] = 0.0f;
-            part[i & 7] += P[i];
-        }
-    }
-#if SMP_SSE2
-    if (v) {                                 /* lanes not yet in part[] (zero if they are) */
-        double t[8];
-        _mm_storeu_pd(t, s01);
-        _mm_storeu_pd(t + 2, s23);
-        _mm_storeu_pd(t + 4, s45);
-        _mm_storeu_pd(t + 6, s67);
-        if (n % 8 == 0) memcpy(part, t, sizeof part);
-    }
-#endif
-    double s = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-    double inv = s > 0 ? 1.0 / s : 0.0;
-    int32_t i = 0;
-#if SMP_SSE2
-    if (v) i = scale_avx2(P, n, inv);
-    if (v) {
-        __m128d vi = _mm_set1_pd(inv);
-        for (; i + 4 <= n; i += 4) {
-            __m128 e = _mm_loadu_ps(P + i);
-            __m128 a = _mm_cvtpd_ps(_mm_mul_pd(_mm_cvtps_pd(e), vi));
-            __m128 b = _mm_cvtpd_ps(_mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(e, e)), vi));
-            _mm_storeu_ps(P + i, _mm_movelh_ps(a, b));
-        }
-    }
-#endif
-    for (; i < n; i++) P[i] = (float)(P[i] * inv);
+    double s = row_exp(L, P, n, m, NULL, 0, NULL, NULL);
+    scale(P, n, s > 0 ? 1.0 / s : 0.0);
 }
-
-#if SMP_SSE2
-__attribute__((target("avx2"))) static int32_t skip_below_avx2(const float *x, int32_t i, int32_t n, float v) {
-    __m256 vv = _mm256_set1_ps(v);
-    for (; i + 16 <= n; i += 16) {
-        __m256 a = _mm256_cmp_ps(_mm256_loadu_ps(x + i), vv, _CMP_GE_OQ);
-        __m256 b = _mm256_cmp_ps(_mm256_loadu_ps(x + i + 8), vv, _CMP_GE_OQ);
-        if (!_mm256_testz_ps(_mm256_or_ps(a, b), _mm256_or_ps(a, b))) break;
-    }
-    return i;
-}
-#endif
 
 int32_t smp_mass_skip_below(const float *x, int32_t i, int32_t n, float v) {
-#if SMP_SSE2
-    if (simd()) i = skip_below_avx2(x, i, n, v);
-#endif
+    if (smp_simd_on()) i = smp_simd_skip_below(x, i, n, v);
     for (; i < n; i++)
         if (x[i] >= v) break;
     return i;
 }
-
-#if SMP_SSE2
-/* mean_logit's sums, eight at a time: lanes 0-3 of a block of eight into
- * a, 4-7 into b, so sum j gets candidates j, j + 8, ... in order, as the
- * scalar loop; a candidate with p = 0 adds +0 (no change). Returns where
- * the scalar loop goes on, with the sums in part[]. */
-__attribute__((target("avx2"))) static int32_t mean_logit_avx2(const float *L, const float *P, int32_t n, double *part) {
-    __m256d a = _mm256_setzero_pd(), b = a;
-    __m256 zero = _mm256_setzero_ps();
-    int32_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 p = _mm256_loadu_ps(P + i), l = _mm256_loadu_ps(L + i);
-        __m256 pos = _mm256_cmp_ps(p, zero, _CMP_GT_OQ);
-        p = _mm256_and_ps(p, pos);
-        l = _mm256_and_ps(l, pos);             /* -inf or NaN beside p = 0: 0 * 0 */
-        a = _mm256_add_pd(a, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(p)), _mm256_cvtps_pd(_mm256_castps256_ps128(l))));
-        b = _mm256_add_pd(b, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(p, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(l, 1))));
-    }
-    _mm256_storeu_pd(part, a);
-    _mm256_storeu_pd(part + 4, b);
-    return i;
-}
-
-/* typical's keys, eight at a time (as the SSE2 loop in smp_mass_typical). */
-__attribute__((target("avx2"))) static int32_t typical_keys_avx2(const float *L, const float *P, int32_t n, double lbar, float *K) {
-    __m256d vl = _mm256_set1_pd(lbar), abs = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
-    __m256 zero = _mm256_setzero_ps(), inf = _mm256_set1_ps(INFINITY);
-    int32_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 l = _mm256_loadu_ps(L + i), pos = _mm256_cmp_ps(_mm256_loadu_ps(P + i), zero, _CMP_GT_OQ);
-        __m128 a = _mm256_cvtpd_ps(_mm256_and_pd(_mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(l)), vl), abs));
-        __m128 b = _mm256_cvtpd_ps(_mm256_and_pd(_mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(l, 1)), vl), abs));
-        __m256 k = _mm256_insertf128_ps(_mm256_castps128_ps256(a), b, 1);
-        _mm256_storeu_ps(K + i, _mm256_blendv_ps(inf, k, pos));
-    }
-    return i;
-}
-#endif
 
 /* ---- the columns ---------------------------------------------------------- */
 
@@ -273,7 +164,6 @@ void smp_cands_sync(smp_cands *c) {
     else for (int32_t i = 0; i < n; i++) d[i] = (smp_cand){ id[i], L[i], 0.0f };
     c->lazy = false;
 }
-
 /* The columns from data[] (a stage that needed data[] ran before). */
 static void to_columns(smp_cands *c) {
     if (c->lazy) return;
@@ -289,7 +179,6 @@ static void to_columns(smp_cands *c) {
     c->lazy = true;
     c->dense = c->id_order = false;
 }
-
 void smp_cands_softmax(smp_cands *c) {
     if (c->normalized || c->n == 0) return;
     smp_cands_sync(c);
@@ -301,7 +190,6 @@ void smp_cands_softmax(smp_cands *c) {
     for (int32_t i = 0; i < n; i++) d[i].p = P[i];
     c->normalized = true;
 }
-
 void smp_mass_softmax(smp_cands *c) {
     if (c->normalized || c->n == 0) return;
     if (!c->lazy) { smp_cands_softmax(c); return; }
@@ -310,79 +198,35 @@ void smp_mass_softmax(smp_cands *c) {
     c->normalized = true;
 }
 
-#if SMP_SSE2
-__attribute__((target("avx2"))) static int32_t div_ps_avx2(float *L, int32_t n, float t) {
-    __m256 vt = _mm256_set1_ps(t);
-    int32_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(L + i, _mm256_div_ps(_mm256_loadu_ps(L + i), vt));
-    return i;
-}
-#endif
-
 void smp_mass_div(smp_cands *c, float t) {
     float *L = c->col_logit;
     int32_t i = 0, n = c->n;
-#if SMP_SSE2
-    if (simd()) i = div_ps_avx2(L, n, t);
-    if (simd()) {
-        __m128 vt = _mm_set1_ps(t);
-        for (; i + 4 <= n; i += 4) _mm_storeu_ps(L + i, _mm_div_ps(_mm_loadu_ps(L + i), vt));
-    }
-#endif
+    if (smp_simd_on()) i = smp_simd_div(L, n, t);
     for (; i < n; i++) L[i] /= t;
 }
 
 /* ---- keeping a mass ------------------------------------------------------- */
 
-static inline int keep_in_bc(const float *X, int neg, int32_t i, int32_t idi, float lkey, int32_t lid);
-
-#if SMP_SSE2
-__attribute__((target("avx512f,avx512vl,avx512bw"))) static int32_t
-compact_avx512(const uint16_t *B, int32_t bc, const float *X, int neg, float lkey, int32_t lid, const int32_t *id,
-               int32_t *out_id, float *L, float *P, int32_t n, int32_t *pi) {
-    int32_t k = 0, i = 0;
-    __m512i vbc = _mm512_set1_epi32(bc), iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    for (; i + 16 <= n; i += 16) {
-        __m512i b = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(B + i)));
-        __mmask16 m = _mm512_cmplt_epu32_mask(b, vbc), eq = _mm512_cmpeq_epu32_mask(b, vbc);
-        while (eq) {                          /* the crossing bucket's few members */
-            int j = __builtin_ctz(eq);
-            eq &= (__mmask16)(eq - 1);
-            if (keep_in_bc(X, neg, i + j, id ? id[i + j] : i + j, lkey, lid)) m |= (__mmask16)(1u << j);
-        }
-        __m512i vid = id ? _mm512_loadu_si512(id + i) : _mm512_add_epi32(iota, _mm512_set1_epi32(i));
-        __m512 vl = _mm512_loadu_ps(L + i), vp = _mm512_loadu_ps(P + i);
-        /* full-width stores at k <= i: what they write past the kept ones
-         * lies in [k, i + 16), already read */
-        _mm512_storeu_si512(out_id + k, _mm512_maskz_compress_epi32(m, vid));
-        _mm512_storeu_ps(L + k, _mm512_maskz_compress_ps(m, vl));
-        _mm512_storeu_ps(P + k, _mm512_maskz_compress_ps(m, vp));
-        k += __builtin_popcount(m);
-    }
-    *pi = i;
-    return k;
-}
-#endif
-
-static int32_t compact(const uint16_t *B, int32_t bc, const float *X, int neg, float lkey, int32_t lid,
-                       const int32_t *id, int32_t *out_id, float *L, float *P, int32_t n) {
-    int32_t k = 0, i = 0;
-#if SMP_SSE2
-    if (simd() && vd_isa() >= VD_AVX512) k = compact_avx512(B, bc, X, neg, lkey, lid, id, out_id, L, P, n, &i);
-#endif
-    for (; i < n; i++) {
-        int32_t b = B[i], idi = id ? id[i] : i;
-        int keep = b < bc;
-        if (b == bc) keep = keep_in_bc(X, neg, i, idi, lkey, lid);
-        out_id[k] = idi;
-        L[k] = L[i];
-        P[k] = P[i];
-        k += keep;
-    }
-    return k;
-}
+/* What a selection ranks and sums: the keys X (top-p: -X, the rank order
+ * of the logits; NaN as +inf), ties by id (id[i], or i when id is NULL);
+ * the weights W (the masses e), or one each when W is NULL (counting, for
+ * min_keep); B the buckets of the keys. */
+typedef struct sel {
+    const float *X;
+    int neg;
+    const float *W;
+    const int32_t *id;
+    const uint16_t *B;
+    int32_t n;
+} sel;
 
 typedef struct member { float key; int32_t id, i; } member;
+
+static inline float key_at(const sel *s, int32_t i) {
+    float k = s->neg ? -s->X[i] : s->X[i];
+    return isnan(k) ? INFINITY : k;
+}
+static inline double w_at(const sel *s, int32_t i) { return s->W ? (double)s->W[i] : 1.0; }
 
 static int cmp_member(const void *pa, const void *pb) {
     const member *a = pa, *b = pb;
@@ -390,404 +234,236 @@ static int cmp_member(const void *pa, const void *pb) {
     return (a->id > b->id) - (a->id < b->id);
 }
 
-/* The keys are X, or -X with neg (top-p's rank key -logit: negation is
- * exact, so no key column is written). */
-static inline float key_at(const float *X, int neg, int32_t i) { return neg ? -X[i] : X[i]; }
+typedef struct mlist { const sel *s; member *m; int32_t n, cap; } mlist;
 
-/* Appends candidate i to the members (NaN keys as +inf); on failure the
- * members are freed. */
-static int add_member(member **mb, int32_t *nm, int32_t *cap, const float *X, int neg, const int32_t *id, int32_t i) {
-    if (*nm == *cap) {
-        int32_t nc = *cap ? 2 * *cap : 256;
-        member *t = realloc(*mb, sizeof *t * (size_t)nc);
-        if (!t) {
-            free(*mb);
-            *mb = NULL;
-            return SMP_ENOMEM;
-        }
-        *mb = t;
-        *cap = nc;
+static int mlist_add(void *ud, int32_t i) {
+    mlist *l = ud;
+    if (l->n == l->cap) {
+        int32_t nc = l->cap ? 2 * l->cap : 256;
+        member *t = realloc(l->m, sizeof *t * (size_t)nc);
+        if (!t) return SMP_ENOMEM;
+        l->m = t;
+        l->cap = nc;
     }
-    float k = key_at(X, neg, i);
-    (*mb)[(*nm)++] = (member){ isnan(k) ? INFINITY : k, id ? id[i] : i, i };
+    l->m[l->n++] = (member){ key_at(l->s, i), l->s->id ? l->s->id[i] : i, i };
     return 0;
 }
 
-#if SMP_SSE2
-/* key_range sixteen at a time (a min and a max are exact in any order). */
-__attribute__((target("avx2"))) static int32_t key_range_avx2(const float *X, int neg, int32_t n, float *kmin, float *kmax) {
-    __m256 lo = _mm256_set1_ps(INFINITY), hi = _mm256_set1_ps(-INFINITY), inf = lo, ninf = hi, lo2 = lo, hi2 = hi;
-    __m256 sg = _mm256_set1_ps(neg ? -0.0f : 0.0f);
-    int32_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m256 k = _mm256_xor_ps(_mm256_loadu_ps(X + i), sg), fin = _mm256_cmp_ps(k, inf, _CMP_LT_OQ);
-        __m256 k2 = _mm256_xor_ps(_mm256_loadu_ps(X + i + 8), sg), fin2 = _mm256_cmp_ps(k2, inf, _CMP_LT_OQ);
-        lo = _mm256_min_ps(k, lo);                               /* k < lo ? k : lo: NaN keeps lo */
-        lo2 = _mm256_min_ps(k2, lo2);
-        hi = _mm256_max_ps(_mm256_blendv_ps(ninf, k, fin), hi);
-        hi2 = _mm256_max_ps(_mm256_blendv_ps(ninf, k2, fin2), hi2);
-    }
-    float a[8], b[8], a2[8], b2[8];
-    _mm256_storeu_ps(a, lo);
-    _mm256_storeu_ps(b, hi);
-    _mm256_storeu_ps(a2, lo2);
-    _mm256_storeu_ps(b2, hi2);
-    for (int j = 0; j < 8; j++) {
-        if (a[j] < *kmin) *kmin = a[j];
-        if (a2[j] < *kmin) *kmin = a2[j];
-        if (b[j] > *kmax) *kmax = b[j];
-        if (b2[j] > *kmax) *kmax = b2[j];
-    }
-    return i;
-}
-#endif
-
-#if SMP_SSE2
-/* Appends the candidates i < n rounded down to 16 whose bucket is b;
- * returns where the caller goes on, or -1 when out of memory. */
-__attribute__((target("avx2"))) static int32_t members_avx2(const uint16_t *B, int32_t n, int32_t b, member **mb, int32_t *nm,
-                                                            int32_t *cap, const float *X, int neg, const int32_t *id) {
-    __m256i vb = _mm256_set1_epi16((short)b);
-    int32_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        unsigned hit = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi16(_mm256_loadu_si256((const __m256i *)(B + i)), vb));
-        while (hit) {
-            int j = __builtin_ctz(hit) / 2;
-            hit &= ~(3u << (2 * j));         /* the pair of bits of one 16-bit lane */
-            if (add_member(mb, nm, cap, X, neg, id, i + j)) return -1;
-        }
-    }
-    return i;
-}
-#endif
-
-/* kmin: the smallest key (NaN skipped); kmax: the largest below +inf. */
-static void key_range(const float *X, int neg, int32_t n, float *pmin, float *pmax) {
+/* Walks the members mb[0..nm) (in candidate order) in key order, adding
+ * their weights to *cum, and stops at the first where *cum >= target: 1,
+ * with it in *last. 0 when the target is not reached (then *last is the
+ * last member in key order), SMP_ENOMEM. More than SORT_MAX members are
+ * first split by a histogram of SUBS buckets over their keys, walked as
+ * the row's buckets are (a bucket's sum, in candidate order, then the
+ * members of the crossing one, recursively); the last few are sorted. */
+static int cut_members(const sel *s, member *mb, int32_t nm, double target, double *cum, member *last, int depth) {
+    if (nm == 0) return 0;
     float kmin = INFINITY, kmax = -INFINITY;
-    int32_t i = 0;
-#if SMP_SSE2
-    if (simd()) i = key_range_avx2(X, neg, n, &kmin, &kmax);
-    if (simd() && n - i >= 4) {
-        __m128 lo = _mm_set1_ps(INFINITY), hi = _mm_set1_ps(-INFINITY), inf = lo, ninf = hi;
-        __m128 sg = _mm_set1_ps(neg ? -0.0f : 0.0f);
-        for (; i + 4 <= n; i += 4) {
-            __m128 k = _mm_xor_ps(_mm_loadu_ps(X + i), sg), fin = _mm_cmplt_ps(k, inf);
-            lo = _mm_min_ps(k, lo);                               /* k < lo ? k : lo */
-            hi = _mm_max_ps(_mm_or_ps(_mm_and_ps(fin, k), _mm_andnot_ps(fin, ninf)), hi);
-        }
-        float a[4], b[4];
-        _mm_storeu_ps(a, lo);
-        _mm_storeu_ps(b, hi);
-        for (int j = 0; j < 4; j++) {
-            if (a[j] < kmin) kmin = a[j];
-            if (b[j] > kmax) kmax = b[j];
-        }
-    }
-#endif
-    for (; i < n; i++) {
-        float k = key_at(X, neg, i);
-        if (k < kmin) kmin = k;                        /* NaN compares false */
+    for (int32_t j = 0; j < nm; j++) {
+        float k = mb[j].key;
+        if (k < kmin) kmin = k;
         if (k > kmax && k < INFINITY) kmax = k;
     }
-    *pmin = kmin;
-    *pmax = kmax;
-}
-
-/* B[i]: the bucket of key i (keys above top, or NaN, in the last one), and
- * mass[b] += P[i] in candidate order (cnt[b]++ too when cnt), a chunk at a
- * time so that the histogram reads B while it is in the L1 cache. */
-static void key_buckets(const float *X, int neg, const float *P, int32_t n, float kmin, float scale, float top,
-                        uint16_t *B, double *mass, int32_t *cnt) {
-    enum { CHUNK = 2048 };
-    for (int32_t i0 = 0; i0 < n; i0 += CHUNK) {
-        int32_t i1 = n - i0 < CHUNK ? n : i0 + CHUNK, i = i0;
-#if SMP_SSE2
-        if (simd()) {
-            __m128 vmin = _mm_set1_ps(kmin), vs = _mm_set1_ps(scale), vt = _mm_set1_ps(top);
-            __m128 cap = _mm_set1_ps((float)(SMP_MASS_BUCKETS - 1)), sg = _mm_set1_ps(neg ? -0.0f : 0.0f);
-            __m128i last = _mm_set1_epi32(SMP_MASS_BUCKETS - 1);
-            for (; i + 8 <= i1; i += 8) {
-                __m128i b2[2];
-                for (int h = 0; h < 2; h++) {
-                    __m128 k = _mm_xor_ps(_mm_loadu_ps(X + i + 4 * h), sg);
-                    __m128i in = _mm_castps_si128(_mm_cmple_ps(k, vt));  /* false for NaN and beyond */
-                    /* f < cap ? (int)f : cap, as min(f, cap) then truncation */
-                    __m128i b = _mm_cvttps_epi32(_mm_min_ps(_mm_mul_ps(_mm_sub_ps(k, vmin), vs), cap));
-                    b2[h] = _mm_or_si128(_mm_and_si128(in, b), _mm_andnot_si128(in, last));
-                }
-                _mm_storeu_si128((__m128i *)(B + i), _mm_packs_epi32(b2[0], b2[1]));   /* < 4096 */
-            }
-        }
-#endif
-        for (; i < i1; i++) {
-            float k = key_at(X, neg, i);
-            int32_t b = SMP_MASS_BUCKETS - 1;
-            if (k <= top) {
-                float f = (k - kmin) * scale;
-                b = f < SMP_MASS_BUCKETS - 1 ? (int32_t)f : SMP_MASS_BUCKETS - 1;
-            }
-            B[i] = (uint16_t)b;
-        }
-        if (cnt)
-            for (i = i0; i < i1; i++) {
-                mass[B[i]] += P[i];
-                cnt[B[i]]++;
-            }
-        else
-            for (i = i0; i < i1; i++) mass[B[i]] += P[i];
-    }
-}
-
-#if SMP_SSE2
-__attribute__((target("avx2"))) static int32_t sum4_avx2(const float *x, int32_t n, double *part) {
-    __m256d a = _mm256_setzero_pd();
-    int32_t i = 0;
-    for (; i + 4 <= n; i += 4) a = _mm256_add_pd(a, _mm256_cvtps_pd(_mm_loadu_ps(x + i)));
-    _mm256_storeu_pd(part, a);
-    return i;
-}
-/* P[j] = (float)(P[j] / s), eight at a time */
-__attribute__((target("avx2"))) static int32_t div_avx2(float *P, int32_t k, double s) {
-    __m256d vs = _mm256_set1_pd(s);
-    int32_t j = 0;
-    for (; j + 8 <= k; j += 8) {
-        __m256 w = _mm256_loadu_ps(P + j);
-        __m128 a = _mm256_cvtpd_ps(_mm256_div_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(w)), vs));
-        __m128 b = _mm256_cvtpd_ps(_mm256_div_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(w, 1)), vs));
-        _mm256_storeu_ps(P + j, _mm256_insertf128_ps(_mm256_castps128_ps256(a), b, 1));
-    }
-    return j;
-}
-#endif
-
-/* Sum of x[0..n) as four partial sums in double (x[j] into sum j % 4). */
-static double sum4(const float *x, int32_t n) {
-    double part[4] = { 0 };
-    int32_t i = 0;
-#if SMP_SSE2
-    if (simd()) i = sum4_avx2(x, n, part);
-    if (simd() && i == 0) {
-        __m128d a = _mm_setzero_pd(), b = a;
-        for (; i + 4 <= n; i += 4) {
-            __m128 v = _mm_loadu_ps(x + i);
-            a = _mm_add_pd(a, _mm_cvtps_pd(v));
-            b = _mm_add_pd(b, _mm_cvtps_pd(_mm_movehl_ps(v, v)));
-        }
-        _mm_storeu_pd(part, a);
-        _mm_storeu_pd(part + 2, b);
-    }
-#endif
-    for (; i < n; i++) part[i & 3] += x[i];
-    return (part[0] + part[1]) + (part[2] + part[3]);
-}
-
-/* Whether candidate i of the crossing bucket is kept: its key (NaN as
- * +inf) before the last member's, or equal with an id not above. */
-static inline int keep_in_bc(const float *X, int neg, int32_t i, int32_t idi, float lkey, int32_t lid) {
-    float kk = key_at(X, neg, i);
-    if (isnan(kk)) kk = INFINITY;
-    return kk < lkey || (kk == lkey && idi <= lid);
-}
-
-/* Keeps, in place and in order, the candidates of buckets before bc and
- * those of bc that keep_in_bc keeps; the ids go to out_id (from id, or
- * i when id is NULL). Returns how many are kept. Every candidate is copied
- * to the next free place, which moves on only for a kept one (no branch to
- * mispredict on a flat row); with AVX-512, sixteen at a time by a
- * compressing permutation. */
-static int32_t compact(const uint16_t *B, int32_t bc, const float *X, int neg, float lkey, int32_t lid,
-                       const int32_t *id, int32_t *out_id, float *L, float *P, int32_t n);
-
-/* Keeps the smallest set of candidates (normalized columns), taken in
- * ascending order of their key (ties by id ascending; NaN last), whose mass
- * reaches p and that has at least min_keep members, in place and in order,
- * p renormalized over them (p / their sum, rounded to float). The keys
- * are X (a float column of c->n), negated with neg; B is c->tmp_b. The
- * mass before the crossing bucket is summed per bucket, so a set whose
- * mass lands within rounding (~1e-15) of p may differ by one token from a
- * walk in sorted order. */
-static int keep_mass(smp_cands *c, const float *X, int neg, double p, int32_t min_keep) {
-    int32_t n = c->n;
-    int32_t *id = c->dense ? NULL : c->col_id;   /* NULL: ids 0..n-1 */
-    float *L = c->col_logit, *P = c->col_p;
-    float kmin, kmax;
-    key_range(X, neg, n, &kmin, &kmax);
-    if (!(kmin < INFINITY)) kmin = kmax = 0;
-    float range = kmax - kmin < SMP_MASS_RANGE ? kmax - kmin : SMP_MASS_RANGE;
-    float scale = range > 0 ? (SMP_MASS_BUCKETS - 1) / range : 0;
-    float top = kmin + range;
-    uint16_t *B = c->tmp_b;
-    /* the mass per bucket; the count only where min_keep needs it (with
-     * min_keep 1 and p > 0, reaching the mass implies one member) */
-    double mass[SMP_MASS_BUCKETS];
-    int32_t cnt[SMP_MASS_BUCKETS];
-    memset(mass, 0, sizeof mass);
-    memset(cnt, 0, sizeof cnt);
-    int counted = min_keep > 1;
-    key_buckets(X, neg, P, n, kmin, scale, top, B, mass, counted ? cnt : NULL);
-    /* the bucket where both the mass and min_keep are reached */
-    double cum = 0;
-    int32_t before = 0, bc = 0;
-    for (; bc < SMP_MASS_BUCKETS - 1; bc++) {
-        if (cum + mass[bc] >= p && before + cnt[bc] >= (counted ? min_keep : 0)) break;
-        cum += mass[bc];
-        before += cnt[bc];
-    }
-    /* its members in key order (NaN keys last); the walk runs on into later
-     * buckets only when rounding left the bucket sums just short (then with
-     * counts, to skip the empty ones) */
-    member *mb = NULL, last = { 0, 0, 0 };
-    int32_t take = -1, cap = 0;
-    for (int32_t b = bc; b < SMP_MASS_BUCKETS && take < 0; b++) {
-        if (b > bc && !counted) {
-            for (int32_t i = 0; i < n; i++) cnt[B[i]]++;
-            counted = 1;
-        }
-        if (counted && !cnt[b]) continue;
-        int32_t nm = 0, i = 0;
-#if SMP_SSE2
-        if (simd()) {                       /* sixteen, then eight buckets at a time: members are rare */
-            i = members_avx2(B, n, b, &mb, &nm, &cap, X, neg, id);
-            if (i < 0) return SMP_ENOMEM;
-            __m128i vb = _mm_set1_epi16((short)b);
-            for (; i + 8 <= n; i += 8) {
-                int hit = _mm_movemask_epi8(_mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)(B + i)), vb));
-                for (int j = 0; hit; j++, hit >>= 2)
-                    if ((hit & 1) && add_member(&mb, &nm, &cap, X, neg, id, i + j)) return SMP_ENOMEM;
-            }
-        }
-#endif
-        for (; i < n; i++)
-            if (B[i] == b && add_member(&mb, &nm, &cap, X, neg, id, i)) return SMP_ENOMEM;
-        if (!nm) continue;
-        qsort(mb, (size_t)nm, sizeof *mb, cmp_member);
+    float sc = (SUBS - 1) / (kmax - kmin);
+    if (nm > SORT_MAX && kmax > kmin && sc > 0 && sc < INFINITY && depth < 8) {
+        double ms[SUBS] = { 0 };
+        uint8_t *sb = malloc((size_t)nm);
+        member *sub = malloc(sizeof *sub * (size_t)nm);
+        if (!sb || !sub) { free(sb); free(sub); return SMP_ENOMEM; }
         for (int32_t j = 0; j < nm; j++) {
-            cum += P[mb[j].i];
-            if (cum >= p && before + j + 1 >= min_keep) { take = j; break; }
+            float t = (mb[j].key - kmin) * sc;     /* monotone in the key; +inf in the last */
+            sb[j] = (uint8_t)(t < SUBS - 1 ? (int32_t)t : SUBS - 1);
+            ms[sb[j]] += w_at(s, mb[j].i);
         }
-        last = mb[take >= 0 ? take : nm - 1];
-        bc = b;
-        if (take < 0) before += nm;
-    }
-    free(mb);
-    /* keep what is ahead of (or is) the last member, in place and in
-     * order: every candidate is copied to the next free place, which moves
-     * on only for a kept one (no branch to mispredict on a flat row) */
-    int32_t k = compact(B, bc, X, neg, last.key, last.id, id, c->col_id, L, P, n);
-    if (k < n) c->dense = false;
-    c->n = k;
-    double s = sum4(P, k);
-    if (!(s > 0)) {
-        c->normalized = false;
+        int r = 0;
+        for (int b = 0; b < SUBS && r == 0; b++) {
+            if (!(*cum + ms[b] >= target)) { *cum += ms[b]; continue; }
+            int32_t ns = 0;
+            for (int32_t j = 0; j < nm; j++) if (sb[j] == b) sub[ns++] = mb[j];
+            r = cut_members(s, sub, ns, target, cum, last, depth + 1);
+        }
+        free(sb);
+        free(sub);
+        if (r) return r;
+        *last = mb[0];
+        for (int32_t j = 1; j < nm; j++) if (cmp_member(&mb[j], last) > 0) *last = mb[j];
         return 0;
     }
-    int32_t j = 0;
-#if SMP_SSE2
-    if (simd()) j = div_avx2(P, k, s);
-    if (simd()) {
-        __m128d vs = _mm_set1_pd(s);
-        for (; j + 4 <= k; j += 4) {
-            __m128 w = _mm_loadu_ps(P + j);
-            __m128 a = _mm_cvtpd_ps(_mm_div_pd(_mm_cvtps_pd(w), vs));
-            __m128 b = _mm_cvtpd_ps(_mm_div_pd(_mm_cvtps_pd(_mm_movehl_ps(w, w)), vs));
-            _mm_storeu_ps(P + j, _mm_movelh_ps(a, b));
+    int in_order = 1;                     /* equal keys in id order: nothing to sort */
+    for (int32_t j = 1; j < nm && in_order; j++) in_order = cmp_member(&mb[j - 1], &mb[j]) < 0;
+    if (!in_order) qsort(mb, (size_t)nm, sizeof *mb, cmp_member);
+    for (int32_t j = 0; j < nm; j++) {
+        *cum += w_at(s, mb[j].i);
+        if (*cum >= target) { *last = mb[j]; return 1; }
+    }
+    *last = mb[nm - 1];
+    return 0;
+}
+
+/* The cut of a selection: walks the buckets (mass[b], summed from the
+ * lanes) from the first, adding whole buckets while the sum stays below
+ * target, and resolves the crossing bucket's members (cut_members). 1 with
+ * the last kept member in *last and the sum through it in *cum; 0 when the
+ * whole row does not reach the target; SMP_ENOMEM. */
+static int find_cut(const sel *s, const double *mass, double target, double *cum, member *last) {
+    mlist l = { s, NULL, 0, 0 };
+    int r = 0;
+    *cum = 0;
+    for (int32_t b = 0; b < NB && r == 0; b++) {
+        if (!(*cum + mass[b] >= target)) { *cum += mass[b]; continue; }
+        l.n = 0;
+        int32_t i = 0;
+        if (smp_simd_on()) i = smp_simd_members(s->B, s->n, b, mlist_add, &l);
+        if (i < 0) { r = SMP_ENOMEM; break; }
+        for (; i < s->n; i++)
+            if (s->B[i] == b && mlist_add(&l, i)) { r = SMP_ENOMEM; break; }
+        if (r == 0) r = cut_members(s, l.m, l.n, target, cum, last, 0);
+    }
+    free(l.m);
+    return r;
+}
+
+/* Keeps, in place and in order, the candidates ahead of or at the cut
+ * (key < lk, or key == lk with id <= lid), writing their ids to out_id and
+ * multiplying their p by inv when norm; returns how many. Every candidate
+ * is copied to the next free place, which moves on only for a kept one (no
+ * branch to mispredict); with AVX-512 sixteen at a time (top-p's vector
+ * compare needs a finite cut: NaN logits rank as +inf keys). */
+static int32_t compact_cut(const sel *s, float lk, int32_t lid, int32_t *out_id, float *L, float *P, int norm,
+                           double inv) {
+    int32_t k = 0, i = 0, n = s->n;
+    if (smp_simd_512() && (!s->neg || lk < INFINITY))
+        k = smp_simd_compact_512(s->X, s->neg, s->neg ? -lk : lk, lid, s->id, out_id, L, P, n, norm, inv, &i);
+    for (; i < n; i++) {
+        float kk = key_at(s, i);
+        int32_t idi = s->id ? s->id[i] : i;
+        int keep = kk < lk || (kk == lk && idi <= lid);
+        out_id[k] = idi;
+        L[k] = L[i];
+        P[k] = norm ? (float)(P[i] * inv) : P[i];
+        k += keep;
+    }
+    return k;
+}
+
+/* Keeps the smallest set of candidates taken in key order whose mass
+ * (P = e, total S) reaches p * S and that has at least min_keep members,
+ * in place and in order, p = e / (their mass). The histogram h holds the
+ * mass per bucket of s's keys. Nothing reaches the target (rounding, or
+ * S = 0): everything is kept, normalized when S > 0. */
+static int keep_cut(smp_cands *c, const sel *s, double S, double p, int32_t min_keep, double (*h)[NB]) {
+    int32_t n = c->n;
+    float *P = c->col_p;
+    c->has_p = true;
+    c->normalized = false;
+    if (!(S > 0)) return 0;
+    double mass[NB], cum;
+    for (int32_t b = 0; b < NB; b++) mass[b] = (h[0][b] + h[1][b]) + (h[2][b] + h[3][b]);
+    member last;
+    int r = find_cut(s, mass, p * S, &cum, &last);
+    if (r < 0) return r;
+    if (r == 0) {
+        scale(P, n, 1.0 / S);
+        c->normalized = true;
+        return 0;
+    }
+    int norm = 1;
+    if (min_keep > 1) {
+        int32_t kept = 0;
+        for (int32_t i = 0; i < n; i++) {
+            float kk = key_at(s, i);
+            kept += kk < last.key || (kk == last.key && (s->id ? s->id[i] : i) <= last.id);
+        }
+        if (kept < min_keep) {        /* the min_keep first in key order instead */
+            memset(mass, 0, sizeof mass);
+            for (int32_t i = 0; i < n; i++) mass[s->B[i]] += 1;
+            sel s1 = *s;
+            s1.W = NULL;
+            r = find_cut(&s1, mass, (double)min_keep, &cum, &last);
+            if (r < 0) return r;
+            norm = 0;
         }
     }
-#endif
-    for (; j < k; j++) P[j] = (float)(P[j] / s);
+    int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, P, norm, 1.0 / cum);
+    if (k < n) c->dense = false;
+    c->n = k;
+    if (!norm) {                      /* min_keep's set: its mass in eight sums */
+        double part[8] = { 0 };
+        for (int32_t i = 0; i < k; i++) part[i & 7] += P[i];
+        double t = sum8(part);
+        if (!(t > 0)) return 0;
+        scale(P, k, 1.0 / t);
+    }
+    c->normalized = true;
     return 0;
 }
 
 int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep) {
     if (min_keep < 1) min_keep = 1;
     to_columns(c);
-    smp_mass_softmax(c);
-    if (c->n <= min_keep) return 0;
-    /* the rank key -logit: ascending key = logit descending */
-    return keep_mass(c, c->col_logit, 1, p, min_keep);
+    if (c->n <= min_keep) {
+        smp_mass_softmax(c);
+        return 0;
+    }
+    int32_t n = c->n;
+    float *L = c->col_logit, *P = c->col_p;
+    float lo, m = row_range(L, n, &lo);
+    if (m == -INFINITY) {                    /* no mass anywhere: all kept */
+        memset(P, 0, sizeof *P * (size_t)n);
+        c->has_p = true;
+        c->normalized = false;
+        return 0;
+    }
+    double h[LANES][NB];
+    memset(h, 0, sizeof h);
+    double S = row_exp(L, P, n, m, c->tmp_b, key_scale(m - lo), h, NULL);
+    /* the rank key -logit (ascending key = logit descending); its buckets
+     * are those of m - l, the same order */
+    sel s = { L, 1, P, c->dense ? NULL : c->col_id, c->tmp_b, n };
+    return keep_cut(c, &s, S, p, min_keep, h);
 }
 
-/* E[l] = sum of p_i l_i over the candidates with p > 0, as eight partial
- * sums in double (candidate i into sum i % 8), added pairwise at the end:
- * a fixed order, so the same value every time and with or without SIMD,
- * and no chain of 128k dependent adds (it was one such chain before
- * session 6; the kept set can differ from that one's only where a key sits
- * within a rounding of the cut; tests/test_smp_fast.c checks the selection
- * against a float64 computation). */
-static double mean_logit(const float *L, const float *P, int32_t n) {
-    double part[8] = { 0 };
-    int32_t i = 0;
-#if SMP_SSE2
-    if (simd()) i = mean_logit_avx2(L, P, n, part);
-#endif
-    for (; i < n; i++)
-        if (P[i] > 0) part[i & 7] += P[i] * (double)L[i];
-    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-}
-
-/* |-log p_i - H| = |l_i - E[l]|: -log p_i = lse - l_i and H = lse - E[l]
- * (over the candidates with p > 0), so the distance needs no log. The keys
- * round to float. */
+/* Locally typical: the key |-log p_i - H| = |l_i - E[l]| (-log p_i = lse -
+ * l_i and H = lse - E[l] over the candidates with p > 0, so no log), E[l] =
+ * (sum of e_i l_i) / S from the same pass as the exps; keys rounded to
+ * float, +inf for p = 0. */
 int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
     if (min_keep < 1) min_keep = 1;
     to_columns(c);
-    smp_mass_softmax(c);
-    if (c->n <= min_keep) return 0;
-    int32_t n = c->n;
-    const float *L = c->col_logit, *P = c->col_p;
-    float *K = c->tmp;
-    double lbar = mean_logit(L, P, n);
-    int32_t i = 0;
-#if SMP_SSE2
-    if (simd()) i = typical_keys_avx2(L, P, n, lbar, K);
-    if (simd()) {
-        __m128d vl = _mm_set1_pd(lbar), abs = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffLL));
-        __m128 zero = _mm_setzero_ps(), inf = _mm_set1_ps(INFINITY);
-        for (; i + 4 <= n; i += 4) {
-            __m128 l = _mm_loadu_ps(L + i), pos = _mm_cmpgt_ps(_mm_loadu_ps(P + i), zero);
-            __m128 a = _mm_cvtpd_ps(_mm_and_pd(_mm_sub_pd(_mm_cvtps_pd(l), vl), abs));
-            __m128 b = _mm_cvtpd_ps(_mm_and_pd(_mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(l, l)), vl), abs));
-            __m128 k = _mm_movelh_ps(a, b);
-            _mm_storeu_ps(K + i, _mm_or_ps(_mm_and_ps(pos, k), _mm_andnot_ps(pos, inf)));
-        }
+    if (c->n <= min_keep) {
+        smp_mass_softmax(c);
+        return 0;
     }
-#endif
-    for (; i < n; i++) K[i] = P[i] > 0 ? (float)fabs((double)L[i] - lbar) : INFINITY;
-    return keep_mass(c, K, 0, p, min_keep);
+    int32_t n = c->n;
+    float *L = c->col_logit, *P = c->col_p, *K = c->tmp;
+    uint16_t *B = c->tmp_b;
+    float lo, m = row_range(L, n, &lo);
+    if (m == -INFINITY) {
+        memset(P, 0, sizeof *P * (size_t)n);
+        c->has_p = true;
+        c->normalized = false;
+        return 0;
+    }
+    double el, S = row_exp(L, P, n, m, NULL, 0, NULL, &el);
+    double lbar = S > 0 ? el / S : 0;
+    float sc = key_scale((float)fmax((double)m - lbar, lbar - (double)lo));
+    double h[LANES][NB];
+    memset(h, 0, sizeof h);
+    const int v = smp_simd_on();
+    for (int32_t i0 = 0; i0 < n; i0 += CHUNK) {
+        int32_t i1 = n - i0 < CHUNK ? n : i0 + CHUNK, i = i0;
+        if (v) i = smp_simd_typical_keys(L, P, i, i1, lbar, K, B, sc);
+        for (; i < i1; i++) {
+            K[i] = P[i] > 0 ? (float)fabs((double)L[i] - lbar) : INFINITY;
+            B[i] = bucket_of(K[i], sc);
+        }
+        hist_add(h, B, P, i0, i1);
+    }
+    sel s = { K, 0, P, c->dense ? NULL : c->col_id, B, n };
+    return keep_cut(c, &s, S, p, min_keep, h);
 }
 
 /* ---- min-p ------------------------------------------------------------------ */
-
-#if SMP_SSE2
-/* how many of x[0..i) are >= v (i: n rounded down to 8, returned) */
-__attribute__((target("avx2,popcnt"))) static int32_t count_ge_avx2(const float *x, int32_t n, float v, int32_t *cnt) {
-    __m256 vv = _mm256_set1_ps(v);
-    int32_t i = 0, k = 0;
-    for (; i + 8 <= n; i += 8) k += __builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i), vv, _CMP_GE_OQ)));
-    *cnt += k;
-    return i;
-}
-
-/* Keeps, in place and in order, the candidates with L >= v, sixteen at a
- * time (as compact_avx512); *pi: where the scalar loop goes on. */
-__attribute__((target("avx512f,avx512vl,avx512bw"))) static int32_t
-compact_ge_avx512(float *L, float *P, const int32_t *id, int32_t *out_id, int32_t n, float v, int32_t *pi) {
-    int32_t k = 0, i = 0;
-    __m512 vv = _mm512_set1_ps(v);
-    __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    for (; i + 16 <= n; i += 16) {
-        __m512 vl = _mm512_loadu_ps(L + i), vp = _mm512_loadu_ps(P + i);
-        __mmask16 m = _mm512_cmp_ps_mask(vl, vv, _CMP_GE_OQ);
-        __m512i vid = id ? _mm512_loadu_si512(id + i) : _mm512_add_epi32(iota, _mm512_set1_epi32(i));
-        _mm512_storeu_si512(out_id + k, _mm512_maskz_compress_epi32(m, vid));
-        _mm512_storeu_ps(L + k, _mm512_maskz_compress_ps(m, vl));
-        _mm512_storeu_ps(P + k, _mm512_maskz_compress_ps(m, vp));
-        k += __builtin_popcount(m);
-    }
-    *pi = i;
-    return k;
-}
-#endif
 
 int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
     int32_t n = c->n;
@@ -804,15 +480,11 @@ int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
     float tf = (float)thr;
     if ((double)tf < thr) tf = nextafterf(tf, INFINITY);
     int32_t kept = 0, i0 = 0, k = 0;
-#if SMP_SSE2
-    if (simd()) i0 = count_ge_avx2(L, n, tf, &kept);
-#endif
+    if (smp_simd_on()) i0 = smp_simd_count_ge(L, n, tf, &kept);
     for (int32_t i = i0; i < n; i++) kept += L[i] >= tf;
     if (kept < keep) return 0;
     i0 = 0;
-#if SMP_SSE2
-    if (simd() && vd_isa() >= VD_AVX512) k = compact_ge_avx512(L, P, dense ? NULL : id, id, n, tf, &i0);
-#endif
+    if (smp_simd_512()) k = smp_simd_compact_ge_512(L, P, dense ? NULL : id, id, n, tf, &i0);
     for (int32_t i = i0; i < n; i++) {
         float l = L[i];
         id[k] = dense ? i : id[i];
@@ -838,29 +510,6 @@ static int cmp_id(const void *pa, const void *pb) {
     return (a->id > b->id) - (a->id < b->id);
 }
 
-#if SMP_SSE2
-/* exact_draw's sum of a block of 64 in four lanes of eight; 1 when a p is
- * neither 0 nor >= 2^-29 (the block does not qualify). */
-__attribute__((target("avx2"))) static int block_sum_avx2(const float *P, double *sum) {
-    __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
-    __m256 ok = _mm256_castsi256_ps(_mm256_set1_epi32(-1)), z = _mm256_setzero_ps(), t = _mm256_set1_ps(0x1p-29f);
-    for (int i = 0; i < 64; i += 16) {
-        __m256 p = _mm256_loadu_ps(P + i), q = _mm256_loadu_ps(P + i + 8);
-        ok = _mm256_and_ps(ok, _mm256_or_ps(_mm256_cmp_ps(p, z, _CMP_EQ_OQ), _mm256_cmp_ps(p, t, _CMP_GE_OQ)));
-        ok = _mm256_and_ps(ok, _mm256_or_ps(_mm256_cmp_ps(q, z, _CMP_EQ_OQ), _mm256_cmp_ps(q, t, _CMP_GE_OQ)));
-        a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(p)));
-        a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(p, 1)));
-        a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(_mm256_castps256_ps128(q)));
-        a3 = _mm256_add_pd(a3, _mm256_cvtps_pd(_mm256_extractf128_ps(q, 1)));
-    }
-    if (_mm256_movemask_ps(ok) != 0xff) return 1;
-    double h[4];
-    _mm256_storeu_pd(h, _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3)));
-    *sum = (h[0] + h[1]) + (h[2] + h[3]);
-    return 0;
-}
-#endif
-
 /* When every p is 0 or at least 2^-29 (a multiple of 2^-52) and the total
  * stays below 2, every partial sum of the chain `cum += p` is exact (a
  * multiple of 2^-52 below 2 is a double), so the sums can be taken in any
@@ -876,27 +525,10 @@ static int32_t exact_draw(const float *P, int32_t n, double r, double *bs) {
     for (int32_t b = 0; b < nb && ok; b++) {
         int32_t i = b * BLK, e = n - i < BLK ? n : i + BLK;
         double s = 0;
-#if SMP_SSE2
-        if (simd() && e - i == BLK) {
-            if (block_sum_avx2(P + i, &s)) { ok = 0; break; }
+        if (smp_simd_on() && e - i == BLK) {
+            if (smp_simd_block_sum(P + i, &s)) { ok = 0; break; }
             i = e;
         }
-        if (simd() && e - i == BLK) {
-            __m128d a0 = _mm_setzero_pd(), a1 = a0;
-            __m128 bad = _mm_setzero_ps(), z = bad, t = _mm_set1_ps(tiny);
-            for (; i < e; i += 4) {
-                __m128 p = _mm_loadu_ps(P + i);
-                /* good: p == 0 or p >= tiny (false for NaN and p < 0) */
-                bad = _mm_or_ps(bad, _mm_andnot_ps(_mm_or_ps(_mm_cmpeq_ps(p, z), _mm_cmpge_ps(p, t)), _mm_castsi128_ps(_mm_set1_epi32(-1))));
-                a0 = _mm_add_pd(a0, _mm_cvtps_pd(p));
-                a1 = _mm_add_pd(a1, _mm_cvtps_pd(_mm_movehl_ps(p, p)));
-            }
-            if (_mm_movemask_ps(bad)) { ok = 0; break; }
-            double h[2];
-            _mm_storeu_pd(h, _mm_add_pd(a0, a1));
-            s = h[0] + h[1];
-        }
-#endif
         for (; i < e; i++) {
             float p = P[i];
             if (!(p == 0 || p >= tiny)) { ok = 0; break; }

@@ -77,10 +77,22 @@ int train_create(train **out, tmodel *m, const tdata *d, const train_opts *o, po
     if (o->seq_len > m->cfg.ctx)
         return fail(err, errlen, TRAIN_EINVAL, "sequence length %d is above the model's context of %d tokens",
                     o->seq_len, m->cfg.ctx);
-    if (!(o->lr > 0) || o->lr_min < 0 || !(o->beta1 >= 0 && o->beta1 < 1) || !(o->beta2 >= 0 && o->beta2 < 1) ||
-        !(o->eps > 0) || o->weight_decay < 0 || o->clip < 0)
-        return fail(err, errlen, TRAIN_EINVAL, "optimizer settings out of range (lr > 0, 0 <= betas < 1, eps > 0, "
-                    "weight decay >= 0, clip >= 0)");
+    /* each setting by its name, with its allowed range (written so NaN fails too) */
+    const char *bad = NULL, *range = NULL;
+    double got = 0;
+    if (!(o->lr > 0)) bad = "lr", range = "> 0", got = o->lr;
+    else if (!(o->lr_min >= 0)) bad = "lr_min", range = ">= 0", got = o->lr_min;
+    else if (!(o->beta1 >= 0 && o->beta1 < 1)) bad = "beta1", range = "in [0, 1)", got = o->beta1;
+    else if (!(o->beta2 >= 0 && o->beta2 < 1)) bad = "beta2", range = "in [0, 1)", got = o->beta2;
+    else if (!(o->eps > 0)) bad = "eps", range = "> 0", got = o->eps;
+    else if (!(o->weight_decay >= 0)) bad = "weight_decay", range = ">= 0", got = o->weight_decay;
+    else if (!(o->clip >= 0)) bad = "clip", range = ">= 0 (0: off)", got = o->clip;
+    if (bad) {
+        char v[32];
+        if (got != got) snprintf(v, sizeof v, "NaN");
+        else snprintf(v, sizeof v, "%g", got);
+        return fail(err, errlen, TRAIN_EINVAL, "optimizer setting %s = %s is out of range: it must be %s", bad, v, range);
+    }
     if (tdata_n_rows(d, TDATA_TRAIN) == 0) return fail(err, errlen, TRAIN_EINVAL, "no training rows");
     train *t = calloc(1, sizeof *t);
     if (!t) return fail(err, errlen, TRAIN_ENOMEM, "out of memory");

@@ -19,7 +19,28 @@
 static const char NULL_KEY = 'n';   /* lab.json.null = light userdata &NULL_KEY */
 #define MAX_DEPTH 200
 
-static void push_value(lua_State *L, const json *v) {
+/* What decode builds from: the tree, its text (for positions) and what to
+ * do with a key that repeats in one object. */
+typedef struct dec {
+    const json *root;
+    const char *text;
+    bool keep_last;         /* {duplicates = "last"} */
+    char err[320];          /* set when a duplicate key stopped it */
+} dec;
+
+/* "line L col C" of byte offset at. */
+static void line_col(const char *text, size_t at, char *out, size_t cap) {
+    size_t line = 1, col = 1;
+    for (size_t k = 0; k < at; k++) {
+        if (text[k] == '\n') { line++; col = 1; } else col++;
+    }
+    snprintf(out, cap, "line %zu col %zu", line, col);
+}
+
+/* Pushes v; false (with d->err) at a key that repeats in its object: RFC
+ * 8259 leaves duplicates undefined, and keeping one of them silently hides
+ * a bug in whatever wrote the text. */
+static bool push_value(lua_State *L, dec *d, const json *v) {
     luaL_checkstack(L, 4, "JSON nesting too deep");
     switch (v->type) {
     case JSON_NULL: lua_pushlightuserdata(L, (void *)&NULL_KEY); break;
@@ -33,7 +54,7 @@ static void push_value(lua_State *L, const json *v) {
         lua_createtable(L, (int)v->n, 0);
         lua_Integer i = 1;
         for (const json *c = v->child; c; c = c->next) {
-            push_value(L, c);
+            if (!push_value(L, d, c)) return false;
             lua_rawseti(L, -2, i++);
         }
         break;
@@ -42,31 +63,66 @@ static void push_value(lua_State *L, const json *v) {
         lua_createtable(L, 0, (int)v->n);
         for (const json *c = v->child; c; c = c->next) {
             lua_pushlstring(L, c->key, c->klen);
-            push_value(L, c);
+            if (!d->keep_last) {
+                lua_pushvalue(L, -1);
+                if (lua_rawget(L, -3) != LUA_TNIL) {
+                    const json *first = v->child;
+                    while (first != c && !(first->klen == c->klen && memcmp(first->key, c->key, c->klen) == 0))
+                        first = first->next;
+                    char here[64], there[64];
+                    line_col(d->text, c->at, here, sizeof here);
+                    line_col(d->text, first->at, there, sizeof there);
+                    snprintf(d->err, sizeof d->err,
+                             "%s: duplicate key \"%.*s\" in an object (first at %s); decode(text, {duplicates = \"last\"}) keeps the last",
+                             here, c->klen > 64 ? 64 : (int)c->klen, c->key, there);
+                    return false;
+                }
+                lua_pop(L, 1);
+            }
+            if (!push_value(L, d, c)) return false;
             lua_rawset(L, -3);
         }
         break;
     }
     }
+    return true;
 }
 
 static int push_root(lua_State *L) {
-    push_value(L, lua_touserdata(L, 1));
+    dec *d = lua_touserdata(L, 1);
+    if (!push_value(L, d, d->root)) lua_pushnil(L);
     return 1;
 }
 
-/* lab.json.decode(text) -> value | nil, err */
+/* lab.json.decode(text [, {duplicates = "error" | "last"}]) -> value | nil, err */
 static int l_decode(lua_State *L) {
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
+    dec dc = { NULL, s, false, "" };
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_pushnil(L);
+        while (lua_next(L, 2)) {
+            if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), "duplicates") != 0)
+                return luaL_argerror(L, 2, lua_pushfstring(L, "unknown option '%s' (known: duplicates)",
+                                                           lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?"));
+            const char *m = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+            if (strcmp(m, "last") == 0) dc.keep_last = true;
+            else if (strcmp(m, "error") != 0)
+                return luaL_argerror(L, 2, "duplicates must be \"error\" (the default) or \"last\"");
+            lua_pop(L, 1);
+        }
+    }
     char err[256];
     json_doc *d = json_parse(s, len, err, sizeof err);
     if (!d) return lab_fail(L, "JSON: %s", err);
+    dc.root = json_root(d);
     lua_pushcfunction(L, push_root);
-    lua_pushlightuserdata(L, json_root(d));
+    lua_pushlightuserdata(L, &dc);
     int rc = lua_pcall(L, 1, 1, 0);
     json_free(d);
     if (rc != LUA_OK) return lua_error(L);
+    if (dc.err[0]) return lab_fail(L, "JSON: %s", dc.err);
     return 1;
 }
 

@@ -1,13 +1,19 @@
 /* lab_kvstate: a sequence's KV cells to and from a file, for seq:save /
- * model:load (lua/run.lua). priv.kv_save(seq, path) copies the K and V rows
- * of the cached positions out of the engine into a C buffer and writes
- * them to the file; priv.kv_load(seq, path, n_eval, bytes, sha256) reads
- * them back into a new sequence's cells, so that loading is a copy, not an
- * evaluation. The bytes never pass through Lua (a long sequence's state is
- * megabytes: it does not count against the Lua memory cap), and the
- * payload's SHA-256 is written by the save and checked by the load. The
- * layout is ctx_seq_state_get's (core/ctx.h), little-endian float32 as the
- * engine holds them. Paths follow lab.fs's rules (inside the workspace).
+ * model:load (lua/run.lua). priv.kv_save(seq, path) streams the K and V
+ * rows of the cached positions out of the engine into the file;
+ * priv.kv_load(seq, path, n_eval, bytes, sha256) streams them back into a
+ * new sequence's cells, so that loading is a copy, not an evaluation. Both
+ * pass the cells through one buffer of at most KV_CHUNK bytes (a layer's
+ * block of positions, ctx_seq_state_get_part), so their memory does not
+ * grow with the state, and the bytes never pass through Lua (a long
+ * sequence's state is megabytes: it does not count against the Lua memory
+ * cap). The payload's SHA-256 is computed chunk by chunk, written by the
+ * save and checked by the load, which gives the cells back (the sequence
+ * stays empty) when it does not match. The layout is ctx_seq_state_get's
+ * (core/ctx.h: layer by layer, per position the K row then the V row),
+ * little-endian float32 as the engine holds them; it is the same whether
+ * written whole or in chunks. Paths follow lab.fs's rules (inside the
+ * workspace).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,37 +27,59 @@
 #include "lhost_impl.h"
 #include "sha256.h"
 
-static void hex_of(const void *buf, size_t len, char hex[SHA256_HEX_LEN + 1]) {
-    uint8_t d[SHA256_LEN];
-    sha256_mem(buf, len, d);
-    sha256_hex(d, hex);
+/* The most bytes of cells in memory at once (at least one position's K and
+ * V rows of one layer). */
+#define KV_CHUNK (64 * 1024)
+
+/* Positions per chunk for rows of kv_dim floats. */
+static int32_t chunk_positions(int32_t kv_dim) {
+    size_t per = 2 * (size_t)kv_dim * sizeof(float);
+    size_t n = per ? KV_CHUNK / per : 1;
+    return n < 1 ? 1 : n > INT32_MAX ? INT32_MAX : (int32_t)n;
 }
 
-/* Writes buf to full (a regular file, created or truncated); 0 or errno.
- * Non-blocking and without O_TRUNC until fstat shows a regular file, as
- * lab.fs.write: a FIFO would wait for a reader forever. */
-static int write_file(const char *full, const void *buf, size_t len) {
+/* Opens full for writing (a regular file, created or truncated); the fd,
+ * or -1 with *e = errno. Non-blocking and without O_TRUNC until fstat shows
+ * a regular file, as lab.fs.write: a FIFO would wait for a reader forever. */
+static int open_out(const char *full, int *e) {
     int fd = open(full, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
-    if (fd < 0) return errno;
+    if (fd < 0) {
+        *e = errno;
+        return -1;
+    }
     struct stat sb = { 0 };
     int fl;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || ftruncate(fd, 0) != 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||
         fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-        int e = S_ISREG(sb.st_mode) ? errno : EINVAL;
+        *e = S_ISREG(sb.st_mode) ? errno : EINVAL;
         close(fd);
-        return e;
+        return -1;
     }
+    return fd;
+}
+
+/* Writes len bytes; 0 or errno. */
+static int write_all(int fd, const void *buf, size_t len) {
     for (size_t done = 0; done < len;) {
         ssize_t w = write(fd, (const char *)buf + done, len - done);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            int e = w < 0 ? errno : EIO;
-            close(fd);
-            return e;
-        }
+        if (w <= 0) return w < 0 ? errno : EIO;
         done += (size_t)w;
     }
-    return close(fd) != 0 ? errno : 0;
+    return 0;
+}
+
+/* Reads up to len bytes; how many (fewer at the end of the file or on an
+ * error). */
+static size_t read_all(int fd, void *buf, size_t len) {
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = read(fd, (char *)buf + got, len - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    return got;
 }
 
 /* priv.kv_save(seq, path) -> bytes, sha256, n_eval, n_layers, kv_dim | nil, err */
@@ -66,17 +94,35 @@ static int l_kv_save(lua_State *L) {
     int32_t nl, kd;
     ctx_kv_dims(st.lm->c, &nl, &kd);
     size_t bytes = ctx_seq_state_floats(st.lm->c, st.n_eval) * sizeof(float);
-    float *buf = malloc(bytes ? bytes : 1);
-    if (!buf) return lab_fail(L, "%s: out of memory for the %d cached positions' cells", lua_tostring(L, 2), (int)st.n_eval);
-    if (ctx_seq_state_get(st.lm->c, st.id, st.n_eval, buf) != CTX_OK) {
+    int32_t per = chunk_positions(kd), len = st.n_eval;
+    size_t row = 2 * (size_t)kd;                        /* floats per position and layer */
+    float *buf = malloc(sizeof *buf * row * (size_t)(per < len ? per : len > 0 ? len : 1));
+    if (!buf) return lab_fail(L, "%s: out of memory", lua_tostring(L, 2));
+    int e = 0, fd = open_out(full, &e);
+    if (fd < 0) {
         free(buf);
-        return luaL_error(L, "the engine refused to read the sequence's cache");
+        return lab_fail(L, "%s: %s", lua_tostring(L, 2), strerror(e));
     }
-    char hex[SHA256_HEX_LEN + 1];
-    hex_of(buf, bytes, hex);
-    int e = write_file(full, buf, bytes);
+    sha256 h;
+    sha256_init(&h);
+    for (int32_t il = 0; il < nl && !e; il++)           /* the layout of ctx_seq_state_get, a block at a time */
+        for (int32_t p0 = 0; p0 < len && !e; p0 += per) {
+            int32_t n = len - p0 < per ? len - p0 : per;
+            if (ctx_seq_state_get_part(st.lm->c, st.id, il, p0, n, buf) != CTX_OK) {
+                free(buf);
+                close(fd);
+                return luaL_error(L, "the engine refused to read the sequence's cache");
+            }
+            sha256_add(&h, buf, sizeof *buf * row * (size_t)n);
+            e = write_all(fd, buf, sizeof *buf * row * (size_t)n);
+        }
     free(buf);
+    if (close(fd) != 0 && !e) e = errno;
     if (e) return lab_fail(L, "%s: %s", lua_tostring(L, 2), strerror(e));
+    uint8_t d[SHA256_LEN];
+    char hex[SHA256_HEX_LEN + 1];
+    sha256_fini(&h, d);
+    sha256_hex(d, hex);
     lua_pushinteger(L, (lua_Integer)bytes);
     lua_pushstring(L, hex);
     lua_pushinteger(L, st.n_eval);
@@ -126,38 +172,54 @@ static int l_kv_load(lua_State *L) {
         return lab_fail(L, "%s: %I bytes, the save wrote %I (the file was cut short or changed)", path,
                         (lua_Integer)sb.st_size, want);
     }
-    float *buf = malloc(want ? (size_t)want : 1);
+    int32_t nl, kd;
+    ctx_kv_dims(st.lm->c, &nl, &kd);
+    int32_t per = chunk_positions(kd), len = (int32_t)n_eval;
+    size_t row = 2 * (size_t)kd;
+    float *buf = malloc(sizeof *buf * row * (size_t)(per < len ? per : len > 0 ? len : 1));
     if (!buf) {
         close(fd);
-        return lab_fail(L, "%s: out of memory for %I bytes of cells", path, want);
-    }
-    size_t got = 0;
-    while (got < (size_t)want) {
-        ssize_t r = read(fd, (char *)buf + got, (size_t)want - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (got != (size_t)want) {
-        free(buf);
-        return lab_fail(L, "%s: read %I of %I bytes (the file was cut short meanwhile)", path, (lua_Integer)got, want);
-    }
-    if (want_hex) {
-        char hex[SHA256_HEX_LEN + 1];
-        hex_of(buf, got, hex);
-        if (strcmp(hex, want_hex) != 0) {
-            free(buf);
-            return lab_fail(L, "%s: the cells' SHA-256 is %s, the save recorded %s (the file is damaged)", path, hex,
-                            want_hex);
-        }
+        return lab_fail(L, "%s: out of memory", path);
     }
     lab_model_sync(L, st.lm);
-    int rc = ctx_seq_state_put(st.lm->c, st.id, buf, (int32_t)n_eval);
-    free(buf);
-    if (rc != CTX_OK)
+    int rc = ctx_seq_state_reserve(st.lm->c, st.id, len);
+    if (rc != CTX_OK) {
+        free(buf);
+        close(fd);
         return lab_fail(L, "%s: %s", path, rc == CTX_EFULL ? "the KV cache has too few free cells for the saved sequence"
                                                             : "the engine refused the saved cells");
+    }
+    /* the cells are put as they are read; the checksum is known at the end,
+     * and a mismatch gives them back (the sequence stays empty) */
+    sha256 h;
+    sha256_init(&h);
+    const char *bad = NULL;
+    lua_Integer at = 0;
+    for (int32_t il = 0; il < nl && !bad; il++)
+        for (int32_t p0 = 0; p0 < len && !bad; p0 += per) {
+            int32_t n = len - p0 < per ? len - p0 : per;
+            size_t nb = sizeof *buf * row * (size_t)n, got = read_all(fd, buf, nb);
+            at += (lua_Integer)got;
+            if (got != nb) bad = "short";
+            else if (ctx_seq_state_put_part(st.lm->c, st.id, il, p0, n, buf) != CTX_OK) bad = "engine";
+            else sha256_add(&h, buf, nb);
+        }
+    close(fd);
+    free(buf);
+    char hex[SHA256_HEX_LEN + 1] = "";
+    if (!bad && want_hex) {
+        uint8_t d[SHA256_LEN];
+        sha256_fini(&h, d);
+        sha256_hex(d, hex);
+        if (strcmp(hex, want_hex) != 0) bad = "sha";
+    }
+    if (bad) {
+        ctx_seq_rewind(st.lm->c, st.id, 0);
+        if (strcmp(bad, "short") == 0)
+            return lab_fail(L, "%s: read %I of %I bytes (the file was cut short meanwhile)", path, at, want);
+        if (strcmp(bad, "engine") == 0) return lab_fail(L, "%s: the engine refused the saved cells", path);
+        return lab_fail(L, "%s: the cells' SHA-256 is %s, the save recorded %s (the file is damaged)", path, hex, want_hex);
+    }
     lab_seq_set_cached(L, 1, (int32_t)n_eval);
     lua_pushboolean(L, 1);
     return 1;

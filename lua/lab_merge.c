@@ -1,56 +1,139 @@
-/* lab_merge: jobs of different kinds in one engine step. The tasks of one
- * scheduler pass submit their jobs while the worker is held (lwork_hold),
- * so eval jobs (seq:eval, lab.eval_batch, generate), score jobs on the cache
- * (seq:score, lab.score_batch) and lab.score jobs of one model queue up
- * together; each describes its share of the step through its ljob_part and
- * lab_run_parts evaluates all of them with one ctx_eval. A position's logits
- * are a property of the sequence alone (the kernels are batch-invariant),
- * so every job's rows are bit for bit those it gets alone.
+/* lab_merge: the jobs of one worker cycle in as few engine steps as they
+ * fit. The tasks of one scheduler pass submit their jobs while the worker is
+ * held (lwork_hold), so eval jobs (seq:eval, lab.eval_batch, generate),
+ * score jobs on the cache (seq:score, lab.score_batch) and lab.score jobs,
+ * of one model or several, queue up together; the worker hands all of them
+ * to lab_run_parts. Per model, each job describes its share through its
+ * ljob_part; the shares' entries are laid end to end and evaluated n_batch
+ * at a time, so N agents of two models speaking at once cost one step per
+ * model, and jobs that together (or alone) exceed a batch take
+ * ceil(entries / n_batch) consecutive steps instead of one step per job.
+ * A position's logits are a property of the sequence alone (the kernels are
+ * batch-invariant), so every job's rows are bit for bit those it gets alone,
+ * wherever the cuts between steps fall.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ctx.h"
 #include "lhost_impl.h"
 
-void lab_run_parts(ljob **js, int n) {
-    lmodel *m = js[0]->models[0];
-    int nb = ctx_n_batch(m->c), total = 0, made = 0;
-    int *cnt = malloc(sizeof *cnt * (size_t)n);
-    bool ok = cnt != NULL;
-    for (; ok && made < n; made++) {
-        int k = js[made]->part->prep(js[made], m);
-        if (k < 0) break;
-        cnt[made] = k;
-        total += k;
+static void fail(ljob *j, int status, const char *msg) {
+    j->status = status;
+    snprintf(j->err, sizeof j->err, "%s", msg);
+}
+
+/* The shares of js[0..n) for m. solo: js is one job of several models run
+ * alone after it could not share a step; what fails is then its error. */
+static void run_model(lmodel *m, ljob **js, int n, bool solo) {
+    int nb = ctx_n_batch(m->c), total = 0;
+    int *cnt = malloc(sizeof *cnt * (size_t)n);         /* entries of each share; -1: not prepared */
+    bool *redo = calloc((size_t)n, sizeof *redo);       /* runs alone afterwards */
+    if (!cnt || !redo) {
+        for (int g = 0; g < n; g++)
+            if (!js[g]->status) fail(js[g], LHOST_ENOMEM, "out of memory");
+        free(cnt);
+        free(redo);
+        return;
     }
-    ok = ok && made == n && total <= nb;
-    ctx_entry *e = ok ? malloc(sizeof *e * (size_t)(total ? total : 1)) : NULL;
-    if (ok && e) {
-        int off = 0;
-        for (int g = 0; g < n; g++) {
-            js[g]->part->fill(js[g], e + off);
-            off += cnt[g];
+    char err[256];
+    for (int g = 0; g < n; g++) {
+        cnt[g] = -1;
+        if (js[g]->status) continue;                    /* failed on an earlier model */
+        err[0] = 0;
+        int k = js[g]->part->prep(js[g], m, err, sizeof err);
+        if (k >= 0) {
+            cnt[g] = k;
+            total += k;
+        } else if (solo) {
+            fail(js[g], LHOST_EINVAL, err[0] ? err : "cannot take part in an engine step");
+        } else {
+            redo[g] = true;
         }
-        char err[256];
-        m->steps++;
-        ok = ctx_eval(m->c, e, total, err, sizeof err) == 0;
-        if (ok) {
-            m->evaluated += total;
-            int32_t r = 0;
-            off = 0;
-            for (int g = 0; g < n; g++) {
-                js[g]->part->take(js[g], m, e + off, cnt[g], r);
-                for (int q = 0; q < cnt[g]; q++) r += e[off + q].logits;
-                off += cnt[g];
+    }
+    ctx_entry *e = total ? malloc(sizeof *e * (size_t)total) : NULL;
+    int off = 0;
+    if (total && !e) {
+        for (int g = 0; g < n; g++)
+            if (cnt[g] > 0) {
+                if (solo) fail(js[g], LHOST_ENOMEM, "out of memory");
+                else redo[g] = true;
             }
-        }
     } else {
-        ok = false;
+        for (int g = 0, at = 0; g < n; g++)
+            if (cnt[g] > 0) {
+                js[g]->part->fill(js[g], m, e + at);
+                at += cnt[g];
+            }
+        while (off < total) {
+            int k = total - off < nb ? total - off : nb;
+            m->steps++;
+            if (ctx_eval(m->c, e + off, k, err, sizeof err) != 0) break;   /* changed nothing */
+            m->evaluated += k;
+            /* the shares tile [0, total) in order: each takes its part of [off, off + k) */
+            int32_t r = 0;
+            for (int g = 0, s = 0; g < n; g++) {
+                if (cnt[g] <= 0) continue;
+                int a = s > off ? s : off, b = s + cnt[g] < off + k ? s + cnt[g] : off + k;
+                if (a < b) {
+                    js[g]->part->take(js[g], m, e + a, b - a, r);
+                    for (int q = a; q < b; q++) r += e[q].logits;
+                }
+                s += cnt[g];
+            }
+            off += k;
+        }
+        if (off < total)                                /* a step failed: the shares it did not finish */
+            for (int g = 0, s = 0; g < n; g++) {
+                if (cnt[g] <= 0) continue;
+                if (s + cnt[g] > off) {
+                    if (solo) fail(js[g], LHOST_EINVAL, err);
+                    else redo[g] = true;
+                }
+                s += cnt[g];
+            }
     }
-    for (int g = 0; g < made; g++)
-        if (js[g]->part->undo) js[g]->part->undo(js[g], m);
+    for (int g = 0; g < n; g++)
+        if (cnt[g] >= 0 && js[g]->part->undo) js[g]->part->undo(js[g], m);
     free(e);
+    for (int g = 0; g < n; g++) {
+        if (!redo[g]) continue;
+        if (js[g]->n_models == 1) js[g]->run(js[g]);    /* alone, resuming */
+        else run_model(m, &js[g], 1, true);
+    }
     free(cnt);
-    if (ok) return;
-    for (int g = 0; g < n; g++) js[g]->run(js[g]);     /* alone, from the start */
+    free(redo);
+}
+
+void lab_run_parts(ljob **js, int n) {
+    int cap = 0;
+    for (int g = 0; g < n; g++) cap += js[g]->n_models;
+    lmodel **ms = malloc(sizeof *ms * (size_t)(cap ? cap : 1));
+    ljob **sub = malloc(sizeof *sub * (size_t)n);
+    if (!ms || !sub) {
+        free(ms);
+        free(sub);
+        for (int g = 0; g < n; g++) js[g]->run(js[g]);  /* one at a time */
+        return;
+    }
+    int nm = 0;
+    for (int g = 0; g < n; g++)                         /* the models, in the order they first appear */
+        for (int i = 0; i < js[g]->n_models; i++) {
+            int q = 0;
+            while (q < nm && ms[q] != js[g]->models[i]) q++;
+            if (q == nm) ms[nm++] = js[g]->models[i];
+        }
+    for (int q = 0; q < nm; q++) {                      /* one model after the other, back to back */
+        int k = 0;
+        for (int g = 0; g < n; g++)
+            for (int i = 0; i < js[g]->n_models; i++)
+                if (js[g]->models[i] == ms[q]) {
+                    sub[k++] = js[g];
+                    break;
+                }
+        run_model(ms[q], sub, k, false);
+    }
+    free(ms);
+    free(sub);
 }

@@ -39,6 +39,7 @@ typedef struct sc_item {
     float *top_lp;
     double sum;
     int32_t fork;           /* worker: the fork's id, or -1 */
+    int32_t n_took;         /* worker, in shared steps: entries whose rows were taken */
 } sc_item;
 
 typedef struct sc_job {
@@ -83,7 +84,10 @@ static void flush(ljob *j, lmodel *m, ctx_entry *e, int *owner, int32_t *tpos, i
 
 static void sc_run(ljob *j) {
     sc_job *sj = j->p;
-    for (int i = 0; i < sj->n_items; i++) sj->items[i].fork = -1;
+    for (int i = 0; i < sj->n_items; i++) {     /* from the start, also after a shared step that failed */
+        sj->items[i].fork = -1;
+        sj->items[i].sum = 0;
+    }
     for (int mi = 0; mi < j->n_models && !j->status; mi++) {
         lmodel *m = j->models[mi];
         for (int i = 0; i < sj->n_items && !j->status; i++) {
@@ -128,28 +132,35 @@ static void sc_run(ljob *j) {
     }
 }
 
-/* A score job's share of a step shared with other jobs (lab_merge.c):
- * a fork per item, made and rewound here, dropped by sc_undo (the
- * sequences never change). */
+/* A score job's share of the steps of model m shared with other jobs
+ * (lab_merge.c): a fork per item of m, made and rewound here, dropped by
+ * sc_undo (the sequences never change, so a share that did not finish
+ * starts again from scratch). */
 static void sc_undo(ljob *j, lmodel *m) {
     sc_job *sj = j->p;
     for (int i = 0; i < sj->n_items; i++)
-        if (sj->items[i].fork >= 0) {
+        if (sj->items[i].m == m && sj->items[i].fork >= 0) {
             ctx_seq_drop(m->c, sj->items[i].fork);
             sj->items[i].fork = -1;
         }
 }
 
-static int sc_prep(ljob *j, lmodel *m) {
+static int sc_prep(ljob *j, lmodel *m, char *err, size_t errlen) {
     sc_job *sj = j->p;
     int k = 0;
-    for (int i = 0; i < sj->n_items; i++) sj->items[i].fork = -1;
+    for (int i = 0; i < sj->n_items; i++)
+        if (sj->items[i].m == m) sj->items[i].fork = -1;
     for (int i = 0; i < sj->n_items; i++) {
         sc_item *it = &sj->items[i];
+        if (it->m != m) continue;
         it->sum = 0;
+        it->n_took = 0;
         it->fork = ctx_seq_fork(m->c, it->seq);
         if (it->fork < 0 || ctx_seq_rewind(m->c, it->fork, it->pos0) != 0) {
             if (it->fork < 0) it->fork = -1;
+            snprintf(err, errlen,
+                     "no free sequence slot to score in (all %d in use): close some sequences, or open the model with a larger n_seq_max",
+                     (int)ctx_n_seq(m->c));
             sc_undo(j, m);
             return -1;
         }
@@ -158,11 +169,12 @@ static int sc_prep(ljob *j, lmodel *m) {
     return k;
 }
 
-static void sc_fill(ljob *j, ctx_entry *e) {
+static void sc_fill(ljob *j, lmodel *m, ctx_entry *e) {
     sc_job *sj = j->p;
     int k = 0;
     for (int i = 0; i < sj->n_items; i++) {
         sc_item *it = &sj->items[i];
+        if (it->m != m) continue;
         for (int32_t t = 0; t < it->n_pre + it->n_cont - 1; t++)
             e[k++] = (ctx_entry){ it->fork, it->pos0 + t, it->toks[t], wanted(it, t) };
     }
@@ -171,10 +183,13 @@ static void sc_fill(ljob *j, ctx_entry *e) {
 static void sc_take(ljob *j, lmodel *m, const ctx_entry *e, int n, int32_t r) {
     sc_job *sj = j->p;
     int q = 0;
-    for (int i = 0; i < sj->n_items; i++) {
+    for (int i = 0; i < sj->n_items && q < n; i++) {
         sc_item *it = &sj->items[i];
-        for (int32_t t = 0; t < it->n_pre + it->n_cont - 1 && q < n; t++, q++)
+        if (it->m != m) continue;
+        for (int32_t t = it->n_took; t < it->n_pre + it->n_cont - 1 && q < n; t++, q++) {
+            it->n_took++;
             if (e[q].logits) reduce(sj, it, t, ctx_logits(m->c, r++), m->n_vocab);
+        }
     }
 }
 
@@ -396,12 +411,16 @@ typedef struct score_job {
     float *lp;              /* (n - n_prefix) */
     double sum;
     int32_t seq;            /* worker, in a shared step: its sequence, or -1 */
+    int32_t n_took;         /* worker, in shared steps: entries whose rows were taken */
 } score_job;
 
 static void score_run(ljob *j) {
     score_job *sj = j->p;
     char err[256];
-    sj->m->steps += (sj->n - 1 + 511) / 512;  /* score_tokens' batches of 512 (model:kv().steps) */
+    /* score_tokens' batches (model:kv().steps): 512 entries, halved until n_batch takes them */
+    int chunk = 512;
+    while (chunk > 1 && chunk > ctx_n_batch(sj->m->c)) chunk /= 2;
+    sj->m->steps += (sj->n - 1 + chunk - 1) / chunk;
     if (score_tokens(sj->m->c, sj->toks, sj->n, sj->n_prefix, sj->lp, &sj->sum, err, sizeof err) != 0) {
         j->status = LHOST_EINVAL;
         snprintf(j->err, sizeof j->err, "%s", err);
@@ -414,9 +433,10 @@ static void score_run(ljob *j) {
  * a new sequence, as core/score.c makes, with its reduction (the
  * log-softmax of the next token in double, summed in order); it takes part
  * only when its tokens are valid (score_tokens, alone, says why not). */
-static int score_prep(ljob *j, lmodel *m) {
+static int score_prep(ljob *j, lmodel *m, char *err, size_t errlen) {
     score_job *sj = j->p;
     sj->seq = -1;
+    snprintf(err, errlen, "cannot score here");      /* single-model: it then runs alone and says why */
     if (sj->n_prefix < 1 || sj->n_prefix > sj->n) return -1;
     for (int32_t i = 0; i < sj->n; i++)
         if (sj->toks[i] < 0 || sj->toks[i] >= m->n_vocab) return -1;
@@ -425,18 +445,21 @@ static int score_prep(ljob *j, lmodel *m) {
         return -1;
     }
     sj->sum = 0;
+    sj->n_took = 0;
     return sj->n - 1;
 }
 
-static void score_fill(ljob *j, ctx_entry *e) {
+static void score_fill(ljob *j, lmodel *m, ctx_entry *e) {
+    (void)m;
     score_job *sj = j->p;
     for (int32_t t = 0; t < sj->n - 1; t++) e[t] = (ctx_entry){ sj->seq, t, sj->toks[t], t >= sj->n_prefix - 1 };
 }
 
 static void score_take(ljob *j, lmodel *m, const ctx_entry *e, int n, int32_t r) {
     score_job *sj = j->p;
-    for (int32_t t = 0; t < n; t++) {
-        if (!e[t].logits) continue;
+    for (int32_t q = 0; q < n; q++) {
+        int32_t t = sj->n_took++;
+        if (!e[q].logits) continue;
         const float *row = ctx_logits(m->c, r++);
         double l = (double)row[sj->toks[t + 1]] - logits_logsumexp(row, m->n_vocab);
         sj->lp[t - (sj->n_prefix - 1)] = (float)l;

@@ -484,7 +484,7 @@ static void eval_run(ljob *j) {
         for (int i = 0; i < ej->n_items && !j->status; i++) {
             eval_item *it = &ej->items[i];
             if (it->m != m) continue;
-            for (int32_t t = 0; t < it->n; t++) {
+            for (int32_t t = it->n_done; t < it->n; t++) {     /* resumes after a shared step that failed */
                 e[k] = (ctx_entry){ it->seq, it->pos0 + t, it->toks[t], ej->o.all || t == it->n - 1 };
                 owner[k] = i;
                 tpos[k++] = t;
@@ -498,32 +498,39 @@ static void eval_run(ljob *j) {
     }
 }
 
-/* The eval job's share of a step shared with other jobs (lab_merge.c):
- * every item's tokens, rows kept as eval_run keeps them. */
-static int eval_prep(ljob *j, lmodel *m) {
-    (void)m;
+/* The eval job's share of the steps of model m shared with other jobs
+ * (lab_merge.c): the tokens of m's items not appended yet (n_done counts
+ * those that are: a share resumes where a failed step left it), rows kept
+ * as eval_run keeps them. */
+static int eval_prep(ljob *j, lmodel *m, char *err, size_t errlen) {
+    (void)err;
+    (void)errlen;
     eval_job *ej = j->p;
     int k = 0;
-    for (int i = 0; i < ej->n_items; i++) k += ej->items[i].n;
+    for (int i = 0; i < ej->n_items; i++)
+        if (ej->items[i].m == m) k += ej->items[i].n - ej->items[i].n_done;
     return k;
 }
 
-static void eval_fill(ljob *j, ctx_entry *e) {
+static void eval_fill(ljob *j, lmodel *m, ctx_entry *e) {
     eval_job *ej = j->p;
     int k = 0;
     for (int i = 0; i < ej->n_items; i++) {
         eval_item *it = &ej->items[i];
-        for (int32_t t = 0; t < it->n; t++)
+        if (it->m != m) continue;
+        for (int32_t t = it->n_done; t < it->n; t++)
             e[k++] = (ctx_entry){ it->seq, it->pos0 + t, it->toks[t], ej->o.all || t == it->n - 1 };
     }
 }
 
+/* The next n entries are those after the last token appended (n_done). */
 static void eval_take(ljob *j, lmodel *m, const ctx_entry *e, int n, int32_t r) {
     eval_job *ej = j->p;
     int q = 0;
-    for (int i = 0; i < ej->n_items; i++) {
+    for (int i = 0; i < ej->n_items && q < n; i++) {
         eval_item *it = &ej->items[i];
-        for (int32_t t = 0; t < it->n && q < n; t++, q++) {
+        if (it->m != m) continue;
+        for (int32_t t = it->n_done; t < it->n && q < n; t++, q++) {
             it->n_done++;
             if (e[q].logits) keep_row(&ej->o, it, ej->o.all ? t : 0, ctx_logits(m->c, r++), m->n_vocab);
         }

@@ -87,7 +87,7 @@ static int l_seed(lua_State *L) {
 
 static const char *const KNOWN =
     "temp, top_k, top_p, min_p, typical_p, min_keep, repeat_penalty, repeat_last_n, "
-    "frequency_penalty, presence_penalty, seed, chain, bias, grammar";
+    "frequency_penalty, presence_penalty, seed, chain, bias, grammar, model";
 
 static float num_opt(lua_State *L, const char *k) {
     int isnum;
@@ -137,6 +137,9 @@ static void read_opts(lua_State *L, smp_params *p, const char **spec) {
             }
         } else if (strcmp(k, "grammar") == 0) {
             if (!lab_grammar_is(L, -1)) luaL_error(L, "bad sampler option 'grammar' (a Grammar from lab.grammar expected)");
+        } else if (strcmp(k, "model") == 0) {
+            if (!lab_model_is_open(L, lua_absindex(L, -1)))
+                luaL_error(L, "bad sampler option 'model' (an open Model expected, got %s)", luaL_typename(L, -1));
         } else {
             luaL_error(L, "unknown sampler option '%s' (known: %s)", k, KNOWN);
         }
@@ -193,12 +196,22 @@ static int l_sampler(lua_State *L) {
     u->max_bias = -1;
     lua_insert(L, 2);                                  /* [opts S copy] */
     lua_setiuservalue(L, 2, 1);                        /* [opts S] */
+    /* with the model known, ids are checked against its vocabulary now
+     * (bias here, accept at once) instead of at the first pick */
+    int32_t nv = 0;
+    if (lua_getfield(L, 1, "model") != LUA_TNIL) u->n_vocab = nv = lab_model_check(L, lua_gettop(L))->n_vocab;
+    lua_pop(L, 1);
     logits_bias b;
     logits_bias_init(&b);
     bool oom = false;
     if (lua_getfield(L, 1, "bias") == LUA_TTABLE) {    /* checked above */
         lua_pushnil(L);
         while (lua_next(L, -2)) {
+            if (nv && lua_tointeger(L, -2) >= nv) {
+                logits_bias_fini(&b);
+                return luaL_error(L, "bad sampler option 'bias' (token id %d out of range [0, %d) of the model's vocabulary)",
+                                  (int)lua_tointeger(L, -2), (int)nv);
+            }
             oom |= logits_bias_add(&b, (int32_t)lua_tointeger(L, -2), (float)lua_tonumber(L, -1)) != 0;
             if (lua_tointeger(L, -2) > u->max_bias) u->max_bias = (int32_t)lua_tointeger(L, -2);
             lua_pop(L, 1);

@@ -122,12 +122,13 @@ struct ljob {
     int status;             /* 0 or negative */
     char err[256];
     void (*run)(ljob *j);   /* on the worker; NULL for completions the host signals */
-    /* Optional: runs several queued jobs of one model as one engine step.
-     * The worker gives it the jobs that follow each other at the head of
-     * the queue with the same run_group and one model, the same for all. */
+    /* Optional: runs several queued jobs together. The worker gives it the
+     * jobs that follow each other at the head of the queue with the same
+     * run_group, of any models (lab_run_parts: one step per model, or as
+     * few as their entries fit). */
     void (*run_group)(ljob **js, int n);
     /* Optional: how the job takes part in an engine step shared with jobs
-     * of other kinds (lab_merge.c); its run_group is then lab_run_parts. */
+     * of other kinds and models (lab_merge.c); its run_group is then lab_run_parts. */
     const struct ljob_part *part;
     void (*free)(ljob *j);  /* frees the payload (any thread) */
     /* Pushes the results for lab.await once done (host thread); idx is the
@@ -140,26 +141,35 @@ struct ljob {
     void *p;                /* payload */
 };
 
-/* A job's share of an engine step (on the worker, lab_merge.c): eval,
- * seq:score / lab.score_batch and lab.score jobs of one model that are
- * queued together run as one ctx_eval when their entries fit one batch. */
+/* A job's share of the engine steps of one model (on the worker,
+ * lab_merge.c): eval, seq:score / lab.score_batch and lab.score jobs queued
+ * together run as one ctx_eval per model, or as few consecutive ones as
+ * their entries fit (n_batch each). A job of several models has a share for
+ * each. A share is resumable: prep counts only what is left to do (an eval
+ * job's tokens already appended are not evaluated again). */
 struct ctx_entry;
 typedef struct ljob_part {
-    /* Makes what the job's entries need (forks, sequences) and returns how
-     * many entries it adds; -1 when it cannot take part (nothing left made). */
-    int (*prep)(ljob *j, lmodel *m);
-    /* Writes those entries at e. */
-    void (*fill)(ljob *j, struct ctx_entry *e);
-    /* After the step: its entries e[0..n), whose rows with logits are the
-     * engine's rows r0, r0 + 1, ... in order. */
+    /* Makes what the job's entries for model m need (forks, sequences) and
+     * returns how many entries it adds (0: none for m); -1 when it cannot
+     * take part (nothing left made; err says why, for a job of several
+     * models that then fails on it). */
+    int (*prep)(ljob *j, lmodel *m, char *err, size_t errlen);
+    /* Writes those entries at e, in the order they must be evaluated. */
+    void (*fill)(ljob *j, lmodel *m, struct ctx_entry *e);
+    /* After a step: the next n of its entries (e[0..n), in fill's order,
+     * continuing where the last take stopped), whose rows with logits are
+     * the engine's rows r0, r0 + 1, ... in order. */
     void (*take)(ljob *j, lmodel *m, const struct ctx_entry *e, int n, int32_t r0);
     /* Drops what prep made (NULL: nothing to drop). */
     void (*undo)(ljob *j, lmodel *m);
 } ljob_part;
-/* The run_group of jobs with a part: one shared step when every job can
- * take part and all entries fit one batch; otherwise, or when the step
- * fails (it then changes nothing), each job runs alone (run). Kernels are
- * batch-invariant, so each job gets what it would alone. */
+/* The run_group of jobs with a part: per model, in the order the models
+ * first appear, the shares of all its jobs in as few engine steps as their
+ * entries fit (a job larger than a batch is split across consecutive
+ * steps). A job that cannot take part, or whose entries a failed step held
+ * (the step then changes nothing), runs alone afterwards (run, or its share
+ * for that model when it has several), resuming where it stopped. Kernels
+ * are batch-invariant, so each job gets what it would alone. */
 void lab_run_parts(ljob **js, int n);
 
 ljob *lwork_job_new(void (*run)(ljob *), void (*free_fn)(ljob *), void *p);

@@ -79,11 +79,10 @@ static void *worker(void *arg) {
         ljob *grp[LWORK_GROUP_MAX];
         int ng = 0;
         ljob *j = w->head;
-        do {            /* the job at the head, and those that can share its engine step */
+        do {            /* the job at the head, and those that can share its engine steps (any models) */
             grp[ng++] = w->head;
             w->head = w->head->next;
-        } while (w->head && ng < LWORK_GROUP_MAX && j->run_group && w->head->run_group == j->run_group &&
-                 j->n_models == 1 && w->head->n_models == 1 && w->head->models[0] == j->models[0]);
+        } while (w->head && ng < LWORK_GROUP_MAX && j->run_group && w->head->run_group == j->run_group);
         if (!w->head) w->tail = NULL;
         pthread_mutex_unlock(&w->mu);
         if (ng > 1) j->run_group(grp, ng);

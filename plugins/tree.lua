@@ -39,6 +39,7 @@ local SPEC = {
   { "seed", "integer", "N", "sampler seed", default = R.DEFAULTS.seed },
   { "shots", "integer", "N", "worked examples in the prompts (default: all the task has)" },
   { "format", "string", "F", "prompts: full (rules, worked examples) | question (just 'Question: ...' and the steps: a model trained on the task's solutions)", default = R.DEFAULTS.format },
+  { "keep-duplicates", "flag", nil, "keep sibling children with the same step text (default: one node per distinct step)" },
   { "ctx", "integer", "N", "KV cells for all sequences together", default = 4096 },
   { "json", "flag", nil, "one JSON object per instance, then one per method, then a summary" },
   { "no-record", "flag", nil, "do not record the run in the workspace" },
@@ -83,6 +84,7 @@ local function config(o)
   cfg.threshold, cfg.budget, cfg.depth = o.threshold, o.budget, o.depth
   cfg.step_tokens, cfg.max_tokens, cfg.temp, cfg.cot_temp = o["step-tokens"], o["max-tokens"], o.temp, o["cot-temp"]
   cfg.seed, cfg.shots, cfg.format = o.seed, o.shots, o.format
+  cfg.dedup = not o["keep-duplicates"]
   return cfg, methods
 end
 
@@ -100,6 +102,7 @@ local function instance_record(i, inst, res)
     ok = res.ok and true or false, why = res.why or lab.json.null, generated = res.generated,
     evaluated = res.evaluated, steps = res.steps, peak_cells = res.peak_cells, peak_seqs = res.peak_seqs,
     wall_s = res.wall_s, nodes = res.tree and res.tree.n or 0,
+    duplicates = res.tree and res.tree.stats and res.tree.stats.duplicates or 0,
     text = res.text or lab.json.null, reason = res.reason or lab.json.null,
     parse_errors = res.tree and res.tree.errors and #res.tree.errors or lab.json.null,
   }
@@ -116,6 +119,7 @@ local function node_records(rec, i, res)
       text = n.text or "", status = n.status, value = n.value or lab.json.null,
       generated = n.gen_tokens or 0, eval_generated = n.eval_tokens or 0, propose_generated = n.propose_tokens or 0,
       votes = n.votes or lab.json.null, invalid = n.invalid or n.error or lab.json.null,
+      dups = n.dups or 0, dup_generated = n.dup_tokens or 0,
     })
   end
 end

@@ -1,7 +1,7 @@
 /* The sampler stages as they were before the whole-row passes of
  * core/smp_mass.c (session 5 of issue 14): softmax over the array of
- * structs, top-p and typical-p with the 4096-bucket histogram over the
- * structs (rows over 1024 tokens) or a sort (shorter rows), and the dist
+ * structs, top-p and typical-p by a sort (rows up to 1024 tokens; longer
+ * ones take the library's stages, see ref_lib), and the dist
  * draw with its two walks. Kept here, slow and plain, so that
  * tests/test_smp_fast.c can check that the fast stages pick the same
  * candidates, in the same order, with the same bits. Only for tests. */
@@ -96,91 +96,21 @@ static bool ref_in_id_order(const smp_cands *c) {
     return true;
 }
 
-typedef struct ref_member { float key; int32_t id, i; } ref_member;
-static int ref_cmp_member(const void *pa, const void *pb) {
-    const ref_member *a = pa, *b = pb;
-    if (a->key != b->key) return a->key < b->key ? -1 : 1;
-    return (a->id > b->id) - (a->id < b->id);
-}
+/* lib: the library's stage, which rows over 1024 tokens take (below) */
+typedef struct ref_par { float v; int32_t min_keep; uint64_t seed; smp_rng rng; smp *lib; } ref_par;
 
-/* the histogram selection, over the structs */
-static int32_t ref_keep_mass(smp_cands *c, const float *key, double p, int32_t min_keep) {
-    enum { NB = 4096 };
-    int32_t n = c->n;
-    if (min_keep < 1) min_keep = 1;
-    if (n <= min_keep) return n;
-    float kmin = INFINITY, kmax = -INFINITY;
-    for (int32_t i = 0; i < n; i++) {
-        float k = key[i];
-        if (k < kmin) kmin = k;
-        if (k > kmax && k < INFINITY) kmax = k;
-    }
-    if (!(kmin < INFINITY)) kmin = kmax = 0;
-    float range = kmax - kmin < 64.0f ? kmax - kmin : 64.0f;
-    float scale = range > 0 ? (NB - 1) / range : 0;
-    float top = kmin + range;
-    static double mass[NB];
-    static int32_t cnt[NB];
-    memset(mass, 0, sizeof mass);
-    memset(cnt, 0, sizeof cnt);
-    int32_t *bk = malloc(sizeof *bk * (size_t)n);
-    for (int32_t i = 0; i < n; i++) {
-        float k = key[i];
-        int32_t b = NB - 1;
-        if (k <= top) {
-            float f = (k - kmin) * scale;
-            b = f < NB - 1 ? (int32_t)f : NB - 1;
-        }
-        bk[i] = b;
-        mass[b] += c->data[i].p;
-        cnt[b]++;
-    }
-    double cum = 0;
-    int32_t before = 0, bc = 0;
-    for (; bc < NB - 1; bc++) {
-        if (cum + mass[bc] >= p && before + cnt[bc] >= min_keep) break;
-        cum += mass[bc];
-        before += cnt[bc];
-    }
-    ref_member *mb = NULL, last = { 0, 0, 0 };
-    int32_t take = -1;
-    for (int32_t b = bc; b < NB && take < 0; b++) {
-        if (!cnt[b]) continue;
-        mb = realloc(mb, sizeof *mb * (size_t)cnt[b]);
-        int32_t nm = 0;
-        for (int32_t i = 0; i < n; i++)
-            if (bk[i] == b) mb[nm++] = (ref_member){ isnan(key[i]) ? INFINITY : key[i], c->data[i].id, i };
-        qsort(mb, (size_t)nm, sizeof *mb, ref_cmp_member);
-        for (int32_t j = 0; j < nm; j++) {
-            cum += c->data[mb[j].i].p;
-            if (cum >= p && before + j + 1 >= min_keep) { take = j; break; }
-        }
-        last = mb[take >= 0 ? take : nm - 1];
-        bc = b;
-        if (take < 0) before += nm;
-    }
-    free(mb);
-    int32_t k = 0;
-    double part[4] = { 0 };
-    for (int32_t i = 0; i < n; i++) {
-        int32_t b = bk[i];
-        if (b > bc) continue;
-        if (b == bc) {
-            float kk = isnan(key[i]) ? INFINITY : key[i];
-            if (!(kk < last.key || (kk == last.key && c->data[i].id <= last.id))) continue;
-        }
-        part[k & 3] += c->data[i].p;
-        c->data[k++] = c->data[i];
-    }
-    free(bk);
-    double s = (part[0] + part[1]) + (part[2] + part[3]);
-    c->n = k;
-    if (s > 0) for (int32_t i = 0; i < k; i++) c->data[i].p = (float)(c->data[i].p / s);
-    else c->normalized = false;
-    return k;
+/* Rows over 1024 tokens not in rank order: top-p and typical-p sum their
+ * mass per bucket since session 7 of issue 14 (core/smp_mass.c), a new
+ * order of the sums that this plain form does not repeat; there the
+ * library's stage runs (data[] written after it, for the plain stages
+ * after). tests/test_smp_fast.c checks those paths against a float64
+ * reference, a brute force, and their SIMD loops against their plain
+ * loops, bit for bit. */
+static int ref_lib(const ref_par *q, smp_cands *c) {
+    int rc = smp_apply(q->lib, c);
+    smp_cands_sync(c);
+    return rc;
 }
-
-typedef struct ref_par { float v; int32_t min_keep; uint64_t seed; smp_rng rng; } ref_par;
 static int32_t ref_keep(const ref_par *q) { return q->min_keep > 1 ? q->min_keep : 1; }
 
 static int32_t ref_nucleus(const smp_cands *c, int32_t m, double p, int32_t min_keep) {
@@ -195,14 +125,8 @@ static int32_t ref_nucleus(const smp_cands *c, int32_t m, double p, int32_t min_
 static int ref_top_p_apply(smp *s, smp_cands *c) {
     const ref_par *q = s->ctx;
     if (q->v >= 1.0f || c->n <= 1) return SMP_OK;
+    if (!c->sorted && c->n > 1024) return ref_lib(q, c);
     ref_softmax(c);
-    if (!c->sorted && c->n > 1024) {
-        float *key = malloc(sizeof *key * (size_t)c->n);
-        for (int32_t i = 0; i < c->n; i++) key[i] = -c->data[i].logit;
-        ref_keep_mass(c, key, q->v, ref_keep(q));
-        free(key);
-        return SMP_OK;
-    }
     int32_t m = c->n < 256 ? c->n : 256, keep = -1;
     if (!c->sorted) {
         ref_partial_sort(c, m);
@@ -225,21 +149,7 @@ static int ref_cmp_score(const void *pa, const void *pb) {
 static int ref_typical_apply(smp *s, smp_cands *c) {
     const ref_par *q = s->ctx;
     if (q->v >= 1.0f || c->n <= 1) return SMP_OK;
-    if (c->n > 1024) {
-        ref_softmax(c);
-        /* E[l] as eight partial sums (candidate i into sum i % 8) since
-         * session 6 (one chain of adds before): smp_mass.c's mean_logit */
-        double part[8] = { 0 };
-        for (int32_t i = 0; i < c->n; i++)
-            if (c->data[i].p > 0) part[i & 7] += c->data[i].p * (double)c->data[i].logit;
-        double lbar = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-        float *key = malloc(sizeof *key * (size_t)c->n);
-        for (int32_t i = 0; i < c->n; i++)
-            key[i] = c->data[i].p > 0 ? (float)fabs((double)c->data[i].logit - lbar) : INFINITY;
-        ref_keep_mass(c, key, q->v, ref_keep(q));
-        free(key);
-        return SMP_OK;
-    }
+    if (c->n > 1024) return ref_lib(q, c);
     ref_ord *ord = malloc(sizeof *ord * (size_t)c->n);
     smp_cand *tmp = malloc(sizeof *tmp * (size_t)c->n);
     ref_softmax(c);
@@ -289,7 +199,11 @@ static int ref_dist_apply(smp *s, smp_cands *c) {
     return SMP_OK;
 }
 
-static void ref_free(smp *s) { free(s->ctx); }
+static void ref_free(smp *s) {
+    ref_par *q = s->ctx;
+    smp_destroy(q->lib);
+    free(q);
+}
 static const smp_iface ref_top_p_iface = { "top_p", ref_top_p_apply, NULL, NULL, ref_free };
 static const smp_iface ref_typical_iface = { "typical", ref_typical_apply, NULL, NULL, ref_free };
 static const smp_iface ref_dist_iface = { "dist", ref_dist_apply, NULL, NULL, ref_free };
@@ -300,6 +214,8 @@ static smp *ref_stage(const smp_iface *iface, float v, int32_t min_keep, uint64_
     q->min_keep = min_keep;
     q->seed = seed;
     smp_rng_init(&q->rng, seed, 0);
+    if (iface == &ref_top_p_iface) q->lib = smp_create_top_p(v, min_keep);
+    if (iface == &ref_typical_iface) q->lib = smp_create_typical(v, min_keep);
     return smp_create(iface, q);
 }
 #endif

@@ -19,6 +19,24 @@ check "convert stories3M-q80.bin" "$LOGITLAB" convert -q "$M/real/stories3M-q80.
 check "convert stories3M-q80.bin --exact-int8" "$LOGITLAB" convert -q --exact-int8 "$M/real/stories3M-q80.bin" "$T/s3x.gguf"
 check "convert zh-poem-750K.bin" "$LOGITLAB" convert -q "$M/real/zh-poem-750K.bin" "$T/zh.gguf"
 check_not "convert refuses a GGUF input" "$LOGITLAB" convert "$M/stories260K.gguf" "$T/x.gguf"
+check_same() {
+  if [ "$2" = "$3" ]; then check_pass=$((check_pass+1)); else check_fail=$((check_fail+1)); echo "FAIL: $1"; echo "  [$2]"; echo "  [$3]"; fi
+}
+# progress: piped, nothing per tensor (the summary alone); --json, an object per tensor and a summary; on a
+# terminal (script(1) gives one), a live line rewritten in place (\r, erase) and cleared before the summary
+"$LOGITLAB" convert "$M/real/stories3M-q80.bin" "$T/p.gguf" >"$T/conv.out" 2>"$T/conv.err"
+check_same "convert piped: one line, the summary" "$(wc -l <"$T/conv.out") $(wc -c <"$T/conv.err")" "1 0"
+check "convert piped: the summary" grep -q "stories3M-q80.bin (llama2.c v2) -> .*p.gguf: 56 tensors, .* of weights, 4096 tokens" "$T/conv.out"
+"$LOGITLAB" convert --json "$M/stories260K.bin" "$T/p.gguf" >"$T/conv.json" 2>"$T/conv.err"
+check_same "convert --json: 47 progress objects, then the summary" \
+  "$(grep -c '^{"type":"progress","tensor":[0-9]*,"tensors":47,"name":"[a-z0-9_.]*","dtype":"f32",' "$T/conv.json") $(tail -1 "$T/conv.json" | grep -c '^{"type":"done",.*"tensors":47,"bytes":1040128,"tokens":512}$') $(wc -l <"$T/conv.json")" "47 1 48"
+check "convert --json: the last progress object counts every byte" grep -q '"tensor":47,"tensors":47,.*"written":1040128}' "$T/conv.json"
+if command -v script >/dev/null 2>&1; then
+  script -qec "'$LOGITLAB' convert '$M/stories260K.bin' '$T/p.gguf'" /dev/null >"$T/conv.tty" 2>&1
+  check_same "convert on a terminal: the live line for each tensor, rewritten, then cleared" \
+    "$(tr '\r' '\n' <"$T/conv.tty" | grep -c 'convert: tensor [0-9]*/47 ') $(tr '\r' '\n' <"$T/conv.tty" | grep -c 'convert: tensor 47/47 output_norm.weight')" "47 1"
+  check "convert on a terminal: then the summary" grep -q "stories260K.bin (llama2.c v0) -> .*: 47 tensors" "$T/conv.tty"
+fi
 check_not "convert refuses text" "$LOGITLAB" convert "$R/README.md" "$T/x.gguf"
 check_not "convert into a missing folder fails" "$LOGITLAB" convert "$M/stories260K.bin" "$T/no/such/dir/x.gguf"
 

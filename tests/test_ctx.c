@@ -122,6 +122,51 @@ int main(void) {
     CHECK(big, "a full KV cache is reported: %s", err);
     ctx_destroy(c);
 
+    /* a sequence's state in parts (streamed save / load): each part is the
+     * slice of the whole state, and parts put in any order restore it */
+    c = mk(128, 0);
+    int32_t sa = ctx_seq_create(c);
+    for (int i = 0; i < 6; i++) b[i] = (ctx_entry){ sa, i, prompt[i], false };
+    CHECK(ctx_eval(c, b, 6, err, sizeof err) == 0, "state: %s", err);
+    int32_t sf = ctx_seq_fork(c, sa);           /* the fork's cells: two runs */
+    for (int i = 6; i < 10; i++) b[i - 6] = (ctx_entry){ sf, i, prompt[i], false };
+    CHECK(ctx_eval(c, b, 4, err, sizeof err) == 0, "state fork: %s", err);
+    int32_t nl, kd, slen = 10;
+    ctx_kv_dims(c, &nl, &kd);
+    size_t nf = ctx_seq_state_floats(c, slen), per = 2 * (size_t)kd;
+    float *whole = malloc(sizeof(float) * nf), *part = malloc(sizeof(float) * nf), *back = malloc(sizeof(float) * nf);
+    CHECK(ctx_seq_state_get(c, sf, slen, whole) == CTX_OK, "whole state");
+    int bad = 0;
+    for (int32_t il = 0; il < nl; il++)
+        for (int32_t p0 = 0; p0 < slen; p0 += 3) {
+            int32_t n = slen - p0 < 3 ? slen - p0 : 3;
+            bad += ctx_seq_state_get_part(c, sf, il, p0, n, part) != CTX_OK ||
+                   memcmp(part, whole + ((size_t)il * slen + p0) * per, sizeof(float) * n * per) != 0;
+        }
+    CHECK(bad == 0, "every part is its slice of the whole state (%d differ)", bad);
+    CHECK(ctx_seq_state_get_part(c, sf, 0, 8, 3, part) == CTX_EINVAL, "a part beyond the sequence is refused");
+    CHECK(ctx_seq_state_get_part(c, sf, nl, 0, 1, part) == CTX_EINVAL, "a layer beyond the model is refused");
+    int32_t sr = ctx_seq_create(c), used0 = ctx_kv_used(c);
+    CHECK(ctx_seq_state_reserve(c, sf, 3) == CTX_EINVAL, "reserve needs an empty sequence");
+    CHECK(ctx_seq_state_reserve(c, sr, 1000) == CTX_EFULL && ctx_kv_used(c) == used0, "reserve beyond the cache: full, nothing taken");
+    CHECK(ctx_seq_state_reserve(c, sr, slen) == CTX_OK && ctx_seq_len(c, sr) == slen, "reserve");
+    for (int32_t il = nl - 1; il >= 0; il--)    /* layers backwards, positions in blocks of 4 */
+        for (int32_t p0 = 0; p0 < slen; p0 += 4) {
+            int32_t n = slen - p0 < 4 ? slen - p0 : 4;
+            CHECK(ctx_seq_state_put_part(c, sr, il, p0, n, whole + ((size_t)il * slen + p0) * per) == CTX_OK, "put part");
+        }
+    CHECK(ctx_seq_state_get(c, sr, slen, back) == CTX_OK && memcmp(back, whole, sizeof(float) * nf) == 0,
+          "the parts put back are the whole state, bit for bit");
+    b[0] = (ctx_entry){ sf, 10, 300, true };
+    b[1] = (ctx_entry){ sr, 10, 300, true };
+    CHECK(ctx_eval(c, b, 2, err, sizeof err) == 0 && memcmp(ctx_logits(c, 0), ctx_logits(c, 1), sizeof(float) * V) == 0,
+          "the next row after the restored state is bit for bit the original's");
+    int32_t st = ctx_seq_create(c), used1 = ctx_kv_used(c);
+    CHECK(ctx_seq_state_reserve(c, st, 5) == CTX_OK && ctx_kv_used(c) == used1 + 5, "reserve takes cells");
+    CHECK(ctx_seq_rewind(c, st, 0) == CTX_OK && ctx_kv_used(c) == used1, "a rewind to 0 gives them back");
+    free(whole); free(part); free(back);
+    ctx_destroy(c);
+
     /* one thread and two give the same logits */
     ctx *c1 = mk(128, 1), *c2 = mk(128, 2);
     fresh(c1, prompt, 10, ref);

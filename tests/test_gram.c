@@ -17,6 +17,8 @@
 #include "schema_ref.h"
 #include "smp.h"
 #include "tok.h"
+#include "vecdot.h"
+#include "smp_mass.h"
 
 static char *slurp(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -475,6 +477,85 @@ static void test_clone_rewind(gmatch_vocab *v) {
     free(text);
 }
 
+/* The stage on lazy candidates (the columns, what the chain's first stage
+ * gets) against the same candidates written to data[] first: the same
+ * tokens in the same order with the same logits and p, bit for bit, with the
+ * SIMD kernels on and off; a whole row (dense) and a subset (after a min-p),
+ * normalized or not, along a walk of the tool schema that passes states
+ * with few and with most tokens allowed. */
+static void test_stage_columns(gmatch_vocab *v) {
+    char *tool = slurp("tests/data/grammars/tool.json");
+    gram *g;
+    char err[256];
+    if (!tool || gram_from_schema(&g, tool, strlen(tool), err, sizeof err)) { CHECK(0, "tool.json for the stage test"); free(tool); return; }
+    free(tool);
+    gmatch_ctx *c = gmatch_ctx_create(g, v);
+    gram_unref(g);
+    int32_t n = gmatch_vocab_n(v);
+    float *row = malloc(sizeof *row * (size_t)n);
+    smp_cands a, b;
+    smp_cands_init(&a, n);
+    smp_cands_init(&b, n);
+    smp *minp = smp_create_min_p(0.02f, 1);
+    int best = vd_isa();
+    int compared = 0, bad = 0, dense_seen = 0, subset_seen = 0, few_seen = 0, most_seen = 0;
+    for (int walk = 0; walk < 4; walk++) {
+        gmatch *m = gmatch_create(c);
+        for (int step = 0; step < 60 && !gmatch_finished(m); step++) {
+            for (int32_t i = 0; i < n; i++) row[i] = (float)(rnd() % 2000) / 100.0f - 10.0f;
+            int32_t allowed = gmatch_count(m);
+            few_seen += allowed < n / 8;
+            most_seen += allowed > n / 2;
+            for (int mode = 0; mode < 8; mode++) {
+                bool subset = mode & 1, norm = mode & 2, simd = mode & 4;
+                vd_set_isa(simd ? best : VD_PORTABLE);
+                smp_cands *x[2] = { &a, &b };
+                int rc[2];
+                /* a subset: min-p leaves the columns with explicit ids */
+                for (int k = 0; k < 2; k++) {
+                    smp_cands_set(x[k], row, n);
+                    if (norm) smp_mass_softmax(x[k]);
+                    if (subset) {
+                        x[k]->depth++;      /* as inside a chain: the columns stay after min-p */
+                        (void)smp_apply(minp, x[k]);
+                        x[k]->depth--;
+                    }
+                    if (k == 1) smp_cands_sync(x[k]);
+                    smp *st = gmatch_smp_create(gmatch_clone(m));
+                    rc[k] = smp_apply(st, x[k]);
+                    smp_destroy(st);
+                }
+                dense_seen += !subset;
+                subset_seen += subset;
+                bool same = rc[0] == rc[1] && a.n == b.n && a.normalized == b.normalized;
+                for (int32_t i = 0; same && i < a.n; i++)
+                    same = a.data[i].id == b.data[i].id && memcmp(&a.data[i].logit, &b.data[i].logit, 4) == 0 &&
+                           memcmp(&a.data[i].p, &b.data[i].p, 4) == 0;
+                for (int32_t i = 0; same && i < a.n; i++) same = gmatch_allowed(m, a.data[i].id);
+                compared++;
+                if (!same && bad++ < 3)
+                    CHECK(0, "stage on columns == on data[] (walk %d step %d mode %d: n %d vs %d)", walk, step, mode, a.n, b.n);
+            }
+            vd_set_isa(best);
+            smp_cands_set(&a, row, n);
+            smp *st = gmatch_smp_create(gmatch_clone(m));
+            int rc = smp_apply(st, &a);
+            smp_destroy(st);
+            if (rc || a.n == 0) break;
+            if (gmatch_accept(m, a.data[rnd() % (uint32_t)a.n].id)) break;
+        }
+        gmatch_destroy(m);
+    }
+    vd_set_isa(best);
+    CHECK(bad == 0 && compared > 200 && dense_seen && subset_seen && few_seen && most_seen,
+          "stage on columns == on data[]: %d cases (few allowed %d, most %d)", compared, few_seen, most_seen);
+    smp_destroy(minp);
+    smp_cands_fini(&a);
+    smp_cands_fini(&b);
+    free(row);
+    gmatch_ctx_destroy(c);
+}
+
 /* test_gram --schema SCHEMA TEXT | --gbnf GRAMMAR TEXT: the independent
  * checks for tests/test_grammar.sh. Exit 0 valid, 1 invalid, 3 a cut-off
  * text (JSON that does not parse / a viable GBNF prefix). */
@@ -589,6 +670,7 @@ int main(int argc, char **argv) {
             gram_unref(ga);
         } else CHECK(0, "any order: %s", e2);
         test_clone_rewind(v);
+        test_stage_columns(v);
         gmatch_vocab_unref(v);
     }
     tok_destroy(t);

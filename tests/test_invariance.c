@@ -358,14 +358,66 @@ static void attention_case(void) {
     CHECK(bad == 0, "attention kernels: %d of vd_dots_f32/vd_wsum_f32 differ from per-position dot/axpy", bad);
 }
 
+/* The several-query forms against one query at a time, on every ISA: each
+ * query its own length (equal, rising by one as in a prompt, random), head
+ * sizes on both sides of the in-register limit, rows scattered. */
+static void attention_mq_case(void) {
+    int bad = 0, runs = 0;
+    enum { MAXP = 53, MAXD = 136, QS = 160, SS = 64 };
+    float *pool = malloc(sizeof(float) * MAXP * 3 * MAXD);
+    float q[VD_MQ * QS], a[VD_MQ * SS], s1[VD_MQ * SS], s2[SS], o1[VD_MQ * QS], o2[QS];
+    const float *rows[MAXP];
+    for (int i = 0; i < MAXP * 3 * MAXD; i++) pool[i] = frnd();
+    for (int isa = VD_PORTABLE; isa <= vd_isa_best(); isa++) {
+        vd_set_isa(isa);
+        static const int HD[] = { 1, 7, 16, 31, 32, 40, 48, 56, 63, 64, 65, 80, 128, 136 };
+        for (size_t h = 0; h < sizeof HD / sizeof HD[0]; h++)
+            for (int nq = 1; nq <= VD_MQ; nq++)
+                for (int shape = 0; shape < 3; shape++) {
+                    int hd = HD[h];
+                    int64_t np[VD_MQ];
+                    int base = 1 + (int)rnd(MAXP - VD_MQ);
+                    for (int k = 0; k < nq; k++)
+                        np[k] = shape == 0 ? base : shape == 1 ? base + k : 1 + (int)rnd(MAXP);
+                    for (int p = 0; p < MAXP; p++) rows[p] = pool + (size_t)rnd(MAXP * 2) * MAXD;
+                    for (int i = 0; i < VD_MQ * QS; i++) q[i] = frnd() * 2;
+                    for (int i = 0; i < VD_MQ * SS; i++) a[i] = frnd();
+                    int64_t off = rnd(MAXD - hd + 1);
+                    memset(s1, 0xff, sizeof s1);
+                    memset(o1, 0xff, sizeof o1);
+                    vd_dots_f32_mq(s1, SS, q, QS, nq, np, rows, off, hd);
+                    vd_wsum_f32_mq(o1, QS, a, SS, nq, np, rows, off, hd);
+                    for (int k = 0; k < nq; k++) {
+                        vd_dots_f32(s2, q + k * QS, rows, off, np[k], hd);
+                        bad += memcmp(s1 + k * SS, s2, sizeof(float) * (size_t)np[k]) != 0;
+                        vd_wsum_f32(o2, a + k * SS, rows, off, np[k], hd);
+                        bad += memcmp(o1 + k * QS, o2, sizeof(float) * (size_t)hd) != 0;
+                        runs += 2;
+                    }
+                }
+    }
+    vd_set_isa(vd_isa_best());
+    free(pool);
+    CHECK(bad == 0, "attention kernels: %d of %d several-query sums differ from one query's", bad, runs);
+}
+
 int main(void) {
     vd_init();
     attention_case();
+    attention_mq_case();
     for (int t = 0; t < NTYPES; t++) {
         bool k = TYPES[t] == QT_Q4_K || TYPES[t] == QT_Q5_K || TYPES[t] == QT_Q6_K;
         kernel_case(TYPES[t], 37, k ? 512 : 96);
         kernel_case(TYPES[t], 64, k ? 256 : 288);
         kernel_case(TYPES[t], 24, 256);   /* three groups of eight: the VNNI pair kernels' odd group */
+        if (TYPES[t] == QT_F32 || TYPES[t] == QT_F16 || TYPES[t] == QT_BF16) {
+            /* lengths past the 32-element steps: a full and a masked 16
+             * after them, a masked one alone, no 32-step at all (the
+             * register-blocked tile runs its chains one after the other) */
+            kernel_case(TYPES[t], 23, 1000);
+            kernel_case(TYPES[t], 19, 56);
+            kernel_case(TYPES[t], 13, 8);
+        }
     }
     elementwise_case();
 

@@ -69,6 +69,12 @@ check_run "run passes arguments" 0 "args	3	a	--b	c" "$LOGITLAB" run "$T/args.lua
 check_run "run: options before the script" 0 "true	x" "$LOGITLAB" run --budget 5 -t 1 "$T/args.lua" x
 check_run "run without a script is a usage error" 2 "missing the script" "$LOGITLAB" run
 check_run "run: a missing file fails" 1 "cannot open" "$LOGITLAB" run "$T/nope.lua"
+mkdir -p "$T/pdir"
+check_run "run --plugins DIR x.lua: the flag takes no value (a hint)" 2 "pdir: a folder, not a regular file (--plugins takes no value" \
+  "$LOGITLAB" run --plugins "$T/pdir" "$T/args.lua"
+check_run "run --plugins nodir x.lua: the hint too" 2 "nodir: no such file (--plugins takes no value" "$LOGITLAB" run --plugins "$T/nodir" "$T/args.lua"
+check_run "run --plugins nope.lua: a script that is missing, no hint" 1 "nope.lua: cannot open" "$LOGITLAB" run --plugins "$T/nope.lua" x
+check_run "run --plugins x.lua a: runs" 0 "args	1	a" "$LOGITLAB" run --plugins "$T/args.lua" a
 printf 'local function f() error("boom") end\nf()\n' > "$T/err.lua"
 check_run "run: an error exits 1 with a traceback" 1 "err.lua:1: boom" "$LOGITLAB" run "$T/err.lua"
 check_run "run: the traceback names the caller" 1 "err.lua:2" "$LOGITLAB" run "$T/err.lua"

@@ -82,6 +82,11 @@ check_same "tree --json: 12 instances, 6 methods, a summary" \
 check_same "tree --json: a progress line before each of the 12 runs (lab.progress)" \
   "$(grep -c '"text":"tree: [a-z-]*, instance [12]/2 .*"type":"progress"' "$T/tree.json") $(grep -c '"type":"progress_done"' "$T/tree.json")" "12 1"
 trun=$(sed -n 's/.*"run":\([0-9]*\).*"type":"done".*/\1/p' "$T/tree.json")
+check_same "tree --json: every instance reports the duplicate children merged" \
+  "$(grep '"type":"instance"' "$T/tree.json" | grep -c '"duplicates":[0-9]')" "12"
+$TREE --method tot-bfs --keep-duplicates --no-record --json >"$T/treekd.json" 2>&1
+check_same "tree --keep-duplicates: none merged" \
+  "$(grep '"type":"instance"' "$T/treekd.json" | grep -c '"duplicates":0[,}]')" "2"
 check "tree: the summary names the run" test -n "$trun"
 $TREE --method tot-bfs,tot-dfs --gen moves --eval value --no-record >"$T/tree.txt" 2>&1
 check_run "tree: several methods give a table and a plot" 0 "accuracy against tokens" cat "$T/tree.txt"
@@ -155,6 +160,9 @@ check_run "bestofn: a Lua verifier scorer from the workspace" 0 "adaptive: winne
 printf 'return function(c) return "high" end\n' >"$T/wsb/bad.lua"
 check_run "bestofn: a scorer returning a non-number" 1 "scorer returned string for candidate 1, not a number" $B --n 2 --scorer lua:bad.lua --no-record
 check_run "bestofn: a budget of 0" 1 "must be an integer >= 1" $B --n 0
+check_run "bestofn: a budget the KV cache cannot hold, refused up front" 1 \
+  "draws up to 32 at once .* 32 candidates x --max-tokens 200 .* cells, but the model has [0-9]* free of [0-9]*: lower --n or --max-tokens" \
+  $LOGITLAB run -w $T/wsb $R/plugins/bestofn.lua -m $M -p Once --n 64 --max-tokens 200 --no-record
 check_run "bestofn: a threshold outside [0, 1]" 1 "threshold must be in \[0, 1\]" $B --threshold 2
 check_run "bestofn: an empty probe target" 1 "target" $B --target ""
 check_run "bestofn: an unknown scorer" 1 "unknown --scorer 'magic'" $B --scorer magic

@@ -74,6 +74,14 @@ static void test_full_cache(const char *model) {
     session_open(&S, model);
     CHECK(settle(&S) && S.t, "the model opens (%s)", S.msg);
     CHECK(session_set(&S, "temp", "0", err, sizeof err) == 0, "temp 0: %s", err);
+    /* a bias id beyond the open model's vocabulary is refused at :set time,
+     * with the valid range; the setting stays as it was */
+    CHECK(session_set(&S, "bias", "5=1,999999=1", err, sizeof err) != 0 && has(err, "0 <= ID < 512") &&
+              has(err, "999999=1") && has(err, "stories260K"),
+          "bias 999999 refused: %s", err);
+    CHECK(S.bias[0] == 0, "a refused bias changes nothing ('%s')", S.bias);
+    CHECK(session_set(&S, "bias", "511=1", err, sizeof err) == 0 && session_set(&S, "bias", "none", err, sizeof err) == 0,
+          "the last id is valid: %s", err);
 
     /* a free run fills the cache */
     prompt(&S, "Once upon a time");

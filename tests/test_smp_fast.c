@@ -8,10 +8,12 @@
  * (where AVX-512 is there) and with the scalar ones (vd_set_isa). */
 #include "check.h"
 #include "smp_ref.h"
+#include "smp_simd.h"
 
 #include <stdint.h>
 
-/* The reference chain for a spec: top_p, typical and dist from smp_ref.h,
+/* The reference chain for a spec: top_p, typical and dist from smp_ref.h
+ * (top-p and typical-p over rows of more than 1024 tokens: the library's),
  * the other stages from the library (unchanged by smp_mass.c). */
 static smp *ref_chain(const char *spec, const smp_params *p) {
     smp *ch = smp_create_chain();
@@ -149,12 +151,16 @@ static void run(const char *label) {
     CHECK(bad == 0, "%s: the fast stages equal the old ones on %d picks (%d differ)", label, cases, bad);
 }
 
-/* typical-p over a big row against a float64 computation of its own
- * (softmax, E[l], distances |l - E[l]|, sort, walk to p, all in double):
- * E[l] is summed in eight partial sums since session 6, so this, not the
- * old stage, is the check that the selection is right. The sets may differ
- * only at the cut (float keys can tie where double distances do not): at
- * most 2 tokens of the symmetric difference, the kept mass within 1e-6. */
+/* ---- top-p and typical-p against float64 ------------------------------
+ * Since session 7 the mass stages sum per bucket (core/smp_mass.c), so
+ * these, not the old stages, check that the selection is right: a float64
+ * computation of each (softmax with exp in double, keys, a sort by key then
+ * id, a walk to p with min_keep). The library's set must be a minimal
+ * prefix within tol of the mass: of the reference order itself for top-p
+ * (its key -logit is exact), and for typical-p (float keys can tie where
+ * double ones do not) at most 2 tokens away from the reference set; every
+ * kept p within 1e-6 (relative) of e / (the kept mass) in double, the
+ * kept ones in id order. */
 typedef struct dref { double d; int32_t id; } dref;
 static int cmp_dref(const void *pa, const void *pb) {
     const dref *a = pa, *b = pb;
@@ -162,62 +168,187 @@ static int cmp_dref(const void *pa, const void *pb) {
     return (a->id > b->id) - (a->id < b->id);
 }
 
-static void typical_vs_f64(void) {
-    static const int32_t sizes[] = { 4099, 32000, 128256 };
-    static const double ps[] = { 0.2, 0.9, 0.95 };
-    float *x = malloc(sizeof *x * 128256);
-    double *pd = malloc(sizeof *pd * 128256);
-    dref *r = malloc(sizeof *r * 128256);
-    unsigned char *in = malloc(128256);
-    int worst = 0, ok = 1;
-    for (int si = 0; si < 3; si++)
-        for (int kind = 0; kind < 3; kind++)
-            for (int pi = 0; pi < 3; pi++) {
-                int32_t n = sizes[si];
-                fill(x, n, kind);
-                double m = -INFINITY, sum = 0, el = 0;
-                for (int32_t i = 0; i < n; i++) if (x[i] > m) m = x[i];
-                for (int32_t i = 0; i < n; i++) sum += pd[i] = exp((double)x[i] - m);
-                for (int32_t i = 0; i < n; i++) el += (pd[i] /= sum) * x[i];
-                for (int32_t i = 0; i < n; i++) r[i] = (dref){ fabs(x[i] - el), i };
-                qsort(r, (size_t)n, sizeof *r, cmp_dref);
-                double cum = 0;
-                int32_t keep = n;
-                for (int32_t k = 0; k < n; k++)
-                    if ((cum += pd[r[k].id]) >= ps[pi]) { keep = k + 1; break; }
-                memset(in, 0, 128256);
-                for (int32_t k = 0; k < keep; k++) in[r[k].id] = 1;
-                smp *st = smp_create_typical((float)ps[pi], 1);
-                smp_cands c;
-                smp_cands_init(&c, n);
-                smp_cands_set(&c, x, n);
-                smp_apply(st, &c);
-                int32_t diff = keep, mine = 0;
-                double mass = 0;
-                for (int32_t i = 0; i < c.n; i++) {
-                    int32_t id = c.data[i].id;
-                    mass += pd[id];
-                    if (in[id]) { diff--; mine++; } else diff++;
-                }
-                (void)mine;
-                if (diff > worst) worst = diff;
-                if (diff > 2 || fabs(mass - cum) > 1e-6) {
-                    ok = 0;
-                    CHECK(0, "typical %.2f n=%d %s: %d tokens differ from float64, mass %.9f vs %.9f", ps[pi], (int)n,
-                          kinds[kind], (int)diff, mass, cum);
-                }
-                smp_cands_fini(&c);
-                smp_destroy(st);
+/* 0 when the library's selection of x (stage "top_p" or "typical") agrees
+ * with float64; otherwise a message in why. */
+static int vs_f64(const float *x, int32_t n, int typical, double p, int32_t min_keep, double tol, char *why,
+                  size_t wl) {
+    double *pd = malloc(sizeof *pd * (size_t)n);
+    dref *r = malloc(sizeof *r * (size_t)n);
+    int32_t *rank = malloc(sizeof *rank * (size_t)n);
+    double m = -INFINITY, sum = 0, el = 0;
+    for (int32_t i = 0; i < n; i++) if (x[i] > m) m = x[i];
+    for (int32_t i = 0; i < n; i++) sum += pd[i] = (m > -INFINITY && x[i] - m >= -87) ? exp((double)x[i] - m) : 0;
+    for (int32_t i = 0; i < n; i++) if (pd[i] > 0) el += pd[i] / sum * x[i];
+    for (int32_t i = 0; i < n; i++) {
+        double k = typical ? (pd[i] > 0 ? fabs(x[i] - el) : INFINITY) : (isnan(x[i]) ? INFINITY : -(double)x[i]);
+        r[i] = (dref){ k, i };
+    }
+    qsort(r, (size_t)n, sizeof *r, cmp_dref);
+    for (int32_t k = 0; k < n; k++) rank[r[k].id] = k;
+    int32_t mk = min_keep < 1 ? 1 : min_keep, keep = n;
+    double cum = 0;
+    for (int32_t k = 0; k < n; k++)
+        if ((cum += pd[r[k].id] / sum) >= p && k + 1 >= mk) { keep = k + 1; break; }
+    smp *st = typical ? smp_create_typical((float)p, min_keep) : smp_create_top_p((float)p, min_keep);
+    smp_cands c;
+    smp_cands_init(&c, n);
+    smp_cands_set(&c, x, n);
+    smp_apply(st, &c);
+    int bad = 0;
+    *why = 0;
+    if (sum > 0 && n > mk) {
+        /* the kept set: in id order, its ranks, its mass in double */
+        int32_t maxrank = -1, diff = 0;
+        double mass = 0;
+        for (int32_t i = 0; i < c.n && !bad; i++) {
+            int32_t id = c.data[i].id;
+            if (i && c.data[i - 1].id >= id) { snprintf(why, wl, "not in id order at %d", (int)i); bad = 1; }
+            if (rank[id] > maxrank) maxrank = rank[id];
+            if (rank[id] >= keep) diff++;
+            mass += pd[id] / sum;
+        }
+        diff += keep - (c.n - diff);                   /* the reference's tokens not kept */
+        /* the mass before the last kept (in the reference order, for
+         * top-p; for typical the smallest kept in ours) */
+        double last = 0;
+        for (int32_t i = 0; i < c.n; i++) if (rank[c.data[i].id] == maxrank) last = pd[c.data[i].id] / sum;
+        int minimal = mass - last < p + tol || c.n <= mk;
+        if (!bad && !typical && maxrank != c.n - 1) { snprintf(why, wl, "not a prefix of the rank order"); bad = 1; }
+        if (!bad && typical && diff > 2) { snprintf(why, wl, "%d tokens differ from float64", (int)diff); bad = 1; }
+        if (!bad && (!(mass >= p - tol || c.n == n) || !minimal || c.n < mk)) {
+            snprintf(why, wl, "kept %d (float64 %d): mass %.12f for p %.6f", (int)c.n, (int)keep, mass, p);
+            bad = 1;
+        }
+        for (int32_t i = 0; i < c.n && !bad; i++) {
+            double want = pd[c.data[i].id] / sum / mass, got = c.data[i].p;
+            if (fabs(got - want) > 1e-6 * want + 1e-30) {
+                snprintf(why, wl, "p of %d: %.9g, float64 %.9g", (int)c.data[i].id, got, want);
+                bad = 1;
             }
-    CHECK(ok, "typical-p on 27 big rows selects what float64 does (at most %d tokens differ at the cut)", worst);
-    free(x);
+        }
+        if (!bad && !c.normalized) { snprintf(why, wl, "not normalized"); bad = 1; }
+    } else if (c.n != n) {
+        snprintf(why, wl, "kept %d of %d (no mass or n <= min_keep: all)", (int)c.n, (int)n);
+        bad = 1;
+    }
+    smp_cands_fini(&c);
+    smp_destroy(st);
     free(pd);
     free(r);
-    free(in);
+    free(rank);
+    return bad;
+}
+
+static void mass_vs_f64(void) {
+    static const int32_t sizes[] = { 1025, 4099, 32000, 128256 };
+    static const double ps[] = { 0.2, 0.5, 0.9, 0.95, 0.999 };
+    static const int kk[] = { 0, 1, 2, 3, 4, 5, 8 };   /* flat .. nan, one-hot */
+    float *x = malloc(sizeof *x * 128256);
+    int ok = 1, cases = 0;
+    char why[160];
+    for (int si = 0; si < 4; si++)
+        for (int ki = 0; ki < 7; ki++) {
+            fill(x, sizes[si], kk[ki]);
+            for (int pi = 0; pi < 5; pi++)
+                for (int typ = 0; typ < 2; typ++) {
+                    int32_t mk = (pi + ki) % 3 == 0 ? 50 : 1;
+                    cases++;
+                    if (vs_f64(x, sizes[si], typ, ps[pi], mk, 1e-6, why, sizeof why) && ok) {
+                        ok = 0;
+                        CHECK(0, "%s %.3f min_keep %d n=%d %s: %s", typ ? "typical" : "top_p", ps[pi], (int)mk,
+                              (int)sizes[si], kinds[kk[ki]], why);
+                    }
+                }
+        }
+    CHECK(ok, "top-p and typical-p on %d big rows select what float64 does", cases);
+    free(x);
+}
+
+/* Brute force on small rows with many ties (a few distinct logits,
+ * masked and NaN ones among them): every p and min_keep from 1 to 40 on
+ * rows of 1025-1600 tokens; with few distinct values the cut lands on
+ * ties, which the walk orders by id. */
+static void mass_brute(void) {
+    float *x = malloc(sizeof *x * 1600);
+    int ok = 1, cases = 0;
+    char why[160];
+    for (int r = 0; r < 60 && ok; r++) {
+        int32_t n = 1025 + (int32_t)(urand() * 575);
+        int distinct = 1 + (int)(urand() * 12);
+        for (int32_t i = 0; i < n; i++) {
+            double u = urand();
+            x[i] = (float)(0.75 * (int)(urand() * distinct));
+            if (r % 3 == 1 && u < 0.2) x[i] = -INFINITY;
+            if (r % 5 == 2 && u > 0.97) x[i] = NAN;
+        }
+        double p = r % 4 == 0 ? 1.0 - urand() * 1e-3 : 0.01 + 0.98 * urand();
+        int32_t mk = r % 2 ? 1 : 1 + (int32_t)(urand() * 40);
+        for (int typ = 0; typ < 2 && ok; typ++) {
+            cases++;
+            if (vs_f64(x, n, typ, p, mk, 1e-9, why, sizeof why)) {
+                ok = 0;
+                CHECK(0, "brute force %s p %.6f min_keep %d n=%d distinct %d: %s", typ ? "typical" : "top_p", p,
+                      (int)mk, (int)n, distinct, why);
+            }
+        }
+    }
+    CHECK(ok, "top-p and typical-p on %d small rows with ties equal a brute force in float64", cases);
+    free(x);
+}
+
+/* The SIMD loops against the plain loops of smp_mass.c (smp_simd_set_plain;
+ * the exp is vd_exp_f32's either way): same tokens, same candidates, bit
+ * for bit, for the chains with top-p and typical-p on big rows. */
+static void simd_vs_plain(void) {
+    float *x = malloc(sizeof *x * 128256);
+    int ok = 1, cases = 0;
+    for (int r = 0; r < 24; r++) {
+        int32_t n = r < 4 ? 128256 : r < 8 ? 32000 : 1025 + (int32_t)(urand() * urand() * 100000);
+        int kind = r % NKINDS;
+        fill(x, n, kind);
+        smp_params p;
+        smp_params_default(&p);
+        p.top_p = (float)(0.05 + 0.949 * urand());
+        p.typical_p = (float)(0.05 + 0.949 * urand());
+        p.min_keep = r % 4 == 3 ? 60 : 1;
+        p.seed = (uint64_t)r;
+        for (int sp = 0; sp < 3; sp++) {
+            static const char *const chains[] = { "top_p,dist", "typical,dist", "typical,top_p,temp,dist" };
+            smp *a, *b;
+            char err[128];
+            smp_chain_parse(&a, chains[sp], &p, err, sizeof err);
+            smp_chain_parse(&b, chains[sp], &p, err, sizeof err);
+            smp_cands ca, cb;
+            smp_cands_init(&ca, n);
+            smp_cands_init(&cb, n);
+            smp_cands_set(&ca, x, n);
+            smp_cands_set(&cb, x, n);
+            int32_t ta = smp_sample(a, &ca);
+            smp_simd_set_plain(1);
+            int32_t tb = smp_sample(b, &cb);
+            smp_simd_set_plain(0);
+            smp_cands_sync(&ca);
+            smp_cands_sync(&cb);
+            cases++;
+            if ((ta != tb || !same(&ca, &cb)) && ok) {
+                ok = 0;
+                CHECK(0, "%s n=%d %s: SIMD token %d kept %d, plain %d kept %d", chains[sp], (int)n, kinds[kind],
+                      (int)ta, (int)ca.n, (int)tb, (int)cb.n);
+            }
+            smp_cands_fini(&ca);
+            smp_cands_fini(&cb);
+            smp_destroy(a);
+            smp_destroy(b);
+        }
+    }
+    CHECK(ok, "the mass stages' SIMD loops give the plain loops' bits on %d picks", cases);
+    free(x);
 }
 
 int main(void) {
-    typical_vs_f64();
+    mass_vs_f64();
+    mass_brute();
+    if (vd_isa() >= VD_AVX2) simd_vs_plain();
     int best = vd_isa();
     run(best >= VD_AVX2 ? "SIMD" : "portable");
     if (best >= VD_AVX512) {                     /* AVX2 without the AVX-512 compaction */

@@ -49,12 +49,12 @@ check "a chat-formatted model from scratch carries the template" sh -c "'$L' tra
 check "a plain model has none" sh -c "'$L' info --json '$T/t.gguf' | grep -q '\"chat_template\":false'"
 
 # recipe 2 (docs/recipes/numpath_solver.lua) end to end at a toy size: 1 training step, 2 held-out instances,
-# best-of-2, the three tree searches in the training prompt format
+# best-of-2, the four tree searches in the training prompt format
 R=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$T/r2" "$T/r2x"
 check "recipe 2 runs end to end (toy size)" sh -c "LOGITLAB_SHARED='$(cd "$SHARED" && pwd)' '$L' run -w '$T/r2' '$R/docs/recipes/numpath_solver.lua' 1 2 2 >'$T/r2.out' 2>&1"
 check "recipe 2: trained, then greedy, best-of-N and the plugin's CoT on the held-out set" sh -c "grep -q '^trained 1 steps' '$T/r2.out' && grep -q '^held-out, 2 instances.*best-of-2 with the checker.*agrees with greedy on 2 of 2' '$T/r2.out'"
-check "recipe 2: three tree searches measured" sh -c "test \$(grep -c '^tree search, ToT' '$T/r2.out') -eq 3"
+check "recipe 2: four tree searches measured" sh -c "test \$(grep -c '^tree search, ToT' '$T/r2.out') -eq 4"
 check_err "recipe 2 without a model and no steps" "STEPS 0 needs a numpath.gguf" "$L" run -w "$T/r2x" "$R/docs/recipes/numpath_solver.lua" 0
 
 # recipe 3 (docs/recipes/selfeval_probe.lua) end to end at a toy size: a 1-step "solver" of the tiny shape
@@ -70,6 +70,42 @@ check "recipe 3: both probes measured" sh -c "grep -q '^untrained probe: .*AUROC
 check "recipe 3: every label group answers No in its label's share (no right sample: all No)" grep -q '^labels: .*0% correct.*examples, 100% answer No' "$T/r3.out"
 
 # bad input
+# optimizer settings: each named with its allowed range (a usage error: exit 2), on the command line and in lab.train
+check_usage() {
+  d=$1; pat=$2; shift 2
+  "$@" >"$T/out" 2>"$T/err"; got=$?
+  if [ "$got" -eq 2 ] && head -1 "$T/err" | grep -q -- "$pat"; then check_pass=$((check_pass+1))
+  else check_fail=$((check_fail+1)); echo "FAIL: $d (exit $got)"; head -3 "$T/err"; fi
+}
+FT="$L finetune $M/stories260K.gguf -w none -o $T/x.gguf"
+check_usage "finetune --lr -1" "finetune: --lr -1: the learning rate LR = -1 must be > 0" $FT --lr -1 "$T/a.txt"
+check_usage "--lr LR,MIN with MIN < 0" "--lr 1e-3,-2: the final learning rate MIN = -2 must be >= 0" $FT --lr 1e-3,-2 "$T/a.txt"
+check_usage "--adamw B1" "--adamw 1,0.95,1e-8,0.1: B1 (beta1) = 1 must be in \[0, 1)" $FT --adamw 1,0.95,1e-8,0.1 "$T/a.txt"
+check_usage "--adamw B2" "--adamw 0.9,-0.5,1e-8,0.1: B2 (beta2) = -0.5 must be in \[0, 1)" $FT --adamw 0.9,-0.5,1e-8,0.1 "$T/a.txt"
+check_usage "--adamw EPS" "--adamw 0.9,0.95,0,0.1: EPS = 0 must be > 0" $FT --adamw 0.9,0.95,0,0.1 "$T/a.txt"
+check_usage "--adamw WD" "--adamw 0.9,0.95,1e-8,-1: WD (weight decay) = -1 must be >= 0" $FT --adamw 0.9,0.95,1e-8,-1 "$T/a.txt"
+check_usage "--clip -1" "--clip -1: the norm must be a number >= 0" $FT --clip -1 "$T/a.txt"
+mkdir -p "$T/wo"
+cat >"$T/wo/opt.lua" <<'EOF'
+local m = assert(lab.model.open(MODEL))
+for _, o in ipairs({ { lr = -1 }, { lr_min = -1 }, { beta1 = 1 }, { beta2 = -0.5 }, { eps = 0 }, { weight_decay = -1 },
+                     { clip = -2 }, { lr = 0 / 0 } }) do
+  o.model, o.output, o.texts, o.steps = m, "x.gguf", { "hello world" }, 1
+  local r, err = lab.train(o)
+  print(r == nil and err or "trained")
+end
+EOF
+sed -i "s|MODEL|'$M/stories260K.gguf'|" "$T/wo/opt.lua"
+"$L" run -w "$T/wo" "$T/wo/opt.lua" >"$T/opt.out" 2>&1
+check_same_lines() { if [ "$(cat "$2")" = "$3" ]; then check_pass=$((check_pass+1)); else check_fail=$((check_fail+1)); echo "FAIL: $1"; cat "$2"; fi; }
+check_same_lines "lab.train: each optimizer setting named with its range" "$T/opt.out" "lab.train: optimizer setting lr = -1 is out of range: it must be > 0
+lab.train: optimizer setting lr_min = -1 is out of range: it must be >= 0
+lab.train: optimizer setting beta1 = 1 is out of range: it must be in [0, 1)
+lab.train: optimizer setting beta2 = -0.5 is out of range: it must be in [0, 1)
+lab.train: optimizer setting eps = 0 is out of range: it must be > 0
+lab.train: optimizer setting weight_decay = -1 is out of range: it must be >= 0
+lab.train: optimizer setting clip = -2 is out of range: it must be >= 0 (0: off)
+lab.train: optimizer setting lr = NaN is out of range: it must be > 0"
 "$L" quantize -q "$M/stories260K.gguf" "$T/q8.gguf" q8_0 >/dev/null 2>&1
 check_err "a quantized model" "quantized model cannot be fine-tuned" "$L" finetune "$T/q8.gguf" -w none -o "$T/x.gguf" "$T/a.txt"
 : >"$T/empty.txt"

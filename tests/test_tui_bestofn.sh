@@ -47,9 +47,25 @@ if screen | grep -qF -- "--one-at-a-time"; then bad "the usage is not dumped int
 key :; keys "bestofn -m nosuch.gguf -p Once" Enter
 see "an unknown model: the option and the places looked" "bestofn: -m nosuch.gguf: no model file 'nosuch.gguf' (looked in" 5
 if screen | grep -qF "stack traceback"; then bad "no Lua traceback in the console"; else ok; fi
-# a run the KV cache cannot hold (rounds up to 32 x 200 tokens in 2048 cells): one line naming the round, and
-# the run shows stopped, not running for ever
+# a budget the KV cache cannot hold (rounds up to 32 x 200 tokens in 2048 cells): refused up front, one line
 key :; keys "bestofn -m $M -p Once --n 64 --max-tokens 200 --no-record" Enter
+see "a budget the cache cannot hold: refused up front" "bestofn: the KV cache cannot hold this budget" 10
+see "with the numbers" "= 6448 cells, but the model has 2048 free of 2048" 5
+# a cache that fills mid-run all the same (a scorer that takes all but 10 free cells when it first scores): one
+# line naming the round, and the run shows stopped, not running for ever
+cat >"$T/ws-$N/fill.lua" <<'EOF'
+return function(c)
+  if not FILLER then
+    local free, t = c.seq:model():kv().free, {}
+    for i = 1, free - 10 do t[i] = 300 end
+    FILLER = assert(c.seq:fork())
+    FILLER:append(t)
+    assert(FILLER:eval())
+  end
+  return 0
+end
+EOF
+key :; keys "bestofn -m $M -p Once --n 4 --max-tokens 12 --scorer lua:fill.lua --no-record" Enter
 see "a full KV cache: the round and the engine's reason" "the KV cache is full" 30
 if screen | grep -qE "bestofn: round [0-9]+ \([0-9]+ candidates live\), token [0-9]+: "; then ok; else bad "the message names the round and token"; fi
 if screen | grep -qE "bestofn adaptive [0-9]+ ▶"; then bad "the status item still says running"; else ok; fi

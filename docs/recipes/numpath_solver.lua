@@ -11,13 +11,15 @@
 -- worked solution as the completion), evaluation on seeds from 1000001
 -- (never trained on). STEPS 0 keeps a numpath.gguf already in WS (no
 -- training). TREE: "all" (default) runs the tree searches below, "bfs" only
--- the first, "none" none.
+-- the model-valued BFS (with and without merging duplicates), "none" none.
 --
 -- The tree searches are plugins/lib/treerun.lua's R.run, as plugins/tree.lua
 -- runs them, with the prompt format "question" (the format the model was
 -- trained on: the question, then "Step i: ..." lines, one node a step):
 --   ToT BFS, children sampled (k = 3, beam 2), valued by the model's mean
---     token probability of the step (eval logprob: the model alone);
+--     token probability of the step (eval logprob: the model alone); once
+--     as plugins/tree.lua runs it (sibling samples with the same step text
+--     are one node) and once with duplicates kept (--keep-duplicates);
 --   ToT BFS and DFS valued by the task's feasibility test (eval verifier: an
 --     oracle on states, as the checker is for best-of-N).
 lab.budget{ seconds = 7200 }   -- training takes minutes: past the default 60 s budget
@@ -62,20 +64,23 @@ end
 local m = assert(lab.model.open(lab.store.dir() .. "/numpath.gguf", { n_ctx = 4096 }))
 local SEARCHES = {
   { name = "ToT BFS, k 3, beam 2, model's step probability", method = "tot-bfs", gen = "sample", eval = "logprob" },
+  { name = "ToT BFS, k 3, beam 2, model's step probability, duplicates kept", method = "tot-bfs", gen = "sample",
+    eval = "logprob", dedup = false },
   { name = "ToT BFS, k 3, beam 2, feasibility verifier", method = "tot-bfs", gen = "sample", eval = "verifier" },
   { name = "ToT DFS, k 3, feasibility verifier", method = "tot-dfs", gen = "sample", eval = "verifier" },
 }
-if tree == "bfs" then SEARCHES = { SEARCHES[1] } elseif tree == "none" then SEARCHES = {} end
+if tree == "bfs" then SEARCHES = { SEARCHES[1], SEARCHES[2] } elseif tree == "none" then SEARCHES = {} end
 local lm = TM.new(m)
 local function cfg_of(s)
   local c = {}
   for k, v in pairs(R.DEFAULTS) do c[k] = v end
   c.format, c.method, c.gen, c.eval = "question", s.method, s.gen, s.eval
+  if s.dedup ~= nil then c.dedup = s.dedup end
   return c
 end
 local greedy, one, best, cot_same, best_tok = 0, 0, 0, 0, 0
-local tsolved, ttok = {}, {}
-for i = 1, #SEARCHES do tsolved[i], ttok[i] = 0, 0 end
+local tsolved, ttok, tdup = {}, {}, {}
+for i = 1, #SEARCHES do tsolved[i], ttok[i], tdup[i] = 0, 0, 0 end
 local t1 = lab.now()
 for k = 1, n_eval do
   local inst = T.generate(1000000 + k, 1 + k % 3)
@@ -103,6 +108,7 @@ for k = 1, n_eval do
     if res.error then error(fmt("%s on instance %d: %s", s.name, k, res.error), 0) end
     if res.ok then tsolved[i] = tsolved[i] + 1 end
     ttok[i] = ttok[i] + res.generated
+    tdup[i] = tdup[i] + res.tree.stats.duplicates
   end
 end
 local pct = function(n) return math.floor(100 * n / n_eval + 0.5) end
@@ -111,5 +117,6 @@ print(fmt("held-out, %d instances (difficulty 1-3; %.0f s): greedy %d%%, one sam
   .. "agrees with greedy on %d of %d", n_eval, lab.now() - t1, pct(greedy), pct(one), best_of, pct(best),
   best_tok / n_eval, cot_same, n_eval))
 for i, s in ipairs(SEARCHES) do
-  print(fmt("tree search, %s: %d%% (%.1f tokens generated per instance)", s.name, pct(tsolved[i]), ttok[i] / n_eval))
+  print(fmt("tree search, %s: %d%% (%.1f tokens generated per instance, %.1f duplicate children merged)", s.name,
+    pct(tsolved[i]), ttok[i] / n_eval, tdup[i] / n_eval))
 end

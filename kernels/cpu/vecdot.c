@@ -323,7 +323,8 @@ void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
         int one = wtype == QT_F32 ? 1 : 4;
         int rstep = j1 - j0 == 1 ? one : j1 - j0 == 2 || pairs ? 2 : 1, jstep = 4 / rstep;
         vd_tile_fn tl = tile, wide = wide_tile(wtype);
-        if (wide && j1 - j0 >= VD_WIDE_NX) rstep = VD_WIDE_NR, jstep = VD_WIDE_NX, tl = wide;
+        /* three activations already fill the registers (4 x 3, both chains) */
+        if (wide && j1 - j0 >= 3) rstep = VD_WIDE_NR, jstep = j1 - j0 == 3 ? 3 : VD_WIDE_NX, tl = wide;
         for (int64_t r = r0; r < r1; r += rstep) {
             int nr = r1 - r < rstep ? (int)(r1 - r) : rstep;
             const char *wr = (const char *)w + (size_t)r * wrs;
@@ -558,6 +559,28 @@ void vd_wsum_f32(float *o, const float *a, const float *const *rows, int64_t off
     vd_axpy_f32_fn axpy = vd_axpy_f32_get();
     memset(o, 0, sizeof(float) * (size_t)hd);
     for (int64_t p = 0; p < np; p++) axpy(o, a[p], rows[p] + off, hd);
+}
+
+void vd_dots_f32_mq(float *s, size_t ss, const float *q, size_t qs, int nq, const int64_t *np,
+                    const float *const *rows, int64_t off, int64_t hd) {
+    const vd_backend *b512 = vd_backend_avx512();
+    assert(nq >= 1 && nq <= VD_MQ);
+    if (vd_isa() >= VD_AVX512 && b512 && b512->dots_f32_mq) {
+        b512->dots_f32_mq(s, ss, q, qs, nq, np, rows, off, hd);
+        return;
+    }
+    for (int k = 0; k < nq; k++) vd_dots_f32(s + k * ss, q + k * qs, rows, off, np[k], hd);
+}
+
+void vd_wsum_f32_mq(float *o, size_t os, const float *a, size_t as, int nq, const int64_t *np,
+                    const float *const *rows, int64_t off, int64_t hd) {
+    const vd_backend *b512 = vd_backend_avx512();
+    assert(nq >= 1 && nq <= VD_MQ);
+    if (vd_isa() >= VD_AVX512 && b512 && b512->wsum_f32_mq) {
+        b512->wsum_f32_mq(o, os, a, as, nq, np, rows, off, hd);
+        return;
+    }
+    for (int k = 0; k < nq; k++) vd_wsum_f32(o + k * os, a + k * as, rows, off, np[k], hd);
 }
 
 void vd_exp_f32(float *x, int64_t n) {

@@ -157,6 +157,18 @@ vd_axpy_f32_fn vd_axpy_f32_get(void);
  * registers, in the same orders. */
 void vd_dots_f32(float *s, const float *q, const float *const *rows, int64_t off, int64_t np, int64_t hd);
 void vd_wsum_f32(float *o, const float *a, const float *const *rows, int64_t off, int64_t np, int64_t hd);
+/* The same for nq <= VD_MQ queries that share the cached rows (entries of
+ * one sequence in a prompt): query k is q + k * qs, reads rows [0, np[k]),
+ * writes its scores s[k * ss + p] for p < np[k] (vd_dots_f32_mq) and its
+ * output o + k * os from weights a + k * as (vd_wsum_f32_mq); each query's
+ * numbers are bitwise those of vd_dots_f32 / vd_wsum_f32 called for it
+ * alone. Each row, once loaded, serves every query (in a pp512 each query
+ * otherwise streamed the whole cache from L3 by itself). */
+#define VD_MQ 4
+void vd_dots_f32_mq(float *s, size_t ss, const float *q, size_t qs, int nq, const int64_t *np,
+                    const float *const *rows, int64_t off, int64_t hd);
+void vd_wsum_f32_mq(float *o, size_t os, const float *a, size_t as, int nq, const int64_t *np,
+                    const float *const *rows, int64_t off, int64_t hd);
 /* x[i] = exp(x[i]). The SIMD paths use their own exp (within 2 ulp of expf
  * on [-87, 88]; below -87 they give about 1e-38 where expf gives a tinier
  * number or 0), for every element: a value's result never depends on its
@@ -182,7 +194,7 @@ typedef void (*vd_tile_fn)(const void *w, size_t wstride, int nr, const void *x,
 /* Wide tiles: up to VD_WIDE_NR rows x VD_WIDE_NX activations (any smaller
  * shape too), for prompt batches; bitwise the back-end's 1x1 tile. */
 #define VD_WIDE_NR 4
-#define VD_WIDE_NX 3
+#define VD_WIDE_NX 4
 typedef struct vd_backend {
     vd_tile_fn tile[VD_NTYPES];
     vd_tile_fn wide[VD_NTYPES];
@@ -190,6 +202,10 @@ typedef struct vd_backend {
     void (*axpy_f32)(float *y, float a, const float *x, int64_t n);
     void (*dots_f32)(float *s, const float *q, const float *const *rows, int64_t off, int64_t np, int64_t hd);
     void (*wsum_f32)(float *o, const float *a, const float *const *rows, int64_t off, int64_t np, int64_t hd);
+    void (*dots_f32_mq)(float *s, size_t ss, const float *q, size_t qs, int nq, const int64_t *np,
+                        const float *const *rows, int64_t off, int64_t hd);
+    void (*wsum_f32_mq)(float *o, size_t os, const float *a, size_t as, int nq, const int64_t *np,
+                        const float *const *rows, int64_t off, int64_t hd);
     /* Q8_0 activation rounding, bit-identical to the portable one (the same
      * float operations; conversions round to nearest even as lrintf does). */
     void (*quant_q8_0)(const float *x, void *xq, int64_t nb);

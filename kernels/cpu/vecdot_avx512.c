@@ -42,6 +42,8 @@
         case 33: body(wc, ws, xc, xs, n, y, ldy, 4, 1); break;                         \
         case 34: body(wc, ws, xc, xs, n, y, ldy, 4, 2); break;                         \
         case 35: body(wc, ws, xc, xs, n, y, ldy, 4, 3); break;                         \
+        case 20: body(wc, ws, xc, xs, n, y, ldy, 2, 4); break;                         \
+        case 28: body(wc, ws, xc, xs, n, y, ldy, 3, 4); break;                         \
         default: /* not a tile shape: one dot at a time */                             \
             for (int r_ = 0; r_ < nr; r_++)                                            \
                 for (int j_ = 0; j_ < nx; j_++)                                        \
@@ -135,19 +137,80 @@ INLINE __m512 hsum16x16(const __m512 f[16]) {
             }                                                                          \
     }
 
+/* The 4 x 4 tile of the wide shapes, register-blocked: sixteen outputs,
+ * each with the two chains of the order above, run one chain after the
+ * other (chain 0: the 32-element steps' first halves, then the masked loop;
+ * chain 1: the second halves), so only sixteen accumulators are live: each
+ * 16-element step is 8 loads for 16 FMAs (the 4 x 3 tile with both chains
+ * live: 7 for 12). Each accumulator sees the FMAs of its chain in the same
+ * order as in the interleaved loop, then chain 0 + chain 1 and hsum16x16
+ * (the pairs of hsum16, sixteen outputs at once, instead of sixteen
+ * separate horizontal sums: a third of the instructions of a 288-long dot
+ * went to them). So every output is bitwise the 1 x 1 tile's. */
+#define FLOAT_TILE44(NAME, LD)                                                         \
+    INLINE void NAME(const char *w, size_t ws, const char *x, size_t xs, int64_t n,    \
+                     float *y, int64_t ldy) {                                          \
+        const __mmask16 all = 0xffff;                                                  \
+        const int64_t nmain = n / 32 * 32;                                             \
+        __m512 acc[16], f[16];                                                         \
+        for (int ch = 0; ch < 2; ch++) {                                               \
+            UNROLL for (int k = 0; k < 16; k++) acc[k] = _mm512_setzero_ps();          \
+            for (int64_t i = 16 * ch; i < nmain; i += 32) {                            \
+                __m512 wv[4];                                                          \
+                UNROLL for (int r = 0; r < 4; r++) wv[r] = LD(w + r * ws, i, all);     \
+                UNROLL for (int j = 0; j < 4; j++) {                                   \
+                    __m512 xv = LD(x + j * xs, i, all);                                \
+                    UNROLL for (int r = 0; r < 4; r++)                                 \
+                        acc[j * 4 + r] = _mm512_fmadd_ps(wv[r], xv, acc[j * 4 + r]);   \
+                }                                                                      \
+            }                                                                          \
+            for (int64_t i = nmain; ch == 0 && i < n; i += 16) {                       \
+                __mmask16 m = n - i >= 16 ? all : (__mmask16)((1u << (n - i)) - 1);    \
+                __m512 wv[4];                                                          \
+                UNROLL for (int r = 0; r < 4; r++) wv[r] = LD(w + r * ws, i, m);       \
+                UNROLL for (int j = 0; j < 4; j++) {                                   \
+                    __m512 xv = LD(x + j * xs, i, m);                                  \
+                    UNROLL for (int r = 0; r < 4; r++)                                 \
+                        acc[j * 4 + r] = _mm512_fmadd_ps(wv[r], xv, acc[j * 4 + r]);   \
+                }                                                                      \
+            }                                                                          \
+            if (ch == 0) { UNROLL for (int k = 0; k < 16; k++) f[k] = acc[k]; }        \
+            else { UNROLL for (int k = 0; k < 16; k++) f[k] = _mm512_add_ps(f[k], acc[k]); } \
+        }                                                                              \
+        __m512 v = hsum16x16(f);   /* lane 4j + r: row r, activation j */              \
+        _mm_storeu_ps(y, _mm512_castps512_ps128(v));                                   \
+        _mm_storeu_ps(y + ldy, _mm512_extractf32x4_ps(v, 1));                          \
+        _mm_storeu_ps(y + 2 * ldy, _mm512_extractf32x4_ps(v, 2));                      \
+        _mm_storeu_ps(y + 3 * ldy, _mm512_extractf32x4_ps(v, 3));                      \
+    }
+
 FLOAT_TILE(f32_tile, ld_f32)
 FLOAT_TILE(f16_tile, ld_f16)
 FLOAT_TILE(bf16_tile, ld_bf16)
+FLOAT_TILE44(f32_tile44, ld_f32)
+FLOAT_TILE44(f16_tile44, ld_f16)
+FLOAT_TILE44(bf16_tile44, ld_bf16)
 TILE_WRAP(tile_f32, f32_tile)
 TILE_WRAP(tile_f16, f16_tile)
 TILE_WRAP(tile_bf16, bf16_tile)
 
-/* The same functions serve as the wide tiles (.wide below) for prompt
- * batches: up to 4 rows x 3 activations, 24 accumulators + 4 weight vectors
- * + 1 activation in the 32 registers, so each 16-element step does 7 loads
- * for 12 FMAs (a 2x2 tile does 4 for 4, and is load-bound). Each output
- * keeps its own two chains of the order above, so a wide tile is bitwise a
- * 1x1 tile (tests/test_invariance.c). */
+/* The wide tiles: 4 x 4 register-blocked, the edges by the tiles above. */
+#define WIDE_WRAP(name, tile, tile44)                                                  \
+    static void name(const void *w, size_t ws, int nr, const void *x, size_t xs, int nx, \
+                     int64_t n, float *y, int64_t ldy) {                               \
+        if (nr == 4 && nx == 4) tile44(w, ws, x, xs, n, y, ldy);                       \
+        else tile(w, ws, nr, x, xs, nx, n, y, ldy);                                    \
+    }
+WIDE_WRAP(wide_f32, tile_f32, f32_tile44)
+WIDE_WRAP(wide_f16, tile_f16, f16_tile44)
+WIDE_WRAP(wide_bf16, tile_bf16, bf16_tile44)
+
+/* The wide tiles (.wide below) serve prompt batches: 4 rows x 4
+ * activations by FLOAT_TILE44, edges of up to 4 x 3 by the tiles above (24
+ * accumulators + 4 weight vectors + 1 activation in the 32 registers: 7
+ * loads for 12 FMAs, where a 2x2 tile does 4 for 4, and is load-bound).
+ * Each output keeps its own two chains of the order above, so a wide tile
+ * is bitwise a 1x1 tile (tests/test_invariance.c). */
 
 static float dot_f32(const float *a, const float *b, int64_t n) {
     float out;
@@ -224,13 +287,130 @@ static void wsum_f32(float *o, const float *a, const float *const *rows, int64_t
     }
 }
 
+/* vd_dots_f32_mq: NQ queries against each row, the row's chunks loaded once.
+ * Per (query, row) the chains of dots_f32: chunk c (16 elements at 16c) of
+ * the 32-element steps goes to chain c & 1, the chunks after them (the
+ * masked loop) to chain 0, then chain 0 + chain 1 and hsum16x16. The queries
+ * stay in registers: at most four chunks (hd <= 64) each. */
+INLINE void dots_mq_body(float *s, size_t ss, const float *q, size_t qs, const int64_t *np,
+                         const float *const *rows, int64_t off, int64_t hd, const int NQ) {
+    const int nc = (int)((hd + 15) / 16), nmain = (int)(hd / 32) * 2;
+    __mmask16 mk[4];
+    __m512 qv[VD_MQ][4];
+    int64_t npmax = 0;
+    UNROLL for (int c = 0; c < 4; c++) {
+        int64_t left = hd - 16 * c;
+        mk[c] = left >= 16 ? 0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+    }
+    UNROLL for (int k = 0; k < NQ; k++) {
+        UNROLL for (int c = 0; c < 4; c++) qv[k][c] = _mm512_maskz_loadu_ps(mk[c], q + k * qs + 16 * c);
+        if (np[k] > npmax) npmax = np[k];
+    }
+    for (int64_t p0 = 0; p0 < npmax; p0 += 16) {
+        int nk = npmax - p0 < 16 ? (int)(npmax - p0) : 16;
+        __m512 f[VD_MQ][16];
+        for (int i = 0; i < 16; i++) {
+            if (i >= nk) {
+                UNROLL for (int k = 0; k < NQ; k++) f[k][i] = _mm512_setzero_ps();
+                continue;
+            }
+            const float *r = rows[p0 + i] + off;
+            if (p0 + i + 16 < npmax) {
+                const char *nx = (const char *)(rows[p0 + i + 16] + off);
+                for (int64_t b = 0; b < hd * 4; b += 64) _mm_prefetch(nx + b, _MM_HINT_T0);
+            }
+            __m512 a0[VD_MQ], a1[VD_MQ];
+            UNROLL for (int k = 0; k < NQ; k++) a0[k] = a1[k] = _mm512_setzero_ps();
+            UNROLL for (int c = 0; c < 4; c++) {
+                if (c >= nc) break;
+                __m512 kv = _mm512_maskz_loadu_ps(mk[c], r + 16 * c);
+                if (c < nmain && (c & 1)) {
+                    UNROLL for (int k = 0; k < NQ; k++) a1[k] = _mm512_fmadd_ps(kv, qv[k][c], a1[k]);
+                } else {
+                    UNROLL for (int k = 0; k < NQ; k++) a0[k] = _mm512_fmadd_ps(kv, qv[k][c], a0[k]);
+                }
+            }
+            UNROLL for (int k = 0; k < NQ; k++) f[k][i] = _mm512_add_ps(a0[k], a1[k]);
+        }
+        UNROLL for (int k = 0; k < NQ; k++) {
+            int64_t left = np[k] - p0;
+            if (left <= 0) continue;
+            __mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+            _mm512_mask_storeu_ps(s + k * ss + p0, m, hsum16x16(f[k]));
+        }
+    }
+}
+
+static void dots_f32_mq(float *s, size_t ss, const float *q, size_t qs, int nq, const int64_t *np,
+                        const float *const *rows, int64_t off, int64_t hd) {
+    switch (hd <= 64 ? nq : 1) {
+    case 2: dots_mq_body(s, ss, q, qs, np, rows, off, hd, 2); return;
+    case 3: dots_mq_body(s, ss, q, qs, np, rows, off, hd, 3); return;
+    case 4: dots_mq_body(s, ss, q, qs, np, rows, off, hd, 4); return;
+    default:   /* one query, or longer heads than the registers hold */
+        for (int k = 0; k < nq; k++) dots_f32(s + k * ss, q + k * qs, rows, off, np[k], hd);
+    }
+}
+
+/* vd_wsum_f32_mq: wsum_f32 for NQ queries, each row slice loaded once; per
+ * query and element the FMA chain over p in order, the positions past the
+ * shortest query's continuing each longer query's own chain. */
+INLINE void wsum_mq_body(float *o, size_t os, const float *a, size_t as, const int64_t *np,
+                         const float *const *rows, int64_t off, int64_t hd, const int NQ) {
+    int64_t npmin = np[0];
+    UNROLL for (int k = 1; k < NQ; k++) npmin = np[k] < npmin ? np[k] : npmin;
+    for (int64_t i = 0; i < hd; i += 64) {
+        __mmask16 m[4];
+        __m512 acc[VD_MQ][4];
+        UNROLL for (int c = 0; c < 4; c++) {
+            int64_t e = i + 16 * c, left = hd - e;
+            m[c] = left >= 16 ? 0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+            UNROLL for (int k = 0; k < NQ; k++) acc[k][c] = _mm512_setzero_ps();
+        }
+        int64_t span = (hd - i < 64 ? hd - i : 64) * 4;
+        for (int64_t p = 0; p < npmin; p++) {
+            const float *r = rows[p] + off + i;
+            if (p + 16 < npmin)
+                for (int64_t b = 0; b < span; b += 64) _mm_prefetch((const char *)(rows[p + 16] + off + i) + b, _MM_HINT_T0);
+            __m512 v[4];
+            UNROLL for (int c = 0; c < 4; c++) v[c] = _mm512_maskz_loadu_ps(m[c], r + 16 * c);
+            UNROLL for (int k = 0; k < NQ; k++) {
+                __m512 va = _mm512_set1_ps(a[k * as + p]);
+                UNROLL for (int c = 0; c < 4; c++) acc[k][c] = _mm512_fmadd_ps(va, v[c], acc[k][c]);
+            }
+        }
+        UNROLL for (int k = 0; k < NQ; k++) {
+            for (int64_t p = npmin; p < np[k]; p++) {
+                const float *r = rows[p] + off + i;
+                __m512 va = _mm512_set1_ps(a[k * as + p]);
+                UNROLL for (int c = 0; c < 4; c++)
+                    acc[k][c] = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m[c], r + 16 * c), acc[k][c]);
+            }
+            UNROLL for (int c = 0; c < 4; c++) _mm512_mask_storeu_ps(o + k * os + i + 16 * c, m[c], acc[k][c]);
+        }
+    }
+}
+
+static void wsum_f32_mq(float *o, size_t os, const float *a, size_t as, int nq, const int64_t *np,
+                        const float *const *rows, int64_t off, int64_t hd) {
+    switch (nq) {
+    case 2: wsum_mq_body(o, os, a, as, np, rows, off, hd, 2); return;
+    case 3: wsum_mq_body(o, os, a, as, np, rows, off, hd, 3); return;
+    case 4: wsum_mq_body(o, os, a, as, np, rows, off, hd, 4); return;
+    default:
+        for (int k = 0; k < nq; k++) wsum_f32(o + k * os, a + k * as, rows, off, np[k], hd);
+    }
+}
+
 static const vd_backend avx512 = {
     .tile = { [QT_F32] = tile_f32, [QT_F16] = tile_f16, [QT_BF16] = tile_bf16 },
-    .wide = { [QT_F32] = tile_f32, [QT_F16] = tile_f16, [QT_BF16] = tile_bf16 },
+    .wide = { [QT_F32] = wide_f32, [QT_F16] = wide_f16, [QT_BF16] = wide_bf16 },
     .dot_f32 = dot_f32,
     .axpy_f32 = axpy_f32,
     .dots_f32 = dots_f32,
     .wsum_f32 = wsum_f32,
+    .dots_f32_mq = dots_f32_mq,
+    .wsum_f32_mq = wsum_f32_mq,
 };
 
 const vd_backend *vd_backend_avx512(void) { return &avx512; }

@@ -50,6 +50,11 @@ function B.probe_suffix(model, probe, chat)
   return model:tokenize("\nQ: " .. probe .. "\nA:", { bos = false, context = false }), " No"
 end
 
+-- KV cells a scorer takes from the candidates' model beyond the candidate
+-- itself (B.run's up-front check): the probe's fork holds the probe turn and
+-- the target. Keyed by the scorer function; scorers not listed take none.
+B.scorer_cells = setmetatable({}, { __mode = "k" })
+
 function B.scorers.probe(model, o)
   o = o or {}
   local chat = o.chat
@@ -59,7 +64,7 @@ function B.scorers.probe(model, o)
   if type(target) ~= "string" or target == "" then error("probe target is empty", 0) end
   local ttoks = model:tokenize(target, { bos = false, context = false })
   if #ttoks == 0 then error("probe target '" .. target .. "' has no tokens", 0) end
-  return function(c)
+  local fn = function(c)
     local f = assert(c.seq:fork())
     f:append(suffix)
     local r, err = f:score(ttoks)
@@ -69,7 +74,9 @@ function B.scorers.probe(model, o)
     -- token, and its last evaluated token once more (seq:score's result.evaluated)
     if c.acct then c.acct.probe_tokens, c.acct.probes = c.acct.probe_tokens + r.evaluated, c.acct.probes + 1 end
     return math.exp(r.logprob)
-  end, { suffix = suffix, target = ttoks }
+  end
+  B.scorer_cells[fn] = #suffix + #ttoks
+  return fn, { suffix = suffix, target = ttoks }
 end
 
 -- Mean or sum of the model's log-probabilities of the tokens taken.
@@ -178,6 +185,42 @@ function B.check(o)
   if math.type(o.max_tokens) ~= "integer" or o.max_tokens < 1 then error("--max-tokens must be an integer >= 1", 0) end
 end
 
+-- The most candidates generated at once: plain, all n; adaptive, the
+-- largest of the rounds 1, 2, 4, ... (the last takes what is left of n).
+function B.largest_round(n, plain)
+  if plain then return n end
+  local drawn, size, most = 0, 1, 0
+  while drawn < n do
+    local k = math.min(size, n - drawn)
+    most, drawn, size = math.max(most, k), drawn + k, size * 2
+  end
+  return most
+end
+
+-- Up front, before any work: the KV cells and sequences the largest round
+-- could need (its candidates all running to max_tokens, beside the prompt
+-- they share, and the scorer's fork) against what the model has free, so a
+-- budget the cache cannot hold fails at once with the numbers, not in a
+-- late round after the earlier ones' work.
+function B.check_fits(model, n_prompt, o)
+  local k = B.largest_round(o.n, o.plain)
+  local extra = math.max(B.scorer_cells[o.scorer] or 0, o.prune_scorer and B.scorer_cells[o.prune_scorer] or 0)
+  local need = n_prompt + k * o.max_tokens + extra
+  local kv = model:kv()
+  local what = o.plain and fmt("plain best-of-%d draws all %d at once", o.n, o.n)
+    or fmt("adaptive best-of-%d draws up to %d at once (rounds 1, 2, 4, ...)", o.n, k)
+  if need > kv.free then
+    error(fmt("the KV cache cannot hold this budget: %s; the prompt (%d tokens) + %d candidates x --max-tokens %d%s"
+      .. " = %d cells, but the model has %d free of %d: lower --n or --max-tokens (or give the model more context)",
+      what, n_prompt, k, o.max_tokens, extra > 0 and fmt(" + the probe's %d", extra) or "", need, kv.free, kv.cells), 0)
+  end
+  -- the prompt's sequence, the candidates, one scorer fork
+  if k + 2 > kv.seq_free then
+    error(fmt("too many sequences at once: %s, with the prompt and the probe %d sequences, but the model has %d free:"
+      .. " lower --n", what, k + 2, kv.seq_free), 0)
+  end
+end
+
 -- ---- the search ------------------------------------------------------------
 
 local function new_acct() return { tokens = 0, probe_tokens = 0, probes = 0, steps = 0, evaluated = 0, wall = 0 } end
@@ -196,6 +239,7 @@ local function new_acct() return { tokens = 0, probe_tokens = 0, probes = 0, ste
 -- pruned_at, score, done and probe_tokens (what scoring it cost).
 function B.run(model, ptoks, o)
   B.check(o)
+  B.check_fits(model, #ptoks, o)
   local t_start = lab.now()
   local acct = new_acct()
   local on_event = o.on_event or function() end

@@ -40,6 +40,8 @@ R.DEFAULTS = {
   format = "full",    -- prompt format: full (rules, worked examples) | question (a model trained on
                       -- the task's worked solutions: "Question: ...", T.training_pair)
   keep_paths = false, -- keep each node's tokens (node.path_tokens), for the workbench's loom key
+  dedup = true,       -- siblings with the same step text are one node (the first; node.dups counts
+                      -- the others): a beam of identical samples explores nothing
 }
 
 local VOTE = { sure = 1, likely = 0.5, impossible = 0 }
@@ -232,6 +234,15 @@ local function tot(lm, T, inst, method, cfg, on_event)
   local o = {
     root = { state = T.start(inst), h = root, text = "" },
     propose = propose, evaluate = evaluate, stop = stop, propose_many = propose_many,
+    -- the step text after trimming (child()): the same text from the same
+    -- parent is the same state (the first sample's tokens and value kept)
+    key = cfg.dedup and function(p) return p.text end or nil,
+    drop = function(p, twin)
+      if p.h then lm:close(p.h); p.h = nil end
+      -- the kept sibling carries a duplicate's sampled tokens, so the nodes'
+      -- tokens still add up to the instance's
+      if twin then twin.dup_tokens = (twin.dup_tokens or 0) + (p.gen_tokens or 0) end
+    end,
     b = cfg.b, depth = cfg.depth, threshold = cfg.threshold, budget = cfg.budget,
     on_event = function(kind, node, tree)
       -- a node's sequence is needed only until it has children or is cut

@@ -14,7 +14,11 @@
 --
 -- Every node is evaluated exactly once, when it is created (the root is
 -- not); BFS values a whole level in one evaluate call. tree.stats counts: nodes (created, root excluded), expanded,
--- pruned, dead, propose_calls, evaluate_calls, backtracks.
+-- pruned, dead, propose_calls, evaluate_calls, backtracks, duplicates.
+--
+-- Optional in every search: key(payload) -> string or nil (siblings with
+-- the same key are one node: the first; see make_kids) and drop(payload,
+-- twin) (called for each payload not made a node).
 --
 -- Statuses: "open" (made, not expanded), "expanded", "pruned" (cut by the
 -- beam or the threshold, or never reached inside the budget), "dead" (the
@@ -31,7 +35,8 @@ function S.tree(root_payload)
   for k, v in pairs(root_payload or {}) do if root[k] == nil then root[k] = v end end
   return {
     root = root, nodes = { [0] = root }, n = 0, cost = {},
-    stats = { nodes = 0, expanded = 0, pruned = 0, dead = 0, propose_calls = 0, evaluate_calls = 0, backtracks = 0 },
+    stats = { nodes = 0, expanded = 0, pruned = 0, dead = 0, propose_calls = 0, evaluate_calls = 0, backtracks = 0,
+              duplicates = 0 },
   }
 end
 
@@ -46,19 +51,39 @@ local function set_status(o, tree, node, status)
 end
 
 -- Children of node from payloads (at most `limit`), created, not valued.
+-- With o.key, a payload whose key (o.key(payload), nil: none) equals an
+-- earlier sibling's is not made a node: two samples of the same step text
+-- are one state, and a second node would only take a place in the beam or
+-- a share of the budget. The kept sibling counts it (kid.dups, extra
+-- copies); tree.stats.duplicates counts all. Payloads not made (duplicates,
+-- past the limit) go to o.drop(payload, twin) (twin: the kept sibling, nil
+-- past the limit), so the caller can free what they hold. A duplicate's
+-- cost is counted (it was made, then found equal); a payload past the limit
+-- costs nothing, as before (the budget counts the nodes made).
 local function make_kids(o, tree, node, payloads, limit)
   set_status(o, tree, node, "expanded")
-  local kids = {}
-  for i, p in ipairs(payloads or {}) do
-    if limit and i > limit then break end
-    tree.n = tree.n + 1
-    local kid = { id = tree.n, parent = node.id, depth = node.depth + 1, children = {}, status = "open" }
-    for k, v in pairs(p) do if kid[k] == nil then kid[k] = v end end
-    add_cost(tree.cost, p.cost)
-    tree.nodes[kid.id] = kid
-    node.children[#node.children + 1] = kid.id
-    kids[#kids + 1] = kid
-    tree.stats.nodes = tree.stats.nodes + 1
+  local kids, seen = {}, {}
+  for _, p in ipairs(payloads or {}) do
+    local key = o.key and o.key(p)
+    local twin = key ~= nil and seen[key]
+    if twin or (limit and #kids >= limit) then
+      if twin then
+        twin.dups = (twin.dups or 0) + 1
+        tree.stats.duplicates = tree.stats.duplicates + 1
+        add_cost(tree.cost, p.cost)
+      end
+      if o.drop then o.drop(p, twin or nil) end
+    else
+      tree.n = tree.n + 1
+      local kid = { id = tree.n, parent = node.id, depth = node.depth + 1, children = {}, status = "open" }
+      for k, v in pairs(p) do if kid[k] == nil then kid[k] = v end end
+      add_cost(tree.cost, p.cost)
+      tree.nodes[kid.id] = kid
+      node.children[#node.children + 1] = kid.id
+      kids[#kids + 1] = kid
+      tree.stats.nodes = tree.stats.nodes + 1
+      if key ~= nil then seen[key] = kid end
+    end
   end
   return kids
 end

@@ -160,7 +160,7 @@ end
 function V.plugin(ctx)
   local S = { sel = 1, models = {} }
   local function usage()
-    return "usage: :tree model=M [task=numpath] [method=tot-bfs] [seed=1] [difficulty=1] [k= b= gen= eval= votes= threshold= budget= depth= temp= shots= format=]"
+    return "usage: :tree model=M [task=numpath] [method=tot-bfs] [seed=1] [difficulty=1] [k= b= gen= eval= votes= threshold= budget= depth= temp= shots= format= keep-duplicates=1]"
   end
   local function command(args)
     local kv, rest = ctx.E.parse_words(args)
@@ -173,6 +173,11 @@ function V.plugin(ctx)
         local x = tonumber(v)
         if not x or (s[2] == "integer" and math.type(x) ~= "integer") then error(fmt("%s=%s is not a number", s[1], v), 0) end
         v = x
+      end
+      if v ~= nil and s[2] == "flag" then   -- keep-duplicates=1
+        local b = ({ ["1"] = true, ["true"] = true, yes = true, ["0"] = false, ["false"] = false, no = false })[v]
+        if b == nil then error(fmt("%s=%s: give 1 or 0", s[1], v), 0) end
+        v = b
       end
       if v == nil then v = s.default end
       o[s[1]] = v

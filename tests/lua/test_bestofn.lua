@@ -190,6 +190,43 @@ test("bad settings and bad scorers: clear errors, no candidate left open", funct
   check.eq(ok.drawn, 2, "runs after failures")
 end)
 
+test("a budget the KV cache cannot hold fails up front, with the numbers", function()
+  local P = #ptoks
+  check.eq(B.largest_round(3, false), 2, "adaptive 3: rounds 1, 2")
+  check.eq(B.largest_round(64, false), 32, "adaptive 64: rounds 1, 2, 4, 8, 16, 32, 1")
+  check.eq(B.largest_round(7, false), 4, "adaptive 7: 1, 2, 4")
+  check.eq(B.largest_round(5, true), 5, "plain: all at once")
+  local base = { n = 3, max_tokens = 8, seed = 5, scorer = B.scorers.logprob("mean") }
+  -- exactly enough: the prompt + 2 candidates x 8 tokens
+  local fits = check.ok(lab.model.open(MODEL, { n_ctx = P + 16 }))
+  local r = B.run(fits, ptoks, base)
+  check.eq(r.drawn, 3, "a budget that fits runs")
+  -- one cell short: refused before any engine work
+  local short = check.ok(lab.model.open(MODEL, { n_ctx = P + 15 }))
+  local steps = short:kv().steps
+  check.raises(string.format("adaptive best%%-of%%-3 draws up to 2 at once .*the prompt %%(%d tokens%%) %%+ 2 candidates x "
+    .. "%%-%%-max%%-tokens 8 = %d cells, but the model has %d free of %d: lower %%-%%-n or %%-%%-max%%-tokens", P, P + 16,
+    P + 15, P + 15), B.run, short, ptoks, base)
+  check.eq(short:kv().steps, steps, "no engine step before the refusal")
+  check.eq(short:kv().seqs, 0, "no sequence left open")
+  -- plain draws all 3 at once; the probe's fork counts too
+  local pb = {}
+  for k, v in pairs(base) do pb[k] = v end
+  pb.plain = true
+  check.raises("plain best%-of%-3 draws all 3 at once", B.run, fits, ptoks, pb)
+  local probe, meta = B.scorers.probe(m, {})
+  local extra = #meta.suffix + #meta.target
+  check.eq(B.scorer_cells[probe], extra, "the probe scorer's cells")
+  pb.plain, pb.scorer = false, probe
+  check.raises(string.format("%%+ the probe's %d = %d cells", extra, P + 16 + extra), B.run, fits, ptoks, pb)
+  local roomy = check.ok(lab.model.open(MODEL, { n_ctx = P + 16 + extra }))
+  pb.scorer = B.scorers.probe(roomy, {})
+  check.eq(B.run(roomy, ptoks, pb).drawn, 3, "with the probe's cells it runs")
+  -- sequences: 2 candidates + the prompt + the probe's fork
+  local few = check.ok(lab.model.open(MODEL, { n_seq_max = 3 }))
+  check.raises("too many sequences at once: .* 4 sequences, but the model has 3 free", B.run, few, ptoks, base)
+end)
+
 -- ---- the evaluation mode (plugins/lib/bestofn_eval.lua, --task) ----
 
 local EV = check.ok(lab.require("bestofn_eval"))

@@ -21,6 +21,17 @@ test("json errors", function()
   cyc.self = cyc
   check.raises("nesting deeper", lab.json.encode, cyc)
   check.raises("mixes array and object", lab.json.encode, { 1, 2, x = 3 })
+  -- a key twice in one object: an error naming the key and both places,
+  -- nested too; {duplicates = "last"} keeps the last
+  check.fails('JSON: line 1 col 10: duplicate key "a" in an object %(first at line 1 col 2%)',
+    lab.json.decode('{"a": 1, "a": 2}'))
+  check.fails('JSON: line 3 col 3: duplicate key "k" in an object %(first at line 2 col 12%)',
+    lab.json.decode('{"x": [1,\n  {"y": 0, "k": true,\n  "k": false}]}'))
+  check.eq(check.ok(lab.json.decode('{"a": 1, "a": 2}', { duplicates = "last" })).a, 2)
+  check.eq(check.ok(lab.json.decode('{"a": 1, "b": {"a": 2}}')).b.a, 2, "the same key in two objects is fine")
+  check.fails('duplicate key "a"', lab.json.decode('{"a": 1, "a": 2}', { duplicates = "error" }))
+  check.raises("unknown option 'dup'", lab.json.decode, "{}", { dup = "last" })
+  check.raises('duplicates must be "error"', lab.json.decode, "{}", { duplicates = "first" })
 end)
 
 test("fs write, append, read, list, exists, mkdir, remove", function()

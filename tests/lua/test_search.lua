@@ -216,6 +216,16 @@ test("sampler misuse: masked rows, ids beyond the vocabulary", function()
   local s = lab.sampler{}
   s:pick(l)
   check.raises("token id 512 out of range", s.accept, s, 512)
+  -- with the model given, at once: the bias when the sampler is made, accept before any pick
+  check.raises("bad sampler option 'bias' %(token id 600 out of range %[0, 512%) of the model's vocabulary%)",
+    lab.sampler, { model = m, bias = { [3] = 1, [600] = 1 } })
+  local sm = lab.sampler{ model = m, bias = { [511] = 1 } }
+  check.raises("token id 512 out of range %[0, 512%)", sm.accept, sm, 512)
+  sm:accept(511)
+  check.ok(sm:pick(l) >= 0)
+  check.raises("bad sampler option 'model' %(an open Model expected, got string%)", lab.sampler, { model = "m" })
+  local c = sm:clone{ seed = 3 }
+  check.raises("token id 512 out of range", c.accept, c, 512)
 end)
 
 test("text appended in context has no dummy-prefix space", function()
@@ -533,6 +543,162 @@ test("jobs of different kinds (eval, seq:score, lab.score) share engine steps an
   for i = 1, 3 do base[i]:close() end
 end)
 
+-- The bytes of a Logits row (memcmp in Lua).
+local function row_bytes(l)
+  local t = {}
+  for id = 0, #l - 1 do t[#t + 1] = string.pack("<f", l:get(id)) end
+  return table.concat(t)
+end
+
+-- three seq:score of 6-token continuations, a lab.score of 13 entries and
+-- an evaluation of every position of a 21-token text: 18 + 13 + 21
+-- entries; with n_batch = 8 one job alone is up to 3 steps and together
+-- they are cut wherever a step is full, inside jobs too
+local LONG = "Once upon a time, there was a little girl named Lily. She liked to play"
+local function split_work(m, base, kind)
+  if kind <= 3 then
+    return assert(base[kind]:score(({ " there was a dog", " went to the park", " sat on the mat" })[kind], { top = 3 }))
+  elseif kind == 4 then
+    return assert(lab.score(m, "The cat sat", " on the mat and looked at the big red ball"))
+  end
+  local s = base[4]          -- made before the task: making a sequence waits for the model's queued jobs
+  local rows = assert(s:eval{ all = true })
+  local out = { n = #rows, evaluated = #rows }
+  for i, r in ipairs(rows) do out[i] = row_bytes(r) end
+  s:close()
+  return out
+end
+
+local function same_split(a, b, what)
+  local bits = function(x) return string.pack("<d", x) end
+  check.eq(b.evaluated, a.evaluated, what .. " entries")
+  if a.n and a[1] then
+    for i = 1, a.n do check.ok(b[i] == a[i], what .. ": row " .. i .. " is bit for bit the row alone") end
+    return
+  end
+  check.eq(#b.logprobs, #a.logprobs, what)
+  for j = 1, #a.logprobs do check.eq(bits(b.logprobs[j]), bits(a.logprobs[j]), what .. " token " .. j) end
+  check.eq(bits(b.logprob), bits(a.logprob), what .. " sum")
+  for j = 1, #(a.top or {}) do
+    for r = 1, #a.top[j] do
+      check.eq(b.top[j][r].id, a.top[j][r].id, what .. " top id")
+      check.eq(bits(b.top[j][r].logprob), bits(a.top[j][r].logprob), what .. " top logprob")
+    end
+  end
+end
+
+test("jobs that do not fit one batch are split across consecutive steps, each job's rows bit for bit as alone", function()
+  local NB = 8
+  local m = lab.model.open(MODEL, { n_batch = NB })
+  local base = {}
+  for i = 1, 3 do base[i] = m:seq(PROMPTS[i]); base[i]:eval() end
+  local alone, entries = {}, 0
+  local s0 = m:kv().steps
+  for k = 1, 5 do
+    base[4] = m:seq(LONG)
+    alone[k] = split_work(m, base, k)
+    entries = entries + alone[k].evaluated
+  end
+  check.ok(alone[5].n > NB, "the evaluation alone is larger than a batch")
+  local steps_alone = m:kv().steps - s0
+  base[4] = m:seq(LONG)
+  collectgarbage(); collectgarbage()
+  s0 = m:kv().steps
+  local tasks = {}
+  for k = 1, 5 do tasks[k] = lab.spawn(split_work, m, base, k) end
+  for k = 1, 5 do
+    local ok, r = lab.await(tasks[k])
+    check.ok(ok, r)
+    same_split(alone[k], r, "job " .. k)
+  end
+  local steps = m:kv().steps - s0
+  -- all entries end to end, n_batch per step (jobs alone: one step per job at least)
+  check.eq(steps, (entries + NB - 1) // NB, string.format("%d entries in %d steps of %d (alone: %d)", entries, steps, NB, steps_alone))
+  check.ok(steps < steps_alone, "fewer steps than alone")
+  -- a shared step that fails (the cache cannot hold all of them at once)
+  -- leaves the jobs it did not finish to run alone, resuming where they
+  -- stopped: the same rows, and the evaluation's tokens appended once
+  local used0 = m:kv().used
+  -- 44 free cells: the steps fail at entries 40-47 (the evaluation, 32-59,
+  -- has 8 tokens appended
+  -- and resumes alone), alone the largest job needs 28
+  local small = lab.model.open(MODEL, { n_batch = NB, n_ctx = used0 + 44 })
+  local sbase = {}
+  for i = 1, 3 do sbase[i] = small:seq(PROMPTS[i]); sbase[i]:eval() end
+  sbase[4] = small:seq(LONG)
+  collectgarbage(); collectgarbage()
+  s0 = small:kv().steps
+  for k = 1, 5 do tasks[k] = lab.spawn(split_work, small, sbase, k) end
+  for k = 1, 5 do
+    local ok, r = lab.await(tasks[k])
+    check.ok(ok, r)
+    same_split(alone[k], r, "after a failed step, job " .. k)
+  end
+  check.ok(small:kv().steps - s0 > (entries + NB - 1) // NB, "a step failed and the jobs it held ran alone")
+  check.eq(small:kv().used, used0, "the forks and sequences are gone, nothing appended twice")
+  for i = 1, 3 do base[i]:close(); sbase[i]:close() end
+end)
+
+test("jobs of two models pending together run in one worker cycle: one step per model", function()
+  local m1 = lab.model.open(MODEL)
+  local m2 = check.ok(lab.model.open(WS .. "/models/s260-q8_0.gguf"))
+  local ms, seqs = { m1, m2, m1, m2 }, {}
+  local function gen(i) return lab.generate(seqs[i], { max_tokens = 8, sampler = lab.sampler{ seed = i, temp = 1 } }) end
+  local alone = {}
+  for i = 1, 4 do seqs[i] = ms[i]:seq(PROMPTS[i]); alone[i] = gen(i); seqs[i]:close() end
+  -- the sequences are made before the tasks start, and no garbage is left
+  -- to collect: making or collecting one waits for its model's queued
+  -- jobs, which then run without waiting for the other tasks' jobs
+  for i = 1, 4 do seqs[i] = ms[i]:seq(PROMPTS[i]) end
+  collectgarbage(); collectgarbage()
+  local a1, a2 = m1:kv().steps, m2:kv().steps
+  local tasks = {}
+  for i = 1, 4 do tasks[i] = lab.spawn(gen, i) end   -- queued m1, m2, m1, m2 every step
+  for i = 1, 4 do
+    local ok, r = lab.await(tasks[i])
+    check.ok(ok, r)
+    check.same_list(r.tokens, alone[i].tokens, "agent " .. i)
+    for j = 1, #r.logprobs do check.eq(string.pack("<d", r.logprobs[j]), string.pack("<d", alone[i].logprobs[j]), "agent " .. i .. " logprob " .. j) end
+  end
+  check.eq(m1:kv().steps - a1, 8, "two agents of model 1 x 8 tokens: 8 steps (alone: 16)")
+  check.eq(m2:kv().steps - a2, 8, "two agents of model 2 x 8 tokens: 8 steps (alone: 16)")
+  for i = 1, 4 do seqs[i]:close() end
+  -- jobs that span both models (lab.score_batch, lab.eval_batch over a
+  -- sequence of each) with single-model ones: one step per model
+  local s1, s2 = m1:seq(PROMPTS[1]), m2:seq(PROMPTS[2])
+  s1:eval(); s2:eval()
+  local e1, e2 = m1:seq(PROMPTS[3]), m2:seq(PROMPTS[4])
+  local function work(k)
+    if k == 1 then return assert(lab.score_batch({ { s1, " there was a dog" }, { s2, " went to the park" } }, { top = 2 })) end
+    if k == 2 then return assert(lab.eval_batch({ e1, e2 }, { top = 2 })) end
+    if k == 3 then return { assert(s1:score(" sat on the mat")) } end
+    return { assert(lab.score(m2, "The cat", " sat on the mat")) }
+  end
+  local want = {}
+  for k = 1, 4 do want[k] = work(k) end
+  e1:close(); e2:close()
+  e1, e2 = m1:seq(PROMPTS[3]), m2:seq(PROMPTS[4])
+  collectgarbage(); collectgarbage()
+  a1, a2 = m1:kv().steps, m2:kv().steps
+  for k = 1, 4 do tasks[k] = lab.spawn(work, k) end
+  for k = 1, 4 do
+    local ok, r = lab.await(tasks[k])
+    check.ok(ok, r)
+    for i = 1, #want[k] do
+      local a, b = want[k][i], r[i]
+      if a.logprobs and a.logprob then
+        same_split(a, b, "job " .. k .. " item " .. i)
+      else
+        check.eq(b.top[1].id, a.top[1].id)
+        check.eq(string.pack("<d", b.top[2].logprob), string.pack("<d", a.top[2].logprob), "job " .. k .. " row " .. i)
+      end
+    end
+  end
+  check.eq(m1:kv().steps - a1, 1, "model 1: one step for four jobs")
+  check.eq(m2:kv().steps - a2, 1, "model 2: one step for four jobs")
+  s1:close(); s2:close(); e1:close(); e2:close()
+end)
+
 test("seq:save / model:load: the same state, bit for bit; other weights refused", function()
   local m = lab.model.open(MODEL)
   local s = m:seq("Once upon a time")
@@ -649,7 +815,7 @@ test("seq:save / model:load: the same state, bit for bit; other weights refused"
 end)
 
 test("seq:save streams the cells from C: a long state costs the Lua heap nothing", function()
-  local m = lab.model.open(MODEL, { n_ctx = 1024 })
+  local m = lab.model.open(MODEL, { n_ctx = 2048 })
   local toks = {}
   for i = 1, 900 do toks[i] = 1 + (i * 37) % 500 end
   local s = m:seq(toks)
@@ -668,6 +834,28 @@ test("seq:save streams the cells from C: a long state costs the Lua heap nothing
   local t = check.ok(m:load("long_state"))
   check.ok((collectgarbage("count") - kb0) * 1024 < d.cells_bytes / 10, "the load too")
   check.eq(t:kv().cells, 900)
+  -- the cells went through chunks of 64 KiB (many per layer here): the
+  -- state loaded is bit for bit the saved one, so the next row is too
+  check.ok(d.cells_bytes / d.n_layers > 3 * 65536, "four chunks per layer (" .. d.cells_bytes .. " bytes, " .. d.n_layers .. " layers)")
+  local a, b = s:append(42):eval(), t:append(42):eval()
+  check.ok(row_bytes(a) == row_bytes(b), "the row after the streamed state is bit for bit the original's")
+  t:close()
+  -- damage in the last chunk, long after the first chunks went into the
+  -- cells: the checksum fails at the end and the cells are given back
+  local cells = check.ok(lab.fs.read("kv/long_state.kv"))
+  local used, seqs = m:kv().used, m:kv().seqs
+  local at = #cells - 10
+  check.ok(lab.fs.write("kv/long_state.kv", cells:sub(1, at - 1) .. string.char((cells:byte(at) + 1) % 256) .. cells:sub(at + 1)))
+  check.fails("^kv/long_state.kv: the cells' SHA%-256 is %x+, the save recorded " .. d.cells_sha256 .. " %(the file is damaged%)",
+    m:load("long_state"))
+  check.eq(m:kv().used, used, "a damaged file leaves no cells taken")
+  check.eq(m:kv().seqs, seqs, "nor a sequence")
+  check.ok(lab.fs.write("kv/long_state.kv", cells:sub(1, 70000)))
+  check.fails("^kv/long_state.kv: 70000 bytes, the save wrote " .. #cells .. " %(the file was cut short or changed%)",
+    m:load("long_state"))
+  check.eq(m:kv().used, used, "a cut file neither")
+  check.ok(lab.fs.write("kv/long_state.kv", cells))
+  check.ok(m:load("long_state")):close()
   lab.fs.remove("kv/long_state.json")
   lab.fs.remove("kv/long_state.kv")
 end)

@@ -398,6 +398,78 @@ test("best-first respects its node budget", function()
   check.ok(S.dfs(o2).stats.nodes <= 5, "DFS with a budget")
 end)
 
+-- A hand-made space where the model-valued beam meets duplicates: the root's
+-- samples are "a" three times (valued 0.9: a dead end) and "b" once (0.5:
+-- leads to the goal). "c" is proposed by both a and b (a state per parent).
+local function dup_space(with_key)
+  local KIDS = { [""] = { "a", "a", "a", "b" }, a = { "c", "x" }, b = { "c", "goal" } }
+  local VAL = { a = 0.9, b = 0.5, c = 0.4, x = 0.1, goal = 0.2 }
+  local dropped = {}
+  local o = {
+    b = 2, depth = 4,
+    propose = function(node)
+      local out = {}
+      for i, t in ipairs(KIDS[node.text or ""] or {}) do out[i] = { text = t, cost = { tokens = 1 }, n = i } end
+      return out
+    end,
+    evaluate = function(nodes)
+      local v = {}
+      for i, n in ipairs(nodes) do v[i] = VAL[n.text] end
+      return v
+    end,
+    stop = function(node)
+      if node.text == "goal" then return "solution" end
+      if node.text == "x" or node.text == "c" then return "dead" end
+    end,
+    drop = function(p, twin) dropped[#dropped + 1] = { p = p, twin = twin } end,
+  }
+  if with_key then o.key = function(p) return p.text end end
+  o.root = { text = "" }
+  return o, dropped
+end
+
+test("duplicate children: one node per distinct step of a parent, the beam keeps distinct states", function()
+  -- without a key the beam holds two copies of "a" and loses "b"
+  local o0, d0 = dup_space(false)
+  local r0 = S.bfs(o0)
+  check.ok(not r0.solution, "duplicates fill the beam: no solution")
+  check.eq(r0.stats.duplicates, 0, "no key, no duplicates counted")
+  check.eq(#d0, 0, "nothing dropped")
+  local o, dropped = dup_space(true)
+  local r = S.bfs(o)
+  check.ok(r.solution and r.solution.text == "goal", "with the key the beam reaches the goal through b")
+  check.eq(r.stats.duplicates, 2, "two duplicates of a")
+  local root = r.tree.root
+  check.eq(#root.children, 2, "the root has two children")
+  local a = r.tree.nodes[root.children[1]]
+  check.eq(a.text, "a", "the first sample kept")
+  check.eq(a.n, 1, "the first payload is the node")
+  check.eq(a.dups, 2, "the kept node counts its copies")
+  check.eq(#dropped, 2, "drop called for each duplicate")
+  for _, d in ipairs(dropped) do
+    check.eq(d.p.text, "a", "a duplicate dropped")
+    check.ok(d.twin == a, "drop gets the kept sibling")
+  end
+  check.eq(r.cost.tokens, 4 + 4, "every payload's cost counted, dropped ones too")
+  -- "c" from a and "c" from b are different states: both made
+  local cs = 0
+  for id = 1, r.tree.n do if r.tree.nodes[id].text == "c" then cs = cs + 1 end end
+  check.eq(cs, 2, "the same text under two parents is two nodes")
+  -- DFS and best-first too; past a budget, drop gets no twin
+  local od = dup_space(true)
+  od.threshold = 0
+  local rd = S.dfs(od)
+  check.eq(#rd.tree.root.children, 2, "DFS: the root has two children")
+  check.ok(rd.solution and rd.solution.text == "goal", "DFS finds the goal")
+  local ob, db = dup_space(true)
+  ob.budget = 1
+  local rb = S.best_first(ob)
+  check.eq(rb.stats.nodes, 1, "best-first: one node in the budget")
+  check.eq(rb.stats.duplicates, 2, "two duplicates")
+  check.eq(#db, 3, "two duplicates and b past the budget dropped")
+  check.ok(db[3].p.text == "b" and db[3].twin == nil, "past the budget: no twin")
+end)
+
 test("search options are checked", function()
   check.raises("propose must be a function", S.bfs, { evaluate = print, stop = print })
   check.raises("beam width", S.bfs, { propose = print, evaluate = print, stop = print, b = 0 })

@@ -85,7 +85,7 @@ local function node_sum(tree)
   local g = 0
   for id = 0, tree.n do
     local n = tree.nodes[id]
-    g = g + (n.gen_tokens or 0) + (n.eval_tokens or 0) + (n.propose_tokens or 0)
+    g = g + (n.gen_tokens or 0) + (n.eval_tokens or 0) + (n.propose_tokens or 0) + (n.dup_tokens or 0)
   end
   return g
 end
@@ -126,6 +126,40 @@ test("every method on stories260K: the accounting equals the independent count",
     if run[1]:match("^ats") then check.ok(res.tree and res.tree.mode, what .. ": the trajectory is parsed") end
     if cfg.gen == "moves" then check.ok(res.tree.n > 2, what .. ": the tree grows past the root") end
     check.ok(type(res.ok) == "boolean", what .. ": checked")
+  end
+end)
+
+test("duplicate samples of a step are one node (dedup), kept apart with dedup = false", function()
+  lab.budget{ seconds = 120 }
+  local m = open()
+  local T = tasks.get("numpath")
+  local inst = T.generate(3, 2)
+  for _, dedup in ipairs({ true, false }) do
+    local cfg = {}
+    for k, v in pairs(R.DEFAULTS) do cfg[k] = v end
+    -- top_k 1: the k samples of a step are the same text
+    cfg.top_k, cfg.k, cfg.b, cfg.depth, cfg.step_tokens, cfg.eval = 1, 3, 2, 3, 8, "logprob"
+    cfg.dedup = dedup
+    local lm = TM.new(m)
+    local res = R.run(lm, T, inst, "tot-bfs", cfg)
+    local what = dedup and "dedup" or "no dedup"
+    check.ok(not res.error, what .. ": " .. tostring(res.error))
+    local t, expanded = res.tree, 0
+    for id = 0, t.n do
+      local n = t.nodes[id]
+      if n.status == "expanded" then
+        expanded = expanded + 1
+        check.eq(#n.children, dedup and 1 or 3, what .. ": children of node " .. id)
+        for _, c in ipairs(n.children) do
+          check.eq(t.nodes[c].dups, dedup and 2 or nil, what .. ": copies counted on the kept child")
+        end
+      end
+    end
+    check.ok(expanded >= 1, what .. ": the root expanded")
+    check.eq(t.stats.duplicates, dedup and 2 * expanded or 0, what .. ": duplicates counted")
+    check.eq(node_sum(t), res.generated, what .. ": the nodes' tokens (duplicates' on the kept child) add up")
+    check.eq(lm.stats.cells, 0, what .. ": the duplicates' sequences given back")
+    check.eq(lm.stats.seqs, 0, what .. ": no sequence held")
   end
 end)
 

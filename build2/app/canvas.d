@@ -1,0 +1,3 @@
+build2/app/canvas.o: app/canvas.c app/canvas.h app/vis.h
+app/canvas.h:
+app/vis.h:

@@ -1,0 +1,3 @@
+build2/app/keys.o: app/keys.c app/keys.h app/vis.h
+app/keys.h:
+app/vis.h:

@@ -1,0 +1,2 @@
+build2/app/loom.o: app/loom.c app/loom.h
+app/loom.h:

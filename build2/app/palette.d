@@ -1,0 +1,2 @@
+build2/app/palette.o: app/palette.c app/palette.h
+app/palette.h:

@@ -1,0 +1,3 @@
+build2/app/tokwrap.o: app/tokwrap.c app/tokwrap.h app/vis.h
+app/tokwrap.h:
+app/vis.h:

@@ -1,0 +1,2 @@
+build2/core/fio.o: core/fio.c core/fio.h
+core/fio.h:

@@ -1,0 +1,2 @@
+build2/core/pool.o: core/pool.c core/pool.h
+core/pool.h:

@@ -1,0 +1,11 @@
+build2/lua/lab_fs.o: lua/lab_fs.c lua/lhost_impl.h \
+ /usr/include/lua5.4/lauxlib.h /usr/include/lua5.4/luaconf.h \
+ /usr/include/lua5.4/lua.h /usr/include/lua5.4/lua.h lua/lhost.h \
+ core/store.h
+lua/lhost_impl.h:
+/usr/include/lua5.4/lauxlib.h:
+/usr/include/lua5.4/luaconf.h:
+/usr/include/lua5.4/lua.h:
+/usr/include/lua5.4/lua.h:
+lua/lhost.h:
+core/store.h:

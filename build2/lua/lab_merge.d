@@ -1,0 +1,10 @@
+build2/lua/lab_merge.o: lua/lab_merge.c core/ctx.h lua/lhost_impl.h \
+ /usr/include/lua5.4/lauxlib.h /usr/include/lua5.4/luaconf.h \
+ /usr/include/lua5.4/lua.h /usr/include/lua5.4/lua.h lua/lhost.h
+core/ctx.h:
+lua/lhost_impl.h:
+/usr/include/lua5.4/lauxlib.h:
+/usr/include/lua5.4/luaconf.h:
+/usr/include/lua5.4/lua.h:
+/usr/include/lua5.4/lua.h:
+lua/lhost.h:

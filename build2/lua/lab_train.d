@@ -1,0 +1,15 @@
+build2/lua/lab_train.o: lua/lab_train.c lua/lhost_impl.h \
+ /usr/include/lua5.4/lauxlib.h /usr/include/lua5.4/luaconf.h \
+ /usr/include/lua5.4/lua.h /usr/include/lua5.4/lua.h lua/lhost.h \
+ core/model.h core/store.h core/trun.h core/tmodel.h core/train.h
+lua/lhost_impl.h:
+/usr/include/lua5.4/lauxlib.h:
+/usr/include/lua5.4/luaconf.h:
+/usr/include/lua5.4/lua.h:
+/usr/include/lua5.4/lua.h:
+lua/lhost.h:
+core/model.h:
+core/store.h:
+core/trun.h:
+core/tmodel.h:
+core/train.h:

@@ -1,0 +1,64 @@
+/* smp_simd: the AVX2 and AVX-512 loops of the samplers' whole-row passes
+ * (internal to the smp module: used by smp_mass.c and smp.c).
+ *
+ * Each function does what a plain loop in smp_mass.c does, on the first
+ * part of a range (eight or sixteen at a time), and returns where the plain
+ * loop goes on: the same float and double operations in the same order per
+ * candidate, and sums kept in the same lanes (sum j of eight gets
+ * candidates j, j + 8, ... in order), so a row gives the same bits with or
+ * without them. Callers use them only when smp_simd_on() (vd_isa() >=
+ * VD_AVX2: tests switch the kernels and these loops off together) and the
+ * _512 ones only when smp_simd_512().
+ */
+#ifndef SMP_SIMD_H
+#define SMP_SIMD_H
+#include <stdint.h>
+
+/* The buckets of the mass selection (smp_mass.c): key k >= 0 goes to
+ * bucket (int)(k * scale), the last one for keys beyond, +inf and NaN. */
+#define SMP_SIMD_NB 1024
+
+int smp_simd_on(void);
+/* Tests: with on, smp_simd_on() and smp_simd_512() say 0, so the plain
+ * loops run with the SIMD kernels (vd_exp_f32) still on: the two must give
+ * the same bits. Process-wide, like vd_set_isa. */
+void smp_simd_set_plain(int on);
+int smp_simd_512(void);
+
+/* The largest of x[0..i) (NaN skipped) into *m, the smallest above -inf
+ * into *lo; i = n rounded down to 8. */
+int32_t smp_simd_range(const float *x, int32_t n, float *m, float *lo);
+/* x = L[j] - m, P[j] = exp(x) (vd_exp_f32's bits), 0 where !(x >= -87);
+ * part[j % 8] += P[j]; with B, B[j] = the bucket of the key m - L[j]; with
+ * el, el[j % 8] += P[j] * L[j] where P[j] > 0. */
+int32_t smp_simd_exp_pass(const float *L, float *P, int32_t i, int32_t i1, float m, double *part, uint16_t *B,
+                          float scale, double *el);
+/* P[j] = (float)(P[j] * inv) */
+int32_t smp_simd_scale(float *P, int32_t n, double inv);
+/* typical's keys: K[j] = P[j] > 0 ? (float)|L[j] - lbar| : +inf, and B[j]
+ * the bucket of K[j]. */
+int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t i1, double lbar, float *K,
+                              uint16_t *B, float scale);
+/* The first index in [i, n) rounded down to 16 of a block with x >= v. */
+int32_t smp_simd_skip_below(const float *x, int32_t i, int32_t n, float v);
+/* L[j] /= t */
+int32_t smp_simd_div(float *L, int32_t n, float t);
+/* Calls add(ud, j) for every j < n rounded down to 16 with B[j] == b, in
+ * order; returns where the caller goes on, or -1 when add failed. */
+int32_t smp_simd_members(const uint16_t *B, int32_t n, int32_t b, int (*add)(void *ud, int32_t j), void *ud);
+/* Keeps, in place and in order, the candidates ahead of a cut: X[j] > c
+ * (gt) or X[j] < c, or X[j] == c with the id <= lid; ids from id (or j),
+ * written to out_id; P[j] times inv when norm. Sixteen at a time by a
+ * compressing store; *pi: where the plain loop goes on. */
+int32_t smp_simd_compact_512(const float *X, int gt, float c, int32_t lid, const int32_t *id, int32_t *out_id,
+                             float *L, float *P, int32_t n, int norm, double inv, int32_t *pi);
+/* how many of x[0..i) are >= v (into *cnt); i returned */
+int32_t smp_simd_count_ge(const float *x, int32_t n, float v, int32_t *cnt);
+/* Keeps the candidates with L >= v, as smp_simd_compact_512. */
+int32_t smp_simd_compact_ge_512(float *L, float *P, const int32_t *id, int32_t *out_id, int32_t n, float v,
+                                int32_t *pi);
+/* The sum of P[0..64) as exact_draw takes it; 1 when a p is neither 0
+ * nor >= 2^-29. */
+int smp_simd_block_sum(const float *P, double *sum);
+
+#endif
