@@ -226,7 +226,7 @@ int32_t gmatch_advance(gmatch_ctx *c, int32_t sid, uint8_t b) {
 
 /* ---- ctx --------------------------------------------------------------------- */
 
-gmatch_ctx *gmatch_ctx_create(gram *g, gmatch_vocab *v) {
+static gmatch_ctx *ctx_create(gram *g, gmatch_vocab *v, bool exact) {
     gmatch_ctx *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->refs = 1;
@@ -251,12 +251,16 @@ gmatch_ctx *gmatch_ctx_create(gram *g, gmatch_vocab *v) {
         if (!closure(c, g->alt[a], 0)) goto fail;
     if ((c->start = intern_state(c)) < 0) goto fail;
     gmatch_byte_classes(c);                 /* before any advance: rows are per class */
-    gmatch_precompute(c);
+    c->exact = exact;
+    if (!exact) gmatch_precompute(c);       /* the plain walk has no use for the probes */
     return c;
 fail:
     gmatch_ctx_destroy(c);
     return NULL;
 }
+
+gmatch_ctx *gmatch_ctx_create(gram *g, gmatch_vocab *v) { return ctx_create(g, v, false); }
+gmatch_ctx *gmatch_ctx_create_exact(gram *g, gmatch_vocab *v) { return ctx_create(g, v, true); }
 
 gmatch_ctx *gmatch_ctx_ref(gmatch_ctx *c) {
     if (c) c->refs++;

@@ -68,6 +68,10 @@ gmatch_vocab *gmatch_ctx_vocab(const gmatch_ctx *c);
  * the bulk acceptance of gmatch.c (the masks are the same bit for bit; the
  * tests compare the two, benchmarks time both). */
 void gmatch_ctx_set_exact(gmatch_ctx *c, bool exact);
+/* A ctx in exact mode from the start, with nothing precomputed at bind time
+ * (gmatch_precompute serves the bulk acceptance alone; the plain walk's
+ * transitions are made as it meets them): the tests' reference matcher. */
+gmatch_ctx *gmatch_ctx_create_exact(gram *g, gmatch_vocab *v);
 /* Cache sizes, for benchmarks and the docs: interned states, cached masks. */
 void gmatch_ctx_stats(const gmatch_ctx *c, int64_t *states, int64_t *masks, int64_t *bytes);
 

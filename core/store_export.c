@@ -9,6 +9,7 @@
  */
 #include "store.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
@@ -250,8 +251,10 @@ int store_export(store *s, FILE *f, int fmt, int64_t run, char *err, size_t errl
     store_query_close(runs);
     store_query_close(recs);
     store_query_close(mets);
+    errno = 0;   /* set by a failing fflush; a stream that failed earlier keeps only ferror */
     if (!rc && (fflush(f) != 0 || ferror(f))) {
-        if (err && errlen) snprintf(err, errlen, "export: cannot write the output");
+        if (err && errlen)
+            snprintf(err, errlen, "cannot write the output%s%s", errno ? ": " : "", errno ? strerror(errno) : "");
         rc = STORE_EIO;
     }
     return rc;

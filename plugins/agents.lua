@@ -110,6 +110,13 @@ local function main(argv)
   local wf
   wf, err = F.validate(text, load_lib(o.lib))
   if not wf then error(fmt("%s: %s", o.workflow, err), 0) end
+  -- a branch of a run of another workflow (--workflow given): refused before anything is recorded
+  if branch and not wf.members[branch.member] then
+    local names = {}
+    for _, m in ipairs(wf.order) do names[#names + 1] = m.name end
+    error(fmt("--parent %d --message %d: the turn is %s's, and %s has no member '%s' (members: %s)", parent.id,
+      branch.message, branch.member, o.workflow, branch.member, table.concat(names, ", ")), 0)
+  end
   local budget = { turns = o.turns, tokens = o.tokens, seconds = o.seconds, depth = o.depth }
   local berr = F.check_budget(budget, "agents", function(k) return "--" .. k end)
   if berr then error(berr, 0) end

@@ -384,14 +384,26 @@ local function show_cmd(args)
   if not id then error("usage: :agents-show RUN (a run of plugins/agents.lua)", 0) end
   local rows, err = lab.store.query("SELECT data FROM records WHERE run_id = ? AND kind = 'message' ORDER BY id", { id })
   if not rows then error("agents-show: " .. tostring(err), 0) end
-  if #rows == 0 then error(fmt("agents-show: run %d has no messages", id), 0) end
+  local run, why = AR.load_run(id)
+  if #rows == 0 then error("agents-show: " .. (run and fmt("run %d has no messages", id) or why), 0) end
   T.transcript, T.sel, T.follow, T.msg = {}, 1, false, nil
   for i, r in ipairs(rows) do T.transcript[i] = lab.json.decode(r.data) end
   local res = lab.store.query("SELECT data FROM records WHERE run_id = ? AND kind = 'agents_result'", { id })
   local d = res and res[1] and lab.json.decode(res[1].data)
   T.title, T.status = "run " .. id, d and fmt("%s: %s", d.status, d.reason) or "?"
-  local run = AR.load_run(id)
   T.ctx, T.other, T.diverge, T.marks = run and B.context(id, run.params, T.transcript), nil, nil, nil
+  -- a recorded branch (--parent, or b in this pane): its parent one v away, the differences marked
+  local br = run and type(run.params.branch) == "table" and run.params.branch
+  local parent = br and math.type(run.params.parent) == "integer" and AR.load_run(run.params.parent)
+  if parent then
+    local pres = parent.result
+    T.other = { transcript = parent.transcript, title = "run " .. parent.id, ctx = B.context(parent.id, parent.params,
+      parent.transcript), sel = math.tointeger(br.message) or 1,
+      status = pres and fmt("%s: %s", tostring(pres.status), tostring(pres.reason)) or "?" }
+    T.diverge, T.marks = d and math.tointeger(d.diverge), AR.differs(parent.transcript, T.transcript)
+    T.title = fmt("branch of run %d at #%s (%s's turn %s), run %d", parent.id, tostring(br.message), tostring(br.member),
+      tostring(br.turn), id)
+  end
   lab.ui.redraw()
 end
 

@@ -7,4 +7,13 @@ check_pass=0; check_fail=0
 check() { d=$1; shift; if "$@" >/dev/null 2>&1; then check_pass=$((check_pass+1)); else check_fail=$((check_fail+1)); echo "FAIL: $d"; fi; }
 # check_not DESC COMMAND...: passes when the command exits non-zero.
 check_not() { d=$1; shift; if "$@" >/dev/null 2>&1; then check_fail=$((check_fail+1)); echo "FAIL: $d"; else check_pass=$((check_pass+1)); fi; }
+# check_run DESC STATUS PATTERN CMD...: CMD exits with STATUS and its stdout +
+# stderr (kept in $T/out; the test sets $T, its temporary folder) has a line
+# matching PATTERN.
+check_run() {
+  d=$1; want=$2; pat=$3; shift 3
+  "$@" >"$T/out" 2>&1; got=$?
+  if [ "$got" -eq "$want" ] && grep -q -- "$pat" "$T/out"; then check_pass=$((check_pass+1))
+  else check_fail=$((check_fail+1)); echo "FAIL: $d (exit $got, want $want)"; head -8 "$T/out"; fi
+}
 check_done() { echo "# passed $check_pass failed $check_fail"; [ "$check_fail" -eq 0 ]; }

@@ -14,12 +14,6 @@ mkdir -p "$W"
 cp "$R"/docs/examples/agents_calc.json "$R"/docs/examples/agents_calc.lua "$R"/docs/examples/agents_pair.json "$W/"
 cp "$SHARED/models/stories260K.gguf" "$W/"
 A="$LOGITLAB run -w $W $R/plugins/agents.lua"
-check_run() {
-  d=$1; want=$2; pat=$3; shift 3
-  "$@" >"$T/out" 2>&1; got=$?
-  if [ "$got" -eq "$want" ] && grep -q -- "$pat" "$T/out"; then check_pass=$((check_pass+1))
-  else check_fail=$((check_fail+1)); echo "FAIL: $d (exit $got, want $want)"; head -8 "$T/out"; fi
-}
 check_run "agents: the worked example, a tool" 0 "^boss (main supervisor) -> user: the sum is 42$" \
   $A --workflow agents_calc.json --lib agents_calc.lua -p "What is 2 + 40?"
 check_run "agents: the transcript shows the tool" 0 "^  add (tool) -> calc: 42$" \
@@ -110,6 +104,9 @@ check_run "agents: --turns abc refused" 1 "option --turns needs an integer, got 
 sed 's/"tokens": 200/"tokens": -3/' "$W/agents_calc.json" >"$W/badb.json"
 check_run "agents: a workflow's own negative budget refused" 1 "badb.json: workflow: budget 'tokens' must be a whole number >= 0, got -3" \
   $A --workflow badb.json --lib agents_calc.lua -p x
+check_run "agents --parent: a workflow without the branched member" 1 \
+  "^logitlab run: --parent $prun --message 4: the turn is fox's, and agents_calc.json has no member 'fox' (members: boss, calc, teller)$" \
+  $A --parent "$prun" --message 4 --text x --workflow agents_calc.json
 check "agents: nothing recorded for refused workflows and budgets" test "$("$LOGITLAB" export -w "$W" | grep -c '"type":"run"')" -eq "$n0"
 # members' models are found in the workspace: the workflow runs from any folder
 mkdir -p "$T/elsewhere" "$W/models"

@@ -16,12 +16,6 @@ cp "$R"/docs/examples/architect_task.txt "$R"/docs/examples/architect_sums.jsonl
 cp "$SHARED/models/stories260K.gguf" "$W/"
 A="$LOGITLAB run -w $W $R/plugins/architect.lua"
 EX="--task-file architect_task.txt --examples architect_sums.jsonl"
-check_run() {
-  d=$1; want=$2; pat=$3; shift 3
-  "$@" >"$T/out" 2>&1; got=$?
-  if [ "$got" -eq "$want" ] && grep -q -- "$pat" "$T/out"; then check_pass=$((check_pass+1))
-  else check_fail=$((check_fail+1)); echo "FAIL: $d (exit $got, want $want)"; head -8 "$T/out"; fi
-}
 runs() { "$LOGITLAB" export -w "$W" | grep -c '"type":"run"'; }
 
 # the worked example: the draft, one refinement, the target reached

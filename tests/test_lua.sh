@@ -64,13 +64,6 @@ done
 [ "$nd" -ge 40 ] || { check_fail=$((check_fail+1)); echo "FAIL: only $nd lua examples in docs/lua-api.md"; }
 
 # ---- the commands ----
-# check_run DESC STATUS PATTERN CMD...: exit status and a pattern in stdout+stderr
-check_run() {
-  d=$1; want=$2; pat=$3; shift 3
-  "$@" >"$T/out" 2>&1; got=$?
-  if [ "$got" -eq "$want" ] && grep -q -- "$pat" "$T/out"; then check_pass=$((check_pass+1))
-  else check_fail=$((check_fail+1)); echo "FAIL: $d (exit $got, want $want)"; head -5 "$T/out"; fi
-}
 printf 'print("args", select("#", ...), ...)\nprint(arg[0] ~= nil, arg[1])\n' > "$T/args.lua"
 check_run "run passes arguments" 0 "args	3	a	--b	c" "$LOGITLAB" run "$T/args.lua" a --b c
 check_run "run: options before the script" 0 "true	x" "$LOGITLAB" run --budget 5 -t 1 "$T/args.lua" x

@@ -20,13 +20,6 @@ mkdir -p "$T/ws"
 P="$LOGITLAB run -w $T/ws $R/plugins"
 ROLES="--base $T/s260-f32.gguf --expert $XS --anti $T/s260-q4_0.gguf"
 
-# check_run DESC STATUS PATTERN CMD...: exit status and a pattern in stdout+stderr
-check_run() {
-  d=$1; want=$2; pat=$3; shift 3
-  "$@" >"$T/out" 2>&1; got=$?
-  if [ "$got" -eq "$want" ] && grep -q -- "$pat" "$T/out"; then check_pass=$((check_pass+1))
-  else check_fail=$((check_fail+1)); echo "FAIL: $d (exit $got, want $want)"; head -5 "$T/out"; fi
-}
 # check_same DESC A B: two strings are equal
 check_same() {
   if [ "$2" = "$3" ]; then check_pass=$((check_pass+1)); else check_fail=$((check_fail+1)); echo "FAIL: $1"; echo "  [$2]"; echo "  [$3]"; fi

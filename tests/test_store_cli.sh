@@ -139,6 +139,7 @@ if [ -c /dev/full ] && [ -w /dev/full ]; then
   # issue 13, item 11: a full standard output is an error for every command
   check_rc "export > /dev/full fails" 1 sh -c "'$LOGITLAB' export -w '$L' > /dev/full"
   check_rc "runs > /dev/full fails" 1 sh -c "'$LOGITLAB' runs -w '$L' > /dev/full"
+  check "export > /dev/full says why, once" sh -c "'$LOGITLAB' export -w '$L' 2>&1 >/dev/full | grep -qx 'logitlab export: cannot write the output: No space left on device'"
 fi
 printf 'print(1)\n' >"$T/plain.lua"
 (cd "$T/cwd2" && "$LL" run "$T/plain.lua") >/dev/null 2>&1

@@ -52,11 +52,32 @@ function check.same_list(a, b, what)
   for i = 1, #a do check.eq(a[i], b[i], (what or "list") .. "[" .. i .. "]") end
 end
 
+-- check.wait(cond, what, seconds): polls cond() every 2 ms until it holds;
+-- an error naming `what` after `seconds` (default 120) by the clock, not a
+-- count of sleeps: under ASAN on a loaded machine a generation takes many
+-- times its usual few hundred ms.
+function check.wait(cond, what, seconds)
+  local t0 = lab.now()
+  while lab.now() - t0 < (seconds or 120) do
+    if cond() then return end
+    lab.sleep(0.002)
+  end
+  error("timed out waiting for " .. what, 2)
+end
+
+-- ui_hook(kind, name): the id of the lab.ui hook of that kind and name
+-- (a plugin's pane, status item, command, key); an error if there is none.
+local function ui_hook(kind, name)
+  for _, h in ipairs(lab.ui.list()) do if h.kind == kind and h.name == name then return h.id end end
+  error("no " .. kind .. " hook " .. name, 2)
+end
+
 for _, file in ipairs(files) do
   local tests = {}
   local env = setmetatable({
     test = function(name, fn) tests[#tests + 1] = { name, fn } end,
     check = check,
+    ui_hook = ui_hook,
     MODEL = model_path,   -- the model file (stories260K.gguf)
     WS = ws,              -- the workspace folder (absolute)
     MODEL_DIR = model_path:match("^(.*)/[^/]*$") or ".",

@@ -7,19 +7,6 @@ local B = assert(lab.require("agentbranch"))
 local F = assert(lab.require("workflow"))
 local R = assert(lab.require("agentrun"))
 
-local function hook(kind, name)
-  for _, h in ipairs(lab.ui.list()) do if h.kind == kind and h.name == name then return h.id end end
-  error("no " .. kind .. " hook " .. name)
-end
-
-local function wait(cond, what)
-  for _ = 1, 5000 do
-    if cond() then return end
-    lab.sleep(0.002)
-  end
-  error("timed out waiting for " .. what)
-end
-
 local function pane_text(pane) return table.concat(lab.ui.pane_draw(pane, 120, 40), "\n") end
 
 -- editor sends the task to fox and owl (stories260K, seeded), then joins their answers
@@ -38,12 +25,12 @@ end
 test("the agents pane: a turn branched by text and by prefix, live, recorded, v switches runs", function()
   write_files()
   check.ok(lab.plugin.load("architect"))
-  local pane = hook("pane", "agents")
+  local pane = ui_hook("pane", "agents")
   -- nothing shown yet: nothing to branch (said in the pane; the plugin stays on)
   check.ok(lab.ui.run_command("agents-branch", "x"))
-  wait(function() return pane_text(pane):find("agents-branch: the agents pane shows no workflow run", 1, true) end, "the refusal")
+  check.wait(function() return pane_text(pane):find("agents-branch: the agents pane shows no workflow run", 1, true) end, "the refusal")
   check.ok(lab.ui.run_command("agents", "workflow=ab_pair.json lib=ab_lib.lua Once upon a time"))
-  wait(function() return lab.ui.pane_draw(pane, 120, 40)[1]:find("ok: answered", 1, true) end, "the run")
+  check.wait(function() return lab.ui.pane_draw(pane, 120, 40)[1]:find("ok: answered", 1, true) end, "the run")
   local parent = lab.store.query("SELECT id FROM runs WHERE plugin = 'agents' ORDER BY id DESC LIMIT 1")[1].id
   local before = pane_text(pane)
   check.ok(not before:find("▸", 1, true), "no model turn left under way once the run ended: " .. before)
@@ -54,7 +41,7 @@ test("the agents pane: a turn branched by text and by prefix, live, recorded, v 
   lab.ui.pane_key(pane, "e")
   check.ok(pane_text(pane):find("edit #4: :agents-branch TEXT replaces the turn", 1, true))
   check.ok(lab.ui.run_command("agents-branch", "--prefix  The"))
-  wait(function() return lab.ui.pane_draw(pane, 120, 40)[1]:find("differs from #4 on", 1, true) end, "the branch")
+  check.wait(function() return lab.ui.pane_draw(pane, 120, 40)[1]:find("differs from #4 on", 1, true) end, "the branch")
   local lines, styles = lab.ui.pane_draw(pane, 120, 40)
   local all = table.concat(lines, "\n")
   local branch = lab.store.query("SELECT id, params FROM runs WHERE plugin = 'agents' ORDER BY id DESC LIMIT 1")[1]
@@ -90,7 +77,7 @@ test("the agents pane: a turn branched by text and by prefix, live, recorded, v 
   check.ok(lab.ui.pane_draw(pane, 120, 40)[1]:find("branch of run " .. parent, 1, true))
   -- a branch of the branch: text this time, scored; the pane's parent is now the first branch
   check.ok(lab.ui.run_command("agents-branch", "A fox."))
-  wait(function() return lab.ui.pane_draw(pane, 120, 40)[1]:find("branch of run " .. branch.id, 1, true)
+  check.wait(function() return lab.ui.pane_draw(pane, 120, 40)[1]:find("branch of run " .. branch.id, 1, true)
     and lab.ui.pane_draw(pane, 120, 40)[1]:find("differs from", 1, true) end, "the second branch")
   all = pane_text(pane)
   check.ok(all:find("fox (agent) -> editor: A fox.  [", 1, true), all)
@@ -98,21 +85,36 @@ test("the agents pane: a turn branched by text and by prefix, live, recorded, v 
   -- a message that is no turn: said in the pane
   lab.ui.pane_key(pane, "g")
   check.ok(lab.ui.run_command("agents-branch", "x"))
-  wait(function() return pane_text(pane):find("agents-branch: #1: message 1 is the user's", 1, true) end, "the refusal")
+  check.wait(function() return pane_text(pane):find("agents-branch: #1: message 1 is the user's", 1, true) end, "the refusal")
   -- b headless: no loom
   lab.ui.pane_key(pane, "j"); lab.ui.pane_key(pane, "j"); lab.ui.pane_key(pane, "j")
   lab.ui.pane_key(pane, "b")
   check.ok(pane_text(pane):find("loom: .*headless"), pane_text(pane))
   -- a recorded run: :agents-show, then branched by text
   check.ok(lab.ui.run_command("agents-show", tostring(parent)))
-  wait(function() return lab.ui.pane_draw(pane, 120, 40)[1]:find("agents: run " .. parent, 1, true) end, ":agents-show")
+  check.wait(function() return lab.ui.pane_draw(pane, 120, 40)[1]:find("agents: run " .. parent, 1, true) end, ":agents-show")
   lab.ui.pane_key(pane, "g")
   for _ = 1, 5 do lab.ui.pane_key(pane, "j") end
   lab.ui.pane_key(pane, "b")
   check.ok(pane_text(pane):find("recorded run", 1, true), pane_text(pane))
   check.ok(lab.ui.run_command("agents-branch", "An owl."))
-  wait(function() return lab.ui.pane_draw(pane, 120, 40)[1]:find("differs from #6 on", 1, true) end, "the branch of a recorded run")
+  check.wait(function() return lab.ui.pane_draw(pane, 120, 40)[1]:find("differs from #6 on", 1, true) end, "the branch of a recorded run")
   check.ok(pane_text(pane):find("editor %(main supervisor%) %-> user: .* / An owl%."), pane_text(pane))
+  -- a recorded branch shown again: its parent is one v away, the differences marked
+  check.ok(lab.ui.run_command("agents-show", tostring(branch.id)))
+  check.wait(function() return lab.ui.pane_draw(pane, 120, 40)[1]:find("run " .. branch.id .. " |", 1, true) end, ":agents-show of a branch")
+  lines = lab.ui.pane_draw(pane, 120, 40)
+  check.ok(lines[1]:find(("agents: branch of run %d at #4 (fox's turn 1), run %d |"):format(parent, branch.id), 1, true), lines[1])
+  check.ok(lines[2]:find("v: run " .. parent .. " | ≠ from #4 on", 1, true), lines[2])
+  all = table.concat(lines, "\n")
+  check.ok(all:find(" ≠│ fox (agent) -> editor: The", 1, true) and all:find("\n  │ owl (agent) -> editor: ", 1, true), all)
+  lab.ui.pane_key(pane, "v")
+  lines = lab.ui.pane_draw(pane, 120, 40)
+  check.ok(lines[1]:find("agents: run " .. parent .. " | ok: answered", 1, true), lines[1])
+  check.ok(table.concat(lines, "\n"):find(">≠│ fox (agent) -> editor:", 1, true), "the parent, at the branched turn")
+  -- a run that is not there, or not an agents run: said so
+  check.ok(lab.ui.run_command("agents-show", "999"))
+  check.wait(function() return pane_text(pane):find("agents-show: no run 999 in the workspace", 1, true) end, "no run 999")
   check.ok(before ~= nil)
   lab.plugin.disable("architect")
 end)

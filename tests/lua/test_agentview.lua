@@ -7,19 +7,6 @@ local V = assert(lab.require("agentview"))
 local F = assert(lab.require("workflow"))
 local R = assert(lab.require("agentrun"))
 
-local function hook(kind, name)
-  for _, h in ipairs(lab.ui.list()) do if h.kind == kind and h.name == name then return h.id end end
-  error("no " .. kind .. " hook " .. name)
-end
-
-local function wait(cond, what)
-  for _ = 1, 3000 do
-    if cond() then return end
-    lab.sleep(0.002)
-  end
-  error("timed out waiting for " .. what)
-end
-
 local NUM = { type = "object", required = { "a", "b" }, properties = { a = { type = "number" }, b = { type = "number" } } }
 
 local function run_calc()
@@ -88,10 +75,10 @@ test("the plugin: :agents runs a workflow live into the agents pane, recorded; :
     boss = function(ctx) if ctx.last.role == "user" then return { call = "delegate_to_calc", args = { message = ctx.input } } end return ctx.last.content end,
     calc = function(ctx) if ctx.last.role == "tool" then return "sum " .. ctx.last.content end return { call = "add", args = { a = 2, b = 40 } } end } }]]))
   check.ok(lab.plugin.load("architect"))
-  local pane, status = hook("pane", "agents"), hook("status", "agents")
+  local pane, status = ui_hook("pane", "agents"), ui_hook("status", "agents")
   check.ok(lab.ui.pane_draw(pane, 100, 10)[2]:find(":agents workflow=FILE", 1, true), "the empty pane explains")
   check.ok(lab.ui.run_command("agents", "workflow=av_calc.json lib=av_lib.lua What is 2 + 40?"))
-  wait(function() return (lab.ui.pane_draw(pane, 100, 20)[1]):find("ok: answered", 1, true) end, "the run to end")
+  check.wait(function() return (lab.ui.pane_draw(pane, 100, 20)[1]):find("ok: answered", 1, true) end, "the run to end")
   local lines, styles = lab.ui.pane_draw(pane, 100, 20)
   local all = table.concat(lines, "\n")
   check.ok(all:find("│ add (tool) -> calc: 42", 1, true), all)
@@ -104,7 +91,7 @@ test("the plugin: :agents runs a workflow live into the agents pane, recorded; :
   check.eq(lab.store.query("SELECT count(*) AS n FROM records WHERE run_id = ? AND kind = 'message'", { run.id })[1].n, 7)
   check.eq(lab.ui.status_get(status), "")
   check.ok(lab.ui.run_command("agents-show", tostring(run.id)))
-  wait(function() return lab.ui.pane_draw(pane, 100, 20)[1]:find("agents: run " .. run.id, 1, true) end, ":agents-show")
+  check.wait(function() return lab.ui.pane_draw(pane, 100, 20)[1]:find("agents: run " .. run.id, 1, true) end, ":agents-show")
   check.ok(table.concat(lab.ui.pane_draw(pane, 100, 20), "\n"):find("add (tool) -> calc: 42", 1, true))
   -- bad settings are the user's error: a message, nothing recorded, the plugin stays loaded
   local n0 = lab.store.query("SELECT count(*) AS n FROM runs")[1].n
@@ -115,7 +102,7 @@ test("the plugin: :agents runs a workflow live into the agents pane, recorded; :
                        { "workflow=nope.json", ":agents: workflow=nope.json:" } }) do
     local args = c[1]:find("^workflow") and (c[1] .. " x") or ("workflow=av_calc.json lib=av_lib.lua " .. c[1] .. " What is 2 + 40?")
     check.ok(lab.ui.run_command("agents", args))
-    wait(function() return table.concat(lab.ui.pane_draw(pane, 100, 20), "\n"):find(c[2], 1, true) end, c[2])
+    check.wait(function() return table.concat(lab.ui.pane_draw(pane, 100, 20), "\n"):find(c[2], 1, true) end, c[2])
   end
   check.eq(lab.store.query("SELECT count(*) AS n FROM runs")[1].n, n0, "nothing recorded")
   for _, p in ipairs(lab.plugin.list()) do
@@ -152,9 +139,9 @@ return {
       return { call = "add", args = { a = tonumber(a), b = tonumber(b) } }
     end } }]]))
   check.ok(lab.plugin.load("architect"))
-  local pane, tpane = hook("pane", "architect"), hook("pane", "agents")
+  local pane, tpane = ui_hook("pane", "architect"), ui_hook("pane", "agents")
   check.ok(lab.ui.run_command("architect", "--task-file av_task.txt --examples av_sums.jsonl --roles av_roles.lua --subset 4"))
-  wait(function() return lab.ui.pane_draw(pane, 100, 30)[1]:find("stopped: target", 1, true) end, "the architect run")
+  check.wait(function() return lab.ui.pane_draw(pane, 100, 30)[1]:find("stopped: target", 1, true) end, "the architect run")
   local lines, styles = lab.ui.pane_draw(pane, 100, 30)
   check.ok(lines[1]:find("best: iteration 3, accuracy 1.000 | stopped: target", 1, true), lines[1])
   check.ok(lines[2]:find(" 1 draft    0.250", 1, true), lines[2])

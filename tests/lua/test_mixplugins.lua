@@ -9,31 +9,15 @@ local F32, Q4 = WS .. "/models/s260-f32.gguf", WS .. "/models/s260-q4_0.gguf"
 local XS = MODEL_DIR .. "/real/llama2xs-260K.bin"
 local PROMPT = "Once upon a time"
 
-local function hook(kind, name)
-  for _, h in ipairs(lab.ui.list()) do if h.kind == kind and h.name == name then return h.id end end
-  error("no " .. kind .. " hook " .. name)
-end
-
--- by the clock, generously: under ASAN on a loaded machine a generation
--- takes many times its usual few hundred ms
-local function wait(cond, what)
-  local t0 = lab.now()
-  while lab.now() - t0 < 120 do
-    if cond() then return end
-    lab.sleep(0.002)
-  end
-  error("timed out waiting for " .. what)
-end
-
 local function load(name)
   check.ok(lab.plugin.load(name))
-  return { pane = hook("pane", name), status = hook("status", name) }
+  return { pane = ui_hook("pane", name), status = ui_hook("status", name) }
 end
 
 local function header(p) return lab.ui.pane_draw(p.pane, 160, 30)[1] end
 local function ntok(p) return tonumber(header(p):match("| (%d+) tok")) end
 local function running(p) return lab.ui.status_get(p.status):find("▶") ~= nil end
-local function idle(p) wait(function() return not running(p) end, "the generation to end") end
+local function idle(p) check.wait(function() return not running(p) end, "the generation to end") end
 
 local function latest_run(plugin)
   return check.ok(lab.store.query("SELECT * FROM runs WHERE plugin = ? ORDER BY id DESC LIMIT 1", { plugin }))[1]
@@ -136,7 +120,7 @@ test("proxy pane: step, a live, branch from an alternative, siblings, rewind", f
   check.eq(ntok(p), 0)
   for k = 1, 6 do
     check.eq(lab.ui.pane_key(p.pane, "s"), 1)
-    wait(function() return ntok(p) == k and not running(p) end, "step " .. k)
+    check.wait(function() return ntok(p) == k and not running(p) end, "step " .. k)
   end
   check.eq(lab.ui.pane_key(p.pane, "+"), 3)
   check.ok(header(p):find("proxy a=1.10", 1, true), header(p))
@@ -147,7 +131,7 @@ test("proxy pane: step, a live, branch from an alternative, siblings, rewind", f
   lab.ui.pane_key(p.pane, "Down")
   check.eq(lab.ui.pane_key(p.pane, "Enter"), 1)
   check.eq(lab.ui.pane_key(p.pane, "s"), 3, "a step while the branch is made: refused")
-  wait(function() return header(p):find("branch 2 of 2", 1, true) end, "the branch")
+  check.wait(function() return header(p):find("branch 2 of 2", 1, true) end, "the branch")
   local run = latest_run("proxy").id
   local br = records(run, "branch")
   check.eq(#br, 1); check.eq(br[1].branch, 2); check.eq(br[1].parent, 1); check.eq(br[1].at, 2)
@@ -157,7 +141,7 @@ test("proxy pane: step, a live, branch from an alternative, siblings, rewind", f
   check.eq(by[2][3].a, 0.9, "with the a of its time")
   check.eq(ntok(p), 3)
   check.eq(lab.ui.pane_key(p.pane, "s"), 1)
-  wait(function() return ntok(p) == 4 and not running(p) end, "a step on the branch")
+  check.wait(function() return ntok(p) == 4 and not running(p) end, "a step on the branch")
   lab.ui.pane_key(p.pane, "Left")
   lab.ui.pane_key(p.pane, "[")
   check.ok(header(p):find("branch 1 of 2 | 6 tok", 1, true), header(p))
@@ -169,7 +153,7 @@ test("proxy pane: step, a live, branch from an alternative, siblings, rewind", f
   -- a changes while a run goes on: the records show the switch
   check.ok(lab.ui.run_command("proxy", "n=150"))
   check.eq(lab.ui.pane_key(p.pane, "g"), 1)
-  wait(function() return (ntok(p) or 0) >= 8 end, "the run to start")
+  check.wait(function() return (ntok(p) or 0) >= 8 end, "the run to start")
   check.eq(lab.ui.pane_key(p.pane, "+"), 3)
   check.eq(lab.ui.pane_key(p.pane, "s"), 3, "s while running: a message, nothing else")
   idle(p)
@@ -180,7 +164,7 @@ test("proxy pane: step, a live, branch from an alternative, siblings, rewind", f
   for j = 2, #as do check.ok(as[j] >= as[j - 1], "a only rose") end
   -- Esc stops a run
   check.eq(lab.ui.pane_key(p.pane, "g"), 1)
-  wait(function() return running(p) end, "the second run")
+  check.wait(function() return running(p) end, "the second run")
   check.eq(lab.ui.pane_key(p.pane, "Esc"), 3)
   idle(p)
   check.ok(header(p):find("stopped", 1, true), header(p))
@@ -230,7 +214,7 @@ test("cdr: candidates ranked by log p_strong(y|x) - log p_weak(y|x), recorded", 
   local typed = { ", there was a little girl", "the dog ate a car", "in a big forest" }
   local cands = { ", there was a little girl", " the dog ate a car", " in a big forest" }   -- as scored
   check.ok(lab.ui.run_command("cdr", ("strong=%s weak=%s %s | %s"):format(F32, XS, PROMPT, table.concat(typed, " | "))))
-  wait(function() return lab.ui.status_get(p.status) ~= "" end, "the ranking")
+  check.wait(function() return lab.ui.status_get(p.status) ~= "" end, "the ranking")
   local run = latest_run("cdr")
   check.eq(run.status, "ok")
   local recs = records(run.id, "candidate")
