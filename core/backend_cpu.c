@@ -177,7 +177,6 @@ static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
         atomic_init(&j.next, 0);
         pool_run(c->pool, repack_worker, &j);   /* GB of weights: every core copies */
     }
-    if (c->r8_map == MAP_FAILED) c->r8_map = NULL;
     free(ws);
     return 0;
 }
