@@ -1,2 +1,0 @@
-build2/app/palette.o: app/palette.c app/palette.h
-app/palette.h:

@@ -1,2 +1,0 @@
-build2/app/vis.o: app/vis.c app/vis.h
-app/vis.h:

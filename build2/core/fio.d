@@ -1,2 +1,0 @@
-build2/core/fio.o: core/fio.c core/fio.h
-core/fio.h:

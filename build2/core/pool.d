@@ -1,2 +1,0 @@
-build2/core/pool.o: core/pool.c core/pool.h
-core/pool.h:

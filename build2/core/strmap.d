@@ -1,2 +1,0 @@
-build2/core/strmap.o: core/strmap.c core/strmap.h
-core/strmap.h:

@@ -1,4 +1,0 @@
-build2/kernels/cpu/vecdot8_avx2.o: kernels/cpu/vecdot8_avx2.c \
- kernels/cpu/vecdot.h kernels/cpu/qtypes.h
-kernels/cpu/vecdot.h:
-kernels/cpu/qtypes.h:
