@@ -26,6 +26,10 @@ int32_t smp_simd_exp_pass(const float *L, float *P, int32_t i, int32_t i1, float
                           float scale, double *el) {
     (void)L; (void)P; (void)i1; (void)m; (void)part; (void)B; (void)scale; (void)el; return i;
 }
+int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, float m, double *part, uint16_t *B,
+                              float scale, double *el) {
+    (void)L; (void)P; (void)i1; (void)m; (void)part; (void)B; (void)scale; (void)el; return i;
+}
 int32_t smp_simd_scale(float *P, int32_t n, double inv) { (void)P; (void)n; (void)inv; return 0; }
 int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t i1, float lbar, uint16_t *B, float scale) {
     (void)L; (void)P; (void)i1; (void)lbar; (void)B; (void)scale; return i;
@@ -47,5 +51,6 @@ int32_t smp_simd_compact_ge_512(float *L, float *P, const int32_t *id, int32_t *
     *pi = 0;
     return 0;
 }
+int smp_simd_block_sums_512(float *P, int32_t nb, double inv, double *bs) { (void)P; (void)nb; (void)inv; (void)bs; return 1; }
 int smp_simd_block_sum(const float *P, double *sum) { (void)P; (void)sum; return 1; }
 #endif

@@ -58,4 +58,89 @@ POPCNT int32_t smp_simd_compact_ge_512(float *L, float *P, const int32_t *id, in
     return k;
 }
 
+/* kernels/cpu/vexp_avx2.h's exp8 at sixteen lanes: the same operations in
+ * the same order on each lane (clamp, n = round(x log2 e), the two-part
+ * reduction, the degree-7 polynomial, 2^n in the exponent bits), so each
+ * lane gives exp8's bits, vd_exp_f32's (tests/test_smp_fast.c compares the
+ * loops that use it with the plain ones, which call vd_exp_f32). */
+static inline __m512 exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+/* smp_simd_exp_pass sixteen at a time: the sums keep their eight lanes
+ * (candidate j into lane j % 8, in order: the low eight of a vector before
+ * the high eight), so the bits are the eight-wide loop's. */
+int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, float m, double *part, uint16_t *B,
+                              float scale, double *el) {
+    __m512 vm = _mm512_set1_ps(m), lo = _mm512_set1_ps(-87.0f), zero = _mm512_setzero_ps(), vs = _mm512_set1_ps(-scale);
+    __m512i top = _mm512_set1_epi32(SMP_SIMD_NB - 1);
+    __m512d s = part ? _mm512_loadu_pd(part) : _mm512_setzero_pd();
+    __m512d t = el ? _mm512_loadu_pd(el) : _mm512_setzero_pd();
+    for (; i + 16 <= i1; i += 16) {
+        __m512 l = _mm512_loadu_ps(L + i), x = _mm512_sub_ps(l, vm);
+        __m512 e = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ), exp16(x));
+        _mm512_storeu_ps(P + i, e);
+        if (part) {
+            s = _mm512_add_pd(s, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+            s = _mm512_add_pd(s, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+        }
+        if (B) {                                 /* key m - l = -x; cvtt: INT_MIN for +inf/NaN, above NB - 1 unsigned */
+            __m512i b = _mm512_min_epu32(_mm512_cvttps_epi32(_mm512_mul_ps(x, vs)), top);
+            _mm256_storeu_si256((__m256i *)(B + i), _mm512_cvtepi32_epi16(b));
+        }
+        if (el) {                                /* p = 0 beside -inf or NaN: adds +0 */
+            __m512 pl = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(e, zero, _CMP_GT_OQ), _mm512_mul_ps(e, l));
+            t = _mm512_add_pd(t, _mm512_cvtps_pd(_mm512_castps512_ps256(pl)));
+            t = _mm512_add_pd(t, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(pl), 1))));
+        }
+    }
+    if (part) _mm512_storeu_pd(part, s);
+    if (el) _mm512_storeu_pd(el, t);
+    return i;
+}
+
+/* eight floats times inv in double, rounded back to float (smp_simd_scale's
+ * operations) */
+static inline __m256 scale8(__m256 p, __m512d vi) {
+    return _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(p), vi));
+}
+
+int smp_simd_block_sums_512(float *P, int32_t nb, double inv, double *bs) {
+    __m512d vi = _mm512_set1_pd(inv);
+    __m512 z = _mm512_setzero_ps(), tiny = _mm512_set1_ps(0x1p-29f);
+    __mmask16 ok = 0xffff;
+    for (int32_t b = 0; b < nb; b++) {
+        float *q = P + (int64_t)b * 64;
+        __m512d a = _mm512_setzero_pd(), c = a;
+        for (int j = 0; j < 64; j += 16) {
+            __m512 p = _mm512_loadu_ps(q + j);
+            __m256 lo = _mm512_castps512_ps256(p), hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1));
+            if (inv > 0) {
+                lo = scale8(lo, vi);
+                hi = scale8(hi, vi);
+                p = _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
+                _mm512_storeu_ps(q + j, p);
+            }
+            ok &= _mm512_cmp_ps_mask(p, z, _CMP_EQ_OQ) | _mm512_cmp_ps_mask(p, tiny, _CMP_GE_OQ);
+            a = _mm512_add_pd(a, _mm512_cvtps_pd(lo));
+            c = _mm512_add_pd(c, _mm512_cvtps_pd(hi));
+        }
+        bs[b] = _mm512_reduce_add_pd(_mm512_add_pd(a, c));
+    }
+    return ok != 0xffff;
+}
+
 #endif
