@@ -67,6 +67,7 @@ void smp_cands_set(smp_cands *c, const float *logits, int32_t n) {
     c->lazy = true;
     c->dense = c->id_order = true;
     c->has_p = false;
+    c->p_e = false;
     c->sorted = false;
     c->normalized = false;
     c->selected = -1;
@@ -161,14 +162,18 @@ static bool takes_columns(const smp *s, const smp_cands *c);
  * outermost call gets data[] in any case. */
 int smp_apply(smp *s, smp_cands *c) {
     if (c->lazy && !takes_columns(s, c)) smp_cands_sync(c);
+    c->p_e = false;
     c->depth++;
     int rc = s->iface->apply(s, c);
     if (--c->depth == 0) {
         if (c->only_selected && c->lazy) {
             int32_t i = c->selected;
-            if (i >= 0 && i < c->n) c->data[i] = (smp_cand){ c->dense ? i : c->col_id[i], c->col_logit[i], c->has_p ? c->col_p[i] : 0.0f };
+            if (i >= 0 && i < c->n) {
+                float p = c->has_p ? c->col_p[i] : c->p_e ? (float)(c->col_p[i] * c->p_inv) : 0.0f;
+                c->data[i] = (smp_cand){ c->dense ? i : c->col_id[i], c->col_logit[i], p };
+            }
         } else {
-            smp_cands_sync(c);
+            smp_cands_sync(c);                 /* settles c->p_e first */
         }
     }
     return rc;

@@ -66,6 +66,13 @@ typedef struct smp_cands {
      * writing the kept candidates' structs (up to 1.5 MB at 128256). Kept by
      * smp_cands_set. */
     bool only_selected;
+    /* p_e: lazy candidates whose col_p holds e = exp(l - max) (has_p and
+     * normalized false): p = (float)(e * p_inv), the softmax's bits, is
+     * computed when asked for (the outermost return; the dist draw over a
+     * whole row leaves it so, saving a pass). Cleared by smp_cands_set and
+     * before every stage. */
+    bool p_e;
+    double p_inv;
     int32_t depth;      /* smp_apply nesting */
     int32_t *col_id;    /* (cap) */
     float *col_logit;   /* (cap) */

@@ -158,6 +158,7 @@ int32_t smp_mass_skip_below(const float *x, int32_t i, int32_t n, float v) {
 
 void smp_cands_sync(smp_cands *c) {
     if (!c->lazy) return;
+    smp_mass_settle(c);
     const int32_t *id = c->col_id;
     const float *L = c->col_logit, *P = c->col_p;
     smp_cand *d = c->data;
@@ -184,6 +185,7 @@ static void to_columns(smp_cands *c) {
     c->dense = c->id_order = false;
 }
 void smp_cands_softmax(smp_cands *c) {
+    smp_mass_settle(c);
     if (c->normalized || c->n == 0) return;
     smp_cands_sync(c);
     float *L = c->tmp, *P = c->col_p;         /* scratch while data[] is written */
@@ -517,20 +519,15 @@ static int cmp_id(const void *pa, const void *pb) {
  * with no chain of dependent adds over the whole row. */
 enum { BLK = 64 };
 
-/* bs[b] = the sum of block b of P; with inv > 0 (the softmax's 1 / S),
- * P = (float)(P * inv) first, in the same pass. 0 when every p qualifies
- * (0 or >= 2^-29), else 1 (the sums are then not to be used; the whole row
- * is still scaled). */
-static int block_sums(float *P, int32_t n, double inv, double *bs) {
+/* bs[b] = the sum of block b of P: 0 when every p qualifies (0 or
+ * >= 2^-29), else 1 (the sums are then not to be used). */
+static int block_sums(const float *P, int32_t n, double *bs) {
     const float tiny = 0x1p-29f;
     int32_t nb = (n + BLK - 1) / BLK, b = 0;
     int bad = 0;
-    if (smp_simd_512()) {                    /* the whole blocks scaled and summed in one pass */
+    if (smp_simd_512()) {
         b = n / BLK;
-        bad = smp_simd_block_sums_512(P, b, inv, bs);
-        if (inv > 0) scale(P + b * BLK, n - b * BLK, inv);
-    } else if (inv > 0) {
-        scale(P, n, inv);
+        bad = smp_simd_block_sums_512(P, b, bs);
     }
     for (; b < nb; b++) {
         int32_t i = b * BLK, e = n - i < BLK ? n : i + BLK;
@@ -590,7 +587,7 @@ int32_t smp_mass_draw(smp_cands *c, double r) {
             break;
         }
     float *P = c->col_p;
-    int32_t k = block_sums(P, n, 0, c->tmp_d) ? -2 : exact_walk(P, n, r, c->tmp_d);
+    int32_t k = block_sums(P, n, c->tmp_d) ? -2 : exact_walk(P, n, r, c->tmp_d);
     if (k != -2) return k;
     return chain_draw(P, n, r, c->tmp_d);
 }
@@ -627,26 +624,93 @@ static int32_t chain_draw(const float *P, int32_t n, double r, double *pre) {
     return lo < n ? lo : last;
 }
 
-/* The dist draw on lazy candidates in id order that are not normalized:
- * the softmax (as row_softmax: the max, e = exp(l - max) and its sum S, p =
- * (float)(e * (1 / S))) with the scaling and the block sums in one pass,
- * then the draw; the same bits as smp_mass_softmax then smp_mass_draw. */
+/* The dist draw over a whole row (session 8 of issue 14). The draw is the
+ * inverse CDF in id order: the first candidate whose cumulative mass
+ * exceeds u = r * S. Over SMP_MASS_MIN candidates in id order it takes the
+ * cumulative masses where the softmax already has them: the exp pass keeps
+ * eight lane sums (candidate i into lane i % 8), and their sum8 after every
+ * DBLK-th candidate is the prefix at that block's end (its last one is S,
+ * the softmax's total, bit for bit). The first block whose prefix exceeds
+ * u holds the pick; from the previous prefix, e is added in order through
+ * the block until the sum exceeds u (or, rounding, the block's last e > 0).
+ * No pass normalizes the row: p = (float)(e * (1 / S)) (the softmax's bits)
+ * is computed for the pick alone, for the whole row only when asked for
+ * (c->p_e, smp_mass_settle). Every sum's order is fixed by the row. Before
+ * session 8 the draw normalized the row and summed the p in id order (in
+ * blocks where the sums were exact); the pick differs only where u falls
+ * within rounding of a prefix. */
+enum { DBLK = 256 };
+
+/* P = e as row_exp; pre[b] = the sum of e over the first (b + 1) * DBLK
+ * candidates (fewer for the last block), from the eight lane sums. */
+static void exp_prefix(const float *L, float *P, int32_t n, float m, double *pre) {
+    double part[8] = { 0 };
+    const int v = smp_simd_on(), v512 = smp_simd_512();
+    for (int32_t i0 = 0, b = 0; i0 < n; i0 += DBLK, b++) {
+        int32_t i1 = n - i0 < DBLK ? n : i0 + DBLK, i = i0;
+        if (v512) i = smp_simd_exp_pass_512(L, P, i, i1, m, part, NULL, 0, NULL);
+        if (v) i = smp_simd_exp_pass(L, P, i, i1, m, part, NULL, 0, NULL);
+        if (i < i1) {
+            for (int32_t j = i; j < i1; j++) P[j] = L[j] - m;
+            vd_exp_f32(P + i, i1 - i);
+        }
+        for (; i < i1; i++) {
+            if (!(L[i] - m >= -87.0f)) P[i] = 0.0f;
+            part[i & 7] += P[i];
+        }
+        pre[b] = sum8(part);
+    }
+}
+
 int32_t smp_mass_softmax_draw(smp_cands *c, double r) {
     int32_t n = c->n;
-    if (c->normalized || !c->lazy || !c->id_order || n == 0) {
+    if (c->normalized || !c->lazy || !c->id_order || n <= SMP_MASS_MIN) {
         smp_mass_softmax(c);
         return smp_mass_draw(c, r);
     }
     const float *L = c->col_logit;
     float *P = c->col_p;
-    float lo, m = row_range(L, n, &lo);
-    double s = m == -INFINITY ? 0 : row_exp(L, P, n, m, NULL, 0, NULL, NULL);
-    if (!(s > 0)) {                           /* as row_softmax: no mass, p = 0 */
+    float m = row_max(L, n);
+    if (m == -INFINITY) {                      /* no mass: p = 0 everywhere */
         smp_mass_softmax(c);
         return smp_mass_draw(c, r);
     }
-    c->has_p = true;
-    c->normalized = true;
-    int32_t k = block_sums(P, n, 1.0 / s, c->tmp_d) ? -2 : exact_walk(P, n, r, c->tmp_d);
-    return k != -2 ? k : chain_draw(P, n, r, c->tmp_d);
+    double *pre = c->tmp_d;
+    int32_t nb = (n + DBLK - 1) / DBLK;
+    exp_prefix(L, P, n, m, pre);
+    double S = pre[nb - 1], u = r * S;
+    if (!(S > 0)) {                            /* a max of +inf: no e > 0, as row_softmax */
+        smp_mass_softmax(c);
+        return smp_mass_draw(c, r);
+    }
+    c->has_p = c->normalized = false;
+    c->p_e = true;
+    c->p_inv = 1.0 / S;
+    int32_t lo = 0, hi = nb;                   /* the first block with pre > u */
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (pre[mid] > u) hi = mid;
+        else lo = mid + 1;
+    }
+    int32_t last = -1;
+    if (lo < nb) {                             /* pre[lo] > pre[lo - 1]: the block has an e > 0 */
+        double cum = lo ? pre[lo - 1] : 0;
+        for (int32_t i = lo * DBLK, e = n - i < DBLK ? n : i + DBLK; i < e; i++) {
+            if (!(P[i] > 0)) continue;
+            last = i;
+            cum += P[i];
+            if (cum > u) return i;
+        }
+        return last;
+    }
+    for (int32_t i = n - 1; i >= 0; i--)       /* u == S (r * S rounded up): the last e > 0 */
+        if (P[i] > 0) return i;
+    return -1;
+}
+
+void smp_mass_settle(smp_cands *c) {
+    if (!c->p_e || !c->lazy) return;
+    scale(c->col_p, c->n, c->p_inv);
+    c->p_e = false;
+    c->has_p = c->normalized = true;
 }

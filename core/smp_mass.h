@@ -42,8 +42,12 @@ void smp_mass_div(smp_cands *c, float t);
  * the last with p > 0 when rounding runs out; -1 when none has p > 0.
  * r in [0, 1). Sorts c by id first when it is not in id order. */
 int32_t smp_mass_draw(smp_cands *c, double r);
-/* smp_mass_softmax then smp_mass_draw, the softmax's last pass and the
- * draw's block sums fused (the same bits). */
-int32_t smp_mass_softmax_draw(smp_cands *c, double r);
+/* The dist draw from the softmax of lazy candidates that are not
+ * normalized. Over SMP_MASS_MIN candidates in id order: the draw of
+ * smp_mass_draw by prefix sums taken at every 256th candidate from the
+ * softmax's own eight lane sums (see smp_mass.c), leaving c->p_e (p
+ * computed when asked for); else smp_mass_softmax then smp_mass_draw. */int32_t smp_mass_softmax_draw(smp_cands *c, double r);
+/* With c->p_e: col_p = p (the softmax), has_p and normalized set. */
+void smp_mass_settle(smp_cands *c);
 
 #endif

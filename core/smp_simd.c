@@ -51,6 +51,6 @@ int32_t smp_simd_compact_ge_512(float *L, float *P, const int32_t *id, int32_t *
     *pi = 0;
     return 0;
 }
-int smp_simd_block_sums_512(float *P, int32_t nb, double inv, double *bs) { (void)P; (void)nb; (void)inv; (void)bs; return 1; }
+int smp_simd_block_sums_512(const float *P, int32_t nb, double *bs) { (void)P; (void)nb; (void)bs; return 1; }
 int smp_simd_block_sum(const float *P, double *sum) { (void)P; (void)sum; return 1; }
 #endif

@@ -112,31 +112,17 @@ int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, f
     return i;
 }
 
-/* eight floats times inv in double, rounded back to float (smp_simd_scale's
- * operations) */
-static inline __m256 scale8(__m256 p, __m512d vi) {
-    return _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(p), vi));
-}
-
-int smp_simd_block_sums_512(float *P, int32_t nb, double inv, double *bs) {
-    __m512d vi = _mm512_set1_pd(inv);
+int smp_simd_block_sums_512(const float *P, int32_t nb, double *bs) {
     __m512 z = _mm512_setzero_ps(), tiny = _mm512_set1_ps(0x1p-29f);
     __mmask16 ok = 0xffff;
     for (int32_t b = 0; b < nb; b++) {
-        float *q = P + (int64_t)b * 64;
+        const float *q = P + (int64_t)b * 64;
         __m512d a = _mm512_setzero_pd(), c = a;
         for (int j = 0; j < 64; j += 16) {
             __m512 p = _mm512_loadu_ps(q + j);
-            __m256 lo = _mm512_castps512_ps256(p), hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1));
-            if (inv > 0) {
-                lo = scale8(lo, vi);
-                hi = scale8(hi, vi);
-                p = _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
-                _mm512_storeu_ps(q + j, p);
-            }
             ok &= _mm512_cmp_ps_mask(p, z, _CMP_EQ_OQ) | _mm512_cmp_ps_mask(p, tiny, _CMP_GE_OQ);
-            a = _mm512_add_pd(a, _mm512_cvtps_pd(lo));
-            c = _mm512_add_pd(c, _mm512_cvtps_pd(hi));
+            a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
+            c = _mm512_add_pd(c, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1))));
         }
         bs[b] = _mm512_reduce_add_pd(_mm512_add_pd(a, c));
     }

@@ -74,6 +74,7 @@ static int same(const smp_cands *a, const smp_cands *b) {
 static const char *const specs[] = {
     "top_p,dist", "typical,dist", "top_p,temp,dist", "temp,top_p,dist", "typical,top_p,min_p,temp,dist",
     "top_k,top_p,dist", "min_p,typical,dist", "top_p,typical,dist", "penalties,top_k,typical,top_p,min_p,temp,dist",
+    "temp,dist",   /* a whole row into the draw (smp_mass_softmax_draw's prefix sums) */
 };
 enum { NSPECS = sizeof specs / sizeof *specs };
 
@@ -140,8 +141,8 @@ static void run(const char *label) {
             /* the big rows try the cheap chains (and the default one with
              * top-k and penalties); the rest every chain */
             if (n > 20000) {
-                static const int big[] = { 0, 1, 8 };
-                for (int s = 0; s < 3; s++) one(x, n, kind, specs[big[s]], &p);
+                static const int big[] = { 0, 1, 8, 9 };
+                for (int s = 0; s < 4; s++) one(x, n, kind, specs[big[s]], &p);
             } else {
                 for (int s = 0; s < NSPECS; s++) one(x, n, kind, specs[s], &p);
             }
@@ -298,7 +299,8 @@ static void mass_brute(void) {
 
 /* The SIMD loops against the plain loops of smp_mass.c (smp_simd_set_plain;
  * the exp is vd_exp_f32's either way): same tokens, same candidates, bit
- * for bit, for the chains with top-p and typical-p on big rows. */
+ * for bit, for the chains with top-p and typical-p on big rows, and the
+ * whole-row draw. */
 static void simd_vs_plain(void) {
     float *x = malloc(sizeof *x * 128256);
     int ok = 1, cases = 0;
@@ -312,8 +314,8 @@ static void simd_vs_plain(void) {
         p.typical_p = (float)(0.05 + 0.949 * urand());
         p.min_keep = r % 4 == 3 ? 60 : 1;
         p.seed = (uint64_t)r;
-        for (int sp = 0; sp < 3; sp++) {
-            static const char *const chains[] = { "top_p,dist", "typical,dist", "typical,top_p,temp,dist" };
+        for (int sp = 0; sp < 4; sp++) {
+            static const char *const chains[] = { "top_p,dist", "typical,dist", "typical,top_p,temp,dist", "temp,dist" };
             smp *a, *b;
             char err[128];
             smp_chain_parse(&a, chains[sp], &p, err, sizeof err);
