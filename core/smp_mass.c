@@ -56,7 +56,8 @@ enum { CHUNK = 2048, LANES = 4, SUBS = 256, SORT_MAX = 64 };
 static float row_range(const float *x, int32_t n, float *lo) {
     float m = -INFINITY, l = INFINITY;
     int32_t i = 0;
-    if (smp_simd_on()) i = smp_simd_range(x, n, &m, &l);
+    if (smp_simd_512()) i = smp_simd_range_512(x, n, &m, &l);
+    if (smp_simd_on()) i += smp_simd_range(x + i, n - i, &m, &l);
     for (; i < n; i++) {
         if (x[i] > m) m = x[i];
         if (x[i] < l && x[i] > -INFINITY) l = x[i];
@@ -450,9 +451,10 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
     float lb = (float)lbar, sc = key_scale(fmaxf(m - lb, lb - lo));
     double h[LANES][NB];
     memset(h, 0, sizeof h);
-    const int v = smp_simd_on();
+    const int v = smp_simd_on(), v512 = smp_simd_512();
     for (int32_t i0 = 0; i0 < n; i0 += CHUNK) {
         int32_t i1 = n - i0 < CHUNK ? n : i0 + CHUNK, i = i0;
+        if (v512) i = smp_simd_typical_keys_512(L, P, i, i1, lb, B, sc);
         if (v) i = smp_simd_typical_keys(L, P, i, i1, lb, B, sc);
         for (; i < i1; i++) {
             float k = P[i] > 0 ? fabsf(L[i] - lb) : INFINITY;

@@ -28,6 +28,8 @@ int smp_simd_512(void);
 /* The largest of x[0..i) (NaN skipped) into *m, the smallest above -inf
  * into *lo; i = n rounded down to 8. */
 int32_t smp_simd_range(const float *x, int32_t n, float *m, float *lo);
+/* The same sixteen at a time (AVX-512). */
+int32_t smp_simd_range_512(const float *x, int32_t n, float *m, float *lo);
 /* x = L[j] - m, P[j] = exp(x) (vd_exp_f32's bits), 0 where !(x >= -87);
  * with part, part[j % 8] += P[j]; with B, B[j] = the bucket of the key
  * m - L[j]; with el,
@@ -43,6 +45,9 @@ int32_t smp_simd_scale(float *P, int32_t n, double inv);
  * : +inf. */
 int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t i1, float lbar, uint16_t *B,
                               float scale);
+/* The same sixteen at a time (AVX-512; i a multiple of 16). */
+int32_t smp_simd_typical_keys_512(const float *L, const float *P, int32_t i, int32_t i1, float lbar, uint16_t *B,
+                                  float scale);
 /* The first index in [i, n) rounded down to 16 of a block with x >= v. */
 int32_t smp_simd_skip_below(const float *x, int32_t i, int32_t n, float v);
 /* L[j] /= t */
