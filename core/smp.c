@@ -162,7 +162,7 @@ static bool takes_columns(const smp *s, const smp_cands *c);
  * outermost call gets data[] in any case. */
 int smp_apply(smp *s, smp_cands *c) {
     if (c->lazy && !takes_columns(s, c)) smp_cands_sync(c);
-    c->p_e = false;
+    smp_mass_settle(c);                       /* a stage after a whole-row draw gets p */
     c->depth++;
     int rc = s->iface->apply(s, c);
     if (--c->depth == 0) {

@@ -66,11 +66,12 @@ typedef struct smp_cands {
      * writing the kept candidates' structs (up to 1.5 MB at 128256). Kept by
      * smp_cands_set. */
     bool only_selected;
-    /* p_e: lazy candidates whose col_p holds e = exp(l - max) (has_p and
-     * normalized false): p = (float)(e * p_inv), the softmax's bits, is
-     * computed when asked for (the outermost return; the dist draw over a
-     * whole row leaves it so, saving a pass). Cleared by smp_cands_set and
-     * before every stage. */
+    /* p_e: lazy candidates whose col_p holds e = exp(l - max), has_p false
+     * and normalized true: p = (float)(e * p_inv), the softmax's bits, is
+     * computed when asked for (the outermost return writes the pick's; the
+     * dist draw over a whole row leaves it so, saving a pass).
+     * smp_cands_sync, smp_cands_softmax and the start of every stage
+     * normalize the row first (smp_mass_settle); smp_cands_set clears it. */
     bool p_e;
     double p_inv;
     int32_t depth;      /* smp_apply nesting */

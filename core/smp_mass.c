@@ -685,8 +685,8 @@ int32_t smp_mass_softmax_draw(smp_cands *c, double r) {
         smp_mass_softmax(c);
         return smp_mass_draw(c, r);
     }
-    c->has_p = c->normalized = false;
-    c->p_e = true;
+    c->has_p = false;
+    c->normalized = c->p_e = true;            /* p = (float)(e * p_inv) when asked for */
     c->p_inv = 1.0 / S;
     int32_t lo = 0, hi = nb;                   /* the first block with pre > u */
     while (lo < hi) {

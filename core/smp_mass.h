@@ -46,7 +46,8 @@ int32_t smp_mass_draw(smp_cands *c, double r);
  * normalized. Over SMP_MASS_MIN candidates in id order: the draw of
  * smp_mass_draw by prefix sums taken at every 256th candidate from the
  * softmax's own eight lane sums (see smp_mass.c), leaving c->p_e (p
- * computed when asked for); else smp_mass_softmax then smp_mass_draw. */int32_t smp_mass_softmax_draw(smp_cands *c, double r);
+ * computed when asked for; normalized set); else smp_mass_softmax then
+ * smp_mass_draw. */int32_t smp_mass_softmax_draw(smp_cands *c, double r);
 /* With c->p_e: col_p = p (the softmax), has_p and normalized set. */
 void smp_mass_settle(smp_cands *c);
 

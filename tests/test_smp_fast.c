@@ -98,7 +98,8 @@ static void one(const float *x, int32_t n, int kind, const char *spec, const smp
         cases++;
         int sel_ok = 1;
         if (a.only_selected && ta >= 0 && a.selected >= 0 && a.selected < a.n && a.selected == b.selected)
-            sel_ok = !memcmp(&a.data[a.selected], &b.data[b.selected], sizeof *a.data);
+            sel_ok = !memcmp(&a.data[a.selected], &b.data[b.selected], sizeof *a.data) &&
+                     a.normalized == b.normalized;   /* lab reads the pick's p when normalized */
         smp_cands_sync(&a);
         if (ta != tb || !sel_ok || !same(&a, &b)) {
             if (bad++ < 8)
