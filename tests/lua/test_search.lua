@@ -889,3 +889,23 @@ test("a task budget charges what the engine evaluates, for every kind of job (m:
   end))
   check.ok(ok, err)
 end)
+
+test("pick_lp over a 32000-token row: the whole-row draw's post-sampler log-prob", function()
+  -- temp then dist over the whole row: the draw leaves the row's p to be
+  -- computed on demand (core/smp_mass.c) and lab reads the pick's p
+  local m = check.ok(lab.model.open(MODEL_DIR .. "/synthetic/synth-A-q8_0.gguf"))
+  local l = m:seq("Once upon a time"):eval()
+  local n = #l
+  check.eq(n, 32000)
+  for _, t in ipairs({ 0.8, 1.5 }) do
+    local mx, s = -math.huge, 0
+    for i = 0, n - 1 do mx = math.max(mx, l:get(i) / t) end
+    for i = 0, n - 1 do s = s + math.exp(l:get(i) / t - mx) end
+    local lse = mx + math.log(s)
+    local smp = lab.sampler{ temp = t, top_k = 0, top_p = 1, min_p = 0, seed = 7 }
+    for k = 1, 4 do
+      local id, lp = smp:pick_lp(l)
+      check.near(lp, l:get(id) / t - lse, 1e-5, ("temp %g pick %d (token %d)"):format(t, k, id))
+    end
+  end
+end)
