@@ -308,7 +308,8 @@ static int find_cut(const sel *s, const double *mass, double target, double *cum
     for (int32_t b = 0; b < NB && r == 0; b++) {
         if (!(*cum + mass[b] >= target)) { *cum += mass[b]; continue; }
         int32_t nm = 0, i = 0;
-        if (smp_simd_on()) i = smp_simd_members(s->B, s->n, b, idx, &nm);
+        if (smp_simd_512()) i = smp_simd_members_512(s->B, i, s->n, b, idx, &nm);
+        if (smp_simd_on()) i = smp_simd_members(s->B, i, s->n, b, idx, &nm);
         for (; i < s->n; i++)
             if (s->B[i] == b) idx[nm++] = i;
         member *mb = malloc(sizeof *mb * (size_t)(nm ? nm : 1));
@@ -361,7 +362,8 @@ static int keep_cut(smp_cands *c, const sel *s, double S, double p, int32_t min_
     c->normalized = false;
     if (!(S > 0)) return 0;
     member last;
-    int32_t *idx = (int32_t *)c->tmp_d;      /* (cap) free here: the members' indices */
+    int32_t *idx = (int32_t *)c->tmp_d;      /* (2 cap ints) free here: the members' indices (and the 16
+                                              * past them that smp_simd_members_512 may write) */
     int r = find_cut(s, mass, p * S, &cum, &last, idx);
     if (r < 0) return r;
     if (r == 0) {

@@ -52,9 +52,12 @@ int32_t smp_simd_typical_keys_512(const float *L, const float *P, int32_t i, int
 int32_t smp_simd_skip_below(const float *x, int32_t i, int32_t n, float v);
 /* L[j] /= t */
 int32_t smp_simd_div(float *L, int32_t n, float t);
-/* Appends to out[*nout ...] every j < n rounded down to 16 with B[j] ==
- * b, in order; returns where the caller goes on. */
-int32_t smp_simd_members(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout);
+/* Appends to out[*nout ...] every j in [i, n) rounded down to 16 (from
+ * i) with B[j] == b, in order; returns where the caller goes on. */
+int32_t smp_simd_members(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *out, int32_t *nout);
+/* The same 32 at a time (AVX-512BW). It stores sixteen ints at a time, so
+ * out must have room for 16 more than the members it gets. */
+int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *out, int32_t *nout);
 /* Keeps, in place and in order, the candidates at or ahead of a cut:
  * top-p: L[j] > c, or L[j] == c with the id <= lid; typical: the key
  * (P[j] > 0 ? |L[j] - lb| : +inf) < c, or == c with the id <= lid. Ids

@@ -118,9 +118,9 @@ int32_t smp_simd_div(float *L, int32_t n, float t) {
     return i;
 }
 
-int32_t smp_simd_members(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
+int32_t smp_simd_members(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
     __m256i vb = _mm256_set1_epi16((short)b);
-    int32_t i = 0, k = *nout;
+    int32_t k = *nout;
     for (; i + 16 <= n; i += 16) {
         unsigned hit = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi16(_mm256_loadu_si256((const __m256i *)(B + i)), vb));
         while (hit) {

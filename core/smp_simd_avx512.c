@@ -40,6 +40,27 @@ POPCNT int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid,
     return k;
 }
 
+/* 32 buckets per compare; the indices of a hit's 16-lane half are
+ * compressed into a vector and stored whole (a compressing store to memory
+ * is slow on some cores): past the members it writes up to 15 ints that the
+ * next store or the caller overwrites. Most blocks of a flat row hold no
+ * member (a bucket has ~1/300 of them). */
+POPCNT int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
+    __m512i vb = _mm512_set1_epi16((short)b), iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int32_t k = *nout;
+    for (; i + 32 <= n; i += 32) {
+        __mmask32 m = _mm512_cmpeq_epi16_mask(_mm512_loadu_si512(B + i), vb);
+        if (!m) continue;
+        __mmask16 lo = (__mmask16)m, hi = (__mmask16)(m >> 16);
+        _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(lo, _mm512_add_epi32(iota, _mm512_set1_epi32(i))));
+        k += __builtin_popcount(lo);
+        _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(hi, _mm512_add_epi32(iota, _mm512_set1_epi32(i + 16))));
+        k += __builtin_popcount(hi);
+    }
+    *nout = k;
+    return i;
+}
+
 POPCNT int32_t smp_simd_compact_ge_512(float *L, float *P, const int32_t *id, int32_t *out_id, int32_t n, float v,
                                        int32_t *pi) {
     int32_t k = 0, i = 0;
