@@ -389,50 +389,59 @@ static const uint64_t *state_mask(gmatch_ctx *c, int32_t sid) {
             wrun r = c->walk[qh++];
             const int32_t *row = c->st[r.state].trans;
             for (int32_t j = r.kid, e = r.kid + r.n; j < e; j++) {
-                int32_t t, i = sp ? sp->orig[j] : j;
+                int32_t t;
+                uint8_t b = sp ? sp->byte[j] : v->kbyte[j];
                 /* a dead byte first: most children of a live node are */
-                if (!row || (t = row[cls[v->kbyte[i]]]) < 0) {
-                    if ((t = gmatch_advance(c, r.state, v->kbyte[i])) < 0) { gmatch_memo_drop(c, nsm0); if (keep) free(m); return NULL; }
+                if (!row || (t = row[cls[b]]) < 0) {
+                    if ((t = gmatch_advance(c, r.state, b)) < 0) { gmatch_memo_drop(c, nsm0); if (keep) free(m); return NULL; }
                     row = c->st[r.state].trans;
                 }
                 if (t == 0) continue;
-                const gnode *n = &v->node[i];
-                uint64_t sg = n->sig;
-                /* all pieces below fit x: each is in the bitset or dead (a piece ending inside
-                 * a character just past `dead` characters may live: walked) */
-                if (x && gmatch_fits(sg, xd) && n->nmax <= alive) continue;   /* x-pieces are in the bitset, the others die at a D byte */
-                /* alive == dead: an x-piece longer than that is dead, and a D byte after k
-                 * x-characters meets the chain's state s_k, k <= dead, which D kills (or
-                 * one past `dead`, dead already); a partial last character past `dead`
-                 * may live unless the chain's end kills every x byte (endkill) */
-                if (x && gmatch_fits(sg, xd) && alive == dead && (!(sg & PARTIAL_BIT) || endkill)) continue;
-                if (n->ntok == 1) {
-                    m[n->tok >> 6] |= 1ULL << (n->tok & 63);
-                    if (r.tag >= 0 && !gmatch_memo_rec(c, r.tag, n->tok)) { gmatch_memo_drop(c, nsm0); if (keep) free(m); return NULL; }
+                int32_t i, tok, ntok, kid, nkid;
+                if (sp) {                   /* a spine node: nothing below it fits */
+                    const snode *q = &sp->nd[j];
+                    i = q->node, tok = q->tok, ntok = q->ntok, kid = q->kid, nkid = q->nkid;
+                } else {
+                    const gnode *n = &v->node[j];
+                    uint64_t sg = n->sig;
+                    /* all pieces below fit x: each is in the bitset or dead (a piece ending inside
+                     * a character just past `dead` characters may live: walked) */
+                    if (x && gmatch_fits(sg, xd) && n->nmax <= alive) continue;   /* x-pieces are in the bitset, the others die at a D byte */
+                    /* alive == dead: an x-piece longer than that is dead, and a D byte after k
+                     * x-characters meets the chain's state s_k, k <= dead, which D kills (or
+                     * one past `dead`, dead already); a partial last character past `dead`
+                     * may live unless the chain's end kills every x byte (endkill) */
+                    if (x && gmatch_fits(sg, xd) && alive == dead && (!(sg & PARTIAL_BIT) || endkill)) continue;
+                    i = j, tok = n->tok, ntok = n->ntok, kid = n->kid, nkid = n->nkid;
+                }
+                if (ntok == 1) {
+                    m[tok >> 6] |= 1ULL << (tok & 63);
+                    if (r.tag >= 0 && !gmatch_memo_rec(c, r.tag, tok)) { gmatch_memo_drop(c, nsm0); if (keep) free(m); return NULL; }
                 } else
-                    for (int32_t k = 0, j = n->tok; k < n->ntok; k++, j++) {
-                        int32_t id = v->sorted[j];
+                    for (int32_t k = 0; k < ntok; k++) {
+                        int32_t id = v->sorted[tok + k];
                         m[id >> 6] |= 1ULL << (id & 63);
                         if (r.tag >= 0 && !gmatch_memo_rec(c, r.tag, id)) { gmatch_memo_drop(c, nsm0); if (keep) free(m); return NULL; }
                     }
-                int32_t kid = sp ? sp->kid[j] : n->kid, nkid = sp ? sp->nkid[j] : n->nkid;
                 if (!nkid) continue;
                 int32_t tag = r.tag;
                 /* below a byte outside x and the dead groups (a string's closing
                  * quote) no subtree fits x, so the walk there is the plain walk
                  * from state t: its tokens are the same for every state of the
                  * string that reaches (node, t) and are remembered */
-                if (tag < 0 && memo_on && nkid >= GMATCH_MEMO_MIN_KIDS && !(xd >> c->rep_grp[cls[v->kbyte[i]]] & 1)) {
-                    int32_t e = gmatch_memo_find(c, i, t);
-                    if (e >= 0) {
-                        const int32_t *ids = c->spool + c->sm[e].off;
-                        for (int32_t k = 0; k < c->sm[e].n; k++) m[ids[k] >> 6] |= 1ULL << (ids[k] & 63);
+                if (tag < 0 && memo_on && nkid >= GMATCH_MEMO_MIN_KIDS && !(xd >> c->rep_grp[cls[b]] & 1)) {
+                    int32_t f = gmatch_memo_find(c, i, t);
+                    if (f >= 0) {
+                        const int32_t *ids = c->spool + c->sm[f].off;
+                        for (int32_t k = 0; k < c->sm[f].n; k++) m[ids[k] >> 6] |= 1ULL << (ids[k] & 63);
                         continue;
                     }
                     tag = gmatch_memo_new(c, i, t);        /* -1: out of memory, walked unremembered */
                 }
-                if (sp) __builtin_prefetch(&sp->orig[kid]);
-                else {
+                if (sp) {
+                    __builtin_prefetch(&sp->byte[kid]);
+                    __builtin_prefetch(&sp->nd[kid]);
+                } else {
                     __builtin_prefetch(&v->kbyte[kid]);
                     __builtin_prefetch(&v->node[kid]);
                 }

@@ -32,11 +32,17 @@ typedef struct lenbits {
  * piece below them that does not fit xd, numbered so that a node's kept
  * children are consecutive (see gmatch_vocab_spine). */
 #define N_SPINES 16
+typedef struct snode {
+    int32_t kid, nkid;      /* kept children kid .. kid + nkid (spine numbers) */
+    int32_t tok, ntok;      /* the node's tokens, as in gnode */
+    int32_t node;           /* the node in the tree */
+} snode;
 typedef struct gspine {
     uint64_t xd;
     int32_t n, nroot;       /* nodes; roots 0 .. nroot */
-    int32_t *orig;          /* (n) the node in the tree */
-    int32_t *kid, *nkid;    /* (n) kept children kid .. kid + nkid */
+    uint8_t *byte;          /* (n) a node's byte, apart as kbyte is */
+    snode *nd;              /* (n) the rest: a copy, so that the walk reads the
+                             * spine's consecutive runs, not scattered tree nodes */
 } gspine;
 
 /* A node of the prefix tree (see gmatch_vocab). */

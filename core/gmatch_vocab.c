@@ -96,7 +96,7 @@ void gmatch_vocab_unref(gmatch_vocab *v) {
     free(v->tsig);
     for (int32_t i = 0; i < v->nsl; i++) { free(v->sl[i].ids); free(v->sl[i].upto); }
     for (int32_t i = 0; i < v->nlb; i++) free(v->lb[i].bits);
-    for (int32_t i = 0; i < v->nsp; i++) { free(v->sp[i].orig); free(v->sp[i].kid); free(v->sp[i].nkid); }
+    for (int32_t i = 0; i < v->nsp; i++) { free(v->sp[i].byte); free(v->sp[i].nd); }
     pthread_mutex_destroy(&v->lock);
     free(v);
 }
@@ -394,17 +394,20 @@ const gspine *gmatch_vocab_spine(gmatch_vocab *v, uint64_t xd) {
     if (v->nsp == N_SPINES) goto out;
     int32_t cnt = 0;
     for (int32_t i = 0; i < v->nn; i++) cnt += !gmatch_fits(v->node[i].sig, xd);
-    gspine s = { xd, 0, 0, malloc(sizeof(int32_t) * (size_t)(cnt ? cnt : 1)),
-                 malloc(sizeof(int32_t) * (size_t)(cnt ? cnt : 1)), malloc(sizeof(int32_t) * (size_t)(cnt ? cnt : 1)) };
-    if (!s.orig || !s.kid || !s.nkid) { free(s.orig); free(s.kid); free(s.nkid); goto out; }
-    for (int32_t i = 0; i < v->nroot; i++) if (!gmatch_fits(v->node[i].sig, xd)) s.orig[s.n++] = i;
+    size_t sz = cnt ? (size_t)cnt : 1;
+    gspine s = { xd, 0, 0, malloc(sz), malloc(sizeof *s.nd * sz) };
+    if (!s.byte || !s.nd) { free(s.byte); free(s.nd); goto out; }
+    for (int32_t i = 0; i < v->nroot; i++) if (!gmatch_fits(v->node[i].sig, xd)) s.nd[s.n++].node = i;
     s.nroot = s.n;
     for (int32_t j = 0; j < s.n; j++) {     /* a kept node's kept children (a subset of a kept node's) */
-        const gnode *n = &v->node[s.orig[j]];
-        s.kid[j] = s.n;
+        const gnode *n = &v->node[s.nd[j].node];
+        s.byte[j] = v->kbyte[s.nd[j].node];
+        s.nd[j].tok = n->tok;
+        s.nd[j].ntok = n->ntok;
+        s.nd[j].kid = s.n;
         for (int32_t k = n->kid; k < n->kid + n->nkid; k++)
-            if (!gmatch_fits(v->node[k].sig, xd)) s.orig[s.n++] = k;
-        s.nkid[j] = s.n - s.kid[j];
+            if (!gmatch_fits(v->node[k].sig, xd)) s.nd[s.n++].node = k;
+        s.nd[j].nkid = s.n - s.nd[j].kid;
     }
     v->sp[v->nsp] = s;
     r = &v->sp[v->nsp++];
