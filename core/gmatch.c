@@ -33,6 +33,7 @@
  * be read from `state`. */
 typedef struct wrun {
     int32_t kid, n, state;
+    int32_t tag;            /* the smemo entry being recorded, or -1 */
 } wrun;
 
 /* ---- interning ------------------------------------------------------------- */
@@ -281,6 +282,10 @@ void gmatch_ctx_destroy(gmatch_ctx *c) {
     free(c->sbelow);
     free(c->out);
     free(c->walk);
+    free(c->sm);
+    free(c->smhash);
+    free(c->spool);
+    free(c->rec);
     free(c->tmp_mask);
     free(c->lay);
     free(c->lay_off);
@@ -320,7 +325,7 @@ static int32_t popcount_words(const uint64_t *m, int32_t n) {
     return (int32_t)k;
 }
 
-static bool walk_push(gmatch_ctx *c, int32_t *qt, int32_t kid, int32_t n, int32_t state) {
+static bool walk_push(gmatch_ctx *c, int32_t *qt, int32_t kid, int32_t n, int32_t state, int32_t tag) {
     if (*qt == c->cap_walk) {
         int32_t cap = c->cap_walk ? 2 * c->cap_walk : 1024;
         wrun *w = realloc(c->walk, sizeof *w * (size_t)cap);
@@ -328,7 +333,7 @@ static bool walk_push(gmatch_ctx *c, int32_t *qt, int32_t kid, int32_t n, int32_
         c->walk = w;
         c->cap_walk = cap;
     }
-    c->walk[(*qt)++] = (wrun){ kid, n, state };
+    c->walk[(*qt)++] = (wrun){ kid, n, state, tag };
     return true;
 }
 
@@ -350,15 +355,17 @@ static const uint64_t *state_mask(gmatch_ctx *c, int32_t sid) {
          * of x's bytes lives; none of more than `dead` does */
         uint64_t x = 0, xd = 0;
         int32_t alive = 0, dead = 0;
+        bool endkill = false;
         if (!c->exact) {
             bool oom = false;
             x = gmatch_state_groups(c, sid, &oom);
             if (oom) { if (keep) free(m); return NULL; }
             uint64_t dg = 0;
             bool cut;
-            if (x && !gmatch_probe_memo(c, sid, x, v->max_chars, 0, &alive, &dead, &dg, &cut)) x = 0;
+            if (x && !gmatch_probe_memo(c, sid, x, v->max_chars, 0, &alive, &dead, &dg, &endkill, &cut)) x = 0;
             if (x && cut) {                 /* a cycle cut the chain short: the exact probe */
                 dg = 0;
+                endkill = false;
                 if (!gmatch_probe_chars(c, sid, x, v->probe_cap, &alive, &dead)) x = 0;
             }
             xd = x | dg;
@@ -369,39 +376,79 @@ static const uint64_t *state_mask(gmatch_ctx *c, int32_t sid) {
          * cache misses of many runs overlap instead of following each other */
         int32_t qh = 0, qt = 0;
         const int16_t *cls = c->cls;
-        if (!walk_push(c, &qt, 0, v->nroot, sid)) { if (keep) free(m); return NULL; }
+        /* when every subtree that fits xd is settled by the rules below (each of
+         * its pieces is short enough, or the chain's end kills them all at their
+         * first byte), the walk needs the other nodes alone: the spine */
+        const gspine *sp = NULL;
+        if (x && (alive >= v->max_chars || (alive == dead && endkill))) sp = gmatch_vocab_spine(c->v, xd);
+        if (!walk_push(c, &qt, 0, sp ? sp->nroot : v->nroot, sid, -1)) { if (keep) free(m); return NULL; }
+        int32_t nsm0 = c->nsm;
+        c->nrec = 0;
+        bool memo_on = x != 0 && c->cached_bytes < CACHE_BUDGET;
         while (qh < qt) {
             wrun r = c->walk[qh++];
             const int32_t *row = c->st[r.state].trans;
-            for (int32_t i = r.kid, e = r.kid + r.n; i < e; i++) {
+            for (int32_t j = r.kid, e = r.kid + r.n; j < e; j++) {
                 int32_t t;
+                uint8_t b = sp ? sp->byte[j] : v->kbyte[j];
                 /* a dead byte first: most children of a live node are */
-                if (!row || (t = row[cls[v->kbyte[i]]]) < 0) {
-                    if ((t = gmatch_advance(c, r.state, v->kbyte[i])) < 0) { if (keep) free(m); return NULL; }
+                if (!row || (t = row[cls[b]]) < 0) {
+                    if ((t = gmatch_advance(c, r.state, b)) < 0) { gmatch_memo_drop(c, nsm0); if (keep) free(m); return NULL; }
                     row = c->st[r.state].trans;
                 }
                 if (t == 0) continue;
-                const gnode *n = &v->node[i];
-                uint64_t sg = n->sig;
-                /* all pieces below fit x: each is in the bitset or dead (a piece ending inside
-                 * a character just past `dead` characters may live: walked) */
-                if (x && gmatch_fits(sg, xd) && n->nmax <= alive) continue;   /* x-pieces are in the bitset, the others die at a D byte */
-                /* alive == dead: an x-piece longer than that is dead, and a D byte after k
-                 * x-characters meets the chain's state s_k, k <= dead, which D kills (or
-                 * one past `dead`, dead already) */
-                if (x && gmatch_fits(sg, xd) && alive == dead && !(sg & PARTIAL_BIT)) continue;
-                if (n->ntok == 1) m[n->tok >> 6] |= 1ULL << (n->tok & 63);
-                else
-                    for (int32_t k = 0, j = n->tok; k < n->ntok; k++, j++) {
-                        int32_t id = v->sorted[j];
+                int32_t i, tok, ntok, kid, nkid;
+                if (sp) {                   /* a spine node: nothing below it fits */
+                    const snode *q = &sp->nd[j];
+                    i = q->node, tok = q->tok, ntok = q->ntok, kid = q->kid, nkid = q->nkid;
+                } else {
+                    const gnode *n = &v->node[j];
+                    uint64_t sg = n->sig;
+                    /* all pieces below fit x: each is in the bitset or dead (a piece ending inside
+                     * a character just past `dead` characters may live: walked) */
+                    if (x && gmatch_fits(sg, xd) && n->nmax <= alive) continue;   /* x-pieces are in the bitset, the others die at a D byte */
+                    /* alive == dead: an x-piece longer than that is dead, and a D byte after k
+                     * x-characters meets the chain's state s_k, k <= dead, which D kills (or
+                     * one past `dead`, dead already); a partial last character past `dead`
+                     * may live unless the chain's end kills every x byte (endkill) */
+                    if (x && gmatch_fits(sg, xd) && alive == dead && (!(sg & PARTIAL_BIT) || endkill)) continue;
+                    i = j, tok = n->tok, ntok = n->ntok, kid = n->kid, nkid = n->nkid;
+                }
+                if (ntok == 1) {
+                    m[tok >> 6] |= 1ULL << (tok & 63);
+                    if (r.tag >= 0 && !gmatch_memo_rec(c, r.tag, tok)) { gmatch_memo_drop(c, nsm0); if (keep) free(m); return NULL; }
+                } else
+                    for (int32_t k = 0; k < ntok; k++) {
+                        int32_t id = v->sorted[tok + k];
                         m[id >> 6] |= 1ULL << (id & 63);
+                        if (r.tag >= 0 && !gmatch_memo_rec(c, r.tag, id)) { gmatch_memo_drop(c, nsm0); if (keep) free(m); return NULL; }
                     }
-                if (!n->nkid) continue;
-                __builtin_prefetch(&v->kbyte[n->kid]);
-                __builtin_prefetch(&v->node[n->kid]);
-                if (!walk_push(c, &qt, n->kid, n->nkid, t)) { if (keep) free(m); return NULL; }
+                if (!nkid) continue;
+                int32_t tag = r.tag;
+                /* below a byte outside x and the dead groups (a string's closing
+                 * quote) no subtree fits x, so the walk there is the plain walk
+                 * from state t: its tokens are the same for every state of the
+                 * string that reaches (node, t) and are remembered */
+                if (tag < 0 && memo_on && nkid >= GMATCH_MEMO_MIN_KIDS && !(xd >> c->rep_grp[cls[b]] & 1)) {
+                    int32_t f = gmatch_memo_find(c, i, t);
+                    if (f >= 0) {
+                        const int32_t *ids = c->spool + c->sm[f].off;
+                        for (int32_t k = 0; k < c->sm[f].n; k++) m[ids[k] >> 6] |= 1ULL << (ids[k] & 63);
+                        continue;
+                    }
+                    tag = gmatch_memo_new(c, i, t);        /* -1: out of memory, walked unremembered */
+                }
+                if (sp) {
+                    __builtin_prefetch(&sp->byte[kid]);
+                    __builtin_prefetch(&sp->nd[kid]);
+                } else {
+                    __builtin_prefetch(&v->kbyte[kid]);
+                    __builtin_prefetch(&v->node[kid]);
+                }
+                if (!walk_push(c, &qt, kid, nkid, t, tag)) { gmatch_memo_drop(c, nsm0); if (keep) free(m); return NULL; }
             }
         }
+        if (!gmatch_memo_finish(c, nsm0)) { if (keep) free(m); return NULL; }
         if (c->st[sid].complete) {
             if (v->eos >= 0 && v->eos < v->n) m[v->eos >> 6] |= 1ULL << (v->eos & 63);
             if (v->eot >= 0 && v->eot < v->n) m[v->eot >> 6] |= 1ULL << (v->eot & 63);

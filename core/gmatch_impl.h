@@ -28,6 +28,23 @@ typedef struct lenbits {
 
 
 
+/* The "spine" of the prefix tree for a group set xd: only the nodes with a
+ * piece below them that does not fit xd, numbered so that a node's kept
+ * children are consecutive (see gmatch_vocab_spine). */
+#define N_SPINES 16
+typedef struct snode {
+    int32_t kid, nkid;      /* kept children kid .. kid + nkid (spine numbers) */
+    int32_t tok, ntok;      /* the node's tokens, as in gnode */
+    int32_t node;           /* the node in the tree */
+} snode;
+typedef struct gspine {
+    uint64_t xd;
+    int32_t n, nroot;       /* nodes; roots 0 .. nroot */
+    uint8_t *byte;          /* (n) a node's byte, apart as kbyte is */
+    snode *nd;              /* (n) the rest: a copy, so that the walk reads the
+                             * spine's consecutive runs, not scattered tree nodes */
+} gspine;
+
 /* A node of the prefix tree (see gmatch_vocab). */
 typedef struct gnode {
     uint64_t sig;           /* byte groups of every piece in the subtree, BAD_BIT if one is not UTF-8 */
@@ -66,6 +83,8 @@ struct gmatch_vocab {
     int32_t nsl;
     lenbits lb[N_LENBITS];
     int32_t nlb, next_lb;
+    gspine sp[N_SPINES];    /* never freed before the vocabulary: walks read them unlocked */
+    int32_t nsp;
 };
 
 /* ---- byte groups and UTF-8 steps (for the skipping walk) -------------------
@@ -91,6 +110,9 @@ static inline bool gmatch_fits(uint64_t sig, uint64_t x) { return !(sig & ~PARTI
 /* ORs into m (the vocabulary's bitset size) every token of at most l
  * characters made of x's groups; false when out of memory. Thread safe. */
 bool gmatch_vocab_or_slice(gmatch_vocab *v, uint64_t *m, uint64_t x, int32_t l);
+/* The spine for xd, built on first use (thread safe); NULL when out of
+ * memory or when N_SPINES are built for other sets. */
+const gspine *gmatch_vocab_spine(gmatch_vocab *v, uint64_t xd);
 
 /* ---- the grammar side (gmatch.c, gmatch_probe.c) ------------------------- */
 
@@ -105,6 +127,7 @@ typedef struct state {
     int32_t palive, pdead;
     int8_t pmemo;           /* 0 none, 1 known */
     bool pbusy;             /* on the chain being followed (a cycle test) */
+    bool pendkill;          /* see gmatch_probe_memo's endkill */
     bool gx_known;          /* gx: the groups the probe tries (state_groups) */
     uint64_t gx;
 } state;
@@ -132,6 +155,16 @@ struct gmatch_ctx {
     int32_t nout, cap_out;
     struct wrun *walk;      /* (cap_walk) the mask's walk: runs of children to read */
     int32_t cap_walk;
+    /* the walk below a byte that leaves a string (see state_mask): the tokens
+     * allowed under run (kid, state), remembered across masks */
+    struct smemo *sm;       /* (nsm) kid, state, ids in spool */
+    int32_t nsm, cap_sm;
+    int32_t *smhash;        /* (hcap_sm) entry ids, -1 empty */
+    int32_t hcap_sm;
+    int32_t *spool;         /* (nspool) token ids */
+    int64_t nspool, cap_spool;
+    int32_t *rec;           /* (2 * nrec) pairs (entry, token) of the current mask */
+    int64_t nrec, cap_rec;
     uint64_t *tmp_mask;     /* a mask computed past the budget */
     int32_t tmp_state;
     int32_t start;
@@ -149,6 +182,20 @@ struct gmatch_ctx {
 
 #define INF_LEN INT32_MAX
 
+/* gmatch_memo.c: the tokens allowed below node `node` of the prefix tree,
+ * entered in `state`, are spool[off .. off + n) (see there). */
+typedef struct smemo {
+    int32_t node, state;
+    int64_t off;
+    int32_t n;
+} smemo;
+#define GMATCH_MEMO_MIN_KIDS 2      /* a smaller run is cheaper to walk than to look up */
+int32_t gmatch_memo_find(const gmatch_ctx *c, int32_t node, int32_t state);   /* -1: none */
+int32_t gmatch_memo_new(gmatch_ctx *c, int32_t node, int32_t state);          /* pending; -1: out of memory */
+bool gmatch_memo_rec(gmatch_ctx *c, int32_t e, int32_t id);                   /* false: out of memory */
+void gmatch_memo_drop(gmatch_ctx *c, int32_t nsm0);                          /* drops the pending entries */
+bool gmatch_memo_finish(gmatch_ctx *c, int32_t nsm0);                        /* false: out of memory */
+
 /* The state after byte b from sid, or 0 (dead), or -1 (out of memory). */
 int32_t gmatch_advance(gmatch_ctx *c, int32_t sid, uint8_t b);
 /* gmatch_probe.c: byte classes (at create), the bind-time precomputation,
@@ -158,7 +205,7 @@ void gmatch_byte_classes(gmatch_ctx *c);
 void gmatch_precompute(gmatch_ctx *c, double budget_ms);
 uint64_t gmatch_state_groups(gmatch_ctx *c, int32_t sid, bool *oom);
 bool gmatch_probe_memo(gmatch_ctx *c, int32_t sid, uint64_t x, int32_t cap, int32_t depth,
-                       int32_t *alive, int32_t *dead, uint64_t *dg, bool *cut);
+                       int32_t *alive, int32_t *dead, uint64_t *dg, bool *endkill, bool *cut);
 bool gmatch_probe_chars(gmatch_ctx *c, int32_t sid, uint64_t x, int32_t cap, int32_t *alive, int32_t *dead);
 
 #endif

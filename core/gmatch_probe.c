@@ -226,6 +226,9 @@ static uint64_t gmatch_dead_groups(gmatch_ctx *c, int32_t sid, uint64_t x, bool 
  * When the chain ends where every character of x dies (*alive == *dead),
  * D also kills that last state: D is the intersection over the whole chain,
  * its end included, so a piece of x and D of any length is decided too.
+ * *endkill: moreover every character of x dies there at its first byte (a
+ * string's end, where only the quote may follow), so a piece whose last
+ * character is partial is decided by its character count as well.
  *
  * Inside a string every character of x leads to one next state (the
  * counter of a maxLength moves on), so the probe of a state is one
@@ -243,13 +246,15 @@ static uint64_t gmatch_dead_groups(gmatch_ctx *c, int32_t sid, uint64_t x, bool 
  * (alive too small, not remembered unless it reached cap anyway).
  * false: out of memory or past the work limit. */
 bool gmatch_probe_memo(gmatch_ctx *c, int32_t sid, uint64_t x, int32_t cap, int32_t depth,
-                       int32_t *alive, int32_t *dead, uint64_t *dg, bool *cut) {
+                       int32_t *alive, int32_t *dead, uint64_t *dg, bool *endkill, bool *cut) {
     state *st = &c->st[sid];
     *cut = false;
+    *endkill = false;
     if (st->pmemo == 1 && st->px == x) {
         *alive = st->palive;
         *dead = st->pdead;
         *dg = st->pdead_groups;
+        *endkill = st->pendkill;
         return true;
     }
     if (depth >= 2 * cap || st->pbusy) {    /* too deep, or a cycle: nothing known */
@@ -274,11 +279,20 @@ bool gmatch_probe_memo(gmatch_ctx *c, int32_t sid, uint64_t x, int32_t cap, int3
     c->nlay = save;
     int32_t a, d;
     uint64_t g;
-    bool cutn = false;
+    bool cutn = false, ek = false;
     if (fail) {                             /* some character of x kills sid */
         a = 0;
         d = n1 < 0 ? 0 : INF_LEN;
         g = d0;
+        /* the chain's end: does every character of x die at its first
+         * byte? (then so does a piece's partial last character there) */
+        ek = n1 < 0;
+        for (int32_t k = 0; k < c->nrep && ek; k++) {
+            if (!(x >> c->rep_grp[k] & 1) || c->rep_utf8[k][0] < 0) continue;
+            int32_t n = gmatch_advance(c, sid, c->rep[k]);
+            if (n < 0) return false;
+            ek = n == 0;
+        }
     } else if (n1 < 0) {                    /* x has no character: nothing to learn */
         a = 0;
         d = INF_LEN;
@@ -290,7 +304,7 @@ bool gmatch_probe_memo(gmatch_ctx *c, int32_t sid, uint64_t x, int32_t cap, int3
         int32_t a1, d1;
         uint64_t g1;
         c->st[sid].pbusy = true;        /* apart from pmemo: a result with other groups stays */
-        bool ok = gmatch_probe_memo(c, n1, x, cap, depth + 1, &a1, &d1, &g1, &cutn);
+        bool ok = gmatch_probe_memo(c, n1, x, cap, depth + 1, &a1, &d1, &g1, &ek, &cutn);
         st = &c->st[sid];
         st->pbusy = false;
         if (!ok) return false;
@@ -305,6 +319,7 @@ bool gmatch_probe_memo(gmatch_ctx *c, int32_t sid, uint64_t x, int32_t cap, int3
     *alive = a;
     *dead = d;
     *dg = g;
+    *endkill = ek;
     *cut = cutn;
     st = &c->st[sid];
     /* one result per state: a probe with another state's groups (a \uXXXX
@@ -315,6 +330,7 @@ bool gmatch_probe_memo(gmatch_ctx *c, int32_t sid, uint64_t x, int32_t cap, int3
         st->palive = a;
         st->pdead = d;
         st->pdead_groups = g;
+        st->pendkill = ek;
         st->pmemo = 1;
     }
     return true;
@@ -402,12 +418,14 @@ void gmatch_precompute(gmatch_ctx *c, double budget_ms) {
     if (!scratch) goto out;
     for (int32_t i = 0; i < qt; i++) {
         if (thread_ms() > until) break;
-        bool oom = false, cut;
+        bool oom = false, cut, ek;
         int32_t s = q[i], alive, dead;
         uint64_t dg, x = gmatch_state_groups(c, s, &oom);
         if (oom) break;
-        if (!x || !gmatch_probe_memo(c, s, x, c->v->max_chars, 0, &alive, &dead, &dg, &cut)) continue;
+        if (!x || !gmatch_probe_memo(c, s, x, c->v->max_chars, 0, &alive, &dead, &dg, &ek, &cut)) continue;
         if (!cut && !gmatch_vocab_or_slice(c->v, scratch, x, alive)) break;
+        /* and the spine its walk will use (state_mask's condition) */
+        if (!cut && (alive >= c->v->max_chars || (alive == dead && ek))) (void)gmatch_vocab_spine(c->v, x | dg);
     }
     free(scratch);
 out:

@@ -96,6 +96,7 @@ void gmatch_vocab_unref(gmatch_vocab *v) {
     free(v->tsig);
     for (int32_t i = 0; i < v->nsl; i++) { free(v->sl[i].ids); free(v->sl[i].upto); }
     for (int32_t i = 0; i < v->nlb; i++) free(v->lb[i].bits);
+    for (int32_t i = 0; i < v->nsp; i++) { free(v->sp[i].byte); free(v->sp[i].nd); }
     pthread_mutex_destroy(&v->lock);
     free(v);
 }
@@ -376,4 +377,41 @@ bool gmatch_vocab_or_slice(gmatch_vocab *v, uint64_t *m, uint64_t x, int32_t l) 
 out:
     pthread_mutex_unlock(&v->lock);
     return ok;
+}
+
+/* The walk of a string state reads every child of each node it enters, and
+ * most of them (inside a string: every piece of letters, digits, spaces)
+ * fit the state's groups and are skipped one by one: at 128256 tokens ~2500
+ * of the ~3500 nodes a string state's mask read. When every fitting subtree
+ * is settled without a walk (state_mask decides), the walk can go over the
+ * nodes that do not fit alone: this tree keeps those, breadth first, each
+ * node's kept children consecutive. Built once per (vocabulary, xd), kept
+ * until the vocabulary goes (so a walk may read it without the lock). */
+const gspine *gmatch_vocab_spine(gmatch_vocab *v, uint64_t xd) {
+    const gspine *r = NULL;
+    pthread_mutex_lock(&v->lock);
+    for (int32_t i = 0; i < v->nsp; i++) if (v->sp[i].xd == xd) { r = &v->sp[i]; goto out; }
+    if (v->nsp == N_SPINES) goto out;
+    int32_t cnt = 0;
+    for (int32_t i = 0; i < v->nn; i++) cnt += !gmatch_fits(v->node[i].sig, xd);
+    size_t sz = cnt ? (size_t)cnt : 1;
+    gspine s = { xd, 0, 0, malloc(sz), malloc(sizeof *s.nd * sz) };
+    if (!s.byte || !s.nd) { free(s.byte); free(s.nd); goto out; }
+    for (int32_t i = 0; i < v->nroot; i++) if (!gmatch_fits(v->node[i].sig, xd)) s.nd[s.n++].node = i;
+    s.nroot = s.n;
+    for (int32_t j = 0; j < s.n; j++) {     /* a kept node's kept children (a subset of a kept node's) */
+        const gnode *n = &v->node[s.nd[j].node];
+        s.byte[j] = v->kbyte[s.nd[j].node];
+        s.nd[j].tok = n->tok;
+        s.nd[j].ntok = n->ntok;
+        s.nd[j].kid = s.n;
+        for (int32_t k = n->kid; k < n->kid + n->nkid; k++)
+            if (!gmatch_fits(v->node[k].sig, xd)) s.nd[s.n++].node = k;
+        s.nd[j].nkid = s.n - s.nd[j].kid;
+    }
+    v->sp[v->nsp] = s;
+    r = &v->sp[v->nsp++];
+out:
+    pthread_mutex_unlock(&v->lock);
+    return r;
 }

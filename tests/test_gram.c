@@ -160,10 +160,11 @@ static void small_vocab(vset *v, const char *text) {
     vadd(v, "\n", 1);
     const char *extra[] = { "\xc3\xa9", "\xc3", "\xa9", "\xe6\x97\xa5", "\xe6\x97", "\xa5", "\xc3\xa9x", "x\xc3", "\xf0\x9f\x98\x80", "\xf0\x9f" };
     for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) vadd(v, extra[i], strlen(extra[i]));
-    char alpha[128];
+    char alpha[128] = "";
     int na = 0;
     for (const char *p = text; *p && na < 100; p++)
         if (*p > 32 && *p < 127 && !strchr(alpha, *p) && *p != '#') { alpha[na++] = *p; alpha[na] = 0; }
+    if (!na) alpha[na++] = 'a';              /* a text without printable characters */
     for (int i = 0; i < 120; i++) {
         char s[8];
         int n = 2 + (int)(rnd() % 4);
