@@ -183,12 +183,12 @@ static void char_except(gram_buf *b, const uint32_t *cps, int n) {
     gram_buf_puts(b, ")");
 }
 
-/* Rules for a JSON string (quotes included) that is none of the declared
- * names; its rule name into name[24]. */
-static bool other_name(sc *s, const json *props, char name[24]) {
+/* Rules for a JSON string (quotes included) that is none of strs[n] (as
+ * decoded strings); its rule name into name[24]. */
+bool gram_sc_string_except(sc *s, const char *const *strs, const size_t *lens, int n_strs, char name[24]) {
     trie t = { 0 };
     bool ok = trie_add(&t, 0) == 0;
-    for (const json *p = props->child; p && ok; p = p->next) ok = trie_insert(&t, p->key, p->klen);
+    for (int i = 0; i < n_strs && ok; i++) ok = trie_insert(&t, strs[i], lens[i]);
     uint32_t *cps = ok ? malloc(sizeof *cps * (size_t)t.len) : NULL;
     if (!cps) { free(t.n); s->rules.oom = true; return false; }
     int32_t base = s->next;
@@ -224,7 +224,16 @@ static bool extra_member(sc *s, const json *props, const json *ap, const char *p
     gram_buf val = { 0 };
     if (ap->type == JSON_BOOL) gram_buf_puts(&val, "jvalue");
     else if (!gram_sc_compile(s, ap, p2, &val)) { free(val.s); return false; }
-    if (!other_name(s, props, key)) { free(val.s); return false; }
+    int n = (int)props->n, i = 0;
+    const char **names = malloc(sizeof *names * (size_t)n);
+    size_t *lens = malloc(sizeof *lens * (size_t)n);
+    bool ok = names && lens;
+    for (const json *p = props->child; p && ok; p = p->next, i++) { names[i] = p->key; lens[i] = p->klen; }
+    ok = ok && gram_sc_string_except(s, names, lens, n, key);
+    if (!names || !lens) s->rules.oom = true;
+    free(names);
+    free(lens);
+    if (!ok) { free(val.s); return false; }
     snprintf(name, 24, "s%d", (int)s->next++);
     gram_buf_printf(&s->rules, "%s ::= %s ws \":\" ws %s ws\n", name, key, val.s ? val.s : "jvalue");
     if (val.oom) s->rules.oom = true;
