@@ -287,14 +287,14 @@ static const char *const UNENFORCEABLE[] = {
 
 static bool check_keywords(sc *s, const json *v, const char *path) {
     if (s->o.ignore_unenforceable) return true;
-    /* propertyNames is enforced for an object type (gram_sc_object) */
+    /* propertyNames and patternProperties are enforced for an object type (gram_sc_object) */
     const json *ty = json_get(v, "type");
     bool object = ty && ty->type == JSON_STR && !strcmp(ty->str, "object");
     for (const json *c = ty && ty->type == JSON_ARR ? ty->child : NULL; c; c = c->next) object |= c->type == JSON_STR && !strcmp(c->str, "object");
     for (const json *c = v->child; c; c = c->next)
         for (size_t i = 0; i < sizeof UNENFORCEABLE / sizeof *UNENFORCEABLE; i++)
             if (strlen(UNENFORCEABLE[i]) == c->klen && memcmp(UNENFORCEABLE[i], c->key, c->klen) == 0
-                && !(object && !strcmp(UNENFORCEABLE[i], "propertyNames"))) {
+                && !(object && (!strcmp(UNENFORCEABLE[i], "propertyNames") || !strcmp(UNENFORCEABLE[i], "patternProperties")))) {
                 char p2[512];
                 gram_sc_child_path(p2, sizeof p2, path, UNENFORCEABLE[i]);
                 return gram_sc_fail(s, p2, "'%s' cannot be enforced by a grammar; remove it, or compile "

@@ -7,7 +7,8 @@
  * usually read it: ask for extras with true or a schema), true or a schema
  * (other members anywhere between the declared ones, named differently from
  * every declared name, with values of that schema). An object without
- * properties may constrain its names with propertyNames (gram_sc_key).
+ * properties may constrain its names with propertyNames (gram_sc_key), or
+ * give one patternProperties pattern (then no other members).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,6 +259,44 @@ bool gram_sc_object(sc *s, const json *v, const char *path, gram_buf *out) {
         if (!found) return gram_sc_fail(s, path, "required names '%s', which properties does not define", c->type == JSON_STR ? c->str : "?"), false;
     }
     bool extras = ap && !(ap->type == JSON_BOOL && !ap->b);
+    const json *pp = s->o.ignore_unenforceable ? NULL : json_get(v, "patternProperties");
+    if (pp && (pp->type != JSON_OBJ || pp->n > 0)) {
+        char p2[512];
+        gram_sc_child_path(p2, sizeof p2, path, "patternProperties");
+        const char *why = pp->type != JSON_OBJ ? "patternProperties must be an object"
+                        : pp->n > 1 ? "more than one pattern is not supported (a name matching two must satisfy both schemas)"
+                        : props && props->n ? "patternProperties beside properties is not supported (a declared name that matches "
+                                              "the pattern would need both schemas)"
+                        : extras ? "patternProperties with additionalProperties true or a schema is not supported (names that "
+                                   "match no pattern would need the pattern's complement)"
+                        : pn ? "patternProperties with propertyNames is not supported" : NULL;
+        if (why) return gram_sc_fail(s, p2, "%s", why), false;
+        /* one pattern, nothing else: every member's name matches it (search
+         * semantics, as for strings) and its value is of its schema */
+        const json *sch = pp->child;
+        size_t need = json_escape(sch->key, sch->klen, NULL, 0);
+        char *pat = malloc(need + 16);
+        if (!pat) { s->rules.oom = true; return false; }
+        memcpy(pat, "{\"pattern\":", 11);
+        json_escape(sch->key, sch->klen, pat + 11, need + 1);
+        memcpy(pat + 11 + need, "}", 2);
+        json_doc *d = json_parse(pat, strlen(pat), NULL, 0);
+        free(pat);
+        if (!d) { s->rules.oom = true; return false; }
+        gram_buf key = { 0 }, val = { 0 };
+        char p3[600], name[24];
+        snprintf(p3, sizeof p3, "%s/%.*s", p2, (int)(sch->klen > 200 ? 200 : sch->klen), sch->key);
+        bool ok = gram_sc_key(s, json_root(d), p2, &key) && gram_sc_compile(s, sch, p3, &val);
+        json_free(d);
+        if (ok) {
+            snprintf(name, sizeof name, "s%d", (int)s->next++);
+            gram_buf_printf(&s->rules, "%s ::= %s ws \":\" ws %s ws\n", name, key.s ? key.s : "jstring", val.s ? val.s : "jvalue");
+            gram_buf_printf(out, "\"{\" ws (%s (\",\" ws %s)*)? \"}\"", name, name);
+        }
+        free(key.s);
+        free(val.s);
+        return ok;
+    }
     if (!props || props->n == 0) {
         if (pn && !s->o.ignore_unenforceable) {
             char p2[512];

@@ -71,6 +71,17 @@ add("propertyNames lengths", {"type": "object", "propertyNames": {"type": "strin
 ])
 add("propertyNames false", {"type": "object", "propertyNames": False}, [r'{}', r'{"a":1}'])
 
+# patternProperties: one pattern, no declared properties (strict on purpose:
+# with additionalProperties absent, names outside the pattern are not produced)
+PP = [r'{}', r'{"x-a":1}', r'{"x-ab":1,"x-z":-3}', r'{"x-":1}', r'{"x-A":1}', r'{"y-a":1}', r'{"x-a":"s"}', r'{"ax-a":1}',
+      r'{"x-a":1,"b":2}', r'{"x-\u0061":1}', r'{"\u0078-a":2}', r'{"x-a1":1}']
+# (and, as for string patterns, a name matched by a pattern is written without escapes)
+PP_ESC = [r'{"x-\u0061":1}', r'{"\u0078-a":2}']
+add("patternProperties anchored", {"type": "object", "patternProperties": {"^x-[a-z]+$": {"type": "integer"}},
+                                   "additionalProperties": False}, PP, strict=PP_ESC)
+add("patternProperties unanchored", {"type": "object", "patternProperties": {"^x-": {"type": "integer"}}}, PP,
+    strict=[r'{"y-a":1}', r'{"ax-a":1}', r'{"x-a":1,"b":2}', PP_ESC[1]])
+
 # every name of up to 3 written characters from a small alphabet (raw, short
 # and \u escapes, both cases, a two-byte character) as the extra member
 ALPHA = ['a', 'b', 'c', r'\u0061', r'\u0062', r'\u0041', r'\"', r'\\', r'\n', 'é', r'\u00e9', r'\u00C9', r'\/']

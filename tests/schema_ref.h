@@ -1,6 +1,6 @@
 /* schema_ref: a small JSON Schema validator for tests only (independent of
  * core/gram_schema.c): type, enum, const, properties, required,
- * additionalProperties, propertyNames, items, minItems, maxItems, anyOf, oneOf,
+ * additionalProperties, patternProperties, propertyNames, items, minItems, maxItems, anyOf, oneOf,
  * minimum, maximum, exclusiveMinimum, exclusiveMaximum, minLength,
  * maxLength (in code points) and pattern (POSIX extended regex, search
  * semantics). Returns NULL when valid, else a static message. */
@@ -109,8 +109,18 @@ static const char *sr_validate(const json *v, const json *s) {
             for (const json *c = t->child; c; c = c->next) if (!json_get(v, c->str)) return "required";
         for (const json *m = v->child; m; m = m->next) {
             const json *ps = props ? json_get(props, m->key) : NULL;
+            bool patterned = false;
+            for (const json *pp = (t = json_get(s, "patternProperties")) ? t->child : NULL; pp; pp = pp->next) {
+                regex_t re;
+                if (regcomp(&re, pp->key, REG_EXTENDED | REG_NOSUB)) return "patternProperties pattern does not compile";
+                int r = regexec(&re, m->key, 0, NULL, 0);
+                regfree(&re);
+                if (r) continue;
+                patterned = true;
+                if (sr_validate(m, pp)) return "patternProperties";
+            }
             if (ps) { const char *e = sr_validate(m, ps); if (e) return e; }
-            else if ((t = json_get(s, "additionalProperties")) && sr_validate(m, t)) return "additionalProperties";
+            else if (!patterned && (t = json_get(s, "additionalProperties")) && sr_validate(m, t)) return "additionalProperties";
             if ((t = json_get(s, "propertyNames"))) {
                 json key = { .type = JSON_STR, .str = m->key, .len = m->klen };
                 if (sr_validate(&key, t)) return "propertyNames";

@@ -218,6 +218,8 @@ static void test_walks(void) {
                          "\"additionalProperties\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"null\"}},"
                          "\"additionalProperties\":{\"type\":\"boolean\"}}}}";
     walks(v, nested, "nested extras", 60, NULL, NULL);
+    const char *pp = "{\"type\":\"object\",\"patternProperties\":{\"^[a-z]{1,3}_[0-9]$\":{\"type\":\"boolean\"}}}";
+    walks(v, pp, "patternProperties", 60, &compact, NULL);
     const char *pn = "{\"type\":\"object\",\"propertyNames\":{\"pattern\":\"^[a-z]{1,4}$\"},\"additionalProperties\":{\"type\":\"integer\"}}";
     walks(v, pn, "propertyNames pattern", 60, &compact, NULL);
     /* any order beyond 6 properties (up to GRAM_ANY_ORDER_MAX) */
@@ -257,7 +259,13 @@ static void test_refusals(void) {
           "schema at /additionalProperties: additionalProperties must be a schema" },
         { "{\"type\":\"object\",\"properties\":{\"a\":{}},\"additionalProperties\":{\"type\":\"strin\"}}",
           "schema at /additionalProperties/type: unknown type 'strin'" },
-        { "{\"type\":\"object\",\"patternProperties\":{\"^x\":{}}}", "schema at /patternProperties: 'patternProperties' cannot be enforced" },
+        { "{\"patternProperties\":{\"^x\":{}}}", "schema at /patternProperties: 'patternProperties' cannot be enforced" },
+        { "{\"type\":\"object\",\"patternProperties\":{\"^x\":{},\"^y\":{}}}", "schema at /patternProperties: more than one pattern" },
+        { "{\"type\":\"object\",\"properties\":{\"a\":{}},\"patternProperties\":{\"^x\":{}}}",
+          "schema at /patternProperties: patternProperties beside properties is not supported" },
+        { "{\"type\":\"object\",\"patternProperties\":{\"^x\":{}},\"additionalProperties\":true}",
+          "schema at /patternProperties: patternProperties with additionalProperties true" },
+        { "{\"type\":\"object\",\"patternProperties\":{\"(?=x)\":{}}}", "schema at /patternProperties" },
         { "{\"oneOf\":[{\"type\":\"null\"},{\"const\":null}]}", "schema at /oneOf: no value matches exactly one branch" },
         { "{\"oneOf\":[{\"type\":\"string\",\"pattern\":\"^a\"},{\"enum\":[\"ab\"]}]}", "schema at /oneOf: branches 0 and 1 may both match" },
         { "{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"string\",\"maxLength\":2}]}", "schema at /oneOf: branches 0 and 1 may both match" },
