@@ -92,7 +92,7 @@ static void test_errors(void) {
         { "{\"type\":\"array\",\"uniqueItems\":true}", "schema at /uniqueItems: 'uniqueItems' cannot be enforced" },
         { "{\"properties\":{\"a\":{\"not\":{\"type\":\"null\"}}}}", "schema at /properties/a/not: 'not' cannot" },
         { "{\"items\":{\"if\":{\"type\":\"string\"},\"then\":{\"maxLength\":2}}}", "schema at /items/if: 'if'" },
-        { "{\"type\":\"object\",\"patternProperties\":{\"^x\":{}}}", "/patternProperties: 'patternProperties'" },
+        { "{\"type\":\"array\",\"items\":{\"patternProperties\":{\"^x\":{}}}}", "/items/patternProperties: 'patternProperties'" },
         { "{\"$defs\":{\"d\":{\"dependentRequired\":{\"a\":[\"b\"]}}},\"$ref\":\"#/$defs/d\"}", "/dependentRequired: 'dependentRequired'" },
         { "{\"anyOf\":[{\"type\":\"object\",\"minProperties\":1}]}", "schema at /anyOf/0/minProperties" },
     };
