@@ -296,12 +296,20 @@ static bool simple_except(sc *s, const json *b, const char *t, const json *const
         json_doc *d = json_parse(text, strlen(text), NULL, 0);
         if (!d) continue;
         json *piece = json_root(d);
-        double lo = i > 0 ? pt[i - 1] : -INFINITY, hi = i < n ? pt[i] : INFINITY;
-        bool empty = false;
+        /* the piece's ends: a cut (exclusive) or the branch's own bound; a cut
+         * at the branch's bound leaves the piece on its other side empty */
+        double lo = -INFINITY, hi = INFINITY;
+        bool lx = false, hx = false;
+        for (const json *c = piece->child; c; c = c->next) {
+            if (c->type != JSON_NUM) continue;
+            bool ex = c->key[0] == 'e', lower = !strcmp(c->key, "minimum") || !strcmp(c->key, "exclusiveMinimum");
+            if (lower && (c->num > lo || (c->num == lo && ex))) { lo = c->num; lx = ex; }
+            if (!lower && (c->num < hi || (c->num == hi && ex))) { hi = c->num; hx = ex; }
+        }
+        bool empty = lo > hi || (lo == hi && (lx || hx));
         if (t[0] == 'i' && !empty) {
-            /* integers strictly between two cuts: none when they are adjacent */
-            double a = floor(lo) + 1, z = ceil(hi) - 1;
-            if (a > z) empty = true;
+            double a = lx ? floor(lo) + 1 : ceil(lo), z = hx ? ceil(hi) - 1 : floor(hi);
+            empty = a > z;
         }
         if (!empty) {
             gram_buf g = { 0 };

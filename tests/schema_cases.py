@@ -130,6 +130,10 @@ add_one("oneOf number vs enum", {"oneOf": [{"type": "number", "maximum": 10}, {"
         whole=False)
 add_one("oneOf long enum vs enum", {"oneOf": [{"enum": list(range(40))}, {"enum": [39, 40, "s"]}, {"type": "string"}]},
         ONE + ["38", "39", "40", "41", r'"s"', r'"t"'], esc=False)
+add_one("oneOf values at the range's ends", {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 10},
+                                                      {"type": "number", "exclusiveMinimum": 20, "maximum": 30},
+                                                      {"enum": [0, 10, 30, 25.5, 20]}]},
+        ONE + ["20", "20.5", "25.5", "30", "29.99", "30.0", "21"])
 add_one("oneOf boolean vs const", {"oneOf": [{"type": "boolean"}, {"const": True}, {"enum": [None, "a"]}]}, ONE)
 
 # multipleOf (exact decimal: texts and schema read as Decimal, so 0.3 is a
