@@ -66,7 +66,7 @@ static const cli_opt opts[] = {
     { "choice", 0, "A,B,C", "constrain the output to exactly one of the strings" },
     { "schema-ignore-unenforceable", 0, NULL, "--json-schema: compile without keywords a grammar cannot check (not, if, uniqueItems, ...) instead of refusing" },
     { "schema-compact", 0, NULL, "--json-schema: no whitespace between JSON tokens" },
-    { "schema-any-order", 0, NULL, "--json-schema: properties in any order (objects of at most 6 properties)" },
+    { "schema-any-order", 0, NULL, "--json-schema: properties in any order (objects of at most 10 properties)" },
 };
 static const cli_spec spec = {
     CMD, "[-m MODEL] -p TEXT [options]",

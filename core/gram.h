@@ -72,7 +72,7 @@ typedef struct gram_schema_opts {
     bool any_order;             /* an object's properties in any order (objects with at most
                                  * GRAM_ANY_ORDER_MAX properties; larger ones keep their order) */
 } gram_schema_opts;
-#define GRAM_ANY_ORDER_MAX 6
+#define GRAM_ANY_ORDER_MAX 10
 int gram_from_schema_opts(gram **out, const char *json, size_t len, const gram_schema_opts *o, char *err, size_t errlen);
 int gram_schema_gbnf_opts(char **gbnf, const char *json, size_t len, const gram_schema_opts *o, char *err, size_t errlen);
 /* A regular expression matched in full: literals, ., [classes], \d \w \s

@@ -3,14 +3,13 @@
  * Supported: type (one or a list), objects (gram_schema_obj.c: properties
  * with required, additionalProperties beside them or alone, propertyNames
  * for objects without properties), enum and const (any JSON values), items, minItems and
- * maxItems, anyOf, oneOf (when its branches are disjoint, which makes the
- * alternatives exact; refused otherwise, see oneof_disjoint), allOf of one schema, $ref to #/$defs/... or #/definitions/...
+ * maxItems, anyOf, oneOf (gram_schema_oneof.c), allOf of one schema, $ref to #/$defs/... or #/definitions/...
  * (recursion allowed), string minLength, maxLength and pattern (the regex
  * subset of gram_regex.c; unanchored ends match anything, as the spec's
  * search semantics say), integer minimum, maximum, exclusiveMinimum and
  * exclusiveMaximum exactly (within 15 digits), number bounds exactly with
- * fractions of up to 16 digits (see compile_num), multipleOf with a whole
- * divisor (compile_multiple). No type: any JSON value. Annotations (title,
+ * fractions of up to 16 digits (gram_schema_num.c), multipleOf with any
+ * decimal divisor and bounds (gram_schema_mult.c). No type: any JSON value. Annotations (title,
  * description, $schema, default, examples, format) are ignored; keywords a
  * grammar cannot check are refused unless the caller asks to ignore them
  * (check_keywords). Options (gram_schema_opts): compact whitespace.
@@ -114,7 +113,7 @@ static void json_literal(sc *s, const json *v, gram_buf *tmp) {
     }
 }
 
-static void value_literal(sc *s, const json *v, gram_buf *out) {
+void gram_sc_value_literal(sc *s, const json *v, gram_buf *out) {
     gram_buf t = { 0 };
     json_literal(s, v, &t);
     if (t.oom) out->oom = true;
@@ -185,7 +184,7 @@ bool gram_sc_key(sc *s, const json *pn, const char *path, gram_buf *out) {
                 if (!in) continue;
             }
             gram_buf_puts(out, n++ ? " | " : "(");
-            value_literal(s, c, out);
+            gram_sc_value_literal(s, c, out);
         }
         if (n) gram_buf_puts(out, ")");
         return true;
@@ -275,197 +274,6 @@ static bool compile_type(sc *s, const json *v, const char *path, const char *t, 
     return gram_sc_fail(s, p2, "unknown type '%.*s' (expected string, number, integer, boolean, null, object or array)", (int)tl, t), false;
 }
 
-/* ---- oneOf: exact when its branches cannot both match -----------------------
- * A grammar has no "exactly one of": oneOf compiles to alternatives, which is
- * exact when no value satisfies two branches. That is decided here from what
- * each branch can produce: its JSON types, a finite list of values (enum,
- * const), a numeric range. Two branches are disjoint when they share no
- * type; or both are value lists with no common value; or one is a list
- * whose every value the other's types or range exclude; or they share only
- * numbers and their ranges do not meet. Otherwise the schema is refused
- * (naming the branches): anyOf says "either" and is always accepted. */
-
-enum { T_OBJ = 1, T_ARR = 2, T_STR = 4, T_INT = 8, T_FRAC = 16, T_TRUE = 32, T_FALSE = 64, T_NULL = 128, T_ALL = 255 };
-#define SHAPE_VALS 32
-
-typedef struct shape {
-    unsigned types;
-    double lo, hi;                  /* numbers: closed range (exclusive bounds widened) */
-    const json *vals[SHAPE_VALS];
-    int n_vals;                     /* -1: not a finite list */
-} shape;
-
-static unsigned value_type(const json *v) {
-    switch (v->type) {
-    case JSON_OBJ: return T_OBJ;
-    case JSON_ARR: return T_ARR;
-    case JSON_STR: return T_STR;
-    case JSON_NUM: return v->num == floor(v->num) ? T_INT : T_FRAC;
-    case JSON_BOOL: return v->b ? T_TRUE : T_FALSE;
-    default: return T_NULL;
-    }
-}
-
-static bool json_eq(const json *a, const json *b) {
-    if (a->type != b->type) return false;
-    switch (a->type) {
-    case JSON_NUM: return a->num == b->num;
-    case JSON_BOOL: return a->b == b->b;
-    case JSON_STR: return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
-    case JSON_ARR: {
-        if (a->n != b->n) return false;
-        for (const json *x = a->child, *y = b->child; x && y; x = x->next, y = y->next) if (!json_eq(x, y)) return false;
-        return true;
-    }
-    case JSON_OBJ: {
-        if (a->n != b->n) return false;
-        for (const json *x = a->child; x; x = x->next) {
-            const json *y = NULL;
-            for (const json *z = b->child; z && !y; z = z->next) if (z->klen == x->klen && !memcmp(z->key, x->key, x->klen)) y = z;
-            if (!y || !json_eq(x, y)) return false;
-        }
-        return true;
-    }
-    default: return true;
-    }
-}
-
-static void shape_all(shape *o) { o->types = T_ALL; o->lo = -INFINITY; o->hi = INFINITY; o->n_vals = -1; }
-
-static void shape_add_val(shape *o, const json *v) {
-    o->types |= value_type(v);
-    if (o->n_vals >= 0 && o->n_vals < SHAPE_VALS) o->vals[o->n_vals++] = v;
-    else o->n_vals = -1;
-}
-
-/* The union of o and b into o. */
-static void shape_union(shape *o, const shape *b) {
-    bool exact = o->n_vals >= 0 && b->n_vals >= 0 && o->n_vals + b->n_vals <= SHAPE_VALS;
-    if (exact) for (int i = 0; i < b->n_vals; i++) o->vals[o->n_vals++] = b->vals[i];
-    else o->n_vals = -1;
-    if (b->types & (T_INT | T_FRAC)) {
-        if (!(o->types & (T_INT | T_FRAC))) { o->lo = b->lo; o->hi = b->hi; }
-        else { if (b->lo < o->lo) o->lo = b->lo; if (b->hi > o->hi) o->hi = b->hi; }
-    }
-    o->types |= b->types;
-}
-
-static const json *resolve_ref(const sc *s, const json *r) {
-    if (r->type != JSON_STR || strncmp(r->str, "#/", 2) != 0) return NULL;
-    const json *t = s->root;
-    char seg[256];
-    for (const char *p = r->str + 2; *p && t;) {
-        size_t n = strcspn(p, "/");
-        if (n >= sizeof seg) return NULL;
-        memcpy(seg, p, n);
-        seg[n] = 0;
-        t = json_get(t, seg);
-        p += n;
-        if (*p == '/') p++;
-    }
-    return t;
-}
-
-/* What v can produce (an over-approximation: T_ALL when unsure). */
-static void shape_of(const sc *s, const json *v, shape *o, int depth) {
-    o->types = 0;
-    o->lo = -INFINITY;
-    o->hi = INFINITY;
-    o->n_vals = 0;
-    if (depth > 16 || v->type != JSON_OBJ) {
-        if (v->type == JSON_BOOL && !v->b) return;      /* false: nothing */
-        shape_all(o);
-        return;
-    }
-    const json *t;
-    if ((t = json_get(v, "$ref"))) {
-        const json *target = resolve_ref(s, t);
-        if (target) shape_of(s, target, o, depth + 1);
-        else shape_all(o);
-        return;
-    }
-    if ((t = json_get(v, "const"))) { shape_add_val(o, t); return; }
-    if ((t = json_get(v, "enum")) && t->type == JSON_ARR) {
-        for (const json *c = t->child; c; c = c->next) shape_add_val(o, c);
-        return;
-    }
-    const char *alts = json_get(v, "anyOf") ? "anyOf" : json_get(v, "oneOf") ? "oneOf" : json_get(v, "allOf") ? "allOf" : NULL;
-    if (alts && (t = json_get(v, alts))->type == JSON_ARR) {
-        for (const json *c = t->child; c; c = c->next) {
-            shape b;
-            shape_of(s, c, &b, depth + 1);
-            shape_union(o, &b);
-        }
-        return;
-    }
-    o->n_vals = -1;
-    t = json_get(v, "type");
-    if (!t) {
-        if (json_get(v, "properties")) o->types = T_OBJ;
-        else if (json_get(v, "items")) o->types = T_ARR;
-        else shape_all(o);
-        return;
-    }
-    for (const json *c = t->type == JSON_ARR ? t->child : t; c; c = t->type == JSON_ARR ? c->next : NULL) {
-        if (c->type != JSON_STR) { shape_all(o); return; }
-        const char *n = c->str;
-        o->types |= !strcmp(n, "object") ? T_OBJ : !strcmp(n, "array") ? T_ARR : !strcmp(n, "string") ? T_STR
-                  : !strcmp(n, "integer") ? T_INT : !strcmp(n, "number") ? T_INT | T_FRAC
-                  : !strcmp(n, "boolean") ? T_TRUE | T_FALSE : !strcmp(n, "null") ? T_NULL : T_ALL;
-    }
-    if (o->types & (T_INT | T_FRAC)) {
-        const char *k[] = { "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum" };
-        for (int i = 0; i < 4; i++) {
-            const json *b = json_get(v, k[i]);
-            if (!b || b->type != JSON_NUM) continue;
-            if (i < 2 && b->num > o->lo) o->lo = b->num;
-            if (i >= 2 && b->num < o->hi) o->hi = b->num;
-        }
-    }
-}
-
-/* Whether value x can satisfy shape b. */
-static bool shape_has(const shape *b, const json *x) {
-    if (b->n_vals >= 0) {
-        for (int i = 0; i < b->n_vals; i++) if (json_eq(b->vals[i], x)) return true;
-        return false;
-    }
-    unsigned t = value_type(x);
-    if (!(b->types & t)) return false;
-    if (t & (T_INT | T_FRAC)) return x->num >= b->lo && x->num <= b->hi;
-    return true;
-}
-
-static bool shapes_disjoint(const shape *a, const shape *b) {
-    if (!(a->types & b->types)) return true;
-    if (a->n_vals >= 0) {
-        for (int i = 0; i < a->n_vals; i++) if (shape_has(b, a->vals[i])) return false;
-        return true;
-    }
-    if (b->n_vals >= 0) return shapes_disjoint(b, a);
-    if ((a->types & b->types) & ~(unsigned)(T_INT | T_FRAC)) return false;
-    return a->hi < b->lo || b->hi < a->lo;
-}
-
-/* For oneOf at path: fails (naming two branches) unless they are pairwise disjoint. */
-static bool oneof_disjoint(sc *s, const json *arr, const char *path) {
-    int n = (int)arr->n;
-    shape *sh = malloc(sizeof *sh * (size_t)(n ? n : 1));
-    if (!sh) { s->rules.oom = true; return false; }
-    int i = 0;
-    for (const json *c = arr->child; c; c = c->next, i++) shape_of(s, c, &sh[i], 0);
-    for (int a = 0; a < n; a++)
-        for (int b = a + 1; b < n; b++)
-            if (!shapes_disjoint(&sh[a], &sh[b])) {
-                free(sh);
-                return gram_sc_fail(s, path, "branches %d and %d may both match one value, and a grammar cannot check \"exactly one\" "
-                               "(oneOf is compiled when its branches are told apart by JSON type, by enum/const values or by "
-                               "numeric range; use anyOf to accept either)", a, b), false;
-            }
-    free(sh);
-    return true;
-}
-
 /* Assertions a context-free grammar over the text cannot make (they compare
  * parts of the value with each other, negate a schema, or depend on a
  * condition). Ignoring one silently would let invalid JSON through, so the
@@ -479,14 +287,14 @@ static const char *const UNENFORCEABLE[] = {
 
 static bool check_keywords(sc *s, const json *v, const char *path) {
     if (s->o.ignore_unenforceable) return true;
-    /* propertyNames is enforced for an object type (gram_sc_object) */
+    /* propertyNames and patternProperties are enforced for an object type (gram_sc_object) */
     const json *ty = json_get(v, "type");
     bool object = ty && ty->type == JSON_STR && !strcmp(ty->str, "object");
     for (const json *c = ty && ty->type == JSON_ARR ? ty->child : NULL; c; c = c->next) object |= c->type == JSON_STR && !strcmp(c->str, "object");
     for (const json *c = v->child; c; c = c->next)
         for (size_t i = 0; i < sizeof UNENFORCEABLE / sizeof *UNENFORCEABLE; i++)
             if (strlen(UNENFORCEABLE[i]) == c->klen && memcmp(UNENFORCEABLE[i], c->key, c->klen) == 0
-                && !(object && !strcmp(UNENFORCEABLE[i], "propertyNames"))) {
+                && !(object && (!strcmp(UNENFORCEABLE[i], "propertyNames") || !strcmp(UNENFORCEABLE[i], "patternProperties")))) {
                 char p2[512];
                 gram_sc_child_path(p2, sizeof p2, path, UNENFORCEABLE[i]);
                 return gram_sc_fail(s, p2, "'%s' cannot be enforced by a grammar; remove it, or compile "
@@ -510,12 +318,12 @@ static bool compile(sc *s, const json *v, const char *path, gram_buf *out) {
                        "value would pass)"), false;
     }
     if (json_get(v, "$ref")) return compile_ref(s, v, path, out);
-    if ((t = json_get(v, "const"))) { value_literal(s, t, out); return true; }
+    if ((t = json_get(v, "const"))) { gram_sc_value_literal(s, t, out); return true; }
     if ((t = json_get(v, "enum"))) {
         if (t->type != JSON_ARR || t->n == 0) return gram_sc_fail(s, path, "enum must be a non-empty array"), false;
         gram_buf_puts(out, "(");
         int i = 0;
-        for (const json *c = t->child; c; c = c->next, i++) { if (i) gram_buf_puts(out, " | "); value_literal(s, c, out); }
+        for (const json *c = t->child; c; c = c->next, i++) { if (i) gram_buf_puts(out, " | "); gram_sc_value_literal(s, c, out); }
         gram_buf_puts(out, ")");
         return true;
     }
@@ -526,7 +334,7 @@ static bool compile(sc *s, const json *v, const char *path, gram_buf *out) {
         gram_sc_child_path(p2, sizeof p2, path, alts);
         if (t->type != JSON_ARR || t->n == 0) return gram_sc_fail(s, p2, "must be a non-empty array of schemas"), false;
         if (alts[1] == 'l' && t->n != 1) return gram_sc_fail(s, p2, "allOf is supported with one schema only"), false;
-        if (alts[0] == 'o' && !oneof_disjoint(s, t, p2)) return false;
+        if (alts[0] == 'o') return gram_sc_oneof(s, t, p2, out);      /* gram_schema_oneof.c */
         gram_buf_puts(out, "(");
         int i = 0;
         for (const json *c = t->child; c; c = c->next, i++) {

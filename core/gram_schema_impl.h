@@ -30,10 +30,19 @@ void gram_sc_child_path(char *out, size_t cap, const char *path, const char *seg
 bool gram_sc_compile(sc *s, const json *v, const char *path, gram_buf *out);
 /* An object (gram_schema_obj.c). */
 bool gram_sc_object(sc *s, const json *v, const char *path, gram_buf *out);
+/* A JSON string none of strs[n] (decoded), as rule name[24] (gram_schema_obj.c). */
+bool gram_sc_string_except(sc *s, const char *const *strs, const size_t *lens, int n_strs, char name[24]);
+/* oneOf at path (its array arr) into out (gram_schema_oneof.c). */
+bool gram_sc_oneof(sc *s, const json *arr, const char *path, gram_buf *out);
+/* A JSON value as a GBNF literal of its canonical text. */
+void gram_sc_value_literal(sc *s, const json *v, gram_buf *out);
 /* propertyNames as a member-name grammar (empty out: no name allowed). */
 bool gram_sc_key(sc *s, const json *pn, const char *path, gram_buf *out);
 /* "type": "integer" / "number" with their bounds and multipleOf. */
 bool gram_sc_int(sc *s, const json *v, const char *path, gram_buf *out);
 bool gram_sc_num(sc *s, const json *v, const char *path, gram_buf *out);
+/* multipleOf (gram_schema_mult.c) with the bounds beside it: true when
+ * present (then check s->rc), false when absent. */
+bool gram_sc_multiple(sc *s, const json *v, const char *path, bool integer, gram_buf *out);
 
 #endif

@@ -108,115 +108,11 @@ static bool bounds(sc *s, const json *v, const char *path, bool integer, double 
     return true;
 }
 
-/* multipleOf m (a whole number) for integers in [lo, hi]. A range with at
- * most MULT_ENUM multiples lists them; an unbounded side becomes a digit
- * automaton that tracks the remainder mod m (rule q(p, r): p digits read,
- * remainder r; "" only where r == 0), at most 16 digits like jint, for m up
- * to MULT_MOD; a number is a multiple of m exactly when its magnitude is,
- * so the sign is free. Other combinations are refused. */
-#define MULT_ENUM 512
-#define MULT_MOD 64
-#define MULT_DIGITS 16
-
-static bool mult_live(int p, int r, int m, const unsigned char *live) { return live[p * m + r]; }
-
-static void mult_automaton(sc *s, gram_buf *out, int m, bool neg, bool pos) {
-    unsigned char *live = calloc((size_t)(MULT_DIGITS + 1) * (size_t)m, 1);
-    if (!live) { s->rules.oom = true; return; }
-    live[MULT_DIGITS * m + 0] = 1;          /* 16 digits read: only a multiple may end */
-    for (int p = MULT_DIGITS - 1; p >= 1; p--)
-        for (int r = 0; r < m; r++) {
-            bool l = r == 0;
-            for (int d = 0; d <= 9 && !l; d++) l = mult_live(p + 1, (10 * r + d) % m, m, live);
-            live[p * m + r] = l;
-        }
-    int32_t base = s->next;
-    s->next += MULT_DIGITS * m;
-    /* the digits d that lead from remainder r to remainder j, as a class */
-    for (int p = 1; p < MULT_DIGITS; p++)
-        for (int r = 0; r < m; r++) {
-            if (!live[p * m + r]) continue;
-            gram_buf_printf(&s->rules, "s%d ::= ", (int)(base + p * m + r));
-            bool first = true;
-            if (r == 0) { gram_buf_puts(&s->rules, "\"\""); first = false; }
-            for (int j = 0; j < m; j++) {
-                if (!live[(p + 1) * m + j]) continue;
-                char cls[16];
-                int n = 0;
-                for (int d = 0; d <= 9; d++) if ((10 * r + d) % m == j) cls[n++] = (char)('0' + d);
-                if (!n) continue;
-                cls[n] = 0;
-                gram_buf_printf(&s->rules, "%s[%s]", first ? "" : " | ", cls);
-                if (p + 1 < MULT_DIGITS) gram_buf_printf(&s->rules, " s%d", (int)(base + (p + 1) * m + j));
-                first = false;
-            }
-            gram_buf_puts(&s->rules, "\n");
-        }
-    /* the first digit: 1-9 */
-    gram_buf b = { 0 };
-    bool first = true;
-    for (int j = 0; j < m; j++) {
-        if (!live[1 * m + j]) continue;
-        char cls[16];
-        int n = 0;
-        for (int d = 1; d <= 9; d++) if (d % m == j) cls[n++] = (char)('0' + d);
-        if (!n) continue;
-        cls[n] = 0;
-        gram_buf_printf(&b, "%s[%s] s%d", first ? "" : " | ", cls, (int)(base + m + j));
-        first = false;
-    }
-    const char *body = b.s ? b.s : "[^\\x00-\\U0010FFFF]";
-    gram_buf_puts(out, "(\"0\"");
-    if (pos) gram_buf_printf(out, " | %s", body);
-    if (neg) gram_buf_printf(out, " | \"-\" (%s)", body);
-    gram_buf_puts(out, ")");
-    free(b.s);
-    free(live);
-}
-
-/* true when multipleOf was handled (or failed: check s->rc); false when absent */
-static bool compile_multiple(sc *s, const json *v, const char *path, double lo, double hi, gram_buf *out) {
-    const json *mo = json_get(v, "multipleOf");
-    if (!mo) return false;
-    char p2[512];
-    gram_sc_child_path(p2, sizeof p2, path, "multipleOf");
-    if (mo->type != JSON_NUM || !(mo->num > 0)) return gram_sc_fail(s, p2, "multipleOf must be a number above 0"), true;
-    if (mo->num != floor(mo->num) || mo->num > INT_LIMIT) {
-        if (s->o.ignore_unenforceable) return false;
-        return gram_sc_fail(s, p2, "multipleOf %g: only whole-number divisors can be enforced by a grammar (ignore it with "
-                       "--schema-ignore-unenforceable / {ignore_unenforceable = true})", mo->num), true;
-    }
-    long long m = (long long)mo->num;
-    long long a = lo == -INFINITY ? -INT_LIMIT : (long long)ceil(lo), b = hi == INFINITY ? INT_LIMIT : (long long)floor(hi);
-    if (a < -INT_LIMIT) a = -INT_LIMIT;
-    if (b > INT_LIMIT) b = INT_LIMIT;
-    /* the multiples in [a, b]: first..last by m */
-    long long f = a >= 0 ? (a + m - 1) / m * m : -((-a) / m * m);
-    long long l = b >= 0 ? b / m * m : -((-b + m - 1) / m * m);
-    if (f > l) return gram_sc_fail(s, path, "no multiple of %lld lies between the minimum and the maximum", m), true;
-    if ((l - f) / m < MULT_ENUM) {
-        gram_buf_puts(out, "(");
-        for (long long x = f; x <= l; x += m) gram_buf_printf(out, "%s\"%lld\"", x == f ? "" : " | ", x);
-        gram_buf_puts(out, ")");
-        return true;
-    }
-    bool nonneg = a == 0 && b == INT_LIMIT, nonpos = b == 0 && a == -INT_LIMIT, any = a == -INT_LIMIT && b == INT_LIMIT;
-    if (!(nonneg || nonpos || any))
-        return gram_sc_fail(s, p2, "multipleOf %lld with a range of more than %d multiples: only an unbounded side at 0 can be "
-                       "compiled (minimum 0, maximum 0, or no bounds)", m, MULT_ENUM), true;
-    if (m > MULT_MOD)
-        return gram_sc_fail(s, p2, "multipleOf %lld over an unbounded range: divisors up to %d can be compiled (or give "
-                       "minimum and maximum with at most %d multiples between)", m, MULT_MOD, MULT_ENUM), true;
-    if (m == 1) { gram_buf_puts(out, nonneg ? "(\"0\" | [1-9] [0-9]{0,15})" : nonpos ? "(\"0\" | \"-\" [1-9] [0-9]{0,15})" : "jint"); return true; }
-    mult_automaton(s, out, (int)m, !nonneg, !nonpos);
-    return true;
-}
-
 bool gram_sc_int(sc *s, const json *v, const char *path, gram_buf *out) {
     double lo, hi;
     bool has;
     if (!bounds(s, v, path, true, &lo, &hi, &has)) return false;
-    if (compile_multiple(s, v, path, lo, hi, out)) return !s->rc;
+    if (gram_sc_multiple(s, v, path, true, out)) return !s->rc;
     if (!has) { gram_buf_puts(out, "jint"); return true; }
     long long a = lo == -INFINITY ? -INT_LIMIT : (long long)ceil(lo), b = hi == INFINITY ? INT_LIMIT : (long long)floor(hi);
     if (a < -INT_LIMIT) a = -INT_LIMIT;
@@ -341,11 +237,7 @@ static bool frac_range(gram_buf *o, double lo, bool lex, double hi, bool hex, bo
 bool gram_sc_num(sc *s, const json *v, const char *path, gram_buf *out) {
     double lo, hi;
     bool has;
-    /* a multiple of a whole number is an integer: the integers' grammar (written without a fraction) */
-    if (json_get(v, "multipleOf")) {
-        if (!bounds(s, v, path, true, &lo, &hi, &has)) return false;
-        if (compile_multiple(s, v, path, lo, hi, out)) return !s->rc;
-    }
+    if (gram_sc_multiple(s, v, path, false, out)) return !s->rc;   /* gram_schema_mult.c */
     if (!bounds(s, v, path, false, &lo, &hi, &has)) return false;
     if (!has) { gram_buf_puts(out, "jnumber"); return true; }
     if (lo > hi) return gram_sc_fail(s, path, "the minimum is above the maximum"), false;

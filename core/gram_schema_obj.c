@@ -7,7 +7,8 @@
  * usually read it: ask for extras with true or a schema), true or a schema
  * (other members anywhere between the declared ones, named differently from
  * every declared name, with values of that schema). An object without
- * properties may constrain its names with propertyNames (gram_sc_key).
+ * properties may constrain its names with propertyNames (gram_sc_key), or
+ * give one patternProperties pattern (then no other members).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,12 +184,12 @@ static void char_except(gram_buf *b, const uint32_t *cps, int n) {
     gram_buf_puts(b, ")");
 }
 
-/* Rules for a JSON string (quotes included) that is none of the declared
- * names; its rule name into name[24]. */
-static bool other_name(sc *s, const json *props, char name[24]) {
+/* Rules for a JSON string (quotes included) that is none of strs[n] (as
+ * decoded strings); its rule name into name[24]. */
+bool gram_sc_string_except(sc *s, const char *const *strs, const size_t *lens, int n_strs, char name[24]) {
     trie t = { 0 };
     bool ok = trie_add(&t, 0) == 0;
-    for (const json *p = props->child; p && ok; p = p->next) ok = trie_insert(&t, p->key, p->klen);
+    for (int i = 0; i < n_strs && ok; i++) ok = trie_insert(&t, strs[i], lens[i]);
     uint32_t *cps = ok ? malloc(sizeof *cps * (size_t)t.len) : NULL;
     if (!cps) { free(t.n); s->rules.oom = true; return false; }
     int32_t base = s->next;
@@ -224,7 +225,16 @@ static bool extra_member(sc *s, const json *props, const json *ap, const char *p
     gram_buf val = { 0 };
     if (ap->type == JSON_BOOL) gram_buf_puts(&val, "jvalue");
     else if (!gram_sc_compile(s, ap, p2, &val)) { free(val.s); return false; }
-    if (!other_name(s, props, key)) { free(val.s); return false; }
+    int n = (int)props->n, i = 0;
+    const char **names = malloc(sizeof *names * (size_t)n);
+    size_t *lens = malloc(sizeof *lens * (size_t)n);
+    bool ok = names && lens;
+    for (const json *p = props->child; p && ok; p = p->next, i++) { names[i] = p->key; lens[i] = p->klen; }
+    ok = ok && gram_sc_string_except(s, names, lens, n, key);
+    if (!names || !lens) s->rules.oom = true;
+    free(names);
+    free(lens);
+    if (!ok) { free(val.s); return false; }
     snprintf(name, 24, "s%d", (int)s->next++);
     gram_buf_printf(&s->rules, "%s ::= %s ws \":\" ws %s ws\n", name, key, val.s ? val.s : "jvalue");
     if (val.oom) s->rules.oom = true;
@@ -249,6 +259,44 @@ bool gram_sc_object(sc *s, const json *v, const char *path, gram_buf *out) {
         if (!found) return gram_sc_fail(s, path, "required names '%s', which properties does not define", c->type == JSON_STR ? c->str : "?"), false;
     }
     bool extras = ap && !(ap->type == JSON_BOOL && !ap->b);
+    const json *pp = s->o.ignore_unenforceable ? NULL : json_get(v, "patternProperties");
+    if (pp && (pp->type != JSON_OBJ || pp->n > 0)) {
+        char p2[512];
+        gram_sc_child_path(p2, sizeof p2, path, "patternProperties");
+        const char *why = pp->type != JSON_OBJ ? "patternProperties must be an object"
+                        : pp->n > 1 ? "more than one pattern is not supported (a name matching two must satisfy both schemas)"
+                        : props && props->n ? "patternProperties beside properties is not supported (a declared name that matches "
+                                              "the pattern would need both schemas)"
+                        : extras ? "patternProperties with additionalProperties true or a schema is not supported (names that "
+                                   "match no pattern would need the pattern's complement)"
+                        : pn ? "patternProperties with propertyNames is not supported" : NULL;
+        if (why) return gram_sc_fail(s, p2, "%s", why), false;
+        /* one pattern, nothing else: every member's name matches it (search
+         * semantics, as for strings) and its value is of its schema */
+        const json *sch = pp->child;
+        size_t need = json_escape(sch->key, sch->klen, NULL, 0);
+        char *pat = malloc(need + 16);
+        if (!pat) { s->rules.oom = true; return false; }
+        memcpy(pat, "{\"pattern\":", 11);
+        json_escape(sch->key, sch->klen, pat + 11, need + 1);
+        memcpy(pat + 11 + need, "}", 2);
+        json_doc *d = json_parse(pat, strlen(pat), NULL, 0);
+        free(pat);
+        if (!d) { s->rules.oom = true; return false; }
+        gram_buf key = { 0 }, val = { 0 };
+        char p3[600], name[24];
+        snprintf(p3, sizeof p3, "%s/%.*s", p2, (int)(sch->klen > 200 ? 200 : sch->klen), sch->key);
+        bool ok = gram_sc_key(s, json_root(d), p2, &key) && gram_sc_compile(s, sch, p3, &val);
+        json_free(d);
+        if (ok) {
+            snprintf(name, sizeof name, "s%d", (int)s->next++);
+            gram_buf_printf(&s->rules, "%s ::= %s ws \":\" ws %s ws\n", name, key.s ? key.s : "jstring", val.s ? val.s : "jvalue");
+            gram_buf_printf(out, "\"{\" ws (%s (\",\" ws %s)*)? \"}\"", name, name);
+        }
+        free(key.s);
+        free(val.s);
+        return ok;
+    }
     if (!props || props->n == 0) {
         if (pn && !s->o.ignore_unenforceable) {
             char p2[512];

@@ -1,6 +1,6 @@
 /* schema_ref: a small JSON Schema validator for tests only (independent of
  * core/gram_schema.c): type, enum, const, properties, required,
- * additionalProperties, propertyNames, items, minItems, maxItems, anyOf, oneOf,
+ * additionalProperties, patternProperties, propertyNames, items, minItems, maxItems, anyOf, oneOf,
  * minimum, maximum, exclusiveMinimum, exclusiveMaximum, minLength,
  * maxLength (in code points) and pattern (POSIX extended regex, search
  * semantics). Returns NULL when valid, else a static message. */
@@ -78,7 +78,12 @@ static const char *sr_validate(const json *v, const json *s) {
         if ((t = json_get(s, "maximum")) && v->num > t->num) return "maximum";
         if ((t = json_get(s, "exclusiveMinimum")) && t->type == JSON_NUM && v->num <= t->num) return "exclusiveMinimum";
         if ((t = json_get(s, "exclusiveMaximum")) && t->type == JSON_NUM && v->num >= t->num) return "exclusiveMaximum";
-        if ((t = json_get(s, "multipleOf")) && fmod(v->num, t->num) != 0) return "multipleOf";
+        if ((t = json_get(s, "multipleOf"))) {
+            /* the quotient must be whole; doubles make 0.3 / 0.1 = 2.9999999999999996, so within
+             * 1e-9 relative (approximate: tests/data/grammars/schema_cases.json has exact verdicts) */
+            double q = v->num / t->num;
+            if (fabs(q - nearbyint(q)) > 1e-9 * fmax(1, fabs(q))) return "multipleOf";
+        }
     }
     if (v->type == JSON_STR) {
         size_t n = sr_cps(v->str, v->len);
@@ -104,8 +109,18 @@ static const char *sr_validate(const json *v, const json *s) {
             for (const json *c = t->child; c; c = c->next) if (!json_get(v, c->str)) return "required";
         for (const json *m = v->child; m; m = m->next) {
             const json *ps = props ? json_get(props, m->key) : NULL;
+            bool patterned = false;
+            for (const json *pp = (t = json_get(s, "patternProperties")) ? t->child : NULL; pp; pp = pp->next) {
+                regex_t re;
+                if (regcomp(&re, pp->key, REG_EXTENDED | REG_NOSUB)) return "patternProperties pattern does not compile";
+                int r = regexec(&re, m->key, 0, NULL, 0);
+                regfree(&re);
+                if (r) continue;
+                patterned = true;
+                if (sr_validate(m, pp)) return "patternProperties";
+            }
             if (ps) { const char *e = sr_validate(m, ps); if (e) return e; }
-            else if ((t = json_get(s, "additionalProperties")) && sr_validate(m, t)) return "additionalProperties";
+            else if (!patterned && (t = json_get(s, "additionalProperties")) && sr_validate(m, t)) return "additionalProperties";
             if ((t = json_get(s, "propertyNames"))) {
                 json key = { .type = JSON_STR, .str = m->key, .len = m->klen };
                 if (sr_validate(&key, t)) return "propertyNames";

@@ -186,6 +186,17 @@ static bool has_extra(const char *t) {
     return any;
 }
 
+/* Members not in the declared (alphabetical) order. */
+static bool out_of_order(const char *t) {
+    json_doc *d = json_parse(t, strlen(t), NULL, 0);
+    bool out = false;
+    for (const json *m = d ? json_root(d)->child : NULL; m && m->next; m = m->next) out |= strcmp(m->key, m->next->key) > 0;
+    json_free(d);
+    return out;
+}
+
+static bool has_item(const char *t) { return strlen(t) > 2 && t[0] == '['; }
+
 static void test_walks(void) {
     tok *t = NULL;
     gmatch_vocab *v = llama_vocab(&t);
@@ -207,8 +218,31 @@ static void test_walks(void) {
                          "\"additionalProperties\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"null\"}},"
                          "\"additionalProperties\":{\"type\":\"boolean\"}}}}";
     walks(v, nested, "nested extras", 60, NULL, NULL);
+    const char *pp = "{\"type\":\"object\",\"patternProperties\":{\"^[a-z]{1,3}_[0-9]$\":{\"type\":\"boolean\"}}}";
+    walks(v, pp, "patternProperties", 60, &compact, NULL);
     const char *pn = "{\"type\":\"object\",\"propertyNames\":{\"pattern\":\"^[a-z]{1,4}$\"},\"additionalProperties\":{\"type\":\"integer\"}}";
     walks(v, pn, "propertyNames pattern", 60, &compact, NULL);
+    /* any order beyond 6 properties (up to GRAM_ANY_ORDER_MAX) */
+    const char *ao8 = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"null\"},\"b\":{\"type\":\"null\"},"
+                      "\"c\":{\"type\":\"null\"},\"d\":{\"type\":\"null\"},\"e\":{\"type\":\"null\"},\"f\":{\"type\":\"null\"},"
+                      "\"g\":{\"type\":\"null\"},\"h\":{\"type\":\"boolean\"}},\"additionalProperties\":false}";
+    int nonempty, shuffled = walks(v, ao8, "any order, 8 properties", 80, &anyo, out_of_order);
+    CHECK(shuffled > 5, "any order, 8 properties: %d valid texts out of the declared order", shuffled);
+    /* oneOf whose branches overlap in listed values (checked "exactly one") */
+    const char *one = "{\"type\":\"array\",\"maxItems\":5,\"items\":{\"oneOf\":[{\"type\":\"string\"},{\"enum\":[\"a\",\"b\",1,true]},"
+                      "{\"type\":\"integer\",\"minimum\":0,\"maximum\":10},{\"const\":5},{\"type\":\"boolean\"},{\"type\":\"number\",\"minimum\":20}]}}";
+    nonempty = walks(v, one, "oneOf overlapping in values", 120, &compact, has_item);
+    CHECK(nonempty > 10, "oneOf overlapping in values: %d valid arrays with items", nonempty);
+    /* multipleOf with fractional divisors, bounds of any size, both signs */
+    const char *mult =
+        "{\"type\":\"array\",\"maxItems\":6,\"items\":{\"anyOf\":["
+        "{\"type\":\"number\",\"multipleOf\":0.25,\"minimum\":-1000,\"maximum\":1000.3},"
+        "{\"type\":\"number\",\"multipleOf\":0.01,\"exclusiveMinimum\":-2},"
+        "{\"type\":\"integer\",\"multipleOf\":7,\"minimum\":3},"
+        "{\"type\":\"number\",\"multipleOf\":1.5,\"maximum\":-4.5},"
+        "{\"type\":\"integer\",\"multipleOf\":997,\"minimum\":-100000,\"maximum\":100000}]}}";
+    nonempty = walks(v, mult, "multipleOf", 120, &compact, has_item);
+    CHECK(nonempty > 10, "multipleOf: %d valid arrays with numbers", nonempty);
     gmatch_vocab_unref(v);
     tok_destroy(t);
 }
@@ -225,7 +259,16 @@ static void test_refusals(void) {
           "schema at /additionalProperties: additionalProperties must be a schema" },
         { "{\"type\":\"object\",\"properties\":{\"a\":{}},\"additionalProperties\":{\"type\":\"strin\"}}",
           "schema at /additionalProperties/type: unknown type 'strin'" },
-        { "{\"type\":\"object\",\"patternProperties\":{\"^x\":{}}}", "schema at /patternProperties: 'patternProperties' cannot be enforced" },
+        { "{\"patternProperties\":{\"^x\":{}}}", "schema at /patternProperties: 'patternProperties' cannot be enforced" },
+        { "{\"type\":\"object\",\"patternProperties\":{\"^x\":{},\"^y\":{}}}", "schema at /patternProperties: more than one pattern" },
+        { "{\"type\":\"object\",\"properties\":{\"a\":{}},\"patternProperties\":{\"^x\":{}}}",
+          "schema at /patternProperties: patternProperties beside properties is not supported" },
+        { "{\"type\":\"object\",\"patternProperties\":{\"^x\":{}},\"additionalProperties\":true}",
+          "schema at /patternProperties: patternProperties with additionalProperties true" },
+        { "{\"type\":\"object\",\"patternProperties\":{\"(?=x)\":{}}}", "schema at /patternProperties" },
+        { "{\"oneOf\":[{\"type\":\"null\"},{\"const\":null}]}", "schema at /oneOf: no value matches exactly one branch" },
+        { "{\"oneOf\":[{\"type\":\"string\",\"pattern\":\"^a\"},{\"enum\":[\"ab\"]}]}", "schema at /oneOf: branches 0 and 1 may both match" },
+        { "{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"string\",\"maxLength\":2}]}", "schema at /oneOf: branches 0 and 1 may both match" },
     };
     for (size_t i = 0; i < sizeof rf / sizeof *rf; i++) {
         gram *g = NULL;

@@ -37,6 +37,7 @@ run_many() {
   else check_fail=$((check_fail+1)); echo "FAIL: $d: $ended valid, $bad bad of $n"; fi
 }
 run_many "tool schema" 12 --json-schema $D/tool.json --schema 1
+run_many "multipleOf schema" 6 --json-schema $D/numbers.json --schema 3
 run_many "json grammar" 6 --grammar $D/json.gbnf --gbnf 1
 run_many "arithmetic" 6 --grammar $D/arithmetic.gbnf --gbnf 0
 run_many "chess" 4 --grammar $D/chess.gbnf --gbnf 0
