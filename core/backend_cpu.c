@@ -447,13 +447,13 @@ typedef struct quant_job {
     int nt;
     const int *types;
     const size_t *off;
+    long step;
+    atomic_long next;
     int np;                  /* repacked weight types needing vd_r8_prep terms */
     const int *ptypes;
     const void *const *pxq;
     int32_t *const *poff;
     float *const *pdx;
-    long step;
-    atomic_long next;
 } quant_job;
 
 static void quant_worker(void *arg, int ith, int nth) {
@@ -467,8 +467,8 @@ static void quant_worker(void *arg, int ith, int nth) {
             for (long i = lo; i < hi; i++)
                 vd_quantize_act(j->types[t], j->x + (size_t)i * j->cols, dst + (size_t)i * qrow, j->cols);
         }
-        /* the repacked kernels' per-activation terms, of the rows this thread
-         * just rounded: once a product instead of once per row chunk */
+        /* the repacked kernels' per-activation terms, of the rows this
+         * thread just rounded: once a product instead of once per row chunk */
         for (int t = 0; t < j->np; t++)
             vd_r8_prep(j->ptypes[t], j->pxq[t], j->cols, (int)lo, (int)hi, j->poff[t], j->pdx[t]);
     }
@@ -531,7 +531,8 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
         pdx[t] = (float *)(poff[t] + (size_t)n * (size_t)vd_r8_prep_blocks(ptypes[t], cols));
         for (int k = 0; k < nw; k++) if (prep_of[k] == t) pxq[t] = (const char *)c->act + off[act_of[k]];
     }
-    quant_job qj = { c, x, n, cols, nt, types, off, np, ptypes, pxq, poff, pdx, 0, 0 };
+    quant_job qj = { .c = c, .x = x, .n = n, .cols = cols, .nt = nt, .types = types, .off = off,
+                     .np = np, .ptypes = ptypes, .pxq = pxq, .poff = poff, .pdx = pdx };
     qj.step = (long)n * cols >= QUANT_SPLIT ? piece(n, pool_size(c->pool), 1, 1) : n;
     atomic_init(&qj.next, 0);
     if ((long)n * cols >= QUANT_SPLIT) pool_run_any(c->pool, quant_worker, &qj);
