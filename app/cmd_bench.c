@@ -5,7 +5,8 @@
  * sequences at once, one batch of B entries per step. Each test is repeated
  * (-r) on fresh sequences and the median is reported; --json adds the
  * minimum, mean and maximum of the repetitions and, for decode, the median
- * and minimum of every single step (robust on a loaded machine).
+ * and minimum of every single step (robust on a loaded machine) and the
+ * MiB of the process on huge pages.
  *
  * One untimed decode step first touches every weight, so the mapping's page
  * faults are not charged to the first repetition. Token ids come from a fixed
@@ -44,7 +45,8 @@ static const cli_spec spec = {
     "Prefill (pp) and decode (tg) throughput in tokens per second, median of the repetitions\n"
     "(min and max: the fastest and slowest repetition, ms per token).\n"
     "--json adds ms_per_token_min/mean/max and, for decode, step_ms_median and step_ms_min\n"
-    "(one step of all B sequences, over every step of every repetition).\n"
+    "(one step of all B sequences, over every step of every repetition), and huge_pages_mib\n"
+    "(memory on huge pages; LOGITLAB_HUGEPAGES=0 turns the weight copies' huge pages off).\n"
     "tgNxB decodes B sequences at once and counts the tokens of all of them.",
     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
 };
@@ -114,6 +116,22 @@ typedef struct report {
     bool json;
 } report;
 
+/* MiB of this process's anonymous memory on huge pages (Linux's
+ * /proc/self/smaps_rollup), -1 where unknown. The CPU backend's weight
+ * copies ask for 2 MiB pages; whether the kernel gave them (THP mode,
+ * fragmentation) changes decode speed between otherwise equal runs, so
+ * each result line says. */
+static long anon_huge_mib(void) {
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    if (!f) return -1;
+    char line[256];
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1) break;
+    fclose(f);
+    return kb < 0 ? -1 : kb / 1024;
+}
+
 static double median(double *t, long n) {
     qsort(t, (size_t)n, sizeof t[0], cmp_double);
     return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
@@ -138,6 +156,8 @@ static void print_result(const report *rp, const char *test, double tokens, doub
                "\"ms_per_token_min\":%.4f,\"ms_per_token_mean\":%.4f,\"ms_per_token_max\":%.4f",
                rp->type, rp->size, rp->threads, test, tps, ms, reps,
                k * secs[0], k * mean, k * secs[reps - 1]);
+        long hp = anon_huge_mib();
+        if (hp >= 0) printf(",\"huge_pages_mib\":%ld", hp);
         if (nsteps > 0) {
             double smed = median(steps, nsteps);
             printf(",\"sequences\":%d,\"steps\":%ld,\"step_ms_median\":%.4f,\"step_ms_min\":%.4f",

@@ -91,6 +91,9 @@ struct backend {
      * reads (the logits) may then be computed straight into host buffers,
      * with no to_host copy (64 rows of a 32000 vocabulary are 8 MB) */
     bool host_mem;
+    /* set before prepare (ctx_params.no_huge_pages): the CPU backend keeps
+     * its weight copies off huge pages and makes no float copies */
+    bool no_huge_pages;
 };
 
 /* Creates a backend by name ("cpu", "cuda"). err says why not. */

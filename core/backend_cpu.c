@@ -106,9 +106,9 @@ static void cpu_destroy(backend *b) {
  * product read 15-22 GB/s where the same loop on 2 MiB pages read 31-40
  * (one core, 58 MB, CPU time). */
 #define HUGE_PAGE ((size_t)2 << 20)
-static void *alloc_huge(size_t sz) {
+static void *alloc_huge(size_t sz, bool huge) {
     void *d = NULL;
-    if (sz < HUGE_PAGE) return posix_memalign(&d, 64, sz) ? NULL : d;
+    if (sz < HUGE_PAGE || !huge) return posix_memalign(&d, 64, sz) ? NULL : d;
     sz = (sz + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
     if (posix_memalign(&d, HUGE_PAGE, sz)) return NULL;
     (void)madvise(d, sz, MADV_HUGEPAGE);
@@ -124,7 +124,10 @@ static void *alloc_huge(size_t sz) {
  * The copies are extra memory: they are made only while all of them
  * together stay under a quarter of physical memory, so a model near the
  * machine's size keeps the original layout alone; so does one whose
- * arena cannot be allocated. */
+ * arena cannot be allocated. With backend.no_huge_pages (ctx_params,
+ * LOGITLAB_HUGEPAGES=0) the arena is ordinary memory and holds only the
+ * repacked copies (zeroing 2 MiB pages made a llama3-8b load 8 s slower on
+ * one VM; THP "never" gives no gain for the memory). */
 typedef struct repack_job {
     cpu *c;
     atomic_int next;        /* the first copy not yet taken */
@@ -179,11 +182,11 @@ static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
     size_t budget = pages > 0 && psz > 0 ? (size_t)pages * (size_t)psz / 4 : 0;
     /* over budget: the float copies go first (the repacked ones also save
      * work per byte, not just page walks) */
-    bool with_fl = total <= budget;
+    bool with_fl = total <= budget && !b->no_huge_pages;   /* float copies exist for the pages alone */
     if (!with_fl) total -= tfl;
     if (total && total <= budget &&
         (c->r8 = calloc((size_t)n, sizeof *c->r8)) && (c->fl = calloc((size_t)n, sizeof *c->fl)) &&
-        (c->arena = alloc_huge(total))) {
+        (c->arena = alloc_huge(total, !b->no_huge_pages))) {
         char *d = c->arena;
         for (int i = 0; i < n; i++) {
             size_t sz = copy_size(ws[i]);

@@ -38,6 +38,8 @@ struct ctx {
 void ctx_params_default(ctx_params *p) {
     memset(p, 0, sizeof *p);
     p->backend = "cpu";
+    const char *h = getenv("LOGITLAB_HUGEPAGES");   /* an operator's switch for every context */
+    p->no_huge_pages = h && strcmp(h, "0") == 0;
 }
 
 static int fail(char *err, size_t errlen, int code, const char *msg) {
@@ -83,6 +85,7 @@ int ctx_create(ctx **out, model *m, const ctx_params *pp, char *err, size_t errl
         c->be = backend_create(p.backend, p.n_threads, g, berr, sizeof berr);
     }
     if (!c->be) { ctx_destroy(c); return fail(err, errlen, CTX_EBACKEND, berr); }
+    c->be->no_huge_pages = p.no_huge_pages;
     if (c->be->ops->prepare(c->be, m, berr, sizeof berr)) {
         ctx_destroy(c);
         return fail(err, errlen, CTX_EBACKEND, berr);

@@ -32,6 +32,13 @@ typedef struct ctx_params {
      * contexts leave no spinning workers behind. NULL = the context's own
      * pool of n_threads. The pool must outlive the context. */
     struct pool *pool;
+    /* CPU backend: false (default) keeps copies of the weights it reads on
+     * 2 MiB pages (MADV_HUGEPAGE: float matrices as they are, quantized ones
+     * repacked); true puts the repacked copies on ordinary pages and reads
+     * float matrices from the file's mapping (less memory and a faster load,
+     * slower decode; same numbers). ctx_params_default sets it when the
+     * environment has LOGITLAB_HUGEPAGES=0. docs/architecture.md, "Threads". */
+    bool no_huge_pages;
 } ctx_params;
 
 /* CTX_ENONFINITE: the model produced NaN or Inf logits (damaged weights);

@@ -174,7 +174,61 @@ int main(void) {
     CHECK(maxdiff(ref, got) == 0, "1 and 2 threads agree exactly (%.3g)", maxdiff(ref, got));
     ctx_destroy(c1); ctx_destroy(c2);
 
+    /* weights off huge pages (no float copies: read from the file's
+     * mapping) give the same bits; LOGITLAB_HUGEPAGES=0 sets the default */
+    setenv("LOGITLAB_HUGEPAGES", "0", 1);
+    ctx_params hp;
+    ctx_params_default(&hp);
+    CHECK(hp.no_huge_pages, "LOGITLAB_HUGEPAGES=0 turns huge pages off");
+    setenv("LOGITLAB_HUGEPAGES", "1", 1);
+    ctx_params_default(&hp);
+    CHECK(!hp.no_huge_pages, "LOGITLAB_HUGEPAGES=1 leaves them on");
+    unsetenv("LOGITLAB_HUGEPAGES");
+    ctx_params_default(&hp);
+    CHECK(!hp.no_huge_pages, "on by default");
+    hp.n_ctx = 128; hp.n_batch = 64; hp.n_seq_max = 16; hp.n_threads = 2; hp.no_huge_pages = true;
+    ctx *c3 = NULL;
+    CHECK(ctx_create(&c3, M, &hp, err, sizeof err) == 0, "ctx without huge pages: %s", err);
+    if (c3) {
+        fresh(c3, prompt, 10, got);
+        CHECK(memcmp(ref, got, sizeof(float) * V) == 0, "without huge pages: the same logits bit for bit (%.3g)",
+              maxdiff(ref, got));
+        ctx_destroy(c3);
+    }
+
     free(ref); free(got);
+
+    /* A prompt long enough that every element-wise region is split over
+     * the pool from shared counters (RMSNorm rows, activation rounding,
+     * SwiGLU, the residual add: 300 x 256 values): 1 and 2 threads give
+     * every row bit for bit (synth-A Q8_0, dim 256). */
+    model *ma = NULL;
+    if (model_open(&ma, check_path(path, sizeof path, "models/synthetic/synth-A-q8_0.gguf"), NULL, err, sizeof err)) {
+        CHECK(0, "%s", err);
+    } else {
+        enum { NP = 300 };
+        int32_t va = model_get_info(ma)->n_vocab;
+        float *rows[2] = { malloc(sizeof(float) * (size_t)va * NP), malloc(sizeof(float) * (size_t)va * NP) };
+        ctx_entry *pb = malloc(sizeof *pb * NP);
+        for (int t = 0; t < 2; t++) {
+            ctx_params lp;
+            ctx_params_default(&lp);
+            lp.n_ctx = NP; lp.n_batch = NP; lp.n_seq_max = 1; lp.n_threads = t + 1;
+            ctx *cl = NULL;
+            CHECK(ctx_create(&cl, ma, &lp, err, sizeof err) == 0, "synth-A ctx: %s", err);
+            if (!cl) continue;
+            int32_t s = ctx_seq_create(cl);
+            for (int i = 0; i < NP; i++) pb[i] = (ctx_entry){ s, i, (int32_t)((i * 7919L) % va), true };
+            CHECK(ctx_eval(cl, pb, NP, err, sizeof err) == 0, "long prompt: %s", err);
+            for (int i = 0; i < NP; i++) memcpy(rows[t] + (size_t)i * va, ctx_logits(cl, i), sizeof(float) * va);
+            ctx_destroy(cl);
+        }
+        int differ = 0;
+        for (int i = 0; i < NP; i++) differ += memcmp(rows[0] + (size_t)i * va, rows[1] + (size_t)i * va, sizeof(float) * va) != 0;
+        CHECK(differ == 0, "long prompt: %d of %d rows differ between 1 and 2 threads", differ, NP);
+        free(rows[0]); free(rows[1]); free(pb);
+        model_close(ma);
+    }
     model_close(M);
     return check_done();
 }
