@@ -3,8 +3,11 @@
 # N sequences for N = 1..NMAX, against the best split of the same N
 # sequences into smaller steps (dynamic programming over the measured
 # steps). One JSON object per N:
-#   step_ms        the step of N: median over PASSES sweeps (each sweep's
-#                  figure is the bench's median of 3 runs of 8 steps)
+#   step_ms        the step of N: median over PASSES sweeps; each sweep's
+#                  figure is bench's step_ms_median, the median over every
+#                  timed step (3 repetitions x 8 steps: a step that lost its
+#                  core to another process does not move it; older binaries
+#                  without it: ms per token of the median repetition x N)
 #   per_seq_ms     step_ms / N
 #   best_split_ms  the cheapest way to run the N sequences as two or more
 #                  smaller steps (sums of the medians; for N = 1, step_ms)
@@ -14,6 +17,8 @@
 #                  with noise a ratio a little above 1 appears even on a
 #                  perfectly linear curve.
 #   cliff          ratio > 1 + spread (a cost the noise does not explain)
+#   over_one       step_ms / the step of one sequence (issue 22's "eight
+#                  sequences at most 4x one": over_one at n = 8)
 # The sweeps run one after another over all N (not all sweeps of one N
 # together), so a busy moment of the machine lands in one sweep of several N
 # and the median discards it. CURVE_ARGS adds options to every bench call,
@@ -40,8 +45,9 @@ awk -v model="$(basename "$MODEL")" -v t="$T" -v args="${CURVE_ARGS:-}" '
   /"test":"tg/ {
     test = $0; sub(/.*"test":"tg[0-9]+/, "", test); sub(/".*/, "", test)
     n = test == "" ? 1 : substr(test, 2) + 0
-    ms = $0; sub(/.*"ms_per_token":/, "", ms); sub(/,.*/, "", ms)
-    k = ++cnt[n]; v[n, k] = ms * n
+    if ($0 ~ /"step_ms_median":/) { ms = $0; sub(/.*"step_ms_median":/, "", ms); sub(/[,}].*/, "", ms); ms = ms + 0 }
+    else { ms = $0; sub(/.*"ms_per_token":/, "", ms); sub(/,.*/, "", ms); ms = ms * n }
+    k = ++cnt[n]; v[n, k] = ms
     if (n > max) max = n }
   END {
     for (n = 1; n <= max; n++) {
@@ -56,7 +62,7 @@ awk -v model="$(basename "$MODEL")" -v t="$T" -v args="${CURVE_ARGS:-}" '
       for (a1 = 1; a1 < n; a1++) if (best[a1] + best[n - a1] < alt) alt = best[a1] + best[n - a1]
       if (alt < best[n]) best[n] = alt
       r = step[n] / alt; cliff = r > 1 + spread[n] ? "true" : "false"
-      printf "{\"model\":\"%s\",\"threads\":%d,\"args\":\"%s\",\"test\":\"curve\",\"n\":%d,\"step_ms\":%.4f,\"per_seq_ms\":%.4f,\"best_split_ms\":%.4f,\"ratio\":%.3f,\"spread\":%.3f,\"cliff\":%s}\n", \
-             model, t, args, n, step[n], step[n] / n, alt, r, spread[n], cliff
+      printf "{\"model\":\"%s\",\"threads\":%d,\"args\":\"%s\",\"test\":\"curve\",\"n\":%d,\"step_ms\":%.4f,\"per_seq_ms\":%.4f,\"best_split_ms\":%.4f,\"ratio\":%.3f,\"spread\":%.3f,\"cliff\":%s,\"over_one\":%.3f}\n", \
+             model, t, args, n, step[n], step[n] / n, alt, r, spread[n], cliff, step[n] / step[1]
     }
   }'

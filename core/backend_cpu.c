@@ -69,6 +69,25 @@ static int grow(void **p, size_t *cap, size_t need) {
     return 0;
 }
 
+/* Pieces of [0, n), `step` at a time, from a shared counter: how every
+ * region of a step is split (pool_run_any), so whoever is running takes the
+ * next piece and a descheduled worker holds up nobody. Each element is
+ * computed the same way whichever thread takes it. */
+static bool take(atomic_long *next, long n, long step, long *lo, long *hi) {
+    long a = atomic_fetch_add_explicit(next, step, memory_order_relaxed);
+    if (a >= n) return false;
+    *lo = a;
+    *hi = a + step < n ? a + step : n;
+    return true;
+}
+
+/* A piece: a quarter of a thread's share, at least `min` (a multiple of
+ * `align`). */
+static long piece(long n, int nth, long min, long align) {
+    long s = (n / (4L * nth) + align - 1) / align * align;
+    return s < min ? min : s;
+}
+
 static void cpu_destroy(backend *b) {
     cpu *c = C(b);
     if (c->own_pool) pool_destroy(c->pool);
@@ -175,7 +194,7 @@ static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
         }
         repack_job j = { .c = c };
         atomic_init(&j.next, 0);
-        pool_run(c->pool, repack_worker, &j);   /* GB of weights: every core copies */
+        pool_run_any(c->pool, repack_worker, &j);   /* GB of weights: every core copies */
     }
     free(ws);
     return 0;
@@ -286,13 +305,15 @@ typedef struct rows_job {
     float *y; const float *x, *w;
     int32_t n, dim;
     float eps;
+    long step;
+    atomic_long next;
 } rows_job;
 
 static void rmsnorm_worker(void *arg, int ith, int nth) {
     rows_job *j = arg;
-    long lo, hi;
-    pool_split(j->n, ith, nth, &lo, &hi);
-    rms_rows(j->y, j->x, j->w, (int32_t)lo, (int32_t)hi, j->dim, j->eps);
+    (void)ith; (void)nth;
+    for (long lo, hi; take(&j->next, j->n, j->step, &lo, &hi);)
+        rms_rows(j->y, j->x, j->w, (int32_t)lo, (int32_t)hi, j->dim, j->eps);
 }
 
 /* Rows are independent (each summed in order by one thread), so a prompt's
@@ -302,8 +323,9 @@ static void rmsnorm_worker(void *arg, int ith, int nth) {
 static void cpu_rmsnorm(backend *b, float *y, const float *x, const float *w, int32_t n,
                         int32_t dim, float eps) {
     cpu *c = C(b);
-    rows_job j = { y, x, w, n, dim, eps };
-    if ((long)n * dim >= ROWS_SPLIT && n > 1 && pool_size(c->pool) > 1) pool_run(c->pool, rmsnorm_worker, &j);
+    rows_job j = { y, x, w, n, dim, eps, piece(n, pool_size(c->pool), 4, 4), 0 };
+    atomic_init(&j.next, 0);
+    if ((long)n * dim >= ROWS_SPLIT && n > 1 && pool_size(c->pool) > 1) pool_run_any(c->pool, rmsnorm_worker, &j);
     else rms_rows(y, x, w, 0, n, dim, eps);
 }
 
@@ -412,6 +434,8 @@ typedef struct quant_job {
     int nt;
     const int *types;
     const size_t *off;
+    long step;
+    atomic_long next;
     int np;                  /* repacked weight types needing vd_r8_prep terms */
     const int *ptypes;
     const void *const *pxq;
@@ -421,18 +445,20 @@ typedef struct quant_job {
 
 static void quant_worker(void *arg, int ith, int nth) {
     quant_job *j = arg;
-    long lo, hi;
-    pool_split(j->n, ith, nth, &lo, &hi);
-    for (int t = 0; t < j->nt; t++) {
-        if (qt_get(j->types[t])->act_type == QT_F32) continue;   /* used in place (cpu_matmul) */
-        char *dst = (char *)j->c->act + j->off[t];
-        size_t qrow = vd_act_row_size(j->types[t], j->cols);
-        for (long i = lo; i < hi; i++)
-            vd_quantize_act(j->types[t], j->x + (size_t)i * j->cols, dst + (size_t)i * qrow, j->cols);
+    (void)ith; (void)nth;
+    for (long lo, hi; take(&j->next, j->n, j->step, &lo, &hi);) {
+        for (int t = 0; t < j->nt; t++) {
+            if (qt_get(j->types[t])->act_type == QT_F32) continue;   /* used in place (cpu_matmul) */
+            char *dst = (char *)j->c->act + j->off[t];
+            size_t qrow = vd_act_row_size(j->types[t], j->cols);
+            for (long i = lo; i < hi; i++)
+                vd_quantize_act(j->types[t], j->x + (size_t)i * j->cols, dst + (size_t)i * qrow, j->cols);
+        }
+        /* the repacked kernels' per-activation terms, of the rows this
+         * thread just rounded: once a product instead of once per row chunk */
+        for (int t = 0; t < j->np; t++)
+            vd_r8_prep(j->ptypes[t], j->pxq[t], j->cols, (int)lo, (int)hi, j->poff[t], j->pdx[t]);
     }
-    /* the repacked kernels' per-activation terms, of the rows this thread
-     * just rounded: once a product instead of once per row chunk */
-    for (int t = 0; t < j->np; t++) vd_r8_prep(j->ptypes[t], j->pxq[t], j->cols, (int)lo, (int)hi, j->poff[t], j->pdx[t]);
 }
 
 /* cpu_matmul and cpu_matmul_check: bad non-NULL checks the outputs. */
@@ -492,8 +518,11 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
         pdx[t] = (float *)(poff[t] + (size_t)n * (size_t)vd_r8_prep_blocks(ptypes[t], cols));
         for (int k = 0; k < nw; k++) if (prep_of[k] == t) pxq[t] = (const char *)c->act + off[act_of[k]];
     }
-    quant_job qj = { c, x, n, cols, nt, types, off, np, ptypes, pxq, poff, pdx };
-    if ((long)n * cols >= QUANT_SPLIT) pool_run(c->pool, quant_worker, &qj);
+    quant_job qj = { .c = c, .x = x, .n = n, .cols = cols, .nt = nt, .types = types, .off = off,
+                     .np = np, .ptypes = ptypes, .pxq = pxq, .poff = poff, .pdx = pdx };
+    qj.step = (long)n * cols >= QUANT_SPLIT ? piece(n, pool_size(c->pool), 1, 1) : n;
+    atomic_init(&qj.next, 0);
+    if ((long)n * cols >= QUANT_SPLIT) pool_run_any(c->pool, quant_worker, &qj);
     else quant_worker(&qj, 0, 1);
     for (int t = 0; t < nt; t++)
         if (size8[t]) vd_act8_pack(types[t], (char *)c->act + off[t], n, cols, (char *)c->act + off8[t]);
@@ -524,7 +553,7 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
     if (j.chunk < 16) j.chunk = 16;
     atomic_init(&j.next, 0);
     atomic_init(&j.bad, n);
-    pool_run(c->pool, mm_worker, &j);
+    pool_run_any(c->pool, mm_worker, &j);   /* a late worker is not waited for */
     if (bad) {
         int first = atomic_load(&j.bad);
         *bad = first < n ? first : -1;
@@ -722,18 +751,21 @@ static int cpu_attention(backend *b, const void *kvbuf, int32_t il, int32_t n, c
     if (grow((void **)&c->att, &c->att_cap, stride * (size_t)(VD_MQ + 2) * sizeof(float) * (size_t)nth)) return -1;
     att_job j = { c, kvbuf, il, n, at, q, out, c->blk, hpi, (long)nb * (b->kv.n_heads / hpi), stride, 0 };
     atomic_init(&j.next, 0);
-    pool_run(c->pool, att_worker, &j);
+    pool_run_any(c->pool, att_worker, &j);
     return 0;
 }
 
-typedef struct swiglu_job { float *g; const float *u; size_t n; } swiglu_job;
+/* Element-wise jobs run in pieces of whole lines of 16 floats, so threads
+ * never share a cache line. */
+typedef struct swiglu_job { float *g; const float *u; size_t n; long step; atomic_long next; } swiglu_job;
 
 static void swiglu_worker(void *arg, int ith, int nth) {
     swiglu_job *j = arg;
-    long lo, hi;   /* in lines of 16 floats, so threads never share one */
-    pool_split((long)((j->n + 15) / 16), ith, nth, &lo, &hi);
-    size_t a = (size_t)lo * 16, e = (size_t)hi * 16 < j->n ? (size_t)hi * 16 : j->n;
-    if (a < e) vd_silu_mul(j->g + a, j->u + a, (int64_t)(e - a));
+    (void)ith; (void)nth;
+    for (long lo, hi; take(&j->next, (long)((j->n + 15) / 16), j->step, &lo, &hi);) {
+        size_t a = (size_t)lo * 16, e = (size_t)hi * 16 < j->n ? (size_t)hi * 16 : j->n;
+        vd_silu_mul(j->g + a, j->u + a, (int64_t)(e - a));
+    }
 }
 
 /* A decode step of several sequences gates n_seq * ffn_dim values per layer
@@ -742,25 +774,28 @@ static void swiglu_worker(void *arg, int ith, int nth) {
 #define SWIGLU_SPLIT 16384
 static void cpu_swiglu(backend *b, float *g, const float *u, size_t n) {
     cpu *c = C(b);
-    swiglu_job j = { g, u, n };
-    if (n >= SWIGLU_SPLIT) pool_run(c->pool, swiglu_worker, &j);
+    swiglu_job j = { g, u, n, piece((long)((n + 15) / 16), pool_size(c->pool), 16, 1), 0 };
+    atomic_init(&j.next, 0);
+    if (n >= SWIGLU_SPLIT) pool_run_any(c->pool, swiglu_worker, &j);
     else vd_silu_mul(g, u, (int64_t)n);
 }
 
-typedef struct add_job { float *x; const float *y; size_t n; } add_job;
+typedef struct add_job { float *x; const float *y; size_t n; long step; atomic_long next; } add_job;
 
 static void add_worker(void *arg, int ith, int nth) {
     add_job *j = arg;
-    long lo, hi;   /* in lines of 16 floats, so threads never share one */
-    pool_split((long)((j->n + 15) / 16), ith, nth, &lo, &hi);
-    size_t a = (size_t)lo * 16, e = (size_t)hi * 16 < j->n ? (size_t)hi * 16 : j->n;
-    for (size_t i = a; i < e; i++) j->x[i] += j->y[i];
+    (void)ith; (void)nth;
+    for (long lo, hi; take(&j->next, (long)((j->n + 15) / 16), j->step, &lo, &hi);) {
+        size_t a = (size_t)lo * 16, e = (size_t)hi * 16 < j->n ? (size_t)hi * 16 : j->n;
+        for (size_t i = a; i < e; i++) j->x[i] += j->y[i];
+    }
 }
 
 static void cpu_add(backend *b, float *x, const float *y, size_t n) {
     cpu *c = C(b);
-    add_job j = { x, y, n };
-    if (n >= 4 * ROWS_SPLIT && pool_size(c->pool) > 1) pool_run(c->pool, add_worker, &j);
+    add_job j = { x, y, n, piece((long)((n + 15) / 16), pool_size(c->pool), 16, 1), 0 };
+    atomic_init(&j.next, 0);
+    if (n >= 4 * ROWS_SPLIT && pool_size(c->pool) > 1) pool_run_any(c->pool, add_worker, &j);
     else for (size_t i = 0; i < n; i++) x[i] += y[i];
 }
 
