@@ -29,7 +29,7 @@
 #define MAX_B 8     /* batch sizes in one -b list */
 #define MAX_SEQ 64  /* sequences decoded together */
 
-enum { O_MODEL, O_THREADS, O_PROMPT, O_GEN, O_REPS, O_BATCH, O_BACKEND, O_JSON };
+enum { O_MODEL, O_THREADS, O_PROMPT, O_GEN, O_REPS, O_BATCH, O_BACKEND, O_PASS, O_JSON };
 static const cli_opt opts[] = {
     { "model", 'm', "MODEL", "model file (path or name; default $LOGITLAB_MODEL, " MPATH_DEFAULT_MODEL ")" },
     { "threads", 't', "N", "threads (default: all cores)" },
@@ -38,6 +38,7 @@ static const cli_opt opts[] = {
     { "reps", 'r', "N", "repetitions of each test; the median is reported (default 3)" },
     { "batch", 'b', "LIST", "sequences decoded together, comma-separated (default 1,8)" },
     { "backend", 0, "NAME", "compute backend (default cpu)" },
+    { "pass-rows", 0, "N", "most logits rows per pass over the weights (default 0: automatic; 64: one pass)" },
     { "json", 0, NULL, "one JSON object per test and line" },
 };
 static const cli_spec spec = {
@@ -190,7 +191,7 @@ static int run_test(bench *b, const report *rp, char kind, int32_t n, int32_t ns
 }
 
 typedef struct bench_opts {
-    long threads, p, n, reps, bs[MAX_B];
+    long threads, p, n, reps, pass_rows, bs[MAX_B];
     int nb;
     const char *backend;
     bool json;
@@ -208,6 +209,7 @@ static int bench_run(const char *path, const bench_opts *o) {
     ctx_params_default(&cp);
     cp.n_threads = (int)o->threads;
     cp.backend = o->backend;
+    cp.n_pass_rows = (int32_t)o->pass_rows;
     cp.n_batch = (int32_t)(o->p > maxb ? o->p : maxb);
     long need = o->p > 1 ? o->p : 1;
     if (maxb * (o->n + 1) > need) need = maxb * (o->n + 1);
@@ -250,6 +252,7 @@ int cmd_bench(int argc, char **argv) {
         (rc = cli_int("bench", "-p", a.val[O_PROMPT], 0, 65536, &o.p)) ||
         (rc = cli_int("bench", "-n", a.val[O_GEN], 0, 65536, &o.n)) ||
         (rc = cli_int("bench", "-r", a.val[O_REPS], 1, 100, &o.reps)) ||
+        (rc = cli_int("bench", "--pass-rows", a.val[O_PASS], 0, 65536, &o.pass_rows)) ||
         (rc = cli_int_list("bench", "-b", a.val[O_BATCH], 1, MAX_SEQ, o.bs, MAX_B, &o.nb)))
         return rc;
     char path[4096], err[1024];

@@ -2,35 +2,67 @@
 # The batch-size curve (issue 22, "no cliff"): the cost of one decode step of
 # N sequences for N = 1..NMAX, against the best split of the same N
 # sequences into smaller steps (dynamic programming over the measured
-# steps). One JSON object per N: step_ms, best_split_ms, ratio (> 1 is a
-# cliff: a step costs more than running its sequences in smaller steps).
-# step_ms is the median over every timed step (bench's step_ms_median: 3
-# repetitions x 8 steps), not a mean: a step that lost its core to another
-# process does not move it. over_one = step_ms / the step of one sequence
-# (issue 22's "eight sequences at most 4x one": over_one at n = 8).
-# usage: bench/curve.sh LOGITLAB MODEL [THREADS] [NMAX]
+# steps). One JSON object per N:
+#   step_ms        the step of N: median over PASSES sweeps; each sweep's
+#                  figure is bench's step_ms_median, the median over every
+#                  timed step (3 repetitions x 8 steps: a step that lost its
+#                  core to another process does not move it; older binaries
+#                  without it: ms per token of the median repetition x N)
+#   per_seq_ms     step_ms / N
+#   best_split_ms  the cheapest way to run the N sequences as two or more
+#                  smaller steps (sums of the medians; for N = 1, step_ms)
+#   ratio          step_ms / best_split_ms (> 1: the step costs more than a split)
+#   spread         (max - min) / median of this N's sweeps: the measurement's
+#                  own noise. The split is a minimum over many noisy sums, so
+#                  with noise a ratio a little above 1 appears even on a
+#                  perfectly linear curve.
+#   cliff          ratio > 1 + spread (a cost the noise does not explain)
+#   over_one       step_ms / the step of one sequence (issue 22's "eight
+#                  sequences at most 4x one": over_one at n = 8)
+# The sweeps run one after another over all N (not all sweeps of one N
+# together), so a busy moment of the machine lands in one sweep of several N
+# and the median discards it. CURVE_ARGS adds options to every bench call,
+# e.g. CURVE_ARGS="--pass-rows 64" (one pass over the weights per step,
+# whatever the cache) to compare with the automatic passes.
+# usage: bench/curve.sh LOGITLAB MODEL [THREADS] [NMAX] [PASSES]
 set -e
-BIN=$1; MODEL=$2; T=${3:-$(nproc)}; NMAX=${4:-64}
-# bench takes at most eight batch sizes a call
-for s in $(seq 1 8 "$NMAX"); do
-  e=$((s + 7 < NMAX ? s + 7 : NMAX))
-  "$BIN" bench -m "$MODEL" -t "$T" -p 0 -n 8 -r 3 -b "$(seq -s, "$s" "$e")" --json
+BIN=$1; MODEL=$2; T=${3:-$(nproc)}; NMAX=${4:-64}; PASSES=${5:-3}
+[ -f "$MODEL" ] || { echo "curve.sh: no model file '$MODEL'" >&2; exit 1; }
+for p in $(seq 1 "$PASSES"); do
+  # bench takes at most eight batch sizes a call
+  for s in $(seq 1 8 "$NMAX"); do
+    e=$((s + 7 < NMAX ? s + 7 : NMAX))
+    # shellcheck disable=SC2086
+    "$BIN" bench -m "$MODEL" -t "$T" -p 0 -n 8 -r 3 -b "$(seq -s, "$s" "$e")" ${CURVE_ARGS:-} --json
+  done
 done |
-awk -v model="$(basename "$MODEL")" -v t="$T" '
-  { test = $0; sub(/.*"test":"tg[0-9]+/, "", test); sub(/".*/, "", test)
+awk -v model="$(basename "$MODEL")" -v t="$T" -v args="${CURVE_ARGS:-}" '
+  function median(a, k,    i, j, x, b) {   # median of a[1..k] (k small: insertion sort)
+    for (i = 1; i <= k; i++) b[i] = a[i]
+    for (i = 2; i <= k; i++) { x = b[i]; for (j = i - 1; j >= 1 && b[j] > x; j--) b[j + 1] = b[j]; b[j + 1] = x }
+    return k % 2 ? b[(k + 1) / 2] : (b[k / 2] + b[k / 2 + 1]) / 2
+  }
+  /"test":"tg/ {
+    test = $0; sub(/.*"test":"tg[0-9]+/, "", test); sub(/".*/, "", test)
     n = test == "" ? 1 : substr(test, 2) + 0
-    # the median of every timed step (robust to a preempted step); older
-    # binaries without it: ms per token (median repetition) x N
-    if ($0 ~ /"step_ms_median":/) { ms = $0; sub(/.*"step_ms_median":/, "", ms); sub(/[,}].*/, "", ms); step[n] = ms }
-    else { ms = $0; sub(/.*"ms_per_token":/, "", ms); sub(/,.*/, "", ms); step[n] = ms * n }
+    if ($0 ~ /"step_ms_median":/) { ms = $0; sub(/.*"step_ms_median":/, "", ms); sub(/[,}].*/, "", ms); ms = ms + 0 }
+    else { ms = $0; sub(/.*"ms_per_token":/, "", ms); sub(/,.*/, "", ms); ms = ms * n }
+    k = ++cnt[n]; v[n, k] = ms
     if (n > max) max = n }
   END {
     for (n = 1; n <= max; n++) {
-      best[n] = step[n]; split_ = n
-      for (a = 1; a < n; a++) if (best[a] + best[n - a] < best[n]) { best[n] = best[a] + best[n - a]; split_ = a }
+      if (!cnt[n]) { printf "curve.sh: no figure for a step of %d\n", n > "/dev/stderr"; exit 1 }
+      lo = hi = v[n, 1]
+      for (k = 1; k <= cnt[n]; k++) { a[k] = v[n, k]; if (a[k] < lo) lo = a[k]; if (a[k] > hi) hi = a[k] }
+      step[n] = median(a, cnt[n]); spread[n] = (hi - lo) / step[n]
+    }
+    for (n = 1; n <= max; n++) {
+      best[n] = step[n]
       alt = n == 1 ? step[1] : 1e30
-      for (a = 1; a < n; a++) if (best[a] + best[n - a] < alt) alt = best[a] + best[n - a]
-      printf "{\"model\":\"%s\",\"threads\":%d,\"test\":\"curve\",\"n\":%d,\"step_ms\":%.4f,\"best_split_ms\":%.4f,\"ratio\":%.3f,\"over_one\":%.3f}\n", \
-             model, t, n, step[n], alt, step[n] / alt, step[n] / step[1]
+      for (a1 = 1; a1 < n; a1++) if (best[a1] + best[n - a1] < alt) alt = best[a1] + best[n - a1]
+      if (alt < best[n]) best[n] = alt
+      r = step[n] / alt; cliff = r > 1 + spread[n] ? "true" : "false"
+      printf "{\"model\":\"%s\",\"threads\":%d,\"args\":\"%s\",\"test\":\"curve\",\"n\":%d,\"step_ms\":%.4f,\"per_seq_ms\":%.4f,\"best_split_ms\":%.4f,\"ratio\":%.3f,\"spread\":%.3f,\"cliff\":%s,\"over_one\":%.3f}\n", \
+             model, t, args, n, step[n], step[n] / n, alt, r, spread[n], cliff, step[n] / step[1]
     }
   }'

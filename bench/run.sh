@@ -66,9 +66,11 @@ done
 # The batch-size curve (issue 22): a step of N sequences, N = 1..64, against
 # the best split of the same N into smaller steps (ratio > 1: a cliff).
 # CURVE_MODELS (paths, optional) replaces the two stories15m models, e.g.
-# CURVE_MODELS=build/bench/tinyllama-1.1b-q4_0.gguf CURVE_NMAX=16.
+# CURVE_MODELS=build/bench/tinyllama-1.1b-q4_0.gguf CURVE_NMAX=16; at one
+# thread and at THREADS (CURVE_THREADS), CURVE_PASSES sweeps (median).
+CT=${CURVE_THREADS:-$( [ "$T" = 1 ] && echo 1 || echo "1 $T" )}
 for f in ${CURVE_MODELS:-$OUT/stories15m-q8_0.gguf $OUT/stories15m-q4_0.gguf}; do
-  sh bench/curve.sh "$BIN" "$f" "$T" "${CURVE_NMAX:-64}"
+  for ct in $CT; do sh bench/curve.sh "$BIN" "$f" "$ct" "${CURVE_NMAX:-64}" "${CURVE_PASSES:-3}"; done
 done
 # Sampler stages and chains on flat rows of 32000 and 128256 tokens
 # (bench/smpbench.c), as a fraction of one stories15m-shape decode step

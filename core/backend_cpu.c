@@ -403,20 +403,10 @@ static void mm_rows(mm_job *j, long lo, long hi) {
  * multiple of 16 rows, so threads never share a cache line of y, and large
  * enough (1/4 of a thread's share) that each stays one long stream. */
 /* matmul_check: columns [lo, hi) of each output row, just computed (in
- * cache). x * 0 is 0 for a finite x and NaN otherwise; sixteen independent
- * sums so the compiler vectorizes them. Records the lowest bad row. */
+ * cache). Records the lowest row found bad. */
 static void check_cols(mm_job *j, long lo, long hi) {
-    enum { L = 16 };
     for (int32_t a = 0; a < j->n && a < atomic_load_explicit(&j->bad, memory_order_relaxed); a++) {
-        const float *y = j->y[0] + (size_t)a * (size_t)j->w[0]->rows;
-        float acc[L] = { 0 };
-        long i = lo;
-        for (; i + L <= hi; i += L)
-            for (int k = 0; k < L; k++) acc[k] += y[i + k] * 0.0f;
-        for (; i < hi; i++) acc[0] += y[i] * 0.0f;
-        bool ok = true;
-        for (int k = 0; k < L; k++) ok &= acc[k] == 0.0f;
-        if (ok) continue;
+        if (vd_finite_f32(j->y[0] + (size_t)a * (size_t)j->w[0]->rows + lo, hi - lo)) continue;
         int cur = atomic_load_explicit(&j->bad, memory_order_relaxed);
         while (a < cur && !atomic_compare_exchange_weak(&j->bad, &cur, a)) {}
         return;

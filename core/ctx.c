@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Per-sequence work of one batch. */
 typedef struct seqwork { int32_t seq, old_len, cnt, cell_off, run_off, n_runs; } seqwork;
@@ -27,12 +28,13 @@ struct ctx {
     void *kvbuf;            /* backend memory: n_blocks * n_layers * 2 * KV_BLOCK * kv_dim floats */
     fwd *fwd;
     /* per-batch scratch (host), sized for n_batch entries */
-    int32_t *tok, *pos, *cells, *cells_tmp, *out_idx;
+    int32_t *tok, *pos, *cells, *cells_tmp, *out_idx, *ends;
     int32_t *slot;          /* (n_seq_max) index into sw during a batch, else -1 */
     seqwork *sw;            /* (n_seq_max) */
     be_attn *at;
     kv_run *runs; size_t runs_cap;
     float *logits; int32_t n_logits, logits_cap;
+    size_t llc;             /* last-level cache bytes (0: unknown), for pass_ends */
 };
 
 void ctx_params_default(ctx_params *p) {
@@ -56,9 +58,36 @@ void ctx_destroy(ctx *c) {
     }
     kv_destroy(c->kv);
     free(c->tok); free(c->pos); free(c->cells); free(c->out_idx);
-    free(c->cells_tmp); free(c->slot); free(c->sw);
+    free(c->cells_tmp); free(c->ends); free(c->slot); free(c->sw);
     free(c->at); free(c->runs); free(c->logits);
     free(c);
+}
+
+/* The level-3 cache's size from sysfs (Linux), else sysconf; the smaller
+ * where both answer (in a VM here glibc's CPUID count said 320 MiB, sysfs
+ * and lscpu 32 MiB). 0: unknown. */
+static size_t llc_bytes(void) {
+    size_t best = 0;
+    for (int i = 0; i < 8; i++) {
+        char path[96], buf[32];
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+        FILE *f = fopen(path, "r");
+        if (!f) break;
+        int level = fgets(buf, sizeof buf, f) ? atoi(buf) : 0;
+        fclose(f);
+        if (level != 3) continue;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        if (!(f = fopen(path, "r"))) continue;
+        char *end = NULL;
+        unsigned long long v = fgets(buf, sizeof buf, f) ? strtoull(buf, &end, 10) : 0;
+        fclose(f);
+        if (end && (*end == 'K' || *end == 'k')) v <<= 10;
+        else if (end && (*end == 'M' || *end == 'm')) v <<= 20;
+        if (v) best = (size_t)v;
+    }
+    long sc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    if (sc > 0 && (!best || (size_t)sc < best)) best = (size_t)sc;
+    return best;
 }
 
 int ctx_create(ctx **out, model *m, const ctx_params *pp, char *err, size_t errlen) {
@@ -66,8 +95,8 @@ int ctx_create(ctx **out, model *m, const ctx_params *pp, char *err, size_t errl
     ctx_params p;
     if (pp) p = *pp; else ctx_params_default(&p);
     const model_info *h = model_get_info(m);
-    if (p.n_ctx < 0 || p.n_batch < 0 || p.n_seq_max < 0 || p.n_threads < 0)
-        return fail(err, errlen, CTX_EINVAL, "context sizes and thread count must not be negative");
+    if (p.n_ctx < 0 || p.n_batch < 0 || p.n_seq_max < 0 || p.n_threads < 0 || p.n_pass_rows < 0)
+        return fail(err, errlen, CTX_EINVAL, "context sizes, thread count and pass rows must not be negative");
     if (p.n_ctx == 0) p.n_ctx = h->ctx_train < 4096 ? h->ctx_train : 4096;
     if (p.n_batch == 0) p.n_batch = 512;
     if (p.n_seq_max == 0) p.n_seq_max = 256;
@@ -76,6 +105,7 @@ int ctx_create(ctx **out, model *m, const ctx_params *pp, char *err, size_t errl
     ctx *c = calloc(1, sizeof *c);
     if (!c) return fail(err, errlen, CTX_ENOMEM, "out of memory");
     c->m = m; c->p = p;
+    c->llc = llc_bytes();
     be_kvgeom g = { h->n_layers, h->n_kv_heads * h->head_dim, h->head_dim, h->n_heads, h->n_kv_heads };
     char berr[256] = "";
     if (p.pool && strcmp(p.backend, "cpu") == 0) {
@@ -100,12 +130,13 @@ int ctx_create(ctx **out, model *m, const ctx_params *pp, char *err, size_t errl
     c->tok = malloc(nb * sizeof(int32_t)); c->pos = malloc(nb * sizeof(int32_t));
     c->cells = malloc(nb * sizeof(int32_t)); c->out_idx = malloc(nb * sizeof(int32_t));
     c->cells_tmp = malloc(nb * sizeof(int32_t));
+    c->ends = malloc(nb * sizeof(int32_t));
     c->slot = malloc(ns * sizeof(int32_t));
     c->sw = malloc(ns * sizeof *c->sw);
     if (c->slot) for (size_t i = 0; i < ns; i++) c->slot[i] = -1;
     c->at = malloc(nb * sizeof(be_attn));
     if (!c->kv || !c->kvbuf || !c->fwd || !c->tok || !c->pos || !c->cells || !c->out_idx ||
-        !c->cells_tmp || !c->slot || !c->sw || !c->at) {
+        !c->cells_tmp || !c->slot || !c->sw || !c->at || !c->ends) {
         ctx_destroy(c);
         return fail(err, errlen, CTX_ENOMEM, "out of memory for the KV cache and batch buffers (lower n_ctx or n_batch)");
     }
@@ -233,6 +264,49 @@ static int32_t nonfinite_row(const float *l, int32_t rows, int32_t V) {
     return -1;
 }
 
+/* Where the passes over the weights end: entries [ends[k-1], ends[k]) are
+ * pass k; returns the number of passes. A step of many sequences reads the
+ * weights once and writes, per logits row, n_vocab floats, and reads that
+ * sequence's K/V. When the weights alone fit the last-level cache but all
+ * of that together does not, each layer's weights were evicted by the
+ * rows before they were read again next step; passes over fewer rows keep
+ * them (the rows' own data is read once either way): stories15m Q8_0 (16
+ * MB) at 64 sequences cost 1.2x four steps of 16 at 2 threads. Passes are
+ * cut at entries, so a pass holds whole rows; the invariance rule makes
+ * the numbers independent of the cut. */
+static int32_t pass_ends(const ctx *c, const ctx_entry *b, int32_t n, int32_t *ends) {
+    const model_info *h = model_get_info(c->m);
+    int32_t per = c->p.n_pass_rows;
+    if (per == 0) {
+        double budget = 0.75 * (double)c->llc - (double)h->weight_bytes;
+        if (!c->be->host_mem || !c->llc || (double)h->weight_bytes > 0.5 * (double)c->llc) { ends[0] = n; return 1; }
+        /* bytes a logits row brings: its logits and, for the last entry of
+         * a run of its sequence, the K/V it attends to */
+        double kvpos = (double)h->n_layers * 2.0 * h->n_kv_heads * h->head_dim * sizeof(float), bytes = 0;
+        int32_t n_out = 0;
+        for (int32_t i = 0; i < n; i++)
+            if (b[i].logits) {
+                n_out++;
+                bytes += (double)h->n_vocab * sizeof(float) +
+                         (i + 1 == n || b[i + 1].seq != b[i].seq ? (b[i].pos + 1) * kvpos : 0);
+            }
+        /* one pass when all fits, or when even eight rows do not (long
+         * contexts: the K/V streams from memory whatever the cut, and more
+         * passes would only read the weights again) */
+        if (bytes <= budget || 8.0 * bytes / n_out > budget) { ends[0] = n; return 1; }
+        /* as few passes as fit, of equal whole groups of eight rows (the
+         * kernels take eight activations at a time) */
+        int32_t passes = (int32_t)(bytes / budget) + 1;
+        per = ((n_out + passes - 1) / passes + 7) / 8 * 8;
+    }
+    int32_t k = 0, rows = 0;
+    for (int32_t i = 0; i < n; i++)
+        if (b[i].logits && ++rows == per) { ends[k++] = i + 1; rows = 0; }
+    if (k > 0 && rows == 0) ends[k - 1] = n;   /* no logits row left: the last pass takes the rest */
+    else ends[k++] = n;
+    return k;
+}
+
 int ctx_eval(ctx *c, const ctx_entry *b, int32_t n, char *err, size_t errlen) {
     const model_info *h = model_get_info(c->m);
     if (n <= 0 || n > c->p.n_batch) {
@@ -256,13 +330,25 @@ int ctx_eval(ctx *c, const ctx_entry *b, int32_t n, char *err, size_t errlen) {
             float *l = realloc(c->logits, (size_t)n_out * h->n_vocab * sizeof(float));
             if (l) { c->logits = l; c->logits_cap = n_out; }
         }
-        if (n_out > c->logits_cap ||
-            fwd_eval(c->fwd, c->kvbuf, n, c->tok, c->pos, c->cells, c->at, n_out, c->out_idx, c->logits, &bad)) {
+        bool failed = n_out > c->logits_cap;
+        int32_t np = failed ? 0 : pass_ends(c, b, n, c->ends);
+        /* pass k: entries [e0, e1), its logits rows out_idx[o0, o1) (indices
+         * relative to the pass) at logits row o0 */
+        for (int32_t k = 0, e0 = 0, o0 = 0; k < np && !failed && bad < 0; k++) {
+            int32_t e1 = c->ends[k], o1 = o0, pb;
+            while (o1 < n_out && c->out_idx[o1] < e1) c->out_idx[o1++] -= e0;
+            failed = fwd_eval(c->fwd, c->kvbuf, e1 - e0, c->tok + e0, c->pos + e0, c->cells + e0, c->at + e0,
+                              o1 - o0, c->out_idx + o0, c->logits + (size_t)o0 * h->n_vocab, &pb) != 0;
+            for (int32_t o = o0; o < o1; o++) c->out_idx[o] += e0;
+            if (!failed && pb == FWD_UNCHECKED) pb = nonfinite_row(c->logits + (size_t)o0 * h->n_vocab, o1 - o0, h->n_vocab);
+            if (!failed && pb >= 0) bad = o0 + pb;
+            e0 = e1; o0 = o1;
+        }
+        if (failed) {
             for (int32_t k = 0; k < ns; k++) kv_seq_rewind(c->kv, c->sw[k].seq, c->sw[k].old_len);
             if (err && errlen) snprintf(err, errlen, "out of memory during evaluation");
             rc = CTX_ENOMEM;
         }
-        if (rc == CTX_OK && bad == FWD_UNCHECKED) bad = nonfinite_row(c->logits, n_out, h->n_vocab);
         if (rc != CTX_OK) bad = -1;
         if (bad >= 0) {   /* sampling NaN would pick token 0 (<unk>) forever and exit 0 */
             for (int32_t k = 0; k < ns; k++) kv_seq_rewind(c->kv, c->sw[k].seq, c->sw[k].old_len);

@@ -101,7 +101,7 @@ static void open_opts(lua_State *L, ctx_params *cp, const char **tokp, bool *has
     if (lua_isnoneornil(L, 2)) return;
     luaL_checktype(L, 2, LUA_TTABLE);
     static const char *const known[] = { "n_ctx", "n_seq_max", "n_batch", "threads", "backend",
-                                         "tokenizer", "chat_template", "exact_int8", NULL };
+                                         "tokenizer", "chat_template", "exact_int8", "pass_rows", NULL };
     lua_pushnil(L);
     while (lua_next(L, 2)) {
         lua_pop(L, 1);
@@ -110,13 +110,14 @@ static void open_opts(lua_State *L, ctx_params *cp, const char **tokp, bool *has
         while (k && known[i] && strcmp(known[i], k) != 0) i++;
         if (!k || !known[i])
             luaL_argerror(L, 2, lua_pushfstring(L, "unknown option '%s' (known: n_ctx, n_seq_max, n_batch, "
-                                                   "threads, backend, tokenizer, chat_template, exact_int8)",
+                                                   "threads, backend, tokenizer, chat_template, exact_int8, pass_rows)",
                                                 k ? k : luaL_typename(L, -1)));
     }
     cp->n_ctx = opt_int(L, 2, "n_ctx", 0, 1 << 24, 0);
     cp->n_seq_max = opt_int(L, 2, "n_seq_max", 0, 1 << 16, 0);
     cp->n_batch = opt_int(L, 2, "n_batch", 0, 1 << 16, 0);
     cp->n_threads = opt_int(L, 2, "threads", 0, 1024, cp->n_threads);
+    cp->n_pass_rows = opt_int(L, 2, "pass_rows", 0, 1 << 16, 0);
     cp->backend = opt_str(L, 2, "backend");
     *tokp = opt_str(L, 2, "tokenizer");
     *has_tmpl = opt_str(L, 2, "chat_template") != NULL;

@@ -23,6 +23,7 @@
 #include "qtypes.h"
 #include "score.h"
 #include "vecdot.h"
+#include <float.h>
 #include <math.h>
 #include <unistd.h>
 
@@ -177,15 +178,19 @@ static int convert(const char *in, const char *out, int type) {
     return rc;
 }
 
-static ctx *open_ctx(model *m, int nth, int n_batch) {
+/* pass_rows: ctx_params.n_pass_rows (a batch evaluated in passes of that
+ * many logits rows; 0 automatic) */
+static ctx *open_ctx_pass(model *m, int nth, int n_batch, int pass_rows) {
     ctx_params p;
     ctx_params_default(&p);
-    p.n_ctx = 512; p.n_batch = n_batch; p.n_seq_max = 16; p.n_threads = nth;
+    p.n_ctx = 512; p.n_batch = n_batch; p.n_seq_max = 16; p.n_threads = nth; p.n_pass_rows = pass_rows;
     ctx *c = NULL;
     char err[256];
     if (ctx_create(&c, m, &p, err, sizeof err)) fprintf(stderr, "ctx_create: %s\n", err);
     return c;
 }
+
+static ctx *open_ctx(model *m, int nth, int n_batch) { return open_ctx_pass(m, nth, n_batch, 0); }
 
 enum { NS = 6, MAXL = 32 };
 typedef struct ref {
@@ -232,10 +237,16 @@ static void engine_case(const char *name, const char *path) {
     }
     ctx_destroy(c);
 
-    for (int nth = 1; nth <= 2; nth++) {
-        int bad = 0, rows = 0, maxb = 0;
+    /* one and two threads; then two threads with batches cut into passes
+     * of three logits rows (ctx_params.n_pass_rows: a prompt's rows and a
+     * step's sequences split across passes), for two of the types */
+    bool passes = strcmp(name, "q8_0") == 0 || strcmp(name, "f32") == 0;
+    const char *name0 = name;
+    for (int cfg = 0; cfg < (passes ? 3 : 2); cfg++) {
+        int nth = cfg ? 2 : 1, bad = 0, rows = 0, maxb = 0;
         double md = 0;
-        c = open_ctx(m, nth, 64);
+        c = open_ctx_pass(m, nth, 64, cfg == 2 ? 3 : 0);
+        if (cfg == 2) name = !strcmp(name, "f32") ? "f32 in passes of 3" : "q8_0 in passes of 3";
         if (!c) { CHECK(0, "%s: no ctx", name); continue; }
         /* random mixes: each step takes a random chunk (a prompt of many
          * rows, or one decode row) of random sequences, up to 64 rows */
@@ -307,6 +318,7 @@ static void engine_case(const char *name, const char *path) {
                name, nth, rows, maxb);
         ctx_destroy(c);
     }
+    name = name0;
 
     /* score_tokens (batched) against teacher-forced decoding (n_batch 1) */
     ctx *cb = open_ctx(m, 2, 64), *c1 = open_ctx(m, 1, 1);
@@ -405,6 +417,32 @@ static void attention_mq_case(void) {
     CHECK(bad == 0, "attention kernels: %d of %d several-query sums differ from one query's", bad, runs);
 }
 
+/* vd_finite_f32 on every ISA: lengths 0..200 around the vector and unroll
+ * steps, one NaN / +Inf / -Inf / the largest finite value at every place. */
+static void finite_case(void) {
+    float x[200];
+    int bad = 0;
+    for (int isa = VD_PORTABLE; isa <= vd_isa_best(); isa++) {
+        vd_set_isa(isa);
+        for (int n = 0; n <= 200; n++) {
+            for (int i = 0; i < n; i++) x[i] = (float)(i % 7) - 3.5f;
+            bad += !vd_finite_f32(x, n);
+            for (int p = 0; p < n; p++) {
+                const float v[4] = { NAN, INFINITY, -INFINITY, -FLT_MAX };
+                for (int k = 0; k < 4; k++) {
+                    x[p] = v[k];
+                    bad += vd_finite_f32(x, n) != (k == 3);
+                    /* past the length: not looked at */
+                    if (p + 1 < n) bad += !vd_finite_f32(x, p);
+                }
+                x[p] = 1.0f;
+            }
+        }
+    }
+    vd_set_isa(vd_isa_best());
+    CHECK(bad == 0, "vd_finite_f32: %d wrong answers", bad);
+}
+
 /* matmul_check against matmul (same bits) and the row it reports: a NaN in
  * one activation, an Inf from overflow in one output element of the last
  * slice, none; F32 (tiles) and Q8_0 weights, 2 threads. */
@@ -468,6 +506,7 @@ int main(void) {
         }
     }
     elementwise_case();
+    finite_case();
     check_case();
 
     /* synth-A in every type: the shared files where they exist, else

@@ -634,6 +634,25 @@ vd_axpy_f32_fn vd_axpy_f32_get(void) {
 
 float vd_dot_f32(const float *a, const float *b, int64_t n) { return vd_dot_f32_get()(a, b, n); }
 
+static bool finite_f32(const float *x, int64_t n) {
+    uint32_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, 4);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
+    }
+    return m < 0x7f800000u;
+}
+
+bool vd_finite_f32(const float *x, int64_t n) {
+    const vd_backend *b512 = vd_backend_avx512(), *b2 = vd_backend_avx2();
+    int isa = vd_isa();
+    if (isa >= VD_AVX512 && b512 && b512->finite_f32) return b512->finite_f32(x, n);
+    if (isa >= VD_AVX2 && b2 && b2->finite_f32) return b2->finite_f32(x, n);
+    return finite_f32(x, n);
+}
+
 void vd_axpy_f32(float *y, float a, const float *x, int64_t n) { vd_axpy_f32_get()(y, a, x, n); }
 
 void vd_dots_f32(float *s, const float *q, const float *const *rows, int64_t off, int64_t np, int64_t hd) {

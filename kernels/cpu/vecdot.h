@@ -176,6 +176,9 @@ void vd_matmul_r8p(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t 
 
 /* Plain float dot (the float order above) and axpy used by attention. */
 float vd_dot_f32(const float *a, const float *b, int64_t n);
+/* Whether none of x[0..n) is NaN or Inf (the logits' check): the largest
+ * magnitude's bits below the exponent of all ones (order-free: a max). */
+bool vd_finite_f32(const float *x, int64_t n);
 void vd_axpy_f32(float *y, float a, const float *x, int64_t n); /* y += a*x */
 /* The functions those two call for the ISA now in use: a loop of many short
  * calls (attention: one per cached position and head) resolves them once. */
@@ -252,6 +255,7 @@ typedef struct vd_backend {
     void (*quant_q8_0)(const float *x, void *xq, int64_t nb);
     void (*silu_mul)(float *g, const float *u, int64_t n);
     void (*exp_f32)(float *x, int64_t n);
+    bool (*finite_f32)(const float *x, int64_t n);
 } vd_backend;
 /* An eight-wide kernel: rows [0, nr) of w (row stride ws) against one packed
  * chunk of nx <= 8 activations. NULL for types without one. */

@@ -485,6 +485,30 @@ static void quant_q8_0(const float *x, void *xq, int64_t nb) {
     }
 }
 
+/* vd_finite_f32: the largest |x| bits by four unsigned maxima (order-free). */
+static bool finite_f32(const float *x, int64_t n) {
+    const __m256i abs = _mm256_set1_epi32(0x7fffffff);
+    __m256i m0 = _mm256_setzero_si256(), m1 = m0, m2 = m0, m3 = m0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        m0 = _mm256_max_epu32(m0, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + i)), abs));
+        m1 = _mm256_max_epu32(m1, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + i + 8)), abs));
+        m2 = _mm256_max_epu32(m2, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + i + 16)), abs));
+        m3 = _mm256_max_epu32(m3, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + i + 24)), abs));
+    }
+    m0 = _mm256_max_epu32(_mm256_max_epu32(m0, m1), _mm256_max_epu32(m2, m3));
+    uint32_t l[8], m = 0;
+    _mm256_storeu_si256((__m256i *)l, m0);
+    for (int k = 0; k < 8; k++) m = l[k] > m ? l[k] : m;
+    for (; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, 4);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
+    }
+    return m < 0x7f800000u;
+}
+
 static const vd_backend avx2 = {
     .tile = {
         [QT_F32] = tile_f32, [QT_F16] = tile_f16, [QT_BF16] = tile_bf16,
@@ -496,6 +520,7 @@ static const vd_backend avx2 = {
     .quant_q8_0 = quant_q8_0,
     .silu_mul = silu_mul,
     .exp_f32 = exp_f32,
+    .finite_f32 = finite_f32,
 };
 
 const vd_backend *vd_backend_avx2(void) { return &avx2; }

@@ -409,6 +409,26 @@ static void wsum_f32_mq(float *o, size_t os, const float *a, size_t as, int nq, 
     }
 }
 
+/* vd_finite_f32: the largest |x| bits by four unsigned maxima (order-free);
+ * the tail by a masked load (zeros are finite). */
+static bool finite_f32(const float *x, int64_t n) {
+    const __m512i abs = _mm512_set1_epi32(0x7fffffff);
+    __m512i m0 = _mm512_setzero_si512(), m1 = m0, m2 = m0, m3 = m0;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        m0 = _mm512_max_epu32(m0, _mm512_and_si512(_mm512_loadu_si512(x + i), abs));
+        m1 = _mm512_max_epu32(m1, _mm512_and_si512(_mm512_loadu_si512(x + i + 16), abs));
+        m2 = _mm512_max_epu32(m2, _mm512_and_si512(_mm512_loadu_si512(x + i + 32), abs));
+        m3 = _mm512_max_epu32(m3, _mm512_and_si512(_mm512_loadu_si512(x + i + 48), abs));
+    }
+    for (; i < n; i += 16) {
+        __mmask16 k = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        m0 = _mm512_max_epu32(m0, _mm512_and_si512(_mm512_maskz_loadu_epi32(k, x + i), abs));
+    }
+    m0 = _mm512_max_epu32(_mm512_max_epu32(m0, m1), _mm512_max_epu32(m2, m3));
+    return _mm512_reduce_max_epu32(m0) < 0x7f800000u;
+}
+
 static const vd_backend avx512 = {
     .tile = { [QT_F32] = tile_f32, [QT_F16] = tile_f16, [QT_BF16] = tile_bf16 },
     .wide = { [QT_F32] = wide_f32, [QT_F16] = wide_f16, [QT_BF16] = wide_bf16 },
@@ -419,6 +439,7 @@ static const vd_backend avx512 = {
     .wsum_f32 = wsum_f32,
     .dots_f32_mq = dots_f32_mq,
     .wsum_f32_mq = wsum_f32_mq,
+    .finite_f32 = finite_f32,
 };
 
 const vd_backend *vd_backend_avx512(void) { return &avx512; }
