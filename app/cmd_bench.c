@@ -11,6 +11,7 @@
  */
 #include "cmd_bench.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +105,9 @@ typedef struct report {
     bool json;
 } report;
 
-static void print_result(const report *rp, const char *test, double tokens, double secs, int reps) {
+/* CLI_OK, or the failed write said with its reason (the stream drops what it
+ * could not write, so main.c's last check could no longer tell why). */
+static int print_result(const report *rp, const char *test, double tokens, double secs, int reps) {
     double tps = tokens / secs, ms = 1000.0 * secs / tokens;
     if (rp->json) {
         printf("{\"model\":");
@@ -115,7 +118,9 @@ static void print_result(const report *rp, const char *test, double tokens, doub
     } else {
         printf("%-12s %12.2f %12.3f\n", test, tps, ms);
     }
-    fflush(stdout);
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return CLI_OK;
+    return cli_fail("bench", "cannot write the output (standard output): %s", strerror(errno ? errno : EIO));
 }
 
 /* Runs one test reps times; the median. kind 'p': prompt of n; 't': n steps of nseq. */
@@ -131,8 +136,7 @@ static int run_test(bench *b, const report *rp, char kind, int32_t n, int32_t ns
     if (kind == 'p') snprintf(name, sizeof name, "pp%d", n);
     else if (nseq == 1) snprintf(name, sizeof name, "tg%d", n);
     else snprintf(name, sizeof name, "tg%dx%d", n, nseq);
-    print_result(rp, name, (double)n * (kind == 'p' ? 1 : nseq), med, reps);
-    return CLI_OK;
+    return print_result(rp, name, (double)n * (kind == 'p' ? 1 : nseq), med, reps);
 }
 
 typedef struct bench_opts {
