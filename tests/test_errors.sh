@@ -32,4 +32,20 @@ check "finetune on the folder's files runs" "$LOGITLAB" finetune "$M" -t 1 -b 1 
 printf 'print("ran")\n' >"$T/ok.lua"
 : >"$T/afile"
 check_err "run -w FILE" 1 "run: -w $T/afile: not a folder (a workspace is a folder)" "$LOGITLAB" run -w "$T/afile" "$T/ok.lua"
+# a crash says where it was (app/main.c; an ASAN build leaves it to the
+# sanitizer): a SIGSEGV sent to a script that waits stands in for a bug
+case "$BUILD" in *asan*) ;; *)
+  printf 'print("ready")\nlab.sleep(60)\n' >"$T/wait.lua"
+  # (in a subshell whose stderr is dropped: the shell's own "Segmentation fault" line)
+  ( "$LOGITLAB" run "$T/wait.lua" >"$T/wait.out" 2>"$T/crash" & echo $! >"$T/pid"; wait $!; echo $? >"$T/rc" ) 2>/dev/null &
+  i=0; while [ $i -lt 600 ] && ! grep -q ready "$T/wait.out" 2>/dev/null; do sleep 0.1; i=$((i+1)); done
+  kill -SEGV "$(cat "$T/pid")"; wait; rc=$(cat "$T/rc")
+  check "a crash keeps its signal's exit status (139)" test "$rc" -eq 139
+  check "a crash names the signal" grep -q "^logitlab: fatal signal 11 (a bug" "$T/crash"
+  check "a crash prints the stack" grep -q "logitlab(+0x[0-9a-f]*)" "$T/crash"
+  if command -v addr2line >/dev/null 2>&1; then
+    symbolize "$T/crash" >"$T/sym"
+    check "symbolize: the stack's frames by function and line" grep -q "at main at .*app/main.c:" "$T/sym"
+  fi ;;
+esac
 check_done
