@@ -28,6 +28,19 @@ echo "Once upon a time there was a dog." >"$T/dir/a.txt"
 check_err "finetune on a FOLDER of texts: give its files" 1 "finetune: $T/dir: a folder, not a file (give its files: DIR/\*.txt)" \
   "$LOGITLAB" finetune "$M" -t 1 -b 1 --seq-len 16 --steps 1 -w none -o "$T/x.gguf" "$T/dir"
 check "finetune on the folder's files runs" "$LOGITLAB" finetune "$M" -t 1 -b 1 --seq-len 16 --steps 1 --val 0 -w none -o "$T/x.gguf" "$T/dir/a.txt"
+# a device such as /dev/zero would be read without end (ppl, tokenize -f and
+# finetune used to read until memory ran out; --grammar too): refused before a
+# byte is read; a pipe is read up to a limit
+if [ -c /dev/zero ]; then
+  check_err "ppl /dev/zero" 1 "ppl: /dev/zero: a device, not a file" timeout 60 "$LOGITLAB" ppl -m "$M" -t 1 /dev/zero
+  check_err "tokenize -f /dev/zero" 1 "tokenize: /dev/zero: a device, not a file" timeout 60 "$LOGITLAB" tokenize -m "$M" -f /dev/zero
+  check_err "gen --grammar /dev/zero" 2 "grammar: /dev/zero: cannot read the file: a device, not a file" timeout 60 $G --grammar /dev/zero
+  check_err "gen --json-schema /dev/zero" 2 "json-schema: /dev/zero: cannot read the file: a device, not a file" timeout 60 $G --json-schema /dev/zero
+  check_err "finetune on /dev/zero" 1 "finetune: /dev/zero: a device, not a file" \
+    timeout 60 "$LOGITLAB" finetune "$M" -t 1 -b 1 --seq-len 16 --steps 1 -w none -o "$T/z.gguf" /dev/zero
+  check_err "gen --grammar from an endless pipe: a limit" 2 "grammar: /dev/stdin: cannot read the file: more than 64 MiB" \
+    timeout 60 sh -c "cat /dev/zero | $G --grammar /dev/stdin"
+fi
 # a file given as the workspace: lab.store would not record and lab.fs not write, silently
 printf 'print("ran")\n' >"$T/ok.lua"
 : >"$T/afile"
