@@ -90,6 +90,7 @@ static const command *find(const char *name) {
  * it does not load libgcc in the handler); on its own stack, so a stack
  * overflow is reported too. Not in ASAN builds: the sanitizer's report is
  * better. */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
 static void crash_handler(int sig) {
     static const char head[] = "logitlab: fatal signal ";
     char num[16];
@@ -108,7 +109,6 @@ static void crash_handler(int sig) {
 }
 
 static void crash_report_install(void) {
-#if !defined(__SANITIZE_ADDRESS__) && !defined(FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
     void *warm[1];
     backtrace(warm, 1);
     static char alt[64 * 1024];
@@ -121,8 +121,10 @@ static void crash_report_install(void) {
     sigemptyset(&sa.sa_mask);
     static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE };
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &sa, NULL);
-#endif
 }
+#else
+static void crash_report_install(void) {}
+#endif
 
 int main(int argc, char **argv) {
     crash_report_install();
