@@ -3,7 +3,9 @@
  * batch (logits for the last only); tg<N> decodes N tokens one at a time,
  * each the argmax of the previous logits; tg<N>x<B> does the same for B
  * sequences at once, one batch of B entries per step. Each test is repeated
- * (-r) on fresh sequences and the median is reported.
+ * (-r) on fresh sequences and the median is reported; --json adds the
+ * minimum, mean and maximum of the repetitions and, for decode, the median
+ * and minimum of every single step (robust on a loaded machine).
  *
  * One untimed decode step first touches every weight, so the mapping's page
  * faults are not charged to the first repetition. Token ids come from a fixed
@@ -40,7 +42,10 @@ static const cli_opt opts[] = {
 };
 static const cli_spec spec = {
     "bench", "[-m MODEL] [options]",
-    "Prefill (pp) and decode (tg) throughput in tokens per second, median of the repetitions.\n"
+    "Prefill (pp) and decode (tg) throughput in tokens per second, median of the repetitions\n"
+    "(min and max: the fastest and slowest repetition, ms per token).\n"
+    "--json adds ms_per_token_min/mean/max and, for decode, step_ms_median and step_ms_min\n"
+    "(one step of all B sequences, over every step of every repetition).\n"
     "tgNxB decodes B sequences at once and counts the tokens of all of them.",
     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
 };
@@ -68,8 +73,8 @@ static double run_pp(bench *b, int32_t p) {
 }
 
 /* Seconds to decode n steps of nseq sequences (after a one-token start that
- * is not timed); < 0 on error. */
-static double run_tg(bench *b, int32_t n, int32_t nseq) {
+ * is not timed); < 0 on error. Each step's own seconds go to steps[0..n). */
+static double run_tg(bench *b, int32_t n, int32_t nseq, double *steps) {
     int32_t seqs[MAX_SEQ], next[MAX_SEQ];
     double dt = -1;
     int32_t made = 0;
@@ -80,12 +85,17 @@ static double run_tg(bench *b, int32_t n, int32_t nseq) {
         }
         next[made] = (int32_t)rng_below(&b->r, (uint32_t)b->n_vocab);
     }
-    double t0 = 0;
+    double t0 = 0, ts = 0;
     for (int32_t step = 0; step <= n; step++) {
-        if (step == 1) t0 = cli_now(); /* step 0 feeds the first token: an empty-context start */
+        if (step == 1) t0 = ts = cli_now(); /* step 0 feeds the first token: an empty-context start */
         for (int32_t k = 0; k < nseq; k++) b->batch[k] = (ctx_entry){ seqs[k], step, next[k], true };
         if (ctx_eval(b->c, b->batch, nseq, b->err, sizeof b->err)) goto out;
         for (int32_t k = 0; k < nseq; k++) next[k] = logits_argmax(ctx_logits(b->c, k), b->n_vocab);
+        if (step >= 1 && steps) {
+            double now = cli_now();
+            steps[step - 1] = now - ts;
+            ts = now;
+        }
     }
     dt = cli_now() - t0;
 out:
@@ -105,38 +115,63 @@ typedef struct report {
     bool json;
 } report;
 
-/* CLI_OK, or the failed write said with its reason (the stream drops what it
+static double median(double *t, long n) {
+    qsort(t, (size_t)n, sizeof t[0], cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* secs[0..reps): each repetition's seconds for `tokens` tokens; steps[0..nsteps):
+ * each decode step's seconds (nsteps 0 for a prompt). The headline figure is
+ * the median repetition; the JSON adds min/mean/max over the repetitions and,
+ * for decode, the median and min over every timed step of every repetition
+ * (a step hit by a preemption is an outlier there, not a shift of the mean).
+ * CLI_OK, or the failed write said with its reason (the stream drops what it
  * could not write, so main.c's last check could no longer tell why). */
-static int print_result(const report *rp, const char *test, double tokens, double secs, int reps) {
-    double tps = tokens / secs, ms = 1000.0 * secs / tokens;
+static int print_result(const report *rp, const char *test, double tokens, double *secs, int reps,
+                        double *steps, long nsteps, int nseq) {
+    double mean = 0;
+    for (int i = 0; i < reps; i++) mean += secs[i] / reps;
+    double med = median(secs, reps);
+    double tps = tokens / med, ms = 1000.0 * med / tokens, k = 1000.0 / tokens;
     if (rp->json) {
         printf("{\"model\":");
         cli_put_json_str(stdout, rp->model, strlen(rp->model));
         printf(",\"type\":\"%s\",\"size_bytes\":%" PRIu64 ",\"threads\":%d,\"test\":\"%s\","
-               "\"tokens_per_s\":%.3f,\"ms_per_token\":%.4f,\"reps\":%d}\n",
-               rp->type, rp->size, rp->threads, test, tps, ms, reps);
+               "\"tokens_per_s\":%.3f,\"ms_per_token\":%.4f,\"reps\":%d,"
+               "\"ms_per_token_min\":%.4f,\"ms_per_token_mean\":%.4f,\"ms_per_token_max\":%.4f",
+               rp->type, rp->size, rp->threads, test, tps, ms, reps,
+               k * secs[0], k * mean, k * secs[reps - 1]);
+        if (nsteps > 0) {
+            double smed = median(steps, nsteps);
+            printf(",\"sequences\":%d,\"steps\":%ld,\"step_ms_median\":%.4f,\"step_ms_min\":%.4f",
+                   nseq, nsteps, 1000.0 * smed, 1000.0 * steps[0]);
+        }
+        printf("}\n");
     } else {
-        printf("%-12s %12.2f %12.3f\n", test, tps, ms);
+        printf("%-12s %12.2f %12.3f %12.3f %12.3f\n", test, tps, ms, k * secs[0], k * secs[reps - 1]);
     }
     errno = 0;
     if (fflush(stdout) == 0 && !ferror(stdout)) return CLI_OK;
     return cli_fail("bench", "cannot write the output (standard output): %s", strerror(errno ? errno : EIO));
 }
 
-/* Runs one test reps times; the median. kind 'p': prompt of n; 't': n steps of nseq. */
+/* Runs one test reps times. kind 'p': prompt of n; 't': n steps of nseq. */
 static int run_test(bench *b, const report *rp, char kind, int32_t n, int32_t nseq, int reps) {
     double t[100];
+    double *steps = NULL;
+    long nsteps = kind == 'p' ? 0 : (long)reps * n;
+    if (nsteps && !(steps = malloc(sizeof *steps * (size_t)nsteps))) return cli_fail("bench", "out of memory");
     for (int i = 0; i < reps; i++) {
-        t[i] = kind == 'p' ? run_pp(b, n) : run_tg(b, n, nseq);
-        if (t[i] < 0) return cli_fail("bench", "%s", b->err);
+        t[i] = kind == 'p' ? run_pp(b, n) : run_tg(b, n, nseq, steps + (size_t)i * n);
+        if (t[i] < 0) { free(steps); return cli_fail("bench", "%s", b->err); }
     }
-    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-    double med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
     char name[48];
     if (kind == 'p') snprintf(name, sizeof name, "pp%d", n);
     else if (nseq == 1) snprintf(name, sizeof name, "tg%d", n);
     else snprintf(name, sizeof name, "tg%dx%d", n, nseq);
-    return print_result(rp, name, (double)n * (kind == 'p' ? 1 : nseq), med, reps);
+    int rc = print_result(rp, name, (double)n * (kind == 'p' ? 1 : nseq), t, reps, steps, nsteps, nseq);
+    free(steps);
+    return rc;
 }
 
 typedef struct bench_opts {
@@ -176,9 +211,9 @@ static int bench_run(const char *path, const bench_opts *o) {
         printf("model %s: %s, %s, %.1f M params, %d threads, backend %s\n", rp.model, rp.type,
                cli_fmt_bytes(rp.size, sz, sizeof sz), (double)h->n_params / 1e6, rp.threads,
                ctx_backend_name(b.c));
-        printf("%-12s %12s %12s\n", "test", "tokens/s", "ms/token");
+        printf("%-12s %12s %12s %12s %12s\n", "test", "tokens/s", "ms/token", "min", "max");
     }
-    if (run_tg(&b, 1, 1) < 0) { cli_fail("bench", "%s", b.err); goto out; } /* warm-up */
+    if (run_tg(&b, 1, 1, NULL) < 0) { cli_fail("bench", "%s", b.err); goto out; } /* warm-up */
     if (o->p > 0 && (rc = run_test(&b, &rp, 'p', (int32_t)o->p, 1, (int)o->reps))) goto out;
     for (int i = 0; o->n > 0 && i < o->nb; i++)
         if ((rc = run_test(&b, &rp, 't', (int32_t)o->n, (int32_t)o->bs[i], (int)o->reps))) goto out;

@@ -26,6 +26,9 @@
  * "cold_cache" is the cold run (10 generations) with the CPU caches evicted
  * before every step (64 MB written, not timed), as a model's forward pass
  * between two masks does: the walk's reads then come from memory.
+ * GRAMMAR_BENCH_WORST=1 prints to stderr, per mode, the step of the largest
+ * mask CPU time: its generation, step, allowed count and the text before it
+ * (to find which grammar state costs the most).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +66,23 @@ static void add(stats *s, double x) {
     s->v[s->n++] = x;
 }
 static double step_ms;              /* --step-ms, 0: not given */
+static const tok *cur_tok;          /* for the worst-step report */
+static int worst_on, cur_gen;
+static double worst_cpu;
+static char worst_text[160];
+
+/* Remembers the step of the largest mask CPU time (GRAMMAR_BENCH_WORST). */
+static void note_worst(double cpu, int step, int32_t allowed, const int32_t *ids, int n) {
+    if (!worst_on || cpu <= worst_cpu) return;
+    worst_cpu = cpu;
+    char text[4096];
+    int32_t len = tok_decode(cur_tok, ids, n, text, (int32_t)sizeof text - 1, false, false);
+    if (len < 0) len = 0;
+    if (len > (int32_t)sizeof text - 1) len = (int32_t)sizeof text - 1;
+    text[len] = 0;
+    const char *tail = len > 100 ? text + len - 100 : text;
+    snprintf(worst_text, sizeof worst_text, "gen %d step %d allowed %d after ...%s", cur_gen, step, (int)allowed, tail);
+}
 
 static void report(const char *vocab, int32_t nv, const char *mode, const char *what, stats *s, stats *cpu) {
     qsort(s->v, (size_t)s->n, sizeof *s->v, cmp_d);
@@ -78,6 +98,8 @@ static void report(const char *vocab, int32_t nv, const char *mode, const char *
         printf(",\"step_ms\":%.3f,\"cpu_p99_pct_step\":%.2f,\"cpu_max_pct_step\":%.2f", step_ms,
                100 * cpu->v[cpu->n * 99 / 100] / (step_ms * 1e3), 100 * cpu->v[cpu->n - 1] / (step_ms * 1e3));
     printf("}\n");
+    if (worst_on && strcmp(what, "mask") == 0) fprintf(stderr, "worst %s %s: %.1f us cpu, %s\n", mode, vocab, worst_cpu, worst_text);
+    if (strcmp(what, "apply") == 0) worst_cpu = 0;
     s->n = 0;
     cpu->n = 0;
 }
@@ -97,6 +119,7 @@ static int generate(gmatch_ctx *c, smp_cands *cands, float *row, int32_t nv, sta
     gmatch *m = gmatch_create(c);
     smp *st = gmatch_smp_create(gmatch_clone(m));
     int steps = 0;
+    int32_t ids[300];
     cands->only_selected = true;
     for (; steps < 300; steps++) {
         evict();
@@ -105,6 +128,7 @@ static int generate(gmatch_ctx *c, smp_cands *cands, float *row, int32_t nv, sta
         double t1 = now_us(), c1 = cpu_us();
         add(mask, t1 - t0);
         add(cmask, c1 - c0);
+        note_worst(c1 - c0, steps, gmatch_count(m), ids, steps);
         smp_cands_set(cands, row, nv);
         double t2 = now_us(), c2 = cpu_us();
         int rc = smp_apply(st, cands);
@@ -115,6 +139,7 @@ static int generate(gmatch_ctx *c, smp_cands *cands, float *row, int32_t nv, sta
         int32_t id = !cands->lazy ? cands->data[k].id : cands->dense ? k : cands->col_id[k];
         (void)b;
         if (gmatch_accept(m, id) != 0) break;
+        ids[steps] = id;
         smp_accept(st, id);
         if (gmatch_finished(m)) break;
     }
@@ -129,6 +154,7 @@ int main(int argc, char **argv) {
         argv += 2;
         argc -= 2;
     }
+    worst_on = getenv("GRAMMAR_BENCH_WORST") != NULL;
     if (argc < 3) { fprintf(stderr, "usage: %s [--step-ms MS] SCHEMA.json VOCAB...\n", argv[0]); return 2; }
     FILE *f = fopen(argv[1], "rb");
     if (!f) { fprintf(stderr, "%s: cannot read\n", argv[1]); return 1; }
@@ -140,6 +166,7 @@ int main(int argc, char **argv) {
         char err[512];
         if (tok_open(&t, argv[a], err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
         int32_t nv = tok_n_vocab(t);
+        cur_tok = t;
         const char *name = strrchr(argv[a], '/') ? strrchr(argv[a], '/') + 1 : argv[a];
         double t0 = now_us();
         gmatch_vocab *v = gmatch_vocab_create(t);
@@ -165,6 +192,7 @@ int main(int argc, char **argv) {
         for (int plain = 0; plain < 2; plain++) {
             rs = 12345;
             for (int gen = 0; gen < 40; gen++) {
+                cur_gen = gen;
                 gmatch_ctx *cc = gmatch_ctx_create(g, v);
                 gmatch_ctx_set_exact(cc, plain);
                 generate(cc, &cands, row, nv, &mask, &apply, &cmask, &capply);
@@ -176,6 +204,7 @@ int main(int argc, char **argv) {
         rs = 12345;
         if (!evict_buf && (evict_buf = malloc(EVICT_BYTES))) memset(evict_buf, 1, EVICT_BYTES);
         for (int gen = 0; gen < 10; gen++) {
+            cur_gen = gen;
             gmatch_ctx *cc = gmatch_ctx_create(g, v);
             generate(cc, &cands, row, nv, &mask, &apply, &cmask, &capply);
             gmatch_ctx_destroy(cc);
@@ -186,7 +215,7 @@ int main(int argc, char **argv) {
         report(name, nv, "cold_cache", "apply", &apply, &capply);
         rs = 12345;
         gmatch_ctx *warm = gmatch_ctx_create(g, v);
-        for (int gen = 0; gen < 40; gen++) generate(warm, &cands, row, nv, &mask, &apply, &cmask, &capply);
+        for (int gen = 0; gen < 40; gen++) cur_gen = gen, generate(warm, &cands, row, nv, &mask, &apply, &cmask, &capply);
         int64_t ns, nm, bytes;
         gmatch_ctx_stats(warm, &ns, &nm, &bytes);
         report(name, nv, "warm", "mask", &mask, &cmask);

@@ -68,6 +68,14 @@ typedef struct backend_ops {
     /* Gathers rows idx[n] (host) of x (?, dim) into y (n, dim). */
     void (*get_rows)(backend *b, float *y, const float *x, const int32_t *idx, int32_t n,
                      int32_t dim);
+    /* Optional (NULL: the caller checks y itself): matmul of one weight w
+     * into host memory y that also sets *bad to the first of the n rows of y
+     * holding a NaN or Inf, -1 if none. The threads check each slice of y
+     * right after computing it, while it is in cache: the logits of 64
+     * sequences are 8 MB, and a check afterwards on one thread read them back
+     * from L3 or DRAM while the other threads waited. */
+    int (*matmul_check)(backend *b, const model_weight *w, const float *x, int32_t n, float *y,
+                        int32_t *bad);
 } backend_ops;
 
 /* KV geometry every backend stores by: cell c of layer il holds K at

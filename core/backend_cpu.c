@@ -69,6 +69,25 @@ static int grow(void **p, size_t *cap, size_t need) {
     return 0;
 }
 
+/* Pieces of [0, n), `step` at a time, from a shared counter: how every
+ * region of a step is split (pool_run_any), so whoever is running takes the
+ * next piece and a descheduled worker holds up nobody. Each element is
+ * computed the same way whichever thread takes it. */
+static bool take(atomic_long *next, long n, long step, long *lo, long *hi) {
+    long a = atomic_fetch_add_explicit(next, step, memory_order_relaxed);
+    if (a >= n) return false;
+    *lo = a;
+    *hi = a + step < n ? a + step : n;
+    return true;
+}
+
+/* A piece: a quarter of a thread's share, at least `min` (a multiple of
+ * `align`). */
+static long piece(long n, int nth, long min, long align) {
+    long s = (n / (4L * nth) + align - 1) / align * align;
+    return s < min ? min : s;
+}
+
 static void cpu_destroy(backend *b) {
     cpu *c = C(b);
     if (c->own_pool) pool_destroy(c->pool);
@@ -175,7 +194,7 @@ static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
         }
         repack_job j = { .c = c };
         atomic_init(&j.next, 0);
-        pool_run(c->pool, repack_worker, &j);   /* GB of weights: every core copies */
+        pool_run_any(c->pool, repack_worker, &j);   /* GB of weights: every core copies */
     }
     free(ws);
     return 0;
@@ -286,13 +305,15 @@ typedef struct rows_job {
     float *y; const float *x, *w;
     int32_t n, dim;
     float eps;
+    long step;
+    atomic_long next;
 } rows_job;
 
 static void rmsnorm_worker(void *arg, int ith, int nth) {
     rows_job *j = arg;
-    long lo, hi;
-    pool_split(j->n, ith, nth, &lo, &hi);
-    rms_rows(j->y, j->x, j->w, (int32_t)lo, (int32_t)hi, j->dim, j->eps);
+    (void)ith; (void)nth;
+    for (long lo, hi; take(&j->next, j->n, j->step, &lo, &hi);)
+        rms_rows(j->y, j->x, j->w, (int32_t)lo, (int32_t)hi, j->dim, j->eps);
 }
 
 /* Rows are independent (each summed in order by one thread), so a prompt's
@@ -302,8 +323,9 @@ static void rmsnorm_worker(void *arg, int ith, int nth) {
 static void cpu_rmsnorm(backend *b, float *y, const float *x, const float *w, int32_t n,
                         int32_t dim, float eps) {
     cpu *c = C(b);
-    rows_job j = { y, x, w, n, dim, eps };
-    if ((long)n * dim >= ROWS_SPLIT && n > 1 && pool_size(c->pool) > 1) pool_run(c->pool, rmsnorm_worker, &j);
+    rows_job j = { y, x, w, n, dim, eps, piece(n, pool_size(c->pool), 4, 4), 0 };
+    atomic_init(&j.next, 0);
+    if ((long)n * dim >= ROWS_SPLIT && n > 1 && pool_size(c->pool) > 1) pool_run_any(c->pool, rmsnorm_worker, &j);
     else rms_rows(y, x, w, 0, n, dim, eps);
 }
 
@@ -319,21 +341,26 @@ typedef struct mm_job {
     const void *const *x8;   /* per weight: the same interleaved by eight, or NULL */
     const void *const *r8;   /* per weight: its repacked copy to read (r8_for), or NULL */
     const void *const *rp;   /* per weight: its repacked copy whatever n, or NULL */
+    const int32_t *const *off; /* per weight: vd_r8_prep's terms for rp, or NULL */
+    const float *const *dx;
     const unsigned *wflags;  /* per weight: vd_matmul8's flags (x8_flags) */
     const void *const *wd;   /* per weight: the bytes the tiles read (wdata) */
     long total_rows;
     long chunk;              /* rows a thread takes at a time (a multiple of 16) */
     atomic_long next;        /* first row not yet taken */
+    bool check;              /* matmul_check: one weight; find non-finite outputs */
+    atomic_int bad;          /* the first output row (activation) found non-finite, or n */
 } mm_job;
 
 /* Rows [r0, r1) of w against nact activations xq from the repacked copy rp,
  * all activations at once: whole groups of eight rows from the copy,
  * the edges from the original. */
-static void r8_rows(const model_weight *w, const void *rp, long r0, long r1, const char *xq, int nact, float *y) {
+static void r8_rows(const model_weight *w, const void *rp, long r0, long r1, const char *xq, int nact,
+                    const int32_t *off, const float *dx, float *y) {
     long a = (r0 + 7) / 8 * 8, e = (r1 < w->rows / 8 * 8 ? r1 : w->rows / 8 * 8) / 8 * 8;
     if (a >= e) { vd_matmul(w->type, w->data, w->cols, r0, r1, xq, nact, y, w->rows); return; }
     vd_matmul(w->type, w->data, w->cols, r0, a, xq, nact, y, w->rows);
-    vd_matmul_r8(w->type, rp, w->cols, a, e, xq, nact, y, w->rows);
+    vd_matmul_r8p(w->type, rp, w->cols, a, e, xq, nact, off, dx, y, w->rows);
     vd_matmul(w->type, w->data, w->cols, e, r1, xq, nact, y, w->rows);
 }
 
@@ -355,12 +382,14 @@ static void mm_rows(mm_job *j, long lo, long hi) {
              * each multiple of eight) */
             int tail = j->n % 8, n8 = tail && tail <= vd_r8_width(w->type) && j->rp[k] ? j->n - tail : j->n;
             vd_matmul8(w->type, w->data, w->cols, r0, r1, j->x8[k], n8, j->y[k], w->rows, j->wflags[k]);
+            int64_t nb = vd_r8_prep_blocks(w->type, w->cols);
             if (n8 < j->n)
                 r8_rows(w, j->rp[k], r0, r1, (const char *)j->xq[k] + (size_t)n8 * vd_act_row_size(w->type, w->cols),
-                        j->n - n8, j->y[k] + (size_t)n8 * w->rows);
+                        j->n - n8, j->off[k] ? j->off[k] + n8 * nb : NULL, j->dx[k] ? j->dx[k] + n8 * nb : NULL,
+                        j->y[k] + (size_t)n8 * w->rows);
             continue;
         }
-        if (j->r8[k]) r8_rows(w, j->r8[k], r0, r1, j->xq[k], j->n, j->y[k]);
+        if (j->r8[k]) r8_rows(w, j->r8[k], r0, r1, j->xq[k], j->n, j->off[k], j->dx[k], j->y[k]);
         else vd_matmul(w->type, j->wd[k], w->cols, r0, r1, j->xq[k], j->n, j->y[k], w->rows);
     }
 }
@@ -370,6 +399,27 @@ static void mm_rows(mm_job *j, long lo, long hi) {
  * other takes more, instead of spinning at the barrier. Chunks are a
  * multiple of 16 rows, so threads never share a cache line of y, and large
  * enough (1/4 of a thread's share) that each stays one long stream. */
+/* matmul_check: columns [lo, hi) of each output row, just computed (in
+ * cache). x * 0 is 0 for a finite x and NaN otherwise; sixteen independent
+ * sums so the compiler vectorizes them. Records the lowest bad row. */
+static void check_cols(mm_job *j, long lo, long hi) {
+    enum { L = 16 };
+    for (int32_t a = 0; a < j->n && a < atomic_load_explicit(&j->bad, memory_order_relaxed); a++) {
+        const float *y = j->y[0] + (size_t)a * (size_t)j->w[0]->rows;
+        float acc[L] = { 0 };
+        long i = lo;
+        for (; i + L <= hi; i += L)
+            for (int k = 0; k < L; k++) acc[k] += y[i + k] * 0.0f;
+        for (; i < hi; i++) acc[0] += y[i] * 0.0f;
+        bool ok = true;
+        for (int k = 0; k < L; k++) ok &= acc[k] == 0.0f;
+        if (ok) continue;
+        int cur = atomic_load_explicit(&j->bad, memory_order_relaxed);
+        while (a < cur && !atomic_compare_exchange_weak(&j->bad, &cur, a)) {}
+        return;
+    }
+}
+
 static void mm_worker(void *arg, int ith, int nth) {
     mm_job *j = arg;
     (void)ith; (void)nth;
@@ -378,6 +428,7 @@ static void mm_worker(void *arg, int ith, int nth) {
         if (lo >= j->total_rows) break;
         long hi = lo + j->chunk < j->total_rows ? lo + j->chunk : j->total_rows;
         mm_rows(j, lo, hi);
+        if (j->check) check_cols(j, lo, hi);
     }
 }
 
@@ -393,23 +444,36 @@ typedef struct quant_job {
     int nt;
     const int *types;
     const size_t *off;
+    long step;
+    atomic_long next;
+    int np;                  /* repacked weight types needing vd_r8_prep terms */
+    const int *ptypes;
+    const void *const *pxq;
+    int32_t *const *poff;
+    float *const *pdx;
 } quant_job;
 
 static void quant_worker(void *arg, int ith, int nth) {
     quant_job *j = arg;
-    long lo, hi;
-    pool_split(j->n, ith, nth, &lo, &hi);
-    for (int t = 0; t < j->nt; t++) {
-        if (qt_get(j->types[t])->act_type == QT_F32) continue;   /* used in place (cpu_matmul) */
-        char *dst = (char *)j->c->act + j->off[t];
-        size_t qrow = vd_act_row_size(j->types[t], j->cols);
-        for (long i = lo; i < hi; i++)
-            vd_quantize_act(j->types[t], j->x + (size_t)i * j->cols, dst + (size_t)i * qrow, j->cols);
+    (void)ith; (void)nth;
+    for (long lo, hi; take(&j->next, j->n, j->step, &lo, &hi);) {
+        for (int t = 0; t < j->nt; t++) {
+            if (qt_get(j->types[t])->act_type == QT_F32) continue;   /* used in place (cpu_matmul) */
+            char *dst = (char *)j->c->act + j->off[t];
+            size_t qrow = vd_act_row_size(j->types[t], j->cols);
+            for (long i = lo; i < hi; i++)
+                vd_quantize_act(j->types[t], j->x + (size_t)i * j->cols, dst + (size_t)i * qrow, j->cols);
+        }
+        /* the repacked kernels' per-activation terms, of the rows this
+         * thread just rounded: once a product instead of once per row chunk */
+        for (int t = 0; t < j->np; t++)
+            vd_r8_prep(j->ptypes[t], j->pxq[t], j->cols, (int)lo, (int)hi, j->poff[t], j->pdx[t]);
     }
 }
 
-static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const float *x,
-                      int32_t n, float *const *y) {
+/* cpu_matmul and cpu_matmul_check: bad non-NULL checks the outputs. */
+static int matmul(backend *b, int nw, const model_weight *const *w, const float *x,
+                  int32_t n, float *const *y, int32_t *bad) {
     cpu *c = C(b);
     int64_t cols = w[0]->cols;
     /* one rounded copy per distinct activation type among the weights */
@@ -441,10 +505,34 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
         off8[t] = total;
         total += (size8[t] + 63) & ~(size_t)63;
     }
+    /* vd_r8_prep's terms, one set per weight type read from a repacked copy */
+    int np = 0, ptypes[MAX_MATMUL_W], prep_of[MAX_MATMUL_W];
+    size_t poffs[MAX_MATMUL_W];
+    for (int k = 0; k < nw; k++) {
+        prep_of[k] = -1;
+        int64_t nb = vd_r8_prep_blocks(w[k]->type, cols);
+        if (!nb || !(r8[k] || rp[k])) continue;
+        for (int t = 0; t < np; t++) if (ptypes[t] == w[k]->type) prep_of[k] = t;
+        if (prep_of[k] >= 0) continue;
+        prep_of[k] = np;
+        ptypes[np] = w[k]->type;
+        poffs[np++] = total;
+        total += ((size_t)n * (size_t)nb * (sizeof(int32_t) + sizeof(float)) + 63) & ~(size_t)63;
+    }
     if (grow(&c->act, &c->act_cap, total)) return -1;
-    const void *xq[MAX_MATMUL_W];
-    quant_job qj = { c, x, n, cols, nt, types, off };
-    if ((long)n * cols >= QUANT_SPLIT) pool_run(c->pool, quant_worker, &qj);
+    const void *xq[MAX_MATMUL_W], *pxq[MAX_MATMUL_W];
+    int32_t *poff[MAX_MATMUL_W];
+    float *pdx[MAX_MATMUL_W];
+    for (int t = 0; t < np; t++) {
+        poff[t] = (int32_t *)((char *)c->act + poffs[t]);
+        pdx[t] = (float *)(poff[t] + (size_t)n * (size_t)vd_r8_prep_blocks(ptypes[t], cols));
+        for (int k = 0; k < nw; k++) if (prep_of[k] == t) pxq[t] = (const char *)c->act + off[act_of[k]];
+    }
+    quant_job qj = { .c = c, .x = x, .n = n, .cols = cols, .nt = nt, .types = types, .off = off,
+                     .np = np, .ptypes = ptypes, .pxq = pxq, .poff = poff, .pdx = pdx };
+    qj.step = (long)n * cols >= QUANT_SPLIT ? piece(n, pool_size(c->pool), 1, 1) : n;
+    atomic_init(&qj.next, 0);
+    if ((long)n * cols >= QUANT_SPLIT) pool_run_any(c->pool, quant_worker, &qj);
     else quant_worker(&qj, 0, 1);
     for (int t = 0; t < nt; t++)
         if (size8[t]) vd_act8_pack(types[t], (char *)c->act + off[t], n, cols, (char *)c->act + off8[t]);
@@ -457,14 +545,40 @@ static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const fl
     for (int k = 0; k < nw; k++) wflags[k] = x8[k] ? x8_flags(c, w[k]) : 0;
     const void *wd[MAX_MATMUL_W];
     for (int k = 0; k < nw; k++) wd[k] = wdata(c, w[k]);
-    mm_job j = { c, nw, w, y, n, xq, x8, r8, rp, wflags, wd, 0, 0, 0 };
+    const int32_t *joff[MAX_MATMUL_W];
+    const float *jdx[MAX_MATMUL_W];
+    for (int k = 0; k < nw; k++) {
+        joff[k] = prep_of[k] >= 0 ? poff[prep_of[k]] : NULL;
+        jdx[k] = prep_of[k] >= 0 ? pdx[prep_of[k]] : NULL;
+    }
+    mm_job j = { c, nw, w, y, n, xq, x8, r8, rp, joff, jdx, wflags, wd, 0, 0, 0, bad != NULL, 0 };
     for (int k = 0; k < nw; k++) j.total_rows += w[k]->rows;
     long nth = pool_size(c->pool);
     j.chunk = (j.total_rows / (4 * nth) + 15) / 16 * 16;
+    /* a checked product: slices of at most CHECK_BYTES of output, so the
+     * check reads them from L2 */
+    enum { CHECK_BYTES = 256 << 10 };
+    long cchunk = (long)(CHECK_BYTES / sizeof(float)) / n / 64 * 64;
+    if (bad && cchunk < j.chunk) j.chunk = cchunk < 64 ? 64 : cchunk;
     if (j.chunk < 16) j.chunk = 16;
     atomic_init(&j.next, 0);
-    pool_run(c->pool, mm_worker, &j);
+    atomic_init(&j.bad, n);
+    pool_run_any(c->pool, mm_worker, &j);   /* a late worker is not waited for */
+    if (bad) {
+        int first = atomic_load(&j.bad);
+        *bad = first < n ? first : -1;
+    }
     return 0;
+}
+
+static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const float *x,
+                      int32_t n, float *const *y) {
+    return matmul(b, nw, w, x, n, y, NULL);
+}
+
+static int cpu_matmul_check(backend *b, const model_weight *w, const float *x, int32_t n, float *y,
+                            int32_t *bad) {
+    return matmul(b, 1, &w, x, n, &y, bad);
 }
 
 /* ---- attention and the rest ---- */
@@ -647,18 +761,21 @@ static int cpu_attention(backend *b, const void *kvbuf, int32_t il, int32_t n, c
     if (grow((void **)&c->att, &c->att_cap, stride * (size_t)(VD_MQ + 2) * sizeof(float) * (size_t)nth)) return -1;
     att_job j = { c, kvbuf, il, n, at, q, out, c->blk, hpi, (long)nb * (b->kv.n_heads / hpi), stride, 0 };
     atomic_init(&j.next, 0);
-    pool_run(c->pool, att_worker, &j);
+    pool_run_any(c->pool, att_worker, &j);
     return 0;
 }
 
-typedef struct swiglu_job { float *g; const float *u; size_t n; } swiglu_job;
+/* Element-wise jobs run in pieces of whole lines of 16 floats, so threads
+ * never share a cache line. */
+typedef struct swiglu_job { float *g; const float *u; size_t n; long step; atomic_long next; } swiglu_job;
 
 static void swiglu_worker(void *arg, int ith, int nth) {
     swiglu_job *j = arg;
-    long lo, hi;   /* in lines of 16 floats, so threads never share one */
-    pool_split((long)((j->n + 15) / 16), ith, nth, &lo, &hi);
-    size_t a = (size_t)lo * 16, e = (size_t)hi * 16 < j->n ? (size_t)hi * 16 : j->n;
-    if (a < e) vd_silu_mul(j->g + a, j->u + a, (int64_t)(e - a));
+    (void)ith; (void)nth;
+    for (long lo, hi; take(&j->next, (long)((j->n + 15) / 16), j->step, &lo, &hi);) {
+        size_t a = (size_t)lo * 16, e = (size_t)hi * 16 < j->n ? (size_t)hi * 16 : j->n;
+        vd_silu_mul(j->g + a, j->u + a, (int64_t)(e - a));
+    }
 }
 
 /* A decode step of several sequences gates n_seq * ffn_dim values per layer
@@ -667,25 +784,28 @@ static void swiglu_worker(void *arg, int ith, int nth) {
 #define SWIGLU_SPLIT 16384
 static void cpu_swiglu(backend *b, float *g, const float *u, size_t n) {
     cpu *c = C(b);
-    swiglu_job j = { g, u, n };
-    if (n >= SWIGLU_SPLIT) pool_run(c->pool, swiglu_worker, &j);
+    swiglu_job j = { g, u, n, piece((long)((n + 15) / 16), pool_size(c->pool), 16, 1), 0 };
+    atomic_init(&j.next, 0);
+    if (n >= SWIGLU_SPLIT) pool_run_any(c->pool, swiglu_worker, &j);
     else vd_silu_mul(g, u, (int64_t)n);
 }
 
-typedef struct add_job { float *x; const float *y; size_t n; } add_job;
+typedef struct add_job { float *x; const float *y; size_t n; long step; atomic_long next; } add_job;
 
 static void add_worker(void *arg, int ith, int nth) {
     add_job *j = arg;
-    long lo, hi;   /* in lines of 16 floats, so threads never share one */
-    pool_split((long)((j->n + 15) / 16), ith, nth, &lo, &hi);
-    size_t a = (size_t)lo * 16, e = (size_t)hi * 16 < j->n ? (size_t)hi * 16 : j->n;
-    for (size_t i = a; i < e; i++) j->x[i] += j->y[i];
+    (void)ith; (void)nth;
+    for (long lo, hi; take(&j->next, (long)((j->n + 15) / 16), j->step, &lo, &hi);) {
+        size_t a = (size_t)lo * 16, e = (size_t)hi * 16 < j->n ? (size_t)hi * 16 : j->n;
+        for (size_t i = a; i < e; i++) j->x[i] += j->y[i];
+    }
 }
 
 static void cpu_add(backend *b, float *x, const float *y, size_t n) {
     cpu *c = C(b);
-    add_job j = { x, y, n };
-    if (n >= 4 * ROWS_SPLIT && pool_size(c->pool) > 1) pool_run(c->pool, add_worker, &j);
+    add_job j = { x, y, n, piece((long)((n + 15) / 16), pool_size(c->pool), 16, 1), 0 };
+    atomic_init(&j.next, 0);
+    if (n >= 4 * ROWS_SPLIT && pool_size(c->pool) > 1) pool_run_any(c->pool, add_worker, &j);
     else for (size_t i = 0; i < n; i++) x[i] += y[i];
 }
 
@@ -699,7 +819,7 @@ static void cpu_get_rows(backend *b, float *y, const float *x, const int32_t *id
 static const backend_ops cpu_ops = {
     "cpu", cpu_destroy, cpu_prepare, cpu_alloc, cpu_free, cpu_copy, cpu_copy,
     cpu_embed, cpu_rmsnorm, cpu_matmul, cpu_rope, cpu_kv_store, cpu_attention,
-    cpu_swiglu, cpu_add, cpu_get_rows,
+    cpu_swiglu, cpu_add, cpu_get_rows, cpu_matmul_check,
 };
 
 static backend *cpu_create(pool *p, bool own, be_kvgeom geom) {

@@ -248,17 +248,19 @@ int ctx_eval(ctx *c, const ctx_entry *b, int32_t n, char *err, size_t errlen) {
             c->at[i] = (be_attn){ c->runs + w->run_off, w->n_runs, b[i].pos + 1 };
             if (b[i].logits) c->out_idx[n_out++] = i;
         }
+        int32_t bad = -1;
         if (n_out > c->logits_cap) {
             float *l = realloc(c->logits, (size_t)n_out * h->n_vocab * sizeof(float));
             if (l) { c->logits = l; c->logits_cap = n_out; }
         }
         if (n_out > c->logits_cap ||
-            fwd_eval(c->fwd, c->kvbuf, n, c->tok, c->pos, c->cells, c->at, n_out, c->out_idx, c->logits)) {
+            fwd_eval(c->fwd, c->kvbuf, n, c->tok, c->pos, c->cells, c->at, n_out, c->out_idx, c->logits, &bad)) {
             for (int32_t k = 0; k < ns; k++) kv_seq_rewind(c->kv, c->sw[k].seq, c->sw[k].old_len);
             if (err && errlen) snprintf(err, errlen, "out of memory during evaluation");
             rc = CTX_ENOMEM;
         }
-        int32_t bad = rc == CTX_OK ? nonfinite_row(c->logits, n_out, h->n_vocab) : -1;
+        if (rc == CTX_OK && bad == FWD_UNCHECKED) bad = nonfinite_row(c->logits, n_out, h->n_vocab);
+        if (rc != CTX_OK) bad = -1;
         if (bad >= 0) {   /* sampling NaN would pick token 0 (<unk>) forever and exit 0 */
             for (int32_t k = 0; k < ns; k++) kv_seq_rewind(c->kv, c->sw[k].seq, c->sw[k].old_len);
             const ctx_entry *e = &b[c->out_idx[bad]];

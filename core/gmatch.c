@@ -226,7 +226,7 @@ int32_t gmatch_advance(gmatch_ctx *c, int32_t sid, uint8_t b) {
 
 /* ---- ctx --------------------------------------------------------------------- */
 
-static gmatch_ctx *ctx_create(gram *g, gmatch_vocab *v, bool exact) {
+static gmatch_ctx *ctx_create(gram *g, gmatch_vocab *v, bool exact, double budget_ms) {
     gmatch_ctx *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->refs = 1;
@@ -252,15 +252,18 @@ static gmatch_ctx *ctx_create(gram *g, gmatch_vocab *v, bool exact) {
     if ((c->start = intern_state(c)) < 0) goto fail;
     gmatch_byte_classes(c);                 /* before any advance: rows are per class */
     c->exact = exact;
-    if (!exact) gmatch_precompute(c);       /* the plain walk has no use for the probes */
+    if (!exact) gmatch_precompute(c, budget_ms);   /* the plain walk has no use for the probes */
     return c;
 fail:
     gmatch_ctx_destroy(c);
     return NULL;
 }
 
-gmatch_ctx *gmatch_ctx_create(gram *g, gmatch_vocab *v) { return ctx_create(g, v, false); }
-gmatch_ctx *gmatch_ctx_create_exact(gram *g, gmatch_vocab *v) { return ctx_create(g, v, true); }
+gmatch_ctx *gmatch_ctx_create(gram *g, gmatch_vocab *v) { return ctx_create(g, v, false, GMATCH_PRECOMPUTE_MS); }
+gmatch_ctx *gmatch_ctx_create_budget(gram *g, gmatch_vocab *v, double budget_ms) {
+    return ctx_create(g, v, false, budget_ms);
+}
+gmatch_ctx *gmatch_ctx_create_exact(gram *g, gmatch_vocab *v) { return ctx_create(g, v, true, 0); }
 
 gmatch_ctx *gmatch_ctx_ref(gmatch_ctx *c) {
     if (c) c->refs++;

@@ -60,6 +60,14 @@ int32_t gmatch_vocab_n(const gmatch_vocab *v);
 const char *gmatch_vocab_piece(const gmatch_vocab *v, int32_t id, size_t *len);
 
 gmatch_ctx *gmatch_ctx_create(gram *g, gmatch_vocab *v);   /* takes references */
+/* Bind time: gmatch_ctx_create precomputes the grammar's states (their byte
+ * transitions and probes, see gmatch_probe.c) for at most
+ * GMATCH_PRECOMPUTE_MS of this thread's CPU time (and 2048 states); states
+ * past the budget are computed when a mask first needs them. The masks are
+ * the same whatever the budget; only where the time is spent changes.
+ * _budget: the same with a budget of budget_ms (0: nothing precomputed). */
+#define GMATCH_PRECOMPUTE_MS 50.0
+gmatch_ctx *gmatch_ctx_create_budget(gram *g, gmatch_vocab *v, double budget_ms);
 void gmatch_ctx_destroy(gmatch_ctx *c);                    /* drops one reference */
 gmatch_ctx *gmatch_ctx_ref(gmatch_ctx *c);
 const gram *gmatch_ctx_gram(const gmatch_ctx *c);

@@ -103,7 +103,8 @@ typedef struct state {
     /* the probe's result for groups px (see probe_memo), when pmemo == 1 */
     uint64_t px, pdead_groups;
     int32_t palive, pdead;
-    int8_t pmemo;           /* 0 none, 1 known, 2 being computed */
+    int8_t pmemo;           /* 0 none, 1 known */
+    bool pbusy;             /* on the chain being followed (a cycle test) */
     bool gx_known;          /* gx: the groups the probe tries (state_groups) */
     uint64_t gx;
 } state;
@@ -154,7 +155,7 @@ int32_t gmatch_advance(gmatch_ctx *c, int32_t sid, uint8_t b);
  * a state's probe groups, the remembered probe along a string chain, and
  * the breadth-first probe (see there). */
 void gmatch_byte_classes(gmatch_ctx *c);
-void gmatch_precompute(gmatch_ctx *c);
+void gmatch_precompute(gmatch_ctx *c, double budget_ms);
 uint64_t gmatch_state_groups(gmatch_ctx *c, int32_t sid, bool *oom);
 bool gmatch_probe_memo(gmatch_ctx *c, int32_t sid, uint64_t x, int32_t cap, int32_t depth,
                        int32_t *alive, int32_t *dead, uint64_t *dg, bool *cut);

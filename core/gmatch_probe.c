@@ -2,6 +2,7 @@
  * precomputation at bind time (see gmatch.c for states and masks). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gmatch_impl.h"
 
@@ -251,7 +252,7 @@ bool gmatch_probe_memo(gmatch_ctx *c, int32_t sid, uint64_t x, int32_t cap, int3
         *dg = st->pdead_groups;
         return true;
     }
-    if (depth >= 2 * cap || st->pmemo == 2) {   /* too deep, or a cycle: nothing known */
+    if (depth >= 2 * cap || st->pbusy) {    /* too deep, or a cycle: nothing known */
         *alive = 0;
         *dead = INF_LEN;
         *dg = ASCII_GROUPS;
@@ -288,10 +289,10 @@ bool gmatch_probe_memo(gmatch_ctx *c, int32_t sid, uint64_t x, int32_t cap, int3
     } else if (single) {
         int32_t a1, d1;
         uint64_t g1;
-        c->st[sid].pmemo = 2;
+        c->st[sid].pbusy = true;        /* apart from pmemo: a result with other groups stays */
         bool ok = gmatch_probe_memo(c, n1, x, cap, depth + 1, &a1, &d1, &g1, &cutn);
         st = &c->st[sid];
-        st->pmemo = 0;
+        st->pbusy = false;
         if (!ok) return false;
         a = a1 == INF_LEN ? INF_LEN : (1 + a1 < cap ? 1 + a1 : cap);
         d = d1 == INF_LEN ? INF_LEN : 1 + d1;
@@ -305,8 +306,11 @@ bool gmatch_probe_memo(gmatch_ctx *c, int32_t sid, uint64_t x, int32_t cap, int3
     *dead = d;
     *dg = g;
     *cut = cutn;
-    if (!cutn) {
-        st = &c->st[sid];
+    st = &c->st[sid];
+    /* one result per state: a probe with another state's groups (a \uXXXX
+     * escape's hex digits reaching the string's state) must not replace
+     * the state's own, which its every mask reads */
+    if (!cutn && (st->pmemo != 1 || (st->gx_known && st->gx == x))) {
         st->px = x;
         st->palive = a;
         st->pdead = d;
@@ -317,14 +321,29 @@ bool gmatch_probe_memo(gmatch_ctx *c, int32_t sid, uint64_t x, int32_t cap, int3
 }
 
 /* The groups the probe of sid tries (probe_groups), remembered; 0 when
- * not worth it: when a group most pieces use is out, x covers few tokens. */
+ * not worth it: when a group most pieces use is out of x, x covers few
+ * tokens and the walk must read most of the tree anyway. A group whose
+ * every byte kills sid (the space inside a [a-z]{1,8} pattern string,
+ * where most SPM pieces start with a space) does not count as out: the
+ * walk drops a dead child at its first byte, and a piece made of x and
+ * the chain's dead groups is settled without a walk (state_mask). */
 uint64_t gmatch_state_groups(gmatch_ctx *c, int32_t sid, bool *oom) {
     if (c->st[sid].gx_known) return c->st[sid].gx;
     uint64_t x = probe_groups(c, sid, oom);
     if (*oom) return 0;
     const gmatch_vocab *v = c->v;
-    for (int g = 0; g < 53 && x; g++)
-        if (!(x >> g & 1) && v->gcnt[g] > v->nsorted / 2) x = 0;
+    uint64_t d0 = x ? gmatch_dead_groups(c, sid, x, oom) : 0;
+    if (*oom) return 0;
+    bool popular_in = false;
+    for (int g = 0; g < 53 && x; g++) {
+        if (v->gcnt[g] <= v->nsorted / 2) continue;
+        if (x >> g & 1) popular_in = true;
+        else if (!(d0 >> g & 1)) x = 0;
+    }
+    /* and x must hold a popular group: a slice of a few tokens (a state
+     * between JSON values whose only x is the space) saves no walk, and
+     * its bitsets would crowd the vocabulary's cache (N_LENBITS) */
+    if (!popular_in) x = 0;
     c->st[sid].gx = x;
     c->st[sid].gx_known = true;
     return x;
@@ -345,13 +364,31 @@ void gmatch_ctx_set_exact(gmatch_ctx *c, bool exact) { c->exact = exact; }
  * the same with its per-position token tables). */
 #define PRE_STATES 2048             /* states explored at bind time */
 
-void gmatch_precompute(gmatch_ctx *c) {
+/* This thread's CPU time in ms: the budget is CPU time, so that a loaded
+ * machine does not cut the precomputation short (nor a quiet one lengthen
+ * it): what is precomputed depends on the grammar and the CPU alone. */
+static double thread_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* A state's transitions (and then its probe) cost from a microsecond to
+ * milliseconds (a random GBNF whose states hold thousands of stacks: 2048
+ * states took 6.4 s at 128256 tokens), so the budget is time, checked
+ * before each state; what is left stays lazy and the masks are the same
+ * (tests/test_gmatch_fast compares masks under budgets 0 and the default
+ * with the plain walk). */
+void gmatch_precompute(gmatch_ctx *c, double budget_ms) {
+    if (!(budget_ms > 0)) return;
+    double until = thread_ms() + budget_ms;
     int32_t *q = malloc(sizeof *q * PRE_STATES);
     uint8_t *seen = calloc(PRE_STATES, 1);
     if (!q || !seen) { free(q); free(seen); return; }
     int32_t qh = 0, qt = 0;
     if (c->start > 0 && c->start < PRE_STATES) { q[qt++] = c->start; seen[c->start] = 1; }
     while (qh < qt) {
+        if (thread_ms() > until) { qt = qh; break; }  /* explored: q[0 .. qh) */
         int32_t s = q[qh++];
         for (int32_t k = 0; k < c->nrep; k++) {
             int32_t n = gmatch_advance(c, s, c->rep[k]);
@@ -364,6 +401,7 @@ void gmatch_precompute(gmatch_ctx *c) {
     uint64_t *scratch = malloc((size_t)c->words * 8);
     if (!scratch) goto out;
     for (int32_t i = 0; i < qt; i++) {
+        if (thread_ms() > until) break;
         bool oom = false, cut;
         int32_t s = q[i], alive, dead;
         uint64_t dg, x = gmatch_state_groups(c, s, &oom);

@@ -1,9 +1,8 @@
 /* gram_schema: JSON Schema to GBNF (gram.h).
  *
- * Supported: type (one or a list), properties with required (properties in
- * the order written, optional ones may be left out; no others allowed),
- * additionalProperties (a schema, true, or false) for objects without
- * properties, enum and const (any JSON values), items, minItems and
+ * Supported: type (one or a list), objects (gram_schema_obj.c: properties
+ * with required, additionalProperties beside them or alone, propertyNames
+ * for objects without properties), enum and const (any JSON values), items, minItems and
  * maxItems, anyOf, oneOf (when its branches are disjoint, which makes the
  * alternatives exact; refused otherwise, see oneof_disjoint), allOf of one schema, $ref to #/$defs/... or #/definitions/...
  * (recursion allowed), string minLength, maxLength and pattern (the regex
@@ -58,6 +57,8 @@ static const char *BASE =
     "jarray ::= \"[\" ws (jvalue ws (\",\" ws jvalue ws)*)? \"]\"\n";
 
 static bool compile(sc *s, const json *v, const char *path, gram_buf *out);
+
+bool gram_sc_compile(sc *s, const json *v, const char *path, gram_buf *out) { return compile(s, v, path, out); }
 
 /* A new helper rule name (in name[16]). */
 static void fresh(sc *s, char name[24]) { snprintf(name, 24, "s%d", (int)s->next++); }
@@ -125,6 +126,10 @@ static void value_literal(sc *s, const json *v, gram_buf *out) {
 
 static bool compile_string(sc *s, const json *v, const char *path, gram_buf *out) {
     const json *pat = json_get(v, "pattern");
+    const json *mn = json_get(v, "minLength"), *mx = json_get(v, "maxLength");
+    if (pat && (mn || mx))
+        return gram_sc_fail(s, path, "pattern with minLength/maxLength: the grammar would need the intersection of the "
+                            "two; write the length into the pattern (e.g. \"^[a-z]{2,8}$\") and drop minLength/maxLength"), false;
     if (pat) {
         if (pat->type != JSON_STR) return gram_sc_fail(s, path, "pattern must be a string"), false;
         gram_buf_puts(out, "\"\\\"\" ");
@@ -140,12 +145,52 @@ static bool compile_string(sc *s, const json *v, const char *path, gram_buf *out
         gram_buf_puts(out, " \"\\\"\"");
         return true;
     }
-    const json *mn = json_get(v, "minLength"), *mx = json_get(v, "maxLength");
     if (!mn && !mx) { gram_buf_puts(out, "jstring"); return true; }
     double a = json_num(mn, 0), b = json_num(mx, 2000);
     if (a < 0 || b < a || a > 100000 || a != floor(a) || b != floor(b)) return gram_sc_fail(s, path, "bad minLength/maxLength"), false;
     gram_buf_printf(out, "\"\\\"\" jchar{%d,%d} \"\\\"\"", (int)a, (int)(b > 100000 ? 100000 : b));
     return true;
+}
+
+/* propertyNames (pn at path) as the grammar of a member name, quotes
+ * included, into out; out stays empty when no name can satisfy it. The
+ * subset: true, false, or an object of type "string", pattern, minLength,
+ * maxLength, or enum/const (names that are not strings never match). */
+bool gram_sc_key(sc *s, const json *pn, const char *path, gram_buf *out) {
+    if (pn->type == JSON_BOOL) { if (pn->b) gram_buf_puts(out, "jstring"); return true; }
+    if (pn->type != JSON_OBJ) return gram_sc_fail(s, path, "propertyNames must be a schema (an object) or a boolean"), false;
+    static const char *const ok[] = { "type", "pattern", "minLength", "maxLength", "enum", "const", "title", "description", "$comment" };
+    for (const json *c = pn->child; c; c = c->next) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) known |= strlen(ok[i]) == c->klen && !memcmp(ok[i], c->key, c->klen);
+        if (!known)
+            return gram_sc_fail(s, path, "'%.*s' in propertyNames is not supported (type \"string\", pattern, minLength, "
+                                "maxLength, enum and const are)", (int)(c->klen > 60 ? 60 : c->klen), c->key), false;
+    }
+    const json *t = json_get(pn, "type");
+    if (t && (t->type != JSON_STR || strcmp(t->str, "string")))
+        return gram_sc_fail(s, path, "propertyNames: type must be \"string\" (a name is a string)"), false;
+    const json *en = json_get(pn, "enum"), *cn = json_get(pn, "const");
+    if (en || cn) {
+        if (json_get(pn, "pattern") || json_get(pn, "minLength") || json_get(pn, "maxLength"))
+            return gram_sc_fail(s, path, "propertyNames: enum/const together with pattern or lengths is not supported; "
+                                "list only the names that qualify"), false;
+        if (en && en->type != JSON_ARR) return gram_sc_fail(s, path, "enum must be a non-empty array"), false;
+        int n = 0;
+        for (const json *c = cn ? cn : en->child; c; c = cn ? NULL : c->next) {
+            if (c->type != JSON_STR) continue;
+            if (cn && en) {
+                bool in = false;
+                for (const json *e = en->child; e; e = e->next) in |= e->type == JSON_STR && e->len == c->len && !memcmp(e->str, c->str, c->len);
+                if (!in) continue;
+            }
+            gram_buf_puts(out, n++ ? " | " : "(");
+            value_literal(s, c, out);
+        }
+        if (n) gram_buf_puts(out, ")");
+        return true;
+    }
+    return compile_string(s, pn, path, out);
 }
 
 static bool compile_array(sc *s, const json *v, const char *path, gram_buf *out) {
@@ -177,99 +222,6 @@ static bool compile_array(sc *s, const json *v, const char *path, gram_buf *out)
     else gram_buf_printf(out, "{%d,%d}", lo, x - 1);
     if (m == 0) gram_buf_puts(out, ")?");
     gram_buf_puts(out, " \"]\"");
-    return true;
-}
-
-static bool in_required(const json *req, const char *k, size_t kl) {
-    for (const json *c = req ? req->child : NULL; c; c = c->next)
-        if (c->type == JSON_STR && c->len == kl && memcmp(c->str, k, kl) == 0) return true;
-    return false;
-}
-
-static bool compile_object(sc *s, const json *v, const char *path, gram_buf *out) {
-    const json *props = json_get(v, "properties"), *req = json_get(v, "required");
-    if (props && props->type != JSON_OBJ) return gram_sc_fail(s, path, "properties must be an object"), false;
-    if (req && req->type != JSON_ARR) return gram_sc_fail(s, path, "required must be an array"), false;
-    for (const json *c = req ? req->child : NULL; c; c = c->next) {
-        bool found = false;
-        for (const json *p = props ? props->child : NULL; p && c->type == JSON_STR; p = p->next)
-            found |= p->klen == c->len && memcmp(p->key, c->str, c->len) == 0;
-        if (!found) return gram_sc_fail(s, path, "required names '%s', which properties does not define", c->type == JSON_STR ? c->str : "?"), false;
-    }
-    if (!props || props->n == 0) {
-        const json *ap = json_get(v, "additionalProperties");
-        if (ap && ap->type == JSON_BOOL && !ap->b) { gram_buf_puts(out, "\"{\" ws \"}\""); return true; }
-        if (!ap || ap->type == JSON_BOOL) { gram_buf_puts(out, "jobject"); return true; }
-        char p2[512], name[24];
-        gram_sc_child_path(p2, sizeof p2, path, "additionalProperties");
-        gram_buf val = { 0 };
-        if (!compile(s, ap, p2, &val)) { free(val.s); return false; }
-        fresh(s, name);
-        gram_buf_printf(&s->rules, "%s ::= jstring ws \":\" ws %s ws\n", name, val.s ? val.s : "jvalue");
-        free(val.s);
-        gram_buf_printf(out, "\"{\" ws (%s (\",\" ws %s)*)? \"}\"", name, name);
-        return true;
-    }
-    int32_t k = (int32_t)props->n;
-    int32_t base = s->next;
-    s->next += 3 * k + 1;                   /* kv_i, first_i, cont_i names */
-    int32_t i = 0;
-    for (const json *p = props->child; p; p = p->next, i++) {
-        char p2[512];
-        snprintf(p2, sizeof p2, "%s/properties/%.*s", path, (int)(p->klen > 200 ? 200 : p->klen), p->key);
-        gram_buf val = { 0 };
-        if (!compile(s, p, p2, &val)) { free(val.s); return false; }
-        gram_buf_printf(&s->rules, "s%d ::= ", (int)(base + 3 * i));
-        size_t need = json_escape(p->key, p->klen, NULL, 0);
-        char *e = malloc(need + 1);
-        if (!e) { free(val.s); s->rules.oom = true; return false; }
-        json_escape(p->key, p->klen, e, need + 1);
-        gram_buf_literal(&s->rules, e, need);
-        free(e);
-        gram_buf_printf(&s->rules, " ws \":\" ws %s ws\n", val.s ? val.s : "jvalue");
-        free(val.s);
-    }
-    if (s->o.any_order && k >= 2 && k <= GRAM_ANY_ORDER_MAX) {
-        /* any order: a rule per set of members not written yet, before the first
-         * member (first) and after one (cont); "" once every required one is in */
-        int32_t sub = s->next;
-        s->next += 2 * (1 << k);
-        unsigned reqmask = 0;
-        i = 0;
-        for (const json *p = props->child; p; p = p->next, i++)
-            if (in_required(req, p->key, p->klen)) reqmask |= 1u << i;
-        for (unsigned set = 0; set < (1u << k); set++)
-            for (int cont = 0; cont < 2; cont++) {
-                gram_buf_printf(&s->rules, "s%d ::= ", (int)(sub + 2 * (int)set + cont));
-                bool first = true;
-                if (!(set & reqmask)) { gram_buf_puts(&s->rules, "\"\""); first = false; }
-                for (int32_t j = 0; j < k; j++) {
-                    if (!(set >> j & 1)) continue;
-                    gram_buf_printf(&s->rules, "%s%ss%d s%d", first ? "" : " | ", cont ? "\",\" ws " : "",
-                                    (int)(base + 3 * j), (int)(sub + 2 * (int)(set & ~(1u << j)) + 1));
-                    first = false;
-                }
-                gram_buf_puts(&s->rules, "\n");
-            }
-        gram_buf_printf(out, "\"{\" ws s%d \"}\"", (int)(sub + 2 * ((1 << k) - 1)));
-        return true;
-    }
-    /* first_i: the first member written is at >= i; cont_i: one was written */
-    i = 0;
-    for (const json *p = props->child; p; p = p->next, i++) {
-        bool req_i = in_required(req, p->key, p->klen);
-        int32_t kv = base + 3 * i, fi = kv + 1, ci = kv + 2, fn = base + 3 * (i + 1) + 1, cn = base + 3 * (i + 1) + 2;
-        bool last = i == k - 1;
-        gram_buf_printf(&s->rules, "s%d ::= s%d", (int)fi, (int)kv);
-        if (!last) gram_buf_printf(&s->rules, " s%d", (int)cn);
-        if (!req_i) { if (last) gram_buf_puts(&s->rules, " | \"\""); else gram_buf_printf(&s->rules, " | s%d", (int)fn); }
-        gram_buf_puts(&s->rules, "\n");
-        gram_buf_printf(&s->rules, "s%d ::= \",\" ws s%d", (int)ci, (int)kv);
-        if (!last) gram_buf_printf(&s->rules, " s%d", (int)cn);
-        if (!req_i) { if (last) gram_buf_puts(&s->rules, " | \"\""); else gram_buf_printf(&s->rules, " | s%d", (int)cn); }
-        gram_buf_puts(&s->rules, "\n");
-    }
-    gram_buf_printf(out, "\"{\" ws s%d \"}\"", (int)(base + 1));
     return true;
 }
 
@@ -316,7 +268,7 @@ static bool compile_type(sc *s, const json *v, const char *path, const char *t, 
     if (tl == 7 && !memcmp(t, "integer", 7)) return gram_sc_int(s, v, path, out);
     if (tl == 7 && !memcmp(t, "boolean", 7)) { gram_buf_puts(out, "(\"true\" | \"false\")"); return true; }
     if (tl == 4 && !memcmp(t, "null", 4)) { gram_buf_puts(out, "\"null\""); return true; }
-    if (tl == 6 && !memcmp(t, "object", 6)) return compile_object(s, v, path, out);
+    if (tl == 6 && !memcmp(t, "object", 6)) return gram_sc_object(s, v, path, out);
     if (tl == 5 && !memcmp(t, "array", 5)) return compile_array(s, v, path, out);
     char p2[512];
     gram_sc_child_path(p2, sizeof p2, path, "type");
@@ -527,9 +479,14 @@ static const char *const UNENFORCEABLE[] = {
 
 static bool check_keywords(sc *s, const json *v, const char *path) {
     if (s->o.ignore_unenforceable) return true;
+    /* propertyNames is enforced for an object type (gram_sc_object) */
+    const json *ty = json_get(v, "type");
+    bool object = ty && ty->type == JSON_STR && !strcmp(ty->str, "object");
+    for (const json *c = ty && ty->type == JSON_ARR ? ty->child : NULL; c; c = c->next) object |= c->type == JSON_STR && !strcmp(c->str, "object");
     for (const json *c = v->child; c; c = c->next)
         for (size_t i = 0; i < sizeof UNENFORCEABLE / sizeof *UNENFORCEABLE; i++)
-            if (strlen(UNENFORCEABLE[i]) == c->klen && memcmp(UNENFORCEABLE[i], c->key, c->klen) == 0) {
+            if (strlen(UNENFORCEABLE[i]) == c->klen && memcmp(UNENFORCEABLE[i], c->key, c->klen) == 0
+                && !(object && !strcmp(UNENFORCEABLE[i], "propertyNames"))) {
                 char p2[512];
                 gram_sc_child_path(p2, sizeof p2, path, UNENFORCEABLE[i]);
                 return gram_sc_fail(s, p2, "'%s' cannot be enforced by a grammar; remove it, or compile "
@@ -583,7 +540,7 @@ static bool compile(sc *s, const json *v, const char *path, gram_buf *out) {
     }
     t = json_get(v, "type");
     if (!t) {
-        if (json_get(v, "properties")) return compile_object(s, v, path, out);
+        if (json_get(v, "properties")) return gram_sc_object(s, v, path, out);
         if (json_get(v, "items")) return compile_array(s, v, path, out);
         gram_buf_puts(out, "jvalue");
         return true;

@@ -26,6 +26,12 @@ typedef struct sc {
 int gram_sc_fail(sc *s, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* path + "/" + seg into out[cap]. */
 void gram_sc_child_path(char *out, size_t cap, const char *path, const char *seg);
+/* compile() of gram_schema.c: v at path into out. */
+bool gram_sc_compile(sc *s, const json *v, const char *path, gram_buf *out);
+/* An object (gram_schema_obj.c). */
+bool gram_sc_object(sc *s, const json *v, const char *path, gram_buf *out);
+/* propertyNames as a member-name grammar (empty out: no name allowed). */
+bool gram_sc_key(sc *s, const json *pn, const char *path, gram_buf *out);
 /* "type": "integer" / "number" with their bounds and multipleOf. */
 bool gram_sc_int(sc *s, const json *v, const char *path, gram_buf *out);
 bool gram_sc_num(sc *s, const json *v, const char *path, gram_buf *out);

@@ -1,13 +1,27 @@
 /* pool: worker threads released by a generation counter.
  *
- * Invariants: `gen` increases by one per region; a worker runs the region of
- * generation g exactly once, then increments `done`. pool_run returns when
- * done == nth-1. Workers spin on `gen` for a bounded time, then block on the
- * condition variable; pool_run signals it only when someone sleeps. */
+ * One 64-bit word `slot` describes the region in flight:
+ *   bits 0-15  threads inside it now (joined, not yet left),
+ *   bits 16-31 threads that joined it in all,
+ *   bit  32    closed: nobody may join any more,
+ *   bits 33-63 its generation.
+ * pool_run/pool_run_any store fn and arg, then publish a new generation
+ * (release); a worker joins by a CAS that adds one to both counts, and only
+ * then reads fn and arg, so it never runs a stale region: a CAS against a
+ * closed or replaced slot fails. Leaving subtracts one from "inside".
+ * pool_run waits until every worker has joined and left (each runs the
+ * region exactly once). pool_run_any closes the region when the caller's
+ * own call returns and waits only for the workers inside: a worker that
+ * was descheduled (a loaded machine) or is still waking up is not waited
+ * for; the work, taken from a shared counter by the region's function, has
+ * been done by those who came.
+ * Workers spin on the slot for a bounded time, then block on the condition
+ * variable; a new region signals it only when someone sleeps. */
 #include "pool.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sched.h>
 #include <unistd.h>
@@ -24,6 +38,13 @@
 #define SPIN_PAUSE 2000
 #define SPIN_YIELD 20000
 
+#define INSIDE_MASK 0xffffull
+#define JOINED_ONE (1ull << 16)
+#define JOINED_MASK (0xffffull << 16)
+#define CLOSED (1ull << 32)
+#define GEN_SHIFT 33
+#define MAX_THREADS 4096   /* both counts fit 16 bits */
+
 typedef struct worker { pool *p; int ith; pthread_t th; } worker;
 
 struct pool {
@@ -31,8 +52,8 @@ struct pool {
     worker *w;
     pool_fn fn;
     void *arg;
-    atomic_uint gen;
-    atomic_int done;
+    uint64_t gen;               /* the caller's count of regions (one thread uses a pool) */
+    _Atomic uint64_t slot;
     atomic_int sleepers;
     atomic_bool quit;
     pthread_mutex_t mu;
@@ -53,35 +74,44 @@ void pool_split(long n, int ith, int nth, long *lo, long *hi) {
 static void *worker_main(void *a) {
     worker *w = a;
     pool *p = w->p;
-    unsigned seen = 0;
+    uint64_t seen = 0;   /* the last generation joined or found closed */
     for (;;) {
-        unsigned g;
         int spins = 0;
-        while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
-               !atomic_load(&p->quit)) {
+        uint64_t s;
+        for (;;) {
+            if (atomic_load_explicit(&p->quit, memory_order_acquire)) return NULL;
+            s = atomic_load_explicit(&p->slot, memory_order_acquire);
+            if (s >> GEN_SHIFT != seen) {
+                if (s & CLOSED) { seen = s >> GEN_SHIFT; spins = 0; continue; }   /* missed it */
+                /* acquire on success: fn and arg of this generation are visible */
+                if (atomic_compare_exchange_weak_explicit(&p->slot, &s, s + JOINED_ONE + 1,
+                                                          memory_order_acq_rel, memory_order_acquire))
+                    break;
+                continue;   /* someone else joined, or it closed: look again */
+            }
             if (++spins < SPIN_PAUSE) { cpu_relax(); continue; }
             if (spins < SPIN_YIELD) { sched_yield(); continue; }
             pthread_mutex_lock(&p->mu);
             atomic_fetch_add(&p->sleepers, 1);
-            while (atomic_load(&p->gen) == seen && !atomic_load(&p->quit))
+            while (atomic_load(&p->slot) >> GEN_SHIFT == seen && !atomic_load(&p->quit))
                 pthread_cond_wait(&p->cv, &p->mu);
             atomic_fetch_sub(&p->sleepers, 1);
             pthread_mutex_unlock(&p->mu);
             spins = 0;
         }
-        if (atomic_load(&p->quit)) return NULL;
-        seen = g;
+        seen = s >> GEN_SHIFT;
         p->fn(p->arg, w->ith, p->nth);
-        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+        atomic_fetch_sub_explicit(&p->slot, 1, memory_order_release);   /* leave */
     }
 }
 
 pool *pool_create(int n) {
     if (n <= 0) n = pool_n_cpus();
+    if (n > MAX_THREADS) n = MAX_THREADS;
     pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->nth = n;
-    atomic_init(&p->gen, 0); atomic_init(&p->done, 0);
+    atomic_init(&p->slot, CLOSED);   /* generation 0, closed */
     atomic_init(&p->sleepers, 0); atomic_init(&p->quit, false);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
@@ -112,18 +142,42 @@ void pool_destroy(pool *p) {
 
 int pool_size(const pool *p) { return p->nth; }
 
-void pool_run(pool *p, pool_fn fn, void *arg) {
-    if (p->nth == 1) { fn(arg, 0, 1); return; }
+static void open_region(pool *p, pool_fn fn, void *arg) {
     p->fn = fn; p->arg = arg;
-    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-    atomic_fetch_add(&p->gen, 1);   /* seq_cst: ordered before the sleepers check */
+    p->gen++;
+    /* seq_cst: ordered before the sleepers check (a worker about to sleep
+     * increments sleepers, then re-reads the slot under the mutex) */
+    atomic_store(&p->slot, p->gen << GEN_SHIFT);
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
     }
-    fn(arg, 0, p->nth);
-    for (int spins = 0; atomic_load_explicit(&p->done, memory_order_acquire) != p->nth - 1; spins++) {
-        if (spins < SPIN_PAUSE) cpu_relax(); else sched_yield();
+}
+
+/* Spins until cond holds for the slot's value s: PAUSE first, then sched_yield (the thread
+ * we wait for may need this core). */
+#define WAIT_UNTIL(p, s, cond)                                                        \
+    for (int spins_ = 0;; spins_++) {                                               \
+        uint64_t s = atomic_load_explicit(&(p)->slot, memory_order_acquire);        \
+        if (cond) break;                                                            \
+        if (spins_ < SPIN_PAUSE) cpu_relax(); else sched_yield();                   \
     }
+
+void pool_run(pool *p, pool_fn fn, void *arg) {
+    if (p->nth == 1) { fn(arg, 0, 1); return; }
+    open_region(p, fn, arg);
+    fn(arg, 0, p->nth);
+    uint64_t all = (uint64_t)(p->nth - 1) << 16;
+    WAIT_UNTIL(p, s, (s & JOINED_MASK) == all && (s & INSIDE_MASK) == 0);
+    atomic_store_explicit(&p->slot, (p->gen << GEN_SHIFT) | CLOSED | all, memory_order_relaxed);
+}
+
+void pool_run_any(pool *p, pool_fn fn, void *arg) {
+    if (p->nth == 1) { fn(arg, 0, 1); return; }
+    open_region(p, fn, arg);
+    fn(arg, 0, p->nth);
+    /* close: from now on a CAS to join fails; then wait for those inside */
+    uint64_t s = atomic_fetch_or_explicit(&p->slot, CLOSED, memory_order_acq_rel);
+    if (s & INSIDE_MASK) WAIT_UNTIL(p, t, (t & INSIDE_MASK) == 0);
 }

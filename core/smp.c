@@ -227,9 +227,8 @@ static bool in_id_order(const smp_cands *c) {
 static int dist_apply(smp *s, smp_cands *c) {
     dist_state *d = s->ctx;
     if (c->n <= 0) return SMP_ENOSEL;
-    smp_mass_softmax(c);
     double r = smp_rng_double(&d->rng);
-    int32_t pick = smp_mass_draw(c, r);
+    int32_t pick = smp_mass_softmax_draw(c, r);
     if (pick < 0) {
         smp_cands_sync(c);
         pick = best_index(c);

@@ -107,9 +107,10 @@ static void hist_add(double (*h)[NB], const uint16_t *B, const float *W, int32_t
 static double row_exp(const float *L, float *P, int32_t n, float m, uint16_t *B, float scale, double (*h)[NB],
                       double *elp) {
     double part[8] = { 0 }, el[8] = { 0 };
-    const int v = smp_simd_on();
+    const int v = smp_simd_on(), v512 = smp_simd_512();
     for (int32_t i0 = 0; i0 < n; i0 += CHUNK) {
         int32_t i1 = n - i0 < CHUNK ? n : i0 + CHUNK, i = i0;
+        if (v512) i = smp_simd_exp_pass_512(L, P, i, i1, m, h ? NULL : part, B, scale, elp ? el : NULL);
         if (v) i = smp_simd_exp_pass(L, P, i, i1, m, h ? NULL : part, B, scale, elp ? el : NULL);
         if (i < i1) {
             for (int32_t j = i; j < i1; j++) P[j] = L[j] - m;
@@ -511,30 +512,47 @@ static int cmp_id(const void *pa, const void *pb) {
 /* When every p is 0 or at least 2^-29 (a multiple of 2^-52) and the total
  * stays below 2, every partial sum of the chain `cum += p` is exact (a
  * multiple of 2^-52 below 2 is a double), so the sums can be taken in any
- * order: per block of 64, two lanes at a time, and the walk only enters
- * the block where the prefix passes u. What the chain would give, with no
- * chain of dependent adds over the whole row. -2 when the row does not
- * qualify (a tiny p, a negative or NaN one, a total of 2 or more). */
-static int32_t exact_draw(const float *P, int32_t n, double r, double *bs) {
-    enum { BLK = 64 };
+ * order: per block of 64 (SIMD lanes in any order), and the walk only
+ * enters the block where the prefix passes u. What the chain would give,
+ * with no chain of dependent adds over the whole row. */
+enum { BLK = 64 };
+
+/* bs[b] = the sum of block b of P; with inv > 0 (the softmax's 1 / S),
+ * P = (float)(P * inv) first, in the same pass. 0 when every p qualifies
+ * (0 or >= 2^-29), else 1 (the sums are then not to be used; the whole row
+ * is still scaled). */
+static int block_sums(float *P, int32_t n, double inv, double *bs) {
     const float tiny = 0x1p-29f;
-    int32_t nb = (n + BLK - 1) / BLK;
-    int ok = 1;
-    for (int32_t b = 0; b < nb && ok; b++) {
+    int32_t nb = (n + BLK - 1) / BLK, b = 0;
+    int bad = 0;
+    if (smp_simd_512()) {                    /* the whole blocks scaled and summed in one pass */
+        b = n / BLK;
+        bad = smp_simd_block_sums_512(P, b, inv, bs);
+        if (inv > 0) scale(P + b * BLK, n - b * BLK, inv);
+    } else if (inv > 0) {
+        scale(P, n, inv);
+    }
+    for (; b < nb; b++) {
         int32_t i = b * BLK, e = n - i < BLK ? n : i + BLK;
         double s = 0;
-        if (smp_simd_on() && e - i == BLK) {
-            if (smp_simd_block_sum(P + i, &s)) { ok = 0; break; }
+        if (!bad && smp_simd_on() && e - i == BLK) {
+            bad = smp_simd_block_sum(P + i, &s);
             i = e;
         }
-        for (; i < e; i++) {
+        for (; i < e && !bad; i++) {
             float p = P[i];
-            if (!(p == 0 || p >= tiny)) { ok = 0; break; }
+            if (!(p == 0 || p >= tiny)) bad = 1;
             s += p;
         }
         bs[b] = s;
     }
-    if (!ok) return -2;
+    return bad;
+}
+
+/* The draw by the block sums bs (block_sums gave 0): -2 when the total is
+ * 2 or more (the sums may then be inexact). */
+static int32_t exact_walk(const float *P, int32_t n, double r, const double *bs) {
+    int32_t nb = (n + BLK - 1) / BLK;
     double total = 0;
     for (int32_t b = 0; b < nb; b++) total += bs[b];
     if (!(total < 2)) return -2;
@@ -550,6 +568,8 @@ static int32_t exact_draw(const float *P, int32_t n, double r, double *bs) {
         if (P[i] > 0) return i;
     return -1;
 }
+
+static int32_t chain_draw(const float *P, int32_t n, double r, double *pre);
 
 /* One chain of adds in id order gives the total and, kept in tmp_d, every
  * prefix sum: the first prefix above u is then found by bisection instead
@@ -569,10 +589,15 @@ int32_t smp_mass_draw(smp_cands *c, double r) {
             c->id_order = true;
             break;
         }
-    const float *P = c->col_p;
-    int32_t k = exact_draw(P, n, r, c->tmp_d);
+    float *P = c->col_p;
+    int32_t k = block_sums(P, n, 0, c->tmp_d) ? -2 : exact_walk(P, n, r, c->tmp_d);
     if (k != -2) return k;
-    double *pre = c->tmp_d, cum = 0;
+    return chain_draw(P, n, r, c->tmp_d);
+}
+
+/* The chain of adds, for rows the block sums cannot take. */
+static int32_t chain_draw(const float *P, int32_t n, double r, double *pre) {
+    double cum = 0;
     int32_t last = -1;
     int valid = 1;
     for (int32_t i = 0; i < n; i++) {
@@ -600,4 +625,28 @@ int32_t smp_mass_draw(smp_cands *c, double r) {
         else lo = mid + 1;
     }
     return lo < n ? lo : last;
+}
+
+/* The dist draw on lazy candidates in id order that are not normalized:
+ * the softmax (as row_softmax: the max, e = exp(l - max) and its sum S, p =
+ * (float)(e * (1 / S))) with the scaling and the block sums in one pass,
+ * then the draw; the same bits as smp_mass_softmax then smp_mass_draw. */
+int32_t smp_mass_softmax_draw(smp_cands *c, double r) {
+    int32_t n = c->n;
+    if (c->normalized || !c->lazy || !c->id_order || n == 0) {
+        smp_mass_softmax(c);
+        return smp_mass_draw(c, r);
+    }
+    const float *L = c->col_logit;
+    float *P = c->col_p;
+    float lo, m = row_range(L, n, &lo);
+    double s = m == -INFINITY ? 0 : row_exp(L, P, n, m, NULL, 0, NULL, NULL);
+    if (!(s > 0)) {                           /* as row_softmax: no mass, p = 0 */
+        smp_mass_softmax(c);
+        return smp_mass_draw(c, r);
+    }
+    c->has_p = true;
+    c->normalized = true;
+    int32_t k = block_sums(P, n, 1.0 / s, c->tmp_d) ? -2 : exact_walk(P, n, r, c->tmp_d);
+    return k != -2 ? k : chain_draw(P, n, r, c->tmp_d);
 }

@@ -42,5 +42,8 @@ void smp_mass_div(smp_cands *c, float t);
  * the last with p > 0 when rounding runs out; -1 when none has p > 0.
  * r in [0, 1). Sorts c by id first when it is not in id order. */
 int32_t smp_mass_draw(smp_cands *c, double r);
+/* smp_mass_softmax then smp_mass_draw, the softmax's last pass and the
+ * draw's block sums fused (the same bits). */
+int32_t smp_mass_softmax_draw(smp_cands *c, double r);
 
 #endif

@@ -34,6 +34,9 @@ int32_t smp_simd_range(const float *x, int32_t n, float *m, float *lo);
  * el[j % 8] += P[j] * L[j] where P[j] > 0. i a multiple of 8. */
 int32_t smp_simd_exp_pass(const float *L, float *P, int32_t i, int32_t i1, float m, double *part, uint16_t *B,
                           float scale, double *el);
+/* The same sixteen at a time (AVX-512; i a multiple of 16), same bits. */
+int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, float m, double *part, uint16_t *B,
+                              float scale, double *el);
 /* P[j] = (float)(P[j] * inv) */
 int32_t smp_simd_scale(float *P, int32_t n, double inv);
 /* B[j] = the bucket of typical's key: P[j] > 0 ? |L[j] - lbar| (in float)
@@ -59,6 +62,12 @@ int32_t smp_simd_count_ge(const float *x, int32_t n, float v, int32_t *cnt);
 /* Keeps the candidates with L >= v, as smp_simd_compact_512. */
 int32_t smp_simd_compact_ge_512(float *L, float *P, const int32_t *id, int32_t *out_id, int32_t n, float v,
                                 int32_t *pi);
+/* For each block b < nb of 64: with inv > 0 first P = (float)(P * inv)
+ * (as smp_simd_scale); bs[b] = the block's sum, in an order of its own
+ * (smp_mass.c uses it only when every p is 0 or >= 2^-29, where every
+ * order gives the exact sum); 1 when some p is not (every block is still
+ * scaled), else 0. AVX-512. */
+int smp_simd_block_sums_512(float *P, int32_t nb, double inv, double *bs);
 /* The sum of P[0..64) as exact_draw takes it; 1 when a p is neither 0
  * nor >= 2^-29. */
 int smp_simd_block_sum(const float *P, double *sum);

@@ -163,6 +163,52 @@ static int l_read(lua_State *L) {
     return 1;
 }
 
+/* Writes len bytes; 0 or errno. */
+static int write_fd(int fd, const char *data, size_t len) {
+    for (size_t done = 0; done < len;) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return w < 0 ? errno : EIO;
+        done += (size_t)w;
+    }
+    return 0;
+}
+
+int lab_fs_replace_begin(const char *full, char *tmp, size_t cap, const char **why) {
+    struct stat sb;
+    bool exists = lstat(full, &sb) == 0;
+    if (!exists && errno != ENOENT) { *why = strerror(errno); return -1; }
+    if (exists && S_ISLNK(sb.st_mode)) { *why = "a symbolic link"; return -1; }
+    if (exists && !S_ISREG(sb.st_mode)) { *why = kind_of(sb.st_mode); return -1; }
+    const char *slash = strrchr(full, '/');
+    int dir = slash ? (int)(slash - full) : 0;
+    if (snprintf(tmp, cap, "%.*s/.%s.XXXXXX", dir, full, slash ? slash + 1 : full) >= (int)cap) {
+        *why = strerror(ENAMETOOLONG);
+        return -1;
+    }
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) { *why = strerror(errno); return -1; }
+    /* the old file's permissions, or what open(..., 0644) gave before */
+    if (fchmod(fd, exists ? sb.st_mode & 07777 : 0644) != 0) {
+        *why = strerror(errno);
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    return fd;
+}
+
+int lab_fs_replace_end(int fd, const char *tmp, const char *full, int err) {
+    if (close(fd) != 0 && !err) err = errno;
+    if (!err && rename(tmp, full) != 0) err = errno;
+    if (err) unlink(tmp);
+    return err;
+}
+
+/* lab.fs.append adds in place; lab.fs.write writes a new file beside the
+ * old one and renames it over (lab_fs_replace_begin/end), so a write that
+ * fails half way (a full disk, a file-size limit) leaves the old contents
+ * whole: nothing the user saved is lost to a failed save. */
 static int write_mode(lua_State *L, bool append) {
     size_t len;
     luaL_checkstring(L, 1);
@@ -170,9 +216,18 @@ static int write_mode(lua_State *L, bool append) {
     char full[PATH_MAX];
     const char *why;
     if (!resolve_new(L, 1, full, sizeof full, &why)) return fail_path(L, 1, why);
-    /* non-blocking and without O_TRUNC until fstat shows a regular file:
-     * opening a FIFO for writing would wait for a reader forever */
-    int fd = open(full, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (append ? O_APPEND : 0), 0644);
+    if (!append) {
+        char tmp[PATH_MAX];
+        int fd = lab_fs_replace_begin(full, tmp, sizeof tmp, &why);
+        if (fd < 0) return fail_path(L, 1, why);
+        int e = lab_fs_replace_end(fd, tmp, full, write_fd(fd, data, len));
+        if (e) return fail_path(L, 1, strerror(e));
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    /* non-blocking until fstat shows a regular file: opening a FIFO for
+     * writing would wait for a reader forever */
+    int fd = open(full, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_APPEND, 0644);
     if (fd < 0) return fail_path(L, 1, errno == ELOOP ? "a symbolic link" : errno == ENXIO ? "a FIFO, not a regular "
                                  "file" : errno == EISDIR ? "a folder, not a regular file" : strerror(errno));
     struct stat sb = { 0 };
@@ -180,24 +235,9 @@ static int write_mode(lua_State *L, bool append) {
         close(fd);
         return fail_path(L, 1, kind_of(sb.st_mode));
     }
-    int fl = fcntl(fd, F_GETFL);
-    if ((!append && ftruncate(fd, 0) != 0) || fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-        int e = errno;
-        close(fd);
-        return fail_path(L, 1, strerror(e));
-    }
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, data + done, len - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            int e = errno;
-            close(fd);
-            return fail_path(L, 1, strerror(e));
-        }
-        done += (size_t)w;
-    }
-    if (close(fd) != 0) return fail_path(L, 1, strerror(errno));
+    int fl = fcntl(fd, F_GETFL), e = fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ? errno : write_fd(fd, data, len);
+    if (close(fd) != 0 && !e) e = errno;
+    if (e) return fail_path(L, 1, strerror(e));
     lua_pushboolean(L, 1);
     return 1;
 }

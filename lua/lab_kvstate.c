@@ -38,26 +38,6 @@ static int32_t chunk_positions(int32_t kv_dim) {
     return n < 1 ? 1 : n > INT32_MAX ? INT32_MAX : (int32_t)n;
 }
 
-/* Opens full for writing (a regular file, created or truncated); the fd,
- * or -1 with *e = errno. Non-blocking and without O_TRUNC until fstat shows
- * a regular file, as lab.fs.write: a FIFO would wait for a reader forever. */
-static int open_out(const char *full, int *e) {
-    int fd = open(full, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
-    if (fd < 0) {
-        *e = errno;
-        return -1;
-    }
-    struct stat sb = { 0 };
-    int fl;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || ftruncate(fd, 0) != 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||
-        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-        *e = S_ISREG(sb.st_mode) ? errno : EINVAL;
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* Writes len bytes; 0 or errno. */
 static int write_all(int fd, const void *buf, size_t len) {
     for (size_t done = 0; done < len;) {
@@ -82,53 +62,103 @@ static size_t read_all(int fd, void *buf, size_t len) {
     return got;
 }
 
-/* priv.kv_save(seq, path) -> bytes, sha256, n_eval, n_layers, kv_dim | nil, err */
-static int l_kv_save(lua_State *L) {
-    lab_seq_state st;
-    lab_seq_get(L, 1, &st);
-    luaL_checkstring(L, 2);
-    char full[PATH_MAX];
-    const char *why;
-    if (!lab_fs_resolve_new(L, 2, full, sizeof full, &why)) return lab_fail(L, "%s: %s", lua_tostring(L, 2), why);
-    lab_model_sync(L, st.lm);
+/* Streams the cells of st into fd, a block at a time; their SHA-256 into
+ * hex. 0, an errno, or -1 when the engine refused to read the cache. */
+static int save_cells(const lab_seq_state *st, int fd, char hex[SHA256_HEX_LEN + 1]) {
     int32_t nl, kd;
-    ctx_kv_dims(st.lm->c, &nl, &kd);
-    size_t bytes = ctx_seq_state_floats(st.lm->c, st.n_eval) * sizeof(float);
-    int32_t per = chunk_positions(kd), len = st.n_eval;
+    ctx_kv_dims(st->lm->c, &nl, &kd);
+    int32_t per = chunk_positions(kd), len = st->n_eval;
     size_t row = 2 * (size_t)kd;                        /* floats per position and layer */
     float *buf = malloc(sizeof *buf * row * (size_t)(per < len ? per : len > 0 ? len : 1));
-    if (!buf) return lab_fail(L, "%s: out of memory", lua_tostring(L, 2));
-    int e = 0, fd = open_out(full, &e);
-    if (fd < 0) {
-        free(buf);
-        return lab_fail(L, "%s: %s", lua_tostring(L, 2), strerror(e));
-    }
+    if (!buf) return ENOMEM;
     sha256 h;
     sha256_init(&h);
+    int e = 0;
     for (int32_t il = 0; il < nl && !e; il++)           /* the layout of ctx_seq_state_get, a block at a time */
         for (int32_t p0 = 0; p0 < len && !e; p0 += per) {
             int32_t n = len - p0 < per ? len - p0 : per;
-            if (ctx_seq_state_get_part(st.lm->c, st.id, il, p0, n, buf) != CTX_OK) {
-                free(buf);
-                close(fd);
-                return luaL_error(L, "the engine refused to read the sequence's cache");
+            if (ctx_seq_state_get_part(st->lm->c, st->id, il, p0, n, buf) != CTX_OK) {
+                e = -1;
+                break;
             }
             sha256_add(&h, buf, sizeof *buf * row * (size_t)n);
             e = write_all(fd, buf, sizeof *buf * row * (size_t)n);
         }
     free(buf);
-    if (close(fd) != 0 && !e) e = errno;
-    if (e) return lab_fail(L, "%s: %s", lua_tostring(L, 2), strerror(e));
     uint8_t d[SHA256_LEN];
-    char hex[SHA256_HEX_LEN + 1];
     sha256_fini(&h, d);
     sha256_hex(d, hex);
-    lua_pushinteger(L, (lua_Integer)bytes);
+    return e;
+}
+
+/* priv.kv_save(seq, cells_path, json_path, describe) -> true | nil, err.
+ * Writes the cells, then calls describe(bytes, sha256, n_eval, n_layers,
+ * kv_dim) for the JSON text, each into a new file beside its target, and
+ * renames the two over their targets only when both are whole: a save that
+ * fails (a full disk, a file-size limit, an error in describe) leaves an
+ * earlier save of the same name as it was. */
+static int l_kv_save(lua_State *L) {
+    lab_seq_state st;
+    lab_seq_get(L, 1, &st);
+    luaL_checkstring(L, 2);
+    luaL_checkstring(L, 3);
+    luaL_checktype(L, 4, LUA_TFUNCTION);
+    char cells[PATH_MAX], json[PATH_MAX], tcells[PATH_MAX], tjson[PATH_MAX];
+    const char *why;
+    if (!lab_fs_resolve_new(L, 2, cells, sizeof cells, &why)) return lab_fail(L, "%s: %s", lua_tostring(L, 2), why);
+    if (!lab_fs_resolve_new(L, 3, json, sizeof json, &why)) return lab_fail(L, "%s: %s", lua_tostring(L, 3), why);
+    lab_model_sync(L, st.lm);
+    int fd = lab_fs_replace_begin(cells, tcells, sizeof tcells, &why);
+    if (fd < 0) return lab_fail(L, "%s: %s", lua_tostring(L, 2), why);
+    char hex[SHA256_HEX_LEN + 1];
+    int e = save_cells(&st, fd, hex);
+    if (close(fd) != 0 && !e) e = errno;
+    if (e) {
+        unlink(tcells);
+        if (e < 0) return luaL_error(L, "the engine refused to read the sequence's cache");
+        return lab_fail(L, "%s: %s", lua_tostring(L, 2), strerror(e));
+    }
+    int32_t nl, kd;
+    ctx_kv_dims(st.lm->c, &nl, &kd);
+    lua_pushvalue(L, 4);
+    lua_pushinteger(L, (lua_Integer)(ctx_seq_state_floats(st.lm->c, st.n_eval) * sizeof(float)));
     lua_pushstring(L, hex);
     lua_pushinteger(L, st.n_eval);
     lua_pushinteger(L, nl);
     lua_pushinteger(L, kd);
-    return 5;
+    if (lua_pcall(L, 5, 1, 0) != LUA_OK || !lua_isstring(L, -1)) {
+        unlink(tcells);
+        if (!lua_isstring(L, -1)) return luaL_error(L, "kv_save: describe returned no text");
+        return lua_error(L);
+    }
+    size_t tlen;
+    const char *text = lua_tolstring(L, -1, &tlen);
+    fd = lab_fs_replace_begin(json, tjson, sizeof tjson, &why);
+    if (fd < 0) {
+        unlink(tcells);
+        return lab_fail(L, "%s: %s", lua_tostring(L, 3), why);
+    }
+    e = write_all(fd, text, tlen);
+    if (close(fd) != 0 && !e) e = errno;
+    if (e) {
+        unlink(tcells);
+        unlink(tjson);
+        return lab_fail(L, "%s: %s", lua_tostring(L, 3), strerror(e));
+    }
+    /* both whole: the cells first, then the description that names them */
+    if (rename(tcells, cells) != 0) {
+        e = errno;
+        unlink(tcells);
+        unlink(tjson);
+        return lab_fail(L, "%s: %s", lua_tostring(L, 2), strerror(e));
+    }
+    if (rename(tjson, json) != 0) {
+        e = errno;
+        unlink(tjson);
+        return lab_fail(L, "%s: %s", lua_tostring(L, 3), strerror(e));
+    }
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 /* priv.kv_dims(seq) -> n_layers, kv_dim */

@@ -129,11 +129,13 @@ function Seq:save(name)
   local ok
   ok, err = lab.fs.mkdir("kv")
   if not ok then return nil, err end
-  local bytes, cells_sha, n_eval, n_layers, kv_dim = priv.kv_save(self, cells_path)
-  if not bytes then return nil, cells_sha end
-  return lab.fs.write(path, lab.json.encode({ format = KV_FORMAT, model_sha256 = sha, model = m:info().path,
-    n_vocab = m:info().n_vocab, tokens = self:tokens(), n_eval = n_eval, n_layers = n_layers, kv_dim = kv_dim,
-    dtype = "f32", cells = cells_path, cells_bytes = bytes, cells_sha256 = cells_sha }))
+  local info = m:info()
+  local tokens = self:tokens()
+  return priv.kv_save(self, cells_path, path, function(bytes, cells_sha, n_eval, n_layers, kv_dim)
+    return lab.json.encode({ format = KV_FORMAT, model_sha256 = sha, model = info.path, n_vocab = info.n_vocab,
+      tokens = tokens, n_eval = n_eval, n_layers = n_layers, kv_dim = kv_dim, dtype = "f32", cells = cells_path,
+      cells_bytes = bytes, cells_sha256 = cells_sha })
+  end)
 end
 
 -- the first format: the cache rebuilt by evaluating the saved tokens

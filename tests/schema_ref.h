@@ -1,6 +1,6 @@
 /* schema_ref: a small JSON Schema validator for tests only (independent of
  * core/gram_schema.c): type, enum, const, properties, required,
- * additionalProperties false, items, minItems, maxItems, anyOf, oneOf,
+ * additionalProperties, propertyNames, items, minItems, maxItems, anyOf, oneOf,
  * minimum, maximum, exclusiveMinimum, exclusiveMaximum, minLength,
  * maxLength (in code points) and pattern (POSIX extended regex, search
  * semantics). Returns NULL when valid, else a static message. */
@@ -105,7 +105,11 @@ static const char *sr_validate(const json *v, const json *s) {
         for (const json *m = v->child; m; m = m->next) {
             const json *ps = props ? json_get(props, m->key) : NULL;
             if (ps) { const char *e = sr_validate(m, ps); if (e) return e; }
-            else if ((t = json_get(s, "additionalProperties")) && t->type == JSON_BOOL && !t->b) return "additionalProperties";
+            else if ((t = json_get(s, "additionalProperties")) && sr_validate(m, t)) return "additionalProperties";
+            if ((t = json_get(s, "propertyNames"))) {
+                json key = { .type = JSON_STR, .str = m->key, .len = m->klen };
+                if (sr_validate(&key, t)) return "propertyNames";
+            }
         }
     }
     return NULL;

@@ -138,6 +138,27 @@ for l in open(sys.argv[1]):
     d=json.loads(l); assert d['tokens_per_s']>0 and d['threads']==1 and d['type']=='f32' and d['size_bytes']>0
 " "$T/out"
 fi
+# the robust statistics: min <= median <= max over the repetitions; decode
+# tests add the median and min of every step (3 reps x 4 steps)
+check_rc "bench --json -r 3" 0 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 8 -n 4 -r 3 -b 1,3 --json
+if [ "$HAVE_PY" -eq 1 ]; then
+  check "bench: rep and step statistics" python3 -c "
+import json,sys
+tests = {}
+for l in open(sys.argv[1]):
+    d = json.loads(l); tests[d['test']] = d
+    assert d['reps'] == 3
+    assert 0 < d['ms_per_token_min'] <= d['ms_per_token'] <= d['ms_per_token_max'], d
+    assert d['ms_per_token_min'] <= d['ms_per_token_mean'] <= d['ms_per_token_max'], d
+    if d['test'].startswith('tg'):
+        assert d['steps'] == 12 and 0 < d['step_ms_min'] <= d['step_ms_median'], d
+        # a step is all sequences' tokens: no faster than the fastest repetition allows
+        assert d['step_ms_min'] <= d['ms_per_token_max'] * d['sequences'] * 1.0001, d
+    else:
+        assert 'steps' not in d, d
+assert sorted(tests) == ['pp8', 'tg4', 'tg4x3'] and tests['tg4x3']['sequences'] == 3, tests
+" "$T/out"
+fi
 
 # ---- damaged files ----
 head -c 5000 "$M/stories260K.gguf" >"$T/trunc.gguf"

@@ -16,6 +16,7 @@
 #include "check.h"
 #include "gguf.h"
 #include "gmatch.h"
+#include "gmatch_impl.h"
 #include "gram.h"
 #include "tok.h"
 
@@ -175,7 +176,8 @@ static bool compare(gmatch_ctx *cf, gmatch_ctx *ce, const char *what, int steps)
 
 /* Compiles and compares; false when they differ (a grammar that does not
  * compile is skipped: the generators make some). */
-static bool run(gmatch_vocab *v, const char *what, const char *text, bool schema, int walks, int steps, int *compiled) {
+static bool run(gmatch_vocab *v, const char *what, const char *text, bool schema, int walks, int steps, int *compiled,
+                bool also0) {
     gram *g;
     char err[300];
     int rc = schema ? gram_from_schema(&g, text, strlen(text), err, sizeof err) : gram_parse(&g, text, strlen(text), err, sizeof err);
@@ -185,13 +187,20 @@ static bool run(gmatch_vocab *v, const char *what, const char *text, bool schema
     /* the reference computes its transitions lazily, as it walks: the fast
      * ctx's are precomputed at bind time, so each path checks the other */
     gmatch_ctx *cf = gmatch_ctx_create(g, v), *ce = gmatch_ctx_create_exact(g, v);
+    /* and (also0) with a precompute budget of 0 (every state lazy, as past
+     * the budget): the same masks. Not for every grammar: lazily, random
+     * GBNFs pay their probes at each first mask (seconds in all) */
+    gmatch_ctx *c0 = also0 ? gmatch_ctx_create_budget(g, v, 0) : NULL;
     gram_unref(g);
-    bool ok = cf && ce;
+    bool ok = cf && ce && (c0 || !also0);
     for (int w = 0; w < walks && ok; w++) ok = compare(cf, ce, what, steps);
     if (!ok) fprintf(stderr, "%s: masks differ; the grammar:\n%s\n", what, text);
+    bool ok0 = !also0 || (ok && compare(c0, ce, what, steps));
+    if (ok && !ok0) fprintf(stderr, "%s: masks differ with precompute budget 0; the grammar:\n%s\n", what, text);
     gmatch_ctx_destroy(cf);
     gmatch_ctx_destroy(ce);
-    return ok;
+    gmatch_ctx_destroy(c0);
+    return ok && ok0;
 }
 
 static gmatch_vocab *load(const char *rel, int32_t *n) {
@@ -215,7 +224,7 @@ static void suite(const char *rel, int32_t want, int n_gbnf, int n_schema, int w
         gen_gbnf(&b);
         char what[64];
         snprintf(what, sizeof what, "%d: gbnf %d", want, i);
-        bad += !run(v, what, b.s, false, walks, steps, &compiled);
+        bad += !run(v, what, b.s, false, walks, steps, &compiled, i % 10 == 0);
     }
     for (int i = 0; i < n_schema && bad < 2; i++) {
         b.n = 0;
@@ -223,7 +232,7 @@ static void suite(const char *rel, int32_t want, int n_gbnf, int n_schema, int w
         gen_schema(&b, 0);
         char what[64];
         snprintf(what, sizeof what, "%d: schema %d", want, i);
-        bad += !run(v, what, b.s, true, walks, steps, &compiled);
+        bad += !run(v, what, b.s, true, walks, steps, &compiled, i % 2 == 0);
     }
     static const char *files[] = { "json.gbnf", "list.gbnf", "arithmetic.gbnf", "chess.gbnf", "c.gbnf", "tool.json" };
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
@@ -233,7 +242,7 @@ static void suite(const char *rel, int32_t want, int n_gbnf, int n_schema, int w
         if (!t) { CHECK(0, "read %s", p); continue; }
         char what[64];
         snprintf(what, sizeof what, "%d: %s", want, files[i]);
-        bad += !run(v, what, t, strstr(files[i], ".json") != NULL, walks, steps * 2, &compiled);
+        bad += !run(v, what, t, strstr(files[i], ".json") != NULL, walks, steps * 2, &compiled, want == 32000);
         free(t);
     }
     CHECK(bad == 0, "%d tokens: %d grammars compiled, masks fast == exact (%d differ)", want, compiled, bad);
@@ -241,8 +250,43 @@ static void suite(const char *rel, int32_t want, int n_gbnf, int n_schema, int w
     gmatch_vocab_unref(v);
 }
 
+/* The precompute budget is honoured (0: nothing explored at bind time), and
+ * after the default precomputation every probe result a state remembers is
+ * for the state's own groups: a probe run with other groups (a \uXXXX
+ * escape's hex digits reach the string's states) used to replace it, so the
+ * string's first masks redid the probe (~150 us at 32000 tokens). */
+static void bind_checks(void) {
+    int32_t n = 0;
+    gmatch_vocab *v = load("models/ggml-vocab-llama-spm.gguf", &n);
+    char *t = check_slurp("tests/data/grammars/tool.json", NULL);
+    gram *g = NULL;
+    char err[300];
+    CHECK(v && t && gram_from_schema(&g, t, strlen(t), err, sizeof err) == 0, "tool.json compiles");
+    free(t);
+    if (!v || !g) { gmatch_vocab_unref(v); gram_unref(g); return; }
+    gmatch_ctx *c0 = gmatch_ctx_create_budget(g, v, 0), *cd = gmatch_ctx_create(g, v);
+    int64_t s0 = 0, sd = 0, m, b;
+    if (c0) gmatch_ctx_stats(c0, &s0, &m, &b);
+    if (cd) gmatch_ctx_stats(cd, &sd, &m, &b);
+    CHECK(c0 && s0 <= 2, "budget 0: only the start state at bind time (%lld states)", (long long)s0);
+    CHECK(cd && sd > 1000, "default budget: the tool schema's states explored at bind time (%lld)", (long long)sd);
+    int32_t own = 0, foreign = 0;
+    for (int32_t i = 1; cd && i < cd->nst; i++) {
+        const state *st = &cd->st[i];
+        if (!st->gx_known || !st->gx || st->pmemo != 1) continue;
+        if (st->px == st->gx) own++;
+        else foreign++;
+    }
+    CHECK(foreign == 0 && own > 40, "probe results remembered with the state's own groups (%d own, %d other)", own, foreign);
+    gmatch_ctx_destroy(c0);
+    gmatch_ctx_destroy(cd);
+    gram_unref(g);
+    gmatch_vocab_unref(v);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) rng = strtoull(argv[1], NULL, 10) | 1;
+    bind_checks();
     suite("models/ggml-vocab-llama-spm.gguf", 32000, 40, 30, 3, 50);
     suite("golden/tokenizer-llama3/tokenizer.json", 128256, 12, 10, 2, 40);
     printf("# %lld masks compared, %lld random tokens refused, %lld byte strings\n", (long long)n_masks,

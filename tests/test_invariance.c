@@ -10,7 +10,11 @@
  * mixing prompt chunks and single decode rows of many sequences, at one and
  * two threads, each whole sequence as one prompt, a forked branch stepped
  * token by token, and score_tokens against teacher-forced decoding (a ctx
- * of n_batch 1): every row compared with memcmp. */
+ * of n_batch 1): every row compared with memcmp.
+ * The CPU backend's checked product (the logits: non-finite outputs found
+ * by the threads slice by slice) gives the plain product's bits and finds
+ * the first bad row wherever the bad value sits. */
+#include "backend.h"
 #include "check.h"
 #include "ctx.h"
 #include "gguf.h"
@@ -401,6 +405,50 @@ static void attention_mq_case(void) {
     CHECK(bad == 0, "attention kernels: %d of %d several-query sums differ from one query's", bad, runs);
 }
 
+/* matmul_check against matmul (same bits) and the row it reports: a NaN in
+ * one activation, an Inf from overflow in one output element of the last
+ * slice, none; F32 (tiles) and Q8_0 weights, 2 threads. */
+static void check_case(void) {
+    enum { R = 3000, K = 64, N = 40 };
+    backend *b = backend_cpu_create(2, (be_kvgeom){ 1, 64, 16, 4, 4 });
+    if (!b) { CHECK(0, "no CPU backend"); return; }
+    float *w = malloc(sizeof(float) * R * K), *x = malloc(sizeof(float) * N * K);
+    float *y0 = malloc(sizeof(float) * N * R), *y1 = malloc(sizeof(float) * N * R);
+    void *wq = malloc(qt_row_size(QT_Q8_0, K) * R);
+    uint32_t s = 7;
+    for (int i = 0; i < R * K; i++) w[i] = (float)((s = s * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
+    for (int r = 0; r < R; r++) qt_quantize_row(QT_Q8_0, w + (size_t)r * K, (char *)wq + qt_row_size(QT_Q8_0, K) * r, K);
+    for (int t = 0; t < 2; t++) {
+        model_weight mw = { t ? wq : (const void *)w, t ? QT_Q8_0 : QT_F32, R, K };
+        const model_weight *wp = &mw;
+        for (int c = 0; c < 4; c++) {
+            for (int i = 0; i < N * K; i++) x[i] = (float)((s = s * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
+            int want = -1;
+            /* NaN/Inf activations: F32 only (rounding to Q8_0 does not keep them) */
+            if (c == 1 && t == 0) { x[17 * K + 5] = NAN; x[30 * K] = NAN; want = 17; }
+            if (c == 1 && t == 1) {   /* a NaN scale in the last weight row: every row's last column */
+                qt_block_q8_0 *blk = (qt_block_q8_0 *)((char *)wq + qt_row_size(QT_Q8_0, K) * (R - 1));
+                blk->d = 0x7e00;
+                want = 0;
+            }
+            if (c == 2 && t == 0) {   /* only output (33, R - 1) overflows */
+                for (int k = 0; k < K; k++) { w[(R - 1) * K + k] = 1e30f; x[33 * K + k] = 1e10f; }
+                want = 33;
+            }
+            if (c == 3 && t == 0) { x[(N - 1) * K + K - 1] = INFINITY; want = N - 1; }
+            int32_t bad = -7;
+            int rc = b->ops->matmul(b, 1, &wp, x, N, &y0) | b->ops->matmul_check(b, wp, x, N, y1, &bad);
+            CHECK(rc == 0 && bad == want, "matmul_check %s case %d: bad row %d, want %d", t ? "q8_0" : "f32", c, bad, want);
+            CHECK(memcmp(y0, y1, sizeof(float) * N * R) == 0, "matmul_check %s case %d: outputs differ from matmul",
+                  t ? "q8_0" : "f32", c);
+            if (c == 2 && t == 0) for (int k = 0; k < K; k++) w[(R - 1) * K + k] = 0.25f;
+            if (c == 1 && t == 1) qt_quantize_row(QT_Q8_0, w + (size_t)(R - 1) * K, (char *)wq + qt_row_size(QT_Q8_0, K) * (R - 1), K);
+        }
+    }
+    free(w); free(x); free(y0); free(y1); free(wq);
+    b->ops->destroy(b);
+}
+
 int main(void) {
     vd_init();
     attention_case();
@@ -420,6 +468,7 @@ int main(void) {
         }
     }
     elementwise_case();
+    check_case();
 
     /* synth-A in every type: the shared files where they exist, else
      * converted from its F16 file */

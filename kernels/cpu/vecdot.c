@@ -546,20 +546,61 @@ void vd_repack(int wtype, const void *w, int64_t rows, int64_t cols, void *out) 
         }
 }
 
+static bool r8_kquant(int wtype) { return wtype == QT_Q4_K || wtype == QT_Q5_K || wtype == QT_Q6_K; }
+
+/* K-quant kernels read their Q8_K rows' own sums: no terms. */
+int64_t vd_r8_prep_blocks(int wtype, int64_t cols) {
+    return r8_kernel(wtype, NULL, NULL) && !r8_kquant(wtype) ? cols / 32 : 0;
+}
+
+void vd_r8_prep(int wtype, const void *xq, int64_t cols, int j0, int j1, int32_t *off, float *dx) {
+    int mult;
+    r8_kernel(wtype, NULL, &mult);
+    int64_t nb = vd_r8_prep_blocks(wtype, cols);
+    size_t xrs = vd_act_row_size(wtype, cols);
+    for (int j = j0; j < j1; j++) {
+        const qt_block_q8_0 *x = (const qt_block_q8_0 *)((const char *)xq + (size_t)j * xrs);
+        for (int64_t b = 0; b < nb; b++) {
+            int32_t s = 0;
+            for (int i = 0; i < 32; i++) s += x[b].qs[i];
+            off[j * nb + b] = mult * s;
+            dx[j * nb + b] = qt_f16_to_f32(x[b].d);
+        }
+    }
+}
+
+void vd_matmul_r8p(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
+                   int nact, const int32_t *off, const float *dx, float *y, int64_t ldy) {
+    int knx;
+    vd_r8_fn k = r8_kernel(wtype, &knx, NULL);
+    assert(k && r0 % 8 == 0 && r1 % 8 == 0 && nact >= 0 && cols / 32 <= R8_MAX_BLOCKS &&
+           (r8_kquant(wtype) || (off && dx)) && "vd_matmul_r8p: bad call");
+    int64_t nb = cols / 32;
+    size_t xrs = vd_act_row_size(wtype, cols);
+    /* a few groups at a time against every chunk of activations, so the
+     * later chunks find the groups' blocks in cache, not in DRAM */
+    enum { GSTEP = 8 };
+    for (int64_t g = r0 / 8; g < r1 / 8; g += GSTEP) {
+        int64_t g1 = g + GSTEP < r1 / 8 ? g + GSTEP : r1 / 8;
+        for (int j0 = 0; j0 < nact; j0 += knx) {
+            int nx = nact - j0 < knx ? nact - j0 : knx;
+            k(wr, cols, g, g1, (const char *)xq + (size_t)j0 * xrs, xrs, nx, off ? off + (size_t)j0 * nb : NULL,
+              dx ? dx + (size_t)j0 * nb : NULL, y + (int64_t)j0 * ldy, ldy);
+        }
+    }
+}
+
 void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
                   int nact, float *y, int64_t ldy) {
-    int knx, mult;
-    vd_r8_fn k = r8_kernel(wtype, &knx, &mult);
-    assert(k && r0 % 8 == 0 && r1 % 8 == 0 && nact >= 0 && cols / 32 <= R8_MAX_BLOCKS && "vd_matmul_r8: bad call");
-    int64_t nb = cols / 32;
+    assert(r8_kernel(wtype, NULL, NULL) && cols / 32 <= R8_MAX_BLOCKS && nact >= 0 && "vd_matmul_r8: bad call");
+    int64_t nb = vd_r8_prep_blocks(wtype, cols);
     size_t xrs = vd_act_row_size(wtype, cols);
     enum { NSTACK = 8 };
     int32_t off_s[NSTACK * R8_MAX_BLOCKS];     /* 128 KiB of stack together */
     float dx_s[NSTACK * R8_MAX_BLOCKS];
-    int32_t *off = off_s;
-    float *dx = dx_s;
-    bool kq = wtype == QT_Q4_K || wtype == QT_Q5_K || wtype == QT_Q6_K;   /* K-quant kernels read their Q8_K rows */
-    if (nact > NSTACK && !kq) {
+    int32_t *off = nb ? off_s : NULL;
+    float *dx = nb ? dx_s : NULL;
+    if (nact > NSTACK && nb) {
         off = malloc((size_t)nact * (size_t)nb * sizeof *off);
         dx = malloc((size_t)nact * (size_t)nb * sizeof *dx);
         if (!off || !dx) {   /* no memory: eight activations at a time, same results */
@@ -570,29 +611,10 @@ void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r
             return;
         }
     }
-    for (int j = 0; j < nact && !kq; j++) {
-        const qt_block_q8_0 *x = (const qt_block_q8_0 *)((const char *)xq + (size_t)j * xrs);
-        for (int64_t b = 0; b < nb; b++) {
-            int32_t s = 0;
-            for (int i = 0; i < 32; i++) s += x[b].qs[i];
-            off[j * nb + b] = mult * s;
-            dx[j * nb + b] = qt_f16_to_f32(x[b].d);
-        }
-    }
-    /* a few groups at a time against every chunk of activations, so the
-     * later chunks find the groups' blocks in cache, not in DRAM */
-    enum { GSTEP = 8 };
-    for (int64_t g = r0 / 8; g < r1 / 8; g += GSTEP) {
-        int64_t g1 = g + GSTEP < r1 / 8 ? g + GSTEP : r1 / 8;
-        for (int j0 = 0; j0 < nact; j0 += knx) {
-            int nx = nact - j0 < knx ? nact - j0 : knx;
-            k(wr, cols, g, g1, (const char *)xq + (size_t)j0 * xrs, xrs, nx, off + (size_t)j0 * nb,
-              dx + (size_t)j0 * nb, y + (int64_t)j0 * ldy, ldy);
-        }
-    }
+    if (nb) vd_r8_prep(wtype, xq, cols, 0, nact, off, dx);
+    vd_matmul_r8p(wtype, wr, cols, r0, r1, xq, nact, off, dx, y, ldy);
     if (off != off_s) { free(off); free(dx); }
 }
-
 
 vd_dot_f32_fn vd_dot_f32_get(void) {
     const vd_backend *b512 = vd_backend_avx512(), *b2 = vd_backend_avx2();

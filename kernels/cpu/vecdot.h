@@ -162,6 +162,17 @@ void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r
 /* Activations the repacked kernel for wtype takes in one pass over the
  * weights on this CPU (8 with AVX512-VNNI, else 4), 0 when it has none. */
 int vd_r8_width(int wtype);
+/* vd_matmul_r8 in two parts, so a product split into row chunks across
+ * threads computes the per-activation terms once, not once per chunk (at
+ * 64 activations and eight chunks a product they were ~4% of a step):
+ * vd_r8_prep_blocks() is the number of int32 offsets and float scales each
+ * activation needs (0: the kernel for wtype needs none, pass NULL);
+ * vd_r8_prep fills those of activations [j0, j1) at off + j * nb and
+ * dx + j * nb; vd_matmul_r8p is vd_matmul_r8 with them given (same bits). */
+int64_t vd_r8_prep_blocks(int wtype, int64_t cols);
+void vd_r8_prep(int wtype, const void *xq, int64_t cols, int j0, int j1, int32_t *off, float *dx);
+void vd_matmul_r8p(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
+                   int nact, const int32_t *off, const float *dx, float *y, int64_t ldy);
 
 /* Plain float dot (the float order above) and axpy used by attention. */
 float vd_dot_f32(const float *a, const float *b, int64_t n);

@@ -1,0 +1,146 @@
+/* smp_simd_avx512: the AVX-512 loops of the samplers' passes (see
+ * smp_simd.h), built with the Makefile's AVX-512 flags like
+ * kernels/cpu/vecdot_avx512.c, and called only where vd_isa() >= VD_AVX512
+ * (smp_simd_512()). */
+#include "smp_simd.h"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
+#include <immintrin.h>
+#include <math.h>
+
+/* every CPU with AVX-512 has popcnt; -mavx512f does not imply it */
+#define POPCNT __attribute__((target("popcnt")))
+
+POPCNT int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
+                                    float *L, float *P, int32_t n, int norm, float inv, int32_t *pi) {
+    int32_t k = 0, i = 0;
+    __m512 vc = _mm512_set1_ps(c), vi = _mm512_set1_ps(inv), vlb = _mm512_set1_ps(lb), zero = _mm512_setzero_ps();
+    __m512 abs = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff)), inf = _mm512_set1_ps(INFINITY);
+    __m512i vlid = _mm512_set1_epi32(lid), iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (; i + 16 <= n; i += 16) {
+        __m512 vl = _mm512_loadu_ps(L + i), vp = _mm512_loadu_ps(P + i);
+        __m512i vid = id ? _mm512_loadu_si512(id + i) : _mm512_add_epi32(iota, _mm512_set1_epi32(i));
+        __mmask16 m;
+        if (typical) {                           /* key |l - lb| where p > 0, else +inf */
+            __m512 kk = _mm512_and_ps(_mm512_sub_ps(vl, vlb), abs);
+            kk = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(vp, zero, _CMP_GT_OQ), inf, kk);
+            m = _mm512_cmp_ps_mask(kk, vc, _CMP_LT_OQ) | (_mm512_cmp_ps_mask(kk, vc, _CMP_EQ_OQ) & _mm512_cmple_epi32_mask(vid, vlid));
+        } else {                                 /* top-p: key -l, so l > c, or l == c with the id */
+            m = _mm512_cmp_ps_mask(vl, vc, _CMP_GT_OQ) | (_mm512_cmp_ps_mask(vl, vc, _CMP_EQ_OQ) & _mm512_cmple_epi32_mask(vid, vlid));
+        }
+        if (norm) vp = _mm512_mul_ps(vp, vi);
+        /* full-width stores at k <= i: what they write past the kept ones
+         * lies in [k, i + 16), already read */
+        _mm512_storeu_si512(out_id + k, _mm512_maskz_compress_epi32(m, vid));
+        _mm512_storeu_ps(L + k, _mm512_maskz_compress_ps(m, vl));
+        _mm512_storeu_ps(P + k, _mm512_maskz_compress_ps(m, vp));
+        k += __builtin_popcount(m);
+    }
+    *pi = i;
+    return k;
+}
+
+POPCNT int32_t smp_simd_compact_ge_512(float *L, float *P, const int32_t *id, int32_t *out_id, int32_t n, float v,
+                                       int32_t *pi) {
+    int32_t k = 0, i = 0;
+    __m512 vv = _mm512_set1_ps(v);
+    __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (; i + 16 <= n; i += 16) {
+        __m512 vl = _mm512_loadu_ps(L + i), vp = _mm512_loadu_ps(P + i);
+        __mmask16 m = _mm512_cmp_ps_mask(vl, vv, _CMP_GE_OQ);
+        __m512i vid = id ? _mm512_loadu_si512(id + i) : _mm512_add_epi32(iota, _mm512_set1_epi32(i));
+        _mm512_storeu_si512(out_id + k, _mm512_maskz_compress_epi32(m, vid));
+        _mm512_storeu_ps(L + k, _mm512_maskz_compress_ps(m, vl));
+        _mm512_storeu_ps(P + k, _mm512_maskz_compress_ps(m, vp));
+        k += __builtin_popcount(m);
+    }
+    *pi = i;
+    return k;
+}
+
+/* kernels/cpu/vexp_avx2.h's exp8 at sixteen lanes: the same operations in
+ * the same order on each lane (clamp, n = round(x log2 e), the two-part
+ * reduction, the degree-7 polynomial, 2^n in the exponent bits), so each
+ * lane gives exp8's bits, vd_exp_f32's (tests/test_smp_fast.c compares the
+ * loops that use it with the plain ones, which call vd_exp_f32). */
+static inline __m512 exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+/* smp_simd_exp_pass sixteen at a time: the sums keep their eight lanes
+ * (candidate j into lane j % 8, in order: the low eight of a vector before
+ * the high eight), so the bits are the eight-wide loop's. */
+int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, float m, double *part, uint16_t *B,
+                              float scale, double *el) {
+    __m512 vm = _mm512_set1_ps(m), lo = _mm512_set1_ps(-87.0f), zero = _mm512_setzero_ps(), vs = _mm512_set1_ps(-scale);
+    __m512i top = _mm512_set1_epi32(SMP_SIMD_NB - 1);
+    __m512d s = part ? _mm512_loadu_pd(part) : _mm512_setzero_pd();
+    __m512d t = el ? _mm512_loadu_pd(el) : _mm512_setzero_pd();
+    for (; i + 16 <= i1; i += 16) {
+        __m512 l = _mm512_loadu_ps(L + i), x = _mm512_sub_ps(l, vm);
+        __m512 e = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ), exp16(x));
+        _mm512_storeu_ps(P + i, e);
+        if (part) {
+            s = _mm512_add_pd(s, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+            s = _mm512_add_pd(s, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+        }
+        if (B) {                                 /* key m - l = -x; cvtt: INT_MIN for +inf/NaN, above NB - 1 unsigned */
+            __m512i b = _mm512_min_epu32(_mm512_cvttps_epi32(_mm512_mul_ps(x, vs)), top);
+            _mm256_storeu_si256((__m256i *)(B + i), _mm512_cvtepi32_epi16(b));
+        }
+        if (el) {                                /* p = 0 beside -inf or NaN: adds +0 */
+            __m512 pl = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(e, zero, _CMP_GT_OQ), _mm512_mul_ps(e, l));
+            t = _mm512_add_pd(t, _mm512_cvtps_pd(_mm512_castps512_ps256(pl)));
+            t = _mm512_add_pd(t, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(pl), 1))));
+        }
+    }
+    if (part) _mm512_storeu_pd(part, s);
+    if (el) _mm512_storeu_pd(el, t);
+    return i;
+}
+
+/* eight floats times inv in double, rounded back to float (smp_simd_scale's
+ * operations) */
+static inline __m256 scale8(__m256 p, __m512d vi) {
+    return _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(p), vi));
+}
+
+int smp_simd_block_sums_512(float *P, int32_t nb, double inv, double *bs) {
+    __m512d vi = _mm512_set1_pd(inv);
+    __m512 z = _mm512_setzero_ps(), tiny = _mm512_set1_ps(0x1p-29f);
+    __mmask16 ok = 0xffff;
+    for (int32_t b = 0; b < nb; b++) {
+        float *q = P + (int64_t)b * 64;
+        __m512d a = _mm512_setzero_pd(), c = a;
+        for (int j = 0; j < 64; j += 16) {
+            __m512 p = _mm512_loadu_ps(q + j);
+            __m256 lo = _mm512_castps512_ps256(p), hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1));
+            if (inv > 0) {
+                lo = scale8(lo, vi);
+                hi = scale8(hi, vi);
+                p = _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
+                _mm512_storeu_ps(q + j, p);
+            }
+            ok &= _mm512_cmp_ps_mask(p, z, _CMP_EQ_OQ) | _mm512_cmp_ps_mask(p, tiny, _CMP_GE_OQ);
+            a = _mm512_add_pd(a, _mm512_cvtps_pd(lo));
+            c = _mm512_add_pd(c, _mm512_cvtps_pd(hi));
+        }
+        bs[b] = _mm512_reduce_add_pd(_mm512_add_pd(a, c));
+    }
+    return ok != 0xffff;
+}
+
+#endif

@@ -1,0 +1,52 @@
+#!/bin/sh
+# Nothing saved is lost to a failed save: lab.fs.write and seq:save write
+# beside the old file and rename over it, so a write cut short (here by a
+# file-size limit, SIGXFSZ ignored so write() fails with EFBIG) returns
+# nil, err and leaves the earlier contents whole and loadable.
+. "$(dirname "$0")/check.sh"
+M=$SHARED/models/stories260K.gguf
+case "$M" in /*) ;; *) M=$(cd "$(dirname "$M")" && pwd)/$(basename "$M") ;; esac
+T=$(mktemp -d "${TMPDIR:-/tmp}/logitlab-fsr.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+W=$T/ws
+# check_match DESC REGEX TEXT: TEXT has a line matching REGEX (grep -E)
+check_match() { if printf '%s\n' "$3" | grep -Eq -- "$2"; then check_pass=$((check_pass+1)); else check_fail=$((check_fail+1)); echo "FAIL: $1"; printf '%s\n' "$3" | head -5; fi; }
+mkdir -p "$W"
+cat > "$T/first.lua" <<LUA
+local m = lab.model.open("$M")
+local s = m:seq("Once upon a time")
+local l = s:eval()
+assert(s:save("st"))
+assert(lab.fs.write("notes.txt", "kept\n"))
+print(string.format("%a", l:get(100)))
+LUA
+cat > "$T/second.lua" <<LUA
+local m = lab.model.open("$M")
+local s = m:seq(string.rep("Once upon a time there was a little girl named Lily. She liked to play outside. ", 4))
+s:eval()
+local ok, err = s:save("st")
+print("save " .. tostring(ok) .. " " .. tostring(err))
+ok, err = lab.fs.write("notes.txt", string.rep("x", 400000))
+print("write " .. tostring(ok) .. " " .. tostring(err))
+LUA
+cat > "$T/third.lua" <<LUA
+local m = lab.model.open("$M")
+local t = assert(m:load("st"))
+print(string.format("%a %d", t:eval():get(100), #t:tokens()))
+print(lab.fs.read("notes.txt"))
+local names = lab.fs.list("kv")
+print("kv " .. table.concat(names, ","))
+LUA
+first=$("$LOGITLAB" run -w "$W" "$T/first.lua" 2>&1)
+check "first save" test -f "$W/kv/st.kv"
+# 100 blocks (50-100 KiB by the shell's unit): more than the short state's
+# cells need (13 KB), less than the long one's (~250 KB) and the 400 KB note
+out=$( (trap '' XFSZ; ulimit -f 100; "$LOGITLAB" run -w "$W" "$T/second.lua") 2>&1)
+check_match "the bigger save fails with the reason" "save nil kv/st.*File too large" "$out"
+check_match "the big write fails with the reason" "write nil notes.txt: File too large" "$out"
+out=$("$LOGITLAB" run -w "$W" "$T/third.lua" 2>&1)
+check "the earlier state still loads, bit for bit" test "$(echo "$out" | head -1)" = "$first 5"
+check_match "the earlier note is whole" "^kept\$" "$(echo "$out" | sed -n 2p)"
+check_match "no leftovers in kv/" "^kv st.json,st.kv\$" "$(echo "$out" | tail -1)"
+check "no leftovers beside notes.txt" test "$(ls -A "$W" | grep -c '^\.notes')" = 0
+check_done

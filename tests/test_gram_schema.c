@@ -1,0 +1,244 @@
+/* test_gram_schema: the JSON Schema compiler (core/gram_schema*.c) against
+ * the Python jsonschema package's verdicts (tests/data/grammars/
+ * schema_cases.json, made by tests/schema_cases.py and committed): every text
+ * the compiled grammar accepts is valid, every valid text is accepted unless
+ * the case is marked strict (a documented narrowing), every invalid one is
+ * refused. Then random walks over the 32000-token Llama vocabulary, checked
+ * by the independent validator tests/schema_ref.h, and the refusals. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "gguf.h"
+#include "gmatch.h"
+#include "gram.h"
+#include "json.h"
+#include "schema_ref.h"
+#include "tok.h"
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    if (fread(s, 1, (size_t)n, f) != (size_t)n) { free(s); fclose(f); return NULL; }
+    s[n] = 0;
+    fclose(f);
+    return s;
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15ULL;
+static uint32_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (uint32_t)(rng >> 11); }
+
+static gram_schema_opts opts_of(const json *o) {
+    gram_schema_opts so = { 0 };
+    so.any_order = json_bool(json_get(o, "any_order"), false);
+    so.compact = json_bool(json_get(o, "compact"), false);
+    return so;
+}
+
+/* Whole texts through one matcher each (a one-piece vocabulary: only the
+ * automaton matters here). */
+static void test_reference_cases(void) {
+    char *text = slurp("tests/data/grammars/schema_cases.json");
+    CHECK(text != NULL, "read tests/data/grammars/schema_cases.json");
+    if (!text) return;
+    char err[300];
+    json_doc *d = json_parse(text, strlen(text), err, sizeof err);
+    CHECK(d != NULL, "schema_cases.json parses: %s", err);
+    if (!d) { free(text); return; }
+    const char *pieces[1] = { "x" };
+    size_t lens[1] = { 1 };
+    gmatch_vocab *v = gmatch_vocab_create_pieces(pieces, lens, 1, -1, -1);
+    for (const json *set = json_root(d)->child; set; set = set->next) {
+        const char *name = json_str(json_get(set, "name"), "?");
+        const json *st = json_get(set, "schema");
+        gram_schema_opts so = opts_of(json_get(set, "opts"));
+        gram *g;
+        if (gram_from_schema_opts(&g, st->str, st->len, &so, err, sizeof err)) { CHECK(0, "%s: %s", name, err); continue; }
+        gmatch_ctx *c = gmatch_ctx_create(g, v);
+        gram_unref(g);
+        int n = 0, bad = 0, valid = 0, strict = 0;
+        for (const json *cs = json_get(set, "cases")->child; cs; cs = cs->next, n++) {
+            const json *t = json_get(cs, "text");
+            bool want = json_bool(json_get(cs, "valid"), false), str = json_bool(json_get(cs, "strict"), false);
+            gmatch *m = gmatch_create(c);
+            bool got = gmatch_accept_bytes(m, t->str, t->len) == 0 && gmatch_complete(m);
+            gmatch_destroy(m);
+            valid += want;
+            strict += str;
+            if (got != (want && !str) && bad++ < 5)
+                CHECK(0, "%s: %s is %s (jsonschema: %s%s)", name, t->str, got ? "accepted" : "refused", want ? "valid" : "invalid",
+                      str ? ", refused on purpose" : "");
+        }
+        CHECK(bad == 0 && n > 0, "%s: %d texts (%d valid, %d of them refused on purpose) as jsonschema says, %d differ", name, n, valid, strict, bad);
+        gmatch_ctx_destroy(c);
+    }
+    gmatch_vocab_unref(v);
+    json_free(d);
+    free(text);
+}
+
+static gmatch_vocab *llama_vocab(tok **out) {
+    char p[512];
+    check_path(p, sizeof p, "models/ggml-vocab-llama-spm.gguf");
+    gguf *g;
+    char err[256];
+    if (gguf_open(&g, p, err, sizeof err)) return NULL;
+    tok *t = NULL;
+    int rc = tok_from_gguf(&t, g, err, sizeof err);
+    gguf_close(g);
+    if (rc) return NULL;
+    *out = t;
+    return gmatch_vocab_create(t);
+}
+
+/* One walk of random allowed tokens until EOS or the step limit. */
+static size_t walk(gmatch_ctx *c, int steps, char *buf, size_t cap, bool *ended) {
+    gmatch *m = gmatch_create(c);
+    gmatch_vocab *v = gmatch_ctx_vocab(c);
+    size_t n = 0;
+    *ended = false;
+    for (int s = 0; s < steps; s++) {
+        const uint64_t *mask = gmatch_mask(m);
+        int32_t cnt = gmatch_count(m);
+        if (!cnt) break;
+        /* half the steps pick among the allowed tokens that start by closing
+         * a string (a quote) or else an object or array, so free names and
+         * open objects end */
+        int32_t id = -1, n_q = 0, n_b = 0;
+        bool closing = rnd() & 1;
+        for (int32_t i = 0; closing && i < gmatch_vocab_n(v); i++)
+            if (mask[i >> 6] >> (i & 63) & 1) {
+                size_t l;
+                const char *p = gmatch_vocab_piece(v, i, &l);
+                n_q += l && *p == '"';
+                n_b += l && (*p == '}' || *p == ']');
+            }
+        int mode = !closing ? 0 : n_q ? 1 : n_b ? 2 : 0;
+        int32_t k = (int32_t)(rnd() % (uint32_t)(mode == 1 ? n_q : mode == 2 ? n_b : cnt));
+        for (int32_t i = 0; i < gmatch_vocab_n(v); i++)
+            if (mask[i >> 6] >> (i & 63) & 1) {
+                if (mode) {
+                    size_t l;
+                    const char *p = gmatch_vocab_piece(v, i, &l);
+                    if (!l || (mode == 1 ? *p != '"' : *p != '}' && *p != ']')) continue;
+                }
+                if (k-- == 0) { id = i; break; }
+            }
+        if (gmatch_accept(m, id) != 0) break;
+        if (gmatch_finished(m)) { *ended = true; break; }
+        size_t l;
+        const char *p = gmatch_vocab_piece(v, id, &l);
+        if (n + l >= cap) break;
+        memcpy(buf + n, p, l);
+        n += l;
+    }
+    gmatch_destroy(m);
+    buf[n] = 0;
+    return n;
+}
+
+/* n_walks walks of schema_text; every ended one must validate. Returns how
+ * many ended texts satisfied seen(text) (a property the caller wants to
+ * have been exercised). */
+static int walks(gmatch_vocab *v, const char *schema_text, const char *name, int n_walks, const gram_schema_opts *o,
+                 bool (*seen)(const char *)) {
+    gram *g;
+    char err[300];
+    int rc = gram_from_schema_opts(&g, schema_text, strlen(schema_text), o, err, sizeof err);
+    CHECK(rc == 0, "%s: %s", name, err);
+    if (rc) return 0;
+    json_doc *sd = json_parse(schema_text, strlen(schema_text), err, sizeof err);
+    gmatch_ctx *c = gmatch_ctx_create(g, v);
+    gram_unref(g);
+    int ended = 0, bad = 0, hits = 0;
+    char buf[8192];
+    for (int w = 0; w < n_walks; w++) {
+        bool e;
+        size_t n = walk(c, 300, buf, sizeof buf, &e);
+        if (getenv("GRAM_SHOW") && !e && w < 3) printf("%s (cut): %s\n", name, buf);
+        if (!e) continue;
+        ended++;
+        if (getenv("GRAM_SHOW") && w < 8) printf("%s: %s\n", name, buf);
+        json_doc *d = json_parse(buf, n, err, sizeof err);
+        const char *why = d ? sr_validate(json_root(d), json_root(sd)) : err;
+        if (why && bad++ < 3) CHECK(0, "%s: walk %d gave '%s': %s", name, w, buf, why);
+        if (!why && seen && seen(buf)) hits++;
+        json_free(d);
+    }
+    CHECK(bad == 0 && ended > n_walks / 4, "%s: %d walks, %d ended, %d invalid", name, n_walks, ended, bad);
+    gmatch_ctx_destroy(c);
+    json_free(sd);
+    return hits;
+}
+
+/* A member other than a, ab, é was written (the extras were exercised). */
+static bool has_extra(const char *t) {
+    json_doc *d = json_parse(t, strlen(t), NULL, 0);
+    bool any = false;
+    for (const json *m = d ? json_root(d)->child : NULL; m; m = m->next)
+        any |= strcmp(m->key, "a") && strcmp(m->key, "ab") && strcmp(m->key, "\xc3\xa9") && strcmp(m->key, "p") && strcmp(m->key, "q");
+    json_free(d);
+    return any;
+}
+
+static void test_walks(void) {
+    tok *t = NULL;
+    gmatch_vocab *v = llama_vocab(&t);
+    CHECK(v != NULL, "the Llama vocabulary loads");
+    if (!v) return;
+    /* (required members are rare in random walks: the reference cases test them) */
+    const char *ex =
+        "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},\"ab\":{\"type\":\"string\",\"maxLength\":3},"
+        "\"\xc3\xa9\":{\"type\":\"boolean\"}},"
+        "\"additionalProperties\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":9}}";
+    gram_schema_opts compact = { .compact = true }, anyo = { .compact = true, .any_order = true };
+    int h = walks(v, ex, "extras beside properties", 80, &compact, has_extra);
+    CHECK(h > 5, "extras beside properties: %d valid texts with an extra member", h);
+    const char *ao = "{\"type\":\"object\",\"properties\":{\"p\":{\"type\":\"integer\"},\"q\":{\"type\":\"boolean\"}},"
+                     "\"additionalProperties\":{\"type\":\"string\",\"maxLength\":4}}";
+    h = walks(v, ao, "extras, any order", 80, &anyo, has_extra);
+    CHECK(h > 5, "extras, any order: %d valid texts with an extra member", h);
+    const char *nested = "{\"type\":\"array\",\"maxItems\":3,\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"}},"
+                         "\"additionalProperties\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"null\"}},"
+                         "\"additionalProperties\":{\"type\":\"boolean\"}}}}";
+    walks(v, nested, "nested extras", 60, NULL, NULL);
+    const char *pn = "{\"type\":\"object\",\"propertyNames\":{\"pattern\":\"^[a-z]{1,4}$\"},\"additionalProperties\":{\"type\":\"integer\"}}";
+    walks(v, pn, "propertyNames pattern", 60, &compact, NULL);
+    gmatch_vocab_unref(v);
+    tok_destroy(t);
+}
+
+static void test_refusals(void) {
+    static const struct { const char *schema, *want; } rf[] = {
+        { "{\"type\":\"string\",\"pattern\":\"^a+$\",\"maxLength\":3}", "schema at /: pattern with minLength/maxLength" },
+        { "{\"type\":\"object\",\"properties\":{\"a\":{}},\"propertyNames\":{\"maxLength\":3}}",
+          "schema at /propertyNames: propertyNames is supported only for objects without properties" },
+        { "{\"type\":\"object\",\"propertyNames\":{\"format\":\"email\"}}", "schema at /propertyNames: 'format' in propertyNames is not supported" },
+        { "{\"type\":\"object\",\"propertyNames\":{\"type\":\"integer\"}}", "schema at /propertyNames: propertyNames: type must be \"string\"" },
+        { "{\"propertyNames\":{\"maxLength\":3}}", "schema at /propertyNames: 'propertyNames' cannot be enforced" },
+        { "{\"type\":\"object\",\"properties\":{\"a\":{}},\"additionalProperties\":3}",
+          "schema at /additionalProperties: additionalProperties must be a schema" },
+        { "{\"type\":\"object\",\"properties\":{\"a\":{}},\"additionalProperties\":{\"type\":\"strin\"}}",
+          "schema at /additionalProperties/type: unknown type 'strin'" },
+        { "{\"type\":\"object\",\"patternProperties\":{\"^x\":{}}}", "schema at /patternProperties: 'patternProperties' cannot be enforced" },
+    };
+    for (size_t i = 0; i < sizeof rf / sizeof *rf; i++) {
+        gram *g = NULL;
+        char err[400] = "";
+        int rc = gram_from_schema(&g, rf[i].schema, strlen(rf[i].schema), err, sizeof err);
+        CHECK(rc != 0 && strstr(err, rf[i].want), "refused %zu: %s", i, err);
+        if (!rc) gram_unref(g);
+    }
+}
+
+int main(void) {
+    test_refusals();
+    test_reference_cases();
+    test_walks();
+    return check_done();
+}
