@@ -217,22 +217,29 @@ char *cli_read_file(const char *path, size_t *len, char *err, size_t errlen) {
     FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return NULL; }
     struct stat st;         /* a folder opens and then fails to read: say what it is */
-    if (!is_stdin && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fclose(f);
-        snprintf(err, errlen, "%s: a folder, not a file", path);
+    bool regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+    if (!is_stdin && !regular && (S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+        fclose(f);          /* a device such as /dev/zero would be read without end */
+        snprintf(err, errlen, "%s: %s", path, S_ISDIR(st.st_mode) ? "a folder, not a file" : "a device, not a file");
         return NULL;
     }
+    /* a pipe (or stdin that is not a file) has no size to check first: it is
+     * read up to CLI_MAX_TEXT, so that `< /dev/zero` or an endless producer
+     * ends with an error, not with all the memory */
     size_t cap = 4096, n = 0;
     char *b = malloc(cap);
+    bool too_big = false;
     while (b) {
         n += fread(b + n, 1, cap - n - 1, f);
         if (n < cap - 1) break;
+        if (!regular && cap > CLI_MAX_TEXT) { too_big = true; break; }
         char *nb = realloc(b, cap * 2);
         if (!nb) { free(b); b = NULL; break; }
         b = nb;
         cap *= 2;
     }
-    const char *why = !b ? "out of memory" : ferror(f) ? strerror(errno) : NULL;
+    const char *why = !b ? "out of memory" : too_big ? "more than 1 GiB: too large to read whole"
+                                           : ferror(f) ? strerror(errno) : NULL;
     if (!is_stdin) fclose(f);
     if (why) {
         free(b);

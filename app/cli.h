@@ -80,7 +80,10 @@ void cli_put_json_str(FILE *f, const char *s, size_t n);
 void cli_put_json_num(FILE *f, double v, int digits);
 
 /* Reads a whole file ("-" = stdin) into a new NUL-terminated buffer the
- * caller frees. NULL on failure with err set. */
+ * caller frees; a folder or a device (/dev/zero) is refused before a byte is
+ * read, a pipe is read up to CLI_MAX_TEXT bytes. NULL on failure with err
+ * set ("PATH: what is wrong"). */
+#define CLI_MAX_TEXT ((size_t)1 << 30)
 char *cli_read_file(const char *path, size_t *len, char *err, size_t errlen);
 
 /* "1.13 MiB" style size into buf; returns buf. */

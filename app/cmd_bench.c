@@ -14,6 +14,7 @@
  */
 #include "cmd_bench.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,9 +143,11 @@ static double median(double *t, long n) {
  * each decode step's seconds (nsteps 0 for a prompt). The headline figure is
  * the median repetition; the JSON adds min/mean/max over the repetitions and,
  * for decode, the median and min over every timed step of every repetition
- * (a step hit by a preemption is an outlier there, not a shift of the mean). */
-static void print_result(const report *rp, const char *test, double tokens, double *secs, int reps,
-                         double *steps, long nsteps, int nseq) {
+ * (a step hit by a preemption is an outlier there, not a shift of the mean).
+ * CLI_OK, or the failed write said with its reason (the stream drops what it
+ * could not write, so main.c's last check could no longer tell why). */
+static int print_result(const report *rp, const char *test, double tokens, double *secs, int reps,
+                        double *steps, long nsteps, int nseq) {
     double mean = 0;
     for (int i = 0; i < reps; i++) mean += secs[i] / reps;
     double med = median(secs, reps);
@@ -168,7 +171,9 @@ static void print_result(const report *rp, const char *test, double tokens, doub
     } else {
         printf("%-12s %12.2f %12.3f %12.3f %12.3f\n", test, tps, ms, k * secs[0], k * secs[reps - 1]);
     }
-    fflush(stdout);
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return CLI_OK;
+    return cli_fail("bench", "cannot write the output (standard output): %s", strerror(errno ? errno : EIO));
 }
 
 /* Runs one test reps times. kind 'p': prompt of n; 't': n steps of nseq. */
@@ -185,9 +190,9 @@ static int run_test(bench *b, const report *rp, char kind, int32_t n, int32_t ns
     if (kind == 'p') snprintf(name, sizeof name, "pp%d", n);
     else if (nseq == 1) snprintf(name, sizeof name, "tg%d", n);
     else snprintf(name, sizeof name, "tg%dx%d", n, nseq);
-    print_result(rp, name, (double)n * (kind == 'p' ? 1 : nseq), t, reps, steps, nsteps, nseq);
+    int rc = print_result(rp, name, (double)n * (kind == 'p' ? 1 : nseq), t, reps, steps, nsteps, nseq);
     free(steps);
-    return CLI_OK;
+    return rc;
 }
 
 typedef struct bench_opts {

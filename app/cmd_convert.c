@@ -156,7 +156,8 @@ int cmd_convert_write(const char *path, const char *out, const char *tok_path, b
         uint64_t ne[2] = { (uint64_t)t[i].cols, (uint64_t)t[i].rows };
         rc = ggufw_add_tensor(w, t[i].name, (uint32_t)t[i].type, t[i].rows > 1 ? 2 : 1, ne);
     }
-    char werr[512] = "cannot build the GGUF header (out of memory)";
+    char werr[4200];        /* the writer's errors name the file (ggufw.c) */
+    snprintf(werr, sizeof werr, "%s: cannot build the GGUF header (out of memory)", out);
     if (!rc) rc = ggufw_begin(w, out, werr, sizeof werr);
     uint64_t bytes = 0;
     bool tty = progress == CONVERT_LIVE && isatty(STDERR_FILENO);
@@ -175,7 +176,7 @@ int cmd_convert_write(const char *path, const char *out, const char *tok_path, b
     }
     if (tty) live(n, n, NULL);
     if (!rc) rc = ggufw_end(w, werr, sizeof werr);
-    if (rc) snprintf(err, errlen, "%s: %s", out, werr);
+    if (rc) snprintf(err, errlen, "%s", werr);
     else if (progress == CONVERT_JSON) {
         printf("{\"type\":\"done\",\"input\":");
         cli_put_json_str(stdout, path, strlen(path));

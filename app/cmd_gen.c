@@ -189,8 +189,17 @@ typedef struct gen {
     int32_t *top;          /* (probs) */
     int32_t nv, seq, pos;
     bool json;
+    int werr;              /* errno of the first failed write to stdout, 0 while none failed */
     tok_stream ts;
 } gen;
+
+/* Pushes what was written to stdout out now; remembers the first failure's
+ * errno, which the final fflush in main.c could no longer tell (the stream
+ * drops what it could not write). */
+static void flush_out(gen *g) {
+    errno = 0;
+    if ((fflush(stdout) != 0 || ferror(stdout)) && !g->werr) g->werr = errno ? errno : EIO;
+}
 
 static void put_bytes(const char *p, int32_t n) {
     putchar('[');
@@ -230,7 +239,7 @@ static void emit_json(gen *g, const float *row, int32_t id, int32_t k) {
         putchar('}');
     }
     printf("]}\n");
-    fflush(stdout);
+    flush_out(g);
 }
 
 /* Text mode with --probs: the alternatives on stderr, one line per token. */
@@ -251,7 +260,10 @@ static void emit_probs(gen *g, const float *row, int32_t id, int32_t k) {
 static void emit_text(gen *g, int32_t id) {
     char out[600];
     int32_t n = tok_stream_push(&g->ts, id, out, (int32_t)sizeof out);
-    if (n > 0) { fwrite(out, 1, (size_t)(n < 600 ? n : 600), stdout); fflush(stdout); }
+    if (n > 0) {
+        fwrite(out, 1, (size_t)(n < 600 ? n : 600), stdout);
+        flush_out(g);
+    }
 }
 
 /* Evaluates ids[0..n) at the end of the sequence, keeping the last row. */
@@ -311,6 +323,9 @@ static int generate(gen *g, const opts_t *o, const int32_t *prompt, int32_t np, 
             if (o->probs) emit_probs(g, row, id, (int32_t)o->probs);
             emit_text(g, id);
         }
+        if (g->werr)    /* nobody reads the rest: stop now, and say why */
+            return cli_fail(CMD, "cannot write the output (standard output) after %ld token%s: %s", i + 1,
+                            i ? "s" : "", strerror(g->werr));
         if (!ignore_eos && (id == eos || (eot >= 0 && id == eot))) { stop = "eos"; i++; break; }
         if (o->n >= 0 && i + 1 >= o->n) { i++; break; }    /* the last token needs no evaluation */
         int rc = feed(g, &id, 1, err, sizeof err);
@@ -339,6 +354,8 @@ static int generate(gen *g, const opts_t *o, const int32_t *prompt, int32_t np, 
         if (n > 0) fwrite(out, 1, (size_t)n, stdout);
         if (isatty(fileno(stdout))) putchar('\n');
     }
+    flush_out(g);
+    if (g->werr) return cli_fail(CMD, "cannot write the output (standard output): %s", strerror(g->werr));
     return CLI_OK;
 }
 

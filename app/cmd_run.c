@@ -124,11 +124,13 @@ int cmd_run(int argc, char **argv) {
     if ((rc = cmd_run_host(CMD, &a, &h)) != CLI_OK) return rc;
     static char err[65536];
     rc = lhost_run_file(h, argv[si], argc - si - 1, argv + si + 1, true, err, sizeof err);
+    int out_errno = lhost_out_errno(h);
     lhost_destroy(h);
     if (rc != LHOST_OK) {
         fflush(stdout);
         fprintf(stderr, "logitlab run: %s\n", err);
         return CLI_FAIL;
     }
+    if (out_errno) return cli_fail(CMD, "cannot write the output (standard output): %s", strerror(out_errno));
     return CLI_OK;
 }

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#define GRAM_MAX_FILE ((size_t)64 << 20)   /* a grammar or schema read from a pipe: at most 64 MiB */
 
 /* ---- GBNF writing helpers ------------------------------------------------------ */
 
@@ -83,9 +86,24 @@ static char *read_file(const char *path, size_t *len, const char **why) {
     *why = "out of memory";
     FILE *f = fopen(path, "rb");
     if (!f) { *why = strerror(errno); return NULL; }
+    /* a device (/dev/zero) would be read without end: refused; a pipe is
+     * read up to GRAM_MAX_FILE bytes (a grammar or a schema is text) */
+    struct stat st;
+    bool regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+    if (!regular && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+        fclose(f);
+        *why = "a device, not a file";
+        return NULL;
+    }
     char *s = NULL;
     size_t n = 0, cap = 0;
     for (;;) {
+        if (!regular && n > GRAM_MAX_FILE) {
+            free(s);
+            fclose(f);
+            *why = "more than 64 MiB: too large for a grammar or a schema";
+            return NULL;
+        }
         if (n + 4096 + 1 > cap) {
             cap = cap ? 2 * cap : 8192;
             char *t = realloc(s, cap);

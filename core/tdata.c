@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#define TDATA_MAX_PIPE ((size_t)4 << 30)   /* data read from a pipe: at most 4 GiB */
+
 #include "chat.h"
 #include "json.h"
 #include "sha256.h"
@@ -175,9 +177,14 @@ static int slurp(const char *path, char **out, size_t *len, char *err, size_t er
     FILE *f = fopen(path, "rb");
     if (!f) return fail(err, errlen, TDATA_EIO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;         /* a folder opens, then fails to read ("read error") */
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    bool regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+    if (!regular && S_ISDIR(st.st_mode)) {
         fclose(f);
         return fail(err, errlen, TDATA_EIO, "%s: a folder, not a file (give its files: DIR/*.txt)", path);
+    }
+    if (!regular && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {   /* /dev/zero: read without end */
+        fclose(f);
+        return fail(err, errlen, TDATA_EIO, "%s: a device, not a file", path);
     }
     size_t cap = 1 << 16, n = 0;
     char *b = malloc(cap);
@@ -185,6 +192,11 @@ static int slurp(const char *path, char **out, size_t *len, char *err, size_t er
         if (!b) { fclose(f); return fail(err, errlen, TDATA_ENOMEM, "%s: out of memory", path); }
         n += fread(b + n, 1, cap - n, f);
         if (n < cap) break;
+        if (!regular && cap > TDATA_MAX_PIPE) {     /* a pipe has no size to check first */
+            free(b);
+            fclose(f);
+            return fail(err, errlen, TDATA_EIO, "%s: more than 4 GiB from a pipe: too large to read whole", path);
+        }
         char *nb = realloc(b, cap *= 2);
         if (!nb) free(b);
         b = nb;

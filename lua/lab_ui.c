@@ -11,6 +11,7 @@
  * of them is the plugin's error: traceback on the console, plugin off.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,11 +154,19 @@ static int l_status_add(lua_State *L) {
     return add(L, LHOOK_STATUS, name, NULL);
 }
 
+/* A hook id argument as the int the host's hooks are numbered by, or 0 (no
+ * hook has it) for one outside (0, INT_MAX]: an id 2^32 + N must not wrap
+ * onto hook N. */
+static int hook_id(lua_State *L, int arg) {
+    lua_Integer id = luaL_checkinteger(L, arg);
+    return id > 0 && id <= INT_MAX ? (int)id : 0;
+}
+
 /* lab.ui.del(id) -> true if this state's hook was removed */
 static int l_del(lua_State *L) {
-    lua_Integer id = luaL_checkinteger(L, 1);
+    int id = hook_id(L, 1);
     lhost *h = lhost_of(L);
-    lhook *k = id > 0 && id <= 0x7fffffff ? find(h, (int)id) : NULL;
+    lhook *k = id ? find(h, id) : NULL;
     if (!k || k->st != lhost_state(L)) {
         lua_pushboolean(L, 0);
         return 1;
@@ -494,14 +503,19 @@ static int l_press(lua_State *L) {
     return lab_fail(L, "no binding for key '%s'", key);
 }
 
+#define PANE_MAX_SIDE 10000     /* columns or rows a pane may be drawn at (a terminal has far fewer) */
+
 /* lab.ui.pane_draw(id, w, h) -> {lines}, {styles} | nil, err */
 static int l_pane_draw(lua_State *L) {
-    lua_Integer id = luaL_checkinteger(L, 1);
-    int w = (int)luaL_optinteger(L, 2, 80), hh = (int)luaL_optinteger(L, 3, 24);
+    int id = hook_id(L, 1);
+    lua_Integer w = luaL_optinteger(L, 2, 80), hh = luaL_optinteger(L, 3, 24);
+    luaL_argcheck(L, w >= 1 && w <= PANE_MAX_SIDE, 2, "the width must be in [1, 10000] columns");
+    luaL_argcheck(L, hh >= 1 && hh <= PANE_MAX_SIDE, 3, "the height must be in [1, 10000] rows");
     const lhost_line *lines;
     int n;
     char err[4096];
-    int rc = lhost_pane_draw(lhost_of(L), (int)id, w, hh, &lines, &n, err, sizeof err);
+    if (!id) return lab_fail(L, "no such pane hook: %s", luaL_tolstring(L, 1, NULL));
+    int rc = lhost_pane_draw(lhost_of(L), id, (int)w, (int)hh, &lines, &n, err, sizeof err);
     if (rc < 0) return lab_fail(L, "%s", err);
     lua_createtable(L, n, 0);
     for (int i = 0; i < n; i++) {
@@ -518,10 +532,11 @@ static int l_pane_draw(lua_State *L) {
 
 /* lab.ui.pane_key(id, key) -> flags (0 ignored, 1 handled, 3 handled + redraw) | nil, err */
 static int l_pane_key(lua_State *L) {
-    lua_Integer id = luaL_checkinteger(L, 1);
+    int id = hook_id(L, 1);
     const char *key = luaL_checkstring(L, 2);
     char err[4096];
-    int rc = lhost_pane_key(lhost_of(L), (int)id, key, err, sizeof err);
+    if (!id) return lab_fail(L, "no such pane hook: %s", luaL_tolstring(L, 1, NULL));
+    int rc = lhost_pane_key(lhost_of(L), id, key, err, sizeof err);
     if (rc < 0) return lab_fail(L, "%s", err);
     lua_pushinteger(L, rc);
     return 1;
@@ -529,10 +544,10 @@ static int l_pane_key(lua_State *L) {
 
 /* lab.ui.status_get(id) -> text | nil, err */
 static int l_status_get(lua_State *L) {
-    lua_Integer id = luaL_checkinteger(L, 1);
+    int id = hook_id(L, 1);
     char buf[1024];
-    int rc = lhost_status_get(lhost_of(L), (int)id, buf, sizeof buf);
-    if (rc < 0) return lab_fail(L, "status item %d failed", (int)id);
+    int rc = id ? lhost_status_get(lhost_of(L), id, buf, sizeof buf) : -1;
+    if (rc < 0) return lab_fail(L, "status item %s failed", luaL_tolstring(L, 1, NULL));
     lua_pushstring(L, buf);
     return 1;
 }

@@ -367,9 +367,12 @@ void lhost_print(lhost *h, const char *s, size_t n, bool is_error) {
     lab_progress_hide(h);               /* a live progress line stays below the output */
     fwrite(s, 1, n, f);
     if (n == 0 || s[n - 1] != '\n') fputc('\n', f);
-    fflush(f);
+    errno = 0;
+    if ((fflush(f) != 0 || ferror(f)) && f == stdout && !h->out_errno) h->out_errno = errno ? errno : EIO;
     lab_progress_show(h);
 }
+
+int lhost_out_errno(const lhost *h) { return h->out_errno; }
 
 typedef struct errfmt {
     lstate *st;

@@ -159,6 +159,11 @@ int lhost_create(lhost **out, const lhost_opts *o, char *err, size_t errlen);
 /* Cancels every task and timer, waits for the worker, frees every state. */
 void lhost_destroy(lhost *h);
 
+/* errno of the first write to stdout that failed (Lua's print without a UI),
+ * 0 if none did: `logitlab run` reports it, as the stream itself no longer
+ * can (it drops what it could not write). */
+int lhost_out_errno(const lhost *h);
+
 /* ---- scripts and the REPL ------------------------------------------------ */
 
 /* Runs a Lua file in the scripts state as a task, with `arg` = {[0]=path,

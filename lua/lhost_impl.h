@@ -284,6 +284,7 @@ struct lhost {
     char *workspace;        /* realpath, or NULL */
     lhost_ui ui;
     bool has_ui;
+    int out_errno;          /* errno of the first failed write to stdout (lhost_print), 0 while none failed */
     char *prog_line;        /* the progress line on the terminal (lab_progress.c), or NULL */
     lstate *prog_owner;     /* the state that drew it */
     lstate *states;

@@ -159,15 +159,23 @@ function priv.Model:load(name)
   local path = kv_path("load", name)
   local text, err = lab.fs.read(path)
   if not text then return nil, err end
-  local okj, d = pcall(lab.json.decode, text)
-  if okj and type(d) == "table" and type(d.format) == "string" and d.format:match("^logitlab%-kv/")
+  local okj, d, jerr = pcall(lab.json.decode, text)
+  if not okj or d == nil then       -- what is wrong and where (the decoder's line and column)
+    return nil, string_format("%s: not a saved sequence: %s", path, tostring(okj and jerr or d))
+  end
+  if type(d) == "table" and type(d.format) == "string" and d.format:match("^logitlab%-kv/")
     and d.format ~= KV_FORMAT and d.format ~= KV_FORMAT2 and d.format ~= KV_FORMAT1 then
     return nil, string_format("%s: format %s is not one this logitlab reads (%s, %s, %s): saved by a newer version?",
       path, d.format, KV_FORMAT, KV_FORMAT2, KV_FORMAT1)
   end
-  if not okj or type(d) ~= "table" or (d.format ~= KV_FORMAT and d.format ~= KV_FORMAT2 and d.format ~= KV_FORMAT1)
-    or type(d.tokens) ~= "table" or math_type(d.n_eval) ~= "integer" then
-    return nil, path .. ": not a saved sequence (" .. KV_FORMAT .. ")"
+  if type(d) ~= "table" or (d.format ~= KV_FORMAT and d.format ~= KV_FORMAT2 and d.format ~= KV_FORMAT1) then
+    return nil, string_format("%s: not a saved sequence (a JSON object with \"format\": \"%s\" expected)", path, KV_FORMAT)
+  end
+  if type(d.tokens) ~= "table" then
+    return nil, string_format("%s: tokens must be an array of token ids, got %s", path, lab.json.encode(d.tokens))
+  end
+  if math_type(d.n_eval) ~= "integer" then
+    return nil, string_format("%s: n_eval must be a whole number of tokens, got %s", path, lab.json.encode(d.n_eval))
   end
   local sha
   sha, err = self:sha256()

@@ -11,6 +11,7 @@
 local B = assert(lab.require("bestofn"))
 local BV = assert(lab.require("bestofnview"))
 local E = B.E
+local F = assert(lab.require("workflow"))   -- F.open_model: models found as agents.lua and architect.lua find them
 local fmt, concat = string.format, table.concat
 
 local SPEC = {
@@ -52,10 +53,12 @@ local SPEC = {
 
 local M = {}
 
--- M.open_model(flag, name) -> model: a model named on the command line, or
+-- M.open_model(flag, name) -> model: a model named on the command line,
+-- looked up in the workspace first (NAME, then models/NAME), then as -m
+-- NAME finds it (F.open_model, as agents.lua and architect.lua do), or
 -- one clear line naming the option ("-m nosuch.gguf: no model file ...").
 function M.open_model(flag, name)
-  local m, err = E.long(lab.model.open, name)
+  local m, err = E.long(F.open_model, name)
   if not m then error(fmt("%s %s: %s", flag, tostring(name), tostring(err)), 0) end
   return m
 end
@@ -82,8 +85,9 @@ function M.scorer(model, prompt, o, cache, name)
   if s == "cdr" then
     if not o.weak then error("--scorer cdr needs --weak MODEL (and --strong, default the model)", 0) end
     if not cache.ens then
-      local ens, err = E.open({ { name = "strong", path = o.strong or o.model, format = "auto" },
-                                { name = "weak", path = o.weak, format = "auto" } }, { any_vocab = true })
+      local strong = o.strong or o.model
+      local ens, err = E.open({ { name = "strong", path = F.model_path(strong) or strong, format = "auto" },
+                                { name = "weak", path = F.model_path(o.weak) or o.weak, format = "auto" } }, { any_vocab = true })
       if not ens then error(err, 0) end
       cache.ens = ens
     end

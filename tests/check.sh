@@ -16,4 +16,11 @@ check_run() {
   if [ "$got" -eq "$want" ] && grep -q -- "$pat" "$T/out"; then check_pass=$((check_pass+1))
   else check_fail=$((check_fail+1)); echo "FAIL: $d (exit $got, want $want)"; head -8 "$T/out"; fi
 }
+# symbolize FILE: the frames of a crash report in FILE (app/main.c's handler:
+# "logitlab(+0x1d2f3)") as "at function file:line", with $LOGITLAB's symbols
+# (a test that saw a crash shows where it was; nothing without addr2line).
+symbolize() {
+  command -v addr2line >/dev/null 2>&1 || return 0
+  sed -n 's/^[^(]*logitlab(+\(0x[0-9a-f]*\)).*/\1/p' "$1" | addr2line -f -p -e "$LOGITLAB" 2>/dev/null | sed 's/^/  at /'
+}
 check_done() { echo "# passed $check_pass failed $check_fail"; [ "$check_fail" -eq 0 ]; }

@@ -39,6 +39,13 @@ if command -v script >/dev/null 2>&1; then
 fi
 check_not "convert refuses text" "$LOGITLAB" convert "$R/README.md" "$T/x.gguf"
 check_not "convert into a missing folder fails" "$LOGITLAB" convert "$M/stories260K.bin" "$T/no/such/dir/x.gguf"
+# a write error: one line naming the output once, with the reason
+check_same "convert into a missing folder: the output and the reason, once" \
+  "$("$LOGITLAB" convert "$M/stories260K.bin" "$T/no/such/dir/x.gguf" 2>&1)" "logitlab convert: $T/no/such/dir/x.gguf: No such file or directory"
+if [ -c /dev/full ] && [ -w /dev/full ]; then
+  check_same "convert to /dev/full: the output and the reason, once" \
+    "$("$LOGITLAB" convert "$M/stories260K.bin" /dev/full 2>&1)" "logitlab convert: /dev/full: write: No space left on device"
+fi
 
 # same --json stream (ids, logprobs, top alternatives) from the GGUF and the checkpoint
 same_gen() {

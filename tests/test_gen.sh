@@ -102,10 +102,15 @@ check_rc "missing model" 1 "no model file" $LOGITLAB gen -m /nonexistent/model.g
 # issue 13, item 11: a full standard output is a failure, whatever the command
 if [ -w /dev/full ]; then
   printf 'print("x")\n' > "${TMPDIR:-/tmp}/logitlab-full.$$.lua"
-  check_rc "gen > /dev/full fails" 1 "cannot write the output" sh -c "$GEN -p 'Once' -n 8 > /dev/full"
-  check_rc "gen --json > /dev/full fails" 1 "cannot write the output" sh -c "$GEN --json -p 'Once' -n 8 > /dev/full"
-  check_rc "bench > /dev/full fails" 1 "cannot write the output" sh -c "$LOGITLAB bench -m $M -t 1 -p 8 -n 4 -r 1 > /dev/full"
-  check_rc "run > /dev/full fails" 1 "cannot write the output" sh -c "$LOGITLAB run ${TMPDIR:-/tmp}/logitlab-full.$$.lua > /dev/full"
+  # each says why, once, naming the output (the stream keeps no errno: the
+  # streaming commands note it at the write that failed, and stop there)
+  full="cannot write the output (standard output).*: No space left on device$"
+  check_rc "gen > /dev/full fails" 1 "^logitlab gen: cannot write the output (standard output) after 1 token: No space left on device$" sh -c "$GEN -p 'Once' -n 8 > /dev/full"
+  check "gen > /dev/full: one line on stderr" test "$(wc -l < "$T/err")" -eq 1
+  check_rc "gen --json > /dev/full fails" 1 "^logitlab gen: $full" sh -c "$GEN --json -p 'Once' -n 8 > /dev/full"
+  check_rc "bench > /dev/full fails" 1 "^logitlab bench: $full" sh -c "$LOGITLAB bench -m $M -t 1 -p 8 -n 4 -r 1 > /dev/full"
+  check_rc "run > /dev/full fails" 1 "^logitlab run: $full" sh -c "$LOGITLAB run ${TMPDIR:-/tmp}/logitlab-full.$$.lua > /dev/full"
+  check "run > /dev/full: one line on stderr" test "$(wc -l < "$T/err")" -eq 1
   rm -f "${TMPDIR:-/tmp}/logitlab-full.$$.lua"
 fi
 

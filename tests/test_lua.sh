@@ -37,7 +37,8 @@ rc=$?
 grep -v '^# passed' "$T/lua.out" | grep 'FAIL' | head -40
 line=$(grep '^# passed' "$T/lua.out" | tail -1)
 if [ -z "$line" ]; then
-  echo "FAIL: the Lua runner printed no summary (exit $rc)"; tail -20 "$T/lua.err"; lua_p=0; lua_f=1
+  echo "FAIL: the Lua runner printed no summary (exit $rc)"; grep '^# run ' "$T/lua.out" | tail -1
+  tail -30 "$T/lua.err"; symbolize "$T/lua.err"; lua_p=0; lua_f=1
 else
   lua_p=$(echo "$line" | awk '{print $3}'); lua_f=$(echo "$line" | awk '{print $5}')
   if [ "$rc" -ne 0 ] && [ "$lua_f" -eq 0 ]; then echo "FAIL: the runner exited $rc"; tail -20 "$T/lua.err"; lua_f=1; fi

@@ -177,6 +177,15 @@ for a in "-m nosuch.gguf -p Once" "-m nosuch.gguf --task numpath" "-m $M -p Once
     $LOGITLAB run $R/plugins/bestofn.lua $a --no-record
   check_same "bestofn $a: one line, no traceback" "$(wc -l <"$T/out" | tr -d ' ')" "1"
 done
+# models kept in a workspace are found from any folder, as agents.md's members are
+mkdir -p "$T/wsm/models" && cp "$M" "$T/wsm/models/mine.gguf" && cp "$M" "$T/wsm/top.gguf"
+BM="$LOGITLAB run -w $T/wsm $R/plugins/bestofn.lua -p Once --n 2 --max-tokens 4 --no-record"
+check_run "bestofn -m NAME: the workspace's models/NAME" 0 "adaptive: winner #" $BM -m mine.gguf
+check_run "bestofn -m NAME: the workspace's NAME" 0 "adaptive: winner #" $BM -m top.gguf
+check_run "bestofn --weak NAME (cdr): from the workspace" 0 "adaptive: winner #" $BM -m mine.gguf --scorer cdr --weak top.gguf
+check_run "bestofn --guard-model NAME: from the workspace" 0 "adaptive: winner #" $BM -m mine.gguf --scorer guard --guard-model top.gguf
+check_run "bestofn -m NAME found nowhere: the workspace's places too" 1 \
+  "^logitlab run: -m nosuch.gguf: no model file .*; nor in the workspace (nosuch.gguf, models/nosuch.gguf)$" $BM -m nosuch.gguf
 # the evaluation mode: a task file (a verifier per line) and a task of the library
 mkdir -p "$T/wse"
 cat >"$T/wse/t.jsonl" <<'JSONL'

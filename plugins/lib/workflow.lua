@@ -154,6 +154,25 @@ local function check_budget(b, where, label)
 end
 F.check_budget = check_budget
 
+-- F.model_path(name) -> path, rel | nil, nil, looked, no_ws: the file the
+-- workspace keeps as model NAME (NAME, then models/NAME, as lab.fs sees
+-- them) and which of the two it was; else nil, with the places looked at
+-- and whether there is no workspace. (For what opens a path itself, such
+-- as lib/ensemble.lua's members.)
+function F.model_path(name)
+  local looked = {}
+  if type(name) ~= "string" or name == "" then return nil, nil, looked, false end
+  for _, rel in ipairs(name:find("/", 1, true) and { name } or { name, "models/" .. name }) do
+    local p, why = lab.fs.path(rel)
+    if p then return p, rel end
+    if tostring(why):find("no workspace", 1, true) then return nil, nil, looked, true end
+    if not tostring(why):find("may not", 1, true) and not tostring(why):find("relative to the workspace", 1, true) then
+      looked[#looked + 1] = rel
+    end
+  end
+  return nil, nil, looked, false
+end
+
 -- F.open_model(name [, opts]) -> Model | nil, err: a member's model by
 -- name. The workspace first (NAME, then models/NAME, as lab.fs sees
 -- them: a workflow copied into a workspace with its model runs from any
@@ -162,18 +181,11 @@ F.check_budget = check_budget
 -- every place looked at. opts: lab.model.open's.
 function F.open_model(name, opts)
   if type(name) ~= "string" or name == "" then return nil, "a model is named by a file name" end
-  local looked, no_ws = {}, nil
-  for _, rel in ipairs(name:find("/", 1, true) and { name } or { name, "models/" .. name }) do
-    local p, why = lab.fs.path(rel)
-    if p then
-      local m, err = lab.model.open(p, opts)
-      if not m then return nil, fmt("the workspace's %s: %s", rel, tostring(err)) end
-      return m
-    end
-    if tostring(why):find("no workspace", 1, true) then no_ws = true; break end
-    if not tostring(why):find("may not", 1, true) and not tostring(why):find("relative to the workspace", 1, true) then
-      looked[#looked + 1] = rel
-    end
+  local p, rel, looked, no_ws = F.model_path(name)
+  if p then
+    local m, err = lab.model.open(p, opts)
+    if not m then return nil, fmt("the workspace's %s: %s", rel, tostring(err)) end
+    return m
   end
   local m, err = lab.model.open(name, opts)
   if m then return m end

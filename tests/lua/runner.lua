@@ -95,6 +95,8 @@ for _, file in ipairs(files) do
       failed = failed + 1
     end
     for _, t in ipairs(tests) do
+      -- which test runs: the last such line names the one a crash stopped in
+      print(string.format("# run %s: %s", file, t[1]))
       local task = lab.spawn(t[2])
       local tok, terr = lab.await(task)
       if tok then

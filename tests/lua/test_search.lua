@@ -808,8 +808,20 @@ test("seq:save / model:load: the same state, bit for bit; other weights refused"
   check.fails("saved from other weights", q4:load("story_test"))
   check.fails("No such file", m:load("no_such_state"))
   check.raises("a name of letters", s.save, s, "../escape")
+  -- a file that is not a saved state: what is wrong and where
+  check.ok(lab.fs.write("kv/junk.json", "{"))
+  check.fails("^kv/junk.json: not a saved sequence: JSON: line 1 col 2: ", m:load("junk"))
+  check.ok(lab.fs.write("kv/junk.json", "[1, 2]"))
+  check.fails('^kv/junk.json: not a saved sequence %(a JSON object with "format": "logitlab%-kv/3" expected%)', m:load("junk"))
+  d = lab.json.decode(check.ok(lab.fs.read("kv/story_test.json")))
+  d.tokens = "x"
+  check.ok(lab.fs.write("kv/junk.json", lab.json.encode(d)))
+  check.fails('^kv/junk.json: tokens must be an array of token ids, got "x"$', m:load("junk"))
+  d.tokens, d.n_eval = good, 1.5
+  check.ok(lab.fs.write("kv/junk.json", lab.json.encode(d)))
+  check.fails("^kv/junk.json: n_eval must be a whole number of tokens, got 1.5$", m:load("junk"))
   for _, f in ipairs({ "story_test.json", "story_test.kv", "story_test2.json", "story_test2.kv", "bad_shape.json", "v1.json", "bad_tok.json",
-    "too_long.json", "bad_size.json" }) do
+    "too_long.json", "bad_size.json", "junk.json" }) do
     lab.fs.remove("kv/" .. f)
   end
 end)
