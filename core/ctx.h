@@ -33,10 +33,8 @@ typedef struct ctx_params {
      * pool of n_threads. The pool must outlive the context. */
     struct pool *pool;
     /* Most logits rows one pass over the weights computes: a batch with more
-     * is evaluated in several passes, with the same numbers. 0 = automatic:
-     * on the CPU, when the weights fit the last-level cache but the step's
-     * logits and K/V with them do not (stories15m Q8_0 at about 40 sequences
-     * and more), passes sized so they fit; otherwise one pass. */
+     * is evaluated in several passes, with the same numbers (for measuring
+     * what a pass costs). 0 = one pass. */
     int32_t n_pass_rows;
 } ctx_params;
 
