@@ -39,7 +39,7 @@ static const cli_opt opts[] = {
     { "reps", 'r', "N", "repetitions of each test; the median is reported (default 3)" },
     { "batch", 'b', "LIST", "sequences decoded together, comma-separated (default 1,8)" },
     { "backend", 0, "NAME", "compute backend (default cpu)" },
-    { "pass-rows", 0, "N", "most logits rows per pass over the weights (default 0: automatic; 64: one pass)" },
+    { "pass-rows", 0, "N", "most logits rows per pass over the weights (default 0: one pass)" },
     { "json", 0, NULL, "one JSON object per test and line" },
 };
 static const cli_spec spec = {

@@ -22,8 +22,8 @@
 # The sweeps run one after another over all N (not all sweeps of one N
 # together), so a busy moment of the machine lands in one sweep of several N
 # and the median discards it. CURVE_ARGS adds options to every bench call,
-# e.g. CURVE_ARGS="--pass-rows 64" (one pass over the weights per step,
-# whatever the cache) to compare with the automatic passes.
+# e.g. CURVE_ARGS="--pass-rows 32" (steps of more than 32 sequences in
+# passes of 32 over the weights) to compare with one pass.
 # usage: bench/curve.sh LOGITLAB MODEL [THREADS] [NMAX] [PASSES]
 set -e
 BIN=$1; MODEL=$2; T=${3:-$(nproc)}; NMAX=${4:-64}; PASSES=${5:-3}

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Per-sequence work of one batch. */
 typedef struct seqwork { int32_t seq, old_len, cnt, cell_off, run_off, n_runs; } seqwork;
@@ -34,7 +33,6 @@ struct ctx {
     be_attn *at;
     kv_run *runs; size_t runs_cap;
     float *logits; int32_t n_logits, logits_cap;
-    size_t llc;             /* last-level cache bytes (0: unknown), for pass_ends */
 };
 
 void ctx_params_default(ctx_params *p) {
@@ -63,33 +61,6 @@ void ctx_destroy(ctx *c) {
     free(c);
 }
 
-/* The level-3 cache's size from sysfs (Linux), else sysconf; the smaller
- * where both answer (in a VM here glibc's CPUID count said 320 MiB, sysfs
- * and lscpu 32 MiB). 0: unknown. */
-static size_t llc_bytes(void) {
-    size_t best = 0;
-    for (int i = 0; i < 8; i++) {
-        char path[96], buf[32];
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
-        FILE *f = fopen(path, "r");
-        if (!f) break;
-        int level = fgets(buf, sizeof buf, f) ? atoi(buf) : 0;
-        fclose(f);
-        if (level != 3) continue;
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
-        if (!(f = fopen(path, "r"))) continue;
-        char *end = NULL;
-        unsigned long long v = fgets(buf, sizeof buf, f) ? strtoull(buf, &end, 10) : 0;
-        fclose(f);
-        if (end && (*end == 'K' || *end == 'k')) v <<= 10;
-        else if (end && (*end == 'M' || *end == 'm')) v <<= 20;
-        if (v) best = (size_t)v;
-    }
-    long sc = sysconf(_SC_LEVEL3_CACHE_SIZE);
-    if (sc > 0 && (!best || (size_t)sc < best)) best = (size_t)sc;
-    return best;
-}
-
 int ctx_create(ctx **out, model *m, const ctx_params *pp, char *err, size_t errlen) {
     *out = NULL;
     ctx_params p;
@@ -105,7 +76,6 @@ int ctx_create(ctx **out, model *m, const ctx_params *pp, char *err, size_t errl
     ctx *c = calloc(1, sizeof *c);
     if (!c) return fail(err, errlen, CTX_ENOMEM, "out of memory");
     c->m = m; c->p = p;
-    c->llc = llc_bytes();
     be_kvgeom g = { h->n_layers, h->n_kv_heads * h->head_dim, h->head_dim, h->n_heads, h->n_kv_heads };
     char berr[256] = "";
     if (p.pool && strcmp(p.backend, "cpu") == 0) {
@@ -265,41 +235,15 @@ static int32_t nonfinite_row(const float *l, int32_t rows, int32_t V) {
 }
 
 /* Where the passes over the weights end: entries [ends[k-1], ends[k]) are
- * pass k; returns the number of passes. A step of many sequences reads the
- * weights once and writes, per logits row, n_vocab floats, and reads that
- * sequence's K/V. When the weights alone fit the last-level cache but all
- * of that together does not, each layer's weights were evicted by the
- * rows before they were read again next step; passes over fewer rows keep
- * them (the rows' own data is read once either way): stories15m Q8_0 (16
- * MB) at 64 sequences cost 1.2x four steps of 16 at 2 threads. Passes are
- * cut at entries, so a pass holds whole rows; the invariance rule makes
- * the numbers independent of the cut. */
+ * pass k, each with at most n_pass_rows logits rows (0: one pass); returns
+ * the number of passes. Passes are cut at entries, so a pass holds whole
+ * rows; the invariance rule makes the numbers independent of the cut.
+ * Automatic passes (when the weights fit the last-level cache but the
+ * step's logits and K/V do not) were tried and measured no faster than one
+ * pass (stories15m Q8_0, 48 and 64 sequences, 2 threads). */
 static int32_t pass_ends(const ctx *c, const ctx_entry *b, int32_t n, int32_t *ends) {
-    const model_info *h = model_get_info(c->m);
-    int32_t per = c->p.n_pass_rows;
-    if (per == 0) {
-        double budget = 0.75 * (double)c->llc - (double)h->weight_bytes;
-        if (!c->be->host_mem || !c->llc || (double)h->weight_bytes > 0.5 * (double)c->llc) { ends[0] = n; return 1; }
-        /* bytes a logits row brings: its logits and, for the last entry of
-         * a run of its sequence, the K/V it attends to */
-        double kvpos = (double)h->n_layers * 2.0 * h->n_kv_heads * h->head_dim * sizeof(float), bytes = 0;
-        int32_t n_out = 0;
-        for (int32_t i = 0; i < n; i++)
-            if (b[i].logits) {
-                n_out++;
-                bytes += (double)h->n_vocab * sizeof(float) +
-                         (i + 1 == n || b[i + 1].seq != b[i].seq ? (b[i].pos + 1) * kvpos : 0);
-            }
-        /* one pass when all fits, or when even eight rows do not (long
-         * contexts: the K/V streams from memory whatever the cut, and more
-         * passes would only read the weights again) */
-        if (bytes <= budget || 8.0 * bytes / n_out > budget) { ends[0] = n; return 1; }
-        /* as few passes as fit, of equal whole groups of eight rows (the
-         * kernels take eight activations at a time) */
-        int32_t passes = (int32_t)(bytes / budget) + 1;
-        per = ((n_out + passes - 1) / passes + 7) / 8 * 8;
-    }
-    int32_t k = 0, rows = 0;
+    int32_t per = c->p.n_pass_rows, k = 0, rows = 0;
+    if (per == 0) { ends[0] = n; return 1; }
     for (int32_t i = 0; i < n; i++)
         if (b[i].logits && ++rows == per) { ends[k++] = i + 1; rows = 0; }
     if (k > 0 && rows == 0) ends[k - 1] = n;   /* no logits row left: the last pass takes the rest */

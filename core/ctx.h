@@ -40,10 +40,8 @@ typedef struct ctx_params {
      * environment has LOGITLAB_HUGEPAGES=0. docs/architecture.md, "Threads". */
     bool no_huge_pages;
     /* Most logits rows one pass over the weights computes: a batch with more
-     * is evaluated in several passes, with the same numbers. 0 = automatic:
-     * on the CPU, when the weights fit the last-level cache but the step's
-     * logits and K/V with them do not (stories15m Q8_0 at about 40 sequences
-     * and more), passes sized so they fit; otherwise one pass. */
+     * is evaluated in several passes, with the same numbers (for measuring
+     * what a pass costs). 0 = one pass. */
     int32_t n_pass_rows;
 } ctx_params;
 
