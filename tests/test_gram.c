@@ -14,6 +14,7 @@
 #include "gmatch.h"
 #include "gram.h"
 #include "json.h"
+#include "llama_vocab.h"
 #include "schema_ref.h"
 #include "smp.h"
 #include "tok.h"
@@ -231,20 +232,6 @@ static void brute(const char *name, const char *text, int walks, int steps) {
 }
 
 /* ---- random walks over the Llama vocabulary --------------------------- */
-
-static gmatch_vocab *llama_vocab(tok **out) {
-    char p[512];
-    check_path(p, sizeof p, "models/ggml-vocab-llama-spm.gguf");
-    gguf *g;
-    char err[256];
-    if (gguf_open(&g, p, err, sizeof err)) return NULL;
-    tok *t = NULL;
-    int rc = tok_from_gguf(&t, g, err, sizeof err);
-    gguf_close(g);
-    if (rc) return NULL;
-    *out = t;
-    return gmatch_vocab_create(t);
-}
 
 /* One walk: random allowed tokens (EOS as likely as any) until EOS or the
  * step limit; returns the text and whether it ended with EOS. */

@@ -14,6 +14,7 @@
 #include "gmatch.h"
 #include "gram.h"
 #include "json.h"
+#include "llama_vocab.h"
 #include "schema_ref.h"
 #include "tok.h"
 
@@ -80,20 +81,6 @@ static void test_reference_cases(void) {
     gmatch_vocab_unref(v);
     json_free(d);
     free(text);
-}
-
-static gmatch_vocab *llama_vocab(tok **out) {
-    char p[512];
-    check_path(p, sizeof p, "models/ggml-vocab-llama-spm.gguf");
-    gguf *g;
-    char err[256];
-    if (gguf_open(&g, p, err, sizeof err)) return NULL;
-    tok *t = NULL;
-    int rc = tok_from_gguf(&t, g, err, sizeof err);
-    gguf_close(g);
-    if (rc) return NULL;
-    *out = t;
-    return gmatch_vocab_create(t);
 }
 
 /* One walk of random allowed tokens until EOS or the step limit. */
