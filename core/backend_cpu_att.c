@@ -1,0 +1,193 @@
+/* backend_cpu_att: RoPE, the KV cells and attention for the CPU backend
+ * (backend_cpu_att.h). Attention: one work item computes a (batch entry,
+ * head group) whole, positions summed in position order, so the numbers do
+ * not depend on the batch or the thread. */
+#include "backend_cpu_att.h"
+#include "backend_cpu_impl.h"
+#include "vecdot.h"
+#include <math.h>
+#include <string.h>
+
+#define MAX_HPI 16          /* query heads an attention item takes at most */
+
+/* The cos/sin table of a call's positions is kept for the next call: q
+ * and k of every layer rotate the same positions, so it is computed once
+ * per step instead of 2 x n_layers times (it was ~2% of a stories15m pp512,
+ * all on one thread). Reused only when positions and frequencies are equal,
+ * so the numbers are those of computing it afresh. */
+int cpu_rope(backend *b, float *x, int32_t n, int32_t n_heads, int32_t head_dim,
+             int32_t rope_dim, const int32_t *pos, const float *inv_freq) {
+    cpu *c = C(b);
+    int32_t half = rope_dim / 2;
+    if (n <= 0 || half <= 0) return 0;
+    if (c->rope_n != n || c->rope_half != half || memcmp(c->rope_pos, pos, sizeof *pos * (size_t)n) ||
+        memcmp(c->rope_freq, inv_freq, sizeof *inv_freq * (size_t)half)) {
+        c->rope_n = 0;   /* nothing valid until filled */
+        if (grow((void **)&c->rope, &c->rope_cap, sizeof(float) * 2 * (size_t)half * (size_t)n) ||
+            grow((void **)&c->rope_pos, &c->rope_pos_cap, sizeof *pos * (size_t)n) ||
+            grow((void **)&c->rope_freq, &c->rope_freq_cap, sizeof *inv_freq * (size_t)half))
+            return -1;
+        for (int32_t i = 0; i < n; i++)
+            for (int32_t j = 0; j < half; j++) {
+                double th = (double)pos[i] * (double)inv_freq[j];
+                c->rope[2 * ((size_t)i * half + j)] = (float)cos(th);
+                c->rope[2 * ((size_t)i * half + j) + 1] = (float)sin(th);
+            }
+        memcpy(c->rope_pos, pos, sizeof *pos * (size_t)n);
+        memcpy(c->rope_freq, inv_freq, sizeof *inv_freq * (size_t)half);
+        c->rope_n = n; c->rope_half = half;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        const float *cs = c->rope + 2 * (size_t)i * half;
+        for (int32_t h = 0; h < n_heads; h++) {
+            float *v = x + (size_t)i * n_heads * head_dim + (size_t)h * head_dim;
+            for (int32_t j = 0; j < half; j++) {
+                float co = cs[2 * j], si = cs[2 * j + 1];
+                float a = v[2 * j], bb = v[2 * j + 1];
+                v[2 * j] = a * co - bb * si;
+                v[2 * j + 1] = a * si + bb * co;
+            }
+        }
+    }
+    return 0;
+}
+
+static float *kv_at(const backend *b, const void *kvbuf, int32_t il, int32_t cell, int is_v) {
+    const be_kvgeom *g = &b->kv;
+    size_t blk = (size_t)(cell / KV_BLOCK) * g->n_layers + (size_t)il;
+    return (float *)kvbuf + (blk * 2 + (size_t)is_v) * KV_BLOCK * g->kv_dim +
+           (size_t)(cell % KV_BLOCK) * g->kv_dim;
+}
+
+void cpu_kv_store(backend *b, void *kvbuf, int32_t il, int32_t n, const float *k,
+                  const float *v, const int32_t *cells) {
+    int32_t d = b->kv.kv_dim;
+    for (int32_t i = 0; i < n; i++) {
+        memcpy(kv_at(b, kvbuf, il, cells[i], 0), k + (size_t)i * d, sizeof(float) * d);
+        memcpy(kv_at(b, kvbuf, il, cells[i], 1), v + (size_t)i * d, sizeof(float) * d);
+    }
+}
+
+typedef struct att_job {
+    cpu *c;
+    const void *kvbuf;
+    int32_t il, n;
+    const be_attn *at;
+    const float *q;
+    float *out;
+    const int32_t *blk;   /* block b is entries [blk[b], blk[b + 1]) */
+    int32_t hpi;          /* query heads per work item: they share one KV head */
+    long items;           /* blocks x head groups */
+    size_t stride;        /* scores per query; a thread has VD_MQ rows of them and the block's row pointers */
+    atomic_long next;     /* items taken so far */
+} att_job;
+
+/* s[0..n) = softmax(s * scale). The maximum is taken over eight lanes (a
+ * maximum does not depend on the order); the exponentials are summed in
+ * double in eight chains, element p into chain p % 8, folded in a fixed tree
+ * (one dependent add per element was half the time of this function): one
+ * order for a row of n scores wherever it is evaluated. */
+static void softmax(float *s, int32_t n, float scale) {
+    float m[8];
+    for (int l = 0; l < 8; l++) m[l] = -INFINITY;
+    for (int32_t p = 0; p < n; p++) s[p] *= scale;
+    int32_t p = 0;
+    for (; p + 8 <= n; p += 8)
+        for (int l = 0; l < 8; l++) m[l] = s[p + l] > m[l] ? s[p + l] : m[l];
+    for (; p < n; p++) m[p & 7] = s[p] > m[p & 7] ? s[p] : m[p & 7];
+    float mx = -INFINITY;
+    for (int l = 0; l < 8; l++) mx = m[l] > mx ? m[l] : mx;
+    for (p = 0; p < n; p++) s[p] -= mx;
+    vd_exp_f32(s, n);
+    double a[8] = { 0 };
+    for (p = 0; p + 8 <= n; p += 8)
+        for (int l = 0; l < 8; l++) a[l] += s[p + l];
+    for (; p < n; p++) a[p & 7] += s[p];
+    double sum = ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+    float inv = (float)(1.0 / sum);
+    for (p = 0; p < n; p++) s[p] *= inv;
+}
+
+/* One work item is one block of up to VD_MQ consecutive entries of one
+ * sequence (they share its runs, so each one's cells are a prefix of the
+ * longest one's) and hpi query heads of one GQA group. The block's cached
+ * rows are listed once; each head's scores are one vd_dots_f32_mq and its
+ * outputs one vd_wsum_f32_mq over them (each row read once for the whole
+ * block; per query bitwise vd_dots_f32 / vd_wsum_f32, which are the
+ * per-position dot and axpy); the softmax's exp runs vectorized over a row.
+ * Each query's sums run over its positions in order, whatever else is in
+ * the batch or its block.
+ * Threads take items from a shared counter, last item first: in a prompt
+ * the last entries attend to the most positions, so the costly items go
+ * first and the cheap ones even out the end (a split into equal halves
+ * gave the second thread three quarters of the work). */
+static void att_worker(void *arg, int ith, int nth) {
+    att_job *j = arg;
+    (void)nth;
+    const backend *b = &j->c->base;
+    const be_kvgeom *g = &b->kv;
+    int32_t hd = g->head_dim, group = g->n_heads / g->n_kv_heads, hpi = j->hpi;
+    int32_t items_per_blk = g->n_heads / hpi;
+    size_t qrow = (size_t)g->n_heads * hd;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *sc = j->c->att + (size_t)ith * j->stride * (size_t)(VD_MQ + 2);
+    const float **rows = (const float **)(sc + (size_t)VD_MQ * j->stride);   /* K rows of the block's cells */
+    /* a cell's V row is its K row's place in the other half of its KV block */
+    int64_t voff = (int64_t)KV_BLOCK * g->kv_dim;
+    int32_t rows_of = -1, np = 0;   /* the block `rows` lists, and its length */
+    for (;;) {
+        long t = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (t >= j->items) break;
+        t = j->items - 1 - t;
+        int32_t bk = (int32_t)(t / items_per_blk), h0 = (int32_t)(t % items_per_blk) * hpi;
+        int32_t e0 = j->blk[bk], nq = j->blk[bk + 1] - e0, hk = h0 / group;
+        int64_t npq[VD_MQ], npmax = 0;
+        for (int32_t k = 0; k < nq; k++) {
+            npq[k] = j->at[e0 + k].n_pos;
+            if (npq[k] > npmax) npmax = npq[k];
+        }
+        if (bk != rows_of) {   /* the block's cells in position order */
+            const be_attn *a = &j->at[e0];
+            np = 0;
+            for (int32_t r = 0; r < a->n_runs && np < npmax; r++)
+                for (int32_t e = 0; e < a->runs[r].n && np < npmax; e++)
+                    rows[np++] = kv_at(b, j->kvbuf, j->il, a->runs[r].cell + e, 0);
+            rows_of = bk;
+        }
+        int64_t hoff = (int64_t)hk * hd;
+        for (int32_t h = 0; h < hpi; h++) {
+            const float *q = j->q + (size_t)e0 * qrow + (size_t)(h0 + h) * hd;
+            float *o = j->out + (size_t)e0 * qrow + (size_t)(h0 + h) * hd;
+            vd_dots_f32_mq(sc, j->stride, q, qrow, nq, npq, rows, hoff, hd);
+            for (int32_t k = 0; k < nq; k++) softmax(sc + (size_t)k * j->stride, (int32_t)npq[k], scale);
+            vd_wsum_f32_mq(o, qrow, sc, j->stride, nq, npq, rows, voff + hoff, hd);
+        }
+    }
+}
+
+int cpu_attention(backend *b, const void *kvbuf, int32_t il, int32_t n, const be_attn *at,
+                  const float *q, float *out) {
+    cpu *c = C(b);
+    int32_t maxp = 1;
+    for (int32_t i = 0; i < n; i++) if (at[i].n_pos > maxp) maxp = at[i].n_pos;
+    /* blocks: runs of up to VD_MQ consecutive entries with the same runs */
+    if (grow((void **)&c->blk, &c->blk_cap, sizeof(int32_t) * ((size_t)n + 1))) return -1;
+    int32_t nb = 0;
+    for (int32_t i = 0; i < n; i++)
+        if (i == 0 || i - c->blk[nb - 1] == VD_MQ || at[i].runs != at[i - 1].runs ||
+            at[i].n_runs != at[i - 1].n_runs)
+            c->blk[nb++] = i;
+    c->blk[nb] = n;
+    /* as many heads per item as the group allows while every thread still
+     * gets two items (a decode step of one entry has only n_heads of them) */
+    int32_t group = b->kv.n_heads / b->kv.n_kv_heads, hpi = group, nth = pool_size(c->pool);
+    while (hpi > 1 && (hpi > MAX_HPI || group % hpi || (long)nb * (b->kv.n_heads / hpi) < 2L * nth))
+        hpi--;
+    /* per thread: VD_MQ rows of scores, then the row pointers (two floats' room each) */
+    size_t stride = ((size_t)maxp + 15) & ~(size_t)15;
+    if (grow((void **)&c->att, &c->att_cap, stride * (size_t)(VD_MQ + 2) * sizeof(float) * (size_t)nth)) return -1;
+    att_job j = { c, kvbuf, il, n, at, q, out, c->blk, hpi, (long)nb * (b->kv.n_heads / hpi), stride, 0 };
+    atomic_init(&j.next, 0);
+    pool_run_any(c->pool, att_worker, &j);
+    return 0;
+}

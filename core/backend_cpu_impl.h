@@ -1,0 +1,74 @@
+/* backend_cpu_impl.h: what the CPU backend's two files share (backend_cpu.c:
+ * weights, products, element-wise steps; backend_cpu_att.c: RoPE, the KV
+ * cells and attention): the backend's state and the helpers that split a
+ * region of a step over the pool. Internal to those two files. */
+#ifndef BACKEND_CPU_IMPL_H
+#define BACKEND_CPU_IMPL_H
+
+#include "backend.h"
+#include "pool.h"
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+typedef struct cpu {
+    backend base;
+    pool *pool;
+    bool own_pool;                     /* false: borrowed (ctx_params.pool) */
+    void *act;    size_t act_cap;      /* rounded activations */
+    float *att;   size_t att_cap;      /* per-thread attention scores */
+    float *rope;  size_t rope_cap;     /* (n, rope_dim) cos/sin pairs */
+    /* what `rope` holds: the table of positions rope_pos[rope_n] for
+     * rope_freq[rope_half] (q and k of every layer share it: computed once
+     * a step, not 2 * n_layers times) */
+    int32_t *rope_pos; size_t rope_pos_cap;
+    float *rope_freq;  size_t rope_freq_cap;
+    int32_t rope_n, rope_half;         /* rope_n 0: nothing held */
+    int32_t *blk; size_t blk_cap;      /* attention blocks (cpu_attention) */
+    /* weights repacked by eight rows for batch-1 decode (vd_repack), by the
+     * weight they copy; made in cpu_prepare */
+    struct { const model_weight *w; void *data; } *r8;
+    int n_r8;
+    /* float weights (F32/F16/BF16) copied as they are into huge pages, by
+     * the weight they copy; made in cpu_prepare */
+    struct { const model_weight *w; void *data; } *fl;
+    int n_fl;
+    void *arena;                       /* holds every copy above (alloc_huge) */
+    /* Q8_0 weights checked for -128 codes (vd_q8_0_no_min), on first use
+     * by the eight-wide kernel; the answer decides its form */
+    struct { const model_weight *w; bool no_min; } *q8chk;
+    int n_q8chk, cap_q8chk;
+} cpu;
+
+static inline cpu *C(backend *b) { return (cpu *)b; }
+
+static inline int grow(void **p, size_t *cap, size_t need) {
+    if (need <= *cap) return 0;
+    void *n = NULL;
+    size_t sz = (need + 63) & ~(size_t)63;
+    if (posix_memalign(&n, 64, sz)) return -1;
+    free(*p);
+    *p = n; *cap = sz;
+    return 0;
+}
+
+/* Pieces of [0, n), `step` at a time, from a shared counter: how every
+ * region of a step is split (pool_run_any), so whoever is running takes the
+ * next piece and a descheduled worker holds up nobody. Each element is
+ * computed the same way whichever thread takes it. */
+static inline bool take(atomic_long *next, long n, long step, long *lo, long *hi) {
+    long a = atomic_fetch_add_explicit(next, step, memory_order_relaxed);
+    if (a >= n) return false;
+    *lo = a;
+    *hi = a + step < n ? a + step : n;
+    return true;
+}
+
+/* A piece: a quarter of a thread's share, at least `min` (a multiple of
+ * `align`). */
+static inline long piece(long n, int nth, long min, long align) {
+    long s = (n / (4L * nth) + align - 1) / align * align;
+    return s < min ? min : s;
+}
+
+#endif
