@@ -379,6 +379,7 @@ static const backend_ops cuda_ops = {
     "cuda", cu_destroy, cu_prepare, cu_alloc, cu_free, cu_to_dev, cu_to_host,
     cu_embed, cu_rmsnorm, cu_matmul, cu_rope, cu_kv_store, cu_attention,
     cu_swiglu, cu_add, cu_get_rows,
+    NULL,   /* matmul_check: the output product's logits are checked on the host (forward.c) */
 };
 
 /* The current device, if there is one this build can run on. */
