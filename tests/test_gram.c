@@ -14,25 +14,12 @@
 #include "gmatch.h"
 #include "gram.h"
 #include "json.h"
-#include "llama_vocab.h"
+#include "gmatch_walk.h"
 #include "schema_ref.h"
 #include "smp.h"
 #include "tok.h"
 #include "vecdot.h"
 #include "smp_mass.h"
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (fread(s, 1, (size_t)n, f) != (size_t)n) { free(s); fclose(f); return NULL; }
-    s[n] = 0;
-    fclose(f);
-    return s;
-}
 
 static uint64_t rng = 88172645463325252ULL;
 static uint32_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (uint32_t)(rng >> 11); }
@@ -233,37 +220,10 @@ static void brute(const char *name, const char *text, int walks, int steps) {
 
 /* ---- random walks over the Llama vocabulary --------------------------- */
 
-/* One walk: random allowed tokens (EOS as likely as any) until EOS or the
- * step limit; returns the text and whether it ended with EOS. */
-static size_t walk(gmatch_ctx *c, int steps, char *buf, size_t cap, bool *ended) {
-    gmatch *m = gmatch_create(c);
-    gmatch_vocab *v = gmatch_ctx_vocab(c);
-    size_t n = 0;
-    *ended = false;
-    for (int s = 0; s < steps; s++) {
-        const uint64_t *mask = gmatch_mask(m);
-        int32_t cnt = gmatch_count(m);
-        if (!cnt) break;
-        int32_t k = (int32_t)(rnd() % (uint32_t)cnt), id = -1;
-        for (int32_t i = 0; i < gmatch_vocab_n(v); i++)
-            if (mask[i >> 6] >> (i & 63) & 1) { if (k-- == 0) { id = i; break; } }
-        if (gmatch_accept(m, id) != 0) break;
-        if (gmatch_finished(m)) { *ended = true; break; }
-        size_t l;
-        const char *p = gmatch_vocab_piece(v, id, &l);
-        if (n + l >= cap) break;
-        memcpy(buf + n, p, l);
-        n += l;
-    }
-    gmatch_destroy(m);
-    buf[n] = 0;
-    return n;
-}
-
 static void walks_gbnf(gmatch_vocab *v, const char *file, int n_walks) {
     char p[256];
     snprintf(p, sizeof p, "tests/data/grammars/%s", file);
-    char *text = slurp(p);
+    char *text = check_slurp(p, NULL);
     if (!text) { CHECK(0, "read %s", p); return; }
     gram *g;
     char err[300];
@@ -278,7 +238,7 @@ static void walks_gbnf(gmatch_vocab *v, const char *file, int n_walks) {
     char buf[4096];
     for (int w = 0; w < n_walks; w++) {
         bool e;
-        size_t n = walk(c, 120, buf, sizeof buf, &e);
+        size_t n = gmatch_walk(c, 120, buf, sizeof buf, &e, rnd, false);
         bool ok = e ? ref_accepts(&rg, buf, n) : ref_viable(&rg, buf, n);
         if (getenv("GRAM_SHOW") && w < 2) printf("%s%s: %s\n", file, e ? "" : " (cut)", buf);
         ended += e;
@@ -315,7 +275,7 @@ static void walks_schema_opts(gmatch_vocab *v, const char *schema_text, const ch
     char buf[8192];
     for (int w = 0; w < n_walks; w++) {
         bool e;
-        size_t n = walk(c, 400, buf, sizeof buf, &e);
+        size_t n = gmatch_walk(c, 400, buf, sizeof buf, &e, rnd, false);
         if (!e) continue;
         ended++;
         if (getenv("GRAM_SHOW") && w < 6) printf("%s: %s\n", name, buf);
@@ -403,7 +363,7 @@ static void test_regex_choices(void) {
 }
 
 static void test_clone_rewind(gmatch_vocab *v) {
-    char *text = slurp("tests/data/grammars/json.gbnf");
+    char *text = check_slurp("tests/data/grammars/json.gbnf", NULL);
     gram *g;
     char err[200];
     if (!text || gram_parse(&g, text, strlen(text), err, sizeof err)) { CHECK(0, "json.gbnf"); free(text); return; }
@@ -472,7 +432,7 @@ static void test_clone_rewind(gmatch_vocab *v) {
  * normalized or not, along a walk of the tool schema that passes states
  * with few and with most tokens allowed. */
 static void test_stage_columns(gmatch_vocab *v) {
-    char *tool = slurp("tests/data/grammars/tool.json");
+    char *tool = check_slurp("tests/data/grammars/tool.json", NULL);
     gram *g;
     char err[256];
     if (!tool || gram_from_schema(&g, tool, strlen(tool), err, sizeof err)) { CHECK(0, "tool.json for the stage test"); free(tool); return; }
@@ -548,7 +508,7 @@ static void test_stage_columns(gmatch_vocab *v) {
  * checks for tests/test_grammar.sh. Exit 0 valid, 1 invalid, 3 a cut-off
  * text (JSON that does not parse / a viable GBNF prefix). */
 static int check_file(const char *mode, const char *spec, const char *file) {
-    char *sp = slurp(spec), *tx = slurp(file);
+    char *sp = check_slurp(spec, NULL), *tx = check_slurp(file, NULL);
     if (!sp || !tx) { fprintf(stderr, "cannot read %s or %s\n", spec, file); return 2; }
     size_t n = strlen(tx);
     int rc;
@@ -587,7 +547,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < 3; i++) {
         char p[128];
         snprintf(p, sizeof p, "tests/data/grammars/%s", files[i]);
-        char *t = slurp(p);
+        char *t = check_slurp(p, NULL);
         if (t) brute(files[i], t, 3, 10);
         else CHECK(0, "read %s", p);
         free(t);
@@ -609,7 +569,7 @@ int main(int argc, char **argv) {
     if (v) {
         const char *gs[] = { "json.gbnf", "list.gbnf", "arithmetic.gbnf", "chess.gbnf", "c.gbnf" };
         for (size_t i = 0; i < 5; i++) walks_gbnf(v, gs[i], 40);
-        char *tool = slurp("tests/data/grammars/tool.json");
+        char *tool = check_slurp("tests/data/grammars/tool.json", NULL);
         gram_schema_opts compact = { .compact = true };
         if (tool) walks_schema(v, tool, "tool.json", 60), walks_schema_opts(v, tool, "tool.json compact", 40, &compact);
         else CHECK(0, "read tool.json");

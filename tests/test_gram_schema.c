@@ -14,22 +14,9 @@
 #include "gmatch.h"
 #include "gram.h"
 #include "json.h"
-#include "llama_vocab.h"
+#include "gmatch_walk.h"
 #include "schema_ref.h"
 #include "tok.h"
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (fread(s, 1, (size_t)n, f) != (size_t)n) { free(s); fclose(f); return NULL; }
-    s[n] = 0;
-    fclose(f);
-    return s;
-}
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
 static uint32_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (uint32_t)(rng >> 11); }
@@ -44,7 +31,7 @@ static gram_schema_opts opts_of(const json *o) {
 /* Whole texts through one matcher each (a one-piece vocabulary: only the
  * automaton matters here). */
 static void test_reference_cases(void) {
-    char *text = slurp("tests/data/grammars/schema_cases.json");
+    char *text = check_slurp("tests/data/grammars/schema_cases.json", NULL);
     CHECK(text != NULL, "read tests/data/grammars/schema_cases.json");
     if (!text) return;
     char err[300];
@@ -83,52 +70,6 @@ static void test_reference_cases(void) {
     free(text);
 }
 
-/* One walk of random allowed tokens until EOS or the step limit. */
-static size_t walk(gmatch_ctx *c, int steps, char *buf, size_t cap, bool *ended) {
-    gmatch *m = gmatch_create(c);
-    gmatch_vocab *v = gmatch_ctx_vocab(c);
-    size_t n = 0;
-    *ended = false;
-    for (int s = 0; s < steps; s++) {
-        const uint64_t *mask = gmatch_mask(m);
-        int32_t cnt = gmatch_count(m);
-        if (!cnt) break;
-        /* half the steps pick among the allowed tokens that start by closing
-         * a string (a quote) or else an object or array, so free names and
-         * open objects end */
-        int32_t id = -1, n_q = 0, n_b = 0;
-        bool closing = rnd() & 1;
-        for (int32_t i = 0; closing && i < gmatch_vocab_n(v); i++)
-            if (mask[i >> 6] >> (i & 63) & 1) {
-                size_t l;
-                const char *p = gmatch_vocab_piece(v, i, &l);
-                n_q += l && *p == '"';
-                n_b += l && (*p == '}' || *p == ']');
-            }
-        int mode = !closing ? 0 : n_q ? 1 : n_b ? 2 : 0;
-        int32_t k = (int32_t)(rnd() % (uint32_t)(mode == 1 ? n_q : mode == 2 ? n_b : cnt));
-        for (int32_t i = 0; i < gmatch_vocab_n(v); i++)
-            if (mask[i >> 6] >> (i & 63) & 1) {
-                if (mode) {
-                    size_t l;
-                    const char *p = gmatch_vocab_piece(v, i, &l);
-                    if (!l || (mode == 1 ? *p != '"' : *p != '}' && *p != ']')) continue;
-                }
-                if (k-- == 0) { id = i; break; }
-            }
-        if (gmatch_accept(m, id) != 0) break;
-        if (gmatch_finished(m)) { *ended = true; break; }
-        size_t l;
-        const char *p = gmatch_vocab_piece(v, id, &l);
-        if (n + l >= cap) break;
-        memcpy(buf + n, p, l);
-        n += l;
-    }
-    gmatch_destroy(m);
-    buf[n] = 0;
-    return n;
-}
-
 /* n_walks walks of schema_text; every ended one must validate. Returns how
  * many ended texts satisfied seen(text) (a property the caller wants to
  * have been exercised). */
@@ -146,7 +87,7 @@ static int walks(gmatch_vocab *v, const char *schema_text, const char *name, int
     char buf[8192];
     for (int w = 0; w < n_walks; w++) {
         bool e;
-        size_t n = walk(c, 300, buf, sizeof buf, &e);
+        size_t n = gmatch_walk(c, 300, buf, sizeof buf, &e, rnd, true);
         if (getenv("GRAM_SHOW") && !e && w < 3) printf("%s (cut): %s\n", name, buf);
         if (!e) continue;
         ended++;
