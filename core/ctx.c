@@ -12,6 +12,7 @@
 #include "kv.h"
 #include "model.h"
 #include "pool.h"
+#include "vecdot.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,21 +217,12 @@ static int reserve(ctx *c, int32_t ns, int32_t *cells_by_seq, char *err, size_t 
     return CTX_OK;
 }
 
-/* The first output row holding NaN or Inf, or -1. x * 0 is 0 for every
- * finite x and NaN otherwise. Sixteen independent sums, so the compiler
- * vectorizes them (one float sum could not be reordered: it was a 2M-long
- * dependent chain, 10% of a 64-sequence step). */
+/* The first output row holding NaN or Inf, or -1 (vd_finite_f32: the
+ * kernels' vectorised check, the one the CPU backend's checked product uses
+ * on its slices). For backends without matmul_check. */
 static int32_t nonfinite_row(const float *l, int32_t rows, int32_t V) {
-    enum { L = 16 };
-    for (int32_t r = 0; r < rows; r++) {
-        const float *row = l + (size_t)r * V;
-        float acc[L] = { 0 };
-        int32_t i = 0;
-        for (; i + L <= V; i += L)
-            for (int k = 0; k < L; k++) acc[k] += row[i + k] * 0.0f;
-        for (; i < V; i++) acc[0] += row[i] * 0.0f;
-        for (int k = 0; k < L; k++) if (acc[k] != 0.0f) return r;
-    }
+    for (int32_t r = 0; r < rows; r++)
+        if (!vd_finite_f32(l + (size_t)r * V, V)) return r;
     return -1;
 }
 
