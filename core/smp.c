@@ -63,7 +63,7 @@ void smp_cands_fini(smp_cands *c) {
  * end of the chain, for the candidates still left then. */
 void smp_cands_set(smp_cands *c, const float *logits, int32_t n) {
     assert(n <= c->cap && "smp_cands_set: row longer than the candidates array");
-    memcpy(c->col_logit, logits, sizeof *logits * (size_t)(n > 0 ? n : 0));
+    smp_mass_set_row(c, logits, n);
     c->n = n;
     c->lazy = true;
     c->dense = c->id_order = true;
@@ -166,6 +166,7 @@ int smp_apply(smp *s, smp_cands *c) {
     smp_mass_settle(c);                       /* a stage after a whole-row draw gets p */
     c->depth++;
     int rc = s->iface->apply(s, c);
+    c->range_ok = false;                      /* the stage may have changed the logits */
     if (--c->depth == 0) {
         if (c->only_selected && c->lazy) {
             int32_t i = c->selected;

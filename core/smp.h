@@ -74,6 +74,13 @@ typedef struct smp_cands {
      * normalize the row first (smp_mass_settle); smp_cands_set clears it. */
     bool p_e;
     double p_inv;
+    /* range_ok: rmax is the largest column logit (NaN skipped, -inf when
+     * none) and rmin the smallest above -inf (+inf when none), found by
+     * smp_cands_set while it copied the row; cleared when any stage has run
+     * (smp_apply) or the columns are rewritten from data[], so only the
+     * first stage of a pick uses them (saves the whole-row stages a pass). */
+    bool range_ok;
+    float rmax, rmin;
     int32_t depth;      /* smp_apply nesting */
     int32_t *col_id;    /* (cap) */
     float *col_logit;   /* (cap) */

@@ -67,6 +67,32 @@ static float row_range(const float *x, int32_t n, float *lo) {
 }
 static float row_max(const float *x, int32_t n) { return row_range(x, n, NULL); }
 
+/* row_range of the columns, from smp_cands_set's when still valid */
+static float cols_range(const smp_cands *c, float *lo) {
+    if (!c->range_ok) return row_range(c->col_logit, c->n, lo);
+    if (lo) *lo = c->rmin;
+    return c->rmax;
+}
+
+void smp_mass_set_row(smp_cands *c, const float *logits, int32_t n) {
+    c->range_ok = false;
+    if (n <= 0) return;
+    if (!smp_simd_512()) {
+        memcpy(c->col_logit, logits, sizeof *logits * (size_t)n);
+        return;
+    }
+    float m = -INFINITY, l = INFINITY;
+    int32_t i = smp_simd_copy_range_512(logits, c->col_logit, n, &m, &l);
+    for (; i < n; i++) {
+        float x = c->col_logit[i] = logits[i];
+        if (x > m) m = x;
+        if (x < l && x > -INFINITY) l = x;
+    }
+    c->rmax = m;
+    c->rmin = l;
+    c->range_ok = true;
+}
+
 static double sum8(const double *p) { return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])); }
 
 /* The bucket of a key k >= 0: (int)(k * scale), the last one for k
@@ -137,9 +163,8 @@ static void scale(float *P, int32_t n, double inv) {
 }
 
 /* P = the softmax of L as smp.h defines it: e / S rounded to float, as
- * e * (1 / S). All -inf: p = 0 everywhere. */
-static void row_softmax(const float *L, float *P, int32_t n) {
-    float lo, m = row_range(L, n, &lo);
+ * e * (1 / S), m the largest of L. All -inf: p = 0 everywhere. */
+static void row_softmax_m(const float *L, float *P, int32_t n, float m) {
     if (m == -INFINITY) {
         memset(P, 0, sizeof *P * (size_t)n);
         return;
@@ -147,6 +172,7 @@ static void row_softmax(const float *L, float *P, int32_t n) {
     double s = row_exp(L, P, n, m, NULL, 0, NULL, NULL);
     scale(P, n, s > 0 ? 1.0 / s : 0.0);
 }
+static void row_softmax(const float *L, float *P, int32_t n) { row_softmax_m(L, P, n, row_max(L, n)); }
 
 int32_t smp_mass_skip_below(const float *x, int32_t i, int32_t n, float v) {
     if (smp_simd_on()) i = smp_simd_skip_below(x, i, n, v);
@@ -184,6 +210,7 @@ static void to_columns(smp_cands *c) {
     c->has_p = true;
     c->lazy = true;
     c->dense = c->id_order = false;
+    c->range_ok = false;
 }
 void smp_cands_softmax(smp_cands *c) {
     smp_mass_settle(c);
@@ -200,7 +227,7 @@ void smp_cands_softmax(smp_cands *c) {
 void smp_mass_softmax(smp_cands *c) {
     if (c->normalized || c->n == 0) return;
     if (!c->lazy) { smp_cands_softmax(c); return; }
-    row_softmax(c->col_logit, c->col_p, c->n);
+    row_softmax_m(c->col_logit, c->col_p, c->n, cols_range(c, NULL));
     c->has_p = true;
     c->normalized = true;
 }
@@ -411,7 +438,7 @@ int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep) {
     }
     int32_t n = c->n;
     float *L = c->col_logit, *P = c->col_p;
-    float lo, m = row_range(L, n, &lo);
+    float lo, m = cols_range(c, &lo);
     if (m == -INFINITY) {                    /* no mass anywhere: all kept */
         memset(P, 0, sizeof *P * (size_t)n);
         c->has_p = true;
@@ -441,7 +468,7 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
     int32_t n = c->n;
     float *L = c->col_logit, *P = c->col_p;
     uint16_t *B = c->tmp_b;
-    float lo, m = row_range(L, n, &lo);
+    float lo, m = cols_range(c, &lo);
     if (m == -INFINITY) {
         memset(P, 0, sizeof *P * (size_t)n);
         c->has_p = true;
@@ -477,7 +504,7 @@ int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
     float *L = c->col_logit, *P = c->col_p;
     /* the best candidate's logit: the largest that is not NaN (the rank
      * order puts NaN last), or the first when sorted */
-    float lmax = c->sorted ? L[0] : row_max(L, n);
+    float lmax = c->sorted ? L[0] : cols_range(c, NULL);
     if (!c->sorted && !(lmax > -INFINITY)) return 0;
     double thr = (double)lmax + log((double)v);
     /* (double)l >= thr exactly when l >= tf, the smallest float >= thr
@@ -674,7 +701,7 @@ int32_t smp_mass_softmax_draw(smp_cands *c, double r) {
     }
     const float *L = c->col_logit;
     float *P = c->col_p;
-    float m = row_max(L, n);
+    float m = cols_range(c, NULL);
     if (m == -INFINITY) {                      /* no mass: p = 0 everywhere */
         smp_mass_softmax(c);
         return smp_mass_draw(c, r);

@@ -48,6 +48,9 @@ int32_t smp_mass_draw(smp_cands *c, double r);
  * softmax's own eight lane sums (see smp_mass.c), leaving c->p_e (p
  * computed when asked for; normalized set); else smp_mass_softmax then
  * smp_mass_draw. */int32_t smp_mass_softmax_draw(smp_cands *c, double r);
+/* Copies a row of n logits into c->col_logit, with c->rmax / c->rmin
+ * (range_ok) found on the way where the SIMD loops run. */
+void smp_mass_set_row(smp_cands *c, const float *logits, int32_t n);
 /* With c->p_e: col_p = p (the softmax), has_p and normalized set. */
 void smp_mass_settle(smp_cands *c);
 

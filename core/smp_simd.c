@@ -22,6 +22,9 @@ int smp_simd_512(void) { return SMP_X86 && !plain_only && vd_isa() >= VD_AVX512;
 #if !SMP_X86 /* smp_simd_on() is 0, so none of these is called; smp_simd_avx2.c and
                * smp_simd_avx512.c define them on x86 */
 int32_t smp_simd_range(const float *x, int32_t n, float *m, float *lo) { (void)x; (void)n; (void)m; (void)lo; return 0; }
+int32_t smp_simd_copy_range_512(const float *x, float *y, int32_t n, float *m, float *lo) {
+    (void)x; (void)y; (void)n; (void)m; (void)lo; return 0;
+}
 int32_t smp_simd_range_512(const float *x, int32_t n, float *m, float *lo) { (void)x; (void)n; (void)m; (void)lo; return 0; }
 int32_t smp_simd_typical_keys_512(const float *L, const float *P, int32_t i, int32_t i1, float lbar, uint16_t *B, float scale) {
     (void)L; (void)P; (void)i1; (void)lbar; (void)B; (void)scale; return i;

@@ -30,6 +30,8 @@ int smp_simd_512(void);
 int32_t smp_simd_range(const float *x, int32_t n, float *m, float *lo);
 /* The same sixteen at a time (AVX-512). */
 int32_t smp_simd_range_512(const float *x, int32_t n, float *m, float *lo);
+/* The same while copying x[0..i) to y (AVX-512). */
+int32_t smp_simd_copy_range_512(const float *x, float *y, int32_t n, float *m, float *lo);
 /* x = L[j] - m, P[j] = exp(x) (vd_exp_f32's bits), 0 where !(x >= -87);
  * with part, part[j % 8] += P[j]; with B, B[j] = the bucket of the key
  * m - L[j]; with el,

@@ -170,6 +170,27 @@ int32_t smp_simd_range_512(const float *x, int32_t n, float *pm, float *plo) {
     return i;
 }
 
+int32_t smp_simd_copy_range_512(const float *x, float *y, int32_t n, float *pm, float *plo) {
+    __m512 a = _mm512_set1_ps(-INFINITY), lo = _mm512_set1_ps(INFINITY), ninf = a;
+    int32_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i);
+        _mm512_storeu_ps(y + i, v);
+        a = _mm512_max_ps(v, a);                 /* NaN in v: keeps a */
+        lo = _mm512_mask_min_ps(lo, _mm512_cmp_ps_mask(v, ninf, _CMP_GT_OQ), v, lo);
+    }
+    float t[16], u[16], m = *pm, l = *plo;
+    _mm512_storeu_ps(t, a);
+    _mm512_storeu_ps(u, lo);
+    for (int j = 0; j < 16; j++) {
+        if (t[j] > m) m = t[j];
+        if (u[j] < l) l = u[j];
+    }
+    *pm = m;
+    *plo = l;
+    return i;
+}
+
 int32_t smp_simd_typical_keys_512(const float *L, const float *P, int32_t i, int32_t i1, float lbar, uint16_t *B,
                                   float scale) {
     __m512 vl = _mm512_set1_ps(lbar), vs = _mm512_set1_ps(scale), zero = _mm512_setzero_ps(), inf = _mm512_set1_ps(INFINITY);
