@@ -222,7 +222,11 @@ pool *pool_create_placed(int n, int place) {
             pthread_attr_setaffinity_np(&at, sizeof start, &start);   /* a failure: the kernel's place */
         }
         int rc = pthread_create(&w->th, atp, worker_main, w);
-        if (atp) pthread_attr_destroy(atp);
+        if (atp) {
+            pthread_attr_destroy(atp);
+            /* a CPU the cpuset does not allow after all: start it where the kernel likes */
+            if (rc) rc = pthread_create(&w->th, NULL, worker_main, w);
+        }
         if (rc) {
             p->nth = i;   /* run with the threads we got */
             break;
