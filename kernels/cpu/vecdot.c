@@ -329,8 +329,9 @@ void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
         }
         int rstep = j1 - j0 == 1 ? one : j1 - j0 == 2 || pairs ? 2 : 1, jstep = 4 / rstep;
         vd_tile_fn tl = tile, wide = wide_tile(wtype);
-        /* three activations already fill the registers (4 x 3, both chains) */
-        if (wide && j1 - j0 >= 3) rstep = VD_WIDE_NR, jstep = j1 - j0 == 3 ? 3 : VD_WIDE_NX, tl = wide;
+        /* three activations already fill the registers (4 x 3, both chains);
+         * the wide tile takes all activations of a group of rows at once */
+        if (wide && j1 - j0 >= 3) rstep = VD_WIDE_NR, jstep = j1 - j0, tl = wide;
         for (int64_t r = r0; r < r1; r += rstep) {
             int nr = r1 - r < rstep ? (int)(r1 - r) : rstep;
             const char *wr = (const char *)w + (size_t)r * wrs;

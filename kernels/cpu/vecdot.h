@@ -231,10 +231,11 @@ void vd_silu_mul(float *g, const float *u, int64_t n);
 #define VD_TILE_OK(nr, nx) ((nr) >= 1 && (nx) >= 1 && (nr) * (nx) <= 4)
 typedef void (*vd_tile_fn)(const void *w, size_t wstride, int nr, const void *x,
                            size_t xstride, int nx, int64_t cols, float *y, int64_t ldy);
-/* Wide tiles: up to VD_WIDE_NR rows x VD_WIDE_NX activations (any smaller
- * shape too), for prompt batches; bitwise the back-end's 1x1 tile. */
+/* Wide tiles: up to VD_WIDE_NR rows x any number of activations (one call
+ * per group of rows, so the kernel knows when it may fetch the next rows),
+ * for batches of three or more rows (decode steps of several sequences,
+ * prompts); bitwise the back-end's 1x1 tile. */
 #define VD_WIDE_NR 4
-#define VD_WIDE_NX 4
 typedef struct vd_backend {
     vd_tile_fn tile[VD_NTYPES];
     vd_tile_fn wide[VD_NTYPES];
