@@ -427,7 +427,7 @@ void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, 
 static vd_r8_fn r8_kernel(int wtype, int *nx, int *mult) {
     vd_r8_fn f = vd_isa() >= VD_AVX512 && has_vnni ? vd_r8_vnni(wtype) : NULL;
     if (nx) *nx = f ? VD_R8V_NX : VD_R8_NX;
-    if (mult) *mult = !f ? 8 : wtype == QT_Q8_0 ? -128 : wtype == QT_Q5_0 ? -16 : -8;
+    if (mult) *mult = wtype == QT_Q5_0 ? -16 : !f ? 8 : wtype == QT_Q8_0 ? -128 : -8;   /* AVX2's Q5_0 starts at -16 * sum too */
     return f ? f : vd_isa() >= VD_AVX2 ? vd_r8_avx2(wtype) : NULL;
 }
 
