@@ -54,8 +54,8 @@ static void *alloc_huge(size_t sz, bool huge) {
     return d;
 }
 
-/* Repacks every matrix that has a repacked kernel (Q4_0, Q8_0, Q4_K; with
- * AVX512-VNNI also Q5_0, Q5_K, Q6_K: vd_repack_size) eight rows at a time
+/* Repacks every matrix that has a repacked kernel (Q4_0, Q8_0, Q4_K, Q5_0,
+ * Q5_K, Q6_K with AVX2 or AVX512-VNNI: vd_repack_size) eight rows at a time
  * (vecdot_r8_avx2.c: Q4_0 about 1.9x, Q8_0 about 1.2x less work than the
  * tiles; VNNI on one core, 5632 x 2048 in cache, one activation: Q5_0
  * 0.18 vs 0.78 ms, Q5_K 0.23 vs 0.54, Q6_K 0.21 vs 0.47), and copies the float matrices as they are into huge pages (the
@@ -160,10 +160,14 @@ static const void *repacked(const cpu *c, const model_weight *w) {
  * Q4_0 n = 8 0.74 vs 1.04 ms, n = 16 1.49 vs 2.09; Q8_0 n = 8 0.76 vs 1.13,
  * n = 16 1.59 vs 2.31). With AVX2: one to four sequences, up to eight on
  * Q4_0, where it beats vd_matmul8 (measured: 5.5x vs 6.5x one sequence for
- * eight; Q8_0's signed codes favour vd_matmul8). Q4_K: any number (eight
- * at a time): it has no eight-wide kernel and its tiles cost more. */
+ * eight; Q8_0's signed codes favour vd_matmul8). Q4_K, Q5_0, Q5_K, Q6_K:
+ * any number (four at a time with AVX2): they have no eight-wide kernel
+ * and their tiles cost more (AVX2, one core, 2816 x 2048 in cache, CPU ms
+ * repacked vs tiles: Q5_0 one activation 0.12 vs 0.35, eight 0.58 vs 1.97;
+ * Q5_K 0.17 vs 0.27, 0.65 vs 0.88; Q6_K 0.17 vs 0.24, 0.69 vs 0.84). */
 static const void *r8_for(const cpu *c, const model_weight *w, int32_t n) {
-    if (vd_r8_width(w->type) < 8 && w->type != QT_Q4_K && (n > 8 || (n > 4 && w->type != QT_Q4_0))) return NULL;
+    bool any_n = w->type == QT_Q4_K || w->type == QT_Q5_0 || w->type == QT_Q5_K || w->type == QT_Q6_K;
+    if (vd_r8_width(w->type) < 8 && !any_n && (n > 8 || (n > 4 && w->type != QT_Q4_0))) return NULL;
     return repacked(c, w);
 }
 
