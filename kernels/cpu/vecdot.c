@@ -111,7 +111,9 @@ static void quant_act_q8_0(const float *x, qt_block_q8_0 *b, int64_t nb) {
 void vd_quantize_act(int wtype, const float *x, void *xq, int64_t cols) {
     const qt_traits *t = qt_get(wtype);
     assert(t && t->supported && cols % t->block == 0 && "vd_quantize_act: bad type or length");
+    const vd_backend *b2 = vd_backend_avx2();
     if (t->act_type == QT_Q8_0) quant_act_q8_0(x, xq, cols / 32);
+    else if (t->act_type == QT_Q8_K && vd_isa() >= VD_AVX2 && b2 && b2->quant_q8_K) b2->quant_q8_K(x, xq, cols / 256);
     else qt_quantize_row(t->act_type, x, xq, cols);   /* F32, F16, BF16, Q8_K */
 }
 
