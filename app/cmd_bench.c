@@ -48,7 +48,7 @@ static const cli_spec spec = {
     "(min and max: the fastest and slowest repetition, ms per token).\n"
     "--json adds ms_per_token_min/mean/max and, for decode, step_ms_median and step_ms_min\n"
     "(one step of all B sequences, over every step of every repetition), and huge_pages_mib\n"
-    "(memory on huge pages; LOGITLAB_HUGEPAGES=0 turns the weight copies' huge pages off).\n"
+    "(memory on huge pages; LOGITLAB_HUGEPAGES=0 (or off, no, false) turns the weight copies' huge pages off).\n"
     "tgNxB decodes B sequences at once and counts the tokens of all of them.",
     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
 };
