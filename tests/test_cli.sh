@@ -160,6 +160,17 @@ assert sorted(tests) == ['pp8', 'tg4', 'tg4x3'] and tests['tg4x3']['sequences'] 
 " "$T/out"
 fi
 
+# bench/curve.sh at a toy size: one line per N; with one sweep the noise is
+# unknown, so spread and cliff are null (cliff was true for any ratio above
+# 1); a bad NMAX is refused (it printed nothing with status 0)
+CURVE="$(dirname "$0")/../bench/curve.sh"
+check_rc "curve.sh, 2 sweeps" 0 sh "$CURVE" "$LOGITLAB" "$M/stories260K.gguf" 1 2 2
+check "curve.sh: a line per N, spread and cliff measured" sh -c "[ \$(grep -c '\"test\":\"curve\".*\"spread\":[0-9.]*,\"cliff\":\(true\|false\)' '$T/out') -eq 2 ]"
+check_rc "curve.sh, 1 sweep" 0 sh "$CURVE" "$LOGITLAB" "$M/stories260K.gguf" 1 2 1
+check "curve.sh, 1 sweep: spread and cliff null" sh -c "[ \$(grep -c '\"spread\":null,\"cliff\":null' '$T/out') -eq 2 ]"
+check_rc "curve.sh, NMAX 0" 2 sh "$CURVE" "$LOGITLAB" "$M/stories260K.gguf" 1 0 1
+check "curve.sh, NMAX 0: named" grep -q "NMAX must be a whole number >= 1, got '0'" "$T/err"
+
 # ---- damaged files ----
 head -c 5000 "$M/stories260K.gguf" >"$T/trunc.gguf"
 check_rc "info on a truncated GGUF" 1 "$LOGITLAB" info "$T/trunc.gguf"
