@@ -47,8 +47,9 @@ static const cli_spec spec = {
     "Prefill (pp) and decode (tg) throughput in tokens per second, median of the repetitions\n"
     "(min and max: the fastest and slowest repetition, ms per token).\n"
     "--json adds ms_per_token_min/mean/max and, for decode, step_ms_median and step_ms_min\n"
-    "(one step of all B sequences, over every step of every repetition), and huge_pages_mib\n"
-    "(memory on huge pages; LOGITLAB_HUGEPAGES=0 (or off, no, false) turns the weight copies' huge pages off).\n"
+    "(one step of all B sequences, over every step of every repetition), the settings\n"
+    "backend, pass_rows and huge_pages (\"off\" with LOGITLAB_HUGEPAGES=0, or off, no, false:\n"
+    "the weight copies on ordinary pages), and huge_pages_mib (memory the kernel put on huge pages).\n"
     "tgNxB decodes B sequences at once and counts the tokens of all of them.",
     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
 };
@@ -116,6 +117,11 @@ typedef struct report {
     uint64_t size;
     int threads;
     bool json;
+    /* the settings that change a figure, so that a JSON line says how it was
+     * measured: backend, rows per pass, huge pages asked for or not */
+    const char *backend;
+    int pass_rows;
+    bool no_huge_pages;
 } report;
 
 /* MiB of this process's anonymous memory on huge pages (Linux's
@@ -160,6 +166,8 @@ static int print_result(const report *rp, const char *test, double tokens, doubl
                "\"ms_per_token_min\":%.4f,\"ms_per_token_mean\":%.4f,\"ms_per_token_max\":%.4f",
                rp->type, rp->size, rp->threads, test, tps, ms, reps,
                k * secs[0], k * mean, k * secs[reps - 1]);
+        printf(",\"backend\":\"%s\",\"pass_rows\":%d,\"huge_pages\":\"%s\"", rp->backend, rp->pass_rows,
+               rp->no_huge_pages ? "off" : "on");
         long hp = anon_huge_mib();
         if (hp >= 0) printf(",\"huge_pages_mib\":%ld", hp);
         if (nsteps > 0) {
@@ -227,7 +235,7 @@ static int bench_run(const char *path, const bench_opts *o) {
     rng_init(&b.r, 1234);
     const char *base = strrchr(path, '/');
     report rp = { base ? base + 1 : path, qt_get(h->wtype) ? qt_get(h->wtype)->name : "?", h->weight_bytes,
-                  ctx_n_threads(b.c), o->json };
+                  ctx_n_threads(b.c), o->json, ctx_backend_name(b.c), cp.n_pass_rows, cp.no_huge_pages };
     if (!o->json) {
         char sz[32];
         printf("model %s: %s, %s, %.1f M params, %d threads, backend %s\n", rp.model, rp.type,

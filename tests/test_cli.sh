@@ -159,6 +159,9 @@ for l in open(sys.argv[1]):
 assert sorted(tests) == ['pp8', 'tg4', 'tg4x3'] and tests['tg4x3']['sequences'] == 3, tests
 " "$T/out"
 fi
+# the settings a figure was measured with are on its line
+check_rc "bench --json: the settings" 0 env LOGITLAB_HUGEPAGES=off "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 0 -n 2 -r 1 -b 2 --pass-rows 1 --json
+check "bench --json: backend, pass_rows, huge_pages" grep -q '"backend":"cpu","pass_rows":1,"huge_pages":"off"' "$T/out"
 
 # bench/curve.sh at a toy size: one line per N; with one sweep the noise is
 # unknown, so spread and cliff are null (cliff was true for any ratio above
