@@ -184,7 +184,11 @@ int lab_fs_replace_begin(const char *full, char *tmp, size_t cap, const char **w
     if (exists && !S_ISREG(sb.st_mode)) { *why = kind_of(sb.st_mode); return -1; }
     const char *slash = strrchr(full, '/');
     int dir = slash ? (int)(slash - full) : 0;
-    if (snprintf(tmp, cap, "%.*s/.%s.XXXXXX", dir, full, slash ? slash + 1 : full) >= (int)cap) {
+    /* at most 200 bytes of the name in the temporary's, so that a name near
+     * NAME_MAX (255) that append could write can be written whole too */
+    const char *base = slash ? slash + 1 : full;
+    int bl = strlen(base) > 200 ? 200 : (int)strlen(base);
+    if (snprintf(tmp, cap, "%.*s/.%.*s.XXXXXX", dir, full, bl, base) >= (int)cap) {
         *why = strerror(ENAMETOOLONG);
         return -1;
     }

@@ -68,4 +68,13 @@ check "the replaced file has the new contents" test "$(cat "$W2/old.txt")" = y
 rm -f "$W2/new.txt"
 (umask 022; "$LOGITLAB" run -w "$W2" "$T/perm.lua" >/dev/null 2>&1)
 check "umask 022: a new file is 644" test "$(stat -c %a "$W2/new.txt")" = 644
+# a name of 254 bytes (NAME_MAX is 255): written and replaced as append
+# writes it (the temporary beside it, ".NAME.XXXXXX", was too long)
+cat > "$T/long.lua" <<'LUA'
+local name = string.rep("n", 250) .. ".txt"
+assert(lab.fs.write(name, "one"))
+assert(lab.fs.write(name, "two"))
+print(lab.fs.read(name))
+LUA
+check_match "a 254-byte name is written and replaced" "^two\$" "$("$LOGITLAB" run -w "$W2" "$T/long.lua" 2>&1)"
 check_done
