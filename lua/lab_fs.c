@@ -182,6 +182,9 @@ int lab_fs_replace_begin(const char *full, char *tmp, size_t cap, const char **w
     if (!exists && errno != ENOENT) { *why = strerror(errno); return -1; }
     if (exists && S_ISLNK(sb.st_mode)) { *why = "a symbolic link"; return -1; }
     if (exists && !S_ISREG(sb.st_mode)) { *why = kind_of(sb.st_mode); return -1; }
+    /* a file the user may not write stays as it is, as when it was opened for
+     * writing: the rename needs only the folder's permission */
+    if (exists && access(full, W_OK) != 0) { *why = strerror(errno); return -1; }
     const char *slash = strrchr(full, '/');
     int dir = slash ? (int)(slash - full) : 0;
     /* at most 200 bytes of the name in the temporary's, so that a name near

@@ -68,6 +68,14 @@ check "the replaced file has the new contents" test "$(cat "$W2/old.txt")" = y
 rm -f "$W2/new.txt"
 (umask 022; "$LOGITLAB" run -w "$W2" "$T/perm.lua" >/dev/null 2>&1)
 check "umask 022: a new file is 644" test "$(stat -c %a "$W2/new.txt")" = 644
+# a file its owner made read-only is not replaced (the rename needs only the
+# folder's permission; opening it for writing was refused). Root may write anyway.
+if [ "$(id -u)" -ne 0 ]; then
+  printf 'ro' >"$W2/ro.txt"; chmod 444 "$W2/ro.txt"
+  printf 'print(lab.fs.write("ro.txt", "new"))\n' >"$T/ro.lua"
+  check_match "a read-only file: refused" "nil	ro.txt: Permission denied" "$("$LOGITLAB" run -w "$W2" "$T/ro.lua" 2>&1)"
+  check "a read-only file: kept" test "$(cat "$W2/ro.txt")" = ro
+fi
 # a name of 254 bytes (NAME_MAX is 255): written and replaced as append
 # writes it (the temporary beside it, ".NAME.XXXXXX", was too long)
 cat > "$T/long.lua" <<'LUA'
