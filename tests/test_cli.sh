@@ -39,6 +39,7 @@ check_rc "--version" 0 "$LOGITLAB" --version
 check "--version prints it" grep -q '^logitlab [0-9]' "$T/out"
 check_rc "--help" 0 "$LOGITLAB" --help
 check "--help lists commands" grep -q 'tokenize' "$T/out"
+check "--help says the exit statuses" grep -q "^Exit status: 0 success; 1 a failure, a bad input file included" "$T/out"
 check_rc "no command prints usage" 0 "$LOGITLAB"
 for c in info tokenize synth quantize bench; do
   check_rc "$c --help" 0 "$LOGITLAB" $c --help
