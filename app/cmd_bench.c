@@ -54,10 +54,7 @@ static const cli_spec spec = {
     "--json adds ms_per_token_min/mean/max and, for decode, step_ms_median and step_ms_min\n"
     "(one step of all B sequences, over every step of every repetition), and huge_pages_mib\n"
     "(memory on huge pages; LOGITLAB_HUGEPAGES=0 turns the weight copies' huge pages off).\n"
-    "tgNxB decodes B sequences at once and counts the tokens of all of them.\n"
-    "With -t 2 or more, --json adds worker_join_share (the share of the parallel regions' work\n"
-    "slots the worker threads took), worker_moves (workers moved off the caller's CPU) and\n"
-    "placement (LOGITLAB_PIN: spread by default, pin, kernel).",
+    "tgNxB decodes B sequences at once and counts the tokens of all of them.",
     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
 };
 
