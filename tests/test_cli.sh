@@ -138,15 +138,6 @@ for l in open(sys.argv[1]):
     d=json.loads(l); assert d['tokens_per_s']>0 and d['threads']==1 and d['type']=='f32' and d['size_bytes']>0
 " "$T/out"
 fi
-# the pool's counters: with two threads the share of work slots the worker
-# took, moves and placement (LOGITLAB_PIN); none at one thread; a bad
-# LOGITLAB_PIN is refused with its name and value
-check_rc "bench --json -t 2" 0 env LOGITLAB_PIN=1 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 2 -p 0 -n 4 -r 2 -b 1 --json
-check_py "bench -t 2: worker counters" "all(0 <= x['worker_join_share'] <= 1 and x['worker_moves'] == 0 and x['placement'] == 'pin' for x in [d])" "$T/out"
-check_rc "bench --json -t 1" 0 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 0 -n 2 -r 1 -b 1 --json
-check "bench -t 1: no worker counters" sh -c "grep -q step_ms_median '$T/out' && ! grep -q worker_join_share '$T/out'"
-check_rc "LOGITLAB_PIN=2 refused" 1 env LOGITLAB_PIN=2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 2 -p 8 -n 1 -r 1 -b 1
-check "LOGITLAB_PIN=2: the message names the variable and the value" grep -q 'LOGITLAB_PIN is "2"' "$T/err"
 # the robust statistics: min <= median <= max over the repetitions; decode
 # tests add the median and min of every step (3 reps x 4 steps)
 check_rc "bench --json -r 3" 0 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 8 -n 4 -r 3 -b 1,3 --json
@@ -166,8 +157,14 @@ for l in open(sys.argv[1]):
     else:
         assert 'steps' not in d, d
 assert sorted(tests) == ['pp8', 'tg4', 'tg4x3'] and tests['tg4x3']['sequences'] == 3, tests
+assert all('worker_join_share' not in d for d in tests.values()), tests   # one thread: no workers
 " "$T/out"
 fi
+# two threads: the pool's counters (share of work slots the worker took, moves, placement)
+check_rc "bench --json -t 2" 0 env LOGITLAB_PIN=1 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 2 -p 0 -n 4 -r 2 -b 1 --json
+check_py "bench -t 2: worker counters" "all(0 <= x['worker_join_share'] <= 1 and x['worker_moves'] == 0 and x['placement'] == 'pin' for x in [d])" "$T/out"
+check_rc "LOGITLAB_PIN=2 refused" 1 env LOGITLAB_PIN=2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 2 -p 8 -n 1 -r 1 -b 1
+check "LOGITLAB_PIN=2: the message names the variable and the value" grep -q 'LOGITLAB_PIN is "2"' "$T/err"
 
 # ---- damaged files ----
 head -c 5000 "$M/stories260K.gguf" >"$T/trunc.gguf"
