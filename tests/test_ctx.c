@@ -219,6 +219,12 @@ int main(void) {
     ctx_params hp;
     ctx_params_default(&hp);
     CHECK(hp.no_huge_pages, "LOGITLAB_HUGEPAGES=0 turns huge pages off");
+    static const char *const offs[] = { "off", "OFF", "no", "false" };
+    for (int i = 0; i < 4; i++) {
+        setenv("LOGITLAB_HUGEPAGES", offs[i], 1);
+        ctx_params_default(&hp);
+        CHECK(hp.no_huge_pages, "LOGITLAB_HUGEPAGES=%s turns huge pages off (it left them on)", offs[i]);
+    }
     setenv("LOGITLAB_HUGEPAGES", "1", 1);
     ctx_params_default(&hp);
     CHECK(!hp.no_huge_pages, "LOGITLAB_HUGEPAGES=1 leaves them on");
