@@ -55,6 +55,11 @@ for spec in ${SHAPES:-stories15m:f32 stories15m:q8_0 stories15m:q4_0 tinyllama-1
   [ -f "$f" ] || "$BIN" synth --shape "$shape" --type "$type" -o "$f" >/dev/null
   "$BIN" bench -m "$f" -t "$T" -p 128 -n 64 --json
 done
+# Thread placement at batch 1 (bench/placement.sh): runs whose worker starved
+# next to the caller, per LOGITLAB_PIN mode, PLACEMENT_ROUNDS fresh processes each.
+if [ "$T" -ge 2 ] && [ -f "$OUT/stories15m-q8_0.gguf" ]; then
+  sh bench/placement.sh "$BIN" "$OUT/stories15m-q8_0.gguf" "${PLACEMENT_ROUNDS:-8}" "0 kernel 1" "$T"
+fi
 # The memory-bandwidth share of batch-1 decode (issue 22): file bytes x
 # tokens/s against the read bandwidth above, one line per model.
 for spec in ${SHARE_SHAPES:-tinyllama-1.1b:q8_0 tinyllama-1.1b:q4_0}; do
