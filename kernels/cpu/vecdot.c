@@ -63,6 +63,13 @@ int vd_isa_best(void) {
     return isa_top;
 }
 
+int vd_limit_isa(int isa) {
+    int top = vd_isa_best();
+    isa_top = isa < VD_PORTABLE ? VD_PORTABLE : isa > top ? top : isa;
+    isa_cur = isa_top;
+    return isa_cur;
+}
+
 int vd_set_isa(int isa) {
     int top = vd_isa_best();
     isa_cur = isa < VD_PORTABLE ? VD_PORTABLE : isa > top ? top : isa;
