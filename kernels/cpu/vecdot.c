@@ -2,8 +2,10 @@
  * matmul driver shared by every ISA.
  *
  * The only mutable state is the ISA in use (`isa_cur`, set by vd_init or
- * vd_set_isa; -1 until then, in which case the first call detects it). Call
- * vd_init() before starting threads. Every kernel of every ISA computes
+ * vd_set_isa; -1 until then, in which case the first call detects it). The
+ * CPU is detected once (pthread_once) and isa_cur is atomic: contexts are
+ * created on several threads at once (each backend calls vd_init), and
+ * TSAN flagged the plain stores. Every kernel of every ISA computes
  * dot(dequantized weight, dequantized activation) with integer sums inside a
  * block, in the summation order of vecdot.h, which the portable kernels
  * below define.
@@ -11,6 +13,8 @@
 #include "vecdot.h"
 #include "qtypes.h"
 #include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <math.h>
@@ -19,7 +23,9 @@
 #include <cpuid.h>
 #endif
 
-static int isa_cur = -1, isa_top = -1;
+static atomic_int isa_cur = -1;
+static int isa_top = -1;   /* written once, under detect_once */
+static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
 static int has_vnni;   /* AVX512-VNNI: with AVX-512 in use the eight-wide kernels take vpdpbusd */
 
 /* ---- ISA selection --------------------------------------------------------- */
@@ -53,13 +59,15 @@ static int detect(void) {
     return VD_PORTABLE;
 }
 
+static void detect_top(void) { isa_top = detect(); }
+
 void vd_init(void) {
-    if (isa_top < 0) isa_top = detect();
-    isa_cur = isa_top;
+    pthread_once(&detect_once, detect_top);
+    atomic_store_explicit(&isa_cur, isa_top, memory_order_relaxed);
 }
 
 int vd_isa_best(void) {
-    if (isa_top < 0) vd_init();
+    pthread_once(&detect_once, detect_top);
     return isa_top;
 }
 
@@ -72,13 +80,15 @@ int vd_limit_isa(int isa) {
 
 int vd_set_isa(int isa) {
     int top = vd_isa_best();
-    isa_cur = isa < VD_PORTABLE ? VD_PORTABLE : isa > top ? top : isa;
-    return isa_cur;
+    int cur = isa < VD_PORTABLE ? VD_PORTABLE : isa > top ? top : isa;
+    atomic_store_explicit(&isa_cur, cur, memory_order_relaxed);
+    return cur;
 }
 
 int vd_isa(void) {
-    if (isa_cur < 0) vd_init();
-    return isa_cur;
+    int cur = atomic_load_explicit(&isa_cur, memory_order_relaxed);
+    if (cur < 0) { vd_init(); cur = atomic_load_explicit(&isa_cur, memory_order_relaxed); }
+    return cur;
 }
 
 const char *vd_isa_name(int isa) {
@@ -118,7 +128,9 @@ static void quant_act_q8_0(const float *x, qt_block_q8_0 *b, int64_t nb) {
 void vd_quantize_act(int wtype, const float *x, void *xq, int64_t cols) {
     const qt_traits *t = qt_get(wtype);
     assert(t && t->supported && cols % t->block == 0 && "vd_quantize_act: bad type or length");
+    const vd_backend *b2 = vd_backend_avx2();
     if (t->act_type == QT_Q8_0) quant_act_q8_0(x, xq, cols / 32);
+    else if (t->act_type == QT_Q8_K && vd_isa() >= VD_AVX2 && b2 && b2->quant_q8_K) b2->quant_q8_K(x, xq, cols / 256);
     else qt_quantize_row(t->act_type, x, xq, cols);   /* F32, F16, BF16, Q8_K */
 }
 

@@ -259,6 +259,8 @@ typedef struct vd_backend {
     /* Q8_0 activation rounding, bit-identical to the portable one (the same
      * float operations; conversions round to nearest even as lrintf does). */
     void (*quant_q8_0)(const float *x, void *xq, int64_t nb);
+    /* Q8_K the same way (qtypes.c quant_q8_K's float operations). */
+    void (*quant_q8_K)(const float *x, void *xq, int64_t nb);
     void (*silu_mul)(float *g, const float *u, int64_t n);
     void (*exp_f32)(float *x, int64_t n);
     bool (*finite_f32)(const float *x, int64_t n);
