@@ -543,5 +543,25 @@ int main(void) {
         engine_case(M[i].name, path);
         if (!M[i].file) remove(path);
     }
+    /* the whole engine on the AVX2 kernels too (repacked Q4_0/Q5_0/Q4_K/
+     * Q5_K/Q6_K, eight-wide Q4_0/Q8_0) on a CPU that has AVX-512, for the
+     * quantized types (the float tiles are covered per kernel); last, as
+     * the limit cannot be lifted */
+    if (vd_isa_best() > VD_AVX2 && vd_limit_isa(VD_AVX2) == VD_AVX2) {
+        for (int i = 0; i < 9; i++) {
+            if (M[i].type == QT_F32 || M[i].type == QT_F16 || M[i].type == QT_BF16) continue;
+            char path[1024], rel[256], name[64];
+            snprintf(name, sizeof name, "%s avx2", M[i].name);
+            if (M[i].file) {
+                snprintf(rel, sizeof rel, "models/synthetic/%s.gguf", M[i].file);
+                check_path(path, sizeof path, rel);
+            } else {
+                snprintf(path, sizeof path, "/tmp/logitlab-test-inv-%s-%d.gguf", M[i].name, (int)getpid());
+                if (convert(f16, path, M[i].type)) { CHECK(0, "cannot convert synth-A-f16 to %s", M[i].name); continue; }
+            }
+            engine_case(name, path);
+            if (!M[i].file) remove(path);
+        }
+    }
     return check_done();
 }

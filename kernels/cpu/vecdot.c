@@ -25,6 +25,7 @@
 
 static atomic_int isa_cur = -1;
 static int isa_top = -1;   /* written once, under detect_once */
+static atomic_int isa_cap = VD_AVX512;   /* vd_limit_isa's ceiling */
 static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
 static int has_vnni;   /* AVX512-VNNI: with AVX-512 in use the eight-wide kernels take vpdpbusd */
 
@@ -61,14 +62,23 @@ static int detect(void) {
 
 static void detect_top(void) { isa_top = detect(); }
 
-void vd_init(void) {
+/* The CPU's best ISA under vd_limit_isa's ceiling. */
+static int best_isa(void) {
     pthread_once(&detect_once, detect_top);
-    atomic_store_explicit(&isa_cur, isa_top, memory_order_relaxed);
+    int cap = atomic_load_explicit(&isa_cap, memory_order_relaxed);
+    return isa_top < cap ? isa_top : cap;
 }
 
-int vd_isa_best(void) {
-    pthread_once(&detect_once, detect_top);
-    return isa_top;
+void vd_init(void) {
+    atomic_store_explicit(&isa_cur, best_isa(), memory_order_relaxed);
+}
+
+int vd_isa_best(void) { return best_isa(); }
+
+int vd_limit_isa(int isa) {
+    atomic_store_explicit(&isa_cap, isa < VD_PORTABLE ? VD_PORTABLE : isa, memory_order_relaxed);
+    vd_init();
+    return vd_isa();
 }
 
 int vd_set_isa(int isa) {
