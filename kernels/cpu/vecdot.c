@@ -20,7 +20,10 @@
 #endif
 
 static int isa_cur = -1, isa_top = -1;
-static int has_vnni;   /* AVX512-VNNI: with AVX-512 in use the eight-wide kernels take vpdpbusd */
+/* VD_CPU_* detected, and those in use (vd_set_cpu_features): AVX512-VNNI
+ * (with AVX-512 in use the eight-wide and repacked kernels take vpdpbusd),
+ * AVX-VNNI (the repacked kernels' VEX form) */
+static unsigned feat_top, feat_cur;
 
 /* ---- ISA selection --------------------------------------------------------- */
 
@@ -32,17 +35,23 @@ static int has_f16c(void) {
     unsigned a, b, c, d;
     return __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1);
 }
-/* AVX512_VNNI from CPUID leaf 7 (ECX bit 11). */
-static int cpu_vnni(void) {
-    unsigned a, b, c, d;
-    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 11 & 1);
+/* AVX512_VNNI from CPUID leaf 7 (ECX bit 11); AVX-VNNI from leaf 7
+ * subleaf 1 (EAX bit 4; Intel SDM vol. 2, CPUID). The YMM state both need
+ * is covered by the "avx2" test. */
+static unsigned cpu_features(void) {
+    unsigned a, b, c, d, f = 0;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+        if (c >> 11 & 1) f |= VD_CPU_AVX512VNNI;
+        if (a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 4 & 1)) f |= VD_CPU_AVXVNNI;
+    }
+    return f;
 }
 #endif
 
 static int detect(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    has_vnni = cpu_vnni();
+    feat_top = feat_cur = cpu_features();
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     if (vd_backend_avx512() && avx2 && __builtin_cpu_supports("avx512f") &&
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
@@ -72,6 +81,32 @@ int vd_set_isa(int isa) {
 int vd_isa(void) {
     if (isa_cur < 0) vd_init();
     return isa_cur;
+}
+
+unsigned vd_cpu_features(void) {
+    if (isa_top < 0) vd_init();
+    return feat_cur;
+}
+
+unsigned vd_set_cpu_features(unsigned mask) {
+    if (isa_top < 0) vd_init();
+    return feat_cur = feat_top & mask;
+}
+
+int vd_r8_path(int isa, unsigned feat) {
+    if (isa >= VD_AVX512 && (feat & VD_CPU_AVX512VNNI)) return VD_R8_AVX512VNNI;
+    if (isa >= VD_AVX2 && (feat & VD_CPU_AVXVNNI)) return VD_R8_AVXVNNI;
+    return isa >= VD_AVX2 ? VD_R8_AVX2 : VD_R8_NONE;
+}
+
+const char *vd_r8_path_name(int path) {
+    switch (path) {
+    case VD_R8_NONE: return "none";
+    case VD_R8_AVX2: return "avx2";
+    case VD_R8_AVXVNNI: return "avx-vnni";
+    case VD_R8_AVX512VNNI: return "avx512-vnni";
+    default: return "?";
+    }
 }
 
 const char *vd_isa_name(int isa) {
@@ -352,7 +387,7 @@ void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
 /* ---- eight activations at once ------------------------------------------- */
 
 static vd_x8_fn x8_kernel(int wtype, unsigned wflags) {
-    vd_x8_fn f = vd_isa() >= VD_AVX512 && has_vnni ? vd_x8_vnni(wtype, wflags) : NULL;
+    vd_x8_fn f = vd_isa() >= VD_AVX512 && (vd_cpu_features() & VD_CPU_AVX512VNNI) ? vd_x8_vnni(wtype, wflags) : NULL;
     return f ? f : vd_isa() >= VD_AVX2 ? vd_x8_avx2(wtype, wflags) : NULL;
 }
 
@@ -417,12 +452,13 @@ void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, 
 #define R8_MAX_BLOCKS 2048      /* per-block activation terms live on the stack (cols <= 65536) */
 
 /* The repacked kernel for wtype and how many activations it takes a call
- * (*nx): the VNNI one where this CPU has it, else AVX2's. *mult: the
+ * (*nx): the VNNI one (vd_r8_path: AVX512-VNNI, else AVX-VNNI) where this CPU has it, else AVX2's. *mult: the
  * kernel's off term per unit of a block's code sum (vd_r8_fn): AVX2 takes
  * 8 * sum and subtracts it; VNNI starts its chain at -8 * sum (Q4_0) or
  * -128 * sum (Q8_0, whose codes it offsets by 128). */
 static vd_r8_fn r8_kernel(int wtype, int *nx, int *mult) {
-    vd_r8_fn f = vd_isa() >= VD_AVX512 && has_vnni ? vd_r8_vnni(wtype) : NULL;
+    int path = vd_r8_path(vd_isa(), vd_cpu_features());
+    vd_r8_fn f = path == VD_R8_AVX512VNNI ? vd_r8_vnni(wtype) : path == VD_R8_AVXVNNI ? vd_r8_avxvnni(wtype) : NULL;
     if (nx) *nx = f ? VD_R8V_NX : VD_R8_NX;
     if (mult) *mult = !f ? 8 : wtype == QT_Q8_0 ? -128 : wtype == QT_Q5_0 ? -16 : -8;
     return f ? f : vd_isa() >= VD_AVX2 ? vd_r8_avx2(wtype) : NULL;
