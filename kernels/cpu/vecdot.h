@@ -292,7 +292,8 @@ enum { VD_CPU_AVX512VNNI = 1u, VD_CPU_AVXVNNI = 2u };
 unsigned vd_cpu_features(void);
 /* Uses only the detected features also in mask (tests force a path off;
  * a feature the CPU lacks cannot be turned on); returns those in use. Like
- * vd_set_isa: call it before making repacked copies, not between. */
+ * vd_set_isa: call it before making repacked copies, not between; unlike
+ * the ISA, vd_init keeps the mask. */
 unsigned vd_set_cpu_features(unsigned mask);
 /* Which repacked kernels serve ISA level isa on a CPU with features feat:
  * AVX512-VNNI where AVX-512 is in use and has it, else AVX-VNNI (any level
