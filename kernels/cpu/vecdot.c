@@ -20,10 +20,7 @@
 #endif
 
 static int isa_cur = -1, isa_top = -1;
-/* VD_CPU_* detected, and those in use (vd_set_cpu_features): AVX512-VNNI
- * (with AVX-512 in use the eight-wide and repacked kernels take vpdpbusd),
- * AVX-VNNI (the repacked kernels' VEX form) */
-static unsigned feat_top, feat_cur;
+static int has_vnni;   /* AVX512-VNNI: with AVX-512 in use the eight-wide kernels take vpdpbusd */
 
 /* ---- ISA selection --------------------------------------------------------- */
 
@@ -35,23 +32,31 @@ static int has_f16c(void) {
     unsigned a, b, c, d;
     return __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1);
 }
-/* AVX512_VNNI from CPUID leaf 7 (ECX bit 11); AVX-VNNI from leaf 7
- * subleaf 1 (EAX bit 4; Intel SDM vol. 2, CPUID). The YMM state both need
- * is covered by the "avx2" test. */
-static unsigned cpu_features(void) {
-    unsigned a, b, c, d, f = 0;
-    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
-        if (c >> 11 & 1) f |= VD_CPU_AVX512VNNI;
-        if (a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 4 & 1)) f |= VD_CPU_AVXVNNI;
-    }
-    return f;
+/* AVX512_VNNI from CPUID leaf 7 (ECX bit 11). */
+static int cpu_vnni(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 11 & 1);
+}
+/* AVX-VNNI (the VEX vpdpbusd) from leaf 7 subleaf 1, EAX bit 4 (Intel SDM
+ * vol. 2, CPUID); subleaf 1 exists when leaf 7 subleaf 0 reports EAX >= 1.
+ * The YMM state it needs is covered by the "avx2" test. */
+static int cpu_avxvnni(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d) &&
+           (a >> 4 & 1);
 }
 #endif
+
+/* VD_CPU_* detected (set with the ISA, once) and those in use
+ * (vd_set_cpu_features; atomic builtins: read by the pool's threads). */
+static unsigned feat_top, feat_cur;
 
 static int detect(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    feat_top = feat_cur = cpu_features();
+    has_vnni = cpu_vnni();
+    feat_top = (has_vnni ? VD_CPU_AVX512VNNI : 0u) | (cpu_avxvnni() ? VD_CPU_AVXVNNI : 0u);
+    __atomic_store_n(&feat_cur, feat_top, __ATOMIC_RELAXED);
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     if (vd_backend_avx512() && avx2 && __builtin_cpu_supports("avx512f") &&
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
@@ -83,14 +88,25 @@ int vd_isa(void) {
     return isa_cur;
 }
 
+const char *vd_isa_name(int isa) {
+    switch (isa) {
+    case VD_PORTABLE: return "portable";
+    case VD_AVX2: return "avx2";
+    case VD_AVX512: return "avx512";
+    default: return "?";
+    }
+}
+
 unsigned vd_cpu_features(void) {
-    if (isa_top < 0) vd_init();
-    return feat_cur;
+    vd_isa_best();   /* detects the CPU once */
+    return __atomic_load_n(&feat_cur, __ATOMIC_RELAXED);
 }
 
 unsigned vd_set_cpu_features(unsigned mask) {
-    if (isa_top < 0) vd_init();
-    return feat_cur = feat_top & mask;
+    vd_isa_best();
+    unsigned f = feat_top & mask;
+    __atomic_store_n(&feat_cur, f, __ATOMIC_RELAXED);
+    return f;
 }
 
 int vd_r8_path(int isa, unsigned feat) {
@@ -105,15 +121,6 @@ const char *vd_r8_path_name(int path) {
     case VD_R8_AVX2: return "avx2";
     case VD_R8_AVXVNNI: return "avx-vnni";
     case VD_R8_AVX512VNNI: return "avx512-vnni";
-    default: return "?";
-    }
-}
-
-const char *vd_isa_name(int isa) {
-    switch (isa) {
-    case VD_PORTABLE: return "portable";
-    case VD_AVX2: return "avx2";
-    case VD_AVX512: return "avx512";
     default: return "?";
     }
 }
