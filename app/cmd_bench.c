@@ -53,11 +53,11 @@ static const cli_spec spec = {
     "(min and max: the fastest and slowest repetition, ms per token).\n"
     "--json adds ms_per_token_min/mean/max and, for decode, step_ms_median and step_ms_min\n"
     "(one step of all B sequences, over every step of every repetition), step_bytes (weight bytes\n"
-    "one step reads), huge_pages_mib\n"
-    "(memory on huge pages; LOGITLAB_HUGEPAGES=0 turns the weight copies' huge pages off) and,\n"
-    "with -t 2 or more, worker_join_share (the share of the parallel regions' work slots the\n"
-    "worker threads took), worker_moves (workers moved off the caller's CPU) and placement\n"
-    "(LOGITLAB_PIN: spread by default, pin, kernel).\n"
+    "one step reads), the settings backend, pass_rows and huge_pages (\"off\" with\n"
+    "LOGITLAB_HUGEPAGES=0, or off, no, false: the weight copies on ordinary pages), huge_pages_mib\n"
+    "(memory the kernel put on huge pages) and, with -t 2 or more, worker_join_share (the share\n"
+    "of the parallel regions' work slots the worker threads took), worker_moves (workers moved\n"
+    "off the caller's CPU) and placement (LOGITLAB_PIN: spread by default, pin, kernel).\n"
     "tgNxB decodes B sequences at once and counts the tokens of all of them.",
     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
 };
@@ -126,6 +126,11 @@ typedef struct report {
     int threads;
     bool json;
     pool *pool;             /* the CPU backend's, else NULL */
+    /* the settings that change a figure, so that a JSON line says how it was
+     * measured: backend, rows per pass, huge pages asked for or not */
+    const char *backend;
+    int pass_rows;
+    bool no_huge_pages;
 } report;
 
 /* One test's pool counters: after - before. */
@@ -178,6 +183,8 @@ static int print_result(const report *rp, const char *test, double tokens, doubl
                "\"ms_per_token_min\":%.4f,\"ms_per_token_mean\":%.4f,\"ms_per_token_max\":%.4f",
                rp->type, rp->size, rp->threads, test, tps, ms, reps,
                k * secs[0], k * mean, k * secs[reps - 1]);
+        printf(",\"backend\":\"%s\",\"pass_rows\":%d,\"huge_pages\":\"%s\"", rp->backend, rp->pass_rows,
+               rp->no_huge_pages ? "off" : "on");
         long hp = anon_huge_mib();
         if (hp >= 0) printf(",\"huge_pages_mib\":%ld", hp);
         if (ps && rp->threads > 1 && ps->any_regions > 0) {
@@ -256,7 +263,8 @@ static int bench_run(const char *path, const bench_opts *o) {
     rng_init(&b.r, 1234);
     const char *base = strrchr(path, '/');
     report rp = { base ? base + 1 : path, qt_get(h->wtype) ? qt_get(h->wtype)->name : "?", h->weight_bytes,
-                  h->step_bytes, ctx_n_threads(b.c), o->json, ctx_pool(b.c) };
+                  h->step_bytes, ctx_n_threads(b.c), o->json, ctx_pool(b.c), ctx_backend_name(b.c),
+                  cp.n_pass_rows, cp.no_huge_pages };
     if (!o->json) {
         char sz[32];
         printf("model %s: %s, %s, %.1f M params, %d threads, backend %s\n", rp.model, rp.type,

@@ -74,7 +74,11 @@ static void usage(FILE *f) {
             "  --version      print the version\n"
             "\n"
             "Models are given by path or by name, looked up in models/ and ../shared/models;\n"
-            "the default is $LOGITLAB_MODEL, else " MPATH_DEFAULT_MODEL ".\n");
+            "the default is $LOGITLAB_MODEL, else " MPATH_DEFAULT_MODEL ".\n"
+            "\n"
+            "Exit status: 0 success; 1 a failure, a bad input file included (a model, text,\n"
+            "grammar or schema that cannot be read or used); 2 a usage error (an unknown\n"
+            "option, a bad value on the command line).\n");
 }
 
 static const command *find(const char *name) {

@@ -280,12 +280,28 @@ static void wake(void) {
     errno = e;
 }
 
-static void on_crash(int sig) {
+/* The crash signals and the handlers they had before the workbench took them
+ * (app/main.c's crash report): on_crash gives the terminal back, then hands
+ * the signal on, so the report lands on the ordinary screen in cooked mode
+ * (the workbench's handler used to replace it: a crash in the TUI said
+ * nothing but "Segmentation fault"). */
+static const int crash_sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT };
+#define N_CRASH ((int)(sizeof crash_sigs / sizeof crash_sigs[0]))
+static struct sigaction old_crash[N_CRASH];
+static bool have_old_crash;
+
+static void on_crash(int sig, siginfo_t *si, void *uc) {
     if (screen_active) {
         ssize_t k = write(STDOUT_FILENO, leave_seq, sizeof leave_seq - 1);
         (void)k;
     }
     if (have_saved_tty) tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+    for (int i = 0; have_old_crash && i < N_CRASH; i++) {
+        const struct sigaction *o = &old_crash[i];
+        if (crash_sigs[i] != sig) continue;
+        if (o->sa_flags & SA_SIGINFO) o->sa_sigaction(sig, si, uc);     /* a sanitizer's */
+        else if (o->sa_handler != SIG_DFL && o->sa_handler != SIG_IGN) o->sa_handler(sig);   /* main.c's: it re-raises */
+    }
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -326,10 +342,11 @@ int tui_term_signals(void (*on_int)(void), volatile sig_atomic_t *quit) {
     sa.sa_handler = on_winch;
     sa.sa_flags = SA_RESTART;
     sigaction(SIGWINCH, &sa, &old_winch);
-    sa.sa_handler = on_crash;
-    sa.sa_flags = SA_RESETHAND | SA_NODEFER;
-    const int crash[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT };
-    for (size_t i = 0; i < sizeof crash / sizeof crash[0]; i++) sigaction(crash[i], &sa, NULL);
+    sa.sa_sigaction = on_crash;
+    /* on main.c's alternate stack where the thread has one (a stack overflow) */
+    sa.sa_flags = SA_RESETHAND | SA_NODEFER | SA_ONSTACK | SA_SIGINFO;
+    for (int i = 0; i < N_CRASH; i++) sigaction(crash_sigs[i], &sa, have_old_crash ? NULL : &old_crash[i]);
+    have_old_crash = true;
     sa.sa_handler = SIG_IGN;
     sa.sa_flags = 0;
     sigaction(SIGPIPE, &sa, NULL);
@@ -337,8 +354,11 @@ int tui_term_signals(void (*on_int)(void), volatile sig_atomic_t *quit) {
 }
 
 void tui_term_signals_reset(void) {
-    const int all[] = { SIGINT, SIGTERM, SIGHUP, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT };
+    const int all[] = { SIGINT, SIGTERM, SIGHUP };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) signal(all[i], SIG_DFL);
+    /* the crash signals back to what they were (main.c's report), not SIG_DFL */
+    for (int i = 0; have_old_crash && i < N_CRASH; i++) sigaction(crash_sigs[i], &old_crash[i], NULL);
+    have_old_crash = false;
     sigaction(SIGWINCH, &old_winch, NULL);
     int_cb = NULL;
     quit_flag = NULL;

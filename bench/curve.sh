@@ -15,8 +15,9 @@
 #   spread         (max - min) / median of this N's sweeps: the measurement's
 #                  own noise. The split is a minimum over many noisy sums, so
 #                  with noise a ratio a little above 1 appears even on a
-#                  perfectly linear curve.
-#   cliff          ratio > 1 + spread (a cost the noise does not explain)
+#                  perfectly linear curve. null with one sweep (no estimate).
+#   cliff          ratio > 1 + spread (a cost the noise does not explain);
+#                  null with one sweep (it said true for any ratio above 1)
 #   over_one       step_ms / the step of one sequence (issue 22's "eight
 #                  sequences at most 4x one": over_one at n = 8)
 # The sweeps run one after another over all N (not all sweeps of one N
@@ -28,6 +29,10 @@
 set -e
 BIN=$1; MODEL=$2; T=${3:-$(nproc)}; NMAX=${4:-64}; PASSES=${5:-3}
 [ -f "$MODEL" ] || { echo "curve.sh: no model file '$MODEL'" >&2; exit 1; }
+# each a whole number >= 1 (seq took "x" and NMAX 0 gave no line and status 0)
+for a in "THREADS $T" "NMAX $NMAX" "PASSES $PASSES"; do
+  case ${a#* } in ''|*[!0-9]*|0*) echo "curve.sh: ${a% *} must be a whole number >= 1, got '${a#* }'" >&2; exit 2 ;; esac
+done
 for p in $(seq 1 "$PASSES"); do
   # bench takes at most eight batch sizes a call
   for s in $(seq 1 8 "$NMAX"); do
@@ -62,7 +67,9 @@ awk -v model="$(basename "$MODEL")" -v t="$T" -v args="${CURVE_ARGS:-}" '
       for (a1 = 1; a1 < n; a1++) if (best[a1] + best[n - a1] < alt) alt = best[a1] + best[n - a1]
       if (alt < best[n]) best[n] = alt
       r = step[n] / alt; cliff = r > 1 + spread[n] ? "true" : "false"
-      printf "{\"model\":\"%s\",\"threads\":%d,\"args\":\"%s\",\"test\":\"curve\",\"n\":%d,\"step_ms\":%.4f,\"per_seq_ms\":%.4f,\"best_split_ms\":%.4f,\"ratio\":%.3f,\"spread\":%.3f,\"cliff\":%s,\"over_one\":%.3f}\n", \
-             model, t, args, n, step[n], step[n] / n, alt, r, spread[n], cliff, step[n] / step[1]
+      sp = sprintf("%.3f", spread[n])
+      if (cnt[n] < 2) { sp = "null"; cliff = "null" }   # one sweep: no measure of the noise
+      printf "{\"model\":\"%s\",\"threads\":%d,\"args\":\"%s\",\"test\":\"curve\",\"n\":%d,\"step_ms\":%.4f,\"per_seq_ms\":%.4f,\"best_split_ms\":%.4f,\"ratio\":%.3f,\"spread\":%s,\"cliff\":%s,\"over_one\":%.3f}\n", \
+             model, t, args, n, step[n], step[n] / n, alt, r, sp, cliff, step[n] / step[1]
     }
   }'

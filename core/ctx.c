@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Per-sequence work of one batch. */
 typedef struct seqwork { int32_t seq, old_len, cnt, cell_off, run_off, n_runs; } seqwork;
@@ -40,7 +41,8 @@ void ctx_params_default(ctx_params *p) {
     memset(p, 0, sizeof *p);
     p->backend = "cpu";
     const char *h = getenv("LOGITLAB_HUGEPAGES");   /* an operator's switch for every context */
-    p->no_huge_pages = h && strcmp(h, "0") == 0;
+    /* "0" and the other usual spellings of off: =off once meant on, silently */
+    p->no_huge_pages = h && (!strcmp(h, "0") || !strcasecmp(h, "off") || !strcasecmp(h, "no") || !strcasecmp(h, "false"));
 }
 
 static int fail(char *err, size_t errlen, int code, const char *msg) {

@@ -96,7 +96,12 @@ static bool bounds(sc *s, const json *v, const char *path, bool integer, double 
     for (int i = 0; i < 4; i++) {
         const json *b = json_get(v, k[i]);
         if (!b) continue;
-        if (b->type == JSON_BOOL) continue;   /* draft 4 form: ignored */
+        /* draft 4's form: false changes nothing; true made the bound
+         * exclusive, which ignoring would turn around (the bound generated) */
+        if (b->type == JSON_BOOL && i >= 2 && b->b)
+            return gram_sc_fail(s, path, "%s true is draft 4's form (%s made exclusive): write \"%s\": N, the bound "
+                                "itself, in place of %s", k[i], k[i - 2], k[i], k[i - 2]), false;
+        if (b->type == JSON_BOOL && i >= 2) continue;
         if (b->type != JSON_NUM) return gram_sc_fail(s, path, "%s must be a number", k[i]), false;
         *has = true;
         double x = b->num;
@@ -108,6 +113,20 @@ static bool bounds(sc *s, const json *v, const char *path, bool integer, double 
     return true;
 }
 
+/* "minimum 5, maximum 3": the bounds v gives, for an error */
+static const char *bounds_text(const json *v, char *buf, size_t cap) {
+    static const char *const k[] = { "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum" };
+    size_t o = 0;
+    buf[0] = 0;
+    for (int i = 0; i < 4; i++) {
+        const json *b = json_get(v, k[i]);
+        if (!b || b->type != JSON_NUM || o >= cap) continue;
+        int n = snprintf(buf + o, cap - o, "%s%s %.15g", o ? ", " : "", k[i], b->num);
+        if (n > 0) o += (size_t)n;
+    }
+    return buf;
+}
+
 bool gram_sc_int(sc *s, const json *v, const char *path, gram_buf *out) {
     double lo, hi;
     bool has;
@@ -117,7 +136,8 @@ bool gram_sc_int(sc *s, const json *v, const char *path, gram_buf *out) {
     long long a = lo == -INFINITY ? -INT_LIMIT : (long long)ceil(lo), b = hi == INFINITY ? INT_LIMIT : (long long)floor(hi);
     if (a < -INT_LIMIT) a = -INT_LIMIT;
     if (b > INT_LIMIT) b = INT_LIMIT;
-    if (a > b) return gram_sc_fail(s, path, "no integer lies between the minimum and the maximum"), false;
+    char bt[200];
+    if (a > b) return gram_sc_fail(s, path, "no integer lies between the bounds (%s)", bounds_text(v, bt, sizeof bt)), false;
     int_range(out, a, b);
     return true;
 }
@@ -237,10 +257,11 @@ static bool frac_range(gram_buf *o, double lo, bool lex, double hi, bool hex, bo
 bool gram_sc_num(sc *s, const json *v, const char *path, gram_buf *out) {
     double lo, hi;
     bool has;
+    if (!bounds(s, v, path, false, &lo, &hi, &has)) return false;     /* checked before multipleOf too */
     if (gram_sc_multiple(s, v, path, false, out)) return !s->rc;   /* gram_schema_mult.c */
-    if (!bounds(s, v, path, false, &lo, &hi, &has)) return false;
     if (!has) { gram_buf_puts(out, "jnumber"); return true; }
-    if (lo > hi) return gram_sc_fail(s, path, "the minimum is above the maximum"), false;
+    char bt[200];
+    if (lo > hi) return gram_sc_fail(s, path, "the minimum is above the maximum (%s)", bounds_text(v, bt, sizeof bt)), false;
     if (lo > (double)INT_LIMIT || hi < -(double)INT_LIMIT)
         return gram_sc_fail(s, path, "bounds beyond 15 whole digits cannot be compiled"), false;
     const json *xl = json_get(v, "exclusiveMinimum"), *xh = json_get(v, "exclusiveMaximum");

@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lhost_impl.h"
@@ -180,16 +182,40 @@ int lab_fs_replace_begin(const char *full, char *tmp, size_t cap, const char **w
     if (!exists && errno != ENOENT) { *why = strerror(errno); return -1; }
     if (exists && S_ISLNK(sb.st_mode)) { *why = "a symbolic link"; return -1; }
     if (exists && !S_ISREG(sb.st_mode)) { *why = kind_of(sb.st_mode); return -1; }
+    /* a file the user may not write stays as it is, as when it was opened for
+     * writing: the rename needs only the folder's permission */
+    if (exists && access(full, W_OK) != 0) { *why = strerror(errno); return -1; }
     const char *slash = strrchr(full, '/');
     int dir = slash ? (int)(slash - full) : 0;
-    if (snprintf(tmp, cap, "%.*s/.%s.XXXXXX", dir, full, slash ? slash + 1 : full) >= (int)cap) {
+    /* at most 200 bytes of the name in the temporary's, so that a name near
+     * NAME_MAX (255) that append could write can be written whole too */
+    const char *base = slash ? slash + 1 : full;
+    int bl = strlen(base) > 200 ? 200 : (int)strlen(base);
+    if (snprintf(tmp, cap, "%.*s/.%.*s.XXXXXX", dir, full, bl, base) >= (int)cap) {
         *why = strerror(ENAMETOOLONG);
         return -1;
     }
-    int fd = mkostemp(tmp, O_CLOEXEC);
+    /* A new file gets 0644 less the umask, as open(..., 0644) gave it before
+     * writes were renamed into place (mkostemp's 0600 then fchmod(0644) gave
+     * 0644 whatever the umask: a umask of 077 no longer kept a workspace's
+     * new files private); a replaced file keeps its old permissions. */
+    int fd = -1;
+    if (exists) fd = mkostemp(tmp, O_CLOEXEC);
+    else {
+        size_t n = strlen(tmp) - 6;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t x = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid() << 32 ^ (uintptr_t)&sb;
+        static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        for (int tries = 0; tries < 100; tries++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;                 /* xorshift64 */
+            for (int i = 0; i < 6; i++) tmp[n + (size_t)i] = A[(x >> (6 * i)) % 62];
+            fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+            if (fd >= 0 || errno != EEXIST) break;
+        }
+    }
     if (fd < 0) { *why = strerror(errno); return -1; }
-    /* the old file's permissions, or what open(..., 0644) gave before */
-    if (fchmod(fd, exists ? sb.st_mode & 07777 : 0644) != 0) {
+    if (exists && fchmod(fd, sb.st_mode & 07777) != 0) {
         *why = strerror(errno);
         close(fd);
         unlink(tmp);

@@ -39,6 +39,7 @@ check_rc "--version" 0 "$LOGITLAB" --version
 check "--version prints it" grep -q '^logitlab [0-9]' "$T/out"
 check_rc "--help" 0 "$LOGITLAB" --help
 check "--help lists commands" grep -q 'tokenize' "$T/out"
+check "--help says the exit statuses" grep -q "^Exit status: 0 success; 1 a failure, a bad input file included" "$T/out"
 check_rc "no command prints usage" 0 "$LOGITLAB"
 for c in info tokenize synth quantize bench; do
   check_rc "$c --help" 0 "$LOGITLAB" $c --help
@@ -165,6 +166,20 @@ check_rc "bench --json -t 2" 0 env LOGITLAB_PIN=1 "$LOGITLAB" bench -m "$M/stori
 check_py "bench -t 2: worker counters" "all(0 <= x['worker_join_share'] <= 1 and x['worker_moves'] == 0 and x['placement'] == 'pin' for x in [d])" "$T/out"
 check_rc "LOGITLAB_PIN=2 refused" 1 env LOGITLAB_PIN=2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 2 -p 8 -n 1 -r 1 -b 1
 check "LOGITLAB_PIN=2: the message names the variable and the value" grep -q 'LOGITLAB_PIN is "2"' "$T/err"
+# the settings a figure was measured with are on its line
+check_rc "bench --json: the settings" 0 env LOGITLAB_HUGEPAGES=off "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 0 -n 2 -r 1 -b 2 --pass-rows 1 --json
+check "bench --json: backend, pass_rows, huge_pages" grep -q '"backend":"cpu","pass_rows":1,"huge_pages":"off"' "$T/out"
+
+# bench/curve.sh at a toy size: one line per N; with one sweep the noise is
+# unknown, so spread and cliff are null (cliff was true for any ratio above
+# 1); a bad NMAX is refused (it printed nothing with status 0)
+CURVE="$(dirname "$0")/../bench/curve.sh"
+check_rc "curve.sh, 2 sweeps" 0 sh "$CURVE" "$LOGITLAB" "$M/stories260K.gguf" 1 2 2
+check "curve.sh: a line per N, spread and cliff measured" sh -c "[ \$(grep -c '\"test\":\"curve\".*\"spread\":[0-9.]*,\"cliff\":\(true\|false\)' '$T/out') -eq 2 ]"
+check_rc "curve.sh, 1 sweep" 0 sh "$CURVE" "$LOGITLAB" "$M/stories260K.gguf" 1 2 1
+check "curve.sh, 1 sweep: spread and cliff null" sh -c "[ \$(grep -c '\"spread\":null,\"cliff\":null' '$T/out') -eq 2 ]"
+check_rc "curve.sh, NMAX 0" 2 sh "$CURVE" "$LOGITLAB" "$M/stories260K.gguf" 1 0 1
+check "curve.sh, NMAX 0: named" grep -q "NMAX must be a whole number >= 1, got '0'" "$T/err"
 
 # ---- damaged files ----
 head -c 5000 "$M/stories260K.gguf" >"$T/trunc.gguf"

@@ -49,4 +49,40 @@ check "the earlier state still loads, bit for bit" test "$(echo "$out" | head -1
 check_match "the earlier note is whole" "^kept\$" "$(echo "$out" | sed -n 2p)"
 check_match "no leftovers in kv/" "^kv st.json,st.kv\$" "$(echo "$out" | tail -1)"
 check "no leftovers beside notes.txt" test "$(ls -A "$W" | grep -c '^\.notes')" = 0
+# permissions: a new file is 0644 less the umask (as open(..., 0644) gave
+# before writes were renamed into place; mkostemp + fchmod(0644) ignored the
+# umask), a replaced file keeps its own
+W2=$T/ws2; mkdir -p "$W2"
+cat > "$T/perm.lua" <<LUA
+local m = lab.model.open("$M")
+assert(m:seq("Once"):save("p"))
+assert(lab.fs.write("new.txt", "x"))
+assert(lab.fs.write("old.txt", "y"))
+LUA
+printf 'z' >"$W2/old.txt"; chmod 640 "$W2/old.txt"
+(umask 077; "$LOGITLAB" run -w "$W2" "$T/perm.lua" >/dev/null 2>&1)
+check "umask 077: lab.fs.write's new file is private (600)" test "$(stat -c %a "$W2/new.txt")" = 600
+check "umask 077: seq:save's new files are private (600)" test "$(stat -c %a "$W2/kv/p.kv") $(stat -c %a "$W2/kv/p.json")" = "600 600"
+check "a replaced file keeps its permissions (640)" test "$(stat -c %a "$W2/old.txt")" = 640
+check "the replaced file has the new contents" test "$(cat "$W2/old.txt")" = y
+rm -f "$W2/new.txt"
+(umask 022; "$LOGITLAB" run -w "$W2" "$T/perm.lua" >/dev/null 2>&1)
+check "umask 022: a new file is 644" test "$(stat -c %a "$W2/new.txt")" = 644
+# a file its owner made read-only is not replaced (the rename needs only the
+# folder's permission; opening it for writing was refused). Root may write anyway.
+if [ "$(id -u)" -ne 0 ]; then
+  printf 'ro' >"$W2/ro.txt"; chmod 444 "$W2/ro.txt"
+  printf 'print(lab.fs.write("ro.txt", "new"))\n' >"$T/ro.lua"
+  check_match "a read-only file: refused" "nil	ro.txt: Permission denied" "$("$LOGITLAB" run -w "$W2" "$T/ro.lua" 2>&1)"
+  check "a read-only file: kept" test "$(cat "$W2/ro.txt")" = ro
+fi
+# a name of 254 bytes (NAME_MAX is 255): written and replaced as append
+# writes it (the temporary beside it, ".NAME.XXXXXX", was too long)
+cat > "$T/long.lua" <<'LUA'
+local name = string.rep("n", 250) .. ".txt"
+assert(lab.fs.write(name, "one"))
+assert(lab.fs.write(name, "two"))
+print(lab.fs.read(name))
+LUA
+check_match "a 254-byte name is written and replaced" "^two\$" "$("$LOGITLAB" run -w "$W2" "$T/long.lua" 2>&1)"
 check_done

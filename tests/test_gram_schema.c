@@ -207,6 +207,15 @@ static void test_refusals(void) {
         { "{\"properties\":{\"a\":{\"type\":\"string\",\"minLength\":5,\"maxLength\":2}}}",
           "schema at /properties/a: minLength 5 is above maxLength 2: no value can satisfy both" },
         { "{\"type\":\"string\",\"maxLength\":null}", "schema at /maxLength: maxLength must be a whole number >= 0, got null" },
+        /* numeric bounds: the values; draft 4's boolean exclusive bounds (ignored, they made the bound generable) */
+        { "{\"type\":\"integer\",\"minimum\":5,\"maximum\":3}", "schema at /: no integer lies between the bounds (minimum 5, maximum 3)" },
+        { "{\"type\":\"number\",\"minimum\":0.5,\"exclusiveMaximum\":0.25}",
+          "schema at /: the minimum is above the maximum (minimum 0.5, exclusiveMaximum 0.25)" },
+        { "{\"type\":\"number\",\"minimum\":3,\"exclusiveMinimum\":true}",
+          "schema at /: exclusiveMinimum true is draft 4's form (minimum made exclusive)" },
+        { "{\"type\":\"number\",\"multipleOf\":0.5,\"maximum\":3,\"exclusiveMaximum\":true}",
+          "schema at /: exclusiveMaximum true is draft 4's form (maximum made exclusive)" },
+        { "{\"type\":\"integer\",\"maximum\":3,\"exclusiveMaximum\":true}", "exclusiveMaximum true is draft 4's form" },
     };
     for (size_t i = 0; i < sizeof rf / sizeof *rf; i++) {
         gram *g = NULL;
@@ -221,6 +230,7 @@ static void test_refusals(void) {
     static const char *const ok[] = {
         "{\"type\":\"string\",\"minLength\":3000}", "{\"type\":\"array\",\"maxItems\":200000}",
         "{\"type\":\"array\",\"maxItems\":1e20}", "{\"type\":\"string\",\"maxLength\":1e20}",
+        "{\"type\":\"number\",\"minimum\":3,\"exclusiveMinimum\":false}",   /* draft 4's false changes nothing */
     };
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         gram *g = NULL;

@@ -47,4 +47,18 @@ check "the stopped run kept its checkpoint" test -f "$T/ws-$N/train/z.gguf.ckpt"
 key Escape
 cmd "q!"
 see "quits" "EXITED 0"
+
+# ---- a crash in the workbench is reported on the ordinary screen ----
+# (the workbench's own handler gave the terminal back and died without
+# app/main.c's report: only the shell's "Segmentation fault"); cooked mode
+# again, so each stack line starts at column 0. ASAN builds: the sanitizer's.
+start 100 30
+see "the workbench runs" "stories260K"
+kill -SEGV "$(app_pid)"
+see "the crash ends it" "EXITED" 20
+case "$BUILD" in
+  *asan*) see "the sanitizer's report is on the screen" "AddressSanitizer" 5 ;;
+  *) see "the report is on the screen" "logitlab: fatal signal 11 (a bug" 5
+     if screen | grep -q '^/.*logitlab(+0x[0-9a-f]*)'; then ok; else bad "the stack lines start at column 0"; fi ;;
+esac
 check_done
