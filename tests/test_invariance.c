@@ -129,6 +129,43 @@ static void kernel_case(int type, int64_t rows, int64_t cols) {
     free(wf); free(w); free(xf); free(xq); free(ref); free(y);
 }
 
+/* Which repacked kernels serve which CPU (vd_r8_path): every combination of
+ * ISA level and VNNI features, then this CPU with its features forced off
+ * and back (a feature it lacks cannot be forced on). The AVX-VNNI kernels
+ * (vecdot_r8_avxvnni.c, vecdot_r8v.h's source built for VEX) cannot run
+ * here; tests/test_isa_objs.sh checks their encoding. main() also runs the
+ * repacked kernels with VNNI forced off (AVX2's under AVX-512). */
+static void dispatch_case(void) {
+    static const struct { int isa; unsigned feat; int want; } T[] = {
+        { VD_PORTABLE, 0, VD_R8_NONE },
+        { VD_PORTABLE, VD_CPU_AVX512VNNI | VD_CPU_AVXVNNI, VD_R8_NONE },
+        { VD_AVX2, 0, VD_R8_AVX2 },
+        { VD_AVX2, VD_CPU_AVX512VNNI, VD_R8_AVX2 },
+        { VD_AVX2, VD_CPU_AVXVNNI, VD_R8_AVXVNNI },
+        { VD_AVX2, VD_CPU_AVX512VNNI | VD_CPU_AVXVNNI, VD_R8_AVXVNNI },
+        { VD_AVX512, 0, VD_R8_AVX2 },
+        { VD_AVX512, VD_CPU_AVXVNNI, VD_R8_AVXVNNI },
+        { VD_AVX512, VD_CPU_AVX512VNNI, VD_R8_AVX512VNNI },
+        { VD_AVX512, VD_CPU_AVX512VNNI | VD_CPU_AVXVNNI, VD_R8_AVX512VNNI },
+    };
+    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
+        int got = vd_r8_path(T[i].isa, T[i].feat);
+        CHECK(got == T[i].want, "vd_r8_path(%s, features %u) = %s, want %s", vd_isa_name(T[i].isa), T[i].feat,
+              vd_r8_path_name(got), vd_r8_path_name(T[i].want));
+    }
+    unsigned all = vd_cpu_features();
+    int best = vd_isa_best();
+    CHECK(vd_set_cpu_features(0) == 0 && vd_cpu_features() == 0, "features forced off");
+    if (best >= VD_AVX2)
+        CHECK(vd_r8_width(QT_Q4_0) == VD_R8_NX, "VNNI off: the AVX2 repacked kernels (width %d)", vd_r8_width(QT_Q4_0));
+    CHECK(vd_set_cpu_features(~0u) == all, "features back: %u, detected %u", vd_cpu_features(), all);
+    if (vd_r8_path(best, all) >= VD_R8_AVXVNNI)
+        CHECK(vd_r8_width(QT_Q4_0) == VD_R8V_NX && vd_repack_size(QT_Q6_K, 8, 256) > 0,
+              "%s: the VNNI repacked kernels (width %d)", vd_r8_path_name(vd_r8_path(best, all)), vd_r8_width(QT_Q4_0));
+    CHECK(vd_set_cpu_features(VD_CPU_AVX512VNNI | VD_CPU_AVXVNNI) == all, "forcing cannot add a feature");
+    printf("# this CPU: %s, repacked kernels %s\n", vd_isa_name(best), vd_r8_path_name(vd_r8_path(best, all)));
+}
+
 /* Element-wise steps: a value's result does not depend on its place. */
 static void elementwise_case(void) {
     enum { N = 203 };
@@ -500,6 +537,16 @@ int main(void) {
     vd_init();
     attention_case();
     attention_mq_case();
+    /* which repacked kernels serve which CPU; then VNNI forced off: the AVX2
+     * repacked kernels (where a type has one) at every ISA level */
+    dispatch_case();
+    vd_set_cpu_features(0);
+    for (int t = 0; t < NTYPES; t++)
+        if (TYPES[t] != QT_F32 && TYPES[t] != QT_F16 && TYPES[t] != QT_BF16) {
+            bool k = TYPES[t] == QT_Q4_K || TYPES[t] == QT_Q5_K || TYPES[t] == QT_Q6_K;
+            kernel_case(TYPES[t], 37, k ? 512 : 96);
+        }
+    vd_set_cpu_features(~0u);
     for (int t = 0; t < NTYPES; t++) {
         bool k = TYPES[t] == QT_Q4_K || TYPES[t] == QT_Q5_K || TYPES[t] == QT_Q6_K;
         kernel_case(TYPES[t], 37, k ? 512 : 96);

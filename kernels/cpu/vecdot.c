@@ -44,12 +44,26 @@ static int cpu_vnni(void) {
     unsigned a, b, c, d;
     return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 11 & 1);
 }
+/* AVX-VNNI (the VEX vpdpbusd) from leaf 7 subleaf 1, EAX bit 4 (Intel SDM
+ * vol. 2, CPUID); subleaf 1 exists when leaf 7 subleaf 0 reports EAX >= 1.
+ * The YMM state it needs is covered by the "avx2" test. */
+static int cpu_avxvnni(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d) &&
+           (a >> 4 & 1);
+}
 #endif
+
+/* VD_CPU_* detected (set with the ISA, once) and those in use
+ * (vd_set_cpu_features; atomic builtins: read by the pool's threads). */
+static unsigned feat_top, feat_cur;
 
 static int detect(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     has_vnni = cpu_vnni();
+    feat_top = (has_vnni ? VD_CPU_AVX512VNNI : 0u) | (cpu_avxvnni() ? VD_CPU_AVXVNNI : 0u);
+    __atomic_store_n(&feat_cur, feat_top, __ATOMIC_RELAXED);
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     if (vd_backend_avx512() && avx2 && __builtin_cpu_supports("avx512f") &&
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
@@ -99,6 +113,34 @@ const char *vd_isa_name(int isa) {
     case VD_PORTABLE: return "portable";
     case VD_AVX2: return "avx2";
     case VD_AVX512: return "avx512";
+    default: return "?";
+    }
+}
+
+unsigned vd_cpu_features(void) {
+    vd_isa_best();   /* detects the CPU once */
+    return __atomic_load_n(&feat_cur, __ATOMIC_RELAXED);
+}
+
+unsigned vd_set_cpu_features(unsigned mask) {
+    vd_isa_best();
+    unsigned f = feat_top & mask;
+    __atomic_store_n(&feat_cur, f, __ATOMIC_RELAXED);
+    return f;
+}
+
+int vd_r8_path(int isa, unsigned feat) {
+    if (isa >= VD_AVX512 && (feat & VD_CPU_AVX512VNNI)) return VD_R8_AVX512VNNI;
+    if (isa >= VD_AVX2 && (feat & VD_CPU_AVXVNNI)) return VD_R8_AVXVNNI;
+    return isa >= VD_AVX2 ? VD_R8_AVX2 : VD_R8_NONE;
+}
+
+const char *vd_r8_path_name(int path) {
+    switch (path) {
+    case VD_R8_NONE: return "none";
+    case VD_R8_AVX2: return "avx2";
+    case VD_R8_AVXVNNI: return "avx-vnni";
+    case VD_R8_AVX512VNNI: return "avx512-vnni";
     default: return "?";
     }
 }
@@ -377,7 +419,7 @@ void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
 /* ---- eight activations at once ------------------------------------------- */
 
 static vd_x8_fn x8_kernel(int wtype, unsigned wflags) {
-    vd_x8_fn f = vd_isa() >= VD_AVX512 && has_vnni ? vd_x8_vnni(wtype, wflags) : NULL;
+    vd_x8_fn f = vd_isa() >= VD_AVX512 && (vd_cpu_features() & VD_CPU_AVX512VNNI) ? vd_x8_vnni(wtype, wflags) : NULL;
     return f ? f : vd_isa() >= VD_AVX2 ? vd_x8_avx2(wtype, wflags) : NULL;
 }
 
@@ -442,12 +484,13 @@ void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, 
 #define R8_MAX_BLOCKS 2048      /* per-block activation terms live on the stack (cols <= 65536) */
 
 /* The repacked kernel for wtype and how many activations it takes a call
- * (*nx): the VNNI one where this CPU has it, else AVX2's. *mult: the
+ * (*nx): the VNNI one (vd_r8_path: AVX512-VNNI, else AVX-VNNI) where this CPU has it, else AVX2's. *mult: the
  * kernel's off term per unit of a block's code sum (vd_r8_fn): AVX2 takes
  * 8 * sum and subtracts it; VNNI starts its chain at -8 * sum (Q4_0) or
  * -128 * sum (Q8_0, whose codes it offsets by 128). */
 static vd_r8_fn r8_kernel(int wtype, int *nx, int *mult) {
-    vd_r8_fn f = vd_isa() >= VD_AVX512 && has_vnni ? vd_r8_vnni(wtype) : NULL;
+    int path = vd_r8_path(vd_isa(), vd_cpu_features());
+    vd_r8_fn f = path == VD_R8_AVX512VNNI ? vd_r8_vnni(wtype) : path == VD_R8_AVXVNNI ? vd_r8_avxvnni(wtype) : NULL;
     if (nx) *nx = f ? VD_R8V_NX : VD_R8_NX;
     if (mult) *mult = wtype == QT_Q5_0 ? -16 : !f ? 8 : wtype == QT_Q8_0 ? -128 : -8;   /* AVX2's Q5_0 starts at -16 * sum too */
     return f ? f : vd_isa() >= VD_AVX2 ? vd_r8_avx2(wtype) : NULL;

@@ -28,6 +28,8 @@
  * them with memcmp); AVX-512 has its own float order (vecdot_avx512.c),
  * the same on all its paths; for quantized types it uses the AVX2 tiles and,
  * with AVX512-VNNI, its own eight-wide and repacked kernels (same orders).
+ * CPUs with AVX-VNNI (VEX) but no AVX512-VNNI take the same repacked kernels
+ * built for VEX (vecdot_r8_avxvnni.c; vd_r8_path picks).
  */
 #ifndef VECDOT_H
 #define VECDOT_H
@@ -285,6 +287,27 @@ vd_r8_fn vd_r8_avx2(int wtype);
  * a call; NULL when built without it. */
 #define VD_R8V_NX 8
 vd_r8_fn vd_r8_vnni(int wtype);
+/* The same kernels with AVX-VNNI (VEX, 256-bit; vecdot_r8_avxvnni.c, the
+ * shared source vecdot_r8v.h): same off terms, same width, same bits; NULL
+ * when built without it. */
+vd_r8_fn vd_r8_avxvnni(int wtype);
+
+/* CPU features beyond the ISA level that pick kernels (CPUID). */
+enum { VD_CPU_AVX512VNNI = 1u, VD_CPU_AVXVNNI = 2u };
+/* Detected features, as masked by vd_set_cpu_features. */
+unsigned vd_cpu_features(void);
+/* Uses only the detected features also in mask (tests force a path off;
+ * a feature the CPU lacks cannot be turned on); returns those in use. Like
+ * vd_set_isa: call it before making repacked copies, not between; unlike
+ * the ISA, vd_init keeps the mask. */
+unsigned vd_set_cpu_features(unsigned mask);
+/* Which repacked kernels serve ISA level isa on a CPU with features feat:
+ * AVX512-VNNI where AVX-512 is in use and has it, else AVX-VNNI (any level
+ * from AVX2 up), else AVX2's, else none (portable). vd_matmul_r8 follows
+ * vd_r8_path(vd_isa(), vd_cpu_features()). */
+enum vd_r8_path { VD_R8_NONE = 0, VD_R8_AVX2 = 1, VD_R8_AVXVNNI = 2, VD_R8_AVX512VNNI = 3 };
+int vd_r8_path(int isa, unsigned feat);
+const char *vd_r8_path_name(int path);
 /* NULL when the file was built without its ISA flags. */
 const vd_backend *vd_backend_avx2(void);
 const vd_backend *vd_backend_avx512(void);

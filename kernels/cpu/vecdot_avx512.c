@@ -341,8 +341,9 @@ static void wsum_f32(float *o, const float *a, const float *const *rows, int64_t
 /* vd_dots_f32_mq: NQ queries against each row, the row's chunks loaded once.
  * Per (query, row) the chains of dots_f32: chunk c (16 elements at 16c) of
  * the 32-element steps goes to chain c & 1, the chunks after them (the
- * masked loop) to chain 0, then chain 0 + chain 1 and hsum16x16. The queries
- * stay in registers: at most four chunks (hd <= 64) each. */
+ * masked loop) to chain 0, then chain 0 + chain 1 and hsum16x16. The queries'
+ * first four chunks (hd <= 64) stay in registers, later ones (llama3-8b's hd
+ * 128) are loaded from L1 per row: each row is still read once for all. */
 INLINE void dots_mq_body(float *s, size_t ss, const float *q, size_t qs, const int64_t *np,
                          const float *const *rows, int64_t off, int64_t hd, const int NQ) {
     const int nc = (int)((hd + 15) / 16), nmain = (int)(hd / 32) * 2;
@@ -381,6 +382,18 @@ INLINE void dots_mq_body(float *s, size_t ss, const float *q, size_t qs, const i
                     UNROLL for (int k = 0; k < NQ; k++) a0[k] = _mm512_fmadd_ps(kv, qv[k][c], a0[k]);
                 }
             }
+            for (int c = 4; c < nc; c++) {   /* hd > 64: the queries' later chunks from L1 */
+                int64_t left = hd - 16 * c;
+                __mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+                __m512 kv = _mm512_maskz_loadu_ps(m, r + 16 * c);
+                if (c < nmain && (c & 1)) {
+                    UNROLL for (int k = 0; k < NQ; k++)
+                        a1[k] = _mm512_fmadd_ps(kv, _mm512_maskz_loadu_ps(m, q + k * qs + 16 * c), a1[k]);
+                } else {
+                    UNROLL for (int k = 0; k < NQ; k++)
+                        a0[k] = _mm512_fmadd_ps(kv, _mm512_maskz_loadu_ps(m, q + k * qs + 16 * c), a0[k]);
+                }
+            }
             UNROLL for (int k = 0; k < NQ; k++) f[k][i] = _mm512_add_ps(a0[k], a1[k]);
         }
         UNROLL for (int k = 0; k < NQ; k++) {
@@ -394,11 +407,11 @@ INLINE void dots_mq_body(float *s, size_t ss, const float *q, size_t qs, const i
 
 static void dots_f32_mq(float *s, size_t ss, const float *q, size_t qs, int nq, const int64_t *np,
                         const float *const *rows, int64_t off, int64_t hd) {
-    switch (hd <= 64 ? nq : 1) {
+    switch (nq) {
     case 2: dots_mq_body(s, ss, q, qs, np, rows, off, hd, 2); return;
     case 3: dots_mq_body(s, ss, q, qs, np, rows, off, hd, 3); return;
     case 4: dots_mq_body(s, ss, q, qs, np, rows, off, hd, 4); return;
-    default:   /* one query, or longer heads than the registers hold */
+    default:   /* one query */
         for (int k = 0; k < nq; k++) dots_f32(s + k * ss, q + k * qs, rows, off, np[k], hd);
     }
 }
