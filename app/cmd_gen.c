@@ -115,8 +115,12 @@ static int read_constraint(const cli_args *a, opts_t *o) {
                                so.compact ? "--schema-compact" : so.any_order ? "--schema-any-order" : "--schema-ignore-unenforceable");
     if (which < 0) return CLI_OK;
     char err[600];
+    /* A --grammar or --json-schema file that cannot be read or does not
+     * compile is bad input, status 1 as for every other input file (main.c);
+     * a bad --regex or --choice value is a usage error, status 2. */
+    bool file = k[which].opt == O_GRAMMAR || k[which].opt == O_SCHEMA;
     if (gram_from_option_opts(&o->grammar, k[which].kind, a->val[k[which].opt], &so, err, sizeof err))
-        return cli_usage_error(CMD, "%s: %s", k[which].flag, err);
+        return file ? cli_fail(CMD, "%s: %s", k[which].flag, err) : cli_usage_error(CMD, "%s: %s", k[which].flag, err);
     return CLI_OK;
 }
 

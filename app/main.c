@@ -2,9 +2,11 @@
  * the subcommands listed in one table (name, entry point, one-line help);
  * each subcommand is a module cmd_NAME.c whose entry point is cmd_NAME().
  *
- * Exit statuses: 0 success, 1 a runtime failure (a file that cannot be read,
- * a model that cannot be loaded), 2 a usage error (unknown command or option,
- * a bad number). Every error is one line on stderr.
+ * Exit statuses: 0 success, 1 a runtime failure (an input file that cannot be
+ * read or is not what the command wants: a grammar that does not compile, a
+ * schema or training file with an error; a model that cannot be loaded), 2 a
+ * usage error (unknown command or option, a bad number or value given on the
+ * command line). Every error is one line on stderr.
  */
 #include <errno.h>
 #include <execinfo.h>

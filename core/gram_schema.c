@@ -123,6 +123,37 @@ void gram_sc_value_literal(sc *s, const json *v, gram_buf *out) {
 
 /* ---- strings, arrays, objects ---------------------------------------------- */
 
+/* The count keyword `key` of schema v (minItems, maxLength, ...) into *out:
+ * absent leaves *out as it is; present, it must be a whole number from 0 to
+ * lim (above lim: an error when `hard`, else lim, which only narrows what a
+ * generation may produce). An error names the keyword, what it holds and
+ * where (the keyword's own path). */
+static bool count_kw(sc *s, const json *v, const char *path, const char *key, double lim, bool hard, double *out) {
+    const json *n = json_get(v, key);
+    if (!n) return true;
+    char p2[512];
+    gram_sc_child_path(p2, sizeof p2, path, key);
+    if (n->type != JSON_NUM) {
+        static const char *const T[] = { [JSON_NULL] = "null", [JSON_BOOL] = "a boolean", [JSON_STR] = "a string",
+                                         [JSON_ARR] = "an array", [JSON_OBJ] = "an object" };
+        const char *t = (size_t)n->type < sizeof T / sizeof T[0] && T[n->type] ? T[n->type] : "not a number";
+        return gram_sc_fail(s, p2, "%s must be a whole number >= 0, got %s", key, t), false;
+    }
+    if (!(n->num >= 0) || n->num != floor(n->num))
+        return gram_sc_fail(s, p2, "%s must be a whole number >= 0, got %g", key, n->num), false;
+    if (n->num > lim && hard)
+        return gram_sc_fail(s, p2, "%s %.0f is above %.0f, the most a grammar here can require", key, n->num, lim), false;
+    *out = n->num > lim ? lim : n->num;
+    return true;
+}
+
+/* min above max: no value fits; say both, as the schema gives them. */
+static bool count_pair(sc *s, const json *v, const char *path, const char *kmin, const char *kmax, double mn, double mx) {
+    if (mx < 0 || mn <= mx) return true;
+    return gram_sc_fail(s, path, "%s %.0f is above %s %g: no value can satisfy both", kmin, mn, kmax,
+                        json_num(json_get(v, kmax), mx)), false;
+}
+
 static bool compile_string(sc *s, const json *v, const char *path, gram_buf *out) {
     const json *pat = json_get(v, "pattern");
     const json *mn = json_get(v, "minLength"), *mx = json_get(v, "maxLength");
@@ -145,9 +176,14 @@ static bool compile_string(sc *s, const json *v, const char *path, gram_buf *out
         return true;
     }
     if (!mn && !mx) { gram_buf_puts(out, "jstring"); return true; }
-    double a = json_num(mn, 0), b = json_num(mx, 2000);
-    if (a < 0 || b < a || a > 100000 || a != floor(a) || b != floor(b)) return gram_sc_fail(s, path, "bad minLength/maxLength"), false;
-    gram_buf_printf(out, "\"\\\"\" jchar{%d,%d} \"\\\"\"", (int)a, (int)(b > 100000 ? 100000 : b));
+    /* the gram's counted repetition goes to 100000: a longer maxLength acts
+     * as 100000, a longer minLength is refused */
+    double a = 0, b = -1;
+    if (!count_kw(s, v, path, "minLength", 100000, true, &a) || !count_kw(s, v, path, "maxLength", 100000, false, &b) ||
+        !count_pair(s, v, path, "minLength", "maxLength", a, b))
+        return false;
+    if (b < 0) gram_buf_printf(out, "\"\\\"\" jchar{%d,} \"\\\"\"", (int)a);
+    else gram_buf_printf(out, "\"\\\"\" jchar{%d,%d} \"\\\"\"", (int)a, (int)b);
     return true;
 }
 
@@ -201,10 +237,13 @@ static bool compile_array(sc *s, const json *v, const char *path, gram_buf *out)
     else if (items && items->type == JSON_BOOL && !items->b) gram_buf_puts(&item, "[^\\x00-\\U0010FFFF]");
     else if (items && items->type != JSON_BOOL) { free(item.s); return gram_sc_fail(s, p2, "items must be a schema"), false; }
     else gram_buf_puts(&item, "jvalue");
-    double mn = json_num(json_get(v, "minItems"), 0), mx = json_num(json_get(v, "maxItems"), -1);
-    if (mn < 0 || mn != floor(mn) || mn > 10000 || (mx >= 0 && (mx < mn || mx != floor(mx)))) {
+    /* minItems copies the item that many times (at most 10000); maxItems
+     * above 100000 (the gram's repetition limit) acts as 100000 */
+    double mn = 0, mx = -1;
+    if (!count_kw(s, v, path, "minItems", 10000, true, &mn) || !count_kw(s, v, path, "maxItems", 100000, false, &mx) ||
+        !count_pair(s, v, path, "minItems", "maxItems", mn, mx)) {
         free(item.s);
-        return gram_sc_fail(s, path, "bad minItems/maxItems"), false;
+        return false;
     }
     char name[24];
     fresh(s, name);

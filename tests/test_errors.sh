@@ -18,9 +18,9 @@ check_err() {
   else check_fail=$((check_fail + 1)); echo "FAIL: $d (exit $got, want $want)"; head -3 "$T/err"; fi
 }
 G="$LOGITLAB gen -m $M -p Once -n 4 -t 1"
-check_err "gen --grammar FOLDER" 2 "grammar: $T/dir: cannot read the file: Is a directory" $G --grammar "$T/dir"
-check_err "gen --grammar MISSING: the reason" 2 "grammar: $T/nope.gbnf: cannot read the file: No such file or directory" $G --grammar "$T/nope.gbnf"
-check_err "gen --json-schema MISSING: the reason" 2 "json-schema: $T/nope.json: cannot read the file: No such file or directory" $G --json-schema "$T/nope.json"
+check_err "gen --grammar FOLDER" 1 "grammar: $T/dir: cannot read the file: Is a directory" $G --grammar "$T/dir"
+check_err "gen --grammar MISSING: the reason" 1 "grammar: $T/nope.gbnf: cannot read the file: No such file or directory" $G --grammar "$T/nope.gbnf"
+check_err "gen --json-schema MISSING: the reason" 1 "json-schema: $T/nope.json: cannot read the file: No such file or directory" $G --json-schema "$T/nope.json"
 check_err "ppl FOLDER" 1 "ppl: $T/dir: a folder, not a file" "$LOGITLAB" ppl -m "$M" -t 1 "$T/dir"
 check_err "ppl MISSING" 1 "ppl: $T/nope.txt: No such file or directory" "$LOGITLAB" ppl -m "$M" -t 1 "$T/nope.txt"
 check_err "tokenize -f FOLDER" 1 "tokenize: $T/dir: a folder, not a file" "$LOGITLAB" tokenize -m "$M" -f "$T/dir"
@@ -34,11 +34,11 @@ check "finetune on the folder's files runs" "$LOGITLAB" finetune "$M" -t 1 -b 1 
 if [ -c /dev/zero ]; then
   check_err "ppl /dev/zero" 1 "ppl: /dev/zero: a device, not a file" timeout 60 "$LOGITLAB" ppl -m "$M" -t 1 /dev/zero
   check_err "tokenize -f /dev/zero" 1 "tokenize: /dev/zero: a device, not a file" timeout 60 "$LOGITLAB" tokenize -m "$M" -f /dev/zero
-  check_err "gen --grammar /dev/zero" 2 "grammar: /dev/zero: cannot read the file: a device, not a file" timeout 60 $G --grammar /dev/zero
-  check_err "gen --json-schema /dev/zero" 2 "json-schema: /dev/zero: cannot read the file: a device, not a file" timeout 60 $G --json-schema /dev/zero
+  check_err "gen --grammar /dev/zero" 1 "grammar: /dev/zero: cannot read the file: a device, not a file" timeout 60 $G --grammar /dev/zero
+  check_err "gen --json-schema /dev/zero" 1 "json-schema: /dev/zero: cannot read the file: a device, not a file" timeout 60 $G --json-schema /dev/zero
   check_err "finetune on /dev/zero" 1 "finetune: /dev/zero: a device, not a file" \
     timeout 60 "$LOGITLAB" finetune "$M" -t 1 -b 1 --seq-len 16 --steps 1 -w none -o "$T/z.gguf" /dev/zero
-  check_err "gen --grammar from an endless pipe: a limit" 2 "grammar: /dev/stdin: cannot read the file: more than 64 MiB" \
+  check_err "gen --grammar from an endless pipe: a limit" 1 "grammar: /dev/stdin: cannot read the file: more than 64 MiB" \
     timeout 60 sh -c "cat /dev/zero | $G --grammar /dev/stdin"
 fi
 # a file given as the workspace: lab.store would not record and lab.fs not write, silently

@@ -197,12 +197,36 @@ static void test_refusals(void) {
         { "{\"oneOf\":[{\"type\":\"null\"},{\"const\":null}]}", "schema at /oneOf: no value matches exactly one branch" },
         { "{\"oneOf\":[{\"type\":\"string\",\"pattern\":\"^a\"},{\"enum\":[\"ab\"]}]}", "schema at /oneOf: branches 0 and 1 may both match" },
         { "{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"string\",\"maxLength\":2}]}", "schema at /oneOf: branches 0 and 1 may both match" },
+        /* count keywords: the values, not "bad minItems/maxItems" */
+        { "{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":3,\"maxItems\":1}",
+          "schema at /: minItems 3 is above maxItems 1: no value can satisfy both" },
+        { "{\"type\":\"array\",\"minItems\":2.5}", "schema at /minItems: minItems must be a whole number >= 0, got 2.5" },
+        { "{\"type\":\"array\",\"minItems\":\"3\"}", "schema at /minItems: minItems must be a whole number >= 0, got a string" },
+        { "{\"type\":\"array\",\"maxItems\":-1}", "schema at /maxItems: maxItems must be a whole number >= 0, got -1" },
+        { "{\"type\":\"array\",\"minItems\":20000}", "schema at /minItems: minItems 20000 is above 10000" },
+        { "{\"properties\":{\"a\":{\"type\":\"string\",\"minLength\":5,\"maxLength\":2}}}",
+          "schema at /properties/a: minLength 5 is above maxLength 2: no value can satisfy both" },
+        { "{\"type\":\"string\",\"maxLength\":null}", "schema at /maxLength: maxLength must be a whole number >= 0, got null" },
     };
     for (size_t i = 0; i < sizeof rf / sizeof *rf; i++) {
         gram *g = NULL;
         char err[400] = "";
         int rc = gram_from_schema(&g, rf[i].schema, strlen(rf[i].schema), err, sizeof err);
         CHECK(rc != 0 && strstr(err, rf[i].want), "refused %zu: %s", i, err);
+        if (!rc) gram_unref(g);
+    }
+    /* accepted: a minLength alone above the old default maximum (2000, which
+     * refused it), a maxItems past the repetition limit (it said "a bug"),
+     * and one past INT_MAX (cast to int before) */
+    static const char *const ok[] = {
+        "{\"type\":\"string\",\"minLength\":3000}", "{\"type\":\"array\",\"maxItems\":200000}",
+        "{\"type\":\"array\",\"maxItems\":1e20}", "{\"type\":\"string\",\"maxLength\":1e20}",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        gram *g = NULL;
+        char err[400] = "";
+        int rc = gram_from_schema(&g, ok[i], strlen(ok[i]), err, sizeof err);
+        CHECK(rc == 0, "accepted %zu (%s): %s", i, ok[i], err);
         if (!rc) gram_unref(g);
     }
 }

@@ -4,7 +4,9 @@
 # test, the 32000-token Llama vocabulary) at temperature 1 over many seeds.
 # Every output that ended at EOS is checked by the independent validators
 # of build/tests/test_gram (a JSON Schema validator, a backtracking GBNF
-# recognizer); bad constraints exit 2 naming line and column.
+# recognizer); a grammar or schema file that does not compile or cannot be
+# read exits 1 (bad input, as every input file: app/main.c), a bad --regex or
+# --choice value 2 (usage), naming line and column.
 . "$(dirname "$0")/check.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/logitlab-gram.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -57,18 +59,22 @@ check "choice output is one of them" grep -qx 'yes\|no\|maybe' "$T/out"
 check_rc "regex" 0 "" $GEN -s 4 -n 60 --regex '[0-9]{3}-[a-z]{2,4}'
 check "regex output matches" grep -qxE '[0-9]{3}-[a-z]{2,4}' "$T/out"
 printf 'root ::= "a" |\n  "b" foo\n' >"$T/bad.gbnf"
-check_rc "bad grammar" 2 "line 2 col 7: rule 'foo' is used but never defined" $GEN --grammar "$T/bad.gbnf"
+check_rc "bad grammar" 1 "line 2 col 7: rule 'foo' is used but never defined" $GEN --grammar "$T/bad.gbnf"
+check "bad grammar: one line, no --help hint (bad input, not a usage error)" sh -c "[ \$(wc -l <'$T/err') -eq 1 ]"
 printf '{"type": "object", "properties": {"a": {"type": "strng"}}}' >"$T/bad.json"
-check_rc "bad schema" 2 "/properties/a/type: unknown type 'strng'" $GEN --json-schema "$T/bad.json"
+check_rc "bad schema" 1 "/properties/a/type: unknown type 'strng'" $GEN --json-schema "$T/bad.json"
 printf '{"type": "object",\n "properties": [}' >"$T/bad2.json"
-check_rc "schema syntax" 2 "line 2" $GEN --json-schema "$T/bad2.json"
+check_rc "schema syntax" 1 "line 2" $GEN --json-schema "$T/bad2.json"
 check_rc "bad regex" 2 "regex offset 1" $GEN --regex 'a)'
+check "bad regex: the --help hint (a usage error)" grep -q "^Try 'logitlab gen --help'" "$T/err"
+printf '{"type":"array","items":{"type":"integer"},"minItems":3,"maxItems":1}' >"$T/mm.json"
+check_rc "minItems above maxItems: both values" 1 "schema at /: minItems 3 is above maxItems 1" $GEN --json-schema "$T/mm.json"
 check_rc "two constraints" 2 "give one constraint" $GEN --regex a --choice b
-check_rc "missing file" 2 "$T/none.gbnf: cannot read the file: No such file or directory" $GEN --grammar "$T/none.gbnf"
-check_rc "schema is a directory" 2 "$T: cannot read the file: Is a directory" $GEN --json-schema "$T"
+check_rc "missing file" 1 "$T/none.gbnf: cannot read the file: No such file or directory" $GEN --grammar "$T/none.gbnf"
+check_rc "schema is a directory" 1 "$T: cannot read the file: Is a directory" $GEN --json-schema "$T"
 if [ "$(id -u)" -ne 0 ]; then
   printf 'root ::= "a"\n' >"$T/locked.gbnf"; chmod 000 "$T/locked.gbnf"
-  check_rc "unreadable file" 2 "locked.gbnf: cannot read the file: Permission denied" $GEN --grammar "$T/locked.gbnf"
+  check_rc "unreadable file" 1 "locked.gbnf: cannot read the file: Permission denied" $GEN --grammar "$T/locked.gbnf"
 fi
 # -n cuts the output short of the grammar: a stderr line, and the reason in --json's last line
 check_rc "cut by -n" 0 "" $GEN -s 1 -n 2 --choice zzzqqqzzzqqq
@@ -81,7 +87,7 @@ check "complete, --json: reason eos or grammar, complete" sh -c "tail -1 '$T/out
 check "complete: no 'stopped at -n'" sh -c "! grep -q 'stopped at' '$T/err'"
 # keywords a grammar cannot check: refused naming the pointer, or ignored on request
 printf '{"type": "array", "items": {"type": "integer"}, "uniqueItems": true}' >"$T/uniq.json"
-check_rc "unenforceable keyword refused" 2 "schema at /uniqueItems: 'uniqueItems' cannot be enforced" $GEN --json-schema "$T/uniq.json"
+check_rc "unenforceable keyword refused" 1 "schema at /uniqueItems: 'uniqueItems' cannot be enforced" $GEN --json-schema "$T/uniq.json"
 check_rc "unenforceable keyword ignored on request" 0 "" $GEN -n 20 --json-schema "$T/uniq.json" --schema-ignore-unenforceable
 check_rc "schema option without a schema" 2 "--schema-compact applies to --json-schema only" $GEN --regex a --schema-compact
 # compact output: valid, and no blank outside strings

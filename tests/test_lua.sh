@@ -20,7 +20,7 @@ cp "$R"/tests/lua/plugins/*.lua "$R"/plugins/*.lua "$W/plugins/"
 # the plugins' shared libraries (lab.require) and stories260K as F32, Q8_0 and Q4_0 (test_ensemble, test_mixplugins)
 mkdir -p "$W/plugins/lib" "$W/models" && cp "$R"/plugins/lib/*.lua "$W/plugins/lib/" && mkdir -p "$W/plugins/tasks" && cp "$R"/plugins/tasks/*.lua "$W/plugins/tasks/"
 for q in f32 q8_0 q4_0; do "$LOGITLAB" quantize -q "$M" "$W/models/s260-$q.gguf" "$q" >/dev/null || { echo "FAIL: quantize $q"; check_fail=$((check_fail+1)); }; done
-cp "$SHARED"/models/stories260K.bin "$SHARED"/models/tok512.bin "$W/models/"   # test_search: a vocabulary of equal size made different
+cp "$SHARED"/models/stories260K.bin "$SHARED"/models/tok512.bin "$W/models/"   # test_search_misuse: a vocabulary of equal size made different
 cp "$SHARED"/golden/stories260K/s2_once_upon_a_time.* "$W/golden/"
 cp "$SHARED"/golden/tokenizer-llama3/chat_examples.json "$SHARED"/golden/tokenizer-llama3/chat_template.jinja "$W/golden/"
 ln -s /etc "$W/escape"                       # a link out of the workspace: lab.fs must refuse it

@@ -9,13 +9,16 @@
 #   sh docs/recipes/proxy_expert.sh [OUT_DIR]      (a few minutes on 2 cores)
 #
 # LOGITLAB (default build/logitlab), LOGITLAB_SHARED (default ../shared),
-# SAMPLES (stories sampled, default 1500), EVAL (stories per model, default 60).
+# SAMPLES (stories sampled, default 1500), EVAL (stories per model, default 60),
+# STEPS (fine-tuning steps, default 60). tests/test_train.sh runs it at a toy
+# size: SAMPLES=12 EVAL=2 STEPS=2.
 set -e
 L=${LOGITLAB:-build/logitlab}
 M=${LOGITLAB_SHARED:-../shared}/models
 O=${1:-build/recipe-proxy}
 SAMPLES=${SAMPLES:-1500}
 EVAL=${EVAL:-60}
+STEPS=${STEPS:-60}
 mkdir -p "$O"
 : >"$O/dog.txt"
 kept=0
@@ -27,7 +30,7 @@ while [ "$i" -le "$SAMPLES" ]; do
 done
 echo "kept $kept of $SAMPLES samples with a dog"
 "$L" finetune "$M/stories260K.gguf" -o "$O/dog.gguf" -w none --ckpt-every -1 \
-  --steps 60 -b 8 --seq-len 256 --lr 5e-4,5e-5 --val 0.1,20,2 "$O/dog.txt"
+  --steps "$STEPS" -b 8 --seq-len 256 --lr 5e-4,5e-5 --val 0.1,20,2 "$O/dog.txt"
 count() {   # stories (one per seed) whose text has "dog"
   n=0; i=1
   while [ "$i" -le "$EVAL" ]; do
