@@ -5,8 +5,12 @@
  * sequences at once, one batch of B entries per step. Each test is repeated
  * (-r) on fresh sequences and the median is reported; --json adds the
  * minimum, mean and maximum of the repetitions and, for decode, the median
- * and minimum of every single step (robust on a loaded machine) and the
- * MiB of the process on huge pages.
+ * and minimum of every single step (robust on a loaded machine), the
+ * weight bytes a decode step reads (step_bytes, for the memory-bandwidth
+ * share: bench/compare.sh), the MiB of the process on huge pages and, with
+ * several threads, the share of the parallel regions' work slots the
+ * workers took (near 0: a worker starved, e.g. on the caller's CPU) and how
+ * often the pool moved one.
  *
  * One untimed decode step first touches every weight, so the mapping's page
  * faults are not charged to the first repetition. Token ids come from a fixed
@@ -24,6 +28,7 @@
 #include "logits.h"
 #include "model.h"
 #include "modelpath.h"
+#include "pool.h"
 #include "qtypes.h"
 #include "rng.h"
 
@@ -47,9 +52,13 @@ static const cli_spec spec = {
     "Prefill (pp) and decode (tg) throughput in tokens per second, median of the repetitions\n"
     "(min and max: the fastest and slowest repetition, ms per token).\n"
     "--json adds ms_per_token_min/mean/max and, for decode, step_ms_median and step_ms_min\n"
-    "(one step of all B sequences, over every step of every repetition), the settings\n"
-    "backend, pass_rows and huge_pages (\"off\" with LOGITLAB_HUGEPAGES=0, or off, no, false:\n"
-    "the weight copies on ordinary pages), and huge_pages_mib (memory the kernel put on huge pages).\n"
+    "(one step of all B sequences, over every step of every repetition), step_bytes (weight bytes\n"
+    "one step reads), the settings backend, pass_rows and huge_pages (\"off\" with\n"
+    "LOGITLAB_HUGEPAGES=0, or off, no, false: the weight copies on ordinary pages),\n"
+    "huge_pages_mib (memory the kernel put on huge pages) and,\n"
+    "with -t 2 or more, worker_join_share (the share of the parallel regions' work slots the\n"
+    "worker threads took), worker_moves (workers moved off the caller's CPU) and placement\n"
+    "(LOGITLAB_PIN: spread by default, pin, kernel).\n"
     "tgNxB decodes B sequences at once and counts the tokens of all of them.",
     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
 };
@@ -114,15 +123,24 @@ static int cmp_double(const void *a, const void *b) {
 
 typedef struct report {
     const char *model, *type;
-    uint64_t size;
+    uint64_t size, step_bytes;
     int threads;
     bool json;
+    pool *pool;             /* the CPU backend's, else NULL */
     /* the settings that change a figure, so that a JSON line says how it was
      * measured: backend, rows per pass, huge pages asked for or not */
     const char *backend;
     int pass_rows;
     bool no_huge_pages;
 } report;
+
+/* One test's pool counters: after - before. */
+static void pool_delta(const pool_stats *a, const pool_stats *b, pool_stats *d) {
+    d->any_regions = b->any_regions - a->any_regions;
+    d->any_joins = b->any_joins - a->any_joins;
+    d->moves = b->moves - a->moves;
+    d->placement = b->placement;
+}
 
 /* MiB of this process's anonymous memory on huge pages (Linux's
  * /proc/self/smaps_rollup), -1 where unknown. The CPU backend's weight
@@ -153,7 +171,7 @@ static double median(double *t, long n) {
  * CLI_OK, or the failed write said with its reason (the stream drops what it
  * could not write, so main.c's last check could no longer tell why). */
 static int print_result(const report *rp, const char *test, double tokens, double *secs, int reps,
-                        double *steps, long nsteps, int nseq) {
+                        double *steps, long nsteps, int nseq, const pool_stats *ps) {
     double mean = 0;
     for (int i = 0; i < reps; i++) mean += secs[i] / reps;
     double med = median(secs, reps);
@@ -170,10 +188,16 @@ static int print_result(const report *rp, const char *test, double tokens, doubl
                rp->no_huge_pages ? "off" : "on");
         long hp = anon_huge_mib();
         if (hp >= 0) printf(",\"huge_pages_mib\":%ld", hp);
+        if (ps && rp->threads > 1 && ps->any_regions > 0) {
+            static const char *const place[] = { "spread", "pin", "kernel" };
+            printf(",\"worker_join_share\":%.4f,\"worker_moves\":%ld,\"placement\":\"%s\"",
+                   (double)ps->any_joins / ((double)ps->any_regions * (rp->threads - 1)), ps->moves,
+                   ps->placement >= 0 && ps->placement <= 2 ? place[ps->placement] : "?");
+        }
         if (nsteps > 0) {
             double smed = median(steps, nsteps);
-            printf(",\"sequences\":%d,\"steps\":%ld,\"step_ms_median\":%.4f,\"step_ms_min\":%.4f",
-                   nseq, nsteps, 1000.0 * smed, 1000.0 * steps[0]);
+            printf(",\"sequences\":%d,\"steps\":%ld,\"step_ms_median\":%.4f,\"step_ms_min\":%.4f,"
+                   "\"step_bytes\":%" PRIu64, nseq, nsteps, 1000.0 * smed, 1000.0 * steps[0], rp->step_bytes);
         }
         printf("}\n");
     } else {
@@ -190,6 +214,8 @@ static int run_test(bench *b, const report *rp, char kind, int32_t n, int32_t ns
     double *steps = NULL;
     long nsteps = kind == 'p' ? 0 : (long)reps * n;
     if (nsteps && !(steps = malloc(sizeof *steps * (size_t)nsteps))) return cli_fail("bench", "out of memory");
+    pool_stats before = { 0 }, after = { 0 }, delta;
+    if (rp->pool) pool_get_stats(rp->pool, &before);
     for (int i = 0; i < reps; i++) {
         t[i] = kind == 'p' ? run_pp(b, n) : run_tg(b, n, nseq, steps + (size_t)i * n);
         if (t[i] < 0) { free(steps); return cli_fail("bench", "%s", b->err); }
@@ -198,7 +224,10 @@ static int run_test(bench *b, const report *rp, char kind, int32_t n, int32_t ns
     if (kind == 'p') snprintf(name, sizeof name, "pp%d", n);
     else if (nseq == 1) snprintf(name, sizeof name, "tg%d", n);
     else snprintf(name, sizeof name, "tg%dx%d", n, nseq);
-    int rc = print_result(rp, name, (double)n * (kind == 'p' ? 1 : nseq), t, reps, steps, nsteps, nseq);
+    if (rp->pool) pool_get_stats(rp->pool, &after);
+    pool_delta(&before, &after, &delta);
+    int rc = print_result(rp, name, (double)n * (kind == 'p' ? 1 : nseq), t, reps, steps, nsteps, nseq,
+                          rp->pool ? &delta : NULL);
     free(steps);
     return rc;
 }
@@ -235,7 +264,8 @@ static int bench_run(const char *path, const bench_opts *o) {
     rng_init(&b.r, 1234);
     const char *base = strrchr(path, '/');
     report rp = { base ? base + 1 : path, qt_get(h->wtype) ? qt_get(h->wtype)->name : "?", h->weight_bytes,
-                  ctx_n_threads(b.c), o->json, ctx_backend_name(b.c), cp.n_pass_rows, cp.no_huge_pages };
+                  h->step_bytes, ctx_n_threads(b.c), o->json, ctx_pool(b.c), ctx_backend_name(b.c), cp.n_pass_rows,
+                  cp.no_huge_pages };
     if (!o->json) {
         char sz[32];
         printf("model %s: %s, %s, %.1f M params, %d threads, backend %s", rp.model, rp.type,

@@ -10,7 +10,7 @@ T=${THREADS:-$(nproc)}
 mkdir -p "$OUT"
 cc -O2 -mavx2 -pthread -o "$OUT/membw" bench/membw.c
 MEMBW=
-[ "${ONLY:-}" = train ] || { MEMBWLINE=$("$OUT/membw" "$T"); echo "$MEMBWLINE"
+[ "${ONLY:-}" = train ] || { MEMBWLINE=$("$OUT/membw" "$T" -r 5); echo "$MEMBWLINE"
   MEMBW=$(echo "$MEMBWLINE" | sed 's/.*"read_GBps":\([0-9.]*\).*/\1/'); }
 cc -O2 -mavx2 -mfma -pthread -o "$OUT/fmapeak" bench/fmapeak.c
 PEAKLINE=$("$OUT/fmapeak" "$T")
@@ -63,6 +63,14 @@ for spec in ${SHARE_SHAPES:-tinyllama-1.1b:q8_0 tinyllama-1.1b:q4_0}; do
   [ -f "$f" ] || "$BIN" synth --shape "$shape" --type "$type" -o "$f" >/dev/null
   THREADS=$T MEMBW_GBPS=$MEMBW sh bench/share.sh "$BIN" "$f"
 done
+# Against llama.cpp (bench/compare.sh; the full table is run by hand, see
+# docs/architecture.md): one round on the stories15m Q8_0 and Q4_0 files,
+# llama.cpp's columns from LLAMA_BIN (its bin folder) or PATH, else skipped.
+for f in "$OUT/stories15m-q8_0.gguf" "$OUT/stories15m-q4_0.gguf"; do
+  t=${f##*-}; [ -f "$f" ] || "$BIN" synth --shape stories15m --type "${t%.gguf}" -o "$f" >/dev/null
+done
+MEMBW_GBPS=$MEMBW sh bench/compare.sh --json -b "$BIN" -r 1 -t "$T" "$OUT/stories15m-q8_0.gguf" "$OUT/stories15m-q4_0.gguf" |
+  grep -v '"compare_sample"'
 # The batch-size curve (issue 22): a step of N sequences, N = 1..64, against
 # the best split of the same N into smaller steps (ratio > 1: a cliff).
 # CURVE_MODELS (paths, optional) replaces the two stories15m models, e.g.

@@ -105,6 +105,8 @@ backend *backend_cpu_create(int n_threads, be_kvgeom geom);
  * caller keeps regions of different backends from overlapping. */
 struct pool;
 backend *backend_cpu_create_shared(struct pool *p, be_kvgeom geom);
+/* The CPU backend's thread pool; NULL for other backends. */
+struct pool *backend_cpu_pool(backend *b);
 /* CUDA backend (kernels/cuda, built with make CUDA=1); NULL with a message otherwise. */
 backend *backend_cuda_create(int n_threads, be_kvgeom geom, char *err, size_t errlen);
 #endif

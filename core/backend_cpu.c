@@ -589,3 +589,5 @@ backend *backend_cpu_create(int n_threads, be_kvgeom geom) {
 }
 
 backend *backend_cpu_create_shared(pool *p, be_kvgeom geom) { return cpu_create(p, false, geom); }
+
+pool *backend_cpu_pool(backend *b) { return b && b->ops == &cpu_ops ? ((cpu *)b)->pool : NULL; }

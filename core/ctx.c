@@ -76,6 +76,12 @@ int ctx_create(ctx **out, model *m, const ctx_params *pp, char *err, size_t errl
     if (p.n_seq_max == 0) p.n_seq_max = 256;
     if (p.n_threads == 0) p.n_threads = pool_n_cpus();
     if (!p.backend) p.backend = "cpu";
+    if (pool_env_placement() < 0) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "the environment's LOGITLAB_PIN is \"%.64s\": it must be 0 (the default: "
+                 "threads not pinned), 1 (pinned) or kernel (placement left to the kernel)", getenv("LOGITLAB_PIN"));
+        return fail(err, errlen, CTX_EINVAL, msg);
+    }
     ctx *c = calloc(1, sizeof *c);
     if (!c) return fail(err, errlen, CTX_ENOMEM, "out of memory");
     c->m = m; c->p = p;
@@ -119,6 +125,7 @@ int ctx_create(ctx **out, model *m, const ctx_params *pp, char *err, size_t errl
 
 const model *ctx_model(const ctx *c) { return c->m; }
 int ctx_n_threads(const ctx *c) { return c->be->n_threads; }
+struct pool *ctx_pool(ctx *c) { return backend_cpu_pool(c->be); }
 const char *ctx_backend_name(const ctx *c) { return c->be->ops->name; }
 int32_t ctx_seq_create(ctx *c) { int32_t s = kv_seq_create(c->kv); return s < 0 ? CTX_EFULL : s; }
 int32_t ctx_seq_fork(ctx *c, int32_t seq) {

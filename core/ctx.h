@@ -62,6 +62,8 @@ void ctx_destroy(ctx *c);
 
 const struct model *ctx_model(const ctx *c);
 int ctx_n_threads(const ctx *c);
+/* The CPU backend's thread pool (core/pool.h: pool_get_stats), else NULL. */
+struct pool *ctx_pool(ctx *c);
 const char *ctx_backend_name(const ctx *c);
 
 /* Sequences. Ids are small non-negative integers, reused after a drop. */

@@ -246,6 +246,11 @@ static void summarise(model *m) {
     h->wtype = best;
     h->n_params = params;
     h->weight_bytes = bytes;
+    /* A step looks up one embedding row per sequence; the rest of the table is
+     * read only where it is also the output matrix. Norms are f32 vectors. */
+    uint64_t table = qt_row_size(m->tok_embd.type, h->dim) * (uint64_t)h->n_vocab;
+    h->step_bytes = bytes - (h->tied_output ? 0 : table) + (h->tied_output ? 0 : qt_row_size(m->tok_embd.type, h->dim))
+                    + sizeof(float) * (uint64_t)h->dim * (uint64_t)(2 * h->n_layers + 1);
 }
 
 int model_open(model **out, const char *path, const model_params *p, char *err, size_t errlen) {

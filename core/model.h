@@ -33,6 +33,8 @@ typedef struct model_info {
     int32_t wtype;          /* the most common 2-D weight type (qt_type) */
     uint64_t n_params;
     uint64_t weight_bytes;
+    uint64_t step_bytes;    /* weight bytes one decode step reads: every matrix and norm once and
+                             * one row of token_embd (all of it when it is also the output) */
     const char *chat_template; /* NUL terminated copy, NULL if none */
 } model_info;
 
