@@ -54,11 +54,10 @@ static const cli_spec spec = {
     "--json adds ms_per_token_min/mean/max and, for decode, step_ms_median and step_ms_min\n"
     "(one step of all B sequences, over every step of every repetition), step_bytes (weight bytes\n"
     "one step reads), the settings backend, pass_rows and huge_pages (\"off\" with\n"
-    "LOGITLAB_HUGEPAGES=0, or off, no, false: the weight copies on ordinary pages),\n"
-    "huge_pages_mib (memory the kernel put on huge pages) and,\n"
-    "with -t 2 or more, worker_join_share (the share of the parallel regions' work slots the\n"
-    "worker threads took), worker_moves (workers moved off the caller's CPU) and placement\n"
-    "(LOGITLAB_PIN: spread by default, pin, kernel).\n"
+    "LOGITLAB_HUGEPAGES=0, or off, no, false: the weight copies on ordinary pages), huge_pages_mib\n"
+    "(memory the kernel put on huge pages) and, with -t 2 or more, worker_join_share (the share\n"
+    "of the parallel regions' work slots the worker threads took), worker_moves (workers moved\n"
+    "off the caller's CPU) and placement (LOGITLAB_PIN: spread by default, pin, kernel).\n"
     "tgNxB decodes B sequences at once and counts the tokens of all of them.",
     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
 };
@@ -264,8 +263,8 @@ static int bench_run(const char *path, const bench_opts *o) {
     rng_init(&b.r, 1234);
     const char *base = strrchr(path, '/');
     report rp = { base ? base + 1 : path, qt_get(h->wtype) ? qt_get(h->wtype)->name : "?", h->weight_bytes,
-                  h->step_bytes, ctx_n_threads(b.c), o->json, ctx_pool(b.c), ctx_backend_name(b.c), cp.n_pass_rows,
-                  cp.no_huge_pages };
+                  h->step_bytes, ctx_n_threads(b.c), o->json, ctx_pool(b.c), ctx_backend_name(b.c),
+                  cp.n_pass_rows, cp.no_huge_pages };
     if (!o->json) {
         char sz[32];
         printf("model %s: %s, %s, %.1f M params, %d threads, backend %s", rp.model, rp.type,

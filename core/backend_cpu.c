@@ -20,6 +20,7 @@
 #include "vecdot.h"
 #include <stdatomic.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -31,9 +32,8 @@ static void cpu_destroy(backend *b) {
     cpu *c = C(b);
     if (c->own_pool) pool_destroy(c->pool);
     free(c->act); free(c->att); free(c->rope); free(c->rope_pos); free(c->rope_freq);
-    free(c->blk); free(c->arena);
-    free(c->r8);
-    free(c->fl);
+    free(c->blk);
+    model_share_put(c->m, (void *)c->cp);
     free(c->q8chk);
     free(c);
 }
@@ -54,8 +54,8 @@ static void *alloc_huge(size_t sz, bool huge) {
     return d;
 }
 
-/* Repacks every matrix that has a repacked kernel (Q4_0, Q8_0, Q4_K; with
- * AVX512-VNNI also Q5_0, Q5_K, Q6_K: vd_repack_size) eight rows at a time
+/* Repacks every matrix that has a repacked kernel (Q4_0, Q8_0, Q4_K, Q5_0,
+ * Q5_K, Q6_K with AVX2 or AVX512-VNNI: vd_repack_size) eight rows at a time
  * (vecdot_r8_avx2.c: Q4_0 about 1.9x, Q8_0 about 1.2x less work than the
  * tiles; VNNI on one core, 5632 x 2048 in cache, one activation: Q5_0
  * 0.18 vs 0.78 ms, Q5_K 0.23 vs 0.54, Q6_K 0.21 vs 0.47), and copies the float matrices as they are into huge pages (the
@@ -67,21 +67,38 @@ static void *alloc_huge(size_t sz, bool huge) {
  * LOGITLAB_HUGEPAGES=0) the arena is ordinary memory and holds only the
  * repacked copies (zeroing 2 MiB pages made a llama3-8b load 8 s slower on
  * one VM; THP "never" gives no gain for the memory). */
+typedef struct cpu_copies {
+    /* weights repacked by eight rows (vd_repack), by the weight they copy */
+    struct { const model_weight *w; void *data; } *r8;
+    int n_r8;
+    /* float weights (F32/F16/BF16) copied as they are into huge pages */
+    struct { const model_weight *w; void *data; } *fl;
+    int n_fl;
+    void *arena;                       /* holds every copy above (alloc_huge) */
+} cpu_copies;
+
+static void copies_free(void *obj) {
+    cpu_copies *cp = obj;
+    free(cp->r8); free(cp->fl); free(cp->arena);
+    free(cp);
+}
+
 typedef struct repack_job {
-    cpu *c;
+    cpu_copies *cp;
     atomic_int next;        /* the first copy not yet taken */
 } repack_job;
 
 static void repack_worker(void *arg, int ith, int nth) {
     repack_job *j = arg;
+    cpu_copies *cp = j->cp;
     (void)ith; (void)nth;
-    for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->c->n_r8 + j->c->n_fl;) {
-        if (i < j->c->n_r8) {
-            const model_weight *w = j->c->r8[i].w;
-            vd_repack(w->type, w->data, w->rows, w->cols, j->c->r8[i].data);
+    for (int i; (i = atomic_fetch_add(&j->next, 1)) < cp->n_r8 + cp->n_fl;) {
+        if (i < cp->n_r8) {
+            const model_weight *w = cp->r8[i].w;
+            vd_repack(w->type, w->data, w->rows, w->cols, cp->r8[i].data);
         } else {
-            const model_weight *w = j->c->fl[i - j->c->n_r8].w;
-            memcpy(j->c->fl[i - j->c->n_r8].data, w->data, qt_row_size(w->type, w->cols) * (size_t)w->rows);
+            const model_weight *w = cp->fl[i - cp->n_r8].w;
+            memcpy(cp->fl[i - cp->n_r8].data, w->data, qt_row_size(w->type, w->cols) * (size_t)w->rows);
         }
     }
 }
@@ -94,20 +111,33 @@ static size_t copy_size(const model_weight *w) {
                                : vd_repack_size(w->type, w->rows, w->cols);
 }
 
-static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
-    (void)err; (void)errlen;
-    cpu *c = C(b);
-    const model_info *h = model_get_info(m);
+typedef struct copies_arg {
+    cpu *c;                 /* the context whose pool makes the copies */
+    const model *m;
+    bool huge;
+} copies_arg;
+
+/* model_share's make: the copies of every matrix of the model (NULL only when
+ * out of memory for the lists; a model over budget gets an empty set, so the
+ * decision is made once too). */
+static void *copies_make(void *arg, size_t *bytes) {
+    copies_arg *a = arg;
+    const model_info *h = model_get_info(a->m);
     int cap = 7 * h->n_layers + 1;
+    cpu_copies *cp = calloc(1, sizeof *cp);
     const model_weight **ws = malloc((size_t)cap * sizeof *ws);
-    if (!ws) return 0;
+    if (!cp || !ws || !(cp->r8 = calloc((size_t)cap, sizeof *cp->r8)) || !(cp->fl = calloc((size_t)cap, sizeof *cp->fl))) {
+        if (cp) { free(cp->r8); free(cp); }
+        free(ws);
+        return NULL;
+    }
     int n = 0;
     for (int32_t il = 0; il < h->n_layers; il++) {
-        const model_layer *ly = model_get_layer(m, il);
+        const model_layer *ly = model_get_layer(a->m, il);
         const model_weight *lw[7] = { &ly->wq, &ly->wk, &ly->wv, &ly->wo, &ly->w_gate, &ly->w_up, &ly->w_down };
         for (int k = 0; k < 7; k++) ws[n++] = lw[k];
     }
-    ws[n++] = model_output(m);
+    ws[n++] = model_output(a->m);
     /* one arena for all copies, each at a 64-byte boundary: a layer's
      * matrices are smaller than a huge page, so separate allocations would
      * stay on 4 KiB pages */
@@ -121,36 +151,54 @@ static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
     size_t budget = pages > 0 && psz > 0 ? (size_t)pages * (size_t)psz / 4 : 0;
     /* over budget: the float copies go first (the repacked ones also save
      * work per byte, not just page walks) */
-    bool with_fl = total <= budget && !b->no_huge_pages;   /* float copies exist for the pages alone */
+    bool with_fl = total <= budget && a->huge;   /* float copies exist for the pages alone */
     if (!with_fl) total -= tfl;
-    if (total && total <= budget &&
-        (c->r8 = calloc((size_t)n, sizeof *c->r8)) && (c->fl = calloc((size_t)n, sizeof *c->fl)) &&
-        (c->arena = alloc_huge(total, !b->no_huge_pages))) {
-        char *d = c->arena;
+    if (total && total <= budget && (cp->arena = alloc_huge(total, a->huge))) {
+        char *d = cp->arena;
         for (int i = 0; i < n; i++) {
             size_t sz = copy_size(ws[i]);
             if (!sz || (!with_fl && float_type(ws[i]->type))) continue;
-            if (float_type(ws[i]->type)) { c->fl[c->n_fl].w = ws[i]; c->fl[c->n_fl++].data = d; }
-            else { c->r8[c->n_r8].w = ws[i]; c->r8[c->n_r8++].data = d; }
+            if (float_type(ws[i]->type)) { cp->fl[cp->n_fl].w = ws[i]; cp->fl[cp->n_fl++].data = d; }
+            else { cp->r8[cp->n_r8].w = ws[i]; cp->r8[cp->n_r8++].data = d; }
             d += (sz + 63) & ~(size_t)63;
         }
-        repack_job j = { .c = c };
+        repack_job j = { .cp = cp };
         atomic_init(&j.next, 0);
-        pool_run_any(c->pool, repack_worker, &j);   /* GB of weights: every core copies */
+        pool_run_any(a->c->pool, repack_worker, &j);   /* GB of weights: every core copies */
+        *bytes = total;
     }
     free(ws);
+    return cp;
+}
+
+/* The copies are the model's, not the context's: a second context of the
+ * same model (same ISA, since vd_repack_size and the layouts depend on it —
+ * cpu_create's vd_init picks the best one for every context, the key keeps
+ * it anyway — and same page setting) takes a reference to the first one's set instead of
+ * making its own (model_share; same bytes, so the same numbers). Without
+ * them (out of memory) the context reads the file's layout. */
+static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
+    (void)err; (void)errlen;
+    cpu *c = C(b);
+    char key[64];
+    snprintf(key, sizeof key, "cpu-copies isa=%d huge=%d", vd_isa(), !b->no_huge_pages);
+    copies_arg a = { c, m, !b->no_huge_pages };
+    c->cp = model_share_get(m, key, copies_make, copies_free, &a);
+    if (c->cp) c->m = m;
     return 0;
 }
 
 /* The bytes of w to read: its huge-page copy, else the original. */
 static const void *wdata(const cpu *c, const model_weight *w) {
-    for (int i = 0; i < c->n_fl; i++) if (c->fl[i].w == w) return c->fl[i].data;
+    const cpu_copies *cp = c->cp;
+    if (cp) for (int i = 0; i < cp->n_fl; i++) if (cp->fl[i].w == w) return cp->fl[i].data;
     return w->data;
 }
 
 /* The repacked copy of w, or NULL. */
 static const void *repacked(const cpu *c, const model_weight *w) {
-    for (int i = 0; i < c->n_r8; i++) if (c->r8[i].w == w) return c->r8[i].data;
+    const cpu_copies *cp = c->cp;
+    if (cp) for (int i = 0; i < cp->n_r8; i++) if (cp->r8[i].w == w) return cp->r8[i].data;
     return NULL;
 }
 
@@ -160,10 +208,14 @@ static const void *repacked(const cpu *c, const model_weight *w) {
  * Q4_0 n = 8 0.74 vs 1.04 ms, n = 16 1.49 vs 2.09; Q8_0 n = 8 0.76 vs 1.13,
  * n = 16 1.59 vs 2.31). With AVX2: one to four sequences, up to eight on
  * Q4_0, where it beats vd_matmul8 (measured: 5.5x vs 6.5x one sequence for
- * eight; Q8_0's signed codes favour vd_matmul8). Q4_K: any number (eight
- * at a time): it has no eight-wide kernel and its tiles cost more. */
+ * eight; Q8_0's signed codes favour vd_matmul8). Q4_K, Q5_0, Q5_K, Q6_K:
+ * any number (four at a time with AVX2): they have no eight-wide kernel
+ * and their tiles cost more (AVX2, one core, 2816 x 2048 in cache, CPU ms
+ * repacked vs tiles: Q5_0 one activation 0.12 vs 0.35, eight 0.58 vs 1.97;
+ * Q5_K 0.17 vs 0.27, 0.65 vs 0.88; Q6_K 0.17 vs 0.24, 0.69 vs 0.84). */
 static const void *r8_for(const cpu *c, const model_weight *w, int32_t n) {
-    if (vd_r8_width(w->type) < 8 && w->type != QT_Q4_K && (n > 8 || (n > 4 && w->type != QT_Q4_0))) return NULL;
+    bool any_n = w->type == QT_Q4_K || w->type == QT_Q5_0 || w->type == QT_Q5_K || w->type == QT_Q6_K;
+    if (vd_r8_width(w->type) < 8 && !any_n && (n > 8 || (n > 4 && w->type != QT_Q4_0))) return NULL;
     return repacked(c, w);
 }
 

@@ -25,15 +25,11 @@ typedef struct cpu {
     float *rope_freq;  size_t rope_freq_cap;
     int32_t rope_n, rope_half;         /* rope_n 0: nothing held */
     int32_t *blk; size_t blk_cap;      /* attention blocks (cpu_attention) */
-    /* weights repacked by eight rows for batch-1 decode (vd_repack), by the
-     * weight they copy; made in cpu_prepare */
-    struct { const model_weight *w; void *data; } *r8;
-    int n_r8;
-    /* float weights (F32/F16/BF16) copied as they are into huge pages, by
-     * the weight they copy; made in cpu_prepare */
-    struct { const model_weight *w; void *data; } *fl;
-    int n_fl;
-    void *arena;                       /* holds every copy above (alloc_huge) */
+    /* the model's weight copies (repacked by eight rows, floats on huge
+     * pages; backend_cpu.c, cpu_prepare), shared by every context of the
+     * model with the same ISA and page setting (model_share): read-only */
+    const struct cpu_copies *cp;
+    const struct model *m;             /* whose copies cp are (released in cpu_destroy) */
     /* Q8_0 weights checked for -128 codes (vd_q8_0_no_min), on first use
      * by the eight-wide kernel; the answer decides its form */
     struct { const model_weight *w; bool no_min; } *q8chk;

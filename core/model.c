@@ -35,6 +35,7 @@ int model_fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
 
 void model_close(model *m) {
     if (!m) return;
+    model_share_fini(m);
     gguf_close(m->g);
     if (m->map) munmap(m->map, m->map_size);
     tok_destroy(m->tok);
@@ -257,6 +258,7 @@ int model_open(model **out, const char *path, const model_params *p, char *err, 
     *out = NULL;
     model *m = calloc(1, sizeof *m);
     if (!m || !(m->path = strdup(path))) { free(m); return model_fail(err, errlen, path, "out of memory"); }
+    model_share_init(m);
     m->info.ftype = -1;
     m->info.l2c_version = -1;
     char magic[4] = {0};

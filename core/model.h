@@ -38,6 +38,24 @@ typedef struct model_info {
     const char *chat_template; /* NUL terminated copy, NULL if none */
 } model_info;
 
+/* Shared per-model objects: made once per model and shared by all its
+ * contexts (the CPU backend's repacked and huge-page weight copies, one set
+ * per ISA and page setting). model_share_get returns the object stored under
+ * key (< 64 bytes), making it with make(arg, &bytes) if there is none, and
+ * takes a reference; NULL if make returned NULL (nothing is stored then).
+ * It is safe to call from several threads at once: make runs under the
+ * model's lock, so contexts created together make one object and share it.
+ * model_share_put drops a reference; the last one frees the object with the
+ * destroy given to the get that made it. Every context must be destroyed
+ * before model_close (which frees whatever is left). model_share_stats: the
+ * objects held now, the references to them and their bytes (as make said). */
+typedef void *(*model_share_make_fn)(void *arg, size_t *bytes);
+typedef void (*model_share_free_fn)(void *obj);
+void *model_share_get(const model *m, const char *key, model_share_make_fn make, model_share_free_fn destroy,
+                      void *arg);
+void model_share_put(const model *m, void *obj);
+void model_share_stats(const model *m, int *objects, int *refs, size_t *bytes);
+
 /* One weight matrix as stored: rows of `cols` elements of `type`. */
 typedef struct model_weight {
     const void *data;

@@ -4,6 +4,7 @@
 #ifndef MODEL_IMPL_H
 #define MODEL_IMPL_H
 #include "model.h"
+#include <pthread.h>
 
 struct model {
     char *path;
@@ -19,7 +20,14 @@ struct model {
     void *wbuf;                    /* llama2.c v2: weights converted from int8 groups */
     model_l2c_array *arrays;       /* llama2.c: where each array lies in the file */
     int32_t n_arrays;
+    /* objects shared by the model's contexts (model_share.c), behind share_lock */
+    pthread_mutex_t share_lock;
+    struct model_share *shares;
 };
+
+/* model_share.c: sets up and frees the shared objects' list (model_open, model_close). */
+void model_share_init(model *m);
+void model_share_fini(model *m);
 
 /* Fills err with "PATH: message"; returns -1. */
 int model_fail(char *err, size_t errlen, const char *path, const char *fmt, ...)

@@ -6,6 +6,13 @@
  * not pull the context from under them: the last reference frees it, on
  * whichever thread drops it. Uservalue 1 holds an optional chat template
  * override (opts.chat_template).
+ *
+ * Models of one file share its `model` (an lfile in the host's list, found
+ * by device, inode, size and modification time, with the same tokenizer and
+ * exact_int8 options): each has its own context, and the contexts share the
+ * CPU backend's weight copies (model_share), so opening the same file twice
+ * (two thread counts, pass_rows, an ensemble naming one file twice) does not
+ * hold its repacked weights twice.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,12 +33,76 @@ typedef struct model_ud {
     lmodel *lm;             /* NULL once closed */
 } model_ud;
 
+/* An open model file (see the header comment); refs guarded by the host's files_lock. */
+typedef struct lfile {
+    int refs;
+    model *m;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    char *tok;              /* tokenizer path given, or NULL */
+    bool exact;
+    struct lfile *next;
+} lfile;
+
+static bool same_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+/* The model of path with options mp: an open one of the same file (taking a
+ * reference), else opened now. NULL with err set on failure. */
+static lfile *file_open(lhost *h, const char *path, const model_params *mp, char *err, size_t errlen) {
+    struct stat st;
+    bool have = stat(path, &st) == 0;
+    pthread_mutex_lock(&h->files_lock);
+    lfile *f = h->files;
+    while (f && !(have && f->dev == st.st_dev && f->ino == st.st_ino && f->size == st.st_size &&
+                  f->mtime.tv_sec == st.st_mtim.tv_sec && f->mtime.tv_nsec == st.st_mtim.tv_nsec &&
+                  same_str(f->tok, mp->tokenizer_path) && f->exact == mp->l2c_exact))
+        f = f->next;
+    if (f) f->refs++;
+    pthread_mutex_unlock(&h->files_lock);
+    if (f) return f;
+    /* opened outside the lock (seconds for a large file); two Models opening
+     * one file at the very same time may each open it: correct, just not shared */
+    if (!(f = calloc(1, sizeof *f)) || (mp->tokenizer_path && !(f->tok = strdup(mp->tokenizer_path)))) {
+        if (f) free(f);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (model_open(&f->m, path, mp, err, errlen) != 0) { free(f->tok); free(f); return NULL; }
+    f->refs = 1;
+    f->exact = mp->l2c_exact;
+    if (have) {
+        f->dev = st.st_dev; f->ino = st.st_ino; f->size = st.st_size; f->mtime = st.st_mtim;
+        pthread_mutex_lock(&h->files_lock);
+        f->next = h->files;
+        h->files = f;
+        pthread_mutex_unlock(&h->files_lock);
+    }
+    return f;
+}
+
+/* Drops a reference; the last closes the model (after every context of it is destroyed). */
+static void file_close(lhost *h, lfile *f) {
+    if (!f) return;
+    pthread_mutex_lock(&h->files_lock);
+    bool last = --f->refs == 0;
+    if (last)
+        for (lfile **p = &h->files; *p; p = &(*p)->next)
+            if (*p == f) { *p = f->next; break; }
+    pthread_mutex_unlock(&h->files_lock);
+    if (!last) return;
+    model_close(f->m);
+    free(f->tok);
+    free(f);
+}
+
 void lab_model_ref(lmodel *m) { atomic_fetch_add(&m->refs, 1); }
 
 void lab_model_unref(lmodel *m) {
     if (!m || atomic_fetch_sub(&m->refs, 1) != 1) return;
     ctx_destroy(m->c);
-    model_close(m->m);
+    file_close(m->host, m->file);
     free(m);
 }
 
@@ -158,13 +229,15 @@ static int l_open(lua_State *L) {
     if (!lm) return luaL_error(L, "out of memory");
     atomic_init(&lm->refs, 1);
     model_params mp = { .tokenizer_path = tokp, .l2c_exact = exact };
-    if (model_open(&lm->m, path, &mp, err, sizeof err) != 0) {
+    if (!(lm->file = file_open(h, path, &mp, err, sizeof err))) {
         free(lm);
         return lab_fail(L, "%s", err);
     }
+    lm->host = h;
+    lm->m = lm->file->m;
     cp.pool = lhost_pool(h, cp.n_threads);
     if (ctx_create(&lm->c, lm->m, &cp, err, sizeof err) != 0) {
-        model_close(lm->m);
+        file_close(h, lm->file);
         free(lm);
         return lab_fail(L, "%s: %s", path, err);
     }
@@ -207,7 +280,7 @@ static int m_info(lua_State *L) {
     lmodel *lm = lab_model_check(L, 1);
     const model_info *in = model_get_info(lm->m);
     const tok *t = model_tok(lm->m);
-    lua_createtable(L, 0, 24);
+    lua_createtable(L, 0, 26);
     set_str(L, "arch", in->arch);
     set_str(L, "name", in->name);
     set_str(L, "format", in->format);
@@ -224,6 +297,11 @@ static int m_info(lua_State *L) {
     set_int(L, "n_params", (lua_Integer)in->n_params);
     set_str(L, "backend", ctx_backend_name(lm->c));
     set_int(L, "threads", ctx_n_threads(lm->c));
+    int users = 0;
+    size_t copy_bytes = 0;
+    model_share_stats(lm->m, NULL, &users, &copy_bytes);
+    set_int(L, "copy_users", users);
+    set_int(L, "copy_bytes", (lua_Integer)copy_bytes);
     lua_pushboolean(L, tok_add_bos(t));
     lua_setfield(L, -2, "add_bos");
     set_tok(L, t, "bos", tok_bos(t));

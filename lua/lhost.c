@@ -529,6 +529,7 @@ int lhost_create(lhost **out, const lhost_opts *o, char *err, size_t errlen) {
     h->next_id = 1;
     atomic_init(&h->interrupt, 0);
     atomic_init(&h->querying, NULL);
+    pthread_mutex_init(&h->files_lock, NULL);
     h->store = o->store;
     if (o->ui) { h->ui = *o->ui; h->has_ui = true; }
     bool ok = true;
@@ -538,6 +539,7 @@ int lhost_create(lhost **out, const lhost_opts *o, char *err, size_t errlen) {
         char real[PATH_MAX];
         if (!realpath(o->workspace, real)) {
             snprintf(err, errlen, "workspace %s: no such folder", o->workspace);
+            pthread_mutex_destroy(&h->files_lock);
             free(h);
             return LHOST_ENOENT;
         }
@@ -575,6 +577,7 @@ int lhost_create(lhost **out, const lhost_opts *o, char *err, size_t errlen) {
         free_list(h->model_dirs);
         free(h->workspace);
         free(h->store_dir);
+        pthread_mutex_destroy(&h->files_lock);
         free(h);
         return rc;
     }
@@ -602,6 +605,7 @@ void lhost_destroy(lhost *h) {
     free(h->lines);
     free(h->text);
     free(h->prog_line);
+    pthread_mutex_destroy(&h->files_lock);   /* every Model is gone with the states and jobs */
     free(h);
 }
 

@@ -20,6 +20,7 @@
 #ifndef LHOST_IMPL_H
 #define LHOST_IMPL_H
 #include <lauxlib.h>
+#include <pthread.h>
 #include <lua.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -200,6 +201,8 @@ void lwork_clear_fd(lwork *w);
 
 struct lmodel {
     atomic_int refs;
+    struct lfile *file;     /* the open file whose model m is (shared with other Models of it) */
+    lhost *host;
     int busy;               /* jobs using ctx; guarded by the worker's lock */
     struct model *m;
     struct ctx *c;
@@ -325,6 +328,11 @@ struct lhost {
      * of leaving two idle pools spinning against the busy one. */
     struct pool *pools[LHOST_MAX_POOLS];
     int n_pools;
+    /* Model files open (lab_model.c): Models of one file with the same model
+     * options share one `model`, so their contexts share its weight copies.
+     * Behind files_lock: a Model's last reference may drop on the worker. */
+    pthread_mutex_t files_lock;
+    struct lfile *files;
 };
 /* The shared pool of n_threads (0 = all cores), created on first use; NULL
  * when it cannot be started (the context then starts its own). */

@@ -161,6 +161,11 @@ assert sorted(tests) == ['pp8', 'tg4', 'tg4x3'] and tests['tg4x3']['sequences'] 
 assert all('worker_join_share' not in d for d in tests.values()), tests   # one thread: no workers
 " "$T/out"
 fi
+# two threads: the pool's counters (share of work slots the worker took, moves, placement)
+check_rc "bench --json -t 2" 0 env LOGITLAB_PIN=1 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 2 -p 0 -n 4 -r 2 -b 1 --json
+check_py "bench -t 2: worker counters" "all(0 <= x['worker_join_share'] <= 1 and x['worker_moves'] == 0 and x['placement'] == 'pin' for x in [d])" "$T/out"
+check_rc "LOGITLAB_PIN=2 refused" 1 env LOGITLAB_PIN=2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 2 -p 8 -n 1 -r 1 -b 1
+check "LOGITLAB_PIN=2: the message names the variable and the value" grep -q 'LOGITLAB_PIN is "2"' "$T/err"
 # the settings a figure was measured with are on its line
 check_rc "bench --json: the settings" 0 env LOGITLAB_HUGEPAGES=off "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 0 -n 2 -r 1 -b 2 --pass-rows 1 --json
 check "bench --json: backend, pass_rows, huge_pages" grep -q '"backend":"cpu","pass_rows":1,"huge_pages":"off"' "$T/out"
@@ -177,11 +182,6 @@ check_rc "curve.sh, 1 sweep" 0 sh "$CURVE" "$LOGITLAB" "$M/stories260K.gguf" 1 2
 check "curve.sh, 1 sweep: spread and cliff null" sh -c "[ \$(grep -c '\"spread\":null,\"cliff\":null' '$T/out') -eq 2 ]"
 check_rc "curve.sh, NMAX 0" 2 sh "$CURVE" "$LOGITLAB" "$M/stories260K.gguf" 1 0 1
 check "curve.sh, NMAX 0: named" grep -q "NMAX must be a whole number >= 1, got '0'" "$T/err"
-# two threads: the pool's counters (share of work slots the worker took, moves, placement)
-check_rc "bench --json -t 2" 0 env LOGITLAB_PIN=1 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 2 -p 0 -n 4 -r 2 -b 1 --json
-check_py "bench -t 2: worker counters" "all(0 <= x['worker_join_share'] <= 1 and x['worker_moves'] == 0 and x['placement'] == 'pin' for x in [d])" "$T/out"
-check_rc "LOGITLAB_PIN=2 refused" 1 env LOGITLAB_PIN=2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 2 -p 8 -n 1 -r 1 -b 1
-check "LOGITLAB_PIN=2: the message names the variable and the value" grep -q 'LOGITLAB_PIN is "2"' "$T/err"
 
 # ---- damaged files ----
 head -c 5000 "$M/stories260K.gguf" >"$T/trunc.gguf"

@@ -6,6 +6,7 @@
 #include "check.h"
 #include "ctx.h"
 #include "model.h"
+#include "pool.h"
 #include <math.h>
 
 static model *M;
@@ -36,6 +37,44 @@ static double maxdiff(const float *a, const float *b) {
     double m = 0;
     for (int32_t i = 0; i < V; i++) { double d = fabs(a[i] - b[i]); if (!(d <= m)) m = isnan(d) ? INFINITY : d; }
     return m;
+}
+
+/* Short attention runs on the caller alone (backend_cpu_att.c, ATT_SERIAL:
+ * under 4096 multiply-adds, i.e. under 64 positions of stories260K's 8 x 8
+ * heads): a two-thread decode step then has one parallel region fewer per
+ * layer, and beyond that it is split again. Token by token to 80
+ * positions, two threads give the one-thread logits bit for bit at every
+ * step. */
+static void serial_attention_case(void) {
+    enum { NPOS = 80 };
+    ctx *c2 = mk(128, 2), *c1 = mk(128, 1);
+    pool *p = c2 ? ctx_pool(c2) : NULL;
+    CHECK(c2 && c1 && p && pool_size(p) == 2, "two-thread and one-thread contexts");
+    if (!c2 || !c1 || !p) { ctx_destroy(c2); ctx_destroy(c1); return; }
+    int32_t n_layers = model_get_info(M)->n_layers;
+    int32_t s2 = ctx_seq_create(c2), s1 = ctx_seq_create(c1);
+    long regions[NPOS];
+    int differ = 0;
+    char err[256];
+    for (int i = 0; i < NPOS; i++) {
+        ctx_entry e2 = { s2, i, (int32_t)((i * 37 + 5) % V), true }, e1 = { s1, i, e2.tok, true };
+        pool_stats a, b;
+        pool_get_stats(p, &a);
+        if (ctx_eval(c2, &e2, 1, err, sizeof err) || ctx_eval(c1, &e1, 1, err, sizeof err)) {
+            CHECK(0, "decode at %d: %s", i, err);
+            break;
+        }
+        pool_get_stats(p, &b);
+        regions[i] = b.any_regions - a.any_regions;
+        differ += memcmp(ctx_logits(c2, 0), ctx_logits(c1, 0), sizeof(float) * V) != 0;
+    }
+    CHECK(differ == 0, "serial attention: %d of %d steps differ between 2 and 1 threads", differ, NPOS);
+    /* position i attends to i + 1 positions */
+    CHECK(regions[0] == regions[62] && regions[63] == regions[0] + n_layers && regions[79] == regions[63],
+          "parallel regions per step: %ld at 1 position, %ld at 63, %ld at 64, %ld at 80 (want +%d from 64 on)",
+          regions[0], regions[62], regions[63], regions[79], n_layers);
+    ctx_destroy(c2);
+    ctx_destroy(c1);
 }
 
 int main(void) {
@@ -235,6 +274,7 @@ int main(void) {
         free(rows[0]); free(rows[1]); free(pb);
         model_close(ma);
     }
+    serial_attention_case();
     model_close(M);
     return check_done();
 }

@@ -48,17 +48,25 @@ static double maxdiff(const float *a, const float *b, size_t n) {
 static const int TYPES[] = { QT_F32, QT_F16, QT_BF16, QT_Q8_0, QT_Q4_0, QT_Q5_0, QT_Q4_K, QT_Q5_K, QT_Q6_K };
 #define NTYPES 9
 
+/* Extreme data (kernel_case): in every 16 weights one -1 and fifteen
+ * 0.99, so the others quantize to a type's largest unsigned code (Q4_0 15,
+ * Q5_0 / Q5_K 31, Q6_K 63), against activations all +1 or all -1 (codes
+ * +-127, or -128 where Q8_K rounds so): the int16 pairs of the AVX2
+ * kernels are at their largest, where adding one more before widening would
+ * wrap (random data never gets there). */
+static bool extreme;
+
 /* y (nact, rows) by the kernels the CPU backend may pick for nact rows. */
 static void kernel_case(int type, int64_t rows, int64_t cols) {
     const char *name = qt_get(type)->name;
     size_t wrs = qt_row_size(type, cols), xrs = vd_act_row_size(type, cols);
     float *wf = malloc(sizeof(float) * (size_t)(rows * cols));
     char *w = malloc(wrs * (size_t)rows);
-    for (int64_t i = 0; i < rows * cols; i++) wf[i] = frnd();
+    for (int64_t i = 0; i < rows * cols; i++) wf[i] = !extreme ? frnd() : i % 16 ? 0.99f : -1.0f;
     for (int64_t r = 0; r < rows; r++) qt_quantize_row(type, wf + r * cols, w + (size_t)r * wrs, cols);
     enum { NA = 20 };
     float *xf = malloc(sizeof(float) * NA * (size_t)cols);
-    for (int64_t i = 0; i < NA * cols; i++) xf[i] = frnd() * 3;
+    for (int64_t i = 0; i < NA * cols; i++) xf[i] = !extreme ? frnd() * 3 : i / cols % 2 ? -1.0f : 1.0f;
     char *xq = malloc(xrs * NA);
     float *ref = malloc(sizeof(float) * NA * (size_t)rows), *y = malloc(sizeof(float) * NA * (size_t)rows);
     int best = vd_isa_best();
@@ -112,8 +120,9 @@ static void kernel_case(int type, int64_t rows, int64_t cols) {
                 free(wr);
             }
         }
-        CHECK(bad == 0, "kernels %s %s (%lldx%lld): %d rows of outputs differ from %s (max %.3g)", name,
-              vd_isa_name(isa), (long long)rows, (long long)cols, bad, own ? "nact 1" : "portable", md);
+        CHECK(bad == 0, "kernels %s %s (%lldx%lld%s): %d rows of outputs differ from %s (max %.3g)", name,
+              vd_isa_name(isa), (long long)rows, (long long)cols, extreme ? ", extreme codes" : "", bad,
+              own ? "nact 1" : "portable", md);
         if (own) free(r0);
     }
     vd_set_isa(best);
@@ -505,6 +514,10 @@ int main(void) {
             kernel_case(TYPES[t], 13, 8);
         }
     }
+    extreme = true;
+    for (int t = 0; t < NTYPES; t++)
+        if (TYPES[t] != QT_F32 && TYPES[t] != QT_F16 && TYPES[t] != QT_BF16) kernel_case(TYPES[t], 64, 512);
+    extreme = false;
     elementwise_case();
     finite_case();
     check_case();

@@ -395,6 +395,41 @@ static void test_act_q8_K(void) {
     for (int i = 0; i < 256; i++) ok &= b[0].qs[i] == 0;
     for (int g = 0; g < 16; g++) ok &= b[0].bsums[g] == 0;
     CHECK(ok, "q8_K zero block");
+    /* Every ISA rounds bit-identically to the portable path: random blocks
+     * of several scales, ties (half-integers with max -127: iscale 1), equal
+     * magnitudes of both signs, -0 only, denormals, and inf / nan blocks. */
+    enum { NB = 96 };
+    float *xs = malloc(NB * 256 * sizeof *xs);
+    qt_block_q8_K *k0 = malloc(NB * sizeof *k0), *k1 = malloc(NB * sizeof *k1);
+    for (int i = 0; i < NB; i++) {
+        float *v = xs + 256 * i;
+        fill_normal(v, 256, i % 5 == 0 ? 1e-4f : 3.0f);
+        switch (i % 12) {
+        case 1: for (int l = 0; l < 256; l++) v[l] = (float)((l * 37) % 200 - 100) + 0.5f;
+                v[77] = -127; break;
+        case 2: v[200] = -v[13] * 4; v[250] = v[13] * 4; break;           /* first of +-m sets the sign */
+        case 3: v[9] = 1e30f; v[10] = -1e30f; break;
+        case 4: for (int l = 0; l < 256; l++) v[l] = -0.0f; break;
+        case 5: for (int l = 0; l < 256; l++) v[l] = (float)(l % 7) * 0x1p-140f; break;
+        case 6: v[31] = NAN; break;
+        case 7: v[255] = -INFINITY; break;
+        case 8: v[0] = NAN; v[1] = 0; break;
+        case 9: v[128] = v[129] = v[130] = 2e3f; break;
+        default: break;
+        }
+    }
+    vd_set_isa(VD_PORTABLE);
+    vd_quantize_act(QT_Q4_K, xs, k0, NB * 256);
+    for (int isa = VD_AVX2; isa <= vd_isa_best(); isa++) {
+        vd_set_isa(isa);
+        memset(k1, 0x5a, NB * sizeof *k1);
+        vd_quantize_act(QT_Q6_K, xs, k1, NB * 256);
+        int bad = -1;
+        for (int i = 0; i < NB && bad < 0; i++) if (memcmp(&k0[i], &k1[i], sizeof *k0)) bad = i;
+        CHECK(bad < 0, "q8_K act rounding: %s == portable (first differing block %d)", vd_isa_name(isa), bad);
+    }
+    vd_init();
+    free(xs); free(k0); free(k1);
     /* F16 / BF16 / F32 activations are plain conversions. */
     float f[3] = {1.0f + 0x1p-11f, -3.0f, 0x1.0101p0f};
     uint16_t h[3];

@@ -95,7 +95,7 @@ void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, 
 bool vd_q8_0_no_min(const void *w, int64_t rows, int64_t cols);
 
 /* ---- one activation, rows repacked by eight -------------------------------
- * For decode, Q4_0, Q8_0, Q4_K (and with AVX512-VNNI Q5_0, Q5_K and Q6_K) weights may be
+ * For decode, Q4_0, Q8_0, Q4_K, Q5_0, Q5_K and Q6_K weights may be
  * repacked eight rows at a time
  * (vd_repack; vecdot_r8_avx2.c says why): for rows 8g..8g+7 and block b a
  * vd_block_q4_0x8 holds the eight fp16 scales and, at qs[32k + 4r + i], code
@@ -114,7 +114,7 @@ typedef struct vd_block_q8_0x8 {
 /* Q5_0 the same way (176 bytes per block of eight rows, the original's):
  * the scales, the nibbles as Q4_0's, and the fifth bits regrouped so that a
  * byte serves one lane: hq[4r + i] holds bit 4k + i of row r's qh at bit k
- * and bit 16 + 4k + i at bit 4 + k (k < 4). AVX512-VNNI only. */
+ * and bit 16 + 4k + i at bit 4 + k (k < 4). */
 typedef struct vd_block_q5_0x8 {
     uint16_t d[8];
     uint8_t hq[32];
@@ -132,7 +132,7 @@ typedef struct vd_block_q4_Kx8 {
     uint8_t qs[1024];
 } vd_block_q4_Kx8;
 /* Q5_K: Q4_K's copy followed by the fifth bits, qh[32k + 4r + i] = qh byte
- * 4k + i of row r (1440 bytes per super-block of eight rows). AVX512-VNNI only. */
+ * 4k + i of row r (1440 bytes per super-block of eight rows). */
 typedef struct vd_block_q5_Kx8 {
     vd_block_q4_Kx8 k4;
     uint8_t qh[256];
@@ -140,7 +140,7 @@ typedef struct vd_block_q5_Kx8 {
 /* Q6_K the same way (1680 bytes per super-block of eight rows, the
  * original's): d and the sixteen int8 scales of the eight rows (sc[k][r]);
  * ql[32k + 4r + i] = ql byte 4k + i of row r (k < 32), qh[32k + 4r + i] =
- * qh byte 4k + i of row r (k < 16). AVX512-VNNI only. */
+ * qh byte 4k + i of row r (k < 16). */
 typedef struct vd_block_q6_Kx8 {
     uint16_t d[8];
     int8_t sc[16][8];
@@ -231,10 +231,11 @@ void vd_silu_mul(float *g, const float *u, int64_t n);
 #define VD_TILE_OK(nr, nx) ((nr) >= 1 && (nx) >= 1 && (nr) * (nx) <= 4)
 typedef void (*vd_tile_fn)(const void *w, size_t wstride, int nr, const void *x,
                            size_t xstride, int nx, int64_t cols, float *y, int64_t ldy);
-/* Wide tiles: up to VD_WIDE_NR rows x VD_WIDE_NX activations (any smaller
- * shape too), for prompt batches; bitwise the back-end's 1x1 tile. */
+/* Wide tiles: up to VD_WIDE_NR rows x any number of activations (one call
+ * per group of rows, so the kernel knows when it may fetch the next rows),
+ * for batches of three or more rows (decode steps of several sequences,
+ * prompts); bitwise the back-end's 1x1 tile. */
 #define VD_WIDE_NR 4
-#define VD_WIDE_NX 4
 typedef struct vd_backend {
     vd_tile_fn tile[VD_NTYPES];
     vd_tile_fn wide[VD_NTYPES];
@@ -253,6 +254,8 @@ typedef struct vd_backend {
     /* Q8_0 activation rounding, bit-identical to the portable one (the same
      * float operations; conversions round to nearest even as lrintf does). */
     void (*quant_q8_0)(const float *x, void *xq, int64_t nb);
+    /* Q8_K the same way (qtypes.c quant_q8_K's float operations). */
+    void (*quant_q8_K)(const float *x, void *xq, int64_t nb);
     void (*silu_mul)(float *g, const float *u, int64_t n);
     void (*exp_f32)(float *x, int64_t n);
     bool (*finite_f32)(const float *x, int64_t n);

@@ -485,6 +485,56 @@ static void quant_q8_0(const float *x, void *xq, int64_t nb) {
     }
 }
 
+/* Q8_K activation blocks (the K-quants' decode input), bitwise as the
+ * portable quant_q8_K (qtypes.c): the signed element of largest magnitude
+ * (the first of equal ones) sets iscale = -127 / max, codes are
+ * round_half_even(iscale * x) (cvtps rounds as lrintf in the default mode)
+ * saturated to 127 by the packs, bsums[g] the sum of group g's 16 codes, d
+ * = 1 / iscale. Largest |x| by unsigned maxima of the magnitude bits; a
+ * block holding inf or nan, or so small that iscale overflows, takes the
+ * portable code (libm's lrintf of inf and nan). It was scalar: ~3% of tinyllama Q4_K batch-1 decode at one
+ * thread (perf: qt_quantize_row + lrintf 270 samples against the kernel's
+ * 6700), serial on the main thread, where Q4_0's vectorised rounding took 28. */
+static void quant_q8_K(const float *x, void *xq, int64_t nb) {
+    qt_block_q8_K *b = xq;
+    const __m256i abs = _mm256_set1_epi32(0x7fffffff);
+    for (int64_t i = 0; i < nb; i++, x += 256) {
+        __m256i m = _mm256_setzero_si256();
+        UNROLL for (int k = 0; k < 32; k++)
+            m = _mm256_max_epu32(m, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + 8 * k)), abs));
+        __m128i h = _mm_max_epu32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
+        h = _mm_max_epu32(h, _mm_shuffle_epi32(h, 0x4e));
+        h = _mm_max_epu32(h, _mm_shuffle_epi32(h, 0xb1));
+        uint32_t amax = (uint32_t)_mm_cvtsi128_si32(h);
+        if (amax >= 0x7f800000u) { qt_quantize_row(QT_Q8_K, x, &b[i], 256); continue; }
+        if (amax == 0) { memset(&b[i], 0, sizeof b[i]); continue; }
+        int first = 0;
+        const __m256i t = _mm256_set1_epi32((int32_t)amax);
+        for (int k = 0; k < 32; k++) {
+            __m256i e = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + 8 * k)), abs), t);
+            int mask = _mm256_movemask_ps(_mm256_castsi256_ps(e));
+            if (mask) { first = 8 * k + __builtin_ctz((unsigned)mask); break; }
+        }
+        float iscale = -127.0f / x[first];
+        if (!isfinite(iscale)) { qt_quantize_row(QT_Q8_K, x, &b[i], 256); continue; }   /* max < 127 / FLT_MAX */
+        const __m256 vs = _mm256_set1_ps(iscale);
+        UNROLL for (int k = 0; k < 8; k++) {   /* 32 codes: groups 2k and 2k + 1 */
+            __m256i q[4];
+            UNROLL for (int j = 0; j < 4; j++) q[j] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 32 * k + 8 * j), vs));
+            __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+            p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)(b[i].qs + 32 * k), p);
+            /* pairs (1 * code, int16), quads (int32), then each 128-bit half */
+            __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), p), _mm256_set1_epi16(1));
+            s = _mm256_hadd_epi32(s, s);
+            s = _mm256_hadd_epi32(s, s);
+            b[i].bsums[2 * k] = (int16_t)_mm256_extract_epi32(s, 0);
+            b[i].bsums[2 * k + 1] = (int16_t)_mm256_extract_epi32(s, 4);
+        }
+        b[i].d = 1 / iscale;
+    }
+}
+
 /* vd_finite_f32: the largest |x| bits by four unsigned maxima (order-free). */
 static bool finite_f32(const float *x, int64_t n) {
     const __m256i abs = _mm256_set1_epi32(0x7fffffff);
@@ -518,6 +568,7 @@ static const vd_backend avx2 = {
     .dot_f32 = dot_f32,
     .axpy_f32 = axpy_f32,
     .quant_q8_0 = quant_q8_0,
+    .quant_q8_K = quant_q8_K,
     .silu_mul = silu_mul,
     .exp_f32 = exp_f32,
     .finite_f32 = finite_f32,

@@ -375,6 +375,20 @@ INLINE __m256i q6_u256(const vd_block_q6_Kx8 *K, int h, int t, int m) {
     return _mm256_or_si256(_mm256_and_si256(l, _mm256_set1_epi8(15)), _mm256_and_si256(q, _mm256_set1_epi8(0x30)));
 }
 
+/* Step (h, t)'s share of the next group's super-block: lines 16h + 4t ..
+ * + 3, only the 27 lines of its 1680 bytes (the old 32 reached into the
+ * block after). Into L2 (T1), not L1: with T0 batch-1 decode read 13-14
+ * GB/s from DRAM on one core (Zen 4, 32000 x 2048, Q4_0 30 GB/s: the
+ * prefetches stalled on full miss buffers), with T1 28-30 GB/s (/tmp
+ * microbench, session 9 notes). Q4_0/Q4_K/Q8_0 are slower with T1. */
+INLINE void prefetch_q6(const char *p, int h, int t, const int NX) {
+    UNROLL for (int pf = 0; pf < 4; pf++) {
+        if (16 * h + 4 * t + pf >= 27) continue;
+        if (NX <= 4) _mm_prefetch(p + 64 * (16 * h + 4 * t + pf), _MM_HINT_T1);
+        else _mm_prefetch(p + 64 * (16 * h + 4 * t + pf), _MM_HINT_T0);
+    }
+}
+
 INLINE void r8v_q6_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x, size_t xs,
                         float *y, int64_t ldy, const int NX) {
     const int64_t nb = cols / 256;
@@ -389,8 +403,7 @@ INLINE void r8v_q6_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, con
             UNROLL for (int j = 0; j < NX; j++) is[j] = _mm256_setzero_si256();
             for (int h = 0; h < 2; h++)
                 UNROLL for (int t = 0; t < 4; t++) {
-                    UNROLL for (int pf = 0; pf < 4; pf++)
-                        _mm_prefetch(next + b * sizeof *K + 64 * (16 * h + 4 * t + pf), _MM_HINT_T0);
+                    prefetch_q6(next + b * sizeof *K, h, t, NX);
                     __m256i u[8];
                     UNROLL for (int m = 0; m < 8; m++) u[m] = q6_u256(K, h, t, m);
                     int k = 8 * h + 2 * t;
@@ -442,10 +455,8 @@ INLINE void r8z_q6_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, con
             UNROLL for (int j = 0; j < NX; j++) is[j] = _mm512_setzero_si512();
             for (int h = 0; h < 2; h++)
                 UNROLL for (int t = 0; t < 4; t++) {
-                    UNROLL for (int pf = 0; pf < 4; pf++) {
-                        _mm_prefetch(next + b * sizeof *K + 64 * (16 * h + 4 * t + pf), _MM_HINT_T0);
-                        _mm_prefetch(next + gs + b * sizeof *K + 64 * (16 * h + 4 * t + pf), _MM_HINT_T0);
-                    }
+                    prefetch_q6(next + b * sizeof *K, h, t, NX);
+                    prefetch_q6(next + gs + b * sizeof *K, h, t, NX);
                     __m512i u[8];
                     UNROLL for (int m = 0; m < 8; m++) u[m] = q6_u512(K, gs, h, t, m);
                     int k = 8 * h + 2 * t;
