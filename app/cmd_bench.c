@@ -267,9 +267,11 @@ static int bench_run(const char *path, const bench_opts *o) {
                   cp.n_pass_rows, cp.no_huge_pages };
     if (!o->json) {
         char sz[32];
-        printf("model %s: %s, %s, %.1f M params, %d threads, backend %s\n", rp.model, rp.type,
+        printf("model %s: %s, %s, %.1f M params, %d threads, backend %s", rp.model, rp.type,
                cli_fmt_bytes(rp.size, sz, sizeof sz), (double)h->n_params / 1e6, rp.threads,
                ctx_backend_name(b.c));
+        if (rp.pass_rows > 0) printf(", passes of %d rows", rp.pass_rows);
+        printf("%s\n", rp.no_huge_pages ? ", huge pages off" : "");
         printf("%-12s %12s %12s %12s %12s\n", "test", "tokens/s", "ms/token", "min", "max");
     }
     if (run_tg(&b, 1, 1, NULL) < 0) { cli_fail("bench", "%s", b.err); goto out; } /* warm-up */

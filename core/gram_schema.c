@@ -49,6 +49,10 @@ static const char *WS_COMPACT = "ws ::= \"\"\n";
 static const char *BASE =
     "jchar ::= [^\"\\\\\\x00-\\x1F] | \"\\\\\" ([\"\\\\/bfnrt] | \"u\" [0-9a-fA-F]{4})\n"
     "jstring ::= \"\\\"\" jchar* \"\\\"\"\n"
+    /* one code point, for counted strings (minLength/maxLength count code
+     * points): an escaped surrogate pair is one, a lone surrogate none */
+    "jcp ::= [^\"\\\\\\x00-\\x1F] | \"\\\\\" ([\"\\\\/bfnrt] | \"u\" ([0-9a-cA-CeEfF] [0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2} | "
+    "[dD] [89abAB] [0-9a-fA-F]{2} \"\\\\u\" [dD] [c-fC-F] [0-9a-fA-F]{2}))\n"
     "jint ::= \"-\"? (\"0\" | [1-9] [0-9]{0,15})\n"
     "jnumber ::= jint (\".\" [0-9]{1,16})? ([eE] [-+]? [0-9]{1,3})?\n"
     "jvalue ::= jobject | jarray | jstring | jnumber | \"true\" | \"false\" | \"null\"\n"
@@ -182,8 +186,8 @@ static bool compile_string(sc *s, const json *v, const char *path, gram_buf *out
     if (!count_kw(s, v, path, "minLength", 100000, true, &a) || !count_kw(s, v, path, "maxLength", 100000, false, &b) ||
         !count_pair(s, v, path, "minLength", "maxLength", a, b))
         return false;
-    if (b < 0) gram_buf_printf(out, "\"\\\"\" jchar{%d,} \"\\\"\"", (int)a);
-    else gram_buf_printf(out, "\"\\\"\" jchar{%d,%d} \"\\\"\"", (int)a, (int)b);
+    if (b < 0) gram_buf_printf(out, "\"\\\"\" jcp{%d,} \"\\\"\"", (int)a);
+    else gram_buf_printf(out, "\"\\\"\" jcp{%d,%d} \"\\\"\"", (int)a, (int)b);
     return true;
 }
 

@@ -169,6 +169,8 @@ check "LOGITLAB_PIN=2: the message names the variable and the value" grep -q 'LO
 # the settings a figure was measured with are on its line
 check_rc "bench --json: the settings" 0 env LOGITLAB_HUGEPAGES=off "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 0 -n 2 -r 1 -b 2 --pass-rows 1 --json
 check "bench --json: backend, pass_rows, huge_pages" grep -q '"backend":"cpu","pass_rows":1,"huge_pages":"off"' "$T/out"
+check_rc "bench: the settings in the header" 0 env LOGITLAB_HUGEPAGES=0 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 0 -n 2 -r 1 -b 2 --pass-rows 1
+check "bench: passes and huge pages in the header" grep -q '^model stories260K.gguf: .*backend cpu, passes of 1 rows, huge pages off$' "$T/out"
 
 # bench/curve.sh at a toy size: one line per N; with one sweep the noise is
 # unknown, so spread and cliff are null (cliff was true for any ratio above

@@ -338,6 +338,33 @@ static void test_number_ranges(void) {
     }
 }
 
+/* minLength/maxLength count code points: an escaped surrogate pair
+ * ("\ud83d\ude00", one emoji) is one, as a raw UTF-8 character is (it
+ * counted as two: a generated "\ud83d\ude00" passed minLength 2); a lone
+ * surrogate escape is none of them. */
+static void test_string_lengths(void) {
+    static const struct { const char *schema, *yes, *no; } sl[] = {
+        { "{\"type\":\"string\",\"minLength\":2,\"maxLength\":3}",
+          "\"ab\" \"abc\" \"\\u00e9\\u00e9\" \"\xc3\xa9\xc3\xa9\" \"\\ud83d\\ude00x\" \"\xf0\x9f\x98\x80\xf0\x9f\x98\x80\" \"a\\n\"",
+          "\"a\" \"abcd\" \"\\ud83d\\ude00\" \"\xf0\x9f\x98\x80\" \"\\ud83dx\" \"\\ude00\\ud83dx\"" },
+        { "{\"type\":\"string\",\"maxLength\":1}", "\"\\ud83d\\ude00\" \"\xf0\x9f\x98\x80\" \"\\uD83D\\uDE00\" \"\\u0041\" \"\"",
+          "\"\\ud83d\\ude00\\ud83d\\ude00\" \"\\ud83d\" \"ab\"" },
+        { "{\"type\":\"string\",\"minLength\":1}", "\"x\" \"\\ud83d\\ude00\" \"xyz\"", "\"\" \"\\ud83d\"" },
+    };
+    for (size_t i = 0; i < sizeof sl / sizeof *sl; i++) {
+        gram *g;
+        char err[300];
+        if (gram_from_schema(&g, sl[i].schema, strlen(sl[i].schema), err, sizeof err)) { CHECK(0, "%s: %s", sl[i].schema, err); continue; }
+        for (int k = 0; k < 2; k++) {
+            char list[300], *save = NULL;
+            snprintf(list, sizeof list, "%s", k ? sl[i].no : sl[i].yes);
+            for (char *w = strtok_r(list, " ", &save); w; w = strtok_r(NULL, " ", &save))
+                CHECK(accepts_text(g, w) == !k, "%s: %s %s", sl[i].schema, w, k ? "refused" : "accepted");
+        }
+        gram_unref(g);
+    }
+}
+
 static void test_regex_choices(void) {
     static const struct { const char *re, *yes, *no; } rx[] = {
         { "[a-c]+x?", "abcx", "abxx" }, { "\\d{3}-\\d{2}", "123-45", "12-345" }, { "(?:ab|cd)*e", "abcde", "abce" },
@@ -536,6 +563,7 @@ int main(int argc, char **argv) {
     test_errors();
     test_regex_choices();
     test_number_ranges();
+    test_string_lengths();
     static const char *small[][2] = {
         { "arith", "root ::= expr\nexpr ::= term ([-+] term)*\nterm ::= [0-9]{1,3} | \"(\" expr \")\"\n" },
         { "unicode", "root ::= ([\\u00e0-\\u00ff] | [\\u65e5] | \"x\" | .)+ \"!\"\n" },

@@ -11,7 +11,7 @@
 # LOGITLAB (default build/logitlab), LOGITLAB_SHARED (default ../shared),
 # SAMPLES (stories sampled, default 1500), EVAL (stories per model, default 60),
 # STEPS (fine-tuning steps, default 60). tests/test_train.sh runs it at a toy
-# size: SAMPLES=12 EVAL=2 STEPS=2.
+# size: SAMPLES=24 EVAL=2 STEPS=2.
 set -e
 L=${LOGITLAB:-build/logitlab}
 M=${LOGITLAB_SHARED:-../shared}/models
