@@ -78,8 +78,8 @@ int ctx_create(ctx **out, model *m, const ctx_params *pp, char *err, size_t errl
     if (!p.backend) p.backend = "cpu";
     if (pool_env_placement() < 0) {
         char msg[300];
-        snprintf(msg, sizeof msg, "the environment's LOGITLAB_PIN is \"%.64s\": it must be 0 (the default: "
-                 "threads not pinned), 1 (pinned) or kernel (placement left to the kernel)", getenv("LOGITLAB_PIN"));
+        snprintf(msg, sizeof msg, "the environment's LOGITLAB_PIN is \"%.64s\": it must be 0 or spread (the "
+                 "default: threads not pinned), 1 or pin (pinned) or kernel (placement left to the kernel)", getenv("LOGITLAB_PIN"));
         return fail(err, errlen, CTX_EINVAL, msg);
     }
     ctx *c = calloc(1, sizeof *c);

@@ -174,8 +174,9 @@ static void *worker_main(void *a) {
 
 int pool_env_placement(void) {
     const char *e = getenv("LOGITLAB_PIN");
-    if (!e || !*e || !strcmp(e, "0")) return POOL_SPREAD;
-    if (!strcmp(e, "1")) return POOL_PIN;
+    /* the names bench --json reports ("placement") are accepted too */
+    if (!e || !*e || !strcmp(e, "0") || !strcmp(e, "spread")) return POOL_SPREAD;
+    if (!strcmp(e, "1") || !strcmp(e, "pin")) return POOL_PIN;
     if (!strcmp(e, "kernel")) return POOL_FREE;
     return -1;
 }

@@ -255,7 +255,8 @@ static void mask_case(void) {
 static void env_case(void) {
     static const struct { const char *v; int want; } cases[] = {
         { NULL, POOL_SPREAD }, { "", POOL_SPREAD }, { "0", POOL_SPREAD }, { "1", POOL_PIN },
-        { "kernel", POOL_FREE }, { "2", -1 }, { "yes", -1 }, { "1 ", -1 },
+        { "kernel", POOL_FREE }, { "spread", POOL_SPREAD }, { "pin", POOL_PIN }, { "2", -1 }, { "yes", -1 },
+        { "1 ", -1 }, { "Pin", -1 }, { "pinned", -1 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (cases[i].v) setenv("LOGITLAB_PIN", cases[i].v, 1); else unsetenv("LOGITLAB_PIN");
