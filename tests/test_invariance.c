@@ -533,6 +533,31 @@ static void check_case(void) {
     b->ops->destroy(b);
 }
 
+/* engine_case on synth-A in every type (quant_only: the quantized ones),
+ * each case named TYPE + suffix: the shared files where they exist, else
+ * converted from its F16 file f16 */
+static void engine_types(const char *f16, const char *suffix, bool quant_only) {
+    static const struct { const char *name; int type; const char *file; } M[] = {
+        { "f32", QT_F32, NULL }, { "f16", QT_F16, "synth-A-f16" }, { "bf16", QT_BF16, NULL },
+        { "q8_0", QT_Q8_0, "synth-A-q8_0" }, { "q4_0", QT_Q4_0, "synth-A-q4_0" }, { "q5_0", QT_Q5_0, NULL },
+        { "q4_K", QT_Q4_K, "synth-A-q4_k" }, { "q5_K", QT_Q5_K, NULL }, { "q6_K", QT_Q6_K, "synth-A-q6_k" },
+    };
+    for (size_t i = 0; i < sizeof M / sizeof M[0]; i++) {
+        if (quant_only && (M[i].type == QT_F32 || M[i].type == QT_F16 || M[i].type == QT_BF16)) continue;
+        char path[1024], rel[256], name[64];
+        snprintf(name, sizeof name, "%s%s", M[i].name, suffix);
+        if (M[i].file) {
+            snprintf(rel, sizeof rel, "models/synthetic/%s.gguf", M[i].file);
+            check_path(path, sizeof path, rel);
+        } else {
+            snprintf(path, sizeof path, "/tmp/logitlab-test-inv-%s-%d.gguf", M[i].name, (int)getpid());
+            if (convert(f16, path, M[i].type)) { CHECK(0, "cannot convert synth-A-f16 to %s", M[i].name); continue; }
+        }
+        engine_case(name, path);
+        if (!M[i].file) remove(path);
+    }
+}
+
 int main(void) {
     vd_init();
     attention_case();
@@ -569,46 +594,13 @@ int main(void) {
     finite_case();
     check_case();
 
-    /* synth-A in every type: the shared files where they exist, else
-     * converted from its F16 file */
-    static const struct { const char *name; int type; const char *file; } M[] = {
-        { "f32", QT_F32, NULL }, { "f16", QT_F16, "synth-A-f16" }, { "bf16", QT_BF16, NULL },
-        { "q8_0", QT_Q8_0, "synth-A-q8_0" }, { "q4_0", QT_Q4_0, "synth-A-q4_0" }, { "q5_0", QT_Q5_0, NULL },
-        { "q4_K", QT_Q4_K, "synth-A-q4_k" }, { "q5_K", QT_Q5_K, NULL }, { "q6_K", QT_Q6_K, "synth-A-q6_k" },
-    };
     char f16[1024];
     check_path(f16, sizeof f16, "models/synthetic/synth-A-f16.gguf");
-    for (int i = 0; i < 9; i++) {
-        char path[1024], rel[256];
-        if (M[i].file) {
-            snprintf(rel, sizeof rel, "models/synthetic/%s.gguf", M[i].file);
-            check_path(path, sizeof path, rel);
-        } else {
-            snprintf(path, sizeof path, "/tmp/logitlab-test-inv-%s-%d.gguf", M[i].name, (int)getpid());
-            if (convert(f16, path, M[i].type)) { CHECK(0, "cannot convert synth-A-f16 to %s", M[i].name); continue; }
-        }
-        engine_case(M[i].name, path);
-        if (!M[i].file) remove(path);
-    }
+    engine_types(f16, "", false);
     /* the whole engine on the AVX2 kernels too (repacked Q4_0/Q5_0/Q4_K/
      * Q5_K/Q6_K, eight-wide Q4_0/Q8_0) on a CPU that has AVX-512, for the
      * quantized types (the float tiles are covered per kernel); last, as
      * the limit cannot be lifted */
-    if (vd_isa_best() > VD_AVX2 && vd_limit_isa(VD_AVX2) == VD_AVX2) {
-        for (int i = 0; i < 9; i++) {
-            if (M[i].type == QT_F32 || M[i].type == QT_F16 || M[i].type == QT_BF16) continue;
-            char path[1024], rel[256], name[64];
-            snprintf(name, sizeof name, "%s avx2", M[i].name);
-            if (M[i].file) {
-                snprintf(rel, sizeof rel, "models/synthetic/%s.gguf", M[i].file);
-                check_path(path, sizeof path, rel);
-            } else {
-                snprintf(path, sizeof path, "/tmp/logitlab-test-inv-%s-%d.gguf", M[i].name, (int)getpid());
-                if (convert(f16, path, M[i].type)) { CHECK(0, "cannot convert synth-A-f16 to %s", M[i].name); continue; }
-            }
-            engine_case(name, path);
-            if (!M[i].file) remove(path);
-        }
-    }
+    if (vd_isa_best() > VD_AVX2 && vd_limit_isa(VD_AVX2) == VD_AVX2) engine_types(f16, " avx2", true);
     return check_done();
 }
