@@ -1,0 +1,183 @@
+/* smp_cut: where top-p and typical-p cut a row (see smp_cut.h), from the
+ * masses smp_mass.c computes. Split from smp_mass.c in session 10.
+ */
+#include "smp_cut.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smp_mass.h"
+#include "smp_simd.h"
+
+#define NB SMP_CUT_NB
+enum { SUBS = 256, SORT_MAX = 64 };
+
+typedef smp_cut_sel sel;
+
+typedef struct member { float key; int32_t id, i; } member;
+
+static inline float key_at(const sel *s, int32_t i) {
+    if (s->typical) return s->E[i] > 0 ? fabsf(s->X[i] - s->lb) : INFINITY;
+    float k = -s->X[i];
+    return isnan(k) ? INFINITY : k;
+}
+static inline double w_at(const sel *s, int32_t i) { return s->W ? (double)s->W[i] : 1.0; }
+
+static int cmp_member(const void *pa, const void *pb) {
+    const member *a = pa, *b = pb;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+/* Walks the members mb[0..nm) (in candidate order) in key order, adding
+ * their weights to *cum, and stops at the first where *cum >= target: 1,
+ * with it in *last. 0 when the target is not reached (then *last is the
+ * last member in key order), SMP_ENOMEM. More than SORT_MAX members are
+ * first split by a histogram of SUBS buckets over their keys, walked as
+ * the row's buckets are (a bucket's sum, in candidate order, then the
+ * members of the crossing one, recursively); the last few are sorted. */
+static int cut_members(const sel *s, member *mb, int32_t nm, double target, double *cum, member *last, int depth) {
+    if (nm == 0) return 0;
+    float kmin = INFINITY, kmax = -INFINITY;
+    for (int32_t j = 0; j < nm; j++) {
+        float k = mb[j].key;
+        if (k < kmin) kmin = k;
+        if (k > kmax && k < INFINITY) kmax = k;
+    }
+    float sc = (SUBS - 1) / (kmax - kmin);
+    if (nm > SORT_MAX && kmax > kmin && sc > 0 && sc < INFINITY && depth < 8) {
+        double ms[SUBS] = { 0 };
+        uint8_t *sb = malloc((size_t)nm);
+        member *sub = malloc(sizeof *sub * (size_t)nm);
+        if (!sb || !sub) { free(sb); free(sub); return SMP_ENOMEM; }
+        for (int32_t j = 0; j < nm; j++) {
+            float t = (mb[j].key - kmin) * sc;     /* monotone in the key; +inf in the last */
+            sb[j] = (uint8_t)(t < SUBS - 1 ? (int32_t)t : SUBS - 1);
+            ms[sb[j]] += w_at(s, mb[j].i);
+        }
+        int r = 0;
+        for (int b = 0; b < SUBS && r == 0; b++) {
+            if (!(*cum + ms[b] >= target)) { *cum += ms[b]; continue; }
+            int32_t ns = 0;
+            for (int32_t j = 0; j < nm; j++) if (sb[j] == b) sub[ns++] = mb[j];
+            r = cut_members(s, sub, ns, target, cum, last, depth + 1);
+        }
+        free(sb);
+        free(sub);
+        if (r) return r;
+        *last = mb[0];
+        for (int32_t j = 1; j < nm; j++) if (cmp_member(&mb[j], last) > 0) *last = mb[j];
+        return 0;
+    }
+    int in_order = 1;                     /* equal keys in id order: nothing to sort */
+    for (int32_t j = 1; j < nm && in_order; j++) in_order = cmp_member(&mb[j - 1], &mb[j]) < 0;
+    if (!in_order) qsort(mb, (size_t)nm, sizeof *mb, cmp_member);
+    for (int32_t j = 0; j < nm; j++) {
+        *cum += w_at(s, mb[j].i);
+        if (*cum >= target) { *last = mb[j]; return 1; }
+    }
+    *last = mb[nm - 1];
+    return 0;
+}
+
+/* The cut of a selection: walks the buckets (mass[b], summed from the
+ * lanes) from the first, adding whole buckets while the sum stays below
+ * target, and resolves the crossing bucket's members (cut_members; their
+ * indices gathered in idx, of n). 1 with the last kept member in *last and
+ * the sum through it in *cum; 0 when the whole row does not reach the
+ * target; SMP_ENOMEM. */
+static int find_cut(const sel *s, const double *mass, double target, double *cum, member *last, int32_t *idx) {
+    int r = 0;
+    *cum = 0;
+    for (int32_t b = 0; b < NB && r == 0; b++) {
+        if (!(*cum + mass[b] >= target)) { *cum += mass[b]; continue; }
+        int32_t nm = 0, i = 0;
+        if (smp_simd_512()) i = smp_simd_members_512(s->B, i, s->n, b, idx, &nm);
+        if (smp_simd_on()) i = smp_simd_members(s->B, i, s->n, b, idx, &nm);
+        for (; i < s->n; i++)
+            if (s->B[i] == b) idx[nm++] = i;
+        member *mb = malloc(sizeof *mb * (size_t)(nm ? nm : 1));
+        if (!mb) return SMP_ENOMEM;
+        for (int32_t j = 0; j < nm; j++) mb[j] = (member){ key_at(s, idx[j]), s->id ? s->id[idx[j]] : idx[j], idx[j] };
+        r = cut_members(s, mb, nm, target, cum, last, 0);
+        free(mb);
+    }
+    return r;
+}
+
+/* Keeps, in place and in order, the candidates ahead of or at the cut
+ * (key < lk, or key == lk with id <= lid), writing their ids to out_id and
+ * multiplying their p by inv when norm; returns how many. Every candidate
+ * is copied to the next free place, which moves on only for a kept one (no
+ * branch to mispredict); with AVX-512 sixteen at a time (top-p's vector
+ * compare needs a finite cut: NaN logits rank as +inf keys). Reads the
+ * keys' logits and masses of candidate i before anything is written over
+ * them (k <= i). */
+static int32_t compact_cut(const sel *s, float lk, int32_t lid, int32_t *out_id, float *L, float *P, int norm,
+                           float inv) {
+    int32_t k = 0, i = 0, n = s->n;
+    if (smp_simd_512() && (s->typical || lk < INFINITY))
+        k = smp_simd_compact_512(s->typical, s->lb, s->typical ? lk : -lk, lid, s->id, out_id, L, P, n, norm, inv, &i);
+    for (; i < n; i++) {
+        float kk = key_at(s, i);
+        int32_t idi = s->id ? s->id[i] : i;
+        int keep = kk < lk || (kk == lk && idi <= lid);
+        out_id[k] = idi;
+        L[k] = L[i];
+        P[k] = norm ? P[i] * inv : P[i];
+        k += keep;
+    }
+    return k;
+}
+
+int smp_cut_keep(smp_cands *c, const sel *s, double S, double p, int32_t min_keep, double (*h)[NB]) {
+    int32_t n = c->n;
+    float *P = c->col_p;
+    double mass[NB], cum, tot = 0;
+    for (int32_t b = 0; b < NB; b++) tot += mass[b] = (h[0][b] + h[1][b]) + (h[2][b] + h[3][b]);
+    if (S < 0) S = tot;                      /* top-p: the total is the buckets' */
+    c->has_p = true;
+    c->normalized = false;
+    if (!(S > 0)) return 0;
+    member last;
+    int32_t *idx = (int32_t *)c->tmp_d;      /* (2 cap ints) free here: the members' indices (and the 16
+                                              * past them that smp_simd_members_512 may write) */
+    int r = find_cut(s, mass, p * S, &cum, &last, idx);
+    if (r < 0) return r;
+    if (r == 0) {
+        smp_mass_scale(P, n, 1.0 / S);
+        c->normalized = true;
+        return 0;
+    }
+    int norm = 1;
+    if (min_keep > 1) {
+        int32_t kept = 0;
+        for (int32_t i = 0; i < n; i++) {
+            float kk = key_at(s, i);
+            kept += kk < last.key || (kk == last.key && (s->id ? s->id[i] : i) <= last.id);
+        }
+        if (kept < min_keep) {        /* the min_keep first in key order instead */
+            memset(mass, 0, sizeof mass);
+            for (int32_t i = 0; i < n; i++) mass[s->B[i]] += 1;
+            sel s1 = *s;
+            s1.W = NULL;
+            r = find_cut(&s1, mass, (double)min_keep, &cum, &last, idx);
+            if (r < 0) return r;
+            norm = 0;
+        }
+    }
+    int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, P, norm, (float)(1.0 / cum));
+    if (k < n) c->dense = false;
+    c->n = k;
+    if (!norm) {                      /* min_keep's set: its mass in eight sums */
+        double part[8] = { 0 };
+        for (int32_t i = 0; i < k; i++) part[i & 7] += P[i];
+        double t = smp_cut_sum8(part);
+        if (!(t > 0)) return 0;
+        smp_mass_scale(P, k, 1.0 / t);
+    }
+    c->normalized = true;
+    return 0;
+}
+
