@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "logits.h"
+#include "smp_cut.h"
 #include "smp_mass.h"
 #include "smp_pen.h"
 #include "vecdot.h"
@@ -69,6 +70,7 @@ void smp_cands_set(smp_cands *c, const float *logits, int32_t n) {
     c->dense = c->id_order = true;
     c->has_p = false;
     c->p_e = false;
+    c->cut = false;
     c->sorted = false;
     c->normalized = false;
     c->selected = -1;
@@ -158,21 +160,28 @@ void smp_destroy(smp *s) {
 
 const char *smp_name(const smp *s) { return s->iface->name ? s->iface->name : "?"; }
 static bool takes_columns(const smp *s, const smp_cands *c);
+static bool takes_cut(const smp *s);
 
 /* A stage that does not take the columns gets data[]; the caller of the
  * outermost call gets data[] in any case. */
 int smp_apply(smp *s, smp_cands *c) {
     if (c->lazy && !takes_columns(s, c)) smp_cands_sync(c);
-    smp_mass_settle(c);                       /* a stage after a whole-row draw gets p */
+    /* a stage after a whole-row draw gets p; after a cut, the kept
+     * candidates alone (but the draw, and temp 1, which changes nothing) */
+    if (!(c->cut && takes_cut(s))) smp_mass_settle(c);
     c->depth++;
     int rc = s->iface->apply(s, c);
     c->range_ok = false;                      /* the stage may have changed the logits */
     if (--c->depth == 0) {
+        smp_cut_count(c);
         if (c->only_selected && c->lazy) {
-            int32_t i = c->selected;
-            if (i >= 0 && i < c->n) {
-                float p = c->has_p ? c->col_p[i] : c->p_e ? (float)(c->col_p[i] * c->p_inv) : 0.0f;
-                c->data[i] = (smp_cand){ c->dense ? i : c->col_id[i], c->col_logit[i], p };
+            int32_t i = c->selected, j = c->cut ? c->cut_pick : i;   /* its column */
+            if (i >= 0 && i < c->n && j >= 0) {
+                float p = c->cut   ? c->col_p[j] * c->cut_inv
+                          : c->has_p ? c->col_p[j]
+                          : c->p_e ? (float)(c->col_p[j] * c->p_inv)
+                                   : 0.0f;
+                c->data[i] = (smp_cand){ c->dense ? j : c->col_id[j], c->col_logit[j], p };
             }
         } else {
             smp_cands_sync(c);                 /* settles c->p_e first */
@@ -550,6 +559,11 @@ static bool takes_columns(const smp *s, const smp_cands *c) {
     if (f == &top_k_iface) return true;
     if (smp_pen_takes_columns(s)) return true;
     return false;
+}
+
+/* The stages that take a pending cut (smp_cands.cut) as it is. */
+static bool takes_cut(const smp *s) {
+    return s->iface == &dist_iface || (s->iface == &temp_iface && ((const par *)s->ctx)->v == 1.0f);
 }
 
 smp *smp_create_chain(void) {

@@ -131,6 +131,125 @@ static int32_t compact_cut(const sel *s, float lk, int32_t lid, int32_t *out_id,
     return k;
 }
 
+/* ---- the pending cut (session 10) ----------------------------------------
+ * Compacting the kept candidates is a pass that reads and writes the
+ * columns (~20 % of a top-p pick at 128256); a dist draw right after needs
+ * none of it. So the cut is left pending (smp_cands.cut): the candidates
+ * ahead of it are counted, and the draw sums p = e * inv over them in the
+ * whole row, blocks of 64 in order, 0 for the others. Those sums are the
+ * compacted draw's (smp_mass.c): where every p is 0 or >= 2^-29 and their
+ * total below 2, every partial sum is exact, so the blocks' bounds and the
+ * zeros between the kept change no bit and the same u picks the same
+ * token; elsewhere the cut is compacted and the draw is the compacted one.
+ * The pick's index among the kept (what the compaction would give it)
+ * comes from the blocks' counts. Any other stage compacts first
+ * (smp_mass_settle), with the same pass as before. */
+enum { BLK = 64 };
+
+static inline int at_cut(const sel *s, int32_t i, float lk, int32_t lid) {
+    float kk = key_at(s, i);
+    return kk < lk || (kk == lk && (s->id ? s->id[i] : i) <= lid);
+}
+
+static sel cut_sel(const smp_cands *c) {
+    return (sel){ c->col_logit, c->cut_typical, c->cut_lb, c->col_p, c->col_p, c->dense ? NULL : c->col_id, NULL,
+                  c->cut_n };
+}
+
+/* The SIMD loops' cut constant: top-p's compares the logit with -lk and
+ * needs it finite (NaN logits rank as +inf keys). */
+static int cut_simd(const sel *s, float lk) { return smp_simd_512() && (s->typical || lk < INFINITY); }
+static float cut_c(const sel *s, float lk) { return s->typical ? lk : -lk; }
+
+/* Leaves the cut pending; n is counted when asked for (smp_cut_count) or
+ * by the draw, which sees every candidate anyway. */
+static int defer(smp_cands *c, const sel *s, float lk, int32_t lid, float inv) {
+    c->cut = true;
+    c->cut_counted = false;
+    c->cut_typical = s->typical;
+    c->cut_lb = s->lb;
+    c->cut_key = lk;
+    c->cut_id = lid;
+    c->cut_inv = inv;
+    c->cut_n = s->n;
+    c->cut_pick = -1;
+    c->normalized = true;
+    return 0;
+}
+
+void smp_cut_count(smp_cands *c) {
+    if (!c->cut || c->cut_counted) return;
+    sel s = cut_sel(c);
+    float lk = c->cut_key;
+    int32_t k = 0, i = 0;
+    if (cut_simd(&s, lk)) k = smp_simd_cut_count_512(s.typical, s.lb, cut_c(&s, lk), c->cut_id, s.id, s.X, s.E, s.n, &i);
+    for (; i < s.n; i++) k += at_cut(&s, i, lk, c->cut_id);
+    c->n = k;
+    c->cut_counted = true;
+}
+
+void smp_cut_settle(smp_cands *c) {
+    if (!c->cut) return;
+    sel s = cut_sel(c);
+    int32_t k = compact_cut(&s, c->cut_key, c->cut_id, c->col_id, c->col_logit, c->col_p, 1, c->cut_inv);
+    if (k < c->cut_n) c->dense = false;
+    c->n = k;
+    c->cut = false;
+}
+
+int32_t smp_cut_draw(smp_cands *c, double r) {
+    sel s = cut_sel(c);
+    const float *P = c->col_p, inv = c->cut_inv, lk = c->cut_key;
+    const int32_t n = c->cut_n, nb = (n + BLK - 1) / BLK, lid = c->cut_id;
+    double *bs = c->tmp_d;
+    int32_t *cnt = (int32_t *)c->tmp, b = 0;
+    int bad = 0;
+    if (cut_simd(&s, lk)) {
+        b = n / BLK;
+        bad = smp_simd_cut_sums_512(s.typical, s.lb, cut_c(&s, lk), lid, s.id, s.X, P, b, inv, bs, cnt);
+    }
+    for (; b < nb && !bad; b++) {
+        double sum = 0;
+        int32_t k = 0;
+        for (int32_t i = b * BLK, e = n - i < BLK ? n : i + BLK; i < e; i++) {
+            int kept = at_cut(&s, i, lk, lid);
+            float p = kept ? P[i] * inv : 0.0f;
+            if (!(p == 0 || p >= 0x1p-29f)) bad = 1;
+            sum += p;
+            k += kept;
+        }
+        bs[b] = sum;
+        cnt[b] = k;
+    }
+    if (bad) return -2;
+    double total = 0;
+    int32_t kept = 0;
+    for (b = 0; b < nb; b++) {
+        total += bs[b];
+        kept += cnt[b];
+    }
+    c->n = kept;
+    c->cut_counted = true;
+    if (!(total < 2)) return -2;
+    double u = r * total, cum = 0;
+    int32_t j = -1;
+    for (b = 0; b < nb && j < 0; b++) {
+        if (!(cum + bs[b] > u)) { cum += bs[b]; continue; }
+        for (int32_t i = b * BLK; i < n; i++) {
+            cum += at_cut(&s, i, lk, lid) ? P[i] * inv : 0.0f;
+            if (cum > u) { j = i; break; }
+        }
+    }
+    for (int32_t i = n - 1; i >= 0 && j < 0; i--)      /* u not passed (r * total rounded up) */
+        if (at_cut(&s, i, lk, lid) && P[i] * inv > 0) j = i;
+    if (j < 0) return -1;
+    int32_t rank = 0;                                  /* its index among the kept */
+    for (b = 0; b < j / BLK; b++) rank += cnt[b];
+    for (int32_t i = b * BLK; i < j; i++) rank += at_cut(&s, i, lk, lid);
+    c->cut_pick = j;
+    return rank;
+}
+
 int smp_cut_keep(smp_cands *c, const sel *s, double S, double p, int32_t min_keep, double (*h)[NB]) {
     int32_t n = c->n;
     float *P = c->col_p;
@@ -167,7 +286,8 @@ int smp_cut_keep(smp_cands *c, const sel *s, double S, double p, int32_t min_kee
             norm = 0;
         }
     }
-    int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, P, norm, (float)(1.0 / cum));
+    if (norm) return defer(c, s, last.key, last.id, (float)(1.0 / cum));
+    int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, P, 0, 0.0f);
     if (k < n) c->dense = false;
     c->n = k;
     if (!norm) {                      /* min_keep's set: its mass in eight sums */

@@ -54,5 +54,15 @@ static inline float smp_cut_scale(float range) {
  * (rounding, or S = 0): everything is kept, normalized when S > 0. 0 or
  * SMP_ENOMEM. */
 int smp_cut_keep(smp_cands *c, const smp_cut_sel *s, double S, double p, int32_t min_keep, double (*h)[SMP_CUT_NB]);
+/* Counts the candidates a pending cut keeps into c->n (no-op without one,
+ * or when counted). */
+void smp_cut_count(smp_cands *c);
+/* Compacts a pending cut (smp_cands.cut; no-op without one). */
+void smp_cut_settle(smp_cands *c);
+/* The dist draw among the candidates of a pending cut, as smp_mass_draw
+ * would draw after smp_cut_settle: the pick's index among the kept (its
+ * column in c->cut_pick), -1 when none has p > 0, or -2 when the draw
+ * must take the compacted path. r in [0, 1). */
+int32_t smp_cut_draw(smp_cands *c, double r);
 
 #endif

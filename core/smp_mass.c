@@ -494,6 +494,12 @@ static void exp_prefix(const float *L, float *P, int32_t n, float m, double *pre
 }
 
 int32_t smp_mass_softmax_draw(smp_cands *c, double r) {
+    if (c->cut) {                              /* a top-p or typical-p cut, still pending */
+        int32_t k = smp_cut_draw(c, r);
+        if (k != -2) return k;
+        smp_mass_settle(c);
+        return smp_mass_draw(c, r);
+    }
     int32_t n = c->n;
     if (c->normalized || !c->lazy || !c->id_order || n <= SMP_MASS_MIN) {
         smp_mass_softmax(c);
@@ -540,6 +546,7 @@ int32_t smp_mass_softmax_draw(smp_cands *c, double r) {
 }
 
 void smp_mass_settle(smp_cands *c) {
+    smp_cut_settle(c);
     if (!c->p_e || !c->lazy) return;
     smp_mass_scale(c->col_p, c->n, c->p_inv);
     c->p_e = false;
