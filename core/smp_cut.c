@@ -136,7 +136,7 @@ static int32_t compact_cut(const sel *s, float lk, int32_t lid, int32_t *out_id,
  * columns (~20 % of a top-p pick at 128256); a dist draw right after needs
  * none of it. So the cut is left pending (smp_cands.cut): the candidates
  * ahead of it are counted, and the draw sums p = e * inv over them in the
- * whole row, blocks of 64 in order, 0 for the others. Those sums are the
+ * whole row, blocks of 256 in order, 0 for the others. Those sums are the
  * compacted draw's (smp_mass.c): where every p is 0 or >= 2^-29 and their
  * total below 2, every partial sum is exact, so the blocks' bounds and the
  * zeros between the kept change no bit and the same u picks the same
@@ -144,7 +144,7 @@ static int32_t compact_cut(const sel *s, float lk, int32_t lid, int32_t *out_id,
  * The pick's index among the kept (what the compaction would give it)
  * comes from the blocks' counts. Any other stage compacts first
  * (smp_mass_settle), with the same pass as before. */
-enum { BLK = 64 };
+enum { BLK = SMP_SIMD_CUT_BLK };
 
 static inline int at_cut(const sel *s, int32_t i, float lk, int32_t lid) {
     float kk = key_at(s, i);

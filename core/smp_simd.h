@@ -17,6 +17,8 @@
 /* The buckets of the mass selection (smp_mass.c): key k >= 0 goes to
  * bucket (int)(k * scale), the last one for keys beyond, +inf and NaN. */
 #define SMP_SIMD_NB 1024
+/* The blocks of smp_simd_cut_sums_512 */
+#define SMP_SIMD_CUT_BLK 256
 
 int smp_simd_on(void);
 /* Tests: with on, smp_simd_on() and smp_simd_512() say 0, so the plain
@@ -71,7 +73,7 @@ int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const 
  * rounded down to 16, into *pi). */
 int32_t smp_simd_cut_count_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
                                const float *P, int32_t n, int32_t *pi);
-/* For each block b < nb of 64 candidates: bs[b] = the sum of p = P * inv
+/* For each block b < nb of SMP_SIMD_CUT_BLK candidates: bs[b] = the sum of p = P * inv
  * (in float) over those at or ahead of such a cut (0 for the others), in
  * an order of its own, and cnt[b] = how many; 1 when some such p is
  * neither 0 nor >= 2^-29 (then the sums are not exact: not to be used),

@@ -85,7 +85,7 @@ POPCNT int smp_simd_cut_sums_512(int typical, float lb, float c, int32_t lid, co
     for (int32_t b = 0; b < nb; b++) {
         __m512d a = _mm512_setzero_pd(), d = a;
         int32_t k = 0;
-        for (int32_t i = b * 64; i < b * 64 + 64; i += 16) {
+        for (int32_t i = b * SMP_SIMD_CUT_BLK; i < (b + 1) * SMP_SIMD_CUT_BLK; i += 16) {
             __m512 vp = _mm512_loadu_ps(P + i);
             __mmask16 m = cut_mask_fast(typical, _mm512_loadu_ps(L + i), vp, vlb, vc, id, i, vlid);
             __m512 p = _mm512_maskz_mul_ps(m, vp, vi);
