@@ -160,15 +160,16 @@ void smp_destroy(smp *s) {
 
 const char *smp_name(const smp *s) { return s->iface->name ? s->iface->name : "?"; }
 static bool takes_columns(const smp *s, const smp_cands *c);
-static bool takes_cut(const smp *s);
+static bool takes_cut(const smp *s, const smp_cands *c);
 
 /* A stage that does not take the columns gets data[]; the caller of the
  * outermost call gets data[] in any case. */
 int smp_apply(smp *s, smp_cands *c) {
     if (c->lazy && !takes_columns(s, c)) smp_cands_sync(c);
     /* a stage after a whole-row draw gets p; after a cut, the kept
-     * candidates alone (but the draw, and temp 1, which changes nothing) */
-    if (!(c->cut && takes_cut(s))) smp_mass_settle(c);
+     * candidates alone (but the draw, temp 1, which changes nothing, and
+     * min-p after top-p, which keep among them themselves) */
+    if (!(c->cut && takes_cut(s, c))) smp_mass_settle(c);
     c->depth++;
     int rc = s->iface->apply(s, c);
     c->range_ok = false;                      /* the stage may have changed the logits */
@@ -382,6 +383,7 @@ smp *smp_create_top_p(float p, int32_t min_keep) {
  * stable filter, so rank order survives. */
 static int min_p_apply(smp *s, smp_cands *c) {
     const par *q = s->ctx;
+    if (c->cut && (q->v <= 0 || keep_at_least(q) > 1)) smp_cut_count(c);    /* n as after the compaction */
     if (q->v <= 0 || c->n <= 1) return SMP_OK;
     if (c->lazy && smp_mass_min_p(c, q->v, keep_at_least(q))) return SMP_OK;
     smp_cands_sync(c);
@@ -562,8 +564,9 @@ static bool takes_columns(const smp *s, const smp_cands *c) {
 }
 
 /* The stages that take a pending cut (smp_cands.cut) as it is. */
-static bool takes_cut(const smp *s) {
-    return s->iface == &dist_iface || (s->iface == &temp_iface && ((const par *)s->ctx)->v == 1.0f);
+static bool takes_cut(const smp *s, const smp_cands *c) {
+    return s->iface == &dist_iface || (s->iface == &temp_iface && ((const par *)s->ctx)->v == 1.0f) ||
+           (s->iface == &min_p_iface && !c->cut_typical);
 }
 
 smp *smp_create_chain(void) {

@@ -251,7 +251,9 @@ int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep) {
     /* the rank key -logit (ascending key = logit descending); its buckets
      * are those of m - l, the same order */
     sel s = { L, 0, 0, P, P, c->dense ? NULL : c->col_id, c->tmp_b, n };
-    return smp_cut_keep(c, &s, -1, p, min_keep, h);
+    int r = smp_cut_keep(c, &s, -1, p, min_keep, h);
+    c->cut_max = m;                          /* for min-p (a pending cut keeps the best) */
+    return r;
 }
 
 /* Locally typical: the key |-log p_i - H| = |l_i - E[l]| (-log p_i = lse -
@@ -298,19 +300,24 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
 /* ---- min-p ------------------------------------------------------------------ */
 
 int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
-    int32_t n = c->n;
+    /* after top-p with its cut pending (smp_cut.c): the whole row, where
+     * top-p keeps l > its cut's logit (or equal, by id) and its best logit
+     * is the row's */
+    const int cut = c->cut;
+    int32_t n = cut ? c->cut_n : c->n;
     int32_t *id = c->col_id;
     const int dense = c->dense;
     float *L = c->col_logit, *P = c->col_p;
     /* the best candidate's logit: the largest that is not NaN (the rank
      * order puts NaN last), or the first when sorted */
-    float lmax = c->sorted ? L[0] : cols_range(c, NULL);
+    float lmax = cut ? c->cut_max : c->sorted ? L[0] : cols_range(c, NULL);
     if (!c->sorted && !(lmax > -INFINITY)) return 0;
     double thr = (double)lmax + log((double)v);
     /* (double)l >= thr exactly when l >= tf, the smallest float >= thr
      * (round to nearest, then one step up if that fell below) */
     float tf = (float)thr;
     if ((double)tf < thr) tf = nextafterf(tf, INFINITY);
+    if (cut && !(tf > -c->cut_key)) return c->n >= keep;   /* all top-p keeps pass (keep > 1: n counted) */
     int32_t kept = 0, i0 = 0, k = 0;
     if (smp_simd_on()) i0 = smp_simd_count_ge(L, n, tf, &kept);
     for (int32_t i = i0; i < n; i++) kept += L[i] >= tf;
@@ -323,6 +330,10 @@ int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
         L[k] = l;
         P[k] = P[i];
         k += l >= tf;
+    }
+    if (cut) {                          /* those pass only where top-p keeps: its p */
+        for (int32_t i = 0; i < k; i++) P[i] = P[i] * c->cut_inv;
+        c->cut = false;
     }
     if (k >= n) return 1;               /* nothing dropped: the ids written equal i */
     c->n = k;
