@@ -1,5 +1,7 @@
 /* smp_cut: where top-p and typical-p cut a row (see smp_cut.h), from the
- * masses smp_mass.c computes. Split from smp_mass.c in session 10.
+ * masses and the histogram smp_mass.c computes (its opening comment says
+ * how), and the cut left pending for the dist draw. Split from smp_mass.c
+ * in session 10.
  */
 #include "smp_cut.h"
 

@@ -20,10 +20,13 @@
  * walk over the buckets finds the one where the mass crosses p * S; only
  * its members are gathered, split again by a 256-bucket histogram of their
  * keys while more than 64 (a few hundred on a flat 128k row), and the last
- * few sorted to find the exact last token (key, then id). One more pass
- * keeps every candidate ahead of it, in place and in order, and normalizes
- * only those: p = e * (float)(1 / kept mass), the kept mass being the
- * walk's sum. No pass divides or rewrites the whole row.
+ * few sorted to find the exact last token (key, then id); that walk and
+ * the compaction are smp_cut.c's (session 10). The candidates ahead of it
+ * are kept, in place and in order, p = e * (float)(1 / kept mass), the
+ * kept mass being the walk's sum; since session 10 that pass is left
+ * pending until a stage needs it, and the dist draw (and min-p after
+ * top-p) pick among the kept in the whole row without it (smp_cut.c). No
+ * pass divides or rewrites the whole row.
  *
  * The order of every sum is fixed by the row alone (one thread; candidate i
  * always lands in the same lane and bin), so the selection and the bits
