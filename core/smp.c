@@ -76,13 +76,6 @@ void smp_cands_set(smp_cands *c, const float *logits, int32_t n) {
     c->selected = -1;
 }
 
-void smp_cands_borrow(smp_cands *c, const float *logits, int32_t n) {
-    assert(n <= c->cap && "smp_cands_borrow: row longer than the candidates array");
-    smp_cands_set(c, NULL, 0);
-    c->row = logits;
-    c->n = n;
-}
-
 /* smp_cands_softmax: smp_mass.c, with the other whole-row passes. */
 
 /* Rank order; NaN logits sort last. */
@@ -168,7 +161,6 @@ void smp_destroy(smp *s) {
 const char *smp_name(const smp *s) { return s->iface->name ? s->iface->name : "?"; }
 static bool takes_columns(const smp *s, const smp_cands *c);
 static bool takes_cut(const smp *s, const smp_cands *c);
-static bool takes_row(const smp *s, const smp_cands *c);
 
 /* A stage that does not take the columns gets data[]; the caller of the
  * outermost call gets data[] in any case. */
@@ -178,7 +170,6 @@ int smp_apply(smp *s, smp_cands *c) {
      * candidates alone (but the draw, temp 1, which changes nothing, and
      * min-p after top-p, which keep among them themselves) */
     if (!(c->cut && takes_cut(s, c))) smp_mass_settle(c);
-    if (c->row && !takes_row(s, c)) smp_mass_own(c);
     c->depth++;
     int rc = s->iface->apply(s, c);
     c->range_ok = false;                      /* the stage may have changed the logits */
@@ -191,7 +182,7 @@ int smp_apply(smp *s, smp_cands *c) {
                           : c->has_p ? c->col_p[j]
                           : c->p_e ? (float)(c->col_p[j] * c->p_inv)
                                    : 0.0f;
-                c->data[i] = (smp_cand){ c->dense ? j : c->col_id[j], smp_mass_logits(c)[j], p };
+                c->data[i] = (smp_cand){ c->dense ? j : c->col_id[j], c->col_logit[j], p };
             }
         } else {
             smp_cands_sync(c);                 /* settles c->p_e first */
@@ -576,13 +567,6 @@ static bool takes_columns(const smp *s, const smp_cands *c) {
 static bool takes_cut(const smp *s, const smp_cands *c) {
     return s->iface == &dist_iface || (s->iface == &temp_iface && ((const par *)s->ctx)->v == 1.0f) ||
            (s->iface == &min_p_iface && !c->cut_typical);
-}
-
-/* The stages that read a borrowed row in place (smp_cands.row). */
-static bool takes_row(const smp *s, const smp_cands *c) {
-    (void)c;
-    return s->iface == &top_p_iface || s->iface == &typical_iface || s->iface == &dist_iface ||
-           s->iface == &chain_iface || (s->iface == &temp_iface && ((const par *)s->ctx)->v == 1.0f);
 }
 
 smp *smp_create_chain(void) {

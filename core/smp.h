@@ -96,12 +96,6 @@ typedef struct smp_cands {
      * first stage of a pick uses them (saves the whole-row stages a pass). */
     bool range_ok;
     float rmax, rmin;
-    /* row: the caller's logits, read in place (smp_cands_borrow) while no
-     * stage has changed them: col_logit is not written yet. The whole-row
-     * top-p, typical-p, dist and temp 1 read it; any other stage, and
-     * everything that writes the columns, copy it first (or compact from
-     * it). NULL otherwise. */
-    const float *row;
     int32_t depth;      /* smp_apply nesting */
     int32_t *col_id;    /* (cap) */
     float *col_logit;   /* (cap) */
@@ -119,13 +113,6 @@ void smp_cands_fini(smp_cands *c);
  * selected. The row goes into the columns (lazy): read data[] only after a
  * stage ran (smp_apply, smp_sample) or after smp_cands_sync. */
 void smp_cands_set(smp_cands *c, const float *logits, int32_t n);
-/* smp_cands_set without the copy: the candidates read logits in place
- * until a stage changes them, so logits must stay valid and unchanged until
- * c is next set, borrowed or finalized (lab's samplers, gen and the TUI's
- * worker pick from a row that outlives the pick). Saves copying the row
- * (~12 us at 128256) where the chain is whole-row top-p, typical-p, temp 1
- * and dist. */
-void smp_cands_borrow(smp_cands *c, const float *logits, int32_t n);
 /* Writes data[] from the columns when lazy (no-op otherwise). */
 void smp_cands_sync(smp_cands *c);
 /* Makes p the softmax of the current logits (no-op when normalized). */

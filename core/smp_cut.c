@@ -113,22 +113,20 @@ static int find_cut(const sel *s, const double *mass, double target, double *cum
  * multiplying their p by inv when norm; returns how many. Every candidate
  * is copied to the next free place, which moves on only for a kept one (no
  * branch to mispredict); with AVX-512 sixteen at a time (top-p's vector
- * compare needs a finite cut: NaN logits rank as +inf keys). The logits
- * come from s->X (L itself, or a borrowed row) and go to L. Reads the
+ * compare needs a finite cut: NaN logits rank as +inf keys). Reads the
  * keys' logits and masses of candidate i before anything is written over
  * them (k <= i). */
 static int32_t compact_cut(const sel *s, float lk, int32_t lid, int32_t *out_id, float *L, float *P, int norm,
                            float inv) {
     int32_t k = 0, i = 0, n = s->n;
     if (smp_simd_512() && (s->typical || lk < INFINITY))
-        k = smp_simd_compact_512(s->typical, s->lb, s->typical ? lk : -lk, lid, s->id, out_id, s->X, L, P, n, norm, inv,
-                                 &i);
+        k = smp_simd_compact_512(s->typical, s->lb, s->typical ? lk : -lk, lid, s->id, out_id, L, P, n, norm, inv, &i);
     for (; i < n; i++) {
         float kk = key_at(s, i);
         int32_t idi = s->id ? s->id[i] : i;
         int keep = kk < lk || (kk == lk && idi <= lid);
         out_id[k] = idi;
-        L[k] = s->X[i];
+        L[k] = L[i];
         P[k] = norm ? P[i] * inv : P[i];
         k += keep;
     }
@@ -156,7 +154,7 @@ static inline int at_cut(const sel *s, int32_t i, float lk, int32_t lid) {
 }
 
 static sel cut_sel(const smp_cands *c) {
-    return (sel){ smp_mass_logits(c), c->cut_typical, c->cut_lb, c->col_p, c->col_p, c->dense ? NULL : c->col_id, NULL,
+    return (sel){ c->col_logit, c->cut_typical, c->cut_lb, c->col_p, c->col_p, c->dense ? NULL : c->col_id, NULL,
                   c->cut_n };
 }
 
@@ -196,7 +194,6 @@ void smp_cut_settle(smp_cands *c) {
     if (!c->cut) return;
     sel s = cut_sel(c);
     int32_t k = compact_cut(&s, c->cut_key, c->cut_id, c->col_id, c->col_logit, c->col_p, 1, c->cut_inv);
-    c->row = NULL;
     if (k < c->cut_n) c->dense = false;
     c->n = k;
     c->cut = false;
@@ -293,7 +290,6 @@ int smp_cut_keep(smp_cands *c, const sel *s, double S, double p, int32_t min_kee
     }
     if (norm) return defer(c, s, last.key, last.id, (float)(1.0 / cum));
     int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, P, 0, 0.0f);
-    c->row = NULL;
     if (k < n) c->dense = false;
     c->n = k;
     if (!norm) {                      /* min_keep's set: its mass in eight sums */

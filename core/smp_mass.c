@@ -78,20 +78,13 @@ static float row_max(const float *x, int32_t n) { return row_range(x, n, NULL); 
 
 /* row_range of the columns, from smp_cands_set's when still valid */
 static float cols_range(const smp_cands *c, float *lo) {
-    if (!c->range_ok) return row_range(smp_mass_logits(c), c->n, lo);
+    if (!c->range_ok) return row_range(c->col_logit, c->n, lo);
     if (lo) *lo = c->rmin;
     return c->rmax;
 }
 
-void smp_mass_own(smp_cands *c) {
-    if (!c->row) return;
-    memcpy(c->col_logit, c->row, sizeof *c->row * (size_t)(c->cut ? c->cut_n : c->n));
-    c->row = NULL;
-}
-
 void smp_mass_set_row(smp_cands *c, const float *logits, int32_t n) {
     c->range_ok = false;
-    c->row = NULL;
     if (n <= 0) return;
     if (!smp_simd_512()) {
         memcpy(c->col_logit, logits, sizeof *logits * (size_t)n);
@@ -187,7 +180,7 @@ void smp_cands_sync(smp_cands *c) {
     if (!c->lazy) return;
     smp_mass_settle(c);
     const int32_t *id = c->col_id;
-    const float *L = smp_mass_logits(c), *P = c->col_p;
+    const float *L = c->col_logit, *P = c->col_p;
     smp_cand *d = c->data;
     int32_t n = c->n;
     if (c->dense && c->has_p) for (int32_t i = 0; i < n; i++) d[i] = (smp_cand){ i, L[i], P[i] };
@@ -195,12 +188,10 @@ void smp_cands_sync(smp_cands *c) {
     else if (c->has_p) for (int32_t i = 0; i < n; i++) d[i] = (smp_cand){ id[i], L[i], P[i] };
     else for (int32_t i = 0; i < n; i++) d[i] = (smp_cand){ id[i], L[i], 0.0f };
     c->lazy = false;
-    c->row = NULL;
 }
 /* The columns from data[] (a stage that needed data[] ran before). */
 static void to_columns(smp_cands *c) {
     if (c->lazy) return;
-    c->row = NULL;
     const smp_cand *d = c->data;
     int32_t *id = c->col_id;
     float *L = c->col_logit, *P = c->col_p;
@@ -229,13 +220,12 @@ void smp_cands_softmax(smp_cands *c) {
 void smp_mass_softmax(smp_cands *c) {
     if (c->normalized || c->n == 0) return;
     if (!c->lazy) { smp_cands_softmax(c); return; }
-    row_softmax_m(smp_mass_logits(c), c->col_p, c->n, cols_range(c, NULL));
+    row_softmax_m(c->col_logit, c->col_p, c->n, cols_range(c, NULL));
     c->has_p = true;
     c->normalized = true;
 }
 
 void smp_mass_div(smp_cands *c, float t) {
-    smp_mass_own(c);
     float *L = c->col_logit;
     int32_t i = 0, n = c->n;
     if (smp_simd_on()) i = smp_simd_div(L, n, t);
@@ -250,8 +240,7 @@ int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep) {
         return 0;
     }
     int32_t n = c->n;
-    const float *L = smp_mass_logits(c);
-    float *P = c->col_p;
+    float *L = c->col_logit, *P = c->col_p;
     float lo, m = cols_range(c, &lo);
     if (m == -INFINITY) {                    /* no mass anywhere: all kept */
         memset(P, 0, sizeof *P * (size_t)n);
@@ -282,8 +271,7 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
         return 0;
     }
     int32_t n = c->n;
-    const float *L = smp_mass_logits(c);
-    float *P = c->col_p;
+    float *L = c->col_logit, *P = c->col_p;
     uint16_t *B = c->tmp_b;
     float lo, m = cols_range(c, &lo);
     if (m == -INFINITY) {
@@ -315,7 +303,6 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
 /* ---- min-p ------------------------------------------------------------------ */
 
 int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
-    smp_mass_own(c);                         /* (smp_apply has: min-p compacts in place) */
     /* after top-p with its cut pending (smp_cut.c): the whole row, where
      * top-p keeps l > its cut's logit (or equal, by id) and its best logit
      * is the row's */
@@ -532,7 +519,7 @@ int32_t smp_mass_softmax_draw(smp_cands *c, double r) {
         smp_mass_softmax(c);
         return smp_mass_draw(c, r);
     }
-    const float *L = smp_mass_logits(c);
+    const float *L = c->col_logit;
     float *P = c->col_p;
     float m = cols_range(c, NULL);
     if (m == -INFINITY) {                      /* no mass: p = 0 everywhere */

@@ -51,10 +51,6 @@ int32_t smp_mass_draw(smp_cands *c, double r);
 /* Copies a row of n logits into c->col_logit, with c->rmax / c->rmin
  * (range_ok) found on the way where the SIMD loops run. */
 void smp_mass_set_row(smp_cands *c, const float *logits, int32_t n);
-/* The column of logits: the borrowed row while there is one. */
-static inline const float *smp_mass_logits(const smp_cands *c) { return c->row ? c->row : c->col_logit; }
-/* Copies a borrowed row into col_logit (no-op without one). */
-void smp_mass_own(smp_cands *c);
 /* P[0..n) = (float)(P * inv) */
 void smp_mass_scale(float *P, int32_t n, double inv);
 /* With c->p_e: col_p = p (the softmax), has_p and normalized set. */

@@ -50,9 +50,8 @@ int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b,
     (void)B; (void)n; (void)b; (void)out; (void)nout; return i;
 }
 int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
-                             const float *Ls, float *L, float *P, int32_t n, int norm, float inv, int32_t *pi) {
-    (void)typical; (void)lb; (void)c; (void)lid; (void)id; (void)out_id; (void)Ls; (void)L; (void)P; (void)n; (void)norm;
-    (void)inv;
+                             float *L, float *P, int32_t n, int norm, float inv, int32_t *pi) {
+    (void)typical; (void)lb; (void)c; (void)lid; (void)id; (void)out_id; (void)L; (void)P; (void)n; (void)norm; (void)inv;
     *pi = 0;
     return 0;
 }

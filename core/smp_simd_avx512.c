@@ -27,12 +27,12 @@ static inline __m512i ids16(const int32_t *id, int32_t i) {
 }
 
 POPCNT int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
-                                    const float *Ls, float *L, float *P, int32_t n, int norm, float inv, int32_t *pi) {
+                                    float *L, float *P, int32_t n, int norm, float inv, int32_t *pi) {
     int32_t k = 0, i = 0;
     __m512 vc = _mm512_set1_ps(c), vi = _mm512_set1_ps(inv), vlb = _mm512_set1_ps(lb);
     __m512i vlid = _mm512_set1_epi32(lid);
     for (; i + 16 <= n; i += 16) {
-        __m512 vl = _mm512_loadu_ps(Ls + i), vp = _mm512_loadu_ps(P + i);
+        __m512 vl = _mm512_loadu_ps(L + i), vp = _mm512_loadu_ps(P + i);
         __m512i vid = ids16(id, i);
         __mmask16 m = cut_mask(typical, vl, vp, vlb, vc, vid, vlid);
         if (norm) vp = _mm512_mul_ps(vp, vi);

@@ -4,10 +4,8 @@
  * for chains with top-p, typical-p, min-p, top-k, temperature and the dist
  * draw, the same seed picks the same tokens, and after every pick the
  * candidates hold the same ids, logits and probabilities, bit for bit
- * (memcmp), with the same flags, whether the fast side's row is copied
- * (smp_cands_set) or read in place (smp_cands_borrow). With the best SIMD
- * loops, with AVX2 alone (where AVX-512 is there) and with the scalar ones
- * (vd_set_isa). */
+ * (memcmp), with the same flags. With the best SIMD loops, with AVX2 alone
+ * (where AVX-512 is there) and with the scalar ones (vd_set_isa). */
 #include "check.h"
 #include "smp_ref.h"
 #include "smp_simd.h"
@@ -82,10 +80,7 @@ enum { NSPECS = sizeof specs / sizeof *specs };
 
 static int bad, cases;
 
-static float xcopy[128256];                  /* the row as it was, for the borrowed picks */
-
 static void one(const float *x, int32_t n, int kind, const char *spec, const smp_params *p) {
-    memcpy(xcopy, x, sizeof *x * (size_t)n);
     smp *fast, *ref = ref_chain(spec, p);
     char err[256];
     if (smp_chain_parse(&fast, spec, p, err, sizeof err) || !ref) { CHECK(0, "chain %s: %s", spec, err); return; }
@@ -95,10 +90,8 @@ static void one(const float *x, int32_t n, int kind, const char *spec, const smp
     /* every other pick as lab's samplers take it: only data[selected]
      * written, the rest after smp_cands_sync */
     a.only_selected = urand() < 0.5;
-    int borrow = urand() < 0.5;                 /* x read in place (smp_cands_borrow) */
     for (int pick = 0; pick < 3; pick++) {      /* the random stream goes on */
-        if (borrow) smp_cands_borrow(&a, x, n);
-        else smp_cands_set(&a, x, n);
+        smp_cands_set(&a, x, n);
         smp_cands_set(&b, x, n);
         smp_cands_sync(&b);                     /* the old stages start from data[] */
         int32_t ta = smp_sample(fast, &a), tb = smp_sample(ref, &b);
@@ -118,8 +111,6 @@ static void one(const float *x, int32_t n, int kind, const char *spec, const smp
         smp_accept(fast, ta);
         smp_accept(ref, tb);
     }
-    if (borrow && memcmp(x, xcopy, sizeof *x * (size_t)n) && bad++ < 8)
-        CHECK(0, "%s n=%d %s: the borrowed row was written", spec, (int)n, kinds[kind]);
     smp_cands_fini(&a);
     smp_cands_fini(&b);
     smp_destroy(fast);
@@ -333,7 +324,7 @@ static void simd_vs_plain(void) {
             smp_cands ca, cb;
             smp_cands_init(&ca, n);
             smp_cands_init(&cb, n);
-            smp_cands_borrow(&ca, x, n);            /* and the row borrowed against copied */
+            smp_cands_set(&ca, x, n);
             smp_cands_set(&cb, x, n);
             int32_t ta = smp_sample(a, &ca);
             smp_simd_set_plain(1);
@@ -416,8 +407,7 @@ static void pending_cut(void) {
                 p.min_keep = s == 7 ? 300 : 1;
                 smp *fa = cut_chain(typ, 0, s >= 4, &p), *fb = cut_chain(typ, 1, s >= 4, &p);
                 a.only_selected = s % 2 == 0;
-                if (s % 4 < 2) smp_cands_borrow(&a, x, n);
-                else smp_cands_set(&a, x, n);
+                smp_cands_set(&a, x, n);
                 smp_cands_set(&b, x, n);
                 int32_t ta = smp_sample(fa, &a), tb = smp_sample(fb, &b);
                 cases++;
