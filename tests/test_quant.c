@@ -298,6 +298,39 @@ static void test_roundtrip(void) {
     free(x); free(y); free(q);
 }
 
+/* Small weights (block maxima below about 0.25) give the K-quants an
+ * fp16-subnormal super-scale d, rounded by up to a few percent: each
+ * sub-block's scale must still be chosen inside its range (a scale rounded
+ * to 128 or 64 used to leave no candidate, and the sub-block was coded as
+ * zeros: 9 of 1024 Q6_K groups at sigma 0.0016, 84 Q5_K ones at 1e-4). */
+static void test_subnormal_scales(void) {
+    static const int kt[] = {QT_Q4_K, QT_Q5_K, QT_Q6_K};
+    enum { N = 256 * 64 };
+    float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
+    void *q = malloc(N * 4);
+    for (int ti = 0; ti < 3; ti++)
+        for (float sigma = 1e-4f; sigma < 2e-3f; sigma *= 4) {
+            fill_normal(x, N, sigma);
+            qt_quantize_row(kt[ti], x, q, N);
+            qt_dequantize_row(kt[ti], q, y, N);
+            int zero = 0;
+            double worst = 0;
+            for (int g = 0; g < N / 16; g++) {
+                int allz = 1;
+                double e = 0, s = 0;
+                for (int k = 16 * g; k < 16 * g + 16; k++) {
+                    allz &= y[k] == 0;
+                    e += (double)(y[k] - x[k]) * (y[k] - x[k]); s += (double)x[k] * x[k];
+                }
+                zero += allz;
+                worst = fmax(worst, sqrt(e / s));
+            }
+            CHECK(zero == 0 && worst < 0.5, "%s sigma %g (subnormal d): %d sub-blocks of 16 coded as zero, "
+                  "worst relative rms %.3f", qt_get(kt[ti])->name, sigma, zero, worst);
+        }
+    free(x); free(y); free(q);
+}
+
 /* ---- activation rounding ---------------------------------------------------- */
 
 static void test_act_q8_0(void) {
@@ -889,6 +922,7 @@ int main(void) {
     test_layouts();
     test_simple_quantizers();
     test_roundtrip();
+    test_subnormal_scales();
     test_act_q8_0();
     test_act_q8_K();
     test_matmul();
