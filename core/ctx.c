@@ -76,12 +76,8 @@ int ctx_create(ctx **out, model *m, const ctx_params *pp, char *err, size_t errl
     if (p.n_seq_max == 0) p.n_seq_max = 256;
     if (p.n_threads == 0) p.n_threads = pool_n_cpus();
     if (!p.backend) p.backend = "cpu";
-    if (pool_env_placement() < 0) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "the environment's LOGITLAB_PIN is \"%.64s\": it must be 0 or spread (the "
-                 "default: threads not pinned), 1 or pin (pinned) or kernel (placement left to the kernel)", getenv("LOGITLAB_PIN"));
-        return fail(err, errlen, CTX_EINVAL, msg);
-    }
+    char msg[300];
+    if (pool_env_check(msg, sizeof msg)) return fail(err, errlen, CTX_EINVAL, msg);
     ctx *c = calloc(1, sizeof *c);
     if (!c) return fail(err, errlen, CTX_ENOMEM, "out of memory");
     c->m = m; c->p = p;

@@ -43,6 +43,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sched.h>
 #include <string.h>
@@ -178,6 +179,13 @@ int pool_env_placement(void) {
     if (!e || !*e || !strcmp(e, "0") || !strcmp(e, "spread")) return POOL_SPREAD;
     if (!strcmp(e, "1") || !strcmp(e, "pin")) return POOL_PIN;
     if (!strcmp(e, "kernel")) return POOL_FREE;
+    return -1;
+}
+
+int pool_env_check(char *err, size_t errlen) {
+    if (pool_env_placement() >= 0) return 0;
+    snprintf(err, errlen, "the environment's LOGITLAB_PIN is \"%.64s\": it must be 0 or spread (the default: "
+             "threads not pinned), 1 or pin (pinned) or kernel (placement left to the kernel)", getenv("LOGITLAB_PIN"));
     return -1;
 }
 

@@ -166,6 +166,10 @@ check_rc "bench --json -t 2" 0 env LOGITLAB_PIN=1 "$LOGITLAB" bench -m "$M/stori
 check_py "bench -t 2: worker counters" "all(0 <= x['worker_join_share'] <= 1 and x['worker_moves'] == 0 and x['placement'] == 'pin' for x in [d])" "$T/out"
 check_rc "LOGITLAB_PIN=2 refused" 1 env LOGITLAB_PIN=2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 2 -p 8 -n 1 -r 1 -b 1
 check "LOGITLAB_PIN=2: the message names the variable and the value" grep -q 'LOGITLAB_PIN is "2"' "$T/err"
+check "LOGITLAB_PIN=2: the message starts with the variable, not the model's path" grep -q '^logitlab bench: the environment.s LOGITLAB_PIN is "2": it must be' "$T/err"
+check_rc "gen: a bad LOGITLAB_PIN refused" 1 env LOGITLAB_PIN=pinned "$LOGITLAB" gen -m "$M/stories260K.gguf" -p hi -n 2
+check "gen: the message names LOGITLAB_PIN and its value, not the model" grep -q '^logitlab gen: the environment.s LOGITLAB_PIN is "pinned": it must be' "$T/err"
+check_rc "gen --help with a bad LOGITLAB_PIN: the help" 0 env LOGITLAB_PIN=pinned "$LOGITLAB" gen --help
 # the settings a figure was measured with are on its line
 check_rc "bench --json: the settings" 0 env LOGITLAB_HUGEPAGES=off "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 0 -n 2 -r 1 -b 2 --pass-rows 1 --json
 check "bench --json: backend, pass_rows, huge_pages" grep -q '"backend":"cpu","pass_rows":1,"huge_pages":"off"' "$T/out"
