@@ -106,7 +106,8 @@ static const command *find(const char *name) {
  * intermittent segfault of a test under load is otherwise only an exit
  * status. Only async-signal-safe calls (backtrace was warmed up before, so
  * it does not load libgcc in the handler); on its own stack, so a stack
- * overflow is reported too. Not in ASAN builds: the sanitizer's report is
+ * overflow is reported too (this one is the main thread's; the threads the
+ * program starts get theirs from thread_create, core/thread.h). Not in ASAN builds: the sanitizer's report is
  * better. */
 #if !defined(__SANITIZE_ADDRESS__) && !defined(FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
 static void crash_handler(int sig) {

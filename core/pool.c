@@ -39,6 +39,7 @@
  * CPU, workers to the other CPUs; the caller's mask is restored when the
  * pool is destroyed); POOL_FREE leaves placement to the kernel. */
 #include "pool.h"
+#include "thread.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -230,11 +231,11 @@ pool *pool_create_placed(int n, int place) {
             CPU_SET(other[(i - 1) % n_other], &start);
             pthread_attr_setaffinity_np(&at, sizeof start, &start);   /* a failure: the kernel's place */
         }
-        int rc = pthread_create(&w->th, atp, worker_main, w);
+        int rc = thread_create(&w->th, atp, worker_main, w);
         if (atp) {
             pthread_attr_destroy(atp);
             /* a CPU the cpuset does not allow after all: start it where the kernel likes */
-            if (rc) rc = pthread_create(&w->th, NULL, worker_main, w);
+            if (rc) rc = thread_create(&w->th, NULL, worker_main, w);
         }
         if (rc) {
             p->nth = i;   /* run with the threads we got */
