@@ -39,17 +39,17 @@ typedef struct command {
     const char *name;
     int (*fn)(int argc, char **argv);
     const char *help;
-    bool engine;      /* runs the engine's threads: a bad $LOGITLAB_PIN is refused first */
+    bool engine;      /* starts the thread pool: a bad $LOGITLAB_PIN is refused first */
 } command;
 
 static const command commands[] = {
     { "info", cmd_info, "describe a GGUF file or llama2.c checkpoint (metadata, tensors, hyperparameters)", false },
     { "tokenize", cmd_tokenize, "text to token ids and pieces, with a model or a tokenizer file", false },
     { "bench", cmd_bench, "prefill and decode throughput (tokens/s)", true },
-    { "synth", cmd_synth, "write a random-weight Llama GGUF of a real shape", false },
+    { "synth", cmd_synth, "write a random-weight Llama GGUF of a real shape", true },
     { "train", cmd_train, "train a new Llama model on text or prompt/completion data (CPU)", true },
     { "finetune", cmd_finetune, "train an existing F32/F16/BF16 model further (CPU)", true },
-    { "quantize", cmd_quantize, "convert the weights of a GGUF to another type", false },
+    { "quantize", cmd_quantize, "convert the weights of a GGUF to another type", true },
     { "convert", cmd_convert, "write a llama2.c checkpoint and its tokenizer as a GGUF", false },
     { "gen", cmd_gen, "generate from a prompt through a sampler chain (text or --json per token)", true },
     { "ppl", cmd_ppl, "perplexity of a text file with a sliding window", true },

@@ -121,6 +121,19 @@ check_rc "info on the quantized file" 0 "$LOGITLAB" info --json "$T/q8.gguf"
 cp "$T/out" "$T/q8.json"
 check_py "quantized metadata and types" 'any(m["key"]=="general.file_type" and m["value"]==7 for m in d["metadata"]) and d["model"]["wtype"]=="q8_0" and len(d["tensors"])==48' "$T/q8.json"
 check_rc "quantize back to f32" 0 "$LOGITLAB" quantize -q "$T/q8.gguf" "$T/q8-f32.gguf" f32
+# --json: an object per tensor (a running byte count), then a summary naming the input given
+check_rc "quantize --json" 0 "$LOGITLAB" quantize --json "$M/stories260K.gguf" "$T/q4j.gguf" q4_0
+[ "$HAVE_PY" -eq 1 ] && check "quantize --json: 48 progress objects, then done" python3 -c "
+import json
+objs = [json.loads(l) for l in open('$T/out')]
+p, d = objs[:-1], objs[-1]
+assert len(p) == 48 and all(o['type'] == 'progress' for o in p) and [o['tensor'] for o in p] == list(range(1, 49)), p[:2]
+assert all(o['tensors'] == 48 for o in p) and p[-1]['written'] == d['bytes'] == sum(o['bytes'] for o in p), (p[-1], d)
+assert any(o['name'] == 'blk.0.attn_q.weight' and o['from'] == 'f32' and o['dtype'] == 'q4_0' for o in p)
+assert d['type'] == 'done' and d['dtype'] == 'q4_0' and d['tensors'] == 48 and d['input'].endswith('stories260K.gguf'), d
+"
+check_rc "quantize --json from a llama2.c checkpoint" 0 "$LOGITLAB" quantize --json "$M/stories260K.bin" "$T/q4jb.gguf" q4_0
+check "quantize: the summary names the checkpoint, not its temporary GGUF" grep -q '"input":"[^"]*stories260K.bin"' "$T/out"
 check_out "round trip keeps the tokenizer" '{"ids":[1,403,407],"pieces":["<s>"," Once"," upon"]}' "$LOGITLAB" tokenize -m "$T/q8-f32.gguf" --json "Once upon"
 check_rc "quantize synth-A f16 to q8_0" 0 "$LOGITLAB" quantize -q "$M/synthetic/synth-A-f16.gguf" "$T/a-q8_0.gguf" q8_0
 check "q8_0 output is byte-identical to llama-quantize" cmp -s "$T/a-q8_0.gguf" "$M/synthetic/synth-A-q8_0.gguf"
