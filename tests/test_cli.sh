@@ -210,4 +210,13 @@ check_rc "quantize a truncated GGUF" 1 "$LOGITLAB" quantize "$T/trunc.gguf" "$T/
 head -c 3 "$M/stories260K.gguf" >"$T/tiny.gguf"
 check_rc "info on a 3-byte file" 1 "$LOGITLAB" info "$T/tiny.gguf"
 check_rc "info on a text file" 1 "$LOGITLAB" info "$SHARED/models/README.md"
+# tui --plugins: a folder named that is not there is said before the
+# terminal is needed (it was skipped in silence); "~/" is the home folder
+check_rc "tui --plugins: a missing folder" 1 "$LOGITLAB" tui --plugins "$T/noplugins" </dev/null
+check "tui --plugins: the message names it" grep -q "^logitlab tui: --plugins: $T/noplugins: No such file or directory" "$T/err"
+check_rc "tui --plugins: a file" 1 "$LOGITLAB" tui --plugins "$T/err:$T" </dev/null
+check "tui --plugins: not a folder" grep -q "^logitlab tui: --plugins: $T/err: not a folder" "$T/err"
+mkdir -p "$T/home/myplug"
+check_rc "tui --plugins ~/myplug: found in \$HOME (then no terminal)" 1 env HOME="$T/home" "$LOGITLAB" tui --plugins '~/myplug' </dev/null
+check "tui --plugins ~/: past the folders, to the terminal check" grep -q "needs a terminal" "$T/err"
 check_done
