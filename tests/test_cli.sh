@@ -101,6 +101,17 @@ check_rc "synth same seed" 0 "$LOGITLAB" synth --shape test --type q4_0 -o "$T/s
 check "synth is deterministic across thread counts" cmp -s "$T/s-q4_0.gguf" "$T/s-q4_0-again.gguf"
 check_rc "synth other seed" 0 "$LOGITLAB" synth --shape test --type q4_0 -o "$T/s-seed2.gguf" --seed 2
 check_not "synth seed changes the weights" cmp -s "$T/s-q4_0.gguf" "$T/s-seed2.gguf"
+# --json: an object per tensor, then a summary; the same bytes as without it
+check_rc "synth --json" 0 "$LOGITLAB" synth --shape test --type q4_0 -o "$T/s-json.gguf" -t 1 --json
+check "synth --json: the same file" cmp -s "$T/s-q4_0.gguf" "$T/s-json.gguf"
+[ "$HAVE_PY" -eq 1 ] && check "synth --json: 20 progress objects, then done" python3 -c "
+import json
+objs = [json.loads(l) for l in open('$T/out')]
+p, d = objs[:-1], objs[-1]
+assert [o['tensor'] for o in p] == list(range(1, 21)) and all(o['type'] == 'progress' and o['tensors'] == 20 for o in p), p[:2]
+assert p[0]['name'] == 'token_embd.weight', p[0]
+assert d['type'] == 'done' and d['shape'] == 'test' and d['dtype'] == 'q4_0' and d['tensors'] == 20 and d['seed'] == 1, d
+"
 # no vocabulary file anywhere (as on a machine without ../shared): generated
 LL=$(cd "$(dirname "$LOGITLAB")" && pwd)/$(basename "$LOGITLAB")
 # run two levels below $T, so that ../shared is $T/nov/shared, which never exists
