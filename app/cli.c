@@ -155,14 +155,19 @@ int cli_int_list(const char *cmd, const char *opt, const char *s, long lo, long 
     char buf[256];
     if (strlen(s) >= sizeof buf) return cli_usage_error(cmd, "%s: list too long", opt);
     strcpy(buf, s);
+    if (!buf[0]) return cli_usage_error(cmd, "%s: empty list", opt);
     int k = 0;
-    for (char *save = NULL, *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+    /* every item between commas is a value: "1,,2" or "8," is a typo to say,
+     * not a list of two */
+    for (char *p = buf, *next; p; p = next) {
+        next = strchr(p, ',');
+        if (next) *next++ = 0;
+        if (!*p) return cli_usage_error(cmd, "%s: an empty item in '%s'", opt, s);
         if (k >= cap) return cli_usage_error(cmd, "%s: at most %d values", opt, cap);
         int rc = cli_int(cmd, opt, p, lo, hi, &out[k]);
         if (rc) return rc;
         k++;
     }
-    if (k == 0) return cli_usage_error(cmd, "%s: empty list", opt);
     *n = k;
     return CLI_OK;
 }

@@ -54,6 +54,10 @@ check_rc "negative thread count" 2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t
 check "negative number named" grep -q -- "-t must be" "$T/err"
 check_rc "negative prompt" 2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -p -1
 check_rc "non-numeric reps" 2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -r 3x
+check_rc "bench -b with an empty item" 2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -b 1,,2
+check "bench -b 1,,2: the message names the item" grep -q "^logitlab bench: -b: an empty item in '1,,2'" "$T/err"
+check_rc "bench -b with a trailing comma" 2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -b 8,
+check_rc "bench -p 0 -n 0: nothing to measure" 2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -p 0 -n 0
 check_rc "negative seed" 2 "$LOGITLAB" synth --shape test --type f32 -o "$T/x.gguf" --seed -1
 check_rc "negative positional" 2 "$LOGITLAB" quantize "$M/stories260K.gguf" "$T/x.gguf" -3
 check_rc "missing model file" 1 "$LOGITLAB" info "$T/nope.gguf"
