@@ -45,6 +45,16 @@ for c in info tokenize synth quantize bench; do
   check_rc "$c --help" 0 "$LOGITLAB" $c --help
 done
 check_rc "help tokenize" 0 "$LOGITLAB" help tokenize
+# every command's --help fits 100 columns (option help wrapped under its
+# column), and an option name wider than the column has a line of its own
+wide=""
+for c in info tokenize bench synth train finetune quantize convert gen ppl runs export tui run repl; do
+  "$LOGITLAB" $c --help >"$T/help" 2>&1 || wide="$wide $c(exit)"
+  awk 'length > 100 { bad = 1 } END { exit bad }' "$T/help" || wide="$wide $c"
+done
+check "every --help within 100 columns:$wide" test -z "$wide"
+"$LOGITLAB" gen --help >"$T/help"
+check "gen --help: a long option name on its own line" grep -q '^      --frequency-penalty F$' "$T/help"
 check_rc "unknown command" 2 "$LOGITLAB" frobnicate
 check "unknown command says so" grep -q "unknown command 'frobnicate'" "$T/err"
 check_rc "unknown program flag" 2 "$LOGITLAB" --frob
