@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,21 +102,6 @@ static int out_close(out_file *o, bool ok, char *err, size_t errlen) {
     return ok ? 0 : -1;
 }
 
-/* Whether path names one of the workspace's own files (the database, its
- * WAL and shared-memory files, the lock): an export renamed over one of
- * them replaced the workspace's data with its own export. */
-static bool is_workspace_file(const char *dir, const char *path) {
-    static const char *const own[] = { STORE_DB_NAME, STORE_DB_NAME "-wal", STORE_DB_NAME "-shm", "logitlab.lock" };
-    struct stat so, sw;
-    if (stat(path, &so) != 0) return false;
-    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s/%s", dir, own[i]);
-        if (stat(p, &sw) == 0 && sw.st_dev == so.st_dev && sw.st_ino == so.st_ino) return true;
-    }
-    return false;
-}
-
 int cmd_export(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(&spec, argc, argv, &a);
@@ -132,7 +116,7 @@ int cmd_export(int argc, char **argv) {
     o.flags = STORE_RDONLY;
     store *s;
     char err[1024];
-    if (a.val[O_OUTPUT] && is_workspace_file(dir, a.val[O_OUTPUT]))
+    if (a.val[O_OUTPUT] && store_own_path(dir, a.val[O_OUTPUT]))
         return cli_usage_error("export", "-o %s is a file of the workspace %s itself (its data would be replaced)",
                                a.val[O_OUTPUT], dir);
     if (store_open(&s, dir, &o, err, sizeof err)) return cli_fail("export", "%s", err);

@@ -94,6 +94,13 @@ see "save writes the tree" "saved"
 check "the saved tree is JSON with nodes" grep -q '"nodes"' "$T/session.json"
 key :; keys "export $T/path.jsonl" Enter
 see "export writes the path" "exported"
+# the workspace's own files are not written (`:w logitlab.db` truncated the
+# open database: the session, and everything else in the workspace, lost)
+key :; keys "w logitlab.db" Enter
+see ":w logitlab.db is refused" "logitlab.db: a file of the workspace itself"
+key :; keys "export config.lua" Enter
+see ":export config.lua is refused" "config.lua: a file of the workspace itself"
+check "the database is whole (an SQLite file)" sh -c "head -c 15 '$T/ws-$N/logitlab.db' | grep -q 'SQLite format 3'"
 check "the export has one object per token" grep -q '"pos":0' "$T/path.jsonl"
 key q
 see "q quits at once: the workspace has every branch" "EXITED 0"
