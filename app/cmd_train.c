@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -242,6 +243,12 @@ static int set_opts(const char *cmd, const cli_args *a, trun_spec *s) {
     return CLI_OK;
 }
 
+/* Whether a and b name one existing file (links and hard links too). */
+static bool same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 static int run(const char *cmd, const cli_spec *sp, bool finetune, int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(sp, argc, argv, &a);
@@ -282,6 +289,19 @@ static int run(const char *cmd, const cli_spec *sp, bool finetune, int argc, cha
         else text[s.n_text++] = a.pos[i];
     }
     if (s.n_text + s.n_jsonl == 0) return cli_usage_error(cmd, "no data files");
+    /* OUT is written over whatever it names: not a data file or the
+     * vocabulary being read (a typo lost them), nor a workspace's database
+     * (the GGUF replaced it); the base model itself may be (a model tuned
+     * in place) */
+    for (int i = finetune ? 1 : 0; i < a.npos; i++)
+        if (same_file(a.val[O_OUT], a.pos[i]))
+            return cli_usage_error(cmd, "-o %s is the data file %s: it would be overwritten", a.val[O_OUT], a.pos[i]);
+    if (s.tokenizer && same_file(a.val[O_OUT], s.tokenizer))
+        return cli_usage_error(cmd, "-o %s is the --tokenizer file: it would be overwritten", a.val[O_OUT]);
+    const char *wcheck = a.val[O_WS] ? a.val[O_WS] : STORE_DEFAULT_DIR;
+    if (strcmp(wcheck, "none") != 0 && store_own_path(wcheck, a.val[O_OUT]))
+        return cli_usage_error(cmd, "-o %s is a file of the workspace %s itself (its data would be replaced)",
+                               a.val[O_OUT], wcheck);
     s.text_files = text;
     s.jsonl_files = jsonl;
     char *sep = a.val[O_SEP] ? unescape(a.val[O_SEP]) : NULL;
