@@ -33,13 +33,13 @@
 #include "cmd_train.h"
 #include "cmd_tui.h"
 #include "modelpath.h"
-#include "pool.h"
+#include "ctx.h"
 
 typedef struct command {
     const char *name;
     int (*fn)(int argc, char **argv);
     const char *help;
-    bool engine;      /* starts the thread pool: a bad $LOGITLAB_PIN is refused first */
+    bool engine;      /* starts threads or contexts: a bad $LOGITLAB_PIN/_HUGEPAGES is refused first */
 } command;
 
 static const command commands[] = {
@@ -84,12 +84,13 @@ static void usage(FILE *f) {
             "option, a bad value on the command line).\n");
 }
 
-/* A bad $LOGITLAB_PIN, said before the command opens a model (ctx_create
- * refuses it too, but a command would say it after the model's path, as if
- * the model were at fault). Exit status 1, as from ctx_create. */
+/* A bad $LOGITLAB_PIN or $LOGITLAB_HUGEPAGES, said before the command opens
+ * a model (ctx_create refuses it too, but a command would say it after the
+ * model's path, as if the model were at fault). Exit status 1, as from
+ * ctx_create. */
 static int env_check(const char *name) {
     char err[300];
-    if (pool_env_check(err, sizeof err) == 0) return CLI_OK;
+    if (ctx_env_check(err, sizeof err) == 0) return CLI_OK;
     return cli_fail(name, "%s", err);
 }
 
