@@ -61,6 +61,10 @@ static void test_errors(void) {
     CHECK(gram_from_schema(&g, s2, strlen(s2), err, sizeof err) != 0 && strstr(err, "line 2"), "schema parse error has a line: %s", err);
     const char *s3 = "{\"properties\": {\"a\": {\"type\": \"string\", \"pattern\": \"(ab\"}}}";
     CHECK(gram_from_schema(&g, s3, strlen(s3), err, sizeof err) != 0 && strstr(err, "/properties/a/pattern"), "pattern error path: %s", err);
+    /* a $ref cycle with nothing in between is the schema's mistake (it said "a bug") */
+    const char *s4 = "{\"$defs\": {\"a\": {\"$ref\": \"#/$defs/b\"}, \"b\": {\"$ref\": \"#/$defs/a\"}}, \"$ref\": \"#/$defs/a\"}";
+    CHECK(gram_from_schema(&g, s4, strlen(s4), err, sizeof err) != 0 && strstr(err, "$refs reach themselves") &&
+          strstr(err, "ref0 -> ref1 -> ref0") && !strstr(err, "a bug"), "$ref cycle: %s", err);
     CHECK(gram_from_regex(&g, "a(?=b)", 6, err, sizeof err) != 0 && strstr(err, "offset"), "regex error: %s", err);
     /* oneOf whose branches can both match is refused, naming the path and the branches */
     const char *o1 = "{\"properties\":{\"a\":{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"number\",\"minimum\":5}]}}}";
