@@ -176,6 +176,12 @@ static int set_shape(const char *cmd, const cli_args *a, trun_spec *s) {
         float d[6];
         if (floats(a->val[O_DIMS], d, 6) != 6)
             return cli_usage_error(cmd, "--dims wants six numbers D,F,L,H,KV,CTX");
+        /* whole numbers in range before the casts (99999999999 wrapped to a
+         * negative context, an undefined float-to-int conversion) */
+        for (int i = 0; i < 6; i++)
+            if (!(d[i] >= 1 && d[i] <= (float)(1 << 24)) || d[i] != floorf(d[i]))
+                return cli_usage_error(cmd, "--dims: each of D,F,L,H,KV,CTX must be a whole number from 1 to %d, "
+                                       "got '%s'", 1 << 24, a->val[O_DIMS]);
         s->cfg.dim = (int32_t)d[0]; s->cfg.ffn_dim = (int32_t)d[1]; s->cfg.n_layers = (int32_t)d[2];
         s->cfg.n_heads = (int32_t)d[3]; s->cfg.n_kv_heads = (int32_t)d[4]; s->cfg.ctx = (int32_t)d[5];
     }

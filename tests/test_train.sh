@@ -42,6 +42,12 @@ check "-o the data file: said, and the data kept" sh -c "grep -q 'is the data fi
 cp "$M/tok512.bin" "$T/tok.bin"
 check_rc_t 2 "$L" train --shape tiny -T "$T/tok.bin" --steps 1 -w none -o "$T/tok.bin" "$T/a.txt"
 check "-o the --tokenizer file: kept" cmp -s "$M/tok512.bin" "$T/tok.bin"
+# --dims: whole numbers in range (99999999999 became a negative context,
+# 1.5 layers one), said before training
+for d in 64,64,1,4,4,99999999999 64,64,1.5,4,4,16 64,64,1,4,4,0; do
+  check_rc_t 2 "$L" train --dims "$d" -T "$T/tok.bin" --steps 1 -w none -o "$T/d.gguf" "$T/a.txt"
+  check "--dims $d: the message names the rule" grep -q "each of D,F,L,H,KV,CTX must be a whole number from 1 to" "$T/err"
+done
 mkdir -p "$T/wsdb"
 check_rc_t 2 "$L" finetune "$M/stories260K.gguf" --steps 1 -w "$T/wsdb" -o "$T/wsdb/logitlab.db" "$T/a.txt"
 check "-o the workspace's database: said" grep -q "is a file of the workspace" "$T/err"
