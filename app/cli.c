@@ -42,6 +42,23 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
     return CLI_USAGE;
 }
 
+/* An option's help after its 27-column name: words wrapped so that no line
+ * passes 100 columns (as the commands' hand-wrapped descriptions), the
+ * continuation lines under the first. */
+static void put_wrapped(FILE *f, const char *h) {
+    enum { INDENT = 27, WIDTH = 100 - INDENT };
+    size_t n = strlen(h);
+    while (n > WIDTH) {
+        size_t cut = WIDTH;
+        while (cut > 0 && h[cut] != ' ') cut--;
+        if (cut == 0) break;                  /* one word longer than the line: as it is */
+        fprintf(f, "%.*s\n%*s", (int)cut, h, INDENT, "");
+        h += cut + 1;
+        n -= cut + 1;
+    }
+    fprintf(f, "%s\n", h);
+}
+
 void cli_help(const cli_spec *s, FILE *f) {
     fprintf(f, "usage: logitlab %s %s\n", s->cmd, s->usage);
     if (s->about) fprintf(f, "\n%s\n", s->about);
@@ -54,7 +71,10 @@ void cli_help(const cli_spec *s, FILE *f) {
                      o->arg ? " " : "", o->arg ? o->arg : "");
         else
             snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-        fprintf(f, "  %-24s %s\n", left, o->help);
+        /* a name wider than the column gets a line of its own, its help below */
+        if (strlen(left) > 24) fprintf(f, "  %s\n  %-24s ", left, "");
+        else fprintf(f, "  %-24s ", left);
+        put_wrapped(f, o->help);
     }
     fprintf(f, "  %-24s %s\n", "-h, --help", "show this help");
 }
@@ -155,14 +175,19 @@ int cli_int_list(const char *cmd, const char *opt, const char *s, long lo, long 
     char buf[256];
     if (strlen(s) >= sizeof buf) return cli_usage_error(cmd, "%s: list too long", opt);
     strcpy(buf, s);
+    if (!buf[0]) return cli_usage_error(cmd, "%s: empty list", opt);
     int k = 0;
-    for (char *save = NULL, *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+    /* every item between commas is a value: "1,,2" or "8," is a typo to say,
+     * not a list of two */
+    for (char *p = buf, *next; p; p = next) {
+        next = strchr(p, ',');
+        if (next) *next++ = 0;
+        if (!*p) return cli_usage_error(cmd, "%s: an empty item in '%s'", opt, s);
         if (k >= cap) return cli_usage_error(cmd, "%s: at most %d values", opt, cap);
         int rc = cli_int(cmd, opt, p, lo, hi, &out[k]);
         if (rc) return rc;
         k++;
     }
-    if (k == 0) return cli_usage_error(cmd, "%s: empty list", opt);
     *n = k;
     return CLI_OK;
 }

@@ -318,6 +318,7 @@ int cmd_bench(int argc, char **argv) {
         (rc = cli_int("bench", "--pass-rows", a.val[O_PASS], 0, 65536, &o.pass_rows)) ||
         (rc = cli_int_list("bench", "-b", a.val[O_BATCH], 1, MAX_SEQ, o.bs, MAX_B, &o.nb)))
         return rc;
+    if (o.p == 0 && o.n == 0) return cli_usage_error("bench", "-p 0 and -n 0: nothing to measure");
     char path[4096], err[1024];
     if (mpath_resolve(a.val[O_MODEL], path, sizeof path, err, sizeof err)) return cli_fail("bench", "%s", err);
     return bench_run(path, &o);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -203,6 +204,11 @@ int cmd_convert(int argc, char **argv) {
     if (rc) return rc == CLI_HELP ? CLI_OK : rc;
     char path[4096], err[1024];
     if (mpath_resolve(a.pos[0], path, sizeof path, err, sizeof err)) return cli_fail(CMD, "%s", err);
+    /* writing over the checkpoint being read truncates its mapping under us
+     * (a SIGBUS, and the checkpoint lost), as quantize says too */
+    struct stat si, so;
+    if (stat(path, &si) == 0 && stat(a.pos[1], &so) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+        return cli_usage_error(CMD, "IN and OUT are the same file");
     int progress = a.val[O_JSON] ? CONVERT_JSON : a.val[O_QUIET] ? CONVERT_QUIET : CONVERT_LIVE;
     if (cmd_convert_write(path, a.pos[1], a.val[O_TOKENIZER], a.val[O_EXACT] != NULL, progress, err, sizeof err))
         return cli_fail(CMD, "%s", err);

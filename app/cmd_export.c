@@ -116,6 +116,9 @@ int cmd_export(int argc, char **argv) {
     o.flags = STORE_RDONLY;
     store *s;
     char err[1024];
+    if (a.val[O_OUTPUT] && store_own_path(dir, a.val[O_OUTPUT]))
+        return cli_usage_error("export", "-o %s is a file of the workspace %s itself (its data would be replaced)",
+                               a.val[O_OUTPUT], dir);
     if (store_open(&s, dir, &o, err, sizeof err)) return cli_fail("export", "%s", err);
     if (run) {   /* a run that is not there fails before any output exists */
         store_run *r = NULL;

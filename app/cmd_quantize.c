@@ -27,10 +27,11 @@
 
 #define CHUNK_BYTES (32u << 20)
 
-enum { O_THREADS, O_QUIET };
+enum { O_THREADS, O_QUIET, O_JSON };
 static const cli_opt opts[] = {
     { "threads", 't', "N", "threads (default: all cores)" },
     { "quiet", 'q', NULL, "print only the summary, not a line per tensor" },
+    { "json", 0, NULL, "a JSON object per tensor written, then a JSON summary, on stdout" },
 };
 static const cli_spec spec = {
     "quantize", "[options] IN OUT TYPE",
@@ -132,7 +133,21 @@ static void tensor_line(int i, int n, const gguf_tensor *t, int out_type, uint64
            shape, qt_get((int)t->type)->name, qt_get(out_type)->name, t->size, out_size);
 }
 
-static int quantize_run(const char *in, const char *outp, int target, int threads, bool quiet) {
+/* --json: one object per tensor as it is written, as `convert --json` prints. */
+static void tensor_json(int i, int n, const gguf_tensor *t, int out_type, uint64_t out_size, uint64_t written) {
+    printf("{\"type\":\"progress\",\"tensor\":%d,\"tensors\":%d,\"name\":", i + 1, n);
+    cli_put_json_str(stdout, t->name, strlen(t->name));
+    printf(",\"from\":\"%s\",\"dtype\":\"%s\",\"bytes_in\":%" PRIu64 ",\"bytes\":%" PRIu64
+           ",\"written\":%" PRIu64 "}\n", qt_get((int)t->type)->name, qt_get(out_type)->name, t->size, out_size,
+           written);
+    fflush(stdout);
+}
+
+enum { Q_LINES, Q_QUIET, Q_JSON };
+
+/* in: the GGUF read; shown: the name the user gave (a llama2.c checkpoint's,
+ * not its temporary GGUF's) */
+static int quantize_run(const char *in, const char *shown, const char *outp, int target, int threads, int mode) {
     char err[1024], a[32], b[32];
     gguf *g = NULL;
     ggufw *w = NULL;
@@ -152,7 +167,7 @@ static int quantize_run(const char *in, const char *outp, int target, int thread
         const gguf_tensor *t = gguf_tensor_at(g, i);
         const char *why = "";
         if ((types[i] = dest_type(t, target, &why)) < 0) {
-            cli_fail("quantize", "%s: tensor '%s' has %s (type %u)", in, t->name, why, t->type);
+            cli_fail("quantize", "%s: tensor '%s' has %s (type %u)", shown, t->name, why, t->type);
             goto out;
         }
         bool weight = t->n_dims >= 2 && (is_float_type(t->type) || qt_get((int)t->type)->block > 1);
@@ -165,19 +180,32 @@ static int quantize_run(const char *in, const char *outp, int target, int thread
     }
     if (!(pl = pool_create(threads))) { cli_fail("quantize", "cannot start the threads"); goto out; }
     if (ggufw_begin(w, outp, err, sizeof err)) { cli_fail("quantize", "%s", err); goto out; }
+    uint64_t written = 0;
     for (int64_t i = 0; i < n; i++) {
         const gguf_tensor *t = gguf_tensor_at(g, i);
         if (convert_tensor(w, t, types[i], pl, err, sizeof err)) { cli_fail("quantize", "%s", err); goto out; }
-        if (!quiet) tensor_line((int)i, (int)n, t, types[i], qt_row_size(types[i], (int64_t)t->ne[0]) *
-                                t->ne[1] * t->ne[2] * t->ne[3]);
+        uint64_t sz = qt_row_size(types[i], (int64_t)t->ne[0]) * t->ne[1] * t->ne[2] * t->ne[3];
+        written += sz;
+        if (mode == Q_LINES) tensor_line((int)i, (int)n, t, types[i], sz);
+        else if (mode == Q_JSON) tensor_json((int)i, (int)n, t, types[i], sz, written);
     }
     if (ggufw_end(w, err, sizeof err)) { cli_fail("quantize", "%s", err); goto out; }
     uint64_t in_bytes = 0;
     for (int64_t i = 0; i < n; i++) in_bytes += gguf_tensor_at(g, i)->size;
-    printf("quantized %s -> %s (%s): tensor data %s -> %s (%.1f%%), %" PRId64 " tensors, %d kept a wider "
-           "type, %.1f s\n", in, outp, qt_get(target)->name, cli_fmt_bytes(in_bytes, a, sizeof a),
-           cli_fmt_bytes(out_bytes, b, sizeof b), in_bytes ? 100.0 * (double)out_bytes / (double)in_bytes : 0.0,
-           n, fallbacks, cli_now() - t0);
+    if (mode == Q_JSON) {
+        printf("{\"type\":\"done\",\"input\":");
+        cli_put_json_str(stdout, shown, strlen(shown));
+        printf(",\"output\":");
+        cli_put_json_str(stdout, outp, strlen(outp));
+        printf(",\"dtype\":\"%s\",\"tensors\":%" PRId64 ",\"wider\":%d,\"bytes_in\":%" PRIu64
+               ",\"bytes\":%" PRIu64 ",\"seconds\":%.3f}\n", qt_get(target)->name, n, fallbacks, in_bytes,
+               out_bytes, cli_now() - t0);
+    } else {
+        printf("quantized %s -> %s (%s): tensor data %s -> %s (%.1f%%), %" PRId64 " tensors, %d kept a wider "
+               "type, %.1f s\n", shown, outp, qt_get(target)->name, cli_fmt_bytes(in_bytes, a, sizeof a),
+               cli_fmt_bytes(out_bytes, b, sizeof b), in_bytes ? 100.0 * (double)out_bytes / (double)in_bytes : 0.0,
+               n, fallbacks, cli_now() - t0);
+    }
     rc = CLI_OK;
 out:
     ggufw_destroy(w); /* removes OUT unless it was completed */
@@ -207,15 +235,15 @@ int cmd_quantize(int argc, char **argv) {
     FILE *f = fopen(in, "rb");
     size_t got = f ? fread(magic, 1, 4, f) : 0;
     if (f) fclose(f);
-    if (got == 4 && memcmp(magic, "GGUF", 4) == 0)
-        return quantize_run(in, a.pos[1], target, (int)threads, a.val[O_QUIET] != NULL);
+    int mode = a.val[O_JSON] ? Q_JSON : a.val[O_QUIET] ? Q_QUIET : Q_LINES;
+    if (got == 4 && memcmp(magic, "GGUF", 4) == 0) return quantize_run(in, in, a.pos[1], target, (int)threads, mode);
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.llama2c.tmp", a.pos[1]);
     if (cmd_convert_write(in, tmp, NULL, true, CONVERT_QUIET, err, sizeof err)) {
         remove(tmp);
         return cli_fail("quantize", "%s", err);
     }
-    rc = quantize_run(tmp, a.pos[1], target, (int)threads, a.val[O_QUIET] != NULL);
+    rc = quantize_run(tmp, in, a.pos[1], target, (int)threads, mode);
     remove(tmp);
     return rc;
 }

@@ -51,7 +51,7 @@ static const shape shapes[] = {
 };
 #define N_SHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 
-enum { O_SHAPE, O_TYPE, O_OUT, O_SEED, O_VOCAB, O_THREADS };
+enum { O_SHAPE, O_TYPE, O_OUT, O_SEED, O_VOCAB, O_THREADS, O_JSON };
 static const cli_opt opts[] = {
     { "shape", 0, "NAME", "stories15m, tinyllama-1.1b, llama2-7b, llama3-8b or test" },
     { "type", 0, "TYPE", "2-D weight type: f32, f16, bf16, q8_0, q4_0, q5_0, q4_K, q5_K, q6_K" },
@@ -60,6 +60,7 @@ static const cli_opt opts[] = {
     { "vocab", 0, "PATH", "GGUF to copy the vocabulary from (default: " SPM_VOCAB_FILE
                           " in the model folders for 32000-token shapes, else generated)" },
     { "threads", 't', "N", "threads (default: all cores)" },
+    { "json", 0, NULL, "a JSON object per tensor, then a JSON summary, on stdout (no terminal line)" },
 };
 static const cli_spec spec = {
     "synth", "--shape NAME --type TYPE -o FILE [options]",
@@ -195,15 +196,22 @@ static void gen_rows(void *arg, int ith, int nth) {
 }
 
 /* "[ 12/291] blk.1.attn_q.weight" on one rewritten line, for terminals only:
- * a 7B file takes minutes. */
-static void progress(bool on, int i, int n, const char *name) {
-    if (!on) return;
+ * a 7B file takes minutes. With --json, an object per tensor on stdout
+ * instead (before it is written: "tensor" counts from 1), as convert --json. */
+static void progress(bool on, bool json, int i, int n, const char *name) {
+    if (json && i < n) {
+        printf("{\"type\":\"progress\",\"tensor\":%d,\"tensors\":%d,\"name\":", i + 1, n);
+        cli_put_json_str(stdout, name, strlen(name));
+        printf("}\n");
+        fflush(stdout);
+    }
+    if (!on || json) return;
     if (i < n) fprintf(stderr, "\r[%4d/%d] %-40s", i + 1, n, name);
     else fprintf(stderr, "\r%60s\r", "");
     fflush(stderr);
 }
 
-static int write_data(ggufw *w, const plan *p, uint64_t seed, pool *pl, char *err, size_t errlen) {
+static int write_data(ggufw *w, const plan *p, uint64_t seed, pool *pl, bool json, char *err, size_t errlen) {
     uint64_t max_ne0 = 0;
     for (int i = 0; i < p->n; i++) if (p->t[i].ne[0] > max_ne0) max_ne0 = p->t[i].ne[0];
     int nth = pool_size(pl);
@@ -214,7 +222,7 @@ static int write_data(ggufw *w, const plan *p, uint64_t seed, pool *pl, char *er
     if (!scratch || !buf) { snprintf(err, errlen, "out of memory"); goto out; }
     for (int i = 0; i < p->n; i++) {
         const tspec *t = &p->t[i];
-        progress(tty, i, p->n, t->name);
+        progress(tty, json, i, p->n, t->name);
         size_t rb = qt_row_size((int)t->type, (int64_t)t->ne[0]);
         uint64_t per = CHUNK_BYTES / rb ? CHUNK_BYTES / rb : 1;
         for (uint64_t r0 = 0; r0 < t->ne[1]; r0 += per) {
@@ -226,14 +234,14 @@ static int write_data(ggufw *w, const plan *p, uint64_t seed, pool *pl, char *er
     }
     rc = 0;
 out:
-    progress(tty, p->n, p->n, "");
+    progress(tty, json, p->n, p->n, "");
     free(scratch);
     free(buf);
     return rc;
 }
 
 static int synth_run(const shape *sh, int target, const char *out, uint64_t seed, const char *vocab,
-                     int threads) {
+                     int threads, bool json) {
     char err[1024];
     plan p = {0};
     ggufw *w = ggufw_create();
@@ -251,7 +259,7 @@ static int synth_run(const shape *sh, int target, const char *out, uint64_t seed
             goto out;
         }
     if (!(pl = pool_create(threads))) { cli_fail("synth", "cannot start %d threads", threads); goto out; }
-    if (ggufw_begin(w, out, err, sizeof err) || write_data(w, &p, seed, pl, err, sizeof err) ||
+    if (ggufw_begin(w, out, err, sizeof err) || write_data(w, &p, seed, pl, json, err, sizeof err) ||
         ggufw_end(w, err, sizeof err)) {
         cli_fail("synth", "%s", err);
         goto out;
@@ -259,9 +267,19 @@ static int synth_run(const shape *sh, int target, const char *out, uint64_t seed
     int fallbacks = 0;
     for (int i = 0; i < p.n; i++) fallbacks += p.t[i].n_dims > 1 && p.t[i].type != (uint32_t)target;
     char sz[32];
-    printf("wrote %s: %s, %s, %d tensors (%d kept a wider type), %.2f M params, %s, vocabulary %s, "
-           "seed %" PRIu64 ", %.1f s\n", out, sh->name, qt_get(target)->name, p.n, fallbacks,
-           (double)p.params / 1e6, cli_fmt_bytes(p.bytes, sz, sizeof sz), what, seed, cli_now() - t0);
+    if (json) {
+        printf("{\"type\":\"done\",\"output\":");
+        cli_put_json_str(stdout, out, strlen(out));
+        printf(",\"shape\":\"%s\",\"dtype\":\"%s\",\"tensors\":%d,\"wider\":%d,\"params\":%" PRIu64
+               ",\"bytes\":%" PRIu64 ",\"vocabulary\":", sh->name, qt_get(target)->name, p.n, fallbacks,
+               (uint64_t)p.params, (uint64_t)p.bytes);
+        cli_put_json_str(stdout, what, strlen(what));
+        printf(",\"seed\":%" PRIu64 ",\"seconds\":%.3f}\n", seed, cli_now() - t0);
+    } else {
+        printf("wrote %s: %s, %s, %d tensors (%d kept a wider type), %.2f M params, %s, vocabulary %s, "
+               "seed %" PRIu64 ", %.1f s\n", out, sh->name, qt_get(target)->name, p.n, fallbacks,
+               (double)p.params / 1e6, cli_fmt_bytes(p.bytes, sz, sizeof sz), what, seed, cli_now() - t0);
+    }
     rc = CLI_OK;
 out:
     ggufw_destroy(w); /* removes the file unless ggufw_end completed it */
@@ -290,5 +308,5 @@ int cmd_synth(int argc, char **argv) {
     if ((rc = cli_u64("synth", "--seed", a.val[O_SEED], &seed)) ||
         (rc = cli_int("synth", "-t", a.val[O_THREADS], 1, 1024, &threads)))
         return rc;
-    return synth_run(sh, target, a.val[O_OUT], seed, a.val[O_VOCAB], (int)threads);
+    return synth_run(sh, target, a.val[O_OUT], seed, a.val[O_VOCAB], (int)threads, a.val[O_JSON] != NULL);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -175,6 +176,12 @@ static int set_shape(const char *cmd, const cli_args *a, trun_spec *s) {
         float d[6];
         if (floats(a->val[O_DIMS], d, 6) != 6)
             return cli_usage_error(cmd, "--dims wants six numbers D,F,L,H,KV,CTX");
+        /* whole numbers in range before the casts (99999999999 wrapped to a
+         * negative context, an undefined float-to-int conversion) */
+        for (int i = 0; i < 6; i++)
+            if (!(d[i] >= 1 && d[i] <= (float)(1 << 24)) || d[i] != floorf(d[i]))
+                return cli_usage_error(cmd, "--dims: each of D,F,L,H,KV,CTX must be a whole number from 1 to %d, "
+                                       "got '%s'", 1 << 24, a->val[O_DIMS]);
         s->cfg.dim = (int32_t)d[0]; s->cfg.ffn_dim = (int32_t)d[1]; s->cfg.n_layers = (int32_t)d[2];
         s->cfg.n_heads = (int32_t)d[3]; s->cfg.n_kv_heads = (int32_t)d[4]; s->cfg.ctx = (int32_t)d[5];
     }
@@ -242,6 +249,12 @@ static int set_opts(const char *cmd, const cli_args *a, trun_spec *s) {
     return CLI_OK;
 }
 
+/* Whether a and b name one existing file (links and hard links too). */
+static bool same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 static int run(const char *cmd, const cli_spec *sp, bool finetune, int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(sp, argc, argv, &a);
@@ -282,6 +295,19 @@ static int run(const char *cmd, const cli_spec *sp, bool finetune, int argc, cha
         else text[s.n_text++] = a.pos[i];
     }
     if (s.n_text + s.n_jsonl == 0) return cli_usage_error(cmd, "no data files");
+    /* OUT is written over whatever it names: not a data file or the
+     * vocabulary being read (a typo lost them), nor a workspace's database
+     * (the GGUF replaced it); the base model itself may be (a model tuned
+     * in place) */
+    for (int i = finetune ? 1 : 0; i < a.npos; i++)
+        if (same_file(a.val[O_OUT], a.pos[i]))
+            return cli_usage_error(cmd, "-o %s is the data file %s: it would be overwritten", a.val[O_OUT], a.pos[i]);
+    if (s.tokenizer && same_file(a.val[O_OUT], s.tokenizer))
+        return cli_usage_error(cmd, "-o %s is the --tokenizer file: it would be overwritten", a.val[O_OUT]);
+    const char *wcheck = a.val[O_WS] ? a.val[O_WS] : STORE_DEFAULT_DIR;
+    if (strcmp(wcheck, "none") != 0 && store_own_path(wcheck, a.val[O_OUT]))
+        return cli_usage_error(cmd, "-o %s is a file of the workspace %s itself (its data would be replaced)",
+                               a.val[O_OUT], wcheck);
     s.text_files = text;
     s.jsonl_files = jsonl;
     char *sep = a.val[O_SEP] ? unescape(a.val[O_SEP]) : NULL;

@@ -2,9 +2,12 @@
  * tui_opts, the locale for wide characters, and tui_run. */
 #include "cmd_tui.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "keys.h"
@@ -24,7 +27,7 @@ static const cli_opt opts[] = {
     { "colors", 0, "N", "256, 8 or 0 (monochrome); default: what the terminal has (NO_COLOR means 0)" },
     { "no-mouse", 0, NULL, "do not capture the mouse (leaves the terminal's own selection)" },
     { "no-lua", 0, NULL, "no Lua host: no console, no plugins" },
-    { "plugins", 0, "DIR", "plugin folder (default: plugins/ here and beside the program); several separated by ':'" },
+    { "plugins", 0, "DIR", "plugin folder (default: plugins/ here and beside the program); several separated by ':'; ~/ is $HOME" },
     { "workspace", 'w', "DIR", "the workspace (default " STORE_DEFAULT_DIR "): sessions are saved there as you go; "
       "also lab.fs's folder and lab.store's database" },
     { "keys", 0, NULL, "print every key binding as Markdown and exit" },
@@ -48,13 +51,26 @@ int cmd_tui(int argc, char **argv) {
     if ((rc = cli_int(CMD, "--colors", a.val[O_COLORS], 0, 256, &colors))) return rc;
     if (a.val[O_COLORS] && colors != 0 && colors != 8 && colors != 256)
         return cli_usage_error(CMD, "--colors must be 0, 8 or 256, got %ld", colors);
-    static char dirs_buf[4096];
+    static char dirs_buf[4096], home_buf[32][4096];
     static const char *dirs[33];
     const char *const *plugin_dirs = NULL;
     if (a.val[O_PLUGINS]) {                       /* "a:b" -> {"a", "b", NULL} */
         snprintf(dirs_buf, sizeof dirs_buf, "%s", a.val[O_PLUGINS]);
         int n = 0;
-        for (char *save = NULL, *d = strtok_r(dirs_buf, ":", &save); d && n < 32; d = strtok_r(NULL, ":", &save)) dirs[n++] = d;
+        for (char *save = NULL, *d = strtok_r(dirs_buf, ":", &save); d && n < 32; d = strtok_r(NULL, ":", &save)) {
+            /* "~/x" after a ':' is not expanded by the shell (docs/tui.md's "plugins:~/my-plugins") */
+            const char *home = getenv("HOME");
+            if (d[0] == '~' && (d[1] == '/' || !d[1]) && home && *home) {
+                snprintf(home_buf[n], sizeof home_buf[n], "%s%s", home, d + 1);
+                d = home_buf[n];
+            }
+            /* a folder named on the command line that is not there is a
+             * mistake to say (the default folders may be absent) */
+            struct stat st;
+            if (stat(d, &st) != 0) return cli_fail(CMD, "--plugins: %s: %s", d, strerror(errno));
+            if (!S_ISDIR(st.st_mode)) return cli_fail(CMD, "--plugins: %s: not a folder", d);
+            dirs[n++] = d;
+        }
         dirs[n] = NULL;
         plugin_dirs = dirs;
     }

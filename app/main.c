@@ -9,6 +9,7 @@
  * command line). Every error is one line on stderr.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <execinfo.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,29 +33,31 @@
 #include "cmd_train.h"
 #include "cmd_tui.h"
 #include "modelpath.h"
+#include "ctx.h"
 
 typedef struct command {
     const char *name;
     int (*fn)(int argc, char **argv);
     const char *help;
+    bool engine;      /* starts threads or contexts: a bad $LOGITLAB_PIN/_HUGEPAGES is refused first */
 } command;
 
 static const command commands[] = {
-    { "info", cmd_info, "describe a GGUF file or llama2.c checkpoint (metadata, tensors, hyperparameters)" },
-    { "tokenize", cmd_tokenize, "text to token ids and pieces, with a model or a tokenizer file" },
-    { "bench", cmd_bench, "prefill and decode throughput (tokens/s)" },
-    { "synth", cmd_synth, "write a random-weight Llama GGUF of a real shape" },
-    { "train", cmd_train, "train a new Llama model on text or prompt/completion data (CPU)" },
-    { "finetune", cmd_finetune, "train an existing F32/F16/BF16 model further (CPU)" },
-    { "quantize", cmd_quantize, "convert the weights of a GGUF to another type" },
-    { "convert", cmd_convert, "write a llama2.c checkpoint and its tokenizer as a GGUF" },
-    { "gen", cmd_gen, "generate from a prompt through a sampler chain (text or --json per token)" },
-    { "ppl", cmd_ppl, "perplexity of a text file with a sliding window" },
-    { "runs", cmd_runs, "list the experiment runs of a workspace with their latest metrics" },
-    { "export", cmd_export, "write a workspace's runs, records and metrics as JSON Lines or CSV" },
-    { "tui", cmd_tui, "the interactive workbench (the default on a terminal): step, branch, inspect" },
-    { "run", cmd_run, "run a Lua script with the lab API, headless" },
-    { "repl", cmd_repl, "an interactive Lua prompt with the lab API" },
+    { "info", cmd_info, "describe a GGUF file or llama2.c checkpoint (metadata, tensors, hyperparameters)", false },
+    { "tokenize", cmd_tokenize, "text to token ids and pieces, with a model or a tokenizer file", false },
+    { "bench", cmd_bench, "prefill and decode throughput (tokens/s)", true },
+    { "synth", cmd_synth, "write a random-weight Llama GGUF of a real shape", true },
+    { "train", cmd_train, "train a new Llama model on text or prompt/completion data (CPU)", true },
+    { "finetune", cmd_finetune, "train an existing F32/F16/BF16 model further (CPU)", true },
+    { "quantize", cmd_quantize, "convert the weights of a GGUF to another type", true },
+    { "convert", cmd_convert, "write a llama2.c checkpoint and its tokenizer as a GGUF", false },
+    { "gen", cmd_gen, "generate from a prompt through a sampler chain (text or --json per token)", true },
+    { "ppl", cmd_ppl, "perplexity of a text file with a sliding window", true },
+    { "runs", cmd_runs, "list the experiment runs of a workspace with their latest metrics", false },
+    { "export", cmd_export, "write a workspace's runs, records and metrics as JSON Lines or CSV", false },
+    { "tui", cmd_tui, "the interactive workbench (the default on a terminal): step, branch, inspect", true },
+    { "run", cmd_run, "run a Lua script with the lab API, headless", true },
+    { "repl", cmd_repl, "an interactive Lua prompt with the lab API", true },
 };
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
@@ -81,6 +84,16 @@ static void usage(FILE *f) {
             "option, a bad value on the command line).\n");
 }
 
+/* A bad $LOGITLAB_PIN or $LOGITLAB_HUGEPAGES, said before the command opens
+ * a model (ctx_create refuses it too, but a command would say it after the
+ * model's path, as if the model were at fault). Exit status 1, as from
+ * ctx_create. */
+static int env_check(const char *name) {
+    char err[300];
+    if (ctx_env_check(err, sizeof err) == 0) return CLI_OK;
+    return cli_fail(name, "%s", err);
+}
+
 static const command *find(const char *name) {
     for (int i = 0; i < N_COMMANDS; i++)
         if (strcmp(commands[i].name, name) == 0) return &commands[i];
@@ -94,7 +107,8 @@ static const command *find(const char *name) {
  * intermittent segfault of a test under load is otherwise only an exit
  * status. Only async-signal-safe calls (backtrace was warmed up before, so
  * it does not load libgcc in the handler); on its own stack, so a stack
- * overflow is reported too. Not in ASAN builds: the sanitizer's report is
+ * overflow is reported too (this one is the main thread's; the threads the
+ * program starts get theirs from thread_create, core/thread.h). Not in ASAN builds: the sanitizer's report is
  * better. */
 #if !defined(__SANITIZE_ADDRESS__) && !defined(FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
 static void crash_handler(int sig) {
@@ -136,6 +150,7 @@ int main(int argc, char **argv) {
     crash_report_install();
     if (argc < 2) { /* on a terminal, the workbench; in a pipe or a script, the usage */
         if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+            if (env_check("tui") != CLI_OK) return CLI_FAIL;
             char *tv[] = { "tui", NULL };
             return cmd_tui(1, tv);
         }
@@ -156,11 +171,15 @@ int main(int argc, char **argv) {
         return c->fn(2, hv);
     }
     if (a[0] == '-') {              /* options without a command: the workbench's (`logitlab -m MODEL`) */
+        if (env_check("tui") != CLI_OK) return CLI_FAIL;
         argv[0] = "tui";
         return cmd_tui(argc, argv);
     }
     const command *c = find(a);
     if (!c) return cli_usage_error(NULL, "unknown command '%s'", a);
+    bool help = argc > 2 && !strcmp(argv[2], "-h");
+    for (int i = 2; i < argc; i++) help |= !strcmp(argv[i], "--help");
+    if (c->engine && !help && env_check(c->name) != CLI_OK) return CLI_FAIL;
     fflush(stdout);
     int rc = c->fn(argc - 1, argv + 1);
     /* ferror too: a command that flushed as it went (streaming tokens) met

@@ -13,6 +13,7 @@
 #include "lhost.h"
 #include "modelpath.h"
 #include "session.h"
+#include "store.h"
 #include "tui.h"
 #include "tui_lua.h"
 #include "tui_save.h"
@@ -151,6 +152,16 @@ static const char *ws_path(struct tui *t, const char *a, char *buf, size_t cap) 
     return buf;
 }
 
+/* :w and :export write with fopen(path, "w"): one of the workspace's own
+ * files (`:w logitlab.db`) was truncated under the open database. Says so
+ * and returns true for those. */
+static bool own_file(struct tui *t, const char *path, const char *shown) {
+    if (!store_own_path(tui_ws_dir(tui_workspace(t)), path)) return false;
+    session_msg(S(t), SESS_ERROR, "%s: a file of the workspace itself (its database, lock or config), not written",
+                shown);
+    return true;
+}
+
 /* 0 when saved. The unsaved mark is the workspace's: a JSON copy does not
  * clear it. */
 static int save_json(struct tui *t, char *a) {
@@ -158,6 +169,7 @@ static int save_json(struct tui *t, char *a) {
     char err[1024], buf[1024];
     const char *path = *a ? ws_path(t, a, buf, sizeof buf) : s->save_path[0] ? s->save_path
                      : ws_path(t, "logitlab-session.json", buf, sizeof buf);
+    if (own_file(t, path, *a ? a : path)) return -1;
     if (tui_save_tree(s, path, err, sizeof err)) { session_msg(s, SESS_ERROR, "%s", err); return -1; }
     if (path != s->save_path) snprintf(s->save_path, sizeof s->save_path, "%.*s", (int)sizeof s->save_path - 1, path);
     session_msg(s, SESS_INFO, "saved %d nodes to %s", (int)s->tree.n_alive, s->save_path);
@@ -171,6 +183,7 @@ static void c_export(struct tui *t, char *a) {
     if (!*a) { session_msg(S(t), SESS_WARN, "export FILE (.txt text, .jsonl one object per token)"); return; }
     char buf[1024];
     const char *path = ws_path(t, a, buf, sizeof buf);
+    if (own_file(t, path, a)) return;
     if (tui_save_path(S(t), path, err, sizeof err)) session_msg(S(t), SESS_ERROR, "%s", err);
     else session_msg(S(t), SESS_INFO, "exported %d tokens to %s", (int)session_len(S(t)), path);
 }

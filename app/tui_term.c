@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -30,6 +31,69 @@ static short pair_of[PAL_N_BASE];
 static attr_t attr_of[PAL_N_BASE];
 
 static const char leave_seq[] = "\033[?1000l\033[?1002l\033[?1006l\033[0m\033[?25h\033[?1049l\r\n";
+
+/* ---- stderr while the screen is ours ---------------------------------------
+ * What is written to stderr while the workbench holds the screen (an
+ * assert()'s message before its abort, a library's warning, a sanitizer's
+ * report) would land on the alternate screen and vanish with it when the
+ * terminal is given back. While the screen is open, a stderr that is the
+ * terminal goes to a memory file instead; giving the terminal back (closing,
+ * or the crash handler after leaving the screen) restores stderr and copies
+ * what was written to it, so it lands on the ordinary screen. Only
+ * async-signal-safe calls in stderr_release (the crash handler runs it). */
+static volatile sig_atomic_t err_saved = -1;   /* the terminal's stderr, dup'ed */
+static volatile sig_atomic_t err_cap = -1;     /* the memory file */
+enum { ERR_REPLAY_MAX = 64 * 1024 };           /* the last 64 KiB of it, at most */
+
+static void stderr_capture(void) {
+    if (err_saved >= 0 || !isatty(STDERR_FILENO)) return;
+    int cap = memfd_create("logitlab-stderr", MFD_CLOEXEC);
+    if (cap < 0) return;
+    int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (saved < 0 || dup2(cap, STDERR_FILENO) < 0) {
+        if (saved >= 0) close(saved);
+        close(cap);
+        return;
+    }
+    err_cap = cap;
+    err_saved = saved;
+}
+
+static void stderr_release(void) {
+    int saved = err_saved, cap = err_cap;
+    if (saved < 0) return;
+    err_saved = err_cap = -1;
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    off_t end = lseek(cap, 0, SEEK_END), at = end > ERR_REPLAY_MAX ? end - ERR_REPLAY_MAX : 0;
+    char buf[4096];
+    while (at < end) {
+        ssize_t k = pread(cap, buf, sizeof buf, at);
+        if (k <= 0) break;
+        for (ssize_t w = 0; w < k;) {
+            ssize_t n = write(STDERR_FILENO, buf + w, (size_t)(k - w));
+            if (n <= 0) { k = 0; break; }
+            w += n;
+        }
+        if (k == 0) break;
+        at += k;
+    }
+    close(cap);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+/* A sanitizer's report ends the process without a signal (it exits): give
+ * the terminal back and copy the report out before it does. */
+static void on_sanitizer_death(void) {
+    if (screen_active) {
+        ssize_t k = write(STDOUT_FILENO, leave_seq, sizeof leave_seq - 1);
+        (void)k;
+    }
+    if (have_saved_tty) tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+    stderr_release();
+}
+#endif
 
 /* A terminal left in raw mode by a killed program gets sane modes back
  * before ncurses records them as the state to return to. */
@@ -92,6 +156,10 @@ int tui_term_open(tui_term *t, int colors, bool mouse, char *err, size_t errlen)
     }
     set_term(s);
     screen_active = 1;
+    stderr_capture();
+#if defined(__SANITIZE_ADDRESS__)
+    __sanitizer_set_death_callback(on_sanitizer_death);
+#endif
     cbreak();
     noecho();
     nonl();
@@ -128,6 +196,7 @@ void tui_term_close(tui_term *t) {
     curs_set(1);
     endwin();
     screen_active = 0;
+    stderr_release();
     t->open = false;
 }
 
@@ -296,6 +365,7 @@ static void on_crash(int sig, siginfo_t *si, void *uc) {
         (void)k;
     }
     if (have_saved_tty) tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+    stderr_release();     /* an assert()'s message, written before its abort */
     for (int i = 0; have_old_crash && i < N_CRASH; i++) {
         const struct sigaction *o = &old_crash[i];
         if (crash_sigs[i] != sig) continue;

@@ -28,6 +28,7 @@
 #include "smpjson.h"
 #include "store.h"
 #include "tui_store.h"
+#include "thread.h"
 
 #define TICK_S 0.1
 
@@ -120,7 +121,7 @@ static int hash_start(hasher *h, const char *path) {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(&h->th, NULL, hash_main, h);
+    int rc = thread_create(&h->th, NULL, hash_main, h);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     h->running = rc == 0;
     return rc ? -1 : 0;

@@ -28,6 +28,7 @@
 #include "logits.h"
 #include "model.h"
 #include "tok.h"
+#include "thread.h"
 
 enum { JOB_OPEN, JOB_GEN, JOB_DROP, JOB_DIST };
 
@@ -688,7 +689,7 @@ int worker_create(worker **out, char *err, size_t errlen) {
         worker_destroy(w);
         return WORKER_ESYS;
     }
-    if (pthread_create(&w->th, NULL, run, w)) {
+    if (thread_create(&w->th, NULL, run, w)) {
         snprintf(err, errlen, "cannot start the engine thread");
         worker_destroy(w);
         return WORKER_ESYS;

@@ -37,12 +37,29 @@ struct ctx {
     float *logits; int32_t n_logits, logits_cap;
 };
 
+/* $LOGITLAB_HUGEPAGES: 1 on, 0 off (the usual spellings of each), -1 for a
+ * value that is neither; unset or empty is on. */
+static int env_hugepages(void) {
+    const char *h = getenv("LOGITLAB_HUGEPAGES");   /* an operator's switch for every context */
+    if (!h || !*h || !strcmp(h, "1") || !strcasecmp(h, "on") || !strcasecmp(h, "yes") || !strcasecmp(h, "true"))
+        return 1;
+    /* "0" and the other usual spellings of off: =off once meant on, silently */
+    if (!strcmp(h, "0") || !strcasecmp(h, "off") || !strcasecmp(h, "no") || !strcasecmp(h, "false")) return 0;
+    return -1;
+}
+
 void ctx_params_default(ctx_params *p) {
     memset(p, 0, sizeof *p);
     p->backend = "cpu";
-    const char *h = getenv("LOGITLAB_HUGEPAGES");   /* an operator's switch for every context */
-    /* "0" and the other usual spellings of off: =off once meant on, silently */
-    p->no_huge_pages = h && (!strcmp(h, "0") || !strcasecmp(h, "off") || !strcasecmp(h, "no") || !strcasecmp(h, "false"));
+    p->no_huge_pages = env_hugepages() == 0;
+}
+
+int ctx_env_check(char *err, size_t errlen) {
+    if (pool_env_check(err, errlen)) return -1;
+    if (env_hugepages() >= 0) return 0;
+    snprintf(err, errlen, "the environment's LOGITLAB_HUGEPAGES is \"%.64s\": it must be 1, on, yes or true (the "
+             "default: weight copies on huge pages) or 0, off, no or false", getenv("LOGITLAB_HUGEPAGES"));
+    return -1;
 }
 
 static int fail(char *err, size_t errlen, int code, const char *msg) {
@@ -76,12 +93,8 @@ int ctx_create(ctx **out, model *m, const ctx_params *pp, char *err, size_t errl
     if (p.n_seq_max == 0) p.n_seq_max = 256;
     if (p.n_threads == 0) p.n_threads = pool_n_cpus();
     if (!p.backend) p.backend = "cpu";
-    if (pool_env_placement() < 0) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "the environment's LOGITLAB_PIN is \"%.64s\": it must be 0 or spread (the "
-                 "default: threads not pinned), 1 or pin (pinned) or kernel (placement left to the kernel)", getenv("LOGITLAB_PIN"));
-        return fail(err, errlen, CTX_EINVAL, msg);
-    }
+    char msg[300];
+    if (ctx_env_check(msg, sizeof msg)) return fail(err, errlen, CTX_EINVAL, msg);
     ctx *c = calloc(1, sizeof *c);
     if (!c) return fail(err, errlen, CTX_ENOMEM, "out of memory");
     c->m = m; c->p = p;

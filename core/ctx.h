@@ -37,7 +37,8 @@ typedef struct ctx_params {
      * repacked); true puts the repacked copies on ordinary pages and reads
      * float matrices from the file's mapping (less memory and a faster load,
      * slower decode; same numbers). ctx_params_default sets it when the
-     * environment has LOGITLAB_HUGEPAGES=0. docs/architecture.md, "Threads". */
+     * environment has LOGITLAB_HUGEPAGES=0 (or off, no, false; another value
+     * than those and 1, on, yes, true is refused). docs/architecture.md. */
     bool no_huge_pages;
     /* Most logits rows one pass over the weights computes: a batch with more
      * is evaluated in several passes, with the same numbers (for measuring
@@ -57,6 +58,11 @@ typedef struct ctx_entry {
 } ctx_entry;
 
 void ctx_params_default(ctx_params *p);
+/* 0 when the environment's switches for contexts ($LOGITLAB_PIN,
+ * $LOGITLAB_HUGEPAGES) hold values they take; else -1 and a message naming
+ * the variable, its value and the values it takes (ctx_create refuses the
+ * same, with the same message). */
+int ctx_env_check(char *err, size_t errlen);
 int ctx_create(ctx **out, struct model *m, const ctx_params *p, char *err, size_t errlen);
 void ctx_destroy(ctx *c);
 

@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strmap.h"
+
 #define MAX_ELEMENTS (1 << 22)
 #define MAX_REPEAT 100000
 
@@ -64,7 +66,15 @@ typedef struct builder {
     char *err;
     size_t errlen;
     int rc;
+    int32_t depth;      /* groups open: parse_sequence and parse_alternates recurse per '(' */
+    strmap names;       /* rule name -> index (the first rule of a name): a linear search made
+                         * a grammar of 100000 rules take a minute */
 } builder;
+
+/* Groups nested deeper are refused: the parser takes two stack frames per
+ * level, and 100000 nested groups overflowed the stack (a crash on bad
+ * input); JSON Schema's own nesting limit stays far below it. */
+#define GRAM_MAX_NEST 1000
 
 /* ---- errors ------------------------------------------------------------------ */
 
@@ -111,13 +121,17 @@ static int32_t add_rule(builder *b, const char *name, size_t nlen, size_t at) {
     memcpy(r->name, name, nlen);
     r->name[nlen] = 0;
     r->def_at = at;
+    /* the name is the rule's own allocation: it outlives the map's use of it */
+    if (strmap_get(&b->names, r->name, nlen) < 0 && strmap_set(&b->names, r->name, nlen, b->n_rules)) {
+        free(r->name);
+        oom(b);
+        return -1;
+    }
     return b->n_rules++;
 }
 
 static int32_t find_rule(const builder *b, const char *name, size_t nlen) {
-    for (int32_t i = 0; i < b->n_rules; i++)
-        if (strlen(b->rules[i].name) == nlen && memcmp(b->rules[i].name, name, nlen) == 0) return i;
-    return -1;
+    return strmap_get(&b->names, name, nlen);
 }
 
 /* A helper rule named after its parent: "parent_N". */
@@ -509,11 +523,16 @@ static bool parse_sequence(builder *b, int32_t rule, bool nested) {
             free(any.r);
             if (!ok) return b->rc ? false : (oom(b), false);
         } else if (c == '(') {
+            if (b->depth >= GRAM_MAX_NEST)
+                return fail_at(b, at, GRAM_ESYNTAX, "groups nested more than %d deep", GRAM_MAX_NEST), false;
             b->p++;
             int32_t h = helper_rule(b, rule);
             if (h < 0) return false;
             space(b, true);
-            if (!parse_alternates(b, h, true)) return false;
+            b->depth++;
+            bool ok = parse_alternates(b, h, true);
+            b->depth--;
+            if (!ok) return false;
             space(b, true);
             if (b->p >= b->end || *b->p != ')') return fail_at(b, off(b), GRAM_ESYNTAX, "expected ')' to close the group opened at %s", "its '('"), false;
             b->p++;
@@ -607,31 +626,48 @@ static bool parse_rule(builder *b) {
 static int el_type(int32_t e) { return e & 3; }
 static int32_t el_arg(int32_t e) { return (int32_t)((uint32_t)e >> 2); }
 
-/* Left recursion: DFS over "rule A may begin with rule B" edges. */
-static bool left_rec(builder *b, const bool *nullable, int32_t r, uint8_t *mark, int32_t *path, int32_t depth) {
+/* Left recursion: DFS over "rule A may begin with rule B" edges, from rule
+ * r. Iterative, with the path of rules in `path` and each one's place (the
+ * alternative and element to look at next) in `at`: a recursive walk took a
+ * stack frame per rule on the path, and 20000 nested groups (one rule each)
+ * overflowed the stack. A rule is on the path at most once (mark 1), so
+ * n_rules entries are enough. */
+static bool left_rec(builder *b, const bool *nullable, int32_t r, uint8_t *mark, int32_t *path, int32_t (*at)[2]) {
     if (mark[r] == 2) return false;
-    if (mark[r] == 1) {
-        char msg[400];
-        size_t k = 0;
-        int32_t start = 0;
-        while (path[start] != r) start++;
-        for (int32_t i = start; i < depth && k + 90 < sizeof msg; i++)
-            k += (size_t)snprintf(msg + k, sizeof msg - k, "%s -> ", b->rules[path[i]].name);
-        snprintf(msg + k, sizeof msg - k, "%s", b->rules[r].name);
-        fail_at(b, b->rules[path[start]].def_at, GRAM_ESYNTAX, "left recursion (%s): a rule may not reach itself before a character", msg);
-        return true;
-    }
+    int32_t depth = 0;
     mark[r] = 1;
-    path[depth] = r;
-    brule *ru = &b->rules[r];
-    for (int32_t a = 0; a < ru->n_alts; a++)
-        for (int32_t i = 0; i < ru->alts[a].n; i++) {
-            int32_t e = ru->alts[a].v[i];
-            if (el_type(e) != GEL_REF) break;
-            if (left_rec(b, nullable, el_arg(e), mark, path, depth + 1)) return true;
-            if (!nullable[el_arg(e)]) break;
+    path[0] = r;
+    at[0][0] = at[0][1] = 0;
+    while (depth >= 0) {
+        const brule *ru = &b->rules[path[depth]];
+        int32_t *a = &at[depth][0], *i = &at[depth][1], next = -1;
+        while (next < 0 && *a < ru->n_alts) {
+            const ivec *alt = &ru->alts[*a];
+            int32_t e = *i < alt->n ? alt->v[*i] : 0;
+            if (*i >= alt->n || el_type(e) != GEL_REF) { ++*a; *i = 0; continue; }
+            int32_t c = el_arg(e);
+            if (nullable[c]) ++*i;                  /* the rest of the alternative may begin too */
+            else { ++*a; *i = 0; }
+            if (mark[c] == 2) continue;
+            if (mark[c] == 1) {                     /* back on the path: a cycle before any character */
+                char msg[400];
+                size_t k = 0;
+                int32_t start = 0;
+                while (path[start] != c) start++;
+                for (int32_t j = start; j <= depth && k + 90 < sizeof msg; j++)
+                    k += (size_t)snprintf(msg + k, sizeof msg - k, "%s -> ", b->rules[path[j]].name);
+                snprintf(msg + k, sizeof msg - k, "%s", b->rules[c].name);
+                fail_at(b, b->rules[path[start]].def_at, GRAM_ESYNTAX,
+                        "left recursion (%s): a rule may not reach itself before a character", msg);
+                return true;
+            }
+            next = c;
         }
-    mark[r] = 2;
+        if (next < 0) { mark[path[depth--]] = 2; continue; }
+        mark[next] = 1;
+        path[++depth] = next;
+        at[depth][0] = at[depth][1] = 0;
+    }
     return false;
 }
 
@@ -642,7 +678,8 @@ static bool check(builder *b) {
     bool *nullable = calloc((size_t)b->n_rules, sizeof *nullable);
     uint8_t *mark = calloc((size_t)b->n_rules, 1);
     int32_t *path = malloc(sizeof *path * (size_t)(b->n_rules + 1));
-    bool ok = nullable && mark && path;
+    int32_t (*at)[2] = malloc(sizeof *at * (size_t)(b->n_rules + 1));
+    bool ok = nullable && mark && path && at;
     if (!ok) oom(b);
     for (bool changed = ok; changed;) {
         changed = false;
@@ -658,10 +695,11 @@ static bool check(builder *b) {
             }
         }
     }
-    for (int32_t r = 0; ok && r < b->n_rules; r++) if (left_rec(b, nullable, r, mark, path, 0)) ok = false;
+    for (int32_t r = 0; ok && r < b->n_rules; r++) if (left_rec(b, nullable, r, mark, path, at)) ok = false;
     free(nullable);
     free(mark);
     free(path);
+    free(at);
     return ok;
 }
 
@@ -715,12 +753,14 @@ static void builder_fini(builder *b) {
     }
     free(b->rules);
     free(b->sets);
+    strmap_fini(&b->names);
 }
 
 int gram_parse(gram **out, const char *text, size_t len, char *err, size_t errlen) {
     *out = NULL;
     if (errlen) err[0] = 0;
     builder b = { .src = text, .p = text, .end = text + len, .err = err, .errlen = errlen };
+    strmap_init(&b.names);
     space(&b, true);
     while (b.p < b.end && !b.rc) {
         if (!parse_rule(&b)) break;

@@ -454,7 +454,12 @@ int gram_from_schema_opts(gram **out, const char *text, size_t len, const gram_s
     if (rc) return rc;
     char e2[300];
     rc = gram_parse(out, g, strlen(g), e2, sizeof e2);
-    if (rc) snprintf(err, errlen, "schema compiled to a bad grammar (a bug): %s", e2);
+    /* a $ref that reaches itself before any character ({"$defs": {"a": {"$ref":
+     * "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}) is the schema's mistake, not ours */
+    if (rc && strstr(e2, "left recursion (ref"))
+        snprintf(err, errlen, "schema: its $refs reach themselves before any character (a cycle such as "
+                 "a -> b -> a with nothing in between; refN is the Nth $ref met): %s", strstr(e2, "left recursion"));
+    else if (rc) snprintf(err, errlen, "schema compiled to a bad grammar (a bug): %s", e2);
     free(g);
     return rc;
 }

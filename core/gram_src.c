@@ -165,7 +165,9 @@ int gram_from_option_opts(gram **out, const char *kind, const char *value, const
     if (strcmp(kind, "choice") != 0) { snprintf(err, errlen, "unknown constraint kind '%s' (grammar, json-schema, regex, choice)", kind); return GRAM_ESYNTAX; }
     size_t n = strlen(value);
     char *copy = malloc(n + 1);
-    const char **list = malloc(sizeof *list * (n / 2 + 2));
+    /* every comma starts an item, empty ones too: n + 1 at most (n / 2 + 2
+     * overflowed for ",,,", a heap corruption) */
+    const char **list = malloc(sizeof *list * (n + 2));
     if (!copy || !list) { free(copy); free(list); snprintf(err, errlen, "out of memory"); return GRAM_ENOMEM; }
     memcpy(copy, value, n + 1);
     int32_t k = 0;

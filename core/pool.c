@@ -39,10 +39,12 @@
  * CPU, workers to the other CPUs; the caller's mask is restored when the
  * pool is destroyed); POOL_FREE leaves placement to the kernel. */
 #include "pool.h"
+#include "thread.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sched.h>
 #include <string.h>
@@ -181,6 +183,13 @@ int pool_env_placement(void) {
     return -1;
 }
 
+int pool_env_check(char *err, size_t errlen) {
+    if (pool_env_placement() >= 0) return 0;
+    snprintf(err, errlen, "the environment's LOGITLAB_PIN is \"%.64s\": it must be 0 or spread (the default: "
+             "threads not pinned), 1 or pin (pinned) or kernel (placement left to the kernel)", getenv("LOGITLAB_PIN"));
+    return -1;
+}
+
 pool *pool_create(int n) {
     int place = pool_env_placement();
     return pool_create_placed(n, place < 0 ? POOL_SPREAD : place);
@@ -222,11 +231,11 @@ pool *pool_create_placed(int n, int place) {
             CPU_SET(other[(i - 1) % n_other], &start);
             pthread_attr_setaffinity_np(&at, sizeof start, &start);   /* a failure: the kernel's place */
         }
-        int rc = pthread_create(&w->th, atp, worker_main, w);
+        int rc = thread_create(&w->th, atp, worker_main, w);
         if (atp) {
             pthread_attr_destroy(atp);
             /* a CPU the cpuset does not allow after all: start it where the kernel likes */
-            if (rc) rc = pthread_create(&w->th, NULL, worker_main, w);
+            if (rc) rc = thread_create(&w->th, NULL, worker_main, w);
         }
         if (rc) {
             p->nth = i;   /* run with the threads we got */

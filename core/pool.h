@@ -10,6 +10,7 @@
  */
 #ifndef POOL_H
 #define POOL_H
+#include <stddef.h>
 
 typedef struct pool pool;
 typedef void (*pool_fn)(void *arg, int ith, int nth);
@@ -30,6 +31,10 @@ pool *pool_create(int n_threads);
 pool *pool_create_placed(int n_threads, int placement);
 /* The POOL_* that $LOGITLAB_PIN asks for, -1 for a value it cannot be. */
 int pool_env_placement(void);
+/* 0 when $LOGITLAB_PIN is a value it can be; else -1 and a message naming
+ * the variable, its value and the values it takes (the one message ctx_create
+ * and the commands give). */
+int pool_env_check(char *err, size_t errlen);
 void pool_destroy(pool *p);
 int pool_size(const pool *p);
 void pool_run(pool *p, pool_fn fn, void *arg);

@@ -16,9 +16,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -553,6 +555,26 @@ bool store_own_file(const char *name) {
     for (int i = 0; exact[i]; i++)
         if (strcmp(name, exact[i]) == 0) return true;
     return strncmp(name, STORE_DB_NAME ".bak-", sizeof STORE_DB_NAME ".bak-" - 1) == 0;
+}
+
+bool store_own_path(const char *dir, const char *path) {
+    static const char *const names[] = { STORE_DB_NAME, STORE_DB_NAME "-wal", STORE_DB_NAME "-shm",
+                                         STORE_DB_NAME "-journal", STORE_LOCK_NAME, STORE_CONFIG_NAME };
+    char real_dir[PATH_MAX], parent[PATH_MAX], real_parent[PATH_MAX];
+    if (!dir || !path || !realpath(dir, real_dir)) return false;
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    if (slash) snprintf(parent, sizeof parent, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    else snprintf(parent, sizeof parent, ".");
+    if (realpath(parent, real_parent) && strcmp(real_parent, real_dir) == 0 && store_own_file(base)) return true;
+    struct stat target;
+    if (stat(path, &target) != 0) return false;      /* by identity: a link or a hard link to one */
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char p[PATH_MAX + 32];
+        struct stat sb;
+        snprintf(p, sizeof p, "%s/%s", real_dir, names[i]);
+        if (stat(p, &sb) == 0 && sb.st_dev == target.st_dev && sb.st_ino == target.st_ino) return true;
+    }
+    return false;
 }
 
 void store_opts_default(store_opts *o) {

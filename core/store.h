@@ -55,6 +55,11 @@
  * pre-upgrade copies (.bak-vN), the lock and config.lua. Nothing else may
  * write, replace or remove them (lab.fs refuses them). */
 bool store_own_file(const char *name);
+/* Whether `path` is one of those files of the workspace `dir`: by name in
+ * that folder (whether or not it exists yet), or by identity (a symbolic or
+ * hard link to one). Commands that write a file a user names check it, so
+ * that a typo cannot replace or truncate the workspace's database. */
+bool store_own_path(const char *dir, const char *path);
 #define STORE_FLUSH_MS 500                /* default batching window */
 #define STORE_MAX_TOP 256                 /* alternatives kept per token */
 

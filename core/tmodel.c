@@ -30,7 +30,7 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) {
 int tmodel_check_cfg(const tmodel_cfg *c, char *err, size_t errlen) {
     if (c->n_vocab < 2 || c->dim < 2 || c->ffn_dim < 1 || c->n_layers < 1 || c->n_heads < 1 ||
         c->n_kv_heads < 1 || c->ctx < 2)
-        return fail(err, errlen, TMODEL_EINVAL, "model shape: every dimension must be positive (vocab %d, dim %d, "
+        return fail(err, errlen, TMODEL_EINVAL, "model shape: every dimension must be positive, dim and context at least 2 (vocab %d, dim %d, "
                     "ffn %d, layers %d, heads %d, kv heads %d, context %d)", c->n_vocab, c->dim, c->ffn_dim,
                     c->n_layers, c->n_heads, c->n_kv_heads, c->ctx);
     if (c->dim % c->n_heads || (c->dim / c->n_heads) % 2)

@@ -14,6 +14,7 @@
  * written: every open is non-blocking until fstat has shown a regular file,
  * so a FIFO or a device in the workspace cannot hang or feed a script.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -176,6 +177,22 @@ static int write_fd(int fd, const char *data, size_t len) {
     return 0;
 }
 
+/* The temporary of a replacing write: ".NAME.XXXXXX.tmp" beside NAME. */
+#define TMP_SUFFIX ".tmp"
+#define TMP_SUFFIX_LEN 4
+
+/* Whether a folder entry is such a temporary: '.', a name, '.', six letters
+ * or digits, ".tmp". */
+static bool is_write_temporary(const char *name) {
+    size_t len = strlen(name);
+    if (name[0] != '.' || len < 1 + 1 + 1 + 6 + TMP_SUFFIX_LEN) return false;
+    const char *x = name + len - TMP_SUFFIX_LEN - 6;
+    if (strcmp(x + 6, TMP_SUFFIX) != 0 || x[-1] != '.') return false;
+    for (int i = 0; i < 6; i++)
+        if (!isalnum((unsigned char)x[i])) return false;
+    return true;
+}
+
 int lab_fs_replace_begin(const char *full, char *tmp, size_t cap, const char **why) {
     struct stat sb;
     bool exists = lstat(full, &sb) == 0;
@@ -188,10 +205,12 @@ int lab_fs_replace_begin(const char *full, char *tmp, size_t cap, const char **w
     const char *slash = strrchr(full, '/');
     int dir = slash ? (int)(slash - full) : 0;
     /* at most 200 bytes of the name in the temporary's, so that a name near
-     * NAME_MAX (255) that append could write can be written whole too */
+     * NAME_MAX (255) that append could write can be written whole too; the
+     * ".tmp" suffix marks it for lab.fs.list, which does not list it (one
+     * left by a killed process is not a file of the user's) */
     const char *base = slash ? slash + 1 : full;
     int bl = strlen(base) > 200 ? 200 : (int)strlen(base);
-    if (snprintf(tmp, cap, "%.*s/.%.*s.XXXXXX", dir, full, bl, base) >= (int)cap) {
+    if (snprintf(tmp, cap, "%.*s/.%.*s.XXXXXX" TMP_SUFFIX, dir, full, bl, base) >= (int)cap) {
         *why = strerror(ENAMETOOLONG);
         return -1;
     }
@@ -200,9 +219,9 @@ int lab_fs_replace_begin(const char *full, char *tmp, size_t cap, const char **w
      * 0644 whatever the umask: a umask of 077 no longer kept a workspace's
      * new files private); a replaced file keeps its old permissions. */
     int fd = -1;
-    if (exists) fd = mkostemp(tmp, O_CLOEXEC);
+    if (exists) fd = mkostemps(tmp, TMP_SUFFIX_LEN, O_CLOEXEC);
     else {
-        size_t n = strlen(tmp) - 6;
+        size_t n = strlen(tmp) - 6 - TMP_SUFFIX_LEN;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         uint64_t x = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid() << 32 ^ (uintptr_t)&sb;
@@ -314,7 +333,9 @@ static int push_names(lua_State *L) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* lab.fs.list([dir]) -> sorted names | nil, err (folders end with '/') */
+/* lab.fs.list([dir]) -> sorted names | nil, err (folders end with '/'; the
+ * temporaries of writes, in progress or left by a killed process, are not
+ * listed) */
 static int l_list(lua_State *L) {
     if (lua_isnoneornil(L, 1)) {
         lua_settop(L, 0);
@@ -331,6 +352,7 @@ static int l_list(lua_State *L) {
     struct dirent *e;
     while ((e = readdir(d))) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        if (e->d_type != DT_DIR && is_write_temporary(e->d_name)) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 32;
             char **nn = realloc(names, sizeof *nn * cap);

@@ -21,6 +21,7 @@
 #include "lhost_impl.h"
 #include "store.h"
 #include "trun.h"
+#include "thread.h"
 
 #define TRAINING_T "lab.Training"
 
@@ -401,7 +402,7 @@ int lab_train_start(lua_State *L, const trun_spec *s, lmodel *lm, const char *ou
         snprintf(j->ckpt, sizeof j->ckpt, "none");
     }
     if (lm) { lab_model_ref(lm); j->lm = lm; }
-    if (pthread_create(&j->th, NULL, thread_main, j)) {
+    if (thread_create(&j->th, NULL, thread_main, j)) {
         tjob_free(j);
         return lab_fail(L, "lab.train: cannot start the training thread");
     }

@@ -405,6 +405,7 @@ static int fmt_error(lua_State *L) {
     errfmt *ef = lua_touserdata(L, 1);
     char stopmsg[256];
     const char *msg;
+    bool where = false;
     if (ef->st->mem_over || ef->st->stop == LSTOP_MEM) {
         ef->st->stop = LSTOP_MEM;
         msg = lhost_stop_msg(ef->st, stopmsg, sizeof stopmsg);
@@ -415,9 +416,11 @@ static int fmt_error(lua_State *L) {
     } else if (user_code_ok(ef->st) && luaL_callmeta(L, 2, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
         msg = lua_tostring(L, -1);
     } else {
+        /* error({...}) without a __tostring: nothing says where, so the traceback does */
         msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 2));
+        where = true;
     }
-    if (ef->co && has_position(msg)) msg = (luaL_traceback(L, ef->co, msg, 0), lua_tostring(L, -1));
+    if (ef->co && (where || has_position(msg))) msg = (luaL_traceback(L, ef->co, msg, 0), lua_tostring(L, -1));
     snprintf(ef->err, ef->errlen, "%s", msg);
     return 0;
 }

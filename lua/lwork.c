@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lhost_impl.h"
+#include "thread.h"
 
 #define LWORK_GROUP_MAX 256
 
@@ -128,7 +129,7 @@ int lwork_create(lwork **out, char *err, size_t errlen) {
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv_job, NULL);
     pthread_cond_init(&w->cv_done, NULL);
-    if (pthread_create(&w->thread, NULL, worker, w) != 0) {
+    if (thread_create(&w->thread, NULL, worker, w) != 0) {
         snprintf(err, errlen, "cannot start the worker thread");
         free_worker(w);
         return LHOST_ENOMEM;

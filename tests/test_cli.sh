@@ -45,6 +45,16 @@ for c in info tokenize synth quantize bench; do
   check_rc "$c --help" 0 "$LOGITLAB" $c --help
 done
 check_rc "help tokenize" 0 "$LOGITLAB" help tokenize
+# every command's --help fits 100 columns (option help wrapped under its
+# column), and an option name wider than the column has a line of its own
+wide=""
+for c in info tokenize bench synth train finetune quantize convert gen ppl runs export tui run repl; do
+  "$LOGITLAB" $c --help >"$T/help" 2>&1 || wide="$wide $c(exit)"
+  awk 'length > 100 { bad = 1 } END { exit bad }' "$T/help" || wide="$wide $c"
+done
+check "every --help within 100 columns:$wide" test -z "$wide"
+"$LOGITLAB" gen --help >"$T/help"
+check "gen --help: a long option name on its own line" grep -q '^      --frequency-penalty F$' "$T/help"
 check_rc "unknown command" 2 "$LOGITLAB" frobnicate
 check "unknown command says so" grep -q "unknown command 'frobnicate'" "$T/err"
 check_rc "unknown program flag" 2 "$LOGITLAB" --frob
@@ -54,6 +64,10 @@ check_rc "negative thread count" 2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t
 check "negative number named" grep -q -- "-t must be" "$T/err"
 check_rc "negative prompt" 2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -p -1
 check_rc "non-numeric reps" 2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -r 3x
+check_rc "bench -b with an empty item" 2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -b 1,,2
+check "bench -b 1,,2: the message names the item" grep -q "^logitlab bench: -b: an empty item in '1,,2'" "$T/err"
+check_rc "bench -b with a trailing comma" 2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -b 8,
+check_rc "bench -p 0 -n 0: nothing to measure" 2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -p 0 -n 0
 check_rc "negative seed" 2 "$LOGITLAB" synth --shape test --type f32 -o "$T/x.gguf" --seed -1
 check_rc "negative positional" 2 "$LOGITLAB" quantize "$M/stories260K.gguf" "$T/x.gguf" -3
 check_rc "missing model file" 1 "$LOGITLAB" info "$T/nope.gguf"
@@ -101,6 +115,17 @@ check_rc "synth same seed" 0 "$LOGITLAB" synth --shape test --type q4_0 -o "$T/s
 check "synth is deterministic across thread counts" cmp -s "$T/s-q4_0.gguf" "$T/s-q4_0-again.gguf"
 check_rc "synth other seed" 0 "$LOGITLAB" synth --shape test --type q4_0 -o "$T/s-seed2.gguf" --seed 2
 check_not "synth seed changes the weights" cmp -s "$T/s-q4_0.gguf" "$T/s-seed2.gguf"
+# --json: an object per tensor, then a summary; the same bytes as without it
+check_rc "synth --json" 0 "$LOGITLAB" synth --shape test --type q4_0 -o "$T/s-json.gguf" -t 1 --json
+check "synth --json: the same file" cmp -s "$T/s-q4_0.gguf" "$T/s-json.gguf"
+[ "$HAVE_PY" -eq 1 ] && check "synth --json: 20 progress objects, then done" python3 -c "
+import json
+objs = [json.loads(l) for l in open('$T/out')]
+p, d = objs[:-1], objs[-1]
+assert [o['tensor'] for o in p] == list(range(1, 21)) and all(o['type'] == 'progress' and o['tensors'] == 20 for o in p), p[:2]
+assert p[0]['name'] == 'token_embd.weight', p[0]
+assert d['type'] == 'done' and d['shape'] == 'test' and d['dtype'] == 'q4_0' and d['tensors'] == 20 and d['seed'] == 1, d
+"
 # no vocabulary file anywhere (as on a machine without ../shared): generated
 LL=$(cd "$(dirname "$LOGITLAB")" && pwd)/$(basename "$LOGITLAB")
 # run two levels below $T, so that ../shared is $T/nov/shared, which never exists
@@ -121,6 +146,19 @@ check_rc "info on the quantized file" 0 "$LOGITLAB" info --json "$T/q8.gguf"
 cp "$T/out" "$T/q8.json"
 check_py "quantized metadata and types" 'any(m["key"]=="general.file_type" and m["value"]==7 for m in d["metadata"]) and d["model"]["wtype"]=="q8_0" and len(d["tensors"])==48' "$T/q8.json"
 check_rc "quantize back to f32" 0 "$LOGITLAB" quantize -q "$T/q8.gguf" "$T/q8-f32.gguf" f32
+# --json: an object per tensor (a running byte count), then a summary naming the input given
+check_rc "quantize --json" 0 "$LOGITLAB" quantize --json "$M/stories260K.gguf" "$T/q4j.gguf" q4_0
+[ "$HAVE_PY" -eq 1 ] && check "quantize --json: 48 progress objects, then done" python3 -c "
+import json
+objs = [json.loads(l) for l in open('$T/out')]
+p, d = objs[:-1], objs[-1]
+assert len(p) == 48 and all(o['type'] == 'progress' for o in p) and [o['tensor'] for o in p] == list(range(1, 49)), p[:2]
+assert all(o['tensors'] == 48 for o in p) and p[-1]['written'] == d['bytes'] == sum(o['bytes'] for o in p), (p[-1], d)
+assert any(o['name'] == 'blk.0.attn_q.weight' and o['from'] == 'f32' and o['dtype'] == 'q4_0' for o in p)
+assert d['type'] == 'done' and d['dtype'] == 'q4_0' and d['tensors'] == 48 and d['input'].endswith('stories260K.gguf'), d
+"
+check_rc "quantize --json from a llama2.c checkpoint" 0 "$LOGITLAB" quantize --json "$M/stories260K.bin" "$T/q4jb.gguf" q4_0
+check "quantize: the summary names the checkpoint, not its temporary GGUF" grep -q '"input":"[^"]*stories260K.bin"' "$T/out"
 check_out "round trip keeps the tokenizer" '{"ids":[1,403,407],"pieces":["<s>"," Once"," upon"]}' "$LOGITLAB" tokenize -m "$T/q8-f32.gguf" --json "Once upon"
 check_rc "quantize synth-A f16 to q8_0" 0 "$LOGITLAB" quantize -q "$M/synthetic/synth-A-f16.gguf" "$T/a-q8_0.gguf" q8_0
 check "q8_0 output is byte-identical to llama-quantize" cmp -s "$T/a-q8_0.gguf" "$M/synthetic/synth-A-q8_0.gguf"
@@ -168,6 +206,10 @@ check_rc "bench --json -t 2" 0 env LOGITLAB_PIN=1 "$LOGITLAB" bench -m "$M/stori
 check_py "bench -t 2: worker counters" "all(0 <= x['worker_join_share'] <= 1 and x['worker_moves'] == 0 and x['placement'] == 'pin' for x in [d])" "$T/out"
 check_rc "LOGITLAB_PIN=2 refused" 1 env LOGITLAB_PIN=2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 2 -p 8 -n 1 -r 1 -b 1
 check "LOGITLAB_PIN=2: the message names the variable and the value" grep -q 'LOGITLAB_PIN is "2"' "$T/err"
+check "LOGITLAB_PIN=2: the message starts with the variable, not the model's path" grep -q '^logitlab bench: the environment.s LOGITLAB_PIN is "2": it must be' "$T/err"
+check_rc "gen: a bad LOGITLAB_PIN refused" 1 env LOGITLAB_PIN=pinned "$LOGITLAB" gen -m "$M/stories260K.gguf" -p hi -n 2
+check "gen: the message names LOGITLAB_PIN and its value, not the model" grep -q '^logitlab gen: the environment.s LOGITLAB_PIN is "pinned": it must be' "$T/err"
+check_rc "gen --help with a bad LOGITLAB_PIN: the help" 0 env LOGITLAB_PIN=pinned "$LOGITLAB" gen --help
 # the settings a figure was measured with are on its line
 check_rc "bench --json: the settings" 0 env LOGITLAB_HUGEPAGES=off "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 0 -n 2 -r 1 -b 2 --pass-rows 1 --json
 check "bench --json: backend, pass_rows, huge_pages" grep -q '"backend":"cpu","pass_rows":1,"huge_pages":"off"' "$T/out"
@@ -195,4 +237,13 @@ check_rc "quantize a truncated GGUF" 1 "$LOGITLAB" quantize "$T/trunc.gguf" "$T/
 head -c 3 "$M/stories260K.gguf" >"$T/tiny.gguf"
 check_rc "info on a 3-byte file" 1 "$LOGITLAB" info "$T/tiny.gguf"
 check_rc "info on a text file" 1 "$LOGITLAB" info "$SHARED/models/README.md"
+# tui --plugins: a folder named that is not there is said before the
+# terminal is needed (it was skipped in silence); "~/" is the home folder
+check_rc "tui --plugins: a missing folder" 1 "$LOGITLAB" tui --plugins "$T/noplugins" </dev/null
+check "tui --plugins: the message names it" grep -q "^logitlab tui: --plugins: $T/noplugins: No such file or directory" "$T/err"
+check_rc "tui --plugins: a file" 1 "$LOGITLAB" tui --plugins "$T/err:$T" </dev/null
+check "tui --plugins: not a folder" grep -q "^logitlab tui: --plugins: $T/err: not a folder" "$T/err"
+mkdir -p "$T/home/myplug"
+check_rc "tui --plugins ~/myplug: found in \$HOME (then no terminal)" 1 env HOME="$T/home" "$LOGITLAB" tui --plugins '~/myplug' </dev/null
+check "tui --plugins ~/: past the folders, to the terminal check" grep -q "needs a terminal" "$T/err"
 check_done

@@ -42,6 +42,18 @@ check_not "convert into a missing folder fails" "$LOGITLAB" convert "$M/stories2
 # a write error: one line naming the output once, with the reason
 check_same "convert into a missing folder: the output and the reason, once" \
   "$("$LOGITLAB" convert "$M/stories260K.bin" "$T/no/such/dir/x.gguf" 2>&1)" "logitlab convert: $T/no/such/dir/x.gguf: No such file or directory"
+# OUT the checkpoint itself (or a hard link to it): refused before a byte is
+# written (the output truncated the mapped checkpoint: SIGBUS, and the
+# checkpoint lost). On a copy, never the shared file.
+mkdir -p "$T/same" && cp "$M/stories260K.bin" "$M/tok512.bin" "$T/same/" && chmod u+w "$T/same/stories260K.bin"
+ln "$T/same/stories260K.bin" "$T/same/link.bin"
+"$LOGITLAB" convert "$T/same/stories260K.bin" "$T/same/stories260K.bin" >"$T/same.out" 2>&1
+check_same "convert IN IN: a usage error (2), said, the checkpoint kept" \
+  "$? $(head -1 "$T/same.out") $(cmp -s "$M/stories260K.bin" "$T/same/stories260K.bin" && echo same)" \
+  "2 logitlab convert: IN and OUT are the same file same"
+"$LOGITLAB" convert "$T/same/stories260K.bin" "$T/same/link.bin" >/dev/null 2>&1
+check_same "convert IN LINK (a hard link): 2, the checkpoint kept" \
+  "$? $(cmp -s "$M/stories260K.bin" "$T/same/stories260K.bin" && echo same)" "2 same"
 if [ -c /dev/full ] && [ -w /dev/full ]; then
   check_same "convert to /dev/full: the output and the reason, once" \
     "$("$LOGITLAB" convert "$M/stories260K.bin" /dev/full 2>&1)" "logitlab convert: /dev/full: write: No space left on device"

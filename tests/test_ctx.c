@@ -228,6 +228,19 @@ int main(void) {
     setenv("LOGITLAB_HUGEPAGES", "1", 1);
     ctx_params_default(&hp);
     CHECK(!hp.no_huge_pages, "LOGITLAB_HUGEPAGES=1 leaves them on");
+    /* a value that is neither on nor off is refused, naming it (it meant on, silently) */
+    static const char *const bad_hp[] = { "maybe", "2", "o" };
+    for (int i = 0; i < 3; i++) {
+        setenv("LOGITLAB_HUGEPAGES", bad_hp[i], 1);
+        char msg[300] = "";
+        ctx *cb = NULL;
+        ctx_params_default(&hp);
+        hp.n_ctx = 64; hp.n_batch = 8; hp.n_seq_max = 2; hp.n_threads = 1;
+        CHECK(ctx_env_check(msg, sizeof msg) == -1 && strstr(msg, "LOGITLAB_HUGEPAGES") && strstr(msg, bad_hp[i]),
+              "LOGITLAB_HUGEPAGES=%s refused by ctx_env_check: '%s'", bad_hp[i], msg);
+        CHECK(ctx_create(&cb, M, &hp, msg, sizeof msg) == CTX_EINVAL && !cb, "LOGITLAB_HUGEPAGES=%s refused by ctx_create",
+              bad_hp[i]);
+    }
     unsetenv("LOGITLAB_HUGEPAGES");
     ctx_params_default(&hp);
     CHECK(!hp.no_huge_pages, "on by default");

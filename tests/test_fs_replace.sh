@@ -77,7 +77,7 @@ if [ "$(id -u)" -ne 0 ]; then
   check "a read-only file: kept" test "$(cat "$W2/ro.txt")" = ro
 fi
 # a name of 254 bytes (NAME_MAX is 255): written and replaced as append
-# writes it (the temporary beside it, ".NAME.XXXXXX", was too long)
+# writes it (the temporary beside it, ".NAME.XXXXXX.tmp", was too long)
 cat > "$T/long.lua" <<'LUA'
 local name = string.rep("n", 250) .. ".txt"
 assert(lab.fs.write(name, "one"))
@@ -85,4 +85,14 @@ assert(lab.fs.write(name, "two"))
 print(lab.fs.read(name))
 LUA
 check_match "a 254-byte name is written and replaced" "^two\$" "$("$LOGITLAB" run -w "$W2" "$T/long.lua" 2>&1)"
+# a process killed in the middle of a write (here by SIGXFSZ, the
+# file-size limit's signal, not ignored) leaves its temporary: lab.fs.list
+# does not list it, and a file named like one without the marker is listed
+W3=$T/ws3; mkdir -p "$W3/d"
+printf 'assert(lab.fs.write("d/big.txt", string.rep("x", 400000)))\n' >"$T/killed.lua"
+sh -c 'ulimit -f 100; "$0" run -w "$1" "$2"; :' "$LOGITLAB" "$W3" "$T/killed.lua" >/dev/null 2>&1
+check "the killed write left its temporary" test "$(ls -A "$W3/d" | grep -c '^\.big\.txt\.[A-Za-z0-9]\{6\}\.tmp$')" = 1
+printf 'x' >"$W3/d/.plain.abcdef"; printf 'y' >"$W3/d/kept.txt"
+printf 'print(table.concat(lab.fs.list("d"), ","))\n' >"$T/list.lua"
+check_match "lab.fs.list: the temporary is not listed" "^\.plain\.abcdef,kept\.txt\$" "$("$LOGITLAB" run -w "$W3" "$T/list.lua" 2>&1)"
 check_done

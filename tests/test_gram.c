@@ -61,6 +61,10 @@ static void test_errors(void) {
     CHECK(gram_from_schema(&g, s2, strlen(s2), err, sizeof err) != 0 && strstr(err, "line 2"), "schema parse error has a line: %s", err);
     const char *s3 = "{\"properties\": {\"a\": {\"type\": \"string\", \"pattern\": \"(ab\"}}}";
     CHECK(gram_from_schema(&g, s3, strlen(s3), err, sizeof err) != 0 && strstr(err, "/properties/a/pattern"), "pattern error path: %s", err);
+    /* a $ref cycle with nothing in between is the schema's mistake (it said "a bug") */
+    const char *s4 = "{\"$defs\": {\"a\": {\"$ref\": \"#/$defs/b\"}, \"b\": {\"$ref\": \"#/$defs/a\"}}, \"$ref\": \"#/$defs/a\"}";
+    CHECK(gram_from_schema(&g, s4, strlen(s4), err, sizeof err) != 0 && strstr(err, "$refs reach themselves") &&
+          strstr(err, "ref0 -> ref1 -> ref0") && !strstr(err, "a bug"), "$ref cycle: %s", err);
     CHECK(gram_from_regex(&g, "a(?=b)", 6, err, sizeof err) != 0 && strstr(err, "offset"), "regex error: %s", err);
     /* oneOf whose branches can both match is refused, naming the path and the branches */
     const char *o1 = "{\"properties\":{\"a\":{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"number\",\"minimum\":5}]}}}";
@@ -558,9 +562,56 @@ static int check_file(const char *mode, const char *spec, const char *file) {
     return rc;
 }
 
+/* Hostile sizes: groups nested past the limit are refused with the place
+ * (100000 nested groups overflowed the parser's stack: a crash); a chain of
+ * 100000 rules, each beginning with the next, compiles (the left-recursion
+ * walk recursed per rule: a crash) and quickly (finding a rule by name was a
+ * linear search: a minute), and closed into a cycle is named as one. */
+static char *nested(int n) {
+    char *t = malloc((size_t)n * 2 + 32);
+    int k = sprintf(t, "root ::= ");
+    memset(t + k, '(', (size_t)n); k += n;
+    k += sprintf(t + k, "\"a\"");
+    memset(t + k, ')', (size_t)n); k += n;
+    strcpy(t + k, "\n");
+    return t;
+}
+
+static void test_hostile_sizes(void) {
+    gram *g = NULL;
+    char err[300], *t = nested(1000);
+    CHECK(gram_parse(&g, t, strlen(t), err, sizeof err) == 0, "1000 nested groups: %s", err);
+    gram_unref(g);
+    free(t);
+    static const int deep[] = { 1001, 100000 };
+    for (int i = 0; i < 2; i++) {
+        t = nested(deep[i]);
+        g = NULL;
+        CHECK(gram_parse(&g, t, strlen(t), err, sizeof err) == GRAM_ESYNTAX && !g &&
+              strstr(err, "line 1 col 1010: groups nested more than 1000 deep"), "%d nested groups: '%s'", deep[i], err);
+        free(t);
+    }
+    enum { N = 100000 };
+    size_t cap = (size_t)N * 32 + 64;
+    t = malloc(cap);
+    for (int cyc = 0; cyc < 2; cyc++) {
+        size_t k = (size_t)sprintf(t, "root ::= r0\n");
+        for (int i = 0; i < N; i++) k += (size_t)sprintf(t + k, "r%d ::= r%d \"x\"\n", i, i + 1);
+        k += (size_t)sprintf(t + k, "r%d ::= %s\n", N, cyc ? "r0" : "\"a\"");
+        g = NULL;
+        int rc = gram_parse(&g, t, k, err, sizeof err);
+        if (!cyc) CHECK(rc == 0 && g, "a chain of %d rules: %s", N, err);
+        else CHECK(rc == GRAM_ESYNTAX && strstr(err, "line 2 col 1: left recursion (r0 -> r1 -> r2"),
+                   "a cycle of %d rules: '%s'", N, err);
+        gram_unref(g);
+    }
+    free(t);
+}
+
 int main(int argc, char **argv) {
     if (argc == 4) return check_file(argv[1], argv[2], argv[3]);
     test_errors();
+    test_hostile_sizes();
     test_regex_choices();
     test_number_ranges();
     test_string_lengths();

@@ -56,6 +56,10 @@ check_rc() {
 }
 check_rc "choice" 0 "" $GEN -s 3 --choice "yes,no,maybe"
 check "choice output is one of them" grep -qx 'yes\|no\|maybe' "$T/out"
+# only commas: empty choices (the list of items was sized for half the
+# commas: ",,," overflowed it, munmap_chunk(): invalid pointer, abort)
+check_rc "choice of commas alone" 0 "" $GEN -s 3 --choice ",,,"
+check_rc "choice of 40 commas" 0 "" $GEN -s 3 --choice ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"
 check_rc "regex" 0 "" $GEN -s 4 -n 60 --regex '[0-9]{3}-[a-z]{2,4}'
 check "regex output matches" grep -qxE '[0-9]{3}-[a-z]{2,4}' "$T/out"
 printf 'root ::= "a" |\n  "b" foo\n' >"$T/bad.gbnf"

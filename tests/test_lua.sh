@@ -79,6 +79,11 @@ check_run "run --plugins x.lua a: runs" 0 "args	1	a" "$LOGITLAB" run --plugins "
 printf 'local function f() error("boom") end\nf()\n' > "$T/err.lua"
 check_run "run: an error exits 1 with a traceback" 1 "err.lua:1: boom" "$LOGITLAB" run "$T/err.lua"
 check_run "run: the traceback names the caller" 1 "err.lua:2" "$LOGITLAB" run "$T/err.lua"
+# error({...}): no message says where, so the traceback does (it said only
+# "(error object is a table value)")
+printf 'local function f() error({ code = 5 }) end\nf()\n' > "$T/errtab.lua"
+check_run "run: a table error object exits 1, named" 1 "(error object is a table value)" "$LOGITLAB" run "$T/errtab.lua"
+check_run "run: a table error object: the traceback says where" 1 "errtab.lua:1: in " "$LOGITLAB" run "$T/errtab.lua"
 printf 'local x = \n' > "$T/syntax.lua"
 check_run "run: a syntax error exits 1" 1 "syntax.lua" "$LOGITLAB" run "$T/syntax.lua"
 check "run: a syntax error is one line (no traceback of C frames alone)" test "$(wc -l <"$T/out")" -eq 1

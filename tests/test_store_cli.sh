@@ -128,6 +128,15 @@ check "leaves the link and its file" sh -c "test -L '$T/keep.link' && grep -qx p
 check_rc "export -o through a link" 0 "$LOGITLAB" export -w "$L" --run 1 -o "$T/keep.link"
 check "replaces the file the link names, keeps the link" sh -c "test -L '$T/keep.link' && grep -q '\"type\":\"run\"' '$T/keep.txt'"
 check_not "and leaves no temporary file" sh -c "ls '$T' | grep -q 'keep.txt\.'"
+# -o naming the workspace's own database (or its WAL, or through a link):
+# refused (the export was renamed over it: every run, session and token gone)
+cp "$L/logitlab.db" "$T/db.before"
+check_rc "export -o the workspace's database: refused" 2 "$LOGITLAB" export -w "$L" -o "$L/logitlab.db"
+check "export -o the database: the message says so" grep -q "is a file of the workspace .* itself" "$T/err"
+ln -s "$L/logitlab.db" "$T/db.link"
+check_rc "export -o a link to the database: refused" 2 "$LOGITLAB" export -w "$L" -o "$T/db.link"
+check "export -o the database: the database is as it was" cmp -s "$L/logitlab.db" "$T/db.before"
+check_rc "runs after the refused exports: the runs are there" 0 "$LOGITLAB" runs -w "$L"
 check_rc "export -o /dev/null (a device is written in place)" 0 "$LOGITLAB" export -w "$L" -o /dev/null
 check "and /dev/null is still a device" test -c /dev/null
 # a private copy of /dev/full (root only): a regression unlinks this one, never the system's

@@ -33,6 +33,24 @@ check "and the quantized file generates" "$L" gen -m "$T/t-q8.gguf" -n 8 -t 1 -p
 check "the run is in the workspace" sh -c "'$L' runs -w '$T/ws' | grep -q train"
 check "the checkpoint is in the workspace" test -f "$T/ws/train/t.gguf.ckpt"
 check "resume a finished run" "$L" train $TINY --steps 6 --val 0.3,3,1 --resume -w "$T/ws" -o "$T/t2.gguf" "$T/a.txt" "$T/qa.jsonl"
+# -o naming a data file, the vocabulary or a workspace's database: refused
+# before training (the GGUF was written over the user's data or database)
+cp "$T/a.txt" "$T/keep.txt"
+check_rc_t() { want=$1; shift; "$@" >/dev/null 2>"$T/err"; got=$?; if [ "$got" -eq "$want" ]; then check_pass=$((check_pass+1)); else check_fail=$((check_fail+1)); echo "FAIL: $* (exit $got, want $want)"; fi; }
+check_rc_t 2 "$L" finetune "$M/stories260K.gguf" --steps 1 -w none -o "$T/keep.txt" "$T/keep.txt"
+check "-o the data file: said, and the data kept" sh -c "grep -q 'is the data file' '$T/err' && cmp -s '$T/a.txt' '$T/keep.txt'"
+cp "$M/tok512.bin" "$T/tok.bin"
+check_rc_t 2 "$L" train --shape tiny -T "$T/tok.bin" --steps 1 -w none -o "$T/tok.bin" "$T/a.txt"
+check "-o the --tokenizer file: kept" cmp -s "$M/tok512.bin" "$T/tok.bin"
+# --dims: whole numbers in range (99999999999 became a negative context,
+# 1.5 layers one), said before training
+for d in 64,64,1,4,4,99999999999 64,64,1.5,4,4,16 64,64,1,4,4,0; do
+  check_rc_t 2 "$L" train --dims "$d" -T "$T/tok.bin" --steps 1 -w none -o "$T/d.gguf" "$T/a.txt"
+  check "--dims $d: the message names the rule" grep -q "each of D,F,L,H,KV,CTX must be a whole number from 1 to" "$T/err"
+done
+mkdir -p "$T/wsdb"
+check_rc_t 2 "$L" finetune "$M/stories260K.gguf" --steps 1 -w "$T/wsdb" -o "$T/wsdb/logitlab.db" "$T/a.txt"
+check "-o the workspace's database: said" grep -q "is a file of the workspace" "$T/err"
 check "finetune a GGUF" "$L" finetune "$M/stories260K.gguf" -t 2 -b 2 --seq-len 32 --steps 2 -w none -o "$T/f.gguf" "$T/a.txt"
 check "finetune a llama2.c checkpoint" "$L" finetune "$M/stories260K.bin" -T "$M/tok512.bin" -t 2 -b 2 --seq-len 32 --steps 2 -w none -o "$T/f2.gguf" "$T/qa.jsonl"
 check "no checkpoint left beside without a workspace? it is beside the output" test -f "$T/f.gguf.ckpt"

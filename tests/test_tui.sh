@@ -94,9 +94,25 @@ see "save writes the tree" "saved"
 check "the saved tree is JSON with nodes" grep -q '"nodes"' "$T/session.json"
 key :; keys "export $T/path.jsonl" Enter
 see "export writes the path" "exported"
+# the workspace's own files are not written (`:w logitlab.db` truncated the
+# open database: the session, and everything else in the workspace, lost)
+key :; keys "w logitlab.db" Enter
+see ":w logitlab.db is refused" "logitlab.db: a file of the workspace itself"
+key :; keys "export config.lua" Enter
+see ":export config.lua is refused" "config.lua: a file of the workspace itself"
+check "the database is whole (an SQLite file)" sh -c "head -c 15 '$T/ws-$N/logitlab.db' | grep -q 'SQLite format 3'"
 check "the export has one object per token" grep -q '"pos":0' "$T/path.jsonl"
 key q
 see "q quits at once: the workspace has every branch" "EXITED 0"
+# docs/workspaces.md's sqlite3 examples run, as written, on this workspace
+# (as workspaces/default of a folder of their own); the first lists the
+# session's tokens, the prompt's first
+if command -v sqlite3 >/dev/null 2>&1; then
+  mkdir -p "$T/wsdoc/workspaces" && ln -s "$T/ws-$N" "$T/wsdoc/workspaces/default"
+  awk '/^```sh[ \t]*$/ { p = 1; next } /^```/ { p = 0 } p' "$ROOT/docs/workspaces.md" >"$T/wsdoc/ex.sh"
+  check "docs/workspaces.md: the sqlite3 examples run" sh -c "cd '$T/wsdoc' && sh -e ex.sh >out.txt 2>&1"
+  check "docs/workspaces.md: the first lists the session's tokens" grep -q '^[0-9]*|prompt|0|' "$T/wsdoc/out.txt"
+fi
 
 # ---- plugins: an error on load, an error in a command, the example's hooks ----
 mkdir -p "$T/plugins"

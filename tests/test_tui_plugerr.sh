@@ -61,4 +61,18 @@ case "$BUILD" in
   *) see "the report is on the screen" "logitlab: fatal signal 11 (a bug" 5
      if screen | grep -q '^/.*logitlab(+0x[0-9a-f]*)'; then ok; else bad "the stack lines start at column 0"; fi ;;
 esac
+
+# ---- an assert() failing in the workbench: its message is on the ordinary screen ----
+# (assert writes to stderr, then aborts; under the alternate screen the
+# message vanished when the terminal was given back.) The same two steps
+# from outside: a line written to the process's stderr, then SIGABRT.
+start 100 30
+see "the workbench runs (assert case)" "stories260K"
+pid=$(app_pid)
+printf 'logitlab: app/tui.c:1: tui_run: Assertion `0 && "a test"'"'"' failed.\n' >>"/proc/$pid/fd/2"
+sleep 0.3
+kill -ABRT "$pid"
+see "the abort ends it" "EXITED 134" 20
+see "the assert's message is on the ordinary screen" 'Assertion `0 && "a test"'"'"' failed.' 5
+if screen | grep -q '^logitlab: app/tui.c:1: tui_run: Assertion'; then ok; else bad "the message starts at column 0 (cooked mode)"; fi
 check_done

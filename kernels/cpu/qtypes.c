@@ -434,6 +434,11 @@ static void quant_k4(const float *x, int qmax, uint16_t *pd, uint16_t *pdmin,
     for (int j = 0; j < 8; j++) {
         const float *xj = x + 32 * j;
         int s0 = d > 0 ? (int)lrintf(s[j] / d) : 0, m0 = dmin > 0 ? (int)lrintf(m[j] / dmin) : 0;
+        /* an fp16-subnormal d (sub-blocks of small weights) is rounded by up
+         * to a few percent, so s / d can pass 64: without the clamp every
+         * candidate lies outside 0..63 and the sub-block was coded as zero */
+        s0 = s0 < 0 ? 0 : s0 > 63 ? 63 : s0;
+        m0 = m0 < 0 ? 0 : m0 > 63 ? 63 : m0;
         float best = INFINITY;
         sc[j] = mn[j] = 0;
         for (int a = s0 - 1; a <= s0 + 1; a++)
@@ -507,6 +512,7 @@ static void quant_q6_K(const float *x, qt_block_q6_K *b, int64_t nb) {
         for (int g = 0; g < 16; g++) {
             const float *xg = x + 16 * g;
             int r = d > 0 ? (int)lrintf(s[g] / d) : 0, bsc = 0;
+            r = r < -128 ? -128 : r > 127 ? 127 : r;   /* a subnormal d: see quant_k4 */
             float best = INFINITY;
             for (int a = r - 1; a <= r + 1; a++) {
                 if (a < -128 || a > 127) continue;
