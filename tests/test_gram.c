@@ -76,6 +76,9 @@ static void test_errors(void) {
     gram_unref(g);
     CHECK(gram_from_regex(&g, "a+?", 3, err, sizeof err) == 0, "a lazy ? is not a second quantifier: %s", err);
     gram_unref(g);
+    const char *badc[] = { "ok", "x\xff\xfe" };
+    CHECK(gram_from_choices(&g, badc, 2, err, sizeof err) == GRAM_ESYNTAX && !g &&
+          strstr(err, "choice 2 is not valid UTF-8 (at byte 1)"), "choice with bad UTF-8: %s", err);
     /* oneOf whose branches can both match is refused, naming the path and the branches */
     const char *o1 = "{\"properties\":{\"a\":{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"number\",\"minimum\":5}]}}}";
     CHECK(gram_from_schema(&g, o1, strlen(o1), err, sizeof err) != 0 && strstr(err, "/properties/a/oneOf: branches 0 and 1 may both match"),
