@@ -265,8 +265,14 @@ static bool parse_seq(rx *r) {
         gram_buf_puts(r->b, "(");
         if (!parse_atom(r)) return false;
         gram_buf_puts(r->b, ") ");
-        while (r->p < r->end && (*r->p == '*' || *r->p == '+' || *r->p == '?' || *r->p == '{'))
+        if (r->p < r->end && (*r->p == '*' || *r->p == '+' || *r->p == '?' || *r->p == '{')) {
             if (!parse_quant(r)) return false;
+            /* a second one ("a**", "a{2}{3}") is an error in the usual engines
+             * (Python: multiple repeat); it reached the GBNF parser, whose
+             * message named a line and column of the generated grammar */
+            if (r->p < r->end && (*r->p == '*' || *r->p == '+' || *r->p == '?' || *r->p == '{'))
+                return rx_fail(r, "a second quantifier '%c' (repeat a group instead: (a{2}){3})", *r->p), false;
+        }
     }
     return true;
 }

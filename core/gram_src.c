@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "utf8.h"
+
 #define GRAM_MAX_FILE ((size_t)64 << 20)   /* a grammar or schema read from a pipe: at most 64 MiB */
 
 /* ---- GBNF writing helpers ------------------------------------------------------ */
@@ -68,6 +70,15 @@ void gram_buf_literal(gram_buf *b, const char *s, size_t n) {
 int gram_from_choices(gram **out, const char *const *choices, int32_t n, char *err, size_t errlen) {
     *out = NULL;
     if (n <= 0) { snprintf(err, errlen, "no choices given"); return GRAM_ESYNTAX; }
+    /* said of the choice itself (the generated grammar's "line 1 col 11"
+     * named text the user never wrote) */
+    for (int32_t i = 0; i < n; i++) {
+        size_t len = strlen(choices[i]), bad = utf8_check(choices[i], len);
+        if (bad < len) {
+            snprintf(err, errlen, "choice %d is not valid UTF-8 (at byte %zu)", (int)i + 1, bad);
+            return GRAM_ESYNTAX;
+        }
+    }
     gram_buf b = { 0 };
     gram_buf_puts(&b, "root ::= ");
     for (int32_t i = 0; i < n; i++) {

@@ -66,6 +66,19 @@ static void test_errors(void) {
     CHECK(gram_from_schema(&g, s4, strlen(s4), err, sizeof err) != 0 && strstr(err, "$refs reach themselves") &&
           strstr(err, "ref0 -> ref1 -> ref0") && !strstr(err, "a bug"), "$ref cycle: %s", err);
     CHECK(gram_from_regex(&g, "a(?=b)", 6, err, sizeof err) != 0 && strstr(err, "offset"), "regex error: %s", err);
+    /* two quantifiers in a row: the regex's error at its offset (it was the
+     * generated GBNF's "line 1 col 20: expected an item before '*'") */
+    CHECK(gram_from_regex(&g, "a**", 3, err, sizeof err) != 0 && strstr(err, "regex offset 2: a second quantifier '*'"),
+          "a**: %s", err);
+    CHECK(gram_from_regex(&g, "a{2}{3}", 7, err, sizeof err) != 0 && strstr(err, "regex offset 4: a second quantifier '{'"),
+          "a{2}{3}: %s", err);
+    CHECK(gram_from_regex(&g, "(a{2}){3}", 9, err, sizeof err) == 0, "(a{2}){3}: %s", err);
+    gram_unref(g);
+    CHECK(gram_from_regex(&g, "a+?", 3, err, sizeof err) == 0, "a lazy ? is not a second quantifier: %s", err);
+    gram_unref(g);
+    const char *badc[] = { "ok", "x\xff\xfe" };
+    CHECK(gram_from_choices(&g, badc, 2, err, sizeof err) == GRAM_ESYNTAX && !g &&
+          strstr(err, "choice 2 is not valid UTF-8 (at byte 1)"), "choice with bad UTF-8: %s", err);
     /* oneOf whose branches can both match is refused, naming the path and the branches */
     const char *o1 = "{\"properties\":{\"a\":{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"number\",\"minimum\":5}]}}}";
     CHECK(gram_from_schema(&g, o1, strlen(o1), err, sizeof err) != 0 && strstr(err, "/properties/a/oneOf: branches 0 and 1 may both match"),
