@@ -60,9 +60,7 @@ static const cli_spec spec = {
     "LOGITLAB_HUGEPAGES=0, or off, no, false: the weight copies on ordinary pages), huge_pages_mib\n"
     "(memory the kernel put on huge pages) and, with -t 2 or more, worker_join_share (the share\n"
     "of the parallel regions' work slots the worker threads took), worker_moves (workers moved\n"
-    "off the caller's CPU), placement (LOGITLAB_PIN: spread by default, pin, kernel) and\n"
-    "cpu_ms_per_token (this process's CPU time over all repetitions per token: on a loaded\n"
-    "machine, with one thread, the time the work took, without the waits for a core).\n"
+    "off the caller's CPU) and placement (LOGITLAB_PIN: spread by default, pin, kernel).\n"
     "tgNxB decodes B sequences at once and counts the tokens of all of them.",
     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
 };
@@ -176,16 +174,6 @@ static long anon_huge_mib(void) {
     return kb < 0 ? -1 : kb / 1024;
 }
 
-/* This process's CPU seconds (all threads), -1 where unknown. The wall
- * clock counts the time another process held the core; this does not (it
- * still counts memory stalls, and spinning workers with two threads or
- * more). */
-static double cpu_secs(void) {
-    struct timespec ts;
-    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)) return -1;
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static double median(double *t, long n) {
     qsort(t, (size_t)n, sizeof t[0], cmp_double);
     return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
@@ -199,7 +187,7 @@ static double median(double *t, long n) {
  * CLI_OK, or the failed write said with its reason (the stream drops what it
  * could not write, so main.c's last check could no longer tell why). */
 static int print_result(const report *rp, const char *test, double tokens, double *secs, int reps,
-                        double *steps, long nsteps, int nseq, const pool_stats *ps, double cpu_s) {
+                        double *steps, long nsteps, int nseq, const pool_stats *ps) {
     double mean = 0;
     for (int i = 0; i < reps; i++) mean += secs[i] / reps;
     double med = median(secs, reps);
@@ -216,7 +204,6 @@ static int print_result(const report *rp, const char *test, double tokens, doubl
                rp->no_huge_pages ? "off" : "on");
         long hp = anon_huge_mib();
         if (hp >= 0) printf(",\"huge_pages_mib\":%ld", hp);
-        if (cpu_s >= 0) printf(",\"cpu_ms_per_token\":%.4f", 1000.0 * cpu_s / (tokens * reps));
         if (ps && rp->threads > 1 && ps->any_regions > 0) {
             static const char *const place[] = { "spread", "pin", "kernel" };
             printf(",\"worker_join_share\":%.4f,\"worker_moves\":%ld,\"placement\":\"%s\"",
@@ -247,7 +234,6 @@ static int run_test(bench *b, const report *rp, char kind, int32_t n, int32_t ns
     if (nsteps && !(steps = malloc(2 * sizeof *steps * (size_t)nsteps))) return cli_fail("bench", "out of memory");
     pool_stats before = { 0 }, after = { 0 }, delta;
     if (rp->pool) pool_get_stats(rp->pool, &before);
-    double c0 = cpu_secs();
     for (int i = 0; i < reps; i++) {
         t[i] = kind == 'p' ? run_pp(b, n) : run_tg(b, n, nseq, steps + (size_t)i * n, steps + nsteps + (size_t)i * n);
         if (t[i] < 0) { free(steps); return cli_fail("bench", "%s", b->err); }
@@ -256,11 +242,10 @@ static int run_test(bench *b, const report *rp, char kind, int32_t n, int32_t ns
     if (kind == 'p') snprintf(name, sizeof name, "pp%d", n);
     else if (nseq == 1) snprintf(name, sizeof name, "tg%d", n);
     else snprintf(name, sizeof name, "tg%dx%d", n, nseq);
-    double c1 = cpu_secs();
     if (rp->pool) pool_get_stats(rp->pool, &after);
     pool_delta(&before, &after, &delta);
     int rc = print_result(rp, name, (double)n * (kind == 'p' ? 1 : nseq), t, reps, steps, nsteps, nseq,
-                          rp->pool ? &delta : NULL, c0 >= 0 && c1 >= 0 ? c1 - c0 : -1);
+                          rp->pool ? &delta : NULL);
     free(steps);
     return rc;
 }

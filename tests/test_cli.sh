@@ -153,7 +153,6 @@ for l in open(sys.argv[1]):
     assert d['ms_per_token_min'] <= d['ms_per_token_mean'] <= d['ms_per_token_max'], d
     if d['test'].startswith('tg'):
         assert d['steps'] == 12 and 0 < d['step_ms_min'] <= d['step_ms_median'], d
-        assert d['cpu_ms_per_token'] > 0, d
         # a step is all sequences' tokens: no faster than the fastest repetition allows
         assert d['step_ms_min'] <= d['ms_per_token_max'] * d['sequences'] * 1.0001, d
         # CPU time of a one-thread step: some, and (clock granularity aside) no more than a second
