@@ -523,6 +523,9 @@ static int mm_check(const mm_case *c, int64_t r0, int64_t r1, const char *isa) {
     return bad;
 }
 
+/* The kernel path main() runs the next tests on, for their messages. */
+static const char *path_tag = "";
+
 /* vd_matmul8 (eight activations interleaved) on the same case, where this
  * CPU has the kernel: the same tolerance, nothing outside [r0, r1) written. */
 static int mm_check8(const mm_case *c, int64_t r0, int64_t r1) {
@@ -563,7 +566,7 @@ static void test_matmul8(void) {
             mm_case c;
             mm_setup(&c, t, shapes[s].cols, shapes[s].rows, shapes[s].nact);
             int bad = mm_check8(&c, shapes[s].r0, shapes[s].r1);
-            CHECK(bad == 0, "matmul8 %s cols %lld nact %d rows [%lld,%lld): %d bad", qt_get(t)->name,
+            CHECK(bad == 0, "matmul8 %s %s cols %lld nact %d rows [%lld,%lld): %d bad", path_tag, qt_get(t)->name,
                   (long long)shapes[s].cols, shapes[s].nact, (long long)shapes[s].r0,
                   (long long)shapes[s].r1, bad);
             mm_free(&c);
@@ -608,7 +611,7 @@ static void test_repack(void) {
         float *y = mm_out(&c, ldy);
         vd_matmul_r8(t, wr, c.cols, sh->r0, sh->r1, c.xq, c.nact, y, ldy);
         int bad = mm_verify(&c, y, ldy, sh->r0, sh->r1, "r8");
-        CHECK(bad == 0, "repacked %s cols %lld rows [%lld,%lld) of %lld, %d activations: %d bad", qt_get(t)->name,
+        CHECK(bad == 0, "repacked %s %s cols %lld rows [%lld,%lld) of %lld, %d activations: %d bad", path_tag, qt_get(t)->name,
               (long long)c.cols, (long long)sh->r0, (long long)sh->r1, (long long)c.rows, c.nact, bad);
         free(y); free(wr);
         mm_free(&c);
@@ -735,7 +738,7 @@ static void test_isa_agree(void) {
             int bad = 0;
             for (int i = 0; i < 8 * 6; i++)
                 if (!(fabs(y0[i] - y1[i]) <= 2e-6 * mag[i] + 1e-30)) bad++;
-            CHECK(bad == 0, "%s vs portable, %s, raw blocks: %d bad", vd_isa_name(isa), qt_get(t)->name, bad);
+            CHECK(bad == 0, "%s vs portable, %s, raw blocks (path %s): %d bad", vd_isa_name(isa), qt_get(t)->name, path_tag, bad);
             size_t sz = vd_act8_size(t, cols, 8);
             if (!sz) continue;
             void *x8 = malloc(sz);
@@ -747,8 +750,8 @@ static void test_isa_agree(void) {
             bad = 0;
             for (int i = 0; i < 8 * 6; i++)
                 if (!(fabs(y0[i] - y1[i]) <= 2e-6 * mag[i] + 1e-30)) bad++;
-            CHECK(bad == 0, "%s eight-wide vs portable, %s, raw blocks: %d bad", vd_isa_name(isa),
-                  qt_get(t)->name, bad);
+            CHECK(bad == 0, "%s eight-wide vs portable, %s, raw blocks (path %s): %d bad", vd_isa_name(isa),
+                  qt_get(t)->name, path_tag, bad);
             free(x8);
         }
         free(w); free(x); free(xf);
@@ -892,9 +895,23 @@ int main(void) {
     test_act_q8_0();
     test_act_q8_K();
     test_matmul();
-    test_matmul8();
-    test_repack();
-    test_isa_agree();
+    /* the eight-wide and repacked kernels and the ISAs' agreement on every
+     * kernel path this CPU runs (vecdot.h: AVX2 alone, AVX-VNNI, AVX-512
+     * alone, AVX512-VNNI): a CPU without the higher ones runs the lower */
+    int npath = 0;
+    for (int p = VD_PATH_AVX2; p < VD_NPATHS; p++) {
+        if (!vd_set_path(p)) continue;
+        npath++;
+        path_tag = vd_path_name(p);
+        CHECK(vd_path() == p && vd_isa() == vd_isa_best(), "path %s in use after vd_set_path (%s)", path_tag,
+              vd_path_name(vd_path()));
+        test_matmul8();
+        test_repack();
+        test_isa_agree();
+    }
+    printf("# kernel paths tested: %d of the %d above portable\n", npath, VD_NPATHS - 1);
+    vd_set_path(vd_path_best());
+    path_tag = "";
     test_f32_helpers();
     test_golden_files();
     return check_done();

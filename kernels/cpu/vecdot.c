@@ -74,7 +74,30 @@ static int detect(void) {
     return VD_PORTABLE;
 }
 
-static void detect_top(void) { isa_top = detect(); }
+/* Each path's ISA level and VNNI features (vecdot.h, "kernel paths"). */
+static const struct { const char *name; int isa; unsigned feat; } PATHS[VD_NPATHS] = {
+    [VD_PATH_PORTABLE] = { "portable", VD_PORTABLE, 0 },
+    [VD_PATH_AVX2] = { "avx2", VD_AVX2, 0 },
+    [VD_PATH_AVXVNNI] = { "avx-vnni", VD_AVX2, VD_CPU_AVXVNNI },
+    [VD_PATH_AVX512] = { "avx512", VD_AVX512, 0 },
+    [VD_PATH_AVX512VNNI] = { "avx512-vnni", VD_AVX512, VD_CPU_AVX512VNNI },   /* AVX-VNNI or not: same kernels */
+};
+static const char *env_bad;   /* LOGITLAB_ISA when it names no path (written once, under detect_once) */
+
+/* The CPU, then LOGITLAB_ISA's cap: at most that path's ISA level and
+ * features, as if the CPU had no more (an operator's or CI's switch to run
+ * a path a CPU without the higher ones runs). */
+static void detect_top(void) {
+    isa_top = detect();
+    const char *e = getenv("LOGITLAB_ISA");
+    if (!e || !*e) return;
+    int p = vd_path_parse(e);
+    if (p < 0) { env_bad = e; return; }
+    if (isa_top > PATHS[p].isa) isa_top = PATHS[p].isa;
+    /* avx512-vnni keeps both VNNI features; the others only their own */
+    feat_top &= p == VD_PATH_AVX512VNNI ? ~0u : PATHS[p].feat;
+    __atomic_store_n(&feat_cur, feat_top, __ATOMIC_RELAXED);
+}
 
 /* The CPU's best ISA under vd_limit_isa's ceiling. */
 static int best_isa(void) {
@@ -143,6 +166,46 @@ const char *vd_r8_path_name(int path) {
     case VD_R8_AVX512VNNI: return "avx512-vnni";
     default: return "?";
     }
+}
+
+const char *vd_path_name(int path) { return path >= 0 && path < VD_NPATHS ? PATHS[path].name : "?"; }
+
+int vd_path_parse(const char *name) {
+    for (int p = 0; name && p < VD_NPATHS; p++)
+        if (!strcmp(name, PATHS[p].name)) return p;
+    return -1;
+}
+
+bool vd_path_ok(int path) {
+    if (path < 0 || path >= VD_NPATHS) return false;
+    pthread_once(&detect_once, detect_top);
+    return isa_top >= PATHS[path].isa && (feat_top & PATHS[path].feat) == PATHS[path].feat;
+}
+
+int vd_path_best(void) {
+    int p = VD_NPATHS - 1;
+    while (p > 0 && !vd_path_ok(p)) p--;
+    return p;
+}
+
+bool vd_set_path(int path) {
+    if (!vd_path_ok(path)) return false;
+    vd_set_cpu_features(path == VD_PATH_AVX512VNNI ? ~0u : PATHS[path].feat);
+    vd_limit_isa(PATHS[path].isa);
+    return true;
+}
+
+int vd_path(void) {
+    int isa = vd_isa();
+    unsigned f = vd_cpu_features();
+    if (isa >= VD_AVX512) return f & VD_CPU_AVX512VNNI ? VD_PATH_AVX512VNNI : VD_PATH_AVX512;
+    if (isa >= VD_AVX2) return f & VD_CPU_AVXVNNI ? VD_PATH_AVXVNNI : VD_PATH_AVX2;
+    return VD_PATH_PORTABLE;
+}
+
+const char *vd_env_bad(void) {
+    pthread_once(&detect_once, detect_top);
+    return env_bad;
 }
 
 /* ---- activation rounding ---------------------------------------------------- */

@@ -308,6 +308,40 @@ unsigned vd_set_cpu_features(unsigned mask);
 enum vd_r8_path { VD_R8_NONE = 0, VD_R8_AVX2 = 1, VD_R8_AVXVNNI = 2, VD_R8_AVX512VNNI = 3 };
 int vd_r8_path(int isa, unsigned feat);
 const char *vd_r8_path_name(int path);
+
+/* ---- kernel paths -----------------------------------------------------------
+ * The ISA level and VNNI features together, as real CPUs combine them,
+ * lowest first: portable C; AVX2 without VNNI (Haswell to Comet Lake, Zen 1
+ * to 3); AVX2 with AVX-VNNI (Alder Lake and later without AVX-512); AVX-512
+ * without VNNI (Skylake-SP); AVX-512 with AVX512-VNNI (Ice Lake, Sapphire
+ * Rapids, Zen 4; these also have AVX-VNNI or not, the path is the same).
+ * vd_set_path runs this CPU as one that has only that path, so tests and
+ * benchmarks reach every path the CPU can run: for quantized weights every
+ * path gives bitwise the same numbers (vecdot.h's orders), for float weights
+ * the paths below AVX-512 agree with portable, the AVX-512 two with each other.
+ * The environment's LOGITLAB_ISA (a name below) caps the process at that
+ * path (read once, when the CPU is detected; a CPU without the path runs
+ * the best below it); a name that is none of them is ignored here and
+ * reported by vd_env_bad (ctx_create turns it into an error). */
+enum vd_path { VD_PATH_PORTABLE = 0, VD_PATH_AVX2, VD_PATH_AVXVNNI, VD_PATH_AVX512, VD_PATH_AVX512VNNI, VD_NPATHS };
+/* "portable", "avx2", "avx-vnni", "avx512", "avx512-vnni"; "?" otherwise. */
+const char *vd_path_name(int path);
+/* The path called name, or -1. */
+int vd_path_parse(const char *name);
+/* Whether this CPU (as LOGITLAB_ISA leaves it) runs path. */
+bool vd_path_ok(int path);
+/* The best path this CPU runs. */
+int vd_path_best(void);
+/* Uses path from now on: vd_limit_isa(its ISA level) and
+ * vd_set_cpu_features(its features) (so vd_init, which every CPU backend
+ * calls, keeps it; make repacked copies after, not before). False, and
+ * nothing changed, when !vd_path_ok(path). */
+bool vd_set_path(int path);
+/* The path in use (for an ISA/feature mix vd_set_path does not make: the
+ * ISA's path with the VNNI it has). */
+int vd_path(void);
+/* LOGITLAB_ISA's value when it names no path, else NULL. */
+const char *vd_env_bad(void);
 /* NULL when the file was built without its ISA flags. */
 const vd_backend *vd_backend_avx2(void);
 const vd_backend *vd_backend_avx512(void);
