@@ -138,10 +138,10 @@ static void kernel_case(int type, int64_t rows, int64_t cols) {
 
 /* Which repacked kernels serve which CPU (vd_r8_path): every combination of
  * ISA level and VNNI features, then this CPU with its features forced off
- * and back (a feature it lacks cannot be forced on). The AVX-VNNI kernels
- * (vecdot_r8_avxvnni.c, vecdot_r8v.h's source built for VEX) cannot run
- * here; tests/test_isa_objs.sh checks their encoding. main() also runs the
- * repacked kernels with VNNI forced off (AVX2's under AVX-512). */
+ * and back (a feature it lacks cannot be forced on), then every kernel
+ * path (vecdot.h) this CPU runs. The AVX-VNNI kernels (vecdot_r8_avxvnni.c,
+ * vecdot_r8v.h's source built for VEX) run where the CPU has AVX-VNNI;
+ * tests/test_isa_objs.sh checks their encoding everywhere. */
 static void dispatch_case(void) {
     static const struct { int isa; unsigned feat; int want; } T[] = {
         { VD_PORTABLE, 0, VD_R8_NONE },

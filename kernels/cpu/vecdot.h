@@ -45,10 +45,11 @@ void vd_init(void);
 int vd_isa_best(void);
 /* Forces an ISA (clamped to what the CPU supports); returns the one in use. */
 int vd_set_isa(int isa);
-/* Lowers the best ISA for the rest of the process: vd_init (which every CPU
- * backend calls) and vd_set_isa never go above it again. Lets a test run
- * the whole engine on the AVX2 kernels of a CPU that has AVX-512. Returns
- * the ISA now in use. */
+/* Sets a ceiling on the best ISA: vd_init (which every CPU backend calls)
+ * and vd_set_isa stay at or below it until the next call (which may raise
+ * it again, up to what the CPU has). Lets a test run the whole engine on
+ * the AVX2 kernels of a CPU that has AVX-512 (vd_set_path uses it).
+ * Returns the ISA now in use. */
 int vd_limit_isa(int isa);
 int vd_isa(void);
 const char *vd_isa_name(int isa);
