@@ -59,8 +59,8 @@ static const cli_spec spec = {
     "(memory the kernel put on huge pages) and, with -t 2 or more, worker_join_share (the share\n"
     "of the parallel regions' work slots the worker threads took), worker_moves (workers moved\n"
     "off the caller's CPU) and placement (LOGITLAB_PIN: spread by default, pin, kernel), and with\n"
-    "the CPU backend isa (the kernel path: avx512-vnni, avx512, avx-vnni, avx2 or portable; the\n"
-    "environment's LOGITLAB_ISA=NAME caps it, to measure a lower path on a CPU that has more).\n"
+    "the CPU backend isa (the kernel path: avx512-amx, avx512-vnni, avx512, avx-vnni, avx2 or\n"
+    "portable; the environment's LOGITLAB_ISA=NAME caps it, to measure a lower path).\n"
     "tgNxB decodes B sequences at once and counts the tokens of all of them.",
     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
 };

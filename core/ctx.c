@@ -85,7 +85,7 @@ int ctx_create(ctx **out, model *m, const ctx_params *pp, char *err, size_t errl
     if (vd_env_bad()) {   /* a typo would otherwise run the best path unnoticed */
         char msg[300];
         snprintf(msg, sizeof msg, "the environment's LOGITLAB_ISA is \"%.64s\": it must be one of portable, avx2, "
-                 "avx-vnni, avx512, avx512-vnni (the highest kernel path to use)", vd_env_bad());
+                 "avx-vnni, avx512, avx512-vnni, avx512-amx (the highest kernel path to use)", vd_env_bad());
         return fail(err, errlen, CTX_EINVAL, msg);
     }
     ctx *c = calloc(1, sizeof *c);

@@ -178,7 +178,7 @@ check "bench LOGITLAB_ISA=portable: isa portable on every line" sh -c "[ \$(grep
 check_rc "bench LOGITLAB_ISA=avx2" 0 env LOGITLAB_ISA=avx2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 8 -n 2 -r 1 -b 1
 check "bench LOGITLAB_ISA=avx2: at most avx2 in the header" grep -Eq 'backend cpu, kernels (avx2|portable)' "$T/out"
 check_rc "LOGITLAB_ISA=avx3 refused" 1 env LOGITLAB_ISA=avx3 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 8 -n 1 -r 1 -b 1
-check "LOGITLAB_ISA=avx3: the message names the variable, the value and the names" grep -q 'LOGITLAB_ISA is "avx3": it must be one of portable, avx2, avx-vnni, avx512, avx512-vnni' "$T/err"
+check "LOGITLAB_ISA=avx3: the message names the variable, the value and the names" grep -q 'LOGITLAB_ISA is "avx3": it must be one of portable, avx2, avx-vnni, avx512, avx512-vnni, avx512-amx' "$T/err"
 
 # bench/curve.sh at a toy size: one line per N; with one sweep the noise is
 # unknown, so spread and cliff are null (cliff was true for any ratio above

@@ -154,6 +154,10 @@ static void dispatch_case(void) {
         { VD_AVX512, VD_CPU_AVXVNNI, VD_R8_AVXVNNI },
         { VD_AVX512, VD_CPU_AVX512VNNI, VD_R8_AVX512VNNI },
         { VD_AVX512, VD_CPU_AVX512VNNI | VD_CPU_AVXVNNI, VD_R8_AVX512VNNI },
+        { VD_AVX512, VD_CPU_AVX512VNNI | VD_CPU_AMX, VD_R8_AMX },
+        { VD_AVX512, VD_CPU_AMX, VD_R8_AVX2 },
+        { VD_AVX2, VD_CPU_AVX512VNNI | VD_CPU_AVXVNNI | VD_CPU_AMX, VD_R8_AVXVNNI },
+        { VD_PORTABLE, VD_CPU_AVX512VNNI | VD_CPU_AMX, VD_R8_NONE },
     };
     for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
         int got = vd_r8_path(T[i].isa, T[i].feat);
@@ -169,12 +173,12 @@ static void dispatch_case(void) {
     if (vd_r8_path(best, all) >= VD_R8_AVXVNNI)
         CHECK(vd_r8_width(QT_Q4_0) == VD_R8V_NX && vd_repack_size(QT_Q6_K, 8, 256) > 0,
               "%s: the VNNI repacked kernels (width %d)", vd_r8_path_name(vd_r8_path(best, all)), vd_r8_width(QT_Q4_0));
-    CHECK(vd_set_cpu_features(VD_CPU_AVX512VNNI | VD_CPU_AVXVNNI) == all, "forcing cannot add a feature");
+    CHECK(vd_set_cpu_features(VD_CPU_AVX512VNNI | VD_CPU_AVXVNNI | VD_CPU_AMX) == all, "forcing cannot add a feature");
     printf("# this CPU: %s, repacked kernels %s\n", vd_isa_name(best), vd_r8_path_name(vd_r8_path(best, all)));
     /* kernel paths (vecdot.h): names, which repacked kernels each runs, and
      * that vd_init (every CPU backend's) keeps the path set; a path this
      * CPU lacks is refused and changes nothing */
-    static const int R8[VD_NPATHS] = { VD_R8_NONE, VD_R8_AVX2, VD_R8_AVXVNNI, VD_R8_AVX2, VD_R8_AVX512VNNI };
+    static const int R8[VD_NPATHS] = { VD_R8_NONE, VD_R8_AVX2, VD_R8_AVXVNNI, VD_R8_AVX2, VD_R8_AVX512VNNI, VD_R8_AMX };
     int bestp = vd_path_best(), n = 0;
     char list[128] = "";
     CHECK(vd_path() == bestp && vd_path_ok(bestp) && !vd_path_ok(VD_NPATHS) && !vd_path_ok(-1),
@@ -192,8 +196,9 @@ static void dispatch_case(void) {
         CHECK(vd_path() == p && r8 == R8[p], "path %s: in use %s, repacked kernels %s", vd_path_name(p),
               vd_path_name(vd_path()), vd_r8_path_name(r8));
         if (p >= VD_PATH_AVX2)
-            CHECK(vd_r8_width(QT_Q4_0) == (p == VD_PATH_AVX2 || p == VD_PATH_AVX512 ? VD_R8_NX : VD_R8V_NX),
-                  "path %s: repacked width %d", vd_path_name(p), vd_r8_width(QT_Q4_0));
+            CHECK(vd_r8_width(QT_Q4_0) == (p == VD_PATH_AVX2 || p == VD_PATH_AVX512 ? VD_R8_NX : VD_R8V_NX) &&
+                      vd_r8_width(QT_Q4_K) == (p == VD_PATH_AMX ? VD_R8_AMX_NX : vd_r8_width(QT_Q4_0)),
+                  "path %s: repacked width %d, Q4_K %d", vd_path_name(p), vd_r8_width(QT_Q4_0), vd_r8_width(QT_Q4_K));
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", n++ ? ", " : "", vd_path_name(p));
     }
     CHECK(vd_set_path(bestp) && vd_path() == bestp && vd_cpu_features() == all && vd_isa() == best,
@@ -685,7 +690,7 @@ int main(void) {
         if (!vd_set_path(p)) continue;
         char suffix[32];
         snprintf(suffix, sizeof suffix, " %s", vd_path_name(p));
-        engine_types(f16, suffix, true, p == VD_PATH_AVX512);
+        engine_types(f16, suffix, true, p != VD_PATH_AVX2 && p != VD_PATH_AVXVNNI);
         npath++;
     }
     vd_set_path(best);

@@ -293,8 +293,15 @@ vd_r8_fn vd_r8_vnni(int wtype);
  * when built without it. */
 vd_r8_fn vd_r8_avxvnni(int wtype);
 
-/* CPU features beyond the ISA level that pick kernels (CPUID). */
-enum { VD_CPU_AVX512VNNI = 1u, VD_CPU_AVXVNNI = 2u };
+/* The same for Q4_K prompts with AMX-INT8 (vecdot_r8_amx.c): VD_R8_AMX_NX
+ * activations a call (fewer go to the AVX512-VNNI kernel); NULL for other
+ * types or when built without it. */
+#define VD_R8_AMX_NX 16
+vd_r8_fn vd_r8_amx(int wtype);
+
+/* CPU features beyond the ISA level that pick kernels (CPUID; AMX also
+ * needs the OS to grant the tile state: Linux arch_prctl). */
+enum { VD_CPU_AVX512VNNI = 1u, VD_CPU_AVXVNNI = 2u, VD_CPU_AMX = 4u };
 /* Detected features, as masked by vd_set_cpu_features. */
 unsigned vd_cpu_features(void);
 /* Uses only the detected features also in mask (tests force a path off;
@@ -303,10 +310,11 @@ unsigned vd_cpu_features(void);
  * the ISA, vd_init keeps the mask. */
 unsigned vd_set_cpu_features(unsigned mask);
 /* Which repacked kernels serve ISA level isa on a CPU with features feat:
- * AVX512-VNNI where AVX-512 is in use and has it, else AVX-VNNI (any level
- * from AVX2 up), else AVX2's, else none (portable). vd_matmul_r8 follows
+ * AMX (Q4_K; the other types AVX512-VNNI's) where AVX-512, AVX512-VNNI and
+ * AMX are in use, else AVX512-VNNI where AVX-512 is in use and has it, else
+ * AVX-VNNI (any level from AVX2 up), else AVX2's, else none (portable). vd_matmul_r8 follows
  * vd_r8_path(vd_isa(), vd_cpu_features()). */
-enum vd_r8_path { VD_R8_NONE = 0, VD_R8_AVX2 = 1, VD_R8_AVXVNNI = 2, VD_R8_AVX512VNNI = 3 };
+enum vd_r8_path { VD_R8_NONE = 0, VD_R8_AVX2 = 1, VD_R8_AVXVNNI = 2, VD_R8_AVX512VNNI = 3, VD_R8_AMX = 4 };
 int vd_r8_path(int isa, unsigned feat);
 const char *vd_r8_path_name(int path);
 
@@ -315,7 +323,8 @@ const char *vd_r8_path_name(int path);
  * lowest first: portable C; AVX2 without VNNI (Haswell to Comet Lake, Zen 1
  * to 3); AVX2 with AVX-VNNI (Alder Lake and later without AVX-512); AVX-512
  * without VNNI (Skylake-SP); AVX-512 with AVX512-VNNI (Ice Lake, Sapphire
- * Rapids, Zen 4; these also have AVX-VNNI or not, the path is the same).
+ * Rapids, Zen 4; these also have AVX-VNNI or not, the path is the same);
+ * AVX-512 with AVX512-VNNI and AMX-INT8 (Sapphire Rapids and later Xeons).
  * vd_set_path runs this CPU as one that has only that path, so tests and
  * benchmarks reach every path the CPU can run: for quantized weights every
  * path gives bitwise the same numbers (vecdot.h's orders), for float weights
@@ -324,8 +333,10 @@ const char *vd_r8_path_name(int path);
  * path (read once, when the CPU is detected; a CPU without the path runs
  * the best below it); a name that is none of them is ignored here and
  * reported by vd_env_bad (ctx_create turns it into an error). */
-enum vd_path { VD_PATH_PORTABLE = 0, VD_PATH_AVX2, VD_PATH_AVXVNNI, VD_PATH_AVX512, VD_PATH_AVX512VNNI, VD_NPATHS };
-/* "portable", "avx2", "avx-vnni", "avx512", "avx512-vnni"; "?" otherwise. */
+enum vd_path { VD_PATH_PORTABLE = 0, VD_PATH_AVX2, VD_PATH_AVXVNNI, VD_PATH_AVX512, VD_PATH_AVX512VNNI, VD_PATH_AMX,
+               VD_NPATHS };
+/* "portable", "avx2", "avx-vnni", "avx512", "avx512-vnni", "avx512-amx"
+ * (avx512-vnni with AMX-INT8 for Q4_K prompts); "?" otherwise. */
 const char *vd_path_name(int path);
 /* The path called name, or -1. */
 int vd_path_parse(const char *name);
