@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "ctx.h"
@@ -53,7 +54,9 @@ static const cli_spec spec = {
     "Prefill (pp) and decode (tg) throughput in tokens per second, median of the repetitions\n"
     "(min and max: the fastest and slowest repetition, ms per token).\n"
     "--json adds ms_per_token_min/mean/max and, for decode, step_ms_median and step_ms_min\n"
-    "(one step of all B sequences, over every step of every repetition), step_bytes (weight bytes\n"
+    "(one step of all B sequences, over every step of every repetition), step_cpu_ms_median (the\n"
+    "median step's CPU time, every thread's, spinning included: at -t 1 a step's cost without the\n"
+    "time slices other processes took), step_bytes (weight bytes\n"
     "one step reads), the settings backend, pass_rows and huge_pages (\"off\" with\n"
     "LOGITLAB_HUGEPAGES=0, or off, no, false: the weight copies on ordinary pages), huge_pages_mib\n"
     "(memory the kernel put on huge pages) and, with -t 2 or more, worker_join_share (the share\n"
@@ -87,9 +90,20 @@ static double run_pp(bench *b, int32_t p) {
     return rc ? -1 : dt;
 }
 
+/* CPU seconds of the whole process (every thread, a worker's spinning
+ * included). On a machine shared with other processes a step's wall time
+ * grows with the time slices it lost, and a long step loses more of them
+ * than a short one: the CPU time of a one-thread step is its cost alone. */
+static double cpu_now(void) {
+    struct timespec t;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)) return 0;
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 /* Seconds to decode n steps of nseq sequences (after a one-token start that
- * is not timed); < 0 on error. Each step's own seconds go to steps[0..n). */
-static double run_tg(bench *b, int32_t n, int32_t nseq, double *steps) {
+ * is not timed); < 0 on error. Each step's own seconds go to steps[0..n),
+ * its CPU seconds to cpu[0..n). */
+static double run_tg(bench *b, int32_t n, int32_t nseq, double *steps, double *cpu) {
     int32_t seqs[MAX_SEQ], next[MAX_SEQ];
     double dt = -1;
     int32_t made = 0;
@@ -100,16 +114,19 @@ static double run_tg(bench *b, int32_t n, int32_t nseq, double *steps) {
         }
         next[made] = (int32_t)rng_below(&b->r, (uint32_t)b->n_vocab);
     }
-    double t0 = 0, ts = 0;
+    double t0 = 0, ts = 0, cs = 0;
     for (int32_t step = 0; step <= n; step++) {
-        if (step == 1) t0 = ts = cli_now(); /* step 0 feeds the first token: an empty-context start */
+        if (step == 1) { t0 = ts = cli_now(); cs = cpu_now(); } /* step 0 feeds the first token: an empty-context start */
         for (int32_t k = 0; k < nseq; k++) b->batch[k] = (ctx_entry){ seqs[k], step, next[k], true };
         if (ctx_eval(b->c, b->batch, nseq, b->err, sizeof b->err)) goto out;
         for (int32_t k = 0; k < nseq; k++) next[k] = logits_argmax(ctx_logits(b->c, k), b->n_vocab);
         if (step >= 1 && steps) {
             double now = cli_now();
+            double cnow = cpu_now();
             steps[step - 1] = now - ts;
+            cpu[step - 1] = cnow - cs;
             ts = now;
+            cs = cnow;
         }
     }
     dt = cli_now() - t0;
@@ -198,9 +215,10 @@ static int print_result(const report *rp, const char *test, double tokens, doubl
                    ps->placement >= 0 && ps->placement <= 2 ? place[ps->placement] : "?");
         }
         if (nsteps > 0) {
-            double smed = median(steps, nsteps);
+            double smed = median(steps, nsteps), cmed = median(steps + nsteps, nsteps);
             printf(",\"sequences\":%d,\"steps\":%ld,\"step_ms_median\":%.4f,\"step_ms_min\":%.4f,"
-                   "\"step_bytes\":%" PRIu64, nseq, nsteps, 1000.0 * smed, 1000.0 * steps[0], rp->step_bytes);
+                   "\"step_cpu_ms_median\":%.4f,\"step_bytes\":%" PRIu64,
+                   nseq, nsteps, 1000.0 * smed, 1000.0 * steps[0], 1000.0 * cmed, rp->step_bytes);
         }
         printf("}\n");
     } else {
@@ -216,11 +234,12 @@ static int run_test(bench *b, const report *rp, char kind, int32_t n, int32_t ns
     double t[100];
     double *steps = NULL;
     long nsteps = kind == 'p' ? 0 : (long)reps * n;
-    if (nsteps && !(steps = malloc(sizeof *steps * (size_t)nsteps))) return cli_fail("bench", "out of memory");
+    /* steps[0..nsteps): wall seconds; steps[nsteps..2 nsteps): CPU seconds */
+    if (nsteps && !(steps = malloc(2 * sizeof *steps * (size_t)nsteps))) return cli_fail("bench", "out of memory");
     pool_stats before = { 0 }, after = { 0 }, delta;
     if (rp->pool) pool_get_stats(rp->pool, &before);
     for (int i = 0; i < reps; i++) {
-        t[i] = kind == 'p' ? run_pp(b, n) : run_tg(b, n, nseq, steps + (size_t)i * n);
+        t[i] = kind == 'p' ? run_pp(b, n) : run_tg(b, n, nseq, steps + (size_t)i * n, steps + nsteps + (size_t)i * n);
         if (t[i] < 0) { free(steps); return cli_fail("bench", "%s", b->err); }
     }
     char name[48];
@@ -279,7 +298,7 @@ static int bench_run(const char *path, const bench_opts *o) {
         printf("%s\n", rp.no_huge_pages ? ", huge pages off" : "");
         printf("%-12s %12s %12s %12s %12s\n", "test", "tokens/s", "ms/token", "min", "max");
     }
-    if (run_tg(&b, 1, 1, NULL) < 0) { cli_fail("bench", "%s", b.err); goto out; } /* warm-up */
+    if (run_tg(&b, 1, 1, NULL, NULL) < 0) { cli_fail("bench", "%s", b.err); goto out; } /* warm-up */
     if (o->p > 0 && (rc = run_test(&b, &rp, 'p', (int32_t)o->p, 1, (int)o->reps))) goto out;
     for (int i = 0; o->n > 0 && i < o->nb; i++)
         if ((rc = run_test(&b, &rp, 't', (int32_t)o->n, (int32_t)o->bs[i], (int)o->reps))) goto out;

@@ -24,7 +24,10 @@
 # together), so a busy moment of the machine lands in one sweep of several N
 # and the median discards it. CURVE_ARGS adds options to every bench call,
 # e.g. CURVE_ARGS="--pass-rows 32" (steps of more than 32 sequences in
-# passes of 32 over the weights) to compare with one pass.
+# passes of 32 over the weights) to compare with one pass. CURVE_CLOCK=cpu
+# takes bench's step_cpu_ms_median instead (the process's CPU time a step:
+# at one thread on a machine shared with other processes, the step's cost
+# without the time slices it lost, which grow with the step's length).
 # usage: bench/curve.sh LOGITLAB MODEL [THREADS] [NMAX] [PASSES]
 set -e
 BIN=$1; MODEL=$2; T=${3:-$(nproc)}; NMAX=${4:-64}; PASSES=${5:-3}
@@ -41,7 +44,7 @@ for p in $(seq 1 "$PASSES"); do
     "$BIN" bench -m "$MODEL" -t "$T" -p 0 -n 8 -r 3 -b "$(seq -s, "$s" "$e")" ${CURVE_ARGS:-} --json
   done
 done |
-awk -v model="$(basename "$MODEL")" -v t="$T" -v args="${CURVE_ARGS:-}" '
+awk -v model="$(basename "$MODEL")" -v t="$T" -v args="${CURVE_ARGS:-}" -v clock="${CURVE_CLOCK:-wall}" '
   function median(a, k,    i, j, x, b) {   # median of a[1..k] (k small: insertion sort)
     for (i = 1; i <= k; i++) b[i] = a[i]
     for (i = 2; i <= k; i++) { x = b[i]; for (j = i - 1; j >= 1 && b[j] > x; j--) b[j + 1] = b[j]; b[j + 1] = x }
@@ -50,7 +53,8 @@ awk -v model="$(basename "$MODEL")" -v t="$T" -v args="${CURVE_ARGS:-}" '
   /"test":"tg/ {
     test = $0; sub(/.*"test":"tg[0-9]+/, "", test); sub(/".*/, "", test)
     n = test == "" ? 1 : substr(test, 2) + 0
-    if ($0 ~ /"step_ms_median":/) { ms = $0; sub(/.*"step_ms_median":/, "", ms); sub(/[,}].*/, "", ms); ms = ms + 0 }
+    if (clock == "cpu" && $0 ~ /"step_cpu_ms_median":/) { ms = $0; sub(/.*"step_cpu_ms_median":/, "", ms); sub(/[,}].*/, "", ms); ms = ms + 0 }
+    else if ($0 ~ /"step_ms_median":/) { ms = $0; sub(/.*"step_ms_median":/, "", ms); sub(/[,}].*/, "", ms); ms = ms + 0 }
     else { ms = $0; sub(/.*"ms_per_token":/, "", ms); sub(/,.*/, "", ms); ms = ms * n }
     k = ++cnt[n]; v[n, k] = ms
     if (n > max) max = n }
@@ -69,7 +73,7 @@ awk -v model="$(basename "$MODEL")" -v t="$T" -v args="${CURVE_ARGS:-}" '
       r = step[n] / alt; cliff = r > 1 + spread[n] ? "true" : "false"
       sp = sprintf("%.3f", spread[n])
       if (cnt[n] < 2) { sp = "null"; cliff = "null" }   # one sweep: no measure of the noise
-      printf "{\"model\":\"%s\",\"threads\":%d,\"args\":\"%s\",\"test\":\"curve\",\"n\":%d,\"step_ms\":%.4f,\"per_seq_ms\":%.4f,\"best_split_ms\":%.4f,\"ratio\":%.3f,\"spread\":%s,\"cliff\":%s,\"over_one\":%.3f}\n", \
-             model, t, args, n, step[n], step[n] / n, alt, r, sp, cliff, step[n] / step[1]
+      printf "{\"model\":\"%s\",\"threads\":%d,\"args\":\"%s\",\"clock\":\"%s\",\"test\":\"curve\",\"n\":%d,\"step_ms\":%.4f,\"per_seq_ms\":%.4f,\"best_split_ms\":%.4f,\"ratio\":%.3f,\"spread\":%s,\"cliff\":%s,\"over_one\":%.3f}\n", \
+             model, t, args, clock, n, step[n], step[n] / n, alt, r, sp, cliff, step[n] / step[1]
     }
   }'

@@ -80,7 +80,8 @@ MEMBW_GBPS=$MEMBW sh bench/compare.sh --json -b "$BIN" -r 1 -t "$T" "$OUT/storie
 # the best split of the same N into smaller steps (ratio > 1: a cliff).
 # CURVE_MODELS (paths, optional) replaces the two stories15m models, e.g.
 # CURVE_MODELS=build/bench/tinyllama-1.1b-q4_0.gguf CURVE_NMAX=16; at one
-# thread and at THREADS (CURVE_THREADS), CURVE_PASSES sweeps (median).
+# thread and at THREADS (CURVE_THREADS), CURVE_PASSES sweeps (median);
+# CURVE_CLOCK=cpu: each step's CPU time instead of its wall time (curve.sh).
 CT=${CURVE_THREADS:-$( [ "$T" = 1 ] && echo 1 || echo "1 $T" )}
 for f in ${CURVE_MODELS:-$OUT/stories15m-q8_0.gguf $OUT/stories15m-q4_0.gguf}; do
   for ct in $CT; do sh bench/curve.sh "$BIN" "$f" "$ct" "${CURVE_NMAX:-64}" "${CURVE_PASSES:-3}"; done

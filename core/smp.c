@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "logits.h"
+#include "smp_cut.h"
 #include "smp_mass.h"
 #include "smp_pen.h"
 #include "vecdot.h"
@@ -69,6 +70,7 @@ void smp_cands_set(smp_cands *c, const float *logits, int32_t n) {
     c->dense = c->id_order = true;
     c->has_p = false;
     c->p_e = false;
+    c->cut = false;
     c->sorted = false;
     c->normalized = false;
     c->selected = -1;
@@ -158,21 +160,29 @@ void smp_destroy(smp *s) {
 
 const char *smp_name(const smp *s) { return s->iface->name ? s->iface->name : "?"; }
 static bool takes_columns(const smp *s, const smp_cands *c);
+static bool takes_cut(const smp *s, const smp_cands *c);
 
 /* A stage that does not take the columns gets data[]; the caller of the
  * outermost call gets data[] in any case. */
 int smp_apply(smp *s, smp_cands *c) {
     if (c->lazy && !takes_columns(s, c)) smp_cands_sync(c);
-    smp_mass_settle(c);                       /* a stage after a whole-row draw gets p */
+    /* a stage after a whole-row draw gets p; after a cut, the kept
+     * candidates alone (but the draw, temp 1, which changes nothing, and
+     * min-p after top-p, which keep among them themselves) */
+    if (!(c->cut && takes_cut(s, c))) smp_mass_settle(c);
     c->depth++;
     int rc = s->iface->apply(s, c);
     c->range_ok = false;                      /* the stage may have changed the logits */
     if (--c->depth == 0) {
+        smp_cut_count(c);
         if (c->only_selected && c->lazy) {
-            int32_t i = c->selected;
-            if (i >= 0 && i < c->n) {
-                float p = c->has_p ? c->col_p[i] : c->p_e ? (float)(c->col_p[i] * c->p_inv) : 0.0f;
-                c->data[i] = (smp_cand){ c->dense ? i : c->col_id[i], c->col_logit[i], p };
+            int32_t i = c->selected, j = c->cut ? c->cut_pick : i;   /* its column */
+            if (i >= 0 && i < c->n && j >= 0) {
+                float p = c->cut   ? c->col_p[j] * c->cut_inv
+                          : c->has_p ? c->col_p[j]
+                          : c->p_e ? (float)(c->col_p[j] * c->p_inv)
+                                   : 0.0f;
+                c->data[i] = (smp_cand){ c->dense ? j : c->col_id[j], c->col_logit[j], p };
             }
         } else {
             smp_cands_sync(c);                 /* settles c->p_e first */
@@ -373,6 +383,7 @@ smp *smp_create_top_p(float p, int32_t min_keep) {
  * stable filter, so rank order survives. */
 static int min_p_apply(smp *s, smp_cands *c) {
     const par *q = s->ctx;
+    if (c->cut && (q->v <= 0 || keep_at_least(q) > 1)) smp_cut_count(c);    /* n as after the compaction */
     if (q->v <= 0 || c->n <= 1) return SMP_OK;
     if (c->lazy && smp_mass_min_p(c, q->v, keep_at_least(q))) return SMP_OK;
     smp_cands_sync(c);
@@ -550,6 +561,12 @@ static bool takes_columns(const smp *s, const smp_cands *c) {
     if (f == &top_k_iface) return true;
     if (smp_pen_takes_columns(s)) return true;
     return false;
+}
+
+/* The stages that take a pending cut (smp_cands.cut) as it is. */
+static bool takes_cut(const smp *s, const smp_cands *c) {
+    return s->iface == &dist_iface || (s->iface == &temp_iface && ((const par *)s->ctx)->v == 1.0f) ||
+           (s->iface == &min_p_iface && !c->cut_typical);
 }
 
 smp *smp_create_chain(void) {

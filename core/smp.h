@@ -74,6 +74,21 @@ typedef struct smp_cands {
      * normalize the row first (smp_mass_settle); smp_cands_set clears it. */
     bool p_e;
     double p_inv;
+    /* cut: lazy candidates that top-p or typical-p over a whole row has
+     * cut but not compacted yet (smp_cut.c): the columns still hold cut_n
+     * candidates, col_p their e = exp(l - max), and n counts the kept ones
+     * (a key below cut_key, or equal to it with an id up to cut_id; their
+     * p = e * cut_inv in float) once cut_counted (until then n is cut_n:
+     * within a pick, only the draw, temp 1 and min-p see that; the
+     * outermost smp_apply counts before it returns). The dist draw picks
+     * among them as it would among the compacted ones (cut_pick: the pick's
+     * column), and min-p after top-p keeps its own among them as it would
+     * among the compacted ones; any other stage, smp_cands_sync and
+     * smp_cands_softmax compact them first (smp_mass_settle).
+     * smp_cands_set clears it. */
+    bool cut, cut_typical, cut_counted;
+    float cut_lb, cut_key, cut_inv, cut_max;   /* cut_max: top-p's largest logit */
+    int32_t cut_id, cut_n, cut_pick;
     /* range_ok: rmax is the largest column logit (NaN skipped, -inf when
      * none) and rmin the smallest above -inf (+inf when none), found by
      * smp_cands_set while it copied the row; cleared when any stage has run

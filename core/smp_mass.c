@@ -20,10 +20,13 @@
  * walk over the buckets finds the one where the mass crosses p * S; only
  * its members are gathered, split again by a 256-bucket histogram of their
  * keys while more than 64 (a few hundred on a flat 128k row), and the last
- * few sorted to find the exact last token (key, then id). One more pass
- * keeps every candidate ahead of it, in place and in order, and normalizes
- * only those: p = e * (float)(1 / kept mass), the kept mass being the
- * walk's sum. No pass divides or rewrites the whole row.
+ * few sorted to find the exact last token (key, then id); that walk and
+ * the compaction are smp_cut.c's (session 10). The candidates ahead of it
+ * are kept, in place and in order, p = e * (float)(1 / kept mass), the
+ * kept mass being the walk's sum; since session 10 that pass is left
+ * pending until a stage needs it, and the dist draw (and min-p after
+ * top-p) pick among the kept in the whole row without it (smp_cut.c). No
+ * pass divides or rewrites the whole row.
  *
  * The order of every sum is fixed by the row alone (one thread; candidate i
  * always lands in the same lane and bin), so the selection and the bits
@@ -42,11 +45,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "smp_cut.h"
 #include "smp_simd.h"
 #include "vecdot.h"
 
-#define NB SMP_SIMD_NB
-enum { CHUNK = 2048, LANES = 4, SUBS = 256, SORT_MAX = 64 };
+#define NB SMP_CUT_NB
+enum { CHUNK = 2048, LANES = 4 };
+
+#define sum8 smp_cut_sum8
+#define bucket_of smp_cut_bucket
+#define key_scale smp_cut_scale
+typedef smp_cut_sel sel;
 
 /* ---- column passes -------------------------------------------------------- */
 
@@ -93,22 +102,6 @@ void smp_mass_set_row(smp_cands *c, const float *logits, int32_t n) {
     c->range_ok = true;
 }
 
-static double sum8(const double *p) { return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])); }
-
-/* The bucket of a key k >= 0: (int)(k * scale), the last one for k
- * beyond NB / scale, +inf or NaN. Monotone in k. */
-static inline uint16_t bucket_of(float k, float scale) {
-    float t = k * scale;
-    return (uint16_t)(t < NB - 1 ? (int32_t)t : NB - 1);
-}
-
-/* The scale of the buckets of keys in [0, range]: NB - 1 buckets over the
- * range, or over 32 (logits) when it is wider; 0 (all in bucket 0, +inf
- * and NaN in the last) when it is empty or not finite. */
-static float key_scale(float range) {
-    if (!(range > 0)) return 0;
-    return (NB - 1) / (range < 32.0f ? range : 32.0f);
-}
 
 /* h[i % 4][B[i]] += W[i] for i in [i0, i1), i0 a multiple of 4 */
 static void hist_add(double (*h)[NB], const uint16_t *B, const float *W, int32_t i0, int32_t i1) {
@@ -156,7 +149,7 @@ static double row_exp(const float *L, float *P, int32_t n, float m, uint16_t *B,
 }
 
 /* P[0..n) = (float)(P * inv) */
-static void scale(float *P, int32_t n, double inv) {
+void smp_mass_scale(float *P, int32_t n, double inv) {
     int32_t i = 0;
     if (smp_simd_on()) i = smp_simd_scale(P, n, inv);
     for (; i < n; i++) P[i] = (float)(P[i] * inv);
@@ -170,7 +163,7 @@ static void row_softmax_m(const float *L, float *P, int32_t n, float m) {
         return;
     }
     double s = row_exp(L, P, n, m, NULL, 0, NULL, NULL);
-    scale(P, n, s > 0 ? 1.0 / s : 0.0);
+    smp_mass_scale(P, n, s > 0 ? 1.0 / s : 0.0);
 }
 static void row_softmax(const float *L, float *P, int32_t n) { row_softmax_m(L, P, n, row_max(L, n)); }
 
@@ -239,196 +232,6 @@ void smp_mass_div(smp_cands *c, float t) {
     for (; i < n; i++) L[i] /= t;
 }
 
-/* ---- keeping a mass ------------------------------------------------------- */
-
-/* What a selection ranks and sums: the keys, from the logits X (top-p:
- * -X, the rank order; NaN as +inf; typical: |X - lb| in float where the
- * mass E is > 0, else +inf: computed where needed, never stored), ties by
- * id (id[i], or i when id is NULL); the weights W (the masses E), or one
- * each when W is NULL (counting, for min_keep); B the buckets of the keys. */
-typedef struct sel {
-    const float *X;
-    int typical;
-    float lb;
-    const float *E;
-    const float *W;
-    const int32_t *id;
-    const uint16_t *B;
-    int32_t n;
-} sel;
-
-typedef struct member { float key; int32_t id, i; } member;
-
-static inline float key_at(const sel *s, int32_t i) {
-    if (s->typical) return s->E[i] > 0 ? fabsf(s->X[i] - s->lb) : INFINITY;
-    float k = -s->X[i];
-    return isnan(k) ? INFINITY : k;
-}
-static inline double w_at(const sel *s, int32_t i) { return s->W ? (double)s->W[i] : 1.0; }
-
-static int cmp_member(const void *pa, const void *pb) {
-    const member *a = pa, *b = pb;
-    if (a->key != b->key) return a->key < b->key ? -1 : 1;
-    return (a->id > b->id) - (a->id < b->id);
-}
-
-/* Walks the members mb[0..nm) (in candidate order) in key order, adding
- * their weights to *cum, and stops at the first where *cum >= target: 1,
- * with it in *last. 0 when the target is not reached (then *last is the
- * last member in key order), SMP_ENOMEM. More than SORT_MAX members are
- * first split by a histogram of SUBS buckets over their keys, walked as
- * the row's buckets are (a bucket's sum, in candidate order, then the
- * members of the crossing one, recursively); the last few are sorted. */
-static int cut_members(const sel *s, member *mb, int32_t nm, double target, double *cum, member *last, int depth) {
-    if (nm == 0) return 0;
-    float kmin = INFINITY, kmax = -INFINITY;
-    for (int32_t j = 0; j < nm; j++) {
-        float k = mb[j].key;
-        if (k < kmin) kmin = k;
-        if (k > kmax && k < INFINITY) kmax = k;
-    }
-    float sc = (SUBS - 1) / (kmax - kmin);
-    if (nm > SORT_MAX && kmax > kmin && sc > 0 && sc < INFINITY && depth < 8) {
-        double ms[SUBS] = { 0 };
-        uint8_t *sb = malloc((size_t)nm);
-        member *sub = malloc(sizeof *sub * (size_t)nm);
-        if (!sb || !sub) { free(sb); free(sub); return SMP_ENOMEM; }
-        for (int32_t j = 0; j < nm; j++) {
-            float t = (mb[j].key - kmin) * sc;     /* monotone in the key; +inf in the last */
-            sb[j] = (uint8_t)(t < SUBS - 1 ? (int32_t)t : SUBS - 1);
-            ms[sb[j]] += w_at(s, mb[j].i);
-        }
-        int r = 0;
-        for (int b = 0; b < SUBS && r == 0; b++) {
-            if (!(*cum + ms[b] >= target)) { *cum += ms[b]; continue; }
-            int32_t ns = 0;
-            for (int32_t j = 0; j < nm; j++) if (sb[j] == b) sub[ns++] = mb[j];
-            r = cut_members(s, sub, ns, target, cum, last, depth + 1);
-        }
-        free(sb);
-        free(sub);
-        if (r) return r;
-        *last = mb[0];
-        for (int32_t j = 1; j < nm; j++) if (cmp_member(&mb[j], last) > 0) *last = mb[j];
-        return 0;
-    }
-    int in_order = 1;                     /* equal keys in id order: nothing to sort */
-    for (int32_t j = 1; j < nm && in_order; j++) in_order = cmp_member(&mb[j - 1], &mb[j]) < 0;
-    if (!in_order) qsort(mb, (size_t)nm, sizeof *mb, cmp_member);
-    for (int32_t j = 0; j < nm; j++) {
-        *cum += w_at(s, mb[j].i);
-        if (*cum >= target) { *last = mb[j]; return 1; }
-    }
-    *last = mb[nm - 1];
-    return 0;
-}
-
-/* The cut of a selection: walks the buckets (mass[b], summed from the
- * lanes) from the first, adding whole buckets while the sum stays below
- * target, and resolves the crossing bucket's members (cut_members; their
- * indices gathered in idx, of n). 1 with the last kept member in *last and
- * the sum through it in *cum; 0 when the whole row does not reach the
- * target; SMP_ENOMEM. */
-static int find_cut(const sel *s, const double *mass, double target, double *cum, member *last, int32_t *idx) {
-    int r = 0;
-    *cum = 0;
-    for (int32_t b = 0; b < NB && r == 0; b++) {
-        if (!(*cum + mass[b] >= target)) { *cum += mass[b]; continue; }
-        int32_t nm = 0, i = 0;
-        if (smp_simd_512()) i = smp_simd_members_512(s->B, i, s->n, b, idx, &nm);
-        if (smp_simd_on()) i = smp_simd_members(s->B, i, s->n, b, idx, &nm);
-        for (; i < s->n; i++)
-            if (s->B[i] == b) idx[nm++] = i;
-        member *mb = malloc(sizeof *mb * (size_t)(nm ? nm : 1));
-        if (!mb) return SMP_ENOMEM;
-        for (int32_t j = 0; j < nm; j++) mb[j] = (member){ key_at(s, idx[j]), s->id ? s->id[idx[j]] : idx[j], idx[j] };
-        r = cut_members(s, mb, nm, target, cum, last, 0);
-        free(mb);
-    }
-    return r;
-}
-
-/* Keeps, in place and in order, the candidates ahead of or at the cut
- * (key < lk, or key == lk with id <= lid), writing their ids to out_id and
- * multiplying their p by inv when norm; returns how many. Every candidate
- * is copied to the next free place, which moves on only for a kept one (no
- * branch to mispredict); with AVX-512 sixteen at a time (top-p's vector
- * compare needs a finite cut: NaN logits rank as +inf keys). Reads the
- * keys' logits and masses of candidate i before anything is written over
- * them (k <= i). */
-static int32_t compact_cut(const sel *s, float lk, int32_t lid, int32_t *out_id, float *L, float *P, int norm,
-                           float inv) {
-    int32_t k = 0, i = 0, n = s->n;
-    if (smp_simd_512() && (s->typical || lk < INFINITY))
-        k = smp_simd_compact_512(s->typical, s->lb, s->typical ? lk : -lk, lid, s->id, out_id, L, P, n, norm, inv, &i);
-    for (; i < n; i++) {
-        float kk = key_at(s, i);
-        int32_t idi = s->id ? s->id[i] : i;
-        int keep = kk < lk || (kk == lk && idi <= lid);
-        out_id[k] = idi;
-        L[k] = L[i];
-        P[k] = norm ? P[i] * inv : P[i];
-        k += keep;
-    }
-    return k;
-}
-
-/* Keeps the smallest set of candidates taken in key order whose mass
- * (P = e, total S) reaches p * S and that has at least min_keep members,
- * in place and in order, p = e / (their mass). The histogram h holds the
- * mass per bucket of s's keys; S < 0: S is the sum of the buckets (in
- * bucket order). Nothing reaches the target (rounding, or
- * S = 0): everything is kept, normalized when S > 0. */
-static int keep_cut(smp_cands *c, const sel *s, double S, double p, int32_t min_keep, double (*h)[NB]) {
-    int32_t n = c->n;
-    float *P = c->col_p;
-    double mass[NB], cum, tot = 0;
-    for (int32_t b = 0; b < NB; b++) tot += mass[b] = (h[0][b] + h[1][b]) + (h[2][b] + h[3][b]);
-    if (S < 0) S = tot;                      /* top-p: the total is the buckets' */
-    c->has_p = true;
-    c->normalized = false;
-    if (!(S > 0)) return 0;
-    member last;
-    int32_t *idx = (int32_t *)c->tmp_d;      /* (2 cap ints) free here: the members' indices (and the 16
-                                              * past them that smp_simd_members_512 may write) */
-    int r = find_cut(s, mass, p * S, &cum, &last, idx);
-    if (r < 0) return r;
-    if (r == 0) {
-        scale(P, n, 1.0 / S);
-        c->normalized = true;
-        return 0;
-    }
-    int norm = 1;
-    if (min_keep > 1) {
-        int32_t kept = 0;
-        for (int32_t i = 0; i < n; i++) {
-            float kk = key_at(s, i);
-            kept += kk < last.key || (kk == last.key && (s->id ? s->id[i] : i) <= last.id);
-        }
-        if (kept < min_keep) {        /* the min_keep first in key order instead */
-            memset(mass, 0, sizeof mass);
-            for (int32_t i = 0; i < n; i++) mass[s->B[i]] += 1;
-            sel s1 = *s;
-            s1.W = NULL;
-            r = find_cut(&s1, mass, (double)min_keep, &cum, &last, idx);
-            if (r < 0) return r;
-            norm = 0;
-        }
-    }
-    int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, P, norm, (float)(1.0 / cum));
-    if (k < n) c->dense = false;
-    c->n = k;
-    if (!norm) {                      /* min_keep's set: its mass in eight sums */
-        double part[8] = { 0 };
-        for (int32_t i = 0; i < k; i++) part[i & 7] += P[i];
-        double t = sum8(part);
-        if (!(t > 0)) return 0;
-        scale(P, k, 1.0 / t);
-    }
-    c->normalized = true;
-    return 0;
-}
-
 int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep) {
     if (min_keep < 1) min_keep = 1;
     to_columns(c);
@@ -451,7 +254,9 @@ int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep) {
     /* the rank key -logit (ascending key = logit descending); its buckets
      * are those of m - l, the same order */
     sel s = { L, 0, 0, P, P, c->dense ? NULL : c->col_id, c->tmp_b, n };
-    return keep_cut(c, &s, -1, p, min_keep, h);
+    int r = smp_cut_keep(c, &s, -1, p, min_keep, h);
+    c->cut_max = m;                          /* for min-p (a pending cut keeps the best) */
+    return r;
 }
 
 /* Locally typical: the key |-log p_i - H| = |l_i - E[l]| (-log p_i = lse -
@@ -492,25 +297,30 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
         hist_add(h, B, P, i0, i1);
     }
     sel s = { L, 1, lb, P, P, c->dense ? NULL : c->col_id, B, n };
-    return keep_cut(c, &s, S, p, min_keep, h);
+    return smp_cut_keep(c, &s, S, p, min_keep, h);
 }
 
 /* ---- min-p ------------------------------------------------------------------ */
 
 int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
-    int32_t n = c->n;
+    /* after top-p with its cut pending (smp_cut.c): the whole row, where
+     * top-p keeps l > its cut's logit (or equal, by id) and its best logit
+     * is the row's */
+    const int cut = c->cut;
+    int32_t n = cut ? c->cut_n : c->n;
     int32_t *id = c->col_id;
     const int dense = c->dense;
     float *L = c->col_logit, *P = c->col_p;
     /* the best candidate's logit: the largest that is not NaN (the rank
      * order puts NaN last), or the first when sorted */
-    float lmax = c->sorted ? L[0] : cols_range(c, NULL);
+    float lmax = cut ? c->cut_max : c->sorted ? L[0] : cols_range(c, NULL);
     if (!c->sorted && !(lmax > -INFINITY)) return 0;
     double thr = (double)lmax + log((double)v);
     /* (double)l >= thr exactly when l >= tf, the smallest float >= thr
      * (round to nearest, then one step up if that fell below) */
     float tf = (float)thr;
     if ((double)tf < thr) tf = nextafterf(tf, INFINITY);
+    if (cut && !(tf > -c->cut_key)) return c->n >= keep;   /* all top-p keeps pass (keep > 1: n counted) */
     int32_t kept = 0, i0 = 0, k = 0;
     if (smp_simd_on()) i0 = smp_simd_count_ge(L, n, tf, &kept);
     for (int32_t i = i0; i < n; i++) kept += L[i] >= tf;
@@ -523,6 +333,10 @@ int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
         L[k] = l;
         P[k] = P[i];
         k += l >= tf;
+    }
+    if (cut) {                          /* those pass only where top-p keeps: its p */
+        for (int32_t i = 0; i < k; i++) P[i] = P[i] * c->cut_inv;
+        c->cut = false;
     }
     if (k >= n) return 1;               /* nothing dropped: the ids written equal i */
     c->n = k;
@@ -694,6 +508,12 @@ static void exp_prefix(const float *L, float *P, int32_t n, float m, double *pre
 }
 
 int32_t smp_mass_softmax_draw(smp_cands *c, double r) {
+    if (c->cut) {                              /* a top-p or typical-p cut, still pending */
+        int32_t k = smp_cut_draw(c, r);
+        if (k != -2) return k;
+        smp_mass_settle(c);
+        return smp_mass_draw(c, r);
+    }
     int32_t n = c->n;
     if (c->normalized || !c->lazy || !c->id_order || n <= SMP_MASS_MIN) {
         smp_mass_softmax(c);
@@ -740,8 +560,9 @@ int32_t smp_mass_softmax_draw(smp_cands *c, double r) {
 }
 
 void smp_mass_settle(smp_cands *c) {
+    smp_cut_settle(c);
     if (!c->p_e || !c->lazy) return;
-    scale(c->col_p, c->n, c->p_inv);
+    smp_mass_scale(c->col_p, c->n, c->p_inv);
     c->p_e = false;
     c->has_p = c->normalized = true;
 }

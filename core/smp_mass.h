@@ -51,6 +51,8 @@ int32_t smp_mass_draw(smp_cands *c, double r);
 /* Copies a row of n logits into c->col_logit, with c->rmax / c->rmin
  * (range_ok) found on the way where the SIMD loops run. */
 void smp_mass_set_row(smp_cands *c, const float *logits, int32_t n);
+/* P[0..n) = (float)(P * inv) */
+void smp_mass_scale(float *P, int32_t n, double inv);
 /* With c->p_e: col_p = p (the softmax), has_p and normalized set. */
 void smp_mass_settle(smp_cands *c);
 

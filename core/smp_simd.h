@@ -17,6 +17,8 @@
 /* The buckets of the mass selection (smp_mass.c): key k >= 0 goes to
  * bucket (int)(k * scale), the last one for keys beyond, +inf and NaN. */
 #define SMP_SIMD_NB 1024
+/* The blocks of smp_simd_cut_sums_512 */
+#define SMP_SIMD_CUT_BLK 256
 
 int smp_simd_on(void);
 /* Tests: with on, smp_simd_on() and smp_simd_512() say 0, so the plain
@@ -67,6 +69,17 @@ int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b,
  * time by a compressing permutation; *pi: where the plain loop goes on. */
 int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
                              float *L, float *P, int32_t n, int norm, float inv, int32_t *pi);
+/* How many candidates of [0, i) are at or ahead of such a cut (i = n
+ * rounded down to 16, into *pi). */
+int32_t smp_simd_cut_count_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
+                               const float *P, int32_t n, int32_t *pi);
+/* For each block b < nb of SMP_SIMD_CUT_BLK candidates: bs[b] = the sum of p = P * inv
+ * (in float) over those at or ahead of such a cut (0 for the others), in
+ * an order of its own, and cnt[b] = how many; 1 when some such p is
+ * neither 0 nor >= 2^-29 (then the sums are not exact: not to be used),
+ * else 0. */
+int smp_simd_cut_sums_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
+                          const float *P, int32_t nb, float inv, double *bs, int32_t *cnt);
 /* how many of x[0..i) are >= v (into *cnt); i returned */
 int32_t smp_simd_count_ge(const float *x, int32_t n, float v, int32_t *cnt);
 /* Keeps the candidates with L >= v, as smp_simd_compact_512. */

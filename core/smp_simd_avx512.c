@@ -11,23 +11,30 @@
 /* every CPU with AVX-512 has popcnt; -mavx512f does not imply it */
 #define POPCNT __attribute__((target("popcnt")))
 
+/* The candidates at or ahead of a cut (smp_simd_compact_512's test) */
+static inline __mmask16 cut_mask(int typical, __m512 vl, __m512 vp, __m512 vlb, __m512 vc, __m512i vid, __m512i vlid) {
+    if (typical) {                               /* key |l - lb| where p > 0, else +inf */
+        __m512 kk = _mm512_and_ps(_mm512_sub_ps(vl, vlb), _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff)));
+        kk = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(vp, _mm512_setzero_ps(), _CMP_GT_OQ), _mm512_set1_ps(INFINITY), kk);
+        return _mm512_cmp_ps_mask(kk, vc, _CMP_LT_OQ) | (_mm512_cmp_ps_mask(kk, vc, _CMP_EQ_OQ) & _mm512_cmple_epi32_mask(vid, vlid));
+    }                                            /* top-p: key -l, so l > c, or l == c with the id */
+    return _mm512_cmp_ps_mask(vl, vc, _CMP_GT_OQ) | (_mm512_cmp_ps_mask(vl, vc, _CMP_EQ_OQ) & _mm512_cmple_epi32_mask(vid, vlid));
+}
+
+static inline __m512i ids16(const int32_t *id, int32_t i) {
+    return id ? _mm512_loadu_si512(id + i)
+              : _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(i));
+}
+
 POPCNT int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
                                     float *L, float *P, int32_t n, int norm, float inv, int32_t *pi) {
     int32_t k = 0, i = 0;
-    __m512 vc = _mm512_set1_ps(c), vi = _mm512_set1_ps(inv), vlb = _mm512_set1_ps(lb), zero = _mm512_setzero_ps();
-    __m512 abs = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff)), inf = _mm512_set1_ps(INFINITY);
-    __m512i vlid = _mm512_set1_epi32(lid), iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512 vc = _mm512_set1_ps(c), vi = _mm512_set1_ps(inv), vlb = _mm512_set1_ps(lb);
+    __m512i vlid = _mm512_set1_epi32(lid);
     for (; i + 16 <= n; i += 16) {
         __m512 vl = _mm512_loadu_ps(L + i), vp = _mm512_loadu_ps(P + i);
-        __m512i vid = id ? _mm512_loadu_si512(id + i) : _mm512_add_epi32(iota, _mm512_set1_epi32(i));
-        __mmask16 m;
-        if (typical) {                           /* key |l - lb| where p > 0, else +inf */
-            __m512 kk = _mm512_and_ps(_mm512_sub_ps(vl, vlb), abs);
-            kk = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(vp, zero, _CMP_GT_OQ), inf, kk);
-            m = _mm512_cmp_ps_mask(kk, vc, _CMP_LT_OQ) | (_mm512_cmp_ps_mask(kk, vc, _CMP_EQ_OQ) & _mm512_cmple_epi32_mask(vid, vlid));
-        } else {                                 /* top-p: key -l, so l > c, or l == c with the id */
-            m = _mm512_cmp_ps_mask(vl, vc, _CMP_GT_OQ) | (_mm512_cmp_ps_mask(vl, vc, _CMP_EQ_OQ) & _mm512_cmple_epi32_mask(vid, vlid));
-        }
+        __m512i vid = ids16(id, i);
+        __mmask16 m = cut_mask(typical, vl, vp, vlb, vc, vid, vlid);
         if (norm) vp = _mm512_mul_ps(vp, vi);
         /* full-width stores at k <= i: what they write past the kept ones
          * lies in [k, i + 16), already read */
@@ -38,6 +45,60 @@ POPCNT int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid,
     }
     *pi = i;
     return k;
+}
+
+/* cut_mask with one compare where no key equals the cut's (all but a lane
+ * or two of a whole row): at or ahead of it is then key <= the cut's. */
+static inline __mmask16 cut_mask_fast(int typical, __m512 vl, __m512 vp, __m512 vlb, __m512 vc, const int32_t *id,
+                                      int32_t i, __m512i vlid) {
+    __mmask16 eq, le;
+    if (typical) {
+        __m512 kk = _mm512_and_ps(_mm512_sub_ps(vl, vlb), _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff)));
+        kk = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(vp, _mm512_setzero_ps(), _CMP_GT_OQ), _mm512_set1_ps(INFINITY), kk);
+        eq = _mm512_cmp_ps_mask(kk, vc, _CMP_EQ_OQ);
+        le = _mm512_cmp_ps_mask(kk, vc, _CMP_LE_OQ);
+    } else {
+        eq = _mm512_cmp_ps_mask(vl, vc, _CMP_EQ_OQ);
+        le = _mm512_cmp_ps_mask(vl, vc, _CMP_GE_OQ);
+    }
+    if (__builtin_expect(eq != 0, 0)) le &= ~eq | _mm512_cmple_epi32_mask(ids16(id, i), vlid);
+    return le;
+}
+
+POPCNT int32_t smp_simd_cut_count_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
+                                      const float *P, int32_t n, int32_t *pi) {
+    int32_t k = 0, i = 0;
+    __m512 vc = _mm512_set1_ps(c), vlb = _mm512_set1_ps(lb);
+    __m512i vlid = _mm512_set1_epi32(lid);
+    for (; i + 16 <= n; i += 16)
+        k += __builtin_popcount(cut_mask_fast(typical, _mm512_loadu_ps(L + i), _mm512_loadu_ps(P + i), vlb, vc, id, i, vlid));
+    *pi = i;
+    return k;
+}
+
+POPCNT int smp_simd_cut_sums_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
+                                 const float *P, int32_t nb, float inv, double *bs, int32_t *cnt) {
+    __m512 vc = _mm512_set1_ps(c), vlb = _mm512_set1_ps(lb), vi = _mm512_set1_ps(inv);
+    __m512i vlid = _mm512_set1_epi32(lid), one = _mm512_set1_epi32(1), low = _mm512_set1_epi32(-1);
+    /* the smallest bits - 1 of a p (as unsigned: p = 0 gives the largest):
+     * some p is in (0, 2^-29) exactly when it is below bits(2^-29) - 1 */
+    for (int32_t b = 0; b < nb; b++) {
+        __m512d a = _mm512_setzero_pd(), d = a;
+        int32_t k = 0;
+        for (int32_t i = b * SMP_SIMD_CUT_BLK; i < (b + 1) * SMP_SIMD_CUT_BLK; i += 16) {
+            __m512 vp = _mm512_loadu_ps(P + i);
+            __mmask16 m = cut_mask_fast(typical, _mm512_loadu_ps(L + i), vp, vlb, vc, id, i, vlid);
+            __m512 p = _mm512_maskz_mul_ps(m, vp, vi);
+            low = _mm512_min_epu32(low, _mm512_sub_epi32(_mm512_castps_si512(p), one));
+            a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
+            d = _mm512_add_pd(d, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1))));
+            k += __builtin_popcount(m);
+        }
+        bs[b] = _mm512_reduce_add_pd(_mm512_add_pd(a, d));
+        cnt[b] = k;
+    }
+    union { float f; uint32_t u; } tiny = { 0x1p-29f };
+    return _mm512_reduce_min_epu32(low) < tiny.u - 1;
 }
 
 /* 32 buckets per compare; the indices of a hit's 16-lane half are

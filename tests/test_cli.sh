@@ -155,6 +155,8 @@ for l in open(sys.argv[1]):
         assert d['steps'] == 12 and 0 < d['step_ms_min'] <= d['step_ms_median'], d
         # a step is all sequences' tokens: no faster than the fastest repetition allows
         assert d['step_ms_min'] <= d['ms_per_token_max'] * d['sequences'] * 1.0001, d
+        # CPU time of a one-thread step: some, and (clock granularity aside) no more than a second
+        assert 0 < d['step_cpu_ms_median'] < 1000, d
     else:
         assert 'steps' not in d, d
 assert sorted(tests) == ['pp8', 'tg4', 'tg4x3'] and tests['tg4x3']['sequences'] == 3, tests

@@ -348,11 +348,100 @@ static void simd_vs_plain(void) {
     free(x);
 }
 
+/* ---- the pending cut (session 10) ------------------------------------
+ * top-p and typical-p over a whole row leave their cut pending and the
+ * dist draw picks among the kept in the whole row (core/smp_cut.c). The
+ * same chain with a stage between them that takes no columns (so the cut
+ * is compacted first, as before) must pick the same token with the same
+ * data[selected], the same kept set after smp_cands_sync, on flat rows and
+ * on rows where a kept p is below 2^-29 (the draw then compacts and takes
+ * the chained sums); so must min-p between them (it keeps among top-p's
+ * pending cut), with min_keep 1 and 300. And the cut must be pending after
+ * the stage alone, with n counted. */
+static int ident_apply(smp *s, smp_cands *c) { (void)s; (void)c; return SMP_OK; }
+static const smp_iface ident_iface = { "ident", ident_apply, NULL, NULL, NULL };
+
+static smp *cut_chain(int typical, int ident, int min_p, const smp_params *p) {
+    smp *ch = smp_create_chain();
+    smp_chain_add(ch, typical ? smp_create_typical(p->typical_p, p->min_keep) : smp_create_top_p(p->top_p, p->min_keep));
+    if (ident) smp_chain_add(ch, smp_create(&ident_iface, NULL));
+    if (min_p) smp_chain_add(ch, smp_create_min_p(p->min_p, p->min_keep));
+    smp_chain_add(ch, smp_create_dist(p->seed));
+    return ch;
+}
+
+static void pending_cut(void) {
+    float *x = malloc(sizeof *x * 128256);
+    int ok = 1, cases = 0, pending = 0;
+    for (int r = 0; r < 8 && ok; r++) {
+        int32_t n = r < 4 ? 128256 : 32000 + 97 * r;
+        for (int32_t i = 0; i < n; i++) {
+            double u = urand(), v = urand() + 1e-12, g = sqrt(-2 * log(v)) * cos(2 * M_PI * u);
+            x[i] = (float)(1.5 * g);
+            if (r % 4 == 2) x[i] = i % 9 ? -14.0f - (float)u : (float)g;   /* kept p below 2^-29 at p ~ 1 */
+            if (r % 4 == 3 && u < 0.01) x[i] = -INFINITY;
+        }
+        smp_params p;
+        smp_params_default(&p);
+        p.top_p = p.typical_p = r % 4 == 2 ? 0.9999999f : (float)(0.3 + 0.69 * urand());
+        p.min_keep = 1;
+        for (int typ = 0; typ < 2 && ok; typ++) {
+            smp *st = typ ? smp_create_typical(p.typical_p, 1) : smp_create_top_p(p.top_p, 1);
+            smp_cands a, b;
+            smp_cands_init(&a, n);
+            smp_cands_init(&b, n);
+            a.only_selected = true;
+            smp_cands_set(&a, x, n);
+            smp_apply(st, &a);
+            pending += a.cut;
+            int32_t counted = a.n;
+            smp_cands_sync(&a);
+            if (a.n != counted || a.cut) {
+                ok = 0;
+                CHECK(0, "%s n=%d: counted %d, compacted %d", typ ? "typical" : "top_p", (int)n, (int)counted, (int)a.n);
+            }
+            smp_destroy(st);
+            for (int s = 0; s < 8 && ok; s++) {
+                p.seed = (uint64_t)(1000 * r + s);
+                p.min_p = s < 6 ? 0.05f : 0.9f;       /* min-p after top-p keeps among its cut */
+                p.min_keep = s == 7 ? 300 : 1;
+                smp *fa = cut_chain(typ, 0, s >= 4, &p), *fb = cut_chain(typ, 1, s >= 4, &p);
+                a.only_selected = s % 2 == 0;
+                smp_cands_set(&a, x, n);
+                smp_cands_set(&b, x, n);
+                int32_t ta = smp_sample(fa, &a), tb = smp_sample(fb, &b);
+                cases++;
+                int sel = ta >= 0 && ta == tb && a.selected == b.selected &&
+                          !memcmp(&a.data[a.selected], &b.data[b.selected], sizeof *a.data);
+                smp_cands_sync(&a);
+                if (!sel || !same(&a, &b)) {
+                    ok = 0;
+                    CHECK(0, "%s n=%d row %d seed %d: pending token %d (index %d), compacted %d (index %d)",
+                          typ ? "typical" : "top_p", (int)n, r, s, (int)ta, (int)a.selected, (int)tb, (int)b.selected);
+                }
+                smp_destroy(fa);
+                smp_destroy(fb);
+            }
+            smp_cands_fini(&a);
+            smp_cands_fini(&b);
+        }
+    }
+    CHECK(ok && pending >= 12, "a pending cut's draw equals the compacted one's on %d picks (%d cuts left pending)", cases,
+          pending);
+    free(x);
+}
+
 int main(void) {
+    pending_cut();
     mass_vs_f64();
     mass_brute();
     if (vd_isa() >= VD_AVX2) simd_vs_plain();
     int best = vd_isa();
+    if (best >= VD_AVX2) {                       /* the plain loops of the pending cut too */
+        smp_simd_set_plain(1);
+        pending_cut();
+        smp_simd_set_plain(0);
+    }
     run(best >= VD_AVX2 ? "SIMD" : "portable");
     if (best >= VD_AVX512) {                     /* AVX2 without the AVX-512 compaction */
         vd_set_isa(VD_AVX2);

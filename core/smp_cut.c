@@ -1,0 +1,305 @@
+/* smp_cut: where top-p and typical-p cut a row (see smp_cut.h), from the
+ * masses and the histogram smp_mass.c computes (its opening comment says
+ * how), and the cut left pending for the dist draw. Split from smp_mass.c
+ * in session 10.
+ */
+#include "smp_cut.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smp_mass.h"
+#include "smp_simd.h"
+
+#define NB SMP_CUT_NB
+enum { SUBS = 256, SORT_MAX = 64 };
+
+typedef smp_cut_sel sel;
+
+typedef struct member { float key; int32_t id, i; } member;
+
+static inline float key_at(const sel *s, int32_t i) {
+    if (s->typical) return s->E[i] > 0 ? fabsf(s->X[i] - s->lb) : INFINITY;
+    float k = -s->X[i];
+    return isnan(k) ? INFINITY : k;
+}
+static inline double w_at(const sel *s, int32_t i) { return s->W ? (double)s->W[i] : 1.0; }
+
+static int cmp_member(const void *pa, const void *pb) {
+    const member *a = pa, *b = pb;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+/* Walks the members mb[0..nm) (in candidate order) in key order, adding
+ * their weights to *cum, and stops at the first where *cum >= target: 1,
+ * with it in *last. 0 when the target is not reached (then *last is the
+ * last member in key order), SMP_ENOMEM. More than SORT_MAX members are
+ * first split by a histogram of SUBS buckets over their keys, walked as
+ * the row's buckets are (a bucket's sum, in candidate order, then the
+ * members of the crossing one, recursively); the last few are sorted. */
+static int cut_members(const sel *s, member *mb, int32_t nm, double target, double *cum, member *last, int depth) {
+    if (nm == 0) return 0;
+    float kmin = INFINITY, kmax = -INFINITY;
+    for (int32_t j = 0; j < nm; j++) {
+        float k = mb[j].key;
+        if (k < kmin) kmin = k;
+        if (k > kmax && k < INFINITY) kmax = k;
+    }
+    float sc = (SUBS - 1) / (kmax - kmin);
+    if (nm > SORT_MAX && kmax > kmin && sc > 0 && sc < INFINITY && depth < 8) {
+        double ms[SUBS] = { 0 };
+        uint8_t *sb = malloc((size_t)nm);
+        member *sub = malloc(sizeof *sub * (size_t)nm);
+        if (!sb || !sub) { free(sb); free(sub); return SMP_ENOMEM; }
+        for (int32_t j = 0; j < nm; j++) {
+            float t = (mb[j].key - kmin) * sc;     /* monotone in the key; +inf in the last */
+            sb[j] = (uint8_t)(t < SUBS - 1 ? (int32_t)t : SUBS - 1);
+            ms[sb[j]] += w_at(s, mb[j].i);
+        }
+        int r = 0;
+        for (int b = 0; b < SUBS && r == 0; b++) {
+            if (!(*cum + ms[b] >= target)) { *cum += ms[b]; continue; }
+            int32_t ns = 0;
+            for (int32_t j = 0; j < nm; j++) if (sb[j] == b) sub[ns++] = mb[j];
+            r = cut_members(s, sub, ns, target, cum, last, depth + 1);
+        }
+        free(sb);
+        free(sub);
+        if (r) return r;
+        *last = mb[0];
+        for (int32_t j = 1; j < nm; j++) if (cmp_member(&mb[j], last) > 0) *last = mb[j];
+        return 0;
+    }
+    int in_order = 1;                     /* equal keys in id order: nothing to sort */
+    for (int32_t j = 1; j < nm && in_order; j++) in_order = cmp_member(&mb[j - 1], &mb[j]) < 0;
+    if (!in_order) qsort(mb, (size_t)nm, sizeof *mb, cmp_member);
+    for (int32_t j = 0; j < nm; j++) {
+        *cum += w_at(s, mb[j].i);
+        if (*cum >= target) { *last = mb[j]; return 1; }
+    }
+    *last = mb[nm - 1];
+    return 0;
+}
+
+/* The cut of a selection: walks the buckets (mass[b], summed from the
+ * lanes) from the first, adding whole buckets while the sum stays below
+ * target, and resolves the crossing bucket's members (cut_members; their
+ * indices gathered in idx, of n). 1 with the last kept member in *last and
+ * the sum through it in *cum; 0 when the whole row does not reach the
+ * target; SMP_ENOMEM. */
+static int find_cut(const sel *s, const double *mass, double target, double *cum, member *last, int32_t *idx) {
+    int r = 0;
+    *cum = 0;
+    for (int32_t b = 0; b < NB && r == 0; b++) {
+        if (!(*cum + mass[b] >= target)) { *cum += mass[b]; continue; }
+        int32_t nm = 0, i = 0;
+        if (smp_simd_512()) i = smp_simd_members_512(s->B, i, s->n, b, idx, &nm);
+        if (smp_simd_on()) i = smp_simd_members(s->B, i, s->n, b, idx, &nm);
+        for (; i < s->n; i++)
+            if (s->B[i] == b) idx[nm++] = i;
+        member *mb = malloc(sizeof *mb * (size_t)(nm ? nm : 1));
+        if (!mb) return SMP_ENOMEM;
+        for (int32_t j = 0; j < nm; j++) mb[j] = (member){ key_at(s, idx[j]), s->id ? s->id[idx[j]] : idx[j], idx[j] };
+        r = cut_members(s, mb, nm, target, cum, last, 0);
+        free(mb);
+    }
+    return r;
+}
+
+/* Keeps, in place and in order, the candidates ahead of or at the cut
+ * (key < lk, or key == lk with id <= lid), writing their ids to out_id and
+ * multiplying their p by inv when norm; returns how many. Every candidate
+ * is copied to the next free place, which moves on only for a kept one (no
+ * branch to mispredict); with AVX-512 sixteen at a time (top-p's vector
+ * compare needs a finite cut: NaN logits rank as +inf keys). Reads the
+ * keys' logits and masses of candidate i before anything is written over
+ * them (k <= i). */
+static int32_t compact_cut(const sel *s, float lk, int32_t lid, int32_t *out_id, float *L, float *P, int norm,
+                           float inv) {
+    int32_t k = 0, i = 0, n = s->n;
+    if (smp_simd_512() && (s->typical || lk < INFINITY))
+        k = smp_simd_compact_512(s->typical, s->lb, s->typical ? lk : -lk, lid, s->id, out_id, L, P, n, norm, inv, &i);
+    for (; i < n; i++) {
+        float kk = key_at(s, i);
+        int32_t idi = s->id ? s->id[i] : i;
+        int keep = kk < lk || (kk == lk && idi <= lid);
+        out_id[k] = idi;
+        L[k] = L[i];
+        P[k] = norm ? P[i] * inv : P[i];
+        k += keep;
+    }
+    return k;
+}
+
+/* ---- the pending cut (session 10) ----------------------------------------
+ * Compacting the kept candidates is a pass that reads and writes the
+ * columns (~20 % of a top-p pick at 128256); a dist draw right after needs
+ * none of it. So the cut is left pending (smp_cands.cut): the candidates
+ * ahead of it are counted, and the draw sums p = e * inv over them in the
+ * whole row, blocks of 256 in order, 0 for the others. Those sums are the
+ * compacted draw's (smp_mass.c): where every p is 0 or >= 2^-29 and their
+ * total below 2, every partial sum is exact, so the blocks' bounds and the
+ * zeros between the kept change no bit and the same u picks the same
+ * token; elsewhere the cut is compacted and the draw is the compacted one.
+ * The pick's index among the kept (what the compaction would give it)
+ * comes from the blocks' counts. Any other stage compacts first
+ * (smp_mass_settle), with the same pass as before. */
+enum { BLK = SMP_SIMD_CUT_BLK };
+
+static inline int at_cut(const sel *s, int32_t i, float lk, int32_t lid) {
+    float kk = key_at(s, i);
+    return kk < lk || (kk == lk && (s->id ? s->id[i] : i) <= lid);
+}
+
+static sel cut_sel(const smp_cands *c) {
+    return (sel){ c->col_logit, c->cut_typical, c->cut_lb, c->col_p, c->col_p, c->dense ? NULL : c->col_id, NULL,
+                  c->cut_n };
+}
+
+/* The SIMD loops' cut constant: top-p's compares the logit with -lk and
+ * needs it finite (NaN logits rank as +inf keys). */
+static int cut_simd(const sel *s, float lk) { return smp_simd_512() && (s->typical || lk < INFINITY); }
+static float cut_c(const sel *s, float lk) { return s->typical ? lk : -lk; }
+
+/* Leaves the cut pending; n is counted when asked for (smp_cut_count) or
+ * by the draw, which sees every candidate anyway. */
+static int defer(smp_cands *c, const sel *s, float lk, int32_t lid, float inv) {
+    c->cut = true;
+    c->cut_counted = false;
+    c->cut_typical = s->typical;
+    c->cut_lb = s->lb;
+    c->cut_key = lk;
+    c->cut_id = lid;
+    c->cut_inv = inv;
+    c->cut_n = s->n;
+    c->cut_pick = -1;
+    c->normalized = true;
+    return 0;
+}
+
+void smp_cut_count(smp_cands *c) {
+    if (!c->cut || c->cut_counted) return;
+    sel s = cut_sel(c);
+    float lk = c->cut_key;
+    int32_t k = 0, i = 0;
+    if (cut_simd(&s, lk)) k = smp_simd_cut_count_512(s.typical, s.lb, cut_c(&s, lk), c->cut_id, s.id, s.X, s.E, s.n, &i);
+    for (; i < s.n; i++) k += at_cut(&s, i, lk, c->cut_id);
+    c->n = k;
+    c->cut_counted = true;
+}
+
+void smp_cut_settle(smp_cands *c) {
+    if (!c->cut) return;
+    sel s = cut_sel(c);
+    int32_t k = compact_cut(&s, c->cut_key, c->cut_id, c->col_id, c->col_logit, c->col_p, 1, c->cut_inv);
+    if (k < c->cut_n) c->dense = false;
+    c->n = k;
+    c->cut = false;
+}
+
+int32_t smp_cut_draw(smp_cands *c, double r) {
+    sel s = cut_sel(c);
+    const float *P = c->col_p, inv = c->cut_inv, lk = c->cut_key;
+    const int32_t n = c->cut_n, nb = (n + BLK - 1) / BLK, lid = c->cut_id;
+    double *bs = c->tmp_d;
+    int32_t *cnt = (int32_t *)c->tmp, b = 0;
+    int bad = 0;
+    if (cut_simd(&s, lk)) {
+        b = n / BLK;
+        bad = smp_simd_cut_sums_512(s.typical, s.lb, cut_c(&s, lk), lid, s.id, s.X, P, b, inv, bs, cnt);
+    }
+    for (; b < nb && !bad; b++) {
+        double sum = 0;
+        int32_t k = 0;
+        for (int32_t i = b * BLK, e = n - i < BLK ? n : i + BLK; i < e; i++) {
+            int kept = at_cut(&s, i, lk, lid);
+            float p = kept ? P[i] * inv : 0.0f;
+            if (!(p == 0 || p >= 0x1p-29f)) bad = 1;
+            sum += p;
+            k += kept;
+        }
+        bs[b] = sum;
+        cnt[b] = k;
+    }
+    if (bad) return -2;
+    double total = 0;
+    int32_t kept = 0;
+    for (b = 0; b < nb; b++) {
+        total += bs[b];
+        kept += cnt[b];
+    }
+    c->n = kept;
+    c->cut_counted = true;
+    if (!(total < 2)) return -2;
+    double u = r * total, cum = 0;
+    int32_t j = -1;
+    for (b = 0; b < nb && j < 0; b++) {
+        if (!(cum + bs[b] > u)) { cum += bs[b]; continue; }
+        for (int32_t i = b * BLK; i < n; i++) {
+            cum += at_cut(&s, i, lk, lid) ? P[i] * inv : 0.0f;
+            if (cum > u) { j = i; break; }
+        }
+    }
+    for (int32_t i = n - 1; i >= 0 && j < 0; i--)      /* u not passed (r * total rounded up) */
+        if (at_cut(&s, i, lk, lid) && P[i] * inv > 0) j = i;
+    if (j < 0) return -1;
+    int32_t rank = 0;                                  /* its index among the kept */
+    for (b = 0; b < j / BLK; b++) rank += cnt[b];
+    for (int32_t i = b * BLK; i < j; i++) rank += at_cut(&s, i, lk, lid);
+    c->cut_pick = j;
+    return rank;
+}
+
+int smp_cut_keep(smp_cands *c, const sel *s, double S, double p, int32_t min_keep, double (*h)[NB]) {
+    int32_t n = c->n;
+    float *P = c->col_p;
+    double mass[NB], cum, tot = 0;
+    for (int32_t b = 0; b < NB; b++) tot += mass[b] = (h[0][b] + h[1][b]) + (h[2][b] + h[3][b]);
+    if (S < 0) S = tot;                      /* top-p: the total is the buckets' */
+    c->has_p = true;
+    c->normalized = false;
+    if (!(S > 0)) return 0;
+    member last;
+    int32_t *idx = (int32_t *)c->tmp_d;      /* (2 cap ints) free here: the members' indices (and the 16
+                                              * past them that smp_simd_members_512 may write) */
+    int r = find_cut(s, mass, p * S, &cum, &last, idx);
+    if (r < 0) return r;
+    if (r == 0) {
+        smp_mass_scale(P, n, 1.0 / S);
+        c->normalized = true;
+        return 0;
+    }
+    int norm = 1;
+    if (min_keep > 1) {
+        int32_t kept = 0;
+        for (int32_t i = 0; i < n; i++) {
+            float kk = key_at(s, i);
+            kept += kk < last.key || (kk == last.key && (s->id ? s->id[i] : i) <= last.id);
+        }
+        if (kept < min_keep) {        /* the min_keep first in key order instead */
+            memset(mass, 0, sizeof mass);
+            for (int32_t i = 0; i < n; i++) mass[s->B[i]] += 1;
+            sel s1 = *s;
+            s1.W = NULL;
+            r = find_cut(&s1, mass, (double)min_keep, &cum, &last, idx);
+            if (r < 0) return r;
+            norm = 0;
+        }
+    }
+    if (norm) return defer(c, s, last.key, last.id, (float)(1.0 / cum));
+    int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, P, 0, 0.0f);
+    if (k < n) c->dense = false;
+    c->n = k;
+    if (!norm) {                      /* min_keep's set: its mass in eight sums */
+        double part[8] = { 0 };
+        for (int32_t i = 0; i < k; i++) part[i & 7] += P[i];
+        double t = smp_cut_sum8(part);
+        if (!(t > 0)) return 0;
+        smp_mass_scale(P, k, 1.0 / t);
+    }
+    c->normalized = true;
+    return 0;
+}
+
