@@ -88,8 +88,8 @@ INLINE __m512i dot32_512(__m512i s, const __m512i u[8], const int8_t *q) {
 INLINE __m512i dot32_sc_512(__m512i is, const __m512i u[8], const int8_t *q, __m512i sc2) {
     __m512i s = _mm512_setzero_si512(), t = _mm512_setzero_si512();
     UNROLL for (int k = 0; k < 8; k += 2) {
-        s = _mm512_dpbusd_epi32(s, u[k], bc4z(q + 4 * k));
-        t = _mm512_dpbusd_epi32(t, u[k + 1], bc4z(q + 4 * k + 4));
+        s = dpbusd_bc(s, u[k], q + 4 * k);
+        t = dpbusd_bc(t, u[k + 1], q + 4 * k + 4);
     }
     return _mm512_dpwssd_epi32(is, _mm512_mask_blend_epi16(0xAAAAAAAAu, s, _mm512_slli_epi32(t, 16)), sc2);
 }
