@@ -2,7 +2,7 @@
 # Targets: all test asan fuzz bench clean. Libraries come from pkg-config.
 #
 # Layout: core/*.c and kernels/cpu/*.c form the static library. Files named
-# *_avx2.c / *_avx512.c / *_avxvnni.c are compiled with their ISA flags and chosen at run time.
+# *_avx2.c / *_avx512.c / *_avxvnni.c / *_amx.c are compiled with their ISA flags and chosen at run time.
 
 CC      ?= cc
 BUILD   ?= build
@@ -20,6 +20,8 @@ AVX2_FLAGS   := -mavx2 -mfma -mf16c
 AVX512_FLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mfma -mf16c
 # AVX-VNNI (VEX vpdpbusd, no AVX-512): gcc >= 11, clang >= 12
 AVXVNNI_FLAGS := -mavx2 -mfma -mf16c -mavxvnni
+# AMX-INT8 (tile instructions) on top of AVX-512: gcc >= 11, clang >= 12
+AMX_FLAGS := $(AVX512_FLAGS) -mamx-tile -mamx-int8
 
 LIB_SRC  := $(wildcard core/*.c) $(wildcard kernels/cpu/*.c)
 LUA_SRC  := $(wildcard lua/*.c)
@@ -49,6 +51,9 @@ $(BUILD)/%_avx512.o: %_avx512.c
 $(BUILD)/%_avxvnni.o: %_avxvnni.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(AVXVNNI_FLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/%_amx.o: %_amx.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AMX_FLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@

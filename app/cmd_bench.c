@@ -32,6 +32,7 @@
 #include "pool.h"
 #include "qtypes.h"
 #include "rng.h"
+#include "vecdot.h"
 
 #define MAX_B 8     /* batch sizes in one -b list */
 #define MAX_SEQ 64  /* sequences decoded together */
@@ -60,7 +61,9 @@ static const cli_spec spec = {
     "LOGITLAB_HUGEPAGES=0, or off, no, false: the weight copies on ordinary pages), huge_pages_mib\n"
     "(memory the kernel put on huge pages) and, with -t 2 or more, worker_join_share (the share\n"
     "of the parallel regions' work slots the worker threads took), worker_moves (workers moved\n"
-    "off the caller's CPU) and placement (LOGITLAB_PIN: spread by default, pin, kernel).\n"
+    "off the caller's CPU) and placement (LOGITLAB_PIN: spread by default, pin, kernel), and with\n"
+    "the CPU backend isa (the kernel path: avx512-amx, avx512-vnni, avx512, avx-vnni, avx2 or\n"
+    "portable; the environment's LOGITLAB_ISA=NAME caps it, to measure a lower path).\n"
     "tgNxB decodes B sequences at once and counts the tokens of all of them.",
     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
 };
@@ -202,6 +205,7 @@ static int print_result(const report *rp, const char *test, double tokens, doubl
                k * secs[0], k * mean, k * secs[reps - 1]);
         printf(",\"backend\":\"%s\",\"pass_rows\":%d,\"huge_pages\":\"%s\"", rp->backend, rp->pass_rows,
                rp->no_huge_pages ? "off" : "on");
+        if (!strcmp(rp->backend, "cpu")) printf(",\"isa\":\"%s\"", vd_path_name(vd_path()));
         long hp = anon_huge_mib();
         if (hp >= 0) printf(",\"huge_pages_mib\":%ld", hp);
         if (ps && rp->threads > 1 && ps->any_regions > 0) {
@@ -289,6 +293,7 @@ static int bench_run(const char *path, const bench_opts *o) {
         printf("model %s: %s, %s, %.1f M params, %d threads, backend %s", rp.model, rp.type,
                cli_fmt_bytes(rp.size, sz, sizeof sz), (double)h->n_params / 1e6, rp.threads,
                ctx_backend_name(b.c));
+        if (!strcmp(rp.backend, "cpu")) printf(", kernels %s", vd_path_name(vd_path()));
         if (rp.pass_rows > 0) printf(", passes of %d rows", rp.pass_rows);
         printf("%s\n", rp.no_huge_pages ? ", huge pages off" : "");
         printf("%-12s %12s %12s %12s %12s\n", "test", "tokens/s", "ms/token", "min", "max");

@@ -172,7 +172,7 @@ static void *copies_make(void *arg, size_t *bytes) {
 }
 
 /* The copies are the model's, not the context's: a second context of the
- * same model (same ISA, since vd_repack_size and the layouts depend on it —
+ * same model (same ISA and VNNI features, since vd_repack_size and the layouts depend on them —
  * cpu_create's vd_init picks the best one for every context, the key keeps
  * it anyway — and same page setting) takes a reference to the first one's set instead of
  * making its own (model_share; same bytes, so the same numbers). Without
@@ -181,7 +181,7 @@ static int cpu_prepare(backend *b, const model *m, char *err, size_t errlen) {
     (void)err; (void)errlen;
     cpu *c = C(b);
     char key[64];
-    snprintf(key, sizeof key, "cpu-copies isa=%d huge=%d", vd_isa(), !b->no_huge_pages);
+    snprintf(key, sizeof key, "cpu-copies isa=%d feat=%u huge=%d", vd_isa(), vd_cpu_features(), !b->no_huge_pages);
     copies_arg a = { c, m, !b->no_huge_pages };
     c->cp = model_share_get(m, key, copies_make, copies_free, &a);
     if (c->cp) c->m = m;

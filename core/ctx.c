@@ -56,6 +56,11 @@ void ctx_params_default(ctx_params *p) {
 
 int ctx_env_check(char *err, size_t errlen) {
     if (pool_env_check(err, errlen)) return -1;
+    if (vd_env_bad()) {   /* a typo would otherwise run the best path unnoticed */
+        snprintf(err, errlen, "the environment's LOGITLAB_ISA is \"%.64s\": it must be one of portable, avx2, "
+                 "avx-vnni, avx512, avx512-vnni, avx512-amx (the highest kernel path to use)", vd_env_bad());
+        return -1;
+    }
     if (env_hugepages() >= 0) return 0;
     snprintf(err, errlen, "the environment's LOGITLAB_HUGEPAGES is \"%.64s\": it must be 1, on, yes or true (the "
              "default: weight copies on huge pages) or 0, off, no or false", getenv("LOGITLAB_HUGEPAGES"));

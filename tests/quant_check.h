@@ -13,6 +13,29 @@
 #include <stdint.h>
 
 /* ---- helpers ---------------------------------------------------------------- */
+/* The kernel path qc_each_path runs the checks on, for their messages. */
+static const char *qc_path_tag = "";
+
+/* Runs fn on every kernel path this CPU runs above portable (vecdot.h:
+ * AVX2 alone, AVX-VNNI, AVX-512 alone, AVX512-VNNI, AMX; a CPU without the
+ * higher ones runs the lower), with qc_path_tag naming it, then goes back to
+ * the best path. Returns how many paths ran. */
+static inline int qc_each_path(void (*fn)(void)) {
+    int npath = 0;
+    for (int p = VD_PATH_AVX2; p < VD_NPATHS; p++) {
+        if (!vd_set_path(p)) continue;
+        npath++;
+        qc_path_tag = vd_path_name(p);
+        CHECK(vd_path() == p && vd_isa() == vd_isa_best(), "path %s in use after vd_set_path (%s)", qc_path_tag,
+              vd_path_name(vd_path()));
+        fn();
+    }
+    printf("# kernel paths tested: %d of the %d above portable\n", npath, VD_NPATHS - 1);
+    vd_set_path(vd_path_best());
+    qc_path_tag = "";
+    return npath;
+}
+
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static inline uint32_t rnd_u32(void) {
@@ -247,7 +270,7 @@ static inline void qc_matmul8(const int *types, int n) {
             mm_case c;
             mm_setup(&c, t, shapes[s].cols, shapes[s].rows, shapes[s].nact);
             int bad = mm_check8(&c, shapes[s].r0, shapes[s].r1);
-            CHECK(bad == 0, "matmul8 %s cols %lld nact %d rows [%lld,%lld): %d bad", qt_get(t)->name,
+            CHECK(bad == 0, "matmul8 %s %s cols %lld nact %d rows [%lld,%lld): %d bad", qc_path_tag, qt_get(t)->name,
                   (long long)shapes[s].cols, shapes[s].nact, (long long)shapes[s].r0,
                   (long long)shapes[s].r1, bad);
             mm_free(&c);
@@ -269,7 +292,7 @@ static inline void qc_repack(int t, const qc_shape *sh) {
     float *y = mm_out(&c, ldy);
     vd_matmul_r8(t, wr, c.cols, sh->r0, sh->r1, c.xq, c.nact, y, ldy);
     int bad = mm_verify(&c, y, ldy, sh->r0, sh->r1, "r8");
-    CHECK(bad == 0, "repacked %s cols %lld rows [%lld,%lld) of %lld, %d activations: %d bad", qt_get(t)->name,
+    CHECK(bad == 0, "repacked %s %s cols %lld rows [%lld,%lld) of %lld, %d activations: %d bad", qc_path_tag, qt_get(t)->name,
           (long long)c.cols, (long long)sh->r0, (long long)sh->r1, (long long)c.rows, c.nact, bad);
     free(y); free(wr);
     mm_free(&c);
@@ -330,7 +353,7 @@ static inline void qc_isa_agree(const int *types, int n) {
             int bad = 0;
             for (int i = 0; i < 8 * 6; i++)
                 if (!(fabs(y0[i] - y1[i]) <= 2e-6 * mag[i] + 1e-30)) bad++;
-            CHECK(bad == 0, "%s vs portable, %s, raw blocks: %d bad", vd_isa_name(isa), qt_get(t)->name, bad);
+            CHECK(bad == 0, "%s vs portable, %s, raw blocks (path %s): %d bad", vd_isa_name(isa), qt_get(t)->name, qc_path_tag, bad);
             size_t sz = vd_act8_size(t, cols, 8);
             if (!sz) continue;
             void *x8 = malloc(sz);
@@ -342,8 +365,8 @@ static inline void qc_isa_agree(const int *types, int n) {
             bad = 0;
             for (int i = 0; i < 8 * 6; i++)
                 if (!(fabs(y0[i] - y1[i]) <= 2e-6 * mag[i] + 1e-30)) bad++;
-            CHECK(bad == 0, "%s eight-wide vs portable, %s, raw blocks: %d bad", vd_isa_name(isa),
-                  qt_get(t)->name, bad);
+            CHECK(bad == 0, "%s eight-wide vs portable, %s, raw blocks (path %s): %d bad", vd_isa_name(isa),
+                  qt_get(t)->name, qc_path_tag, bad);
             free(x8);
         }
         free(w); free(x); free(xf);

@@ -214,7 +214,15 @@ check_rc "gen --help with a bad LOGITLAB_PIN: the help" 0 env LOGITLAB_PIN=pinne
 check_rc "bench --json: the settings" 0 env LOGITLAB_HUGEPAGES=off "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 0 -n 2 -r 1 -b 2 --pass-rows 1 --json
 check "bench --json: backend, pass_rows, huge_pages" grep -q '"backend":"cpu","pass_rows":1,"huge_pages":"off"' "$T/out"
 check_rc "bench: the settings in the header" 0 env LOGITLAB_HUGEPAGES=0 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 0 -n 2 -r 1 -b 2 --pass-rows 1
-check "bench: passes and huge pages in the header" grep -q '^model stories260K.gguf: .*backend cpu, passes of 1 rows, huge pages off$' "$T/out"
+check "bench: passes and huge pages in the header" grep -q '^model stories260K.gguf: .*backend cpu, kernels [a-z0-9-]*, passes of 1 rows, huge pages off$' "$T/out"
+# LOGITLAB_ISA caps the kernel path (portable runs on any CPU; avx2 where the
+# CPU has it, else the best below); a name that is no path is refused
+check_rc "bench LOGITLAB_ISA=portable" 0 env LOGITLAB_ISA=portable "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 8 -n 2 -r 1 -b 1 --json
+check "bench LOGITLAB_ISA=portable: isa portable on every line" sh -c "[ \$(grep -c '\"isa\":\"portable\"' '$T/out') -eq 2 ]"
+check_rc "bench LOGITLAB_ISA=avx2" 0 env LOGITLAB_ISA=avx2 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 8 -n 2 -r 1 -b 1
+check "bench LOGITLAB_ISA=avx2: at most avx2 in the header" grep -Eq 'backend cpu, kernels (avx2|portable)' "$T/out"
+check_rc "LOGITLAB_ISA=avx3 refused" 1 env LOGITLAB_ISA=avx3 "$LOGITLAB" bench -m "$M/stories260K.gguf" -t 1 -p 8 -n 1 -r 1 -b 1
+check "LOGITLAB_ISA=avx3: the message names the variable, the value and the names" grep -q 'LOGITLAB_ISA is "avx3": it must be one of portable, avx2, avx-vnni, avx512, avx512-vnni, avx512-amx' "$T/err"
 
 # bench/curve.sh at a toy size: one line per N; with one sweep the noise is
 # unknown, so spread and cliff are null (cliff was true for any ratio above

@@ -74,10 +74,16 @@ static void kernel_case(int type, int64_t rows, int64_t cols) {
     vd_set_isa(VD_PORTABLE);
     for (int j = 0; j < NA; j++) vd_quantize_act(type, xf + j * cols, xq + (size_t)j * xrs, cols);
     for (int j = 0; j < NA; j++) vd_matmul(type, w, cols, 0, rows, xq + (size_t)j * xrs, 1, ref + j * rows, rows);
-    for (int isa = VD_AVX2; isa <= best; isa++) {
-        vd_set_isa(isa);
+    bool flt = type == QT_F32 || type == QT_F16 || type == QT_BF16;
+    /* every kernel path this CPU runs (vecdot.h); the float tiles depend on
+     * the ISA level alone: once per level */
+    for (int path = VD_PATH_AVX2; path < VD_NPATHS; path++) {
+        if ((flt && (path == VD_PATH_AVXVNNI || (path == VD_PATH_AVX512 && vd_path_ok(VD_PATH_AVX512VNNI)))) ||
+            !vd_set_path(path))
+            continue;
+        int isa = vd_isa();
         /* AVX-512 float tiles keep their own order: compared with nact = 1 */
-        bool own = isa == VD_AVX512 && (type == QT_F32 || type == QT_F16 || type == QT_BF16);
+        bool own = isa == VD_AVX512 && flt;
         float *r0 = ref;
         if (own) {
             r0 = malloc(sizeof(float) * NA * (size_t)rows);
@@ -121,20 +127,21 @@ static void kernel_case(int type, int64_t rows, int64_t cols) {
             }
         }
         CHECK(bad == 0, "kernels %s %s (%lldx%lld%s): %d rows of outputs differ from %s (max %.3g)", name,
-              vd_isa_name(isa), (long long)rows, (long long)cols, extreme ? ", extreme codes" : "", bad,
+              vd_path_name(path), (long long)rows, (long long)cols, extreme ? ", extreme codes" : "", bad,
               own ? "nact 1" : "portable", md);
         if (own) free(r0);
     }
+    vd_set_path(vd_path_best());
     vd_set_isa(best);
     free(wf); free(w); free(xf); free(xq); free(ref); free(y);
 }
 
 /* Which repacked kernels serve which CPU (vd_r8_path): every combination of
  * ISA level and VNNI features, then this CPU with its features forced off
- * and back (a feature it lacks cannot be forced on). The AVX-VNNI kernels
- * (vecdot_r8_avxvnni.c, vecdot_r8v.h's source built for VEX) cannot run
- * here; tests/test_isa_objs.sh checks their encoding. main() also runs the
- * repacked kernels with VNNI forced off (AVX2's under AVX-512). */
+ * and back (a feature it lacks cannot be forced on), then every kernel
+ * path (vecdot.h) this CPU runs. The AVX-VNNI kernels (vecdot_r8_avxvnni.c,
+ * vecdot_r8v.h's source built for VEX) run where the CPU has AVX-VNNI;
+ * tests/test_isa_objs.sh checks their encoding everywhere. */
 static void dispatch_case(void) {
     static const struct { int isa; unsigned feat; int want; } T[] = {
         { VD_PORTABLE, 0, VD_R8_NONE },
@@ -147,6 +154,10 @@ static void dispatch_case(void) {
         { VD_AVX512, VD_CPU_AVXVNNI, VD_R8_AVXVNNI },
         { VD_AVX512, VD_CPU_AVX512VNNI, VD_R8_AVX512VNNI },
         { VD_AVX512, VD_CPU_AVX512VNNI | VD_CPU_AVXVNNI, VD_R8_AVX512VNNI },
+        { VD_AVX512, VD_CPU_AVX512VNNI | VD_CPU_AMX, VD_R8_AMX },
+        { VD_AVX512, VD_CPU_AMX, VD_R8_AVX2 },
+        { VD_AVX2, VD_CPU_AVX512VNNI | VD_CPU_AVXVNNI | VD_CPU_AMX, VD_R8_AVXVNNI },
+        { VD_PORTABLE, VD_CPU_AVX512VNNI | VD_CPU_AMX, VD_R8_NONE },
     };
     for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
         int got = vd_r8_path(T[i].isa, T[i].feat);
@@ -162,8 +173,37 @@ static void dispatch_case(void) {
     if (vd_r8_path(best, all) >= VD_R8_AVXVNNI)
         CHECK(vd_r8_width(QT_Q4_0) == VD_R8V_NX && vd_repack_size(QT_Q6_K, 8, 256) > 0,
               "%s: the VNNI repacked kernels (width %d)", vd_r8_path_name(vd_r8_path(best, all)), vd_r8_width(QT_Q4_0));
-    CHECK(vd_set_cpu_features(VD_CPU_AVX512VNNI | VD_CPU_AVXVNNI) == all, "forcing cannot add a feature");
+    CHECK(vd_set_cpu_features(VD_CPU_AVX512VNNI | VD_CPU_AVXVNNI | VD_CPU_AMX) == all, "forcing cannot add a feature");
     printf("# this CPU: %s, repacked kernels %s\n", vd_isa_name(best), vd_r8_path_name(vd_r8_path(best, all)));
+    /* kernel paths (vecdot.h): names, which repacked kernels each runs, and
+     * that vd_init (every CPU backend's) keeps the path set; a path this
+     * CPU lacks is refused and changes nothing */
+    static const int R8[VD_NPATHS] = { VD_R8_NONE, VD_R8_AVX2, VD_R8_AVXVNNI, VD_R8_AVX2, VD_R8_AVX512VNNI, VD_R8_AMX };
+    int bestp = vd_path_best(), n = 0;
+    char list[128] = "";
+    CHECK(vd_path() == bestp && vd_path_ok(bestp) && !vd_path_ok(VD_NPATHS) && !vd_path_ok(-1),
+          "best path %s in use (%s)", vd_path_name(bestp), vd_path_name(vd_path()));
+    CHECK(vd_path_parse("AVX2") < 0 && vd_path_parse("") < 0 && vd_path_parse(NULL) < 0, "path names are exact");
+    for (int p = 0; p < VD_NPATHS; p++) {
+        CHECK(vd_path_parse(vd_path_name(p)) == p, "path %d named %s", p, vd_path_name(p));
+        if (!vd_path_ok(p)) {
+            CHECK(!vd_set_path(p) && vd_path() == bestp, "path %s refused", vd_path_name(p));
+            continue;
+        }
+        CHECK(vd_set_path(p), "path %s set", vd_path_name(p));
+        vd_init();
+        int r8 = vd_r8_path(vd_isa(), vd_cpu_features());
+        CHECK(vd_path() == p && r8 == R8[p], "path %s: in use %s, repacked kernels %s", vd_path_name(p),
+              vd_path_name(vd_path()), vd_r8_path_name(r8));
+        if (p >= VD_PATH_AVX2)
+            CHECK(vd_r8_width(QT_Q4_0) == (p == VD_PATH_AVX2 || p == VD_PATH_AVX512 ? VD_R8_NX : VD_R8V_NX) &&
+                      vd_r8_width(QT_Q4_K) == (p == VD_PATH_AMX ? VD_R8_AMX_NX : vd_r8_width(QT_Q4_0)),
+                  "path %s: repacked width %d, Q4_K %d", vd_path_name(p), vd_r8_width(QT_Q4_0), vd_r8_width(QT_Q4_K));
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", n++ ? ", " : "", vd_path_name(p));
+    }
+    CHECK(vd_set_path(bestp) && vd_path() == bestp && vd_cpu_features() == all && vd_isa() == best,
+          "best path back: %s", vd_path_name(vd_path()));
+    printf("# kernel paths this CPU runs: %s\n", list);
 }
 
 /* Element-wise steps: a value's result does not depend on its place. */
@@ -533,17 +573,64 @@ static void check_case(void) {
     b->ops->destroy(b);
 }
 
-/* engine_case on synth-A in every type (quant_only: the quantized ones),
- * each case named TYPE + suffix: the shared files where they exist, else
- * converted from its F16 file f16 */
-static void engine_types(const char *f16, const char *suffix, bool quant_only) {
+/* Across kernel paths of one ISA level (vecdot.h: with and without VNNI):
+ * one fixed sequence as a prompt of PL rows, two threads, every row's
+ * logits; the first path that probes a type keeps them and the other must
+ * give the same bits. Within a path engine_case ties prompts to
+ * token-by-token decoding, so decode agrees across the two paths too.
+ * Across ISA levels only the products are bitwise equal (kernel_case):
+ * attention's float dots keep AVX-512's own order there, and portable's
+ * expf is not the SIMD exp; Q8_0 activations mostly absorb such an ulp in
+ * their fp16 scale, Q8_K's float scale passes it on (synth-A Q4_K: a few
+ * rows 4e-6 apart between AVX2 and AVX-512). */
+enum { PL = 12 };
+static float *probe_ref[NTYPES][3];
+static const char *probe_from[NTYPES][3];
+
+static void path_probe(int ti, const char *name, const char *path) {
+    char err[256];
+    model *m = NULL;
+    if (model_open(&m, path, NULL, err, sizeof err)) { CHECK(0, "%s probe: %s", name, err); return; }
+    int32_t V = model_get_info(m)->n_vocab;
+    ctx *c = open_ctx(m, 2, 64);
+    float *lg = malloc(sizeof(float) * PL * (size_t)V);
+    ctx_entry b[PL];
+    int32_t q = c ? ctx_seq_create(c) : -1;
+    for (int32_t i = 0; i < PL; i++) b[i] = (ctx_entry){ q, i, i ? (i * 7919 + 13) % V : 1, true };
+    if (!c || ctx_eval(c, b, PL, err, sizeof err)) {
+        CHECK(0, "%s probe: %s", name, c ? err : "no ctx");
+    } else {
+        for (int32_t i = 0; i < PL; i++) memcpy(lg + (size_t)i * V, ctx_logits(c, i), sizeof(float) * (size_t)V);
+        int order = vd_isa();
+        const char *pn = vd_path_name(vd_path());
+        if (!probe_ref[ti][order]) {
+            probe_ref[ti][order] = lg;
+            probe_from[ti][order] = pn;
+            lg = NULL;
+        } else {
+            int bad = 0;
+            for (int32_t i = 0; i < PL; i++)
+                bad += memcmp(lg + (size_t)i * V, probe_ref[ti][order] + (size_t)i * V, sizeof(float) * (size_t)V) != 0;
+            CHECK(bad == 0, "%s: %d of %d prompt rows on path %s differ from path %s", name, bad, PL, pn,
+                  probe_from[ti][order]);
+        }
+    }
+    free(lg);
+    ctx_destroy(c);
+    model_close(m);
+}
+
+/* engine_case on synth-A in every type (quant_only: the quantized ones;
+ * probe_only: none), each case named TYPE + suffix: the shared files where
+ * they exist, else converted from its F16 file f16; path_probe on every type */
+static void engine_types(const char *f16, const char *suffix, bool quant_only, bool probe_only) {
     static const struct { const char *name; int type; const char *file; } M[] = {
         { "f32", QT_F32, NULL }, { "f16", QT_F16, "synth-A-f16" }, { "bf16", QT_BF16, NULL },
         { "q8_0", QT_Q8_0, "synth-A-q8_0" }, { "q4_0", QT_Q4_0, "synth-A-q4_0" }, { "q5_0", QT_Q5_0, NULL },
         { "q4_K", QT_Q4_K, "synth-A-q4_k" }, { "q5_K", QT_Q5_K, NULL }, { "q6_K", QT_Q6_K, "synth-A-q6_k" },
     };
     for (size_t i = 0; i < sizeof M / sizeof M[0]; i++) {
-        if (quant_only && (M[i].type == QT_F32 || M[i].type == QT_F16 || M[i].type == QT_BF16)) continue;
+        bool flt = M[i].type == QT_F32 || M[i].type == QT_F16 || M[i].type == QT_BF16;
         char path[1024], rel[256], name[64];
         snprintf(name, sizeof name, "%s%s", M[i].name, suffix);
         if (M[i].file) {
@@ -553,7 +640,10 @@ static void engine_types(const char *f16, const char *suffix, bool quant_only) {
             snprintf(path, sizeof path, "/tmp/logitlab-test-inv-%s-%d.gguf", M[i].name, (int)getpid());
             if (convert(f16, path, M[i].type)) { CHECK(0, "cannot convert synth-A-f16 to %s", M[i].name); continue; }
         }
-        engine_case(name, path);
+        if (!probe_only && (!quant_only || !flt)) engine_case(name, path);
+        int ti = 0;
+        while (TYPES[ti] != M[i].type) ti++;
+        path_probe(ti, name, path);
         if (!M[i].file) remove(path);
     }
 }
@@ -565,13 +655,6 @@ int main(void) {
     /* which repacked kernels serve which CPU; then VNNI forced off: the AVX2
      * repacked kernels (where a type has one) at every ISA level */
     dispatch_case();
-    vd_set_cpu_features(0);
-    for (int t = 0; t < NTYPES; t++)
-        if (TYPES[t] != QT_F32 && TYPES[t] != QT_F16 && TYPES[t] != QT_BF16) {
-            bool k = TYPES[t] == QT_Q4_K || TYPES[t] == QT_Q5_K || TYPES[t] == QT_Q6_K;
-            kernel_case(TYPES[t], 37, k ? 512 : 96);
-        }
-    vd_set_cpu_features(~0u);
     for (int t = 0; t < NTYPES; t++) {
         bool k = TYPES[t] == QT_Q4_K || TYPES[t] == QT_Q5_K || TYPES[t] == QT_Q6_K;
         kernel_case(TYPES[t], 37, k ? 512 : 96);
@@ -596,11 +679,23 @@ int main(void) {
 
     char f16[1024];
     check_path(f16, sizeof f16, "models/synthetic/synth-A-f16.gguf");
-    engine_types(f16, "", false);
-    /* the whole engine on the AVX2 kernels too (repacked Q4_0/Q5_0/Q4_K/
-     * Q5_K/Q6_K, eight-wide Q4_0/Q8_0) on a CPU that has AVX-512, for the
-     * quantized types (the float tiles are covered per kernel); last, as
-     * the limit cannot be lifted */
-    if (vd_isa_best() > VD_AVX2 && vd_limit_isa(VD_AVX2) == VD_AVX2) engine_types(f16, " avx2", true);
+    engine_types(f16, "", false, false);
+    /* the whole engine on the lower kernel paths this CPU runs too (AVX2
+     * alone: repacked Q4_0/Q5_0/Q4_K/Q5_K/Q6_K, eight-wide Q4_0/Q8_0;
+     * AVX-VNNI), for the quantized types (the float tiles are covered per
+     * kernel); AVX-512 alone runs those same AVX2 kernels (kernel_case):
+     * there path_probe only, for every type, as on every path */
+    int best = vd_path_best(), npath = 1;
+    for (int p = best - 1; p > VD_PATH_PORTABLE; p--) {
+        if (!vd_set_path(p)) continue;
+        char suffix[32];
+        snprintf(suffix, sizeof suffix, " %s", vd_path_name(p));
+        engine_types(f16, suffix, true, p != VD_PATH_AVX2 && p != VD_PATH_AVXVNNI);
+        npath++;
+    }
+    vd_set_path(best);
+    printf("# engine on %d kernel paths, best %s\n", npath, vd_path_name(best));
+    for (int t = 0; t < NTYPES; t++)
+        for (int o = 0; o < 3; o++) free(probe_ref[t][o]);
     return check_done();
 }

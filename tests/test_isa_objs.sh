@@ -2,8 +2,9 @@
 # issue 22: the AVX-VNNI build of the repacked kernels (vecdot_r8_avxvnni.c,
 # vecdot_r8v.h compiled with -mavxvnni) uses the VEX-encoded vpdpbusd and no
 # EVEX instruction at all (CPUs with AVX-VNNI may have no AVX-512), checked on
-# its object code since this machine cannot run it. The same check on the
-# AVX-512 build's object must find EVEX (the check can fail).
+# its object code: a CPU that runs it (test_invariance's avx-vnni path) may
+# also have AVX-512 and so would not notice an EVEX instruction. The same
+# check on the AVX-512 build's object must find EVEX (the check can fail).
 . "$(dirname "$0")/check.sh"
 B=${BUILD:-build}/kernels/cpu
 if ! command -v objdump >/dev/null 2>&1; then echo "# objdump not found: encodings not checked"; check_done; exit; fi

@@ -376,6 +376,14 @@ static void test_golden_files(void) {
     qc_golden_files(files, (int)(sizeof files / sizeof files[0]));
 }
 
+/* The eight-wide and repacked kernels and the ISAs' agreement, run on each
+ * kernel path this CPU has (qc_each_path). */
+static void kernel_checks(void) {
+    test_matmul8();
+    test_repack();
+    qc_isa_agree(types, NTYPES);
+}
+
 int main(void) {
     vd_init();
     test_table();
@@ -386,9 +394,7 @@ int main(void) {
     test_act_q8_0();
     test_act_float();
     test_matmul();
-    test_matmul8();
-    test_repack();
-    qc_isa_agree(types, NTYPES);
+    qc_each_path(kernel_checks);
     test_f32_helpers();
     test_golden_files();
     return check_done();

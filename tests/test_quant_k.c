@@ -233,6 +233,14 @@ static void test_golden_files(void) {
     qc_golden_files(files, (int)(sizeof files / sizeof files[0]));
 }
 
+/* The eight-wide and repacked kernels and the ISAs' agreement, run on each
+ * kernel path this CPU has (qc_each_path). */
+static void kernel_checks(void) {
+    qc_matmul8(types, NTYPES);
+    test_repack();
+    qc_isa_agree(types, NTYPES);
+}
+
 int main(void) {
     vd_init();
     test_layouts();
@@ -240,9 +248,7 @@ int main(void) {
     test_subnormal_scales();
     test_act_q8_K();
     test_matmul();
-    qc_matmul8(types, NTYPES);
-    test_repack();
-    qc_isa_agree(types, NTYPES);
+    qc_each_path(kernel_checks);
     test_golden_files();
     return check_done();
 }

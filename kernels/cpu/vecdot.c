@@ -22,6 +22,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 static atomic_int isa_cur = -1;
 static int isa_top = -1;   /* written once, under detect_once */
@@ -52,6 +56,20 @@ static int cpu_avxvnni(void) {
     return __get_cpuid_count(7, 0, &a, &b, &c, &d) && a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d) &&
            (a >> 4 & 1);
 }
+/* AMX-TILE and AMX-INT8 from CPUID leaf 7 EDX bits 24 and 25 (Intel SDM
+ * vol. 2, CPUID), and the tile data state granted by Linux (it is off until
+ * a process asks: arch_prctl(ARCH_REQ_XCOMP_PERM = 0x1023,
+ * XFEATURE_XTILEDATA = 18), Documentation/arch/x86/xstate.rst); a refusal
+ * (an old kernel, a seccomp filter) leaves AMX unused. */
+static int cpu_amx(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d >> 24 & 1) || !(d >> 25 & 1)) return 0;
+#if defined(__linux__) && defined(__x86_64__) && defined(SYS_arch_prctl)
+    return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#else
+    return 0;
+#endif
+}
 #endif
 
 /* VD_CPU_* detected (set with the ISA, once) and those in use
@@ -62,7 +80,8 @@ static int detect(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     has_vnni = cpu_vnni();
-    feat_top = (has_vnni ? VD_CPU_AVX512VNNI : 0u) | (cpu_avxvnni() ? VD_CPU_AVXVNNI : 0u);
+    feat_top = (has_vnni ? VD_CPU_AVX512VNNI : 0u) | (cpu_avxvnni() ? VD_CPU_AVXVNNI : 0u) |
+               (vd_r8_amx(QT_Q4_K) && cpu_amx() ? VD_CPU_AMX : 0u);
     __atomic_store_n(&feat_cur, feat_top, __ATOMIC_RELAXED);
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     if (vd_backend_avx512() && avx2 && __builtin_cpu_supports("avx512f") &&
@@ -74,7 +93,35 @@ static int detect(void) {
     return VD_PORTABLE;
 }
 
-static void detect_top(void) { isa_top = detect(); }
+/* Each path's ISA level and VNNI features (vecdot.h, "kernel paths"). */
+static const struct { const char *name; int isa; unsigned feat; } PATHS[VD_NPATHS] = {
+    [VD_PATH_PORTABLE] = { "portable", VD_PORTABLE, 0 },
+    [VD_PATH_AVX2] = { "avx2", VD_AVX2, 0 },
+    [VD_PATH_AVXVNNI] = { "avx-vnni", VD_AVX2, VD_CPU_AVXVNNI },
+    [VD_PATH_AVX512] = { "avx512", VD_AVX512, 0 },
+    [VD_PATH_AVX512VNNI] = { "avx512-vnni", VD_AVX512, VD_CPU_AVX512VNNI },   /* AVX-VNNI or not: same kernels */
+    [VD_PATH_AMX] = { "avx512-amx", VD_AVX512, VD_CPU_AVX512VNNI | VD_CPU_AMX },
+};
+/* The features a path keeps of those detected: its own, and for the VNNI
+ * paths AVX-VNNI too where the CPU has it (the same kernels either way). */
+static unsigned path_mask(int p) {
+    return p == VD_PATH_AMX ? ~0u : p == VD_PATH_AVX512VNNI ? ~(unsigned)VD_CPU_AMX : PATHS[p].feat;
+}
+static const char *env_bad;   /* LOGITLAB_ISA when it names no path (written once, under detect_once) */
+
+/* The CPU, then LOGITLAB_ISA's cap: at most that path's ISA level and
+ * features, as if the CPU had no more (an operator's or CI's switch to run
+ * a path a CPU without the higher ones runs). */
+static void detect_top(void) {
+    isa_top = detect();
+    const char *e = getenv("LOGITLAB_ISA");
+    if (!e || !*e) return;
+    int p = vd_path_parse(e);
+    if (p < 0) { env_bad = e; return; }
+    if (isa_top > PATHS[p].isa) isa_top = PATHS[p].isa;
+    feat_top &= path_mask(p);
+    __atomic_store_n(&feat_cur, feat_top, __ATOMIC_RELAXED);
+}
 
 /* The CPU's best ISA under vd_limit_isa's ceiling. */
 static int best_isa(void) {
@@ -130,7 +177,7 @@ unsigned vd_set_cpu_features(unsigned mask) {
 }
 
 int vd_r8_path(int isa, unsigned feat) {
-    if (isa >= VD_AVX512 && (feat & VD_CPU_AVX512VNNI)) return VD_R8_AVX512VNNI;
+    if (isa >= VD_AVX512 && (feat & VD_CPU_AVX512VNNI)) return feat & VD_CPU_AMX ? VD_R8_AMX : VD_R8_AVX512VNNI;
     if (isa >= VD_AVX2 && (feat & VD_CPU_AVXVNNI)) return VD_R8_AVXVNNI;
     return isa >= VD_AVX2 ? VD_R8_AVX2 : VD_R8_NONE;
 }
@@ -141,8 +188,50 @@ const char *vd_r8_path_name(int path) {
     case VD_R8_AVX2: return "avx2";
     case VD_R8_AVXVNNI: return "avx-vnni";
     case VD_R8_AVX512VNNI: return "avx512-vnni";
+    case VD_R8_AMX: return "amx";
     default: return "?";
     }
+}
+
+const char *vd_path_name(int path) { return path >= 0 && path < VD_NPATHS ? PATHS[path].name : "?"; }
+
+int vd_path_parse(const char *name) {
+    for (int p = 0; name && p < VD_NPATHS; p++)
+        if (!strcmp(name, PATHS[p].name)) return p;
+    return -1;
+}
+
+bool vd_path_ok(int path) {
+    if (path < 0 || path >= VD_NPATHS) return false;
+    pthread_once(&detect_once, detect_top);
+    return isa_top >= PATHS[path].isa && (feat_top & PATHS[path].feat) == PATHS[path].feat;
+}
+
+int vd_path_best(void) {
+    int p = VD_NPATHS - 1;
+    while (p > 0 && !vd_path_ok(p)) p--;
+    return p;
+}
+
+bool vd_set_path(int path) {
+    if (!vd_path_ok(path)) return false;
+    vd_set_cpu_features(path_mask(path));
+    vd_limit_isa(PATHS[path].isa);
+    return true;
+}
+
+int vd_path(void) {
+    int isa = vd_isa();
+    unsigned f = vd_cpu_features();
+    if (isa >= VD_AVX512)
+        return !(f & VD_CPU_AVX512VNNI) ? VD_PATH_AVX512 : f & VD_CPU_AMX ? VD_PATH_AMX : VD_PATH_AVX512VNNI;
+    if (isa >= VD_AVX2) return f & VD_CPU_AVXVNNI ? VD_PATH_AVXVNNI : VD_PATH_AVX2;
+    return VD_PATH_PORTABLE;
+}
+
+const char *vd_env_bad(void) {
+    pthread_once(&detect_once, detect_top);
+    return env_bad;
 }
 
 /* ---- activation rounding ---------------------------------------------------- */
@@ -490,8 +579,9 @@ void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, 
  * -128 * sum (Q8_0, whose codes it offsets by 128). */
 static vd_r8_fn r8_kernel(int wtype, int *nx, int *mult) {
     int path = vd_r8_path(vd_isa(), vd_cpu_features());
-    vd_r8_fn f = path == VD_R8_AVX512VNNI ? vd_r8_vnni(wtype) : path == VD_R8_AVXVNNI ? vd_r8_avxvnni(wtype) : NULL;
-    if (nx) *nx = f ? VD_R8V_NX : VD_R8_NX;
+    vd_r8_fn a = path == VD_R8_AMX ? vd_r8_amx(wtype) : NULL;   /* Q4_K; the others take AVX512-VNNI's */
+    vd_r8_fn f = a ? a : path >= VD_R8_AVX512VNNI ? vd_r8_vnni(wtype) : path == VD_R8_AVXVNNI ? vd_r8_avxvnni(wtype) : NULL;
+    if (nx) *nx = a ? VD_R8_AMX_NX : f ? VD_R8V_NX : VD_R8_NX;
     if (mult) *mult = wtype == QT_Q5_0 ? -16 : !f ? 8 : wtype == QT_Q8_0 ? -128 : -8;   /* AVX2's Q5_0 starts at -16 * sum too */
     return f ? f : vd_isa() >= VD_AVX2 ? vd_r8_avx2(wtype) : NULL;
 }

@@ -45,10 +45,11 @@ void vd_init(void);
 int vd_isa_best(void);
 /* Forces an ISA (clamped to what the CPU supports); returns the one in use. */
 int vd_set_isa(int isa);
-/* Lowers the best ISA for the rest of the process: vd_init (which every CPU
- * backend calls) and vd_set_isa never go above it again. Lets a test run
- * the whole engine on the AVX2 kernels of a CPU that has AVX-512. Returns
- * the ISA now in use. */
+/* Sets a ceiling on the best ISA: vd_init (which every CPU backend calls)
+ * and vd_set_isa stay at or below it until the next call (which may raise
+ * it again, up to what the CPU has). Lets a test run the whole engine on
+ * the AVX2 kernels of a CPU that has AVX-512 (vd_set_path uses it).
+ * Returns the ISA now in use. */
 int vd_limit_isa(int isa);
 int vd_isa(void);
 const char *vd_isa_name(int isa);
@@ -292,8 +293,15 @@ vd_r8_fn vd_r8_vnni(int wtype);
  * when built without it. */
 vd_r8_fn vd_r8_avxvnni(int wtype);
 
-/* CPU features beyond the ISA level that pick kernels (CPUID). */
-enum { VD_CPU_AVX512VNNI = 1u, VD_CPU_AVXVNNI = 2u };
+/* The same for Q4_K prompts with AMX-INT8 (vecdot_r8_amx.c): VD_R8_AMX_NX
+ * activations a call (fewer go to the AVX512-VNNI kernel); NULL for other
+ * types or when built without it. */
+#define VD_R8_AMX_NX 16
+vd_r8_fn vd_r8_amx(int wtype);
+
+/* CPU features beyond the ISA level that pick kernels (CPUID; AMX also
+ * needs the OS to grant the tile state: Linux arch_prctl). */
+enum { VD_CPU_AVX512VNNI = 1u, VD_CPU_AVXVNNI = 2u, VD_CPU_AMX = 4u };
 /* Detected features, as masked by vd_set_cpu_features. */
 unsigned vd_cpu_features(void);
 /* Uses only the detected features also in mask (tests force a path off;
@@ -302,12 +310,50 @@ unsigned vd_cpu_features(void);
  * the ISA, vd_init keeps the mask. */
 unsigned vd_set_cpu_features(unsigned mask);
 /* Which repacked kernels serve ISA level isa on a CPU with features feat:
- * AVX512-VNNI where AVX-512 is in use and has it, else AVX-VNNI (any level
- * from AVX2 up), else AVX2's, else none (portable). vd_matmul_r8 follows
+ * AMX (Q4_K; the other types AVX512-VNNI's) where AVX-512, AVX512-VNNI and
+ * AMX are in use, else AVX512-VNNI where AVX-512 is in use and has it, else
+ * AVX-VNNI (any level from AVX2 up), else AVX2's, else none (portable). vd_matmul_r8 follows
  * vd_r8_path(vd_isa(), vd_cpu_features()). */
-enum vd_r8_path { VD_R8_NONE = 0, VD_R8_AVX2 = 1, VD_R8_AVXVNNI = 2, VD_R8_AVX512VNNI = 3 };
+enum vd_r8_path { VD_R8_NONE = 0, VD_R8_AVX2 = 1, VD_R8_AVXVNNI = 2, VD_R8_AVX512VNNI = 3, VD_R8_AMX = 4 };
 int vd_r8_path(int isa, unsigned feat);
 const char *vd_r8_path_name(int path);
+
+/* ---- kernel paths -----------------------------------------------------------
+ * The ISA level and VNNI features together, as real CPUs combine them,
+ * lowest first: portable C; AVX2 without VNNI (Haswell to Comet Lake, Zen 1
+ * to 3); AVX2 with AVX-VNNI (Alder Lake and later without AVX-512); AVX-512
+ * without VNNI (Skylake-SP); AVX-512 with AVX512-VNNI (Ice Lake, Sapphire
+ * Rapids, Zen 4; these also have AVX-VNNI or not, the path is the same);
+ * AVX-512 with AVX512-VNNI and AMX-INT8 (Sapphire Rapids and later Xeons).
+ * vd_set_path runs this CPU as one that has only that path, so tests and
+ * benchmarks reach every path the CPU can run: for quantized weights every
+ * path gives bitwise the same numbers (vecdot.h's orders), for float weights
+ * the paths below AVX-512 agree with portable, the AVX-512 two with each other.
+ * The environment's LOGITLAB_ISA (a name below) caps the process at that
+ * path (read once, when the CPU is detected; a CPU without the path runs
+ * the best below it); a name that is none of them is ignored here and
+ * reported by vd_env_bad (ctx_create turns it into an error). */
+enum vd_path { VD_PATH_PORTABLE = 0, VD_PATH_AVX2, VD_PATH_AVXVNNI, VD_PATH_AVX512, VD_PATH_AVX512VNNI, VD_PATH_AMX,
+               VD_NPATHS };
+/* "portable", "avx2", "avx-vnni", "avx512", "avx512-vnni", "avx512-amx"
+ * (avx512-vnni with AMX-INT8 for Q4_K prompts); "?" otherwise. */
+const char *vd_path_name(int path);
+/* The path called name, or -1. */
+int vd_path_parse(const char *name);
+/* Whether this CPU (as LOGITLAB_ISA leaves it) runs path. */
+bool vd_path_ok(int path);
+/* The best path this CPU runs. */
+int vd_path_best(void);
+/* Uses path from now on: vd_limit_isa(its ISA level) and
+ * vd_set_cpu_features(its features) (so vd_init, which every CPU backend
+ * calls, keeps it; make repacked copies after, not before). False, and
+ * nothing changed, when !vd_path_ok(path). */
+bool vd_set_path(int path);
+/* The path in use (for an ISA/feature mix vd_set_path does not make: the
+ * ISA's path with the VNNI it has). */
+int vd_path(void);
+/* LOGITLAB_ISA's value when it names no path, else NULL. */
+const char *vd_env_bad(void);
 /* NULL when the file was built without its ISA flags. */
 const vd_backend *vd_backend_avx2(void);
 const vd_backend *vd_backend_avx512(void);

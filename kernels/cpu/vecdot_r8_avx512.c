@@ -84,6 +84,22 @@ INLINE __m512i dot32_512(__m512i s, const __m512i u[8], const int8_t *q) {
     return _mm512_add_epi32(s, t);
 }
 
+/* is + sc * (the 32 products of u[0..7] with q[0..31]) for Q4_K
+ * sub-blocks (unsigned codes below 16): each of the two chains adds 16
+ * products, |sum| <= 16 * 15 * 128 < 2^15, so the pair fits the int16
+ * halves of one lane and one vpdpwssd against sc2 = (sc, sc) adds sc * s +
+ * sc * t (vpmulld costs two uops and ten cycles; Q4_K prompts ~5% faster).
+ * Exact integers: the same sum as is + sc * (s + t). Not for Q5_K (codes
+ * to 31: a chain reaches 16 * 31 * 128 > 2^15). */
+INLINE __m512i dot32_sc_512(__m512i is, const __m512i u[8], const int8_t *q, __m512i sc2) {
+    __m512i s = _mm512_setzero_si512(), t = _mm512_setzero_si512();
+    UNROLL for (int k = 0; k < 8; k += 2) {
+        s = dpbusd_bc(s, u[k], q + 4 * k);
+        t = dpbusd_bc(t, u[k + 1], q + 4 * k + 4);
+    }
+    return _mm512_dpwssd_epi32(is, _mm512_mask_blend_epi16(0xAAAAAAAAu, s, _mm512_slli_epi32(t, 16)), sc2);
+}
+
 INLINE __m512i bit4_512(__m512i v, int s) {
     v = s < 4 ? _mm512_slli_epi16(v, 4 - s) : s > 4 ? _mm512_srli_epi16(v, s - 4) : v;
     return _mm512_and_si512(v, _mm512_set1_epi8(0x10));
@@ -151,8 +167,9 @@ INLINE void r8z_q4_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, con
     int64_t g = g0;
     for (; g + 2 <= g1; g += 2) {
         const char *B = (const char *)w + (size_t)(g * nb) * bs, *next = B + 2 * gs;
-        __m512 acc[VD_R8V_NX];
-        UNROLL for (int j = 0; j < NX; j++) acc[j] = _mm512_setzero_ps();
+        /* the running sums live in y, not in registers: with eight
+         * activations is[], u[] and the sums did not fit the 32 vectors */
+        UNROLL for (int j = 0; j < NX; j++) _mm512_storeu_ps(y + j * ldy + 8 * g, _mm512_setzero_ps());
         for (int64_t b = 0; b < nb; b++) {
             const vd_block_q4_Kx8 *K = (const vd_block_q4_Kx8 *)(B + b * bs);
             const uint8_t *qh = Q5 ? ((const vd_block_q5_Kx8 *)K)->qh : NULL;
@@ -170,10 +187,11 @@ INLINE void r8z_q4_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, con
                     }
                     __m128i sc8 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)K->sc[2 * c + h]),
                                                      _mm_loadl_epi64((const __m128i *)((const char *)K->sc[2 * c + h] + gs)));
-                    __m512i sc = _mm512_cvtepu8_epi32(sc8);
+                    __m512i sc = _mm512_cvtepu8_epi32(sc8), sc2 = _mm512_or_si512(sc, _mm512_slli_epi32(sc, 16));
                     UNROLL for (int j = 0; j < NX; j++) {
                         const int8_t *q = ((const qt_block_q8_K *)(x + j * xs) + b)->qs + 64 * c + 32 * h;
-                        is[j] = _mm512_add_epi32(is[j], _mm512_mullo_epi32(dot32_512(_mm512_setzero_si512(), u, q), sc));
+                        is[j] = Q5 ? _mm512_add_epi32(is[j], _mm512_mullo_epi32(dot32_512(_mm512_setzero_si512(), u, q), sc))
+                                   : dot32_sc_512(is[j], u, q, sc2);
                     }
                 }
             }
@@ -190,11 +208,12 @@ INLINE void r8z_q4_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, con
                     im = _mm512_add_epi32(im, _mm512_madd_epi16(mn[p], _mm512_set1_epi32((int32_t)pair)));
                 }
                 __m512 dx = _mm512_set1_ps(xb->d);
-                acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[j]), _mm512_mul_ps(dw, dx), acc[j]);
-                acc[j] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(im), _mm512_mul_ps(dm, dx), acc[j]);
+                __m512 acc = _mm512_loadu_ps(y + j * ldy + 8 * g);
+                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[j]), _mm512_mul_ps(dw, dx), acc);
+                acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(im), _mm512_mul_ps(dm, dx), acc);
+                _mm512_storeu_ps(y + j * ldy + 8 * g, acc);
             }
         }
-        UNROLL for (int j = 0; j < NX; j++) _mm512_storeu_ps(y + j * ldy + 8 * g, acc[j]);
     }
     if (g < g1) r8v_q4_K_nx(w, cols, g, g1, x, xs, y, ldy, NX, Q5);
 }
