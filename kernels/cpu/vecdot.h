@@ -29,7 +29,9 @@
  * the same on all its paths; for quantized types it uses the AVX2 tiles and,
  * with AVX512-VNNI, its own eight-wide and repacked kernels (same orders).
  * CPUs with AVX-VNNI (VEX) but no AVX512-VNNI take the same repacked kernels
- * built for VEX (vecdot_r8_avxvnni.c; vd_r8_path picks).
+ * built for VEX (vecdot_r8_avxvnni.c; vd_r8_path picks); with AMX-INT8, Q4_K
+ * against 16 or more activations takes AMX tiles (vecdot_r8_amx.c, same
+ * integer sums and float order). "Kernel paths" below names the mixes.
  */
 #ifndef VECDOT_H
 #define VECDOT_H
