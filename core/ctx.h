@@ -59,7 +59,7 @@ typedef struct ctx_entry {
 
 void ctx_params_default(ctx_params *p);
 /* 0 when the environment's switches for contexts ($LOGITLAB_PIN,
- * $LOGITLAB_HUGEPAGES) hold values they take; else -1 and a message naming
+ * $LOGITLAB_HUGEPAGES, $LOGITLAB_ISA) hold values they take; else -1 and a message naming
  * the variable, its value and the values it takes (ctx_create refuses the
  * same, with the same message). */
 int ctx_env_check(char *err, size_t errlen);
