@@ -1,7 +1,7 @@
 /* vecdot_r8_amx: the repacked Q4_K kernel for prompts with AMX-INT8 (Intel
  * Sapphire Rapids and later; Intel SDM vol. 1 ch. 18, "Intel AMX"), built
  * with the AVX-512 flags plus -mamx-tile -mamx-int8 (Makefile) and chosen
- * at run time (vecdot.c: CPUID leaf 7 EDX bits 24 and 25, and Linux's
+ * at run time (vecdot_isa.c: CPUID leaf 7 EDX bits 24 and 25, and Linux's
  * arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) granted).
  *
  * Why: with AVX512-VNNI the Q4_K prompt kernel is bound by the one port

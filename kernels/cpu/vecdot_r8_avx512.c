@@ -1,6 +1,6 @@
 /* vecdot_r8_avx512: the repacked kernels (rows interleaved by eight,
  * vd_repack) with AVX512-VNNI, for Q4_0, Q8_0, Q5_0, Q4_K, Q5_K and Q6_K;
- * built with the AVX-512 flags (Makefile) and chosen at run time (vecdot.c
+ * built with the AVX-512 flags (Makefile) and chosen at run time (vecdot_isa.c
  * vd_r8_path, from CPUID). The 256-bit forms live in vecdot_r8v.h, shared
  * with the AVX-VNNI build (vecdot_r8_avxvnni.c); the 512-bit pair forms are
  * here. Split from vecdot_avx512.c (the float tiles and the eight-wide

@@ -1,7 +1,7 @@
 /* vecdot_r8_avxvnni: the repacked kernels (rows interleaved by eight,
  * vd_repack) with AVX-VNNI, the VEX-encoded 256-bit vpdpbusd of CPUs that
  * may have no AVX-512 (Alder Lake and later, Zen 5); built with the AVX2
- * flags plus -mavxvnni (Makefile) and chosen at run time (vecdot.c
+ * flags plus -mavxvnni (Makefile) and chosen at run time (vecdot_isa.c
  * vd_r8_path, CPUID leaf 7 subleaf 1 EAX bit 4) when AVX512-VNNI is not in
  * use. The kernels are vecdot_r8v.h's, the very source of the AVX-512
  * build's 256-bit forms with the VEX instruction in place of the EVEX one:
