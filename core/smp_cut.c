@@ -303,3 +303,127 @@ int smp_cut_keep(smp_cands *c, const sel *s, double S, double p, int32_t min_kee
     return 0;
 }
 
+
+/* ---- typical-p from the logit buckets (session 10) ----------------------
+ * typical-p's key |l - E[l]| needs E[l], known only after the exp pass, so
+ * its keys took a second pass over the row (their buckets, then the
+ * histogram). Instead the exp pass bins by logit as top-p's does (bucket b:
+ * (m - l) * sc in [b, b + 1)), and the walk works on the key intervals of
+ * those buckets: a bucket's logits lie in [a, z] (its bounds widened by the
+ * float rounding of m - l and of the scale), so its keys lie in [klo, khi]
+ * (above E[l], below it, or across it; widened by the key's rounding). Along
+ * each side of E[l] both bounds grow with the distance, so two merges give
+ * t1, the smallest klo where the mass of the buckets with klo <= t1 reaches
+ * p S (no cut below it), and t2, the smallest khi where the mass of the
+ * buckets with khi <= t2 does (the cut is at most t2). The buckets with khi
+ * < t1 are kept whole (their mass summed in bucket order), those with klo >
+ * t2 dropped, and the members of the rest (a few buckets each side: at most
+ * two runs of bucket indices, else the caller's path) are walked by key
+ * from that sum (cut_members). The cut is taken only when its key is above
+ * every kept bucket's khi and below every dropped bucket's klo, so the set
+ * is exactly the candidates ahead of it; else 0 and the caller takes the
+ * keys' histogram. */
+int smp_cut_typical(smp_cands *c, const sel *s, const uint16_t *B, const double *mass, double S, double p, float m,
+                    float sc) {
+    const double lb = s->lb, target = p * S, eps = 1e-6, em = eps * (2 * fabs((double)m) + fabs(lb) + 64);
+    const int32_t n = s->n;
+    c->has_p = true;
+    c->normalized = false;
+    if (!(S > 0) || !(sc > 0) || !(target > 0) || !(m < INFINITY) || !(fabs(lb) < INFINITY)) return 0;
+    double klo[NB], khi[NB], inv = 1.0 / sc;  /* (the product's rounding is far below the widening) */
+    int32_t s1 = NB, s2 = -1;                 /* the buckets across E[l] */
+    for (int32_t b = 0; b < NB; b++) {
+        double w = eps * (b + 1) * inv + em;
+        double a = b == NB - 1 ? -INFINITY : m - (b + 1) * inv - w, z = m - b * inv + w;
+        if (z < lb) {
+            klo[b] = lb - z;
+            khi[b] = lb - a;
+        } else if (a > lb) {
+            klo[b] = a - lb;
+            khi[b] = z - lb;
+        } else {
+            klo[b] = 0;
+            khi[b] = fmax(lb - a, z - lb);
+            if (b < s1) s1 = b;
+            s2 = b;
+        }
+        klo[b] = fmax(klo[b] - em, 0);
+        khi[b] += em;
+    }
+    if (s2 < 0) return 0;
+    /* t1: the buckets by klo (across, then the two sides merged) */
+    double cum = 0, t1 = -1, t2 = -1;
+    for (int32_t b = s1; b <= s2; b++) cum += mass[b];
+    if (cum >= target) t1 = 0;
+    for (int32_t i = s1 - 1, j = s2 + 1; t1 < 0 && (i >= 0 || j < NB);) {
+        int up = j >= NB || (i >= 0 && klo[i] <= klo[j]);
+        int32_t b = up ? i-- : j++;
+        if ((cum += mass[b]) >= target) t1 = klo[b];
+    }
+    /* t2: by khi (the few across sorted by a selection, then the sides) */
+    cum = 0;
+    {
+        int32_t i = s1 - 1, j = s2 + 1, k = s1;
+        uint8_t used[NB] = { 0 };
+        while (t2 < 0 && (i >= 0 || j < NB || k <= s2)) {
+            int32_t bx = -1;                  /* the unused across bucket of least khi */
+            for (int32_t b = s1; b <= s2; b++)
+                if (!used[b] && (bx < 0 || khi[b] < khi[bx])) bx = b;
+            double ku = i >= 0 ? khi[i] : INFINITY, kd = j < NB ? khi[j] : INFINITY, kx = bx >= 0 ? khi[bx] : INFINITY;
+            int32_t b;
+            if (bx >= 0 && kx <= ku && kx <= kd) {
+                used[bx] = 1;
+                b = bx;
+                k++;
+            } else if (i >= 0 && ku <= kd) {
+                b = i--;
+            } else if (j < NB) {
+                b = j++;
+            } else {
+                break;
+            }
+            if ((cum += mass[b]) >= target) t2 = khi[b];
+        }
+    }
+    if (t1 < 0 || t2 < 0) return 0;
+    /* the kept whole, the dropped, and the runs of the rest */
+    double head = 0, max_kept = -1, min_drop = INFINITY;
+    int32_t run[2][2], nrun = 0, last_b = -2;
+    for (int32_t b = 0; b < NB; b++) {
+        if (!(mass[b] > 0)) continue;
+        if (khi[b] < t1) {
+            head += mass[b];
+            if (khi[b] > max_kept) max_kept = khi[b];
+        } else if (klo[b] > t2) {
+            if (klo[b] < min_drop) min_drop = klo[b];
+        } else {
+            if (nrun > 0 && last_b == run[nrun - 1][1]) {
+                run[nrun - 1][1] = b;          /* the same run (no kept or dropped mass between) */
+            } else {
+                if (nrun == 2) return 0;
+                run[nrun][0] = run[nrun][1] = b;
+                nrun++;
+            }
+            last_b = b;
+            continue;
+        }
+        last_b = -2;
+    }
+    if (nrun == 0 || !(head < target)) return 0;
+    if (nrun == 1) run[1][0] = run[1][1] = run[0][0];
+    int32_t *idx = (int32_t *)c->tmp_d, nm = 0, i = 0;       /* (2 cap ints, 16 past the members) */
+    if (smp_simd_512()) i = smp_simd_members2_512(B, i, n, run[0][0], run[0][1], run[1][0], run[1][1], idx, &nm);
+    if (smp_simd_on()) i = smp_simd_members2(B, i, n, run[0][0], run[0][1], run[1][0], run[1][1], idx, &nm);
+    for (; i < n; i++)
+        if ((B[i] >= run[0][0] && B[i] <= run[0][1]) || (B[i] >= run[1][0] && B[i] <= run[1][1])) idx[nm++] = i;
+    member *mb = malloc(sizeof *mb * (size_t)(nm ? nm : 1)), last;
+    if (!mb) return SMP_ENOMEM;
+    for (int32_t j = 0; j < nm; j++) mb[j] = (member){ key_at(s, idx[j]), s->id ? s->id[idx[j]] : idx[j], idx[j] };
+    cum = head;
+    int r = cut_members(s, mb, nm, target, &cum, &last, 0);
+    free(mb);
+    if (r != 1) return r;
+    if (!((double)last.key > max_kept && (double)last.key < min_drop)) return 0;
+    defer(c, s, last.key, last.id, (float)(1.0 / cum));
+    return 1;
+}

@@ -54,6 +54,13 @@ static inline float smp_cut_scale(float range) {
  * (rounding, or S = 0): everything is kept, normalized when S > 0. 0 or
  * SMP_ENOMEM. */
 int smp_cut_keep(smp_cands *c, const smp_cut_sel *s, double S, double p, int32_t min_keep, double (*h)[SMP_CUT_NB]);
+/* typical-p's cut (s: typical's keys, lb = E[l]) from the histogram of
+ * the mass by logit bucket (B: the bucket of m - l at scale sc, as
+ * top-p's; mass: per bucket, S their sum), min_keep 1: 1 when the cut is
+ * left pending, 0 when the caller must take the keys' histogram,
+ * SMP_ENOMEM. */
+int smp_cut_typical(smp_cands *c, const smp_cut_sel *s, const uint16_t *B, const double *mass, double S, double p,
+                    float m, float sc);
 /* Counts the candidates a pending cut keeps into c->n (no-op without one,
  * or when counted). */
 void smp_cut_count(smp_cands *c);

@@ -280,11 +280,23 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
         c->normalized = false;
         return 0;
     }
-    double el, S = row_exp(L, P, n, m, NULL, 0, NULL, &el);
+    double el, S, h[LANES][NB];
+    memset(h, 0, sizeof h);
+    if (min_keep <= 1) {                       /* one pass: the exps, E[l] and the logits' histogram */
+        float scl = key_scale(m - lo);
+        double mass[NB];
+        row_exp(L, P, n, m, B, scl, h, &el);
+        S = 0;
+        for (int32_t b = 0; b < NB; b++) S += mass[b] = (h[0][b] + h[1][b]) + (h[2][b] + h[3][b]);
+        sel s = { L, 1, S > 0 ? (float)(el / S) : 0.0f, P, P, c->dense ? NULL : c->col_id, B, n };
+        int r = smp_cut_typical(c, &s, B, mass, S, p, m, scl);
+        if (r) return r < 0 ? r : 0;
+        memset(h, 0, sizeof h);                /* the walk could not: the keys' histogram */
+    } else {
+        S = row_exp(L, P, n, m, NULL, 0, NULL, &el);
+    }
     double lbar = S > 0 ? el / S : 0;
     float lb = (float)lbar, sc = key_scale(fmaxf(m - lb, lb - lo));
-    double h[LANES][NB];
-    memset(h, 0, sizeof h);
     const int v = smp_simd_on(), v512 = smp_simd_512();
     for (int32_t i0 = 0; i0 < n; i0 += CHUNK) {
         int32_t i1 = n - i0 < CHUNK ? n : i0 + CHUNK, i = i0;

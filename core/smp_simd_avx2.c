@@ -133,6 +133,31 @@ int32_t smp_simd_members(const uint16_t *B, int32_t i, int32_t n, int32_t b, int
     return i;
 }
 
+/* B[j] in [u1, u2] or [v1, v2]: b - lo <= hi - lo unsigned, as a signed
+ * compare with the sign bit flipped */
+static inline __m256i in_range16(__m256i b, int32_t lo, int32_t hi) {
+    __m256i flip = _mm256_set1_epi16((short)0x8000);
+    __m256i d = _mm256_xor_si256(_mm256_sub_epi16(b, _mm256_set1_epi16((short)lo)), flip);
+    __m256i w = _mm256_xor_si256(_mm256_set1_epi16((short)(hi - lo)), flip);
+    return _mm256_andnot_si256(_mm256_cmpgt_epi16(d, w), _mm256_set1_epi16(-1));
+}
+
+int32_t smp_simd_members2(const uint16_t *B, int32_t i, int32_t n, int32_t u1, int32_t u2, int32_t v1, int32_t v2,
+                          int32_t *out, int32_t *nout) {
+    int32_t k = *nout;
+    for (; i + 16 <= n; i += 16) {
+        __m256i b = _mm256_loadu_si256((const __m256i *)(B + i));
+        unsigned hit = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(in_range16(b, u1, u2), in_range16(b, v1, v2)));
+        while (hit) {
+            int j = __builtin_ctz(hit) / 2;
+            hit &= ~(3u << (2 * j));
+            out[k++] = i + j;
+        }
+    }
+    *nout = k;
+    return i;
+}
+
 POPCNT int32_t smp_simd_count_ge(const float *x, int32_t n, float v, int32_t *cnt) {
     __m256 vv = _mm256_set1_ps(v);
     int32_t i = 0, k = 0;

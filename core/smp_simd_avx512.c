@@ -122,6 +122,27 @@ POPCNT int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int
     return i;
 }
 
+/* smp_simd_members_512 for the buckets of two ranges */
+POPCNT int32_t smp_simd_members2_512(const uint16_t *B, int32_t i, int32_t n, int32_t u1, int32_t u2, int32_t v1,
+                                     int32_t v2, int32_t *out, int32_t *nout) {
+    __m512i a1 = _mm512_set1_epi16((short)u1), w1 = _mm512_set1_epi16((short)(u2 - u1));
+    __m512i a2 = _mm512_set1_epi16((short)v1), w2 = _mm512_set1_epi16((short)(v2 - v1));
+    __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int32_t k = *nout;
+    for (; i + 32 <= n; i += 32) {
+        __m512i b = _mm512_loadu_si512(B + i);
+        __mmask32 m = _mm512_cmple_epu16_mask(_mm512_sub_epi16(b, a1), w1) | _mm512_cmple_epu16_mask(_mm512_sub_epi16(b, a2), w2);
+        if (!m) continue;
+        __mmask16 lo = (__mmask16)m, hi = (__mmask16)(m >> 16);
+        _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(lo, _mm512_add_epi32(iota, _mm512_set1_epi32(i))));
+        k += __builtin_popcount(lo);
+        _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(hi, _mm512_add_epi32(iota, _mm512_set1_epi32(i + 16))));
+        k += __builtin_popcount(hi);
+    }
+    *nout = k;
+    return i;
+}
+
 POPCNT int32_t smp_simd_compact_ge_512(float *L, float *P, const int32_t *id, int32_t *out_id, int32_t n, float v,
                                        int32_t *pi) {
     int32_t k = 0, i = 0;
