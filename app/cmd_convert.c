@@ -26,6 +26,7 @@
 #include "modelpath.h"
 #include "qplan.h"
 #include "qtypes.h"
+#include "store.h"
 #include "tok.h"
 
 #define CMD "convert"
@@ -209,6 +210,8 @@ int cmd_convert(int argc, char **argv) {
     struct stat si, so;
     if (stat(path, &si) == 0 && stat(a.pos[1], &so) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
         return cli_usage_error(CMD, "IN and OUT are the same file");
+    if (store_own_path_any(a.pos[1]))
+        return cli_usage_error(CMD, "OUT %s is a file of a workspace (its data would be replaced)", a.pos[1]);
     int progress = a.val[O_JSON] ? CONVERT_JSON : a.val[O_QUIET] ? CONVERT_QUIET : CONVERT_LIVE;
     if (cmd_convert_write(path, a.pos[1], a.val[O_TOKENIZER], a.val[O_EXACT] != NULL, progress, err, sizeof err))
         return cli_fail(CMD, "%s", err);

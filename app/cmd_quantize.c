@@ -24,6 +24,7 @@
 #include "pool.h"
 #include "qplan.h"
 #include "qtypes.h"
+#include "store.h"
 
 #define CHUNK_BYTES (32u << 20)
 
@@ -230,6 +231,8 @@ int cmd_quantize(int argc, char **argv) {
     /* writing over the file being read would truncate the mapping under us */
     if (stat(in, &si) == 0 && stat(a.pos[1], &so) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
         return cli_usage_error("quantize", "IN and OUT are the same file");
+    if (store_own_path_any(a.pos[1]))
+        return cli_usage_error("quantize", "OUT %s is a file of a workspace (its data would be replaced)", a.pos[1]);
     /* a llama2.c checkpoint: through a GGUF of its exact weights first */
     char magic[4] = {0};
     FILE *f = fopen(in, "rb");

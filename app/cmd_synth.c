@@ -29,6 +29,7 @@
 #include "qplan.h"
 #include "qtypes.h"
 #include "rng.h"
+#include "store.h"
 #include "vocabgen.h"
 
 #define CHUNK_BYTES (32u << 20)
@@ -308,5 +309,7 @@ int cmd_synth(int argc, char **argv) {
     if ((rc = cli_u64("synth", "--seed", a.val[O_SEED], &seed)) ||
         (rc = cli_int("synth", "-t", a.val[O_THREADS], 1, 1024, &threads)))
         return rc;
+    if (store_own_path_any(a.val[O_OUT]))
+        return cli_usage_error("synth", "-o %s is a file of a workspace (its data would be replaced)", a.val[O_OUT]);
     return synth_run(sh, target, a.val[O_OUT], seed, a.val[O_VOCAB], (int)threads, a.val[O_JSON] != NULL);
 }

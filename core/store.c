@@ -577,6 +577,20 @@ bool store_own_path(const char *dir, const char *path) {
     return false;
 }
 
+bool store_own_path_any(const char *path) {
+    char dir[PATH_MAX], db[PATH_MAX + 32];
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    if (!path) return false;
+    if (slash) snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    else snprintf(dir, sizeof dir, ".");
+    snprintf(db, sizeof db, "%s/%s", dir, STORE_DB_NAME);
+    if (access(db, F_OK) == 0 && store_own_path(dir, path)) return true;
+    /* a link elsewhere to a workspace's file: the folder of what it names */
+    char real[PATH_MAX];
+    if (!realpath(path, real) || strcmp(real, path) == 0) return false;
+    return store_own_path_any(real);
+}
+
 void store_opts_default(store_opts *o) {
     memset(o, 0, sizeof *o);
     o->flush_ms = STORE_FLUSH_MS;

@@ -60,6 +60,11 @@ bool store_own_file(const char *name);
  * hard link to one). Commands that write a file a user names check it, so
  * that a typo cannot replace or truncate the workspace's database. */
 bool store_own_path(const char *dir, const char *path);
+/* Whether `path` is such a file of whatever workspace holds it: the folder
+ * it is in (or, for a link, the folder of what it names) has a logitlab.db
+ * and the file is one of that workspace's own. For outputs named without a
+ * workspace (quantize, convert, synth). */
+bool store_own_path_any(const char *path);
 #define STORE_FLUSH_MS 500                /* default batching window */
 #define STORE_MAX_TOP 256                 /* alternatives kept per token */
 

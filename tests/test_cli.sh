@@ -146,6 +146,12 @@ check_rc "info on the quantized file" 0 "$LOGITLAB" info --json "$T/q8.gguf"
 cp "$T/out" "$T/q8.json"
 check_py "quantized metadata and types" 'any(m["key"]=="general.file_type" and m["value"]==7 for m in d["metadata"]) and d["model"]["wtype"]=="q8_0" and len(d["tensors"])==48' "$T/q8.json"
 check_rc "quantize back to f32" 0 "$LOGITLAB" quantize -q "$T/q8.gguf" "$T/q8-f32.gguf" f32
+# OUT a file of a workspace (a folder holding logitlab.db): refused, as export -o is
+mkdir -p "$T/wq" && printf 'db' >"$T/wq/logitlab.db"
+check_rc "quantize OUT = a workspace's database: refused" 2 "$LOGITLAB" quantize -q "$M/stories260K.gguf" "$T/wq/logitlab.db" q8_0
+check_rc "synth -o a workspace's config.lua: refused" 2 "$LOGITLAB" synth --shape test --type f32 -o "$T/wq/config.lua"
+check_rc "convert OUT = a workspace's database: refused" 2 "$LOGITLAB" convert "$M/stories260K.bin" "$T/wq/logitlab.db"
+check "the workspace's files are as they were" sh -c "test \"\$(cat '$T/wq/logitlab.db')\" = db && test ! -e '$T/wq/config.lua'"
 # --json: an object per tensor (a running byte count), then a summary naming the input given
 check_rc "quantize --json" 0 "$LOGITLAB" quantize --json "$M/stories260K.gguf" "$T/q4j.gguf" q4_0
 [ "$HAVE_PY" -eq 1 ] && check "quantize --json: 48 progress objects, then done" python3 -c "
