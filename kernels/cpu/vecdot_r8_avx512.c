@@ -45,12 +45,6 @@
 #define R8V_DPBUSD _mm256_dpbusd_epi32
 #include "vecdot_r8v.h"
 
-INLINE __m512i bc4z(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm512_set1_epi32(v);
-}
-
 /* The 256-bit vectors at p and p + d as one 512-bit vector (two groups). */
 INLINE __m512i ld2x256(const void *p, size_t d) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p)),
