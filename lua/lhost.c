@@ -502,9 +502,13 @@ int lhost_call(lstate *st, lua_CFunction fn, void *ud, bool kill_plugin, char *e
         ret = st->stop ? LHOST_EBUDGET : LHOST_ELUA;
         lua_pop(L, 1);
     }
+    /* Ctrl-C is the user's, not the plugin's fault: the host-wide flag is
+     * taken by whichever entry counts next, which may be an event handler
+     * rather than the command the user meant to stop */
+    bool user_stop = rc != LUA_OK && st->stop == LSTOP_INTERRUPT;
     lua_pop(L, 1);
     lhost_leave(&e);
-    if (ret != LHOST_OK && kill_plugin && st->is_plugin) lhost_plugin_failed(st, err);
+    if (ret != LHOST_OK && kill_plugin && st->is_plugin && !user_stop) lhost_plugin_failed(st, err);
     return ret;
 }
 
