@@ -149,8 +149,18 @@ static void budget_check(lua_State *L, lstate *st, unsigned n) {
     st->instr += n;
     if (!st->stop) {
         if (atomic_exchange(&st->h->interrupt, 0)) {
-            st->stop = LSTOP_INTERRUPT;
             st->cancel = true;
+            if (st->is_plugin && lhost_now() - h->entry_t0 < LHOST_RUNAWAY_S) {
+                /* the user stops what the plugin does, not the plugin: its
+                 * pcall can end the work cleanly (a search clears its
+                 * "running" mark), and the plugin stays */
+                st->user_int = true;
+                char msg[256];
+                snprintf(msg, sizeof msg, "plugin %s: interrupted", st->name);
+                lua_pushstring(L, msg);
+                lua_error(L);
+            }
+            st->stop = LSTOP_INTERRUPT;
         } else if (st->budget_instr && st->instr > st->budget_instr) st->stop = LSTOP_INSTR;
         else if (st->deadline > 0 && lhost_now() > st->deadline) st->stop = LSTOP_TIME;
         else if (st->task_deadline > 0 && lhost_now() > st->task_deadline) st->stop = LSTOP_TASK;
@@ -324,16 +334,18 @@ void lhost_enter(lstate *st, lentry *e) {
     e->task_seconds = st->task_seconds;
     e->instr = st->instr;
     e->stop = st->stop;
+    e->user_int = st->user_int;
     e->prev = h->running;
     h->running = st;
     if (h->nest == 0) {
         h->entry_t0 = lhost_now();
-        h->busy_at = h->entry_t0 + 0.5;
+        h->busy_at = h->entry_t0 + LHOST_RUNAWAY_S;
     }
     h->nest++;
     st->depth++;
     st->instr = 0;
     st->stop = LSTOP_NONE;
+    st->user_int = false;
     st->mem_over = false;
     st->deadline = st->budget_s > 0 ? lhost_now() + st->budget_s : 0;
     st->task_deadline = 0;          /* lsched_resume sets the task's */
@@ -349,6 +361,7 @@ void lhost_leave(lentry *e) {
     st->task_seconds = e->task_seconds;
     st->instr = e->instr;
     st->stop = e->stop;
+    st->user_int = e->user_int;
     if (st->depth == 0 && st->dying) {
         st->dying = false;
         close_state(st);
@@ -502,10 +515,10 @@ int lhost_call(lstate *st, lua_CFunction fn, void *ud, bool kill_plugin, char *e
         ret = st->stop ? LHOST_EBUDGET : LHOST_ELUA;
         lua_pop(L, 1);
     }
-    /* Ctrl-C is the user's, not the plugin's fault: the host-wide flag is
-     * taken by whichever entry counts next, which may be an event handler
-     * rather than the command the user meant to stop */
-    bool user_stop = rc != LUA_OK && st->stop == LSTOP_INTERRUPT;
+    /* Ctrl-C in a short entry is the user's, not the plugin's fault: the
+     * host-wide flag is taken by whichever entry counts next, which may be
+     * an event handler rather than the command the user meant to stop */
+    bool user_stop = rc != LUA_OK && st->user_int && !st->stop;
     lua_pop(L, 1);
     lhost_leave(&e);
     if (ret != LHOST_OK && kill_plugin && st->is_plugin && !user_stop) lhost_plugin_failed(st, err);

@@ -63,6 +63,12 @@ typedef struct lrun {
     int owner;              /* id of the task that began it, 0 if none */
 } lrun;
 
+/* An entry that has run this long without returning is a runaway: the UI
+ * says "Ctrl-C stops it", and Ctrl-C then stops it for good (and disables
+ * a plugin); Ctrl-C that lands in a shorter entry of a plugin (a task
+ * between two awaits, an event handler) is one catchable error instead. */
+#define LHOST_RUNAWAY_S 0.5
+
 /* Why an entry into Lua was stopped (sticky until the entry ends). */
 enum { LSTOP_NONE = 0, LSTOP_TIME, LSTOP_INSTR, LSTOP_INTERRUPT, LSTOP_MEM, LSTOP_TASK };
 
@@ -90,6 +96,7 @@ struct lstate {
     double task_deadline, task_seconds;
     uint64_t instr;
     int stop;               /* LSTOP_* */
+    bool user_int;          /* this entry raised a catchable Ctrl-C; a later stop overrides it */
     int n_failed;           /* uncaught task errors (scripts) */
     char *last_err;         /* the last quiet task's error (run_file, eval) */
     bool cancel;            /* interrupted or disabled by the user: its runs end "cancelled" */
@@ -112,6 +119,7 @@ typedef struct lentry {
     double deadline, task_deadline, task_seconds;
     uint64_t instr;
     int stop;
+    bool user_int;
     lstate *prev;
 } lentry;
 

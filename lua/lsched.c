@@ -179,9 +179,13 @@ static void task_failed(lhost *h, ltask *t, int rc) {
     bool delivered = t->fin && awaited(h, t->fin) && !(stopped && st->is_plugin);
     store_result(st, t, false, st->L, 0, err);
     t->failed = true;
-    if (t->end_runs) script_ended(st, t, st->stop == LSTOP_INTERRUPT ? "cancelled" : "failed", err);
+    if (t->end_runs) script_ended(st, t, st->stop == LSTOP_INTERRUPT || st->user_int ? "cancelled" : "failed", err);
     if (t->fin && !lwork_job_done(t->fin)) lwork_job_finish(t->fin, LHOST_ELUA, "task failed");
     if (delivered) return;
+    if (st->is_plugin && st->user_int && !stopped) {   /* Ctrl-C ended this task, not the plugin */
+        lhost_print(h, err, strlen(err), true);
+        return;
+    }
     if (st->is_plugin) {
         lhost_plugin_failed(st, err);
         return;

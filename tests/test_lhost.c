@@ -1,8 +1,10 @@
 /* The host's C contract (lua/lhost.h) as the TUI uses it: a UI adapter that
  * records what plugins register, commands / keys / panes / status items
  * called by id, tick and the wake fd, the REPL's incomplete chunks, plugin
- * listing, and lhost_interrupt from another thread stopping a plugin that
- * never returns while the host goes on.
+ * listing, and lhost_interrupt from another thread: in a plugin's short
+ * entry one catchable error (the plugin stays), in a runaway one (past
+ * LHOST_RUNAWAY_S) a stop pcall cannot swallow, which disables it, while
+ * the host goes on.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -104,16 +106,29 @@ static const char *PLUGIN =
     "      on_key = function(k) if k == 'x' then return 'redraw' end return k == 'y' end })\n"
     "    lab.ui.status_add('st', function() return 'n:' .. n end)\n"
     "    lab.ui.command_add('spin', 'never returns', function() while true do end end)\n"
+    "    lab.ui.command_add('careful', 'cleans up', function()\n"
+    "      local ok, e = pcall(function() while true do end end); n = -1; why = e end)\n"
+    "    lab.ui.command_add('stubborn', 'swallows errors', function()\n"
+    "      while true do pcall(function() while true do end end) end end)\n"
     "    lab.ui.command_add('wait', 'sleep then add', function() lab.sleep(0.02); n = n + 1000 end)\n"
     "  end }\n";
 
-typedef struct killer { lhost *h; int ms; } killer;
+/* Ctrl-C from another thread: after ms, and again after ms2 more (0: once). */
+typedef struct killer { lhost *h; int ms, ms2; } killer;
+
+static void nap(int ms) {
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
 
 static void *kill_later(void *arg) {
     killer *k = arg;
-    struct timespec ts = { 0, (long)k->ms * 1000000L };
-    nanosleep(&ts, NULL);
+    nap(k->ms);
     lhost_interrupt(k->h);
+    if (k->ms2) {
+        nap(k->ms2);
+        lhost_interrupt(k->h);
+    }
     return NULL;
 }
 
@@ -179,16 +194,37 @@ int main(void) {
     CHECK(lhost_status_get(h, st, buf, sizeof buf) == LHOST_OK && strcmp(buf, "n:1015") == 0, "after sleep: %s", buf);
     CHECK(lhost_tick(h, 0) == 0 && lhost_next_ms(h) == -1, "idle");
 
-    /* lhost_interrupt from another thread stops a plugin that never returns */
+    /* Ctrl-C in a short entry (here after 0.1 s, under LHOST_RUNAWAY_S) is
+     * one error: it ends the command; the plugin and its hooks stay */
     pthread_t th;
-    killer k = { h, 100 };
+    killer k = { h, 100, 0 };
+    r.out[0] = 0;
     pthread_create(&th, NULL, kill_later, &k);
     CHECK(lhost_command_run(h, find(&r, 1, "spin"), "", err, sizeof err) == LHOST_OK, "spin ran (and was stopped)");
+    pthread_join(th, NULL);
+    CHECK(lhost_plugin_get(h, 0, &in) == LHOST_OK && in.enabled, "Ctrl-C does not disable the plugin: %s",
+          in.error ? in.error : "(none)");
+    CHECK(strstr(r.out, "E:plugin p1: interrupted") && !strstr(r.out, "failed and is disabled"),
+          "the console says the command was interrupted: %s", r.out);
+    CHECK(lhost_status_get(h, st, buf, sizeof buf) == LHOST_OK && strcmp(buf, "n:1015") == 0, "its hooks stay: %s", buf);
+    /* ... and pcall catches it, so the plugin can clean up */
+    pthread_create(&th, NULL, kill_later, &k);
+    CHECK(lhost_command_run(h, find(&r, 1, "careful"), "", err, sizeof err) == LHOST_OK, "careful ran");
+    pthread_join(th, NULL);
+    CHECK(lhost_status_get(h, st, buf, sizeof buf) == LHOST_OK && strcmp(buf, "n:-1") == 0,
+          "the command's pcall caught Ctrl-C and went on: %s", buf);
+    CHECK(lhost_eval(h, "1", true, err, sizeof err) == LHOST_OK, "the REPL runs after it: %s", err);
+
+    /* a runaway that swallows errors: the first Ctrl-C (0.1 s) is caught;
+     * the second, 0.7 s into the entry, stops it for good and disables it */
+    killer k2 = { h, 100, 700 };
+    pthread_create(&th, NULL, kill_later, &k2);
+    CHECK(lhost_command_run(h, find(&r, 1, "stubborn"), "", err, sizeof err) == LHOST_OK, "stubborn ran (and was stopped)");
     pthread_join(th, NULL);
     CHECK(lhost_plugin_get(h, 0, &in) == LHOST_OK && !in.enabled && in.error && strstr(in.error, "interrupted"),
           "the plugin is disabled: %s", in.error ? in.error : "(none)");
     CHECK(strstr(r.out, "E:plugin p1 failed and is disabled") != NULL, "reported on the console: %s", r.out);
-    CHECK(r.deleted == 6, "every hook of the plugin was deleted (%d)", r.deleted);
+    CHECK(r.deleted == 8, "every hook of the plugin was deleted (%d)", r.deleted);
     CHECK(lhost_status_get(h, st, buf, sizeof buf) == LHOST_EINVAL, "its hooks are gone");
 
     /* the host goes on: the REPL path */
