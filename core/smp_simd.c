@@ -34,8 +34,8 @@ int32_t smp_simd_exp_pass(const float *L, float *P, int32_t i, int32_t i1, float
     (void)L; (void)P; (void)i1; (void)m; (void)part; (void)B; (void)scale; (void)el; return i;
 }
 int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, float m, double *part, uint16_t *B,
-                              float scale, double *el) {
-    (void)L; (void)P; (void)i1; (void)m; (void)part; (void)B; (void)scale; (void)el; return i;
+                              float scale, double *el, double (*h)[SMP_SIMD_NB]) {
+    (void)L; (void)P; (void)i1; (void)m; (void)part; (void)B; (void)scale; (void)el; (void)h; return i;
 }
 int32_t smp_simd_scale(float *P, int32_t n, double inv) { (void)P; (void)n; (void)inv; return 0; }
 int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t i1, float lbar, uint16_t *B, float scale) {

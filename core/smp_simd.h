@@ -40,9 +40,12 @@ int32_t smp_simd_copy_range_512(const float *x, float *y, int32_t n, float *m, f
  * el[j % 8] += P[j] * L[j] where P[j] > 0. i a multiple of 8. */
 int32_t smp_simd_exp_pass(const float *L, float *P, int32_t i, int32_t i1, float m, double *part, uint16_t *B,
                           float scale, double *el);
-/* The same sixteen at a time (AVX-512; i a multiple of 16), same bits. */
+/* The same sixteen at a time (AVX-512; i a multiple of 16), same bits;
+ * m must be the largest of L (x <= 0). With h (and B): also h[j % 4][B[j]]
+ * += P[j] for each j it did, in order of j (the histogram's scalar adds
+ * interleaved with the vector work, two vectors behind). */
 int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, float m, double *part, uint16_t *B,
-                              float scale, double *el);
+                              float scale, double *el, double (*h)[SMP_SIMD_NB]);
 /* P[j] = (float)(P[j] * inv) */
 int32_t smp_simd_scale(float *P, int32_t n, double inv);
 /* B[j] = the bucket of typical's key: P[j] > 0 ? |L[j] - lbar| (in float)
