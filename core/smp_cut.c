@@ -175,6 +175,7 @@ static int defer(smp_cands *c, const sel *s, float lk, int32_t lid, float inv) {
     c->cut_inv = inv;
     c->cut_n = s->n;
     c->cut_pick = -1;
+    c->cut_b = false;
     c->normalized = true;
     return 0;
 }

@@ -259,6 +259,8 @@ int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep) {
     sel s = { L, 0, 0, P, P, c->dense ? NULL : c->col_id, c->tmp_b, n };
     int r = smp_cut_keep(c, &s, -1, p, min_keep, h);
     c->cut_max = m;                          /* for min-p (a pending cut keeps the best) */
+    c->cut_b = c->cut;                       /* and the buckets in tmp_b */
+    c->cut_scale = key_scale(m - lo);
     return r;
 }
 
@@ -317,6 +319,35 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
 
 /* ---- min-p ------------------------------------------------------------------ */
 
+/* Min-p after top-p's pending cut (c->cut_b), from top-p's buckets: B[i]
+ * = the bucket of m - l (m = cut_max), monotone in the key m - l as
+ * computed in float, so l >= tf puts l in tf's bucket bt or below, and a
+ * bucket below bt means l >= tf: one pass over the 16-bit buckets finds
+ * the candidates at or below bt (~2 % of a flat 128k row at min-p 0.05),
+ * and only those in bt itself have their logit compared. Keeps them in
+ * place and in order as the pass over the logits does; how many, or -1
+ * (nothing changed) when fewer than keep pass. */
+static int32_t min_p_buckets(smp_cands *c, float tf, int32_t keep) {
+    const uint16_t *B = c->tmp_b;
+    const int32_t n = c->cut_n, dense = c->dense;
+    int32_t *idx = (int32_t *)c->tmp_d, *id = c->col_id, ni = 0, i = 0, kept = 0, k = 0;
+    float *L = c->col_logit, *P = c->col_p;
+    const int32_t bt = bucket_of(c->cut_max - tf, c->cut_scale);
+    if (smp_simd_512()) i = smp_simd_le_512(B, n, bt, idx, &ni);
+    for (; i < n; i++)
+        if (B[i] <= bt) idx[ni++] = i;
+    for (int32_t j = 0; j < ni; j++) kept += B[idx[j]] < bt || L[idx[j]] >= tf;
+    if (kept < keep) return -1;
+    for (int32_t j = 0; j < ni; j++) {         /* k <= idx[j]: nothing read is overwritten first */
+        int32_t x = idx[j];
+        if (!(B[x] < bt || L[x] >= tf)) continue;
+        id[k] = dense ? x : id[x];
+        L[k] = L[x];
+        P[k++] = P[x];
+    }
+    return k;
+}
+
 int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
     /* after top-p with its cut pending (smp_cut.c): the whole row, where
      * top-p keeps l > its cut's logit (or equal, by id) and its best logit
@@ -337,17 +368,24 @@ int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
     if ((double)tf < thr) tf = nextafterf(tf, INFINITY);
     if (cut && !(tf > -c->cut_key)) return c->n >= keep;   /* all top-p keeps pass (keep > 1: n counted) */
     int32_t kept = 0, i0 = 0, k = 0;
-    if (smp_simd_on()) i0 = smp_simd_count_ge(L, n, tf, &kept);
-    for (int32_t i = i0; i < n; i++) kept += L[i] >= tf;
-    if (kept < keep) return 0;
-    i0 = 0;
-    if (smp_simd_512()) k = smp_simd_compact_ge_512(L, P, dense ? NULL : id, id, n, tf, &i0);
-    for (int32_t i = i0; i < n; i++) {
-        float l = L[i];
-        id[k] = dense ? i : id[i];
-        L[k] = l;
-        P[k] = P[i];
-        k += l >= tf;
+    if (cut && c->cut_b) {
+        if ((k = min_p_buckets(c, tf, keep)) < 0) return 0;
+    } else {
+        /* the best passes (tf <= lmax): with keep 1, nothing to count */
+        if (keep > 1 || !(lmax >= tf)) {
+            if (smp_simd_on()) i0 = smp_simd_count_ge(L, n, tf, &kept);
+            for (int32_t i = i0; i < n; i++) kept += L[i] >= tf;
+            if (kept < keep) return 0;
+        }
+        i0 = 0;
+        if (smp_simd_512()) k = smp_simd_compact_ge_512(L, P, dense ? NULL : id, id, n, tf, &i0);
+        for (int32_t i = i0; i < n; i++) {
+            float l = L[i];
+            id[k] = dense ? i : id[i];
+            L[k] = l;
+            P[k] = P[i];
+            k += l >= tf;
+        }
     }
     if (cut) {                          /* those pass only where top-p keeps: its p */
         for (int32_t i = 0; i < k; i++) P[i] = P[i] * c->cut_inv;

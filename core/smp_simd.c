@@ -49,6 +49,9 @@ int32_t smp_simd_members(const uint16_t *B, int32_t i, int32_t n, int32_t b, int
 int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
     (void)B; (void)n; (void)b; (void)out; (void)nout; return i;
 }
+int32_t smp_simd_le_512(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
+    (void)B; (void)n; (void)b; (void)out; (void)nout; return 0;
+}
 int32_t smp_simd_members2(const uint16_t *B, int32_t i, int32_t n, int32_t u1, int32_t u2, int32_t v1, int32_t v2,
                           int32_t *out, int32_t *nout) {
     (void)B; (void)n; (void)u1; (void)u2; (void)v1; (void)v2; (void)out; (void)nout; return i;

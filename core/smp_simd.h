@@ -65,6 +65,10 @@ int32_t smp_simd_members(const uint16_t *B, int32_t i, int32_t n, int32_t b, int
 /* The same 32 at a time (AVX-512BW). It stores sixteen ints at a time, so
  * out must have room for 16 more than the members it gets. */
 int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *out, int32_t *nout);
+/* Appends to out[*nout ...] every j in [0, n) rounded down to 32 with
+ * B[j] <= b, in order (AVX-512BW, no branch per block: out must have room
+ * for 16 more than the members); returns where the caller goes on. */
+int32_t smp_simd_le_512(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout);
 /* smp_simd_members and smp_simd_members_512 for every bucket in [u1, u2]
  * or [v1, v2] (u1 <= u2, v1 <= v2). */
 int32_t smp_simd_members2(const uint16_t *B, int32_t i, int32_t n, int32_t u1, int32_t u2, int32_t v1, int32_t v2,

@@ -122,6 +122,21 @@ POPCNT int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int
     return i;
 }
 
+POPCNT int32_t smp_simd_le_512(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
+    __m512i vb = _mm512_set1_epi16((short)b), iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int32_t k = *nout, i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __mmask32 m = _mm512_cmple_epu16_mask(_mm512_loadu_si512(B + i), vb);
+        __mmask16 lo = (__mmask16)m, hi = (__mmask16)(m >> 16);
+        _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(lo, _mm512_add_epi32(iota, _mm512_set1_epi32(i))));
+        k += __builtin_popcount(lo);
+        _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(hi, _mm512_add_epi32(iota, _mm512_set1_epi32(i + 16))));
+        k += __builtin_popcount(hi);
+    }
+    *nout = k;
+    return i;
+}
+
 /* smp_simd_members_512 for the buckets of two ranges */
 POPCNT int32_t smp_simd_members2_512(const uint16_t *B, int32_t i, int32_t n, int32_t u1, int32_t u2, int32_t v1,
                                      int32_t v2, int32_t *out, int32_t *nout) {
