@@ -87,7 +87,8 @@ typedef struct smp_cands {
      * smp_cands_softmax compact them first (smp_mass_settle).
      * smp_cands_set clears it. */
     bool cut, cut_typical, cut_counted;
-    float cut_lb, cut_key, cut_inv, cut_max;   /* cut_max: top-p's largest logit */
+    bool cut_ties;      /* some candidate has cut_key and an id above cut_id */
+    float cut_lb, cut_key, cut_inv, cut_max;   /* cut_max: the row's largest logit (e = exp(l - cut_max)) */
     /* cut_b: top-p's cut, with tmp_b still the bucket of cut_max - l at
      * scale cut_scale for each column (min-p reads it, session 11) */
     bool cut_b;

@@ -285,6 +285,7 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
         c->normalized = false;
         return 0;
     }
+    c->cut_max = m;                            /* for the draw's bound on the kept p (smp_cut.c) */
     double el, S, h[LANES][NB];
     memset(h, 0, sizeof h);
     if (min_keep <= 1) {                       /* one pass: the exps, E[l] and the logits' histogram */

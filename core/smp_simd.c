@@ -72,15 +72,16 @@ int32_t smp_simd_compact_ge_512(float *L, float *P, const int32_t *id, int32_t *
     *pi = 0;
     return 0;
 }
-int32_t smp_simd_cut_count_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
-                               const float *P, int32_t n, int32_t *pi) {
-    (void)typical; (void)lb; (void)c; (void)lid; (void)id; (void)L; (void)P; (void)n;
+int32_t smp_simd_cut_count_512(int typical, int ties, float lb, float c, int32_t lid, const int32_t *id,
+                               const float *L, const float *P, int32_t n, int32_t *pi) {
+    (void)typical; (void)ties; (void)lb; (void)c; (void)lid; (void)id; (void)L; (void)P; (void)n;
     *pi = 0;
     return 0;
 }
-int smp_simd_cut_sums_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
-                          const float *P, int32_t nb, float inv, double *bs, int32_t *cnt) {
-    (void)typical; (void)lb; (void)c; (void)lid; (void)id; (void)L; (void)P; (void)nb; (void)inv; (void)bs; (void)cnt;
+int smp_simd_cut_sums_512(int typical, int ties, float lb, float c, int32_t lid, const int32_t *id,
+                          const float *L, const float *P, int32_t nb, float inv, double *bs, int32_t *cnt, int check) {
+    (void)typical; (void)ties; (void)lb; (void)c; (void)lid; (void)id; (void)L; (void)P; (void)nb; (void)inv; (void)bs;
+    (void)cnt; (void)check;
     return 1;
 }
 int smp_simd_block_sums_512(const float *P, int32_t nb, double *bs) { (void)P; (void)nb; (void)bs; return 1; }

@@ -83,16 +83,17 @@ int32_t smp_simd_members2_512(const uint16_t *B, int32_t i, int32_t n, int32_t u
 int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
                              float *L, float *P, int32_t n, int norm, float inv, int32_t *pi);
 /* How many candidates of [0, i) are at or ahead of such a cut (i = n
- * rounded down to 16, into *pi). */
-int32_t smp_simd_cut_count_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
-                               const float *P, int32_t n, int32_t *pi);
+ * rounded down to 16, into *pi). ties 0: no candidate has the cut's key
+ * and an id above lid (then key <= the cut's is the test). */
+int32_t smp_simd_cut_count_512(int typical, int ties, float lb, float c, int32_t lid, const int32_t *id,
+                               const float *L, const float *P, int32_t n, int32_t *pi);
 /* For each block b < nb of SMP_SIMD_CUT_BLK candidates: bs[b] = the sum of p = P * inv
  * (in float) over those at or ahead of such a cut (0 for the others), in
- * an order of its own, and cnt[b] = how many; 1 when some such p is
- * neither 0 nor >= 2^-29 (then the sums are not exact: not to be used),
- * else 0. */
-int smp_simd_cut_sums_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
-                          const float *P, int32_t nb, float inv, double *bs, int32_t *cnt);
+ * an order of its own, and cnt[b] = how many; with check, 1 when some
+ * such p is neither 0 nor >= 2^-29 (then the sums are not exact: not to be
+ * used), else 0 (always 0 without check). */
+int smp_simd_cut_sums_512(int typical, int ties, float lb, float c, int32_t lid, const int32_t *id,
+                          const float *L, const float *P, int32_t nb, float inv, double *bs, int32_t *cnt, int check);
 /* how many of x[0..i) are >= v (into *cnt); i returned */
 int32_t smp_simd_count_ge(const float *x, int32_t n, float v, int32_t *cnt);
 /* Keeps the candidates with L >= v, as smp_simd_compact_512. */

@@ -48,16 +48,23 @@ POPCNT int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid,
 }
 
 /* cut_mask with one compare where no key equals the cut's (all but a lane
- * or two of a whole row): at or ahead of it is then key <= the cut's. */
-static inline __mmask16 cut_mask_fast(int typical, __m512 vl, __m512 vp, __m512 vlb, __m512 vc, const int32_t *id,
-                                      int32_t i, __m512i vlid) {
+ * or two of a whole row): at or ahead of it is then key <= the cut's.
+ * Without ties (no candidate has the cut's key and a later id: session
+ * 11, the cut's walk saw every one with that key), key <= the cut's is the
+ * whole test. */
+static inline __attribute__((always_inline)) __mmask16 cut_mask_fast(const int typical, const int ties, __m512 vl,
+                                                                     __m512 vp, __m512 vlb, __m512 vc,
+                                                                     const int32_t *id, int32_t i, __m512i vlid) {
     __mmask16 eq, le;
     if (typical) {
         __m512 kk = _mm512_and_ps(_mm512_sub_ps(vl, vlb), _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff)));
-        kk = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(vp, _mm512_setzero_ps(), _CMP_GT_OQ), _mm512_set1_ps(INFINITY), kk);
+        __mmask16 pos = _mm512_cmp_ps_mask(vp, _mm512_setzero_ps(), _CMP_GT_OQ);   /* else the key is +inf */
+        if (!ties) return _mm512_mask_cmp_ps_mask(pos, kk, vc, _CMP_LE_OQ);
+        kk = _mm512_mask_blend_ps(pos, _mm512_set1_ps(INFINITY), kk);
         eq = _mm512_cmp_ps_mask(kk, vc, _CMP_EQ_OQ);
         le = _mm512_cmp_ps_mask(kk, vc, _CMP_LE_OQ);
     } else {
+        if (!ties) return _mm512_cmp_ps_mask(vl, vc, _CMP_GE_OQ);
         eq = _mm512_cmp_ps_mask(vl, vc, _CMP_EQ_OQ);
         le = _mm512_cmp_ps_mask(vl, vc, _CMP_GE_OQ);
     }
@@ -65,19 +72,29 @@ static inline __mmask16 cut_mask_fast(int typical, __m512 vl, __m512 vp, __m512 
     return le;
 }
 
-POPCNT int32_t smp_simd_cut_count_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
-                                      const float *P, int32_t n, int32_t *pi) {
+static inline __attribute__((always_inline)) int32_t cut_count(const int typical, const int ties, float lb, float c,
+                                                               int32_t lid, const int32_t *id, const float *L,
+                                                               const float *P, int32_t n, int32_t *pi) {
     int32_t k = 0, i = 0;
     __m512 vc = _mm512_set1_ps(c), vlb = _mm512_set1_ps(lb);
     __m512i vlid = _mm512_set1_epi32(lid);
     for (; i + 16 <= n; i += 16)
-        k += __builtin_popcount(cut_mask_fast(typical, _mm512_loadu_ps(L + i), _mm512_loadu_ps(P + i), vlb, vc, id, i, vlid));
+        k += __builtin_popcount(
+            cut_mask_fast(typical, ties, _mm512_loadu_ps(L + i), _mm512_loadu_ps(P + i), vlb, vc, id, i, vlid));
     *pi = i;
     return k;
 }
 
-POPCNT int smp_simd_cut_sums_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
-                                 const float *P, int32_t nb, float inv, double *bs, int32_t *cnt) {
+POPCNT int32_t smp_simd_cut_count_512(int typical, int ties, float lb, float c, int32_t lid, const int32_t *id,
+                                      const float *L, const float *P, int32_t n, int32_t *pi) {
+    if (typical) return ties ? cut_count(1, 1, lb, c, lid, id, L, P, n, pi) : cut_count(1, 0, lb, c, lid, id, L, P, n, pi);
+    return ties ? cut_count(0, 1, lb, c, lid, id, L, P, n, pi) : cut_count(0, 0, lb, c, lid, id, L, P, n, pi);
+}
+
+static inline __attribute__((always_inline)) int cut_sums(const int typical, const int ties, const int check, float lb,
+                                                          float c, int32_t lid, const int32_t *id, const float *L,
+                                                          const float *P, int32_t nb, float inv, double *bs,
+                                                          int32_t *cnt) {
     __m512 vc = _mm512_set1_ps(c), vlb = _mm512_set1_ps(lb), vi = _mm512_set1_ps(inv);
     __m512i vlid = _mm512_set1_epi32(lid), one = _mm512_set1_epi32(1), low = _mm512_set1_epi32(-1);
     /* the smallest bits - 1 of a p (as unsigned: p = 0 gives the largest):
@@ -87,9 +104,9 @@ POPCNT int smp_simd_cut_sums_512(int typical, float lb, float c, int32_t lid, co
         int32_t k = 0;
         for (int32_t i = b * SMP_SIMD_CUT_BLK; i < (b + 1) * SMP_SIMD_CUT_BLK; i += 16) {
             __m512 vp = _mm512_loadu_ps(P + i);
-            __mmask16 m = cut_mask_fast(typical, _mm512_loadu_ps(L + i), vp, vlb, vc, id, i, vlid);
+            __mmask16 m = cut_mask_fast(typical, ties, _mm512_loadu_ps(L + i), vp, vlb, vc, id, i, vlid);
             __m512 p = _mm512_maskz_mul_ps(m, vp, vi);
-            low = _mm512_min_epu32(low, _mm512_sub_epi32(_mm512_castps_si512(p), one));
+            if (check) low = _mm512_min_epu32(low, _mm512_sub_epi32(_mm512_castps_si512(p), one));
             a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
             d = _mm512_add_pd(d, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1))));
             k += __builtin_popcount(m);
@@ -99,6 +116,24 @@ POPCNT int smp_simd_cut_sums_512(int typical, float lb, float c, int32_t lid, co
     }
     union { float f; uint32_t u; } tiny = { 0x1p-29f };
     return _mm512_reduce_min_epu32(low) < tiny.u - 1;
+}
+
+/* each combination of the three switches compiled as its own loop */
+POPCNT int smp_simd_cut_sums_512(int typical, int ties, float lb, float c, int32_t lid, const int32_t *id,
+                                 const float *L, const float *P, int32_t nb, float inv, double *bs, int32_t *cnt,
+                                 int check) {
+#define CUT_SUMS(t, e, k) cut_sums(t, e, k, lb, c, lid, id, L, P, nb, inv, bs, cnt)
+    switch ((typical ? 4 : 0) | (ties ? 2 : 0) | (check ? 1 : 0)) {
+    case 0: return CUT_SUMS(0, 0, 0);
+    case 1: return CUT_SUMS(0, 0, 1);
+    case 2: return CUT_SUMS(0, 1, 0);
+    case 3: return CUT_SUMS(0, 1, 1);
+    case 4: return CUT_SUMS(1, 0, 0);
+    case 5: return CUT_SUMS(1, 0, 1);
+    case 6: return CUT_SUMS(1, 1, 0);
+    default: return CUT_SUMS(1, 1, 1);
+    }
+#undef CUT_SUMS
 }
 
 /* 32 buckets per compare; the indices of a hit's 16-lane half are
