@@ -123,17 +123,20 @@ static void hist_add(double (*h)[NB], const uint16_t *B, const float *W, int32_t
  * and, with h, the mass histogram (then the sum is left to the caller, as
  * the sum of the buckets, and 0 returned); with el: *el = the sum of e * L
  * over e > 0, in eight sums likewise. A chunk at a time, so that the
- * histogram's scalar adds find it in the L1 cache; the AVX-512 loop does
- * them itself, between its vector work (session 11: ~5 % of a typical-p
- * pick at 128256; the same adds in the same order). */
+ * histogram's scalar adds find it in the L1 cache; with el, the AVX-512
+ * loop does them itself, between its vector work (session 11: ~5 % of a
+ * typical-p pick at 128256; the same adds in the same order). */
 static double row_exp(const float *L, float *P, int32_t n, float m, uint16_t *B, float scale, double (*h)[NB],
                       double *elp) {
     double part[8] = { 0 }, el[8] = { 0 };
     const int v = smp_simd_on(), v512 = smp_simd_512();
     for (int32_t i0 = 0; i0 < n; i0 += CHUNK) {
         int32_t i1 = n - i0 < CHUNK ? n : i0 + CHUNK, i = i0;
-        if (v512) i = smp_simd_exp_pass_512(L, P, i, i1, m, h ? NULL : part, B, scale, elp ? el : NULL, h);
-        int32_t ih = i;                        /* where the histogram goes on */
+        /* typical-p's pass (with E[l]) takes the histogram's adds into its
+         * vector loop; top-p's, with less vector work to hide them behind,
+         * was slower so (smpbench, session 11) */
+        if (v512) i = smp_simd_exp_pass_512(L, P, i, i1, m, h ? NULL : part, B, scale, elp ? el : NULL, elp ? h : NULL);
+        int32_t ih = elp ? i : i0;             /* where the histogram goes on */
         if (v) i = smp_simd_exp_pass(L, P, i, i1, m, h ? NULL : part, B, scale, elp ? el : NULL);
         if (i < i1) {
             for (int32_t j = i; j < i1; j++) P[j] = L[j] - m;
