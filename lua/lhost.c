@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "lhost_impl.h"
+#include "fout.h"
 #include "fio.h"
 #include "pool.h"
 
@@ -564,6 +565,9 @@ int lhost_create(lhost **out, const lhost_opts *o, char *err, size_t errlen) {
             return LHOST_ENOENT;
         }
         if (!(h->workspace = dupstr(real))) ok = false;
+        /* lab.fs.write's temporaries of writes killed half way (fout.h);
+         * a live writer's, in any process, is locked and stays */
+        fout_sweep(real, NULL, 3, FOUT_STALE_S);
         snprintf(wsplug, sizeof wsplug, "%s/plugins", real);
         extra = wsplug;
     }

@@ -445,14 +445,7 @@ ljob *lab_train_awaitable(lua_State *L, int idx);
 const char *lab_fs_resolve_new(lua_State *L, int idx, char *full, size_t cap, const char **why);
 /* lab.fs's rules for a file to read: its real path (PATH_MAX), or NULL with *why. */
 const char *lab_fs_resolve_existing(lua_State *L, int idx, char *full, const char **why);
-/* Replacing a workspace file whole (lab.fs.write, seq:save): begin checks
- * that full is absent or a regular file (not a link) and opens a new file
- * beside it (tmp, cap bytes; the old file's permissions); the fd, or -1 with
- * *why. end closes fd and, when err is 0, renames tmp over full; otherwise,
- * or when that fails, removes tmp. Returns 0 or an errno. The old file
- * stays whole until the rename. */
-int lab_fs_replace_begin(const char *full, char *tmp, size_t cap, const char **why);
-int lab_fs_replace_end(int fd, const char *tmp, const char *full, int err);
+/* Replacing a workspace file whole (lab.fs.write, seq:save) is core's fout_tmp_create/commit. */
 /* lab.store's read-write store, opened on first use; NULL with err set. */
 struct store *lab_store_writer(lhost *h, char *err, size_t errlen);
 /* Installs the sandbox: only the allowed libraries and wrapped functions. */
