@@ -198,6 +198,9 @@ void lwork_wait(lwork *w, ljob *j);
 void lwork_wait_model(lwork *w, lmodel *m);
 /* While held (nested), queued jobs wait so that the jobs the tasks of one
  * tick pass submit run together (run_group); a blocking wait lets them go. */
+/* Takes j out of the queue when it has not started: it is done, failed
+ * with err. Returns whether it was cancelled. */
+bool lwork_cancel(lwork *w, ljob *j, const char *err);
 void lwork_hold(lwork *w);
 void lwork_release(lwork *w);
 int lwork_fd(const lwork *w);
@@ -261,6 +264,7 @@ struct ltask {
     bool quiet;             /* an error goes to st->last_err, not the console */
     bool failed;
     bool end_runs;          /* a script's main task not waited for: its end ends its runs */
+    bool interrupted;       /* Ctrl-C while it awaited engine work: its lab.await raises */
     ltask *next;
 };
 enum { LTASK_PLAIN = 0, LTASK_MAIN, LTASK_REPL };
@@ -396,6 +400,9 @@ void lhost_errmsg(lstate *st, lua_State *co, int status, char *err, size_t errle
  * a memory error in from (call it protected). */
 ltask *lsched_spawn(lstate *st, lua_State *from, int nargs, int kind);
 ltask *lsched_find(lhost *h, lua_State *co);
+/* Raises Ctrl-C's error in st's running code (L): a plugin's catchable
+ * "plugin NAME: interrupted", anything else's sticky stop. */
+int lhost_raise_interrupt(lua_State *L, lstate *st);
 /* Resumes t once (it must be ready). */
 void lsched_resume(lhost *h, ltask *t);
 void lsched_task_free(lhost *h, ltask *t);
