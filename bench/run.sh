@@ -23,6 +23,12 @@ if [ -f "$LIBA" ]; then
   cc -O2 -std=c11 -Ikernels/cpu $(pkg-config --cflags openblas) -o "$OUT/gemmbench" bench/gemmbench.c "$LIBA" \
     $(pkg-config --libs openblas) -lm -pthread
   "$OUT/gemmbench" 2048 3
+  # Batch-1 decode's products per weight byte by type, one thread, per CPU
+  # second (bench/decbench.c; issue 22: K-quants against Q4_0).
+  [ "${ONLY:-}" = train ] || {
+    cc -O2 -std=c11 -Ikernels/cpu $(pkg-config --cflags openblas) -o "$OUT/decbench" bench/decbench.c "$LIBA" \
+      $(pkg-config --libs openblas) -lm -pthread
+    "$OUT/decbench" q4_0,q4_K,q5_K,q6_K 5 22; }
 fi
 # Training (docs/training.md): tokens/s of `logitlab train` at two shapes,
 # the first step (page faults, packing) left out; GFLOPS count 6 x params x
