@@ -216,8 +216,8 @@ int main(void) {
     CHECK(lhost_eval(h, "1", true, err, sizeof err) == LHOST_OK, "the REPL runs after it: %s", err);
 
     /* a runaway that swallows errors: the first Ctrl-C (0.1 s) is caught;
-     * the second, 0.7 s into the entry, stops it for good and disables it */
-    killer k2 = { h, 100, 700 };
+     * the second, 1.2 s into the entry, stops it for good and disables it */
+    killer k2 = { h, 100, 1100 };
     pthread_create(&th, NULL, kill_later, &k2);
     CHECK(lhost_command_run(h, find(&r, 1, "stubborn"), "", err, sizeof err) == LHOST_OK, "stubborn ran (and was stopped)");
     pthread_join(th, NULL);
