@@ -5,8 +5,8 @@
  *
  * -o FILE never harms what is there on a failure: the run is checked before
  * any file is touched; a regular file (or a new one) is written as a
- * temporary file beside it and renamed into place only when complete (a
- * symbolic link is followed, so the link stays and its target is
+ * temporary file beside it and renamed into place only when complete
+ * (fout.h: a symbolic link is followed, so the link stays and its target is
  * replaced); anything else (/dev/null, a FIFO, a terminal) is written in
  * place and never removed.
  */
@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fout.h"
 #include "store.h"
 
 enum { O_WORKSPACE, O_RUN, O_FORMAT, O_OUTPUT };
@@ -38,69 +39,6 @@ static const cli_spec spec = {
     "docs/workspaces.md describes both.",
     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
 };
-
-/* Where -o writes: *tmp (a new temporary file to rename onto *final) for a
- * regular or new file, else the path itself (tmp[0] = 0). */
-typedef struct out_file {
-    FILE *f;
-    char final[PATH_MAX];
-    char tmp[PATH_MAX + 16];
-} out_file;
-
-static mode_t umask_get(void) {
-    mode_t m = umask(0);   /* the only way to read it; the CLI has one thread here */
-    umask(m);
-    return m;
-}
-
-static int out_open(out_file *o, const char *path, char *err, size_t errlen) {
-    o->tmp[0] = 0;
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        if (S_ISDIR(st.st_mode)) return snprintf(err, errlen, "%s is a folder", path), -1;
-        snprintf(o->final, sizeof o->final, "%s", path);
-        o->f = fopen(path, "wb");   /* a device or a FIFO: written in place, never unlinked */
-        if (!o->f) return snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno)), -1;
-        return 0;
-    }
-    /* a link is followed: the file it names is replaced, the link stays */
-    if (!realpath(path, o->final)) {
-        if (errno != ENOENT) return snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno)), -1;
-        snprintf(o->final, sizeof o->final, "%s", path);
-    }
-    snprintf(o->tmp, sizeof o->tmp, "%s.XXXXXX", o->final);
-    int fd = mkstemp(o->tmp);
-    if (fd < 0) {
-        o->tmp[0] = 0;
-        return snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno)), -1;
-    }
-    /* mkstemp makes 0600: keep the old file's permissions, or a new file's */
-    if (fchmod(fd, stat(o->final, &st) == 0 ? st.st_mode & 07777 : 0666 & ~umask_get()) != 0) {}
-    if (!(o->f = fdopen(fd, "wb"))) {
-        close(fd);
-        unlink(o->tmp);
-        return snprintf(err, errlen, "cannot write %s: out of memory", path), -1;
-    }
-    return 0;
-}
-
-/* Closes; on success renames the temporary file into place, on failure
- * removes it. Returns 0 or -1 (err set unless already failed). */
-static int out_close(out_file *o, bool ok, char *err, size_t errlen) {
-    bool wrote = fflush(o->f) == 0 && !ferror(o->f) && (!o->tmp[0] || fsync(fileno(o->f)) == 0);
-    int e = errno;
-    wrote = fclose(o->f) == 0 && wrote;
-    if (ok && !wrote) snprintf(err, errlen, "cannot write %.900s: %s", o->final, strerror(e ? e : EIO));
-    ok = ok && wrote;
-    if (o->tmp[0]) {
-        if (ok && rename(o->tmp, o->final) != 0) {
-            snprintf(err, errlen, "cannot write %.900s: %s", o->final, strerror(errno));
-            ok = false;
-        }
-        if (!ok) unlink(o->tmp);
-    }
-    return ok ? 0 : -1;
-}
 
 int cmd_export(int argc, char **argv) {
     cli_args a;
@@ -130,13 +68,13 @@ int cmd_export(int argc, char **argv) {
         }
     }
     const char *path = a.val[O_OUTPUT];
-    out_file of = { .f = stdout };
-    if (path && strcmp(path, "-") != 0 && out_open(&of, path, err, sizeof err)) {
+    fout of = { .f = stdout };
+    if (path && strcmp(path, "-") != 0 && fout_open(&of, path, err, sizeof err)) {
         store_close(s);
         return cli_fail("export", "%s", err);
     }
     rc = store_export(s, of.f, fmt, run, err, sizeof err);
     store_close(s);
-    if (of.f != stdout && out_close(&of, rc == 0, err, sizeof err) && !rc) rc = STORE_EIO;
+    if (of.f != stdout && fout_close(&of, rc == 0, err, sizeof err) && !rc) rc = STORE_EIO;
     return rc ? cli_fail("export", "%s", err) : CLI_OK;
 }

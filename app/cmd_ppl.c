@@ -28,7 +28,7 @@ static const cli_opt opts[] = {
     { "threads", 't', "N", "threads (default: all cores)" },
     { "ctx-size", 'c', "N", "window in tokens (default: the model's context, at most 4096)" },
     { "stride", 0, "S", "tokens between window starts (default: half the window; = window for disjoint chunks)" },
-    { "json", 0, NULL, "print one JSON object" },
+    { "json", 0, NULL, "JSON lines: a progress object per window, then the result" },
 };
 static const cli_spec spec = {
     CMD, "[-m MODEL] [options] FILE",
@@ -37,10 +37,33 @@ static const cli_spec spec = {
     opts, (int)(sizeof opts / sizeof opts[0]), 1, 1,
 };
 
+/* Progress after each window: with --json a line {"type":"progress", ...}
+ * on stdout (the result follows as {"type":"done", ...}), as convert,
+ * quantize and synth give one per tensor; on a terminal a live line on
+ * stderr, rewritten in place and cleared before the result. */
+typedef struct ppl_progress {
+    bool json;
+    int window;
+    double t0;
+} ppl_progress;
+
 static void progress(void *ud, int64_t done, int64_t total) {
-    (void)ud;
-    fprintf(stderr, "\rppl: %lld / %lld tokens", (long long)done, (long long)total);
-    if (done == total) fputc('\n', stderr);
+    ppl_progress *p = ud;
+    p->window++;
+    double s = cli_now() - p->t0;
+    if (p->json) {
+        printf("{\"type\":\"progress\",\"window\":%d,\"tokens\":%lld,\"total\":%lld,\"elapsed_s\":", p->window,
+               (long long)done, (long long)total);
+        cli_put_json_num(stdout, s, 4);
+        printf("}\n");
+        fflush(stdout);
+        return;
+    }
+    if (done < total)
+        fprintf(stderr, "\r\033[Kppl: window %d, %lld / %lld tokens (%.0f%%), %.1f s", p->window, (long long)done,
+                (long long)total, 100.0 * (double)done / (double)total, s);
+    else
+        fputs("\r\033[K", stderr);
 }
 
 static int32_t *encode(const tok *t, const char *text, size_t len, int64_t *n, char *err, size_t errlen) {
@@ -62,7 +85,7 @@ static int32_t *encode(const tok *t, const char *text, size_t len, int64_t *n, c
 
 static void print_result(const score_ppl_result *r, int64_t n, bool json) {
     if (json) {
-        printf("{\"ppl\":");
+        printf("{\"type\":\"done\",\"ppl\":");
         cli_put_json_num(stdout, r->ppl, 9);
         printf(",\"nll\":");
         cli_put_json_num(stdout, r->nll, 12);
@@ -97,8 +120,12 @@ static int run(const cli_args *a, long threads, long n_ctx, long stride) {
     cp.n_seq_max = 1;
     cp.n_threads = (int)threads;
     if (ctx_create(&c, m, &cp, err, sizeof err)) { rc = cli_fail(CMD, "%s: %s", path, err); goto out; }
+    ppl_progress prog = { a->val[O_JSON] != NULL, 0, cli_now() };
     score_ppl_params pp = { 0, (int32_t)stride, NULL, NULL };
-    if (isatty(fileno(stderr)) && n > 4 * (int64_t)ctx_kv_size(c)) pp.progress = progress;
+    if (prog.json || isatty(fileno(stderr))) {
+        pp.progress = progress;
+        pp.ud = &prog;
+    }
     score_ppl_result r;
     int e = score_ppl(c, ids, n, &pp, &r, NULL, err, sizeof err);
     if (e == SCORE_EINVAL) { rc = cli_usage_error(CMD, "%s", err); goto out; }

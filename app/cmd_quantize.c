@@ -209,7 +209,7 @@ static int quantize_run(const char *in, const char *shown, const char *outp, int
     }
     rc = CLI_OK;
 out:
-    ggufw_destroy(w); /* removes OUT unless it was completed */
+    ggufw_destroy(w); /* unless completed, removes the temporary: an old OUT stays whole */
     pool_destroy(pl);
     free(types);
     gguf_close(g);

@@ -283,7 +283,7 @@ static int synth_run(const shape *sh, int target, const char *out, uint64_t seed
     }
     rc = CLI_OK;
 out:
-    ggufw_destroy(w); /* removes the file unless ggufw_end completed it */
+    ggufw_destroy(w); /* unless ggufw_end completed it, removes the temporary: an old file stays */
     gguf_close(src);
     pool_destroy(pl);
     free(p.t);

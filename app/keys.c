@@ -28,7 +28,7 @@ static const keys_binding table[] = {
     { SC_GLOBAL, "s", ACT_STEP, "step: generate one token" },
     { SC_GLOBAL, "g", ACT_GENERATE, "generate until end of text, the token limit, or Esc" },
     { SC_GLOBAL, "Esc", ACT_STOP, "stop generation" },
-    { SC_GLOBAL, "C-c", ACT_INTERRUPT, "stop generation and interrupt running Lua (kills a runaway plugin)" },
+    { SC_GLOBAL, "C-c", ACT_INTERRUPT, "stop generation and the Lua work in flight (kills a runaway plugin)" },
     { SC_GLOBAL, "r", ACT_REWIND, "rewind to the cursor: later tokens stay in the tree as a branch" },
     { SC_GLOBAL, "R", ACT_REGEN, "regenerate: rewind to the cursor and generate a new branch" },
     { SC_GLOBAL, "c", ACT_HEAT_MODE, "colour tokens by probability, entropy or rank" },

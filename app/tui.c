@@ -530,6 +530,15 @@ static void loop(tui *t, int sig_fd) {
         int rc = poll(fds, t->lua ? 4 : 3, poll_timeout(t, now));
         bool input = false;
         if (rc > 0 && (fds[2].revents & POLLIN)) drain(sig_fd);
+        /* Ctrl-C stops the plugin work in flight, also when no Lua was on
+         * the CPU to take it (on_sigint reaches only that): a task awaiting
+         * engine work (a :tree search's step) fails from its lab.await, and
+         * its pcall ends the work; a queued step is cancelled */
+        if (t->sigint) {
+            t->sigint = 0;
+            if (t->lua) lhost_interrupt_waiting(tui_lua_host(t->lua));
+            session_msg(&t->s, SESS_INFO, "interrupted (Ctrl-C)");
+        }
         if (rc < 0 || (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) || rc == 0) {
             tui_ev e;
             for (int k = 0; k < 4096 && tui_term_read(&t->term, &e); k++) {
@@ -545,10 +554,6 @@ static void loop(tui *t, int sig_fd) {
         tui_ws_ui ui;
         tui_ui_get(t, &ui);
         tui_ws_tick(t->ws, &t->s, &ui);
-        if (t->sigint) {
-            t->sigint = 0;
-            session_msg(&t->s, SESS_INFO, "interrupted (Ctrl-C)");
-        }
         now = cli_now();
         if (t->s.version != t->drawn_version) t->dirty = true;
         if (now >= next_status) { t->dirty = true; next_status = now + 1.0; }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "fout.h"
 #include "loom.h"
 #include "tok.h"
 
@@ -60,20 +61,26 @@ static void put_tok(FILE *f, const session *s, const loom_tok *t, int32_t pos) {
     fputc('}', f);
 }
 
-static FILE *open_out(const char *path, char *err, size_t errlen) {
-    FILE *f = fopen(path, "w");
-    if (!f) snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    return f;
+/* A save is written beside its file and renamed over it when whole
+ * (fout.h): a full disk or a crash half way leaves the earlier save. */
+static fout *open_out(const char *path, char *err, size_t errlen) {
+    fout *o = malloc(sizeof *o);
+    if (!o) snprintf(err, errlen, "%s: out of memory", path);
+    else if (fout_open(o, path, err, errlen)) { free(o); o = NULL; }
+    return o;
 }
 
-static int close_out(FILE *f, const char *path, char *err, size_t errlen) {
-    if (ferror(f) | fclose(f)) { snprintf(err, errlen, "%s: write failed", path); return -1; }
-    return 0;
+/* ok false: discards the new file. */
+static int close_out(fout *o, bool ok, char *err, size_t errlen) {
+    int rc = fout_close(o, ok, err, errlen);
+    free(o);
+    return rc;
 }
 
 int tui_save_tree(const session *s, const char *path, char *err, size_t errlen) {
-    FILE *f = open_out(path, err, errlen);
-    if (!f) return -1;
+    fout *o = open_out(path, err, errlen);
+    if (!o) return -1;
+    FILE *f = o->f;
     fprintf(f, "{\"format\":\"logitlab-tree\",\"version\":1,\"model\":");
     cli_put_json_str(f, s->model_path, strlen(s->model_path));
     fprintf(f, ",\"selected\":%d,\"sampler\":{\"order\":", (int)s->cur);
@@ -109,7 +116,7 @@ int tui_save_tree(const session *s, const char *path, char *err, size_t errlen) 
         fprintf(f, "]}");
     }
     fprintf(f, "\n]}\n");
-    return close_out(f, path, err, errlen);
+    return close_out(o, true, err, errlen);
 }
 
 int tui_save_path(const session *s, const char *path, char *err, size_t errlen) {
@@ -117,17 +124,18 @@ int tui_save_path(const session *s, const char *path, char *err, size_t errlen) 
     if (n == 0) { snprintf(err, errlen, "nothing to export: the path is empty"); return -1; }
     size_t pl = strlen(path);
     bool jsonl = pl > 6 && strcmp(path + pl - 6, ".jsonl") == 0;
-    FILE *f = open_out(path, err, errlen);
-    if (!f) return -1;
+    fout *o = open_out(path, err, errlen);
+    if (!o) return -1;
+    FILE *f = o->f;
     if (jsonl) {
         for (int32_t i = 0; i < n; i++) {
             put_tok(f, s, session_tok(s, i), i);
             fputc('\n', f);
         }
-        return close_out(f, path, err, errlen);
+        return close_out(o, true, err, errlen);
     }
     int32_t *ids = malloc(sizeof *ids * (size_t)n);
-    if (!ids) { fclose(f); snprintf(err, errlen, "out of memory"); return -1; }
+    if (!ids) { close_out(o, false, err, errlen); snprintf(err, errlen, "out of memory"); return -1; }
     for (int32_t i = 0; i < n; i++) ids[i] = session_tok(s, i)->id;
     int32_t cap = n * 16 + 64;
     char *text = malloc((size_t)cap);
@@ -140,5 +148,5 @@ int tui_save_path(const session *s, const char *path, char *err, size_t errlen) 
     fputc('\n', f);
     free(text);
     free(ids);
-    return close_out(f, path, err, errlen);
+    return close_out(o, true, err, errlen);
 }

@@ -3,6 +3,7 @@
  * written in declaration order, each tensor padded to the alignment before
  * its data, so a finished file ends at its last tensor. */
 #include "ggufw.h"
+#include "fout.h"
 #include "strmap.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -38,8 +39,8 @@ struct ggufw {
     wtensor *ts; int64_t n_t, cap_t;
     strmap kv_index, t_index;       /* keys borrow kvs[].key / ts[].name */
     int state;                      /* W_* */
-    bool removable;                 /* path is a regular file: remove it if unfinished */
-    FILE *f;
+    fout out;                       /* out.f: NULL when not writing */
+    FILE *f;                        /* out.f while writing */
     char *path;
     uint64_t alignment, pos;        /* pos: bytes written so far */
     int64_t cur;                    /* tensor whose data comes next */
@@ -66,8 +67,7 @@ ggufw *ggufw_create(void) {
 
 void ggufw_destroy(ggufw *w) {
     if (!w) return;
-    if (w->f) fclose(w->f);
-    if (w->path && w->removable && w->state != W_DONE) remove(w->path);
+    if (w->f) fout_close(&w->out, false, NULL, 0);   /* an unfinished file: the old one stays */
     for (int64_t i = 0; i < w->n_kv; i++) { free(w->kvs[i].key); free_owned(&w->kvs[i].v); }
     for (int64_t i = 0; i < w->n_t; i++) free(w->ts[i].name);
     free(w->kvs);
@@ -326,16 +326,14 @@ int ggufw_begin(ggufw *w, const char *path, char *err, size_t errlen) {
     int rc = layout(w, path, err, errlen);
     if (rc) return rc;
     if (!(w->path = strdup(path))) { fmt(err, errlen, "%s: out of memory", path); return GGUF_ENOMEM; }
-    errno = 0;
-    if (!(w->f = fopen(path, "wb"))) {
-        fmt(err, errlen, "%s: %s", path, strerror(errno));
+    /* written beside path and renamed over it by ggufw_end: a write that
+     * fails or is killed half way leaves an old file at path whole */
+    if (fout_open(&w->out, path, err, errlen)) {
         free(w->path);
-        w->path = NULL;   /* nothing was created, nothing to remove */
+        w->path = NULL;
         return GGUF_EIO;
     }
-    /* Only a regular file we created is removed on failure, never a device. */
-    struct stat st;
-    w->removable = fstat(fileno(w->f), &st) == 0 && S_ISREG(st.st_mode);
+    w->f = w->out.f;
     w->state = W_DATA;
     put_bytes(w, "GGUF", 4);
     put_le(w, 3, 4);
@@ -397,11 +395,13 @@ int ggufw_end(ggufw *w, char *err, size_t errlen) {
             (long long)w->cur, (long long)w->n_t);
         return GGUF_EFORMAT;
     }
-    errno = 0;
-    int bad = fflush(w->f) != 0 || ferror(w->f);
-    bad |= fclose(w->f) != 0;
     w->f = NULL;
-    if (bad) return io_fail(w, err, errlen, "close");
+    char why[PATH_MAX + 256];
+    if (fout_close(&w->out, true, why, sizeof why)) {
+        fmt(err, errlen, "%s", why);
+        w->state = W_FAILED;
+        return GGUF_EIO;
+    }
     w->state = W_DONE;
     return GGUF_OK;
 }

@@ -9,7 +9,7 @@
 typedef struct ggufw ggufw;
 
 ggufw *ggufw_create(void);               /* version 3, alignment 32 */
-void ggufw_destroy(ggufw *w);            /* closes an unfinished file and removes it */
+void ggufw_destroy(ggufw *w);            /* an unfinished file's temporary is removed */
 
 /* Metadata setters copy their arguments. A key set twice keeps the last value. */
 int ggufw_set_u32(ggufw *w, const char *key, uint32_t v);
@@ -30,13 +30,16 @@ int ggufw_copy_kv(ggufw *w, const char *key, const gguf_value *v);
 int ggufw_add_tensor(ggufw *w, const char *name, uint32_t type, uint32_t n_dims,
                      const uint64_t *ne);
 
-/* Writes header, metadata and tensor table to path (created/truncated). */
+/* Writes header, metadata and tensor table to a temporary beside path
+ * (fout.h: a link is followed, a device or FIFO is written in place);
+ * ggufw_end renames it over path, so a failed or killed write leaves an old
+ * file at path whole. */
 int ggufw_begin(ggufw *w, const char *path, char *err, size_t errlen);
 /* Appends the next tensor's data; size must equal the declared size. Pieces
  * of one tensor may be written by several calls; padding is added when a
  * tensor is complete. */
 int ggufw_write_data(ggufw *w, const void *data, size_t size, char *err, size_t errlen);
-/* Checks that all tensors were written, flushes and closes. */
+/* Checks that all tensors were written, flushes, closes and renames into place. */
 int ggufw_end(ggufw *w, char *err, size_t errlen);
 
 #endif

@@ -13,6 +13,7 @@
  *   call runs inside it between SAVEPOINT w and RELEASE w.
  */
 #include "store_impl.h"
+#include "fout.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -626,6 +627,9 @@ int store_open(store **out, const char *dir, const store_opts *opts, char *err, 
         rc = store_fail(s, STORE_ENOTFOUND, err, errlen, "no workspace here (no " STORE_DB_NAME ")");
     if (!rc && !rdonly) rc = mkdir_p(s, dir, err, errlen);
     if (!rc && !rdonly) rc = lock_take(s, 500, err, errlen);
+    /* the temporaries of writes killed half way (fout.h): a live writer's,
+     * this process's or another's, is locked and stays */
+    if (!rc && !rdonly) fout_sweep(dir, NULL, 3, FOUT_STALE_S);
     if (!rc && !exists) rc = make_workspace_files(s, err, errlen);
     if (!rc && exists) rc = check_header(s, err, errlen);
     if (!rc) rc = open_db(s, &o, err, errlen);

@@ -299,9 +299,6 @@ int tmodel_write_gguf(const tmodel *t, const char *path, const char *name, const
     if (tok_n_vocab(tk) != c->n_vocab)
         return fail(err, errlen, TMODEL_EINVAL, "%s: the tokenizer has %d tokens, the model %d", path,
                     tok_n_vocab(tk), c->n_vocab);
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return fail(err, errlen, TMODEL_EINVAL, "%s: path too long", path);
     ggufw *w = ggufw_create();
     if (!w) return fail(err, errlen, TMODEL_ENOMEM, "out of memory");
     int rc = TMODEL_EINVAL;
@@ -326,7 +323,8 @@ int tmodel_write_gguf(const tmodel *t, const char *path, const char *name, const
     if (rc) { fail(err, errlen, rc = TMODEL_ENOMEM, "cannot declare the tensors"); goto out; }
     /* the flat layout is the GGUF tensor order, so the data streams as is */
     rc = TMODEL_EIO;
-    if (ggufw_begin(w, tmp, err, errlen)) goto out;
+    /* ggufw writes a temporary beside path and renames it at the end */
+    if (ggufw_begin(w, path, err, errlen)) goto out;
     const float *p = t->data;
     size_t total = t->n_params;
     size_t sizes_cap = 4 + (size_t)c->n_layers * 9;
@@ -347,11 +345,6 @@ int tmodel_write_gguf(const tmodel *t, const char *path, const char *name, const
     free(sizes);
     if (done != total) { fail(err, errlen, rc, "internal: layout size mismatch"); goto out; }
     if (ggufw_end(w, err, errlen)) goto out;
-    if (rename(tmp, path)) {
-        fail(err, errlen, rc, "%s: cannot rename from %s: %s", path, tmp, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
     rc = TMODEL_OK;
 out:
     ggufw_destroy(w);

@@ -6,6 +6,7 @@
  *   params, m, v (n_params floats each), then an FNV-1a 64 checksum of all
  *   bytes before it.
  */
+#include "fout.h"
 #include "train.h"
 
 #include <errno.h>
@@ -247,29 +248,36 @@ static int put(FILE *f, uint64_t *h, const void *p, size_t n) {
 }
 
 int train_save(train *t, const char *path, char *err, size_t errlen) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return fail(err, errlen, TRAIN_EINVAL, "%s: path too long", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return fail(err, errlen, TRAIN_EIO, "%s: cannot write the checkpoint: %s", tmp, strerror(errno));
+    /* a temporary beside path, renamed over it when whole (fout.h) */
+    fout *o = malloc(sizeof *o);
+    char why[PATH_MAX + 256];
+    if (!o) return fail(err, errlen, TRAIN_ENOMEM, "%s: out of memory", path);
+    if (fout_open(o, path, why, sizeof why)) {
+        free(o);
+        return fail(err, errlen, TRAIN_EIO, "cannot write the checkpoint %s", why);
+    }
+    FILE *f = o->f;
     ckpt_head h;
     make_head(t, &h);
     uint32_t ver = CKPT_VERSION, hb = sizeof h;
     uint64_t sum = 0xcbf29ce484222325ull;
     size_t n = t->m->n_params * sizeof(float);
+    errno = 0;
     int bad = put(f, &sum, CKPT_MAGIC, 8) || put(f, &sum, &ver, 4) || put(f, &sum, &hb, 4) ||
               put(f, &sum, &h, sizeof h) || put(f, &sum, t->m->data, n) || put(f, &sum, t->opt.m, n) ||
               put(f, &sum, t->opt.v, n);
     uint64_t s2 = sum;
     bad = bad || put(f, &s2, &sum, 8) || fflush(f) || fsync(fileno(f));
-    int e = errno;
-    if (fclose(f)) { bad = 1; e = errno; }
-    if (bad || rename(tmp, path)) {
-        if (!bad) e = errno;
-        unlink(tmp);
+    int e = bad ? (errno ? errno : EIO) : 0;
+    if (bad) fout_close(o, false, NULL, 0);
+    else if (fout_close(o, true, why, sizeof why)) bad = 1;
+    free(o);
+    if (e)
         return fail(err, errlen, TRAIN_EIO, "%s: cannot write the checkpoint: %s; the last good checkpoint "
-                    "(if any) is kept", path, strerror(e ? e : EIO));
-    }
+                    "(if any) is kept", path, strerror(e));
+    if (bad)
+        return fail(err, errlen, TRAIN_EIO, "cannot write the checkpoint %s; the last good checkpoint (if any) "
+                    "is kept", why);
     return TRAIN_OK;
 }
 

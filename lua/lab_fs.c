@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fout.h"
 #include "lhost_impl.h"
 #include "store.h"
 
@@ -177,81 +178,8 @@ static int write_fd(int fd, const char *data, size_t len) {
     return 0;
 }
 
-/* The temporary of a replacing write: ".NAME.XXXXXX.tmp" beside NAME. */
-#define TMP_SUFFIX ".tmp"
-#define TMP_SUFFIX_LEN 4
-
-/* Whether a folder entry is such a temporary: '.', a name, '.', six letters
- * or digits, ".tmp". */
-static bool is_write_temporary(const char *name) {
-    size_t len = strlen(name);
-    if (name[0] != '.' || len < 1 + 1 + 1 + 6 + TMP_SUFFIX_LEN) return false;
-    const char *x = name + len - TMP_SUFFIX_LEN - 6;
-    if (strcmp(x + 6, TMP_SUFFIX) != 0 || x[-1] != '.') return false;
-    for (int i = 0; i < 6; i++)
-        if (!isalnum((unsigned char)x[i])) return false;
-    return true;
-}
-
-int lab_fs_replace_begin(const char *full, char *tmp, size_t cap, const char **why) {
-    struct stat sb;
-    bool exists = lstat(full, &sb) == 0;
-    if (!exists && errno != ENOENT) { *why = strerror(errno); return -1; }
-    if (exists && S_ISLNK(sb.st_mode)) { *why = "a symbolic link"; return -1; }
-    if (exists && !S_ISREG(sb.st_mode)) { *why = kind_of(sb.st_mode); return -1; }
-    /* a file the user may not write stays as it is, as when it was opened for
-     * writing: the rename needs only the folder's permission */
-    if (exists && access(full, W_OK) != 0) { *why = strerror(errno); return -1; }
-    const char *slash = strrchr(full, '/');
-    int dir = slash ? (int)(slash - full) : 0;
-    /* at most 200 bytes of the name in the temporary's, so that a name near
-     * NAME_MAX (255) that append could write can be written whole too; the
-     * ".tmp" suffix marks it for lab.fs.list, which does not list it (one
-     * left by a killed process is not a file of the user's) */
-    const char *base = slash ? slash + 1 : full;
-    int bl = strlen(base) > 200 ? 200 : (int)strlen(base);
-    if (snprintf(tmp, cap, "%.*s/.%.*s.XXXXXX" TMP_SUFFIX, dir, full, bl, base) >= (int)cap) {
-        *why = strerror(ENAMETOOLONG);
-        return -1;
-    }
-    /* A new file gets 0644 less the umask, as open(..., 0644) gave it before
-     * writes were renamed into place (mkostemp's 0600 then fchmod(0644) gave
-     * 0644 whatever the umask: a umask of 077 no longer kept a workspace's
-     * new files private); a replaced file keeps its old permissions. */
-    int fd = -1;
-    if (exists) fd = mkostemps(tmp, TMP_SUFFIX_LEN, O_CLOEXEC);
-    else {
-        size_t n = strlen(tmp) - 6 - TMP_SUFFIX_LEN;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t x = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid() << 32 ^ (uintptr_t)&sb;
-        static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        for (int tries = 0; tries < 100; tries++) {
-            x ^= x << 13; x ^= x >> 7; x ^= x << 17;                 /* xorshift64 */
-            for (int i = 0; i < 6; i++) tmp[n + (size_t)i] = A[(x >> (6 * i)) % 62];
-            fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-            if (fd >= 0 || errno != EEXIST) break;
-        }
-    }
-    if (fd < 0) { *why = strerror(errno); return -1; }
-    if (exists && fchmod(fd, sb.st_mode & 07777) != 0) {
-        *why = strerror(errno);
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    return fd;
-}
-
-int lab_fs_replace_end(int fd, const char *tmp, const char *full, int err) {
-    if (close(fd) != 0 && !err) err = errno;
-    if (!err && rename(tmp, full) != 0) err = errno;
-    if (err) unlink(tmp);
-    return err;
-}
-
 /* lab.fs.append adds in place; lab.fs.write writes a new file beside the
- * old one and renames it over (lab_fs_replace_begin/end), so a write that
+ * old one and renames it over (fout.h: locked while written, swept when stale), so a write that
  * fails half way (a full disk, a file-size limit) leaves the old contents
  * whole: nothing the user saved is lost to a failed save. */
 static int write_mode(lua_State *L, bool append) {
@@ -263,9 +191,9 @@ static int write_mode(lua_State *L, bool append) {
     if (!resolve_new(L, 1, full, sizeof full, &why)) return fail_path(L, 1, why);
     if (!append) {
         char tmp[PATH_MAX];
-        int fd = lab_fs_replace_begin(full, tmp, sizeof tmp, &why);
+        int fd = fout_tmp_create(full, 0644, tmp, sizeof tmp, &why);
         if (fd < 0) return fail_path(L, 1, why);
-        int e = lab_fs_replace_end(fd, tmp, full, write_fd(fd, data, len));
+        int e = fout_tmp_commit(fd, tmp, full, write_fd(fd, data, len));
         if (e) return fail_path(L, 1, strerror(e));
         lua_pushboolean(L, 1);
         return 1;
@@ -352,7 +280,7 @@ static int l_list(lua_State *L) {
     struct dirent *e;
     while ((e = readdir(d))) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        if (e->d_type != DT_DIR && is_write_temporary(e->d_name)) continue;
+        if (e->d_type != DT_DIR && fout_is_temporary(e->d_name)) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 32;
             char **nn = realloc(names, sizeof *nn * cap);

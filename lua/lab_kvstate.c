@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fout.h"
 #include "ctx.h"
 #include "lhost_impl.h"
 #include "sha256.h"
@@ -108,7 +109,7 @@ static int l_kv_save(lua_State *L) {
     if (!lab_fs_resolve_new(L, 2, cells, sizeof cells, &why)) return lab_fail(L, "%s: %s", lua_tostring(L, 2), why);
     if (!lab_fs_resolve_new(L, 3, json, sizeof json, &why)) return lab_fail(L, "%s: %s", lua_tostring(L, 3), why);
     lab_model_sync(L, st.lm);
-    int fd = lab_fs_replace_begin(cells, tcells, sizeof tcells, &why);
+    int fd = fout_tmp_create(cells, 0644, tcells, sizeof tcells, &why);
     if (fd < 0) return lab_fail(L, "%s: %s", lua_tostring(L, 2), why);
     char hex[SHA256_HEX_LEN + 1];
     int e = save_cells(&st, fd, hex);
@@ -133,7 +134,7 @@ static int l_kv_save(lua_State *L) {
     }
     size_t tlen;
     const char *text = lua_tolstring(L, -1, &tlen);
-    fd = lab_fs_replace_begin(json, tjson, sizeof tjson, &why);
+    fd = fout_tmp_create(json, 0644, tjson, sizeof tjson, &why);
     if (fd < 0) {
         unlink(tcells);
         return lab_fail(L, "%s: %s", lua_tostring(L, 3), why);

@@ -189,6 +189,11 @@ static int await_k(lua_State *L, int status, lua_KContext ctx) {
     (void)status;
     (void)ctx;
     lhost_step(L, 0);                    /* woken past the task's deadline: fail here */
+    ltask *t = lsched_find(lhost_of(L), L);
+    if (t && t->interrupted) {           /* Ctrl-C while it waited (lhost_interrupt_waiting) */
+        t->interrupted = false;
+        return lhost_raise_interrupt(L, t->st);
+    }
     return await_impl(L, false);         /* not done yet (a foreign resume): wait again */
 }
 

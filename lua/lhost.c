@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "lhost_impl.h"
+#include "fout.h"
 #include "fio.h"
 #include "pool.h"
 
@@ -149,17 +150,8 @@ static void budget_check(lua_State *L, lstate *st, unsigned n) {
     st->instr += n;
     if (!st->stop) {
         if (atomic_exchange(&st->h->interrupt, 0)) {
+            if (st->is_plugin && lhost_now() - h->entry_t0 < LHOST_RUNAWAY_S) lhost_raise_interrupt(L, st);
             st->cancel = true;
-            if (st->is_plugin && lhost_now() - h->entry_t0 < LHOST_RUNAWAY_S) {
-                /* the user stops what the plugin does, not the plugin: its
-                 * pcall can end the work cleanly (a search clears its
-                 * "running" mark), and the plugin stays */
-                st->user_int = true;
-                char msg[256];
-                snprintf(msg, sizeof msg, "plugin %s: interrupted", st->name);
-                lua_pushstring(L, msg);
-                lua_error(L);
-            }
             st->stop = LSTOP_INTERRUPT;
         } else if (st->budget_instr && st->instr > st->budget_instr) st->stop = LSTOP_INSTR;
         else if (st->deadline > 0 && lhost_now() > st->deadline) st->stop = LSTOP_TIME;
@@ -170,6 +162,23 @@ static void budget_check(lua_State *L, lstate *st, unsigned n) {
         lua_pushstring(L, lhost_stop_msg(st, msg, sizeof msg));
         lua_error(L);
     }
+}
+
+int lhost_raise_interrupt(lua_State *L, lstate *st) {
+    st->cancel = true;
+    char msg[256];
+    if (st->is_plugin) {
+        /* the user stops what the plugin does, not the plugin: its pcall
+         * can end the work cleanly (a search clears its "running" mark),
+         * and the plugin stays */
+        st->user_int = true;
+        snprintf(msg, sizeof msg, "plugin %s: interrupted", st->name);
+    } else {
+        st->stop = LSTOP_INTERRUPT;
+        lhost_stop_msg(st, msg, sizeof msg);
+    }
+    lua_pushstring(L, msg);
+    return lua_error(L);
 }
 
 /* Armed (lhost_arm_hook): the first call comes after one instruction, and
@@ -340,6 +349,11 @@ void lhost_enter(lstate *st, lentry *e) {
     if (h->nest == 0) {
         h->entry_t0 = lhost_now();
         h->busy_at = h->entry_t0 + LHOST_RUNAWAY_S;
+        /* a Ctrl-C that no entry took (the Lua it was for returned before
+         * counting) is not this entry's: a key handler run a minute later
+         * was interrupted by it. lhost_drain and a waiting run or eval keep
+         * it: there it stops the scripts between two entries. */
+        if (!h->in_wait) atomic_store(&h->interrupt, 0);
     }
     h->nest++;
     st->depth++;
@@ -564,6 +578,9 @@ int lhost_create(lhost **out, const lhost_opts *o, char *err, size_t errlen) {
             return LHOST_ENOENT;
         }
         if (!(h->workspace = dupstr(real))) ok = false;
+        /* lab.fs.write's temporaries of writes killed half way (fout.h);
+         * a live writer's, in any process, is locked and stays */
+        fout_sweep(real, NULL, 3, FOUT_STALE_S);
         snprintf(wsplug, sizeof wsplug, "%s/plugins", real);
         extra = wsplug;
     }

@@ -206,13 +206,26 @@ int lhost_wake_fd(const lhost *h);
 int lhost_drain(lhost *h);
 
 /* Stops the Lua code running now with "interrupted" (checked every 1000 VM
- * instructions); a plugin so stopped is disabled. While lhost_run_file or
+ * instructions): in a plugin's entry younger than half a second one error,
+ * "plugin NAME: interrupted", that pcall catches (the plugin stays); past
+ * that a stop pcall cannot swallow, and a plugin so stopped is disabled. While lhost_run_file or
  * lhost_eval wait (wait = true) or lhost_drain runs, it also cancels the
  * scripts' pending tasks and timers and they return LHOST_EBUDGET. When no
  * Lua runs, the request is dropped at the next lhost_tick. Thread-safe and
  * async-signal-safe (the REPL calls it from its SIGINT handler; the TUI from
  * another thread or between two ticks while a callback hangs). */
 void lhost_interrupt(lhost *h);
+/* Ctrl-C for the work that waits rather than runs (the host's thread only,
+ * not a signal handler): every task suspended in lab.await on engine work
+ * not yet done (a Job: an eval, a search's step) is woken at the next tick
+ * by an error from that lab.await: in a plugin "plugin NAME: interrupted",
+ * which its pcall catches to end the work cleanly (the plugin stays); in a
+ * script or the console the sticky stop lhost_interrupt gives. A Job still
+ * queued is cancelled (awaited again, it fails "cancelled (Ctrl-C)"); one
+ * the worker is running finishes, unused. Tasks sleeping or awaiting
+ * another task, and work begun later, are not touched. Returns how many
+ * tasks it woke. */
+int lhost_interrupt_waiting(lhost *h);
 
 /* ---- plugins ------------------------------------------------------------- */
 

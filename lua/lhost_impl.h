@@ -198,6 +198,9 @@ void lwork_wait(lwork *w, ljob *j);
 void lwork_wait_model(lwork *w, lmodel *m);
 /* While held (nested), queued jobs wait so that the jobs the tasks of one
  * tick pass submit run together (run_group); a blocking wait lets them go. */
+/* Takes j out of the queue when it has not started: it is done, failed
+ * with err. Returns whether it was cancelled. */
+bool lwork_cancel(lwork *w, ljob *j, const char *err);
 void lwork_hold(lwork *w);
 void lwork_release(lwork *w);
 int lwork_fd(const lwork *w);
@@ -261,6 +264,7 @@ struct ltask {
     bool quiet;             /* an error goes to st->last_err, not the console */
     bool failed;
     bool end_runs;          /* a script's main task not waited for: its end ends its runs */
+    bool interrupted;       /* Ctrl-C while it awaited engine work: its lab.await raises */
     ltask *next;
 };
 enum { LTASK_PLAIN = 0, LTASK_MAIN, LTASK_REPL };
@@ -396,6 +400,9 @@ void lhost_errmsg(lstate *st, lua_State *co, int status, char *err, size_t errle
  * a memory error in from (call it protected). */
 ltask *lsched_spawn(lstate *st, lua_State *from, int nargs, int kind);
 ltask *lsched_find(lhost *h, lua_State *co);
+/* Raises Ctrl-C's error in st's running code (L): a plugin's catchable
+ * "plugin NAME: interrupted", anything else's sticky stop. */
+int lhost_raise_interrupt(lua_State *L, lstate *st);
 /* Resumes t once (it must be ready). */
 void lsched_resume(lhost *h, ltask *t);
 void lsched_task_free(lhost *h, ltask *t);
@@ -445,14 +452,7 @@ ljob *lab_train_awaitable(lua_State *L, int idx);
 const char *lab_fs_resolve_new(lua_State *L, int idx, char *full, size_t cap, const char **why);
 /* lab.fs's rules for a file to read: its real path (PATH_MAX), or NULL with *why. */
 const char *lab_fs_resolve_existing(lua_State *L, int idx, char *full, const char **why);
-/* Replacing a workspace file whole (lab.fs.write, seq:save): begin checks
- * that full is absent or a regular file (not a link) and opens a new file
- * beside it (tmp, cap bytes; the old file's permissions); the fd, or -1 with
- * *why. end closes fd and, when err is 0, renames tmp over full; otherwise,
- * or when that fails, removes tmp. Returns 0 or an errno. The old file
- * stays whole until the rename. */
-int lab_fs_replace_begin(const char *full, char *tmp, size_t cap, const char **why);
-int lab_fs_replace_end(int fd, const char *tmp, const char *full, int err);
+/* Replacing a workspace file whole (lab.fs.write, seq:save) is core's fout_tmp_create/commit. */
 /* lab.store's read-write store, opened on first use; NULL with err set. */
 struct store *lab_store_writer(lhost *h, char *err, size_t errlen);
 /* Installs the sandbox: only the allowed libraries and wrapped functions. */

@@ -79,6 +79,7 @@ static bool expired(const ltask *t, double now) { return t->deadline > 0 && now 
 static bool task_ready(const ltask *t, double now) {
     if (!t->started) return true;
     if (expired(t, now)) return true;              /* woken to fail (lsched_check_deadline) */
+    if (t->interrupted) return true;               /* woken to fail (lhost_interrupt_waiting) */
     if (t->wait) return lwork_job_done(t->wait);
     if (t->wake_at > 0) return now >= t->wake_at;
     return true;
@@ -389,6 +390,23 @@ int lhost_tick(lhost *h, int timeout_ms) {
     int n = tick(h, timeout_ms);
     lab_progress_tick(h);
     lab_store_tick(h);                  /* save as you go: commits writes older than the window */
+    return n;
+}
+
+int lhost_interrupt_waiting(lhost *h) {
+    int n = 0;
+    for (ltask *t = h->tasks; t; t = t->next) {
+        /* engine work (a job with a run function), not a task's or a
+         * training's completion, and not done: done work is not stopped */
+        if (!t->started || !t->wait || !t->wait->run || lwork_job_done(t->wait) || !t->st->enabled) continue;
+        t->interrupted = true;
+        n++;
+    }
+    /* then cancelled: a job two tasks await is done after the first cancel,
+     * and the second must still be woken with the error */
+    for (ltask *t = h->tasks; t; t = t->next)
+        if (t->interrupted && t->wait) lwork_cancel(h->work, t->wait, "cancelled (Ctrl-C)");
+    if (n) lwork_wake(h->work);         /* the event loop's poll returns: the tasks are ready */
     return n;
 }
 

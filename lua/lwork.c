@@ -171,6 +171,28 @@ int lwork_submit(lwork *w, ljob *j) {
     return LHOST_OK;
 }
 
+bool lwork_cancel(lwork *w, ljob *j, const char *err) {
+    pthread_mutex_lock(&w->mu);
+    ljob **p = &w->head, *prev = NULL;
+    while (*p && *p != j) { prev = *p; p = &(*p)->next; }
+    bool found = *p == j;
+    if (found) {
+        *p = j->next;
+        if (w->tail == j) w->tail = prev;
+        for (int i = 0; i < j->n_models; i++) j->models[i]->busy--;
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (!found) return false;
+    /* as lwork_destroy fails the queued jobs: their sequences settle with
+     * nothing evaluated, their pending tokens still pending */
+    lwork_job_finish(j, LHOST_EINVAL, err);
+    pthread_mutex_lock(&w->mu);
+    pthread_cond_broadcast(&w->cv_done);     /* lwork_wait_model may wait on its models */
+    pthread_mutex_unlock(&w->mu);
+    lwork_job_unref(j);                      /* the queue's reference */
+    return true;
+}
+
 void lwork_hold(lwork *w) {
     pthread_mutex_lock(&w->mu);
     if (w->held++ == 0) w->flush = false;

@@ -170,6 +170,24 @@ check_rc "quantize synth-A f16 to q8_0" 0 "$LOGITLAB" quantize -q "$M/synthetic/
 check "q8_0 output is byte-identical to llama-quantize" cmp -s "$T/a-q8_0.gguf" "$M/synthetic/synth-A-q8_0.gguf"
 check_rc "quantize unknown type" 2 "$LOGITLAB" quantize "$M/stories260K.gguf" "$T/x.gguf" q9_9
 check_rc "quantize onto itself" 2 "$LOGITLAB" quantize "$T/q8.gguf" "$T/q8.gguf" q4_0
+# quantize, convert and synth write OUT beside it and rename it into place at
+# the end: one that fails half way (the file-size limit stands in for a full
+# disk; SIGXFSZ ignored, the write fails) or is killed (SIGXFSZ kills it, as
+# Ctrl-C would) leaves an existing OUT whole (it was truncated, or removed)
+mkdir -p "$T/keep"; printf 'old model' >"$T/keep/old"
+for how in fails killed; do
+  sig=""; [ $how = fails ] && sig="trap '' XFSZ;"
+  cp "$T/keep/old" "$T/keep/m.gguf"
+  (sh -c "$sig ulimit -f 20; exec \"\$0\" quantize -q \"\$1\" \"\$2\" q8_0" "$LOGITLAB" "$M/stories260K.gguf" "$T/keep/m.gguf" >/dev/null 2>&1) 2>/dev/null
+  check "a quantize that $how half way leaves OUT whole" cmp -s "$T/keep/m.gguf" "$T/keep/old"
+  (sh -c "$sig ulimit -f 20; exec \"\$0\" convert -q \"\$1\" \"\$2\"" "$LOGITLAB" "$M/stories260K.bin" "$T/keep/m.gguf" >/dev/null 2>&1) 2>/dev/null
+  check "a convert that $how half way leaves OUT whole" cmp -s "$T/keep/m.gguf" "$T/keep/old"
+  (sh -c "$sig ulimit -f 20; exec \"\$0\" synth --shape test --type f32 -o \"\$1\"" "$LOGITLAB" "$T/keep/m.gguf" >/dev/null 2>&1) 2>/dev/null
+  check "a synth that $how half way leaves OUT whole" cmp -s "$T/keep/m.gguf" "$T/keep/old"
+done 2>/dev/null
+check "a write that failed left no temporary (a killed one's is swept later)" test "$(ls -A "$T/keep" | grep -c '^\.m\.gguf\.[A-Za-z0-9]\{6\}\.tmp$')" = 3
+check_rc "quantize onto an existing OUT replaces it" 0 "$LOGITLAB" quantize -q "$M/stories260K.gguf" "$T/keep/m.gguf" q8_0
+check "and it is the model now" cmp -s "$T/keep/m.gguf" "$T/q8.gguf"
 check_rc "quantize missing input" 1 "$LOGITLAB" quantize "$T/nope.gguf" "$T/x.gguf" q8_0
 
 # ---- bench ----

@@ -95,4 +95,20 @@ check "the killed write left its temporary" test "$(ls -A "$W3/d" | grep -c '^\.
 printf 'x' >"$W3/d/.plain.abcdef"; printf 'y' >"$W3/d/kept.txt"
 printf 'print(table.concat(lab.fs.list("d"), ","))\n' >"$T/list.lua"
 check_match "lab.fs.list: the temporary is not listed" "^\.plain\.abcdef,kept\.txt\$" "$("$LOGITLAB" run -w "$W3" "$T/list.lua" 2>&1)"
+# opening the workspace removes a killed write's temporary once it is
+# FOUT_STALE_S (5 minutes) old and no live process holds its lock: a young
+# one stays (its writer may be starting), and so does an old one that a
+# writer (here flock(1), as another logitlab would) holds
+check "a young temporary stays" test "$(ls -A "$W3/d" | grep -c '^\.big\.txt\.[A-Za-z0-9]\{6\}\.tmp$')" = 1
+touch -d '-1 hour' "$W3"/d/.big.txt.*.tmp
+printf 'h' >"$W3/.held.txt.AbCdEf.tmp"; touch -d '-1 hour' "$W3/.held.txt.AbCdEf.tmp"
+( exec 9<"$W3/.held.txt.AbCdEf.tmp"; flock 9; exec sleep 60 ) & HOLDER=$!
+for i in 1 2 3 4 5 6 7 8 9 10; do flock -n "$W3/.held.txt.AbCdEf.tmp" true || break; sleep 0.2; done
+"$LOGITLAB" run -w "$W3" "$T/list.lua" >/dev/null 2>&1
+check "opening the workspace removed the stale temporary" test "$(ls -A "$W3/d" | grep -c '\.tmp$')" = 0
+check "and kept the one a live writer holds" test -f "$W3/.held.txt.AbCdEf.tmp"
+check "and the files beside them" test -f "$W3/d/kept.txt" -a -f "$W3/d/.plain.abcdef"
+kill $HOLDER 2>/dev/null; wait $HOLDER 2>/dev/null
+"$LOGITLAB" run -w "$W3" "$T/list.lua" >/dev/null 2>&1
+check "its writer gone, it is removed too" test ! -e "$W3/.held.txt.AbCdEf.tmp"
 check_done

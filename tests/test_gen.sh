@@ -120,11 +120,24 @@ check_rc "ppl" 0 "" $LOGITLAB ppl -m "$M" -t 2 "$T/story.txt"
 check "ppl prints a number" grep -q '^ppl [0-9]' "$T/out"
 check_rc "ppl --json strided" 0 "" $LOGITLAB ppl -m "$M" -t 2 -c 64 --stride 16 --json "$T/story.txt"
 check_py "ppl = exp(nll / n_scored); every token but the first scored" '
-d = json.load(open(sys.argv[1]))
+d = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+assert d["type"] == "done"
 assert abs(d["ppl"] - math.exp(d["nll"] / d["n_scored"])) < 1e-6 * d["ppl"]
 assert d["n_scored"] == d["n_tokens"] - 1 and d["window"] == 64 and d["stride"] == 16 and 1 < d["ppl"] < 20' "$T/out"
+# long work shows progress: with --json a progress object per window (the
+# result was the only line, after all the work), on a terminal a live line
+check_py "ppl --json: a progress object per window, in order, then the result" '
+ls = [json.loads(l) for l in open(sys.argv[1])]; d = ls[-1]; p = ls[:-1]
+assert len(p) == d["n_windows"] > 1 and all(x["type"] == "progress" for x in p), ls
+assert [x["window"] for x in p] == list(range(1, len(p) + 1)) and p[-1]["tokens"] == p[-1]["total"] == d["n_tokens"]
+assert all(a["tokens"] < b["tokens"] for a, b in zip(p, p[1:]))' "$T/out"
+if command -v script >/dev/null 2>&1; then
+  script -qec "$LOGITLAB ppl -m '$M' -t 1 -c 64 --stride 16 '$T/story.txt'" /dev/null >"$T/ppl.tty" 2>&1
+  check "ppl on a terminal: a live line per window, rewritten in place" test "$(tr '\r' '\n' <"$T/ppl.tty" | grep -c 'ppl: window [0-9]*, [0-9]* / [0-9]* tokens')" -ge 2
+  check "ppl on a terminal: the line cleared, then the result" grep -q "$(printf '\033')\[Kppl [0-9.]*  (" "$T/ppl.tty"
+fi
 check_py "ppl of the greedy text matches the --json log-probs roughly" '
-d = json.load(open(sys.argv[1])); lp = [json.loads(l)["logprob"] for l in open(sys.argv[2])]
+d = json.loads(open(sys.argv[1]).read().splitlines()[-1]); lp = [json.loads(l)["logprob"] for l in open(sys.argv[2])]
 g = math.exp(-sum(lp) / len(lp)); assert 0.5 * g < d["ppl"] < 3 * g, (d["ppl"], g)' "$T/out" "$T/greedy.jsonl"
 check_rc "ppl stride > window" 2 "stride" $LOGITLAB ppl -m "$M" -c 32 --stride 64 "$T/story.txt"
 check_rc "ppl missing file" 1 "" $LOGITLAB ppl -m "$M" "$T/none.txt"

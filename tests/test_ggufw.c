@@ -5,8 +5,10 @@
  *
  * `test_ggufw --write-seeds DIR` writes the fuzzer seed files instead. */
 #include "gguf_check.h"
+#include "fout.h"
 #include "ggufw.h"
 #include "qtypes.h"
+#include <dirent.h>
 #include <math.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -290,6 +292,29 @@ static void test_writer_alignment(void) {
     ggufw_destroy(w);
 }
 
+/* An "old" file at path, and whether it is still there whole. */
+static void write_old(const char *path) {
+    FILE *f = fopen(path, "wb");
+    if (f) { fputs("OLD CONTENT", f); fclose(f); }
+}
+
+static bool is_old(const char *path) {
+    char b[32] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(b, 1, sizeof b - 1, f) : 0;
+    if (f) fclose(f);
+    return n == 11 && strcmp(b, "OLD CONTENT") == 0;
+}
+
+/* Write temporaries (".NAME.XXXXXX.tmp") in the scratch folder. */
+static int n_temporaries(void) {
+    DIR *d = opendir(tmp);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) n += fout_is_temporary(e->d_name);
+    if (d) closedir(d);
+    return n;
+}
+
 static void test_writer_errors(void) {
     const char *path = tmpfile_path("err.gguf");
     ggufw *w = ggufw_create();
@@ -323,8 +348,13 @@ static void test_writer_errors(void) {
     CHECK(ggufw_write_data(w, "x", 1, err, sizeof err) != 0, "data before begin");
     CHECK(ggufw_end(w, err, sizeof err) != 0, "end before begin");
 
+    /* an old file at path stays whole until ggufw_end renames the new one
+     * over it: a write that fails, or a process killed half way, used to
+     * leave it truncated or removed */
+    write_old(path);
     CHECK(ggufw_begin(w, path, err, sizeof err) == 0, "begin: %s", err);
     CHECK(ggufw_begin(w, path, err, sizeof err) != 0, "begin twice");
+    CHECK(is_old(path) && n_temporaries() == 1, "while writing: the old file whole, the new one a temporary");
     CHECK(ggufw_set_u32(w, "late", 1) != 0 && ggufw_add_tensor(w, "late", QT_F32, 1, ne) != 0,
           "changes after begin");
     uint8_t buf[200] = {0};
@@ -332,9 +362,9 @@ static void test_writer_errors(void) {
           "more than the tensor holds: %s", err);
     CHECK(ggufw_write_data(w, buf, 34, err, sizeof err) == 0, "q8 block");
     CHECK(ggufw_end(w, err, sizeof err) == GGUF_EFORMAT && strstr(err, "1 of 2"), "end too early: %s", err);
-    CHECK(access(path, F_OK) == 0, "partial file exists");
+    CHECK(is_old(path), "a failed end leaves the old file");
     ggufw_destroy(w);
-    CHECK(access(path, F_OK) != 0, "destroy removes the unfinished file");
+    CHECK(is_old(path) && n_temporaries() == 0, "destroy removes the unfinished temporary, the old file stays");
 
     /* A write error mid-stream (the file size limit stands in for a full
      * disk): reported as EIO, and the partial file is removed. */
@@ -356,9 +386,32 @@ static void test_writer_errors(void) {
         CHECK(ggufw_write_data(w, big, 1, err, sizeof err) != 0 && ggufw_end(w, err, sizeof err) != 0,
               "no writing after a write error");
         ggufw_destroy(w);
-        CHECK(access(path, F_OK) != 0, "file removed after a write error");
+        CHECK(is_old(path) && n_temporaries() == 0, "after a write error: the old file whole, no temporary");
     }
     signal(SIGXFSZ, old_sig);
+    unlink(path);
+    w = ggufw_create();
+    CHECK(ggufw_begin(w, path, err, sizeof err) == 0 && n_temporaries() == 1, "a new file: %s", err);
+    ggufw_destroy(w);
+    CHECK(access(path, F_OK) != 0 && n_temporaries() == 0, "a new file, unfinished: nothing left");
+
+    /* finished: renamed over the old file; through a link, over its target
+     * (the link stays); /dev/null in place */
+    const char *link = tmpfile_path("err.link");
+    write_old(path);
+    CHECK(symlink("err.gguf", link) == 0, "symlink");
+    w = ggufw_create();
+    CHECK(ggufw_begin(w, link, err, sizeof err) == 0 && ggufw_end(w, err, sizeof err) == 0, "through a link: %s", err);
+    ggufw_destroy(w);
+    struct stat lst;
+    CHECK(lstat(link, &lst) == 0 && S_ISLNK(lst.st_mode) && !is_old(path) && n_temporaries() == 0,
+          "through a link: the target replaced, the link kept");
+    unlink(link);
+    unlink(path);
+    w = ggufw_create();
+    CHECK(ggufw_begin(w, "/dev/null", err, sizeof err) == 0 && ggufw_end(w, err, sizeof err) == 0,
+          "/dev/null is written in place: %s", err);
+    ggufw_destroy(w);
 
     w = ggufw_create();
     CHECK(ggufw_begin(w, "/nonexistent-dir/x.gguf", err, sizeof err) == GGUF_EIO &&

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <dirent.h>
 
 #include "adamw.h"
 #include "check.h"
@@ -16,6 +17,7 @@
 #include "model.h"
 #include "pool.h"
 #include "chat.h"
+#include "fout.h"
 #include "tdata.h"
 #include "tgemm.h"
 #include "train.h"
@@ -602,9 +604,17 @@ static void test_disk_full(const tok *tk, pool *pl) {
     char *now = check_slurp(ck, &n1);
     CHECK(good && now && n0 == n1 && memcmp(good, now, n0) == 0, "the last good checkpoint survives");
     CHECK(train_load(t, ck, err, sizeof err) == 0 && train_step_now(t) == 0, "and loads: %s", err);
-    char tmp[300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", ck);
-    CHECK(access(tmp, F_OK) != 0, "no partial file left");
+    /* the temporary beside it (fout.h: ".NAME.XXXXXX.tmp") is removed */
+    char folder[256];
+    snprintf(folder, sizeof folder, "%s", ck);
+    *strrchr(folder, '/') = 0;
+    int n_tmp = 0;
+    DIR *dd = opendir(folder);
+    const char *base = folder + strlen(folder) + 1;   /* this checkpoint's only: /tmp is shared */
+    for (struct dirent *e; dd && (e = readdir(dd));)
+        n_tmp += fout_is_temporary(e->d_name) && strncmp(e->d_name + 1, base, strlen(base)) == 0;
+    if (dd) closedir(dd);
+    CHECK(dd && n_tmp == 0, "no partial file left");
     /* a damaged checkpoint is refused */
     if (now && n1 > 100) {
         now[n1 / 2] ^= 1;

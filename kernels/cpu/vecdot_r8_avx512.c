@@ -55,6 +55,8 @@ INLINE __m256i ld2x128(const void *p, size_t d) {
     return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
                                    _mm_loadu_si128((const __m128i *)((const char *)p + d)), 1);
 }
+/* the Q4_K super-block's end, shared with the AMX kernel (the same bits) */
+#include "vecdot_r8_q4k.h"
 
 /* s = vpdpbusd(s, u, the four bytes at p broadcast): the bytes as the
  * instruction's embedded broadcast operand ({1to16}). Written as
@@ -189,24 +191,7 @@ INLINE void r8z_q4_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, con
                     }
                 }
             }
-            __m512i mn[4];
-            UNROLL for (int p = 0; p < 4; p++) mn[p] = _mm512_cvtepu8_epi16(ld2x128(K->mn[p], gs));
-            __m512 dw = _mm512_cvtph_ps(ld2x128(K->d, gs));
-            __m512 dm = _mm512_cvtph_ps(ld2x128(K->dmin, gs));
-            UNROLL for (int j = 0; j < NX; j++) {
-                const qt_block_q8_K *xb = (const qt_block_q8_K *)(x + j * xs) + b;
-                __m512i im = _mm512_setzero_si512();
-                UNROLL for (int p = 0; p < 4; p++) {
-                    const int16_t *bs = xb->bsums + 4 * p;
-                    uint32_t pair = (uint16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
-                    im = _mm512_add_epi32(im, _mm512_madd_epi16(mn[p], _mm512_set1_epi32((int32_t)pair)));
-                }
-                __m512 dx = _mm512_set1_ps(xb->d);
-                __m512 acc = _mm512_loadu_ps(y + j * ldy + 8 * g);
-                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[j]), _mm512_mul_ps(dw, dx), acc);
-                acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(im), _mm512_mul_ps(dm, dx), acc);
-                _mm512_storeu_ps(y + j * ldy + 8 * g, acc);
-            }
+            r8z_q4_K_end(K, gs, is, NX, x, xs, b, y, ldy, g);
         }
     }
     if (g < g1) r8v_q4_K_nx(w, cols, g, g1, x, xs, y, ldy, NX, Q5);

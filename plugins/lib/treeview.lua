@@ -209,6 +209,9 @@ function V.plugin(ctx)
       lab.ui.redraw()
     end)
     S.res, S.tree, S.running, S.err = res, res.tree, false, res.error
+    -- R.run catches what stopped the search (Ctrl-C: "plugin tree:
+    -- interrupted"); the console says it, not only the tree pane
+    if res.error then lab.print("tree: " .. tostring(res.error)) end
     if rec then
       rec:put("instance", { method = res.method, index = 1, seed = inst.seed, question = inst.question,
         answer = res.answer or lab.json.null, ok = res.ok and true or false, generated = res.generated,
