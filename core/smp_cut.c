@@ -173,6 +173,9 @@ static sel cut_sel(const smp_cands *c) {
 /* The SIMD loops' cut constant: top-p's compares the logit with -lk and
  * needs it finite (NaN logits rank as +inf keys). */
 static int cut_simd(const sel *s, float lk) { return smp_simd_512() && (s->typical || lk < INFINITY); }
+/* The SIMD loops' ties switch: one compare does only with a finite cut key
+ * (typical's +inf keys, e = 0, are then all kept, which it would miss). */
+static int cut_ties_simd(const smp_cands *c) { return c->cut_ties || !(c->cut_key < INFINITY); }
 static float cut_c(const sel *s, float lk) { return s->typical ? lk : -lk; }
 
 /* Leaves the cut pending; n is counted when asked for (smp_cut_count) or
@@ -199,7 +202,7 @@ void smp_cut_count(smp_cands *c) {
     float lk = c->cut_key;
     int32_t k = 0, i = 0;
     if (cut_simd(&s, lk))
-        k = smp_simd_cut_count_512(s.typical, c->cut_ties, s.lb, cut_c(&s, lk), c->cut_id, s.id, s.X, s.E, s.n, &i);
+        k = smp_simd_cut_count_512(s.typical, cut_ties_simd(c), s.lb, cut_c(&s, lk), c->cut_id, s.id, s.X, s.E, s.n, &i);
     for (; i < s.n; i++) k += at_cut(&s, i, lk, c->cut_id);
     c->n = k;
     c->cut_counted = true;
@@ -242,7 +245,7 @@ int32_t smp_cut_draw(smp_cands *c, double r) {
     int bad = 0;
     if (cut_simd(&s, lk)) {
         b = n / BLK;
-        bad = smp_simd_cut_sums_512(s.typical, c->cut_ties, s.lb, cut_c(&s, lk), lid, s.id, s.X, P, b, inv, bs, cnt,
+        bad = smp_simd_cut_sums_512(s.typical, cut_ties_simd(c), s.lb, cut_c(&s, lk), lid, s.id, s.X, P, b, inv, bs, cnt,
                                     !cut_p_bounded(c));
     }
     for (; b < nb && !bad; b++) {

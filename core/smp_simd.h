@@ -84,7 +84,8 @@ int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const 
                              float *L, float *P, int32_t n, int norm, float inv, int32_t *pi);
 /* How many candidates of [0, i) are at or ahead of such a cut (i = n
  * rounded down to 16, into *pi). ties 0: no candidate has the cut's key
- * and an id above lid (then key <= the cut's is the test). */
+ * and an id above lid, and the key is finite (then key <= the cut's is the
+ * test, where e > 0 for typical-p). */
 int32_t smp_simd_cut_count_512(int typical, int ties, float lb, float c, int32_t lid, const int32_t *id,
                                const float *L, const float *P, int32_t n, int32_t *pi);
 /* For each block b < nb of SMP_SIMD_CUT_BLK candidates: bs[b] = the sum of p = P * inv
