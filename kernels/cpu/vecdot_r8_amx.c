@@ -23,10 +23,10 @@
  * Fewer than sixteen activations, and a last odd group of eight rows, go to
  * the AVX512-VNNI kernel (same bits).
  *
- * Q4_0 and Q8_0 (amx_b32_16): the same with one TDPBSSD per 32-element
- * block (below). The tile configuration is loaded once per vd_matmul_r8p
- * call (vd_r8_amx_begin / vd_r8_amx_end), not per kernel call: a
- * stories15m product is many calls of a few blocks each.
+ * Q4_0 and Q8_0 (amx_b32): the same with one TDPBSSD per 32-element block
+ * (below). The tile configuration is loaded once per vd_matmul_r8p call
+ * (vd_r8_amx_begin / vd_r8_amx_end), not per kernel call: a stories15m
+ * product is many calls of a few blocks each.
  */
 #include "vecdot.h"
 #include "qtypes.h"
@@ -153,9 +153,13 @@ static void amx_q4_K16(const void *w, int64_t cols, int64_t g0, int64_t g1, cons
  * epilogue: bitwise the VNNI, AVX2 and portable kernels (test_invariance's
  * kernel_case, test_quant's repack shapes on every path).
  * Two tile sets alternate: block b + 1's TDPBSSD is issued before block b's C
- * is stored, and block b's float work runs while the tile unit computes
- * b + 1 (storing C right after its own TDPBSSD waits for it every time: w22v's
- * Q4_K finding). */
+ * is stored, and block b's float work comes a step later (storing C right
+ * after its own TDPBSSD waits for it every time: w22v's Q4_K finding).
+ * Cost on session 10/11's Xeon, TSC cycles per block of 16 x 16 x 32 in a
+ * loop of its own: the tile part (two TILELOADD, TILEZERO, TDPBSSD,
+ * TILESTORED) ~25, the float part (16 x load C, convert, scale, FMA) ~33,
+ * both ~53: they did not overlap, so the float part, which the VNNI kernel
+ * pays too, bounds the gain (kernel 0.7-0.85x the VNNI time, notes w22a). */
 enum { AMX_Q4 = 0, AMX_Q8 = 1 };
 
 /* Block blk's B tile for groups g and g + 1 (gs bytes apart) into bt. */
