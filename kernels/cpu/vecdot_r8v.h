@@ -267,6 +267,14 @@ INLINE void prefetch_q6(const char *p, int h, int t, const int NX) {
     }
 }
 
+/* One activation (batch-1 decode): step (h, t)'s lines into L2 one at a
+ * time, before every other unpacked vector, rather than four at the start
+ * of the step: Intel session 11 (one core, tinyllama's 155 matrices, 849 MB,
+ * CPU time, interleaved in one process) 2-4% more GB/s. */
+INLINE void prefetch_q6_line(const char *p, int line) {
+    if (line < 27) _mm_prefetch(p + 64 * line, _MM_HINT_T1);
+}
+
 INLINE void r8v_q6_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x, size_t xs,
                         float *y, int64_t ldy, const int NX) {
     const int64_t nb = cols / 256;
@@ -281,9 +289,12 @@ INLINE void r8v_q6_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, con
             UNROLL for (int j = 0; j < NX; j++) is[j] = _mm256_setzero_si256();
             for (int h = 0; h < 2; h++)
                 UNROLL for (int t = 0; t < 4; t++) {
-                    prefetch_q6(next + b * sizeof *K, h, t, NX);
+                    if (NX > 1) prefetch_q6(next + b * sizeof *K, h, t, NX);
                     __m256i u[8];
-                    UNROLL for (int m = 0; m < 8; m++) u[m] = q6_u256(K, h, t, m);
+                    UNROLL for (int m = 0; m < 8; m++) {
+                        if (NX == 1 && !(m & 1)) prefetch_q6_line(next + b * sizeof *K, 16 * h + 4 * t + m / 2);
+                        u[m] = q6_u256(K, h, t, m);
+                    }
                     int k = 8 * h + 2 * t;
                     __m256i sc0 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)K->sc[k]));
                     __m256i sc1 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)K->sc[k + 1]));
