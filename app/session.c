@@ -653,6 +653,11 @@ static void on_done(session *s, const worker_ev *e) {
     if (e->reason == WDONE_STOPPED) session_msg(s, SESS_INFO, "stopped%s", freed);
     else if (e->reason == WDONE_EOS) session_msg(s, SESS_INFO, "end of text%s", freed);
     else if (e->reason == WDONE_FULL) session_msg(s, SESS_WARN, "%s%s", e->msg[0] ? e->msg : "the KV cache is full", freed);
+    /* a node selected while this job ran (a click during the re-evaluation
+     * of the path a reopened workspace showed first) was not evaluated:
+     * refresh_path waits for an idle worker */
+    if (e->node != s->cur && e->reason != WDONE_STOPPED && e->reason != WDONE_ERROR && e->reason != WDONE_FULL)
+        refresh_path(s);
 }
 
 /* A job dropped a hidden branch's sequence to make room: the node is

@@ -117,6 +117,7 @@ static void test_full_cache(const char *model) {
     CHECK(tail >= 0 && loom_end(&S.tree, tail) == 128, "the split left the old tail");
     if (tail < 0) { session_fini(&S); return; }
     CHECK(S.tree.nodes[tail].seq < 0, "the hidden tail has no sequence any more");
+    int32_t picked = S.cur;
     for (int32_t p = 1; p < 128; p++) loom_tok_at(&S.tree, tail, p)->flags |= LOOM_TOK_STORED;
     session_select(&S, tail);
     CHECK(settle(&S), "the re-evaluation ends");
@@ -125,6 +126,21 @@ static void test_full_cache(const char *model) {
     int32_t same = 0;
     for (int32_t p = 1; p < 128; p++) same += memcmp(loom_tok_at(&S.tree, tail, p), &ref[p], sizeof ref[p]) == 0;
     CHECK(same == 127, "re-evaluated after eviction: %d of 127 positions bitwise as before", (int)same);
+
+    /* a node selected while such a re-evaluation runs is evaluated once it
+     * ends (refresh_path waits for an idle worker, and nothing ran it
+     * afterwards: a click during a reopened workspace's first refresh) */
+    int32_t pend = loom_end(&S.tree, picked);
+    for (int32_t p = 1; p < 128; p++) loom_tok_at(&S.tree, tail, p)->flags |= LOOM_TOK_STORED;
+    for (int32_t p = 1; p < pend; p++) loom_tok_at(&S.tree, picked, p)->flags |= LOOM_TOK_STORED;
+    session_select(&S, tail);
+    CHECK(S.gen_node >= 0, "the tail's re-evaluation runs");
+    session_select(&S, picked);
+    CHECK(settle(&S), "the jobs end");
+    int32_t left = 0;
+    for (int32_t p = 1; p < pend; p++) left += (loom_tok_at(&S.tree, picked, p)->flags & LOOM_TOK_STORED) != 0;
+    CHECK(pend > 100 && left == 0, "the node selected meanwhile was evaluated too (%d of %d positions left)", (int)left,
+          (int)pend - 1);
 
     /* a long prompt, then a short one: the short one is not held to the
      * few cells the long one left */
