@@ -290,8 +290,18 @@ int ctx_eval(ctx *c, const ctx_entry *b, int32_t n, char *err, size_t errlen) {
         }
         int32_t bad = -1;
         if (n_out > c->logits_cap) {
-            float *l = realloc(c->logits, (size_t)n_out * h->n_vocab * sizeof(float));
-            if (l) { c->logits = l; c->logits_cap = n_out; }
+            /* 64-byte aligned (realloc's large blocks start 16 bytes into
+             * a page): the products write each row's outputs sixteen at a
+             * time, a 64-byte store that straddled two cache lines in every
+             * row; stories15m, 64 sequences, the 32000-row product, one
+             * core: see vecdot_r8_amx.c */
+            void *l = NULL;
+            if (!posix_memalign(&l, 64, (size_t)n_out * h->n_vocab * sizeof(float))) {
+                if (c->logits) memcpy(l, c->logits, (size_t)c->logits_cap * h->n_vocab * sizeof(float));
+                free(c->logits);
+                c->logits = l;
+                c->logits_cap = n_out;
+            }
         }
         bool failed = n_out > c->logits_cap;
         int32_t np = failed ? 0 : pass_ends(c, b, n, c->ends);

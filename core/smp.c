@@ -172,7 +172,7 @@ int smp_apply(smp *s, smp_cands *c) {
     if (!(c->cut && takes_cut(s, c))) smp_mass_settle(c);
     c->depth++;
     int rc = s->iface->apply(s, c);
-    c->range_ok = false;                      /* the stage may have changed the logits */
+    if (!smp_pen_keeps_range(s)) c->range_ok = false;   /* the stage may have changed the logits */
     if (--c->depth == 0) {
         smp_cut_count(c);
         if (c->only_selected && c->lazy) {

@@ -87,13 +87,19 @@ typedef struct smp_cands {
      * smp_cands_softmax compact them first (smp_mass_settle).
      * smp_cands_set clears it. */
     bool cut, cut_typical, cut_counted;
-    float cut_lb, cut_key, cut_inv, cut_max;   /* cut_max: top-p's largest logit */
+    bool cut_ties;      /* some candidate has cut_key and an id above cut_id */
+    float cut_lb, cut_key, cut_inv, cut_max;   /* cut_max: the row's largest logit (e = exp(l - cut_max)) */
+    /* cut_b: top-p's cut, with tmp_b still the bucket of cut_max - l at
+     * scale cut_scale for each column (min-p reads it, session 11) */
+    bool cut_b;
+    float cut_scale;
     int32_t cut_id, cut_n, cut_pick;
     /* range_ok: rmax is the largest column logit (NaN skipped, -inf when
      * none) and rmin the smallest above -inf (+inf when none), found by
-     * smp_cands_set while it copied the row; cleared when any stage has run
+     * smp_cands_set while it copied the row; cleared when any stage but the
+     * penalties (which update it, session 11) and an empty bias has run
      * (smp_apply) or the columns are rewritten from data[], so only the
-     * first stage of a pick uses them (saves the whole-row stages a pass). */
+     * first whole-row stage of a pick uses them (saves it a pass). */
     bool range_ok;
     float rmax, rmin;
     int32_t depth;      /* smp_apply nesting */

@@ -89,7 +89,8 @@ static int cut_members(const sel *s, member *mb, int32_t nm, double target, doub
  * indices gathered in idx, of n). 1 with the last kept member in *last and
  * the sum through it in *cum; 0 when the whole row does not reach the
  * target; SMP_ENOMEM. */
-static int find_cut(const sel *s, const double *mass, double target, double *cum, member *last, int32_t *idx) {
+static int find_cut(const sel *s, const double *mass, double target, double *cum, member *last, int32_t *idx,
+                    int32_t *pnm) {
     int r = 0;
     *cum = 0;
     for (int32_t b = 0; b < NB && r == 0; b++) {
@@ -104,8 +105,19 @@ static int find_cut(const sel *s, const double *mass, double target, double *cum
         for (int32_t j = 0; j < nm; j++) mb[j] = (member){ key_at(s, idx[j]), s->id ? s->id[idx[j]] : idx[j], idx[j] };
         r = cut_members(s, mb, nm, target, cum, last, 0);
         free(mb);
+        *pnm = nm;
     }
     return r;
+}
+
+/* Whether a candidate among the nm in idx (a cut's members: every
+ * candidate with the cut's key is one) has the key of last and a later id:
+ * without one, the candidates at or ahead of the cut are those with a key
+ * up to last's (smp_simd_cut_sums_512 then needs one compare). */
+static int cut_ties(const sel *s, const int32_t *idx, int32_t nm, member last) {
+    for (int32_t j = 0; j < nm; j++)
+        if (key_at(s, idx[j]) == last.key && (s->id ? s->id[idx[j]] : idx[j]) > last.id) return 1;
+    return 0;
 }
 
 /* Keeps, in place and in order, the candidates ahead of or at the cut
@@ -165,8 +177,9 @@ static float cut_c(const sel *s, float lk) { return s->typical ? lk : -lk; }
 
 /* Leaves the cut pending; n is counted when asked for (smp_cut_count) or
  * by the draw, which sees every candidate anyway. */
-static int defer(smp_cands *c, const sel *s, float lk, int32_t lid, float inv) {
+static int defer(smp_cands *c, const sel *s, float lk, int32_t lid, float inv, int ties) {
     c->cut = true;
+    c->cut_ties = ties;
     c->cut_counted = false;
     c->cut_typical = s->typical;
     c->cut_lb = s->lb;
@@ -175,6 +188,7 @@ static int defer(smp_cands *c, const sel *s, float lk, int32_t lid, float inv) {
     c->cut_inv = inv;
     c->cut_n = s->n;
     c->cut_pick = -1;
+    c->cut_b = false;
     c->normalized = true;
     return 0;
 }
@@ -184,7 +198,8 @@ void smp_cut_count(smp_cands *c) {
     sel s = cut_sel(c);
     float lk = c->cut_key;
     int32_t k = 0, i = 0;
-    if (cut_simd(&s, lk)) k = smp_simd_cut_count_512(s.typical, s.lb, cut_c(&s, lk), c->cut_id, s.id, s.X, s.E, s.n, &i);
+    if (cut_simd(&s, lk))
+        k = smp_simd_cut_count_512(s.typical, c->cut_ties, s.lb, cut_c(&s, lk), c->cut_id, s.id, s.X, s.E, s.n, &i);
     for (; i < s.n; i++) k += at_cut(&s, i, lk, c->cut_id);
     c->n = k;
     c->cut_counted = true;
@@ -199,6 +214,25 @@ void smp_cut_settle(smp_cands *c) {
     c->cut = false;
 }
 
+/* Whether every kept p = e * inv is 0 or at least 2^-29 follows from the
+ * cut itself (session 11: the draw's pass then skips its check): a kept
+ * candidate's x = l - m is at least top-p's cut logit - m, or for
+ * typical-p lb - key - m (its float key |l - lb| <= the cut's; bounds
+ * widened by 1e-6 of the magnitudes for the float rounding of l - lb, of
+ * the key and of l - m), and where x >= -87 its e is within 2^-22 of
+ * exp(x) (vd_exp_f32), else 0; with p rounded to float, p >= 2^-27
+ * times (1 - 2^-20) follows from exp(bound) * inv >= 2^-27. */
+static int cut_p_bounded(const smp_cands *c) {
+    double m = c->cut_max, k = c->cut_key, x;
+    if (c->cut_typical) {
+        double lb = c->cut_lb;
+        x = lb - k - m - 1e-6 * (fabs(lb) + fabs(k) + fabs(m));
+    } else {
+        x = -k - m - 1e-6 * (fabs(k) + fabs(m));     /* cut logit -k */
+    }
+    return x > -1e30 && exp(x) * (double)c->cut_inv >= 0x1p-27;
+}
+
 int32_t smp_cut_draw(smp_cands *c, double r) {
     sel s = cut_sel(c);
     const float *P = c->col_p, inv = c->cut_inv, lk = c->cut_key;
@@ -208,7 +242,8 @@ int32_t smp_cut_draw(smp_cands *c, double r) {
     int bad = 0;
     if (cut_simd(&s, lk)) {
         b = n / BLK;
-        bad = smp_simd_cut_sums_512(s.typical, s.lb, cut_c(&s, lk), lid, s.id, s.X, P, b, inv, bs, cnt);
+        bad = smp_simd_cut_sums_512(s.typical, c->cut_ties, s.lb, cut_c(&s, lk), lid, s.id, s.X, P, b, inv, bs, cnt,
+                                    !cut_p_bounded(c));
     }
     for (; b < nb && !bad; b++) {
         double sum = 0;
@@ -264,7 +299,8 @@ int smp_cut_keep(smp_cands *c, const sel *s, double S, double p, int32_t min_kee
     member last;
     int32_t *idx = (int32_t *)c->tmp_d;      /* (2 cap ints) free here: the members' indices (and the 16
                                               * past them that smp_simd_members_512 may write) */
-    int r = find_cut(s, mass, p * S, &cum, &last, idx);
+    int32_t nm = 0;
+    int r = find_cut(s, mass, p * S, &cum, &last, idx, &nm);
     if (r < 0) return r;
     if (r == 0) {
         smp_mass_scale(P, n, 1.0 / S);
@@ -283,12 +319,12 @@ int smp_cut_keep(smp_cands *c, const sel *s, double S, double p, int32_t min_kee
             for (int32_t i = 0; i < n; i++) mass[s->B[i]] += 1;
             sel s1 = *s;
             s1.W = NULL;
-            r = find_cut(&s1, mass, (double)min_keep, &cum, &last, idx);
+            r = find_cut(&s1, mass, (double)min_keep, &cum, &last, idx, &nm);
             if (r < 0) return r;
             norm = 0;
         }
     }
-    if (norm) return defer(c, s, last.key, last.id, (float)(1.0 / cum));
+    if (norm) return defer(c, s, last.key, last.id, (float)(1.0 / cum), cut_ties(s, idx, nm, last));
     int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, P, 0, 0.0f);
     if (k < n) c->dense = false;
     c->n = k;
@@ -424,6 +460,6 @@ int smp_cut_typical(smp_cands *c, const sel *s, const uint16_t *B, const double 
     free(mb);
     if (r != 1) return r;
     if (!((double)last.key > max_kept && (double)last.key < min_drop)) return 0;
-    defer(c, s, last.key, last.id, (float)(1.0 / cum));
+    defer(c, s, last.key, last.id, (float)(1.0 / cum), cut_ties(s, idx, nm, last));
     return 1;
 }

@@ -123,14 +123,20 @@ static void hist_add(double (*h)[NB], const uint16_t *B, const float *W, int32_t
  * and, with h, the mass histogram (then the sum is left to the caller, as
  * the sum of the buckets, and 0 returned); with el: *el = the sum of e * L
  * over e > 0, in eight sums likewise. A chunk at a time, so that the
- * histogram's scalar adds find it in the L1 cache. */
+ * histogram's scalar adds find it in the L1 cache; with el, the AVX-512
+ * loop does them itself, between its vector work (session 11: ~5 % of a
+ * typical-p pick at 128256; the same adds in the same order). */
 static double row_exp(const float *L, float *P, int32_t n, float m, uint16_t *B, float scale, double (*h)[NB],
                       double *elp) {
     double part[8] = { 0 }, el[8] = { 0 };
     const int v = smp_simd_on(), v512 = smp_simd_512();
     for (int32_t i0 = 0; i0 < n; i0 += CHUNK) {
         int32_t i1 = n - i0 < CHUNK ? n : i0 + CHUNK, i = i0;
-        if (v512) i = smp_simd_exp_pass_512(L, P, i, i1, m, h ? NULL : part, B, scale, elp ? el : NULL);
+        /* typical-p's pass (with E[l]) takes the histogram's adds into its
+         * vector loop; top-p's, with less vector work to hide them behind,
+         * was slower so (smpbench, session 11) */
+        if (v512) i = smp_simd_exp_pass_512(L, P, i, i1, m, h ? NULL : part, B, scale, elp ? el : NULL, elp ? h : NULL);
+        int32_t ih = elp ? i : i0;             /* where the histogram goes on */
         if (v) i = smp_simd_exp_pass(L, P, i, i1, m, h ? NULL : part, B, scale, elp ? el : NULL);
         if (i < i1) {
             for (int32_t j = i; j < i1; j++) P[j] = L[j] - m;
@@ -142,7 +148,7 @@ static double row_exp(const float *L, float *P, int32_t n, float m, uint16_t *B,
             if (B) B[i] = bucket_of(m - L[i], scale);
             if (elp && P[i] > 0) el[i & 7] += P[i] * L[i];      /* the product in float */
         }
-        if (h) hist_add(h, B, P, i0, i1);
+        if (h) hist_add(h, B, P, ih, i1);
     }
     if (elp) *elp = sum8(el);
     return h ? 0 : sum8(part);
@@ -256,6 +262,8 @@ int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep) {
     sel s = { L, 0, 0, P, P, c->dense ? NULL : c->col_id, c->tmp_b, n };
     int r = smp_cut_keep(c, &s, -1, p, min_keep, h);
     c->cut_max = m;                          /* for min-p (a pending cut keeps the best) */
+    c->cut_b = c->cut;                       /* and the buckets in tmp_b */
+    c->cut_scale = key_scale(m - lo);
     return r;
 }
 
@@ -280,6 +288,7 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
         c->normalized = false;
         return 0;
     }
+    c->cut_max = m;                            /* for the draw's bound on the kept p (smp_cut.c) */
     double el, S, h[LANES][NB];
     memset(h, 0, sizeof h);
     if (min_keep <= 1) {                       /* one pass: the exps, E[l] and the logits' histogram */
@@ -314,6 +323,35 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
 
 /* ---- min-p ------------------------------------------------------------------ */
 
+/* Min-p after top-p's pending cut (c->cut_b), from top-p's buckets: B[i]
+ * = the bucket of m - l (m = cut_max), monotone in the key m - l as
+ * computed in float, so l >= tf puts l in tf's bucket bt or below, and a
+ * bucket below bt means l >= tf: one pass over the 16-bit buckets finds
+ * the candidates at or below bt (~2 % of a flat 128k row at min-p 0.05),
+ * and only those in bt itself have their logit compared. Keeps them in
+ * place and in order as the pass over the logits does; how many, or -1
+ * (nothing changed) when fewer than keep pass. */
+static int32_t min_p_buckets(smp_cands *c, float tf, int32_t keep) {
+    const uint16_t *B = c->tmp_b;
+    const int32_t n = c->cut_n, dense = c->dense;
+    int32_t *idx = (int32_t *)c->tmp_d, *id = c->col_id, ni = 0, i = 0, kept = 0, k = 0;
+    float *L = c->col_logit, *P = c->col_p;
+    const int32_t bt = bucket_of(c->cut_max - tf, c->cut_scale);
+    if (smp_simd_512()) i = smp_simd_le_512(B, n, bt, idx, &ni);
+    for (; i < n; i++)
+        if (B[i] <= bt) idx[ni++] = i;
+    for (int32_t j = 0; j < ni; j++) kept += B[idx[j]] < bt || L[idx[j]] >= tf;
+    if (kept < keep) return -1;
+    for (int32_t j = 0; j < ni; j++) {         /* k <= idx[j]: nothing read is overwritten first */
+        int32_t x = idx[j];
+        if (!(B[x] < bt || L[x] >= tf)) continue;
+        id[k] = dense ? x : id[x];
+        L[k] = L[x];
+        P[k++] = P[x];
+    }
+    return k;
+}
+
 int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
     /* after top-p with its cut pending (smp_cut.c): the whole row, where
      * top-p keeps l > its cut's logit (or equal, by id) and its best logit
@@ -334,17 +372,24 @@ int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
     if ((double)tf < thr) tf = nextafterf(tf, INFINITY);
     if (cut && !(tf > -c->cut_key)) return c->n >= keep;   /* all top-p keeps pass (keep > 1: n counted) */
     int32_t kept = 0, i0 = 0, k = 0;
-    if (smp_simd_on()) i0 = smp_simd_count_ge(L, n, tf, &kept);
-    for (int32_t i = i0; i < n; i++) kept += L[i] >= tf;
-    if (kept < keep) return 0;
-    i0 = 0;
-    if (smp_simd_512()) k = smp_simd_compact_ge_512(L, P, dense ? NULL : id, id, n, tf, &i0);
-    for (int32_t i = i0; i < n; i++) {
-        float l = L[i];
-        id[k] = dense ? i : id[i];
-        L[k] = l;
-        P[k] = P[i];
-        k += l >= tf;
+    if (cut && c->cut_b) {
+        if ((k = min_p_buckets(c, tf, keep)) < 0) return 0;
+    } else {
+        /* the best passes (tf <= lmax): with keep 1, nothing to count */
+        if (keep > 1 || !(lmax >= tf)) {
+            if (smp_simd_on()) i0 = smp_simd_count_ge(L, n, tf, &kept);
+            for (int32_t i = i0; i < n; i++) kept += L[i] >= tf;
+            if (kept < keep) return 0;
+        }
+        i0 = 0;
+        if (smp_simd_512()) k = smp_simd_compact_ge_512(L, P, dense ? NULL : id, id, n, tf, &i0);
+        for (int32_t i = i0; i < n; i++) {
+            float l = L[i];
+            id[k] = dense ? i : id[i];
+            L[k] = l;
+            P[k] = P[i];
+            k += l >= tf;
+        }
     }
     if (cut) {                          /* those pass only where top-p keeps: its p */
         for (int32_t i = 0; i < k; i++) P[i] = P[i] * c->cut_inv;
@@ -505,7 +550,7 @@ static void exp_prefix(const float *L, float *P, int32_t n, float m, double *pre
     const int v = smp_simd_on(), v512 = smp_simd_512();
     for (int32_t i0 = 0, b = 0; i0 < n; i0 += DBLK, b++) {
         int32_t i1 = n - i0 < DBLK ? n : i0 + DBLK, i = i0;
-        if (v512) i = smp_simd_exp_pass_512(L, P, i, i1, m, part, NULL, 0, NULL);
+        if (v512) i = smp_simd_exp_pass_512(L, P, i, i1, m, part, NULL, 0, NULL, NULL);
         if (v) i = smp_simd_exp_pass(L, P, i, i1, m, part, NULL, 0, NULL);
         if (i < i1) {
             for (int32_t j = i; j < i1; j++) P[j] = L[j] - m;

@@ -29,6 +29,24 @@ static inline void pen_one(const pen_state *p, float *l, int32_t k) {
  * the loop over data[]. A whole row in id order (dense) is indexed by id:
  * only the window's tokens are touched, each once (its count is negated
  * while it is done), not the vocabulary. */
+/* pen_one on a column, keeping smp_cands_set's range (c->range_ok, session
+ * 11) where it can: the new largest is the larger of the old and the
+ * changed logit's new value unless the changed one was the largest (then
+ * the range is dropped and the next whole-row stage finds it again: a pass
+ * over the row), the same for the smallest above -inf. Each token is
+ * changed once. */
+static inline void pen_col(const pen_state *p, smp_cands *c, float *l, int32_t k) {
+    float o = *l;
+    pen_one(p, l, k);
+    if (!c->range_ok) return;
+    if (o == c->rmax || o == c->rmin) {
+        c->range_ok = false;
+        return;
+    }
+    if (*l > c->rmax) c->rmax = *l;                  /* NaN: neither */
+    if (*l < c->rmin && *l > -INFINITY) c->rmin = *l;
+}
+
 static bool pen_columns(pen_state *p, smp_cands *c) {
     float *L = c->col_logit;
     bool changed = false;
@@ -37,7 +55,7 @@ static bool pen_columns(pen_state *p, smp_cands *c) {
             int32_t id = c->col_id[i];
             int32_t k = id < p->n_count ? p->count[id] : 0;
             if (k <= 0) continue;
-            pen_one(p, &L[i], k);
+            pen_col(p, c, &L[i], k);
             changed = true;
         }
         return changed;
@@ -46,7 +64,7 @@ static bool pen_columns(pen_state *p, smp_cands *c) {
         int32_t m = p->n_count < c->n ? p->n_count : c->n;
         for (int32_t id = 0; id < m; id++)
             if (p->count[id] > 0) {
-                pen_one(p, &L[id], p->count[id]);
+                pen_col(p, c, &L[id], p->count[id]);
                 changed = true;
             }
         return changed;
@@ -54,7 +72,7 @@ static bool pen_columns(pen_state *p, smp_cands *c) {
     for (int32_t j = 0; j < p->ring_n; j++) {
         int32_t id = p->ring[j];
         if (id >= c->n || p->count[id] <= 0) continue;
-        pen_one(p, &L[id], p->count[id]);
+        pen_col(p, c, &L[id], p->count[id]);
         p->count[id] = -p->count[id];
         changed = true;
     }
@@ -76,6 +94,7 @@ static int pen_apply(smp *s, smp_cands *c) {
         if (changed) c->sorted = c->normalized = false;
         return SMP_OK;
     }
+    c->range_ok = false;
     for (int32_t i = 0; i < c->n; i++) {
         int32_t id = c->data[i].id;
         int32_t k = id < p->n_count ? p->count[id] : 0;

@@ -22,5 +22,8 @@ smp *smp_pen_create_bias(const struct logits_bias *b);
  * columns) itself: the penalties always, the bias when its table is empty
  * (the other stages' own checks are in smp.c). */
 bool smp_pen_takes_columns(const smp *s);
+/* Whether s keeps the columns' range (smp_cands.range_ok) true to them
+ * when it ran on them: the same stages (the penalties update it). */
+#define smp_pen_keeps_range smp_pen_takes_columns
 
 #endif

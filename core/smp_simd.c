@@ -34,8 +34,8 @@ int32_t smp_simd_exp_pass(const float *L, float *P, int32_t i, int32_t i1, float
     (void)L; (void)P; (void)i1; (void)m; (void)part; (void)B; (void)scale; (void)el; return i;
 }
 int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, float m, double *part, uint16_t *B,
-                              float scale, double *el) {
-    (void)L; (void)P; (void)i1; (void)m; (void)part; (void)B; (void)scale; (void)el; return i;
+                              float scale, double *el, double (*h)[SMP_SIMD_NB]) {
+    (void)L; (void)P; (void)i1; (void)m; (void)part; (void)B; (void)scale; (void)el; (void)h; return i;
 }
 int32_t smp_simd_scale(float *P, int32_t n, double inv) { (void)P; (void)n; (void)inv; return 0; }
 int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t i1, float lbar, uint16_t *B, float scale) {
@@ -48,6 +48,9 @@ int32_t smp_simd_members(const uint16_t *B, int32_t i, int32_t n, int32_t b, int
 }
 int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
     (void)B; (void)n; (void)b; (void)out; (void)nout; return i;
+}
+int32_t smp_simd_le_512(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
+    (void)B; (void)n; (void)b; (void)out; (void)nout; return 0;
 }
 int32_t smp_simd_members2(const uint16_t *B, int32_t i, int32_t n, int32_t u1, int32_t u2, int32_t v1, int32_t v2,
                           int32_t *out, int32_t *nout) {
@@ -69,15 +72,16 @@ int32_t smp_simd_compact_ge_512(float *L, float *P, const int32_t *id, int32_t *
     *pi = 0;
     return 0;
 }
-int32_t smp_simd_cut_count_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
-                               const float *P, int32_t n, int32_t *pi) {
-    (void)typical; (void)lb; (void)c; (void)lid; (void)id; (void)L; (void)P; (void)n;
+int32_t smp_simd_cut_count_512(int typical, int ties, float lb, float c, int32_t lid, const int32_t *id,
+                               const float *L, const float *P, int32_t n, int32_t *pi) {
+    (void)typical; (void)ties; (void)lb; (void)c; (void)lid; (void)id; (void)L; (void)P; (void)n;
     *pi = 0;
     return 0;
 }
-int smp_simd_cut_sums_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
-                          const float *P, int32_t nb, float inv, double *bs, int32_t *cnt) {
-    (void)typical; (void)lb; (void)c; (void)lid; (void)id; (void)L; (void)P; (void)nb; (void)inv; (void)bs; (void)cnt;
+int smp_simd_cut_sums_512(int typical, int ties, float lb, float c, int32_t lid, const int32_t *id,
+                          const float *L, const float *P, int32_t nb, float inv, double *bs, int32_t *cnt, int check) {
+    (void)typical; (void)ties; (void)lb; (void)c; (void)lid; (void)id; (void)L; (void)P; (void)nb; (void)inv; (void)bs;
+    (void)cnt; (void)check;
     return 1;
 }
 int smp_simd_block_sums_512(const float *P, int32_t nb, double *bs) { (void)P; (void)nb; (void)bs; return 1; }

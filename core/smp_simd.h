@@ -40,9 +40,12 @@ int32_t smp_simd_copy_range_512(const float *x, float *y, int32_t n, float *m, f
  * el[j % 8] += P[j] * L[j] where P[j] > 0. i a multiple of 8. */
 int32_t smp_simd_exp_pass(const float *L, float *P, int32_t i, int32_t i1, float m, double *part, uint16_t *B,
                           float scale, double *el);
-/* The same sixteen at a time (AVX-512; i a multiple of 16), same bits. */
+/* The same sixteen at a time (AVX-512; i a multiple of 16), same bits;
+ * m must be the largest of L (x <= 0). With h (and B): also h[j % 4][B[j]]
+ * += P[j] for each j it did, in order of j (the histogram's scalar adds
+ * interleaved with the vector work, two vectors behind). */
 int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, float m, double *part, uint16_t *B,
-                              float scale, double *el);
+                              float scale, double *el, double (*h)[SMP_SIMD_NB]);
 /* P[j] = (float)(P[j] * inv) */
 int32_t smp_simd_scale(float *P, int32_t n, double inv);
 /* B[j] = the bucket of typical's key: P[j] > 0 ? |L[j] - lbar| (in float)
@@ -62,6 +65,10 @@ int32_t smp_simd_members(const uint16_t *B, int32_t i, int32_t n, int32_t b, int
 /* The same 32 at a time (AVX-512BW). It stores sixteen ints at a time, so
  * out must have room for 16 more than the members it gets. */
 int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *out, int32_t *nout);
+/* Appends to out[*nout ...] every j in [0, n) rounded down to 32 with
+ * B[j] <= b, in order (AVX-512BW, no branch per block: out must have room
+ * for 16 more than the members); returns where the caller goes on. */
+int32_t smp_simd_le_512(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout);
 /* smp_simd_members and smp_simd_members_512 for every bucket in [u1, u2]
  * or [v1, v2] (u1 <= u2, v1 <= v2). */
 int32_t smp_simd_members2(const uint16_t *B, int32_t i, int32_t n, int32_t u1, int32_t u2, int32_t v1, int32_t v2,
@@ -76,16 +83,17 @@ int32_t smp_simd_members2_512(const uint16_t *B, int32_t i, int32_t n, int32_t u
 int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
                              float *L, float *P, int32_t n, int norm, float inv, int32_t *pi);
 /* How many candidates of [0, i) are at or ahead of such a cut (i = n
- * rounded down to 16, into *pi). */
-int32_t smp_simd_cut_count_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
-                               const float *P, int32_t n, int32_t *pi);
+ * rounded down to 16, into *pi). ties 0: no candidate has the cut's key
+ * and an id above lid (then key <= the cut's is the test). */
+int32_t smp_simd_cut_count_512(int typical, int ties, float lb, float c, int32_t lid, const int32_t *id,
+                               const float *L, const float *P, int32_t n, int32_t *pi);
 /* For each block b < nb of SMP_SIMD_CUT_BLK candidates: bs[b] = the sum of p = P * inv
  * (in float) over those at or ahead of such a cut (0 for the others), in
- * an order of its own, and cnt[b] = how many; 1 when some such p is
- * neither 0 nor >= 2^-29 (then the sums are not exact: not to be used),
- * else 0. */
-int smp_simd_cut_sums_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
-                          const float *P, int32_t nb, float inv, double *bs, int32_t *cnt);
+ * an order of its own, and cnt[b] = how many; with check, 1 when some
+ * such p is neither 0 nor >= 2^-29 (then the sums are not exact: not to be
+ * used), else 0 (always 0 without check). */
+int smp_simd_cut_sums_512(int typical, int ties, float lb, float c, int32_t lid, const int32_t *id,
+                          const float *L, const float *P, int32_t nb, float inv, double *bs, int32_t *cnt, int check);
 /* how many of x[0..i) are >= v (into *cnt); i returned */
 int32_t smp_simd_count_ge(const float *x, int32_t n, float v, int32_t *cnt);
 /* Keeps the candidates with L >= v, as smp_simd_compact_512. */

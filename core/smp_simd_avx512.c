@@ -48,16 +48,23 @@ POPCNT int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid,
 }
 
 /* cut_mask with one compare where no key equals the cut's (all but a lane
- * or two of a whole row): at or ahead of it is then key <= the cut's. */
-static inline __mmask16 cut_mask_fast(int typical, __m512 vl, __m512 vp, __m512 vlb, __m512 vc, const int32_t *id,
-                                      int32_t i, __m512i vlid) {
+ * or two of a whole row): at or ahead of it is then key <= the cut's.
+ * Without ties (no candidate has the cut's key and a later id: session
+ * 11, the cut's walk saw every one with that key), key <= the cut's is the
+ * whole test. */
+static inline __attribute__((always_inline)) __mmask16 cut_mask_fast(const int typical, const int ties, __m512 vl,
+                                                                     __m512 vp, __m512 vlb, __m512 vc,
+                                                                     const int32_t *id, int32_t i, __m512i vlid) {
     __mmask16 eq, le;
     if (typical) {
         __m512 kk = _mm512_and_ps(_mm512_sub_ps(vl, vlb), _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff)));
-        kk = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(vp, _mm512_setzero_ps(), _CMP_GT_OQ), _mm512_set1_ps(INFINITY), kk);
+        __mmask16 pos = _mm512_cmp_ps_mask(vp, _mm512_setzero_ps(), _CMP_GT_OQ);   /* else the key is +inf */
+        if (!ties) return _mm512_mask_cmp_ps_mask(pos, kk, vc, _CMP_LE_OQ);
+        kk = _mm512_mask_blend_ps(pos, _mm512_set1_ps(INFINITY), kk);
         eq = _mm512_cmp_ps_mask(kk, vc, _CMP_EQ_OQ);
         le = _mm512_cmp_ps_mask(kk, vc, _CMP_LE_OQ);
     } else {
+        if (!ties) return _mm512_cmp_ps_mask(vl, vc, _CMP_GE_OQ);
         eq = _mm512_cmp_ps_mask(vl, vc, _CMP_EQ_OQ);
         le = _mm512_cmp_ps_mask(vl, vc, _CMP_GE_OQ);
     }
@@ -65,19 +72,29 @@ static inline __mmask16 cut_mask_fast(int typical, __m512 vl, __m512 vp, __m512 
     return le;
 }
 
-POPCNT int32_t smp_simd_cut_count_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
-                                      const float *P, int32_t n, int32_t *pi) {
+static inline __attribute__((always_inline)) int32_t cut_count(const int typical, const int ties, float lb, float c,
+                                                               int32_t lid, const int32_t *id, const float *L,
+                                                               const float *P, int32_t n, int32_t *pi) {
     int32_t k = 0, i = 0;
     __m512 vc = _mm512_set1_ps(c), vlb = _mm512_set1_ps(lb);
     __m512i vlid = _mm512_set1_epi32(lid);
     for (; i + 16 <= n; i += 16)
-        k += __builtin_popcount(cut_mask_fast(typical, _mm512_loadu_ps(L + i), _mm512_loadu_ps(P + i), vlb, vc, id, i, vlid));
+        k += __builtin_popcount(
+            cut_mask_fast(typical, ties, _mm512_loadu_ps(L + i), _mm512_loadu_ps(P + i), vlb, vc, id, i, vlid));
     *pi = i;
     return k;
 }
 
-POPCNT int smp_simd_cut_sums_512(int typical, float lb, float c, int32_t lid, const int32_t *id, const float *L,
-                                 const float *P, int32_t nb, float inv, double *bs, int32_t *cnt) {
+POPCNT int32_t smp_simd_cut_count_512(int typical, int ties, float lb, float c, int32_t lid, const int32_t *id,
+                                      const float *L, const float *P, int32_t n, int32_t *pi) {
+    if (typical) return ties ? cut_count(1, 1, lb, c, lid, id, L, P, n, pi) : cut_count(1, 0, lb, c, lid, id, L, P, n, pi);
+    return ties ? cut_count(0, 1, lb, c, lid, id, L, P, n, pi) : cut_count(0, 0, lb, c, lid, id, L, P, n, pi);
+}
+
+static inline __attribute__((always_inline)) int cut_sums(const int typical, const int ties, const int check, float lb,
+                                                          float c, int32_t lid, const int32_t *id, const float *L,
+                                                          const float *P, int32_t nb, float inv, double *bs,
+                                                          int32_t *cnt) {
     __m512 vc = _mm512_set1_ps(c), vlb = _mm512_set1_ps(lb), vi = _mm512_set1_ps(inv);
     __m512i vlid = _mm512_set1_epi32(lid), one = _mm512_set1_epi32(1), low = _mm512_set1_epi32(-1);
     /* the smallest bits - 1 of a p (as unsigned: p = 0 gives the largest):
@@ -87,9 +104,9 @@ POPCNT int smp_simd_cut_sums_512(int typical, float lb, float c, int32_t lid, co
         int32_t k = 0;
         for (int32_t i = b * SMP_SIMD_CUT_BLK; i < (b + 1) * SMP_SIMD_CUT_BLK; i += 16) {
             __m512 vp = _mm512_loadu_ps(P + i);
-            __mmask16 m = cut_mask_fast(typical, _mm512_loadu_ps(L + i), vp, vlb, vc, id, i, vlid);
+            __mmask16 m = cut_mask_fast(typical, ties, _mm512_loadu_ps(L + i), vp, vlb, vc, id, i, vlid);
             __m512 p = _mm512_maskz_mul_ps(m, vp, vi);
-            low = _mm512_min_epu32(low, _mm512_sub_epi32(_mm512_castps_si512(p), one));
+            if (check) low = _mm512_min_epu32(low, _mm512_sub_epi32(_mm512_castps_si512(p), one));
             a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
             d = _mm512_add_pd(d, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1))));
             k += __builtin_popcount(m);
@@ -99,6 +116,24 @@ POPCNT int smp_simd_cut_sums_512(int typical, float lb, float c, int32_t lid, co
     }
     union { float f; uint32_t u; } tiny = { 0x1p-29f };
     return _mm512_reduce_min_epu32(low) < tiny.u - 1;
+}
+
+/* each combination of the three switches compiled as its own loop */
+POPCNT int smp_simd_cut_sums_512(int typical, int ties, float lb, float c, int32_t lid, const int32_t *id,
+                                 const float *L, const float *P, int32_t nb, float inv, double *bs, int32_t *cnt,
+                                 int check) {
+#define CUT_SUMS(t, e, k) cut_sums(t, e, k, lb, c, lid, id, L, P, nb, inv, bs, cnt)
+    switch ((typical ? 4 : 0) | (ties ? 2 : 0) | (check ? 1 : 0)) {
+    case 0: return CUT_SUMS(0, 0, 0);
+    case 1: return CUT_SUMS(0, 0, 1);
+    case 2: return CUT_SUMS(0, 1, 0);
+    case 3: return CUT_SUMS(0, 1, 1);
+    case 4: return CUT_SUMS(1, 0, 0);
+    case 5: return CUT_SUMS(1, 0, 1);
+    case 6: return CUT_SUMS(1, 1, 0);
+    default: return CUT_SUMS(1, 1, 1);
+    }
+#undef CUT_SUMS
 }
 
 /* 32 buckets per compare; the indices of a hit's 16-lane half are
@@ -112,6 +147,21 @@ POPCNT int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int
     for (; i + 32 <= n; i += 32) {
         __mmask32 m = _mm512_cmpeq_epi16_mask(_mm512_loadu_si512(B + i), vb);
         if (!m) continue;
+        __mmask16 lo = (__mmask16)m, hi = (__mmask16)(m >> 16);
+        _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(lo, _mm512_add_epi32(iota, _mm512_set1_epi32(i))));
+        k += __builtin_popcount(lo);
+        _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(hi, _mm512_add_epi32(iota, _mm512_set1_epi32(i + 16))));
+        k += __builtin_popcount(hi);
+    }
+    *nout = k;
+    return i;
+}
+
+POPCNT int32_t smp_simd_le_512(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
+    __m512i vb = _mm512_set1_epi16((short)b), iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int32_t k = *nout, i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __mmask32 m = _mm512_cmple_epu16_mask(_mm512_loadu_si512(B + i), vb);
         __mmask16 lo = (__mmask16)m, hi = (__mmask16)(m >> 16);
         _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(lo, _mm512_add_epi32(iota, _mm512_set1_epi32(i))));
         k += __builtin_popcount(lo);
@@ -161,15 +211,22 @@ POPCNT int32_t smp_simd_compact_ge_512(float *L, float *P, const int32_t *id, in
     return k;
 }
 
-/* kernels/cpu/vexp_avx2.h's exp8 at sixteen lanes: the same operations in
- * the same order on each lane (clamp, n = round(x log2 e), the two-part
- * reduction, the degree-7 polynomial, 2^n in the exponent bits), so each
- * lane gives exp8's bits, vd_exp_f32's (tests/test_smp_fast.c compares the
- * loops that use it with the plain ones, which call vd_exp_f32). */
+/* kernels/cpu/vexp_avx2.h's exp8 at sixteen lanes on x in [-87, 88]: the
+ * same operations in the same order on each lane (n = round(x log2 e), the
+ * two-part reduction, the degree-7 polynomial, times 2^n), so each lane
+ * gives exp8's bits, vd_exp_f32's (tests/test_smp_fast.c compares the
+ * loops that use it with the plain ones, which call vd_exp_f32). Session
+ * 11: five uops fewer per vector, same bits on that range (checked for
+ * every float in [-87, 88] once): no clamps (the callers' x = l - max is
+ * <= 0, and they zero the lanes below -87 and NaN), n rounded by the
+ * conversion to int (round to nearest even, as the rounding instruction;
+ * one uop where that takes two), and 2^n applied by vscalefps (one uop;
+ * p 2^n is then as exactly rounded as p times the float 2^n, which is
+ * normal for n >= -126). */
 static inline __m512 exp16(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512i ni = _mm512_cvt_roundps_epi32(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 n = _mm512_cvtepi32_ps(ni);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
     __m512 p = _mm512_set1_ps(1.9875691500e-4f);
@@ -179,15 +236,25 @@ static inline __m512 exp16(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
     p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+    return _mm512_scalef_ps(p, n);
 }
 
 /* smp_simd_exp_pass sixteen at a time: the sums keep their eight lanes
  * (candidate j into lane j % 8, in order: the low eight of a vector before
  * the high eight), so the bits are the eight-wide loop's. */
+/* h[j % 4][B[j]] += P[j] for the sixteen from j, in order */
+static inline void hist16(double (*h)[SMP_SIMD_NB], const uint16_t *B, const float *P, int32_t j) {
+    for (int k = 0; k < 16; k += 4) {
+        h[0][B[j + k]] += P[j + k];
+        h[1][B[j + k + 1]] += P[j + k + 1];
+        h[2][B[j + k + 2]] += P[j + k + 2];
+        h[3][B[j + k + 3]] += P[j + k + 3];
+    }
+}
+
 int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, float m, double *part, uint16_t *B,
-                              float scale, double *el) {
+                              float scale, double *el, double (*h)[SMP_SIMD_NB]) {
+    const int32_t i0 = i;
     __m512 vm = _mm512_set1_ps(m), lo = _mm512_set1_ps(-87.0f), zero = _mm512_setzero_ps(), vs = _mm512_set1_ps(-scale);
     __m512i top = _mm512_set1_epi32(SMP_SIMD_NB - 1);
     __m512d s = part ? _mm512_loadu_pd(part) : _mm512_setzero_pd();
@@ -209,7 +276,9 @@ int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, f
             t = _mm512_add_pd(t, _mm512_cvtps_pd(_mm512_castps512_ps256(pl)));
             t = _mm512_add_pd(t, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(pl), 1))));
         }
+        if (h && i - 32 >= i0) hist16(h, B, P, i - 32);
     }
+    if (h) for (int32_t j = i - 32 >= i0 ? i - 32 : i0; j < i; j += 16) hist16(h, B, P, j);
     if (part) _mm512_storeu_pd(part, s);
     if (el) _mm512_storeu_pd(el, t);
     return i;

@@ -136,6 +136,51 @@ static void kernel_case(int type, int64_t rows, int64_t cols) {
     free(wf); free(w); free(xf); free(xq); free(ref); free(y);
 }
 
+/* A batch wider than the AMX kernels' sixteen (vecdot_r8_amx.c): 67
+ * activations are four chunks of sixteen by AMX tiles and three by the VNNI
+ * kernel; every activation's outputs must be memcmp-equal to the same
+ * activation's product alone (one activation: the 256-bit VNNI form), on
+ * the best path and on avx512-vnni (whose batch is VNNI throughout). Rows:
+ * 40 = two pairs of groups and an odd group; cols 288 = nine blocks (odd:
+ * the two tile sets end on either), 512 for the K-quant. */
+static void amx_mix_case(void) {
+    static const int T[] = {QT_Q4_0, QT_Q8_0, QT_Q4_K};
+    enum { NA = 67, ROWS = 40 };
+    for (size_t ti = 0; ti < sizeof T / sizeof T[0]; ti++) {
+        int type = T[ti];
+        int64_t cols = type == QT_Q4_K ? 512 : 288;
+        size_t wrs = qt_row_size(type, cols), xrs = vd_act_row_size(type, cols);
+        float *f = malloc(sizeof(float) * (size_t)cols);
+        char *w = malloc(wrs * ROWS), *xq = malloc(xrs * NA);
+        for (int r = 0; r < ROWS; r++) {
+            for (int64_t i = 0; i < cols; i++) f[i] = frnd();
+            qt_quantize_row(type, f, w + (size_t)r * wrs, cols);
+        }
+        for (int j = 0; j < NA; j++) {
+            for (int64_t i = 0; i < cols; i++) f[i] = frnd() * 3;
+            vd_quantize_act(type, f, xq + (size_t)j * xrs, cols);
+        }
+        float *y = malloc(sizeof(float) * NA * ROWS), *y1 = malloc(sizeof(float) * ROWS);
+        for (int path = VD_PATH_AVX512VNNI; path < VD_NPATHS; path++) {
+            if (!vd_set_path(path)) continue;
+            size_t sr = vd_repack_size(type, ROWS, cols);
+            void *wr = malloc(sr);
+            vd_repack(type, w, ROWS, cols, wr);
+            vd_matmul_r8(type, wr, cols, 0, ROWS, xq, NA, y, ROWS);
+            int bad = 0;
+            for (int j = 0; j < NA; j++) {
+                vd_matmul_r8(type, wr, cols, 0, ROWS, xq + (size_t)j * xrs, 1, y1, ROWS);
+                bad += memcmp(y + j * ROWS, y1, sizeof(float) * ROWS) != 0;
+            }
+            CHECK(bad == 0, "%s %s: %d of %d activations in a batch of %d (width %d) differ from alone",
+                  qt_get(type)->name, vd_path_name(path), bad, NA, NA, vd_r8_width(type));
+            free(wr);
+        }
+        vd_set_path(vd_path_best());
+        free(f); free(w); free(xq); free(y); free(y1);
+    }
+}
+
 /* Which repacked kernels serve which CPU (vd_r8_path): every combination of
  * ISA level and VNNI features, then this CPU with its features forced off
  * and back (a feature it lacks cannot be forced on), then every kernel
@@ -171,7 +216,8 @@ static void dispatch_case(void) {
         CHECK(vd_r8_width(QT_Q4_0) == VD_R8_NX, "VNNI off: the AVX2 repacked kernels (width %d)", vd_r8_width(QT_Q4_0));
     CHECK(vd_set_cpu_features(~0u) == all, "features back: %u, detected %u", vd_cpu_features(), all);
     if (vd_r8_path(best, all) >= VD_R8_AVXVNNI)
-        CHECK(vd_r8_width(QT_Q4_0) == VD_R8V_NX && vd_repack_size(QT_Q6_K, 8, 256) > 0,
+        CHECK(vd_r8_width(QT_Q4_0) == (vd_r8_path(best, all) == VD_R8_AMX ? VD_R8_AMX_NX : VD_R8V_NX) &&
+                  vd_r8_width(QT_Q5_0) == VD_R8V_NX && vd_repack_size(QT_Q6_K, 8, 256) > 0,
               "%s: the VNNI repacked kernels (width %d)", vd_r8_path_name(vd_r8_path(best, all)), vd_r8_width(QT_Q4_0));
     CHECK(vd_set_cpu_features(VD_CPU_AVX512VNNI | VD_CPU_AVXVNNI | VD_CPU_AMX) == all, "forcing cannot add a feature");
     printf("# this CPU: %s, repacked kernels %s\n", vd_isa_name(best), vd_r8_path_name(vd_r8_path(best, all)));
@@ -196,9 +242,11 @@ static void dispatch_case(void) {
         CHECK(vd_path() == p && r8 == R8[p], "path %s: in use %s, repacked kernels %s", vd_path_name(p),
               vd_path_name(vd_path()), vd_r8_path_name(r8));
         if (p >= VD_PATH_AVX2)
-            CHECK(vd_r8_width(QT_Q4_0) == (p == VD_PATH_AVX2 || p == VD_PATH_AVX512 ? VD_R8_NX : VD_R8V_NX) &&
-                      vd_r8_width(QT_Q4_K) == (p == VD_PATH_AMX ? VD_R8_AMX_NX : vd_r8_width(QT_Q4_0)),
-                  "path %s: repacked width %d, Q4_K %d", vd_path_name(p), vd_r8_width(QT_Q4_0), vd_r8_width(QT_Q4_K));
+            CHECK(vd_r8_width(QT_Q5_0) == (p == VD_PATH_AVX2 || p == VD_PATH_AVX512 ? VD_R8_NX : VD_R8V_NX) &&
+                      vd_r8_width(QT_Q4_K) == (p == VD_PATH_AMX ? VD_R8_AMX_NX : vd_r8_width(QT_Q5_0)) &&
+                      vd_r8_width(QT_Q4_0) == vd_r8_width(QT_Q4_K) && vd_r8_width(QT_Q8_0) == vd_r8_width(QT_Q4_K),
+                  "path %s: repacked width %d, Q4_K %d, Q4_0 %d, Q8_0 %d", vd_path_name(p), vd_r8_width(QT_Q5_0),
+                  vd_r8_width(QT_Q4_K), vd_r8_width(QT_Q4_0), vd_r8_width(QT_Q8_0));
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", n++ ? ", " : "", vd_path_name(p));
     }
     CHECK(vd_set_path(bestp) && vd_path() == bestp && vd_cpu_features() == all && vd_isa() == best,
@@ -665,6 +713,7 @@ int main(void) {
     /* which repacked kernels serve which CPU; then VNNI forced off: the AVX2
      * repacked kernels (where a type has one) at every ISA level */
     dispatch_case();
+    amx_mix_case();
     for (int t = 0; t < NTYPES; t++) {
         bool k = TYPES[t] == QT_Q4_K || TYPES[t] == QT_Q5_K || TYPES[t] == QT_Q6_K;
         kernel_case(TYPES[t], 37, k ? 512 : 96);

@@ -283,6 +283,9 @@ static void test_repack(void) {
     static const qc_shape shapes[] = {
         {32, 8, 0, 8, 1}, {96, 17, 0, 16, 1}, {288, 40, 8, 32, 1}, {2048, 24, 16, 24, 1}, {160, 9, 0, 8, 1},
         {96, 16, 0, 16, 2}, {288, 24, 8, 24, 3}, {160, 17, 0, 16, 4}, {64, 8, 0, 8, 6},
+        /* sixteen and more: the AMX kernels' chunks of sixteen (pairs of
+         * groups, an odd group, an odd number of blocks) and the VNNI rest */
+        {288, 40, 0, 40, 16}, {96, 33, 8, 32, 19}, {64, 24, 0, 24, 40},
     };
     if (!vd_repack_size(QT_Q4_0, 8, 32)) {
         printf("# no repacked kernels on %s: repack checks skipped\n", vd_isa_name(vd_isa()));

@@ -75,6 +75,8 @@ static const char *const specs[] = {
     "top_p,dist", "typical,dist", "top_p,temp,dist", "temp,top_p,dist", "typical,top_p,min_p,temp,dist",
     "top_k,top_p,dist", "min_p,typical,dist", "top_p,typical,dist", "penalties,top_k,typical,top_p,min_p,temp,dist",
     "temp,dist",   /* a whole row into the draw (smp_mass_softmax_draw's prefix sums) */
+    /* the penalties keep the row's range for top-p; min-p on top-p's pending cut from its buckets */
+    "penalties,top_p,min_p,temp,dist",
 };
 enum { NSPECS = sizeof specs / sizeof *specs };
 
@@ -142,8 +144,8 @@ static void run(const char *label) {
             /* the big rows try the cheap chains (and the default one with
              * top-k and penalties); the rest every chain */
             if (n > 20000) {
-                static const int big[] = { 0, 1, 8, 9 };
-                for (int s = 0; s < 4; s++) one(x, n, kind, specs[big[s]], &p);
+                static const int big[] = { 0, 1, 8, 9, 10 };
+                for (int s = 0; s < 5; s++) one(x, n, kind, specs[big[s]], &p);
             } else {
                 for (int s = 0; s < NSPECS; s++) one(x, n, kind, specs[s], &p);
             }

@@ -358,7 +358,7 @@ void vd_matmul8(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1, 
  * -128 * sum (Q8_0, whose codes it offsets by 128). */
 static vd_r8_fn r8_kernel(int wtype, int *nx, int *mult) {
     int path = vd_r8_path(vd_isa(), vd_cpu_features());
-    vd_r8_fn a = path == VD_R8_AMX ? vd_r8_amx(wtype) : NULL;   /* Q4_K; the others take AVX512-VNNI's */
+    vd_r8_fn a = path == VD_R8_AMX ? vd_r8_amx(wtype) : NULL;   /* Q4_K, Q4_0, Q8_0; the others take AVX512-VNNI's */
     vd_r8_fn f = a ? a : path >= VD_R8_AVX512VNNI ? vd_r8_vnni(wtype) : path == VD_R8_AVXVNNI ? vd_r8_avxvnni(wtype) : NULL;
     if (nx) *nx = a ? VD_R8_AMX_NX : f ? VD_R8V_NX : VD_R8_NX;
     if (mult) *mult = wtype == QT_Q5_0 ? -16 : !f ? 8 : wtype == QT_Q8_0 ? -128 : -8;   /* AVX2's Q5_0 starts at -16 * sum too */
@@ -524,19 +524,28 @@ void vd_matmul_r8p(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t 
      * step of one: stories15m Q4_0 at one thread, CPU time, 8 sequences
      * 0.94 ms, 9 sequences 1.25 ms. The chunking changes no number: each
      * activation's sums are the kernel's whatever the chunk (vecdot.h). */
-    int nch = (nact + knx - 1) / knx;
+    /* The AMX kernels (knx 16) take every whole sixteen in one call (they
+     * unpack a block once for all of them), and the rest (under sixteen)
+     * goes to their VNNI kernel in even chunks of at most eight: 24 as
+     * 16 + 8 rather than 12 + 12, which would leave AMX idle. The tile
+     * configuration is loaded once here for all the calls. */
+    bool amx = knx == VD_R8_AMX_NX;
+    int full = amx && nact >= knx ? 1 : 0, rest = amx ? nact % knx : nact, rnx = amx ? VD_R8V_NX : knx;
+    int nch = full + (rest + rnx - 1) / rnx;
+    if (amx) vd_r8_amx_begin();
     /* a few groups at a time against every chunk of activations, so the
      * later chunks find the groups' blocks in cache, not in DRAM */
     enum { GSTEP = 8 };
     for (int64_t g = r0 / 8; g < r1 / 8; g += GSTEP) {
         int64_t g1 = g + GSTEP < r1 / 8 ? g + GSTEP : r1 / 8;
         for (int c = 0, j0 = 0; c < nch; c++) {
-            int nx = nact / nch + (c < nact % nch);
+            int nx = c < full ? nact - rest : rest / (nch - full) + (c - full < rest % (nch - full));
             k(wr, cols, g, g1, (const char *)xq + (size_t)j0 * xrs, xrs, nx, off ? off + (size_t)j0 * nb : NULL,
               dx ? dx + (size_t)j0 * nb : NULL, y + (int64_t)j0 * ldy, ldy);
             j0 += nx;
         }
     }
+    if (amx) vd_r8_amx_end();
 }
 
 void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,

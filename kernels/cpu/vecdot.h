@@ -29,9 +29,9 @@
  * the same on all its paths; for quantized types it uses the AVX2 tiles and,
  * with AVX512-VNNI, its own eight-wide and repacked kernels (same orders).
  * CPUs with AVX-VNNI (VEX) but no AVX512-VNNI take the same repacked kernels
- * built for VEX (vecdot_r8_avxvnni.c; vd_r8_path picks); with AMX-INT8, Q4_K
- * against 16 or more activations takes AMX tiles (vecdot_r8_amx.c, same
- * integer sums and float order). "Kernel paths" below names the mixes.
+ * built for VEX (vecdot_r8_avxvnni.c; vd_r8_path picks); with AMX-INT8, Q4_K,
+ * Q4_0 and Q8_0 against 16 or more activations take AMX tiles
+ * (vecdot_r8_amx.c, same integer sums and float order). "Kernel paths" below names the mixes.
  */
 #ifndef VECDOT_H
 #define VECDOT_H
@@ -295,11 +295,17 @@ vd_r8_fn vd_r8_vnni(int wtype);
  * when built without it. */
 vd_r8_fn vd_r8_avxvnni(int wtype);
 
-/* The same for Q4_K prompts with AMX-INT8 (vecdot_r8_amx.c): VD_R8_AMX_NX
- * activations a call (fewer go to the AVX512-VNNI kernel); NULL for other
- * types or when built without it. */
+/* The same for Q4_K, Q4_0 and Q8_0 against many activations (prompts,
+ * decode batches of 16 or more) with AMX-INT8 (vecdot_r8_amx.c):
+ * VD_R8_AMX_NX activations a call (fewer go to the AVX512-VNNI kernel, in
+ * even chunks of at most VD_R8V_NX); NULL for other types or when built
+ * without it. Its calls must lie between vd_r8_amx_begin (loads the tile
+ * configuration for the calling thread) and vd_r8_amx_end (releases the
+ * tile state), once per run of calls, not per call (vd_matmul_r8p). */
 #define VD_R8_AMX_NX 16
 vd_r8_fn vd_r8_amx(int wtype);
+void vd_r8_amx_begin(void);
+void vd_r8_amx_end(void);
 
 /* CPU features beyond the ISA level that pick kernels (CPUID; AMX also
  * needs the OS to grant the tile state: Linux arch_prctl). */
@@ -312,7 +318,7 @@ unsigned vd_cpu_features(void);
  * the ISA, vd_init keeps the mask. */
 unsigned vd_set_cpu_features(unsigned mask);
 /* Which repacked kernels serve ISA level isa on a CPU with features feat:
- * AMX (Q4_K; the other types AVX512-VNNI's) where AVX-512, AVX512-VNNI and
+ * AMX (Q4_K, Q4_0, Q8_0; the other types AVX512-VNNI's) where AVX-512, AVX512-VNNI and
  * AMX are in use, else AVX512-VNNI where AVX-512 is in use and has it, else
  * AVX-VNNI (any level from AVX2 up), else AVX2's, else none (portable). vd_matmul_r8 follows
  * vd_r8_path(vd_isa(), vd_cpu_features()). */
@@ -338,7 +344,8 @@ const char *vd_r8_path_name(int path);
 enum vd_path { VD_PATH_PORTABLE = 0, VD_PATH_AVX2, VD_PATH_AVXVNNI, VD_PATH_AVX512, VD_PATH_AVX512VNNI, VD_PATH_AMX,
                VD_NPATHS };
 /* "portable", "avx2", "avx-vnni", "avx512", "avx512-vnni", "avx512-amx"
- * (avx512-vnni with AMX-INT8 for Q4_K prompts); "?" otherwise. */
+ * (avx512-vnni with AMX-INT8 for Q4_K/Q4_0/Q8_0 against 16+ activations);
+ * "?" otherwise. */
 const char *vd_path_name(int path);
 /* The path called name, or -1. */
 int vd_path_parse(const char *name);

@@ -1,4 +1,5 @@
-/* vecdot_r8_amx: the repacked Q4_K kernel for prompts with AMX-INT8 (Intel
+/* vecdot_r8_amx: the repacked Q4_K, Q4_0 and Q8_0 kernels for prompts and
+ * large decode batches with AMX-INT8 (Intel
  * Sapphire Rapids and later; Intel SDM vol. 1 ch. 18, "Intel AMX"), built
  * with the AVX-512 flags plus -mamx-tile -mamx-int8 (Makefile) and chosen
  * at run time (vecdot_isa.c: CPUID leaf 7 EDX bits 24 and 25, and Linux's
@@ -21,6 +22,11 @@
  * bits (tests/test_invariance.c, test_quant.c: every kernel path).
  * Fewer than sixteen activations, and a last odd group of eight rows, go to
  * the AVX512-VNNI kernel (same bits).
+ *
+ * Q4_0 and Q8_0 (amx_b32_16): the same with one TDPBSSD per 32-element
+ * block (below). The tile configuration is loaded once per vd_matmul_r8p
+ * call (vd_r8_amx_begin / vd_r8_amx_end), not per kernel call: a
+ * stories15m product is many calls of a few blocks each.
  */
 #include "vecdot.h"
 #include "qtypes.h"
@@ -43,18 +49,22 @@ typedef struct __attribute__((packed)) tilecfg {
     uint8_t rows[16];
 } tilecfg;
 
-static void amx_config(void) {
-    tilecfg c;
-    memset(&c, 0, sizeof c);
-    c.palette = 1;
-    c.colsb[0] = 64; c.rows[0] = 16;
-    c.colsb[1] = 32; c.rows[1] = 16;
-    c.colsb[2] = 64; c.rows[2] = 8;
-    c.colsb[3] = 64; c.rows[3] = 16;   /* the same three again: two sub-blocks in flight */
-    c.colsb[4] = 32; c.rows[4] = 16;
-    c.colsb[5] = 64; c.rows[5] = 8;
-    _tile_loadconfig(&c);
+/* A constant in memory, not a local filled in: gcc's _tile_loadconfig
+ * tells the compiler it reads 8 bytes, so stores to the rest of a local
+ * may be dropped (they were, once this became a small function of its
+ * own: garbage rows and columns, a #GP at ldtilecfg). */
+static const _Alignas(64) tilecfg CFG = {
+    .palette = 1,
+    .colsb = {64, 32, 64, 64, 32, 64},
+    .rows = {16, 16, 8, 16, 16, 8},   /* the same three again: two blocks / sub-blocks in flight */
+};
+
+void vd_r8_amx_begin(void) {
+    _tile_loadconfig(&CFG);
 }
+
+/* The tile state unused again: context switches need not save its 8 KiB. */
+void vd_r8_amx_end(void) { _tile_release(); }
 
 /* The 256-bit vectors at p and p + d as one 512-bit vector (two groups). */
 INLINE __m512i ld2x256(const void *p, size_t d) {
@@ -77,7 +87,6 @@ static void amx_q4_K16(const void *w, int64_t cols, int64_t g0, int64_t g1, cons
     const size_t bs = sizeof(vd_block_q4_Kx8), gs = (size_t)nb * bs;
     _Alignas(64) uint8_t bt[8][8][64];        /* per sub-block: the B tile */
     _Alignas(64) int32_t ct[8][AMX_NX][16];   /* per sub-block: the C tile */
-    amx_config();
     int64_t g = g0;
     for (; g + 2 <= g1; g += 2) {
         const char *B = (const char *)w + (size_t)(g * nb) * bs;
@@ -122,22 +131,168 @@ static void amx_q4_K16(const void *w, int64_t cols, int64_t g0, int64_t g1, cons
             r8z_q4_K_end(K, gs, is, AMX_NX, x, xs, b, y, ldy, g);
         }
     }
-    _tile_release();   /* the tile state unused again: context switches need not save its 8 KiB */
     if (g < g1)
         for (int j0 = 0; j0 < AMX_NX; j0 += VD_R8V_NX)
             vnni(w, cols, g, g1, x + j0 * xs, xs, VD_R8V_NX, NULL, NULL, y + j0 * ldy, ldy);
 }
 
+/* ---- Q4_0 and Q8_0 ------------------------------------------------------------
+ * Why: a decode step of 64 sequences (and a prompt) of Q4_0/Q8_0 is bound by
+ * the AVX512-VNNI kernel's instructions (eight vpdpbusd per activation,
+ * block and sixteen rows, ~40% of the vpdpbusd peak); one TDPBSSD computes a
+ * block's 16 x 16 sums (sixteen activations, sixteen rows) at once.
+ * What: per 32-element block and pair of groups, the B tile is r8z's u[0..7]
+ * (vecdot_r8_avx512.c) made signed: Q4_0 nibble - 8, Q8_0 the codes as they
+ * are (8 rows of 64 bytes: row k = code bytes 4k..4k+3 of the sixteen weight
+ * rows), the A tile the sixteen activations' 32 code bytes read in place
+ * (stride xs). C[j][lane] = sum x * q, exactly the integer the VNNI chain
+ * gives (off + sum x * u with off = -8 * sum x or -128 * sum x: the same
+ * sum, |sum| < 32 * 128 * 128 < 2^31, no wrap either way).
+ * ORDER (vecdot.h): then acc[j] = fma((float)C[j], dw * dx[j][b], acc[j])
+ * per block b in order, one lane per row, the instructions of r8z_b32_nx's
+ * epilogue: bitwise the VNNI, AVX2 and portable kernels (test_invariance's
+ * kernel_case, test_quant's repack shapes on every path).
+ * Two tile sets alternate: block b + 1's TDPBSSD is issued before block b's C
+ * is stored, and block b's float work runs while the tile unit computes
+ * b + 1 (storing C right after its own TDPBSSD waits for it every time: w22v's
+ * Q4_K finding). */
+enum { AMX_Q4 = 0, AMX_Q8 = 1 };
+
+/* Block blk's B tile for groups g and g + 1 (gs bytes apart) into bt. */
+INLINE void b32_unpack(const char *blk, size_t gs, int T, uint8_t bt[8][64]) {
+    if (T == AMX_Q8) {
+        const int8_t *qs = ((const vd_block_q8_0x8 *)blk)->qs;
+        UNROLL for (int k = 0; k < 8; k++) _mm512_store_si512((__m512i *)bt[k], ld2x256(qs + 32 * k, gs));
+        return;
+    }
+    const __m512i m4 = _mm512_set1_epi8(15), e8 = _mm512_set1_epi8(8);
+    const uint8_t *qs = ((const vd_block_q4_0x8 *)blk)->qs;
+    UNROLL for (int k = 0; k < 4; k++) {
+        __m512i v = ld2x256(qs + 32 * k, gs);
+        _mm512_store_si512((__m512i *)bt[k], _mm512_sub_epi8(_mm512_and_si512(v, m4), e8));
+        _mm512_store_si512((__m512i *)bt[k + 4], _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4), e8));
+    }
+}
+
+/* acc[j] += C[j] * (dw * dx[j * nb]) (dx at the block), as r8z_b32_nx. */
+INLINE void b32_epi(__m512 acc[AMX_NX], const int32_t ct[AMX_NX][16], const char *blk, size_t gs, const float *dx,
+                    int64_t nb) {
+    __m512 dw = _mm512_cvtph_ps(ld2x128(blk, gs));   /* d[8] leads both block types */
+    UNROLL for (int j = 0; j < AMX_NX; j++)
+        acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512((const __m512i *)ct[j])),
+                                 _mm512_mul_ps(dw, _mm512_set1_ps(dx[j * nb])), acc[j]);
+}
+
+/* Tile set 0 (C 0, A 1, B 2) or 1 (3, 4, 5): C = A . B for one block. */
+#define B32_ISSUE(C, A, Bt, bt, a)          \
+    do {                                    \
+        _tile_loadd(Bt, bt, 64);            \
+        _tile_loadd(A, a, (long)xs);        \
+        _tile_zero(C);                      \
+        _tile_dpbssd(C, A, Bt);             \
+    } while (0)
+
+enum { B32_WIN = 32 };   /* blocks unpacked at a time: 16 KiB of B tiles */
+
+/* Groups [g0, g1) (pairs; a last odd group to the VNNI kernel) against nx
+ * activations, a multiple of sixteen (Q8_0 rows at x, stride xs).
+ * Per pair of groups, B32_WIN blocks' B tiles are unpacked first and then
+ * serve every sixteen activations: the unpacking is paid once per pair, not
+ * once per sixteen, and a B tile is written long before TILELOADD reads it
+ * (a tile load right after the vector stores it reads waited for them).
+ * Likewise each C is stored one block before the float work reads it back.
+ * The running sums of a window's end wait in y (stored and loaded exactly). */
+INLINE void amx_b32(const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x, size_t xs, int nx,
+                    const int32_t *off, const float *dx, float *y, int64_t ldy, vd_r8_fn vnni, const int T) {
+    const int64_t nb = cols / 32;
+    const size_t bs = T == AMX_Q8 ? sizeof(vd_block_q8_0x8) : sizeof(vd_block_q4_0x8), gs = (size_t)nb * bs;
+    const size_t xb = sizeof(qt_block_q8_0);
+    _Alignas(64) uint8_t bt[B32_WIN][8][64];
+    _Alignas(64) int32_t ct[2][AMX_NX][16];
+    int64_t g = g0;
+    for (; g + 2 <= g1; g += 2) {
+        const char *B = (const char *)w + (size_t)(g * nb) * bs, *next = B + 2 * gs;
+        for (int64_t w0 = 0; w0 < nb; w0 += B32_WIN) {
+            const int64_t nw = nb - w0 < B32_WIN ? nb - w0 : B32_WIN;
+            for (int64_t b = 0; b < nw; b++) {
+                b32_unpack(B + (w0 + b) * bs, gs, T, bt[b]);
+                for (size_t l = 0; l < bs; l += 64) {
+                    _mm_prefetch(next + (w0 + b) * bs + l, _MM_HINT_T0);
+                    _mm_prefetch(next + gs + (w0 + b) * bs + l, _MM_HINT_T0);
+                }
+            }
+            for (int j0 = 0; j0 < nx; j0 += AMX_NX) {
+                const char *a0 = x + (size_t)j0 * xs + offsetof(qt_block_q8_0, qs) + (size_t)w0 * xb;
+                const float *d0 = dx + (size_t)j0 * nb + w0;
+                float *yj = y + (int64_t)j0 * ldy + 8 * g;
+                __m512 acc[AMX_NX];
+                UNROLL for (int j = 0; j < AMX_NX; j++) acc[j] = w0 ? _mm512_loadu_ps(yj + j * ldy) : _mm512_setzero_ps();
+                /* block b: issued at step b, its C stored at step b + 1,
+                 * its float work at step b + 2 (two tile sets, two C buffers) */
+                B32_ISSUE(0, 1, 2, bt[0], a0);
+                for (int64_t b = 0; b <= nw; b++) {
+                    if (b % 2 == 0) {
+                        if (b + 1 < nw) B32_ISSUE(3, 4, 5, bt[b + 1], a0 + (b + 1) * xb);
+                        if (b < nw) _tile_stored(0, ct[0], 64);
+                        if (b) b32_epi(acc, ct[1], B + (w0 + b - 1) * bs, gs, d0 + b - 1, nb);
+                    } else {
+                        if (b + 1 < nw) B32_ISSUE(0, 1, 2, bt[b + 1], a0 + (b + 1) * xb);
+                        if (b < nw) _tile_stored(3, ct[1], 64);
+                        b32_epi(acc, ct[0], B + (w0 + b - 1) * bs, gs, d0 + b - 1, nb);
+                    }
+                }
+                UNROLL for (int j = 0; j < AMX_NX; j++) _mm512_storeu_ps(yj + j * ldy, acc[j]);
+            }
+        }
+    }
+    if (g < g1)
+        for (int j0 = 0; j0 < nx; j0 += VD_R8V_NX)
+            vnni(w, cols, g, g1, x + j0 * xs, xs, VD_R8V_NX, off + j0 * nb, dx + j0 * nb, y + j0 * ldy, ldy);
+}
+
+/* Fewer than sixteen activations: the VNNI kernel in even chunks of at most
+ * eight (vd_matmul_r8p hands at most eight here). */
+INLINE void amx_vnni_rest(vd_r8_fn vnni, const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x,
+                          size_t xs, int nx, const int32_t *off, const float *dx, float *y, int64_t ldy) {
+    int64_t nb = off ? cols / 32 : 0;
+    int nch = (nx + VD_R8V_NX - 1) / VD_R8V_NX;
+    for (int c = 0, j0 = 0; c < nch; c++) {
+        int n = nx / nch + (c < nx % nch);
+        vnni(w, cols, g0, g1, x + j0 * xs, xs, n, off ? off + j0 * nb : NULL, dx ? dx + j0 * nb : NULL, y + j0 * ldy,
+             ldy);
+        j0 += n;
+    }
+}
+
+static void amx_q4_0(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
+                     const int32_t *off, const float *dx, float *y, int64_t ldy) {
+    vd_r8_fn vnni = vd_r8_vnni(QT_Q4_0);
+    if (nx % AMX_NX == 0) amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, y, ldy, vnni, AMX_Q4);
+    else amx_vnni_rest(vnni, w, cols, g0, g1, x, xs, nx, off, dx, y, ldy);
+}
+
+static void amx_q8_0(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
+                     const int32_t *off, const float *dx, float *y, int64_t ldy) {
+    vd_r8_fn vnni = vd_r8_vnni(QT_Q8_0);
+    if (nx % AMX_NX == 0) amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, y, ldy, vnni, AMX_Q8);
+    else amx_vnni_rest(vnni, w, cols, g0, g1, x, xs, nx, off, dx, y, ldy);
+}
+
 static void amx_q4_K(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
                      const int32_t *off, const float *dx, float *y, int64_t ldy) {
     vd_r8_fn vnni = vd_r8_vnni(QT_Q4_K);
-    if (nx == AMX_NX) { amx_q4_K16(w, cols, g0, g1, x, xs, y, ldy, vnni); return; }
-    for (int j0 = 0; j0 < nx; j0 += VD_R8V_NX)
-        vnni(w, cols, g0, g1, (const char *)x + j0 * xs, xs, nx - j0 < VD_R8V_NX ? nx - j0 : VD_R8V_NX, off, dx,
-             y + j0 * ldy, ldy);
+    if (nx % AMX_NX == 0)
+        for (int j0 = 0; j0 < nx; j0 += AMX_NX)
+            amx_q4_K16(w, cols, g0, g1, (const char *)x + j0 * xs, xs, y + j0 * ldy, ldy, vnni);
+    else amx_vnni_rest(vnni, w, cols, g0, g1, x, xs, nx, off, dx, y, ldy);
 }
 
-vd_r8_fn vd_r8_amx(int wtype) { return wtype == QT_Q4_K && vd_r8_vnni(QT_Q4_K) ? amx_q4_K : 0; }
+vd_r8_fn vd_r8_amx(int wtype) {
+    if (!vd_r8_vnni(wtype)) return 0;
+    return wtype == QT_Q4_K ? amx_q4_K : wtype == QT_Q4_0 ? amx_q4_0 : wtype == QT_Q8_0 ? amx_q8_0 : 0;
+}
 #else
 vd_r8_fn vd_r8_amx(int wtype) { (void)wtype; return 0; }
+void vd_r8_amx_begin(void) {}
+void vd_r8_amx_end(void) {}
 #endif
