@@ -112,8 +112,13 @@ static int run(const cli_args *a, long threads, long n_ctx, long stride) {
     int64_t n = 0;
     int rc = CLI_OK;
     if (model_open(&m, path, NULL, err, sizeof err)) { rc = cli_fail(CMD, "%s", err); goto out; }
-    if (!(ids = encode(model_tok(m), text, len, &n, err, sizeof err))) { rc = cli_fail(CMD, "%s: %s", a->pos[0], err); goto out; }
-    if (n < 2) { rc = cli_fail(CMD, "%s: %lld token(s), need at least 2 to score", a->pos[0], (long long)n); goto out; }
+    const char *shown = strcmp(a->pos[0], "-") == 0 ? "standard input" : a->pos[0];
+    if (!(ids = encode(model_tok(m), text, len, &n, err, sizeof err))) { rc = cli_fail(CMD, "%s: %s", shown, err); goto out; }
+    if (n < 2) {
+        rc = cli_fail(CMD, "%s: %lld token%s (%zu bytes of text), need at least 2 to score", shown, (long long)n,
+                      n == 1 ? "" : "s", len);
+        goto out;
+    }
     ctx_params cp;
     ctx_params_default(&cp);
     cp.n_ctx = (int32_t)n_ctx;

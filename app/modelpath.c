@@ -4,6 +4,7 @@
  */
 #include "modelpath.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,16 @@ int mpath_find(const char *name, char *out, size_t cap, char *err, size_t errlen
     if (is_file(name)) {
         snprintf(out, cap, "%s", name);
         return MPATH_OK;
+    }
+    struct stat st;
+    if (strchr(name, '/') && stat(name, &st) == 0) {
+        /* a path that is there but not a model to read: say what it is (it
+         * read "no model file '/etc': looked at /etc"); a bare name goes on
+         * to the model folders */
+        const char *why = S_ISDIR(st.st_mode) ? "a folder, not a model file"
+                        : !S_ISREG(st.st_mode) ? "not a regular file" : strerror(access(name, R_OK) ? errno : EIO);
+        snprintf(err, errlen, "model '%s': %s", name, why);
+        return MPATH_ENOTFOUND;
     }
     size_t used = (size_t)snprintf(err, errlen, "no model file '%s': looked at %s", name, name);
     if (strchr(name, '/')) {

@@ -72,6 +72,12 @@ check_rc "negative seed" 2 "$LOGITLAB" synth --shape test --type f32 -o "$T/x.gg
 check_rc "negative positional" 2 "$LOGITLAB" quantize "$M/stories260K.gguf" "$T/x.gguf" -3
 check_rc "missing model file" 1 "$LOGITLAB" info "$T/nope.gguf"
 check "missing file message" grep -q "no model file" "$T/err"
+# a path that is there but no model says what it is (it read "no model file
+# 'DIR': looked at DIR", as if it were not there)
+check_rc "a folder as the model" 1 "$LOGITLAB" info "$T"
+check "a folder as the model: says so" grep -q "^logitlab info: model '$T': a folder, not a model file$" "$T/err"
+check_rc "a device as the model" 1 "$LOGITLAB" gen -m /dev/null -p x
+check "a device as the model: says so" grep -q "^logitlab gen: model '/dev/null': not a regular file$" "$T/err"
 check_rc "missing model name lists places" 1 "$LOGITLAB" tokenize -m nope.gguf hi
 check "places searched" grep -q "models/nope.gguf" "$T/err"
 

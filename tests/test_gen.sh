@@ -142,4 +142,5 @@ g = math.exp(-sum(lp) / len(lp)); assert 0.5 * g < d["ppl"] < 3 * g, (d["ppl"], 
 check_rc "ppl stride > window" 2 "stride" $LOGITLAB ppl -m "$M" -c 32 --stride 64 "$T/story.txt"
 check_rc "ppl missing file" 1 "" $LOGITLAB ppl -m "$M" "$T/none.txt"
 check_rc "ppl no file" 2 "missing argument" $LOGITLAB ppl -m "$M"
+check_rc "ppl of an empty stdin: named, with why" 1 "^logitlab ppl: standard input: 1 token (0 bytes of text), need at least 2 to score$" sh -c "$LOGITLAB ppl -m '$M' - </dev/null"
 check_done
