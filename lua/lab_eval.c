@@ -187,17 +187,8 @@ static void push_row(lua_State *L, const eval_opts *o, const eval_item *it, int3
     }
     lua_createtable(L, 0, 2);
     if (o->top) {
-        lua_createtable(L, o->top, 0);
-        for (int32_t i = 0; i < o->top; i++) {
-            size_t at = (size_t)r * (size_t)o->top + (size_t)i;
-            if (it->top_id[at] < 0) break;
-            lua_createtable(L, 0, 2);
-            lua_pushinteger(L, it->top_id[at]);
-            lua_setfield(L, -2, "id");
-            lua_pushnumber(L, it->top_lp[at]);
-            lua_setfield(L, -2, "logprob");
-            lua_rawseti(L, -2, i + 1);
-        }
+        size_t at = (size_t)r * (size_t)o->top;
+        lab_top_push(L, it->top_id + at, it->top_lp + at, o->top);
         lua_setfield(L, -2, "top");
     }
     if (o->n_ids) {

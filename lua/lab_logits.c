@@ -29,6 +29,18 @@ typedef struct logits_ud {
     float x[];              /* (n) */
 } logits_ud;
 
+void lab_top_push(lua_State *L, const int32_t *id, const float *lp, int32_t n) {
+    lua_createtable(L, n, 0);
+    for (int32_t i = 0; i < n && id[i] >= 0; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushinteger(L, id[i]);
+        lua_setfield(L, -2, "id");
+        lua_pushnumber(L, lp[i]);
+        lua_setfield(L, -2, "logprob");
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
 float *lab_logits_push(lua_State *L, lmodel *m, const float *row, int32_t n, bool probs) {
     logits_ud *u = lua_newuserdatauv(L, sizeof *u + sizeof(float) * (size_t)n, 0);
     u->m = NULL;

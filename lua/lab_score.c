@@ -243,17 +243,8 @@ static void push_item(lua_State *L, const sc_job *sj, const sc_item *it) {
     if (!sj->top) return;
     lua_createtable(L, k, 0);
     for (int32_t i = 0; i < k; i++) {
-        lua_createtable(L, sj->top, 0);
-        for (int32_t r = 0; r < sj->top; r++) {
-            size_t at = (size_t)i * (size_t)sj->top + (size_t)r;
-            if (it->top_id[at] < 0) break;
-            lua_createtable(L, 0, 2);
-            lua_pushinteger(L, it->top_id[at]);
-            lua_setfield(L, -2, "id");
-            lua_pushnumber(L, it->top_lp[at]);
-            lua_setfield(L, -2, "logprob");
-            lua_rawseti(L, -2, r + 1);
-        }
+        size_t at = (size_t)i * (size_t)sj->top;
+        lab_top_push(L, it->top_id + at, it->top_lp + at, sj->top);
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "top");

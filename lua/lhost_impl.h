@@ -483,6 +483,9 @@ void lab_job_push(lua_State *L, ljob *j, const char *kind);
 /* Logits userdata from a row (copied; NULL leaves it to the caller to
  * fill); m may be NULL. Returns the row inside the userdata. */
 float *lab_logits_push(lua_State *L, lmodel *m, const float *row, int32_t n, bool probs);
+/* Pushes the list {{id=, logprob=}, ...} of a top-n slot (ids < 0 end it
+ * early: past the vocabulary), as seq:eval's top= and lab.score's top. */
+void lab_top_push(lua_State *L, const int32_t *id, const float *lp, int32_t n);
 /* The logits row of the Logits at idx (probabilities become log p in a
  * temporary userdata pushed on the stack). */
 const float *lab_logits_check(lua_State *L, int idx, int32_t *n);
