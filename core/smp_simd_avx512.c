@@ -136,37 +136,41 @@ POPCNT int smp_simd_cut_sums_512(int typical, int ties, float lb, float c, int32
 #undef CUT_SUMS
 }
 
+/* Appends to out[k..] the indices i + j of the set bits j of m (32 lanes):
+ * each 16-lane half compressed into a vector and stored whole (see below);
+ * returns the new count. */
+static inline __attribute__((always_inline)) POPCNT int32_t store_hits(int32_t *out, int32_t k, __mmask32 m, int32_t i) {
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __mmask16 lo = (__mmask16)m, hi = (__mmask16)(m >> 16);
+    _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(lo, _mm512_add_epi32(iota, _mm512_set1_epi32(i))));
+    k += __builtin_popcount(lo);
+    _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(hi, _mm512_add_epi32(iota, _mm512_set1_epi32(i + 16))));
+    return k + __builtin_popcount(hi);
+}
+
 /* 32 buckets per compare; the indices of a hit's 16-lane half are
  * compressed into a vector and stored whole (a compressing store to memory
  * is slow on some cores): past the members it writes up to 15 ints that the
  * next store or the caller overwrites. Most blocks of a flat row hold no
  * member (a bucket has ~1/300 of them). */
 POPCNT int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
-    __m512i vb = _mm512_set1_epi16((short)b), iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512i vb = _mm512_set1_epi16((short)b);
     int32_t k = *nout;
     for (; i + 32 <= n; i += 32) {
         __mmask32 m = _mm512_cmpeq_epi16_mask(_mm512_loadu_si512(B + i), vb);
         if (!m) continue;
-        __mmask16 lo = (__mmask16)m, hi = (__mmask16)(m >> 16);
-        _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(lo, _mm512_add_epi32(iota, _mm512_set1_epi32(i))));
-        k += __builtin_popcount(lo);
-        _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(hi, _mm512_add_epi32(iota, _mm512_set1_epi32(i + 16))));
-        k += __builtin_popcount(hi);
+        k = store_hits(out, k, m, i);
     }
     *nout = k;
     return i;
 }
 
 POPCNT int32_t smp_simd_le_512(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
-    __m512i vb = _mm512_set1_epi16((short)b), iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512i vb = _mm512_set1_epi16((short)b);
     int32_t k = *nout, i = 0;
     for (; i + 32 <= n; i += 32) {
         __mmask32 m = _mm512_cmple_epu16_mask(_mm512_loadu_si512(B + i), vb);
-        __mmask16 lo = (__mmask16)m, hi = (__mmask16)(m >> 16);
-        _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(lo, _mm512_add_epi32(iota, _mm512_set1_epi32(i))));
-        k += __builtin_popcount(lo);
-        _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(hi, _mm512_add_epi32(iota, _mm512_set1_epi32(i + 16))));
-        k += __builtin_popcount(hi);
+        k = store_hits(out, k, m, i);
     }
     *nout = k;
     return i;
@@ -177,17 +181,12 @@ POPCNT int32_t smp_simd_members2_512(const uint16_t *B, int32_t i, int32_t n, in
                                      int32_t v2, int32_t *out, int32_t *nout) {
     __m512i a1 = _mm512_set1_epi16((short)u1), w1 = _mm512_set1_epi16((short)(u2 - u1));
     __m512i a2 = _mm512_set1_epi16((short)v1), w2 = _mm512_set1_epi16((short)(v2 - v1));
-    __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     int32_t k = *nout;
     for (; i + 32 <= n; i += 32) {
         __m512i b = _mm512_loadu_si512(B + i);
         __mmask32 m = _mm512_cmple_epu16_mask(_mm512_sub_epi16(b, a1), w1) | _mm512_cmple_epu16_mask(_mm512_sub_epi16(b, a2), w2);
         if (!m) continue;
-        __mmask16 lo = (__mmask16)m, hi = (__mmask16)(m >> 16);
-        _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(lo, _mm512_add_epi32(iota, _mm512_set1_epi32(i))));
-        k += __builtin_popcount(lo);
-        _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi32(hi, _mm512_add_epi32(iota, _mm512_set1_epi32(i + 16))));
-        k += __builtin_popcount(hi);
+        k = store_hits(out, k, m, i);
     }
     *nout = k;
     return i;
