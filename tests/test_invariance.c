@@ -136,22 +136,31 @@ static void kernel_case(int type, int64_t rows, int64_t cols) {
     free(wf); free(w); free(xf); free(xq); free(ref); free(y);
 }
 
-/* A batch wider than the AMX kernels' sixteen (vecdot_r8_amx.c): 67
- * activations are four chunks of sixteen by AMX tiles and three by the VNNI
- * kernel; every activation's outputs must be memcmp-equal to the same
- * activation's product alone (one activation: the 256-bit VNNI form), on
- * the best path and on avx512-vnni (whose batch is VNNI throughout). Rows:
- * 40 = two pairs of groups and an odd group; cols 288 = nine blocks (odd:
- * the two tile sets end on either), 512 for the K-quant. */
+/* Batches around the AMX kernels' sixteen (vecdot_r8_amx.c, vd_matmul_r8p):
+ * 67 = four sixteens by AMX tiles + 3 by the VNNI kernel; 22 = 16 + 6
+ * (VNNI rest); 31, 25 and 47 = whole sixteens + one zero-padded sixteen of
+ * 15, 9 and 15 real rows (vd_r8_amx_tail); 17 = 16 + 1 (the one-activation
+ * form as the rest); 13 and 11 alone (a padded sixteen; VNNI chunks).
+ * Every activation's outputs must be memcmp-equal to the same activation's
+ * product alone (one activation: the 256-bit VNNI form), on the best path
+ * and on avx512-vnni (whose batch is VNNI throughout). Rows: 40 = two pairs
+ * of groups and an odd group (the padded sixteen's VNNI tail too); cols
+ * 288 = nine blocks (odd: the two tile sets end on either), 512 for the
+ * K-quant, and Q4_0 at 2080 = 65 blocks (the padded copy on the heap, past
+ * the 32-block window: a window's sums wait in y). */
 static void amx_mix_case(void) {
-    static const int T[] = {QT_Q4_0, QT_Q8_0, QT_Q4_K};
-    enum { NA = 67, ROWS = 40 };
+    static const struct { int type; int64_t cols; int na; } T[] = {
+        {QT_Q4_0, 288, 67}, {QT_Q8_0, 288, 67}, {QT_Q4_K, 512, 67}, {QT_Q4_0, 288, 22}, {QT_Q4_0, 288, 31},
+        {QT_Q8_0, 288, 25}, {QT_Q8_0, 288, 47}, {QT_Q4_0, 288, 17}, {QT_Q8_0, 288, 13}, {QT_Q4_0, 288, 11},
+        {QT_Q4_0, 2080, 27},
+    };
+    enum { ROWS = 40 };
     for (size_t ti = 0; ti < sizeof T / sizeof T[0]; ti++) {
-        int type = T[ti];
-        int64_t cols = type == QT_Q4_K ? 512 : 288;
+        int type = T[ti].type, NA = T[ti].na;
+        int64_t cols = T[ti].cols;
         size_t wrs = qt_row_size(type, cols), xrs = vd_act_row_size(type, cols);
         float *f = malloc(sizeof(float) * (size_t)cols);
-        char *w = malloc(wrs * ROWS), *xq = malloc(xrs * NA);
+        char *w = malloc(wrs * ROWS), *xq = malloc(xrs * (size_t)NA);
         for (int r = 0; r < ROWS; r++) {
             for (int64_t i = 0; i < cols; i++) f[i] = frnd();
             qt_quantize_row(type, f, w + (size_t)r * wrs, cols);
@@ -160,7 +169,7 @@ static void amx_mix_case(void) {
             for (int64_t i = 0; i < cols; i++) f[i] = frnd() * 3;
             vd_quantize_act(type, f, xq + (size_t)j * xrs, cols);
         }
-        float *y = malloc(sizeof(float) * NA * ROWS), *y1 = malloc(sizeof(float) * ROWS);
+        float *y = malloc(sizeof(float) * (size_t)NA * ROWS), *y1 = malloc(sizeof(float) * ROWS);
         for (int path = VD_PATH_AVX512VNNI; path < VD_NPATHS; path++) {
             if (!vd_set_path(path)) continue;
             size_t sr = vd_repack_size(type, ROWS, cols);
@@ -172,8 +181,8 @@ static void amx_mix_case(void) {
                 vd_matmul_r8(type, wr, cols, 0, ROWS, xq + (size_t)j * xrs, 1, y1, ROWS);
                 bad += memcmp(y + j * ROWS, y1, sizeof(float) * ROWS) != 0;
             }
-            CHECK(bad == 0, "%s %s: %d of %d activations in a batch of %d (width %d) differ from alone",
-                  qt_get(type)->name, vd_path_name(path), bad, NA, NA, vd_r8_width(type));
+            CHECK(bad == 0, "%s cols %d %s: %d of %d activations in a batch of %d (width %d) differ from alone",
+                  qt_get(type)->name, (int)cols, vd_path_name(path), bad, NA, NA, vd_r8_width(type));
             free(wr);
         }
         vd_set_path(vd_path_best());
