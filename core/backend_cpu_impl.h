@@ -16,6 +16,7 @@ typedef struct cpu {
     pool *pool;
     bool own_pool;                     /* false: borrowed (ctx_params.pool) */
     void *act;    size_t act_cap;      /* rounded activations */
+    void *amax;   size_t amax_cap;     /* matmul_check's per-slice argmax (index, value) */
     float *att;   size_t att_cap;      /* per-thread attention scores */
     float *rope;  size_t rope_cap;     /* (n, rope_dim) cos/sin pairs */
     /* what `rope` holds: the table of positions rope_pos[rope_n] for

@@ -609,7 +609,7 @@ static void check_case(void) {
             }
             if (c == 3 && t == 0) { x[(N - 1) * K + K - 1] = INFINITY; want = N - 1; }
             int32_t bad = -7;
-            int rc = b->ops->matmul(b, 1, &wp, x, N, &y0) | b->ops->matmul_check(b, wp, x, N, y1, &bad);
+            int rc = b->ops->matmul(b, 1, &wp, x, N, &y0) | b->ops->matmul_check(b, wp, x, N, y1, &bad, NULL);
             CHECK(rc == 0 && bad == want, "matmul_check %s case %d: bad row %d, want %d", t ? "q8_0" : "f32", c, bad, want);
             CHECK(memcmp(y0, y1, sizeof(float) * N * R) == 0, "matmul_check %s case %d: outputs differ from matmul",
                   t ? "q8_0" : "f32", c);
