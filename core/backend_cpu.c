@@ -269,6 +269,7 @@ static void cpu_embed(backend *b, const model_weight *emb, const int32_t *tok, i
  * on its neighbours. */
 static void rms_rows(float *y, const float *x, const float *w, int32_t r0, int32_t r1, int32_t dim, float eps) {
     int32_t i = r0;
+    if (CPU_HAS_AVX512_LOOPS && vd_isa() >= VD_AVX512) i = cpu_rms_rows_avx512(y, x, w, r0, r1, dim, eps);
     for (; i + 4 <= r1; i += 4) {
         const float *x0 = x + (size_t)i * dim, *x1 = x0 + dim, *x2 = x1 + dim, *x3 = x2 + dim;
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -624,6 +625,12 @@ static void cpu_swiglu(backend *b, float *g, const float *u, size_t n) {
     else vd_silu_mul(g, u, (int64_t)n);
 }
 
+/* x += y: an addition per element, the same bits in any width */
+static void add_f32(float *x, const float *y, size_t n) {
+    if (CPU_HAS_AVX512_LOOPS && vd_isa() >= VD_AVX512) { cpu_add_avx512(x, y, n); return; }
+    for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
 typedef struct add_job { float *x; const float *y; size_t n; long step; atomic_long next; } add_job;
 
 static void add_worker(void *arg, int ith, int nth) {
@@ -631,7 +638,7 @@ static void add_worker(void *arg, int ith, int nth) {
     (void)ith; (void)nth;
     for (long lo, hi; take(&j->next, (long)((j->n + 15) / 16), j->step, &lo, &hi);) {
         size_t a = (size_t)lo * 16, e = (size_t)hi * 16 < j->n ? (size_t)hi * 16 : j->n;
-        for (size_t i = a; i < e; i++) j->x[i] += j->y[i];
+        add_f32(j->x + a, j->y + a, e - a);
     }
 }
 
@@ -640,7 +647,7 @@ static void cpu_add(backend *b, float *x, const float *y, size_t n) {
     add_job j = { x, y, n, piece((long)((n + 15) / 16), pool_size(c->pool), 16, 1), 0 };
     atomic_init(&j.next, 0);
     if (n >= 4 * ROWS_SPLIT && pool_size(c->pool) > 1) pool_run_any(c->pool, add_worker, &j);
-    else for (size_t i = 0; i < n; i++) x[i] += y[i];
+    else add_f32(x, y, n);
 }
 
 static void cpu_get_rows(backend *b, float *y, const float *x, const int32_t *idx, int32_t n,

@@ -39,6 +39,17 @@ typedef struct cpu {
 
 static inline cpu *C(backend *b) { return (cpu *)b; }
 
+/* backend_cpu_avx512.c (x86 with AVX-512 only: call where vd_isa() >=
+ * VD_AVX512): bitwise the portable loops they stand for. */
+int32_t cpu_rms_rows_avx512(float *y, const float *x, const float *w, int32_t r0, int32_t r1, int32_t dim, float eps);
+void cpu_add_avx512(float *x, const float *y, size_t n);
+void cpu_rope_head_avx512(float *v, const float *cs, int32_t half);
+#if defined(__x86_64__) || defined(__i386__)
+#define CPU_HAS_AVX512_LOOPS 1
+#else
+#define CPU_HAS_AVX512_LOOPS 0
+#endif
+
 static inline int grow(void **p, size_t *cap, size_t need) {
     if (need <= *cap) return 0;
     void *n = NULL;
