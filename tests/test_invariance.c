@@ -534,7 +534,7 @@ static void attention_case(void) {
         vd_set_isa(isa);
         static const int HD[] = { 1, 7, 16, 31, 32, 48, 64, 80, 100, 128, 136 };
         for (size_t h = 0; h < sizeof HD / sizeof HD[0]; h++)
-            for (int np = 1; np <= MAXP; np += 4) {
+            for (int np = 1; np <= MAXP; np += 3) {   /* groups of sixteen and last groups of 1-15 */
                 int hd = HD[h];
                 for (int p = 0; p < np; p++) rows[p] = pool + (size_t)rnd(MAXP * 2) * MAXD;
                 for (int i = 0; i < hd; i++) q[i] = frnd() * 2;
