@@ -288,6 +288,53 @@ static void elementwise_case(void) {
     CHECK(bad == 0, "silu/exp: %d values depend on their place in the call", bad);
 }
 
+/* The CPU backend's RMSNorm, residual add and RoPE (backend_cpu_avx512.c
+ * where the CPU has AVX-512): bitwise the portable loops, on shapes with
+ * whole and partial sixteens of rows, dims past and short of eight and
+ * sixteen, a partial rotary dimension. */
+static void backend_loops_case(void) {
+    backend *b = backend_cpu_create(1, (be_kvgeom){ 1, 64, 16, 4, 4 });
+    if (!b) { CHECK(0, "no CPU backend"); return; }
+    static const int32_t shapes[][2] = { { 64, 288 }, { 37, 100 }, { 17, 45 }, { 5, 288 }, { 16, 7 } };
+    enum { MAXE = 64 * 288 + 64 };
+    float *x = malloc(sizeof(float) * MAXE), *w = malloc(sizeof(float) * 288), *y[2], *z[2];
+    for (int k = 0; k < 2; k++) { y[k] = malloc(sizeof(float) * MAXE); z[k] = malloc(sizeof(float) * MAXE); }
+    for (int i = 0; i < MAXE; i++) x[i] = frnd() * (i % 13 == 0 ? 40.0f : 2.0f);
+    for (int i = 0; i < 288; i++) w[i] = frnd() + 0.5f;
+    int32_t pos[64];
+    float inv_freq[32];
+    for (int i = 0; i < 64; i++) pos[i] = (i * 37) % 500;
+    for (int i = 0; i < 32; i++) inv_freq[i] = powf(10000.0f, -(float)i / 32);
+    int best = vd_isa_best(), bad = 0, cases = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++, cases++) {
+        int32_t n = shapes[s][0], d = shapes[s][1];
+        for (int k = 0; k < 2; k++) {
+            vd_set_isa(k ? best : VD_PORTABLE);
+            b->ops->rmsnorm(b, y[k], x, w, n, d, 1e-5f);
+            memcpy(z[k], x, sizeof(float) * (size_t)n * d);
+            b->ops->add(b, z[k], x + 3, (size_t)n * d);   /* x += x shifted by three */
+        }
+        bad += memcmp(y[0], y[1], sizeof(float) * (size_t)n * d) != 0;
+        bad += memcmp(z[0], z[1], sizeof(float) * (size_t)n * d) != 0;
+    }
+    static const int32_t ropes[][4] = { { 64, 6, 48, 48 }, { 3, 4, 64, 32 }, { 19, 2, 20, 20 }, { 5, 3, 36, 34 } };
+    for (size_t s = 0; s < sizeof ropes / sizeof ropes[0]; s++, cases++) {
+        int32_t n = ropes[s][0], nh = ropes[s][1], hd = ropes[s][2], rd = ropes[s][3];
+        for (int k = 0; k < 2; k++) {
+            vd_set_isa(k ? best : VD_PORTABLE);
+            memcpy(y[k], x, sizeof(float) * (size_t)n * nh * hd);
+            CHECK(b->ops->rope(b, y[k], n, nh, hd, rd, pos, inv_freq) == 0, "rope call");
+        }
+        bad += memcmp(y[0], y[1], sizeof(float) * (size_t)n * nh * hd) != 0;
+    }
+    vd_set_isa(best);
+    CHECK(bad == 0, "backend rmsnorm/add/rope: %d of %d shapes differ between portable and %s", bad, cases,
+          vd_isa_name(best));
+    free(x); free(w);
+    for (int k = 0; k < 2; k++) { free(y[k]); free(z[k]); }
+    b->ops->destroy(b);
+}
+
 /* ---- engine ---------------------------------------------------------------- */
 
 /* Writes a copy of a GGUF with every 2-D tensor converted to type. */
@@ -496,7 +543,7 @@ static void attention_case(void) {
         vd_set_isa(isa);
         static const int HD[] = { 1, 7, 16, 31, 32, 48, 64, 80, 100, 128, 136 };
         for (size_t h = 0; h < sizeof HD / sizeof HD[0]; h++)
-            for (int np = 1; np <= MAXP; np += 4) {
+            for (int np = 1; np <= MAXP; np += 3) {   /* groups of sixteen and last groups of 1-15 */
                 int hd = HD[h];
                 for (int p = 0; p < np; p++) rows[p] = pool + (size_t)rnd(MAXP * 2) * MAXD;
                 for (int i = 0; i < hd; i++) q[i] = frnd() * 2;
@@ -618,7 +665,7 @@ static void check_case(void) {
             }
             if (c == 3 && t == 0) { x[(N - 1) * K + K - 1] = INFINITY; want = N - 1; }
             int32_t bad = -7;
-            int rc = b->ops->matmul(b, 1, &wp, x, N, &y0) | b->ops->matmul_check(b, wp, x, N, y1, &bad);
+            int rc = b->ops->matmul(b, 1, &wp, x, N, &y0) | b->ops->matmul_check(b, wp, x, N, y1, &bad, NULL);
             CHECK(rc == 0 && bad == want, "matmul_check %s case %d: bad row %d, want %d", t ? "q8_0" : "f32", c, bad, want);
             CHECK(memcmp(y0, y1, sizeof(float) * N * R) == 0, "matmul_check %s case %d: outputs differ from matmul",
                   t ? "q8_0" : "f32", c);
@@ -742,6 +789,7 @@ int main(void) {
         if (TYPES[t] != QT_F32 && TYPES[t] != QT_F16 && TYPES[t] != QT_BF16) kernel_case(TYPES[t], 64, 512);
     extreme = false;
     elementwise_case();
+    backend_loops_case();
     finite_case();
     check_case();
 

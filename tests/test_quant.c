@@ -231,7 +231,8 @@ static void test_act_q8_0(void) {
     float *xs = malloc(NB * 32 * sizeof *xs);
     qt_block_q8_0 *b0 = malloc(NB * sizeof *b0), *b1 = malloc(NB * sizeof *b1);
     for (int i = 0; i < NB; i++) {
-        fill_normal(xs + 32 * i, 32, i % 5 == 0 ? 1e-4f : 3.0f);
+        /* scales whose fp16 d is subnormal (1e-4) or overflows to inf (1e7) */
+        fill_normal(xs + 32 * i, 32, i % 5 == 0 ? 1e-4f : i % 11 == 3 ? 1e7f : 3.0f);
         if (i % 7 == 0) { for (int l = 0; l < 32; l++) xs[32 * i + l] = (float)(l - 16) + 0.5f; xs[32 * i] = 127; }
     }
     vd_set_isa(VD_PORTABLE);

@@ -27,8 +27,10 @@ size_t vd_act_row_size(int wtype, int64_t cols) {
  * qtypes.c uses 1/d and rounds half away from zero, as the file format's
  * reference quantizer does.) */
 static void quant_act_q8_0(const float *x, qt_block_q8_0 *b, int64_t nb) {
-    const vd_backend *b2 = vd_backend_avx2();
-    if (vd_isa() >= VD_AVX2 && b2 && b2->quant_q8_0) { b2->quant_q8_0(x, b, nb); return; }
+    const vd_backend *b2 = vd_backend_avx2(), *b512 = vd_backend_avx512();
+    int isa = vd_isa();
+    if (isa >= VD_AVX512 && b512 && b512->quant_q8_0) { b512->quant_q8_0(x, b, nb); return; }
+    if (isa >= VD_AVX2 && b2 && b2->quant_q8_0) { b2->quant_q8_0(x, b, nb); return; }
     for (int64_t i = 0; i < nb; i++, x += 32) {
         float amax = 0;
         for (int l = 0; l < 32; l++) amax = fabsf(x[l]) > amax ? fabsf(x[l]) : amax;

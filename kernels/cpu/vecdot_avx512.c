@@ -486,6 +486,35 @@ static bool finite_f32(const float *x, int64_t n) {
     return _mm512_reduce_max_epu32(m0) < 0x7f800000u;
 }
 
+/* Q8_0 activation rounding, bitwise the AVX2 quant_q8_0 (vecdot_avx2.c)
+ * and the portable one: the same amax (a maximum of magnitudes: its order
+ * changes no bit for NaN-free input; a NaN activation makes the logits
+ * NaN and the step fails), id = 127 / amax, codes cvtps (round half even)
+ * of x * id saturated to int8 (vpmovsdb, as packs), d = amax / 127 by
+ * vcvtps2ph in round-to-nearest-even: qt_f32_to_f16's rounding, checked
+ * equal on all 2^32 floats. Why: a step of 64 sequences rounds ~23k blocks
+ * (stories15m), and the AVX2 loop with the software half conversion was
+ * ~5% of it. */
+static void quant_q8_0(const float *x, void *xq, int64_t nb) {
+    qt_block_q8_0 *b = xq;
+    const __m512i abs = _mm512_set1_epi32(0x7fffffff);
+    for (int64_t i = 0; i < nb; i++, x += 32) {
+        __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+        __m512 m = _mm512_max_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v0), abs)),
+                                 _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v1), abs)));
+        __m256 h8 = _mm256_max_ps(_mm512_castps512_ps256(m), _mm512_extractf32x8_ps(m, 1));
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_movehdup_ps(h));
+        float amax = _mm_cvtss_f32(h);
+        float id = amax != 0 ? 127.0f / amax : 0.0f;
+        b[i].d = (uint16_t)_cvtss_sh(amax / 127.0f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m512 vid = _mm512_set1_ps(id);
+        _mm_storeu_si128((__m128i *)b[i].qs, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, vid))));
+        _mm_storeu_si128((__m128i *)(b[i].qs + 16), _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, vid))));
+    }
+}
+
 static const vd_backend avx512 = {
     .tile = { [QT_F32] = tile_f32, [QT_F16] = tile_f16, [QT_BF16] = tile_bf16 },
     .wide = { [QT_F32] = wide_f32, [QT_F16] = wide_f16, [QT_BF16] = wide_bf16 },
@@ -497,6 +526,7 @@ static const vd_backend avx512 = {
     .dots_f32_mq = dots_f32_mq,
     .wsum_f32_mq = wsum_f32_mq,
     .finite_f32 = finite_f32,
+    .quant_q8_0 = quant_q8_0,
 };
 
 const vd_backend *vd_backend_avx512(void) { return &avx512; }
