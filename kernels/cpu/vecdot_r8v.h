@@ -42,9 +42,9 @@ INLINE __m256i dot32_256(__m256i s, const __m256i u[8], const int8_t *q) {
     return _mm256_add_epi32(s, t);
 }
 
-/* dot32_256 with the next group's block pf (nl lines: three for Q4_0,
- * five for Q8_0, as prefetch_blk) prefetched into L2, one line after each
- * pair of vpdpbusd (batch-1 decode: one activation). Written this way
+/* dot32_256 with the next group's block pf (nl lines: three for Q4_0 and
+ * Q5_0, five for Q8_0: every line the block can touch) prefetched into
+ * L2, one line after each pair of vpdpbusd (batch-1 decode: one activation). Written this way
  * because gcc's generic tuning (the flags of this build) schedules
  * prefetch_blk's calls, and _mm_prefetch calls placed between the loads,
  * all together before the block's loads, and that cost Q8_0 10%: Intel
@@ -85,8 +85,6 @@ INLINE __m256i bit4_256(__m256i v, int s) {
  * vd_block_q5_0x8): byte 4r + i of hq holds, for row r, the bits of
  * elements 4k + i (bit k) and 16 + 4k + i (bit 4 + k), k < 4. */
 enum { B32_Q4 = 0, B32_Q8 = 1, B32_Q5 = 2 };
-/* one activation: Q4_0 and Q8_0 prefetch in dot32_pf (Q5_0 not measured) */
-#define SPREAD_T(T) ((T) == B32_Q8 || (T) == B32_Q4)
 #define B32_SIZE(T) ((T) == B32_Q8 ? sizeof(vd_block_q8_0x8) : (T) == B32_Q5 ? sizeof(vd_block_q5_0x8) : sizeof(vd_block_q4_0x8))
 
 INLINE void r8v_blk_unpack(const char *blk, int T, __m256i u[8], __m256 *dw) {
@@ -111,26 +109,16 @@ INLINE void r8v_blk_unpack(const char *blk, int T, __m256i u[8], __m256 *dw) {
     *dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));   /* d[8] leads every block */
 }
 
-/* The next group's block: its lines (Q8_0 272 bytes: five; Q5_0 176:
- * three; Q4_0 144: two, as before, or with one activation three). One
- * activation (batch-1 decode, read from DRAM) prefetches into L2 (T1), as
- * prefetch_q6 does, and Q4_0 then takes the third line too (a 144-byte
- * block starting at 144b spans up to three lines: with two, one line in
- * nine was left to the hardware prefetcher). Measured on the Intel Xeon
- * of session 10 (one core, CPU time, tinyllama's 155 matrices, 582 MB,
- * interleaved, medians of 9): Q4_0 T0 two lines 40.7 ms, T1 three 37.3
- * (0.92x); Q8_0 (116 MB) 0.88x. Prefetches change no bit. */
-INLINE void prefetch_blk(const char *p, int T, int one) {
-    if (one) {
-        _mm_prefetch(p, _MM_HINT_T1);
-        _mm_prefetch(p + 64, _MM_HINT_T1);
-        _mm_prefetch(p + 128, _MM_HINT_T1);
-        if (T == B32_Q8) {
-            _mm_prefetch(p + 192, _MM_HINT_T1);
-            _mm_prefetch(p + 256, _MM_HINT_T1);
-        }
-        return;
-    }
+/* The next group's block into L1 (T0), two or more activations: its lines
+ * (Q8_0 272 bytes: five; Q5_0 176: three; Q4_0 144: two). One activation
+ * (batch-1 decode, read from DRAM) prefetches into L2 in dot32_pf instead:
+ * T1 and three lines for Q4_0 (a 144-byte block starting at 144b spans up
+ * to three; with two, one line in nine was left to the hardware
+ * prefetcher) measured on the Intel Xeon of session 10 (one core, CPU
+ * time, tinyllama's 155 matrices, 582 MB, interleaved, medians of 9): Q4_0
+ * T0 two lines 40.7 ms, T1 three 37.3 (0.92x); Q8_0 (116 MB) 0.88x.
+ * Prefetches change no bit. */
+INLINE void prefetch_blk(const char *p, int T) {
     _mm_prefetch(p, _MM_HINT_T0);
     _mm_prefetch(p + 64, _MM_HINT_T0);
     if (T != B32_Q4) _mm_prefetch(p + 128, _MM_HINT_T0);
@@ -149,8 +137,13 @@ INLINE void r8v_b32_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, cons
         __m256 acc[VD_R8V_NX];
         UNROLL for (int j = 0; j < NX; j++) acc[j] = _mm256_setzero_ps();
         for (int64_t b = 0; b < nb; b++) {
-            const int spread = NX == 1 && SPREAD_T(T);   /* dot32_pf prefetches */
-            if (!spread) prefetch_blk(next + b * bs, T, NX == 1);
+            /* one activation: dot32_pf prefetches (Q5_0 too since session 12:
+             * Intel, one core, tinyllama's 155 Q5_0 matrices, 711 MB, CPU
+             * time, interleaved in one process with Q4_0, medians of 9:
+             * 13.86 -> 15.16 GB/s, per byte 0.93 -> 1.02 of Q4_0, where
+             * prefetch_blk's three T1 lines came out clustered) */
+            const int spread = NX == 1;
+            if (!spread) prefetch_blk(next + b * bs, T);
             __m256i u[8];
             __m256 dw;
             r8v_blk_unpack(B + b * bs, T, u, &dw);
