@@ -172,8 +172,8 @@ INLINE void r8z_q4_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, con
             __m512i is[VD_R8V_NX];
             UNROLL for (int j = 0; j < NX; j++) is[j] = _mm512_setzero_si512();
             for (int c = 0; c < 4; c++) {
-                prefetch_kx8(next + b * bs, c, Q5, 0);
-                prefetch_kx8(next + gs + b * bs, c, Q5, 0);
+                prefetch_kx8(next + b * bs, c, Q5);
+                prefetch_kx8(next + gs + b * bs, c, Q5);
                 UNROLL for (int h = 0; h < 2; h++) {
                     __m512i u[8];
                     UNROLL for (int k = 0; k < 8; k++) {
