@@ -253,10 +253,12 @@ void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
         /* one activation: 4 rows at a time, except F32, which streams more
          * bytes per FLOP than anything else and is DRAM-bound: one row at a
          * time keeps one sequential stream per thread, which measured 5-15%
-         * faster on stories15m than four rows side by side */
+         * faster on stories15m than four rows side by side; with AVX-512
+         * the float types' rows1 (F16 and BF16 with the next rows
+         * prefetched: vecdot_avx512.c) */
         int one = wtype == QT_F32 ? 1 : 4;
         const vd_backend *b512 = vd_backend_avx512();
-        if (j1 - j0 == 1 && one == 1 && vd_isa() >= VD_AVX512 && b512 && b512->rows1[wtype]) {
+        if (j1 - j0 == 1 && vd_isa() >= VD_AVX512 && b512 && b512->rows1[wtype]) {
             b512->rows1[wtype]((const char *)w + (size_t)r0 * wrs, wrs, r1 - r0, (const char *)xq + (size_t)j0 * xrs,
                                cols, y + (int64_t)j0 * ldy + r0);
             continue;
