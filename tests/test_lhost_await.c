@@ -15,41 +15,7 @@
 
 #include "check.h"
 #include "lhost_impl.h"
-
-typedef struct rec {
-    char out[8192];             /* console text, errors prefixed with "E:" */
-    int ids[16], kinds[16], n;
-    char names[16][32];
-} rec;
-
-static void r_print(void *ud, const char *s, size_t n, bool err) {
-    rec *r = ud;
-    size_t used = strlen(r->out);
-    snprintf(r->out + used, sizeof r->out - used, "%s%.*s\n", err ? "E:" : "", (int)n, s);
-}
-static void r_add(rec *r, int id, int kind, const char *name) {
-    if (r->n >= 16) return;
-    r->ids[r->n] = id;
-    r->kinds[r->n] = kind;
-    snprintf(r->names[r->n], sizeof r->names[0], "%s", name);
-    r->n++;
-}
-static void r_cmd(void *ud, int id, const char *pl, const char *name, const char *help) {
-    (void)pl; (void)help;
-    r_add(ud, id, 1, name);
-}
-static void r_status(void *ud, int id, const char *pl, const char *name) {
-    (void)pl;
-    r_add(ud, id, 4, name);
-}
-static void r_del(void *ud, int id) { (void)ud; (void)id; }
-static void r_redraw(void *ud) { (void)ud; }
-
-static int find(const rec *r, int kind, const char *name) {
-    for (int i = 0; i < r->n; i++)
-        if (r->kinds[i] == kind && strcmp(r->names[i], name) == 0) return r->ids[i];
-    return -1;
-}
+#include "lhost_rec.h"
 
 /* `search MODEL` evaluates three tokens and awaits the job inside a pcall,
  * as :tree does; `bare MODEL` awaits with no pcall; `count` runs 200000
@@ -110,8 +76,7 @@ int main(void) {
     if (f) { fputs(PLUGIN, f); fclose(f); }
 
     rec r;
-    memset(&r, 0, sizeof r);
-    lhost_ui ui = { &r, r_print, r_cmd, NULL, NULL, r_status, r_del, r_redraw, NULL, NULL, NULL, NULL };
+    lhost_ui ui = rec_ui(&r);
     lhost_opts o;
     lhost_opts_default(&o);
     o.workspace = dir;
@@ -121,8 +86,8 @@ int main(void) {
     char err[4096];
     CHECK(lhost_create(&h, &o, err, sizeof err) == LHOST_OK, "create: %s", err);
     CHECK(lhost_plugin_load_all(h) == 1, "the plugin loads: %s", r.out);
-    int search = find(&r, 1, "search"), bare = find(&r, 1, "bare"), count = find(&r, 1, "count");
-    int st = find(&r, 4, "st");
+    int search = rec_find(&r, 1, "search"), bare = rec_find(&r, 1, "bare"), count = rec_find(&r, 1, "count");
+    int st = rec_find(&r, 4, "st");
     CHECK(search > 0 && bare > 0 && count > 0 && st > 0, "hooks");
 
     /* nothing waits: Ctrl-C wakes nobody */
