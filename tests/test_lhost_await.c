@@ -20,7 +20,8 @@
 /* `search MODEL` evaluates three tokens and awaits the job inside a pcall,
  * as :tree does; `bare MODEL` awaits with no pcall; `count` runs 200000
  * loop turns (200 hook counts) without awaiting. The status item is what
- * happened: running, finished, caught: ERR, counted. */
+ * happened: running, finished, caught: ERR, counted; `later` sleeps (asleep),
+ * then counts (counted later). */
 static const char *PLUGIN =
     "local S = { state = 'idle', job = '' }\n"
     "local function work(path)\n"
@@ -44,6 +45,12 @@ static const char *PLUGIN =
     "      local n = 0\n"
     "      for i = 1, 200000 do n = n + i end\n"
     "      S.state = 'counted'\n"
+    "    end)\n"
+    "    lab.ui.command_add('later', 'sleeps, then counts', function()\n"
+    "      S.state = 'asleep'; lab.sleep(0.01)\n"
+    "      local n = 0\n"
+    "      for i = 1, 200000 do n = n + i end\n"
+    "      S.state = 'counted later'\n"
     "    end)\n"
     "    lab.ui.status_add('st', function() return S.state .. '|' .. S.job end)\n"
     "  end }\n";
@@ -87,8 +94,9 @@ int main(void) {
     CHECK(lhost_create(&h, &o, err, sizeof err) == LHOST_OK, "create: %s", err);
     CHECK(lhost_plugin_load_all(h) == 1, "the plugin loads: %s", r.out);
     int search = rec_find(&r, 1, "search"), bare = rec_find(&r, 1, "bare"), count = rec_find(&r, 1, "count");
+    int later = rec_find(&r, 1, "later");
     int st = rec_find(&r, 4, "st");
-    CHECK(search > 0 && bare > 0 && count > 0 && st > 0, "hooks");
+    CHECK(search > 0 && bare > 0 && count > 0 && later > 0 && st > 0, "hooks");
 
     /* nothing waits: Ctrl-C wakes nobody */
     CHECK(lhost_interrupt_waiting(h) == 0, "no task, none woken");
@@ -133,6 +141,16 @@ int main(void) {
     CHECK(lhost_command_run(h, count, "", err, sizeof err) == LHOST_OK, "count: %s", err);
     CHECK(strncmp(status(h, st), "counted", 7) == 0, "a stale Ctrl-C does not stop a later command: %s",
           status(h, st));
+
+    /* nor a task that a later tick resumes (lhost_enter drops it there: the
+     * tick's own clear was redundant and is gone) */
+    r.out[0] = 0;
+    CHECK(lhost_command_run(h, later, "", err, sizeof err) == LHOST_OK, "later: %s", err);
+    CHECK(strncmp(status(h, st), "asleep", 6) == 0, "the task sleeps: %s", status(h, st));
+    lhost_interrupt(h);
+    for (int i = 0; i < 1000 && strncmp(status(h, st), "asleep", 6) == 0; i++) lhost_tick(h, 10);
+    CHECK(strncmp(status(h, st), "counted later", 13) == 0 && !strstr(r.out, "E:"),
+          "a stale Ctrl-C does not stop a task resumed later: %s %s", status(h, st), r.out);
 
     lhost_destroy(h);
     char cmd[600];
