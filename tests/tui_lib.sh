@@ -73,10 +73,12 @@ see() { if wait_for "$2" "${3:-10}"; then ok; else bad "$1 (no '$2')"; fi; }
 # workbench draws it and draws it away again while the tmux server or this
 # shell waits for a core, and the capture sees only the end (a flaky test).
 # So the workbench is stopped (SIGSTOP) before the keys go, then run in
-# slices of ~10 ms (SIGCONT, SIGSTOP), the screen read after each once two
-# captures agree (tmux shows all it drew): a slice moves the work on by at
-# most ~10 ms of CPU per thread, and a state that lasts longer is captured
-# whatever the load.
+# slices (SIGCONT ... SIGSTOP), the screen read after each once two captures
+# agree (tmux shows all it drew). A slice is this shell counting to 1000
+# (builtins, ~2 ms of CPU; a sleep would be a process to start, and a
+# starved start let the whole turn through): the workbench runs about as
+# long as the shell does, however loaded the machine, so a state that
+# lasts tens of milliseconds of its CPU is captured.
 see_live() {
   d=$1; txt=$2; lim=$(( $3 * 20 )); shift 3
   pid=$(app_pid); n=0; got=1
@@ -84,7 +86,8 @@ see_live() {
     [ $# -gt 0 ] && keys "$@"
     while [ $n -lt $lim ]; do
       kill -CONT "$pid" 2>/dev/null || break
-      sleep 0.01; kill -STOP "$pid" 2>/dev/null || break
+      i=0; while [ $i -lt 1000 ]; do i=$((i + 1)); done
+      kill -STOP "$pid" 2>/dev/null || break
       a=$(screen); b=$(screen); m=0
       while [ "$a" != "$b" ] && [ $m -lt 50 ]; do a=$b; b=$(screen); m=$((m + 1)); done
       if printf '%s\n' "$b" | grep -qF -- "$txt"; then got=0; break; fi
