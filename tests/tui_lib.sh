@@ -2,8 +2,8 @@
 # a private tmux server per scenario running `logitlab tui` at a fixed
 # size, keys and mouse reports sent to it, assertions on the captured
 # screen. Same helpers as tests/test_tui.sh (start, screen, keys, key,
-# wait_for, wait_gone, see, see_live, not_see, width_is, app_pid, scroll_to,
-# click).
+# wait_for, wait_gone, see, see_re, see_live, not_see, not_see_re, width_is,
+# app_pid, scroll_to, click).
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 case "$LOGITLAB" in /*) BIN=$LOGITLAB ;; *) BIN=$(pwd)/$LOGITLAB ;; esac
 SH=$(cd "$SHARED" 2>/dev/null && pwd)
@@ -65,6 +65,19 @@ wait_gone() {
 }
 ok() { check_pass=$((check_pass + 1)); }
 bad() { check_fail=$((check_fail + 1)); echo "FAIL: $1"; screen | sed 's/^/  | /'; }
+# see_re / not_see_re DESC REGEX [SECONDS]: as see and not_see, for an
+# extended regular expression (a screen read once, right after a key or a
+# resize, can come before the workbench drew the frame that shows it).
+see_re() {
+  n=0; lim=$(( ${3:-10} * 20 ))
+  while [ $n -lt $lim ] && ! screen | grep -qE -- "$2"; do sleep 0.05; n=$((n + 1)); done
+  if [ $n -lt $lim ]; then ok; else bad "$1 (no /$2/)"; fi
+}
+not_see_re() {
+  n=0; lim=$(( ${3:-5} * 20 ))
+  while [ $n -lt $lim ] && screen | grep -qE -- "$2"; do sleep 0.05; n=$((n + 1)); done
+  if [ $n -lt $lim ]; then ok; else bad "$1 (/$2/ still there)"; fi
+}
 # see DESC TEXT [SECONDS]: TEXT appears.
 see() { if wait_for "$2" "${3:-10}"; then ok; else bad "$1 (no '$2')"; fi; }
 # see_live DESC TEXT SECONDS [KEYS...]: the KEYS are sent, then TEXT, a
