@@ -333,23 +333,6 @@ vd_r8_fn vd_r8_amx(int wtype) {
     return wtype == QT_Q4_K ? amx_q4_K : wtype == QT_Q4_0 ? amx_q4_0 : wtype == QT_Q8_0 ? amx_q8_0 : 0;
 }
 #else
-static void amx_q4_0t(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
-                      const int32_t *off, const float *dx, const void *xt, const int32_t *offt, const float *dxt,
-                      int nt, float *y, int64_t ldy) {
-    amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, xt, offt, dxt, nt, y, ldy, vd_r8_vnni(QT_Q4_0), AMX_Q4);
-}
-
-static void amx_q8_0t(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
-                      const int32_t *off, const float *dx, const void *xt, const int32_t *offt, const float *dxt,
-                      int nt, float *y, int64_t ldy) {
-    amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, xt, offt, dxt, nt, y, ldy, vd_r8_vnni(QT_Q8_0), AMX_Q8);
-}
-
-vd_r8t_fn vd_r8_amx_tail(int wtype) {
-    if (!vd_r8_vnni(wtype)) return 0;
-    return wtype == QT_Q4_0 ? amx_q4_0t : wtype == QT_Q8_0 ? amx_q8_0t : 0;
-}
-
 vd_r8_fn vd_r8_amx(int wtype) { (void)wtype; return 0; }
 vd_r8t_fn vd_r8_amx_tail(int wtype) { (void)wtype; return 0; }
 void vd_r8_amx_begin(void) {}
