@@ -190,8 +190,9 @@ static int cut_simd(const sel *s, float lk) { return smp_simd_512() && (s->typic
 static int cut_ties_simd(const smp_cands *c) { return c->cut_ties || !(c->cut_key < INFINITY); }
 static float cut_c(const sel *s, float lk) { return s->typical ? lk : -lk; }
 
-/* Leaves the cut pending; n is counted when asked for (smp_cut_count) or
- * by the draw, which sees every candidate anyway. */
+/* Leaves the cut pending, not counted; the callers set n when the
+ * members' pass counted it (session 12), else it is counted when asked for
+ * (smp_cut_count) or by the draw, which sees every candidate anyway. */
 static int defer(smp_cands *c, const sel *s, float lk, int32_t lid, float inv, int ties) {
     c->cut = true;
     c->cut_ties = ties;
