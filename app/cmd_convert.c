@@ -188,7 +188,7 @@ int cmd_convert_write(const char *path, const char *out, const char *tok_path, b
         cli_put_json_str(stdout, out, strlen(out));
         printf(",\"tensors\":%d,\"bytes\":%llu,\"tokens\":%d}\n", n, (unsigned long long)bytes,
                tok_n_vocab(model_tok(m)));
-    } else {
+    } else if (progress != CONVERT_SILENT) {
         char sz[32];
         printf("%s (%s) -> %s: %d tensors, %s of weights, %d tokens\n", path, h->format, out, n,
                cli_fmt_bytes(bytes, sz, sizeof sz), tok_n_vocab(model_tok(m)));

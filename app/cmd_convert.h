@@ -9,13 +9,14 @@
 
 /* How cmd_convert_write shows its progress: none; a live line on stderr
  * when stderr is a terminal (nothing per tensor when it is not); a JSON
- * object per tensor on stdout. */
-enum { CONVERT_QUIET, CONVERT_LIVE, CONVERT_JSON };
+ * object per tensor on stdout; nothing at all, not even the summary (a
+ * step of quantize, whose own lines and summary say what was done). */
+enum { CONVERT_QUIET, CONVERT_LIVE, CONVERT_JSON, CONVERT_SILENT };
 
 /* Writes the llama2.c checkpoint at path as the GGUF out (tok_path: its
  * tokenizer, NULL to look beside it; exact: version 2 widened to F32); shows
  * its progress as `progress` says (CONVERT_*), then prints a summary (a JSON
- * object with CONVERT_JSON). 0, or -1 with err set. */
+ * object with CONVERT_JSON, none with CONVERT_SILENT). 0, or -1 with err set. */
 int cmd_convert_write(const char *path, const char *out, const char *tok_path, bool exact, int progress,
                       char *err, size_t errlen);
 /* argv[0] is "convert"; returns the process exit status (CLI_OK, CLI_FAIL, CLI_USAGE). */

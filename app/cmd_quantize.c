@@ -11,13 +11,17 @@
  */
 #include "cmd_quantize.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cmd_convert.h"
+#include "fout.h"
 #include "gguf.h"
 #include "ggufw.h"
 #include "modelpath.h"
@@ -216,6 +220,28 @@ out:
     return rc;
 }
 
+/* The GGUF of a llama2.c checkpoint that quantize reads, as a hidden
+ * temporary beside OUT (".OUT.llama2c.XXXXXX.tmp", fout.h) that this process
+ * holds locked (the descriptor returned; cmd_convert_write writes it in
+ * place): a killed quantize leaves it unlocked, and the next quantize to OUT,
+ * or a workspace that holds it, sweeps it once stale. Earlier killed ones of
+ * OUT are swept here. The descriptor, or -1 with err set. */
+static int l2c_tmp(const char *out, char *tmp, size_t cap, char *err, size_t errlen) {
+    char name[PATH_MAX];
+    if (snprintf(name, sizeof name, "%s.llama2c", out) >= (int)sizeof name) {
+        snprintf(err, errlen, "%s: %s", out, strerror(ENAMETOOLONG));
+        return -1;
+    }
+    const char *slash = strrchr(name, '/');
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - name) + (slash == name) : 1, slash ? name : ".");
+    fout_sweep(dir, slash ? slash + 1 : name, 0, FOUT_STALE_S);
+    const char *why;
+    int fd = fout_tmp_create(name, 0600, tmp, cap, &why);
+    if (fd < 0) snprintf(err, errlen, "%s: the checkpoint's temporary GGUF: %s", out, why);
+    return fd;
+}
+
 int cmd_quantize(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(&spec, argc, argv, &a);
@@ -240,13 +266,14 @@ int cmd_quantize(int argc, char **argv) {
     if (f) fclose(f);
     int mode = a.val[O_JSON] ? Q_JSON : a.val[O_QUIET] ? Q_QUIET : Q_LINES;
     if (got == 4 && memcmp(magic, "GGUF", 4) == 0) return quantize_run(in, in, a.pos[1], target, (int)threads, mode);
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.llama2c.tmp", a.pos[1]);
-    if (cmd_convert_write(in, tmp, NULL, true, CONVERT_QUIET, err, sizeof err)) {
-        remove(tmp);
-        return cli_fail("quantize", "%s", err);
-    }
-    rc = quantize_run(tmp, in, a.pos[1], target, (int)threads, mode);
-    remove(tmp);
+    char tmp[PATH_MAX + 64];
+    int fd = l2c_tmp(a.pos[1], tmp, sizeof tmp, err, sizeof err);
+    if (fd < 0) return cli_fail("quantize", "%s", err);
+    if (cmd_convert_write(in, tmp, NULL, true, CONVERT_SILENT, err, sizeof err))
+        rc = cli_fail("quantize", "%s", err);
+    else
+        rc = quantize_run(tmp, in, a.pos[1], target, (int)threads, mode);
+    unlink(tmp);
+    close(fd);
     return rc;
 }

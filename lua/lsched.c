@@ -373,7 +373,6 @@ int lhost_next_ms(const lhost *h) {
 }
 
 static int tick(lhost *h, int timeout_ms) {
-    if (!h->in_wait && !h->running) atomic_store(&h->interrupt, 0);   /* nothing ran to stop */
     if (run_pass(h) || timeout_ms == 0) return lsched_pending(h, NULL);
     if (lsched_pending(h, NULL) == 0) return 0;
     int wait = lhost_next_ms(h);

@@ -171,6 +171,22 @@ assert d['type'] == 'done' and d['dtype'] == 'q4_0' and d['tensors'] == 48 and d
 "
 check_rc "quantize --json from a llama2.c checkpoint" 0 "$LOGITLAB" quantize --json "$M/stories260K.bin" "$T/q4jb.gguf" q4_0
 check "quantize: the summary names the checkpoint, not its temporary GGUF" grep -q '"input":"[^"]*stories260K.bin"' "$T/out"
+check "quantize --json from a checkpoint: every line of stdout is a JSON object" sh -c "! grep -v '^{' '$T/out'"
+# the checkpoint's GGUF is a hidden temporary beside OUT, locked while quantize
+# lives: a quantize killed after writing it (OUT a FIFO whose reader goes
+# away: SIGPIPE, deterministically half way) leaves nothing visible, and the
+# next quantize to OUT sweeps the left one once stale (aged here with touch)
+mkdir -p "$T/l2c"; mkfifo "$T/l2c/m.gguf"
+"$LOGITLAB" quantize -q "$M/stories260K.bin" "$T/l2c/m.gguf" q8_0 >/dev/null 2>&1 &
+head -c 100 "$T/l2c/m.gguf" >/dev/null; wait $!; rc=$?
+check "a quantize of a checkpoint killed half way (SIGPIPE)" test "$rc" -eq 141
+check "leaves no visible file beside OUT" test "$(ls "$T/l2c")" = m.gguf
+check "but its hidden temporary GGUF" test "$(ls -A "$T/l2c" | grep -c '^\.m\.gguf\.llama2c\.[A-Za-z0-9]\{6\}\.tmp$')" = 1
+touch -d '10 minutes ago' "$T/l2c/".m.gguf.llama2c.*.tmp
+"$LOGITLAB" quantize -q "$M/stories260K.bin" "$T/l2c/m.gguf" q8_0 >/dev/null 2>&1 &
+cat "$T/l2c/m.gguf" >"$T/l2c-out.gguf"; wait $!; rc=$?
+check "the next quantize to OUT runs" test "$rc" -eq 0
+check "and sweeps the stale temporary: only OUT is left" test "$(ls -A "$T/l2c")" = m.gguf
 check_out "round trip keeps the tokenizer" '{"ids":[1,403,407],"pieces":["<s>"," Once"," upon"]}' "$LOGITLAB" tokenize -m "$T/q8-f32.gguf" --json "Once upon"
 check_rc "quantize synth-A f16 to q8_0" 0 "$LOGITLAB" quantize -q "$M/synthetic/synth-A-f16.gguf" "$T/a-q8_0.gguf" q8_0
 check "q8_0 output is byte-identical to llama-quantize" cmp -s "$T/a-q8_0.gguf" "$M/synthetic/synth-A-q8_0.gguf"

@@ -74,7 +74,7 @@ same_gen "zh-poem: the GGUF decodes bitwise as the checkpoint" "$T/zh.gguf" "$M/
 # quantize takes a checkpoint too: the same Q8_0 file as from llama.cpp's GGUF of it
 check "quantize stories260K.bin q8_0" "$LOGITLAB" quantize -q "$M/stories260K.bin" "$T/s260-q8.gguf" q8_0
 check "quantize stories260K.gguf q8_0" "$LOGITLAB" quantize -q "$M/stories260K.gguf" "$T/s260-q8b.gguf" q8_0
-check_not "quantize leaves no temporary file" ls "$T/s260-q8.gguf.llama2c.tmp"
+check "quantize leaves no temporary file" test -z "$(ls -A "$T" | grep llama2c)"
 same_gen "quantize from the checkpoint or from the GGUF: the same model" "$T/s260-q8.gguf" "$T/s260-q8b.gguf" -p "Once upon a time" --temp 0 -n 40
 out=$("$LOGITLAB" gen -m "$T/s3x.gguf" --temp 0 -n 48 --ignore-eos -t 2 2>/dev/null)
 [ "$out" = " Once upon a time, there was a little girl named Lily. She loved to play outside in the sunshine. One day, she went to the park with her mom. They saw a big tree with lots of leaves. Lily wanted to climb" ] \

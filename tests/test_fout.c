@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -158,6 +159,38 @@ static void test_replace(void) {
     unlink(p);
 }
 
+/* A temporary that fout_tmp_create made (quantize's GGUF of a checkpoint,
+ * which cmd_convert_write writes through fout_open) is written in place: the
+ * same file, still locked by its maker, no temporary of the temporary. A
+ * link named like one is not written through. */
+static void test_in_place(void) {
+    char err[512], tmp[200];
+    const char *why = "";
+    int fd = fout_tmp_create(at("m.gguf.llama2c"), 0600, tmp, sizeof tmp, &why);
+    CHECK(fd >= 0, "the maker's temporary: %s", why);
+    if (fd < 0) return;
+    struct stat a, b;
+    fstat(fd, &a);
+    fout o;
+    CHECK(fout_open(&o, tmp, err, sizeof err) == 0 && o.tmp[0] == 0, "open in place: %s", err);
+    fputs("gguf", o.f);
+    CHECK(fout_close(&o, true, err, sizeof err) == 0, "close: %s", err);
+    CHECK(stat(tmp, &b) == 0 && b.st_ino == a.st_ino && has(tmp, "gguf") && n_tmp(dir, NULL, 0) == 1,
+          "the same file, written; no other temporary");
+    int probe = open(tmp, O_RDONLY);
+    CHECK(probe >= 0 && flock(probe, LOCK_EX | LOCK_NB) != 0, "still locked by its maker (a sweep leaves it)");
+    if (probe >= 0) close(probe);
+    unlink(tmp);
+    close(fd);
+    put(at("target"), "t");
+    CHECK(symlink(at("target"), at(".link.ABCDEF.tmp")) == 0, "link");
+    CHECK(fout_open(&o, at(".link.ABCDEF.tmp"), err, sizeof err) == 0 && o.tmp[0] != 0, "a link: replaced: %s", err);
+    fout_close(&o, false, err, sizeof err);
+    CHECK(has(at("target"), "t"), "its target untouched");
+    unlink(at(".link.ABCDEF.tmp"));
+    unlink(at("target"));
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/test_fout.XXXXXX");
     if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
@@ -165,6 +198,7 @@ int main(void) {
     test_sweep_killed();
     test_sweep_rules();
     test_replace();
+    test_in_place();
     CHECK(n_tmp(dir, NULL, 0) == 0, "nothing left");
     rmdir(dir);
     return check_done();

@@ -17,79 +17,7 @@
 
 #include "check.h"
 #include "lhost.h"
-
-/* ---- a recording UI adapter ---- */
-typedef struct rec {
-    char out[8192];             /* console text, errors prefixed with "E:" */
-    int ids[32], kinds[32], n;  /* registered hooks */
-    char names[32][64];
-    int deleted, redraws;
-    char loom[64];              /* the last lab.ui.loom_open text */
-    int64_t replay;             /* the last lab.ui.loom_replay id */
-} rec;
-
-static void r_print(void *ud, const char *s, size_t n, bool err) {
-    rec *r = ud;
-    size_t used = strlen(r->out);
-    snprintf(r->out + used, sizeof r->out - used, "%s%.*s\n", err ? "E:" : "", (int)n, s);
-}
-static void r_add(rec *r, int id, int kind, const char *name) {
-    if (r->n >= 32) return;
-    r->ids[r->n] = id;
-    r->kinds[r->n] = kind;
-    snprintf(r->names[r->n], sizeof r->names[0], "%s", name);
-    r->n++;
-}
-static void r_cmd(void *ud, int id, const char *pl, const char *name, const char *help) {
-    (void)pl; (void)help;
-    r_add(ud, id, 1, name);
-}
-static void r_key(void *ud, int id, const char *pl, const char *key, const char *help) {
-    (void)pl; (void)help;
-    r_add(ud, id, 2, key);
-}
-static void r_pane(void *ud, int id, const char *pl, const char *title) {
-    (void)pl;
-    r_add(ud, id, 3, title);
-}
-static void r_status(void *ud, int id, const char *pl, const char *name) {
-    (void)pl;
-    r_add(ud, id, 4, name);
-}
-static void r_del(void *ud, int id) {
-    rec *r = ud;
-    for (int i = 0; i < r->n; i++)
-        if (r->ids[i] == id) { r->ids[i] = -1; r->deleted++; }
-}
-static void r_redraw(void *ud) { ((rec *)ud)->redraws++; }
-static int r_loom(void *ud, const char *text, size_t len, char *err, size_t errlen) {
-    rec *r = ud;
-    if (len >= sizeof r->loom) { snprintf(err, errlen, "too long for the test"); return -1; }
-    memcpy(r->loom, text, len);
-    r->loom[len] = 0;
-    return 0;
-}
-/* The selected path: 300 ids (more than lab.ui.loom_path's first ask), 1000 + i;
- * none after lab.ui.loom_open("none"). */
-static int32_t r_loom_path(void *ud, int32_t *ids, int32_t cap, char *err, size_t errlen) {
-    rec *r = ud;
-    if (strcmp(r->loom, "none") == 0) { snprintf(err, errlen, "the branch tree has no path yet"); return -1; }
-    for (int32_t i = 0; i < 300 && i < cap; i++) ids[i] = 1000 + i;
-    return 300;
-}
-
-static int r_replay(void *ud, int64_t id, char *err, size_t errlen) {
-    rec *r = ud;
-    if (id == 99) { snprintf(err, errlen, "no node #99"); return -1; }
-    r->replay = id;
-    return 0;
-}
-
-static int find(const rec *r, int kind, const char *name) {
-    for (int i = 0; i < r->n; i++)
-        if (r->ids[i] > 0 && r->kinds[i] == kind && strcmp(r->names[i], name) == 0) return r->ids[i];
-    return -1;
-}
+#include "lhost_rec.h"
 
 static void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
@@ -144,8 +72,7 @@ int main(void) {
     write_file(ppath, PLUGIN);
 
     rec r;
-    memset(&r, 0, sizeof r);
-    lhost_ui ui = { &r, r_print, r_cmd, r_key, r_pane, r_status, r_del, r_redraw, r_loom, NULL, r_replay, r_loom_path };
+    lhost_ui ui = rec_ui(&r);
     lhost_opts o;
     lhost_opts_default(&o);
     o.workspace = dir;                  /* its plugins/ folder holds p1 */
@@ -162,7 +89,8 @@ int main(void) {
           strcmp(in.description, "test plugin") == 0 && in.api_level == 1 && in.mem_used > 0, "info");
     CHECK(lhost_plugin_get(h, 1, &in) == LHOST_EINVAL, "past the end");
 
-    int inc = find(&r, 1, "inc"), key = find(&r, 2, "C-k"), pane = find(&r, 3, "pane"), st = find(&r, 4, "st");
+    int inc = rec_find(&r, 1, "inc"), key = rec_find(&r, 2, "C-k"), pane = rec_find(&r, 3, "pane"),
+        st = rec_find(&r, 4, "st");
     CHECK(inc > 0 && key > 0 && pane > 0 && st > 0, "hooks registered through the adapter");
     CHECK(lhost_command_find(h, "inc") == inc, "find by name");
     CHECK(lhost_command_find(h, "nope") == LHOST_ENOENT, "unknown name");
@@ -187,7 +115,7 @@ int main(void) {
           "key names");
 
     /* a handler that sleeps: the tick loop finishes it */
-    CHECK(lhost_command_run(h, find(&r, 1, "wait"), "", err, sizeof err) == LHOST_OK, "wait");
+    CHECK(lhost_command_run(h, rec_find(&r, 1, "wait"), "", err, sizeof err) == LHOST_OK, "wait");
     CHECK(lhost_next_ms(h) > 0 && lhost_next_ms(h) <= 20, "next_ms bounds the sleep");
     CHECK(lhost_wake_fd(h) >= 0, "wake fd");
     for (int i = 0; i < 200 && lhost_tick(h, 10) > 0; i++) {}
@@ -200,7 +128,7 @@ int main(void) {
     killer k = { h, 100, 0 };
     r.out[0] = 0;
     pthread_create(&th, NULL, kill_later, &k);
-    CHECK(lhost_command_run(h, find(&r, 1, "spin"), "", err, sizeof err) == LHOST_OK, "spin ran (and was stopped)");
+    CHECK(lhost_command_run(h, rec_find(&r, 1, "spin"), "", err, sizeof err) == LHOST_OK, "spin ran (and was stopped)");
     pthread_join(th, NULL);
     CHECK(lhost_plugin_get(h, 0, &in) == LHOST_OK && in.enabled, "Ctrl-C does not disable the plugin: %s",
           in.error ? in.error : "(none)");
@@ -209,7 +137,7 @@ int main(void) {
     CHECK(lhost_status_get(h, st, buf, sizeof buf) == LHOST_OK && strcmp(buf, "n:1015") == 0, "its hooks stay: %s", buf);
     /* ... and pcall catches it, so the plugin can clean up */
     pthread_create(&th, NULL, kill_later, &k);
-    CHECK(lhost_command_run(h, find(&r, 1, "careful"), "", err, sizeof err) == LHOST_OK, "careful ran");
+    CHECK(lhost_command_run(h, rec_find(&r, 1, "careful"), "", err, sizeof err) == LHOST_OK, "careful ran");
     pthread_join(th, NULL);
     CHECK(lhost_status_get(h, st, buf, sizeof buf) == LHOST_OK && strcmp(buf, "n:-1") == 0,
           "the command's pcall caught Ctrl-C and went on: %s", buf);
@@ -219,7 +147,8 @@ int main(void) {
      * the second, 1.2 s into the entry, stops it for good and disables it */
     killer k2 = { h, 100, 1100 };
     pthread_create(&th, NULL, kill_later, &k2);
-    CHECK(lhost_command_run(h, find(&r, 1, "stubborn"), "", err, sizeof err) == LHOST_OK, "stubborn ran (and was stopped)");
+    CHECK(lhost_command_run(h, rec_find(&r, 1, "stubborn"), "", err, sizeof err) == LHOST_OK,
+          "stubborn ran (and was stopped)");
     pthread_join(th, NULL);
     CHECK(lhost_plugin_get(h, 0, &in) == LHOST_OK && !in.enabled && in.error && strstr(in.error, "interrupted"),
           "the plugin is disabled: %s", in.error ? in.error : "(none)");

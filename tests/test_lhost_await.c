@@ -15,46 +15,13 @@
 
 #include "check.h"
 #include "lhost_impl.h"
-
-typedef struct rec {
-    char out[8192];             /* console text, errors prefixed with "E:" */
-    int ids[16], kinds[16], n;
-    char names[16][32];
-} rec;
-
-static void r_print(void *ud, const char *s, size_t n, bool err) {
-    rec *r = ud;
-    size_t used = strlen(r->out);
-    snprintf(r->out + used, sizeof r->out - used, "%s%.*s\n", err ? "E:" : "", (int)n, s);
-}
-static void r_add(rec *r, int id, int kind, const char *name) {
-    if (r->n >= 16) return;
-    r->ids[r->n] = id;
-    r->kinds[r->n] = kind;
-    snprintf(r->names[r->n], sizeof r->names[0], "%s", name);
-    r->n++;
-}
-static void r_cmd(void *ud, int id, const char *pl, const char *name, const char *help) {
-    (void)pl; (void)help;
-    r_add(ud, id, 1, name);
-}
-static void r_status(void *ud, int id, const char *pl, const char *name) {
-    (void)pl;
-    r_add(ud, id, 4, name);
-}
-static void r_del(void *ud, int id) { (void)ud; (void)id; }
-static void r_redraw(void *ud) { (void)ud; }
-
-static int find(const rec *r, int kind, const char *name) {
-    for (int i = 0; i < r->n; i++)
-        if (r->kinds[i] == kind && strcmp(r->names[i], name) == 0) return r->ids[i];
-    return -1;
-}
+#include "lhost_rec.h"
 
 /* `search MODEL` evaluates three tokens and awaits the job inside a pcall,
  * as :tree does; `bare MODEL` awaits with no pcall; `count` runs 200000
  * loop turns (200 hook counts) without awaiting. The status item is what
- * happened: running, finished, caught: ERR, counted. */
+ * happened: running, finished, caught: ERR, counted; `later` sleeps (asleep),
+ * then counts (counted later). */
 static const char *PLUGIN =
     "local S = { state = 'idle', job = '' }\n"
     "local function work(path)\n"
@@ -78,6 +45,12 @@ static const char *PLUGIN =
     "      local n = 0\n"
     "      for i = 1, 200000 do n = n + i end\n"
     "      S.state = 'counted'\n"
+    "    end)\n"
+    "    lab.ui.command_add('later', 'sleeps, then counts', function()\n"
+    "      S.state = 'asleep'; lab.sleep(0.01)\n"
+    "      local n = 0\n"
+    "      for i = 1, 200000 do n = n + i end\n"
+    "      S.state = 'counted later'\n"
     "    end)\n"
     "    lab.ui.status_add('st', function() return S.state .. '|' .. S.job end)\n"
     "  end }\n";
@@ -110,8 +83,7 @@ int main(void) {
     if (f) { fputs(PLUGIN, f); fclose(f); }
 
     rec r;
-    memset(&r, 0, sizeof r);
-    lhost_ui ui = { &r, r_print, r_cmd, NULL, NULL, r_status, r_del, r_redraw, NULL, NULL, NULL, NULL };
+    lhost_ui ui = rec_ui(&r);
     lhost_opts o;
     lhost_opts_default(&o);
     o.workspace = dir;
@@ -121,9 +93,10 @@ int main(void) {
     char err[4096];
     CHECK(lhost_create(&h, &o, err, sizeof err) == LHOST_OK, "create: %s", err);
     CHECK(lhost_plugin_load_all(h) == 1, "the plugin loads: %s", r.out);
-    int search = find(&r, 1, "search"), bare = find(&r, 1, "bare"), count = find(&r, 1, "count");
-    int st = find(&r, 4, "st");
-    CHECK(search > 0 && bare > 0 && count > 0 && st > 0, "hooks");
+    int search = rec_find(&r, 1, "search"), bare = rec_find(&r, 1, "bare"), count = rec_find(&r, 1, "count");
+    int later = rec_find(&r, 1, "later");
+    int st = rec_find(&r, 4, "st");
+    CHECK(search > 0 && bare > 0 && count > 0 && later > 0 && st > 0, "hooks");
 
     /* nothing waits: Ctrl-C wakes nobody */
     CHECK(lhost_interrupt_waiting(h) == 0, "no task, none woken");
@@ -168,6 +141,16 @@ int main(void) {
     CHECK(lhost_command_run(h, count, "", err, sizeof err) == LHOST_OK, "count: %s", err);
     CHECK(strncmp(status(h, st), "counted", 7) == 0, "a stale Ctrl-C does not stop a later command: %s",
           status(h, st));
+
+    /* nor a task that a later tick resumes (lhost_enter drops it there: the
+     * tick's own clear was redundant and is gone) */
+    r.out[0] = 0;
+    CHECK(lhost_command_run(h, later, "", err, sizeof err) == LHOST_OK, "later: %s", err);
+    CHECK(strncmp(status(h, st), "asleep", 6) == 0, "the task sleeps: %s", status(h, st));
+    lhost_interrupt(h);
+    for (int i = 0; i < 1000 && strncmp(status(h, st), "asleep", 6) == 0; i++) lhost_tick(h, 10);
+    CHECK(strncmp(status(h, st), "counted later", 13) == 0 && !strstr(r.out, "E:"),
+          "a stale Ctrl-C does not stop a task resumed later: %s %s", status(h, st), r.out);
 
     lhost_destroy(h);
     char cmd[600];

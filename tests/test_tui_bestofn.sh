@@ -18,7 +18,7 @@ while [ $n -lt 16 ] && ! screen | grep -qF "prompt: Once upon a time"; do key Ta
 see "the pane lists the run" "adaptive done | round 4 | samples 8"
 see "a pruned candidate" "pruned@6"
 see "a finished candidate" "finished"
-if screen | grep -qE '[ >]\*#[0-9]+ +r[0-9]'; then ok; else bad "the winner's row is marked with *"; fi
+see_re "the winner's row is marked with *" '[ >]\*#[0-9]+ +r[0-9]'
 see "the selection's details" "#1 seed 5 T=0.700"
 keys j j j j j j j j
 see "j moves down to the last candidate" "#8 seed 12"
@@ -31,7 +31,8 @@ see "and the inspector its distributions" "rank 1  p "
 # a run that continues the selected path (the candidate just opened)
 key :; keys "bestofn -m $M --from-path --n 2 --max-tokens 4" Enter
 see "--from-path: a run of 2" "adaptive done (run 2/2) | round 2 | samples 2" 20
-if screen | grep -qE 'prompt: .*Once upon a time, there was a little gir'; then ok; else bad "--from-path: the run's prompt is the selected path, with the token the loom stepped (gir)"; fi
+see_re "--from-path: the run's prompt is the selected path, with the token the loom stepped (gir)" \
+  'prompt: .*Once upon a time, there was a little gir'
 # the evaluation mode from the workbench: its table in the console, its runs in the pane
 printf '{"prompt": "Once upon a time", "answer": "Lily", "match": "contains"}\n' > "$T/ws-$N/t.jsonl"
 key :; keys "bestofn -m $M --task t.jsonl --n 4 --max-tokens 12 --thresholds none" Enter
@@ -67,8 +68,8 @@ end
 EOF
 key :; keys "bestofn -m $M -p Once --n 4 --max-tokens 12 --scorer lua:fill.lua --no-record" Enter
 see "a full KV cache: the round and the engine's reason" "the KV cache is full" 30
-if screen | grep -qE "bestofn: round [0-9]+ \([0-9]+ candidates live\), token [0-9]+: "; then ok; else bad "the message names the round and token"; fi
-if screen | grep -qE "bestofn adaptive [0-9]+ ▶"; then bad "the status item still says running"; else ok; fi
+see_re "the message names the round and token" "bestofn: round [0-9]+ \([0-9]+ candidates live\), token [0-9]+: "
+not_see_re "the status item no longer says running" "bestofn adaptive [0-9]+ ▶"
 key 6
 n=0
 while [ $n -lt 16 ] && ! screen | grep -qF "adaptive stopped"; do key Tab; n=$((n + 1)); done

@@ -59,17 +59,17 @@ stats_whole "a long message leaves the statistics whole"
 start 80 24 -- --plugins "$ROOT/plugins" -p "'Once upon a time'"
 see "started with the bundled plugins" "1 prompt"
 see "the slot shows the inspector" "3 inspector"
-if screen | grep -qE '─ 3 inspector raw ─|─ 3 insp[a-z ]*… ─'; then ok; else bad "the inspector's title is overwritten by the tabs"; fi
-if screen | grep -qE '─ 4 tree 0 nodes ─+ \+[0-9]+ ─'; then ok; else bad "the slot keeps its title whole, '+N' beside it"; fi
+see_re "the inspector's title is not overwritten by the tabs" '─ 3 inspector raw ─|─ 3 insp[a-z ]*… ─'
+see_re "the slot keeps its title whole, '+N' beside it" '─ 4 tree 0 nodes ─+ \+[0-9]+ ─'
 key 7
 if wait_for "─ 7 " 3; then ok; else bad "key 7 focuses plugin pane 7"; fi
 key 8
 if wait_for "─ 8 " 3; then ok; else bad "key 8 focuses plugin pane 8"; fi
 tm resize-window -t 0 -x 60 -y 20; sleep 0.3
 key 3
-if screen | grep -qE '─ 3 inspector raw ─|─ 3 insp[a-z ]*… ─'; then ok; else bad "60x20: the inspector's title is overwritten"; fi
+see_re "60x20: the inspector's title is not overwritten" '─ 3 inspector raw ─|─ 3 insp[a-z ]*… ─'
 tm resize-window -t 0 -x 200 -y 50; sleep 0.3
-if screen | grep -qE '─[0-9]─[0-9]─[0-9]─[0-9]─'; then ok; else bad "200x50: the tab numbers beside the title"; fi
+see_re "200x50: the tab numbers beside the title" '─[0-9]─[0-9]─[0-9]─[0-9]─'
 tm resize-window -t 0 -x 80 -y 24; sleep 0.3
 key 4
 line=$(screen | grep -nE ' \+[0-9]+ ─' | head -1)

@@ -2,7 +2,8 @@
 # a private tmux server per scenario running `logitlab tui` at a fixed
 # size, keys and mouse reports sent to it, assertions on the captured
 # screen. Same helpers as tests/test_tui.sh (start, screen, keys, key,
-# wait_for, wait_gone, see, not_see, width_is, app_pid, scroll_to, click).
+# wait_for, wait_gone, see, see_re, see_live, not_see, not_see_re, width_is,
+# app_pid, scroll_to, click).
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 case "$LOGITLAB" in /*) BIN=$LOGITLAB ;; *) BIN=$(pwd)/$LOGITLAB ;; esac
 SH=$(cd "$SHARED" 2>/dev/null && pwd)
@@ -64,8 +65,51 @@ wait_gone() {
 }
 ok() { check_pass=$((check_pass + 1)); }
 bad() { check_fail=$((check_fail + 1)); echo "FAIL: $1"; screen | sed 's/^/  | /'; }
+# see_re / not_see_re DESC REGEX [SECONDS]: as see and not_see, for an
+# extended regular expression (a screen read once, right after a key or a
+# resize, can come before the workbench drew the frame that shows it).
+see_re() {
+  n=0; lim=$(( ${3:-10} * 20 ))
+  while [ $n -lt $lim ] && ! screen | grep -qE -- "$2"; do sleep 0.05; n=$((n + 1)); done
+  if [ $n -lt $lim ]; then ok; else bad "$1 (no /$2/)"; fi
+}
+not_see_re() {
+  n=0; lim=$(( ${3:-5} * 20 ))
+  while [ $n -lt $lim ] && screen | grep -qE -- "$2"; do sleep 0.05; n=$((n + 1)); done
+  if [ $n -lt $lim ]; then ok; else bad "$1 (/$2/ still there)"; fi
+}
 # see DESC TEXT [SECONDS]: TEXT appears.
 see() { if wait_for "$2" "${3:-10}"; then ok; else bad "$1 (no '$2')"; fi; }
+# see_live DESC TEXT SECONDS [KEYS...]: the KEYS are sent, then TEXT, a
+# state that lasts only while the work they start runs (a turn under way),
+# appears. A plain poll can miss such a state on a loaded machine: the
+# workbench draws it and draws it away again while the tmux server or this
+# shell waits for a core, and the capture sees only the end (a flaky test).
+# So the workbench is stopped (SIGSTOP) before the keys go, then run in
+# slices (SIGCONT ... SIGSTOP), the screen read after each once two captures
+# agree (tmux shows all it drew). A slice is this shell counting to 1000
+# (builtins, ~2 ms of CPU; a sleep would be a process to start, and a
+# starved start let the whole turn through): the workbench runs about as
+# long as the shell does, however loaded the machine, so a state that
+# lasts tens of milliseconds of its CPU is captured.
+see_live() {
+  d=$1; txt=$2; lim=$(( $3 * 20 )); shift 3
+  pid=$(app_pid); n=0; got=1
+  if [ -n "$pid" ] && kill -STOP "$pid" 2>/dev/null; then
+    [ $# -gt 0 ] && keys "$@"
+    while [ $n -lt $lim ]; do
+      kill -CONT "$pid" 2>/dev/null || break
+      i=0; while [ $i -lt 1000 ]; do i=$((i + 1)); done
+      kill -STOP "$pid" 2>/dev/null || break
+      a=$(screen); b=$(screen); m=0
+      while [ "$a" != "$b" ] && [ $m -lt 50 ]; do a=$b; b=$(screen); m=$((m + 1)); done
+      if printf '%s\n' "$b" | grep -qF -- "$txt"; then got=0; break; fi
+      n=$((n + 1))
+    done
+    kill -CONT "$pid" 2>/dev/null
+  fi
+  if [ $got -eq 0 ]; then ok; else bad "$d (no '$txt')"; fi
+}
 # not_see DESC TEXT: TEXT is gone (or never was).
 not_see() { if wait_gone "$2"; then ok; else bad "$1 ('$2' still there)"; fi; }
 # width_is DESC N: the widest captured line is N columns.
