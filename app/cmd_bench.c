@@ -119,7 +119,7 @@ static double run_tg(bench *b, int32_t n, int32_t nseq, double *steps, double *c
         if (step == 1) { t0 = ts = cli_now(); cs = cpu_now(); } /* step 0 feeds the first token: an empty-context start */
         for (int32_t k = 0; k < nseq; k++) b->batch[k] = (ctx_entry){ seqs[k], step, next[k], true };
         if (ctx_eval(b->c, b->batch, nseq, b->err, sizeof b->err)) goto out;
-        for (int32_t k = 0; k < nseq; k++) next[k] = logits_argmax(ctx_logits(b->c, k), b->n_vocab);
+        for (int32_t k = 0; k < nseq; k++) next[k] = ctx_argmax(b->c, k);
         if (step >= 1 && steps) {
             double now = cli_now();
             double cnow = cpu_now();

@@ -34,6 +34,7 @@
 #include "cmd_tui.h"
 #include "modelpath.h"
 #include "ctx.h"
+#include "tgemm.h"
 
 typedef struct command {
     const char *name;
@@ -148,6 +149,7 @@ static void crash_report_install(void) {}
 
 int main(int argc, char **argv) {
     crash_report_install();
+    tgemm_blas_serial();   /* no OpenBLAS thread spinning beside a -t 1 run */
     if (argc < 2) { /* on a terminal, the workbench; in a pipe or a script, the usage */
         if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
             if (env_check("tui") != CLI_OK) return CLI_FAIL;

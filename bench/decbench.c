@@ -16,8 +16,12 @@
  * One JSON line per type: ms per sweep (median and min over rounds), GB/s
  * at the median, and per_byte = its GB/s / the first type's (the first is
  * Q4_0 by default): issue 22 asks >= ~0.95 for Q5_K and Q6_K.
- *   decbench [TYPES] [ROUNDS] [LAYERS]   (default q4_0,q4_K,q5_K,q6_K 7 22)
- * Types the CPU has no repacked kernel for are skipped with a line. */
+ * The float types (f32, f16, bf16) are read as stored, through vd_matmul
+ * (their batch-1 path), so "f32:4,f16:4,bf16:4" asks whether F16 and BF16
+ * stream at F32's bandwidth per byte (TYPE:LAYERS: F32 at 22 layers is
+ * 4.1 GB; per byte does not depend on the count once it is past the L3).
+ *   decbench [TYPES[:LAYERS],...] [ROUNDS] [LAYERS]   (default q4_0,q4_K,q5_K,q6_K 7 22)
+ * Quantized types the CPU has no repacked kernel for are skipped with a line. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -34,8 +38,9 @@ static const int64_t shape[8][2] = {{2048, 2048}, {256, 2048}, {256, 2048}, {204
                                     {5632, 2048}, {5632, 2048}, {2048, 5632}, {32000, 2048}};
 
 typedef struct wset {
-    int wt, nm;
-    void **w;           /* repacked matrices */
+    int wt, nm, layers;
+    int plain;          /* a float type: rows as stored, vd_matmul */
+    void **w;           /* repacked (or plain) matrices */
     int *shp;           /* shape index of each */
     double bytes;
     void *xq[8];        /* the activation, per distinct cols */
@@ -54,6 +59,8 @@ static int cmpd(const void *a, const void *b) {
 
 static int make_set(wset *S, int wt, int layers) {
     S->wt = wt;
+    S->layers = layers;
+    S->plain = wt == QT_F32 || wt == QT_F16 || wt == QT_BF16;
     S->nm = 7 * layers + 1;
     S->w = calloc((size_t)S->nm, sizeof *S->w);
     S->shp = calloc((size_t)S->nm, sizeof *S->shp);
@@ -63,7 +70,7 @@ static int make_set(wset *S, int wt, int layers) {
     for (int i = 0; i < S->nm; i++) {
         int s = i == S->nm - 1 ? 7 : i % 7;
         int64_t rows = shape[s][0], cols = shape[s][1];
-        size_t rs = qt_row_size(wt, cols), rsz = vd_repack_size(wt, rows, cols);
+        size_t rs = qt_row_size(wt, cols), rsz = S->plain ? rs * (size_t)rows : vd_repack_size(wt, rows, cols);
         size_t al = (rsz + (2u << 20) - 1) / (2u << 20) * (2u << 20);
         char *w = malloc(rs * (size_t)rows);
         if (!w || !f || posix_memalign(&S->w[i], 2u << 20, al)) {
@@ -82,7 +89,8 @@ static int make_set(wset *S, int wt, int layers) {
                 memcpy(w + (size_t)r * rs, w + (size_t)(r % 64) * rs, rs);
             }
         }
-        vd_repack(wt, w, rows, cols, S->w[i]);
+        if (S->plain) memcpy(S->w[i], w, rsz);
+        else vd_repack(wt, w, rows, cols, S->w[i]);
         free(w);
         S->shp[i] = s;
         S->bytes += (double)rsz;
@@ -100,7 +108,8 @@ static int make_set(wset *S, int wt, int layers) {
 static void sweep(const wset *S, float *y) {
     for (int i = 0; i < S->nm; i++) {
         int s = S->shp[i];
-        vd_matmul_r8(S->wt, S->w[i], shape[s][1], 0, shape[s][0], S->xq[s], 1, y, shape[s][0]);
+        if (S->plain) vd_matmul(S->wt, S->w[i], shape[s][1], 0, shape[s][0], S->xq[s], 1, y, shape[s][0]);
+        else vd_matmul_r8(S->wt, S->w[i], shape[s][1], 0, shape[s][0], S->xq[s], 1, y, shape[s][0]);
     }
 }
 
@@ -115,16 +124,22 @@ int main(int argc, char **argv) {
     wset S[MAXT];
     int ns = 0;
     for (char *t = strtok(types, ","); t && ns < MAXT; t = strtok(NULL, ",")) {
+        char *colon = strchr(t, ':');
+        int tl = layers;
+        if (colon) {
+            *colon = 0;
+            tl = atoi(colon + 1);
+        }
         int wt = qt_from_name(t);
-        if (wt < 0) {
-            fprintf(stderr, "decbench: unknown type '%s'\n", t);
+        if (wt < 0 || tl < 1) {
+            fprintf(stderr, "decbench: unknown type or bad layer count '%s'\n", t);
             return 2;
         }
-        if (!vd_repack_size(wt, 8, 256)) {
+        if (wt != QT_F32 && wt != QT_F16 && wt != QT_BF16 && !vd_repack_size(wt, 8, 256)) {
             printf("{\"test\":\"decbench\",\"type\":\"%s\",\"skipped\":\"no repacked kernel for it on this CPU\"}\n", t);
             continue;
         }
-        if (make_set(&S[ns], wt, layers)) return 1;
+        if (make_set(&S[ns], wt, tl)) return 1;
         ns++;
     }
     if (!ns) return 0;
@@ -145,7 +160,7 @@ int main(int argc, char **argv) {
         if (k == 0) ref = gbs;
         printf("{\"test\":\"decbench\",\"type\":\"%s\",\"layers\":%d,\"mb\":%.1f,\"rounds\":%d,\"ms_median\":%.2f,\"ms_min\":%.2f,"
                "\"gbps\":%.2f,\"per_byte\":%.3f}\n",
-               qt_get(S[k].wt)->name, layers, S[k].bytes / 1e6, rounds, m[rounds / 2], m[0], gbs, gbs / ref);
+               qt_get(S[k].wt)->name, S[k].layers, S[k].bytes / 1e6, rounds, m[rounds / 2], m[0], gbs, gbs / ref);
     }
     for (int k = 0; k < ns; k++) {
         for (int i = 0; i < S[k].nm; i++) free(S[k].w[i]);

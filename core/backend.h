@@ -73,9 +73,11 @@ typedef struct backend_ops {
      * holding a NaN or Inf, -1 if none. The threads check each slice of y
      * right after computing it, while it is in cache: the logits of 64
      * sequences are 8 MB, and a check afterwards on one thread read them back
-     * from L3 or DRAM while the other threads waited. */
+     * from L3 or DRAM while the other threads waited. amax non-NULL: when
+     * *bad is -1, amax[i] is logits_argmax of row i of y, found in the same
+     * pass over each slice (a greedy pick would read the 8 MB again). */
     int (*matmul_check)(backend *b, const model_weight *w, const float *x, int32_t n, float *y,
-                        int32_t *bad);
+                        int32_t *bad, int32_t *amax);
 } backend_ops;
 
 /* KV geometry every backend stores by: cell c of layer il holds K at

@@ -16,6 +16,7 @@
  */
 #include "backend_cpu_att.h"
 #include "backend_cpu_impl.h"
+#include "logits.h"
 #include "qtypes.h"
 #include "vecdot.h"
 #include <stdatomic.h>
@@ -31,7 +32,7 @@
 static void cpu_destroy(backend *b) {
     cpu *c = C(b);
     if (c->own_pool) pool_destroy(c->pool);
-    free(c->act); free(c->att); free(c->rope); free(c->rope_pos); free(c->rope_freq);
+    free(c->act); free(c->amax); free(c->att); free(c->rope); free(c->rope_pos); free(c->rope_freq);
     free(c->blk);
     model_share_put(c->m, (void *)c->cp);
     free(c->q8chk);
@@ -268,6 +269,7 @@ static void cpu_embed(backend *b, const model_weight *emb, const int32_t *tok, i
  * on its neighbours. */
 static void rms_rows(float *y, const float *x, const float *w, int32_t r0, int32_t r1, int32_t dim, float eps) {
     int32_t i = r0;
+    if (CPU_HAS_AVX512_LOOPS && vd_isa() >= VD_AVX512) i = cpu_rms_rows_avx512(y, x, w, r0, r1, dim, eps);
     for (; i + 4 <= r1; i += 4) {
         const float *x0 = x + (size_t)i * dim, *x1 = x0 + dim, *x2 = x1 + dim, *x3 = x2 + dim;
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -344,6 +346,8 @@ typedef struct mm_job {
     atomic_long next;        /* first row not yet taken */
     bool check;              /* matmul_check: one weight; find non-finite outputs */
     atomic_int bad;          /* the first output row (activation) found non-finite, or n */
+    int32_t *cidx;           /* matmul_check's amax: per chunk and row, the slice's argmax */
+    float *cval;             /* (column index) and its value, [chunk * n + row]; or NULL */
 } mm_job;
 
 /* Rows [r0, r1) of w against nact activations xq from the repacked copy rp,
@@ -394,10 +398,20 @@ static void mm_rows(mm_job *j, long lo, long hi) {
  * multiple of 16 rows, so threads never share a cache line of y, and large
  * enough (1/4 of a thread's share) that each stays one long stream. */
 /* matmul_check: columns [lo, hi) of each output row, just computed (in
- * cache). Records the lowest row found bad. */
+ * cache). Records the lowest row found bad and, with amax, each finite
+ * row's argmax over the slice (its 4 KB are in L1 after the check). */
 static void check_cols(mm_job *j, long lo, long hi) {
+    size_t ci = (size_t)(lo / j->chunk) * (size_t)j->n;
     for (int32_t a = 0; a < j->n && a < atomic_load_explicit(&j->bad, memory_order_relaxed); a++) {
-        if (vd_finite_f32(j->y[0] + (size_t)a * (size_t)j->w[0]->rows + lo, hi - lo)) continue;
+        const float *ya = j->y[0] + (size_t)a * (size_t)j->w[0]->rows + lo;
+        if (vd_finite_f32(ya, hi - lo)) {
+            if (j->cidx) {
+                int32_t k = logits_argmax(ya, (int32_t)(hi - lo));
+                j->cidx[ci + a] = (int32_t)lo + k;
+                j->cval[ci + a] = ya[k];
+            }
+            continue;
+        }
         int cur = atomic_load_explicit(&j->bad, memory_order_relaxed);
         while (a < cur && !atomic_compare_exchange_weak(&j->bad, &cur, a)) {}
         return;
@@ -455,9 +469,10 @@ static void quant_worker(void *arg, int ith, int nth) {
     }
 }
 
-/* cpu_matmul and cpu_matmul_check: bad non-NULL checks the outputs. */
+/* cpu_matmul and cpu_matmul_check: bad non-NULL checks the outputs; amax
+ * (with bad) also finds each row's argmax. */
 static int matmul(backend *b, int nw, const model_weight *const *w, const float *x,
-                  int32_t n, float *const *y, int32_t *bad) {
+                  int32_t n, float *const *y, int32_t *bad, int32_t *amax) {
     cpu *c = C(b);
     int64_t cols = w[0]->cols;
     /* one rounded copy per distinct activation type among the weights */
@@ -535,7 +550,7 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
         joff[k] = prep_of[k] >= 0 ? poff[prep_of[k]] : NULL;
         jdx[k] = prep_of[k] >= 0 ? pdx[prep_of[k]] : NULL;
     }
-    mm_job j = { c, nw, w, y, n, xq, x8, r8, rp, joff, jdx, wflags, wd, 0, 0, 0, bad != NULL, 0 };
+    mm_job j = { c, nw, w, y, n, xq, x8, r8, rp, joff, jdx, wflags, wd, 0, 0, 0, bad != NULL, 0, NULL, NULL };
     for (int k = 0; k < nw; k++) j.total_rows += w[k]->rows;
     long nth = pool_size(c->pool);
     j.chunk = (j.total_rows / (4 * nth) + 15) / 16 * 16;
@@ -545,6 +560,13 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
     long cchunk = (long)(CHECK_BYTES / sizeof(float)) / n / 64 * 64;
     if (bad && cchunk < j.chunk) j.chunk = cchunk < 64 ? 64 : cchunk;
     if (j.chunk < 16) j.chunk = 16;
+    long nchunk = (j.total_rows + j.chunk - 1) / j.chunk;
+    if (bad && amax) {
+        size_t ab = (size_t)nchunk * (size_t)n * (sizeof(int32_t) + sizeof(float));
+        if (grow(&c->amax, &c->amax_cap, ab)) return -1;
+        j.cidx = c->amax;
+        j.cval = (float *)(j.cidx + (size_t)nchunk * (size_t)n);
+    }
     atomic_init(&j.next, 0);
     atomic_init(&j.bad, n);
     pool_run_any(c->pool, mm_worker, &j);   /* a late worker is not waited for */
@@ -552,17 +574,30 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
         int first = atomic_load(&j.bad);
         *bad = first < n ? first : -1;
     }
+    /* the slices in column order, a later one only when strictly larger:
+     * the first column of the row's maximum, as logits_argmax over the row
+     * (finite rows: no NaN to rank) */
+    if (bad && amax && *bad < 0)
+        for (int32_t a = 0; a < n; a++) {
+            int32_t bi = j.cidx[a];
+            float bv = j.cval[a];
+            for (long k = 1; k < nchunk; k++) {
+                size_t e = (size_t)k * (size_t)n + (size_t)a;
+                if (j.cval[e] > bv) { bv = j.cval[e]; bi = j.cidx[e]; }
+            }
+            amax[a] = bi;
+        }
     return 0;
 }
 
 static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const float *x,
                       int32_t n, float *const *y) {
-    return matmul(b, nw, w, x, n, y, NULL);
+    return matmul(b, nw, w, x, n, y, NULL, NULL);
 }
 
 static int cpu_matmul_check(backend *b, const model_weight *w, const float *x, int32_t n, float *y,
-                            int32_t *bad) {
-    return matmul(b, 1, &w, x, n, &y, bad);
+                            int32_t *bad, int32_t *amax) {
+    return matmul(b, 1, &w, x, n, &y, bad, amax);
 }
 
 /* Element-wise jobs run in pieces of whole lines of 16 floats, so threads
@@ -590,6 +625,12 @@ static void cpu_swiglu(backend *b, float *g, const float *u, size_t n) {
     else vd_silu_mul(g, u, (int64_t)n);
 }
 
+/* x += y: an addition per element, the same bits in any width */
+static void add_f32(float *x, const float *y, size_t n) {
+    if (CPU_HAS_AVX512_LOOPS && vd_isa() >= VD_AVX512) { cpu_add_avx512(x, y, n); return; }
+    for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
 typedef struct add_job { float *x; const float *y; size_t n; long step; atomic_long next; } add_job;
 
 static void add_worker(void *arg, int ith, int nth) {
@@ -597,7 +638,7 @@ static void add_worker(void *arg, int ith, int nth) {
     (void)ith; (void)nth;
     for (long lo, hi; take(&j->next, (long)((j->n + 15) / 16), j->step, &lo, &hi);) {
         size_t a = (size_t)lo * 16, e = (size_t)hi * 16 < j->n ? (size_t)hi * 16 : j->n;
-        for (size_t i = a; i < e; i++) j->x[i] += j->y[i];
+        add_f32(j->x + a, j->y + a, e - a);
     }
 }
 
@@ -606,7 +647,7 @@ static void cpu_add(backend *b, float *x, const float *y, size_t n) {
     add_job j = { x, y, n, piece((long)((n + 15) / 16), pool_size(c->pool), 16, 1), 0 };
     atomic_init(&j.next, 0);
     if (n >= 4 * ROWS_SPLIT && pool_size(c->pool) > 1) pool_run_any(c->pool, add_worker, &j);
-    else for (size_t i = 0; i < n; i++) x[i] += y[i];
+    else add_f32(x, y, n);
 }
 
 static void cpu_get_rows(backend *b, float *y, const float *x, const int32_t *idx, int32_t n,

@@ -37,10 +37,12 @@ int cpu_rope(backend *b, float *x, int32_t n, int32_t n_heads, int32_t head_dim,
         memcpy(c->rope_freq, inv_freq, sizeof *inv_freq * (size_t)half);
         c->rope_n = n; c->rope_half = half;
     }
+    bool simd = CPU_HAS_AVX512_LOOPS && vd_isa() >= VD_AVX512;
     for (int32_t i = 0; i < n; i++) {
         const float *cs = c->rope + 2 * (size_t)i * half;
         for (int32_t h = 0; h < n_heads; h++) {
             float *v = x + (size_t)i * n_heads * head_dim + (size_t)h * head_dim;
+            if (simd) { cpu_rope_head_avx512(v, cs, half); continue; }
             for (int32_t j = 0; j < half; j++) {
                 float co = cs[2 * j], si = cs[2 * j + 1];
                 float a = v[2 * j], bb = v[2 * j + 1];

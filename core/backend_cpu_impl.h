@@ -16,6 +16,7 @@ typedef struct cpu {
     pool *pool;
     bool own_pool;                     /* false: borrowed (ctx_params.pool) */
     void *act;    size_t act_cap;      /* rounded activations */
+    void *amax;   size_t amax_cap;     /* matmul_check's per-slice argmax (index, value) */
     float *att;   size_t att_cap;      /* per-thread attention scores */
     float *rope;  size_t rope_cap;     /* (n, rope_dim) cos/sin pairs */
     /* what `rope` holds: the table of positions rope_pos[rope_n] for
@@ -37,6 +38,17 @@ typedef struct cpu {
 } cpu;
 
 static inline cpu *C(backend *b) { return (cpu *)b; }
+
+/* backend_cpu_avx512.c (x86 with AVX-512 only: call where vd_isa() >=
+ * VD_AVX512): bitwise the portable loops they stand for. */
+int32_t cpu_rms_rows_avx512(float *y, const float *x, const float *w, int32_t r0, int32_t r1, int32_t dim, float eps);
+void cpu_add_avx512(float *x, const float *y, size_t n);
+void cpu_rope_head_avx512(float *v, const float *cs, int32_t half);
+#if defined(__x86_64__) || defined(__i386__)
+#define CPU_HAS_AVX512_LOOPS 1
+#else
+#define CPU_HAS_AVX512_LOOPS 0
+#endif
 
 static inline int grow(void **p, size_t *cap, size_t need) {
     if (need <= *cap) return 0;

@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "forward.h"
 #include "kv.h"
+#include "logits.h"
 #include "model.h"
 #include "pool.h"
 #include "vecdot.h"
@@ -30,6 +31,7 @@ struct ctx {
     fwd *fwd;
     /* per-batch scratch (host), sized for n_batch entries */
     int32_t *tok, *pos, *cells, *cells_tmp, *out_idx, *ends;
+    int32_t *amax;          /* (n_batch) each logits row's argmax, from the backend's check; -1 unknown */
     int32_t *slot;          /* (n_seq_max) index into sw during a batch, else -1 */
     seqwork *sw;            /* (n_seq_max) */
     be_attn *at;
@@ -80,7 +82,7 @@ void ctx_destroy(ctx *c) {
         c->be->ops->destroy(c->be);
     }
     kv_destroy(c->kv);
-    free(c->tok); free(c->pos); free(c->cells); free(c->out_idx);
+    free(c->tok); free(c->pos); free(c->cells); free(c->out_idx); free(c->amax);
     free(c->cells_tmp); free(c->ends); free(c->slot); free(c->sw);
     free(c->at); free(c->runs); free(c->logits);
     free(c);
@@ -126,13 +128,14 @@ int ctx_create(ctx **out, model *m, const ctx_params *pp, char *err, size_t errl
     size_t nb = (size_t)p.n_batch, ns = (size_t)p.n_seq_max;
     c->tok = malloc(nb * sizeof(int32_t)); c->pos = malloc(nb * sizeof(int32_t));
     c->cells = malloc(nb * sizeof(int32_t)); c->out_idx = malloc(nb * sizeof(int32_t));
+    c->amax = malloc(nb * sizeof(int32_t));
     c->cells_tmp = malloc(nb * sizeof(int32_t));
     c->ends = malloc(nb * sizeof(int32_t));
     c->slot = malloc(ns * sizeof(int32_t));
     c->sw = malloc(ns * sizeof *c->sw);
     if (c->slot) for (size_t i = 0; i < ns; i++) c->slot[i] = -1;
     c->at = malloc(nb * sizeof(be_attn));
-    if (!c->kv || !c->kvbuf || !c->fwd || !c->tok || !c->pos || !c->cells || !c->out_idx ||
+    if (!c->kv || !c->kvbuf || !c->fwd || !c->tok || !c->pos || !c->cells || !c->out_idx || !c->amax ||
         !c->cells_tmp || !c->slot || !c->sw || !c->at || !c->ends) {
         ctx_destroy(c);
         return fail(err, errlen, CTX_ENOMEM, "out of memory for the KV cache and batch buffers (lower n_ctx or n_batch)");
@@ -168,6 +171,12 @@ int32_t ctx_n_logits(const ctx *c) { return c->n_logits; }
 const float *ctx_logits(const ctx *c, int32_t i) {
     if (i < 0 || i >= c->n_logits) return NULL;
     return c->logits + (size_t)i * model_get_info(c->m)->n_vocab;
+}
+
+int32_t ctx_argmax(const ctx *c, int32_t i) {
+    if (i < 0 || i >= c->n_logits) return -1;
+    if (c->amax[i] >= 0) return c->amax[i];
+    return logits_argmax(ctx_logits(c, i), model_get_info(c->m)->n_vocab);
 }
 
 /* Checks every entry; fills c->sw with the distinct sequences (first
@@ -313,12 +322,15 @@ int ctx_eval(ctx *c, const ctx_entry *b, int32_t n, char *err, size_t errlen) {
             int32_t e1 = c->ends[k], o1 = o0, pb;
             while (o1 < n_out && c->out_idx[o1] < e1) c->out_idx[o1++] -= e0;
             int fr = fwd_eval(c->fwd, c->kvbuf, e1 - e0, c->tok + e0, c->pos + e0, c->cells + e0, c->at + e0,
-                              o1 - o0, c->out_idx + o0, c->logits + (size_t)o0 * h->n_vocab, &pb);
+                              o1 - o0, c->out_idx + o0, c->logits + (size_t)o0 * h->n_vocab, &pb, c->amax + o0);
             cancelled = fr == FWD_CANCELLED;
             failed = fr != 0 && !cancelled;
             for (int32_t o = o0; o < o1; o++) c->out_idx[o] += e0;
             if (cancelled) break;
-            if (!failed && pb == FWD_UNCHECKED) pb = nonfinite_row(c->logits + (size_t)o0 * h->n_vocab, o1 - o0, h->n_vocab);
+            if (!failed && pb == FWD_UNCHECKED) {   /* no argmax from the backend: ctx_argmax finds it */
+                for (int32_t o = o0; o < o1; o++) c->amax[o] = -1;
+                pb = nonfinite_row(c->logits + (size_t)o0 * h->n_vocab, o1 - o0, h->n_vocab);
+            }
             if (!failed && pb >= 0) bad = o0 + pb;
             e0 = e1; o0 = o1;
         }

@@ -128,5 +128,10 @@ int ctx_eval(ctx *c, const ctx_entry *batch, int32_t n, char *err, size_t errlen
 /* Logits of the i-th entry of the last batch that asked for them, (n_vocab). */
 int32_t ctx_n_logits(const ctx *c);
 const float *ctx_logits(const ctx *c, int32_t i);
+/* logits_argmax(ctx_logits(c, i), n_vocab), the greedy pick: the CPU backend
+ * finds it while it checks each slice of the logits it just computed (in
+ * cache), so a step of 64 sequences does not read its 8 MB of logits again;
+ * -1 when i is out of range. */
+int32_t ctx_argmax(const ctx *c, int32_t i);
 
 #endif

@@ -58,7 +58,7 @@ void fwd_destroy(fwd *f) {
 
 int fwd_eval(fwd *f, void *kvbuf, int32_t n, const int32_t *tok, const int32_t *pos,
              const int32_t *cells, const be_attn *at, int32_t n_out, const int32_t *out_idx,
-             float *logits, int32_t *bad) {
+             float *logits, int32_t *bad, int32_t *amax) {
     backend *be = f->be;
     *bad = FWD_UNCHECKED;
     const backend_ops *o = be->ops;
@@ -108,7 +108,7 @@ int fwd_eval(fwd *f, void *kvbuf, int32_t n, const int32_t *tok, const int32_t *
     o->get_rows(be, f->xb, f->x, out_idx, n_out, h->dim);
     o->rmsnorm(be, f->xb, f->xb, model_output_norm(m), n_out, h->dim, h->rms_eps);
     const model_weight *wout = model_output(m);
-    if (be->host_mem && o->matmul_check) return o->matmul_check(be, wout, f->xb, n_out, logits, bad) ? -1 : 0;
+    if (be->host_mem && o->matmul_check) return o->matmul_check(be, wout, f->xb, n_out, logits, bad, amax) ? -1 : 0;
     if (be->host_mem) return o->matmul(be, 1, &wout, f->xb, n_out, &logits) ? -1 : 0;
     if (o->matmul(be, 1, &wout, f->xb, n_out, &f->logits)) return -1;
     o->to_host(be, logits, f->logits, (size_t)n_out * h->n_vocab * sizeof(float));

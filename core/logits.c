@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "logits_simd.h"
 #include "tok.h"
+#include "vecdot.h"
 
 static float max_of(const float *x, int32_t n) {
     float m = -INFINITY;
@@ -138,8 +140,12 @@ int32_t logits_rank(const float *x, int32_t n, int32_t id) {
  * (the old second pass scanned from 0: on average half the row again, 10%
  * of a 64-sequence greedy step). Earlier blocks hold only smaller values,
  * so the id is the first in the row. NaN never wins a comparison, so it
- * ranks as -inf, as in ahead(). */
-int32_t logits_argmax(const float *x, int32_t n) {
+ * ranks as -inf, as in ahead(). This file is built for the baseline ISA
+ * (SSE2 on x86-64); where vd_isa() has AVX2 or AVX-512 the same loop runs
+ * in logits_simd_avx2.c / logits_simd_avx512.c (the same id for any row;
+ * test_logits compares every path): a 64-sequence greedy step reads 8 MB
+ * of logits, and the SSE2 loop took ~10% of the stories15m step. */
+static int32_t argmax_portable(const float *x, int32_t n) {
     enum { L = 16, BLK = 256 };
     float best = -INFINITY;
     int32_t from = 0, i = 0;
@@ -156,6 +162,15 @@ int32_t logits_argmax(const float *x, int32_t n) {
         if (x[j] > best) { best = x[j]; from = i; }
     for (i = from; i < n; i++) if (key(x[i]) == best) return i;
     return 0;
+}
+
+int32_t logits_argmax(const float *x, int32_t n) {
+#if defined(__x86_64__) || defined(__i386__)
+    int isa = vd_isa();
+    if (isa >= VD_AVX512) return logits_argmax_avx512(x, n);
+    if (isa >= VD_AVX2) return logits_argmax_avx2(x, n);
+#endif
+    return argmax_portable(x, n);
 }
 
 /* ---- mixes -------------------------------------------------------------- */

@@ -80,7 +80,8 @@ typedef struct smp_cands {
      * (a key below cut_key, or equal to it with an id up to cut_id; their
      * p = e * cut_inv in float) once cut_counted (until then n is cut_n:
      * within a pick, only the draw, temp 1 and min-p see that; the
-     * outermost smp_apply counts before it returns). The dist draw picks
+     * outermost smp_apply counts before it returns; since session 12 the cut's
+     * own members' pass counts them as a rule). The dist draw picks
      * among them as it would among the compacted ones (cut_pick: the pick's
      * column), and min-p after top-p keeps its own among them as it would
      * among the compacted ones; any other stage, smp_cands_sync and

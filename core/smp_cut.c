@@ -83,27 +83,39 @@ static int cut_members(const sel *s, member *mb, int32_t nm, double target, doub
     return 0;
 }
 
+/* How many of the nm members are at or ahead of last (key, then id) */
+static int32_t count_ahead(const member *mb, int32_t nm, member last) {
+    int32_t k = 0;
+    for (int32_t j = 0; j < nm; j++) k += mb[j].key < last.key || (mb[j].key == last.key && mb[j].id <= last.id);
+    return k;
+}
+
 /* The cut of a selection: walks the buckets (mass[b], summed from the
  * lanes) from the first, adding whole buckets while the sum stays below
  * target, and resolves the crossing bucket's members (cut_members; their
- * indices gathered in idx, of n). 1 with the last kept member in *last and
- * the sum through it in *cum; 0 when the whole row does not reach the
- * target; SMP_ENOMEM. */
+ * indices gathered in idx, of n). 1 with the last kept member in *last,
+ * the sum through it in *cum and in *pcnt how many candidates are at or
+ * ahead of it (those of the buckets before, counted by the members' pass,
+ * session 12: the count pass of a pending cut is then not needed); 0 when
+ * the whole row does not reach the target; SMP_ENOMEM. */
 static int find_cut(const sel *s, const double *mass, double target, double *cum, member *last, int32_t *idx,
-                    int32_t *pnm) {
+                    int32_t *pnm, int32_t *pcnt) {
     int r = 0;
     *cum = 0;
     for (int32_t b = 0; b < NB && r == 0; b++) {
         if (!(*cum + mass[b] >= target)) { *cum += mass[b]; continue; }
-        int32_t nm = 0, i = 0;
-        if (smp_simd_512()) i = smp_simd_members_512(s->B, i, s->n, b, idx, &nm);
-        if (smp_simd_on()) i = smp_simd_members(s->B, i, s->n, b, idx, &nm);
-        for (; i < s->n; i++)
+        int32_t nm = 0, i = 0, cnt = 0;
+        if (smp_simd_512()) i = smp_simd_members_512(s->B, i, s->n, b, &cnt, idx, &nm);
+        if (smp_simd_on()) i = smp_simd_members(s->B, i, s->n, b, &cnt, idx, &nm);
+        for (; i < s->n; i++) {
             if (s->B[i] == b) idx[nm++] = i;
+            cnt += s->B[i] < b;
+        }
         member *mb = malloc(sizeof *mb * (size_t)(nm ? nm : 1));
         if (!mb) return SMP_ENOMEM;
         for (int32_t j = 0; j < nm; j++) mb[j] = (member){ key_at(s, idx[j]), s->id ? s->id[idx[j]] : idx[j], idx[j] };
         r = cut_members(s, mb, nm, target, cum, last, 0);
+        if (r == 1) *pcnt = cnt + count_ahead(mb, nm, *last);
         free(mb);
         *pnm = nm;
     }
@@ -178,8 +190,9 @@ static int cut_simd(const sel *s, float lk) { return smp_simd_512() && (s->typic
 static int cut_ties_simd(const smp_cands *c) { return c->cut_ties || !(c->cut_key < INFINITY); }
 static float cut_c(const sel *s, float lk) { return s->typical ? lk : -lk; }
 
-/* Leaves the cut pending; n is counted when asked for (smp_cut_count) or
- * by the draw, which sees every candidate anyway. */
+/* Leaves the cut pending, not counted; the callers set n when the
+ * members' pass counted it (session 12), else it is counted when asked for
+ * (smp_cut_count) or by the draw, which sees every candidate anyway. */
 static int defer(smp_cands *c, const sel *s, float lk, int32_t lid, float inv, int ties) {
     c->cut = true;
     c->cut_ties = ties;
@@ -302,8 +315,8 @@ int smp_cut_keep(smp_cands *c, const sel *s, double S, double p, int32_t min_kee
     member last;
     int32_t *idx = (int32_t *)c->tmp_d;      /* (2 cap ints) free here: the members' indices (and the 16
                                               * past them that smp_simd_members_512 may write) */
-    int32_t nm = 0;
-    int r = find_cut(s, mass, p * S, &cum, &last, idx, &nm);
+    int32_t nm = 0, cnt = 0;
+    int r = find_cut(s, mass, p * S, &cum, &last, idx, &nm, &cnt);
     if (r < 0) return r;
     if (r == 0) {
         smp_mass_scale(P, n, 1.0 / S);
@@ -312,22 +325,22 @@ int smp_cut_keep(smp_cands *c, const sel *s, double S, double p, int32_t min_kee
     }
     int norm = 1;
     if (min_keep > 1) {
-        int32_t kept = 0;
-        for (int32_t i = 0; i < n; i++) {
-            float kk = key_at(s, i);
-            kept += kk < last.key || (kk == last.key && (s->id ? s->id[i] : i) <= last.id);
-        }
-        if (kept < min_keep) {        /* the min_keep first in key order instead */
+        if (cnt < min_keep) {         /* the min_keep first in key order instead */
             memset(mass, 0, sizeof mass);
             for (int32_t i = 0; i < n; i++) mass[s->B[i]] += 1;
             sel s1 = *s;
             s1.W = NULL;
-            r = find_cut(&s1, mass, (double)min_keep, &cum, &last, idx, &nm);
+            r = find_cut(&s1, mass, (double)min_keep, &cum, &last, idx, &nm, &cnt);
             if (r < 0) return r;
             norm = 0;
         }
     }
-    if (norm) return defer(c, s, last.key, last.id, (float)(1.0 / cum), cut_ties(s, idx, nm, last));
+    if (norm) {
+        defer(c, s, last.key, last.id, (float)(1.0 / cum), cut_ties(s, idx, nm, last));
+        c->n = cnt;                   /* counted by find_cut */
+        c->cut_counted = true;
+        return 0;
+    }
     int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, P, 0, 0.0f);
     if (k < n) c->dense = false;
     c->n = k;
@@ -450,19 +463,40 @@ int smp_cut_typical(smp_cands *c, const sel *s, const uint16_t *B, const double 
     }
     if (nrun == 0 || !(head < target)) return 0;
     if (nrun == 1) run[1][0] = run[1][1] = run[0][0];
-    int32_t *idx = (int32_t *)c->tmp_d, nm = 0, i = 0;       /* (2 cap ints, 16 past the members) */
-    if (smp_simd_512()) i = smp_simd_members2_512(B, i, n, run[0][0], run[0][1], run[1][0], run[1][1], idx, &nm);
-    if (smp_simd_on()) i = smp_simd_members2(B, i, n, run[0][0], run[0][1], run[1][0], run[1][1], idx, &nm);
-    for (; i < n; i++)
+    /* the buckets kept whole, when they are one range [k1, k2] (always but
+     * for a rounding case): their candidates are counted in the members'
+     * pass (session 12: saves the count pass the outermost smp_apply would
+     * take) */
+    int32_t k1 = NB, k2 = -1, counted = 1;
+    for (int32_t b = 0; b < NB && counted; b++) {
+        if (!(khi[b] < t1)) continue;
+        if (k2 >= 0 && k2 != b - 1) counted = 0;
+        if (k1 > b) k1 = b;
+        k2 = b;
+    }
+    if (k1 > k2) k1 = k2 = run[0][0];         /* none: what the pass counts is not used */
+    int32_t *idx = (int32_t *)c->tmp_d, nm = 0, i = 0, cnt = 0;       /* (2 cap ints, 16 past the members) */
+    if (smp_simd_512())
+        i = smp_simd_members2_512(B, i, n, run[0][0], run[0][1], run[1][0], run[1][1], k1, k2, &cnt, idx, &nm);
+    if (smp_simd_on()) i = smp_simd_members2(B, i, n, run[0][0], run[0][1], run[1][0], run[1][1], k1, k2, &cnt, idx, &nm);
+    for (; i < n; i++) {
         if ((B[i] >= run[0][0] && B[i] <= run[0][1]) || (B[i] >= run[1][0] && B[i] <= run[1][1])) idx[nm++] = i;
+        cnt += B[i] >= k1 && B[i] <= k2;
+    }
+    if (!(max_kept >= 0)) cnt = 0;
     member *mb = malloc(sizeof *mb * (size_t)(nm ? nm : 1)), last;
     if (!mb) return SMP_ENOMEM;
     for (int32_t j = 0; j < nm; j++) mb[j] = (member){ key_at(s, idx[j]), s->id ? s->id[idx[j]] : idx[j], idx[j] };
     cum = head;
     int r = cut_members(s, mb, nm, target, &cum, &last, 0);
+    if (r == 1) cnt += count_ahead(mb, nm, last);
     free(mb);
     if (r != 1) return r;
     if (!((double)last.key > max_kept && (double)last.key < min_drop)) return 0;
     defer(c, s, last.key, last.id, (float)(1.0 / cum), cut_ties(s, idx, nm, last));
+    if (counted) {
+        c->n = cnt;
+        c->cut_counted = true;
+    }
     return 1;
 }

@@ -57,7 +57,9 @@ int smp_cut_keep(smp_cands *c, const smp_cut_sel *s, double S, double p, int32_t
 /* typical-p's cut (s: typical's keys, lb = E[l]) from the histogram of
  * the mass by logit bucket (B: the bucket of m - l at scale sc, as
  * top-p's; mass: per bucket, S their sum), min_keep 1: 1 when the cut is
- * left pending, 0 when the caller must take the keys' histogram,
+ * left pending (n counted when the buckets kept whole are one range, as
+ * they are but for a rounding case), 0 when the caller must take the
+ * keys' histogram,
  * SMP_ENOMEM. */
 int smp_cut_typical(smp_cands *c, const smp_cut_sel *s, const uint16_t *B, const double *mass, double S, double p,
                     float m, float sc);

@@ -43,22 +43,25 @@ int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t
 }
 int32_t smp_simd_skip_below(const float *x, int32_t i, int32_t n, float v) { (void)x; (void)n; (void)v; return i; }
 int32_t smp_simd_div(float *L, int32_t n, float t) { (void)L; (void)n; (void)t; return 0; }
-int32_t smp_simd_members(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
-    (void)B; (void)n; (void)b; (void)out; (void)nout; return i;
+int32_t smp_simd_members(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *cnt, int32_t *out, int32_t *nout) {
+    (void)B; (void)n; (void)b; (void)cnt; (void)out; (void)nout; return i;
 }
-int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
-    (void)B; (void)n; (void)b; (void)out; (void)nout; return i;
+int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *cnt, int32_t *out,
+                             int32_t *nout) {
+    (void)B; (void)n; (void)b; (void)cnt; (void)out; (void)nout; return i;
 }
 int32_t smp_simd_le_512(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
     (void)B; (void)n; (void)b; (void)out; (void)nout; return 0;
 }
 int32_t smp_simd_members2(const uint16_t *B, int32_t i, int32_t n, int32_t u1, int32_t u2, int32_t v1, int32_t v2,
-                          int32_t *out, int32_t *nout) {
-    (void)B; (void)n; (void)u1; (void)u2; (void)v1; (void)v2; (void)out; (void)nout; return i;
+                          int32_t k1, int32_t k2, int32_t *cnt, int32_t *out, int32_t *nout) {
+    (void)B; (void)n; (void)u1; (void)u2; (void)v1; (void)v2; (void)k1; (void)k2; (void)cnt; (void)out; (void)nout;
+    return i;
 }
 int32_t smp_simd_members2_512(const uint16_t *B, int32_t i, int32_t n, int32_t u1, int32_t u2, int32_t v1, int32_t v2,
-                              int32_t *out, int32_t *nout) {
-    (void)B; (void)n; (void)u1; (void)u2; (void)v1; (void)v2; (void)out; (void)nout; return i;
+                              int32_t k1, int32_t k2, int32_t *cnt, int32_t *out, int32_t *nout) {
+    (void)B; (void)n; (void)u1; (void)u2; (void)v1; (void)v2; (void)k1; (void)k2; (void)cnt; (void)out; (void)nout;
+    return i;
 }
 int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
                              float *L, float *P, int32_t n, int norm, float inv, int32_t *pi) {

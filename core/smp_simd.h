@@ -60,21 +60,24 @@ int32_t smp_simd_skip_below(const float *x, int32_t i, int32_t n, float v);
 /* L[j] /= t */
 int32_t smp_simd_div(float *L, int32_t n, float t);
 /* Appends to out[*nout ...] every j in [i, n) rounded down to 16 (from
- * i) with B[j] == b, in order; returns where the caller goes on. */
-int32_t smp_simd_members(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *out, int32_t *nout);
+ * i) with B[j] == b, in order, and adds to *cnt how many have B[j] < b
+ * (b < 32768); returns where the caller goes on. */
+int32_t smp_simd_members(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *cnt, int32_t *out, int32_t *nout);
 /* The same 32 at a time (AVX-512BW). It stores sixteen ints at a time, so
  * out must have room for 16 more than the members it gets. */
-int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *out, int32_t *nout);
+int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *cnt, int32_t *out,
+                             int32_t *nout);
 /* Appends to out[*nout ...] every j in [0, n) rounded down to 32 with
  * B[j] <= b, in order (AVX-512BW, no branch per block: out must have room
  * for 16 more than the members); returns where the caller goes on. */
 int32_t smp_simd_le_512(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout);
 /* smp_simd_members and smp_simd_members_512 for every bucket in [u1, u2]
- * or [v1, v2] (u1 <= u2, v1 <= v2). */
+ * or [v1, v2] (u1 <= u2, v1 <= v2), adding to *cnt how many have a bucket
+ * in [k1, k2] (none when k1 > k2). */
 int32_t smp_simd_members2(const uint16_t *B, int32_t i, int32_t n, int32_t u1, int32_t u2, int32_t v1, int32_t v2,
-                          int32_t *out, int32_t *nout);
+                          int32_t k1, int32_t k2, int32_t *cnt, int32_t *out, int32_t *nout);
 int32_t smp_simd_members2_512(const uint16_t *B, int32_t i, int32_t n, int32_t u1, int32_t u2, int32_t v1, int32_t v2,
-                              int32_t *out, int32_t *nout);
+                              int32_t k1, int32_t k2, int32_t *cnt, int32_t *out, int32_t *nout);
 /* Keeps, in place and in order, the candidates at or ahead of a cut:
  * top-p: L[j] > c, or L[j] == c with the id <= lid; typical: the key
  * (P[j] > 0 ? |L[j] - lb| : +inf) < c, or == c with the id <= lid. Ids

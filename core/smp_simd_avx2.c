@@ -118,17 +118,21 @@ int32_t smp_simd_div(float *L, int32_t n, float t) {
     return i;
 }
 
-int32_t smp_simd_members(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
+POPCNT int32_t smp_simd_members(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *cnt, int32_t *out,
+                                int32_t *nout) {
     __m256i vb = _mm256_set1_epi16((short)b);
-    int32_t k = *nout;
+    int32_t k = *nout, c = 0;
     for (; i + 16 <= n; i += 16) {
-        unsigned hit = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi16(_mm256_loadu_si256((const __m256i *)(B + i)), vb));
+        __m256i v = _mm256_loadu_si256((const __m256i *)(B + i));
+        c += __builtin_popcount((unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi16(vb, v))) / 2;   /* buckets < NB: signed */
+        unsigned hit = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi16(v, vb));
         while (hit) {
             int j = __builtin_ctz(hit) / 2;
             hit &= ~(3u << (2 * j));             /* the pair of bits of one 16-bit lane */
             out[k++] = i + j;
         }
     }
+    *cnt += c;
     *nout = k;
     return i;
 }
@@ -142,11 +146,12 @@ static inline __m256i in_range16(__m256i b, int32_t lo, int32_t hi) {
     return _mm256_andnot_si256(_mm256_cmpgt_epi16(d, w), _mm256_set1_epi16(-1));
 }
 
-int32_t smp_simd_members2(const uint16_t *B, int32_t i, int32_t n, int32_t u1, int32_t u2, int32_t v1, int32_t v2,
-                          int32_t *out, int32_t *nout) {
-    int32_t k = *nout;
+POPCNT int32_t smp_simd_members2(const uint16_t *B, int32_t i, int32_t n, int32_t u1, int32_t u2, int32_t v1, int32_t v2,
+                                 int32_t k1, int32_t k2, int32_t *cnt, int32_t *out, int32_t *nout) {
+    int32_t k = *nout, c = 0;
     for (; i + 16 <= n; i += 16) {
         __m256i b = _mm256_loadu_si256((const __m256i *)(B + i));
+        c += __builtin_popcount((unsigned)_mm256_movemask_epi8(in_range16(b, k1, k2))) / 2;
         unsigned hit = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(in_range16(b, u1, u2), in_range16(b, v1, v2)));
         while (hit) {
             int j = __builtin_ctz(hit) / 2;
@@ -154,6 +159,7 @@ int32_t smp_simd_members2(const uint16_t *B, int32_t i, int32_t n, int32_t u1, i
             out[k++] = i + j;
         }
     }
+    *cnt += c;
     *nout = k;
     return i;
 }

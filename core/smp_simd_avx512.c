@@ -153,14 +153,18 @@ static inline __attribute__((always_inline)) POPCNT int32_t store_hits(int32_t *
  * is slow on some cores): past the members it writes up to 15 ints that the
  * next store or the caller overwrites. Most blocks of a flat row hold no
  * member (a bucket has ~1/300 of them). */
-POPCNT int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
+POPCNT int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *cnt, int32_t *out,
+                                    int32_t *nout) {
     __m512i vb = _mm512_set1_epi16((short)b);
-    int32_t k = *nout;
+    int32_t k = *nout, c = 0;
     for (; i + 32 <= n; i += 32) {
-        __mmask32 m = _mm512_cmpeq_epi16_mask(_mm512_loadu_si512(B + i), vb);
+        __m512i v = _mm512_loadu_si512(B + i);
+        c += __builtin_popcount(_mm512_cmplt_epu16_mask(v, vb));
+        __mmask32 m = _mm512_cmpeq_epi16_mask(v, vb);
         if (!m) continue;
         k = store_hits(out, k, m, i);
     }
+    *cnt += c;
     *nout = k;
     return i;
 }
@@ -176,18 +180,22 @@ POPCNT int32_t smp_simd_le_512(const uint16_t *B, int32_t n, int32_t b, int32_t 
     return i;
 }
 
-/* smp_simd_members_512 for the buckets of two ranges */
+/* smp_simd_members_512 for the buckets of two ranges, counting those in
+ * [k1, k2] on the way */
 POPCNT int32_t smp_simd_members2_512(const uint16_t *B, int32_t i, int32_t n, int32_t u1, int32_t u2, int32_t v1,
-                                     int32_t v2, int32_t *out, int32_t *nout) {
+                                     int32_t v2, int32_t k1, int32_t k2, int32_t *cnt, int32_t *out, int32_t *nout) {
     __m512i a1 = _mm512_set1_epi16((short)u1), w1 = _mm512_set1_epi16((short)(u2 - u1));
     __m512i a2 = _mm512_set1_epi16((short)v1), w2 = _mm512_set1_epi16((short)(v2 - v1));
-    int32_t k = *nout;
+    __m512i ak = _mm512_set1_epi16((short)k1), wk = _mm512_set1_epi16((short)(k2 - k1));
+    int32_t k = *nout, c = 0;
     for (; i + 32 <= n; i += 32) {
         __m512i b = _mm512_loadu_si512(B + i);
         __mmask32 m = _mm512_cmple_epu16_mask(_mm512_sub_epi16(b, a1), w1) | _mm512_cmple_epu16_mask(_mm512_sub_epi16(b, a2), w2);
+        c += __builtin_popcount(_mm512_cmple_epu16_mask(_mm512_sub_epi16(b, ak), wk));
         if (!m) continue;
         k = store_hits(out, k, m, i);
     }
+    *cnt += c;
     *nout = k;
     return i;
 }

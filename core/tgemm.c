@@ -17,6 +17,29 @@
 
 extern void openblas_set_num_threads(int);
 extern char *openblas_get_corename(void);
+/* OpenBLAS's pthreads build: stops and joins its worker threads (what its
+ * fork handler calls). Weak: a build without it (OpenMP, serial) has no
+ * spinning server to stop. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+/* OpenBLAS (Debian's pthreads build) starts nproc - 1 worker threads when
+ * the library is loaded, before main, and each spins on sched_yield for
+ * 2^28 TSC cycles (~0.1 s here) before it sleeps. A short run (stories15m's
+ * bench: model loaded and 12 steps timed within that window) then burns a
+ * second core at -t 1: its process CPU time read twice the wall time on a
+ * quiet machine, and at -t 2 the spinner competed with the pool's worker.
+ * This process never runs OpenBLAS threaded (the pool provides the threads),
+ * so: one thread, and the idle server stopped. Once only: a later
+ * openblas_set_num_threads would start the server again. */
+static void blas_serial_once(void) {
+    openblas_set_num_threads(1);
+    if (blas_thread_shutdown_) blas_thread_shutdown_();
+}
+
+void tgemm_blas_serial(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, blas_serial_once);
+}
 
 static atomic_int impl_in_force;   /* 0 until the first call decides */
 
@@ -38,7 +61,7 @@ int tgemm_set_impl(int impl) {
      * kernels are faster than the own 6x16 one, unless it fell back */
     if (impl == TGEMM_AUTO)
         impl = sgemm_has_avx512() || (sgemm_has_simd() && !blas_is_right()) ? TGEMM_OWN : TGEMM_BLAS;
-    if (impl == TGEMM_BLAS) openblas_set_num_threads(1);   /* the pool provides the threads */
+    if (impl == TGEMM_BLAS) tgemm_blas_serial();   /* the pool provides the threads */
     atomic_store(&impl_in_force, impl);
     return impl;
 }

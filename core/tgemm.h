@@ -26,6 +26,10 @@ enum { TGEMM_AUTO = 0, TGEMM_OWN = 1, TGEMM_BLAS = 2 };
  * in force (TGEMM_OWN or TGEMM_BLAS). */
 int tgemm_set_impl(int impl);
 const char *tgemm_impl_name(void);
+/* Makes OpenBLAS single-threaded and stops its idle worker threads, which
+ * otherwise spin for ~0.1 s after the library loads (a second core busy
+ * during a short run). Idempotent; main calls it first. */
+void tgemm_blas_serial(void);
 /* The core OpenBLAS detected ("Haswell", "Prescott"...). */
 const char *tgemm_blas_core(void);
 

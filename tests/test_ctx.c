@@ -5,6 +5,7 @@
  * so "equal" means within 1e-4, the tolerance of the F32 golden test. */
 #include "check.h"
 #include "ctx.h"
+#include "logits.h"
 #include "model.h"
 #include "pool.h"
 #include <math.h>
@@ -160,6 +161,10 @@ int main(void) {
     CHECK(ctx_kv_used(c) == 5, "forks share the prompt's cells (used %d)", ctx_kv_used(c));
     CHECK(ctx_eval(c, b, 8, err, sizeof err) == 0 && ctx_n_logits(c) == 8, "batch of 8: %s", err);
     for (int k = 0; k < 8; k++) memcpy(ref + (size_t)k * V, ctx_logits(c, k), sizeof(float) * V);
+    int amx_bad = 0;   /* ctx_argmax: the backend's pick, found while it checked the logits */
+    for (int k = 0; k < 8; k++) amx_bad += ctx_argmax(c, k) != logits_argmax(ctx_logits(c, k), V);
+    CHECK(amx_bad == 0 && ctx_argmax(c, 8) == -1 && ctx_argmax(c, -1) == -1,
+          "ctx_argmax == logits_argmax of the row (%d of 8 differ), -1 out of range", amx_bad);
     double worst = 0;
     for (int k = 0; k < 8; k++) {
         int32_t t[6] = { 1, 403, 407, 261, 378, 300 + k };
@@ -338,6 +343,12 @@ int main(void) {
             for (int i = 0; i < NP; i++) pb[i] = (ctx_entry){ s, i, (int32_t)((i * 7919L) % va), true };
             CHECK(ctx_eval(cl, pb, NP, err, sizeof err) == 0, "long prompt: %s", err);
             for (int i = 0; i < NP; i++) memcpy(rows[t] + (size_t)i * va, ctx_logits(cl, i), sizeof(float) * va);
+            /* 300 rows: the checked product's slices are ~200 columns, so
+             * each pick is merged from many slices (and both threads') */
+            int amx_bad = 0;
+            for (int i = 0; i < NP; i++) amx_bad += ctx_argmax(cl, i) != logits_argmax(ctx_logits(cl, i), va);
+            CHECK(amx_bad == 0, "long prompt, %d thread(s): ctx_argmax differs from logits_argmax on %d of %d rows", t + 1,
+                  amx_bad, NP);
             ctx_destroy(cl);
         }
         int differ = 0;

@@ -136,22 +136,31 @@ static void kernel_case(int type, int64_t rows, int64_t cols) {
     free(wf); free(w); free(xf); free(xq); free(ref); free(y);
 }
 
-/* A batch wider than the AMX kernels' sixteen (vecdot_r8_amx.c): 67
- * activations are four chunks of sixteen by AMX tiles and three by the VNNI
- * kernel; every activation's outputs must be memcmp-equal to the same
- * activation's product alone (one activation: the 256-bit VNNI form), on
- * the best path and on avx512-vnni (whose batch is VNNI throughout). Rows:
- * 40 = two pairs of groups and an odd group; cols 288 = nine blocks (odd:
- * the two tile sets end on either), 512 for the K-quant. */
+/* Batches around the AMX kernels' sixteen (vecdot_r8_amx.c, vd_matmul_r8p):
+ * 67 = four sixteens by AMX tiles + 3 by the VNNI kernel; 22 = 16 + 6
+ * (VNNI rest); 31, 25 and 47 = whole sixteens + one zero-padded sixteen of
+ * 15, 9 and 15 real rows (vd_r8_amx_tail); 17 = 16 + 1 (the one-activation
+ * form as the rest); 13 and 11 alone (a padded sixteen; VNNI chunks).
+ * Every activation's outputs must be memcmp-equal to the same activation's
+ * product alone (one activation: the 256-bit VNNI form), on the best path
+ * and on avx512-vnni (whose batch is VNNI throughout). Rows: 40 = two pairs
+ * of groups and an odd group (the padded sixteen's VNNI tail too); cols
+ * 288 = nine blocks (odd: the two tile sets end on either), 512 for the
+ * K-quant, and Q4_0 at 2080 = 65 blocks (the padded copy on the heap, past
+ * the 32-block window: a window's sums wait in y). */
 static void amx_mix_case(void) {
-    static const int T[] = {QT_Q4_0, QT_Q8_0, QT_Q4_K};
-    enum { NA = 67, ROWS = 40 };
+    static const struct { int type; int64_t cols; int na; } T[] = {
+        {QT_Q4_0, 288, 67}, {QT_Q8_0, 288, 67}, {QT_Q4_K, 512, 67}, {QT_Q4_0, 288, 22}, {QT_Q4_0, 288, 31},
+        {QT_Q8_0, 288, 25}, {QT_Q8_0, 288, 47}, {QT_Q4_0, 288, 17}, {QT_Q8_0, 288, 13}, {QT_Q4_0, 288, 11},
+        {QT_Q4_0, 2080, 27},
+    };
+    enum { ROWS = 40 };
     for (size_t ti = 0; ti < sizeof T / sizeof T[0]; ti++) {
-        int type = T[ti];
-        int64_t cols = type == QT_Q4_K ? 512 : 288;
+        int type = T[ti].type, NA = T[ti].na;
+        int64_t cols = T[ti].cols;
         size_t wrs = qt_row_size(type, cols), xrs = vd_act_row_size(type, cols);
         float *f = malloc(sizeof(float) * (size_t)cols);
-        char *w = malloc(wrs * ROWS), *xq = malloc(xrs * NA);
+        char *w = malloc(wrs * ROWS), *xq = malloc(xrs * (size_t)NA);
         for (int r = 0; r < ROWS; r++) {
             for (int64_t i = 0; i < cols; i++) f[i] = frnd();
             qt_quantize_row(type, f, w + (size_t)r * wrs, cols);
@@ -160,7 +169,7 @@ static void amx_mix_case(void) {
             for (int64_t i = 0; i < cols; i++) f[i] = frnd() * 3;
             vd_quantize_act(type, f, xq + (size_t)j * xrs, cols);
         }
-        float *y = malloc(sizeof(float) * NA * ROWS), *y1 = malloc(sizeof(float) * ROWS);
+        float *y = malloc(sizeof(float) * (size_t)NA * ROWS), *y1 = malloc(sizeof(float) * ROWS);
         for (int path = VD_PATH_AVX512VNNI; path < VD_NPATHS; path++) {
             if (!vd_set_path(path)) continue;
             size_t sr = vd_repack_size(type, ROWS, cols);
@@ -172,8 +181,8 @@ static void amx_mix_case(void) {
                 vd_matmul_r8(type, wr, cols, 0, ROWS, xq + (size_t)j * xrs, 1, y1, ROWS);
                 bad += memcmp(y + j * ROWS, y1, sizeof(float) * ROWS) != 0;
             }
-            CHECK(bad == 0, "%s %s: %d of %d activations in a batch of %d (width %d) differ from alone",
-                  qt_get(type)->name, vd_path_name(path), bad, NA, NA, vd_r8_width(type));
+            CHECK(bad == 0, "%s cols %d %s: %d of %d activations in a batch of %d (width %d) differ from alone",
+                  qt_get(type)->name, (int)cols, vd_path_name(path), bad, NA, NA, vd_r8_width(type));
             free(wr);
         }
         vd_set_path(vd_path_best());
@@ -277,6 +286,53 @@ static void elementwise_case(void) {
         }
     }
     CHECK(bad == 0, "silu/exp: %d values depend on their place in the call", bad);
+}
+
+/* The CPU backend's RMSNorm, residual add and RoPE (backend_cpu_avx512.c
+ * where the CPU has AVX-512): bitwise the portable loops, on shapes with
+ * whole and partial sixteens of rows, dims past and short of eight and
+ * sixteen, a partial rotary dimension. */
+static void backend_loops_case(void) {
+    backend *b = backend_cpu_create(1, (be_kvgeom){ 1, 64, 16, 4, 4 });
+    if (!b) { CHECK(0, "no CPU backend"); return; }
+    static const int32_t shapes[][2] = { { 64, 288 }, { 37, 100 }, { 17, 45 }, { 5, 288 }, { 16, 7 } };
+    enum { MAXE = 64 * 288 + 64 };
+    float *x = malloc(sizeof(float) * MAXE), *w = malloc(sizeof(float) * 288), *y[2], *z[2];
+    for (int k = 0; k < 2; k++) { y[k] = malloc(sizeof(float) * MAXE); z[k] = malloc(sizeof(float) * MAXE); }
+    for (int i = 0; i < MAXE; i++) x[i] = frnd() * (i % 13 == 0 ? 40.0f : 2.0f);
+    for (int i = 0; i < 288; i++) w[i] = frnd() + 0.5f;
+    int32_t pos[64];
+    float inv_freq[32];
+    for (int i = 0; i < 64; i++) pos[i] = (i * 37) % 500;
+    for (int i = 0; i < 32; i++) inv_freq[i] = powf(10000.0f, -(float)i / 32);
+    int best = vd_isa_best(), bad = 0, cases = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++, cases++) {
+        int32_t n = shapes[s][0], d = shapes[s][1];
+        for (int k = 0; k < 2; k++) {
+            vd_set_isa(k ? best : VD_PORTABLE);
+            b->ops->rmsnorm(b, y[k], x, w, n, d, 1e-5f);
+            memcpy(z[k], x, sizeof(float) * (size_t)n * d);
+            b->ops->add(b, z[k], x + 3, (size_t)n * d);   /* x += x shifted by three */
+        }
+        bad += memcmp(y[0], y[1], sizeof(float) * (size_t)n * d) != 0;
+        bad += memcmp(z[0], z[1], sizeof(float) * (size_t)n * d) != 0;
+    }
+    static const int32_t ropes[][4] = { { 64, 6, 48, 48 }, { 3, 4, 64, 32 }, { 19, 2, 20, 20 }, { 5, 3, 36, 34 } };
+    for (size_t s = 0; s < sizeof ropes / sizeof ropes[0]; s++, cases++) {
+        int32_t n = ropes[s][0], nh = ropes[s][1], hd = ropes[s][2], rd = ropes[s][3];
+        for (int k = 0; k < 2; k++) {
+            vd_set_isa(k ? best : VD_PORTABLE);
+            memcpy(y[k], x, sizeof(float) * (size_t)n * nh * hd);
+            CHECK(b->ops->rope(b, y[k], n, nh, hd, rd, pos, inv_freq) == 0, "rope call");
+        }
+        bad += memcmp(y[0], y[1], sizeof(float) * (size_t)n * nh * hd) != 0;
+    }
+    vd_set_isa(best);
+    CHECK(bad == 0, "backend rmsnorm/add/rope: %d of %d shapes differ between portable and %s", bad, cases,
+          vd_isa_name(best));
+    free(x); free(w);
+    for (int k = 0; k < 2; k++) { free(y[k]); free(z[k]); }
+    b->ops->destroy(b);
 }
 
 /* ---- engine ---------------------------------------------------------------- */
@@ -487,7 +543,7 @@ static void attention_case(void) {
         vd_set_isa(isa);
         static const int HD[] = { 1, 7, 16, 31, 32, 48, 64, 80, 100, 128, 136 };
         for (size_t h = 0; h < sizeof HD / sizeof HD[0]; h++)
-            for (int np = 1; np <= MAXP; np += 4) {
+            for (int np = 1; np <= MAXP; np += 3) {   /* groups of sixteen and last groups of 1-15 */
                 int hd = HD[h];
                 for (int p = 0; p < np; p++) rows[p] = pool + (size_t)rnd(MAXP * 2) * MAXD;
                 for (int i = 0; i < hd; i++) q[i] = frnd() * 2;
@@ -609,7 +665,7 @@ static void check_case(void) {
             }
             if (c == 3 && t == 0) { x[(N - 1) * K + K - 1] = INFINITY; want = N - 1; }
             int32_t bad = -7;
-            int rc = b->ops->matmul(b, 1, &wp, x, N, &y0) | b->ops->matmul_check(b, wp, x, N, y1, &bad);
+            int rc = b->ops->matmul(b, 1, &wp, x, N, &y0) | b->ops->matmul_check(b, wp, x, N, y1, &bad, NULL);
             CHECK(rc == 0 && bad == want, "matmul_check %s case %d: bad row %d, want %d", t ? "q8_0" : "f32", c, bad, want);
             CHECK(memcmp(y0, y1, sizeof(float) * N * R) == 0, "matmul_check %s case %d: outputs differ from matmul",
                   t ? "q8_0" : "f32", c);
@@ -733,6 +789,7 @@ int main(void) {
         if (TYPES[t] != QT_F32 && TYPES[t] != QT_F16 && TYPES[t] != QT_BF16) kernel_case(TYPES[t], 64, 512);
     extreme = false;
     elementwise_case();
+    backend_loops_case();
     finite_case();
     check_case();
 

@@ -6,7 +6,9 @@
 #include "logits.h"
 #include "model.h"
 #include "tok.h"
+#include "vecdot.h"
 #include <math.h>
+#include <stdlib.h>
 
 static char P[4096];
 
@@ -241,9 +243,53 @@ static void vocab_and_bias(void) {
     model_close(m);
 }
 
+/* logits_argmax on every ISA path this CPU has (portable, AVX2, AVX-512:
+ * logits_simd_*.c) against the definition (the first id of the largest
+ * key, NaN as -inf), on rows past the SIMD blocks of 1024 and their tails:
+ * ties within and across blocks, +0 / -0, NaN and -inf, the maximum in the
+ * first, a middle or the last element, all -inf, all NaN. */
+static float argkey(float v) { return isnan(v) ? -INFINITY : v; }
+static void argmax_paths(void) {
+    static const int32_t lens[] = { 1, 7, 8, 15, 16, 17, 31, 33, 255, 1023, 1024, 1025, 1040, 2047, 2048, 2049, 3000, 4111 };
+    enum { NL = sizeof lens / sizeof lens[0], TRIALS = 12, MAXN = 4111 };
+    float *r = malloc(sizeof(float) * MAXN);
+    int best_isa = vd_isa_best();
+    for (int isa = VD_PORTABLE; isa <= best_isa; isa++) {
+        if (vd_set_isa(isa) != isa) continue;
+        uint32_t s = 777u + (uint32_t)isa;
+        int bad = 0, cases = 0;
+        for (int li = 0; li < NL; li++) {
+            int32_t n = lens[li];
+            for (int t = 0; t < TRIALS; t++, cases++) {
+                for (int32_t i = 0; i < n; i++) {
+                    s = s * 1664525u + 1013904223u;
+                    uint32_t u = s >> 24;
+                    r[i] = u < 8 ? NAN : u < 16 ? -INFINITY : (float)(u % 29) - 14.0f;   /* ties, +-0 */
+                    if (r[i] == 0 && (u & 1)) r[i] = -0.0f;
+                    if (t == 0) r[i] = NAN;
+                    if (t == 1) r[i] = (u & 1) ? -INFINITY : NAN;
+                    if (t >= 2 && t <= 5) r[i] = (u & 1) ? -0.0f : -INFINITY;   /* the max is a zero */
+                }
+                if (t == 3) r[0] = 100;                /* the maximum first */
+                if (t == 4) r[n - 1] = 100;            /* last (the tail) */
+                if (t == 5) r[n / 2] = 100, r[n - 1] = 100;   /* a middle one, tied at the end */
+                if (t == 2 && n > 1) r[n - 1] = 0.0f;  /* +0 ties the -0 before it */
+                int32_t ref = 0;
+                for (int32_t i = 1; i < n; i++) if (argkey(r[i]) > argkey(r[ref])) ref = i;
+                int32_t got = logits_argmax(r, n);
+                if (got != ref && bad++ < 3) fprintf(stderr, "# %s n=%d trial %d: argmax %d, expected %d\n", vd_isa_name(isa), n, t, got, ref);
+            }
+        }
+        CHECK(bad == 0, "argmax on %s: the first id of the largest key on %d of %d rows", vd_isa_name(isa), cases - bad, cases);
+    }
+    vd_set_isa(best_isa);
+    free(r);
+}
+
 int main(void) {
     distributions();
     ranking();
+    argmax_paths();
     golden_topk();
     mixes();
     vocab_and_bias();

@@ -231,7 +231,8 @@ static void test_act_q8_0(void) {
     float *xs = malloc(NB * 32 * sizeof *xs);
     qt_block_q8_0 *b0 = malloc(NB * sizeof *b0), *b1 = malloc(NB * sizeof *b1);
     for (int i = 0; i < NB; i++) {
-        fill_normal(xs + 32 * i, 32, i % 5 == 0 ? 1e-4f : 3.0f);
+        /* scales whose fp16 d is subnormal (1e-4) or overflows to inf (1e7) */
+        fill_normal(xs + 32 * i, 32, i % 5 == 0 ? 1e-4f : i % 11 == 3 ? 1e7f : 3.0f);
         if (i % 7 == 0) { for (int l = 0; l < 32; l++) xs[32 * i + l] = (float)(l - 16) + 0.5f; xs[32 * i] = 127; }
     }
     vd_set_isa(VD_PORTABLE);
@@ -286,6 +287,9 @@ static void test_repack(void) {
         /* sixteen and more: the AMX kernels' chunks of sixteen (pairs of
          * groups, an odd group, an odd number of blocks) and the VNNI rest */
         {288, 40, 0, 40, 16}, {96, 33, 8, 32, 19}, {64, 24, 0, 24, 40},
+        /* a rest of nine to fifteen: one zero-padded sixteen (vd_r8_amx_tail),
+         * with whole sixteens and alone; 2080 columns: its copy on the heap */
+        {288, 40, 0, 40, 27}, {96, 24, 8, 24, 13}, {2080, 24, 0, 24, 25},
     };
     if (!vd_repack_size(QT_Q4_0, 8, 32)) {
         printf("# no repacked kernels on %s: repack checks skipped\n", vd_isa_name(vd_isa()));

@@ -2,6 +2,7 @@
  * of a float64 reference forward written here, at tiny shapes; tgemm's three
  * forms against float64 products at odd sizes, and bitwise the same on one
  * thread and on a pool; AdamW's schedule. */
+#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -495,7 +496,39 @@ static void test_schedule(void) {
     CHECK(fabs(nrm - 5) < 1e-9 && fabsf(g[0] - 0.6f) < 1e-5f && fabsf(g[1] - 0.8f) < 1e-5f, "clip to norm 1");
 }
 
+/* OpenBLAS's pthreads build starts its workers at load and they spin for
+ * ~0.1 s (a second core busy during a short -t 1 run): tgemm_blas_serial
+ * stops them, and a later tgemm_set_impl(TGEMM_BLAS) and product must not
+ * start them again (openblas_set_num_threads would). Counts this process's
+ * threads in /proc (none of its own started yet). */
+extern int openblas_get_num_threads(void);
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+static int n_tasks(void) {
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+static void test_blas_serial(void) {
+    int t0 = n_tasks(), nb = openblas_get_num_threads();
+    tgemm_blas_serial();
+    int t1 = n_tasks();
+    if (t0 > 0 && blas_thread_shutdown_)
+        CHECK(t1 == t0 - (nb - 1), "OpenBLAS's %d threads: %d tasks before, %d after", nb, t0, t1);
+    CHECK(openblas_get_num_threads() == 1, "OpenBLAS single-threaded");
+    tgemm_set_impl(TGEMM_BLAS);
+    float a[4 * 300], c[16];
+    for (int i = 0; i < 4 * 300; i++) a[i] = (float)urand();
+    tgemm_nt(NULL, 4, 4, 300, a, a, 0.0f, c);
+    tgemm_blas_serial();
+    CHECK(n_tasks() == t1, "OpenBLAS threads started again: %d tasks, were %d", n_tasks(), t1);
+    tgemm_set_impl(TGEMM_AUTO);
+}
+
 int main(void) {
+    test_blas_serial();
     pool *pl = pool_create(3);   /* attention's scratch is sized for 4 threads */
     test_rmsnorm();
     test_rope();

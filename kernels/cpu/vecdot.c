@@ -27,8 +27,10 @@ size_t vd_act_row_size(int wtype, int64_t cols) {
  * qtypes.c uses 1/d and rounds half away from zero, as the file format's
  * reference quantizer does.) */
 static void quant_act_q8_0(const float *x, qt_block_q8_0 *b, int64_t nb) {
-    const vd_backend *b2 = vd_backend_avx2();
-    if (vd_isa() >= VD_AVX2 && b2 && b2->quant_q8_0) { b2->quant_q8_0(x, b, nb); return; }
+    const vd_backend *b2 = vd_backend_avx2(), *b512 = vd_backend_avx512();
+    int isa = vd_isa();
+    if (isa >= VD_AVX512 && b512 && b512->quant_q8_0) { b512->quant_q8_0(x, b, nb); return; }
+    if (isa >= VD_AVX2 && b2 && b2->quant_q8_0) { b2->quant_q8_0(x, b, nb); return; }
     for (int64_t i = 0; i < nb; i++, x += 32) {
         float amax = 0;
         for (int l = 0; l < 32; l++) amax = fabsf(x[l]) > amax ? fabsf(x[l]) : amax;
@@ -251,10 +253,12 @@ void vd_matmul(int wtype, const void *w, int64_t cols, int64_t r0, int64_t r1,
         /* one activation: 4 rows at a time, except F32, which streams more
          * bytes per FLOP than anything else and is DRAM-bound: one row at a
          * time keeps one sequential stream per thread, which measured 5-15%
-         * faster on stories15m than four rows side by side */
+         * faster on stories15m than four rows side by side; with AVX-512
+         * the float types' rows1 (F16 and BF16 with the next rows
+         * prefetched: vecdot_avx512.c) */
         int one = wtype == QT_F32 ? 1 : 4;
         const vd_backend *b512 = vd_backend_avx512();
-        if (j1 - j0 == 1 && one == 1 && vd_isa() >= VD_AVX512 && b512 && b512->rows1[wtype]) {
+        if (j1 - j0 == 1 && vd_isa() >= VD_AVX512 && b512 && b512->rows1[wtype]) {
             b512->rows1[wtype]((const char *)w + (size_t)r0 * wrs, wrs, r1 - r0, (const char *)xq + (size_t)j0 * xrs,
                                cols, y + (int64_t)j0 * ldy + r0);
             continue;
@@ -525,19 +529,58 @@ void vd_matmul_r8p(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t 
      * 0.94 ms, 9 sequences 1.25 ms. The chunking changes no number: each
      * activation's sums are the kernel's whatever the chunk (vecdot.h). */
     /* The AMX kernels (knx 16) take every whole sixteen in one call (they
-     * unpack a block once for all of them), and the rest (under sixteen)
-     * goes to their VNNI kernel in even chunks of at most eight: 24 as
-     * 16 + 8 rather than 12 + 12, which would leave AMX idle. The tile
-     * configuration is loaded once here for all the calls. */
+     * unpack a block once for all of them). A rest of nine to fifteen
+     * (twelve to fifteen when there is no whole sixteen) rides along as one
+     * zero-padded sixteen (vd_r8_amx_tail): a rest of nine or more would
+     * take two VNNI chunks, two more passes over each block, and one more
+     * sixteen costs less once the unpacking is shared. A smaller rest goes to
+     * the VNNI kernel in even chunks of at most eight, as a call of that many
+     * would (24 = 16 + 8, 20 = 16 + 4). Kernel-only cross-over, one core,
+     * the matrices of a stories15m step, CPU time, min of 40 rounds, the
+     * two forms alternating (notes w22a, session 12): Q4_0 25 as 16 + 9
+     * 2.10 ms padded vs 2.41 VNNI, 31 2.52 vs 3.03, 15 alone 1.14 vs 1.43;
+     * 24 (rest 8) 2.24 vs 2.02, and alone 9-11 about even, 12 1.09 vs 1.21;
+     * Q8_0 likewise (25 2.34 vs 2.45, 9 alone 1.25 vs 1.11). Which form a
+     * row takes changes no bit (vecdot_r8_amx.c). The tile configuration is
+     * loaded once here for all the calls. */
     bool amx = knx == VD_R8_AMX_NX;
     int full = amx && nact >= knx ? 1 : 0, rest = amx ? nact % knx : nact, rnx = amx ? VD_R8V_NX : knx;
-    int nch = full + (rest + rnx - 1) / rnx;
+    vd_r8t_fn kt = amx && rest >= (full ? VD_R8_AMX_PAD : VD_R8_AMX_PAD_ALONE) ? vd_r8_amx_tail(wtype) : NULL;
+    /* the padded sixteen's copies: on the stack up to 64 blocks a row */
+    enum { PAD_STACK = 64 };
+    _Alignas(64) char xt_s[VD_R8_AMX_NX * PAD_STACK * sizeof(qt_block_q8_0)];
+    int32_t offt_s[VD_R8_AMX_NX * PAD_STACK];
+    float dxt_s[VD_R8_AMX_NX * PAD_STACK];
+    char *xt = xt_s;
+    int32_t *offt = offt_s;
+    float *dxt = dxt_s;
+    if (kt && nb > PAD_STACK) {
+        xt = malloc(VD_R8_AMX_NX * xrs);
+        offt = malloc(VD_R8_AMX_NX * (size_t)nb * sizeof *offt);
+        dxt = malloc(VD_R8_AMX_NX * (size_t)nb * sizeof *dxt);
+        if (!xt || !offt || !dxt) {   /* no memory: the VNNI rest, same bits */
+            free(xt); free(offt); free(dxt);
+            xt = xt_s; offt = offt_s; dxt = dxt_s;
+            kt = NULL;
+        }
+    }
+    if (kt) {
+        size_t j0 = (size_t)(nact - rest), n = (size_t)rest * (size_t)nb;
+        memset(xt, 0, VD_R8_AMX_NX * xrs);
+        memcpy(xt, (const char *)xq + j0 * xrs, (size_t)rest * xrs);
+        memset(offt, 0, VD_R8_AMX_NX * (size_t)nb * sizeof *offt);
+        memcpy(offt, off + j0 * (size_t)nb, n * sizeof *offt);
+        memset(dxt, 0, VD_R8_AMX_NX * (size_t)nb * sizeof *dxt);
+        memcpy(dxt, dx + j0 * (size_t)nb, n * sizeof *dxt);
+    }
+    int nch = kt ? 0 : full + (rest + rnx - 1) / rnx;
     if (amx) vd_r8_amx_begin();
     /* a few groups at a time against every chunk of activations, so the
      * later chunks find the groups' blocks in cache, not in DRAM */
     enum { GSTEP = 8 };
     for (int64_t g = r0 / 8; g < r1 / 8; g += GSTEP) {
         int64_t g1 = g + GSTEP < r1 / 8 ? g + GSTEP : r1 / 8;
+        if (kt) kt(wr, cols, g, g1, xq, xrs, nact - rest, off, dx, xt, offt, dxt, rest, y, ldy);
         for (int c = 0, j0 = 0; c < nch; c++) {
             int nx = c < full ? nact - rest : rest / (nch - full) + (c - full < rest % (nch - full));
             k(wr, cols, g, g1, (const char *)xq + (size_t)j0 * xrs, xrs, nx, off ? off + (size_t)j0 * nb : NULL,
@@ -546,6 +589,7 @@ void vd_matmul_r8p(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t 
         }
     }
     if (amx) vd_r8_amx_end();
+    if (xt != xt_s) { free(xt); free(offt); free(dxt); }
 }
 
 void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,

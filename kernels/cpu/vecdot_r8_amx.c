@@ -24,9 +24,11 @@
  * the AVX512-VNNI kernel (same bits).
  *
  * Q4_0 and Q8_0 (amx_b32): the same with one TDPBSSD per 32-element block
- * (below). The tile configuration is loaded once per vd_matmul_r8p call
- * (vd_r8_amx_begin / vd_r8_amx_end), not per kernel call: a stories15m
- * product is many calls of a few blocks each.
+ * (below); a rest of nine to fifteen activations may come as one
+ * zero-padded sixteen (vd_r8_amx_tail, chosen by vd_matmul_r8p). The tile
+ * configuration is loaded once per vd_matmul_r8p call (vd_r8_amx_begin /
+ * vd_r8_amx_end), not per kernel call: a stories15m product is many calls
+ * of a few blocks each.
  */
 #include "vecdot.h"
 #include "qtypes.h"
@@ -198,19 +200,45 @@ INLINE void b32_epi(__m512 acc[AMX_NX], const int32_t ct[AMX_NX][16], const char
 
 enum { B32_WIN = 32 };   /* blocks unpacked at a time: 16 KiB of B tiles */
 
+/* Fewer than sixteen activations: the VNNI kernel in even chunks of at most
+ * eight (vd_matmul_r8p hands at most eight here; the padded sixteen's real
+ * rows against an odd last group, up to fifteen). */
+INLINE void amx_vnni_rest(vd_r8_fn vnni, const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x,
+                          size_t xs, int nx, const int32_t *off, const float *dx, float *y, int64_t ldy) {
+    int64_t nb = off ? cols / 32 : 0;
+    int nch = (nx + VD_R8V_NX - 1) / VD_R8V_NX;
+    for (int c = 0, j0 = 0; c < nch; c++) {
+        int n = nx / nch + (c < nx % nch);
+        vnni(w, cols, g0, g1, x + j0 * xs, xs, n, off ? off + j0 * nb : NULL, dx ? dx + j0 * nb : NULL, y + j0 * ldy,
+             ldy);
+        j0 += n;
+    }
+}
+
 /* Groups [g0, g1) (pairs; a last odd group to the VNNI kernel) against nx
- * activations, a multiple of sixteen (Q8_0 rows at x, stride xs).
+ * activations, a multiple of sixteen (Q8_0 rows at x, stride xs), and then,
+ * when nt > 0, one zero-padded sixteen: xt, offt and dxt hold sixteen rows
+ * (stride xs, nb, nb), the first nt real (the nt activations after x's),
+ * the rest zero; only those nt rows of y are read or written.
  * Per pair of groups, B32_WIN blocks' B tiles are unpacked first and then
  * serve every sixteen activations: the unpacking is paid once per pair, not
  * once per sixteen, and a B tile is written long before TILELOADD reads it
  * (a tile load right after the vector stores it reads waited for them).
  * Likewise each C is stored one block before the float work reads it back.
- * The running sums of a window's end wait in y (stored and loaded exactly). */
+ * The running sums of a window's end wait in y (stored and loaded exactly).
+ * ORDER of the padded sixteen (vecdot.h): a real row's lanes take the same
+ * instructions on the same values as in a whole sixteen (its C row is the
+ * exact block sum whatever the other fifteen A rows hold; then the per-block
+ * FMA in block order): the same bits, test_invariance's amx_mix_case
+ * (batches of 13, 25, 31, 47 against each activation alone). A padded row's
+ * C and dx are zero; its sums are computed and never stored. */
 INLINE void amx_b32(const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x, size_t xs, int nx,
-                    const int32_t *off, const float *dx, float *y, int64_t ldy, vd_r8_fn vnni, const int T) {
+                    const int32_t *off, const float *dx, const char *xt, const int32_t *offt, const float *dxt,
+                    int nt, float *y, int64_t ldy, vd_r8_fn vnni, const int T) {
     const int64_t nb = cols / 32;
     const size_t bs = T == AMX_Q8 ? sizeof(vd_block_q8_0x8) : sizeof(vd_block_q4_0x8), gs = (size_t)nb * bs;
     const size_t xb = sizeof(qt_block_q8_0);
+    const int nall = nx + (nt ? AMX_NX : 0);
     _Alignas(64) uint8_t bt[B32_WIN][8][64];
     _Alignas(64) int32_t ct[2][AMX_NX][16];
     int64_t g = g0;
@@ -225,12 +253,15 @@ INLINE void amx_b32(const void *w, int64_t cols, int64_t g0, int64_t g1, const c
                     _mm_prefetch(next + gs + (w0 + b) * bs + l, _MM_HINT_T0);
                 }
             }
-            for (int j0 = 0; j0 < nx; j0 += AMX_NX) {
-                const char *a0 = x + (size_t)j0 * xs + offsetof(qt_block_q8_0, qs) + (size_t)w0 * xb;
-                const float *d0 = dx + (size_t)j0 * nb + w0;
+            for (int j0 = 0; j0 < nall; j0 += AMX_NX) {
+                const bool pad = j0 >= nx;   /* the padded sixteen: nt real rows */
+                const int nv = pad ? nt : AMX_NX;
+                const char *a0 = (pad ? xt : x + (size_t)j0 * xs) + offsetof(qt_block_q8_0, qs) + (size_t)w0 * xb;
+                const float *d0 = (pad ? dxt : dx + (size_t)j0 * nb) + w0;
                 float *yj = y + (int64_t)j0 * ldy + 8 * g;
                 __m512 acc[AMX_NX];
-                UNROLL for (int j = 0; j < AMX_NX; j++) acc[j] = w0 ? _mm512_loadu_ps(yj + j * ldy) : _mm512_setzero_ps();
+                UNROLL for (int j = 0; j < AMX_NX; j++)
+                    acc[j] = w0 && j < nv ? _mm512_loadu_ps(yj + j * ldy) : _mm512_setzero_ps();
                 /* block b: issued at step b, its C stored at step b + 1,
                  * its float work at step b + 2 (two tile sets, two C buffers) */
                 B32_ISSUE(0, 1, 2, bt[0], a0);
@@ -245,40 +276,29 @@ INLINE void amx_b32(const void *w, int64_t cols, int64_t g0, int64_t g1, const c
                         b32_epi(acc, ct[0], B + (w0 + b - 1) * bs, gs, d0 + b - 1, nb);
                     }
                 }
-                UNROLL for (int j = 0; j < AMX_NX; j++) _mm512_storeu_ps(yj + j * ldy, acc[j]);
+                UNROLL for (int j = 0; j < AMX_NX; j++)
+                    if (j < nv) _mm512_storeu_ps(yj + j * ldy, acc[j]);
             }
         }
     }
-    if (g < g1)
+    if (g < g1) {
         for (int j0 = 0; j0 < nx; j0 += VD_R8V_NX)
             vnni(w, cols, g, g1, x + j0 * xs, xs, VD_R8V_NX, off + j0 * nb, dx + j0 * nb, y + j0 * ldy, ldy);
-}
-
-/* Fewer than sixteen activations: the VNNI kernel in even chunks of at most
- * eight (vd_matmul_r8p hands at most eight here). */
-INLINE void amx_vnni_rest(vd_r8_fn vnni, const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x,
-                          size_t xs, int nx, const int32_t *off, const float *dx, float *y, int64_t ldy) {
-    int64_t nb = off ? cols / 32 : 0;
-    int nch = (nx + VD_R8V_NX - 1) / VD_R8V_NX;
-    for (int c = 0, j0 = 0; c < nch; c++) {
-        int n = nx / nch + (c < nx % nch);
-        vnni(w, cols, g0, g1, x + j0 * xs, xs, n, off ? off + j0 * nb : NULL, dx ? dx + j0 * nb : NULL, y + j0 * ldy,
-             ldy);
-        j0 += n;
+        if (nt) amx_vnni_rest(vnni, w, cols, g, g1, xt, xs, nt, offt, dxt, y + (int64_t)nx * ldy, ldy);
     }
 }
 
 static void amx_q4_0(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
                      const int32_t *off, const float *dx, float *y, int64_t ldy) {
     vd_r8_fn vnni = vd_r8_vnni(QT_Q4_0);
-    if (nx % AMX_NX == 0) amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, y, ldy, vnni, AMX_Q4);
+    if (nx % AMX_NX == 0) amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, NULL, NULL, NULL, 0, y, ldy, vnni, AMX_Q4);
     else amx_vnni_rest(vnni, w, cols, g0, g1, x, xs, nx, off, dx, y, ldy);
 }
 
 static void amx_q8_0(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
                      const int32_t *off, const float *dx, float *y, int64_t ldy) {
     vd_r8_fn vnni = vd_r8_vnni(QT_Q8_0);
-    if (nx % AMX_NX == 0) amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, y, ldy, vnni, AMX_Q8);
+    if (nx % AMX_NX == 0) amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, NULL, NULL, NULL, 0, y, ldy, vnni, AMX_Q8);
     else amx_vnni_rest(vnni, w, cols, g0, g1, x, xs, nx, off, dx, y, ldy);
 }
 
@@ -291,12 +311,30 @@ static void amx_q4_K(const void *w, int64_t cols, int64_t g0, int64_t g1, const 
     else amx_vnni_rest(vnni, w, cols, g0, g1, x, xs, nx, off, dx, y, ldy);
 }
 
+static void amx_q4_0t(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
+                      const int32_t *off, const float *dx, const void *xt, const int32_t *offt, const float *dxt,
+                      int nt, float *y, int64_t ldy) {
+    amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, xt, offt, dxt, nt, y, ldy, vd_r8_vnni(QT_Q4_0), AMX_Q4);
+}
+
+static void amx_q8_0t(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
+                      const int32_t *off, const float *dx, const void *xt, const int32_t *offt, const float *dxt,
+                      int nt, float *y, int64_t ldy) {
+    amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, xt, offt, dxt, nt, y, ldy, vd_r8_vnni(QT_Q8_0), AMX_Q8);
+}
+
+vd_r8t_fn vd_r8_amx_tail(int wtype) {
+    if (!vd_r8_vnni(wtype)) return 0;
+    return wtype == QT_Q4_0 ? amx_q4_0t : wtype == QT_Q8_0 ? amx_q8_0t : 0;
+}
+
 vd_r8_fn vd_r8_amx(int wtype) {
     if (!vd_r8_vnni(wtype)) return 0;
     return wtype == QT_Q4_K ? amx_q4_K : wtype == QT_Q4_0 ? amx_q4_0 : wtype == QT_Q8_0 ? amx_q8_0 : 0;
 }
 #else
 vd_r8_fn vd_r8_amx(int wtype) { (void)wtype; return 0; }
+vd_r8t_fn vd_r8_amx_tail(int wtype) { (void)wtype; return 0; }
 void vd_r8_amx_begin(void) {}
 void vd_r8_amx_end(void) {}
 #endif

@@ -136,8 +136,8 @@ INLINE void r8z_b32_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, cons
         __m512 acc[VD_R8V_NX];
         UNROLL for (int j = 0; j < NX; j++) acc[j] = _mm512_setzero_ps();
         for (int64_t b = 0; b < nb; b++) {
-            prefetch_blk(next + b * bs, T, 0);
-            prefetch_blk(next + gs + b * bs, T, 0);
+            prefetch_blk(next + b * bs, T);
+            prefetch_blk(next + gs + b * bs, T);
             __m512i u[8];
             __m512 dw;
             r8z_blk_unpack(B + b * bs, gs, T, u, &dw);
@@ -172,8 +172,8 @@ INLINE void r8z_q4_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, con
             __m512i is[VD_R8V_NX];
             UNROLL for (int j = 0; j < NX; j++) is[j] = _mm512_setzero_si512();
             for (int c = 0; c < 4; c++) {
-                prefetch_kx8(next + b * bs, c, Q5, 0);
-                prefetch_kx8(next + gs + b * bs, c, Q5, 0);
+                prefetch_kx8(next + b * bs, c, Q5);
+                prefetch_kx8(next + gs + b * bs, c, Q5);
                 UNROLL for (int h = 0; h < 2; h++) {
                     __m512i u[8];
                     UNROLL for (int k = 0; k < 8; k++) {

@@ -42,9 +42,10 @@ INLINE __m256i dot32_256(__m256i s, const __m256i u[8], const int8_t *q) {
     return _mm256_add_epi32(s, t);
 }
 
-/* dot32_256 with the next group's block pf (nl lines: three for Q4_0,
- * five for Q8_0, as prefetch_blk) prefetched into L2, one line after each
- * pair of vpdpbusd (batch-1 decode: one activation). Written this way
+/* dot32_256 with nl lines of the next group from pf (and one more when
+ * extra: PF_LINES below) prefetched into L2, one line after each pair of
+ * vpdpbusd (batch-1 decode: one activation; Q4_0, Q5_0, Q8_0 and, per
+ * chunk, Q4_K/Q5_K). Written this way
  * because gcc's generic tuning (the flags of this build) schedules
  * prefetch_blk's calls, and _mm_prefetch calls placed between the loads,
  * all together before the block's loads, and that cost Q8_0 10%: Intel
@@ -57,14 +58,14 @@ INLINE __m256i dot32_256(__m256i s, const __m256i u[8], const int8_t *q) {
  * 76.7 ms (0.91x). Prefetches change no bit, and the sum is dot32_256's
  * (the same vpdpbusd in the same two chains). */
 #define PF_SPREAD(p) __asm__ volatile("prefetcht1 %0" : : "m"(*(const char *)(p)) : "memory")
-INLINE __m256i dot32_pf(__m256i s, const __m256i u[8], const int8_t *q, const char *pf, const int nl) {
+INLINE __m256i dot32_pf(__m256i s, const __m256i u[8], const int8_t *q, const char *pf, const int nl, int extra) {
     __m256i t = _mm256_setzero_si256();
     UNROLL for (int k = 0; k < 8; k += 2) {
         s = R8V_DPBUSD(s, u[k], bc4(q + 4 * k));
         t = R8V_DPBUSD(t, u[k + 1], bc4(q + 4 * k + 4));
         if (k / 2 < nl) PF_SPREAD(pf + 32 * k);
     }
-    if (nl > 4) PF_SPREAD(pf + 256);
+    if (extra) PF_SPREAD(pf + 64 * nl);
     return _mm256_add_epi32(s, t);
 }
 
@@ -85,8 +86,23 @@ INLINE __m256i bit4_256(__m256i v, int s) {
  * vd_block_q5_0x8): byte 4r + i of hq holds, for row r, the bits of
  * elements 4k + i (bit k) and 16 + 4k + i (bit 4 + k), k < 4. */
 enum { B32_Q4 = 0, B32_Q8 = 1, B32_Q5 = 2 };
-/* one activation: Q4_0 and Q8_0 prefetch in dot32_pf (Q5_0 not measured) */
-#define SPREAD_T(T) ((T) == B32_Q8 || (T) == B32_Q4)
+/* Batch-1 decode (one activation, Q4_0 and Q8_0) prefetches each line of
+ * the weights twice, each time once: the next group's lines into L2
+ * (dot32_pf, T1: the DRAM stream, a group ahead) and this group's lines
+ * R8V_T0_AHEAD blocks ahead from L2 into L1 (T0), PF_LINES lines a block
+ * and one more every fourth block: four blocks are 17 lines (Q8_0, 4 x 272
+ * bytes) or 9 (Q4_0, 4 x 144). The kernel used to ask for five (three)
+ * lines a block, one line in five (three) twice, and nothing into L1.
+ * Intel session 12, one core, CPU time: the T1 lines once alone changed
+ * nothing measurable (tinyllama's 155 Q8_0 matrices, 15 rounds in random
+ * order: 71.1 vs 70.6 ms); with the T0 lines 8 blocks ahead 0.97-0.98x of
+ * the old kernel in the same harness (4 and 16 blocks ahead: the same
+ * within noise), and tinyllama decode -t 1, step CPU time, four
+ * interleaved rounds each, every round lower: Q8_0 76.3 -> 74.6 ms
+ * (0.978x), Q4_0 40.8 -> 39.6 ms (0.971x). Prefetches change no bit. */
+enum { R8V_T0_AHEAD = 8 };
+#define PF_T0(p) __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)(p)))
+#define PF_LINES(T) ((T) == B32_Q8 ? 4 : 2)
 #define B32_SIZE(T) ((T) == B32_Q8 ? sizeof(vd_block_q8_0x8) : (T) == B32_Q5 ? sizeof(vd_block_q5_0x8) : sizeof(vd_block_q4_0x8))
 
 INLINE void r8v_blk_unpack(const char *blk, int T, __m256i u[8], __m256 *dw) {
@@ -111,26 +127,16 @@ INLINE void r8v_blk_unpack(const char *blk, int T, __m256i u[8], __m256 *dw) {
     *dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));   /* d[8] leads every block */
 }
 
-/* The next group's block: its lines (Q8_0 272 bytes: five; Q5_0 176:
- * three; Q4_0 144: two, as before, or with one activation three). One
- * activation (batch-1 decode, read from DRAM) prefetches into L2 (T1), as
- * prefetch_q6 does, and Q4_0 then takes the third line too (a 144-byte
- * block starting at 144b spans up to three lines: with two, one line in
- * nine was left to the hardware prefetcher). Measured on the Intel Xeon
- * of session 10 (one core, CPU time, tinyllama's 155 matrices, 582 MB,
- * interleaved, medians of 9): Q4_0 T0 two lines 40.7 ms, T1 three 37.3
- * (0.92x); Q8_0 (116 MB) 0.88x. Prefetches change no bit. */
-INLINE void prefetch_blk(const char *p, int T, int one) {
-    if (one) {
-        _mm_prefetch(p, _MM_HINT_T1);
-        _mm_prefetch(p + 64, _MM_HINT_T1);
-        _mm_prefetch(p + 128, _MM_HINT_T1);
-        if (T == B32_Q8) {
-            _mm_prefetch(p + 192, _MM_HINT_T1);
-            _mm_prefetch(p + 256, _MM_HINT_T1);
-        }
-        return;
-    }
+/* The next group's block into L1 (T0), two or more activations: its lines
+ * (Q8_0 272 bytes: five; Q5_0 176: three; Q4_0 144: two). One activation
+ * (batch-1 decode, read from DRAM) prefetches into L2 in dot32_pf instead:
+ * T1 and three lines for Q4_0 (a 144-byte block starting at 144b spans up
+ * to three; with two, one line in nine was left to the hardware
+ * prefetcher) measured on the Intel Xeon of session 10 (one core, CPU
+ * time, tinyllama's 155 matrices, 582 MB, interleaved, medians of 9): Q4_0
+ * T0 two lines 40.7 ms, T1 three 37.3 (0.92x); Q8_0 (116 MB) 0.88x.
+ * Prefetches change no bit. */
+INLINE void prefetch_blk(const char *p, int T) {
     _mm_prefetch(p, _MM_HINT_T0);
     _mm_prefetch(p + 64, _MM_HINT_T0);
     if (T != B32_Q4) _mm_prefetch(p + 128, _MM_HINT_T0);
@@ -146,19 +152,36 @@ INLINE void r8v_b32_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, cons
     const size_t bs = B32_SIZE(T);
     for (int64_t g = g0; g < g1; g++) {
         const char *B = (const char *)w + (size_t)(g * nb) * bs, *next = B + (size_t)nb * bs;
+        const char *pf = next, *ahead = B + R8V_T0_AHEAD * bs;   /* spread: T1 and T0 lines (above) */
         __m256 acc[VD_R8V_NX];
         UNROLL for (int j = 0; j < NX; j++) acc[j] = _mm256_setzero_ps();
         for (int64_t b = 0; b < nb; b++) {
-            const int spread = NX == 1 && SPREAD_T(T);   /* dot32_pf prefetches */
-            if (!spread) prefetch_blk(next + b * bs, T, NX == 1);
+            /* one activation: dot32_pf prefetches (Q5_0 too since session 12:
+             * Intel, one core, tinyllama's 155 Q5_0 matrices, 711 MB, CPU
+             * time, interleaved in one process with Q4_0, medians of 9:
+             * 13.86 -> 15.16 GB/s, per byte 0.93 -> 1.02 of Q4_0, where
+             * prefetch_blk's three T1 lines came out clustered) */
+            const int spread = NX == 1;
+            if (!spread) prefetch_blk(next + b * bs, T);
             __m256i u[8];
             __m256 dw;
             r8v_blk_unpack(B + b * bs, T, u, &dw);
+            /* Q5_0 keeps its three T1 lines of the block a group ahead (w22k);
+             * Q4_0/Q8_0 take each line once plus the T0 lines (above) */
+            const int once = spread && T != B32_Q5;
+            const int nl = once ? PF_LINES(T) : 3, extra = once && (b & 3) == 3;
+            if (once) { PF_T0(ahead); PF_T0(ahead + 64); }
             UNROLL for (int j = 0; j < NX; j++) {
                 const int8_t *q = ((const qt_block_q8_0 *)(x + j * xs))[b].qs;
-                __m256i s = spread ? dot32_pf(_mm256_set1_epi32(off[j * nb + b]), u, q, next + b * bs, T == B32_Q8 ? 5 : 3)
+                __m256i s = spread ? dot32_pf(_mm256_set1_epi32(off[j * nb + b]), u, q, once ? pf : next + b * bs, nl, extra)
                                    : dot32_256(_mm256_set1_epi32(off[j * nb + b]), u, q);
                 acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(dx[j * nb + b])), acc[j]);
+            }
+            if (once) {
+                if (nl > 2) { PF_T0(ahead + 128); PF_T0(ahead + 192); }
+                if (extra) PF_T0(ahead + 64 * nl);
+                ahead += 64 * (nl + extra);
+                pf += 64 * (nl + extra);
             }
         }
         UNROLL for (int j = 0; j < NX; j++) _mm256_storeu_ps(y + j * ldy + 8 * g, acc[j]);
@@ -198,28 +221,28 @@ INLINE __m256i q5_bit4(__m256i u, __m256i h, int s) {
 #endif
 }
 /* Chunk c's share of the next group's super-block: five lines (Q4_K, 1184
- * bytes), six (Q5_K, 1440); into L2 (T1) with one activation, as
- * prefetch_blk (Intel, session 10, as there: Q4_K 598 MB 42.6 -> 40.0 ms, 0.94x). */
-#define PF_KX8(q, one) ((one) ? _mm_prefetch((q), _MM_HINT_T1) : _mm_prefetch((q), _MM_HINT_T0))
-INLINE void prefetch_kx8(const char *p, int c, int Q5, int one) {
+ * bytes), six (Q5_K, 1440), into L1 (T0): two or more activations. One
+ * activation (batch-1 decode, read from DRAM) prefetches them into L2 in
+ * dot32_pf instead, four after the pairs of vpdpbusd of the chunk's low
+ * nibbles, the rest after those of its high nibbles. As _mm_prefetch calls
+ * (gcc put them before the chunk's first loads) and as held lines before
+ * every other unpacked vector (Q5_K since session 11) both read slower:
+ * Intel session 12, one core, tinyllama's 155 matrices, CPU time,
+ * interleaved in one process with Q4_0 (unchanged), medians of 7 and 9,
+ * per byte vs Q4_0: Q4_K 0.962-0.988 -> 1.04-1.06 (598 MB, 14.7-15.0 ->
+ * 15.8-16.1 GB/s), Q5_K 0.963-0.973 -> 0.987/0.994; of eleven other
+ * placements of Q4_K's lines (before, between or after the loads, every
+ * vector, every second or third, two groups or four super-blocks ahead,
+ * T0, T2, none) none beat the _mm_prefetch calls. Prefetches change no
+ * bit, and dot32_pf's sum is dot32_256's. */
+INLINE void prefetch_kx8(const char *p, int c, int Q5) {
     const int n = Q5 ? 6 : 5;
-    PF_KX8(p + 64 * (n * c), one);
-    PF_KX8(p + 64 * (n * c + 1), one);
-    PF_KX8(p + 64 * (n * c + 2), one);
-    PF_KX8(p + 64 * (n * c + 3), one);
-    PF_KX8(p + 64 * (n * c + 4), one);
-    if (Q5) PF_KX8(p + 64 * (n * c + 5), one);
-}
-
-/* Q5_K with one activation: chunk c's six lines one at a time, one before
- * every other unpacked vector (line 6c + 4h + k / 2, below end = 6c + 6),
- * held in place by a volatile asm as prefetch_q6_line (gcc clusters
- * _mm_prefetch calls). Intel session 11, one core, tinyllama's 155 Q5_K
- * matrices (727 MB), CPU time, interleaved in one process, medians of 11:
- * 12.74/12.83 -> 13.98/14.14 GB/s (Q4_0 13.9 in the same runs). Not for
- * Q4_K: the same there lost 5% (14.56 -> 13.82). Prefetches change no bit. */
-INLINE void prefetch_q5k_line(const char *p, int line, int end) {
-    if (line < end) __asm__ volatile("prefetcht1 %0" : : "m"(*(p + 64 * line)) : "memory");
+    _mm_prefetch(p + 64 * (n * c), _MM_HINT_T0);
+    _mm_prefetch(p + 64 * (n * c + 1), _MM_HINT_T0);
+    _mm_prefetch(p + 64 * (n * c + 2), _MM_HINT_T0);
+    _mm_prefetch(p + 64 * (n * c + 3), _MM_HINT_T0);
+    _mm_prefetch(p + 64 * (n * c + 4), _MM_HINT_T0);
+    if (Q5) _mm_prefetch(p + 64 * (n * c + 5), _MM_HINT_T0);
 }
 
 INLINE void r8v_q4_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x, size_t xs,
@@ -237,11 +260,10 @@ INLINE void r8v_q4_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, con
             __m256i is[VD_R8V_NX];
             UNROLL for (int j = 0; j < NX; j++) is[j] = _mm256_setzero_si256();
             for (int c = 0; c < 4; c++) {
-                if (!(NX == 1 && Q5)) prefetch_kx8(next + b * bs, c, Q5, NX == 1);
+                if (NX > 1) prefetch_kx8(next + b * bs, c, Q5);
                 UNROLL for (int h = 0; h < 2; h++) {   /* sub-block 2c + h: low (h = 0) or high nibbles */
                     __m256i u[8];
                     UNROLL for (int k = 0; k < 8; k++) {
-                        if (NX == 1 && Q5 && !(k & 1)) prefetch_q5k_line(next + b * bs, 6 * c + 4 * h + k / 2, 6 * c + 6);
                         __m256i v = _mm256_loadu_si256((const __m256i *)(K->qs + 256 * c + 32 * k));
                         u[k] = _mm256_and_si256(h ? _mm256_srli_epi16(v, 4) : v, m4);
                         if (Q5) u[k] = q5_bit4(u[k], _mm256_loadu_si256((const __m256i *)(qh + 32 * k)), 2 * c + h);
@@ -249,7 +271,10 @@ INLINE void r8v_q4_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, con
                     __m256i sc = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)K->sc[2 * c + h]));
                     UNROLL for (int j = 0; j < NX; j++) {
                         const int8_t *q = ((const qt_block_q8_K *)(x + j * xs) + b)->qs + 64 * c + 32 * h;
-                        is[j] = _mm256_add_epi32(is[j], _mm256_mullo_epi32(dot32_256(_mm256_setzero_si256(), u, q), sc));
+                        const int n = Q5 ? 6 : 5;   /* chunk c's lines (prefetch_kx8) */
+                        __m256i d = NX == 1 ? dot32_pf(_mm256_setzero_si256(), u, q, next + b * bs + 64 * (n * c + 4 * h), h ? n - 4 : 4, 0)
+                                            : dot32_256(_mm256_setzero_si256(), u, q);
+                        is[j] = _mm256_add_epi32(is[j], _mm256_mullo_epi32(d, sc));
                     }
                 }
             }
