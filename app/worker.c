@@ -69,6 +69,7 @@ struct worker {
     atomic_uint stop_upto;  /* jobs with serial <= this stop */
     worker_stats stats;     /* under mu */
     /* engine state: worker thread only */
+    unsigned cur_serial;    /* the job running now */
     model *m;
     ctx *c;
     const tok *t;
@@ -188,6 +189,15 @@ static void close_model(worker *w) {
     w->row_seq = -1;
 }
 
+/* The context's cancel question (worker thread, between two layers of a
+ * batch): the job running now was stopped (worker_stop: Ctrl-C, Esc), so a
+ * long prompt's batch of n_batch tokens ends within one layer rather than
+ * at its end; feed and the token loop see CTX_ECANCELED as stopped. */
+static bool job_stopped(void *ud) {
+    worker *w = ud;
+    return w->cur_serial <= atomic_load(&w->stop_upto);
+}
+
 static void do_open(worker *w, job *j) {
     char err[512];
     close_model(w);
@@ -202,6 +212,7 @@ static void do_open(worker *w, job *j) {
         post_simple(w, WEV_ERROR, -1, -1, 0, err);
         return;
     }
+    ctx_set_cancel(w->c, job_stopped, w);
     w->t = model_tok(w->m);
     w->nv = model_get_info(w->m)->n_vocab;
     w->row = malloc(sizeof *w->row * (size_t)w->nv);
@@ -369,7 +380,7 @@ static int feed(worker *w, job *j, int32_t seq, int32_t from, char *err, size_t 
             w->batch[k] = (ctx_entry){ seq, p, r->path[p], want };
         }
         int rc = eval_room(w, j, seq, w->batch, m, r->n_path, err, errlen);
-        if (rc) return rc;
+        if (rc) return rc == CTX_ECANCELED ? 1 : rc;
         int32_t li = 0;
         for (int32_t k = 0; k < m; k++) {
             if (!w->batch[k].logits) continue;
@@ -553,7 +564,7 @@ static void do_gen(worker *w, job *j) {
         post_record(w, id, &e.tok);
         ctx_entry b = { s, pos, id, true };
         int rc = eval_room(w, j, s, &b, 1, pos + 1, err, sizeof err);
-        if (rc) { reason = rc == CTX_EFULL ? WDONE_FULL : WDONE_ERROR; break; }
+        if (rc) { reason = rc == CTX_EFULL ? WDONE_FULL : rc == CTX_ECANCELED ? WDONE_STOPPED : WDONE_ERROR; break; }
         smp_accept(w->chain, id);
         memcpy(w->row, ctx_logits(w->c, 0), sizeof *w->row * (size_t)w->nv);
         w->row_seq = s;
@@ -651,6 +662,7 @@ static void *run(void *arg) {
         w->head = j->next;
         if (!w->head) w->tail = NULL;
         pthread_mutex_unlock(&w->mu);
+        w->cur_serial = j->serial;
         if (j->kind == JOB_OPEN) do_open(w, j);
         else if (j->kind == JOB_GEN) do_gen(w, j);
         else if (j->kind == JOB_DIST) do_dist(w, j);

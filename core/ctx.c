@@ -164,6 +164,8 @@ int32_t ctx_kv_used(const ctx *c) { return kv_used_cells(c->kv); }
 int32_t ctx_kv_size(const ctx *c) { return c->p.n_ctx; }
 int32_t ctx_n_seq_max(const ctx *c) { return c->p.n_seq_max; }
 int32_t ctx_n_batch(const ctx *c) { return c->p.n_batch; }
+
+void ctx_set_cancel(ctx *c, bool (*cancel)(void *ud), void *ud) { fwd_set_cancel(c->fwd, cancel, ud); }
 int32_t ctx_n_logits(const ctx *c) { return c->n_logits; }
 
 const float *ctx_logits(const ctx *c, int32_t i) {
@@ -312,16 +314,19 @@ int ctx_eval(ctx *c, const ctx_entry *b, int32_t n, char *err, size_t errlen) {
                 c->logits_cap = n_out;
             }
         }
-        bool failed = n_out > c->logits_cap;
+        bool failed = n_out > c->logits_cap, cancelled = false;
         int32_t np = failed ? 0 : pass_ends(c, b, n, c->ends);
         /* pass k: entries [e0, e1), its logits rows out_idx[o0, o1) (indices
          * relative to the pass) at logits row o0 */
-        for (int32_t k = 0, e0 = 0, o0 = 0; k < np && !failed && bad < 0; k++) {
+        for (int32_t k = 0, e0 = 0, o0 = 0; k < np && !failed && !cancelled && bad < 0; k++) {
             int32_t e1 = c->ends[k], o1 = o0, pb;
             while (o1 < n_out && c->out_idx[o1] < e1) c->out_idx[o1++] -= e0;
-            failed = fwd_eval(c->fwd, c->kvbuf, e1 - e0, c->tok + e0, c->pos + e0, c->cells + e0, c->at + e0,
-                              o1 - o0, c->out_idx + o0, c->logits + (size_t)o0 * h->n_vocab, &pb, c->amax + o0) != 0;
+            int fr = fwd_eval(c->fwd, c->kvbuf, e1 - e0, c->tok + e0, c->pos + e0, c->cells + e0, c->at + e0,
+                              o1 - o0, c->out_idx + o0, c->logits + (size_t)o0 * h->n_vocab, &pb, c->amax + o0);
+            cancelled = fr == FWD_CANCELLED;
+            failed = fr != 0 && !cancelled;
             for (int32_t o = o0; o < o1; o++) c->out_idx[o] += e0;
+            if (cancelled) break;
             if (!failed && pb == FWD_UNCHECKED) {   /* no argmax from the backend: ctx_argmax finds it */
                 for (int32_t o = o0; o < o1; o++) c->amax[o] = -1;
                 pb = nonfinite_row(c->logits + (size_t)o0 * h->n_vocab, o1 - o0, h->n_vocab);
@@ -329,10 +334,10 @@ int ctx_eval(ctx *c, const ctx_entry *b, int32_t n, char *err, size_t errlen) {
             if (!failed && pb >= 0) bad = o0 + pb;
             e0 = e1; o0 = o1;
         }
-        if (failed) {
+        if (failed || cancelled) {
             for (int32_t k = 0; k < ns; k++) kv_seq_rewind(c->kv, c->sw[k].seq, c->sw[k].old_len);
-            if (err && errlen) snprintf(err, errlen, "out of memory during evaluation");
-            rc = CTX_ENOMEM;
+            if (err && errlen) snprintf(err, errlen, failed ? "out of memory during evaluation" : "cancelled");
+            rc = failed ? CTX_ENOMEM : CTX_ECANCELED;
         }
         if (rc != CTX_OK) bad = -1;
         if (bad >= 0) {   /* sampling NaN would pick token 0 (<unk>) forever and exit 0 */

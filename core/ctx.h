@@ -48,7 +48,10 @@ typedef struct ctx_params {
 
 /* CTX_ENONFINITE: the model produced NaN or Inf logits (damaged weights);
  * the batch is undone as for CTX_ENOMEM and err names the model file. */
-enum { CTX_OK = 0, CTX_EINVAL = -1, CTX_ENOMEM = -2, CTX_EFULL = -3, CTX_EBACKEND = -4, CTX_ENONFINITE = -5 };
+/* CTX_ECANCELED: the cancel question (ctx_set_cancel) said stop; the batch
+ * is undone likewise. */
+enum { CTX_OK = 0, CTX_EINVAL = -1, CTX_ENOMEM = -2, CTX_EFULL = -3, CTX_EBACKEND = -4, CTX_ENONFINITE = -5,
+       CTX_ECANCELED = -6 };
 
 typedef struct ctx_entry {
     int32_t seq;          /* a live sequence */
@@ -115,6 +118,12 @@ void ctx_kv_dims(const ctx *c, int32_t *n_layers, int32_t *kv_dim);
 
 /* Evaluates the batch. On failure nothing is appended to any sequence and err
  * says which entry was wrong. */
+/* cancel(ud), asked by ctx_eval between the model's layers (on the thread
+ * that called ctx_eval): true stops the batch within one layer, with
+ * CTX_ECANCELED and nothing appended, so that Ctrl-C ends a long prompt's
+ * evaluation soon. It only reads a flag: a batch it lets finish gives the
+ * same bits. NULL: never asked. */
+void ctx_set_cancel(ctx *c, bool (*cancel)(void *ud), void *ud);
 int ctx_eval(ctx *c, const ctx_entry *batch, int32_t n, char *err, size_t errlen);
 /* Logits of the i-th entry of the last batch that asked for them, (n_vocab). */
 int32_t ctx_n_logits(const ctx *c);

@@ -17,7 +17,14 @@ struct fwd {
     float *hb, *hb2;/* (n, ffn_dim) gate and up */
     float *logits;  /* (lcap, n_vocab); unused when be->host_mem (fwd_eval writes the caller's) */
     int32_t lcap;
+    bool (*cancel)(void *ud);
+    void *cancel_ud;
 };
+
+void fwd_set_cancel(fwd *f, bool (*cancel)(void *ud), void *ud) {
+    f->cancel = cancel;
+    f->cancel_ud = ud;
+}
 
 fwd *fwd_create(backend *be, const model *m, int32_t n_batch) {
     fwd *f = calloc(1, sizeof *f);
@@ -69,6 +76,9 @@ int fwd_eval(fwd *f, void *kvbuf, int32_t n, const int32_t *tok, const int32_t *
 
     o->embed(be, model_tok_embd(m), tok, n, f->x);
     for (int32_t il = 0; il < h->n_layers; il++) {
+        /* a Ctrl-C waits at most one layer (a 512-token batch of a big
+         * model takes seconds in all); the question changes no number */
+        if (f->cancel && f->cancel(f->cancel_ud)) return FWD_CANCELLED;
         const model_layer *ly = model_get_layer(m, il);
         /* attention block: x += wo * attn(rope(wq xb), rope(wk xb), wv xb) */
         o->rmsnorm(be, f->xb, f->x, ly->attn_norm, n, h->dim, h->rms_eps);

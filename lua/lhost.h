@@ -222,7 +222,8 @@ void lhost_interrupt(lhost *h);
  * which its pcall catches to end the work cleanly (the plugin stays); in a
  * script or the console the sticky stop lhost_interrupt gives. A Job still
  * queued is cancelled (awaited again, it fails "cancelled (Ctrl-C)"); one
- * the worker is running finishes, unused. Tasks sleeping or awaiting
+ * the worker is running stops at the model's next layer and fails
+ * "cancelled", the batches it finished kept. Tasks sleeping or awaiting
  * another task, and work begun later, are not touched. Returns how many
  * tasks it woke. */
 int lhost_interrupt_waiting(lhost *h);

@@ -128,6 +128,7 @@ typedef struct lentry {
 struct ljob {
     atomic_int refs;
     atomic_int done;        /* set (release) once the result fields are final */
+    atomic_int cancel;      /* lwork_cancel asked a running job to stop */
     int status;             /* 0 or negative */
     char err[256];
     void (*run)(ljob *j);   /* on the worker; NULL for completions the host signals */
@@ -199,7 +200,11 @@ void lwork_wait_model(lwork *w, lmodel *m);
 /* While held (nested), queued jobs wait so that the jobs the tasks of one
  * tick pass submit run together (run_group); a blocking wait lets them go. */
 /* Takes j out of the queue when it has not started: it is done, failed
- * with err. Returns whether it was cancelled. */
+ * with err; returns true. A job the worker is running is asked to stop: its
+ * engine steps end within one layer (ctx_set_cancel) once every job sharing
+ * them is asked, and it fails with "cancelled", what it appended before
+ * kept (its sequences settle with those tokens evaluated, the rest still
+ * pending); returns false. */
 bool lwork_cancel(lwork *w, ljob *j, const char *err);
 void lwork_hold(lwork *w);
 void lwork_release(lwork *w);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctx.h"
 #include "lhost_impl.h"
 #include "thread.h"
 
@@ -32,13 +33,34 @@ struct lwork {
     int held;                   /* lwork_hold depth: queued jobs wait */
     bool flush;                 /* a blocking wait: run them anyway */
     int pipe[2];                /* [0] read end polled by the host */
+    /* the group running now (worker thread only): its steps stop when
+     * every job of it is cancelled */
+    ljob **run;
+    int n_run;
 };
+
+/* The models' cancel question while a group runs (on the worker thread,
+ * between two layers of a step): a step shared with a job nobody
+ * cancelled goes on. */
+static bool group_cancelled(void *ud) {
+    lwork *w = ud;
+    for (int g = 0; g < w->n_run; g++)
+        if (!atomic_load_explicit(&w->run[g]->cancel, memory_order_relaxed)) return false;
+    return w->n_run > 0;
+}
+
+static void set_cancel(ljob **grp, int ng, lwork *w) {
+    for (int g = 0; g < ng; g++)
+        for (int i = 0; i < grp[g]->n_models; i++)
+            ctx_set_cancel(grp[g]->models[i]->c, w ? group_cancelled : NULL, w);
+}
 
 ljob *lwork_job_new(void (*run)(ljob *), void (*free_fn)(ljob *), void *p) {
     ljob *j = calloc(1, sizeof *j);
     if (!j) return NULL;
     atomic_init(&j->refs, 1);
     atomic_init(&j->done, 0);
+    atomic_init(&j->cancel, 0);
     j->run = run;
     j->free = free_fn;
     j->p = p;
@@ -86,8 +108,13 @@ static void *worker(void *arg) {
         } while (w->head && ng < LWORK_GROUP_MAX && j->run_group && w->head->run_group == j->run_group);
         if (!w->head) w->tail = NULL;
         pthread_mutex_unlock(&w->mu);
+        w->run = grp;
+        w->n_run = ng;
+        set_cancel(grp, ng, w);
         if (ng > 1) j->run_group(grp, ng);
         else j->run(j);
+        set_cancel(grp, ng, NULL);      /* before done: the Lua side may use the contexts then */
+        w->n_run = 0;
         pthread_mutex_lock(&w->mu);
         for (int g = 0; g < ng; g++) {
             for (int i = 0; i < grp[g]->n_models; i++) grp[g]->models[i]->busy--;
@@ -182,7 +209,10 @@ bool lwork_cancel(lwork *w, ljob *j, const char *err) {
         for (int i = 0; i < j->n_models; i++) j->models[i]->busy--;
     }
     pthread_mutex_unlock(&w->mu);
-    if (!found) return false;
+    if (!found) {                            /* running (or done): its steps stop soon */
+        atomic_store_explicit(&j->cancel, 1, memory_order_relaxed);
+        return false;
+    }
     /* as lwork_destroy fails the queued jobs: their sequences settle with
      * nothing evaluated, their pending tokens still pending */
     lwork_job_finish(j, LHOST_EINVAL, err);

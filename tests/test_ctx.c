@@ -78,6 +78,65 @@ static void serial_attention_case(void) {
     ctx_destroy(c1);
 }
 
+/* ctx_set_cancel: asked once per layer; saying stop at the k-th question
+ * ends the batch there (CTX_ECANCELED, k questions, nothing appended, the
+ * cache as it was); a batch it lets finish, and the same prompt finished
+ * after a cancelled attempt, give the uninterrupted logits bit for bit. */
+typedef struct asker { int calls, stop_at; } asker;
+static bool ask(void *ud) {
+    asker *a = ud;
+    return ++a->calls == a->stop_at;
+}
+
+static void cancel_case(void) {
+    ctx *c = mk(256, 1);
+    CHECK(c != NULL, "context");
+    if (!c) return;
+    int32_t nl = model_get_info(M)->n_layers;
+    ctx_entry b[64];
+    char err[256];
+    float *ref = malloc(sizeof(float) * V);
+    /* 48 tokens in two batches of 24, the last row kept */
+    int32_t s = ctx_seq_create(c);
+    for (int h = 0; h < 2; h++) {
+        for (int i = 0; i < 24; i++) b[i] = (ctx_entry){ s, 24 * h + i, (24 * h + i) * 7 % V, h == 1 && i == 23 };
+        CHECK(ctx_eval(c, b, 24, err, sizeof err) == 0, "reference half %d: %s", h, err);
+    }
+    memcpy(ref, ctx_logits(c, 0), sizeof(float) * V);
+    ctx_seq_drop(c, s);
+    /* never stops: asked once per layer, the same bits */
+    asker a = { 0, 0 };
+    ctx_set_cancel(c, ask, &a);
+    s = ctx_seq_create(c);
+    for (int h = 0; h < 2; h++) {
+        for (int i = 0; i < 24; i++) b[i] = (ctx_entry){ s, 24 * h + i, (24 * h + i) * 7 % V, h == 1 && i == 23 };
+        CHECK(ctx_eval(c, b, 24, err, sizeof err) == 0, "asked, half %d: %s", h, err);
+    }
+    CHECK(a.calls == 2 * nl, "asked once per layer: %d questions for 2 batches of %d layers", a.calls, nl);
+    CHECK(memcmp(ctx_logits(c, 0), ref, sizeof(float) * V) == 0, "a batch that was asked and went on: the same bits");
+    ctx_seq_drop(c, s);
+    /* the first half, then the second stopped at its third layer */
+    s = ctx_seq_create(c);
+    for (int i = 0; i < 24; i++) b[i] = (ctx_entry){ s, i, i * 7 % V, false };
+    a = (asker){ 0, 0 };
+    CHECK(ctx_eval(c, b, 24, err, sizeof err) == 0, "first half: %s", err);
+    int32_t used = ctx_kv_used(c);
+    for (int i = 0; i < 24; i++) b[i] = (ctx_entry){ s, 24 + i, (24 + i) * 7 % V, i == 23 };
+    a = (asker){ 0, 3 };
+    int rc = ctx_eval(c, b, 24, err, sizeof err);
+    CHECK(rc == CTX_ECANCELED && strstr(err, "cancelled"), "stopped: %d %s", rc, err);
+    CHECK(a.calls == 3, "at the third layer, asked no more (%d questions)", a.calls);
+    CHECK(ctx_seq_len(c, s) == 24 && ctx_kv_used(c) == used && ctx_n_logits(c) == 0,
+          "nothing appended: length %d, %d cells used (%d before)", ctx_seq_len(c, s), ctx_kv_used(c), used);
+    /* the second half again, to its end: the uninterrupted bits */
+    a = (asker){ 0, 0 };
+    CHECK(ctx_eval(c, b, 24, err, sizeof err) == 0, "the second half again: %s", err);
+    CHECK(memcmp(ctx_logits(c, 0), ref, sizeof(float) * V) == 0, "after a cancelled batch: the same bits");
+    ctx_set_cancel(c, NULL, NULL);
+    free(ref);
+    ctx_destroy(c);
+}
+
 int main(void) {
     char path[1024], err[512];
     if (model_open(&M, check_path(path, sizeof path, "models/stories260K.gguf"), NULL, err, sizeof err)) {
@@ -299,6 +358,7 @@ int main(void) {
         model_close(ma);
     }
     serial_attention_case();
+    cancel_case();
     model_close(M);
     return check_done();
 }
