@@ -509,7 +509,13 @@ static int chain_apply(smp *s, smp_cands *c) {
     chain_state *ch = s->ctx;
     if (ch->fn) { smp_cands_softmax(c); ch->fn(ch->ud, -1, "input", c); }
     for (int32_t i = 0; i < ch->n; i++) {
+        /* top-p right before min-p lists min-p's candidates in its own pass
+         * (smp_cands.hint_min_p) */
+        c->hint_min_p = i + 1 < ch->n && ch->st[i]->iface == &top_p_iface && ch->st[i + 1]->iface == &min_p_iface
+                            ? ((const par *)ch->st[i + 1]->ctx)->v
+                            : 0.0f;
         int rc = smp_apply(ch->st[i], c);
+        c->hint_min_p = 0.0f;
         if (rc < 0) return rc;
         if (ch->fn) { smp_cands_softmax(c); ch->fn(ch->ud, i, smp_name(ch->st[i]), c); }
     }

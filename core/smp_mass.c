@@ -238,6 +238,16 @@ void smp_mass_div(smp_cands *c, float t) {
     for (; i < n; i++) L[i] /= t;
 }
 
+/* min-p's threshold: (double)l >= lmax + log(v) exactly when l >= tf, the
+ * smallest float >= it (round to nearest, then one step up if that fell
+ * below) */
+static float min_p_tf(float lmax, float v) {
+    double thr = (double)lmax + log((double)v);
+    float tf = (float)thr;
+    if ((double)tf < thr) tf = nextafterf(tf, INFINITY);
+    return tf;
+}
+
 int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep) {
     if (min_keep < 1) min_keep = 1;
     to_columns(c);
@@ -260,7 +270,10 @@ int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep) {
     /* the rank key -logit (ascending key = logit descending); its buckets
      * are those of m - l, the same order */
     sel s = { L, 0, 0, P, P, c->dense ? NULL : c->col_id, c->tmp_b, n };
+    c->le_want = c->hint_min_p > 0;
+    if (c->le_want) c->le_bt = bucket_of(m - min_p_tf(m, c->hint_min_p), key_scale(m - lo));   /* as min_p_buckets */
     int r = smp_cut_keep(c, &s, -1, p, min_keep, h);
+    c->le_want = false;
     c->cut_max = m;                          /* for min-p (a pending cut keeps the best) */
     c->cut_b = c->cut;                       /* and the buckets in tmp_b */
     c->cut_scale = key_scale(m - lo);
@@ -337,7 +350,12 @@ static int32_t min_p_buckets(smp_cands *c, float tf, int32_t keep) {
     int32_t *idx = (int32_t *)c->tmp_d, *id = c->col_id, ni = 0, i = 0, kept = 0, k = 0;
     float *L = c->col_logit, *P = c->col_p;
     const int32_t bt = bucket_of(c->cut_max - tf, c->cut_scale);
-    if (smp_simd_512()) i = smp_simd_le_512(B, n, bt, idx, &ni);
+    if (c->le_ok && c->le_bt == bt) {          /* listed by top-p's members' pass (session 13) */
+        idx = (int32_t *)c->data;
+        ni = c->le_n;
+        i = n;
+    }
+    if (smp_simd_512() && i < n) i = smp_simd_le_512(B, n, bt, idx, &ni);
     for (; i < n; i++)
         if (B[i] <= bt) idx[ni++] = i;
     for (int32_t j = 0; j < ni; j++) kept += B[idx[j]] < bt || L[idx[j]] >= tf;
@@ -365,11 +383,7 @@ int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
      * order puts NaN last), or the first when sorted */
     float lmax = cut ? c->cut_max : c->sorted ? L[0] : cols_range(c, NULL);
     if (!c->sorted && !(lmax > -INFINITY)) return 0;
-    double thr = (double)lmax + log((double)v);
-    /* (double)l >= thr exactly when l >= tf, the smallest float >= thr
-     * (round to nearest, then one step up if that fell below) */
-    float tf = (float)thr;
-    if ((double)tf < thr) tf = nextafterf(tf, INFINITY);
+    float tf = min_p_tf(lmax, v);
     if (cut && !(tf > -c->cut_key)) return c->n >= keep;   /* all top-p keeps pass (keep > 1: n counted) */
     int32_t kept = 0, i0 = 0, k = 0;
     if (cut && c->cut_b) {

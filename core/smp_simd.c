@@ -50,6 +50,10 @@ int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b,
                              int32_t *nout) {
     (void)B; (void)n; (void)b; (void)cnt; (void)out; (void)nout; return i;
 }
+int32_t smp_simd_members_le_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *cnt, int32_t *out,
+                                int32_t *nout, int32_t bt, int32_t *le, int32_t *nle) {
+    (void)B; (void)n; (void)b; (void)cnt; (void)out; (void)nout; (void)bt; (void)le; (void)nle; return i;
+}
 int32_t smp_simd_le_512(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
     (void)B; (void)n; (void)b; (void)out; (void)nout; return 0;
 }
@@ -85,6 +89,11 @@ int smp_simd_cut_sums_512(int typical, int ties, float lb, float c, int32_t lid,
                           const float *L, const float *P, int32_t nb, float inv, double *bs, int32_t *cnt, int check) {
     (void)typical; (void)ties; (void)lb; (void)c; (void)lid; (void)id; (void)L; (void)P; (void)nb; (void)inv; (void)bs;
     (void)cnt; (void)check;
+    return 1;
+}
+int smp_simd_cut_sums_b_512(const uint16_t *B, const float *P, int32_t nb, int32_t k1, int32_t k2, float inv,
+                            double *bs, int32_t *cnt, int check) {
+    (void)B; (void)P; (void)nb; (void)k1; (void)k2; (void)inv; (void)bs; (void)cnt; (void)check;
     return 1;
 }
 int smp_simd_block_sums_512(const float *P, int32_t nb, double *bs) { (void)P; (void)nb; (void)bs; return 1; }

@@ -136,6 +136,42 @@ POPCNT int smp_simd_cut_sums_512(int typical, int ties, float lb, float c, int32
 #undef CUT_SUMS
 }
 
+/* smp_simd_cut_sums_512 from the buckets (session 13): the candidates
+ * whose bucket is in [k1, k2] (none when k1 > k2) instead of the keys'
+ * test, so the pass reads 16-bit buckets instead of the logits; the
+ * caller adds the kept members of the other buckets itself. */
+static inline __attribute__((always_inline)) int cut_sums_b(const int check, const uint16_t *B, const float *P,
+                                                            int32_t nb, int32_t k1, int32_t k2, float inv, double *bs,
+                                                            int32_t *cnt) {
+    __m512 vi = _mm512_set1_ps(inv);
+    __m512i one = _mm512_set1_epi32(1), low = _mm512_set1_epi32(-1);
+    /* B in [k1, k2] as one unsigned compare: B - k1 <= k2 - k1 (mod 2^16) */
+    const __m256i vk1 = _mm256_set1_epi16((short)k1), vw = _mm256_set1_epi16((short)(k2 - k1));
+    for (int32_t b = 0; b < nb; b++) {
+        __m512d a = _mm512_setzero_pd(), d = a;
+        int32_t k = 0;
+        for (int32_t i = b * SMP_SIMD_CUT_BLK; i < (b + 1) * SMP_SIMD_CUT_BLK; i += 16) {
+            __m256i vb = _mm256_sub_epi16(_mm256_loadu_si256((const __m256i *)(B + i)), vk1);
+            __mmask16 m = _mm256_cmp_epu16_mask(vb, vw, _MM_CMPINT_LE);
+            __m512 p = _mm512_maskz_mul_ps(m, _mm512_loadu_ps(P + i), vi);
+            if (check) low = _mm512_min_epu32(low, _mm512_sub_epi32(_mm512_castps_si512(p), one));
+            a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
+            d = _mm512_add_pd(d, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1))));
+            k += __builtin_popcount(m);
+        }
+        bs[b] = _mm512_reduce_add_pd(_mm512_add_pd(a, d));
+        cnt[b] = k;
+    }
+    union { float f; uint32_t u; } tiny = { 0x1p-29f };
+    return _mm512_reduce_min_epu32(low) < tiny.u - 1;
+}
+
+POPCNT int smp_simd_cut_sums_b_512(const uint16_t *B, const float *P, int32_t nb, int32_t k1, int32_t k2, float inv,
+                                   double *bs, int32_t *cnt, int check) {
+    if (k1 > k2) k1 = k2 = 0xffff;              /* no bucket is 0xffff (NB <= 2^16 - 1) */
+    return check ? cut_sums_b(1, B, P, nb, k1, k2, inv, bs, cnt) : cut_sums_b(0, B, P, nb, k1, k2, inv, bs, cnt);
+}
+
 /* Appends to out[k..] the indices i + j of the set bits j of m (32 lanes):
  * each 16-lane half compressed into a vector and stored whole (see below);
  * returns the new count. */
@@ -169,6 +205,26 @@ POPCNT int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int
     return i;
 }
 
+/* smp_simd_members_512 that also lists the candidates with B <= bt in le
+ * (room for 16 past them), for min-p after top-p (session 13) */
+POPCNT int32_t smp_simd_members_le_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *cnt, int32_t *out,
+                                       int32_t *nout, int32_t bt, int32_t *le, int32_t *nle) {
+    __m512i vb = _mm512_set1_epi16((short)b), vt = _mm512_set1_epi16((short)bt);
+    int32_t k = *nout, c = 0, kl = *nle;
+    for (; i + 32 <= n; i += 32) {
+        __m512i v = _mm512_loadu_si512(B + i);
+        c += __builtin_popcount(_mm512_cmplt_epu16_mask(v, vb));
+        __mmask32 ml = _mm512_cmple_epu16_mask(v, vt);
+        if (ml) kl = store_hits(le, kl, ml, i);
+        __mmask32 m = _mm512_cmpeq_epi16_mask(v, vb);
+        if (!m) continue;
+        k = store_hits(out, k, m, i);
+    }
+    *cnt += c;
+    *nout = k;
+    *nle = kl;
+    return i;
+}
 POPCNT int32_t smp_simd_le_512(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
     __m512i vb = _mm512_set1_epi16((short)b);
     int32_t k = *nout, i = 0;
