@@ -336,6 +336,25 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
 
 /* ---- min-p ------------------------------------------------------------------ */
 
+static int block_sums(const float *P, int32_t n, double *bs);
+enum { BLK = 64 };
+
+/* The sum of P[0..n) as one chain of adds in order (the sorting paths'
+ * renormalization), from block_sums where those are exact (every P 0 or
+ * >= 2^-29 and the total below 2: every partial sum is then exact, in any
+ * order; session 13: the chain's latency was ~4 us of min-p after top-p
+ * at 128256); bs: scratch of n / 64 + 1 doubles. */
+static double exact_sum(const float *P, int32_t n, double *bs) {
+    if (!block_sums(P, n, bs)) {
+        double t = 0;
+        for (int32_t b = 0; b < (n + BLK - 1) / BLK; b++) t += bs[b];
+        if (t < 2) return t;
+    }
+    double s = 0;
+    for (int32_t i = 0; i < n; i++) s += P[i];
+    return s;
+}
+
 /* Min-p after top-p's pending cut (c->cut_b), from top-p's buckets: B[i]
  * = the bucket of m - l (m = cut_max), monotone in the key m - l as
  * computed in float, so l >= tf puts l in tf's bucket bt or below, and a
@@ -358,8 +377,10 @@ static int32_t min_p_buckets(smp_cands *c, float tf, int32_t keep) {
     if (smp_simd_512() && i < n) i = smp_simd_le_512(B, n, bt, idx, &ni);
     for (; i < n; i++)
         if (B[i] <= bt) idx[ni++] = i;
-    for (int32_t j = 0; j < ni; j++) kept += B[idx[j]] < bt || L[idx[j]] >= tf;
-    if (kept < keep) return -1;
+    if (keep > 1) {                            /* else the best passes (l = cut_max >= tf, bucket 0) */
+        for (int32_t j = 0; j < ni; j++) kept += B[idx[j]] < bt || L[idx[j]] >= tf;
+        if (kept < keep) return -1;
+    }
     for (int32_t j = 0; j < ni; j++) {         /* k <= idx[j]: nothing read is overwritten first */
         int32_t x = idx[j];
         if (!(B[x] < bt || L[x] >= tf)) continue;
@@ -413,10 +434,13 @@ int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
     c->n = k;
     c->dense = false;
     if (!c->normalized) return 1;
-    double s = 0;                            /* one chain, as the sorting paths renormalize */
-    for (int32_t i = 0; i < k; i++) s += P[i];
-    if (s > 0) for (int32_t i = 0; i < k; i++) P[i] = (float)(P[i] / s);
-    else c->normalized = false;
+    double s = exact_sum(P, k, c->tmp_d);
+    if (s > 0) {
+        int32_t i = smp_simd_on() ? smp_simd_div_d(P, k, s) : 0;
+        for (; i < k; i++) P[i] = (float)(P[i] / s);
+    } else {
+        c->normalized = false;
+    }
     return 1;
 }
 
@@ -433,8 +457,6 @@ static int cmp_id(const void *pa, const void *pb) {
  * order: per block of 64 (SIMD lanes in any order), and the walk only
  * enters the block where the prefix passes u. What the chain would give,
  * with no chain of dependent adds over the whole row. */
-enum { BLK = 64 };
-
 /* bs[b] = the sum of block b of P: 0 when every p qualifies (0 or
  * >= 2^-29), else 1 (the sums are then not to be used). */
 static int block_sums(const float *P, int32_t n, double *bs) {

@@ -38,6 +38,7 @@ int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, f
     (void)L; (void)P; (void)i1; (void)m; (void)part; (void)B; (void)scale; (void)el; (void)h; return i;
 }
 int32_t smp_simd_scale(float *P, int32_t n, double inv) { (void)P; (void)n; (void)inv; return 0; }
+int32_t smp_simd_div_d(float *P, int32_t n, double s) { (void)P; (void)n; (void)s; return 0; }
 int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t i1, float lbar, uint16_t *B, float scale) {
     (void)L; (void)P; (void)i1; (void)lbar; (void)B; (void)scale; return i;
 }

@@ -48,6 +48,8 @@ int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, f
                               float scale, double *el, double (*h)[SMP_SIMD_NB]);
 /* P[j] = (float)(P[j] * inv) */
 int32_t smp_simd_scale(float *P, int32_t n, double inv);
+/* P[0..i) = (float)(P / s) in double; i returned */
+int32_t smp_simd_div_d(float *P, int32_t n, double s);
 /* B[j] = the bucket of typical's key: P[j] > 0 ? |L[j] - lbar| (in float)
  * : +inf. */
 int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t i1, float lbar, uint16_t *B,
