@@ -167,16 +167,16 @@ static int cut_ties(const sel *s, const int32_t *idx, int32_t nm, member last) {
  * keys' logits and masses of candidate i before anything is written over
  * them (k <= i). */
 static int32_t compact_cut(const sel *s, float lk, int32_t lid, int32_t *out_id, float *L, float *P, int norm,
-                           float inv) {
+                           float inv, float t) {
     int32_t k = 0, i = 0, n = s->n;
     if (smp_simd_512() && (s->typical || lk < INFINITY))
-        k = smp_simd_compact_512(s->typical, s->lb, s->typical ? lk : -lk, lid, s->id, out_id, L, P, n, norm, inv, &i);
+        k = smp_simd_compact_512(s->typical, s->lb, s->typical ? lk : -lk, lid, s->id, out_id, L, P, n, norm, inv, t, &i);
     for (; i < n; i++) {
         float kk = key_at(s, i);
         int32_t idi = s->id ? s->id[i] : i;
         int keep = kk < lk || (kk == lk && idi <= lid);
         out_id[k] = idi;
-        L[k] = L[i];
+        L[k] = t != 1.0f ? L[i] / t : L[i];
         P[k] = norm ? P[i] * inv : P[i];
         k += keep;
     }
@@ -258,13 +258,24 @@ void smp_cut_count(smp_cands *c) {
     c->cut_counted = true;
 }
 
-void smp_cut_settle(smp_cands *c) {
+void smp_cut_settle(smp_cands *c) { smp_cut_settle_div(c, 1.0f); }
+
+void smp_cut_settle_div(smp_cands *c, float t) {
     if (!c->cut) return;
     sel s = cut_sel(c);
-    int32_t k = compact_cut(&s, c->cut_key, c->cut_id, c->col_id, c->col_logit, c->col_p, 1, c->cut_inv);
+    int32_t k = compact_cut(&s, c->cut_key, c->cut_id, c->col_id, c->col_logit, c->col_p, 1, c->cut_inv, t);
     if (k < c->cut_n) c->dense = false;
     c->n = k;
     c->cut = false;
+    /* top-p keeps the row's best (cut_max) and its least kept logit is
+     * the cut's (-cut_key), so the range of the kept logits / t is theirs
+     * / t (division by t > 0 is monotone); NaN, +-inf or an overflow to
+     * -inf: left to a pass */
+    float hi = c->cut_max / t, lo = -c->cut_key / t;
+    c->range_ok = !c->cut_typical && fabsf(c->cut_max) < INFINITY && fabsf(c->cut_key) < INFINITY && hi < INFINITY &&
+                  lo > -INFINITY;
+    c->rmax = hi;
+    c->rmin = lo;
 }
 
 /* Whether every kept p = e * inv is 0 or at least 2^-29 follows from the
@@ -397,7 +408,7 @@ int smp_cut_keep(smp_cands *c, const sel *s, double S, double p, int32_t min_kee
         c->cut_counted = true;
         return 0;
     }
-    int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, P, 0, 0.0f);
+    int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, P, 0, 0.0f, 1.0f);
     if (k < n) c->dense = false;
     c->n = k;
     if (!norm) {                      /* min_keep's set: its mass in eight sums */

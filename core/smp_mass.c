@@ -236,6 +236,14 @@ void smp_mass_div(smp_cands *c, float t) {
     int32_t i = 0, n = c->n;
     if (smp_simd_on()) i = smp_simd_div(L, n, t);
     for (; i < n; i++) L[i] /= t;
+    /* the range divided too (session 13: saves the next whole-row stage
+     * its pass): x / t is monotone for t > 0, so the largest is rmax / t;
+     * the least above -inf is rmin / t unless that overflowed to -inf */
+    if (!c->range_ok) return;
+    float lo = c->rmin / t;
+    c->range_ok = !(c->rmin < INFINITY) || lo > -INFINITY;
+    c->rmax /= t;
+    c->rmin = lo;
 }
 
 /* min-p's threshold: (double)l >= lmax + log(v) exactly when l >= tf, the

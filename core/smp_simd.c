@@ -69,8 +69,9 @@ int32_t smp_simd_members2_512(const uint16_t *B, int32_t i, int32_t n, int32_t u
     return i;
 }
 int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
-                             float *L, float *P, int32_t n, int norm, float inv, int32_t *pi) {
+                             float *L, float *P, int32_t n, int norm, float inv, float t, int32_t *pi) {
     (void)typical; (void)lb; (void)c; (void)lid; (void)id; (void)out_id; (void)L; (void)P; (void)n; (void)norm; (void)inv;
+    (void)t;
     *pi = 0;
     return 0;
 }

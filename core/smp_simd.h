@@ -87,10 +87,11 @@ int32_t smp_simd_members2_512(const uint16_t *B, int32_t i, int32_t n, int32_t u
 /* Keeps, in place and in order, the candidates at or ahead of a cut:
  * top-p: L[j] > c, or L[j] == c with the id <= lid; typical: the key
  * (P[j] > 0 ? |L[j] - lb| : +inf) < c, or == c with the id <= lid. Ids
- * from id (or j), written to out_id; P[j] times inv when norm. Sixteen at a
- * time by a compressing permutation; *pi: where the plain loop goes on. */
+ * from id (or j), written to out_id; P[j] times inv when norm; L[j] / t
+ * (a temperature, session 13; t == 1: as it is). Sixteen at a time by a
+ * compressing permutation; *pi: where the plain loop goes on. */
 int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
-                             float *L, float *P, int32_t n, int norm, float inv, int32_t *pi);
+                             float *L, float *P, int32_t n, int norm, float inv, float t, int32_t *pi);
 /* How many candidates of [0, i) are at or ahead of such a cut (i = n
  * rounded down to 16, into *pi). ties 0: no candidate has the cut's key
  * and an id above lid, and the key is finite (then key <= the cut's is the

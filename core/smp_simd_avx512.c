@@ -26,18 +26,21 @@ static inline __m512i ids16(const int32_t *id, int32_t i) {
               : _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(i));
 }
 
-POPCNT int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
-                                    float *L, float *P, int32_t n, int norm, float inv, int32_t *pi) {
+static inline __attribute__((always_inline)) int32_t compact(const int div, int typical, float lb, float c,
+                                                             int32_t lid, const int32_t *id, int32_t *out_id, float *L,
+                                                             float *P, int32_t n, int norm, float inv, float t,
+                                                             int32_t *pi) {
     int32_t k = 0, i = 0;
-    __m512 vc = _mm512_set1_ps(c), vi = _mm512_set1_ps(inv), vlb = _mm512_set1_ps(lb);
+    __m512 vc = _mm512_set1_ps(c), vi = _mm512_set1_ps(inv), vlb = _mm512_set1_ps(lb), vt = _mm512_set1_ps(t);
     __m512i vlid = _mm512_set1_epi32(lid);
     for (; i + 16 <= n; i += 16) {
         __m512 vl = _mm512_loadu_ps(L + i), vp = _mm512_loadu_ps(P + i);
         __m512i vid = ids16(id, i);
         __mmask16 m = cut_mask(typical, vl, vp, vlb, vc, vid, vlid);
         if (norm) vp = _mm512_mul_ps(vp, vi);
+        if (div) vl = _mm512_div_ps(vl, vt);     /* a temperature after the cut (session 13) */
         /* full-width stores at k <= i: what they write past the kept ones
-         * lies in [k, i + 16), already read */
+         * lie in [k, i + 16), already read */
         _mm512_storeu_si512(out_id + k, _mm512_maskz_compress_epi32(m, vid));
         _mm512_storeu_ps(L + k, _mm512_maskz_compress_ps(m, vl));
         _mm512_storeu_ps(P + k, _mm512_maskz_compress_ps(m, vp));
@@ -45,6 +48,12 @@ POPCNT int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid,
     }
     *pi = i;
     return k;
+}
+
+POPCNT int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
+                                    float *L, float *P, int32_t n, int norm, float inv, float t, int32_t *pi) {
+    if (t != 1.0f) return compact(1, typical, lb, c, lid, id, out_id, L, P, n, norm, inv, t, pi);
+    return compact(0, typical, lb, c, lid, id, out_id, L, P, n, norm, inv, t, pi);
 }
 
 /* cut_mask with one compare where no key equals the cut's (all but a lane
