@@ -237,13 +237,18 @@ smp *smp_create_greedy(void) { return create_plain(&greedy_iface, NULL, 0); }
 typedef struct dist_state { uint64_t seed; smp_rng rng; } dist_state;
 
 /* Inverse CDF over p in id order: the first candidate whose cumulative mass
- * exceeds u * total. Ordering by id (not by rank) keeps the walk, and so the
- * token a given u picks, independent of how earlier stages shuffled. */
+ * exceeds u * total (over a truncation's set of more than SMP_MASS_MIN,
+ * u * (1 + 2^-20), again with the next u when past the total: a rejection,
+ * session 13, smp_mass.h). Ordering by id (not by rank) keeps the walk, and
+ * so the token a given u picks, independent of how earlier stages
+ * shuffled. */
 static int dist_apply(smp *s, smp_cands *c) {
     dist_state *d = s->ctx;
     if (c->n <= 0) return SMP_ENOSEL;
-    double r = smp_rng_double(&d->rng);
-    int32_t pick = smp_mass_softmax_draw(c, r);
+    int32_t pick;
+    do {                                       /* again past a truncation's total (smp_mass.h) */
+        pick = smp_mass_softmax_draw(c, smp_rng_double(&d->rng));
+    } while (pick == SMP_DRAW_AGAIN);
     if (pick < 0) {
         smp_cands_sync(c);
         pick = best_index(c);

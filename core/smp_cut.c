@@ -297,7 +297,80 @@ static int cut_p_bounded(const smp_cands *c) {
     return x > -1e30 && exp(x) * (double)c->cut_inv >= 0x1p-27;
 }
 
+static int cmp_i32(const void *pa, const void *pb) {
+    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+    return (a > b) - (a < b);
+}
+
+/* The draw by the rejection rule (smp_mass.h: more than SMP_MASS_MIN
+ * kept, counted; T <= SMP_DRAW_U since p = e * inv with inv the float of 1
+ * / the kept mass, so T is 1 within 2^-22) in the buckets' form
+ * (cut_dfast): u = r * SMP_DRAW_U needs no total, so the blocks are summed
+ * a few at a time and the walk stops in the block where the sum passes u
+ * (half the row on average). The prefix sums are exact where every p
+ * summed is 0 or >= 2^-29 (checked unless the cut bounds them; their sum
+ * is below T < 2), which is all the compacted draw's walk needs of the
+ * sums up to its pick, so it picks the same; else -2. */
+static int32_t draw_part(smp_cands *c, double r) {
+    enum { STEP = 8 };                         /* blocks summed at a time */
+    sel s = cut_sel(c);
+    const float *P = c->col_p, inv = c->cut_inv, lk = c->cut_key;
+    const int32_t n = c->cut_n, nb = (n + BLK - 1) / BLK, nbs = n / BLK, lid = c->cut_id, nk = c->cut_dm;
+    const int check = !cut_p_bounded(c);
+    double *bs = c->tmp_d, u = r * SMP_DRAW_U, cum = 0;
+    int32_t *cnt = (int32_t *)c->tmp, *kl = (int32_t *)c->tmp_d + c->cap, j = 0, rank = 0;
+    for (int32_t a = 1; a < nk; a++)           /* the members in column order (the walk may have sorted them) */
+        if (kl[a - 1] > kl[a]) {
+            qsort(kl, (size_t)nk, sizeof *kl, cmp_i32);
+            break;
+        }
+    for (int32_t b0 = 0; b0 < nb; b0 += STEP) {
+        int32_t b1 = nb - b0 < STEP ? nb : b0 + STEP, bf = b1 < nbs ? b1 : nbs;
+        if (bf > b0 && smp_simd_cut_sums_b_512(c->tmp_b + b0 * BLK, P + b0 * BLK, bf - b0, c->cut_dk1, c->cut_dk2, inv,
+                                               bs + b0, cnt + b0, check))
+            return -2;
+        for (; j < nk && kl[j] < bf * BLK; j++) {      /* the listed members of those blocks */
+            float p = P[kl[j]] * inv;
+            if (check && !(p == 0 || p >= 0x1p-29f)) return -2;
+            bs[kl[j] / BLK] += p;
+            cnt[kl[j] / BLK]++;
+        }
+        for (int32_t b = bf > b0 ? bf : b0; b < b1; b++) {   /* the last, short block: the keys' test */
+            double sum = 0;
+            int32_t k = 0;
+            for (int32_t i = b * BLK, e = n - i < BLK ? n : i + BLK; i < e; i++) {
+                int kept = at_cut(&s, i, lk, lid);
+                float p = kept ? P[i] * inv : 0.0f;
+                if (!(p == 0 || p >= 0x1p-29f)) return -2;
+                sum += p;
+                k += kept;
+            }
+            bs[b] = sum;
+            cnt[b] = k;
+        }
+        for (int32_t b = b0; b < b1; b++) {
+            if (!(cum + bs[b] > u)) {
+                cum += bs[b];
+                rank += cnt[b];
+                continue;
+            }
+            for (int32_t i = b * BLK; i < n; i++) {
+                if (!at_cut(&s, i, lk, lid)) continue;
+                cum += P[i] * inv;
+                if (cum > u) {
+                    c->cut_pick = i;
+                    return rank;
+                }
+                rank++;
+            }
+            return -2;                         /* (not reached: the block's sum passed u) */
+        }
+    }
+    return SMP_DRAW_AGAIN;                     /* u >= T: every block summed */
+}
+
 int32_t smp_cut_draw(smp_cands *c, double r) {
+    if (c->cut_dfast && c->cut_counted && c->n > SMP_MASS_MIN && smp_simd_512()) return draw_part(c, r);
     sel s = cut_sel(c);
     const float *P = c->col_p, inv = c->cut_inv, lk = c->cut_key;
     const int32_t n = c->cut_n, nb = (n + BLK - 1) / BLK, lid = c->cut_id;
@@ -349,6 +422,10 @@ int32_t smp_cut_draw(smp_cands *c, double r) {
     c->cut_counted = true;
     if (!(total < 2)) return -2;
     double u = r * total, cum = 0;
+    if (kept > SMP_MASS_MIN && SMP_DRAW_NEAR1(total)) {  /* the rejection rule (smp_mass.h) */
+        u = r * SMP_DRAW_U;
+        if (!(u < total)) return SMP_DRAW_AGAIN;
+    }
     int32_t j = -1;
     for (b = 0; b < nb && j < 0; b++) {
         if (!(cum + bs[b] > u)) { cum += bs[b]; continue; }

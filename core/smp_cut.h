@@ -74,8 +74,9 @@ void smp_cut_settle(smp_cands *c);
 void smp_cut_settle_div(smp_cands *c, float t);
 /* The dist draw among the candidates of a pending cut, as smp_mass_draw
  * would draw after smp_cut_settle: the pick's index among the kept (its
- * column in c->cut_pick), -1 when none has p > 0, or -2 when the draw
- * must take the compacted path. r in [0, 1). */
+ * column in c->cut_pick), -1 when none has p > 0, SMP_DRAW_AGAIN (the
+ * rejection rule, smp_mass.h: draw again), or -2 when the draw must take
+ * the compacted path. r in [0, 1). */
 int32_t smp_cut_draw(smp_cands *c, double r);
 
 #endif

@@ -494,12 +494,16 @@ static int block_sums(const float *P, int32_t n, double *bs) {
 
 /* The draw by the block sums bs (block_sums gave 0): -2 when the total is
  * 2 or more (the sums may then be inexact). */
-static int32_t exact_walk(const float *P, int32_t n, double r, const double *bs) {
+static int32_t exact_walk(const float *P, int32_t n, double r, const double *bs, int arrived) {
     int32_t nb = (n + BLK - 1) / BLK;
     double total = 0;
     for (int32_t b = 0; b < nb; b++) total += bs[b];
     if (!(total < 2)) return -2;
     double u = r * total, cum = 0;
+    if (arrived && n > SMP_MASS_MIN && SMP_DRAW_NEAR1(total)) {    /* the rejection rule (smp_mass.h) */
+        u = r * SMP_DRAW_U;
+        if (!(u < total)) return SMP_DRAW_AGAIN;
+    }
     for (int32_t b = 0; b < nb; b++) {
         if (!(cum + bs[b] > u)) { cum += bs[b]; continue; }
         for (int32_t i = b * BLK; i < n; i++) {
@@ -512,7 +516,7 @@ static int32_t exact_walk(const float *P, int32_t n, double r, const double *bs)
     return -1;
 }
 
-static int32_t chain_draw(const float *P, int32_t n, double r, double *pre);
+static int32_t chain_draw(const float *P, int32_t n, double r, double *pre, int arrived);
 
 /* One chain of adds in id order gives the total and, kept in tmp_d, every
  * prefix sum: the first prefix above u is then found by bisection instead
@@ -520,7 +524,7 @@ static int32_t chain_draw(const float *P, int32_t n, double r, double *pre);
  * prefixes are sorted, and the first one above u >= 0 ends on a p > 0, the
  * token the walk `cum += p; if (cum > u && p > 0) stop` stops at. A
  * negative or NaN p (a custom stage's) takes that walk itself. */
-int32_t smp_mass_draw(smp_cands *c, double r) {
+int32_t smp_mass_draw(smp_cands *c, double r, int arrived) {
     int32_t n = c->n;
     to_columns(c);
     for (int32_t i = 1; i < n && !c->id_order; i++)
@@ -533,13 +537,13 @@ int32_t smp_mass_draw(smp_cands *c, double r) {
             break;
         }
     float *P = c->col_p;
-    int32_t k = block_sums(P, n, c->tmp_d) ? -2 : exact_walk(P, n, r, c->tmp_d);
+    int32_t k = block_sums(P, n, c->tmp_d) ? -2 : exact_walk(P, n, r, c->tmp_d, arrived);
     if (k != -2) return k;
-    return chain_draw(P, n, r, c->tmp_d);
+    return chain_draw(P, n, r, c->tmp_d, arrived);
 }
 
 /* The chain of adds, for rows the block sums cannot take. */
-static int32_t chain_draw(const float *P, int32_t n, double r, double *pre) {
+static int32_t chain_draw(const float *P, int32_t n, double r, double *pre, int arrived) {
     double cum = 0;
     int32_t last = -1;
     int valid = 1;
@@ -551,6 +555,10 @@ static int32_t chain_draw(const float *P, int32_t n, double r, double *pre) {
         pre[i] = cum;
     }
     double u = r * cum;
+    if (valid && arrived && n > SMP_MASS_MIN && SMP_DRAW_NEAR1(cum)) {   /* the rejection rule (smp_mass.h) */
+        u = r * SMP_DRAW_U;
+        if (!(u < cum)) return SMP_DRAW_AGAIN;
+    }
     if (!valid) {
         double s = 0;
         int32_t pick = -1;
@@ -609,23 +617,23 @@ static void exp_prefix(const float *L, float *P, int32_t n, float m, double *pre
 }
 
 int32_t smp_mass_softmax_draw(smp_cands *c, double r) {
-    if (c->cut) {                              /* a top-p or typical-p cut, still pending */
+    if (c->cut && c->id_order) {               /* a top-p or typical-p cut, still pending */
         int32_t k = smp_cut_draw(c, r);
         if (k != -2) return k;
-        smp_mass_settle(c);
-        return smp_mass_draw(c, r);
     }
+    smp_mass_settle(c);                        /* (a cut over columns not in id order: compacted, then sorted) */
     int32_t n = c->n;
+    const int arrived = c->normalized;         /* a truncation's set, not the softmax's own */
     if (c->normalized || !c->lazy || !c->id_order || n <= SMP_MASS_MIN) {
         smp_mass_softmax(c);
-        return smp_mass_draw(c, r);
+        return smp_mass_draw(c, r, arrived);
     }
     const float *L = c->col_logit;
     float *P = c->col_p;
     float m = cols_range(c, NULL);
     if (m == -INFINITY) {                      /* no mass: p = 0 everywhere */
         smp_mass_softmax(c);
-        return smp_mass_draw(c, r);
+        return smp_mass_draw(c, r, 0);
     }
     double *pre = c->tmp_d;
     int32_t nb = (n + DBLK - 1) / DBLK;
@@ -633,7 +641,7 @@ int32_t smp_mass_softmax_draw(smp_cands *c, double r) {
     double S = pre[nb - 1], u = r * S;
     if (!(S > 0)) {                            /* a max of +inf: no e > 0, as row_softmax */
         smp_mass_softmax(c);
-        return smp_mass_draw(c, r);
+        return smp_mass_draw(c, r, 0);
     }
     c->has_p = false;
     c->normalized = c->p_e = true;            /* p = (float)(e * p_inv) when asked for */

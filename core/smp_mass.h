@@ -37,17 +37,30 @@ int32_t smp_mass_skip_below(const float *x, int32_t i, int32_t n, float v);
 void smp_mass_softmax(smp_cands *c);
 /* Divides the logits of lazy candidates by t (temperature). */
 void smp_mass_div(smp_cands *c, float t);
+/* The rule of a draw over more than SMP_MASS_MIN candidates that arrive
+ * normalized (a truncation's renormalized set: top-p, typical-p, min-p,
+ * pending or compacted) whose total T of p is within 2^-20 of 1 (every
+ * such set's with mass: T is 1 within 2^-22): u = r * SMP_DRAW_U, not r * T,
+ * and SMP_DRAW_AGAIN (draw again with the stream's next r) when u >= T.
+ * A rejection, so the same distribution; a walk then stops at u's block
+ * without summing the rest for T (session 13). */
+#define SMP_DRAW_U (1.0 + 0x1p-20)
+#define SMP_DRAW_NEAR1(t) ((t) >= 1.0 - 0x1p-20 && (t) <= SMP_DRAW_U)
+enum { SMP_DRAW_AGAIN = -3 };
 /* The dist draw on normalized candidates in id order: the first candidate
- * whose cumulative mass (summed in double, in order) exceeds r * total, or
- * the last with p > 0 when rounding runs out; -1 when none has p > 0.
- * r in [0, 1). Sorts c by id first when it is not in id order. */
-int32_t smp_mass_draw(smp_cands *c, double r);
+ * whose cumulative mass (summed in double, in order) exceeds u = r * total
+ * (or r * SMP_DRAW_U, above, when `arrived` says they came normalized), or
+ * the last with p > 0 when rounding runs out; -1 when none has p > 0,
+ * SMP_DRAW_AGAIN. r in [0, 1). Sorts c by id first when it is not in id
+ * order. */
+int32_t smp_mass_draw(smp_cands *c, double r, int arrived);
 /* The dist draw from the softmax of lazy candidates that are not
  * normalized. Over SMP_MASS_MIN candidates in id order: the draw of
  * smp_mass_draw by prefix sums taken at every 256th candidate from the
  * softmax's own eight lane sums (see smp_mass.c), leaving c->p_e (p
  * computed when asked for; normalized set); else smp_mass_softmax then
- * smp_mass_draw. */int32_t smp_mass_softmax_draw(smp_cands *c, double r);
+ * smp_mass_draw (SMP_DRAW_AGAIN: draw again). */
+int32_t smp_mass_softmax_draw(smp_cands *c, double r);
 /* Copies a row of n logits into c->col_logit, with c->rmax / c->rmin
  * (range_ok) found on the way where the SIMD loops run. */
 void smp_mass_set_row(smp_cands *c, const float *logits, int32_t n);

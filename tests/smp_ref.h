@@ -181,14 +181,21 @@ static int ref_typical_apply(smp *s, smp_cands *c) {
 static int ref_dist_apply(smp *s, smp_cands *c) {
     ref_par *d = s->ctx;
     if (c->n <= 0) return SMP_ENOSEL;
+    int arrived = c->normalized;       /* a truncation's set (session 13's rule, smp_mass.h) */
     ref_softmax(c);
     if (!ref_in_id_order(c)) {
         qsort(c->data, (size_t)c->n, sizeof *c->data, ref_cmp_id);
         c->sorted = false;
     }
     double total = 0;
-    for (int32_t i = 0; i < c->n; i++) total += c->data[i].p;
-    double u = smp_rng_double(&d->rng) * total, cum = 0;
+    int valid = 1;
+    for (int32_t i = 0; i < c->n; i++) {
+        total += c->data[i].p;
+        valid = valid && c->data[i].p >= 0;
+    }
+    double r = smp_rng_double(&d->rng), u = r * total, cum = 0;
+    if (arrived && valid && c->n > 1024 && total >= 1.0 - 0x1p-20 && total <= 1.0 + 0x1p-20)   /* u over [0, 1 + 2^-20), again past the total */
+        for (u = r * (1.0 + 0x1p-20); !(u < total);) u = smp_rng_double(&d->rng) * (1.0 + 0x1p-20);
     int32_t pick = -1;
     for (int32_t i = 0; i < c->n; i++) {
         if (c->data[i].p > 0) pick = i;

@@ -7,6 +7,7 @@
  * (memcmp), with the same flags. With the best SIMD loops, with AVX2 alone
  * (where AVX-512 is there) and with the scalar ones (vd_set_isa). */
 #include "check.h"
+#include "smp_mass.h"
 #include "smp_ref.h"
 #include "smp_simd.h"
 
@@ -436,7 +437,64 @@ static void pending_cut(void) {
     free(x);
 }
 
+/* ---- the draw's rule over a truncation's set (session 13) --------------
+ * Over more than 1024 candidates that arrive normalized, u = r * (1 +
+ * 2^-20), drawn again when past the total (core/smp_mass.h): the pending
+ * cut and the compacted one answer alike at the edge (r just below 1: draw
+ * again) and inside; and the picks' frequencies match the kept masses
+ * (chi-square over 16 bins of ids, 12000 seeded picks of a 3000-token row,
+ * fixed seeds: the statistic is a number of the code, 15 degrees of
+ * freedom, 0.01 % point ~42.6). */
+static void draw_rule(void) {
+    enum { N = 3000, BINS = 16, PICKS = 12000 };
+    static float x[N];
+    for (int32_t i = 0; i < N; i++) x[i] = (float)(1.5 * sin(0.37 * i) + 0.5 * cos(0.011 * i));
+    smp *tp = smp_create_top_p(0.95f, 1);
+    smp_cands a, b;
+    smp_cands_init(&a, N);
+    smp_cands_init(&b, N);
+    int ok = 1;
+    a.only_selected = true;                      /* the cut stays pending after the stage */
+    static const double rs[] = { 1.0 - 0x1p-22, 0.0, 0.3, 0.7, 0.999999 };
+    for (int k = 0; k < 5; k++) {
+        smp_cands_set(&a, x, N);
+        smp_cands_set(&b, x, N);
+        smp_apply(tp, &a);
+        smp_apply(tp, &b);
+        ok &= a.cut && a.n > 1024;
+        smp_cands_sync(&b);                      /* compacted */
+        int32_t pa = smp_mass_softmax_draw(&a, rs[k]), pb = smp_mass_softmax_draw(&b, rs[k]);
+        ok &= pa == pb && (k > 0 || pa == SMP_DRAW_AGAIN);
+    }
+    CHECK(ok, "the rejection rule: pending and compacted cuts draw alike, again past the total");
+    /* the expected mass per bin: the kept p after the compaction */
+    double want[BINS] = { 0 }, got[BINS] = { 0 }, chi = 0;
+    smp_cands_set(&b, x, N);
+    smp_apply(tp, &b);
+    smp_cands_sync(&b);
+    for (int32_t i = 0; i < b.n; i++) want[b.data[i].id * BINS / N] += b.data[i].p;
+    smp *ch = smp_create_chain();
+    smp_chain_add(ch, smp_create_top_p(0.95f, 1));
+    smp_chain_add(ch, smp_create_dist(1));
+    for (int i = 0; i < PICKS; i++) {
+        smp_reseed(ch, smp_seed_mix(77, (uint64_t)i));
+        smp_cands_set(&a, x, N);
+        int32_t t = smp_sample(ch, &a);
+        if (t >= 0) got[t * BINS / N] += 1;
+    }
+    for (int j = 0; j < BINS; j++) {
+        double e = want[j] * PICKS;
+        chi += (got[j] - e) * (got[j] - e) / e;
+    }
+    CHECK(chi < 42.6, "the draw's frequencies match the kept masses (chi-square %.1f over %d bins)", chi, BINS);
+    smp_destroy(ch);
+    smp_destroy(tp);
+    smp_cands_fini(&a);
+    smp_cands_fini(&b);
+}
+
 int main(void) {
+    draw_rule();
     pending_cut();
     mass_vs_f64();
     mass_brute();
