@@ -660,6 +660,10 @@ struct pool *lhost_pool(lhost *h, int n_threads) {
 void lhost_interrupt(lhost *h) {
     atomic_store(&h->interrupt, 1);
     lab_store_interrupt(h);             /* a query runs in SQLite, out of the count hook's reach */
+    /* a host waiting in poll for the engine (run, repl) must see it now, not
+     * when the job ends: the signal may land on the worker's or a pool's
+     * thread, and then interrupts no poll (write(2) is async-signal-safe) */
+    if (h->work) lwork_wake(h->work);
 }
 
 int lhost_wake_fd(const lhost *h) { return lwork_fd(h->work); }

@@ -409,10 +409,19 @@ int lhost_interrupt_waiting(lhost *h) {
     return n;
 }
 
-/* Ctrl-C while no Lua runs: cancel the scripts state's work. */
+/* Ctrl-C while no Lua runs: cancel the scripts state's work. The engine
+ * jobs its tasks await are cancelled first (a queued one leaves the queue,
+ * a running one stops at the model's next layer): dropping the tasks alone
+ * left the worker computing a long prompt nobody would read, and the next
+ * line at the prompt waited behind it. */
 static bool take_interrupt(lhost *h) {
     if (h->running || !atomic_exchange(&h->interrupt, 0)) return false;
-    if (h->scripts) lsched_drop_state(h, h->scripts);
+    if (h->scripts) {
+        for (ltask *t = h->tasks; t; t = t->next)
+            if (t->st == h->scripts && t->wait && t->wait->run && !lwork_job_done(t->wait))
+                lwork_cancel(h->work, t->wait, "cancelled (Ctrl-C)");
+        lsched_drop_state(h, h->scripts);
+    }
     const char *m = "interrupted";
     lhost_print(h, m, strlen(m), true);
     return true;

@@ -133,5 +133,33 @@ check_run "repl: goes on after an error" 0 '"still here"' sh -c "'$LOGITLAB' rep
 printf 'm = lab.model.open("%s")\ns = m:seq("Once upon a time")\ns:eval():argmax()\n' "$M" > "$T/repl2.in"
 check_run "repl: the engine from the prompt (await in a REPL line)" 0 "^432$" sh -c "'$LOGITLAB' repl < '$T/repl2.in'"
 
+# Ctrl-C in the REPL while a line awaits a long prompt evaluation: the
+# engine job is cancelled (stopped at the model's next layer), not left to
+# run to its end behind the prompt. The line is sent once the process has
+# spent 0.1 s of CPU on it (the evaluation is ~1.3 s alone); a Ctrl-C that
+# lands earlier stops it too, so only a binary that ignores the job fails.
+# `m:kv()` waits for the engine: it reads all 3602 cells when the job ran on.
+SA=$SHARED/models/synthetic/synth-A-q4_0.gguf
+mkfifo "$T/rin"
+"$LOGITLAB" repl < "$T/rin" > "$T/rout" 2>&1 &
+rpid=$!
+exec 3>"$T/rin"
+printf 'm = lab.model.open("%s", { n_ctx = 4096, threads = 1 })\ns = m:seq(string.rep("Once upon a time ", 900))\nprint("ready", #s)\n' "$SA" >&3
+i=0; while [ $i -lt 600 ] && ! grep -q '^ready' "$T/rout"; do sleep 0.05; i=$((i+1)); done
+cpu() { awk '{print $14}' /proc/$rpid/stat 2>/dev/null || echo 0; }
+c0=$(cpu)
+printf 's:eval()\n' >&3
+i=0; while [ $i -lt 600 ] && [ "$(cpu)" -lt $((c0 + 10)) ]; do sleep 0.05; i=$((i+1)); done
+kill -INT $rpid
+printf 'print("kv", m:kv().used)\nprint("after", m:seq("Once upon a time"):eval() ~= nil)\n' >&3
+exec 3>&-
+wait $rpid; rrc=$?
+check "repl: Ctrl-C during a long evaluation says interrupted" grep -q '^interrupted' "$T/rout"
+kv=$(sed -n 's/^kv\t\([0-9]*\)$/\1/p' "$T/rout")
+if grep -q '^ready	3602$' "$T/rout" && [ -n "$kv" ] && [ "$kv" -lt 3602 ]; then check_pass=$((check_pass+1))
+else check_fail=$((check_fail+1)); echo "FAIL: repl: Ctrl-C cancels the engine job the line awaits (kv '$kv' of 3602 cells)"; cat "$T/rout"; fi
+check "repl: the prompt works after the Ctrl-C" grep -q '^after	true$' "$T/rout"
+check "repl: exits 0 after a Ctrl-C" [ "$rrc" -eq 0 ]
+
 echo "# passed $((check_pass + lua_p)) failed $((check_fail + lua_f))"
 [ $((check_fail + lua_f)) -eq 0 ]
