@@ -71,7 +71,7 @@ int cmd_repl(int argc, char **argv) {
     if (rc == CLI_HELP) return CLI_OK;
     if (rc) return rc;
     lhost *h;
-    if ((rc = cmd_run_host(CMD, &a, &h)) != CLI_OK) return rc;
+    if ((rc = cmd_run_host(CMD, &a, false, &h)) != CLI_OK) return rc;
     bool tty = isatty(0);
     g_host = h;
     struct sigaction sa, old;

@@ -161,5 +161,57 @@ else check_fail=$((check_fail+1)); echo "FAIL: repl: Ctrl-C cancels the engine j
 check "repl: the prompt works after the Ctrl-C" grep -q '^after	true$' "$T/rout"
 check "repl: exits 0 after a Ctrl-C" [ "$rrc" -eq 0 ]
 
+# `logitlab run` and Ctrl-C: the first raises "script: interrupted" where the
+# script waits (here a 3602-token evaluation, stopped at the next layer), a
+# pcall catches it, the script's cleanup runs, the run it left open ends
+# "interrupted" with its records, and the exit status is 130. A second
+# Ctrl-C (the script caught the first and computes on) stops it for good:
+# 130, and its run ends "interrupted" with its record.
+WI=$T/wsint
+mkdir -p "$WI"
+cat > "$T/intr.lua" <<'LUA'
+local m = assert(lab.model.open(arg[1], { n_ctx = 4096, threads = 1 }))
+local s = m:seq(string.rep("Once upon a time ", 900))
+local id, run = assert(lab.store.run_begin{ plugin = "intr" })
+assert(run:put("note", { step = 1 }))
+local ok, err = pcall(function() assert(lab.fs.write("ready", "1")); return s:eval() end)
+assert(lab.fs.write("caught", string.format("%s|%s|%d", tostring(ok), tostring(err), m:kv().used)))
+if not ok then error(err, 0) end
+LUA
+cat > "$T/intr2.lua" <<'LUA'
+local id, run = assert(lab.store.run_begin{ plugin = "intr2" })
+assert(run:put("note", { step = 1 }))
+local ok, err = pcall(function() assert(lab.fs.write("ready2", "1")); while true do end end)
+assert(lab.fs.write("caught2", tostring(err)))
+while true do end
+LUA
+printf 'for _, r in ipairs(lab.store.query("SELECT plugin, status, (SELECT count(*) FROM records WHERE run_id = runs.id) AS n FROM runs ORDER BY id")) do print(r.plugin, r.status, r.n) end\n' > "$T/runs.lua"
+"$LOGITLAB" run -w "$WI" "$T/intr.lua" "$SA" > "$T/iout" 2>&1 &
+ipid=$!
+i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready" ]; do sleep 0.05; i=$((i+1)); done
+rpid=$ipid; c0=$(cpu)
+i=0; while [ $i -lt 600 ] && [ "$(cpu)" -lt $((c0 + 10)) ]; do sleep 0.05; i=$((i+1)); done
+kill -INT $ipid
+wait $ipid; irc=$?
+caught=$(cat "$WI/caught" 2>/dev/null)
+ikv=${caught##*|}
+check "run: Ctrl-C exits 130" [ "$irc" -eq 130 ]
+check "run: Ctrl-C raises a catchable 'script: interrupted' where the script waits" sh -c "echo '$caught' | grep -q '^false|script: interrupted|'"
+if [ -n "$ikv" ] && [ "$ikv" -lt 3602 ] 2>/dev/null; then check_pass=$((check_pass+1))
+else check_fail=$((check_fail+1)); echo "FAIL: run: Ctrl-C stops the engine step (kv '$ikv' of 3602; caught '$caught')"; cat "$T/iout"; fi
+check "run: the message says Ctrl-C stopped it" grep -q 'stopped by Ctrl-C (exit status 130)' "$T/iout"
+check_run "run: the open run ends interrupted, its record kept" 0 "^intr	interrupted	1$" "$LOGITLAB" run -w "$WI" "$T/runs.lua"
+"$LOGITLAB" run -w "$WI" "$T/intr2.lua" > "$T/iout2" 2>&1 &
+ipid=$!
+i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready2" ]; do sleep 0.05; i=$((i+1)); done
+kill -INT $ipid
+i=0; while [ $i -lt 600 ] && [ ! -f "$WI/caught2" ]; do sleep 0.05; i=$((i+1)); done
+kill -INT $ipid
+wait $ipid; irc=$?
+check "run: the first Ctrl-C was caught" grep -q '^script: interrupted$' "$WI/caught2"
+check "run: a second Ctrl-C exits 130" [ "$irc" -eq 130 ]
+check "run: a second Ctrl-C says so" grep -q 'interrupted again: stopping the script' "$T/iout2"
+check_run "run: a second Ctrl-C stops it for good, its run ends interrupted with its record" 0 "^intr2	interrupted	1$" "$LOGITLAB" run -w "$WI" "$T/runs.lua"
+
 echo "# passed $((check_pass + lua_p)) failed $((check_fail + lua_f))"
 [ $((check_fail + lua_f)) -eq 0 ]
