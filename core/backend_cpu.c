@@ -314,14 +314,20 @@ static void rmsnorm_worker(void *arg, int ith, int nth) {
 
 /* Rows are independent (each summed in order by one thread), so a prompt's
  * rows are split over the pool: on one thread the 13 norms of a
- * stories15m pp512 were ~2% of the step, serial. */
-#define ROWS_SPLIT 16384
+ * stories15m pp512 were ~2% of the step, serial. Not below RMS_SPLIT
+ * values: a decode step's norm reads the residual the caller's own add just
+ * wrote, and a worker would fetch its rows from the caller's cache (64
+ * sequences of stories15m, 18k values: split, the two norms of a layer
+ * took 2x the time of the one-thread step's; serial on the caller, the
+ * two-thread step's were as fast as one thread's, and its adds got
+ * faster too; session 13, notes w22b). */
+#define RMS_SPLIT 65536
 static void cpu_rmsnorm(backend *b, float *y, const float *x, const float *w, int32_t n,
                         int32_t dim, float eps) {
     cpu *c = C(b);
     rows_job j = { y, x, w, n, dim, eps, piece(n, pool_size(c->pool), 4, 4), 0 };
     atomic_init(&j.next, 0);
-    if ((long)n * dim >= ROWS_SPLIT && n > 1 && pool_size(c->pool) > 1) pool_run_any(c->pool, rmsnorm_worker, &j);
+    if ((long)n * dim >= RMS_SPLIT && n > 1 && pool_size(c->pool) > 1) pool_run_any(c->pool, rmsnorm_worker, &j);
     else rms_rows(y, x, w, 0, n, dim, eps);
 }
 
@@ -646,7 +652,7 @@ static void cpu_add(backend *b, float *x, const float *y, size_t n) {
     cpu *c = C(b);
     add_job j = { x, y, n, piece((long)((n + 15) / 16), pool_size(c->pool), 16, 1), 0 };
     atomic_init(&j.next, 0);
-    if (n >= 4 * ROWS_SPLIT && pool_size(c->pool) > 1) pool_run_any(c->pool, add_worker, &j);
+    if (n >= RMS_SPLIT && pool_size(c->pool) > 1) pool_run_any(c->pool, add_worker, &j);
     else add_f32(x, y, n);
 }
 
@@ -660,7 +666,7 @@ static void cpu_get_rows(backend *b, float *y, const float *x, const int32_t *id
 static const backend_ops cpu_ops = {
     "cpu", cpu_destroy, cpu_prepare, cpu_alloc, cpu_free, cpu_copy, cpu_copy,
     cpu_embed, cpu_rmsnorm, cpu_matmul, cpu_rope, cpu_kv_store, cpu_attention,
-    cpu_swiglu, cpu_add, cpu_get_rows, cpu_matmul_check,
+    cpu_swiglu, cpu_add, cpu_get_rows, cpu_matmul_check, cpu_rope_attention,
 };
 
 static backend *cpu_create(pool *p, bool own, be_kvgeom geom) {

@@ -85,11 +85,16 @@ int fwd_eval(fwd *f, void *kvbuf, int32_t n, const int32_t *tok, const int32_t *
         const model_weight *qkv[3] = { &ly->wq, &ly->wk, &ly->wv };
         float *qkv_out[3] = { f->q, f->k, f->v };
         if (o->matmul(be, 3, qkv, f->xb, n, qkv_out)) return -1;
-        if (o->rope(be, f->q, n, h->n_heads, h->head_dim, h->rope_dim, pos, inv_freq) ||
-            o->rope(be, f->k, n, h->n_kv_heads, h->head_dim, h->rope_dim, pos, inv_freq))
-            return -1;
-        o->kv_store(be, kvbuf, il, n, f->k, f->v, cells);
-        if (o->attention(be, kvbuf, il, n, at, f->q, f->att)) return -1;
+        int ra = o->rope_attention ? o->rope_attention(be, kvbuf, il, n, f->q, f->k, f->v, h->rope_dim, pos,
+                                                       inv_freq, cells, at, f->att) : 1;
+        if (ra < 0) return -1;
+        if (ra > 0) {
+            if (o->rope(be, f->q, n, h->n_heads, h->head_dim, h->rope_dim, pos, inv_freq) ||
+                o->rope(be, f->k, n, h->n_kv_heads, h->head_dim, h->rope_dim, pos, inv_freq))
+                return -1;
+            o->kv_store(be, kvbuf, il, n, f->k, f->v, cells);
+            if (o->attention(be, kvbuf, il, n, at, f->q, f->att)) return -1;
+        }
         const model_weight *wo = &ly->wo;
         if (o->matmul(be, 1, &wo, f->att, n, &f->xb)) return -1;
         o->add(be, f->x, f->xb, (size_t)n * D);

@@ -475,6 +475,32 @@ static void engine_case(const char *name, const char *path) {
         }
         CHECK(bad == 0, "%s, %d thread(s): %d of %d rows in random batches differ from the sequence alone (max %.3g)",
               name, nth, bad, rows, md);
+        /* lockstep: every sequence's prompt in one batch, then steps of one
+         * token for every sequence still going (a decode step of several
+         * sequences: at two threads cpu_rope_attention's fused region) */
+        bad = 0;
+        {
+            int32_t id[NS], done[NS];
+            for (int s = 0; s < NS; s++) { id[s] = ctx_seq_create(c); done[s] = 0; }
+            for (bool first = true;; first = false) {
+                ctx_entry b[NS * MAXL];
+                int32_t which[NS * MAXL], n = 0;
+                for (int s = 0; s < NS; s++) {
+                    int32_t take = first ? 1 + R.len[s] / 3 : 1;
+                    for (int32_t t = 0; t < take && done[s] < R.len[s]; t++, n++) {
+                        b[n] = (ctx_entry){ id[s], done[s], R.tok[s][done[s]], true };
+                        which[n] = s;
+                        done[s]++;
+                    }
+                }
+                if (n == 0) break;
+                if (ctx_eval(c, b, n, err, sizeof err)) { CHECK(0, "%s: %s", name, err); break; }
+                bad += compare(c, b, which, n, &R, &md);
+            }
+            for (int s = 0; s < NS; s++) ctx_seq_drop(c, id[s]);
+        }
+        CHECK(bad == 0, "%s, %d thread(s): %d rows of lockstep decode steps differ from the sequence alone (max %.3g)",
+              name, nth, bad, md);
         /* each sequence as one prompt */
         bad = 0;
         for (int s = 0; s < NS; s++) {
