@@ -100,10 +100,14 @@ int fwd_eval(fwd *f, void *kvbuf, int32_t n, const int32_t *tok, const int32_t *
         o->add(be, f->x, f->xb, (size_t)n * D);
         /* feed-forward block: x += w_down (silu(w_gate xb) * w_up xb) */
         o->rmsnorm(be, f->xb, f->x, ly->ffn_norm, n, h->dim, h->rms_eps);
-        const model_weight *gu[2] = { &ly->w_gate, &ly->w_up };
-        float *gu_out[2] = { f->hb, f->hb2 };
-        if (o->matmul(be, 2, gu, f->xb, n, gu_out)) return -1;
-        o->swiglu(be, f->hb, f->hb2, (size_t)n * F);
+        int rs = o->matmul_swiglu ? o->matmul_swiglu(be, &ly->w_gate, &ly->w_up, f->xb, n, f->hb, f->hb2) : 1;
+        if (rs < 0) return -1;
+        if (rs > 0) {
+            const model_weight *gu[2] = { &ly->w_gate, &ly->w_up };
+            float *gu_out[2] = { f->hb, f->hb2 };
+            if (o->matmul(be, 2, gu, f->xb, n, gu_out)) return -1;
+            o->swiglu(be, f->hb, f->hb2, (size_t)n * F);
+        }
         const model_weight *wd = &ly->w_down;
         if (o->matmul(be, 1, &wd, f->hb, n, &f->xb)) return -1;
         o->add(be, f->x, f->xb, (size_t)n * D);

@@ -335,6 +335,46 @@ static void backend_loops_case(void) {
     b->ops->destroy(b);
 }
 
+/* The backend's gated product (matmul_swiglu: both products and the SwiGLU
+ * in one region, a chunk of rows gated as soon as it is computed) against
+ * matmul then swiglu, at one and two threads, F32 and Q8_0, batch sizes
+ * that leave a short last chunk. */
+static void gated_case(void) {
+    enum { R = 200, K = 96, MAXN = 40 };
+    static const int types[] = { QT_F32, QT_Q8_0 };
+    float *wf = malloc(sizeof(float) * 2 * R * K), *x = malloc(sizeof(float) * MAXN * K);
+    float *g[2], *u[2];
+    for (int k = 0; k < 2; k++) { g[k] = malloc(sizeof(float) * MAXN * R); u[k] = malloc(sizeof(float) * MAXN * R); }
+    for (int i = 0; i < 2 * R * K; i++) wf[i] = frnd() * 0.3f;
+    for (int i = 0; i < MAXN * K; i++) x[i] = frnd() * 2.0f;
+    int bad = 0, cases = 0;
+    for (int nth = 1; nth <= 2; nth++) {
+        backend *b = backend_cpu_create(nth, (be_kvgeom){ 1, 64, 16, 4, 4 });
+        if (!b) { CHECK(0, "no CPU backend"); break; }
+        for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+            size_t rs = qt_row_size(types[t], K);
+            char *wq = malloc(rs * 2 * R);
+            for (int r = 0; r < 2 * R; r++) qt_quantize_row(types[t], wf + (size_t)r * K, wq + (size_t)r * rs, K);
+            model_weight wg = { wq, types[t], R, K }, wu = { wq + rs * R, types[t], R, K };
+            const model_weight *w2[2] = { &wg, &wu };
+            static const int32_t ns[] = { 1, 3, 17, 40 };
+            for (size_t s = 0; s < sizeof ns / sizeof ns[0]; s++, cases++) {
+                int32_t n = ns[s];
+                float *y[2] = { g[0], u[0] };
+                CHECK(b->ops->matmul(b, 2, w2, x, n, y) == 0, "matmul");
+                b->ops->swiglu(b, g[0], u[0], (size_t)n * R);
+                CHECK(b->ops->matmul_swiglu && b->ops->matmul_swiglu(b, &wg, &wu, x, n, g[1], u[1]) == 0, "matmul_swiglu");
+                bad += memcmp(g[0], g[1], sizeof(float) * (size_t)n * R) != 0;
+            }
+            free(wq);
+        }
+        b->ops->destroy(b);
+    }
+    CHECK(bad == 0, "matmul_swiglu: %d of %d products differ from matmul then swiglu", bad, cases);
+    free(wf); free(x);
+    for (int k = 0; k < 2; k++) { free(g[k]); free(u[k]); }
+}
+
 /* ---- engine ---------------------------------------------------------------- */
 
 /* Writes a copy of a GGUF with every 2-D tensor converted to type. */
@@ -816,6 +856,7 @@ int main(void) {
     extreme = false;
     elementwise_case();
     backend_loops_case();
+    gated_case();
     finite_case();
     check_case();
 
