@@ -183,6 +183,28 @@ static void amx_mix_case(void) {
             }
             CHECK(bad == 0, "%s cols %d %s: %d of %d activations in a batch of %d (width %d) differ from alone",
                   qt_get(type)->name, (int)cols, vd_path_name(path), bad, NA, NA, vd_r8_width(type));
+            /* the backend's form: the terms and the padded sixteen built
+             * once (vd_r8_prep, vd_r8_pad), the rows in chunks of 16 + 24
+             * (a chunk per thread), each a call given them */
+            int64_t nb = vd_r8_prep_blocks(type, cols);
+            size_t ps = vd_r8_pad_size(type, cols, NA);
+            int rest = NA % 16;
+            bool want = path == VD_PATH_AMX && type != QT_Q4_K && rest >= (NA >= 16 ? VD_R8_AMX_PAD : VD_R8_AMX_PAD_ALONE);
+            CHECK((ps > 0) == want, "%s %s batch %d: padded sixteen %zu bytes, want %s", qt_get(type)->name,
+                  vd_path_name(path), NA, ps, want ? "one" : "none");
+            if (nb) {
+                int32_t *off = malloc(sizeof *off * (size_t)(NA * nb));
+                float *dx = malloc(sizeof *dx * (size_t)(NA * nb)), *y2 = malloc(sizeof(float) * (size_t)NA * ROWS);
+                void *pad = ps ? malloc(ps) : NULL;
+                vd_r8_prep(type, xq, cols, 0, NA, off, dx);
+                if (pad) vd_r8_pad(type, xq, cols, NA, off, dx, pad);
+                vd_matmul_r8p_pad(type, wr, cols, 0, 16, xq, NA, off, dx, pad, y2, ROWS);
+                vd_matmul_r8p_pad(type, wr, cols, 16, ROWS, xq, NA, off, dx, pad, y2, ROWS);
+                CHECK(!memcmp(y, y2, sizeof(float) * (size_t)NA * ROWS),
+                      "%s cols %d %s batch %d: the product from a padded sixteen built once differs", qt_get(type)->name,
+                      (int)cols, vd_path_name(path), NA);
+                free(off); free(dx); free(y2); free(pad);
+            }
             free(wr);
         }
         vd_set_path(vd_path_best());
