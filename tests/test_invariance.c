@@ -138,8 +138,8 @@ static void kernel_case(int type, int64_t rows, int64_t cols) {
 
 /* Batches around the AMX kernels' sixteen (vecdot_r8_amx.c, vd_matmul_r8p):
  * 67 = four sixteens by AMX tiles + 3 by the VNNI kernel; 22 = 16 + 6
- * (VNNI rest); 31, 25 and 47 = whole sixteens + one zero-padded sixteen of
- * 15, 9 and 15 real rows (vd_r8_amx_tail); 17 = 16 + 1 (the one-activation
+ * (VNNI rest); 31, 25, 47 and 24 = whole sixteens + one zero-padded sixteen
+ * of 15, 9, 15 and 8 real rows (vd_r8_amx_tail); 17 = 16 + 1 (the one-activation
  * form as the rest); 13 and 11 alone (a padded sixteen; VNNI chunks).
  * Every activation's outputs must be memcmp-equal to the same activation's
  * product alone (one activation: the 256-bit VNNI form), on the best path
@@ -152,7 +152,7 @@ static void amx_mix_case(void) {
     static const struct { int type; int64_t cols; int na; } T[] = {
         {QT_Q4_0, 288, 67}, {QT_Q8_0, 288, 67}, {QT_Q4_K, 512, 67}, {QT_Q4_0, 288, 22}, {QT_Q4_0, 288, 31},
         {QT_Q8_0, 288, 25}, {QT_Q8_0, 288, 47}, {QT_Q4_0, 288, 17}, {QT_Q8_0, 288, 13}, {QT_Q4_0, 288, 11},
-        {QT_Q4_0, 2080, 27},
+        {QT_Q4_0, 2080, 27}, {QT_Q8_0, 288, 24},
     };
     enum { ROWS = 40 };
     for (size_t ti = 0; ti < sizeof T / sizeof T[0]; ti++) {

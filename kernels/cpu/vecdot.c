@@ -569,18 +569,20 @@ void vd_matmul_r8p_pad(int wtype, const void *wr, int64_t cols, int64_t r0, int6
      * 0.94 ms, 9 sequences 1.25 ms. The chunking changes no number: each
      * activation's sums are the kernel's whatever the chunk (vecdot.h). */
     /* The AMX kernels (knx 16) take every whole sixteen in one call (they
-     * unpack a block once for all of them). A rest of nine to fifteen
+     * unpack a block once for all of them). A rest of eight to fifteen
      * (twelve to fifteen when there is no whole sixteen) rides along as one
      * zero-padded sixteen (vd_r8_amx_tail): a rest of nine or more would
      * take two VNNI chunks, two more passes over each block, and one more
      * sixteen costs less once the unpacking is shared. A smaller rest goes to
      * the VNNI kernel in even chunks of at most eight, as a call of that many
-     * would (24 = 16 + 8, 20 = 16 + 4). Kernel-only cross-over, one core,
-     * the matrices of a stories15m step, CPU time, min of 40 rounds, the
-     * two forms alternating (notes w22a, session 12): Q4_0 25 as 16 + 9
-     * 2.10 ms padded vs 2.41 VNNI, 31 2.52 vs 3.03, 15 alone 1.14 vs 1.43;
-     * 24 (rest 8) 2.24 vs 2.02, and alone 9-11 about even, 12 1.09 vs 1.21;
-     * Q8_0 likewise (25 2.34 vs 2.45, 9 alone 1.25 vs 1.11). Which form a
+     * would (23 = 16 + 7, 20 = 16 + 4). Kernel-only cross-over, one core,
+     * the matrices of a stories15m step, CPU time, the two forms alternating
+     * (notes w22a): session 12, min of 40 rounds, Q4_0 25 as 16 + 9 2.10 ms
+     * padded vs 2.41 VNNI, 31 2.52 vs 3.03, 15 alone 1.14 vs 1.43, alone
+     * 9-11 about even, 12 1.09 vs 1.21; Q8_0 likewise (25 2.34 vs 2.45, 9
+     * alone 1.25 vs 1.11); session 13, the rows in the backend's chunks, min
+     * of 100 rounds: rest 8 padded / VNNI 0.90-0.97 (24, 40, 56; both
+     * types), rest 7 1.0-1.1, rest 4-6 1.0-1.24. Which form a
      * row takes changes no bit (vecdot_r8_amx.c). The padded sixteen comes
      * built (pad, vd_r8_pad: once a product, whose row chunks are separate
      * calls) or is built here. The tile configuration is loaded once here

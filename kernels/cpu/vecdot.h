@@ -326,8 +326,9 @@ typedef void (*vd_r8t_fn)(const void *w, int64_t cols, int64_t g0, int64_t g1, c
                           const float *dxt, int nt, float *y, int64_t ldy);
 vd_r8t_fn vd_r8_amx_tail(int wtype);
 /* vd_matmul_r8p's cross-over: the least rest (activations past the whole
- * sixteens) that takes vd_r8_amx_tail, with whole sixteens and without. */
-#define VD_R8_AMX_PAD 9
+ * sixteens) that takes vd_r8_amx_tail, with whole sixteens and without
+ * (measured: vecdot.c's comment there). */
+#define VD_R8_AMX_PAD 8
 #define VD_R8_AMX_PAD_ALONE 12
 void vd_r8_amx_begin(void);
 void vd_r8_amx_end(void);
