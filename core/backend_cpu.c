@@ -355,17 +355,18 @@ typedef struct mm_job {
     int32_t *cidx;           /* matmul_check's amax: per chunk and row, the slice's argmax */
     float *cval;             /* (column index) and its value, [chunk * n + row]; or NULL */
     bool gate;               /* cpu_matmul_swiglu: two weights of the same rows, taken in pairs */
+    const void *const *pad;  /* per weight: vd_r8_pad's padded sixteen for rp and n, or NULL */
 } mm_job;
 
 /* Rows [r0, r1) of w against nact activations xq from the repacked copy rp,
  * all activations at once: whole groups of eight rows from the copy,
  * the edges from the original. */
 static void r8_rows(const model_weight *w, const void *rp, long r0, long r1, const char *xq, int nact,
-                    const int32_t *off, const float *dx, float *y) {
+                    const int32_t *off, const float *dx, const void *pad, float *y) {
     long a = (r0 + 7) / 8 * 8, e = (r1 < w->rows / 8 * 8 ? r1 : w->rows / 8 * 8) / 8 * 8;
     if (a >= e) { vd_matmul(w->type, w->data, w->cols, r0, r1, xq, nact, y, w->rows); return; }
     vd_matmul(w->type, w->data, w->cols, r0, a, xq, nact, y, w->rows);
-    vd_matmul_r8p(w->type, rp, w->cols, a, e, xq, nact, off, dx, y, w->rows);
+    vd_matmul_r8p_pad(w->type, rp, w->cols, a, e, xq, nact, off, dx, pad, y, w->rows);
     vd_matmul(w->type, w->data, w->cols, e, r1, xq, nact, y, w->rows);
 }
 
@@ -391,10 +392,10 @@ static void mm_rows(mm_job *j, long lo, long hi) {
             if (n8 < j->n)
                 r8_rows(w, j->rp[k], r0, r1, (const char *)j->xq[k] + (size_t)n8 * vd_act_row_size(w->type, w->cols),
                         j->n - n8, j->off[k] ? j->off[k] + n8 * nb : NULL, j->dx[k] ? j->dx[k] + n8 * nb : NULL,
-                        j->y[k] + (size_t)n8 * w->rows);
+                        NULL, j->y[k] + (size_t)n8 * w->rows);
             continue;
         }
-        if (j->r8[k]) r8_rows(w, j->r8[k], r0, r1, j->xq[k], j->n, j->off[k], j->dx[k], j->y[k]);
+        if (j->r8[k]) r8_rows(w, j->r8[k], r0, r1, j->xq[k], j->n, j->off[k], j->dx[k], j->pad[k], j->y[k]);
         else vd_matmul(w->type, j->wd[k], w->cols, r0, r1, j->xq[k], j->n, j->y[k], w->rows);
     }
 }
@@ -526,7 +527,7 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
     }
     /* vd_r8_prep's terms, one set per weight type read from a repacked copy */
     int np = 0, ptypes[MAX_MATMUL_W], prep_of[MAX_MATMUL_W];
-    size_t poffs[MAX_MATMUL_W];
+    size_t poffs[MAX_MATMUL_W], ppads[MAX_MATMUL_W];
     for (int k = 0; k < nw; k++) {
         prep_of[k] = -1;
         int64_t nb = vd_r8_prep_blocks(w[k]->type, cols);
@@ -537,6 +538,10 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
         ptypes[np] = w[k]->type;
         poffs[np++] = total;
         total += ((size_t)n * (size_t)nb * (sizeof(int32_t) + sizeof(float)) + 63) & ~(size_t)63;
+        /* and the zero-padded sixteen of a rest, once a product, not once a
+         * row chunk (vecdot.h) */
+        ppads[np - 1] = total;
+        total += (vd_r8_pad_size(w[k]->type, cols, n) + 63) & ~(size_t)63;
     }
     if (grow(&c->act, &c->act_cap, total)) return -1;
     const void *xq[MAX_MATMUL_W], *pxq[MAX_MATMUL_W];
@@ -553,6 +558,7 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
     atomic_init(&qj.next, 0);
     if ((long)n * cols >= QUANT_SPLIT) pool_run_any(c->pool, quant_worker, &qj);
     else quant_worker(&qj, 0, 1);
+    for (int t = 0; t < np; t++) vd_r8_pad(ptypes[t], pxq[t], cols, n, poff[t], pdx[t], (char *)c->act + ppads[t]);
     for (int t = 0; t < nt; t++)
         if (size8[t]) vd_act8_pack(types[t], (char *)c->act + off[t], n, cols, (char *)c->act + off8[t]);
     for (int k = 0; k < nw; k++) {
@@ -566,11 +572,13 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
     for (int k = 0; k < nw; k++) wd[k] = wdata(c, w[k]);
     const int32_t *joff[MAX_MATMUL_W];
     const float *jdx[MAX_MATMUL_W];
+    const void *jpad[MAX_MATMUL_W];
     for (int k = 0; k < nw; k++) {
         joff[k] = prep_of[k] >= 0 ? poff[prep_of[k]] : NULL;
         jdx[k] = prep_of[k] >= 0 ? pdx[prep_of[k]] : NULL;
+        jpad[k] = prep_of[k] >= 0 && vd_r8_pad_size(w[k]->type, cols, n) ? (const char *)c->act + ppads[prep_of[k]] : NULL;
     }
-    mm_job j = { c, nw, w, y, n, xq, x8, r8, rp, joff, jdx, wflags, wd, 0, 0, 0, bad != NULL, 0, NULL, NULL, gate };
+    mm_job j = { c, nw, w, y, n, xq, x8, r8, rp, joff, jdx, wflags, wd, 0, 0, 0, bad != NULL, 0, NULL, NULL, gate, jpad };
     for (int k = 0; k < nw; k++) j.total_rows += w[k]->rows;
     if (gate) j.total_rows = w[0]->rows;   /* a chunk is rows of both (the same work as two chunks) */
     long nth = pool_size(c->pool);

@@ -287,9 +287,9 @@ static void test_repack(void) {
         /* sixteen and more: the AMX kernels' chunks of sixteen (pairs of
          * groups, an odd group, an odd number of blocks) and the VNNI rest */
         {288, 40, 0, 40, 16}, {96, 33, 8, 32, 19}, {64, 24, 0, 24, 40},
-        /* a rest of nine to fifteen: one zero-padded sixteen (vd_r8_amx_tail),
+        /* a rest of eight to fifteen: one zero-padded sixteen (vd_r8_amx_tail),
          * with whole sixteens and alone; 2080 columns: its copy on the heap */
-        {288, 40, 0, 40, 27}, {96, 24, 8, 24, 13}, {2080, 24, 0, 24, 25},
+        {288, 40, 0, 40, 27}, {96, 24, 8, 24, 13}, {2080, 24, 0, 24, 25}, {96, 24, 0, 24, 24},
     };
     if (!vd_repack_size(QT_Q4_0, 8, 32)) {
         printf("# no repacked kernels on %s: repack checks skipped\n", vd_isa_name(vd_isa()));

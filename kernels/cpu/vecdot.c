@@ -512,8 +512,48 @@ void vd_r8_prep(int wtype, const void *xq, int64_t cols, int j0, int j1, int32_t
     }
 }
 
+/* Whether nact activations end in a zero-padded AMX sixteen on this CPU
+ * (vd_matmul_r8p_pad's comment has the rule), and its tail kernel. */
+static vd_r8t_fn r8_pad_kernel(int wtype, int nact, int *rest) {
+    int knx;
+    r8_kernel(wtype, &knx, NULL);
+    if (knx != VD_R8_AMX_NX) return NULL;
+    *rest = nact % knx;
+    return *rest >= (nact >= knx ? VD_R8_AMX_PAD : VD_R8_AMX_PAD_ALONE) ? vd_r8_amx_tail(wtype) : NULL;
+}
+
+/* The padded sixteen: sixteen activation rows (64-byte aligned), then
+ * sixteen rows of off terms and sixteen of dx, the rest's first. */
+static size_t pad_xbytes(int wtype, int64_t cols) {
+    return ((size_t)VD_R8_AMX_NX * vd_act_row_size(wtype, cols) + 63) & ~(size_t)63;
+}
+
+size_t vd_r8_pad_size(int wtype, int64_t cols, int nact) {
+    int rest;
+    if (!r8_kernel(wtype, NULL, NULL) || !r8_pad_kernel(wtype, nact, &rest)) return 0;
+    return pad_xbytes(wtype, cols) + (size_t)VD_R8_AMX_NX * (size_t)(cols / 32) * (sizeof(int32_t) + sizeof(float));
+}
+
+void vd_r8_pad(int wtype, const void *xq, int64_t cols, int nact, const int32_t *off, const float *dx, void *pad) {
+    int rest;
+    if (!r8_pad_kernel(wtype, nact, &rest)) return;
+    size_t xrs = vd_act_row_size(wtype, cols), nb = (size_t)(cols / 32), j0 = (size_t)(nact - rest);
+    char *xt = pad;
+    int32_t *offt = (int32_t *)(xt + pad_xbytes(wtype, cols));
+    float *dxt = (float *)(offt + VD_R8_AMX_NX * nb);
+    memset(pad, 0, vd_r8_pad_size(wtype, cols, nact));
+    memcpy(xt, (const char *)xq + j0 * xrs, (size_t)rest * xrs);
+    memcpy(offt, off + j0 * nb, (size_t)rest * nb * sizeof *offt);
+    memcpy(dxt, dx + j0 * nb, (size_t)rest * nb * sizeof *dxt);
+}
+
 void vd_matmul_r8p(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
                    int nact, const int32_t *off, const float *dx, float *y, int64_t ldy) {
+    vd_matmul_r8p_pad(wtype, wr, cols, r0, r1, xq, nact, off, dx, NULL, y, ldy);
+}
+
+void vd_matmul_r8p_pad(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
+                       int nact, const int32_t *off, const float *dx, const void *pad, float *y, int64_t ldy) {
     int knx;
     vd_r8_fn k = r8_kernel(wtype, &knx, NULL);
     assert(k && r0 % 8 == 0 && r1 % 8 == 0 && nact >= 0 && cols / 32 <= R8_MAX_BLOCKS &&
@@ -529,50 +569,41 @@ void vd_matmul_r8p(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t 
      * 0.94 ms, 9 sequences 1.25 ms. The chunking changes no number: each
      * activation's sums are the kernel's whatever the chunk (vecdot.h). */
     /* The AMX kernels (knx 16) take every whole sixteen in one call (they
-     * unpack a block once for all of them). A rest of nine to fifteen
+     * unpack a block once for all of them). A rest of eight to fifteen
      * (twelve to fifteen when there is no whole sixteen) rides along as one
      * zero-padded sixteen (vd_r8_amx_tail): a rest of nine or more would
      * take two VNNI chunks, two more passes over each block, and one more
      * sixteen costs less once the unpacking is shared. A smaller rest goes to
      * the VNNI kernel in even chunks of at most eight, as a call of that many
-     * would (24 = 16 + 8, 20 = 16 + 4). Kernel-only cross-over, one core,
-     * the matrices of a stories15m step, CPU time, min of 40 rounds, the
-     * two forms alternating (notes w22a, session 12): Q4_0 25 as 16 + 9
-     * 2.10 ms padded vs 2.41 VNNI, 31 2.52 vs 3.03, 15 alone 1.14 vs 1.43;
-     * 24 (rest 8) 2.24 vs 2.02, and alone 9-11 about even, 12 1.09 vs 1.21;
-     * Q8_0 likewise (25 2.34 vs 2.45, 9 alone 1.25 vs 1.11). Which form a
-     * row takes changes no bit (vecdot_r8_amx.c). The tile configuration is
-     * loaded once here for all the calls. */
+     * would (23 = 16 + 7, 20 = 16 + 4). Kernel-only cross-over, one core,
+     * the matrices of a stories15m step, CPU time, the two forms alternating
+     * (notes w22a): session 12, min of 40 rounds, Q4_0 25 as 16 + 9 2.10 ms
+     * padded vs 2.41 VNNI, 31 2.52 vs 3.03, 15 alone 1.14 vs 1.43, alone
+     * 9-11 about even, 12 1.09 vs 1.21; Q8_0 likewise (25 2.34 vs 2.45, 9
+     * alone 1.25 vs 1.11); session 13, the rows in the backend's chunks, min
+     * of 100 rounds: rest 8 padded / VNNI 0.90-0.97 (24, 40, 56; both
+     * types), rest 7 1.0-1.1, rest 4-6 1.0-1.24. Which form a
+     * row takes changes no bit (vecdot_r8_amx.c). The padded sixteen comes
+     * built (pad, vd_r8_pad: once a product, whose row chunks are separate
+     * calls) or is built here. The tile configuration is loaded once here
+     * for all the calls. */
     bool amx = knx == VD_R8_AMX_NX;
-    int full = amx && nact >= knx ? 1 : 0, rest = amx ? nact % knx : nact, rnx = amx ? VD_R8V_NX : knx;
-    vd_r8t_fn kt = amx && rest >= (full ? VD_R8_AMX_PAD : VD_R8_AMX_PAD_ALONE) ? vd_r8_amx_tail(wtype) : NULL;
-    /* the padded sixteen's copies: on the stack up to 64 blocks a row */
+    int rest = amx ? nact % knx : nact, full = amx && nact >= knx ? 1 : 0, rnx = amx ? VD_R8V_NX : knx;
+    vd_r8t_fn kt = r8_pad_kernel(wtype, nact, &rest);
+    /* built here: on the stack up to 64 blocks a row */
     enum { PAD_STACK = 64 };
-    _Alignas(64) char xt_s[VD_R8_AMX_NX * PAD_STACK * sizeof(qt_block_q8_0)];
-    int32_t offt_s[VD_R8_AMX_NX * PAD_STACK];
-    float dxt_s[VD_R8_AMX_NX * PAD_STACK];
-    char *xt = xt_s;
-    int32_t *offt = offt_s;
-    float *dxt = dxt_s;
-    if (kt && nb > PAD_STACK) {
-        xt = malloc(VD_R8_AMX_NX * xrs);
-        offt = malloc(VD_R8_AMX_NX * (size_t)nb * sizeof *offt);
-        dxt = malloc(VD_R8_AMX_NX * (size_t)nb * sizeof *dxt);
-        if (!xt || !offt || !dxt) {   /* no memory: the VNNI rest, same bits */
-            free(xt); free(offt); free(dxt);
-            xt = xt_s; offt = offt_s; dxt = dxt_s;
-            kt = NULL;
-        }
+    _Alignas(64) char pad_s[VD_R8_AMX_NX * PAD_STACK * (sizeof(qt_block_q8_0) + sizeof(int32_t) + sizeof(float)) + 64];
+    char *own = NULL;
+    if (kt && !pad) {
+        size_t ps = vd_r8_pad_size(wtype, cols, nact);
+        own = ps <= sizeof pad_s ? pad_s : malloc(ps);
+        if (own) vd_r8_pad(wtype, xq, cols, nact, off, dx, own);
+        else kt = NULL;   /* no memory: the VNNI rest, same bits */
+        pad = own;
     }
-    if (kt) {
-        size_t j0 = (size_t)(nact - rest), n = (size_t)rest * (size_t)nb;
-        memset(xt, 0, VD_R8_AMX_NX * xrs);
-        memcpy(xt, (const char *)xq + j0 * xrs, (size_t)rest * xrs);
-        memset(offt, 0, VD_R8_AMX_NX * (size_t)nb * sizeof *offt);
-        memcpy(offt, off + j0 * (size_t)nb, n * sizeof *offt);
-        memset(dxt, 0, VD_R8_AMX_NX * (size_t)nb * sizeof *dxt);
-        memcpy(dxt, dx + j0 * (size_t)nb, n * sizeof *dxt);
-    }
+    const char *xt = pad;
+    const int32_t *offt = kt ? (const int32_t *)(xt + pad_xbytes(wtype, cols)) : NULL;
+    const float *dxt = kt ? (const float *)(offt + VD_R8_AMX_NX * nb) : NULL;
     int nch = kt ? 0 : full + (rest + rnx - 1) / rnx;
     if (amx) vd_r8_amx_begin();
     /* a few groups at a time against every chunk of activations, so the
@@ -589,7 +620,7 @@ void vd_matmul_r8p(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t 
         }
     }
     if (amx) vd_r8_amx_end();
-    if (xt != xt_s) { free(xt); free(offt); free(dxt); }
+    if (own != pad_s) free(own);
 }
 
 void vd_matmul_r8(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,

@@ -183,6 +183,16 @@ int64_t vd_r8_prep_blocks(int wtype, int64_t cols);
 void vd_r8_prep(int wtype, const void *xq, int64_t cols, int j0, int j1, int32_t *off, float *dx);
 void vd_matmul_r8p(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
                    int nact, const int32_t *off, const float *dx, float *y, int64_t ldy);
+/* And the zero-padded AMX sixteen of a rest (VD_R8_AMX_PAD below), likewise
+ * built once a product instead of once a row chunk: vd_r8_pad_size is its
+ * bytes for nact activations (0: they take none on this CPU and path);
+ * vd_r8_pad fills pad from the nact activations and their vd_r8_prep terms;
+ * vd_matmul_r8p_pad is vd_matmul_r8p with it given for the same wtype,
+ * cols and nact (pad NULL: built per call, as vd_matmul_r8p). Same bits. */
+size_t vd_r8_pad_size(int wtype, int64_t cols, int nact);
+void vd_r8_pad(int wtype, const void *xq, int64_t cols, int nact, const int32_t *off, const float *dx, void *pad);
+void vd_matmul_r8p_pad(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
+                       int nact, const int32_t *off, const float *dx, const void *pad, float *y, int64_t ldy);
 
 /* Plain float dot (the float order above) and axpy used by attention. */
 float vd_dot_f32(const float *a, const float *b, int64_t n);
@@ -316,8 +326,9 @@ typedef void (*vd_r8t_fn)(const void *w, int64_t cols, int64_t g0, int64_t g1, c
                           const float *dxt, int nt, float *y, int64_t ldy);
 vd_r8t_fn vd_r8_amx_tail(int wtype);
 /* vd_matmul_r8p's cross-over: the least rest (activations past the whole
- * sixteens) that takes vd_r8_amx_tail, with whole sixteens and without. */
-#define VD_R8_AMX_PAD 9
+ * sixteens) that takes vd_r8_amx_tail, with whole sixteens and without
+ * (measured: vecdot.c's comment there). */
+#define VD_R8_AMX_PAD 8
 #define VD_R8_AMX_PAD_ALONE 12
 void vd_r8_amx_begin(void);
 void vd_r8_amx_end(void);
