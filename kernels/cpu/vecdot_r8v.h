@@ -241,7 +241,9 @@ INLINE __m256i q5_bit4(__m256i u, __m256i h, int s) {
  * time, old and new libraries alternating, per byte vs Q4_0 in the same
  * process: none 0.894-0.926 (median 0.921 of six), 1 ahead 0.950-0.979,
  * 2 ahead 0.950-0.963, 4 ahead 0.927-0.992, 8 ahead 0.863-0.889 (past a
- * 2048-column group: not yet in L2), 16 ahead 0.72-0.75. Q4_K with T0
+ * 2048-column group: not yet in L2), 16 ahead 0.72-0.75; a second run, 3
+ * rounds: none 0.937 each, 2 ahead 0.962-0.974 (the eight qh vectors
+ * loaded once a super-block instead: 0.944-0.957). Q4_K with T0
  * lines gained nothing (w22k, session 12). Prefetches change no bit. */
 enum { R8V_Q5K_T0_AHEAD = 2 };
 INLINE void prefetch_kx8(const char *p, int c, int Q5) {
