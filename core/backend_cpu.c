@@ -333,6 +333,14 @@ static void cpu_rmsnorm(backend *b, float *y, const float *x, const float *w, in
 
 /* ---- matrix products ---- */
 
+/* One thread's range of chunks not yet taken, [lo, hi) packed as lo | hi
+ * << 32 in one word, on a cache line of its own (its owner updates it at
+ * every chunk). */
+typedef struct mm_own {
+    _Alignas(64) _Atomic uint64_t v;
+} mm_own;
+enum { OWN_MAX_T = 8, OWN_MAX_N = 4 };
+
 typedef struct mm_job {
     cpu *c;
     int nw;
@@ -356,6 +364,8 @@ typedef struct mm_job {
     float *cval;             /* (column index) and its value, [chunk * n + row]; or NULL */
     bool gate;               /* cpu_matmul_swiglu: two weights of the same rows, taken in pairs */
     const void *const *pad;  /* per weight: vd_r8_pad's padded sixteen for rp and n, or NULL */
+    int own;                 /* threads with a range of chunks of their own (mm_own), or 0 */
+    mm_own *ranges;          /* [own] */
 } mm_job;
 
 /* Rows [r0, r1) of w against nact activations xq from the repacked copy rp,
@@ -404,7 +414,15 @@ static void mm_rows(mm_job *j, long lo, long hi) {
  * halves: when one core is slowed (another process, a frequency drop) the
  * other takes more, instead of spinning at the barrier. Chunks are a
  * multiple of 16 rows, so threads never share a cache line of y, and large
- * enough (1/4 of a thread's share) that each stays one long stream. */
+ * enough (1/4 of a thread's share) that each stays one long stream.
+ * With few activations (batch-1 decode, memory-bound) a chunk taken from
+ * the shared counter is a new stream: its first group is read cold, and
+ * the kernel's next-group prefetch at the end of the previous chunk read
+ * lines another thread takes. So there each thread owns a contiguous range
+ * of 1/8 of its share per chunk, takes its chunks front to back, and then
+ * takes what is left of the others' ranges from their ends (the balance
+ * stays within one smaller chunk). Which thread computes a row, and in
+ * what pieces, changes no bit (mm_rows). */
 /* matmul_check: columns [lo, hi) of each output row, just computed (in
  * cache). Records the lowest row found bad and, with amax, each finite
  * row's argmax over the slice (its 4 KB are in L1 after the check). */
@@ -437,16 +455,44 @@ static void gate_rows(mm_job *j, long lo, long hi) {
         vd_silu_mul(j->y[0] + (size_t)a * (size_t)r + lo, j->y[1] + (size_t)a * (size_t)r + lo, hi - lo);
 }
 
+static void mm_chunk(mm_job *j, long lo) {
+    long hi = lo + j->chunk < j->total_rows ? lo + j->chunk : j->total_rows;
+    if (j->gate) { gate_rows(j, lo, hi); return; }
+    mm_rows(j, lo, hi);
+    if (j->check) check_cols(j, lo, hi);
+}
+
+/* Its owner takes a range's first chunk, another thread its last: the
+ * chunk's index, or -1 when none is left. */
+static long own_take(mm_own *o, bool owner) {
+    uint64_t v = atomic_load_explicit(&o->v, memory_order_relaxed);
+    for (;;) {
+        uint32_t lo = (uint32_t)v, hi = (uint32_t)(v >> 32);
+        if (lo >= hi) return -1;
+        if (atomic_compare_exchange_weak_explicit(&o->v, &v, owner ? v + 1 : v - (1ull << 32),
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return owner ? (long)lo : (long)hi - 1;
+    }
+}
+
 static void mm_worker(void *arg, int ith, int nth) {
     mm_job *j = arg;
-    (void)ith; (void)nth;
+    (void)nth;
+    if (j->own) {
+        /* its own range front to back (one stream, each chunk's rows
+         * following the last: the kernels' next-group prefetch reads what
+         * this thread reads next), then the others' from their ends */
+        if (ith < j->own)
+            for (long k; (k = own_take(&j->ranges[ith], true)) >= 0;) mm_chunk(j, k * j->chunk);
+        for (int t = 0; t < j->own; t++)
+            if (t != ith)
+                for (long k; (k = own_take(&j->ranges[t], false)) >= 0;) mm_chunk(j, k * j->chunk);
+        return;
+    }
     for (;;) {
         long lo = atomic_fetch_add_explicit(&j->next, j->chunk, memory_order_relaxed);
         if (lo >= j->total_rows) break;
-        long hi = lo + j->chunk < j->total_rows ? lo + j->chunk : j->total_rows;
-        if (j->gate) { gate_rows(j, lo, hi); continue; }
-        mm_rows(j, lo, hi);
-        if (j->check) check_cols(j, lo, hi);
+        mm_chunk(j, lo);
     }
 }
 
@@ -578,11 +624,15 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
         jdx[k] = prep_of[k] >= 0 ? pdx[prep_of[k]] : NULL;
         jpad[k] = prep_of[k] >= 0 && vd_r8_pad_size(w[k]->type, cols, n) ? (const char *)c->act + ppads[prep_of[k]] : NULL;
     }
-    mm_job j = { c, nw, w, y, n, xq, x8, r8, rp, joff, jdx, wflags, wd, 0, 0, 0, bad != NULL, 0, NULL, NULL, gate, jpad };
+    mm_job j = { c, nw, w, y, n, xq, x8, r8, rp, joff, jdx, wflags, wd, 0, 0, 0, bad != NULL, 0, NULL, NULL, gate, jpad, 0, NULL };
     for (int k = 0; k < nw; k++) j.total_rows += w[k]->rows;
     if (gate) j.total_rows = w[0]->rows;   /* a chunk is rows of both (the same work as two chunks) */
     long nth = pool_size(c->pool);
-    j.chunk = (j.total_rows / (4 * nth) + 15) / 16 * 16;
+    /* few activations (batch-1 decode): each thread owns a contiguous range
+     * of eight chunks (own_take), so it starts one stream per product, not
+     * one per chunk taken from the shared counter */
+    bool own = n <= OWN_MAX_N && nth > 1 && nth <= OWN_MAX_T;
+    j.chunk = (j.total_rows / ((own ? 8 : 4) * nth) + 15) / 16 * 16;
     /* a checked product: slices of at most CHECK_BYTES of output, so the
      * check reads them from L2 */
     enum { CHECK_BYTES = 256 << 10 };
@@ -598,6 +648,13 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
     }
     atomic_init(&j.next, 0);
     atomic_init(&j.bad, n);
+    mm_own ranges[OWN_MAX_T];
+    if (own) {
+        j.own = (int)nth;
+        j.ranges = ranges;
+        for (long t = 0; t < nth; t++)
+            atomic_init(&ranges[t].v, (uint64_t)(nchunk * t / nth) | (uint64_t)(nchunk * (t + 1) / nth) << 32);
+    }
     pool_run_any(c->pool, mm_worker, &j);   /* a late worker is not waited for */
     if (bad) {
         int first = atomic_load(&j.bad);

@@ -235,6 +235,17 @@ INLINE __m256i q5_bit4(__m256i u, __m256i h, int s) {
  * vector, every second or third, two groups or four super-blocks ahead,
  * T0, T2, none) none beat the _mm_prefetch calls. Prefetches change no
  * bit, and dot32_pf's sum is dot32_256's. */
+/* Q5_K one activation also takes this group's lines R8V_Q5K_T0_AHEAD
+ * super-blocks (2.9 KB) ahead from L2 into L1 (T0), as Q4_0/Q8_0 take
+ * theirs: decbench, Intel session 13 (loaded, load 4.5-6.5), one core, CPU
+ * time, old and new libraries alternating, per byte vs Q4_0 in the same
+ * process: none 0.894-0.926 (median 0.921 of six), 1 ahead 0.950-0.979,
+ * 2 ahead 0.950-0.963, 4 ahead 0.927-0.992, 8 ahead 0.863-0.889 (past a
+ * 2048-column group: not yet in L2), 16 ahead 0.72-0.75; a second run, 3
+ * rounds: none 0.937 each, 2 ahead 0.962-0.974 (the eight qh vectors
+ * loaded once a super-block instead: 0.944-0.957). Q4_K with T0
+ * lines gained nothing (w22k, session 12). Prefetches change no bit. */
+enum { R8V_Q5K_T0_AHEAD = 2 };
 INLINE void prefetch_kx8(const char *p, int c, int Q5) {
     const int n = Q5 ? 6 : 5;
     _mm_prefetch(p + 64 * (n * c), _MM_HINT_T0);
@@ -275,6 +286,14 @@ INLINE void r8v_q4_K_nx(const void *w, int64_t cols, int64_t g0, int64_t g1, con
                         __m256i d = NX == 1 ? dot32_pf(_mm256_setzero_si256(), u, q, next + b * bs + 64 * (n * c + 4 * h), h ? n - 4 : 4, 0)
                                             : dot32_256(_mm256_setzero_si256(), u, q);
                         is[j] = _mm256_add_epi32(is[j], _mm256_mullo_epi32(d, sc));
+                    }
+                    /* Q5_K, one activation: this group's super-block
+                     * R8V_Q5K_T0_AHEAD ahead from L2 into L1, three lines
+                     * after each sub-block's dot (24 lines cover its 1440
+                     * bytes at either alignment) */
+                    if (NX == 1 && Q5) {
+                        const char *t0 = B + (b + R8V_Q5K_T0_AHEAD) * bs + 64 * 3 * (2 * c + h);
+                        PF_T0(t0); PF_T0(t0 + 64); PF_T0(t0 + 128);
                     }
                 }
             }
