@@ -3,7 +3,8 @@
  * An unfinished chunk (an open `function`, a string) continues on the next
  * line. Prompts are shown only when stdin is a terminal, so the REPL can
  * also be fed a file. Ctrl-C interrupts the running chunk (lhost_interrupt:
- * the engine job it awaits is cancelled too) or drops the line being typed; Ctrl-D ends. The workspace is set up as
+ * the engine job it awaits is cancelled too) or drops the line being typed;
+ * Ctrl-D ends. The workspace is set up as
  * for `run` (cmd_run_host); runs begun at the prompt and not ended end "ok"
  * when the REPL ends.
  */

@@ -52,12 +52,13 @@ static volatile sig_atomic_t g_ints;
 static void on_sigint(int sig) {
     (void)sig;
     int n = ++g_ints;
+    if (!g_host) n = 3;                 /* the script is over: the host is being freed, nothing to stop */
     if (n == 2) {
         static const char m[] = "\nlogitlab run: interrupted again: stopping the script (Ctrl-C once more exits at once)\n";
         ssize_t r = write(2, m, sizeof m - 1);
         (void)r;
     } else if (n >= 3) {
-        static const char m[] = "\nlogitlab run: interrupted three times: exiting now (its open runs read "
+        static const char m[] = "\nlogitlab run: Ctrl-C again: exiting now (runs left open read "
                                 "\"interrupted\" when the workspace is next opened)\n";
         ssize_t r = write(2, m, sizeof m - 1);
         (void)r;
@@ -165,9 +166,9 @@ int cmd_run(int argc, char **argv) {
     sigaction(SIGINT, &sa, &old);
     rc = lhost_run_file(h, argv[si], argc - si - 1, argv + si + 1, true, err, sizeof err);
     int out_errno = lhost_out_errno(h);
-    lhost_destroy(h);                   /* still under the handler: a second Ctrl-C here exits */
+    g_host = NULL;                      /* a Ctrl-C while the host is freed (its runs ended, the store flushed) exits */
+    lhost_destroy(h);
     sigaction(SIGINT, &old, NULL);
-    g_host = NULL;
     if (rc != LHOST_OK) {
         fflush(stdout);
         fprintf(stderr, "logitlab run: %s\n", err);

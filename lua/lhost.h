@@ -218,7 +218,9 @@ int lhost_drain(lhost *h);
  * that a stop pcall cannot swallow, and a plugin so stopped is disabled. While lhost_run_file or
  * lhost_eval wait (wait = true) or lhost_drain runs, it also cancels the
  * scripts' pending tasks and timers and they return LHOST_EBUDGET. When no
- * Lua runs, the request is dropped at the next lhost_tick. Thread-safe and
+ * Lua runs, the request is dropped at the next lhost_tick. It also wakes
+ * the host's poll (lhost_wake_fd), so a run or eval waiting for the engine
+ * sees it at once, not when the job ends. Thread-safe and
  * async-signal-safe (the REPL calls it from its SIGINT handler; the TUI from
  * another thread or between two ticks while a callback hangs). */
 void lhost_interrupt(lhost *h);
