@@ -571,23 +571,24 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
         off8[t] = total;
         total += (size8[t] + 63) & ~(size_t)63;
     }
-    /* vd_r8_prep's terms, one set per weight type read from a repacked copy */
+    /* vd_r8_prep's terms, one set per weight type read from a repacked copy,
+     * and the zero-padded sixteen of a rest (K-quants: that alone), once a
+     * product, not once a row chunk (vecdot.h) */
     int np = 0, ptypes[MAX_MATMUL_W], prep_of[MAX_MATMUL_W];
     size_t poffs[MAX_MATMUL_W], ppads[MAX_MATMUL_W];
     for (int k = 0; k < nw; k++) {
         prep_of[k] = -1;
         int64_t nb = vd_r8_prep_blocks(w[k]->type, cols);
-        if (!nb || !(r8[k] || rp[k])) continue;
+        size_t ps = vd_r8_pad_size(w[k]->type, cols, n);
+        if (!(nb || ps) || !(r8[k] || rp[k])) continue;
         for (int t = 0; t < np; t++) if (ptypes[t] == w[k]->type) prep_of[k] = t;
         if (prep_of[k] >= 0) continue;
         prep_of[k] = np;
         ptypes[np] = w[k]->type;
         poffs[np++] = total;
         total += ((size_t)n * (size_t)nb * (sizeof(int32_t) + sizeof(float)) + 63) & ~(size_t)63;
-        /* and the zero-padded sixteen of a rest, once a product, not once a
-         * row chunk (vecdot.h) */
         ppads[np - 1] = total;
-        total += (vd_r8_pad_size(w[k]->type, cols, n) + 63) & ~(size_t)63;
+        total += (ps + 63) & ~(size_t)63;
     }
     if (grow(&c->act, &c->act_cap, total)) return -1;
     const void *xq[MAX_MATMUL_W], *pxq[MAX_MATMUL_W];
@@ -620,8 +621,9 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
     const float *jdx[MAX_MATMUL_W];
     const void *jpad[MAX_MATMUL_W];
     for (int k = 0; k < nw; k++) {
-        joff[k] = prep_of[k] >= 0 ? poff[prep_of[k]] : NULL;
-        jdx[k] = prep_of[k] >= 0 ? pdx[prep_of[k]] : NULL;
+        bool terms = prep_of[k] >= 0 && vd_r8_prep_blocks(w[k]->type, cols);
+        joff[k] = terms ? poff[prep_of[k]] : NULL;
+        jdx[k] = terms ? pdx[prep_of[k]] : NULL;
         jpad[k] = prep_of[k] >= 0 && vd_r8_pad_size(w[k]->type, cols, n) ? (const char *)c->act + ppads[prep_of[k]] : NULL;
     }
     mm_job j = { c, nw, w, y, n, xq, x8, r8, rp, joff, jdx, wflags, wd, 0, 0, 0, bad != NULL, 0, NULL, NULL, gate, jpad, 0, NULL };

@@ -139,7 +139,7 @@ static void kernel_case(int type, int64_t rows, int64_t cols) {
 /* Batches around the AMX kernels' sixteen (vecdot_r8_amx.c, vd_matmul_r8p):
  * 67 = four sixteens by AMX tiles + 3 by the VNNI kernel; 22 = 16 + 6
  * (VNNI rest); 31, 25, 47 and 24 = whole sixteens + one zero-padded sixteen
- * of 15, 9, 15 and 8 real rows (vd_r8_amx_tail); 17 = 16 + 1 (the one-activation
+ * of 15, 9, 15 and 8 real rows (vd_r8_amx_tail; Q4_K 31 too); 17 = 16 + 1 (the one-activation
  * form as the rest); 13 and 11 alone (a padded sixteen; VNNI chunks).
  * Every activation's outputs must be memcmp-equal to the same activation's
  * product alone (one activation: the 256-bit VNNI form), on the best path
@@ -152,7 +152,7 @@ static void amx_mix_case(void) {
     static const struct { int type; int64_t cols; int na; } T[] = {
         {QT_Q4_0, 288, 67}, {QT_Q8_0, 288, 67}, {QT_Q4_K, 512, 67}, {QT_Q4_0, 288, 22}, {QT_Q4_0, 288, 31},
         {QT_Q8_0, 288, 25}, {QT_Q8_0, 288, 47}, {QT_Q4_0, 288, 17}, {QT_Q8_0, 288, 13}, {QT_Q4_0, 288, 11},
-        {QT_Q4_0, 2080, 27}, {QT_Q8_0, 288, 24},
+        {QT_Q4_0, 2080, 27}, {QT_Q8_0, 288, 24}, {QT_Q4_K, 512, 31},
     };
     enum { ROWS = 40 };
     for (size_t ti = 0; ti < sizeof T / sizeof T[0]; ti++) {
@@ -189,14 +189,15 @@ static void amx_mix_case(void) {
             int64_t nb = vd_r8_prep_blocks(type, cols);
             size_t ps = vd_r8_pad_size(type, cols, NA);
             int rest = NA % 16;
-            bool want = path == VD_PATH_AMX && type != QT_Q4_K && rest >= (NA >= 16 ? VD_R8_AMX_PAD : VD_R8_AMX_PAD_ALONE);
+            bool want = path == VD_PATH_AMX && (type == QT_Q4_K ? NA >= 16 && rest >= VD_R8_AMX_PAD_K
+                                                             : rest >= (NA >= 16 ? VD_R8_AMX_PAD : VD_R8_AMX_PAD_ALONE));
             CHECK((ps > 0) == want, "%s %s batch %d: padded sixteen %zu bytes, want %s", qt_get(type)->name,
                   vd_path_name(path), NA, ps, want ? "one" : "none");
-            if (nb) {
-                int32_t *off = malloc(sizeof *off * (size_t)(NA * nb));
-                float *dx = malloc(sizeof *dx * (size_t)(NA * nb)), *y2 = malloc(sizeof(float) * (size_t)NA * ROWS);
+            {   /* K-quants: no terms (NULL) */
+                int32_t *off = nb ? malloc(sizeof *off * (size_t)(NA * nb)) : NULL;
+                float *dx = nb ? malloc(sizeof *dx * (size_t)(NA * nb)) : NULL, *y2 = malloc(sizeof(float) * (size_t)NA * ROWS);
                 void *pad = ps ? malloc(ps) : NULL;
-                vd_r8_prep(type, xq, cols, 0, NA, off, dx);
+                if (nb) vd_r8_prep(type, xq, cols, 0, NA, off, dx);
                 if (pad) vd_r8_pad(type, xq, cols, NA, off, dx, pad);
                 vd_matmul_r8p_pad(type, wr, cols, 0, 16, xq, NA, off, dx, pad, y2, ROWS);
                 vd_matmul_r8p_pad(type, wr, cols, 16, ROWS, xq, NA, off, dx, pad, y2, ROWS);

@@ -519,6 +519,7 @@ static vd_r8t_fn r8_pad_kernel(int wtype, int nact, int *rest) {
     r8_kernel(wtype, &knx, NULL);
     if (knx != VD_R8_AMX_NX) return NULL;
     *rest = nact % knx;
+    if (wtype == QT_Q4_K) return nact >= knx && *rest >= VD_R8_AMX_PAD_K ? vd_r8_amx_tail(wtype) : NULL;
     return *rest >= (nact >= knx ? VD_R8_AMX_PAD : VD_R8_AMX_PAD_ALONE) ? vd_r8_amx_tail(wtype) : NULL;
 }
 
@@ -531,20 +532,23 @@ static size_t pad_xbytes(int wtype, int64_t cols) {
 size_t vd_r8_pad_size(int wtype, int64_t cols, int nact) {
     int rest;
     if (!r8_kernel(wtype, NULL, NULL) || !r8_pad_kernel(wtype, nact, &rest)) return 0;
-    return pad_xbytes(wtype, cols) + (size_t)VD_R8_AMX_NX * (size_t)(cols / 32) * (sizeof(int32_t) + sizeof(float));
+    return pad_xbytes(wtype, cols) +
+           (size_t)VD_R8_AMX_NX * (size_t)vd_r8_prep_blocks(wtype, cols) * (sizeof(int32_t) + sizeof(float));
 }
 
 void vd_r8_pad(int wtype, const void *xq, int64_t cols, int nact, const int32_t *off, const float *dx, void *pad) {
     int rest;
     if (!r8_pad_kernel(wtype, nact, &rest)) return;
-    size_t xrs = vd_act_row_size(wtype, cols), nb = (size_t)(cols / 32), j0 = (size_t)(nact - rest);
+    size_t xrs = vd_act_row_size(wtype, cols), nb = (size_t)vd_r8_prep_blocks(wtype, cols), j0 = (size_t)(nact - rest);
     char *xt = pad;
     int32_t *offt = (int32_t *)(xt + pad_xbytes(wtype, cols));
     float *dxt = (float *)(offt + VD_R8_AMX_NX * nb);
     memset(pad, 0, vd_r8_pad_size(wtype, cols, nact));
     memcpy(xt, (const char *)xq + j0 * xrs, (size_t)rest * xrs);
-    memcpy(offt, off + j0 * nb, (size_t)rest * nb * sizeof *offt);
-    memcpy(dxt, dx + j0 * nb, (size_t)rest * nb * sizeof *dxt);
+    if (nb) {   /* K-quants: none (their Q8_K rows hold their own sums) */
+        memcpy(offt, off + j0 * nb, (size_t)rest * nb * sizeof *offt);
+        memcpy(dxt, dx + j0 * nb, (size_t)rest * nb * sizeof *dxt);
+    }
 }
 
 void vd_matmul_r8p(int wtype, const void *wr, int64_t cols, int64_t r0, int64_t r1, const void *xq,
@@ -582,8 +586,10 @@ void vd_matmul_r8p_pad(int wtype, const void *wr, int64_t cols, int64_t r0, int6
      * 9-11 about even, 12 1.09 vs 1.21; Q8_0 likewise (25 2.34 vs 2.45, 9
      * alone 1.25 vs 1.11); session 13, the rows in the backend's chunks, min
      * of 100 rounds: rest 8 padded / VNNI 0.90-0.97 (24, 40, 56; both
-     * types), rest 7 1.0-1.1, rest 4-6 1.0-1.24. Which form a
-     * row takes changes no bit (vecdot_r8_amx.c). The padded sixteen comes
+     * types), rest 7 1.0-1.1, rest 4-6 1.0-1.24. Q4_K (one tinyllama layer,
+     * 20 rounds): rest 13-15 0.89-0.94 (29-31, 45, 47), 9-12 about even
+     * (0.94-1.06), alone 12-15 1.03-1.14: from 13, with whole sixteens
+     * only. Which form a row takes changes no bit (vecdot_r8_amx.c). The padded sixteen comes
      * built (pad, vd_r8_pad: once a product, whose row chunks are separate
      * calls) or is built here. The tile configuration is loaded once here
      * for all the calls. */
@@ -602,8 +608,8 @@ void vd_matmul_r8p_pad(int wtype, const void *wr, int64_t cols, int64_t r0, int6
         pad = own;
     }
     const char *xt = pad;
-    const int32_t *offt = kt ? (const int32_t *)(xt + pad_xbytes(wtype, cols)) : NULL;
-    const float *dxt = kt ? (const float *)(offt + VD_R8_AMX_NX * nb) : NULL;
+    const int32_t *offt = kt && off ? (const int32_t *)(xt + pad_xbytes(wtype, cols)) : NULL;
+    const float *dxt = kt && off ? (const float *)(offt + VD_R8_AMX_NX * nb) : NULL;
     int nch = kt ? 0 : full + (rest + rnx - 1) / rnx;
     if (amx) vd_r8_amx_begin();
     /* a few groups at a time against every chunk of activations, so the

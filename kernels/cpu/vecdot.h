@@ -314,12 +314,12 @@ vd_r8_fn vd_r8_avxvnni(int wtype);
  * tile state), once per run of calls, not per call (vd_matmul_r8p). */
 #define VD_R8_AMX_NX 16
 vd_r8_fn vd_r8_amx(int wtype);
-/* The AMX Q4_0 / Q8_0 kernel over nx activations (a multiple of sixteen, as
- * vd_r8_fn) followed by one zero-padded sixteen: xt (stride xs), offt and
- * dxt (stride nb = cols / 32) hold sixteen rows, the first nt (1..15) the
- * nt activations after x's, the rest zero; y rows nx .. nx + nt - 1 get
- * them (nothing past). Same bits as the VNNI kernel (vecdot_r8_amx.c).
- * NULL for other types or when built without AMX. Between
+/* The AMX Q4_0 / Q8_0 / Q4_K kernel over nx activations (a multiple of
+ * sixteen, as vd_r8_fn) followed by one zero-padded sixteen: xt (stride
+ * xs), offt and dxt (stride nb = cols / 32; NULL for Q4_K) hold sixteen
+ * rows, the first nt (1..15) the nt activations after x's, the rest zero;
+ * y rows nx .. nx + nt - 1 get them (nothing past). Same bits as the VNNI
+ * kernel (vecdot_r8_amx.c). NULL for other types or when built without AMX. Between
  * vd_r8_amx_begin and vd_r8_amx_end like vd_r8_amx's. */
 typedef void (*vd_r8t_fn)(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
                           const int32_t *off, const float *dx, const void *xt, const int32_t *offt,
@@ -330,6 +330,9 @@ vd_r8t_fn vd_r8_amx_tail(int wtype);
  * (measured: vecdot.c's comment there). */
 #define VD_R8_AMX_PAD 8
 #define VD_R8_AMX_PAD_ALONE 12
+/* Q4_K's (its AMX kernel unpacks the blocks once per sixteen, so one more
+ * sixteen saves less): with whole sixteens only. */
+#define VD_R8_AMX_PAD_K 13
 void vd_r8_amx_begin(void);
 void vd_r8_amx_end(void);
 

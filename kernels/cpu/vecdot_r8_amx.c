@@ -21,7 +21,8 @@
  * FMAs per super-block, in order) is r8z's: the ORDER of vecdot.h, the same
  * bits (tests/test_invariance.c, test_quant.c: every kernel path).
  * Fewer than sixteen activations, and a last odd group of eight rows, go to
- * the AVX512-VNNI kernel (same bits).
+ * the AVX512-VNNI kernel (same bits); past whole sixteens, a rest of 13 to
+ * 15 may come as one zero-padded sixteen (amx_q4_Kt, vd_matmul_r8p).
  *
  * Q4_0 and Q8_0 (amx_b32): the same with one TDPBSSD per 32-element block
  * (below); a rest of nine to fifteen activations may come as one
@@ -80,10 +81,29 @@ INLINE __m256i ld2x128(const void *p, size_t d) {
 /* the Q4_K super-block's end, shared with the AVX512-VNNI kernel (the same bits) */
 #include "vecdot_r8_q4k.h"
 
+/* Fewer than sixteen activations: the VNNI kernel in even chunks of at most
+ * eight (vd_matmul_r8p hands at most eight here; the padded sixteen's real
+ * rows against an odd last group, up to fifteen; a whole sixteen there, two
+ * chunks of eight). */
+INLINE void amx_vnni_rest(vd_r8_fn vnni, const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x,
+                          size_t xs, int nx, const int32_t *off, const float *dx, float *y, int64_t ldy) {
+    int64_t nb = off ? cols / 32 : 0;
+    int nch = (nx + VD_R8V_NX - 1) / VD_R8V_NX;
+    for (int c = 0, j0 = 0; c < nch; c++) {
+        int n = nx / nch + (c < nx % nch);
+        vnni(w, cols, g0, g1, x + j0 * xs, xs, n, off ? off + j0 * nb : NULL, dx ? dx + j0 * nb : NULL, y + j0 * ldy,
+             ldy);
+        j0 += n;
+    }
+}
+
 /* Groups [g0, g1) (pairs; a last odd group to the VNNI kernel) against
- * sixteen activations. */
+ * sixteen activations, the first nv real: y rows nv.. are neither read nor
+ * written (a zero-padded sixteen, vd_r8_amx_tail: a real row's sums are the
+ * same instructions on the same values whatever the other A rows hold, the
+ * same bits; the padded rows' are computed and dropped). */
 static void amx_q4_K16(const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x, size_t xs, float *y,
-                       int64_t ldy, vd_r8_fn vnni) {
+                       int64_t ldy, vd_r8_fn vnni, int nv) {
     const __m512i m4 = _mm512_set1_epi8(15);
     const int64_t nb = cols / 256;
     const size_t bs = sizeof(vd_block_q4_Kx8), gs = (size_t)nb * bs;
@@ -92,7 +112,8 @@ static void amx_q4_K16(const void *w, int64_t cols, int64_t g0, int64_t g1, cons
     int64_t g = g0;
     for (; g + 2 <= g1; g += 2) {
         const char *B = (const char *)w + (size_t)(g * nb) * bs;
-        UNROLL for (int j = 0; j < AMX_NX; j++) _mm512_storeu_ps(y + j * ldy + 8 * g, _mm512_setzero_ps());
+        UNROLL for (int j = 0; j < AMX_NX; j++)
+            if (j < nv) _mm512_storeu_ps(y + j * ldy + 8 * g, _mm512_setzero_ps());
         for (int64_t b = 0; b < nb; b++) {
             const vd_block_q4_Kx8 *K = (const vd_block_q4_Kx8 *)(B + b * bs);
             /* the eight sub-blocks' codes unpacked first, then their
@@ -130,12 +151,11 @@ static void amx_q4_K16(const void *w, int64_t cols, int64_t g0, int64_t g1, cons
                 UNROLL for (int j = 0; j < AMX_NX; j++)
                     is[j] = _mm512_add_epi32(is[j], _mm512_mullo_epi32(_mm512_load_si512((const __m512i *)ct[s][j]), sc));
             }
-            r8z_q4_K_end(K, gs, is, AMX_NX, x, xs, b, y, ldy, g);
+            if (nv == AMX_NX) r8z_q4_K_end(K, gs, is, AMX_NX, x, xs, b, y, ldy, g);
+            else r8z_q4_K_end(K, gs, is, nv, x, xs, b, y, ldy, g);
         }
     }
-    if (g < g1)
-        for (int j0 = 0; j0 < AMX_NX; j0 += VD_R8V_NX)
-            vnni(w, cols, g, g1, x + j0 * xs, xs, VD_R8V_NX, NULL, NULL, y + j0 * ldy, ldy);
+    if (g < g1) amx_vnni_rest(vnni, w, cols, g, g1, x, xs, nv, NULL, NULL, y, ldy);
 }
 
 /* ---- Q4_0 and Q8_0 ------------------------------------------------------------
@@ -199,21 +219,6 @@ INLINE void b32_epi(__m512 acc[AMX_NX], const int32_t ct[AMX_NX][16], const char
     } while (0)
 
 enum { B32_WIN = 32 };   /* blocks unpacked at a time: 16 KiB of B tiles */
-
-/* Fewer than sixteen activations: the VNNI kernel in even chunks of at most
- * eight (vd_matmul_r8p hands at most eight here; the padded sixteen's real
- * rows against an odd last group, up to fifteen). */
-INLINE void amx_vnni_rest(vd_r8_fn vnni, const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x,
-                          size_t xs, int nx, const int32_t *off, const float *dx, float *y, int64_t ldy) {
-    int64_t nb = off ? cols / 32 : 0;
-    int nch = (nx + VD_R8V_NX - 1) / VD_R8V_NX;
-    for (int c = 0, j0 = 0; c < nch; c++) {
-        int n = nx / nch + (c < nx % nch);
-        vnni(w, cols, g0, g1, x + j0 * xs, xs, n, off ? off + j0 * nb : NULL, dx ? dx + j0 * nb : NULL, y + j0 * ldy,
-             ldy);
-        j0 += n;
-    }
-}
 
 /* Groups [g0, g1) (pairs; a last odd group to the VNNI kernel) against nx
  * activations, a multiple of sixteen (Q8_0 rows at x, stride xs), and then,
@@ -307,8 +312,19 @@ static void amx_q4_K(const void *w, int64_t cols, int64_t g0, int64_t g1, const 
     vd_r8_fn vnni = vd_r8_vnni(QT_Q4_K);
     if (nx % AMX_NX == 0)
         for (int j0 = 0; j0 < nx; j0 += AMX_NX)
-            amx_q4_K16(w, cols, g0, g1, (const char *)x + j0 * xs, xs, y + j0 * ldy, ldy, vnni);
+            amx_q4_K16(w, cols, g0, g1, (const char *)x + j0 * xs, xs, y + j0 * ldy, ldy, vnni, AMX_NX);
     else amx_vnni_rest(vnni, w, cols, g0, g1, x, xs, nx, off, dx, y, ldy);
+}
+
+/* Whole sixteens, then the zero-padded one (Q8_K rows at xt; no terms). */
+static void amx_q4_Kt(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
+                      const int32_t *off, const float *dx, const void *xt, const int32_t *offt, const float *dxt,
+                      int nt, float *y, int64_t ldy) {
+    (void)off; (void)dx; (void)offt; (void)dxt;
+    vd_r8_fn vnni = vd_r8_vnni(QT_Q4_K);
+    for (int j0 = 0; j0 < nx; j0 += AMX_NX)
+        amx_q4_K16(w, cols, g0, g1, (const char *)x + j0 * xs, xs, y + j0 * ldy, ldy, vnni, AMX_NX);
+    amx_q4_K16(w, cols, g0, g1, xt, xs, y + (int64_t)nx * ldy, ldy, vnni, nt);
 }
 
 static void amx_q4_0t(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
@@ -325,7 +341,7 @@ static void amx_q8_0t(const void *w, int64_t cols, int64_t g0, int64_t g1, const
 
 vd_r8t_fn vd_r8_amx_tail(int wtype) {
     if (!vd_r8_vnni(wtype)) return 0;
-    return wtype == QT_Q4_0 ? amx_q4_0t : wtype == QT_Q8_0 ? amx_q8_0t : 0;
+    return wtype == QT_Q4_0 ? amx_q4_0t : wtype == QT_Q8_0 ? amx_q8_0t : wtype == QT_Q4_K ? amx_q4_Kt : 0;
 }
 
 vd_r8_fn vd_r8_amx(int wtype) {
