@@ -78,6 +78,20 @@ typedef struct backend_ops {
      * pass over each slice (a greedy pick would read the 8 MB again). */
     int (*matmul_check)(backend *b, const model_weight *w, const float *x, int32_t n, float *y,
                         int32_t *bad, int32_t *amax);
+    /* Optional (NULL: not there): rope of q (n, n_heads * head_dim) and k (n,
+     * kv_dim) in place, kv_store of k, v and attention into out, in one call
+     * with the numbers of those four calls. Returns 0 when done, -1 on
+     * failure, 1 when it does not apply to this batch: then nothing was
+     * done and the caller makes the four calls. Heads and head_dim are b->kv's. */
+    int (*rope_attention)(backend *b, void *kvbuf, int32_t il, int32_t n, float *q, float *k, const float *v,
+                          int32_t rope_dim, const int32_t *pos, const float *inv_freq, const int32_t *cells,
+                          const be_attn *at, float *out);
+    /* Optional (NULL: not there): matmul of wg and wu (the same shape) into
+     * g and u, then swiglu(g, u), in one call with the numbers of those two.
+     * Returns 0 when done, -1 on failure, 1 when it does not apply (nothing
+     * done). */
+    int (*matmul_swiglu)(backend *b, const model_weight *wg, const model_weight *wu, const float *x,
+                         int32_t n, float *g, float *u);
 } backend_ops;
 
 /* KV geometry every backend stores by: cell c of layer il holds K at

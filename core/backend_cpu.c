@@ -314,14 +314,20 @@ static void rmsnorm_worker(void *arg, int ith, int nth) {
 
 /* Rows are independent (each summed in order by one thread), so a prompt's
  * rows are split over the pool: on one thread the 13 norms of a
- * stories15m pp512 were ~2% of the step, serial. */
-#define ROWS_SPLIT 16384
+ * stories15m pp512 were ~2% of the step, serial. Not below RMS_SPLIT
+ * values: a decode step's norm reads the residual the caller's own add just
+ * wrote, and a worker would fetch its rows from the caller's cache (64
+ * sequences of stories15m, 18k values: split, the two norms of a layer
+ * took 2x the time of the one-thread step's; serial on the caller, the
+ * two-thread step's were as fast as one thread's, and its adds got
+ * faster too; session 13, notes w22b). */
+#define RMS_SPLIT 65536
 static void cpu_rmsnorm(backend *b, float *y, const float *x, const float *w, int32_t n,
                         int32_t dim, float eps) {
     cpu *c = C(b);
     rows_job j = { y, x, w, n, dim, eps, piece(n, pool_size(c->pool), 4, 4), 0 };
     atomic_init(&j.next, 0);
-    if ((long)n * dim >= ROWS_SPLIT && n > 1 && pool_size(c->pool) > 1) pool_run_any(c->pool, rmsnorm_worker, &j);
+    if ((long)n * dim >= RMS_SPLIT && n > 1 && pool_size(c->pool) > 1) pool_run_any(c->pool, rmsnorm_worker, &j);
     else rms_rows(y, x, w, 0, n, dim, eps);
 }
 
@@ -356,6 +362,7 @@ typedef struct mm_job {
     atomic_int bad;          /* the first output row (activation) found non-finite, or n */
     int32_t *cidx;           /* matmul_check's amax: per chunk and row, the slice's argmax */
     float *cval;             /* (column index) and its value, [chunk * n + row]; or NULL */
+    bool gate;               /* cpu_matmul_swiglu: two weights of the same rows, taken in pairs */
     int own;                 /* threads with a range of chunks of their own (mm_own), or 0 */
     mm_own *ranges;          /* [own] */
 } mm_job;
@@ -436,8 +443,20 @@ static void check_cols(mm_job *j, long lo, long hi) {
     }
 }
 
+/* A gated product's chunk: rows [lo, hi) of the gate and of the up
+ * weight, then silu(gate) * up over those columns of every activation
+ * while they are in cache (what cpu_swiglu does to each value). */
+static void gate_rows(mm_job *j, long lo, long hi) {
+    long r = j->w[0]->rows;
+    mm_rows(j, lo, hi);
+    mm_rows(j, r + lo, r + hi);
+    for (int32_t a = 0; a < j->n; a++)
+        vd_silu_mul(j->y[0] + (size_t)a * (size_t)r + lo, j->y[1] + (size_t)a * (size_t)r + lo, hi - lo);
+}
+
 static void mm_chunk(mm_job *j, long lo) {
     long hi = lo + j->chunk < j->total_rows ? lo + j->chunk : j->total_rows;
+    if (j->gate) { gate_rows(j, lo, hi); return; }
     mm_rows(j, lo, hi);
     if (j->check) check_cols(j, lo, hi);
 }
@@ -515,10 +534,11 @@ static void quant_worker(void *arg, int ith, int nth) {
     }
 }
 
-/* cpu_matmul and cpu_matmul_check: bad non-NULL checks the outputs; amax
- * (with bad) also finds each row's argmax. */
+/* cpu_matmul, cpu_matmul_check and cpu_matmul_swiglu: bad non-NULL checks
+ * the outputs; amax (with bad) also finds each row's argmax; gate (two
+ * weights of the same shape) gates the first output by the second. */
 static int matmul(backend *b, int nw, const model_weight *const *w, const float *x,
-                  int32_t n, float *const *y, int32_t *bad, int32_t *amax) {
+                  int32_t n, float *const *y, int32_t *bad, int32_t *amax, bool gate) {
     cpu *c = C(b);
     int64_t cols = w[0]->cols;
     /* one rounded copy per distinct activation type among the weights */
@@ -596,8 +616,9 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
         joff[k] = prep_of[k] >= 0 ? poff[prep_of[k]] : NULL;
         jdx[k] = prep_of[k] >= 0 ? pdx[prep_of[k]] : NULL;
     }
-    mm_job j = { c, nw, w, y, n, xq, x8, r8, rp, joff, jdx, wflags, wd, 0, 0, 0, bad != NULL, 0, NULL, NULL, 0, NULL };
+    mm_job j = { c, nw, w, y, n, xq, x8, r8, rp, joff, jdx, wflags, wd, 0, 0, 0, bad != NULL, 0, NULL, NULL, gate, 0, NULL };
     for (int k = 0; k < nw; k++) j.total_rows += w[k]->rows;
+    if (gate) j.total_rows = w[0]->rows;   /* a chunk is rows of both (the same work as two chunks) */
     long nth = pool_size(c->pool);
     /* few activations (batch-1 decode): each thread owns a contiguous range
      * of eight chunks (own_take), so it starts one stream per product, not
@@ -649,12 +670,28 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
 
 static int cpu_matmul(backend *b, int nw, const model_weight *const *w, const float *x,
                       int32_t n, float *const *y) {
-    return matmul(b, nw, w, x, n, y, NULL, NULL);
+    return matmul(b, nw, w, x, n, y, NULL, NULL, false);
 }
 
 static int cpu_matmul_check(backend *b, const model_weight *w, const float *x, int32_t n, float *y,
                             int32_t *bad, int32_t *amax) {
-    return matmul(b, 1, &w, x, n, &y, bad, amax);
+    return matmul(b, 1, &w, x, n, &y, bad, amax, false);
+}
+
+/* The gate and up products and the SwiGLU of a feed-forward block in one
+ * region: each chunk of rows is gated right after both its products (the
+ * chunks are whole lines of 16 floats of every output row), instead of a
+ * separate pass over n x ffn_dim values in another region that read half
+ * of them from the other core's cache (64 sequences of stories15m: the
+ * swiglu region was ~3% of a two-thread step). Same numbers: the same
+ * products and vd_silu_mul on each value (its result does not depend on
+ * where the value sits in a call). */
+static int cpu_matmul_swiglu(backend *b, const model_weight *wg, const model_weight *wu, const float *x,
+                             int32_t n, float *g, float *u) {
+    if (wg->rows != wu->rows || wg->cols != wu->cols) return 1;
+    const model_weight *w[2] = { wg, wu };
+    float *y[2] = { g, u };
+    return matmul(b, 2, w, x, n, y, NULL, NULL, true);
 }
 
 /* Element-wise jobs run in pieces of whole lines of 16 floats, so threads
@@ -703,7 +740,7 @@ static void cpu_add(backend *b, float *x, const float *y, size_t n) {
     cpu *c = C(b);
     add_job j = { x, y, n, piece((long)((n + 15) / 16), pool_size(c->pool), 16, 1), 0 };
     atomic_init(&j.next, 0);
-    if (n >= 4 * ROWS_SPLIT && pool_size(c->pool) > 1) pool_run_any(c->pool, add_worker, &j);
+    if (n >= RMS_SPLIT && pool_size(c->pool) > 1) pool_run_any(c->pool, add_worker, &j);
     else add_f32(x, y, n);
 }
 
@@ -717,7 +754,7 @@ static void cpu_get_rows(backend *b, float *y, const float *x, const int32_t *id
 static const backend_ops cpu_ops = {
     "cpu", cpu_destroy, cpu_prepare, cpu_alloc, cpu_free, cpu_copy, cpu_copy,
     cpu_embed, cpu_rmsnorm, cpu_matmul, cpu_rope, cpu_kv_store, cpu_attention,
-    cpu_swiglu, cpu_add, cpu_get_rows, cpu_matmul_check,
+    cpu_swiglu, cpu_add, cpu_get_rows, cpu_matmul_check, cpu_rope_attention, cpu_matmul_swiglu,
 };
 
 static backend *cpu_create(pool *p, bool own, be_kvgeom geom) {

@@ -13,5 +13,8 @@ void cpu_kv_store(backend *b, void *kvbuf, int32_t il, int32_t n, const float *k
                   const int32_t *cells);
 int cpu_attention(backend *b, const void *kvbuf, int32_t il, int32_t n, const be_attn *at, const float *q,
                   float *out);
+int cpu_rope_attention(backend *b, void *kvbuf, int32_t il, int32_t n, float *q, float *k, const float *v,
+                       int32_t rope_dim, const int32_t *pos, const float *inv_freq, const int32_t *cells,
+                       const be_attn *at, float *out);
 
 #endif

@@ -85,20 +85,29 @@ int fwd_eval(fwd *f, void *kvbuf, int32_t n, const int32_t *tok, const int32_t *
         const model_weight *qkv[3] = { &ly->wq, &ly->wk, &ly->wv };
         float *qkv_out[3] = { f->q, f->k, f->v };
         if (o->matmul(be, 3, qkv, f->xb, n, qkv_out)) return -1;
-        if (o->rope(be, f->q, n, h->n_heads, h->head_dim, h->rope_dim, pos, inv_freq) ||
-            o->rope(be, f->k, n, h->n_kv_heads, h->head_dim, h->rope_dim, pos, inv_freq))
-            return -1;
-        o->kv_store(be, kvbuf, il, n, f->k, f->v, cells);
-        if (o->attention(be, kvbuf, il, n, at, f->q, f->att)) return -1;
+        int ra = o->rope_attention ? o->rope_attention(be, kvbuf, il, n, f->q, f->k, f->v, h->rope_dim, pos,
+                                                       inv_freq, cells, at, f->att) : 1;
+        if (ra < 0) return -1;
+        if (ra > 0) {
+            if (o->rope(be, f->q, n, h->n_heads, h->head_dim, h->rope_dim, pos, inv_freq) ||
+                o->rope(be, f->k, n, h->n_kv_heads, h->head_dim, h->rope_dim, pos, inv_freq))
+                return -1;
+            o->kv_store(be, kvbuf, il, n, f->k, f->v, cells);
+            if (o->attention(be, kvbuf, il, n, at, f->q, f->att)) return -1;
+        }
         const model_weight *wo = &ly->wo;
         if (o->matmul(be, 1, &wo, f->att, n, &f->xb)) return -1;
         o->add(be, f->x, f->xb, (size_t)n * D);
         /* feed-forward block: x += w_down (silu(w_gate xb) * w_up xb) */
         o->rmsnorm(be, f->xb, f->x, ly->ffn_norm, n, h->dim, h->rms_eps);
-        const model_weight *gu[2] = { &ly->w_gate, &ly->w_up };
-        float *gu_out[2] = { f->hb, f->hb2 };
-        if (o->matmul(be, 2, gu, f->xb, n, gu_out)) return -1;
-        o->swiglu(be, f->hb, f->hb2, (size_t)n * F);
+        int rs = o->matmul_swiglu ? o->matmul_swiglu(be, &ly->w_gate, &ly->w_up, f->xb, n, f->hb, f->hb2) : 1;
+        if (rs < 0) return -1;
+        if (rs > 0) {
+            const model_weight *gu[2] = { &ly->w_gate, &ly->w_up };
+            float *gu_out[2] = { f->hb, f->hb2 };
+            if (o->matmul(be, 2, gu, f->xb, n, gu_out)) return -1;
+            o->swiglu(be, f->hb, f->hb2, (size_t)n * F);
+        }
         const model_weight *wd = &ly->w_down;
         if (o->matmul(be, 1, &wd, f->hb, n, &f->xb)) return -1;
         o->add(be, f->x, f->xb, (size_t)n * D);

@@ -335,6 +335,46 @@ static void backend_loops_case(void) {
     b->ops->destroy(b);
 }
 
+/* The backend's gated product (matmul_swiglu: both products and the SwiGLU
+ * in one region, a chunk of rows gated as soon as it is computed) against
+ * matmul then swiglu, at one and two threads, F32 and Q8_0, batch sizes
+ * that leave a short last chunk. */
+static void gated_case(void) {
+    enum { R = 200, K = 96, MAXN = 40 };
+    static const int types[] = { QT_F32, QT_Q8_0 };
+    float *wf = malloc(sizeof(float) * 2 * R * K), *x = malloc(sizeof(float) * MAXN * K);
+    float *g[2], *u[2];
+    for (int k = 0; k < 2; k++) { g[k] = malloc(sizeof(float) * MAXN * R); u[k] = malloc(sizeof(float) * MAXN * R); }
+    for (int i = 0; i < 2 * R * K; i++) wf[i] = frnd() * 0.3f;
+    for (int i = 0; i < MAXN * K; i++) x[i] = frnd() * 2.0f;
+    int bad = 0, cases = 0;
+    for (int nth = 1; nth <= 2; nth++) {
+        backend *b = backend_cpu_create(nth, (be_kvgeom){ 1, 64, 16, 4, 4 });
+        if (!b) { CHECK(0, "no CPU backend"); break; }
+        for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+            size_t rs = qt_row_size(types[t], K);
+            char *wq = malloc(rs * 2 * R);
+            for (int r = 0; r < 2 * R; r++) qt_quantize_row(types[t], wf + (size_t)r * K, wq + (size_t)r * rs, K);
+            model_weight wg = { wq, types[t], R, K }, wu = { wq + rs * R, types[t], R, K };
+            const model_weight *w2[2] = { &wg, &wu };
+            static const int32_t ns[] = { 1, 3, 17, 40 };
+            for (size_t s = 0; s < sizeof ns / sizeof ns[0]; s++, cases++) {
+                int32_t n = ns[s];
+                float *y[2] = { g[0], u[0] };
+                CHECK(b->ops->matmul(b, 2, w2, x, n, y) == 0, "matmul");
+                b->ops->swiglu(b, g[0], u[0], (size_t)n * R);
+                CHECK(b->ops->matmul_swiglu && b->ops->matmul_swiglu(b, &wg, &wu, x, n, g[1], u[1]) == 0, "matmul_swiglu");
+                bad += memcmp(g[0], g[1], sizeof(float) * (size_t)n * R) != 0;
+            }
+            free(wq);
+        }
+        b->ops->destroy(b);
+    }
+    CHECK(bad == 0, "matmul_swiglu: %d of %d products differ from matmul then swiglu", bad, cases);
+    free(wf); free(x);
+    for (int k = 0; k < 2; k++) { free(g[k]); free(u[k]); }
+}
+
 /* ---- engine ---------------------------------------------------------------- */
 
 /* Writes a copy of a GGUF with every 2-D tensor converted to type. */
@@ -475,6 +515,32 @@ static void engine_case(const char *name, const char *path) {
         }
         CHECK(bad == 0, "%s, %d thread(s): %d of %d rows in random batches differ from the sequence alone (max %.3g)",
               name, nth, bad, rows, md);
+        /* lockstep: every sequence's prompt in one batch, then steps of one
+         * token for every sequence still going (a decode step of several
+         * sequences: at two threads cpu_rope_attention's fused region) */
+        bad = 0;
+        {
+            int32_t id[NS], done[NS];
+            for (int s = 0; s < NS; s++) { id[s] = ctx_seq_create(c); done[s] = 0; }
+            for (bool first = true;; first = false) {
+                ctx_entry b[NS * MAXL];
+                int32_t which[NS * MAXL], n = 0;
+                for (int s = 0; s < NS; s++) {
+                    int32_t take = first ? 1 + R.len[s] / 3 : 1;
+                    for (int32_t t = 0; t < take && done[s] < R.len[s]; t++, n++) {
+                        b[n] = (ctx_entry){ id[s], done[s], R.tok[s][done[s]], true };
+                        which[n] = s;
+                        done[s]++;
+                    }
+                }
+                if (n == 0) break;
+                if (ctx_eval(c, b, n, err, sizeof err)) { CHECK(0, "%s: %s", name, err); break; }
+                bad += compare(c, b, which, n, &R, &md);
+            }
+            for (int s = 0; s < NS; s++) ctx_seq_drop(c, id[s]);
+        }
+        CHECK(bad == 0, "%s, %d thread(s): %d rows of lockstep decode steps differ from the sequence alone (max %.3g)",
+              name, nth, bad, md);
         /* each sequence as one prompt */
         bad = 0;
         for (int s = 0; s < NS; s++) {
@@ -790,6 +856,7 @@ int main(void) {
     extreme = false;
     elementwise_case();
     backend_loops_case();
+    gated_case();
     finite_case();
     check_case();
 

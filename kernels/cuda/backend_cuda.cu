@@ -380,6 +380,8 @@ static const backend_ops cuda_ops = {
     cu_embed, cu_rmsnorm, cu_matmul, cu_rope, cu_kv_store, cu_attention,
     cu_swiglu, cu_add, cu_get_rows,
     NULL,   /* matmul_check: the output product's logits are checked on the host (forward.c) */
+    NULL,   /* rope_attention: rope, kv_store and attention are separate calls */
+    NULL,   /* matmul_swiglu: matmul and swiglu are separate calls */
 };
 
 /* The current device, if there is one this build can run on. */
