@@ -72,6 +72,45 @@ static inline bool take(atomic_long *next, long n, long step, long *lo, long *hi
     return true;
 }
 
+/* Pieces of [0, n), `step` at a time, each thread first from its own
+ * home share (thread ith of nth: the ith nth of the pieces, in order),
+ * then from the others' in turn. A region then gives the same rows to the
+ * same thread at every call (a matrix's rows: that core's half of the
+ * weights stays in its L2 from one step to the next; a step's sequences:
+ * a sequence stays with one core from stage to stage), the threads do not
+ * take turns on one counter's cache line, and a descheduled worker's share
+ * is still taken by whoever runs. Which thread computes an element changes
+ * no number. ith beyond HOME_MAX shares a home with ith % HOME_MAX. */
+#define HOME_MAX 16
+typedef struct home_split {
+    long n, step;
+    int nth;
+    long end[HOME_MAX];
+    atomic_long next[HOME_MAX];   /* the next piece of each home share */
+} home_split;
+
+static inline void home_init(home_split *h, long n, long step, int nth) {
+    long np = (n + step - 1) / step;
+    h->n = n; h->step = step; h->nth = nth < HOME_MAX ? nth : HOME_MAX;
+    for (int t = 0; t < h->nth; t++) {
+        atomic_init(&h->next[t], np * t / h->nth);
+        h->end[t] = np * (t + 1) / h->nth;
+    }
+}
+
+static inline bool home_take(home_split *h, int ith, long *lo, long *hi) {
+    for (int k = 0; k < h->nth; k++) {
+        int t = (ith + k) % h->nth;
+        if (atomic_load_explicit(&h->next[t], memory_order_relaxed) >= h->end[t]) continue;
+        long p = atomic_fetch_add_explicit(&h->next[t], 1, memory_order_relaxed);
+        if (p >= h->end[t]) continue;
+        *lo = p * h->step;
+        *hi = *lo + h->step < h->n ? *lo + h->step : h->n;
+        return true;
+    }
+    return false;
+}
+
 /* A piece: a quarter of a thread's share, at least `min` (a multiple of
  * `align`). */
 static inline long piece(long n, int nth, long min, long align) {
