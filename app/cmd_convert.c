@@ -138,7 +138,7 @@ static void live(int i, int n, const char *name) {
     fflush(stderr);
 }
 
-int cmd_convert_write(const char *path, const char *out, const char *tok_path, bool exact, int progress,
+int cmd_convert_write(const char *path, const char *out, FILE *to, const char *tok_path, bool exact, int progress,
                       char *err, size_t errlen) {
     model *m = NULL;
     model_params mp = { .tokenizer_path = tok_path, .l2c_exact = exact };
@@ -160,7 +160,7 @@ int cmd_convert_write(const char *path, const char *out, const char *tok_path, b
     }
     char werr[4200];        /* the writer's errors name the file (ggufw.c) */
     snprintf(werr, sizeof werr, "%s: cannot build the GGUF header (out of memory)", out);
-    if (!rc) rc = ggufw_begin(w, out, werr, sizeof werr);
+    if (!rc) rc = to ? ggufw_begin_file(w, to, out, werr, sizeof werr) : ggufw_begin(w, out, werr, sizeof werr);
     uint64_t bytes = 0;
     bool tty = progress == CONVERT_LIVE && isatty(STDERR_FILENO);
     for (int i = 0; i < n && !rc; i++) {
@@ -213,7 +213,7 @@ int cmd_convert(int argc, char **argv) {
     if (store_own_path_any(a.pos[1]))
         return cli_usage_error(CMD, "OUT %s is a file of a workspace (its data would be replaced)", a.pos[1]);
     int progress = a.val[O_JSON] ? CONVERT_JSON : a.val[O_QUIET] ? CONVERT_QUIET : CONVERT_LIVE;
-    if (cmd_convert_write(path, a.pos[1], a.val[O_TOKENIZER], a.val[O_EXACT] != NULL, progress, err, sizeof err))
+    if (cmd_convert_write(path, a.pos[1], NULL, a.val[O_TOKENIZER], a.val[O_EXACT] != NULL, progress, err, sizeof err))
         return cli_fail(CMD, "%s", err);
     return CLI_OK;
 }

@@ -222,8 +222,8 @@ out:
 
 /* The GGUF of a llama2.c checkpoint that quantize reads, as a hidden
  * temporary beside OUT (".OUT.llama2c.XXXXXX.tmp", fout.h) that this process
- * holds locked (the descriptor returned; cmd_convert_write writes it in
- * place): a killed quantize leaves it unlocked, and the next quantize to OUT,
+ * holds locked (the descriptor returned; cmd_convert_write writes into it
+ * through a stream of its own): a killed quantize leaves it unlocked, and the next quantize to OUT,
  * or a workspace that holds it, sweeps it once stale. Earlier killed ones of
  * OUT are swept here. The descriptor, or -1 with err set. */
 static int l2c_tmp(const char *out, char *tmp, size_t cap, char *err, size_t errlen) {
@@ -269,10 +269,21 @@ int cmd_quantize(int argc, char **argv) {
     char tmp[PATH_MAX + 64];
     int fd = l2c_tmp(a.pos[1], tmp, sizeof tmp, err, sizeof err);
     if (fd < 0) return cli_fail("quantize", "%s", err);
-    if (cmd_convert_write(in, tmp, NULL, true, CONVERT_SILENT, err, sizeof err))
-        rc = cli_fail("quantize", "%s", err);
-    else
-        rc = quantize_run(tmp, in, a.pos[1], target, (int)threads, mode);
+    /* a stream on a copy of the descriptor: closing it leaves fd, and its
+     * lock, open until the temporary is removed */
+    int dfd = dup(fd);
+    FILE *tf = dfd >= 0 ? fdopen(dfd, "wb") : NULL;
+    if (!tf) {
+        if (dfd >= 0) close(dfd);
+        rc = cli_fail("quantize", "%s: the checkpoint's temporary GGUF: %s", a.pos[1], strerror(errno));
+    } else {
+        int cw = cmd_convert_write(in, tmp, tf, NULL, true, CONVERT_SILENT, err, sizeof err);
+        if (fclose(tf) != 0 && !cw) {
+            snprintf(err, sizeof err, "%.900s: write: %s", tmp, strerror(errno));
+            cw = -1;
+        }
+        rc = cw ? cli_fail("quantize", "%s", err) : quantize_run(tmp, in, a.pos[1], target, (int)threads, mode);
+    }
     unlink(tmp);
     close(fd);
     return rc;

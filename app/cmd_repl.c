@@ -2,8 +2,8 @@
  * evaluates them in one scripts state (globals persist), printing results.
  * An unfinished chunk (an open `function`, a string) continues on the next
  * line. Prompts are shown only when stdin is a terminal, so the REPL can
- * also be fed a file. Ctrl-C interrupts the running chunk (lhost_interrupt)
- * or drops the line being typed; Ctrl-D ends. The workspace is set up as
+ * also be fed a file. Ctrl-C interrupts the running chunk (lhost_interrupt:
+ * the engine job it awaits is cancelled too) or drops the line being typed; Ctrl-D ends. The workspace is set up as
  * for `run` (cmd_run_host); runs begun at the prompt and not ended end "ok"
  * when the REPL ends.
  */
@@ -71,7 +71,7 @@ int cmd_repl(int argc, char **argv) {
     if (rc == CLI_HELP) return CLI_OK;
     if (rc) return rc;
     lhost *h;
-    if ((rc = cmd_run_host(CMD, &a, &h)) != CLI_OK) return rc;
+    if ((rc = cmd_run_host(CMD, &a, false, &h)) != CLI_OK) return rc;
     bool tty = isatty(0);
     g_host = h;
     struct sigaction sa, old;

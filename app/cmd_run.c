@@ -9,10 +9,21 @@
  * Without it lab.fs has none (nil, err), while lab.store uses the default
  * workspace (workspaces/default, as `logitlab runs`, `export` and the
  * workbench), opened only if the script calls it.
+ *
+ * Ctrl-C: the first raises "script: interrupted" in the script, an error
+ * pcall catches (lhost_opts.script_int_catchable): the engine step it waits
+ * for stops at the model's next layer, its cleanup runs, and the runs it
+ * leaves open end "interrupted"; uncaught, the exit status is 130. A second
+ * one stops the script as the REPL's does (pcall cannot catch it): its runs
+ * still end "interrupted" with their records saved, exit status 130. A
+ * third (the process stuck in a long C call) exits at once, 130: SQLite
+ * keeps the last committed batch, and the runs left "running" read
+ * "interrupted" when the workspace is next opened.
  */
 #include "cmd_run.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +45,28 @@ static const cli_spec spec = {
     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0,
 };
 
-int cmd_run_host(const char *cmd, const cli_args *a, lhost **out) {
+static lhost *volatile g_host;
+static volatile sig_atomic_t g_ints;
+
+/* Only async-signal-safe calls here: lhost_interrupt, write, _exit. */
+static void on_sigint(int sig) {
+    (void)sig;
+    int n = ++g_ints;
+    if (n == 2) {
+        static const char m[] = "\nlogitlab run: interrupted again: stopping the script (Ctrl-C once more exits at once)\n";
+        ssize_t r = write(2, m, sizeof m - 1);
+        (void)r;
+    } else if (n >= 3) {
+        static const char m[] = "\nlogitlab run: interrupted three times: exiting now (its open runs read "
+                                "\"interrupted\" when the workspace is next opened)\n";
+        ssize_t r = write(2, m, sizeof m - 1);
+        (void)r;
+        _exit(CMD_RUN_INTERRUPTED);
+    }
+    if (g_host) lhost_interrupt(g_host);
+}
+
+int cmd_run_host(const char *cmd, const cli_args *a, bool catchable, lhost **out) {
     long mem = 1024, threads = 0;
     double budget = 60;
     int rc = cli_int(cmd, "--mem", a->val[3], 1, 1L << 20, &mem);
@@ -67,6 +99,7 @@ int cmd_run_host(const char *cmd, const cli_args *a, lhost **out) {
     o.budget_s = budget > 0 ? budget : -1;
     o.mem_cap = (size_t)mem << 20;
     o.n_threads = (int)threads;
+    o.script_int_catchable = catchable;
     char err[1024];
     if (lhost_create(out, &o, err, sizeof err) != LHOST_OK) return cli_fail(cmd, "%s", err);
     if (a->val[1]) lhost_plugin_load_all(*out);
@@ -121,15 +154,25 @@ int cmd_run(int argc, char **argv) {
         }
     }
     lhost *h;
-    if ((rc = cmd_run_host(CMD, &a, &h)) != CLI_OK) return rc;
+    if ((rc = cmd_run_host(CMD, &a, true, &h)) != CLI_OK) return rc;
     static char err[65536];
+    g_ints = 0;
+    g_host = h;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;          /* no SA_RESTART: the host's poll ends with EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
     rc = lhost_run_file(h, argv[si], argc - si - 1, argv + si + 1, true, err, sizeof err);
     int out_errno = lhost_out_errno(h);
-    lhost_destroy(h);
+    lhost_destroy(h);                   /* still under the handler: a second Ctrl-C here exits */
+    sigaction(SIGINT, &old, NULL);
+    g_host = NULL;
     if (rc != LHOST_OK) {
         fflush(stdout);
         fprintf(stderr, "logitlab run: %s\n", err);
-        return CLI_FAIL;
+        if (g_ints) fprintf(stderr, "logitlab run: stopped by Ctrl-C (exit status %d)\n", CMD_RUN_INTERRUPTED);
+        return g_ints ? CMD_RUN_INTERRUPTED : CLI_FAIL;
     }
     if (out_errno) return cli_fail(CMD, "cannot write the output (standard output): %s", strerror(out_errno));
     return CLI_OK;

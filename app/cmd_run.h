@@ -6,7 +6,8 @@
 
 struct lhost;
 
-/* argv[0] is "run"; returns the process exit status (CLI_OK, CLI_FAIL, CLI_USAGE). */
+/* argv[0] is "run"; returns the process exit status (CLI_OK, CLI_FAIL, CLI_USAGE,
+ * or CMD_RUN_INTERRUPTED when Ctrl-C stopped the script). */
 int cmd_run(int argc, char **argv);
 
 /* The options `run` and `repl` share (-w, --plugins, --budget, --mem, -t),
@@ -18,8 +19,11 @@ int cmd_run(int argc, char **argv);
     { "mem", 0, "MIB", "memory cap per Lua state in MiB (default 1024)" },                                   \
     { "threads", 't', "N", "engine threads per model (default: all cores)" }
 enum { CMD_RUN_N_OPTS = 5 };
+enum { CMD_RUN_INTERRUPTED = 130 };     /* 128 + SIGINT, as a shell reports a Ctrl-C'd command */
 
-/* Creates the host from those options (a[0..5) as cli_parse filled them).
- * Prints a message and returns CLI_FAIL / CLI_USAGE on failure. */
-int cmd_run_host(const char *cmd, const cli_args *a, struct lhost **out);
+/* Creates the host from those options (a[0..5) as cli_parse filled them);
+ * catchable: lhost_opts.script_int_catchable (run: yes; repl: no, Ctrl-C
+ * there drops the line's work). Prints a message and returns CLI_FAIL /
+ * CLI_USAGE on failure. */
+int cmd_run_host(const char *cmd, const cli_args *a, bool catchable, struct lhost **out);
 #endif

@@ -134,19 +134,6 @@ int fout_sweep(const char *dir, const char *name, int depth, double min_age_s) {
 int fout_open(fout *o, const char *path, char *err, size_t errlen) {
     o->f = NULL;
     o->tmp[0] = 0;
-    /* a temporary of this module's form that is there, a regular file and no
-     * link, is written in place: fout_tmp_create made it and its maker keeps
-     * it locked (quantize's GGUF of a llama2.c checkpoint); a temporary of
-     * it would be named for no file, and no later write's sweep would find it */
-    const char *b = strrchr(path, '/');
-    if (fout_is_temporary(b ? b + 1 : path)) {
-        int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-        struct stat ts;
-        if (fd >= 0 && fstat(fd, &ts) == 0 && S_ISREG(ts.st_mode) && ftruncate(fd, 0) == 0 &&
-            snprintf(o->path, sizeof o->path, "%s", path) < (int)sizeof o->path && (o->f = fdopen(fd, "wb")))
-            return 0;
-        if (fd >= 0) close(fd);
-    }
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         if (S_ISDIR(st.st_mode)) return snprintf(err, errlen, "%s: a folder, not a file", path), -1;

@@ -48,9 +48,9 @@ int fout_sweep(const char *dir, const char *name, int depth, double min_age_s);
 
 /* A replacing write through stdio. A link is followed (the file it names is
  * replaced, the link stays); a device or FIFO is written in place; a folder
- * is refused. Opening sweeps the stale temporaries of the same name. A
- * temporary of this module's form (a regular file, no link, that
- * fout_tmp_create made and its maker holds) is written in place. */
+ * is refused. Opening sweeps the stale temporaries of the same name. (A
+ * writer that fills a temporary it made with fout_tmp_create writes its
+ * descriptor: ggufw_begin_file.) */
 typedef struct fout {
     FILE *f;
     char path[PATH_MAX];       /* what is replaced (the link's target) */

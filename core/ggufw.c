@@ -40,7 +40,8 @@ struct ggufw {
     strmap kv_index, t_index;       /* keys borrow kvs[].key / ts[].name */
     int state;                      /* W_* */
     fout out;                       /* out.f: NULL when not writing */
-    FILE *f;                        /* out.f while writing */
+    FILE *f;                        /* out.f, or the caller's stream (ggufw_begin_file), while writing */
+    bool borrowed;                  /* f is the caller's: flushed at the end, never closed */
     char *path;
     uint64_t alignment, pos;        /* pos: bytes written so far */
     int64_t cur;                    /* tensor whose data comes next */
@@ -67,7 +68,7 @@ ggufw *ggufw_create(void) {
 
 void ggufw_destroy(ggufw *w) {
     if (!w) return;
-    if (w->f) fout_close(&w->out, false, NULL, 0);   /* an unfinished file: the old one stays */
+    if (w->f && !w->borrowed) fout_close(&w->out, false, NULL, 0);   /* an unfinished file: the old one stays */
     for (int64_t i = 0; i < w->n_kv; i++) { free(w->kvs[i].key); free_owned(&w->kvs[i].v); }
     for (int64_t i = 0; i < w->n_t; i++) free(w->ts[i].name);
     free(w->kvs);
@@ -318,7 +319,8 @@ static int layout(ggufw *w, const char *path, char *err, size_t errlen) {
     return 0;
 }
 
-int ggufw_begin(ggufw *w, const char *path, char *err, size_t errlen) {
+/* The checks and the name both beginnings share. */
+static int begin_check(ggufw *w, const char *path, char *err, size_t errlen) {
     if (w->state != W_BUILD || w->path) {
         fmt(err, errlen, "%s: writer already started", path);
         return GGUF_EFORMAT;
@@ -326,6 +328,14 @@ int ggufw_begin(ggufw *w, const char *path, char *err, size_t errlen) {
     int rc = layout(w, path, err, errlen);
     if (rc) return rc;
     if (!(w->path = strdup(path))) { fmt(err, errlen, "%s: out of memory", path); return GGUF_ENOMEM; }
+    return GGUF_OK;
+}
+
+static int write_head(ggufw *w, char *err, size_t errlen);
+
+int ggufw_begin(ggufw *w, const char *path, char *err, size_t errlen) {
+    int rc = begin_check(w, path, err, errlen);
+    if (rc) return rc;
     /* written beside path and renamed over it by ggufw_end: a write that
      * fails or is killed half way leaves an old file at path whole */
     if (fout_open(&w->out, path, err, errlen)) {
@@ -334,6 +344,19 @@ int ggufw_begin(ggufw *w, const char *path, char *err, size_t errlen) {
         return GGUF_EIO;
     }
     w->f = w->out.f;
+    return write_head(w, err, errlen);
+}
+
+int ggufw_begin_file(ggufw *w, FILE *f, const char *name, char *err, size_t errlen) {
+    int rc = begin_check(w, name, err, errlen);
+    if (rc) return rc;
+    w->f = f;
+    w->borrowed = true;
+    return write_head(w, err, errlen);
+}
+
+/* Header, metadata and tensor table, at the start of w->f. */
+static int write_head(ggufw *w, char *err, size_t errlen) {
     w->state = W_DATA;
     put_bytes(w, "GGUF", 4);
     put_le(w, 3, 4);
@@ -395,7 +418,14 @@ int ggufw_end(ggufw *w, char *err, size_t errlen) {
             (long long)w->cur, (long long)w->n_t);
         return GGUF_EFORMAT;
     }
+    FILE *f = w->f;
     w->f = NULL;
+    if (w->borrowed) {                  /* the caller's stream: flushed, the caller closes it */
+        errno = 0;
+        if (fflush(f) != 0 || ferror(f)) return io_fail(w, err, errlen, "write");
+        w->state = W_DONE;
+        return GGUF_OK;
+    }
     char why[PATH_MAX + 256];
     if (fout_close(&w->out, true, why, sizeof why)) {
         fmt(err, errlen, "%s", why);

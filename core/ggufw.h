@@ -5,6 +5,7 @@
 #ifndef GGUFW_H
 #define GGUFW_H
 #include "gguf.h"
+#include <stdio.h>
 
 typedef struct ggufw ggufw;
 
@@ -35,11 +36,17 @@ int ggufw_add_tensor(ggufw *w, const char *name, uint32_t type, uint32_t n_dims,
  * ggufw_end renames it over path, so a failed or killed write leaves an old
  * file at path whole. */
 int ggufw_begin(ggufw *w, const char *path, char *err, size_t errlen);
+/* As ggufw_begin, into the caller's stream f (at its current position,
+ * normally the start of a file it opened: quantize's locked temporary for a
+ * llama2.c checkpoint); name is for messages. ggufw_end flushes f and
+ * neither closes nor renames anything; f must outlive the writer. */
+int ggufw_begin_file(ggufw *w, FILE *f, const char *name, char *err, size_t errlen);
 /* Appends the next tensor's data; size must equal the declared size. Pieces
  * of one tensor may be written by several calls; padding is added when a
  * tensor is complete. */
 int ggufw_write_data(ggufw *w, const void *data, size_t size, char *err, size_t errlen);
-/* Checks that all tensors were written, flushes, closes and renames into place. */
+/* Checks that all tensors were written, flushes, closes and renames into
+ * place (ggufw_begin_file: only flushes). */
 int ggufw_end(ggufw *w, char *err, size_t errlen);
 
 #endif

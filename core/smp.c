@@ -161,6 +161,7 @@ void smp_destroy(smp *s) {
 const char *smp_name(const smp *s) { return s->iface->name ? s->iface->name : "?"; }
 static bool takes_columns(const smp *s, const smp_cands *c);
 static bool takes_cut(const smp *s, const smp_cands *c);
+static const smp_iface temp_iface;
 
 /* A stage that does not take the columns gets data[]; the caller of the
  * outermost call gets data[] in any case. */
@@ -172,7 +173,9 @@ int smp_apply(smp *s, smp_cands *c) {
     if (!(c->cut && takes_cut(s, c))) smp_mass_settle(c);
     c->depth++;
     int rc = s->iface->apply(s, c);
-    if (!smp_pen_keeps_range(s)) c->range_ok = false;   /* the stage may have changed the logits */
+    /* the stage may have changed the logits; the penalties and the
+     * temperature keep the range right themselves (sessions 11, 13) */
+    if (!smp_pen_keeps_range(s) && s->iface != &temp_iface) c->range_ok = false;
     if (--c->depth == 0) {
         smp_cut_count(c);
         if (c->only_selected && c->lazy) {
@@ -268,6 +271,7 @@ static int temp_apply(smp *s, smp_cands *c) {
     if (c->n <= 0 || q->v == 1.0f) return SMP_OK;
     if (q->v <= 0) {            /* the limit t -> 0: all mass on the best token */
         smp_cands_sync(c);
+        c->range_ok = false;
         int32_t b = c->sorted ? 0 : best_index(c);
         c->data[0] = c->data[b];
         c->data[0].p = 1.0f;
@@ -275,8 +279,12 @@ static int temp_apply(smp *s, smp_cands *c) {
         c->sorted = c->normalized = true;
         return SMP_OK;
     }
-    if (c->lazy) smp_mass_div(c, q->v);
+    /* right after a cut (top-p, typical-p), its compaction divides the
+     * kept (session 13: one pass less); the columns keep their range */
+    if (c->lazy && c->cut) smp_cut_settle_div(c, q->v);
+    else if (c->lazy) smp_mass_div(c, q->v);
     else for (int32_t i = 0; i < c->n; i++) c->data[i].logit /= q->v;
+    if (!c->lazy) c->range_ok = false;
     c->normalized = false;      /* order is unchanged */
     return SMP_OK;
 }
@@ -509,7 +517,13 @@ static int chain_apply(smp *s, smp_cands *c) {
     chain_state *ch = s->ctx;
     if (ch->fn) { smp_cands_softmax(c); ch->fn(ch->ud, -1, "input", c); }
     for (int32_t i = 0; i < ch->n; i++) {
+        /* top-p right before min-p lists min-p's candidates in its own pass
+         * (smp_cands.hint_min_p) */
+        c->hint_min_p = i + 1 < ch->n && ch->st[i]->iface == &top_p_iface && ch->st[i + 1]->iface == &min_p_iface
+                            ? ((const par *)ch->st[i + 1]->ctx)->v
+                            : 0.0f;
         int rc = smp_apply(ch->st[i], c);
+        c->hint_min_p = 0.0f;
         if (rc < 0) return rc;
         if (ch->fn) { smp_cands_softmax(c); ch->fn(ch->ud, i, smp_name(ch->st[i]), c); }
     }
@@ -565,7 +579,7 @@ static bool takes_columns(const smp *s, const smp_cands *c) {
 
 /* The stages that take a pending cut (smp_cands.cut) as it is. */
 static bool takes_cut(const smp *s, const smp_cands *c) {
-    return s->iface == &dist_iface || (s->iface == &temp_iface && ((const par *)s->ctx)->v == 1.0f) ||
+    return s->iface == &dist_iface || (s->iface == &temp_iface && ((const par *)s->ctx)->v > 0) ||
            (s->iface == &min_p_iface && !c->cut_typical);
 }
 

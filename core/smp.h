@@ -95,6 +95,21 @@ typedef struct smp_cands {
     bool cut_b;
     float cut_scale;
     int32_t cut_id, cut_n, cut_pick;
+    /* cut_dfast: the kept are those whose bucket (tmp_b) is in [cut_dk1,
+     * cut_dk2] (none when cut_dk1 > cut_dk2) and cut_dm more, the crossing
+     * buckets' kept members, whose columns are listed in (int32_t *)tmp_d +
+     * cap: the draw's pass then reads the buckets, not the logits
+     * (session 13) */
+    bool cut_dfast;
+    int32_t cut_dk1, cut_dk2, cut_dm;
+    /* min-p right after top-p (session 13): the chain tells top-p min-p's
+     * value (hint_min_p, 0: none); top-p's members' pass then also lists
+     * the candidates in min-p's bucket le_bt or below (le_ok, le_n of them,
+     * in (int32_t *)data, unused while the cut is pending), so min-p on its
+     * pending cut needs no pass of its own. le_want: top-p asks for it. */
+    float hint_min_p;
+    bool le_want, le_ok;
+    int32_t le_bt, le_n;
     /* range_ok: rmax is the largest column logit (NaN skipped, -inf when
      * none) and rmin the smallest above -inf (+inf when none), found by
      * smp_cands_set while it copied the row; cleared when any stage but the

@@ -83,11 +83,25 @@ static int cut_members(const sel *s, member *mb, int32_t nm, double target, doub
     return 0;
 }
 
-/* How many of the nm members are at or ahead of last (key, then id) */
-static int32_t count_ahead(const member *mb, int32_t nm, member last) {
+/* How many of the nm members are at or ahead of last (key, then id); with
+ * out, their columns are written there too */
+static int32_t count_ahead(const member *mb, int32_t nm, member last, int32_t *out) {
     int32_t k = 0;
-    for (int32_t j = 0; j < nm; j++) k += mb[j].key < last.key || (mb[j].key == last.key && mb[j].id <= last.id);
+    for (int32_t j = 0; j < nm; j++) {
+        int a = mb[j].key < last.key || (mb[j].key == last.key && mb[j].id <= last.id);
+        if (out && a) out[k] = mb[j].i;
+        k += a;
+    }
     return k;
+}
+
+/* Where a cut lists its kept members for the draw (smp_cands.cut_dfast):
+ * the second half of tmp_d (2 cap ints), when the members' indices
+ * (nm + the 16 the SIMD loops may write past them) fit in the first; NULL
+ * otherwise. The draw's block sums use the first nb doubles of tmp_d,
+ * fewer than cap ints. */
+static int32_t *kept_list(smp_cands *c, int32_t nm) {
+    return nm + 16 <= c->cap ? (int32_t *)c->tmp_d + c->cap : NULL;
 }
 
 /* The cut of a selection: walks the buckets (mass[b], summed from the
@@ -98,24 +112,36 @@ static int32_t count_ahead(const member *mb, int32_t nm, member last) {
  * ahead of it (those of the buckets before, counted by the members' pass,
  * session 12: the count pass of a pending cut is then not needed); 0 when
  * the whole row does not reach the target; SMP_ENOMEM. */
-static int find_cut(const sel *s, const double *mass, double target, double *cum, member *last, int32_t *idx,
-                    int32_t *pnm, int32_t *pcnt) {
+static int find_cut(smp_cands *c, const sel *s, const double *mass, double target, double *cum, member *last,
+                    int32_t *idx, int32_t *pnm, int32_t *pcnt, int32_t *pb, int32_t *pnk, int32_t *pnle) {
     int r = 0;
     *cum = 0;
     for (int32_t b = 0; b < NB && r == 0; b++) {
         if (!(*cum + mass[b] >= target)) { *cum += mass[b]; continue; }
-        int32_t nm = 0, i = 0, cnt = 0;
-        if (smp_simd_512()) i = smp_simd_members_512(s->B, i, s->n, b, &cnt, idx, &nm);
-        if (smp_simd_on()) i = smp_simd_members(s->B, i, s->n, b, &cnt, idx, &nm);
+        int32_t nm = 0, i = 0, cnt = 0, nle = 0, bt = c->le_bt;
+        int32_t *le = c->le_want && smp_simd_512() ? (int32_t *)c->data : NULL;   /* min-p's list (3 cap ints) */
+        if (le) {
+            i = smp_simd_members_le_512(s->B, i, s->n, b, &cnt, idx, &nm, bt, le, &nle);
+        } else {
+            if (smp_simd_512()) i = smp_simd_members_512(s->B, i, s->n, b, &cnt, idx, &nm);
+            if (smp_simd_on()) i = smp_simd_members(s->B, i, s->n, b, &cnt, idx, &nm);
+        }
         for (; i < s->n; i++) {
             if (s->B[i] == b) idx[nm++] = i;
+            if (le && s->B[i] <= bt) le[nle++] = i;
             cnt += s->B[i] < b;
         }
+        *pnle = le ? nle : -1;
         member *mb = malloc(sizeof *mb * (size_t)(nm ? nm : 1));
         if (!mb) return SMP_ENOMEM;
         for (int32_t j = 0; j < nm; j++) mb[j] = (member){ key_at(s, idx[j]), s->id ? s->id[idx[j]] : idx[j], idx[j] };
         r = cut_members(s, mb, nm, target, cum, last, 0);
-        if (r == 1) *pcnt = cnt + count_ahead(mb, nm, *last);
+        if (r == 1) {
+            int32_t *kl = kept_list(c, nm), nk = count_ahead(mb, nm, *last, kl);
+            *pcnt = cnt + nk;
+            *pb = b;
+            *pnk = kl ? nk : -1;
+        }
         free(mb);
         *pnm = nm;
     }
@@ -141,16 +167,16 @@ static int cut_ties(const sel *s, const int32_t *idx, int32_t nm, member last) {
  * keys' logits and masses of candidate i before anything is written over
  * them (k <= i). */
 static int32_t compact_cut(const sel *s, float lk, int32_t lid, int32_t *out_id, float *L, float *P, int norm,
-                           float inv) {
+                           float inv, float t) {
     int32_t k = 0, i = 0, n = s->n;
     if (smp_simd_512() && (s->typical || lk < INFINITY))
-        k = smp_simd_compact_512(s->typical, s->lb, s->typical ? lk : -lk, lid, s->id, out_id, L, P, n, norm, inv, &i);
+        k = smp_simd_compact_512(s->typical, s->lb, s->typical ? lk : -lk, lid, s->id, out_id, L, P, n, norm, inv, t, &i);
     for (; i < n; i++) {
         float kk = key_at(s, i);
         int32_t idi = s->id ? s->id[i] : i;
         int keep = kk < lk || (kk == lk && idi <= lid);
         out_id[k] = idi;
-        L[k] = L[i];
+        L[k] = t != 1.0f ? L[i] / t : L[i];
         P[k] = norm ? P[i] * inv : P[i];
         k += keep;
     }
@@ -205,8 +231,19 @@ static int defer(smp_cands *c, const sel *s, float lk, int32_t lid, float inv, i
     c->cut_n = s->n;
     c->cut_pick = -1;
     c->cut_b = false;
+    c->cut_dfast = false;
+    c->le_ok = false;
     c->normalized = true;
     return 0;
+}
+
+/* The bucket form of a deferred cut for the draw (smp_cands.cut_dfast):
+ * the buckets [k1, k2] kept whole, nk kept members listed (none: -1) */
+static void defer_buckets(smp_cands *c, int32_t k1, int32_t k2, int32_t nk) {
+    c->cut_dfast = nk >= 0;
+    c->cut_dk1 = k1;
+    c->cut_dk2 = k2;
+    c->cut_dm = nk;
 }
 
 void smp_cut_count(smp_cands *c) {
@@ -221,13 +258,24 @@ void smp_cut_count(smp_cands *c) {
     c->cut_counted = true;
 }
 
-void smp_cut_settle(smp_cands *c) {
+void smp_cut_settle(smp_cands *c) { smp_cut_settle_div(c, 1.0f); }
+
+void smp_cut_settle_div(smp_cands *c, float t) {
     if (!c->cut) return;
     sel s = cut_sel(c);
-    int32_t k = compact_cut(&s, c->cut_key, c->cut_id, c->col_id, c->col_logit, c->col_p, 1, c->cut_inv);
+    int32_t k = compact_cut(&s, c->cut_key, c->cut_id, c->col_id, c->col_logit, c->col_p, 1, c->cut_inv, t);
     if (k < c->cut_n) c->dense = false;
     c->n = k;
     c->cut = false;
+    /* top-p keeps the row's best (cut_max) and its least kept logit is
+     * the cut's (-cut_key), so the range of the kept logits / t is theirs
+     * / t (division by t > 0 is monotone); NaN, +-inf or an overflow to
+     * -inf: left to a pass */
+    float hi = c->cut_max / t, lo = -c->cut_key / t;
+    c->range_ok = !c->cut_typical && fabsf(c->cut_max) < INFINITY && fabsf(c->cut_key) < INFINITY && hi < INFINITY &&
+                  lo > -INFINITY;
+    c->rmax = hi;
+    c->rmin = lo;
 }
 
 /* Whether every kept p = e * inv is 0 or at least 2^-29 follows from the
@@ -256,7 +304,23 @@ int32_t smp_cut_draw(smp_cands *c, double r) {
     double *bs = c->tmp_d;
     int32_t *cnt = (int32_t *)c->tmp, b = 0;
     int bad = 0;
-    if (cut_simd(&s, lk)) {
+    if (c->cut_dfast && smp_simd_512()) {
+        /* the pass over the buckets; then the listed members of the blocks
+         * it summed (the rest are the plain loop's below): exact sums, so
+         * the order of the adds changes no bit */
+        const int check = !cut_p_bounded(c);
+        const int32_t *kl = (const int32_t *)c->tmp_d + c->cap;
+        b = n / BLK;
+        bad = smp_simd_cut_sums_b_512(c->tmp_b, P, b, c->cut_dk1, c->cut_dk2, inv, bs, cnt, check);
+        for (int32_t j = 0; j < c->cut_dm && !bad; j++) {
+            int32_t i = kl[j];
+            if (i >= b * BLK) continue;
+            float p = P[i] * inv;
+            if (check && !(p == 0 || p >= 0x1p-29f)) bad = 1;
+            bs[i / BLK] += p;
+            cnt[i / BLK]++;
+        }
+    } else if (cut_simd(&s, lk)) {
         b = n / BLK;
         bad = smp_simd_cut_sums_512(s.typical, cut_ties_simd(c), s.lb, cut_c(&s, lk), lid, s.id, s.X, P, b, inv, bs, cnt,
                                     !cut_p_bounded(c));
@@ -315,8 +379,8 @@ int smp_cut_keep(smp_cands *c, const sel *s, double S, double p, int32_t min_kee
     member last;
     int32_t *idx = (int32_t *)c->tmp_d;      /* (2 cap ints) free here: the members' indices (and the 16
                                               * past them that smp_simd_members_512 may write) */
-    int32_t nm = 0, cnt = 0;
-    int r = find_cut(s, mass, p * S, &cum, &last, idx, &nm, &cnt);
+    int32_t nm = 0, cnt = 0, bc = 0, nk = -1, nle = -1;
+    int r = find_cut(c, s, mass, p * S, &cum, &last, idx, &nm, &cnt, &bc, &nk, &nle);
     if (r < 0) return r;
     if (r == 0) {
         smp_mass_scale(P, n, 1.0 / S);
@@ -330,18 +394,21 @@ int smp_cut_keep(smp_cands *c, const sel *s, double S, double p, int32_t min_kee
             for (int32_t i = 0; i < n; i++) mass[s->B[i]] += 1;
             sel s1 = *s;
             s1.W = NULL;
-            r = find_cut(&s1, mass, (double)min_keep, &cum, &last, idx, &nm, &cnt);
+            r = find_cut(c, &s1, mass, (double)min_keep, &cum, &last, idx, &nm, &cnt, &bc, &nk, &nle);
             if (r < 0) return r;
             norm = 0;
         }
     }
     if (norm) {
         defer(c, s, last.key, last.id, (float)(1.0 / cum), cut_ties(s, idx, nm, last));
+        defer_buckets(c, 0, bc - 1, nk);  /* the buckets before the crossing one kept whole */
+        c->le_ok = nle >= 0;          /* min-p's list, when top-p asked for it */
+        c->le_n = nle;
         c->n = cnt;                   /* counted by find_cut */
         c->cut_counted = true;
         return 0;
     }
-    int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, P, 0, 0.0f);
+    int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, P, 0, 0.0f, 1.0f);
     if (k < n) c->dense = false;
     c->n = k;
     if (!norm) {                      /* min_keep's set: its mass in eight sums */
@@ -489,7 +556,8 @@ int smp_cut_typical(smp_cands *c, const sel *s, const uint16_t *B, const double 
     for (int32_t j = 0; j < nm; j++) mb[j] = (member){ key_at(s, idx[j]), s->id ? s->id[idx[j]] : idx[j], idx[j] };
     cum = head;
     int r = cut_members(s, mb, nm, target, &cum, &last, 0);
-    if (r == 1) cnt += count_ahead(mb, nm, last);
+    int32_t *kl = counted ? kept_list(c, nm) : NULL, nk = 0;
+    if (r == 1) cnt += nk = count_ahead(mb, nm, last, kl);
     free(mb);
     if (r != 1) return r;
     if (!((double)last.key > max_kept && (double)last.key < min_drop)) return 0;
@@ -497,6 +565,10 @@ int smp_cut_typical(smp_cands *c, const sel *s, const uint16_t *B, const double 
     if (counted) {
         c->n = cnt;
         c->cut_counted = true;
+        /* kept: the buckets [k1, k2] whole (none when no bucket is) and
+         * the listed members of the runs */
+        if (max_kept >= 0) defer_buckets(c, k1, k2, kl ? nk : -1);
+        else defer_buckets(c, 1, 0, kl ? nk : -1);
     }
     return 1;
 }

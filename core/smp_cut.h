@@ -68,6 +68,10 @@ int smp_cut_typical(smp_cands *c, const smp_cut_sel *s, const uint16_t *B, const
 void smp_cut_count(smp_cands *c);
 /* Compacts a pending cut (smp_cands.cut; no-op without one). */
 void smp_cut_settle(smp_cands *c);
+/* The same, dividing the kept logits by t > 0 on the way (a temperature
+ * right after the cut: saves its pass, session 13); after top-p, with the
+ * kept logits' range (smp_cands.range_ok). */
+void smp_cut_settle_div(smp_cands *c, float t);
 /* The dist draw among the candidates of a pending cut, as smp_mass_draw
  * would draw after smp_cut_settle: the pick's index among the kept (its
  * column in c->cut_pick), -1 when none has p > 0, or -2 when the draw

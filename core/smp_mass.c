@@ -236,6 +236,24 @@ void smp_mass_div(smp_cands *c, float t) {
     int32_t i = 0, n = c->n;
     if (smp_simd_on()) i = smp_simd_div(L, n, t);
     for (; i < n; i++) L[i] /= t;
+    /* the range divided too (session 13: saves the next whole-row stage
+     * its pass): x / t is monotone for t > 0, so the largest is rmax / t;
+     * the least above -inf is rmin / t unless that overflowed to -inf */
+    if (!c->range_ok) return;
+    float lo = c->rmin / t;
+    c->range_ok = !(c->rmin < INFINITY) || lo > -INFINITY;
+    c->rmax /= t;
+    c->rmin = lo;
+}
+
+/* min-p's threshold: (double)l >= lmax + log(v) exactly when l >= tf, the
+ * smallest float >= it (round to nearest, then one step up if that fell
+ * below) */
+static float min_p_tf(float lmax, float v) {
+    double thr = (double)lmax + log((double)v);
+    float tf = (float)thr;
+    if ((double)tf < thr) tf = nextafterf(tf, INFINITY);
+    return tf;
 }
 
 int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep) {
@@ -260,7 +278,10 @@ int smp_mass_top_p(smp_cands *c, double p, int32_t min_keep) {
     /* the rank key -logit (ascending key = logit descending); its buckets
      * are those of m - l, the same order */
     sel s = { L, 0, 0, P, P, c->dense ? NULL : c->col_id, c->tmp_b, n };
+    c->le_want = c->hint_min_p > 0;
+    if (c->le_want) c->le_bt = bucket_of(m - min_p_tf(m, c->hint_min_p), key_scale(m - lo));   /* as min_p_buckets */
     int r = smp_cut_keep(c, &s, -1, p, min_keep, h);
+    c->le_want = false;
     c->cut_max = m;                          /* for min-p (a pending cut keeps the best) */
     c->cut_b = c->cut;                       /* and the buckets in tmp_b */
     c->cut_scale = key_scale(m - lo);
@@ -323,6 +344,25 @@ int smp_mass_typical(smp_cands *c, double p, int32_t min_keep) {
 
 /* ---- min-p ------------------------------------------------------------------ */
 
+static int block_sums(const float *P, int32_t n, double *bs);
+enum { BLK = 64 };
+
+/* The sum of P[0..n) as one chain of adds in order (the sorting paths'
+ * renormalization), from block_sums where those are exact (every P 0 or
+ * >= 2^-29 and the total below 2: every partial sum is then exact, in any
+ * order; session 13: the chain's latency was ~4 us of min-p after top-p
+ * at 128256); bs: scratch of n / 64 + 1 doubles. */
+static double exact_sum(const float *P, int32_t n, double *bs) {
+    if (!block_sums(P, n, bs)) {
+        double t = 0;
+        for (int32_t b = 0; b < (n + BLK - 1) / BLK; b++) t += bs[b];
+        if (t < 2) return t;
+    }
+    double s = 0;
+    for (int32_t i = 0; i < n; i++) s += P[i];
+    return s;
+}
+
 /* Min-p after top-p's pending cut (c->cut_b), from top-p's buckets: B[i]
  * = the bucket of m - l (m = cut_max), monotone in the key m - l as
  * computed in float, so l >= tf puts l in tf's bucket bt or below, and a
@@ -337,11 +377,18 @@ static int32_t min_p_buckets(smp_cands *c, float tf, int32_t keep) {
     int32_t *idx = (int32_t *)c->tmp_d, *id = c->col_id, ni = 0, i = 0, kept = 0, k = 0;
     float *L = c->col_logit, *P = c->col_p;
     const int32_t bt = bucket_of(c->cut_max - tf, c->cut_scale);
-    if (smp_simd_512()) i = smp_simd_le_512(B, n, bt, idx, &ni);
+    if (c->le_ok && c->le_bt == bt) {          /* listed by top-p's members' pass (session 13) */
+        idx = (int32_t *)c->data;
+        ni = c->le_n;
+        i = n;
+    }
+    if (smp_simd_512() && i < n) i = smp_simd_le_512(B, n, bt, idx, &ni);
     for (; i < n; i++)
         if (B[i] <= bt) idx[ni++] = i;
-    for (int32_t j = 0; j < ni; j++) kept += B[idx[j]] < bt || L[idx[j]] >= tf;
-    if (kept < keep) return -1;
+    if (keep > 1) {                            /* else the best passes (l = cut_max >= tf, bucket 0) */
+        for (int32_t j = 0; j < ni; j++) kept += B[idx[j]] < bt || L[idx[j]] >= tf;
+        if (kept < keep) return -1;
+    }
     for (int32_t j = 0; j < ni; j++) {         /* k <= idx[j]: nothing read is overwritten first */
         int32_t x = idx[j];
         if (!(B[x] < bt || L[x] >= tf)) continue;
@@ -365,11 +412,7 @@ int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
      * order puts NaN last), or the first when sorted */
     float lmax = cut ? c->cut_max : c->sorted ? L[0] : cols_range(c, NULL);
     if (!c->sorted && !(lmax > -INFINITY)) return 0;
-    double thr = (double)lmax + log((double)v);
-    /* (double)l >= thr exactly when l >= tf, the smallest float >= thr
-     * (round to nearest, then one step up if that fell below) */
-    float tf = (float)thr;
-    if ((double)tf < thr) tf = nextafterf(tf, INFINITY);
+    float tf = min_p_tf(lmax, v);
     if (cut && !(tf > -c->cut_key)) return c->n >= keep;   /* all top-p keeps pass (keep > 1: n counted) */
     int32_t kept = 0, i0 = 0, k = 0;
     if (cut && c->cut_b) {
@@ -399,10 +442,13 @@ int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
     c->n = k;
     c->dense = false;
     if (!c->normalized) return 1;
-    double s = 0;                            /* one chain, as the sorting paths renormalize */
-    for (int32_t i = 0; i < k; i++) s += P[i];
-    if (s > 0) for (int32_t i = 0; i < k; i++) P[i] = (float)(P[i] / s);
-    else c->normalized = false;
+    double s = exact_sum(P, k, c->tmp_d);
+    if (s > 0) {
+        int32_t i = smp_simd_on() ? smp_simd_div_d(P, k, s) : 0;
+        for (; i < k; i++) P[i] = (float)(P[i] / s);
+    } else {
+        c->normalized = false;
+    }
     return 1;
 }
 
@@ -419,8 +465,6 @@ static int cmp_id(const void *pa, const void *pb) {
  * order: per block of 64 (SIMD lanes in any order), and the walk only
  * enters the block where the prefix passes u. What the chain would give,
  * with no chain of dependent adds over the whole row. */
-enum { BLK = 64 };
-
 /* bs[b] = the sum of block b of P: 0 when every p qualifies (0 or
  * >= 2^-29), else 1 (the sums are then not to be used). */
 static int block_sums(const float *P, int32_t n, double *bs) {

@@ -38,6 +38,7 @@ int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, f
     (void)L; (void)P; (void)i1; (void)m; (void)part; (void)B; (void)scale; (void)el; (void)h; return i;
 }
 int32_t smp_simd_scale(float *P, int32_t n, double inv) { (void)P; (void)n; (void)inv; return 0; }
+int32_t smp_simd_div_d(float *P, int32_t n, double s) { (void)P; (void)n; (void)s; return 0; }
 int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t i1, float lbar, uint16_t *B, float scale) {
     (void)L; (void)P; (void)i1; (void)lbar; (void)B; (void)scale; return i;
 }
@@ -49,6 +50,10 @@ int32_t smp_simd_members(const uint16_t *B, int32_t i, int32_t n, int32_t b, int
 int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *cnt, int32_t *out,
                              int32_t *nout) {
     (void)B; (void)n; (void)b; (void)cnt; (void)out; (void)nout; return i;
+}
+int32_t smp_simd_members_le_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *cnt, int32_t *out,
+                                int32_t *nout, int32_t bt, int32_t *le, int32_t *nle) {
+    (void)B; (void)n; (void)b; (void)cnt; (void)out; (void)nout; (void)bt; (void)le; (void)nle; return i;
 }
 int32_t smp_simd_le_512(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
     (void)B; (void)n; (void)b; (void)out; (void)nout; return 0;
@@ -64,8 +69,9 @@ int32_t smp_simd_members2_512(const uint16_t *B, int32_t i, int32_t n, int32_t u
     return i;
 }
 int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
-                             float *L, float *P, int32_t n, int norm, float inv, int32_t *pi) {
+                             float *L, float *P, int32_t n, int norm, float inv, float t, int32_t *pi) {
     (void)typical; (void)lb; (void)c; (void)lid; (void)id; (void)out_id; (void)L; (void)P; (void)n; (void)norm; (void)inv;
+    (void)t;
     *pi = 0;
     return 0;
 }
@@ -85,6 +91,11 @@ int smp_simd_cut_sums_512(int typical, int ties, float lb, float c, int32_t lid,
                           const float *L, const float *P, int32_t nb, float inv, double *bs, int32_t *cnt, int check) {
     (void)typical; (void)ties; (void)lb; (void)c; (void)lid; (void)id; (void)L; (void)P; (void)nb; (void)inv; (void)bs;
     (void)cnt; (void)check;
+    return 1;
+}
+int smp_simd_cut_sums_b_512(const uint16_t *B, const float *P, int32_t nb, int32_t k1, int32_t k2, float inv,
+                            double *bs, int32_t *cnt, int check) {
+    (void)B; (void)P; (void)nb; (void)k1; (void)k2; (void)inv; (void)bs; (void)cnt; (void)check;
     return 1;
 }
 int smp_simd_block_sums_512(const float *P, int32_t nb, double *bs) { (void)P; (void)nb; (void)bs; return 1; }

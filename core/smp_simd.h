@@ -48,6 +48,8 @@ int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, f
                               float scale, double *el, double (*h)[SMP_SIMD_NB]);
 /* P[j] = (float)(P[j] * inv) */
 int32_t smp_simd_scale(float *P, int32_t n, double inv);
+/* P[0..i) = (float)(P / s) in double; i returned */
+int32_t smp_simd_div_d(float *P, int32_t n, double s);
 /* B[j] = the bucket of typical's key: P[j] > 0 ? |L[j] - lbar| (in float)
  * : +inf. */
 int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t i1, float lbar, uint16_t *B,
@@ -71,6 +73,10 @@ int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int32_t b,
  * B[j] <= b, in order (AVX-512BW, no branch per block: out must have room
  * for 16 more than the members); returns where the caller goes on. */
 int32_t smp_simd_le_512(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout);
+/* smp_simd_members_512 that also appends to le[*nle ...] every j with
+ * B[j] <= bt, in order (room for 16 more than them), as smp_simd_le_512. */
+int32_t smp_simd_members_le_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *cnt, int32_t *out,
+                                int32_t *nout, int32_t bt, int32_t *le, int32_t *nle);
 /* smp_simd_members and smp_simd_members_512 for every bucket in [u1, u2]
  * or [v1, v2] (u1 <= u2, v1 <= v2), adding to *cnt how many have a bucket
  * in [k1, k2] (none when k1 > k2). */
@@ -81,10 +87,11 @@ int32_t smp_simd_members2_512(const uint16_t *B, int32_t i, int32_t n, int32_t u
 /* Keeps, in place and in order, the candidates at or ahead of a cut:
  * top-p: L[j] > c, or L[j] == c with the id <= lid; typical: the key
  * (P[j] > 0 ? |L[j] - lb| : +inf) < c, or == c with the id <= lid. Ids
- * from id (or j), written to out_id; P[j] times inv when norm. Sixteen at a
- * time by a compressing permutation; *pi: where the plain loop goes on. */
+ * from id (or j), written to out_id; P[j] times inv when norm; L[j] / t
+ * (a temperature, session 13; t == 1: as it is). Sixteen at a time by a
+ * compressing permutation; *pi: where the plain loop goes on. */
 int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
-                             float *L, float *P, int32_t n, int norm, float inv, int32_t *pi);
+                             float *L, float *P, int32_t n, int norm, float inv, float t, int32_t *pi);
 /* How many candidates of [0, i) are at or ahead of such a cut (i = n
  * rounded down to 16, into *pi). ties 0: no candidate has the cut's key
  * and an id above lid, and the key is finite (then key <= the cut's is the
@@ -98,6 +105,10 @@ int32_t smp_simd_cut_count_512(int typical, int ties, float lb, float c, int32_t
  * used), else 0 (always 0 without check). */
 int smp_simd_cut_sums_512(int typical, int ties, float lb, float c, int32_t lid, const int32_t *id,
                           const float *L, const float *P, int32_t nb, float inv, double *bs, int32_t *cnt, int check);
+/* smp_simd_cut_sums_512 over the candidates whose bucket B is in [k1, k2]
+ * (none when k1 > k2; B < 2^16 - 1) instead of a cut's key test. */
+int smp_simd_cut_sums_b_512(const uint16_t *B, const float *P, int32_t nb, int32_t k1, int32_t k2, float inv,
+                            double *bs, int32_t *cnt, int check);
 /* how many of x[0..i) are >= v (into *cnt); i returned */
 int32_t smp_simd_count_ge(const float *x, int32_t n, float v, int32_t *cnt);
 /* Keeps the candidates with L >= v, as smp_simd_compact_512. */

@@ -75,6 +75,19 @@ int32_t smp_simd_exp_pass(const float *L, float *P, int32_t i, int32_t i1, float
     return i;
 }
 
+/* P = (float)(P / s) in double, eight at a time (IEEE division: the
+ * plain loop's bits) */
+int32_t smp_simd_div_d(float *P, int32_t n, double s) {
+    __m256d vs = _mm256_set1_pd(s);
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = _mm256_loadu_ps(P + i);
+        __m128 a = _mm256_cvtpd_ps(_mm256_div_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(e)), vs));
+        __m128 b = _mm256_cvtpd_ps(_mm256_div_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)), vs));
+        _mm256_storeu_ps(P + i, _mm256_insertf128_ps(_mm256_castps128_ps256(a), b, 1));
+    }
+    return i;
+}
 int32_t smp_simd_scale(float *P, int32_t n, double inv) {
     __m256d vi = _mm256_set1_pd(inv);
     int32_t i = 0;

@@ -26,18 +26,21 @@ static inline __m512i ids16(const int32_t *id, int32_t i) {
               : _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(i));
 }
 
-POPCNT int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
-                                    float *L, float *P, int32_t n, int norm, float inv, int32_t *pi) {
+static inline __attribute__((always_inline)) int32_t compact(const int div, int typical, float lb, float c,
+                                                             int32_t lid, const int32_t *id, int32_t *out_id, float *L,
+                                                             float *P, int32_t n, int norm, float inv, float t,
+                                                             int32_t *pi) {
     int32_t k = 0, i = 0;
-    __m512 vc = _mm512_set1_ps(c), vi = _mm512_set1_ps(inv), vlb = _mm512_set1_ps(lb);
+    __m512 vc = _mm512_set1_ps(c), vi = _mm512_set1_ps(inv), vlb = _mm512_set1_ps(lb), vt = _mm512_set1_ps(t);
     __m512i vlid = _mm512_set1_epi32(lid);
     for (; i + 16 <= n; i += 16) {
         __m512 vl = _mm512_loadu_ps(L + i), vp = _mm512_loadu_ps(P + i);
         __m512i vid = ids16(id, i);
         __mmask16 m = cut_mask(typical, vl, vp, vlb, vc, vid, vlid);
         if (norm) vp = _mm512_mul_ps(vp, vi);
+        if (div) vl = _mm512_div_ps(vl, vt);     /* a temperature after the cut (session 13) */
         /* full-width stores at k <= i: what they write past the kept ones
-         * lies in [k, i + 16), already read */
+         * lie in [k, i + 16), already read */
         _mm512_storeu_si512(out_id + k, _mm512_maskz_compress_epi32(m, vid));
         _mm512_storeu_ps(L + k, _mm512_maskz_compress_ps(m, vl));
         _mm512_storeu_ps(P + k, _mm512_maskz_compress_ps(m, vp));
@@ -45,6 +48,12 @@ POPCNT int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid,
     }
     *pi = i;
     return k;
+}
+
+POPCNT int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
+                                    float *L, float *P, int32_t n, int norm, float inv, float t, int32_t *pi) {
+    if (t != 1.0f) return compact(1, typical, lb, c, lid, id, out_id, L, P, n, norm, inv, t, pi);
+    return compact(0, typical, lb, c, lid, id, out_id, L, P, n, norm, inv, t, pi);
 }
 
 /* cut_mask with one compare where no key equals the cut's (all but a lane
@@ -136,6 +145,42 @@ POPCNT int smp_simd_cut_sums_512(int typical, int ties, float lb, float c, int32
 #undef CUT_SUMS
 }
 
+/* smp_simd_cut_sums_512 from the buckets (session 13): the candidates
+ * whose bucket is in [k1, k2] (none when k1 > k2) instead of the keys'
+ * test, so the pass reads 16-bit buckets instead of the logits; the
+ * caller adds the kept members of the other buckets itself. */
+static inline __attribute__((always_inline)) int cut_sums_b(const int check, const uint16_t *B, const float *P,
+                                                            int32_t nb, int32_t k1, int32_t k2, float inv, double *bs,
+                                                            int32_t *cnt) {
+    __m512 vi = _mm512_set1_ps(inv);
+    __m512i one = _mm512_set1_epi32(1), low = _mm512_set1_epi32(-1);
+    /* B in [k1, k2] as one unsigned compare: B - k1 <= k2 - k1 (mod 2^16) */
+    const __m256i vk1 = _mm256_set1_epi16((short)k1), vw = _mm256_set1_epi16((short)(k2 - k1));
+    for (int32_t b = 0; b < nb; b++) {
+        __m512d a = _mm512_setzero_pd(), d = a;
+        int32_t k = 0;
+        for (int32_t i = b * SMP_SIMD_CUT_BLK; i < (b + 1) * SMP_SIMD_CUT_BLK; i += 16) {
+            __m256i vb = _mm256_sub_epi16(_mm256_loadu_si256((const __m256i *)(B + i)), vk1);
+            __mmask16 m = _mm256_cmp_epu16_mask(vb, vw, _MM_CMPINT_LE);
+            __m512 p = _mm512_maskz_mul_ps(m, _mm512_loadu_ps(P + i), vi);
+            if (check) low = _mm512_min_epu32(low, _mm512_sub_epi32(_mm512_castps_si512(p), one));
+            a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
+            d = _mm512_add_pd(d, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1))));
+            k += __builtin_popcount(m);
+        }
+        bs[b] = _mm512_reduce_add_pd(_mm512_add_pd(a, d));
+        cnt[b] = k;
+    }
+    union { float f; uint32_t u; } tiny = { 0x1p-29f };
+    return _mm512_reduce_min_epu32(low) < tiny.u - 1;
+}
+
+POPCNT int smp_simd_cut_sums_b_512(const uint16_t *B, const float *P, int32_t nb, int32_t k1, int32_t k2, float inv,
+                                   double *bs, int32_t *cnt, int check) {
+    if (k1 > k2) k1 = k2 = 0xffff;              /* no bucket is 0xffff (NB <= 2^16 - 1) */
+    return check ? cut_sums_b(1, B, P, nb, k1, k2, inv, bs, cnt) : cut_sums_b(0, B, P, nb, k1, k2, inv, bs, cnt);
+}
+
 /* Appends to out[k..] the indices i + j of the set bits j of m (32 lanes):
  * each 16-lane half compressed into a vector and stored whole (see below);
  * returns the new count. */
@@ -169,6 +214,26 @@ POPCNT int32_t smp_simd_members_512(const uint16_t *B, int32_t i, int32_t n, int
     return i;
 }
 
+/* smp_simd_members_512 that also lists the candidates with B <= bt in le
+ * (room for 16 past them), for min-p after top-p (session 13) */
+POPCNT int32_t smp_simd_members_le_512(const uint16_t *B, int32_t i, int32_t n, int32_t b, int32_t *cnt, int32_t *out,
+                                       int32_t *nout, int32_t bt, int32_t *le, int32_t *nle) {
+    __m512i vb = _mm512_set1_epi16((short)b), vt = _mm512_set1_epi16((short)bt);
+    int32_t k = *nout, c = 0, kl = *nle;
+    for (; i + 32 <= n; i += 32) {
+        __m512i v = _mm512_loadu_si512(B + i);
+        c += __builtin_popcount(_mm512_cmplt_epu16_mask(v, vb));
+        __mmask32 ml = _mm512_cmple_epu16_mask(v, vt);
+        if (ml) kl = store_hits(le, kl, ml, i);
+        __mmask32 m = _mm512_cmpeq_epi16_mask(v, vb);
+        if (!m) continue;
+        k = store_hits(out, k, m, i);
+    }
+    *cnt += c;
+    *nout = k;
+    *nle = kl;
+    return i;
+}
 POPCNT int32_t smp_simd_le_512(const uint16_t *B, int32_t n, int32_t b, int32_t *out, int32_t *nout) {
     __m512i vb = _mm512_set1_epi16((short)b);
     int32_t k = *nout, i = 0;

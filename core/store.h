@@ -282,7 +282,8 @@ typedef struct store_metric {
 
 /* Starts a run (status "running", started = now). */
 int store_run_begin(store *s, const store_run_info *info, int64_t *id, char *err, size_t errlen);
-/* Ends a running run: status is "ok", "failed" or "cancelled"; error (may be
+/* Ends a running run: status is "ok", "failed", "cancelled" or "interrupted"
+ * (stopped by Ctrl-C, as store_open marks the runs of dead processes); error (may be
  * NULL) says why. The run's writes are committed before this returns. A run
  * asked to end "ok" whose writes were rolled back since this store opened (a
  * batch that could not be saved) ends "failed" with that reason, and the

@@ -84,12 +84,14 @@ int store_run_begin(store *s, const store_run_info *in, int64_t *id, char *err, 
     return rc;
 }
 
-static const char *const END_STATUS[] = { "ok", "failed", "cancelled" };
+/* "interrupted": the host's end for a script stopped by Ctrl-C, as a run
+ * whose process died reads when the workspace is next opened */
+static const char *const END_STATUS[] = { "ok", "failed", "cancelled", "interrupted" };
 
 int store_run_end(store *s, int64_t id, const char *status, const char *error, char *err, size_t errlen) {
     bool known = false;
     for (size_t i = 0; status && i < sizeof END_STATUS / sizeof END_STATUS[0]; i++) known |= strcmp(status, END_STATUS[i]) == 0;
-    if (!known) return store_fail(s, STORE_EINVAL, err, errlen, "run status must be ok, failed or cancelled, not %s",
+    if (!known) return store_fail(s, STORE_EINVAL, err, errlen, "run status must be ok, failed, cancelled or interrupted, not %s",
                                   status ? status : "(null)");
     /* a run whose writes were rolled back (a batch that could not be saved)
      * did not succeed, whatever its code says */

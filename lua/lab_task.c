@@ -220,6 +220,11 @@ static int sleep_k(lua_State *L, int status, lua_KContext ctx) {
     (void)status;
     (void)ctx;
     lhost_step(L, 0);                    /* woken past the task's deadline: fail here */
+    ltask *t = lsched_find(lhost_of(L), L);
+    if (t && t->interrupted) {           /* Ctrl-C while it slept (`logitlab run`'s catchable one) */
+        t->interrupted = false;
+        return lhost_raise_interrupt(L, t->st);
+    }
     return 0;
 }
 

@@ -310,6 +310,7 @@ static int l_train(lua_State *L) {
     if (cb.interrupted) {           /* the entry stops here, as at the hook's next count */
         lstate *st = lhost_state(L);
         atomic_store(&st->h->interrupt, 0);
+        if (lhost_take_soft_int(st)) return lhost_raise_interrupt(L, st);
         st->stop = LSTOP_INTERRUPT;
         st->cancel = true;
         char msg[256];

@@ -150,7 +150,8 @@ static void budget_check(lua_State *L, lstate *st, unsigned n) {
     st->instr += n;
     if (!st->stop) {
         if (atomic_exchange(&st->h->interrupt, 0)) {
-            if (st->is_plugin && lhost_now() - h->entry_t0 < LHOST_RUNAWAY_S) lhost_raise_interrupt(L, st);
+            if (st->is_plugin ? lhost_now() - h->entry_t0 < LHOST_RUNAWAY_S : lhost_take_soft_int(st))
+                lhost_raise_interrupt(L, st);
             st->cancel = true;
             st->stop = LSTOP_INTERRUPT;
         } else if (st->budget_instr && st->instr > st->budget_instr) st->stop = LSTOP_INSTR;
@@ -164,15 +165,25 @@ static void budget_check(lua_State *L, lstate *st, unsigned n) {
     }
 }
 
+bool lhost_take_soft_int(lstate *st) {
+    lhost *h = st->h;
+    if (st->is_plugin || !h->o.script_int_catchable || h->soft_int_used) return false;
+    h->soft_int_used = true;
+    return true;
+}
+
 int lhost_raise_interrupt(lua_State *L, lstate *st) {
     st->cancel = true;
     char msg[256];
-    if (st->is_plugin) {
+    /* a script's: only the first Ctrl-C of `logitlab run` (the callers
+     * checked lhost_take_soft_int, or woke the task for it) */
+    if (st->is_plugin || (st->h->o.script_int_catchable && st->h->soft_int_used && !st->stop)) {
         /* the user stops what the plugin does, not the plugin: its pcall
          * can end the work cleanly (a search clears its "running" mark),
-         * and the plugin stays */
+         * and the plugin stays; `logitlab run`'s script likewise cleans up
+         * (its second Ctrl-C ends the process) */
         st->user_int = true;
-        snprintf(msg, sizeof msg, "plugin %s: interrupted", st->name);
+        snprintf(msg, sizeof msg, "%s%s: interrupted", st->is_plugin ? "plugin " : "", st->name);
     } else {
         st->stop = LSTOP_INTERRUPT;
         lhost_stop_msg(st, msg, sizeof msg);
@@ -660,6 +671,10 @@ struct pool *lhost_pool(lhost *h, int n_threads) {
 void lhost_interrupt(lhost *h) {
     atomic_store(&h->interrupt, 1);
     lab_store_interrupt(h);             /* a query runs in SQLite, out of the count hook's reach */
+    /* a host waiting in poll for the engine (run, repl) must see it now, not
+     * when the job ends: the signal may land on the worker's or a pool's
+     * thread, and then interrupts no poll (write(2) is async-signal-safe) */
+    if (h->work) lwork_wake(h->work);
 }
 
 int lhost_wake_fd(const lhost *h) { return lwork_fd(h->work); }

@@ -152,6 +152,13 @@ typedef struct lhost_opts {
      * NAME.lua or folder NAME/ of a plugin folder), NULL-terminated, and
      * names those it did not find on the console; NULL = every plugin. */
     const char *const *plugin_names;
+    /* Ctrl-C (lhost_interrupt) in a script raises "script: interrupted", an
+     * ordinary error that pcall catches (so its cleanup runs), in the code on
+     * the CPU or in the tasks waiting in lab.await on engine work or in
+     * lab.sleep (their Jobs cancelled), instead of the stop that drops the
+     * scripts' tasks. `logitlab run` sets it: there a second Ctrl-C ends the
+     * process. Plugins are unaffected. */
+    bool script_int_catchable;
 } lhost_opts;
 
 void lhost_opts_default(lhost_opts *o);

@@ -318,6 +318,7 @@ struct lhost {
     atomic_int interrupt;
     lstate *running;        /* innermost state whose Lua is on the C stack */
     int in_wait;            /* run_file / eval are ticking: they take Ctrl-C */
+    bool soft_int_used;     /* script_int_catchable: the catchable Ctrl-C was given; later ones stop */
     int nest;               /* entries into Lua on the C stack, all states */
     double entry_t0;        /* when the outermost entry began (ui.busy) */
     double busy_at;         /* the next ui.busy call, not before */
@@ -408,6 +409,10 @@ ltask *lsched_find(lhost *h, lua_State *co);
 /* Raises Ctrl-C's error in st's running code (L): a plugin's catchable
  * "plugin NAME: interrupted", anything else's sticky stop. */
 int lhost_raise_interrupt(lua_State *L, lstate *st);
+/* Whether a Ctrl-C just taken is the scripts' catchable one
+ * (lhost_opts.script_int_catchable, once per lhost_run_file): then it is
+ * marked given, and the caller raises it (lhost_raise_interrupt). */
+bool lhost_take_soft_int(lstate *st);
 /* Resumes t once (it must be ready). */
 void lsched_resume(lhost *h, ltask *t);
 void lsched_task_free(lhost *h, ltask *t);

@@ -180,7 +180,7 @@ static void task_failed(lhost *h, ltask *t, int rc) {
     bool delivered = t->fin && awaited(h, t->fin) && !(stopped && st->is_plugin);
     store_result(st, t, false, st->L, 0, err);
     t->failed = true;
-    if (t->end_runs) script_ended(st, t, st->stop == LSTOP_INTERRUPT || st->user_int ? "cancelled" : "failed", err);
+    if (t->end_runs) script_ended(st, t, st->stop == LSTOP_INTERRUPT || st->user_int ? "interrupted" : "failed", err);
     if (t->fin && !lwork_job_done(t->fin)) lwork_job_finish(t->fin, LHOST_ELUA, "task failed");
     if (delivered) return;
     if (st->is_plugin && st->user_int && !stopped) {   /* Ctrl-C ended this task, not the plugin */
@@ -409,10 +409,43 @@ int lhost_interrupt_waiting(lhost *h) {
     return n;
 }
 
-/* Ctrl-C while no Lua runs: cancel the scripts state's work. */
+/* The catchable Ctrl-C (lhost_opts.script_int_catchable) for st's tasks
+ * suspended in lab.await on engine work or in lab.sleep: each is woken to
+ * raise "script: interrupted" there (await_k, sleep_k), and the Jobs are
+ * cancelled. Tasks awaiting a task get its error; those awaiting a
+ * background Training are left. Returns whether any task was woken. */
+static bool wake_scripts(lhost *h, lstate *st) {
+    int n = 0;
+    for (ltask *t = h->tasks; t; t = t->next) {
+        if (t->st != st || !t->started) continue;
+        bool engine = t->wait && t->wait->run && !lwork_job_done(t->wait);
+        if (!engine && !(!t->wait && t->wake_at > 0)) continue;
+        t->interrupted = true;
+        n++;
+    }
+    for (ltask *t = h->tasks; t; t = t->next)
+        if (t->interrupted && t->wait) lwork_cancel(h->work, t->wait, "cancelled (Ctrl-C)");
+    return n > 0;
+}
+
+/* Ctrl-C while no Lua runs: cancel the scripts state's work. The engine
+ * jobs its tasks await are cancelled first (a queued one leaves the queue,
+ * a running one stops at the model's next layer): dropping the tasks alone
+ * left the worker computing a long prompt nobody would read, and the next
+ * line at the prompt waited behind it. */
 static bool take_interrupt(lhost *h) {
     if (h->running || !atomic_exchange(&h->interrupt, 0)) return false;
-    if (h->scripts) lsched_drop_state(h, h->scripts);
+    if (h->scripts && h->o.script_int_catchable && !h->soft_int_used && wake_scripts(h, h->scripts)) {
+        h->soft_int_used = true;        /* raised in the woken tasks; the next Ctrl-C stops */
+        return false;
+    }
+    if (h->scripts) {
+        h->scripts->cancel = true;      /* its runs end "interrupted" */
+        for (ltask *t = h->tasks; t; t = t->next)
+            if (t->st == h->scripts && t->wait && t->wait->run && !lwork_job_done(t->wait))
+                lwork_cancel(h->work, t->wait, "cancelled (Ctrl-C)");
+        lsched_drop_state(h, h->scripts);
+    }
     const char *m = "interrupted";
     lhost_print(h, m, strlen(m), true);
     return true;
@@ -542,6 +575,7 @@ int lhost_run_file(lhost *h, const char *path, int argc, char *const *argv, bool
     lstate *st = scripts(h, err, errlen);
     if (!st) return LHOST_EDISABLED;
     atomic_store(&h->interrupt, 0);
+    h->soft_int_used = false;
     set_script(st, path);
     st->cancel = false;
     start_args a = { .path = path, .argc = argc, .argv = argv, .kind = LTASK_MAIN, .quiet = wait };
@@ -557,7 +591,8 @@ int lhost_run_file(lhost *h, const char *path, int argc, char *const *argv, bool
     }
     rc = wait_task(h, st, a.task_id, true, err, errlen);
     /* the script and all it started are done: so are the runs it left open */
-    const char *status = rc == LHOST_OK ? "ok" : rc == LHOST_EBUDGET || st->cancel ? "cancelled" : "failed";
+    /* st->cancel: a Ctrl-C stopped it (a script is not disabled otherwise) */
+    const char *status = rc == LHOST_OK ? "ok" : st->cancel ? "interrupted" : rc == LHOST_EBUDGET ? "cancelled" : "failed";
     lab_store_end_runs(st, 0, status, rc == LHOST_OK ? NULL : err);
     free(st->script);
     st->script = NULL;

@@ -429,6 +429,23 @@ static void test_writer_errors(void) {
     CHECK(gguf_open(&g, path, err, sizeof err) == 0 && gguf_n_tensors(g) == 0 &&
           gguf_data_offset(g) == gguf_file_size(g), "metadata-only reopens: %s", err);
     if (g) gguf_close(g);
+
+    /* into the caller's stream (quantize's locked temporary): the same bytes
+     * as through a path, nothing renamed or closed, no temporary made */
+    long n_path = 0;
+    FILE *pf = fopen(path, "rb");
+    if (pf) { fseek(pf, 0, SEEK_END); n_path = ftell(pf); fclose(pf); }
+    char own[256];                          /* not tmpfile_path: its two buffers hold path and link */
+    snprintf(own, sizeof own, "%s/own.gguf", tmp);
+    FILE *of = fopen(own, "wb");
+    w = ggufw_create();
+    ggufw_set_str(w, "general.name", "v");
+    CHECK(of && ggufw_begin_file(w, of, own, err, sizeof err) == 0 && n_temporaries() == 0 &&
+          ggufw_end(w, err, sizeof err) == 0, "into a stream: %s", err);
+    ggufw_destroy(w);
+    CHECK(of && ftell(of) == n_path && n_path > 0 && fputc('x', of) == 'x', "the stream: every byte, still open");
+    if (of) fclose(of);
+    unlink(own);
     unlink(path);
 }
 

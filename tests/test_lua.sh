@@ -133,5 +133,85 @@ check_run "repl: goes on after an error" 0 '"still here"' sh -c "'$LOGITLAB' rep
 printf 'm = lab.model.open("%s")\ns = m:seq("Once upon a time")\ns:eval():argmax()\n' "$M" > "$T/repl2.in"
 check_run "repl: the engine from the prompt (await in a REPL line)" 0 "^432$" sh -c "'$LOGITLAB' repl < '$T/repl2.in'"
 
+# Ctrl-C in the REPL while a line awaits a long prompt evaluation: the
+# engine job is cancelled (stopped at the model's next layer), not left to
+# run to its end behind the prompt. The line is sent once the process has
+# spent 0.1 s of CPU on it (the evaluation is ~1.3 s alone); a Ctrl-C that
+# lands earlier stops it too, so only a binary that ignores the job fails.
+# `m:kv()` waits for the engine: it reads all 3602 cells when the job ran on.
+SA=$SHARED/models/synthetic/synth-A-q4_0.gguf
+mkfifo "$T/rin"
+"$LOGITLAB" repl < "$T/rin" > "$T/rout" 2>&1 &
+rpid=$!
+exec 3>"$T/rin"
+printf 'm = lab.model.open("%s", { n_ctx = 4096, threads = 1 })\ns = m:seq(string.rep("Once upon a time ", 900))\nprint("ready", #s)\n' "$SA" >&3
+i=0; while [ $i -lt 600 ] && ! grep -q '^ready' "$T/rout"; do sleep 0.05; i=$((i+1)); done
+cpu() { awk '{print $14}' /proc/$rpid/stat 2>/dev/null || echo 0; }
+c0=$(cpu)
+printf 's:eval()\n' >&3
+i=0; while [ $i -lt 600 ] && [ "$(cpu)" -lt $((c0 + 10)) ]; do sleep 0.05; i=$((i+1)); done
+kill -INT $rpid
+printf 'print("kv", m:kv().used)\nprint("after", m:seq("Once upon a time"):eval() ~= nil)\n' >&3
+exec 3>&-
+wait $rpid; rrc=$?
+check "repl: Ctrl-C during a long evaluation says interrupted" grep -q '^interrupted' "$T/rout"
+kv=$(sed -n 's/^kv\t\([0-9]*\)$/\1/p' "$T/rout")
+if grep -q '^ready	3602$' "$T/rout" && [ -n "$kv" ] && [ "$kv" -lt 3602 ]; then check_pass=$((check_pass+1))
+else check_fail=$((check_fail+1)); echo "FAIL: repl: Ctrl-C cancels the engine job the line awaits (kv '$kv' of 3602 cells)"; cat "$T/rout"; fi
+check "repl: the prompt works after the Ctrl-C" grep -q '^after	true$' "$T/rout"
+check "repl: exits 0 after a Ctrl-C" [ "$rrc" -eq 0 ]
+
+# `logitlab run` and Ctrl-C: the first raises "script: interrupted" where the
+# script waits (here a 3602-token evaluation, stopped at the next layer), a
+# pcall catches it, the script's cleanup runs, the run it left open ends
+# "interrupted" with its records, and the exit status is 130. A second
+# Ctrl-C (the script caught the first and computes on) stops it for good:
+# 130, and its run ends "interrupted" with its record.
+WI=$T/wsint
+mkdir -p "$WI"
+cat > "$T/intr.lua" <<'LUA'
+local m = assert(lab.model.open(arg[1], { n_ctx = 4096, threads = 1 }))
+local s = m:seq(string.rep("Once upon a time ", 900))
+local id, run = assert(lab.store.run_begin{ plugin = "intr" })
+assert(run:put("note", { step = 1 }))
+local ok, err = pcall(function() assert(lab.fs.write("ready", "1")); return s:eval() end)
+assert(lab.fs.write("caught", string.format("%s|%s|%d", tostring(ok), tostring(err), m:kv().used)))
+if not ok then error(err, 0) end
+LUA
+cat > "$T/intr2.lua" <<'LUA'
+local id, run = assert(lab.store.run_begin{ plugin = "intr2" })
+assert(run:put("note", { step = 1 }))
+local ok, err = pcall(function() assert(lab.fs.write("ready2", "1")); while true do end end)
+assert(lab.fs.write("caught2", tostring(err)))
+while true do end
+LUA
+printf 'for _, r in ipairs(lab.store.query("SELECT plugin, status, (SELECT count(*) FROM records WHERE run_id = runs.id) AS n FROM runs ORDER BY id")) do print(r.plugin, r.status, r.n) end\n' > "$T/runs.lua"
+"$LOGITLAB" run -w "$WI" "$T/intr.lua" "$SA" > "$T/iout" 2>&1 &
+ipid=$!
+i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready" ]; do sleep 0.05; i=$((i+1)); done
+rpid=$ipid; c0=$(cpu)
+i=0; while [ $i -lt 600 ] && [ "$(cpu)" -lt $((c0 + 10)) ]; do sleep 0.05; i=$((i+1)); done
+kill -INT $ipid
+wait $ipid; irc=$?
+caught=$(cat "$WI/caught" 2>/dev/null)
+ikv=${caught##*|}
+check "run: Ctrl-C exits 130" [ "$irc" -eq 130 ]
+check "run: Ctrl-C raises a catchable 'script: interrupted' where the script waits" sh -c "echo '$caught' | grep -q '^false|script: interrupted|'"
+if [ -n "$ikv" ] && [ "$ikv" -lt 3602 ] 2>/dev/null; then check_pass=$((check_pass+1))
+else check_fail=$((check_fail+1)); echo "FAIL: run: Ctrl-C stops the engine step (kv '$ikv' of 3602; caught '$caught')"; cat "$T/iout"; fi
+check "run: the message says Ctrl-C stopped it" grep -q 'stopped by Ctrl-C (exit status 130)' "$T/iout"
+check_run "run: the open run ends interrupted, its record kept" 0 "^intr	interrupted	1$" "$LOGITLAB" run -w "$WI" "$T/runs.lua"
+"$LOGITLAB" run -w "$WI" "$T/intr2.lua" > "$T/iout2" 2>&1 &
+ipid=$!
+i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready2" ]; do sleep 0.05; i=$((i+1)); done
+kill -INT $ipid
+i=0; while [ $i -lt 600 ] && [ ! -f "$WI/caught2" ]; do sleep 0.05; i=$((i+1)); done
+kill -INT $ipid
+wait $ipid; irc=$?
+check "run: the first Ctrl-C was caught" grep -q '^script: interrupted$' "$WI/caught2"
+check "run: a second Ctrl-C exits 130" [ "$irc" -eq 130 ]
+check "run: a second Ctrl-C says so" grep -q 'interrupted again: stopping the script' "$T/iout2"
+check_run "run: a second Ctrl-C stops it for good, its run ends interrupted with its record" 0 "^intr2	interrupted	1$" "$LOGITLAB" run -w "$WI" "$T/runs.lua"
+
 echo "# passed $((check_pass + lua_p)) failed $((check_fail + lua_f))"
 [ $((check_fail + lua_f)) -eq 0 ]

@@ -358,7 +358,8 @@ static void simd_vs_plain(void) {
  * data[selected], the same kept set after smp_cands_sync, on flat rows and
  * on rows where a kept p is below 2^-29 (the draw then compacts and takes
  * the chained sums); so must min-p between them (it keeps among top-p's
- * pending cut), with min_keep 1 and 300. And the cut must be pending after
+ * pending cut), with min_keep 1 and 300, and a temperature (the
+ * compaction divides, session 13). And the cut must be pending after
  * the stage alone, with n counted. */
 static int ident_apply(smp *s, smp_cands *c) { (void)s; (void)c; return SMP_OK; }
 static const smp_iface ident_iface = { "ident", ident_apply, NULL, NULL, NULL };
@@ -368,6 +369,7 @@ static smp *cut_chain(int typical, int ident, int min_p, const smp_params *p) {
     smp_chain_add(ch, typical ? smp_create_typical(p->typical_p, p->min_keep) : smp_create_top_p(p->top_p, p->min_keep));
     if (ident) smp_chain_add(ch, smp_create(&ident_iface, NULL));
     if (min_p) smp_chain_add(ch, smp_create_min_p(p->min_p, p->min_keep));
+    if (p->temp != 1.0f) smp_chain_add(ch, smp_create_temp(p->temp));   /* divides in the compaction (session 13) */
     smp_chain_add(ch, smp_create_dist(p->seed));
     return ch;
 }
@@ -407,6 +409,7 @@ static void pending_cut(void) {
                 p.seed = (uint64_t)(1000 * r + s);
                 p.min_p = s < 6 ? 0.05f : 0.9f;       /* min-p after top-p keeps among its cut */
                 p.min_keep = s == 7 ? 300 : 1;
+                p.temp = s % 4 == 1 ? 0.7f : 1.0f;
                 smp *fa = cut_chain(typ, 0, s >= 4, &p), *fb = cut_chain(typ, 1, s >= 4, &p);
                 a.only_selected = s % 2 == 0;
                 smp_cands_set(&a, x, n);

@@ -2,7 +2,7 @@
 # a private tmux server per scenario running `logitlab tui` at a fixed
 # size, keys and mouse reports sent to it, assertions on the captured
 # screen. Same helpers as tests/test_tui.sh (start, screen, keys, key,
-# wait_for, wait_gone, see, see_re, see_live, not_see, not_see_re, width_is,
+# wait_for, wait_gone, see, see_re, see_live, see_live_held, not_see, not_see_re, width_is,
 # app_pid, scroll_to, click).
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 case "$LOGITLAB" in /*) BIN=$LOGITLAB ;; *) BIN=$(pwd)/$LOGITLAB ;; esac
@@ -92,7 +92,12 @@ see() { if wait_for "$2" "${3:-10}"; then ok; else bad "$1 (no '$2')"; fi; }
 # starved start let the whole turn through): the workbench runs about as
 # long as the shell does, however loaded the machine, so a state that
 # lasts tens of milliseconds of its CPU is captured.
-see_live() {
+see_live() { see_live_held "$@"; kill -CONT "$pid" 2>/dev/null; }
+# see_live_held DESC TEXT SECONDS [KEYS...]: as see_live, but the workbench
+# is left stopped (SIGSTOP) where TEXT was seen, so what the test does next
+# (a C-c, whose SIGINT waits for it) lands in that state for sure; the test
+# resumes it with `kill -CONT "$pid"`.
+see_live_held() {
   d=$1; txt=$2; lim=$(( $3 * 20 )); shift 3
   pid=$(app_pid); n=0; got=1
   if [ -n "$pid" ] && kill -STOP "$pid" 2>/dev/null; then
@@ -106,7 +111,6 @@ see_live() {
       if printf '%s\n' "$b" | grep -qF -- "$txt"; then got=0; break; fi
       n=$((n + 1))
     done
-    kill -CONT "$pid" 2>/dev/null
   fi
   if [ $got -eq 0 ]; then ok; else bad "$d (no '$txt')"; fi
 }
