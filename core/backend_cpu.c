@@ -574,7 +574,11 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
     for (int k = 0; k < nw; k++) j.total_rows += w[k]->rows;
     if (gate) j.total_rows = w[0]->rows;   /* a chunk is rows of both (the same work as two chunks) */
     long nth = pool_size(c->pool);
-    j.chunk = (j.total_rows / (4 * nth) + 15) / 16 * 16;
+    /* few activations (batch-1 decode, memory-bound): smaller chunks (an
+     * eighth of a share), each thread's own taken front to back as one
+     * stream (home_take); the balance then stays within one smaller chunk */
+    bool few = n <= 4 && nth > 1 && nth <= 8;
+    j.chunk = (j.total_rows / ((few ? 8 : 4) * nth) + 15) / 16 * 16;
     /* a checked product: slices of at most CHECK_BYTES of output, so the
      * check reads them from L2 */
     enum { CHECK_BYTES = 256 << 10 };
