@@ -577,11 +577,12 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
     for (int k = 0; k < nw; k++) j.total_rows += w[k]->rows;
     if (gate) j.total_rows = w[0]->rows;   /* a chunk is rows of both (the same work as two chunks) */
     long nth = pool_size(c->pool);
-    /* few activations (batch-1 decode, memory-bound): smaller chunks (an
-     * eighth of a share), each thread's own taken front to back as one
-     * stream (home_take); the balance then stays within one smaller chunk */
-    bool few = n <= 4 && nth > 1 && nth <= 8;
-    j.chunk = (j.total_rows / ((few ? 8 : 4) * nth) + 15) / 16 * 16;
+    /* a quarter of a thread's share: with home shares each thread's chunks
+     * are one stream front to back (batch-1 decode too). Chunks of an
+     * eighth (w22q's batch-1 ranges) cost stories15m Q4_0 batch 1 at two
+     * threads 1.10x the CPU samples of a quarter (3 alternating runs:
+     * twice the kernel calls a product; session 13, notes w22b). */
+    j.chunk = (j.total_rows / (4 * nth) + 15) / 16 * 16;
     /* a checked product: slices of at most CHECK_BYTES of output, so the
      * check reads them from L2 */
     enum { CHECK_BYTES = 256 << 10 };
