@@ -333,14 +333,6 @@ static void cpu_rmsnorm(backend *b, float *y, const float *x, const float *w, in
 
 /* ---- matrix products ---- */
 
-/* One thread's range of chunks not yet taken, [lo, hi) packed as lo | hi
- * << 32 in one word, on a cache line of its own (its owner updates it at
- * every chunk). */
-typedef struct mm_own {
-    _Alignas(64) _Atomic uint64_t v;
-} mm_own;
-enum { OWN_MAX_T = 8, OWN_MAX_N = 4 };
-
 typedef struct mm_job {
     cpu *c;
     int nw;
@@ -357,15 +349,13 @@ typedef struct mm_job {
     const void *const *wd;   /* per weight: the bytes the tiles read (wdata) */
     long total_rows;
     long chunk;              /* rows a thread takes at a time (a multiple of 16) */
-    atomic_long next;        /* first row not yet taken */
+    home_split hs;           /* chunks of rows, each thread its own first */
     bool check;              /* matmul_check: one weight; find non-finite outputs */
     atomic_int bad;          /* the first output row (activation) found non-finite, or n */
     int32_t *cidx;           /* matmul_check's amax: per chunk and row, the slice's argmax */
     float *cval;             /* (column index) and its value, [chunk * n + row]; or NULL */
     bool gate;               /* cpu_matmul_swiglu: two weights of the same rows, taken in pairs */
     const void *const *pad;  /* per weight: vd_r8_pad's padded sixteen for rp and n, or NULL */
-    int own;                 /* threads with a range of chunks of their own (mm_own), or 0 */
-    mm_own *ranges;          /* [own] */
 } mm_job;
 
 /* Rows [r0, r1) of w against nact activations xq from the repacked copy rp,
@@ -375,9 +365,12 @@ static void r8_rows(const model_weight *w, const void *rp, long r0, long r1, con
                     const int32_t *off, const float *dx, const void *pad, float *y) {
     long a = (r0 + 7) / 8 * 8, e = (r1 < w->rows / 8 * 8 ? r1 : w->rows / 8 * 8) / 8 * 8;
     if (a >= e) { vd_matmul(w->type, w->data, w->cols, r0, r1, xq, nact, y, w->rows); return; }
-    vd_matmul(w->type, w->data, w->cols, r0, a, xq, nact, y, w->rows);
+    /* the edges only when there are any: chunks are whole groups, and an
+     * empty vd_matmul still dispatches (batch-1 decode at two threads:
+     * ~2% of the step's CPU samples for two empty calls a chunk) */
+    if (r0 < a) vd_matmul(w->type, w->data, w->cols, r0, a, xq, nact, y, w->rows);
     vd_matmul_r8p_pad(w->type, rp, w->cols, a, e, xq, nact, off, dx, pad, y, w->rows);
-    vd_matmul(w->type, w->data, w->cols, e, r1, xq, nact, y, w->rows);
+    if (e < r1) vd_matmul(w->type, w->data, w->cols, e, r1, xq, nact, y, w->rows);
 }
 
 /* Runs rows [lo, hi) of the concatenation of all weights of the job. The
@@ -410,19 +403,6 @@ static void mm_rows(mm_job *j, long lo, long hi) {
     }
 }
 
-/* Threads take chunks of rows from a shared counter rather than fixed
- * halves: when one core is slowed (another process, a frequency drop) the
- * other takes more, instead of spinning at the barrier. Chunks are a
- * multiple of 16 rows, so threads never share a cache line of y, and large
- * enough (1/4 of a thread's share) that each stays one long stream.
- * With few activations (batch-1 decode, memory-bound) a chunk taken from
- * the shared counter is a new stream: its first group is read cold, and
- * the kernel's next-group prefetch at the end of the previous chunk read
- * lines another thread takes. So there each thread owns a contiguous range
- * of 1/8 of its share per chunk, takes its chunks front to back, and then
- * takes what is left of the others' ranges from their ends (the balance
- * stays within one smaller chunk). Which thread computes a row, and in
- * what pieces, changes no bit (mm_rows). */
 /* matmul_check: columns [lo, hi) of each output row, just computed (in
  * cache). Records the lowest row found bad and, with amax, each finite
  * row's argmax over the slice (its 4 KB are in L1 after the check). */
@@ -455,44 +435,23 @@ static void gate_rows(mm_job *j, long lo, long hi) {
         vd_silu_mul(j->y[0] + (size_t)a * (size_t)r + lo, j->y[1] + (size_t)a * (size_t)r + lo, hi - lo);
 }
 
-static void mm_chunk(mm_job *j, long lo) {
-    long hi = lo + j->chunk < j->total_rows ? lo + j->chunk : j->total_rows;
-    if (j->gate) { gate_rows(j, lo, hi); return; }
-    mm_rows(j, lo, hi);
-    if (j->check) check_cols(j, lo, hi);
-}
-
-/* Its owner takes a range's first chunk, another thread its last: the
- * chunk's index, or -1 when none is left. */
-static long own_take(mm_own *o, bool owner) {
-    uint64_t v = atomic_load_explicit(&o->v, memory_order_relaxed);
-    for (;;) {
-        uint32_t lo = (uint32_t)v, hi = (uint32_t)(v >> 32);
-        if (lo >= hi) return -1;
-        if (atomic_compare_exchange_weak_explicit(&o->v, &v, owner ? v + 1 : v - (1ull << 32),
-                                                  memory_order_relaxed, memory_order_relaxed))
-            return owner ? (long)lo : (long)hi - 1;
-    }
-}
-
+/* Threads take chunks of rows rather than fixed halves: when one core is
+ * slowed (another process, a frequency drop) the other takes more,
+ * instead of spinning at the barrier. Each takes its own home share's
+ * chunks first (home_take): the same rows of a matrix go to the same core
+ * at every step, so its half of the weights stays in its L2 (stories15m
+ * Q4_0, 64 sequences, 2 threads, perf samples of the step's work, 7
+ * alternating runs: the AMX kernel 0.93x, all work 0.93x, spinning 0.72x
+ * of a shared counter's; session 13). Chunks are a multiple of 16 rows, so
+ * threads never share a cache line of y, and large enough (1/4 of a
+ * thread's share) that each stays one long stream. */
 static void mm_worker(void *arg, int ith, int nth) {
     mm_job *j = arg;
     (void)nth;
-    if (j->own) {
-        /* its own range front to back (one stream, each chunk's rows
-         * following the last: the kernels' next-group prefetch reads what
-         * this thread reads next), then the others' from their ends */
-        if (ith < j->own)
-            for (long k; (k = own_take(&j->ranges[ith], true)) >= 0;) mm_chunk(j, k * j->chunk);
-        for (int t = 0; t < j->own; t++)
-            if (t != ith)
-                for (long k; (k = own_take(&j->ranges[t], false)) >= 0;) mm_chunk(j, k * j->chunk);
-        return;
-    }
-    for (;;) {
-        long lo = atomic_fetch_add_explicit(&j->next, j->chunk, memory_order_relaxed);
-        if (lo >= j->total_rows) break;
-        mm_chunk(j, lo);
+    for (long lo, hi; home_take(&j->hs, ith, &lo, &hi);) {
+        if (j->gate) { gate_rows(j, lo, hi); continue; }
+        mm_rows(j, lo, hi);
+        if (j->check) check_cols(j, lo, hi);
     }
 }
 
@@ -508,8 +467,7 @@ typedef struct quant_job {
     int nt;
     const int *types;
     const size_t *off;
-    long step;
-    atomic_long next;
+    home_split hs;           /* rows (sequences), each thread its own first */
     int np;                  /* repacked weight types needing vd_r8_prep terms */
     const int *ptypes;
     const void *const *pxq;
@@ -519,8 +477,8 @@ typedef struct quant_job {
 
 static void quant_worker(void *arg, int ith, int nth) {
     quant_job *j = arg;
-    (void)ith; (void)nth;
-    for (long lo, hi; take(&j->next, j->n, j->step, &lo, &hi);) {
+    (void)nth;
+    for (long lo, hi; home_take(&j->hs, ith, &lo, &hi);) {
         for (int t = 0; t < j->nt; t++) {
             if (qt_get(j->types[t])->act_type == QT_F32) continue;   /* used in place (cpu_matmul) */
             char *dst = (char *)j->c->act + j->off[t];
@@ -601,8 +559,7 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
     }
     quant_job qj = { .c = c, .x = x, .n = n, .cols = cols, .nt = nt, .types = types, .off = off,
                      .np = np, .ptypes = ptypes, .pxq = pxq, .poff = poff, .pdx = pdx };
-    qj.step = (long)n * cols >= QUANT_SPLIT ? piece(n, pool_size(c->pool), 1, 1) : n;
-    atomic_init(&qj.next, 0);
+    home_init(&qj.hs, n, (long)n * cols >= QUANT_SPLIT ? piece(n, pool_size(c->pool), 1, 1) : n, pool_size(c->pool));
     if ((long)n * cols >= QUANT_SPLIT) pool_run_any(c->pool, quant_worker, &qj);
     else quant_worker(&qj, 0, 1);
     for (int t = 0; t < np; t++) vd_r8_pad(ptypes[t], pxq[t], cols, n, poff[t], pdx[t], (char *)c->act + ppads[t]);
@@ -626,15 +583,16 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
         jdx[k] = terms ? pdx[prep_of[k]] : NULL;
         jpad[k] = prep_of[k] >= 0 && vd_r8_pad_size(w[k]->type, cols, n) ? (const char *)c->act + ppads[prep_of[k]] : NULL;
     }
-    mm_job j = { c, nw, w, y, n, xq, x8, r8, rp, joff, jdx, wflags, wd, 0, 0, 0, bad != NULL, 0, NULL, NULL, gate, jpad, 0, NULL };
+    mm_job j = { c, nw, w, y, n, xq, x8, r8, rp, joff, jdx, wflags, wd, 0, 0, { 0 }, bad != NULL, 0, NULL, NULL, gate, jpad };
     for (int k = 0; k < nw; k++) j.total_rows += w[k]->rows;
     if (gate) j.total_rows = w[0]->rows;   /* a chunk is rows of both (the same work as two chunks) */
     long nth = pool_size(c->pool);
-    /* few activations (batch-1 decode): each thread owns a contiguous range
-     * of eight chunks (own_take), so it starts one stream per product, not
-     * one per chunk taken from the shared counter */
-    bool own = n <= OWN_MAX_N && nth > 1 && nth <= OWN_MAX_T;
-    j.chunk = (j.total_rows / ((own ? 8 : 4) * nth) + 15) / 16 * 16;
+    /* a quarter of a thread's share: with home shares each thread's chunks
+     * are one stream front to back (batch-1 decode too). Chunks of an
+     * eighth (w22q's batch-1 ranges) cost stories15m Q4_0 batch 1 at two
+     * threads 1.10x the CPU samples of a quarter (3 alternating runs:
+     * twice the kernel calls a product; session 13, notes w22b). */
+    j.chunk = (j.total_rows / (4 * nth) + 15) / 16 * 16;
     /* a checked product: slices of at most CHECK_BYTES of output, so the
      * check reads them from L2 */
     enum { CHECK_BYTES = 256 << 10 };
@@ -648,15 +606,8 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
         j.cidx = c->amax;
         j.cval = (float *)(j.cidx + (size_t)nchunk * (size_t)n);
     }
-    atomic_init(&j.next, 0);
+    home_init(&j.hs, j.total_rows, j.chunk, (int)nth);
     atomic_init(&j.bad, n);
-    mm_own ranges[OWN_MAX_T];
-    if (own) {
-        j.own = (int)nth;
-        j.ranges = ranges;
-        for (long t = 0; t < nth; t++)
-            atomic_init(&ranges[t].v, (uint64_t)(nchunk * t / nth) | (uint64_t)(nchunk * (t + 1) / nth) << 32);
-    }
     pool_run_any(c->pool, mm_worker, &j);   /* a late worker is not waited for */
     if (bad) {
         int first = atomic_load(&j.bad);

@@ -94,6 +94,7 @@ typedef struct att_job {
     long items;           /* blocks x head groups (cpu_rope_attention: blocks) */
     size_t stride;        /* scores per query; a thread has VD_MQ rows of them and the block's row pointers */
     atomic_long next;     /* items taken so far */
+    home_split hs;        /* cpu_rope_attention: blocks, each thread its own first */
     /* cpu_rope_attention only (else cells is NULL): an item is a whole
      * block, which first rotates its entries' q (in place: qr is q) and k
      * by the table c->rope (half pairs a row) and stores their k, v */
@@ -217,15 +218,17 @@ static void att_worker(void *arg, int ith, int nth) {
     float *sc = j->c->att + (size_t)ith * j->stride * (size_t)(VD_MQ + 2);
     const float **rows = (const float **)(sc + (size_t)VD_MQ * j->stride);   /* K rows of the block's cells */
     int32_t rows_of = -1, np = 0;   /* the block `rows` lists, and its length */
+    if (j->cells) {   /* whole blocks, each thread its own sequences first: its stores come before its reads */
+        for (long bk, e; home_take(&j->hs, ith, &bk, &e);) {
+            rope_store_block(j, (int32_t)bk);
+            for (int32_t h0 = 0; h0 < g->n_heads; h0 += j->hpi) att_heads(j, sc, rows, &rows_of, &np, (int32_t)bk, h0);
+        }
+        return;
+    }
     for (;;) {
         long t = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
         if (t >= j->items) break;
         t = j->items - 1 - t;
-        if (j->cells) {   /* a whole block: its stores come before its reads */
-            rope_store_block(j, (int32_t)t);
-            for (int32_t h0 = 0; h0 < g->n_heads; h0 += j->hpi) att_heads(j, sc, rows, &rows_of, &np, (int32_t)t, h0);
-            continue;
-        }
         att_heads(j, sc, rows, &rows_of, &np, (int32_t)(t / items_per_blk), (int32_t)(t % items_per_blk) * j->hpi);
     }
 }
@@ -287,7 +290,7 @@ int cpu_attention(backend *b, const void *kvbuf, int32_t il, int32_t n, const be
     bool alone = work < ATT_SERIAL || nth == 1;
     /* every thread gets two items */
     int32_t hpi = att_hpi(b, nb, 2L * (alone ? 1 : nth));
-    att_job j = { c, kvbuf, il, n, at, q, out, c->blk, hpi, (long)nb * (b->kv.n_heads / hpi), stride, 0,
+    att_job j = { c, kvbuf, il, n, at, q, out, c->blk, hpi, (long)nb * (b->kv.n_heads / hpi), stride, 0, { 0 },
                   NULL, NULL, NULL, NULL, 0 };
     atomic_init(&j.next, 0);
     if (alone) att_worker(&j, 0, 1);
@@ -329,8 +332,9 @@ int cpu_rope_attention(backend *b, void *kvbuf, int32_t il, int32_t n, float *q,
     if (half > 0 && rope_table(c, n, half, pos, inv_freq)) return -1;
     /* whole blocks: all heads in an item; hpi only groups the heads that share a KV head */
     int32_t hpi = att_hpi(b, 1, 1);
-    att_job j = { c, kvbuf, il, n, at, q, out, c->blk, hpi, nb, stride, 0, q, k, v, cells, half };
+    att_job j = { c, kvbuf, il, n, at, q, out, c->blk, hpi, nb, stride, 0, { 0 }, q, k, v, cells, half };
     atomic_init(&j.next, 0);
+    home_init(&j.hs, nb, 1, nth);
     pool_run_any(c->pool, att_worker, &j);
     return 0;
 }

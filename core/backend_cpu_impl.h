@@ -9,6 +9,7 @@
 #include "pool.h"
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 typedef struct cpu {
@@ -70,6 +71,59 @@ static inline bool take(atomic_long *next, long n, long step, long *lo, long *hi
     *lo = a;
     *hi = a + step < n ? a + step : n;
     return true;
+}
+
+/* Pieces of [0, n), `step` at a time, each thread first from its own
+ * home share (thread ith of nth: the ith nth of the pieces, in order),
+ * front to back, then what is left of the others' shares from their ends.
+ * A region then gives the same rows to the same thread at every call (a
+ * matrix's rows: that core's half of the weights stays in its L2; a step's
+ * sequences: a sequence stays with one core from stage to stage; batch-1
+ * decode: each thread one stream, its next chunk the rows after its last,
+ * which the kernels' next-group prefetch has read), no counter's cache line
+ * bounces per piece, and a descheduled worker's share is still taken by
+ * whoever runs. Which thread computes an element changes no number. ith
+ * beyond HOME_MAX shares a home with ith % HOME_MAX. (The owner-front,
+ * thief-back ranges are w22q's batch-1 scheme, generalised.) */
+#define HOME_MAX 16
+typedef struct home_range {
+    _Alignas(64) _Atomic uint64_t v;   /* pieces [lo, hi) not yet taken: lo | hi << 32 */
+} home_range;
+typedef struct home_split {
+    long n, step;
+    int nth;
+    home_range r[HOME_MAX];
+} home_split;
+
+static inline void home_init(home_split *h, long n, long step, int nth) {
+    uint64_t np = (uint64_t)((n + step - 1) / step);
+    h->n = n; h->step = step; h->nth = nth < HOME_MAX ? nth : HOME_MAX;
+    for (int t = 0; t < h->nth; t++)
+        atomic_init(&h->r[t].v, np * (uint64_t)t / (uint64_t)h->nth | (np * (uint64_t)(t + 1) / (uint64_t)h->nth) << 32);
+}
+
+/* The owner takes a range's first piece, another thread its last: the
+ * piece's index, or -1 when none is left. */
+static inline long home_piece(home_range *r, bool owner) {
+    uint64_t v = atomic_load_explicit(&r->v, memory_order_relaxed);
+    for (;;) {
+        uint32_t lo = (uint32_t)v, hi = (uint32_t)(v >> 32);
+        if (lo >= hi) return -1;
+        if (atomic_compare_exchange_weak_explicit(&r->v, &v, owner ? v + 1 : v - (1ull << 32),
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return owner ? (long)lo : (long)hi - 1;
+    }
+}
+
+static inline bool home_take(home_split *h, int ith, long *lo, long *hi) {
+    for (int k = 0; k < h->nth; k++) {
+        long p = home_piece(&h->r[(ith + k) % h->nth], k == 0);
+        if (p < 0) continue;
+        *lo = p * h->step;
+        *hi = *lo + h->step < h->n ? *lo + h->step : h->n;
+        return true;
+    }
+    return false;
 }
 
 /* A piece: a quarter of a thread's share, at least `min` (a multiple of

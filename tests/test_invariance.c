@@ -15,6 +15,7 @@
  * by the threads slice by slice) gives the plain product's bits and finds
  * the first bad row wherever the bad value sits. */
 #include "backend.h"
+#include "backend_cpu_impl.h"
 #include "check.h"
 #include "ctx.h"
 #include "gguf.h"
@@ -396,6 +397,42 @@ static void gated_case(void) {
     CHECK(bad == 0, "matmul_swiglu: %d of %d products differ from matmul then swiglu", bad, cases);
     free(wf); free(x);
     for (int k = 0; k < 2; k++) { free(g[k]); free(u[k]); }
+}
+
+/* home_take (backend_cpu_impl.h), the split of the CPU backend's regions:
+ * every element taken exactly once whichever threads come and in what
+ * order, and a thread that comes first takes its own share first. */
+static void home_case(void) {
+    static const long ns[] = { 1, 7, 64, 100, 1537 }, steps[] = { 1, 3, 16, 96 };
+    int bad = 0, cases = 0;
+    for (int nth = 1; nth <= 5; nth++)
+        for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+            for (size_t b = 0; b < sizeof steps / sizeof steps[0]; b++)
+                for (int absent = -1; absent < nth; absent++, cases++) {   /* -1: all come */
+                    long n = ns[a], step = steps[b], got = 0;
+                    unsigned char *seen = calloc((size_t)n, 1);
+                    home_split h;
+                    home_init(&h, n, step, nth);
+                    long np = (n + step - 1) / step;
+                    /* each present thread takes one piece in turn, the last present one first */
+                    bool any = true;
+                    for (int round = 0; any; round++) {
+                        any = false;
+                        for (int t = nth - 1; t >= 0; t--) {
+                            if (t == absent && nth > 1) continue;
+                            long lo, hi;
+                            if (!home_take(&h, t, &lo, &hi)) continue;
+                            any = true;
+                            /* a thread's first piece is the first of its own share, when it has one */
+                            if (round == 0 && np * t / nth < np * (t + 1) / nth && lo != np * t / nth * step) bad++;
+                            for (long i = lo; i < hi; i++) { if (seen[i]) bad++; seen[i] = 1; got++; }
+                        }
+                    }
+                    if (got != n) bad++;
+                    free(seen);
+                }
+    CHECK(bad == 0, "home_take: %d errors over %d splits (an element taken twice or never, or a share not taken first)",
+          bad, cases);
 }
 
 /* ---- engine ---------------------------------------------------------------- */
@@ -880,6 +917,7 @@ int main(void) {
     elementwise_case();
     backend_loops_case();
     gated_case();
+    home_case();
     finite_case();
     check_case();
 
