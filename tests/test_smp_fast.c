@@ -78,6 +78,9 @@ static const char *const specs[] = {
     "temp,dist",   /* a whole row into the draw (smp_mass_softmax_draw's prefix sums) */
     /* the penalties keep the row's range for top-p; min-p on top-p's pending cut from its buckets */
     "penalties,top_p,min_p,temp,dist",
+    /* typical-p's pending cut over top-k's columns in rank order, not id
+     * order: compacted (then in id order) before the draw */
+    "top_k,typical,dist",
 };
 enum { NSPECS = sizeof specs / sizeof *specs };
 
@@ -145,8 +148,8 @@ static void run(const char *label) {
             /* the big rows try the cheap chains (and the default one with
              * top-k and penalties); the rest every chain */
             if (n > 20000) {
-                static const int big[] = { 0, 1, 8, 9, 10 };
-                for (int s = 0; s < 5; s++) one(x, n, kind, specs[big[s]], &p);
+                static const int big[] = { 0, 1, 8, 9, 10, 11 };
+                for (int s = 0; s < 6; s++) one(x, n, kind, specs[big[s]], &p);
             } else {
                 for (int s = 0; s < NSPECS; s++) one(x, n, kind, specs[s], &p);
             }
