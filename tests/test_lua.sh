@@ -141,7 +141,9 @@ check_run "repl: the engine from the prompt (await in a REPL line)" 0 "^432$" sh
 # `m:kv()` waits for the engine: it reads all 3602 cells when the job ran on.
 SA=$SHARED/models/synthetic/synth-A-q4_0.gguf
 mkfifo "$T/rin"
-"$LOGITLAB" repl < "$T/rin" > "$T/rout" 2>&1 &
+# (SIGINT set back to its default: this shell starts its background jobs
+# with it ignored, and `repl` and `run` keep an inherited SIG_IGN)
+env --default-signal=INT "$LOGITLAB" repl < "$T/rin" > "$T/rout" 2>&1 &
 rpid=$!
 exec 3>"$T/rin"
 printf 'm = lab.model.open("%s", { n_ctx = 4096, threads = 1 })\ns = m:seq(string.rep("Once upon a time ", 900))\nprint("ready", #s)\n' "$SA" >&3
@@ -186,7 +188,7 @@ assert(lab.fs.write("caught2", tostring(err)))
 while true do end
 LUA
 printf 'for _, r in ipairs(lab.store.query("SELECT plugin, status, (SELECT count(*) FROM records WHERE run_id = runs.id) AS n FROM runs ORDER BY id")) do print(r.plugin, r.status, r.n) end\n' > "$T/runs.lua"
-"$LOGITLAB" run -w "$WI" "$T/intr.lua" "$SA" > "$T/iout" 2>&1 &
+env --default-signal=INT "$LOGITLAB" run -w "$WI" "$T/intr.lua" "$SA" > "$T/iout" 2>&1 &
 ipid=$!
 i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready" ]; do sleep 0.05; i=$((i+1)); done
 rpid=$ipid; c0=$(cpu)
@@ -201,7 +203,7 @@ if [ -n "$ikv" ] && [ "$ikv" -lt 3602 ] 2>/dev/null; then check_pass=$((check_pa
 else check_fail=$((check_fail+1)); echo "FAIL: run: Ctrl-C stops the engine step (kv '$ikv' of 3602; caught '$caught')"; cat "$T/iout"; fi
 check "run: the message says Ctrl-C stopped it" grep -q 'stopped by Ctrl-C (exit status 130)' "$T/iout"
 check_run "run: the open run ends interrupted, its record kept" 0 "^intr	interrupted	1$" "$LOGITLAB" run -w "$WI" "$T/runs.lua"
-"$LOGITLAB" run -w "$WI" "$T/intr2.lua" > "$T/iout2" 2>&1 &
+env --default-signal=INT "$LOGITLAB" run -w "$WI" "$T/intr2.lua" > "$T/iout2" 2>&1 &
 ipid=$!
 i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready2" ]; do sleep 0.05; i=$((i+1)); done
 kill -INT $ipid
@@ -212,6 +214,38 @@ check "run: the first Ctrl-C was caught" grep -q '^script: interrupted$' "$WI/ca
 check "run: a second Ctrl-C exits 130" [ "$irc" -eq 130 ]
 check "run: a second Ctrl-C says so" grep -q 'interrupted again: stopping the script' "$T/iout2"
 check_run "run: a second Ctrl-C stops it for good, its run ends interrupted with its record" 0 "^intr2	interrupted	1$" "$LOGITLAB" run -w "$WI" "$T/runs.lua"
+
+# Started with SIGINT ignored (a background job of a non-interactive shell,
+# the classic idiom; made explicit here with trap), `run` and `repl` keep it
+# ignored: the script waiting in lab.sleep for a file the test writes after
+# the SIGINT, and the REPL line computing until then, both reach their end.
+cat > "$T/ign.lua" <<'LUA'
+assert(lab.fs.write("ready3", "1"))
+while not lab.fs.read("go3") do lab.sleep(0.01) end
+print("went on")
+LUA
+(trap '' INT; exec "$LOGITLAB" run -w "$WI" "$T/ign.lua") > "$T/gout" 2>&1 &
+gpid=$!
+i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready3" ]; do sleep 0.05; i=$((i+1)); done
+kill -INT $gpid
+echo 1 > "$WI/go3"
+wait $gpid; grc=$?
+check "run: an inherited SIG_IGN for SIGINT is kept (exit 0)" [ "$grc" -eq 0 ]
+check "run: an inherited SIG_IGN for SIGINT is kept (the script went on)" grep -q '^went on$' "$T/gout"
+mkfifo "$T/gin"
+(trap '' INT; exec "$LOGITLAB" repl -w "$WI" < "$T/gin") > "$T/grout" 2>&1 &
+gpid=$!
+exec 3>"$T/gin"
+printf 'print("ready")
+while not lab.fs.read("go4") do end print("went on")
+' >&3
+i=0; while [ $i -lt 600 ] && ! grep -q '^ready' "$T/grout"; do sleep 0.05; i=$((i+1)); done
+kill -INT $gpid
+echo 1 > "$WI/go4"
+exec 3>&-
+wait $gpid; grc=$?
+check "repl: an inherited SIG_IGN for SIGINT is kept (the line went on)" grep -q '^went on$' "$T/grout"
+check "repl: an inherited SIG_IGN for SIGINT is kept (no interruption)" sh -c "! grep -q interrupted '$T/grout' && [ $grc -eq 0 ]"
 
 echo "# passed $((check_pass + lua_p)) failed $((check_fail + lua_f))"
 [ $((check_fail + lua_f)) -eq 0 ]
