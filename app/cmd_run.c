@@ -11,8 +11,9 @@
  * workbench), opened only if the script calls it.
  *
  * Ctrl-C: the first raises "script: interrupted" in the script, an error
- * pcall catches (lhost_opts.script_int_catchable): the engine step it waits
- * for stops at the model's next layer, its cleanup runs, and the runs it
+ * pcall catches (lhost_opts.script_int_catchable), wherever its tasks wait:
+ * the engine step stops at the model's next layer, a Training awaited after
+ * its step, timers alone stop; its cleanup runs, and the runs it
  * leaves open end "interrupted"; uncaught, the exit status is 130. A second
  * one stops the script as the REPL's does (pcall cannot catch it): its runs
  * still end "interrupted" with their records saved, exit status 130. A

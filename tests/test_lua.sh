@@ -215,6 +215,56 @@ check "run: a second Ctrl-C exits 130" [ "$irc" -eq 130 ]
 check "run: a second Ctrl-C says so" grep -q 'interrupted again: stopping the script' "$T/iout2"
 check_run "run: a second Ctrl-C stops it for good, its run ends interrupted with its record" 0 "^intr2	interrupted	1$" "$LOGITLAB" run -w "$WI" "$T/runs.lua"
 
+# The first Ctrl-C reaches every kind of wait: a task awaiting another task
+# (which here catches its own interruption and finishes: the awaiter is raised
+# in all the same, and the awaited task's result stays for a later await), a
+# task awaiting a background Training (raised in; the Training stops after its
+# step with its checkpoint), and a script waiting on nothing but a timer (no
+# Lua to raise in: the timer stops and the script ends as with the error
+# uncaught: status 130, "script: interrupted", its run "interrupted").
+# Each script writes its ready file in the resume that starts the wait.
+cat > "$T/await_task.lua" <<'LUA'
+local b = lab.spawn(function()
+  assert(lab.fs.write("ready5", "1"))
+  local ok, err = pcall(lab.sleep, 30)
+  return "b: " .. tostring(err)
+end)
+local ok, err = pcall(lab.await, b)
+print("main", ok, err)
+print("then", lab.await(b))
+LUA
+cat > "$T/await_train.lua" <<'LUA'
+local m = assert(lab.model.open(arg[1]))
+local tr = assert(lab.train{ model = m, output = "intr.gguf", steps = 100000, batch = 2, seq_len = 32,
+  val = 0, threads = 1, texts = { "Once upon a time, there was a dog." }, background = true })
+assert(lab.fs.write("ready6", "1"))
+local ok, err = pcall(lab.await, tr)
+print("main", ok, err)
+local r, why = lab.await(tr)
+print("then", r, why, tr:status().state, lab.fs.exists("train/intr.gguf.ckpt") or lab.fs.exists("intr.gguf.ckpt"))
+LUA
+cat > "$T/timers.lua" <<'LUA'
+assert(lab.store.run_begin{ plugin = "timers" })
+lab.every(0.01, function() assert(lab.fs.write("ready7", "1")) end)
+LUA
+for k in 5 6 7; do
+  case $k in 5) sc=await_task.lua ;; 6) sc=await_train.lua ;; 7) sc=timers.lua ;; esac
+  env --default-signal=INT "$LOGITLAB" run -w "$WI" "$T/$sc" "$M" > "$T/wout$k" 2>&1 &
+  wpid=$!
+  i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready$k" ]; do sleep 0.05; i=$((i+1)); done
+  kill -INT $wpid
+  wait $wpid; eval "wrc$k=\$?"
+done
+check "run: Ctrl-C raises in a task awaiting a task" grep -q '^main	false	script: interrupted$' "$T/wout5"
+check "run: the awaited task's own result stays" grep -q '^then	true	b: script: interrupted$' "$T/wout5"
+check "run: a script that caught Ctrl-C in lab.await(task) exits 0" [ "$wrc5" -eq 0 ]
+check "run: Ctrl-C raises in a task awaiting a background Training" grep -q '^main	false	script: interrupted$' "$T/wout6"
+check "run: and the Training stops after its step, its checkpoint written" grep -q '^then	nil	stopped at step [0-9]* of 100000	stopped	true$' "$T/wout6"
+check "run: a script that caught Ctrl-C in lab.await(training) exits 0" [ "$wrc6" -eq 0 ]
+check "run: Ctrl-C with only a timer left: status 130" [ "$wrc7" -eq 130 ]
+check "run: Ctrl-C with only a timer left: script: interrupted" grep -q '^logitlab run: script: interrupted$' "$T/wout7"
+check_run "run: Ctrl-C with only a timer left: its run ends interrupted" 0 "^timers	interrupted	0$" "$LOGITLAB" run -w "$WI" "$T/runs.lua"
+
 # Started with SIGINT ignored (a background job of a non-interactive shell,
 # the classic idiom; made explicit here with trap), `run` and `repl` keep it
 # ignored: the script waiting in lab.sleep for a file the test writes after
