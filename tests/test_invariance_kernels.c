@@ -284,12 +284,13 @@ static void elementwise_case(void) {
 
 /* The CPU backend's RMSNorm, residual add and RoPE (backend_cpu_avx512.c
  * where the CPU has AVX-512): bitwise the portable loops, on shapes with
- * whole and partial sixteens of rows, dims past and short of eight and
+ * whole and partial sixteens of rows (a rest of five or more rows padded
+ * to sixteen lanes, fewer scalar), dims past and short of eight and
  * sixteen, a partial rotary dimension. */
 static void backend_loops_case(void) {
     backend *b = backend_cpu_create(1, (be_kvgeom){ 1, 64, 16, 4, 4 });
     if (!b) { CHECK(0, "no CPU backend"); return; }
-    static const int32_t shapes[][2] = { { 64, 288 }, { 37, 100 }, { 17, 45 }, { 5, 288 }, { 16, 7 } };
+    static const int32_t shapes[][2] = { { 64, 288 }, { 37, 100 }, { 17, 45 }, { 5, 288 }, { 16, 7 }, { 22, 288 }, { 15, 33 }, { 4, 288 } };
     enum { MAXE = 64 * 288 + 64 };
     float *x = malloc(sizeof(float) * MAXE), *w = malloc(sizeof(float) * 288), *y[2], *z[2];
     for (int k = 0; k < 2; k++) { y[k] = malloc(sizeof(float) * MAXE); z[k] = malloc(sizeof(float) * MAXE); }
