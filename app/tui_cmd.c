@@ -359,7 +359,7 @@ static const cmd cmds[] = {
     { "prompt", "TEXT", "replace the prompt", c_prompt, CMP_NONE },
     { "zoom", "", "zoom the focused pane (again to restore)", c_zoom, CMP_NONE },
     { "help", "", "show the key bindings", c_help, CMP_NONE },
-    { "quit", "", "quit (asks when there is unsaved work)", c_quit, CMP_NONE },
+    { "quit", "", "quit (asks when there is unsaved work or a run training)", c_quit, CMP_NONE },
     { "q", "", "quit", c_quit, CMP_NONE },
     { "q!", "", "quit without asking", c_quit_force, CMP_NONE },
     { "wq", "[FILE]", "save and quit", c_wq, CMP_FILE },

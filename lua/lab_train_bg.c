@@ -38,6 +38,7 @@ typedef struct tjob {
     trun_example *ex;
     lmodel *lm;                 /* finetuned model, referenced */
     lwork *work;                /* to wake the host when done */
+    atomic_int *n_training;     /* the host's count of running trainings, less one when done */
     bool use_ws;
     /* shared with the thread, under mu */
     pthread_mutex_t mu;
@@ -101,6 +102,7 @@ static void *thread_main(void *arg) {
     j->finished = true;
     pthread_mutex_unlock(&j->mu);
     free(res);
+    atomic_fetch_sub(j->n_training, 1);
     lwork_job_finish(j->fin, rc ? -1 : 0, err);
     lwork_wake(j->work);
     return NULL;
@@ -409,7 +411,10 @@ int lab_train_start(lua_State *L, const trun_spec *s, lmodel *lm, const char *ou
         snprintf(j->ckpt, sizeof j->ckpt, "none");
     }
     if (lm) { lab_model_ref(lm); j->lm = lm; }
+    j->n_training = &h->n_training;
+    atomic_fetch_add(&h->n_training, 1);
     if (thread_create(&j->th, NULL, thread_main, j)) {
+        atomic_fetch_sub(&h->n_training, 1);
         tjob_free(j);
         return lab_fail(L, "lab.train: cannot start the training thread");
     }
