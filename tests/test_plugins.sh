@@ -221,6 +221,26 @@ check_run "bestofn --from-path with -p" 1 "drop -p" $BE --from-path -p Once
 "$LOGITLAB" export -w "$T/wse" >"$T/eexport2" 2>&1
 check_same "bestofn --task: failed settings added no runs" "$(grep -c '"type":"run"' "$T/eexport2")" "2"
 
+# ---- a workspace another logitlab holds: each plugin says its run is not recorded ----
+# (proxy, contrastive, generic and tree said nothing: the run was lost unseen)
+mkdir -p "$T/wsh"
+cat >"$T/hold.lua" <<'EOF'
+assert(lab.store.put("held", 1))
+assert(lab.fs.write("ready", ""))
+local t0 = lab.now()
+while not lab.fs.exists("go") and lab.now() - t0 < 30 do lab.sleep(0.02) end
+EOF
+"$LOGITLAB" run -w "$T/wsh" "$T/hold.lua" >/dev/null 2>&1 &
+hpid=$!
+i=0; while [ $i -lt 600 ] && [ ! -f "$T/wsh/ready" ]; do sleep 0.05; i=$((i+1)); done
+PH="$LOGITLAB run -w $T/wsh $R/plugins"
+check_run "a held workspace: proxy says not recorded" 0 "^proxy: not recorded: .*in use by another logitlab" $PH/proxy.lua $ROLES -p "Once" -n 2
+check_run "a held workspace: contrastive says not recorded" 0 "^contrastive: not recorded: .*in use" $PH/contrastive.lua --strong "$M" --weak "$XS" -p "Once" -n 2
+check_run "a held workspace: tree says not recorded" 0 "^tree: not recorded: .*in use" $PH/tree.lua -m "$M" --task numpath --n 1 --max-tokens 4
+check_run "a held workspace: tree --json's done line says it" 0 '"note":"not recorded: .*in use' $PH/tree.lua -m "$M" --task numpath --n 1 --max-tokens 4 --json
+: >"$T/wsh/go"
+wait $hpid
+
 # ---- all of them load as plugins ----
 printf 'for _, p in ipairs(lab.plugin.list()) do print(p.name, p.enabled) end\n' >"$T/plist.lua"
 check_run "run --plugins loads proxy, contrastive, generic, cdr, tree, bestofn, train, agents and architect" 0 "bestofn	true" sh -c "cd '$R' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -c true | grep -q 10 && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -q 'architect	true' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -q 'train	true' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -q 'agents	true' && '$LOGITLAB' run --plugins '$T/plist.lua'"
