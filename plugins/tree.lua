@@ -188,6 +188,13 @@ local function main(argv)
       local r = instance_record(i, inst, res)
       if rec then r.run = rec.id; rec:put("instance", r); node_records(rec, i, res) end
       if o.json then lab.print(lab.json.encode(r)) else lab.print(instance_line(i, inst, res)) end
+      -- Ctrl-C (`logitlab run`'s catchable "script: interrupted") lands in
+      -- R.run's pcall: it ends the comparison, not just this instance
+      if res.error and res.error:find(": interrupted$") then
+        lab.progress_done()
+        if rec then rec:finish("interrupted", res.error) end
+        error(res.error, 0)
+      end
     end
     local s = summarize(method, results)
     summaries[#summaries + 1] = s

@@ -221,6 +221,21 @@ check_run "bestofn --from-path with -p" 1 "drop -p" $BE --from-path -p Once
 "$LOGITLAB" export -w "$T/wse" >"$T/eexport2" 2>&1
 check_same "bestofn --task: failed settings added no runs" "$(grep -c '"type":"run"' "$T/eexport2")" "2"
 
+# ---- Ctrl-C in a headless comparison: the first stops it (tree's pcall per instance kept going) ----
+mkdir -p "$T/wsi"
+env --default-signal=INT "$LOGITLAB" run -w "$T/wsi" "$R/plugins/tree.lua" -m "$M" --task numpath --method tot-bfs \
+  --n 200 --max-tokens 48 >"$T/tint.out" 2>&1 &
+tpid=$!
+i=0; while [ $i -lt 600 ] && ! grep -q '^numpath  #1 ' "$T/tint.out"; do sleep 0.05; i=$((i+1)); done
+kill -INT $tpid
+i=0; while [ $i -lt 400 ] && kill -0 $tpid 2>/dev/null; do sleep 0.05; i=$((i+1)); done
+if kill -0 $tpid 2>/dev/null; then kill -9 $tpid; fi
+wait $tpid; trc=$?
+check_same "tree: the first Ctrl-C stops the comparison (exit 130)" "$trc" "130"
+check_run "tree: Ctrl-C says script: interrupted" 0 "script: interrupted" cat "$T/tint.out"
+printf 'print(lab.store.query("SELECT status FROM runs WHERE plugin = ?", {"tree"})[1].status)\n' >"$T/tstat.lua"
+check_run "tree: the interrupted comparison's run ends interrupted" 0 "^interrupted$" "$LOGITLAB" run -w "$T/wsi" "$T/tstat.lua"
+
 # ---- a workspace another logitlab holds: each plugin says its run is not recorded ----
 # (proxy, contrastive, generic and tree said nothing: the run was lost unseen)
 mkdir -p "$T/wsh"
