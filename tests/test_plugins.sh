@@ -226,7 +226,7 @@ mkdir -p "$T/wsi"
 env --default-signal=INT "$LOGITLAB" run -w "$T/wsi" "$R/plugins/tree.lua" -m "$M" --task numpath --method tot-bfs \
   --n 200 --max-tokens 48 >"$T/tint.out" 2>&1 &
 tpid=$!
-i=0; while [ $i -lt 600 ] && ! grep -q '^numpath  #1 ' "$T/tint.out"; do sleep 0.05; i=$((i+1)); done
+i=0; while [ $i -lt 600 ] && ! grep -q '^numpath  #1 ' "$T/tint.out" 2>/dev/null; do sleep 0.05; i=$((i+1)); done
 kill -INT $tpid
 i=0; while [ $i -lt 400 ] && kill -0 $tpid 2>/dev/null; do sleep 0.05; i=$((i+1)); done
 if kill -0 $tpid 2>/dev/null; then kill -9 $tpid; fi
@@ -235,6 +235,21 @@ check_same "tree: the first Ctrl-C stops the comparison (exit 130)" "$trc" "130"
 check_run "tree: Ctrl-C says script: interrupted" 0 "script: interrupted" cat "$T/tint.out"
 printf 'print(lab.store.query("SELECT status FROM runs WHERE plugin = ?", {"tree"})[1].status)\n' >"$T/tstat.lua"
 check_run "tree: the interrupted comparison's run ends interrupted" 0 "^interrupted$" "$LOGITLAB" run -w "$T/wsi" "$T/tstat.lua"
+
+# bestofn --task likewise; its failed run used to end with status "error", which run_end refuses:
+# the bad-argument error then replaced the real one (here the interruption)
+env --default-signal=INT "$LOGITLAB" run -w "$T/wsi" "$R/plugins/bestofn.lua" -m "$M" --task numpath --instances 200 --n 8 \
+  >"$T/bint.out" 2>&1 &
+tpid=$!
+i=0; while [ $i -lt 600 ] && ! grep -q '^\[1/200\]' "$T/bint.out" 2>/dev/null; do sleep 0.05; i=$((i+1)); done
+kill -INT $tpid
+i=0; while [ $i -lt 400 ] && kill -0 $tpid 2>/dev/null; do sleep 0.05; i=$((i+1)); done
+if kill -0 $tpid 2>/dev/null; then kill -9 $tpid; fi
+wait $tpid; trc=$?
+check_same "bestofn --task: the first Ctrl-C stops it (exit 130)" "$trc" "130"
+check_run "bestofn --task: Ctrl-C says script: interrupted, not run_end's bad argument" 0 "^logitlab run: script: interrupted" cat "$T/bint.out"
+printf 'print(lab.store.query("SELECT status FROM runs WHERE plugin = ?", {"bestofn"})[1].status)\n' >"$T/bstat.lua"
+check_run "bestofn --task: the interrupted run ends interrupted" 0 "^interrupted$" "$LOGITLAB" run -w "$T/wsi" "$T/bstat.lua"
 
 # ---- a workspace another logitlab holds: each plugin says its run is not recorded ----
 # (proxy, contrastive, generic and tree said nothing: the run was lost unseen)
