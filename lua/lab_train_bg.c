@@ -51,7 +51,7 @@ typedef struct tjob {
     trun_result res;
     int rc;
     char err[2048];
-    atomic_int stop;
+    atomic_int stop;            /* TRUN_STOP (stop(), collected) or TRUN_STOP_INT (Ctrl-C) */
     /* the host's thread only */
     pthread_t th;
     bool joined;
@@ -133,7 +133,8 @@ static void drain(lhost *h, tjob *j) {
         j->n_recorded = to;
     }
     if (j->run_id && finished && j->n_recorded == to) {
-        store_run_end(ws, j->run_id, rc == TRAIN_OK ? "ok" : rc == TRAIN_ESTOPPED ? "cancelled" : "failed", err,
+        store_run_end(ws, j->run_id, rc == TRAIN_OK ? "ok" : rc != TRAIN_ESTOPPED ? "failed" :
+                      atomic_load(&j->stop) == TRUN_STOP_INT ? "interrupted" : "cancelled", err,
                       serr, sizeof serr);
         j->run_ended = true;
     }
@@ -292,7 +293,7 @@ static int t_history(lua_State *L) {
 bool lab_train_stop_fin(ljob *fin) {
     if (!fin || fin->push != fin_push || !fin->p) return false;
     tjob *j = fin->p;
-    atomic_store(&j->stop, 1);
+    atomic_store(&j->stop, TRUN_STOP_INT);
     return true;
 }
 
@@ -304,7 +305,7 @@ static int t_stop(lua_State *L) {
     pthread_mutex_lock(&j->mu);
     bool running = !j->finished;
     pthread_mutex_unlock(&j->mu);
-    atomic_store(&j->stop, 1);
+    atomic_store(&j->stop, TRUN_STOP);
     lua_pushboolean(L, running);
     return 1;
 }
@@ -321,7 +322,7 @@ static int t_gc(lua_State *L) {
     tjob *j = u->j;
     if (!j) return 0;
     u->j = NULL;
-    atomic_store(&j->stop, 1);          /* nobody can look at it any more */
+    atomic_store(&j->stop, TRUN_STOP);         /* nobody can look at it any more */
     join(j);
     drain(lhost_of(L), j);
     tjob_free(j);
