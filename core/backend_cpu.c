@@ -240,8 +240,14 @@ static unsigned x8_flags(cpu *c, const model_weight *w) {
     return ok ? VD_W_NO_MIN : 0;
 }
 
+/* Buffers of 2 MiB or more (the KV cells, a prompt's activations) on huge
+ * pages unless the context asked for none: a decode step of many sequences
+ * reads and appends K/V rows scattered over the whole cache (each
+ * sequence's own blocks), a 4 KiB page for every few rows. Stories15m Q4_0,
+ * one thread, per-stage rdtsc, 5 alternating rounds: the K/V stores 0.8x,
+ * attention 0.9-0.95x at 16-56 sequences (session 14, notes w22b). */
 static void *cpu_alloc(backend *b, size_t bytes) {
-    (void)b;
+    if (bytes >= HUGE_PAGE && !b->no_huge_pages) return alloc_huge(bytes, true);
     void *p = NULL;
     if (posix_memalign(&p, 64, bytes ? (bytes + 63) & ~(size_t)63 : 64)) return NULL;
     return p;
@@ -597,7 +603,17 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
      * check reads them from L2 */
     enum { CHECK_BYTES = 256 << 10 };
     long cchunk = (long)(CHECK_BYTES / sizeof(float)) / n / 64 * 64;
-    if (bad && cchunk < j.chunk) j.chunk = cchunk < 64 ? 64 : cchunk;
+    if (bad && cchunk < j.chunk) {
+        j.chunk = cchunk < 64 ? 64 : cchunk;
+        /* a whole number of slices a thread, all of about one size: 22
+         * sequences made 11 slices of 2944 rows, 6 for one thread and 5
+         * for the other, so the two-thread region lasted 6 slices instead
+         * of 5.5 (stories15m Q4_0, T2, the output product's rdtsc: 22 = 16
+         * + 6 cost 88 us more than its split; session 14, notes w22b) */
+        long ns = (j.total_rows + j.chunk - 1) / j.chunk;
+        ns = (ns + nth - 1) / nth * nth;
+        j.chunk = ((j.total_rows + ns - 1) / ns + 63) / 64 * 64;
+    }
     if (j.chunk < 16) j.chunk = 16;
     long nchunk = (j.total_rows + j.chunk - 1) / j.chunk;
     if (bad && amax) {

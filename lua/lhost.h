@@ -154,9 +154,11 @@ typedef struct lhost_opts {
     const char *const *plugin_names;
     /* Ctrl-C (lhost_interrupt) in a script raises "script: interrupted", an
      * ordinary error that pcall catches (so its cleanup runs), in the code on
-     * the CPU or in the tasks waiting in lab.await on engine work or in
-     * lab.sleep (their Jobs cancelled), instead of the stop that drops the
-     * scripts' tasks. `logitlab run` sets it: there a second Ctrl-C ends the
+     * the CPU or in the tasks waiting in lab.await (on engine work, another
+     * task or a background Training) or in lab.sleep (their Jobs cancelled,
+     * a Training awaited stopped after its step), instead of the stop that
+     * drops the scripts' tasks; a script left with only timers has them
+     * stopped and ends with that error. `logitlab run` sets it: there a second Ctrl-C ends the
      * process. Plugins are unaffected. */
     bool script_int_catchable;
 } lhost_opts;
@@ -224,6 +226,10 @@ int lhost_drain(lhost *h);
  * async-signal-safe (the REPL calls it from its SIGINT handler; the TUI from
  * another thread or between two ticks while a callback hangs). */
 void lhost_interrupt(lhost *h);
+
+/* Background lab.train runs (any state's) still training: the workbench
+ * asks before quitting stops them (each after its step, checkpoint kept). */
+int lhost_trainings(lhost *h);
 /* Ctrl-C for the work that waits rather than runs (the host's thread only,
  * not a signal handler): every task suspended in lab.await on engine work
  * not yet done (a Job: an eval, a search's step) is woken at the next tick
