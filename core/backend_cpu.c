@@ -244,8 +244,9 @@ static unsigned x8_flags(cpu *c, const model_weight *w) {
  * pages unless the context asked for none: a decode step of many sequences
  * reads and appends K/V rows scattered over the whole cache (each
  * sequence's own blocks), a 4 KiB page for every few rows. Stories15m Q4_0,
- * one thread, per-stage rdtsc, 5 alternating rounds: the K/V stores 0.8x,
- * attention 0.9-0.95x at 16-56 sequences (session 14, notes w22b). */
+ * one thread, per-stage rdtsc, 8 alternating rounds: the K/V stores
+ * 0.7-0.85x at 16-56 sequences, attention 0.95-1.0x (session 14, notes
+ * w22b). */
 static void *cpu_alloc(backend *b, size_t bytes) {
     if (bytes >= HUGE_PAGE && !b->no_huge_pages) return alloc_huge(bytes, true);
     void *p = NULL;

@@ -171,7 +171,9 @@ static void att_heads(const att_job *j, float *sc, const float **rows, int32_t *
          * the cache. Up to ATT_PREFETCH bytes (the first rows of a long
          * context; the rest the hardware streams). Stories15m Q4_0, one
          * thread, 16-56 sequences at 9 positions on average, 6 alternating
-         * rounds, attention's rdtsc: 0.75-0.80x (session 14, notes w22b). */
+         * rounds, attention's rdtsc: 0.80-0.89x, the same per sequence at
+         * every N from 6 to 56 (it grew 20% from 16 to 56; session 14, notes
+         * w22b). */
         size_t rb = (size_t)g->kv_dim * sizeof(float);
         for (int32_t p = 0; p < n && (size_t)p * rb < ATT_PREFETCH; p++)
             for (size_t o = 0; o < rb; o += 64) __builtin_prefetch((const char *)rows[p] + o, 0, 2);
