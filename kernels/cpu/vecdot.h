@@ -330,6 +330,18 @@ vd_r8t_fn vd_r8_amx_tail(int wtype);
  * (measured: vecdot.c's comment there). */
 #define VD_R8_AMX_PAD 8
 #define VD_R8_AMX_PAD_ALONE 12
+/* A VNNI rest of VD_R8_AMX_AFTER (4) to VD_R8_AMX_PAD - 1 activations past
+ * whole sixteens (Q4_K: to VD_R8_AMX_PAD_K - 1) runs over about
+ * VD_R8_AMX_REST_BYTES of weights at a time after the AMX calls over them,
+ * not after each step of eight groups: interleaved, it cost about twice as
+ * much per activation as the same rest alone (stories15m, kernel-only in the
+ * backend's row chunks, output product 22 = 16 + 6: 0.57 ms vs 0.31; 54 =
+ * 48 + 6: 1.30 vs 0.36), while after a whole row chunk it re-read the
+ * weights from beyond L2 on tinyllama's shapes (Q8_0 1.08-1.19x the
+ * interleaved time). A rest of 1-3 stays interleaved (even or better there:
+ * it is bound by loads, and its rows are in L1). vecdot.c has the figures. */
+#define VD_R8_AMX_AFTER 4
+#define VD_R8_AMX_REST_BYTES (256 << 10)
 /* Q4_K's (its AMX kernel unpacks the blocks once per sixteen, so one more
  * sixteen saves less): with whole sixteens only. */
 #define VD_R8_AMX_PAD_K 13
