@@ -520,7 +520,8 @@ static vd_r8t_fn r8_pad_kernel(int wtype, int nact, int *rest) {
     if (knx != VD_R8_AMX_NX) return NULL;
     *rest = nact % knx;
     if (wtype == QT_Q4_K) return nact >= knx && *rest >= VD_R8_AMX_PAD_K ? vd_r8_amx_tail(wtype) : NULL;
-    return *rest >= (nact >= knx ? VD_R8_AMX_PAD : VD_R8_AMX_PAD_ALONE) ? vd_r8_amx_tail(wtype) : NULL;
+    int least = nact < knx ? VD_R8_AMX_PAD_ALONE : nact - *rest >= 3 * knx ? VD_R8_AMX_PAD_WIDE : VD_R8_AMX_PAD;
+    return *rest >= least ? vd_r8_amx_tail(wtype) : NULL;
 }
 
 /* The padded sixteen: sixteen activation rows (64-byte aligned), then

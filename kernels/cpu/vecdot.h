@@ -330,6 +330,11 @@ vd_r8t_fn vd_r8_amx_tail(int wtype);
  * (measured: vecdot.c's comment there). */
 #define VD_R8_AMX_PAD 8
 #define VD_R8_AMX_PAD_ALONE 12
+/* With three whole sixteens or more: the padded one would be the AMX
+ * kernel's fourth, and 64 activations' outputs 32000 floats apart (the
+ * logits) fall in four L1 sets, sixteen lines each, past its twelve ways
+ * (session 13: the output product per activation +34% from 48 to 64). */
+#define VD_R8_AMX_PAD_WIDE 12
 /* A VNNI rest of VD_R8_AMX_AFTER (4) to VD_R8_AMX_PAD - 1 activations past
  * whole sixteens (Q4_K: to VD_R8_AMX_PAD_K - 1) runs over about
  * VD_R8_AMX_REST_BYTES of weights at a time after the AMX calls over them,
