@@ -156,13 +156,15 @@ static void amx_mix_case(void) {
      * rows, and at 2048 columns over 264 or 520 rows, two to four such
      * blocks of rows, the last with the odd group. Past three whole
      * sixteens a rest pads from VD_R8_AMX_PAD_WIDE (56 and 59 VNNI, 62 a
-     * fourth sixteen) */
+     * fourth sixteen). Alone, Q4_0 pads from 10 (9 VNNI), Q8_0 from 12
+     * (11 VNNI) */
     static const struct { int type; int64_t cols; int na, rows; } T[] = {
         {QT_Q4_0, 288, 67, 0}, {QT_Q8_0, 288, 67, 0}, {QT_Q4_K, 512, 67, 0}, {QT_Q4_0, 288, 22, 0}, {QT_Q4_0, 288, 31, 0},
         {QT_Q8_0, 288, 25, 0}, {QT_Q8_0, 288, 47, 0}, {QT_Q4_0, 288, 17, 0}, {QT_Q8_0, 288, 13, 0}, {QT_Q4_0, 288, 11, 0},
         {QT_Q4_0, 2080, 27, 0}, {QT_Q8_0, 288, 24, 0}, {QT_Q4_K, 512, 31, 0}, {QT_Q4_0, 288, 20, 0},
         {QT_Q4_0, 2048, 22, 520}, {QT_Q8_0, 2048, 38, 264}, {QT_Q4_K, 2048, 28, 264},
         {QT_Q8_0, 288, 56, 0}, {QT_Q4_0, 288, 59, 0}, {QT_Q4_0, 288, 62, 0},
+        {QT_Q4_0, 288, 9, 0}, {QT_Q4_0, 288, 10, 0}, {QT_Q8_0, 288, 11, 0},
     };
     for (size_t ti = 0; ti < sizeof T / sizeof T[0]; ti++) {
         int type = T[ti].type, NA = T[ti].na, ROWS = T[ti].rows ? T[ti].rows : 40;
@@ -199,7 +201,8 @@ static void amx_mix_case(void) {
             int64_t nb = vd_r8_prep_blocks(type, cols);
             size_t ps = vd_r8_pad_size(type, cols, NA);
             int rest = NA % 16;
-            int least = NA < 16 ? VD_R8_AMX_PAD_ALONE : NA >= 48 ? VD_R8_AMX_PAD_WIDE : VD_R8_AMX_PAD;
+            int least = NA >= 48 ? VD_R8_AMX_PAD_WIDE : NA >= 16 ? VD_R8_AMX_PAD
+                      : type == QT_Q4_0 ? VD_R8_AMX_PAD_ALONE_Q4 : VD_R8_AMX_PAD_ALONE;
             bool want = path == VD_PATH_AMX && (type == QT_Q4_K ? NA >= 16 && rest >= VD_R8_AMX_PAD_K : rest >= least);
             CHECK((ps > 0) == want, "%s %s batch %d: padded sixteen %zu bytes, want %s", qt_get(type)->name,
                   vd_path_name(path), NA, ps, want ? "one" : "none");

@@ -330,6 +330,12 @@ vd_r8t_fn vd_r8_amx_tail(int wtype);
  * (measured: vecdot.c's comment there). */
 #define VD_R8_AMX_PAD 8
 #define VD_R8_AMX_PAD_ALONE 12
+/* Q4_0's alone, since the padded sixteen's float work covers only its real
+ * rows (vecdot_r8_amx.c): kernel-only, a stories15m step's products, padded
+ * / VNNI chunks, 2 x 2 runs: 9 0.99-1.03, 10 0.91-0.96, 11 0.87-0.92, 12
+ * 0.82-0.84 (Q8_0, whose VNNI kernel unpacks nothing: 11 0.98-1.07, 12-13
+ * 0.98-1.04, 14 0.99, 15 0.90-0.96: it stays at 12). */
+#define VD_R8_AMX_PAD_ALONE_Q4 10
 /* With three whole sixteens or more: the padded one would be the AMX
  * kernel's fourth, and 64 activations' outputs 32000 floats apart (the
  * logits) fall in four L1 sets, sixteen lines each, past its twelve ways
