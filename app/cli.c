@@ -291,3 +291,17 @@ double cli_now(void) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
+
+bool cli_sigint_catch(void (*fn)(int), struct sigaction *old) {
+    if (sigaction(SIGINT, NULL, old) != 0) return false;
+    if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler == SIG_IGN) return false;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGINT, &sa, NULL) == 0;
+}
+
+void cli_sigint_restore(bool caught, const struct sigaction *old) {
+    if (caught) sigaction(SIGINT, old, NULL);
+}

@@ -8,6 +8,7 @@
  */
 #ifndef CLI_H
 #define CLI_H
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -91,4 +92,15 @@ const char *cli_fmt_bytes(uint64_t n, char *buf, size_t cap);
 
 /* Monotonic clock in seconds. */
 double cli_now(void);
+
+/* Ctrl-C for a command that stops its work on it (run, repl, train):
+ * installs fn for SIGINT without SA_RESTART (a blocked read or poll ends
+ * with EINTR) and keeps the previous action in *old. An inherited SIG_IGN is
+ * kept and fn not installed: a non-interactive shell starts its background
+ * jobs with SIGINT ignored (POSIX XCU 2.11, "Signals and Error Handling"),
+ * as nohup-style launchers do, so that the Ctrl-C meant for the foreground
+ * does not stop them. Returns whether fn was installed; cli_sigint_restore
+ * puts *old back only then. */
+bool cli_sigint_catch(void (*fn)(int), struct sigaction *old);
+void cli_sigint_restore(bool caught, const struct sigaction *old);
 #endif

@@ -75,11 +75,8 @@ int cmd_repl(int argc, char **argv) {
     if ((rc = cmd_run_host(CMD, &a, false, &h)) != CLI_OK) return rc;
     bool tty = isatty(0);
     g_host = h;
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;          /* no SA_RESTART: a read ends with EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
+    struct sigaction old;               /* a read ends with EINTR; an inherited SIG_IGN is kept */
+    bool caught = cli_sigint_catch(on_sigint, &old);
     if (tty) printf("logitlab %s, Lua with the lab API (api_level %s). Ctrl-D quits.\n", CLI_VERSION, "1");
     char *line = NULL, *chunk = NULL;
     size_t cap = 0, clen = 0;
@@ -102,7 +99,7 @@ int cmd_repl(int argc, char **argv) {
         fflush(stdout);
     }
     if (tty) putchar('\n');
-    sigaction(SIGINT, &old, NULL);
+    cli_sigint_restore(caught, &old);
     g_host = NULL;
     free(line);
     free(chunk);

@@ -11,14 +11,16 @@
  * workbench), opened only if the script calls it.
  *
  * Ctrl-C: the first raises "script: interrupted" in the script, an error
- * pcall catches (lhost_opts.script_int_catchable): the engine step it waits
- * for stops at the model's next layer, its cleanup runs, and the runs it
+ * pcall catches (lhost_opts.script_int_catchable), wherever its tasks wait:
+ * the engine step stops at the model's next layer, a Training awaited after
+ * its step, timers alone stop; its cleanup runs, and the runs it
  * leaves open end "interrupted"; uncaught, the exit status is 130. A second
  * one stops the script as the REPL's does (pcall cannot catch it): its runs
  * still end "interrupted" with their records saved, exit status 130. A
  * third (the process stuck in a long C call) exits at once, 130: SQLite
  * keeps the last committed batch, and the runs left "running" read
- * "interrupted" when the workspace is next opened.
+ * "interrupted" when the workspace is next opened. Started with SIGINT
+ * ignored (a background job of a non-interactive shell), it stays ignored.
  */
 #include "cmd_run.h"
 
@@ -159,16 +161,13 @@ int cmd_run(int argc, char **argv) {
     static char err[65536];
     g_ints = 0;
     g_host = h;
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;          /* no SA_RESTART: the host's poll ends with EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
+    struct sigaction old;               /* kept ignored where it was inherited so (cli_sigint_catch) */
+    bool caught = cli_sigint_catch(on_sigint, &old);
     rc = lhost_run_file(h, argv[si], argc - si - 1, argv + si + 1, true, err, sizeof err);
     int out_errno = lhost_out_errno(h);
     g_host = NULL;                      /* a Ctrl-C while the host is freed (its runs ended, the store flushed) exits */
     lhost_destroy(h);
-    sigaction(SIGINT, &old, NULL);
+    cli_sigint_restore(caught, &old);
     if (rc != LHOST_OK) {
         fflush(stdout);
         fprintf(stderr, "logitlab run: %s\n", err);

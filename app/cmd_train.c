@@ -323,12 +323,11 @@ static int run(const char *cmd, const cli_spec *sp, bool finetune, int argc, cha
     }
     prog p = { a.val[O_JSON] != NULL, isatty(STDERR_FILENO), cmd };
     stop_flag = 0;
-    struct sigaction sa = { 0 }, old;
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, &old);
+    struct sigaction old;               /* an inherited SIG_IGN is kept (cli_sigint_catch) */
+    bool caught = cli_sigint_catch(on_sigint, &old);
     trun_result res;
     rc = trun_run(&s, ready, on_step, &p, &res, err, sizeof err);
-    sigaction(SIGINT, &old, NULL);
+    cli_sigint_restore(caught, &old);
     store_close(ws);
     free(sep);
     if (rc == TRAIN_ESTOPPED) {

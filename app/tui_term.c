@@ -406,6 +406,11 @@ int tui_term_signals(void (*on_int)(void), volatile sig_atomic_t *quit) {
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
     sa.sa_handler = on_sig;
+    /* caught even where SIGINT was inherited ignored (unlike run, repl and
+     * train: cli_sigint_catch): the workbench owns the terminal's foreground
+     * (a background job reading it is stopped), so a Ctrl-C is the user's
+     * key to it; a wrapper that ignores it to survive (tests/tui_lib.sh)
+     * still leaves the workbench its stop key */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);

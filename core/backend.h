@@ -108,7 +108,8 @@ struct backend {
      * with no to_host copy (64 rows of a 32000 vocabulary are 8 MB) */
     bool host_mem;
     /* set before prepare (ctx_params.no_huge_pages): the CPU backend keeps
-     * its weight copies off huge pages and makes no float copies */
+     * its weight copies and its buffers (alloc: the KV cells) off huge
+     * pages and makes no float copies */
     bool no_huge_pages;
 };
 

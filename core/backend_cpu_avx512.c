@@ -43,22 +43,31 @@ static inline void scale_row(float *y, const float *x, const float *w, int32_t d
     }
 }
 
-/* Rows [r0, r0 + 16 * (count / 16)) of rms_rows: sixteen rows at a time,
- * row k in lane k % 8 of chain k / 8 (a zmm of doubles), so each row's
- * squares (rounded to float, then exact in double) are added in order
- * j = 0..dim-1 as in the scalar loop; two chains of eight in flight.
- * Returns the first row not done. */
+/* Rows of rms_rows sixteen at a time, row k in lane k % 8 of chain k / 8
+ * (a zmm of doubles), so each row's squares (rounded to float, then exact
+ * in double) are added in order j = 0..dim-1 as in the scalar loop; two
+ * chains of eight in flight. A last group of RMS_PAD_MIN to fifteen rows
+ * goes through the same sixteen lanes, the missing rows' lanes reading its
+ * last row again and their results dropped (each lane is its own row, so a
+ * row's result does not depend on its neighbours): the scalar loop takes
+ * ~0.3 us a row of 288 where sixteen lanes take ~1.5 us, so from five rows
+ * on the lanes are cheaper (stories15m, one thread, the 13 norms of a
+ * step: 6 rows 26 us, 16 rows 19 us; session 14, notes w22b). Fewer rows
+ * (batch-1 decode's one) stay scalar. Returns the first row not done. */
+#define RMS_PAD_MIN 5
 int32_t cpu_rms_rows_avx512(float *y, const float *x, const float *w, int32_t r0, int32_t r1, int32_t dim, float eps) {
     int32_t i = r0;
-    for (; i + 16 <= r1; i += 16) {
-        const float *xr = x + (size_t)i * dim;
+    for (; i + RMS_PAD_MIN <= r1; i += 16) {
+        int32_t nr = r1 - i < 16 ? r1 - i : 16;
+        const float *xr = x + (size_t)i * dim, *rp[16];
+        for (int k = 0; k < 16; k++) rp[k] = xr + (size_t)(k < nr ? k : nr - 1) * dim;
         __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
         int32_t j = 0;
         for (; j + 8 <= dim; j += 8) {
             __m256 a[8], b[8];
             for (int k = 0; k < 8; k++) {
-                a[k] = _mm256_loadu_ps(xr + (size_t)k * dim + j);
-                b[k] = _mm256_loadu_ps(xr + (size_t)(k + 8) * dim + j);
+                a[k] = _mm256_loadu_ps(rp[k] + j);
+                b[k] = _mm256_loadu_ps(rp[k + 8] + j);
             }
             transpose8(a);
             transpose8(b);
@@ -69,7 +78,7 @@ int32_t cpu_rms_rows_avx512(float *y, const float *x, const float *w, int32_t r0
         }
         for (; j < dim; j++) {   /* columns past the last eight: gathered one at a time */
             float ca[8], cb[8];
-            for (int k = 0; k < 8; k++) { ca[k] = xr[(size_t)k * dim + j]; cb[k] = xr[(size_t)(k + 8) * dim + j]; }
+            for (int k = 0; k < 8; k++) { ca[k] = rp[k][j]; cb[k] = rp[k + 8][j]; }
             __m256 va = _mm256_loadu_ps(ca), vb = _mm256_loadu_ps(cb);
             s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm256_mul_ps(va, va)));
             s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_mul_ps(vb, vb)));
@@ -77,10 +86,11 @@ int32_t cpu_rms_rows_avx512(float *y, const float *x, const float *w, int32_t r0
         double ss[16];
         _mm512_storeu_pd(ss, s0);
         _mm512_storeu_pd(ss + 8, s1);
-        for (int r = 0; r < 16; r++) {
+        for (int r = 0; r < nr; r++) {
             float scale = 1.0f / sqrtf((float)(ss[r] / dim) + eps);
             scale_row(y + (size_t)(i + r) * dim, xr + (size_t)r * dim, w, dim, scale);
         }
+        if (nr < 16) return r1;
     }
     return i;
 }

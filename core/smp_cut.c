@@ -519,6 +519,11 @@ int smp_cut_keep(smp_cands *c, const sel *s, double S, double p, int32_t min_kee
  * every kept bucket's khi and below every dropped bucket's klo, so the set
  * is exactly the candidates ahead of it; else 0 and the caller takes the
  * keys' histogram. */
+/* fmax for the walk's bounds, which are never NaN (finite m, lb and
+ * scale; -inf at most): inline, where fmax is a call into libm (session 14:
+ * 2048 calls were ~2 % of a typical-p pick at 128256) */
+static inline double dmax(double a, double b) { return a > b ? a : b; }
+
 int smp_cut_typical(smp_cands *c, const sel *s, const uint16_t *B, const double *mass, double S, double p, float m,
                     float sc) {
     const double lb = s->lb, target = p * S, eps = 1e-6, em = eps * (2 * fabs((double)m) + fabs(lb) + 64);
@@ -539,11 +544,11 @@ int smp_cut_typical(smp_cands *c, const sel *s, const uint16_t *B, const double 
             khi[b] = z - lb;
         } else {
             klo[b] = 0;
-            khi[b] = fmax(lb - a, z - lb);
+            khi[b] = dmax(lb - a, z - lb);
             if (b < s1) s1 = b;
             s2 = b;
         }
-        klo[b] = fmax(klo[b] - em, 0);
+        klo[b] = dmax(klo[b] - em, 0);
         khi[b] += em;
     }
     if (s2 < 0) return 0;

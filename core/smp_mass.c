@@ -129,6 +129,7 @@ static void hist_add(double (*h)[NB], const uint16_t *B, const float *W, int32_t
 static double row_exp(const float *L, float *P, int32_t n, float m, uint16_t *B, float scale, double (*h)[NB],
                       double *elp) {
     double part[8] = { 0 }, el[8] = { 0 };
+    float ef[16] = { 0 };                      /* E[l]'s float lanes in a block (smp_simd.h) */
     const int v = smp_simd_on(), v512 = smp_simd_512();
     for (int32_t i0 = 0; i0 < n; i0 += CHUNK) {
         int32_t i1 = n - i0 < CHUNK ? n : i0 + CHUNK, i = i0;
@@ -146,7 +147,12 @@ static double row_exp(const float *L, float *P, int32_t n, float m, uint16_t *B,
             if (!(L[i] - m >= -87.0f)) P[i] = 0.0f;
             if (!h) part[i & 7] += P[i];
             if (B) B[i] = bucket_of(m - L[i], scale);
-            if (elp && P[i] > 0) el[i & 7] += P[i] * L[i];      /* the product in float */
+            if (elp && P[i] > 0) ef[i & 15] += P[i] * L[i];     /* the product and the sum in float */
+            if (elp && ((i & (SMP_SIMD_EL_BLK - 1)) == SMP_SIMD_EL_BLK - 1 || i == i1 - 1))
+                for (int k = 0; k < 8; k++) {
+                    el[k] = (el[k] + ef[k]) + ef[k + 8];
+                    ef[k] = ef[k + 8] = 0;
+                }
         }
         if (h) hist_add(h, B, P, ih, i1);
     }

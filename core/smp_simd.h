@@ -19,6 +19,11 @@
 #define SMP_SIMD_NB 1024
 /* The blocks of smp_simd_cut_sums_512 */
 #define SMP_SIMD_CUT_BLK 256
+/* E[l]'s blocks (session 14): the products e * l of a block of this many
+ * candidates (from a multiple of it) are summed in sixteen float lanes
+ * (candidate j into lane j % 16, in order), then lane k and lane k + 8
+ * added, in that order, into double sum k of eight. */
+#define SMP_SIMD_EL_BLK 256
 
 int smp_simd_on(void);
 /* Tests: with on, smp_simd_on() and smp_simd_512() say 0, so the plain
@@ -36,11 +41,13 @@ int32_t smp_simd_range_512(const float *x, int32_t n, float *m, float *lo);
 int32_t smp_simd_copy_range_512(const float *x, float *y, int32_t n, float *m, float *lo);
 /* x = L[j] - m, P[j] = exp(x) (vd_exp_f32's bits), 0 where !(x >= -87);
  * with part, part[j % 8] += P[j]; with B, B[j] = the bucket of the key
- * m - L[j]; with el,
- * el[j % 8] += P[j] * L[j] where P[j] > 0. i a multiple of 8. */
+ * m - L[j]; with el, the products P[j] * L[j] where P[j] > 0 summed by
+ * blocks of SMP_SIMD_EL_BLK into el[8] (and then only whole blocks are
+ * done: i a multiple of SMP_SIMD_EL_BLK). i a multiple of 8. */
 int32_t smp_simd_exp_pass(const float *L, float *P, int32_t i, int32_t i1, float m, double *part, uint16_t *B,
                           float scale, double *el);
-/* The same sixteen at a time (AVX-512; i a multiple of 16), same bits;
+/* The same sixteen at a time (AVX-512; i a multiple of 16, of
+ * SMP_SIMD_EL_BLK with el), same bits;
  * m must be the largest of L (x <= 0). With h (and B): also h[j % 4][B[j]]
  * += P[j] for each j it did, in order of j (the histogram's scalar adds
  * interleaved with the vector work, two vectors behind). */

@@ -49,6 +49,8 @@ int32_t smp_simd_exp_pass(const float *L, float *P, int32_t i, int32_t i1, float
     __m256 vm = _mm256_set1_ps(m), lo = _mm256_set1_ps(-87.0f), zero = _mm256_setzero_ps(), vs = _mm256_set1_ps(-scale);
     __m256d s0 = part ? _mm256_loadu_pd(part) : _mm256_setzero_pd(), s1 = part ? _mm256_loadu_pd(part + 4) : s0;
     __m256d e0 = el ? _mm256_loadu_pd(el) : _mm256_setzero_pd(), e1 = el ? _mm256_loadu_pd(el + 4) : e0;
+    __m256 f[2] = { zero, zero };                /* E[l]'s float lanes 0-7 and 8-15 (smp_simd.h) */
+    if (el) i1 = i + ((i1 - i) & -SMP_SIMD_EL_BLK);
     for (; i + 8 <= i1; i += 8) {
         __m256 l = _mm256_loadu_ps(L + i), x = _mm256_sub_ps(l, vm);
         __m256 e = _mm256_and_ps(_mm256_cmp_ps(x, lo, _CMP_GE_OQ), exp8(x));
@@ -60,8 +62,14 @@ int32_t smp_simd_exp_pass(const float *L, float *P, int32_t i, int32_t i1, float
         if (B) _mm_storeu_si128((__m128i *)(B + i), bucket8(x, vs));   /* key m - l = -x */
         if (el) {                                /* p = 0 beside -inf or NaN: adds +0 */
             __m256 pl = _mm256_and_ps(_mm256_mul_ps(e, l), _mm256_cmp_ps(e, zero, _CMP_GT_OQ));
-            e0 = _mm256_add_pd(e0, _mm256_cvtps_pd(_mm256_castps256_ps128(pl)));
-            e1 = _mm256_add_pd(e1, _mm256_cvtps_pd(_mm256_extractf128_ps(pl, 1)));
+            f[(i >> 3) & 1] = _mm256_add_ps(f[(i >> 3) & 1], pl);
+            if (((i + 8) & (SMP_SIMD_EL_BLK - 1)) == 0) {       /* lane k, then lane k + 8 */
+                e0 = _mm256_add_pd(e0, _mm256_cvtps_pd(_mm256_castps256_ps128(f[0])));
+                e1 = _mm256_add_pd(e1, _mm256_cvtps_pd(_mm256_extractf128_ps(f[0], 1)));
+                e0 = _mm256_add_pd(e0, _mm256_cvtps_pd(_mm256_castps256_ps128(f[1])));
+                e1 = _mm256_add_pd(e1, _mm256_cvtps_pd(_mm256_extractf128_ps(f[1], 1)));
+                f[0] = f[1] = zero;
+            }
         }
     }
     if (part) {

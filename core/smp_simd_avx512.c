@@ -331,9 +331,12 @@ int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, f
     __m512i top = _mm512_set1_epi32(SMP_SIMD_NB - 1);
     __m512d s = part ? _mm512_loadu_pd(part) : _mm512_setzero_pd();
     __m512d t = el ? _mm512_loadu_pd(el) : _mm512_setzero_pd();
+    __m512 tf = zero;
+    if (el) i1 = i + ((i1 - i) & -SMP_SIMD_EL_BLK);       /* whole blocks of E[l]'s float sums */
     for (; i + 16 <= i1; i += 16) {
         __m512 l = _mm512_loadu_ps(L + i), x = _mm512_sub_ps(l, vm);
-        __m512 e = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ), exp16(x));
+        __mmask16 pos = _mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ);     /* e > 0 (exp16 >= 2^-126 there) */
+        __m512 e = _mm512_maskz_mov_ps(pos, exp16(x));
         _mm512_storeu_ps(P + i, e);
         if (part) {
             s = _mm512_add_pd(s, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
@@ -344,9 +347,12 @@ int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, f
             _mm256_storeu_si256((__m256i *)(B + i), _mm512_cvtepi32_epi16(b));
         }
         if (el) {                                /* p = 0 beside -inf or NaN: adds +0 */
-            __m512 pl = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(e, zero, _CMP_GT_OQ), _mm512_mul_ps(e, l));
-            t = _mm512_add_pd(t, _mm512_cvtps_pd(_mm512_castps512_ps256(pl)));
-            t = _mm512_add_pd(t, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(pl), 1))));
+            tf = _mm512_add_ps(tf, _mm512_maskz_mul_ps(pos, e, l));
+            if (((i + 16) & (SMP_SIMD_EL_BLK - 1)) == 0) {
+                t = _mm512_add_pd(t, _mm512_cvtps_pd(_mm512_castps512_ps256(tf)));
+                t = _mm512_add_pd(t, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(tf), 1))));
+                tf = zero;
+            }
         }
         if (h && i - 32 >= i0) hist16(h, B, P, i - 32);
     }

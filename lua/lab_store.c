@@ -343,13 +343,16 @@ static int l_run_begin(lua_State *L) {
     return 1;
 }
 
-/* lab.store.run_end(id [, status="ok" [, error]]) -> true | nil, err */
+/* lab.store.run_end(id [, status="ok" [, error]]) -> true | nil, err.
+ * "interrupted" is what the host records for a run Ctrl-C stopped: a script
+ * that catches `script: interrupted` and ends its run itself can say so. */
 static int l_run_end(lua_State *L) {
     lua_Integer id = luaL_checkinteger(L, 1);
     const char *status = luaL_optstring(L, 2, "ok");
     const char *error = luaL_optstring(L, 3, NULL);
-    if (strcmp(status, "ok") != 0 && strcmp(status, "failed") != 0 && strcmp(status, "cancelled") != 0)
-        return luaL_argerror(L, 2, "status must be \"ok\", \"failed\" or \"cancelled\"");
+    if (strcmp(status, "ok") != 0 && strcmp(status, "failed") != 0 && strcmp(status, "cancelled") != 0 &&
+        strcmp(status, "interrupted") != 0)
+        return luaL_argerror(L, 2, "status must be \"ok\", \"failed\", \"cancelled\" or \"interrupted\"");
     lhost *h = lhost_of(L);
     char err[1024];
     store *s = writer(h, err, sizeof err);

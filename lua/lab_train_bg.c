@@ -287,6 +287,13 @@ static int t_history(lua_State *L) {
     return 1;
 }
 
+bool lab_train_stop_fin(ljob *fin) {
+    if (!fin || fin->push != fin_push || !fin->p) return false;
+    tjob *j = fin->p;
+    atomic_store(&j->stop, 1);
+    return true;
+}
+
 /* training:stop() -> true if it was running: it ends after the current
  * step, with a checkpoint (lab.await then gives nil, "stopped at step N") */
 static int t_stop(lua_State *L) {

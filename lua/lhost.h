@@ -154,9 +154,11 @@ typedef struct lhost_opts {
     const char *const *plugin_names;
     /* Ctrl-C (lhost_interrupt) in a script raises "script: interrupted", an
      * ordinary error that pcall catches (so its cleanup runs), in the code on
-     * the CPU or in the tasks waiting in lab.await on engine work or in
-     * lab.sleep (their Jobs cancelled), instead of the stop that drops the
-     * scripts' tasks. `logitlab run` sets it: there a second Ctrl-C ends the
+     * the CPU or in the tasks waiting in lab.await (on engine work, another
+     * task or a background Training) or in lab.sleep (their Jobs cancelled,
+     * a Training awaited stopped after its step), instead of the stop that
+     * drops the scripts' tasks; a script left with only timers has them
+     * stopped and ends with that error. `logitlab run` sets it: there a second Ctrl-C ends the
      * process. Plugins are unaffected. */
     bool script_int_catchable;
 } lhost_opts;

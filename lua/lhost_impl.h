@@ -458,6 +458,10 @@ int lab_train_start(lua_State *L, const struct trun_spec *s, lmodel *lm, const c
                     const char *ws_dir);
 /* The ljob lab.await waits on for the Training at idx, or NULL if it is not one. */
 ljob *lab_train_awaitable(lua_State *L, int idx);
+/* When fin is a Training's (lab_train_awaitable), asks the run to stop after
+ * its current step, with its checkpoint, as training:stop() does; returns
+ * whether it was one. Host thread. */
+bool lab_train_stop_fin(ljob *fin);
 /* lab.fs's rules for a file to write: the joined path, or NULL with *why. */
 const char *lab_fs_resolve_new(lua_State *L, int idx, char *full, size_t cap, const char **why);
 /* lab.fs's rules for a file to read: its real path (PATH_MAX), or NULL with *why. */

@@ -410,22 +410,56 @@ int lhost_interrupt_waiting(lhost *h) {
 }
 
 /* The catchable Ctrl-C (lhost_opts.script_int_catchable) for st's tasks
- * suspended in lab.await on engine work or in lab.sleep: each is woken to
- * raise "script: interrupted" there (await_k, sleep_k), and the Jobs are
- * cancelled. Tasks awaiting a task get its error; those awaiting a
- * background Training are left. Returns whether any task was woken. */
+ * that wait: in lab.await on engine work, on another task or on a
+ * background Training, or in lab.sleep. Each is woken to raise "script:
+ * interrupted" there (await_k, sleep_k); the Jobs are cancelled, and a
+ * Training awaited is asked to stop after its current step (its checkpoint
+ * written; awaited again it gives nil, "stopped at step N"), as a foreground
+ * lab.train stops. A task awaiting a task that is itself woken gets the
+ * error from its own lab.await, and the awaited task's outcome stays for a
+ * later lab.await. Returns whether any task was woken. */
 static bool wake_scripts(lhost *h, lstate *st) {
     int n = 0;
     for (ltask *t = h->tasks; t; t = t->next) {
         if (t->st != st || !t->started) continue;
-        bool engine = t->wait && t->wait->run && !lwork_job_done(t->wait);
-        if (!engine && !(!t->wait && t->wake_at > 0)) continue;
+        bool awaits = t->wait && !lwork_job_done(t->wait);
+        if (!awaits && !(!t->wait && t->wake_at > 0)) continue;
         t->interrupted = true;
         n++;
     }
-    for (ltask *t = h->tasks; t; t = t->next)
-        if (t->interrupted && t->wait) lwork_cancel(h->work, t->wait, "cancelled (Ctrl-C)");
+    for (ltask *t = h->tasks; t; t = t->next) {
+        if (!t->interrupted || !t->wait) continue;
+        if (t->wait->run) lwork_cancel(h->work, t->wait, "cancelled (Ctrl-C)");
+        else lab_train_stop_fin(t->wait);   /* a task's completion: nothing to stop */
+    }
     return n > 0;
+}
+
+/* The catchable Ctrl-C when the script waits on nothing but its timers (its
+ * tasks are over; a lab.every or lab.after keeps it going): no Lua is
+ * suspended to raise in, so the timers stop (none fires again), with the
+ * fires not yet begun (tasks not started: a timer's callback waits for the
+ * pass after its fire), and the script ends as with the error uncaught:
+ * "script: interrupted", its runs "interrupted" (wait_task reports it).
+ * Returns whether st had timers and no task under way. */
+static bool stop_timers(lhost *h, lstate *st) {
+    bool timers = false;
+    for (const ltask *t = h->tasks; t; t = t->next)
+        if (t->st == st && t->started) return false;
+    for (const ltimer *tm = h->timers; tm; tm = tm->next) timers |= tm->st == st;
+    if (!timers) return false;
+    for (ltask *t = h->tasks, *nx; t; t = nx) {
+        nx = t->next;
+        if (t->st == st) lsched_task_free(h, t);
+    }
+    for (ltimer *tm = h->timers, *nx; tm; tm = nx) {
+        nx = tm->next;
+        if (tm->st == st) timer_free(h, tm);
+    }
+    st->cancel = true;
+    free(st->last_err);
+    st->last_err = dupstr("script: interrupted");
+    return true;
 }
 
 /* Ctrl-C while no Lua runs: cancel the scripts state's work. The engine
@@ -435,7 +469,8 @@ static bool wake_scripts(lhost *h, lstate *st) {
  * line at the prompt waited behind it. */
 static bool take_interrupt(lhost *h) {
     if (h->running || !atomic_exchange(&h->interrupt, 0)) return false;
-    if (h->scripts && h->o.script_int_catchable && !h->soft_int_used && wake_scripts(h, h->scripts)) {
+    if (h->scripts && h->o.script_int_catchable && !h->soft_int_used &&
+        (wake_scripts(h, h->scripts) || stop_timers(h, h->scripts))) {
         h->soft_int_used = true;        /* raised in the woken tasks; the next Ctrl-C stops */
         return false;
     }

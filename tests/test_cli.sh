@@ -278,6 +278,16 @@ check_rc "curve.sh, 2 sweeps" 0 sh "$CURVE" "$LOGITLAB" "$M/stories260K.gguf" 1 
 check "curve.sh: a line per N, spread and cliff measured" sh -c "[ \$(grep -c '\"test\":\"curve\".*\"spread\":[0-9.]*,\"cliff\":\(true\|false\)' '$T/out') -eq 2 ]"
 check_rc "curve.sh, 1 sweep" 0 sh "$CURVE" "$LOGITLAB" "$M/stories260K.gguf" 1 2 1
 check "curve.sh, 1 sweep: spread and cliff null" sh -c "[ \$(grep -c '\"spread\":null,\"cliff\":null' '$T/out') -eq 2 ]"
+# the statistic on recorded sweeps (CURVE_REPLAY): one sequence 1 ms with a
+# wide range (0.7-1.3), two 2.2 ms (ratio 1.1 to 1+1, which the old rule
+# ratio > 1 + spread flagged: the parts' noise explains it), three 4 ms
+# (ratio 1.33 to 1+1+1: 3.99 > 3 + 3 x 0.6 / 2, a cliff)
+printf '%s\n' '{"test":"tg8","step_ms_median":1.0}' '{"test":"tg8x2","step_ms_median":2.2}' '{"test":"tg8x3","step_ms_median":4.0}' \
+  '{"test":"tg8","step_ms_median":1.3}' '{"test":"tg8x2","step_ms_median":2.21}' '{"test":"tg8x3","step_ms_median":4.01}' \
+  '{"test":"tg8","step_ms_median":0.7}' '{"test":"tg8x2","step_ms_median":2.19}' '{"test":"tg8x3","step_ms_median":3.99}' > "$T/replay.jsonl"
+check_rc "curve.sh, replayed sweeps" 0 env CURVE_REPLAY="$T/replay.jsonl" sh "$CURVE" none toy.gguf 1 3 3
+check "curve.sh replayed: 2 within the parts' noise" grep -q '"n":2,.*"split":"1+1","split_spread":0.600,"ratio":1.100,"spread":0.009,"cliff":false' "$T/out"
+check "curve.sh replayed: 3 a cliff over 1+1+1" grep -q '"n":3,.*"best_split_ms":3.0000,"split":"1+1+1","split_spread":0.600,"ratio":1.333,.*"cliff":true' "$T/out"
 check_rc "curve.sh, NMAX 0" 2 sh "$CURVE" "$LOGITLAB" "$M/stories260K.gguf" 1 0 1
 check "curve.sh, NMAX 0: named" grep -q "NMAX must be a whole number >= 1, got '0'" "$T/err"
 

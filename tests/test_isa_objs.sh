@@ -2,7 +2,7 @@
 # issue 22: the AVX-VNNI build of the repacked kernels (vecdot_r8_avxvnni.c,
 # vecdot_r8v.h compiled with -mavxvnni) uses the VEX-encoded vpdpbusd and no
 # EVEX instruction at all (CPUs with AVX-VNNI may have no AVX-512), checked on
-# its object code: a CPU that runs it (test_invariance's avx-vnni path) may
+# its object code: a CPU that runs it (test_invariance_kernels' avx-vnni path) may
 # also have AVX-512 and so would not notice an EVEX instruction. The same
 # check on the AVX-512 build's object must find EVEX (the check can fail).
 . "$(dirname "$0")/check.sh"

@@ -141,7 +141,9 @@ check_run "repl: the engine from the prompt (await in a REPL line)" 0 "^432$" sh
 # `m:kv()` waits for the engine: it reads all 3602 cells when the job ran on.
 SA=$SHARED/models/synthetic/synth-A-q4_0.gguf
 mkfifo "$T/rin"
-"$LOGITLAB" repl < "$T/rin" > "$T/rout" 2>&1 &
+# (SIGINT set back to its default: this shell starts its background jobs
+# with it ignored, and `repl` and `run` keep an inherited SIG_IGN)
+env --default-signal=INT "$LOGITLAB" repl < "$T/rin" > "$T/rout" 2>&1 &
 rpid=$!
 exec 3>"$T/rin"
 printf 'm = lab.model.open("%s", { n_ctx = 4096, threads = 1 })\ns = m:seq(string.rep("Once upon a time ", 900))\nprint("ready", #s)\n' "$SA" >&3
@@ -186,7 +188,7 @@ assert(lab.fs.write("caught2", tostring(err)))
 while true do end
 LUA
 printf 'for _, r in ipairs(lab.store.query("SELECT plugin, status, (SELECT count(*) FROM records WHERE run_id = runs.id) AS n FROM runs ORDER BY id")) do print(r.plugin, r.status, r.n) end\n' > "$T/runs.lua"
-"$LOGITLAB" run -w "$WI" "$T/intr.lua" "$SA" > "$T/iout" 2>&1 &
+env --default-signal=INT "$LOGITLAB" run -w "$WI" "$T/intr.lua" "$SA" > "$T/iout" 2>&1 &
 ipid=$!
 i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready" ]; do sleep 0.05; i=$((i+1)); done
 rpid=$ipid; c0=$(cpu)
@@ -201,7 +203,7 @@ if [ -n "$ikv" ] && [ "$ikv" -lt 3602 ] 2>/dev/null; then check_pass=$((check_pa
 else check_fail=$((check_fail+1)); echo "FAIL: run: Ctrl-C stops the engine step (kv '$ikv' of 3602; caught '$caught')"; cat "$T/iout"; fi
 check "run: the message says Ctrl-C stopped it" grep -q 'stopped by Ctrl-C (exit status 130)' "$T/iout"
 check_run "run: the open run ends interrupted, its record kept" 0 "^intr	interrupted	1$" "$LOGITLAB" run -w "$WI" "$T/runs.lua"
-"$LOGITLAB" run -w "$WI" "$T/intr2.lua" > "$T/iout2" 2>&1 &
+env --default-signal=INT "$LOGITLAB" run -w "$WI" "$T/intr2.lua" > "$T/iout2" 2>&1 &
 ipid=$!
 i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready2" ]; do sleep 0.05; i=$((i+1)); done
 kill -INT $ipid
@@ -212,6 +214,88 @@ check "run: the first Ctrl-C was caught" grep -q '^script: interrupted$' "$WI/ca
 check "run: a second Ctrl-C exits 130" [ "$irc" -eq 130 ]
 check "run: a second Ctrl-C says so" grep -q 'interrupted again: stopping the script' "$T/iout2"
 check_run "run: a second Ctrl-C stops it for good, its run ends interrupted with its record" 0 "^intr2	interrupted	1$" "$LOGITLAB" run -w "$WI" "$T/runs.lua"
+
+# The first Ctrl-C reaches every kind of wait: a task awaiting another task
+# (which here catches its own interruption and finishes: the awaiter is raised
+# in all the same, and the awaited task's result stays for a later await), a
+# task awaiting a background Training (raised in; the Training stops after its
+# step with its checkpoint), and a script waiting on nothing but a timer (no
+# Lua to raise in: the timer stops and the script ends as with the error
+# uncaught: status 130, "script: interrupted", its run "interrupted").
+# Each script writes its ready file in the resume that starts the wait.
+cat > "$T/await_task.lua" <<'LUA'
+local b = lab.spawn(function()
+  assert(lab.fs.write("ready5", "1"))
+  local ok, err = pcall(lab.sleep, 30)
+  return "b: " .. tostring(err)
+end)
+local ok, err = pcall(lab.await, b)
+print("main", ok, err)
+print("then", lab.await(b))
+LUA
+cat > "$T/await_train.lua" <<'LUA'
+local m = assert(lab.model.open(arg[1]))
+local tr = assert(lab.train{ model = m, output = "intr.gguf", steps = 100000, batch = 2, seq_len = 32,
+  val = 0, threads = 1, texts = { "Once upon a time, there was a dog." }, background = true })
+assert(lab.fs.write("ready6", "1"))
+local ok, err = pcall(lab.await, tr)
+print("main", ok, err)
+local r, why = lab.await(tr)
+print("then", r, why, tr:status().state, lab.fs.exists("train/intr.gguf.ckpt") or lab.fs.exists("intr.gguf.ckpt"))
+LUA
+cat > "$T/timers.lua" <<'LUA'
+assert(lab.store.run_begin{ plugin = "timers" })
+lab.every(0.01, function() assert(lab.fs.write("ready7", "1")) end)
+LUA
+for k in 5 6 7; do
+  case $k in 5) sc=await_task.lua ;; 6) sc=await_train.lua ;; 7) sc=timers.lua ;; esac
+  env --default-signal=INT "$LOGITLAB" run -w "$WI" "$T/$sc" "$M" > "$T/wout$k" 2>&1 &
+  wpid=$!
+  i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready$k" ]; do sleep 0.05; i=$((i+1)); done
+  kill -INT $wpid
+  wait $wpid; eval "wrc$k=\$?"
+done
+check "run: Ctrl-C raises in a task awaiting a task" grep -q '^main	false	script: interrupted$' "$T/wout5"
+check "run: the awaited task's own result stays" grep -q '^then	true	b: script: interrupted$' "$T/wout5"
+check "run: a script that caught Ctrl-C in lab.await(task) exits 0" [ "$wrc5" -eq 0 ]
+check "run: Ctrl-C raises in a task awaiting a background Training" grep -q '^main	false	script: interrupted$' "$T/wout6"
+check "run: and the Training stops after its step, its checkpoint written" grep -q '^then	nil	stopped at step [0-9]* of 100000	stopped	true$' "$T/wout6"
+check "run: a script that caught Ctrl-C in lab.await(training) exits 0" [ "$wrc6" -eq 0 ]
+check "run: Ctrl-C with only a timer left: status 130" [ "$wrc7" -eq 130 ]
+check "run: Ctrl-C with only a timer left: script: interrupted" grep -q '^logitlab run: script: interrupted$' "$T/wout7"
+check_run "run: Ctrl-C with only a timer left: its run ends interrupted" 0 "^timers	interrupted	0$" "$LOGITLAB" run -w "$WI" "$T/runs.lua"
+
+# Started with SIGINT ignored (a background job of a non-interactive shell,
+# the classic idiom; made explicit here with trap), `run` and `repl` keep it
+# ignored: the script waiting in lab.sleep for a file the test writes after
+# the SIGINT, and the REPL line computing until then, both reach their end.
+cat > "$T/ign.lua" <<'LUA'
+assert(lab.fs.write("ready3", "1"))
+while not lab.fs.read("go3") do lab.sleep(0.01) end
+print("went on")
+LUA
+(trap '' INT; exec "$LOGITLAB" run -w "$WI" "$T/ign.lua") > "$T/gout" 2>&1 &
+gpid=$!
+i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready3" ]; do sleep 0.05; i=$((i+1)); done
+kill -INT $gpid
+echo 1 > "$WI/go3"
+wait $gpid; grc=$?
+check "run: an inherited SIG_IGN for SIGINT is kept (exit 0)" [ "$grc" -eq 0 ]
+check "run: an inherited SIG_IGN for SIGINT is kept (the script went on)" grep -q '^went on$' "$T/gout"
+mkfifo "$T/gin"
+(trap '' INT; exec "$LOGITLAB" repl -w "$WI" < "$T/gin") > "$T/grout" 2>&1 &
+gpid=$!
+exec 3>"$T/gin"
+printf 'print("ready")
+while not lab.fs.read("go4") do end print("went on")
+' >&3
+i=0; while [ $i -lt 600 ] && ! grep -q '^ready' "$T/grout"; do sleep 0.05; i=$((i+1)); done
+kill -INT $gpid
+echo 1 > "$WI/go4"
+exec 3>&-
+wait $gpid; grc=$?
+check "repl: an inherited SIG_IGN for SIGINT is kept (the line went on)" grep -q '^went on$' "$T/grout"
+check "repl: an inherited SIG_IGN for SIGINT is kept (no interruption)" sh -c "! grep -q interrupted '$T/grout' && [ $grc -eq 0 ]"
 
 echo "# passed $((check_pass + lua_p)) failed $((check_fail + lua_f))"
 [ $((check_fail + lua_f)) -eq 0 ]

@@ -354,6 +354,91 @@ static void simd_vs_plain(void) {
     free(x);
 }
 
+/* E[l]'s sums (session 14, smp_simd.h's SMP_SIMD_EL_BLK): the SIMD exp
+ * passes (AVX-512 with and without typical-p's interleaved histogram,
+ * AVX2) against the documented rule written out here (products e * l in
+ * float into sixteen float lanes per block of 256, lane k then lane k + 8
+ * into double sum k), memcmp of the eight sums; they stop at the last
+ * whole block. */
+static void el_blocks(void) {
+    enum { NMAX = 3 * 2048 + 700 };
+    float *L = malloc(sizeof *L * NMAX), *P = malloc(sizeof *P * NMAX), *E = malloc(sizeof *E * NMAX);
+    uint16_t *B = malloc(sizeof *B * NMAX);
+    double (*h)[SMP_SIMD_NB] = malloc(sizeof *h * 4);
+    int ok = 1, runs = 0;
+    for (int r = 0; r < 12 && ok; r++) {
+        int32_t n = r < 4 ? NMAX : 256 + (int32_t)(urand() * (NMAX - 256));
+        int kind = (int[]){ 0, 1, 2, 4, 5 }[r % 5];
+        fill(L, n, kind);
+        float m = -INFINITY;
+        for (int32_t i = 0; i < n; i++) if (L[i] > m) m = L[i];
+        for (int32_t i = 0; i < n; i++) E[i] = L[i] - m;
+        vd_exp_f32(E, n);
+        for (int32_t i = 0; i < n; i++) if (!(L[i] - m >= -87.0f)) E[i] = 0.0f;
+        const int32_t nw = n & -SMP_SIMD_EL_BLK;   /* the whole blocks */
+        double ref[8] = { 0 };
+        float f[16] = { 0 };
+        for (int32_t i = 0; i < nw; i++) {
+            if (E[i] > 0) f[i & 15] += E[i] * L[i];
+            if ((i & (SMP_SIMD_EL_BLK - 1)) == SMP_SIMD_EL_BLK - 1)
+                for (int k = 0; k < 8; k++) {
+                    ref[k] = (ref[k] + f[k]) + f[k + 8];
+                    f[k] = f[k + 8] = 0;
+                }
+        }
+        for (int way = 0; way < 3; way++) {
+            if (way < 2 ? !smp_simd_512() : !smp_simd_on()) continue;
+            double el[8] = { 0 };
+            int32_t end = 0;
+            for (int32_t i0 = 0; i0 < n; i0 += 2048) {
+                int32_t i1 = n - i0 < 2048 ? n : i0 + 2048;
+                end = way == 2 ? smp_simd_exp_pass(L, P, i0, i1, m, NULL, B, 100.0f, el)
+                               : smp_simd_exp_pass_512(L, P, i0, i1, m, NULL, B, 100.0f, el, way ? h : NULL);
+            }
+            runs++;
+            if (end != nw || memcmp(el, ref, sizeof el) || memcmp(P, E, sizeof *P * (size_t)nw)) {
+                ok = 0;
+                CHECK(0, "E[l]'s block sums, %s n=%d: stopped at %d of %d, sums %s, e %s", way == 2 ? "AVX2" : "AVX-512",
+                      (int)n, (int)end, (int)nw, memcmp(el, ref, sizeof el) ? "differ" : "equal",
+                      memcmp(P, E, sizeof *P * (size_t)nw) ? "differ" : "equal");
+            }
+        }
+    }
+    CHECK(ok, "E[l]'s block sums of the SIMD exp passes equal the rule's, bit for bit (%d runs)", runs);
+    /* and the plain loop (smp_mass.c's row_exp) through typical-p's E[l]
+     * as the pending cut keeps it, in float, on rows with a partial last
+     * block: a float sum in another order shows in cut_lb on some of them */
+    int same_lb = 1, cuts = 0;
+    for (int r = 0; r < 40 && same_lb; r++) {
+        int32_t n = 1025 + (int32_t)(urand() * (NMAX - 1025));
+        fill(L, n, r % 3);
+        float lb[2];
+        int cut[2];
+        for (int plain = 0; plain < 2; plain++) {
+            smp *st = smp_create_typical(0.9f, 1);
+            smp_cands c;
+            smp_cands_init(&c, n);
+            c.only_selected = true;               /* (else the stage's cut is compacted) */
+            smp_cands_set(&c, L, n);
+            smp_simd_set_plain(plain);
+            smp_apply(st, &c);
+            smp_simd_set_plain(0);
+            lb[plain] = c.cut_lb;
+            cut[plain] = c.cut && c.cut_typical;
+            smp_cands_fini(&c);
+            smp_destroy(st);
+        }
+        cuts += cut[0];
+        if (cut[0] != cut[1] || (cut[0] && memcmp(&lb[0], &lb[1], sizeof *lb))) same_lb = 0;
+    }
+    CHECK(same_lb && cuts > 20, "typical-p's E[l] from the plain loop equals the SIMD loops' (%d pending cuts)", cuts);
+    free(L);
+    free(P);
+    free(E);
+    free(B);
+    free(h);
+}
+
 /* ---- the pending cut (session 10) ------------------------------------
  * top-p and typical-p over a whole row leave their cut pending and the
  * dist draw picks among the kept in the whole row (core/smp_cut.c). The
@@ -502,6 +587,7 @@ int main(void) {
     mass_vs_f64();
     mass_brute();
     if (vd_isa() >= VD_AVX2) simd_vs_plain();
+    if (vd_isa() >= VD_AVX2) el_blocks();
     int best = vd_isa();
     if (best >= VD_AVX2) {                       /* the plain loops of the pending cut too */
         smp_simd_set_plain(1);

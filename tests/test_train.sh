@@ -33,6 +33,21 @@ check "and the quantized file generates" "$L" gen -m "$T/t-q8.gguf" -n 8 -t 1 -p
 check "the run is in the workspace" sh -c "'$L' runs -w '$T/ws' | grep -q train"
 check "the checkpoint is in the workspace" test -f "$T/ws/train/t.gguf.ckpt"
 check "resume a finished run" "$L" train $TINY --steps 6 --val 0.3,3,1 --resume -w "$T/ws" -o "$T/t2.gguf" "$T/a.txt" "$T/qa.jsonl"
+# Ctrl-C stops a run at its next step with the checkpoint; started with
+# SIGINT ignored (a background job of a non-interactive shell, made explicit
+# with trap), the run keeps it ignored and trains on: 3 more steps after the
+# SIGINT, then SIGTERM ends it (a binary that takes the SIGINT stops at once)
+(trap '' INT; exec "$L" train $TINY --steps 100000 --json -w none -o "$T/ign.gguf" "$T/a.txt") >"$T/ign.log" 2>&1 &
+ipid=$!
+steps() { grep -c '"step":' "$T/ign.log"; }
+i=0; while [ $i -lt 600 ] && [ "$(steps)" -lt 1 ]; do sleep 0.05; i=$((i+1)); done
+kill -INT $ipid
+n0=$(steps)
+i=0; while [ $i -lt 600 ] && [ "$(steps)" -lt $((n0 + 3)) ] && kill -0 $ipid 2>/dev/null; do sleep 0.05; i=$((i+1)); done
+n1=$(steps)
+kill -TERM $ipid 2>/dev/null; wait $ipid 2>/dev/null
+check "train keeps an inherited SIG_IGN for SIGINT (trained on after it)" [ "$n1" -ge $((n0 + 3)) ]
+check "train keeps an inherited SIG_IGN for SIGINT (not stopped)" sh -c "! grep -q stopped '$T/ign.log'"
 # -o naming a data file, the vocabulary or a workspace's database: refused
 # before training (the GGUF was written over the user's data or database)
 cp "$T/a.txt" "$T/keep.txt"

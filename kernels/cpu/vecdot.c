@@ -620,7 +620,7 @@ void vd_matmul_r8p_pad(int wtype, const void *wr, int64_t cols, int64_t r0, int6
      * 0.96-1.01, Q4_0 0.97-0.99, Q4_K 0.97-0.99. A rest of 1-2 measured
      * 0.93-0.96 interleaved vs 0.96-1.0 after (17, 18, 33, 34), 3-4 even.
      * ORDER: each activation's sums are the kernel's whatever rows a call
-     * takes (vecdot.h): the same bits in either place (test_invariance's
+     * takes (vecdot.h): the same bits in either place (test_invariance_kernels'
      * amx_mix_case, test_quant's repack shapes of 20 and 22 activations). */
     bool amx = knx == VD_R8_AMX_NX;
     int rest = amx ? nact % knx : nact, full = amx && nact >= knx ? 1 : 0, rnx = amx ? VD_R8V_NX : knx;

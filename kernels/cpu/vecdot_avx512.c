@@ -99,7 +99,7 @@ INLINE __m512 hsum16x16(const __m512 f[16]) {
  * l + (l + 16), then hsum16 (the pairs of _mm512_reduce_add_ps): one order
  * for an output on every path of this ISA (it differs from the AVX2 order; a
  * machine uses one ISA). Tiles of 2-4 entries keep 4-8 FMA chains in
- * flight. tests/test_invariance.c checks every tile shape, FLOAT_TILE44 and
+ * flight. tests/test_invariance_kernels.c checks every tile shape, FLOAT_TILE44 and
  * the attention kernels against the 1 x 1 tile with memcmp on a CPU that has
  * AVX-512. */
 #define FLOAT_TILE(NAME, LD)                                                           \
@@ -280,7 +280,7 @@ WIDE_WRAP(wide_bf16, tile_bf16, bf16_tile, bf16_tile44)
  * accumulators + 4 weight vectors + 1 activation in the 32 registers: 7
  * loads for 12 FMAs, where a 2x2 tile does 4 for 4, and is load-bound).
  * Each output keeps its own two chains of the order above, so a wide tile
- * is bitwise a 1x1 tile (tests/test_invariance.c). */
+ * is bitwise a 1x1 tile (tests/test_invariance_kernels.c). */
 
 static float dot_f32(const float *a, const float *b, int64_t n) {
     float out;
@@ -558,7 +558,7 @@ const vd_backend *vd_backend_avx512(void) { return &avx512; }
  * int16 intermediate. ORDER: the block's integer sum is the same exact
  * integer, and the float steps are those of vecdot8_avx2.c (acc =
  * fma(sum, dw * dx, acc) per block in order), so the results are bitwise
- * theirs (tests/test_invariance.c compares them with the portable kernel).
+ * theirs (tests/test_invariance_kernels.c compares them with the portable kernel).
  * Chosen at run time (vd_init checks the CPUID bit). */
 
 INLINE void store_lanes(__m256 acc, float *y, int64_t ldy, int nx) {

@@ -19,7 +19,7 @@
  * every row for that sub-block; stored, each activation's row of C is the
  * lane layout of r8z's is[j], and everything after (scale, mins, the two
  * FMAs per super-block, in order) is r8z's: the ORDER of vecdot.h, the same
- * bits (tests/test_invariance.c, test_quant.c: every kernel path).
+ * bits (tests/test_invariance_kernels.c, test_quant.c: every kernel path).
  * Fewer than sixteen activations, and a last odd group of eight rows, go to
  * the AVX512-VNNI kernel (same bits); past whole sixteens, a rest of 13 to
  * 15 may come as one zero-padded sixteen (amx_q4_Kt, vd_matmul_r8p).
@@ -172,7 +172,7 @@ static void amx_q4_K16(const void *w, int64_t cols, int64_t g0, int64_t g1, cons
  * sum, |sum| < 32 * 128 * 128 < 2^31, no wrap either way).
  * ORDER (vecdot.h): then acc[j] = fma((float)C[j], dw * dx[j][b], acc[j])
  * per block b in order, one lane per row, the instructions of r8z_b32_nx's
- * epilogue: bitwise the VNNI, AVX2 and portable kernels (test_invariance's
+ * epilogue: bitwise the VNNI, AVX2 and portable kernels (test_invariance_kernels'
  * kernel_case, test_quant's repack shapes on every path).
  * Two tile sets alternate: block b + 1's TDPBSSD is issued before block b's C
  * is stored, and block b's float work comes a step later (storing C right
@@ -266,7 +266,7 @@ INLINE void b32_win(const char *B, int64_t w0, int64_t nw, size_t bs, size_t gs,
  * ORDER of the padded sixteen (vecdot.h): a real row's lanes take the same
  * instructions on the same values as in a whole sixteen (its C row is the
  * exact block sum whatever the other fifteen A rows hold; then the per-block
- * FMA in block order): the same bits, test_invariance's amx_mix_case
+ * FMA in block order): the same bits, test_invariance_kernels' amx_mix_case
  * (batches of 13, 24, 25, 31, 47, 62 against each activation alone). A
  * padded row's C and dx are zero; its float work is skipped in fours past
  * the real rows (b32_win's NV), the rest computed and never stored. */

@@ -227,7 +227,7 @@ static void r8_q4_K(const void *w, int64_t cols, int64_t g0, int64_t g1, const v
  * below), so a CPU with AVX2 and no AVX-512 repacks these types too. The
  * ORDERs are those kernels': the same exact integers, then the same float
  * operations per block or super-block, one lane per row (bitwise the
- * portable kernels; tests/test_invariance.c forces this ISA). */
+ * portable kernels; tests/test_invariance_kernels.c forces this ISA). */
 
 /* s + the products of u[0..n) (four unsigned code bytes of each row a lane,
  * at most umax) with the activation codes q[0..4n) (four bytes broadcast a

@@ -35,7 +35,7 @@
  * ORDER (vecdot.h): the block's sum is the same exact integer (|sum| <
  * 32 * 255 * 127 < 2^31), then acc = fma((float)sum, dw * dx, acc) per
  * block in order, one lane per row: bitwise the AVX2 and portable kernels
- * (tests/test_invariance.c). The products take the activation's bytes as
+ * (tests/test_invariance_kernels.c). The products take the activation's bytes as
  * an embedded broadcast (dpbusd_bc) and vd_matmul_r8p cuts the activations
  * into even chunks: both change the instructions and the tiling, not the
  * integer sums nor the order of the float accumulation. */

@@ -5,7 +5,7 @@
  * vd_r8_path, CPUID leaf 7 subleaf 1 EAX bit 4) when AVX512-VNNI is not in
  * use. The kernels are vecdot_r8v.h's, the very source of the AVX-512
  * build's 256-bit forms with the VEX instruction in place of the EVEX one:
- * the same ORDER and the same bits (vecdot.h, tests/test_invariance.c).
+ * the same ORDER and the same bits (vecdot.h, tests/test_invariance_kernels.c).
  * Without AVX-512 there is no 512-bit pair form: every group of eight rows
  * takes the 256-bit body, up to VD_R8V_NX activations a call, and the
  * vectors are ymm0-15 only (eight accumulators of eight activations spill).

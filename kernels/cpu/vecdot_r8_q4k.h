@@ -4,7 +4,7 @@
  * (vecdot_r8_amx.c), which must give the same bits: the mins' integer term
  * from the activation's bsums, then acc = fma(is * (dw * dx), acc) and
  * acc = fnmadd(im * (dm * dx), acc) per activation, in that order (the
- * ORDER of vecdot.h; tests/test_invariance.c and test_quant.c run both
+ * ORDER of vecdot.h; tests/test_invariance_kernels.c and test_quant.c run both
  * paths). Include it inside the includer's ISA guard (AVX-512 F/BW, FMA,
  * F16C), after immintrin.h, vecdot.h and qtypes.h, with INLINE, UNROLL and
  * ld2x128 (the 128-bit vectors at p and p + d as one 256-bit vector)

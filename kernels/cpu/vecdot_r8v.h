@@ -8,7 +8,7 @@
  * wrapping, no saturation), and everything else here is AVX2, FMA and F16C,
  * so the two builds compute the same exact integer sums and the same float
  * steps: the same bits. Both builds are tested on a CPU that has both
- * (tests/test_invariance.c and test_quant.c run every kernel path,
+ * (tests/test_invariance_kernels.c and test_quant.c run every kernel path,
  * vd_set_path); elsewhere the one the CPU has. Include it once,
  * inside the includer's ISA guard, after immintrin.h, vecdot.h, qtypes.h. */
 #ifndef VECDOT_R8V_H

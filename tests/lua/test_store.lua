@@ -68,6 +68,14 @@ test("run_begin and run_end are visible through query", function()
   check.ok(r.ended >= 0)
   check.fails("already ended", lab.store.run_end(id))
   check.fails("no run 999999", lab.store.run_end(999999))
+  -- "interrupted", what the host records for a run Ctrl-C stopped, from Lua too
+  local iid, irun = lab.store.run_begin{ plugin = "stopped" }
+  check.ok(iid and irun, "run_begin")
+  check.ok(irun:run_end("interrupted", "stopped by the user"))
+  r = one("SELECT status, error, ended FROM runs WHERE id = ?1", { iid })
+  check.eq(r.status, "interrupted")
+  check.eq(r.error, "stopped by the user")
+  check.ok(r.ended >= 0)
   local d = check.ok(lab.store.run_begin())
   check.eq(one("SELECT plugin, params, seed FROM runs WHERE id = ?", { d }).plugin, "runner",
     "the script's name by default")
