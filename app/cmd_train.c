@@ -133,7 +133,7 @@ static int on_step(void *ud, const train_stat *s) {
                 p->tty && isnan(s->val_loss) && s->step < s->steps ? "" : "\n");
         fflush(stderr);
     }
-    return stop_flag ? 1 : 0;
+    return stop_flag ? TRUN_STOP_INT : 0;
 }
 
 /* "a,b,c" into up to n floats; returns how many, or -1 */

@@ -9,7 +9,7 @@
 #include "vis.h"
 
 static const keys_binding table[] = {
-    { SC_GLOBAL, "q", ACT_QUIT, "quit (asks first when there is unsaved work)" },
+    { SC_GLOBAL, "q", ACT_QUIT, "quit (asks first when there is unsaved work or a run training)" },
     { SC_GLOBAL, "?", ACT_HELP, "show every key binding" },
     { SC_GLOBAL, "F1", ACT_HELP, "" },
     { SC_GLOBAL, ":", ACT_CMDLINE, "command line: open, set, run, save, export (Tab completes)" },

@@ -175,12 +175,30 @@ void tui_ui_set(tui *t, const tui_ws_ui *ui) {
 
 static void quit_yes(tui *t, void *ud) { (void)ud; t->quit = true; }
 
+/* A background training (:train, lab.train{background = true}) would stop
+ * with the workbench: after its step, its checkpoint written, but a run of
+ * hours ended by a stray q. So quitting asks while one trains. */
+static bool ask_training(tui *t) {
+    int n = t->lua ? lhost_trainings(tui_lua_host(t->lua)) : 0;
+    if (n <= 0) return false;
+    char q[256];
+    snprintf(q, sizeof q, "%d training run%s still training: quitting stops %s after the current step "
+             "(checkpoint kept; resume=true continues). Quit anyway? (y/n)", n, n == 1 ? " is" : "s are",
+             n == 1 ? "it" : "them");
+    tui_confirm(t, q, quit_yes, NULL);
+    return true;
+}
+
 void tui_quit(tui *t, bool force) {
     tui_ws_ui ui;
     tui_ui_get(t, &ui);
     char err[512];
-    if (force || tui_ws_flush(t->ws, &t->s, &ui, err, sizeof err) == 0) { t->quit = true; return; }
-    tui_confirm(t, "The workspace could not save everything (see the console). Quit anyway? (y/n)", quit_yes, NULL);
+    if (force) { t->quit = true; return; }
+    if (tui_ws_flush(t->ws, &t->s, &ui, err, sizeof err) != 0) {
+        tui_confirm(t, "The workspace could not save everything (see the console). Quit anyway? (y/n)", quit_yes, NULL);
+        return;
+    }
+    if (!ask_training(t)) t->quit = true;
 }
 
 int tui_add_pane(tui *t, struct pane *p) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lhost.h"
+#include "model.h"
 #include "modelpath.h"
 #include "session.h"
 #include "store.h"
@@ -51,6 +52,9 @@ static void c_open(struct tui *t, char *a) {
     char err[1024];
     if (!*a) { session_msg(S(t), SESS_WARN, "open: which model? (:open NAME, Tab completes)"); return; }
     if (mpath_find(a, open_path, sizeof open_path, err, sizeof err)) { session_msg(S(t), SESS_ERROR, "%s", err); return; }
+    /* a file that is no model is refused here: session_open gives up the
+     * open model and its tree before the worker finds out */
+    if (model_sniff(open_path, err, sizeof err)) { session_msg(S(t), SESS_ERROR, "%s", err); return; }
     flush_ws(t);
     if (S(t)->dirty) tui_confirm(t, "The workspace could not save everything: the tree starts over. Open anyway? (y/n)",
                                  open_yes, NULL);
@@ -359,7 +363,7 @@ static const cmd cmds[] = {
     { "prompt", "TEXT", "replace the prompt", c_prompt, CMP_NONE },
     { "zoom", "", "zoom the focused pane (again to restore)", c_zoom, CMP_NONE },
     { "help", "", "show the key bindings", c_help, CMP_NONE },
-    { "quit", "", "quit (asks when there is unsaved work)", c_quit, CMP_NONE },
+    { "quit", "", "quit (asks when there is unsaved work or a run training)", c_quit, CMP_NONE },
     { "q", "", "quit", c_quit, CMP_NONE },
     { "q!", "", "quit without asking", c_quit_force, CMP_NONE },
     { "wq", "[FILE]", "save and quit", c_wq, CMP_FILE },

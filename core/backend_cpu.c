@@ -603,7 +603,17 @@ static int matmul(backend *b, int nw, const model_weight *const *w, const float 
      * check reads them from L2 */
     enum { CHECK_BYTES = 256 << 10 };
     long cchunk = (long)(CHECK_BYTES / sizeof(float)) / n / 64 * 64;
-    if (bad && cchunk < j.chunk) j.chunk = cchunk < 64 ? 64 : cchunk;
+    if (bad && cchunk < j.chunk) {
+        j.chunk = cchunk < 64 ? 64 : cchunk;
+        /* a whole number of slices a thread, all of about one size: 22
+         * sequences made 11 slices of 2944 rows, 6 for one thread and 5
+         * for the other, so the two-thread region lasted 6 slices instead
+         * of 5.5 (stories15m Q4_0, T2, the output product's rdtsc: 22 = 16
+         * + 6 cost 88 us more than its split; session 14, notes w22b) */
+        long ns = (j.total_rows + j.chunk - 1) / j.chunk;
+        ns = (ns + nth - 1) / nth * nth;
+        j.chunk = ((j.total_rows + ns - 1) / ns + 63) / 64 * 64;
+    }
     if (j.chunk < 16) j.chunk = 16;
     long nchunk = (j.total_rows + j.chunk - 1) / j.chunk;
     if (bad && amax) {

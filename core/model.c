@@ -254,6 +254,14 @@ static void summarise(model *m) {
                     + sizeof(float) * (uint64_t)h->dim * (uint64_t)(2 * h->n_layers + 1);
 }
 
+int model_sniff(const char *path, char *err, size_t errlen) {
+    unsigned char b[256];
+    size_t got = 0;
+    if (fio_head(path, b, sizeof b, &got, err, errlen)) return -1;   /* regular files only */
+    if (got >= 4 && memcmp(b, "GGUF", 4) == 0) return 0;
+    return model_l2c_sniff(path, b, got, err, errlen);
+}
+
 int model_open(model **out, const char *path, const model_params *p, char *err, size_t errlen) {
     *out = NULL;
     model *m = calloc(1, sizeof *m);

@@ -87,6 +87,12 @@ typedef struct model_params {
  * and err reads "PATH: problem". */
 int model_open(model **out, const char *path, const model_params *p, char *err, size_t errlen);
 void model_close(model *m);
+/* Whether path starts as a file model_open reads (the GGUF magic, or a
+ * llama2.c header that model_open would accept): 0, or -1 with the error
+ * model_open gives for it. Reads the first 256 bytes only, so a caller can
+ * refuse a wrong file (a typo, a text file) at once, before it gives up the
+ * model it has; model_open may still fail past the header. */
+int model_sniff(const char *path, char *err, size_t errlen);
 
 const model_info *model_get_info(const model *m);
 const struct tok *model_tok(const model *m);

@@ -30,6 +30,9 @@ void model_share_init(model *m);
 void model_share_fini(model *m);
 
 /* Fills err with "PATH: message"; returns -1. */
+/* model_l2c.c: model_sniff for what is not GGUF: the n first bytes b of path
+ * (all of a shorter file) against read_header's checks. */
+int model_l2c_sniff(const char *path, const unsigned char *b, size_t n, char *err, size_t errlen);
 int model_fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* The file name without folder and extension. */

@@ -290,6 +290,20 @@ static int read_header(model *m, int *version, bool *shared, char *err, size_t e
     return 0;
 }
 
+int model_l2c_sniff(const char *path, const unsigned char *b, size_t n, char *err, size_t errlen) {
+    if (n < HEADER_V0)
+        return model_fail(err, errlen, path, "not a model logitlab can read: %lld bytes, shorter than any "
+                          "model header (%s). %s", (long long)n, describe(b, n), EXPECTS);
+    model m;                            /* read_header reads path, map and map_size, writes info */
+    memset(&m, 0, sizeof m);
+    m.path = (char *)path;
+    m.map = (void *)b;
+    m.map_size = n;
+    int version;
+    bool shared;
+    return read_header(&m, &version, &shared, err, errlen);
+}
+
 static int map_file(model *m, char *err, size_t errlen) {
     uint64_t fsize;
     int fd = fio_open(m->path, SIZE_MAX, &fsize, err, errlen);   /* a regular file, never blocking */

@@ -284,7 +284,7 @@ void smp_cut_settle_div(smp_cands *c, float t) {
  * typical-p lb - key - m (its float key |l - lb| <= the cut's; bounds
  * widened by 1e-6 of the magnitudes for the float rounding of l - lb, of
  * the key and of l - m), and where x >= -87 its e is within 2^-22 of
- * exp(x) (vd_exp_f32), else 0; with p rounded to float, p >= 2^-27
+ * exp(x) (smp_simd_exp: 2^-23.6), else 0; with p rounded to float, p >= 2^-27
  * times (1 - 2^-20) follows from exp(bound) * inv >= 2^-27. */
 static int cut_p_bounded(const smp_cands *c) {
     double m = c->cut_max, k = c->cut_key, x;

@@ -115,8 +115,8 @@ static void hist_add(double (*h)[NB], const uint16_t *B, const float *W, int32_t
     for (; i < i1; i++) h[i & 3][B[i]] += W[i];
 }
 
-/* P = e = exp(L - m) (one vectorized exp per candidate, vd_exp_f32, within
- * 2 ulp of expf), 0 where L - m < -87 (the SIMD exp floors at ~1e-38
+/* P = e = exp(L - m) (one vectorized exp per candidate, smp_simd_exp, within
+ * 2^-23.6 of exp), 0 where L - m < -87 (the SIMD exp floors at ~1e-38
  * there: a masked or hopeless token keeps probability 0) or NaN. Without
  * h, returns their sum, in eight partial sums in double (candidate i into
  * sum i % 8, pairwise at the end). With B: B[i] = the bucket of m - L[i]
@@ -141,7 +141,7 @@ static double row_exp(const float *L, float *P, int32_t n, float m, uint16_t *B,
         if (v) i = smp_simd_exp_pass(L, P, i, i1, m, h ? NULL : part, B, scale, elp ? el : NULL);
         if (i < i1) {
             for (int32_t j = i; j < i1; j++) P[j] = L[j] - m;
-            vd_exp_f32(P + i, i1 - i);
+            smp_simd_exp(P + i, i1 - i);
         }
         for (; i < i1; i++) {
             if (!(L[i] - m >= -87.0f)) P[i] = 0.0f;
@@ -612,7 +612,7 @@ static void exp_prefix(const float *L, float *P, int32_t n, float m, double *pre
         if (v) i = smp_simd_exp_pass(L, P, i, i1, m, part, NULL, 0, NULL);
         if (i < i1) {
             for (int32_t j = i; j < i1; j++) P[j] = L[j] - m;
-            vd_exp_f32(P + i, i1 - i);
+            smp_simd_exp(P + i, i1 - i);
         }
         for (; i < i1; i++) {
             if (!(L[i] - m >= -87.0f)) P[i] = 0.0f;

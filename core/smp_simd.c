@@ -4,6 +4,7 @@
  * instructions (vd_isa()). */
 #include "smp_simd.h"
 
+#include <math.h>
 
 #include "vecdot.h"
 
@@ -18,6 +19,30 @@ static int plain_only;
 void smp_simd_set_plain(int on) { plain_only = on; }
 int smp_simd_on(void) { return SMP_X86 && !plain_only && vd_isa() >= VD_AVX2; }
 int smp_simd_512(void) { return SMP_X86 && !plain_only && vd_isa() >= VD_AVX512; }
+
+/* smp_simd.h's exp, one float: the vector versions' operations in order
+ * (fmaf rounds once, as the FMA instructions; rintf rounds to nearest
+ * even as they do; ldexpf is p * 2^n rounded once) */
+static float exp1(float x) {
+    if (!(x >= -87.0f)) return 0.0f;
+    float n = rintf(x * SMP_EXP_LOG2E);
+    float r = fmaf(-n, SMP_EXP_LN2_HI, x);
+    r = fmaf(-n, SMP_EXP_LN2_LO, r);
+    float p = fmaf(SMP_EXP_C6, r, SMP_EXP_C5);
+    p = fmaf(p, r, SMP_EXP_C4);
+    p = fmaf(p, r, SMP_EXP_C3);
+    p = fmaf(p, r, SMP_EXP_C2);
+    p = fmaf(p, r, 1.0f);
+    p = fmaf(p, r, 1.0f);
+    return ldexpf(p, (int)n);
+}
+
+/* With the AVX2 loop wherever the kernels' SIMD is on, also when the
+ * samplers' plain loops are (smp_simd_set_plain): the same bits either way */
+void smp_simd_exp(float *x, int32_t n) {
+    int32_t i = SMP_X86 && vd_isa() >= VD_AVX2 ? smp_simd_exp_avx2(x, n) : 0;
+    for (; i < n; i++) x[i] = exp1(x[i]);
+}
 
 #if !SMP_X86 /* smp_simd_on() is 0, so none of these is called; smp_simd_avx2.c and
                * smp_simd_avx512.c define them on x86 */
@@ -38,6 +63,7 @@ int32_t smp_simd_exp_pass_512(const float *L, float *P, int32_t i, int32_t i1, f
     (void)L; (void)P; (void)i1; (void)m; (void)part; (void)B; (void)scale; (void)el; (void)h; return i;
 }
 int32_t smp_simd_scale(float *P, int32_t n, double inv) { (void)P; (void)n; (void)inv; return 0; }
+int32_t smp_simd_exp_avx2(float *x, int32_t n) { (void)x; (void)n; return 0; }
 int32_t smp_simd_div_d(float *P, int32_t n, double s) { (void)P; (void)n; (void)s; return 0; }
 int32_t smp_simd_typical_keys(const float *L, const float *P, int32_t i, int32_t i1, float lbar, uint16_t *B, float scale) {
     (void)L; (void)P; (void)i1; (void)lbar; (void)B; (void)scale; return i;

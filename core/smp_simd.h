@@ -25,9 +25,33 @@
  * added, in that order, into double sum k of eight. */
 #define SMP_SIMD_EL_BLK 256
 
+/* The samplers' exp (session 14): e = 2^n * p(r), n = x * log2(e)
+ * rounded to nearest even, r = x - n ln2 in two parts, p a degree-6
+ * polynomial (1 + r + c2 r^2 + ... + c6 r^6, Horner, FMA; c2..c6 fitted
+ * for the least largest relative error on |r| <= ln2 / 2), 2^n applied
+ * exactly (vscalefps, a multiply by the float 2^n, ldexpf). For every
+ * float x in [-87, 0] it is within 2^-23.6 of exp(x) (checked for each
+ * of them once; tests/test_smp_fast.c checks a sample), and the AVX-512,
+ * AVX2 and plain versions give the same bits (same float operations: FMA
+ * rounds once, 2^n is exact; for x < -87 and NaN: 0). Two vector uops
+ * fewer than kernels/cpu/vexp_avx2.h's (vd_exp_f32: degree 7 as
+ * r^2 p5(r) + r + 1) and more accurate (its error is ~2^-23). */
+#define SMP_EXP_LOG2E 1.44269504088896341f
+#define SMP_EXP_LN2_HI 0.693359375f
+#define SMP_EXP_LN2_LO (-2.12194440e-4f)
+#define SMP_EXP_C6 1.3879675239e-03f
+#define SMP_EXP_C5 8.3687297573e-03f
+#define SMP_EXP_C4 4.1667227738e-02f
+#define SMP_EXP_C3 1.6666520570e-01f
+#define SMP_EXP_C2 4.9999998250e-01f
+/* x[j] = the samplers' exp of x[j] (0 where !(x >= -87)); x <= 88. */
+void smp_simd_exp(float *x, int32_t n);
+/* The same eight at a time (AVX2); returns n rounded down to 8. */
+int32_t smp_simd_exp_avx2(float *x, int32_t n);
+
 int smp_simd_on(void);
 /* Tests: with on, smp_simd_on() and smp_simd_512() say 0, so the plain
- * loops run with the SIMD kernels (vd_exp_f32) still on: the two must give
+ * loops run with the SIMD kernels (smp_simd_exp's AVX2 loop) still on: the two must give
  * the same bits. Process-wide, like vd_set_isa. */
 void smp_simd_set_plain(int on);
 int smp_simd_512(void);
@@ -39,7 +63,7 @@ int32_t smp_simd_range(const float *x, int32_t n, float *m, float *lo);
 int32_t smp_simd_range_512(const float *x, int32_t n, float *m, float *lo);
 /* The same while copying x[0..i) to y (AVX-512). */
 int32_t smp_simd_copy_range_512(const float *x, float *y, int32_t n, float *m, float *lo);
-/* x = L[j] - m, P[j] = exp(x) (vd_exp_f32's bits), 0 where !(x >= -87);
+/* x = L[j] - m, P[j] = exp(x) (smp_simd_exp's bits), 0 where !(x >= -87);
  * with part, part[j % 8] += P[j]; with B, B[j] = the bucket of the key
  * m - L[j]; with el, the products P[j] * L[j] where P[j] > 0 summed by
  * blocks of SMP_SIMD_EL_BLK into el[8] (and then only whole blocks are

@@ -1,16 +1,44 @@
 /* smp_simd_avx2: the AVX2 loops of the samplers' passes (see smp_simd.h),
  * built with the Makefile's AVX2 flags (-mavx2 -mfma -mf16c) like
  * kernels/cpu/vecdot_avx2.c, and called only where vd_isa() >= VD_AVX2
- * (smp_simd_on()). The exp is kernels/cpu/vexp_avx2.h's exp8, the one
- * vd_exp_f32 uses, so these loops give vd_exp_f32's bits (the plain loops
- * of smp_mass.c call it; tests/test_smp_fast.c compares the two). */
+ * (smp_simd_on()). The exp is smp_simd.h's (session 14; until then
+ * kernels/cpu/vexp_avx2.h's exp8, vd_exp_f32's), eight at a time; the plain
+ * loops of smp_mass.c call smp_simd_exp (tests/test_smp_fast.c compares
+ * the two). */
 #include "smp_simd.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #include <math.h>
 
-#include "vexp_avx2.h"
+/* smp_simd.h's exp at eight lanes on x in [-87, 88] (no clamps: the
+ * callers zero the lanes below -87 and NaN); 2^n as the float with
+ * exponent n (normal for n >= -126), multiplied: p * 2^n rounded once,
+ * as vscalefps and ldexpf */
+static inline __m256 exp8s(__m256 x) {
+    __m256i ni = _mm256_cvtps_epi32(_mm256_mul_ps(x, _mm256_set1_ps(SMP_EXP_LOG2E)));     /* nearest even */
+    __m256 n = _mm256_cvtepi32_ps(ni);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(SMP_EXP_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(SMP_EXP_LN2_LO), r);
+    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(SMP_EXP_C6), r, _mm256_set1_ps(SMP_EXP_C5));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(SMP_EXP_C4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(SMP_EXP_C3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(SMP_EXP_C2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256 two_n = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(ni, _mm256_set1_epi32(127)), 23));
+    return _mm256_mul_ps(p, two_n);
+}
+
+int32_t smp_simd_exp_avx2(float *x, int32_t n) {
+    const __m256 lo = _mm256_set1_ps(-87.0f);
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        _mm256_storeu_ps(x + i, _mm256_and_ps(_mm256_cmp_ps(v, lo, _CMP_GE_OQ), exp8s(v)));
+    }
+    return i;
+}
 
 /* every CPU with AVX2 has popcnt; -mavx2 does not imply it */
 #define POPCNT __attribute__((target("popcnt")))
@@ -53,7 +81,7 @@ int32_t smp_simd_exp_pass(const float *L, float *P, int32_t i, int32_t i1, float
     if (el) i1 = i + ((i1 - i) & -SMP_SIMD_EL_BLK);
     for (; i + 8 <= i1; i += 8) {
         __m256 l = _mm256_loadu_ps(L + i), x = _mm256_sub_ps(l, vm);
-        __m256 e = _mm256_and_ps(_mm256_cmp_ps(x, lo, _CMP_GE_OQ), exp8(x));
+        __m256 e = _mm256_and_ps(_mm256_cmp_ps(x, lo, _CMP_GE_OQ), exp8s(x));
         _mm256_storeu_ps(P + i, e);
         if (part) {
             s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));

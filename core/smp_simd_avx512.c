@@ -283,31 +283,25 @@ POPCNT int32_t smp_simd_compact_ge_512(float *L, float *P, const int32_t *id, in
     return k;
 }
 
-/* kernels/cpu/vexp_avx2.h's exp8 at sixteen lanes on x in [-87, 88]: the
- * same operations in the same order on each lane (n = round(x log2 e), the
- * two-part reduction, the degree-7 polynomial, times 2^n), so each lane
- * gives exp8's bits, vd_exp_f32's (tests/test_smp_fast.c compares the
- * loops that use it with the plain ones, which call vd_exp_f32). Session
- * 11: five uops fewer per vector, same bits on that range (checked for
- * every float in [-87, 88] once): no clamps (the callers' x = l - max is
- * <= 0, and they zero the lanes below -87 and NaN), n rounded by the
- * conversion to int (round to nearest even, as the rounding instruction;
- * one uop where that takes two), and 2^n applied by vscalefps (one uop;
- * p 2^n is then as exactly rounded as p times the float 2^n, which is
- * normal for n >= -126). */
+/* smp_simd.h's exp at sixteen lanes on x in [-87, 88] (the callers zero
+ * the lanes below -87 and NaN): the same operations in the same order as
+ * smp_simd_exp's AVX2 and plain loops; n rounded by the conversion to int
+ * (nearest even, one uop), 2^n applied by vscalefps (one uop; p 2^n
+ * rounded once, as p times the float 2^n). Session 11 took five uops out
+ * of vd_exp_f32's at the same bits; session 14 its polynomial (degree 7
+ * as r^2 p5(r) + r + 1, 8 uops) for a fitted degree 6 (6 FMAs). */
 static inline __m512 exp16(__m512 x) {
-    __m512i ni = _mm512_cvt_roundps_epi32(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+    __m512i ni = _mm512_cvt_roundps_epi32(_mm512_mul_ps(x, _mm512_set1_ps(SMP_EXP_LOG2E)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 n = _mm512_cvtepi32_ps(ni);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(SMP_EXP_LN2_HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(SMP_EXP_LN2_LO), r);
+    __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(SMP_EXP_C6), r, _mm512_set1_ps(SMP_EXP_C5));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(SMP_EXP_C4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(SMP_EXP_C3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(SMP_EXP_C2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(p, n);
 }
 

@@ -54,6 +54,7 @@ typedef struct run {
     trun_step_fn step;
     void *ud;
     trun_result *res;
+    int stop;               /* what step returned to stop the run (TRUN_STOP_INT: a Ctrl-C) */
 } run;
 
 static bool is_gguf(const char *path) {
@@ -181,7 +182,9 @@ static int on_step(void *ud, const train_stat *st) {
     r->res->loss = st->loss;
     if (!isnan(st->val_loss)) r->res->val_loss = st->val_loss;
     r->res->steps = st->step;
-    return r->step ? r->step(r->ud, st) : 0;
+    int v = r->step ? r->step(r->ud, st) : 0;
+    if (v) r->stop = v;
+    return v;
 }
 
 /* The settings as JSON, for the run record. */
@@ -313,7 +316,8 @@ int trun_run(const trun_spec *s, trun_ready_fn ready, trun_step_fn step, void *u
     }
     if (s->ws && r.run_id) {
         char serr[512];
-        store_run_end(s->ws, r.run_id, rc == TRAIN_OK ? "ok" : rc == TRAIN_ESTOPPED ? "cancelled" : "failed",
+        store_run_end(s->ws, r.run_id, rc == TRAIN_OK ? "ok" : rc != TRAIN_ESTOPPED ? "failed" :
+                      r.stop == TRUN_STOP_INT ? "interrupted" : "cancelled",
                       rc == TRAIN_OK ? NULL : err, serr, sizeof serr);
     }
 out:

@@ -68,6 +68,10 @@ typedef struct trun_result {
     char settings[8192];            /* the run record's settings (JSON), set before the first step */
 } trun_result;
 
+/* After each step: 0 goes on; TRUN_STOP stops the run after it (checkpoint
+ * written; recorded "cancelled"), TRUN_STOP_INT likewise for a Ctrl-C
+ * (recorded "interrupted", as the runs of scripts Ctrl-C stops). */
+enum { TRUN_STOP = 1, TRUN_STOP_INT = 2 };
 typedef int (*trun_step_fn)(void *ud, const train_stat *s);
 /* Called once before the first step with what was set up (for a header line). */
 typedef void (*trun_ready_fn)(void *ud, const trun_result *r, const char *kernel);

@@ -65,7 +65,7 @@ static int on_step(void *ud, const train_stat *s) {
     lhost_busy_tick(st);
     if (atomic_load(&st->h->interrupt)) {
         c->interrupted = true;
-        return 1;
+        return TRUN_STOP_INT;
     }
     if (!c->fn) return 0;
     lua_pushvalue(L, c->fn);

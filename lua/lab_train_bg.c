@@ -38,6 +38,7 @@ typedef struct tjob {
     trun_example *ex;
     lmodel *lm;                 /* finetuned model, referenced */
     lwork *work;                /* to wake the host when done */
+    atomic_int *n_training;     /* the host's count of running trainings, less one when done */
     bool use_ws;
     /* shared with the thread, under mu */
     pthread_mutex_t mu;
@@ -50,7 +51,7 @@ typedef struct tjob {
     trun_result res;
     int rc;
     char err[2048];
-    atomic_int stop;
+    atomic_int stop;            /* TRUN_STOP (stop(), collected) or TRUN_STOP_INT (Ctrl-C) */
     /* the host's thread only */
     pthread_t th;
     bool joined;
@@ -101,6 +102,7 @@ static void *thread_main(void *arg) {
     j->finished = true;
     pthread_mutex_unlock(&j->mu);
     free(res);
+    atomic_fetch_sub(j->n_training, 1);
     lwork_job_finish(j->fin, rc ? -1 : 0, err);
     lwork_wake(j->work);
     return NULL;
@@ -131,7 +133,8 @@ static void drain(lhost *h, tjob *j) {
         j->n_recorded = to;
     }
     if (j->run_id && finished && j->n_recorded == to) {
-        store_run_end(ws, j->run_id, rc == TRAIN_OK ? "ok" : rc == TRAIN_ESTOPPED ? "cancelled" : "failed", err,
+        store_run_end(ws, j->run_id, rc == TRAIN_OK ? "ok" : rc != TRAIN_ESTOPPED ? "failed" :
+                      atomic_load(&j->stop) == TRUN_STOP_INT ? "interrupted" : "cancelled", err,
                       serr, sizeof serr);
         j->run_ended = true;
     }
@@ -290,7 +293,7 @@ static int t_history(lua_State *L) {
 bool lab_train_stop_fin(ljob *fin) {
     if (!fin || fin->push != fin_push || !fin->p) return false;
     tjob *j = fin->p;
-    atomic_store(&j->stop, 1);
+    atomic_store(&j->stop, TRUN_STOP_INT);
     return true;
 }
 
@@ -302,7 +305,7 @@ static int t_stop(lua_State *L) {
     pthread_mutex_lock(&j->mu);
     bool running = !j->finished;
     pthread_mutex_unlock(&j->mu);
-    atomic_store(&j->stop, 1);
+    atomic_store(&j->stop, TRUN_STOP);
     lua_pushboolean(L, running);
     return 1;
 }
@@ -319,7 +322,7 @@ static int t_gc(lua_State *L) {
     tjob *j = u->j;
     if (!j) return 0;
     u->j = NULL;
-    atomic_store(&j->stop, 1);          /* nobody can look at it any more */
+    atomic_store(&j->stop, TRUN_STOP);         /* nobody can look at it any more */
     join(j);
     drain(lhost_of(L), j);
     tjob_free(j);
@@ -409,7 +412,10 @@ int lab_train_start(lua_State *L, const trun_spec *s, lmodel *lm, const char *ou
         snprintf(j->ckpt, sizeof j->ckpt, "none");
     }
     if (lm) { lab_model_ref(lm); j->lm = lm; }
+    j->n_training = &h->n_training;
+    atomic_fetch_add(&h->n_training, 1);
     if (thread_create(&j->th, NULL, thread_main, j)) {
+        atomic_fetch_sub(&h->n_training, 1);
         tjob_free(j);
         return lab_fail(L, "lab.train: cannot start the training thread");
     }

@@ -573,6 +573,7 @@ int lhost_create(lhost **out, const lhost_opts *o, char *err, size_t errlen) {
     h->o = *o;
     h->next_id = 1;
     atomic_init(&h->interrupt, 0);
+    atomic_init(&h->n_training, 0);
     atomic_init(&h->querying, NULL);
     pthread_mutex_init(&h->files_lock, NULL);
     h->store = o->store;
@@ -667,6 +668,8 @@ struct pool *lhost_pool(lhost *h, int n_threads) {
     if (p) h->pools[h->n_pools++] = p;
     return p;
 }
+
+int lhost_trainings(lhost *h) { return atomic_load(&h->n_training); }
 
 void lhost_interrupt(lhost *h) {
     atomic_store(&h->interrupt, 1);

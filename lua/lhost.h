@@ -226,6 +226,10 @@ int lhost_drain(lhost *h);
  * async-signal-safe (the REPL calls it from its SIGINT handler; the TUI from
  * another thread or between two ticks while a callback hangs). */
 void lhost_interrupt(lhost *h);
+
+/* Background lab.train runs (any state's) still training: the workbench
+ * asks before quitting stops them (each after its step, checkpoint kept). */
+int lhost_trainings(lhost *h);
 /* Ctrl-C for the work that waits rather than runs (the host's thread only,
  * not a signal handler): every task suspended in lab.await on engine work
  * not yet done (a Job: an eval, a search's step) is woken at the next tick

@@ -316,6 +316,7 @@ struct lhost {
     unsigned gen;
     lwork *work;
     atomic_int interrupt;
+    atomic_int n_training;  /* background lab.train threads not yet done (lhost_trainings) */
     lstate *running;        /* innermost state whose Lua is on the C stack */
     int in_wait;            /* run_file / eval are ticking: they take Ctrl-C */
     bool soft_int_used;     /* script_int_catchable: the catchable Ctrl-C was given; later ones stop */

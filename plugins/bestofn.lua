@@ -246,7 +246,8 @@ function M.task_main(o, view)
     end })
   lab.progress_done()
   if not ok then
-    if rec then rec:finish("error", tostring(res)) end
+    -- ("error" is no run status: run_end's bad-argument error hid the failure)
+    if rec then rec:finish(tostring(res):find(": interrupted$") and "interrupted" or "failed", tostring(res)) end
     error(res, 0)
   end
   local table_text, plots = EV.table(res.points), EV.plots(res.points)

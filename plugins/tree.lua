@@ -158,12 +158,15 @@ local function main(argv)
   lab.budget{ seconds = 0 }
   local model, merr = E.long(lab.model.open, o.model, { n_ctx = o.ctx })
   if not model then error(merr, 0) end
-  local rec
+  local rec, why
   if not o["no-record"] then
     local params = { task = o.task, methods = methods, n = o.n, difficulty = o.difficulty, first = o.first,
                      model = o.model, ctx = o.ctx }
     for k, v in pairs(cfg) do params[k] = v end
-    rec = E.long(E.record_begin, "tree", params, o.seed, { model })
+    rec, why = E.long(E.record_begin, "tree", params, o.seed, { model })
+    -- said at once, as bestofn and agents do: a busy workspace (a workbench
+    -- holding it) otherwise lost the run without a word
+    if not rec and not o.json then lab.print("tree: not recorded: " .. tostring(why)) end
   end
   local lm = TM.new(model)
   local insts = {}
@@ -185,6 +188,13 @@ local function main(argv)
       local r = instance_record(i, inst, res)
       if rec then r.run = rec.id; rec:put("instance", r); node_records(rec, i, res) end
       if o.json then lab.print(lab.json.encode(r)) else lab.print(instance_line(i, inst, res)) end
+      -- Ctrl-C (`logitlab run`'s catchable "script: interrupted") lands in
+      -- R.run's pcall: it ends the comparison, not just this instance
+      if res.error and res.error:find(": interrupted$") then
+        lab.progress_done()
+        if rec then rec:finish("interrupted", res.error) end
+        error(res.error, 0)
+      end
     end
     local s = summarize(method, results)
     summaries[#summaries + 1] = s
@@ -204,7 +214,8 @@ local function main(argv)
     if plot then rec:put("plot", { text = plot }) end
   end
   if o.json then
-    lab.print(lab.json.encode({ type = "done", run = rec and rec.id or lab.json.null, methods = methods, n = o.n }))
+    lab.print(lab.json.encode({ type = "done", run = rec and rec.id or lab.json.null, methods = methods, n = o.n,
+      note = (not rec and not o["no-record"]) and ("not recorded: " .. tostring(why)) or nil }))
   else
     lab.print("")
     lab.print(table_text)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "smp.h"
+#include "smp_simd.h"
 #include "vecdot.h"
 
 static void ref_softmax(smp_cands *c) {
@@ -26,7 +27,7 @@ static void ref_softmax(smp_cands *c) {
     }
     float *e = malloc(sizeof *e * (size_t)c->n);
     for (int32_t i = 0; i < c->n; i++) e[i] = c->data[i].logit - m;
-    vd_exp_f32(e, c->n);
+    smp_simd_exp(e, c->n);          /* the samplers' exp (session 14) */
     double part[8] = { 0 };
     for (int32_t i = 0; i < c->n; i++) {
         if (!(c->data[i].logit - m >= -87.0f)) e[i] = 0.0f;

@@ -89,6 +89,16 @@ check_run "architect: --subset 0" 1 "subset must be at least 1" $A $EX --roles a
 check "architect: nothing recorded for refused inputs" test "$(runs)" -eq "$n0"
 check_run "architect: missing --examples" 1 "missing --examples" $A --task-file architect_task.txt
 check_run "architect --help" 0 "usage: logitlab run -w WS plugins/architect.lua" $A --help
+# Ctrl-C while a role works (an analyst that sleeps): the run ends interrupted, not failed, exit 130
+printf 'local t = assert(load(lab.fs.read("architect_roles.lua")))()\nt.analyst = function() assert(lab.fs.write("aready", "1")); lab.sleep(30) end\nreturn t\n' >"$W/slow_analyst.lua"
+env --default-signal=INT $A $EX --roles slow_analyst.lua --subset 6 --seed 2 >"$T/aint.out" 2>&1 &
+apid=$!
+i=0; while [ $i -lt 600 ] && [ ! -f "$W/aready" ]; do sleep 0.05; i=$((i+1)); done
+kill -INT $apid
+wait $apid; arc=$?
+check "architect: Ctrl-C in a role exits 130" [ "$arc" -eq 130 ]
+printf 'print(lab.store.query("SELECT status FROM runs WHERE plugin = ? ORDER BY id DESC LIMIT 1", {"architect"})[1].status)\n' >"$W/astat.lua"
+check_run "architect: Ctrl-C in a role ends the run interrupted, not failed" 0 "^interrupted$" "$LOGITLAB" run -w "$W" "$W/astat.lua"
 # the ```lua blocks of docs/agents.md's architect section run
 awk '/^## The architect/ { on = 1 } /^```lua[ \t]*$/ && on { inb = 1; next } /^```/ && inb { inb = 0; next } inb { print }' "$R/docs/agents.md" >"$T/doc.lua"
 check_run "docs/agents.md: the architect example runs" 0 "^- use the add tool$" sh -c "cd '$R' && '$LOGITLAB' run '$T/doc.lua'"

@@ -259,13 +259,23 @@ static const char *file_of(const void *b, size_t n, size_t pad) {
     return T;
 }
 
-static void expect_refused(const char *what, const char *path, const char *needle) {
-    char err[1024] = "";
+/* in_header: model_sniff (the first 256 bytes) refuses it too, with
+ * model_open's words; else only model_open can tell, and model_sniff lets
+ * it through. */
+static void expect_refused_at(const char *what, const char *path, const char *needle, bool in_header) {
+    char err[1024] = "", serr[1024] = "";
     model *m = NULL;
     int rc = model_open(&m, path, NULL, err, sizeof err);
     CHECK(rc != 0 && !m && strstr(err, needle) && strstr(err, path) && !strstr(err, "1634415666"),
           "%s refused, naming the file and '%s': %s", what, needle, err);
     model_close(m);
+    int src = model_sniff(path, serr, sizeof serr);
+    if (in_header) CHECK(src != 0 && strcmp(serr, err) == 0, "model_sniff refuses %s as model_open: '%s'", what, serr);
+    else CHECK(src == 0, "model_sniff lets %s through (only the whole file tells): '%s'", what, serr);
+}
+
+static void expect_refused(const char *what, const char *path, const char *needle) {
+    expect_refused_at(what, path, needle, true);
 }
 
 static void damaged(void) {
@@ -291,13 +301,13 @@ static void damaged(void) {
     memcpy(x, h, 256); memset(x + 37, 0, 4);
     expect_refused("group size 0", file_of(x, 256, 4096), "group size");
     memcpy(x, h, 256); x[37] = 7;
-    expect_refused("group size 7", file_of(x, 256, 4096), "does not divide");
-    expect_refused("a version 2 file cut short", file_of(b, n - 100, 0), "does not match");
+    expect_refused_at("group size 7", file_of(x, 256, 4096), "does not divide", false);
+    expect_refused_at("a version 2 file cut short", file_of(b, n - 100, 0), "does not match", false);
     /* a NaN scale where the first matrix's scales are */
     int64_t emb = 512 * 64, norms = (2 * 5 + 1) * 64 * 4;
     float nan = NAN;
     memcpy(b + 256 + norms + emb, &nan, 4);
-    expect_refused("a NaN scale", file_of(b, n, 0), "group scales");
+    expect_refused_at("a NaN scale", file_of(b, n, 0), "group scales", false);
     /* the reported case: the magic read as a dimension */
     uint32_t magic = 0x616b3432;
     memcpy(x, h, 256); memcpy(x, &magic, 4); x[0] ^= 1;
@@ -310,6 +320,11 @@ static void real(void) {
     model *m = NULL;
     const char *p = check_path(P, sizeof P, "models/real/stories3M-q80.bin");
     if (access(p, R_OK) != 0) { CHECK(0, "%s missing", p); return; }
+    CHECK(model_sniff(p, err, sizeof err) == 0, "model_sniff takes stories3M-q80.bin: %s", err);
+    char g[1024];
+    CHECK(model_sniff(check_path(g, sizeof g, "models/stories260K.gguf"), err, sizeof err) == 0,
+          "model_sniff takes a GGUF: %s", err);
+    CHECK(model_sniff(DIR_, err, sizeof err) != 0 && strstr(err, DIR_), "model_sniff refuses a folder: %s", err);
     int rc = model_open(&m, p, NULL, err, sizeof err);
     CHECK(rc == 0, "stories3M-q80.bin opens: %s", rc ? err : "ok");
     if (rc) return;

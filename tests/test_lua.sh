@@ -243,12 +243,19 @@ print("main", ok, err)
 local r, why = lab.await(tr)
 print("then", r, why, tr:status().state, lab.fs.exists("train/intr.gguf.ckpt") or lab.fs.exists("intr.gguf.ckpt"))
 LUA
+cat > "$T/fg_train.lua" <<'LUA'
+local m = assert(lab.model.open(arg[1]))
+local ok, err = pcall(lab.train, { model = m, output = "fg.gguf", steps = 100000, batch = 2, seq_len = 32, val = 0,
+  threads = 1, texts = { "Once upon a time, there was a dog." },
+  on_step = function(s) if s.step == 1 then assert(lab.fs.write("ready8", "1")) end end })
+print("main", ok, err)
+LUA
 cat > "$T/timers.lua" <<'LUA'
 assert(lab.store.run_begin{ plugin = "timers" })
 lab.every(0.01, function() assert(lab.fs.write("ready7", "1")) end)
 LUA
-for k in 5 6 7; do
-  case $k in 5) sc=await_task.lua ;; 6) sc=await_train.lua ;; 7) sc=timers.lua ;; esac
+for k in 5 6 7 8; do
+  case $k in 5) sc=await_task.lua ;; 6) sc=await_train.lua ;; 7) sc=timers.lua ;; 8) sc=fg_train.lua ;; esac
   env --default-signal=INT "$LOGITLAB" run -w "$WI" "$T/$sc" "$M" > "$T/wout$k" 2>&1 &
   wpid=$!
   i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready$k" ]; do sleep 0.05; i=$((i+1)); done
@@ -261,6 +268,9 @@ check "run: a script that caught Ctrl-C in lab.await(task) exits 0" [ "$wrc5" -e
 check "run: Ctrl-C raises in a task awaiting a background Training" grep -q '^main	false	script: interrupted$' "$T/wout6"
 check "run: and the Training stops after its step, its checkpoint written" grep -q '^then	nil	stopped at step [0-9]* of 100000	stopped	true$' "$T/wout6"
 check "run: a script that caught Ctrl-C in lab.await(training) exits 0" [ "$wrc6" -eq 0 ]
+check "run: Ctrl-C in a foreground lab.train raises script: interrupted there" grep -q '^main	false	script: interrupted$' "$T/wout8"
+check_run "run: trainings Ctrl-C stopped (background and foreground) end their runs interrupted, not cancelled" 0 "^2$" \
+  sh -c "'$LOGITLAB' run -w '$WI' '$T/runs.lua' | grep -c '^train	interrupted	'"
 check "run: Ctrl-C with only a timer left: status 130" [ "$wrc7" -eq 130 ]
 check "run: Ctrl-C with only a timer left: script: interrupted" grep -q '^logitlab run: script: interrupted$' "$T/wout7"
 check_run "run: Ctrl-C with only a timer left: its run ends interrupted" 0 "^timers	interrupted	0$" "$LOGITLAB" run -w "$WI" "$T/runs.lua"

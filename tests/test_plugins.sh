@@ -221,6 +221,56 @@ check_run "bestofn --from-path with -p" 1 "drop -p" $BE --from-path -p Once
 "$LOGITLAB" export -w "$T/wse" >"$T/eexport2" 2>&1
 check_same "bestofn --task: failed settings added no runs" "$(grep -c '"type":"run"' "$T/eexport2")" "2"
 
+# ---- Ctrl-C in a headless comparison: the first stops it (tree's pcall per instance kept going) ----
+mkdir -p "$T/wsi"
+env --default-signal=INT "$LOGITLAB" run -w "$T/wsi" "$R/plugins/tree.lua" -m "$M" --task numpath --method tot-bfs \
+  --n 200 --max-tokens 48 >"$T/tint.out" 2>&1 &
+tpid=$!
+i=0; while [ $i -lt 600 ] && ! grep -q '^numpath  #1 ' "$T/tint.out" 2>/dev/null; do sleep 0.05; i=$((i+1)); done
+kill -INT $tpid
+i=0; while [ $i -lt 400 ] && kill -0 $tpid 2>/dev/null; do sleep 0.05; i=$((i+1)); done
+if kill -0 $tpid 2>/dev/null; then kill -9 $tpid; fi
+wait $tpid; trc=$?
+check_same "tree: the first Ctrl-C stops the comparison (exit 130)" "$trc" "130"
+check_run "tree: Ctrl-C says script: interrupted" 0 "script: interrupted" cat "$T/tint.out"
+printf 'print(lab.store.query("SELECT status FROM runs WHERE plugin = ?", {"tree"})[1].status)\n' >"$T/tstat.lua"
+check_run "tree: the interrupted comparison's run ends interrupted" 0 "^interrupted$" "$LOGITLAB" run -w "$T/wsi" "$T/tstat.lua"
+
+# bestofn --task likewise; its failed run used to end with status "error", which run_end refuses:
+# the bad-argument error then replaced the real one (here the interruption)
+env --default-signal=INT "$LOGITLAB" run -w "$T/wsi" "$R/plugins/bestofn.lua" -m "$M" --task numpath --instances 200 --n 8 \
+  >"$T/bint.out" 2>&1 &
+tpid=$!
+i=0; while [ $i -lt 600 ] && ! grep -q '^\[1/200\]' "$T/bint.out" 2>/dev/null; do sleep 0.05; i=$((i+1)); done
+kill -INT $tpid
+i=0; while [ $i -lt 400 ] && kill -0 $tpid 2>/dev/null; do sleep 0.05; i=$((i+1)); done
+if kill -0 $tpid 2>/dev/null; then kill -9 $tpid; fi
+wait $tpid; trc=$?
+check_same "bestofn --task: the first Ctrl-C stops it (exit 130)" "$trc" "130"
+check_run "bestofn --task: Ctrl-C says script: interrupted, not run_end's bad argument" 0 "^logitlab run: script: interrupted" cat "$T/bint.out"
+printf 'print(lab.store.query("SELECT status FROM runs WHERE plugin = ?", {"bestofn"})[1].status)\n' >"$T/bstat.lua"
+check_run "bestofn --task: the interrupted run ends interrupted" 0 "^interrupted$" "$LOGITLAB" run -w "$T/wsi" "$T/bstat.lua"
+
+# ---- a workspace another logitlab holds: each plugin says its run is not recorded ----
+# (proxy, contrastive, generic and tree said nothing: the run was lost unseen)
+mkdir -p "$T/wsh"
+cat >"$T/hold.lua" <<'EOF'
+assert(lab.store.put("held", 1))
+assert(lab.fs.write("ready", ""))
+local t0 = lab.now()
+while not lab.fs.exists("go") and lab.now() - t0 < 30 do lab.sleep(0.02) end
+EOF
+"$LOGITLAB" run -w "$T/wsh" "$T/hold.lua" >/dev/null 2>&1 &
+hpid=$!
+i=0; while [ $i -lt 600 ] && [ ! -f "$T/wsh/ready" ]; do sleep 0.05; i=$((i+1)); done
+PH="$LOGITLAB run -w $T/wsh $R/plugins"
+check_run "a held workspace: proxy says not recorded" 0 "^proxy: not recorded: .*in use by another logitlab" $PH/proxy.lua $ROLES -p "Once" -n 2
+check_run "a held workspace: contrastive says not recorded" 0 "^contrastive: not recorded: .*in use" $PH/contrastive.lua --strong "$M" --weak "$XS" -p "Once" -n 2
+check_run "a held workspace: tree says not recorded" 0 "^tree: not recorded: .*in use" $PH/tree.lua -m "$M" --task numpath --n 1 --max-tokens 4
+check_run "a held workspace: tree --json's done line says it" 0 '"note":"not recorded: .*in use' $PH/tree.lua -m "$M" --task numpath --n 1 --max-tokens 4 --json
+: >"$T/wsh/go"
+wait $hpid
+
 # ---- all of them load as plugins ----
 printf 'for _, p in ipairs(lab.plugin.list()) do print(p.name, p.enabled) end\n' >"$T/plist.lua"
 check_run "run --plugins loads proxy, contrastive, generic, cdr, tree, bestofn, train, agents and architect" 0 "bestofn	true" sh -c "cd '$R' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -c true | grep -q 10 && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -q 'architect	true' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -q 'train	true' && '$LOGITLAB' run --plugins '$T/plist.lua' | grep -q 'agents	true' && '$LOGITLAB' run --plugins '$T/plist.lua'"

@@ -48,6 +48,16 @@ n1=$(steps)
 kill -TERM $ipid 2>/dev/null; wait $ipid 2>/dev/null
 check "train keeps an inherited SIG_IGN for SIGINT (trained on after it)" [ "$n1" -ge $((n0 + 3)) ]
 check "train keeps an inherited SIG_IGN for SIGINT (not stopped)" sh -c "! grep -q stopped '$T/ign.log'"
+# Ctrl-C (SIGINT at its default here) stops the run at its step with the
+# checkpoint, and the workspace records it "interrupted", as it records the
+# runs of scripts Ctrl-C stops (it read "cancelled", as a stop asked for)
+env --default-signal=INT "$L" train $TINY --steps 100000 --json -w "$T/wsint" -o "$T/int.gguf" "$T/a.txt" >"$T/int.log" 2>&1 &
+ipid=$!
+i=0; while [ $i -lt 600 ] && [ "$(grep -c '"step":' "$T/int.log")" -lt 1 ]; do sleep 0.05; i=$((i+1)); done
+kill -INT $ipid
+wait $ipid; irc=$?
+check "train: Ctrl-C stops it (exit 1, the checkpoint named)" sh -c "[ $irc -eq 1 ] && grep -q '\"stopped\":true' '$T/int.log'"
+check "train: a run Ctrl-C stopped is recorded interrupted" sh -c "'$L' runs -w '$T/wsint' | grep -q 'train  *interrupted'"
 # -o naming a data file, the vocabulary or a workspace's database: refused
 # before training (the GGUF was written over the user's data or database)
 cp "$T/a.txt" "$T/keep.txt"

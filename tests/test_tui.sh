@@ -40,6 +40,12 @@ see "the rewound path ends at the cursor" "output 7/7 tokens"
 key R
 see "regenerate runs a new branch" "tree 6 nodes" 20
 key Escape
+# :open of a file that is no model: refused at once; the model and its tree
+# stay (the worker found out only after the model had been given up)
+printf 'just some text\n' >"$T/notamodel.gguf"
+key :; keys "open ./notamodel.gguf" Enter
+see ":open of a file that is no model says so" "not a model"
+see ":open of a file that is no model keeps the model and its tree" "tree 6 nodes"
 
 # ---- resizing ----
 tm resize-window -t 0 -x 60 -y 20; sleep 0.3

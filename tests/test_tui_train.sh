@@ -40,6 +40,15 @@ s1=$(screen | grep -o 'train: [0-9]*/200000' | head -1)
 sleep 1
 s2=$(screen | grep -o 'train: [0-9]*/200000' | head -1)
 if [ -n "$s1" ] && [ "$s1" != "$s2" ]; then ok; else bad "the progress moves on its own ('$s1' then '$s2')"; fi
+# q while it trains asks first (quitting would stop the run); n keeps both
+key q
+see "q while a run trains asks first" "1 training run is still training"
+key n
+s1=$(screen | grep -o 'train: [0-9]*/200000' | head -1)
+n=0
+while [ $n -lt 100 ] && [ "$(screen | grep -o 'train: [0-9]*/200000' | head -1)" = "$s1" ]; do sleep 0.1; n=$((n + 1)); done
+s2=$(screen | grep -o 'train: [0-9]*/200000' | head -1)
+if [ -n "$s1" ] && [ "$s1" != "$s2" ]; then ok; else bad "after n the workbench and the run go on ('$s1' then '$s2')"; fi
 key 7
 key s
 see "s in the pane stops the run" "stopped at step"
@@ -56,6 +65,6 @@ n=0
 while [ $n -lt 200 ] && ! screen | tail -1 | grep -q 'stopped'; do sleep 0.1; n=$((n + 1)); done
 step2=$(screen | tail -1 | grep -o 'train: [0-9]*/' | sed 's/[^0-9]//g')
 if [ -n "$step" ] && [ -n "$step2" ] && [ "$step2" -gt "$step" ]; then ok; else bad "resume continued past step $step (got $step2)"; fi
-key :; keys "q!" Enter
-see "the workbench quits" "EXITED 0"
+key q
+see "q with no run training quits at once" "EXITED 0"
 check_done

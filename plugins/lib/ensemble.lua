@@ -394,6 +394,9 @@ function E.record_begin(plugin, params, seed, models)
   function rec:finish(status, why)
     if self.done then return end
     self.done = true
+    -- a failure that is a Ctrl-C ("script: interrupted", "plugin NAME:
+    -- interrupted") ends the run as the host ends one Ctrl-C stopped
+    if status == "failed" and type(why) == "string" and why:find(": interrupted$") then status = "interrupted" end
     return store.run_end(self.id, status or "ok", why)
   end
   return rec

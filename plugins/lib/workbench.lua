@@ -143,6 +143,9 @@ function W.main(cfg, argv)
       ms_per_token = res.n > 0 and dt * 1000 / res.n or 0 })
   else
     lab.print(b:text())
+    -- as bestofn and agents say it: a busy workspace (a workbench holding
+    -- it) otherwise lost the run without a word
+    if not rec and not o["no-record"] then lab.print(cfg.name .. ": not recorded: " .. tostring(why)) end
   end
   return res
 end
