@@ -120,14 +120,24 @@ static void kernel_case(int type, int64_t rows, int64_t cols) {
  * K-quant, and Q4_0 at 2080 = 65 blocks (the padded copy on the heap, past
  * the 32-block window: a window's sums wait in y). */
 static void amx_mix_case(void) {
-    static const struct { int type; int64_t cols; int na; } T[] = {
-        {QT_Q4_0, 288, 67}, {QT_Q8_0, 288, 67}, {QT_Q4_K, 512, 67}, {QT_Q4_0, 288, 22}, {QT_Q4_0, 288, 31},
-        {QT_Q8_0, 288, 25}, {QT_Q8_0, 288, 47}, {QT_Q4_0, 288, 17}, {QT_Q8_0, 288, 13}, {QT_Q4_0, 288, 11},
-        {QT_Q4_0, 2080, 27}, {QT_Q8_0, 288, 24}, {QT_Q4_K, 512, 31},
+    /* rows 0: 40 (two pairs and an odd group). A VNNI rest of 4-7 past
+     * whole sixteens (Q4_K: 4-12) runs after the AMX calls over about
+     * VD_R8_AMX_REST_BYTES of weights: 20, 22 and 67's 3 (with them) at 40
+     * rows, and at 2048 columns over 264 or 520 rows, two to four such
+     * blocks of rows, the last with the odd group. Past three whole
+     * sixteens a rest pads from VD_R8_AMX_PAD_WIDE (56 and 59 VNNI, 62 a
+     * fourth sixteen). Alone, Q4_0 pads from 10 (9 VNNI), Q8_0 from 12
+     * (11 VNNI) */
+    static const struct { int type; int64_t cols; int na, rows; } T[] = {
+        {QT_Q4_0, 288, 67, 0}, {QT_Q8_0, 288, 67, 0}, {QT_Q4_K, 512, 67, 0}, {QT_Q4_0, 288, 22, 0}, {QT_Q4_0, 288, 31, 0},
+        {QT_Q8_0, 288, 25, 0}, {QT_Q8_0, 288, 47, 0}, {QT_Q4_0, 288, 17, 0}, {QT_Q8_0, 288, 13, 0}, {QT_Q4_0, 288, 11, 0},
+        {QT_Q4_0, 2080, 27, 0}, {QT_Q8_0, 288, 24, 0}, {QT_Q4_K, 512, 31, 0}, {QT_Q4_0, 288, 20, 0},
+        {QT_Q4_0, 2048, 22, 520}, {QT_Q8_0, 2048, 38, 264}, {QT_Q4_K, 2048, 28, 264},
+        {QT_Q8_0, 288, 56, 0}, {QT_Q4_0, 288, 59, 0}, {QT_Q4_0, 288, 62, 0},
+        {QT_Q4_0, 288, 9, 0}, {QT_Q4_0, 288, 10, 0}, {QT_Q8_0, 288, 11, 0},
     };
-    enum { ROWS = 40 };
     for (size_t ti = 0; ti < sizeof T / sizeof T[0]; ti++) {
-        int type = T[ti].type, NA = T[ti].na;
+        int type = T[ti].type, NA = T[ti].na, ROWS = T[ti].rows ? T[ti].rows : 40;
         int64_t cols = T[ti].cols;
         size_t wrs = qt_row_size(type, cols), xrs = vd_act_row_size(type, cols);
         float *f = malloc(sizeof(float) * (size_t)cols);
@@ -146,6 +156,7 @@ static void amx_mix_case(void) {
             size_t sr = vd_repack_size(type, ROWS, cols);
             void *wr = malloc(sr);
             vd_repack(type, w, ROWS, cols, wr);
+            memset(y, 0xff, sizeof(float) * (size_t)NA * ROWS);   /* NaN: a row left unwritten fails */
             vd_matmul_r8(type, wr, cols, 0, ROWS, xq, NA, y, ROWS);
             int bad = 0;
             for (int j = 0; j < NA; j++) {
@@ -160,8 +171,9 @@ static void amx_mix_case(void) {
             int64_t nb = vd_r8_prep_blocks(type, cols);
             size_t ps = vd_r8_pad_size(type, cols, NA);
             int rest = NA % 16;
-            bool want = path == VD_PATH_AMX && (type == QT_Q4_K ? NA >= 16 && rest >= VD_R8_AMX_PAD_K
-                                                             : rest >= (NA >= 16 ? VD_R8_AMX_PAD : VD_R8_AMX_PAD_ALONE));
+            int least = NA >= 48 ? VD_R8_AMX_PAD_WIDE : NA >= 16 ? VD_R8_AMX_PAD
+                      : type == QT_Q4_0 ? VD_R8_AMX_PAD_ALONE_Q4 : VD_R8_AMX_PAD_ALONE;
+            bool want = path == VD_PATH_AMX && (type == QT_Q4_K ? NA >= 16 && rest >= VD_R8_AMX_PAD_K : rest >= least);
             CHECK((ps > 0) == want, "%s %s batch %d: padded sixteen %zu bytes, want %s", qt_get(type)->name,
                   vd_path_name(path), NA, ps, want ? "one" : "none");
             {   /* K-quants: no terms (NULL) */
@@ -170,6 +182,7 @@ static void amx_mix_case(void) {
                 void *pad = ps ? malloc(ps) : NULL;
                 if (nb) vd_r8_prep(type, xq, cols, 0, NA, off, dx);
                 if (pad) vd_r8_pad(type, xq, cols, NA, off, dx, pad);
+                memset(y2, 0xff, sizeof(float) * (size_t)NA * ROWS);
                 vd_matmul_r8p_pad(type, wr, cols, 0, 16, xq, NA, off, dx, pad, y2, ROWS);
                 vd_matmul_r8p_pad(type, wr, cols, 16, ROWS, xq, NA, off, dx, pad, y2, ROWS);
                 CHECK(!memcmp(y, y2, sizeof(float) * (size_t)NA * ROWS),

@@ -219,6 +219,7 @@ static void test_repack(void) {
         {256, 8, 0, 8, 1}, {512, 17, 0, 16, 2}, {768, 24, 8, 24, 3}, {256, 16, 0, 16, 4}, {512, 9, 0, 8, 7},
         {512, 40, 0, 40, 19},   /* the AMX kernel (sixteen) and the VNNI rest */
         {512, 40, 0, 40, 31},   /* a sixteen and a zero-padded one of 15 (vd_r8_amx_tail) */
+        {2048, 264, 0, 264, 28}, /* a sixteen and a VNNI rest of 12 (6 + 6) after it, two blocks of rows */
     };
     if (!vd_repack_size(QT_Q4_0, 8, 32)) {
         printf("# no repacked kernels on %s: repack checks skipped\n", vd_isa_name(vd_isa()));

@@ -520,7 +520,8 @@ static vd_r8t_fn r8_pad_kernel(int wtype, int nact, int *rest) {
     if (knx != VD_R8_AMX_NX) return NULL;
     *rest = nact % knx;
     if (wtype == QT_Q4_K) return nact >= knx && *rest >= VD_R8_AMX_PAD_K ? vd_r8_amx_tail(wtype) : NULL;
-    return *rest >= (nact >= knx ? VD_R8_AMX_PAD : VD_R8_AMX_PAD_ALONE) ? vd_r8_amx_tail(wtype) : NULL;
+    int least = nact < knx ? (wtype == QT_Q4_0 ? VD_R8_AMX_PAD_ALONE_Q4 : VD_R8_AMX_PAD_ALONE) : nact - *rest >= 3 * knx ? VD_R8_AMX_PAD_WIDE : VD_R8_AMX_PAD;
+    return *rest >= least ? vd_r8_amx_tail(wtype) : NULL;
 }
 
 /* The padded sixteen: sixteen activation rows (64-byte aligned), then
@@ -548,6 +549,18 @@ void vd_r8_pad(int wtype, const void *xq, int64_t cols, int nact, const int32_t 
     if (nb) {   /* K-quants: none (their Q8_K rows hold their own sums) */
         memcpy(offt, off + j0 * nb, (size_t)rest * nb * sizeof *offt);
         memcpy(dxt, dx + j0 * nb, (size_t)rest * nb * sizeof *dxt);
+    }
+}
+
+/* Activations [j0, j0 + n) in even chunks of at most rnx, groups [g0, g1). */
+static void r8_rest(vd_r8_fn k, const void *wr, int64_t cols, int64_t g0, int64_t g1, const void *xq, size_t xrs,
+                    int j0, int n, int rnx, const int32_t *off, const float *dx, int64_t nb, float *y, int64_t ldy) {
+    int nch = (n + rnx - 1) / rnx;
+    for (int c = 0; c < nch; c++) {
+        int nx = n / nch + (c < n % nch);
+        k(wr, cols, g0, g1, (const char *)xq + (size_t)j0 * xrs, xrs, nx, off ? off + (size_t)j0 * nb : NULL,
+          dx ? dx + (size_t)j0 * nb : NULL, y + (int64_t)j0 * ldy, ldy);
+        j0 += nx;
     }
 }
 
@@ -592,7 +605,23 @@ void vd_matmul_r8p_pad(int wtype, const void *wr, int64_t cols, int64_t r0, int6
      * only. Which form a row takes changes no bit (vecdot_r8_amx.c). The padded sixteen comes
      * built (pad, vd_r8_pad: once a product, whose row chunks are separate
      * calls) or is built here. The tile configuration is loaded once here
-     * for all the calls. */
+     * for all the calls.
+     * Where a VNNI rest runs (VD_R8_AMX_AFTER, VD_R8_AMX_REST_BYTES): kernel
+     * only, session 14, the matrices of a stories15m step in the backend's
+     * T1 row chunks, CPU time, medians of 31-41 alternating rounds, against
+     * the same N as two products (16k, then r): the rest right after each
+     * step's AMX call 22 = 16 + 6 1.09-1.16, 23 1.06-1.15, 38 1.03-1.09,
+     * 54 1.20-1.33 (output product); after the AMX calls over the whole
+     * row chunk 1.0-1.06; over 256 KiB of weights at a time 0.94, 0.98,
+     * 0.95, 0.90 (Q8_0 0.96, 0.98, 0.94, 0.88), the layers' products
+     * 0.92-0.99 (were 1.02-1.08). One tinyllama layer and its output
+     * product (5 rounds, against the interleaved rest): the whole chunk
+     * Q8_0 1.08-1.19, Q4_0 0.99-1.01, Q4_K 0.98-1.03; 256 KiB Q8_0
+     * 0.96-1.01, Q4_0 0.97-0.99, Q4_K 0.97-0.99. A rest of 1-2 measured
+     * 0.93-0.96 interleaved vs 0.96-1.0 after (17, 18, 33, 34), 3-4 even.
+     * ORDER: each activation's sums are the kernel's whatever rows a call
+     * takes (vecdot.h): the same bits in either place (test_invariance_kernels'
+     * amx_mix_case, test_quant's repack shapes of 20 and 22 activations). */
     bool amx = knx == VD_R8_AMX_NX;
     int rest = amx ? nact % knx : nact, full = amx && nact >= knx ? 1 : 0, rnx = amx ? VD_R8V_NX : knx;
     vd_r8t_fn kt = r8_pad_kernel(wtype, nact, &rest);
@@ -610,19 +639,28 @@ void vd_matmul_r8p_pad(int wtype, const void *wr, int64_t cols, int64_t r0, int6
     const char *xt = pad;
     const int32_t *offt = kt && off ? (const int32_t *)(xt + pad_xbytes(wtype, cols)) : NULL;
     const float *dxt = kt && off ? (const float *)(offt + VD_R8_AMX_NX * nb) : NULL;
-    int nch = kt ? 0 : full + (rest + rnx - 1) / rnx;
     if (amx) vd_r8_amx_begin();
     /* a few groups at a time against every chunk of activations, so the
      * later chunks find the groups' blocks in cache, not in DRAM */
     enum { GSTEP = 8 };
+    /* With whole sixteens, a VNNI rest of VD_R8_AMX_AFTER or more
+     * activations does not run right after each step's AMX call over the
+     * same rows (as the smaller rest and the VNNI chunks alone do) but after
+     * the AMX calls over about VD_R8_AMX_REST_BYTES of weights (see there). */
+    int nf = full ? nact - rest : 0;
+    bool after = full && !kt && rest >= VD_R8_AMX_AFTER;
+    int64_t rstep = after ? (int64_t)(VD_R8_AMX_REST_BYTES / vd_repack_size(wtype, 8, cols)) : 0, rs0 = r0 / 8;
     for (int64_t g = r0 / 8; g < r1 / 8; g += GSTEP) {
         int64_t g1 = g + GSTEP < r1 / 8 ? g + GSTEP : r1 / 8;
-        if (kt) kt(wr, cols, g, g1, xq, xrs, nact - rest, off, dx, xt, offt, dxt, rest, y, ldy);
-        for (int c = 0, j0 = 0; c < nch; c++) {
-            int nx = c < full ? nact - rest : rest / (nch - full) + (c - full < rest % (nch - full));
-            k(wr, cols, g, g1, (const char *)xq + (size_t)j0 * xrs, xrs, nx, off ? off + (size_t)j0 * nb : NULL,
-              dx ? dx + (size_t)j0 * nb : NULL, y + (int64_t)j0 * ldy, ldy);
-            j0 += nx;
+        if (kt) {   /* the rest rides along */
+            kt(wr, cols, g, g1, xq, xrs, nf, off, dx, xt, offt, dxt, rest, y, ldy);
+            continue;
+        }
+        if (nf) k(wr, cols, g, g1, xq, xrs, nf, off, dx, y, ldy);
+        if (!after) r8_rest(k, wr, cols, g, g1, xq, xrs, nf, rest, rnx, off, dx, nb, y, ldy);
+        else if (g1 - rs0 >= rstep || g1 == r1 / 8) {
+            r8_rest(k, wr, cols, rs0, g1, xq, xrs, nf, rest, rnx, off, dx, nb, y, ldy);
+            rs0 = g1;
         }
     }
     if (amx) vd_r8_amx_end();

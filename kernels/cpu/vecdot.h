@@ -330,6 +330,29 @@ vd_r8t_fn vd_r8_amx_tail(int wtype);
  * (measured: vecdot.c's comment there). */
 #define VD_R8_AMX_PAD 8
 #define VD_R8_AMX_PAD_ALONE 12
+/* Q4_0's alone, since the padded sixteen's float work covers only its real
+ * rows (vecdot_r8_amx.c): kernel-only, a stories15m step's products, padded
+ * / VNNI chunks, 2 x 2 runs: 9 0.99-1.03, 10 0.91-0.96, 11 0.87-0.92, 12
+ * 0.82-0.84 (Q8_0, whose VNNI kernel unpacks nothing: 11 0.98-1.07, 12-13
+ * 0.98-1.04, 14 0.99, 15 0.90-0.96: it stays at 12). */
+#define VD_R8_AMX_PAD_ALONE_Q4 10
+/* With three whole sixteens or more: the padded one would be the AMX
+ * kernel's fourth, and 64 activations' outputs 32000 floats apart (the
+ * logits) fall in four L1 sets, sixteen lines each, past its twelve ways
+ * (session 13: the output product per activation +34% from 48 to 64). */
+#define VD_R8_AMX_PAD_WIDE 12
+/* A VNNI rest of VD_R8_AMX_AFTER (4) to VD_R8_AMX_PAD - 1 activations past
+ * whole sixteens (Q4_K: to VD_R8_AMX_PAD_K - 1) runs over about
+ * VD_R8_AMX_REST_BYTES of weights at a time after the AMX calls over them,
+ * not after each step of eight groups: interleaved, it cost about twice as
+ * much per activation as the same rest alone (stories15m, kernel-only in the
+ * backend's row chunks, output product 22 = 16 + 6: 0.57 ms vs 0.31; 54 =
+ * 48 + 6: 1.30 vs 0.36), while after a whole row chunk it re-read the
+ * weights from beyond L2 on tinyllama's shapes (Q8_0 1.08-1.19x the
+ * interleaved time). A rest of 1-3 stays interleaved (even or better there:
+ * it is bound by loads, and its rows are in L1). vecdot.c has the figures. */
+#define VD_R8_AMX_AFTER 4
+#define VD_R8_AMX_REST_BYTES (256 << 10)
 /* Q4_K's (its AMX kernel unpacks the blocks once per sixteen, so one more
  * sixteen saves less): with whole sixteens only. */
 #define VD_R8_AMX_PAD_K 13

@@ -200,11 +200,13 @@ INLINE void b32_unpack(const char *blk, size_t gs, int T, uint8_t bt[8][64]) {
     }
 }
 
-/* acc[j] += C[j] * (dw * dx[j * nb]) (dx at the block), as r8z_b32_nx. */
+/* acc[j] += C[j] * (dw * dx[j * nb]) (dx at the block), as r8z_b32_nx,
+ * for the first NV rows (a padded sixteen's rows past its real ones are
+ * zero sums never stored: their work is skipped, in fours). */
 INLINE void b32_epi(__m512 acc[AMX_NX], const int32_t ct[AMX_NX][16], const char *blk, size_t gs, const float *dx,
-                    int64_t nb) {
+                    int64_t nb, const int NV) {
     __m512 dw = _mm512_cvtph_ps(ld2x128(blk, gs));   /* d[8] leads both block types */
-    UNROLL for (int j = 0; j < AMX_NX; j++)
+    UNROLL for (int j = 0; j < NV; j++)
         acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512((const __m512i *)ct[j])),
                                  _mm512_mul_ps(dw, _mm512_set1_ps(dx[j * nb])), acc[j]);
 }
@@ -219,6 +221,36 @@ INLINE void b32_epi(__m512 acc[AMX_NX], const int32_t ct[AMX_NX][16], const char
     } while (0)
 
 enum { B32_WIN = 32 };   /* blocks unpacked at a time: 16 KiB of B tiles */
+
+/* One window of nw blocks (from w0) of a pair of groups against one
+ * sixteen (A rows at a0, dx at d0), the running sums of its first nv rows
+ * in y (yj, read when w0 > 0); the float work for the first NV rows (NV >=
+ * nv; a padded sixteen's rows past its nt real ones hold zero sums).
+ * ORDER: a real row's lanes take the same instructions whatever NV. */
+INLINE void b32_win(const char *B, int64_t w0, int64_t nw, size_t bs, size_t gs, uint8_t bt[B32_WIN][8][64],
+                    int32_t ct[2][AMX_NX][16], const char *a0, size_t xs, const float *d0, int64_t nb, float *yj,
+                    int64_t ldy, int nv, const int NV) {
+    const size_t xb = sizeof(qt_block_q8_0);
+    __m512 acc[AMX_NX];
+    UNROLL for (int j = 0; j < NV; j++)
+        acc[j] = w0 && j < nv ? _mm512_loadu_ps(yj + j * ldy) : _mm512_setzero_ps();
+    /* block b: issued at step b, its C stored at step b + 1, its float
+     * work at step b + 2 (two tile sets, two C buffers) */
+    B32_ISSUE(0, 1, 2, bt[0], a0);
+    for (int64_t b = 0; b <= nw; b++) {
+        if (b % 2 == 0) {
+            if (b + 1 < nw) B32_ISSUE(3, 4, 5, bt[b + 1], a0 + (b + 1) * xb);
+            if (b < nw) _tile_stored(0, ct[0], 64);
+            if (b) b32_epi(acc, ct[1], B + (w0 + b - 1) * bs, gs, d0 + b - 1, nb, NV);
+        } else {
+            if (b + 1 < nw) B32_ISSUE(0, 1, 2, bt[b + 1], a0 + (b + 1) * xb);
+            if (b < nw) _tile_stored(3, ct[1], 64);
+            b32_epi(acc, ct[0], B + (w0 + b - 1) * bs, gs, d0 + b - 1, nb, NV);
+        }
+    }
+    UNROLL for (int j = 0; j < NV; j++)
+        if (j < nv) _mm512_storeu_ps(yj + j * ldy, acc[j]);
+}
 
 /* Groups [g0, g1) (pairs; a last odd group to the VNNI kernel) against nx
  * activations, a multiple of sixteen (Q8_0 rows at x, stride xs), and then,
@@ -235,8 +267,9 @@ enum { B32_WIN = 32 };   /* blocks unpacked at a time: 16 KiB of B tiles */
  * instructions on the same values as in a whole sixteen (its C row is the
  * exact block sum whatever the other fifteen A rows hold; then the per-block
  * FMA in block order): the same bits, test_invariance_kernels' amx_mix_case
- * (batches of 13, 25, 31, 47 against each activation alone). A padded row's
- * C and dx are zero; its sums are computed and never stored. */
+ * (batches of 13, 24, 25, 31, 47, 62 against each activation alone). A
+ * padded row's C and dx are zero; its float work is skipped in fours past
+ * the real rows (b32_win's NV), the rest computed and never stored. */
 INLINE void amx_b32(const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x, size_t xs, int nx,
                     const int32_t *off, const float *dx, const char *xt, const int32_t *offt, const float *dxt,
                     int nt, float *y, int64_t ldy, vd_r8_fn vnni, const int T) {
@@ -264,25 +297,13 @@ INLINE void amx_b32(const void *w, int64_t cols, int64_t g0, int64_t g1, const c
                 const char *a0 = (pad ? xt : x + (size_t)j0 * xs) + offsetof(qt_block_q8_0, qs) + (size_t)w0 * xb;
                 const float *d0 = (pad ? dxt : dx + (size_t)j0 * nb) + w0;
                 float *yj = y + (int64_t)j0 * ldy + 8 * g;
-                __m512 acc[AMX_NX];
-                UNROLL for (int j = 0; j < AMX_NX; j++)
-                    acc[j] = w0 && j < nv ? _mm512_loadu_ps(yj + j * ldy) : _mm512_setzero_ps();
-                /* block b: issued at step b, its C stored at step b + 1,
-                 * its float work at step b + 2 (two tile sets, two C buffers) */
-                B32_ISSUE(0, 1, 2, bt[0], a0);
-                for (int64_t b = 0; b <= nw; b++) {
-                    if (b % 2 == 0) {
-                        if (b + 1 < nw) B32_ISSUE(3, 4, 5, bt[b + 1], a0 + (b + 1) * xb);
-                        if (b < nw) _tile_stored(0, ct[0], 64);
-                        if (b) b32_epi(acc, ct[1], B + (w0 + b - 1) * bs, gs, d0 + b - 1, nb);
-                    } else {
-                        if (b + 1 < nw) B32_ISSUE(0, 1, 2, bt[b + 1], a0 + (b + 1) * xb);
-                        if (b < nw) _tile_stored(3, ct[1], 64);
-                        b32_epi(acc, ct[0], B + (w0 + b - 1) * bs, gs, d0 + b - 1, nb);
-                    }
-                }
-                UNROLL for (int j = 0; j < AMX_NX; j++)
-                    if (j < nv) _mm512_storeu_ps(yj + j * ldy, acc[j]);
+                /* a padded sixteen's float work over its real rows, in
+                 * fours from eight (its rest is 8-15): kernel-only, a
+                 * stories15m step's products, 24 = 16 + 8 0.88-0.95x the
+                 * sixteen rows' time, 25-27 0.92-0.98, 40 0.93-0.96 */
+                if (nv > 12) b32_win(B, w0, nw, bs, gs, bt, ct, a0, xs, d0, nb, yj, ldy, nv, 16);
+                else if (nv > 8) b32_win(B, w0, nw, bs, gs, bt, ct, a0, xs, d0, nb, yj, ldy, nv, 12);
+                else b32_win(B, w0, nw, bs, gs, bt, ct, a0, xs, d0, nb, yj, ldy, nv, 8);
             }
         }
     }
