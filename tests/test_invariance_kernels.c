@@ -125,8 +125,8 @@ static void amx_mix_case(void) {
      * VD_R8_AMX_REST_BYTES of weights: 20, 22 and 67's 3 (with them) at 40
      * rows, and at 2048 columns over 264 or 520 rows, two to four such
      * blocks of rows, the last with the odd group. Past three whole
-     * sixteens a rest pads from VD_R8_AMX_PAD_WIDE (56 and 59 VNNI, 62 a
-     * fourth sixteen). Alone, Q4_0 pads from 10 (9 VNNI), Q8_0 from 12
+     * sixteens a rest pads from VD_R8_AMX_PAD_WIDE (56, 59 and 62 cover
+     * its edge whatever its value). Alone, Q4_0 pads from 10 (9 VNNI), Q8_0 from 12
      * (11 VNNI) */
     static const struct { int type; int64_t cols; int na, rows; } T[] = {
         {QT_Q4_0, 288, 67, 0}, {QT_Q8_0, 288, 67, 0}, {QT_Q4_K, 512, 67, 0}, {QT_Q4_0, 288, 22, 0}, {QT_Q4_0, 288, 31, 0},
