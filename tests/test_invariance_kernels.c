@@ -125,8 +125,8 @@ static void amx_mix_case(void) {
      * VD_R8_AMX_REST_BYTES of weights: 20, 22 and 67's 3 (with them) at 40
      * rows, and at 2048 columns over 264 or 520 rows, two to four such
      * blocks of rows, the last with the odd group. Past three whole
-     * sixteens a rest pads from VD_R8_AMX_PAD_WIDE (56, 59 and 62 cover
-     * its edge whatever its value). Alone, Q4_0 pads from 10 (9 VNNI), Q8_0 from 12
+     * sixteens a rest pads from VD_R8_AMX_PAD as anywhere (56, 59 and 62:
+     * session 14 tried VNNI there, see docs/architecture.md). Alone, Q4_0 pads from 10 (9 VNNI), Q8_0 from 12
      * (11 VNNI) */
     static const struct { int type; int64_t cols; int na, rows; } T[] = {
         {QT_Q4_0, 288, 67, 0}, {QT_Q8_0, 288, 67, 0}, {QT_Q4_K, 512, 67, 0}, {QT_Q4_0, 288, 22, 0}, {QT_Q4_0, 288, 31, 0},
@@ -171,7 +171,7 @@ static void amx_mix_case(void) {
             int64_t nb = vd_r8_prep_blocks(type, cols);
             size_t ps = vd_r8_pad_size(type, cols, NA);
             int rest = NA % 16;
-            int least = NA >= 48 ? VD_R8_AMX_PAD_WIDE : NA >= 16 ? VD_R8_AMX_PAD
+            int least = NA >= 16 ? VD_R8_AMX_PAD
                       : type == QT_Q4_0 ? VD_R8_AMX_PAD_ALONE_Q4 : VD_R8_AMX_PAD_ALONE;
             bool want = path == VD_PATH_AMX && (type == QT_Q4_K ? NA >= 16 && rest >= VD_R8_AMX_PAD_K : rest >= least);
             CHECK((ps > 0) == want, "%s %s batch %d: padded sixteen %zu bytes, want %s", qt_get(type)->name,

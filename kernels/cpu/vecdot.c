@@ -520,7 +520,7 @@ static vd_r8t_fn r8_pad_kernel(int wtype, int nact, int *rest) {
     if (knx != VD_R8_AMX_NX) return NULL;
     *rest = nact % knx;
     if (wtype == QT_Q4_K) return nact >= knx && *rest >= VD_R8_AMX_PAD_K ? vd_r8_amx_tail(wtype) : NULL;
-    int least = nact < knx ? (wtype == QT_Q4_0 ? VD_R8_AMX_PAD_ALONE_Q4 : VD_R8_AMX_PAD_ALONE) : nact - *rest >= 3 * knx ? VD_R8_AMX_PAD_WIDE : VD_R8_AMX_PAD;
+    int least = nact >= knx ? VD_R8_AMX_PAD : wtype == QT_Q4_0 ? VD_R8_AMX_PAD_ALONE_Q4 : VD_R8_AMX_PAD_ALONE;
     return *rest >= least ? vd_r8_amx_tail(wtype) : NULL;
 }
 

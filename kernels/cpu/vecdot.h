@@ -336,15 +336,6 @@ vd_r8t_fn vd_r8_amx_tail(int wtype);
  * 0.82-0.84 (Q8_0, whose VNNI kernel unpacks nothing: 11 0.98-1.07, 12-13
  * 0.98-1.04, 14 0.99, 15 0.90-0.96: it stays at 12). */
 #define VD_R8_AMX_PAD_ALONE_Q4 10
-/* With three whole sixteens or more: the padded one would be the AMX
- * kernel's fourth, and 64 activations' outputs 32000 floats apart (the
- * logits) fall in four L1 sets, sixteen lines each, past its twelve ways
- * (session 13: the output product per activation +34% from 48 to 64).
- * Kernel-only a rest of 8-11 there was cheaper as a VNNI rest (12 here),
- * but the engine's steps of 57-59 then cost 1.05-1.08x (stories15m Q4_0,
- * T1, 8 paired rounds, session 14), so it stays VD_R8_AMX_PAD: the rule
- * is off until a measurement of the whole step says otherwise. */
-#define VD_R8_AMX_PAD_WIDE VD_R8_AMX_PAD
 /* A VNNI rest of VD_R8_AMX_AFTER (4) to VD_R8_AMX_PAD - 1 activations past
  * whole sixteens (Q4_K: to VD_R8_AMX_PAD_K - 1) runs over about
  * VD_R8_AMX_REST_BYTES of weights at a time after the AMX calls over them,
