@@ -151,7 +151,7 @@ int main(int argc, char **argv) {
             int32_t kept = 0;
             for (int r = 0; r < reps; r++) {
                 double t0 = now_s(), c0 = cpu_s();
-                smp_cands_set(&c, row, n);
+                smp_cands_set_ref(&c, row, n);
                 int rc = !s ? 0 : !strcmp(runs[ci].kind, "chain") || !strcmp(runs[ci].name, "dist") ? smp_sample(s, &c) : smp_apply(s, &c);
                 t[r] = now_s() - t0;
                 tc[r] = cpu_s() - c0;
