@@ -2,8 +2,10 @@
  * logits at temperature 1 are close to Gaussian with a small spread) at the
  * vocabulary sizes of Llama 2 (32000) and Llama 3 (128256), as lab's
  * samplers pick (only data[selected] written: smp_cands.only_selected).
- * "stage" lines: the row put in (smp_cands_set, which every pick pays) and
- * then one stage applied alone (temp 0.8, top_k 40, penalties 1.1 with
+ * "stage" lines: the row put in (smp_cands_set_ref, as lab's samplers and
+ * gen put it: no copy since session 15; the first stage that needs the
+ * row's range or a private copy pays for it) and then one stage applied
+ * alone (temp 0.8, top_k 40, penalties 1.1 with
  * frequency and presence 0.1 over 64 told tokens, top_p 0.95, min_p 0.05,
  * typical 0.95; top-p and typical include the softmax they need) or, for
  * dist, the softmax and the draw. "chain" lines: whole chains, the default
