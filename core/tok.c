@@ -56,9 +56,10 @@ int32_t tok_parse_ids(const tok *t, const char *list, int32_t *ids, int32_t cap,
         p += k;
         int32_t id = -2;
         static const char *const names[] = { "bos", "eos", "eot", "unk" };
-        int32_t vals[] = { t->bos, t->eos, t->eot, t->unk };
+        int32_t vals[] = { t ? t->bos : -1, t ? t->eos : -1, t ? t->eot : -1, t ? t->unk : -1 };
         for (int i = 0; i < 4; i++)
             if (strcmp(item, names[i]) == 0) {
+                if (!t) { id = -1; break; }
                 if (vals[i] < 0) { snprintf(err, errlen, "%s: this vocabulary has no %s token", item, item); return -1; }
                 id = vals[i];
             }
@@ -66,14 +67,14 @@ int32_t tok_parse_ids(const tok *t, const char *list, int32_t *ids, int32_t cap,
             char *end;
             long v = item[0] >= '0' && item[0] <= '9' ? strtol(item, &end, 10) : -1;
             if (v < 0 || *end) { snprintf(err, errlen, "'%s': not a token (bos, eos, eot, unk or an id)", item); return -1; }
-            if (v >= t->n_vocab) {
+            if (t && v >= t->n_vocab) {
                 snprintf(err, errlen, "token id %ld is outside the vocabulary [0, %d)", v, (int)t->n_vocab);
                 return -1;
             }
             id = (int32_t)v;
         }
         bool dup = false;
-        for (int32_t i = 0; i < n; i++) dup = dup || ids[i] == id;
+        for (int32_t i = 0; i < n && t; i++) dup = dup || ids[i] == id;
         if (dup) continue;
         if (n == cap) { snprintf(err, errlen, "at most %d end tokens", (int)cap); return -1; }
         ids[n++] = id;

@@ -55,7 +55,7 @@ bool tok_add_bos(const tok *t);    /* the vocabulary's default for add_bos */
  * list): the end-tokens setting of gen, run, the workbench and lab. Writes
  * up to cap ids (duplicates dropped) and returns how many, or -1 with err
  * set (an unknown name, a name this vocabulary lacks, an id out of range,
- * more than cap). */
+ * more than cap). t NULL: the syntax alone is checked (names give -1). */
 int32_t tok_parse_ids(const tok *t, const char *list, int32_t *ids, int32_t cap, char *err, size_t errlen);
 int tok_attr(const tok *t, int32_t id);          /* TOK_NORMAL..., 0 for a bad id */
 /* Raw vocabulary string of a token as stored (SPM "▁the", BPE "Ġthe"). */

@@ -227,6 +227,8 @@ struct lmodel {
     int64_t evaluated;      /* tokens those steps evaluated (KV entries written); written by the worker */
     uint64_t vocab_hash;    /* FNV-1a of the token strings, 0 until first asked (lab_model_vocab_hash) */
     char sha256[65];        /* hex SHA-256 of the weights file, "" until first asked (model:sha256) */
+    int32_t end[LHOST_MAX_END];  /* end tokens (lab.model.open's end_tokens, or run --end-tokens): */
+    int32_t n_end;               /* lab.generate stops at them as at EOS */
 };
 
 void lab_model_ref(lmodel *m);
@@ -235,6 +237,8 @@ void lab_model_unref(lmodel *m);
 void lab_model_sync(lua_State *L, lmodel *m);
 /* The lmodel of a Model userdata at idx (raises on misuse or a closed one). */
 lmodel *lab_model_check(lua_State *L, int idx);
+/* An end-tokens value (string or list) at idx as tok_parse_ids's text (lab_model.c). */
+void lab_end_spec(lua_State *L, int idx, const char *what, char *buf, size_t cap);
 /* Whether a and b have the same vocabulary (size and token strings);
  * when not, why in err. Hashes each vocabulary once. */
 bool lab_model_same_vocab(lmodel *a, lmodel *b, char *err, size_t errlen);

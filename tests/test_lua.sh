@@ -69,6 +69,16 @@ printf 'print("args", select("#", ...), ...)\nprint(arg[0] ~= nil, arg[1])\n' > 
 check_run "run passes arguments" 0 "args	3	a	--b	c" "$LOGITLAB" run "$T/args.lua" a --b c
 check_run "run: options before the script" 0 "true	x" "$LOGITLAB" run --budget 5 -t 1 "$T/args.lua" x
 check_run "run without a script is a usage error" 2 "missing the script" "$LOGITLAB" run
+# run --end-tokens: every model's end tokens (stories260K seed 4 draws BOS as token 193)
+cat >"$T/ends.lua" <<'EOF'
+local m = assert(lab.model.open(arg[1]))
+local r = lab.generate(m:seq("Once upon a time"), { sampler = lab.sampler{ seed = 4 }, max_tokens = 256 })
+print("ends", table.concat(m:info().end_tokens, ","), r.n, r.reason)
+EOF
+check_run "run --end-tokens bos: lab.generate stops at the BOS" 0 "^ends	1	193	end_token$" "$LOGITLAB" run --end-tokens bos "$T/ends.lua" "$M"
+check_run "run without --end-tokens: EOS only" 0 "^ends		256	length$" "$LOGITLAB" run "$T/ends.lua" "$M"
+check_run "run --end-tokens: a bad list is a usage error" 2 "^logitlab run: --end-tokens: 'story': not a token" "$LOGITLAB" run --end-tokens story "$T/ends.lua" "$M"
+check_run "run --end-tokens: a name the model lacks fails its open" 1 "run --end-tokens: eot: this vocabulary has no eot token" "$LOGITLAB" run --end-tokens eot "$T/ends.lua" "$M"
 check_run "run: a missing file fails" 1 "cannot open" "$LOGITLAB" run "$T/nope.lua"
 mkdir -p "$T/pdir"
 check_run "run --plugins DIR x.lua: the flag takes no value (a hint)" 2 "pdir: a folder, not a regular file (--plugins takes no value" \
