@@ -113,6 +113,7 @@ void session_sampler_json(const session *s, char *buf, size_t cap) {
     smpjson_fmt(&s->sp, s->spec, buf, cap);
     if (s->bias[0]) smpjson_add_str(buf, cap, "bias", s->bias);
     if (s->grammar[0]) smpjson_add_str(buf, cap, "grammar", s->grammar);
+    if (s->end_tokens[0]) smpjson_add_str(buf, cap, "end_tokens", s->end_tokens);
 }
 
 bool session_busy(const session *s) { return s->gen_node >= 0; }
@@ -279,6 +280,8 @@ static void submit_as(session *s, int32_t target, int32_t n_new, int32_t dist_fr
     r.dist_node = dist_node;
     r.n_new = n_new;
     r.stop_at_eos = js->stop_at_eos;
+    r.end_tokens = js == &own && s->end_tokens[0] ? s->end_tokens : NULL;    /* a replay draws its count */
+    s->bos_hinted = js != &own;
     r.sp = js->sp;
     r.spec = js->spec;
     r.bias = js->bias;
@@ -652,12 +655,23 @@ static void on_done(session *s, const worker_ev *e) {
     if (s->freed > 0) snprintf(freed, sizeof freed, " (freed the cache of %d hidden branch%s)", (int)s->freed, s->freed == 1 ? "" : "es");
     if (e->reason == WDONE_STOPPED) session_msg(s, SESS_INFO, "stopped%s", freed);
     else if (e->reason == WDONE_EOS) session_msg(s, SESS_INFO, "end of text%s", freed);
+    else if (e->reason == WDONE_END) session_msg(s, SESS_INFO, "end of text (an end token: :set end_tokens %s)%s", s->end_tokens, freed);
     else if (e->reason == WDONE_FULL) session_msg(s, SESS_WARN, "%s%s", e->msg[0] ? e->msg : "the KV cache is full", freed);
     /* a node selected while this job ran (a click during the re-evaluation
      * of the path a reopened workspace showed first) was not evaluated:
      * refresh_path waits for an idle worker */
     if (e->node != s->cur && e->reason != WDONE_STOPPED && e->reason != WDONE_ERROR && e->reason != WDONE_FULL)
         refresh_path(s);
+}
+
+/* Whether the session's end tokens hold BOS (then no hint: it stops there). */
+static bool bos_ends(const session *s) {
+    int32_t ids[16];
+    char err[128];
+    int32_t n = tok_parse_ids(s->t, s->end_tokens, ids, 16, err, sizeof err);
+    for (int32_t i = 0; i < n; i++)
+        if (ids[i] == tok_bos(s->t)) return true;
+    return false;
 }
 
 /* A job dropped a hidden branch's sequence to make room: the node is
@@ -784,6 +798,14 @@ bool session_poll(session *s) {
         case WEV_TOKEN:
             if (node && e->pos == node->pos0 + node->n && loom_append(&s->tree, e->node, &e->tok))
                 session_msg(s, SESS_ERROR, "out of memory");
+            else if (node && e->node == s->gen_node && !s->bos_hinted && s->t && e->tok.id == tok_bos(s->t) &&
+                     !bos_ends(s)) {
+                /* llama2.c's TinyStories models end a story with BOS; the
+                 * default stops only at EOS/EOT, as llama.cpp does */
+                s->bos_hinted = true;
+                session_msg(s, SESS_INFO, "the model emitted <s> (BOS): llama2.c models end a story so; "
+                            ":set end_tokens bos stops there");
+            }
             break;
         case WEV_DONE: on_done(s, e); break;
         case WEV_EVICT: on_evict(s, e); break;

@@ -76,6 +76,8 @@ typedef struct session {
     uint32_t sp_version;
     int32_t n_max;              /* tokens per free run */
     bool stop_at_eos;
+    char end_tokens[128];       /* also stop at these ("bos,13"; "" none: :set end_tokens) */
+    bool bos_hinted;            /* the running job's BOS hint was given */
     int32_t seq_budget;         /* live sequences kept before the least recently used are dropped */
     uint64_t clock;
     uint32_t epoch;             /* bumped whenever the tree starts over (session_open, session_clear) */

@@ -340,7 +340,7 @@ static void c_session(struct tui *t, char *a) {
 
 static const cmd cmds[] = {
     { "open", "MODEL", "open a model (a path, or a name in models/ or ../shared/models)", c_open, CMP_MODEL },
-    { "set", "NAME [VALUE]", "show or set a sampler value (temp, top_k, top_p, min_p, typical, repeat_penalty, repeat_last_n, frequency_penalty, presence_penalty, seed, order, n, eos, bias ID=VALUE,... or none)", c_set, CMP_SETTING },
+    { "set", "NAME [VALUE]", "show or set a sampler value (temp, top_k, top_p, min_p, typical, repeat_penalty, repeat_last_n, frequency_penalty, presence_penalty, seed, order, n, eos, end_tokens LIST (bos, eos, eot, unk, ids; none), bias ID=VALUE,... or none)", c_set, CMP_SETTING },
     { "grammar", "KIND VALUE | none", "constrain generation: grammar FILE.gbnf, json-schema FILE.json, regex RE, choice A,B,C (the inspector marks refused tokens x)", c_grammar, CMP_NONE },
     { "run", "PLUGIN | FILE.lua", "load a plugin (by name or path)", c_run, CMP_PLUGIN },
     { "plugin", "list | load | reload | disable NAME", "manage plugins; disable stops a running one", c_plugin, CMP_PLUGINCMD },

@@ -46,6 +46,7 @@ typedef struct job {
     char spec[256];
     char bias[256];
     char grammar[512];
+    char end_tokens[128];
     bool has_spec;
     /* JOB_DROP */
     int32_t seq;
@@ -537,6 +538,14 @@ static void do_gen(worker *w, job *j) {
     int32_t hs = handle_of(w, s);
     if (hs != r->seq) post_simple(w, WEV_SEQ, r->node, hs, 0, NULL);
     update_stats(w, -1, 0);
+    int32_t ends[16], n_end = 0;
+    if (r->end_tokens && (n_end = tok_parse_ids(w->t, r->end_tokens, ends, 16, err, sizeof err)) < 0) {
+        char e2[300];
+        snprintf(e2, sizeof e2, "end_tokens: %s", err);
+        post_simple(w, WEV_ERROR, r->node, hs, 0, e2);
+        post_simple(w, WEV_DONE, r->node, hs, WDONE_ERROR, NULL);
+        return;
+    }
     int32_t eos = tok_eos(w->t), eot = tok_eot(w->t), pos = r->n_path;
     double t0 = now_s();
     int reason = WDONE_LIMIT;
@@ -573,6 +582,9 @@ static void do_gen(worker *w, job *j) {
         double dt = now_s() - t0;
         update_stats(w, dt > 0 ? (i + 1) / dt : 0, 1);
         if (r->stop_at_eos && (id == eos || (eot >= 0 && id == eot))) { reason = WDONE_EOS; break; }
+        bool end = false;
+        for (int32_t k = 0; k < n_end; k++) end = end || id == ends[k];
+        if (end) { reason = WDONE_END; break; }
         if (pos >= ctx_kv_size(w->c)) {
             snprintf(err, sizeof err, "the path fills the KV cache (%d cells): a longer one needs a larger -c (--ctx-size)",
                      (int)ctx_kv_size(w->c));
@@ -764,6 +776,8 @@ static int submit_req(worker *w, const worker_req *r, int kind) {
     j->r.bias = r->bias ? j->bias : NULL;
     if (r->grammar) snprintf(j->grammar, sizeof j->grammar, "%s", r->grammar);
     j->r.grammar = r->grammar ? j->grammar : NULL;
+    if (r->end_tokens) snprintf(j->end_tokens, sizeof j->end_tokens, "%s", r->end_tokens);
+    j->r.end_tokens = r->end_tokens ? j->end_tokens : NULL;
     j->r.evict = j->r.evict_node = NULL;
     j->r.n_evict = 0;
     if (r->n_evict > 0 && r->evict && r->evict_node) {

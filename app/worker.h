@@ -52,7 +52,7 @@ enum {
     WEV_DONE,       /* a generation job ended: reason (msg: why, for WDONE_FULL) */
     WEV_EVICT       /* the job dropped seq (node's) to make room in the KV cache (worker_req.evict) */
 };
-enum { WDONE_LIMIT = 0, WDONE_EOS, WDONE_STOPPED, WDONE_FULL, WDONE_ERROR };
+enum { WDONE_LIMIT = 0, WDONE_EOS, WDONE_STOPPED, WDONE_FULL, WDONE_ERROR, WDONE_END /* a token of end_tokens */ };
 
 typedef struct worker_ev {
     int kind;
@@ -75,6 +75,7 @@ typedef struct worker_req {
     int32_t dist_node;      /* the node those positions belong to (an ancestor of node) */
     int32_t n_new;          /* tokens to add: 0 prepares only, -1 = until end of text or a full context */
     bool stop_at_eos;
+    const char *end_tokens; /* also stop at these (tok_parse_ids: "bos,13"), NULL = none */
     const smp_params *sp;   /* sampler values (bias ignored) */
     const char *spec;       /* stage order, NULL = default; "dist" is added when no selector ends it */
     const char *bias;       /* logit bias "ID=VALUE,..." for the chain's bias stage, NULL = none */
