@@ -341,6 +341,8 @@ int lab_open_train(lua_State *L) {
     /* [lab] */
     lua_pushcfunction(L, l_train);
     lua_setfield(L, 1, "train");
+    lua_pushcfunction(L, lab_trainings);
+    lua_setfield(L, 1, "trainings");
     lab_train_bg_open(L);
     return 0;
 }

@@ -59,6 +59,9 @@ typedef struct tjob {
     int64_t run_id, n_recorded;
     bool run_begun, run_ended;
     bool ws_failed;
+    lhost *h;                   /* its list (h->trainings) */
+    struct tjob *prev, *next;
+    char owner[64];             /* the name of the state that started it */
 } tjob;
 
 typedef struct training_ud {
@@ -150,6 +153,11 @@ static void join(tjob *j) {
 
 static void tjob_free(tjob *j) {
     if (!j) return;
+    if (j->h) {                         /* linked: unlink */
+        if (j->prev) j->prev->next = j->next;
+        else j->h->trainings = j->next;
+        if (j->next) j->next->prev = j->prev;
+    }
     if (j->fin) { j->fin->p = NULL; lwork_job_unref(j->fin); }
     if (j->lm) lab_model_unref(j->lm);
     pthread_mutex_destroy(&j->mu);
@@ -229,10 +237,8 @@ static void push_stat(lua_State *L, const train_stat *st) {
     set_num(L, "eta_s", st->eta_s);
 }
 
-/* training:status() -> {state=, step=, steps=, loss=, ..., error=, run=} */
-static int t_status(lua_State *L) {
-    tjob *j = check_job(L, 1);
-    drain(lhost_of(L), j);
+/* Pushes j's status table (training:status()). */
+static void push_status(lua_State *L, tjob *j) {
     pthread_mutex_lock(&j->mu);
     train_stat st = j->last;
     bool ready = j->ready, finished = j->finished;
@@ -265,6 +271,29 @@ static int t_status(lua_State *L) {
     lua_setfield(L, -2, "output");
     lua_pushstring(L, j->ckpt);
     lua_setfield(L, -2, "checkpoint");
+}
+
+/* training:status() -> {state=, step=, steps=, loss=, ..., error=, run=} */
+static int t_status(lua_State *L) {
+    tjob *j = check_job(L, 1);
+    drain(lhost_of(L), j);
+    push_status(L, j);
+    return 1;
+}
+
+/* lab.trainings(): a console's lab.train{background = true} is as visible to
+ * the workbench's train status item as a :train run (session 14's trial). */
+int lab_trainings(lua_State *L) {
+    lhost *h = lhost_of(L);
+    lua_newtable(L);
+    int i = 0;
+    for (tjob *j = h->trainings; j; j = j->next) {
+        drain(h, j);
+        push_status(L, j);
+        lua_pushstring(L, j->owner);
+        lua_setfield(L, -2, "owner");
+        lua_rawseti(L, -2, ++i);
+    }
     return 1;
 }
 
@@ -420,6 +449,12 @@ int lab_train_start(lua_State *L, const trun_spec *s, lmodel *lm, const char *ou
         return lab_fail(L, "lab.train: cannot start the training thread");
     }
     u->j = j;
+    lstate *st = lhost_state(L);
+    snprintf(j->owner, sizeof j->owner, "%s", st && st->name ? st->name : "script");
+    j->h = h;
+    j->next = h->trainings;
+    if (h->trainings) h->trainings->prev = j;
+    h->trainings = j;
     return 1;
 }
 

@@ -321,6 +321,7 @@ struct lhost {
     lwork *work;
     atomic_int interrupt;
     atomic_int n_training;  /* background lab.train threads not yet done (lhost_trainings) */
+    struct tjob *trainings; /* every state's Trainings not yet collected (lab.trainings; host thread) */
     lstate *running;        /* innermost state whose Lua is on the C stack */
     int in_wait;            /* run_file / eval are ticking: they take Ctrl-C */
     bool soft_int_used;     /* script_int_catchable: the catchable Ctrl-C was given; later ones stop */
@@ -455,6 +456,9 @@ int lab_open_require(lua_State *L);     /* lab_require.c */
 int lab_open_train(lua_State *L);       /* lab_train.c: lab.train into the lab table at 1 */
 /* lab_train_bg.c: lab.train{background = true}. Registers the Training type. */
 void lab_train_bg_open(lua_State *L);
+/* lab.trainings() -> {status, ...}: every state's background trainings, each as
+ * training:status() with owner= (the state's name: "script" or a plugin's). */
+int lab_trainings(lua_State *L);
 /* Starts s on a thread (its inputs copied; lm, when not NULL, referenced) and
  * pushes a Training; ws_dir: the workspace the host records the run in, or
  * NULL. Returns 1, or 2 (nil, err). */

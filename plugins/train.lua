@@ -13,7 +13,8 @@
 --   pane "training"  the loss (*) and validation loss (o) curves, live while
 --        a run trains, else of the latest `train` run in the workspace (or
 --        of run N after :train_show N).
---   status "train"   the run's progress.
+--   status "train"   the run's progress, or a console's lab.train{background=true}'s
+--                    (lab.trainings) when this plugin runs none.
 
 local state = { run = nil, status = "train: -", job = nil, hist = nil, timer = nil }
 
@@ -119,6 +120,29 @@ local function train(args)
   lab.ui.redraw()
 end
 
+-- The trainings of other states still going: a console's lab.train{background=true}
+-- (owner "script") or another plugin's.
+local function others()
+  local list = {}
+  for _, st in ipairs(lab.trainings()) do
+    if st.owner ~= "train" and (st.state == "starting" or st.state == "running" or st.state == "stopping") then
+      list[#list + 1] = st
+    end
+  end
+  return list
+end
+
+-- The status item: this plugin's run, else the first other training (named by its owner).
+local function status()
+  local o = others()
+  if state.job or #o == 0 then
+    return state.status .. (#o > 0 and string.format(" (+%d more)", #o) or "")
+  end
+  local s = progress(o[1]) .. " (" .. (o[1].owner == "script" and "console" or o[1].owner) .. ")"
+  if #o > 1 then s = s .. string.format(" +%d more", #o - 1) end
+  return s
+end
+
 local function stop()
   if not state.job then lab.print("train: nothing is training") return end
   state.job:stop()
@@ -219,6 +243,13 @@ return {
         return false
       end,
     })
-    lab.ui.status_add("train", function() return state.status end)
+    lab.ui.status_add("train", status)
+    -- a console's training changes the item without any event here: look twice a second
+    local seen = 0
+    lab.every(0.5, function()
+      local n = #others()
+      if n > 0 or seen > 0 then lab.ui.redraw() end
+      seen = n
+    end)
   end,
 }
