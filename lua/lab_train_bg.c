@@ -59,6 +59,7 @@ typedef struct tjob {
     int64_t run_id, n_recorded;
     bool run_begun, run_ended;
     bool ws_failed;
+    bool warned;                /* the <unk> warning was printed */
     lhost *h;                   /* its list (h->trainings) */
     struct tjob *prev, *next;
     char owner[64];             /* the name of the state that started it */
@@ -113,6 +114,17 @@ static void *thread_main(void *arg) {
 
 /* Records what the thread did since the last call in the workspace. */
 static void drain(lhost *h, tjob *j) {
+    if (!j->warned) {
+        pthread_mutex_lock(&j->mu);
+        bool ready = j->ready;
+        static trun_result r;           /* host thread only */
+        if (ready) r = j->res;
+        pthread_mutex_unlock(&j->mu);
+        if (ready) {
+            j->warned = true;
+            lab_train_warn(h, &r);
+        }
+    }
     if (!j->use_ws || j->ws_failed || j->run_ended) return;
     char serr[512];
     store *ws = lab_store_writer(h, serr, sizeof serr);
@@ -201,6 +213,7 @@ static void push_result(lua_State *L, tjob *j) {
     lua_setfield(L, -2, "resumed_from");
     lua_pushstring(L, j->res.data_sha256);
     lua_setfield(L, -2, "data_sha256");
+    lab_train_push_unk(L, &j->res);
 }
 
 /* lab.await(training): the thread has ended (fin done). */
@@ -271,6 +284,12 @@ static void push_status(lua_State *L, tjob *j) {
     lua_setfield(L, -2, "output");
     lua_pushstring(L, j->ckpt);
     lua_setfield(L, -2, "checkpoint");
+    static trun_result r;               /* copied under the lock (the thread writes it at its end); host thread only */
+    pthread_mutex_lock(&j->mu);
+    bool ready2 = j->ready;
+    if (ready2) r = j->res;
+    pthread_mutex_unlock(&j->mu);
+    if (ready2) lab_train_push_unk(L, &r);
 }
 
 /* training:status() -> {state=, step=, steps=, loss=, ..., error=, run=} */

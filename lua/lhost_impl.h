@@ -459,6 +459,11 @@ void lab_train_bg_open(lua_State *L);
 /* lab.trainings() -> {status, ...}: every state's background trainings, each as
  * training:status() with owner= (the state's name: "script" or a plugin's). */
 int lab_trainings(lua_State *L);
+/* A run's <unk> counts (tokens=, unk_tokens=, warning= when given) into the table on top. */
+struct trun_result;
+void lab_train_push_unk(lua_State *L, const struct trun_result *r);
+/* Prints the run's <unk> warning, if any, as an error line (console, stderr). */
+void lab_train_warn(lhost *h, const struct trun_result *r);
 /* Starts s on a thread (its inputs copied; lm, when not NULL, referenced) and
  * pushes a Training; ws_dir: the workspace the host records the run in, or
  * NULL. Returns 1, or 2 (nil, err). */
