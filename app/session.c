@@ -89,12 +89,22 @@ int session_open(session *s, const char *path) {
     s->t = NULL;
     s->nv = 0;
     s->loading = true;
+    s->keep_open = false;
     reset_tree(s);
     snprintf(s->model_path, sizeof s->model_path, "%s", path);
     const char *base = strrchr(path, '/');
     snprintf(s->model_name, sizeof s->model_name, "%s", base ? base + 1 : path);
     s->version++;
     return worker_open(s->w, path, &s->cp);
+}
+
+int session_open_keep(session *s, const char *path) {
+    if (!s->m || s->loading) return session_open(s, path);
+    if (s->gen_node >= 0) worker_stop(s->w);
+    s->loading = s->keep_open = true;
+    snprintf(s->open_path, sizeof s->open_path, "%s", path);
+    s->version++;
+    return worker_open_keep(s->w, path, &s->cp, true);
 }
 
 void session_clear(session *s) {
@@ -125,7 +135,7 @@ static bool refuse_busy(session *s) {
 }
 
 static bool need_model(session *s) {
-    if (s->t) return false;
+    if (s->t && !s->loading) return false;
     session_msg(s, SESS_WARN, s->loading ? "the model is still loading" : "no model is open (:open MODEL)");
     return true;
 }
@@ -618,6 +628,11 @@ void session_label(session *s, int32_t node, const char *label) {
 /* ---- events -------------------------------------------------------------- */
 
 static void on_ready(session *s, const worker_ev *e) {
+    if (s->keep_open) {                 /* the new model is open: the old one's tree goes now */
+        s->keep_open = false;
+        reset_tree(s);
+        snprintf(s->model_path, sizeof s->model_path, "%s", s->open_path);
+    }
     s->m = e->model;
     s->t = model_tok(e->model);
     const model_info *mi = model_get_info(e->model);
@@ -635,6 +650,7 @@ static void on_ready(session *s, const worker_ev *e) {
     if (dot && dot != s->model_name) *dot = 0;
     session_msg(s, SESS_INFO, "opened %s (%s, %d layers, vocabulary %d)", e->msg, mi->format, (int)mi->n_layers, (int)mi->n_vocab);
     if (s->log) s->log(s->log_ud, s->msg, false);
+    worker_retire(s->w);                /* nothing reads the model before this one now */
     refresh_path(s);
 }
 
@@ -784,7 +800,21 @@ bool session_poll(session *s) {
         switch (e->kind) {
         case WEV_READY: on_ready(s, e); break;
         case WEV_ERROR:
+            if (s->loading && e->node < 0 && s->keep_open && e->reason == 1) {   /* did not open: the old one stays */
+                s->loading = s->keep_open = false;
+                s->version++;
+                session_msg(s, SESS_ERROR, "%s (kept %s and its tree)", e->msg, s->model_name);
+                break;
+            }
             if (s->loading && e->node < 0) {               /* the model did not open */
+                if (s->keep_open) {                        /* ... and the old one is gone (out of memory) */
+                    s->keep_open = false;
+                    s->m = NULL;
+                    s->t = NULL;
+                    s->nv = 0;
+                    reset_tree(s);
+                    snprintf(s->model_path, sizeof s->model_path, "%s", s->open_path);
+                }
                 s->loading = false;
                 s->model_name[0] = 0;
             }

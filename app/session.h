@@ -54,6 +54,8 @@ typedef struct session {
     char model_name[128];
     int chat_kind;              /* the model's template family (chat.h) */
     bool loading;
+    bool keep_open;             /* the load is session_open_keep's: the tree and model stay until it succeeds */
+    char open_path[1024];       /* its file */
     ctx_params cp;
     /* what is shown */
     int32_t cur;                /* selected node, -1 = none */
@@ -100,6 +102,12 @@ void session_fini(session *s);
 
 /* Opens a model (by path) on the worker; clears the tree. */
 int session_open(session *s, const char *path);
+/* Opens a model keeping the open one and its tree until the new one is
+ * open (the workbench's :open): a file that fails, past its header too,
+ * changes nothing but a message. Meanwhile no job starts ("the model is
+ * still loading"). With no model open, or a load already under way, as
+ * session_open. */
+int session_open_keep(session *s, const char *path);
 /* Empties the tree (dropping its sequences), keeping the model. */
 void session_clear(session *s);
 /* After a tree was put into s->tree from outside (a workspace): rebuilds the

@@ -44,7 +44,7 @@ static void flush_ws(struct tui *t) {
 static void open_yes(struct tui *t, void *ud) {
     (void)ud;
     flush_ws(t);
-    session_open(S(t), open_path);
+    session_open_keep(S(t), open_path);    /* the model and tree stay until the new one is open */
     session_msg(S(t), SESS_INFO, "opening %s", open_path);
 }
 
