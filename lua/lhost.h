@@ -114,6 +114,9 @@ typedef struct lhost_ui {
      * again with room), or -1 with a message in err. NULL: lab.ui.loom_path
      * answers nil, err. */
     int32_t (*loom_path)(void *ud, int32_t *ids, int32_t cap, char *err, size_t errlen);
+    /* The number pane hook id is shown with (1-based: the digit or :pane N
+     * that shows it), 0 when it is not on screen yet. NULL: none. */
+    int (*pane_number)(void *ud, int id);
 } lhost_ui;
 
 /* ---- creating a host ----------------------------------------------------- */

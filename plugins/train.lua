@@ -116,7 +116,9 @@ local function train(args)
   state.hist = { loss = {}, val = {}, steps = spec.steps or 200, out = a.out }
   state.status = "train: starting"
   state.timer = lab.every(0.25, poll)
-  lab.print("train: training " .. a.out .. " in the background (:train_stop or s in the training pane stops it)")
+  local hint = state.pane and lab.ui.pane_hint(state.pane)
+  lab.print("train: training " .. a.out .. " in the background (" .. (hint and (hint .. "; ") or "")
+    .. ":train_stop or s in the training pane stops it)")
   lab.ui.redraw()
 end
 
@@ -236,7 +238,7 @@ return {
       state.shown = n
       lab.ui.redraw()
     end)
-    lab.ui.pane_add("training", {
+    state.pane = lab.ui.pane_add("training", {
       on_draw = draw,
       on_key = function(k)
         if k == "s" and state.job then stop() return "redraw" end

@@ -24,6 +24,7 @@ see "started" "1 prompt"
 key Escape
 key :; keys "$TRAIN" Enter
 see "the command answers at once" "training bg.gguf in the background"
+see "and names the pane and its key (the focus stays)" "training pane 7, press 7"
 see "the status bar shows the steps" "/200000 loss"
 key 7
 see "key 7 shows the training pane" "7 training"
