@@ -120,14 +120,15 @@ static void kernel_case(int type, int64_t rows, int64_t cols) {
  * K-quant, and Q4_0 at 2080 = 65 blocks (the padded copy on the heap, past
  * the 32-block window: a window's sums wait in y). */
 static void amx_mix_case(void) {
-    /* rows 0: 40 (two pairs and an odd group). A VNNI rest of 4-5 past
-     * whole sixteens (Q4_K: 4-12) runs after the AMX calls over about
-     * VD_R8_AMX_REST_BYTES of weights: 20 and 67's 3 (with them) at 40
-     * rows, and at 2048 columns over 264 or 520 rows (21, 37), two to four such
-     * blocks of rows, the last with the odd group. Past three whole
-     * sixteens a rest pads from VD_R8_AMX_PAD as anywhere (56, 59 and 62:
-     * session 14 tried VNNI there, see docs/architecture.md). Alone, Q4_0 pads from 10 (9 VNNI), Q8_0 from 12
-     * (11 VNNI). 22 = 16 + 6: the least padded rest (VD_R8_AMX_PAD) */
+    /* rows 0: 40 (two pairs and an odd group). Past whole sixteens a Q4_0
+     * / Q8_0 rest of 1-8 runs as an r-row AMX pass read in place
+     * (vd_r8_amx_rows; no padded sixteen: the pad-size check below): 67's
+     * 3, 17, 20, 22, 24, 56, and at 2048 columns 21 and 37 over 520 and
+     * 264 rows (the odd group's VNNI tail reads the rest in place too); a
+     * rest of 9-15 pads (25, 27, 31, 47, 59, 62). Q4_K's VNNI rest of 4-12
+     * runs after the AMX calls over about VD_R8_AMX_REST_BYTES of weights
+     * (28 at 2048 columns: two such blocks of rows), 13-15 pads (31).
+     * Alone, Q4_0 pads from 10 (9 VNNI), Q8_0 from 12 (11 VNNI) */
     static const struct { int type; int64_t cols; int na, rows; } T[] = {
         {QT_Q4_0, 288, 67, 0}, {QT_Q8_0, 288, 67, 0}, {QT_Q4_K, 512, 67, 0}, {QT_Q4_0, 288, 22, 0}, {QT_Q4_0, 288, 31, 0},
         {QT_Q8_0, 288, 25, 0}, {QT_Q8_0, 288, 47, 0}, {QT_Q4_0, 288, 17, 0}, {QT_Q8_0, 288, 13, 0}, {QT_Q4_0, 288, 11, 0},
@@ -173,7 +174,11 @@ static void amx_mix_case(void) {
             int rest = NA % 16;
             int least = NA >= 16 ? VD_R8_AMX_PAD
                       : type == QT_Q4_0 ? VD_R8_AMX_PAD_ALONE_Q4 : VD_R8_AMX_PAD_ALONE;
-            bool want = path == VD_PATH_AMX && (type == QT_Q4_K ? NA >= 16 && rest >= VD_R8_AMX_PAD_K : rest >= least);
+            bool rows = type != QT_Q4_K && NA >= 16 && rest >= 1 && rest <= VD_R8_AMX_ROWS_MAX;   /* in place */
+            bool want = path == VD_PATH_AMX && !rows &&
+                        (type == QT_Q4_K ? NA >= 16 && rest >= VD_R8_AMX_PAD_K : rest >= least);
+            CHECK(!rows || path != VD_PATH_AMX || vd_r8_amx_rows(type), "%s batch %d: an r-row pass",
+                  qt_get(type)->name, NA);
             CHECK((ps > 0) == want, "%s %s batch %d: padded sixteen %zu bytes, want %s", qt_get(type)->name,
                   vd_path_name(path), NA, ps, want ? "one" : "none");
             {   /* K-quants: no terms (NULL) */

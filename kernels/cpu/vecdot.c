@@ -512,6 +512,17 @@ void vd_r8_prep(int wtype, const void *xq, int64_t cols, int j0, int j1, int32_t
     }
 }
 
+/* Whether nact activations' rest runs as an r-row AMX pass read in place
+ * (vd_r8_amx_rows: with whole sixteens, a rest of 1 to VD_R8_AMX_ROWS_MAX),
+ * and its kernel. */
+static vd_r8t_fn r8_rows_kernel(int wtype, int nact, int *rest) {
+    int knx;
+    r8_kernel(wtype, &knx, NULL);
+    if (knx != VD_R8_AMX_NX || nact < knx) return NULL;
+    *rest = nact % knx;
+    return *rest >= 1 && *rest <= VD_R8_AMX_ROWS_MAX ? vd_r8_amx_rows(wtype) : NULL;
+}
+
 /* Whether nact activations end in a zero-padded AMX sixteen on this CPU
  * (vd_matmul_r8p_pad's comment has the rule), and its tail kernel. */
 static vd_r8t_fn r8_pad_kernel(int wtype, int nact, int *rest) {
@@ -519,6 +530,7 @@ static vd_r8t_fn r8_pad_kernel(int wtype, int nact, int *rest) {
     r8_kernel(wtype, &knx, NULL);
     if (knx != VD_R8_AMX_NX) return NULL;
     *rest = nact % knx;
+    if (r8_rows_kernel(wtype, nact, rest)) return NULL;
     if (wtype == QT_Q4_K) return nact >= knx && *rest >= VD_R8_AMX_PAD_K ? vd_r8_amx_tail(wtype) : NULL;
     int least = nact >= knx ? VD_R8_AMX_PAD : wtype == QT_Q4_0 ? VD_R8_AMX_PAD_ALONE_Q4 : VD_R8_AMX_PAD_ALONE;
     return *rest >= least ? vd_r8_amx_tail(wtype) : NULL;
@@ -622,12 +634,28 @@ void vd_matmul_r8p_pad(int wtype, const void *wr, int64_t cols, int64_t r0, int6
      * Q8_0 1.08-1.19, Q4_0 0.99-1.01, Q4_K 0.98-1.03; 256 KiB Q8_0
      * 0.96-1.01, Q4_0 0.97-0.99, Q4_K 0.97-0.99. A rest of 1-2 measured
      * 0.93-0.96 interleaved vs 0.96-1.0 after (17, 18, 33, 34), 3-4 even.
+     * Since session 15 a Q4_0 / Q8_0 rest of 1 to VD_R8_AMX_ROWS_MAX (8)
+     * with whole sixteens takes neither: it rides in the AMX call as an
+     * r-row pass (vd_r8_amx_rows: tiles 6 and 7 configured with r rows,
+     * vd_r8_amx_begin_rows, once here for all the calls; the rest's rows
+     * read in place, nothing padded), so it shares the call's unpacked
+     * blocks and costs about r/16 of a sixteen's tile and float work.
+     * Engine steps, stories15m T1, CPU time, 8 rounds with the binaries
+     * alternating, medians of paired per-round ratios against the
+     * VNNI rest (1-5) / padded sixteen (6-15) of VD_R8_AMX_PAD 6: Q4_0
+     * rests 1-8 at 17-24 0.87-0.94, 33-37 0.89-0.95, 49-52 0.92-0.93;
+     * Q8_0 22-24 0.93-0.95, 33-40 0.89-0.96, 49-56 0.89-0.93 (17-18
+     * 1.02-1.03); rests 9-15 0.96-1.05 (Q4_0 41-47 1.0-1.05), so from 9
+     * the padded sixteen stays (its two tile sets alternate; the r-row
+     * pass has one, tiles 6 and 7 being all that is left).
      * ORDER: each activation's sums are the kernel's whatever rows a call
      * takes (vecdot.h): the same bits in either place (test_invariance_kernels'
-     * amx_mix_case, test_quant's repack shapes of 20 and 21 activations). */
+     * amx_mix_case, test_quant's repack shapes of 19-24 and 40 activations: the
+     * r-row pass for every rest of 1-8 there). */
     bool amx = knx == VD_R8_AMX_NX;
     int rest = amx ? nact % knx : nact, full = amx && nact >= knx ? 1 : 0, rnx = amx ? VD_R8V_NX : knx;
     vd_r8t_fn kt = r8_pad_kernel(wtype, nact, &rest);
+    vd_r8t_fn kr = amx ? r8_rows_kernel(wtype, nact, &rest) : NULL;
     /* built here: on the stack up to 64 blocks a row */
     enum { PAD_STACK = 64 };
     _Alignas(64) char pad_s[VD_R8_AMX_NX * PAD_STACK * (sizeof(qt_block_q8_0) + sizeof(int32_t) + sizeof(float)) + 64];
@@ -642,7 +670,13 @@ void vd_matmul_r8p_pad(int wtype, const void *wr, int64_t cols, int64_t r0, int6
     const char *xt = pad;
     const int32_t *offt = kt && off ? (const int32_t *)(xt + pad_xbytes(wtype, cols)) : NULL;
     const float *dxt = kt && off ? (const float *)(offt + VD_R8_AMX_NX * nb) : NULL;
-    if (amx) vd_r8_amx_begin();
+    if (kr) {   /* the rest read in place by an r-row pass */
+        kt = kr;
+        xt = (const char *)xq + (size_t)(nact - rest) * xrs;
+        offt = off ? off + (size_t)(nact - rest) * nb : NULL;
+        dxt = dx ? dx + (size_t)(nact - rest) * nb : NULL;
+        vd_r8_amx_begin_rows(rest);
+    } else if (amx) vd_r8_amx_begin();
     /* a few groups at a time against every chunk of activations, so the
      * later chunks find the groups' blocks in cache, not in DRAM */
     enum { GSTEP = 8 };

@@ -325,24 +325,36 @@ typedef void (*vd_r8t_fn)(const void *w, int64_t cols, int64_t g0, int64_t g1, c
                           const int32_t *off, const float *dx, const void *xt, const int32_t *offt,
                           const float *dxt, int nt, float *y, int64_t ldy);
 vd_r8t_fn vd_r8_amx_tail(int wtype);
+/* The same form with the rest's nt (1..15) activations read in place as an
+ * nt-row AMX pass (xt = the activation rows after x's, offt and dxt their
+ * terms; nothing padded): Q4_0 and Q8_0. Its calls lie between
+ * vd_r8_amx_begin_rows(nt) (the tile configuration with the nt-row tiles)
+ * and vd_r8_amx_end. Same bits. */
+vd_r8t_fn vd_r8_amx_rows(int wtype);
+void vd_r8_amx_begin_rows(int nt);
 /* vd_matmul_r8p's cross-over: the least rest (activations past the whole
  * sixteens) that takes vd_r8_amx_tail, with whole sixteens and without
- * (measured: vecdot.c's comment there). With whole sixteens 6 since session
- * 15 (the padded sixteen's float work over its real rows made it cheaper):
- * engine steps, stories15m T1, 20-24 paired rounds, new / 8: Q4_0 22 0.94,
- * 23 0.92-0.95, 38 0.91-0.92, 39 0.90, 54 0.95, 55 0.92 (controls 0.98-1.02);
- * Q8_0 22-23 0.95-0.99, 38-39 0.91-0.96, 54-55 0.95-0.97. 5 lost at 21
- * (Q8_0 1.05-1.06). */
-#define VD_R8_AMX_PAD 6
+ * (measured: vecdot.c's comment there). With whole sixteens a rest of 1 to
+ * VD_R8_AMX_ROWS_MAX takes the r-row pass below, so Q4_0 and Q8_0 pad from
+ * 9 (session 15's engine A/B of rests 6-7 padded against VNNI, before the
+ * r-row pass: Q4_0 22 0.94, 23 0.92-0.95, 38-39 0.90-0.92, 54-55 0.92-0.95;
+ * Q8_0 0.91-0.99). */
+#define VD_R8_AMX_PAD 9
 #define VD_R8_AMX_PAD_ALONE 12
+/* With whole sixteens, a Q4_0 / Q8_0 rest of 1 to VD_R8_AMX_ROWS_MAX runs as
+ * an r-row AMX pass in the same call (vd_r8_amx_rows), neither as a VNNI
+ * rest nor padded; from 9 the padded sixteen is as cheap or cheaper
+ * (measured: vecdot.c). */
+#define VD_R8_AMX_ROWS_MAX 8
 /* Q4_0's alone, since the padded sixteen's float work covers only its real
  * rows (vecdot_r8_amx.c): kernel-only, a stories15m step's products, padded
  * / VNNI chunks, 2 x 2 runs: 9 0.99-1.03, 10 0.91-0.96, 11 0.87-0.92, 12
  * 0.82-0.84 (Q8_0, whose VNNI kernel unpacks nothing: 11 0.98-1.07, 12-13
  * 0.98-1.04, 14 0.99, 15 0.90-0.96: it stays at 12). */
 #define VD_R8_AMX_PAD_ALONE_Q4 10
-/* A VNNI rest of VD_R8_AMX_AFTER (4) to VD_R8_AMX_PAD - 1 activations past
- * whole sixteens (Q4_K: to VD_R8_AMX_PAD_K - 1) runs over about
+/* A VNNI rest of VD_R8_AMX_AFTER (4) or more activations past whole
+ * sixteens (Q4_K's 4 to VD_R8_AMX_PAD_K - 1; Q4_0 and Q8_0 take the r-row
+ * pass instead where they have AMX) runs over about
  * VD_R8_AMX_REST_BYTES of weights at a time after the AMX calls over them,
  * not after each step of eight groups: interleaved, it cost about twice as
  * much per activation as the same rest alone (stories15m, kernel-only in the

@@ -25,8 +25,11 @@
  * 15 may come as one zero-padded sixteen (amx_q4_Kt, vd_matmul_r8p).
  *
  * Q4_0 and Q8_0 (amx_b32): the same with one TDPBSSD per 32-element block
- * (below); a rest of six to fifteen activations may come as one
- * zero-padded sixteen (vd_r8_amx_tail, chosen by vd_matmul_r8p). The tile
+ * (below); past whole sixteens a rest of one to eight activations may come
+ * as an r-row pass (vd_r8_amx_rows: tiles 6 and 7 configured with r rows,
+ * the rest read in place) and one of nine to fifteen as one zero-padded
+ * sixteen (vd_r8_amx_tail; alone from ten or twelve), chosen by
+ * vd_matmul_r8p. The tile
  * configuration is loaded once per vd_matmul_r8p call (vd_r8_amx_begin /
  * vd_r8_amx_end), not per kernel call: a stories15m product is many calls
  * of a few blocks each.
@@ -64,6 +67,20 @@ static const _Alignas(64) tilecfg CFG = {
 
 void vd_r8_amx_begin(void) {
     _tile_loadconfig(&CFG);
+}
+
+/* The same and tiles 6 = C (r rows of 16 int32) and 7 = A (r activations x
+ * 32 bytes): the r-row pass of a rest of r (amx_b32's rows form). Index 0:
+ * CFG (an unused tile has rows and colsb 0). */
+#define CFG_R(r) { .palette = 1, .colsb = {64, 32, 64, 64, 32, 64, 64, 32}, .rows = {16, 16, 8, 16, 16, 8, r, r} }
+static const _Alignas(64) tilecfg CFGR[AMX_NX] = {
+    { .palette = 1, .colsb = {64, 32, 64, 64, 32, 64}, .rows = {16, 16, 8, 16, 16, 8} },
+    CFG_R(1), CFG_R(2), CFG_R(3), CFG_R(4), CFG_R(5), CFG_R(6), CFG_R(7), CFG_R(8),
+    CFG_R(9), CFG_R(10), CFG_R(11), CFG_R(12), CFG_R(13), CFG_R(14), CFG_R(15),
+};
+
+void vd_r8_amx_begin_rows(int r) {
+    _tile_loadconfig(&CFGR[r > 0 && r < AMX_NX ? r : 0]);
 }
 
 /* The tile state unused again: context switches need not save its 8 KiB. */
@@ -252,6 +269,35 @@ INLINE void b32_win(const char *B, int64_t w0, int64_t nw, size_t bs, size_t gs,
         if (j < nv) _mm512_storeu_ps(yj + j * ldy, acc[j]);
 }
 
+/* b32_win for the rows form: one window against the NV (1..15) activations
+ * of a rest, tiles 6 (C) and 7 (A) configured with NV rows
+ * (vd_r8_amx_begin_rows), B in tile 2; one tile set, so block b's C is
+ * stored after block b - 1's float work (which runs while TDPBSSD b does)
+ * and before block b + 1 is issued. ORDER: the same instructions on the
+ * same values per row as b32_win (a C row is the exact block sum whatever
+ * the tile's other rows), the same bits. */
+INLINE void b32_win_r(const char *B, int64_t w0, int64_t nw, size_t bs, size_t gs, uint8_t bt[B32_WIN][8][64],
+                      int32_t ct[2][AMX_NX][16], const char *a0, size_t xs, const float *d0, int64_t nb, float *yj,
+                      int64_t ldy, const int NV) {
+    const size_t xb = sizeof(qt_block_q8_0);
+    __m512 acc[AMX_NX];
+    UNROLL for (int j = 0; j < NV; j++) acc[j] = w0 ? _mm512_loadu_ps(yj + j * ldy) : _mm512_setzero_ps();
+    for (int64_t b = 0; b <= nw; b++) {
+        if (b < nw) {
+            _tile_loadd(2, bt[b], 64);
+            _tile_loadd(7, a0 + b * xb, (long)xs);
+            _tile_zero(6);
+            _tile_dpbssd(6, 7, 2);
+        }
+        if (b) b32_epi(acc, ct[(b - 1) % 2], B + (w0 + b - 1) * bs, gs, d0 + b - 1, nb, NV);
+        if (b < nw) _tile_stored(6, ct[b % 2], 64);
+    }
+    UNROLL for (int j = 0; j < NV; j++) _mm512_storeu_ps(yj + j * ldy, acc[j]);
+}
+
+#define B32_ROWS_CASE(r) \
+    case r: b32_win_r(B, w0, nw, bs, gs, bt, ct, a0, xs, d0, nb, yj, ldy, r); break;
+
 /* Groups [g0, g1) (pairs; a last odd group to the VNNI kernel) against nx
  * activations, a multiple of sixteen (Q8_0 rows at x, stride xs), and then,
  * when nt > 0, one zero-padded sixteen: xt, offt and dxt hold sixteen rows
@@ -272,7 +318,7 @@ INLINE void b32_win(const char *B, int64_t w0, int64_t nw, size_t bs, size_t gs,
  * the real rows (b32_win's NV), the rest computed and never stored. */
 INLINE void amx_b32(const void *w, int64_t cols, int64_t g0, int64_t g1, const char *x, size_t xs, int nx,
                     const int32_t *off, const float *dx, const char *xt, const int32_t *offt, const float *dxt,
-                    int nt, float *y, int64_t ldy, vd_r8_fn vnni, const int T) {
+                    int nt, float *y, int64_t ldy, vd_r8_fn vnni, const int T, const bool ROWS) {
     const int64_t nb = cols / 32;
     const size_t bs = T == AMX_Q8 ? sizeof(vd_block_q8_0x8) : sizeof(vd_block_q4_0x8), gs = (size_t)nb * bs;
     const size_t xb = sizeof(qt_block_q8_0);
@@ -297,6 +343,14 @@ INLINE void amx_b32(const void *w, int64_t cols, int64_t g0, int64_t g1, const c
                 const char *a0 = (pad ? xt : x + (size_t)j0 * xs) + offsetof(qt_block_q8_0, qs) + (size_t)w0 * xb;
                 const float *d0 = (pad ? dxt : dx + (size_t)j0 * nb) + w0;
                 float *yj = y + (int64_t)j0 * ldy + 8 * g;
+                if (ROWS && pad) {   /* the rest as an nt-row pass */
+                    switch (nt) {
+                        B32_ROWS_CASE(1) B32_ROWS_CASE(2) B32_ROWS_CASE(3) B32_ROWS_CASE(4) B32_ROWS_CASE(5)
+                        B32_ROWS_CASE(6) B32_ROWS_CASE(7) B32_ROWS_CASE(8) B32_ROWS_CASE(9) B32_ROWS_CASE(10)
+                        B32_ROWS_CASE(11) B32_ROWS_CASE(12) B32_ROWS_CASE(13) B32_ROWS_CASE(14) B32_ROWS_CASE(15)
+                    }
+                    continue;
+                }
                 /* a padded sixteen's float work over its real rows, in
                  * fours from eight (its rest is 8-15): kernel-only, a
                  * stories15m step's products, 24 = 16 + 8 0.88-0.95x the
@@ -317,14 +371,14 @@ INLINE void amx_b32(const void *w, int64_t cols, int64_t g0, int64_t g1, const c
 static void amx_q4_0(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
                      const int32_t *off, const float *dx, float *y, int64_t ldy) {
     vd_r8_fn vnni = vd_r8_vnni(QT_Q4_0);
-    if (nx % AMX_NX == 0) amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, NULL, NULL, NULL, 0, y, ldy, vnni, AMX_Q4);
+    if (nx % AMX_NX == 0) amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, NULL, NULL, NULL, 0, y, ldy, vnni, AMX_Q4, false);
     else amx_vnni_rest(vnni, w, cols, g0, g1, x, xs, nx, off, dx, y, ldy);
 }
 
 static void amx_q8_0(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
                      const int32_t *off, const float *dx, float *y, int64_t ldy) {
     vd_r8_fn vnni = vd_r8_vnni(QT_Q8_0);
-    if (nx % AMX_NX == 0) amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, NULL, NULL, NULL, 0, y, ldy, vnni, AMX_Q8);
+    if (nx % AMX_NX == 0) amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, NULL, NULL, NULL, 0, y, ldy, vnni, AMX_Q8, false);
     else amx_vnni_rest(vnni, w, cols, g0, g1, x, xs, nx, off, dx, y, ldy);
 }
 
@@ -351,13 +405,32 @@ static void amx_q4_Kt(const void *w, int64_t cols, int64_t g0, int64_t g1, const
 static void amx_q4_0t(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
                       const int32_t *off, const float *dx, const void *xt, const int32_t *offt, const float *dxt,
                       int nt, float *y, int64_t ldy) {
-    amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, xt, offt, dxt, nt, y, ldy, vd_r8_vnni(QT_Q4_0), AMX_Q4);
+    amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, xt, offt, dxt, nt, y, ldy, vd_r8_vnni(QT_Q4_0), AMX_Q4, false);
 }
 
 static void amx_q8_0t(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
                       const int32_t *off, const float *dx, const void *xt, const int32_t *offt, const float *dxt,
                       int nt, float *y, int64_t ldy) {
-    amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, xt, offt, dxt, nt, y, ldy, vd_r8_vnni(QT_Q8_0), AMX_Q8);
+    amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, xt, offt, dxt, nt, y, ldy, vd_r8_vnni(QT_Q8_0), AMX_Q8, false);
+}
+
+/* The rest read in place as an nt-row pass (tiles 6 and 7: between
+ * vd_r8_amx_begin_rows(nt) and vd_r8_amx_end). */
+static void amx_q4_0r(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
+                      const int32_t *off, const float *dx, const void *xt, const int32_t *offt, const float *dxt,
+                      int nt, float *y, int64_t ldy) {
+    amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, xt, offt, dxt, nt, y, ldy, vd_r8_vnni(QT_Q4_0), AMX_Q4, true);
+}
+
+static void amx_q8_0r(const void *w, int64_t cols, int64_t g0, int64_t g1, const void *x, size_t xs, int nx,
+                      const int32_t *off, const float *dx, const void *xt, const int32_t *offt, const float *dxt,
+                      int nt, float *y, int64_t ldy) {
+    amx_b32(w, cols, g0, g1, x, xs, nx, off, dx, xt, offt, dxt, nt, y, ldy, vd_r8_vnni(QT_Q8_0), AMX_Q8, true);
+}
+
+vd_r8t_fn vd_r8_amx_rows(int wtype) {
+    if (!vd_r8_vnni(wtype)) return 0;
+    return wtype == QT_Q4_0 ? amx_q4_0r : wtype == QT_Q8_0 ? amx_q8_0r : 0;
 }
 
 vd_r8t_fn vd_r8_amx_tail(int wtype) {
@@ -372,6 +445,8 @@ vd_r8_fn vd_r8_amx(int wtype) {
 #else
 vd_r8_fn vd_r8_amx(int wtype) { (void)wtype; return 0; }
 vd_r8t_fn vd_r8_amx_tail(int wtype) { (void)wtype; return 0; }
+vd_r8t_fn vd_r8_amx_rows(int wtype) { (void)wtype; return 0; }
 void vd_r8_amx_begin(void) {}
+void vd_r8_amx_begin_rows(int r) { (void)r; }
 void vd_r8_amx_end(void) {}
 #endif
