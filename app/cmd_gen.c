@@ -8,7 +8,10 @@
  * With --json every token is one line: the raw-model log-prob, rank and
  * entropy of the step's distribution, and the top-K alternatives (fields in
  * docs/sampling.md). Generation stops after N tokens, at EOS/EOT (unless
- * --ignore-eos), or when the context is full.
+ * --ignore-eos), at a token of --end-tokens, or when the context is full.
+ * A BOS drawn mid-text (llama2.c's TinyStories models end a story with it;
+ * the default stops only at EOS/EOT, as llama.cpp) gets a one-line hint on
+ * stderr naming --end-tokens bos.
  *
  * Buffers (candidates, top-K ids) are allocated once before the loop.
  */
@@ -35,7 +38,7 @@
 enum { O_MODEL, O_PROMPT, O_N, O_THREADS, O_CTX, O_TEMP, O_TOP_K, O_TOP_P, O_MIN_P, O_TYPICAL,
        O_REPEAT, O_LAST_N, O_FREQ, O_PRES, O_SEED, O_SAMPLERS, O_PROBS, O_JSON, O_IGNORE_EOS,
        O_SPECIAL, O_BIAS, O_BAN, O_EXACT_INT8, O_GRAMMAR, O_SCHEMA, O_REGEX, O_CHOICE,
-       O_SCHEMA_IGNORE, O_SCHEMA_COMPACT, O_SCHEMA_ANY_ORDER };
+       O_SCHEMA_IGNORE, O_SCHEMA_COMPACT, O_SCHEMA_ANY_ORDER, O_END_TOKENS };
 static const cli_opt opts[] = {
     { "model", 'm', "MODEL", "model file (path or name; default $LOGITLAB_MODEL, " MPATH_DEFAULT_MODEL ")" },
     { "prompt", 'p', "TEXT", "the prompt (default: empty, BOS only)" },
@@ -67,6 +70,7 @@ static const cli_opt opts[] = {
     { "schema-ignore-unenforceable", 0, NULL, "--json-schema: compile without keywords a grammar cannot check (not, if, uniqueItems, ...) instead of refusing" },
     { "schema-compact", 0, NULL, "--json-schema: no whitespace between JSON tokens" },
     { "schema-any-order", 0, NULL, "--json-schema: properties in any order (objects of at most 10 properties)" },
+    { "end-tokens", 0, "LIST", "also stop at these tokens: bos, eos, eot, unk or ids, comma-separated (bos: where llama2.c models end a story)" },
 };
 static const cli_spec spec = {
     CMD, "[-m MODEL] -p TEXT [options]",
@@ -193,6 +197,9 @@ typedef struct gen {
     int32_t *top;          /* (probs) */
     int32_t nv, seq, pos;
     bool json;
+    bool bos_hinted;       /* the BOS hint was given */
+    int32_t end[16];       /* --end-tokens */
+    int32_t n_end;
     int werr;              /* errno of the first failed write to stdout, 0 while none failed */
     tok_stream ts;
 } gen;
@@ -301,6 +308,17 @@ static int32_t *encode_prompt(const gen *g, const char *text, bool special, int3
     return ids;
 }
 
+/* The hint for a BOS in the middle of the text (once): what it means for
+ * llama2.c models and how to stop there. */
+static void bos_hint(gen *g, int32_t id) {
+    g->bos_hinted = true;
+    size_t n = 0;
+    const char *s = tok_text(g->t, id, &n);
+    flush_out(g);
+    fprintf(stderr, "\nlogitlab gen: the model emitted %.*s (BOS, token %d), which llama2.c models use to end a story; "
+            "--end-tokens bos stops there\n", s ? (int)n : 3, s ? s : "BOS", (int)id);
+}
+
 static int generate(gen *g, const opts_t *o, const int32_t *prompt, int32_t np, bool ignore_eos) {
     char err[512];
     for (int32_t i = 0; i < np; i++) smp_accept(g->chain, prompt[i]);
@@ -310,7 +328,7 @@ static int generate(gen *g, const opts_t *o, const int32_t *prompt, int32_t np, 
     long i = 0;
     for (; o->n < 0 || i < o->n; i++) {
         const float *row = ctx_logits(g->c, 0);
-        smp_cands_set(&g->cands, row, g->nv);
+        smp_cands_set_ref(&g->cands, row, g->nv);   /* row stays put until the next eval (emit_json reads c) */
         int32_t id = smp_sample(g->chain, &g->cands);
         if (id == SMP_EMASK && g->gm && (gmatch_finished(g->gm) || gmatch_complete(g->gm))) {
             fprintf(stderr, "\nlogitlab gen: stopped: the grammar is complete\n");
@@ -331,6 +349,10 @@ static int generate(gen *g, const opts_t *o, const int32_t *prompt, int32_t np, 
             return cli_fail(CMD, "cannot write the output (standard output) after %ld token%s: %s", i + 1,
                             i ? "s" : "", strerror(g->werr));
         if (!ignore_eos && (id == eos || (eot >= 0 && id == eot))) { stop = "eos"; i++; break; }
+        bool end = false;
+        for (int32_t k = 0; k < g->n_end; k++) end = end || id == g->end[k];
+        if (end) { stop = "end_token"; i++; break; }
+        if (id == tok_bos(g->t) && !g->bos_hinted) bos_hint(g, id);
         if (o->n >= 0 && i + 1 >= o->n) { i++; break; }    /* the last token needs no evaluation */
         int rc = feed(g, &id, 1, err, sizeof err);
         if (rc == CTX_EFULL) {
@@ -416,6 +438,11 @@ static int run(const cli_args *a, const opts_t *o) {
     if (np == 0) { rc = cli_usage_error(CMD, "empty prompt, and this vocabulary adds no BOS: give -p TEXT"); goto out; }
     if (np >= ctx_kv_size(g.c)) {
         rc = cli_fail(CMD, "the prompt has %d tokens, the context %d (raise --ctx-size)", (int)np, (int)ctx_kv_size(g.c));
+        goto out;
+    }
+    if (a->val[O_END_TOKENS] &&
+        (g.n_end = tok_parse_ids(g.t, a->val[O_END_TOKENS], g.end, (int32_t)(sizeof g.end / sizeof g.end[0]), err, sizeof err)) < 0) {
+        rc = cli_usage_error(CMD, "--end-tokens: %s", err);
         goto out;
     }
     rc = generate(&g, o, prompt, np, a->val[O_IGNORE_EOS] != NULL);

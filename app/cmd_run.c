@@ -35,6 +35,7 @@
 #include "lhost.h"
 #include "pdirs.h"
 #include "store.h"
+#include "tok.h"
 
 #define CMD "run"
 
@@ -81,6 +82,14 @@ int cmd_run_host(const char *cmd, const cli_args *a, bool catchable, lhost **out
         if (!*a->val[2] || *end || !(budget >= 0) || isinf(budget))
             return cli_usage_error(cmd, "--budget must be a number of seconds >= 0, got '%s'", a->val[2]);
     }
+    if (a->val[5]) {           /* the syntax now; names and ids are read against each model's vocabulary */
+        char terr[256];
+        int32_t ids[LHOST_MAX_END];
+        if (strlen(a->val[5]) >= sizeof ((lhost_opts *)0)->end_tokens)
+            return cli_usage_error(cmd, "--end-tokens: at most %d bytes", (int)sizeof ((lhost_opts *)0)->end_tokens - 1);
+        if (tok_parse_ids(NULL, a->val[5], ids, LHOST_MAX_END, terr, sizeof terr) < 0)
+            return cli_usage_error(cmd, "--end-tokens: %s", terr);
+    }
     struct stat wst;           /* a file is no workspace: lab.store would not record, lab.fs not write */
     if (a->val[0] && stat(a->val[0], &wst) == 0 && !S_ISDIR(wst.st_mode))
         return cli_fail(cmd, "-w %s: not a folder (a workspace is a folder)", a->val[0]);
@@ -103,6 +112,7 @@ int cmd_run_host(const char *cmd, const cli_args *a, bool catchable, lhost **out
     o.mem_cap = (size_t)mem << 20;
     o.n_threads = (int)threads;
     o.script_int_catchable = catchable;
+    if (a->val[5]) snprintf(o.end_tokens, sizeof o.end_tokens, "%s", a->val[5]);
     char err[1024];
     if (lhost_create(out, &o, err, sizeof err) != LHOST_OK) return cli_fail(cmd, "%s", err);
     if (a->val[1]) lhost_plugin_load_all(*out);

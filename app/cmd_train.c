@@ -102,7 +102,16 @@ static void fmt_time(double s, char *buf, size_t cap) {
 
 static void ready(void *ud, const trun_result *r, const char *kernel) {
     prog *p = ud;
-    if (p->json) return;
+    if (p->json) {
+        if (r->warning[0]) {        /* a line before the steps: {"warning":..., "tokens":N, "unk_tokens":M} */
+            printf("{\"warning\":");
+            cli_put_json_str(stdout, r->warning, strlen(r->warning));
+            printf(",\"tokens\":%lld,\"unk_tokens\":%lld}\n", (long long)r->tokens_text, (long long)r->tokens_unk);
+            fflush(stdout);
+        }
+        return;
+    }
+    if (r->warning[0]) fprintf(stderr, "%s: warning: %s\n", p->cmd, r->warning);
     fprintf(stderr, "%s: %.2f M params, %lld training rows (%lld tokens in the loss), %lld validation rows, "
             "kernel %s, checkpoint %s%s\n", p->cmd, r->n_params / 1e6, (long long)r->rows_train,
             (long long)r->targets_train, (long long)r->rows_val, kernel, r->ckpt,

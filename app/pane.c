@@ -24,6 +24,11 @@ void pane_destroy(pane *p) {
     free(p);
 }
 
+void pane_name(pane *p, char *buf, size_t cap) {
+    if (p->hook) pane_title(p, buf, cap);           /* a plugin's: the title it chose */
+    else snprintf(buf, cap, "%s", p->iface->name);
+}
+
 void pane_title(pane *p, char *buf, size_t cap) {
     if (p->iface->title) p->iface->title(p, buf, cap);
     else snprintf(buf, cap, "%s", p->iface->name);

@@ -52,5 +52,8 @@ struct pane {
 pane *pane_create(const pane_iface *iface, void *ctx, struct tui *t, int scope);
 void pane_destroy(pane *p);
 void pane_title(pane *p, char *buf, size_t cap);
+/* Its name without what the title adds ("tree", not "tree 6 nodes"): the
+ * tab strip's and :pane's. */
+void pane_name(pane *p, char *buf, size_t cap);
 
 #endif

@@ -89,12 +89,22 @@ int session_open(session *s, const char *path) {
     s->t = NULL;
     s->nv = 0;
     s->loading = true;
+    s->keep_open = false;
     reset_tree(s);
     snprintf(s->model_path, sizeof s->model_path, "%s", path);
     const char *base = strrchr(path, '/');
     snprintf(s->model_name, sizeof s->model_name, "%s", base ? base + 1 : path);
     s->version++;
     return worker_open(s->w, path, &s->cp);
+}
+
+int session_open_keep(session *s, const char *path) {
+    if (!s->m || s->loading) return session_open(s, path);
+    if (s->gen_node >= 0) worker_stop(s->w);
+    s->loading = s->keep_open = true;
+    snprintf(s->open_path, sizeof s->open_path, "%s", path);
+    s->version++;
+    return worker_open_keep(s->w, path, &s->cp, true);
 }
 
 void session_clear(session *s) {
@@ -113,6 +123,7 @@ void session_sampler_json(const session *s, char *buf, size_t cap) {
     smpjson_fmt(&s->sp, s->spec, buf, cap);
     if (s->bias[0]) smpjson_add_str(buf, cap, "bias", s->bias);
     if (s->grammar[0]) smpjson_add_str(buf, cap, "grammar", s->grammar);
+    if (s->end_tokens[0]) smpjson_add_str(buf, cap, "end_tokens", s->end_tokens);
 }
 
 bool session_busy(const session *s) { return s->gen_node >= 0; }
@@ -124,7 +135,7 @@ static bool refuse_busy(session *s) {
 }
 
 static bool need_model(session *s) {
-    if (s->t) return false;
+    if (s->t && !s->loading) return false;
     session_msg(s, SESS_WARN, s->loading ? "the model is still loading" : "no model is open (:open MODEL)");
     return true;
 }
@@ -279,6 +290,8 @@ static void submit_as(session *s, int32_t target, int32_t n_new, int32_t dist_fr
     r.dist_node = dist_node;
     r.n_new = n_new;
     r.stop_at_eos = js->stop_at_eos;
+    r.end_tokens = js == &own && s->end_tokens[0] ? s->end_tokens : NULL;    /* a replay draws its count */
+    s->bos_hinted = js != &own;
     r.sp = js->sp;
     r.spec = js->spec;
     r.bias = js->bias;
@@ -615,6 +628,11 @@ void session_label(session *s, int32_t node, const char *label) {
 /* ---- events -------------------------------------------------------------- */
 
 static void on_ready(session *s, const worker_ev *e) {
+    if (s->keep_open) {                 /* the new model is open: the old one's tree goes now */
+        s->keep_open = false;
+        reset_tree(s);
+        snprintf(s->model_path, sizeof s->model_path, "%s", s->open_path);
+    }
     s->m = e->model;
     s->t = model_tok(e->model);
     const model_info *mi = model_get_info(e->model);
@@ -632,6 +650,7 @@ static void on_ready(session *s, const worker_ev *e) {
     if (dot && dot != s->model_name) *dot = 0;
     session_msg(s, SESS_INFO, "opened %s (%s, %d layers, vocabulary %d)", e->msg, mi->format, (int)mi->n_layers, (int)mi->n_vocab);
     if (s->log) s->log(s->log_ud, s->msg, false);
+    worker_retire(s->w);                /* nothing reads the model before this one now */
     refresh_path(s);
 }
 
@@ -652,12 +671,23 @@ static void on_done(session *s, const worker_ev *e) {
     if (s->freed > 0) snprintf(freed, sizeof freed, " (freed the cache of %d hidden branch%s)", (int)s->freed, s->freed == 1 ? "" : "es");
     if (e->reason == WDONE_STOPPED) session_msg(s, SESS_INFO, "stopped%s", freed);
     else if (e->reason == WDONE_EOS) session_msg(s, SESS_INFO, "end of text%s", freed);
+    else if (e->reason == WDONE_END) session_msg(s, SESS_INFO, "end of text (an end token: :set end_tokens %s)%s", s->end_tokens, freed);
     else if (e->reason == WDONE_FULL) session_msg(s, SESS_WARN, "%s%s", e->msg[0] ? e->msg : "the KV cache is full", freed);
     /* a node selected while this job ran (a click during the re-evaluation
      * of the path a reopened workspace showed first) was not evaluated:
      * refresh_path waits for an idle worker */
     if (e->node != s->cur && e->reason != WDONE_STOPPED && e->reason != WDONE_ERROR && e->reason != WDONE_FULL)
         refresh_path(s);
+}
+
+/* Whether the session's end tokens hold BOS (then no hint: it stops there). */
+static bool bos_ends(const session *s) {
+    int32_t ids[16];
+    char err[128];
+    int32_t n = tok_parse_ids(s->t, s->end_tokens, ids, 16, err, sizeof err);
+    for (int32_t i = 0; i < n; i++)
+        if (ids[i] == tok_bos(s->t)) return true;
+    return false;
 }
 
 /* A job dropped a hidden branch's sequence to make room: the node is
@@ -770,7 +800,21 @@ bool session_poll(session *s) {
         switch (e->kind) {
         case WEV_READY: on_ready(s, e); break;
         case WEV_ERROR:
+            if (s->loading && e->node < 0 && s->keep_open && e->reason == 1) {   /* did not open: the old one stays */
+                s->loading = s->keep_open = false;
+                s->version++;
+                session_msg(s, SESS_ERROR, "%s (kept %s and its tree)", e->msg, s->model_name);
+                break;
+            }
             if (s->loading && e->node < 0) {               /* the model did not open */
+                if (s->keep_open) {                        /* ... and the old one is gone (out of memory) */
+                    s->keep_open = false;
+                    s->m = NULL;
+                    s->t = NULL;
+                    s->nv = 0;
+                    reset_tree(s);
+                    snprintf(s->model_path, sizeof s->model_path, "%s", s->open_path);
+                }
                 s->loading = false;
                 s->model_name[0] = 0;
             }
@@ -784,6 +828,14 @@ bool session_poll(session *s) {
         case WEV_TOKEN:
             if (node && e->pos == node->pos0 + node->n && loom_append(&s->tree, e->node, &e->tok))
                 session_msg(s, SESS_ERROR, "out of memory");
+            else if (node && e->node == s->gen_node && !s->bos_hinted && s->t && e->tok.id == tok_bos(s->t) &&
+                     !bos_ends(s)) {
+                /* llama2.c's TinyStories models end a story with BOS; the
+                 * default stops only at EOS/EOT, as llama.cpp does */
+                s->bos_hinted = true;
+                session_msg(s, SESS_INFO, "the model emitted <s> (BOS): llama2.c models end a story so; "
+                            ":set end_tokens bos stops there");
+            }
             break;
         case WEV_DONE: on_done(s, e); break;
         case WEV_EVICT: on_evict(s, e); break;

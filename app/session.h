@@ -54,6 +54,8 @@ typedef struct session {
     char model_name[128];
     int chat_kind;              /* the model's template family (chat.h) */
     bool loading;
+    bool keep_open;             /* the load is session_open_keep's: the tree and model stay until it succeeds */
+    char open_path[1024];       /* its file */
     ctx_params cp;
     /* what is shown */
     int32_t cur;                /* selected node, -1 = none */
@@ -76,6 +78,8 @@ typedef struct session {
     uint32_t sp_version;
     int32_t n_max;              /* tokens per free run */
     bool stop_at_eos;
+    char end_tokens[128];       /* also stop at these ("bos,13"; "" none: :set end_tokens) */
+    bool bos_hinted;            /* the running job's BOS hint was given */
     int32_t seq_budget;         /* live sequences kept before the least recently used are dropped */
     uint64_t clock;
     uint32_t epoch;             /* bumped whenever the tree starts over (session_open, session_clear) */
@@ -98,6 +102,12 @@ void session_fini(session *s);
 
 /* Opens a model (by path) on the worker; clears the tree. */
 int session_open(session *s, const char *path);
+/* Opens a model keeping the open one and its tree until the new one is
+ * open (the workbench's :open): a file that fails, past its header too,
+ * changes nothing but a message. Meanwhile no job starts ("the model is
+ * still loading"). With no model open, or a load already under way, as
+ * session_open. */
+int session_open_keep(session *s, const char *path);
 /* Empties the tree (dropping its sequences), keeping the model. */
 void session_clear(session *s);
 /* After a tree was put into s->tree from outside (a workspace): rebuilds the

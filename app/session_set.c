@@ -3,6 +3,7 @@
  * session_sampler_changed); split from session.c, which acts on the tree.
  * Values are checked here, so an error shows at once on the command line. */
 #include "session.h"
+#include "tok.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@
 
 static const char *const setting_names[] = {
     "temp", "top_k", "top_p", "min_p", "typical", "repeat_penalty", "repeat_last_n",
-    "frequency_penalty", "presence_penalty", "seed", "order", "n", "eos", "bias", "grammar", NULL
+    "frequency_penalty", "presence_penalty", "seed", "order", "n", "eos", "end_tokens", "bias", "grammar", NULL
 };
 
 const char *const *session_setting_names(void) { return setting_names; }
@@ -87,6 +88,18 @@ int session_set(session *s, const char *name, const char *value, char *err, size
         session_sampler_changed(s);
         return 0;
     }
+    if (strcmp(name, "end_tokens") == 0) {
+        int32_t ids[16];
+        char why[256];
+        bool none = !strcmp(value, "none") || !*value;
+        if (strlen(value) >= sizeof s->end_tokens) { snprintf(err, errlen, "end_tokens: at most %zu bytes", sizeof s->end_tokens - 1); return -1; }
+        if (tok_parse_ids(s->t, value, ids, 16, why, sizeof why) < 0) {    /* no model yet: the syntax alone */
+            snprintf(err, errlen, "end_tokens: %s", why);
+            return -1;
+        }
+        snprintf(s->end_tokens, sizeof s->end_tokens, "%s", none ? "" : value);
+        return 0;
+    }
     if (strcmp(name, "eos") == 0) {
         if (strcmp(value, "on") && strcmp(value, "off")) { snprintf(err, errlen, "eos: on or off"); return -1; }
         s->stop_at_eos = strcmp(value, "on") == 0;
@@ -141,6 +154,7 @@ bool session_get(const session *s, const char *name, char *buf, size_t cap) {
     else if (!strcmp(name, "order")) snprintf(buf, cap, "%s", s->spec[0] ? s->spec : SMP_DEFAULT_CHAIN);
     else if (!strcmp(name, "n")) snprintf(buf, cap, "%d", (int)s->n_max);
     else if (!strcmp(name, "eos")) snprintf(buf, cap, "%s", s->stop_at_eos ? "on" : "off");
+    else if (!strcmp(name, "end_tokens")) snprintf(buf, cap, "%s", s->end_tokens[0] ? s->end_tokens : "none");
     else if (!strcmp(name, "bias")) snprintf(buf, cap, "%s", s->bias[0] ? s->bias : "none");
     else if (!strcmp(name, "grammar")) snprintf(buf, cap, "%s", s->grammar[0] ? s->grammar : "none");
     else return false;

@@ -78,6 +78,7 @@ struct tui {
     double last_draw, last_rss;
     uint64_t rss, drawn_version;
     int n_tabs, tab_x[TUI_MAX_PANES], tab_w[TUI_MAX_PANES], tab_pane[TUI_MAX_PANES];   /* the slot's tab strip, last frame */
+    int tab_y;                                                                          /* its row */
     volatile sig_atomic_t sigquit, sigint, in_lua;
     bool term_up;               /* the terminal is open (tui_show_busy may draw) */
 };
@@ -208,6 +209,12 @@ int tui_add_pane(tui *t, struct pane *p) {
     return 0;
 }
 
+int tui_pane_of_hook(const tui *t, int hook) {
+    for (int i = PANE_N_FIXED; i < t->n_panes; i++)
+        if (t->panes[i]->hook == hook) return i;
+    return -1;
+}
+
 static int fix_index(int v, int gone) { return v == gone ? -1 : v > gone ? v - 1 : v; }
 
 void tui_remove_pane(tui *t, int hook) {
@@ -262,8 +269,7 @@ static void draw_pane(tui *t, int i, tui_rect r, bool focused, int maxtitle) {
     pane *p = t->panes[i];
     char title[160], name[140];
     pane_title(p, name, sizeof name);
-    if (i < 9) snprintf(title, sizeof title, " %d %s ", i + 1, name);   /* the key that focuses it */
-    else snprintf(title, sizeof title, " %s ", name);
+    snprintf(title, sizeof title, " %d %s ", i + 1, name);   /* the key that focuses it (:pane N past 9) */
     cut_title(title, maxtitle);
     draw_frame(t, r, title, focused);
     tui_rect in = tui_layout_inner(r);
@@ -277,42 +283,70 @@ static void draw_pane(tui *t, int i, tui_rect r, bool focused, int maxtitle) {
     if (v.w > 0 && v.h > 0) p->iface->draw(p, &v, focused);
 }
 
-/* The tab strip on the slot's top border, right of the title, which keeps
- * priority: the numbers of the panes that share the slot (the shown one
- * highlighted) when they fit, else "+N" (N more panes here), else nothing.
- * Clicks on a number switch to it; on "+N", to the next pane. */
+/* A tab's label: the pane's number and the first chars characters of its
+ * name ("7 proxy", "7 pro", 2: "7pr"; chars 0: the number alone). */
+static void tab_label(tui *t, int pane, int chars, char *buf, size_t cap) {
+    char name[140];
+    pane_name(t->panes[pane], name, sizeof name);
+    size_t n = 0;
+    for (int c = 0; name[n] && c < chars; c++) {
+        n++;
+        while (((unsigned char)name[n] & 0xC0) == 0x80) n++;    /* the whole character */
+    }
+    if (chars > 0 && n > 0) snprintf(buf, cap, chars > 2 ? "%d %.*s" : "%d%.*s", pane + 1, (int)n, name);
+    else snprintf(buf, cap, "%d", pane + 1);
+}
+
+/* The tab strip of the slot: the panes that share it (the shown one
+ * highlighted), each as its number and a short name ("6 sampl 7 agent 11
+ * tree"), on the top border right of the title when they fit; else on the
+ * bottom border, with names as short as it takes ("6sa 7ag 16tr"); else the
+ * numbers alone beside the title; else "+N" (N more panes here); else
+ * nothing. Clicks on a tab switch to it; on
+ * "+N", to the next pane. The names say which number is which plugin's pane
+ * (session 14's trial: "4 6 7 8 ... 16" told nothing); :pane lists them. */
 static void draw_tabs(tui *t, tui_rect r) {
     canvas_view full = canvas_full(&t->cv);
-    char lab[16], title[160], name[140];
-    int w = 0, n = 0, members[TUI_MAX_PANES], at = 0;
+    char lab[160], title[160], name[140];
+    int n = 0, members[TUI_MAX_PANES], at = 0;
     for (int j = 0; j < t->n_panes; j++)
         if (tui_layout_in_slot(j, t->lay.narrow)) {
             if (j == t->lay.slot) at = n;
             members[n++] = j;
-            w += j + 1 >= 10 ? 3 : 2;
         }
     t->n_tabs = 0;
     if (n < 2 || t->lay.slot < 0) return;
     pane_title(t->panes[t->lay.slot], name, sizeof name);
-    if (t->lay.slot < 9) snprintf(title, sizeof title, " %d %s ", t->lay.slot + 1, name);
-    else snprintf(title, sizeof title, " %s ", name);
+    snprintf(title, sizeof title, " %d %s ", t->lay.slot + 1, name);
     int title_end = r.x + 2 + vis_width(title, strlen(title));     /* first column after the title */
-    int x = r.x + r.w - 2 - w;
-    if (x > title_end) {
+    static const struct { int chars; bool top; } level[] = { { 5, true }, { 3, true }, { 5, false }, { 3, false },
+                                                              { 2, false }, { 0, true } };
+    for (int c = 0; c < (int)(sizeof level / sizeof level[0]); c++) {
+        int w = 0;
         for (int k = 0; k < n; k++) {
-            snprintf(lab, sizeof lab, "%d", members[k] + 1);
+            tab_label(t, members[k], level[c].chars, lab, sizeof lab);
+            w += 1 + vis_width(lab, strlen(lab));
+        }
+        int x = level[c].top ? r.x + r.w - 2 - w : r.x + 1, y = level[c].top ? r.y : r.y + r.h - 1;
+        if (level[c].top ? x <= title_end : x + w + 1 > r.x + r.w - 1) continue;
+        t->tab_y = y;
+        for (int k = 0; k < n; k++) {
+            tab_label(t, members[k], level[c].chars, lab, sizeof lab);
             uint16_t st = members[k] == t->lay.slot ? PAL_TITLE_FOCUS : PAL_DIM;
+            int lw = vis_width(lab, strlen(lab));
             t->tab_x[t->n_tabs] = x + 1;
-            t->tab_w[t->n_tabs] = members[k] + 1 >= 10 ? 2 : 1;
+            t->tab_w[t->n_tabs] = lw;
             t->tab_pane[t->n_tabs++] = members[k];
-            x += 1 + canvas_puts(&full, x + 1, r.y, st, lab);
+            canvas_puts(&full, x + 1, y, st, lab);
+            x += 1 + lw;
         }
         return;
     }
     int lw = snprintf(lab, sizeof lab, " +%d ", n - 1);
-    x = r.x + r.w - 2 - lw;
+    int x = r.x + r.w - 2 - lw;
     if (x <= title_end) return;
     canvas_puts(&full, x, r.y, PAL_DIM, lab);
+    t->tab_y = r.y;
     t->tab_x[0] = x;
     t->tab_w[0] = lw;
     t->tab_pane[0] = members[(at + 1) % n];
@@ -482,7 +516,7 @@ static void on_mouse(tui *t, const tui_ev *e) {
         return;
     }
     for (int k = 0; k < t->n_tabs && e->button == PANE_CLICK; k++)
-        if (e->y == t->lay.slot_rect.y && e->x >= t->tab_x[k] && e->x < t->tab_x[k] + t->tab_w[k]) {
+        if (e->y == t->tab_y && e->x >= t->tab_x[k] && e->x < t->tab_x[k] + t->tab_w[k]) {
             tui_focus(t, t->tab_pane[k]);
             return;
         }

@@ -85,6 +85,8 @@ void tui_dirty(tui *t);
  * remove destroys the pane with that hook id. */
 int tui_add_pane(tui *t, struct pane *p);
 void tui_remove_pane(tui *t, int hook);
+/* The index of the pane with that hook id, or -1. */
+int tui_pane_of_hook(const tui *t, int hook);
 /* Marks that Lua code runs on the UI thread now (Ctrl-C interrupts it). */
 void tui_lua_enter(tui *t);
 /* Called from inside Lua that has run for `seconds` (lhost_ui.busy): the

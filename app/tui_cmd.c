@@ -13,6 +13,7 @@
 #include "lhost.h"
 #include "model.h"
 #include "modelpath.h"
+#include "pane.h"
 #include "session.h"
 #include "store.h"
 #include "tui.h"
@@ -44,7 +45,7 @@ static void flush_ws(struct tui *t) {
 static void open_yes(struct tui *t, void *ud) {
     (void)ud;
     flush_ws(t);
-    session_open(S(t), open_path);
+    session_open_keep(S(t), open_path);    /* the model and tree stay until the new one is open */
     session_msg(S(t), SESS_INFO, "opening %s", open_path);
 }
 
@@ -338,9 +339,57 @@ static void c_session(struct tui *t, char *a) {
     } else session_msg(S(t), SESS_WARN, "session new [NAME] | open ID | rename NAME | delete ID");
 }
 
+/* :pane lists the panes (number and name) in the console; :pane N or
+ * :pane NAME shows one: the way to panes past 9, which no digit reaches
+ * (plugin panes: session 14's trial found the tree plugin's unreachable). */
+static void c_pane(struct tui *t, char *a) {
+    char name[140], list[2048];
+    while (isspace((unsigned char)*a)) a++;
+    size_t al = strlen(a);
+    while (al > 0 && isspace((unsigned char)a[al - 1])) a[--al] = 0;
+    if (!*a) {
+        size_t used = (size_t)snprintf(list, sizeof list, "panes:");
+        for (int i = 0; tui_pane(t, i) && used < sizeof list; i++) {
+            pane_name(tui_pane(t, i), name, sizeof name);
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s %d %s", i ? "," : "", i + 1, name);
+        }
+        tui_print(t, list, strlen(list), false);
+        session_msg(S(t), SESS_INFO, "%s (:pane N or NAME shows one)", list);
+        return;
+    }
+    char *end;
+    long n = strtol(a, &end, 10);
+    int found = -1, matches = 0;
+    if (end != a && !*end) {
+        if (!tui_pane(t, (int)n - 1)) { session_msg(S(t), SESS_ERROR, "no pane %s (:pane lists them)", a); return; }
+        found = (int)n - 1;
+    } else {
+        /* an exact name first; else a unique prefix; a name two panes share
+         * (the tree pane and the tree plugin's) asks for the number */
+        int hit[64];
+        for (int pass = 0; pass < 2 && !matches; pass++)
+            for (int i = 0; tui_pane(t, i); i++) {
+                pane_name(tui_pane(t, i), name, sizeof name);
+                if ((pass == 0 ? strcmp(name, a) == 0 : strncmp(name, a, al) == 0) && matches < 64) hit[matches++] = i;
+            }
+        if (matches > 1) {
+            size_t used = (size_t)snprintf(list, sizeof list, "%d panes are named %s:", matches, a);
+            for (int k = 0; k < matches && used < sizeof list; k++)
+                used += (size_t)snprintf(list + used, sizeof list - used, " %d", hit[k] + 1);
+            session_msg(S(t), SESS_WARN, "%s (:pane N)", list);
+            return;
+        }
+        if (matches == 1) found = hit[0];
+        if (found < 0) { session_msg(S(t), SESS_ERROR, "no pane named %s (:pane lists them)", a); return; }
+    }
+    tui_focus(t, found);
+    pane_name(tui_pane(t, found), name, sizeof name);
+    session_msg(S(t), SESS_INFO, "pane %d %s", found + 1, name);
+}
+
 static const cmd cmds[] = {
     { "open", "MODEL", "open a model (a path, or a name in models/ or ../shared/models)", c_open, CMP_MODEL },
-    { "set", "NAME [VALUE]", "show or set a sampler value (temp, top_k, top_p, min_p, typical, repeat_penalty, repeat_last_n, frequency_penalty, presence_penalty, seed, order, n, eos, bias ID=VALUE,... or none)", c_set, CMP_SETTING },
+    { "set", "NAME [VALUE]", "show or set a sampler value (temp, top_k, top_p, min_p, typical, repeat_penalty, repeat_last_n, frequency_penalty, presence_penalty, seed, order, n, eos, end_tokens LIST (bos, eos, eot, unk, ids; none), bias ID=VALUE,... or none)", c_set, CMP_SETTING },
     { "grammar", "KIND VALUE | none", "constrain generation: grammar FILE.gbnf, json-schema FILE.json, regex RE, choice A,B,C (the inspector marks refused tokens x)", c_grammar, CMP_NONE },
     { "run", "PLUGIN | FILE.lua", "load a plugin (by name or path)", c_run, CMP_PLUGIN },
     { "plugin", "list | load | reload | disable NAME", "manage plugins; disable stops a running one", c_plugin, CMP_PLUGINCMD },
@@ -349,6 +398,7 @@ static const cmd cmds[] = {
     { "w", "[FILE]", "save (as :save)", c_save, CMP_FILE },
     { "export", "FILE", "write the selected path: text, or one JSON object per token for FILE.jsonl", c_export, CMP_FILE },
     { "sessions", "", "list the workspace's sessions in the console (newest first)", c_sessions, CMP_NONE },
+    { "pane", "[N | NAME]", "show pane N or NAME (panes past 9 have no digit key); no argument lists the panes in the console", c_pane, CMP_NONE },
     { "session", "new [NAME] | open ID | rename NAME | delete ID", "start, reopen, rename or delete a session of the workspace", c_session, CMP_SESSION },
     { "label", "[#ID] TEXT", "label the selected node (or node ID); no text removes the label", c_label, CMP_NONE },
     { "delete", "[#ID]", "delete the selected node (or node ID) and its descendants", c_delete, CMP_NONE },

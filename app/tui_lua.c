@@ -82,6 +82,11 @@ static void ui_pane_add(void *ud, int id, const char *plugin, const char *title)
     add_hook(ud, id, HK_PANE, plugin, title, "");
 }
 
+static int ui_pane_number(void *ud, int id) {
+    tui_lua *l = ud;
+    return tui_pane_of_hook(l->t, id) + 1;
+}
+
 static void ui_status_add(void *ud, int id, const char *plugin, const char *name) {
     add_hook(ud, id, HK_STATUS, plugin, name, "");
 }
@@ -247,7 +252,8 @@ int tui_lua_create(tui_lua **out, struct tui *t, const struct tui_opts *o, char 
     lhost_ui ui = { l, ui_print, ui_command_add, ui_key_add, ui_pane_add, ui_status_add, ui_del, ui_redraw, ui_loom_open,
                     ui_busy,
                     ui_loom_replay,
-                    ui_loom_path };
+                    ui_loom_path,
+                    ui_pane_number };
     lhost_opts lo;
     lhost_opts_default(&lo);
     pdirs pd;                       /* plugins/ here, and beside the program */

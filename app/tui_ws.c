@@ -469,6 +469,8 @@ static void apply_ui(session *s, const char *text, tui_ws_ui *ui) {
         /* the bias and the grammar (checked again: a grammar file may have gone) */
         const char *bias = json_str(json_get(smp, "bias"), ""), *grammar = json_str(json_get(smp, "grammar"), "");
         if (*bias) session_set(s, "bias", bias, perr2, sizeof perr2);
+        const char *ends = json_str(json_get(smp, "end_tokens"), "");
+        if (*ends) session_set(s, "end_tokens", ends, perr2, sizeof perr2);
         if (*grammar && session_set(s, "grammar", grammar, perr2, sizeof perr2))
             session_msg(s, SESS_WARN, "the session's grammar is off: %s", perr2);
         session_sampler_changed(s);

@@ -30,7 +30,7 @@
 #include "tok.h"
 #include "thread.h"
 
-enum { JOB_OPEN, JOB_GEN, JOB_DROP, JOB_DIST };
+enum { JOB_OPEN, JOB_GEN, JOB_DROP, JOB_DIST, JOB_RETIRE };
 
 typedef struct job {
     int kind;
@@ -39,6 +39,7 @@ typedef struct job {
     /* JOB_OPEN */
     char *path;
     ctx_params cp;
+    bool keep;              /* the open model stays when this one fails (worker_open_keep) */
     /* JOB_GEN */
     worker_req r;           /* r.path points at path_ids, r.sp at sp, r.spec at spec */
     int32_t *path_ids;
@@ -46,6 +47,7 @@ typedef struct job {
     char spec[256];
     char bias[256];
     char grammar[512];
+    char end_tokens[128];
     bool has_spec;
     /* JOB_DROP */
     int32_t seq;
@@ -71,6 +73,7 @@ struct worker {
     /* engine state: worker thread only */
     unsigned cur_serial;    /* the job running now */
     model *m;
+    model *retired;         /* the model before the last open, kept until worker_retire: the UI may still read it */
     ctx *c;
     const tok *t;
     int32_t nv;
@@ -198,20 +201,40 @@ static bool job_stopped(void *ud) {
     return w->cur_serial <= atomic_load(&w->stop_upto);
 }
 
+/* The new model and its context are made before the open one is given up:
+ * a file that fails past its header (a damaged tensor table, a llama2.c
+ * checkpoint without its tokenizer) leaves a keep job's model in place
+ * (WEV_ERROR with reason 1). The old model itself is parked (w->retired)
+ * until worker_retire, since the UI reads its tokenizer until WEV_READY. */
 static void do_open(worker *w, job *j) {
-    char err[512];
-    close_model(w);
+    char err[512], cerr[400];
+    model *nm = NULL;
+    ctx *nc = NULL;
+    int rc = model_open(&nm, j->path, NULL, err, sizeof err);
+    if (!rc && (rc = ctx_create(&nc, nm, &j->cp, cerr, sizeof cerr))) {
+        snprintf(err, sizeof err, "%s: %s", j->path, cerr);
+        model_close(nm);
+    }
+    if (rc) {
+        bool kept = j->keep && w->m;
+        if (!kept) {
+            close_model(w);
+            pthread_mutex_lock(&w->mu);
+            memset(&w->stats, 0, sizeof w->stats);
+            pthread_mutex_unlock(&w->mu);
+        }
+        post_simple(w, WEV_ERROR, -1, -1, kept ? 1 : 0, err);
+        return;
+    }
+    model_close(w->retired);
+    w->retired = w->m;
+    w->m = NULL;
+    close_model(w);                     /* the old context and buffers; the model stays parked */
     pthread_mutex_lock(&w->mu);
     memset(&w->stats, 0, sizeof w->stats);
     pthread_mutex_unlock(&w->mu);
-    if (model_open(&w->m, j->path, NULL, err, sizeof err)) { post_simple(w, WEV_ERROR, -1, -1, 0, err); return; }
-    char cerr[400];
-    if (ctx_create(&w->c, w->m, &j->cp, cerr, sizeof cerr)) {
-        snprintf(err, sizeof err, "%s: %s", j->path, cerr);
-        close_model(w);
-        post_simple(w, WEV_ERROR, -1, -1, 0, err);
-        return;
-    }
+    w->m = nm;
+    w->c = nc;
     ctx_set_cancel(w->c, job_stopped, w);
     w->t = model_tok(w->m);
     w->nv = model_get_info(w->m)->n_vocab;
@@ -537,12 +560,20 @@ static void do_gen(worker *w, job *j) {
     int32_t hs = handle_of(w, s);
     if (hs != r->seq) post_simple(w, WEV_SEQ, r->node, hs, 0, NULL);
     update_stats(w, -1, 0);
+    int32_t ends[16], n_end = 0;
+    if (r->end_tokens && (n_end = tok_parse_ids(w->t, r->end_tokens, ends, 16, err, sizeof err)) < 0) {
+        char e2[300];
+        snprintf(e2, sizeof e2, "end_tokens: %s", err);
+        post_simple(w, WEV_ERROR, r->node, hs, 0, e2);
+        post_simple(w, WEV_DONE, r->node, hs, WDONE_ERROR, NULL);
+        return;
+    }
     int32_t eos = tok_eos(w->t), eot = tok_eot(w->t), pos = r->n_path;
     double t0 = now_s();
     int reason = WDONE_LIMIT;
     for (int32_t i = 0; r->n_new < 0 || i < r->n_new; i++) {
         if (j->serial <= atomic_load(&w->stop_upto)) { reason = WDONE_STOPPED; break; }
-        smp_cands_set(&w->cands, w->row, w->nv);
+        smp_cands_set_ref(&w->cands, w->row, w->nv);   /* w->row changes only after post_record */
         if (r->reseed) smp_reseed(w->chain, smp_seed_mix(r->draw, (uint64_t)r->draw_at + (uint64_t)i));
         int32_t id = smp_sample(w->chain, &w->cands);
         if (id == SMP_EMASK && w->gstage) {
@@ -573,6 +604,9 @@ static void do_gen(worker *w, job *j) {
         double dt = now_s() - t0;
         update_stats(w, dt > 0 ? (i + 1) / dt : 0, 1);
         if (r->stop_at_eos && (id == eos || (eot >= 0 && id == eot))) { reason = WDONE_EOS; break; }
+        bool end = false;
+        for (int32_t k = 0; k < n_end; k++) end = end || id == ends[k];
+        if (end) { reason = WDONE_END; break; }
         if (pos >= ctx_kv_size(w->c)) {
             snprintf(err, sizeof err, "the path fills the KV cache (%d cells): a longer one needs a larger -c (--ctx-size)",
                      (int)ctx_kv_size(w->c));
@@ -628,7 +662,7 @@ static void do_dist(worker *w, job *j) {
             raw_record(w, w->row, e.tok.id, &e.tok);
             w->gstage = gen_gstage;
             for (int32_t i = 0; i < q; i++) smp_accept(ch, r->path[i]);
-            smp_cands_set(&w->cands, w->row, w->nv);
+            smp_cands_set_ref(&w->cands, w->row, w->nv);   /* w->row unchanged through post_record */
             if (follows && smp_sample(ch, &w->cands) >= 0) {
                 smp_cands_softmax(&w->cands);
                 post_record(w, e.tok.id, &e.tok);
@@ -666,6 +700,7 @@ static void *run(void *arg) {
         if (j->kind == JOB_OPEN) do_open(w, j);
         else if (j->kind == JOB_GEN) do_gen(w, j);
         else if (j->kind == JOB_DIST) do_dist(w, j);
+        else if (j->kind == JOB_RETIRE) { model_close(w->retired); w->retired = NULL; }
         else if (j->kind == JOB_DROP && w->c) {
             seq_drop(w, seq_of(w, j->seq));
             update_stats(w, -1, 0);
@@ -721,6 +756,7 @@ void worker_destroy(worker *w) {
     if (w->started) pthread_join(w->th, NULL);
     while (w->head) { job *j = w->head; w->head = j->next; job_free(j); }
     close_model(w);
+    model_close(w->retired);
     free(w->evs[0]);
     free(w->evs[1]);
     if (w->pipe[0] >= 0) close(w->pipe[0]);
@@ -738,11 +774,21 @@ void worker_stop(worker *w) {
     atomic_store(&w->stop_upto, atomic_load(&w->submitted));
 }
 
-int worker_open(worker *w, const char *path, const ctx_params *cp) {
+int worker_open_keep(worker *w, const char *path, const ctx_params *cp, bool keep) {
     job *j = calloc(1, sizeof *j);
     if (!j || !(j->path = strdup(path))) { free(j); return WORKER_ENOMEM; }
     j->kind = JOB_OPEN;
+    j->keep = keep;
     if (cp) j->cp = *cp; else ctx_params_default(&j->cp);
+    return submit(w, j);
+}
+
+int worker_open(worker *w, const char *path, const ctx_params *cp) { return worker_open_keep(w, path, cp, false); }
+
+int worker_retire(worker *w) {
+    job *j = calloc(1, sizeof *j);
+    if (!j) return WORKER_ENOMEM;
+    j->kind = JOB_RETIRE;
     return submit(w, j);
 }
 
@@ -764,6 +810,8 @@ static int submit_req(worker *w, const worker_req *r, int kind) {
     j->r.bias = r->bias ? j->bias : NULL;
     if (r->grammar) snprintf(j->grammar, sizeof j->grammar, "%s", r->grammar);
     j->r.grammar = r->grammar ? j->grammar : NULL;
+    if (r->end_tokens) snprintf(j->end_tokens, sizeof j->end_tokens, "%s", r->end_tokens);
+    j->r.end_tokens = r->end_tokens ? j->end_tokens : NULL;
     j->r.evict = j->r.evict_node = NULL;
     j->r.n_evict = 0;
     if (r->n_evict > 0 && r->evict && r->evict_node) {

@@ -43,8 +43,8 @@ enum { WORKER_OK = 0, WORKER_ENOMEM = -1, WORKER_ESYS = -2 };
 
 /* Events. */
 enum {
-    WEV_READY = 1,  /* a model is open: model (borrowed until the next worker_open), msg = its path */
-    WEV_ERROR,      /* msg; node is the job's node or -1 */
+    WEV_READY = 1,  /* a model is open: model (borrowed until worker_retire after the next open), msg = its path */
+    WEV_ERROR,      /* msg; node is the job's node or -1; reason 1: an open failed and the model open before stays */
     WEV_SEQ,        /* node's path now lives in seq */
     WEV_DIST,       /* tok: distributions of the existing token at pos of node's path: raw (prompt
                        tokens, rebuilt paths), or raw and post (worker_dist; no flags: it failed) */
@@ -52,7 +52,7 @@ enum {
     WEV_DONE,       /* a generation job ended: reason (msg: why, for WDONE_FULL) */
     WEV_EVICT       /* the job dropped seq (node's) to make room in the KV cache (worker_req.evict) */
 };
-enum { WDONE_LIMIT = 0, WDONE_EOS, WDONE_STOPPED, WDONE_FULL, WDONE_ERROR };
+enum { WDONE_LIMIT = 0, WDONE_EOS, WDONE_STOPPED, WDONE_FULL, WDONE_ERROR, WDONE_END /* a token of end_tokens */ };
 
 typedef struct worker_ev {
     int kind;
@@ -75,6 +75,7 @@ typedef struct worker_req {
     int32_t dist_node;      /* the node those positions belong to (an ancestor of node) */
     int32_t n_new;          /* tokens to add: 0 prepares only, -1 = until end of text or a full context */
     bool stop_at_eos;
+    const char *end_tokens; /* also stop at these (tok_parse_ids: "bos,13"), NULL = none */
     const smp_params *sp;   /* sampler values (bias ignored) */
     const char *spec;       /* stage order, NULL = default; "dist" is added when no selector ends it */
     const char *bias;       /* logit bias "ID=VALUE,..." for the chain's bias stage, NULL = none */
@@ -106,6 +107,14 @@ int worker_fd(const worker *w);
 /* Jobs. Each returns 0 or WORKER_ENOMEM. worker_open: the model of the last
  * WEV_READY must no longer be used by the caller. */
 int worker_open(worker *w, const char *path, const ctx_params *cp);
+/* As worker_open; keep: when the file fails to open (past its header too:
+ * a damaged tensor table, a missing tokenizer), the model open now stays
+ * and WEV_ERROR says so with reason 1. Either way the new model is made
+ * before the old is given up. */
+int worker_open_keep(worker *w, const char *path, const ctx_params *cp, bool keep);
+/* Frees the model before the last successful open: call once the UI no
+ * longer reads it (after WEV_READY). */
+int worker_retire(worker *w);
 int worker_gen(worker *w, const worker_req *r);
 /* Recomputes what the last token of r->path (at pos n_path - 1, n_path >= 2)
  * was drawn from: the raw distribution and the post-sampler one through the

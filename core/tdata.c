@@ -32,6 +32,7 @@ struct tdata {
     int chat;                 /* CHAT_* of the examples */
     int32_t *ids;             /* tokenizer output scratch */
     int32_t ids_cap;
+    int64_t n_text, n_unk;    /* tokens the texts gave, and how many of them are <unk> */
     bool finished;
 };
 
@@ -103,7 +104,12 @@ static int encode_gen(tdata *d, const char *where, const char *s, size_t n, bool
         int32_t k = cont ? tok_encode_cont(d->tk, s, n, special, d->ids, d->ids_cap, terr, sizeof terr)
                          : tok_encode(d->tk, s, n, false, special, d->ids, d->ids_cap, terr, sizeof terr);
         if (k < 0) return fail(err, errlen, TDATA_EFORMAT, "%s: %s", where, terr);
-        if (k <= d->ids_cap) return k;
+        if (k <= d->ids_cap) {
+            int32_t unk = tok_unk(d->tk);
+            d->n_text += k;
+            for (int32_t i = 0; i < k && unk >= 0; i++) d->n_unk += d->ids[i] == unk;
+            return k;
+        }
         int32_t *ni = realloc(d->ids, sizeof *ni * (size_t)k);
         if (!ni) return fail(err, errlen, TDATA_ENOMEM, "%s: out of memory", where);
         d->ids = ni;
@@ -328,6 +334,11 @@ int tdata_finish(tdata *d, char *err, size_t errlen) {
 
 int64_t tdata_n_rows(const tdata *d, int split) {
     return d->finished ? (int64_t)(d->rows[split].n / ((size_t)d->T + 1)) : 0;
+}
+
+int64_t tdata_n_unk(const tdata *d, int64_t *n_text) {
+    if (n_text) *n_text = d->n_text;
+    return d->n_unk;
 }
 
 int64_t tdata_n_targets(const tdata *d, int split) {

@@ -58,6 +58,11 @@ int tdata_finish(tdata *d, char *err, size_t errlen);
 int64_t tdata_n_rows(const tdata *d, int split);
 /* Tokens whose loss counts, per split. */
 int64_t tdata_n_targets(const tdata *d, int split);
+/* How many tokens of the texts (prompts and completions, all splits; no
+ * BOS/EOS) the tokenizer mapped to <unk>, and in *n_text how many it gave:
+ * a model whose vocabulary does not cover the text (zh-poem's on English)
+ * would learn to predict <unk>. */
+int64_t tdata_n_unk(const tdata *d, int64_t *n_text);
 /* sha256 of every row's tokens and mask in order (the run records it). */
 void tdata_hash(const tdata *d, uint8_t out[32]);
 

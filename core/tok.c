@@ -41,6 +41,46 @@ int32_t tok_bos(const tok *t) { return t->bos; }
 int32_t tok_eos(const tok *t) { return t->eos; }
 int32_t tok_eot(const tok *t) { return t->eot; }
 int32_t tok_unk(const tok *t) { return t->unk; }
+
+int32_t tok_parse_ids(const tok *t, const char *list, int32_t *ids, int32_t cap, char *err, size_t errlen) {
+    int32_t n = 0;
+    if (!list || strcmp(list, "none") == 0) return 0;
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        if (!*p) break;
+        size_t k = strcspn(p, ", ");
+        char item[32];
+        if (k >= sizeof item) { snprintf(err, errlen, "'%.*s...': not a token (bos, eos, eot, unk or an id)", 16, p); return -1; }
+        memcpy(item, p, k);
+        item[k] = 0;
+        p += k;
+        int32_t id = -2;
+        static const char *const names[] = { "bos", "eos", "eot", "unk" };
+        int32_t vals[] = { t ? t->bos : -1, t ? t->eos : -1, t ? t->eot : -1, t ? t->unk : -1 };
+        for (int i = 0; i < 4; i++)
+            if (strcmp(item, names[i]) == 0) {
+                if (!t) { id = -1; break; }
+                if (vals[i] < 0) { snprintf(err, errlen, "%s: this vocabulary has no %s token", item, item); return -1; }
+                id = vals[i];
+            }
+        if (id == -2) {
+            char *end;
+            long v = item[0] >= '0' && item[0] <= '9' ? strtol(item, &end, 10) : -1;
+            if (v < 0 || *end) { snprintf(err, errlen, "'%s': not a token (bos, eos, eot, unk or an id)", item); return -1; }
+            if (t && v >= t->n_vocab) {
+                snprintf(err, errlen, "token id %ld is outside the vocabulary [0, %d)", v, (int)t->n_vocab);
+                return -1;
+            }
+            id = (int32_t)v;
+        }
+        bool dup = false;
+        for (int32_t i = 0; i < n && t; i++) dup = dup || ids[i] == id;
+        if (dup) continue;
+        if (n == cap) { snprintf(err, errlen, "at most %d end tokens", (int)cap); return -1; }
+        ids[n++] = id;
+    }
+    return n;
+}
 bool tok_add_bos(const tok *t) { return t->add_bos; }
 int tok_attr(const tok *t, int32_t id) { return valid_id(t, id) ? t->attr[id] : 0; }
 float tok_score(const tok *t, int32_t id) { return valid_id(t, id) ? t->score[id] : 0.0f; }

@@ -50,6 +50,13 @@ int32_t tok_eos(const tok *t);
 int32_t tok_eot(const tok *t);     /* end of turn (<|eot_id|>), or -1 */
 int32_t tok_unk(const tok *t);
 bool tok_add_bos(const tok *t);    /* the vocabulary's default for add_bos */
+/* A list of token ids written as text, "bos,eos,13" (the names bos, eos,
+ * eot and unk, or decimal ids below tok_n_vocab; "none" or "" is the empty
+ * list): the end-tokens setting of gen, run, the workbench and lab. Writes
+ * up to cap ids (duplicates dropped) and returns how many, or -1 with err
+ * set (an unknown name, a name this vocabulary lacks, an id out of range,
+ * more than cap). t NULL: the syntax alone is checked (names give -1). */
+int32_t tok_parse_ids(const tok *t, const char *list, int32_t *ids, int32_t cap, char *err, size_t errlen);
 int tok_attr(const tok *t, int32_t id);          /* TOK_NORMAL..., 0 for a bad id */
 /* Raw vocabulary string of a token as stored (SPM "▁the", BPE "Ġthe"). */
 const char *tok_text(const tok *t, int32_t id, size_t *len);

@@ -272,6 +272,13 @@ int trun_run(const trun_spec *s, trun_ready_fn ready, trun_step_fn step, void *u
     res->rows_train = tdata_n_rows(r.data, TDATA_TRAIN);
     res->rows_val = tdata_n_rows(r.data, TDATA_VAL);
     res->targets_train = tdata_n_targets(r.data, TDATA_TRAIN);
+    res->tokens_unk = tdata_n_unk(r.data, &res->tokens_text);
+    res->warning[0] = 0;
+    if (res->tokens_text > 0 && res->tokens_unk >= TRUN_UNK_WARN * (double)res->tokens_text)
+        snprintf(res->warning, sizeof res->warning,
+                 "%lld of the data's %lld tokens (%.0f%%) are <unk>: the model's vocabulary does not cover this text, "
+                 "and the run would teach it to predict <unk>", (long long)res->tokens_unk, (long long)res->tokens_text,
+                 100.0 * (double)res->tokens_unk / (double)res->tokens_text);
     res->n_params = r.tm->n_params;
     struct stat sb;
     if (s->resume && o.ckpt_path && stat(res->ckpt, &sb) == 0) {

@@ -59,6 +59,8 @@ typedef struct trun_spec {
 typedef struct trun_result {
     int64_t run_id;                 /* in the workspace, 0 without one */
     int64_t steps, rows_train, rows_val, targets_train;
+    int64_t tokens_text, tokens_unk;  /* the data's text tokens, and those that are <unk> (tdata_n_unk) */
+    char warning[256];              /* "" or why the run may not do what is meant (most of the text is <unk>) */
     size_t n_params;
     double loss, val_loss;          /* last step's */
     int64_t resumed_from;           /* step the checkpoint held, 0 for a fresh start */
@@ -77,6 +79,8 @@ typedef int (*trun_step_fn)(void *ud, const train_stat *s);
 typedef void (*trun_ready_fn)(void *ud, const trun_result *r, const char *kernel);
 
 void trun_spec_default(trun_spec *s);
+/* The <unk> warning: given when at least this share of the text's tokens is <unk>. */
+#define TRUN_UNK_WARN 0.05
 /* The checkpoint path trun uses for output with a workspace at ws_dir
  * (<ws_dir>/train/<output file name>.ckpt; makes the folder). */
 void trun_ckpt_path(const char *ws_dir, const char *output, char *out, size_t cap);

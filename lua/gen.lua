@@ -56,11 +56,12 @@ local function note_sampler(sampler, seq)
   if h and h.ref[1] == seq then h.toks = seq:tokens() end
 end
 
-local GEN_KNOWN = "sampler, max_tokens, stop_at_eos, stop, on_token, top, done"
-local GEN_OPTS = { sampler = true, max_tokens = true, stop_at_eos = true, stop = true, on_token = true,
-                   top = true, done = true }
-local ITEM_KNOWN = "seq, sampler, max_tokens, stop_at_eos, stop"
-local ITEM_OPTS = { seq = true, sampler = true, max_tokens = true, stop_at_eos = true, stop = true }
+local GEN_KNOWN = "sampler, max_tokens, stop_at_eos, end_tokens, stop, on_token, top, done"
+local GEN_OPTS = { sampler = true, max_tokens = true, stop_at_eos = true, end_tokens = true, stop = true,
+                   on_token = true, top = true, done = true }
+local ITEM_KNOWN = "seq, sampler, max_tokens, stop_at_eos, end_tokens, stop"
+local ITEM_OPTS = { seq = true, sampler = true, max_tokens = true, stop_at_eos = true, end_tokens = true,
+                    stop = true }
 
 -- Raises "bad argument" at the user's call: level 4 from the option
 -- checkers (bad <- checker <- lab.generate* <- user), 3 when given.
@@ -69,8 +70,10 @@ local function bad(fname, argn, msg, level)
 end
 
 -- Checks the per-sequence options of t (a table of opts) in place: returns
--- sampler (or nil), max_tokens, stop_at_eos, stops (a list or nil).
-local function item_opts(fname, argn, t, where, dflt)
+-- sampler (or nil), max_tokens, stop_at_eos, stops (a list or nil), end
+-- token ids (a list, or nil: the model's). seq: the sequence (its model
+-- reads the end_tokens names).
+local function item_opts(fname, argn, t, where, dflt, seq)
   local sampler = t.sampler
   if sampler == nil then sampler = dflt.sampler end
   if sampler ~= nil and not is_sampler(sampler) then
@@ -100,7 +103,15 @@ local function item_opts(fname, argn, t, where, dflt)
     end
     if #stops == 0 then stops = nil end
   end
-  return sampler, max_tokens, stop_at_eos ~= false, stops
+  local ends = t.end_tokens
+  if ends == nil then ends = dflt.end_tokens end
+  if ends ~= nil then
+    local ok, ids, err = pcall(priv.end_ids, seq:model(), ends)
+    if not ok then bad(fname, argn, where .. tostring(ids):gsub("^[^:]*:%d+: ", "")) end
+    if not ids then bad(fname, argn, where .. err) end
+    ends = ids
+  end
+  return sampler, max_tokens, stop_at_eos ~= false, stops, ends
 end
 
 local function check_opts(fname, argn, opts)
@@ -123,13 +134,17 @@ local function check_opts(fname, argn, opts)
   return opts
 end
 
-local function new_item(seq, sampler, max_tokens, stop_at_eos, stops)
+-- stop_ids: EOS/EOT (unless stop_at_eos is false) and the end tokens
+-- (ends, or the model's: lab.model.open's end_tokens, run --end-tokens),
+-- which end with reason "end_token".
+local function new_item(seq, sampler, max_tokens, stop_at_eos, stops, ends)
   local model = seq:model()
   local info = model:info()
   local stop_ids = {}
+  for _, id in ipairs(ends or info.end_tokens) do stop_ids[id] = "end_token" end
   if stop_at_eos then
-    if info.eos then stop_ids[info.eos] = true end
-    if info.eot then stop_ids[info.eot] = true end
+    if info.eos then stop_ids[info.eos] = "eos" end
+    if info.eot then stop_ids[info.eot] = "eos" end
   end
   return {
     seq = seq, model = model, sampler = sampler or lab.sampler{ temp = 0 },
@@ -203,7 +218,7 @@ local function run(fname, items, on_token, top, done)
         res.n, res.tokens[n], res.logprobs[n], res.sampler_logprobs[n] = n, tok, logits:logprob(tok), plp
         if top then res.top[n] = logits:top(top) end
         if it.stop_ids[tok] then
-          it.done, res.reason = true, "eos"
+          it.done, res.reason = true, it.stop_ids[tok]
         elseif it.stops then
           it.text = it.text .. it.model:piece(tok, false)
           for _, s in ipairs(it.stops) do
@@ -225,14 +240,14 @@ local function run(fname, items, on_token, top, done)
   return out
 end
 
--- lab.generate(seq, {sampler=, max_tokens=128, stop_at_eos=true, stop=,
+-- lab.generate(seq, {sampler=, max_tokens=128, stop_at_eos=true, end_tokens=, stop=,
 --   top=, on_token=function(tok, logits, step) end}) -> result
 function lab.generate(seq, opts)
   if not is_seq(seq) then bad("generate", 1, "Seq expected, got " .. typename(seq), 3) end
   opts = check_opts("generate", 2, opts)
   if opts.done ~= nil then bad("generate", 2, "done is an option of lab.generate_batch", 3) end
-  local sampler, max_tokens, eos, stops = item_opts("generate", 2, opts, "", {})
-  local it = new_item(seq, sampler, max_tokens, eos, stops)
+  local sampler, max_tokens, eos, stops, ends = item_opts("generate", 2, opts, "", {}, seq)
+  local it = new_item(seq, sampler, max_tokens, eos, stops, ends)
   local on_token = opts.on_token
   local cb = on_token and function(_, tok, logits, step) return on_token(tok, logits, step) end
   return run("generate", { it }, cb, opts.top)[1]
@@ -263,7 +278,7 @@ function lab.generate_batch(list, opts)
     end
     seen_seq[seq] = i
     local where = string_format("entry %d: ", i)
-    local sampler, max_tokens, eos, stops = item_opts("generate_batch", 1, t, where, opts)
+    local sampler, max_tokens, eos, stops, ends = item_opts("generate_batch", 1, t, where, opts, seq)
     if sampler and t.sampler == nil then
       sampler = sampler:clone{}     -- the shared default: one clone (own seed) per sequence
     elseif sampler and seen_smp[sampler] then
@@ -271,7 +286,7 @@ function lab.generate_batch(list, opts)
         seen_smp[sampler], i), 3)
     end
     if sampler then seen_smp[sampler] = i end
-    items[i] = new_item(seq, sampler, max_tokens, eos, stops)
+    items[i] = new_item(seq, sampler, max_tokens, eos, stops, ends)
   end
   return run("generate_batch", items, opts.on_token, opts.top, opts.done)
 end

@@ -166,13 +166,50 @@ static const char *opt_str(lua_State *L, int t, const char *k) {
     return v;
 }
 
+/* The end-tokens value at idx (a string "bos,13", or a list of ids and the
+ * names bos, eos, eot, unk) as tok_parse_ids's text in buf; raises on a
+ * value of another type (what: the option's name in the message). */
+void lab_end_spec(lua_State *L, int idx, const char *what, char *buf, size_t cap) {
+    idx = lua_absindex(L, idx);
+    buf[0] = 0;
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        if (n >= cap) luaL_error(L, "%s: at most %d bytes", what, (int)cap - 1);
+        memcpy(buf, s, n + 1);
+        return;
+    }
+    if (lua_type(L, idx) != LUA_TTABLE)
+        luaL_error(L, "%s must be a list of token ids and names (bos, eos, eot, unk) or a string \"bos,13\", got %s", what,
+                   luaL_typename(L, idx));
+    size_t used = 0;
+    lua_Integer n = luaL_len(L, idx);
+    for (lua_Integer i = 1; i <= n; i++) {
+        int ty = lua_geti(L, idx, i);
+        char item[32];
+        if (ty == LUA_TNUMBER && lua_isinteger(L, -1))
+            snprintf(item, sizeof item, "%lld", (long long)lua_tointeger(L, -1));
+        else if (ty == LUA_TSTRING && lua_rawlen(L, -1) < sizeof item && !strchr(lua_tostring(L, -1), ','))
+            snprintf(item, sizeof item, "%s", lua_tostring(L, -1));
+        else
+            luaL_error(L, "%s entry %d must be a token id (an integer) or bos, eos, eot, unk; got %s", what, (int)i,
+                       luaL_typename(L, -1));
+        lua_pop(L, 1);
+        size_t k = strlen(item);
+        if (used + k + 2 > cap) luaL_error(L, "%s: too many entries", what);
+        if (used) buf[used++] = ',';
+        memcpy(buf + used, item, k + 1);
+        used += k;
+    }
+}
+
 /* The options table at 2 into cp, the tokenizer path and whether a chat
  * template is given; raises on unknown names and bad values. */
 static void open_opts(lua_State *L, ctx_params *cp, const char **tokp, bool *has_tmpl, bool *exact) {
     if (lua_isnoneornil(L, 2)) return;
     luaL_checktype(L, 2, LUA_TTABLE);
     static const char *const known[] = { "n_ctx", "n_seq_max", "n_batch", "threads", "backend",
-                                         "tokenizer", "chat_template", "exact_int8", "pass_rows", NULL };
+                                         "tokenizer", "chat_template", "exact_int8", "pass_rows", "end_tokens", NULL };
     lua_pushnil(L);
     while (lua_next(L, 2)) {
         lua_pop(L, 1);
@@ -181,7 +218,8 @@ static void open_opts(lua_State *L, ctx_params *cp, const char **tokp, bool *has
         while (k && known[i] && strcmp(known[i], k) != 0) i++;
         if (!k || !known[i])
             luaL_argerror(L, 2, lua_pushfstring(L, "unknown option '%s' (known: n_ctx, n_seq_max, n_batch, "
-                                                   "threads, backend, tokenizer, chat_template, exact_int8, pass_rows)",
+                                                   "threads, backend, tokenizer, chat_template, exact_int8, pass_rows, "
+                                                   "end_tokens)",
                                                 k ? k : luaL_typename(L, -1)));
     }
     cp->n_ctx = opt_int(L, 2, "n_ctx", 0, 1 << 24, 0);
@@ -197,8 +235,9 @@ static void open_opts(lua_State *L, ctx_params *cp, const char **tokp, bool *has
     lua_pop(L, 1);
 }
 
-/* lab.model.open(path [, {n_ctx=, n_seq_max=, threads=, backend=, tokenizer=, chat_template=, exact_int8=}])
- *   -> Model | nil, err. Synchronous: weights are mapped, not read. */
+/* lab.model.open(path [, {n_ctx=, n_seq_max=, threads=, backend=, tokenizer=, chat_template=, exact_int8=,
+ *   end_tokens=}]) -> Model | nil, err. end_tokens (default: run --end-tokens) are where lab.generate
+ *   stops besides EOS/EOT (model:info().end_tokens). Synchronous: weights are mapped, not read. */
 static int l_open(lua_State *L) {
     const char *name = luaL_checkstring(L, 1);
     lhost *h = lhost_of(L);
@@ -209,6 +248,14 @@ static int l_open(lua_State *L) {
     bool has_tmpl = false;
     bool exact = false;
     open_opts(L, &cp, &tokp, &has_tmpl, &exact);
+    char ends[sizeof h->o.end_tokens];
+    const char *end_from = "run --end-tokens";
+    snprintf(ends, sizeof ends, "%s", h->o.end_tokens);
+    if (lua_istable(L, 2) && lua_getfield(L, 2, "end_tokens") != LUA_TNIL) {
+        lab_end_spec(L, -1, "bad option 'end_tokens'", ends, sizeof ends);
+        end_from = "end_tokens";
+    }
+    if (lua_istable(L, 2)) lua_pop(L, 1);
     char path[4096], err[1024];
     if (!lab_model_find(h, name, path, sizeof path)) {
         size_t used = (size_t)snprintf(err, sizeof err, "no model file '%s'", name);
@@ -243,6 +290,11 @@ static int l_open(lua_State *L) {
     }
     lm->n_vocab = model_get_info(lm->m)->n_vocab;
     u->lm = lm;
+    if ((lm->n_end = tok_parse_ids(model_tok(lm->m), ends, lm->end, LHOST_MAX_END, err, sizeof err)) < 0) {
+        u->lm = NULL;
+        lab_model_unref(lm);
+        return lab_fail(L, "%s: %s", end_from, err);
+    }
     return 1;
 }
 
@@ -307,6 +359,12 @@ static int m_info(lua_State *L) {
     set_tok(L, t, "bos", tok_bos(t));
     set_tok(L, t, "eos", tok_eos(t));
     set_tok(L, t, "eot", tok_eot(t));
+    lua_createtable(L, lm->n_end, 0);
+    for (int32_t i = 0; i < lm->n_end; i++) {
+        lua_pushinteger(L, lm->end[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "end_tokens");
     if (lua_getiuservalue(L, 1, 1) == LUA_TSTRING) {
         lua_setfield(L, -2, "chat_template");
     } else {
@@ -526,7 +584,32 @@ static const luaL_Reg model_meta[] = {
 };
 static const luaL_Reg model_fns[] = { { "open", l_open }, { NULL, NULL } };
 
+/* priv.end_ids(model, value) -> {ids} | nil, err: lab.generate's end_tokens
+ * option read against the model's vocabulary; raises on a value of a wrong type. */
+static int l_end_ids(lua_State *L) {
+    lmodel *lm = lab_model_check(L, 1);
+    char spec[128], err[256];
+    lab_end_spec(L, 2, "option 'end_tokens'", spec, sizeof spec);
+    int32_t ids[LHOST_MAX_END];
+    int32_t n = tok_parse_ids(model_tok(lm->m), spec, ids, LHOST_MAX_END, err, sizeof err);
+    if (n < 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "option 'end_tokens': %s", err);
+        return 2;
+    }
+    lua_createtable(L, n, 0);
+    for (int32_t i = 0; i < n; i++) {
+        lua_pushinteger(L, ids[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
 int lab_open_model(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, "lab.priv");
+    lua_pushcfunction(L, l_end_ids);
+    lua_setfield(L, -2, "end_ids");
+    lua_pop(L, 1);
     lab_class(L, MODEL_T, "Model", model_methods, model_meta);
     luaL_newlib(L, model_fns);
     return 1;

@@ -54,6 +54,13 @@ static void set_num(lua_State *L, const char *k, double v) {
     lua_setfield(L, -2, k);
 }
 
+/* Before the first step (the host's thread: a foreground run): the <unk> warning. */
+static void on_ready(void *ud, const trun_result *r, const char *kernel) {
+    (void)kernel;
+    cbctx *c = ud;
+    lab_train_warn(lhost_of(c->L), r);
+}
+
 static int on_step(void *ud, const train_stat *s) {
     cbctx *c = ud;
     lua_State *L = c->L;
@@ -305,7 +312,7 @@ static int l_train(lua_State *L) {
     cbctx cb = { L, fn, "", false, false };
     trun_result res;
     char err[2048];
-    int rc = trun_run(&s, NULL, on_step, &cb, &res, err, sizeof err);
+    int rc = trun_run(&s, on_ready, on_step, &cb, &res, err, sizeof err);
     free(tx); free(tl); free(ex);
     if (cb.interrupted) {           /* the entry stops here, as at the hook's next count */
         lstate *st = lhost_state(L);
@@ -334,13 +341,34 @@ static int l_train(lua_State *L) {
     lua_setfield(L, -2, "resumed_from");
     lua_pushstring(L, res.data_sha256);
     lua_setfield(L, -2, "data_sha256");
+    lab_train_push_unk(L, &res);
     return 1;
+}
+
+void lab_train_push_unk(lua_State *L, const trun_result *r) {
+    lua_pushinteger(L, r->tokens_text);
+    lua_setfield(L, -2, "tokens");
+    lua_pushinteger(L, r->tokens_unk);
+    lua_setfield(L, -2, "unk_tokens");
+    if (r->warning[0]) {
+        lua_pushstring(L, r->warning);
+        lua_setfield(L, -2, "warning");
+    }
+}
+
+void lab_train_warn(lhost *h, const trun_result *r) {
+    if (!r->warning[0]) return;
+    char msg[400];
+    int n = snprintf(msg, sizeof msg, "lab.train: warning: %s", r->warning);
+    lhost_print(h, msg, (size_t)(n < (int)sizeof msg ? n : (int)sizeof msg - 1), true);
 }
 
 int lab_open_train(lua_State *L) {
     /* [lab] */
     lua_pushcfunction(L, l_train);
     lua_setfield(L, 1, "train");
+    lua_pushcfunction(L, lab_trainings);
+    lua_setfield(L, 1, "trainings");
     lab_train_bg_open(L);
     return 0;
 }

@@ -59,6 +59,10 @@ typedef struct tjob {
     int64_t run_id, n_recorded;
     bool run_begun, run_ended;
     bool ws_failed;
+    bool warned;                /* the <unk> warning was printed */
+    lhost *h;                   /* its list (h->trainings) */
+    struct tjob *prev, *next;
+    char owner[64];             /* the name of the state that started it */
 } tjob;
 
 typedef struct training_ud {
@@ -110,6 +114,17 @@ static void *thread_main(void *arg) {
 
 /* Records what the thread did since the last call in the workspace. */
 static void drain(lhost *h, tjob *j) {
+    if (!j->warned) {
+        pthread_mutex_lock(&j->mu);
+        bool ready = j->ready;
+        static trun_result r;           /* host thread only */
+        if (ready) r = j->res;
+        pthread_mutex_unlock(&j->mu);
+        if (ready) {
+            j->warned = true;
+            lab_train_warn(h, &r);
+        }
+    }
     if (!j->use_ws || j->ws_failed || j->run_ended) return;
     char serr[512];
     store *ws = lab_store_writer(h, serr, sizeof serr);
@@ -150,6 +165,11 @@ static void join(tjob *j) {
 
 static void tjob_free(tjob *j) {
     if (!j) return;
+    if (j->h) {                         /* linked: unlink */
+        if (j->prev) j->prev->next = j->next;
+        else j->h->trainings = j->next;
+        if (j->next) j->next->prev = j->prev;
+    }
     if (j->fin) { j->fin->p = NULL; lwork_job_unref(j->fin); }
     if (j->lm) lab_model_unref(j->lm);
     pthread_mutex_destroy(&j->mu);
@@ -193,6 +213,7 @@ static void push_result(lua_State *L, tjob *j) {
     lua_setfield(L, -2, "resumed_from");
     lua_pushstring(L, j->res.data_sha256);
     lua_setfield(L, -2, "data_sha256");
+    lab_train_push_unk(L, &j->res);
 }
 
 /* lab.await(training): the thread has ended (fin done). */
@@ -229,10 +250,8 @@ static void push_stat(lua_State *L, const train_stat *st) {
     set_num(L, "eta_s", st->eta_s);
 }
 
-/* training:status() -> {state=, step=, steps=, loss=, ..., error=, run=} */
-static int t_status(lua_State *L) {
-    tjob *j = check_job(L, 1);
-    drain(lhost_of(L), j);
+/* Pushes j's status table (training:status()). */
+static void push_status(lua_State *L, tjob *j) {
     pthread_mutex_lock(&j->mu);
     train_stat st = j->last;
     bool ready = j->ready, finished = j->finished;
@@ -265,6 +284,35 @@ static int t_status(lua_State *L) {
     lua_setfield(L, -2, "output");
     lua_pushstring(L, j->ckpt);
     lua_setfield(L, -2, "checkpoint");
+    static trun_result r;               /* copied under the lock (the thread writes it at its end); host thread only */
+    pthread_mutex_lock(&j->mu);
+    bool ready2 = j->ready;
+    if (ready2) r = j->res;
+    pthread_mutex_unlock(&j->mu);
+    if (ready2) lab_train_push_unk(L, &r);
+}
+
+/* training:status() -> {state=, step=, steps=, loss=, ..., error=, run=} */
+static int t_status(lua_State *L) {
+    tjob *j = check_job(L, 1);
+    drain(lhost_of(L), j);
+    push_status(L, j);
+    return 1;
+}
+
+/* lab.trainings(): a console's lab.train{background = true} is as visible to
+ * the workbench's train status item as a :train run (session 14's trial). */
+int lab_trainings(lua_State *L) {
+    lhost *h = lhost_of(L);
+    lua_newtable(L);
+    int i = 0;
+    for (tjob *j = h->trainings; j; j = j->next) {
+        drain(h, j);
+        push_status(L, j);
+        lua_pushstring(L, j->owner);
+        lua_setfield(L, -2, "owner");
+        lua_rawseti(L, -2, ++i);
+    }
     return 1;
 }
 
@@ -420,6 +468,12 @@ int lab_train_start(lua_State *L, const trun_spec *s, lmodel *lm, const char *ou
         return lab_fail(L, "lab.train: cannot start the training thread");
     }
     u->j = j;
+    lstate *st = lhost_state(L);
+    snprintf(j->owner, sizeof j->owner, "%s", st && st->name ? st->name : "script");
+    j->h = h;
+    j->next = h->trainings;
+    if (h->trainings) h->trainings->prev = j;
+    h->trainings = j;
     return 1;
 }
 

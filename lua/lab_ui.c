@@ -542,6 +542,37 @@ static int l_pane_key(lua_State *L) {
     return 1;
 }
 
+/* lab.ui.pane_number(id) -> n | nil (not shown: headless, or not placed
+ * yet); lab.ui.pane_hint(id) -> "NAME pane N, press N" (":pane N" past 9)
+ * | nil: what a plugin command's reply says, so that the pane it filled
+ * is found (session 14's trial: the proxy pane was not). */
+static int pane_number(lua_State *L, const char **title) {
+    lhost *h = lhost_of(L);
+    int id = hook_id(L, 1);
+    *title = NULL;
+    for (lhook *k = h->hooks; k; k = k->next)
+        if (k->id == id && k->kind == LHOOK_PANE) *title = k->name;
+    if (!*title || !h->has_ui || !h->ui.pane_number) return 0;
+    return h->ui.pane_number(h->ui.ud, id);
+}
+
+static int l_pane_number(lua_State *L) {
+    const char *title;
+    int n = pane_number(L, &title);
+    if (n <= 0) lua_pushnil(L);
+    else lua_pushinteger(L, n);
+    return 1;
+}
+
+static int l_pane_hint(lua_State *L) {
+    const char *title;
+    int n = pane_number(L, &title);
+    if (n <= 0) lua_pushnil(L);
+    else if (n <= 9) lua_pushfstring(L, "%s pane %d, press %d", title, n, n);
+    else lua_pushfstring(L, "%s pane %d, :pane %d", title, n, n);
+    return 1;
+}
+
 /* lab.ui.status_get(id) -> text | nil, err */
 static int l_status_get(lua_State *L) {
     int id = hook_id(L, 1);
@@ -560,6 +591,8 @@ static const luaL_Reg ui_fns[] = {
     { "loom_open", l_loom_open },
     { "loom_replay", l_loom_replay },
     { "loom_path", l_loom_path },
+    { "pane_number", l_pane_number },
+    { "pane_hint", l_pane_hint },
     { NULL, NULL },
 };
 

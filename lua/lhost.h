@@ -114,6 +114,9 @@ typedef struct lhost_ui {
      * again with room), or -1 with a message in err. NULL: lab.ui.loom_path
      * answers nil, err. */
     int32_t (*loom_path)(void *ud, int32_t *ids, int32_t cap, char *err, size_t errlen);
+    /* The number pane hook id is shown with (1-based: the digit or :pane N
+     * that shows it), 0 when it is not on screen yet. NULL: none. */
+    int (*pane_number)(void *ud, int id);
 } lhost_ui;
 
 /* ---- creating a host ----------------------------------------------------- */
@@ -161,7 +164,13 @@ typedef struct lhost_opts {
      * stopped and ends with that error. `logitlab run` sets it: there a second Ctrl-C ends the
      * process. Plugins are unaffected. */
     bool script_int_catchable;
+    /* The end tokens of every Model opened without lab.model.open's
+     * end_tokens option, as tok_parse_ids reads them ("bos", "bos,13"; ""
+     * none): `run --end-tokens` (llama2.c models end a story with BOS). */
+    char end_tokens[128];
 } lhost_opts;
+
+enum { LHOST_MAX_END = 16 };    /* end tokens per Model */
 
 void lhost_opts_default(lhost_opts *o);
 int lhost_create(lhost **out, const lhost_opts *o, char *err, size_t errlen);

@@ -227,6 +227,8 @@ struct lmodel {
     int64_t evaluated;      /* tokens those steps evaluated (KV entries written); written by the worker */
     uint64_t vocab_hash;    /* FNV-1a of the token strings, 0 until first asked (lab_model_vocab_hash) */
     char sha256[65];        /* hex SHA-256 of the weights file, "" until first asked (model:sha256) */
+    int32_t end[LHOST_MAX_END];  /* end tokens (lab.model.open's end_tokens, or run --end-tokens): */
+    int32_t n_end;               /* lab.generate stops at them as at EOS */
 };
 
 void lab_model_ref(lmodel *m);
@@ -235,6 +237,8 @@ void lab_model_unref(lmodel *m);
 void lab_model_sync(lua_State *L, lmodel *m);
 /* The lmodel of a Model userdata at idx (raises on misuse or a closed one). */
 lmodel *lab_model_check(lua_State *L, int idx);
+/* An end-tokens value (string or list) at idx as tok_parse_ids's text (lab_model.c). */
+void lab_end_spec(lua_State *L, int idx, const char *what, char *buf, size_t cap);
 /* Whether a and b have the same vocabulary (size and token strings);
  * when not, why in err. Hashes each vocabulary once. */
 bool lab_model_same_vocab(lmodel *a, lmodel *b, char *err, size_t errlen);
@@ -317,6 +321,7 @@ struct lhost {
     lwork *work;
     atomic_int interrupt;
     atomic_int n_training;  /* background lab.train threads not yet done (lhost_trainings) */
+    struct tjob *trainings; /* every state's Trainings not yet collected (lab.trainings; host thread) */
     lstate *running;        /* innermost state whose Lua is on the C stack */
     int in_wait;            /* run_file / eval are ticking: they take Ctrl-C */
     bool soft_int_used;     /* script_int_catchable: the catchable Ctrl-C was given; later ones stop */
@@ -451,6 +456,14 @@ int lab_open_require(lua_State *L);     /* lab_require.c */
 int lab_open_train(lua_State *L);       /* lab_train.c: lab.train into the lab table at 1 */
 /* lab_train_bg.c: lab.train{background = true}. Registers the Training type. */
 void lab_train_bg_open(lua_State *L);
+/* lab.trainings() -> {status, ...}: every state's background trainings, each as
+ * training:status() with owner= (the state's name: "script" or a plugin's). */
+int lab_trainings(lua_State *L);
+/* A run's <unk> counts (tokens=, unk_tokens=, warning= when given) into the table on top. */
+struct trun_result;
+void lab_train_push_unk(lua_State *L, const struct trun_result *r);
+/* Prints the run's <unk> warning, if any, as an error line (console, stderr). */
+void lab_train_warn(lhost *h, const struct trun_result *r);
 /* Starts s on a thread (its inputs copied; lm, when not NULL, referenced) and
  * pushes a Training; ws_dir: the workspace the host records the run in, or
  * NULL. Returns 1, or 2 (nil, err). */

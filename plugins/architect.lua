@@ -361,6 +361,8 @@ local function agents_cmd(args)
   T.ctx, T.other, T.diverge, T.marks = B.context(rec and rec.id, { workflow = kv.workflow, lib = kv.lib, prompt = prompt, budget = budget }, T.transcript), nil, nil, nil
   T.ctx.wf_models = B.member_models(wf, models)
   T.title, T.status = fmt("%s%s", kv.workflow, rec and (", run " .. rec.id) or ""), "running"
+  local hint = T.pane and lab.ui.pane_hint(T.pane)      -- the transcript's pane (no focus moves there)
+  if hint then lab.print(fmt("agents: %s: %s", T.title, hint)) end
   lab.ui.redraw()
   T.live = {}
   local r = AR.run(wf, prompt, { budget = budget, models = models,
@@ -438,7 +440,7 @@ return {
         if not ok then T.msg = "agents-branch: " .. tostring(err); lab.print(T.msg); lab.ui.redraw() end
       end)
     lab.ui.command_add("architect", "draft and refine a workflow: :architect --task-file T --examples FILE.jsonl [--roles FILE.lua] [-m MODEL ...]", architect_cmd)
-    lab.ui.pane_add("agents", {
+    T.pane = lab.ui.pane_add("agents", {
       on_draw = function(w, h) return V.transcript_draw(T, w, h) end,
       on_key = function(k) return B.key(T, k, load_lib) or V.transcript_key(T, k) end,
     })

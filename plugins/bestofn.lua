@@ -405,6 +405,8 @@ return {
     lab.ui.command_add("bestofn", "adaptive best-of-N: -m MODEL -p \"TEXT\" [--n N] ... (docs/plugins.md)", function(args)
       local argv, perr = M.words(args)
       if not argv then lab.print("bestofn: " .. perr); return end
+      local hint = S.pane and lab.ui.pane_hint(S.pane)   -- where the candidates show (no focus moves there)
+      if hint and #argv > 0 then lab.print("bestofn: running: " .. hint) end
       local ok, err = pcall(M.main, argv, S)
       if not ok then
         BV.fail(S, err)
@@ -412,7 +414,7 @@ return {
       end
       lab.ui.redraw()
     end)
-    lab.ui.pane_add("bestofn", {
+    S.pane = lab.ui.pane_add("bestofn", {
       on_draw = function(w, h) return BV.draw(S, w, h) end,
       on_key = function(k) return BV.key(S, k) end,
     })

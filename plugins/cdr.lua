@@ -173,8 +173,9 @@ local function command(args)
   if not ranked then return say(err) end
   S.ranked, S.sel = ranked, 1
   local rec, why = E.long(record, S.ens, S.prompt, ranked, { norm = S.norm, system = S.system })
-  say(fmt("best: #%d (reward %+.3f); %s", ranked[1].index, ranked[1].reward,
-    rec and ("run " .. rec.id) or ("not recorded: " .. tostring(why))))
+  local hint = S.pane and lab.ui.pane_hint(S.pane)     -- the ranking's pane (no focus moves there)
+  say(fmt("best: #%d (reward %+.3f); %s%s", ranked[1].index, ranked[1].reward,
+    rec and ("run " .. rec.id) or ("not recorded: " .. tostring(why)), hint and (": " .. hint) or ""))
 end
 
 local function draw(w, h)
@@ -212,7 +213,7 @@ return {
   state = S,
   on_load = function()
     lab.ui.command_add("cdr", "rank candidates by log p_strong - log p_weak: " .. HELP, command)
-    lab.ui.pane_add("cdr", { on_draw = draw, on_key = on_key })
+    S.pane = lab.ui.pane_add("cdr", { on_draw = draw, on_key = on_key })
     lab.ui.status_add("cdr", function()
       return S.ranked and fmt("cdr best #%d %+.2f", S.ranked[1].index, S.ranked[1].reward) or ""
     end)

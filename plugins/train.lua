@@ -13,7 +13,8 @@
 --   pane "training"  the loss (*) and validation loss (o) curves, live while
 --        a run trains, else of the latest `train` run in the workspace (or
 --        of run N after :train_show N).
---   status "train"   the run's progress.
+--   status "train"   the run's progress, or a console's lab.train{background=true}'s
+--                    (lab.trainings) when this plugin runs none.
 
 local state = { run = nil, status = "train: -", job = nil, hist = nil, timer = nil }
 
@@ -115,8 +116,33 @@ local function train(args)
   state.hist = { loss = {}, val = {}, steps = spec.steps or 200, out = a.out }
   state.status = "train: starting"
   state.timer = lab.every(0.25, poll)
-  lab.print("train: training " .. a.out .. " in the background (:train_stop or s in the training pane stops it)")
+  local hint = state.pane and lab.ui.pane_hint(state.pane)
+  lab.print("train: training " .. a.out .. " in the background (" .. (hint and (hint .. "; ") or "")
+    .. ":train_stop or s in the training pane stops it)")
   lab.ui.redraw()
+end
+
+-- The trainings of other states still going: a console's lab.train{background=true}
+-- (owner "script") or another plugin's.
+local function others()
+  local list = {}
+  for _, st in ipairs(lab.trainings()) do
+    if st.owner ~= "train" and (st.state == "starting" or st.state == "running" or st.state == "stopping") then
+      list[#list + 1] = st
+    end
+  end
+  return list
+end
+
+-- The status item: this plugin's run, else the first other training (named by its owner).
+local function status()
+  local o = others()
+  if state.job or #o == 0 then
+    return state.status .. (#o > 0 and string.format(" (+%d more)", #o) or "")
+  end
+  local s = progress(o[1]) .. " (" .. (o[1].owner == "script" and "console" or o[1].owner) .. ")"
+  if #o > 1 then s = s .. string.format(" +%d more", #o - 1) end
+  return s
 end
 
 local function stop()
@@ -212,13 +238,20 @@ return {
       state.shown = n
       lab.ui.redraw()
     end)
-    lab.ui.pane_add("training", {
+    state.pane = lab.ui.pane_add("training", {
       on_draw = draw,
       on_key = function(k)
         if k == "s" and state.job then stop() return "redraw" end
         return false
       end,
     })
-    lab.ui.status_add("train", function() return state.status end)
+    lab.ui.status_add("train", status)
+    -- a console's training changes the item without any event here: look twice a second
+    local seen = 0
+    lab.every(0.5, function()
+      local n = #others()
+      if n > 0 or seen > 0 then lab.ui.redraw() end
+      seen = n
+    end)
   end,
 }

@@ -19,6 +19,7 @@ typedef struct rec {
     int deleted, redraws;
     char loom[64];              /* the last lab.ui.loom_open text */
     int64_t replay;             /* the last lab.ui.loom_replay id */
+    int pane_no;                /* what pane_number answers (0: not placed) */
 } rec;
 
 static void r_print(void *ud, const char *s, size_t n, bool err) {
@@ -77,11 +78,16 @@ static int r_replay(void *ud, int64_t id, char *err, size_t errlen) {
     return 0;
 }
 
+static int r_pane_number(void *ud, int id) {
+    (void)id;
+    return ((rec *)ud)->pane_no;
+}
+
 /* r cleared, and the adapter that records into it (no busy callback). */
 static lhost_ui rec_ui(rec *r) {
     memset(r, 0, sizeof *r);
     return (lhost_ui){ r, r_print, r_cmd, r_key, r_pane, r_status, r_del, r_redraw, r_loom, NULL, r_replay,
-                       r_loom_path };
+                       r_loom_path, r_pane_number };
 }
 
 /* The id of the live hook of this kind and name, or -1. */

@@ -34,6 +34,18 @@ $prog" "$@" 2>"$T/pyerr"; then check_pass=$((check_pass+1))
   else check_fail=$((check_fail+1)); echo "FAIL: $d"; tail -3 "$T/pyerr"; fi
 }
 
+# ---- end tokens: stories260K ends a story with BOS (seed 4 draws it as token 193) ----
+check_rc "a BOS mid-text: generation goes on (EOS only by default)" 0 "" $GEN -p "Once upon a time" -n 256 --seed 4 --json
+check "a BOS mid-text: drawn at 193, 256 tokens in all" test "$(grep -n '"id":1,' "$T/out" | head -1 | cut -d: -f1) $(wc -l <"$T/out")" = "193 256"
+check "a BOS mid-text: one hint naming --end-tokens bos" test "$(grep -c 'emitted <s> (BOS, token 1), which llama2.c models use to end a story; --end-tokens bos stops there' "$T/err")" -eq 1
+check_rc "--end-tokens bos" 0 "" $GEN -p "Once upon a time" -n 256 --seed 4 --json --end-tokens bos
+check "--end-tokens bos: stops at the BOS (193 tokens, the last one id 1), no hint" test "$(wc -l <"$T/out") $(tail -1 "$T/out" | cut -c1-8) $(grep -c emitted "$T/err")" = '193 {"id":1, 0'
+check_rc "--end-tokens 1,eos (ids and names)" 0 "" $GEN -p "Once upon a time" -n 256 --seed 4 --end-tokens 1,eos
+check "--end-tokens 1,eos: the text is the story before the BOS" test "$(tail -c 23 "$T/out")" = "y and had a lot of fun."
+check_rc "--end-tokens of an unknown name" 2 "^logitlab gen: --end-tokens: 'story': not a token (bos, eos, eot, unk or an id)$" $GEN -p x --end-tokens story
+check_rc "--end-tokens past the vocabulary" 2 "^logitlab gen: --end-tokens: token id 512 is outside the vocabulary \[0, 512)$" $GEN -p x --end-tokens 512
+check_rc "--end-tokens of a token the vocabulary lacks" 2 "^logitlab gen: --end-tokens: eot: this vocabulary has no eot token$" $GEN -p x --end-tokens eot
+
 # ---- greedy = llama.cpp's golden continuation ----
 check_rc "greedy text" 0 "" $GEN -p "Once upon a time" --temp 0 -n 200 --ignore-eos
 cp "$T/out" "$T/greedy.txt"

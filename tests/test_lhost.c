@@ -25,12 +25,12 @@ static void write_file(const char *path, const char *text) {
 }
 
 static const char *PLUGIN =
-    "local n = 0\n"
+    "local n, pid = 0\n"
     "return { name = 'p1', api_level = 1, description = 'test plugin',\n"
     "  on_load = function()\n"
     "    lab.ui.command_add('inc', 'add', function(a) n = n + (tonumber(a) or 1); lab.ui.redraw() end)\n"
     "    lab.ui.key_add('C-k', 'add 10', function() n = n + 10 end)\n"
-    "    lab.ui.pane_add('pane', { on_draw = function(w, h) return 'n=' .. n .. '\\nw=' .. w end,\n"
+    "    pid = lab.ui.pane_add('pane', { on_draw = function(w, h) return 'n=' .. n .. '\\nw=' .. w end,\n"
     "      on_key = function(k) if k == 'x' then return 'redraw' end return k == 'y' end })\n"
     "    lab.ui.status_add('st', function() return 'n:' .. n end)\n"
     "    lab.ui.command_add('spin', 'never returns', function() while true do end end)\n"
@@ -39,6 +39,8 @@ static const char *PLUGIN =
     "    lab.ui.command_add('stubborn', 'swallows errors', function()\n"
     "      while true do pcall(function() while true do end end) end end)\n"
     "    lab.ui.command_add('wait', 'sleep then add', function() lab.sleep(0.02); n = n + 1000 end)\n"
+    "    lab.ui.command_add('hint', 'where the pane is', function()\n"
+    "      print('hint ' .. tostring(lab.ui.pane_hint(pid)) .. ' / ' .. tostring(lab.ui.pane_number(pid))) end)\n"
     "  end }\n";
 
 /* Ctrl-C from another thread: after ms, and again after ms2 more (0: once). */
@@ -114,6 +116,19 @@ int main(void) {
           lhost_key_valid("j") && !lhost_key_valid("F13") && !lhost_key_valid("C-") && !lhost_key_valid(""),
           "key names");
 
+    /* where a plugin's pane is, as the UI numbers it (lab.ui.pane_hint): a
+     * digit for 1-9, :pane N past 9, nothing before it is placed */
+    int hint = rec_find(&r, 1, "hint");
+    r.pane_no = 3;
+    CHECK(lhost_command_run(h, hint, "", err, sizeof err) == LHOST_OK && strstr(r.out, "hint pane pane 3, press 3 / 3\n"),
+          "pane_hint 3: %s", r.out);
+    r.pane_no = 12;
+    CHECK(lhost_command_run(h, hint, "", err, sizeof err) == LHOST_OK && strstr(r.out, "hint pane pane 12, :pane 12 / 12\n"),
+          "pane_hint 12: %s", r.out);
+    r.pane_no = 0;
+    CHECK(lhost_command_run(h, hint, "", err, sizeof err) == LHOST_OK && strstr(r.out, "hint nil / nil\n"),
+          "pane_hint unplaced: %s", r.out);
+
     /* a handler that sleeps: the tick loop finishes it */
     CHECK(lhost_command_run(h, rec_find(&r, 1, "wait"), "", err, sizeof err) == LHOST_OK, "wait");
     CHECK(lhost_next_ms(h) > 0 && lhost_next_ms(h) <= 20, "next_ms bounds the sleep");
@@ -153,7 +168,7 @@ int main(void) {
     CHECK(lhost_plugin_get(h, 0, &in) == LHOST_OK && !in.enabled && in.error && strstr(in.error, "interrupted"),
           "the plugin is disabled: %s", in.error ? in.error : "(none)");
     CHECK(strstr(r.out, "E:plugin p1 failed and is disabled") != NULL, "reported on the console: %s", r.out);
-    CHECK(r.deleted == 8, "every hook of the plugin was deleted (%d)", r.deleted);
+    CHECK(r.deleted == 9, "every hook of the plugin was deleted (%d)", r.deleted);
     CHECK(lhost_status_get(h, st, buf, sizeof buf) == LHOST_EINVAL, "its hooks are gone");
 
     /* the host goes on: the REPL path */

@@ -69,6 +69,30 @@ printf 'print("args", select("#", ...), ...)\nprint(arg[0] ~= nil, arg[1])\n' > 
 check_run "run passes arguments" 0 "args	3	a	--b	c" "$LOGITLAB" run "$T/args.lua" a --b c
 check_run "run: options before the script" 0 "true	x" "$LOGITLAB" run --budget 5 -t 1 "$T/args.lua" x
 check_run "run without a script is a usage error" 2 "missing the script" "$LOGITLAB" run
+# run --end-tokens: every model's end tokens (stories260K seed 4 draws BOS as token 193)
+cat >"$T/ends.lua" <<'EOF'
+local m = assert(lab.model.open(arg[1]))
+local r = lab.generate(m:seq("Once upon a time"), { sampler = lab.sampler{ seed = 4 }, max_tokens = 256 })
+print("ends", table.concat(m:info().end_tokens, ","), r.n, r.reason)
+EOF
+check_run "run --end-tokens bos: lab.generate stops at the BOS" 0 "^ends	1	193	end_token$" "$LOGITLAB" run --end-tokens bos "$T/ends.lua" "$M"
+check_run "run without --end-tokens: EOS only" 0 "^ends		256	length$" "$LOGITLAB" run "$T/ends.lua" "$M"
+check_run "run --end-tokens: a bad list is a usage error" 2 "^logitlab run: --end-tokens: 'story': not a token" "$LOGITLAB" run --end-tokens story "$T/ends.lua" "$M"
+check_run "run --end-tokens: a name the model lacks fails its open" 1 "run --end-tokens: eot: this vocabulary has no eot token" "$LOGITLAB" run --end-tokens eot "$T/ends.lua" "$M"
+# lab.train on text the vocabulary maps largely to <unk> (zh-poem's on English): a warning line, the counts in the result
+cat >"$T/unk.lua" <<'EOF'
+local m = assert(lab.model.open(arg[1]))
+local spec = { model = m, output = "unk.gguf", steps = 1, batch = 1, seq_len = 16, val = 0, threads = 1,
+  texts = { "Once upon a time, there was a dog named Max. Max liked to run in the park." } }
+local r = assert(lab.train(spec))
+spec.background, spec.output = true, "unk2.gguf"
+local t = assert(lab.train(spec))
+local rb = assert(lab.await(t))
+print("unk", r.tokens, r.unk_tokens, r.warning ~= nil, rb.unk_tokens, t:status().unk_tokens)
+EOF
+"$LOGITLAB" run -w "$T/unkws" "$T/unk.lua" "$SHARED/models/real/zh-poem-750K.bin" >"$T/unk.out" 2>"$T/unk.err"
+check "lab.train on <unk>s: the counts (foreground, background, status)" grep -q "^unk	75	58	true	58	58$" "$T/unk.out"
+check "lab.train on <unk>s: a warning line for each run" test "$(grep -c '^lab.train: warning: 58 of the data.s 75 tokens (77%) are <unk>' "$T/unk.err")" -eq 2
 check_run "run: a missing file fails" 1 "cannot open" "$LOGITLAB" run "$T/nope.lua"
 mkdir -p "$T/pdir"
 check_run "run --plugins DIR x.lua: the flag takes no value (a hint)" 2 "pdir: a folder, not a regular file (--plugins takes no value" \

@@ -78,6 +78,10 @@ check_rc_t 2 "$L" finetune "$M/stories260K.gguf" --steps 1 -w "$T/wsdb" -o "$T/w
 check "-o the workspace's database: said" grep -q "is a file of the workspace" "$T/err"
 check "finetune a GGUF" "$L" finetune "$M/stories260K.gguf" -t 2 -b 2 --seq-len 32 --steps 2 -w none -o "$T/f.gguf" "$T/a.txt"
 check "finetune a llama2.c checkpoint" "$L" finetune "$M/stories260K.bin" -T "$M/tok512.bin" -t 2 -b 2 --seq-len 32 --steps 2 -w none -o "$T/f2.gguf" "$T/qa.jsonl"
+# text the vocabulary maps largely to <unk> (zh-poem's on English: 74 of 97 tokens) warns, with the counts
+check "finetune on <unk>s: the warning on stderr" sh -c "'$L' finetune '$M/real/zh-poem-750K.bin' -t 1 -b 1 --seq-len 16 --steps 1 -w none -o '$T/zh.gguf' '$T/a.txt' 2>&1 >/dev/null | grep -q '^finetune: warning: [0-9]* of the data.s [0-9]* tokens ([0-9]*%) are <unk>: the model.s vocabulary does not cover this text'"
+check "finetune on <unk>s: --json's first line carries it" sh -c "'$L' finetune '$M/real/zh-poem-750K.bin' -t 1 -b 1 --seq-len 16 --steps 1 -w none --json -o '$T/zh.gguf' '$T/a.txt' | head -1 | grep -q '^{\"warning\":\"[0-9]* of the data.s [0-9]* tokens .*<unk>.*\",\"tokens\":[0-9]*,\"unk_tokens\":[1-9][0-9]*}$'"
+check "finetune on text the vocabulary covers: no warning" sh -c "! '$L' finetune '$M/stories260K.gguf' -t 1 -b 1 --seq-len 16 --steps 1 -w none -o '$T/f3.gguf' '$T/a.txt' 2>&1 | grep -q 'warning'"
 check "no checkpoint left beside without a workspace? it is beside the output" test -f "$T/f.gguf.ckpt"
 # the model and -T by name, looked up like every command's model (docs/training.md's examples)
 check "finetune a model by name" env LOGITLAB_SHARED="$SHARED" "$L" finetune stories260K.gguf -t 2 -b 2 --seq-len 32 --steps 1 -w none -o "$T/n1.gguf" "$T/a.txt"

@@ -46,6 +46,34 @@ printf 'just some text\n' >"$T/notamodel.gguf"
 key :; keys "open ./notamodel.gguf" Enter
 see ":open of a file that is no model says so" "not a model"
 see ":open of a file that is no model keeps the model and its tree" "tree 6 nodes"
+# a file that fails only past its header (a GGUF cut short in its tensor
+# data, a llama2.c checkpoint without its tokenizer beside it): the worker
+# opens the new model before it gives up the old, so both stay
+head -c 20000 "$M" >"$T/trunc.gguf"
+mkdir -p "$T/solo" && cp "$SH/models/stories260K.bin" "$T/solo/solo.bin"
+key :; keys "open $T/trunc.gguf" Enter
+see ":open of a damaged GGUF says why" "truncated in tensor data"
+see "and keeps the model and its tree" "(kept stories260K and its tree)"
+see "the tree is still there" "tree 6 nodes"
+key :; keys "open $T/solo/solo.bin" Enter
+see ":open of a checkpoint without its tokenizer says why" "tokenizer.bin: cannot open"
+see "and keeps them too" "(kept st"
+n=0
+while [ $n -lt 100 ] && ! screen | grep -q 'ctx [0-9]*/'; do sleep 0.1; n=$((n + 1)); done
+c1=$(screen | grep -o 'ctx [0-9]*/' | head -1)
+key s
+n=0
+while [ $n -lt 100 ] && [ "$(screen | grep -o 'ctx [0-9]*/' | head -1)" = "$c1" ]; do sleep 0.1; n=$((n + 1)); done
+c2=$(screen | grep -o 'ctx [0-9]*/' | head -1)
+if [ -n "$c1" ] && [ "$c1" != "$c2" ]; then ok; else bad "the kept model still steps ('$c1' then '$c2')"; fi
+# a file that opens: the new model replaces the old (its tree starts over), then steps
+cp "$M" "$T/copy.gguf"
+key :; keys "open $T/copy.gguf" Enter
+see ":open of a good file opens it" "opened $T/copy.gguf"
+see "the status bar names it" " copy  "
+see "its tree starts over" "tree 0 nodes"
+key s
+see "and it steps" "tree 2 nodes"
 
 # ---- resizing ----
 tm resize-window -t 0 -x 60 -y 20; sleep 0.3

@@ -69,7 +69,7 @@ tm resize-window -t 0 -x 60 -y 20; sleep 0.3
 key 3
 see_re "60x20: the inspector's title is not overwritten" '─ 3 inspector raw ─|─ 3 insp[a-z ]*… ─'
 tm resize-window -t 0 -x 200 -y 50; sleep 0.3
-see_re "200x50: the tab numbers beside the title" '─[0-9]─[0-9]─[0-9]─[0-9]─'
+see_re "200x50: the strip names the slot's panes (so many: on its bottom border)" '╰─4tr─6sa─7ag─8ar─9be─10cd─'
 tm resize-window -t 0 -x 80 -y 24; sleep 0.3
 key 4
 line=$(screen | grep -nE ' \+[0-9]+ ─' | head -1)

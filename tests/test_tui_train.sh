@@ -24,6 +24,7 @@ see "started" "1 prompt"
 key Escape
 key :; keys "$TRAIN" Enter
 see "the command answers at once" "training bg.gguf in the background"
+see "and names the pane and its key (the focus stays)" "training pane 7, press 7"
 see "the status bar shows the steps" "/200000 loss"
 key 7
 see "key 7 shows the training pane" "7 training"
@@ -67,4 +68,18 @@ step2=$(screen | tail -1 | grep -o 'train: [0-9]*/' | sed 's/[^0-9]//g')
 if [ -n "$step" ] && [ -n "$step2" ] && [ "$step2" -gt "$step" ]; then ok; else bad "resume continued past step $step (got $step2)"; fi
 key q
 see "q with no run training quits at once" "EXITED 0"
+
+# a console's lab.train{background=true} shows in the train status item too
+# (before, the item said "train: -" while it trained)
+start 160 30 -- --plugins "$T/plug"
+see "started again" "1 prompt"
+key Escape
+see "no training: train: -" "train: -"
+key :; keys "lua CT = lab.train{ model = lab.model.open('$M'), texts = { lab.fs.read('a.txt') }, output = 'con.gguf', steps = 200000, batch = 2, seq_len = 32, threads = 1, background = true }" Enter
+see "the console's run shows in the status item" "/200000 loss"
+see_re "named as the console's" "eta [0-9hms]+ \\(console\\)"
+key :; keys "lua CT:stop()" Enter
+see "stopped, the item says so no more" "train: -"
+key q
+see "quits" "EXITED 0"
 check_done

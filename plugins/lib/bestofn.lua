@@ -243,7 +243,9 @@ function B.run(model, ptoks, o)
   local t_start = lab.now()
   local acct = new_acct()
   local on_event = o.on_event or function() end
-  local eos = model:info().eos
+  local info = model:info()
+  local eos = { [info.eos or -1] = true }   -- EOS, and the model's end tokens (lab.model.open, run --end-tokens)
+  for _, id in ipairs(info.end_tokens or {}) do eos[id] = true end
   local root = assert(model:seq(ptoks))
   acct.evaluated = acct.evaluated + root:pending()
   local row0 = assert(root:eval())
@@ -291,7 +293,7 @@ function B.run(model, ptoks, o)
           c.logprobs[#c.logprobs + 1] = rows[i]:logprob(tok)
           c.seq:append(tok)
           acct.tokens = acct.tokens + 1
-          if tok == eos then c.done = "eos" elseif step == o.max_tokens then c.done = "length" end
+          if eos[tok] then c.done = "eos" elseif step == o.max_tokens then c.done = "length" end
         end
         local going = {}
         for _, c in ipairs(live) do

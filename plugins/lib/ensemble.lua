@@ -100,6 +100,7 @@ function E.open(roles, opts)
   local eos = {}
   if ref.info.eos then eos[ref.info.eos] = true end
   if ref.info.eot then eos[ref.info.eot] = true end
+  for _, id in ipairs(ref.info.end_tokens or {}) do eos[id] = true end   -- lab.model.open's end_tokens, run --end-tokens
   ens.eos = eos
   ens.next_branch = 0
   return setmetatable(ens, Ens)

@@ -28,8 +28,10 @@ LM.__index = LM
 function TM.new(model, opts)
   opts = opts or {}
   local info = model:info()
+  local ends = {}   -- the model's end tokens (lab.model.open, run --end-tokens) end a branch as EOS does
+  for _, id in ipairs(info.end_tokens or {}) do ends[id] = true end
   return setmetatable({
-    model = model, eos = info.eos, eot = info.eot,
+    model = model, eos = info.eos, eot = info.eot, ends = ends,
     stats = { generated = 0, evaluated = 0, steps = 0, cells = 0, peak_cells = 0, seqs = 0, peak_seqs = 0 },
     on_step = opts.on_step,
   }, LM)
@@ -163,7 +165,7 @@ function LM:generate(hs, o)
     for j, i in ipairs(active) do
       local l, r = rows[j], res[i]
       local tok = sampler:pick(l)
-      if tok == self.eos or (self.eot and tok == self.eot) then
+      if tok == self.eos or (self.eot and tok == self.eot) or self.ends[tok] then
         r.reason = "eos"
       else
         r.n = r.n + 1

@@ -204,6 +204,9 @@ function V.plugin(ctx)
     lab.ui.redraw()
     local rec = ctx.E.record_begin("tree", { task = o.task, methods = { S.method }, first = o.first, difficulty = o.difficulty,
       model = o.model, k = cfg.k, b = cfg.b, gen = cfg.gen, eval = cfg.eval, format = cfg.format }, cfg.seed, { m })
+    local hint = S.pane and lab.ui.pane_hint(S.pane)      -- where the tree grows (no focus moves there)
+    lab.print(fmt("tree: %s on %s %d%s%s", S.method, o.task, o.first, rec and (", run " .. rec.id) or "",
+      hint and (": " .. hint) or ""))
     local res = ctx.R.run(S.lm, T, inst, S.method, cfg, function(kind, node, tree)
       S.tree = tree
       lab.ui.redraw()
@@ -236,7 +239,7 @@ function V.plugin(ctx)
           lab.ui.redraw()
         end
       end)
-      lab.ui.pane_add("tree", {
+      S.pane = lab.ui.pane_add("tree", {
         on_draw = function(w, h) return V.draw(S, w, h) end,
         on_key = function(k) return V.key(S, k) end,
       })

@@ -294,7 +294,11 @@ local function command(S, args)
   local why
   S.rec, why = E.long(E.record_begin, cfg.name, run_params(cfg, S.ens, prompt, S.params, S.sopts, S.n),
     S.sopts.seed, S.ens:models())
-  say(S, fmt("%s; %s", S.ens:describe(), S.rec and ("run " .. S.rec.id) or ("not recorded: " .. tostring(why))))
+  -- the reply names the pane and its key: nothing moves the focus there (keys typed after
+  -- the command go where they went), so the user must be told where to look
+  local hint = S.pane and lab.ui.pane_hint(S.pane)
+  say(S, fmt("%s; %s%s", S.ens:describe(), S.rec and ("run " .. S.rec.id) or ("not recorded: " .. tostring(why)),
+    hint and (": " .. hint) or ""))
   if S.n ~= 0 then
     S.busy = true
     local ok, err = pcall(generate, S, S.n)
@@ -532,7 +536,7 @@ function W.plugin(cfg)
     description = cfg.title .. " (docs/plugins.md)",
     on_load = function()
       lab.ui.command_add(cfg.name, cfg.title .. ": " .. W.command_help(cfg), function(args) command(S, args) end)
-      lab.ui.pane_add(cfg.name, { on_draw = function(w, h) return draw(S, w, h) end,
+      S.pane = lab.ui.pane_add(cfg.name, { on_draw = function(w, h) return draw(S, w, h) end,
                                   on_key = function(key) return on_key(S, key) end })
       lab.ui.status_add(cfg.name, function()
         if not S.cur then return "" end   -- idle plugins leave the status bar alone

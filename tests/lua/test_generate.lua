@@ -100,3 +100,44 @@ test("score failures", function()
   check.raises("string or token table", lab.score, m, 5, "x")
   check.raises("out of range", lab.score, m, { 1 }, { 1000 })
 end)
+
+-- stories260K ends a story with BOS (id 1): seed 4 draws it as token 193.
+-- The default stops at EOS/EOT only (llama.cpp's goldens); end_tokens adds
+-- stops, per call or per model (lab.model.open, run --end-tokens).
+local function story(m, opts)
+  local s = m:seq("Once upon a time")
+  opts.sampler, opts.max_tokens = lab.sampler{ seed = 4 }, 256
+  return lab.generate(s, opts)
+end
+
+test("end_tokens: the default goes past a BOS; end_tokens stops there", function()
+  local m = lab.model.open(MODEL)
+  check.same_list(m:info().end_tokens, {}, "no end tokens by default")
+  local r = story(m, {})
+  check.eq(r.n, 256)
+  check.eq(r.tokens[193], 1, "the BOS drawn mid-text")
+  local e = story(m, { end_tokens = { "bos" } })
+  check.eq(e.n, 193)
+  check.eq(e.reason, "end_token")
+  check.eq(e.tokens[193], 1)
+  check.same_list({ table.unpack(r.tokens, 1, 193) }, e.tokens, "the same tokens up to there")
+  check.eq(story(m, { end_tokens = "eos,1" }).n, 193, "a string of names and ids")
+  local b = lab.generate_batch({ { seq = m:seq("Once upon a time"), sampler = lab.sampler{ seed = 4 }, end_tokens = { 1 } },
+                                 { seq = m:seq("Once upon a time"), sampler = lab.sampler{ seed = 4 } } }, { max_tokens = 256 })
+  check.eq(b[1].n, 193, "per entry in a batch")
+  check.eq(b[2].n, 256)
+  check.raises("'story': not a token", lab.generate, m:seq("x"), { end_tokens = "story" })
+  check.raises("outside the vocabulary", lab.generate, m:seq("x"), { end_tokens = { 512 } })
+  check.raises("entry 1 must be a token id", lab.generate, m:seq("x"), { end_tokens = { 1.5 } })
+  check.raises("this vocabulary has no eot token", lab.generate, m:seq("x"), { end_tokens = { "eot" } })
+end)
+
+test("end_tokens: a model's own (lab.model.open), overridden per call", function()
+  local m = lab.model.open(MODEL, { end_tokens = { "bos" } })
+  check.same_list(m:info().end_tokens, { 1 })
+  check.eq(story(m, {}).n, 193)
+  check.eq(story(m, { end_tokens = {} }).n, 256, "an empty list per call: EOS only")
+  local bad, err = lab.model.open(MODEL, { end_tokens = "eot" })
+  check.eq(bad, nil)
+  check.ok(tostring(err):find("end_tokens: eot: this vocabulary has no eot token", 1, true), err)
+end)
