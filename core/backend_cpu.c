@@ -417,14 +417,15 @@ static void check_cols(mm_job *j, long lo, long hi) {
     size_t ci = (size_t)(lo / j->chunk) * (size_t)j->n;
     for (int32_t a = 0; a < j->n && a < atomic_load_explicit(&j->bad, memory_order_relaxed); a++) {
         const float *ya = j->y[0] + (size_t)a * (size_t)j->w[0]->rows + lo;
-        if (vd_finite_f32(ya, hi - lo)) {
-            if (j->cidx) {
-                int32_t k = logits_argmax(ya, (int32_t)(hi - lo));
+        if (j->cidx) {   /* one pass over the slice where it can (cpu_finite_argmax_avx512) */
+            int32_t k = CPU_HAS_AVX512_LOOPS && vd_isa() >= VD_AVX512 ? cpu_finite_argmax_avx512(ya, (int32_t)(hi - lo))
+                      : vd_finite_f32(ya, hi - lo) ? logits_argmax(ya, (int32_t)(hi - lo)) : -1;
+            if (k >= 0) {
                 j->cidx[ci + a] = (int32_t)lo + k;
                 j->cval[ci + a] = ya[k];
+                continue;
             }
-            continue;
-        }
+        } else if (vd_finite_f32(ya, hi - lo)) continue;
         int cur = atomic_load_explicit(&j->bad, memory_order_relaxed);
         while (a < cur && !atomic_compare_exchange_weak(&j->bad, &cur, a)) {}
         return;

@@ -9,6 +9,8 @@
  * were scalar (gcc -O2 does not vectorize them) and together ~6% of the
  * stories15m step (perf, one thread). */
 #include "backend_cpu_impl.h"
+#include "logits.h"
+#include "vecdot.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
 #include <immintrin.h>
@@ -121,6 +123,59 @@ void cpu_rope_head_avx512(float *v, const float *cs, int32_t half) {
         _mm512_mask_storeu_ps(v + j, k, r);
     }
 }
+
+/* check_cols' two passes over a just-computed slice of a logits row (in
+ * L1/L2), vd_finite_f32 then logits_argmax, as one: -1 when a value is NaN
+ * or Inf (vd_finite_f32's test: the largest |x| bits, by unsigned maxima,
+ * below 0x7f800000), else logits_argmax(x, n): its blocks of 1024 (the
+ * first block whose maximum is strictly the largest so far) and its search
+ * for the first id equal to the best from that block on, so the same id
+ * (a finite row has no NaN to rank). One load feeds both maxima.
+ * Why: the check read each slice twice, ~4.5% of a 54-sequence stories15m
+ * step at one thread, and its cost a row grew with the sequences (2.4 us
+ * at 16, 4.6-4.9 at 38-56; session 14, notes w22b). */
+int32_t cpu_finite_argmax_avx512(const float *x, int32_t n) {
+    enum { BLK = 1024 };
+    const __m512i abs = _mm512_set1_epi32(0x7fffffff);
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    float best = -INFINITY;
+    int32_t from = 0, i = 0;
+    for (; i + BLK <= n; i += BLK) {
+        __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+        for (int32_t j = i; j < i + BLK; j += 64) {
+            __m512 v0 = _mm512_loadu_ps(x + j), v1 = _mm512_loadu_ps(x + j + 16);
+            __m512 v2 = _mm512_loadu_ps(x + j + 32), v3 = _mm512_loadu_ps(x + j + 48);
+            m0 = _mm512_max_ps(v0, m0); m1 = _mm512_max_ps(v1, m1);
+            m2 = _mm512_max_ps(v2, m2); m3 = _mm512_max_ps(v3, m3);
+            a0 = _mm512_max_epu32(a0, _mm512_and_si512(_mm512_castps_si512(v0), abs));
+            a1 = _mm512_max_epu32(a1, _mm512_and_si512(_mm512_castps_si512(v1), abs));
+            a2 = _mm512_max_epu32(a2, _mm512_and_si512(_mm512_castps_si512(v2), abs));
+            a3 = _mm512_max_epu32(a3, _mm512_and_si512(_mm512_castps_si512(v3), abs));
+        }
+        float bm = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
+        if (bm > best) { best = bm; from = i; }
+    }
+    if (i < n) {   /* the tail as one more block, by sixteens and a masked last load */
+        __m512 m = _mm512_set1_ps(-INFINITY);
+        for (int32_t j = i; j < n; j += 16) {
+            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+            __m512 v = _mm512_maskz_loadu_ps(k, x + j);   /* zeros past the end: finite */
+            m = _mm512_mask_max_ps(m, k, v, m);
+            a0 = _mm512_max_epu32(a0, _mm512_and_si512(_mm512_castps_si512(v), abs));
+        }
+        float bm = _mm512_reduce_max_ps(m);
+        if (bm > best) { best = bm; from = i; }
+    }
+    a0 = _mm512_max_epu32(_mm512_max_epu32(a0, a1), _mm512_max_epu32(a2, a3));
+    if (_mm512_reduce_max_epu32(a0) >= 0x7f800000u) return -1;
+    __m512 vb = _mm512_set1_ps(best);
+    for (int32_t j = from; j < n; j += 16) {
+        __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __mmask16 eq = _mm512_mask_cmp_ps_mask(k, _mm512_maskz_loadu_ps(k, x + j), vb, _CMP_EQ_OQ);
+        if (eq) return j + __builtin_ctz((unsigned)eq);
+    }
+    return 0;
+}
 #else
 /* a compiler without AVX-512: vd_isa() never reaches VD_AVX512 with these
  * objects, but the callers link against them; plain loops */
@@ -137,5 +192,8 @@ void cpu_rope_head_avx512(float *v, const float *cs, int32_t half) {
         v[2 * j] = a * co - bb * si;
         v[2 * j + 1] = a * si + bb * co;
     }
+}
+int32_t cpu_finite_argmax_avx512(const float *x, int32_t n) {
+    return vd_finite_f32(x, n) ? logits_argmax(x, n) : -1;
 }
 #endif

@@ -45,6 +45,7 @@ static inline cpu *C(backend *b) { return (cpu *)b; }
 int32_t cpu_rms_rows_avx512(float *y, const float *x, const float *w, int32_t r0, int32_t r1, int32_t dim, float eps);
 void cpu_add_avx512(float *x, const float *y, size_t n);
 void cpu_rope_head_avx512(float *v, const float *cs, int32_t half);
+int32_t cpu_finite_argmax_avx512(const float *x, int32_t n);   /* -1: NaN/Inf; else logits_argmax */
 #if defined(__x86_64__) || defined(__i386__)
 #define CPU_HAS_AVX512_LOOPS 1
 #else

@@ -13,6 +13,7 @@
 #include "backend_cpu_impl.h"
 #include "check.h"
 #include "invariance.h"
+#include "logits.h"
 #include "model.h"
 #include "qtypes.h"
 #include "vecdot.h"
@@ -348,6 +349,42 @@ static void backend_loops_case(void) {
     b->ops->destroy(b);
 }
 
+/* matmul_check's one-pass check of a logits slice (cpu_finite_argmax_avx512)
+ * against its two passes: -1 where vd_finite_f32 finds a NaN or Inf, else
+ * logits_argmax's id. Lengths around the sixteens and the 1024-blocks; the
+ * maximum tied within and across blocks, +0/-0 as the maximum, NaN/Inf/-Inf
+ * at the first, a middle and the last (tail) place, FLT_MAX (finite). */
+static void finite_argmax_case(void) {
+    if (vd_isa_best() < VD_AVX512) return;   /* its caller's condition */
+    static const int32_t lens[] = { 1, 15, 16, 17, 63, 1023, 1024, 1025, 2048, 3000, 4103 };
+    enum { MAXL = 4103 };
+    float *x = malloc(sizeof(float) * MAXL);
+    int bad = 0, cases = 0;
+    for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++)
+        for (int c = 0; c < 12; c++, cases++) {
+            int32_t n = lens[l];
+            for (int32_t i = 0; i < n; i++) x[i] = frnd() * 8.0f - (c == 3 ? 20.0f : 0.0f);
+            int32_t p = (int32_t)((uint32_t)(c * 7919 + l * 104729) % (uint32_t)n), q = n - 1 - p / 2;
+            switch (c) {
+            case 1: x[p] = x[q] = 100.0f; break;                         /* a tie, maybe across blocks */
+            case 2: x[q] = 100.0f; x[p] = 100.0f; break;
+            case 3: x[p] = -0.0f; x[q] = 0.0f; break;                    /* all negative but two zeros */
+            case 4: x[n - 1] = NAN; break;
+            case 5: x[p] = INFINITY; break;
+            case 6: x[0] = -INFINITY; break;
+            case 7: x[p] = FLT_MAX; break;
+            case 8: x[p] = -NAN; x[q] = 1e30f; break;
+            case 9: x[n / 2] = INFINITY; x[p] = 500.0f; break;
+            case 10: for (int32_t i = 0; i < n; i++) x[i] = 3.0f; break;  /* all equal: id 0 */
+            default: break;
+            }
+            int32_t want = vd_finite_f32(x, n) ? logits_argmax(x, n) : -1;
+            bad += cpu_finite_argmax_avx512(x, n) != want;
+        }
+    CHECK(bad == 0, "cpu_finite_argmax_avx512: %d of %d rows differ from vd_finite_f32 + logits_argmax", bad, cases);
+    free(x);
+}
+
 /* The backend's gated product (matmul_swiglu: both products and the SwiGLU
  * in one region, a chunk of rows gated as soon as it is computed) against
  * matmul then swiglu, at one and two threads, F32 and Q8_0, batch sizes
@@ -600,6 +637,7 @@ int main(void) {
     extreme = false;
     elementwise_case();
     backend_loops_case();
+    finite_argmax_case();
     gated_case();
     home_case();
     finite_case();
