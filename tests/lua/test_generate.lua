@@ -141,3 +141,18 @@ test("end_tokens: a model's own (lab.model.open), overridden per call", function
   check.eq(bad, nil)
   check.ok(tostring(err):find("end_tokens: eot: this vocabulary has no eot token", 1, true), err)
 end)
+
+test("a task budget's stop reads without gen.lua's position", function()
+  local m = lab.model.open(MODEL)
+  local msgs = {}
+  lab.await(lab.spawn(function()
+    lab.task_budget{ tokens = 10 }
+    local _, e = pcall(lab.generate, m:seq("Once upon a time"), { max_tokens = 50 })
+    msgs[1] = e
+    local _, e2 = pcall(lab.generate_batch, { m:seq("Once upon a time") }, { max_tokens = 50 })
+    msgs[2] = e2
+  end))
+  for i = 1, 2 do
+    check.ok(type(msgs[i]) == "string" and msgs[i]:find("^task budget exceeded: 10 tokens"), msgs[i])
+  end
+end)
