@@ -156,3 +156,13 @@ test("a task budget's stop reads without gen.lua's position", function()
     check.ok(type(msgs[i]) == "string" and msgs[i]:find("^task budget exceeded: 10 tokens"), msgs[i])
   end
 end)
+
+test("a full cache held by garbage: tried again after a collection", function()
+  local m = lab.model.open(MODEL, { n_ctx = 64, n_batch = 16 })
+  check.ok(m:seq(string.rep(" and then they played", 10)):eval())   -- 62 of the 64 cells, then garbage
+  check.eq(m:kv().free, 2)
+  local r = lab.generate(m:seq("Once upon a time"), { max_tokens = 8 })
+  check.eq(r.n, 8, r.err)
+  check.eq(r.reason, "length")
+  check.ok(m:seq("Once upon a time, there was a dog"):eval(), "seq:eval too")
+end)
