@@ -650,7 +650,7 @@ static void on_ready(session *s, const worker_ev *e) {
     if (dot && dot != s->model_name) *dot = 0;
     session_msg(s, SESS_INFO, "opened %s (%s, %d layers, vocabulary %d)", e->msg, mi->format, (int)mi->n_layers, (int)mi->n_vocab);
     if (s->log) s->log(s->log_ud, s->msg, false);
-    worker_retire(s->w);                /* nothing reads the model before this one now */
+    worker_retire(s->w, s->m);          /* nothing reads the model before this one now */
     refresh_path(s);
 }
 
@@ -814,6 +814,7 @@ bool session_poll(session *s) {
                     s->nv = 0;
                     reset_tree(s);
                     snprintf(s->model_path, sizeof s->model_path, "%s", s->open_path);
+                    worker_retire(s->w, NULL);
                 }
                 s->loading = false;
                 s->model_name[0] = 0;

@@ -40,6 +40,7 @@ typedef struct job {
     char *path;
     ctx_params cp;
     bool keep;              /* the open model stays when this one fails (worker_open_keep) */
+    const model *in_use;    /* JOB_RETIRE: the model the UI reads now (not freed) */
     /* JOB_GEN */
     worker_req r;           /* r.path points at path_ids, r.sp at sp, r.spec at spec */
     int32_t *path_ids;
@@ -700,7 +701,7 @@ static void *run(void *arg) {
         if (j->kind == JOB_OPEN) do_open(w, j);
         else if (j->kind == JOB_GEN) do_gen(w, j);
         else if (j->kind == JOB_DIST) do_dist(w, j);
-        else if (j->kind == JOB_RETIRE) { model_close(w->retired); w->retired = NULL; }
+        else if (j->kind == JOB_RETIRE && w->retired != j->in_use) { model_close(w->retired); w->retired = NULL; }
         else if (j->kind == JOB_DROP && w->c) {
             seq_drop(w, seq_of(w, j->seq));
             update_stats(w, -1, 0);
@@ -785,10 +786,11 @@ int worker_open_keep(worker *w, const char *path, const ctx_params *cp, bool kee
 
 int worker_open(worker *w, const char *path, const ctx_params *cp) { return worker_open_keep(w, path, cp, false); }
 
-int worker_retire(worker *w) {
+int worker_retire(worker *w, const struct model *in_use) {
     job *j = calloc(1, sizeof *j);
     if (!j) return WORKER_ENOMEM;
     j->kind = JOB_RETIRE;
+    j->in_use = in_use;
     return submit(w, j);
 }
 

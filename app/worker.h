@@ -112,9 +112,11 @@ int worker_open(worker *w, const char *path, const ctx_params *cp);
  * and WEV_ERROR says so with reason 1. Either way the new model is made
  * before the old is given up. */
 int worker_open_keep(worker *w, const char *path, const ctx_params *cp, bool keep);
-/* Frees the model before the last successful open: call once the UI no
- * longer reads it (after WEV_READY). */
-int worker_retire(worker *w);
+/* Frees the model parked by the last successful open unless it is in_use
+ * (the model the UI took from its latest WEV_READY): call after each
+ * WEV_READY. (Another open may have run meanwhile and parked the very model
+ * that READY gave; it is freed at the next READY's call.) */
+int worker_retire(worker *w, const struct model *in_use);
 int worker_gen(worker *w, const worker_req *r);
 /* Recomputes what the last token of r->path (at pos n_path - 1, n_path >= 2)
  * was drawn from: the raw distribution and the post-sampler one through the

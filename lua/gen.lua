@@ -177,7 +177,14 @@ local function run(fname, items, on_token, top, done)
       end
     end
     if #batch == 0 then break end
-    local rows, err = lab.eval_batch(batch)
+    -- a raise in the engine call (lab.task_budget's "task budget exceeded", a
+    -- Ctrl-C) goes on without this file's position in front of it: the
+    -- user's call is lab.generate, not a line of gen.lua
+    local okb, rows, err = pcall(lab.eval_batch, batch)
+    if not okb then
+      if type(rows) == "string" then rows = rows:gsub("^lua/gen%.lua:%d+: ", "") end
+      error(rows, 0)
+    end
     if not rows then
       -- nothing of this step was evaluated: each live item keeps what it has
       local reason = tostring(err):find("KV cache is full", 1, true) and "full" or "error"

@@ -15,14 +15,33 @@ local math_type = math.type
 -- seq:eval() -> Logits | nil, err: evaluates the pending tokens (yields
 -- inside a task while the engine works) and returns the logits after the
 -- last token.
+-- A full KV cache is tried again once after a garbage collection: sequences
+-- nothing refers to any more (a failed long eval's, a loop's temporaries)
+-- hold their cells until collected, and a new user's lab.generate otherwise
+-- failed at its first token ("full", 0 tokens) with no sequence of theirs
+-- alive (issue 14's trial, session 15).
+local function full_retry(r, err)
+  return r == nil and type(err) == "string" and err:find("KV cache is full", 1, true) ~= nil
+end
+
 function Seq:eval(opts)
-  return lab.await(priv.call_at(3, "eval", self.submit, self, opts))
+  local r, err = lab.await(priv.call_at(3, "eval", self.submit, self, opts))
+  if full_retry(r, err) then
+    collectgarbage("collect")
+    r, err = lab.await(priv.call_at(3, "eval", self.submit, self, opts))
+  end
+  return r, err
 end
 
 -- lab.eval_batch{seq, ...} -> {Logits, ...} | nil, err: one engine step for
 -- many sequences, of one or several models.
 function lab.eval_batch(seqs, opts)
-  return lab.await(priv.call_at(3, "eval_batch", lab.submit, seqs, opts))
+  local r, err = lab.await(priv.call_at(3, "eval_batch", lab.submit, seqs, opts))
+  if full_retry(r, err) then
+    collectgarbage("collect")
+    r, err = lab.await(priv.call_at(3, "eval_batch", lab.submit, seqs, opts))
+  end
+  return r, err
 end
 
 -- lab.score(model, prompt, continuation) -> {logprob=, logprobs=, tokens=,

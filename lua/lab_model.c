@@ -356,6 +356,11 @@ static int m_info(lua_State *L) {
     set_int(L, "copy_bytes", (lua_Integer)copy_bytes);
     lua_pushboolean(L, tok_add_bos(t));
     lua_setfield(L, -2, "add_bos");
+    /* exact_int8 as it applies: a version 2 checkpoint's int8 weights widened to
+     * F32 (other files load the same either way); seq:save records it, as the
+     * same file gives other weights (and other KV cells) with and without it */
+    lua_pushboolean(L, lm->file->exact && strcmp(in->format, "llama2.c v2") == 0);
+    lua_setfield(L, -2, "exact_int8");
     set_tok(L, t, "bos", tok_bos(t));
     set_tok(L, t, "eos", tok_eos(t));
     set_tok(L, t, "eot", tok_eot(t));

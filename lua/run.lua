@@ -133,7 +133,7 @@ function Seq:save(name)
   local tokens = self:tokens()
   return priv.kv_save(self, cells_path, path, function(bytes, cells_sha, n_eval, n_layers, kv_dim)
     return lab.json.encode({ format = KV_FORMAT, model_sha256 = sha, model = info.path, n_vocab = info.n_vocab,
-      tokens = tokens, n_eval = n_eval, n_layers = n_layers, kv_dim = kv_dim, dtype = "f32", cells = cells_path,
+      exact_int8 = info.exact_int8 or nil, tokens = tokens, n_eval = n_eval, n_layers = n_layers, kv_dim = kv_dim, dtype = "f32", cells = cells_path,
       cells_bytes = bytes, cells_sha256 = cells_sha })
   end)
 end
@@ -183,6 +183,14 @@ function priv.Model:load(name)
   if d.model_sha256 ~= sha then
     return nil, string_format("%s was saved from other weights (%s, sha256 %s); this model (%s) has sha256 %s",
       path, tostring(d.model), tostring(d.model_sha256), self:info().path, sha)
+  end
+  -- one file, two sets of weights: a llama2.c version 2 checkpoint opened with
+  -- exact_int8 holds F32 weights, else Q8_0 blocks (the cells of one are not
+  -- the other's); a file saved before this was recorded names neither
+  if (d.exact_int8 == true) ~= (self:info().exact_int8 == true) and (d.exact_int8 ~= nil or self:info().exact_int8) then
+    return nil, string_format("%s was saved from %s opened %s exact_int8; this model is opened %s it (the weights differ: "
+      .. "F32 against Q8_0 blocks)", path, tostring(d.model), d.exact_int8 and "with" or "without",
+      self:info().exact_int8 and "with" or "without")
   end
   local n_eval = d.n_eval
   if n_eval < 0 or n_eval > #d.tokens then

@@ -93,6 +93,23 @@ EOF
 "$LOGITLAB" run -w "$T/unkws" "$T/unk.lua" "$SHARED/models/real/zh-poem-750K.bin" >"$T/unk.out" 2>"$T/unk.err"
 check "lab.train on <unk>s: the counts (foreground, background, status)" grep -q "^unk	75	58	true	58	58$" "$T/unk.out"
 check "lab.train on <unk>s: a warning line for each run" test "$(grep -c '^lab.train: warning: 58 of the data.s 75 tokens (77%) are <unk>' "$T/unk.err")" -eq 2
+# seq:save records exact_int8: a llama2.c version 2 file gives other weights with it (F32) than without
+# (Q8_0 blocks), so a state saved from one is refused by the other (it loaded, and its cells were the other's)
+cat >"$T/kvx.lua" <<'EOF'
+local q = assert(lab.model.open(arg[1]))
+local e = assert(lab.model.open(arg[1], { exact_int8 = true }))
+local s = q:seq("Once upon a time"); s:eval(); assert(s:save("q"))
+local s2 = e:seq("Once upon a time"); s2:eval(); assert(s2:save("e"))
+local a, aerr = e:load("q")
+local b, berr = q:load("e")
+print("kvx", q:info().exact_int8, e:info().exact_int8, a, aerr)
+print("kvx2", b, berr)
+print("kvx3", q:load("q") ~= nil, e:load("e") ~= nil)
+EOF
+"$LOGITLAB" run -w "$T/kvxws" "$T/kvx.lua" "$SHARED/models/real/stories3M-q80.bin" >"$T/kvx.out" 2>&1
+check "kv save/load: Q8_0 state refused by the exact_int8 model" grep -q "^kvx	false	true	nil	kv/q.json was saved from .*stories3M-q80.bin opened without exact_int8; this model is opened with it" "$T/kvx.out"
+check "kv save/load: and the other way" grep -q "^kvx2	nil	kv/e.json was saved from .*opened with exact_int8; this model is opened without it" "$T/kvx.out"
+check "kv save/load: each loads into its own" grep -q "^kvx3	true	true$" "$T/kvx.out"
 check_run "run: a missing file fails" 1 "cannot open" "$LOGITLAB" run "$T/nope.lua"
 mkdir -p "$T/pdir"
 check_run "run --plugins DIR x.lua: the flag takes no value (a hint)" 2 "pdir: a folder, not a regular file (--plugins takes no value" \

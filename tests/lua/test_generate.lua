@@ -141,3 +141,28 @@ test("end_tokens: a model's own (lab.model.open), overridden per call", function
   check.eq(bad, nil)
   check.ok(tostring(err):find("end_tokens: eot: this vocabulary has no eot token", 1, true), err)
 end)
+
+test("a task budget's stop reads without gen.lua's position", function()
+  local m = lab.model.open(MODEL)
+  local msgs = {}
+  lab.await(lab.spawn(function()
+    lab.task_budget{ tokens = 10 }
+    local _, e = pcall(lab.generate, m:seq("Once upon a time"), { max_tokens = 50 })
+    msgs[1] = e
+    local _, e2 = pcall(lab.generate_batch, { m:seq("Once upon a time") }, { max_tokens = 50 })
+    msgs[2] = e2
+  end))
+  for i = 1, 2 do
+    check.ok(type(msgs[i]) == "string" and msgs[i]:find("^task budget exceeded: 10 tokens"), msgs[i])
+  end
+end)
+
+test("a full cache held by garbage: tried again after a collection", function()
+  local m = lab.model.open(MODEL, { n_ctx = 64, n_batch = 16 })
+  check.ok(m:seq(string.rep(" and then they played", 10)):eval())   -- 62 of the 64 cells, then garbage
+  check.eq(m:kv().free, 2)
+  local r = lab.generate(m:seq("Once upon a time"), { max_tokens = 8 })
+  check.eq(r.n, 8, r.err)
+  check.eq(r.reason, "length")
+  check.ok(m:seq("Once upon a time, there was a dog"):eval(), "seq:eval too")
+end)
