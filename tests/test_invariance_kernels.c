@@ -352,8 +352,10 @@ static void backend_loops_case(void) {
 /* matmul_check's one-pass check of a logits slice (cpu_finite_argmax_avx512)
  * against its two passes: -1 where vd_finite_f32 finds a NaN or Inf, else
  * logits_argmax's id. Lengths around the sixteens and the 1024-blocks; the
- * maximum tied within and across blocks, +0/-0 as the maximum, NaN/Inf/-Inf
- * at the first, a middle and the last (tail) place, FLT_MAX (finite). */
+ * maximum tied within and across blocks and lanes, +0/-0 as the maximum,
+ * every value equal, every value negative (a masked tail's zeros must not
+ * count), NaN/Inf/-Inf at the first, a middle and the last (tail) place,
+ * FLT_MAX (finite). */
 static void finite_argmax_case(void) {
     if (vd_isa_best() < VD_AVX512) return;   /* its caller's condition */
     static const int32_t lens[] = { 1, 15, 16, 17, 63, 1023, 1024, 1025, 2048, 3000, 4103 };
@@ -376,6 +378,7 @@ static void finite_argmax_case(void) {
             case 8: x[p] = -NAN; x[q] = 1e30f; break;
             case 9: x[n / 2] = INFINITY; x[p] = 500.0f; break;
             case 10: for (int32_t i = 0; i < n; i++) x[i] = 3.0f; break;  /* all equal: id 0 */
+            case 11: for (int32_t i = 0; i < n; i++) x[i] = -1.0f - fabsf(x[i]); break;   /* all negative */
             default: break;
             }
             int32_t want = vd_finite_f32(x, n) ? logits_argmax(x, n) : -1;
