@@ -328,7 +328,7 @@ static int generate(gen *g, const opts_t *o, const int32_t *prompt, int32_t np, 
     long i = 0;
     for (; o->n < 0 || i < o->n; i++) {
         const float *row = ctx_logits(g->c, 0);
-        smp_cands_set(&g->cands, row, g->nv);
+        smp_cands_set_ref(&g->cands, row, g->nv);   /* row stays put until the next eval (emit_json reads c) */
         int32_t id = smp_sample(g->chain, &g->cands);
         if (id == SMP_EMASK && g->gm && (gmatch_finished(g->gm) || gmatch_complete(g->gm))) {
             fprintf(stderr, "\nlogitlab gen: stopped: the grammar is complete\n");

@@ -574,7 +574,7 @@ static void do_gen(worker *w, job *j) {
     int reason = WDONE_LIMIT;
     for (int32_t i = 0; r->n_new < 0 || i < r->n_new; i++) {
         if (j->serial <= atomic_load(&w->stop_upto)) { reason = WDONE_STOPPED; break; }
-        smp_cands_set(&w->cands, w->row, w->nv);
+        smp_cands_set_ref(&w->cands, w->row, w->nv);   /* w->row changes only after post_record */
         if (r->reseed) smp_reseed(w->chain, smp_seed_mix(r->draw, (uint64_t)r->draw_at + (uint64_t)i));
         int32_t id = smp_sample(w->chain, &w->cands);
         if (id == SMP_EMASK && w->gstage) {
@@ -663,7 +663,7 @@ static void do_dist(worker *w, job *j) {
             raw_record(w, w->row, e.tok.id, &e.tok);
             w->gstage = gen_gstage;
             for (int32_t i = 0; i < q; i++) smp_accept(ch, r->path[i]);
-            smp_cands_set(&w->cands, w->row, w->nv);
+            smp_cands_set_ref(&w->cands, w->row, w->nv);   /* w->row unchanged through post_record */
             if (follows && smp_sample(ch, &w->cands) >= 0) {
                 smp_cands_softmax(&w->cands);
                 post_record(w, e.tok.id, &e.tok);

@@ -2,8 +2,10 @@
  * logits at temperature 1 are close to Gaussian with a small spread) at the
  * vocabulary sizes of Llama 2 (32000) and Llama 3 (128256), as lab's
  * samplers pick (only data[selected] written: smp_cands.only_selected).
- * "stage" lines: the row put in (smp_cands_set, which every pick pays) and
- * then one stage applied alone (temp 0.8, top_k 40, penalties 1.1 with
+ * "stage" lines: the row put in (smp_cands_set_ref, as lab's samplers and
+ * gen put it: no copy since session 15; the first stage that needs the
+ * row's range or a private copy pays for it) and then one stage applied
+ * alone (temp 0.8, top_k 40, penalties 1.1 with
  * frequency and presence 0.1 over 64 told tokens, top_p 0.95, min_p 0.05,
  * typical 0.95; top-p and typical include the softmax they need) or, for
  * dist, the softmax and the draw. "chain" lines: whole chains, the default
@@ -151,7 +153,7 @@ int main(int argc, char **argv) {
             int32_t kept = 0;
             for (int r = 0; r < reps; r++) {
                 double t0 = now_s(), c0 = cpu_s();
-                smp_cands_set(&c, row, n);
+                smp_cands_set_ref(&c, row, n);
                 int rc = !s ? 0 : !strcmp(runs[ci].kind, "chain") || !strcmp(runs[ci].name, "dist") ? smp_sample(s, &c) : smp_apply(s, &c);
                 t[r] = now_s() - t0;
                 tc[r] = cpu_s() - c0;

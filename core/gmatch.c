@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "gmatch_impl.h"
+#include "smp_mass.h"
 #include "smp.h"
 #include "vecdot.h"
 
@@ -622,6 +623,7 @@ keep_dense_avx512(const uint64_t *b, int32_t *id, float *L, float *P, int32_t n,
  * i at i) reads the mask a word at a time, sixteen ids per step with
  * AVX-512; a subset looks each id up. */
 static int32_t keep_columns(smp_cands *c, const uint64_t *b, int32_t nv) {
+    smp_mass_own(c);                    /* the caller's row is never written (smp_cands_set_ref) */
     int32_t n = c->n, k = 0, i = 0, *id = c->col_id;
     float *L = c->col_logit, *P = c->has_p ? c->col_p : NULL;
     if (!c->dense) {

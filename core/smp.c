@@ -39,12 +39,12 @@ int smp_cands_init(smp_cands *c, int32_t cap) {
     size_t m = (size_t)(cap > 0 ? cap : 1);
     c->data = malloc(sizeof *c->data * m);
     c->col_id = cols_alloc(sizeof *c->col_id * m);
-    c->col_logit = cols_alloc(sizeof *c->col_logit * m);
+    c->col_logit = c->col_own = cols_alloc(sizeof *c->col_own * m);
     c->col_p = cols_alloc(sizeof *c->col_p * m);
     c->tmp = cols_alloc(sizeof *c->tmp * m);
     c->tmp_b = cols_alloc(sizeof *c->tmp_b * m);
     c->tmp_d = cols_alloc(sizeof *c->tmp_d * m);
-    if (!c->data || !c->col_id || !c->col_logit || !c->col_p || !c->tmp || !c->tmp_b || !c->tmp_d) {
+    if (!c->data || !c->col_id || !c->col_own || !c->col_p || !c->tmp || !c->tmp_b || !c->tmp_d) {
         smp_cands_fini(c);
         return SMP_ENOMEM;
     }
@@ -56,7 +56,7 @@ int smp_cands_init(smp_cands *c, int32_t cap) {
 void smp_cands_fini(smp_cands *c) {
     free(c->data);
     free(c->col_id);
-    free(c->col_logit);
+    free(c->col_own);
     free(c->col_p);
     free(c->tmp);
     free(c->tmp_b);
@@ -67,9 +67,7 @@ void smp_cands_fini(smp_cands *c) {
 /* The row goes into the columns only: the whole-row stages read it there,
  * and data[] is written once, by the first stage that needs it or at the
  * end of the chain, for the candidates still left then. */
-void smp_cands_set(smp_cands *c, const float *logits, int32_t n) {
-    assert(n <= c->cap && "smp_cands_set: row longer than the candidates array");
-    smp_mass_set_row(c, logits, n);
+static void set_common(smp_cands *c, int32_t n) {
     c->n = n;
     c->lazy = true;
     c->dense = c->id_order = true;
@@ -79,6 +77,25 @@ void smp_cands_set(smp_cands *c, const float *logits, int32_t n) {
     c->sorted = false;
     c->normalized = false;
     c->selected = -1;
+}
+void smp_cands_set(smp_cands *c, const float *logits, int32_t n) {
+    assert(n <= c->cap && "smp_cands_set: row longer than the candidates array");
+    c->col_logit = c->col_own;
+    c->borrowed = false;
+    smp_mass_set_row(c, logits, n);
+    set_common(c, n);
+}
+/* The first whole-row stage finds the range (its pass over the row reads
+ * it, where the copy read and wrote it); the first that changes logits
+ * copies the row with the range on the way (smp_mass_own), as
+ * smp_cands_set would have. */
+void smp_cands_set_ref(smp_cands *c, const float *logits, int32_t n) {
+    assert(n <= c->cap && "smp_cands_set_ref: row longer than the candidates array");
+    c->col_logit = (float *)logits;            /* never written while borrowed */
+    c->borrowed = n > 0;
+    if (!c->borrowed) c->col_logit = c->col_own;
+    c->range_ok = false;
+    set_common(c, n);
 }
 
 /* smp_cands_softmax: smp_mass.c, with the other whole-row passes. */

@@ -120,7 +120,13 @@ typedef struct smp_cands {
     float rmax, rmin;
     int32_t depth;      /* smp_apply nesting */
     int32_t *col_id;    /* (cap) */
+    /* col_logit: col_own, or the caller's row itself after
+     * smp_cands_set_ref (borrowed: never written through; a stage that
+     * changes logits makes them its own first, smp_mass_own, or writes its
+     * result into col_own as it reads the row: the compactions) */
     float *col_logit;   /* (cap) */
+    float *col_own;     /* (cap) */
+    bool borrowed;
     float *col_p;       /* (cap) */
     /* scratch for the whole-row passes (smp_mass.c) */
     float *tmp;         /* (cap) keys */
@@ -135,6 +141,14 @@ void smp_cands_fini(smp_cands *c);
  * selected. The row goes into the columns (lazy): read data[] only after a
  * stage ran (smp_apply, smp_sample) or after smp_cands_sync. */
 void smp_cands_set(smp_cands *c, const float *logits, int32_t n);
+/* As smp_cands_set, but the columns read the row where it is instead of a
+ * copy (session 15: the copy was 15-17 % of a top-p or typical-p pick at
+ * 128256): the row must stay alive and unchanged while c is read, i.e.
+ * until c is refilled (smp_cands_set / _set_ref) or finished, including
+ * smp_cands_sync / smp_cands_softmax after the pick (lazy candidates left
+ * by only_selected still read it). The library never writes the row: a
+ * stage that changes logits works on its own copy. */
+void smp_cands_set_ref(smp_cands *c, const float *logits, int32_t n);
 /* Writes data[] from the columns when lazy (no-op otherwise). */
 void smp_cands_sync(smp_cands *c);
 /* Makes p the softmax of the current logits (no-op when normalized). */

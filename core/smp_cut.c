@@ -166,17 +166,18 @@ static int cut_ties(const sel *s, const int32_t *idx, int32_t nm, member last) {
  * compare needs a finite cut: NaN logits rank as +inf keys). Reads the
  * keys' logits and masses of candidate i before anything is written over
  * them (k <= i). */
-static int32_t compact_cut(const sel *s, float lk, int32_t lid, int32_t *out_id, float *L, float *P, int norm,
-                           float inv, float t) {
+static int32_t compact_cut(const sel *s, float lk, int32_t lid, int32_t *out_id, const float *L, float *Lo, float *P,
+                           int norm, float inv, float t) {
     int32_t k = 0, i = 0, n = s->n;
     if (smp_simd_512() && (s->typical || lk < INFINITY))
-        k = smp_simd_compact_512(s->typical, s->lb, s->typical ? lk : -lk, lid, s->id, out_id, L, P, n, norm, inv, t, &i);
+        k = smp_simd_compact_512(s->typical, s->lb, s->typical ? lk : -lk, lid, s->id, out_id, L, Lo, P, n, norm, inv,
+                                 t, &i);
     for (; i < n; i++) {
         float kk = key_at(s, i);
         int32_t idi = s->id ? s->id[i] : i;
         int keep = kk < lk || (kk == lk && idi <= lid);
         out_id[k] = idi;
-        L[k] = t != 1.0f ? L[i] / t : L[i];
+        Lo[k] = t != 1.0f ? L[i] / t : L[i];
         P[k] = norm ? P[i] * inv : P[i];
         k += keep;
     }
@@ -263,7 +264,10 @@ void smp_cut_settle(smp_cands *c) { smp_cut_settle_div(c, 1.0f); }
 void smp_cut_settle_div(smp_cands *c, float t) {
     if (!c->cut) return;
     sel s = cut_sel(c);
-    int32_t k = compact_cut(&s, c->cut_key, c->cut_id, c->col_id, c->col_logit, c->col_p, 1, c->cut_inv, t);
+    /* a borrowed row's kept logits go into col_own on the way (session 15) */
+    int32_t k = compact_cut(&s, c->cut_key, c->cut_id, c->col_id, c->col_logit, c->col_own, c->col_p, 1, c->cut_inv, t);
+    c->col_logit = c->col_own;
+    c->borrowed = false;
     if (k < c->cut_n) c->dense = false;
     c->n = k;
     c->cut = false;
@@ -485,7 +489,9 @@ int smp_cut_keep(smp_cands *c, const sel *s, double S, double p, int32_t min_kee
         c->cut_counted = true;
         return 0;
     }
-    int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, P, 0, 0.0f, 1.0f);
+    int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, c->col_own, P, 0, 0.0f, 1.0f);
+    c->col_logit = c->col_own;
+    c->borrowed = false;
     if (k < n) c->dense = false;
     c->n = k;
     if (!norm) {                      /* min_keep's set: its mass in eight sums */

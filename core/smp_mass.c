@@ -102,6 +102,18 @@ void smp_mass_set_row(smp_cands *c, const float *logits, int32_t n) {
     c->range_ok = true;
 }
 
+void smp_mass_own(smp_cands *c) {
+    if (!c->borrowed) return;
+    const float *row = c->col_logit;
+    int32_t n = c->cut ? c->cut_n : c->n;
+    c->col_logit = c->col_own;
+    c->borrowed = false;
+    if (c->range_ok || c->cut || !c->lazy) {   /* the range is known, or not the columns' own */
+        if (n > 0) memcpy(c->col_own, row, sizeof *row * (size_t)n);
+        return;
+    }
+    smp_mass_set_row(c, row, n);
+}
 
 /* h[i % 4][B[i]] += W[i] for i in [i0, i1), i0 a multiple of 4 */
 static void hist_add(double (*h)[NB], const uint16_t *B, const float *W, int32_t i0, int32_t i1) {
@@ -204,6 +216,8 @@ void smp_cands_sync(smp_cands *c) {
 /* The columns from data[] (a stage that needed data[] ran before). */
 static void to_columns(smp_cands *c) {
     if (c->lazy) return;
+    c->col_logit = c->col_own;                /* written here: no copy of a borrowed row needed */
+    c->borrowed = false;
     const smp_cand *d = c->data;
     int32_t *id = c->col_id;
     float *L = c->col_logit, *P = c->col_p;
@@ -238,6 +252,7 @@ void smp_mass_softmax(smp_cands *c) {
 }
 
 void smp_mass_div(smp_cands *c, float t) {
+    smp_mass_own(c);
     float *L = c->col_logit;
     int32_t i = 0, n = c->n;
     if (smp_simd_on()) i = smp_simd_div(L, n, t);
@@ -381,7 +396,8 @@ static int32_t min_p_buckets(smp_cands *c, float tf, int32_t keep) {
     const uint16_t *B = c->tmp_b;
     const int32_t n = c->cut_n, dense = c->dense;
     int32_t *idx = (int32_t *)c->tmp_d, *id = c->col_id, ni = 0, i = 0, kept = 0, k = 0;
-    float *L = c->col_logit, *P = c->col_p;
+    const float *Ls = c->col_logit;            /* the caller's row when borrowed: kept into col_own */
+    float *L = c->col_own, *P = c->col_p;
     const int32_t bt = bucket_of(c->cut_max - tf, c->cut_scale);
     if (c->le_ok && c->le_bt == bt) {          /* listed by top-p's members' pass (session 13) */
         idx = (int32_t *)c->data;
@@ -392,16 +408,18 @@ static int32_t min_p_buckets(smp_cands *c, float tf, int32_t keep) {
     for (; i < n; i++)
         if (B[i] <= bt) idx[ni++] = i;
     if (keep > 1) {                            /* else the best passes (l = cut_max >= tf, bucket 0) */
-        for (int32_t j = 0; j < ni; j++) kept += B[idx[j]] < bt || L[idx[j]] >= tf;
+        for (int32_t j = 0; j < ni; j++) kept += B[idx[j]] < bt || Ls[idx[j]] >= tf;
         if (kept < keep) return -1;
     }
     for (int32_t j = 0; j < ni; j++) {         /* k <= idx[j]: nothing read is overwritten first */
         int32_t x = idx[j];
-        if (!(B[x] < bt || L[x] >= tf)) continue;
+        if (!(B[x] < bt || Ls[x] >= tf)) continue;
         id[k] = dense ? x : id[x];
-        L[k] = L[x];
+        L[k] = Ls[x];
         P[k++] = P[x];
     }
+    c->col_logit = L;
+    c->borrowed = false;
     return k;
 }
 
@@ -413,7 +431,8 @@ int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
     int32_t n = cut ? c->cut_n : c->n;
     int32_t *id = c->col_id;
     const int dense = c->dense;
-    float *L = c->col_logit, *P = c->col_p;
+    const float *L = c->col_logit;             /* the caller's row when borrowed: kept into col_own */
+    float *Lo = c->col_own, *P = c->col_p;
     /* the best candidate's logit: the largest that is not NaN (the rank
      * order puts NaN last), or the first when sorted */
     float lmax = cut ? c->cut_max : c->sorted ? L[0] : cols_range(c, NULL);
@@ -431,14 +450,16 @@ int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
             if (kept < keep) return 0;
         }
         i0 = 0;
-        if (smp_simd_512()) k = smp_simd_compact_ge_512(L, P, dense ? NULL : id, id, n, tf, &i0);
+        if (smp_simd_512()) k = smp_simd_compact_ge_512(L, Lo, P, dense ? NULL : id, id, n, tf, &i0);
         for (int32_t i = i0; i < n; i++) {
             float l = L[i];
             id[k] = dense ? i : id[i];
-            L[k] = l;
+            Lo[k] = l;
             P[k] = P[i];
             k += l >= tf;
         }
+        c->col_logit = Lo;
+        c->borrowed = false;
     }
     if (cut) {                          /* those pass only where top-p keeps: its p */
         for (int32_t i = 0; i < k; i++) P[i] = P[i] * c->cut_inv;

@@ -64,6 +64,10 @@ int32_t smp_mass_softmax_draw(smp_cands *c, double r);
 /* Copies a row of n logits into c->col_logit, with c->rmax / c->rmin
  * (range_ok) found on the way where the SIMD loops run. */
 void smp_mass_set_row(smp_cands *c, const float *logits, int32_t n);
+/* The columns' logits in col_own when they are the caller's row
+ * (smp_cands_set_ref): a copy (with the range on the way when unknown),
+ * for a stage about to change them in place. */
+void smp_mass_own(smp_cands *c);
 /* P[0..n) = (float)(P * inv) */
 void smp_mass_scale(float *P, int32_t n, double inv);
 /* With c->p_e: col_p = p (the softmax), has_p and normalized set. */

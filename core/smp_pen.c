@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "logits.h"
+#include "smp_mass.h"
 
 /* ---- penalties ------------------------------------------------------------ */
 
@@ -90,6 +91,7 @@ static int pen_apply(smp *s, smp_cands *c) {
     if (p->last_n == 0 || (p->repeat == 1.0f && p->freq == 0.0f && p->presence == 0.0f)) return SMP_OK;
     bool changed = false;
     if (c->lazy) {
+        smp_mass_own(c);                    /* the caller's row is never written (smp_cands_set_ref) */
         changed = pen_columns(p, c);
         if (changed) c->sorted = c->normalized = false;
         return SMP_OK;

@@ -119,10 +119,12 @@ int32_t smp_simd_members2_512(const uint16_t *B, int32_t i, int32_t n, int32_t u
  * top-p: L[j] > c, or L[j] == c with the id <= lid; typical: the key
  * (P[j] > 0 ? |L[j] - lb| : +inf) < c, or == c with the id <= lid. Ids
  * from id (or j), written to out_id; P[j] times inv when norm; L[j] / t
- * (a temperature, session 13; t == 1: as it is). Sixteen at a time by a
- * compressing permutation; *pi: where the plain loop goes on. */
+ * (a temperature, session 13; t == 1: as it is) written to Lo (L itself,
+ * or col_own when L is the caller's row: session 15). Sixteen at a time by
+ * a compressing permutation; *pi: where the plain loop goes on. */
 int32_t smp_simd_compact_512(int typical, float lb, float c, int32_t lid, const int32_t *id, int32_t *out_id,
-                             float *L, float *P, int32_t n, int norm, float inv, float t, int32_t *pi);
+                             const float *L, float *Lo, float *P, int32_t n, int norm, float inv, float t,
+                             int32_t *pi);
 /* How many candidates of [0, i) are at or ahead of such a cut (i = n
  * rounded down to 16, into *pi). ties 0: no candidate has the cut's key
  * and an id above lid, and the key is finite (then key <= the cut's is the
@@ -142,9 +144,9 @@ int smp_simd_cut_sums_b_512(const uint16_t *B, const float *P, int32_t nb, int32
                             double *bs, int32_t *cnt, int check);
 /* how many of x[0..i) are >= v (into *cnt); i returned */
 int32_t smp_simd_count_ge(const float *x, int32_t n, float v, int32_t *cnt);
-/* Keeps the candidates with L >= v, as smp_simd_compact_512. */
-int32_t smp_simd_compact_ge_512(float *L, float *P, const int32_t *id, int32_t *out_id, int32_t n, float v,
-                                int32_t *pi);
+/* Keeps the candidates with L >= v, as smp_simd_compact_512 (their L into Lo). */
+int32_t smp_simd_compact_ge_512(const float *L, float *Lo, float *P, const int32_t *id, int32_t *out_id, int32_t n,
+                                float v, int32_t *pi);
 /* For each block b < nb of 64, bs[b] = the block's sum, in an order of
  * its own (smp_mass.c uses it only when every p is 0 or >= 2^-29, where
  * every order gives the exact sum); 1 when some p is not, else 0. AVX-512. */

@@ -298,7 +298,7 @@ static int32_t sample(lua_State *L, smp_ud *u, const float *row, int32_t n, bool
     if (u->max_bias >= n)
         luaL_error(L, "bad sampler option 'bias' (token id %d out of range [0, %d) of this row)", (int)u->max_bias, (int)n);
     u->n_vocab = n;
-    smp_cands_set(&u->cands, row, n);
+    smp_cands_set_ref(&u->cands, row, n);   /* row outlives the pick; only data[selected] is read after */
     if (u->gstage) gmatch_smp_bind(u->gstage, m);
     int32_t id = smp_sample(u->chain, &u->cands);
     if (u->gstage) gmatch_smp_bind(u->gstage, NULL);

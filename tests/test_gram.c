@@ -484,11 +484,12 @@ static void test_stage_columns(gmatch_vocab *v) {
     gmatch_ctx *c = gmatch_ctx_create(g, v);
     gram_unref(g);
     int32_t n = gmatch_vocab_n(v);
-    float *row = malloc(sizeof *row * (size_t)n);
+    float *row = malloc(sizeof *row * (size_t)n), *row0 = malloc(sizeof *row0 * (size_t)n);
     smp_cands a, b;
     smp_cands_init(&a, n);
     smp_cands_init(&b, n);
     smp *minp = smp_create_min_p(0.02f, 1);
+    int row_kept = 1;
     int best = vd_isa();
     int compared = 0, bad = 0, dense_seen = 0, subset_seen = 0, few_seen = 0, most_seen = 0;
     for (int walk = 0; walk < 4; walk++) {
@@ -503,9 +504,13 @@ static void test_stage_columns(gmatch_vocab *v) {
                 vd_set_isa(simd ? best : VD_PORTABLE);
                 smp_cands *x[2] = { &a, &b };
                 int rc[2];
-                /* a subset: min-p leaves the columns with explicit ids */
+                /* a subset: min-p leaves the columns with explicit ids; a
+                 * reads the row where it is (smp_cands_set_ref), which the
+                 * stage must leave as it was */
+                memcpy(row0, row, sizeof *row * (size_t)n);
                 for (int k = 0; k < 2; k++) {
-                    smp_cands_set(x[k], row, n);
+                    if (k == 0) smp_cands_set_ref(x[k], row, n);
+                    else smp_cands_set(x[k], row, n);
                     if (norm) smp_mass_softmax(x[k]);
                     if (subset) {
                         x[k]->depth++;      /* as inside a chain: the columns stay after min-p */
@@ -517,6 +522,8 @@ static void test_stage_columns(gmatch_vocab *v) {
                     rc[k] = smp_apply(st, x[k]);
                     smp_destroy(st);
                 }
+                smp_cands_sync(&a);
+                row_kept &= !memcmp(row0, row, sizeof *row * (size_t)n);
                 dense_seen += !subset;
                 subset_seen += subset;
                 bool same = rc[0] == rc[1] && a.n == b.n && a.normalized == b.normalized;
@@ -541,10 +548,12 @@ static void test_stage_columns(gmatch_vocab *v) {
     vd_set_isa(best);
     CHECK(bad == 0 && compared > 200 && dense_seen && subset_seen && few_seen && most_seen,
           "stage on columns == on data[]: %d cases (few allowed %d, most %d)", compared, few_seen, most_seen);
+    CHECK(row_kept, "the stage leaves a row read by smp_cands_set_ref as it was");
     smp_destroy(minp);
     smp_cands_fini(&a);
     smp_cands_fini(&b);
     free(row);
+    free(row0);
     gmatch_ctx_destroy(c);
 }
 

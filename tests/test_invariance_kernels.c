@@ -120,19 +120,19 @@ static void kernel_case(int type, int64_t rows, int64_t cols) {
  * K-quant, and Q4_0 at 2080 = 65 blocks (the padded copy on the heap, past
  * the 32-block window: a window's sums wait in y). */
 static void amx_mix_case(void) {
-    /* rows 0: 40 (two pairs and an odd group). A VNNI rest of 4-7 past
+    /* rows 0: 40 (two pairs and an odd group). A VNNI rest of 4-5 past
      * whole sixteens (Q4_K: 4-12) runs after the AMX calls over about
-     * VD_R8_AMX_REST_BYTES of weights: 20, 22 and 67's 3 (with them) at 40
-     * rows, and at 2048 columns over 264 or 520 rows, two to four such
+     * VD_R8_AMX_REST_BYTES of weights: 20 and 67's 3 (with them) at 40
+     * rows, and at 2048 columns over 264 or 520 rows (21, 37), two to four such
      * blocks of rows, the last with the odd group. Past three whole
      * sixteens a rest pads from VD_R8_AMX_PAD as anywhere (56, 59 and 62:
      * session 14 tried VNNI there, see docs/architecture.md). Alone, Q4_0 pads from 10 (9 VNNI), Q8_0 from 12
-     * (11 VNNI) */
+     * (11 VNNI). 22 = 16 + 6: the least padded rest (VD_R8_AMX_PAD) */
     static const struct { int type; int64_t cols; int na, rows; } T[] = {
         {QT_Q4_0, 288, 67, 0}, {QT_Q8_0, 288, 67, 0}, {QT_Q4_K, 512, 67, 0}, {QT_Q4_0, 288, 22, 0}, {QT_Q4_0, 288, 31, 0},
         {QT_Q8_0, 288, 25, 0}, {QT_Q8_0, 288, 47, 0}, {QT_Q4_0, 288, 17, 0}, {QT_Q8_0, 288, 13, 0}, {QT_Q4_0, 288, 11, 0},
         {QT_Q4_0, 2080, 27, 0}, {QT_Q8_0, 288, 24, 0}, {QT_Q4_K, 512, 31, 0}, {QT_Q4_0, 288, 20, 0},
-        {QT_Q4_0, 2048, 22, 520}, {QT_Q8_0, 2048, 38, 264}, {QT_Q4_K, 2048, 28, 264},
+        {QT_Q4_0, 2048, 21, 520}, {QT_Q8_0, 2048, 37, 264}, {QT_Q4_K, 2048, 28, 264},
         {QT_Q8_0, 288, 56, 0}, {QT_Q4_0, 288, 59, 0}, {QT_Q4_0, 288, 62, 0},
         {QT_Q4_0, 288, 9, 0}, {QT_Q4_0, 288, 10, 0}, {QT_Q8_0, 288, 11, 0},
     };

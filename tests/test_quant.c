@@ -290,10 +290,12 @@ static void test_repack(void) {
         /* a rest of eight to fifteen: one zero-padded sixteen (vd_r8_amx_tail),
          * with whole sixteens and alone; 2080 columns: its copy on the heap */
         {288, 40, 0, 40, 27}, {96, 24, 8, 24, 13}, {2080, 24, 0, 24, 25}, {96, 24, 0, 24, 24},
-        /* a VNNI rest of 4-7 after the AMX calls over about
+        /* a VNNI rest of 4-5 after the AMX calls over about
          * VD_R8_AMX_REST_BYTES of weights: 2048 columns, rows 8-520 in two
          * (Q4_0) or four (Q8_0) such blocks */
-        {288, 40, 0, 40, 20}, {2048, 520, 8, 520, 22},
+        {288, 40, 0, 40, 20}, {2048, 520, 8, 520, 21},
+        /* the least padded rest (VD_R8_AMX_PAD 6) */
+        {288, 40, 0, 40, 22},
     };
     if (!vd_repack_size(QT_Q4_0, 8, 32)) {
         printf("# no repacked kernels on %s: repack checks skipped\n", vd_isa_name(vd_isa()));

@@ -96,8 +96,17 @@ static void one(const float *x, int32_t n, int kind, const char *spec, const smp
     /* every other pick as lab's samplers take it: only data[selected]
      * written, the rest after smp_cands_sync */
     a.only_selected = urand() < 0.5;
+    /* every other chain reads its own copy of the row where it is
+     * (smp_cands_set_ref, session 15): the same picks, and the row left as
+     * it was, also after smp_cands_sync */
+    float *xr = urand() < 0.5 && n > 0 ? malloc(sizeof *xr * (size_t)n) : NULL;
     for (int pick = 0; pick < 3; pick++) {      /* the random stream goes on */
-        smp_cands_set(&a, x, n);
+        if (xr) {
+            memcpy(xr, x, sizeof *xr * (size_t)n);
+            smp_cands_set_ref(&a, xr, n);
+        } else {
+            smp_cands_set(&a, x, n);
+        }
         smp_cands_set(&b, x, n);
         smp_cands_sync(&b);                     /* the old stages start from data[] */
         int32_t ta = smp_sample(fast, &a), tb = smp_sample(ref, &b);
@@ -107,6 +116,10 @@ static void one(const float *x, int32_t n, int kind, const char *spec, const smp
             sel_ok = !memcmp(&a.data[a.selected], &b.data[b.selected], sizeof *a.data) &&
                      a.normalized == b.normalized;   /* lab reads the pick's p when normalized */
         smp_cands_sync(&a);
+        if (xr && memcmp(xr, x, sizeof *xr * (size_t)n)) {
+            if (bad++ < 8) CHECK(0, "%s n=%d %s pick %d: smp_cands_set_ref's row was written", spec, (int)n, kinds[kind], pick);
+            break;
+        }
         if (ta != tb || !sel_ok || !same(&a, &b)) {
             if (bad++ < 8)
                 CHECK(0, "%s n=%d %s p=%.3f typ=%.3f min_keep=%d pick %d: token %d vs %d, kept %d vs %d",
@@ -117,6 +130,7 @@ static void one(const float *x, int32_t n, int kind, const char *spec, const smp
         smp_accept(fast, ta);
         smp_accept(ref, tb);
     }
+    free(xr);
     smp_cands_fini(&a);
     smp_cands_fini(&b);
     smp_destroy(fast);

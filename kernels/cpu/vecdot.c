@@ -586,20 +586,23 @@ void vd_matmul_r8p_pad(int wtype, const void *wr, int64_t cols, int64_t r0, int6
      * 0.94 ms, 9 sequences 1.25 ms. The chunking changes no number: each
      * activation's sums are the kernel's whatever the chunk (vecdot.h). */
     /* The AMX kernels (knx 16) take every whole sixteen in one call (they
-     * unpack a block once for all of them). A rest of eight to fifteen
-     * (twelve to fifteen when there is no whole sixteen) rides along as one
+     * unpack a block once for all of them). A rest of VD_R8_AMX_PAD (6) to
+     * fifteen (VD_R8_AMX_PAD_ALONE(_Q4) when there is none) rides along as one
      * zero-padded sixteen (vd_r8_amx_tail): a rest of nine or more would
      * take two VNNI chunks, two more passes over each block, and one more
      * sixteen costs less once the unpacking is shared. A smaller rest goes to
      * the VNNI kernel in even chunks of at most eight, as a call of that many
-     * would (23 = 16 + 7, 20 = 16 + 4). Kernel-only cross-over, one core,
+     * would (21 = 16 + 5, 20 = 16 + 4). Kernel-only cross-over, one core,
      * the matrices of a stories15m step, CPU time, the two forms alternating
      * (notes w22a): session 12, min of 40 rounds, Q4_0 25 as 16 + 9 2.10 ms
      * padded vs 2.41 VNNI, 31 2.52 vs 3.03, 15 alone 1.14 vs 1.43, alone
      * 9-11 about even, 12 1.09 vs 1.21; Q8_0 likewise (25 2.34 vs 2.45, 9
      * alone 1.25 vs 1.11); session 13, the rows in the backend's chunks, min
      * of 100 rounds: rest 8 padded / VNNI 0.90-0.97 (24, 40, 56; both
-     * types), rest 7 1.0-1.1, rest 4-6 1.0-1.24. Q4_K (one tinyllama layer,
+     * types), rest 7 1.0-1.1, rest 4-6 1.0-1.24; session 15, since the
+     * padded sixteen's float work covers only its real rows, engine steps
+     * (20-24 paired rounds) rest 6-7 0.90-0.99 padded / VNNI, 5 0.93-1.06
+     * (vecdot.h). Q4_K (one tinyllama layer,
      * 20 rounds): rest 13-15 0.89-0.94 (29-31, 45, 47), 9-12 about even
      * (0.94-1.06), alone 12-15 1.03-1.14: from 13, with whole sixteens
      * only. Which form a row takes changes no bit (vecdot_r8_amx.c). The padded sixteen comes
@@ -621,7 +624,7 @@ void vd_matmul_r8p_pad(int wtype, const void *wr, int64_t cols, int64_t r0, int6
      * 0.93-0.96 interleaved vs 0.96-1.0 after (17, 18, 33, 34), 3-4 even.
      * ORDER: each activation's sums are the kernel's whatever rows a call
      * takes (vecdot.h): the same bits in either place (test_invariance_kernels'
-     * amx_mix_case, test_quant's repack shapes of 20 and 22 activations). */
+     * amx_mix_case, test_quant's repack shapes of 20 and 21 activations). */
     bool amx = knx == VD_R8_AMX_NX;
     int rest = amx ? nact % knx : nact, full = amx && nact >= knx ? 1 : 0, rnx = amx ? VD_R8V_NX : knx;
     vd_r8t_fn kt = r8_pad_kernel(wtype, nact, &rest);

@@ -327,8 +327,13 @@ typedef void (*vd_r8t_fn)(const void *w, int64_t cols, int64_t g0, int64_t g1, c
 vd_r8t_fn vd_r8_amx_tail(int wtype);
 /* vd_matmul_r8p's cross-over: the least rest (activations past the whole
  * sixteens) that takes vd_r8_amx_tail, with whole sixteens and without
- * (measured: vecdot.c's comment there). */
-#define VD_R8_AMX_PAD 8
+ * (measured: vecdot.c's comment there). With whole sixteens 6 since session
+ * 15 (the padded sixteen's float work over its real rows made it cheaper):
+ * engine steps, stories15m T1, 20-24 paired rounds, new / 8: Q4_0 22 0.94,
+ * 23 0.92-0.95, 38 0.91-0.92, 39 0.90, 54 0.95, 55 0.92 (controls 0.98-1.02);
+ * Q8_0 22-23 0.95-0.99, 38-39 0.91-0.96, 54-55 0.95-0.97. 5 lost at 21
+ * (Q8_0 1.05-1.06). */
+#define VD_R8_AMX_PAD 6
 #define VD_R8_AMX_PAD_ALONE 12
 /* Q4_0's alone, since the padded sixteen's float work covers only its real
  * rows (vecdot_r8_amx.c): kernel-only, a stories15m step's products, padded

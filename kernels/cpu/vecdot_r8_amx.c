@@ -25,7 +25,7 @@
  * 15 may come as one zero-padded sixteen (amx_q4_Kt, vd_matmul_r8p).
  *
  * Q4_0 and Q8_0 (amx_b32): the same with one TDPBSSD per 32-element block
- * (below); a rest of nine to fifteen activations may come as one
+ * (below); a rest of six to fifteen activations may come as one
  * zero-padded sixteen (vd_r8_amx_tail, chosen by vd_matmul_r8p). The tile
  * configuration is loaded once per vd_matmul_r8p call (vd_r8_amx_begin /
  * vd_r8_amx_end), not per kernel call: a stories15m product is many calls
