@@ -93,7 +93,7 @@ check_run "architect --help" 0 "usage: logitlab run -w WS plugins/architect.lua"
 printf 'local t = assert(load(lab.fs.read("architect_roles.lua")))()\nt.analyst = function() assert(lab.fs.write("aready", "1")); lab.sleep(30) end\nreturn t\n' >"$W/slow_analyst.lua"
 env --default-signal=INT $A $EX --roles slow_analyst.lua --subset 6 --seed 2 >"$T/aint.out" 2>&1 &
 apid=$!
-i=0; while [ $i -lt 600 ] && [ ! -f "$W/aready" ]; do sleep 0.05; i=$((i+1)); done
+i=0; while [ $i -lt 2400 ] && [ ! -f "$W/aready" ]; do sleep 0.05; i=$((i+1)); done
 kill -INT $apid
 wait $apid; arc=$?
 check "architect: Ctrl-C in a role exits 130" [ "$arc" -eq 130 ]

@@ -188,11 +188,11 @@ env --default-signal=INT "$LOGITLAB" repl < "$T/rin" > "$T/rout" 2>&1 &
 rpid=$!
 exec 3>"$T/rin"
 printf 'm = lab.model.open("%s", { n_ctx = 4096, threads = 1 })\ns = m:seq(string.rep("Once upon a time ", 900))\nprint("ready", #s)\n' "$SA" >&3
-i=0; while [ $i -lt 600 ] && ! grep -q '^ready' "$T/rout"; do sleep 0.05; i=$((i+1)); done
+i=0; while [ $i -lt 2400 ] && ! grep -q '^ready' "$T/rout"; do sleep 0.05; i=$((i+1)); done
 cpu() { awk '{print $14}' /proc/$rpid/stat 2>/dev/null || echo 0; }
 c0=$(cpu)
 printf 's:eval()\n' >&3
-i=0; while [ $i -lt 600 ] && [ "$(cpu)" -lt $((c0 + 10)) ]; do sleep 0.05; i=$((i+1)); done
+i=0; while [ $i -lt 2400 ] && [ "$(cpu)" -lt $((c0 + 10)) ]; do sleep 0.05; i=$((i+1)); done
 kill -INT $rpid
 printf 'print("kv", m:kv().used)\nprint("after", m:seq("Once upon a time"):eval() ~= nil)\n' >&3
 exec 3>&-
@@ -231,9 +231,9 @@ LUA
 printf 'for _, r in ipairs(lab.store.query("SELECT plugin, status, (SELECT count(*) FROM records WHERE run_id = runs.id) AS n FROM runs ORDER BY id")) do print(r.plugin, r.status, r.n) end\n' > "$T/runs.lua"
 env --default-signal=INT "$LOGITLAB" run -w "$WI" "$T/intr.lua" "$SA" > "$T/iout" 2>&1 &
 ipid=$!
-i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready" ]; do sleep 0.05; i=$((i+1)); done
+i=0; while [ $i -lt 2400 ] && [ ! -f "$WI/ready" ]; do sleep 0.05; i=$((i+1)); done
 rpid=$ipid; c0=$(cpu)
-i=0; while [ $i -lt 600 ] && [ "$(cpu)" -lt $((c0 + 10)) ]; do sleep 0.05; i=$((i+1)); done
+i=0; while [ $i -lt 2400 ] && [ "$(cpu)" -lt $((c0 + 10)) ]; do sleep 0.05; i=$((i+1)); done
 kill -INT $ipid
 wait $ipid; irc=$?
 caught=$(cat "$WI/caught" 2>/dev/null)
@@ -246,9 +246,9 @@ check "run: the message says Ctrl-C stopped it" grep -q 'stopped by Ctrl-C (exit
 check_run "run: the open run ends interrupted, its record kept" 0 "^intr	interrupted	1$" "$LOGITLAB" run -w "$WI" "$T/runs.lua"
 env --default-signal=INT "$LOGITLAB" run -w "$WI" "$T/intr2.lua" > "$T/iout2" 2>&1 &
 ipid=$!
-i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready2" ]; do sleep 0.05; i=$((i+1)); done
+i=0; while [ $i -lt 2400 ] && [ ! -f "$WI/ready2" ]; do sleep 0.05; i=$((i+1)); done
 kill -INT $ipid
-i=0; while [ $i -lt 600 ] && [ ! -f "$WI/caught2" ]; do sleep 0.05; i=$((i+1)); done
+i=0; while [ $i -lt 2400 ] && [ ! -f "$WI/caught2" ]; do sleep 0.05; i=$((i+1)); done
 kill -INT $ipid
 wait $ipid; irc=$?
 check "run: the first Ctrl-C was caught" grep -q '^script: interrupted$' "$WI/caught2"
@@ -299,7 +299,7 @@ for k in 5 6 7 8; do
   case $k in 5) sc=await_task.lua ;; 6) sc=await_train.lua ;; 7) sc=timers.lua ;; 8) sc=fg_train.lua ;; esac
   env --default-signal=INT "$LOGITLAB" run -w "$WI" "$T/$sc" "$M" > "$T/wout$k" 2>&1 &
   wpid=$!
-  i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready$k" ]; do sleep 0.05; i=$((i+1)); done
+  i=0; while [ $i -lt 2400 ] && [ ! -f "$WI/ready$k" ]; do sleep 0.05; i=$((i+1)); done
   kill -INT $wpid
   wait $wpid; eval "wrc$k=\$?"
 done
@@ -327,7 +327,7 @@ print("went on")
 LUA
 (trap '' INT; exec "$LOGITLAB" run -w "$WI" "$T/ign.lua") > "$T/gout" 2>&1 &
 gpid=$!
-i=0; while [ $i -lt 600 ] && [ ! -f "$WI/ready3" ]; do sleep 0.05; i=$((i+1)); done
+i=0; while [ $i -lt 2400 ] && [ ! -f "$WI/ready3" ]; do sleep 0.05; i=$((i+1)); done
 kill -INT $gpid
 echo 1 > "$WI/go3"
 wait $gpid; grc=$?
@@ -340,7 +340,7 @@ exec 3>"$T/gin"
 printf 'print("ready")
 while not lab.fs.read("go4") do end print("went on")
 ' >&3
-i=0; while [ $i -lt 600 ] && ! grep -q '^ready' "$T/grout"; do sleep 0.05; i=$((i+1)); done
+i=0; while [ $i -lt 2400 ] && ! grep -q '^ready' "$T/grout"; do sleep 0.05; i=$((i+1)); done
 kill -INT $gpid
 echo 1 > "$WI/go4"
 exec 3>&-

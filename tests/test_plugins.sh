@@ -226,9 +226,11 @@ mkdir -p "$T/wsi"
 env --default-signal=INT "$LOGITLAB" run -w "$T/wsi" "$R/plugins/tree.lua" -m "$M" --task numpath --method tot-bfs \
   --n 200 --max-tokens 48 >"$T/tint.out" 2>&1 &
 tpid=$!
-i=0; while [ $i -lt 600 ] && ! grep -q '^numpath  #1 ' "$T/tint.out" 2>/dev/null; do sleep 0.05; i=$((i+1)); done
+# the waits are conditions with room for a loaded machine (120 s each; a fixed
+# 30 s for the first instance failed under load in session 15)
+i=0; while [ $i -lt 2400 ] && ! grep -q '^numpath  #1 ' "$T/tint.out" 2>/dev/null; do sleep 0.05; i=$((i+1)); done
 kill -INT $tpid
-i=0; while [ $i -lt 400 ] && kill -0 $tpid 2>/dev/null; do sleep 0.05; i=$((i+1)); done
+i=0; while [ $i -lt 2400 ] && kill -0 $tpid 2>/dev/null; do sleep 0.05; i=$((i+1)); done
 if kill -0 $tpid 2>/dev/null; then kill -9 $tpid; fi
 wait $tpid; trc=$?
 check_same "tree: the first Ctrl-C stops the comparison (exit 130)" "$trc" "130"
@@ -241,9 +243,9 @@ check_run "tree: the interrupted comparison's run ends interrupted" 0 "^interrup
 env --default-signal=INT "$LOGITLAB" run -w "$T/wsi" "$R/plugins/bestofn.lua" -m "$M" --task numpath --instances 200 --n 8 \
   >"$T/bint.out" 2>&1 &
 tpid=$!
-i=0; while [ $i -lt 600 ] && ! grep -q '^\[1/200\]' "$T/bint.out" 2>/dev/null; do sleep 0.05; i=$((i+1)); done
+i=0; while [ $i -lt 2400 ] && ! grep -q '^\[1/200\]' "$T/bint.out" 2>/dev/null; do sleep 0.05; i=$((i+1)); done
 kill -INT $tpid
-i=0; while [ $i -lt 400 ] && kill -0 $tpid 2>/dev/null; do sleep 0.05; i=$((i+1)); done
+i=0; while [ $i -lt 2400 ] && kill -0 $tpid 2>/dev/null; do sleep 0.05; i=$((i+1)); done
 if kill -0 $tpid 2>/dev/null; then kill -9 $tpid; fi
 wait $tpid; trc=$?
 check_same "bestofn --task: the first Ctrl-C stops it (exit 130)" "$trc" "130"
@@ -262,7 +264,7 @@ while not lab.fs.exists("go") and lab.now() - t0 < 30 do lab.sleep(0.02) end
 EOF
 "$LOGITLAB" run -w "$T/wsh" "$T/hold.lua" >/dev/null 2>&1 &
 hpid=$!
-i=0; while [ $i -lt 600 ] && [ ! -f "$T/wsh/ready" ]; do sleep 0.05; i=$((i+1)); done
+i=0; while [ $i -lt 2400 ] && [ ! -f "$T/wsh/ready" ]; do sleep 0.05; i=$((i+1)); done
 PH="$LOGITLAB run -w $T/wsh $R/plugins"
 check_run "a held workspace: proxy says not recorded" 0 "^proxy: not recorded: .*in use by another logitlab" $PH/proxy.lua $ROLES -p "Once" -n 2
 check_run "a held workspace: contrastive says not recorded" 0 "^contrastive: not recorded: .*in use" $PH/contrastive.lua --strong "$M" --weak "$XS" -p "Once" -n 2
