@@ -334,7 +334,7 @@ vd_r8t_fn vd_r8_amx_rows(int wtype);
 void vd_r8_amx_begin_rows(int nt);
 /* vd_matmul_r8p's cross-over: the least rest (activations past the whole
  * sixteens) that takes vd_r8_amx_tail, with whole sixteens and without
- * (measured: vecdot.c's comment there). With whole sixteens a rest of 1 to
+ * (measured: vecdot_r8.c's comment there). With whole sixteens a rest of 1 to
  * VD_R8_AMX_ROWS_MAX takes the r-row pass below, so Q4_0 and Q8_0 pad from
  * 9 (session 15's engine A/B of rests 6-7 padded against VNNI, before the
  * r-row pass: Q4_0 22 0.94, 23 0.92-0.95, 38-39 0.90-0.92, 54-55 0.92-0.95;
@@ -344,7 +344,7 @@ void vd_r8_amx_begin_rows(int nt);
 /* With whole sixteens, a Q4_0 / Q8_0 rest of 1 to VD_R8_AMX_ROWS_MAX runs as
  * an r-row AMX pass in the same call (vd_r8_amx_rows), neither as a VNNI
  * rest nor padded; from 9 the padded sixteen is as cheap or cheaper
- * (measured: vecdot.c). */
+ * (measured: vecdot_r8.c). */
 #define VD_R8_AMX_ROWS_MAX 8
 /* Q4_0's alone, since the padded sixteen's float work covers only its real
  * rows (vecdot_r8_amx.c): kernel-only, a stories15m step's products, padded
@@ -362,7 +362,7 @@ void vd_r8_amx_begin_rows(int nt);
  * 48 + 6: 1.30 vs 0.36), while after a whole row chunk it re-read the
  * weights from beyond L2 on tinyllama's shapes (Q8_0 1.08-1.19x the
  * interleaved time). A rest of 1-3 stays interleaved (even or better there:
- * it is bound by loads, and its rows are in L1). vecdot.c has the figures. */
+ * it is bound by loads, and its rows are in L1). vecdot_r8.c has the figures. */
 #define VD_R8_AMX_AFTER 4
 #define VD_R8_AMX_REST_BYTES (256 << 10)
 /* Q4_K's (its AMX kernel unpacks the blocks once per sixteen, so one more
