@@ -81,7 +81,6 @@ static void set_common(smp_cands *c, int32_t n) {
 void smp_cands_set(smp_cands *c, const float *logits, int32_t n) {
     assert(n <= c->cap && "smp_cands_set: row longer than the candidates array");
     c->col_logit = c->col_own;
-    c->borrowed = false;
     smp_mass_set_row(c, logits, n);
     set_common(c, n);
 }
@@ -91,9 +90,7 @@ void smp_cands_set(smp_cands *c, const float *logits, int32_t n) {
  * smp_cands_set would have. */
 void smp_cands_set_ref(smp_cands *c, const float *logits, int32_t n) {
     assert(n <= c->cap && "smp_cands_set_ref: row longer than the candidates array");
-    c->col_logit = (float *)logits;            /* never written while borrowed */
-    c->borrowed = n > 0;
-    if (!c->borrowed) c->col_logit = c->col_own;
+    c->col_logit = n > 0 ? (float *)logits : c->col_own;   /* never written while borrowed */
     c->range_ok = false;
     set_common(c, n);
 }

@@ -123,10 +123,10 @@ typedef struct smp_cands {
     /* col_logit: col_own, or the caller's row itself after
      * smp_cands_set_ref (borrowed: never written through; a stage that
      * changes logits makes them its own first, smp_mass_own, or writes its
-     * result into col_own as it reads the row: the compactions) */
+     * result into col_own as it reads the row: the compactions); the row
+     * is borrowed exactly while col_logit != col_own */
     float *col_logit;   /* (cap) */
     float *col_own;     /* (cap) */
-    bool borrowed;
     float *col_p;       /* (cap) */
     /* scratch for the whole-row passes (smp_mass.c) */
     float *tmp;         /* (cap) keys */

@@ -267,7 +267,6 @@ void smp_cut_settle_div(smp_cands *c, float t) {
     /* a borrowed row's kept logits go into col_own on the way (session 15) */
     int32_t k = compact_cut(&s, c->cut_key, c->cut_id, c->col_id, c->col_logit, c->col_own, c->col_p, 1, c->cut_inv, t);
     c->col_logit = c->col_own;
-    c->borrowed = false;
     if (k < c->cut_n) c->dense = false;
     c->n = k;
     c->cut = false;
@@ -491,7 +490,6 @@ int smp_cut_keep(smp_cands *c, const sel *s, double S, double p, int32_t min_kee
     }
     int32_t k = compact_cut(s, last.key, last.id, c->col_id, c->col_logit, c->col_own, P, 0, 0.0f, 1.0f);
     c->col_logit = c->col_own;
-    c->borrowed = false;
     if (k < n) c->dense = false;
     c->n = k;
     if (!norm) {                      /* min_keep's set: its mass in eight sums */

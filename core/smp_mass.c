@@ -103,11 +103,10 @@ void smp_mass_set_row(smp_cands *c, const float *logits, int32_t n) {
 }
 
 void smp_mass_own(smp_cands *c) {
-    if (!c->borrowed) return;
+    if (c->col_logit == c->col_own) return;   /* not borrowed */
     const float *row = c->col_logit;
     int32_t n = c->cut ? c->cut_n : c->n;
     c->col_logit = c->col_own;
-    c->borrowed = false;
     if (c->range_ok || c->cut || !c->lazy) {   /* the range is known, or not the columns' own */
         if (n > 0) memcpy(c->col_own, row, sizeof *row * (size_t)n);
         return;
@@ -217,7 +216,6 @@ void smp_cands_sync(smp_cands *c) {
 static void to_columns(smp_cands *c) {
     if (c->lazy) return;
     c->col_logit = c->col_own;                /* written here: no copy of a borrowed row needed */
-    c->borrowed = false;
     const smp_cand *d = c->data;
     int32_t *id = c->col_id;
     float *L = c->col_logit, *P = c->col_p;
@@ -419,7 +417,6 @@ static int32_t min_p_buckets(smp_cands *c, float tf, int32_t keep) {
         P[k++] = P[x];
     }
     c->col_logit = L;
-    c->borrowed = false;
     return k;
 }
 
@@ -459,7 +456,6 @@ int smp_mass_min_p(smp_cands *c, float v, int32_t keep) {
             k += l >= tf;
         }
         c->col_logit = Lo;
-        c->borrowed = false;
     }
     if (cut) {                          /* those pass only where top-p keeps: its p */
         for (int32_t i = 0; i < k; i++) P[i] = P[i] * c->cut_inv;
